@@ -1,0 +1,114 @@
+"""`python -m api` (what `./dev serve` runs): database, demo data, then the service.
+
+Without MONGODB_URI it starts the embedded SecantusDB as a child process, keeps its data under
+AFTERSALES_DATA_DIR, and stops it on exit. Every expected failure prints one line and exits 1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import sys
+from collections.abc import Iterator
+
+import uvicorn
+from pymongo.errors import PyMongoError
+
+from api.app import create_app
+from api.embedded_db import DatabaseStartError, EmbeddedDatabase
+from api.settings import Settings, SettingsError, load_settings
+from models.clock import SystemClock
+from services.bootstrap import build_services
+from services.demo_data import SHOPS, load_demo_data
+from storage.mongo import connect
+
+
+class StartError(Exception):
+    pass
+
+
+def _check_port(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            raise StartError(
+                f"port {port} on {host} is taken: stop what uses it or set AFTERSALES_PORT"
+            ) from None
+
+
+@contextlib.contextmanager
+def _database(settings: Settings) -> Iterator[str]:
+    if settings.mongodb_uri:
+        yield settings.mongodb_uri
+        return
+    embedded = EmbeddedDatabase(settings.data_dir / "db", port=settings.db_port)
+    print(f"starting the embedded database (SecantusDB) with data in {settings.data_dir}/db ...")
+    with embedded:
+        yield embedded.uri
+
+
+def _print_welcome(settings: Settings, port: int) -> None:
+    url = f"http://{settings.host}:{port}/graphql"
+    shop = next(iter(SHOPS))
+    print(
+        f"\nGraphiQL: {url}\n"
+        "Identify yourself with a request header (GraphiQL: Headers tab), for example:\n"
+        f'  {{"X-Actor": "seller:agent-1@{shop}+adjustments"}}   a seller agent who may act\n'
+        '  {"X-Actor": "buyer:buyer-1"}                          a buyer\n'
+        '  {"X-Actor": "platform:ops-1"}                         the platform\n'
+        "Ctrl-C stops the service and the database it started.\n",
+        flush=True,
+    )
+
+
+async def _serve(settings: Settings, uri: str) -> None:
+    db = connect(uri, settings.database, timeout_ms=settings.db_timeout_ms)
+    try:
+        try:
+            await db.ping()
+            services = await build_services(db, SystemClock())
+            if settings.demo_data:
+                summary = await load_demo_data(db, services.clock.now())
+                if summary:
+                    print(
+                        f"loaded demo data: {summary.orders} orders, "
+                        f"{summary.cancellations} cancellations"
+                    )
+        except PyMongoError as exc:
+            raise StartError(
+                f"the database at {uri} did not answer ({type(exc).__name__}): "
+                "check MONGODB_URI and that the server is running"
+            ) from None
+        config = uvicorn.Config(
+            create_app(services, graphiql=settings.graphiql),
+            host=settings.host,
+            port=settings.port,
+            log_level="info",
+            lifespan="off",
+        )
+        server = uvicorn.Server(config)
+        _print_welcome(settings, settings.port)
+        await server.serve()
+    finally:
+        await db.close()
+
+
+def main() -> int:
+    try:
+        settings = load_settings()
+        _check_port(settings.host, settings.port)
+        with _database(settings) as uri:
+            asyncio.run(_serve(settings, uri))
+    except (SettingsError, StartError, DatabaseStartError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

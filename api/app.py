@@ -1,0 +1,57 @@
+"""The ASGI application: GraphQL (HTTP and WebSocket) with GraphiQL, on Starlette."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from api.identity import HEADER, BadIdentity, parse_actor
+from resolvers.context import Context
+from resolvers.schema import schema
+from services.bootstrap import Services
+
+
+class AfterSalesGraphQL(GraphQL[Context, None]):
+    def __init__(self, services: Services, *, graphiql: bool) -> None:
+        super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
+        self.services = services
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
+        try:
+            actor = parse_actor(request.headers.get(HEADER))
+            error = None
+        except BadIdentity as exc:
+            actor, error = None, str(exc)
+        return Context(
+            services=self.services,
+            actor=actor,
+            identity_error=error,
+            request=request,
+            response=response,
+        )
+
+
+def create_app(services: Services, *, graphiql: bool = True) -> Starlette:
+    graphql = AfterSalesGraphQL(services, graphiql=graphiql)
+
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def home(_: Request) -> Response:
+        return RedirectResponse("/graphql")
+
+    routes: list[Any] = [
+        Route("/", home),
+        Route("/healthz", healthz),
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+    ]
+    return Starlette(routes=routes)

@@ -1,0 +1,36 @@
+"""Who acts: buyers, seller agents, the platform (and its expiry worker)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class ActorKind(Enum):
+    BUYER = "BUYER"
+    SELLER_AGENT = "SELLER_AGENT"
+    PLATFORM = "PLATFORM"
+
+
+# The shop permission a seller agent needs to act on requests (seed 003: "Adjustments").
+ADJUSTMENTS = "adjustments"
+
+
+@dataclass(frozen=True)
+class Actor:
+    kind: ActorKind
+    id: str
+    shop_id: str | None = None
+    permissions: frozenset[str] = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        if self.kind is ActorKind.SELLER_AGENT and not self.shop_id:
+            raise ValueError("a seller agent belongs to a shop")
+
+    @property
+    def can_adjust(self) -> bool:
+        return ADJUSTMENTS in self.permissions
+
+
+# The expiry worker acts as the platform, with no person behind it.
+EXPIRY_WORKER = Actor(ActorKind.PLATFORM, "expiry-worker")

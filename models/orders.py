@@ -1,0 +1,173 @@
+"""Orders: what was bought, how it is paid, and where it is on its way to the buyer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import Enum
+
+from models.errors import InvalidTransition, ValidationFailed
+from models.money import Money, total
+
+
+class PaymentMethod(Enum):
+    PREPAID = "PREPAID"
+    CASH_ON_DELIVERY = "CASH_ON_DELIVERY"
+
+
+class PaymentState(Enum):
+    AWAITING_PAYMENT = "AWAITING_PAYMENT"  # prepaid order not paid yet
+    PAID = "PAID"  # prepaid and paid, or cash collected on delivery
+    COLLECT_ON_DELIVERY = "COLLECT_ON_DELIVERY"  # cash on delivery, not delivered yet
+    REFUNDED = "REFUNDED"
+    VOIDED = "VOIDED"  # cancelled before any money moved
+
+
+class FulfilmentState(Enum):
+    UNPAID = "UNPAID"
+    AWAITING_SHIPMENT = "AWAITING_SHIPMENT"
+    IN_TRANSIT = "IN_TRANSIT"  # handed to the carrier or on its way
+    DELIVERED = "DELIVERED"
+    CANCELLED = "CANCELLED"
+
+
+@dataclass(frozen=True)
+class LineItem:
+    line_id: str
+    sku: str
+    title: str
+    quantity: int
+    unit_price: Money
+    category: str
+
+    def __post_init__(self) -> None:
+        if self.quantity <= 0:
+            raise ValidationFailed("quantity must be positive", field="quantity")
+        if self.unit_price.minor < 0:
+            raise ValidationFailed("unit price cannot be negative", field="unitPrice")
+
+    @property
+    def subtotal(self) -> Money:
+        return self.unit_price * self.quantity
+
+
+@dataclass(frozen=True)
+class Order:
+    id: str
+    shop_id: str
+    buyer_id: str
+    lines: tuple[LineItem, ...]
+    shipping_fee: Money
+    payment_method: PaymentMethod
+    payment_state: PaymentState
+    fulfilment_state: FulfilmentState
+    placed_at: datetime
+    payment_due_at: datetime | None = None
+    paid_at: datetime | None = None
+    shipped_at: datetime | None = None
+    delivered_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    carrier: str | None = None
+    tracking_number: str | None = None
+    refunded: Money | None = None
+    # The buyer's cancellation request that is waiting for the seller, if any: while it waits
+    # the order can be neither shipped nor cancelled another way.
+    open_cancellation_id: str | None = None
+    # The marketplace lets a buyer ask once: after a rejection, refuse delivery or ask for a return.
+    rejected_cancellation_id: str | None = None
+    version: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.lines:
+            raise ValidationFailed("an order has at least one line", field="lines")
+        currencies = {line.unit_price.currency for line in self.lines} | {
+            self.shipping_fee.currency
+        }
+        if len(currencies) != 1:
+            raise ValidationFailed("an order is in one currency", field="lines")
+
+    @property
+    def currency(self) -> str:
+        return self.shipping_fee.currency
+
+    @property
+    def items_total(self) -> Money:
+        return total([line.subtotal for line in self.lines], self.currency)
+
+    @property
+    def grand_total(self) -> Money:
+        return self.items_total + self.shipping_fee
+
+    @property
+    def amount_paid(self) -> Money:
+        """What the buyer has actually paid: nothing until payment or cash collection."""
+        if self.payment_state in (PaymentState.PAID, PaymentState.REFUNDED):
+            return self.grand_total
+        return Money.zero(self.currency)
+
+    @property
+    def categories(self) -> list[str]:
+        return [line.category for line in self.lines]
+
+    def _require(self, allowed: set[FulfilmentState], action: str) -> None:
+        if self.fulfilment_state not in allowed:
+            raise InvalidTransition(
+                f"cannot {action}: order {self.id} is {self.fulfilment_state.value}",
+                current_state=self.fulfilment_state.value,
+                field="orderId",
+            )
+
+    def paid(self, now: datetime) -> Order:
+        self._require({FulfilmentState.UNPAID}, "record payment")
+        return replace(
+            self,
+            payment_state=PaymentState.PAID,
+            fulfilment_state=FulfilmentState.AWAITING_SHIPMENT,
+            paid_at=now,
+            payment_due_at=None,
+        )
+
+    def handed_to_carrier(self, now: datetime, carrier: str, tracking_number: str) -> Order:
+        self._require({FulfilmentState.AWAITING_SHIPMENT}, "hand to carrier")
+        if self.open_cancellation_id:
+            raise InvalidTransition(
+                f"order {self.id} has a cancellation request waiting for the seller "
+                f"({self.open_cancellation_id}): accept or reject it first",
+                current_state="CANCELLATION_PENDING",
+                field="orderId",
+            )
+        return replace(
+            self,
+            fulfilment_state=FulfilmentState.IN_TRANSIT,
+            shipped_at=now,
+            carrier=carrier,
+            tracking_number=tracking_number,
+        )
+
+    def delivered(self, now: datetime) -> Order:
+        self._require({FulfilmentState.IN_TRANSIT}, "mark delivered")
+        payment_state = (
+            PaymentState.PAID
+            if self.payment_state is PaymentState.COLLECT_ON_DELIVERY
+            else self.payment_state
+        )
+        return replace(
+            self,
+            fulfilment_state=FulfilmentState.DELIVERED,
+            delivered_at=now,
+            payment_state=payment_state,
+        )
+
+    def cancelled(self, now: datetime) -> tuple[Order, Money]:
+        """The order cancelled, and the refund it owes: everything paid (items and shipping)."""
+        refund = self.amount_paid
+        payment_state = PaymentState.REFUNDED if refund.minor > 0 else PaymentState.VOIDED
+        order = replace(
+            self,
+            fulfilment_state=FulfilmentState.CANCELLED,
+            payment_state=payment_state,
+            cancelled_at=now,
+            refunded=refund,
+            open_cancellation_id=None,
+        )
+        return order, refund

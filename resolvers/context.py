@@ -1,0 +1,49 @@
+"""The per-request GraphQL context: the services, the caller, and batch loaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import GraphQLError
+from strawberry.dataloader import DataLoader
+from strawberry.types import Info
+
+from models.actors import Actor
+from models.orders import Order
+from services.bootstrap import Services
+from storage import orders as order_store
+
+
+@dataclass
+class Context:
+    services: Services
+    actor: Actor | None
+    identity_error: str | None = None
+    request: Any = None
+    response: Any = None
+    connection_params: dict[str, Any] | None = None
+    orders: DataLoader[str, Order | None] = field(init=False)
+
+    def __post_init__(self) -> None:
+        async def load_orders(ids: list[str]) -> list[Order | None]:
+            found = await order_store.get_many(self.services.db, ids)
+            return [found.get(i) for i in ids]
+
+        self.orders = DataLoader(load_fn=load_orders)
+
+
+def actor_of(info: Info[Context, Any]) -> Actor:
+    ctx = info.context
+    if ctx.identity_error:
+        raise GraphQLError(ctx.identity_error, extensions={"code": "UNAUTHENTICATED"})
+    if ctx.actor is None:
+        raise GraphQLError(
+            "who is calling? send an X-Actor header (see the README)",
+            extensions={"code": "UNAUTHENTICATED"},
+        )
+    return ctx.actor
+
+
+def services_of(info: Info[Context, Any]) -> Services:
+    return info.context.services

@@ -1,0 +1,185 @@
+"""Write side. Each resolver checks its input's shape, calls one service method, and maps the
+outcome to its result union; the rules live in models/, the writes in services/ and storage/."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers.context import Context, actor_of, services_of
+from resolvers.errors import (
+    AlreadyRequestedError,
+    ForbiddenError,
+    IdempotencyKeyReusedError,
+    InvalidStateError,
+    NotFoundError,
+    NotPendingError,
+    OrderNotCancellableError,
+    PaymentWindowOpenError,
+    ResponseWindowClosedError,
+    ValidationError,
+    outcome,
+)
+from resolvers.inputs import (
+    CancelOrderInput,
+    CancelUnpaidOrderInput,
+    DecideCancellationInput,
+    HandToCarrierInput,
+    OrderInput,
+    RejectCancellationInput,
+    RequestCancellationInput,
+    well_formed_id,
+)
+from resolvers.types import Cancellation, Order
+
+_COMMON = NotFoundError | ForbiddenError | ValidationError | IdempotencyKeyReusedError
+
+RequestCancellationResult = Annotated[
+    Cancellation | OrderNotCancellableError | AlreadyRequestedError | InvalidStateError | _COMMON,
+    strawberry.union("RequestCancellationResult"),
+]
+CancellationDecisionResult = Annotated[
+    Cancellation | NotPendingError | ResponseWindowClosedError | InvalidStateError | _COMMON,
+    strawberry.union("CancellationDecisionResult"),
+]
+CancelOrderResult = Annotated[
+    Cancellation
+    | OrderNotCancellableError
+    | InvalidStateError
+    | PaymentWindowOpenError
+    | AlreadyRequestedError
+    | _COMMON,
+    strawberry.union("CancelOrderResult"),
+]
+OrderEventResult = Annotated[
+    Order | InvalidStateError | NotFoundError | ForbiddenError | ValidationError,
+    strawberry.union("OrderEventResult"),
+]
+
+
+@strawberry.type
+class Mutation:
+    # ---- buyer ---------------------------------------------------------------------------
+
+    @strawberry.mutation(
+        description="Buyer: cancel an order. At once inside the unconditional window (C1), "
+        "a request to the seller after it (C2), refused once the carrier has it (C3)."
+    )
+    async def request_cancellation(
+        self, info: Info[Context, Any], input: RequestCancellationInput
+    ) -> RequestCancellationResult:
+        svc = services_of(info).cancellations
+
+        async def call() -> Any:
+            order_id = well_formed_id(input.order_id, "orderId")
+            return await svc.request(
+                actor_of(info), order_id, input.reason.value, input.note, input.idempotency_key
+            )
+
+        return await outcome(call(), Cancellation.of)
+
+    @strawberry.mutation(description="Buyer: take back a request the seller has not answered.")
+    async def withdraw_cancellation(
+        self, info: Info[Context, Any], input: DecideCancellationInput
+    ) -> CancellationDecisionResult:
+        svc = services_of(info).cancellations
+
+        async def call() -> Any:
+            cid = well_formed_id(input.cancellation_id, "cancellationId")
+            return await svc.withdraw(actor_of(info), cid, input.idempotency_key)
+
+        return await outcome(call(), Cancellation.of)
+
+    # ---- seller agent --------------------------------------------------------------------
+
+    @strawberry.mutation(description="Seller: accept; the order is cancelled and refunded (C4).")
+    async def accept_cancellation(
+        self, info: Info[Context, Any], input: DecideCancellationInput
+    ) -> CancellationDecisionResult:
+        svc = services_of(info).cancellations
+
+        async def call() -> Any:
+            cid = well_formed_id(input.cancellation_id, "cancellationId")
+            return await svc.accept(actor_of(info), cid, input.idempotency_key)
+
+        return await outcome(call(), Cancellation.of)
+
+    @strawberry.mutation(description="Seller: reject with a reason from the list (C5).")
+    async def reject_cancellation(
+        self, info: Info[Context, Any], input: RejectCancellationInput
+    ) -> CancellationDecisionResult:
+        svc = services_of(info).cancellations
+
+        async def call() -> Any:
+            cid = well_formed_id(input.cancellation_id, "cancellationId")
+            return await svc.reject(
+                actor_of(info), cid, input.reason.value, input.comment, input.idempotency_key
+            )
+
+        return await outcome(call(), Cancellation.of)
+
+    @strawberry.mutation(description="Seller: cancel an order with a reason (C7).")
+    async def cancel_order(
+        self, info: Info[Context, Any], input: CancelOrderInput
+    ) -> CancelOrderResult:
+        svc = services_of(info).cancellations
+
+        async def call() -> Any:
+            order_id = well_formed_id(input.order_id, "orderId")
+            return await svc.cancel_by_seller(
+                actor_of(info), order_id, input.reason.value, input.comment, input.idempotency_key
+            )
+
+        return await outcome(call(), Cancellation.of)
+
+    # ---- platform and carrier ------------------------------------------------------------
+
+    @strawberry.mutation(description="Platform: cancel an order not paid in time (C8).")
+    async def cancel_unpaid_order(
+        self, info: Info[Context, Any], input: CancelUnpaidOrderInput
+    ) -> CancelOrderResult:
+        svc = services_of(info).cancellations
+
+        async def call() -> Any:
+            order_id = well_formed_id(input.order_id, "orderId")
+            return await svc.cancel_unpaid(actor_of(info), order_id, input.idempotency_key)
+
+        return await outcome(call(), Cancellation.of)
+
+    @strawberry.mutation(description="Platform: the buyer paid.")
+    async def record_payment(self, info: Info[Context, Any], input: OrderInput) -> OrderEventResult:
+        svc = services_of(info).orders
+
+        async def call() -> Any:
+            order_id = well_formed_id(input.order_id, "orderId")
+            return await svc.record_payment(actor_of(info), order_id)
+
+        return await outcome(call(), Order.of)
+
+    @strawberry.mutation(description="Shop or platform: the carrier has the parcel.")
+    async def hand_to_carrier(
+        self, info: Info[Context, Any], input: HandToCarrierInput
+    ) -> OrderEventResult:
+        svc = services_of(info).orders
+
+        async def call() -> Any:
+            order_id = well_formed_id(input.order_id, "orderId")
+            return await svc.hand_to_carrier(
+                actor_of(info), order_id, input.carrier, input.tracking_number
+            )
+
+        return await outcome(call(), Order.of)
+
+    @strawberry.mutation(description="Platform (carrier event): the parcel was delivered.")
+    async def record_delivery(
+        self, info: Info[Context, Any], input: OrderInput
+    ) -> OrderEventResult:
+        svc = services_of(info).orders
+
+        async def call() -> Any:
+            order_id = well_formed_id(input.order_id, "orderId")
+            return await svc.record_delivery(actor_of(info), order_id)
+
+        return await outcome(call(), Order.of)

@@ -1,0 +1,443 @@
+"""GraphQL object types. Each wraps a domain object and exposes it; none holds a rule."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from models import cancellations as cancel_domain
+from models.actors import ActorKind as DomainActorKind
+from models.money import Money as DomainMoney
+from models.orders import FulfilmentState as DomainFulfilmentState
+from models.orders import LineItem as DomainLineItem
+from models.orders import Order as DomainOrder
+from models.orders import PaymentMethod as DomainPaymentMethod
+from models.orders import PaymentState as DomainPaymentState
+from models.policy import CategoryPolicy as DomainPolicy
+from models.reasons import display_text
+from resolvers.context import Context, actor_of, services_of
+from resolvers.errors import or_graphql_error
+
+ActorKind = strawberry.enum(DomainActorKind, name="ActorKind")
+PaymentMethod = strawberry.enum(DomainPaymentMethod, name="PaymentMethod")
+PaymentState = strawberry.enum(DomainPaymentState, name="PaymentState")
+FulfilmentState = strawberry.enum(
+    DomainFulfilmentState,
+    name="FulfilmentState",
+    description="IN_TRANSIT covers 'handed to the carrier' and 'in transit'.",
+)
+CancellationStatus = strawberry.enum(cancel_domain.CancellationStatus, name="CancellationStatus")
+CancellationInitiator = strawberry.enum(cancel_domain.Initiator, name="CancellationInitiator")
+CancellationAction = strawberry.enum(cancel_domain.CancellationAction, name="CancellationAction")
+
+
+@strawberry.enum(description="The tabs of Seller Center > Manage Cancellations.")
+class CancellationTab(Enum):
+    ALL = "ALL"
+    TO_PROCEED = "TO_PROCEED"
+    COMPLETED = "COMPLETED"
+    CLOSED = "CLOSED"
+
+    def domain(self) -> cancel_domain.CancellationTab | None:
+        return None if self is CancellationTab.ALL else cancel_domain.CancellationTab(self.value)
+
+
+@strawberry.type(description="Exact money: `amount` is a decimal string, never a float.")
+class Money:
+    amount: Decimal
+    currency: str = strawberry.field(description="ISO 4217 code.")
+    minor_units: int = strawberry.field(description="The amount in the currency's minor unit.")
+
+    @classmethod
+    def of(cls, m: DomainMoney) -> Money:
+        return cls(amount=m.amount, currency=m.currency, minor_units=m.minor)
+
+
+@strawberry.type
+class Reason:
+    code: str
+    display_text: str
+
+    @classmethod
+    def of(cls, code: str) -> Reason:
+        return cls(code=code, display_text=display_text(code))
+
+
+@strawberry.type
+class LineItem:
+    line_id: strawberry.ID
+    sku: str
+    title: str
+    quantity: int
+    unit_price: Money
+    subtotal: Money
+    category: str
+
+    @classmethod
+    def of(cls, line: DomainLineItem) -> LineItem:
+        return cls(
+            line_id=strawberry.ID(line.line_id),
+            sku=line.sku,
+            title=line.title,
+            quantity=line.quantity,
+            unit_price=Money.of(line.unit_price),
+            subtotal=Money.of(line.subtotal),
+            category=line.category,
+        )
+
+
+@strawberry.type(description="What the buyer's cancel button would do now (C1, C2, C3).")
+class CancellationEligibility:
+    allowed: bool
+    at_once: bool = strawberry.field(description="True: cancelled at once, no seller step (C1).")
+    code: str | None = strawberry.field(description="Why not, when not allowed.")
+    message: str
+    window_ends_at: datetime | None = strawberry.field(
+        description="End of the unconditional cancellation window."
+    )
+
+
+@strawberry.type
+class Order:
+    _order: strawberry.Private[DomainOrder]
+
+    @classmethod
+    def of(cls, order: DomainOrder) -> Order:
+        return cls(_order=order)
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(self._order.id)
+
+    @strawberry.field
+    def shop_id(self) -> strawberry.ID:
+        return strawberry.ID(self._order.shop_id)
+
+    @strawberry.field
+    def buyer_id(self) -> strawberry.ID:
+        return strawberry.ID(self._order.buyer_id)
+
+    @strawberry.field
+    def lines(self) -> list[LineItem]:
+        return [LineItem.of(line) for line in self._order.lines]
+
+    @strawberry.field
+    def shipping_fee(self) -> Money:
+        return Money.of(self._order.shipping_fee)
+
+    @strawberry.field
+    def items_total(self) -> Money:
+        return Money.of(self._order.items_total)
+
+    @strawberry.field
+    def total(self) -> Money:
+        return Money.of(self._order.grand_total)
+
+    @strawberry.field
+    def amount_paid(self) -> Money:
+        return Money.of(self._order.amount_paid)
+
+    @strawberry.field
+    def refunded(self) -> Money:
+        o = self._order
+        return Money.of(o.refunded or DomainMoney.zero(o.currency))
+
+    @strawberry.field
+    def payment_method(self) -> PaymentMethod:
+        return self._order.payment_method
+
+    @strawberry.field
+    def payment_state(self) -> PaymentState:
+        return self._order.payment_state
+
+    @strawberry.field
+    def fulfilment_state(self) -> FulfilmentState:
+        return self._order.fulfilment_state
+
+    @strawberry.field
+    def placed_at(self) -> datetime:
+        return self._order.placed_at
+
+    @strawberry.field
+    def payment_due_at(self) -> datetime | None:
+        return self._order.payment_due_at
+
+    @strawberry.field
+    def paid_at(self) -> datetime | None:
+        return self._order.paid_at
+
+    @strawberry.field
+    def shipped_at(self) -> datetime | None:
+        return self._order.shipped_at
+
+    @strawberry.field
+    def delivered_at(self) -> datetime | None:
+        return self._order.delivered_at
+
+    @strawberry.field
+    def cancelled_at(self) -> datetime | None:
+        return self._order.cancelled_at
+
+    @strawberry.field
+    def carrier(self) -> str | None:
+        return self._order.carrier
+
+    @strawberry.field
+    def tracking_number(self) -> str | None:
+        return self._order.tracking_number
+
+    @strawberry.field(description="Every cancellation of this order, newest first (C9).")
+    async def cancellations(self, info: Info[Context, Any]) -> list[Cancellation]:
+        found = await services_of(info).cancellations.for_order(self._order)
+        return [Cancellation.of(c) for c in found]
+
+    @strawberry.field(description="What a cancellation would do now, for the buyer's app.")
+    async def cancellation_eligibility(self, info: Info[Context, Any]) -> CancellationEligibility:
+        e = await or_graphql_error(
+            services_of(info).cancellations.eligibility(actor_of(info), self._order.id)
+        )
+        return CancellationEligibility(
+            allowed=e.allowed,
+            at_once=e.at_once,
+            code=e.code,
+            message=e.message,
+            window_ends_at=e.window_ends_at,
+        )
+
+
+@strawberry.type
+class RefundBreakdown:
+    items: Money
+    shipping: Money
+    total: Money
+
+
+@strawberry.type
+class Rejection:
+    reason: Reason
+    comment: str | None
+
+
+@strawberry.type(description="One change of a request (R11): who, when, from what to what, why.")
+class TimelineRecord:
+    at: datetime
+    actor_kind: ActorKind
+    actor_id: str
+    action: CancellationAction
+    from_status: CancellationStatus | None
+    to_status: CancellationStatus
+    reason: Reason | None
+    comment: str | None
+    deadline: datetime | None = strawberry.field(
+        description="For a move made because time ran out: the deadline it acted on."
+    )
+
+
+@strawberry.type(description="Who must act next, and by when.")
+class NextAction:
+    actor_kind: ActorKind
+    action: str
+    due_at: datetime
+
+
+@strawberry.type(description="The windows a request was opened under (Y1), in seconds.")
+class PolicySnapshot:
+    unconditional_cancel_window_seconds: int
+    seller_response_window_seconds: int
+
+    @classmethod
+    def of(cls, p: DomainPolicy) -> PolicySnapshot:
+        return cls(
+            unconditional_cancel_window_seconds=int(p.unconditional_cancel_window.total_seconds()),
+            seller_response_window_seconds=int(p.seller_response_window.total_seconds()),
+        )
+
+
+@strawberry.type
+class Cancellation:
+    _c: strawberry.Private[cancel_domain.Cancellation]
+
+    @classmethod
+    def of(cls, c: cancel_domain.Cancellation) -> Cancellation:
+        return cls(_c=c)
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(self._c.id)
+
+    @strawberry.field
+    def order_id(self) -> strawberry.ID:
+        return strawberry.ID(self._c.order_id)
+
+    @strawberry.field
+    async def order(self, info: Info[Context, Any]) -> Order | None:
+        # Visible to whoever sees the request: same shop, same buyer.
+        order = await info.context.orders.load(self._c.order_id)
+        return Order.of(order) if order else None
+
+    @strawberry.field
+    def shop_id(self) -> strawberry.ID:
+        return strawberry.ID(self._c.shop_id)
+
+    @strawberry.field
+    def buyer_id(self) -> strawberry.ID:
+        return strawberry.ID(self._c.buyer_id)
+
+    @strawberry.field
+    def initiator(self) -> CancellationInitiator:
+        return self._c.initiator
+
+    @strawberry.field
+    def status(self) -> CancellationStatus:
+        return self._c.status
+
+    @strawberry.field
+    def tab(self) -> CancellationTab:
+        return CancellationTab(self._c.tab.value)
+
+    @strawberry.field
+    def reason(self) -> Reason:
+        return Reason.of(self._c.reason)
+
+    @strawberry.field(description="The buyer's note, or the seller's comment on their own cancel.")
+    def note(self) -> str | None:
+        return self._c.note
+
+    @strawberry.field
+    def requested_at(self) -> datetime:
+        return self._c.requested_at
+
+    @strawberry.field(description="The seller must answer by then, or the platform accepts (C6).")
+    def respond_by(self) -> datetime | None:
+        return self._c.respond_by
+
+    @strawberry.field
+    def resolved_at(self) -> datetime | None:
+        return self._c.resolved_at
+
+    @strawberry.field
+    def rejection(self) -> Rejection | None:
+        c = self._c
+        if c.rejection_reason is None:
+            return None
+        return Rejection(reason=Reason.of(c.rejection_reason), comment=c.rejection_comment)
+
+    @strawberry.field(description="What was refunded: everything the buyer paid.")
+    def refund(self) -> RefundBreakdown | None:
+        r = self._c.refund
+        if r is None:
+            return None
+        return RefundBreakdown(
+            items=Money.of(r.items), shipping=Money.of(r.shipping), total=Money.of(r.total)
+        )
+
+    @strawberry.field(description="The order's lines as they were when the request was made.")
+    def lines(self) -> list[LineItem]:
+        return [LineItem.of(line) for line in self._c.lines]
+
+    @strawberry.field
+    def timeline(self) -> list[TimelineRecord]:
+        return [
+            TimelineRecord(
+                at=r.at,
+                actor_kind=r.actor_kind,
+                actor_id=r.actor_id,
+                action=r.action,
+                from_status=r.from_status,
+                to_status=r.to_status,
+                reason=Reason.of(r.reason) if r.reason else None,
+                comment=r.comment,
+                deadline=r.deadline,
+            )
+            for r in self._c.timeline
+        ]
+
+    @strawberry.field
+    def next_action(self) -> NextAction | None:
+        n = self._c.next_action
+        if n is None:
+            return None
+        return NextAction(actor_kind=n.actor_kind, action=n.action, due_at=n.due_at)
+
+    @strawberry.field
+    def policy(self) -> PolicySnapshot:
+        return PolicySnapshot.of(self._c.policy)
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class CancellationEdge:
+    cursor: str
+    node: Cancellation
+
+
+@strawberry.type
+class CancellationConnection:
+    edges: list[CancellationEdge]
+    page_info: PageInfo
+
+    @strawberry.field
+    def nodes(self) -> list[Cancellation]:
+        return [e.node for e in self.edges]
+
+
+@strawberry.type
+class OrderEdge:
+    cursor: str
+    node: Order
+
+
+@strawberry.type
+class OrderConnection:
+    edges: list[OrderEdge]
+    page_info: PageInfo
+
+    @strawberry.field
+    def nodes(self) -> list[Order]:
+        return [e.node for e in self.edges]
+
+
+@strawberry.type
+class TabCount:
+    tab: CancellationTab
+    count: int
+
+
+@strawberry.type
+class Notification:
+    id: strawberry.ID
+    kind: str
+    order_id: strawberry.ID
+    request_id: strawberry.ID
+    message: str
+    at: datetime
+
+
+@strawberry.type
+class NotificationEdge:
+    cursor: str
+    node: Notification
+
+
+@strawberry.type
+class NotificationConnection:
+    edges: list[NotificationEdge]
+    page_info: PageInfo
+
+
+@strawberry.type(description="The caller, as the service sees them.")
+class Viewer:
+    kind: ActorKind
+    id: str
+    shop_id: str | None
+    permissions: list[str]

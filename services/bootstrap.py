@@ -1,0 +1,29 @@
+"""Wires the services to one database and one clock, once per process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from models.clock import Clock
+from services.cancellations import CancellationService
+from services.orders import OrderService
+from storage.indexes import ensure_indexes
+from storage.mongo import Database
+
+
+@dataclass
+class Services:
+    db: Database
+    clock: Clock
+    orders: OrderService
+    cancellations: CancellationService
+
+
+async def build_services(db: Database, clock: Clock) -> Services:
+    await ensure_indexes(db)
+    return Services(
+        db=db,
+        clock=clock,
+        orders=OrderService(db, clock),
+        cancellations=CancellationService(db, clock),
+    )

@@ -1,0 +1,285 @@
+"""Cancellation use cases: load, let the domain decide, write everything in one transaction.
+
+Each public method reads like its rule: `accept` loads the request and its order, asks
+`models.cancellations.accept` for the outcome, and writes the request (compare-and-set on its
+version), the order, the tab counters, the notifications and the idempotency key together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from bson import ObjectId
+
+from models import access
+from models import cancellations as domain
+from models.actors import Actor
+from models.cancellations import Cancellation, CancellationOutcome, CancellationTab
+from models.clock import Clock
+from models.errors import NotFound, ValidationFailed
+from models.orders import Order
+from models.policy import CategoryPolicy
+from models.reasons import SYSTEM_CANCEL_REASONS
+from storage import cancellations as cancellation_store
+from storage import idempotency, notifications, policies, tab_counts
+from storage import orders as order_store
+from storage.cancellations import CancellationFilter
+from storage.mongo import Database, Session
+from storage.pagination import Page
+
+SECTION = "cancellations"
+
+Decision = Callable[[Cancellation, Order], CancellationOutcome]
+Creation = Callable[[Order, CategoryPolicy, str], CancellationOutcome]
+
+
+def new_cancellation_id() -> str:
+    return f"can_{ObjectId()}"
+
+
+class CancellationService:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    # ---- buyer ---------------------------------------------------------------------------
+
+    async def request(
+        self, actor: Actor, order_id: str, reason: str, note: str | None, key: str | None
+    ) -> Cancellation:
+        """C1 (at once inside the window), C2 (a request after it), C3 (refused once shipped)."""
+
+        def create(order: Order, policy: CategoryPolicy, new_id: str) -> CancellationOutcome:
+            access.require_buyer_of(actor, order.buyer_id)
+            return domain.request_by_buyer(
+                order, actor, reason, note, policy, self.clock.now(), new_id
+            )
+
+        args = {"order": order_id, "reason": reason, "note": note}
+        return await self._create(actor, order_id, "requestCancellation", args, key, create)
+
+    async def withdraw(self, actor: Actor, cancellation_id: str, key: str | None) -> Cancellation:
+        def decide(c: Cancellation, order: Order) -> CancellationOutcome:
+            access.require_buyer_of(actor, c.buyer_id)
+            return domain.withdraw(c, order, actor, self.clock.now())
+
+        return await self._decide(actor, cancellation_id, "withdrawCancellation", {}, key, decide)
+
+    # ---- seller agent --------------------------------------------------------------------
+
+    async def accept(self, actor: Actor, cancellation_id: str, key: str | None) -> Cancellation:
+        """C4: the order is cancelled and the buyer refunded, in the same write."""
+
+        def decide(c: Cancellation, order: Order) -> CancellationOutcome:
+            access.require_seller_of(actor, c.shop_id)
+            return domain.accept(c, order, actor, self.clock.now())
+
+        return await self._decide(actor, cancellation_id, "acceptCancellation", {}, key, decide)
+
+    async def reject(
+        self,
+        actor: Actor,
+        cancellation_id: str,
+        reason: str,
+        comment: str | None,
+        key: str | None,
+    ) -> Cancellation:
+        """C5: a reason from the catalogue and an optional comment; the order goes on."""
+
+        def decide(c: Cancellation, order: Order) -> CancellationOutcome:
+            access.require_seller_of(actor, c.shop_id)
+            return domain.reject(c, order, actor, reason, comment, self.clock.now())
+
+        args = {"reason": reason, "comment": comment}
+        return await self._decide(actor, cancellation_id, "rejectCancellation", args, key, decide)
+
+    async def cancel_by_seller(
+        self, actor: Actor, order_id: str, reason: str, comment: str | None, key: str | None
+    ) -> Cancellation:
+        """C7: the seller cancels; the buyer is notified and refunded."""
+
+        def create(order: Order, policy: CategoryPolicy, new_id: str) -> CancellationOutcome:
+            access.require_seller_of(actor, order.shop_id)
+            return domain.cancel_by_seller(
+                order, actor, reason, comment, policy, self.clock.now(), new_id
+            )
+
+        args = {"order": order_id, "reason": reason, "comment": comment}
+        return await self._create(actor, order_id, "cancelOrder", args, key, create)
+
+    # ---- platform ------------------------------------------------------------------------
+
+    async def cancel_unpaid(self, actor: Actor, order_id: str, key: str | None) -> Cancellation:
+        """C8: the platform cancels an order not paid in time; the seller is notified."""
+
+        def create(order: Order, policy: CategoryPolicy, new_id: str) -> CancellationOutcome:
+            access.require_platform(actor)
+            (reason,) = SYSTEM_CANCEL_REASONS
+            return domain.cancel_by_system(order, actor, reason, policy, self.clock.now(), new_id)
+
+        return await self._create(
+            actor, order_id, "cancelUnpaidOrder", {"order": order_id}, key, create
+        )
+
+    async def auto_accept(self, actor: Actor, cancellation_id: str) -> Cancellation:
+        """C6: the response window closed with no answer; the platform accepts."""
+
+        def decide(c: Cancellation, order: Order) -> CancellationOutcome:
+            access.require_platform(actor)
+            return domain.auto_accept(c, order, actor, self.clock.now())
+
+        return await self._decide(actor, cancellation_id, "autoAccept", {}, None, decide)
+
+    async def auto_accept_due(self, actor: Actor, limit: int = 100) -> list[Cancellation]:
+        """Every request whose response window has closed, accepted once each.
+
+        Another process may get to a request first: its `NotPending` is the expected no-op.
+        """
+        done: list[Cancellation] = []
+        for cancellation_id in await cancellation_store.due_for_auto_accept(
+            self.db, self.clock.now(), limit
+        ):
+            try:
+                done.append(await self.auto_accept(actor, cancellation_id))
+            except domain.NotPending:
+                continue
+        return done
+
+    # ---- reads ---------------------------------------------------------------------------
+
+    async def get(self, actor: Actor, cancellation_id: str) -> Cancellation:
+        c = await cancellation_store.get(self.db, cancellation_id)
+        if c is None:
+            raise NotFound(f"no cancellation {cancellation_id}", field="id")
+        access.require_view(actor, c.shop_id, c.buyer_id, f"cancellation {cancellation_id}")
+        return c
+
+    async def page(
+        self,
+        actor: Actor,
+        shop_id: str | None,
+        tab: CancellationTab | None,
+        f: CancellationFilter,
+        sort: str,
+        first: int,
+        after: str | None,
+    ) -> tuple[list[Cancellation], Page]:
+        scope = self._scope(actor, shop_id)
+        return await cancellation_store.page(self.db, scope, tab, f, sort, first, after)
+
+    async def tab_counts(
+        self, actor: Actor, shop_id: str | None, f: CancellationFilter
+    ) -> dict[CancellationTab, int]:
+        """Counters when the whole shop is asked for (one read); index-backed counts otherwise."""
+        scope = self._scope(actor, shop_id)
+        if scope.shop_id and not scope.buyer_id and f == CancellationFilter():
+            stored = await tab_counts.read(self.db, scope.shop_id, SECTION)
+            return {tab: max(0, stored.get(tab.value, 0)) for tab in CancellationTab}
+        return {
+            tab: await cancellation_store.count(self.db, scope, tab, f) for tab in CancellationTab
+        }
+
+    async def for_order(self, order: Order) -> list[Cancellation]:
+        return await cancellation_store.for_order(self.db, order.id)
+
+    async def eligibility(self, actor: Actor, order_id: str) -> domain.Eligibility:
+        order = await order_store.get(self.db, order_id)
+        if order is None:
+            raise NotFound(f"no order {order_id}", field="orderId")
+        access.require_view(actor, order.shop_id, order.buyer_id, f"order {order_id}")
+        book = await policies.book_for(self.db, order.categories)
+        return domain.buyer_eligibility(order, book.for_order(order.categories), self.clock.now())
+
+    # ---- the one write path --------------------------------------------------------------
+
+    def _scope(self, actor: Actor, shop_id: str | None) -> access.Scope:
+        scope = access.list_scope(actor, shop_id)
+        if not scope.shop_id and not scope.buyer_id:
+            raise ValidationFailed("shopId is required for the platform", field="shopId")
+        return scope
+
+    async def _load_order(self, order_id: str, session: Session) -> Order:
+        order = await order_store.get(self.db, order_id, session)
+        if order is None:
+            raise NotFound(f"no order {order_id}", field="orderId")
+        return order
+
+    async def _create(
+        self,
+        actor: Actor,
+        order_id: str,
+        operation: str,
+        args: dict[str, Any],
+        key: str | None,
+        create: Creation,
+    ) -> Cancellation:
+        print_ = idempotency.fingerprint(operation, args)
+
+        async def work(session: Session) -> Cancellation:
+            replayed = await self._replay(actor, key, print_, session)
+            if replayed:
+                return replayed
+            order = await self._load_order(order_id, session)
+            # A request keeps the policy it was opened under (Y1): read it once, here.
+            book = await policies.book_for(self.db, order.categories, session)
+            outcome = create(order, book.for_order(order.categories), new_cancellation_id())
+            return await self._write(session, actor, outcome, None, order.version, key, print_)
+
+        return await self.db.transaction(work)
+
+    async def _decide(
+        self,
+        actor: Actor,
+        cancellation_id: str,
+        operation: str,
+        args: dict[str, Any],
+        key: str | None,
+        decide: Decision,
+    ) -> Cancellation:
+        print_ = idempotency.fingerprint(operation, {"id": cancellation_id, **args})
+
+        async def work(session: Session) -> Cancellation:
+            replayed = await self._replay(actor, key, print_, session)
+            if replayed:
+                return replayed
+            c = await cancellation_store.get(self.db, cancellation_id, session)
+            if c is None:
+                raise NotFound(f"no cancellation {cancellation_id}", field="cancellationId")
+            order = await self._load_order(c.order_id, session)
+            outcome = decide(c, order)
+            return await self._write(session, actor, outcome, c.version, order.version, key, print_)
+
+        return await self.db.transaction(work)
+
+    async def _replay(
+        self, actor: Actor, key: str | None, print_: str, session: Session
+    ) -> Cancellation | None:
+        result_id = await idempotency.recall(self.db, actor, key, print_, session)
+        if result_id is None:
+            return None
+        return await cancellation_store.get(self.db, result_id, session)
+
+    async def _write(
+        self,
+        session: Session,
+        actor: Actor,
+        outcome: CancellationOutcome,
+        cancellation_version: int | None,
+        order_version: int,
+        key: str | None,
+        print_: str,
+    ) -> Cancellation:
+        c = outcome.cancellation
+        await order_store.save(self.db, outcome.order, order_version, session)
+        if cancellation_version is None:
+            saved = await cancellation_store.insert(self.db, c, session)
+        else:
+            saved = await cancellation_store.save(self.db, c, cancellation_version, session)
+        previous_tab = (
+            domain.TAB_OF_STATUS[outcome.previous_status] if outcome.previous_status else None
+        )
+        await tab_counts.move(self.db, c.shop_id, SECTION, previous_tab, c.tab, session)
+        await notifications.insert_many(self.db, outcome.notifications, session)
+        await idempotency.remember(self.db, actor, key, print_, c.id, self.clock.now(), session)
+        return saved

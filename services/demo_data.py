@@ -1,0 +1,184 @@
+"""Demo data for a first run: shops, buyers, orders in every fulfilment state, and cancellations in
+every tab. Made through the same use cases as real traffic, with a clock moved by hand, so every
+request has an honest timeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from models.actors import ADJUSTMENTS, EXPIRY_WORKER, Actor, ActorKind
+from models.clock import SettableClock
+from models.money import Money
+from models.orders import FulfilmentState, LineItem, Order, PaymentMethod, PaymentState
+from models.policy import HOUR, CategoryPolicy
+from services.cancellations import CancellationService
+from services.orders import OrderService
+from storage import orders as order_store
+from storage import policies
+from storage.mongo import Database
+
+SHOPS = {"shop-1": "Aurora Beauty", "shop-2": "Peak Outdoor"}
+BUYERS = [f"buyer-{n}" for n in range(1, 7)]
+PLATFORM = Actor(ActorKind.PLATFORM, "ops-1")
+
+CATALOGUE = {
+    "shop-1": [
+        ("SKU-LIP-01", "Velvet Matte Lipstick", 1299, "beauty"),
+        ("SKU-SER-02", "Vitamin C Serum 30ml", 2450, "beauty"),
+        ("SKU-TEA-03", "Matcha Tea Tin", 1599, "food"),
+    ],
+    "shop-2": [
+        ("SKU-TNT-01", "Two-Person Tent", 12900, "outdoor"),
+        ("SKU-LMP-02", "Rechargeable Head Torch", 3499, "electronics"),
+        ("SKU-BTL-03", "Insulated Bottle 750ml", 2199, "outdoor"),
+    ],
+}
+
+# Y1: categories that set their own windows; the rest use the defaults of DOMAIN.md.
+CATEGORY_POLICIES = {
+    "food": CategoryPolicy(unconditional_cancel_window=timedelta(minutes=30), instant_refund=True),
+    "electronics": CategoryPolicy(seller_response_window=24 * HOUR),
+}
+
+
+@dataclass
+class DemoSummary:
+    orders: int
+    cancellations: int
+
+
+def seller(shop_id: str) -> Actor:
+    return Actor(ActorKind.SELLER_AGENT, f"agent-{shop_id}", shop_id, frozenset({ADJUSTMENTS}))
+
+
+def buyer(buyer_id: str) -> Actor:
+    return Actor(ActorKind.BUYER, buyer_id)
+
+
+class _Builder:
+    def __init__(self, db: Database, now: datetime) -> None:
+        self.db = db
+        self.now = now
+        self.clock = SettableClock(now)
+        self.orders = OrderService(db, self.clock)
+        self.cancellations = CancellationService(db, self.clock)
+        self.placed: list[Order] = []
+        self.count = 0
+
+    def order(
+        self,
+        shop_id: str,
+        buyer_id: str,
+        hours_ago: float,
+        *,
+        cod: bool = False,
+        unpaid: bool = False,
+        picks: tuple[int, ...] = (0,),
+    ) -> Order:
+        self.count += 1
+        order_id = f"ord_{shop_id[-1]}{self.count:04d}"
+        placed_at = self.now - timedelta(hours=hours_ago)
+        lines = tuple(
+            LineItem(
+                line_id=f"{order_id}-{n + 1}",
+                sku=sku,
+                title=title,
+                quantity=1 + n % 2,
+                unit_price=Money(price, "USD"),
+                category=category,
+            )
+            for n, (sku, title, price, category) in enumerate(CATALOGUE[shop_id][i] for i in picks)
+        )
+        if unpaid:
+            payment, fulfilment = PaymentState.AWAITING_PAYMENT, FulfilmentState.UNPAID
+        elif cod:
+            payment, fulfilment = (
+                PaymentState.COLLECT_ON_DELIVERY,
+                FulfilmentState.AWAITING_SHIPMENT,
+            )
+        else:
+            payment, fulfilment = PaymentState.PAID, FulfilmentState.AWAITING_SHIPMENT
+        order = Order(
+            id=order_id,
+            shop_id=shop_id,
+            buyer_id=buyer_id,
+            lines=lines,
+            shipping_fee=Money(499, "USD"),
+            payment_method=PaymentMethod.CASH_ON_DELIVERY if cod else PaymentMethod.PREPAID,
+            payment_state=payment,
+            fulfilment_state=fulfilment,
+            placed_at=placed_at,
+            payment_due_at=placed_at + timedelta(hours=24) if unpaid else None,
+            paid_at=None if unpaid or cod else placed_at,
+        )
+        self.placed.append(order)
+        return order
+
+    def at(self, hours_ago: float) -> None:
+        self.clock.set(self.now - timedelta(hours=hours_ago))
+
+
+async def load_demo_data(db: Database, now: datetime) -> DemoSummary | None:
+    """Seeds an empty database; returns None when there is data already."""
+    if await db.orders.estimated_document_count() > 0:
+        return None
+    for category, policy in CATEGORY_POLICIES.items():
+        await policies.put(db, category, policy)
+    b = _Builder(db, now)
+    script: list[tuple[float, str, Order, str]] = []
+    for s, shop_id in enumerate(SHOPS):
+        who = BUYERS[s * 3 : s * 3 + 3]
+        # Orders in every fulfilment state.
+        b.order(shop_id, who[0], 2, unpaid=True)
+        b.order(shop_id, who[1], 5, picks=(0, 1))
+        shipped = b.order(shop_id, who[2], 60, picks=(1,))
+        delivered = b.order(shop_id, who[0], 120, cod=True, picks=(2,))
+        # Cancellations in every tab.
+        script += [
+            (0.2, "at_once", b.order(shop_id, who[1], 0.5, picks=(0, 2)), who[1]),
+            (3, "pending", b.order(shop_id, who[2], 10, picks=(1,)), who[2]),
+            (20, "pending", b.order(shop_id, who[0], 30, picks=(0, 1)), who[0]),
+            (40, "pending", b.order(shop_id, who[1], 44, cod=True), who[1]),
+            (30, "accept", b.order(shop_id, who[2], 36, picks=(2,)), who[2]),
+            (12, "reject", b.order(shop_id, who[0], 28), who[0]),
+            (6, "withdraw", b.order(shop_id, who[1], 16, picks=(1, 2)), who[1]),
+            (8, "seller_cancel", b.order(shop_id, who[2], 9), who[2]),
+            (1, "system_cancel", b.order(shop_id, who[0], 30, unpaid=True), who[0]),
+        ]
+        await order_store.insert_many(db, b.placed)
+        b.placed = []
+        b.at(58)
+        await b.orders.hand_to_carrier(seller(shop_id), shipped.id, "UPS", f"1Z{s}0001")
+        await b.orders.hand_to_carrier(seller(shop_id), delivered.id, "USPS", f"94{s}0002")
+        b.at(50)
+        await b.orders.record_delivery(PLATFORM, delivered.id)
+    made = 0
+    for hours_ago, what, order, buyer_id in sorted(script, key=lambda x: -x[0]):
+        b.at(hours_ago)
+        svc, shop = b.cancellations, seller(order.shop_id)
+        if what == "seller_cancel":
+            await svc.cancel_by_seller(
+                shop, order.id, "OUT_OF_STOCK", "Restock is weeks away", None
+            )
+        elif what == "system_cancel":
+            await svc.cancel_unpaid(PLATFORM, order.id, None)
+        else:
+            reason = "ORDERED_BY_MISTAKE" if what == "at_once" else "CHANGED_MIND"
+            c = await svc.request(buyer(buyer_id), order.id, reason, None, None)
+            b.at(hours_ago - 0.5)
+            if what == "accept":
+                await svc.accept(shop, c.id, None)
+            elif what == "reject":
+                await svc.reject(shop, c.id, "AGREED_WITH_BUYER", "Buyer agreed by chat", None)
+            elif what == "withdraw":
+                await svc.withdraw(buyer(buyer_id), c.id, None)
+        made += 1
+    # A request the seller left unanswered past its window, accepted by the platform (C6).
+    b.at(60)
+    late = b.order("shop-1", BUYERS[0], 62, picks=(1,))
+    await order_store.insert_many(db, [late])
+    await b.cancellations.request(buyer(BUYERS[0]), late.id, "DELIVERY_TOO_SLOW", None, None)
+    b.at(10)
+    await b.cancellations.auto_accept_due(EXPIRY_WORKER)
+    return DemoSummary(orders=b.count, cancellations=made + 1)

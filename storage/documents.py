@@ -1,0 +1,206 @@
+"""Mapping between domain objects and MongoDB documents. Money is stored as integer minor units."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from models.actors import ActorKind
+from models.cancellations import (
+    Cancellation,
+    CancellationAction,
+    CancellationStatus,
+    Initiator,
+    RefundBreakdown,
+    TimelineRecord,
+)
+from models.money import Money
+from models.notifications import Notification
+from models.orders import FulfilmentState, LineItem, Order, PaymentMethod, PaymentState
+from models.policy import CategoryPolicy
+
+Doc = dict[str, Any]
+
+# Requests without a deadline sort after every real one in "deadline soonest" (an index can't
+# put nulls last), so the sort key holds this instead of null.
+NO_DEADLINE = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+def money_doc(m: Money) -> Doc:
+    return {"minor": m.minor, "currency": m.currency}
+
+
+def money_from(d: Doc) -> Money:
+    return Money(int(d["minor"]), d["currency"])
+
+
+def line_doc(line: LineItem) -> Doc:
+    return {
+        "line_id": line.line_id,
+        "sku": line.sku,
+        "title": line.title,
+        "quantity": line.quantity,
+        "unit_price": money_doc(line.unit_price),
+        "category": line.category,
+    }
+
+
+def line_from(d: Doc) -> LineItem:
+    return LineItem(
+        line_id=d["line_id"],
+        sku=d["sku"],
+        title=d["title"],
+        quantity=d["quantity"],
+        unit_price=money_from(d["unit_price"]),
+        category=d["category"],
+    )
+
+
+def order_doc(o: Order) -> Doc:
+    return {
+        "_id": o.id,
+        "shop_id": o.shop_id,
+        "buyer_id": o.buyer_id,
+        "lines": [line_doc(line) for line in o.lines],
+        "shipping_fee": money_doc(o.shipping_fee),
+        "payment_method": o.payment_method.value,
+        "payment_state": o.payment_state.value,
+        "fulfilment_state": o.fulfilment_state.value,
+        "placed_at": o.placed_at,
+        "payment_due_at": o.payment_due_at,
+        "paid_at": o.paid_at,
+        "shipped_at": o.shipped_at,
+        "delivered_at": o.delivered_at,
+        "cancelled_at": o.cancelled_at,
+        "carrier": o.carrier,
+        "tracking_number": o.tracking_number,
+        "refunded": money_doc(o.refunded) if o.refunded else None,
+        "open_cancellation_id": o.open_cancellation_id,
+        "rejected_cancellation_id": o.rejected_cancellation_id,
+        "version": o.version,
+    }
+
+
+def order_from(d: Doc) -> Order:
+    return Order(
+        id=d["_id"],
+        shop_id=d["shop_id"],
+        buyer_id=d["buyer_id"],
+        lines=tuple(line_from(x) for x in d["lines"]),
+        shipping_fee=money_from(d["shipping_fee"]),
+        payment_method=PaymentMethod(d["payment_method"]),
+        payment_state=PaymentState(d["payment_state"]),
+        fulfilment_state=FulfilmentState(d["fulfilment_state"]),
+        placed_at=d["placed_at"],
+        payment_due_at=d.get("payment_due_at"),
+        paid_at=d.get("paid_at"),
+        shipped_at=d.get("shipped_at"),
+        delivered_at=d.get("delivered_at"),
+        cancelled_at=d.get("cancelled_at"),
+        carrier=d.get("carrier"),
+        tracking_number=d.get("tracking_number"),
+        refunded=money_from(d["refunded"]) if d.get("refunded") else None,
+        open_cancellation_id=d.get("open_cancellation_id"),
+        rejected_cancellation_id=d.get("rejected_cancellation_id"),
+        version=d.get("version", 0),
+    )
+
+
+def record_doc(r: TimelineRecord) -> Doc:
+    return {
+        "at": r.at,
+        "actor_kind": r.actor_kind.value,
+        "actor_id": r.actor_id,
+        "action": r.action.value,
+        "from_status": r.from_status.value if r.from_status else None,
+        "to_status": r.to_status.value,
+        "reason": r.reason,
+        "comment": r.comment,
+        "deadline": r.deadline,
+    }
+
+
+def record_from(d: Doc) -> TimelineRecord:
+    return TimelineRecord(
+        at=d["at"],
+        actor_kind=ActorKind(d["actor_kind"]),
+        actor_id=d["actor_id"],
+        action=CancellationAction(d["action"]),
+        from_status=CancellationStatus(d["from_status"]) if d.get("from_status") else None,
+        to_status=CancellationStatus(d["to_status"]),
+        reason=d.get("reason"),
+        comment=d.get("comment"),
+        deadline=d.get("deadline"),
+    )
+
+
+def cancellation_doc(c: Cancellation) -> Doc:
+    return {
+        "_id": c.id,
+        "order_id": c.order_id,
+        "shop_id": c.shop_id,
+        "buyer_id": c.buyer_id,
+        "initiator": c.initiator.value,
+        "status": c.status.value,
+        "tab": c.tab.value,  # stored so the tab lists and counts are index-backed
+        "reason": c.reason,
+        "note": c.note,
+        "requested_at": c.requested_at,
+        "respond_by": c.respond_by,
+        "deadline_key": c.respond_by or NO_DEADLINE,
+        "resolved_at": c.resolved_at,
+        "rejection_reason": c.rejection_reason,
+        "rejection_comment": c.rejection_comment,
+        "refund": (
+            {"items": money_doc(c.refund.items), "shipping": money_doc(c.refund.shipping)}
+            if c.refund
+            else None
+        ),
+        "lines": [line_doc(line) for line in c.lines],
+        "currency": c.currency,
+        "policy": c.policy.to_seconds(),
+        "timeline": [record_doc(r) for r in c.timeline],
+        "version": c.version,
+    }
+
+
+def cancellation_from(d: Doc) -> Cancellation:
+    refund = d.get("refund")
+    return Cancellation(
+        id=d["_id"],
+        order_id=d["order_id"],
+        shop_id=d["shop_id"],
+        buyer_id=d["buyer_id"],
+        initiator=Initiator(d["initiator"]),
+        status=CancellationStatus(d["status"]),
+        reason=d["reason"],
+        note=d.get("note"),
+        requested_at=d["requested_at"],
+        lines=tuple(line_from(x) for x in d["lines"]),
+        currency=d["currency"],
+        policy=CategoryPolicy.from_seconds(d["policy"]),
+        respond_by=d.get("respond_by"),
+        resolved_at=d.get("resolved_at"),
+        rejection_reason=d.get("rejection_reason"),
+        rejection_comment=d.get("rejection_comment"),
+        refund=(
+            RefundBreakdown(money_from(refund["items"]), money_from(refund["shipping"]))
+            if refund
+            else None
+        ),
+        timeline=tuple(record_from(r) for r in d.get("timeline", [])),
+        version=d.get("version", 0),
+    )
+
+
+def notification_doc(n: Notification, new_id: str) -> Doc:
+    return {
+        "_id": new_id,
+        "recipient": n.recipient.value,
+        "recipient_id": n.recipient_id,
+        "kind": n.kind.value,
+        "order_id": n.order_id,
+        "request_id": n.request_id,
+        "message": n.message,
+        "at": n.at,
+    }

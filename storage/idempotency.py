@@ -1,0 +1,62 @@
+"""Idempotency keys: a decision repeated with the same key returns the first outcome.
+
+The key is stored in the same transaction as the change it guarded, so a retry after a lost
+response can never apply the change twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any
+
+from models.actors import Actor
+from models.errors import IdempotencyKeyReused, ValidationFailed
+from storage.mongo import Database, Session
+
+MAX_KEY_LENGTH = 128
+
+
+def _id(actor: Actor, key: str) -> str:
+    if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable():
+        raise ValidationFailed(
+            f"an idempotency key is 1 to {MAX_KEY_LENGTH} printable characters",
+            field="idempotencyKey",
+        )
+    return f"{actor.kind.value}:{actor.id}:{key}"
+
+
+def fingerprint(operation: str, arguments: dict[str, Any]) -> str:
+    text = operation + "|" + "|".join(f"{k}={arguments[k]!r}" for k in sorted(arguments))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+async def recall(
+    db: Database, actor: Actor, key: str | None, print_: str, session: Session
+) -> str | None:
+    """The result id stored for this key, or None when the key is new."""
+    if key is None:
+        return None
+    doc = await db.idempotency_keys.find_one({"_id": _id(actor, key)}, session=session)
+    if doc is None:
+        return None
+    if doc["fingerprint"] != print_:
+        raise IdempotencyKeyReused("this idempotency key was used for a different request")
+    return str(doc["result_id"])
+
+
+async def remember(
+    db: Database,
+    actor: Actor,
+    key: str | None,
+    print_: str,
+    result_id: str,
+    now: datetime,
+    session: Session,
+) -> None:
+    if key is None:
+        return
+    await db.idempotency_keys.insert_one(
+        {"_id": _id(actor, key), "fingerprint": print_, "result_id": result_id, "created_at": now},
+        session=session,
+    )

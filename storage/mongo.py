@@ -1,0 +1,68 @@
+"""The MongoDB connection and the one way this service writes several documents together."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.read_concern import ReadConcern
+from pymongo.write_concern import WriteConcern
+
+T = TypeVar("T")
+Session = AsyncClientSession
+
+
+class ConcurrentUpdate(Exception):
+    """A conditional write found the document changed since it was read: decide again."""
+
+
+class Database:
+    def __init__(self, client: AsyncMongoClient, name: str) -> None:
+        self.client = client
+        self.db: AsyncDatabase = client[name]
+        self.orders: AsyncCollection = self.db["orders"]
+        self.cancellations: AsyncCollection = self.db["cancellations"]
+        self.notifications: AsyncCollection = self.db["notifications"]
+        self.idempotency_keys: AsyncCollection = self.db["idempotency_keys"]
+        self.tab_counts: AsyncCollection = self.db["tab_counts"]
+        self.category_policies: AsyncCollection = self.db["category_policies"]
+
+    async def ping(self) -> None:
+        await self.db.command("ping")
+
+    async def transaction(self, work: Callable[[Session], Awaitable[T]], attempts: int = 20) -> T:
+        """Run `work` in one multi-document transaction: everything it writes lands, or nothing.
+
+        The driver retries transient conflicts (two transactions touching one document); a
+        ConcurrentUpdate raised by `work` is retried here, so `work` re-reads and decides again
+        on the state that won.
+        """
+        for attempt in range(attempts):
+            async with self.client.start_session() as session:
+                try:
+                    return await session.with_transaction(
+                        work,
+                        read_concern=ReadConcern("snapshot"),
+                        write_concern=WriteConcern("majority"),
+                    )
+                except ConcurrentUpdate:
+                    if attempt == attempts - 1:
+                        raise
+        raise AssertionError("unreachable")
+
+    def close(self) -> Awaitable[None]:
+        return self.client.close()
+
+
+def connect(uri: str, name: str, *, timeout_ms: int = 5000) -> Database:
+    client: AsyncMongoClient = AsyncMongoClient(
+        uri,
+        tz_aware=True,
+        serverSelectionTimeoutMS=timeout_ms,
+        appname="aftersales-graphql",
+    )
+    return Database(client, name)
