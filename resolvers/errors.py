@@ -12,7 +12,6 @@ from enum import Enum
 from typing import Any, TypeVar
 
 import strawberry
-from graphql import GraphQLError
 
 from models import errors as domain
 
@@ -77,7 +76,7 @@ class OrderNotCancellableError(UserError):
 
 @strawberry.type(description="The seller's response window closed; the platform accepts (C6).")
 class ResponseWindowClosedError(UserError):
-    respond_by: datetime
+    closed_at: datetime
 
 
 @strawberry.type(description="The buyer may still pay; the order cannot be cancelled for it yet.")
@@ -101,7 +100,7 @@ def to_user_error(err: domain.DomainError) -> UserError:
         case domain.OrderNotCancellable():
             return OrderNotCancellableError(**common, fulfilment_state=err.fulfilment_state)
         case domain.ResponseWindowClosed():
-            return ResponseWindowClosedError(**common, respond_by=err.deadline)
+            return ResponseWindowClosedError(**common, closed_at=err.deadline)
         case domain.PaymentWindowOpen():
             return PaymentWindowOpenError(**common, payment_due_at=err.payment_due_at)
         case domain.DuplicateRequest():
@@ -128,11 +127,3 @@ async def outcome(call: Awaitable[T], present: Callable[[T], R]) -> R | UserErro
         return present(await call)
     except domain.DomainError as err:
         return to_user_error(err)
-
-
-async def or_graphql_error(call: Awaitable[T]) -> T:
-    """For queries: an expected failure becomes a GraphQL error with its code in `extensions`."""
-    try:
-        return await call
-    except domain.DomainError as err:
-        raise GraphQLError(err.message, extensions={"code": err.code, "field": err.field}) from None

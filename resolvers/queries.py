@@ -14,7 +14,6 @@ from models.reasons import (
     SELLER_CANCEL_REASONS,
 )
 from resolvers.context import Context, actor_of, services_of
-from resolvers.errors import or_graphql_error
 from resolvers.inputs import CancellationFilter, CancellationSort, OrderFilter, well_formed_id
 from resolvers.types import (
     Cancellation,
@@ -73,7 +72,7 @@ class Query:
     @strawberry.field
     async def order(self, info: Info[Context, Any], id: strawberry.ID) -> Order:
         svc = services_of(info).orders
-        order = await or_graphql_error(svc.get(actor_of(info), well_formed_id(id, "id")))
+        order = await svc.get(actor_of(info), well_formed_id(id, "id"))
         return Order.of(order)
 
     @strawberry.field(description="Newest first. Sellers see their shop; buyers their orders.")
@@ -94,7 +93,7 @@ class Query:
                 placed_to=filter.placed_to,
             )
         svc = services_of(info).orders
-        orders, page = await or_graphql_error(svc.page(actor_of(info), shop_id, f, first, after))
+        orders, page = await svc.page(actor_of(info), shop_id, f, first, after)
         edges = [
             OrderEdge(cursor=c, node=Order.of(o)) for o, c in zip(orders, page.cursors, strict=True)
         ]
@@ -103,7 +102,7 @@ class Query:
     @strawberry.field
     async def cancellation(self, info: Info[Context, Any], id: strawberry.ID) -> Cancellation:
         svc = services_of(info).cancellations
-        c = await or_graphql_error(svc.get(actor_of(info), well_formed_id(id, "id")))
+        c = await svc.get(actor_of(info), well_formed_id(id, "id"))
         return Cancellation.of(c)
 
     @strawberry.field(description="A tab of Manage Cancellations, filtered, sorted, paged.")
@@ -118,17 +117,16 @@ class Query:
         after: str | None = None,
     ) -> CancellationConnection:
         svc = services_of(info).cancellations
-        found, page = await or_graphql_error(
-            svc.page(
-                actor_of(info),
-                shop_id,
-                tab.domain(),
-                _cancellation_filter(filter),
-                sort.value,
-                first,
-                after,
-            )
+        found, page = await svc.page(
+            actor_of(info),
+            shop_id,
+            tab.domain(),
+            _cancellation_filter(filter),
+            sort.value,
+            first,
+            after,
         )
+
         edges = [
             CancellationEdge(cursor=cur, node=Cancellation.of(c))
             for c, cur in zip(found, page.cursors, strict=True)
@@ -143,9 +141,8 @@ class Query:
         filter: CancellationFilter | None = None,
     ) -> list[TabCount]:
         svc = services_of(info).cancellations
-        counts = await or_graphql_error(
-            svc.tab_counts(actor_of(info), shop_id, _cancellation_filter(filter))
-        )
+        counts = await svc.tab_counts(actor_of(info), shop_id, _cancellation_filter(filter))
+
         tabs = [TabCount(tab=CancellationTab(t.value), count=n) for t, n in counts.items()]
         return [TabCount(tab=CancellationTab.ALL, count=sum(counts.values())), *tabs]
 
@@ -166,7 +163,7 @@ class Query:
         self, info: Info[Context, Any], first: int = 20, after: str | None = None
     ) -> NotificationConnection:
         svc = services_of(info).orders
-        docs, page = await or_graphql_error(svc.notifications(actor_of(info), first, after))
+        docs, page = await svc.notifications(actor_of(info), first, after)
         edges = [
             NotificationEdge(
                 cursor=cur,

@@ -21,7 +21,6 @@ from models.orders import PaymentState as DomainPaymentState
 from models.policy import CategoryPolicy as DomainPolicy
 from models.reasons import display_text
 from resolvers.context import Context, actor_of, services_of
-from resolvers.errors import or_graphql_error
 
 ActorKind = strawberry.enum(DomainActorKind, name="ActorKind")
 PaymentMethod = strawberry.enum(DomainPaymentMethod, name="PaymentMethod")
@@ -198,9 +197,8 @@ class Order:
 
     @strawberry.field(description="What a cancellation would do now, for the buyer's app.")
     async def cancellation_eligibility(self, info: Info[Context, Any]) -> CancellationEligibility:
-        e = await or_graphql_error(
-            services_of(info).cancellations.eligibility(actor_of(info), self._order.id)
-        )
+        e = await services_of(info).cancellations.eligibility(actor_of(info), self._order.id)
+
         return CancellationEligibility(
             allowed=e.allowed,
             at_once=e.at_once,

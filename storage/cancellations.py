@@ -8,6 +8,7 @@ from typing import Any
 
 from models.access import Scope
 from models.cancellations import Cancellation, CancellationTab
+from storage.bounds import time_range
 from storage.documents import cancellation_doc, cancellation_from
 from storage.mongo import ConcurrentUpdate, Database, Session
 from storage.pagination import Page, SortOrder, fetch_page
@@ -43,10 +44,7 @@ def list_query(scope: Scope, tab: CancellationTab | None, f: CancellationFilter)
     if f.order_id:
         query["order_id"] = f.order_id
     if f.created_from or f.created_to:
-        query["requested_at"] = {
-            **({"$gte": f.created_from} if f.created_from else {}),
-            **({"$lt": f.created_to} if f.created_to else {}),
-        }
+        query["requested_at"] = time_range(at_or_after=f.created_from, before=f.created_to)
     return query
 
 
@@ -106,7 +104,9 @@ async def count(db: Database, scope: Scope, tab: CancellationTab, f: Cancellatio
 async def due_for_auto_accept(db: Database, now: datetime, limit: int) -> list[str]:
     """Pending requests whose response window has closed (served by the partial index)."""
     docs = (
-        await db.cancellations.find({"status": "PENDING", "respond_by": {"$lte": now}}, {"_id": 1})
+        await db.cancellations.find(
+            {"status": "PENDING", "respond_by": time_range(at_or_before=now)}, {"_id": 1}
+        )
         .sort([("respond_by", 1)])
         .limit(limit)
         .to_list(None)

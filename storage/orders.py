@@ -8,6 +8,7 @@ from typing import Any
 
 from models.access import Scope
 from models.orders import FulfilmentState, Order
+from storage.bounds import time_range
 from storage.documents import order_doc, order_from
 from storage.mongo import ConcurrentUpdate, Database, Session
 from storage.pagination import Page, SortOrder, fetch_page
@@ -59,10 +60,7 @@ def list_query(scope: Scope, f: OrderFilter) -> dict[str, Any]:
     if f.fulfilment_state:
         query["fulfilment_state"] = f.fulfilment_state.value
     if f.placed_from or f.placed_to:
-        query["placed_at"] = {
-            **({"$gte": f.placed_from} if f.placed_from else {}),
-            **({"$lt": f.placed_to} if f.placed_to else {}),
-        }
+        query["placed_at"] = time_range(at_or_after=f.placed_from, before=f.placed_to)
     return query
 
 

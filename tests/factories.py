@@ -1,0 +1,78 @@
+"""Orders as the marketplace hands them to the service, stored through the real storage layer."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from models.money import Money
+from models.orders import FulfilmentState, LineItem, Order, PaymentMethod, PaymentState
+from storage import orders as order_store
+from storage.mongo import Database
+
+_seq = itertools.count(1)
+
+
+def seller(shop_id: str, adjust: bool = True) -> str:
+    return f"seller:agent-7@{shop_id}" + ("+adjustments" if adjust else "")
+
+
+def buyer(buyer_id: str) -> str:
+    return f"buyer:{buyer_id}"
+
+
+PLATFORM = "platform:ops-1"
+
+
+def new_buyer_id() -> str:
+    return f"buyer-{uuid.uuid4().hex[:8]}"
+
+
+def build_order(
+    shop_id: str,
+    buyer_id: str,
+    placed_at: datetime,
+    *,
+    state: FulfilmentState = FulfilmentState.AWAITING_SHIPMENT,
+    method: PaymentMethod = PaymentMethod.PREPAID,
+    category: str = "general",
+    prices: tuple[int, ...] = (2500, 1000),
+    shipping: int = 499,
+    currency: str = "USD",
+) -> Order:
+    order_id = f"ord_t{next(_seq):06d}_{uuid.uuid4().hex[:6]}"
+    lines = tuple(
+        LineItem(f"{order_id}-{n}", f"SKU-{n}", f"Item {n}", 1 + n, Money(p, currency), category)
+        for n, p in enumerate(prices)
+    )
+    if state is FulfilmentState.UNPAID:
+        payment = PaymentState.AWAITING_PAYMENT
+    elif method is PaymentMethod.CASH_ON_DELIVERY:
+        payment = PaymentState.COLLECT_ON_DELIVERY
+    else:
+        payment = PaymentState.PAID
+    order = Order(
+        id=order_id,
+        shop_id=shop_id,
+        buyer_id=buyer_id,
+        lines=lines,
+        shipping_fee=Money(shipping, currency),
+        payment_method=method,
+        payment_state=payment,
+        fulfilment_state=state,
+        placed_at=placed_at,
+        payment_due_at=placed_at + timedelta(hours=24) if state is FulfilmentState.UNPAID else None,
+    )
+    if state in (FulfilmentState.IN_TRANSIT, FulfilmentState.DELIVERED):
+        order = replace(order, shipped_at=placed_at, carrier="UPS", tracking_number="1Z")
+    if state is FulfilmentState.DELIVERED:
+        order = replace(order, delivered_at=placed_at)
+    return order
+
+
+async def place_order(db: Database, *args: object, **kwargs: object) -> Order:
+    order = build_order(*args, **kwargs)  # type: ignore[arg-type]
+    await order_store.insert_many(db, [order])
+    return order
