@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from models.access import Scope
 from models.cancellations import Cancellation, CancellationTab
-from storage.bounds import time_range
+from models.errors import ValidationFailed
 from storage.documents import cancellation_doc, cancellation_from
+from storage.keys import ALL, time_bounds
 from storage.mongo import ConcurrentUpdate, Database, Session
 from storage.pagination import Page, SortOrder, fetch_page
 
 SORTS = {
-    "NEWEST": SortOrder("NEWEST", "requested_at", -1),
-    "OLDEST": SortOrder("OLDEST", "requested_at", 1),
-    "DEADLINE_SOONEST": SortOrder("DEADLINE_SOONEST", "deadline_key", 1),
+    "NEWEST": SortOrder("NEWEST", "k_requested", -1),
+    "OLDEST": SortOrder("OLDEST", "k_requested", 1),
+    "DEADLINE_SOONEST": SortOrder("DEADLINE_SOONEST", "k_deadline", 1),
 }
 
 
@@ -28,24 +29,39 @@ class CancellationFilter:
     created_to: datetime | None = None
 
 
-def list_query(scope: Scope, tab: CancellationTab | None, f: CancellationFilter) -> dict[str, Any]:
+def list_query(
+    scope: Scope, tab: CancellationTab | None, f: CancellationFilter, sort: SortOrder
+) -> dict[str, Any]:
+    """Equality on who and which tab, one range on the sort key (storage/keys.py).
+
+    With an order filter the order alone is the prefix: its few requests all share one shop and
+    one buyer, so `in_scope` checks the scope on what comes back instead.
+    """
     query: dict[str, Any] = {}
-    if scope.shop_id:
-        query["shop_id"] = scope.shop_id
-    if scope.buyer_id:
-        query["buyer_id"] = scope.buyer_id
-    if f.buyer_id:
-        if scope.buyer_id and f.buyer_id != scope.buyer_id:
-            query["buyer_id"] = {"$in": []}  # a buyer filtering on someone else sees nothing
-        else:
-            query["buyer_id"] = f.buyer_id
-    if tab is not None:
-        query["tab"] = tab.value
     if f.order_id:
         query["order_id"] = f.order_id
+    else:
+        if scope.shop_id:
+            query["shop_id"] = scope.shop_id
+        buyer_id = scope.buyer_id or f.buyer_id
+        if buyer_id:
+            query["buyer_id"] = buyer_id
+    query["tabs"] = tab.value if tab else ALL
     if f.created_from or f.created_to:
-        query["requested_at"] = time_range(at_or_after=f.created_from, before=f.created_to)
+        if sort.key != "k_requested":
+            raise ValidationFailed(
+                "a created-between filter sorts by NEWEST or OLDEST", field="sort"
+            )
+        query["k_requested"] = time_bounds(f.created_from, f.created_to)
     return query
+
+
+def in_scope(doc: dict[str, Any], scope: Scope, f: CancellationFilter) -> bool:
+    return (
+        (not scope.shop_id or doc["shop_id"] == scope.shop_id)
+        and (not scope.buyer_id or doc["buyer_id"] == scope.buyer_id)
+        and (not f.buyer_id or doc["buyer_id"] == f.buyer_id)
+    )
 
 
 async def get(
@@ -82,31 +98,39 @@ async def page(
     first: int,
     after: str | None,
 ) -> tuple[list[Cancellation], Page]:
+    order = SORTS[sort]
     result = await fetch_page(
-        db.cancellations, list_query(scope, tab, f), SORTS[sort], first, after
+        db.cancellations, list_query(scope, tab, f, order), order, first, after
     )
+    if f.order_id and not all(in_scope(d, scope, f) for d in result.docs):
+        result = Page([], False, [])
     return [cancellation_from(d) for d in result.docs], result
 
 
 async def for_order(db: Database, order_id: str) -> list[Cancellation]:
     docs = (
-        await db.cancellations.find({"order_id": order_id})
-        .sort([("requested_at", -1), ("_id", -1)])
+        await db.cancellations.find({"order_id": order_id, "tabs": ALL})
+        .sort(SORTS["NEWEST"].spec)
         .to_list(None)
     )
     return [cancellation_from(d) for d in docs]
 
 
 async def count(db: Database, scope: Scope, tab: CancellationTab, f: CancellationFilter) -> int:
-    return await db.cancellations.count_documents(list_query(scope, tab, f))
+    query = list_query(scope, tab, f, SORTS["NEWEST"])
+    if f.order_id:
+        docs = await db.cancellations.find(query, {"shop_id": 1, "buyer_id": 1}).to_list(None)
+        return sum(1 for d in docs if in_scope(d, scope, f))
+    return await db.cancellations.count_documents(query)
 
 
 async def due_for_auto_accept(db: Database, now: datetime, limit: int) -> list[str]:
-    """Pending requests whose response window has closed (served by the partial index)."""
+    """Pending requests whose response window has closed (the partial `pending_due` index)."""
+    # `< now + 1 ms` is `<= now` for millisecond BSON times, and a strict upper bound is read
+    # right by SecantusDB, which drops an inclusive bound at the end of an index scan.
+    due = {"$lt": now + timedelta(milliseconds=1)}
     docs = (
-        await db.cancellations.find(
-            {"status": "PENDING", "respond_by": time_range(at_or_before=now)}, {"_id": 1}
-        )
+        await db.cancellations.find({"status": "PENDING", "respond_by": due}, {"_id": 1})
         .sort([("respond_by", 1)])
         .limit(limit)
         .to_list(None)

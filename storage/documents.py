@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from models.actors import ActorKind
@@ -18,12 +17,9 @@ from models.money import Money
 from models.notifications import Notification
 from models.orders import FulfilmentState, LineItem, Order, PaymentMethod, PaymentState
 from models.policy import CategoryPolicy
+from storage.keys import ALL, sort_key
 
 Doc = dict[str, Any]
-
-# Requests without a deadline sort after every real one in "deadline soonest" (an index can't
-# put nulls last), so the sort key holds this instead of null.
-NO_DEADLINE = datetime(9999, 12, 31, tzinfo=UTC)
 
 
 def money_doc(m: Money) -> Doc:
@@ -66,7 +62,9 @@ def order_doc(o: Order) -> Doc:
         "payment_method": o.payment_method.value,
         "payment_state": o.payment_state.value,
         "fulfilment_state": o.fulfilment_state.value,
+        "states": [ALL, o.fulfilment_state.value],  # list keys: see storage/keys.py
         "placed_at": o.placed_at,
+        "k_placed": sort_key(o.placed_at, o.id),
         "payment_due_at": o.payment_due_at,
         "paid_at": o.paid_at,
         "shipped_at": o.shipped_at,
@@ -142,12 +140,13 @@ def cancellation_doc(c: Cancellation) -> Doc:
         "buyer_id": c.buyer_id,
         "initiator": c.initiator.value,
         "status": c.status.value,
-        "tab": c.tab.value,  # stored so the tab lists and counts are index-backed
+        "tabs": [ALL, c.tab.value],  # list keys: see storage/keys.py
         "reason": c.reason,
         "note": c.note,
         "requested_at": c.requested_at,
         "respond_by": c.respond_by,
-        "deadline_key": c.respond_by or NO_DEADLINE,
+        "k_requested": sort_key(c.requested_at, c.id),
+        "k_deadline": sort_key(c.respond_by, c.id),
         "resolved_at": c.resolved_at,
         "rejection_reason": c.rejection_reason,
         "rejection_comment": c.rejection_comment,
@@ -203,4 +202,5 @@ def notification_doc(n: Notification, new_id: str) -> Doc:
         "request_id": n.request_id,
         "message": n.message,
         "at": n.at,
+        "k_at": sort_key(n.at, new_id),
     }

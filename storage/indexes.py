@@ -1,67 +1,64 @@
 """Every index the service's queries use, created idempotently at start.
 
-Each list query is an equality prefix (shop, and tab where one is chosen) followed by the sort key
-and `_id` as tie-breaker, so a real MongoDB walks the index in order and stops after the page
-(no in-memory sort). tests/test_indexes.py checks the winning plan of each query shape.
+Each list query is an equality prefix (shop, buyer or order; the tab or state, "ALL" included)
+and one range on a sort key (storage/keys.py), so a real MongoDB walks the index in order and
+stops after the page, and SecantusDB, whose planner needs that exact shape, uses the index too.
+tests/test_indexes.py checks the winning plan of every shape the service builds.
 """
 
 from __future__ import annotations
 
 from pymongo import ASCENDING as ASC
-from pymongo import DESCENDING as DESC
 from pymongo import IndexModel
 
 from storage.mongo import Database
 
+
+def _lists(prefixes: dict[str, list[str]], group: str, keys: list[str]) -> list[IndexModel]:
+    return [
+        IndexModel([*((f, ASC) for f in fields), (group, ASC), (key, ASC)], name=f"{name}_{key}")
+        for name, fields in prefixes.items()
+        for key in keys
+    ]
+
+
 CANCELLATION_INDEXES = [
-    # Seller Center tabs: newest/oldest (and "created between") within a tab ...
-    IndexModel(
-        [("shop_id", ASC), ("tab", ASC), ("requested_at", DESC), ("_id", DESC)],
-        name="shop_tab_requested",
+    # The seller's tabs, the seller's buyer filter, the buyer's own list, one order's requests;
+    # each by creation time (newest/oldest, created between) and by deadline.
+    *_lists(
+        {
+            "shop": ["shop_id"],
+            "shop_buyer": ["shop_id", "buyer_id"],
+            "buyer": ["buyer_id"],
+            "order": ["order_id"],
+        },
+        "tabs",
+        ["k_requested", "k_deadline"],
     ),
-    # ... and deadline soonest within a tab (To Proceed's natural order).
+    # The expiry worker's scan: pending requests by deadline, nothing else in the index.
     IndexModel(
-        [("shop_id", ASC), ("tab", ASC), ("deadline_key", ASC), ("_id", ASC)],
-        name="shop_tab_deadline",
-    ),
-    # The All tab.
-    IndexModel([("shop_id", ASC), ("requested_at", DESC), ("_id", DESC)], name="shop_requested"),
-    IndexModel([("shop_id", ASC), ("deadline_key", ASC), ("_id", ASC)], name="shop_deadline"),
-    # Filter by order (few requests per order) and the buyer's own list.
-    IndexModel([("order_id", ASC), ("requested_at", DESC), ("_id", DESC)], name="order_requested"),
-    IndexModel([("buyer_id", ASC), ("requested_at", DESC), ("_id", DESC)], name="buyer_requested"),
-    IndexModel(
-        [("shop_id", ASC), ("buyer_id", ASC), ("requested_at", DESC), ("_id", DESC)],
-        name="shop_buyer_requested",
-    ),
-    # The expiry worker's scan: pending requests by deadline, and nothing else in the index.
-    IndexModel(
-        [("respond_by", ASC)],
-        name="pending_deadline",
+        [("status", ASC), ("respond_by", ASC)],
+        name="pending_due",
         partialFilterExpression={"status": "PENDING"},
     ),
 ]
 
 ORDER_INDEXES = [
-    IndexModel([("shop_id", ASC), ("placed_at", DESC), ("_id", DESC)], name="shop_placed"),
-    IndexModel(
-        [("shop_id", ASC), ("fulfilment_state", ASC), ("placed_at", DESC), ("_id", DESC)],
-        name="shop_state_placed",
+    *_lists(
+        {"shop": ["shop_id"], "shop_buyer": ["shop_id", "buyer_id"], "buyer": ["buyer_id"]},
+        "states",
+        ["k_placed"],
     ),
-    IndexModel([("buyer_id", ASC), ("placed_at", DESC), ("_id", DESC)], name="buyer_placed"),
     # Unpaid orders by payment deadline (system cancellation, C8).
     IndexModel(
-        [("payment_due_at", ASC)],
+        [("fulfilment_state", ASC), ("payment_due_at", ASC)],
         name="unpaid_due",
         partialFilterExpression={"fulfilment_state": "UNPAID"},
     ),
 ]
 
 NOTIFICATION_INDEXES = [
-    IndexModel(
-        [("recipient", ASC), ("recipient_id", ASC), ("at", DESC), ("_id", DESC)],
-        name="recipient_at",
-    ),
+    IndexModel([("recipient", ASC), ("recipient_id", ASC), ("k_at", ASC)], name="recipient_at"),
 ]
 
 IDEMPOTENCY_INDEXES = [

@@ -9,7 +9,7 @@ from storage.documents import Doc, notification_doc
 from storage.mongo import Database, Session
 from storage.pagination import Page, SortOrder, fetch_page
 
-NEWEST = SortOrder("NEWEST", "at", -1)
+NEWEST = SortOrder("NEWEST", "k_at", -1)
 
 
 async def insert_many(db: Database, notes: tuple[Notification, ...], session: Session) -> None:

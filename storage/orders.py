@@ -8,12 +8,12 @@ from typing import Any
 
 from models.access import Scope
 from models.orders import FulfilmentState, Order
-from storage.bounds import time_range
 from storage.documents import order_doc, order_from
+from storage.keys import ALL, time_bounds
 from storage.mongo import ConcurrentUpdate, Database, Session
 from storage.pagination import Page, SortOrder, fetch_page
 
-NEWEST = SortOrder("NEWEST", "placed_at", -1)
+NEWEST = SortOrder("NEWEST", "k_placed", -1)
 
 
 @dataclass(frozen=True)
@@ -50,17 +50,16 @@ async def save(db: Database, order: Order, expected_version: int, session: Sessi
 
 
 def list_query(scope: Scope, f: OrderFilter) -> dict[str, Any]:
+    """Equality on who and which state, one range on the sort key (storage/keys.py)."""
     query: dict[str, Any] = {}
     if scope.shop_id:
         query["shop_id"] = scope.shop_id
-    if scope.buyer_id:
-        query["buyer_id"] = scope.buyer_id
-    if f.buyer_id and not scope.buyer_id:
-        query["buyer_id"] = f.buyer_id
-    if f.fulfilment_state:
-        query["fulfilment_state"] = f.fulfilment_state.value
+    buyer_id = scope.buyer_id or f.buyer_id
+    if buyer_id:
+        query["buyer_id"] = buyer_id
+    query["states"] = f.fulfilment_state.value if f.fulfilment_state else ALL
     if f.placed_from or f.placed_to:
-        query["placed_at"] = time_range(at_or_after=f.placed_from, before=f.placed_to)
+        query["k_placed"] = time_bounds(f.placed_from, f.placed_to)
     return query
 
 

@@ -1,7 +1,7 @@
-"""Keyset (cursor) pagination: the cursor holds the last row's sort key and `_id`.
+"""Keyset (cursor) pagination over a sort key (storage/keys.py).
 
-Unlike offsets, a page stays correct while requests move between tabs, and each page costs the
-same however deep the client goes.
+The cursor is the last row's key: a page stays correct while requests move between tabs, and
+each page costs the same however deep the client goes.
 """
 
 from __future__ import annotations
@@ -9,13 +9,11 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 
 from models.errors import ValidationFailed
-from storage.mongo import Session
 
 Doc = dict[str, Any]
 MAX_PAGE_SIZE = 100
@@ -24,12 +22,12 @@ MAX_PAGE_SIZE = 100
 @dataclass(frozen=True)
 class SortOrder:
     name: str
-    field: str
+    key: str  # the document field holding the sort key
     direction: int  # 1 ascending, -1 descending
 
     @property
     def spec(self) -> list[tuple[str, int]]:
-        return [(self.field, self.direction), ("_id", self.direction)]
+        return [(self.key, self.direction)]
 
 
 @dataclass(frozen=True)
@@ -39,36 +37,27 @@ class Page:
     cursors: list[str]
 
 
-def _encode_value(value: Any) -> Any:
-    return {"$dt": value.isoformat()} if isinstance(value, datetime) else value
-
-
-def _decode_value(value: Any) -> Any:
-    if isinstance(value, dict) and "$dt" in value:
-        return datetime.fromisoformat(value["$dt"])
-    return value
-
-
 def encode_cursor(sort: SortOrder, doc: Doc) -> str:
-    raw = json.dumps([sort.name, _encode_value(doc[sort.field]), doc["_id"]], separators=(",", ":"))
+    raw = json.dumps([sort.name, doc[sort.key]], separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(sort: SortOrder, cursor: str) -> tuple[Any, Any]:
+def decode_cursor(sort: SortOrder, cursor: str) -> str:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        name, value, last_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        value = _decode_value(value)
+        name, key = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, TypeError) as exc:
         raise ValidationFailed(
             "the cursor is not one this service gave out", field="after"
         ) from exc
+    if not isinstance(name, str) or not isinstance(key, str):
+        raise ValidationFailed("the cursor is not one this service gave out", field="after")
     if name != sort.name:
         raise ValidationFailed(
             f"the cursor belongs to sort {name}, not {sort.name}; start again without it",
             field="after",
         )
-    return value, last_id
+    return key
 
 
 def check_page_size(first: int) -> None:
@@ -76,23 +65,38 @@ def check_page_size(first: int) -> None:
         raise ValidationFailed(f"first must be between 1 and {MAX_PAGE_SIZE}", field="first")
 
 
+def page_query(query: Doc, sort: SortOrder, after: str | None) -> Doc:
+    """The query narrowed to the rows after the cursor: one range on the sort key."""
+    if not after:
+        return query
+    key = decode_cursor(sort, after)
+    bounds = dict(query.get(sort.key, {}))
+    if sort.direction == 1:
+        bounds["$gt"] = max(key, bounds.get("$gt", key))
+    else:
+        bounds["$lt"] = min(key, bounds.get("$lt", key))
+    return {**query, sort.key: bounds}
+
+
 async def fetch_page(
-    collection: AsyncCollection,
-    query: Doc,
-    sort: SortOrder,
-    first: int,
-    after: str | None,
-    session: Session | None = None,
+    collection: AsyncCollection, query: Doc, sort: SortOrder, first: int, after: str | None
 ) -> Page:
     check_page_size(first)
-    if after:
-        value, last_id = decode_cursor(sort, after)
-        op = "$gt" if sort.direction == 1 else "$lt"
-        beyond = {"$or": [{sort.field: {op: value}}, {sort.field: value, "_id": {op: last_id}}]}
-        query = {"$and": [query, beyond]}
-    docs = (
-        await collection.find(query, session=session).sort(sort.spec).limit(first + 1).to_list(None)
-    )
+    found = collection.find(page_query(query, sort, after)).sort(sort.spec).limit(first + 1)
+    docs = await found.to_list(None)
     has_next = len(docs) > first
     docs = docs[:first]
     return Page(docs, has_next, [encode_cursor(sort, d) for d in docs])
+
+
+def page_in_memory(docs: list[Doc], sort: SortOrder, first: int, after: str | None) -> Page:
+    """The same paging over a handful of documents already read (one order's requests)."""
+    check_page_size(first)
+    ordered = sorted(docs, key=lambda d: d[sort.key], reverse=sort.direction == -1)
+    if after:
+        key = decode_cursor(sort, after)
+        ordered = [
+            d for d in ordered if (d[sort.key] > key if sort.direction == 1 else d[sort.key] < key)
+        ]
+    page = ordered[:first]
+    return Page(page, len(ordered) > first, [encode_cursor(sort, d) for d in page])

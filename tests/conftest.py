@@ -16,6 +16,7 @@ from api.app import create_app
 from api.embedded_db import EmbeddedDatabase
 from models.clock import SettableClock
 from services.bootstrap import Services, build_services
+from storage.indexes import ensure_indexes
 from storage.mongo import Database, connect
 from tests.api_client import GraphQLClient
 
@@ -38,6 +39,7 @@ def mongodb_uri() -> Iterator[str]:
 @pytest.fixture(scope="session")
 async def db(mongodb_uri: str) -> AsyncIterator[Database]:
     database = connect(mongodb_uri, f"test_{uuid.uuid4().hex[:12]}")
+    await ensure_indexes(database)
     yield database
     await database.client.drop_database(database.db.name)
     await database.close()

@@ -164,13 +164,17 @@ async def test_sellers_see_only_their_shop_and_buyers_only_their_requests(
         ({"first": 101}, "first"),
         ({"first": 5, "after": "not-a-cursor"}, "after"),
         ({"first": 5, "filter": {"orderId": "bad id!"}}, "filter.orderId"),
+        (
+            {"first": 5, "sort": "DEADLINE_SOONEST", "filter": {"createdFrom": "2026-01-01T00:00:00Z"}},
+            "sort",
+        ),
     ],
 )
 async def test_bad_list_arguments_get_a_clear_error(
     api: GraphQLClient, shop_id: str, variables: dict, field: str
 ) -> None:
     with pytest.raises(ApiError) as err:
-        await api(LIST, {"tab": "ALL", "sort": "NEWEST", **variables}, seller(shop_id))
+        await api(LIST, {"tab": "ALL", "sort": "NEWEST"} | variables, seller(shop_id))
     assert err.value.code == "VALIDATION_FAILED"
     assert err.value.errors[0]["extensions"]["field"] == field
 

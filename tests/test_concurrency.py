@@ -60,7 +60,7 @@ async def test_c4_c5_accept_and_reject_at_the_same_instant_leave_one_outcome(
     assert sum(outcomes.values()) == rounds
     counts = await tab_counts.read(db, shop_id, "cancellations")
     recount = {
-        tab: await db.cancellations.count_documents({"shop_id": shop_id, "tab": tab})
+        tab: await db.cancellations.count_documents({"shop_id": shop_id, "tabs": tab})
         for tab in ("TO_PROCEED", "COMPLETED", "CLOSED")
     }
     assert {k: v for k, v in counts.items() if v} == {k: v for k, v in recount.items() if v}

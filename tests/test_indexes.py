@@ -1,0 +1,112 @@
+"""Every query the service makes is served by an index: the server's own plan says so.
+
+The shapes are built with the same functions the service uses (list queries, cursors), so a new
+filter or sort that no index serves fails here.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from models.access import Scope
+from models.cancellations import CancellationTab
+from models.errors import ValidationFailed
+from models.notifications import Recipient
+from models.orders import FulfilmentState
+from storage import cancellations as cancellation_store
+from storage import orders as order_store
+from storage.mongo import Database
+from storage.pagination import SortOrder, encode_cursor, page_query
+
+NOW = datetime(2026, 11, 23, tzinfo=UTC)
+
+
+def _stages(plan: dict[str, Any]) -> list[str]:
+    found = [plan.get("stage", "")]
+    if "inputStage" in plan:
+        found += _stages(plan["inputStage"])
+    for child in plan.get("inputStages", []):
+        found += _stages(child)
+    return found
+
+
+async def _plan(db: Database, collection: str, query: dict, sort: list | None = None) -> list[str]:
+    command: dict[str, Any] = {"find": collection, "filter": query, "limit": 51}
+    if sort:
+        command["sort"] = dict(sort)
+    explained = await db.db.command("explain", command, verbosity="queryPlanner")
+    return _stages(explained["queryPlanner"]["winningPlan"])
+
+
+def _shapes(query: dict, sort: SortOrder) -> list[dict]:
+    """The first page and a later page (after a cursor) of one list query."""
+    cursor = encode_cursor(sort, {sort.key: "2026-11-22T10:00:00.000Z|can_x"})
+    return [query, page_query(query, sort, cursor)]
+
+
+FILTERS = [
+    cancellation_store.CancellationFilter(),
+    cancellation_store.CancellationFilter(order_id="ord_1"),
+    cancellation_store.CancellationFilter(buyer_id="buyer-1"),
+    cancellation_store.CancellationFilter(created_from=NOW - timedelta(days=1), created_to=NOW),
+]
+SCOPES = [Scope(shop_id="shop-1"), Scope(buyer_id="buyer-1"), Scope(shop_id="shop-1", buyer_id="b")]
+
+
+@pytest.mark.parametrize(
+    ("scope", "tab", "f", "sort"),
+    list(itertools.product(SCOPES, [None, *CancellationTab], FILTERS, cancellation_store.SORTS)),
+)
+async def test_every_cancellation_list_shape_uses_an_index(
+    db: Database, scope: Scope, tab: CancellationTab | None, f: Any, sort: str
+) -> None:
+    order = cancellation_store.SORTS[sort]
+    try:
+        query = cancellation_store.list_query(scope, tab, f, order)
+    except ValidationFailed:
+        assert f.created_from and sort == "DEADLINE_SOONEST"  # refused, with a clear error
+        return
+    for shape in _shapes(query, order):
+        stages = await _plan(db, "cancellations", shape, order.spec)
+        assert "COLLSCAN" not in stages and "IXSCAN" in stages, (shape, stages)
+        count = await db.db.command("explain", {"count": "cancellations", "query": shape})
+        assert "COLLSCAN" not in _stages(count["queryPlanner"]["winningPlan"])
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        order_store.OrderFilter(),
+        order_store.OrderFilter(fulfilment_state=FulfilmentState.UNPAID),
+        order_store.OrderFilter(buyer_id="buyer-1"),
+        order_store.OrderFilter(placed_from=NOW - timedelta(days=1), placed_to=NOW),
+    ],
+)
+@pytest.mark.parametrize("scope", [Scope(shop_id="shop-1"), Scope(buyer_id="buyer-1")])
+async def test_every_order_list_shape_uses_an_index(db: Database, scope: Scope, f: Any) -> None:
+    for shape in _shapes(order_store.list_query(scope, f), order_store.NEWEST):
+        stages = await _plan(db, "orders", shape, order_store.NEWEST.spec)
+        assert "COLLSCAN" not in stages and "IXSCAN" in stages, stages
+
+
+async def test_point_reads_and_worker_scans_use_an_index(db: Database) -> None:
+    due = {"$lt": NOW}
+    shapes = [
+        ("cancellations", {"order_id": "ord_1", "tabs": "ALL"}, [("k_requested", -1)]),
+        ("cancellations", {"status": "PENDING", "respond_by": due}, [("respond_by", 1)]),
+        ("orders", {"fulfilment_state": "UNPAID", "payment_due_at": due}, [("payment_due_at", 1)]),
+        (
+            "notifications",
+            {"recipient": Recipient.BUYER.value, "recipient_id": "b"},
+            [("k_at", -1)],
+        ),
+        ("cancellations", {"_id": "can_1"}, None),
+        ("orders", {"_id": {"$in": ["ord_1", "ord_2"]}}, None),
+    ]
+    for collection, query, sort in shapes:
+        stages = await _plan(db, collection, query, sort)
+        assert "COLLSCAN" not in stages, (collection, query, stages)
