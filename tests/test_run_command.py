@@ -1,0 +1,146 @@
+"""The run command as a user meets it: `python -m api` in its own process, Ctrl-C, bad starts."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start(env_extra: dict[str, str], tmp_path: Path) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if k != "MONGODB_URI"}
+    env |= {"AFTERSALES_DATA_DIR": str(tmp_path / "data"), "PYTHONUNBUFFERED": "1"} | env_extra
+    return subprocess.Popen(
+        [sys.executable, "-m", "api"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _wait_for_line(proc: subprocess.Popen[str], needle: str, timeout: float = 60) -> list[str]:
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line.rstrip())
+        if needle in line:
+            return lines
+    raise AssertionError(f"never printed {needle!r}: {lines}")
+
+
+def _database_processes(data_dir: Path) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if "secantusd" in cmdline and str(data_dir) in cmdline:
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.fixture
+def port() -> Iterator[int]:
+    yield _free_port()
+
+
+@pytest.mark.slow
+def test_run_command_serves_demo_data_and_ctrl_c_stops_everything(
+    tmp_path: Path, port: int
+) -> None:
+    proc = _start({"AFTERSALES_PORT": str(port)}, tmp_path)
+    try:
+        lines = _wait_for_line(proc, "Uvicorn running")
+        assert f"GraphiQL: http://127.0.0.1:{port}/graphql" in lines
+        assert any(line.startswith("loaded demo data:") for line in lines)
+        assert _database_processes(tmp_path / "data"), "the embedded database should be running"
+
+        body = json.dumps({"query": "{ cancellationTabCounts { tab count } }"}).encode()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/graphql",
+            data=body,
+            headers={"content-type": "application/json", "x-actor": "seller:a@shop-1"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            counts = {
+                c["tab"]: c["count"] for c in json.load(response)["data"]["cancellationTabCounts"]
+            }
+        assert all(counts[tab] > 0 for tab in ("TO_PROCEED", "COMPLETED", "CLOSED"))
+        ide = urllib.request.Request(
+            f"http://127.0.0.1:{port}/graphql", headers={"accept": "text/html"}
+        )
+        with urllib.request.urlopen(ide, timeout=10) as page:
+            assert "graphiql" in page.read().decode().lower()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+    assert proc.returncode == 0
+    deadline = time.monotonic() + 10
+    while _database_processes(tmp_path / "data") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _database_processes(tmp_path / "data") == [], "Ctrl-C must stop the database too"
+
+
+@pytest.mark.slow
+def test_a_taken_port_gives_one_line_saying_what_to_do(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = _start({"AFTERSALES_PORT": str(port)}, tmp_path)
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 1
+    assert out.strip().splitlines() == [
+        f"error: port {port} on 127.0.0.1 is taken: stop what uses it or set AFTERSALES_PORT"
+    ]
+
+
+@pytest.mark.slow
+def test_a_database_that_does_not_answer_gives_one_line(tmp_path: Path, port: int) -> None:
+    dead = _free_port()  # nothing listens there
+    proc = _start(
+        {
+            "AFTERSALES_PORT": str(port),
+            "MONGODB_URI": f"mongodb://127.0.0.1:{dead}/?directConnection=true",
+            "AFTERSALES_DB_TIMEOUT_MS": "500",
+        },
+        tmp_path,
+    )
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 1
+    [line] = out.strip().splitlines()
+    assert line.startswith("error: the database at mongodb://127.0.0.1:") and "MONGODB_URI" in line
+
+
+@pytest.mark.slow
+def test_a_bad_setting_names_itself(tmp_path: Path) -> None:
+    proc = _start({"AFTERSALES_PORT": "eighty"}, tmp_path)
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 1
+    [line] = out.strip().splitlines()
+    assert line.startswith("error: setting AFTERSALES_PORT is invalid")
