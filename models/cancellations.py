@@ -205,7 +205,9 @@ def _check_actor(action: CancellationAction, actor: Actor) -> Transition:
     return transition
 
 
-def _check_pending(c: Cancellation, action: CancellationAction) -> Transition:
+def _check_pending(c: Cancellation, order: Order, action: CancellationAction) -> Transition:
+    if order.id != c.order_id:
+        raise ValueError(f"{c.id} belongs to order {c.order_id}, not {order.id}")
     transition = TRANSITIONS[action]
     if c.status is not transition.source:
         raise NotPending(
@@ -438,7 +440,7 @@ def _accepted(
 
 def accept(c: Cancellation, order: Order, actor: Actor, now: datetime) -> CancellationOutcome:
     """C4: the seller accepts; the order is cancelled and the buyer refunded automatically."""
-    _check_pending(c, CancellationAction.ACCEPT)
+    _check_pending(c, order, CancellationAction.ACCEPT)
     _check_actor(CancellationAction.ACCEPT, actor)
     _refuse_after_deadline(c, now)
     return _accepted(
@@ -455,7 +457,7 @@ def accept(c: Cancellation, order: Order, actor: Actor, now: datetime) -> Cancel
 
 def auto_accept(c: Cancellation, order: Order, actor: Actor, now: datetime) -> CancellationOutcome:
     """C6: the seller did not answer within the response window; the platform accepts."""
-    _check_pending(c, CancellationAction.AUTO_ACCEPT)
+    _check_pending(c, order, CancellationAction.AUTO_ACCEPT)
     _check_actor(CancellationAction.AUTO_ACCEPT, actor)
     if c.respond_by is None or now < c.respond_by:
         raise InvalidTransition(
@@ -483,7 +485,7 @@ def reject(
     now: datetime,
 ) -> CancellationOutcome:
     """C5: a reason from the fixed list, an optional comment; the order goes on as normal."""
-    transition = _check_pending(c, CancellationAction.REJECT)
+    transition = _check_pending(c, order, CancellationAction.REJECT)
     _check_actor(CancellationAction.REJECT, actor)
     require_reason(CANCELLATION_REJECT_REASONS, reason)
     comment = clean_comment(comment)
@@ -519,7 +521,7 @@ def reject(
 
 def withdraw(c: Cancellation, order: Order, actor: Actor, now: datetime) -> CancellationOutcome:
     """The buyer takes back a request the seller has not answered (the marketplace allows it)."""
-    transition = _check_pending(c, CancellationAction.WITHDRAW)
+    transition = _check_pending(c, order, CancellationAction.WITHDRAW)
     _check_actor(CancellationAction.WITHDRAW, actor)
     _refuse_after_deadline(c, now)
     record = _record(actor, CancellationAction.WITHDRAW, c.status, transition.target, now, None)

@@ -25,7 +25,7 @@ class Money:
     def __post_init__(self) -> None:
         if not isinstance(self.minor, int) or isinstance(self.minor, bool):
             raise TypeError("Money.minor must be an int (minor units)")
-        if len(self.currency) != 3 or not self.currency.isupper():
+        if len(self.currency) != 3 or not (self.currency.isalpha() and self.currency.isupper()):
             raise ValueError(f"not an ISO 4217 currency code: {self.currency!r}")
 
     @classmethod

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from datetime import timedelta
 
 from models.errors import ValidationFailed
@@ -37,21 +37,33 @@ class CategoryPolicy:
             if isinstance(value, timedelta) and value <= timedelta(0):
                 raise ValidationFailed(f"{f.name} must be a positive duration", field=f.name)
 
-    def to_seconds(self) -> dict[str, int | bool]:
-        out: dict[str, int | bool] = {}
+    def to_seconds(self) -> dict[str, float | bool]:
+        out: dict[str, float | bool] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            out[f.name] = int(value.total_seconds()) if isinstance(value, timedelta) else value
+            if isinstance(value, timedelta):
+                seconds = value.total_seconds()
+                out[f.name] = int(seconds) if seconds.is_integer() else seconds  # never rounded
+            else:
+                out[f.name] = value
         return out
 
     @classmethod
-    def from_seconds(cls, data: Mapping[str, int | bool]) -> CategoryPolicy:
+    def from_seconds(cls, data: Mapping[str, float | bool]) -> CategoryPolicy:
         kwargs: dict[str, timedelta | bool] = {}
         for f in fields(cls):
             if f.name not in data:
                 continue
             value = data[f.name]
-            kwargs[f.name] = value if isinstance(value, bool) else timedelta(seconds=int(value))
+            # The field decides the type: a flag must be a bool, a window a number of seconds.
+            if f.type == "bool":  # annotations are strings here (postponed evaluation)
+                if not isinstance(value, bool):
+                    raise ValidationFailed(f"{f.name} must be true or false", field=f.name)
+                kwargs[f.name] = value
+            else:
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    raise ValidationFailed(f"{f.name} must be a number of seconds", field=f.name)
+                kwargs[f.name] = timedelta(seconds=value)
         return cls(**kwargs)  # type: ignore[arg-type]
 
 
@@ -69,16 +81,21 @@ class PolicyBook:
         return self.by_category.get(category, self.default)
 
     def for_order(self, categories: Iterable[str]) -> CategoryPolicy:
-        """One policy for a request that spans an order's categories.
+        """One policy for a request that spans an order's categories, the same in any order.
 
-        DOMAIN.md is silent on mixed orders. The marketplace protects the buyer, so the seller gets
-        the shortest response window, and the buyer the shortest unconditional-cancel window (the
-        window is a promise every item's seller must be able to keep).
+        DOMAIN.md is silent on mixed orders. The marketplace protects the buyer without asking a
+        seller for more than any item's category promises: every window is the shortest among the
+        categories, a refund is instant only if every category says so, and the faulty item must
+        come back if any category asks for it.
         """
-        policies = [self.for_category(c) for c in set(categories)] or [self.default]
-        first = policies[0]
-        return replace(
-            first,
-            unconditional_cancel_window=min(p.unconditional_cancel_window for p in policies),
-            seller_response_window=min(p.seller_response_window for p in policies),
-        )
+        policies = [self.for_category(c) for c in sorted(set(categories))] or [self.default]
+        combined: dict[str, timedelta | bool] = {}
+        for f in fields(CategoryPolicy):
+            values = [getattr(p, f.name) for p in policies]
+            if f.name == "instant_refund":
+                combined[f.name] = all(values)
+            elif f.name == "replacement_needs_item_back":
+                combined[f.name] = any(values)
+            else:
+                combined[f.name] = min(values)
+        return CategoryPolicy(**combined)  # type: ignore[arg-type]
