@@ -165,7 +165,11 @@ async def test_sellers_see_only_their_shop_and_buyers_only_their_requests(
         ({"first": 5, "after": "not-a-cursor"}, "after"),
         ({"first": 5, "filter": {"orderId": "bad id!"}}, "filter.orderId"),
         (
-            {"first": 5, "sort": "DEADLINE_SOONEST", "filter": {"createdFrom": "2026-01-01T00:00:00Z"}},
+            {
+                "first": 5,
+                "sort": "DEADLINE_SOONEST",
+                "filter": {"createdFrom": "2026-01-01T00:00:00Z"},
+            },
             "sort",
         ),
     ],
