@@ -8,6 +8,7 @@ version), the order, the tab counters, the notifications and the idempotency key
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from bson import ObjectId
@@ -17,7 +18,7 @@ from models import cancellations as domain
 from models.actors import Actor
 from models.cancellations import Cancellation, CancellationOutcome, CancellationTab
 from models.clock import Clock
-from models.errors import NotFound, ValidationFailed
+from models.errors import DomainError, NotFound, ValidationFailed
 from models.orders import Order
 from models.policy import CategoryPolicy
 from models.reasons import SYSTEM_CANCEL_REASONS
@@ -32,6 +33,15 @@ SECTION = "cancellations"
 
 Decision = Callable[[Cancellation, Order], CancellationOutcome]
 Creation = Callable[[Order, CategoryPolicy, str], CancellationOutcome]
+
+
+@dataclass(frozen=True)
+class _Change:
+    """A decided outcome and the versions it was decided from (None: a new request)."""
+
+    outcome: CancellationOutcome
+    cancellation_version: int | None
+    order_version: int
 
 
 def new_cancellation_id() -> str:
@@ -122,29 +132,58 @@ class CancellationService:
             actor, order_id, "cancelUnpaidOrder", {"order": order_id}, key, create
         )
 
-    async def auto_accept(self, actor: Actor, cancellation_id: str) -> Cancellation:
-        """C6: the response window closed with no answer; the platform accepts."""
-
-        def decide(c: Cancellation, order: Order) -> CancellationOutcome:
-            access.require_platform(actor)
-            return domain.auto_accept(c, order, actor, self.clock.now())
-
-        return await self._decide(actor, cancellation_id, "autoAccept", {}, None, decide)
-
     async def auto_accept_due(self, actor: Actor, limit: int = 100) -> list[Cancellation]:
-        """Every request whose response window has closed, accepted once each.
+        """C6: requests whose response window closed unanswered, accepted by the platform.
 
-        Another process may get to a request first: its `NotPending` is the expected no-op.
+        One transaction for the batch. A request someone decided meanwhile is skipped; if a
+        decision commits while the batch runs, the transaction retries on the state that won.
         """
-        done: list[Cancellation] = []
-        for cancellation_id in await cancellation_store.due_for_auto_accept(
-            self.db, self.clock.now(), limit
-        ):
-            try:
-                done.append(await self.auto_accept(actor, cancellation_id))
-            except domain.NotPending:
-                continue
-        return done
+        now = self.clock.now()
+        due = await cancellation_store.due_for_auto_accept(self.db, now, limit)
+        if not due:
+            return []
+
+        async def work(session: Session) -> list[Cancellation]:
+            found = await cancellation_store.get_many(self.db, due, session)
+            orders = await order_store.get_many(self.db, [c.order_id for c in found], session)
+            changes = []
+            for c in found:
+                order = orders[c.order_id]
+                try:
+                    outcome = domain.auto_accept(c, order, actor, now)
+                except DomainError:
+                    continue  # decided by someone else since it was found due
+                changes.append(_Change(outcome, c.version, order.version))
+            return await self._write(session, actor, changes)
+
+        return await self.db.transaction(work)
+
+    async def cancel_unpaid_due(self, actor: Actor, limit: int = 100) -> list[Cancellation]:
+        """C8: orders whose payment window closed unpaid, cancelled by the platform."""
+        now = self.clock.now()
+        due = await order_store.due_for_payment_cancel(self.db, now, limit)
+        if not due:
+            return []
+        (reason,) = SYSTEM_CANCEL_REASONS
+
+        async def work(session: Session) -> list[Cancellation]:
+            orders = await order_store.get_many(self.db, due, session)
+            book = await policies.book_for(
+                self.db, [c for o in orders.values() for c in o.categories], session
+            )
+            changes = []
+            for order in orders.values():
+                policy = book.for_order(order.categories)
+                try:
+                    outcome = domain.cancel_by_system(
+                        order, actor, reason, policy, now, new_cancellation_id()
+                    )
+                except DomainError:
+                    continue  # paid or cancelled since it was found due
+                changes.append(_Change(outcome, None, order.version))
+            return await self._write(session, actor, changes)
+
+        return await self.db.transaction(work)
 
     # ---- reads ---------------------------------------------------------------------------
 
@@ -224,7 +263,11 @@ class CancellationService:
             # A request keeps the policy it was opened under (Y1): read it once, here.
             book = await policies.book_for(self.db, order.categories, session)
             outcome = create(order, book.for_order(order.categories), new_cancellation_id())
-            return await self._write(session, actor, outcome, None, order.version, key, print_)
+            [saved] = await self._write(session, actor, [_Change(outcome, None, order.version)])
+            await idempotency.remember(
+                self.db, actor, key, print_, saved.id, self.clock.now(), session
+            )
+            return saved
 
         return await self.db.transaction(work)
 
@@ -248,7 +291,13 @@ class CancellationService:
                 raise NotFound(f"no cancellation {cancellation_id}", field="cancellationId")
             order = await self._load_order(c.order_id, session)
             outcome = decide(c, order)
-            return await self._write(session, actor, outcome, c.version, order.version, key, print_)
+            [saved] = await self._write(
+                session, actor, [_Change(outcome, c.version, order.version)]
+            )
+            await idempotency.remember(
+                self.db, actor, key, print_, saved.id, self.clock.now(), session
+            )
+            return saved
 
         return await self.db.transaction(work)
 
@@ -261,25 +310,40 @@ class CancellationService:
         return await cancellation_store.get(self.db, result_id, session)
 
     async def _write(
-        self,
-        session: Session,
-        actor: Actor,
-        outcome: CancellationOutcome,
-        cancellation_version: int | None,
-        order_version: int,
-        key: str | None,
-        print_: str,
-    ) -> Cancellation:
-        c = outcome.cancellation
-        await order_store.save(self.db, outcome.order, order_version, session)
-        if cancellation_version is None:
-            saved = await cancellation_store.insert(self.db, c, session)
-        else:
-            saved = await cancellation_store.save(self.db, c, cancellation_version, session)
-        previous_tab = (
-            domain.TAB_OF_STATUS[outcome.previous_status] if outcome.previous_status else None
+        self, session: Session, actor: Actor, changes: list[_Change]
+    ) -> list[Cancellation]:
+        """The one write path: orders, requests (with their timeline records), tab counters and
+        notifications, in the caller's transaction. Versions are compare-and-set."""
+        await order_store.save_many(
+            self.db, [(ch.outcome.order, ch.order_version) for ch in changes], session
         )
-        await tab_counts.move(self.db, c.shop_id, SECTION, previous_tab, c.tab, session)
-        await notifications.insert_many(self.db, outcome.notifications, session)
-        await idempotency.remember(self.db, actor, key, print_, c.id, self.clock.now(), session)
-        return saved
+        created = [ch.outcome.cancellation for ch in changes if ch.cancellation_version is None]
+        await cancellation_store.insert_many(self.db, created, session)
+        decided = await cancellation_store.save_many(
+            self.db,
+            [
+                (ch.outcome.cancellation, ch.cancellation_version)
+                for ch in changes
+                if ch.cancellation_version is not None
+            ],
+            session,
+        )
+        moves = [
+            (
+                ch.outcome.cancellation.shop_id,
+                domain.TAB_OF_STATUS[ch.outcome.previous_status]
+                if ch.outcome.previous_status
+                else None,
+                ch.outcome.cancellation.tab,
+            )
+            for ch in changes
+        ]
+        await tab_counts.move(self.db, SECTION, moves, session)
+        await notifications.insert_many(
+            self.db, tuple(n for ch in changes for n in ch.outcome.notifications), session
+        )
+        saved = iter(decided)
+        return [
+            ch.outcome.cancellation if ch.cancellation_version is None else next(saved)
+            for ch in changes
+        ]

@@ -6,6 +6,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from pymongo import ReplaceOne
+
 from models.access import Scope
 from models.cancellations import Cancellation, CancellationTab
 from models.errors import ValidationFailed
@@ -71,22 +73,16 @@ async def get(
     return cancellation_from(doc) if doc else None
 
 
-async def insert(db: Database, c: Cancellation, session: Session) -> Cancellation:
-    await db.cancellations.insert_one(cancellation_doc(c), session=session)
-    return c
+async def insert_many(db: Database, created: list[Cancellation], session: Session) -> None:
+    if created:
+        await db.cancellations.insert_many([cancellation_doc(c) for c in created], session=session)
 
 
-async def save(
-    db: Database, c: Cancellation, expected_version: int, session: Session
-) -> Cancellation:
-    """Compare-and-set on the version read: a decision lands only on the state it was made from."""
-    saved = replace(c, version=expected_version + 1)
-    result = await db.cancellations.replace_one(
-        {"_id": c.id, "version": expected_version}, cancellation_doc(saved), session=session
-    )
-    if result.matched_count != 1:
-        raise ConcurrentUpdate(c.id)
-    return saved
+async def get_many(
+    db: Database, ids: list[str], session: Session | None = None
+) -> list[Cancellation]:
+    docs = await db.cancellations.find({"_id": {"$in": ids}}, session=session).to_list(None)
+    return [cancellation_from(d) for d in docs]
 
 
 async def page(
@@ -136,3 +132,28 @@ async def due_for_auto_accept(db: Database, now: datetime, limit: int) -> list[s
         .to_list(None)
     )
     return [d["_id"] for d in docs]
+
+
+async def oldest_response_due(db: Database, now: datetime) -> datetime | None:
+    doc = await db.cancellations.find_one(
+        {"status": "PENDING", "respond_by": {"$lt": now + timedelta(milliseconds=1)}},
+        {"respond_by": 1},
+        sort=[("respond_by", 1)],
+    )
+    return doc["respond_by"] if doc else None
+
+
+async def save_many(
+    db: Database, changes: list[tuple[Cancellation, int]], session: Session
+) -> list[Cancellation]:
+    """`save` for a batch, in one round trip; any stale version fails the whole batch."""
+    saved = [replace(c, version=v + 1) for c, v in changes]
+    ops = [
+        ReplaceOne({"_id": c.id, "version": v}, cancellation_doc(s))
+        for (c, v), s in zip(changes, saved, strict=True)
+    ]
+    if ops:
+        result = await db.cancellations.bulk_write(ops, ordered=False, session=session)
+        if result.matched_count != len(ops):
+            raise ConcurrentUpdate("batch")
+    return saved

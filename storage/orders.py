@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+
+from pymongo import ReplaceOne
 
 from models.access import Scope
 from models.orders import FulfilmentState, Order
@@ -29,24 +31,16 @@ async def get(db: Database, order_id: str, session: Session | None = None) -> Or
     return order_from(doc) if doc else None
 
 
-async def get_many(db: Database, order_ids: list[str]) -> dict[str, Order]:
-    docs = await db.orders.find({"_id": {"$in": order_ids}}).to_list(None)
+async def get_many(
+    db: Database, order_ids: list[str], session: Session | None = None
+) -> dict[str, Order]:
+    docs = await db.orders.find({"_id": {"$in": order_ids}}, session=session).to_list(None)
     return {d["_id"]: order_from(d) for d in docs}
 
 
 async def insert_many(db: Database, orders: list[Order]) -> None:
     if orders:
         await db.orders.insert_many([order_doc(o) for o in orders], ordered=False)
-
-
-async def save(db: Database, order: Order, expected_version: int, session: Session) -> Order:
-    saved = replace(order, version=expected_version + 1)
-    result = await db.orders.replace_one(
-        {"_id": order.id, "version": expected_version}, order_doc(saved), session=session
-    )
-    if result.matched_count != 1:
-        raise ConcurrentUpdate(order.id)
-    return saved
 
 
 def list_query(scope: Scope, f: OrderFilter) -> dict[str, Any]:
@@ -68,3 +62,42 @@ async def page(
 ) -> tuple[list[Order], Page]:
     result = await fetch_page(db.orders, list_query(scope, f), NEWEST, first, after)
     return [order_from(d) for d in result.docs], result
+
+
+async def due_for_payment_cancel(db: Database, now: datetime, limit: int) -> list[str]:
+    """Unpaid orders whose payment window has closed (the partial `unpaid_due` index)."""
+    # `< now + 1 ms` is `<= now` for millisecond BSON times (see due_for_auto_accept).
+    due = {"$lt": now + timedelta(milliseconds=1)}
+    docs = (
+        await db.orders.find({"fulfilment_state": "UNPAID", "payment_due_at": due}, {"_id": 1})
+        .sort([("payment_due_at", 1)])
+        .limit(limit)
+        .to_list(None)
+    )
+    return [d["_id"] for d in docs]
+
+
+async def oldest_payment_due(db: Database, now: datetime) -> datetime | None:
+    doc = await db.orders.find_one(
+        {"fulfilment_state": "UNPAID", "payment_due_at": {"$lt": now + timedelta(milliseconds=1)}},
+        {"payment_due_at": 1},
+        sort=[("payment_due_at", 1)],
+    )
+    return doc["payment_due_at"] if doc else None
+
+
+async def save_many(db: Database, changes: list[tuple[Order, int]], session: Session) -> None:
+    ops = [
+        ReplaceOne({"_id": o.id, "version": v}, order_doc(replace(o, version=v + 1)))
+        for o, v in changes
+    ]
+    if ops:
+        result = await db.orders.bulk_write(ops, ordered=False, session=session)
+        if result.matched_count != len(ops):
+            raise ConcurrentUpdate("batch")
+
+
+async def save(db: Database, order: Order, expected_version: int, session: Session) -> Order:
+    """Compare-and-set on the version read: the change lands only on the state it was made from."""
+    await save_many(db, [(order, expected_version)], session)
+    return replace(order, version=expected_version + 1)
