@@ -20,6 +20,7 @@ from api.embedded_db import DatabaseStartError, EmbeddedDatabase
 from api.settings import Settings, SettingsError, load_settings
 from models.clock import SystemClock
 from services.bootstrap import build_services
+from services.deadline_worker import DeadlineWorker
 from services.demo_data import SHOPS, load_demo_data
 from storage.mongo import connect
 
@@ -82,12 +83,19 @@ async def _serve(settings: Settings, uri: str) -> None:
                 f"the database at {uri} did not answer ({type(exc).__name__}): "
                 "check MONGODB_URI and that the server is running"
             ) from None
+        worker = None
+        if settings.worker_enabled:
+            worker = DeadlineWorker(
+                services,
+                interval=settings.worker_interval_seconds,
+                batch_size=settings.worker_batch_size,
+            )
         config = uvicorn.Config(
-            create_app(services, graphiql=settings.graphiql),
+            create_app(services, graphiql=settings.graphiql, worker=worker),
             host=settings.host,
             port=settings.port,
             log_level="info",
-            lifespan="off",
+            lifespan="on",
         )
         server = uvicorn.Server(config)
         _print_welcome(settings, settings.port)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
@@ -15,12 +17,16 @@ from api.identity import HEADER, BadIdentity, parse_actor
 from resolvers.context import Context
 from resolvers.schema import schema
 from services.bootstrap import Services
+from services.deadline_worker import DeadlineWorker
 
 
 class AfterSalesGraphQL(GraphQL[Context, None]):
-    def __init__(self, services: Services, *, graphiql: bool) -> None:
+    def __init__(
+        self, services: Services, *, graphiql: bool, worker: DeadlineWorker | None
+    ) -> None:
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
         self.services = services
+        self.worker = worker
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -34,13 +40,27 @@ class AfterSalesGraphQL(GraphQL[Context, None]):
             services=self.services,
             actor=actor,
             identity_error=error,
+            worker=self.worker,
             request=request,
             response=response,
         )
 
 
-def create_app(services: Services, *, graphiql: bool = True) -> Starlette:
-    graphql = AfterSalesGraphQL(services, graphiql=graphiql)
+def create_app(
+    services: Services, *, graphiql: bool = True, worker: DeadlineWorker | None = None
+) -> Starlette:
+    """The service's routes. A worker given here starts and stops with the app (its lifespan)."""
+    graphql = AfterSalesGraphQL(services, graphiql=graphiql, worker=worker)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        if worker is not None:
+            worker.start()
+        try:
+            yield
+        finally:
+            if worker is not None:
+                await worker.stop()
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -54,4 +74,4 @@ def create_app(services: Services, *, graphiql: bool = True) -> Starlette:
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
     ]
-    return Starlette(routes=routes)
+    return Starlette(routes=routes, lifespan=lifespan)

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     demo_data: bool = True
     graphiql: bool = True
     db_timeout_ms: int = Field(default=5000, ge=100)
+    worker_enabled: bool = Field(default=True, description="Run the deadline worker (C6, C8).")
+    worker_interval_seconds: float = Field(default=5.0, gt=0, le=3600)
+    worker_batch_size: int = Field(default=200, gt=0, le=10_000)
 
 
 class SettingsError(Exception):

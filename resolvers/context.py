@@ -12,6 +12,7 @@ from strawberry.types import Info
 from models.actors import Actor
 from models.orders import Order
 from services.bootstrap import Services
+from services.deadline_worker import DeadlineWorker
 from storage import orders as order_store
 
 
@@ -20,6 +21,7 @@ class Context:
     services: Services
     actor: Actor | None
     identity_error: str | None = None
+    worker: DeadlineWorker | None = None
     request: Any = None
     response: Any = None
     connection_params: dict[str, Any] | None = None

@@ -20,6 +20,7 @@ from resolvers.types import (
     CancellationConnection,
     CancellationEdge,
     CancellationTab,
+    DeadlineWorkerStatus,
     Notification,
     NotificationConnection,
     NotificationEdge,
@@ -67,6 +68,22 @@ class Query:
             id=actor.id,
             shop_id=actor.shop_id,
             permissions=sorted(actor.permissions),
+        )
+
+    @strawberry.field(description="Null when this process runs no deadline worker.")
+    def deadline_worker(self, info: Info[Context, Any]) -> DeadlineWorkerStatus | None:
+        actor_of(info)
+        worker = info.context.worker
+        if worker is None:
+            return None
+        s = worker.status
+        return DeadlineWorkerStatus(
+            running=s.running,
+            last_run_at=s.last_run_at,
+            last_run_moves=s.last_run_moves,
+            total_moves=s.total_moves,
+            lag_seconds=s.lag.total_seconds(),
+            last_error=s.last_error,
         )
 
     @strawberry.field

@@ -439,3 +439,16 @@ class Viewer:
     id: str
     shop_id: str | None
     permissions: list[str]
+
+
+@strawberry.type(description="The deadline worker of the process that answered.")
+class DeadlineWorkerStatus:
+    running: bool
+    last_run_at: datetime | None
+    last_run_moves: int
+    total_moves: int
+    lag_seconds: float = strawberry.field(
+        description="How far behind it was when its last pass began: now minus the oldest "
+        "deadline that had passed and was not yet acted on."
+    )
+    last_error: str | None

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from models.money import Money
 from models.orders import FulfilmentState, LineItem, Order, PaymentMethod, PaymentState
 from storage import orders as order_store
+from storage.documents import order_doc
 from storage.mongo import Database
 
 _seq = itertools.count(1)
@@ -76,3 +77,39 @@ async def place_order(db: Database, *args: object, **kwargs: object) -> Order:
     order = build_order(*args, **kwargs)  # type: ignore[arg-type]
     await order_store.insert_many(db, [order])
     return order
+
+
+async def pending_requests(db: Database, shop_id: str, requested_at: list[datetime]) -> list[str]:
+    """Many waiting cancellation requests at once, one per order, made by the domain and stored
+    through the storage layer in one transaction (what the API would write, request by request)."""
+    from models import cancellations as domain
+    from models.actors import Actor, ActorKind
+    from models.policy import DEFAULT_POLICY
+    from services.cancellations import SECTION, new_cancellation_id
+    from storage import cancellations as cancellation_store
+    from storage import tab_counts
+
+    outcomes = []
+    for at in requested_at:
+        buyer_id = new_buyer_id()
+        order = build_order(shop_id, buyer_id, at - timedelta(hours=2))
+        outcomes.append(
+            domain.request_by_buyer(
+                order,
+                Actor(ActorKind.BUYER, buyer_id),
+                "CHANGED_MIND",
+                None,
+                DEFAULT_POLICY,
+                at,
+                new_cancellation_id(),
+            )
+        )
+
+    async def work(session: object) -> None:
+        await db.orders.insert_many([order_doc(o.order) for o in outcomes], session=session)
+        await cancellation_store.insert_many(db, [o.cancellation for o in outcomes], session)
+        moves = [(shop_id, None, o.cancellation.tab) for o in outcomes]
+        await tab_counts.move(db, SECTION, moves, session)
+
+    await db.transaction(work)
+    return [o.cancellation.id for o in outcomes]

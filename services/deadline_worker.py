@@ -1,0 +1,143 @@
+"""The background worker that acts on deadlines as the platform (C6, C8).
+
+Every service process runs one. They need no coordination: each move is a transaction that
+decides from the stored state, so when two workers (or a worker and a seller) reach the same
+request, exactly one move lands and the others find nothing left to do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from pymongo.errors import PyMongoError
+
+from models.actors import EXPIRY_WORKER
+from models.cancellations import Cancellation
+from services.bootstrap import Services
+from storage import cancellations as cancellation_store
+from storage import orders as order_store
+
+log = logging.getLogger("aftersales.deadlines")
+
+MAX_BACKOFF_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """One kind of deadline: how to find the oldest overdue one, and how to act on a batch."""
+
+    name: str
+    oldest_due: Callable[[datetime], Awaitable[datetime | None]]
+    act: Callable[[int], Awaitable[list[Cancellation]]]
+
+
+@dataclass
+class WorkerStatus:
+    running: bool = False
+    last_run_at: datetime | None = None
+    last_run_moves: int = 0
+    total_moves: int = 0
+    # How far behind the worker was when its last pass began: now minus the oldest deadline
+    # that had passed and was not yet acted on (zero when nothing was overdue).
+    lag: timedelta = timedelta(0)
+    last_error: str | None = None
+    moves_by_deadline: dict[str, int] = field(default_factory=dict)
+
+
+class DeadlineWorker:
+    def __init__(self, services: Services, *, interval: float, batch_size: int) -> None:
+        if interval <= 0:
+            raise ValueError("interval must be positive")
+        if batch_size <= 0:
+            raise ValueError("batch size must be positive")
+        self.services = services
+        self.interval = interval
+        self.batch_size = batch_size
+        self.status = WorkerStatus()
+        self._task: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
+        cancellations = services.cancellations
+        db = services.db
+        self.deadlines = [
+            Deadline(
+                "seller_response_window",  # C6
+                lambda now: cancellation_store.oldest_response_due(db, now),
+                lambda limit: cancellations.auto_accept_due(EXPIRY_WORKER, limit),
+            ),
+            Deadline(
+                "payment_window",  # C8
+                lambda now: order_store.oldest_payment_due(db, now),
+                lambda limit: cancellations.cancel_unpaid_due(EXPIRY_WORKER, limit),
+            ),
+        ]
+
+    async def run_once(self) -> int:
+        """One pass: act on everything overdue now, batch after batch, and return the moves."""
+        now = self.services.clock.now()
+        oldest = [d for d in [await x.oldest_due(now) for x in self.deadlines] if d is not None]
+        moves = 0
+        for deadline in self.deadlines:
+            stuck_at: datetime | None = None
+            while True:
+                done = await deadline.act(self.batch_size)
+                moves += len(done)
+                self.status.moves_by_deadline[deadline.name] = (
+                    self.status.moves_by_deadline.get(deadline.name, 0) + len(done)
+                )
+                if len(done) == self.batch_size:
+                    continue
+                # A short batch: other workers may have taken part of it, so look again
+                # until nothing is due; stop if an empty batch leaves the same item first.
+                still_due = await deadline.oldest_due(now)
+                if still_due is None or (not done and still_due == stuck_at):
+                    break
+                stuck_at = still_due if not done else None
+        self.status.last_run_at = now
+        self.status.last_run_moves = moves
+        self.status.total_moves += moves
+        self.status.lag = now - min(oldest) if oldest else timedelta(0)
+        self.status.last_error = None
+        return moves
+
+    async def run_forever(self) -> None:
+        """Pass after pass until stopped. A database outage is logged and retried with backoff;
+        the worker catches up on what fell due meanwhile when the database answers again."""
+        self.status.running = True
+        failures = 0
+        try:
+            while not self._stop.is_set():
+                try:
+                    moved = await self.run_once()
+                    failures = 0
+                    if moved:
+                        log.info("deadline worker moved %d request(s)", moved)
+                    wait = self.interval
+                except PyMongoError as exc:
+                    failures += 1
+                    wait = min(self.interval * 2**failures, MAX_BACKOFF_SECONDS)
+                    self.status.last_error = f"{type(exc).__name__}: {exc}"
+                    log.warning("deadline worker: database error, retrying in %.1fs: %s", wait, exc)
+                except Exception as exc:  # a bug must not stop every deadline: log it loudly
+                    failures += 1
+                    wait = min(self.interval * 2**failures, MAX_BACKOFF_SECONDS)
+                    self.status.last_error = f"{type(exc).__name__}: {exc}"
+                    log.exception("deadline worker: unexpected error, retrying in %.1fs", wait)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), timeout=wait)
+        finally:
+            self.status.running = False
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._task = asyncio.create_task(self.run_forever(), name="deadline-worker")
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
