@@ -37,11 +37,11 @@ Creation = Callable[[Order, CategoryPolicy, str], CancellationOutcome]
 
 @dataclass(frozen=True)
 class _Change:
-    """A decided outcome and the versions it was decided from (None: a new request)."""
+    """A decided outcome and the state it was decided from (written with compare-and-set)."""
 
     outcome: CancellationOutcome
-    cancellation_version: int | None
-    order_version: int
+    cancellation_before: Cancellation | None  # None: a new request
+    order_before: Order
 
 
 def new_cancellation_id() -> str:
@@ -135,16 +135,15 @@ class CancellationService:
     async def auto_accept_due(self, actor: Actor, limit: int = 100) -> list[Cancellation]:
         """C6: requests whose response window closed unanswered, accepted by the platform.
 
-        One transaction for the batch. A request someone decided meanwhile is skipped; if a
-        decision commits while the batch runs, the transaction retries on the state that won.
+        One transaction for the batch, which finds the due requests itself: if a decision
+        commits on one of them meanwhile, the transaction reruns on the state that won.
         """
         now = self.clock.now()
-        due = await cancellation_store.due_for_auto_accept(self.db, now, limit)
-        if not due:
-            return []
 
         async def work(session: Session) -> list[Cancellation]:
-            found = await cancellation_store.get_many(self.db, due, session)
+            found = await cancellation_store.due_for_auto_accept(self.db, now, limit, session)
+            if not found:
+                return []
             orders = await order_store.get_many(self.db, [c.order_id for c in found], session)
             changes = []
             for c in found:
@@ -153,7 +152,7 @@ class CancellationService:
                     outcome = domain.auto_accept(c, order, actor, now)
                 except DomainError:
                     continue  # decided by someone else since it was found due
-                changes.append(_Change(outcome, c.version, order.version))
+                changes.append(_Change(outcome, c, order))
             return await self._write(session, actor, changes)
 
         return await self.db.transaction(work)
@@ -161,18 +160,17 @@ class CancellationService:
     async def cancel_unpaid_due(self, actor: Actor, limit: int = 100) -> list[Cancellation]:
         """C8: orders whose payment window closed unpaid, cancelled by the platform."""
         now = self.clock.now()
-        due = await order_store.due_for_payment_cancel(self.db, now, limit)
-        if not due:
-            return []
         (reason,) = SYSTEM_CANCEL_REASONS
 
         async def work(session: Session) -> list[Cancellation]:
-            orders = await order_store.get_many(self.db, due, session)
+            orders = await order_store.due_for_payment_cancel(self.db, now, limit, session)
+            if not orders:
+                return []
             book = await policies.book_for(
-                self.db, [c for o in orders.values() for c in o.categories], session
+                self.db, [c for o in orders for c in o.categories], session
             )
             changes = []
-            for order in orders.values():
+            for order in orders:
                 policy = book.for_order(order.categories)
                 try:
                     outcome = domain.cancel_by_system(
@@ -180,7 +178,7 @@ class CancellationService:
                     )
                 except DomainError:
                     continue  # paid or cancelled since it was found due
-                changes.append(_Change(outcome, None, order.version))
+                changes.append(_Change(outcome, None, order))
             return await self._write(session, actor, changes)
 
         return await self.db.transaction(work)
@@ -263,7 +261,7 @@ class CancellationService:
             # A request keeps the policy it was opened under (Y1): read it once, here.
             book = await policies.book_for(self.db, order.categories, session)
             outcome = create(order, book.for_order(order.categories), new_cancellation_id())
-            [saved] = await self._write(session, actor, [_Change(outcome, None, order.version)])
+            [saved] = await self._write(session, actor, [_Change(outcome, None, order)])
             await idempotency.remember(
                 self.db, actor, key, print_, saved.id, self.clock.now(), session
             )
@@ -291,9 +289,7 @@ class CancellationService:
                 raise NotFound(f"no cancellation {cancellation_id}", field="cancellationId")
             order = await self._load_order(c.order_id, session)
             outcome = decide(c, order)
-            [saved] = await self._write(
-                session, actor, [_Change(outcome, c.version, order.version)]
-            )
+            [saved] = await self._write(session, actor, [_Change(outcome, c, order)])
             await idempotency.remember(
                 self.db, actor, key, print_, saved.id, self.clock.now(), session
             )
@@ -313,18 +309,18 @@ class CancellationService:
         self, session: Session, actor: Actor, changes: list[_Change]
     ) -> list[Cancellation]:
         """The one write path: orders, requests (with their timeline records), tab counters and
-        notifications, in the caller's transaction. Versions are compare-and-set."""
+        notifications, in the caller's transaction, from states read in that transaction."""
         await order_store.save_many(
-            self.db, [(ch.outcome.order, ch.order_version) for ch in changes], session
+            self.db, [(ch.order_before, ch.outcome.order) for ch in changes], session
         )
-        created = [ch.outcome.cancellation for ch in changes if ch.cancellation_version is None]
+        created = [ch.outcome.cancellation for ch in changes if ch.cancellation_before is None]
         await cancellation_store.insert_many(self.db, created, session)
         decided = await cancellation_store.save_many(
             self.db,
             [
-                (ch.outcome.cancellation, ch.cancellation_version)
+                (ch.cancellation_before, ch.outcome.cancellation)
                 for ch in changes
-                if ch.cancellation_version is not None
+                if ch.cancellation_before is not None
             ],
             session,
         )
@@ -344,6 +340,6 @@ class CancellationService:
         )
         saved = iter(decided)
         return [
-            ch.outcome.cancellation if ch.cancellation_version is None else next(saved)
+            ch.outcome.cancellation if ch.cancellation_before is None else next(saved)
             for ch in changes
         ]

@@ -86,9 +86,9 @@ class DeadlineWorker:
             while True:
                 done = await deadline.act(self.batch_size)
                 moves += len(done)
-                self.status.moves_by_deadline[deadline.name] = (
-                    self.status.moves_by_deadline.get(deadline.name, 0) + len(done)
-                )
+                self.status.moves_by_deadline[deadline.name] = self.status.moves_by_deadline.get(
+                    deadline.name, 0
+                ) + len(done)
                 if len(done) == self.batch_size:
                     continue
                 # A short batch: other workers may have taken part of it, so look again

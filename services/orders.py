@@ -87,6 +87,6 @@ class OrderService:
             order = await order_store.get(self.db, order_id, session)
             if order is None:
                 raise NotFound(f"no order {order_id}", field="orderId")
-            return await order_store.save(self.db, move(order), order.version, session)
+            return await order_store.save(self.db, order, move(order), session)
 
         return await self.db.transaction(work)

@@ -6,12 +6,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo import ReplaceOne
+from pymongo import UpdateOne
 
 from models.access import Scope
 from models.cancellations import Cancellation, CancellationTab
 from models.errors import ValidationFailed
-from storage.documents import cancellation_doc, cancellation_from
+from storage.documents import cancellation_doc, cancellation_from, changes_between
 from storage.keys import ALL, time_bounds
 from storage.mongo import ConcurrentUpdate, Database, Session
 from storage.pagination import Page, SortOrder, fetch_page
@@ -78,13 +78,6 @@ async def insert_many(db: Database, created: list[Cancellation], session: Sessio
         await db.cancellations.insert_many([cancellation_doc(c) for c in created], session=session)
 
 
-async def get_many(
-    db: Database, ids: list[str], session: Session | None = None
-) -> list[Cancellation]:
-    docs = await db.cancellations.find({"_id": {"$in": ids}}, session=session).to_list(None)
-    return [cancellation_from(d) for d in docs]
-
-
 async def page(
     db: Database,
     scope: Scope,
@@ -120,18 +113,16 @@ async def count(db: Database, scope: Scope, tab: CancellationTab, f: Cancellatio
     return await db.cancellations.count_documents(query)
 
 
-async def due_for_auto_accept(db: Database, now: datetime, limit: int) -> list[str]:
+async def due_for_auto_accept(
+    db: Database, now: datetime, limit: int, session: Session | None = None
+) -> list[Cancellation]:
     """Pending requests whose response window has closed (the partial `pending_due` index)."""
     # `< now + 1 ms` is `<= now` for millisecond BSON times, and a strict upper bound is read
     # right by SecantusDB, which drops an inclusive bound at the end of an index scan.
     due = {"$lt": now + timedelta(milliseconds=1)}
-    docs = (
-        await db.cancellations.find({"status": "PENDING", "respond_by": due}, {"_id": 1})
-        .sort([("respond_by", 1)])
-        .limit(limit)
-        .to_list(None)
-    )
-    return [d["_id"] for d in docs]
+    found = db.cancellations.find({"status": "PENDING", "respond_by": due}, session=session)
+    docs = await found.sort([("respond_by", 1)]).limit(limit).to_list(None)
+    return [cancellation_from(d) for d in docs]
 
 
 async def oldest_response_due(db: Database, now: datetime) -> datetime | None:
@@ -144,13 +135,24 @@ async def oldest_response_due(db: Database, now: datetime) -> datetime | None:
 
 
 async def save_many(
-    db: Database, changes: list[tuple[Cancellation, int]], session: Session
+    db: Database, changes: list[tuple[Cancellation, Cancellation]], session: Session
 ) -> list[Cancellation]:
-    """`save` for a batch, in one round trip; any stale version fails the whole batch."""
-    saved = [replace(c, version=v + 1) for c, v in changes]
+    """Each request from the state it was decided on (`before`) to `after`, in one round trip.
+
+    Call it inside `Database.transaction`, with `before` read in the same transaction: that is
+    the compare-and-set. A request another transaction changed since this one's snapshot makes
+    the write fail with a transient WriteConflict, and the transaction reruns the decision on
+    the state that won (MongoDB and SecantusDB both refuse such a lost update). The filter is
+    `_id` alone on purpose: SecantusDB cannot use the `_id` index with a residual predicate such
+    as the version (a batch of 2,000 took 5.3 s instead of 3.4 s).
+    """
+    saved = [replace(after, version=before.version + 1) for before, after in changes]
     ops = [
-        ReplaceOne({"_id": c.id, "version": v}, cancellation_doc(s))
-        for (c, v), s in zip(changes, saved, strict=True)
+        UpdateOne(
+            {"_id": before.id},
+            changes_between(cancellation_doc(before), cancellation_doc(after)),
+        )
+        for (before, _), after in zip(changes, saved, strict=True)
     ]
     if ops:
         result = await db.cancellations.bulk_write(ops, ordered=False, session=session)

@@ -204,3 +204,23 @@ def notification_doc(n: Notification, new_id: str) -> Doc:
         "at": n.at,
         "k_at": sort_key(n.at, new_id),
     }
+
+
+def changes_between(before: Doc, after: Doc) -> Doc:
+    """The update that turns `before` into `after`: `$set` of the changed fields, and `$push` of
+    the records added to the end of an embedded timeline. Rewriting only what moved keeps the
+    work per decision close to a bare update of the same fields."""
+    update: Doc = {}
+    changed = {k: v for k, v in after.items() if k != "_id" and before.get(k) != v}
+    old_timeline, new_timeline = before.get("timeline"), after.get("timeline")
+    if (
+        "timeline" in changed
+        and isinstance(old_timeline, list)
+        and isinstance(new_timeline, list)
+        and new_timeline[: len(old_timeline)] == old_timeline
+    ):
+        del changed["timeline"]
+        update["$push"] = {"timeline": {"$each": new_timeline[len(old_timeline) :]}}
+    if changed:
+        update["$set"] = changed
+    return update

@@ -6,11 +6,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo import ReplaceOne
+from pymongo import UpdateOne
 
 from models.access import Scope
 from models.orders import FulfilmentState, Order
-from storage.documents import order_doc, order_from
+from storage.documents import changes_between, order_doc, order_from
 from storage.keys import ALL, time_bounds
 from storage.mongo import ConcurrentUpdate, Database, Session
 from storage.pagination import Page, SortOrder, fetch_page
@@ -64,17 +64,15 @@ async def page(
     return [order_from(d) for d in result.docs], result
 
 
-async def due_for_payment_cancel(db: Database, now: datetime, limit: int) -> list[str]:
+async def due_for_payment_cancel(
+    db: Database, now: datetime, limit: int, session: Session | None = None
+) -> list[Order]:
     """Unpaid orders whose payment window has closed (the partial `unpaid_due` index)."""
     # `< now + 1 ms` is `<= now` for millisecond BSON times (see due_for_auto_accept).
     due = {"$lt": now + timedelta(milliseconds=1)}
-    docs = (
-        await db.orders.find({"fulfilment_state": "UNPAID", "payment_due_at": due}, {"_id": 1})
-        .sort([("payment_due_at", 1)])
-        .limit(limit)
-        .to_list(None)
-    )
-    return [d["_id"] for d in docs]
+    found = db.orders.find({"fulfilment_state": "UNPAID", "payment_due_at": due}, session=session)
+    docs = await found.sort([("payment_due_at", 1)]).limit(limit).to_list(None)
+    return [order_from(d) for d in docs]
 
 
 async def oldest_payment_due(db: Database, now: datetime) -> datetime | None:
@@ -86,10 +84,17 @@ async def oldest_payment_due(db: Database, now: datetime) -> datetime | None:
     return doc["payment_due_at"] if doc else None
 
 
-async def save_many(db: Database, changes: list[tuple[Order, int]], session: Session) -> None:
+async def save_many(db: Database, changes: list[tuple[Order, Order]], session: Session) -> None:
+    """Each order from `before` (read in this transaction) to `after`: see
+    cancellations.save_many for why the transaction is the compare-and-set."""
     ops = [
-        ReplaceOne({"_id": o.id, "version": v}, order_doc(replace(o, version=v + 1)))
-        for o, v in changes
+        UpdateOne(
+            {"_id": before.id},
+            changes_between(
+                order_doc(before), order_doc(replace(after, version=before.version + 1))
+            ),
+        )
+        for before, after in changes
     ]
     if ops:
         result = await db.orders.bulk_write(ops, ordered=False, session=session)
@@ -97,7 +102,7 @@ async def save_many(db: Database, changes: list[tuple[Order, int]], session: Ses
             raise ConcurrentUpdate("batch")
 
 
-async def save(db: Database, order: Order, expected_version: int, session: Session) -> Order:
+async def save(db: Database, before: Order, after: Order, session: Session) -> Order:
     """Compare-and-set on the version read: the change lands only on the state it was made from."""
-    await save_many(db, [(order, expected_version)], session)
-    return replace(order, version=expected_version + 1)
+    await save_many(db, [(before, after)], session)
+    return replace(after, version=before.version + 1)
