@@ -132,18 +132,14 @@ class CancellationService:
             actor, order_id, "cancelUnpaidOrder", {"order": order_id}, key, create
         )
 
-    async def auto_accept_due(self, actor: Actor, limit: int = 100) -> list[Cancellation]:
-        """C6: requests whose response window closed unanswered, accepted by the platform.
-
-        One transaction for the batch, which finds the due requests itself: if a decision
-        commits on one of them meanwhile, the transaction reruns on the state that won.
-        """
+    async def auto_accept(self, actor: Actor, ids: list[str]) -> list[Cancellation]:
+        """C6: these requests, if still waiting past their response window, accepted by the
+        platform, in one transaction. One that someone decided meanwhile is skipped; if a
+        decision commits while the transaction runs, it reruns on the state that won."""
         now = self.clock.now()
 
         async def work(session: Session) -> list[Cancellation]:
-            found = await cancellation_store.due_for_auto_accept(self.db, now, limit, session)
-            if not found:
-                return []
+            found = await cancellation_store.get_many(self.db, ids, session)
             orders = await order_store.get_many(self.db, [c.order_id for c in found], session)
             changes = []
             for c in found:
@@ -151,24 +147,27 @@ class CancellationService:
                 try:
                     outcome = domain.auto_accept(c, order, actor, now)
                 except DomainError:
-                    continue  # decided by someone else since it was found due
+                    continue  # decided by someone else, or not due after all
                 changes.append(_Change(outcome, c, order))
             return await self._write(session, actor, changes)
 
         return await self.db.transaction(work)
 
-    async def cancel_unpaid_due(self, actor: Actor, limit: int = 100) -> list[Cancellation]:
-        """C8: orders whose payment window closed unpaid, cancelled by the platform."""
+    async def auto_accept_due(self, actor: Actor, limit: int = 100) -> list[Cancellation]:
+        """C6 for up to `limit` of the requests due now."""
+        due = await cancellation_store.due_for_auto_accept(self.db, self.clock.now(), limit)
+        return await self.auto_accept(actor, [cid for cid, _ in due]) if due else []
+
+    async def cancel_unpaid_orders(self, actor: Actor, order_ids: list[str]) -> list[Cancellation]:
+        """C8: these orders, if still unpaid past their payment window, cancelled by the
+        platform, in one transaction (skipping any paid or cancelled meanwhile)."""
         now = self.clock.now()
         (reason,) = SYSTEM_CANCEL_REASONS
 
         async def work(session: Session) -> list[Cancellation]:
-            orders = await order_store.due_for_payment_cancel(self.db, now, limit, session)
-            if not orders:
-                return []
-            book = await policies.book_for(
-                self.db, [c for o in orders for c in o.categories], session
-            )
+            orders = list((await order_store.get_many(self.db, order_ids, session)).values())
+            categories = [c for o in orders for c in o.categories]
+            book = await policies.book_for(self.db, categories, session)
             changes = []
             for order in orders:
                 policy = book.for_order(order.categories)

@@ -25,15 +25,16 @@ from storage import orders as order_store
 log = logging.getLogger("aftersales.deadlines")
 
 MAX_BACKOFF_SECONDS = 30.0
+SCAN_BATCHES = 50  # batches found by one scan of the due index
 
 
 @dataclass(frozen=True)
 class Deadline:
-    """One kind of deadline: how to find the oldest overdue one, and how to act on a batch."""
+    """One kind of deadline: how to find what is overdue, and how to act on a batch of it."""
 
     name: str
-    oldest_due: Callable[[datetime], Awaitable[datetime | None]]
-    act: Callable[[int], Awaitable[list[Cancellation]]]
+    due: Callable[[datetime, int], Awaitable[list[tuple[str, datetime]]]]
+    act: Callable[[list[str]], Awaitable[list[Cancellation]]]
 
 
 @dataclass
@@ -66,37 +67,40 @@ class DeadlineWorker:
         self.deadlines = [
             Deadline(
                 "seller_response_window",  # C6
-                lambda now: cancellation_store.oldest_response_due(db, now),
-                lambda limit: cancellations.auto_accept_due(EXPIRY_WORKER, limit),
+                lambda now, limit: cancellation_store.due_for_auto_accept(db, now, limit),
+                lambda ids: cancellations.auto_accept(EXPIRY_WORKER, ids),
             ),
             Deadline(
                 "payment_window",  # C8
-                lambda now: order_store.oldest_payment_due(db, now),
-                lambda limit: cancellations.cancel_unpaid_due(EXPIRY_WORKER, limit),
+                lambda now, limit: order_store.due_for_payment_cancel(db, now, limit),
+                lambda ids: cancellations.cancel_unpaid_orders(EXPIRY_WORKER, ids),
             ),
         ]
 
     async def run_once(self) -> int:
-        """One pass: act on everything overdue now, batch after batch, and return the moves."""
+        """One pass: act on everything overdue now, and return the moves made.
+
+        One index scan finds what is due (SecantusDB reads every match of a query before its
+        limit, so asking for "the next batch" of a large backlog again and again would cost the
+        whole backlog each time); then each batch of ids is one transaction.
+        """
         now = self.services.clock.now()
-        oldest = [d for d in [await x.oldest_due(now) for x in self.deadlines] if d is not None]
+        scan_limit = self.batch_size * SCAN_BATCHES
+        oldest: list[datetime] = []
         moves = 0
         for deadline in self.deadlines:
-            stuck_at: datetime | None = None
             while True:
-                done = await deadline.act(self.batch_size)
-                moves += len(done)
-                self.status.moves_by_deadline[deadline.name] = self.status.moves_by_deadline.get(
-                    deadline.name, 0
-                ) + len(done)
-                if len(done) == self.batch_size:
-                    continue
-                # A short batch: other workers may have taken part of it, so look again
-                # until nothing is due; stop if an empty batch leaves the same item first.
-                still_due = await deadline.oldest_due(now)
-                if still_due is None or (not done and still_due == stuck_at):
+                due = await deadline.due(now, scan_limit)
+                if due:
+                    oldest.append(due[0][1])
+                for start in range(0, len(due), self.batch_size):
+                    batch = [item_id for item_id, _ in due[start : start + self.batch_size]]
+                    done = await deadline.act(batch)
+                    moves += len(done)
+                    by_name = self.status.moves_by_deadline
+                    by_name[deadline.name] = by_name.get(deadline.name, 0) + len(done)
+                if len(due) < scan_limit:
                     break
-                stuck_at = still_due if not done else None
         self.status.last_run_at = now
         self.status.last_run_moves = moves
         self.status.total_moves += moves

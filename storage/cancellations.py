@@ -114,24 +114,21 @@ async def count(db: Database, scope: Scope, tab: CancellationTab, f: Cancellatio
 
 
 async def due_for_auto_accept(
-    db: Database, now: datetime, limit: int, session: Session | None = None
-) -> list[Cancellation]:
-    """Pending requests whose response window has closed (the partial `pending_due` index)."""
+    db: Database, now: datetime, limit: int
+) -> list[tuple[str, datetime]]:
+    """Ids and deadlines of pending requests whose response window has closed, oldest first
+    (the partial `pending_due` index)."""
     # `< now + 1 ms` is `<= now` for millisecond BSON times, and a strict upper bound is read
     # right by SecantusDB, which drops an inclusive bound at the end of an index scan.
     due = {"$lt": now + timedelta(milliseconds=1)}
-    found = db.cancellations.find({"status": "PENDING", "respond_by": due}, session=session)
+    found = db.cancellations.find({"status": "PENDING", "respond_by": due}, {"respond_by": 1})
     docs = await found.sort([("respond_by", 1)]).limit(limit).to_list(None)
+    return [(d["_id"], d["respond_by"]) for d in docs]
+
+
+async def get_many(db: Database, ids: list[str], session: Session) -> list[Cancellation]:
+    docs = await db.cancellations.find({"_id": {"$in": ids}}, session=session).to_list(None)
     return [cancellation_from(d) for d in docs]
-
-
-async def oldest_response_due(db: Database, now: datetime) -> datetime | None:
-    doc = await db.cancellations.find_one(
-        {"status": "PENDING", "respond_by": {"$lt": now + timedelta(milliseconds=1)}},
-        {"respond_by": 1},
-        sort=[("respond_by", 1)],
-    )
-    return doc["respond_by"] if doc else None
 
 
 async def save_many(

@@ -65,23 +65,17 @@ async def page(
 
 
 async def due_for_payment_cancel(
-    db: Database, now: datetime, limit: int, session: Session | None = None
-) -> list[Order]:
-    """Unpaid orders whose payment window has closed (the partial `unpaid_due` index)."""
+    db: Database, now: datetime, limit: int
+) -> list[tuple[str, datetime]]:
+    """Ids and deadlines of unpaid orders whose payment window has closed, oldest first
+    (the partial `unpaid_due` index)."""
     # `< now + 1 ms` is `<= now` for millisecond BSON times (see due_for_auto_accept).
     due = {"$lt": now + timedelta(milliseconds=1)}
-    found = db.orders.find({"fulfilment_state": "UNPAID", "payment_due_at": due}, session=session)
-    docs = await found.sort([("payment_due_at", 1)]).limit(limit).to_list(None)
-    return [order_from(d) for d in docs]
-
-
-async def oldest_payment_due(db: Database, now: datetime) -> datetime | None:
-    doc = await db.orders.find_one(
-        {"fulfilment_state": "UNPAID", "payment_due_at": {"$lt": now + timedelta(milliseconds=1)}},
-        {"payment_due_at": 1},
-        sort=[("payment_due_at", 1)],
+    found = db.orders.find(
+        {"fulfilment_state": "UNPAID", "payment_due_at": due}, {"payment_due_at": 1}
     )
-    return doc["payment_due_at"] if doc else None
+    docs = await found.sort([("payment_due_at", 1)]).limit(limit).to_list(None)
+    return [(d["_id"], d["payment_due_at"]) for d in docs]
 
 
 async def save_many(db: Database, changes: list[tuple[Order, Order]], session: Session) -> None:

@@ -138,9 +138,18 @@ def test_a_database_that_does_not_answer_gives_one_line(tmp_path: Path, port: in
 
 
 @pytest.mark.slow
-def test_a_bad_setting_names_itself(tmp_path: Path) -> None:
-    proc = _start({"AFTERSALES_PORT": "eighty"}, tmp_path)
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("AFTERSALES_PORT", "eighty"),
+        ("AFTERSALES_WORKER_INTERVAL_SECONDS", "0"),
+        ("AFTERSALES_WORKER_INTERVAL_SECONDS", "-5"),
+        ("AFTERSALES_WORKER_BATCH_SIZE", "0"),
+    ],
+)
+def test_a_bad_setting_names_itself(tmp_path: Path, name: str, value: str) -> None:
+    proc = _start({name: value}, tmp_path)
     out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 1
     [line] = out.strip().splitlines()
-    assert line.startswith("error: setting AFTERSALES_PORT is invalid")
+    assert line.startswith(f"error: setting {name} is invalid")
