@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import socket
 import sys
 from collections.abc import Iterator
@@ -104,7 +105,14 @@ async def _serve(settings: Settings, uri: str) -> None:
         await db.close()
 
 
+def _stop_like_ctrl_c(signum: int, frame: object) -> None:
+    # uvicorn shuts down gracefully on SIGTERM, then raises it again; ending like Ctrl-C lets
+    # the embedded database stop cleanly and the process exit 0.
+    raise KeyboardInterrupt
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
     try:
         settings = load_settings()
         _check_port(settings.host, settings.port)

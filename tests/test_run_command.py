@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -15,40 +12,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start(env_extra: dict[str, str], tmp_path: Path) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if k != "MONGODB_URI"}
-    env |= {"AFTERSALES_DATA_DIR": str(tmp_path / "data"), "PYTHONUNBUFFERED": "1"} | env_extra
-    return subprocess.Popen(
-        [sys.executable, "-m", "api"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
-def _wait_for_line(proc: subprocess.Popen[str], needle: str, timeout: float = 60) -> list[str]:
-    lines: list[str] = []
-    deadline = time.monotonic() + timeout
-    assert proc.stdout is not None
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        lines.append(line.rstrip())
-        if needle in line:
-            return lines
-    raise AssertionError(f"never printed {needle!r}: {lines}")
+from tests.processes import free_port, start_service, wait_for_line
 
 
 def _database_processes(data_dir: Path) -> list[int]:
@@ -66,16 +30,16 @@ def _database_processes(data_dir: Path) -> list[int]:
 
 @pytest.fixture
 def port() -> Iterator[int]:
-    yield _free_port()
+    yield free_port()
 
 
 @pytest.mark.slow
 def test_run_command_serves_demo_data_and_ctrl_c_stops_everything(
     tmp_path: Path, port: int
 ) -> None:
-    proc = _start({"AFTERSALES_PORT": str(port)}, tmp_path)
+    proc = start_service({"AFTERSALES_PORT": str(port)}, tmp_path)
     try:
-        lines = _wait_for_line(proc, "Uvicorn running")
+        lines = wait_for_line(proc, "Uvicorn running")
         assert f"GraphiQL: http://127.0.0.1:{port}/graphql" in lines
         assert any(line.startswith("loaded demo data:") for line in lines)
         assert _database_processes(tmp_path / "data"), "the embedded database should be running"
@@ -112,7 +76,7 @@ def test_a_taken_port_gives_one_line_saying_what_to_do(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        proc = _start({"AFTERSALES_PORT": str(port)}, tmp_path)
+        proc = start_service({"AFTERSALES_PORT": str(port)}, tmp_path)
         out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 1
     assert out.strip().splitlines() == [
@@ -122,8 +86,8 @@ def test_a_taken_port_gives_one_line_saying_what_to_do(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_a_database_that_does_not_answer_gives_one_line(tmp_path: Path, port: int) -> None:
-    dead = _free_port()  # nothing listens there
-    proc = _start(
+    dead = free_port()  # nothing listens there
+    proc = start_service(
         {
             "AFTERSALES_PORT": str(port),
             "MONGODB_URI": f"mongodb://127.0.0.1:{dead}/?directConnection=true",
@@ -148,7 +112,7 @@ def test_a_database_that_does_not_answer_gives_one_line(tmp_path: Path, port: in
     ],
 )
 def test_a_bad_setting_names_itself(tmp_path: Path, name: str, value: str) -> None:
-    proc = _start({name: value}, tmp_path)
+    proc = start_service({name: value}, tmp_path)
     out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 1
     [line] = out.strip().splitlines()

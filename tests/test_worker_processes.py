@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,27 +12,20 @@ import pytest
 
 from storage.mongo import Database
 from tests.factories import pending_requests
-from tests.test_run_command import ROOT, _free_port, _wait_for_line
+from tests.processes import free_port, start_service, wait_for_line
 
 
 def _service(uri: str, database: str, tmp_path: Path) -> subprocess.Popen[str]:
-    env = dict(os.environ) | {
-        "MONGODB_URI": uri,
-        "AFTERSALES_DATABASE": database,
-        "AFTERSALES_PORT": str(_free_port()),
-        "AFTERSALES_DEMO_DATA": "false",
-        "AFTERSALES_WORKER_INTERVAL_SECONDS": "0.2",
-        "AFTERSALES_WORKER_BATCH_SIZE": "25",
-        "AFTERSALES_DATA_DIR": str(tmp_path),
-        "PYTHONUNBUFFERED": "1",
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "api"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    return start_service(
+        {
+            "MONGODB_URI": uri,
+            "AFTERSALES_DATABASE": database,
+            "AFTERSALES_PORT": str(free_port()),
+            "AFTERSALES_DEMO_DATA": "false",
+            "AFTERSALES_WORKER_INTERVAL_SECONDS": "0.2",
+            "AFTERSALES_WORKER_BATCH_SIZE": "25",
+        },
+        tmp_path,
     )
 
 
@@ -49,7 +40,7 @@ async def test_c6_two_service_processes_move_each_overdue_request_once(
     services = [_service(mongodb_uri, db.db.name, tmp_path) for _ in range(2)]
     try:
         for proc in services:
-            _wait_for_line(proc, "Uvicorn running")
+            wait_for_line(proc, "Uvicorn running")
         deadline = time.monotonic() + 60
         while await db.cancellations.count_documents({"shop_id": shop_id, "tabs": "TO_PROCEED"}):
             assert time.monotonic() < deadline, "the workers did not clear the backlog"
