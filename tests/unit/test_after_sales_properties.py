@@ -1,0 +1,617 @@
+"""R1-R11, P1-P3, Y1 as properties: random orders and policies, random actors, random actions.
+
+Each action goes through the domain functions exactly as the services will call them. A raised
+DomainError is a refusal: nothing is applied. After every step the invariants of the after-sale
+state machine must hold, whatever happened before: no step outside `TRANSITIONS`, never more
+refunded than paid (per line, shipping, in total), timelines consistent with statuses, tabs
+matching statuses, units never asked about twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+
+from models.actors import EXPIRY_WORKER, Actor, ActorKind
+from models.after_sales import (
+    DEADLINE_ACTIONS,
+    FINAL_STATUSES,
+    NEXT_ACTION_OF_STATUS,
+    REJECT_REASONS,
+    REQUEST_REASONS,
+    TAB_OF_STATUS,
+    AfterSaleAction,
+    AfterSaleKind,
+    AfterSaleOutcome,
+    AfterSaleRequest,
+    AfterSaleStatus,
+    DecisionType,
+    act_on_deadline,
+    appeal,
+    approve,
+    confirm_receipt,
+    decide_for_buyer,
+    decide_for_seller,
+    line_eligibility,
+    refund_by_platform,
+    refund_by_seller,
+    reject,
+    reject_on_receipt,
+    replacement_delivered,
+    request_by_buyer,
+    ship_replacement,
+    ship_return,
+    sources_of,
+    transition_for,
+    withdraw,
+)
+from models.after_sales_errors import AfterSaleRefused
+from models.after_sales_ledger import RefundLedger, refund_quote
+from models.after_sales_reasons import (
+    APPEAL_REASONS,
+    PLATFORM_REFUND_REASONS,
+    RECEIPT_REJECT_REASONS,
+    REPLACEMENT_APPROVE_REASONS,
+    SELLER_REFUND_REASONS,
+)
+from models.errors import DomainError
+from models.money import Money
+from models.orders import FulfilmentState, LineItem, Order, PaymentMethod, PaymentState
+from models.policy import CategoryPolicy, PolicyBook
+
+EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
+MS = timedelta(milliseconds=1)
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+
+ACTORS = {
+    ActorKind.BUYER: Actor(ActorKind.BUYER, "buyer-1"),
+    ActorKind.SELLER_AGENT: Actor(
+        ActorKind.SELLER_AGENT, "agent-1", shop_id="shop-1", permissions=frozenset({"adjustments"})
+    ),
+    ActorKind.PLATFORM: EXPIRY_WORKER,
+}
+
+# The actor each action is meant for: a step uses it most of the time, and a random one otherwise.
+RIGHT_ACTOR = {
+    "request": ActorKind.BUYER,
+    "withdraw": ActorKind.BUYER,
+    "appeal": ActorKind.BUYER,
+    "ship_return": ActorKind.BUYER,
+    "approve": ActorKind.SELLER_AGENT,
+    "reject": ActorKind.SELLER_AGENT,
+    "confirm_receipt": ActorKind.SELLER_AGENT,
+    "reject_on_receipt": ActorKind.SELLER_AGENT,
+    "ship_replacement": ActorKind.SELLER_AGENT,
+    "seller_refund": ActorKind.SELLER_AGENT,
+    "decide_for_buyer": ActorKind.PLATFORM,
+    "decide_for_seller": ActorKind.PLATFORM,
+    "replacement_delivered": ActorKind.PLATFORM,
+    "deadline": ActorKind.PLATFORM,
+    "platform_refund": ActorKind.PLATFORM,
+    "delivered": ActorKind.PLATFORM,
+}
+
+# "progress": the next action of a live request, by the side that must act (drives flows deep).
+PROGRESS = {
+    AfterSaleStatus.PENDING_SELLER: ("approve", "approve", "reject", "withdraw"),
+    AfterSaleStatus.REJECTED: ("appeal", "appeal", "request"),
+    AfterSaleStatus.APPEALED: ("decide_for_buyer", "decide_for_seller"),
+    AfterSaleStatus.AWAITING_BUYER_RETURN: ("ship_return", "ship_return", "withdraw"),
+    AfterSaleStatus.RETURN_IN_TRANSIT: ("confirm_receipt", "confirm_receipt", "reject_on_receipt"),
+    AfterSaleStatus.AWAITING_REPLACEMENT_SHIPMENT: ("ship_replacement",),
+    AfterSaleStatus.REPLACEMENT_SHIPPED: ("replacement_delivered",),
+}
+
+# Requests and answers come up more often than the rest.
+WEIGHTED_ACTIONS = (
+    *RIGHT_ACTOR,
+    *["progress"] * 20,
+    *["request"] * 6,
+    *["deadline"] * 3,
+)
+
+
+@st.composite
+def orders(draw: st.DrawFn) -> Order:
+    currency = draw(st.sampled_from(["USD", "JPY", "EUR"]))
+    method = draw(st.sampled_from(list(PaymentMethod)))
+    state = draw(
+        st.sampled_from(
+            [FulfilmentState.DELIVERED] * 6
+            + [FulfilmentState.IN_TRANSIT, FulfilmentState.AWAITING_SHIPMENT]
+        )
+    )
+    placed_at = EPOCH + timedelta(minutes=draw(st.integers(0, 365 * 24 * 60)))
+    lines = tuple(
+        LineItem(
+            f"line-{n}",
+            f"SKU-{n}",
+            f"Item {n}",
+            draw(st.integers(1, 4)),
+            Money(draw(st.one_of(st.just(0), st.integers(1, 20_000))), currency),
+            "home",
+        )
+        for n in range(draw(st.integers(1, 3)))
+    )
+    if method is PaymentMethod.CASH_ON_DELIVERY and state is not FulfilmentState.DELIVERED:
+        payment = PaymentState.COLLECT_ON_DELIVERY
+    else:
+        payment = PaymentState.PAID
+    shipped = placed_at + DAY if state is not FulfilmentState.AWAITING_SHIPMENT else None
+    return Order(
+        id="ord-1",
+        shop_id="shop-1",
+        buyer_id="buyer-1",
+        lines=lines,
+        shipping_fee=Money(draw(st.integers(0, 1_000)), currency),
+        payment_method=method,
+        payment_state=payment,
+        fulfilment_state=state,
+        placed_at=placed_at,
+        paid_at=placed_at,
+        shipped_at=shipped,
+        carrier="UPS" if shipped else None,
+        tracking_number="1Z" if shipped else None,
+        delivered_at=placed_at + 3 * DAY if state is FulfilmentState.DELIVERED else None,
+    )
+
+
+def _window(
+    typical: list[int], low: int, high: int, unit: timedelta
+) -> st.SearchStrategy[timedelta]:
+    """Mostly a window categories really use; sometimes any, down to the shortest."""
+    some = st.one_of(*[st.sampled_from(typical)] * 6, st.integers(low, high))
+    return some.map(lambda n: n * unit)
+
+
+policies = st.builds(
+    CategoryPolicy,
+    seller_response_window=_window([24, 48, 72], 1, 96, HOUR),
+    return_refund_window=_window([7, 15, 30], 1, 30, DAY),
+    buyer_return_shipping_window=_window([5, 7], 1, 10, DAY),
+    seller_receipt_window=_window([5, 7], 1, 10, DAY),
+    appeal_window=_window([3, 7], 1, 10, DAY),
+    instant_refund=st.booleans(),
+    replacement_needs_item_back=st.booleans(),
+)
+
+# How far time moves before a step: nothing, hours, days, or exactly to (or just before) a deadline.
+_small = st.integers(0, 2 * 3600).map(lambda s: timedelta(seconds=s))
+advances = st.one_of(
+    st.just(timedelta(0)),
+    _small,
+    _small,
+    st.integers(0, 2 * 24).map(lambda h: timedelta(hours=h)),
+    st.sampled_from(["to_deadline", "just_before_deadline"]),
+)
+
+
+@dataclass(frozen=True)
+class Step:
+    action: str
+    actor: ActorKind
+    advance: timedelta | str
+    pick: int
+    kind: AfterSaleKind
+    lines: tuple[tuple[int, int], ...]  # (line index, quantity); empty: all / as asked
+    decision: DecisionType
+    keeps: bool
+    amount: int | None  # minor units of a partial amount
+    reason_index: int  # -1: a code from no catalogue
+    comment: str | None
+
+
+# Lines a step picks, as (line index, quantity); empty: every line (a request) or as asked.
+LINE_CHOICES: list[tuple[tuple[int, int], ...]] = [
+    (),
+    (),
+    ((0, 1),),
+    ((1, 1),),
+    ((2, 1),),
+    ((0, 2),),
+    ((0, 4),),
+    ((0, 1), (1, 1)),
+    ((1, 2), (2, 1)),
+    ((0, 1), (1, 1), (2, 1)),
+]
+AMOUNTS = [None, None, None, 1, 99, 500, 2_500, 10_000, 0, -5]
+COMMENTS = ["because"] * 6 + [None, "see photos", " ", "x" * 501]
+REASON_INDEXES = [-1, *range(9), *range(9)]
+
+
+@st.composite
+def steps(draw: st.DrawFn) -> Step:
+    """One draw per field, from small fixed menus: a step costs little to generate."""
+    action = draw(st.sampled_from(WEIGHTED_ACTIONS))
+    other = draw(st.sampled_from([None, None, None, None, *ActorKind]))
+    return Step(
+        action=action,
+        actor=other or RIGHT_ACTOR.get(action, ActorKind.PLATFORM),
+        advance=draw(advances),
+        pick=draw(st.integers(0, 7)),
+        kind=draw(st.sampled_from(list(AfterSaleKind))),
+        lines=draw(st.sampled_from(LINE_CHOICES)),
+        decision=draw(st.sampled_from(list(DecisionType))),
+        keeps=draw(st.booleans()),
+        amount=draw(st.sampled_from(AMOUNTS)),
+        reason_index=draw(st.sampled_from(REASON_INDEXES)),
+        comment=draw(st.sampled_from(COMMENTS)),
+    )
+
+
+def _reason(catalogue: Mapping[str, str], index: int) -> str:
+    codes = list(catalogue)
+    return "NOT_A_REASON" if index < 0 else codes[index % len(codes)]
+
+
+def _paid(order: Order) -> tuple[dict[str, int], int]:
+    """What the buyer paid, per line and for shipping, computed here independently of the model."""
+    paid = order.payment_state in (PaymentState.PAID, PaymentState.REFUNDED)
+    lines = {x.line_id: (x.unit_price.minor * x.quantity if paid else 0) for x in order.lines}
+    return lines, order.shipping_fee.minor if paid else 0
+
+
+@dataclass
+class World:
+    order: Order
+    policy: CategoryPolicy
+    now: datetime
+    ledger: RefundLedger
+    requests: dict[str, AfterSaleRequest] = field(default_factory=dict)
+    rejection_events: int = 0
+    next_id: int = 0
+
+    def new_id(self) -> str:
+        self.next_id += 1
+        return f"as-{self.next_id}"
+
+    def currency(self) -> str:
+        return self.order.currency
+
+
+def _lines(world: World, step: Step) -> dict[str, int] | None:
+    if not step.lines:
+        return None
+    ids = [x.line_id for x in world.order.lines]
+    out: dict[str, int] = {}
+    for index, quantity in step.lines:
+        out[ids[index % len(ids)]] = quantity
+    return out
+
+
+def _all_lines(world: World) -> dict[str, int]:
+    return {x.line_id: x.quantity for x in world.order.lines}
+
+
+# The step of the state machine each action asks for, to aim most steps at a request it fits.
+ACTION_OF = {
+    "approve": AfterSaleAction.APPROVE,
+    "reject": AfterSaleAction.REJECT,
+    "withdraw": AfterSaleAction.WITHDRAW,
+    "appeal": AfterSaleAction.APPEAL,
+    "decide_for_buyer": AfterSaleAction.DECIDE_FOR_BUYER,
+    "decide_for_seller": AfterSaleAction.DECIDE_FOR_SELLER,
+    "ship_return": AfterSaleAction.SHIP_RETURN,
+    "confirm_receipt": AfterSaleAction.CONFIRM_RECEIPT,
+    "reject_on_receipt": AfterSaleAction.REJECT_ON_RECEIPT,
+    "ship_replacement": AfterSaleAction.SHIP_REPLACEMENT,
+    "replacement_delivered": AfterSaleAction.CONFIRM_REPLACEMENT_DELIVERED,
+}
+
+
+def _target(world: World, step: Step) -> AfterSaleRequest | None:
+    """Mostly a request the action fits; sometimes any request, to prove the refusals."""
+    if not world.requests:
+        return None
+    everything = list(world.requests.values())
+    action = ACTION_OF.get(step.action)
+    if action is not None:
+        fits = [r for r in everything if r.status in sources_of(action)]
+    elif step.action == "deadline" or isinstance(step.advance, str):
+        fits = [r for r in everything if r.deadline is not None]
+    else:
+        fits = [r for r in everything if r.status not in FINAL_STATUSES]
+    pool = fits if fits and step.pick % 4 else everything
+    return pool[step.pick % len(pool)]
+
+
+def _resolve(world: World, step: Step) -> Step:
+    """A "progress" step becomes the next action of a live request, by the side that must act."""
+    if step.action != "progress":
+        return step
+    live = [r for r in world.requests.values() if r.status in PROGRESS]
+    if not live:
+        return replace(step, action="request", actor=ActorKind.BUYER)
+    r = live[step.pick % len(live)]
+    if r.deadline is not None and world.now >= r.deadline:
+        return replace(step, action="deadline", actor=ActorKind.PLATFORM)  # the worker's turn
+    names = PROGRESS[r.status]
+    name = names[(step.pick // 2 + step.reason_index) % len(names)]
+    return replace(step, action=name, actor=RIGHT_ACTOR[name])
+
+
+def _advance(world: World, step: Step) -> None:
+    if isinstance(step.advance, timedelta):
+        world.now += step.advance
+        return
+    target = _target(world, step)
+    if target is None or target.deadline is None:
+        return
+    due = target.deadline if step.advance == "to_deadline" else target.deadline - MS
+    world.now = max(world.now, due)
+
+
+def _amount(world: World, step: Step) -> Money | None:
+    return None if step.amount is None else Money(step.amount, world.currency())
+
+
+def _apply(world: World, step: Step) -> AfterSaleOutcome | Order | None:
+    actor = ACTORS[step.actor]
+    order, ledger, now = world.order, world.ledger, world.now
+    existing = list(world.requests.values())
+    match step.action:
+        case "request":
+            reasons = REQUEST_REASONS[step.kind]
+            not_received = step.kind is AfterSaleKind.REFUND_ONLY and step.pick % 2 == 0
+            reason = "NOT_RECEIVED" if not_received else _reason(reasons, step.reason_index)
+            return request_by_buyer(
+                order,
+                existing,
+                ledger,
+                actor,
+                step.kind,
+                _lines(world, step) or _all_lines(world),
+                reason,
+                step.comment,
+                world.policy,
+                now,
+                world.new_id(),
+            )
+        case "seller_refund":
+            return refund_by_seller(
+                order,
+                existing,
+                ledger,
+                actor,
+                _reason(SELLER_REFUND_REASONS, step.reason_index),
+                step.comment,
+                world.policy,
+                now,
+                world.new_id(),
+                lines=_lines(world, step),
+                partial_amount=_amount(world, step) if step.keeps else None,
+            )
+        case "platform_refund":
+            return refund_by_platform(
+                order,
+                existing,
+                ledger,
+                actor,
+                _reason(PLATFORM_REFUND_REASONS, step.reason_index),
+                step.comment,
+                world.policy,
+                now,
+                world.new_id(),
+                lines=_lines(world, step),
+                partial_amount=_amount(world, step) if step.keeps else None,
+            )
+        case "delivered":
+            return order.delivered(now)
+    r = _target(world, step)
+    if r is None:
+        return None
+    match step.action:
+        case "approve":
+            replacing = step.decision is DecisionType.APPROVE_REPLACEMENT
+            partial = step.decision is DecisionType.OFFER_PARTIAL_REFUND or step.pick % 2 == 0
+            return approve(
+                r,
+                order,
+                ledger,
+                actor,
+                step.decision,
+                now,
+                lines=_lines(world, step) if step.pick % 3 == 0 else None,
+                buyer_keeps_item=step.keeps,
+                partial_amount=_amount(world, step) if partial and not replacing else None,
+                reason=_reason(REPLACEMENT_APPROVE_REASONS, step.reason_index)
+                if replacing
+                else None,
+                comment=step.comment,
+            )
+        case "reject":
+            reason = _reason(REJECT_REASONS[r.kind], step.reason_index)
+            return reject(r, order, actor, reason, step.comment, now)
+        case "withdraw":
+            return withdraw(r, order, actor, now)
+        case "appeal":
+            reason = _reason(APPEAL_REASONS, step.reason_index)
+            return appeal(r, order, actor, reason, step.comment, now)
+        case "decide_for_buyer":
+            return decide_for_buyer(r, order, ledger, actor, "mediated", now)
+        case "decide_for_seller":
+            return decide_for_seller(r, order, actor, "mediated", now)
+        case "ship_return":
+            return ship_return(r, order, actor, "UPS", "1Z-R", now)
+        case "confirm_receipt":
+            return confirm_receipt(r, order, ledger, actor, now)
+        case "reject_on_receipt":
+            reason = _reason(RECEIPT_REJECT_REASONS, step.reason_index)
+            return reject_on_receipt(r, order, actor, reason, step.comment, now)
+        case "ship_replacement":
+            return ship_replacement(r, order, actor, "UPS", "1Z-P", now)
+        case "replacement_delivered":
+            return replacement_delivered(r, order, actor, now)
+        case "deadline":
+            return act_on_deadline(r, order, ledger, actor, now)
+    raise AssertionError(step.action)
+
+
+def _check_request_refusal(world: World, step: Step, refusal: AfterSaleRefused) -> None:
+    """R1, R5, P1: the eligibility query explains the same refusals the request raises."""
+    if refusal.code not in ("WINDOW_PASSED", "SECOND_REJECTION_ONLY_APPEAL", "ALREADY_REQUESTED"):
+        return
+    asked = _lines(world, step) or _all_lines(world)
+    shown = line_eligibility(
+        world.order, list(world.requests.values()), PolicyBook({}, world.policy), world.now
+    )
+    codes = {e.code for e in shown if e.kind is step.kind and e.line_id in asked}
+    assert refusal.code in codes, (refusal.code, codes)
+
+
+def _check_step(world: World, step: Step, out: AfterSaleOutcome) -> None:
+    """What a successful step says about the rules, beyond the state invariants."""
+    r = out.request
+    old = world.requests.get(r.id)
+    assert out.records and out.records[-1] == r.timeline[-1]
+    assert all(record.at == world.now for record in out.records)
+    if old is None:
+        assert out.previous_status is None
+        assert r.timeline == out.records
+        assert r.requested_at == world.now
+    else:
+        assert out.previous_status is old.status
+        assert r.timeline == old.timeline + out.records
+        first = out.records[0]
+        if first.actor_kind is ActorKind.PLATFORM and first.deadline is not None:
+            # R3, R5, R8: the platform moves on a deadline only once it has passed.
+            assert first.deadline == old.deadline
+            assert old.deadline is not None and old.deadline <= world.now
+        elif old.deadline is not None:
+            # The side that must act does so only while its window is open.
+            assert world.now < old.deadline
+    if step.action == "request":
+        # R5: after two rejections on the order the buyer may only appeal.
+        assert world.rejection_events < 2
+        shown = line_eligibility(
+            world.order, list(world.requests.values()), PolicyBook({}, world.policy), world.now
+        )
+        for line_id, quantity in r.quantities.items():
+            (e,) = [x for x in shown if x.line_id == line_id and x.kind is r.kind]
+            assert e.eligible and quantity <= e.available_quantity, e
+        # R10: an instant-refund category pays a refund-only request at once.
+        if r.kind is AfterSaleKind.REFUND_ONLY and world.policy.instant_refund:
+            assert r.status is AfterSaleStatus.REFUNDED
+        else:
+            assert r.status is AfterSaleStatus.PENDING_SELLER
+            assert r.deadline == world.now + world.policy.seller_response_window
+        for closed in out.superseded:
+            assert world.requests[closed.id].status is AfterSaleStatus.REJECTED
+            assert closed.status is AfterSaleStatus.CLOSED_FINAL
+    if out.ledger is not None:
+        refund = r.refund
+        assert refund is not None and refund.total.minor > 0
+        assert out.ledger.refunded_total == world.ledger.refunded_total + refund.total
+    elif old is None or old.refund is None:
+        assert r.refund is None or r.refund.total.minor == 0
+
+
+def _check_invariants(world: World) -> None:
+    order, ledger = world.order, world.ledger
+    requests = list(world.requests.values())
+    for r in requests:
+        previous: AfterSaleStatus | None = None
+        assert r.timeline and r.timeline[0].at == r.requested_at
+        for record in r.timeline:
+            edge = transition_for(record.action, record.from_status, record.to_status)
+            assert edge is not None, record  # no step outside the table
+            assert record.actor_kind in edge.actors, record
+            assert r.kind in edge.kinds, (r.kind, record)
+            assert record.from_status is previous
+            previous = record.to_status
+        assert previous is r.status
+        assert [x.at for x in r.timeline] == sorted(x.at for x in r.timeline)
+        assert r.tab is TAB_OF_STATUS[r.status]
+        assert (r.deadline is not None) == (r.status in DEADLINE_ACTIONS), r.status
+        assert (r.next_action is not None) == (r.status in NEXT_ACTION_OF_STATUS)
+        assert (r.resolved_at is not None) == (r.status in FINAL_STATUSES)
+        assert (r.refund is not None and r.refund.total.minor > 0) <= (
+            r.status is AfterSaleStatus.REFUNDED
+        )
+        if r.status is AfterSaleStatus.REFUNDED:
+            assert r.refund is not None and r.decision is not None
+        if r.status is AfterSaleStatus.APPEALED:
+            assert r.seller_rejections >= 1 and r.appeal is not None
+        if r.refund is not None:
+            by_id = {x.line_id: x for x in order.lines}
+            for line in r.refund.lines:
+                assert line.amount.minor >= 0
+                assert line.amount.minor <= by_id[line.line_id].unit_price.minor * line.quantity
+                assert line.quantity <= r.covered[line.line_id]
+
+    # Money: never more refunded than paid, per line, for shipping and in total.
+    paid_lines, paid_shipping = _paid(order)
+    for line_id, paid in paid_lines.items():
+        assert 0 <= ledger.refunded_line(line_id).minor <= paid
+    assert 0 <= ledger.refunded_shipping.minor <= paid_shipping
+    assert ledger.refunded_total.minor <= sum(paid_lines.values()) + paid_shipping
+    for entry in ledger.entries:
+        assert entry.shipping.minor >= 0 and all(x.amount.minor >= 0 for x in entry.lines)
+    paid_out = sum(r.refund.total.minor for r in requests if r.refund is not None)
+    assert paid_out == ledger.refunded_total.minor
+    assert (order.refunded or Money.zero(order.currency)) == ledger.refunded_total
+
+    # Units: never asked about twice, and at most one open request per line.
+    for line in order.lines:
+        held = sum(r.covered.get(line.line_id, 0) for r in requests if r.holds_units)
+        assert held <= line.quantity, (line.line_id, held)
+        assert sum(1 for r in requests if r.is_open and line.line_id in r.covered) <= 1
+
+    # The refund quote of everything never promises more than is left.
+    quote = refund_quote(order, ledger, {x.line_id: x.quantity for x in order.lines})
+    assert quote.total.minor <= ledger.refundable_total(order).minor
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    order=orders(),
+    policy=policies,
+    start_after=st.one_of(*[st.integers(3 * 24, 5 * 24)] * 3, st.integers(0, 40 * 24)),
+    plan=st.lists(steps(), min_size=8, max_size=40),
+)
+def test_r1_to_r11_p1_to_p3_y1_invariants_hold_for_any_sequence_of_actions(
+    order: Order, policy: CategoryPolicy, start_after: int, plan: list[Step]
+) -> None:
+    world = World(
+        order, policy, order.placed_at + timedelta(hours=start_after), RefundLedger.for_order(order)
+    )
+    _check_invariants(world)
+    for planned in plan:
+        step = _resolve(world, planned)
+        _advance(world, step)
+        snapshot = repr((world.order, world.ledger, world.requests))
+        try:
+            result = _apply(world, step)
+        except DomainError as refusal:
+            event(f"refused {step.action}: {refusal.code}")
+            if step.action == "request" and isinstance(refusal, AfterSaleRefused):
+                _check_request_refusal(world, step, refusal)
+            assert repr((world.order, world.ledger, world.requests)) == snapshot
+            _check_invariants(world)
+            continue
+        if result is None:
+            continue
+        event(f"done {step.action}")
+        if isinstance(result, Order):
+            world.order = result
+            _check_invariants(world)
+            continue
+        event(f"to {result.request.status.value}")
+        _check_step(world, step, result)
+        world.rejection_events += sum(
+            1
+            for record in result.records
+            if record.action in (AfterSaleAction.REJECT, AfterSaleAction.REJECT_ON_RECEIPT)
+        )
+        world.requests[result.request.id] = result.request
+        for closed in result.superseded:
+            world.requests[closed.id] = closed
+        world.order = result.order
+        if result.ledger is not None:
+            world.ledger = result.ledger
+        _check_invariants(world)

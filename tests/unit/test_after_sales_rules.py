@@ -1,0 +1,1086 @@
+"""R1-R11, P1-P3, Y1: the after-sale state machine in models/after_sales.py, decided without I/O.
+
+Every test builds its own delivered order and `now` values, so 48-hour and 15-day rules run in
+microseconds and prove exactly where each window starts and ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from models.actors import EXPIRY_WORKER, Actor, ActorKind
+from models.after_sales import (
+    DEADLINE_ACTIONS,
+    NEXT_ACTION_OF_STATUS,
+    NOT_RECEIVED_AFTER,
+    REJECT_REASONS,
+    REQUEST_REASONS,
+    TAB_OF_STATUS,
+    TRANSITIONS,
+    AfterSaleAction,
+    AfterSaleKind,
+    AfterSaleOutcome,
+    AfterSaleRequest,
+    AfterSaleStatus,
+    AfterSaleTab,
+    DecisionType,
+    Initiator,
+    act_on_deadline,
+    appeal,
+    approve,
+    auto_approve,
+    auto_confirm_receipt,
+    confirm_receipt,
+    decide_for_buyer,
+    decide_for_seller,
+    expire_return,
+    finalize_rejection,
+    line_eligibility,
+    quote_for_request,
+    refund_by_platform,
+    refund_by_seller,
+    reject,
+    reject_on_receipt,
+    replacement_delivered,
+    request_by_buyer,
+    ship_replacement,
+    ship_return,
+    transition_for,
+    withdraw,
+)
+from models.after_sales_errors import (
+    AfterSaleRefused,
+    DeadlineNotReached,
+    DecisionNotAllowed,
+    RefundAmountInvalid,
+    RefundExceedsPaid,
+    RefundExceedsRefundable,
+    WindowClosed,
+)
+from models.after_sales_ledger import RefundBreakdown, RefundLedger, refund_quote
+from models.errors import InvalidTransition, NotPending, ResponseWindowClosed, ValidationFailed
+from models.money import Money
+from models.notifications import Recipient
+from models.orders import FulfilmentState, LineItem, Order, PaymentMethod, PaymentState
+from models.policy import DAY, DEFAULT_POLICY, HOUR, CategoryPolicy, PolicyBook
+
+PLACED = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
+SHIPPED = PLACED + DAY
+DELIVERED = PLACED + 4 * DAY
+ASKED = DELIVERED + DAY
+MS = timedelta(milliseconds=1)
+
+BUYER = Actor(ActorKind.BUYER, "buyer-1")
+SELLER = Actor(
+    ActorKind.SELLER_AGENT, "agent-7", shop_id="shop-1", permissions=frozenset({"adjustments"})
+)
+PLATFORM = Actor(ActorKind.PLATFORM, "ops-1")
+
+RO = AfterSaleKind.REFUND_ONLY
+RR = AfterSaleKind.RETURN_AND_REFUND
+RP = AfterSaleKind.REPLACEMENT
+S = AfterSaleStatus
+
+# Two lines (2 x 25.00 and 1 x 10.00) and 4.99 shipping: 60.00 of items, 64.99 in all.
+MUG, COASTER = "ord-1-1", "ord-1-2"
+SHIPPING_MINOR = 499
+GRAND_MINOR = 2 * 2500 + 1000 + SHIPPING_MINOR
+
+
+def usd(minor: int) -> Money:
+    return Money(minor, "USD")
+
+
+def make_order(
+    state: FulfilmentState = FulfilmentState.DELIVERED,
+    method: PaymentMethod = PaymentMethod.PREPAID,
+) -> Order:
+    lines = (
+        LineItem(MUG, "SKU-1", "Mug", 2, usd(2500), "home"),
+        LineItem(COASTER, "SKU-2", "Coaster", 1, usd(1000), "home"),
+    )
+    payment = PaymentState.PAID
+    if method is PaymentMethod.CASH_ON_DELIVERY and state is not FulfilmentState.DELIVERED:
+        payment = PaymentState.COLLECT_ON_DELIVERY
+    return Order(
+        id="ord-1",
+        shop_id="shop-1",
+        buyer_id="buyer-1",
+        lines=lines,
+        shipping_fee=usd(SHIPPING_MINOR),
+        payment_method=method,
+        payment_state=payment,
+        fulfilment_state=state,
+        placed_at=PLACED,
+        paid_at=PLACED,
+        shipped_at=SHIPPED if state is not FulfilmentState.AWAITING_SHIPMENT else None,
+        delivered_at=DELIVERED if state is FulfilmentState.DELIVERED else None,
+    )
+
+
+class Shop:
+    """One order, its ledger and its requests, moved on by the outcomes as storage would."""
+
+    def __init__(self, order: Order | None = None, policy: CategoryPolicy = DEFAULT_POLICY) -> None:
+        self.order = order or make_order()
+        self.ledger = RefundLedger.for_order(self.order)
+        self.requests: dict[str, AfterSaleRequest] = {}
+        self.policy = policy
+        self.n = 0
+
+    def take(self, out: AfterSaleOutcome) -> AfterSaleRequest:
+        self.requests[out.request.id] = out.request
+        for closed in out.superseded:
+            self.requests[closed.id] = closed
+        self.order = out.order
+        if out.ledger is not None:
+            self.ledger = out.ledger
+        return out.request
+
+    @property
+    def existing(self) -> Sequence[AfterSaleRequest]:
+        return list(self.requests.values())
+
+    def ask(
+        self,
+        kind: AfterSaleKind = RR,
+        lines: Mapping[str, int] | None = None,
+        reason: str | None = None,
+        *,
+        note: str | None = None,
+        at: datetime = ASKED,
+        policy: CategoryPolicy | None = None,
+    ) -> AfterSaleOutcome:
+        self.n += 1
+        reason = reason or ("NOT_RECEIVED" if kind is RO else "DAMAGED")
+        out = request_by_buyer(
+            self.order,
+            self.existing,
+            self.ledger,
+            BUYER,
+            kind,
+            lines or {MUG: 2, COASTER: 1},
+            reason,
+            note,
+            policy or self.policy,
+            at,
+            f"as-{self.n}",
+        )
+        self.take(out)
+        return out
+
+    def get(self, r: AfterSaleRequest) -> AfterSaleRequest:
+        return self.requests[r.id]
+
+
+def paid_back(out: AfterSaleOutcome) -> Money:
+    assert out.request.refund is not None
+    return out.request.refund.total
+
+
+def buyer_notes(out: AfterSaleOutcome) -> list:
+    return [n for n in out.notifications if n.recipient is Recipient.BUYER]
+
+
+def shop_notes(out: AfterSaleOutcome) -> list:
+    return [n for n in out.notifications if n.recipient is Recipient.SHOP]
+
+
+# --- R1 -------------------------------------------------------------------------------------
+
+
+def test_r1_request_refused_after_return_window() -> None:
+    window_end = DELIVERED + DEFAULT_POLICY.return_refund_window
+    inside = Shop().ask(RR, at=window_end - MS)
+    assert inside.request.status is S.PENDING_SELLER
+
+    with pytest.raises(AfterSaleRefused) as refused:
+        Shop().ask(RR, at=window_end)
+    assert refused.value.code == "WINDOW_PASSED"
+    assert refused.value.window_ends_at == window_end
+
+
+def test_r1_request_refused_before_delivery() -> None:
+    shop = Shop(make_order(FulfilmentState.AWAITING_SHIPMENT))
+    for kind in AfterSaleKind:
+        with pytest.raises(AfterSaleRefused) as refused:
+            shop.ask(kind)
+        assert refused.value.code == "NOT_DELIVERED"
+
+
+def test_r1_refund_only_for_never_received_order() -> None:
+    """An order with the carrier long after the expected date: a refund only, as not received."""
+    expected = SHIPPED + NOT_RECEIVED_AFTER
+    shop = Shop(make_order(FulfilmentState.IN_TRANSIT))
+    with pytest.raises(AfterSaleRefused) as early:
+        shop.ask(RO, at=expected - MS)
+    assert early.value.code == "NOT_DELIVERED"
+    for kind in (RR, RP):
+        with pytest.raises(AfterSaleRefused) as refused:
+            shop.ask(kind, at=expected)
+        assert refused.value.code == "NOT_DELIVERED"
+    with pytest.raises(AfterSaleRefused) as wrong_reason:
+        shop.ask(RO, reason="DAMAGED", at=expected)
+    assert wrong_reason.value.code == "NOT_DELIVERED"
+
+    out = shop.ask(RO, at=expected)
+    assert out.request.status is S.PENDING_SELLER
+    done = approve(
+        out.request, shop.order, shop.ledger, SELLER, DecisionType.APPROVE_REFUND, expected + HOUR
+    )
+    assert done.request.status is S.REFUNDED
+    assert paid_back(done) == usd(GRAND_MINOR)  # never received: the shipping comes back too
+
+    with pytest.raises(DecisionNotAllowed):
+        approve(out.request, shop.order, shop.ledger, SELLER, DecisionType.APPROVE_RETURN, expected)
+
+
+def test_r1_never_received_cash_on_delivery_has_nothing_to_refund() -> None:
+    shop = Shop(make_order(FulfilmentState.IN_TRANSIT, PaymentMethod.CASH_ON_DELIVERY))
+    with pytest.raises(AfterSaleRefused) as refused:
+        shop.ask(RO, at=SHIPPED + NOT_RECEIVED_AFTER)
+    assert refused.value.code == "NOT_DELIVERED"
+
+
+def test_r1_quantity_used_up() -> None:
+    shop = Shop()
+    with pytest.raises(AfterSaleRefused) as too_many:
+        shop.ask(RR, {MUG: 3})
+    assert too_many.value.code == "QUANTITY_USED_UP"
+
+    first = shop.ask(RO, {MUG: 1}, "DAMAGED")
+    shop.take(
+        approve(first.request, shop.order, shop.ledger, SELLER, DecisionType.APPROVE_REFUND, ASKED)
+    )
+    with pytest.raises(AfterSaleRefused) as used:
+        shop.ask(RR, {MUG: 2})
+    assert used.value.code == "QUANTITY_USED_UP"
+    assert used.value.line_ids == (MUG,)
+    assert shop.ask(RR, {MUG: 1}).request.status is S.PENDING_SELLER
+
+
+def test_r1_already_requested_while_a_request_is_open_on_the_line() -> None:
+    shop = Shop()
+    first = shop.ask(RR, {MUG: 1})
+    with pytest.raises(AfterSaleRefused) as refused:
+        shop.ask(RO, {MUG: 1}, "DAMAGED")
+    assert refused.value.code == "ALREADY_REQUESTED"
+    assert refused.value.existing_id == first.request.id
+    # Another line is free, and a withdrawn request frees its line.
+    assert shop.ask(RP, {COASTER: 1}).request.status is S.PENDING_SELLER
+    shop.take(withdraw(first.request, shop.order, BUYER, ASKED + HOUR))
+    assert shop.ask(RR, {MUG: 2}, at=ASKED + HOUR).request.status is S.PENDING_SELLER
+
+
+def test_r1_eligibility_per_line_and_kind() -> None:
+    shop = Shop()
+    book = PolicyBook({"home": DEFAULT_POLICY})
+    before = line_eligibility(shop.order, shop.existing, book, ASKED)
+    assert len(before) == 2 * len(AfterSaleKind)
+    assert all(e.eligible and e.code is None for e in before)
+    assert {e.available_quantity for e in before if e.line_id == MUG} == {2}
+
+    shop.ask(RR, {MUG: 1})
+    now = line_eligibility(shop.order, shop.existing, book, ASKED)
+    assert {(e.line_id, e.eligible, e.code) for e in now} == {
+        (MUG, False, "ALREADY_REQUESTED"),
+        (COASTER, True, None),
+    }
+    late = line_eligibility(shop.order, shop.existing, book, DELIVERED + 15 * DAY)
+    assert {e.code for e in late} == {"WINDOW_PASSED"}
+
+    transit = make_order(FulfilmentState.IN_TRANSIT)
+    codes = {
+        e.kind: e.code
+        for e in line_eligibility(transit, [], book, SHIPPED + NOT_RECEIVED_AFTER)
+        if e.line_id == MUG
+    }
+    assert codes == {RO: None, RR: "NOT_DELIVERED", RP: "NOT_DELIVERED"}
+
+
+def test_r1_reason_comes_from_the_kinds_catalogue_and_note_is_bounded() -> None:
+    with pytest.raises(ValidationFailed):
+        Shop().ask(RP, reason="CHANGED_MIND")  # not a replacement reason
+    with pytest.raises(ValidationFailed):
+        Shop().ask(RR, note="x" * 501)
+    assert Shop().ask(RR, note="x" * 500).request.note == "x" * 500
+    with pytest.raises(InvalidTransition):
+        request_by_buyer(
+            make_order(), [], RefundLedger.for_order(make_order()), SELLER, RR, {MUG: 1},
+            "DAMAGED", None, DEFAULT_POLICY, ASKED, "as-x",
+        )  # fmt: skip
+
+
+# --- R2 -------------------------------------------------------------------------------------
+
+
+def test_r2_tabs_follow_status() -> None:
+    assert set(TAB_OF_STATUS) == set(AfterSaleStatus)
+    expected = {
+        AfterSaleTab.TO_PROCEED: {S.PENDING_SELLER, S.APPEALED},
+        AfterSaleTab.IN_PROCESS: {
+            S.AWAITING_BUYER_RETURN,
+            S.RETURN_IN_TRANSIT,
+            S.AWAITING_REPLACEMENT_SHIPMENT,
+            S.REPLACEMENT_SHIPPED,
+        },
+        AfterSaleTab.COMPLETED: {S.REFUNDED, S.REPLACED},
+        AfterSaleTab.CLOSED: {
+            S.REJECTED,
+            S.CLOSED_FINAL,
+            S.WITHDRAWN,
+            S.DECIDED_FOR_SELLER,
+            S.RETURN_EXPIRED,
+        },
+    }
+    for tab, statuses in expected.items():
+        assert {s for s, t in TAB_OF_STATUS.items() if t is tab} == statuses
+
+    shop = Shop()
+    r = shop.ask(RR).request
+    assert r.tab is AfterSaleTab.TO_PROCEED
+    r = shop.take(approve(r, shop.order, shop.ledger, SELLER, DecisionType.APPROVE_RETURN, ASKED))
+    assert r.tab is AfterSaleTab.IN_PROCESS
+    r = shop.take(ship_return(r, shop.order, BUYER, "UPS", "1Z1", ASKED + HOUR))
+    assert r.tab is AfterSaleTab.IN_PROCESS
+    r = shop.take(confirm_receipt(r, shop.order, shop.ledger, SELLER, ASKED + DAY))
+    assert r.tab is AfterSaleTab.COMPLETED
+
+
+def test_r2_every_open_status_says_who_acts_next() -> None:
+    for status, tab in TAB_OF_STATUS.items():
+        if tab in (AfterSaleTab.TO_PROCEED, AfterSaleTab.IN_PROCESS) or status is S.REJECTED:
+            assert status in NEXT_ACTION_OF_STATUS
+        else:
+            assert status not in NEXT_ACTION_OF_STATUS
+    assert DEADLINE_ACTIONS == {
+        S.PENDING_SELLER: AfterSaleAction.AUTO_APPROVE,
+        S.AWAITING_BUYER_RETURN: AfterSaleAction.EXPIRE_RETURN,
+        S.RETURN_IN_TRANSIT: AfterSaleAction.AUTO_CONFIRM_RECEIPT,
+        S.REJECTED: AfterSaleAction.FINALIZE_REJECTION,
+    }
+
+
+# --- R3 -------------------------------------------------------------------------------------
+
+
+def test_r3_seller_silence_approves() -> None:
+    shop = Shop()
+    r = shop.ask(RO, reason="DAMAGED").request
+    respond_by = ASKED + DEFAULT_POLICY.seller_response_window
+    assert r.deadline == respond_by
+    assert r.next_action is not None
+    assert (r.next_action.actor_kind, r.next_action.due_at) == (ActorKind.SELLER_AGENT, respond_by)
+
+    with pytest.raises(DeadlineNotReached):
+        auto_approve(r, shop.order, shop.ledger, EXPIRY_WORKER, respond_by - MS)
+    with pytest.raises(ResponseWindowClosed):
+        approve(r, shop.order, shop.ledger, SELLER, DecisionType.APPROVE_REFUND, respond_by)
+    with pytest.raises(ResponseWindowClosed):
+        reject(r, shop.order, SELLER, "NO_EVIDENCE", None, respond_by)
+    with pytest.raises(InvalidTransition):
+        auto_approve(r, shop.order, shop.ledger, SELLER, respond_by)
+
+    out = act_on_deadline(r, shop.order, shop.ledger, EXPIRY_WORKER, respond_by)
+    assert out.request.status is S.REFUNDED
+    assert out.record.action is AfterSaleAction.AUTO_APPROVE
+    assert out.record.deadline == respond_by
+    assert out.record.reason == "SELLER_RESPONSE_WINDOW_PASSED"
+    assert paid_back(out) == usd(GRAND_MINOR)
+    assert shop_notes(out)  # the seller hears what the platform did
+
+    # A return request is approved as asked: the buyer must now ship the item back.
+    shop2 = Shop()
+    ret = shop2.ask(RR).request
+    out2 = auto_approve(ret, shop2.order, shop2.ledger, EXPIRY_WORKER, respond_by + HOUR)
+    assert out2.request.status is S.AWAITING_BUYER_RETURN
+    assert out2.request.deadline == respond_by + HOUR + DEFAULT_POLICY.buyer_return_shipping_window
+
+
+# --- R4 -------------------------------------------------------------------------------------
+
+
+def test_r4_reject_needs_reason() -> None:
+    shop = Shop()
+    r = shop.ask(RR).request
+    with pytest.raises(ValidationFailed):
+        reject(r, shop.order, SELLER, "NOT_A_REASON", None, ASKED)
+    with pytest.raises(ValidationFailed):
+        reject(r, shop.order, SELLER, "OUT_OF_STOCK", None, ASKED)  # a replacement reason
+    with pytest.raises(InvalidTransition):
+        reject(r, shop.order, BUYER, "NO_EVIDENCE", None, ASKED)
+
+    out = reject(r, shop.order, SELLER, "NO_EVIDENCE", None, ASKED + HOUR)
+    assert out.request.status is S.REJECTED
+    assert out.request.rejection is not None
+    assert (out.request.rejection.reason, out.request.rejection.comment) == ("NO_EVIDENCE", None)
+    assert out.request.deadline == ASKED + HOUR + DEFAULT_POLICY.appeal_window
+    assert "appeal" in buyer_notes(out)[0].message
+
+    with_comment = reject(r, shop.order, SELLER, "NO_EVIDENCE", "  no photo  ", ASKED)
+    assert with_comment.record.comment == "no photo"
+    with pytest.raises(NotPending) as again:
+        reject(out.request, shop.order, SELLER, "NO_EVIDENCE", None, ASKED + HOUR)
+    assert again.value.current_state == "REJECTED"
+
+
+# --- R5 -------------------------------------------------------------------------------------
+
+
+def test_r5_second_request_links_to_first_and_closes_its_rejection() -> None:
+    shop = Shop()
+    first = shop.ask(RR, {MUG: 2}).request
+    first = shop.take(reject(first, shop.order, SELLER, "NO_EVIDENCE", None, ASKED + HOUR))
+    assert shop.ask(RR, {COASTER: 1}, at=ASKED + 2 * HOUR).superseded == ()
+
+    out = shop.ask(RR, {MUG: 1}, at=ASKED + 3 * HOUR)
+    assert out.request.follows_id == first.id
+    assert [c.id for c in out.superseded] == [first.id]
+    closed = shop.get(first)
+    assert closed.status is S.CLOSED_FINAL
+    assert closed.timeline[-1].action is AfterSaleAction.SUPERSEDE
+    assert closed.timeline[-1].actor_kind is ActorKind.BUYER
+    with pytest.raises(InvalidTransition):
+        appeal(closed, shop.order, BUYER, "HAVE_EVIDENCE", None, ASKED + 4 * HOUR)
+
+
+def test_r5_second_rejection_allows_only_appeal() -> None:
+    shop = Shop()
+    first = shop.ask(RR, {MUG: 1}).request
+    shop.take(reject(first, shop.order, SELLER, "NO_EVIDENCE", None, ASKED + HOUR))
+    second = shop.ask(RR, {MUG: 1}, at=ASKED + 2 * HOUR).request
+    second = shop.take(reject(second, shop.order, SELLER, "NO_EVIDENCE", None, ASKED + 3 * HOUR))
+
+    with pytest.raises(AfterSaleRefused) as refused:
+        shop.ask(RO, {COASTER: 1}, "DAMAGED", at=ASKED + 4 * HOUR)
+    assert refused.value.code == "SECOND_REJECTION_ONLY_APPEAL"
+    book = PolicyBook({})
+    assert {
+        e.code for e in line_eligibility(shop.order, shop.existing, book, ASKED + 4 * HOUR)
+    } == {"SECOND_REJECTION_ONLY_APPEAL"}
+    out = appeal(second, shop.order, BUYER, "HAVE_EVIDENCE", "photos attached", ASKED + 4 * HOUR)
+    assert out.request.status is S.APPEALED
+    assert out.request.tab is AfterSaleTab.TO_PROCEED
+    assert out.request.next_action is not None
+    assert out.request.next_action.actor_kind is ActorKind.PLATFORM
+
+
+def test_r5_appeal_only_within_the_appeal_window() -> None:
+    shop = Shop()
+    r = shop.ask(RR).request
+    r = shop.take(reject(r, shop.order, SELLER, "NO_EVIDENCE", None, ASKED))
+    appeal_by = ASKED + DEFAULT_POLICY.appeal_window
+    with pytest.raises(WindowClosed) as closed:
+        appeal(r, shop.order, BUYER, "HAVE_EVIDENCE", None, appeal_by)
+    assert closed.value.code == "APPEAL_WINDOW_CLOSED"
+    with pytest.raises(DeadlineNotReached):
+        finalize_rejection(r, shop.order, EXPIRY_WORKER, appeal_by - MS)
+    out = act_on_deadline(r, shop.order, shop.ledger, EXPIRY_WORKER, appeal_by)
+    assert out.request.status is S.CLOSED_FINAL
+    assert out.record.deadline == appeal_by
+    assert out.request.tab is AfterSaleTab.CLOSED
+
+
+# --- R6 -------------------------------------------------------------------------------------
+
+
+def _appealed(
+    kind: AfterSaleKind, policy: CategoryPolicy = DEFAULT_POLICY
+) -> tuple[Shop, AfterSaleRequest]:
+    shop = Shop(policy=policy)
+    r = shop.ask(kind, reason="DAMAGED").request
+    reason = "NOT_ELIGIBLE" if kind is RP else "NO_EVIDENCE"
+    r = shop.take(reject(r, shop.order, SELLER, reason, "no", ASKED + HOUR))
+    r = shop.take(appeal(r, shop.order, BUYER, "HAVE_EVIDENCE", None, ASKED + 2 * HOUR))
+    return shop, r
+
+
+def test_r6_appeal_decided_for_buyer_refunds() -> None:
+    shop, r = _appealed(RO)
+    with pytest.raises(InvalidTransition):
+        decide_for_buyer(r, shop.order, shop.ledger, SELLER, "no", ASKED + DAY)
+    with pytest.raises(ValidationFailed):
+        decide_for_buyer(r, shop.order, shop.ledger, PLATFORM, "  ", ASKED + DAY)
+    out = decide_for_buyer(r, shop.order, shop.ledger, PLATFORM, "photos show damage", ASKED + DAY)
+    assert out.request.status is S.REFUNDED
+    assert paid_back(out) == usd(GRAND_MINOR)
+    assert out.ledger is not None and out.ledger.refunded_total == usd(GRAND_MINOR)
+    assert out.order.refunded == usd(GRAND_MINOR)
+    assert out.request.appeal is not None and out.request.appeal.for_buyer is True
+    assert out.record.comment == "photos show damage"
+
+    # A return goes ahead as a return: the buyer ships the item back, then the refund follows.
+    shop2, r2 = _appealed(RR)
+    out2 = decide_for_buyer(r2, shop2.order, shop2.ledger, PLATFORM, "for buyer", ASKED + DAY)
+    assert out2.request.status is S.AWAITING_BUYER_RETURN
+
+
+def test_r6_appeal_decided_for_seller_closes() -> None:
+    shop, r = _appealed(RR)
+    out = decide_for_seller(r, shop.order, PLATFORM, "no defect visible", ASKED + DAY)
+    assert out.request.status is S.DECIDED_FOR_SELLER
+    assert out.request.tab is AfterSaleTab.CLOSED
+    assert out.request.resolved_at == ASKED + DAY
+    assert out.request.next_action is None
+    assert out.order.refunded is None
+    assert {n.recipient for n in out.notifications} == {Recipient.BUYER, Recipient.SHOP}
+    shop.take(out)
+    with pytest.raises(AfterSaleRefused) as refused:  # the mediator's word settles those units
+        shop.ask(RR, {MUG: 1}, at=ASKED + 2 * DAY)
+    assert refused.value.code == "QUANTITY_USED_UP"
+
+
+def test_r6_appeal_after_rejection_on_receipt_refunds_without_a_second_return() -> None:
+    shop = Shop()
+    r = shop.ask(RR).request
+    r = shop.take(approve(r, shop.order, shop.ledger, SELLER, DecisionType.APPROVE_RETURN, ASKED))
+    r = shop.take(ship_return(r, shop.order, BUYER, "UPS", "1Z1", ASKED + HOUR))
+    r = shop.take(reject_on_receipt(r, shop.order, SELLER, "DAMAGED_BY_BUYER", None, ASKED + DAY))
+    r = shop.take(appeal(r, shop.order, BUYER, "RETURNED_AS_ASKED", None, ASKED + 2 * DAY))
+    out = decide_for_buyer(r, shop.order, shop.ledger, PLATFORM, "item was fine", ASKED + 3 * DAY)
+    assert out.request.status is S.REFUNDED
+
+
+# --- R7 -------------------------------------------------------------------------------------
+
+
+def test_r7_partial_refund_never_above_refundable() -> None:
+    shop = Shop()
+    r = shop.ask(RR, {MUG: 1}).request
+    partial = DecisionType.OFFER_PARTIAL_REFUND
+    with pytest.raises(RefundExceedsRefundable) as above:
+        approve(r, shop.order, shop.ledger, SELLER, partial, ASKED, partial_amount=usd(2501))
+    assert above.value.refundable == usd(2500)
+    for bad in (usd(0), usd(-1), Money(100, "EUR")):
+        with pytest.raises(RefundAmountInvalid):
+            approve(r, shop.order, shop.ledger, SELLER, partial, ASKED, partial_amount=bad)
+    with pytest.raises(ValidationFailed):
+        approve(r, shop.order, shop.ledger, SELLER, partial, ASKED)  # no amount
+
+    out = approve(r, shop.order, shop.ledger, SELLER, partial, ASKED, partial_amount=usd(700))
+    assert out.request.status is S.REFUNDED
+    assert out.request.refund == RefundBreakdown(
+        usd(700), usd(0), out.request.refund.lines if out.request.refund else ()
+    )
+    assert out.request.decision is not None and out.request.decision.buyer_keeps_item
+    shop.take(out)
+    # The mug line has 43.00 left; the other mug is worth 25.00, so a full refund of it pays 25.00.
+    assert shop.ledger.refundable_line(shop.order, MUG) == usd(4300)
+    assert refund_quote(shop.order, shop.ledger, {MUG: 1}).items == usd(2500)
+    with pytest.raises(RefundExceedsRefundable):
+        refund_quote(shop.order, shop.ledger, {MUG: 1}, usd(2501))
+
+
+def test_r7_refunds_never_exceed_paid_across_requests_and_the_ledger_guards_it() -> None:
+    shop = Shop()
+    a = shop.ask(RO, {MUG: 1}, "DAMAGED").request
+    shop.take(approve(a, shop.order, shop.ledger, SELLER, DecisionType.APPROVE_REFUND, ASKED))
+    b = shop.ask(RO, {MUG: 1, COASTER: 1}, "DAMAGED").request
+    last = approve(b, shop.order, shop.ledger, SELLER, DecisionType.APPROVE_REFUND, ASKED)
+    shop.take(last)
+    assert paid_back(last) == usd(2500 + 1000 + SHIPPING_MINOR)  # the last refund carries shipping
+    assert shop.ledger.refunded_total == usd(GRAND_MINOR)
+    assert shop.order.payment_state is PaymentState.REFUNDED
+    assert refund_quote(shop.order, shop.ledger, {MUG: 2, COASTER: 1}).total == usd(0)
+
+    # Two refunds decided on the same (stale) ledger: the second is refused by the ledger itself.
+    fresh = Shop()
+    one = refund_quote(fresh.order, fresh.ledger, {MUG: 2})
+    booked = fresh.ledger.with_refund(fresh.order, "x", one, ASKED)
+    with pytest.raises(RefundExceedsPaid):
+        booked.with_refund(fresh.order, "y", one, ASKED)
+
+
+def test_r7_partial_amount_is_split_exactly_over_lines() -> None:
+    order = make_order()
+    ledger = RefundLedger.for_order(order)
+    quote = refund_quote(order, ledger, {MUG: 2, COASTER: 1}, usd(1001))
+    assert quote.items == usd(1001)
+    assert quote.shipping == usd(0)
+    assert sum(r.amount.minor for r in quote.lines) == 1001
+    assert {r.line_id: r.amount for r in quote.lines} == {MUG: usd(834), COASTER: usd(167)}
+
+
+def test_r7_quote_is_what_the_refund_pays() -> None:
+    shop = Shop()
+    r = shop.ask(RO, {MUG: 1, COASTER: 1}, "DAMAGED").request
+    promised = quote_for_request(r, shop.order, shop.ledger)
+    assert promised == refund_quote(shop.order, shop.ledger, {MUG: 1, COASTER: 1})
+    assert (promised.items, promised.shipping) == (usd(3500), usd(0))
+    out = approve(r, shop.order, shop.ledger, SELLER, DecisionType.APPROVE_REFUND, ASKED)
+    assert out.request.refund == promised
+    assert quote_for_request(out.request, out.order, out.ledger or shop.ledger) == promised
+
+
+def test_r7_a_cancellation_refund_counts_in_the_ledger() -> None:
+    cancelled, refund = make_order(FulfilmentState.AWAITING_SHIPMENT).cancelled(PLACED + HOUR)
+    ledger = RefundLedger.for_order(cancelled)
+    assert refund == usd(GRAND_MINOR)
+    assert ledger.refunded_total == usd(GRAND_MINOR)
+    assert ledger.refunded_shipping == usd(SHIPPING_MINOR)
+    assert ledger.refundable_total(cancelled) == usd(0)
+    assert refund_quote(cancelled, ledger, {MUG: 2, COASTER: 1}).total == usd(0)
+    with pytest.raises(RefundExceedsPaid):
+        ledger.with_cancellation(cancelled, "can-2", usd(1))
+
+
+def test_r7_buyer_keeps_item_skips_return_shipping() -> None:
+    shop = Shop()
+    r = shop.ask(RR, {MUG: 1}).request
+    out = approve(
+        r,
+        shop.order,
+        shop.ledger,
+        SELLER,
+        DecisionType.APPROVE_RETURN,
+        ASKED,
+        buyer_keeps_item=True,
+    )
+    assert out.request.status is S.REFUNDED
+    assert out.request.return_shipment is None
+    assert [rec.action for rec in out.request.timeline] == [
+        AfterSaleAction.REQUEST,
+        AfterSaleAction.APPROVE,
+    ]
+    assert paid_back(out) == usd(2500)
+
+    without = approve(r, shop.order, shop.ledger, SELLER, DecisionType.APPROVE_RETURN, ASKED)
+    assert without.request.status is S.AWAITING_BUYER_RETURN
+    assert without.ledger is None
+
+
+def test_r7_approve_subset_of_lines() -> None:
+    shop = Shop()
+    r = shop.ask(RO, {MUG: 2, COASTER: 1}, "DAMAGED").request
+    for wrong in ({MUG: 3}, {"nope": 1}, {MUG: 0}, {}):
+        with pytest.raises(ValidationFailed):
+            approve(
+                r, shop.order, shop.ledger, SELLER, DecisionType.APPROVE_REFUND, ASKED, lines=wrong
+            )
+    out = approve(
+        r, shop.order, shop.ledger, SELLER, DecisionType.APPROVE_REFUND, ASKED, lines={MUG: 1}
+    )
+    assert out.request.covered == {MUG: 1}
+    assert paid_back(out) == usd(2500)
+    shop.take(out)
+    # What was not approved is free again: the buyer may ask about it.
+    assert shop.ask(RR, {MUG: 1, COASTER: 1}).request.status is S.PENDING_SELLER
+
+
+def test_r7_decision_must_fit_the_request() -> None:
+    shop = Shop()
+    r = shop.ask(RR, {MUG: 1}).request
+    with pytest.raises(DecisionNotAllowed):
+        approve(
+            r,
+            shop.order,
+            shop.ledger,
+            SELLER,
+            DecisionType.APPROVE_REPLACEMENT,
+            ASKED,
+            reason="GOODWILL",
+        )
+    with pytest.raises(ValidationFailed):
+        approve(
+            r,
+            shop.order,
+            shop.ledger,
+            SELLER,
+            DecisionType.APPROVE_RETURN,
+            ASKED,
+            reason="GOODWILL",
+        )
+    # A seller may answer a replacement request with a refund instead.
+    rp = shop.ask(RP, {COASTER: 1}).request
+    out = approve(rp, shop.order, shop.ledger, SELLER, DecisionType.APPROVE_REFUND, ASKED)
+    assert out.request.status is S.REFUNDED
+
+
+# --- R8 -------------------------------------------------------------------------------------
+
+
+def test_r8_return_completes_after_receipt() -> None:
+    shop = Shop()
+    r = shop.ask(RR, {MUG: 1}).request
+    r = shop.take(approve(r, shop.order, shop.ledger, SELLER, DecisionType.APPROVE_RETURN, ASKED))
+    ship_by = ASKED + DEFAULT_POLICY.buyer_return_shipping_window
+    assert (r.status, r.deadline) == (S.AWAITING_BUYER_RETURN, ship_by)
+    assert r.next_action is not None and r.next_action.action == "SHIP_RETURN"
+    assert r.refund is None and shop.ledger.refunded_total == usd(0)
+    with pytest.raises(ValidationFailed):
+        ship_return(r, shop.order, BUYER, "UPS", "  ", ASKED + HOUR)
+    with pytest.raises(InvalidTransition):
+        confirm_receipt(r, shop.order, shop.ledger, SELLER, ASKED + HOUR)
+
+    r = shop.take(ship_return(r, shop.order, BUYER, "UPS", "1Z999", ASKED + HOUR))
+    confirm_by = ASKED + HOUR + DEFAULT_POLICY.seller_receipt_window
+    assert (r.status, r.deadline) == (S.RETURN_IN_TRANSIT, confirm_by)
+    assert r.return_shipment is not None and r.return_shipment.tracking_number == "1Z999"
+
+    out = confirm_receipt(r, shop.order, shop.ledger, SELLER, ASKED + 2 * DAY)
+    assert out.request.status is S.REFUNDED
+    assert paid_back(out) == usd(2500)
+    assert out.request.return_shipment is not None
+    assert out.request.return_shipment.received_at == ASKED + 2 * DAY
+    assert out.request.resolved_at == ASKED + 2 * DAY
+
+
+def test_r8_deadlines_of_return_shipping() -> None:
+    shop = Shop()
+    r = shop.ask(RR).request
+    r = shop.take(approve(r, shop.order, shop.ledger, SELLER, DecisionType.APPROVE_RETURN, ASKED))
+    with pytest.raises(WindowClosed) as late:
+        ship_return(r, shop.order, BUYER, "UPS", "1Z", r.deadline or ASKED)
+    assert late.value.code == "RETURN_SHIPPING_WINDOW_CLOSED"
+    expired = expire_return(r, shop.order, EXPIRY_WORKER, r.deadline or ASKED)
+    assert expired.request.status is S.RETURN_EXPIRED
+    assert expired.request.tab is AfterSaleTab.CLOSED
+
+    shipped = ship_return(r, shop.order, BUYER, "UPS", "1Z", ASKED + HOUR).request
+    confirm_by = shipped.deadline or ASKED
+    with pytest.raises(WindowClosed):
+        confirm_receipt(shipped, shop.order, shop.ledger, SELLER, confirm_by)
+    auto = auto_confirm_receipt(shipped, shop.order, shop.ledger, EXPIRY_WORKER, confirm_by)
+    assert auto.request.status is S.REFUNDED
+    assert auto.record.deadline == confirm_by
+    assert paid_back(auto) == usd(GRAND_MINOR)
+
+
+def test_r8_reject_on_receipt_is_appealable() -> None:
+    shop = Shop()
+    r = shop.ask(RR).request
+    r = shop.take(approve(r, shop.order, shop.ledger, SELLER, DecisionType.APPROVE_RETURN, ASKED))
+    r = shop.take(ship_return(r, shop.order, BUYER, "UPS", "1Z", ASKED + HOUR))
+    with pytest.raises(ValidationFailed):
+        reject_on_receipt(r, shop.order, SELLER, "NO_EVIDENCE", None, ASKED + DAY)
+    out = reject_on_receipt(r, shop.order, SELLER, "WRONG_ITEM_RETURNED", "a sock", ASKED + DAY)
+    assert out.request.status is S.REJECTED
+    assert out.request.rejection is not None and out.request.rejection.on_receipt
+    assert out.request.deadline == ASKED + DAY + DEFAULT_POLICY.appeal_window
+    assert out.request.seller_rejections == 1
+
+
+# --- R9, R10 --------------------------------------------------------------------------------
+
+
+def test_r9_seller_initiated_refund_needs_no_request() -> None:
+    shop = Shop()
+    out = refund_by_seller(
+        shop.order, [], shop.ledger, SELLER, "PRICING_ERROR", "overcharged", DEFAULT_POLICY,
+        ASKED, "as-9", lines={MUG: 2}, partial_amount=usd(500),
+    )  # fmt: skip
+    assert out.request.status is S.REFUNDED
+    assert out.request.initiator is Initiator.SELLER
+    assert out.request.timeline[0].from_status is None
+    assert out.record.action is AfterSaleAction.SELLER_REFUND
+    assert paid_back(out) == usd(500)
+    assert buyer_notes(out)
+    shop.take(out)
+    # A price adjustment leaves the units returnable, for what is still refundable.
+    assert shop.ask(RR, {MUG: 2}).request.status is S.PENDING_SELLER
+
+    with pytest.raises(ValidationFailed):
+        refund_by_seller(
+            shop.order, [], shop.ledger, SELLER, "CHANGED_MIND", None, DEFAULT_POLICY, ASKED, "x"
+        )
+    with pytest.raises(InvalidTransition):
+        refund_by_seller(
+            shop.order, [], shop.ledger, BUYER, "PRICING_ERROR", None, DEFAULT_POLICY, ASKED, "x"
+        )
+    waiting = Shop(make_order(FulfilmentState.AWAITING_SHIPMENT))
+    with pytest.raises(AfterSaleRefused) as refused:
+        refund_by_seller(
+            waiting.order,
+            [],
+            waiting.ledger,
+            SELLER,
+            "INVENTORY_SHORTAGE",
+            None,
+            DEFAULT_POLICY,
+            ASKED,
+            "x",
+        )
+    assert refused.value.code == "NOT_SHIPPED"
+    with pytest.raises(AfterSaleRefused) as open_:
+        refund_by_seller(
+            shop.order,
+            shop.existing,
+            shop.ledger,
+            SELLER,
+            "PRICING_ERROR",
+            None,
+            DEFAULT_POLICY,
+            ASKED,
+            "x",
+            lines={MUG: 1},
+        )
+    assert open_.value.code == "ALREADY_REQUESTED"
+
+
+def test_r9_full_seller_refund_takes_everything_left() -> None:
+    shop = Shop()
+    out = refund_by_seller(
+        shop.order,
+        [],
+        shop.ledger,
+        SELLER,
+        "LOGISTICS_PROBLEM",
+        None,
+        DEFAULT_POLICY,
+        ASKED,
+        "as-1",
+    )
+    assert paid_back(out) == usd(GRAND_MINOR)
+    shop.take(out)
+    with pytest.raises(AfterSaleRefused) as refused:
+        refund_by_seller(
+            shop.order,
+            shop.existing,
+            shop.ledger,
+            SELLER,
+            "LOGISTICS_PROBLEM",
+            None,
+            DEFAULT_POLICY,
+            ASKED,
+            "as-2",
+        )
+    assert refused.value.code == "QUANTITY_USED_UP"
+
+
+def test_r10_instant_refund_category_completes_without_seller() -> None:
+    instant = CategoryPolicy(instant_refund=True)
+    shop = Shop(policy=instant)
+    out = shop.ask(RO, {COASTER: 1}, "DAMAGED")
+    assert out.request.status is S.REFUNDED
+    assert [(r.action, r.actor_kind) for r in out.records] == [
+        (AfterSaleAction.REQUEST, ActorKind.BUYER),
+        (AfterSaleAction.INSTANT_REFUND, ActorKind.PLATFORM),
+    ]
+    assert out.records[1].reason == "INSTANT_REFUND_CATEGORY"
+    assert ActorKind.SELLER_AGENT not in {r.actor_kind for r in out.request.timeline}
+    assert paid_back(out) == usd(1000)
+    assert shop_notes(out)  # the seller sees the final state
+    # Only a refund only is instant; a return still goes to the seller.
+    assert shop.ask(RR, {MUG: 1}).request.status is S.PENDING_SELLER
+
+
+def test_r10_platform_refund_without_the_seller() -> None:
+    shop = Shop()
+    out = refund_by_platform(
+        shop.order,
+        [],
+        shop.ledger,
+        PLATFORM,
+        "POLICY_VIOLATION",
+        None,
+        DEFAULT_POLICY,
+        ASKED,
+        "as-1",
+    )
+    assert out.request.status is S.REFUNDED
+    assert out.request.initiator is Initiator.PLATFORM
+    assert paid_back(out) == usd(GRAND_MINOR)
+    assert {n.recipient for n in out.notifications} == {Recipient.BUYER, Recipient.SHOP}
+    with pytest.raises(InvalidTransition):
+        refund_by_platform(
+            shop.order,
+            [],
+            shop.ledger,
+            SELLER,
+            "POLICY_VIOLATION",
+            None,
+            DEFAULT_POLICY,
+            ASKED,
+            "x",
+        )
+
+
+# --- R11 ------------------------------------------------------------------------------------
+
+
+def _check_timeline(r: AfterSaleRequest) -> None:
+    previous = None
+    for record in r.timeline:
+        edge = transition_for(record.action, record.from_status, record.to_status)
+        assert edge is not None, record
+        assert record.actor_kind in edge.actors
+        assert r.kind in edge.kinds
+        assert record.from_status is previous
+        assert record.actor_id
+        previous = record.to_status
+    assert previous is r.status
+
+
+def test_r11_every_transition_records_who_and_why() -> None:
+    policy = CategoryPolicy(replacement_needs_item_back=True)
+    shop = Shop(policy=policy)
+    r = shop.ask(RP, {MUG: 1}, "DEFECTIVE", note="cracked").request
+    r = shop.take(reject(r, shop.order, SELLER, "NO_DEFECT_FOUND", "looks fine", ASKED + HOUR))
+    r = shop.take(appeal(r, shop.order, BUYER, "HAVE_EVIDENCE", "video", ASKED + 2 * HOUR))
+    r = shop.take(
+        decide_for_buyer(r, shop.order, shop.ledger, PLATFORM, "video shows crack", ASKED + DAY)
+    )
+    r = shop.take(ship_return(r, shop.order, BUYER, "DHL", "JD0001", ASKED + 2 * DAY))
+    r = shop.take(confirm_receipt(r, shop.order, shop.ledger, SELLER, ASKED + 3 * DAY))
+    r = shop.take(ship_replacement(r, shop.order, SELLER, "DHL", "JD0002", ASKED + 4 * DAY))
+    r = shop.take(replacement_delivered(r, shop.order, PLATFORM, ASKED + 6 * DAY))
+
+    assert r.status is S.REPLACED
+    assert r.tab is AfterSaleTab.COMPLETED
+    _check_timeline(r)
+    got = [(x.action, x.actor_kind, x.actor_id, x.reason, x.comment) for x in r.timeline]
+    assert got == [
+        (AfterSaleAction.REQUEST, ActorKind.BUYER, "buyer-1", "DEFECTIVE", "cracked"),
+        (
+            AfterSaleAction.REJECT,
+            ActorKind.SELLER_AGENT,
+            "agent-7",
+            "NO_DEFECT_FOUND",
+            "looks fine",
+        ),
+        (AfterSaleAction.APPEAL, ActorKind.BUYER, "buyer-1", "HAVE_EVIDENCE", "video"),
+        (
+            AfterSaleAction.DECIDE_FOR_BUYER,
+            ActorKind.PLATFORM,
+            "ops-1",
+            "APPEAL_DECIDED_FOR_BUYER",
+            "video shows crack",
+        ),
+        (AfterSaleAction.SHIP_RETURN, ActorKind.BUYER, "buyer-1", None, "DHL JD0001"),
+        (AfterSaleAction.CONFIRM_RECEIPT, ActorKind.SELLER_AGENT, "agent-7", None, None),
+        (AfterSaleAction.SHIP_REPLACEMENT, ActorKind.SELLER_AGENT, "agent-7", None, "DHL JD0002"),
+        (
+            AfterSaleAction.CONFIRM_REPLACEMENT_DELIVERED,
+            ActorKind.PLATFORM,
+            "ops-1",
+            "REPLACEMENT_DELIVERED",
+            None,
+        ),
+    ]
+    assert [x.at for x in r.timeline] == sorted(x.at for x in r.timeline)
+    assert r.refund is None and shop.ledger.refunded_total == usd(0)
+
+
+def test_r11_a_refused_action_names_the_state_and_changes_nothing() -> None:
+    shop = Shop()
+    r = shop.ask(RO, reason="DAMAGED").request
+    before = repr(r)
+    with pytest.raises(InvalidTransition) as wrong:
+        ship_return(r, shop.order, BUYER, "UPS", "1Z", ASKED)
+    assert wrong.value.current_state == "PENDING_SELLER"
+    with pytest.raises(InvalidTransition):
+        ship_replacement(r, shop.order, SELLER, "UPS", "1Z", ASKED)
+    with pytest.raises(InvalidTransition):
+        act_on_deadline(
+            replace(r, status=S.REFUNDED), shop.order, shop.ledger, EXPIRY_WORKER, ASKED
+        )
+    assert repr(r) == before
+    assert len(TRANSITIONS) == len({(t.action, t.source, t.target) for t in TRANSITIONS})
+
+
+# --- P1-P3 ----------------------------------------------------------------------------------
+
+
+def test_p1_replacement_within_window() -> None:
+    end = DELIVERED + DEFAULT_POLICY.return_refund_window
+    assert Shop().ask(RP, {MUG: 1}, "WRONG_ITEM", at=end - MS).request.status is S.PENDING_SELLER
+    with pytest.raises(AfterSaleRefused) as late:
+        Shop().ask(RP, {MUG: 1}, "WRONG_ITEM", at=end)
+    assert late.value.code == "WINDOW_PASSED"
+    assert set(REQUEST_REASONS[RP]) == {"DAMAGED", "DEFECTIVE", "WRONG_ITEM"}
+
+
+def test_p2_replacement_needs_item_back_by_policy() -> None:
+    back = Shop(policy=CategoryPolicy(replacement_needs_item_back=True))
+    r = back.ask(RP, {MUG: 1}).request
+    with pytest.raises(ValidationFailed):  # P2: approving needs a reason type
+        approve(r, back.order, back.ledger, SELLER, DecisionType.APPROVE_REPLACEMENT, ASKED)
+    out = approve(
+        r,
+        back.order,
+        back.ledger,
+        SELLER,
+        DecisionType.APPROVE_REPLACEMENT,
+        ASKED,
+        reason="DEFECT_CONFIRMED",
+    )
+    assert out.request.status is S.AWAITING_BUYER_RETURN
+    assert out.request.decision is not None and out.request.decision.reason == "DEFECT_CONFIRMED"
+    r = back.take(out)
+    with pytest.raises(InvalidTransition):
+        ship_replacement(r, back.order, SELLER, "UPS", "1Z", ASKED + HOUR)
+    r = back.take(ship_return(r, back.order, BUYER, "UPS", "1Z", ASKED + HOUR))
+    r = back.take(confirm_receipt(r, back.order, back.ledger, SELLER, ASKED + DAY))
+    assert r.status is S.AWAITING_REPLACEMENT_SHIPMENT
+    assert quote_for_request(r, back.order, back.ledger).total == usd(0)
+
+    keep = Shop(policy=CategoryPolicy(replacement_needs_item_back=False))
+    r2 = keep.ask(RP, {MUG: 1}).request
+    out2 = approve(
+        r2,
+        keep.order,
+        keep.ledger,
+        SELLER,
+        DecisionType.APPROVE_REPLACEMENT,
+        ASKED,
+        reason="GOODWILL",
+    )
+    assert out2.request.status is S.AWAITING_REPLACEMENT_SHIPMENT
+    assert out2.request.next_action is not None
+    assert out2.request.next_action.action == "SHIP_REPLACEMENT"
+    # Silence approves a replacement by the same policy.
+    silent = auto_approve(r2, keep.order, keep.ledger, EXPIRY_WORKER, ASKED + 48 * HOUR)
+    assert silent.request.status is S.AWAITING_REPLACEMENT_SHIPMENT
+
+
+def test_p3_reject_replacement_with_reason() -> None:
+    shop = Shop()
+    r = shop.ask(RP, {MUG: 1}).request
+    with pytest.raises(ValidationFailed):
+        reject(r, shop.order, SELLER, "OUT_OF_STOCK", None, ASKED)  # P3: a comment too
+    with pytest.raises(ValidationFailed):
+        reject(r, shop.order, SELLER, "NO_EVIDENCE", "x", ASKED)  # a refund reason
+    out = reject(r, shop.order, SELLER, "OUT_OF_STOCK", "back in May", ASKED)
+    assert out.request.status is S.REJECTED
+    assert (out.record.reason, out.record.comment) == ("OUT_OF_STOCK", "back in May")
+    assert set(REJECT_REASONS[RP]) != set(REJECT_REASONS[RR])
+
+
+# --- Y1 -------------------------------------------------------------------------------------
+
+
+def test_y1_windows_come_from_the_policy_the_request_was_opened_under() -> None:
+    short = CategoryPolicy(
+        seller_response_window=2 * HOUR,
+        return_refund_window=3 * DAY,
+        buyer_return_shipping_window=DAY,
+        seller_receipt_window=2 * DAY,
+        appeal_window=5 * HOUR,
+    )
+    shop = Shop(policy=short)
+    with pytest.raises(AfterSaleRefused):
+        shop.ask(RR, at=DELIVERED + 3 * DAY)
+    r = shop.ask(RR, {MUG: 1}).request
+    assert r.policy == short
+    assert r.deadline == ASKED + 2 * HOUR
+    # The category's policy changes later; the request keeps the one it was opened under.
+    r = shop.take(
+        approve(r, shop.order, shop.ledger, SELLER, DecisionType.APPROVE_RETURN, ASKED + HOUR)
+    )
+    assert r.deadline == ASKED + HOUR + DAY
+    r = shop.take(ship_return(r, shop.order, BUYER, "UPS", "1Z", ASKED + 2 * HOUR))
+    assert r.deadline == ASKED + 2 * HOUR + 2 * DAY
+    r = shop.take(reject_on_receipt(r, shop.order, SELLER, "PARTS_MISSING", None, ASKED + DAY))
+    assert r.deadline == ASKED + DAY + 5 * HOUR
+
+    other = shop.ask(RR, {COASTER: 1}, policy=DEFAULT_POLICY).request
+    assert other.deadline == ASKED + DEFAULT_POLICY.seller_response_window
+
+    book = PolicyBook({"home": short})
+    ends = {e.window_ends_at for e in line_eligibility(make_order(), [], book, ASKED)}
+    assert ends == {DELIVERED + 3 * DAY}
+    assert all(REJECT_REASONS[k] for k in AfterSaleKind)
