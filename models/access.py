@@ -56,9 +56,3 @@ def require_seller_of(actor: Actor, shop_id: str) -> None:
 def require_platform(actor: Actor) -> None:
     if actor.kind is not ActorKind.PLATFORM:
         raise Forbidden("only the platform can do this")
-
-
-def require_seller_or_platform(actor: Actor, shop_id: str) -> None:
-    if actor.kind is ActorKind.PLATFORM:
-        return
-    require_seller_of(actor, shop_id)

@@ -20,6 +20,7 @@ from resolvers.types import (
     CancellationConnection,
     CancellationEdge,
     CancellationTab,
+    DeadlineMoves,
     DeadlineWorkerStatus,
     Notification,
     NotificationConnection,
@@ -84,6 +85,10 @@ class Query:
             total_moves=s.total_moves,
             lag_seconds=s.lag.total_seconds(),
             last_error=s.last_error,
+            moves_by_deadline=[
+                DeadlineMoves(deadline=name, moves=n)
+                for name, n in sorted(s.moves_by_deadline.items())
+            ],
         )
 
     @strawberry.field

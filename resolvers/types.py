@@ -441,6 +441,12 @@ class Viewer:
     permissions: list[str]
 
 
+@strawberry.type
+class DeadlineMoves:
+    deadline: str = strawberry.field(description="seller_response_window (C6), payment_window (C8)")
+    moves: int
+
+
 @strawberry.type(description="The deadline worker of the process that answered.")
 class DeadlineWorkerStatus:
     running: bool
@@ -452,3 +458,4 @@ class DeadlineWorkerStatus:
         "deadline that had passed and was not yet acted on."
     )
     last_error: str | None
+    moves_by_deadline: list[DeadlineMoves]

@@ -87,16 +87,3 @@ async def fetch_page(
     has_next = len(docs) > first
     docs = docs[:first]
     return Page(docs, has_next, [encode_cursor(sort, d) for d in docs])
-
-
-def page_in_memory(docs: list[Doc], sort: SortOrder, first: int, after: str | None) -> Page:
-    """The same paging over a handful of documents already read (one order's requests)."""
-    check_page_size(first)
-    ordered = sorted(docs, key=lambda d: d[sort.key], reverse=sort.direction == -1)
-    if after:
-        key = decode_cursor(sort, after)
-        ordered = [
-            d for d in ordered if (d[sort.key] > key if sort.direction == 1 else d[sort.key] < key)
-        ]
-    page = ordered[:first]
-    return Page(page, len(ordered) > first, [encode_cursor(sort, d) for d in page])

@@ -259,12 +259,16 @@ async def test_worker_status_is_a_query(
         response = await http.post(
             "/graphql",
             json={
-                "query": "{ deadlineWorker { running lastRunAt lagSeconds totalMoves lastError } }"
+                "query": "{ deadlineWorker { running lastRunAt lagSeconds totalMoves lastError movesByDeadline { deadline moves } } }"
             },
             headers={"x-actor": seller(shop_id)},
         )
     status = response.json()["data"]["deadlineWorker"]
     assert status["lastRunAt"] is not None and status["lastError"] is None
     assert status["lagSeconds"] >= 0
+    assert {m["deadline"] for m in status["movesByDeadline"]} <= {
+        "seller_response_window",
+        "payment_window",
+    }
     without = await api("{ deadlineWorker { running } }", actor=seller(shop_id))
     assert without["deadlineWorker"] is None  # this app runs no worker
