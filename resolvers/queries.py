@@ -61,7 +61,7 @@ def _catalogue(catalogue: Mapping[str, str]) -> list[Reason]:
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="The caller, as identified by the X-Actor header.")
+    @strawberry.field(description="The caller, as named by their bearer token.")
     def viewer(self, info: Info[Context, Any]) -> Viewer:
         actor = actor_of(info)
         return Viewer(

@@ -18,7 +18,7 @@ from services.bootstrap import Services, build_services
 from services.deadline_worker import DeadlineWorker
 from storage import tab_counts
 from storage.mongo import Database, connect
-from tests.api_client import GraphQLClient
+from tests.api_client import GraphQLClient, authorization
 from tests.factories import buyer, new_buyer_id, pending_requests, place_order, seller
 
 VIEW = """query($id: ID!) { cancellation(id: $id) {
@@ -263,7 +263,7 @@ async def test_worker_status_is_a_query(
             json={
                 "query": "{ deadlineWorker { running lastRunAt lagSeconds totalMoves lastError movesByDeadline { deadline moves } } }"
             },
-            headers={"x-actor": seller(shop_id)},
+            headers=authorization(seller(shop_id)),
         )
     status = response.json()["data"]["deadlineWorker"]
     assert status["lastRunAt"] is not None and status["lastError"] is None
