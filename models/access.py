@@ -1,4 +1,15 @@
-"""Who may see and act on what. Pure checks; the service layer calls them before deciding."""
+"""Who may see and act on what: the one place these rules live.
+
+Pure checks. Services call them before deciding (queries and mutations alike); a subscription
+filters its events with `can_view` (the same rule as reading the thing the event is about).
+Resolvers never decide access themselves. Rules:
+
+- the platform sees everything and alone decides appeals, platform refunds, policy, payment and
+  delivery events, and cancellations for non-payment;
+- a seller agent sees only their own shop and acts on its requests only with the adjustments
+  permission; any agent of the shop may hand its orders to the carrier;
+- a buyer sees only their own orders and requests and acts only as their buyer.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +17,7 @@ from dataclasses import dataclass
 
 from models.actors import Actor, ActorKind
 from models.errors import Forbidden
+from models.notifications import Recipient
 
 
 @dataclass(frozen=True)
@@ -22,6 +34,11 @@ def can_view(actor: Actor, shop_id: str, buyer_id: str) -> bool:
     if actor.kind is ActorKind.SELLER_AGENT:
         return actor.shop_id == shop_id
     return actor.id == buyer_id
+
+
+def can_receive_event(actor: Actor, shop_id: str, buyer_id: str) -> bool:
+    """A subscription event about a request or order goes to whoever may read that thing."""
+    return can_view(actor, shop_id, buyer_id)
 
 
 def require_view(actor: Actor, shop_id: str, buyer_id: str, what: str) -> None:
@@ -56,3 +73,21 @@ def require_seller_of(actor: Actor, shop_id: str) -> None:
 def require_platform(actor: Actor) -> None:
     if actor.kind is not ActorKind.PLATFORM:
         raise Forbidden("only the platform can do this")
+
+
+def require_shop_or_platform(actor: Actor, shop_id: str) -> None:
+    """Fulfilment (handing to the carrier) is not an adjustment: any agent of the shop may."""
+    if actor.kind is ActorKind.PLATFORM:
+        return
+    if actor.kind is not ActorKind.SELLER_AGENT or actor.shop_id != shop_id:
+        raise Forbidden("only the shop or the platform can do this")
+
+
+def inbox_of(actor: Actor) -> tuple[Recipient, str] | None:
+    """Whose notifications an actor reads: a buyer theirs, an agent their shop's; the platform
+    has no inbox (None: an empty list, not an error)."""
+    if actor.kind is ActorKind.BUYER:
+        return Recipient.BUYER, actor.id
+    if actor.kind is ActorKind.SELLER_AGENT and actor.shop_id:
+        return Recipient.SHOP, actor.shop_id
+    return None
