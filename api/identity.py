@@ -92,7 +92,7 @@ def parse_actor(value: str | None) -> Actor | None:
     """`buyer:b-1`, `seller:agent-1@shop-1+adjustments`, `platform:ops-1`; None for blank."""
     if value is None or not value.strip():
         return None
-    match = _NOTATION.match(value.strip())
+    match = _NOTATION.fullmatch(value.strip())
     if not match:
         raise Unauthenticated(
             "an actor looks like buyer:b-1, seller:agent-1@shop-1+adjustments or platform:ops-1"
@@ -150,10 +150,10 @@ def _actor_of_claims(claims: Mapping[str, Any]) -> Actor:
     if kind is None:
         raise Unauthenticated("the token's kind is not buyer, seller or platform")
     actor_id, shop = claims["sub"], claims.get("shop")
-    if not isinstance(actor_id, str) or not _ID_PATTERN.match(actor_id):
+    if not isinstance(actor_id, str) or not _ID_PATTERN.fullmatch(actor_id):
         raise Unauthenticated("the token's subject is not a well-formed id")
     if kind is ActorKind.SELLER_AGENT:
-        if not isinstance(shop, str) or not _ID_PATTERN.match(shop):
+        if not isinstance(shop, str) or not _ID_PATTERN.fullmatch(shop):
             raise Unauthenticated("a seller's token names their shop")
     elif shop is not None:
         raise Unauthenticated("only a seller's token names a shop")

@@ -10,6 +10,7 @@ from typing import overload
 import strawberry
 
 from models.errors import ValidationFailed
+from models.money import Money
 from models.reasons import (
     BUYER_CANCEL_REASONS,
     CANCELLATION_REJECT_REASONS,
@@ -116,6 +117,25 @@ def well_formed_id(value: str, field: str) -> str: ...
 def well_formed_id(value: None, field: str) -> None: ...
 def well_formed_id(value: str | None, field: str) -> str | None:
     """Ids are short and plain; anything else is refused before it reaches the database."""
-    if value is not None and not _ID_PATTERN.match(value):
+    if value is not None and not _ID_PATTERN.fullmatch(value):
         raise ValidationFailed(f"{field} is not a well-formed id", field=field)
     return value
+
+
+# A GraphQL Int is 32-bit; amounts travel in minor units. Far above any one order on the shop
+# (10 million in a two-decimal currency), far below where arithmetic on totals could surprise.
+MAX_MONEY_MINOR = 1_000_000_000
+
+
+def money_input(minor: int, currency: str, field: str) -> Money:
+    """Money from a client (a refund amount, say): positive, bounded, a real currency code.
+    Refunds and other money inputs call this before anything reaches the domain."""
+    if isinstance(minor, bool) or not isinstance(minor, int) or minor <= 0:
+        raise ValidationFailed(f"{field} must be a positive amount in minor units", field=field)
+    if minor > MAX_MONEY_MINOR:
+        raise ValidationFailed(f"{field} is over {MAX_MONEY_MINOR} minor units", field=field)
+    if not (
+        len(currency) == 3 and currency.isascii() and currency.isalpha() and currency.isupper()
+    ):
+        raise ValidationFailed(f"{field}: {currency!r} is not an ISO 4217 code", field=field)
+    return Money(minor, currency)

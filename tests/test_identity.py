@@ -72,6 +72,7 @@ BAD_TOKENS = {
         {"kind": "buyer", "sub": "b", "perms": ["adjustments"], "exp": _LATER}
     ),
     "malformed subject": _raw({"kind": "buyer", "sub": "b 1 {$ne: 1}", "exp": _LATER}),
+    "subject with a newline": _raw({"kind": "buyer", "sub": "b-1\n", "exp": _LATER}),
     "alg none": _raw({"kind": "platform", "sub": "ops", "exp": _LATER}, "", "none"),
     "garbage": "not.a.token",
 }
