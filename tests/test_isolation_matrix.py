@@ -1,0 +1,311 @@
+"""Shop isolation, field by field, read from the schema itself: every root field of Query,
+Mutation and Subscription must have an entry in MATRIX, or its test fails.
+
+A victim shop has orders, a waiting cancellation request and notifications. Each field is called
+with the victim's ids by an agent of another shop (with the adjustments permission), by another
+buyer, and anonymously; mutations also by every party of the victim's own order whose role may
+not do it (a buyer never decides their own request). Reads must answer FORBIDDEN or without any
+of the victim's data, after the owner's call proved that the same document does reach it;
+writes must answer FORBIDDEN (a typed member) and change nothing; anonymous calls are
+UNAUTHENTICATED. Public reference data answers everyone alike.
+
+Adding a field: add its entry here. A subscription field needs a case too (none exists yet: the
+test then fails with "no matrix entry" until one is written, with a runner for its events).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from graphql import build_schema
+
+from models.actors import Actor, ActorKind
+from models.clock import SettableClock
+from models.orders import FulfilmentState
+from resolvers.schema import schema
+from services.bootstrap import Services
+from storage.mongo import Database
+from tests.api_client import GraphQLClient
+from tests.factories import PLATFORM, buyer, new_buyer_id, place_order, seller
+
+
+@dataclass(frozen=True)
+class Victim:
+    shop_id: str
+    buyer_id: str
+    order_id: str  # awaiting shipment, no request
+    pending_order_id: str  # with a waiting cancellation request
+    cancellation_id: str
+    unpaid_order_id: str  # past its payment window
+
+    def secrets(self) -> set[str]:
+        return {
+            self.shop_id,
+            self.buyer_id,
+            self.order_id,
+            self.pending_order_id,
+            self.cancellation_id,
+            self.unpaid_order_id,
+        }
+
+    def actor(self, role: str) -> str:
+        return {
+            "buyer": buyer(self.buyer_id),
+            "seller": seller(self.shop_id),
+            "reader": seller(self.shop_id, adjust=False),
+            "platform": PLATFORM,
+        }[role]
+
+
+Vars = Callable[[Victim], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Read:
+    document: str
+    variables: Vars = lambda v: {}
+    owner: str = "seller"  # the victim-side role whose call proves the document reaches data
+    public: bool = False  # reference data: the same for everyone, nobody's data
+    # Whether an answer shows the victim's data; default: one of the victim's ids appears.
+    shows: Callable[[Any, Victim], bool] | None = None
+
+
+@dataclass(frozen=True)
+class Write:
+    document: str  # the field aliased `r`, selecting `... on UserError { code }`
+    variables: Vars
+    allowed: frozenset[str] = field(default_factory=frozenset)  # victim-side roles that may
+
+
+def _write(field_name: str, input_type: str) -> str:
+    return (
+        f"mutation($input: {input_type}!) {{ r: {field_name}(input: $input) "
+        "{ __typename ... on UserError { code message } } }"
+    )
+
+
+ORDER_FIELDS = "id shopId buyerId total { amount } lines { title } cancellations { id buyerId }"
+CANCELLATION_FIELDS = "id shopId buyerId orderId note timeline { actorId } order { id buyerId }"
+
+
+def _counts_above_zero(data: Any, _: Victim) -> bool:
+    return any(c["count"] > 0 for c in data["cancellationTabCounts"])
+
+
+def _no_error(data: Any, _: Victim) -> bool:
+    return data is not None
+
+
+MATRIX: dict[str, Read | Write] = {
+    # ---- queries -----------------------------------------------------------------------------
+    "Query.viewer": Read("{ viewer { kind id shopId permissions } }"),
+    "Query.deadlineWorker": Read(
+        "{ deadlineWorker { running totalMoves } }", owner="platform", shows=_no_error
+    ),
+    "Query.order": Read(
+        f"query($id: ID!) {{ order(id: $id) {{ {ORDER_FIELDS} }} }}",
+        lambda v: {"id": v.pending_order_id},
+    ),
+    "Query.orders": Read(
+        f"query($shop: ID) {{ orders(shopId: $shop, first: 100) {{ edges {{ node {{ {ORDER_FIELDS} }} }} }} }}",
+        lambda v: {"shop": v.shop_id},
+    ),
+    "Query.cancellation": Read(
+        f"query($id: ID!) {{ cancellation(id: $id) {{ {CANCELLATION_FIELDS} }} }}",
+        lambda v: {"id": v.cancellation_id},
+        owner="buyer",
+    ),
+    "Query.cancellations": Read(
+        f"query($shop: ID, $buyer: ID) {{ cancellations(shopId: $shop, filter: {{buyerId: $buyer}}, first: 100) {{ edges {{ node {{ {CANCELLATION_FIELDS} }} }} }} }}",
+        lambda v: {"shop": v.shop_id, "buyer": v.buyer_id},
+    ),
+    "Query.cancellationTabCounts": Read(
+        "query($shop: ID) { cancellationTabCounts(shopId: $shop) { tab count } }",
+        lambda v: {"shop": v.shop_id},
+        shows=_counts_above_zero,
+    ),
+    "Query.cancellationRejectReasons": Read(
+        "{ cancellationRejectReasons { code displayText } }", public=True
+    ),
+    "Query.buyerCancellationReasons": Read(
+        "{ buyerCancellationReasons { code displayText } }", public=True
+    ),
+    "Query.sellerCancellationReasons": Read(
+        "{ sellerCancellationReasons { code displayText } }", public=True
+    ),
+    "Query.notifications": Read(
+        "{ notifications(first: 100) { edges { node { id orderId requestId message } } } }"
+    ),
+    # ---- mutations ---------------------------------------------------------------------------
+    "Mutation.requestCancellation": Write(
+        _write("requestCancellation", "RequestCancellationInput"),
+        lambda v: {"input": {"orderId": v.order_id, "reason": "CHANGED_MIND"}},
+        frozenset({"buyer"}),
+    ),
+    "Mutation.withdrawCancellation": Write(
+        _write("withdrawCancellation", "DecideCancellationInput"),
+        lambda v: {"input": {"cancellationId": v.cancellation_id}},
+        frozenset({"buyer"}),
+    ),
+    "Mutation.acceptCancellation": Write(
+        _write("acceptCancellation", "DecideCancellationInput"),
+        lambda v: {"input": {"cancellationId": v.cancellation_id}},
+        frozenset({"seller"}),
+    ),
+    "Mutation.rejectCancellation": Write(
+        _write("rejectCancellation", "RejectCancellationInput"),
+        lambda v: {"input": {"cancellationId": v.cancellation_id, "reason": "ALREADY_SHIPPED"}},
+        frozenset({"seller"}),
+    ),
+    "Mutation.cancelOrder": Write(
+        _write("cancelOrder", "CancelOrderInput"),
+        lambda v: {"input": {"orderId": v.order_id, "reason": "OUT_OF_STOCK"}},
+        frozenset({"seller"}),
+    ),
+    "Mutation.cancelUnpaidOrder": Write(
+        _write("cancelUnpaidOrder", "CancelUnpaidOrderInput"),
+        lambda v: {"input": {"orderId": v.unpaid_order_id}},
+        frozenset({"platform"}),
+    ),
+    "Mutation.recordPayment": Write(
+        _write("recordPayment", "OrderInput"),
+        lambda v: {"input": {"orderId": v.unpaid_order_id}},
+        frozenset({"platform"}),
+    ),
+    "Mutation.handToCarrier": Write(
+        _write("handToCarrier", "HandToCarrierInput"),
+        lambda v: {"input": {"orderId": v.order_id, "carrier": "UPS", "trackingNumber": "1Z9"}},
+        frozenset({"seller", "reader", "platform"}),
+    ),
+    "Mutation.recordDelivery": Write(
+        _write("recordDelivery", "OrderInput"),
+        lambda v: {"input": {"orderId": v.order_id}},
+        frozenset({"platform"}),
+    ),
+}
+
+
+def _root_fields() -> list[str]:
+    """Every root field the schema serves, read from its SDL."""
+    built = build_schema(schema.as_str())
+    roots = (built.query_type, built.mutation_type, built.subscription_type)
+    return [f"{root.name}.{name}" for root in roots if root is not None for name in root.fields]
+
+
+ROOT_FIELDS = _root_fields()
+OUTSIDERS = {"another shop's agent": seller("shop-elsewhere"), "another buyer": buyer("buyer-x")}
+
+
+def test_the_matrix_names_only_fields_the_schema_has() -> None:
+    assert set(MATRIX) <= set(ROOT_FIELDS), set(MATRIX) - set(ROOT_FIELDS)
+
+
+@pytest.fixture
+async def victim(
+    api: GraphQLClient, services: Services, db: Database, clock: SettableClock, shop_id: str
+) -> Victim:
+    buyer_id = new_buyer_id()
+    placed = clock.now() - timedelta(hours=3)  # past the unconditional window: a request waits
+    order = await place_order(db, shop_id, buyer_id, placed)
+    pending = await place_order(db, shop_id, buyer_id, placed)
+    unpaid = await place_order(
+        db, shop_id, buyer_id, clock.now() - timedelta(hours=30), state=FulfilmentState.UNPAID
+    )
+    request = await services.cancellations.request(
+        Actor(ActorKind.BUYER, buyer_id), pending.id, "CHANGED_MIND", "victim's note", None
+    )
+    return Victim(shop_id, buyer_id, order.id, pending.id, request.id, unpaid.id)
+
+
+def _leaks(body: dict[str, Any], victim: Victim, asked: dict[str, Any]) -> set[str]:
+    """The victim's ids in an answer. A message may repeat an id the caller sent itself."""
+
+    def strip_messages(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: strip_messages(v) for k, v in value.items() if k != "message"}
+        if isinstance(value, list):
+            return [strip_messages(v) for v in value]
+        return value
+
+    data = json.dumps(strip_messages(body.get("data")))
+    everything = json.dumps(body)
+    sent = json.dumps(asked)
+    return {s for s in victim.secrets() if s in data or (s in everything and s not in sent)}
+
+
+def _nothing(data: dict[str, Any] | None) -> bool:
+    """No answer at all, or null for the (nullable) field."""
+    return data is None or all(value is None for value in data.values())
+
+
+def _codes(body: dict[str, Any]) -> set[str]:
+    return {e.get("extensions", {}).get("code") for e in body.get("errors") or []}
+
+
+async def _snapshot(db: Database, v: Victim) -> list[Any]:
+    orders = await db.orders.find({"shop_id": v.shop_id}).sort("_id").to_list(None)
+    requests = await db.cancellations.find({"shop_id": v.shop_id}).sort("_id").to_list(None)
+    inbox = await db.notifications.count_documents({"recipient_id": v.shop_id})
+    return [orders, requests, inbox]
+
+
+@pytest.mark.parametrize("coordinate", ROOT_FIELDS)
+async def test_no_field_crosses_a_shop_or_a_role(
+    coordinate: str, api: GraphQLClient, db: Database, victim: Victim
+) -> None:
+    case = MATRIX.get(coordinate)
+    assert case is not None, f"{coordinate} has no matrix entry: add one to MATRIX"
+    variables = case.variables(victim)
+    before = await _snapshot(db, victim)
+
+    if isinstance(case, Read):
+        await _check_read(api, case, victim, variables)
+    else:
+        await _check_write(api, case, victim, variables)
+        assert await _snapshot(db, victim) == before, "a refused write changed the victim's data"
+
+    anonymous = await api.raw(case.document, variables)
+    if isinstance(case, Read) and case.public:
+        assert "errors" not in anonymous
+    else:
+        assert _codes(anonymous) == {"UNAUTHENTICATED"}, anonymous
+        assert _nothing(anonymous["data"])
+    assert await _snapshot(db, victim) == before
+
+
+async def _check_read(api: GraphQLClient, case: Read, v: Victim, variables: dict) -> None:
+    shows = case.shows or (lambda data, victim: bool(_leaks({"data": data}, victim, {})))
+    mine = await api.raw(case.document, variables, v.actor(case.owner))
+    assert "errors" not in mine, mine
+    if case.public:
+        for who, outsider in OUTSIDERS.items():
+            theirs = await api.raw(case.document, variables, outsider)
+            assert theirs == mine, who  # reference data, the same for everyone
+        return
+    assert shows(mine["data"], v), f"the owner's call shows no victim data: {mine}"
+    for who, outsider in OUTSIDERS.items():
+        theirs = await api.raw(case.document, variables, outsider)
+        if theirs.get("errors"):
+            assert _codes(theirs) == {"FORBIDDEN"}, (who, theirs)
+            assert _nothing(theirs["data"])
+        else:
+            assert not shows(theirs["data"], v), (who, theirs)
+        assert not _leaks(theirs, v, variables), (who, theirs)
+
+
+async def _check_write(api: GraphQLClient, case: Write, v: Victim, variables: dict) -> None:
+    callers = dict(OUTSIDERS)
+    for role in ("buyer", "seller", "reader", "platform"):
+        if role not in case.allowed:
+            callers[f"the victim's {role}"] = v.actor(role)
+    for who, caller in callers.items():
+        body = await api.raw(case.document, variables, caller)
+        assert "errors" not in body, (who, body)
+        assert body["data"]["r"]["__typename"] == "ForbiddenError", (who, body)
+        assert body["data"]["r"]["code"] == "FORBIDDEN"
+        assert not _leaks(body, v, variables), (who, body)
