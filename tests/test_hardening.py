@@ -285,3 +285,15 @@ async def test_subscriptions_per_connection_come_from_settings(services: Service
     app = create_app(services, settings=default_settings(ws_max_subscriptions=3))
     [view] = [r.app for r in app.routes if getattr(r, "path", "") == "/graphql"][-1:]
     assert view.max_subscriptions_per_connection == 3
+
+
+@pytest.mark.parametrize(
+    "body", [b"0", b"[1]", b'"query"', b"\xff\xfe{", b"[" * 20_000 + b"]" * 20_000, b"{"]
+)
+async def test_a_body_that_is_not_one_json_object_is_a_400(services: Services, body: bytes) -> None:
+    # Found by the fuzz test: strawberry answered 500 to `0`.
+    async with client_for(services, max_body_bytes=64 * 1024) as api:
+        response = await api.http.post(
+            "/graphql", content=body, headers={"content-type": "application/json"}
+        )
+    assert response.status_code == 400
