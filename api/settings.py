@@ -65,6 +65,14 @@ class Settings(BaseSettings):
             raise ValueError(str(exc)) from None
         return value or None
 
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins_are_origins(cls, value: str) -> str:
+        from strawberry.http.websocket_origin import normalize_allowed_origins
+
+        normalize_allowed_origins([o.strip() for o in value.split(",") if o.strip()])
+        return value
+
     @property
     def origins(self) -> list[str]:
         return [o.strip() for o in self.allowed_origins.split(",") if o.strip()]

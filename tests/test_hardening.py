@@ -170,12 +170,22 @@ def test_production_refuses_a_demo_identity(
     assert not settings.introspection_enabled
 
 
-def test_a_bad_demo_identity_is_a_bad_setting(
-    clean_env: None, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("AFTERSALES_DEMO_ACTOR", "root"),
+        ("AFTERSALES_ALLOWED_ORIGINS", "https://ok.example,https://x.example/path"),
+        ("AFTERSALES_MAX_BODY_BYTES", "10"),
+        ("AFTERSALES_RATE_LIMIT_COST", "-1"),
+    ],
+)
+def test_a_bad_hardening_setting_is_named_in_one_line(
+    clean_env: None, monkeypatch: pytest.MonkeyPatch, name: str, value: str
 ) -> None:
-    monkeypatch.setenv("AFTERSALES_DEMO_ACTOR", "root")
-    with pytest.raises(SettingsError, match="AFTERSALES_DEMO_ACTOR"):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError, match=name) as err:
         load_settings()
+    assert "\n" not in str(err.value)
 
 
 @pytest.mark.slow
