@@ -47,9 +47,8 @@ class AfterSalesGraphQL(GraphQL[Context, None]):
         )
         self.services = services
         self.worker = worker
-        self.identity = identity.IdentityConfig(
-            secret=settings.signing_secret(),
-            demo_actor=None if settings.production else identity.parse_actor(settings.demo_actor),
+        self.identity = identity.config_from(
+            settings.signing_secret(), settings.demo_actor, production=settings.production
         )
         identity.configure(self.identity)  # for callers that do not pass a config
         limiter = None

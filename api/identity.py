@@ -62,6 +62,11 @@ class IdentityConfig:
 _active = IdentityConfig()
 
 
+def config_from(secret: str, demo_actor: str | None, *, production: bool) -> IdentityConfig:
+    """The app's identity configuration: production never has an anonymous demo identity."""
+    return IdentityConfig(secret=secret, demo_actor=None if production else parse_actor(demo_actor))
+
+
 def configure(config: IdentityConfig) -> None:
     """Install the configuration the app runs with (create_app calls this)."""
     global _active

@@ -12,7 +12,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
@@ -134,7 +134,6 @@ class Guard:
     mask_errors: bool = False
     introspection: bool = True
     rate_limiter: RateLimiter | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def rate_limited_error(retry_after: float, cost: int) -> GraphQLError:
