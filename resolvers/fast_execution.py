@@ -6,7 +6,9 @@ one the general way: a response path and a `GraphQLResolveInfo` built, the resol
 the middleware chain, the value completed through the non-null, list, abstract and object checks.
 For a field that Strawberry marks as basic (no resolver of ours, no arguments, no permission or
 field extensions: `StrawberryField.is_basic_field`) whose type is a scalar or an enum, none of that
-can change the outcome, so this executor reads the attribute and coerces it in place.
+can change the outcome, so this executor reads the attribute and coerces it in place; for one
+whose type is an object type with no `is_type_of` check, it reads the attribute and executes the
+sub-selection at once, handling errors where graphql-core's `execute_field` does.
 
 Anything unusual takes graphql-core's own path, so the response and its errors stay exactly what
 graphql-core gives: a null or a value that fails to coerce (graphql-core then raises and locates
@@ -27,9 +29,11 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
-# How to read one field fast: the attribute getter, the leaf type, and whether it is non-null.
-Plan = tuple[Callable[[Any], Any], GraphQLLeafType, bool]
-_NO_PLAN = object()
+# How to read one field fast: its attribute getter, its type with NonNull taken off (a scalar or an
+# enum, coerced in place; or an object type, whose sub-fields are executed at once), and whether
+# it is non-null.
+Plan = tuple[Callable[[Any], Any], GraphQLLeafType | GraphQLObjectType, bool]
+_NO_VALUE = object()
 # Keyed by the parent type object and the field's name; a schema's types live as long as it.
 _plans: dict[tuple[int, str], tuple[GraphQLObjectType, Plan | None]] = {}
 
@@ -44,15 +48,17 @@ def _plan_for(parent_type: GraphQLObjectType, name: str) -> Plan | None:
     if field_def is not None and not field_def.args:
         definition = (field_def.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
         non_null = isinstance(field_def.type, GraphQLNonNull)
-        leaf = field_def.type.of_type if non_null else field_def.type
+        named = field_def.type.of_type if non_null else field_def.type
+        # An object type without `is_type_of` is completed by graphql-core with no check at all.
+        plain_object = isinstance(named, GraphQLObjectType) and named.is_type_of is None
         if (
             isinstance(definition, StrawberryField)
             and definition.is_basic_field
             and definition.default_resolver is getattr
             and getattr(field_def.resolve, "_is_default", False)
-            and is_leaf_type(leaf)
+            and (is_leaf_type(named) or plain_object)
         ):
-            plan = (attrgetter(definition.python_name), leaf, non_null)
+            plan = (attrgetter(definition.python_name), named, non_null)
     _plans[key] = (parent_type, plan)
     return plan
 
@@ -82,19 +88,19 @@ class LeafFastPathExecutor(StrawberryGraphQLCoreExecutionContext):
                 node = field_details_list[0].node
                 plan = _plan_for(parent_type, node.name.value) if fast else None
                 if plan is not None and not node.arguments:
-                    getter, leaf, non_null = plan
-                    value: Any = _NO_PLAN
-                    try:
-                        value = getter(source_value)
-                        if value is not None:
-                            coerced = leaf.coerce_output_value(value)
-                            if coerced is not None and coerced is not Undefined:
-                                results[response_name] = coerced
-                                continue
-                    except Exception:  # graphql-core's path below raises it again and locates it
-                        value = _NO_PLAN
-                    if value is None and not non_null:
-                        results[response_name] = None
+                    done, result = self._fast_field(
+                        plan,
+                        parent_type,
+                        source_value,
+                        field_details_list,
+                        path,
+                        response_name,
+                        position_context,
+                    )
+                    if done:
+                        results[response_name] = result
+                        if is_awaitable(result):
+                            awaitable_fields.append(response_name)
                         continue
                 result = self.execute_field(
                     parent_type,
@@ -125,3 +131,51 @@ class LeafFastPathExecutor(StrawberryGraphQLCoreExecutionContext):
             return results
 
         return get_results()
+
+    def _fast_field(
+        self,
+        plan: Plan,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: Any,
+        path: Path | None,
+        response_name: str,
+        position_context: Any,
+    ) -> tuple[bool, Any]:
+        """(True, the field's completed value), or (False, None) for graphql-core's own path."""
+        getter, named, non_null = plan
+        try:
+            value = getter(source)
+        except Exception:  # graphql-core's path raises it again and locates it
+            return False, None
+        if value is None:
+            return (False, None) if non_null else (True, None)
+        if not isinstance(named, GraphQLObjectType):
+            try:
+                coerced = named.coerce_output_value(value)
+            except Exception:
+                return False, None
+            ok = coerced is not None and coerced is not Undefined
+            return (True, coerced) if ok else (False, None)
+        # An object: what graphql-core's execute_field does once its resolver returned `value`
+        # and complete_value reached complete_object_value, errors handled the same way.
+        field_path = Path(path, response_name, parent_type.name)
+        return_type = parent_type.fields[field_details_list[0].node.name.value].type
+        try:
+            completed = self.collect_and_execute_subfields(
+                named, field_details_list, field_path, value, position_context
+            )
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, field_details_list, field_path)
+            return True, None
+        if not self.is_awaitable(completed):
+            return True, completed
+
+        async def await_completed() -> Any:
+            try:
+                return await completed
+            except Exception as raw_error:
+                self.handle_field_error(raw_error, return_type, field_details_list, field_path)
+                return None
+
+        return True, await_completed()

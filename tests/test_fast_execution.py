@@ -26,12 +26,20 @@ class Colour(enum.Enum):
 
 
 @strawberry.type
+class Part:
+    label: str
+
+
+@strawberry.type
 class Item:
     name: str
     count: int
     colour: Colour
     at: datetime
     maybe: str | None = None
+    part: Part | None = None
+    spare: Part | None = None
+    broken_part: Part = strawberry.field(default_factory=lambda: Part(label="fine"))
     # Plain fields holding values that break their types, as a bug would.
     broken_count: int = 0
     broken_name: str = ""
@@ -46,8 +54,9 @@ class Query:
     @strawberry.field
     def items(self) -> list[Item]:
         at = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-        good = Item(name="a", count=1, colour=Colour.RED, at=at, maybe="m")
-        bad = Item(name="b", count=2, colour=Colour.BLUE, at=at)
+        good = Item(name="a", count=1, colour=Colour.RED, at=at, maybe="m", part=Part(label="p"))
+        bad = Item(name="b", count=2, colour=Colour.BLUE, at=at, spare=Part(label=None))  # type: ignore[arg-type]
+        bad.broken_part = Part(label=None)  # type: ignore[arg-type]
         bad.broken_count = "not a number"  # type: ignore[assignment]
         bad.broken_name = None  # type: ignore[assignment]
         return [good, bad]
@@ -60,6 +69,8 @@ DOCUMENTS = [
     "query ($s: Boolean!) { items { name @skip(if: $s) count @include(if: $s) } }",
     "{ items { name brokenCount } }",  # a value that fails to coerce: a located error
     "{ items { name brokenName } }",  # null in a non-null field: the error bubbles up
+    "{ items { part { label } spare { l: label } } }",  # objects; a broken one inside a nullable
+    "{ items { name brokenPart { label } } }",  # a broken one inside a non-null object
 ]
 
 
@@ -81,10 +92,16 @@ async def test_fast_path_matches_graphql_core(document: str) -> None:
     )
     assert _plain(fast) == _plain(plain)
     assert fast.data is not None or fast.errors  # the documents are not trivially empty
-    # The comparison means something only if the fast path ran: plain leaves took it, a field
-    # with a resolver of its own did not.
-    assert {"Item.name", "Item.colour"} <= fast_fields()
-    assert "Item.shout" not in fast_fields()
+
+
+async def test_the_comparisons_take_the_fast_path() -> None:
+    # The comparisons above mean something only if the fast path ran: plain leaves and plain
+    # objects took it, a field with a resolver of its own did not.
+    fast = _schema(LeafFastPathExecutor)
+    for document in DOCUMENTS:
+        await fast.execute(document, variable_values={"s": True})
+    assert {"Item.name", "Item.colour", "Item.part", "Part.label"} <= fast_fields()
+    assert "Item.shout" not in fast_fields() and "Query.items" not in fast_fields()
 
 
 async def test_fast_path_matches_on_the_tab_page(
