@@ -30,9 +30,9 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
 # How to read one field fast: its attribute getter, its type with NonNull taken off (a scalar or an
-# enum, coerced in place; or an object type, whose sub-fields are executed at once), and whether
-# it is non-null.
-Plan = tuple[Callable[[Any], Any], GraphQLLeafType | GraphQLObjectType, bool]
+# enum, coerced in place; or an object type, whose sub-fields are executed at once), whether it is
+# non-null, and whether it is a leaf.
+Plan = tuple[Callable[[Any], Any], GraphQLLeafType | GraphQLObjectType, bool, bool]
 _NO_VALUE = object()
 # Keyed by the parent type object and the field's name; a schema's types live as long as it.
 _plans: dict[tuple[int, str], tuple[GraphQLObjectType, Plan | None]] = {}
@@ -58,7 +58,7 @@ def _plan_for(parent_type: GraphQLObjectType, name: str) -> Plan | None:
             and getattr(field_def.resolve, "_is_default", False)
             and (is_leaf_type(named) or plain_object)
         ):
-            plan = (attrgetter(definition.python_name), named, non_null)
+            plan = (attrgetter(definition.python_name), named, non_null, not plain_object)
     _plans[key] = (parent_type, plan)
     return plan
 
@@ -68,7 +68,33 @@ def fast_fields() -> set[str]:
     return {f"{parent.name}.{name}" for (_, name), (parent, plan) in _plans.items() if plan}
 
 
+# One selection's fields with their plans (None: graphql-core's path). graphql-core memoizes the
+# selection of a list's items, so the 50 items of a page share one entry.
+_Selection = list[tuple[str, Any, Plan | None]]
+
+
 class LeafFastPathExecutor(StrawberryGraphQLCoreExecutionContext):
+    _selections: dict[tuple[int, int], tuple[Any, _Selection]] | None = None
+
+    def _selection(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> _Selection:
+        if self._selections is None:
+            self._selections = {}
+        key = (id(parent_type), id(grouped_field_set))
+        cached = self._selections.get(key)
+        if cached is not None and cached[0] is grouped_field_set:
+            return cached[1]
+        middleware = self.middleware_manager
+        fast = not middleware or not middleware.middlewares
+        selection = []
+        for response_name, field_details_list in grouped_field_set.items():
+            node = field_details_list[0].node
+            plan = None
+            if fast and not node.arguments:
+                plan = _plan_for(parent_type, node.name.value)
+            selection.append((response_name, field_details_list, plan))
+        self._selections[key] = (grouped_field_set, selection)
+        return selection
+
     def execute_fields(
         self,
         parent_type: GraphQLObjectType,
@@ -77,31 +103,47 @@ class LeafFastPathExecutor(StrawberryGraphQLCoreExecutionContext):
         grouped_field_set: Any,
         position_context: Any,
     ) -> Any:
-        """graphql-core's `Executor.execute_fields`, with basic leaf fields read in place."""
-        middleware = self.middleware_manager
-        fast = not middleware or not middleware.middlewares
+        """graphql-core's `Executor.execute_fields`, with plain fields read in place."""
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
         try:
-            for response_name, field_details_list in grouped_field_set.items():
-                node = field_details_list[0].node
-                plan = _plan_for(parent_type, node.name.value) if fast else None
-                if plan is not None and not node.arguments:
-                    done, result = self._fast_field(
-                        plan,
-                        parent_type,
-                        source_value,
-                        field_details_list,
-                        path,
-                        response_name,
-                        position_context,
-                    )
-                    if done:
-                        results[response_name] = result
-                        if is_awaitable(result):
-                            awaitable_fields.append(response_name)
-                        continue
+            for response_name, field_details_list, plan in self._selection(
+                parent_type, grouped_field_set
+            ):
+                if plan is not None:
+                    getter, named, non_null, leaf = plan
+                    try:
+                        value = getter(source_value)
+                    except Exception:  # graphql-core's path below raises it again and locates it
+                        value = _NO_VALUE
+                    if value is None:
+                        if not non_null:
+                            results[response_name] = None
+                            continue
+                    elif value is not _NO_VALUE:
+                        if leaf:
+                            try:
+                                coerced = named.coerce_output_value(value)
+                            except Exception:
+                                coerced = None
+                            if coerced is not None and coerced is not Undefined:
+                                results[response_name] = coerced
+                                continue
+                        else:
+                            result = self._complete_plain_object(
+                                named,
+                                parent_type,
+                                value,
+                                field_details_list,
+                                path,
+                                response_name,
+                                position_context,
+                            )
+                            results[response_name] = result
+                            if is_awaitable(result):
+                                awaitable_fields.append(response_name)
+                            continue
                 result = self.execute_field(
                     parent_type,
                     source_value,
@@ -132,44 +174,29 @@ class LeafFastPathExecutor(StrawberryGraphQLCoreExecutionContext):
 
         return get_results()
 
-    def _fast_field(
+    def _complete_plain_object(
         self,
-        plan: Plan,
+        object_type: GraphQLObjectType,
         parent_type: GraphQLObjectType,
-        source: Any,
+        value: Any,
         field_details_list: Any,
         path: Path | None,
         response_name: str,
         position_context: Any,
-    ) -> tuple[bool, Any]:
-        """(True, the field's completed value), or (False, None) for graphql-core's own path."""
-        getter, named, non_null = plan
-        try:
-            value = getter(source)
-        except Exception:  # graphql-core's path raises it again and locates it
-            return False, None
-        if value is None:
-            return (False, None) if non_null else (True, None)
-        if not isinstance(named, GraphQLObjectType):
-            try:
-                coerced = named.coerce_output_value(value)
-            except Exception:
-                return False, None
-            ok = coerced is not None and coerced is not Undefined
-            return (True, coerced) if ok else (False, None)
-        # An object: what graphql-core's execute_field does once its resolver returned `value`
-        # and complete_value reached complete_object_value, errors handled the same way.
+    ) -> Any:
+        """What graphql-core's execute_field does once the resolver returned `value` and
+        complete_value reached complete_object_value, with errors handled the same way."""
         field_path = Path(path, response_name, parent_type.name)
         return_type = parent_type.fields[field_details_list[0].node.name.value].type
         try:
             completed = self.collect_and_execute_subfields(
-                named, field_details_list, field_path, value, position_context
+                object_type, field_details_list, field_path, value, position_context
             )
         except Exception as raw_error:
             self.handle_field_error(raw_error, return_type, field_details_list, field_path)
-            return True, None
+            return None
         if not self.is_awaitable(completed):
-            return True, completed
+            return completed
 
         async def await_completed() -> Any:
             try:
@@ -178,4 +205,4 @@ class LeafFastPathExecutor(StrawberryGraphQLCoreExecutionContext):
                 self.handle_field_error(raw_error, return_type, field_details_list, field_path)
                 return None
 
-        return True, await_completed()
+        return await_completed()
