@@ -30,6 +30,7 @@ from resolvers.errors import (
     ResponseWindowClosedError,
     ValidationError,
 )
+from resolvers.fast_execution import LeafFastPathExecutor
 from resolvers.limits import CostRateLimit, IntrospectionGate
 from resolvers.mutations import Mutation
 from resolvers.queries import Query
@@ -106,6 +107,7 @@ schema = AfterSalesSchema(
         ResponseWindowClosedError,
         ValidationError,
     ],
+    execution_context_class=LeafFastPathExecutor,
     extensions=[
         lambda: AddValidationRules(_LIMIT_RULES),
         lambda: MaxTokensLimiter(max_token_count=4000),

@@ -13,7 +13,7 @@ from models.cancellations import Cancellation, CancellationTab
 from models.errors import ValidationFailed
 from storage.documents import cancellation_doc, cancellation_from, changes_between
 from storage.keys import ALL, time_bounds
-from storage.mongo import ConcurrentUpdate, Database, Session
+from storage.mongo import ConcurrentUpdate, Database, Session, find_by_ids
 from storage.pagination import Page, SortOrder, fetch_page
 
 SORTS = {
@@ -127,7 +127,7 @@ async def due_for_auto_accept(
 
 
 async def get_many(db: Database, ids: list[str], session: Session) -> list[Cancellation]:
-    docs = await db.cancellations.find({"_id": {"$in": ids}}, session=session).to_list(None)
+    docs = await find_by_ids(db.cancellations, ids, session)
     return [cancellation_from(d) for d in docs]
 
 

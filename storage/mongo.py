@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -14,6 +14,22 @@ from pymongo.write_concern import WriteConcern
 
 T = TypeVar("T")
 Session = AsyncClientSession
+
+
+# SecantusDB's `$in` costs grow with the square of the list (2,000 ids in one query: 2.06 s; the
+# same ids 50 at a time: 0.11 s), so reads by many ids go in chunks of this size.
+IN_CHUNK = 50
+
+
+async def find_by_ids(
+    collection: AsyncCollection, ids: Sequence[str], session: Session | None = None
+) -> list[dict[str, Any]]:
+    """The documents with these `_id`s (those that exist), read `IN_CHUNK` ids at a time."""
+    docs: list[dict[str, Any]] = []
+    for start in range(0, len(ids), IN_CHUNK):
+        chunk = list(ids[start : start + IN_CHUNK])
+        docs += await collection.find({"_id": {"$in": chunk}}, session=session).to_list(None)
+    return docs
 
 
 class ConcurrentUpdate(Exception):

@@ -12,7 +12,7 @@ from models.access import Scope
 from models.orders import FulfilmentState, Order
 from storage.documents import changes_between, order_doc, order_from
 from storage.keys import ALL, time_bounds
-from storage.mongo import ConcurrentUpdate, Database, Session
+from storage.mongo import ConcurrentUpdate, Database, Session, find_by_ids
 from storage.pagination import Page, SortOrder, fetch_page
 
 NEWEST = SortOrder("NEWEST", "k_placed", -1)
@@ -34,7 +34,7 @@ async def get(db: Database, order_id: str, session: Session | None = None) -> Or
 async def get_many(
     db: Database, order_ids: list[str], session: Session | None = None
 ) -> dict[str, Order]:
-    docs = await db.orders.find({"_id": {"$in": order_ids}}, session=session).to_list(None)
+    docs = await find_by_ids(db.orders, order_ids, session)
     return {d["_id"]: order_from(d) for d in docs}
 
 
