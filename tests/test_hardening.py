@@ -10,17 +10,17 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 import websockets
 from graphql import parse
 
 from api.app import create_app
-from api.settings import Settings, SettingsError, default_settings, load_settings
+from api.settings import SettingsError, default_settings, load_settings
 from resolvers.limits import RateLimiter, query_cost
 from services.bootstrap import Services
 from tests.api_client import GraphQLClient, authorization
 from tests.factories import PLATFORM, buyer, seller
-from tests.processes import free_port, start_service
+from tests.processes import start_service
+from tests.served import connect, serving
 
 PRODUCTION_SECRET = "prod-secret-0123456789abcdefghijklmnopqrstuvwxyz"
 
@@ -223,56 +223,26 @@ async def test_development_keeps_graphiql_and_introspection(api: GraphQLClient) 
 # ---- WebSocket handshakes ----------------------------------------------------------------------
 
 
-@contextlib.asynccontextmanager
-async def serving(services: Services, settings: Settings) -> AsyncIterator[str]:
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(services, settings=settings),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        lifespan="off",
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    try:
-        yield f"ws://127.0.0.1:{port}/graphql"
-    finally:
-        server.should_exit = True
-        await task
-
-
-def _connect(url: str, origin: str | None = None) -> websockets.asyncio.client.connect:
-    return websockets.connect(
-        url,
-        subprotocols=[websockets.Subprotocol("graphql-transport-ws")],
-        origin=websockets.Origin(origin) if origin else None,
-        open_timeout=5,
-    )
-
-
 async def test_websocket_init_wait_token_and_origins(services: Services) -> None:
     settings = default_settings(
         ws_init_wait_seconds=0.3, allowed_origins="https://seller.example", ws_max_subscriptions=3
     )
     async with serving(services, settings) as url:
         # Silence after the handshake: closed when the init wait is over (4408).
-        async with _connect(url) as ws:
+        async with connect(url) as ws:
             with pytest.raises(websockets.ConnectionClosed) as closed:
                 await asyncio.wait_for(ws.recv(), 5)
             assert closed.value.rcvd is not None and closed.value.rcvd.code == 4408
 
         # A bad token in connection_init: refused (4403), nothing else happens.
-        async with _connect(url) as ws:
+        async with connect(url) as ws:
             await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
             with pytest.raises(websockets.ConnectionClosed) as closed:
                 await asyncio.wait_for(ws.recv(), 5)
             assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
 
         # A good token: acknowledged; queries over the socket see the same caller.
-        async with _connect(url, origin="https://seller.example") as ws:
+        async with connect(url, origin="https://seller.example") as ws:
             payload = authorization(buyer("buyer-ws"))
             await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
             assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "connection_ack"
@@ -286,7 +256,7 @@ async def test_websocket_init_wait_token_and_origins(services: Services) -> None
 
         # An origin not in AFTERSALES_ALLOWED_ORIGINS: the handshake itself is refused.
         with pytest.raises(websockets.InvalidStatus):
-            async with _connect(url, origin="https://evil.example"):
+            async with connect(url, origin="https://evil.example"):
                 pass
 
 

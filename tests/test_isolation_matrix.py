@@ -9,14 +9,18 @@ of the victim's data, after the owner's call proved that the same document does 
 writes must answer FORBIDDEN (a typed member) and change nothing; anonymous calls are
 UNAUTHENTICATED. Public reference data answers everyone alike.
 
-Adding a field: add its entry here. A subscription field needs a case too (none exists yet: the
-test then fails with "no matrix entry" until one is written, with a runner for its events).
+The same reads run over the WebSocket too (the caller named by the connection_init payload),
+and subscriptions only there: a `Live` case subscribes, makes a change to the victim's data
+(`trigger`), and listens; the owner must hear of it, outsiders must get FORBIDDEN or nothing of
+the victim's.
+
+Adding a field: add its entry here (a `Read`, a `Write` or a `Live`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -24,14 +28,16 @@ from typing import Any
 import pytest
 from graphql import build_schema
 
+from api.settings import default_settings
 from models.actors import Actor, ActorKind
 from models.clock import SettableClock
 from models.orders import FulfilmentState
 from resolvers.schema import schema
 from services.bootstrap import Services
 from storage.mongo import Database
-from tests.api_client import GraphQLClient
+from tests.api_client import GraphQLClient, authorization
 from tests.factories import PLATFORM, buyer, new_buyer_id, place_order, seller
+from tests.served import serving, ws_operation
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,27 @@ class Write:
     allowed: frozenset[str] = field(default_factory=frozenset)  # victim-side roles that may
 
 
+async def new_request_in_victims_shop(services: Services, v: Victim) -> None:
+    """A change a shop's feed reports, as often as needed: the victim's buyer asks to cancel a
+    new order of the victim's shop."""
+    placed = services.clock.now() - timedelta(hours=3)
+    order = await place_order(services.db, v.shop_id, v.buyer_id, placed)
+    await services.cancellations.request(
+        Actor(ActorKind.BUYER, v.buyer_id), order.id, "CHANGED_MIND", None, None
+    )
+
+
+@dataclass(frozen=True)
+class Live:
+    """A subscription: `trigger` changes the victim's data so that the owner hears of it."""
+
+    document: str
+    variables: Vars
+    trigger: Callable[[Services, Victim], Awaitable[None]] = new_request_in_victims_shop
+    owner: str = "seller"
+    shows: Callable[[Any, Victim], bool] | None = None
+
+
 def _write(field_name: str, input_type: str) -> str:
     return (
         f"mutation($input: {input_type}!) {{ r: {field_name}(input: $input) "
@@ -101,7 +128,7 @@ def _no_error(data: Any, _: Victim) -> bool:
     return data is not None
 
 
-MATRIX: dict[str, Read | Write] = {
+MATRIX: dict[str, Read | Write | Live] = {
     # ---- queries -----------------------------------------------------------------------------
     "Query.viewer": Read("{ viewer { kind id shopId permissions } }"),
     "Query.deadlineWorker": Read(
@@ -254,17 +281,33 @@ async def _snapshot(db: Database, v: Victim) -> list[Any]:
     return [orders, requests, inbox]
 
 
+@pytest.fixture(scope="module")
+async def ws_url(services: Services) -> AsyncIterator[str]:
+    async with serving(services, default_settings(rate_limit_cost=0)) as url:
+        yield url
+
+
 @pytest.mark.parametrize("coordinate", ROOT_FIELDS)
 async def test_no_field_crosses_a_shop_or_a_role(
-    coordinate: str, api: GraphQLClient, db: Database, victim: Victim
+    coordinate: str,
+    api: GraphQLClient,
+    db: Database,
+    services: Services,
+    victim: Victim,
+    ws_url: str,
 ) -> None:
     case = MATRIX.get(coordinate)
     assert case is not None, f"{coordinate} has no matrix entry: add one to MATRIX"
     variables = case.variables(victim)
     before = await _snapshot(db, victim)
 
+    if isinstance(case, Live):
+        await _check_live(ws_url, services, case, victim, variables)
+        return  # its trigger changed the victim's data on purpose; anonymous: test_hardening
     if isinstance(case, Read):
         await _check_read(api, case, victim, variables)
+        if not case.public:
+            await _check_read_over_websocket(ws_url, case, victim, variables)
     else:
         await _check_write(api, case, victim, variables)
         assert await _snapshot(db, victim) == before, "a refused write changed the victim's data"
@@ -309,3 +352,68 @@ async def _check_write(api: GraphQLClient, case: Write, v: Victim, variables: di
         assert body["data"]["r"]["__typename"] == "ForbiddenError", (who, body)
         assert body["data"]["r"]["code"] == "FORBIDDEN"
         assert not _leaks(body, v, variables), (who, body)
+
+
+def _results(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The execution results among a WebSocket's messages (an `error` message as errors)."""
+    out = []
+    for m in messages:
+        if m["type"] == "next":
+            out.append(m["payload"])
+        elif m["type"] == "error":
+            out.append({"data": None, "errors": m["payload"]})
+        elif m["type"] == "closed":
+            out.append({"data": None, "errors": [{"extensions": {"code": f"CLOSED_{m['code']}"}}]})
+    return out
+
+
+def _refused_or_blind(
+    result: dict[str, Any], v: Victim, shows: Callable[[Any, Victim], bool]
+) -> bool:
+    if result.get("errors"):
+        return _codes(result) == {"FORBIDDEN"} and _nothing(result.get("data"))
+    data = result.get("data") or {}
+    typed = [x for x in data.values() if isinstance(x, dict) and x.get("code") == "FORBIDDEN"]
+    return bool(typed) or not shows(data, v)
+
+
+async def _check_read_over_websocket(url: str, case: Read, v: Victim, variables: dict) -> None:
+    shows = case.shows or (lambda data, victim: bool(_leaks({"data": data}, victim, {})))
+    mine = _results(
+        await ws_operation(url, authorization(v.actor(case.owner)), case.document, variables)
+    )
+    assert mine and all("errors" not in r for r in mine), mine
+    assert shows(mine[0]["data"], v), f"the owner's call over the socket shows nothing: {mine}"
+    for who, outsider in OUTSIDERS.items():
+        theirs = _results(
+            await ws_operation(url, authorization(outsider), case.document, variables)
+        )
+        assert theirs, who
+        for result in theirs:
+            assert _refused_or_blind(result, v, shows), (who, result)
+            assert not _leaks(result, v, variables), (who, result)
+
+
+async def _check_live(url: str, services: Services, case: Live, v: Victim, variables: dict) -> None:
+    """Outsiders listen first (the victim's change happens while they listen), then the owner
+    listens for a second change, which proves the same document does report the victim's."""
+    shows = case.shows or (lambda data, victim: bool(_leaks({"data": data}, victim, {})))
+
+    async def trigger() -> None:
+        await case.trigger(services, v)
+
+    for who, outsider in OUTSIDERS.items():
+        theirs = _results(
+            await ws_operation(url, authorization(outsider), case.document, variables, trigger)
+        )
+        for result in theirs:
+            assert _refused_or_blind(result, v, shows), (who, result)
+            assert not _leaks(result, v, variables), (who, result)
+    mine = _results(
+        await ws_operation(
+            url, authorization(v.actor(case.owner)), case.document, variables, trigger
+        )
+    )
+    assert any(not r.get("errors") and shows(r["data"], v) for r in mine), (
+        f"the owner heard nothing of the victim's change: {mine}"
+    )
