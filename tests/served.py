@@ -27,7 +27,7 @@ async def serving(services: Services, settings: Settings) -> AsyncIterator[str]:
         host="127.0.0.1",
         port=port,
         log_level="warning",
-        lifespan="off",
+        lifespan="on",  # the app's background parts (a live feed) start as in service
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

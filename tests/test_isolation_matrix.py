@@ -217,6 +217,21 @@ MATRIX: dict[str, Read | Write | Live] = {
 }
 
 
+# The live feed's subscriptions (issue 5, branch issue-5 at ff5b9f4), checked against a scratch
+# merge of that branch: both pass, and both fail when the feed's buyer filter or the tab counts'
+# agent check is removed. They join MATRIX when those fields are in the schema.
+LIVE_FEED_CASES: dict[str, Live] = {
+    "Subscription.requestEvents": Live(
+        "subscription($shop: ID) { requestEvents(shopId: $shop) { __typename ... on RequestEvent { requestId orderId shopId buyerId cancellation { note buyerId } } ... on UserError { code message } } }",
+        lambda v: {"shop": v.shop_id},
+    ),
+    "Subscription.tabCounts": Live(
+        "subscription($shop: ID) { tabCounts(shopId: $shop) { __typename ... on TabCountsUpdate { shopId cancellations { tab count } } ... on UserError { code message } } }",
+        lambda v: {"shop": v.shop_id},
+    ),
+}
+
+
 def _root_fields() -> list[str]:
     """Every root field the schema serves, read from its SDL."""
     built = build_schema(schema.as_str())
@@ -225,6 +240,7 @@ def _root_fields() -> list[str]:
 
 
 ROOT_FIELDS = _root_fields()
+MATRIX |= {name: case for name, case in LIVE_FEED_CASES.items() if name in ROOT_FIELDS}
 OUTSIDERS = {"another shop's agent": seller("shop-elsewhere"), "another buyer": buyer("buyer-x")}
 
 
