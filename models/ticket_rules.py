@@ -45,8 +45,13 @@ from models.tickets import (
     RuleRef,
     Ticket,
     TicketStatus,
+    assign,
     clean_agent_id,
     clean_tag,
+    rule_skipped,
+    set_status,
+    tag,
+    why_refused,
 )
 
 # "Buyer's history": the buyer's earlier requests to the same shop, this far back.
@@ -417,3 +422,22 @@ def dry_run(rule: Rule, tickets: Iterable[tuple[Ticket, int]], now: datetime) ->
     would do to each."""
     found = (preview(rule, t, history, now) for t, history in tickets)
     return [p for p in found if p is not None]
+
+
+def apply_ticket_rule(ticket: Ticket, rule: Rule, now: datetime) -> Ticket:
+    """A ticket action (resolve, tag, assign) taken by a rule; once per request. A change the
+    ticket refuses (too many tags) does nothing and the ticket records why."""
+    if rule.id in ticket.rules_applied:
+        return ticket
+    actor, a = rule_actor(rule), rule.action
+    try:
+        match a.kind:
+            case RuleActionKind.RESOLVE_TICKET:
+                return set_status(ticket, TicketStatus.RESOLVED, actor, now, rule.ref)
+            case RuleActionKind.TAG if a.tag:
+                return tag(ticket, a.tag, actor, now, rule.ref)
+            case RuleActionKind.ASSIGN if a.assignee:
+                return assign(ticket, a.assignee, actor, now, rule.ref)
+    except DomainError as err:
+        return rule_skipped(ticket, rule.ref, why_refused(err), actor, now)
+    raise ValueError(f"{a.kind.value} is a decision: the request's service takes it")
