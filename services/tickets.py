@@ -237,7 +237,8 @@ class HelpdeskService:
     async def assign(self, actor: Actor, ticket_id: str, assignee: str | None) -> Ticket:
         if assignee is not None:
             assignee = clean_agent_id(assignee)
-            shop = actor.shop_id or ""
+            shop = (await self.get(actor, ticket_id)).shop_id
+            self._require_agent(actor, shop)
             if not await agent_store.is_agent(self.db, shop, assignee):
                 raise NotFound(f"{assignee} is not an agent of shop {shop}", field="assignee")
         return await self._agent_edit(

@@ -192,6 +192,13 @@ async def test_h1_agents_assign_tag_note_and_list_by_status_assignee_tag_kind(
         agent,
     )
     assert refused["assignTicket"]["__typename"] == "NotFoundError"  # not an agent of the shop
+    assign = (
+        "mutation($t: ID!) { assignTicket(input: {ticketId: $t, assignee: null}) { __typename } }"
+    )
+    for outsider in (seller("shop-elsewhere"), PLATFORM):
+        assert (await api(assign, {"t": t1}, outsider))["assignTicket"]["__typename"] == (
+            "ForbiddenError"
+        )
     assert (await api(ADD_AGENT, {"agent": "agent-9"}, seller(shop_id)))["addShopAgent"][
         "agents"
     ] == ["agent-9"]
