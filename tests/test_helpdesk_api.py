@@ -3,6 +3,8 @@ their requests, worked by agents, decided from, and rules that act on them."""
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
 from datetime import timedelta
 from typing import Any
 
@@ -267,3 +269,36 @@ async def test_h1_approve_and_reject_from_the_ticket_with_the_request_rules(
     t2 = (await _ticket_of(api, shop_id, await _request(api, db, clock, shop_id)))["id"]
     no = (await api(reject, {"t": t2, "r": "CUSTOM_MADE"}, seller(shop_id)))["rejectFromTicket"]
     assert (no["status"], no["request"]["status"]) == ("RESOLVED", "REJECTED")
+
+
+async def test_h1_agents_editing_a_ticket_while_its_request_is_decided_lose_nothing(
+    api: GraphQLClient, db: Database, clock: SettableClock, shop_id: str
+) -> None:
+    tag = "mutation($t: ID!, $g: String!) { tagTicket(input: {ticketId: $t, tag: $g}) { __typename } }"
+    note = (
+        'mutation($t: ID!) { addTicketNote(input: {ticketId: $t, text: "looking"}) { __typename } }'
+    )
+    for _ in range(5):
+        request_id = await _request(api, db, clock, shop_id)
+        t = (await _ticket_of(api, shop_id, request_id))["id"]
+
+        results = await asyncio.gather(
+            api(ACCEPT, {"id": request_id}, seller(shop_id)),
+            api(tag, {"t": t, "g": "a"}, seller(shop_id)),
+            api(tag, {"t": t, "g": "b"}, seller(shop_id, adjust=False)),
+            api(note, {"t": t}, seller(shop_id)),
+        )
+
+        assert [next(iter(r.values()))["__typename"] for r in results] == [
+            "Cancellation",
+            "Ticket",
+            "Ticket",
+            "Ticket",
+        ]
+        doc = await db.tickets.find_one({"_id": t})
+        assert (doc["status"], doc["request_status"]) == ("RESOLVED", "CANCELLED")
+        assert sorted(doc["tags"]) == ["a", "b"] and len(doc["notes"]) == 1
+        assert Counter(r["action"] for r in doc["timeline"]) == Counter(
+            {"OPENED": 1, "REQUEST_MOVED": 1, "TAGGED": 2, "NOTE_ADDED": 1}
+        )
+        assert doc["version"] == 5  # rules run (1) and the four changes, each counted once
