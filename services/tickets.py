@@ -423,8 +423,16 @@ class HelpdeskService:
         history = await self._history(t.facts) if needs_history else 0
         decided = False
         for rule in rules_to_run(rules, t, history):
-            if rule.action.kind.is_decision:
+            a = rule.action
+            if a.kind.is_decision:
                 decided = await self._decide(t, rule) or decided
+            elif (
+                a.kind is RuleActionKind.ASSIGN
+                and a.assignee
+                and not await agent_store.is_agent(self.db, t.shop_id, a.assignee)
+            ):  # removed from the shop since the rule was saved
+                why = f"UNKNOWN_AGENT: {a.assignee} is no longer an agent of shop {t.shop_id}"
+                await self._edit(t.id, _skipped(rule, why, self._now()))
             else:
                 await self._edit(t.id, _ticket_rule(rule, self._now()))
         await self._edit(t.id, _rules_done)

@@ -320,6 +320,16 @@ async def test_h2_assign_rule_gives_tickets_to_a_shop_agent(
     assert t["assignee"] == "agent-3"
     assert t["timeline"][-1]["ruleName"] == "To agent 3"
 
+    # Removed from the shop since: the rule does nothing and says why.
+    remove = 'mutation { removeShopAgent(input: {agentId: "agent-3"}) { __typename } }'
+    assert (await api(remove, {}, seller(shop_id)))["removeShopAgent"]["__typename"] == "ShopAgents"
+    t = await _ticket_of(api, shop_id, await _request(api, db, clock, shop_id))
+    assert t["assignee"] is None
+    assert (t["timeline"][-1]["action"], t["timeline"][-1]["detail"]) == (
+        "RULE_SKIPPED",
+        f"UNKNOWN_AGENT: agent-3 is no longer an agent of shop {shop_id}",
+    )
+
 
 @pytest.fixture
 async def rules_not_run_at_creation(services: Services) -> AsyncIterator[None]:
