@@ -15,6 +15,7 @@ from models.reasons import (
 )
 from resolvers.context import Context, actor_of, services_of
 from resolvers.inputs import CancellationFilter, CancellationSort, OrderFilter, well_formed_id
+from resolvers.tickets import TicketQueries
 from resolvers.types import (
     Cancellation,
     CancellationConnection,
@@ -60,7 +61,7 @@ def _catalogue(catalogue: Mapping[str, str]) -> list[Reason]:
 
 
 @strawberry.type
-class Query:
+class Query(TicketQueries):
     @strawberry.field(description="The caller, as identified by the X-Actor header.")
     def viewer(self, info: Info[Context, Any]) -> Viewer:
         actor = actor_of(info)
