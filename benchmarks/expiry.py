@@ -6,8 +6,9 @@
 Seeds N overdue cancellation requests (each with its order) for the worker, and N more of the
 same kind for the baseline; then times the worker's pass until none is left, and a bare
 `update_many` that makes the same change to the request documents (status, tab, deadline key,
-timeline record) with nothing else. The worker also cancels each order, moves the tab counters and
-writes the buyer's and the shop's notifications, in transactions of --batch requests.
+timeline record) with nothing else. The worker also cancels each order, moves the tab counters,
+writes the buyer's and the shop's notifications and moves each request's helpdesk ticket, in
+transactions of --batch requests.
 The bar (issue 4): worker time / baseline time <= 2.
 """
 
@@ -18,6 +19,7 @@ import asyncio
 import os
 import platform
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from api.embedded_db import EmbeddedDatabase
@@ -25,20 +27,26 @@ from models import cancellations as domain
 from models.actors import Actor, ActorKind
 from models.clock import SettableClock
 from models.policy import DEFAULT_POLICY
+from models.ticket_facts import facts_of_cancellation
+from models.tickets import open_ticket
 from services.bootstrap import build_services
 from services.cancellations import new_cancellation_id
 from services.deadline_worker import DeadlineWorker
+from services.ticket_sync import new_ticket_id
 from storage.documents import cancellation_doc, order_doc, record_doc
 from storage.keys import ALL, sort_key
 from storage.mongo import Database, connect
+from storage.tickets import ticket_doc
 from tests.factories import build_order
 
 SEED_BATCH = 5_000
 
 
-async def seed(db: Database, shop_id: str, n: int, requested_at: datetime) -> None:
+async def seed(
+    db: Database, shop_id: str, n: int, requested_at: datetime, *, tickets: bool = True
+) -> None:
     for start in range(0, n, SEED_BATCH):
-        orders, requests = [], []
+        orders, requests, ticket_docs = [], [], []
         for i in range(start, min(n, start + SEED_BATCH)):
             buyer = f"bench-buyer-{i % 5000}"
             order = build_order(shop_id, buyer, requested_at - timedelta(hours=2))
@@ -53,8 +61,18 @@ async def seed(db: Database, shop_id: str, n: int, requested_at: datetime) -> No
             )
             orders.append(order_doc(outcome.order))
             requests.append(cancellation_doc(outcome.cancellation))
+            # Its helpdesk ticket (H1), rules already run, as the API leaves it: the worker's
+            # move updates it in the same transaction.
+            facts = facts_of_cancellation(outcome.cancellation)
+            ticket = open_ticket(
+                facts, Actor(ActorKind.BUYER, buyer), new_ticket_id(), requested_at
+            )
+            assert ticket is not None
+            ticket_docs.append(ticket_doc(replace(ticket, rules_due=False)))
         await db.orders.insert_many(orders, ordered=False)
         await db.cancellations.insert_many(requests, ordered=False)
+        if tickets:
+            await db.tickets.insert_many(ticket_docs, ordered=False)
     await db.tab_counts.insert_one(
         {"_id": f"{shop_id}:cancellations", "shop_id": shop_id, "tabs": {"TO_PROCEED": n}}
     )

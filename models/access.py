@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from models.actors import Actor, ActorKind
-from models.errors import Forbidden
+from models.errors import Forbidden, ValidationFailed
 from models.notifications import Recipient
 
 
@@ -91,3 +91,53 @@ def inbox_of(actor: Actor) -> tuple[Recipient, str] | None:
     if actor.kind is ActorKind.SELLER_AGENT and actor.shop_id:
         return Recipient.SHOP, actor.shop_id
     return None
+
+
+# ---- the helpdesk: tickets, rules and the team list are the shop's team's (H1, H2) ----------
+
+
+def team_shop(actor: Actor, shop_id: str | None) -> str:
+    """The shop whose tickets, rules and agents an actor reads: an agent their own (naming
+    another is refused), the platform the one it names; buyers none."""
+    if actor.kind is ActorKind.SELLER_AGENT:
+        if shop_id is not None and shop_id != actor.shop_id:
+            raise Forbidden(f"shop {shop_id} is not yours", field="shopId")
+        assert actor.shop_id is not None
+        return actor.shop_id
+    if actor.kind is ActorKind.PLATFORM:
+        if not shop_id:
+            raise ValidationFailed("shopId is required for the platform", field="shopId")
+        return shop_id
+    raise Forbidden("tickets are for the shop's team")
+
+
+def require_team_view(actor: Actor, shop_id: str, what: str) -> None:
+    """Reading one ticket or rule found by its id. The refusal names the item, never its shop:
+    an outsider holding an id must not learn whose it is."""
+    if actor.kind is ActorKind.PLATFORM:
+        return
+    if actor.kind is ActorKind.SELLER_AGENT and actor.shop_id == shop_id:
+        return
+    raise Forbidden(f"{what} is not yours to see")
+
+
+def require_shop_agent(actor: Actor, shop_id: str) -> None:
+    """Working a ticket (assign, tag, note, status) is for any agent of its shop."""
+    if actor.kind is not ActorKind.SELLER_AGENT or actor.shop_id != shop_id:
+        raise Forbidden("only an agent of the ticket's shop can do this")
+
+
+def rules_shop(actor: Actor, shop_id: str | None) -> str:
+    """Rules act with the adjustments permission, so only those who hold it (or the platform)
+    write them, and the team list."""
+    shop = team_shop(actor, shop_id)
+    if actor.kind is ActorKind.SELLER_AGENT and not actor.can_adjust:
+        raise Forbidden("writing rules needs the adjustments permission")
+    return shop
+
+
+def require_rules_writer(actor: Actor, shop_id: str, what: str) -> None:
+    """Changing one rule found by its id: as `rules_shop`, without naming the rule's shop."""
+    require_team_view(actor, shop_id, what)
+    if actor.kind is ActorKind.SELLER_AGENT and not actor.can_adjust:
+        raise Forbidden("writing rules needs the adjustments permission")

@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 import strawberry
 
 from models import errors as domain
+from models.ticket_rules import InvalidRule
+from models.ticket_rules import RuleProblem as DomainRuleProblem
 
 
 @strawberry.enum(description="Stable, machine-readable error codes.")
@@ -30,6 +32,12 @@ class ErrorCode(Enum):
     PAYMENT_WINDOW_OPEN = "PAYMENT_WINDOW_OPEN"
     ALREADY_REQUESTED = "ALREADY_REQUESTED"
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    INVALID_RULE = "INVALID_RULE"
+
+
+RuleProblem = strawberry.enum(
+    DomainRuleProblem, name="RuleProblem", description="What is wrong with a helpdesk rule (H2)."
+)
 
 
 @strawberry.interface(description="An expected failure: nothing was written.")
@@ -89,6 +97,11 @@ class AlreadyRequestedError(UserError):
     existing_cancellation_id: strawberry.ID
 
 
+@strawberry.type(description="H2: the rule cannot be saved as written; nothing was saved.")
+class InvalidRuleError(UserError):
+    problem: RuleProblem  # type: ignore[valid-type]
+
+
 def to_user_error(err: domain.DomainError) -> UserError:
     code = ErrorCode(err.code)
     common: dict[str, Any] = {"code": code, "message": err.message, "field": err.field}
@@ -105,6 +118,8 @@ def to_user_error(err: domain.DomainError) -> UserError:
             return PaymentWindowOpenError(**common, payment_due_at=err.payment_due_at)
         case domain.DuplicateRequest():
             return AlreadyRequestedError(**common, existing_cancellation_id=err.existing_id)
+        case InvalidRule():
+            return InvalidRuleError(**common, problem=err.problem)
         case domain.NotFound():
             return NotFoundError(**common)
         case domain.Forbidden():

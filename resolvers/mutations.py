@@ -32,6 +32,7 @@ from resolvers.inputs import (
     RequestCancellationInput,
     well_formed_id,
 )
+from resolvers.tickets import TicketMutations
 from resolvers.types import Cancellation, Order
 
 _COMMON = NotFoundError | ForbiddenError | ValidationError | IdempotencyKeyReusedError
@@ -60,7 +61,7 @@ OrderEventResult = Annotated[
 
 
 @strawberry.type
-class Mutation:
+class Mutation(TicketMutations):
     # ---- buyer ---------------------------------------------------------------------------
 
     @strawberry.mutation(

@@ -16,6 +16,7 @@ from models.reasons import (
 )
 from resolvers.context import Context, actor_of, services_of
 from resolvers.inputs import CancellationFilter, CancellationSort, OrderFilter, well_formed_id
+from resolvers.tickets import TicketQueries
 from resolvers.types import (
     Cancellation,
     CancellationConnection,
@@ -61,7 +62,7 @@ def _catalogue(catalogue: Mapping[str, str]) -> list[Reason]:
 
 
 @strawberry.type
-class Query:
+class Query(TicketQueries):
     @strawberry.field(description="The caller, as named by their bearer token.")
     def viewer(self, info: Info[Context, Any]) -> Viewer:
         actor = actor_of(info)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from models.clock import Clock
 from services.cancellations import CancellationService
 from services.orders import OrderService
+from services.tickets import HelpdeskService
 from storage.indexes import ensure_indexes
 from storage.mongo import Database
 
@@ -17,13 +18,19 @@ class Services:
     clock: Clock
     orders: OrderService
     cancellations: CancellationService
+    helpdesk: HelpdeskService
 
 
 async def build_services(db: Database, clock: Clock) -> Services:
     await ensure_indexes(db)
+    cancellations = CancellationService(db, clock)
+    helpdesk = HelpdeskService(db, clock, cancellations)
+    # H2: the shop's rules run on every new request, right after it is written.
+    cancellations.after_create = helpdesk.run_rules_for_requests
     return Services(
         db=db,
         clock=clock,
         orders=OrderService(db, clock),
-        cancellations=CancellationService(db, clock),
+        cancellations=cancellations,
+        helpdesk=helpdesk,
     )

@@ -7,7 +7,8 @@ version), the order, the tab counters, the notifications and the idempotency key
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,8 @@ from models.errors import DomainError, NotFound, ValidationFailed
 from models.orders import Order
 from models.policy import CategoryPolicy
 from models.reasons import SYSTEM_CANCEL_REASONS
+from models.ticket_facts import facts_of_cancellation
+from services.ticket_sync import RequestChange, on_requests_written
 from storage import cancellations as cancellation_store
 from storage import idempotency, notifications, policies, tab_counts
 from storage import orders as order_store
@@ -30,6 +33,12 @@ from storage.mongo import Database, Session
 from storage.pagination import Page
 
 SECTION = "cancellations"
+
+log = logging.getLogger("aftersales.cancellations")
+
+# Runs the helpdesk rules on new requests, after their transaction (services/tickets.py); it
+# returns the ids of the requests a rule decided, so the caller shows their new state.
+AfterCreate = Callable[[list[str]], Awaitable[set[str]]]
 
 Decision = Callable[[Cancellation, Order], CancellationOutcome]
 Creation = Callable[[Order, CategoryPolicy, str], CancellationOutcome]
@@ -52,6 +61,7 @@ class CancellationService:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock
+        self.after_create: AfterCreate | None = None  # wired by services/bootstrap.py
 
     # ---- buyer ---------------------------------------------------------------------------
 
@@ -180,7 +190,9 @@ class CancellationService:
                 changes.append(_Change(outcome, None, order))
             return await self._write(session, actor, changes)
 
-        return await self.db.transaction(work)
+        cancelled = await self.db.transaction(work)
+        await self._run_rules([c.id for c in cancelled])
+        return cancelled
 
     # ---- reads ---------------------------------------------------------------------------
 
@@ -266,7 +278,22 @@ class CancellationService:
             )
             return saved
 
-        return await self.db.transaction(work)
+        saved = await self.db.transaction(work)
+        if saved.id in await self._run_rules([saved.id]):
+            return await cancellation_store.get(self.db, saved.id) or saved
+        return saved
+
+    async def _run_rules(self, ids: list[str]) -> set[str]:
+        """H2: the shop's rules on new requests, right after the transaction that created them.
+        Their failure never undoes the request: the ticket keeps `rules_due` and the deadline
+        worker runs them again."""
+        if self.after_create is None or not ids:
+            return set()
+        try:
+            return await self.after_create(ids)
+        except Exception:
+            log.exception("helpdesk rules failed on %s; the deadline worker retries", ids)
+            return set()
 
     async def _decide(
         self,
@@ -336,6 +363,19 @@ class CancellationService:
         await tab_counts.move(self.db, SECTION, moves, session)
         await notifications.insert_many(
             self.db, tuple(n for ch in changes for n in ch.outcome.notifications), session
+        )
+        # H1: each request's ticket opens or follows it, in the same transaction.
+        await on_requests_written(
+            self.db,
+            session,
+            actor,
+            [
+                RequestChange(
+                    facts_of_cancellation(ch.outcome.cancellation), ch.cancellation_before is None
+                )
+                for ch in changes
+            ],
+            self.clock.now(),
         )
         saved = iter(decided)
         return [

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -21,11 +21,15 @@ from models.cancellations import Cancellation
 from services.bootstrap import Services
 from storage import cancellations as cancellation_store
 from storage import orders as order_store
+from storage import tickets as ticket_store
 
 log = logging.getLogger("aftersales.deadlines")
 
 MAX_BACKOFF_SECONDS = 30.0
 SCAN_BATCHES = 50  # batches found by one scan of the due index
+# H2: rules run right after a request is created; a ticket still due this long after it was
+# opened lost its run (the process stopped in between), and the worker runs its rules.
+RULES_GRACE = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -34,7 +38,7 @@ class Deadline:
 
     name: str
     due: Callable[[datetime, int], Awaitable[list[tuple[str, datetime]]]]
-    act: Callable[[list[str]], Awaitable[list[Cancellation]]]
+    act: Callable[[list[str]], Awaitable[Sequence[Cancellation | str]]]
 
 
 @dataclass
@@ -74,6 +78,11 @@ class DeadlineWorker:
                 "payment_window",  # C8
                 lambda now, limit: order_store.due_for_payment_cancel(db, now, limit),
                 lambda ids: cancellations.cancel_unpaid_orders(EXPIRY_WORKER, ids),
+            ),
+            Deadline(
+                "helpdesk_rules",  # H2, see RULES_GRACE
+                lambda now, limit: ticket_store.rules_due(db, now - RULES_GRACE, limit),
+                services.helpdesk.run_rules_for_tickets,
             ),
         ]
 

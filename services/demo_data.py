@@ -12,10 +12,12 @@ from models.clock import SettableClock
 from models.money import Money
 from models.orders import FulfilmentState, LineItem, Order, PaymentMethod, PaymentState
 from models.policy import HOUR, CategoryPolicy
+from models.ticket_rules import Condition, Rule, RuleAction, RuleActionKind, validate_rule
+from models.tickets import RequestInitiator, RequestKind
 from services.cancellations import CancellationService
 from services.orders import OrderService
+from storage import agents, policies, ticket_rules
 from storage import orders as order_store
-from storage import policies
 from storage.mongo import Database
 
 SHOPS = {"shop-1": "Aurora Beauty", "shop-2": "Peak Outdoor"}
@@ -119,12 +121,39 @@ class _Builder:
         self.clock.set(self.now - timedelta(hours=hours_ago))
 
 
+async def _helpdesk(db: Database, now: datetime) -> None:
+    """The shops' agents, and shop-1's rule from seed 003: system cancellations resolved.
+    The demo's requests are made before any service runs, so the deadline worker's first pass
+    runs the rules on their tickets (the sweep of tickets whose rules are due)."""
+    for shop_id, agent_ids in {"shop-1": ["agent-1", "agent-2"], "shop-2": ["agent-1"]}.items():
+        for agent_id in agent_ids:
+            await agents.add(db, shop_id, agent_id, now)
+    rule = validate_rule(
+        Rule(
+            "rul_demo_resolve_system",
+            "shop-1",
+            "Resolve system cancellations",
+            10,
+            True,
+            Condition(
+                kinds=frozenset({RequestKind.CANCELLATION}),
+                initiators=frozenset({RequestInitiator.PLATFORM}),
+            ),
+            RuleAction(RuleActionKind.RESOLVE_TICKET),
+            "agent-1",
+            now,
+        )
+    )
+    await db.transaction(lambda session: ticket_rules.insert(db, rule, session))
+
+
 async def load_demo_data(db: Database, now: datetime) -> DemoSummary | None:
     """Seeds an empty database; returns None when there is data already."""
     if await db.orders.estimated_document_count() > 0:
         return None
     for category, policy in CATEGORY_POLICIES.items():
         await policies.put(db, category, policy)
+    await _helpdesk(db, now)
     b = _Builder(db, now)
     script: list[tuple[float, str, Order, str]] = []
     for s, shop_id in enumerate(SHOPS):

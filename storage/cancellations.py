@@ -113,6 +113,20 @@ async def count(db: Database, scope: Scope, tab: CancellationTab, f: Cancellatio
     return await db.cancellations.count_documents(query)
 
 
+async def count_for_buyer(
+    db: Database, shop_id: str, buyer_id: str, since: datetime, before: datetime
+) -> int:
+    """The buyer's cancellations (of every kind) at the shop requested in [since, before)
+    (the `shop_buyer` index: equality on shop, buyer and ALL, one range on the time key)."""
+    query = {
+        "shop_id": shop_id,
+        "buyer_id": buyer_id,
+        "tabs": ALL,
+        "k_requested": time_bounds(since, before),
+    }
+    return await db.cancellations.count_documents(query)
+
+
 async def due_for_auto_accept(
     db: Database, now: datetime, limit: int
 ) -> list[tuple[str, datetime]]:

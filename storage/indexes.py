@@ -67,8 +67,31 @@ IDEMPOTENCY_INDEXES = [
 ]
 
 
+TICKET_INDEXES = [
+    # Every ticket list: the shop, one filter combination (storage/tickets.py), by deadline.
+    IndexModel(
+        [("shop_id", ASC), ("facets", ASC), ("k_deadline", ASC)], name="shop_facets_deadline"
+    ),
+    # A request's ticket, found in the request's own transaction; one ticket per request.
+    IndexModel([("request_id", ASC)], name="request", unique=True),
+    # Tickets whose rules have not run yet (swept by the deadline worker).
+    IndexModel(
+        [("rules_due", ASC), ("opened_at", ASC)],
+        name="rules_due",
+        partialFilterExpression={"rules_due": True},
+    ),
+]
+
+TICKET_RULE_INDEXES = [IndexModel([("shop_id", ASC), ("k_order", ASC)], name="shop_order")]
+
+SHOP_AGENT_INDEXES = [IndexModel([("shop_id", ASC), ("agent_id", ASC)], name="shop_agent")]
+
+
 async def ensure_indexes(db: Database) -> None:
     await db.cancellations.create_indexes(CANCELLATION_INDEXES)
     await db.orders.create_indexes(ORDER_INDEXES)
     await db.notifications.create_indexes(NOTIFICATION_INDEXES)
     await db.idempotency_keys.create_indexes(IDEMPOTENCY_INDEXES)
+    await db.tickets.create_indexes(TICKET_INDEXES)
+    await db.ticket_rules.create_indexes(TICKET_RULE_INDEXES)
+    await db.shop_agents.create_indexes(SHOP_AGENT_INDEXES)

@@ -46,6 +46,9 @@ class Database:
         self.idempotency_keys: AsyncCollection = self.db["idempotency_keys"]
         self.tab_counts: AsyncCollection = self.db["tab_counts"]
         self.category_policies: AsyncCollection = self.db["category_policies"]
+        self.tickets: AsyncCollection = self.db["tickets"]
+        self.ticket_rules: AsyncCollection = self.db["ticket_rules"]
+        self.shop_agents: AsyncCollection = self.db["shop_agents"]
 
     async def ping(self) -> None:
         await self.db.command("ping")

@@ -17,10 +17,14 @@ from models.cancellations import CancellationTab
 from models.errors import ValidationFailed
 from models.notifications import Recipient
 from models.orders import FulfilmentState
+from models.tickets import RequestKind, TicketStatus
 from storage import cancellations as cancellation_store
 from storage import orders as order_store
+from storage import tickets as ticket_store
+from storage.keys import time_bounds
 from storage.mongo import Database
 from storage.pagination import SortOrder, encode_cursor, page_query
+from storage.tickets import TicketFilter
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 
@@ -106,6 +110,54 @@ async def test_point_reads_and_worker_scans_use_an_index(db: Database) -> None:
         ),
         ("cancellations", {"_id": "can_1"}, None),
         ("orders", {"_id": {"$in": ["ord_1", "ord_2"]}}, None),
+    ]
+    for collection, query, sort in shapes:
+        stages = await _plan(db, collection, query, sort)
+        assert "COLLSCAN" not in stages, (collection, query, stages)
+
+
+TICKET_FILTERS = [
+    TicketFilter(),
+    TicketFilter(status=TicketStatus.OPEN),
+    TicketFilter(assignee="agent-1"),
+    TicketFilter(assignee=""),
+    TicketFilter(kind=RequestKind.REFUND_ONLY),
+    TicketFilter(tag="vip"),
+    TicketFilter(status=TicketStatus.PENDING, assignee="agent-1", kind=RequestKind.CANCELLATION),
+    TicketFilter(
+        status=TicketStatus.RESOLVED, assignee="a", kind=RequestKind.REPLACEMENT, tag="vip"
+    ),
+]
+
+
+@pytest.mark.parametrize("f", TICKET_FILTERS)
+async def test_every_ticket_list_shape_uses_an_index(db: Database, f: TicketFilter) -> None:
+    sort = ticket_store.DEADLINE_SOONEST
+    for shape in _shapes(ticket_store.list_query("shop-1", f), sort):
+        stages = await _plan(db, "tickets", shape, sort.spec)
+        assert "COLLSCAN" not in stages and "IXSCAN" in stages, (shape, stages)
+        count = await db.db.command("explain", {"count": "tickets", "query": shape})
+        assert "COLLSCAN" not in _stages(count["queryPlanner"]["winningPlan"])
+
+
+async def test_helpdesk_point_reads_and_scans_use_an_index(db: Database) -> None:
+    shapes = [
+        ("tickets", {"request_id": "can_1"}, None),
+        ("tickets", {"request_id": {"$in": ["can_1", "can_2"]}}, None),
+        ("tickets", {"rules_due": True, "opened_at": {"$lt": NOW}}, [("opened_at", 1)]),
+        ("ticket_rules", {"shop_id": "shop-1"}, [("k_order", 1)]),
+        ("shop_agents", {"_id": "shop-1:agent-1"}, None),
+        ("shop_agents", {"shop_id": "shop-1"}, [("agent_id", 1)]),
+        (
+            "cancellations",
+            {
+                "shop_id": "shop-1",
+                "buyer_id": "b",
+                "tabs": "ALL",
+                "k_requested": time_bounds(NOW - timedelta(days=30), NOW),
+            },
+            None,
+        ),
     ]
     for collection, query, sort in shapes:
         stages = await _plan(db, collection, query, sort)

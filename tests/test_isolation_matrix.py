@@ -20,6 +20,7 @@ Adding a field: add its entry here (a `Read`, a `Write` or a `Live`).
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -48,6 +49,9 @@ class Victim:
     pending_order_id: str  # with a waiting cancellation request
     cancellation_id: str
     unpaid_order_id: str  # past its payment window
+    ticket_id: str  # the helpdesk ticket of the waiting request
+    rule_id: str  # a helpdesk rule of the shop
+    agent_id: str  # an agent on the shop's team list
 
     def secrets(self) -> set[str]:
         return {
@@ -57,6 +61,9 @@ class Victim:
             self.pending_order_id,
             self.cancellation_id,
             self.unpaid_order_id,
+            self.ticket_id,
+            self.rule_id,
+            self.agent_id,
         }
 
     def actor(self, role: str) -> str:
@@ -124,6 +131,18 @@ def _counts_above_zero(data: Any, _: Victim) -> bool:
     return any(c["count"] > 0 for c in data["cancellationTabCounts"])
 
 
+def _tickets_counted(data: Any, _: Victim) -> bool:
+    return data["ticketCounts"]["all"] > 0
+
+
+TAG_RULE = {
+    "name": "Frequent askers",
+    "condition": {"buyerRequestsOver": 1},
+    "action": {"kind": "TAG", "tag": "frequent-asker"},
+}
+TICKET_FIELDS = "id orderId buyerId notes { text } cancellation { id shopId } order { id }"
+
+
 def _no_error(data: Any, _: Victim) -> bool:
     return data is not None
 
@@ -167,6 +186,27 @@ MATRIX: dict[str, Read | Write | Live] = {
     ),
     "Query.notifications": Read(
         "{ notifications(first: 100) { edges { node { id orderId requestId message } } } }"
+    ),
+    # ---- the helpdesk (issue 7): the shop's team only ----------------------------------------
+    "Query.tickets": Read(
+        f"query($shop: ID) {{ tickets(shopId: $shop, first: 100) {{ edges {{ node {{ {TICKET_FIELDS} }} }} }} }}",
+        lambda v: {"shop": v.shop_id},
+    ),
+    "Query.ticketCounts": Read(
+        "query($shop: ID) { ticketCounts(shopId: $shop) { all open pending resolved } }",
+        lambda v: {"shop": v.shop_id},
+        shows=_tickets_counted,
+    ),
+    "Query.ticket": Read(
+        f"query($id: ID!) {{ ticket(id: $id) {{ {TICKET_FIELDS} }} }}",
+        lambda v: {"id": v.ticket_id},
+    ),
+    "Query.ticketRules": Read(
+        "query($shop: ID) { ticketRules(shopId: $shop) { id name } }",
+        lambda v: {"shop": v.shop_id},
+    ),
+    "Query.shopAgents": Read(
+        "query($shop: ID) { shopAgents(shopId: $shop) }", lambda v: {"shop": v.shop_id}
     ),
     # ---- mutations ---------------------------------------------------------------------------
     "Mutation.requestCancellation": Write(
@@ -213,6 +253,74 @@ MATRIX: dict[str, Read | Write | Live] = {
         _write("recordDelivery", "OrderInput"),
         lambda v: {"input": {"orderId": v.order_id}},
         frozenset({"platform"}),
+    ),
+    # Working a ticket: any agent of its shop (no adjustments needed), not the platform.
+    "Mutation.assignTicket": Write(
+        _write("assignTicket", "AssignTicketInput"),
+        lambda v: {"input": {"ticketId": v.ticket_id, "assignee": None}},
+        frozenset({"seller", "reader"}),
+    ),
+    "Mutation.tagTicket": Write(
+        _write("tagTicket", "TagTicketInput"),
+        lambda v: {"input": {"ticketId": v.ticket_id, "tag": "intruder"}},
+        frozenset({"seller", "reader"}),
+    ),
+    "Mutation.untagTicket": Write(
+        _write("untagTicket", "TagTicketInput"),
+        lambda v: {"input": {"ticketId": v.ticket_id, "tag": "intruder"}},
+        frozenset({"seller", "reader"}),
+    ),
+    "Mutation.addTicketNote": Write(
+        _write("addTicketNote", "AddTicketNoteInput"),
+        lambda v: {"input": {"ticketId": v.ticket_id, "text": "intruder"}},
+        frozenset({"seller", "reader"}),
+    ),
+    "Mutation.setTicketStatus": Write(
+        _write("setTicketStatus", "SetTicketStatusInput"),
+        lambda v: {"input": {"ticketId": v.ticket_id, "status": "RESOLVED"}},
+        frozenset({"seller", "reader"}),
+    ),
+    # Deciding from a ticket: the request's own rule (an agent with adjustments).
+    "Mutation.approveFromTicket": Write(
+        _write("approveFromTicket", "ApproveFromTicketInput"),
+        lambda v: {"input": {"ticketId": v.ticket_id}},
+        frozenset({"seller"}),
+    ),
+    "Mutation.rejectFromTicket": Write(
+        _write("rejectFromTicket", "RejectFromTicketInput"),
+        lambda v: {"input": {"ticketId": v.ticket_id, "reason": "ALREADY_SHIPPED"}},
+        frozenset({"seller"}),
+    ),
+    # Rules and the team list: an agent with adjustments, or the platform.
+    "Mutation.createTicketRule": Write(
+        _write("createTicketRule", "CreateTicketRuleInput"),
+        lambda v: {"input": {"shopId": v.shop_id, "rule": TAG_RULE}},
+        frozenset({"seller", "platform"}),
+    ),
+    "Mutation.updateTicketRule": Write(
+        _write("updateTicketRule", "UpdateTicketRuleInput"),
+        lambda v: {"input": {"ruleId": v.rule_id, "rule": TAG_RULE}},
+        frozenset({"seller", "platform"}),
+    ),
+    "Mutation.deleteTicketRule": Write(
+        _write("deleteTicketRule", "TicketRuleIdInput"),
+        lambda v: {"input": {"ruleId": v.rule_id}},
+        frozenset({"seller", "platform"}),
+    ),
+    "Mutation.dryRunTicketRule": Write(
+        _write("dryRunTicketRule", "DryRunTicketRuleInput"),
+        lambda v: {"input": {"shopId": v.shop_id, "rule": TAG_RULE}},
+        frozenset({"seller", "platform"}),
+    ),
+    "Mutation.addShopAgent": Write(
+        _write("addShopAgent", "ShopAgentInput"),
+        lambda v: {"input": {"shopId": v.shop_id, "agentId": "intruder"}},
+        frozenset({"seller", "platform"}),
+    ),
+    "Mutation.removeShopAgent": Write(
+        _write("removeShopAgent", "ShopAgentInput"),
+        lambda v: {"input": {"shopId": v.shop_id, "agentId": v.agent_id}},
+        frozenset({"seller", "platform"}),
     ),
 }
 
@@ -262,7 +370,32 @@ async def victim(
     request = await services.cancellations.request(
         Actor(ActorKind.BUYER, buyer_id), pending.id, "CHANGED_MIND", "victim's note", None
     )
-    return Victim(shop_id, buyer_id, order.id, pending.id, request.id, unpaid.id)
+    owner = seller(shop_id)
+    [ticket] = (await api("{ tickets(first: 5) { edges { node { id } } } }", actor=owner))[
+        "tickets"
+    ]["edges"]
+    rule = await api(
+        "mutation($r: TicketRuleInput!) { createTicketRule(input: {rule: $r}) { ... on TicketRule { id } } }",
+        {"r": TAG_RULE},
+        owner,
+    )
+    agent_id = f"agent-{uuid.uuid4().hex[:8]}"
+    await api(
+        "mutation($a: String!) { addShopAgent(input: {agentId: $a}) { __typename } }",
+        {"a": agent_id},
+        owner,
+    )
+    return Victim(
+        shop_id,
+        buyer_id,
+        order.id,
+        pending.id,
+        request.id,
+        unpaid.id,
+        ticket["node"]["id"],
+        rule["createTicketRule"]["id"],
+        agent_id,
+    )
 
 
 def _leaks(body: dict[str, Any], victim: Victim, asked: dict[str, Any]) -> set[str]:
@@ -294,7 +427,11 @@ async def _snapshot(db: Database, v: Victim) -> list[Any]:
     orders = await db.orders.find({"shop_id": v.shop_id}).sort("_id").to_list(None)
     requests = await db.cancellations.find({"shop_id": v.shop_id}).sort("_id").to_list(None)
     inbox = await db.notifications.count_documents({"recipient_id": v.shop_id})
-    return [orders, requests, inbox]
+    team = [
+        await c.find({"shop_id": v.shop_id}).sort("_id").to_list(None)
+        for c in (db.tickets, db.ticket_rules, db.shop_agents)
+    ]
+    return [orders, requests, inbox, *team]
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,71 @@
+"""The seam between request services and the helpdesk (H1): call it from a write path.
+
+Every request service (cancellations here; the after-sale service the same way) calls
+`on_requests_written` from its one write path, inside its transaction, with the facts of every
+request it creates or moves. A new request opens its ticket; a moved request moves its ticket
+(status, live state, next deadline). The request, its record and its ticket land together or not
+at all. A move made by a rule (actor `rule.<id>`, see models/ticket_rules.rule_actor) is recorded
+on the ticket as that rule's, and counts as the rule's one run on the request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from bson import ObjectId
+
+from models.actors import Actor, ActorKind
+from models.tickets import RequestFacts, RuleRef, Ticket, follow_request, open_ticket
+from storage import ticket_rules as rule_store
+from storage import tickets as ticket_store
+from storage.mongo import Database, Session
+
+RULE_ACTOR_PREFIX = "rule."
+
+
+@dataclass(frozen=True)
+class RequestChange:
+    facts: RequestFacts  # the request as it now is (models/ticket_facts.py builds these)
+    created: bool  # True: this write creates the request
+
+
+def new_ticket_id() -> str:
+    return f"tkt_{ObjectId()}"
+
+
+async def _rule_acting(db: Database, actor: Actor, session: Session) -> RuleRef | None:
+    if actor.kind is not ActorKind.SELLER_AGENT or not actor.id.startswith(RULE_ACTOR_PREFIX):
+        return None
+    rule_id = actor.id.removeprefix(RULE_ACTOR_PREFIX)
+    rule = await rule_store.get(db, rule_id, session)
+    return RuleRef(rule_id, rule.name if rule else rule_id)
+
+
+async def on_requests_written(
+    db: Database,
+    session: Session,
+    actor: Actor,
+    changes: Sequence[RequestChange],
+    now: datetime,
+) -> list[Ticket]:
+    """Open the tickets of new requests and move those of moved ones, in the caller's
+    transaction. Returns the tickets written."""
+    opened = [
+        t
+        for ch in changes
+        if ch.created and (t := open_ticket(ch.facts, actor, new_ticket_id(), now)) is not None
+    ]
+    await ticket_store.insert_many(db, opened, session)
+    moved = [ch.facts for ch in changes if not ch.created]
+    if not moved:
+        return opened
+    found = await ticket_store.for_requests(db, [f.request_id for f in moved], session)
+    rule = await _rule_acting(db, actor, session)
+    pairs = [
+        (found[f.request_id], follow_request(found[f.request_id], f, actor, now, rule))
+        for f in moved
+        if f.request_id in found
+    ]
+    return opened + await ticket_store.save_many(db, pairs, session)
