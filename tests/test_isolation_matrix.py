@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -49,12 +49,15 @@ class Victim:
     pending_order_id: str  # with a waiting cancellation request
     cancellation_id: str
     unpaid_order_id: str  # past its payment window
-    ticket_id: str  # the helpdesk ticket of the waiting request
-    rule_id: str  # a helpdesk rule of the shop
-    agent_id: str  # an agent on the shop's team list
+    # Made only when the schema has the features they belong to ("" otherwise).
+    ticket_id: str = ""  # the helpdesk ticket of the waiting request
+    rule_id: str = ""  # a helpdesk rule of the shop
+    agent_id: str = ""  # an agent on the shop's team list
+    delivered_order_id: str = ""  # delivered yesterday, with a waiting refund request
+    after_sale_id: str = ""  # that refund request (REFUND_ONLY)
 
     def secrets(self) -> set[str]:
-        return {
+        ids = {
             self.shop_id,
             self.buyer_id,
             self.order_id,
@@ -64,7 +67,10 @@ class Victim:
             self.ticket_id,
             self.rule_id,
             self.agent_id,
+            self.delivered_order_id,
+            self.after_sale_id,
         }
+        return ids - {""}
 
     def actor(self, role: str) -> str:
         return {
@@ -340,6 +346,132 @@ LIVE_FEED_CASES: dict[str, Live] = {
 }
 
 
+# Refunds, returns and replacements (issue 3, branch issue-3 at d3557f5), checked against a
+# scratch merge of that branch. They join MATRIX when those fields are in the schema.
+def _as_write(name: str, input_type: str, build: Vars, allowed: set[str]) -> Write:
+    return Write(_write(name, input_type), lambda v: {"input": build(v)}, frozenset(allowed))
+
+
+def _step(v: Victim, **more: Any) -> dict[str, Any]:
+    return {"requestId": v.after_sale_id, **more}
+
+
+AFTER_SALE_FIELDS = (
+    "id orderId shopId buyerId lines { lineId } refund { lines { lineId } } order { id buyerId }"
+)
+AFTER_SALE_CASES: dict[str, Read | Write] = {
+    "Query.afterSale": Read(
+        f"query($id: ID!) {{ afterSale(id: $id) {{ {AFTER_SALE_FIELDS} }} }}",
+        lambda v: {"id": v.after_sale_id},
+    ),
+    "Query.afterSales": Read(
+        f"query($shop: ID) {{ afterSales(shopId: $shop, first: 100) {{ edges {{ node {{ {AFTER_SALE_FIELDS} }} }} }} }}",
+        lambda v: {"shop": v.shop_id},
+    ),
+    "Query.lineEligibility": Read(
+        "query($o: ID!) { lineEligibility(orderId: $o) { lineId eligible availableQuantity } }",
+        lambda v: {"o": v.delivered_order_id},
+        owner="buyer",
+    ),
+    "Query.refundQuote": Read(
+        "query($r: ID) { refundQuote(requestId: $r) { total { minorUnits } lines { lineId } } }",
+        lambda v: {"r": v.after_sale_id},
+    ),
+    "Query.refundLedger": Read(
+        "query($o: ID!) { refundLedger(orderId: $o) { orderId paid { minorUnits } } }",
+        lambda v: {"o": v.delivered_order_id},
+    ),
+    "Query.afterSaleReasons": Read(
+        "{ afterSaleReasons(catalogue: REFUND_ONLY_REQUEST) { code displayText } }", public=True
+    ),
+    "Query.categoryPolicy": Read(
+        '{ categoryPolicy(category: "general") { category returnRefundWindowSeconds } }',
+        public=True,
+    ),
+    "Query.categoryPolicies": Read("{ categoryPolicies { category } }", public=True),
+    "Mutation.requestAfterSale": _as_write(
+        "requestAfterSale",
+        "RequestAfterSaleInput",
+        lambda v: {
+            "orderId": v.delivered_order_id,
+            "kind": "REFUND_ONLY",
+            "reason": "DAMAGED",
+            "lines": [{"lineId": f"{v.delivered_order_id}-1", "quantity": 1}],
+        },
+        {"buyer"},
+    ),
+    "Mutation.withdrawAfterSale": _as_write(
+        "withdrawAfterSale", "AfterSaleStepInput", _step, {"buyer"}
+    ),
+    "Mutation.appealAfterSale": _as_write(
+        "appealAfterSale",
+        "ReasonedStepInput",
+        lambda v: _step(v, reason="HAVE_EVIDENCE"),
+        {"buyer"},
+    ),
+    "Mutation.shipReturn": _as_write(
+        "shipReturn",
+        "ShipmentInput",
+        lambda v: _step(v, carrier="UPS", trackingNumber="1Z1"),
+        {"buyer"},
+    ),
+    "Mutation.approveAfterSale": _as_write(
+        "approveAfterSale",
+        "ApproveAfterSaleInput",
+        lambda v: _step(v, decision="APPROVE_REFUND"),
+        {"seller"},
+    ),
+    "Mutation.rejectAfterSale": _as_write(
+        "rejectAfterSale",
+        "ReasonedStepInput",
+        lambda v: _step(v, reason="NO_EVIDENCE"),
+        {"seller"},
+    ),
+    "Mutation.confirmReturnReceived": _as_write(
+        "confirmReturnReceived", "AfterSaleStepInput", _step, {"seller"}
+    ),
+    "Mutation.rejectReturnOnReceipt": _as_write(
+        "rejectReturnOnReceipt",
+        "ReasonedStepInput",
+        lambda v: _step(v, reason="OTHER"),
+        {"seller"},
+    ),
+    "Mutation.shipReplacement": _as_write(
+        "shipReplacement",
+        "ShipmentInput",
+        lambda v: _step(v, carrier="UPS", trackingNumber="1Z2"),
+        {"seller"},
+    ),
+    "Mutation.refundOrder": _as_write(
+        "refundOrder",
+        "RefundOrderInput",
+        lambda v: {"orderId": v.delivered_order_id, "reason": "OTHER"},
+        {"seller"},
+    ),
+    "Mutation.platformRefund": _as_write(
+        "platformRefund",
+        "RefundOrderInput",
+        lambda v: {"orderId": v.delivered_order_id, "reason": "POLICY_VIOLATION"},
+        {"platform"},
+    ),
+    "Mutation.decideAppeal": _as_write(
+        "decideAppeal",
+        "DecideAppealInput",
+        lambda v: _step(v, forBuyer=True, note="intruder"),
+        {"platform"},
+    ),
+    "Mutation.recordReplacementDelivered": _as_write(
+        "recordReplacementDelivered", "AfterSaleStepInput", _step, {"platform"}
+    ),
+    "Mutation.setCategoryPolicy": _as_write(
+        "setCategoryPolicy",
+        "CategoryPolicyInput",
+        lambda v: {"category": f"intruder-{v.shop_id}", "instantRefund": True},
+        {"platform"},
+    ),
+}
+
+
 def _root_fields() -> list[str]:
     """Every root field the schema serves, read from its SDL."""
     built = build_schema(schema.as_str())
@@ -349,6 +481,7 @@ def _root_fields() -> list[str]:
 
 ROOT_FIELDS = _root_fields()
 MATRIX |= {name: case for name, case in LIVE_FEED_CASES.items() if name in ROOT_FIELDS}
+MATRIX |= {name: case for name, case in AFTER_SALE_CASES.items() if name in ROOT_FIELDS}
 OUTSIDERS = {"another shop's agent": seller("shop-elsewhere"), "another buyer": buyer("buyer-x")}
 
 
@@ -370,7 +503,16 @@ async def victim(
     request = await services.cancellations.request(
         Actor(ActorKind.BUYER, buyer_id), pending.id, "CHANGED_MIND", "victim's note", None
     )
-    owner = seller(shop_id)
+    victim = Victim(shop_id, buyer_id, order.id, pending.id, request.id, unpaid.id)
+    if "Query.tickets" in ROOT_FIELDS:
+        victim = await _with_helpdesk(api, victim)
+    if "Query.afterSale" in ROOT_FIELDS:
+        victim = await _with_after_sale(api, db, clock, victim)
+    return victim
+
+
+async def _with_helpdesk(api: GraphQLClient, v: Victim) -> Victim:
+    owner = seller(v.shop_id)
     [ticket] = (await api("{ tickets(first: 5) { edges { node { id } } } }", actor=owner))[
         "tickets"
     ]["edges"]
@@ -385,17 +527,34 @@ async def victim(
         {"a": agent_id},
         owner,
     )
-    return Victim(
-        shop_id,
-        buyer_id,
-        order.id,
-        pending.id,
-        request.id,
-        unpaid.id,
-        ticket["node"]["id"],
-        rule["createTicketRule"]["id"],
-        agent_id,
+    return replace(
+        v,
+        ticket_id=ticket["node"]["id"],
+        rule_id=rule["createTicketRule"]["id"],
+        agent_id=agent_id,
     )
+
+
+async def _with_after_sale(
+    api: GraphQLClient, db: Database, clock: SettableClock, v: Victim
+) -> Victim:
+    delivered = await place_order(
+        db, v.shop_id, v.buyer_id, clock.now() - timedelta(days=1), state=FulfilmentState.DELIVERED
+    )
+    asked = await api(
+        "mutation($i: RequestAfterSaleInput!) { requestAfterSale(input: $i) { __typename ... on AfterSale { id } } }",
+        {
+            "i": {
+                "orderId": delivered.id,
+                "kind": "REFUND_ONLY",
+                "reason": "DAMAGED",
+                "lines": [{"lineId": delivered.lines[0].line_id, "quantity": 1}],
+            }
+        },
+        buyer(v.buyer_id),
+    )
+    request_id = asked["requestAfterSale"]["id"]
+    return replace(v, delivered_order_id=delivered.id, after_sale_id=request_id)
 
 
 def _leaks(body: dict[str, Any], victim: Victim, asked: dict[str, Any]) -> set[str]:
@@ -428,8 +587,8 @@ async def _snapshot(db: Database, v: Victim) -> list[Any]:
     requests = await db.cancellations.find({"shop_id": v.shop_id}).sort("_id").to_list(None)
     inbox = await db.notifications.count_documents({"recipient_id": v.shop_id})
     team = [
-        await c.find({"shop_id": v.shop_id}).sort("_id").to_list(None)
-        for c in (db.tickets, db.ticket_rules, db.shop_agents)
+        await db.db[name].find({"shop_id": v.shop_id}).sort("_id").to_list(None)
+        for name in ("tickets", "ticket_rules", "shop_agents", "after_sales")
     ]
     return [orders, requests, inbox, *team]
 
