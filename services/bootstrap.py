@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from models.clock import Clock
+from services.after_sales import AfterSaleService
 from services.cancellations import CancellationService
 from services.orders import OrderService
 from storage.indexes import ensure_indexes
@@ -17,6 +18,7 @@ class Services:
     clock: Clock
     orders: OrderService
     cancellations: CancellationService
+    after_sales: AfterSaleService
 
 
 async def build_services(db: Database, clock: Clock) -> Services:
@@ -26,4 +28,5 @@ async def build_services(db: Database, clock: Clock) -> Services:
         clock=clock,
         orders=OrderService(db, clock),
         cancellations=CancellationService(db, clock),
+        after_sales=AfterSaleService(db, clock),
     )
