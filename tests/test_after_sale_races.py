@@ -101,3 +101,43 @@ async def test_after_a_full_platform_refund_a_seller_refund_finds_nothing_left(
     assert again["__typename"] == "AfterSaleRefusedError"
     assert again["code"] in ("QUANTITY_USED_UP", "NOTHING_TO_REFUND")
     assert await _assert_within_paid(db, order.id) == 4999
+
+
+async def test_two_requests_on_one_line_at_the_same_instant_open_one(
+    api: GraphQLClient, db: Database, clock: SettableClock, shop_id: str
+) -> None:
+    """One open request per line (R1): two asks racing on the same line, one lands and the other
+    is refused ALREADY_REQUESTED naming it (the ledger document is written by both, so they
+    conflict even though neither pays anything)."""
+    for _ in range(8):
+        order = await delivered_order(db, clock, shop_id)
+        b = buyer(order.buyer_id)
+        results = await asyncio.gather(
+            mutate(api, "requestAfterSale", ask(order, "REFUND_ONLY", "DAMAGED", {1: 1}), b),
+            mutate(api, "requestAfterSale", ask(order, "RETURN_AND_REFUND", "DAMAGED", {1: 1}), b),
+        )
+        names = sorted(r["__typename"] for r in results)
+        assert names == ["AfterSale", "AfterSaleRefusedError"], results
+        won = next(r for r in results if r["__typename"] == "AfterSale")
+        lost = next(r for r in results if r["__typename"] != "AfterSale")
+        assert (lost["code"], lost["existingRequestId"]) == ("ALREADY_REQUESTED", won["id"])
+        assert await db.after_sales.count_documents({"order_id": order.id, "tabs": "ALL"}) == 1
+    await assert_counters_match(db, shop_id)
+
+
+async def test_an_after_sale_step_repeated_with_its_idempotency_key_happens_once(
+    api: GraphQLClient, db: Database, clock: SettableClock, shop_id: str
+) -> None:
+    order = await delivered_order(db, clock, shop_id)
+    b = buyer(order.buyer_id)
+    asked = ask(order, "REFUND_ONLY", "DAMAGED", {0: 1}, idempotencyKey="ask-1")
+    first = await ok(api, "requestAfterSale", asked, b)
+    again = await ok(api, "requestAfterSale", asked, b)
+    assert again["id"] == first["id"]
+    other = await mutate(api, "requestAfterSale", {**asked, "reason": "EMPTY_PACKAGE"}, b)
+    assert other["__typename"] == "IdempotencyKeyReusedError"
+    approve = {"requestId": first["id"], "decision": "APPROVE_REFUND", "idempotencyKey": "ok-1"}
+    paid = await ok(api, "approveAfterSale", approve, seller(shop_id))
+    repeat = await ok(api, "approveAfterSale", approve, seller(shop_id))
+    assert repeat["timeline"] == paid["timeline"] and len(paid["timeline"]) == 2
+    assert await _assert_within_paid(db, order.id) == 2500
