@@ -139,7 +139,10 @@ class AfterSaleTimelineRecord:
 
 @strawberry.type(description="Y1: a category's windows (in seconds) and rules.")
 class CategoryPolicy:
-    category: str = strawberry.field(description='"*" is the default of every other category.')
+    category: str = strawberry.field(
+        description='"*" is the default of every other category; on a request, the categories '
+        "of its lines (their policies combined: the shortest windows)."
+    )
     unconditional_cancel_window_seconds: int
     seller_response_window_seconds: int
     return_refund_window_seconds: int
@@ -286,7 +289,9 @@ class AfterSale:
                 )
                 for t in r.timeline
             ],
-            policy=CategoryPolicy.of("request", r.policy),
+            policy=CategoryPolicy.of(
+                ",".join(sorted({line.category for line in r.lines})), r.policy
+            ),
         )
 
     @strawberry.field

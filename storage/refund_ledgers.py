@@ -10,6 +10,8 @@ requests on the same line at the same instant cannot both pass the "already requ
 
 from __future__ import annotations
 
+from pymongo import UpdateOne
+
 from models.after_sales_ledger import RefundLedger
 from models.orders import Order
 from storage.after_sale_documents import ledger_entries_doc, ledger_from
@@ -31,9 +33,11 @@ async def get(db: Database, order: Order, session: Session | None = None) -> Ref
 
 
 async def claim_many(db: Database, ledgers: list[RefundLedger], session: Session) -> None:
-    """Write each order's ledger as it now is, bumping its version (the per-order claim)."""
-    for ledger in ledgers:
-        await db.refund_ledgers.update_one(
+    """Write each order's ledger as it now is, bumping its version (the per-order claim), in one
+    round trip. The `$inc` always changes the document, so two transactions claiming one order
+    always conflict, even when they would write the same entries."""
+    ops = [
+        UpdateOne(
             {"_id": ledger.order_id},
             {
                 "$set": {
@@ -44,5 +48,8 @@ async def claim_many(db: Database, ledgers: list[RefundLedger], session: Session
                 "$inc": {"version": 1},
             },
             upsert=True,
-            session=session,
         )
+        for ledger in ledgers
+    ]
+    if ops:
+        await db.refund_ledgers.bulk_write(ops, ordered=False, session=session)
