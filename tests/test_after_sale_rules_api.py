@@ -678,3 +678,22 @@ async def test_y1_policy_is_stored_readable_editable_by_the_platform_and_kept_by
         api, "requestAfterSale", ask(order, "REFUND_ONLY", "DAMAGED", {1: 1}), buyer(order.buyer_id)
     )
     assert refused["code"] == "WINDOW_PASSED"  # a new request reads today's policy
+
+
+async def test_r2_buyers_list_their_own_requests_and_agents_only_their_shop(
+    api: GraphQLClient, db: Database, clock: SettableClock, shop_id: str
+) -> None:
+    mine = await delivered_order(db, clock, shop_id)
+    theirs = await delivered_order(db, clock, shop_id)
+    for o in (mine, theirs):
+        await ok(
+            api, "requestAfterSale", ask(o, "REFUND_ONLY", "DAMAGED", {0: 1}), buyer(o.buyer_id)
+        )
+    page = (await api(LIST, {"tab": "ALL"}, buyer(mine.buyer_id)))["afterSales"]
+    assert len(page["nodes"]) == 1
+    assert (await view(api, page["nodes"][0]["id"], buyer(mine.buyer_id)))["orderId"] == mine.id
+    assert {c["tab"]: c["count"] for c in page["tabCounts"]}["ALL"] == 1
+    other_shop = await api.raw(LIST, {"shop": shop_id, "tab": "ALL"}, seller("shop-elsewhere"))
+    assert other_shop["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    by_order = await api(LIST, {"tab": "ALL", "filter": {"orderId": theirs.id}}, seller(shop_id))
+    assert len(by_order["afterSales"]["nodes"]) == 1
