@@ -84,6 +84,8 @@ def money_of(m: MoneyInput | None) -> Money | None:
         raise ValidationFailed("currency is an ISO 4217 code", field="partialAmount")
     try:
         scaled = Decimal(m.amount).scaleb(currency_exponent(currency))
+        if not scaled.is_finite():
+            raise ValidationFailed("amount is not a finite number", field="partialAmount")
         if scaled != scaled.to_integral_value():
             raise ValidationFailed(
                 f"{m.amount} has more decimals than {currency} allows", field="partialAmount"

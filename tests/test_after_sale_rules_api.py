@@ -697,3 +697,45 @@ async def test_r2_buyers_list_their_own_requests_and_agents_only_their_shop(
     assert other_shop["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     by_order = await api(LIST, {"tab": "ALL", "filter": {"orderId": theirs.id}}, seller(shop_id))
     assert len(by_order["afterSales"]["nodes"]) == 1
+
+
+async def test_r7_malformed_amounts_and_lines_are_typed_errors_that_write_nothing(
+    api: GraphQLClient, db: Database, clock: SettableClock, shop_id: str
+) -> None:
+    order = await delivered_order(db, clock, shop_id)
+    b = buyer(order.buyer_id)
+    r = await ok(api, "requestAfterSale", ask(order, "REFUND_ONLY", "DAMAGED", {1: 2}), b)
+    s = seller(shop_id)
+    for amount, currency in [("Infinity", "USD"), ("NaN", "USD"), ("1.001", "USD"), ("1", "EUR")]:
+        bad = await mutate(
+            api,
+            "approveAfterSale",
+            {
+                "requestId": r["id"],
+                "decision": "OFFER_PARTIAL_REFUND",
+                "partialAmount": {"amount": amount, "currency": currency},
+            },
+            s,
+        )
+        assert bad["__typename"] == "ValidationError", (amount, bad)
+    for lines in (
+        [],
+        [{"lineId": order.lines[0].line_id, "quantity": 0}],
+        [{"lineId": "x", "quantity": 1}],
+    ):
+        bad = await mutate(
+            api,
+            "requestAfterSale",
+            {**ask(order, "REFUND_ONLY", "DAMAGED", {0: 1}), "lines": lines},
+            b,
+        )
+        assert (bad["__typename"], bad["field"]) == ("ValidationError", "lines"), (lines, bad)
+    too_many = await mutate(
+        api, "requestAfterSale", ask(order, "REFUND_ONLY", "DAMAGED", {0: 2}), b
+    )
+    assert (too_many["__typename"], too_many["code"]) == (
+        "AfterSaleRefusedError",
+        "QUANTITY_USED_UP",
+    )
+    assert (await view(api, r["id"], b))["status"] == "PENDING_SELLER"
+    assert await db.after_sales.count_documents({"order_id": order.id, "tabs": "ALL"}) == 1
