@@ -21,6 +21,7 @@ from resolvers.after_sale_types import (
     AfterSaleTab,
     CategoryPolicy,
     LineEligibility,
+    RefundLedger,
 )
 from resolvers.context import Context, actor_of, services_of
 from resolvers.inputs import well_formed_id
@@ -128,6 +129,16 @@ class AfterSaleQuery:
             cid = well_formed_id(cancellation_id, "cancellationId")
             quote = await svc.quote_cancellation(actor, cid)  # type: ignore[arg-type]
         return AfterSaleRefund.of(quote)
+
+    @strawberry.field(
+        description="Every refund paid on an order, by its requests and cancellations, in order."
+    )
+    async def refund_ledger(
+        self, info: Info[Context, Any], order_id: strawberry.ID
+    ) -> RefundLedger:
+        svc = services_of(info).after_sales
+        order, ledger = await svc.ledger(actor_of(info), well_formed_id(order_id, "orderId"))
+        return RefundLedger.of(order, ledger)
 
     @strawberry.field(description="The reasons of one after-sale catalogue, with display text.")
     def after_sale_reasons(self, catalogue: AfterSaleCatalogue) -> list[Reason]:

@@ -14,7 +14,10 @@ import strawberry
 from strawberry.types import Info
 
 from models import after_sales as domain
+from models.after_sales_ledger import LedgerSource as DomainLedgerSource
 from models.after_sales_ledger import RefundBreakdown as DomainBreakdown
+from models.after_sales_ledger import RefundLedger as DomainLedger
+from models.orders import Order as DomainOrder
 from models.after_sales_reasons import display_text
 from models.policy import CategoryPolicy as DomainPolicy
 from resolvers.context import Context, actor_of, services_of
@@ -73,6 +76,57 @@ class AfterSaleRefund:
                     line_id=strawberry.ID(x.line_id), quantity=x.quantity, amount=Money.of(x.amount)
                 )
                 for x in b.lines
+            ],
+        )
+
+
+LedgerSource = strawberry.enum(DomainLedgerSource, name="RefundSource")
+
+
+@strawberry.type(description="One refund paid on the order, by a request or a cancellation.")
+class RefundLedgerEntry:
+    source: LedgerSource
+    source_id: strawberry.ID
+    at: datetime
+    items: Money
+    shipping: Money
+    total: Money
+    lines: list[LineRefund]
+
+
+@strawberry.type(description="Every refund on an order, and what is left (never below zero).")
+class RefundLedger:
+    order_id: strawberry.ID
+    paid: Money
+    refunded: Money
+    refundable: Money
+    entries: list[RefundLedgerEntry]
+
+    @classmethod
+    def of(cls, order: DomainOrder, ledger: DomainLedger) -> RefundLedger:
+        return cls(
+            order_id=strawberry.ID(order.id),
+            paid=Money.of(order.amount_paid),
+            refunded=Money.of(ledger.refunded_total),
+            refundable=Money.of(ledger.refundable_total(order)),
+            entries=[
+                RefundLedgerEntry(
+                    source=e.source,
+                    source_id=strawberry.ID(e.source_id),
+                    at=e.at,
+                    items=Money.of(e.items),
+                    shipping=Money.of(e.shipping),
+                    total=Money.of(e.total),
+                    lines=[
+                        LineRefund(
+                            line_id=strawberry.ID(x.line_id),
+                            quantity=x.quantity,
+                            amount=Money.of(x.amount),
+                        )
+                        for x in e.lines
+                    ],
+                )
+                for e in ledger.entries
             ],
         )
 
