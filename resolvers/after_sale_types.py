@@ -17,8 +17,8 @@ from models import after_sales as domain
 from models.after_sales_ledger import LedgerSource as DomainLedgerSource
 from models.after_sales_ledger import RefundBreakdown as DomainBreakdown
 from models.after_sales_ledger import RefundLedger as DomainLedger
-from models.orders import Order as DomainOrder
 from models.after_sales_reasons import display_text
+from models.orders import Order as DomainOrder
 from models.policy import CategoryPolicy as DomainPolicy
 from resolvers.context import Context, actor_of, services_of
 from resolvers.types import ActorKind, LineItem, Money, Order, PageInfo, Reason
