@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import overload
 
 import strawberry
 
 from models.errors import ValidationFailed
+from models.money import Money, currency_exponent
 from models.reasons import (
     BUYER_CANCEL_REASONS,
     CANCELLATION_REJECT_REASONS,
@@ -119,3 +121,29 @@ def well_formed_id(value: str | None, field: str) -> str | None:
     if value is not None and not _ID_PATTERN.match(value):
         raise ValidationFailed(f"{field} is not a well-formed id", field=field)
     return value
+
+
+@strawberry.input(description="Exact money: a decimal string in the currency's major unit.")
+class MoneyInput:
+    amount: Decimal
+    currency: str
+
+
+def money_of(m: MoneyInput | None, field: str) -> Money | None:
+    """Exact minor units, or a ValidationFailed on `field`: never a float, never rounded."""
+    if m is None:
+        return None
+    currency = m.currency.strip().upper()
+    if len(currency) != 3 or not currency.isalpha():
+        raise ValidationFailed("currency is an ISO 4217 code", field=field)
+    try:
+        scaled = Decimal(m.amount).scaleb(currency_exponent(currency))
+        if not scaled.is_finite():
+            raise ValidationFailed("amount is not a finite number", field=field)
+        if scaled != scaled.to_integral_value():
+            raise ValidationFailed(
+                f"{m.amount} has more decimals than {currency} allows", field=field
+            )
+    except (ValueError, InvalidOperation) as exc:
+        raise ValidationFailed(f"not an amount of money: {exc}", field=field) from exc
+    return Money(int(scaled), currency)
