@@ -109,7 +109,8 @@ async def _serve(settings: Settings, uri: str) -> None:
                 if summary:
                     print(
                         f"loaded demo data: {summary.orders} orders, "
-                        f"{summary.cancellations} cancellations"
+                        f"{summary.cancellations} cancellations, "
+                        f"{summary.after_sales} after-sale requests"
                     )
         except PyMongoError as exc:
             raise StartError(

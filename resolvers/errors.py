@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import strawberry
 
+from models import after_sales_errors as after_sale_errors
 from models import errors as domain
 from models.ticket_rules import InvalidRule
 from models.ticket_rules import RuleProblem as DomainRuleProblem
@@ -32,6 +33,21 @@ class ErrorCode(Enum):
     PAYMENT_WINDOW_OPEN = "PAYMENT_WINDOW_OPEN"
     ALREADY_REQUESTED = "ALREADY_REQUESTED"
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    # After-sale requests (models/after_sales_errors.py)
+    WINDOW_PASSED = "WINDOW_PASSED"
+    NOT_DELIVERED = "NOT_DELIVERED"
+    NOT_SHIPPED = "NOT_SHIPPED"
+    QUANTITY_USED_UP = "QUANTITY_USED_UP"
+    SECOND_REJECTION_ONLY_APPEAL = "SECOND_REJECTION_ONLY_APPEAL"
+    NOTHING_TO_REFUND = "NOTHING_TO_REFUND"
+    REFUND_AMOUNT_INVALID = "REFUND_AMOUNT_INVALID"
+    REFUND_EXCEEDS_REFUNDABLE = "REFUND_EXCEEDS_REFUNDABLE"
+    REFUND_EXCEEDS_PAID = "REFUND_EXCEEDS_PAID"
+    DECISION_NOT_ALLOWED = "DECISION_NOT_ALLOWED"
+    APPEAL_WINDOW_CLOSED = "APPEAL_WINDOW_CLOSED"
+    RETURN_SHIPPING_WINDOW_CLOSED = "RETURN_SHIPPING_WINDOW_CLOSED"
+    RECEIPT_WINDOW_CLOSED = "RECEIPT_WINDOW_CLOSED"
+    DEADLINE_NOT_REACHED = "DEADLINE_NOT_REACHED"
     INVALID_RULE = "INVALID_RULE"
 
 
@@ -102,6 +118,26 @@ class InvalidRuleError(UserError):
     problem: RuleProblem  # type: ignore[valid-type]
 
 
+@strawberry.type(
+    description="R1, R5, P1: the after-sale request cannot be opened; `code` says why."
+)
+class AfterSaleRefusedError(UserError):
+    line_ids: list[strawberry.ID]
+    existing_request_id: strawberry.ID | None
+    window_ends_at: datetime | None
+
+
+@strawberry.type(description="R7: the amount is above what these lines can still refund.")
+class RefundExceedsRefundableError(UserError):
+    refundable_minor_units: int
+    currency: str
+
+
+@strawberry.type(description="The acting side's window closed; the platform's move is due.")
+class WindowClosedError(UserError):
+    closed_at: datetime
+
+
 def to_user_error(err: domain.DomainError) -> UserError:
     code = ErrorCode(err.code)
     common: dict[str, Any] = {"code": code, "message": err.message, "field": err.field}
@@ -120,6 +156,21 @@ def to_user_error(err: domain.DomainError) -> UserError:
             return AlreadyRequestedError(**common, existing_cancellation_id=err.existing_id)
         case InvalidRule():
             return InvalidRuleError(**common, problem=err.problem)
+        case after_sale_errors.AfterSaleRefused():
+            return AfterSaleRefusedError(
+                **common,
+                line_ids=[strawberry.ID(i) for i in err.line_ids],
+                existing_request_id=strawberry.ID(err.existing_id) if err.existing_id else None,
+                window_ends_at=err.window_ends_at,
+            )
+        case after_sale_errors.RefundExceedsRefundable():
+            return RefundExceedsRefundableError(
+                **common,
+                refundable_minor_units=err.refundable.minor,
+                currency=err.refundable.currency,
+            )
+        case after_sale_errors.WindowClosed():
+            return WindowClosedError(**common, closed_at=err.deadline)
         case domain.NotFound():
             return NotFoundError(**common)
         case domain.Forbidden():

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import overload
 
 import strawberry
 
 from models.errors import ValidationFailed
-from models.money import Money
+from models.money import Money, currency_exponent
 from models.reasons import (
     BUYER_CANCEL_REASONS,
     CANCELLATION_REJECT_REASONS,
@@ -122,20 +123,36 @@ def well_formed_id(value: str | None, field: str) -> str | None:
     return value
 
 
-# A GraphQL Int is 32-bit; amounts travel in minor units. Far above any one order on the shop
-# (10 million in a two-decimal currency), far below where arithmetic on totals could surprise.
+# Far above any one order on the shop (10 million in a two-decimal currency), far below where
+# arithmetic on totals could surprise: money from a client is at most this, either way.
 MAX_MONEY_MINOR = 1_000_000_000
 
 
-def money_input(minor: int, currency: str, field: str) -> Money:
-    """Money from a client (a refund amount, say): positive, bounded, a real currency code.
-    Refunds and other money inputs call this before anything reaches the domain."""
-    if isinstance(minor, bool) or not isinstance(minor, int) or minor <= 0:
-        raise ValidationFailed(f"{field} must be a positive amount in minor units", field=field)
-    if minor > MAX_MONEY_MINOR:
+@strawberry.input(description="Exact money: a decimal string in the currency's major unit.")
+class MoneyInput:
+    amount: Decimal
+    currency: str
+
+
+def money_of(m: MoneyInput | None, field: str) -> Money | None:
+    """Exact minor units, or a ValidationFailed on `field`: never a float, never rounded."""
+    if m is None:
+        return None
+    currency = m.currency.strip().upper()
+    if len(currency) != 3 or not (currency.isascii() and currency.isalpha()):
+        raise ValidationFailed("currency is an ISO 4217 code", field=field)
+    try:
+        scaled = Decimal(m.amount).scaleb(currency_exponent(currency))
+        if not scaled.is_finite():
+            raise ValidationFailed("amount is not a finite number", field=field)
+        if scaled != scaled.to_integral_value():
+            raise ValidationFailed(
+                f"{m.amount} has more decimals than {currency} allows", field=field
+            )
+    except (ValueError, InvalidOperation) as exc:
+        raise ValidationFailed(f"not an amount of money: {exc}", field=field) from exc
+    minor = int(scaled)
+    # More than zero is R7's, with its own code (REFUND_AMOUNT_INVALID), decided in the domain.
+    if abs(minor) > MAX_MONEY_MINOR:
         raise ValidationFailed(f"{field} is over {MAX_MONEY_MINOR} minor units", field=field)
-    if not (
-        len(currency) == 3 and currency.isascii() and currency.isalpha() and currency.isupper()
-    ):
-        raise ValidationFailed(f"{field}: {currency!r} is not an ISO 4217 code", field=field)
     return Money(minor, currency)

@@ -15,10 +15,14 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     ValidationCache,
 )
+from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from models.errors import DomainError
+from resolvers.after_sale_mutations import AfterSaleMutation
+from resolvers.after_sale_queries import AfterSaleQuery
 from resolvers.errors import (
+    AfterSaleRefusedError,
     AlreadyRequestedError,
     ForbiddenError,
     IdempotencyKeyReusedError,
@@ -28,8 +32,10 @@ from resolvers.errors import (
     NotPendingError,
     OrderNotCancellableError,
     PaymentWindowOpenError,
+    RefundExceedsRefundableError,
     ResponseWindowClosedError,
     ValidationError,
+    WindowClosedError,
 )
 from resolvers.fast_execution import LeafFastPathExecutor
 from resolvers.limits import CostRateLimit, IntrospectionGate
@@ -93,10 +99,11 @@ _LIMIT_RULES = [
 ]
 
 schema = AfterSalesSchema(
-    query=Query,
-    mutation=Mutation,
+    query=merge_types("Query", (Query, AfterSaleQuery)),
+    mutation=merge_types("Mutation", (Mutation, AfterSaleMutation)),
     # Every error type is in the schema even where no union names it yet.
     types=[
+        AfterSaleRefusedError,
         AlreadyRequestedError,
         ForbiddenError,
         IdempotencyKeyReusedError,
@@ -106,8 +113,10 @@ schema = AfterSalesSchema(
         NotPendingError,
         OrderNotCancellableError,
         PaymentWindowOpenError,
+        RefundExceedsRefundableError,
         ResponseWindowClosedError,
         ValidationError,
+        WindowClosedError,
     ],
     execution_context_class=LeafFastPathExecutor,
     extensions=[

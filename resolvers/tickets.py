@@ -7,7 +7,6 @@ union; the rules live in models/tickets.py and models/ticket_rules.py.
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 import strawberry
@@ -17,7 +16,6 @@ from models import ticket_rules as rules_domain
 from models import tickets as domain
 from models.errors import ValidationFailed
 from models.money import Money as DomainMoney
-from models.money import currency_exponent
 from resolvers.context import Context, actor_of, services_of
 from resolvers.errors import (
     ForbiddenError,
@@ -30,7 +28,7 @@ from resolvers.errors import (
     ValidationError,
     outcome,
 )
-from resolvers.inputs import IDEMPOTENCY_HELP, well_formed_id
+from resolvers.inputs import IDEMPOTENCY_HELP, MoneyInput, money_of, well_formed_id
 from resolvers.types import ActorKind, Cancellation, Money, Order, PageInfo, Reason
 from services.tickets import RuleDraft
 from storage.tickets import UNASSIGNED, TicketFilter
@@ -276,28 +274,6 @@ class ShopAgents:
 
 
 # ---- inputs --------------------------------------------------------------------------------
-
-
-@strawberry.input(description="Exact money: a decimal string in the currency's major unit.")
-class MoneyInput:
-    amount: Decimal
-    currency: str
-
-
-def money_of(m: MoneyInput | None, field: str) -> DomainMoney | None:
-    if m is None:
-        return None
-    currency = m.currency.strip().upper()
-    try:
-        exponent = currency_exponent(currency)
-        scaled = Decimal(m.amount).scaleb(exponent)
-        if scaled != scaled.to_integral_value():
-            raise ValidationFailed(
-                f"{m.amount} has more decimals than {currency} allows", field=field
-            )
-        return DomainMoney(int(scaled), currency)
-    except (ValueError, InvalidOperation) as err:
-        raise ValidationFailed(f"not an amount of money: {err}", field=field) from err
 
 
 @strawberry.input

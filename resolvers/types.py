@@ -423,7 +423,11 @@ class Viewer:
 
 @strawberry.type
 class DeadlineMoves:
-    deadline: str = strawberry.field(description="seller_response_window (C6), payment_window (C8)")
+    deadline: str = strawberry.field(
+        description="seller_response_window (C6), payment_window (C8), "
+        "after_sale_seller_response_window (R3), return_shipping_window (R8), "
+        "return_receipt_window (R8), appeal_window (R5)"
+    )
     moves: int
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from models.clock import Clock
+from services.after_sales import AfterSaleService
 from services.cancellations import CancellationService
 from services.orders import OrderService
 from services.tickets import HelpdeskService
@@ -18,12 +19,14 @@ class Services:
     clock: Clock
     orders: OrderService
     cancellations: CancellationService
+    after_sales: AfterSaleService
     helpdesk: HelpdeskService
 
 
 async def build_services(db: Database, clock: Clock) -> Services:
     await ensure_indexes(db)
     cancellations = CancellationService(db, clock)
+    after_sales = AfterSaleService(db, clock)
     helpdesk = HelpdeskService(db, clock, cancellations)
     # H2: the shop's rules run on every new request, right after it is written.
     cancellations.after_create = helpdesk.run_rules_for_requests
@@ -32,5 +35,6 @@ async def build_services(db: Database, clock: Clock) -> Services:
         clock=clock,
         orders=OrderService(db, clock),
         cancellations=cancellations,
+        after_sales=after_sales,
         helpdesk=helpdesk,
     )

@@ -20,13 +20,14 @@ from models.actors import Actor
 from models.cancellations import Cancellation, CancellationOutcome, CancellationTab
 from models.clock import Clock
 from models.errors import DomainError, NotFound, ValidationFailed
-from models.orders import Order
+from models.money import Money
+from models.orders import FulfilmentState, Order
 from models.policy import CategoryPolicy
 from models.reasons import SYSTEM_CANCEL_REASONS
 from models.ticket_facts import facts_of_cancellation
 from services.ticket_sync import RequestChange, on_requests_written
 from storage import cancellations as cancellation_store
-from storage import idempotency, notifications, policies, tab_counts
+from storage import idempotency, notifications, policies, refund_ledgers, tab_counts
 from storage import orders as order_store
 from storage.cancellations import CancellationFilter
 from storage.mongo import Database, Session
@@ -331,6 +332,29 @@ class CancellationService:
             return None
         return await cancellation_store.get(self.db, result_id, session)
 
+    async def _book_refunds(self, session: Session, changes: list[_Change]) -> None:
+        """A cancellation that refunds books it in the order's refund ledger, the one after-sale
+        refunds are capped by (storage/refund_ledgers.py), in the same transaction."""
+        refunding = [
+            ch
+            for ch in changes
+            if ch.outcome.cancellation.refund is not None
+            and ch.outcome.cancellation.refund.total.minor > 0
+            and ch.order_before.fulfilment_state is not FulfilmentState.CANCELLED
+            and ch.outcome.order.fulfilment_state is FulfilmentState.CANCELLED
+        ]
+        if not refunding:
+            return
+        before = [ch.order_before for ch in refunding]
+        ledgers = await refund_ledgers.get_many(self.db, before, session)
+        booked = []
+        for ch in refunding:
+            c, order = ch.outcome.cancellation, ch.outcome.order
+            refund = c.refund.total if c.refund else Money.zero(order.currency)
+            ledger = ledgers[order.id]
+            booked.append(ledger.with_cancellation(order, c.id, refund, c.resolved_at))
+        await refund_ledgers.claim_many(self.db, booked, session)
+
     async def _write(
         self, session: Session, actor: Actor, changes: list[_Change]
     ) -> list[Cancellation]:
@@ -339,6 +363,7 @@ class CancellationService:
         await order_store.save_many(
             self.db, [(ch.order_before, ch.outcome.order) for ch in changes], session
         )
+        await self._book_refunds(session, changes)
         created = [ch.outcome.cancellation for ch in changes if ch.cancellation_before is None]
         await cancellation_store.insert_many(self.db, created, session)
         decided = await cancellation_store.save_many(

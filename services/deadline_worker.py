@@ -1,4 +1,4 @@
-"""The background worker that acts on deadlines as the platform (C6, C8).
+"""The background worker that acts on deadlines as the platform (C6, C8, R3, R5, R8).
 
 Every service process runs one. They need no coordination: each move is a transaction that
 decides from the stored state, so when two workers (or a worker and a seller) reach the same
@@ -17,8 +17,10 @@ from datetime import datetime, timedelta
 from pymongo.errors import PyMongoError
 
 from models.actors import EXPIRY_WORKER
+from models.after_sales import AfterSaleRequest, AfterSaleStatus
 from models.cancellations import Cancellation
 from services.bootstrap import Services
+from storage import after_sales as after_sale_store
 from storage import cancellations as cancellation_store
 from storage import orders as order_store
 from storage import tickets as ticket_store
@@ -38,7 +40,7 @@ class Deadline:
 
     name: str
     due: Callable[[datetime, int], Awaitable[list[tuple[str, datetime]]]]
-    act: Callable[[list[str]], Awaitable[Sequence[Cancellation | str]]]
+    act: Callable[[list[str]], Awaitable[Sequence[Cancellation | AfterSaleRequest | str]]]
 
 
 @dataclass
@@ -67,7 +69,17 @@ class DeadlineWorker:
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
         cancellations = services.cancellations
+        after_sales = services.after_sales
         db = services.db
+
+        def after_sale(name: str, status: AfterSaleStatus) -> Deadline:
+            """R3, R5, R8: the platform's move (act_on_deadline) on requests in `status`."""
+            return Deadline(
+                name,
+                lambda now, limit: after_sale_store.due(db, status, now, limit),
+                lambda ids: after_sales.act_on_deadlines(EXPIRY_WORKER, ids),
+            )
+
         self.deadlines = [
             Deadline(
                 "seller_response_window",  # C6
@@ -84,6 +96,10 @@ class DeadlineWorker:
                 lambda now, limit: ticket_store.rules_due(db, now - RULES_GRACE, limit),
                 services.helpdesk.run_rules_for_tickets,
             ),
+            after_sale("after_sale_seller_response_window", AfterSaleStatus.PENDING_SELLER),  # R3
+            after_sale("return_shipping_window", AfterSaleStatus.AWAITING_BUYER_RETURN),  # R8
+            after_sale("return_receipt_window", AfterSaleStatus.RETURN_IN_TRANSIT),  # R8
+            after_sale("appeal_window", AfterSaleStatus.REJECTED),  # R5
         ]
 
     async def run_once(self) -> int:

@@ -1,6 +1,7 @@
-"""Demo data for a first run: shops, buyers, orders in every fulfilment state, and cancellations in
-every tab. Made through the same use cases as real traffic, with a clock moved by hand, so every
-request has an honest timeline."""
+"""Demo data for a first run: shops, buyers, orders in every fulfilment state, cancellations in
+every tab, and after-sale requests (refunds, returns, replacements, an appeal) in every tab.
+Made through the same use cases as real traffic, with a clock moved by hand, so every request
+has an honest timeline."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from models.actors import ADJUSTMENTS, EXPIRY_WORKER, Actor, ActorKind
+from models.after_sales import AfterSaleKind, DecisionType
 from models.clock import SettableClock
 from models.money import Money
 from models.orders import FulfilmentState, LineItem, Order, PaymentMethod, PaymentState
 from models.policy import HOUR, CategoryPolicy
 from models.ticket_rules import Condition, Rule, RuleAction, RuleActionKind, validate_rule
 from models.tickets import RequestInitiator, RequestKind
+from services.after_sales import AfterSaleService
 from services.cancellations import CancellationService
 from services.orders import OrderService
 from storage import agents, policies, ticket_rules
@@ -48,6 +51,7 @@ CATEGORY_POLICIES = {
 class DemoSummary:
     orders: int
     cancellations: int
+    after_sales: int = 0
 
 
 def seller(shop_id: str) -> Actor:
@@ -65,6 +69,7 @@ class _Builder:
         self.clock = SettableClock(now)
         self.orders = OrderService(db, self.clock)
         self.cancellations = CancellationService(db, self.clock)
+        self.after_sales = AfterSaleService(db, self.clock)
         self.placed: list[Order] = []
         self.count = 0
 
@@ -210,4 +215,97 @@ async def load_demo_data(db: Database, now: datetime) -> DemoSummary | None:
     await b.cancellations.request(buyer(BUYERS[0]), late.id, "DELIVERY_TOO_SLOW", None, None)
     b.at(10)
     await b.cancellations.auto_accept_due(EXPIRY_WORKER)
-    return DemoSummary(orders=b.count, cancellations=made + 1)
+    after_sales = 0
+    for s, shop_id in enumerate(SHOPS):
+        after_sales += await _after_sales(b, shop_id, BUYERS[s * 3 : s * 3 + 3])
+    return DemoSummary(orders=b.count, cancellations=made + 1, after_sales=after_sales)
+
+
+async def _delivered(
+    b: _Builder, shop_id: str, buyer_id: str, days_ago: float, picks: tuple[int, ...]
+) -> Order:
+    """An order placed, shipped and delivered through the order use cases, `days_ago`."""
+    order = b.order(shop_id, buyer_id, days_ago * 24 + 72, picks=picks)
+    await order_store.insert_many(b.db, [order])
+    b.placed = []
+    b.at(days_ago * 24 + 48)
+    await b.orders.hand_to_carrier(seller(shop_id), order.id, "UPS", f"1Z{order.id[-4:]}")
+    b.at(days_ago * 24)
+    await b.orders.record_delivery(PLATFORM, order.id)
+    return order
+
+
+async def _after_sales(b: _Builder, shop_id: str, who: list[str]) -> int:
+    """After-sale requests of one shop in every tab (R2), each made step by step in time."""
+    svc, shop = b.after_sales, seller(shop_id)
+    ret, ref, rep = (
+        AfterSaleKind.RETURN_AND_REFUND,
+        AfterSaleKind.REFUND_ONLY,
+        AfterSaleKind.REPLACEMENT,
+    )
+
+    async def ask(buyer_id: str, hours_ago: float, kind: AfterSaleKind, reason: str, pick: int = 0):
+        order = await _delivered(b, shop_id, buyer_id, hours_ago / 24 + 1, (pick,))
+        b.at(hours_ago)
+        line = order.lines[0].line_id
+        return await svc.request(buyer(buyer_id), order.id, kind, {line: 1}, reason, None, None)
+
+    # To Proceed: waiting for the seller, and an appeal the platform mediates.
+    await ask(who[0], 5, ref, "DAMAGED")
+    await ask(who[1], 30, ret, "NOT_AS_DESCRIBED")
+    appealed = await ask(who[2], 72, ref, "MISSING_ITEMS")
+    b.at(70)
+    await svc.reject(shop, appealed.id, "NO_EVIDENCE", "No photo of the parcel", None)
+    b.at(60)
+    await svc.appeal(buyer(who[2]), appealed.id, "HAVE_EVIDENCE", "Photo attached", None)
+    # In Process: a return to ship back, a return on its way, a replacement to ship.
+    to_ship = await ask(who[0], 50, ret, "DEFECTIVE")
+    b.at(40)
+    await svc.approve(shop, to_ship.id, DecisionType.APPROVE_RETURN, None)
+    on_way = await ask(who[1], 90, ret, "WRONG_ITEM")
+    b.at(80)
+    await svc.approve(shop, on_way.id, DecisionType.APPROVE_RETURN, None)
+    b.at(60)
+    await svc.ship_return(buyer(who[1]), on_way.id, "USPS", f"9400{shop_id[-1]}77", None)
+    replacement = await ask(who[2], 20, rep, "DAMAGED")
+    b.at(10)
+    await svc.approve(
+        shop,
+        replacement.id,
+        DecisionType.APPROVE_REPLACEMENT,
+        None,
+        reason="DAMAGED_IN_TRANSIT",
+        buyer_keeps_item=True,
+    )
+    # Completed: a return refunded after the parcel came back, a partial refund, a seller refund.
+    done = await ask(who[0], 150, ret, "DAMAGED")
+    b.at(140)
+    await svc.approve(shop, done.id, DecisionType.APPROVE_RETURN, None)
+    b.at(120)
+    await svc.ship_return(buyer(who[0]), done.id, "UPS", f"1Z{shop_id[-1]}RET", None)
+    b.at(100)
+    await svc.confirm_receipt(shop, done.id, None)
+    partial = await ask(who[1], 48, ref, "NOT_AS_DESCRIBED")
+    b.at(40)
+    await svc.approve(
+        shop,
+        partial.id,
+        DecisionType.OFFER_PARTIAL_REFUND,
+        None,
+        partial_amount=Money(500, "USD"),
+        comment="Sorry: 5.00 back, keep the item",
+    )
+    repriced = await _delivered(b, shop_id, who[2], 4, (0,))
+    b.at(30)
+    await svc.refund_by_seller(shop, repriced.id, "PRICING_ERROR", "Price was wrong", None)
+    # Closed: a rejection the buyer may still appeal, and a withdrawn request.
+    rejected = await ask(who[0], 26, ref, "OTHER")
+    b.at(24)
+    await svc.reject(shop, rejected.id, "AGREED_WITH_BUYER", "Agreed by chat", None)
+    withdrawn = await ask(who[1], 12, ret, "CHANGED_MIND")
+    b.at(11)
+    await svc.withdraw(buyer(who[1]), withdrawn.id, None)
+    # Delivered two days ago with nothing asked yet: for trying requests by hand (README).
+    for buyer_id in who:
+        await _delivered(b, shop_id, buyer_id, 2, (0, 1))
+    return 11

@@ -43,6 +43,25 @@ CANCELLATION_INDEXES = [
     ),
 ]
 
+AFTER_SALE_INDEXES = [
+    # As for cancellations; the `tabs` values also carry the kind ("TO_PROCEED/REPLACEMENT"), so
+    # the kind filter needs no index of its own.
+    *_lists(
+        {
+            "shop": ["shop_id"],
+            "shop_buyer": ["shop_id", "buyer_id"],
+            "buyer": ["buyer_id"],
+            "order": ["order_id"],
+        },
+        "tabs",
+        ["k_requested", "k_deadline"],
+    ),
+    # The deadline worker's scans (R3, R5, R8): one status, deadlines in order.
+    IndexModel([("status", ASC), ("deadline", ASC)], name="status_deadline"),
+]
+
+POLICY_INDEXES = [IndexModel([("listed", ASC), ("_id", ASC)], name="listed")]
+
 ORDER_INDEXES = [
     *_lists(
         {"shop": ["shop_id"], "shop_buyer": ["shop_id", "buyer_id"], "buyer": ["buyer_id"]},
@@ -90,6 +109,8 @@ SHOP_AGENT_INDEXES = [IndexModel([("shop_id", ASC), ("agent_id", ASC)], name="sh
 async def ensure_indexes(db: Database) -> None:
     await db.cancellations.create_indexes(CANCELLATION_INDEXES)
     await db.orders.create_indexes(ORDER_INDEXES)
+    await db.after_sales.create_indexes(AFTER_SALE_INDEXES)
+    await db.category_policies.create_indexes(POLICY_INDEXES)
     await db.notifications.create_indexes(NOTIFICATION_INDEXES)
     await db.idempotency_keys.create_indexes(IDEMPOTENCY_INDEXES)
     await db.tickets.create_indexes(TICKET_INDEXES)

@@ -49,6 +49,8 @@ class Database:
         self.tickets: AsyncCollection = self.db["tickets"]
         self.ticket_rules: AsyncCollection = self.db["ticket_rules"]
         self.shop_agents: AsyncCollection = self.db["shop_agents"]
+        self.after_sales: AsyncCollection = self.db["after_sales"]
+        self.refund_ledgers: AsyncCollection = self.db["refund_ledgers"]
 
     async def ping(self) -> None:
         await self.db.command("ping")

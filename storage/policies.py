@@ -18,5 +18,15 @@ async def book_for(
 
 async def put(db: Database, category: str, policy: CategoryPolicy) -> None:
     await db.category_policies.replace_one(
-        {"_id": category}, {"_id": category, "policy": policy.to_seconds()}, upsert=True
+        {"_id": category},
+        {"_id": category, "listed": True, "policy": policy.to_seconds()},
+        upsert=True,
     )
+
+
+async def all_policies(db: Database) -> dict[str, CategoryPolicy]:
+    """Every category that sets its own policy, by name (the `_id` index, in order)."""
+    # An equality on `listed` (the `listed` index): SecantusDB scans for an empty filter.
+    found = db.category_policies.find({"listed": True}).sort([("_id", 1)])
+    docs = await found.to_list(None)
+    return {d["_id"]: CategoryPolicy.from_seconds(d["policy"]) for d in docs}

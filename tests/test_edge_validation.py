@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 
 from models.errors import ValidationFailed
 from models.money import Money
-from resolvers.inputs import MAX_MONEY_MINOR, money_input, well_formed_id
+from resolvers.inputs import MAX_MONEY_MINOR, MoneyInput, money_of, well_formed_id
 from storage.mongo import Database
 from tests.api_client import GraphQLClient
 from tests.factories import PLATFORM, buyer, new_buyer_id, place_order, seller
@@ -112,28 +113,29 @@ async def test_a_value_outside_an_enum_is_refused_by_the_schema(
 
 
 @pytest.mark.parametrize(
-    ("minor", "currency"),
+    ("amount", "currency"),
     [
-        (0, "USD"),
-        (-1, "USD"),
-        (MAX_MONEY_MINOR + 1, "USD"),
-        (True, "USD"),
-        (100, "usd"),
-        (100, "ÜSD"),
-        (100, "US"),
+        ("10000000.01", "USD"),  # one minor unit over the bound
+        ("-10000000.01", "USD"),
+        ("0.001", "USD"),  # finer than a cent
+        ("1", "US"),
+        ("1", "\u00dcSD"),  # not ASCII
+        ("NaN", "USD"),
+        ("Infinity", "USD"),
     ],
 )
-def test_money_from_a_client_is_positive_bounded_and_in_a_currency(
-    minor: int, currency: str
-) -> None:
+def test_money_from_a_client_is_bounded_exact_and_in_a_currency(amount: str, currency: str) -> None:
     with pytest.raises(ValidationFailed) as err:
-        money_input(minor, currency, "amount")
-    assert err.value.field == "amount"
+        money_of(MoneyInput(amount=Decimal(amount), currency=currency), "partialAmount")
+    assert err.value.field == "partialAmount"
 
 
 def test_money_within_bounds_is_exact() -> None:
-    assert money_input(1, "USD", "amount") == Money(1, "USD")
-    assert money_input(MAX_MONEY_MINOR, "JPY", "amount") == Money(MAX_MONEY_MINOR, "JPY")
+    # Zero and below reach the domain, whose rule (R7) answers REFUND_AMOUNT_INVALID.
+    assert money_of(MoneyInput(amount=Decimal("-1"), currency="USD"), "a") == Money(-100, "USD")
+    assert money_of(MoneyInput(amount=Decimal("0.01"), currency="usd"), "a") == Money(1, "USD")
+    top = MoneyInput(amount=Decimal(MAX_MONEY_MINOR), currency="JPY")
+    assert money_of(top, "a") == Money(MAX_MONEY_MINOR, "JPY")
 
 
 @pytest.mark.parametrize("bad", ["", "a b", "a" * 65, "ord/1", "ord\x00", "ord_1\n", "{$gt: ''}"])

@@ -13,11 +13,13 @@ from typing import Any
 import pytest
 
 from models.access import Scope
+from models.after_sales import DEADLINE_ACTIONS, AfterSaleKind, AfterSaleTab
 from models.cancellations import CancellationTab
 from models.errors import ValidationFailed
 from models.notifications import Recipient
 from models.orders import FulfilmentState
 from models.tickets import RequestKind, TicketStatus
+from storage import after_sales as after_sale_store
 from storage import cancellations as cancellation_store
 from storage import orders as order_store
 from storage import tickets as ticket_store
@@ -157,6 +159,58 @@ async def test_helpdesk_point_reads_and_scans_use_an_index(db: Database) -> None
                 "k_requested": time_bounds(NOW - timedelta(days=30), NOW),
             },
             None,
+        ),
+    ]
+    for collection, query, sort in shapes:
+        stages = await _plan(db, collection, query, sort)
+        assert "COLLSCAN" not in stages, (collection, query, stages)
+
+
+AFTER_SALE_FILTERS = [
+    after_sale_store.AfterSaleFilter(),
+    after_sale_store.AfterSaleFilter(kind=AfterSaleKind.REPLACEMENT),
+    after_sale_store.AfterSaleFilter(order_id="ord_1"),
+    after_sale_store.AfterSaleFilter(buyer_id="buyer-1", kind=AfterSaleKind.REFUND_ONLY),
+    after_sale_store.AfterSaleFilter(created_from=NOW - timedelta(days=1), created_to=NOW),
+    after_sale_store.AfterSaleFilter(deadline_before=NOW),
+]
+
+
+@pytest.mark.parametrize(
+    ("scope", "tab", "f", "sort"),
+    list(
+        itertools.product(SCOPES, [None, *AfterSaleTab], AFTER_SALE_FILTERS, after_sale_store.SORTS)
+    ),
+)
+async def test_every_after_sale_list_shape_uses_an_index(
+    db: Database, scope: Scope, tab: AfterSaleTab | None, f: Any, sort: str
+) -> None:
+    order = after_sale_store.SORTS[sort]
+    try:
+        query = after_sale_store.list_query(scope, tab, f, order)
+    except ValidationFailed:
+        # A time range and a sort on another key: refused with a clear error.
+        assert (f.created_from and sort == "DEADLINE_SOONEST") or (
+            f.deadline_before and sort != "DEADLINE_SOONEST"
+        )
+        return
+    for shape in _shapes(query, order):
+        stages = await _plan(db, "after_sales", shape, order.spec)
+        assert "COLLSCAN" not in stages and "IXSCAN" in stages, (shape, stages)
+        count = await db.db.command("explain", {"count": "after_sales", "query": shape})
+        assert "COLLSCAN" not in _stages(count["queryPlanner"]["winningPlan"])
+
+
+async def test_after_sale_point_reads_and_deadline_scans_use_an_index(db: Database) -> None:
+    due = {"$lt": NOW}
+    shapes = [
+        ("after_sales", {"order_id": "ord_1", "tabs": "ALL"}, [("k_requested", 1)]),
+        ("after_sales", {"_id": {"$in": ["afs_1", "afs_2"]}}, None),
+        ("refund_ledgers", {"_id": {"$in": ["ord_1"]}}, None),
+        ("category_policies", {"listed": True}, [("_id", 1)]),
+        *(
+            ("after_sales", {"status": status.value, "deadline": due}, [("deadline", 1)])
+            for status in DEADLINE_ACTIONS
         ),
     ]
     for collection, query, sort in shapes:

@@ -1,0 +1,320 @@
+"""Write side of after-sale requests, per actor. Each resolver checks its input's shape, calls one
+service method and maps the outcome to its result union; the rules live in models/after_sales.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from datetime import timedelta
+from typing import Annotated, Any
+
+import strawberry
+from strawberry.types import Info
+
+from models.policy import CategoryPolicy as DomainPolicy
+from resolvers.after_sale_inputs import (
+    AfterSaleStepInput,
+    ApproveAfterSaleInput,
+    CategoryPolicyInput,
+    DecideAppealInput,
+    ReasonedStepInput,
+    RefundOrderInput,
+    RequestAfterSaleInput,
+    ShipmentInput,
+    lines_of,
+)
+from resolvers.after_sale_types import AfterSale, CategoryPolicy
+from resolvers.context import Context, actor_of, services_of
+from resolvers.errors import (
+    AfterSaleRefusedError,
+    ForbiddenError,
+    IdempotencyKeyReusedError,
+    InvalidStateError,
+    NotFoundError,
+    NotPendingError,
+    RefundExceedsRefundableError,
+    ResponseWindowClosedError,
+    ValidationError,
+    WindowClosedError,
+    outcome,
+)
+from resolvers.inputs import money_of, well_formed_id
+
+_COMMON = NotFoundError | ForbiddenError | ValidationError | IdempotencyKeyReusedError
+
+# One union for every after-sale step, so a client handles the same members everywhere: opening
+# a request fails with AfterSaleRefusedError, a step on it with NotPendingError / InvalidStateError
+# (naming the current state) or a closed window, a refund with RefundExceedsRefundableError.
+AfterSaleResult = Annotated[
+    AfterSale
+    | AfterSaleRefusedError
+    | NotPendingError
+    | InvalidStateError
+    | ResponseWindowClosedError
+    | WindowClosedError
+    | RefundExceedsRefundableError
+    | _COMMON,
+    strawberry.union("AfterSaleResult"),
+]
+SetCategoryPolicyResult = Annotated[
+    CategoryPolicy | ForbiddenError | ValidationError,
+    strawberry.union("SetCategoryPolicyResult"),
+]
+
+
+def _id(value: strawberry.ID) -> str:
+    return well_formed_id(value, "requestId")
+
+
+@strawberry.type
+class AfterSaleMutation:
+    # ---- buyer ---------------------------------------------------------------------------
+
+    @strawberry.mutation(
+        description="Buyer: ask for a refund only, a return and refund, or a replacement for "
+        "some lines and quantities (R1, P1); after one rejection, a second request (R5)."
+    )
+    async def request_after_sale(
+        self, info: Info[Context, Any], input: RequestAfterSaleInput
+    ) -> AfterSaleResult:
+        svc = services_of(info).after_sales
+
+        async def call() -> Any:
+            order_id = well_formed_id(input.order_id, "orderId")
+            return await svc.request(
+                actor_of(info),
+                order_id,
+                input.kind,
+                lines_of(input.lines) or {},
+                input.reason,
+                input.note,
+                input.idempotency_key,
+            )
+
+        return await outcome(call(), AfterSale.of)
+
+    @strawberry.mutation(description="Buyer: take back a request not yet answered or shipped.")
+    async def withdraw_after_sale(
+        self, info: Info[Context, Any], input: AfterSaleStepInput
+    ) -> AfterSaleResult:
+        svc = services_of(info).after_sales
+
+        async def call() -> Any:
+            return await svc.withdraw(actor_of(info), _id(input.request_id), input.idempotency_key)
+
+        return await outcome(call(), AfterSale.of)
+
+    @strawberry.mutation(description="Buyer: appeal a rejection within the appeal window (R5).")
+    async def appeal_after_sale(
+        self, info: Info[Context, Any], input: ReasonedStepInput
+    ) -> AfterSaleResult:
+        svc = services_of(info).after_sales
+
+        async def call() -> Any:
+            return await svc.appeal(
+                actor_of(info),
+                _id(input.request_id),
+                input.reason,
+                input.comment,
+                input.idempotency_key,
+            )
+
+        return await outcome(call(), AfterSale.of)
+
+    @strawberry.mutation(description="Buyer: the item is on its way back (R8).")
+    async def ship_return(self, info: Info[Context, Any], input: ShipmentInput) -> AfterSaleResult:
+        svc = services_of(info).after_sales
+
+        async def call() -> Any:
+            return await svc.ship_return(
+                actor_of(info),
+                _id(input.request_id),
+                input.carrier,
+                input.tracking_number,
+                input.idempotency_key,
+            )
+
+        return await outcome(call(), AfterSale.of)
+
+    # ---- seller agent --------------------------------------------------------------------
+
+    @strawberry.mutation(
+        description="Seller: approve with a decision (R7, P2): some lines, a partial amount, "
+        "or let the buyer keep the item."
+    )
+    async def approve_after_sale(
+        self, info: Info[Context, Any], input: ApproveAfterSaleInput
+    ) -> AfterSaleResult:
+        svc = services_of(info).after_sales
+
+        async def call() -> Any:
+            return await svc.approve(
+                actor_of(info),
+                _id(input.request_id),
+                input.decision,
+                input.idempotency_key,
+                lines=lines_of(input.lines),
+                buyer_keeps_item=input.buyer_keeps_item,
+                partial_amount=money_of(input.partial_amount, "partialAmount"),
+                reason=input.reason,
+                comment=input.comment,
+            )
+
+        return await outcome(call(), AfterSale.of)
+
+    @strawberry.mutation(description="Seller: reject with a reason of the kind's catalogue (R4).")
+    async def reject_after_sale(
+        self, info: Info[Context, Any], input: ReasonedStepInput
+    ) -> AfterSaleResult:
+        svc = services_of(info).after_sales
+
+        async def call() -> Any:
+            return await svc.reject(
+                actor_of(info),
+                _id(input.request_id),
+                input.reason,
+                input.comment,
+                input.idempotency_key,
+            )
+
+        return await outcome(call(), AfterSale.of)
+
+    @strawberry.mutation(description="Seller: the returned parcel arrived; the refund is paid.")
+    async def confirm_return_received(
+        self, info: Info[Context, Any], input: AfterSaleStepInput
+    ) -> AfterSaleResult:
+        svc = services_of(info).after_sales
+
+        async def call() -> Any:
+            return await svc.confirm_receipt(
+                actor_of(info), _id(input.request_id), input.idempotency_key
+            )
+
+        return await outcome(call(), AfterSale.of)
+
+    @strawberry.mutation(description="Seller: the returned parcel is not as agreed (R8).")
+    async def reject_return_on_receipt(
+        self, info: Info[Context, Any], input: ReasonedStepInput
+    ) -> AfterSaleResult:
+        svc = services_of(info).after_sales
+
+        async def call() -> Any:
+            return await svc.reject_on_receipt(
+                actor_of(info),
+                _id(input.request_id),
+                input.reason,
+                input.comment,
+                input.idempotency_key,
+            )
+
+        return await outcome(call(), AfterSale.of)
+
+    @strawberry.mutation(description="Seller: the replacement is on its way (P2).")
+    async def ship_replacement(
+        self, info: Info[Context, Any], input: ShipmentInput
+    ) -> AfterSaleResult:
+        svc = services_of(info).after_sales
+
+        async def call() -> Any:
+            return await svc.ship_replacement(
+                actor_of(info),
+                _id(input.request_id),
+                input.carrier,
+                input.tracking_number,
+                input.idempotency_key,
+            )
+
+        return await outcome(call(), AfterSale.of)
+
+    @strawberry.mutation(description="Seller: refund with no buyer request (R9).")
+    async def refund_order(
+        self, info: Info[Context, Any], input: RefundOrderInput
+    ) -> AfterSaleResult:
+        svc = services_of(info).after_sales
+
+        async def call() -> Any:
+            return await svc.refund_by_seller(
+                actor_of(info),
+                well_formed_id(input.order_id, "orderId"),
+                input.reason,
+                input.comment,
+                input.idempotency_key,
+                lines=lines_of(input.lines),
+                partial_amount=money_of(input.partial_amount, "partialAmount"),
+            )
+
+        return await outcome(call(), AfterSale.of)
+
+    # ---- platform ------------------------------------------------------------------------
+
+    @strawberry.mutation(description="Platform: refund with no seller step (R10).")
+    async def platform_refund(
+        self, info: Info[Context, Any], input: RefundOrderInput
+    ) -> AfterSaleResult:
+        svc = services_of(info).after_sales
+
+        async def call() -> Any:
+            return await svc.refund_by_platform(
+                actor_of(info),
+                well_formed_id(input.order_id, "orderId"),
+                input.reason,
+                input.comment,
+                input.idempotency_key,
+                lines=lines_of(input.lines),
+                partial_amount=money_of(input.partial_amount, "partialAmount"),
+            )
+
+        return await outcome(call(), AfterSale.of)
+
+    @strawberry.mutation(description="Platform: decide an appeal for the buyer or the seller (R6).")
+    async def decide_appeal(
+        self, info: Info[Context, Any], input: DecideAppealInput
+    ) -> AfterSaleResult:
+        svc = services_of(info).after_sales
+
+        async def call() -> Any:
+            return await svc.decide_appeal(
+                actor_of(info),
+                _id(input.request_id),
+                input.for_buyer,
+                input.note,
+                input.idempotency_key,
+            )
+
+        return await outcome(call(), AfterSale.of)
+
+    @strawberry.mutation(description="Platform (carrier event): the replacement was delivered.")
+    async def record_replacement_delivered(
+        self, info: Info[Context, Any], input: AfterSaleStepInput
+    ) -> AfterSaleResult:
+        svc = services_of(info).after_sales
+
+        async def call() -> Any:
+            return await svc.replacement_delivered(
+                actor_of(info), _id(input.request_id), input.idempotency_key
+            )
+
+        return await outcome(call(), AfterSale.of)
+
+    @strawberry.mutation(
+        description="Platform: set a category's policy (Y1). Requests already opened keep theirs."
+    )
+    async def set_category_policy(
+        self, info: Info[Context, Any], input: CategoryPolicyInput
+    ) -> SetCategoryPolicyResult:
+        svc = services_of(info).after_sales
+
+        async def call() -> Any:
+            given: dict[str, Any] = {}
+            for f in fields(DomainPolicy):
+                seconds = getattr(input, f"{f.name}_seconds", None)
+                flag = getattr(input, f.name, None)
+                if seconds is not None:
+                    given[f.name] = timedelta(seconds=seconds)
+                elif flag is not None:
+                    given[f.name] = flag
+            policy = DomainPolicy(**given)
+            await svc.set_policy(actor_of(info), input.category, policy)
+            return input.category.strip(), policy
+
+        return await outcome(call(), lambda cp: CategoryPolicy.of(*cp))
