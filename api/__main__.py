@@ -12,12 +12,14 @@ import signal
 import socket
 import sys
 from collections.abc import Iterator
+from datetime import timedelta
 
 import uvicorn
 from pymongo.errors import PyMongoError
 
 from api.app import create_app
 from api.embedded_db import DatabaseStartError, EmbeddedDatabase
+from api.identity import mint_token, parse_actor
 from api.settings import Settings, SettingsError, load_settings
 from models.clock import SystemClock
 from services.bootstrap import build_services
@@ -52,18 +54,48 @@ def _database(settings: Settings) -> Iterator[str]:
         yield embedded.uri
 
 
+DEMO_TOKEN_HOURS = 24
+
+
+def demo_tokens(settings: Settings, shop: str) -> list[tuple[str, str]]:
+    """Ready headers for GraphiQL's header editor: (who, header JSON)."""
+    people = [
+        (f"seller:agent-1@{shop}+adjustments", "a seller agent who may act"),
+        (f"seller:agent-2@{shop}", "a seller agent who may only read"),
+        ("buyer:buyer-1", "a buyer"),
+        ("platform:ops-1", "the platform"),
+    ]
+    ttl = timedelta(hours=DEMO_TOKEN_HOURS)
+    out = []
+    for notation, who in people:
+        actor = parse_actor(notation)
+        assert actor is not None
+        token = mint_token(actor, settings.signing_secret(), ttl=ttl)
+        out.append((f"{who} ({notation})", f'{{"Authorization": "Bearer {token}"}}'))
+    return out
+
+
 def _print_welcome(settings: Settings, port: int) -> None:
     url = f"http://{settings.host}:{port}/graphql"
     shop = next(iter(SHOPS))
-    print(
-        f"\nGraphiQL: {url}\n"
-        "Identify yourself with a request header (GraphiQL: Headers tab), for example:\n"
-        f'  {{"X-Actor": "seller:agent-1@{shop}+adjustments"}}   a seller agent who may act\n'
-        '  {"X-Actor": "buyer:buyer-1"}                          a buyer\n'
-        '  {"X-Actor": "platform:ops-1"}                         the platform\n'
-        "Ctrl-C stops the service and the database it started.\n",
-        flush=True,
-    )
+    lines = [""]
+    if settings.graphiql_enabled:
+        lines.append(f"GraphiQL: {url}")
+    else:
+        lines.append(f"GraphQL: {url}")
+    if settings.production:
+        lines.append("production mode: GraphiQL and introspection off; mint tokens with your IdP")
+    else:
+        lines.append(
+            f"Paste one header into GraphiQL's Headers tab (valid {DEMO_TOKEN_HOURS} h; "
+            "more: ./dev token --help):"
+        )
+        for who, header in demo_tokens(settings, shop):
+            lines.append(f"  {who}:\n    {header}")
+        if settings.demo_actor:
+            lines.append(f"without a token you are {settings.demo_actor} (AFTERSALES_DEMO_ACTOR)")
+    lines.append("Ctrl-C stops the service and the database it started.\n")
+    print("\n".join(lines), flush=True)
 
 
 async def _serve(settings: Settings, uri: str) -> None:
@@ -93,7 +125,7 @@ async def _serve(settings: Settings, uri: str) -> None:
                 batch_size=settings.worker_batch_size,
             )
         config = uvicorn.Config(
-            create_app(services, graphiql=settings.graphiql, worker=worker),
+            create_app(services, settings=settings, worker=worker),
             host=settings.host,
             port=settings.port,
             log_level="info",

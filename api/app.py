@@ -1,20 +1,34 @@
-"""The ASGI application: GraphQL (HTTP and WebSocket) with GraphiQL, on Starlette."""
+"""The ASGI application: GraphQL (HTTP and WebSocket) with GraphiQL, on Starlette.
+
+Who calls is decided by api/identity.py; what the settings harden (body size, WebSocket init
+wait and subscriptions per connection, allowed origins, rate limit, masking, introspection,
+GraphiQL) is wired here.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
+from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.types.unset import UnsetType
 
-from api.identity import HEADER, BadIdentity, parse_actor
+from api import identity
+from api.middleware import BodySizeLimit, RequestId, new_request_id
+from api.settings import Settings, default_settings
+from models.actors import Actor
 from resolvers.context import Context
+from resolvers.limits import Guard, RateLimiter
 from resolvers.schema import schema
 from services.bootstrap import Services
 from services.deadline_worker import DeadlineWorker
@@ -22,20 +36,51 @@ from services.deadline_worker import DeadlineWorker
 
 class AfterSalesGraphQL(GraphQL[Context, None]):
     def __init__(
-        self, services: Services, *, graphiql: bool, worker: DeadlineWorker | None
+        self, services: Services, settings: Settings, *, worker: DeadlineWorker | None
     ) -> None:
-        super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if settings.graphiql_enabled else None,
+            connection_init_wait_timeout=timedelta(seconds=settings.ws_init_wait_seconds),
+            max_subscriptions_per_connection=settings.ws_max_subscriptions,
+            allowed_origins=settings.origins,
+        )
         self.services = services
         self.worker = worker
+        self.identity = identity.config_from(
+            settings.signing_secret(), settings.demo_actor, production=settings.production
+        )
+        identity.configure(self.identity)  # for callers that do not pass a config
+        limiter = None
+        if settings.rate_limit_cost > 0:
+            limiter = RateLimiter(settings.rate_limit_cost, settings.rate_limit_window_seconds)
+        self.guard = Guard(
+            mask_errors=settings.production,
+            introspection=settings.introspection_enabled,
+            rate_limiter=limiter,
+        )
+
+    def decode_json(self, data: str | bytes) -> object:
+        """A body that is not one JSON object is the client's fault (400), never a crash: strawberry
+        itself fails with a 500 on `0`, on bytes that are not UTF-8 and on very deep nesting."""
+        try:
+            decoded = json.loads(data)
+        except (ValueError, RecursionError):
+            raise HTTPException(400, "Unable to parse request body as JSON") from None
+        if not isinstance(decoded, dict):
+            raise HTTPException(400, "The request body must be one JSON object (no batching)")
+        return decoded
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
-        try:
-            actor = parse_actor(request.headers.get(HEADER))
-            error = None
-        except BadIdentity as exc:
-            actor, error = None, str(exc)
+        actor: Actor | None = None
+        error = None
+        if isinstance(request, Request):  # a WebSocket's caller comes with connection_init
+            try:
+                actor = identity.actor_from_headers(request.headers, self.identity)
+            except identity.Unauthenticated as exc:
+                error = str(exc)
         return Context(
             services=self.services,
             actor=actor,
@@ -43,14 +88,34 @@ class AfterSalesGraphQL(GraphQL[Context, None]):
             worker=self.worker,
             request=request,
             response=response,
+            request_id=request.scope.get("state", {}).get("request_id") or new_request_id(),
+            guard=self.guard,
         )
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """The connection's caller, from the connection_init payload; refused (4403) without."""
+        try:
+            context.actor = identity.actor_from_connection_params(
+                context.connection_params, self.identity
+            )
+        except identity.Unauthenticated as exc:
+            raise ConnectionRejectionError(
+                {"code": "UNAUTHENTICATED", "message": str(exc)}
+            ) from None
+        return await super().on_ws_connect(context)
 
 
 def create_app(
-    services: Services, *, graphiql: bool = True, worker: DeadlineWorker | None = None
+    services: Services,
+    *,
+    graphiql: bool = True,
+    worker: DeadlineWorker | None = None,
+    settings: Settings | None = None,
 ) -> Starlette:
-    """The service's routes. A worker given here starts and stops with the app (its lifespan)."""
-    graphql = AfterSalesGraphQL(services, graphiql=graphiql, worker=worker)
+    """The service's routes. A worker given here starts and stops with the app (its lifespan).
+    Without settings: the defaults (development), not the environment."""
+    settings = settings or default_settings(graphiql=graphiql)
+    graphql = AfterSalesGraphQL(services, settings, worker=worker)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -74,4 +139,7 @@ def create_app(
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestId)
+    return app

@@ -1,19 +1,40 @@
-"""Who is calling, from the `X-Actor` request header (development identity).
+"""Who is calling: the whole identity decision, for HTTP requests and WebSocket connections.
 
-Format: `buyer:<buyer-id>`, `seller:<agent-id>@<shop-id>` (add `+adjustments` to act on
-requests), `platform:<operator-id>`. Signed bearer tokens replace this header later (issue 6);
-only this module changes then.
+A caller sends `Authorization: Bearer <JWT>` (HTTP header, or the same key in the WebSocket
+`connection_init` payload). The token is HS256-signed with the secret from settings and must carry
+`exp`; its claims name the actor:
+
+    {"kind": "seller", "sub": "agent-1", "shop": "shop-1", "perms": ["adjustments"], "exp": ...}
+    {"kind": "buyer", "sub": "buyer-1", "exp": ...}
+    {"kind": "platform", "sub": "ops-1", "exp": ...}
+
+The short actor notation `seller:agent-1@shop-1+adjustments`, `buyer:b-1`, `platform:ops-1` is a
+development convenience only: the token command and the tests' client mint tokens from it, and the
+demo identity setting (off unless set, refused in production) is written in it.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
 
 from models.actors import ADJUSTMENTS, Actor, ActorKind
 
-HEADER = "x-actor"
+ALGORITHM = "HS256"
+# Used only outside production when no AFTERSALES_JWT_SECRET is set, so that tokens minted by
+# `./dev token` work against `./dev serve` at once. Production refuses to start with it.
+DEVELOPMENT_SECRET = "aftersales-development-secret-never-use-in-production"
+MIN_SECRET_LENGTH = 32
+PERMISSIONS = frozenset({ADJUSTMENTS})
+
 _ID = r"[A-Za-z0-9_.-]{1,64}"
-_PATTERN = re.compile(
+_ID_PATTERN = re.compile(rf"^{_ID}$")
+_NOTATION = re.compile(
     rf"^(?P<kind>buyer|seller|platform):(?P<id>{_ID})(?:@(?P<shop>{_ID}))?(?P<adjust>\+adjustments)?$"
 )
 _KINDS = {
@@ -21,22 +42,165 @@ _KINDS = {
     "seller": ActorKind.SELLER_AGENT,
     "platform": ActorKind.PLATFORM,
 }
+_KIND_NAMES = {kind: name for name, kind in _KINDS.items()}
 
 
-class BadIdentity(ValueError):
-    pass
+class Unauthenticated(ValueError):
+    """No usable identity: the message says what to send instead."""
+
+
+BadIdentity = Unauthenticated  # the name the X-Actor era used
+
+
+@dataclass(frozen=True)
+class IdentityConfig:
+    secret: str = DEVELOPMENT_SECRET
+    # Who an anonymous caller is (development only, AFTERSALES_DEMO_ACTOR); None: nobody.
+    demo_actor: Actor | None = None
+
+
+_active = IdentityConfig()
+
+
+def config_from(secret: str, demo_actor: str | None, *, production: bool) -> IdentityConfig:
+    """The app's identity configuration: production never has an anonymous demo identity."""
+    return IdentityConfig(secret=secret, demo_actor=None if production else parse_actor(demo_actor))
+
+
+def configure(config: IdentityConfig) -> None:
+    """Install the configuration the app runs with (create_app calls this)."""
+    global _active
+    _active = config
+
+
+def active_config() -> IdentityConfig:
+    return _active
+
+
+def weak_secret_reason(secret: str | None) -> str | None:
+    """Why a secret may not sign production tokens, or None when it may."""
+    if not secret:
+        return "it is not set"
+    if secret == DEVELOPMENT_SECRET:
+        return "it is the development secret"
+    if len(secret.encode()) < MIN_SECRET_LENGTH:
+        return f"it is shorter than {MIN_SECRET_LENGTH} bytes"
+    if len(set(secret)) < 8:
+        return "it repeats too few characters"
+    return None
+
+
+# ---- the development notation -----------------------------------------------------------------
 
 
 def parse_actor(value: str | None) -> Actor | None:
+    """`buyer:b-1`, `seller:agent-1@shop-1+adjustments`, `platform:ops-1`; None for blank."""
     if value is None or not value.strip():
         return None
-    match = _PATTERN.match(value.strip())
+    match = _NOTATION.fullmatch(value.strip())
     if not match:
-        raise BadIdentity(
-            "X-Actor must look like buyer:b-1, seller:agent-1@shop-1+adjustments or platform:ops-1"
+        raise Unauthenticated(
+            "an actor looks like buyer:b-1, seller:agent-1@shop-1+adjustments or platform:ops-1"
         )
     kind = _KINDS[match["kind"]]
     if (kind is ActorKind.SELLER_AGENT) != bool(match["shop"]):
-        raise BadIdentity("a seller is seller:<agent>@<shop>; only sellers name a shop")
+        raise Unauthenticated("a seller is seller:<agent>@<shop>; only sellers name a shop")
     permissions = frozenset({ADJUSTMENTS}) if match["adjust"] else frozenset()
     return Actor(kind, match["id"], match["shop"], permissions)
+
+
+# ---- tokens -----------------------------------------------------------------------------------
+
+
+def claims_of(actor: Actor) -> dict[str, Any]:
+    claims: dict[str, Any] = {"kind": _KIND_NAMES[actor.kind], "sub": actor.id}
+    if actor.shop_id:
+        claims["shop"] = actor.shop_id
+    if actor.permissions:
+        claims["perms"] = sorted(actor.permissions)
+    return claims
+
+
+def mint_token(
+    actor: Actor,
+    secret: str | None = None,
+    *,
+    ttl: timedelta = timedelta(hours=12),
+    now: datetime | None = None,
+) -> str:
+    issued = now or datetime.now(UTC)
+    claims = claims_of(actor) | {"iat": issued, "exp": issued + ttl}
+    return jwt.encode(claims, secret or _active.secret, algorithm=ALGORITHM)
+
+
+def actor_from_token(token: str, secret: str | None = None) -> Actor:
+    try:
+        claims = jwt.decode(
+            token,
+            secret or _active.secret,
+            algorithms=[ALGORITHM],
+            options={"require": ["exp", "sub", "kind"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise Unauthenticated("the token has expired: mint a new one") from None
+    except jwt.MissingRequiredClaimError as exc:
+        raise Unauthenticated(f"the token lacks the {exc.claim!r} claim") from None
+    except jwt.InvalidTokenError:
+        raise Unauthenticated("the token is not valid (malformed or wrongly signed)") from None
+    return _actor_of_claims(claims)
+
+
+def _actor_of_claims(claims: Mapping[str, Any]) -> Actor:
+    kind = _KINDS.get(claims["kind"]) if isinstance(claims["kind"], str) else None
+    if kind is None:
+        raise Unauthenticated("the token's kind is not buyer, seller or platform")
+    actor_id, shop = claims["sub"], claims.get("shop")
+    if not isinstance(actor_id, str) or not _ID_PATTERN.fullmatch(actor_id):
+        raise Unauthenticated("the token's subject is not a well-formed id")
+    if kind is ActorKind.SELLER_AGENT:
+        if not isinstance(shop, str) or not _ID_PATTERN.fullmatch(shop):
+            raise Unauthenticated("a seller's token names their shop")
+    elif shop is not None:
+        raise Unauthenticated("only a seller's token names a shop")
+    perms = claims.get("perms", [])
+    if not isinstance(perms, list) or not all(p in PERMISSIONS for p in perms):
+        raise Unauthenticated(f"the token's perms are a list drawn from {sorted(PERMISSIONS)}")
+    if perms and kind is not ActorKind.SELLER_AGENT:
+        raise Unauthenticated("only a seller agent's token carries permissions")
+    return Actor(kind, actor_id, shop, frozenset(perms))
+
+
+# ---- requests and connections -----------------------------------------------------------------
+
+
+def _from_authorization(value: object, config: IdentityConfig) -> Actor | None:
+    if value is None or value == "":
+        return config.demo_actor
+    if not isinstance(value, str):
+        raise Unauthenticated("Authorization must be a string: Bearer <token>")
+    scheme, _, token = value.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("Authorization must be: Bearer <token>")
+    return actor_from_token(token.strip(), config.secret)
+
+
+def actor_from_headers(
+    headers: Mapping[str, str], config: IdentityConfig | None = None
+) -> Actor | None:
+    """The caller of an HTTP request; None when anonymous (and no demo identity is set)."""
+    return _from_authorization(headers.get("authorization"), config or _active)
+
+
+def actor_from_connection_params(params: object, config: IdentityConfig | None = None) -> Actor:
+    """The caller of a WebSocket connection, from its `connection_init` payload:
+    `{"Authorization": "Bearer <token>"}` (the key in any case). Raises Unauthenticated.
+    Without a config: that of the app created last (create_app installs it)."""
+    if params is None:
+        params = {}
+    if not isinstance(params, Mapping):
+        raise Unauthenticated("the connection_init payload must be an object")
+    value = next((v for k, v in params.items() if str(k).lower() == "authorization"), None)
+    actor = _from_authorization(value, config or _active)
+    if actor is None:
+        raise Unauthenticated('send {"Authorization": "Bearer <token>"} in connection_init')
+    return actor

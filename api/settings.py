@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, ValidationError
+from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -32,16 +32,97 @@ class Settings(BaseSettings):
     worker_interval_seconds: float = Field(default=5.0, gt=0, le=3600)
     worker_batch_size: int = Field(default=200, gt=0, le=10_000)
 
+    # ---- identity and hardening (README: Identity and access) ----
+    production: bool = Field(
+        default=False, description="GraphiQL, introspection and demo identity off; real secret."
+    )
+    jwt_secret: str | None = Field(
+        default=None, description="HS256 secret for bearer tokens; unset: the development one."
+    )
+    demo_actor: str | None = Field(
+        default=None, description="Who an anonymous caller is (development only), e.g. buyer:b-1."
+    )
+    introspection: bool = True
+    allowed_origins: str = Field(
+        default="", description="Comma-separated origins allowed to open a WebSocket."
+    )
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=10 * 1024 * 1024)
+    ws_init_wait_seconds: float = Field(default=10.0, gt=0, le=300)
+    ws_max_subscriptions: int = Field(default=20, ge=1, le=1000)
+    rate_limit_cost: int = Field(
+        default=50_000, ge=0, description="Query cost a caller may spend per window; 0: no limit."
+    )
+    rate_limit_window_seconds: float = Field(default=60.0, gt=0, le=86_400)
+
+    @field_validator("demo_actor")
+    @classmethod
+    def _demo_actor_is_notation(cls, value: str | None) -> str | None:
+        from api.identity import Unauthenticated, parse_actor
+
+        try:
+            parse_actor(value)
+        except Unauthenticated as exc:
+            raise ValueError(str(exc)) from None
+        return value or None
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins_are_origins(cls, value: str) -> str:
+        from strawberry.http.websocket_origin import normalize_allowed_origins
+
+        normalize_allowed_origins([o.strip() for o in value.split(",") if o.strip()])
+        return value
+
+    @property
+    def origins(self) -> list[str]:
+        return [o.strip() for o in self.allowed_origins.split(",") if o.strip()]
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.graphiql and not self.production
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return self.introspection and not self.production
+
+    def signing_secret(self) -> str:
+        from api.identity import DEVELOPMENT_SECRET
+
+        return self.jwt_secret or DEVELOPMENT_SECRET
+
 
 class SettingsError(Exception):
     """One line naming the setting that is wrong."""
 
 
+def check_production(settings: Settings) -> None:
+    """Production refuses to start on what is only safe on a developer's machine."""
+    from api.identity import weak_secret_reason
+
+    if not settings.production:
+        return
+    reason = weak_secret_reason(settings.jwt_secret)
+    if reason:
+        raise SettingsError(
+            f"AFTERSALES_JWT_SECRET is too weak for production: {reason} "
+            "(set 32+ random bytes: python -c 'import secrets; print(secrets.token_hex(32))')"
+        )
+    if settings.demo_actor:
+        raise SettingsError("AFTERSALES_DEMO_ACTOR must be unset in production")
+
+
 def load_settings() -> Settings:
     try:
-        return Settings()
+        settings = Settings()
     except ValidationError as exc:
         first = exc.errors()[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "?"
         env = name if name == "MONGODB_URI" else f"AFTERSALES_{name}"
         raise SettingsError(f"setting {env} is invalid: {first['msg']}") from None
+    check_production(settings)
+    return settings
+
+
+def default_settings(**overrides: object) -> Settings:
+    """Defaults only, not read from the environment (for tests and in-process apps)."""
+    return Settings.model_construct(**overrides)

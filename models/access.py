@@ -1,11 +1,23 @@
-"""Who may see and act on what. Pure checks; the service layer calls them before deciding."""
+"""Who may see and act on what: the one place these rules live.
+
+Pure checks. Services call them before deciding (queries and mutations alike); a subscription
+filters its events with `can_view` (the same rule as reading the thing the event is about).
+Resolvers never decide access themselves. Rules:
+
+- the platform sees everything and alone decides appeals, platform refunds, policy, payment and
+  delivery events, and cancellations for non-payment;
+- a seller agent sees only their own shop and acts on its requests only with the adjustments
+  permission; any agent of the shop may hand its orders to the carrier;
+- a buyer sees only their own orders and requests and acts only as their buyer.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from models.actors import Actor, ActorKind
-from models.errors import Forbidden
+from models.errors import Forbidden, ValidationFailed
+from models.notifications import Recipient
 
 
 @dataclass(frozen=True)
@@ -22,6 +34,11 @@ def can_view(actor: Actor, shop_id: str, buyer_id: str) -> bool:
     if actor.kind is ActorKind.SELLER_AGENT:
         return actor.shop_id == shop_id
     return actor.id == buyer_id
+
+
+def can_receive_event(actor: Actor, shop_id: str, buyer_id: str) -> bool:
+    """A subscription event about a request or order goes to whoever may read that thing."""
+    return can_view(actor, shop_id, buyer_id)
 
 
 def require_view(actor: Actor, shop_id: str, buyer_id: str, what: str) -> None:
@@ -56,3 +73,71 @@ def require_seller_of(actor: Actor, shop_id: str) -> None:
 def require_platform(actor: Actor) -> None:
     if actor.kind is not ActorKind.PLATFORM:
         raise Forbidden("only the platform can do this")
+
+
+def require_shop_or_platform(actor: Actor, shop_id: str) -> None:
+    """Fulfilment (handing to the carrier) is not an adjustment: any agent of the shop may."""
+    if actor.kind is ActorKind.PLATFORM:
+        return
+    if actor.kind is not ActorKind.SELLER_AGENT or actor.shop_id != shop_id:
+        raise Forbidden("only the shop or the platform can do this")
+
+
+def inbox_of(actor: Actor) -> tuple[Recipient, str] | None:
+    """Whose notifications an actor reads: a buyer theirs, an agent their shop's; the platform
+    has no inbox (None: an empty list, not an error)."""
+    if actor.kind is ActorKind.BUYER:
+        return Recipient.BUYER, actor.id
+    if actor.kind is ActorKind.SELLER_AGENT and actor.shop_id:
+        return Recipient.SHOP, actor.shop_id
+    return None
+
+
+# ---- the helpdesk: tickets, rules and the team list are the shop's team's (H1, H2) ----------
+
+
+def team_shop(actor: Actor, shop_id: str | None) -> str:
+    """The shop whose tickets, rules and agents an actor reads: an agent their own (naming
+    another is refused), the platform the one it names; buyers none."""
+    if actor.kind is ActorKind.SELLER_AGENT:
+        if shop_id is not None and shop_id != actor.shop_id:
+            raise Forbidden(f"shop {shop_id} is not yours", field="shopId")
+        assert actor.shop_id is not None
+        return actor.shop_id
+    if actor.kind is ActorKind.PLATFORM:
+        if not shop_id:
+            raise ValidationFailed("shopId is required for the platform", field="shopId")
+        return shop_id
+    raise Forbidden("tickets are for the shop's team")
+
+
+def require_team_view(actor: Actor, shop_id: str, what: str) -> None:
+    """Reading one ticket or rule found by its id. The refusal names the item, never its shop:
+    an outsider holding an id must not learn whose it is."""
+    if actor.kind is ActorKind.PLATFORM:
+        return
+    if actor.kind is ActorKind.SELLER_AGENT and actor.shop_id == shop_id:
+        return
+    raise Forbidden(f"{what} is not yours to see")
+
+
+def require_shop_agent(actor: Actor, shop_id: str) -> None:
+    """Working a ticket (assign, tag, note, status) is for any agent of its shop."""
+    if actor.kind is not ActorKind.SELLER_AGENT or actor.shop_id != shop_id:
+        raise Forbidden("only an agent of the ticket's shop can do this")
+
+
+def rules_shop(actor: Actor, shop_id: str | None) -> str:
+    """Rules act with the adjustments permission, so only those who hold it (or the platform)
+    write them, and the team list."""
+    shop = team_shop(actor, shop_id)
+    if actor.kind is ActorKind.SELLER_AGENT and not actor.can_adjust:
+        raise Forbidden("writing rules needs the adjustments permission")
+    return shop
+
+
+def require_rules_writer(actor: Actor, shop_id: str, what: str) -> None:
+    """Changing one rule found by its id: as `rules_shop`, without naming the rule's shop."""
+    require_team_view(actor, shop_id, what)
+    if actor.kind is ActorKind.SELLER_AGENT and not actor.can_adjust:
+        raise Forbidden("writing rules needs the adjustments permission")

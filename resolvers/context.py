@@ -11,6 +11,7 @@ from strawberry.types import Info
 
 from models.actors import Actor
 from models.orders import Order
+from resolvers.limits import Guard
 from services.bootstrap import Services
 from services.deadline_worker import DeadlineWorker
 from storage import orders as order_store
@@ -25,6 +26,8 @@ class Context:
     request: Any = None
     response: Any = None
     connection_params: dict[str, Any] | None = None
+    request_id: str = ""
+    guard: Guard = field(default_factory=Guard)
     orders: DataLoader[str, Order | None] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -41,7 +44,7 @@ def actor_of(info: Info[Context, Any]) -> Actor:
         raise GraphQLError(ctx.identity_error, extensions={"code": "UNAUTHENTICATED"})
     if ctx.actor is None:
         raise GraphQLError(
-            "who is calling? send an X-Actor header (see the README)",
+            "who is calling? send Authorization: Bearer <token> (mint one: ./dev token --help)",
             extensions={"code": "UNAUTHENTICATED"},
         )
     return ctx.actor

@@ -118,9 +118,14 @@ def well_formed_id(value: str, field: str) -> str: ...
 def well_formed_id(value: None, field: str) -> None: ...
 def well_formed_id(value: str | None, field: str) -> str | None:
     """Ids are short and plain; anything else is refused before it reaches the database."""
-    if value is not None and not _ID_PATTERN.match(value):
+    if value is not None and not _ID_PATTERN.fullmatch(value):
         raise ValidationFailed(f"{field} is not a well-formed id", field=field)
     return value
+
+
+# Far above any one order on the shop (10 million in a two-decimal currency), far below where
+# arithmetic on totals could surprise: money from a client is at most this, either way.
+MAX_MONEY_MINOR = 1_000_000_000
 
 
 @strawberry.input(description="Exact money: a decimal string in the currency's major unit.")
@@ -134,7 +139,7 @@ def money_of(m: MoneyInput | None, field: str) -> Money | None:
     if m is None:
         return None
     currency = m.currency.strip().upper()
-    if len(currency) != 3 or not currency.isalpha():
+    if len(currency) != 3 or not (currency.isascii() and currency.isalpha()):
         raise ValidationFailed("currency is an ISO 4217 code", field=field)
     try:
         scaled = Decimal(m.amount).scaleb(currency_exponent(currency))
@@ -146,4 +151,8 @@ def money_of(m: MoneyInput | None, field: str) -> Money | None:
             )
     except (ValueError, InvalidOperation) as exc:
         raise ValidationFailed(f"not an amount of money: {exc}", field=field) from exc
-    return Money(int(scaled), currency)
+    minor = int(scaled)
+    # More than zero is R7's, with its own code (REFUND_AMOUNT_INVALID), decided in the domain.
+    if abs(minor) > MAX_MONEY_MINOR:
+        raise ValidationFailed(f"{field} is over {MAX_MONEY_MINOR} minor units", field=field)
+    return Money(minor, currency)

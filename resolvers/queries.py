@@ -8,6 +8,7 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
+from models import access
 from models.reasons import (
     BUYER_CANCEL_REASONS,
     CANCELLATION_REJECT_REASONS,
@@ -62,7 +63,7 @@ def _catalogue(catalogue: Mapping[str, str]) -> list[Reason]:
 
 @strawberry.type
 class Query(TicketQueries):
-    @strawberry.field(description="The caller, as identified by the X-Actor header.")
+    @strawberry.field(description="The caller, as named by their bearer token.")
     def viewer(self, info: Info[Context, Any]) -> Viewer:
         actor = actor_of(info)
         return Viewer(
@@ -72,9 +73,11 @@ class Query(TicketQueries):
             permissions=sorted(actor.permissions),
         )
 
-    @strawberry.field(description="Null when this process runs no deadline worker.")
+    @strawberry.field(
+        description="The platform only: this process's deadline worker (null: it runs none)."
+    )
     def deadline_worker(self, info: Info[Context, Any]) -> DeadlineWorkerStatus | None:
-        actor_of(info)
+        access.require_platform(actor_of(info))  # operations status spans every shop
         worker = info.context.worker
         if worker is None:
             return None

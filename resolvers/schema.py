@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import uuid
+
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
@@ -14,7 +17,6 @@ from strawberry.extensions import (
 )
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
-from strawberry.utils.logging import StrawberryLogger
 
 from models.errors import DomainError
 from resolvers.after_sale_mutations import AfterSaleMutation
@@ -36,12 +38,20 @@ from resolvers.errors import (
     WindowClosedError,
 )
 from resolvers.fast_execution import LeafFastPathExecutor
+from resolvers.limits import CostRateLimit, IntrospectionGate
 from resolvers.mutations import Mutation
 from resolvers.queries import Query
 
+log = logging.getLogger("aftersales.errors")
+
 
 class AfterSalesSchema(strawberry.Schema):
-    """Puts a stable `extensions.code` on every error, and logs only the unexpected ones."""
+    """Puts a stable `extensions.code` on every error, and logs only the unexpected ones.
+
+    An unexpected error is logged with the request id, and the client gets the id in
+    `extensions.requestId`; in production (the context's guard) its message is replaced too.
+    Typed errors and errors raised with a code are never masked.
+    """
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -56,12 +66,28 @@ class AfterSalesSchema(strawberry.Schema):
                 }
             elif error.extensions and "code" in error.extensions:
                 continue  # raised on purpose with its code (UNAUTHENTICATED)
-            elif original is None:
-                # Parse and validation errors: the client's document is wrong.
+            elif original is None or error.path is None:
+                # Parse and validation errors, variables that do not coerce to their types:
+                # the client's document or variables are wrong (only resolvers have a path).
                 error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_VALIDATION_FAILED"}
             else:
-                error.extensions = {**(error.extensions or {}), "code": "INTERNAL_SERVER_ERROR"}
-                StrawberryLogger.error(error, execution_context)
+                self._mask(error, execution_context)
+
+    @staticmethod
+    def _mask(error: GraphQLError, execution_context: ExecutionContext | None) -> None:
+        context = execution_context.context if execution_context else None
+        request_id = getattr(context, "request_id", "") or uuid.uuid4().hex[:16]
+        log.error(
+            "request %s: unexpected error at %s: %s",
+            request_id,
+            ".".join(map(str, error.path or ())),
+            error.message,
+            exc_info=error.original_error,
+        )
+        error.extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
+        guard = getattr(context, "guard", None)
+        if guard is not None and guard.mask_errors:
+            error.message = f"internal error; quote request id {request_id} to support"
 
 
 # The limit rules are built once: a limiter constructed per request makes new rule classes, and
@@ -98,5 +124,7 @@ schema = AfterSalesSchema(
         lambda: MaxTokensLimiter(max_token_count=4000),
         ParserCache,
         ValidationCache,
+        IntrospectionGate,  # after ValidationCache: it adds to the errors that one sets
+        CostRateLimit,
     ],
 )

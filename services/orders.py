@@ -6,16 +6,15 @@ from collections.abc import Callable
 from typing import Any
 
 from models import access
-from models.actors import Actor, ActorKind
+from models.actors import Actor
 from models.clock import Clock
-from models.errors import Forbidden, NotFound, ValidationFailed
-from models.notifications import Recipient
+from models.errors import NotFound, ValidationFailed
 from models.orders import Order
 from storage import notifications
 from storage import orders as order_store
 from storage.mongo import Database, Session
 from storage.orders import OrderFilter
-from storage.pagination import Page
+from storage.pagination import Page, check_page_size
 
 TRACKING_MAX_LENGTH = 64
 
@@ -57,11 +56,7 @@ class OrderService:
             raise ValidationFailed("tracking number is 1 to 64 characters", field="trackingNumber")
 
         def move(order: Order) -> Order:
-            # Any agent of the shop ships (fulfilment is not an adjustment); so does the platform.
-            if actor.kind is not ActorKind.PLATFORM and not (
-                actor.kind is ActorKind.SELLER_AGENT and actor.shop_id == order.shop_id
-            ):
-                raise Forbidden("only the shop or the platform can hand an order to the carrier")
+            access.require_shop_or_platform(actor, order.shop_id)
             return order.handed_to_carrier(self.clock.now(), carrier, tracking_number)
 
         return await self._move(order_id, move)
@@ -76,11 +71,11 @@ class OrderService:
     async def notifications(
         self, actor: Actor, first: int, after: str | None
     ) -> tuple[list[dict[str, Any]], Page]:
-        if actor.kind is ActorKind.BUYER:
-            return await notifications.page(self.db, Recipient.BUYER, actor.id, first, after)
-        if actor.kind is ActorKind.SELLER_AGENT and actor.shop_id:
-            return await notifications.page(self.db, Recipient.SHOP, actor.shop_id, first, after)
-        return [], Page([], False, [])
+        inbox = access.inbox_of(actor)
+        if inbox is None:
+            check_page_size(first)  # the same answer to a bad page size as everyone gets
+            return [], Page([], False, [])
+        return await notifications.page(self.db, *inbox, first, after)
 
     async def _move(self, order_id: str, move: Callable[[Order], Order]) -> Order:
         async def work(session: Session) -> Order:

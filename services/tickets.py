@@ -25,9 +25,10 @@ from typing import Protocol
 
 from bson import ObjectId
 
-from models.actors import Actor, ActorKind
+from models import access
+from models.actors import Actor
 from models.clock import Clock
-from models.errors import DomainError, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from models.errors import DomainError, InvalidTransition, NotFound
 from models.money import Money
 from models.ticket_rules import (
     HISTORY_WINDOW,
@@ -152,61 +153,26 @@ class HelpdeskService:
     def _now(self) -> datetime:
         return self.clock.now()
 
-    # ---- who may do what -----------------------------------------------------------------
-
-    @staticmethod
-    def _shop_for_reading(actor: Actor, shop_id: str | None) -> str:
-        """The shop's agents read its tickets; the platform reads any shop's; buyers none."""
-        if actor.kind is ActorKind.SELLER_AGENT:
-            if shop_id is not None and shop_id != actor.shop_id:
-                raise Forbidden(f"shop {shop_id} is not yours", field="shopId")
-            assert actor.shop_id is not None
-            return actor.shop_id
-        if actor.kind is ActorKind.PLATFORM:
-            if not shop_id:
-                raise ValidationFailed("shopId is required for the platform", field="shopId")
-            return shop_id
-        raise Forbidden("tickets are for the shop's team")
-
-    @staticmethod
-    def _require_agent(actor: Actor, shop_id: str) -> None:
-        """Working a ticket (assign, tag, note, status) is for any agent of its shop."""
-        if actor.kind is not ActorKind.SELLER_AGENT or actor.shop_id != shop_id:
-            raise Forbidden("only an agent of the ticket's shop can do this")
-
-    @staticmethod
-    def _shop_for_rules(actor: Actor, shop_id: str | None) -> str:
-        """Rules act with the adjustments permission, so only those who hold it (or the
-        platform) write them."""
-        if actor.kind is ActorKind.PLATFORM:
-            if not shop_id:
-                raise ValidationFailed("shopId is required for the platform", field="shopId")
-            return shop_id
-        shop = HelpdeskService._shop_for_reading(actor, shop_id)
-        if not actor.can_adjust:
-            raise Forbidden("writing rules needs the adjustments permission")
-        return shop
-
     # ---- tickets -------------------------------------------------------------------------
 
     async def get(self, actor: Actor, ticket_id: str) -> Ticket:
         t = await ticket_store.get(self.db, ticket_id)
         if t is None:
             raise NotFound(f"no ticket {ticket_id}", field="id")
-        self._shop_for_reading(actor, t.shop_id)
+        access.require_team_view(actor, t.shop_id, f"ticket {ticket_id}")
         return t
 
     async def page(
         self, actor: Actor, shop_id: str | None, f: TicketFilter, first: int, after: str | None
     ) -> tuple[list[Ticket], Page]:
-        shop = self._shop_for_reading(actor, shop_id)
+        shop = access.team_shop(actor, shop_id)
         return await ticket_store.page(self.db, shop, f, first, after)
 
     async def counts(
         self, actor: Actor, shop_id: str | None, f: TicketFilter
     ) -> dict[TicketStatus | None, int]:
         """The count of every status under the other filters (None: all statuses)."""
-        shop = self._shop_for_reading(actor, shop_id)
+        shop = access.team_shop(actor, shop_id)
         base = f.without_status()
         counts: dict[TicketStatus | None, int] = {
             s: await ticket_store.count(self.db, shop, replace(base, status=s))
@@ -229,7 +195,7 @@ class HelpdeskService:
         self, actor: Actor, ticket_id: str, change: Callable[[Ticket, datetime], Ticket]
     ) -> Ticket:
         def checked(t: Ticket) -> Ticket:
-            self._require_agent(actor, t.shop_id)
+            access.require_shop_agent(actor, t.shop_id)
             return change(t, self._now())
 
         return await self._edit(ticket_id, checked)
@@ -238,7 +204,7 @@ class HelpdeskService:
         if assignee is not None:
             assignee = clean_agent_id(assignee)
             shop = (await self.get(actor, ticket_id)).shop_id
-            self._require_agent(actor, shop)
+            access.require_shop_agent(actor, shop)
             if not await agent_store.is_agent(self.db, shop, assignee):
                 raise NotFound(f"{assignee} is not an agent of shop {shop}", field="assignee")
         return await self._agent_edit(
@@ -289,22 +255,22 @@ class HelpdeskService:
     # ---- the shop's agents ---------------------------------------------------------------
 
     async def add_agent(self, actor: Actor, shop_id: str | None, agent_id: str) -> list[str]:
-        shop = self._shop_for_rules(actor, shop_id)
+        shop = access.rules_shop(actor, shop_id)
         await agent_store.add(self.db, shop, clean_agent_id(agent_id, "agentId"), self._now())
         return await agent_store.of_shop(self.db, shop)
 
     async def remove_agent(self, actor: Actor, shop_id: str | None, agent_id: str) -> list[str]:
-        shop = self._shop_for_rules(actor, shop_id)
+        shop = access.rules_shop(actor, shop_id)
         await agent_store.remove(self.db, shop, clean_agent_id(agent_id, "agentId"))
         return await agent_store.of_shop(self.db, shop)
 
     async def agents(self, actor: Actor, shop_id: str | None) -> list[str]:
-        return await agent_store.of_shop(self.db, self._shop_for_reading(actor, shop_id))
+        return await agent_store.of_shop(self.db, access.team_shop(actor, shop_id))
 
     # ---- rules ---------------------------------------------------------------------------
 
     async def rules(self, actor: Actor, shop_id: str | None) -> list[Rule]:
-        return await rule_store.for_shop(self.db, self._shop_for_reading(actor, shop_id))
+        return await rule_store.for_shop(self.db, access.team_shop(actor, shop_id))
 
     async def _valid(self, rule: Rule, session: Session | None = None) -> Rule:
         rule = validate_rule(rule)
@@ -335,7 +301,7 @@ class HelpdeskService:
         )
 
     async def create_rule(self, actor: Actor, shop_id: str | None, draft: RuleDraft) -> Rule:
-        shop = self._shop_for_rules(actor, shop_id)
+        shop = access.rules_shop(actor, shop_id)
 
         async def work(session: Session) -> Rule:
             rule = await self._valid(self._rule(actor, shop, new_rule_id(), draft), session)
@@ -369,13 +335,13 @@ class HelpdeskService:
         rule = await rule_store.get(self.db, rule_id, session)
         if rule is None:
             raise NotFound(f"no rule {rule_id}", field="ruleId")
-        self._shop_for_rules(actor, rule.shop_id)
+        access.require_rules_writer(actor, rule.shop_id, f"rule {rule_id}")
         return rule
 
     async def dry_run(self, actor: Actor, shop_id: str | None, draft: RuleDraft) -> list[Preview]:
         """H2: which of the shop's current (unresolved) tickets the rule would act on, and how.
         The rule is checked as if saved; nothing is written."""
-        shop = self._shop_for_rules(actor, shop_id)
+        shop = access.rules_shop(actor, shop_id)
         rule = await self._valid(self._rule(actor, shop, "dry-run", draft))
         current = await ticket_store.current(self.db, shop, DRY_RUN_LIMIT)
         histories: dict[tuple[str, datetime], int] = {}

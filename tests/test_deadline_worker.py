@@ -18,8 +18,8 @@ from services.bootstrap import Services, build_services
 from services.deadline_worker import DeadlineWorker
 from storage import tab_counts
 from storage.mongo import Database, connect
-from tests.api_client import GraphQLClient
-from tests.factories import buyer, new_buyer_id, pending_requests, place_order, seller
+from tests.api_client import GraphQLClient, authorization
+from tests.factories import PLATFORM, buyer, new_buyer_id, pending_requests, place_order
 
 VIEW = """query($id: ID!) { cancellation(id: $id) {
   status tab timeline { action actorKind actorId at deadline reason { code } }
@@ -263,7 +263,7 @@ async def test_worker_status_is_a_query(
             json={
                 "query": "{ deadlineWorker { running lastRunAt lagSeconds totalMoves lastError movesByDeadline { deadline moves } } }"
             },
-            headers={"x-actor": seller(shop_id)},
+            headers=authorization(PLATFORM),
         )
     status = response.json()["data"]["deadlineWorker"]
     assert status["lastRunAt"] is not None and status["lastError"] is None
@@ -271,5 +271,5 @@ async def test_worker_status_is_a_query(
     moves = {m["deadline"]: m["moves"] for m in status["movesByDeadline"]}
     assert moves["seller_response_window"] >= 1
     assert status["totalMoves"] == sum(moves.values())
-    without = await api("{ deadlineWorker { running } }", actor=seller(shop_id))
+    without = await api("{ deadlineWorker { running } }", actor=PLATFORM)
     assert without["deadlineWorker"] is None  # this app runs no worker

@@ -43,12 +43,15 @@ def test_run_command_serves_demo_data_and_ctrl_c_stops_everything(
         assert f"GraphiQL: http://127.0.0.1:{port}/graphql" in lines
         assert any(line.startswith("loaded demo data:") for line in lines)
         assert _database_processes(tmp_path / "data"), "the embedded database should be running"
+        # Ready tokens for GraphiQL's header editor, the shop's agent who may act first.
+        printed_headers = [json.loads(x) for x in lines if x.strip().startswith('{"Authorization')]
+        assert len(printed_headers) == 4
 
         body = json.dumps({"query": "{ cancellationTabCounts { tab count } }"}).encode()
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/graphql",
             data=body,
-            headers={"content-type": "application/json", "x-actor": "seller:a@shop-1"},
+            headers={"content-type": "application/json", **printed_headers[0]},
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             counts = {

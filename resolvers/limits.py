@@ -1,0 +1,207 @@
+"""Per-request guards of the GraphQL layer: query cost and its rate limit, introspection gate.
+
+Depth, alias and token limits are validation rules (resolvers/schema.py); page size is checked by
+storage/pagination.py (at most 100). What is here needs the caller, so it runs per request with
+the settings the app was built with (`Guard`, carried by the context).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    IntValueNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    VariableNode,
+    validate,
+)
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import SchemaExtension
+from strawberry.types.execution import ExecutionResult
+
+DEFAULT_PAGE = 20
+MAX_PAGE = 100
+MUTATION_COST = 10  # a write costs more than a read of one field
+
+
+# ---- query cost ------------------------------------------------------------------------------
+
+
+def query_cost(
+    operation: OperationDefinitionNode,
+    fragments: dict[str, FragmentDefinitionNode],
+    variables: dict[str, Any] | None,
+) -> int:
+    """One per field; a field taking `first` multiplies what it selects by its page size (what
+    it may return), so a page of 100 with its lines and timeline costs a hundred times one."""
+    variables = variables or {}
+
+    def page_size(node: FieldNode) -> int:
+        for arg in node.arguments or ():
+            if arg.name.value != "first":
+                continue
+            value: Any = None
+            if isinstance(arg.value, IntValueNode):
+                value = int(arg.value.value)
+            elif isinstance(arg.value, VariableNode):
+                value = variables.get(arg.value.name.value)
+            if isinstance(value, int) and not isinstance(value, bool):
+                return max(1, min(value, MAX_PAGE))
+            return DEFAULT_PAGE
+        return 1
+
+    def cost(selection_set: SelectionSetNode | None, seen: frozenset[str]) -> int:
+        total = 0
+        for node in selection_set.selections if selection_set else ():
+            if isinstance(node, FieldNode):
+                total += 1 + page_size(node) * cost(node.selection_set, seen)
+            elif isinstance(node, InlineFragmentNode):
+                total += cost(node.selection_set, seen)
+            elif isinstance(node, FragmentSpreadNode):
+                name = node.name.value
+                fragment = fragments.get(name)
+                if fragment is not None and name not in seen:  # cycles fail validation anyway
+                    total += cost(fragment.selection_set, seen | {name})
+        return total
+
+    base = cost(operation.selection_set, frozenset())
+    if operation.operation is OperationType.MUTATION:
+        base += MUTATION_COST * len(operation.selection_set.selections)
+    return base
+
+
+# ---- the rate limiter ------------------------------------------------------------------------
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    at: float
+
+
+class RateLimiter:
+    """A token bucket per caller: `capacity` cost units, refilled evenly over `window` seconds.
+
+    In-process: each service process keeps its own buckets (a caller spread over N processes may
+    spend N times the budget). Bounded memory: the least recently seen callers are forgotten.
+    """
+
+    def __init__(
+        self, capacity: int, window: float, clock: Any = time.monotonic, max_keys: int = 100_000
+    ) -> None:
+        self.capacity = capacity
+        self.rate = capacity / window
+        self.clock = clock
+        self.max_keys = max_keys
+        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def spend(self, key: str, cost: int) -> float | None:
+        """Take `cost` from the caller's bucket: None when allowed, else seconds until it would be
+        (a cost over the whole capacity is refused at once, with the time to a full bucket)."""
+        now = self.clock()
+        with self._lock:
+            bucket = self._buckets.pop(key, None) or _Bucket(float(self.capacity), now)
+            bucket.tokens = min(self.capacity, bucket.tokens + (now - bucket.at) * self.rate)
+            bucket.at = now
+            self._buckets[key] = bucket
+            while len(self._buckets) > self.max_keys:
+                self._buckets.popitem(last=False)
+            if cost <= bucket.tokens:
+                bucket.tokens -= cost
+                return None
+            missing = min(cost, self.capacity) - bucket.tokens
+            return max(missing / self.rate, 0.001)
+
+
+@dataclass(frozen=True)
+class Guard:
+    """What the app's settings decide per request (the context carries it)."""
+
+    mask_errors: bool = False
+    introspection: bool = True
+    rate_limiter: RateLimiter | None = None
+
+
+def rate_limited_error(retry_after: float, cost: int) -> GraphQLError:
+    seconds = math.ceil(retry_after)
+    return GraphQLError(
+        f"rate limited: this operation costs {cost}; retry in {seconds} s",
+        extensions={"code": "RATE_LIMITED", "retryAfterSeconds": seconds, "cost": cost},
+    )
+
+
+def _caller_key(context: Any) -> str:
+    actor = getattr(context, "actor", None)
+    if actor is not None:
+        return f"{actor.kind.value}:{actor.id}@{actor.shop_id or ''}"
+    request = getattr(context, "request", None)
+    client = getattr(request, "client", None)
+    return f"anonymous:{getattr(client, 'host', '?')}"
+
+
+def _operation(document: Any, name: str | None) -> OperationDefinitionNode | None:
+    ops = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if name is None:
+        return ops[0] if len(ops) == 1 else None
+    return next((o for o in ops if o.name and o.name.value == name), None)
+
+
+class CostRateLimit(SchemaExtension):
+    """Charges each operation's cost to its caller; over budget: RATE_LIMITED, nothing runs.
+    The HTTP answer is 429 with Retry-After; the GraphQL error says the same in `extensions`."""
+
+    def on_execute(self) -> Iterator[None]:
+        ctx = self.execution_context
+        guard: Guard | None = getattr(ctx.context, "guard", None)
+        limiter = guard.rate_limiter if guard else None
+        document = ctx.graphql_document
+        if limiter is not None and document is not None:
+            operation = _operation(document, ctx.operation_name)
+            if operation is not None:
+                fragments = {
+                    d.name.value: d
+                    for d in document.definitions
+                    if isinstance(d, FragmentDefinitionNode)
+                }
+                cost = query_cost(operation, fragments, ctx.variables)
+                retry_after = limiter.spend(_caller_key(ctx.context), cost)
+                if retry_after is not None:
+                    response = getattr(ctx.context, "response", None)
+                    if response is not None and hasattr(response, "status_code"):
+                        response.status_code = 429
+                        response.headers["Retry-After"] = str(math.ceil(retry_after))
+                    ctx.result = ExecutionResult(
+                        data=None, errors=[rate_limited_error(retry_after, cost)]
+                    )
+        yield
+
+
+class IntrospectionGate(SchemaExtension):
+    """With introspection off (production), `__schema` and `__type` fail validation."""
+
+    def on_validate(self) -> Iterator[None]:
+        # Before the hook yields: strawberry checks the errors before the hooks unwind. Listed
+        # after ValidationCache, which sets the document's own validation errors first.
+        ctx = self.execution_context
+        guard: Guard | None = getattr(ctx.context, "guard", None)
+        if guard is not None and not guard.introspection and ctx.graphql_document is not None:
+            errors = validate(
+                ctx.schema._schema, ctx.graphql_document, [NoSchemaIntrospectionCustomRule]
+            )
+            if errors:
+                ctx.pre_execution_errors = [*(ctx.pre_execution_errors or []), *errors]
+        yield
