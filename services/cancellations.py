@@ -13,7 +13,7 @@ from typing import Any
 
 from bson import ObjectId
 
-from models import access
+from models import access, events
 from models import cancellations as domain
 from models.actors import Actor
 from models.cancellations import Cancellation, CancellationOutcome, CancellationTab
@@ -23,6 +23,7 @@ from models.orders import Order
 from models.policy import CategoryPolicy
 from models.reasons import SYSTEM_CANCEL_REASONS
 from storage import cancellations as cancellation_store
+from storage import events as event_log
 from storage import idempotency, notifications, policies, tab_counts
 from storage import orders as order_store
 from storage.cancellations import CancellationFilter
@@ -307,8 +308,9 @@ class CancellationService:
     async def _write(
         self, session: Session, actor: Actor, changes: list[_Change]
     ) -> list[Cancellation]:
-        """The one write path: orders, requests (with their timeline records), tab counters and
-        notifications, in the caller's transaction, from states read in that transaction."""
+        """The one write path: orders, requests (with their timeline records), tab counters,
+        notifications and the live feed's events, in the caller's transaction, from states read
+        in that transaction."""
         await order_store.save_many(
             self.db, [(ch.order_before, ch.outcome.order) for ch in changes], session
         )
@@ -336,6 +338,9 @@ class CancellationService:
         await tab_counts.move(self.db, SECTION, moves, session)
         await notifications.insert_many(
             self.db, tuple(n for ch in changes for n in ch.outcome.notifications), session
+        )
+        await event_log.append_many(
+            self.db, [events.of_cancellation(ch.outcome) for ch in changes], session
         )
         saved = iter(decided)
         return [

@@ -30,6 +30,8 @@ class Database:
         self.idempotency_keys: AsyncCollection = self.db["idempotency_keys"]
         self.tab_counts: AsyncCollection = self.db["tab_counts"]
         self.category_policies: AsyncCollection = self.db["category_policies"]
+        self.events: AsyncCollection = self.db["events"]
+        self.event_sequences: AsyncCollection = self.db["event_sequences"]
 
     async def ping(self) -> None:
         await self.db.command("ping")
