@@ -12,11 +12,12 @@ import signal
 import socket
 import sys
 from collections.abc import Iterator
+from datetime import timedelta
 
 import uvicorn
 from pymongo.errors import PyMongoError
 
-from api.app import create_app
+from api.app import WebSocketSettings, create_app
 from api.embedded_db import DatabaseStartError, EmbeddedDatabase
 from api.settings import Settings, SettingsError, load_settings
 from models.clock import SystemClock
@@ -92,7 +93,17 @@ async def _serve(settings: Settings, uri: str) -> None:
                 batch_size=settings.worker_batch_size,
             )
         config = uvicorn.Config(
-            create_app(services, graphiql=settings.graphiql, worker=worker),
+            create_app(
+                services,
+                graphiql=settings.graphiql,
+                worker=worker,
+                ws=WebSocketSettings(
+                    legacy_protocol=settings.ws_legacy_protocol,
+                    max_subscriptions=settings.ws_max_subscriptions,
+                    init_timeout=timedelta(seconds=settings.ws_init_timeout_seconds),
+                    subscriber_queue=settings.subscriber_queue,
+                ),
+            ),
             host=settings.host,
             port=settings.port,
             log_level="info",

@@ -13,6 +13,7 @@ from models.actors import Actor
 from models.orders import Order
 from services.bootstrap import Services
 from services.deadline_worker import DeadlineWorker
+from services.live_feed import LiveFeed
 from storage import orders as order_store
 
 
@@ -22,6 +23,7 @@ class Context:
     actor: Actor | None
     identity_error: str | None = None
     worker: DeadlineWorker | None = None
+    feed: LiveFeed | None = None
     request: Any = None
     response: Any = None
     connection_params: dict[str, Any] | None = None

@@ -30,6 +30,7 @@ class ErrorCode(Enum):
     PAYMENT_WINDOW_OPEN = "PAYMENT_WINDOW_OPEN"
     ALREADY_REQUESTED = "ALREADY_REQUESTED"
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    CURSOR_EXPIRED = "CURSOR_EXPIRED"
 
 
 @strawberry.interface(description="An expected failure: nothing was written.")
@@ -89,6 +90,14 @@ class AlreadyRequestedError(UserError):
     existing_cancellation_id: strawberry.ID
 
 
+@strawberry.type(
+    description="The live feed no longer keeps the events after this cursor: reload the page, "
+    "then subscribe without a cursor."
+)
+class CursorExpiredError(UserError):
+    pass
+
+
 def to_user_error(err: domain.DomainError) -> UserError:
     code = ErrorCode(err.code)
     common: dict[str, Any] = {"code": code, "message": err.message, "field": err.field}
@@ -111,6 +120,8 @@ def to_user_error(err: domain.DomainError) -> UserError:
             return ForbiddenError(**common)
         case domain.IdempotencyKeyReused():
             return IdempotencyKeyReusedError(**common)
+        case domain.CursorExpired():
+            return CursorExpiredError(**common)
         case _:
             return ValidationError(**common)
 

@@ -30,6 +30,7 @@ from resolvers.errors import (
 )
 from resolvers.mutations import Mutation
 from resolvers.queries import Query
+from resolvers.subscriptions import Subscription
 
 
 class AfterSalesSchema(strawberry.Schema):
@@ -67,6 +68,7 @@ _LIMIT_RULES = [
 schema = AfterSalesSchema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     # Every error type is in the schema even where no union names it yet.
     types=[
         AlreadyRequestedError,

@@ -1,0 +1,64 @@
+"""The fan-out's bounded queues, without a database: a subscriber that keeps up is never cut off,
+one that stops reading is, and only it (the watcher never waits for a subscriber)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from models.actors import ActorKind
+from models.events import RequestKind, StatusEvent
+from services.live_feed import LiveFeed, Subscriber
+from storage.events import StoredEvent
+
+AT = datetime(2026, 11, 23, tzinfo=UTC)
+
+
+def _event(seq: int, shop: str = "shop-1") -> StoredEvent:
+    e = StatusEvent(
+        RequestKind.CANCELLATION,
+        f"can_{seq}",
+        "ord",
+        shop,
+        "b",
+        "REQUEST",
+        None,
+        "PENDING",
+        None,
+        "TO_PROCEED",
+        ActorKind.BUYER,
+        "b",
+        None,
+        AT,
+    )
+    return StoredEvent(f"evt_{seq}", seq, e, AT)
+
+
+async def test_h3_a_stalled_subscriber_is_cut_off_and_the_others_are_not() -> None:
+    feed = LiveFeed(db=None, queue_limit=3)  # type: ignore[arg-type]
+    reasons: list[str] = []
+    fast = Subscriber("shop-1", 3)
+    stalled = Subscriber("shop-1", 3, reasons.append)
+    other_shop = Subscriber("shop-2", 3)
+    for sub in (fast, stalled, other_shop):
+        feed._by_shop.setdefault(sub.shop_id, set()).add(sub)
+    received: list[int] = []
+
+    async def keep_up() -> None:
+        while True:
+            await fast.wake.wait()
+            fast.wake.clear()
+            while fast.queue:
+                received.append(fast.queue.popleft().seq)
+
+    reader = asyncio.create_task(keep_up())
+    for seq in range(1, 11):
+        feed.publish(_event(seq))
+        await asyncio.sleep(0)  # the watcher goes on; the fast reader runs between events
+    reader.cancel()
+
+    assert received == list(range(1, 11))
+    assert len(reasons) == 1 and "too slow" in reasons[0]
+    assert stalled.too_slow and list(q.seq for q in stalled.queue) == [1, 2, 3]
+    assert stalled not in feed._by_shop["shop-1"] and fast in feed._by_shop["shop-1"]
+    assert feed.subscriber_count() == 2 and not other_shop.queue
