@@ -14,6 +14,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from api.app import WebSocketSettings, create_app
 from services.bootstrap import Services
+from services.live_feed import LiveFeed
 from tests.processes import free_port
 
 EVENTS = """subscription($shop: ID, $after: String, $kinds: [RequestKind!], $tabs: [RequestTab!], $req: ID) {
@@ -30,12 +31,19 @@ TAB_COUNTS = """subscription($shop: ID) { tabCounts(shopId: $shop) {
   __typename ... on TabCountsUpdate { cancellations { tab count } } ... on UserError { code message } } }"""
 
 
+class Served(str):
+    """The WebSocket URL of a served app, with its live feed (to look at its watcher)."""
+
+    feed: LiveFeed
+
+
 @contextlib.asynccontextmanager
-async def serving(services: Services, ws: WebSocketSettings | None = None) -> AsyncIterator[str]:
+async def serving(services: Services, ws: WebSocketSettings | None = None) -> AsyncIterator[Served]:
     """The app on a real uvicorn (lifespan on: the live feed's watcher runs); yields its ws URL."""
     port = free_port()
+    app = create_app(services, graphiql=False, ws=ws)
     config = uvicorn.Config(
-        create_app(services, graphiql=False, ws=ws),
+        app,
         host="127.0.0.1",
         port=port,
         log_level="warning",
@@ -47,7 +55,9 @@ async def serving(services: Services, ws: WebSocketSettings | None = None) -> As
         assert not task.done(), "uvicorn did not start"
         await asyncio.sleep(0.02)
     try:
-        yield f"ws://127.0.0.1:{port}/graphql"
+        served = Served(f"ws://127.0.0.1:{port}/graphql")
+        served.feed = app.state.live_feed
+        yield served
     finally:
         server.should_exit = True
         await task

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from websockets.asyncio.client import connect
@@ -293,3 +294,46 @@ async def test_h3_a_subscriber_that_cannot_keep_up_is_closed_with_the_reason(
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.code == 1013
     assert "too slow" in closed.value.rcvd.reason and "cursor" in closed.value.rcvd.reason
+
+
+async def test_h3_the_watcher_resumes_after_a_database_restart_and_subscribers_stay(
+    tmp_path: Path,
+) -> None:
+    from api.embedded_db import EmbeddedDatabase
+    from models.actors import Actor, ActorKind
+    from services.bootstrap import build_services
+    from storage.mongo import connect
+
+    clock = SettableClock(datetime.now(UTC).replace(microsecond=0))
+    server = EmbeddedDatabase(tmp_path / "db")
+    server.start()
+    db = connect(server.uri, "restart", timeout_ms=500)
+    shop_id = "shop-restart"
+
+    async def request() -> str:
+        buyer_id = new_buyer_id()
+        order = await place_order(db, shop_id, buyer_id, clock.now() - timedelta(hours=2))
+        actor = Actor(ActorKind.BUYER, buyer_id)
+        return (await services.cancellations.request(actor, order.id, "OTHER", None, None)).id
+
+    try:
+        services = await build_services(db, clock)
+        async with serving(services) as url, Client.connect(url, seller(shop_id)) as ws:
+            await ws.acked()
+            await ws.subscribe(EVENTS, {})
+            await asyncio.sleep(0.2)
+            before = await request()
+            [first] = await ws.take(1)
+
+            server.stop()  # the database goes away, then comes back on the same files
+            await asyncio.sleep(1.5)
+            server.start()
+            after = [await request() for _ in range(3)]
+            events = await ws.take(3, timeout=30)  # the same connection: nobody was dropped
+            reconnects, connected = url.feed.status.reconnects, url.feed.status.connected
+    finally:
+        await db.close()
+        server.stop()
+    assert first["requestId"] == before
+    assert [e["requestId"] for e in events] == after
+    assert reconnects >= 1 and connected  # the watcher did lose its stream, and resumed it
