@@ -17,6 +17,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
+from api.broadcast import Broadcasts, SharedFeedHandler
 from api.identity import HEADER, BadIdentity, actor_from_connection_params, parse_actor
 from resolvers.context import Context
 from resolvers.schema import schema
@@ -31,9 +32,12 @@ class WebSocketSettings:
     max_subscriptions: int = 20  # per connection
     init_timeout: timedelta = timedelta(seconds=10)  # to send connection_init after connecting
     subscriber_queue: int = 1000  # live events a subscriber may have waiting
+    shared_execution: bool = True  # identical feed subscriptions executed once (api/broadcast.py)
 
 
 class AfterSalesGraphQL(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = SharedFeedHandler
+
     def __init__(
         self,
         services: Services,
@@ -56,6 +60,7 @@ class AfterSalesGraphQL(GraphQL[Context, None]):
         self.services = services
         self.worker = worker
         self.feed = feed
+        self.broadcasts = Broadcasts(ws.subscriber_queue) if ws.shared_execution else None
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -127,4 +132,5 @@ def create_app(
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.live_feed = feed
+    app.state.broadcasts = graphql.broadcasts
     return app

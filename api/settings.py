@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     )
     ws_max_subscriptions: int = Field(default=20, gt=0, le=1000)
     ws_init_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    ws_shared_execution: bool = Field(
+        default=True, description="Execute identical feed subscriptions once per event."
+    )
     subscriber_queue: int = Field(
         default=1000, gt=0, le=100_000, description="Events a subscriber may have waiting."
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,8 @@ class Context:
     identity_error: str | None = None
     worker: DeadlineWorker | None = None
     feed: LiveFeed | None = None
+    # Set for a shared subscription (api/broadcast.py): how to cut off its subscribers.
+    on_too_slow: Callable[[str], None] | None = None
     request: Any = None
     response: Any = None
     connection_params: dict[str, Any] | None = None

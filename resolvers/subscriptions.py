@@ -154,6 +154,8 @@ def _shop_scope(actor: Actor, shop_id: str | None) -> access.Scope:
 
 def _closer(info: Info[Context, Any]) -> Callable[[str], None]:
     """Close this subscriber's connection with the reason, now (its sender may be stuck)."""
+    if info.context.on_too_slow is not None:
+        return info.context.on_too_slow
     websocket = info.context.response
 
     def close(reason: str) -> None:

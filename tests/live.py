@@ -13,6 +13,7 @@ import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 
 from api.app import WebSocketSettings, create_app
+from api.broadcast import Broadcasts
 from services.bootstrap import Services
 from services.live_feed import LiveFeed
 from tests.processes import free_port
@@ -35,6 +36,7 @@ class Served(str):
     """The WebSocket URL of a served app, with its live feed (to look at its watcher)."""
 
     feed: LiveFeed
+    broadcasts: Broadcasts
 
 
 @contextlib.asynccontextmanager
@@ -57,6 +59,7 @@ async def serving(services: Services, ws: WebSocketSettings | None = None) -> As
     try:
         served = Served(f"ws://127.0.0.1:{port}/graphql")
         served.feed = app.state.live_feed
+        served.broadcasts = app.state.broadcasts
         yield served
     finally:
         server.should_exit = True

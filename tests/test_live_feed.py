@@ -337,3 +337,31 @@ async def test_h3_the_watcher_resumes_after_a_database_restart_and_subscribers_s
     assert first["requestId"] == before
     assert [e["requestId"] for e in events] == after
     assert reconnects >= 1 and connected  # the watcher did lose its stream, and resumed it
+
+
+async def test_h3_identical_subscriptions_are_executed_once_and_each_caller_keeps_their_view(
+    services: Services, api: GraphQLClient, db: Database, clock: SettableClock, shop_id: str
+) -> None:
+    me = new_buyer_id()
+    async with (
+        serving(services) as url,
+        Client.connect(url, seller(shop_id)) as one,
+        Client.connect(url, seller(shop_id)) as two,
+        Client.connect(url, buyer(me)) as mine,
+    ):
+        for ws in (one, two, mine):
+            await ws.acked()
+        await one.subscribe(EVENTS, {})
+        await two.subscribe(EVENTS, {})
+        await mine.subscribe(EVENTS, {"shop": shop_id})
+        await asyncio.sleep(0.3)
+        groups = url.broadcasts.groups
+        assert len(groups) == 2  # the two agents share one execution; the buyer has their own
+        other = await _request(api, db, clock, shop_id)
+        own = await _request(api, db, clock, shop_id, me)
+        seen_one, seen_two = await one.take(2), await two.take(2)
+        [seen_mine] = await mine.take(1)
+        await mine.nothing_more()
+    assert [e["requestId"] for e in seen_one] == [other, own] == [e["requestId"] for e in seen_two]
+    assert seen_mine["requestId"] == own
+    assert not groups  # the last member gone, the group's execution ends
