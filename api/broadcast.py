@@ -39,6 +39,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.utils.aio import aclosing
 
+from models import access
 from resolvers.context import Context
 
 SHARED_FIELDS = frozenset({"requestEvents", "tabCounts"})
@@ -197,7 +198,11 @@ class Broadcasts:
             variables = json.dumps(operation.variables or {}, sort_keys=True)
         except (TypeError, ValueError):
             return None
-        return (operation.query, operation.operation_name, variables, context.actor)
+        if context.actor is None:
+            return None
+        # Callers who see the same things share; the answer never depends on who else asked.
+        view = access.view_key(context.actor)
+        return (operation.query, operation.operation_name, variables, view)
 
     async def run(
         self, handler: SharedFeedHandler, operation: Operation[Any, Any], key: Hashable

@@ -62,3 +62,15 @@ async def test_h3_a_stalled_subscriber_is_cut_off_and_the_others_are_not() -> No
     assert stalled.too_slow and list(q.seq for q in stalled.queue) == [1, 2, 3]
     assert stalled not in feed._by_shop["shop-1"] and fast in feed._by_shop["shop-1"]
     assert feed.subscriber_count() == 2 and not other_shop.queue
+
+
+def test_h3_callers_who_see_the_same_requests_share_a_view_key() -> None:
+    from models.access import view_key
+    from models.actors import ADJUSTMENTS, Actor
+
+    agent = Actor(ActorKind.SELLER_AGENT, "a-1", "shop-1", frozenset({ADJUSTMENTS}))
+    reader = Actor(ActorKind.SELLER_AGENT, "a-2", "shop-1")
+    assert view_key(agent) == view_key(reader)
+    assert view_key(agent) != view_key(Actor(ActorKind.SELLER_AGENT, "a-1", "shop-2"))
+    assert view_key(Actor(ActorKind.BUYER, "b-1")) != view_key(Actor(ActorKind.BUYER, "b-2"))
+    assert view_key(Actor(ActorKind.PLATFORM, "ops-1")) == view_key(Actor(ActorKind.PLATFORM, "x"))
