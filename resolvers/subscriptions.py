@@ -182,9 +182,15 @@ def _wanted(
     return request_id is None or e.request_id == request_id
 
 
-async def _counts(info: Info[Context, Any], shop_id: str, key: Any) -> list[TabCount]:
+async def _counts(info: Info[Context, Any], shop_id: str, key: Any | None) -> list[TabCount]:
+    """The shop's counts now; with a key (an event), one read shared by every subscriber."""
     db = services_of(info).db
-    stored = await _feed(info).reads.get(key, lambda: tab_counts.read(db, shop_id, "cancellations"))
+    if key is None:
+        stored = await tab_counts.read(db, shop_id, "cancellations")
+    else:
+        stored = await _feed(info).reads.get(
+            key, lambda: tab_counts.read(db, shop_id, "cancellations")
+        )
     per_tab = [
         TabCount(tab=CancellationTab(t), count=max(0, stored.get(t, 0)))
         for t in ("TO_PROCEED", "COMPLETED", "CLOSED")
@@ -239,7 +245,7 @@ class Subscription:
             # The position first, then the counts (which reflect at least that position);
             # events after it re-read the counts, and an unchanged count is not sent again.
             head = await event_log.head(db, shop)
-            last = await _counts(info, shop, ("tabs", shop, "now", id(self)))
+            last = await _counts(info, shop, None)
             yield TabCountsUpdate(shop_id=strawberry.ID(shop), cancellations=last)
             async for stored in _feed(info).read(shop, head, on_too_slow=_closer(info)):
                 if not stored.event.moves_tab:

@@ -365,3 +365,15 @@ async def test_h3_identical_subscriptions_are_executed_once_and_each_caller_keep
     assert [e["requestId"] for e in seen_one] == [other, own] == [e["requestId"] for e in seen_two]
     assert seen_mine["requestId"] == own
     assert not groups  # the last member gone, the group's execution ends
+
+
+async def test_h3_tab_counts_at_subscribe_are_the_counts_of_that_moment(
+    url: str, api: GraphQLClient, db: Database, clock: SettableClock, shop_id: str
+) -> None:
+    for expected in (1, 2):
+        await _request(api, db, clock, shop_id)
+        async with Client.connect(url, seller(shop_id)) as ws:
+            await ws.acked()
+            await ws.subscribe(TAB_COUNTS, {})
+            now = await ws.next()
+        assert {c["tab"]: c["count"] for c in now["cancellations"]}["TO_PROCEED"] == expected
