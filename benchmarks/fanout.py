@@ -110,7 +110,7 @@ async def _client_main(url: str, n: int, conn: Connection) -> None:
 
 def _client_process(url: str, n: int, conn: Connection) -> None:
     try:
-        import uvloop  # with uvicorn[standard]; the client's own overhead is part of what is measured
+        import uvloop  # with uvicorn[standard]: the clients cost less of the shared CPUs
 
         uvloop.run(_client_main(url, n, conn))
     except ImportError:
@@ -162,10 +162,12 @@ def _pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
 
-def run(uri: str, n: int, m: int, processes: int, pause: float, wait: float) -> dict[str, Any]:
+def run(
+    uri: str, n: int, m: int, processes: int, pause: float, wait: float, shared: bool
+) -> dict[str, Any]:
     from tests.processes import free_port, start_service, wait_for_line
 
-    database = f"fanout_{n}_{int(time.time())}"
+    database = f"fanout_{n}_{'shared' if shared else 'each'}_{int(time.time())}"
     ids = asyncio.run(_seed(uri, database, m))
     port = free_port()
     service = start_service(
@@ -177,6 +179,7 @@ def run(uri: str, n: int, m: int, processes: int, pause: float, wait: float) -> 
             "AFTERSALES_GRAPHIQL": "false",
             "AFTERSALES_WORKER_ENABLED": "false",
             "AFTERSALES_SUBSCRIBER_QUEUE": str(max(1000, 2 * m)),
+            "AFTERSALES_WS_SHARED_EXECUTION": "true" if shared else "false",
         },
         Path(os.environ.get("TMPDIR", "/tmp")),
     )
@@ -241,6 +244,12 @@ def main() -> None:
     parser.add_argument("--client-processes", type=int, default=0, help="default: N / 2500")
     parser.add_argument("--pause", type=float, default=0.05, help="seconds between changes")
     parser.add_argument("--wait", type=float, default=10.0, help="seconds to let deliveries end")
+    parser.add_argument(
+        "--modes",
+        default="shared,each",
+        help="shared: identical subscriptions executed once (the service's default); "
+        "each: every subscription executed on its own (the baseline, same run)",
+    )
     args = parser.parse_args()
 
     from api.embedded_db import EmbeddedDatabase
@@ -249,18 +258,30 @@ def main() -> None:
     with EmbeddedDatabase(":memory:") as server:
         for n in (int(x) for x in args.subscribers.split(",")):
             processes = args.client_processes or max(1, -(-n // 2500))
-            r = run(server.uri, n, args.changes, processes, args.pause, args.wait)
-            print(
-                f"N={r['subscribers']:>6} M={r['changes']}: "
-                f"p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, max {r['max_ms']:.1f} ms; "
-                f"lost {r['lost']} of {r['expected']} (repeats {r['repeats']}, "
-                f"failed connections {r['failed_connections']}); "
-                f"{r['kib_per_connection']:.1f} KiB per connection "
-                f"(service RSS {r['service_rss_mib']:.0f} MiB); "
-                f"opened in {r['open_seconds']:.1f} s, changes made in {r['change_seconds']:.1f} s",
-                flush=True,
-            )
+            p99: dict[str, float] = {}
+            for mode in args.modes.split(","):
+                shared = mode == "shared"
+                r = run(server.uri, n, args.changes, processes, args.pause, args.wait, shared)
+                p99[mode] = r["p99_ms"]
+                _print(mode, r)
+            if len(p99) == 2:
+                print(
+                    f"N={n:>6}: p99 shared / each = {p99['shared'] / p99['each']:.2f}", flush=True
+                )
     sys.stdout.flush()
+
+
+def _print(mode: str, r: dict[str, Any]) -> None:
+    print(
+        f"{mode:>6} N={r['subscribers']:>6} M={r['changes']}: "
+        f"p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, max {r['max_ms']:.1f} ms; "
+        f"lost {r['lost']} of {r['expected']} (repeats {r['repeats']}, "
+        f"failed connections {r['failed_connections']}); "
+        f"{r['kib_per_connection']:.1f} KiB per connection "
+        f"(service RSS {r['service_rss_mib']:.0f} MiB); "
+        f"opened in {r['open_seconds']:.1f} s, changes made in {r['change_seconds']:.1f} s",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":
