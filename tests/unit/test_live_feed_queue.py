@@ -74,3 +74,22 @@ def test_h3_callers_who_see_the_same_requests_share_a_view_key() -> None:
     assert view_key(agent) != view_key(Actor(ActorKind.SELLER_AGENT, "a-1", "shop-2"))
     assert view_key(Actor(ActorKind.BUYER, "b-1")) != view_key(Actor(ActorKind.BUYER, "b-2"))
     assert view_key(Actor(ActorKind.PLATFORM, "ops-1")) == view_key(Actor(ActorKind.PLATFORM, "x"))
+
+
+def test_h3_a_shared_group_cuts_off_only_the_member_that_stopped_sending() -> None:
+    from types import SimpleNamespace
+
+    from api.broadcast import _Member
+
+    closed: list[str] = []
+    handler = SimpleNamespace(close_soon=closed.append)
+    op = SimpleNamespace(id="1")
+    keeping_up = _Member(handler, op, limit=3)  # type: ignore[arg-type]
+    stuck = _Member(handler, op, limit=3)  # type: ignore[arg-type]
+    for n in range(10):
+        for member in (keeping_up, stuck):
+            member.offer(f'{{"n":{n}}}')
+        keeping_up.queue.clear()  # its sender wrote it out
+    assert keeping_up.ended is None
+    assert stuck.ended == "closed" and not stuck.queue
+    assert len(closed) == 1 and "too slow" in closed[0]
