@@ -7,7 +7,8 @@ Starts SecantusDB and one service process (`python -m api`, as deployed; no dead
 seeds M waiting cancellation requests in one shop, opens N WebSocket connections from a few client
 processes (raw graphql-transport-ws on the `websockets` package, each connection subscribed to
 `requestEvents` of that shop as one of its agents), then accepts the M requests one after another
-over HTTP. Every subscriber should receive every change: N x M deliveries.
+over HTTP. Every subscriber should receive every change: N x M deliveries. The run ends when all
+arrived, or when nothing more arrived for --wait seconds (what is missing then is lost).
 
 Prints, per run: latency from the change to its delivery (p50, p99, max; measured from the
 event's `change.at`, the service's clock when it decided, a few ms before the commit, so the
@@ -82,9 +83,12 @@ async def _client_main(url: str, n: int, conn: Connection) -> None:
     tasks = [asyncio.create_task(one(i)) for i in range(n)]
     await asyncio.gather(*(e.wait() for e in events))
     conn.send("open")
-    while not conn.poll():
-        await asyncio.sleep(0.05)
-    conn.recv()
+    while True:  # "count": how many messages so far; "stop": report
+        while not conn.poll():
+            await asyncio.sleep(0.05)
+        if conn.recv() == "stop":
+            break
+        conn.send(sum(len(r) for r in received))
     failed = sum(t.done() and t.exception() is not None for t in tasks)
     for t in tasks:
         t.cancel()
@@ -155,6 +159,20 @@ async def _change_all(base: str, ids: list[str], pause: float) -> float:
         return time.perf_counter() - started
 
 
+def _settle(pipes: list[Connection], expected: int, quiet: float) -> None:
+    """Wait until every delivery arrived, or none arrived for `quiet` seconds."""
+    last, last_change = -1, time.monotonic()
+    while time.monotonic() - last_change < quiet:
+        for p in pipes:
+            p.send("count")
+        total = sum(p.recv() for p in pipes)
+        if total >= expected:
+            return
+        if total != last:
+            last, last_change = total, time.monotonic()
+        time.sleep(0.5)
+
+
 def _pct(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
@@ -205,7 +223,7 @@ def run(
         rss_after = _rss_kib(service.pid)
 
         change_seconds = asyncio.run(_change_all(f"http://127.0.0.1:{port}", ids, pause))
-        time.sleep(wait)  # deliveries still under way
+        _settle(pipes, n * m, wait)
         for p in pipes:
             p.send("stop")
         results = [p.recv() for p in pipes]
@@ -243,7 +261,9 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=50, help="M status changes")
     parser.add_argument("--client-processes", type=int, default=0, help="default: N / 2500")
     parser.add_argument("--pause", type=float, default=0.05, help="seconds between changes")
-    parser.add_argument("--wait", type=float, default=10.0, help="seconds to let deliveries end")
+    parser.add_argument(
+        "--wait", type=float, default=10.0, help="end when nothing arrived for this long"
+    )
     parser.add_argument(
         "--modes",
         default="shared,each",
