@@ -11,8 +11,9 @@ import contextlib
 import signal
 import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from datetime import timedelta
+from typing import Any
 
 import uvicorn
 from pymongo.errors import PyMongoError
@@ -120,6 +121,18 @@ async def _serve(settings: Settings, uri: str) -> None:
         await db.close()
 
 
+def _run(main: Coroutine[Any, Any, None]) -> None:
+    """On uvloop where it is installed (uvicorn[standard] brings it): the live feed's fan-out
+    is mostly callbacks and socket writes, which it does in C (benchmarks/fanout.py)."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+        return
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main)
+
+
 def _stop_like_ctrl_c(signum: int, frame: object) -> None:
     # uvicorn shuts down gracefully on SIGTERM, then raises it again; ending like Ctrl-C lets
     # the embedded database stop cleanly and the process exit 0.
@@ -132,7 +145,7 @@ def main() -> int:
         settings = load_settings()
         _check_port(settings.host, settings.port)
         with _database(settings) as uri:
-            asyncio.run(_serve(settings, uri))
+            _run(_serve(settings, uri))
     except (SettingsError, StartError, DatabaseStartError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
