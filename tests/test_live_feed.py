@@ -13,6 +13,7 @@ from websockets.exceptions import ConnectionClosed
 from api.app import WebSocketSettings
 from models.actors import EXPIRY_WORKER
 from models.clock import SettableClock
+from resolvers.subscriptions import encode_cursor
 from services.bootstrap import Services
 from storage.mongo import Database
 from tests.api_client import GraphQLClient
@@ -192,10 +193,13 @@ async def test_h3_a_cursor_older_than_the_kept_events_is_a_typed_error(
         await ws.subscribe(EVENTS, {"after": "bm90LWEtY3Vyc29y"})
         bad = await ws.next()
         assert await ws.receive() == {"id": "2", "type": "complete"}  # an error ends it
-    assert ws.completed == ["1"]
+        await ws.subscribe(EVENTS, {"after": encode_cursor(shop_id, 999)})
+        ahead = await ws.next()
+    assert ws.completed[0] == "1"
     assert (expired["__typename"], expired["code"]) == ("CursorExpiredError", "CURSOR_EXPIRED")
     assert expired["field"] == "after"
     assert (bad["__typename"], bad["field"]) == ("ValidationError", "after")
+    assert (ahead["__typename"], ahead["field"]) == ("ValidationError", "after")
 
 
 async def test_c6_the_deadline_workers_moves_arrive_as_events(
