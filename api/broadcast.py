@@ -68,7 +68,7 @@ def _shape(query: str, operation_name: str | None) -> tuple[bool, str | None]:
     field = fields[0]
     if field.name.value not in SHARED_FIELDS:
         return _NOT_SHAREABLE
-    for arg in field.arguments:
+    for arg in field.arguments or ():
         if arg.name.value == "after":
             if isinstance(arg.value, VariableNode):
                 return True, arg.value.name.value
@@ -241,7 +241,11 @@ class SharedFeedHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         broadcasts: Broadcasts | None = getattr(self.view, "broadcasts", None)
-        key = broadcasts.key(operation, self.context) if broadcasts else None
+        try:
+            key = broadcasts.key(operation, self.context) if broadcasts else None
+        except Exception as error:  # never lose a subscription over the sharing check
+            await self.handle_task_exception(error)
+            key = None
         if broadcasts is None or key is None:
             await super().run_operation(operation)
             return

@@ -381,3 +381,10 @@ async def test_h3_tab_counts_at_subscribe_are_the_counts_of_that_moment(
             await ws.subscribe(TAB_COUNTS, {})
             now = await ws.next()
         assert {c["tab"]: c["count"] for c in now["cancellations"]}["TO_PROCEED"] == expected
+
+
+async def test_h3_a_subscription_without_arguments_works(url: str, shop_id: str) -> None:
+    async with Client.connect(url, seller(shop_id)) as ws:
+        await ws.acked()
+        await ws.subscribe("subscription { tabCounts { __typename } }")
+        assert (await ws.next())["__typename"] == "TabCountsUpdate"

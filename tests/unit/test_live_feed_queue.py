@@ -93,3 +93,24 @@ def test_h3_a_shared_group_cuts_off_only_the_member_that_stopped_sending() -> No
     assert keeping_up.ended is None
     assert stuck.ended == "closed" and not stuck.queue
     assert len(closed) == 1 and "too slow" in closed[0]
+
+
+def test_h3_which_subscriptions_share_an_execution() -> None:
+    from api.broadcast import _shape
+
+    assert _shape("subscription { tabCounts { __typename } }", None) == (True, None)
+    assert _shape("subscription($a: String) { requestEvents(after: $a) { __typename } }", None) == (
+        True,
+        "a",
+    )
+    assert _shape('subscription { requestEvents(after: "x") { __typename } }', None)[0] is False
+    assert _shape("subscription { requestEvents(after: null) { __typename } }", None) == (
+        True,
+        None,
+    )
+    assert _shape("query { viewer { id } }", None)[0] is False
+    assert (
+        _shape("subscription { a: tabCounts { __typename } b: tabCounts { __typename } }", None)[0]
+        is False
+    )
+    assert _shape("not graphql", None)[0] is False
