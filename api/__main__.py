@@ -11,8 +11,9 @@ import contextlib
 import signal
 import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from datetime import timedelta
+from typing import Any
 
 import uvicorn
 from pymongo.errors import PyMongoError
@@ -130,12 +131,27 @@ async def _serve(settings: Settings, uri: str) -> None:
             port=settings.port,
             log_level="info",
             lifespan="on",
+            # Compressing each small feed message per connection cost ~20 us a delivery
+            # (benchmarks/fanout.py); feed messages are a few hundred bytes.
+            ws_per_message_deflate=False,
         )
         server = uvicorn.Server(config)
         _print_welcome(settings, settings.port)
         await server.serve()
     finally:
         await db.close()
+
+
+def _run(main: Coroutine[Any, Any, None]) -> None:
+    """On uvloop where it is installed (uvicorn[standard] brings it): the live feed's fan-out
+    is mostly callbacks and socket writes, which it does in C (benchmarks/fanout.py)."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+        return
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main)
 
 
 def _stop_like_ctrl_c(signum: int, frame: object) -> None:
@@ -150,7 +166,7 @@ def main() -> int:
         settings = load_settings()
         _check_port(settings.host, settings.port)
         with _database(settings) as uri:
-            asyncio.run(_serve(settings, uri))
+            _run(_serve(settings, uri))
     except (SettingsError, StartError, DatabaseStartError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -21,9 +21,11 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.types.unset import UnsetType
 
 from api import identity
+from api.broadcast import Broadcasts, SharedFeedHandler
 from api.middleware import BodySizeLimit, RequestId, new_request_id
 from api.settings import Settings, default_settings
 from models.actors import Actor
@@ -32,21 +34,37 @@ from resolvers.limits import Guard, RateLimiter
 from resolvers.schema import schema
 from services.bootstrap import Services
 from services.deadline_worker import DeadlineWorker
+from services.live_feed import LiveFeed
 
 
 class AfterSalesGraphQL(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = SharedFeedHandler
+
     def __init__(
-        self, services: Services, settings: Settings, *, worker: DeadlineWorker | None
+        self,
+        services: Services,
+        settings: Settings,
+        *,
+        worker: DeadlineWorker | None,
+        feed: LiveFeed,
     ) -> None:
+        protocols = [GRAPHQL_TRANSPORT_WS_PROTOCOL]
+        if settings.ws_legacy_protocol:
+            protocols.append(GRAPHQL_WS_PROTOCOL)
         super().__init__(
             schema,
             graphql_ide="graphiql" if settings.graphiql_enabled else None,
+            subscription_protocols=protocols,
             connection_init_wait_timeout=timedelta(seconds=settings.ws_init_wait_seconds),
             max_subscriptions_per_connection=settings.ws_max_subscriptions,
             allowed_origins=settings.origins,
         )
         self.services = services
         self.worker = worker
+        self.feed = feed
+        self.broadcasts = (
+            Broadcasts(settings.subscriber_queue) if settings.ws_shared_execution else None
+        )
         self.identity = identity.config_from(
             settings.signing_secret(), settings.demo_actor, production=settings.production
         )
@@ -86,6 +104,7 @@ class AfterSalesGraphQL(GraphQL[Context, None]):
             actor=actor,
             identity_error=error,
             worker=self.worker,
+            feed=self.feed,
             request=request,
             response=response,
             request_id=request.scope.get("state", {}).get("request_id") or new_request_id(),
@@ -112,13 +131,16 @@ def create_app(
     worker: DeadlineWorker | None = None,
     settings: Settings | None = None,
 ) -> Starlette:
-    """The service's routes. A worker given here starts and stops with the app (its lifespan).
-    Without settings: the defaults (development), not the environment."""
+    """The service's routes. The live feed's watcher, and a worker given here, start and stop
+    with the app (its lifespan). Without settings: the defaults (development), not the
+    environment."""
     settings = settings or default_settings(graphiql=graphiql)
-    graphql = AfterSalesGraphQL(services, settings, worker=worker)
+    feed = LiveFeed(services.db, queue_limit=settings.subscriber_queue)
+    graphql = AfterSalesGraphQL(services, settings, worker=worker, feed=feed)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        feed.start()
         if worker is not None:
             worker.start()
         try:
@@ -126,6 +148,7 @@ def create_app(
         finally:
             if worker is not None:
                 await worker.stop()
+            await feed.stop()
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -142,4 +165,6 @@ def create_app(
     app = Starlette(routes=routes, lifespan=lifespan)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestId)
+    app.state.live_feed = feed
+    app.state.broadcasts = graphql.broadcasts
     return app

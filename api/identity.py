@@ -193,13 +193,18 @@ def actor_from_headers(
 
 def actor_from_connection_params(params: object, config: IdentityConfig | None = None) -> Actor:
     """The caller of a WebSocket connection, from its `connection_init` payload:
-    `{"Authorization": "Bearer <token>"}` (the key in any case). Raises Unauthenticated.
+    `{"Authorization": "Bearer <token>"}` (the key in any case, at the top level or inside a
+    `headers` object). Raises Unauthenticated.
     Without a config: that of the app created last (create_app installs it)."""
     if params is None:
         params = {}
     if not isinstance(params, Mapping):
         raise Unauthenticated("the connection_init payload must be an object")
+    # The key at the top level, or in a `headers` object (what several clients send).
+    nested = params.get("headers")
     value = next((v for k, v in params.items() if str(k).lower() == "authorization"), None)
+    if value is None and isinstance(nested, Mapping):
+        value = next((v for k, v in nested.items() if str(k).lower() == "authorization"), None)
     actor = _from_authorization(value, config or _active)
     if actor is None:
         raise Unauthenticated('send {"Authorization": "Bearer <token>"} in connection_init')

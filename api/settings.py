@@ -31,6 +31,15 @@ class Settings(BaseSettings):
     worker_enabled: bool = Field(default=True, description="Run the deadline worker (C6, C8).")
     worker_interval_seconds: float = Field(default=5.0, gt=0, le=3600)
     worker_batch_size: int = Field(default=200, gt=0, le=10_000)
+    ws_legacy_protocol: bool = Field(
+        default=True, description="Also accept the legacy graphql-ws subprotocol."
+    )
+    ws_shared_execution: bool = Field(
+        default=True, description="Execute identical feed subscriptions once per event."
+    )
+    subscriber_queue: int = Field(
+        default=1000, gt=0, le=100_000, description="Events a subscriber may have waiting."
+    )
 
     # ---- identity and hardening (README: Identity and access) ----
     production: bool = Field(

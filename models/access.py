@@ -41,6 +41,16 @@ def can_receive_event(actor: Actor, shop_id: str, buyer_id: str) -> bool:
     return can_view(actor, shop_id, buyer_id)
 
 
+def view_key(actor: Actor) -> tuple[str, str | None]:
+    """Actors with the same key see the same requests (`can_view`, `list_scope`): any agent of
+    a shop sees the shop, whatever their permissions; a buyer sees their own; the platform all."""
+    if actor.kind is ActorKind.SELLER_AGENT:
+        return (actor.kind.value, actor.shop_id)
+    if actor.kind is ActorKind.BUYER:
+        return (actor.kind.value, actor.id)
+    return (actor.kind.value, None)
+
+
 def require_view(actor: Actor, shop_id: str, buyer_id: str, what: str) -> None:
     if not can_view(actor, shop_id, buyer_id):
         raise Forbidden(f"{what} is not yours to see")

@@ -84,3 +84,9 @@ class IdempotencyKeyReused(DomainError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, field="idempotencyKey")
+
+
+class CursorExpired(DomainError):
+    """A live-feed cursor older than the events kept: reload, then subscribe without it."""
+
+    code = "CURSOR_EXPIRED"

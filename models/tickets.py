@@ -30,18 +30,12 @@ from enum import Enum
 from models.actors import Actor, ActorKind
 from models.errors import DomainError, InvalidTransition, ValidationFailed
 from models.money import Money
+from models.requests import RequestKind
 
 MAX_TAGS = 10
 NOTE_MAX_LENGTH = 2000
 _TAG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 _AGENT = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-
-
-class RequestKind(Enum):
-    CANCELLATION = "CANCELLATION"
-    REFUND_ONLY = "REFUND_ONLY"
-    RETURN_AND_REFUND = "RETURN_AND_REFUND"
-    REPLACEMENT = "REPLACEMENT"
 
 
 class RequestInitiator(Enum):

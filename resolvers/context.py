@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +15,7 @@ from models.orders import Order
 from resolvers.limits import Guard
 from services.bootstrap import Services
 from services.deadline_worker import DeadlineWorker
+from services.live_feed import LiveFeed
 from storage import orders as order_store
 
 
@@ -23,6 +25,9 @@ class Context:
     actor: Actor | None
     identity_error: str | None = None
     worker: DeadlineWorker | None = None
+    feed: LiveFeed | None = None
+    # Set for a shared subscription (api/broadcast.py): how to cut off its subscribers.
+    on_too_slow: Callable[[str], None] | None = None
     request: Any = None
     response: Any = None
     connection_params: dict[str, Any] | None = None

@@ -33,6 +33,7 @@ class ErrorCode(Enum):
     PAYMENT_WINDOW_OPEN = "PAYMENT_WINDOW_OPEN"
     ALREADY_REQUESTED = "ALREADY_REQUESTED"
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    CURSOR_EXPIRED = "CURSOR_EXPIRED"
     # After-sale requests (models/after_sales_errors.py)
     WINDOW_PASSED = "WINDOW_PASSED"
     NOT_DELIVERED = "NOT_DELIVERED"
@@ -138,6 +139,14 @@ class WindowClosedError(UserError):
     closed_at: datetime
 
 
+@strawberry.type(
+    description="The live feed no longer keeps the events after this cursor: reload the page, "
+    "then subscribe without a cursor."
+)
+class CursorExpiredError(UserError):
+    pass
+
+
 def to_user_error(err: domain.DomainError) -> UserError:
     code = ErrorCode(err.code)
     common: dict[str, Any] = {"code": code, "message": err.message, "field": err.field}
@@ -177,6 +186,8 @@ def to_user_error(err: domain.DomainError) -> UserError:
             return ForbiddenError(**common)
         case domain.IdempotencyKeyReused():
             return IdempotencyKeyReusedError(**common)
+        case domain.CursorExpired():
+            return CursorExpiredError(**common)
         case _:
             return ValidationError(**common)
 

@@ -41,6 +41,7 @@ from resolvers.fast_execution import LeafFastPathExecutor
 from resolvers.limits import CostRateLimit, IntrospectionGate
 from resolvers.mutations import Mutation
 from resolvers.queries import Query
+from resolvers.subscriptions import Subscription
 
 log = logging.getLogger("aftersales.errors")
 
@@ -101,6 +102,7 @@ _LIMIT_RULES = [
 schema = AfterSalesSchema(
     query=merge_types("Query", (Query, AfterSaleQuery)),
     mutation=merge_types("Mutation", (Mutation, AfterSaleMutation)),
+    subscription=Subscription,
     # Every error type is in the schema even where no union names it yet.
     types=[
         AfterSaleRefusedError,

@@ -29,11 +29,18 @@ from resolvers.errors import (
     outcome,
 )
 from resolvers.inputs import IDEMPOTENCY_HELP, MoneyInput, money_of, well_formed_id
-from resolvers.types import ActorKind, Cancellation, Money, Order, PageInfo, Reason
+from resolvers.types import (
+    ActorKind,
+    Cancellation,
+    Money,
+    Order,
+    PageInfo,
+    Reason,
+    RequestKind,
+)
 from services.tickets import RuleDraft
 from storage.tickets import UNASSIGNED, TicketFilter
 
-RequestKind = strawberry.enum(domain.RequestKind, name="RequestKind")
 RequestInitiator = strawberry.enum(
     domain.RequestInitiator,
     name="RequestInitiator",

@@ -20,9 +20,11 @@ from models.orders import PaymentMethod as DomainPaymentMethod
 from models.orders import PaymentState as DomainPaymentState
 from models.policy import CategoryPolicy as DomainPolicy
 from models.reasons import display_text
+from models.requests import RequestKind as DomainRequestKind
 from resolvers.context import Context, actor_of, services_of
 
 ActorKind = strawberry.enum(DomainActorKind, name="ActorKind")
+RequestKind = strawberry.enum(DomainRequestKind, name="RequestKind")
 PaymentMethod = strawberry.enum(DomainPaymentMethod, name="PaymentMethod")
 PaymentState = strawberry.enum(DomainPaymentState, name="PaymentState")
 FulfilmentState = strawberry.enum(

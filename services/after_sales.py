@@ -17,7 +17,7 @@ from typing import Any
 
 from bson import ObjectId
 
-from models import access
+from models import access, events
 from models import after_sales as domain
 from models.actors import Actor
 from models.after_sales import (
@@ -38,6 +38,7 @@ from models.orders import Order
 from models.policy import DEFAULT_POLICY, CategoryPolicy, PolicyBook
 from storage import after_sales as store
 from storage import cancellations as cancellation_store
+from storage import events as event_log
 from storage import idempotency, notifications, policies, refund_ledgers, tab_counts
 from storage import orders as order_store
 from storage.after_sales import AfterSaleFilter
@@ -536,8 +537,8 @@ class AfterSaleService:
         self, session: Session, states: dict[str, _OrderState], changes: list[_Change]
     ) -> list[AfterSaleRequest]:
         """The one write path: requests (with their timeline records), the requests a second
-        request closed, orders, ledgers, tab counters and notifications, in the caller's
-        transaction, from states read in that transaction."""
+        request closed, orders, ledgers, tab counters, notifications and the live feed's events,
+        in the caller's transaction, from states read in that transaction."""
         if not changes:
             return []
         touched = [states[ch.outcome.request.order_id] for ch in changes]
@@ -566,6 +567,10 @@ class AfterSaleService:
         await tab_counts.move(self.db, SECTION, tab_moves, session)  # type: ignore[arg-type]
         await notifications.insert_many(
             self.db, tuple(n for ch in changes for n in ch.outcome.notifications), session
+        )
+        # H3: the live feed's events, in the same transaction (one per timeline record).
+        await event_log.append_many(
+            self.db, [e for ch in changes for e in events.of_after_sale(ch.outcome)], session
         )
         by_id = {r.id: r for r in [*created, *saved]}
         return [by_id[ch.outcome.request.id] for ch in changes]

@@ -14,7 +14,7 @@ from typing import Any
 
 from bson import ObjectId
 
-from models import access
+from models import access, events
 from models import cancellations as domain
 from models.actors import Actor
 from models.cancellations import Cancellation, CancellationOutcome, CancellationTab
@@ -27,6 +27,7 @@ from models.reasons import SYSTEM_CANCEL_REASONS
 from models.ticket_facts import facts_of_cancellation
 from services.ticket_sync import RequestChange, on_requests_written
 from storage import cancellations as cancellation_store
+from storage import events as event_log
 from storage import idempotency, notifications, policies, refund_ledgers, tab_counts
 from storage import orders as order_store
 from storage.cancellations import CancellationFilter
@@ -358,8 +359,9 @@ class CancellationService:
     async def _write(
         self, session: Session, actor: Actor, changes: list[_Change]
     ) -> list[Cancellation]:
-        """The one write path: orders, requests (with their timeline records), tab counters and
-        notifications, in the caller's transaction, from states read in that transaction."""
+        """The one write path: orders, requests (with their timeline records), tab counters,
+        notifications and the live feed's events, in the caller's transaction, from states read
+        in that transaction."""
         await order_store.save_many(
             self.db, [(ch.order_before, ch.outcome.order) for ch in changes], session
         )
@@ -401,6 +403,9 @@ class CancellationService:
                 for ch in changes
             ],
             self.clock.now(),
+        )
+        await event_log.append_many(
+            self.db, [events.of_cancellation(ch.outcome) for ch in changes], session
         )
         saved = iter(decided)
         return [

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pymongo import ASCENDING as ASC
 from pymongo import IndexModel
 
+from storage.events import EVENT_INDEXES
 from storage.mongo import Database
 
 
@@ -107,6 +108,7 @@ SHOP_AGENT_INDEXES = [IndexModel([("shop_id", ASC), ("agent_id", ASC)], name="sh
 
 
 async def ensure_indexes(db: Database) -> None:
+    await db.events.create_indexes(EVENT_INDEXES)
     await db.cancellations.create_indexes(CANCELLATION_INDEXES)
     await db.orders.create_indexes(ORDER_INDEXES)
     await db.after_sales.create_indexes(AFTER_SALE_INDEXES)

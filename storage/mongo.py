@@ -51,6 +51,8 @@ class Database:
         self.shop_agents: AsyncCollection = self.db["shop_agents"]
         self.after_sales: AsyncCollection = self.db["after_sales"]
         self.refund_ledgers: AsyncCollection = self.db["refund_ledgers"]
+        self.events: AsyncCollection = self.db["events"]
+        self.event_sequences: AsyncCollection = self.db["event_sequences"]
 
     async def ping(self) -> None:
         await self.db.command("ping")

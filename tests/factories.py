@@ -83,10 +83,12 @@ async def pending_requests(db: Database, shop_id: str, requested_at: list[dateti
     """Many waiting cancellation requests at once, one per order, made by the domain and stored
     through the storage layer in one transaction (what the API would write, request by request)."""
     from models import cancellations as domain
+    from models import events
     from models.actors import Actor, ActorKind
     from models.policy import DEFAULT_POLICY
     from services.cancellations import SECTION, new_cancellation_id
     from storage import cancellations as cancellation_store
+    from storage import events as event_log
     from storage import tab_counts
 
     outcomes = []
@@ -110,6 +112,7 @@ async def pending_requests(db: Database, shop_id: str, requested_at: list[dateti
         await cancellation_store.insert_many(db, [o.cancellation for o in outcomes], session)
         moves = [(shop_id, None, o.cancellation.tab) for o in outcomes]
         await tab_counts.move(db, SECTION, moves, session)
+        await event_log.append_many(db, [events.of_cancellation(o) for o in outcomes], session)
 
     await db.transaction(work)
     return [o.cancellation.id for o in outcomes]

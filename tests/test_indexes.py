@@ -112,6 +112,9 @@ async def test_point_reads_and_worker_scans_use_an_index(db: Database) -> None:
         ),
         ("cancellations", {"_id": "can_1"}, None),
         ("orders", {"_id": {"$in": ["ord_1", "ord_2"]}}, None),
+        # The live feed's replay after a cursor (storage/events.py `after`).
+        ("events", {"shop_id": "shop-1", "seq": {"$gt": 41}}, [("seq", 1)]),
+        ("event_sequences", {"_id": "shop-1"}, None),
     ]
     for collection, query, sort in shapes:
         stages = await _plan(db, collection, query, sort)

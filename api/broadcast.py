@@ -1,0 +1,255 @@
+"""Shared execution of identical live subscriptions (graphql-transport-ws).
+
+Ten thousand consoles of one shop subscribe with the same document, the same variables, as
+callers with the same rights: executing the selection set, and encoding the JSON, once per
+subscriber per event was the cost that grew with N (benchmarks/fanout.py). Here such subscriptions
+form a group: one execution of the subscription (the group's leader, with the first member's
+caller) produces each result once, encoded once; each member gets it through its own bounded
+queue and its own sender. A member that cannot keep up is closed with 1013 and the reason, as
+an unshared subscriber is.
+
+Only live subscriptions without a cursor are shared (`after` absent): a member joining later
+wants the events from now on, which is what the group's stream gives. Anything else (a cursor,
+queries and mutations over WebSocket, the legacy graphql-ws protocol) runs as Strawberry runs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from collections import deque
+from collections.abc import Hashable
+from functools import lru_cache
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    GraphQLError,
+    NullValueNode,
+    OperationDefinitionNode,
+    OperationType,
+    VariableNode,
+    parse,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    Operation,
+)
+from strawberry.types.execution import ExecutionResult, PreExecutionError
+from strawberry.utils.aio import aclosing
+
+from models import access
+from resolvers.context import Context
+
+SHARED_FIELDS = frozenset({"requestEvents", "tabCounts"})
+TOO_SLOW_CLOSE_CODE = 1013
+
+
+_NOT_SHAREABLE = (False, None)
+
+
+@lru_cache(maxsize=512)
+def _shape(query: str, operation_name: str | None) -> tuple[bool, str | None]:
+    """Whether the document subscribes to one feed field with no literal cursor, and the name
+    of the variable that gives its cursor, if one does (shared only when that one is null)."""
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return _NOT_SHAREABLE
+    ops = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name is not None:
+        ops = [o for o in ops if o.name and o.name.value == operation_name]
+    if len(ops) != 1 or ops[0].operation is not OperationType.SUBSCRIPTION:
+        return _NOT_SHAREABLE
+    fields = ops[0].selection_set.selections
+    if len(fields) != 1 or not isinstance(fields[0], FieldNode):
+        return _NOT_SHAREABLE
+    field = fields[0]
+    if field.name.value not in SHARED_FIELDS:
+        return _NOT_SHAREABLE
+    for arg in field.arguments or ():
+        if arg.name.value == "after":
+            if isinstance(arg.value, VariableNode):
+                return True, arg.value.name.value
+            if not isinstance(arg.value, NullValueNode):
+                return _NOT_SHAREABLE
+    return True, None
+
+
+class _Member:
+    """One subscriber of a group: its queue of encoded results, sent by its operation's task."""
+
+    def __init__(self, handler: SharedFeedHandler, operation: Operation[Any, Any], limit: int):
+        self.handler = handler
+        self.operation = operation
+        self.limit = limit
+        self.queue: deque[str] = deque()
+        self.wake = asyncio.Event()
+        self.ended: str | None = None  # "complete" or an encoded error payload
+        self.prefix = '{"id":' + json.dumps(operation.id) + ',"type":"next","payload":'
+
+    def offer(self, payload: str) -> None:
+        if self.ended is not None:
+            return
+        if len(self.queue) >= self.limit:
+            self.too_slow(
+                f"subscriber too slow: {self.limit} events waiting to be sent; "
+                "reconnect and resume from the last cursor you received"
+            )
+            return
+        self.queue.append(payload)
+        self.wake.set()
+
+    def too_slow(self, reason: str) -> None:
+        self.ended = "closed"
+        self.queue.clear()
+        self.wake.set()
+        self.handler.close_soon(reason)
+
+    def end(self, how: str) -> None:
+        if self.ended is None:
+            self.ended = how
+        self.wake.set()
+
+    async def run(self) -> None:
+        ws = self.handler.websocket.ws  # type: ignore[attr-defined]
+        while True:
+            while self.queue:
+                await ws.send_text(self.prefix + self.queue.popleft() + "}")
+            if self.ended is not None:
+                break
+            self.wake.clear()
+            await self.wake.wait()
+        if self.ended == "complete":
+            await self.operation.send_operation_message(
+                {"id": self.operation.id, "type": "complete"}
+            )
+        elif self.ended not in (None, "closed"):
+            await self.operation.send_operation_message(
+                {"id": self.operation.id, "type": "error", "payload": json.loads(self.ended)}
+            )
+
+
+class _Group:
+    def __init__(self, registry: Broadcasts, key: Hashable) -> None:
+        self.registry = registry
+        self.key = key
+        self.members: dict[_Member, None] = {}
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self, handler: SharedFeedHandler, operation: Operation[Any, Any]) -> None:
+        context = dataclasses.replace(
+            handler.context, request=None, response=None, on_too_slow=self.too_slow
+        )
+        self.task = asyncio.create_task(self._lead(handler, operation, context))
+
+    def too_slow(self, reason: str) -> None:
+        for member in list(self.members):
+            member.too_slow(reason)
+
+    async def _lead(
+        self, handler: SharedFeedHandler, operation: Operation[Any, Any], context: Context
+    ) -> None:
+        ending = "complete"
+        try:
+            source = await handler.schema.stream(
+                operation.query,
+                variable_values=operation.variables,
+                context_value=context,
+                root_value=handler.root_value,
+                operation_name=operation.operation_name,
+            )
+            async with aclosing(source):
+                async for result in source:
+                    if isinstance(result, PreExecutionError) or not isinstance(
+                        result, ExecutionResult
+                    ):
+                        errors = result.errors or [GraphQLError("not a subscription result")]
+                        ending = json.dumps([e.formatted for e in errors])
+                        break
+                    payload: dict[str, Any] = {"data": result.data}
+                    if result.errors:
+                        payload["errors"] = [e.formatted for e in result.errors]
+                    encoded = json.dumps(payload, separators=(",", ":"))
+                    for member in list(self.members):
+                        member.offer(encoded)
+        finally:
+            if self.registry.groups.get(self.key) is self:
+                del self.registry.groups[self.key]
+            for member in list(self.members):
+                member.end(ending)
+
+
+class Broadcasts:
+    """The groups of one process, by (document, operation, variables, caller)."""
+
+    def __init__(self, queue_limit: int) -> None:
+        self.queue_limit = queue_limit
+        self.groups: dict[Hashable, _Group] = {}
+
+    def key(self, operation: Operation[Any, Any], context: Context) -> Hashable | None:
+        shareable, cursor_variable = _shape(operation.query, operation.operation_name)
+        if not shareable:
+            return None
+        if cursor_variable and (operation.variables or {}).get(cursor_variable) is not None:
+            return None  # a resume: its own replay
+        try:
+            variables = json.dumps(operation.variables or {}, sort_keys=True)
+        except (TypeError, ValueError):
+            return None
+        if context.actor is None:
+            return None
+        # Callers who see the same things share; the answer never depends on who else asked.
+        view = access.view_key(context.actor)
+        return (operation.query, operation.operation_name, variables, view)
+
+    async def run(
+        self, handler: SharedFeedHandler, operation: Operation[Any, Any], key: Hashable
+    ) -> None:
+        member = _Member(handler, operation, self.queue_limit)
+        group = self.groups.get(key)
+        if group is None:
+            group = self.groups[key] = _Group(self, key)
+            group.members[member] = None
+            group.start(handler, operation)
+        else:
+            group.members[member] = None
+        try:
+            await member.run()
+        finally:
+            group.members.pop(member, None)
+            if not group.members:
+                if self.groups.get(key) is group:
+                    del self.groups[key]
+                if group.task is not None:
+                    group.task.cancel()
+
+
+class SharedFeedHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws, with identical feed subscriptions executed once (Broadcasts)."""
+
+    _closing: set[asyncio.Task[None]]
+
+    def close_soon(self, reason: str) -> None:
+        """Close this connection with the reason, without waiting (its sender may be stuck)."""
+        if not hasattr(self, "_closing"):
+            self._closing = set()
+        task = asyncio.create_task(self.websocket.close(TOO_SLOW_CLOSE_CODE, reason))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    async def run_operation(self, operation: Operation[Context, None]) -> None:
+        broadcasts: Broadcasts | None = getattr(self.view, "broadcasts", None)
+        try:
+            key = broadcasts.key(operation, self.context) if broadcasts else None
+        except Exception as error:  # never lose a subscription over the sharing check
+            await self.handle_task_exception(error)
+            key = None
+        if broadcasts is None or key is None:
+            await super().run_operation(operation)
+            return
+        try:
+            await broadcasts.run(self, operation, key)
+        except Exception as error:  # a closed socket, mostly: the connection is ending
+            await self.handle_task_exception(error)

@@ -1,0 +1,308 @@
+"""The live feed's fan-out: N subscribers on one service process, M status changes.
+
+    ./dev run benchmarks.fanout --subscribers 1000 --changes 50
+    ./dev run benchmarks.fanout --subscribers 10000 --changes 50 --client-processes 4
+
+Starts SecantusDB and one service process (`python -m api`, as deployed; no deadline worker),
+seeds M waiting cancellation requests in one shop, opens N WebSocket connections from a few client
+processes (raw graphql-transport-ws on the `websockets` package, each connection subscribed to
+`requestEvents` of that shop as one of its agents), then accepts the M requests one after another
+over HTTP. Every subscriber should receive every change: N x M deliveries. The run ends when all
+arrived, or when nothing more arrived for --wait seconds (what is missing then is lost).
+
+Prints, per run: latency from the change to its delivery (p50, p99, max; measured from the
+event's `change.at`, the service's clock when it decided, a few ms before the commit, so the
+figures slightly overstate commit-to-delivery), events lost (expected minus received, repeats
+counted apart), and the service process's memory per connection (its RSS growth while the
+connections opened, divided by N). The bar (issue 5): 10,000 subscribers, p99 < 250 ms, 0 lost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import platform
+import statistics
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+SHOP = "shop-fanout"
+AGENT = f"seller:agent-1@{SHOP}+adjustments"
+QUERY = (
+    'subscription { requestEvents(shopId: "' + SHOP + '") { '
+    "... on RequestEvent { cursor requestId change { action at } } } }"
+)
+ACCEPT = (
+    """mutation($id: ID!) { r: acceptCancellation(input: {cancellationId: $id}) { __typename } }"""
+)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# ---- client processes ------------------------------------------------------------------------
+
+
+async def _subscriber(url: str, received: list[tuple[float, str]], opened: asyncio.Event) -> None:
+    from websockets.asyncio.client import connect
+
+    async with connect(
+        url,
+        subprotocols=["graphql-transport-ws"],
+        max_size=None,
+        open_timeout=120,  # type: ignore[list-item]
+    ) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"X-Actor": AGENT}}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": QUERY}}))
+        opened.set()
+        clock = time.time
+        append = received.append
+        async for raw in ws:
+            append((clock(), raw))  # parsed after the run: keep the receive stamp honest
+
+
+async def _client_main(url: str, n: int, conn: Connection) -> None:
+    received: list[list[tuple[float, str]]] = [[] for _ in range(n)]
+    events = [asyncio.Event() for _ in range(n)]
+    gate = asyncio.Semaphore(100)  # handshakes in flight
+
+    async def one(i: int) -> None:
+        async with gate:
+            task = asyncio.create_task(_subscriber(url, received[i], events[i]))
+            await events[i].wait()
+        await task
+
+    tasks = [asyncio.create_task(one(i)) for i in range(n)]
+    await asyncio.gather(*(e.wait() for e in events))
+    conn.send("open")
+    while True:  # "count": how many messages so far; "stop": report
+        while not conn.poll():
+            await asyncio.sleep(0.05)
+        if conn.recv() == "stop":
+            break
+        conn.send(sum(len(r) for r in received))
+    failed = sum(t.done() and t.exception() is not None for t in tasks)
+    for t in tasks:
+        t.cancel()
+    latencies: list[float] = []
+    counts: list[int] = []
+    repeats = 0
+    for per_conn in received:
+        seen = set()
+        for at_recv, raw in per_conn:
+            msg = json.loads(raw)
+            if msg.get("type") != "next":
+                continue
+            event = msg["payload"]["data"]["requestEvents"]
+            if event["cursor"] in seen:
+                repeats += 1
+                continue
+            seen.add(event["cursor"])
+            at = datetime.fromisoformat(event["change"]["at"]).timestamp()
+            latencies.append(at_recv - at)
+        counts.append(len(seen))
+    conn.send({"latencies": latencies, "counts": counts, "repeats": repeats, "failed": failed})
+
+
+def _client_process(url: str, n: int, conn: Connection) -> None:
+    try:
+        import uvloop  # with uvicorn[standard]: the clients cost less of the shared CPUs
+
+        uvloop.run(_client_main(url, n, conn))
+    except ImportError:
+        asyncio.run(_client_main(url, n, conn))
+
+
+# ---- the run -------------------------------------------------------------------------------
+
+
+def _rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+async def _seed(uri: str, database: str, m: int) -> list[str]:
+    from storage.mongo import connect
+    from tests.factories import pending_requests
+
+    db = connect(uri, database)
+    try:
+        now = datetime.now(UTC).replace(microsecond=0)
+        return await pending_requests(db, SHOP, [now - timedelta(minutes=5)] * m)
+    finally:
+        await db.close()
+
+
+async def _change_all(base: str, ids: list[str], pause: float) -> float:
+    async with httpx.AsyncClient(base_url=base, timeout=120) as http:
+        started = time.perf_counter()
+        for cid in ids:
+            r = await http.post(
+                "/graphql",
+                json={"query": ACCEPT, "variables": {"id": cid}},
+                headers={"X-Actor": AGENT},
+            )
+            assert r.json()["data"]["r"]["__typename"] == "Cancellation", r.text
+            if pause:
+                await asyncio.sleep(pause)
+        return time.perf_counter() - started
+
+
+def _settle(pipes: list[Connection], expected: int, quiet: float) -> None:
+    """Wait until every delivery arrived, or none arrived for `quiet` seconds."""
+    last, last_change = -1, time.monotonic()
+    while time.monotonic() - last_change < quiet:
+        for p in pipes:
+            p.send("count")
+        total = sum(p.recv() for p in pipes)
+        if total >= expected:
+            return
+        if total != last:
+            last, last_change = total, time.monotonic()
+        time.sleep(0.5)
+
+
+def _pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+
+def run(
+    uri: str, n: int, m: int, processes: int, pause: float, wait: float, shared: bool
+) -> dict[str, Any]:
+    from tests.processes import free_port, start_service, wait_for_line
+
+    database = f"fanout_{n}_{'shared' if shared else 'each'}_{int(time.time())}"
+    ids = asyncio.run(_seed(uri, database, m))
+    port = free_port()
+    service = start_service(
+        {
+            "MONGODB_URI": uri,
+            "AFTERSALES_DATABASE": database,
+            "AFTERSALES_PORT": str(port),
+            "AFTERSALES_DEMO_DATA": "false",
+            "AFTERSALES_GRAPHIQL": "false",
+            "AFTERSALES_WORKER_ENABLED": "false",
+            "AFTERSALES_SUBSCRIBER_QUEUE": str(max(1000, 2 * m)),
+            "AFTERSALES_WS_SHARED_EXECUTION": "true" if shared else "false",
+        },
+        Path(os.environ.get("TMPDIR", "/tmp")),
+    )
+    try:
+        wait_for_line(service, "Uvicorn running")
+        time.sleep(0.5)
+        rss_before = _rss_kib(service.pid)
+        url = f"ws://127.0.0.1:{port}/graphql"
+        ctx = mp.get_context("spawn")
+        pipes, procs = [], []
+        share = [n // processes + (1 if i < n % processes else 0) for i in range(processes)]
+        opened_at = time.perf_counter()
+        for k in share:
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(target=_client_process, args=(url, k, child), daemon=True)
+            proc.start()
+            pipes.append(parent)
+            procs.append(proc)
+        for p in pipes:
+            assert p.recv() == "open"
+        open_seconds = time.perf_counter() - opened_at
+        time.sleep(2 + n / 2000)  # the last subscribe messages reach the service
+        rss_after = _rss_kib(service.pid)
+
+        change_seconds = asyncio.run(_change_all(f"http://127.0.0.1:{port}", ids, pause))
+        _settle(pipes, n * m, wait)
+        for p in pipes:
+            p.send("stop")
+        results = [p.recv() for p in pipes]
+        for proc in procs:
+            proc.join(timeout=30)
+    finally:
+        service.terminate()
+        service.wait(timeout=60)
+
+    latencies = [x for r in results for x in r["latencies"]]
+    counts = [c for r in results for c in r["counts"]]
+    received = sum(counts)
+    return {
+        "subscribers": n,
+        "changes": m,
+        "p50_ms": _pct(latencies, 50) * 1000,
+        "p99_ms": _pct(latencies, 99) * 1000,
+        "max_ms": max(latencies) * 1000 if latencies else float("nan"),
+        "mean_ms": statistics.fmean(latencies) * 1000 if latencies else float("nan"),
+        "expected": n * m,
+        "received": received,
+        "lost": n * m - received,
+        "repeats": sum(r["repeats"] for r in results),
+        "failed_connections": sum(r["failed"] for r in results),
+        "kib_per_connection": (rss_after - rss_before) / n,
+        "service_rss_mib": rss_after / 1024,
+        "open_seconds": open_seconds,
+        "change_seconds": change_seconds,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--subscribers", default="1000", help="N, or a list: 1000,5000,10000")
+    parser.add_argument("--changes", type=int, default=50, help="M status changes")
+    parser.add_argument("--client-processes", type=int, default=0, help="default: N / 2500")
+    parser.add_argument("--pause", type=float, default=0.05, help="seconds between changes")
+    parser.add_argument(
+        "--wait", type=float, default=10.0, help="end when nothing arrived for this long"
+    )
+    parser.add_argument(
+        "--modes",
+        default="shared,each",
+        help="shared: identical subscriptions executed once (the service's default); "
+        "each: every subscription executed on its own (the baseline, same run)",
+    )
+    args = parser.parse_args()
+
+    from api.embedded_db import EmbeddedDatabase
+
+    print(f"python {platform.python_version()}, {os.cpu_count()} CPUs, SecantusDB")
+    with EmbeddedDatabase(":memory:") as server:
+        for n in (int(x) for x in args.subscribers.split(",")):
+            processes = args.client_processes or max(1, -(-n // 2500))
+            p99: dict[str, float] = {}
+            for mode in args.modes.split(","):
+                shared = mode == "shared"
+                r = run(server.uri, n, args.changes, processes, args.pause, args.wait, shared)
+                p99[mode] = r["p99_ms"]
+                _print(mode, r)
+            if len(p99) == 2:
+                print(
+                    f"N={n:>6}: p99 shared / each = {p99['shared'] / p99['each']:.2f}", flush=True
+                )
+    sys.stdout.flush()
+
+
+def _print(mode: str, r: dict[str, Any]) -> None:
+    print(
+        f"{mode:>6} N={r['subscribers']:>6} M={r['changes']}: "
+        f"p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, max {r['max_ms']:.1f} ms; "
+        f"lost {r['lost']} of {r['expected']} (repeats {r['repeats']}, "
+        f"failed connections {r['failed_connections']}); "
+        f"{r['kib_per_connection']:.1f} KiB per connection "
+        f"(service RSS {r['service_rss_mib']:.0f} MiB); "
+        f"opened in {r['open_seconds']:.1f} s, changes made in {r['change_seconds']:.1f} s",
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    main()

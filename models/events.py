@@ -1,0 +1,92 @@
+"""Status events: one per status change of any after-sales request, for the live feed (H3).
+
+Pure: built from a domain outcome, never from storage. Every write path turns the outcome it is
+about to write into events (`of_cancellation`, `of_after_sale`) and appends them in the same
+transaction (storage/events.py `append_many`), so a change and its event land together or not
+at all. The position of an event in its shop's feed (`seq`) is given by storage when appended.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from models import after_sales_machine as after_sale_domain
+from models import cancellations as cancel_domain
+from models.actors import ActorKind
+from models.requests import RequestKind
+
+
+@dataclass(frozen=True)
+class StatusEvent:
+    """A request moved from one status (None: it was just created) to another."""
+
+    kind: RequestKind
+    request_id: str
+    order_id: str
+    shop_id: str
+    buyer_id: str
+    action: str
+    from_status: str | None
+    to_status: str
+    from_tab: str | None
+    to_tab: str
+    actor_kind: ActorKind
+    actor_id: str
+    reason: str | None
+    at: datetime
+
+    @property
+    def moves_tab(self) -> bool:
+        return self.from_tab != self.to_tab
+
+
+def of_cancellation(outcome: cancel_domain.CancellationOutcome) -> StatusEvent:
+    c, record = outcome.cancellation, outcome.record
+    tab_of = cancel_domain.TAB_OF_STATUS
+    return StatusEvent(
+        kind=RequestKind.CANCELLATION,
+        request_id=c.id,
+        order_id=c.order_id,
+        shop_id=c.shop_id,
+        buyer_id=c.buyer_id,
+        action=record.action.value,
+        from_status=record.from_status.value if record.from_status else None,
+        to_status=record.to_status.value,
+        from_tab=tab_of[record.from_status].value if record.from_status else None,
+        to_tab=tab_of[record.to_status].value,
+        actor_kind=record.actor_kind,
+        actor_id=record.actor_id,
+        reason=record.reason,
+        at=record.at,
+    )
+
+
+def _of_after_sale_record(
+    request: after_sale_domain.AfterSaleRequest, record: after_sale_domain.TimelineRecord
+) -> StatusEvent:
+    tab_of = after_sale_domain.TAB_OF_STATUS
+    return StatusEvent(
+        kind=RequestKind(request.kind.value),
+        request_id=request.id,
+        order_id=request.order_id,
+        shop_id=request.shop_id,
+        buyer_id=request.buyer_id,
+        action=record.action.value,
+        from_status=record.from_status.value if record.from_status else None,
+        to_status=record.to_status.value,
+        from_tab=tab_of[record.from_status].value if record.from_status else None,
+        to_tab=tab_of[record.to_status].value,
+        actor_kind=record.actor_kind,
+        actor_id=record.actor_id,
+        reason=record.reason,
+        at=record.at,
+    )
+
+
+def of_after_sale(outcome: after_sale_domain.AfterSaleOutcome) -> list[StatusEvent]:
+    """Every record the step appended (an instant refund is two), then the rejections a second
+    request closed (R5), each as its own event."""
+    events = [_of_after_sale_record(outcome.request, r) for r in outcome.records]
+    events += [_of_after_sale_record(old, old.timeline[-1]) for old in outcome.superseded]
+    return events

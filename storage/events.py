@@ -1,0 +1,141 @@
+"""The event log behind the live feed: `events`, one document per status change.
+
+Order. Each shop has its own feed, numbered 1, 2, 3, ... by a counter document per shop
+(`event_sequences`) moved in the same transaction as the change. Two transactions of one shop
+both move that counter, so the second waits for (or retries after) the first: a shop's numbers
+commit in order and without gaps, and the change stream (commit order) delivers them in order.
+Writes of different shops never touch the same counter, so nothing serializes across shops; a
+shop's writes were already serialized by its tab counter (storage/tab_counts.py).
+
+Retention. Events are kept `RETENTION` (a TTL index on `stored_at`, the wall-clock time of the
+write), long enough for a console to reconnect after a night; a cursor older than that is
+refused with CursorExpired (the client reloads its page and subscribes afresh).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bson import ObjectId
+from pymongo import ASCENDING, IndexModel, ReturnDocument
+
+from models.actors import ActorKind
+from models.events import RequestKind, StatusEvent
+from storage.mongo import Database, Session
+
+RETENTION = timedelta(hours=24)
+
+EVENT_INDEXES = [
+    # Replay of one shop's feed after a cursor: equality on the shop, one range on seq.
+    IndexModel([("shop_id", ASCENDING), ("seq", ASCENDING)], name="shop_seq", unique=True),
+    IndexModel(
+        [("stored_at", ASCENDING)],
+        name="expire_events",
+        expireAfterSeconds=int(RETENTION.total_seconds()),
+    ),
+]
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """An event with its place in its shop's feed."""
+
+    id: str
+    seq: int
+    event: StatusEvent
+    stored_at: datetime
+
+    @property
+    def shop_id(self) -> str:
+        return self.event.shop_id
+
+
+def event_doc(e: StatusEvent, seq: int, stored_at: datetime) -> dict[str, Any]:
+    return {
+        "_id": f"evt_{ObjectId()}",
+        "shop_id": e.shop_id,
+        "seq": seq,
+        "kind": e.kind.value,
+        "request_id": e.request_id,
+        "order_id": e.order_id,
+        "buyer_id": e.buyer_id,
+        "action": e.action,
+        "from_status": e.from_status,
+        "to_status": e.to_status,
+        "from_tab": e.from_tab,
+        "to_tab": e.to_tab,
+        "actor_kind": e.actor_kind.value,
+        "actor_id": e.actor_id,
+        "reason": e.reason,
+        "at": e.at,
+        "stored_at": stored_at,
+    }
+
+
+def event_from(d: dict[str, Any]) -> StoredEvent:
+    return StoredEvent(
+        id=d["_id"],
+        seq=int(d["seq"]),
+        stored_at=d["stored_at"],
+        event=StatusEvent(
+            kind=RequestKind(d["kind"]),
+            request_id=d["request_id"],
+            order_id=d["order_id"],
+            shop_id=d["shop_id"],
+            buyer_id=d["buyer_id"],
+            action=d["action"],
+            from_status=d["from_status"],
+            to_status=d["to_status"],
+            from_tab=d["from_tab"],
+            to_tab=d["to_tab"],
+            actor_kind=ActorKind(d["actor_kind"]),
+            actor_id=d["actor_id"],
+            reason=d["reason"],
+            at=d["at"],
+        ),
+    )
+
+
+async def append_many(db: Database, events: Iterable[StatusEvent], session: Session) -> None:
+    """Append events in the caller's transaction: one counter move per shop, one insert.
+
+    Call it from every write path, inside the transaction that writes the change itself.
+    """
+    per_shop: dict[str, list[StatusEvent]] = defaultdict(list)
+    for e in events:
+        per_shop[e.shop_id].append(e)
+    if not per_shop:
+        return
+    stored_at = datetime.now(UTC)  # wall clock: retention is about real time, not domain time
+    docs = []
+    for shop_id, shop_events in sorted(per_shop.items()):
+        counter = await db.event_sequences.find_one_and_update(
+            {"_id": shop_id},
+            {"$inc": {"seq": len(shop_events)}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+            session=session,
+        )
+        first = int(counter["seq"]) - len(shop_events) + 1
+        docs += [event_doc(e, first + n, stored_at) for n, e in enumerate(shop_events)]
+    await db.events.insert_many(docs, ordered=True, session=session)
+
+
+async def head(db: Database, shop_id: str) -> int:
+    """The number of the shop's last committed event (0: none yet)."""
+    counter = await db.event_sequences.find_one({"_id": shop_id})
+    return int(counter["seq"]) if counter else 0
+
+
+async def after(db: Database, shop_id: str, seq: int, limit: int) -> Sequence[StoredEvent]:
+    """The shop's events after `seq`, in order, at most `limit`."""
+    cursor = (
+        db.events.find({"shop_id": shop_id, "seq": {"$gt": seq}})
+        .sort("seq", ASCENDING)
+        .limit(limit)
+    )
+    return [event_from(d) async for d in cursor]
