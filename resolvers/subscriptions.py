@@ -21,11 +21,14 @@ from strawberry.types import Info
 from models import access
 from models import events as event_domain
 from models.actors import Actor
+from models.after_sales_machine import AfterSaleTab as DomainAfterSaleTab
 from models.errors import DomainError, Forbidden, ValidationFailed
+from resolvers.after_sale_types import AfterSale, AfterSaleTab, AfterSaleTabCount
 from resolvers.context import Context, actor_of, services_of
 from resolvers.errors import CursorExpiredError, ForbiddenError, ValidationError, to_user_error
 from resolvers.types import ActorKind, Cancellation, CancellationTab, Reason, RequestKind, TabCount
 from services.live_feed import LiveFeed, SubscriberTooSlow
+from storage import after_sales as after_sale_store
 from storage import cancellations as cancellation_store
 from storage import events as event_log
 from storage import tab_counts
@@ -105,11 +108,27 @@ class RequestEvent:
         c = await _feed(info).reads.get(key, lambda: cancellation_store.get(db, e.request_id))
         return Cancellation.of(c) if c else None
 
+    @strawberry.field(
+        description="The refund, return or replacement request as it now is (null for "
+        "cancellations)."
+    )
+    async def after_sale(self, info: Info[Context, Any]) -> AfterSale | None:
+        e = self._stored.event
+        if e.kind is event_domain.RequestKind.CANCELLATION:
+            return None
+        db = services_of(info).db
+        key = ("after_sale", e.request_id, self._stored.seq)
+        r = await _feed(info).reads.get(key, lambda: after_sale_store.get(db, e.request_id))
+        return AfterSale.of(r) if r else None
+
 
 @strawberry.type(description="A shop's tab counts, as they are now.")
 class TabCountsUpdate:
     shop_id: strawberry.ID
     cancellations: list[TabCount]
+    after_sales: list[AfterSaleTabCount] = strawberry.field(
+        description="Manage Returns/Refunds: refunds, returns and replacements."
+    )
 
 
 RequestEventsMessage = Annotated[
@@ -180,20 +199,38 @@ def _wanted(
     return request_id is None or e.request_id == request_id
 
 
-async def _counts(info: Info[Context, Any], shop_id: str, key: Any | None) -> list[TabCount]:
+async def _counts(info: Info[Context, Any], shop_id: str, key: Any | None) -> TabCountsUpdate:
     """The shop's counts now; with a key (an event), one read shared by every subscriber."""
     db = services_of(info).db
-    if key is None:
-        stored = await tab_counts.read(db, shop_id, "cancellations")
-    else:
-        stored = await _feed(info).reads.get(
-            key, lambda: tab_counts.read(db, shop_id, "cancellations")
+
+    async def read(section: str) -> dict[str, int]:
+        if key is None:
+            return await tab_counts.read(db, shop_id, section)
+        return await _feed(info).reads.get(
+            (*key, section), lambda: tab_counts.read(db, shop_id, section)
         )
-    per_tab = [
+
+    stored = await read("cancellations")
+    cancellations = [
         TabCount(tab=CancellationTab(t), count=max(0, stored.get(t, 0)))
         for t in ("TO_PROCEED", "COMPLETED", "CLOSED")
     ]
-    return [TabCount(tab=CancellationTab.ALL, count=sum(t.count for t in per_tab)), *per_tab]
+    stored = await read("after_sales")
+    after_sales = [
+        AfterSaleTabCount(tab=AfterSaleTab(t.value), count=max(0, stored.get(t.value, 0)))
+        for t in DomainAfterSaleTab
+    ]
+    return TabCountsUpdate(
+        shop_id=strawberry.ID(shop_id),
+        cancellations=[
+            TabCount(tab=CancellationTab.ALL, count=sum(t.count for t in cancellations)),
+            *cancellations,
+        ],
+        after_sales=[
+            AfterSaleTabCount(tab=AfterSaleTab.ALL, count=sum(t.count for t in after_sales)),
+            *after_sales,
+        ],
+    )
 
 
 @strawberry.type
@@ -244,14 +281,14 @@ class Subscription:
             # events after it re-read the counts, and an unchanged count is not sent again.
             head = await event_log.head(db, shop)
             last = await _counts(info, shop, None)
-            yield TabCountsUpdate(shop_id=strawberry.ID(shop), cancellations=last)
+            yield last
             async for stored in _feed(info).read(shop, head, on_too_slow=_closer(info)):
                 if not stored.event.moves_tab:
                     continue
                 counts = await _counts(info, shop, ("tabs", shop, stored.seq))
                 if counts != last:
                     last = counts
-                    yield TabCountsUpdate(shop_id=strawberry.ID(shop), cancellations=counts)
+                    yield counts
         except DomainError as err:
             yield to_user_error(err)  # type: ignore[misc]
         except SubscriberTooSlow:

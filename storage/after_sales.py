@@ -23,7 +23,7 @@ from models.errors import ValidationFailed
 from storage.after_sale_documents import after_sale_doc, after_sale_from, tab_key
 from storage.documents import changes_between
 from storage.keys import ALL, time_bounds
-from storage.mongo import ConcurrentUpdate, Database, Session
+from storage.mongo import ConcurrentUpdate, Database, Session, find_by_ids
 from storage.pagination import Page, SortOrder, fetch_page
 
 SORTS = {
@@ -96,7 +96,7 @@ async def get(
 
 
 async def get_many(db: Database, ids: list[str], session: Session) -> list[AfterSaleRequest]:
-    docs = await db.after_sales.find({"_id": {"$in": ids}}, session=session).to_list(None)
+    docs = await find_by_ids(db.after_sales, ids, session)
     return [after_sale_from(d) for d in docs]
 
 

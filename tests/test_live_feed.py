@@ -16,6 +16,7 @@ from models.clock import SettableClock
 from resolvers.subscriptions import encode_cursor
 from services.bootstrap import Services
 from storage.mongo import Database
+from tests.after_sale_api import ask, delivered_order, ok
 from tests.api_client import GraphQLClient
 from tests.factories import PLATFORM, buyer, new_buyer_id, pending_requests, place_order, seller
 from tests.live import EVENTS, TAB_COUNTS, Client, serving
@@ -388,3 +389,51 @@ async def test_h3_a_subscription_without_arguments_works(url: str, shop_id: str)
         await ws.acked()
         await ws.subscribe("subscription { tabCounts { __typename } }")
         assert (await ws.next())["__typename"] == "TabCountsUpdate"
+
+
+AFTER_SALE_EVENTS = """subscription($kinds: [RequestKind!]) { requestEvents(kinds: $kinds) {
+  __typename ... on RequestEvent { kind requestId change { action fromStatus toStatus toTab }
+    cancellation { id } afterSale { id kind status tab } } } }"""
+AFTER_SALE_COUNTS = """subscription { tabCounts { __typename ... on TabCountsUpdate {
+  afterSales { tab count } } } }"""
+
+
+async def test_h3_refunds_returns_and_replacements_are_on_the_feed_with_their_counts(
+    url: str, api: GraphQLClient, db: Database, clock: SettableClock, shop_id: str
+) -> None:
+    order = await delivered_order(db, clock, shop_id)
+    async with Client.connect(url, seller(shop_id)) as ws:
+        await ws.acked()
+        await ws.subscribe(AFTER_SALE_EVENTS, {"kinds": ["RETURN_AND_REFUND"]})
+        await ws.subscribe(AFTER_SALE_COUNTS, {})
+        first = await ws.receive()  # the counts, once at subscribe
+        await asyncio.sleep(0.2)
+        made = await ok(
+            api,
+            "requestAfterSale",
+            ask(order, "RETURN_AND_REFUND", "DAMAGED", {0: 1}),
+            buyer(order.buyer_id),
+        )
+        got = {}
+        for _ in range(2):
+            msg = await ws.receive()
+            got[msg["id"]] = msg["payload"]["data"]
+        await ws.nothing_more()
+
+    def counts(update: dict) -> dict[str, int]:
+        return {c["tab"]: c["count"] for c in update["tabCounts"]["afterSales"]}
+
+    assert counts(first["payload"]["data"]) == {
+        "ALL": 0, "TO_PROCEED": 0, "IN_PROCESS": 0, "COMPLETED": 0, "CLOSED": 0
+    }  # fmt: skip
+    assert counts(got["2"])["TO_PROCEED"] == 1 and counts(got["2"])["ALL"] == 1
+    event = got["1"]["requestEvents"]
+    assert event["kind"] == "RETURN_AND_REFUND" and event["requestId"] == made["id"]
+    assert event["change"] == {
+        "action": "REQUEST", "fromStatus": None, "toStatus": "PENDING_SELLER", "toTab": "TO_PROCEED"
+    }  # fmt: skip
+    assert event["cancellation"] is None
+    assert event["afterSale"] == {
+        "id": made["id"], "kind": "RETURN_AND_REFUND", "status": "PENDING_SELLER",
+        "tab": "TO_PROCEED",
+    }  # fmt: skip
