@@ -13,6 +13,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
+from api.dashboard import dashboard_routes
 from api.identity import HEADER, BadIdentity, parse_actor
 from resolvers.context import Context
 from resolvers.schema import schema
@@ -73,5 +74,6 @@ def create_app(
         Route("/healthz", healthz),
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
+        *dashboard_routes(),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
