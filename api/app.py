@@ -26,6 +26,7 @@ from strawberry.types.unset import UnsetType
 
 from api import identity
 from api.broadcast import Broadcasts, SharedFeedHandler
+from api.dashboard import dashboard_routes
 from api.middleware import BodySizeLimit, RequestId, new_request_id
 from api.settings import Settings, default_settings
 from models.actors import Actor
@@ -161,6 +162,7 @@ def create_app(
         Route("/healthz", healthz),
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
+        *dashboard_routes(),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -43,6 +43,9 @@ from models import access
 from resolvers.context import Context
 
 SHARED_FIELDS = frozenset({"requestEvents", "tabCounts"})
+# Fields whose every message is the whole state (not a change): a member who joins a running
+# group gets the latest message at once, as a subscriber of its own would get it at subscribe.
+STATE_FIELDS = frozenset({"tabCounts"})
 TOO_SLOW_CLOSE_CODE = 1013
 
 
@@ -75,6 +78,19 @@ def _shape(query: str, operation_name: str | None) -> tuple[bool, str | None]:
             if not isinstance(arg.value, NullValueNode):
                 return _NOT_SHAREABLE
     return True, None
+
+
+@lru_cache(maxsize=512)
+def _root_field(query: str, operation_name: str | None) -> str | None:
+    """The one root field of a shareable subscription document (`_shape` said it has one)."""
+    document = parse(query)
+    for d in document.definitions:
+        if isinstance(d, OperationDefinitionNode) and (
+            operation_name is None or (d.name and d.name.value == operation_name)
+        ):
+            field = d.selection_set.selections[0]
+            return field.name.value if isinstance(field, FieldNode) else None
+    return None
 
 
 class _Member:
@@ -132,11 +148,18 @@ class _Member:
 
 
 class _Group:
-    def __init__(self, registry: Broadcasts, key: Hashable) -> None:
+    def __init__(self, registry: Broadcasts, key: Hashable, *, keeps_latest: bool) -> None:
         self.registry = registry
         self.key = key
         self.members: dict[_Member, None] = {}
         self.task: asyncio.Task[None] | None = None
+        self.keeps_latest = keeps_latest
+        self.latest: str | None = None  # the last message, for a state field
+
+    def join(self, member: _Member) -> None:
+        self.members[member] = None
+        if self.latest is not None:
+            member.offer(self.latest)
 
     def start(self, handler: SharedFeedHandler, operation: Operation[Any, Any]) -> None:
         context = dataclasses.replace(
@@ -172,6 +195,8 @@ class _Group:
                     if result.errors:
                         payload["errors"] = [e.formatted for e in result.errors]
                     encoded = json.dumps(payload, separators=(",", ":"))
+                    if self.keeps_latest:
+                        self.latest = encoded
                     for member in list(self.members):
                         member.offer(encoded)
         finally:
@@ -210,11 +235,12 @@ class Broadcasts:
         member = _Member(handler, operation, self.queue_limit)
         group = self.groups.get(key)
         if group is None:
-            group = self.groups[key] = _Group(self, key)
+            field = _root_field(operation.query, operation.operation_name)
+            group = self.groups[key] = _Group(self, key, keeps_latest=field in STATE_FIELDS)
             group.members[member] = None
             group.start(handler, operation)
         else:
-            group.members[member] = None
+            group.join(member)
         try:
             await member.run()
         finally:

@@ -437,3 +437,23 @@ async def test_h3_refunds_returns_and_replacements_are_on_the_feed_with_their_co
         "id": made["id"], "kind": "RETURN_AND_REFUND", "status": "PENDING_SELLER",
         "tab": "TO_PROCEED",
     }  # fmt: skip
+
+
+async def test_h3_a_subscriber_joining_a_shared_tab_count_stream_gets_the_counts_at_once(
+    url: str, api: GraphQLClient, db: Database, clock: SettableClock, shop_id: str
+) -> None:
+    # Two agents of one shop, same document: one shared execution (api/broadcast.py). The one
+    # who comes second must still get the counts at subscribe, not only at the next change.
+    await _request(api, db, clock, shop_id)
+    async with (
+        Client.connect(url, seller(shop_id)) as first,
+        Client.connect(url, seller(shop_id)) as second,
+    ):
+        await first.acked()
+        await first.subscribe(TAB_COUNTS, {})
+        await first.next()
+        await second.acked()
+        await second.subscribe(TAB_COUNTS, {})
+        joined = await second.next()
+    counts = {c["tab"]: c["count"] for c in joined["cancellations"]}
+    assert counts == {"ALL": 1, "TO_PROCEED": 1, "COMPLETED": 0, "CLOSED": 0}
