@@ -1,4 +1,8 @@
-"""Settings from the environment (and an optional .env), validated once at start."""
+"""Settings from the environment (and an optional .env), validated once at start.
+
+Every field has a description: the README's settings table is generated from this model
+(`./dev run api.settings_table`) and tests/test_settings.py fails when the two differ.
+"""
 
 from __future__ import annotations
 
@@ -7,30 +11,57 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+PREFIX = "AFTERSALES_"
+
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="AFTERSALES_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=PREFIX, env_file=".env", extra="ignore")
 
     mongodb_uri: str | None = Field(
         default=None,
         validation_alias=AliasChoices("MONGODB_URI", "AFTERSALES_MONGODB_URI"),
-        description="A MongoDB replica set to use; unset: start the embedded SecantusDB.",
+        description="a MongoDB replica set (or Atlas) to use; unset: start the embedded SecantusDB",
     )
-    database: str = Field(default="aftersales", pattern=r"^[A-Za-z0-9_-]{1,63}$")
-    host: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=0, le=65535)
+    database: str = Field(
+        default="aftersales", pattern=r"^[A-Za-z0-9_-]{1,63}$", description="database name"
+    )
+    host: str = Field(default="127.0.0.1", description="where the service listens")
+    port: int = Field(default=8000, ge=0, le=65535, description="the port it listens on")
     data_dir: Path = Field(
-        default=Path("data"), description="Where the embedded database keeps data."
+        default=Path("data"),
+        description="the embedded database keeps its files in `<dir>/db`",
     )
     db_port: int | None = Field(
-        default=None, ge=1, le=65535, description="Embedded DB port; unset: free."
+        default=None,
+        ge=1,
+        le=65535,
+        description="port of the embedded database; unset: a free port",
     )
-    demo_data: bool = True
-    graphiql: bool = True
-    db_timeout_ms: int = Field(default=5000, ge=100)
-    worker_enabled: bool = Field(default=True, description="Run the deadline worker (C6, C8).")
-    worker_interval_seconds: float = Field(default=5.0, gt=0, le=3600)
-    worker_batch_size: int = Field(default=200, gt=0, le=10_000)
+    demo_data: bool = Field(default=True, description="load demo data into an empty database")
+    graphiql: bool = Field(default=True, description="serve GraphiQL at `/graphql`")
+    db_timeout_ms: int = Field(
+        default=5000, ge=100, description="how long to wait for the database (ms, at least 100)"
+    )
+    worker_enabled: bool = Field(
+        default=True, description="run the deadline worker (C6, C8) in each process"
+    )
+    worker_interval_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=3600,
+        description="pause between the worker's passes (more than 0, at most 3600)",
+    )
+    worker_batch_size: int = Field(
+        default=200, gt=0, le=10_000, description="requests moved per transaction (1 to 10,000)"
+    )
+
+
+def env_name(field: str) -> str:
+    """The environment variable that sets a field."""
+    alias = Settings.model_fields[field].validation_alias
+    if isinstance(alias, AliasChoices):
+        return str(alias.choices[0])
+    return f"{PREFIX}{field.upper()}"
 
 
 class SettingsError(Exception):
@@ -42,6 +73,6 @@ def load_settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         first = exc.errors()[0]
-        name = str(first["loc"][0]).upper() if first["loc"] else "?"
-        env = name if name == "MONGODB_URI" else f"AFTERSALES_{name}"
+        name = str(first["loc"][0]) if first["loc"] else "?"
+        env = env_name(name) if name in Settings.model_fields else name.upper()
         raise SettingsError(f"setting {env} is invalid: {first['msg']}") from None
