@@ -18,6 +18,7 @@ from pymongo.errors import PyMongoError
 
 from api.app import create_app
 from api.embedded_db import DatabaseStartError, EmbeddedDatabase
+from api.logs import configure_logging
 from api.settings import Settings, SettingsError, load_settings
 from models.clock import SystemClock
 from services.bootstrap import build_services
@@ -95,7 +96,8 @@ async def _serve(settings: Settings, uri: str) -> None:
             create_app(services, graphiql=settings.graphiql, worker=worker),
             host=settings.host,
             port=settings.port,
-            log_level="info",
+            log_config=None,  # configure_logging set up every logger, uvicorn's too
+            access_log=settings.access_log,
             lifespan="on",
         )
         server = uvicorn.Server(config)
@@ -115,6 +117,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
     try:
         settings = load_settings()
+        configure_logging(settings.log_format, settings.log_level)
         _check_port(settings.host, settings.port)
         with _database(settings) as uri:
             asyncio.run(_serve(settings, uri))

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -14,10 +15,14 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from api.identity import HEADER, BadIdentity, parse_actor
+from api.operation_log import observe_operations
+from api.request_id import RequestIdMiddleware
 from resolvers.context import Context
 from resolvers.schema import schema
 from services.bootstrap import Services
 from services.deadline_worker import DeadlineWorker
+
+observe_operations(schema)  # one log line, metrics and the request id per operation
 
 
 class AfterSalesGraphQL(GraphQL[Context, None]):
@@ -74,4 +79,4 @@ def create_app(
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(RequestIdMiddleware)])

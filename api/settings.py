@@ -7,6 +7,7 @@ Every field has a description: the README's settings table is generated from thi
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -53,6 +54,18 @@ class Settings(BaseSettings):
     )
     worker_batch_size: int = Field(
         default=200, gt=0, le=10_000, description="requests moved per transaction (1 to 10,000)"
+    )
+
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="`text`: readable lines for development; `json`: one JSON object a line",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="the least severe level logged"
+    )
+    access_log: bool = Field(
+        default=False,
+        description="also log every HTTP request (GraphQL operations are always logged)",
     )
 
 

@@ -13,7 +13,6 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.types import ExecutionContext
-from strawberry.utils.logging import StrawberryLogger
 
 from models.errors import DomainError
 from resolvers.errors import (
@@ -33,7 +32,8 @@ from resolvers.queries import Query
 
 
 class AfterSalesSchema(strawberry.Schema):
-    """Puts a stable `extensions.code` on every error, and logs only the unexpected ones."""
+    """Puts a stable `extensions.code` on every error. The operation log (api/operation_log.py)
+    logs the unexpected ones, once, with their traceback and the request id."""
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -53,7 +53,6 @@ class AfterSalesSchema(strawberry.Schema):
                 error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_VALIDATION_FAILED"}
             else:
                 error.extensions = {**(error.extensions or {}), "code": "INTERNAL_SERVER_ERROR"}
-                StrawberryLogger.error(error, execution_context)
 
 
 # The limit rules are built once: a limiter constructed per request makes new rule classes, and
