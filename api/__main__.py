@@ -19,10 +19,10 @@ from pymongo.errors import PyMongoError
 from api.app import create_app
 from api.embedded_db import DatabaseStartError, EmbeddedDatabase
 from api.logs import configure_logging
+from api.metrics import DatabaseLatency, ObservedDeadlineWorker
 from api.settings import Settings, SettingsError, load_settings
 from models.clock import SystemClock
 from services.bootstrap import build_services
-from services.deadline_worker import DeadlineWorker
 from services.demo_data import SHOPS, load_demo_data
 from storage.mongo import connect
 
@@ -68,7 +68,12 @@ def _print_welcome(settings: Settings, port: int) -> None:
 
 
 async def _serve(settings: Settings, uri: str) -> None:
-    db = connect(uri, settings.database, timeout_ms=settings.db_timeout_ms)
+    db = connect(
+        uri,
+        settings.database,
+        timeout_ms=settings.db_timeout_ms,
+        event_listeners=[DatabaseLatency()],
+    )
     try:
         try:
             await db.ping()
@@ -87,13 +92,18 @@ async def _serve(settings: Settings, uri: str) -> None:
             ) from None
         worker = None
         if settings.worker_enabled:
-            worker = DeadlineWorker(
+            worker = ObservedDeadlineWorker(
                 services,
                 interval=settings.worker_interval_seconds,
                 batch_size=settings.worker_batch_size,
             )
         config = uvicorn.Config(
-            create_app(services, graphiql=settings.graphiql, worker=worker),
+            create_app(
+                services,
+                graphiql=settings.graphiql,
+                worker=worker,
+                max_worker_lag_seconds=settings.ready_max_worker_lag_seconds,
+            ),
             host=settings.host,
             port=settings.port,
             log_config=None,  # configure_logging set up every logger, uvicorn's too

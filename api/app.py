@@ -9,12 +9,14 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
+from api.health import Readiness, database_check, healthz, readyz, worker_check
 from api.identity import HEADER, BadIdentity, parse_actor
+from api.metrics import CountWebSockets, mark_this_process_dead, metrics_endpoint
 from api.operation_log import observe_operations
 from api.request_id import RequestIdMiddleware
 from resolvers.context import Context
@@ -52,10 +54,19 @@ class AfterSalesGraphQL(GraphQL[Context, None]):
 
 
 def create_app(
-    services: Services, *, graphiql: bool = True, worker: DeadlineWorker | None = None
+    services: Services,
+    *,
+    graphiql: bool = True,
+    worker: DeadlineWorker | None = None,
+    max_worker_lag_seconds: float = 120.0,
 ) -> Starlette:
-    """The service's routes. A worker given here starts and stops with the app (its lifespan)."""
+    """The service's routes. A worker given here starts and stops with the app (its lifespan).
+    `app.state.readiness` takes more readiness checks (see api/health.py)."""
     graphql = AfterSalesGraphQL(services, graphiql=graphiql, worker=worker)
+    readiness = Readiness()
+    readiness.register("database", database_check(services.db))
+    if worker is not None:
+        readiness.register("deadline_worker", worker_check(worker, max_worker_lag_seconds))
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -66,9 +77,7 @@ def create_app(
         finally:
             if worker is not None:
                 await worker.stop()
-
-    async def healthz(_: Request) -> Response:
-        return JSONResponse({"status": "ok"})
+            mark_this_process_dead()
 
     async def home(_: Request) -> Response:
         return RedirectResponse("/graphql")
@@ -76,7 +85,15 @@ def create_app(
     routes: list[Any] = [
         Route("/", home),
         Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics_endpoint),
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
     ]
-    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(RequestIdMiddleware)])
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(RequestIdMiddleware), Middleware(CountWebSockets)],
+    )
+    app.state.readiness = readiness
+    return app

@@ -1,4 +1,5 @@
-"""One log line per GraphQL operation, the request id on every error, unexpected errors logged once.
+"""One log line and metrics per GraphQL operation, the request id on every error, unexpected
+errors logged once.
 
 A Strawberry schema extension (passed as a class, so each operation gets its own instance). The
 line carries the request id, operation name and type, actor kind, shop, duration and outcome:
@@ -18,6 +19,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema import Schema
 
 from api.logs import FIELDS
+from api.metrics import record_operation
 from api.request_id import current_request_id, new_request_id
 from resolvers.errors import typed_error_codes
 
@@ -70,6 +72,8 @@ class OperationLog(SchemaExtension):
                     extra={FIELDS: {"request_id": request_id, "path": error.path}},
                 )
         outcome = "internal_error" if internal else "error" if codes else "ok"
+        name, op_type = operation_name(ctx), operation_type(ctx)
+        record_operation(name, op_type, outcome, seconds, codes)
         actor = getattr(ctx.context, "actor", None)
         log.info(
             "graphql %s",
@@ -77,8 +81,8 @@ class OperationLog(SchemaExtension):
             extra={
                 FIELDS: {
                     "request_id": request_id,
-                    "operation": operation_name(ctx),
-                    "type": operation_type(ctx),
+                    "operation": name,
+                    "type": op_type,
                     "actor_kind": actor.kind.value if actor else "none",
                     "shop": actor.shop_id if actor else None,
                     "duration_ms": round(seconds * 1000, 2),

@@ -56,6 +56,11 @@ class Settings(BaseSettings):
         default=200, gt=0, le=10_000, description="requests moved per transaction (1 to 10,000)"
     )
 
+    ready_max_worker_lag_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="`/readyz` fails when the deadline worker is further behind than this",
+    )
     log_format: Literal["text", "json"] = Field(
         default="text",
         description="`text`: readable lines for development; `json`: one JSON object a line",
