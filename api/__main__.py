@@ -103,11 +103,15 @@ async def _serve(settings: Settings, uri: str) -> None:
                 graphiql=settings.graphiql,
                 worker=worker,
                 max_worker_lag_seconds=settings.ready_max_worker_lag_seconds,
+                shutdown_timeout_seconds=settings.shutdown_timeout_seconds,
             ),
             host=settings.host,
             port=settings.port,
             log_config=None,  # configure_logging set up every logger, uvicorn's too
             access_log=settings.access_log,
+            # SIGTERM or Ctrl-C: stop listening, let requests in flight finish within this,
+            # then run the lifespan's shutdown (the deadline worker stops).
+            timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
             lifespan="on",
         )
         server = uvicorn.Server(config)

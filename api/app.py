@@ -59,8 +59,10 @@ def create_app(
     graphiql: bool = True,
     worker: DeadlineWorker | None = None,
     max_worker_lag_seconds: float = 120.0,
+    shutdown_timeout_seconds: float = 20.0,
 ) -> Starlette:
-    """The service's routes. A worker given here starts and stops with the app (its lifespan).
+    """The service's routes. A worker given here starts and stops with the app (its lifespan;
+    uvicorn runs the shutdown after the requests in flight are done).
     `app.state.readiness` takes more readiness checks (see api/health.py)."""
     graphql = AfterSalesGraphQL(services, graphiql=graphiql, worker=worker)
     readiness = Readiness()
@@ -76,7 +78,7 @@ def create_app(
             yield
         finally:
             if worker is not None:
-                await worker.stop()
+                await worker.stop(timeout=shutdown_timeout_seconds)
             mark_this_process_dead()
 
     async def home(_: Request) -> Response:

@@ -61,6 +61,12 @@ class Settings(BaseSettings):
         gt=0,
         description="`/readyz` fails when the deadline worker is further behind than this",
     )
+    shutdown_timeout_seconds: float = Field(
+        default=20.0,
+        ge=0,
+        le=600,
+        description="on SIGTERM or Ctrl-C, how long requests in flight may take to finish",
+    )
     log_format: Literal["text", "json"] = Field(
         default="text",
         description="`text`: readable lines for development; `json`: one JSON object a line",
