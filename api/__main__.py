@@ -1,25 +1,31 @@
-"""`python -m api` (what `./dev serve` runs): database, demo data, then the service.
+"""`python -m api [--workers N]` (what `./dev serve` runs): database, demo data, then the service.
 
 Without MONGODB_URI it starts the embedded SecantusDB as a child process, keeps its data under
-AFTERSALES_DATA_DIR, and stops it on exit. Every expected failure prints one line and exits 1.
+AFTERSALES_DATA_DIR, and stops it on exit. The database is prepared once (indexes, demo data),
+then one service process runs here, or N run as uvicorn workers sharing the port
+(api/process_app.py is what each runs). Every expected failure prints one line and exits 1.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
+import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 from collections.abc import Iterator
 
 import uvicorn
 from pymongo.errors import PyMongoError
+from uvicorn.supervisors import Multiprocess
 
-from api.app import create_app
 from api.embedded_db import DatabaseStartError, EmbeddedDatabase
 from api.logs import configure_logging
-from api.metrics import DatabaseLatency, ObservedDeadlineWorker
+from api.process_app import ProcessApp
 from api.settings import Settings, SettingsError, load_settings
 from models.clock import SystemClock
 from services.bootstrap import build_services
@@ -67,58 +73,57 @@ def _print_welcome(settings: Settings, port: int) -> None:
     )
 
 
-async def _serve(settings: Settings, uri: str) -> None:
-    db = connect(
-        uri,
-        settings.database,
-        timeout_ms=settings.db_timeout_ms,
-        event_listeners=[DatabaseLatency()],
-    )
+async def _prepare(settings: Settings, uri: str) -> None:
+    """Once, before any service process: the database answers, indexes exist, demo data."""
+    db = connect(uri, settings.database, timeout_ms=settings.db_timeout_ms)
     try:
-        try:
-            await db.ping()
-            services = await build_services(db, SystemClock())
-            if settings.demo_data:
-                summary = await load_demo_data(db, services.clock.now())
-                if summary:
-                    print(
-                        f"loaded demo data: {summary.orders} orders, "
-                        f"{summary.cancellations} cancellations"
-                    )
-        except PyMongoError as exc:
-            raise StartError(
-                f"the database at {uri} did not answer ({type(exc).__name__}): "
-                "check MONGODB_URI and that the server is running"
-            ) from None
-        worker = None
-        if settings.worker_enabled:
-            worker = ObservedDeadlineWorker(
-                services,
-                interval=settings.worker_interval_seconds,
-                batch_size=settings.worker_batch_size,
-            )
-        config = uvicorn.Config(
-            create_app(
-                services,
-                graphiql=settings.graphiql,
-                worker=worker,
-                max_worker_lag_seconds=settings.ready_max_worker_lag_seconds,
-                shutdown_timeout_seconds=settings.shutdown_timeout_seconds,
-            ),
-            host=settings.host,
-            port=settings.port,
-            log_config=None,  # configure_logging set up every logger, uvicorn's too
-            access_log=settings.access_log,
-            # SIGTERM or Ctrl-C: stop listening, let requests in flight finish within this,
-            # then run the lifespan's shutdown (the deadline worker stops).
-            timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
-            lifespan="on",
-        )
-        server = uvicorn.Server(config)
-        _print_welcome(settings, settings.port)
-        await server.serve()
+        await db.ping()
+        services = await build_services(db, SystemClock())
+        if settings.demo_data:
+            summary = await load_demo_data(db, services.clock.now())
+            if summary:
+                print(
+                    f"loaded demo data: {summary.orders} orders, "
+                    f"{summary.cancellations} cancellations"
+                )
+    except PyMongoError as exc:
+        raise StartError(
+            f"the database at {uri} did not answer ({type(exc).__name__}): "
+            "check MONGODB_URI and that the server is running"
+        ) from None
     finally:
         await db.close()
+
+
+def _uvicorn_config(settings: Settings, app: ProcessApp | str) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        factory=isinstance(app, str),
+        workers=settings.workers,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,  # configure_logging set up every logger, uvicorn's too
+        access_log=settings.access_log,
+        # SIGTERM or Ctrl-C: stop listening, let requests in flight finish within this,
+        # then run the lifespan's shutdown (the deadline worker stops).
+        timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
+        lifespan="on",
+    )
+
+
+def _serve_processes(settings: Settings) -> None:
+    """N processes on one port: uvicorn's supervisor starts them, restarts one that dies, and
+    passes SIGTERM/SIGINT on (each then shuts down gracefully)."""
+    metrics_dir = None
+    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        metrics_dir = tempfile.mkdtemp(prefix="aftersales-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    try:
+        config = _uvicorn_config(settings, "api.process_app:create_process_app")
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
+    finally:
+        if metrics_dir:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def _stop_like_ctrl_c(signum: int, frame: object) -> None:
@@ -127,14 +132,32 @@ def _stop_like_ctrl_c(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def main() -> int:
+def _arguments(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python -m api", description=__doc__.split("\n")[0])
+    parser.add_argument("--workers", help="service processes sharing the port (AFTERSALES_WORKERS)")
+    args = parser.parse_args(argv)
+    if args.workers is not None:  # validated with the other settings
+        os.environ["AFTERSALES_WORKERS"] = args.workers
+
+
+def main(argv: list[str] | None = None) -> int:
+    _arguments(sys.argv[1:] if argv is None else argv)
     signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
     try:
         settings = load_settings()
-        configure_logging(settings.log_format, settings.log_level)
+        configure_logging(settings.log_format, settings.log_level, settings.access_log)
         _check_port(settings.host, settings.port)
         with _database(settings) as uri:
-            asyncio.run(_serve(settings, uri))
+            asyncio.run(_prepare(settings, uri))
+            # Service processes connect to the same database and never load demo data.
+            settings = settings.model_copy(update={"mongodb_uri": uri, "demo_data": False})
+            _print_welcome(settings, settings.port)
+            if settings.workers == 1:
+                asyncio.run(uvicorn.Server(_uvicorn_config(settings, ProcessApp(settings))).serve())
+            else:
+                os.environ["MONGODB_URI"] = uri
+                os.environ["AFTERSALES_DEMO_DATA"] = "false"
+                _serve_processes(settings)
     except (SettingsError, StartError, DatabaseStartError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

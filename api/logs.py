@@ -49,7 +49,9 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def configure_logging(log_format: str = "text", level: str = "INFO") -> None:
+def configure_logging(
+    log_format: str = "text", level: str = "INFO", access_log: bool = False
+) -> None:
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     root = logging.getLogger()
@@ -58,4 +60,4 @@ def configure_logging(log_format: str = "text", level: str = "INFO") -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers[:] = []
-        uvicorn_logger.propagate = True
+        uvicorn_logger.propagate = name != "uvicorn.access" or access_log

@@ -28,6 +28,13 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="where the service listens")
     port: int = Field(default=8000, ge=0, le=65535, description="the port it listens on")
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="service processes sharing the port (also `--workers N`); each runs the "
+        "deadline worker",
+    )
     data_dir: Path = Field(
         default=Path("data"),
         description="the embedded database keeps its files in `<dir>/db`",

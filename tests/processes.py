@@ -19,11 +19,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_service(env_extra: dict[str, str], tmp_path: Path) -> subprocess.Popen[str]:
+def start_service(
+    env_extra: dict[str, str], tmp_path: Path, args: tuple[str, ...] = ()
+) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if k != "MONGODB_URI"}
     env |= {"AFTERSALES_DATA_DIR": str(tmp_path / "data"), "PYTHONUNBUFFERED": "1"} | env_extra
     return subprocess.Popen(
-        [sys.executable, "-m", "api"],
+        [sys.executable, "-m", "api", *args],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -32,7 +34,10 @@ def start_service(env_extra: dict[str, str], tmp_path: Path) -> subprocess.Popen
     )
 
 
-def wait_for_line(proc: subprocess.Popen[str], needle: str, timeout: float = 60) -> list[str]:
+def wait_for_line(
+    proc: subprocess.Popen[str], needle: str, timeout: float = 60, count: int = 1
+) -> list[str]:
+    """The lines printed until `needle` was seen `count` times."""
     lines: list[str] = []
     deadline = time.monotonic() + timeout
     assert proc.stdout is not None
@@ -41,8 +46,22 @@ def wait_for_line(proc: subprocess.Popen[str], needle: str, timeout: float = 60)
         if not line:
             break
         lines.append(line.rstrip())
-        if needle in line:
+        if needle in line and sum(needle in seen for seen in lines) == count:
             # Keep reading in the background, so a chatty process never blocks on a full pipe.
             threading.Thread(target=proc.stdout.read, daemon=True).start()
             return lines
     raise AssertionError(f"never printed {needle!r}: {lines}")
+
+
+def database_processes(data_dir: Path) -> list[int]:
+    """The embedded database servers keeping their data under `data_dir`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if "secantusd" in cmdline and str(data_dir) in cmdline:
+                found.append(int(entry.name))
+    return found
