@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import os
 import shutil
 import signal
@@ -31,6 +32,8 @@ from models.clock import SystemClock
 from services.bootstrap import build_services
 from services.demo_data import SHOPS, load_demo_data
 from storage.mongo import connect
+
+log = logging.getLogger("aftersales.start")
 
 
 class StartError(Exception):
@@ -54,7 +57,7 @@ def _database(settings: Settings) -> Iterator[str]:
         yield settings.mongodb_uri
         return
     embedded = EmbeddedDatabase(settings.data_dir / "db", port=settings.db_port)
-    print(f"starting the embedded database (SecantusDB) with data in {settings.data_dir}/db ...")
+    log.info("starting the embedded database (SecantusDB) with data in %s/db", settings.data_dir)
     with embedded:
         yield embedded.uri
 
@@ -82,9 +85,10 @@ async def _prepare(settings: Settings, uri: str) -> None:
         if settings.demo_data:
             summary = await load_demo_data(db, services.clock.now())
             if summary:
-                print(
-                    f"loaded demo data: {summary.orders} orders, "
-                    f"{summary.cancellations} cancellations"
+                log.info(
+                    "loaded demo data: %d orders, %d cancellations",
+                    summary.orders,
+                    summary.cancellations,
                 )
     except PyMongoError as exc:
         raise StartError(
@@ -151,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(_prepare(settings, uri))
             # Service processes connect to the same database and never load demo data.
             settings = settings.model_copy(update={"mongodb_uri": uri, "demo_data": False})
-            _print_welcome(settings, settings.port)
+            if settings.log_format == "text":  # JSON logs stay machine-readable only
+                _print_welcome(settings, settings.port)
             if settings.workers == 1:
                 asyncio.run(uvicorn.Server(_uvicorn_config(settings, ProcessApp(settings))).serve())
             else:

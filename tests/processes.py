@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,9 +36,13 @@ def start_service(
 
 
 def wait_for_line(
-    proc: subprocess.Popen[str], needle: str, timeout: float = 60, count: int = 1
+    proc: subprocess.Popen[str],
+    needle: str,
+    timeout: float = 60,
+    count: int = 1,
+    rest: list[str] | None = None,
 ) -> list[str]:
-    """The lines printed until `needle` was seen `count` times."""
+    """The lines printed until `needle` was seen `count` times; the later ones go to `rest`."""
     lines: list[str] = []
     deadline = time.monotonic() + timeout
     assert proc.stdout is not None
@@ -48,9 +53,15 @@ def wait_for_line(
         lines.append(line.rstrip())
         if needle in line and sum(needle in seen for seen in lines) == count:
             # Keep reading in the background, so a chatty process never blocks on a full pipe.
-            threading.Thread(target=proc.stdout.read, daemon=True).start()
+            threading.Thread(target=_drain, args=(proc.stdout, rest), daemon=True).start()
             return lines
     raise AssertionError(f"never printed {needle!r}: {lines}")
+
+
+def _drain(stream: IO[str], rest: list[str] | None) -> None:
+    for line in stream:
+        if rest is not None:
+            rest.append(line.rstrip())
 
 
 def database_processes(data_dir: Path) -> list[int]:
