@@ -1,32 +1,42 @@
-"""`python -m api` (what `./dev serve` runs): database, demo data, then the service.
+"""`python -m api [--workers N]` (what `./dev serve` runs): database, demo data, then the service.
 
 Without MONGODB_URI it starts the embedded SecantusDB as a child process, keeps its data under
-AFTERSALES_DATA_DIR, and stops it on exit. Every expected failure prints one line and exits 1.
+AFTERSALES_DATA_DIR, and stops it on exit. The database is prepared once (indexes, demo data),
+then one service process runs here, or N run as uvicorn workers sharing the port
+(api/process_app.py is what each runs). Every expected failure prints one line and exits 1.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
+import logging
+import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 from collections.abc import Coroutine, Iterator
 from datetime import timedelta
 from typing import Any
 
 import uvicorn
 from pymongo.errors import PyMongoError
+from uvicorn.supervisors import Multiprocess
 
-from api.app import create_app
 from api.embedded_db import DatabaseStartError, EmbeddedDatabase
 from api.identity import mint_token, parse_actor
+from api.logs import configure_logging
+from api.process_app import ProcessApp
 from api.settings import Settings, SettingsError, load_settings
 from models.clock import SystemClock
 from services.bootstrap import build_services
-from services.deadline_worker import DeadlineWorker
 from services.demo_data import SHOPS, load_demo_data
 from storage.mongo import connect
+
+log = logging.getLogger("aftersales.start")
 
 
 class StartError(Exception):
@@ -50,7 +60,7 @@ def _database(settings: Settings) -> Iterator[str]:
         yield settings.mongodb_uri
         return
     embedded = EmbeddedDatabase(settings.data_dir / "db", port=settings.db_port)
-    print(f"starting the embedded database (SecantusDB) with data in {settings.data_dir}/db ...")
+    log.info("starting the embedded database (SecantusDB) with data in %s/db", settings.data_dir)
     with embedded:
         yield embedded.uri
 
@@ -84,6 +94,7 @@ def _print_welcome(settings: Settings, port: int) -> None:
         lines.append(f"GraphiQL: {url}")
     else:
         lines.append(f"GraphQL: {url}")
+    lines.append(f"Live dashboard: http://{settings.host}:{port}/dashboard?shop={shop}")
     if settings.production:
         lines.append("production mode: GraphiQL and introspection off; mint tokens with your IdP")
     else:
@@ -99,47 +110,62 @@ def _print_welcome(settings: Settings, port: int) -> None:
     print("\n".join(lines), flush=True)
 
 
-async def _serve(settings: Settings, uri: str) -> None:
+async def _prepare(settings: Settings, uri: str) -> None:
+    """Once, before any service process: the database answers, indexes exist, demo data."""
     db = connect(uri, settings.database, timeout_ms=settings.db_timeout_ms)
     try:
-        try:
-            await db.ping()
-            services = await build_services(db, SystemClock())
-            if settings.demo_data:
-                summary = await load_demo_data(db, services.clock.now())
-                if summary:
-                    print(
-                        f"loaded demo data: {summary.orders} orders, "
-                        f"{summary.cancellations} cancellations, "
-                        f"{summary.after_sales} after-sale requests"
-                    )
-        except PyMongoError as exc:
-            raise StartError(
-                f"the database at {uri} did not answer ({type(exc).__name__}): "
-                "check MONGODB_URI and that the server is running"
-            ) from None
-        worker = None
-        if settings.worker_enabled:
-            worker = DeadlineWorker(
-                services,
-                interval=settings.worker_interval_seconds,
-                batch_size=settings.worker_batch_size,
-            )
-        config = uvicorn.Config(
-            create_app(services, settings=settings, worker=worker),
-            host=settings.host,
-            port=settings.port,
-            log_level="info",
-            lifespan="on",
-            # Compressing each small feed message per connection cost ~20 us a delivery
-            # (benchmarks/fanout.py); feed messages are a few hundred bytes.
-            ws_per_message_deflate=False,
-        )
-        server = uvicorn.Server(config)
-        _print_welcome(settings, settings.port)
-        await server.serve()
+        await db.ping()
+        services = await build_services(db, SystemClock())
+        if settings.demo_data:
+            summary = await load_demo_data(db, services.clock.now())
+            if summary:
+                log.info(
+                    "loaded demo data: %d orders, %d cancellations, %d after-sale requests",
+                    summary.orders,
+                    summary.cancellations,
+                    summary.after_sales,
+                )
+    except PyMongoError as exc:
+        raise StartError(
+            f"the database at {uri} did not answer ({type(exc).__name__}): "
+            "check MONGODB_URI and that the server is running"
+        ) from None
     finally:
         await db.close()
+
+
+def _uvicorn_config(settings: Settings, app: ProcessApp | str) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        factory=isinstance(app, str),
+        workers=settings.workers,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,  # configure_logging set up every logger, uvicorn's too
+        access_log=settings.access_log,
+        # SIGTERM or Ctrl-C: stop listening, let requests in flight finish within this,
+        # then run the lifespan's shutdown (the deadline worker stops).
+        timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
+        lifespan="on",
+        # Compressing each small feed message per connection cost ~20 us a delivery
+        # (benchmarks/fanout.py); feed messages are a few hundred bytes.
+        ws_per_message_deflate=False,
+    )
+
+
+def _serve_processes(settings: Settings) -> None:
+    """N processes on one port: uvicorn's supervisor starts them, restarts one that dies, and
+    passes SIGTERM/SIGINT on (each then shuts down gracefully)."""
+    metrics_dir = None
+    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        metrics_dir = tempfile.mkdtemp(prefix="aftersales-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    try:
+        config = _uvicorn_config(settings, "api.process_app:create_process_app")
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
+    finally:
+        if metrics_dir:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def _run(main: Coroutine[Any, Any, None]) -> None:
@@ -160,13 +186,33 @@ def _stop_like_ctrl_c(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def main() -> int:
+def _arguments(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python -m api", description=__doc__.split("\n")[0])
+    parser.add_argument("--workers", help="service processes sharing the port (AFTERSALES_WORKERS)")
+    args = parser.parse_args(argv)
+    if args.workers is not None:  # validated with the other settings
+        os.environ["AFTERSALES_WORKERS"] = args.workers
+
+
+def main(argv: list[str] | None = None) -> int:
+    _arguments(sys.argv[1:] if argv is None else argv)
     signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
     try:
         settings = load_settings()
+        configure_logging(settings.log_format, settings.log_level, settings.access_log)
         _check_port(settings.host, settings.port)
         with _database(settings) as uri:
-            _run(_serve(settings, uri))
+            asyncio.run(_prepare(settings, uri))
+            # Service processes connect to the same database and never load demo data.
+            settings = settings.model_copy(update={"mongodb_uri": uri, "demo_data": False})
+            if settings.log_format == "text":  # JSON logs stay machine-readable only
+                _print_welcome(settings, settings.port)
+            if settings.workers == 1:
+                _run(uvicorn.Server(_uvicorn_config(settings, ProcessApp(settings))).serve())
+            else:
+                os.environ["MONGODB_URI"] = uri
+                os.environ["AFTERSALES_DEMO_DATA"] = "false"
+                _serve_processes(settings)
     except (SettingsError, StartError, DatabaseStartError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -15,8 +15,9 @@ from typing import Any
 
 from cross_web import HTTPException
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -27,7 +28,11 @@ from strawberry.types.unset import UnsetType
 from api import identity
 from api.broadcast import Broadcasts, SharedFeedHandler
 from api.dashboard import dashboard_routes
-from api.middleware import BodySizeLimit, RequestId, new_request_id
+from api.health import Readiness, database_check, feed_check, healthz, readyz, worker_check
+from api.metrics import CountWebSockets, mark_this_process_dead, metrics_endpoint
+from api.middleware import BodySizeLimit
+from api.operation_log import observe_operations
+from api.request_id import RequestIdMiddleware, current_request_id, new_request_id
 from api.settings import Settings, default_settings
 from models.actors import Actor
 from resolvers.context import Context
@@ -36,6 +41,8 @@ from resolvers.schema import schema
 from services.bootstrap import Services
 from services.deadline_worker import DeadlineWorker
 from services.live_feed import LiveFeed
+
+observe_operations(schema)  # one log line, metrics and the request id per operation
 
 
 class AfterSalesGraphQL(GraphQL[Context, None]):
@@ -108,7 +115,7 @@ class AfterSalesGraphQL(GraphQL[Context, None]):
             feed=self.feed,
             request=request,
             response=response,
-            request_id=request.scope.get("state", {}).get("request_id") or new_request_id(),
+            request_id=current_request_id.get() or new_request_id(),
             guard=self.guard,
         )
 
@@ -133,11 +140,19 @@ def create_app(
     settings: Settings | None = None,
 ) -> Starlette:
     """The service's routes. The live feed's watcher, and a worker given here, start and stop
-    with the app (its lifespan). Without settings: the defaults (development), not the
-    environment."""
+    with the app (its lifespan; uvicorn runs the shutdown after the requests in flight are done).
+    Without settings: the defaults (development), not the environment. `app.state.readiness`
+    takes more readiness checks (see api/health.py)."""
     settings = settings or default_settings(graphiql=graphiql)
     feed = LiveFeed(services.db, queue_limit=settings.subscriber_queue)
     graphql = AfterSalesGraphQL(services, settings, worker=worker, feed=feed)
+    readiness = Readiness()
+    readiness.register("database", database_check(services.db))
+    readiness.register("change_watcher", feed_check(feed))
+    if worker is not None:
+        readiness.register(
+            "deadline_worker", worker_check(worker, settings.ready_max_worker_lag_seconds)
+        )
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -148,11 +163,9 @@ def create_app(
             yield
         finally:
             if worker is not None:
-                await worker.stop()
+                await worker.stop(timeout=settings.shutdown_timeout_seconds)
             await feed.stop()
-
-    async def healthz(_: Request) -> Response:
-        return JSONResponse({"status": "ok"})
+            mark_this_process_dead()
 
     async def home(_: Request) -> Response:
         return RedirectResponse("/graphql")
@@ -160,13 +173,23 @@ def create_app(
     routes: list[Any] = [
         Route("/", home),
         Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics_endpoint),
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         *dashboard_routes(),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestId)
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        # The request id outermost, so every answer carries it (a 413 from the body limit too).
+        middleware=[
+            Middleware(RequestIdMiddleware),
+            Middleware(CountWebSockets),
+            Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
+        ],
+    )
+    app.state.readiness = readiness
     app.state.live_feed = feed
     app.state.broadcasts = graphql.broadcasts
     return app

@@ -6,39 +6,10 @@ Both are plain ASGI (no buffering of responses), so they cost nothing for WebSoc
 from __future__ import annotations
 
 import json
-import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID_HEADER = "x-request-id"
-
-
-def new_request_id() -> str:
-    return uuid.uuid4().hex[:16]
-
-
-class RequestId:
-    """Names every HTTP request (`scope["state"]["request_id"]`) and answers with the name in the
-    `X-Request-Id` header, so a masked error in a client's hands points at the log line."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
-        request_id = new_request_id()
-        scope.setdefault("state", {})["request_id"] = request_id
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, send_with_id)
 
 
 class BodySizeLimit:

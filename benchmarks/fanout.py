@@ -35,8 +35,11 @@ from typing import Any
 
 import httpx
 
+from tests.api_client import authorization
+
 SHOP = "shop-fanout"
 AGENT = f"seller:agent-1@{SHOP}+adjustments"
+AUTH = authorization(AGENT)  # a token minted for the agent, with the development secret
 QUERY = (
     'subscription { requestEvents(shopId: "' + SHOP + '") { '
     "... on RequestEvent { cursor requestId change { action at } } } }"
@@ -59,7 +62,7 @@ async def _subscriber(url: str, received: list[tuple[float, str]], opened: async
         max_size=None,
         open_timeout=120,  # type: ignore[list-item]
     ) as ws:
-        await ws.send(json.dumps({"type": "connection_init", "payload": {"X-Actor": AGENT}}))
+        await ws.send(json.dumps({"type": "connection_init", "payload": AUTH}))
         assert json.loads(await ws.recv())["type"] == "connection_ack"
         await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": QUERY}}))
         opened.set()
@@ -151,7 +154,7 @@ async def _change_all(base: str, ids: list[str], pause: float) -> float:
             r = await http.post(
                 "/graphql",
                 json={"query": ACCEPT, "variables": {"id": cid}},
-                headers={"X-Actor": AGENT},
+                headers=AUTH,
             )
             assert r.json()["data"]["r"]["__typename"] == "Cancellation", r.text
             if pause:

@@ -7,6 +7,7 @@ stable, the message is for people, `field` names the input that caused it.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from datetime import datetime
 from enum import Enum
 from typing import Any, TypeVar
@@ -147,8 +148,15 @@ class CursorExpiredError(UserError):
     pass
 
 
+# The codes of the typed errors an operation returned, for its log line and metrics: the
+# operation log (api/operation_log.py) sets a fresh list per operation; None outside one.
+typed_error_codes: ContextVar[list[str] | None] = ContextVar("typed_error_codes", default=None)
+
+
 def to_user_error(err: domain.DomainError) -> UserError:
     code = ErrorCode(err.code)
+    if (codes := typed_error_codes.get()) is not None:
+        codes.append(err.code)
     common: dict[str, Any] = {"code": code, "message": err.message, "field": err.field}
     match err:
         case domain.NotPending():

@@ -47,11 +47,10 @@ log = logging.getLogger("aftersales.errors")
 
 
 class AfterSalesSchema(strawberry.Schema):
-    """Puts a stable `extensions.code` on every error, and logs only the unexpected ones.
-
-    An unexpected error is logged with the request id, and the client gets the id in
-    `extensions.requestId`; in production (the context's guard) its message is replaced too.
-    Typed errors and errors raised with a code are never masked.
+    """Puts a stable `extensions.code` on every error. An unexpected one gets the request id in
+    `extensions.requestId` and, in production (the context's guard), a message that hides its
+    detail; the operation log (api/operation_log.py) logs it once, with its traceback and the
+    same id. Typed errors and errors raised with a code are never masked.
     """
 
     def process_errors(
@@ -77,14 +76,7 @@ class AfterSalesSchema(strawberry.Schema):
     @staticmethod
     def _mask(error: GraphQLError, execution_context: ExecutionContext | None) -> None:
         context = execution_context.context if execution_context else None
-        request_id = getattr(context, "request_id", "") or uuid.uuid4().hex[:16]
-        log.error(
-            "request %s: unexpected error at %s: %s",
-            request_id,
-            ".".join(map(str, error.path or ())),
-            error.message,
-            exc_info=error.original_error,
-        )
+        request_id = getattr(context, "request_id", "") or uuid.uuid4().hex
         error.extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
         guard = getattr(context, "guard", None)
         if guard is not None and guard.mask_errors:

@@ -119,12 +119,14 @@ class DeadlineWorker:
                 if due:
                     oldest.append(due[0][1])
                 for start in range(0, len(due), self.batch_size):
+                    if self._stop.is_set():
+                        break  # shutting down: each batch is a transaction, stop between them
                     batch = [item_id for item_id, _ in due[start : start + self.batch_size]]
                     done = await deadline.act(batch)
                     moves += len(done)
                     by_name = self.status.moves_by_deadline
                     by_name[deadline.name] = by_name.get(deadline.name, 0) + len(done)
-                if len(due) < scan_limit:
+                if len(due) < scan_limit or self._stop.is_set():
                     break
         self.status.last_run_at = now
         self.status.last_run_moves = moves
@@ -165,8 +167,15 @@ class DeadlineWorker:
         self._stop.clear()
         self._task = asyncio.create_task(self.run_forever(), name="deadline-worker")
 
-    async def stop(self) -> None:
+    async def stop(self, timeout: float | None = None) -> None:
+        """Finish the batch in hand and stop; past `timeout` seconds, cancel it (its transaction
+        is then aborted whole: a batch lands entirely or not at all)."""
         self._stop.set()
         if self._task is not None:
-            await self._task
-            self._task = None
+            task, self._task = self._task, None
+            try:
+                await asyncio.wait_for(asyncio.shield(task), timeout)
+            except TimeoutError:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task

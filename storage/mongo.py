@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -81,11 +81,19 @@ class Database:
         return self.client.close()
 
 
-def connect(uri: str, name: str, *, timeout_ms: int = 5000) -> Database:
+def connect(
+    uri: str,
+    name: str,
+    *,
+    timeout_ms: int = 5000,
+    event_listeners: Sequence[monitoring._EventListener] = (),
+) -> Database:
+    """`event_listeners`: driver monitoring, such as the database latency metric."""
     client: AsyncMongoClient = AsyncMongoClient(
         uri,
         tz_aware=True,
         serverSelectionTimeoutMS=timeout_ms,
         appname="aftersales-graphql",
+        event_listeners=list(event_listeners),
     )
     return Database(client, name)

@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -19,11 +20,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_service(env_extra: dict[str, str], tmp_path: Path) -> subprocess.Popen[str]:
+def start_service(
+    env_extra: dict[str, str], tmp_path: Path, args: tuple[str, ...] = ()
+) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if k != "MONGODB_URI"}
     env |= {"AFTERSALES_DATA_DIR": str(tmp_path / "data"), "PYTHONUNBUFFERED": "1"} | env_extra
     return subprocess.Popen(
-        [sys.executable, "-m", "api"],
+        [sys.executable, "-m", "api", *args],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -32,7 +35,14 @@ def start_service(env_extra: dict[str, str], tmp_path: Path) -> subprocess.Popen
     )
 
 
-def wait_for_line(proc: subprocess.Popen[str], needle: str, timeout: float = 60) -> list[str]:
+def wait_for_line(
+    proc: subprocess.Popen[str],
+    needle: str,
+    timeout: float = 60,
+    count: int = 1,
+    rest: list[str] | None = None,
+) -> list[str]:
+    """The lines printed until `needle` was seen `count` times; the later ones go to `rest`."""
     lines: list[str] = []
     deadline = time.monotonic() + timeout
     assert proc.stdout is not None
@@ -41,8 +51,28 @@ def wait_for_line(proc: subprocess.Popen[str], needle: str, timeout: float = 60)
         if not line:
             break
         lines.append(line.rstrip())
-        if needle in line:
+        if needle in line and sum(needle in seen for seen in lines) == count:
             # Keep reading in the background, so a chatty process never blocks on a full pipe.
-            threading.Thread(target=proc.stdout.read, daemon=True).start()
+            threading.Thread(target=_drain, args=(proc.stdout, rest), daemon=True).start()
             return lines
     raise AssertionError(f"never printed {needle!r}: {lines}")
+
+
+def _drain(stream: IO[str], rest: list[str] | None) -> None:
+    for line in stream:
+        if rest is not None:
+            rest.append(line.rstrip())
+
+
+def database_processes(data_dir: Path) -> list[int]:
+    """The embedded database servers keeping their data under `data_dir`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if "secantusd" in cmdline and str(data_dir) in cmdline:
+                found.append(int(entry.name))
+    return found

@@ -12,20 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.processes import free_port, start_service, wait_for_line
-
-
-def _database_processes(data_dir: Path) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            except OSError:
-                continue
-            if "secantusd" in cmdline and str(data_dir) in cmdline:
-                found.append(int(entry.name))
-    return found
+from tests.processes import database_processes, free_port, start_service, wait_for_line
 
 
 @pytest.fixture
@@ -41,11 +28,12 @@ def test_run_command_serves_demo_data_and_ctrl_c_stops_everything(
     try:
         lines = wait_for_line(proc, "Uvicorn running")
         assert f"GraphiQL: http://127.0.0.1:{port}/graphql" in lines
-        assert any(line.startswith("loaded demo data:") for line in lines)
-        assert _database_processes(tmp_path / "data"), "the embedded database should be running"
+        assert any("loaded demo data:" in line for line in lines)
+        assert database_processes(tmp_path / "data"), "the embedded database should be running"
         # Ready tokens for GraphiQL's header editor, the shop's agent who may act first.
         printed_headers = [json.loads(x) for x in lines if x.strip().startswith('{"Authorization')]
         assert len(printed_headers) == 4
+        assert any("/dashboard?shop=" in line for line in lines)
 
         body = json.dumps({"query": "{ cancellationTabCounts { tab count } }"}).encode()
         request = urllib.request.Request(
@@ -68,9 +56,9 @@ def test_run_command_serves_demo_data_and_ctrl_c_stops_everything(
         proc.wait(timeout=30)
     assert proc.returncode == 0
     deadline = time.monotonic() + 10
-    while _database_processes(tmp_path / "data") and time.monotonic() < deadline:
+    while database_processes(tmp_path / "data") and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert _database_processes(tmp_path / "data") == [], "Ctrl-C must stop the database too"
+    assert database_processes(tmp_path / "data") == [], "Ctrl-C must stop the database too"
 
 
 @pytest.mark.slow

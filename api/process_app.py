@@ -1,0 +1,91 @@
+"""What one service process runs: the app, connected to the database inside its own event loop.
+
+`python -m api` serves this in-process (one process) or has uvicorn start `--workers N` copies of
+it (`create_process_app` is the factory each one imports). Each copy opens its own connection
+pool, runs its own deadline worker (they need no coordination, see services/deadline_worker.py),
+and answers /healthz, /readyz and /metrics for itself (metrics add up across processes, see
+api/metrics.py). The parent process prepared the database (indexes, demo data) once before.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.app import create_app
+from api.logs import configure_logging
+from api.metrics import DatabaseLatency, ObservedDeadlineWorker
+from api.settings import Settings, load_settings
+from models.clock import SystemClock
+from services.bootstrap import build_services
+from storage.mongo import Database, connect
+
+
+class ProcessApp:
+    """An ASGI app that builds the service app in its lifespan startup, then hands over to it
+    (the startup message included, so the app's own lifespan starts the worker)."""
+
+    def __init__(self, settings: Settings) -> None:
+        if not settings.mongodb_uri:
+            raise ValueError("the parent process sets MONGODB_URI for its service processes")
+        self.settings = settings
+        self.app: ASGIApp | None = None
+        self.db: Database | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(scope, receive, send)
+            return
+        if self.app is None:
+            raise RuntimeError("served before the lifespan started")
+        await self.app(scope, receive, send)
+
+    async def _build(self) -> ASGIApp:
+        s = self.settings
+        assert s.mongodb_uri is not None
+        self.db = connect(
+            s.mongodb_uri,
+            s.database,
+            timeout_ms=s.db_timeout_ms,
+            event_listeners=[DatabaseLatency()],
+        )
+        services = await build_services(self.db, SystemClock())
+        worker = None
+        if s.worker_enabled:
+            worker = ObservedDeadlineWorker(
+                services, interval=s.worker_interval_seconds, batch_size=s.worker_batch_size
+            )
+        return create_app(services, settings=s, worker=worker)
+
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        startup = await receive()
+        try:
+            self.app = await self._build()
+        except Exception as exc:
+            await send(
+                {"type": "lifespan.startup.failed", "message": f"{type(exc).__name__}: {exc}"}
+            )
+            if self.db is not None:
+                await self.db.close()
+            return
+        replayed = False
+
+        async def receive_with_startup() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return startup
+            return await receive()
+
+        try:
+            await self.app(scope, receive_with_startup, send)
+        finally:
+            if self.db is not None:
+                await self.db.close()
+
+
+def create_process_app() -> ProcessApp:
+    """The factory uvicorn imports in each process of `--workers N` (settings from the
+    environment the parent passed down)."""
+    settings = load_settings()
+    configure_logging(settings.log_format, settings.log_level, settings.access_log)
+    return ProcessApp(settings)
