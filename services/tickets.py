@@ -18,7 +18,7 @@ an idempotency key per rule and request, and the request's write marks the rule 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
@@ -73,11 +73,30 @@ log = logging.getLogger("aftersales.helpdesk")
 DRY_RUN_LIMIT = 500  # current tickets a dry run looks at, oldest deadline first
 
 
+@dataclass(frozen=True)
+class ApproveOptions:
+    """What an approval from a ticket may say beyond "approve" (after-sale requests, R7)."""
+
+    lines: Mapping[str, int] | None = None  # only these lines and quantities
+    buyer_keeps_item: bool = False
+    partial_amount: Money | None = None  # less than the items' price
+    comment: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        return self == ApproveOptions()
+
+
 class RequestDesk(Protocol):
     """The decisions a ticket can take on its request, made by the request's own service."""
 
     async def approve(
-        self, actor: Actor, request_id: str, reason: str | None, key: str | None
+        self,
+        actor: Actor,
+        request_id: str,
+        reason: str | None,
+        key: str | None,
+        options: ApproveOptions | None = None,
     ) -> None: ...
 
     async def reject(
@@ -96,8 +115,18 @@ class CancellationDesk:
         self.cancellations = cancellations
 
     async def approve(
-        self, actor: Actor, request_id: str, reason: str | None, key: str | None
+        self,
+        actor: Actor,
+        request_id: str,
+        reason: str | None,
+        key: str | None,
+        options: ApproveOptions | None = None,
     ) -> None:
+        if options is not None and not options.empty:
+            raise ValidationFailed(
+                "a cancellation is accepted whole (C4): no lines, amount or comment",
+                field="options",
+            )
         await self.cancellations.accept(actor, request_id, key)
 
     async def reject(
@@ -271,12 +300,17 @@ class HelpdeskService:
         return desk
 
     async def approve(
-        self, actor: Actor, ticket_id: str, reason: str | None, key: str | None
+        self,
+        actor: Actor,
+        ticket_id: str,
+        reason: str | None,
+        key: str | None,
+        options: ApproveOptions | None = None,
     ) -> Ticket:
         """The same decision as on the request (same rules, same permission); the request's
         write moves the ticket in the same transaction."""
         t = await self.get(actor, ticket_id)
-        await self._desk(t.facts.kind).approve(actor, t.facts.request_id, reason, key)
+        await self._desk(t.facts.kind).approve(actor, t.facts.request_id, reason, key, options)
         return await self.get(actor, ticket_id)
 
     async def reject(
