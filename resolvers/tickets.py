@@ -21,14 +21,17 @@ from resolvers.after_sale_inputs import LineQuantityInput, lines_of
 from resolvers.after_sale_types import AfterSale
 from resolvers.context import Context, actor_of, services_of
 from resolvers.errors import (
+    AfterSaleRefusedError,
     ForbiddenError,
     IdempotencyKeyReusedError,
     InvalidRuleError,
     InvalidStateError,
     NotFoundError,
     NotPendingError,
+    RefundExceedsRefundableError,
     ResponseWindowClosedError,
     ValidationError,
+    WindowClosedError,
     outcome,
 )
 from resolvers.inputs import IDEMPOTENCY_HELP, MoneyInput, money_of, well_formed_id
@@ -489,6 +492,9 @@ TicketDecisionResult = Annotated[
     | ResponseWindowClosedError
     | InvalidStateError
     | IdempotencyKeyReusedError
+    | RefundExceedsRefundableError
+    | WindowClosedError
+    | AfterSaleRefusedError
     | _COMMON,
     strawberry.union("TicketDecisionResult"),
 ]
