@@ -32,6 +32,7 @@ from models.money import Money
 from models.ticket_rules import (
     HISTORY_WINDOW,
     MAX_RULES_PER_SHOP,
+    PARTIAL_REFUND_KINDS,
     Condition,
     InvalidRule,
     Preview,
@@ -62,6 +63,8 @@ from models.tickets import (
 from services.cancellations import CancellationService
 from storage import agents as agent_store
 from storage import cancellations as cancellation_store
+from storage import orders as order_store
+from storage import refund_ledgers
 from storage import ticket_rules as rule_store
 from storage import tickets as ticket_store
 from storage.mongo import Database, Session
@@ -170,8 +173,8 @@ class HelpdeskService:
     def __init__(self, db: Database, clock: Clock, cancellations: CancellationService) -> None:
         self.db = db
         self.clock = clock
-        # One desk per kind of request; the after-sale service registers its desk for
-        # REFUND_ONLY, RETURN_AND_REFUND and REPLACEMENT (services/bootstrap.py).
+        # One desk per kind of request; services/after_sale_desk.py registers the after-sale
+        # desks for REFUND_ONLY, RETURN_AND_REFUND and REPLACEMENT (services/bootstrap.py).
         self.desks: dict[RequestKind, RequestDesk] = {
             RequestKind.CANCELLATION: CancellationDesk(cancellations)
         }
@@ -419,7 +422,22 @@ class HelpdeskService:
                 if at not in histories:
                     histories[at] = await self._history(t.facts)
         items = [(t, histories.get((t.facts.buyer_id, t.facts.requested_at), 0)) for t in current]
-        return dry_run(rule, items, self._now())
+        return dry_run(rule, items, self._now(), await self._refundable(rule, current))
+
+    async def _refundable(self, rule: Rule, tickets: list[Ticket]) -> dict[str, Money]:
+        """What is left to refund on the orders of the after-sale requests a paying rule would
+        decide (the refund ledger, R7): two batched reads, only when the rule pays money."""
+        a = rule.action
+        if not (a.kind is RuleActionKind.OFFER_PARTIAL_REFUND or a.kind is RuleActionKind.APPROVE):
+            return {}
+        order_ids = sorted(
+            {t.facts.order_id for t in tickets if t.facts.kind in PARTIAL_REFUND_KINDS}
+        )
+        if not order_ids:
+            return {}
+        orders = list((await order_store.get_many(self.db, order_ids)).values())
+        ledgers = await refund_ledgers.get_many(self.db, orders)
+        return {o.id: ledgers[o.id].refundable_total(o) for o in orders}
 
     # ---- the rules engine ----------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from tests.after_sale_api import ask, delivered_order, mutate, ok
 from tests.api_client import GraphQLClient
 from tests.factories import PLATFORM, buyer, new_buyer_id, place_order, seller
 from tests.test_helpdesk_api import ERROR, TICKET, _request, _rule, _ticket_of
-from tests.test_helpdesk_rules_api import approve_under, tag_frequent
+from tests.test_helpdesk_rules_api import DRY_RUN, approve_under, tag_frequent
 
 TICKET_Q = f"""query($id: ID!) {{ ticket(id: $id) {{ {TICKET}
   cancellation {{ id }} afterSale {{ id kind status }} }} }}"""
@@ -379,3 +379,26 @@ async def test_h2_rule_approving_an_after_sale_request_races_a_human_with_one_ou
         refunded = ledger["refunded_minor"] if ledger else 0
         assert refunded == (2500 if decisions == ["APPROVE"] else 0)  # paid once, or not at all
     assert sum(winners.values()) == rounds
+
+
+async def test_h2_dry_run_of_a_paying_rule_on_after_sale_requests(
+    api: GraphQLClient, db: Database, clock: SettableClock, shop_id: str
+) -> None:
+    """The dry run reads what is left to refund on each order (refund ledger) and lists the
+    current requests the rule would pay, without paying anything."""
+    small = await _ask(api, db, clock, shop_id, "REFUND_ONLY", category="socks")
+    await _ask(api, db, clock, shop_id, "REFUND_ONLY", category="shoes")
+    offer = {
+        "name": "Offer 5.00 on socks",
+        "condition": {"kinds": ["REFUND_ONLY"], "categories": ["socks"]},
+        "action": {"kind": "OFFER_PARTIAL_REFUND", "amount": {"amount": "5.00", "currency": "USD"}},
+    }
+    run = (await api(DRY_RUN, {"rule": offer}, seller(shop_id)))["dryRunTicketRule"]
+    assert (run["__typename"], run["matched"], run["acting"]) == ("DryRun", 1, 1)
+    [hit] = run["hits"]
+    assert (hit["ticket"]["request"]["id"], hit["effect"]) == (
+        small,
+        "offer a partial refund of 5.00 USD",
+    )
+    doc = await db.after_sales.find_one({"_id": small})
+    assert doc["status"] == "PENDING_SELLER"  # a dry run writes nothing
