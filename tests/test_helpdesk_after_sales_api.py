@@ -402,3 +402,69 @@ async def test_h2_dry_run_of_a_paying_rule_on_after_sale_requests(
     )
     doc = await db.after_sales.find_one({"_id": small})
     assert doc["status"] == "PENDING_SELLER"  # a dry run writes nothing
+
+
+async def test_h2_rules_offer_a_partial_refund_reject_or_record_why_they_did_nothing(
+    api: GraphQLClient, db: Database, clock: SettableClock, shop_id: str
+) -> None:
+    def rule(name: str, category: str, action: dict[str, Any]) -> dict[str, Any]:
+        condition = {"kinds": ["REFUND_ONLY"], "categories": [category]}
+        return {"name": name, "condition": condition, "action": action}
+
+    usd = "USD"
+    offer = await _rule(
+        api,
+        shop_id,
+        rule(
+            "Offer 5",
+            "mugs",
+            {"kind": "OFFER_PARTIAL_REFUND", "amount": {"amount": "5.00", "currency": usd}},
+        ),
+    )
+    reject = await _rule(
+        api,
+        shop_id,
+        rule(
+            "No refunds on gift cards",
+            "gift-cards",
+            {"kind": "REJECT", "reason": "OUTSIDE_RETURN_POLICY"},
+        ),
+    )
+    too_much = await _rule(
+        api,
+        shop_id,
+        rule(
+            "Offer 30",
+            "vases",
+            {"kind": "OFFER_PARTIAL_REFUND", "amount": {"amount": "30.00", "currency": usd}},
+        ),
+    )
+
+    mug = await _ask(api, db, clock, shop_id, "REFUND_ONLY", category="mugs")
+    t = await _ticket(api, shop_id, mug)
+    assert (t["status"], t["rulesApplied"]) == ("RESOLVED", [offer["id"]])
+    doc = await db.after_sales.find_one({"_id": mug})
+    assert (doc["status"], doc["decision"]["type"]) == ("REFUNDED", "OFFER_PARTIAL_REFUND")
+    assert (await db.refund_ledgers.find_one({"_id": doc["order_id"]}))["refunded_minor"] == 500
+
+    card = await _ask(api, db, clock, shop_id, "REFUND_ONLY", category="gift-cards")
+    t = await _ticket(api, shop_id, card)
+    assert (t["status"], t["request"]["status"], t["rulesApplied"]) == (
+        "PENDING",  # the buyer may appeal (R5)
+        "REJECTED",
+        [reject["id"]],
+    )
+
+    # 30.00 back on a 25.00 item: the domain refuses (R7); nothing moves and the ticket says why.
+    vase = await _ask(api, db, clock, shop_id, "REFUND_ONLY", category="vases")
+    t = await _ticket(api, shop_id, vase)
+    assert (t["status"], t["request"]["status"], t["rulesApplied"]) == (
+        "OPEN",
+        "PENDING_SELLER",
+        [too_much["id"]],
+    )
+    skipped = t["timeline"][-1]
+    assert (skipped["action"], skipped["ruleId"]) == ("RULE_SKIPPED", too_much["id"])
+    assert skipped["detail"] == (
+        "REFUND_EXCEEDS_REFUNDABLE: 30.00 USD is more than the 25.00 USD these lines can still refund"
+    )
