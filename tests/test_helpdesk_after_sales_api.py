@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from models.actors import EXPIRY_WORKER
 from models.clock import SettableClock
 from models.orders import FulfilmentState
 from services.bootstrap import Services
@@ -468,3 +469,36 @@ async def test_h2_rules_offer_a_partial_refund_reject_or_record_why_they_did_not
     assert skipped["detail"] == (
         "REFUND_EXCEEDS_REFUNDABLE: 30.00 USD is more than the 25.00 USD these lines can still refund"
     )
+
+
+async def test_h1_a_request_closed_by_a_second_one_resolves_its_ticket_and_the_second_opens_one(
+    api: GraphQLClient, db: Database, clock: SettableClock, shop_id: str
+) -> None:
+    """R5: asking again after a rejection closes the first request; both tickets follow."""
+    order = await delivered_order(db, clock, shop_id)
+    b, s = buyer(order.buyer_id), seller(shop_id)
+    first = await ok(api, "requestAfterSale", ask(order, "REFUND_ONLY", "DAMAGED", {0: 1}), b)
+    await ok(api, "rejectAfterSale", {"requestId": first["id"], "reason": "NO_EVIDENCE"}, s)
+    assert (await _ticket(api, shop_id, first["id"]))["status"] == "PENDING"
+    second = await ok(
+        api, "requestAfterSale", ask(order, "REFUND_ONLY", "DAMAGED", {0: 1}, note="photo"), b
+    )
+    closed = await _ticket(api, shop_id, first["id"])
+    assert (closed["status"], closed["request"]["status"]) == ("RESOLVED", "CLOSED_FINAL")
+    assert closed["timeline"][-1]["detail"] == "REJECTED -> CLOSED_FINAL"
+    opened = await _ticket(api, shop_id, second["id"])
+    assert (opened["subject"], opened["status"]) == ("New Refund Request", "OPEN")
+
+
+async def test_h1_the_platform_acting_at_a_deadline_moves_the_ticket(
+    api: GraphQLClient, services: Services, db: Database, clock: SettableClock, shop_id: str
+) -> None:
+    """R3: the seller did not answer in time; the platform approves, and the ticket resolves."""
+    request_id = await _ask(api, db, clock, shop_id, "REFUND_ONLY")
+    deadline = (await _ticket(api, shop_id, request_id))["request"]["nextDeadline"]
+    assert deadline is not None
+    clock.advance(timedelta(days=30))
+    [moved] = await services.after_sales.act_on_deadlines(EXPIRY_WORKER, [request_id])
+    t = await _ticket(api, shop_id, request_id)
+    assert (t["status"], t["request"]["status"]) == ("RESOLVED", moved.status.value)
+    assert t["timeline"][-1]["actorId"] == EXPIRY_WORKER.id
