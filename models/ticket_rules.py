@@ -366,7 +366,11 @@ class Preview:
     effect: str  # what it would do, or why it would do nothing
 
 
-def _decision_refusal(rule: Rule, facts: RequestFacts, now: datetime) -> str | None:
+def _decision_refusal(
+    rule: Rule, facts: RequestFacts, now: datetime, left: Money | None = None
+) -> str | None:
+    """Why the request's service would refuse the rule's decision, as far as the ticket (and
+    `left`, what is still refundable on the order, when known) can tell."""
     if facts.phase is not RequestPhase.WAITING_FOR_SELLER:
         return f"the request is {facts.status}, not waiting for the seller's decision"
     if facts.deadline is not None and now >= facts.deadline:
@@ -377,6 +381,11 @@ def _decision_refusal(rule: Rule, facts: RequestFacts, now: datetime) -> str | N
             return f"the request is in {facts.amount.currency}, the offer in {a.amount.currency}"
         if a.amount.minor > facts.amount.minor:
             return f"{a.amount} is more than the {facts.amount} asked about"
+        if left is not None and a.amount.minor > left.minor:
+            return f"{a.amount} is more than the {left} left to refund on the order (R7)"
+    pays = a.kind is RuleActionKind.APPROVE and facts.kind in PARTIAL_REFUND_KINDS
+    if pays and left is not None and left.minor <= 0:
+        return "everything paid for the order has been refunded already"
     return None
 
 
@@ -397,15 +406,18 @@ def _effect(rule: Rule) -> str:
             return f"offer a partial refund of {a.amount}"
 
 
-def preview(rule: Rule, ticket: Ticket, history: int, now: datetime) -> Preview | None:
-    """Dry run on one ticket: None when the condition does not match."""
+def preview(
+    rule: Rule, ticket: Ticket, history: int, now: datetime, left: Money | None = None
+) -> Preview | None:
+    """Dry run on one ticket: None when the condition does not match. `left`: what is still
+    refundable on the ticket's order (the refund ledger), when the caller looked it up."""
     if not matches(rule.condition, ticket.facts, history):
         return None
     if rule.id in ticket.rules_applied:
         return Preview(ticket, False, "nothing: this rule already ran on this request")
     a = rule.action
     if a.kind.is_decision:
-        refusal = _decision_refusal(rule, ticket.facts, now)
+        refusal = _decision_refusal(rule, ticket.facts, now, left)
         if refusal:
             return Preview(ticket, False, f"nothing: {refusal}")
     elif (
@@ -417,10 +429,16 @@ def preview(rule: Rule, ticket: Ticket, history: int, now: datetime) -> Preview 
     return Preview(ticket, True, _effect(rule))
 
 
-def dry_run(rule: Rule, tickets: Iterable[tuple[Ticket, int]], now: datetime) -> list[Preview]:
+def dry_run(
+    rule: Rule,
+    tickets: Iterable[tuple[Ticket, int]],
+    now: datetime,
+    refundable: Mapping[str, Money] | None = None,
+) -> list[Preview]:
     """H2 dry run: the tickets (with their buyer's history) the rule would match, and what it
-    would do to each."""
-    found = (preview(rule, t, history, now) for t, history in tickets)
+    would do to each. `refundable`: what is left to refund, by order id, where known."""
+    left = refundable or {}
+    found = (preview(rule, t, history, now, left.get(t.facts.order_id)) for t, history in tickets)
     return [p for p in found if p is not None]
 
 

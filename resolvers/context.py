@@ -11,11 +11,13 @@ from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 from models.actors import Actor
+from models.after_sales import AfterSaleRequest
 from models.orders import Order
 from resolvers.limits import Guard
 from services.bootstrap import Services
 from services.deadline_worker import DeadlineWorker
 from services.live_feed import LiveFeed
+from storage import after_sales as after_sale_store
 from storage import orders as order_store
 
 
@@ -34,13 +36,19 @@ class Context:
     request_id: str = ""
     guard: Guard = field(default_factory=Guard)
     orders: DataLoader[str, Order | None] = field(init=False)
+    after_sales: DataLoader[str, AfterSaleRequest | None] = field(init=False)
 
     def __post_init__(self) -> None:
         async def load_orders(ids: list[str]) -> list[Order | None]:
             found = await order_store.get_many(self.services.db, ids)
             return [found.get(i) for i in ids]
 
+        async def load_after_sales(ids: list[str]) -> list[AfterSaleRequest | None]:
+            found = {r.id: r for r in await after_sale_store.get_many(self.services.db, ids)}
+            return [found.get(i) for i in ids]
+
         self.orders = DataLoader(load_fn=load_orders)
+        self.after_sales = DataLoader(load_fn=load_after_sales)
 
 
 def actor_of(info: Info[Context, Any]) -> Actor:

@@ -12,20 +12,26 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types import Info
 
+from models import access
 from models import ticket_rules as rules_domain
 from models import tickets as domain
 from models.errors import ValidationFailed
 from models.money import Money as DomainMoney
+from resolvers.after_sale_inputs import LineQuantityInput, lines_of
+from resolvers.after_sale_types import AfterSale
 from resolvers.context import Context, actor_of, services_of
 from resolvers.errors import (
+    AfterSaleRefusedError,
     ForbiddenError,
     IdempotencyKeyReusedError,
     InvalidRuleError,
     InvalidStateError,
     NotFoundError,
     NotPendingError,
+    RefundExceedsRefundableError,
     ResponseWindowClosedError,
     ValidationError,
+    WindowClosedError,
     outcome,
 )
 from resolvers.inputs import IDEMPOTENCY_HELP, MoneyInput, money_of, well_formed_id
@@ -38,7 +44,7 @@ from resolvers.types import (
     Reason,
     RequestKind,
 )
-from services.tickets import RuleDraft
+from services.tickets import ApproveOptions, RuleDraft
 from storage.tickets import UNASSIGNED, TicketFilter
 
 RequestInitiator = strawberry.enum(
@@ -154,6 +160,19 @@ class Ticket:
             return None
         c = await services_of(info).cancellations.get(actor_of(info), self._t.facts.request_id)
         return Cancellation.of(c)
+
+    @strawberry.field(
+        description="The refund, return or replacement request itself, live, when the request "
+        "is one (batched across a list of tickets)."
+    )
+    async def after_sale(self, info: Info[Context, Any]) -> AfterSale | None:
+        if self._t.facts.kind is domain.RequestKind.CANCELLATION:
+            return None
+        r = await info.context.after_sales.load(self._t.facts.request_id)
+        if r is None:
+            return None
+        access.require_view(actor_of(info), r.shop_id, r.buyer_id, f"after-sale request {r.id}")
+        return AfterSale.of(r)
 
     @strawberry.field
     async def order(self, info: Info[Context, Any]) -> Order | None:
@@ -407,7 +426,29 @@ class ApproveFromTicketInput:
     reason: str | None = strawberry.field(
         default=None, description="A replacement's reason type (P2); otherwise unused."
     )
+    lines: list[LineQuantityInput] | None = strawberry.field(
+        default=None,
+        description="After-sale requests: cover only these lines and quantities (default: as "
+        "asked).",
+    )
+    buyer_keeps_item: bool = strawberry.field(
+        default=False, description="A return: refund without the item coming back (R7)."
+    )
+    partial_amount: MoneyInput | None = strawberry.field(
+        default=None, description="A refund or a return: refund less than the items' price (R7)."
+    )
+    comment: str | None = strawberry.field(
+        default=None, description="After-sale requests: a comment on the decision."
+    )
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
+
+    def options(self) -> ApproveOptions:
+        return ApproveOptions(
+            lines=lines_of(self.lines),
+            buyer_keeps_item=self.buyer_keeps_item,
+            partial_amount=money_of(self.partial_amount, "partialAmount"),
+            comment=self.comment,
+        )
 
 
 @strawberry.input
@@ -458,6 +499,9 @@ TicketDecisionResult = Annotated[
     | ResponseWindowClosedError
     | InvalidStateError
     | IdempotencyKeyReusedError
+    | RefundExceedsRefundableError
+    | WindowClosedError
+    | AfterSaleRefusedError
     | _COMMON,
     strawberry.union("TicketDecisionResult"),
 ]
@@ -613,7 +657,11 @@ class TicketMutations:
 
         async def call() -> Any:
             return await svc.approve(
-                actor_of(info), _ticket_id(input.ticket_id), input.reason, input.idempotency_key
+                actor_of(info),
+                _ticket_id(input.ticket_id),
+                input.reason,
+                input.idempotency_key,
+                input.options(),
             )
 
         return await outcome(call(), Ticket.of)

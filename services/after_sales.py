@@ -11,7 +11,8 @@ loser reruns on the state that won (storage/refund_ledgers.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import logging
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +37,8 @@ from models.errors import DomainError, NotFound, ValidationFailed
 from models.money import Money
 from models.orders import Order
 from models.policy import DEFAULT_POLICY, CategoryPolicy, PolicyBook
+from models.ticket_facts import facts_of_after_sale
+from services.ticket_sync import RequestChange, on_requests_written
 from storage import after_sales as store
 from storage import cancellations as cancellation_store
 from storage import events as event_log
@@ -46,6 +49,12 @@ from storage.mongo import Database, Session
 from storage.pagination import Page
 
 SECTION = "after_sales"
+
+log = logging.getLogger("aftersales.after_sales")
+
+# Runs the helpdesk rules on new requests, after their transaction (services/tickets.py); it
+# returns the ids of the requests a rule decided, so the caller shows their new state.
+AfterCreate = Callable[[list[str]], Awaitable[set[str]]]
 
 Decide = Callable[[AfterSaleRequest, Order, RefundLedger], AfterSaleOutcome]
 Create = Callable[["_OrderState", PolicyBook, str], AfterSaleOutcome]
@@ -96,6 +105,7 @@ class AfterSaleService:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock
+        self.after_create: AfterCreate | None = None  # wired by services/bootstrap.py
 
     # ---- buyer ---------------------------------------------------------------------------
 
@@ -355,7 +365,7 @@ class AfterSaleService:
                     continue  # moved by someone else, or not due after all
                 st.apply(outcome)
                 changes.append(_Change(outcome, r))
-            return await self._write(session, states, changes)
+            return await self._write(session, actor, states, changes)
 
         return await self.db.transaction(work)
 
@@ -487,13 +497,28 @@ class AfterSaleService:
             book = await policies.book_for(self.db, st.order.categories, session)
             outcome = create(st, book, new_after_sale_id())
             st.apply(outcome)
-            [saved] = await self._write(session, states, [_Change(outcome, None)])
+            [saved] = await self._write(session, actor, states, [_Change(outcome, None)])
             await idempotency.remember(
                 self.db, actor, key, print_, saved.id, self.clock.now(), session
             )
             return saved
 
-        return await self.db.transaction(work)
+        saved = await self.db.transaction(work)
+        if saved.id in await self._run_rules([saved.id]):
+            return await store.get(self.db, saved.id) or saved
+        return saved
+
+    async def _run_rules(self, ids: list[str]) -> set[str]:
+        """H2: the shop's rules on new requests, right after the transaction that created them.
+        Their failure never undoes the request: the ticket keeps `rules_due` and the deadline
+        worker runs them again."""
+        if self.after_create is None or not ids:
+            return set()
+        try:
+            return await self.after_create(ids)
+        except Exception:
+            log.exception("helpdesk rules failed on %s; the deadline worker retries", ids)
+            return set()
 
     async def _decide(
         self,
@@ -517,7 +542,7 @@ class AfterSaleService:
             st = states[r.order_id]
             outcome = decide(r, st.order, st.ledger)
             st.apply(outcome)
-            [saved] = await self._write(session, states, [_Change(outcome, r)])
+            [saved] = await self._write(session, actor, states, [_Change(outcome, r)])
             await idempotency.remember(
                 self.db, actor, key, print_, saved.id, self.clock.now(), session
             )
@@ -534,11 +559,16 @@ class AfterSaleService:
         return await store.get(self.db, result_id, session)
 
     async def _write(
-        self, session: Session, states: dict[str, _OrderState], changes: list[_Change]
+        self,
+        session: Session,
+        actor: Actor,
+        states: dict[str, _OrderState],
+        changes: list[_Change],
     ) -> list[AfterSaleRequest]:
         """The one write path: requests (with their timeline records), the requests a second
-        request closed, orders, ledgers, tab counters, notifications and the live feed's events,
-        in the caller's transaction, from states read in that transaction."""
+        request closed, orders, ledgers, tab counters, notifications, the requests' tickets and
+        the live feed's events, in the caller's transaction, from states read in that
+        transaction."""
         if not changes:
             return []
         touched = [states[ch.outcome.request.order_id] for ch in changes]
@@ -567,6 +597,15 @@ class AfterSaleService:
         await tab_counts.move(self.db, SECTION, tab_moves, session)  # type: ignore[arg-type]
         await notifications.insert_many(
             self.db, tuple(n for ch in changes for n in ch.outcome.notifications), session
+        )
+        # H1: each request's ticket opens or follows it (a closed one too), in this transaction.
+        await on_requests_written(
+            self.db,
+            session,
+            actor,
+            [RequestChange(facts_of_after_sale(r), created=True) for r in created]
+            + [RequestChange(facts_of_after_sale(after), created=False) for _, after in moved],
+            self.clock.now(),
         )
         # H3: the live feed's events, in the same transaction (one per timeline record).
         await event_log.append_many(

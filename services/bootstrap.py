@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from models.clock import Clock
+from services.after_sale_desk import wire_after_sales
 from services.after_sales import AfterSaleService
 from services.cancellations import CancellationService
 from services.orders import OrderService
@@ -30,6 +31,8 @@ async def build_services(db: Database, clock: Clock) -> Services:
     helpdesk = HelpdeskService(db, clock, cancellations)
     # H2: the shop's rules run on every new request, right after it is written.
     cancellations.after_create = helpdesk.run_rules_for_requests
+    # H1, H2: refunds, returns and replacements are tickets too, with the same rules.
+    wire_after_sales(helpdesk, after_sales)
     return Services(
         db=db,
         clock=clock,

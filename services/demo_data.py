@@ -126,10 +126,15 @@ class _Builder:
         self.clock.set(self.now - timedelta(hours=hours_ago))
 
 
+# shop-2's rule, the issue's example: small refund-only requests for electronics approved.
+DEMO_REFUND_RULE = "rul_demo_small_electronics_refunds"
+
+
 async def _helpdesk(db: Database, now: datetime) -> None:
-    """The shops' agents, and shop-1's rule from seed 003: system cancellations resolved.
-    The demo's requests are made before any service runs, so the deadline worker's first pass
-    runs the rules on their tickets (the sweep of tickets whose rules are due)."""
+    """The shops' agents, shop-1's rule from seed 003 (system cancellations resolved) and
+    shop-2's (refund-only requests under 50.00 for electronics approved). The demo's requests
+    are made before any service runs, so the deadline worker's first pass runs the rules on
+    their tickets (the sweep of tickets whose rules are due)."""
     for shop_id, agent_ids in {"shop-1": ["agent-1", "agent-2"], "shop-2": ["agent-1"]}.items():
         for agent_id in agent_ids:
             await agents.add(db, shop_id, agent_id, now)
@@ -149,7 +154,25 @@ async def _helpdesk(db: Database, now: datetime) -> None:
             now,
         )
     )
-    await db.transaction(lambda session: ticket_rules.insert(db, rule, session))
+    refunds = validate_rule(
+        Rule(
+            DEMO_REFUND_RULE,
+            "shop-2",
+            "Approve small electronics refunds",
+            10,
+            True,
+            Condition(
+                kinds=frozenset({RequestKind.REFUND_ONLY}),
+                categories=frozenset({"electronics"}),
+                amount_below=Money(5000, "USD"),
+            ),
+            RuleAction(RuleActionKind.APPROVE),
+            "agent-1",
+            now,
+        )
+    )
+    for r in (rule, refunds):
+        await db.transaction(lambda session, r=r: ticket_rules.insert(db, r, session))
 
 
 async def load_demo_data(db: Database, now: datetime) -> DemoSummary | None:
@@ -218,6 +241,15 @@ async def load_demo_data(db: Database, now: datetime) -> DemoSummary | None:
     after_sales = 0
     for s, shop_id in enumerate(SHOPS):
         after_sales += await _after_sales(b, shop_id, BUYERS[s * 3 : s * 3 + 3])
+    # A refund-only request for a head torch (34.99, electronics): shop-2's rule approves it on
+    # the deadline worker's first pass, and its ticket shows the rule's record (H2).
+    torch = await _delivered(b, "shop-2", BUYERS[4], 2, (1,))
+    b.at(3)
+    line = {torch.lines[0].line_id: 1}
+    await b.after_sales.request(
+        buyer(BUYERS[4]), torch.id, AfterSaleKind.REFUND_ONLY, line, "NOT_AS_DESCRIBED", None, None
+    )
+    after_sales += 1
     return DemoSummary(orders=b.count, cancellations=made + 1, after_sales=after_sales)
 
 

@@ -18,7 +18,7 @@ an idempotency key per rule and request, and the request's write marks the rule 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
@@ -28,11 +28,12 @@ from bson import ObjectId
 from models import access
 from models.actors import Actor
 from models.clock import Clock
-from models.errors import DomainError, InvalidTransition, NotFound
+from models.errors import DomainError, InvalidTransition, NotFound, ValidationFailed
 from models.money import Money
 from models.ticket_rules import (
     HISTORY_WINDOW,
     MAX_RULES_PER_SHOP,
+    PARTIAL_REFUND_KINDS,
     Condition,
     InvalidRule,
     Preview,
@@ -63,6 +64,8 @@ from models.tickets import (
 from services.cancellations import CancellationService
 from storage import agents as agent_store
 from storage import cancellations as cancellation_store
+from storage import orders as order_store
+from storage import refund_ledgers
 from storage import ticket_rules as rule_store
 from storage import tickets as ticket_store
 from storage.mongo import Database, Session
@@ -74,11 +77,30 @@ log = logging.getLogger("aftersales.helpdesk")
 DRY_RUN_LIMIT = 500  # current tickets a dry run looks at, oldest deadline first
 
 
+@dataclass(frozen=True)
+class ApproveOptions:
+    """What an approval from a ticket may say beyond "approve" (after-sale requests, R7)."""
+
+    lines: Mapping[str, int] | None = None  # only these lines and quantities
+    buyer_keeps_item: bool = False
+    partial_amount: Money | None = None  # less than the items' price
+    comment: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        return self == ApproveOptions()
+
+
 class RequestDesk(Protocol):
     """The decisions a ticket can take on its request, made by the request's own service."""
 
     async def approve(
-        self, actor: Actor, request_id: str, reason: str | None, key: str | None
+        self,
+        actor: Actor,
+        request_id: str,
+        reason: str | None,
+        key: str | None,
+        options: ApproveOptions | None = None,
     ) -> None: ...
 
     async def reject(
@@ -97,8 +119,18 @@ class CancellationDesk:
         self.cancellations = cancellations
 
     async def approve(
-        self, actor: Actor, request_id: str, reason: str | None, key: str | None
+        self,
+        actor: Actor,
+        request_id: str,
+        reason: str | None,
+        key: str | None,
+        options: ApproveOptions | None = None,
     ) -> None:
+        if options is not None and not options.empty:
+            raise ValidationFailed(
+                "a cancellation is accepted whole (C4): no lines, amount or comment",
+                field="options",
+            )
         await self.cancellations.accept(actor, request_id, key)
 
     async def reject(
@@ -142,8 +174,8 @@ class HelpdeskService:
     def __init__(self, db: Database, clock: Clock, cancellations: CancellationService) -> None:
         self.db = db
         self.clock = clock
-        # One desk per kind of request; the after-sale service registers its desk for
-        # REFUND_ONLY, RETURN_AND_REFUND and REPLACEMENT (services/bootstrap.py).
+        # One desk per kind of request; services/after_sale_desk.py registers the after-sale
+        # desks for REFUND_ONLY, RETURN_AND_REFUND and REPLACEMENT (services/bootstrap.py).
         self.desks: dict[RequestKind, RequestDesk] = {
             RequestKind.CANCELLATION: CancellationDesk(cancellations)
         }
@@ -237,12 +269,17 @@ class HelpdeskService:
         return desk
 
     async def approve(
-        self, actor: Actor, ticket_id: str, reason: str | None, key: str | None
+        self,
+        actor: Actor,
+        ticket_id: str,
+        reason: str | None,
+        key: str | None,
+        options: ApproveOptions | None = None,
     ) -> Ticket:
         """The same decision as on the request (same rules, same permission); the request's
         write moves the ticket in the same transaction."""
         t = await self.get(actor, ticket_id)
-        await self._desk(t.facts.kind).approve(actor, t.facts.request_id, reason, key)
+        await self._desk(t.facts.kind).approve(actor, t.facts.request_id, reason, key, options)
         return await self.get(actor, ticket_id)
 
     async def reject(
@@ -351,7 +388,22 @@ class HelpdeskService:
                 if at not in histories:
                     histories[at] = await self._history(t.facts)
         items = [(t, histories.get((t.facts.buyer_id, t.facts.requested_at), 0)) for t in current]
-        return dry_run(rule, items, self._now())
+        return dry_run(rule, items, self._now(), await self._refundable(rule, current))
+
+    async def _refundable(self, rule: Rule, tickets: list[Ticket]) -> dict[str, Money]:
+        """What is left to refund on the orders of the after-sale requests a paying rule would
+        decide (the refund ledger, R7): two batched reads, only when the rule pays money."""
+        a = rule.action
+        if not (a.kind is RuleActionKind.OFFER_PARTIAL_REFUND or a.kind is RuleActionKind.APPROVE):
+            return {}
+        order_ids = sorted(
+            {t.facts.order_id for t in tickets if t.facts.kind in PARTIAL_REFUND_KINDS}
+        )
+        if not order_ids:
+            return {}
+        orders = list((await order_store.get_many(self.db, order_ids)).values())
+        ledgers = await refund_ledgers.get_many(self.db, orders)
+        return {o.id: ledgers[o.id].refundable_total(o) for o in orders}
 
     # ---- the rules engine ----------------------------------------------------------------
 

@@ -95,7 +95,9 @@ async def get(
     return after_sale_from(doc) if doc else None
 
 
-async def get_many(db: Database, ids: list[str], session: Session) -> list[AfterSaleRequest]:
+async def get_many(
+    db: Database, ids: list[str], session: Session | None = None
+) -> list[AfterSaleRequest]:
     docs = await find_by_ids(db.after_sales, ids, session)
     return [after_sale_from(d) for d in docs]
 
@@ -161,6 +163,21 @@ async def count(db: Database, scope: Scope, tab: AfterSaleTab | None, f: AfterSa
     if f.order_id:
         docs = await db.after_sales.find(query, {"shop_id": 1, "buyer_id": 1}).to_list(None)
         return sum(1 for d in docs if in_scope(d, scope, f))
+    return await db.after_sales.count_documents(query)
+
+
+async def count_for_buyer(
+    db: Database, shop_id: str, buyer_id: str, since: datetime, before: datetime
+) -> int:
+    """The buyer's after-sale requests (every kind) at the shop requested in [since, before)
+    (the `shop_buyer` index: equality on shop, buyer and ALL, one range on the time key); the
+    helpdesk's rule conditions count them with the buyer's cancellations (H2)."""
+    query = {
+        "shop_id": shop_id,
+        "buyer_id": buyer_id,
+        "tabs": ALL,
+        "k_requested": time_bounds(since, before),
+    }
     return await db.after_sales.count_documents(query)
 
 

@@ -101,8 +101,8 @@ async def test_h2_resolve_system_initiated_cancellation_tickets_automatically(
 async def test_h2_approve_requests_under_an_amount_for_a_category(
     api: GraphQLClient, db: Database, clock: SettableClock, shop_id: str
 ) -> None:
-    """The issue's example is for refund-only requests; the same rule for cancellations runs
-    end to end here (the refund-only one is saved and validated the same way, below)."""
+    """The same rule for cancellations, end to end (the issue's refund-only example runs end to
+    end in tests/test_helpdesk_after_sales_api.py); the refund-only one is saved beside it."""
     rule = await _rule(api, shop_id, approve_under("50.00", "socks"))
     refund_rule = await _rule(api, shop_id, approve_under("50.00", "socks", "REFUND_ONLY"))
     assert (rule["__typename"], refund_rule["__typename"]) == ("TicketRule", "TicketRule")

@@ -153,15 +153,19 @@ async def test_helpdesk_point_reads_and_scans_use_an_index(db: Database) -> None
         ("ticket_rules", {"shop_id": "shop-1"}, [("k_order", 1)]),
         ("shop_agents", {"_id": "shop-1:agent-1"}, None),
         ("shop_agents", {"shop_id": "shop-1"}, [("agent_id", 1)]),
-        (
-            "cancellations",
-            {
-                "shop_id": "shop-1",
-                "buyer_id": "b",
-                "tabs": "ALL",
-                "k_requested": time_bounds(NOW - timedelta(days=30), NOW),
-            },
-            None,
+        *(
+            (
+                collection,
+                {
+                    "shop_id": "shop-1",
+                    "buyer_id": "b",
+                    "tabs": "ALL",
+                    "k_requested": time_bounds(NOW - timedelta(days=30), NOW),
+                },
+                None,
+            )
+            # A buyer's earlier requests, for rule conditions (storage *.count_for_buyer).
+            for collection in ("cancellations", "after_sales")
         ),
     ]
     for collection, query, sort in shapes:

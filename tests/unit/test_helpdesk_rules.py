@@ -468,3 +468,28 @@ def test_h2_dry_run_says_what_each_matching_rule_would_do() -> None:
     )
     [p] = dry_run(TAG_FREQUENT_BUYERS, [(waiting, 4), (decided, 1)], NOW)
     assert (p.ticket, p.effect) == (waiting, "tag the ticket 'frequent-buyer'")
+
+
+def test_h2_dry_run_sees_what_is_left_to_refund_on_the_order() -> None:
+    """R7 through the refund ledger: a paying rule would do nothing where the order's money has
+    gone back already, or where its offer is more than what is left."""
+    waiting = ticket(facts(amount=usd(1500)))
+    order_id = waiting.facts.order_id
+    [p] = dry_run(APPROVE_SMALL_KITCHEN_REFUNDS, [(waiting, 0)], NOW, {order_id: usd(0)})
+    assert (p.acts, p.effect) == (
+        False,
+        "nothing: everything paid for the order has been refunded already",
+    )
+    [p] = dry_run(APPROVE_SMALL_KITCHEN_REFUNDS, [(waiting, 0)], NOW, {order_id: usd(1)})
+    assert (p.acts, p.effect) == (True, "approve the request")
+    offer = rule(
+        RuleAction(RuleActionKind.OFFER_PARTIAL_REFUND, amount=usd(1200)),
+        Condition(kinds=frozenset({RequestKind.REFUND_ONLY})),
+    )
+    [p] = dry_run(offer, [(waiting, 0)], NOW, {order_id: usd(1000)})
+    assert (p.acts, p.effect) == (
+        False,
+        "nothing: 12.00 USD is more than the 10.00 USD left to refund on the order (R7)",
+    )
+    [p] = dry_run(offer, [(waiting, 0)], NOW, {"another-order": usd(0)})
+    assert p.acts
