@@ -21,15 +21,25 @@ Session = AsyncClientSession
 IN_CHUNK = 50
 
 
+async def find_in(
+    collection: AsyncCollection,
+    field: str,
+    values: Sequence[str],
+    session: Session | None = None,
+) -> list[dict[str, Any]]:
+    """The documents whose `field` is one of `values`, read `IN_CHUNK` values at a time."""
+    docs: list[dict[str, Any]] = []
+    for start in range(0, len(values), IN_CHUNK):
+        chunk = list(values[start : start + IN_CHUNK])
+        docs += await collection.find({field: {"$in": chunk}}, session=session).to_list(None)
+    return docs
+
+
 async def find_by_ids(
     collection: AsyncCollection, ids: Sequence[str], session: Session | None = None
 ) -> list[dict[str, Any]]:
     """The documents with these `_id`s (those that exist), read `IN_CHUNK` ids at a time."""
-    docs: list[dict[str, Any]] = []
-    for start in range(0, len(ids), IN_CHUNK):
-        chunk = list(ids[start : start + IN_CHUNK])
-        docs += await collection.find({"_id": {"$in": chunk}}, session=session).to_list(None)
-    return docs
+    return await find_in(collection, "_id", ids, session)
 
 
 class ConcurrentUpdate(Exception):

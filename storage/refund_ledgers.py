@@ -15,7 +15,7 @@ from pymongo import UpdateOne
 from models.after_sales_ledger import RefundLedger
 from models.orders import Order
 from storage.after_sale_documents import ledger_entries_doc, ledger_from
-from storage.mongo import Database, Session
+from storage.mongo import Database, Session, find_by_ids
 
 
 async def get_many(
@@ -23,7 +23,7 @@ async def get_many(
 ) -> dict[str, RefundLedger]:
     """The stored ledger of each order, or the ledger a cancelled order implies."""
     ids = [o.id for o in orders]
-    docs = await db.refund_ledgers.find({"_id": {"$in": ids}}, session=session).to_list(None)
+    docs = await find_by_ids(db.refund_ledgers, ids, session)
     stored = {d["_id"]: ledger_from(d) for d in docs}
     return {o.id: stored.get(o.id) or RefundLedger.for_order(o) for o in orders}
 

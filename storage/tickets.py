@@ -32,7 +32,7 @@ from models.tickets import (
 )
 from storage.documents import Doc, changes_between, money_doc, money_from
 from storage.keys import ALL, sort_key
-from storage.mongo import ConcurrentUpdate, Database, Session
+from storage.mongo import ConcurrentUpdate, Database, Session, find_in
 from storage.pagination import Page, SortOrder, fetch_page
 
 DEADLINE_SOONEST = SortOrder("DEADLINE_SOONEST", "k_deadline", 1)
@@ -194,8 +194,8 @@ async def for_request(
 
 
 async def for_requests(db: Database, request_ids: list[str], session: Session) -> dict[str, Ticket]:
-    found = db.tickets.find({"request_id": {"$in": request_ids}}, session=session)
-    return {d["request_id"]: ticket_from(d) for d in await found.to_list(None)}
+    found = await find_in(db.tickets, "request_id", request_ids, session)
+    return {d["request_id"]: ticket_from(d) for d in found}
 
 
 async def insert_many(db: Database, tickets: list[Ticket], session: Session) -> None:
