@@ -1,4 +1,5 @@
-"""Status events: one per status change of any after-sales request, for the live feed (H3).
+"""Status events: one per status change of any after-sales request, for the live feed (H3);
+ticket events: one per change to a helpdesk ticket (H1), on the same feed.
 
 Pure: built from a domain outcome, never from storage. Every write path turns the outcome it is
 about to write into events (`of_cancellation`, `of_after_sale`) and appends them in the same
@@ -13,6 +14,7 @@ from datetime import datetime
 
 from models import after_sales_machine as after_sale_domain
 from models import cancellations as cancel_domain
+from models import tickets as ticket_domain
 from models.actors import ActorKind
 from models.requests import RequestKind
 
@@ -90,3 +92,53 @@ def of_after_sale(outcome: after_sale_domain.AfterSaleOutcome) -> list[StatusEve
     events = [_of_after_sale_record(outcome.request, r) for r in outcome.records]
     events += [_of_after_sale_record(old, old.timeline[-1]) for old in outcome.superseded]
     return events
+
+
+@dataclass(frozen=True)
+class TicketEvent:
+    """A change to a helpdesk ticket (H1): one per record added to its timeline. For the shop's
+    team only (internal notes are in `detail`); the feed never shows these to buyers."""
+
+    ticket_id: str
+    kind: RequestKind
+    request_id: str
+    order_id: str
+    shop_id: str
+    action: str
+    detail: str | None
+    status: str  # the ticket's status after the change
+    assignee: str | None
+    tags: tuple[str, ...]
+    actor_kind: ActorKind
+    actor_id: str
+    rule_id: str | None
+    rule_name: str | None
+    at: datetime
+
+
+def of_ticket(
+    before: ticket_domain.Ticket | None, after: ticket_domain.Ticket
+) -> list[TicketEvent]:
+    """The records a write added to the ticket's timeline, each as an event (none when the write
+    only kept the engine's books, such as clearing `rules_due`)."""
+    known = len(before.timeline) if before is not None else 0
+    return [
+        TicketEvent(
+            ticket_id=after.id,
+            kind=after.facts.kind,
+            request_id=after.facts.request_id,
+            order_id=after.facts.order_id,
+            shop_id=after.shop_id,
+            action=r.action.value,
+            detail=r.detail,
+            status=after.status.value,
+            assignee=after.assignee,
+            tags=after.tags,
+            actor_kind=r.actor_kind,
+            actor_id=r.actor_id,
+            rule_id=r.rule_id,
+            rule_name=r.rule_name,
+            at=r.at,
+        )
+        for r in after.timeline[known:]
+    ]

@@ -1,4 +1,7 @@
-"""Subscriptions: the live feed of request status changes and of a shop's tab counts (H3).
+"""Subscriptions: the live feed of request status changes, of helpdesk ticket changes and of a
+shop's tab counts (H3). Requests and tickets share one log and one numbering per shop
+(storage/events.py): `requestEvents` skips ticket events, `ticketEvents` (the team only) request
+events, so a cursor from either resumes either.
 
 Over WebSocket at /graphql (graphql-transport-ws; legacy graphql-ws unless turned off). The caller
 is named in the connection_init payload (api/identity.py) and sees what the queries let them
@@ -26,12 +29,14 @@ from models.errors import DomainError, Forbidden, ValidationFailed
 from resolvers.after_sale_types import AfterSale, AfterSaleTab, AfterSaleTabCount
 from resolvers.context import Context, actor_of, services_of
 from resolvers.errors import CursorExpiredError, ForbiddenError, ValidationError, to_user_error
+from resolvers.tickets import Ticket, TicketAction, TicketStatus
 from resolvers.types import ActorKind, Cancellation, CancellationTab, Reason, RequestKind, TabCount
 from services.live_feed import LiveFeed, SubscriberTooSlow
 from storage import after_sales as after_sale_store
 from storage import cancellations as cancellation_store
 from storage import events as event_log
 from storage import tab_counts
+from storage import tickets as ticket_store
 from storage.events import StoredEvent
 
 # The close code for a subscriber that cannot keep up: "try again later" (RFC 6455), which
@@ -75,6 +80,7 @@ class RequestEvent:
     @classmethod
     def of(cls, stored: StoredEvent) -> RequestEvent:
         e = stored.event
+        assert isinstance(e, event_domain.StatusEvent)
         return cls(
             _stored=stored,
             cursor=encode_cursor(e.shop_id, stored.seq),
@@ -101,7 +107,7 @@ class RequestEvent:
     )
     async def cancellation(self, info: Info[Context, Any]) -> Cancellation | None:
         e = self._stored.event
-        if e.kind is not event_domain.RequestKind.CANCELLATION:
+        if e.kind is not event_domain.RequestKind.CANCELLATION:  # (a request event: see `of`)
             return None
         db = services_of(info).db
         key = ("cancellation", e.request_id, self._stored.seq)
@@ -122,6 +128,68 @@ class RequestEvent:
         return AfterSale.of(r) if r else None
 
 
+@strawberry.type(
+    description="A helpdesk ticket changed (H1): opened, followed its request, assigned, tagged, "
+    "noted, set. `cursor` resumes the feed after it. For the shop's team only."
+)
+class TicketEvent:
+    _stored: strawberry.Private[StoredEvent]
+    cursor: str
+    ticket_id: strawberry.ID
+    kind: RequestKind
+    request_id: strawberry.ID
+    order_id: strawberry.ID
+    shop_id: strawberry.ID
+    action: TicketAction  # type: ignore[valid-type]
+    detail: str | None = strawberry.field(
+        description="What changed: the tag, the assignee, the request's move (a note's text "
+        "is on `ticket`)."
+    )
+    status: TicketStatus = strawberry.field(  # type: ignore[valid-type]
+        description="The ticket's status after this change."
+    )
+    assignee: str | None
+    tags: list[str]
+    actor_kind: ActorKind
+    actor_id: str
+    rule_id: strawberry.ID | None = strawberry.field(description="Set when a rule did it (H2).")
+    rule_name: str | None
+    at: datetime
+
+    @classmethod
+    def of(cls, stored: StoredEvent) -> TicketEvent:
+        e = stored.event
+        assert isinstance(e, event_domain.TicketEvent)
+        return cls(
+            _stored=stored,
+            cursor=encode_cursor(e.shop_id, stored.seq),
+            ticket_id=strawberry.ID(e.ticket_id),
+            kind=e.kind,
+            request_id=strawberry.ID(e.request_id),
+            order_id=strawberry.ID(e.order_id),
+            shop_id=strawberry.ID(e.shop_id),
+            action=TicketAction(e.action),
+            detail=e.detail,
+            status=TicketStatus(e.status),
+            assignee=e.assignee,
+            tags=list(e.tags),
+            actor_kind=e.actor_kind,
+            actor_id=e.actor_id,
+            rule_id=strawberry.ID(e.rule_id) if e.rule_id else None,
+            rule_name=e.rule_name,
+            at=e.at,
+        )
+
+    @strawberry.field(description="The ticket as it now is.")
+    async def ticket(self, info: Info[Context, Any]) -> Ticket | None:
+        e = self._stored.event
+        assert isinstance(e, event_domain.TicketEvent)
+        db = services_of(info).db
+        key = ("ticket", e.ticket_id, self._stored.seq)
+        t = await _feed(info).reads.get(key, lambda: ticket_store.get(db, e.ticket_id))
+        return Ticket.of(t) if t else None
+
+
 @strawberry.type(description="A shop's tab counts, as they are now.")
 class TabCountsUpdate:
     shop_id: strawberry.ID
@@ -134,6 +202,10 @@ class TabCountsUpdate:
 RequestEventsMessage = Annotated[
     RequestEvent | CursorExpiredError | ForbiddenError | ValidationError,
     strawberry.union("RequestEventsMessage"),
+]
+TicketEventsMessage = Annotated[
+    TicketEvent | CursorExpiredError | ForbiddenError | ValidationError,
+    strawberry.union("TicketEventsMessage"),
 ]
 TabCountsMessage = Annotated[
     TabCountsUpdate | ForbiddenError | ValidationError, strawberry.union("TabCountsMessage")
@@ -257,12 +329,42 @@ class Subscription:
             tab_names = {t.value for t in tabs} if tabs else None
             feed = _feed(info).read(scope.shop_id, position, on_too_slow=_closer(info))
             async for stored in feed:
-                if _wanted(stored.event, scope, kinds, tab_names, request_id):
+                e = stored.event
+                if isinstance(e, event_domain.StatusEvent) and _wanted(
+                    e, scope, kinds, tab_names, request_id
+                ):
                     yield RequestEvent.of(stored)
         except DomainError as err:
             yield to_user_error(err)  # type: ignore[misc]
         except SubscriberTooSlow:
             return  # the connection is being closed with the reason
+
+    @strawberry.subscription(
+        description="Every change to the shop's helpdesk tickets (H1), by agents, rules and "
+        "the requests they follow; optionally one ticket. For the shop's team: agents their "
+        "shop (shopId optional), the platform the shop named; never buyers. Cursors are those "
+        "of requestEvents (one numbering per shop): pass the last you received as `after`."
+    )
+    async def ticket_events(
+        self,
+        info: Info[Context, Any],
+        shop_id: strawberry.ID | None = None,
+        ticket_id: strawberry.ID | None = None,
+        after: str | None = None,
+    ) -> AsyncGenerator[TicketEventsMessage, None]:
+        try:
+            shop = access.team_shop(actor_of(info), shop_id)
+            position = decode_cursor(after, shop) if after is not None else None
+            async for stored in _feed(info).read(shop, position, on_too_slow=_closer(info)):
+                e = stored.event
+                if isinstance(e, event_domain.TicketEvent) and (
+                    ticket_id is None or e.ticket_id == ticket_id
+                ):
+                    yield TicketEvent.of(stored)
+        except DomainError as err:
+            yield to_user_error(err)  # type: ignore[misc]
+        except SubscriberTooSlow:
+            return
 
     @strawberry.subscription(
         description="The count of every tab of a shop: once now, then whenever one changes."
@@ -283,7 +385,8 @@ class Subscription:
             last = await _counts(info, shop, None)
             yield last
             async for stored in _feed(info).read(shop, head, on_too_slow=_closer(info)):
-                if not stored.event.moves_tab:
+                e = stored.event
+                if not isinstance(e, event_domain.StatusEvent) or not e.moves_tab:
                     continue
                 counts = await _counts(info, shop, ("tabs", shop, stored.seq))
                 if counts != last:

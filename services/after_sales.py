@@ -598,7 +598,12 @@ class AfterSaleService:
         await notifications.insert_many(
             self.db, tuple(n for ch in changes for n in ch.outcome.notifications), session
         )
-        # H1: each request's ticket opens or follows it (a closed one too), in this transaction.
+        # H3: the live feed's events, in the same transaction (one per timeline record).
+        await event_log.append_many(
+            self.db, [e for ch in changes for e in events.of_after_sale(ch.outcome)], session
+        )
+        # H1: each request's ticket opens or follows it (a closed one too), in this transaction;
+        # its events follow the request's.
         await on_requests_written(
             self.db,
             session,
@@ -606,10 +611,6 @@ class AfterSaleService:
             [RequestChange(facts_of_after_sale(r), created=True) for r in created]
             + [RequestChange(facts_of_after_sale(after), created=False) for _, after in moved],
             self.clock.now(),
-        )
-        # H3: the live feed's events, in the same transaction (one per timeline record).
-        await event_log.append_many(
-            self.db, [e for ch in changes for e in events.of_after_sale(ch.outcome)], session
         )
         by_id = {r.id: r for r in [*created, *saved]}
         return [by_id[ch.outcome.request.id] for ch in changes]

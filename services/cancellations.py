@@ -391,7 +391,11 @@ class CancellationService:
         await notifications.insert_many(
             self.db, tuple(n for ch in changes for n in ch.outcome.notifications), session
         )
-        # H1: each request's ticket opens or follows it, in the same transaction.
+        # H3: the request's events first, then (H1) its ticket opens or follows it and appends
+        # the ticket's events: all in the same transaction, numbered in that order.
+        await event_log.append_many(
+            self.db, [events.of_cancellation(ch.outcome) for ch in changes], session
+        )
         await on_requests_written(
             self.db,
             session,
@@ -403,9 +407,6 @@ class CancellationService:
                 for ch in changes
             ],
             self.clock.now(),
-        )
-        await event_log.append_many(
-            self.db, [events.of_cancellation(ch.outcome) for ch in changes], session
         )
         saved = iter(decided)
         return [

@@ -4,8 +4,9 @@ Every request service (cancellations here; the after-sale service the same way) 
 `on_requests_written` from its one write path, inside its transaction, with the facts of every
 request it creates or moves. A new request opens its ticket; a moved request moves its ticket
 (status, live state, next deadline). The request, its record and its ticket land together or not
-at all. A move made by a rule (actor `rule.<id>`, see models/ticket_rules.rule_actor) is recorded
-on the ticket as that rule's, and counts as the rule's one run on the request.
+at all, and so do the ticket's events on the live feed (H3). A move made by a rule (actor
+`rule.<id>`, see models/ticket_rules.rule_actor) is recorded on the ticket as that rule's, and
+counts as the rule's one run on the request.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from datetime import datetime
 
 from bson import ObjectId
 
+from models import events
 from models.actors import Actor, ActorKind
 from models.tickets import RequestFacts, RuleRef, Ticket, follow_request, open_ticket
+from storage import events as event_log
 from storage import ticket_rules as rule_store
 from storage import tickets as ticket_store
 from storage.mongo import Database, Session
@@ -58,8 +61,12 @@ async def on_requests_written(
         if ch.created and (t := open_ticket(ch.facts, actor, new_ticket_id(), now)) is not None
     ]
     await ticket_store.insert_many(db, opened, session)
+    # H3: each ticket change on the shop's live feed, in this transaction (after the request's
+    # own events, which the caller appends first; one numbering orders both).
+    ticket_events = [e for t in opened for e in events.of_ticket(None, t)]
     moved = [ch.facts for ch in changes if not ch.created]
     if not moved:
+        await event_log.append_many(db, ticket_events, session)
         return opened
     found = await ticket_store.for_requests(db, [f.request_id for f in moved], session)
     rule = await _rule_acting(db, actor, session)
@@ -68,4 +75,11 @@ async def on_requests_written(
         for f in moved
         if f.request_id in found
     ]
-    return opened + await ticket_store.save_many(db, pairs, session)
+    saved = await ticket_store.save_many(db, pairs, session)
+    ticket_events += [
+        e
+        for (before, _), after in zip(pairs, saved, strict=True)
+        for e in events.of_ticket(before, after)
+    ]
+    await event_log.append_many(db, ticket_events, session)
+    return opened + saved

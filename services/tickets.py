@@ -25,7 +25,7 @@ from typing import Protocol
 
 from bson import ObjectId
 
-from models import access
+from models import access, events
 from models.actors import Actor
 from models.clock import Clock
 from models.errors import DomainError, InvalidTransition, NotFound, ValidationFailed
@@ -64,6 +64,7 @@ from models.tickets import (
 from services.cancellations import CancellationService
 from storage import agents as agent_store
 from storage import cancellations as cancellation_store
+from storage import events as event_log
 from storage import orders as order_store
 from storage import refund_ledgers
 from storage import ticket_rules as rule_store
@@ -219,6 +220,8 @@ class HelpdeskService:
             if t is None:
                 raise NotFound(f"no ticket {ticket_id}", field="ticketId")
             [saved] = await ticket_store.save_many(self.db, [(t, change(t))], session)
+            # H3: the change on the shop's live feed, in the same transaction.
+            await event_log.append_many(self.db, events.of_ticket(t, saved), session)
             return saved
 
         return await self.db.transaction(work)

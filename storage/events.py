@@ -1,4 +1,6 @@
-"""The event log behind the live feed: `events`, one document per status change.
+"""The event log behind the live feed: `events`, one document per status change of a request
+and one per change to a helpdesk ticket (`type: "TICKET"`; a document without `type` is a request
+event). Both kinds share the shop's numbering, so one cursor orders them.
 
 Order. Each shop has its own feed, numbered 1, 2, 3, ... by a counter document per shop
 (`event_sequences`) moved in the same transaction as the change. Two transactions of one shop
@@ -24,7 +26,7 @@ from bson import ObjectId
 from pymongo import ASCENDING, IndexModel, ReturnDocument
 
 from models.actors import ActorKind
-from models.events import RequestKind, StatusEvent
+from models.events import RequestKind, StatusEvent, TicketEvent
 from storage.mongo import Database, Session
 
 RETENTION = timedelta(hours=24)
@@ -46,7 +48,7 @@ class StoredEvent:
 
     id: str
     seq: int
-    event: StatusEvent
+    event: StatusEvent | TicketEvent
     stored_at: datetime
 
     @property
@@ -54,7 +56,56 @@ class StoredEvent:
         return self.event.shop_id
 
 
-def event_doc(e: StatusEvent, seq: int, stored_at: datetime) -> dict[str, Any]:
+TICKET = "TICKET"
+
+
+def ticket_event_doc(e: TicketEvent, seq: int, stored_at: datetime) -> dict[str, Any]:
+    return {
+        "_id": f"evt_{ObjectId()}",
+        "type": TICKET,
+        "shop_id": e.shop_id,
+        "seq": seq,
+        "ticket_id": e.ticket_id,
+        "kind": e.kind.value,
+        "request_id": e.request_id,
+        "order_id": e.order_id,
+        "action": e.action,
+        "detail": e.detail,
+        "status": e.status,
+        "assignee": e.assignee,
+        "tags": list(e.tags),
+        "actor_kind": e.actor_kind.value,
+        "actor_id": e.actor_id,
+        "rule_id": e.rule_id,
+        "rule_name": e.rule_name,
+        "at": e.at,
+        "stored_at": stored_at,
+    }
+
+
+def ticket_event_from(d: dict[str, Any]) -> TicketEvent:
+    return TicketEvent(
+        ticket_id=d["ticket_id"],
+        kind=RequestKind(d["kind"]),
+        request_id=d["request_id"],
+        order_id=d["order_id"],
+        shop_id=d["shop_id"],
+        action=d["action"],
+        detail=d["detail"],
+        status=d["status"],
+        assignee=d["assignee"],
+        tags=tuple(d["tags"]),
+        actor_kind=ActorKind(d["actor_kind"]),
+        actor_id=d["actor_id"],
+        rule_id=d["rule_id"],
+        rule_name=d["rule_name"],
+        at=d["at"],
+    )
+
+
+def event_doc(e: StatusEvent | TicketEvent, seq: int, stored_at: datetime) -> dict[str, Any]:
+    if isinstance(e, TicketEvent):
+        return ticket_event_doc(e, seq, stored_at)
     return {
         "_id": f"evt_{ObjectId()}",
         "shop_id": e.shop_id,
@@ -77,6 +128,8 @@ def event_doc(e: StatusEvent, seq: int, stored_at: datetime) -> dict[str, Any]:
 
 
 def event_from(d: dict[str, Any]) -> StoredEvent:
+    if d.get("type") == TICKET:
+        return StoredEvent(d["_id"], int(d["seq"]), ticket_event_from(d), d["stored_at"])
     return StoredEvent(
         id=d["_id"],
         seq=int(d["seq"]),
@@ -100,12 +153,14 @@ def event_from(d: dict[str, Any]) -> StoredEvent:
     )
 
 
-async def append_many(db: Database, events: Iterable[StatusEvent], session: Session) -> None:
+async def append_many(
+    db: Database, events: Iterable[StatusEvent | TicketEvent], session: Session
+) -> None:
     """Append events in the caller's transaction: one counter move per shop, one insert.
 
     Call it from every write path, inside the transaction that writes the change itself.
     """
-    per_shop: dict[str, list[StatusEvent]] = defaultdict(list)
+    per_shop: dict[str, list[StatusEvent | TicketEvent]] = defaultdict(list)
     for e in events:
         per_shop[e.shop_id].append(e)
     if not per_shop:

@@ -343,6 +343,12 @@ LIVE_FEED_CASES: dict[str, Live] = {
         "subscription($shop: ID) { tabCounts(shopId: $shop) { __typename ... on TabCountsUpdate { shopId cancellations { tab count } } ... on UserError { code message } } }",
         lambda v: {"shop": v.shop_id},
     ),
+    # Ticket changes (H1 on the H3 feed): the team only; the victim's buyer is refused too
+    # (test_live_feed_tickets.py). The default trigger's new request opens a ticket.
+    "Subscription.ticketEvents": Live(
+        "subscription($shop: ID) { ticketEvents(shopId: $shop) { __typename ... on TicketEvent { ticketId requestId orderId shopId detail ticket { buyerId notes { text } } } ... on UserError { code message } } }",
+        lambda v: {"shop": v.shop_id},
+    ),
 }
 
 
