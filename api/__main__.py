@@ -31,6 +31,7 @@ from api.identity import mint_token, parse_actor
 from api.logs import configure_logging
 from api.process_app import ProcessApp
 from api.settings import Settings, SettingsError, load_settings
+from api.shutdown import GracefulServer
 from models.clock import SystemClock
 from services.bootstrap import build_services
 from services.demo_data import SHOPS, load_demo_data
@@ -208,7 +209,9 @@ def main(argv: list[str] | None = None) -> int:
             if settings.log_format == "text":  # JSON logs stay machine-readable only
                 _print_welcome(settings, settings.port)
             if settings.workers == 1:
-                _run(uvicorn.Server(_uvicorn_config(settings, ProcessApp(settings))).serve())
+                app = ProcessApp(settings)
+                server = GracefulServer(_uvicorn_config(settings, app), app.close_subscriptions)
+                _run(server.serve())
             else:
                 os.environ["MONGODB_URI"] = uri
                 os.environ["AFTERSALES_DEMO_DATA"] = "false"

@@ -26,10 +26,15 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_P
 from strawberry.types.unset import UnsetType
 
 from api import identity
-from api.broadcast import Broadcasts, SharedFeedHandler
+from api.broadcast import Broadcasts, SharedFeedHandler, close_all
 from api.dashboard import dashboard_routes
 from api.health import Readiness, database_check, feed_check, healthz, readyz, worker_check
-from api.metrics import CountWebSockets, mark_this_process_dead, metrics_endpoint
+from api.metrics import (
+    FEED_EVENTS_DROPPED,
+    CountWebSockets,
+    mark_this_process_dead,
+    metrics_endpoint,
+)
 from api.middleware import BodySizeLimit
 from api.operation_log import observe_operations
 from api.request_id import RequestIdMiddleware, current_request_id, new_request_id
@@ -70,6 +75,7 @@ class AfterSalesGraphQL(GraphQL[Context, None]):
         self.services = services
         self.worker = worker
         self.feed = feed
+        self.open_handlers: set[SharedFeedHandler] = set()  # closed with 1001 at shutdown
         self.broadcasts = (
             Broadcasts(settings.subscriber_queue) if settings.ws_shared_execution else None
         )
@@ -141,10 +147,16 @@ def create_app(
 ) -> Starlette:
     """The service's routes. The live feed's watcher, and a worker given here, start and stop
     with the app (its lifespan; uvicorn runs the shutdown after the requests in flight are done).
+    `app.state.close_subscriptions` closes every subscription with 1001: the server calls it
+    first at shutdown (api/shutdown.py GracefulServer).
     Without settings: the defaults (development), not the environment. `app.state.readiness`
     takes more readiness checks (see api/health.py)."""
     settings = settings or default_settings(graphiql=graphiql)
-    feed = LiveFeed(services.db, queue_limit=settings.subscriber_queue)
+    feed = LiveFeed(
+        services.db,
+        queue_limit=settings.subscriber_queue,
+        on_dropped=FEED_EVENTS_DROPPED.labels("slow_consumer").inc,
+    )
     graphql = AfterSalesGraphQL(services, settings, worker=worker, feed=feed)
     readiness = Readiness()
     readiness.register("database", database_check(services.db))
@@ -154,6 +166,9 @@ def create_app(
             "deadline_worker", worker_check(worker, settings.ready_max_worker_lag_seconds)
         )
 
+    async def close_subscriptions() -> None:
+        await close_all(graphql.open_handlers)
+
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         feed.start()
@@ -162,6 +177,8 @@ def create_app(
         try:
             yield
         finally:
+            # Normally done already (api/shutdown.py, before uvicorn drops the sockets).
+            await close_subscriptions()
             if worker is not None:
                 await worker.stop(timeout=settings.shutdown_timeout_seconds)
             await feed.stop()
@@ -192,4 +209,5 @@ def create_app(
     app.state.readiness = readiness
     app.state.live_feed = feed
     app.state.broadcasts = graphql.broadcasts
+    app.state.close_subscriptions = close_subscriptions
     return app

@@ -39,6 +39,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.utils.aio import aclosing
 
+from api.metrics import FEED_EVENTS_DELIVERED, FEED_EVENTS_DROPPED, SUBSCRIPTIONS
 from models import access
 from resolvers.context import Context
 
@@ -47,6 +48,9 @@ SHARED_FIELDS = frozenset({"requestEvents", "tabCounts"})
 # group gets the latest message at once, as a subscriber of its own would get it at subscribe.
 STATE_FIELDS = frozenset({"tabCounts"})
 TOO_SLOW_CLOSE_CODE = 1013
+# At shutdown: "going away" (RFC 6455), which clients such as graphql-ws reconnect after.
+GOING_AWAY_CLOSE_CODE = 1001
+GOING_AWAY_REASON = "server restarting; reconnect and resume from the last cursor you received"
 
 
 _NOT_SHAREABLE = (False, None)
@@ -81,6 +85,30 @@ def _shape(query: str, operation_name: str | None) -> tuple[bool, str | None]:
 
 
 @lru_cache(maxsize=512)
+def _is_subscription(query: str, operation_name: str | None) -> bool:
+    """Whether the operation a client sent is a subscription (what the gauge counts)."""
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return False
+    ops = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name is not None:
+        ops = [o for o in ops if o.name and o.name.value == operation_name]
+    return len(ops) == 1 and ops[0].operation is OperationType.SUBSCRIPTION
+
+
+async def close_all(handlers: set[SharedFeedHandler], wait: float = 2.0) -> None:
+    """Close every open graphql-transport-ws connection with 1001 and the reason, then wait a
+    little for their subscriptions to end (before the feed's watcher stops under them)."""
+    closes = [asyncio.ensure_future(h.going_away()) for h in list(handlers)]
+    if closes:
+        await asyncio.gather(*closes, return_exceptions=True)  # a socket already gone: fine
+    deadline = asyncio.get_running_loop().time() + wait
+    while handlers and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.02)
+
+
+@lru_cache(maxsize=512)
 def _root_field(query: str, operation_name: str | None) -> str | None:
     """The one root field of a shareable subscription document (`_shape` said it has one)."""
     document = parse(query)
@@ -109,15 +137,19 @@ class _Member:
         if self.ended is not None:
             return
         if len(self.queue) >= self.limit:
+            FEED_EVENTS_DROPPED.labels("slow_consumer").inc()  # this one; the queue below
             self.too_slow(
                 f"subscriber too slow: {self.limit} events waiting to be sent; "
                 "reconnect and resume from the last cursor you received"
             )
             return
         self.queue.append(payload)
+        FEED_EVENTS_DELIVERED.inc()
         self.wake.set()
 
     def too_slow(self, reason: str) -> None:
+        if self.ended is None and self.queue:
+            FEED_EVENTS_DROPPED.labels("slow_consumer").inc(len(self.queue))
         self.ended = "closed"
         self.queue.clear()
         self.wake.set()
@@ -257,6 +289,29 @@ class SharedFeedHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
     _closing: set[asyncio.Task[None]]
 
+    async def handle(self) -> None:
+        open_handlers: set[SharedFeedHandler] | None = getattr(self.view, "open_handlers", None)
+        if open_handlers is not None:
+            open_handlers.add(self)
+        try:
+            await super().handle()
+        finally:
+            if open_handlers is not None:
+                open_handlers.discard(self)
+
+    async def send_message(self, message: Any) -> None:
+        await super().send_message(message)
+        if message.get("type") == "next":  # an unshared subscription's result, sent
+            operation = self.operations.get(message.get("id"))
+            if operation is not None and _is_subscription(
+                operation.query, operation.operation_name
+            ):
+                FEED_EVENTS_DELIVERED.inc()
+
+    async def going_away(self) -> None:
+        """Close this connection at shutdown: 1001 and how to come back."""
+        await self.websocket.close(GOING_AWAY_CLOSE_CODE, GOING_AWAY_REASON)
+
     def close_soon(self, reason: str) -> None:
         """Close this connection with the reason, without waiting (its sender may be stuck)."""
         if not hasattr(self, "_closing"):
@@ -266,6 +321,16 @@ class SharedFeedHandler(BaseGraphQLTransportWSHandler[Context, None]):
         task.add_done_callback(self._closing.discard)
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
+        subscription = _is_subscription(operation.query, operation.operation_name)
+        if subscription:
+            SUBSCRIPTIONS.inc()
+        try:
+            await self._run_operation(operation)
+        finally:
+            if subscription:
+                SUBSCRIPTIONS.dec()
+
+    async def _run_operation(self, operation: Operation[Context, None]) -> None:
         broadcasts: Broadcasts | None = getattr(self.view, "broadcasts", None)
         try:
             key = broadcasts.key(operation, self.context) if broadcasts else None

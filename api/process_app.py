@@ -39,6 +39,12 @@ class ProcessApp:
             raise RuntimeError("served before the lifespan started")
         await self.app(scope, receive, send)
 
+    async def close_subscriptions(self) -> None:
+        """At shutdown, before uvicorn drops the sockets (api/shutdown.py)."""
+        state = getattr(self.app, "state", None)
+        if state is not None:
+            await state.close_subscriptions()
+
     async def _build(self) -> ASGIApp:
         s = self.settings
         assert s.mongodb_uri is not None

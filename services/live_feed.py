@@ -102,11 +102,19 @@ class SharedReads:
 
 
 class LiveFeed:
-    def __init__(self, db: Database, *, queue_limit: int = 1000) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        queue_limit: int = 1000,
+        on_dropped: Callable[[int], None] | None = None,
+    ) -> None:
         if queue_limit <= 0:
             raise ValueError("queue limit must be positive")
         self.db = db
         self.queue_limit = queue_limit
+        # Told how many events a subscriber cut off as too slow lost (the app counts them).
+        self.on_dropped = on_dropped
         self.status = WatcherStatus()
         self.reads = SharedReads()
         self.ready = asyncio.Event()  # the stream is open: events from now on are seen
@@ -168,6 +176,8 @@ class LiveFeed:
         for sub in list(self._by_shop.get(event.shop_id, ())):
             if not sub.offer(event):
                 self._remove(sub)
+                if self.on_dropped is not None:
+                    self.on_dropped(len(sub.queue) + 1)  # its queue and this event
 
     def resync_all(self) -> None:
         for subs in self._by_shop.values():

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import uvicorn
@@ -15,6 +15,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from api.app import create_app
 from api.broadcast import Broadcasts
 from api.settings import Settings, default_settings
+from api.shutdown import GracefulServer
 from services.bootstrap import Services
 from services.live_feed import LiveFeed
 from tests.api_client import authorization
@@ -39,6 +40,7 @@ class Served(str):
 
     feed: LiveFeed
     broadcasts: Broadcasts
+    stop: Callable[[], Awaitable[None]]  # shut the server down as SIGTERM would
 
 
 @contextlib.asynccontextmanager
@@ -53,8 +55,13 @@ async def serving(services: Services, settings: Settings | None = None) -> Async
         log_level="warning",
         lifespan="on",
     )
-    server = uvicorn.Server(config)
+    server = GracefulServer(config, app.state.close_subscriptions)
     task = asyncio.create_task(server.serve())
+
+    async def stop() -> None:
+        server.should_exit = True
+        await task
+
     while not server.started:
         assert not task.done(), "uvicorn did not start"
         await asyncio.sleep(0.02)
@@ -62,10 +69,10 @@ async def serving(services: Services, settings: Settings | None = None) -> Async
         served = Served(f"ws://127.0.0.1:{port}/graphql")
         served.feed = app.state.live_feed
         served.broadcasts = app.state.broadcasts
+        served.stop = stop
         yield served
     finally:
-        server.should_exit = True
-        await task
+        await stop()
 
 
 class Client:
