@@ -82,11 +82,22 @@ class ProcessApp:
                 return startup
             return await receive()
 
+        async def send_closing_first(message: Message) -> None:
+            # Close the database before saying the shutdown is complete: uvicorn returns then,
+            # and a Ctrl-C it re-raises cancels whatever this lifespan still had to do.
+            if message["type"] in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
+                await self._close_db()
+            await send(message)
+
         try:
-            await self.app(scope, receive_with_startup, send)
+            await self.app(scope, receive_with_startup, send_closing_first)
         finally:
-            if self.db is not None:
-                await self.db.close()
+            await self._close_db()
+
+    async def _close_db(self) -> None:
+        if self.db is not None:
+            db, self.db = self.db, None
+            await db.close()
 
 
 def create_process_app() -> ProcessApp:

@@ -25,8 +25,9 @@ def test_run_command_serves_demo_data_and_ctrl_c_stops_everything(
     tmp_path: Path, port: int
 ) -> None:
     proc = start_service({"AFTERSALES_PORT": str(port)}, tmp_path)
+    after_start: list[str] = []
     try:
-        lines = wait_for_line(proc, "Uvicorn running")
+        lines = wait_for_line(proc, "Uvicorn running", rest=after_start)
         assert f"GraphiQL: http://127.0.0.1:{port}/graphql" in lines
         assert any("loaded demo data:" in line for line in lines)
         assert database_processes(tmp_path / "data"), "the embedded database should be running"
@@ -55,6 +56,8 @@ def test_run_command_serves_demo_data_and_ctrl_c_stops_everything(
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)
     assert proc.returncode == 0
+    time.sleep(0.2)  # the reader thread takes the last lines
+    assert not [line for line in after_start if "Traceback" in line], after_start
     deadline = time.monotonic() + 10
     while database_processes(tmp_path / "data") and time.monotonic() < deadline:
         time.sleep(0.1)
