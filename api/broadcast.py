@@ -53,6 +53,19 @@ GOING_AWAY_CLOSE_CODE = 1001
 GOING_AWAY_REASON = "server restarting; reconnect and resume from the last cursor you received"
 
 
+@lru_cache(maxsize=512)
+def _operation(query: str, operation_name: str | None) -> OperationDefinitionNode | None:
+    """The one operation a client's document runs (None: it does not parse, or is ambiguous)."""
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return None
+    ops = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name is not None:
+        ops = [o for o in ops if o.name and o.name.value == operation_name]
+    return ops[0] if len(ops) == 1 else None
+
+
 _NOT_SHAREABLE = (False, None)
 
 
@@ -60,20 +73,8 @@ _NOT_SHAREABLE = (False, None)
 def _shape(query: str, operation_name: str | None) -> tuple[bool, str | None]:
     """Whether the document subscribes to one feed field with no literal cursor, and the name
     of the variable that gives its cursor, if one does (shared only when that one is null)."""
-    try:
-        document = parse(query)
-    except GraphQLError:
-        return _NOT_SHAREABLE
-    ops = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if operation_name is not None:
-        ops = [o for o in ops if o.name and o.name.value == operation_name]
-    if len(ops) != 1 or ops[0].operation is not OperationType.SUBSCRIPTION:
-        return _NOT_SHAREABLE
-    fields = ops[0].selection_set.selections
-    if len(fields) != 1 or not isinstance(fields[0], FieldNode):
-        return _NOT_SHAREABLE
-    field = fields[0]
-    if field.name.value not in SHARED_FIELDS:
+    field = _root_field(query, operation_name)
+    if field is None or field.name.value not in SHARED_FIELDS:
         return _NOT_SHAREABLE
     for arg in field.arguments or ():
         if arg.name.value == "after":
@@ -84,17 +85,19 @@ def _shape(query: str, operation_name: str | None) -> tuple[bool, str | None]:
     return True, None
 
 
-@lru_cache(maxsize=512)
+def _root_field(query: str, operation_name: str | None) -> FieldNode | None:
+    """The one root field of a subscription document, if it has exactly one."""
+    op = _operation(query, operation_name)
+    if op is None or op.operation is not OperationType.SUBSCRIPTION:
+        return None
+    fields = op.selection_set.selections
+    return fields[0] if len(fields) == 1 and isinstance(fields[0], FieldNode) else None
+
+
 def _is_subscription(query: str, operation_name: str | None) -> bool:
     """Whether the operation a client sent is a subscription (what the gauge counts)."""
-    try:
-        document = parse(query)
-    except GraphQLError:
-        return False
-    ops = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if operation_name is not None:
-        ops = [o for o in ops if o.name and o.name.value == operation_name]
-    return len(ops) == 1 and ops[0].operation is OperationType.SUBSCRIPTION
+    op = _operation(query, operation_name)
+    return op is not None and op.operation is OperationType.SUBSCRIPTION
 
 
 async def close_all(handlers: set[SharedFeedHandler], wait: float = 2.0) -> None:
@@ -106,19 +109,6 @@ async def close_all(handlers: set[SharedFeedHandler], wait: float = 2.0) -> None
     deadline = asyncio.get_running_loop().time() + wait
     while handlers and asyncio.get_running_loop().time() < deadline:
         await asyncio.sleep(0.02)
-
-
-@lru_cache(maxsize=512)
-def _root_field(query: str, operation_name: str | None) -> str | None:
-    """The one root field of a shareable subscription document (`_shape` said it has one)."""
-    document = parse(query)
-    for d in document.definitions:
-        if isinstance(d, OperationDefinitionNode) and (
-            operation_name is None or (d.name and d.name.value == operation_name)
-        ):
-            field = d.selection_set.selections[0]
-            return field.name.value if isinstance(field, FieldNode) else None
-    return None
 
 
 class _Member:
@@ -268,7 +258,8 @@ class Broadcasts:
         group = self.groups.get(key)
         if group is None:
             field = _root_field(operation.query, operation.operation_name)
-            group = self.groups[key] = _Group(self, key, keeps_latest=field in STATE_FIELDS)
+            keeps_latest = field is not None and field.name.value in STATE_FIELDS
+            group = self.groups[key] = _Group(self, key, keeps_latest=keeps_latest)
             group.members[member] = None
             group.start(handler, operation)
         else:

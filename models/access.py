@@ -67,6 +67,14 @@ def list_scope(actor: Actor, shop_id: str | None) -> Scope:
     return Scope(shop_id=shop_id)
 
 
+def request_scope(actor: Actor, shop_id: str | None) -> Scope:
+    """`list_scope` for the request lists and counts: the platform must name the shop."""
+    scope = list_scope(actor, shop_id)
+    if not scope.shop_id and not scope.buyer_id:
+        raise ValidationFailed("shopId is required for the platform", field="shopId")
+    return scope
+
+
 def require_buyer_of(actor: Actor, buyer_id: str) -> None:
     if actor.kind is not ActorKind.BUYER or actor.id != buyer_id:
         raise Forbidden("only the buyer of this order can do this")

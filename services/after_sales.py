@@ -11,8 +11,7 @@ loser reruns on the state that won (storage/refund_ledgers.py).
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,7 +37,12 @@ from models.money import Money
 from models.orders import Order
 from models.policy import DEFAULT_POLICY, CategoryPolicy, PolicyBook
 from models.ticket_facts import facts_of_after_sale
-from services.ticket_sync import RequestChange, on_requests_written
+from services.ticket_sync import (
+    AfterCreate,
+    RequestChange,
+    on_requests_written,
+    run_rules_after_create,
+)
 from storage import after_sales as store
 from storage import cancellations as cancellation_store
 from storage import events as event_log
@@ -50,11 +54,9 @@ from storage.pagination import Page
 
 SECTION = "after_sales"
 
-log = logging.getLogger("aftersales.after_sales")
 
 # Runs the helpdesk rules on new requests, after their transaction (services/tickets.py); it
 # returns the ids of the requests a rule decided, so the caller shows their new state.
-AfterCreate = Callable[[list[str]], Awaitable[set[str]]]
 
 Decide = Callable[[AfterSaleRequest, Order, RefundLedger], AfterSaleOutcome]
 Create = Callable[["_OrderState", PolicyBook, str], AfterSaleOutcome]
@@ -396,14 +398,14 @@ class AfterSaleService:
         first: int,
         after: str | None,
     ) -> tuple[list[AfterSaleRequest], Page]:
-        scope = self._scope(actor, shop_id)
+        scope = access.request_scope(actor, shop_id)
         return await store.page(self.db, scope, tab, f, sort, first, after)
 
     async def tab_counts(
         self, actor: Actor, shop_id: str | None, f: AfterSaleFilter
     ) -> dict[AfterSaleTab, int]:
         """Counters when the whole shop is asked for (one read); index-backed counts otherwise."""
-        scope = self._scope(actor, shop_id)
+        scope = access.request_scope(actor, shop_id)
         if scope.shop_id and not scope.buyer_id and f == AfterSaleFilter():
             stored = await tab_counts.read(self.db, scope.shop_id, SECTION)
             return {tab: max(0, stored.get(tab.value, 0)) for tab in AfterSaleTab}
@@ -448,12 +450,6 @@ class AfterSaleService:
         return {"*": DEFAULT_POLICY, **stored}
 
     # ---- the one write path --------------------------------------------------------------
-
-    def _scope(self, actor: Actor, shop_id: str | None) -> access.Scope:
-        scope = access.list_scope(actor, shop_id)
-        if not scope.shop_id and not scope.buyer_id:
-            raise ValidationFailed("shopId is required for the platform", field="shopId")
-        return scope
 
     async def _visible_order(self, actor: Actor, order_id: str) -> Order:
         order = await self._load_order(order_id, None)
@@ -504,21 +500,9 @@ class AfterSaleService:
             return saved
 
         saved = await self.db.transaction(work)
-        if saved.id in await self._run_rules([saved.id]):
+        if saved.id in await run_rules_after_create(self.after_create, [saved.id]):
             return await store.get(self.db, saved.id) or saved
         return saved
-
-    async def _run_rules(self, ids: list[str]) -> set[str]:
-        """H2: the shop's rules on new requests, right after the transaction that created them.
-        Their failure never undoes the request: the ticket keeps `rules_due` and the deadline
-        worker runs them again."""
-        if self.after_create is None or not ids:
-            return set()
-        try:
-            return await self.after_create(ids)
-        except Exception:
-            log.exception("helpdesk rules failed on %s; the deadline worker retries", ids)
-            return set()
 
     async def _decide(
         self,

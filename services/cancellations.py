@@ -7,8 +7,7 @@ version), the order, the tab counters, the notifications and the idempotency key
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,13 +18,18 @@ from models import cancellations as domain
 from models.actors import Actor
 from models.cancellations import Cancellation, CancellationOutcome, CancellationTab
 from models.clock import Clock
-from models.errors import DomainError, NotFound, ValidationFailed
+from models.errors import DomainError, NotFound
 from models.money import Money
 from models.orders import FulfilmentState, Order
 from models.policy import CategoryPolicy
 from models.reasons import SYSTEM_CANCEL_REASONS
 from models.ticket_facts import facts_of_cancellation
-from services.ticket_sync import RequestChange, on_requests_written
+from services.ticket_sync import (
+    AfterCreate,
+    RequestChange,
+    on_requests_written,
+    run_rules_after_create,
+)
 from storage import cancellations as cancellation_store
 from storage import events as event_log
 from storage import idempotency, notifications, policies, refund_ledgers, tab_counts
@@ -36,11 +40,9 @@ from storage.pagination import Page
 
 SECTION = "cancellations"
 
-log = logging.getLogger("aftersales.cancellations")
 
 # Runs the helpdesk rules on new requests, after their transaction (services/tickets.py); it
 # returns the ids of the requests a rule decided, so the caller shows their new state.
-AfterCreate = Callable[[list[str]], Awaitable[set[str]]]
 
 Decision = Callable[[Cancellation, Order], CancellationOutcome]
 Creation = Callable[[Order, CategoryPolicy, str], CancellationOutcome]
@@ -193,7 +195,7 @@ class CancellationService:
             return await self._write(session, actor, changes)
 
         cancelled = await self.db.transaction(work)
-        await self._run_rules([c.id for c in cancelled])
+        await run_rules_after_create(self.after_create, [c.id for c in cancelled])
         return cancelled
 
     # ---- reads ---------------------------------------------------------------------------
@@ -215,14 +217,14 @@ class CancellationService:
         first: int,
         after: str | None,
     ) -> tuple[list[Cancellation], Page]:
-        scope = self._scope(actor, shop_id)
+        scope = access.request_scope(actor, shop_id)
         return await cancellation_store.page(self.db, scope, tab, f, sort, first, after)
 
     async def tab_counts(
         self, actor: Actor, shop_id: str | None, f: CancellationFilter
     ) -> dict[CancellationTab, int]:
         """Counters when the whole shop is asked for (one read); index-backed counts otherwise."""
-        scope = self._scope(actor, shop_id)
+        scope = access.request_scope(actor, shop_id)
         if scope.shop_id and not scope.buyer_id and f == CancellationFilter():
             stored = await tab_counts.read(self.db, scope.shop_id, SECTION)
             return {tab: max(0, stored.get(tab.value, 0)) for tab in CancellationTab}
@@ -242,12 +244,6 @@ class CancellationService:
         return domain.buyer_eligibility(order, book.for_order(order.categories), self.clock.now())
 
     # ---- the one write path --------------------------------------------------------------
-
-    def _scope(self, actor: Actor, shop_id: str | None) -> access.Scope:
-        scope = access.list_scope(actor, shop_id)
-        if not scope.shop_id and not scope.buyer_id:
-            raise ValidationFailed("shopId is required for the platform", field="shopId")
-        return scope
 
     async def _load_order(self, order_id: str, session: Session) -> Order:
         order = await order_store.get(self.db, order_id, session)
@@ -281,21 +277,9 @@ class CancellationService:
             return saved
 
         saved = await self.db.transaction(work)
-        if saved.id in await self._run_rules([saved.id]):
+        if saved.id in await run_rules_after_create(self.after_create, [saved.id]):
             return await cancellation_store.get(self.db, saved.id) or saved
         return saved
-
-    async def _run_rules(self, ids: list[str]) -> set[str]:
-        """H2: the shop's rules on new requests, right after the transaction that created them.
-        Their failure never undoes the request: the ticket keeps `rules_due` and the deadline
-        worker runs them again."""
-        if self.after_create is None or not ids:
-            return set()
-        try:
-            return await self.after_create(ids)
-        except Exception:
-            log.exception("helpdesk rules failed on %s; the deadline worker retries", ids)
-            return set()
 
     async def _decide(
         self,

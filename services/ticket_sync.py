@@ -11,7 +11,8 @@ counts as the rule's one run on the request.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,6 +25,26 @@ from storage import events as event_log
 from storage import ticket_rules as rule_store
 from storage import tickets as ticket_store
 from storage.mongo import Database, Session
+
+log = logging.getLogger("aftersales.helpdesk")
+
+# Runs the helpdesk rules on new requests (services/tickets.py); returns the ids of the requests
+# a rule decided, so the caller shows their new state. Wired by services/bootstrap.py.
+AfterCreate = Callable[[list[str]], Awaitable[set[str]]]
+
+
+async def run_rules_after_create(after_create: AfterCreate | None, ids: list[str]) -> set[str]:
+    """H2: the shop's rules on new requests, right after the transaction that created them.
+    Their failure never undoes the request: the ticket keeps `rules_due` and the deadline worker
+    runs them again."""
+    if after_create is None or not ids:
+        return set()
+    try:
+        return await after_create(ids)
+    except Exception:
+        log.exception("helpdesk rules failed on %s; the deadline worker retries", ids)
+        return set()
+
 
 RULE_ACTOR_PREFIX = "rule."
 
