@@ -32,6 +32,7 @@ from api.logs import configure_logging
 from api.process_app import ProcessApp
 from api.settings import Settings, SettingsError, load_settings
 from api.shutdown import GracefulServer
+from api.socket_writer import UVICORN_WS
 from models.clock import SystemClock
 from services.bootstrap import build_services
 from services.demo_data import SHOPS, load_demo_data
@@ -151,6 +152,7 @@ def _uvicorn_config(settings: Settings, app: ProcessApp | str) -> uvicorn.Config
         # Compressing each small feed message per connection cost ~20 us a delivery
         # (benchmarks/fanout.py); feed messages are a few hundred bytes.
         ws_per_message_deflate=False,
+        ws=UVICORN_WS,  # what api/socket_writer.py writes feed messages to directly
     )
 
 

@@ -39,6 +39,7 @@ from api.middleware import BodySizeLimit
 from api.operation_log import observe_operations
 from api.request_id import RequestIdMiddleware, current_request_id, new_request_id
 from api.settings import Settings, default_settings
+from api.socket_writer import ExposeDirectSender
 from models.actors import Actor
 from resolvers.context import Context
 from resolvers.limits import Guard, RateLimiter
@@ -199,8 +200,10 @@ def create_app(
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        # The request id outermost, so every answer carries it (a 413 from the body limit too).
+        # The request id outside the rest, so every answer carries it (a 413 from the body
+        # limit too); the direct sender before it, as it needs the server's own `send`.
         middleware=[
+            Middleware(ExposeDirectSender),
             Middleware(RequestIdMiddleware),
             Middleware(CountWebSockets),
             Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),

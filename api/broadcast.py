@@ -39,7 +39,13 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.utils.aio import aclosing
 
-from api.metrics import FEED_EVENTS_DELIVERED, FEED_EVENTS_DROPPED, SUBSCRIPTIONS
+from api.metrics import (
+    FEED_EVENTS_DELIVERED,
+    FEED_EVENTS_DROPPED,
+    FEED_EVENTS_QUEUED,
+    SUBSCRIPTIONS,
+)
+from api.socket_writer import DirectSender
 from models import access
 from resolvers.context import Context
 
@@ -112,30 +118,53 @@ async def close_all(handlers: set[SharedFeedHandler], wait: float = 2.0) -> None
 
 
 class _Member:
-    """One subscriber of a group: its queue of encoded results, sent by its operation's task."""
+    """One subscriber of a group: its queue of encoded results, sent by its operation's task.
 
-    def __init__(self, handler: SharedFeedHandler, operation: Operation[Any, Any], limit: int):
+    While its queue is empty and nothing of its is in flight, a result goes straight to the
+    socket (api/socket_writer.py): no task switch, no ASGI chain. Otherwise it waits its turn
+    in the queue, so results leave in order either way.
+    """
+
+    def __init__(
+        self,
+        handler: SharedFeedHandler,
+        operation: Operation[Any, Any],
+        limit: int,
+        direct: DirectSender | None = None,
+    ) -> None:
         self.handler = handler
         self.operation = operation
         self.limit = limit
         self.queue: deque[str] = deque()
         self.wake = asyncio.Event()
+        self.sending = False  # a result is on its way through the ASGI path
         self.ended: str | None = None  # "complete" or an encoded error payload
         self.prefix = '{"id":' + json.dumps(operation.id) + ',"type":"next","payload":'
+        self.prefix_bytes = self.prefix.encode()
+        self.direct = direct
 
-    def offer(self, payload: str) -> None:
+    def offer(self, payload: str, payload_bytes: bytes) -> bool:
+        """Send or queue one result; False when this member took none (ended, or too slow)."""
         if self.ended is not None:
-            return
+            return False
+        if (
+            not self.queue
+            and not self.sending
+            and self.direct is not None
+            and self.direct.send_text(self.prefix_bytes + payload_bytes + b"}")
+        ):
+            return True
         if len(self.queue) >= self.limit:
             FEED_EVENTS_DROPPED.labels("slow_consumer").inc()  # this one; the queue below
             self.too_slow(
                 f"subscriber too slow: {self.limit} events waiting to be sent; "
                 "reconnect and resume from the last cursor you received"
             )
-            return
+            return False
         self.queue.append(payload)
-        FEED_EVENTS_DELIVERED.inc()
+        FEED_EVENTS_QUEUED.inc()
         self.wake.set()
+        return True
 
     def too_slow(self, reason: str) -> None:
         if self.ended is None and self.queue:
@@ -154,7 +183,11 @@ class _Member:
         ws = self.handler.websocket.ws  # type: ignore[attr-defined]
         while True:
             while self.queue:
-                await ws.send_text(self.prefix + self.queue.popleft() + "}")
+                self.sending = True
+                try:
+                    await ws.send_text(self.prefix + self.queue.popleft() + "}")
+                finally:
+                    self.sending = False
             if self.ended is not None:
                 break
             self.wake.clear()
@@ -180,8 +213,8 @@ class _Group:
 
     def join(self, member: _Member) -> None:
         self.members[member] = None
-        if self.latest is not None:
-            member.offer(self.latest)
+        if self.latest is not None and member.offer(self.latest, self.latest.encode()):
+            FEED_EVENTS_DELIVERED.inc()
 
     def start(self, handler: SharedFeedHandler, operation: Operation[Any, Any]) -> None:
         context = dataclasses.replace(
@@ -219,8 +252,11 @@ class _Group:
                     encoded = json.dumps(payload, separators=(",", ":"))
                     if self.keeps_latest:
                         self.latest = encoded
-                    for member in list(self.members):
-                        member.offer(encoded)
+                    encoded_bytes = encoded.encode()
+                    taken = sum(
+                        member.offer(encoded, encoded_bytes) for member in list(self.members)
+                    )
+                    FEED_EVENTS_DELIVERED.inc(taken)
         finally:
             if self.registry.groups.get(self.key) is self:
                 del self.registry.groups[self.key]
@@ -254,7 +290,8 @@ class Broadcasts:
     async def run(
         self, handler: SharedFeedHandler, operation: Operation[Any, Any], key: Hashable
     ) -> None:
-        member = _Member(handler, operation, self.queue_limit)
+        direct = DirectSender.of(handler.websocket.ws.scope)  # type: ignore[attr-defined]
+        member = _Member(handler, operation, self.queue_limit, direct)
         group = self.groups.get(key)
         if group is None:
             field = _root_field(operation.query, operation.operation_name)

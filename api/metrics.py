@@ -68,6 +68,11 @@ FEED_EVENTS_DELIVERED = Counter(
     "aftersales_feed_events_delivered_total",
     "Change events sent to subscribers.",
 )
+FEED_EVENTS_QUEUED = Counter(
+    "aftersales_feed_events_queued_total",
+    "Change events that waited in a subscriber's queue because its socket was busy "
+    "(the rest went straight to the socket).",
+)
 FEED_EVENTS_DROPPED = Counter(
     "aftersales_feed_events_dropped_total",
     "Change events not sent to a subscriber, by reason (for example a slow consumer).",

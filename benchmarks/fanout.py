@@ -53,54 +53,123 @@ ROOT = Path(__file__).resolve().parent.parent
 # ---- client processes ------------------------------------------------------------------------
 
 
-async def _subscriber(url: str, received: list[tuple[float, str]], opened: asyncio.Event) -> None:
-    from websockets.asyncio.client import connect
+_NEXT_MARK = b'"type":"next"'
 
-    async with connect(
-        url,
-        subprotocols=["graphql-transport-ws"],
-        max_size=None,
-        open_timeout=120,  # type: ignore[list-item]
-    ) as ws:
-        await ws.send(json.dumps({"type": "connection_init", "payload": AUTH}))
-        assert json.loads(await ws.recv())["type"] == "connection_ack"
-        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": QUERY}}))
-        opened.set()
-        clock = time.time
-        append = received.append
-        async for raw in ws:
-            append((clock(), raw))  # parsed after the run: keep the receive stamp honest
+
+def _client_frame(text: str) -> bytes:
+    """A masked text frame (clients must mask; a zero key leaves the payload as it is)."""
+    data = text.encode()
+    n = len(data)
+    length = bytes([0x80 | n]) if n < 126 else bytes([0x80 | 126]) + n.to_bytes(2, "big")
+    return b"\x81" + length + b"\0\0\0\0" + data
+
+
+class _RawSubscriber(asyncio.Protocol):
+    """One graphql-transport-ws subscriber written on asyncio's Protocol, not on a WebSocket
+    library: the clients share the machine's CPUs with the service under test, and a lean
+    client leaves them to the service. It frames what it sends, answers pings, and keeps each
+    text message with the time it arrived; the messages are parsed after the run."""
+
+    def __init__(self, host: str, opened: asyncio.Future[None]) -> None:
+        self.host = host
+        self.opened = opened
+        self.buffer = b""
+        self.handshaken = False
+        self.received: list[tuple[float, bytes]] = []
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        transport.write(
+            (
+                f"GET /graphql HTTP/1.1\r\nHost: {self.host}\r\nUpgrade: websocket\r\n"
+                "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n"
+            ).encode()
+        )
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.opened.done():
+            self.opened.set_exception(ConnectionError(f"closed before subscribing: {exc}"))
+
+    def data_received(self, data: bytes) -> None:
+        now = time.time()
+        buffer = self.buffer + data if self.buffer else data
+        if not self.handshaken:
+            end = buffer.find(b"\r\n\r\n")
+            if end < 0:
+                self.buffer = buffer
+                return
+            if not buffer.startswith(b"HTTP/1.1 101"):
+                self.opened.set_exception(ConnectionError(buffer[:200].decode(errors="replace")))
+                return
+            self.handshaken = True
+            buffer = buffer[end + 4 :]
+            self._send(json.dumps({"type": "connection_init", "payload": AUTH}))
+        i, size = 0, len(buffer)
+        while size - i >= 2:
+            opcode, n, head = buffer[i] & 0x0F, buffer[i + 1] & 0x7F, 2
+            if n == 126:
+                if size - i < 4:
+                    break
+                n, head = int.from_bytes(buffer[i + 2 : i + 4], "big"), 4
+            elif n == 127:
+                if size - i < 10:
+                    break
+                n, head = int.from_bytes(buffer[i + 2 : i + 10], "big"), 10
+            if size - i < head + n:
+                break
+            payload = buffer[i + head : i + head + n]
+            i += head + n
+            if opcode == 0x1:
+                self._text(now, payload)
+            elif opcode == 0x9:  # ping: pong with the same payload
+                assert self.transport is not None
+                self.transport.write(b"\x8a" + bytes([0x80 | len(payload)]) + b"\0\0\0\0" + payload)
+        self.buffer = buffer[i:]
+
+    def _text(self, now: float, payload: bytes) -> None:
+        if self.opened.done():
+            self.received.append((now, payload))
+        elif b"connection_ack" in payload:
+            self._send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": QUERY}}))
+            self.opened.set_result(None)
+
+    def _send(self, text: str) -> None:
+        assert self.transport is not None
+        self.transport.write(_client_frame(text))
 
 
 async def _client_main(url: str, n: int, conn: Connection) -> None:
-    received: list[list[tuple[float, str]]] = [[] for _ in range(n)]
-    events = [asyncio.Event() for _ in range(n)]
+    host, port = url.removeprefix("ws://").split("/")[0].split(":")
+    loop = asyncio.get_running_loop()
+    subscribers: list[_RawSubscriber] = []
     gate = asyncio.Semaphore(100)  # handshakes in flight
 
-    async def one(i: int) -> None:
+    async def one() -> None:
         async with gate:
-            task = asyncio.create_task(_subscriber(url, received[i], events[i]))
-            await events[i].wait()
-        await task
+            opened: asyncio.Future[None] = loop.create_future()
+            subscriber = _RawSubscriber(f"{host}:{port}", opened)
+            subscribers.append(subscriber)
+            await loop.create_connection(lambda: subscriber, host, int(port))
+            await asyncio.wait_for(opened, 120)
 
-    tasks = [asyncio.create_task(one(i)) for i in range(n)]
-    await asyncio.gather(*(e.wait() for e in events))
+    results = await asyncio.gather(*(one() for _ in range(n)), return_exceptions=True)
+    failed = sum(isinstance(r, BaseException) for r in results)
     conn.send("open")
     while True:  # "count": how many messages so far; "stop": report
         while not conn.poll():
             await asyncio.sleep(0.05)
         if conn.recv() == "stop":
             break
-        conn.send(sum(len(r) for r in received))
-    failed = sum(t.done() and t.exception() is not None for t in tasks)
-    for t in tasks:
-        t.cancel()
+        conn.send(sum(len(s.received) for s in subscribers))
     latencies: list[float] = []
     counts: list[int] = []
     repeats = 0
-    for per_conn in received:
+    for subscriber in subscribers:
         seen = set()
-        for at_recv, raw in per_conn:
+        for at_recv, raw in subscriber.received:
             msg = json.loads(raw)
             if msg.get("type") != "next":
                 continue

@@ -25,6 +25,7 @@ REQUEST = """mutation($o: ID!) { requestCancellation(input: {orderId: $o, reason
 SUBSCRIPTIONS = "aftersales_subscriptions"
 DELIVERED = "aftersales_feed_events_delivered_total"
 DROPPED = "aftersales_feed_events_dropped_total"
+QUEUED = "aftersales_feed_events_queued_total"
 MODES = pytest.mark.parametrize("shared", [True, False], ids=["shared", "unshared"])
 
 
@@ -72,6 +73,27 @@ async def test_h3_metrics_count_open_subscriptions_and_delivered_events(
             assert f"{SUBSCRIPTIONS} {open_before + 1}" in text
         await _until(lambda: _sample(SUBSCRIPTIONS) == open_before)
         assert _sample(SUBSCRIPTIONS) == open_before  # the disconnect ended it
+
+
+async def test_h3_shared_feed_messages_go_straight_to_a_socket_that_keeps_up(
+    services: Services, api: GraphQLClient, db: Database, clock: SettableClock, shop_id: str
+) -> None:
+    """On the uvicorn the service runs on, api/socket_writer.py's direct path is the one taken:
+    the events are delivered and none waited in a queue."""
+    settings = default_settings(graphiql=False)
+    async with serving(services, settings) as url, Client.connect(url, seller(shop_id)) as ws:
+        await ws.acked()
+        await ws.subscribe(EVENTS, {})
+        await asyncio.sleep(0.2)
+        delivered, queued = _sample(DELIVERED), _sample(QUEUED)
+        buyer_id = new_buyer_id()
+        for _ in range(3):
+            order = await place_order(db, shop_id, buyer_id, clock.now() - timedelta(hours=2))
+            await api(REQUEST, {"o": order.id}, buyer(buyer_id))
+        events = await ws.take(3)
+        assert [e["__typename"] for e in events] == ["RequestEvent"] * 3
+        assert _sample(DELIVERED) == delivered + 3
+        assert _sample(QUEUED) == queued
 
 
 @MODES

@@ -88,7 +88,8 @@ def test_h3_a_shared_group_cuts_off_only_the_member_that_stopped_sending() -> No
     stuck = _Member(handler, op, limit=3)  # type: ignore[arg-type]
     for n in range(10):
         for member in (keeping_up, stuck):
-            member.offer(f'{{"n":{n}}}')
+            text = f'{{"n":{n}}}'
+            member.offer(text, text.encode())
         keeping_up.queue.clear()  # its sender wrote it out
     assert keeping_up.ended is None
     assert stuck.ended == "closed" and not stuck.queue
@@ -114,3 +115,41 @@ def test_h3_which_subscriptions_share_an_execution() -> None:
         is False
     )
     assert _shape("not graphql", None)[0] is False
+
+
+class _Socket:
+    """Stands in for api/socket_writer.DirectSender: takes frames while `open` is true."""
+
+    def __init__(self) -> None:
+        self.open = True
+        self.sent: list[bytes] = []
+
+    def send_text(self, data: bytes) -> bool:
+        if self.open:
+            self.sent.append(data)
+        return self.open
+
+
+def test_h3_results_go_straight_to_an_idle_socket_and_queue_behind_a_busy_one_in_order() -> None:
+    from types import SimpleNamespace
+
+    from api.broadcast import _Member
+
+    socket = _Socket()
+    handler = SimpleNamespace(close_soon=lambda reason: None)
+    member = _Member(handler, SimpleNamespace(id="7"), limit=10, direct=socket)  # type: ignore[arg-type]
+
+    def offer(n: int) -> bool:
+        text = f'{{"n":{n}}}'
+        return member.offer(text, text.encode())
+
+    assert offer(1) and socket.sent == [b'{"id":"7","type":"next","payload":{"n":1}}']
+    assert not member.queue
+    socket.open = False  # the socket's buffer is full
+    assert offer(2) and list(member.queue) == ['{"n":2}']
+    socket.open = True  # writable again, but 2 waits in the queue: 3 must not overtake it
+    assert offer(3) and list(member.queue) == ['{"n":2}', '{"n":3}']
+    member.queue.clear()
+    member.sending = True  # the member's task is sending through the ASGI path
+    assert offer(4) and list(member.queue) == ['{"n":4}']
+    assert len(socket.sent) == 1
