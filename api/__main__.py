@@ -32,7 +32,7 @@ from api.logs import configure_logging
 from api.process_app import ProcessApp
 from api.settings import Settings, SettingsError, load_settings
 from api.shutdown import GracefulServer
-from api.socket_writer import UVICORN_WS
+from api.socket_writer import UVICORN_WS_OPTIONS
 from models.clock import SystemClock
 from services.bootstrap import build_services
 from services.demo_data import SHOPS, load_demo_data
@@ -149,10 +149,7 @@ def _uvicorn_config(settings: Settings, app: ProcessApp | str) -> uvicorn.Config
         # then run the lifespan's shutdown (the deadline worker stops).
         timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
         lifespan="on",
-        # Compressing each small feed message per connection cost ~20 us a delivery
-        # (benchmarks/fanout.py); feed messages are a few hundred bytes.
-        ws_per_message_deflate=False,
-        ws=UVICORN_WS,  # what api/socket_writer.py writes feed messages to directly
+        **UVICORN_WS_OPTIONS,  # what api/socket_writer.py writes feed messages to directly
     )
 
 

@@ -45,7 +45,7 @@ from api.metrics import (
     FEED_EVENTS_QUEUED,
     SUBSCRIPTIONS,
 )
-from api.socket_writer import DirectSender
+from api.socket_writer import DirectSender, text_frame
 from models import access
 from resolvers.context import Context
 
@@ -117,6 +117,24 @@ async def close_all(handlers: set[SharedFeedHandler], wait: float = 2.0) -> None
         await asyncio.sleep(0.02)
 
 
+class _Message:
+    """One encoded result of a group, and its WebSocket frame per operation id (most members
+    of a group share one id, so most sends reuse one frame)."""
+
+    __slots__ = ("data", "frames", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.data = text.encode()
+        self.frames: dict[bytes, bytes] = {}
+
+    def frame(self, prefix: bytes) -> bytes:
+        frame = self.frames.get(prefix)
+        if frame is None:
+            frame = self.frames[prefix] = text_frame(prefix + self.data + b"}")
+        return frame
+
+
 class _Member:
     """One subscriber of a group: its queue of encoded results, sent by its operation's task.
 
@@ -143,7 +161,7 @@ class _Member:
         self.prefix_bytes = self.prefix.encode()
         self.direct = direct
 
-    def offer(self, payload: str, payload_bytes: bytes) -> bool:
+    def offer(self, message: _Message) -> bool:
         """Send or queue one result; False when this member took none (ended, or too slow)."""
         if self.ended is not None:
             return False
@@ -151,7 +169,7 @@ class _Member:
             not self.queue
             and not self.sending
             and self.direct is not None
-            and self.direct.send_text(self.prefix_bytes + payload_bytes + b"}")
+            and self.direct.send_frame(message.frame(self.prefix_bytes))
         ):
             return True
         if len(self.queue) >= self.limit:
@@ -161,7 +179,7 @@ class _Member:
                 "reconnect and resume from the last cursor you received"
             )
             return False
-        self.queue.append(payload)
+        self.queue.append(message.text)
         FEED_EVENTS_QUEUED.inc()
         self.wake.set()
         return True
@@ -209,11 +227,11 @@ class _Group:
         self.members: dict[_Member, None] = {}
         self.task: asyncio.Task[None] | None = None
         self.keeps_latest = keeps_latest
-        self.latest: str | None = None  # the last message, for a state field
+        self.latest: _Message | None = None  # the last message, for a state field
 
     def join(self, member: _Member) -> None:
         self.members[member] = None
-        if self.latest is not None and member.offer(self.latest, self.latest.encode()):
+        if self.latest is not None and member.offer(self.latest):
             FEED_EVENTS_DELIVERED.inc()
 
     def start(self, handler: SharedFeedHandler, operation: Operation[Any, Any]) -> None:
@@ -249,13 +267,10 @@ class _Group:
                     payload: dict[str, Any] = {"data": result.data}
                     if result.errors:
                         payload["errors"] = [e.formatted for e in result.errors]
-                    encoded = json.dumps(payload, separators=(",", ":"))
+                    message = _Message(json.dumps(payload, separators=(",", ":")))
                     if self.keeps_latest:
-                        self.latest = encoded
-                    encoded_bytes = encoded.encode()
-                    taken = sum(
-                        member.offer(encoded, encoded_bytes) for member in list(self.members)
-                    )
+                        self.latest = message
+                    taken = sum(member.offer(message) for member in list(self.members))
                     FEED_EVENTS_DELIVERED.inc(taken)
         finally:
             if self.registry.groups.get(self.key) is self:

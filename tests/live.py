@@ -16,7 +16,7 @@ from api.app import create_app
 from api.broadcast import Broadcasts
 from api.settings import Settings, default_settings
 from api.shutdown import GracefulServer
-from api.socket_writer import UVICORN_WS
+from api.socket_writer import UVICORN_WS_OPTIONS
 from services.bootstrap import Services
 from services.live_feed import LiveFeed
 from tests.api_client import authorization
@@ -55,7 +55,7 @@ async def serving(services: Services, settings: Settings | None = None) -> Async
         port=port,
         log_level="warning",
         lifespan="on",
-        ws=UVICORN_WS,  # as api/__main__.py serves it
+        **UVICORN_WS_OPTIONS,  # as api/__main__.py serves it
     )
     server = GracefulServer(config, app.state.close_subscriptions)
     task = asyncio.create_task(server.serve())

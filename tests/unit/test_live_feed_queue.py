@@ -79,7 +79,7 @@ def test_h3_callers_who_see_the_same_requests_share_a_view_key() -> None:
 def test_h3_a_shared_group_cuts_off_only_the_member_that_stopped_sending() -> None:
     from types import SimpleNamespace
 
-    from api.broadcast import _Member
+    from api.broadcast import _Member, _Message
 
     closed: list[str] = []
     handler = SimpleNamespace(close_soon=closed.append)
@@ -88,8 +88,7 @@ def test_h3_a_shared_group_cuts_off_only_the_member_that_stopped_sending() -> No
     stuck = _Member(handler, op, limit=3)  # type: ignore[arg-type]
     for n in range(10):
         for member in (keeping_up, stuck):
-            text = f'{{"n":{n}}}'
-            member.offer(text, text.encode())
+            member.offer(_Message(f'{{"n":{n}}}'))
         keeping_up.queue.clear()  # its sender wrote it out
     assert keeping_up.ended is None
     assert stuck.ended == "closed" and not stuck.queue
@@ -124,7 +123,7 @@ class _Socket:
         self.open = True
         self.sent: list[bytes] = []
 
-    def send_text(self, data: bytes) -> bool:
+    def send_frame(self, data: bytes) -> bool:
         if self.open:
             self.sent.append(data)
         return self.open
@@ -133,17 +132,17 @@ class _Socket:
 def test_h3_results_go_straight_to_an_idle_socket_and_queue_behind_a_busy_one_in_order() -> None:
     from types import SimpleNamespace
 
-    from api.broadcast import _Member
+    from api.broadcast import _Member, _Message
+    from api.socket_writer import text_frame
 
     socket = _Socket()
     handler = SimpleNamespace(close_soon=lambda reason: None)
     member = _Member(handler, SimpleNamespace(id="7"), limit=10, direct=socket)  # type: ignore[arg-type]
 
     def offer(n: int) -> bool:
-        text = f'{{"n":{n}}}'
-        return member.offer(text, text.encode())
+        return member.offer(_Message(f'{{"n":{n}}}'))
 
-    assert offer(1) and socket.sent == [b'{"id":"7","type":"next","payload":{"n":1}}']
+    assert offer(1) and socket.sent == [text_frame(b'{"id":"7","type":"next","payload":{"n":1}}')]
     assert not member.queue
     socket.open = False  # the socket's buffer is full
     assert offer(2) and list(member.queue) == ['{"n":2}']
@@ -153,3 +152,13 @@ def test_h3_results_go_straight_to_an_idle_socket_and_queue_behind_a_busy_one_in
     member.sending = True  # the member's task is sending through the ASGI path
     assert offer(4) and list(member.queue) == ['{"n":4}']
     assert len(socket.sent) == 1
+
+
+def test_h3_a_text_frame_is_what_websockets_itself_sends_for_each_length_class() -> None:
+    from websockets.frames import Frame, Opcode
+
+    from api.socket_writer import text_frame
+
+    for n in (0, 1, 125, 126, 65535, 65536, 70000):
+        data = b"x" * n
+        assert text_frame(data) == Frame(Opcode.TEXT, data).serialize(mask=False)
