@@ -499,7 +499,7 @@ class AfterSaleService:
             )
             return saved
 
-        saved = await self.db.transaction(work)
+        saved = await self.db.transaction(work, serial=actor.shop_id)
         if saved.id in await run_rules_after_create(self.after_create, [saved.id]):
             return await store.get(self.db, saved.id) or saved
         return saved
@@ -532,7 +532,7 @@ class AfterSaleService:
             )
             return saved
 
-        return await self.db.transaction(work)
+        return await self.db.transaction(work, serial=actor.shop_id)
 
     async def _replay(
         self, actor: Actor, key: str | None, print_: str, session: Session

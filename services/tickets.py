@@ -214,7 +214,11 @@ class HelpdeskService:
         counts[None] = sum(counts.values())
         return counts
 
-    async def _edit(self, ticket_id: str, change: Callable[[Ticket], Ticket]) -> Ticket:
+    async def _edit(
+        self, ticket_id: str, change: Callable[[Ticket], Ticket], shop_id: str | None
+    ) -> Ticket:
+        """`shop_id`: the shop the ticket should be of, to queue behind its other writes."""
+
         async def work(session: Session) -> Ticket:
             t = await ticket_store.get(self.db, ticket_id, session)
             if t is None:
@@ -224,7 +228,7 @@ class HelpdeskService:
             await event_log.append_many(self.db, events.of_ticket(t, saved), session)
             return saved
 
-        return await self.db.transaction(work)
+        return await self.db.transaction(work, serial=shop_id)
 
     async def _agent_edit(
         self, actor: Actor, ticket_id: str, change: Callable[[Ticket, datetime], Ticket]
@@ -233,7 +237,7 @@ class HelpdeskService:
             access.require_shop_agent(actor, t.shop_id)
             return change(t, self._now())
 
-        return await self._edit(ticket_id, checked)
+        return await self._edit(ticket_id, checked, actor.shop_id)
 
     async def assign(self, actor: Actor, ticket_id: str, assignee: str | None) -> Ticket:
         if assignee is not None:
@@ -453,10 +457,10 @@ class HelpdeskService:
                 and not await agent_store.is_agent(self.db, t.shop_id, a.assignee)
             ):  # removed from the shop since the rule was saved
                 why = f"UNKNOWN_AGENT: {a.assignee} is no longer an agent of shop {t.shop_id}"
-                await self._edit(t.id, _skipped(rule, why, self._now()))
+                await self._edit(t.id, _skipped(rule, why, self._now()), t.shop_id)
             else:
-                await self._edit(t.id, _ticket_rule(rule, self._now()))
-        await self._edit(t.id, _rules_done)
+                await self._edit(t.id, _ticket_rule(rule, self._now()), t.shop_id)
+        await self._edit(t.id, _rules_done, t.shop_id)
         return decided
 
     async def _decide(self, t: Ticket, rule: Rule) -> bool:
@@ -476,7 +480,7 @@ class HelpdeskService:
                 await desk.offer_partial_refund(actor, request_id, a.amount, key)
             return True
         except DomainError as err:
-            await self._edit(t.id, _skipped(rule, why_refused(err), self._now()))
+            await self._edit(t.id, _skipped(rule, why_refused(err), self._now()), t.shop_id)
             return False
 
 

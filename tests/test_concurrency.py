@@ -6,12 +6,15 @@ import asyncio
 from collections import Counter
 from datetime import timedelta
 
+from pymongo import monitoring
+
+from models.actors import ADJUSTMENTS, Actor, ActorKind
 from models.clock import SettableClock
-from services.bootstrap import Services
+from services.bootstrap import Services, build_services
 from storage import tab_counts
-from storage.mongo import Database
+from storage.mongo import Database, connect
 from tests.api_client import GraphQLClient
-from tests.factories import buyer, new_buyer_id, place_order, seller
+from tests.factories import buyer, new_buyer_id, pending_requests, place_order, seller
 
 DECIDE = """
 mutation($id: ID!) {
@@ -108,3 +111,47 @@ async def test_c6_seller_decision_racing_the_deadline_has_one_winner(
     for cid in ids:
         doc = await db.cancellations.find_one({"_id": cid})
         assert [r["action"] for r in doc["timeline"]] == ["REQUEST", "AUTO_ACCEPT"]
+
+
+class _Aborts(monitoring.CommandListener):
+    """Counts the transactions the driver aborted (a write conflict makes it abort and retry)."""
+
+    def __init__(self) -> None:
+        self.aborts = 0
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command_name == "abortTransaction":
+            self.aborts += 1
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+async def test_c4_many_agents_deciding_one_shops_requests_at_once_queue_instead_of_conflicting(
+    mongodb_uri: str, db: Database, clock: SettableClock, shop_id: str
+) -> None:
+    """Every decision moves the shop's tab counter, so one shop's transactions conflict; in one
+    process they queue (storage.mongo.SerialLocks): all land, none is aborted and retried, and
+    the counter recounts equal."""
+    listener = _Aborts()
+    own = connect(mongodb_uri, db.db.name, event_listeners=[listener])
+    try:
+        services = await build_services(own, clock)
+        ids = await pending_requests(db, shop_id, [clock.now() - timedelta(minutes=5)] * 30)
+        agent = Actor(ActorKind.SELLER_AGENT, "agent-1", shop_id, frozenset({ADJUSTMENTS}))
+        decided = await asyncio.gather(
+            *(services.cancellations.accept(agent, cid, None) for cid in ids)
+        )
+        assert [c.status.value for c in decided] == ["CANCELLED"] * 30
+        assert listener.aborts == 0
+        assert len(own.serial) == 0
+        counts = await tab_counts.read(db, shop_id, "cancellations")
+        assert {k: v for k, v in counts.items() if v} == {"COMPLETED": 30}
+        assert (
+            await db.cancellations.count_documents({"shop_id": shop_id, "tabs": "COMPLETED"}) == 30
+        )
+    finally:
+        await own.close()
