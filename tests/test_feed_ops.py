@@ -40,6 +40,16 @@ async def _until(check: Callable[[], bool], timeout: float = 5.0) -> None:
         await asyncio.sleep(0.02)
 
 
+async def _three_requests(
+    api: GraphQLClient, db: Database, clock: SettableClock, shop_id: str
+) -> None:
+    """A buyer's three cancellation requests in the shop: three events on its feed."""
+    buyer_id = new_buyer_id()
+    for _ in range(3):
+        order = await place_order(db, shop_id, buyer_id, clock.now() - timedelta(hours=2))
+        await api(REQUEST, {"o": order.id}, buyer(buyer_id))
+
+
 @MODES
 async def test_h3_metrics_count_open_subscriptions_and_delivered_events(
     services: Services,
@@ -59,10 +69,7 @@ async def test_h3_metrics_count_open_subscriptions_and_delivered_events(
             assert _sample(SUBSCRIPTIONS) == open_before + 1
             await asyncio.sleep(0.2)
             delivered_before = _sample(DELIVERED)
-            buyer_id = new_buyer_id()
-            for _ in range(3):
-                order = await place_order(db, shop_id, buyer_id, clock.now() - timedelta(hours=2))
-                await api(REQUEST, {"o": order.id}, buyer(buyer_id))
+            await _three_requests(api, db, clock, shop_id)
             events = await ws.take(3)
             assert [e["__typename"] for e in events] == ["RequestEvent"] * 3
             assert _sample(DELIVERED) == delivered_before + 3
@@ -86,10 +93,7 @@ async def test_h3_shared_feed_messages_go_straight_to_a_socket_that_keeps_up(
         await ws.subscribe(EVENTS, {})
         await asyncio.sleep(0.2)
         delivered, queued = _sample(DELIVERED), _sample(QUEUED)
-        buyer_id = new_buyer_id()
-        for _ in range(3):
-            order = await place_order(db, shop_id, buyer_id, clock.now() - timedelta(hours=2))
-            await api(REQUEST, {"o": order.id}, buyer(buyer_id))
+        await _three_requests(api, db, clock, shop_id)
         events = await ws.take(3)
         assert [e["__typename"] for e in events] == ["RequestEvent"] * 3
         assert _sample(DELIVERED) == delivered + 3
