@@ -26,7 +26,13 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_P
 from strawberry.types.unset import UnsetType
 
 from api import identity
-from api.broadcast import Broadcasts, SharedFeedHandler, close_all
+from api.broadcast import (
+    Broadcasts,
+    FeedConnection,
+    LegacyFeedHandler,
+    SharedFeedHandler,
+    close_all,
+)
 from api.dashboard import dashboard_routes
 from api.health import Readiness, database_check, feed_check, healthz, readyz, worker_check
 from api.metrics import (
@@ -53,6 +59,7 @@ observe_operations(schema)  # one log line, metrics and the request id per opera
 
 class AfterSalesGraphQL(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = SharedFeedHandler
+    graphql_ws_handler_class = LegacyFeedHandler
 
     def __init__(
         self,
@@ -76,7 +83,7 @@ class AfterSalesGraphQL(GraphQL[Context, None]):
         self.services = services
         self.worker = worker
         self.feed = feed
-        self.open_handlers: set[SharedFeedHandler] = set()  # closed with 1001 at shutdown
+        self.open_handlers: set[FeedConnection] = set()  # closed with 1001 at shutdown
         self.broadcasts = (
             Broadcasts(settings.subscriber_queue) if settings.ws_shared_execution else None
         )

@@ -36,6 +36,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
 )
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.utils.aio import aclosing
 
@@ -106,7 +107,7 @@ def _is_subscription(query: str, operation_name: str | None) -> bool:
     return op is not None and op.operation is OperationType.SUBSCRIPTION
 
 
-async def close_all(handlers: set[SharedFeedHandler], wait: float = 2.0) -> None:
+async def close_all(handlers: set[FeedConnection], wait: float = 2.0) -> None:
     """Close every open graphql-transport-ws connection with 1001 and the reason, then wait a
     little for their subscriptions to end (before the feed's watcher stops under them)."""
     closes = [asyncio.ensure_future(h.going_away()) for h in list(handlers)]
@@ -333,7 +334,7 @@ class SharedFeedHandler(BaseGraphQLTransportWSHandler[Context, None]):
     _closing: set[asyncio.Task[None]]
 
     async def handle(self) -> None:
-        open_handlers: set[SharedFeedHandler] | None = getattr(self.view, "open_handlers", None)
+        open_handlers: set[FeedConnection] | None = getattr(self.view, "open_handlers", None)
         if open_handlers is not None:
             open_handlers.add(self)
         try:
@@ -387,3 +388,46 @@ class SharedFeedHandler(BaseGraphQLTransportWSHandler[Context, None]):
             await broadcasts.run(self, operation, key)
         except Exception as error:  # a closed socket, mostly: the connection is ending
             await self.handle_task_exception(error)
+
+
+class LegacyFeedHandler(BaseGraphQLWSHandler[Context, None]):
+    """The legacy graphql-ws protocol, run as Strawberry runs it (no shared execution), but
+    counted in the feed's metrics and closed with 1001 at shutdown like the other protocol."""
+
+    async def handle(self) -> None:
+        open_handlers: set[FeedConnection] | None = getattr(self.view, "open_handlers", None)
+        if open_handlers is not None:
+            open_handlers.add(self)
+        try:
+            await super().handle()
+        finally:
+            if open_handlers is not None:
+                open_handlers.discard(self)
+
+    async def handle_async_results(
+        self,
+        operation_id: str,
+        query: str,
+        operation_name: str | None,
+        variables: dict[str, object] | None,
+    ) -> None:
+        subscription = _is_subscription(query, operation_name)
+        if subscription:
+            SUBSCRIPTIONS.inc()
+        try:
+            await super().handle_async_results(operation_id, query, operation_name, variables)
+        finally:
+            if subscription:
+                SUBSCRIPTIONS.dec()
+
+    async def send_data_message(self, execution_result: ExecutionResult, operation_id: str) -> None:
+        await super().send_data_message(execution_result, operation_id)
+        FEED_EVENTS_DELIVERED.inc()  # graphql-ws sends "data" for subscriptions only
+
+    async def going_away(self) -> None:
+        """Close this connection at shutdown: 1001 and how to come back."""
+        await self.websocket.close(GOING_AWAY_CLOSE_CODE, GOING_AWAY_REASON)
+
+
+# What the view keeps open and closes at shutdown: a connection of either protocol.
+FeedConnection = SharedFeedHandler | LegacyFeedHandler

@@ -138,3 +138,33 @@ async def test_h3_shutdown_closes_subscriptions_with_going_away_and_how_to_resum
     assert closed.value.rcvd.code == 1001
     assert "restarting" in closed.value.rcvd.reason
     assert "resume from the last cursor" in closed.value.rcvd.reason
+
+
+async def test_h3_legacy_graphql_ws_subscriptions_are_counted_and_closed_with_going_away(
+    services: Services, api: GraphQLClient, db: Database, clock: SettableClock, shop_id: str
+) -> None:
+    open_before = _sample(SUBSCRIPTIONS)
+    settings = default_settings(graphiql=False)
+    async with (
+        serving(services, settings) as url,
+        Client.connect(url, seller(shop_id), "graphql-ws") as ws,
+    ):
+        assert (await ws.receive())["type"] == "connection_ack"
+        await ws.send({"id": "1", "type": "start", "payload": {"query": EVENTS, "variables": {}}})
+        await _until(lambda: _sample(SUBSCRIPTIONS) == open_before + 1)
+        delivered = _sample(DELIVERED)
+        await _three_requests(api, db, clock, shop_id)
+        data = []
+        while len(data) < 3:
+            msg = await ws.receive()
+            if msg["type"] == "data":
+                data.append(msg)
+        assert _sample(DELIVERED) == delivered + 3
+        stopping = asyncio.create_task(url.stop())  # as on SIGTERM
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                await ws.receive()
+        await stopping
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
+    assert "resume from the last cursor" in closed.value.rcvd.reason
+    await _until(lambda: _sample(SUBSCRIPTIONS) == open_before)
