@@ -24,14 +24,13 @@ from typing import Any
 
 import uvicorn
 from pymongo.errors import PyMongoError
-from uvicorn.supervisors import Multiprocess
 
 from api.embedded_db import DatabaseStartError, EmbeddedDatabase
 from api.identity import mint_token, parse_actor
 from api.logs import configure_logging
-from api.process_app import ProcessApp
+from api.process_app import ProcessApp, close_served_subscriptions
 from api.settings import Settings, SettingsError, load_settings
-from api.shutdown import GracefulServer
+from api.shutdown import GracefulMultiprocess, GracefulServer
 from api.socket_writer import UVICORN_WS_OPTIONS
 from models.clock import SystemClock
 from services.bootstrap import build_services
@@ -162,7 +161,7 @@ def _serve_processes(settings: Settings) -> None:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     try:
         config = _uvicorn_config(settings, "api.process_app:create_process_app")
-        Multiprocess(config, sockets=[config.bind_socket()]).run()
+        GracefulMultiprocess(config, [config.bind_socket()], close_served_subscriptions).run()
     finally:
         if metrics_dir:
             shutil.rmtree(metrics_dir, ignore_errors=True)

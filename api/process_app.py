@@ -100,9 +100,21 @@ class ProcessApp:
             await db.close()
 
 
+_served: list[ProcessApp] = []  # the app create_process_app made in this process
+
+
 def create_process_app() -> ProcessApp:
     """The factory uvicorn imports in each process of `--workers N` (settings from the
     environment the parent passed down)."""
     settings = load_settings()
     configure_logging(settings.log_format, settings.log_level, settings.access_log)
-    return ProcessApp(settings)
+    app = ProcessApp(settings)
+    _served[:] = [app]
+    return app
+
+
+async def close_served_subscriptions() -> None:
+    """`--workers N`: what each process's GracefulServer runs before it shuts down (the
+    supervisor pickles it into the process, so it must be a module-level function)."""
+    for app in _served:
+        await app.close_subscriptions()

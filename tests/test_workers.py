@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import signal
@@ -13,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from websockets.exceptions import ConnectionClosed
 
 from storage.mongo import connect
 from tests.api_client import authorization
+from tests.live import EVENTS, Client
 from tests.processes import database_processes, free_port, start_service, wait_for_line
 
 
@@ -106,3 +109,40 @@ def test_a_bad_workers_flag_names_the_setting(tmp_path: Path) -> None:
     assert proc.returncode == 1
     [line] = out.strip().splitlines()
     assert line.startswith("error: setting AFTERSALES_WORKERS is invalid")
+
+
+@pytest.mark.slow
+async def test_h3_with_workers_shutdown_closes_subscriptions_with_going_away(
+    tmp_path: Path,
+) -> None:
+    """Each process of `--workers N` closes its subscriptions with 1001 and how to resume, as
+    one process does (uvicorn's own servers would cut them with a bare 1012)."""
+    port = free_port()
+    proc = start_service({"AFTERSALES_PORT": str(port)}, tmp_path, args=("--workers", "2"))
+    url = f"ws://127.0.0.1:{port}/graphql"
+    try:
+        wait_for_line(proc, "Application startup complete", count=2)
+        async with contextlib.AsyncExitStack() as stack:
+            clients = [
+                await stack.enter_async_context(Client.connect(url, "seller:a@shop-1"))
+                for _ in range(4)  # fresh connections: the kernel spreads them over both
+            ]
+            for client in clients:
+                await client.acked()
+                await client.subscribe(EVENTS, {})
+            await asyncio.sleep(0.5)
+            proc.send_signal(signal.SIGTERM)
+            codes = []
+            for client in clients:
+                with pytest.raises(ConnectionClosed) as closed:
+                    while True:
+                        await client.receive()
+                assert closed.value.rcvd is not None
+                codes.append((closed.value.rcvd.code, closed.value.rcvd.reason))
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        await asyncio.to_thread(proc.wait, 60)
+    assert proc.returncode == 0
+    assert {code for code, _ in codes} == {1001}
+    assert all("resume from the last cursor" in reason for _, reason in codes)
