@@ -185,10 +185,14 @@ async def one_run(args: argparse.Namespace, n: int, baseline_first: bool) -> Res
         services = await build_services(db, clock)
         t0 = time.perf_counter()
         await seed(db, WORKER_SHOP, n, start)
-        sample, sample_order = await seed(db, BASELINE_SHOP, n, start)
-        print(f"  seeded 2 x {n} overdue requests in {time.perf_counter() - t0:.1f} s")
-        clock.set(start + timedelta(hours=49))
-        change = worker_change(sample, sample_order, clock.now())
+        # The baseline's requests are of the same kind but due later, so a worker that runs
+        # first leaves them alone; the change is the worker's, made at their deadline.
+        later = start + timedelta(hours=49)
+        sample, sample_order = await seed(db, BASELINE_SHOP, n, later)
+        print(f"  seeded 2 x {n} requests in {time.perf_counter() - t0:.1f} s")
+        clock.set(later)
+        assert sample.respond_by is not None
+        change = worker_change(sample, sample_order, sample.respond_by)
 
         async def run_baseline() -> Phase:
             started = watch.start()
