@@ -3,6 +3,7 @@
     ./dev run benchmarks.expiry                          # 100,000 overdue requests
     ./dev run benchmarks.expiry --n 2000,5000,10000      # one run per N, each on a fresh server
     ./dev run benchmarks.expiry --n 5000 --repeat 3      # the spread of three runs
+    ./dev run benchmarks.expiry --n 5000 --repeat 2 --phases together  # both on one server
     ./dev run benchmarks.expiry --n 5000 --breakdown     # where the worker's time goes
 
 Seeds N overdue cancellation requests (each with its order and its helpdesk ticket, as the API
@@ -14,22 +15,27 @@ also cancels each order, books its refund, moves the tab counters, writes the bu
 shop's notifications, moves each request's ticket and appends both live-feed events, in
 transactions of --batch requests.
 
-Each run starts its own database server (unless --mongodb-uri), so runs do not inherit each
-other's data; with --repeat, the two phases alternate which goes first. Printed per run: wall
-time and rate of each phase, the CPU time the database server and this process spent in it,
-and the ratios. The bar (issue 4): worker wall time / baseline wall time <= 2.
+By default each phase runs on its own fresh server (unless --mongodb-uri) seeded with both
+backlogs, so both start from the same state and neither inherits the other's writes: on
+SecantusDB the phase that runs second on a shared server runs on a fuller cache and pays for it
+(--phases together shows it: one server, the order alternating from one repeat to the next).
+Printed per run: wall time and rate of each phase, the CPU time the database server and this
+process spent in it, and the ratios. The bar (issue 4): worker wall time / baseline wall time
+<= 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import platform
 import shutil
 import statistics
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -44,7 +50,7 @@ from models.orders import Order
 from models.policy import DEFAULT_POLICY
 from models.ticket_facts import facts_of_cancellation
 from models.tickets import open_ticket
-from services.bootstrap import build_services
+from services.bootstrap import Services, build_services
 from services.cancellations import new_cancellation_id
 from services.deadline_worker import DeadlineWorker
 from services.ticket_sync import new_ticket_id
@@ -166,7 +172,20 @@ class Result:
         return None if w is None or b is None else w / b
 
 
-async def one_run(args: argparse.Namespace, n: int, baseline_first: bool) -> Result:
+@dataclass
+class Bench:
+    """A database holding both backlogs, the worker's services, and the stopwatches."""
+
+    db: Database
+    services: Services
+    change: dict[str, Any]
+    watch: Stopwatch
+    times: CommandTimes
+
+
+@contextlib.asynccontextmanager
+async def bench(args: argparse.Namespace, n: int) -> AsyncIterator[Bench]:
+    """A fresh server (unless --mongodb-uri) seeded with both backlogs of N requests."""
     server, data_dir = None, None
     uri = args.mongodb_uri or os.environ.get("MONGODB_URI")
     if not uri:
@@ -176,9 +195,8 @@ async def one_run(args: argparse.Namespace, n: int, baseline_first: bool) -> Res
             storage = data_dir
         server = EmbeddedDatabase(storage, cache_size=args.cache_size)
         uri = server.start()
-    watch = Stopwatch(server.pid if server else None)
     times = CommandTimes()
-    db = connect(uri, f"bench_expiry_{int(time.time())}", event_listeners=[times])
+    db = connect(uri, f"bench_expiry_{time.time_ns()}", event_listeners=[times])
     try:
         start = datetime.now(UTC).replace(microsecond=0)
         clock = SettableClock(start)
@@ -193,48 +211,7 @@ async def one_run(args: argparse.Namespace, n: int, baseline_first: bool) -> Res
         clock.set(later)
         assert sample.respond_by is not None
         change = worker_change(sample, sample_order, sample.respond_by)
-
-        async def run_baseline() -> Phase:
-            started = watch.start()
-            changed = await baseline(db, BASELINE_SHOP, change)
-            phase = watch.stop(started)
-            assert changed == n, changed
-            return phase
-
-        async def run_worker() -> Phase:
-            worker = DeadlineWorker(services, interval=1, batch_size=args.batch)
-            times.enabled = args.breakdown
-            started = watch.start()
-            moved = 0
-            while moved < n:
-                step = await worker.run_once()
-                if step == 0:
-                    break
-                moved += step
-            phase = watch.stop(started)
-            times.enabled = False
-            left = await db.cancellations.count_documents(
-                {"shop_id": WORKER_SHOP, "tabs": "TO_PROCEED"}
-            )
-            assert moved == n and left == 0, (moved, left)
-            done = await db.cancellations.count_documents(
-                {"shop_id": WORKER_SHOP, "tabs": "COMPLETED"}
-            )
-            assert done == n, done
-            return phase
-
-        if baseline_first:
-            base = await run_baseline()
-            worker = await run_worker()
-        else:
-            worker = await run_worker()
-            base = await run_baseline()
-        result = Result(n, "baseline" if baseline_first else "worker", base, worker)
-        print_run(result)
-        if args.breakdown:
-            print("  where the worker's time went (driver round trips, by command and collection):")
-            print("    " + times.report(worker.wall, n).replace("\n", "\n    "))
-        return result
+        yield Bench(db, services, change, Stopwatch(server.pid if server else None), times)
     finally:
         await db.client.drop_database(db.db.name)
         await db.close()
@@ -244,6 +221,57 @@ async def one_run(args: argparse.Namespace, n: int, baseline_first: bool) -> Res
             shutil.rmtree(data_dir, ignore_errors=True)
 
 
+async def run_baseline(b: Bench, n: int) -> Phase:
+    started = b.watch.start()
+    changed = await baseline(b.db, BASELINE_SHOP, b.change)
+    phase = b.watch.stop(started)
+    assert changed == n, changed
+    return phase
+
+
+async def run_worker(b: Bench, n: int, args: argparse.Namespace) -> Phase:
+    worker = DeadlineWorker(b.services, interval=1, batch_size=args.batch)
+    b.times.enabled = args.breakdown
+    started = b.watch.start()
+    moved = 0
+    while moved < n:
+        step = await worker.run_once()
+        if step == 0:
+            break
+        moved += step
+    phase = b.watch.stop(started)
+    b.times.enabled = False
+    left = await b.db.cancellations.count_documents({"shop_id": WORKER_SHOP, "tabs": "TO_PROCEED"})
+    assert moved == n and left == 0, (moved, left)
+    done = await b.db.cancellations.count_documents({"shop_id": WORKER_SHOP, "tabs": "COMPLETED"})
+    assert done == n, done
+    if args.breakdown:
+        print("  where the worker's time went (driver round trips, by command and collection):")
+        print("    " + b.times.report(phase.wall, n).replace("\n", "\n    "))
+    return phase
+
+
+async def one_run(args: argparse.Namespace, n: int, first: str) -> Result:
+    """`first`: "apart" (each phase on its own fresh server holding both backlogs), or which
+    phase goes first on one server ("baseline" or "worker")."""
+    if first == "apart":
+        async with bench(args, n) as b:
+            base = await run_baseline(b, n)
+        async with bench(args, n) as b:
+            worker = await run_worker(b, n, args)
+    else:
+        async with bench(args, n) as b:
+            if first == "baseline":
+                base = await run_baseline(b, n)
+                worker = await run_worker(b, n, args)
+            else:
+                worker = await run_worker(b, n, args)
+                base = await run_baseline(b, n)
+    result = Result(n, first, base, worker)
+    print_run(result)
+    return result
+
+
 def _cpu(p: Phase) -> str:
     if p.server_cpu is None:
         return ""
@@ -251,7 +279,7 @@ def _cpu(p: Phase) -> str:
 
 
 def print_run(r: Result) -> None:
-    print(f"  {r.first} first")
+    print("  each phase on its own server" if r.first == "apart" else f"  {r.first} first")
     for name, p in (("baseline update_many", r.base), ("deadline worker", r.worker)):
         print(f"  {name:<21}: {p.wall:8.2f} s  ({r.n / p.wall:7.0f} requests/s){_cpu(p)}")
     cpu = f", cpu ratio {r.cpu_ratio:.2f}" if r.cpu_ratio is not None else ""
@@ -293,7 +321,8 @@ async def run(args: argparse.Namespace) -> None:
     for n in sizes:
         for i in range(args.repeat):
             print(f"N = {n}, run {i + 1} of {args.repeat}")
-            results.append(await one_run(args, n, baseline_first=i % 2 == 0))
+            first = args.phases if args.phases == "apart" else ("baseline", "worker")[i % 2]
+            results.append(await one_run(args, n, first))
     summary(results)
 
 
@@ -313,6 +342,14 @@ def main() -> None:
         help="the embedded server's storage: in memory (as the tests) or a temporary directory",
     )
     parser.add_argument("--cache-size", default=None, help="the embedded server's cache, e.g. 6G")
+    parser.add_argument(
+        "--phases",
+        choices=["apart", "together"],
+        default="apart",
+        help="apart: each phase on its own fresh server seeded with both backlogs, so neither\n"
+        "inherits the other's writes; together: both on one server, alternating which goes\n"
+        "first from one repeat to the next",
+    )
     parser.add_argument("--mongodb-uri", default=None)
     parser.add_argument(
         "--breakdown", action="store_true", help="time the worker's commands by collection"
