@@ -118,7 +118,7 @@ async def test_a_cancellation_refund_is_booked_in_the_orders_ledger(
     assert await db.refund_ledgers.find_one({"_id": order.id}) is None
 
 
-async def test_a_cancellation_refund_is_added_to_a_stored_ledger(
+async def test_r7_a_cancellation_refund_joins_the_ledger_already_stored(
     services: Services, db: Database, clock: SettableClock, shop_id: str
 ) -> None:
     """A ledger stored before the cancellation (none is today: after-sale steps need a shipped
