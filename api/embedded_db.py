@@ -47,8 +47,12 @@ class EmbeddedDatabase:
         host: str = "127.0.0.1",
         port: int | None = None,
         startup_timeout: float = 30.0,
+        cache_size: str | None = None,
     ) -> None:
         self.storage_path = storage_path if storage_path == MEMORY else Path(storage_path)
+        # WiredTiger's cache ("1G" unless given). With MEMORY it holds all the data: a run that
+        # outgrows it slows down, so benchmarks with large backlogs set it.
+        self.cache_size = cache_size
         self.host = host
         self._port_given = port is not None
         # Picked here so the uri is known before start() and stays the same across
@@ -87,6 +91,8 @@ class EmbeddedDatabase:
         storage, self._log_path = self._prepare_storage()
         command = [executable, "--host", self.host, "--port", str(self.port)]
         command += ["--storage-path", storage]
+        if self.cache_size:
+            command += ["--cache-size", self.cache_size]
         with self._log_path.open("ab") as log:
             log_start = log.tell()  # only this run's lines explain a failure of this run
             try:

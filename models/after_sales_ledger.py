@@ -105,12 +105,14 @@ class RefundLedger:
         """The ledger of an order with no after-sale refund yet.
 
         A cancelled order was refunded in full by its cancellation (models/cancellations.py): that
-        refund is the ledger's first entry, so nothing more can be refunded on it.
+        refund is the ledger's first entry, so nothing more can be refunded on it. A cancellation
+        books its refund only into a ledger that is stored already; otherwise this is its ledger.
         """
         ledger = cls(order.id, order.currency)
         refunded = order.refunded
         if order.fulfilment_state is FulfilmentState.CANCELLED and refunded and refunded.minor:
-            ledger = ledger.with_cancellation(order, f"cancellation-of-{order.id}", refunded)
+            source = order.cancelled_by or f"cancellation-of-{order.id}"  # older orders
+            ledger = ledger.with_cancellation(order, source, refunded)
         return ledger
 
     def refunded_line(self, line_id: str) -> Money:

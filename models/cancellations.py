@@ -218,8 +218,10 @@ def _check_pending(c: Cancellation, order: Order, action: CancellationAction) ->
     return transition
 
 
-def _cancel_order(order: Order, now: datetime) -> tuple[Order, RefundBreakdown]:
-    cancelled, refund = order.cancelled(now)
+def _cancel_order(
+    order: Order, now: datetime, cancellation_id: str
+) -> tuple[Order, RefundBreakdown]:
+    cancelled, refund = order.cancelled(now, cancellation_id)
     shipping = order.shipping_fee if refund.minor else Money.zero(order.currency)
     return cancelled, RefundBreakdown(items=refund - shipping, shipping=shipping)
 
@@ -386,7 +388,7 @@ def request_by_buyer(
     )
     record = _record(actor, action, None, transition.target, now, reason, note)
     if at_once:
-        new_order, refund = _cancel_order(order, now)
+        new_order, refund = _cancel_order(order, now, c.id)
         c = _with_record(c, record, refund=refund, resolved_at=now)
         notes = _cancelled_notifications(c, now, "cancelled by the buyer", notify_shop=True)
         return CancellationOutcome(c, new_order, record, notes, None)
@@ -427,7 +429,7 @@ def _accepted(
     why: str,
 ) -> CancellationOutcome:
     transition = TRANSITIONS[action]
-    new_order, refund = _cancel_order(order, now)
+    new_order, refund = _cancel_order(order, now, c.id)
     record = _record(actor, action, c.status, transition.target, now, reason, None, deadline)
     new_c = _with_record(
         c, record, status=transition.target, refund=refund, resolved_at=now, respond_by=None
@@ -636,7 +638,7 @@ def _created_cancelled(
         now=now,
         policy=policy,
     )
-    new_order, refund = _cancel_order(order, now)
+    new_order, refund = _cancel_order(order, now, c.id)
     record = _record(actor, action, None, transition.target, now, reason, comment)
     c = _with_record(c, record, refund=refund, resolved_at=now)
     notes = _cancelled_notifications(c, now, why, notify_shop=notify_shop)

@@ -75,6 +75,9 @@ class Order:
     open_cancellation_id: str | None = None
     # The marketplace lets a buyer ask once: after a rejection, refuse delivery or ask for a return.
     rejected_cancellation_id: str | None = None
+    # The cancellation that cancelled the order: its refund is the order's first ledger entry
+    # (models/after_sales_ledger.py, RefundLedger.for_order).
+    cancelled_by: str | None = None
     version: int = 0
 
     def __post_init__(self) -> None:
@@ -158,8 +161,9 @@ class Order:
             payment_state=payment_state,
         )
 
-    def cancelled(self, now: datetime) -> tuple[Order, Money]:
-        """The order cancelled, and the refund it owes: everything paid (items and shipping)."""
+    def cancelled(self, now: datetime, by: str | None = None) -> tuple[Order, Money]:
+        """The order cancelled (by the cancellation `by`), and the refund it owes: everything
+        paid (items and shipping)."""
         refund = self.amount_paid
         payment_state = PaymentState.REFUNDED if refund.minor > 0 else PaymentState.VOIDED
         order = replace(
@@ -169,5 +173,6 @@ class Order:
             cancelled_at=now,
             refunded=refund,
             open_cancellation_id=None,
+            cancelled_by=by,
         )
         return order, refund

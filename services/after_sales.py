@@ -434,7 +434,7 @@ class AfterSaleService:
             items, shipping = c.refund.items, c.refund.shipping
         else:
             order = await self._load_order(c.order_id, None)
-            _, refund = _cancel_order(order, self.clock.now())
+            _, refund = _cancel_order(order, self.clock.now(), c.id)
             items, shipping = refund.items, refund.shipping
         return RefundBreakdown(items, shipping)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
@@ -16,6 +17,7 @@ from bson import ObjectId
 from models import access, events
 from models import cancellations as domain
 from models.actors import Actor
+from models.after_sales_ledger import RefundLedger
 from models.cancellations import Cancellation, CancellationOutcome, CancellationTab
 from models.clock import Clock
 from models.errors import DomainError, NotFound
@@ -59,6 +61,17 @@ class _Change:
 
 def new_cancellation_id() -> str:
     return f"can_{ObjectId()}"
+
+
+def _implies_its_ledger(
+    order: Order, cancellation_id: str, refund: Money, at: datetime | None
+) -> bool:
+    """True when the cancelled order alone implies the ledger of this cancellation's refund."""
+    return (
+        order.cancelled_by == cancellation_id
+        and order.refunded == refund
+        and order.cancelled_at == at
+    )
 
 
 class CancellationService:
@@ -319,7 +332,13 @@ class CancellationService:
 
     async def _book_refunds(self, session: Session, changes: list[_Change]) -> None:
         """A cancellation that refunds books it in the order's refund ledger, the one after-sale
-        refunds are capped by (storage/refund_ledgers.py), in the same transaction."""
+        refunds are capped by (storage/refund_ledgers.py), in the same transaction.
+
+        An order with no stored ledger needs no write: the cancelled order, which names its
+        cancellation and its refund, implies that very ledger (RefundLedger.for_order). Nothing
+        is lost as a claim either: no after-sale step applies to an order that can still be
+        cancelled (they need it shipped), and the cancellation writes the order itself, so any
+        step on the order conflicts with it there."""
         refunding = [
             ch
             for ch in changes
@@ -330,15 +349,20 @@ class CancellationService:
         ]
         if not refunding:
             return
-        before = [ch.order_before for ch in refunding]
-        ledgers = await refund_ledgers.get_many(self.db, before, session)
+        stored = await refund_ledgers.stored_many(
+            self.db, [ch.order_before.id for ch in refunding], session
+        )
         booked = []
         for ch in refunding:
             c, order = ch.outcome.cancellation, ch.outcome.order
             refund = c.refund.total if c.refund else Money.zero(order.currency)
-            ledger = ledgers[order.id]
+            ledger = stored.get(order.id)
+            if ledger is None and _implies_its_ledger(order, c.id, refund, c.resolved_at):
+                continue
+            ledger = ledger or RefundLedger.for_order(ch.order_before)
             booked.append(ledger.with_cancellation(order, c.id, refund, c.resolved_at))
-        await refund_ledgers.claim_many(self.db, booked, session)
+        if booked:
+            await refund_ledgers.claim_many(self.db, booked, session)
 
     async def _write(
         self, session: Session, actor: Actor, changes: list[_Change]

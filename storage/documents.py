@@ -75,6 +75,7 @@ def order_doc(o: Order) -> Doc:
         "refunded": money_doc(o.refunded) if o.refunded else None,
         "open_cancellation_id": o.open_cancellation_id,
         "rejected_cancellation_id": o.rejected_cancellation_id,
+        "cancelled_by": o.cancelled_by,
         "version": o.version,
     }
 
@@ -100,6 +101,7 @@ def order_from(d: Doc) -> Order:
         refunded=money_from(d["refunded"]) if d.get("refunded") else None,
         open_cancellation_id=d.get("open_cancellation_id"),
         rejected_cancellation_id=d.get("rejected_cancellation_id"),
+        cancelled_by=d.get("cancelled_by"),
         version=d.get("version", 0),
     )
 

@@ -18,13 +18,19 @@ from storage.after_sale_documents import ledger_entries_doc, ledger_from
 from storage.mongo import Database, Session, find_by_ids
 
 
+async def stored_many(
+    db: Database, order_ids: list[str], session: Session | None = None
+) -> dict[str, RefundLedger]:
+    """The ledgers stored for these orders (an order without one has none here)."""
+    docs = await find_by_ids(db.refund_ledgers, order_ids, session)
+    return {d["_id"]: ledger_from(d) for d in docs}
+
+
 async def get_many(
     db: Database, orders: list[Order], session: Session | None = None
 ) -> dict[str, RefundLedger]:
     """The stored ledger of each order, or the ledger a cancelled order implies."""
-    ids = [o.id for o in orders]
-    docs = await find_by_ids(db.refund_ledgers, ids, session)
-    stored = {d["_id"]: ledger_from(d) for d in docs}
+    stored = await stored_many(db, [o.id for o in orders], session)
     return {o.id: stored.get(o.id) or RefundLedger.for_order(o) for o in orders}
 
 

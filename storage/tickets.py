@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from itertools import combinations
-from typing import Any
 
 from pymongo import UpdateOne
 
@@ -64,17 +63,15 @@ def facet(f: TicketFilter) -> str:
 
 
 def facets_of(t: Ticket) -> list[str]:
-    dims: list[dict[str, Any]] = [
-        {"status": t.status},
-        {"assignee": t.assignee or UNASSIGNED},
-        {"kind": t.facts.kind},
-    ]
+    """`facet(f)` of every filter `f` the ticket matches, in a fixed order. Built from strings
+    (the parts in facet()'s order) because every ticket write computes it."""
+    parts = [f"s={t.status.value}", f"a={t.assignee or UNASSIGNED}", f"k={t.facts.kind.value}"]
     keys = []
-    for size in range(len(dims) + 1):
-        for combo in combinations(dims, size):
-            fields = {k: v for d in combo for k, v in d.items()}
-            keys.append(facet(TicketFilter(**fields)))
-            keys += [facet(TicketFilter(**fields, tag=tag)) for tag in t.tags]
+    for size in range(len(parts) + 1):
+        for combo in combinations(parts, size):
+            base = "|".join(combo)
+            keys.append(base or ALL)
+            keys += [f"{base}|t={tag}" if base else f"t={tag}" for tag in t.tags]
     return keys
 
 

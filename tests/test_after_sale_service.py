@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from models.actors import ADJUSTMENTS, EXPIRY_WORKER, Actor, ActorKind
 from models.after_sales import AfterSaleKind, AfterSaleStatus, AfterSaleTab, DecisionType
+from models.after_sales_ledger import RefundLedger
 from models.clock import SettableClock
 from models.orders import FulfilmentState, PaymentState
 from services.after_sales import SECTION
@@ -106,13 +107,34 @@ async def test_a_cancellation_refund_is_booked_in_the_orders_ledger(
     buyer = Actor(ActorKind.BUYER, order.buyer_id)
     c = await services.cancellations.request(buyer, order.id, "CHANGED_MIND", None, None)
     assert c.refund is not None
-    doc = await db.refund_ledgers.find_one({"_id": order.id})
-    assert doc is not None and doc["entries"][0]["source"] == "CANCELLATION"
-    assert doc["refunded_minor"] == order.grand_total.minor
     stored = await order_store.get(db, order.id)
     assert stored is not None and stored.payment_state is PaymentState.REFUNDED
+    assert stored.cancelled_by == c.id
     ledger = await refund_ledgers.get(db, stored)
+    assert [(e.source.value, e.source_id) for e in ledger.entries] == [("CANCELLATION", c.id)]
+    assert ledger.refunded_total == order.grand_total
     assert ledger.refundable_total(stored).minor == 0
+    # The cancelled order implies that ledger: the cancellation wrote no ledger document.
+    assert await db.refund_ledgers.find_one({"_id": order.id}) is None
+
+
+async def test_r7_a_cancellation_refund_joins_the_ledger_already_stored(
+    services: Services, db: Database, clock: SettableClock, shop_id: str
+) -> None:
+    """A ledger stored before the cancellation (none is today: after-sale steps need a shipped
+    order) gets the cancellation's entry written into it, in the same transaction."""
+    order = await place_order(db, shop_id, new_buyer_id(), clock.now() - timedelta(minutes=5))
+    empty = RefundLedger.for_order(order)
+    await db.transaction(lambda session: refund_ledgers.claim_many(db, [empty], session))
+    buyer = Actor(ActorKind.BUYER, order.buyer_id)
+    c = await services.cancellations.request(buyer, order.id, "CHANGED_MIND", None, None)
+    doc = await db.refund_ledgers.find_one({"_id": order.id})
+    assert doc is not None and [e["source"] for e in doc["entries"]] == ["CANCELLATION"]
+    assert doc["refunded_minor"] == order.grand_total.minor
+    stored = await order_store.get(db, order.id)
+    assert stored is not None
+    ledger = await refund_ledgers.get(db, stored)
+    assert [e.source_id for e in ledger.entries] == [c.id]
 
 
 async def test_deadline_moves_on_one_order_chain_their_ledger_in_one_batch(

@@ -52,6 +52,7 @@ from models.tickets import (
     tag,
     untag,
 )
+from storage.tickets import UNASSIGNED, TicketFilter, facet, facets_of
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 BUYER = Actor(ActorKind.BUYER, "buyer-1")
@@ -493,3 +494,23 @@ def test_h2_dry_run_sees_what_is_left_to_refund_on_the_order() -> None:
     )
     [p] = dry_run(offer, [(waiting, 0)], NOW, {"another-order": usd(0)})
     assert p.acts
+
+
+@pytest.mark.parametrize(
+    ("assignee", "tags"), [(None, ()), ("agent-2", ("vip",)), ("agent-1", ("vip", "late"))]
+)
+def test_h1_ticket_facets_are_every_filter_the_ticket_matches(
+    assignee: str | None, tags: tuple[str, ...]
+) -> None:
+    """Every ticket list is one facet on one index (storage/tickets.py): a ticket carries the
+    facet of each filter it matches, and of no other."""
+    t = dataclasses.replace(ticket(), assignee=assignee, tags=tags)
+    matching = {
+        facet(TicketFilter(status=s, assignee=a, kind=k, tag=tag))
+        for s in (None, t.status)
+        for a in (None, assignee or UNASSIGNED)
+        for k in (None, t.facts.kind)
+        for tag in (None, *tags)
+    }
+    assert sorted(facets_of(t)) == sorted(matching)
+    assert len(facets_of(t)) == 8 * (1 + len(tags))
