@@ -37,7 +37,7 @@ from resolvers.errors import (
     ValidationError,
     WindowClosedError,
 )
-from resolvers.fast_execution import LeafFastPathExecutor
+from resolvers.fast_execution import FastExecutor
 from resolvers.limits import CostRateLimit, IntrospectionGate
 from resolvers.mutations import Mutation
 from resolvers.queries import Query
@@ -112,7 +112,7 @@ schema = AfterSalesSchema(
         ValidationError,
         WindowClosedError,
     ],
-    execution_context_class=LeafFastPathExecutor,
+    execution_context_class=FastExecutor,
     extensions=[
         lambda: AddValidationRules(_LIMIT_RULES),
         lambda: MaxTokensLimiter(max_token_count=4000),
