@@ -5,12 +5,13 @@
 
 The service's own app (`create_app`, its middleware included: request id, WebSocket count, body
 size limit) under a real uvicorn, on uvloop, with the service's logging (JSON lines at INFO, to a
-sink) and its database latency metric, as `python -m api` runs it; the baseline endpoints are
-added to that same app, so they pass through the same middleware. They run the same database
-queries with the driver and return plain JSON. One keep-alive httpx client in the same process
-sends the requests one at a time, GraphQL and baseline interleaved (the order alternates each
-round), so the difference is the service's own cost: GraphQL over HTTP, the caller's identity,
-the operation's extensions and log line, domain objects, execution and serialisation.
+sink), its database latency metric and its garbage collector settings (api/gc_tuning.py), as
+`python -m api` runs it; the baseline endpoints are added to that same app, so they pass through
+the same middleware. They run the same database queries with the driver and return plain JSON.
+One keep-alive httpx client in the same process sends the requests one at a time, GraphQL and
+baseline interleaved (the order alternates each round), so the difference is the service's own
+cost: GraphQL over HTTP, the caller's identity, the operation's extensions and log line, domain
+objects, execution and serialisation.
 SecantusDB's query time grows with the tab (it fetches every match and sorts in memory before the
 limit); the baseline carries it too. (The app's lifespan stays off: it would start the live
 feed's change stream, whose background reads the database-time listener would count.)
@@ -53,6 +54,7 @@ from starlette.routing import Route
 
 from api.app import create_app
 from api.embedded_db import MEMORY, EmbeddedDatabase
+from api.gc_tuning import tune_for_serving
 from api.identity import mint_token
 from api.logs import configure_logging
 from api.metrics import DatabaseLatency
@@ -255,6 +257,7 @@ async def serving(services: Services) -> AsyncIterator[str]:
     both sides go through the app's middleware."""
     app = create_app(services, settings=_UNLIMITED)
     app.router.routes.extend(baseline_routes(services.db))
+    tune_for_serving()  # as api/process_app.py does once the app is built
     port = _free_port()
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, lifespan="off", log_level="warning", access_log=False
