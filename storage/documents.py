@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
 from enum import Enum
 from typing import Any, TypeVar
 
@@ -28,7 +27,10 @@ E = TypeVar("E", bound=Enum)
 def _member(enum: type[E], value: Any) -> E:
     """`enum(value)`, by a plain dict lookup first: a page of 50 requests decodes ~250 members,
     and Enum's own call costs ~0.4 us each. An unknown value still raises Enum's ValueError."""
-    member = enum._value2member_map_.get(value) if isinstance(value, Hashable) else None
+    try:
+        member = enum._value2member_map_.get(value)
+    except TypeError:  # not hashable: Enum's own call says what is wrong with it
+        member = None
     return member if member is not None else enum(value)  # type: ignore[return-value]
 
 
