@@ -304,18 +304,31 @@ async def test_fast_executor_matches_on_the_tab_page(
           timeline { at actorKind actorId action fromStatus toStatus reason { code } }
           nextAction { actorKind dueAt } } }
         pageInfo { hasNextPage endCursor } } }"""
+    # Fields computed on demand (subtotal, policy) beside plain ones: the per-field path.
+    more = page.replace("minorUnits }", "minorUnits } subtotal { amount minorUnits }").replace(
+        "nextAction {", "policy { sellerResponseWindowSeconds } nextAction {"
+    )
     actor = Actor(ActorKind.SELLER_AGENT, "agent-1", shop_id, frozenset({ADJUSTMENTS}))
     assert service_schema.execution_context_class is FastExecutor
     clear_plans()
-    fast = await service_schema.execute(page, context_value=Context(services, actor))
-    monkeypatch.setattr(
-        service_schema, "execution_context_class", StrawberryGraphQLCoreExecutionContext
-    )
-    plain = await service_schema.execute(page, context_value=Context(services, actor))
-    assert not fast.errors
-    assert _plain(fast) == _plain(plain)
-    assert len(fast.data["cancellations"]["edges"]) == 3
+    fast = [
+        await service_schema.execute(d, context_value=Context(services, actor))
+        for d in (page, more)
+    ]
     # The whole connection is one plan, down to the money of every line.
     assert {"CancellationConnection", "Cancellation", "TimelineRecord", "Money"} <= (
         compiled_types()
     )
+    monkeypatch.setattr(
+        service_schema, "execution_context_class", StrawberryGraphQLCoreExecutionContext
+    )
+    plain = [
+        await service_schema.execute(d, context_value=Context(services, actor))
+        for d in (page, more)
+    ]
+    for f, p in zip(fast, plain, strict=True):
+        assert not f.errors
+        assert _plain(f) == _plain(p)
+        assert len(f.data["cancellations"]["edges"]) == 3
+    line = fast[1].data["cancellations"]["edges"][0]["node"]["lines"][0]
+    assert line["subtotal"]["minorUnits"] == line["unitPrice"]["minorUnits"] * line["quantity"]
