@@ -227,13 +227,15 @@ def _value_expression(
     """An expression completing `v` (the value read) to `of_type`, or None when not plain."""
     nullable = not isinstance(of_type, GraphQLNonNull)
     named = of_type if nullable else of_type.of_type
+    # A null in a nullable place is null, without a call (the completer says so too).
+    otherwise = "None if v is None else " if nullable else ""
     if is_leaf_type(named):
         complete = source.constant(_leaf_completer(named, nullable))
         fast = _fast_check(named, source)
         if fast is None:
-            return f"{complete}(v)"
+            return f"({otherwise}{complete}(v))"
         condition, result = fast
-        return f"({result} if {condition} else {complete}(v))"
+        return f"({result} if {condition} else {otherwise}{complete}(v))"
     if isinstance(named, GraphQLObjectType):
         cls = plain_object_class(named)
         build = compile_selection(executor, named, field_details_list) if cls else None
@@ -241,7 +243,8 @@ def _value_expression(
             return None
         b = source.constant(build)
         complete = source.constant(_object_completer(build, nullable))
-        return f"({b}(v) if type(v) is {source.constant(cls)} else {complete}(v))"
+        check = f"type(v) is {source.constant(cls)}"
+        return f"({b}(v) if {check} else {otherwise}{complete}(v))"
     if isinstance(named, GraphQLList):
         item_type = named.of_type
         inner = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
