@@ -96,17 +96,39 @@ def plain_attribute(parent_type: GraphQLObjectType, name: str) -> str | None:
     return None
 
 
-def plain_object_class(object_type: GraphQLObjectType) -> type | None:
-    """The Python class of a Strawberry object type completed with no check (no is_type_of)."""
+# Python classes whose instances are served as a Strawberry type as they are (same attribute
+# names, no copy per row), besides the type's own class: see `serve_from`.
+_served_from: dict[type, tuple[type, ...]] = {}
+
+
+def _ordinary(cls: object) -> bool:
+    """Instances are never an exception or an awaitable (graphql-core treats those apart)."""
+    return (
+        isinstance(cls, type)
+        and not issubclass(cls, BaseException)
+        and not hasattr(cls, "__await__")
+    )
+
+
+def serve_from(strawberry_type: type, *classes: type) -> None:
+    """Declare that instances of `classes` are served as `strawberry_type` as they are: it
+    declares their attribute names, so resolvers hand out those objects without a copy. Plans
+    take them on their fast path like the type's own instances."""
+    if not all(_ordinary(cls) for cls in classes):
+        raise TypeError(f"{classes}: exceptions and awaitables cannot be served as objects")
+    _served_from[strawberry_type] = (*_served_from.get(strawberry_type, ()), *classes)
+
+
+def plain_object_classes(object_type: GraphQLObjectType) -> tuple[type, ...]:
+    """The Python classes whose instances a plan builds as this object type (completed with no
+    check: no is_type_of); empty when it has none."""
     if object_type.is_type_of is not None:
-        return None
+        return ()
     definition = (object_type.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
     origin = getattr(definition, "origin", None)
-    if not isinstance(origin, type) or issubclass(origin, Exception):
-        return None
-    if hasattr(origin, "__await__"):
-        return None
-    return origin
+    if not _ordinary(origin):
+        return ()
+    return (origin, *_served_from.get(origin, ()))
 
 
 # ---- the values a plan falls back on --------------------------------------------------------
@@ -237,13 +259,13 @@ def _value_expression(
         condition, result = fast
         return f"({result} if {condition} else {otherwise}{complete}(v))"
     if isinstance(named, GraphQLObjectType):
-        cls = plain_object_class(named)
-        build = compile_selection(executor, named, field_details_list) if cls else None
+        classes = plain_object_classes(named)
+        build = compile_selection(executor, named, field_details_list) if classes else None
         if build is None:
             return None
         b = source.constant(build)
         complete = source.constant(_object_completer(build, nullable))
-        check = f"type(v) is {source.constant(cls)}"
+        check = " or ".join(f"type(v) is {source.constant(cls)}" for cls in classes)
         return f"({b}(v) if {check} else {otherwise}{complete}(v))"
     if isinstance(named, GraphQLList):
         item_type = named.of_type

@@ -38,7 +38,7 @@ from resolvers.execution_plans import (
     OperationPlans,
     compile_selection,
     plain_attribute,
-    plain_object_class,
+    plain_object_classes,
     plans_for,
     unusual,
 )
@@ -116,7 +116,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
                     tuple(self.fragment_definitions.values()),
                     self.variable_values.coerced,
                 )
-        if self._plans is not None and plain_object_class(object_type) is not None:
+        if self._plans is not None and plain_object_classes(object_type):
             build = compile_selection(self, object_type, field_details_list)
         self._builders[key] = (field_details_list, build)  # holds the list: its id stays unique
         return build

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import json
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -24,7 +25,7 @@ from strawberry.types import ExecutionResult
 
 from models.actors import ADJUSTMENTS, Actor, ActorKind
 from resolvers.context import Context
-from resolvers.execution_plans import clear_plans, compiled_types
+from resolvers.execution_plans import clear_plans, compiled_types, serve_from
 from resolvers.fast_execution import FastExecutor, fast_fields
 from resolvers.schema import schema as service_schema
 from services.bootstrap import Services
@@ -63,6 +64,17 @@ class Later:
 class Part:
     label: str
     weight: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class PartValue:
+    """A value of another class with Part's attributes, served as Part (serve_from)."""
+
+    label: str | None
+    weight: Decimal | None = None
+
+
+serve_from(Part, PartValue)
 
 
 @strawberry.type
@@ -160,6 +172,8 @@ def _items() -> list[Item | None]:
         _broken("bad-tag", tags=["ok", None]),
         _broken("bad-weight", part=Part(label="w", weight="heavy")),  # type: ignore[arg-type]
         _broken("bad-colours", colours=[Colour.RED, "green"]),
+        _broken("served", part=PartValue("v", Decimal("2")), parts=(PartValue("w"),)),
+        _broken("served-broken", part=PartValue(None), parts=[PartValue("x"), PartValue(None)]),
     ]
 
 
