@@ -128,7 +128,7 @@ def plain_object_classes(object_type: GraphQLObjectType) -> tuple[type, ...]:
     origin = getattr(definition, "origin", None)
     if not _ordinary(origin):
         return ()
-    return (origin, *_served_from.get(origin, ()))
+    return (*_served_from.get(origin, ()), origin)  # served values first: the usual ones
 
 
 # ---- the values a plan falls back on --------------------------------------------------------
