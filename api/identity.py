@@ -15,7 +15,10 @@ demo identity setting (off unless set, refused in production) is written in it.
 
 from __future__ import annotations
 
+import math
 import re
+import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -133,11 +136,36 @@ def mint_token(
     return jwt.encode(claims, secret or _active.secret, algorithm=ALGORITHM)
 
 
+@dataclass(frozen=True)
+class _Verified:
+    """A token that verified: its caller, and the times between which it stays valid."""
+
+    actor: Actor
+    valid_from: float  # iat and nbf: PyJWT refuses a token issued in the future
+    valid_until: float  # exp: refused from that second on
+
+
+# A client sends the same token with every request; checking its signature and claims is ~50 us
+# (benchmarks/tab_query.py). Everything but the time checks depends only on the token and the
+# secret, so a token that verified is remembered and only its times are checked again.
+MAX_VERIFIED_TOKENS = 4096
+_verified: OrderedDict[tuple[str, str], _Verified] = OrderedDict()
+
+
 def actor_from_token(token: str, secret: str | None = None) -> Actor:
+    secret = secret or _active.secret
+    key = (secret, token)
+    now = time.time()  # the clock PyJWT checks exp, iat and nbf against
+    known = _verified.get(key)
+    if known is not None:
+        if known.valid_from <= now < known.valid_until:
+            _verified.move_to_end(key)
+            return known.actor
+        del _verified[key]  # expired (or not yet valid): decoding it again says which
     try:
         claims = jwt.decode(
             token,
-            secret or _active.secret,
+            secret,
             algorithms=[ALGORITHM],
             options={"require": ["exp", "sub", "kind"]},
         )
@@ -147,7 +175,13 @@ def actor_from_token(token: str, secret: str | None = None) -> Actor:
         raise Unauthenticated(f"the token lacks the {exc.claim!r} claim") from None
     except jwt.InvalidTokenError:
         raise Unauthenticated("the token is not valid (malformed or wrongly signed)") from None
-    return _actor_of_claims(claims)
+    actor = _actor_of_claims(claims)
+    # PyJWT accepted these as integers (int() of each) when it checked them just now.
+    starts = [int(claims[c]) for c in ("iat", "nbf") if c in claims]
+    _verified[key] = _Verified(actor, max(starts, default=-math.inf), int(claims["exp"]))
+    while len(_verified) > MAX_VERIFIED_TOKENS:
+        _verified.popitem(last=False)
+    return actor
 
 
 def _actor_of_claims(claims: Mapping[str, Any]) -> Actor:

@@ -10,7 +10,7 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 FIELDS = "fields"
 
@@ -50,9 +50,19 @@ def _text(value: Any) -> str:
 
 
 def configure_logging(
-    log_format: str = "text", level: str = "INFO", access_log: bool = False
+    log_format: str = "text",
+    level: str = "INFO",
+    access_log: bool = False,
+    stream: TextIO | None = None,
 ) -> None:
-    handler = logging.StreamHandler(sys.stdout)
+    """`stream`: where the lines go (standard output unless given; benchmarks pass a sink)."""
+    # Neither format prints the thread or the process: not collecting them for every record
+    # (the logging HOWTO's "Optimization") saves ~8 us of the ~26 us a GraphQL operation's
+    # line took (benchmarks/tab_query.py logs one per request, as the service does).
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
+    handler = logging.StreamHandler(stream or sys.stdout)
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -12,6 +12,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.app import create_app
+from api.gc_tuning import tune_for_serving
 from api.logs import configure_logging
 from api.metrics import DatabaseLatency, ObservedDeadlineWorker
 from api.settings import Settings, load_settings
@@ -66,6 +67,7 @@ class ProcessApp:
         startup = await receive()
         try:
             self.app = await self._build()
+            tune_for_serving()
         except Exception as exc:
             await send(
                 {"type": "lifespan.startup.failed", "message": f"{type(exc).__name__}: {exc}"}

@@ -1,4 +1,4 @@
-"""GraphQL execution of the To Proceed page: the fast leaf path against graphql-core's own executor.
+"""GraphQL execution of the To Proceed page: the fast executor against graphql-core's own.
 
     ./dev run benchmarks.executor              # 400 rounds
     ./dev run benchmarks.executor --rounds 2000
@@ -25,7 +25,7 @@ from api.identity import parse_actor
 from benchmarks.tab_query import PAGE_QUERY, seed, shop_of
 from models.clock import SettableClock
 from resolvers.context import Context
-from resolvers.fast_execution import LeafFastPathExecutor
+from resolvers.fast_execution import FastExecutor
 from resolvers.schema import schema
 from services.bootstrap import build_services
 from storage.indexes import ensure_indexes
@@ -67,7 +67,7 @@ async def run(rounds: int) -> None:
         services.cancellations.page = page_from_memory  # type: ignore[method-assign]
         executors = {
             "graphql-core": StrawberryGraphQLCoreExecutionContext,
-            "fast leaf path": LeafFastPathExecutor,
+            "fast": FastExecutor,
         }
         times: dict[str, list[float]] = {name: [] for name in executors}
         fields = 0
@@ -83,7 +83,7 @@ async def run(rounds: int) -> None:
                 if i >= 20:  # warm-up: caches, first-call costs
                     times[name].append(took)
         finally:
-            schema.execution_context_class = LeafFastPathExecutor
+            schema.execution_context_class = FastExecutor
             await db.client.drop_database(db.db.name)
             await db.close()
 
@@ -92,7 +92,7 @@ async def run(rounds: int) -> None:
     for name, values in times.items():
         print(f"{name:16} {statistics.median(values) * 1000:8.2f} {_ms(values, 99):8.2f}")
     base = statistics.median(times["graphql-core"])
-    fast = statistics.median(times["fast leaf path"])
+    fast = statistics.median(times["fast"])
     print(f"fast / graphql-core p50: {fast / base:.2f}  (saves {(base - fast) * 1000:.2f} ms)")
 
 

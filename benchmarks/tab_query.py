@@ -3,12 +3,18 @@
     python -m benchmarks.tab_query --sizes 1000,10000,100000 --requests 200
     python -m benchmarks.tab_query --quick
 
-One Starlette app under a real uvicorn serves the service's routes (`create_app`) and baseline
-endpoints that run the same database queries with the driver and return plain JSON. One keep-alive
-httpx client in the same process sends the requests one at a time, GraphQL and baseline
-interleaved (the order alternates each round), so the difference is the service's own cost: HTTP
-parsing, GraphQL execution, domain objects and serialisation. SecantusDB's query time grows with
-the tab (it fetches every match and sorts in memory before the limit); the baseline carries it too.
+The service's own app (`create_app`, its middleware included: request id, WebSocket count, body
+size limit) under a real uvicorn, on uvloop, with the service's logging (JSON lines at INFO, to a
+sink), its database latency metric and its garbage collector settings (api/gc_tuning.py), as
+`python -m api` runs it; the baseline endpoints are added to that same app, so they pass through
+the same middleware. They run the same database queries with the driver and return plain JSON.
+One keep-alive httpx client in the same process sends the requests one at a time, GraphQL and
+baseline interleaved (the order alternates each round), so the difference is the service's own
+cost: GraphQL over HTTP, the caller's identity, the operation's extensions and log line, domain
+objects, execution and serialisation.
+SecantusDB's query time grows with the tab (it fetches every match and sorts in memory before the
+limit); the baseline carries it too. (The app's lifespan stays off: it would start the live
+feed's change stream, whose background reads the database-time listener would count.)
 
 The bar (binding): at every size, GraphQL's p50 overhead over the baseline is at most 3 ms for the
 page query. Both overheads are printed: of the whole requests' p50s, and of their p50s net of the
@@ -42,14 +48,16 @@ import httpx
 import uvicorn
 from pymongo import monitoring
 from pymongo.errors import PyMongoError
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from api.app import create_app
 from api.embedded_db import MEMORY, EmbeddedDatabase
+from api.gc_tuning import tune_for_serving
 from api.identity import mint_token
+from api.logs import configure_logging
+from api.metrics import DatabaseLatency
 from api.settings import default_settings
 from models.access import Scope
 from models.actors import ADJUSTMENTS, Actor, ActorKind
@@ -245,10 +253,11 @@ def _free_port() -> int:
 
 @contextlib.asynccontextmanager
 async def serving(services: Services) -> AsyncIterator[str]:
-    """The service's routes plus the baseline's, under a real uvicorn on a free port."""
-    app = Starlette(
-        routes=[*create_app(services, settings=_UNLIMITED).routes, *baseline_routes(services.db)]
-    )
+    """The service's app with the baseline's routes added, under a real uvicorn on a free port:
+    both sides go through the app's middleware."""
+    app = create_app(services, settings=_UNLIMITED)
+    app.router.routes.extend(baseline_routes(services.db))
+    tune_for_serving()  # as api/process_app.py does once the app is built
     port = _free_port()
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, lifespan="off", log_level="warning", access_log=False
@@ -435,6 +444,7 @@ def print_machine(args: argparse.Namespace, db_label: str) -> None:
         "starlette",
         "uvicorn",
         "httptools",
+        "uvloop",
         "pymongo",
         "httpx",
         "SecantusDB",
@@ -449,6 +459,7 @@ def print_machine(args: argparse.Namespace, db_label: str) -> None:
     )
     print("versions: " + ", ".join(versions))
     print(f"database: {db_label}")
+    print(f"event loop: {args.loop}; service app with its middleware and JSON logging (to a sink)")
     print(
         f"sizes {', '.join(f'{s:,}' for s in args.sizes)}; {args.requests} measured rounds "
         f"(+{args.warmup} warm-up) per comparison, {args.scan_requests} for the scan; "
@@ -461,7 +472,8 @@ def print_machine(args: argparse.Namespace, db_label: str) -> None:
 
 async def run(args: argparse.Namespace, uri: str, *, external: bool) -> bool:
     monitoring.register(DB_TIME)  # before the client is made: it applies to clients made after
-    db = connect(uri, DATABASE)
+    # As the service connects (api/process_app.py): the latency metric sees every command.
+    db = connect(uri, DATABASE, event_listeners=[DatabaseLatency()])
     await db.client.drop_database(DATABASE)
     try:
         services = await build_services(db, SystemClock())  # ensure_indexes too
@@ -529,6 +541,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--scan-requests", type=int, default=20, help="measured count_documents requests"
     )
     p.add_argument("--mongodb-uri", help="default: start an embedded SecantusDB (:memory:)")
+    p.add_argument(
+        "--loop",
+        choices=["uvloop", "asyncio"],
+        default="uvloop",
+        help="event loop (the service runs on uvloop)",
+    )
     p.add_argument("--quick", action="store_true", help="smoke run: size 200, 20 rounds")
     args = p.parse_args(argv)
     if args.quick:
@@ -547,10 +565,25 @@ def database(uri: str | None) -> Iterator[tuple[str, str]]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    with database(args.mongodb_uri) as (uri, label):
+    with (
+        database(args.mongodb_uri) as (uri, label),
+        open(os.devnull, "w") as sink,
+        asyncio.Runner(loop_factory=_loop_factory(args.loop)) as runner,
+    ):
+        # The service's log lines (one per GraphQL operation), formatted and written to a sink.
+        configure_logging("json", "INFO", access_log=False, stream=sink)
         print_machine(args, label)
-        passed = asyncio.run(run(args, uri, external=bool(args.mongodb_uri)))
+        passed = runner.run(run(args, uri, external=bool(args.mongodb_uri)))
     return 0 if passed else 1
+
+
+def _loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop, as `python -m api` runs the service where it is installed; or asyncio's own."""
+    if name == "asyncio":
+        return None
+    import uvloop
+
+    return uvloop.new_event_loop
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 # Minor-unit exponents for the currencies TikTok Shop settles in; anything else has two.
 _EXPONENTS = {"JPY": 0, "KRW": 0, "VND": 0, "IDR": 0, "CLP": 0}
@@ -11,6 +12,12 @@ _EXPONENTS = {"JPY": 0, "KRW": 0, "VND": 0, "IDR": 0, "CLP": 0}
 
 def currency_exponent(currency: str) -> int:
     return _EXPONENTS.get(currency, 2)
+
+
+@lru_cache(maxsize=4096)
+def _major_units(minor: int, exponent: int) -> Decimal:
+    # Decimals are immutable, and a shop's prices repeat: a page of 50 requests shows ~200.
+    return Decimal(minor).scaleb(-exponent)
 
 
 class CurrencyMismatch(ValueError):
@@ -35,7 +42,7 @@ class Money:
     @property
     def amount(self) -> Decimal:
         """The amount in major units, exactly (Decimal('12.34'))."""
-        return Decimal(self.minor).scaleb(-currency_exponent(self.currency))
+        return _major_units(self.minor, currency_exponent(self.currency))
 
     def _same(self, other: Money) -> None:
         if other.currency != self.currency:

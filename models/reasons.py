@@ -55,7 +55,8 @@ _DISPLAY_TEXT = {
 
 
 def display_text(code: str) -> str:
-    return _DISPLAY_TEXT.get(code, code.replace("_", " ").capitalize())
+    text = _DISPLAY_TEXT.get(code)  # the fallback only for a code not in the catalogues
+    return text if text is not None else code.replace("_", " ").capitalize()
 
 
 def require_reason(catalogue: Mapping[str, str], code: str, field: str = "reason") -> str:

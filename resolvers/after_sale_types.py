@@ -21,7 +21,7 @@ from models.after_sales_reasons import display_text
 from models.orders import Order as DomainOrder
 from models.policy import CategoryPolicy as DomainPolicy
 from resolvers.context import Context, actor_of, services_of
-from resolvers.types import ActorKind, LineItem, Money, Order, PageInfo, Reason
+from resolvers.types import ActorKind, LineItem, Lines, Money, Order, PageInfo, Reason
 from storage.after_sales import AfterSaleFilter as StoreFilter
 
 AfterSaleKind = strawberry.enum(domain.AfterSaleKind, name="AfterSaleKind")
@@ -141,7 +141,7 @@ class AfterSaleNextAction:
 @strawberry.type(description="R7, P2: the decision that was approved.")
 class AfterSaleDecision:
     type: DecisionType
-    lines: list[LineItem]
+    lines: Lines = strawberry.field(graphql_type=list[LineItem])
     buyer_keeps_item: bool
     partial_amount: Money | None
     reason: Reason | None
@@ -253,7 +253,9 @@ class AfterSale:
     follows_id: strawberry.ID | None = strawberry.field(
         description="R5: the rejected request this second request follows."
     )
-    lines: list[LineItem] = strawberry.field(description="The lines and quantities asked about.")
+    lines: Lines = strawberry.field(
+        graphql_type=list[LineItem], description="The lines and quantities asked about."
+    )
     deadline: datetime | None = strawberry.field(description="The current step's deadline.")
     next_action: AfterSaleNextAction | None
     decision: AfterSaleDecision | None
@@ -283,7 +285,7 @@ class AfterSale:
             requested_at=r.requested_at,
             resolved_at=r.resolved_at,
             follows_id=strawberry.ID(r.follows_id) if r.follows_id else None,
-            lines=[LineItem.of(line) for line in r.lines],
+            lines=r.lines,
             deadline=r.deadline,
             next_action=(
                 AfterSaleNextAction(actor_kind=n.actor_kind, action=n.action, due_at=n.due_at)
@@ -293,7 +295,7 @@ class AfterSale:
             decision=(
                 AfterSaleDecision(
                     type=d.type,
-                    lines=[LineItem.of(line) for line in d.lines],
+                    lines=d.lines,
                     buyer_keeps_item=d.buyer_keeps_item,
                     partial_amount=Money.of(d.partial_amount) if d.partial_amount else None,
                     reason=reason_of(d.reason) if d.reason else None,

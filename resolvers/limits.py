@@ -195,7 +195,7 @@ class IntrospectionGate(SchemaExtension):
 
     def on_validate(self) -> Iterator[None]:
         # Before the hook yields: strawberry checks the errors before the hooks unwind. Listed
-        # after ValidationCache, which sets the document's own validation errors first.
+        # after the validation cache, which sets the document's own validation errors first.
         ctx = self.execution_context
         guard: Guard | None = getattr(ctx.context, "guard", None)
         if guard is not None and not guard.introspection and ctx.graphql_document is not None:

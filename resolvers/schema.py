@@ -13,7 +13,6 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
-    ValidationCache,
 )
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
@@ -37,11 +36,12 @@ from resolvers.errors import (
     ValidationError,
     WindowClosedError,
 )
-from resolvers.fast_execution import LeafFastPathExecutor
+from resolvers.fast_execution import FastExecutor
 from resolvers.limits import CostRateLimit, IntrospectionGate
 from resolvers.mutations import Mutation
 from resolvers.queries import Query
 from resolvers.subscriptions import Subscription
+from resolvers.validation_cache import DocumentValidationCache
 
 log = logging.getLogger("aftersales.errors")
 
@@ -84,8 +84,8 @@ class AfterSalesSchema(strawberry.Schema):
 
 
 # The limit rules are built once: a limiter constructed per request makes new rule classes, and
-# the rules are part of ValidationCache's key, so every request was validated again (~1.4 ms for
-# a tab page, measured by benchmarks/tab_query.py).
+# the rules are part of the validation cache's key, so every request was validated again (~1.4 ms
+# for a tab page, measured by benchmarks/tab_query.py).
 _LIMIT_RULES = [
     *QueryDepthLimiter(max_depth=12).validation_rules,
     *MaxAliasesLimiter(max_alias_count=30).validation_rules,
@@ -112,13 +112,13 @@ schema = AfterSalesSchema(
         ValidationError,
         WindowClosedError,
     ],
-    execution_context_class=LeafFastPathExecutor,
+    execution_context_class=FastExecutor,
     extensions=[
         lambda: AddValidationRules(_LIMIT_RULES),
         lambda: MaxTokensLimiter(max_token_count=4000),
         ParserCache,
-        ValidationCache,
-        IntrospectionGate,  # after ValidationCache: it adds to the errors that one sets
+        DocumentValidationCache,
+        IntrospectionGate,  # after the validation cache: it adds to the errors that one sets
         CostRateLimit,
     ],
 )

@@ -22,6 +22,7 @@ from models.policy import CategoryPolicy as DomainPolicy
 from models.reasons import display_text
 from models.requests import RequestKind as DomainRequestKind
 from resolvers.context import Context, actor_of, services_of
+from resolvers.execution_plans import serve_from
 
 ActorKind = strawberry.enum(DomainActorKind, name="ActorKind")
 RequestKind = strawberry.enum(DomainRequestKind, name="RequestKind")
@@ -50,13 +51,17 @@ class CancellationTab(Enum):
 
 @strawberry.type(description="Exact money: `amount` is a decimal string, never a float.")
 class Money:
+    # The attribute names are the domain Money's, so a domain Money is served as it is where a
+    # domain value holds one (a line's unit price and subtotal); `of` copies one elsewhere.
     amount: Decimal
     currency: str = strawberry.field(description="ISO 4217 code.")
-    minor_units: int = strawberry.field(description="The amount in the currency's minor unit.")
+    minor: int = strawberry.field(
+        name="minorUnits", description="The amount in the currency's minor unit."
+    )
 
     @classmethod
     def of(cls, m: DomainMoney) -> Money:
-        return cls(amount=m.amount, currency=m.currency, minor_units=m.minor)
+        return cls(amount=m.amount, currency=m.currency, minor=m.minor)
 
 
 @strawberry.type
@@ -71,6 +76,10 @@ class Reason:
 
 @strawberry.type
 class LineItem:
+    """The shape of the domain's line item (models/orders.py), which resolvers serve as it is:
+    an immutable value, so a page of requests needs no copy of its lines, and `subtotal` (the
+    domain's own property) is computed only when a document asks for it."""
+
     line_id: strawberry.ID
     sku: str
     title: str
@@ -79,17 +88,10 @@ class LineItem:
     subtotal: Money
     category: str
 
-    @classmethod
-    def of(cls, line: DomainLineItem) -> LineItem:
-        return cls(
-            line_id=strawberry.ID(line.line_id),
-            sku=line.sku,
-            title=line.title,
-            quantity=line.quantity,
-            unit_price=Money.of(line.unit_price),
-            subtotal=Money.of(line.subtotal),
-            category=line.category,
-        )
+
+serve_from(LineItem, DomainLineItem)
+serve_from(Money, DomainMoney)
+Lines = tuple[DomainLineItem, ...]  # served as [LineItem!]!
 
 
 @strawberry.type(description="What the buyer's cancel button would do now (C1, C2, C3).")
@@ -123,9 +125,9 @@ class Order:
     def buyer_id(self) -> strawberry.ID:
         return strawberry.ID(self._order.buyer_id)
 
-    @strawberry.field
-    def lines(self) -> list[LineItem]:
-        return [LineItem.of(line) for line in self._order.lines]
+    @strawberry.field(graphql_type=list[LineItem])
+    def lines(self) -> Lines:
+        return self._order.lines
 
     @strawberry.field
     def shipping_fee(self) -> Money:
@@ -240,9 +242,14 @@ class TimelineRecord:
 
 @strawberry.type(description="Who must act next, and by when.")
 class NextAction:
+    """The shape of the domain's NextAction (models/cancellations.py), served as it is."""
+
     actor_kind: ActorKind
     action: str
     due_at: datetime
+
+
+serve_from(NextAction, cancel_domain.NextAction)
 
 
 @strawberry.type(description="The windows a request was opened under (Y1), in seconds.")
@@ -283,16 +290,16 @@ class Cancellation:
     refund: RefundBreakdown | None = strawberry.field(
         description="What was refunded: everything the buyer paid."
     )
-    lines: list[LineItem] = strawberry.field(
-        description="The order's lines as they were when the request was made."
+    lines: Lines = strawberry.field(
+        graphql_type=list[LineItem],
+        description="The order's lines as they were when the request was made.",
     )
     timeline: list[TimelineRecord]
-    next_action: NextAction | None
-    policy: PolicySnapshot
+    next_action: cancel_domain.NextAction | None = strawberry.field(graphql_type=NextAction | None)
 
     @classmethod
     def of(cls, c: cancel_domain.Cancellation) -> Cancellation:
-        r, n = c.refund, c.next_action
+        r = c.refund
         return cls(
             _c=c,
             id=strawberry.ID(c.id),
@@ -319,7 +326,7 @@ class Cancellation:
                 if r is not None
                 else None
             ),
-            lines=[LineItem.of(line) for line in c.lines],
+            lines=c.lines,
             timeline=[
                 TimelineRecord(
                     at=t.at,
@@ -334,13 +341,13 @@ class Cancellation:
                 )
                 for t in c.timeline
             ],
-            next_action=(
-                NextAction(actor_kind=n.actor_kind, action=n.action, due_at=n.due_at)
-                if n is not None
-                else None
-            ),
-            policy=PolicySnapshot.of(c.policy),
+            next_action=c.next_action,
         )
+
+    # Computed only when asked (see LineItem.subtotal): a tab page does not show it.
+    @strawberry.field
+    def policy(self) -> PolicySnapshot:
+        return PolicySnapshot.of(self._c.policy)
 
     @strawberry.field
     async def order(self, info: Info[Context, Any]) -> Order | None:

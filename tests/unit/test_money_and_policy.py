@@ -187,6 +187,21 @@ def test_y1_from_seconds_refuses_non_positive_windows() -> None:
     assert err.value.field == "appeal_window"
 
 
+def test_y1_from_seconds_reuses_decoded_policies_but_still_checks_types() -> None:
+    # Decoded policies are reused for equal data; a flag given as 1 (equal to True, and hashed
+    # alike) is still refused after True was decoded, and a window given as True after 1.
+    assert CategoryPolicy.from_seconds({"instant_refund": True}).instant_refund is True
+    with pytest.raises(ValidationFailed):
+        CategoryPolicy.from_seconds({"instant_refund": 1})
+    assert CategoryPolicy.from_seconds({"appeal_window": 1}).appeal_window == timedelta(seconds=1)
+    with pytest.raises(ValidationFailed):
+        CategoryPolicy.from_seconds({"appeal_window": True})
+    with pytest.raises(ValidationFailed):  # not hashable: decoded (and refused) all the same
+        CategoryPolicy.from_seconds({"appeal_window": [1]})  # type: ignore[dict-item]
+    data = DEFAULT_POLICY.to_seconds()
+    assert CategoryPolicy.from_seconds(data) is CategoryPolicy.from_seconds(dict(data))
+
+
 windows = st.integers(1, 400 * 24 * 3600).map(lambda s: timedelta(seconds=s))
 
 
