@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from models.actors import ActorKind
@@ -39,7 +40,15 @@ def money_doc(m: Money) -> Doc:
 
 
 def money_from(d: Doc) -> Money:
-    return Money(int(d["minor"]), d["currency"])
+    return _money(d["minor"], d["currency"])
+
+
+@lru_cache(maxsize=4096)
+def _money(minor: int, currency: str) -> Money:
+    # Money is immutable and a shop's prices repeat: a tab page of 50 requests decodes ~100
+    # amounts, and a lookup costs a quarter of building and checking one. (Keys equal as
+    # numbers share an entry, which is what int() would have made of them anyway.)
+    return Money(int(minor), currency)
 
 
 def line_doc(line: LineItem) -> Doc:
