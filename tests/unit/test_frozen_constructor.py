@@ -1,0 +1,64 @@
+"""storage/rebuild.py: the decoders' constructors build what the classes' own __init__ would."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+
+import pytest
+
+from models.actors import ActorKind
+from models.cancellations import CancellationAction, CancellationStatus, TimelineRecord
+from models.money import Money
+from models.orders import LineItem
+from storage.rebuild import frozen_constructor
+
+AT = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+FIELDS = {
+    "at": AT,
+    "actor_kind": ActorKind.BUYER,
+    "actor_id": "buyer-1",
+    "action": CancellationAction.REQUEST,
+    "from_status": None,
+    "to_status": CancellationStatus.PENDING,
+    "reason": "CHANGED_MIND",
+    "comment": None,
+    "deadline": None,
+}
+
+
+def test_built_value_equals_and_hashes_as_the_classes_own() -> None:
+    built = frozen_constructor(TimelineRecord)(**FIELDS)
+    made = TimelineRecord(**FIELDS)
+    assert type(built) is TimelineRecord
+    assert built == made and hash(built) == hash(made)
+    assert vars(built) == vars(made)
+
+
+def test_built_value_stays_frozen() -> None:
+    built = frozen_constructor(TimelineRecord)(**FIELDS)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        built.actor_id = "someone else"  # type: ignore[misc]
+
+
+def test_every_field_must_be_given_even_one_with_a_default() -> None:
+    build = frozen_constructor(TimelineRecord)
+    partial = {k: v for k, v in FIELDS.items() if k != "deadline"}  # has a default in the class
+    with pytest.raises(TypeError):
+        build(**partial)
+    with pytest.raises(TypeError):
+        build(**FIELDS, extra=1)
+
+
+def test_classes_that_check_themselves_or_are_not_frozen_are_refused() -> None:
+    with pytest.raises(TypeError, match="__post_init__"):
+        frozen_constructor(LineItem)  # checks quantity and price: its __init__ must run
+    with pytest.raises(TypeError, match="__post_init__"):
+        frozen_constructor(Money)
+
+    @dataclasses.dataclass
+    class Mutable:
+        x: int
+
+    with pytest.raises(TypeError, match="not a frozen dataclass"):
+        frozen_constructor(Mutable)
