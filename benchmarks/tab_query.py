@@ -297,6 +297,7 @@ class Stats:
 class Side:
     total: Stats  # the request as the client sees it
     database: Stats  # the driver's command time within it
+    cpu: Stats  # this process's CPU time across it: client and service, not the database's
 
     @property
     def own(self) -> Stats:
@@ -323,24 +324,30 @@ class Comparison:
         return self.graphql.own.p50 - self.baseline.own.p50
 
 
-async def _timed(call: Call) -> tuple[float, float]:
+async def _timed(call: Call) -> tuple[float, float, float]:
     db_before = DB_TIME.seconds
+    cpu_before = time.process_time()
     began = time.perf_counter()
     response = await call()
     elapsed = (time.perf_counter() - began) * 1000
+    cpu = (time.process_time() - cpu_before) * 1000
     if response.status_code != 200:
         raise RuntimeError(f"{response.request.url}: HTTP {response.status_code}")
-    return elapsed, (DB_TIME.seconds - db_before) * 1000
+    return elapsed, (DB_TIME.seconds - db_before) * 1000, cpu
 
 
-def _side(samples: list[tuple[float, float]]) -> Side:
-    return Side(Stats([t for t, _ in samples]), Stats([d for _, d in samples]))
+def _side(samples: list[tuple[float, float, float]]) -> Side:
+    return Side(
+        Stats([t for t, _, _ in samples]),
+        Stats([d for _, d, _ in samples]),
+        Stats([c for _, _, c in samples]),
+    )
 
 
 async def compare(name: str, baseline: Call, graphql: Call, n: int, warmup: int) -> Comparison:
     """Rounds of one baseline and one GraphQL request, who goes first alternating."""
-    base: list[tuple[float, float]] = []
-    gql: list[tuple[float, float]] = []
+    base: list[tuple[float, float, float]] = []
+    gql: list[tuple[float, float, float]] = []
     for i in range(warmup + n):
         if i % 2:
             g, b = await _timed(graphql), await _timed(baseline)
@@ -426,6 +433,11 @@ def print_size(size: int, seeded: float, page: Comparison, counts: Comparison, s
             f"{g.total.p99:10.2f}{g.total.p50 / b.total.p50:7.2f}x{row.overhead:+10.2f}"
             f"{row.net_overhead:+11.2f}{b.database.p50:10.2f}{g.database.p50:10.2f}  {verdict}"
         )
+    b_cpu, g_cpu = page.baseline.cpu.p50, page.graphql.cpu.p50
+    print(
+        f"CPU of this process per page request (client and service; the database is another "
+        f"process), p50: baseline {b_cpu:.2f} ms, GraphQL {g_cpu:.2f} ms, {g_cpu - b_cpu:+.2f} ms"
+    )
     print("tab counts, three ways (p50 / p99 ms):")
     for label, stats in (
         ("counter via GraphQL", counts.graphql.total),
