@@ -16,10 +16,11 @@ queries and mutations over WebSocket, the legacy graphql-ws protocol) runs as St
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 from collections import deque
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
 from functools import lru_cache
 from typing import Any
 
@@ -328,20 +329,27 @@ class Broadcasts:
                     group.task.cancel()
 
 
+@contextlib.contextmanager
+def _listed_as_open(handler: FeedConnection) -> Iterator[None]:
+    """The connection in its view's `open_handlers` while it is handled (metrics, shutdown)."""
+    open_handlers: set[FeedConnection] | None = getattr(handler.view, "open_handlers", None)
+    if open_handlers is not None:
+        open_handlers.add(handler)
+    try:
+        yield
+    finally:
+        if open_handlers is not None:
+            open_handlers.discard(handler)
+
+
 class SharedFeedHandler(BaseGraphQLTransportWSHandler[Context, None]):
     """graphql-transport-ws, with identical feed subscriptions executed once (Broadcasts)."""
 
     _closing: set[asyncio.Task[None]]
 
     async def handle(self) -> None:
-        open_handlers: set[FeedConnection] | None = getattr(self.view, "open_handlers", None)
-        if open_handlers is not None:
-            open_handlers.add(self)
-        try:
+        with _listed_as_open(self):
             await super().handle()
-        finally:
-            if open_handlers is not None:
-                open_handlers.discard(self)
 
     async def send_message(self, message: Any) -> None:
         await super().send_message(message)
@@ -395,14 +403,8 @@ class LegacyFeedHandler(BaseGraphQLWSHandler[Context, None]):
     counted in the feed's metrics and closed with 1001 at shutdown like the other protocol."""
 
     async def handle(self) -> None:
-        open_handlers: set[FeedConnection] | None = getattr(self.view, "open_handlers", None)
-        if open_handlers is not None:
-            open_handlers.add(self)
-        try:
+        with _listed_as_open(self):
             await super().handle()
-        finally:
-            if open_handlers is not None:
-                open_handlers.discard(self)
 
     async def handle_async_results(
         self,

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import services.after_sales as after_sale_module
-from api.embedded_db import EmbeddedDatabase
+from benchmarks.scratch import scratch_database
 from models.actors import Actor, ActorKind
 from models.after_sales import AfterSaleKind
 from models.clock import SettableClock
@@ -33,7 +33,6 @@ from services.after_sales import AfterSaleService
 from services.bootstrap import build_services
 from storage import orders as order_store
 from storage import ticket_rules
-from storage.mongo import connect
 from tests.factories import build_order
 
 
@@ -42,13 +41,7 @@ async def _no_tickets(*args: Any, **kwargs: Any) -> list[Any]:
 
 
 async def run(args: argparse.Namespace) -> None:
-    server = None
-    uri = args.mongodb_uri or os.environ.get("MONGODB_URI")
-    if not uri:
-        server = EmbeddedDatabase(":memory:")
-        uri = server.start()
-    db = connect(uri, f"bench_afs_tickets_{int(time.time())}")
-    try:
+    async with scratch_database(args.mongodb_uri, "bench_afs_tickets") as db:
         start = datetime.now(UTC).replace(microsecond=0)
         clock = SettableClock(start)
         services = await build_services(db, clock)
@@ -100,11 +93,6 @@ async def run(args: argparse.Namespace) -> None:
         for name, s in spent.items():
             print(f"refund requests {name:13}: {s:7.2f} s  ({args.n / s:6.0f} requests/s)")
         print(f"ratio with/without helpdesk: {spent['with helpdesk'] / spent['without']:.2f}")
-    finally:
-        await db.client.drop_database(db.db.name)
-        await db.close()
-        if server:
-            server.stop()
 
 
 def main() -> None:

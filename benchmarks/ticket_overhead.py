@@ -17,22 +17,15 @@ import os
 import time
 from datetime import UTC, datetime, timedelta
 
-from api.embedded_db import EmbeddedDatabase
 from benchmarks.expiry import seed
+from benchmarks.scratch import scratch_database
 from models.actors import EXPIRY_WORKER
 from models.clock import SettableClock
 from services.bootstrap import build_services
-from storage.mongo import connect
 
 
 async def run(args: argparse.Namespace) -> None:
-    server = None
-    uri = args.mongodb_uri or os.environ.get("MONGODB_URI")
-    if not uri:
-        server = EmbeddedDatabase(":memory:")
-        uri = server.start()
-    db = connect(uri, f"bench_tickets_{int(time.time())}")
-    try:
+    async with scratch_database(args.mongodb_uri, "bench_tickets") as db:
         start = datetime.now(UTC).replace(microsecond=0)
         clock = SettableClock(start)
         services = await build_services(db, clock)
@@ -64,11 +57,6 @@ async def run(args: argparse.Namespace) -> None:
         for name, s in spent.items():
             print(f"C6 moves {name:13}: {s:7.2f} s  ({args.n / s:6.0f} requests/s)")
         print(f"ratio with/without tickets: {spent['with tickets'] / spent['without']:.2f}")
-    finally:
-        await db.client.drop_database(db.db.name)
-        await db.close()
-        if server:
-            server.stop()
 
 
 def main() -> None:

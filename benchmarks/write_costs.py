@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pymongo import ASCENDING, IndexModel, InsertOne, ReplaceOne, UpdateOne
 
-from api.embedded_db import EmbeddedDatabase
-from storage.mongo import Database, connect
+from benchmarks.scratch import scratch_database
+from storage.mongo import Database
 
 Case = Callable[[Database, int], Awaitable[float]]
 
@@ -77,7 +76,10 @@ async def _fresh(db: Database, n: int, indexes: list[IndexModel]) -> Any:
     coll = db.db[f"c_{time.perf_counter_ns()}"]
     if indexes:
         await coll.create_indexes(indexes)
-    await coll.insert_many([_doc(i) for i in range(n)], ordered=False)
+    if n:
+        await coll.insert_many([_doc(i) for i in range(n)], ordered=False)
+    elif not indexes:  # an insert case starts empty, its collection made outside the timing
+        await db.db.create_collection(coll.name)
     return coll
 
 
@@ -179,24 +181,13 @@ CASES: dict[str, Case] = {
 
 
 async def run(args: argparse.Namespace) -> None:
-    server = None
-    uri = args.mongodb_uri or os.environ.get("MONGODB_URI")
-    if not uri:
-        server = EmbeddedDatabase(":memory:")
-        uri = server.start()
-    db = connect(uri, f"bench_write_costs_{int(time.time())}")
     names = args.cases.split(",") if args.cases else list(CASES)
-    try:
+    async with scratch_database(args.mongodb_uri, "bench_write_costs") as db:
         print(f"{'case':<28}{'docs':>7}{'seconds':>9}{'ms/doc':>9}")
         for name in names:
             for _ in range(args.repeat):
                 seconds = await CASES[name](db, args.n)
                 print(f"{name:<28}{args.n:>7}{seconds:>9.2f}{1000 * seconds / args.n:>9.3f}")
-    finally:
-        await db.client.drop_database(db.db.name)
-        await db.close()
-        if server:
-            server.stop()
 
 
 def main() -> None:

@@ -139,16 +139,24 @@ def unusual(value: Any) -> bool:
     return value is Undefined or isinstance(value, Exception) or is_awaitable(value)
 
 
+def _allowed_null(value: Any, nullable: bool) -> bool:
+    """True for a null the field may hold. Fallback for a null in a non-null field, and for a
+    value graphql-core treats specially: its own path reports them."""
+    if value is None or value is Undefined:
+        if nullable:
+            return True
+        raise Fallback
+    if unusual(value):
+        raise Fallback
+    return False
+
+
 def _leaf_completer(leaf: GraphQLLeafType, nullable: bool) -> Callable[[Any], Any]:
     coerce = leaf.coerce_output_value
 
     def complete(value: Any) -> Any:
-        if value is None or value is Undefined:
-            if nullable:
-                return None
-            raise Fallback
-        if unusual(value):
-            raise Fallback
+        if _allowed_null(value, nullable):
+            return None
         coerced = coerce(value)
         if coerced is None or coerced is Undefined:
             raise Fallback
@@ -159,13 +167,7 @@ def _leaf_completer(leaf: GraphQLLeafType, nullable: bool) -> Callable[[Any], An
 
 def _object_completer(build: Builder, nullable: bool) -> Callable[[Any], Any]:
     def complete(value: Any) -> Any:
-        if value is None or value is Undefined:
-            if nullable:
-                return None
-            raise Fallback
-        if unusual(value):
-            raise Fallback
-        return build(value)
+        return None if _allowed_null(value, nullable) else build(value)
 
     return complete
 

@@ -5,8 +5,8 @@ A frozen dataclass's `__init__` sets each field through `object.__setattr__` (it
 takes ~1 us. A tab page decodes 50 requests and their timelines, so the difference is a tenth
 of a millisecond or more a page. `frozen_constructor` makes, once per class, a function that
 builds the very object `cls(...)` would: every field must be given (no defaults, so a field the
-decoder forgets is a TypeError, as it would be for a field without a default), and a class with
-a `__post_init__` (a check to run) is refused, so nothing is skipped.
+decoder forgets is a TypeError, as it would be for a field without a default), and a class's
+`__post_init__` (its checks) runs last, as its `__init__` runs it, so nothing is skipped.
 """
 
 from __future__ import annotations
@@ -22,16 +22,15 @@ def frozen_constructor(cls: type[T]) -> Callable[..., T]:
     """A keyword-only constructor equal to `cls(**kwargs)` with every field given."""
     if not (is_dataclass(cls) and cls.__dataclass_params__.frozen):  # type: ignore[attr-defined]
         raise TypeError(f"{cls.__name__} is not a frozen dataclass")
-    if hasattr(cls, "__post_init__"):
-        raise TypeError(
-            f"{cls.__name__} checks itself in __post_init__: build it with its __init__"
-        )
     if hasattr(cls, "__slots__"):
         raise TypeError(f"{cls.__name__} has slots, not a __dict__")
     names = [f.name for f in fields(cls) if f.init]
     if len(names) != len(fields(cls)):
         raise TypeError(f"{cls.__name__} has fields its __init__ does not take")
-    body = "\n".join(f"    d[{name!r}] = {name}" for name in names)
+    lines = [f"    d[{name!r}] = {name}" for name in names]
+    if hasattr(cls, "__post_init__"):
+        lines.append("    obj.__post_init__()")
+    body = "\n".join(lines)
     source = (
         f"def build(*, {', '.join(names)}):\n"
         "    obj = new(cls)\n"
