@@ -16,11 +16,10 @@ queries and mutations over WebSocket, the legacy graphql-ws protocol) runs as St
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import json
 from collections import deque
-from collections.abc import Hashable, Iterator
+from collections.abc import Hashable
 from functools import lru_cache
 from typing import Any
 
@@ -109,7 +108,7 @@ def _is_subscription(query: str, operation_name: str | None) -> bool:
 
 
 async def close_all(handlers: set[FeedConnection], wait: float = 2.0) -> None:
-    """Close every open graphql-transport-ws connection with 1001 and the reason, then wait a
+    """Close every open feed connection (either protocol) with 1001 and the reason, then wait a
     little for their subscriptions to end (before the feed's watcher stops under them)."""
     closes = [asyncio.ensure_future(h.going_away()) for h in list(handlers)]
     if closes:
@@ -329,27 +328,32 @@ class Broadcasts:
                     group.task.cancel()
 
 
-@contextlib.contextmanager
-def _listed_as_open(handler: FeedConnection) -> Iterator[None]:
-    """The connection in its view's `open_handlers` while it is handled (metrics, shutdown)."""
-    open_handlers: set[FeedConnection] | None = getattr(handler.view, "open_handlers", None)
-    if open_handlers is not None:
-        open_handlers.add(handler)
-    try:
-        yield
-    finally:
+class _FeedConnection:
+    """What a connection of either protocol does besides its protocol: it is in its view's
+    `open_handlers` while it is handled (metrics, shutdown), and closes with 1001 at shutdown.
+    A mixin, listed before the protocol's handler class."""
+
+    async def handle(self) -> None:
+        view = self.view  # type: ignore[attr-defined]
+        open_handlers: set[Any] | None = getattr(view, "open_handlers", None)
         if open_handlers is not None:
-            open_handlers.discard(handler)
+            open_handlers.add(self)
+        try:
+            await super().handle()  # type: ignore[misc]
+        finally:
+            if open_handlers is not None:
+                open_handlers.discard(self)
+
+    async def going_away(self) -> None:
+        """Close this connection at shutdown: 1001 and how to come back."""
+        websocket = self.websocket  # type: ignore[attr-defined]
+        await websocket.close(GOING_AWAY_CLOSE_CODE, GOING_AWAY_REASON)
 
 
-class SharedFeedHandler(BaseGraphQLTransportWSHandler[Context, None]):
+class SharedFeedHandler(_FeedConnection, BaseGraphQLTransportWSHandler[Context, None]):
     """graphql-transport-ws, with identical feed subscriptions executed once (Broadcasts)."""
 
     _closing: set[asyncio.Task[None]]
-
-    async def handle(self) -> None:
-        with _listed_as_open(self):
-            await super().handle()
 
     async def send_message(self, message: Any) -> None:
         await super().send_message(message)
@@ -359,10 +363,6 @@ class SharedFeedHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 operation.query, operation.operation_name
             ):
                 FEED_EVENTS_DELIVERED.inc()
-
-    async def going_away(self) -> None:
-        """Close this connection at shutdown: 1001 and how to come back."""
-        await self.websocket.close(GOING_AWAY_CLOSE_CODE, GOING_AWAY_REASON)
 
     def close_soon(self, reason: str) -> None:
         """Close this connection with the reason, without waiting (its sender may be stuck)."""
@@ -398,13 +398,9 @@ class SharedFeedHandler(BaseGraphQLTransportWSHandler[Context, None]):
             await self.handle_task_exception(error)
 
 
-class LegacyFeedHandler(BaseGraphQLWSHandler[Context, None]):
+class LegacyFeedHandler(_FeedConnection, BaseGraphQLWSHandler[Context, None]):
     """The legacy graphql-ws protocol, run as Strawberry runs it (no shared execution), but
     counted in the feed's metrics and closed with 1001 at shutdown like the other protocol."""
-
-    async def handle(self) -> None:
-        with _listed_as_open(self):
-            await super().handle()
 
     async def handle_async_results(
         self,
@@ -425,10 +421,6 @@ class LegacyFeedHandler(BaseGraphQLWSHandler[Context, None]):
     async def send_data_message(self, execution_result: ExecutionResult, operation_id: str) -> None:
         await super().send_data_message(execution_result, operation_id)
         FEED_EVENTS_DELIVERED.inc()  # graphql-ws sends "data" for subscriptions only
-
-    async def going_away(self) -> None:
-        """Close this connection at shutdown: 1001 and how to come back."""
-        await self.websocket.close(GOING_AWAY_CLOSE_CODE, GOING_AWAY_REASON)
 
 
 # What the view keeps open and closes at shutdown: a connection of either protocol.

@@ -56,12 +56,12 @@ ROOT = Path(__file__).resolve().parent.parent
 _NEXT_MARK = b'"type":"next"'
 
 
-def _client_frame(text: str) -> bytes:
-    """A masked text frame (clients must mask; a zero key leaves the payload as it is)."""
-    data = text.encode()
+def _client_frame(data: bytes, opcode: int = 0x1) -> bytes:
+    """A masked frame, text unless told (clients must mask; a zero key leaves the payload as
+    it is)."""
     n = len(data)
     length = bytes([0x80 | n]) if n < 126 else bytes([0x80 | 126]) + n.to_bytes(2, "big")
-    return b"\x81" + length + b"\0\0\0\0" + data
+    return bytes([0x80 | opcode]) + length + b"\0\0\0\0" + data
 
 
 class _RawSubscriber(asyncio.Protocol):
@@ -125,7 +125,7 @@ class _RawSubscriber(asyncio.Protocol):
                 self._text(now, payload)
             elif opcode == 0x9:  # ping: pong with the same payload
                 assert self.transport is not None
-                self.transport.write(b"\x8a" + bytes([0x80 | len(payload)]) + b"\0\0\0\0" + payload)
+                self.transport.write(_client_frame(payload, opcode=0xA))
         self.buffer = buffer[i:]
 
     def _text(self, now: float, payload: bytes) -> None:
@@ -137,7 +137,7 @@ class _RawSubscriber(asyncio.Protocol):
 
     def _send(self, text: str) -> None:
         assert self.transport is not None
-        self.transport.write(_client_frame(text))
+        self.transport.write(_client_frame(text.encode()))
 
 
 async def _client_main(url: str, n: int, conn: Connection) -> None:

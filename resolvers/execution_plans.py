@@ -343,11 +343,9 @@ def _compile(
 @dataclass
 class OperationPlans:
     """The builders of one operation for one set of @skip/@include variable values, keyed by
-    object type and the field nodes of the selection (ids; the document is held alive)."""
+    object type and the field nodes of the selection (ids: the document is held alive by its
+    `_Operation` entry, or by the execution that holds these plans)."""
 
-    schema: GraphQLSchema
-    operation: OperationDefinitionNode
-    fragments: tuple[FragmentDefinitionNode, ...]
     builders: dict[tuple[int, tuple[int, ...]], Builder | None] = field(default_factory=dict)
 
 
@@ -419,7 +417,7 @@ def plans_for(
     if plans is None:
         if len(entry.variants) >= MAX_DIRECTIVE_VARIANTS:
             entry.variants.clear()
-        plans = entry.variants[values] = OperationPlans(schema, operation, fragments)
+        plans = entry.variants[values] = OperationPlans()
     return plans
 
 
