@@ -13,6 +13,7 @@ from datetime import datetime
 from models.actors import Actor
 from models.after_sales import DecisionType
 from models.money import Money
+from models.request_kinds import AFTER_SALE_PROFILES
 from models.tickets import RequestKind
 from services.after_sales import AfterSaleService
 from services.tickets import ApproveOptions, HelpdeskService
@@ -20,10 +21,10 @@ from storage import after_sales as after_sale_store
 from storage.mongo import Database
 
 # What "approve" means on a ticket of each kind: what the buyer asked for (R7, P2).
-APPROVAL_OF_KIND = {
-    RequestKind.REFUND_ONLY: DecisionType.APPROVE_REFUND,
-    RequestKind.RETURN_AND_REFUND: DecisionType.APPROVE_RETURN,
-    RequestKind.REPLACEMENT: DecisionType.APPROVE_REPLACEMENT,
+APPROVAL_OF_KIND: dict[RequestKind, DecisionType] = {
+    p.kind: p.default_decision
+    for p in AFTER_SALE_PROFILES.values()
+    if p.default_decision is not None
 }
 
 

@@ -12,7 +12,7 @@ loser reruns on the state that won (storage/refund_ledgers.py).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from bson import ObjectId
@@ -24,6 +24,7 @@ from models.after_sales import (
     AfterSaleKind,
     AfterSaleOutcome,
     AfterSaleRequest,
+    AfterSalesCase,
     AfterSaleTab,
     DecisionType,
     LineEligibility,
@@ -59,38 +60,11 @@ SECTION = "after_sales"
 # returns the ids of the requests a rule decided, so the caller shows their new state.
 
 Decide = Callable[[AfterSaleRequest, Order, RefundLedger], AfterSaleOutcome]
-Create = Callable[["_OrderState", PolicyBook, str], AfterSaleOutcome]
+Create = Callable[[AfterSalesCase, PolicyBook, str], AfterSaleOutcome]
 
 
 def new_after_sale_id() -> str:
     return f"afs_{ObjectId()}"
-
-
-@dataclass
-class _OrderState:
-    """One order as read in the transaction, and as the steps decided so far leave it."""
-
-    order_before: Order
-    ledger_before: RefundLedger
-    existing_before: list[AfterSaleRequest]
-    order: Order = field(init=False)
-    ledger: RefundLedger = field(init=False)
-    existing: list[AfterSaleRequest] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.order = self.order_before
-        self.ledger = self.ledger_before
-        self.existing = list(self.existing_before)
-
-    def current(self, request_id: str) -> AfterSaleRequest | None:
-        return next((r for r in self.existing if r.id == request_id), None)
-
-    def apply(self, outcome: AfterSaleOutcome) -> None:
-        self.order = outcome.order
-        if outcome.ledger is not None:
-            self.ledger = outcome.ledger
-        moved = {outcome.request.id: outcome.request} | {r.id: r for r in outcome.superseded}
-        self.existing = [moved.pop(r.id, r) for r in self.existing] + list(moved.values())
 
 
 @dataclass(frozen=True)
@@ -123,14 +97,14 @@ class AfterSaleService:
     ) -> AfterSaleRequest:
         """R1, P1 (a buyer's request), R5 (a second one, linked), R10 (instant refund)."""
 
-        def create(st: _OrderState, book: PolicyBook, new_id: str) -> AfterSaleOutcome:
+        def create(st: AfterSalesCase, book: PolicyBook, new_id: str) -> AfterSaleOutcome:
             order = st.order
             access.require_buyer_of(actor, order.buyer_id)
             asked = [line.category for line in order.lines if line.line_id in lines]
             policy = book.for_order(asked or order.categories)  # kept on the request (Y1)
             return domain.request_by_buyer(
                 order,
-                st.existing,
+                st.requests,
                 st.ledger,
                 actor,
                 kind,
@@ -268,11 +242,11 @@ class AfterSaleService:
     ) -> AfterSaleRequest:
         """R9: the seller refunds with no buyer request."""
 
-        def create(st: _OrderState, book: PolicyBook, new_id: str) -> AfterSaleOutcome:
+        def create(st: AfterSalesCase, book: PolicyBook, new_id: str) -> AfterSaleOutcome:
             access.require_seller_of(actor, st.order.shop_id)
             return domain.refund_by_seller(
                 st.order,
-                st.existing,
+                st.requests,
                 st.ledger,
                 actor,
                 reason,
@@ -303,11 +277,11 @@ class AfterSaleService:
     ) -> AfterSaleRequest:
         """R10: the platform refunds with no seller step."""
 
-        def create(st: _OrderState, book: PolicyBook, new_id: str) -> AfterSaleOutcome:
+        def create(st: AfterSalesCase, book: PolicyBook, new_id: str) -> AfterSaleOutcome:
             access.require_platform(actor)
             return domain.refund_by_platform(
                 st.order,
-                st.existing,
+                st.requests,
                 st.ledger,
                 actor,
                 reason,
@@ -462,7 +436,7 @@ class AfterSaleService:
             raise NotFound(f"no order {order_id}", field="orderId")
         return order
 
-    async def _states(self, order_ids: list[str], session: Session) -> dict[str, _OrderState]:
+    async def _states(self, order_ids: list[str], session: Session) -> dict[str, AfterSalesCase]:
         ids = sorted(set(order_ids))
         orders = await order_store.get_many(self.db, ids, session)
         missing = [i for i in ids if i not in orders]
@@ -470,7 +444,7 @@ class AfterSaleService:
             raise NotFound(f"no order {missing[0]}", field="orderId")
         ledgers = await refund_ledgers.get_many(self.db, list(orders.values()), session)
         existing = await store.for_orders(self.db, ids, session)
-        return {i: _OrderState(orders[i], ledgers[i], existing[i]) for i in ids}
+        return {i: AfterSalesCase(orders[i], ledgers[i], existing[i]) for i in ids}
 
     async def _create(
         self,
@@ -546,7 +520,7 @@ class AfterSaleService:
         self,
         session: Session,
         actor: Actor,
-        states: dict[str, _OrderState],
+        states: dict[str, AfterSalesCase],
         changes: list[_Change],
     ) -> list[AfterSaleRequest]:
         """The one write path: requests (with their timeline records), the requests a second
@@ -558,11 +532,9 @@ class AfterSaleService:
         touched = [states[ch.outcome.request.order_id] for ch in changes]
         touched = list({id(st): st for st in touched}.values())
         await order_store.save_many(
-            self.db,
-            [(st.order_before, st.order) for st in touched if st.order != st.order_before],
-            session,
+            self.db, [(st.order_before, st.order) for st in touched if st.order_changed], session
         )
-        await refund_ledgers.claim_many(self.db, [st.ledger for st in touched], session)
+        await refund_ledgers.claim_many(self.db, [st.claim for st in touched], session)
 
         created = [ch.outcome.request for ch in changes if ch.before is None]
         await store.insert_many(self.db, created, session)
@@ -571,9 +543,7 @@ class AfterSaleService:
         ]
         for ch in changes:
             st = states[ch.outcome.request.order_id]
-            for closed in ch.outcome.superseded:
-                before = next(r for r in st.existing_before if r.id == closed.id)
-                moved.append((before, closed))
+            moved += [(st.as_read(closed.id), closed) for closed in ch.outcome.superseded]
         saved = await store.save_many(self.db, moved, session)
 
         tab_moves = [(before.shop_id, before.tab, after.tab) for before, after in moved]

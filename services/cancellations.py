@@ -17,7 +17,6 @@ from bson import ObjectId
 from models import access, events
 from models import cancellations as domain
 from models.actors import Actor
-from models.after_sales_ledger import RefundLedger
 from models.cancellations import Cancellation, CancellationOutcome, CancellationTab
 from models.clock import Clock
 from models.errors import DomainError, NotFound
@@ -25,6 +24,7 @@ from models.money import Money
 from models.orders import FulfilmentState, Order
 from models.policy import CategoryPolicy
 from models.reasons import SYSTEM_CANCEL_REASONS
+from models.refund_ledger import RefundLedger
 from models.ticket_facts import facts_of_cancellation
 from services.ticket_sync import (
     AfterCreate,

@@ -9,14 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from models.actors import ActorKind
-from models.after_sales_ledger import (
-    LedgerEntry,
-    LedgerSource,
-    LineRefund,
-    RefundBreakdown,
-    RefundLedger,
-)
-from models.after_sales_machine import (
+from models.after_sales import (
     AfterSaleAction,
     AfterSaleKind,
     AfterSaleRequest,
@@ -31,6 +24,13 @@ from models.after_sales_machine import (
 )
 from models.money import Money
 from models.policy import CategoryPolicy
+from models.refund_ledger import (
+    LedgerEntry,
+    LedgerSource,
+    LineRefund,
+    RefundBreakdown,
+    RefundLedger,
+)
 from storage.documents import line_doc, line_from, money_doc, money_from
 from storage.keys import ALL, sort_key
 

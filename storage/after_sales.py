@@ -13,7 +13,7 @@ from typing import Any
 from pymongo import UpdateOne
 
 from models.access import Scope
-from models.after_sales_machine import (
+from models.after_sales import (
     AfterSaleKind,
     AfterSaleRequest,
     AfterSaleStatus,

@@ -8,9 +8,9 @@ from datetime import timedelta
 
 from models.actors import ADJUSTMENTS, EXPIRY_WORKER, Actor, ActorKind
 from models.after_sales import AfterSaleKind, AfterSaleStatus, AfterSaleTab, DecisionType
-from models.after_sales_ledger import RefundLedger
 from models.clock import SettableClock
 from models.orders import FulfilmentState, PaymentState
+from models.refund_ledger import RefundLedger
 from services.after_sales import SECTION
 from services.bootstrap import Services
 from storage import orders as order_store
