@@ -4,6 +4,7 @@ service method and maps the outcome to its result union; the rules live in model
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import fields
 from datetime import timedelta
 from typing import Annotated, Any
@@ -11,12 +12,32 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types import Info
 
+from models.commands import (
+    AfterSaleCommand,
+    AppealAfterSale,
+    ApprovalTerms,
+    ApproveAfterSale,
+    ConfirmReturnReceived,
+    DecideAppeal,
+    Lines,
+    PlatformRefund,
+    RecordReplacementDelivered,
+    RefundOrder,
+    RejectAfterSale,
+    RejectReturnOnReceipt,
+    RequestAfterSale,
+    ShipReplacement,
+    ShipReturn,
+    WithdrawAfterSale,
+    chosen_lines,
+)
 from models.policy import CategoryPolicy as DomainPolicy
 from resolvers.after_sale_inputs import (
     AfterSaleStepInput,
     ApproveAfterSaleInput,
     CategoryPolicyInput,
     DecideAppealInput,
+    LineQuantityInput,
     ReasonedStepInput,
     RefundOrderInput,
     RequestAfterSaleInput,
@@ -66,6 +87,22 @@ def _id(value: strawberry.ID) -> str:
     return well_formed_id(value, "requestId")
 
 
+def _chosen(lines: list[LineQuantityInput] | None) -> Lines | None:
+    return chosen_lines(lines_of(lines))
+
+
+async def _handled(
+    info: Info[Context, Any], command: Callable[[], AfterSaleCommand], key: str | None
+) -> AfterSaleResult:
+    """Build the step's command (its input's shape checked there), hand it to the service, and
+    map the outcome or the typed error to the union."""
+
+    async def call() -> Any:
+        return await services_of(info).handle(actor_of(info), command(), key)
+
+    return await outcome(call(), AfterSale.of)
+
+
 @strawberry.type
 class AfterSaleMutation:
     # ---- buyer ---------------------------------------------------------------------------
@@ -77,64 +114,37 @@ class AfterSaleMutation:
     async def request_after_sale(
         self, info: Info[Context, Any], input: RequestAfterSaleInput
     ) -> AfterSaleResult:
-        svc = services_of(info).after_sales
-
-        async def call() -> Any:
+        def command() -> AfterSaleCommand:
             order_id = well_formed_id(input.order_id, "orderId")
-            return await svc.request(
-                actor_of(info),
-                order_id,
-                input.kind,
-                lines_of(input.lines) or {},
-                input.reason,
-                input.note,
-                input.idempotency_key,
-            )
+            chosen = chosen_lines(lines_of(input.lines) or {})
+            return RequestAfterSale(order_id, input.kind, chosen, input.reason, input.note)
 
-        return await outcome(call(), AfterSale.of)
+        return await _handled(info, command, input.idempotency_key)
 
     @strawberry.mutation(description="Buyer: take back a request not yet answered or shipped.")
     async def withdraw_after_sale(
         self, info: Info[Context, Any], input: AfterSaleStepInput
     ) -> AfterSaleResult:
-        svc = services_of(info).after_sales
+        def command() -> AfterSaleCommand:
+            return WithdrawAfterSale(_id(input.request_id))
 
-        async def call() -> Any:
-            return await svc.withdraw(actor_of(info), _id(input.request_id), input.idempotency_key)
-
-        return await outcome(call(), AfterSale.of)
+        return await _handled(info, command, input.idempotency_key)
 
     @strawberry.mutation(description="Buyer: appeal a rejection within the appeal window (R5).")
     async def appeal_after_sale(
         self, info: Info[Context, Any], input: ReasonedStepInput
     ) -> AfterSaleResult:
-        svc = services_of(info).after_sales
+        def command() -> AfterSaleCommand:
+            return AppealAfterSale(_id(input.request_id), input.reason, input.comment)
 
-        async def call() -> Any:
-            return await svc.appeal(
-                actor_of(info),
-                _id(input.request_id),
-                input.reason,
-                input.comment,
-                input.idempotency_key,
-            )
-
-        return await outcome(call(), AfterSale.of)
+        return await _handled(info, command, input.idempotency_key)
 
     @strawberry.mutation(description="Buyer: the item is on its way back (R8).")
     async def ship_return(self, info: Info[Context, Any], input: ShipmentInput) -> AfterSaleResult:
-        svc = services_of(info).after_sales
+        def command() -> AfterSaleCommand:
+            return ShipReturn(_id(input.request_id), input.carrier, input.tracking_number)
 
-        async def call() -> Any:
-            return await svc.ship_return(
-                actor_of(info),
-                _id(input.request_id),
-                input.carrier,
-                input.tracking_number,
-                input.idempotency_key,
-            )
-
-        return await outcome(call(), AfterSale.of)
+        return await _handled(info, command, input.idempotency_key)
 
     # ---- seller agent --------------------------------------------------------------------
 
@@ -145,105 +155,68 @@ class AfterSaleMutation:
     async def approve_after_sale(
         self, info: Info[Context, Any], input: ApproveAfterSaleInput
     ) -> AfterSaleResult:
-        svc = services_of(info).after_sales
-
-        async def call() -> Any:
-            return await svc.approve(
-                actor_of(info),
-                _id(input.request_id),
-                input.decision,
-                input.idempotency_key,
-                lines=lines_of(input.lines),
+        def command() -> AfterSaleCommand:
+            terms = ApprovalTerms(
+                lines=_chosen(input.lines),
                 buyer_keeps_item=input.buyer_keeps_item,
                 partial_amount=money_of(input.partial_amount, "partialAmount"),
                 reason=input.reason,
                 comment=input.comment,
             )
+            return ApproveAfterSale(_id(input.request_id), input.decision, terms)
 
-        return await outcome(call(), AfterSale.of)
+        return await _handled(info, command, input.idempotency_key)
 
     @strawberry.mutation(description="Seller: reject with a reason of the kind's catalogue (R4).")
     async def reject_after_sale(
         self, info: Info[Context, Any], input: ReasonedStepInput
     ) -> AfterSaleResult:
-        svc = services_of(info).after_sales
+        def command() -> AfterSaleCommand:
+            return RejectAfterSale(_id(input.request_id), input.reason, input.comment)
 
-        async def call() -> Any:
-            return await svc.reject(
-                actor_of(info),
-                _id(input.request_id),
-                input.reason,
-                input.comment,
-                input.idempotency_key,
-            )
-
-        return await outcome(call(), AfterSale.of)
+        return await _handled(info, command, input.idempotency_key)
 
     @strawberry.mutation(description="Seller: the returned parcel arrived; the refund is paid.")
     async def confirm_return_received(
         self, info: Info[Context, Any], input: AfterSaleStepInput
     ) -> AfterSaleResult:
-        svc = services_of(info).after_sales
+        def command() -> AfterSaleCommand:
+            return ConfirmReturnReceived(_id(input.request_id))
 
-        async def call() -> Any:
-            return await svc.confirm_receipt(
-                actor_of(info), _id(input.request_id), input.idempotency_key
-            )
-
-        return await outcome(call(), AfterSale.of)
+        return await _handled(info, command, input.idempotency_key)
 
     @strawberry.mutation(description="Seller: the returned parcel is not as agreed (R8).")
     async def reject_return_on_receipt(
         self, info: Info[Context, Any], input: ReasonedStepInput
     ) -> AfterSaleResult:
-        svc = services_of(info).after_sales
+        def command() -> AfterSaleCommand:
+            return RejectReturnOnReceipt(_id(input.request_id), input.reason, input.comment)
 
-        async def call() -> Any:
-            return await svc.reject_on_receipt(
-                actor_of(info),
-                _id(input.request_id),
-                input.reason,
-                input.comment,
-                input.idempotency_key,
-            )
-
-        return await outcome(call(), AfterSale.of)
+        return await _handled(info, command, input.idempotency_key)
 
     @strawberry.mutation(description="Seller: the replacement is on its way (P2).")
     async def ship_replacement(
         self, info: Info[Context, Any], input: ShipmentInput
     ) -> AfterSaleResult:
-        svc = services_of(info).after_sales
+        def command() -> AfterSaleCommand:
+            return ShipReplacement(_id(input.request_id), input.carrier, input.tracking_number)
 
-        async def call() -> Any:
-            return await svc.ship_replacement(
-                actor_of(info),
-                _id(input.request_id),
-                input.carrier,
-                input.tracking_number,
-                input.idempotency_key,
-            )
-
-        return await outcome(call(), AfterSale.of)
+        return await _handled(info, command, input.idempotency_key)
 
     @strawberry.mutation(description="Seller: refund with no buyer request (R9).")
     async def refund_order(
         self, info: Info[Context, Any], input: RefundOrderInput
     ) -> AfterSaleResult:
-        svc = services_of(info).after_sales
-
-        async def call() -> Any:
-            return await svc.refund_by_seller(
-                actor_of(info),
+        def command() -> AfterSaleCommand:
+            return RefundOrder(
                 well_formed_id(input.order_id, "orderId"),
                 input.reason,
                 input.comment,
-                input.idempotency_key,
-                lines=lines_of(input.lines),
-                partial_amount=money_of(input.partial_amount, "partialAmount"),
+                _chosen(input.lines),
+                money_of(input.partial_amount, "partialAmount"),
             )
 
-        return await outcome(call(), AfterSale.of)
+        return await _handled(info, command, input.idempotency_key)
 
     # ---- platform ------------------------------------------------------------------------
 
@@ -251,50 +224,34 @@ class AfterSaleMutation:
     async def platform_refund(
         self, info: Info[Context, Any], input: RefundOrderInput
     ) -> AfterSaleResult:
-        svc = services_of(info).after_sales
-
-        async def call() -> Any:
-            return await svc.refund_by_platform(
-                actor_of(info),
+        def command() -> AfterSaleCommand:
+            return PlatformRefund(
                 well_formed_id(input.order_id, "orderId"),
                 input.reason,
                 input.comment,
-                input.idempotency_key,
-                lines=lines_of(input.lines),
-                partial_amount=money_of(input.partial_amount, "partialAmount"),
+                _chosen(input.lines),
+                money_of(input.partial_amount, "partialAmount"),
             )
 
-        return await outcome(call(), AfterSale.of)
+        return await _handled(info, command, input.idempotency_key)
 
     @strawberry.mutation(description="Platform: decide an appeal for the buyer or the seller (R6).")
     async def decide_appeal(
         self, info: Info[Context, Any], input: DecideAppealInput
     ) -> AfterSaleResult:
-        svc = services_of(info).after_sales
+        def command() -> AfterSaleCommand:
+            return DecideAppeal(_id(input.request_id), input.for_buyer, input.note)
 
-        async def call() -> Any:
-            return await svc.decide_appeal(
-                actor_of(info),
-                _id(input.request_id),
-                input.for_buyer,
-                input.note,
-                input.idempotency_key,
-            )
-
-        return await outcome(call(), AfterSale.of)
+        return await _handled(info, command, input.idempotency_key)
 
     @strawberry.mutation(description="Platform (carrier event): the replacement was delivered.")
     async def record_replacement_delivered(
         self, info: Info[Context, Any], input: AfterSaleStepInput
     ) -> AfterSaleResult:
-        svc = services_of(info).after_sales
+        def command() -> AfterSaleCommand:
+            return RecordReplacementDelivered(_id(input.request_id))
 
-        async def call() -> Any:
-            return await svc.replacement_delivered(
-                actor_of(info), _id(input.request_id), input.idempotency_key
-            )
-
-        return await outcome(call(), AfterSale.of)
+        return await _handled(info, command, input.idempotency_key)
 
     @strawberry.mutation(
         description="Platform: set a category's policy (Y1). Requests already opened keep theirs."

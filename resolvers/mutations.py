@@ -8,6 +8,14 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types import Info
 
+from models.commands import (
+    AcceptCancellation,
+    CancelOrder,
+    CancelUnpaidOrder,
+    RejectCancellation,
+    RequestCancellation,
+    WithdrawCancellation,
+)
 from resolvers.context import Context, actor_of, services_of
 from resolvers.errors import (
     AlreadyRequestedError,
@@ -71,13 +79,10 @@ class Mutation(TicketMutations):
     async def request_cancellation(
         self, info: Info[Context, Any], input: RequestCancellationInput
     ) -> RequestCancellationResult:
-        svc = services_of(info).cancellations
-
         async def call() -> Any:
             order_id = well_formed_id(input.order_id, "orderId")
-            return await svc.request(
-                actor_of(info), order_id, input.reason.value, input.note, input.idempotency_key
-            )
+            command = RequestCancellation(order_id, input.reason.value, input.note)
+            return await services_of(info).handle(actor_of(info), command, input.idempotency_key)
 
         return await outcome(call(), Cancellation.of)
 
@@ -85,11 +90,9 @@ class Mutation(TicketMutations):
     async def withdraw_cancellation(
         self, info: Info[Context, Any], input: DecideCancellationInput
     ) -> CancellationDecisionResult:
-        svc = services_of(info).cancellations
-
         async def call() -> Any:
-            cid = well_formed_id(input.cancellation_id, "cancellationId")
-            return await svc.withdraw(actor_of(info), cid, input.idempotency_key)
+            command = WithdrawCancellation(well_formed_id(input.cancellation_id, "cancellationId"))
+            return await services_of(info).handle(actor_of(info), command, input.idempotency_key)
 
         return await outcome(call(), Cancellation.of)
 
@@ -99,11 +102,9 @@ class Mutation(TicketMutations):
     async def accept_cancellation(
         self, info: Info[Context, Any], input: DecideCancellationInput
     ) -> CancellationDecisionResult:
-        svc = services_of(info).cancellations
-
         async def call() -> Any:
-            cid = well_formed_id(input.cancellation_id, "cancellationId")
-            return await svc.accept(actor_of(info), cid, input.idempotency_key)
+            command = AcceptCancellation(well_formed_id(input.cancellation_id, "cancellationId"))
+            return await services_of(info).handle(actor_of(info), command, input.idempotency_key)
 
         return await outcome(call(), Cancellation.of)
 
@@ -111,13 +112,10 @@ class Mutation(TicketMutations):
     async def reject_cancellation(
         self, info: Info[Context, Any], input: RejectCancellationInput
     ) -> CancellationDecisionResult:
-        svc = services_of(info).cancellations
-
         async def call() -> Any:
             cid = well_formed_id(input.cancellation_id, "cancellationId")
-            return await svc.reject(
-                actor_of(info), cid, input.reason.value, input.comment, input.idempotency_key
-            )
+            command = RejectCancellation(cid, input.reason.value, input.comment)
+            return await services_of(info).handle(actor_of(info), command, input.idempotency_key)
 
         return await outcome(call(), Cancellation.of)
 
@@ -125,13 +123,10 @@ class Mutation(TicketMutations):
     async def cancel_order(
         self, info: Info[Context, Any], input: CancelOrderInput
     ) -> CancelOrderResult:
-        svc = services_of(info).cancellations
-
         async def call() -> Any:
             order_id = well_formed_id(input.order_id, "orderId")
-            return await svc.cancel_by_seller(
-                actor_of(info), order_id, input.reason.value, input.comment, input.idempotency_key
-            )
+            command = CancelOrder(order_id, input.reason.value, input.comment)
+            return await services_of(info).handle(actor_of(info), command, input.idempotency_key)
 
         return await outcome(call(), Cancellation.of)
 
@@ -141,11 +136,9 @@ class Mutation(TicketMutations):
     async def cancel_unpaid_order(
         self, info: Info[Context, Any], input: CancelUnpaidOrderInput
     ) -> CancelOrderResult:
-        svc = services_of(info).cancellations
-
         async def call() -> Any:
-            order_id = well_formed_id(input.order_id, "orderId")
-            return await svc.cancel_unpaid(actor_of(info), order_id, input.idempotency_key)
+            command = CancelUnpaidOrder(well_formed_id(input.order_id, "orderId"))
+            return await services_of(info).handle(actor_of(info), command, input.idempotency_key)
 
         return await outcome(call(), Cancellation.of)
 

@@ -15,6 +15,7 @@ from strawberry.types import Info
 from models import access
 from models import ticket_rules as rules_domain
 from models import tickets as domain
+from models.commands import ApprovalTerms, ApproveFromTicket, RejectFromTicket, chosen_lines
 from models.errors import ValidationFailed
 from models.money import Money as DomainMoney
 from resolvers.after_sale_inputs import LineQuantityInput, lines_of
@@ -44,7 +45,7 @@ from resolvers.types import (
     Reason,
     RequestKind,
 )
-from services.tickets import ApproveOptions, RuleDraft
+from services.tickets import RuleDraft
 from storage.tickets import UNASSIGNED, TicketFilter
 
 RequestInitiator = strawberry.enum(
@@ -442,13 +443,16 @@ class ApproveFromTicketInput:
     )
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
 
-    def options(self) -> ApproveOptions:
-        return ApproveOptions(
-            lines=lines_of(self.lines),
+    def command(self) -> ApproveFromTicket:
+        ticket_id = _ticket_id(self.ticket_id)
+        terms = ApprovalTerms(
+            lines=chosen_lines(lines_of(self.lines)),
             buyer_keeps_item=self.buyer_keeps_item,
             partial_amount=money_of(self.partial_amount, "partialAmount"),
+            reason=self.reason,
             comment=self.comment,
         )
+        return ApproveFromTicket(ticket_id, terms)
 
 
 @strawberry.input
@@ -653,16 +657,9 @@ class TicketMutations:
     async def approve_from_ticket(
         self, info: Info[Context, Any], input: ApproveFromTicketInput
     ) -> TicketDecisionResult:
-        svc = services_of(info).helpdesk
-
         async def call() -> Any:
-            return await svc.approve(
-                actor_of(info),
-                _ticket_id(input.ticket_id),
-                input.reason,
-                input.idempotency_key,
-                input.options(),
-            )
+            command = input.command()
+            return await services_of(info).handle(actor_of(info), command, input.idempotency_key)
 
         return await outcome(call(), Ticket.of)
 
@@ -670,16 +667,9 @@ class TicketMutations:
     async def reject_from_ticket(
         self, info: Info[Context, Any], input: RejectFromTicketInput
     ) -> TicketDecisionResult:
-        svc = services_of(info).helpdesk
-
         async def call() -> Any:
-            return await svc.reject(
-                actor_of(info),
-                _ticket_id(input.ticket_id),
-                input.reason,
-                input.comment,
-                input.idempotency_key,
-            )
+            command = RejectFromTicket(_ticket_id(input.ticket_id), input.reason, input.comment)
+            return await services_of(info).handle(actor_of(info), command, input.idempotency_key)
 
         return await outcome(call(), Ticket.of)
 

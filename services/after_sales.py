@@ -11,9 +11,8 @@ loser reruns on the state that won (storage/refund_ledgers.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from bson import ObjectId
 
@@ -21,20 +20,36 @@ from models import access, events
 from models import after_sales as domain
 from models.actors import Actor
 from models.after_sales import (
-    AfterSaleKind,
     AfterSaleOutcome,
     AfterSaleRequest,
     AfterSalesCase,
     AfterSaleTab,
-    DecisionType,
     LineEligibility,
     RefundBreakdown,
     RefundLedger,
 )
 from models.cancellations import _cancel_order
 from models.clock import Clock
+from models.commands import (
+    ActOnAfterSaleDeadlines,
+    AfterSaleCommand,
+    AppealAfterSale,
+    ApproveAfterSale,
+    ConfirmReturnReceived,
+    DecideAppeal,
+    PlatformRefund,
+    RecordReplacementDelivered,
+    RefundOrder,
+    RejectAfterSale,
+    RejectReturnOnReceipt,
+    RequestAfterSale,
+    ShipReplacement,
+    ShipReturn,
+    WithdrawAfterSale,
+    fingerprint,
+    line_map,
+)
 from models.errors import DomainError, NotFound, ValidationFailed
-from models.money import Money
 from models.orders import Order
 from models.policy import DEFAULT_POLICY, CategoryPolicy, PolicyBook
 from models.ticket_facts import facts_of_after_sale
@@ -73,255 +88,116 @@ class _Change:
     before: AfterSaleRequest | None  # None: a new request
 
 
-def _lines(lines: Mapping[str, int] | None) -> dict[str, int] | None:
-    return dict(lines) if lines is not None else None
-
-
 class AfterSaleService:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock
         self.after_create: AfterCreate | None = None  # wired by services/bootstrap.py
 
-    # ---- buyer ---------------------------------------------------------------------------
+    async def handle(
+        self, actor: Actor, command: AfterSaleCommand, key: str | None = None
+    ) -> AfterSaleRequest | list[AfterSaleRequest]:
+        """The one entry of every after-sale use case (models/commands.py)."""
+        if isinstance(command, ActOnAfterSaleDeadlines):
+            return await self.act_on_deadlines(actor, list(command.request_ids))
+        if isinstance(command, RequestAfterSale | RefundOrder | PlatformRefund):
+            return await self._create(
+                actor, command.order_id, command, key, self._opening(actor, command)
+            )
+        step = self._step(actor, command)
+        return await self._decide(actor, command.request_id, command, key, step)  # type: ignore[attr-defined]
 
-    async def request(
-        self,
-        actor: Actor,
-        order_id: str,
-        kind: AfterSaleKind,
-        lines: Mapping[str, int],
-        reason: str,
-        note: str | None,
-        key: str | None,
-    ) -> AfterSaleRequest:
-        """R1, P1 (a buyer's request), R5 (a second one, linked), R10 (instant refund)."""
+    def _opening(self, actor: Actor, c: RequestAfterSale | RefundOrder | PlatformRefund) -> Create:
+        """R1, P1 (a buyer's request), R5 (a second one, linked), R10 (instant refund); R9, R10
+        (a refund with no buyer request)."""
+        now = self.clock.now
 
-        def create(st: AfterSalesCase, book: PolicyBook, new_id: str) -> AfterSaleOutcome:
-            order = st.order
-            access.require_buyer_of(actor, order.buyer_id)
-            asked = [line.category for line in order.lines if line.line_id in lines]
-            policy = book.for_order(asked or order.categories)  # kept on the request (Y1)
-            return domain.request_by_buyer(
+        def create(case: AfterSalesCase, book: PolicyBook, new_id: str) -> AfterSaleOutcome:
+            order = case.order
+            if isinstance(c, RequestAfterSale):
+                access.require_buyer_of(actor, order.buyer_id)
+                asked = dict(c.lines)
+                categories = [line.category for line in order.lines if line.line_id in asked]
+                policy = book.for_order(categories or order.categories)  # kept on the request (Y1)
+                return domain.request_by_buyer(
+                    order,
+                    case.requests,
+                    case.ledger,
+                    actor,
+                    c.kind,
+                    asked,
+                    c.reason,
+                    c.note,
+                    policy,
+                    now(),
+                    new_id,
+                )
+            refund = domain.refund_by_seller
+            if isinstance(c, PlatformRefund):
+                access.require_platform(actor)
+                refund = domain.refund_by_platform
+            else:
+                access.require_seller_of(actor, order.shop_id)
+            return refund(
                 order,
-                st.requests,
-                st.ledger,
+                case.requests,
+                case.ledger,
                 actor,
-                kind,
-                lines,
-                reason,
-                note,
-                policy,
-                self.clock.now(),
+                c.reason,
+                c.comment,
+                book.for_order(order.categories),
+                now(),
                 new_id,
+                lines=line_map(c.lines),
+                partial_amount=c.partial_amount,
             )
 
-        args = {"order": order_id, "kind": kind.value, "lines": dict(lines), "reason": reason}
-        args["note"] = note
-        return await self._create(actor, order_id, "requestAfterSale", args, key, create)
+        return create
 
-    async def withdraw(self, actor: Actor, request_id: str, key: str | None) -> AfterSaleRequest:
-        def decide(r: AfterSaleRequest, order: Order, ledger: RefundLedger) -> AfterSaleOutcome:
-            access.require_buyer_of(actor, r.buyer_id)
-            return domain.withdraw(r, order, actor, self.clock.now())
-
-        return await self._decide(actor, request_id, "withdrawAfterSale", {}, key, decide)
-
-    async def appeal(
-        self, actor: Actor, request_id: str, reason: str, comment: str | None, key: str | None
-    ) -> AfterSaleRequest:
-        def decide(r: AfterSaleRequest, order: Order, ledger: RefundLedger) -> AfterSaleOutcome:
-            access.require_buyer_of(actor, r.buyer_id)
-            return domain.appeal(r, order, actor, reason, comment, self.clock.now())
-
-        args = {"reason": reason, "comment": comment}
-        return await self._decide(actor, request_id, "appealAfterSale", args, key, decide)
-
-    async def ship_return(
-        self, actor: Actor, request_id: str, carrier: str, tracking: str, key: str | None
-    ) -> AfterSaleRequest:
-        def decide(r: AfterSaleRequest, order: Order, ledger: RefundLedger) -> AfterSaleOutcome:
-            access.require_buyer_of(actor, r.buyer_id)
-            return domain.ship_return(r, order, actor, carrier, tracking, self.clock.now())
-
-        args = {"carrier": carrier, "tracking": tracking}
-        return await self._decide(actor, request_id, "shipReturn", args, key, decide)
-
-    # ---- seller agent --------------------------------------------------------------------
-
-    async def approve(
-        self,
-        actor: Actor,
-        request_id: str,
-        decision: DecisionType,
-        key: str | None,
-        *,
-        lines: Mapping[str, int] | None = None,
-        buyer_keeps_item: bool = False,
-        partial_amount: Money | None = None,
-        reason: str | None = None,
-        comment: str | None = None,
-    ) -> AfterSaleRequest:
-        """R7, P2: approve with a decision, for some lines, maybe for less money."""
+    def _step(self, actor: Actor, c: AfterSaleCommand) -> Decide:
+        """A step on one request: who may take it (models/access.py), then the domain's rule."""
+        now = self.clock.now
 
         def decide(r: AfterSaleRequest, order: Order, ledger: RefundLedger) -> AfterSaleOutcome:
-            access.require_seller_of(actor, r.shop_id)
-            return domain.approve(
-                r,
-                order,
-                ledger,
-                actor,
-                decision,
-                self.clock.now(),
-                lines=lines,
-                buyer_keeps_item=buyer_keeps_item,
-                partial_amount=partial_amount,
-                reason=reason,
-                comment=comment,
-            )
+            match c:
+                case WithdrawAfterSale():
+                    access.require_buyer_of(actor, r.buyer_id)
+                    return domain.withdraw(r, order, actor, now())
+                case AppealAfterSale():
+                    access.require_buyer_of(actor, r.buyer_id)
+                    return domain.appeal(r, order, actor, c.reason, c.comment, now())
+                case ShipReturn():
+                    access.require_buyer_of(actor, r.buyer_id)
+                    return domain.ship_return(r, order, actor, c.carrier, c.tracking_number, now())
+                case ApproveAfterSale():  # R7, P2: some lines, maybe for less money
+                    access.require_seller_of(actor, r.shop_id)
+                    terms = c.terms.as_arguments()
+                    return domain.approve(r, order, ledger, actor, c.decision, now(), **terms)
+                case RejectAfterSale():
+                    access.require_seller_of(actor, r.shop_id)
+                    return domain.reject(r, order, actor, c.reason, c.comment, now())
+                case ConfirmReturnReceived():
+                    access.require_seller_of(actor, r.shop_id)
+                    return domain.confirm_receipt(r, order, ledger, actor, now())
+                case RejectReturnOnReceipt():
+                    access.require_seller_of(actor, r.shop_id)
+                    return domain.reject_on_receipt(r, order, actor, c.reason, c.comment, now())
+                case ShipReplacement():
+                    access.require_seller_of(actor, r.shop_id)
+                    return domain.ship_replacement(
+                        r, order, actor, c.carrier, c.tracking_number, now()
+                    )
+                case DecideAppeal():  # R6: the refund goes ahead, or the request closes
+                    access.require_platform(actor)
+                    if c.for_buyer:
+                        return domain.decide_for_buyer(r, order, ledger, actor, c.note, now())
+                    return domain.decide_for_seller(r, order, actor, c.note, now())
+                case RecordReplacementDelivered():  # P2: a carrier event
+                    access.require_platform(actor)
+                    return domain.replacement_delivered(r, order, actor, now())
+            raise TypeError(f"not a step on an after-sale request: {c!r}")
 
-        args = {
-            "decision": decision.value,
-            "lines": _lines(lines),
-            "keeps": buyer_keeps_item,
-            "amount": partial_amount,
-            "reason": reason,
-            "comment": comment,
-        }
-        return await self._decide(actor, request_id, "approveAfterSale", args, key, decide)
-
-    async def reject(
-        self, actor: Actor, request_id: str, reason: str, comment: str | None, key: str | None
-    ) -> AfterSaleRequest:
-        def decide(r: AfterSaleRequest, order: Order, ledger: RefundLedger) -> AfterSaleOutcome:
-            access.require_seller_of(actor, r.shop_id)
-            return domain.reject(r, order, actor, reason, comment, self.clock.now())
-
-        args = {"reason": reason, "comment": comment}
-        return await self._decide(actor, request_id, "rejectAfterSale", args, key, decide)
-
-    async def confirm_receipt(
-        self, actor: Actor, request_id: str, key: str | None
-    ) -> AfterSaleRequest:
-        def decide(r: AfterSaleRequest, order: Order, ledger: RefundLedger) -> AfterSaleOutcome:
-            access.require_seller_of(actor, r.shop_id)
-            return domain.confirm_receipt(r, order, ledger, actor, self.clock.now())
-
-        return await self._decide(actor, request_id, "confirmReturnReceived", {}, key, decide)
-
-    async def reject_on_receipt(
-        self, actor: Actor, request_id: str, reason: str, comment: str | None, key: str | None
-    ) -> AfterSaleRequest:
-        def decide(r: AfterSaleRequest, order: Order, ledger: RefundLedger) -> AfterSaleOutcome:
-            access.require_seller_of(actor, r.shop_id)
-            return domain.reject_on_receipt(r, order, actor, reason, comment, self.clock.now())
-
-        args = {"reason": reason, "comment": comment}
-        return await self._decide(actor, request_id, "rejectReturnOnReceipt", args, key, decide)
-
-    async def ship_replacement(
-        self, actor: Actor, request_id: str, carrier: str, tracking: str, key: str | None
-    ) -> AfterSaleRequest:
-        def decide(r: AfterSaleRequest, order: Order, ledger: RefundLedger) -> AfterSaleOutcome:
-            access.require_seller_of(actor, r.shop_id)
-            return domain.ship_replacement(r, order, actor, carrier, tracking, self.clock.now())
-
-        args = {"carrier": carrier, "tracking": tracking}
-        return await self._decide(actor, request_id, "shipReplacement", args, key, decide)
-
-    async def refund_by_seller(
-        self,
-        actor: Actor,
-        order_id: str,
-        reason: str,
-        comment: str | None,
-        key: str | None,
-        *,
-        lines: Mapping[str, int] | None = None,
-        partial_amount: Money | None = None,
-    ) -> AfterSaleRequest:
-        """R9: the seller refunds with no buyer request."""
-
-        def create(st: AfterSalesCase, book: PolicyBook, new_id: str) -> AfterSaleOutcome:
-            access.require_seller_of(actor, st.order.shop_id)
-            return domain.refund_by_seller(
-                st.order,
-                st.requests,
-                st.ledger,
-                actor,
-                reason,
-                comment,
-                book.for_order(st.order.categories),
-                self.clock.now(),
-                new_id,
-                lines=lines,
-                partial_amount=partial_amount,
-            )
-
-        args = {"order": order_id, "reason": reason, "comment": comment, "lines": _lines(lines)}
-        args["amount"] = partial_amount
-        return await self._create(actor, order_id, "refundBySeller", args, key, create)
-
-    # ---- platform ------------------------------------------------------------------------
-
-    async def refund_by_platform(
-        self,
-        actor: Actor,
-        order_id: str,
-        reason: str,
-        comment: str | None,
-        key: str | None,
-        *,
-        lines: Mapping[str, int] | None = None,
-        partial_amount: Money | None = None,
-    ) -> AfterSaleRequest:
-        """R10: the platform refunds with no seller step."""
-
-        def create(st: AfterSalesCase, book: PolicyBook, new_id: str) -> AfterSaleOutcome:
-            access.require_platform(actor)
-            return domain.refund_by_platform(
-                st.order,
-                st.requests,
-                st.ledger,
-                actor,
-                reason,
-                comment,
-                book.for_order(st.order.categories),
-                self.clock.now(),
-                new_id,
-                lines=lines,
-                partial_amount=partial_amount,
-            )
-
-        args = {"order": order_id, "reason": reason, "comment": comment, "lines": _lines(lines)}
-        args["amount"] = partial_amount
-        return await self._create(actor, order_id, "refundByPlatform", args, key, create)
-
-    async def decide_appeal(
-        self, actor: Actor, request_id: str, for_buyer: bool, note: str, key: str | None
-    ) -> AfterSaleRequest:
-        """R6: the mediator decides for the buyer (the refund goes ahead) or for the seller."""
-
-        def decide(r: AfterSaleRequest, order: Order, ledger: RefundLedger) -> AfterSaleOutcome:
-            access.require_platform(actor)
-            now = self.clock.now()
-            if for_buyer:
-                return domain.decide_for_buyer(r, order, ledger, actor, note, now)
-            return domain.decide_for_seller(r, order, actor, note, now)
-
-        args = {"for_buyer": for_buyer, "note": note}
-        return await self._decide(actor, request_id, "decideAppeal", args, key, decide)
-
-    async def replacement_delivered(
-        self, actor: Actor, request_id: str, key: str | None
-    ) -> AfterSaleRequest:
-        """P2: the carrier delivered the replacement (a platform event)."""
-
-        def decide(r: AfterSaleRequest, order: Order, ledger: RefundLedger) -> AfterSaleOutcome:
-            access.require_platform(actor)
-            return domain.replacement_delivered(r, order, actor, self.clock.now())
-
-        return await self._decide(actor, request_id, "recordReplacementDelivered", {}, key, decide)
+        return decide
 
     async def act_on_deadlines(self, actor: Actor, ids: list[str]) -> list[AfterSaleRequest]:
         """R3, R5, R8: the platform's move on each of these requests whose deadline has passed,
@@ -450,12 +326,11 @@ class AfterSaleService:
         self,
         actor: Actor,
         order_id: str,
-        operation: str,
-        args: dict[str, Any],
+        command: AfterSaleCommand,
         key: str | None,
         create: Create,
     ) -> AfterSaleRequest:
-        print_ = idempotency.fingerprint(operation, args)
+        print_ = fingerprint(command)
 
         async def work(session: Session) -> AfterSaleRequest:
             replayed = await self._replay(actor, key, print_, session)
@@ -482,12 +357,11 @@ class AfterSaleService:
         self,
         actor: Actor,
         request_id: str,
-        operation: str,
-        args: dict[str, Any],
+        command: AfterSaleCommand,
         key: str | None,
         decide: Decide,
     ) -> AfterSaleRequest:
-        print_ = idempotency.fingerprint(operation, {"id": request_id, **args})
+        print_ = fingerprint(command)
 
         async def work(session: Session) -> AfterSaleRequest:
             replayed = await self._replay(actor, key, print_, session)

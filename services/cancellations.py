@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from bson import ObjectId
 
@@ -19,6 +18,18 @@ from models import cancellations as domain
 from models.actors import Actor
 from models.cancellations import Cancellation, CancellationOutcome, CancellationTab
 from models.clock import Clock
+from models.commands import (
+    AcceptCancellation,
+    AutoAcceptCancellations,
+    CancellationCommand,
+    CancelOrder,
+    CancelUnpaidOrder,
+    CancelUnpaidOrders,
+    RejectCancellation,
+    RequestCancellation,
+    WithdrawCancellation,
+    fingerprint,
+)
 from models.errors import DomainError, NotFound
 from models.money import Money
 from models.orders import FulfilmentState, Order
@@ -80,74 +91,90 @@ class CancellationService:
         self.clock = clock
         self.after_create: AfterCreate | None = None  # wired by services/bootstrap.py
 
+    async def handle(
+        self, actor: Actor, command: CancellationCommand, key: str | None = None
+    ) -> Cancellation | list[Cancellation]:
+        """The one entry of every cancellation use case (models/commands.py)."""
+        match command:
+            case RequestCancellation():
+                return await self._request(actor, command, key)
+            case WithdrawCancellation():
+                return await self._withdraw(actor, command, key)
+            case AcceptCancellation():
+                return await self._accept(actor, command, key)
+            case RejectCancellation():
+                return await self._reject(actor, command, key)
+            case CancelOrder():
+                return await self._cancel_by_seller(actor, command, key)
+            case CancelUnpaidOrder():
+                return await self._cancel_unpaid(actor, command, key)
+            case AutoAcceptCancellations():
+                return await self.auto_accept(actor, list(command.cancellation_ids))
+            case CancelUnpaidOrders():
+                return await self.cancel_unpaid_orders(actor, list(command.order_ids))
+        raise TypeError(f"not a cancellation command: {command!r}")
+
     # ---- buyer ---------------------------------------------------------------------------
 
-    async def request(
-        self, actor: Actor, order_id: str, reason: str, note: str | None, key: str | None
-    ) -> Cancellation:
+    async def _request(self, actor: Actor, c: RequestCancellation, key: str | None) -> Cancellation:
         """C1 (at once inside the window), C2 (a request after it), C3 (refused once shipped)."""
 
         def create(order: Order, policy: CategoryPolicy, new_id: str) -> CancellationOutcome:
             access.require_buyer_of(actor, order.buyer_id)
             return domain.request_by_buyer(
-                order, actor, reason, note, policy, self.clock.now(), new_id
+                order, actor, c.reason, c.note, policy, self.clock.now(), new_id
             )
 
-        args = {"order": order_id, "reason": reason, "note": note}
-        return await self._create(actor, order_id, "requestCancellation", args, key, create)
+        return await self._create(actor, c.order_id, c, key, create)
 
-    async def withdraw(self, actor: Actor, cancellation_id: str, key: str | None) -> Cancellation:
-        def decide(c: Cancellation, order: Order) -> CancellationOutcome:
-            access.require_buyer_of(actor, c.buyer_id)
-            return domain.withdraw(c, order, actor, self.clock.now())
+    async def _withdraw(
+        self, actor: Actor, c: WithdrawCancellation, key: str | None
+    ) -> Cancellation:
+        def decide(cancellation: Cancellation, order: Order) -> CancellationOutcome:
+            access.require_buyer_of(actor, cancellation.buyer_id)
+            return domain.withdraw(cancellation, order, actor, self.clock.now())
 
-        return await self._decide(actor, cancellation_id, "withdrawCancellation", {}, key, decide)
+        return await self._decide(actor, c.cancellation_id, c, key, decide)
 
     # ---- seller agent --------------------------------------------------------------------
 
-    async def accept(self, actor: Actor, cancellation_id: str, key: str | None) -> Cancellation:
+    async def _accept(self, actor: Actor, c: AcceptCancellation, key: str | None) -> Cancellation:
         """C4: the order is cancelled and the buyer refunded, in the same write."""
 
-        def decide(c: Cancellation, order: Order) -> CancellationOutcome:
-            access.require_seller_of(actor, c.shop_id)
-            return domain.accept(c, order, actor, self.clock.now())
+        def decide(cancellation: Cancellation, order: Order) -> CancellationOutcome:
+            access.require_seller_of(actor, cancellation.shop_id)
+            return domain.accept(cancellation, order, actor, self.clock.now())
 
-        return await self._decide(actor, cancellation_id, "acceptCancellation", {}, key, decide)
+        return await self._decide(actor, c.cancellation_id, c, key, decide)
 
-    async def reject(
-        self,
-        actor: Actor,
-        cancellation_id: str,
-        reason: str,
-        comment: str | None,
-        key: str | None,
-    ) -> Cancellation:
+    async def _reject(self, actor: Actor, c: RejectCancellation, key: str | None) -> Cancellation:
         """C5: a reason from the catalogue and an optional comment; the order goes on."""
 
-        def decide(c: Cancellation, order: Order) -> CancellationOutcome:
-            access.require_seller_of(actor, c.shop_id)
-            return domain.reject(c, order, actor, reason, comment, self.clock.now())
+        def decide(cancellation: Cancellation, order: Order) -> CancellationOutcome:
+            access.require_seller_of(actor, cancellation.shop_id)
+            now = self.clock.now()
+            return domain.reject(cancellation, order, actor, c.reason, c.comment, now)
 
-        args = {"reason": reason, "comment": comment}
-        return await self._decide(actor, cancellation_id, "rejectCancellation", args, key, decide)
+        return await self._decide(actor, c.cancellation_id, c, key, decide)
 
-    async def cancel_by_seller(
-        self, actor: Actor, order_id: str, reason: str, comment: str | None, key: str | None
+    async def _cancel_by_seller(
+        self, actor: Actor, c: CancelOrder, key: str | None
     ) -> Cancellation:
         """C7: the seller cancels; the buyer is notified and refunded."""
 
         def create(order: Order, policy: CategoryPolicy, new_id: str) -> CancellationOutcome:
             access.require_seller_of(actor, order.shop_id)
             return domain.cancel_by_seller(
-                order, actor, reason, comment, policy, self.clock.now(), new_id
+                order, actor, c.reason, c.comment, policy, self.clock.now(), new_id
             )
 
-        args = {"order": order_id, "reason": reason, "comment": comment}
-        return await self._create(actor, order_id, "cancelOrder", args, key, create)
+        return await self._create(actor, c.order_id, c, key, create)
 
     # ---- platform ------------------------------------------------------------------------
 
-    async def cancel_unpaid(self, actor: Actor, order_id: str, key: str | None) -> Cancellation:
+    async def _cancel_unpaid(
+        self, actor: Actor, c: CancelUnpaidOrder, key: str | None
+    ) -> Cancellation:
         """C8: the platform cancels an order not paid in time; the seller is notified."""
 
         def create(order: Order, policy: CategoryPolicy, new_id: str) -> CancellationOutcome:
@@ -155,9 +182,7 @@ class CancellationService:
             (reason,) = SYSTEM_CANCEL_REASONS
             return domain.cancel_by_system(order, actor, reason, policy, self.clock.now(), new_id)
 
-        return await self._create(
-            actor, order_id, "cancelUnpaidOrder", {"order": order_id}, key, create
-        )
+        return await self._create(actor, c.order_id, c, key, create)
 
     async def auto_accept(self, actor: Actor, ids: list[str]) -> list[Cancellation]:
         """C6: these requests, if still waiting past their response window, accepted by the
@@ -268,12 +293,11 @@ class CancellationService:
         self,
         actor: Actor,
         order_id: str,
-        operation: str,
-        args: dict[str, Any],
+        command: CancellationCommand,
         key: str | None,
         create: Creation,
     ) -> Cancellation:
-        print_ = idempotency.fingerprint(operation, args)
+        print_ = fingerprint(command)
 
         async def work(session: Session) -> Cancellation:
             replayed = await self._replay(actor, key, print_, session)
@@ -298,12 +322,11 @@ class CancellationService:
         self,
         actor: Actor,
         cancellation_id: str,
-        operation: str,
-        args: dict[str, Any],
+        command: CancellationCommand,
         key: str | None,
         decide: Decision,
     ) -> Cancellation:
-        print_ = idempotency.fingerprint(operation, {"id": cancellation_id, **args})
+        print_ = fingerprint(command)
 
         async def work(session: Session) -> Cancellation:
             replayed = await self._replay(actor, key, print_, session)

@@ -21,6 +21,7 @@ from models import request_kinds
 from models.actors import EXPIRY_WORKER
 from models.after_sales import AfterSaleRequest, AfterSaleStatus
 from models.cancellations import Cancellation, CancellationStatus
+from models.commands import ActOnAfterSaleDeadlines, AutoAcceptCancellations, CancelUnpaidOrders
 from models.requests import DeadlineRule
 from services.bootstrap import Services
 from storage import after_sales as after_sale_store
@@ -71,16 +72,15 @@ class DeadlineWorker:
         self.status = WorkerStatus()
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
-        cancellations = services.cancellations
-        after_sales = services.after_sales
         db = services.db
+        handle = services.handle
 
         def after_sale(status: AfterSaleStatus, rule: DeadlineRule[Any]) -> Deadline:
             """R3, R5, R8: the platform's move (act_on_deadline) on requests in `status`."""
             return Deadline(
                 rule.window or status.value,
                 lambda now, limit: after_sale_store.due(db, status, now, limit),
-                lambda ids: after_sales.act_on_deadlines(EXPIRY_WORKER, ids),
+                lambda ids: handle(EXPIRY_WORKER, ActOnAfterSaleDeadlines(tuple(ids))),
             )
 
         # C6: the one cancellation status whose deadline the platform acts on.
@@ -91,12 +91,12 @@ class DeadlineWorker:
             Deadline(
                 response_window.window or pending.value,
                 lambda now, limit: cancellation_store.due_for_auto_accept(db, now, limit),
-                lambda ids: cancellations.auto_accept(EXPIRY_WORKER, ids),
+                lambda ids: handle(EXPIRY_WORKER, AutoAcceptCancellations(tuple(ids))),
             ),
             Deadline(
                 "payment_window",  # C8
                 lambda now, limit: order_store.due_for_payment_cancel(db, now, limit),
-                lambda ids: cancellations.cancel_unpaid_orders(EXPIRY_WORKER, ids),
+                lambda ids: handle(EXPIRY_WORKER, CancelUnpaidOrders(tuple(ids))),
             ),
             Deadline(
                 "helpdesk_rules",  # H2, see RULES_GRACE
