@@ -46,24 +46,21 @@ from models.commands import (
     ShipReplacement,
     ShipReturn,
     WithdrawAfterSale,
-    fingerprint,
     line_map,
 )
 from models.errors import DomainError, NotFound, ValidationFailed
 from models.orders import Order
 from models.policy import DEFAULT_POLICY, CategoryPolicy, PolicyBook
 from models.ticket_facts import facts_of_after_sale
+from services.request_writes import RequestWrites
 from services.ticket_sync import (
     AfterCreate,
     RequestChange,
-    on_requests_written,
-    run_rules_after_create,
 )
 from storage import after_sales as store
 from storage import cancellations as cancellation_store
-from storage import events as event_log
-from storage import idempotency, notifications, policies, refund_ledgers, tab_counts
 from storage import orders as order_store
+from storage import policies, refund_ledgers, tab_counts
 from storage.after_sales import AfterSaleFilter
 from storage.mongo import Database, Session
 from storage.pagination import Page
@@ -93,6 +90,7 @@ class AfterSaleService:
         self.db = db
         self.clock = clock
         self.after_create: AfterCreate | None = None  # wired by services/bootstrap.py
+        self.writes = RequestWrites(db, clock, SECTION, store.get)
 
     async def handle(
         self, actor: Actor, command: AfterSaleCommand, key: str | None = None
@@ -207,17 +205,17 @@ class AfterSaleService:
 
         async def work(session: Session) -> list[AfterSaleRequest]:
             found = await store.get_many(self.db, ids, session)
-            states = await self._states([r.order_id for r in found], session)
+            cases = await self._cases([r.order_id for r in found], session)
             changes = []
             for r in found:
-                st = states[r.order_id]
+                case = cases[r.order_id]
                 try:
-                    outcome = domain.act_on_deadline(r, st.order, st.ledger, actor, now)
+                    outcome = domain.act_on_deadline(r, case.order, case.ledger, actor, now)
                 except DomainError:
                     continue  # moved by someone else, or not due after all
-                st.apply(outcome)
+                case.apply(outcome)
                 changes.append(_Change(outcome, r))
-            return await self._write(session, actor, states, changes)
+            return await self._write(session, actor, cases, changes)
 
         return await self.db.transaction(work)
 
@@ -312,7 +310,7 @@ class AfterSaleService:
             raise NotFound(f"no order {order_id}", field="orderId")
         return order
 
-    async def _states(self, order_ids: list[str], session: Session) -> dict[str, AfterSalesCase]:
+    async def _cases(self, order_ids: list[str], session: Session) -> dict[str, AfterSalesCase]:
         ids = sorted(set(order_ids))
         orders = await order_store.get_many(self.db, ids, session)
         missing = [i for i in ids if i not in orders]
@@ -330,28 +328,17 @@ class AfterSaleService:
         key: str | None,
         create: Create,
     ) -> AfterSaleRequest:
-        print_ = fingerprint(command)
-
-        async def work(session: Session) -> AfterSaleRequest:
-            replayed = await self._replay(actor, key, print_, session)
-            if replayed:
-                return replayed
-            states = await self._states([order_id], session)
-            st = states[order_id]
+        async def write(session: Session) -> AfterSaleRequest:
+            cases = await self._cases([order_id], session)
+            case = cases[order_id]
             # A request keeps the policy it was opened under (Y1): read once, here.
-            book = await policies.book_for(self.db, st.order.categories, session)
-            outcome = create(st, book, new_after_sale_id())
-            st.apply(outcome)
-            [saved] = await self._write(session, actor, states, [_Change(outcome, None)])
-            await idempotency.remember(
-                self.db, actor, key, print_, saved.id, self.clock.now(), session
-            )
+            book = await policies.book_for(self.db, case.order.categories, session)
+            outcome = create(case, book, new_after_sale_id())
+            case.apply(outcome)
+            [saved] = await self._write(session, actor, cases, [_Change(outcome, None)])
             return saved
 
-        saved = await self.db.transaction(work, serial=actor.shop_id)
-        if saved.id in await run_rules_after_create(self.after_create, [saved.id]):
-            return await store.get(self.db, saved.id) or saved
-        return saved
+        return await self.writes.created(actor, command, key, write, self.after_create)
 
     async def _decide(
         self,
@@ -361,40 +348,24 @@ class AfterSaleService:
         key: str | None,
         decide: Decide,
     ) -> AfterSaleRequest:
-        print_ = fingerprint(command)
-
-        async def work(session: Session) -> AfterSaleRequest:
-            replayed = await self._replay(actor, key, print_, session)
-            if replayed:
-                return replayed
+        async def write(session: Session) -> AfterSaleRequest:
             r = await store.get(self.db, request_id, session)
             if r is None:
                 raise NotFound(f"no after-sale request {request_id}", field="requestId")
-            states = await self._states([r.order_id], session)
-            st = states[r.order_id]
-            outcome = decide(r, st.order, st.ledger)
-            st.apply(outcome)
-            [saved] = await self._write(session, actor, states, [_Change(outcome, r)])
-            await idempotency.remember(
-                self.db, actor, key, print_, saved.id, self.clock.now(), session
-            )
+            cases = await self._cases([r.order_id], session)
+            case = cases[r.order_id]
+            outcome = decide(r, case.order, case.ledger)
+            case.apply(outcome)
+            [saved] = await self._write(session, actor, cases, [_Change(outcome, r)])
             return saved
 
-        return await self.db.transaction(work, serial=actor.shop_id)
-
-    async def _replay(
-        self, actor: Actor, key: str | None, print_: str, session: Session
-    ) -> AfterSaleRequest | None:
-        result_id = await idempotency.recall(self.db, actor, key, print_, session)
-        if result_id is None:
-            return None
-        return await store.get(self.db, result_id, session)
+        return await self.writes.once(actor, command, key, write)
 
     async def _write(
         self,
         session: Session,
         actor: Actor,
-        states: dict[str, AfterSalesCase],
+        cases: dict[str, AfterSalesCase],
         changes: list[_Change],
     ) -> list[AfterSaleRequest]:
         """The one write path: requests (with their timeline records), the requests a second
@@ -403,12 +374,14 @@ class AfterSaleService:
         transaction."""
         if not changes:
             return []
-        touched = [states[ch.outcome.request.order_id] for ch in changes]
-        touched = list({id(st): st for st in touched}.values())
+        touched = [cases[ch.outcome.request.order_id] for ch in changes]
+        touched = list({id(case): case for case in touched}.values())
         await order_store.save_many(
-            self.db, [(st.order_before, st.order) for st in touched if st.order_changed], session
+            self.db,
+            [(case.order_before, case.order) for case in touched if case.order_changed],
+            session,
         )
-        await refund_ledgers.claim_many(self.db, [st.claim for st in touched], session)
+        await refund_ledgers.claim_many(self.db, [case.claim for case in touched], session)
 
         created = [ch.outcome.request for ch in changes if ch.before is None]
         await store.insert_many(self.db, created, session)
@@ -416,29 +389,22 @@ class AfterSaleService:
             (ch.before, ch.outcome.request) for ch in changes if ch.before is not None
         ]
         for ch in changes:
-            st = states[ch.outcome.request.order_id]
-            moved += [(st.as_read(closed.id), closed) for closed in ch.outcome.superseded]
+            case = cases[ch.outcome.request.order_id]
+            moved += [(case.as_read(closed.id), closed) for closed in ch.outcome.superseded]
         saved = await store.save_many(self.db, moved, session)
 
         tab_moves = [(before.shop_id, before.tab, after.tab) for before, after in moved]
         tab_moves += [(r.shop_id, None, r.tab) for r in created]
-        await tab_counts.move(self.db, SECTION, tab_moves, session)  # type: ignore[arg-type]
-        await notifications.insert_many(
-            self.db, tuple(n for ch in changes for n in ch.outcome.notifications), session
-        )
-        # H3: the live feed's events, in the same transaction (one per timeline record).
-        await event_log.append_many(
-            self.db, [e for ch in changes for e in events.of_after_sale(ch.outcome)], session
-        )
-        # H1: each request's ticket opens or follows it (a closed one too), in this transaction;
-        # its events follow the request's.
-        await on_requests_written(
-            self.db,
+        # The live feed's events: one per timeline record (H3); each request's ticket opens or
+        # follows it, a closed one too (H1).
+        await self.writes.effects(
             session,
             actor,
+            tab_moves,
+            [n for ch in changes for n in ch.outcome.notifications],
+            [e for ch in changes for e in events.of_after_sale(ch.outcome)],
             [RequestChange(facts_of_after_sale(r), created=True) for r in created]
             + [RequestChange(facts_of_after_sale(after), created=False) for _, after in moved],
-            self.clock.now(),
         )
         by_id = {r.id: r for r in [*created, *saved]}
         return [by_id[ch.outcome.request.id] for ch in changes]

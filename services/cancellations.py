@@ -28,7 +28,6 @@ from models.commands import (
     RejectCancellation,
     RequestCancellation,
     WithdrawCancellation,
-    fingerprint,
 )
 from models.errors import DomainError, NotFound
 from models.money import Money
@@ -37,16 +36,15 @@ from models.policy import CategoryPolicy
 from models.reasons import SYSTEM_CANCEL_REASONS
 from models.refund_ledger import RefundLedger
 from models.ticket_facts import facts_of_cancellation
+from services.request_writes import RequestWrites
 from services.ticket_sync import (
     AfterCreate,
     RequestChange,
-    on_requests_written,
     run_rules_after_create,
 )
 from storage import cancellations as cancellation_store
-from storage import events as event_log
-from storage import idempotency, notifications, policies, refund_ledgers, tab_counts
 from storage import orders as order_store
+from storage import policies, refund_ledgers, tab_counts
 from storage.cancellations import CancellationFilter
 from storage.mongo import Database, Session
 from storage.pagination import Page
@@ -90,6 +88,7 @@ class CancellationService:
         self.db = db
         self.clock = clock
         self.after_create: AfterCreate | None = None  # wired by services/bootstrap.py
+        self.writes = RequestWrites(db, clock, SECTION, cancellation_store.get)
 
     async def handle(
         self, actor: Actor, command: CancellationCommand, key: str | None = None
@@ -297,26 +296,15 @@ class CancellationService:
         key: str | None,
         create: Creation,
     ) -> Cancellation:
-        print_ = fingerprint(command)
-
-        async def work(session: Session) -> Cancellation:
-            replayed = await self._replay(actor, key, print_, session)
-            if replayed:
-                return replayed
+        async def write(session: Session) -> Cancellation:
             order = await self._load_order(order_id, session)
             # A request keeps the policy it was opened under (Y1): read it once, here.
             book = await policies.book_for(self.db, order.categories, session)
             outcome = create(order, book.for_order(order.categories), new_cancellation_id())
             [saved] = await self._write(session, actor, [_Change(outcome, None, order)])
-            await idempotency.remember(
-                self.db, actor, key, print_, saved.id, self.clock.now(), session
-            )
             return saved
 
-        saved = await self.db.transaction(work, serial=actor.shop_id)
-        if saved.id in await run_rules_after_create(self.after_create, [saved.id]):
-            return await cancellation_store.get(self.db, saved.id) or saved
-        return saved
+        return await self.writes.created(actor, command, key, write, self.after_create)
 
     async def _decide(
         self,
@@ -326,32 +314,15 @@ class CancellationService:
         key: str | None,
         decide: Decision,
     ) -> Cancellation:
-        print_ = fingerprint(command)
-
-        async def work(session: Session) -> Cancellation:
-            replayed = await self._replay(actor, key, print_, session)
-            if replayed:
-                return replayed
+        async def write(session: Session) -> Cancellation:
             c = await cancellation_store.get(self.db, cancellation_id, session)
             if c is None:
                 raise NotFound(f"no cancellation {cancellation_id}", field="cancellationId")
             order = await self._load_order(c.order_id, session)
-            outcome = decide(c, order)
-            [saved] = await self._write(session, actor, [_Change(outcome, c, order)])
-            await idempotency.remember(
-                self.db, actor, key, print_, saved.id, self.clock.now(), session
-            )
+            [saved] = await self._write(session, actor, [_Change(decide(c, order), c, order)])
             return saved
 
-        return await self.db.transaction(work, serial=actor.shop_id)
-
-    async def _replay(
-        self, actor: Actor, key: str | None, print_: str, session: Session
-    ) -> Cancellation | None:
-        result_id = await idempotency.recall(self.db, actor, key, print_, session)
-        if result_id is None:
-            return None
-        return await cancellation_store.get(self.db, result_id, session)
+        return await self.writes.once(actor, command, key, write)
 
     async def _book_refunds(self, session: Session, changes: list[_Change]) -> None:
         """A cancellation that refunds books it in the order's refund ledger, the one after-sale
@@ -418,26 +389,18 @@ class CancellationService:
             )
             for ch in changes
         ]
-        await tab_counts.move(self.db, SECTION, moves, session)
-        await notifications.insert_many(
-            self.db, tuple(n for ch in changes for n in ch.outcome.notifications), session
-        )
-        # H3: the request's events first, then (H1) its ticket opens or follows it and appends
-        # the ticket's events: all in the same transaction, numbered in that order.
-        await event_log.append_many(
-            self.db, [events.of_cancellation(ch.outcome) for ch in changes], session
-        )
-        await on_requests_written(
-            self.db,
+        await self.writes.effects(
             session,
             actor,
+            moves,
+            [n for ch in changes for n in ch.outcome.notifications],
+            [events.of_cancellation(ch.outcome) for ch in changes],
             [
                 RequestChange(
                     facts_of_cancellation(ch.outcome.cancellation), ch.cancellation_before is None
                 )
                 for ch in changes
             ],
-            self.clock.now(),
         )
         saved = iter(decided)
         return [

@@ -1,0 +1,111 @@
+"""What every kind of request writes the same way, parameterised by kind.
+
+A keyed use case runs once (`RequestWrites.once`): in one transaction it recalls the idempotency
+key (a repeat returns the first outcome, a different command under the same key is refused),
+writes, and remembers the key with the command's fingerprint (models/commands.py). A creating
+use case then runs the shop's helpdesk rules on the new request (`created`). After the kind's own
+documents (the request, its order, the ledger), every write records the same effects in the same
+transaction (`effects`): the tab counters of the kind's section, the notifications, the live
+feed's status events, and the request's ticket with its events (services/ticket_sync.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Generic, Protocol, TypeVar
+
+from models.actors import Actor
+from models.clock import Clock
+from models.commands import Command, fingerprint
+from models.events import StatusEvent
+from models.notifications import Notification
+from services.ticket_sync import (
+    AfterCreate,
+    RequestChange,
+    on_requests_written,
+    run_rules_after_create,
+)
+from storage import events as event_log
+from storage import idempotency, notifications, tab_counts
+from storage.mongo import Database, Session
+
+
+class Stored(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+R = TypeVar("R", bound=Stored)
+
+# A tab counter's move: the shop, the tab left (None: a new request), the tab reached.
+TabMove = tuple[str, Any, Any]
+
+
+class RequestWrites(Generic[R]):
+    """The write path one kind of request shares with every other: `section` names its tab
+    counters, `load` reads one of its requests by id."""
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        section: str,
+        load: Callable[[Database, str, Session | None], Awaitable[R | None]],
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.section = section
+        self.load = load
+
+    async def once(
+        self,
+        actor: Actor,
+        command: Command,
+        key: str | None,
+        write: Callable[[Session], Awaitable[R]],
+    ) -> R:
+        print_ = fingerprint(command)
+
+        async def work(session: Session) -> R:
+            result_id = await idempotency.recall(self.db, actor, key, print_, session)
+            if result_id is not None:
+                replayed = await self.load(self.db, result_id, session)
+                if replayed is not None:
+                    return replayed
+            saved = await write(session)
+            await idempotency.remember(
+                self.db, actor, key, print_, saved.id, self.clock.now(), session
+            )
+            return saved
+
+        return await self.db.transaction(work, serial=actor.shop_id)
+
+    async def created(
+        self,
+        actor: Actor,
+        command: Command,
+        key: str | None,
+        write: Callable[[Session], Awaitable[R]],
+        after_create: AfterCreate | None,
+    ) -> R:
+        """`once`, then the shop's rules on the new request; a rule's decision is shown."""
+        saved = await self.once(actor, command, key, write)
+        if saved.id in await run_rules_after_create(after_create, [saved.id]):
+            return await self.load(self.db, saved.id, None) or saved
+        return saved
+
+    async def effects(
+        self,
+        session: Session,
+        actor: Actor,
+        tab_moves: Sequence[TabMove],
+        notes: Sequence[Notification],
+        status_events: Sequence[StatusEvent],
+        changed: Sequence[RequestChange],
+    ) -> None:
+        await tab_counts.move(self.db, self.section, list(tab_moves), session)
+        await notifications.insert_many(self.db, tuple(notes), session)
+        # H3: the request's events first, then (H1) its ticket opens or follows it and appends
+        # the ticket's events: all in the same transaction, numbered in that order.
+        await event_log.append_many(self.db, list(status_events), session)
+        await on_requests_written(self.db, session, actor, list(changed), self.clock.now())
