@@ -55,7 +55,6 @@ from models.ticket_facts import facts_of_after_sale
 from services.request_writes import RequestWrites
 from services.ticket_sync import (
     AfterCreate,
-    RequestChange,
 )
 from storage import after_sales as store
 from storage import cancellations as cancellation_store
@@ -90,7 +89,7 @@ class AfterSaleService:
         self.db = db
         self.clock = clock
         self.after_create: AfterCreate | None = None  # wired by services/bootstrap.py
-        self.writes = RequestWrites(db, clock, SECTION, store.get)
+        self.writes = RequestWrites(db, clock, SECTION, store.REQUESTS, facts_of_after_sale)
 
     async def handle(
         self, actor: Actor, command: AfterSaleCommand, key: str | None = None
@@ -384,27 +383,20 @@ class AfterSaleService:
         await refund_ledgers.claim_many(self.db, [case.claim for case in touched], session)
 
         created = [ch.outcome.request for ch in changes if ch.before is None]
-        await store.insert_many(self.db, created, session)
         moved: list[tuple[AfterSaleRequest, AfterSaleRequest]] = [
             (ch.before, ch.outcome.request) for ch in changes if ch.before is not None
         ]
         for ch in changes:
             case = cases[ch.outcome.request.order_id]
             moved += [(case.as_read(closed.id), closed) for closed in ch.outcome.superseded]
-        saved = await store.save_many(self.db, moved, session)
-
-        tab_moves = [(before.shop_id, before.tab, after.tab) for before, after in moved]
-        tab_moves += [(r.shop_id, None, r.tab) for r in created]
         # The live feed's events: one per timeline record (H3); each request's ticket opens or
         # follows it, a closed one too (H1).
-        await self.writes.effects(
+        saved = await self.writes.record(
             session,
             actor,
-            tab_moves,
+            created,
+            moved,
             [n for ch in changes for n in ch.outcome.notifications],
             [e for ch in changes for e in events.of_after_sale(ch.outcome)],
-            [RequestChange(facts_of_after_sale(r), created=True) for r in created]
-            + [RequestChange(facts_of_after_sale(after), created=False) for _, after in moved],
         )
-        by_id = {r.id: r for r in [*created, *saved]}
-        return [by_id[ch.outcome.request.id] for ch in changes]
+        return [saved[ch.outcome.request.id] for ch in changes]

@@ -39,7 +39,6 @@ from models.ticket_facts import facts_of_cancellation
 from services.request_writes import RequestWrites
 from services.ticket_sync import (
     AfterCreate,
-    RequestChange,
     run_rules_after_create,
 )
 from storage import cancellations as cancellation_store
@@ -88,7 +87,9 @@ class CancellationService:
         self.db = db
         self.clock = clock
         self.after_create: AfterCreate | None = None  # wired by services/bootstrap.py
-        self.writes = RequestWrites(db, clock, SECTION, cancellation_store.get)
+        self.writes = RequestWrites(
+            db, clock, SECTION, cancellation_store.REQUESTS, facts_of_cancellation
+        )
 
     async def handle(
         self, actor: Actor, command: CancellationCommand, key: str | None = None
@@ -369,41 +370,18 @@ class CancellationService:
         )
         await self._book_refunds(session, changes)
         created = [ch.outcome.cancellation for ch in changes if ch.cancellation_before is None]
-        await cancellation_store.insert_many(self.db, created, session)
-        decided = await cancellation_store.save_many(
-            self.db,
-            [
-                (ch.cancellation_before, ch.outcome.cancellation)
-                for ch in changes
-                if ch.cancellation_before is not None
-            ],
-            session,
-        )
-        moves = [
-            (
-                ch.outcome.cancellation.shop_id,
-                domain.TAB_OF_STATUS[ch.outcome.previous_status]
-                if ch.outcome.previous_status
-                else None,
-                ch.outcome.cancellation.tab,
-            )
+        moved = [
+            (ch.cancellation_before, ch.outcome.cancellation)
             for ch in changes
+            if ch.cancellation_before is not None
         ]
-        await self.writes.effects(
+        # H3: the request's events first, then (H1) its ticket opens or follows it.
+        saved = await self.writes.record(
             session,
             actor,
-            moves,
+            created,
+            moved,
             [n for ch in changes for n in ch.outcome.notifications],
             [events.of_cancellation(ch.outcome) for ch in changes],
-            [
-                RequestChange(
-                    facts_of_cancellation(ch.outcome.cancellation), ch.cancellation_before is None
-                )
-                for ch in changes
-            ],
         )
-        saved = iter(decided)
-        return [
-            ch.outcome.cancellation if ch.cancellation_before is None else next(saved)
-            for ch in changes
-        ]
+        return [saved[ch.outcome.cancellation.id] for ch in changes]

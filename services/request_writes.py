@@ -19,6 +19,7 @@ from models.clock import Clock
 from models.commands import Command, fingerprint
 from models.events import StatusEvent
 from models.notifications import Notification
+from models.tickets import RequestFacts
 from services.ticket_sync import (
     AfterCreate,
     RequestChange,
@@ -28,14 +29,21 @@ from services.ticket_sync import (
 from storage import events as event_log
 from storage import idempotency, notifications, tab_counts
 from storage.mongo import Database, Session
+from storage.request_store import RequestStore
 
 
-class Stored(Protocol):
+class Request(Protocol):
     @property
     def id(self) -> str: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def shop_id(self) -> str: ...
+    @property
+    def tab(self) -> Any: ...
 
 
-R = TypeVar("R", bound=Stored)
+R = TypeVar("R", bound=Request)
 
 # A tab counter's move: the shop, the tab left (None: a new request), the tab reached.
 TabMove = tuple[str, Any, Any]
@@ -43,19 +51,21 @@ TabMove = tuple[str, Any, Any]
 
 class RequestWrites(Generic[R]):
     """The write path one kind of request shares with every other: `section` names its tab
-    counters, `load` reads one of its requests by id."""
+    counters, `store` holds its requests, `facts` is what its ticket knows of one."""
 
     def __init__(
         self,
         db: Database,
         clock: Clock,
         section: str,
-        load: Callable[[Database, str, Session | None], Awaitable[R | None]],
+        store: RequestStore[R],
+        facts: Callable[[R], RequestFacts],
     ) -> None:
         self.db = db
         self.clock = clock
         self.section = section
-        self.load = load
+        self.store = store
+        self.facts = facts
 
     async def once(
         self,
@@ -69,7 +79,7 @@ class RequestWrites(Generic[R]):
         async def work(session: Session) -> R:
             result_id = await idempotency.recall(self.db, actor, key, print_, session)
             if result_id is not None:
-                replayed = await self.load(self.db, result_id, session)
+                replayed = await self.store.get(self.db, result_id, session)
                 if replayed is not None:
                     return replayed
             saved = await write(session)
@@ -91,8 +101,28 @@ class RequestWrites(Generic[R]):
         """`once`, then the shop's rules on the new request; a rule's decision is shown."""
         saved = await self.once(actor, command, key, write)
         if saved.id in await run_rules_after_create(after_create, [saved.id]):
-            return await self.load(self.db, saved.id, None) or saved
+            return await self.store.get(self.db, saved.id, None) or saved
         return saved
+
+    async def record(
+        self,
+        session: Session,
+        actor: Actor,
+        created: list[R],
+        moved: list[tuple[R, R]],
+        notes: Sequence[Notification],
+        status_events: Sequence[StatusEvent],
+    ) -> dict[str, R]:
+        """The requests (new ones inserted, moved ones saved with compare-and-set against the
+        state they were decided on), then their effects; the saved requests by id."""
+        await self.store.insert_many(self.db, created, session)
+        saved = await self.store.save_many(self.db, moved, session)
+        tab_moves = [(before.shop_id, before.tab, after.tab) for before, after in moved]
+        tab_moves += [(r.shop_id, None, r.tab) for r in created]
+        changed = [RequestChange(self.facts(r), created=True) for r in created]
+        changed += [RequestChange(self.facts(after), created=False) for _, after in moved]
+        await self.effects(session, actor, tab_moves, notes, status_events, changed)
+        return {r.id: r for r in [*created, *saved]}
 
     async def effects(
         self,

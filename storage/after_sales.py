@@ -27,14 +27,14 @@ from storage.request_store import SORTS, RequestStore, list_prefix
 
 __all__ = ["SORTS"]
 
-_store: RequestStore[AfterSaleRequest] = RequestStore(
+REQUESTS: RequestStore[AfterSaleRequest] = RequestStore(
     "after_sales", after_sale_doc, after_sale_from
 )
-get = _store.get
-get_many = _store.get_many
-insert_many = _store.insert_many
-save_many = _store.save_many
-count_for_buyer = _store.count_for_buyer
+get = REQUESTS.get
+get_many = REQUESTS.get_many
+insert_many = REQUESTS.insert_many
+save_many = REQUESTS.save_many
+count_for_buyer = REQUESTS.count_for_buyer
 
 
 @dataclass(frozen=True)
@@ -96,12 +96,12 @@ async def page(
 ) -> tuple[list[AfterSaleRequest], Page]:
     order = SORTS[sort]
     query = list_query(scope, tab, f, order)
-    return await _store.page(db, query, scope, f.buyer_id, order, first, after)
+    return await REQUESTS.page(db, query, scope, f.buyer_id, order, first, after)
 
 
 async def count(db: Database, scope: Scope, tab: AfterSaleTab | None, f: AfterSaleFilter) -> int:
     sort = SORTS["DEADLINE_SOONEST"] if f.deadline_before else SORTS["NEWEST"]
-    return await _store.count(db, list_query(scope, tab, f, sort), scope, f.buyer_id)
+    return await REQUESTS.count(db, list_query(scope, tab, f, sort), scope, f.buyer_id)
 
 
 async def due(

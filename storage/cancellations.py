@@ -17,14 +17,14 @@ from storage.request_store import SORTS, RequestStore, list_prefix
 
 __all__ = ["SORTS"]
 
-_store: RequestStore[Cancellation] = RequestStore(
+REQUESTS: RequestStore[Cancellation] = RequestStore(
     "cancellations", cancellation_doc, cancellation_from
 )
-get = _store.get
-get_many = _store.get_many
-insert_many = _store.insert_many
-save_many = _store.save_many
-count_for_buyer = _store.count_for_buyer
+get = REQUESTS.get
+get_many = REQUESTS.get_many
+insert_many = REQUESTS.insert_many
+save_many = REQUESTS.save_many
+count_for_buyer = REQUESTS.count_for_buyer
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ async def page(
     after: str | None,
 ) -> tuple[list[Cancellation], Page]:
     order = SORTS[sort]
-    return await _store.page(
+    return await REQUESTS.page(
         db, list_query(scope, tab, f, order), scope, f.buyer_id, order, first, after
     )
 
@@ -69,7 +69,7 @@ async def for_order(db: Database, order_id: str) -> list[Cancellation]:
 
 async def count(db: Database, scope: Scope, tab: CancellationTab, f: CancellationFilter) -> int:
     query = list_query(scope, tab, f, SORTS["NEWEST"])
-    return await _store.count(db, query, scope, f.buyer_id)
+    return await REQUESTS.count(db, query, scope, f.buyer_id)
 
 
 async def due_for_auto_accept(
