@@ -4,7 +4,6 @@ service method and maps the outcome to its result union; the rules live in model
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import fields
 from datetime import timedelta
 from typing import Annotated, Any
@@ -45,6 +44,7 @@ from resolvers.after_sale_inputs import (
     lines_of,
 )
 from resolvers.after_sale_types import AfterSale, CategoryPolicy
+from resolvers.commands import handled
 from resolvers.context import Context, actor_of, services_of
 from resolvers.errors import (
     AfterSaleRefusedError,
@@ -91,18 +91,6 @@ def _chosen(lines: list[LineQuantityInput] | None) -> Lines | None:
     return chosen_lines(lines_of(lines))
 
 
-async def _handled(
-    info: Info[Context, Any], command: Callable[[], AfterSaleCommand], key: str | None
-) -> AfterSaleResult:
-    """Build the step's command (its input's shape checked there), hand it to the service, and
-    map the outcome or the typed error to the union."""
-
-    async def call() -> Any:
-        return await services_of(info).handle(actor_of(info), command(), key)
-
-    return await outcome(call(), AfterSale.of)
-
-
 @strawberry.type
 class AfterSaleMutation:
     # ---- buyer ---------------------------------------------------------------------------
@@ -119,7 +107,7 @@ class AfterSaleMutation:
             chosen = chosen_lines(lines_of(input.lines) or {})
             return RequestAfterSale(order_id, input.kind, chosen, input.reason, input.note)
 
-        return await _handled(info, command, input.idempotency_key)
+        return await handled(info, command, input.idempotency_key, AfterSale.of)
 
     @strawberry.mutation(description="Buyer: take back a request not yet answered or shipped.")
     async def withdraw_after_sale(
@@ -128,7 +116,7 @@ class AfterSaleMutation:
         def command() -> AfterSaleCommand:
             return WithdrawAfterSale(_id(input.request_id))
 
-        return await _handled(info, command, input.idempotency_key)
+        return await handled(info, command, input.idempotency_key, AfterSale.of)
 
     @strawberry.mutation(description="Buyer: appeal a rejection within the appeal window (R5).")
     async def appeal_after_sale(
@@ -137,14 +125,14 @@ class AfterSaleMutation:
         def command() -> AfterSaleCommand:
             return AppealAfterSale(_id(input.request_id), input.reason, input.comment)
 
-        return await _handled(info, command, input.idempotency_key)
+        return await handled(info, command, input.idempotency_key, AfterSale.of)
 
     @strawberry.mutation(description="Buyer: the item is on its way back (R8).")
     async def ship_return(self, info: Info[Context, Any], input: ShipmentInput) -> AfterSaleResult:
         def command() -> AfterSaleCommand:
             return ShipReturn(_id(input.request_id), input.carrier, input.tracking_number)
 
-        return await _handled(info, command, input.idempotency_key)
+        return await handled(info, command, input.idempotency_key, AfterSale.of)
 
     # ---- seller agent --------------------------------------------------------------------
 
@@ -165,7 +153,7 @@ class AfterSaleMutation:
             )
             return ApproveAfterSale(_id(input.request_id), input.decision, terms)
 
-        return await _handled(info, command, input.idempotency_key)
+        return await handled(info, command, input.idempotency_key, AfterSale.of)
 
     @strawberry.mutation(description="Seller: reject with a reason of the kind's catalogue (R4).")
     async def reject_after_sale(
@@ -174,7 +162,7 @@ class AfterSaleMutation:
         def command() -> AfterSaleCommand:
             return RejectAfterSale(_id(input.request_id), input.reason, input.comment)
 
-        return await _handled(info, command, input.idempotency_key)
+        return await handled(info, command, input.idempotency_key, AfterSale.of)
 
     @strawberry.mutation(description="Seller: the returned parcel arrived; the refund is paid.")
     async def confirm_return_received(
@@ -183,7 +171,7 @@ class AfterSaleMutation:
         def command() -> AfterSaleCommand:
             return ConfirmReturnReceived(_id(input.request_id))
 
-        return await _handled(info, command, input.idempotency_key)
+        return await handled(info, command, input.idempotency_key, AfterSale.of)
 
     @strawberry.mutation(description="Seller: the returned parcel is not as agreed (R8).")
     async def reject_return_on_receipt(
@@ -192,7 +180,7 @@ class AfterSaleMutation:
         def command() -> AfterSaleCommand:
             return RejectReturnOnReceipt(_id(input.request_id), input.reason, input.comment)
 
-        return await _handled(info, command, input.idempotency_key)
+        return await handled(info, command, input.idempotency_key, AfterSale.of)
 
     @strawberry.mutation(description="Seller: the replacement is on its way (P2).")
     async def ship_replacement(
@@ -201,7 +189,7 @@ class AfterSaleMutation:
         def command() -> AfterSaleCommand:
             return ShipReplacement(_id(input.request_id), input.carrier, input.tracking_number)
 
-        return await _handled(info, command, input.idempotency_key)
+        return await handled(info, command, input.idempotency_key, AfterSale.of)
 
     @strawberry.mutation(description="Seller: refund with no buyer request (R9).")
     async def refund_order(
@@ -216,7 +204,7 @@ class AfterSaleMutation:
                 money_of(input.partial_amount, "partialAmount"),
             )
 
-        return await _handled(info, command, input.idempotency_key)
+        return await handled(info, command, input.idempotency_key, AfterSale.of)
 
     # ---- platform ------------------------------------------------------------------------
 
@@ -233,7 +221,7 @@ class AfterSaleMutation:
                 money_of(input.partial_amount, "partialAmount"),
             )
 
-        return await _handled(info, command, input.idempotency_key)
+        return await handled(info, command, input.idempotency_key, AfterSale.of)
 
     @strawberry.mutation(description="Platform: decide an appeal for the buyer or the seller (R6).")
     async def decide_appeal(
@@ -242,7 +230,7 @@ class AfterSaleMutation:
         def command() -> AfterSaleCommand:
             return DecideAppeal(_id(input.request_id), input.for_buyer, input.note)
 
-        return await _handled(info, command, input.idempotency_key)
+        return await handled(info, command, input.idempotency_key, AfterSale.of)
 
     @strawberry.mutation(description="Platform (carrier event): the replacement was delivered.")
     async def record_replacement_delivered(
@@ -251,7 +239,7 @@ class AfterSaleMutation:
         def command() -> AfterSaleCommand:
             return RecordReplacementDelivered(_id(input.request_id))
 
-        return await _handled(info, command, input.idempotency_key)
+        return await handled(info, command, input.idempotency_key, AfterSale.of)
 
     @strawberry.mutation(
         description="Platform: set a category's policy (Y1). Requests already opened keep theirs."

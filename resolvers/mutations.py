@@ -12,10 +12,12 @@ from models.commands import (
     AcceptCancellation,
     CancelOrder,
     CancelUnpaidOrder,
+    Command,
     RejectCancellation,
     RequestCancellation,
     WithdrawCancellation,
 )
+from resolvers.commands import handled
 from resolvers.context import Context, actor_of, services_of
 from resolvers.errors import (
     AlreadyRequestedError,
@@ -79,22 +81,20 @@ class Mutation(TicketMutations):
     async def request_cancellation(
         self, info: Info[Context, Any], input: RequestCancellationInput
     ) -> RequestCancellationResult:
-        async def call() -> Any:
+        def command() -> Command:
             order_id = well_formed_id(input.order_id, "orderId")
-            command = RequestCancellation(order_id, input.reason.value, input.note)
-            return await services_of(info).handle(actor_of(info), command, input.idempotency_key)
+            return RequestCancellation(order_id, input.reason.value, input.note)
 
-        return await outcome(call(), Cancellation.of)
+        return await handled(info, command, input.idempotency_key, Cancellation.of)
 
     @strawberry.mutation(description="Buyer: take back a request the seller has not answered.")
     async def withdraw_cancellation(
         self, info: Info[Context, Any], input: DecideCancellationInput
     ) -> CancellationDecisionResult:
-        async def call() -> Any:
-            command = WithdrawCancellation(well_formed_id(input.cancellation_id, "cancellationId"))
-            return await services_of(info).handle(actor_of(info), command, input.idempotency_key)
+        def command() -> Command:
+            return WithdrawCancellation(well_formed_id(input.cancellation_id, "cancellationId"))
 
-        return await outcome(call(), Cancellation.of)
+        return await handled(info, command, input.idempotency_key, Cancellation.of)
 
     # ---- seller agent --------------------------------------------------------------------
 
@@ -102,33 +102,30 @@ class Mutation(TicketMutations):
     async def accept_cancellation(
         self, info: Info[Context, Any], input: DecideCancellationInput
     ) -> CancellationDecisionResult:
-        async def call() -> Any:
-            command = AcceptCancellation(well_formed_id(input.cancellation_id, "cancellationId"))
-            return await services_of(info).handle(actor_of(info), command, input.idempotency_key)
+        def command() -> Command:
+            return AcceptCancellation(well_formed_id(input.cancellation_id, "cancellationId"))
 
-        return await outcome(call(), Cancellation.of)
+        return await handled(info, command, input.idempotency_key, Cancellation.of)
 
     @strawberry.mutation(description="Seller: reject with a reason from the list (C5).")
     async def reject_cancellation(
         self, info: Info[Context, Any], input: RejectCancellationInput
     ) -> CancellationDecisionResult:
-        async def call() -> Any:
+        def command() -> Command:
             cid = well_formed_id(input.cancellation_id, "cancellationId")
-            command = RejectCancellation(cid, input.reason.value, input.comment)
-            return await services_of(info).handle(actor_of(info), command, input.idempotency_key)
+            return RejectCancellation(cid, input.reason.value, input.comment)
 
-        return await outcome(call(), Cancellation.of)
+        return await handled(info, command, input.idempotency_key, Cancellation.of)
 
     @strawberry.mutation(description="Seller: cancel an order with a reason (C7).")
     async def cancel_order(
         self, info: Info[Context, Any], input: CancelOrderInput
     ) -> CancelOrderResult:
-        async def call() -> Any:
+        def command() -> Command:
             order_id = well_formed_id(input.order_id, "orderId")
-            command = CancelOrder(order_id, input.reason.value, input.comment)
-            return await services_of(info).handle(actor_of(info), command, input.idempotency_key)
+            return CancelOrder(order_id, input.reason.value, input.comment)
 
-        return await outcome(call(), Cancellation.of)
+        return await handled(info, command, input.idempotency_key, Cancellation.of)
 
     # ---- platform and carrier ------------------------------------------------------------
 
@@ -136,11 +133,10 @@ class Mutation(TicketMutations):
     async def cancel_unpaid_order(
         self, info: Info[Context, Any], input: CancelUnpaidOrderInput
     ) -> CancelOrderResult:
-        async def call() -> Any:
-            command = CancelUnpaidOrder(well_formed_id(input.order_id, "orderId"))
-            return await services_of(info).handle(actor_of(info), command, input.idempotency_key)
+        def command() -> Command:
+            return CancelUnpaidOrder(well_formed_id(input.order_id, "orderId"))
 
-        return await outcome(call(), Cancellation.of)
+        return await handled(info, command, input.idempotency_key, Cancellation.of)
 
     @strawberry.mutation(description="Platform: the buyer paid.")
     async def record_payment(self, info: Info[Context, Any], input: OrderInput) -> OrderEventResult:

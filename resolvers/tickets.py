@@ -20,6 +20,7 @@ from models.errors import ValidationFailed
 from models.money import Money as DomainMoney
 from resolvers.after_sale_inputs import LineQuantityInput, lines_of
 from resolvers.after_sale_types import AfterSale
+from resolvers.commands import handled
 from resolvers.context import Context, actor_of, services_of
 from resolvers.errors import (
     AfterSaleRefusedError,
@@ -657,21 +658,16 @@ class TicketMutations:
     async def approve_from_ticket(
         self, info: Info[Context, Any], input: ApproveFromTicketInput
     ) -> TicketDecisionResult:
-        async def call() -> Any:
-            command = input.command()
-            return await services_of(info).handle(actor_of(info), command, input.idempotency_key)
-
-        return await outcome(call(), Ticket.of)
+        return await handled(info, input.command, input.idempotency_key, Ticket.of)
 
     @strawberry.mutation(description="Reject the ticket's request with a reason of its kind.")
     async def reject_from_ticket(
         self, info: Info[Context, Any], input: RejectFromTicketInput
     ) -> TicketDecisionResult:
-        async def call() -> Any:
-            command = RejectFromTicket(_ticket_id(input.ticket_id), input.reason, input.comment)
-            return await services_of(info).handle(actor_of(info), command, input.idempotency_key)
+        def command() -> RejectFromTicket:
+            return RejectFromTicket(_ticket_id(input.ticket_id), input.reason, input.comment)
 
-        return await outcome(call(), Ticket.of)
+        return await handled(info, command, input.idempotency_key, Ticket.of)
 
     @strawberry.mutation(description="H2: a new rule for the shop, checked before it is saved.")
     async def create_ticket_rule(
