@@ -7,10 +7,12 @@ import signal
 import socket
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pymongo import MongoClient
 
 from tests.processes import (
     database_processes,
@@ -180,3 +182,40 @@ def test_ctrl_c_at_any_moment_of_start_up_stops_cleanly(tmp_path: Path, delay: f
     while database_processes(tmp_path / "data") and time.monotonic() < deadline:
         time.sleep(0.1)
     assert database_processes(tmp_path / "data") == [], "Ctrl-C must stop the database too"
+
+
+@pytest.mark.slow
+def test_reset_demo_drops_the_database_and_loads_the_demo_data_afresh(
+    tmp_path: Path, port: int, mongodb_uri: str
+) -> None:
+    name = f"reset_{uuid.uuid4().hex[:12]}"
+    with MongoClient(mongodb_uri, serverSelectionTimeoutMS=5000) as mongo:
+        # An order there already: a start without --reset-demo would load nothing.
+        mongo[name].orders.insert_one({"_id": "left-over"})
+        env = {
+            "MONGODB_URI": mongodb_uri,
+            "AFTERSALES_DATABASE": name,
+            "AFTERSALES_PORT": str(port),
+        }
+        proc = start_service(env, tmp_path, ("--reset-demo",))
+        try:
+            lines = wait_for_line(proc, "Uvicorn running")
+        finally:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=30)
+        try:
+            assert any("loaded demo data:" in line for line in lines), lines
+            assert mongo[name].orders.find_one({"_id": "left-over"}) is None
+            assert mongo[name].orders.find_one({"_id": "ord_10001"}) is not None
+        finally:
+            mongo.drop_database(name)
+
+
+def test_reset_demo_is_refused_in_production(tmp_path: Path) -> None:
+    env = {"AFTERSALES_PRODUCTION": "true", "AFTERSALES_JWT_SECRET": "0123456789abcdef" * 4}
+    proc = start_service(env, tmp_path, ("--reset-demo",))
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert out.strip().splitlines() == [
+        "error: --reset-demo drops the database: refused with AFTERSALES_PRODUCTION"
+    ]
