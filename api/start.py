@@ -198,7 +198,7 @@ def _stop_like_ctrl_c(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-INTERRUPTED = 130  # what a shell reports for a program stopped by Ctrl-C
+INTERRUPTED = 130  # what a shell reports for a program stopped by Ctrl-C (api/__main__.py)
 
 
 def main(argv: list[str] | None = None) -> int:
