@@ -10,6 +10,8 @@ import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from api.settings import Settings, env_name
+
 PROG = "./dev serve"  # python -m api takes the same options
 
 
@@ -17,6 +19,11 @@ PROG = "./dev serve"  # python -m api takes the same options
 class StartOptions:
     settings: dict[str, str] = field(default_factory=dict)  # environment variable -> value
     reset_demo: bool = False
+
+
+def _setting(name: str) -> str:
+    """'AFTERSALES_PORT, default 8000': the variable and default of a setting, for --help."""
+    return f"{env_name(name)}, default {Settings.model_fields[name].default}"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,57 +36,50 @@ def _parser() -> argparse.ArgumentParser:
         "starting the embedded SecantusDB.",
     )
     parser.add_argument(
-        "--host", metavar="ADDRESS", help="address to listen on (AFTERSALES_HOST; 127.0.0.1)"
+        "--host", metavar="ADDRESS", help=f"address to listen on ({_setting('host')})"
     )
     parser.add_argument(
-        "--port", type=int, metavar="PORT", help="port to listen on (AFTERSALES_PORT; 8000)"
+        "--port", type=int, metavar="PORT", help=f"port to listen on ({_setting('port')})"
     )
     parser.add_argument(
         "--workers",
         type=int,
         metavar="N",
-        help="service processes sharing the port (AFTERSALES_WORKERS; 1)",
+        help=f"service processes sharing the port ({_setting('workers')})",
     )
     parser.add_argument(
         "--data-dir",
         metavar="DIR",
-        help="where the embedded database keeps its files, in DIR/db (AFTERSALES_DATA_DIR; data)",
+        help=f"where the embedded database keeps its files, in DIR/db ({_setting('data_dir')})",
     )
     demo = parser.add_mutually_exclusive_group()
     demo.add_argument(
         "--no-demo",
         action="store_true",
-        help="do not load the demo data into an empty database (AFTERSALES_DEMO_DATA=false)",
+        help=f"do not load the demo data into an empty database ({env_name('demo_data')}=false)",
     )
     demo.add_argument(
         "--reset-demo",
         action="store_true",
-        help="drop the database (AFTERSALES_DATABASE) and load the demo data afresh; "
+        help=f"drop the database ({env_name('database')}) and load the demo data afresh; "
         "refused in production",
     )
     return parser
 
 
-_SETTINGS = {  # option's attribute -> the environment variable it sets
-    "host": "AFTERSALES_HOST",
-    "port": "AFTERSALES_PORT",
-    "workers": "AFTERSALES_WORKERS",
-    "data_dir": "AFTERSALES_DATA_DIR",
-}
+_SETTINGS = ("host", "port", "workers", "data_dir")  # options named as their settings
 
 
 def parse_options(argv: Sequence[str]) -> StartOptions:
     """The settings the command line gives; argparse exits 2 with usage on a bad one."""
     args = _parser().parse_args(list(argv))
     settings = {
-        env: str(value)
-        for attr, env in _SETTINGS.items()
-        if (value := getattr(args, attr)) is not None
+        env_name(name): str(value)
+        for name in _SETTINGS
+        if (value := getattr(args, name)) is not None
     }
-    if args.no_demo:
-        settings["AFTERSALES_DEMO_DATA"] = "false"
-    if args.reset_demo:
-        settings["AFTERSALES_DEMO_DATA"] = "true"
+    if args.no_demo or args.reset_demo:
+        settings[env_name("demo_data")] = "false" if args.no_demo else "true"
     return StartOptions(settings=settings, reset_demo=args.reset_demo)
 
 

@@ -64,3 +64,4 @@ def test_help_lists_every_option_with_its_environment_variable() -> None:
         assert option in text
         assert env_name(name) in text, name
     assert "--reset-demo" in text and "MONGODB_URI" in text
+    assert "(AFTERSALES_PORT, default 8000)" in text  # the settings' own defaults
