@@ -8,7 +8,7 @@ operation of its own runs the one before again); else the shop-1 agent who may a
 reader must paste (`"afs_..."`) are the last of that kind an earlier example answered with, or
 what the comment names (`can_... is a waiting cancellation in shop-1`, see FINDERS). Each
 operation must answer without `errors`; where the block shows the answer (`# -> {...}`), the
-answer must have its keys and `__typename`s.
+answer must have its keys, `__typename`s and enum values, and write times the same way.
 """
 
 from __future__ import annotations
@@ -206,8 +206,8 @@ def _fill(text: str, example: Example, demo: Demo) -> str:
 
 
 async def _subscribe(demo: Demo, actor: str, query: str, shop_1_ticket: str) -> dict[str, Any]:
-    """The first message of the subscription; while none comes, an agent of shop-1 tags one of
-    its tickets (each tag is a change on the feed)."""
+    """The first message of the subscription; while none comes, agent-1 assigns one of shop-1's
+    tickets, to agent-2 and back (each a change on the feed), as the docs' example did."""
     url = demo.url.replace("http", "ws", 1) + "/graphql"
     async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
         await ws.send(json.dumps({"type": "connection_init", "payload": demo.header(actor)}))
@@ -217,8 +217,10 @@ async def _subscribe(demo: Demo, actor: str, query: str, shop_1_ticket: str) -> 
             try:
                 message = json.loads(await asyncio.wait_for(ws.recv(), 1))
             except TimeoutError:
-                tag = f'mutation {{ tagTicket(input: {{ticketId: {json.dumps(shop_1_ticket)}, tag: "docs-{attempt}"}}) {{ __typename }} }}'
-                assert "errors" not in demo.post(DEFAULT_ACTOR, tag)
+                agent = ("agent-2", "agent-1")[attempt % 2]
+                ticket = json.dumps(shop_1_ticket)
+                assign = f'mutation {{ assignTicket(input: {{ticketId: {ticket}, assignee: "{agent}"}}) {{ __typename }} }}'
+                assert "errors" not in demo.post(DEFAULT_ACTOR, assign)
                 continue
             assert message["type"] == "next", message
             return message["payload"]
@@ -236,6 +238,10 @@ def _check_answer(example: Example, part: Part, answers: list[dict[str, Any]]) -
     shown_types = set(re.findall(r'"__typename": "(\w+)"', part.answer))
     assert shown_keys <= keys, f"{example}: the answer shown has {shown_keys - keys}: {answers}"
     assert shown_types <= types, f"{example}: the answer shown is a {shown_types}: {answers}"
+    # Enum values shown are the ones answered (ids, amounts and times vary from run to run).
+    shown_enums = set(re.findall(r'"(\w+)": "([A-Z][A-Z_]+)"', part.answer))
+    enums = {pair for a in answers for pair in _enum_pairs(a)}
+    assert shown_enums <= enums, f"{example}: shown {shown_enums - enums}, answered {answers}"
     # Times as the API writes them (digits aside), not as another client would.
     shown_times = {_shape(t) for t in TIME.findall(part.answer)}
     times = {_shape(t) for a in answers for t in TIME.findall(json.dumps(a))}
@@ -243,6 +249,17 @@ def _check_answer(example: Example, part: Part, answers: list[dict[str, Any]]) -
 
 
 TIME = re.compile(r'"(\d{4}-\d\d-\d\dT[^"]*)"')
+
+
+def _enum_pairs(value: Any) -> Iterator[tuple[str, str]]:
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if isinstance(inner, str) and re.fullmatch(r"[A-Z][A-Z_]+", inner):
+                yield key, inner
+            yield from _enum_pairs(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            yield from _enum_pairs(inner)
 
 
 def _shape(time: str) -> str:
