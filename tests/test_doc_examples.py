@@ -5,7 +5,7 @@ Examples are the fenced ```graphql blocks, found here by reading the files (a ne
 without touching this test). Who runs a block: a `<!-- example: as ACTOR -->` comment above it,
 or `# as ACTOR` lines inside it (the part below each runs as that actor; a part with no
 operation of its own runs the one before again); else the shop-1 agent who may act. Ids the
-reader must paste (`"afs_..."`) are the last of that kind an earlier example answered with, or
+reader must paste (`"afs_..."`) are the last of that kind an earlier mutation answered with, or
 what the comment names (`can_... is a waiting cancellation in shop-1`, see FINDERS). Each
 operation must answer without `errors`; where the block shows the answer (`# -> {...}`), the
 answer must have its keys, `__typename`s and enum values, and write times the same way.
@@ -119,7 +119,7 @@ def _parts(lines: list[str], actor: str) -> list[Part]:
 class Demo:
     url: str
     headers: dict[str, dict[str, str]]  # actor notation -> the header ./dev serve printed
-    latest: dict[str, str] = field(default_factory=dict)  # "afs_" -> last such id answered
+    latest: dict[str, str] = field(default_factory=dict)  # "afs_" -> a mutation's last such id
 
     def header(self, actor: str) -> dict[str, str]:
         # Others as `./dev token --actor ... --header` makes them (same secret).
@@ -291,7 +291,8 @@ async def test_doc_example_runs_against_the_demo_data(example: Example, demo: De
             else:
                 answer = demo.post(part.actor, query)
             assert "errors" not in answer, f"{example} as {part.actor}: {answer}"
-            for found in _ids(answer["data"]):
-                demo.latest[found[:4]] = found
+            if operation.operation == OperationType.MUTATION:  # a list read is no walk's step
+                for found in _ids(answer["data"]):
+                    demo.latest[found[:4]] = found
             answers.append(answer)
         _check_answer(example, part, answers)
