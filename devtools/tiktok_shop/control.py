@@ -160,6 +160,11 @@ def control_routes(standin: StandIn) -> list[Route]:
     def resend(request: Request, body: Body) -> Any:
         return standin.sender.resend(request.path_params["notification_id"]).view()
 
+    def refunds(request: Request, body: Body) -> Any:
+        if request.method == "PUT":
+            market.auto_complete = bool(body["auto_complete"])
+        return {"auto_complete": market.auto_complete}
+
     def calls(request: Request, body: Body) -> Any:
         return dict(standin.calls)
 
@@ -179,6 +184,7 @@ def control_routes(standin: StandIn) -> list[Route]:
         ("/_standin/chaos", chaos, ["GET", "PUT"]),
         ("/_standin/webhooks", webhooks, ["GET"]),
         ("/_standin/webhooks/{notification_id}/resend", resend, ["POST"]),
+        ("/_standin/refunds", refunds, ["GET", "PUT"]),
         ("/_standin/calls", calls, ["GET"]),
     ]
     return [Route(path, _endpoint(action), methods=methods) for path, action, methods in table]

@@ -9,6 +9,7 @@ and is not reliably documented; the default here is short for tests).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 from dataclasses import dataclass, field
@@ -62,6 +63,8 @@ class WebhookSender:
         self.log: dict[str, Notification] = {}
         self._queue: asyncio.Queue[Notification] = asyncio.Queue()
         self._held: Notification | None = None
+        self._held_sent = asyncio.Event()
+        self._unsent = 0  # taken by notify, not yet through the worker
         self._busy: set[asyncio.Task[None]] = set()
         self._ids = itertools.count(7_380_000_000_000_000_001)
         self._client: httpx.AsyncClient | None = None
@@ -80,7 +83,7 @@ class WebhookSender:
             await self._client.aclose()
 
     def idle(self) -> bool:
-        return self._queue.empty() and self._held is None and not self._busy
+        return self._unsent == 0 and self._held is None and not self._busy
 
     def notify(self, shop_id: str, type_: int, data: dict[str, Any], now: int) -> None:
         ident = str(next(self._ids))
@@ -96,6 +99,7 @@ class WebhookSender:
         ).encode()
         note = Notification(ident, shop_id, type_, body)
         self.log[ident] = note
+        self._unsent += 1
         self._queue.put_nowait(note)
 
     def resend(self, ident: str) -> Notification:
@@ -113,29 +117,36 @@ class WebhookSender:
     async def _run(self) -> None:
         while True:
             note = await self._queue.get()
-            knobs, rng = self.chaos.webhooks, self.chaos.webhook_rng
-            # One draw per knob, in a fixed order, so a seed gives the same faults.
-            drop, dup, delay, reorder = (rng.random() for _ in range(4))
-            if drop < knobs.drop:
-                note.faults.append("dropped")
-                continue
-            copies = 2 if dup < knobs.duplicate else 1
-            if copies == 2:
-                note.faults.append("duplicated")
-            if delay < knobs.delay:
-                note.faults.append("delayed")
-                self._spawn(self._later(note, copies, knobs.delay_seconds))
-                continue
-            if reorder < knobs.reorder and self._held is None:
-                note.faults.append("reordered")
-                self._held = note
-                self._spawn(self._release_held(note, copies, knobs.hold_seconds))
-                continue
-            for _ in range(copies):
-                await self._deliver(note)
-            held, self._held = self._held, None
-            if held is not None:
-                await self._deliver(held)
+            try:
+                await self._dispatch(note)
+            finally:
+                self._unsent -= 1
+
+    async def _dispatch(self, note: Notification) -> None:
+        knobs, rng = self.chaos.webhooks, self.chaos.webhook_rng
+        # One draw per knob, in a fixed order, so a seed gives the same faults.
+        drop, dup, delay, reorder = (rng.random() for _ in range(4))
+        if drop < knobs.drop:
+            note.faults.append("dropped")
+            return
+        copies = 2 if dup < knobs.duplicate else 1
+        if copies == 2:
+            note.faults.append("duplicated")
+        if delay < knobs.delay:
+            note.faults.append("delayed")
+            self._spawn(self._later(note, copies, knobs.delay_seconds))
+            return
+        if reorder < knobs.reorder and self._held is None:
+            note.faults.append("reordered")
+            self._held = note
+            self._spawn(self._release_held(note, copies, knobs.hold_seconds))
+            return
+        for _ in range(copies):
+            await self._deliver(note)
+        held, self._held = self._held, None
+        if held is not None:
+            await self._deliver(held)
+            self._held_sent.set()
 
     async def _later(self, note: Notification, copies: int, seconds: float) -> None:
         await asyncio.sleep(seconds)
@@ -143,7 +154,8 @@ class WebhookSender:
             await self._deliver(note)
 
     async def _release_held(self, note: Notification, copies: int, seconds: float) -> None:
-        await asyncio.sleep(seconds)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._held_sent.wait(), seconds)
         if self._held is note:  # nothing came after it in time
             self._held = None
             await self._deliver(note)
