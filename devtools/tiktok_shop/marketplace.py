@@ -1,6 +1,6 @@
 """The stand-in marketplace's own state, in memory: shops, orders, cancellations and returns.
 
-Every change goes through one method that checks the status table (README.md beside this file),
+Every change goes through one method that checks the status table (docs/tiktok-standin.md),
 writes a record and hands the webhooks it causes to `notify`. The seller's decisions (the Open
 API) and the marketplace's own moves (the control API: buyers, the system, arbitration) share
 these methods, so a decision that TikTok overtook finds the request no longer in a status that

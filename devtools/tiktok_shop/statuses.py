@@ -1,5 +1,5 @@
 """TikTok Shop's status names, decisions and webhook types as the stand-in uses them; the
-transitions between them are in `marketplace.py` and in README.md beside it."""
+transitions between them are in `marketplace.py` and in docs/tiktok-standin.md."""
 
 from __future__ import annotations
 
