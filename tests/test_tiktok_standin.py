@@ -657,3 +657,28 @@ def test_chaos_is_repeatable_with_a_seed(standin: StandIn) -> None:
 def test_unknown_chaos_knobs_and_shares_over_one_are_refused(standin: StandIn) -> None:
     for spec in ({"webhooks": {"lose": 1}}, {"calls": {"throttle": 2}}):
         assert standin.control.put("/_standin/chaos", json=spec).status_code == 400
+
+
+def test_a_body_of_the_wrong_shape_is_an_invalid_parameter(standin: StandIn) -> None:
+    answer = standin.client().request(
+        "POST", f"{API}/cancellations/search", {"page_size": "5"}, {"update_time_ge": "soon"}
+    )
+    assert (answer.status_code, answer.json()["code"]) == (200, 36009004)
+
+
+def test_any_notification_can_be_sent_signed(standin: StandIn, listener: WebhookListener) -> None:
+    # What the marketplace may send one day: another spelling, a status nobody knows yet.
+    data = {
+        "order_id": "ord-raw",
+        "cancel_id": "c-raw",
+        "cancel_status": "CANCELLATION_REQUEST_CANCELLED",
+    }
+    standin.ok(
+        "POST", "/_standin/webhooks", {"type": 11, "data": data | {"cancellations_role": "BUYER"}}
+    )
+    standin.settle()
+    [got] = [r for r in listener.received if r.payload["data"].get("order_id") == "ord-raw"]
+    assert (
+        got.signature_ok
+        and got.payload["data"]["cancel_status"] == "CANCELLATION_REQUEST_CANCELLED"
+    )

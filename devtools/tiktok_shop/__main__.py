@@ -6,6 +6,7 @@ line `tiktok-shop stand-in: http://127.0.0.1:N` once it listens."""
 from __future__ import annotations
 
 import argparse
+import socket
 import sys
 
 import uvicorn
@@ -55,9 +56,17 @@ def main(argv: list[str] | None = None) -> None:
     )
     app = StandIn(settings).app()
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning")
-    server = uvicorn.Server(config)
-    print(f"tiktok-shop stand-in: http://{args.host}:{args.port}", file=sys.stderr, flush=True)
-    server.run()
+    Listening(config).run()
+
+
+class Listening(uvicorn.Server):
+    """Says where it listens once the socket is bound, not before."""
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            where = f"http://{self.config.host}:{self.config.port}"
+            print(f"tiktok-shop stand-in: {where}", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

@@ -247,6 +247,9 @@ class StandIn:
             answer = envelope(codes.OK, "Success", handler(call))
         except Refused as refused:
             answer = envelope(refused.code, refused.message)
+        except (KeyError, ValueError, TypeError, AttributeError) as exc:
+            # A body of the wrong shape (a list where an object goes, a word for a number).
+            answer = envelope(codes.INVALID_PARAMETER, f"Invalid parameter: {exc}")
         if key is not None:
             self.idempotent[slot] = (fingerprint, answer.status_code, bytes(answer.body))
         return answer

@@ -157,6 +157,12 @@ def control_routes(standin: StandIn) -> list[Route]:
             "notifications": [n.view() for n in standin.sender.log.values()],
         }
 
+    def send(request: Request, body: Body) -> Any:
+        """Any notification, signed: unknown statuses, other spellings, stale data."""
+        shop_id = str(body.get("shop_id", standin.settings.shop_id))
+        standin.sender.notify(shop_id, int(body["type"]), dict(body["data"]), market.now())
+        return list(standin.sender.log.values())[-1].view()
+
     def resend(request: Request, body: Body) -> Any:
         return standin.sender.resend(request.path_params["notification_id"]).view()
 
@@ -183,6 +189,7 @@ def control_routes(standin: StandIn) -> list[Route]:
         ("/_standin/applied", applied, ["GET"]),
         ("/_standin/chaos", chaos, ["GET", "PUT"]),
         ("/_standin/webhooks", webhooks, ["GET"]),
+        ("/_standin/webhooks", send, ["POST"]),
         ("/_standin/webhooks/{notification_id}/resend", resend, ["POST"]),
         ("/_standin/refunds", refunds, ["GET", "PUT"]),
         ("/_standin/calls", calls, ["GET"]),
