@@ -682,3 +682,14 @@ def test_any_notification_can_be_sent_signed(standin: StandIn, listener: Webhook
         got.signature_ok
         and got.payload["data"]["cancel_status"] == "CANCELLATION_REQUEST_CANCELLED"
     )
+
+
+def test_orders_can_be_made_in_bulk_each_with_its_webhook(
+    standin: StandIn, listener: WebhookListener
+) -> None:
+    ids = standin.ok("POST", "/_standin/orders", {"count": 5, "status": "DELIVERED"})["ids"]
+    assert len(set(ids)) == 5
+    standin.settle()
+    assert all(
+        [w["data"]["order_status"] for w in listener.for_order(i)] == ["DELIVERED"] for i in ids
+    )

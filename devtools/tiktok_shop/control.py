@@ -59,6 +59,10 @@ def control_routes(standin: StandIn) -> list[Route]:
 
     def add_order(request: Request, body: Body) -> Any:
         shop_id = str(body.get("shop_id", standin.settings.shop_id))
+        if "count" in body:
+            # Many at once (for load): `count` orders of this spec, each with its own id.
+            spec = {k: v for k, v in body.items() if k not in ("count", "order_id")}
+            return {"ids": [market.add_order(shop_id, spec).order_id for _ in range(body["count"])]}
         return market.add_order(shop_id, body).view()
 
     def move_order(request: Request, body: Body) -> Any:
