@@ -107,7 +107,7 @@ class Marketplace:
         self.cancellations: dict[str, Cancellation] = {}
         self.returns: dict[str, Return] = {}
         self.applied: list[Application] = []
-        # one counter, a prefix per kind (57 order, 58 cancel, 41 return)
+        # Numeric ids as TikTok's are; one counter, prefixed 57 order, 58 cancel, 41 return.
         self._ids = itertools.count(1)
 
     # -- time and ids --------------------------------------------------------------------------
