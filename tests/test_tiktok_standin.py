@@ -693,3 +693,28 @@ def test_orders_can_be_made_in_bulk_each_with_its_webhook(
     assert all(
         [w["data"]["order_status"] for w in listener.for_order(i)] == ["DELIVERED"] for i in ids
     )
+
+
+def test_a_shop_registers_its_webhook_address_per_event_type(standin: StandIn) -> None:
+    shop = {"shop_id": "shop-hooks", "shop_cipher": "ROW_hooks", "access_token": "TTP_hooks"}
+    standin.ok("POST", "/_standin/shops", shop)
+    client = standin.client(cipher="ROW_hooks", token="TTP_hooks")
+    with webhook_listener() as own:
+        client.ok(
+            "PUT",
+            "/event/202309/webhooks",
+            {},
+            {"address": own.url, "event_type": "ORDER_STATUS_CHANGE"},
+        )
+        assert client.ok("GET", "/event/202309/webhooks")["webhooks"] == [
+            {"event_type": "ORDER_STATUS_CHANGE", "address": own.url}
+        ]
+        order = standin.seed_order(shop_id="shop-hooks", status="DELIVERED")
+        standin.settle()
+        assert [w["data"]["order_status"] for w in own.for_order(order["id"])] == ["DELIVERED"]
+        client.ok("DELETE", "/event/202309/webhooks", {}, {"event_type": "ORDER_STATUS_CHANGE"})
+        assert client.ok("GET", "/event/202309/webhooks")["webhooks"] == []
+        wrong = client.request(
+            "PUT", "/event/202309/webhooks", {}, {"address": own.url, "event_type": "X"}
+        )
+        assert wrong.json()["code"] == 36009004

@@ -28,6 +28,7 @@ from devtools.tiktok_shop.paging import page
 from devtools.tiktok_shop.statuses import (
     BUYER_SHIPPED_ITEM,
     CANCEL_REJECT_REASONS,
+    EVENT_TYPES,
     RECEIVE_REJECT_REASONS,
     RETURN_REJECT_REASONS,
 )
@@ -453,6 +454,34 @@ class StandIn:
         covered = line_ids or [line.id for line in order.open_lines()]
         return self.market._refund_for(order, covered).view()
 
+    def _event_type(self, call: Call) -> int:
+        name = call.body.get("event_type")
+        if name not in EVENT_TYPES:
+            raise Refused(codes.INVALID_PARAMETER, f"event_type: one of {sorted(EVENT_TYPES)}")
+        return EVENT_TYPES[name]
+
+    def shop_webhooks(self, call: Call) -> dict[str, Any]:
+        registered = self.sender.registered
+        return {
+            "webhooks": [
+                {"event_type": name, "address": registered[(call.shop_id, type_)]}
+                for name, type_ in EVENT_TYPES.items()
+                if (call.shop_id, type_) in registered
+            ]
+        }
+
+    def update_shop_webhook(self, call: Call) -> dict[str, Any]:
+        type_ = self._event_type(call)
+        address = str(call.body.get("address", ""))
+        if not address.startswith(("https://", "http://")):
+            raise Refused(codes.INVALID_PARAMETER, "address: an http(s) URL")
+        self.sender.registered[(call.shop_id, type_)] = address
+        return {}
+
+    def delete_shop_webhook(self, call: Call) -> dict[str, Any]:
+        self.sender.registered.pop((call.shop_id, self._event_type(call)), None)
+        return {}
+
     # -- the control API -----------------------------------------------------------------------
 
     def routes(self) -> list[Route]:
@@ -460,6 +489,9 @@ class StandIn:
         api = [
             Route("/authorization/202309/shops", s(self.authorized_shops, needs_shop=False)),
             Route("/order/202309/orders", s(self.get_orders)),
+            Route("/event/202309/webhooks", s(self.shop_webhooks), methods=["GET"]),
+            Route("/event/202309/webhooks", s(self.update_shop_webhook), methods=["PUT"]),
+            Route("/event/202309/webhooks", s(self.delete_shop_webhook), methods=["DELETE"]),
             Route(f"{API}/cancellations/search", s(self.search_cancellations), methods=["POST"]),
             Route(
                 f"{API}/cancellations/{{cancel_id}}/approve",

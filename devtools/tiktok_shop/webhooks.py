@@ -57,6 +57,9 @@ class WebhookSender:
         self.app_key = app_key
         self.app_secret = app_secret
         self.url = url
+        # Addresses registered through the Open API, per shop and notification type; they win
+        # over `url` (the --webhook-url every shop gets until it registers its own).
+        self.registered: dict[tuple[str, int], str] = {}
         self.chaos = chaos
         self.retry_delays = retry_delays
         self.request_timeout = request_timeout
@@ -165,7 +168,8 @@ class WebhookSender:
     async def _deliver(self, note: Notification, attempt: int = 0) -> None:
         """One attempt; a failed one schedules the next, so one slow receiver answer does not
         hold back the notifications behind it for the whole retry schedule."""
-        if self.url is None or self._client is None:
+        url = self.registered.get((note.shop_id, note.type), self.url)
+        if url is None or self._client is None:
             note.attempts.append("no webhook url")
             return
         headers = {
@@ -173,7 +177,7 @@ class WebhookSender:
             "Authorization": webhook_authorization(self.app_key, self.app_secret, note.body),
         }
         try:
-            answer = await self._client.post(self.url, content=note.body, headers=headers)
+            answer = await self._client.post(url, content=note.body, headers=headers)
         except httpx.HTTPError as exc:
             note.attempts.append(f"{attempt + 1}: {type(exc).__name__}")
         else:
