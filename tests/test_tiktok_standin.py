@@ -12,6 +12,8 @@ import pytest
 
 from tests.tiktok_standin import (
     API,
+    APP_KEY,
+    APP_SECRET,
     StandIn,
     WebhookListener,
     running_standin,
@@ -718,3 +720,29 @@ def test_a_shop_registers_its_webhook_address_per_event_type(standin: StandIn) -
             "PUT", "/event/202309/webhooks", {}, {"address": own.url, "event_type": "X"}
         )
         assert wrong.json()["code"] == 36009004
+
+
+def test_an_auth_code_and_a_refresh_give_working_tokens_and_retire_the_old(
+    standin: StandIn,
+) -> None:
+    shop = {"shop_id": "shop-oauth", "shop_cipher": "ROW_oauth", "access_token": "TTP_first"}
+    standin.ok("POST", "/_standin/shops", shop)
+    code = standin.ok("POST", "/_standin/shops/shop-oauth/auth_code")["auth_code"]
+    app = {"app_key": APP_KEY, "app_secret": APP_SECRET}
+    grant = {"auth_code": code, "grant_type": "authorized_code"}
+    got = standin.control.get("/api/v2/token/get", params=app | grant).json()
+    assert got["code"] == 0 and got["data"]["access_token_expire_in"] > time.time()
+    again = standin.control.get("/api/v2/token/get", params=app | grant).json()
+    assert again["code"] == 29000006  # an auth code is used once
+    search = (f"{API}/cancellations/search", {"page_size": "1"}, {})
+    old = standin.client(cipher="ROW_oauth", token="TTP_first").request("POST", *search)
+    assert old.status_code == 401
+    first = got["data"]
+    standin.client(cipher="ROW_oauth", token=first["access_token"]).ok("POST", *search)
+    renew = {"refresh_token": first["refresh_token"], "grant_type": "refresh_token"}
+    refreshed = standin.control.get("/api/v2/token/refresh", params=app | renew).json()["data"]
+    standin.client(cipher="ROW_oauth", token=refreshed["access_token"]).ok("POST", *search)
+    stale = standin.client(cipher="ROW_oauth", token=first["access_token"]).request("POST", *search)
+    assert stale.status_code == 401
+    wrong = app | {"app_secret": "nope"} | renew
+    assert standin.control.get("/api/v2/token/refresh", params=wrong).json()["code"] == 36009004

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from devtools.tiktok_shop import codes
+from devtools.tiktok_shop import auth, codes
 from devtools.tiktok_shop.chaos import Chaos
 from devtools.tiktok_shop.control import control_routes
 from devtools.tiktok_shop.marketplace import Marketplace
@@ -482,11 +482,27 @@ class StandIn:
         self.sender.registered.pop((call.shop_id, self._event_type(call)), None)
         return {}
 
+    def token_call(self, grant: str) -> Callable[[Request], Awaitable[JSONResponse]]:
+        exchange = auth.token_get if grant == "get" else auth.token_refresh
+
+        async def endpoint(request: Request) -> JSONResponse:
+            self.calls["total"] += 1
+            query = dict(request.query_params)
+            try:
+                data = exchange(self.market, query, self.settings.app_key, self.settings.app_secret)
+            except Refused as refused:
+                return envelope(refused.code, refused.message)
+            return envelope(codes.OK, "success", data)
+
+        return endpoint
+
     # -- the control API -----------------------------------------------------------------------
 
     def routes(self) -> list[Route]:
         s = self.signed
         api = [
+            Route("/api/v2/token/get", self.token_call("get")),
+            Route("/api/v2/token/refresh", self.token_call("refresh")),
             Route("/authorization/202309/shops", s(self.authorized_shops, needs_shop=False)),
             Route("/order/202309/orders", s(self.get_orders)),
             Route("/event/202309/webhooks", s(self.shop_webhooks), methods=["GET"]),

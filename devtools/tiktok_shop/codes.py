@@ -33,3 +33,5 @@ DECISION_NOT_APPLICABLE = 29000003
 UNDER_ARBITRATION = 29000004
 # Stand-in: an idempotency_key used before with a different request.
 IDEMPOTENCY_KEY_REUSED = 29000005
+# Stand-in: an auth code or refresh token the auth host does not know (or already used).
+GRANT_INVALID = 29000006

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from devtools.tiktok_shop.auth import new_auth_code
 from devtools.tiktok_shop.orders import Refused
 
 if TYPE_CHECKING:
@@ -56,6 +57,9 @@ def control_routes(standin: StandIn) -> list[Route]:
     def expire_token(request: Request, body: Body) -> Any:
         market.shops[request.path_params["shop_id"]].token_expired = bool(body.get("expired", True))
         return {"ok": True}
+
+    def auth_code(request: Request, body: Body) -> Any:
+        return {"auth_code": new_auth_code(market.shops[request.path_params["shop_id"]])}
 
     def add_order(request: Request, body: Body) -> Any:
         shop_id = str(body.get("shop_id", standin.settings.shop_id))
@@ -182,6 +186,7 @@ def control_routes(standin: StandIn) -> list[Route]:
         ("/_standin/health", health, ["GET"]),
         ("/_standin/shops", add_shop, ["POST"]),
         ("/_standin/shops/{shop_id}/expire_token", expire_token, ["POST"]),
+        ("/_standin/shops/{shop_id}/auth_code", auth_code, ["POST"]),
         ("/_standin/orders", add_order, ["POST"]),
         ("/_standin/orders/{order_id}/status", move_order, ["POST"]),
         ("/_standin/cancellations", buyer_cancels, ["POST"]),

@@ -120,8 +120,11 @@ class Marketplace:
 
     # -- shops and orders ----------------------------------------------------------------------
 
-    def add_shop(self, shop_id: str, cipher: str, access_token: str, name: str = "") -> Shop:
+    def add_shop(
+        self, shop_id: str, cipher: str, access_token: str, name: str = "", refresh_token: str = ""
+    ) -> Shop:
         shop = Shop(shop_id, cipher, access_token, name or shop_id)
+        shop.refresh_token = refresh_token or f"{access_token}_refresh"
         self.shops[shop_id] = shop
         return shop
 

@@ -37,6 +37,8 @@ class Shop:
     access_token: str
     name: str = ""
     token_expired: bool = False
+    refresh_token: str = ""
+    auth_codes: set[str] = field(default_factory=set)
 
 
 @dataclass
