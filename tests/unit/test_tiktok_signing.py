@@ -14,6 +14,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+import pytest
+
 from devtools.tiktok_shop import verify
 from integrations.tiktok_shop import signing
 
@@ -118,7 +120,7 @@ def test_a_webhook_is_verified_only_with_its_exact_body_key_and_secret() -> None
     assert not signing.verify_webhook(WEBHOOK_KEY, WEBHOOK_SECRET, WEBHOOK_BODY, plain)
 
 
-def test_webhook_verification_compares_in_constant_time(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_webhook_verification_compares_in_constant_time(monkeypatch: pytest.MonkeyPatch) -> None:
     compared: list[tuple[bytes, bytes]] = []
 
     def spy(a: bytes, b: bytes) -> bool:
