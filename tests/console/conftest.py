@@ -1,4 +1,4 @@
-"""The console's browser tests: one service process and one Chromium per module, a fresh
+"""The console's browser tests: one service process and one Chromium for them all, a fresh
 browser context per test (Debian's Chromium, driven by Playwright)."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def chromium() -> str:
     return path
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def service_url(
     mongodb_uri: str, db: Database, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
@@ -53,7 +53,7 @@ def service_url(
             proc.kill()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 async def browser(chromium: str) -> AsyncIterator[Any]:
     async with playwright_api.async_playwright() as pw:
         launched = await pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"])

@@ -181,6 +181,25 @@ function setCounts(counts) {
 
 // ---- the list ----------------------------------------------------------------------------------
 
+// Live events come in bursts (a bulk decision, the deadline worker's batch): one reload at a
+// time, and one more after it when events arrived meanwhile.
+let listLoading = null;
+let listAgain = false;
+
+function reloadList() {
+  if (listLoading) {
+    listAgain = true;
+    return;
+  }
+  listLoading = loadList().finally(() => {
+    listLoading = null;
+    if (listAgain) {
+      listAgain = false;
+      reloadList();
+    }
+  });
+}
+
 async function loadList() {
   const seq = ++state.listSeq;
   const after = state.cursors[state.cursors.length - 1];
@@ -632,7 +651,7 @@ function subscribeEvents(live) {
       const event = data && data.requestEvents;
       if (!event) return showMessage(errors[0].message);
       if (event.__typename !== "RequestEvent") return showMessage(`${event.code}: ${event.message}`);
-      loadList();
+      reloadList();
       if (event.requestId === state.selected) loadDetail();
     },
     // Subscribed (again, after a reconnect): reload, so nothing missed while offline is lost.
