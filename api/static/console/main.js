@@ -764,6 +764,8 @@ function init() {
     event.preventDefault();
     open();
   };
+  // Open on a laptop; on a narrow screen folded, so the rows come first.
+  $("#filter-box").open = !matchMedia("(max-width: 820px)").matches;
   $("#tabs").addEventListener("keydown", tabKeys);
   for (const b of document.querySelectorAll(".sections button")) b.onclick = () => chooseSection(b.dataset.section);
   $("#filters").onsubmit = (event) => {
