@@ -15,6 +15,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from api.identity import actor_from_token
 from api.settings import Settings
 from services.demo_data import SHOPS
 
@@ -26,22 +27,24 @@ async def dashboard(_: Request) -> Response:
 
 
 def demo_identities(settings: Settings) -> list[dict[str, str | None]]:
-    """Every shop's demo agents, then the buyer and the platform, each once."""
-    # The start-up banner's own minting; imported here, as api.__main__ imports this app.
+    """Every shop's demo agents, then the buyer and the platform, each once: the label the
+    start-up banner prints, and who the token names (read back from the token itself)."""
+    # The banner's own minting; imported here, as api.__main__ imports this app.
     from api.__main__ import demo_tokens
 
+    secret = settings.signing_secret()
     seen: dict[str, dict[str, str | None]] = {}
     for shop in SHOPS:
-        for who, header in demo_tokens(settings, shop):
-            notation = who[who.rindex("(") + 1 : -1]
-            shop_id = notation.split("@", 1)[1].split("+")[0] if "@" in notation else None
+        for label, header in demo_tokens(settings, shop):
+            authorization = json.loads(header)["Authorization"]
+            actor = actor_from_token(authorization.removeprefix("Bearer "), secret)
             seen.setdefault(
-                who,
+                label,
                 {
-                    "label": who,
-                    "notation": notation,
-                    "shopId": shop_id,
-                    "authorization": json.loads(header)["Authorization"],
+                    "label": label,
+                    "kind": actor.kind.name,
+                    "shopId": actor.shop_id,
+                    "authorization": authorization,
                 },
             )
     return list(seen.values())

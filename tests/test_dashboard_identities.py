@@ -26,14 +26,19 @@ async def test_development_lists_the_demo_identities_with_tokens_the_service_acc
     response = await _get(create_app(services, settings=settings), "/dashboard/identities")
     assert response.status_code == 200
     assert response.headers["cache-control"] == "no-store"
-    listed = {who["notation"]: who for who in response.json()["identities"]}
-    # The ones the start-up banner prints, for every demo shop.
+    listed = {who["label"]: who for who in response.json()["identities"]}
+    # The ones the start-up banner prints, first, then the other demo shop's agents.
     printed = [who for who, _ in demo_tokens(settings, "shop-1")]
-    assert [w["label"] for w in listed.values()][: len(printed)] == printed
-    assert {"seller:agent-1@shop-2+adjustments", "buyer:buyer-1", "platform:ops-1"} <= set(listed)
+    assert list(listed)[: len(printed)] == printed
+    acting = listed["a seller agent who may act (seller:agent-1@shop-1+adjustments)"]
+    assert (acting["kind"], acting["shopId"]) == ("SELLER_AGENT", "shop-1")
+    other = listed["a seller agent who may act (seller:agent-1@shop-2+adjustments)"]
+    assert other["shopId"] == "shop-2"
+    assert listed["a buyer (buyer:buyer-1)"] == listed["a buyer (buyer:buyer-1)"] | {
+        "kind": "BUYER",
+        "shopId": None,
+    }
 
-    acting = listed["seller:agent-1@shop-1+adjustments"]
-    assert acting["shopId"] == "shop-1"
     headers = {"Authorization": acting["authorization"]}
     answer = await http.post("/graphql", json={"query": VIEWER}, headers=headers)
     assert answer.json()["data"]["viewer"] == {
@@ -42,7 +47,6 @@ async def test_development_lists_the_demo_identities_with_tokens_the_service_acc
         "shopId": "shop-1",
         "permissions": ["adjustments"],
     }
-    assert listed["buyer:buyer-1"]["shopId"] is None
 
 
 async def test_production_has_no_demo_identities_to_pick(services: Services) -> None:
