@@ -62,7 +62,7 @@ async def test_rows_show_buyer_items_amount_reason_and_the_deadline_in_the_agent
         await context.close()
 
 
-async def test_tab_counts_and_rows_follow_decisions_made_by_another_client_live(
+async def test_h3_tab_counts_and_rows_follow_decisions_made_in_another_page_or_client_live(
     api: GraphQLClient, db: Database, shop_id: str, service_url: str, context: Any
 ) -> None:
     now = datetime.now(UTC)

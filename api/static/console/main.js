@@ -268,7 +268,7 @@ function renderRows(nodes) {
         tabindex: "0",
         dataset: { id: node.id },
         class: node.id === state.selected ? "selected" : "",
-        "aria-selected": String(node.id === state.selected),
+        "aria-current": node.id === state.selected ? "true" : null,
         "aria-label": `${kind} ${node.id} from ${node.buyerId}`,
         onclick: () => select(node.id),
         onkeydown: (event) => {
@@ -391,7 +391,8 @@ function select(id, focusDetail = false) {
   for (const row of document.querySelectorAll("#rows tr")) {
     const on = row.dataset.id === id;
     row.classList.toggle("selected", on);
-    row.setAttribute("aria-selected", String(on));
+    if (on) row.setAttribute("aria-current", "true");
+    else row.removeAttribute("aria-current");
   }
   loadDetail().then(() => {
     if (focusDetail) $("#detail").focus();
