@@ -89,9 +89,25 @@ async def test_r7_r4_refunds_approve_some_lines_and_quantities_or_a_partial_amou
     page = await open_console(context, service_url, shop_id, agent(shop_id), "afterSales")
 
     await open_request(page, some["id"])
-    # The detail: lines with their amounts, and the refund the approval would pay.
-    await expect(page.locator("#detail table.lines tbody tr")).to_have_count(2)
-    await expect(page.locator("#detail .refund")).to_contain_text("$45.00")
+    # The detail: lines with their amounts, the refund the approval would pay (the API's quote),
+    # the helpdesk ticket, and no evidence (the API has none to show).
+    await expect(page.locator("#detail table.lines tbody tr td.num")).to_have_text(
+        ["1", "$25.00", "$25.00", "2", "$10.00", "$20.00"]
+    )
+    quote = await api(
+        "query($id: ID) { refundQuote(requestId: $id) { items { amount } shipping { amount } "
+        "total { amount } } }",
+        {"id": some["id"]},
+        seller(shop_id),
+    )
+    amounts = [f"${quote['refundQuote'][k]['amount']}" for k in ("items", "shipping", "total")]
+    await expect(page.locator("#detail .refund table tr:nth-last-child(-n+3) td")).to_have_text(
+        amounts
+    )
+    ticket = page.locator("#detail .ticket")
+    await expect(ticket.locator("h3")).to_contain_text("Ticket tkt_")
+    await expect(ticket.locator("dd").first).to_have_text("New Refund Request")
+    await expect(page.locator("#detail .evidence")).to_have_count(0)
     await expect(page.locator("#detail .actions button")).to_have_text(
         ["Approve refund", "Partial refund", "Reject"]
     )

@@ -237,10 +237,21 @@ async def test_text_colours_meet_wcag_aa_contrast(
     await open_request(page, requests[1])
     await page.locator(f'#rows tr[data-id="{requests[0]}"] .pick-row').check()
     checked: dict[str, float] = {}
-    for selector in KEY_ELEMENTS:
-        found = await page.locator(selector).evaluate_all(CONTRAST)
-        assert found, f"nothing matches {selector}: the check would prove nothing"
-        for name, ratio in found:
-            checked[f"{selector} ({name})"] = ratio
+
+    async def measure(selectors: list[str]) -> None:
+        for selector in selectors:
+            found = await page.locator(selector).evaluate_all(CONTRAST)
+            assert found, f"nothing matches {selector}: the check would prove nothing"
+            for name, ratio in found:
+                checked[f"{selector} ({name})"] = ratio
+
+    await measure(KEY_ELEMENTS)
+    await page.click('#detail button[data-action="reject"]')
+    await measure(["#decide h2", "#decide .label", "#decide option", "#decide-submit"])
+    await page.click("#decide-cancel")
+    await page.fill("#identity", "not-a-token")
+    await page.click("#connect button[type=submit]")
+    await expect(page.locator("#live")).to_have_text("offline: no identity")
+    await measure(["#message.error", "#live.state-offline"])
     low = {name: round(ratio, 2) for name, ratio in checked.items() if ratio < 4.5}
     assert not low, f"below 4.5:1: {low}"
