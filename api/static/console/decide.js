@@ -68,10 +68,13 @@ async function controls(fields, request, catalogueFor) {
       nodes.push(labelled(f.label, el("input", { name: f.name, maxlength: "64", required: f.required, autocomplete: "off" })));
     } else if (f.kind === "money") {
       const currency = request.lines[0].subtotal.currency;
+      // The currency's minor unit is the smallest step (0.01 for USD, 1 for JPY).
+      const digits = new Intl.NumberFormat("en", { style: "currency", currency }).resolvedOptions().maximumFractionDigits;
+      const step = digits ? `0.${"0".repeat(digits - 1)}1` : "1";
       nodes.push(
         labelled(
           `${f.label} (${currency})`,
-          el("input", { name: f.name, type: "number", min: "0.01", step: "0.01", required: true, inputmode: "decimal", dataset: { currency } }),
+          el("input", { name: f.name, type: "number", min: step, step, required: true, inputmode: "decimal", dataset: { currency } }),
           `at most what is refundable for the lines chosen`,
         ),
       );

@@ -108,9 +108,7 @@ function renderTabs() {
       const count = state.counts[tab];
       button.setAttribute("aria-selected", String(selected));
       button.tabIndex = selected ? 0 : -1;
-      const pill = button.querySelector(".count");
-      pill.textContent = count ?? "…";
-      pill.setAttribute("aria-label", count === undefined ? "count loading" : `${count} requests`);
+      button.querySelector(".count").textContent = count ?? "…";
     }
     return;
   }
@@ -130,7 +128,8 @@ function renderTabs() {
         onclick: () => chooseTab(tab),
       },
       TAB_LABELS[tab],
-      el("span", { class: "count", text: count ?? "…", "aria-label": count === undefined ? "count loading" : `${count} requests` }),
+      el("span", { class: "count", text: count ?? "…" }),
+      el("span", { class: "visually-hidden", text: " requests" }),
     );
   });
   $("#tabs").replaceChildren(...tabs);
