@@ -247,6 +247,7 @@ async def test_text_colours_meet_wcag_aa_contrast(
 
     await measure(KEY_ELEMENTS)
     await page.click('#detail button[data-action="reject"]')
+    await expect(page.locator("#decide select[name=reason]")).to_be_visible()
     await measure(["#decide h2", "#decide .label", "#decide option", "#decide-submit"])
     await page.click("#decide-cancel")
     await page.fill("#identity", "not-a-token")

@@ -685,7 +685,10 @@ function chooseSection(name) {
 
 // ---- opening with an identity ------------------------------------------------------------------
 
+let openSeq = 0;
+
 async function open() {
+  const seq = ++openSeq; // a second Open (or pick) while this one waits wins
   if (state.live) state.live.close();
   state.live = null;
   state.identity = $("#identity").value.trim();
@@ -698,8 +701,10 @@ async function open() {
   try {
     ({ viewer } = await gql(state.identity, VIEWER));
   } catch (error) {
+    if (seq !== openSeq) return;
     return stop(identityMessage(error) || error.message);
   }
+  if (seq !== openSeq) return;
   if (viewer.kind === "BUYER") return stop("This identity is a buyer's: the console is for a shop's agents. Choose an agent.");
   if (viewer.kind === "SELLER_AGENT") {
     if (!state.shop) state.shop = viewer.shopId;
