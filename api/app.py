@@ -202,7 +202,7 @@ def create_app(
         Route("/metrics", metrics_endpoint),
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
-        *dashboard_routes(),
+        *dashboard_routes(settings),
     ]
     app = Starlette(
         routes=routes,

@@ -577,6 +577,17 @@ class TicketQueries:
         t = await services_of(info).helpdesk.get(actor_of(info), well_formed_id(id, "id"))
         return Ticket.of(t)
 
+    @strawberry.field(
+        description="The ticket a request (a cancellation or an after-sale request) opened; "
+        "null when it opened none."
+    )
+    async def request_ticket(
+        self, info: Info[Context, Any], request_id: strawberry.ID
+    ) -> Ticket | None:
+        svc = services_of(info).helpdesk
+        t = await svc.for_request(actor_of(info), well_formed_id(request_id, "requestId"))
+        return Ticket.of(t) if t else None
+
     @strawberry.field(description="H2: the shop's rules, in the order they run.")
     async def ticket_rules(
         self, info: Info[Context, Any], shop_id: strawberry.ID | None = None
