@@ -159,3 +159,42 @@ def require_rules_writer(actor: Actor, shop_id: str, what: str) -> None:
     require_team_view(actor, shop_id, what)
     if actor.kind is ActorKind.SELLER_AGENT and not actor.can_adjust:
         raise Forbidden("writing rules needs the adjustments permission")
+
+
+# ---- who may attempt an operation at all: decided from the caller alone -----------------------
+# Checked before the caller's input is read (resolvers/context.py::caller_who), so one who may
+# never do an operation costs no parsing of what they sent; the full check above, which needs
+# the item (its shop, its buyer), still runs in the service.
+
+
+def require_a_buyer(actor: Actor) -> None:
+    if actor.kind is not ActorKind.BUYER:
+        raise Forbidden("only the buyer of this order can do this")
+
+
+def require_an_acting_agent(actor: Actor) -> None:
+    """The deciders of `require_seller_of`, of any shop."""
+    if actor.kind is not ActorKind.SELLER_AGENT:
+        raise Forbidden("only an agent of this order's shop can do this")
+    if not actor.can_adjust:
+        raise Forbidden("acting on requests needs the adjustments permission")
+
+
+def require_an_agent(actor: Actor) -> None:
+    """Those of `require_shop_agent`, of any shop."""
+    if actor.kind is not ActorKind.SELLER_AGENT:
+        raise Forbidden("only an agent of the ticket's shop can do this")
+
+
+def require_an_agent_or_platform(actor: Actor) -> None:
+    """Those of `require_shop_or_platform`, of any shop."""
+    if actor.kind is ActorKind.BUYER:
+        raise Forbidden("only the shop or the platform can do this")
+
+
+def require_a_rules_author(actor: Actor) -> None:
+    """Those of `rules_shop` and `require_rules_writer`, of any shop."""
+    if actor.kind is ActorKind.BUYER:
+        raise Forbidden("tickets are for the shop's team")
+    if actor.kind is ActorKind.SELLER_AGENT and not actor.can_adjust:
+        raise Forbidden("writing rules needs the adjustments permission")
