@@ -13,6 +13,7 @@ Resolvers never decide access themselves. Rules:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from models.actors import Actor, ActorKind
@@ -91,6 +92,24 @@ def require_seller_of(actor: Actor, shop_id: str) -> None:
 def require_platform(actor: Actor) -> None:
     if actor.kind is not ActorKind.PLATFORM:
         raise Forbidden("only the platform can do this")
+
+
+# Who may make a call on a request or an order, given its shop and buyer. A service runs it
+# before the domain decides, and again on the outcome an idempotency key recalls: a repeated
+# call gets the first outcome only if the caller may still make that call on it.
+Permit = Callable[[str, str], None]
+
+
+def permit_buyer(actor: Actor) -> Permit:
+    return lambda shop_id, buyer_id: require_buyer_of(actor, buyer_id)
+
+
+def permit_seller(actor: Actor) -> Permit:
+    return lambda shop_id, buyer_id: require_seller_of(actor, shop_id)
+
+
+def permit_platform(actor: Actor) -> Permit:
+    return lambda shop_id, buyer_id: require_platform(actor)
 
 
 def require_shop_or_platform(actor: Actor, shop_id: str) -> None:

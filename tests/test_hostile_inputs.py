@@ -6,17 +6,24 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import replace
+from datetime import timedelta
 from decimal import Context, Decimal, InvalidOperation, Overflow, Underflow, localcontext
 from typing import Any
 
 import pytest
 
-from models.errors import ValidationFailed
+from models.actors import ADJUSTMENTS, Actor, ActorKind
+from models.clock import SettableClock
+from models.errors import Forbidden, ValidationFailed
 from resolvers.inputs import MoneyInput, money_of
 from resolvers.subscriptions import decode_cursor as decode_feed_cursor
 from resolvers.subscriptions import encode_cursor as encode_feed_cursor
+from services.bootstrap import Services
+from storage.mongo import Database
+from tests.after_sale_api import ask, delivered_order, mutate, ok
 from tests.api_client import GraphQLClient
-from tests.factories import PLATFORM, buyer, new_buyer_id, seller
+from tests.factories import PLATFORM, buyer, new_buyer_id, place_order, seller
 from tests.test_helpdesk_api import CREATE_RULE
 
 UPDATE_RULE = """
@@ -146,3 +153,116 @@ def test_a_feed_cursor_is_an_event_number_of_at_most_18_digits(seq: str) -> None
     with pytest.raises(ValidationFailed):
         decode_feed_cursor(forged, "shop-1")
     assert decode_feed_cursor(encode_feed_cursor("shop-1", 10**17), "shop-1") == 10**17
+
+
+# ---- idempotency keys belong to their caller, and a replay passes the call's access ----------
+# What another caller gets for a key they did not use: the call runs as theirs (their own
+# outcome, or FORBIDDEN when the item is not theirs); never the first caller's outcome.
+
+ACCEPT = """mutation($id: ID!, $key: String) {
+  r: acceptCancellation(input: {cancellationId: $id, idempotencyKey: $key}) {
+    __typename ... on Cancellation { id orderId } ... on UserError { code } } }"""
+SELLER_CANCEL = """mutation($o: ID!, $key: String) {
+  r: cancelOrder(input: {orderId: $o, reason: OUT_OF_STOCK, idempotencyKey: $key}) {
+    __typename ... on Cancellation { id orderId } ... on UserError { code } } }"""
+BUYER_CANCEL = """mutation($o: ID!, $key: String) {
+  r: requestCancellation(input: {orderId: $o, reason: CHANGED_MIND, idempotencyKey: $key}) {
+    __typename ... on Cancellation { id orderId } ... on UserError { code } } }"""
+
+
+async def _requested(api: GraphQLClient, db: Database, clock: SettableClock, shop: str) -> str:
+    buyer_id = new_buyer_id()
+    order = await place_order(db, shop, buyer_id, clock.now() - timedelta(hours=2))
+    data = await api(BUYER_CANCEL, {"o": order.id}, buyer(buyer_id))
+    return data["r"]["id"]
+
+
+async def test_another_shops_agent_with_the_same_id_replaying_a_key_gets_nothing_of_the_first_shop(
+    api: GraphQLClient, db: Database, clock: SettableClock, shop_id: str
+) -> None:
+    other_shop = f"{shop_id}-b"
+    # agent-7 of each shop: the same agent id, two callers.
+    order = await place_order(db, shop_id, new_buyer_id(), clock.now())
+    first = await api(SELLER_CANCEL, {"o": order.id, "key": "k-1"}, seller(shop_id))
+    assert first["r"]["__typename"] == "Cancellation"
+
+    replayed = await api(SELLER_CANCEL, {"o": order.id, "key": "k-1"}, seller(other_shop))
+    assert replayed["r"] == {"__typename": "ForbiddenError", "code": "FORBIDDEN"}
+
+    own = await place_order(db, other_shop, new_buyer_id(), clock.now())
+    theirs = await api(SELLER_CANCEL, {"o": own.id, "key": "k-1"}, seller(other_shop))
+    assert theirs["r"]["__typename"] == "Cancellation"
+    assert theirs["r"]["orderId"] == own.id and theirs["r"]["id"] != first["r"]["id"]
+
+
+async def test_an_agent_who_lost_adjustments_cannot_replay_their_decision(
+    api: GraphQLClient, db: Database, clock: SettableClock, shop_id: str
+) -> None:
+    cid = await _requested(api, db, clock, shop_id)
+    first = await api(ACCEPT, {"id": cid, "key": "k-2"}, seller(shop_id))
+    assert first["r"]["__typename"] == "Cancellation"
+
+    again = await api(ACCEPT, {"id": cid, "key": "k-2"}, seller(shop_id, adjust=False))
+
+    assert again["r"] == {"__typename": "ForbiddenError", "code": "FORBIDDEN"}
+
+
+async def test_a_buyer_replaying_another_buyers_key_learns_nothing(
+    api: GraphQLClient, db: Database, clock: SettableClock, shop_id: str
+) -> None:
+    owner = new_buyer_id()
+    order = await place_order(db, shop_id, owner, clock.now() - timedelta(hours=2))
+    first = await api(BUYER_CANCEL, {"o": order.id, "key": "k-3"}, buyer(owner))
+    assert first["r"]["__typename"] == "Cancellation"
+
+    other = await api(BUYER_CANCEL, {"o": order.id, "key": "k-3"}, buyer(new_buyer_id()))
+
+    assert other["r"] == {"__typename": "ForbiddenError", "code": "FORBIDDEN"}
+
+
+async def test_after_sale_decisions_replay_only_to_a_caller_who_may_still_decide(
+    api: GraphQLClient, db: Database, clock: SettableClock, shop_id: str
+) -> None:
+    order = await delivered_order(db, clock, shop_id)
+    asked = await ok(
+        api, "requestAfterSale", ask(order, "REFUND_ONLY", "DAMAGED", {0: 1}), buyer(order.buyer_id)
+    )
+    approve = {"requestId": asked["id"], "decision": "APPROVE_REFUND", "idempotencyKey": "k-4"}
+    first = await ok(api, "approveAfterSale", approve, seller(shop_id))
+
+    for outsider in (seller(f"{shop_id}-b"), seller(shop_id, adjust=False)):
+        replayed = await mutate(api, "approveAfterSale", approve, outsider)
+        assert (replayed["__typename"], replayed["code"]) == ("ForbiddenError", "FORBIDDEN")
+    assert await mutate(api, "approveAfterSale", approve, seller(shop_id)) == first
+
+
+async def test_a_helpdesk_decision_replays_only_within_the_shop(
+    api: GraphQLClient, db: Database, clock: SettableClock, shop_id: str
+) -> None:
+    cid = await _requested(api, db, clock, shop_id)
+    ticket = await api(
+        "query($id: ID!) { cancellation(id: $id) { id } tickets(first: 5) { nodes { id } } }",
+        {"id": cid},
+        seller(shop_id),
+    )
+    [ticket_id] = [t["id"] for t in ticket["tickets"]["nodes"]]
+    approve = """mutation($t: ID!) { r: approveFromTicket(input: {ticketId: $t,
+        idempotencyKey: "k-5"}) { __typename ... on UserError { code } } }"""
+    assert (await api(approve, {"t": ticket_id}, seller(shop_id)))["r"]["__typename"] == "Ticket"
+
+    for outsider in (seller(f"{shop_id}-b"), seller(shop_id, adjust=False)):
+        replayed = await api(approve, {"t": ticket_id}, outsider)
+        assert replayed["r"] == {"__typename": "ForbiddenError", "code": "FORBIDDEN"}
+
+
+async def test_the_service_checks_access_again_on_the_outcome_a_key_recalls(
+    api: GraphQLClient, db: Database, clock: SettableClock, services: Services, shop_id: str
+) -> None:
+    # Below the resolvers' first check (who may ever decide): the write path itself refuses
+    # a replay to the key's own caller once they may no longer make the call.
+    cid = await _requested(api, db, clock, shop_id)
+    agent = Actor(ActorKind.SELLER_AGENT, "agent-7", shop_id, frozenset({ADJUSTMENTS}))
+    await services.cancellations.accept(agent, cid, "k-6")
+
+    with pytest.raises(Forbidden):
+        await services.cancellations.accept(replace(agent, permissions=frozenset()), cid, "k-6")
