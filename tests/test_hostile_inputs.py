@@ -6,13 +6,21 @@ from __future__ import annotations
 
 import base64
 import json
+import random
+import secrets
+import string
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Context, Decimal, InvalidOperation, Overflow, Underflow, localcontext
 from typing import Any
 
+import httpx
+import jwt
 import pytest
 
+from api.app import create_app
+from api.identity import DEVELOPMENT_SECRET, Unauthenticated, actor_from_connection_params
+from api.settings import SettingsError, check_production, default_settings
 from models.actors import ADJUSTMENTS, Actor, ActorKind
 from models.clock import SettableClock
 from models.errors import Forbidden, ValidationFailed
@@ -22,8 +30,9 @@ from resolvers.subscriptions import encode_cursor as encode_feed_cursor
 from services.bootstrap import Services
 from storage.mongo import Database
 from tests.after_sale_api import ask, delivered_order, mutate, ok
-from tests.api_client import GraphQLClient
+from tests.api_client import GraphQLClient, authorization
 from tests.factories import PLATFORM, buyer, new_buyer_id, place_order, seller
+from tests.live import Client, serving
 from tests.test_helpdesk_api import CREATE_RULE
 
 UPDATE_RULE = """
@@ -266,3 +275,194 @@ async def test_the_service_checks_access_again_on_the_outcome_a_key_recalls(
 
     with pytest.raises(Forbidden):
         await services.cancellations.accept(replace(agent, permissions=frozenset()), cid, "k-6")
+
+
+# ---- strings that are not valid Unicode ----------------------------------------------------
+
+LONE = "\ud800"  # half of a UTF-16 pair: JSON can carry it, UTF-8 (BSON, the logs) cannot
+
+
+def _surrogate_cases(order_id: str, shop_id: str) -> list[tuple[str, str, dict[str, Any], str]]:
+    """(actor, document, variables, the field the answer must name)."""
+    b, s = "buyer", seller(shop_id)
+    note_in_input = """mutation($input: RequestCancellationInput!) {
+        requestCancellation(input: $input) { __typename } }"""
+    note_alone = """mutation($o: ID!, $n: String) {
+        requestCancellation(input: {orderId: $o, reason: CHANGED_MIND, note: $n}) { __typename } }"""
+    comment = """mutation($o: ID!, $c: String) {
+        cancelOrder(input: {orderId: $o, reason: OUT_OF_STOCK, comment: $c}) { __typename } }"""
+    key = """mutation($o: ID!, $k: String) {
+        cancelOrder(input: {orderId: $o, reason: OUT_OF_STOCK, idempotencyKey: $k}) { __typename } }"""
+    carrier = """mutation($o: ID!, $c: String!) {
+        handToCarrier(input: {orderId: $o, carrier: $c, trackingNumber: "1Z"}) { __typename } }"""
+    cursor = (
+        """query($a: String) { cancellations(first: 5, after: $a) { pageInfo { hasNextPage } } }"""
+    )
+    return [
+        (
+            b,
+            note_in_input,
+            {"input": {"orderId": order_id, "reason": "CHANGED_MIND", "note": f"a{LONE}"}},
+            "note",
+        ),
+        (b, note_alone, {"o": order_id, "n": LONE}, "note"),
+        (s, comment, {"o": order_id, "c": f"{LONE}b"}, "comment"),
+        (s, key, {"o": order_id, "k": LONE}, "idempotencyKey"),
+        (s, carrier, {"o": order_id, "c": LONE}, "carrier"),
+        (s, CREATE_RULE, {"rule": {**_rule_with_amount("1"), "name": LONE}}, "rule.name"),
+        (s, cursor, {"a": LONE}, "after"),
+        (
+            s,
+            note_in_input,
+            {"input": {"orderId": order_id, "reason": "CHANGED_MIND", LONE: "x"}},
+            "input",
+        ),
+    ]
+
+
+async def _post(
+    http: httpx.AsyncClient, document: str, variables: dict[str, Any], actor: str
+) -> dict[str, Any]:
+    """As a client whose JSON escapes what is not ASCII ("\\ud800"; httpx's own json= cannot)."""
+    body = json.dumps({"query": document, "variables": variables})
+    headers = {**authorization(actor), "content-type": "application/json"}
+    response = await http.post("/graphql", content=body, headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_a_lone_surrogate_in_any_string_is_a_validation_error_naming_its_field(
+    http: httpx.AsyncClient, db: Database, clock: SettableClock, shop_id: str
+) -> None:
+    buyer_id = new_buyer_id()
+    order = await place_order(db, shop_id, buyer_id, clock.now() - timedelta(hours=2))
+    for actor, document, variables, field in _surrogate_cases(order.id, shop_id):
+        caller = buyer(buyer_id) if actor == "buyer" else actor
+        body = await _post(http, document, variables, caller)
+        [error] = body["errors"]
+        assert error["extensions"]["code"] == "VALIDATION_FAILED", (field, body)
+        assert error["extensions"]["field"] == field, (field, body)
+    assert await db.cancellations.count_documents({"order_id": order.id}) == 0
+    assert await db.ticket_rules.count_documents({"shop_id": shop_id}) == 0
+
+
+async def test_a_lone_surrogate_in_an_inline_string_is_a_syntax_error(
+    http: httpx.AsyncClient, shop_id: str
+) -> None:
+    for literal in ('"\\ud800"', f'"{LONE}"', f'"""{LONE}"""'):
+        document = f'mutation {{ cancelOrder(input: {{orderId: "o-1", reason: OUT_OF_STOCK, comment: {literal}}}) {{ __typename }} }}'
+        body = await _post(http, document, {}, seller(shop_id))
+        assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED", literal
+
+
+async def test_a_lone_surrogate_in_the_operation_name_is_a_plain_400(
+    http: httpx.AsyncClient,
+) -> None:
+    body = json.dumps({"query": "query Q { __typename }", "operationName": LONE})
+    response = await http.post(
+        "/graphql", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400
+
+
+def test_a_token_that_is_not_ascii_is_unauthenticated() -> None:
+    with pytest.raises(Unauthenticated):
+        actor_from_connection_params({"Authorization": f"Bearer ey{LONE}.x.y"})
+
+
+async def test_a_lone_surrogate_in_a_subscriptions_variables_is_a_validation_error(
+    services: Services, shop_id: str
+) -> None:
+    document = "subscription($t: ID) { ticketEvents(ticketId: $t) { __typename } }"
+    async with serving(services) as url, Client.connect(url, seller(shop_id)) as ws:
+        await ws.acked()
+        op = await ws.subscribe(document, {"t": LONE})
+        message = await ws.receive()
+        assert (message["id"], message["type"]) == (op, "error"), message
+        [error] = message["payload"]
+        assert error["extensions"]["code"] == "VALIDATION_FAILED", error
+        assert error["extensions"]["field"] == "ticketId", error
+
+
+# ---- tokens, secrets and /metrics --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("claim", "value"),
+    [("exp", "4102444800"), ("exp", True), ("iat", "1700000000"), ("nbf", False), ("iat", [1])],
+)
+async def test_token_times_given_as_anything_but_a_json_number_are_unauthenticated(
+    api: GraphQLClient, claim: str, value: object
+) -> None:
+    claims: dict[str, Any] = {"kind": "platform", "sub": "ops-1", "exp": 4102444800}
+    claims[claim] = value
+    token = jwt.encode(claims, DEVELOPMENT_SECRET, algorithm="HS256")
+    body = await api.raw("{ viewer { id } }", actor=token)
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "UNAUTHENTICATED", body
+    assert claim in error["message"] or "not valid" in error["message"], body
+
+
+@pytest.mark.parametrize(
+    "secret",
+    ["abcdefgh" * 4, "abcdefgh" * 8, "0123456789abcdef" * 2, "Secret-42" * 4],
+)
+def test_production_refuses_a_secret_that_repeats_a_short_pattern(secret: str) -> None:
+    settings = default_settings(production=True, jwt_secret=secret)
+    with pytest.raises(SettingsError, match="AFTERSALES_JWT_SECRET is too weak"):
+        check_production(settings)
+
+
+def test_production_accepts_random_secrets_of_32_bytes_and_more() -> None:
+    rng = random.Random(20261206)
+    for alphabet, length in (
+        ("0123456789abcdef", 32),
+        ("0123456789abcdef", 64),
+        (string.ascii_letters + string.digits + "-_", 43),
+    ):
+        for _ in range(200):
+            secret = "".join(rng.choice(alphabet) for _ in range(length))
+            check_production(default_settings(production=True, jwt_secret=secret))
+
+
+def test_production_refuses_a_weak_metrics_token() -> None:
+    settings = default_settings(
+        production=True, jwt_secret=secrets.token_hex(32), metrics_token="scrape"
+    )
+    with pytest.raises(SettingsError, match="AFTERSALES_METRICS_TOKEN"):
+        check_production(settings)
+
+
+async def test_metrics_in_production_need_the_metrics_token(services: Services) -> None:
+    token = secrets.token_hex(32)
+    without = create_app(services, settings=default_settings(production=True))
+    with_token = create_app(
+        services, settings=default_settings(production=True, metrics_token=token)
+    )
+    async with (
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=without), base_url="http://t") as a,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=with_token), base_url="http://t") as b,
+    ):
+        assert (await a.get("/metrics")).status_code == 403
+        assert (
+            await a.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+        ).status_code == 403
+        assert (await b.get("/metrics")).status_code == 401
+        assert (
+            await b.get("/metrics", headers={"Authorization": "Bearer nope"})
+        ).status_code == 401
+        good = await b.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+        assert good.status_code == 200 and "aftersales_" in good.text
+        assert (await a.get("/healthz")).status_code == 200  # the rest is not behind it
+
+
+async def test_metrics_in_development_are_open_unless_a_token_is_set(services: Services) -> None:
+    token = secrets.token_hex(32)
+    app = create_app(services, settings=default_settings(metrics_token=token))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        assert (await c.get("/metrics")).status_code == 401
+    open_app = create_app(services, settings=default_settings())
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=open_app), base_url="http://t"
+    ) as c:
+        assert (await c.get("/metrics")).status_code == 200
