@@ -45,6 +45,27 @@ def encodable(text: str) -> bool:
     return True
 
 
+def all_encodable(value: Any) -> bool:
+    """True when every string and object key in `value` (decoded JSON) encodes as UTF-8. Every
+    operation asks it, so it builds no paths (`unencodable_path` does, once one is bad; see
+    benchmarks/encodable_strings.py). Iterative: the variables are as deep as the client made
+    them."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str:
+            if not encodable(item):
+                return False
+        elif kind is dict:
+            if not all(type(key) is str and encodable(key) for key in item):
+                return False
+            stack.extend(item.values())
+        elif kind is list:
+            stack.extend(item)
+    return True
+
+
 def unencodable_path(value: Any, path: Path = ()) -> Path | None:
     """The path (object keys; list items keep their list's path) of the first string, or
     object key, that is not encodable; None when all are. Iterative: the variables are as deep
@@ -115,7 +136,7 @@ class EncodableVariables(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         # Before the hook yields: strawberry checks the errors before the hooks unwind.
         ctx = self.execution_context
-        if not ctx.pre_execution_errors and ctx.variables:
+        if not ctx.pre_execution_errors and ctx.variables and not all_encodable(ctx.variables):
             bad = unencodable_path(ctx.variables)
             if bad is not None:
                 field = input_field(ctx.graphql_document, bad)
