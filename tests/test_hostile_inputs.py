@@ -370,16 +370,21 @@ def test_a_token_that_is_not_ascii_is_unauthenticated() -> None:
         actor_from_connection_params({"Authorization": f"Bearer ey{LONE}.x.y"})
 
 
+@pytest.mark.parametrize("protocol", ["graphql-transport-ws", "graphql-ws"])
 async def test_a_lone_surrogate_in_a_subscriptions_variables_is_a_validation_error(
-    services: Services, shop_id: str
+    services: Services, shop_id: str, protocol: str
 ) -> None:
     document = "subscription($t: ID) { ticketEvents(ticketId: $t) { __typename } }"
-    async with serving(services) as url, Client.connect(url, seller(shop_id)) as ws:
+    payload = {"query": document, "variables": {"t": LONE}}
+    start = "subscribe" if protocol == "graphql-transport-ws" else "start"
+    async with serving(services) as url, Client.connect(url, seller(shop_id), protocol) as ws:
         await ws.acked()
-        op = await ws.subscribe(document, {"t": LONE})
+        await ws.send({"id": "1", "type": start, "payload": payload})
         message = await ws.receive()
-        assert (message["id"], message["type"]) == (op, "error"), message
-        [error] = message["payload"]
+        assert (message["id"], message["type"]) == ("1", "error"), message
+        [error] = (
+            message["payload"] if isinstance(message["payload"], list) else [message["payload"]]
+        )
         assert error["extensions"]["code"] == "VALIDATION_FAILED", error
         assert error["extensions"]["field"] == "ticketId", error
 
