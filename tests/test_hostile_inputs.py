@@ -12,11 +12,15 @@ import string
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Context, Decimal, InvalidOperation, Overflow, Underflow, localcontext
+from fractions import Fraction
 from typing import Any
 
 import httpx
 import jwt
 import pytest
+from hypothesis import example, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from api.app import create_app
 from api.identity import DEVELOPMENT_SECRET, Unauthenticated, actor_from_connection_params
@@ -24,7 +28,8 @@ from api.settings import SettingsError, check_production, default_settings
 from models.actors import ADJUSTMENTS, Actor, ActorKind
 from models.clock import SettableClock
 from models.errors import Forbidden, ValidationFailed
-from resolvers.inputs import MoneyInput, money_of
+from models.money import Money, currency_exponent
+from resolvers.inputs import MAX_AMOUNT_DIGITS, MAX_MONEY_MINOR, MoneyInput, money_of
 from resolvers.subscriptions import decode_cursor as decode_feed_cursor
 from resolvers.subscriptions import encode_cursor as encode_feed_cursor
 from services.bootstrap import Services
@@ -90,6 +95,35 @@ def test_a_money_bound_is_decided_from_the_exponent_and_digits_before_any_arithm
 def test_zero_and_trailing_zeros_of_any_exponent_are_exact(amount: str, minor: int) -> None:
     money = money_of(MoneyInput(amount=Decimal(amount), currency="USD"), "a")
     assert money is not None and money.minor == minor
+
+
+@hypothesis_settings(max_examples=500, deadline=None)
+# More digits than the default decimal context's 28: scaling rounded them away, and a fraction of
+# a cent was accepted as a whole amount.
+@example(sign=0, digits=[1, *[0] * 30, 1], exponent=-31, currency="USD")
+@example(sign=1, digits=[1, *[0] * 42], exponent=-42, currency="USD")
+@given(
+    sign=st.integers(0, 1),
+    digits=st.lists(st.integers(0, 9), min_size=1, max_size=45),
+    exponent=st.integers(-60, 60),
+    currency=st.sampled_from(["USD", "JPY"]),
+)
+def test_money_is_the_exact_amount_in_minor_units_or_refused(
+    sign: int, digits: list[int], exponent: int, currency: str
+) -> None:
+    amount = Decimal((sign, tuple(digits), exponent))
+    minor = Fraction(amount) * 10 ** currency_exponent(currency)  # exact, the slow way
+    fits = (
+        minor.denominator == 1
+        and abs(minor) <= MAX_MONEY_MINOR
+        and len(amount.as_tuple().digits) <= MAX_AMOUNT_DIGITS  # leading zeros dropped
+    )
+    try:
+        money = money_of(MoneyInput(amount=amount, currency=currency), "a")
+    except ValidationFailed:
+        assert not fits, (amount, currency)
+    else:
+        assert fits and money == Money(int(minor), currency), (amount, currency, money)
 
 
 @pytest.mark.parametrize("amount", ["1E+999999999", "1E+999990", "NaN", "-Infinity", "sNaN"])
