@@ -39,8 +39,8 @@ from api.health import Readiness, database_check, feed_check, healthz, readyz, w
 from api.metrics import (
     FEED_EVENTS_DROPPED,
     CountWebSockets,
+    guarded_metrics,
     mark_this_process_dead,
-    metrics_endpoint,
 )
 from api.middleware import BodySizeLimit
 from api.operation_log import observe_operations
@@ -49,6 +49,7 @@ from api.settings import Settings, default_settings
 from api.socket_writer import ExposeDirectSender
 from models.actors import Actor
 from resolvers.context import Context
+from resolvers.encodable_strings import encodable
 from resolvers.limits import Guard, RateLimiter
 from resolvers.schema import schema
 from services.bootstrap import Services
@@ -114,6 +115,11 @@ class AfterSalesGraphQL(GraphQL[Context, None]):
             raise HTTPException(400, "Unable to parse request body as JSON") from None
         if not isinstance(decoded, dict):
             raise HTTPException(400, "The request body must be one JSON object (no batching)")
+        # Strings in the variables are checked by the schema (resolvers/encodable_strings.py);
+        # an operation name is repeated in the answer when no operation has it.
+        name = decoded.get("operationName")
+        if isinstance(name, str) and not encodable(name):
+            raise HTTPException(400, "operationName is not valid Unicode text")
         return decoded
 
     async def get_context(
@@ -204,11 +210,11 @@ def create_app(
         Route("/", home),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
-        Route("/metrics", metrics_endpoint),
+        Route("/metrics", guarded_metrics(settings.metrics_token, production=settings.production)),
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         *graphiql_routes(),  # before the dashboard's /static, which would serve them too
-        *dashboard_routes(),
+        *dashboard_routes(settings),
     ]
     app = Starlette(
         routes=routes,

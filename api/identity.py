@@ -81,7 +81,8 @@ def active_config() -> IdentityConfig:
 
 
 def weak_secret_reason(secret: str | None) -> str | None:
-    """Why a secret may not sign production tokens, or None when it may."""
+    """Why a secret may not sign production tokens (or guard /metrics), or None when it may:
+    at least 32 bytes, at least 8 distinct characters, and no short unit repeated."""
     if not secret:
         return "it is not set"
     if secret == DEVELOPMENT_SECRET:
@@ -90,6 +91,11 @@ def weak_secret_reason(secret: str | None) -> str | None:
         return f"it is shorter than {MIN_SECRET_LENGTH} bytes"
     if len(set(secret)) < 8:
         return "it repeats too few characters"
+    # A short unit repeated ("abcdefgh" four times) passes the two checks above. Three in four
+    # of a random secret's 3-character runs differ (all but a handful, for hex or base64).
+    runs = [secret[i : i + 3] for i in range(len(secret) - 2)]
+    if len(set(runs)) * 4 < len(runs) * 3:
+        return "it repeats a pattern (fewer than 3 in 4 of its 3-character runs differ)"
     return None
 
 
@@ -162,6 +168,8 @@ def actor_from_token(token: str, secret: str | None = None) -> Actor:
             _verified.move_to_end(key)
             return known.actor
         del _verified[key]  # expired (or not yet valid): decoding it again says which
+    if not token.isascii():  # a JWT is base64url text; PyJWT fails on what UTF-8 cannot encode
+        raise Unauthenticated("the token is not valid (malformed or wrongly signed)")
     try:
         claims = jwt.decode(
             token,
@@ -175,6 +183,7 @@ def actor_from_token(token: str, secret: str | None = None) -> Actor:
         raise Unauthenticated(f"the token lacks the {exc.claim!r} claim") from None
     except jwt.InvalidTokenError:
         raise Unauthenticated("the token is not valid (malformed or wrongly signed)") from None
+    _check_times_are_numbers(claims)
     actor = _actor_of_claims(claims)
     # PyJWT accepted these as integers (int() of each) when it checked them just now.
     starts = [int(claims[c]) for c in ("iat", "nbf") if c in claims]
@@ -182,6 +191,20 @@ def actor_from_token(token: str, secret: str | None = None) -> Actor:
     while len(_verified) > MAX_VERIFIED_TOKENS:
         _verified.popitem(last=False)
     return actor
+
+
+def _check_times_are_numbers(claims: Mapping[str, Any]) -> None:
+    """RFC 7519 times are JSON numbers. PyJWT checks int() of each, which also takes the string
+    "1893456000" and true (as 1): a token that gives its times as another type was not minted
+    by a client of this service, so it is refused rather than read generously."""
+    for claim in ("exp", "iat", "nbf"):
+        if claim not in claims:
+            continue
+        value = claims[claim]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise Unauthenticated(
+                f"the token's {claim!r} claim must be a JSON number of seconds since the epoch"
+            )
 
 
 def _actor_of_claims(claims: Mapping[str, Any]) -> Actor:

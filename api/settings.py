@@ -127,6 +127,11 @@ class Settings(BaseSettings):
     ws_max_subscriptions: int = Field(
         default=20, ge=1, le=1000, description="subscriptions per WebSocket connection"
     )
+    metrics_token: str | None = Field(
+        default=None,
+        description="bearer token `/metrics` requires; unset: open, and refused (403) in "
+        "production",
+    )
     rate_limit_cost: int = Field(
         default=50_000, ge=0, description="Query cost a caller may spend per window; 0: no limit."
     )
@@ -197,6 +202,10 @@ def check_production(settings: Settings) -> None:
         )
     if settings.demo_actor:
         raise SettingsError("AFTERSALES_DEMO_ACTOR must be unset in production")
+    if settings.metrics_token is not None:
+        reason = weak_secret_reason(settings.metrics_token)
+        if reason:
+            raise SettingsError(f"AFTERSALES_METRICS_TOKEN is too weak for production: {reason}")
 
 
 def load_settings() -> Settings:

@@ -13,6 +13,7 @@ Resolvers never decide access themselves. Rules:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from models.actors import Actor, ActorKind
@@ -93,6 +94,24 @@ def require_platform(actor: Actor) -> None:
         raise Forbidden("only the platform can do this")
 
 
+# Who may make a call on a request or an order, given its shop and buyer. A service runs it
+# before the domain decides, and again on the outcome an idempotency key recalls: a repeated
+# call gets the first outcome only if the caller may still make that call on it.
+Permit = Callable[[str, str], None]
+
+
+def permit_buyer(actor: Actor) -> Permit:
+    return lambda shop_id, buyer_id: require_buyer_of(actor, buyer_id)
+
+
+def permit_seller(actor: Actor) -> Permit:
+    return lambda shop_id, buyer_id: require_seller_of(actor, shop_id)
+
+
+def permit_platform(actor: Actor) -> Permit:
+    return lambda shop_id, buyer_id: require_platform(actor)
+
+
 def require_shop_or_platform(actor: Actor, shop_id: str) -> None:
     """Fulfilment (handing to the carrier) is not an adjustment: any agent of the shop may."""
     if actor.kind is ActorKind.PLATFORM:
@@ -157,5 +176,44 @@ def rules_shop(actor: Actor, shop_id: str | None) -> str:
 def require_rules_writer(actor: Actor, shop_id: str, what: str) -> None:
     """Changing one rule found by its id: as `rules_shop`, without naming the rule's shop."""
     require_team_view(actor, shop_id, what)
+    if actor.kind is ActorKind.SELLER_AGENT and not actor.can_adjust:
+        raise Forbidden("writing rules needs the adjustments permission")
+
+
+# ---- who may attempt an operation at all: decided from the caller alone -----------------------
+# Checked before the caller's input is read (resolvers/context.py::caller_who), so one who may
+# never do an operation costs no parsing of what they sent; the full check above, which needs
+# the item (its shop, its buyer), still runs in the service.
+
+
+def require_a_buyer(actor: Actor) -> None:
+    if actor.kind is not ActorKind.BUYER:
+        raise Forbidden("only the buyer of this order can do this")
+
+
+def require_an_acting_agent(actor: Actor) -> None:
+    """The deciders of `require_seller_of`, of any shop."""
+    if actor.kind is not ActorKind.SELLER_AGENT:
+        raise Forbidden("only an agent of this order's shop can do this")
+    if not actor.can_adjust:
+        raise Forbidden("acting on requests needs the adjustments permission")
+
+
+def require_an_agent(actor: Actor) -> None:
+    """Those of `require_shop_agent`, of any shop."""
+    if actor.kind is not ActorKind.SELLER_AGENT:
+        raise Forbidden("only an agent of the ticket's shop can do this")
+
+
+def require_an_agent_or_platform(actor: Actor) -> None:
+    """Those of `require_shop_or_platform`, of any shop."""
+    if actor.kind is ActorKind.BUYER:
+        raise Forbidden("only the shop or the platform can do this")
+
+
+def require_a_rules_author(actor: Actor) -> None:
+    """Those of `rules_shop` and `require_rules_writer`, of any shop."""
+    if actor.kind is ActorKind.BUYER:
+        raise Forbidden("tickets are for the shop's team")
     if actor.kind is ActorKind.SELLER_AGENT and not actor.can_adjust:
         raise Forbidden("writing rules needs the adjustments permission")

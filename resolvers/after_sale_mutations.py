@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types import Info
 
+from models import access
 from models.policy import CategoryPolicy as DomainPolicy
 from resolvers.after_sale_inputs import (
     AfterSaleStepInput,
@@ -24,7 +25,7 @@ from resolvers.after_sale_inputs import (
     lines_of,
 )
 from resolvers.after_sale_types import AfterSale, CategoryPolicy
-from resolvers.context import Context, actor_of, services_of
+from resolvers.context import Context, caller_who, services_of
 from resolvers.errors import (
     AfterSaleRefusedError,
     ForbiddenError,
@@ -80,9 +81,10 @@ class AfterSaleMutation:
         svc = services_of(info).after_sales
 
         async def call() -> Any:
+            actor = caller_who(info, access.require_a_buyer)
             order_id = well_formed_id(input.order_id, "orderId")
             return await svc.request(
-                actor_of(info),
+                actor,
                 order_id,
                 input.kind,
                 lines_of(input.lines) or {},
@@ -100,7 +102,8 @@ class AfterSaleMutation:
         svc = services_of(info).after_sales
 
         async def call() -> Any:
-            return await svc.withdraw(actor_of(info), _id(input.request_id), input.idempotency_key)
+            actor = caller_who(info, access.require_a_buyer)
+            return await svc.withdraw(actor, _id(input.request_id), input.idempotency_key)
 
         return await outcome(call(), AfterSale.of)
 
@@ -111,8 +114,9 @@ class AfterSaleMutation:
         svc = services_of(info).after_sales
 
         async def call() -> Any:
+            actor = caller_who(info, access.require_a_buyer)
             return await svc.appeal(
-                actor_of(info),
+                actor,
                 _id(input.request_id),
                 input.reason,
                 input.comment,
@@ -126,8 +130,9 @@ class AfterSaleMutation:
         svc = services_of(info).after_sales
 
         async def call() -> Any:
+            actor = caller_who(info, access.require_a_buyer)
             return await svc.ship_return(
-                actor_of(info),
+                actor,
                 _id(input.request_id),
                 input.carrier,
                 input.tracking_number,
@@ -148,8 +153,9 @@ class AfterSaleMutation:
         svc = services_of(info).after_sales
 
         async def call() -> Any:
+            actor = caller_who(info, access.require_an_acting_agent)
             return await svc.approve(
-                actor_of(info),
+                actor,
                 _id(input.request_id),
                 input.decision,
                 input.idempotency_key,
@@ -169,8 +175,9 @@ class AfterSaleMutation:
         svc = services_of(info).after_sales
 
         async def call() -> Any:
+            actor = caller_who(info, access.require_an_acting_agent)
             return await svc.reject(
-                actor_of(info),
+                actor,
                 _id(input.request_id),
                 input.reason,
                 input.comment,
@@ -186,9 +193,8 @@ class AfterSaleMutation:
         svc = services_of(info).after_sales
 
         async def call() -> Any:
-            return await svc.confirm_receipt(
-                actor_of(info), _id(input.request_id), input.idempotency_key
-            )
+            actor = caller_who(info, access.require_an_acting_agent)
+            return await svc.confirm_receipt(actor, _id(input.request_id), input.idempotency_key)
 
         return await outcome(call(), AfterSale.of)
 
@@ -199,8 +205,9 @@ class AfterSaleMutation:
         svc = services_of(info).after_sales
 
         async def call() -> Any:
+            actor = caller_who(info, access.require_an_acting_agent)
             return await svc.reject_on_receipt(
-                actor_of(info),
+                actor,
                 _id(input.request_id),
                 input.reason,
                 input.comment,
@@ -216,8 +223,9 @@ class AfterSaleMutation:
         svc = services_of(info).after_sales
 
         async def call() -> Any:
+            actor = caller_who(info, access.require_an_acting_agent)
             return await svc.ship_replacement(
-                actor_of(info),
+                actor,
                 _id(input.request_id),
                 input.carrier,
                 input.tracking_number,
@@ -233,8 +241,9 @@ class AfterSaleMutation:
         svc = services_of(info).after_sales
 
         async def call() -> Any:
+            actor = caller_who(info, access.require_an_acting_agent)
             return await svc.refund_by_seller(
-                actor_of(info),
+                actor,
                 well_formed_id(input.order_id, "orderId"),
                 input.reason,
                 input.comment,
@@ -254,8 +263,9 @@ class AfterSaleMutation:
         svc = services_of(info).after_sales
 
         async def call() -> Any:
+            actor = caller_who(info, access.require_platform)
             return await svc.refund_by_platform(
-                actor_of(info),
+                actor,
                 well_formed_id(input.order_id, "orderId"),
                 input.reason,
                 input.comment,
@@ -273,8 +283,9 @@ class AfterSaleMutation:
         svc = services_of(info).after_sales
 
         async def call() -> Any:
+            actor = caller_who(info, access.require_platform)
             return await svc.decide_appeal(
-                actor_of(info),
+                actor,
                 _id(input.request_id),
                 input.for_buyer,
                 input.note,
@@ -290,8 +301,9 @@ class AfterSaleMutation:
         svc = services_of(info).after_sales
 
         async def call() -> Any:
+            actor = caller_who(info, access.require_platform)
             return await svc.replacement_delivered(
-                actor_of(info), _id(input.request_id), input.idempotency_key
+                actor, _id(input.request_id), input.idempotency_key
             )
 
         return await outcome(call(), AfterSale.of)
@@ -305,6 +317,7 @@ class AfterSaleMutation:
         svc = services_of(info).after_sales
 
         async def call() -> Any:
+            actor = caller_who(info, access.require_platform)
             given: dict[str, Any] = {}
             for f in fields(DomainPolicy):
                 seconds = getattr(input, f"{f.name}_seconds", None)
@@ -314,7 +327,7 @@ class AfterSaleMutation:
                 elif flag is not None:
                     given[f.name] = flag
             policy = DomainPolicy(**given)
-            await svc.set_policy(actor_of(info), input.category, policy)
+            await svc.set_policy(actor, input.category, policy)
             return input.category.strip(), policy
 
         return await outcome(call(), lambda cp: CategoryPolicy.of(*cp))

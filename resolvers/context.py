@@ -63,5 +63,14 @@ def actor_of(info: Info[Context, Any]) -> Actor:
     return ctx.actor
 
 
+def caller_who(info: Info[Context, Any], may: Callable[[Actor], None]) -> Actor:
+    """The caller, refused (models.errors.Forbidden) when `may` (a check of models/access.py
+    on the caller alone) says they can never do this operation: called before the input is
+    read, so what such a caller sent is never parsed."""
+    actor = actor_of(info)
+    may(actor)
+    return actor
+
+
 def services_of(info: Info[Context, Any]) -> Services:
     return info.context.services

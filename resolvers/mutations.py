@@ -8,7 +8,8 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-from resolvers.context import Context, actor_of, services_of
+from models import access
+from resolvers.context import Context, caller_who, services_of
 from resolvers.errors import (
     AlreadyRequestedError,
     ForbiddenError,
@@ -74,9 +75,10 @@ class Mutation(TicketMutations):
         svc = services_of(info).cancellations
 
         async def call() -> Any:
+            actor = caller_who(info, access.require_a_buyer)
             order_id = well_formed_id(input.order_id, "orderId")
             return await svc.request(
-                actor_of(info), order_id, input.reason.value, input.note, input.idempotency_key
+                actor, order_id, input.reason.value, input.note, input.idempotency_key
             )
 
         return await outcome(call(), Cancellation.of)
@@ -88,8 +90,9 @@ class Mutation(TicketMutations):
         svc = services_of(info).cancellations
 
         async def call() -> Any:
+            actor = caller_who(info, access.require_a_buyer)
             cid = well_formed_id(input.cancellation_id, "cancellationId")
-            return await svc.withdraw(actor_of(info), cid, input.idempotency_key)
+            return await svc.withdraw(actor, cid, input.idempotency_key)
 
         return await outcome(call(), Cancellation.of)
 
@@ -102,8 +105,9 @@ class Mutation(TicketMutations):
         svc = services_of(info).cancellations
 
         async def call() -> Any:
+            actor = caller_who(info, access.require_an_acting_agent)
             cid = well_formed_id(input.cancellation_id, "cancellationId")
-            return await svc.accept(actor_of(info), cid, input.idempotency_key)
+            return await svc.accept(actor, cid, input.idempotency_key)
 
         return await outcome(call(), Cancellation.of)
 
@@ -114,9 +118,10 @@ class Mutation(TicketMutations):
         svc = services_of(info).cancellations
 
         async def call() -> Any:
+            actor = caller_who(info, access.require_an_acting_agent)
             cid = well_formed_id(input.cancellation_id, "cancellationId")
             return await svc.reject(
-                actor_of(info), cid, input.reason.value, input.comment, input.idempotency_key
+                actor, cid, input.reason.value, input.comment, input.idempotency_key
             )
 
         return await outcome(call(), Cancellation.of)
@@ -128,9 +133,10 @@ class Mutation(TicketMutations):
         svc = services_of(info).cancellations
 
         async def call() -> Any:
+            actor = caller_who(info, access.require_an_acting_agent)
             order_id = well_formed_id(input.order_id, "orderId")
             return await svc.cancel_by_seller(
-                actor_of(info), order_id, input.reason.value, input.comment, input.idempotency_key
+                actor, order_id, input.reason.value, input.comment, input.idempotency_key
             )
 
         return await outcome(call(), Cancellation.of)
@@ -144,8 +150,9 @@ class Mutation(TicketMutations):
         svc = services_of(info).cancellations
 
         async def call() -> Any:
+            actor = caller_who(info, access.require_platform)
             order_id = well_formed_id(input.order_id, "orderId")
-            return await svc.cancel_unpaid(actor_of(info), order_id, input.idempotency_key)
+            return await svc.cancel_unpaid(actor, order_id, input.idempotency_key)
 
         return await outcome(call(), Cancellation.of)
 
@@ -154,8 +161,9 @@ class Mutation(TicketMutations):
         svc = services_of(info).orders
 
         async def call() -> Any:
+            actor = caller_who(info, access.require_platform)
             order_id = well_formed_id(input.order_id, "orderId")
-            return await svc.record_payment(actor_of(info), order_id)
+            return await svc.record_payment(actor, order_id)
 
         return await outcome(call(), Order.of)
 
@@ -166,10 +174,9 @@ class Mutation(TicketMutations):
         svc = services_of(info).orders
 
         async def call() -> Any:
+            actor = caller_who(info, access.require_an_agent_or_platform)
             order_id = well_formed_id(input.order_id, "orderId")
-            return await svc.hand_to_carrier(
-                actor_of(info), order_id, input.carrier, input.tracking_number
-            )
+            return await svc.hand_to_carrier(actor, order_id, input.carrier, input.tracking_number)
 
         return await outcome(call(), Order.of)
 
@@ -180,7 +187,8 @@ class Mutation(TicketMutations):
         svc = services_of(info).orders
 
         async def call() -> Any:
+            actor = caller_who(info, access.require_platform)
             order_id = well_formed_id(input.order_id, "orderId")
-            return await svc.record_delivery(actor_of(info), order_id)
+            return await svc.record_delivery(actor, order_id)
 
         return await outcome(call(), Order.of)

@@ -20,6 +20,7 @@ from strawberry.types import ExecutionContext
 from models.errors import DomainError
 from resolvers.after_sale_mutations import AfterSaleMutation
 from resolvers.after_sale_queries import AfterSaleQuery
+from resolvers.encodable_strings import EncodableVariables
 from resolvers.errors import (
     AfterSaleRefusedError,
     AlreadyRequestedError,
@@ -119,6 +120,7 @@ schema = AfterSalesSchema(
         ParserCache,
         DocumentValidationCache,
         IntrospectionGate,  # after the validation cache: it adds to the errors that one sets
+        EncodableVariables,  # likewise
         CostRateLimit,
     ],
 )

@@ -19,7 +19,7 @@ from models.errors import ValidationFailed
 from models.money import Money as DomainMoney
 from resolvers.after_sale_inputs import LineQuantityInput, lines_of
 from resolvers.after_sale_types import AfterSale
-from resolvers.context import Context, actor_of, services_of
+from resolvers.context import Context, actor_of, caller_who, services_of
 from resolvers.errors import (
     AfterSaleRefusedError,
     ForbiddenError,
@@ -577,6 +577,17 @@ class TicketQueries:
         t = await services_of(info).helpdesk.get(actor_of(info), well_formed_id(id, "id"))
         return Ticket.of(t)
 
+    @strawberry.field(
+        description="The ticket a request (a cancellation or an after-sale request) opened; "
+        "null when it opened none."
+    )
+    async def request_ticket(
+        self, info: Info[Context, Any], request_id: strawberry.ID
+    ) -> Ticket | None:
+        svc = services_of(info).helpdesk
+        t = await svc.for_request(actor_of(info), well_formed_id(request_id, "requestId"))
+        return Ticket.of(t) if t else None
+
     @strawberry.field(description="H2: the shop's rules, in the order they run.")
     async def ticket_rules(
         self, info: Info[Context, Any], shop_id: strawberry.ID | None = None
@@ -602,7 +613,8 @@ class TicketMutations:
         svc = services_of(info).helpdesk
 
         async def call() -> Any:
-            return await svc.assign(actor_of(info), _ticket_id(input.ticket_id), input.assignee)
+            actor = caller_who(info, access.require_an_agent)
+            return await svc.assign(actor, _ticket_id(input.ticket_id), input.assignee)
 
         return await outcome(call(), Ticket.of)
 
@@ -611,7 +623,8 @@ class TicketMutations:
         svc = services_of(info).helpdesk
 
         async def call() -> Any:
-            return await svc.tag(actor_of(info), _ticket_id(input.ticket_id), input.tag)
+            actor = caller_who(info, access.require_an_agent)
+            return await svc.tag(actor, _ticket_id(input.ticket_id), input.tag)
 
         return await outcome(call(), Ticket.of)
 
@@ -620,7 +633,8 @@ class TicketMutations:
         svc = services_of(info).helpdesk
 
         async def call() -> Any:
-            return await svc.untag(actor_of(info), _ticket_id(input.ticket_id), input.tag)
+            actor = caller_who(info, access.require_an_agent)
+            return await svc.untag(actor, _ticket_id(input.ticket_id), input.tag)
 
         return await outcome(call(), Ticket.of)
 
@@ -631,7 +645,8 @@ class TicketMutations:
         svc = services_of(info).helpdesk
 
         async def call() -> Any:
-            return await svc.add_note(actor_of(info), _ticket_id(input.ticket_id), input.text)
+            actor = caller_who(info, access.require_an_agent)
+            return await svc.add_note(actor, _ticket_id(input.ticket_id), input.text)
 
         return await outcome(call(), Ticket.of)
 
@@ -642,7 +657,8 @@ class TicketMutations:
         svc = services_of(info).helpdesk
 
         async def call() -> Any:
-            return await svc.set_status(actor_of(info), _ticket_id(input.ticket_id), input.status)
+            actor = caller_who(info, access.require_an_agent)
+            return await svc.set_status(actor, _ticket_id(input.ticket_id), input.status)
 
         return await outcome(call(), Ticket.of)
 
@@ -656,8 +672,9 @@ class TicketMutations:
         svc = services_of(info).helpdesk
 
         async def call() -> Any:
+            actor = caller_who(info, access.require_an_acting_agent)
             return await svc.approve(
-                actor_of(info),
+                actor,
                 _ticket_id(input.ticket_id),
                 input.reason,
                 input.idempotency_key,
@@ -673,8 +690,9 @@ class TicketMutations:
         svc = services_of(info).helpdesk
 
         async def call() -> Any:
+            actor = caller_who(info, access.require_an_acting_agent)
             return await svc.reject(
-                actor_of(info),
+                actor,
                 _ticket_id(input.ticket_id),
                 input.reason,
                 input.comment,
@@ -690,8 +708,9 @@ class TicketMutations:
         svc = services_of(info).helpdesk
 
         async def call() -> Any:
+            actor = caller_who(info, access.require_a_rules_author)
             shop = well_formed_id(input.shop_id, "shopId")
-            return await svc.create_rule(actor_of(info), shop, rule_draft(input.rule))
+            return await svc.create_rule(actor, shop, rule_draft(input.rule))
 
         return await outcome(call(), TicketRule.of)
 
@@ -702,8 +721,9 @@ class TicketMutations:
         svc = services_of(info).helpdesk
 
         async def call() -> Any:
+            actor = caller_who(info, access.require_a_rules_author)
             rule_id = well_formed_id(input.rule_id, "ruleId")
-            return await svc.update_rule(actor_of(info), rule_id, rule_draft(input.rule))
+            return await svc.update_rule(actor, rule_id, rule_draft(input.rule))
 
         return await outcome(call(), TicketRule.of)
 
@@ -714,7 +734,8 @@ class TicketMutations:
         svc = services_of(info).helpdesk
 
         async def call() -> Any:
-            return await svc.delete_rule(actor_of(info), well_formed_id(input.rule_id, "ruleId"))
+            actor = caller_who(info, access.require_a_rules_author)
+            return await svc.delete_rule(actor, well_formed_id(input.rule_id, "ruleId"))
 
         return await outcome(call(), lambda r: DeletedTicketRule(id=strawberry.ID(r.id)))
 
@@ -728,8 +749,9 @@ class TicketMutations:
         svc = services_of(info).helpdesk
 
         async def call() -> Any:
+            actor = caller_who(info, access.require_a_rules_author)
             shop = well_formed_id(input.shop_id, "shopId")
-            return await svc.dry_run(actor_of(info), shop, rule_draft(input.rule))
+            return await svc.dry_run(actor, shop, rule_draft(input.rule))
 
         return await outcome(call(), _dry_run)
 
@@ -741,9 +763,8 @@ class TicketMutations:
         shop = input.shop_id
 
         async def call() -> Any:
-            return await svc.add_agent(
-                actor_of(info), well_formed_id(shop, "shopId"), input.agent_id
-            )
+            actor = caller_who(info, access.require_a_rules_author)
+            return await svc.add_agent(actor, well_formed_id(shop, "shopId"), input.agent_id)
 
         actor = info.context.actor
         owner = shop or (actor.shop_id if actor else None) or ""
@@ -759,9 +780,8 @@ class TicketMutations:
         shop = input.shop_id
 
         async def call() -> Any:
-            return await svc.remove_agent(
-                actor_of(info), well_formed_id(shop, "shopId"), input.agent_id
-            )
+            actor = caller_who(info, access.require_a_rules_author)
+            return await svc.remove_agent(actor, well_formed_id(shop, "shopId"), input.agent_id)
 
         actor = info.context.actor
         owner = shop or (actor.shop_id if actor else None) or ""

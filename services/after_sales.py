@@ -125,7 +125,6 @@ class AfterSaleService:
 
         def create(st: _OrderState, book: PolicyBook, new_id: str) -> AfterSaleOutcome:
             order = st.order
-            access.require_buyer_of(actor, order.buyer_id)
             asked = [line.category for line in order.lines if line.line_id in lines]
             policy = book.for_order(asked or order.categories)  # kept on the request (Y1)
             return domain.request_by_buyer(
@@ -144,34 +143,39 @@ class AfterSaleService:
 
         args = {"order": order_id, "kind": kind.value, "lines": dict(lines), "reason": reason}
         args["note"] = note
-        return await self._create(actor, order_id, "requestAfterSale", args, key, create)
+        return await self._create(
+            actor, order_id, "requestAfterSale", args, key, create, access.permit_buyer(actor)
+        )
 
     async def withdraw(self, actor: Actor, request_id: str, key: str | None) -> AfterSaleRequest:
         def decide(r: AfterSaleRequest, order: Order, ledger: RefundLedger) -> AfterSaleOutcome:
-            access.require_buyer_of(actor, r.buyer_id)
             return domain.withdraw(r, order, actor, self.clock.now())
 
-        return await self._decide(actor, request_id, "withdrawAfterSale", {}, key, decide)
+        return await self._decide(
+            actor, request_id, "withdrawAfterSale", {}, key, decide, access.permit_buyer(actor)
+        )
 
     async def appeal(
         self, actor: Actor, request_id: str, reason: str, comment: str | None, key: str | None
     ) -> AfterSaleRequest:
         def decide(r: AfterSaleRequest, order: Order, ledger: RefundLedger) -> AfterSaleOutcome:
-            access.require_buyer_of(actor, r.buyer_id)
             return domain.appeal(r, order, actor, reason, comment, self.clock.now())
 
         args = {"reason": reason, "comment": comment}
-        return await self._decide(actor, request_id, "appealAfterSale", args, key, decide)
+        return await self._decide(
+            actor, request_id, "appealAfterSale", args, key, decide, access.permit_buyer(actor)
+        )
 
     async def ship_return(
         self, actor: Actor, request_id: str, carrier: str, tracking: str, key: str | None
     ) -> AfterSaleRequest:
         def decide(r: AfterSaleRequest, order: Order, ledger: RefundLedger) -> AfterSaleOutcome:
-            access.require_buyer_of(actor, r.buyer_id)
             return domain.ship_return(r, order, actor, carrier, tracking, self.clock.now())
 
         args = {"carrier": carrier, "tracking": tracking}
-        return await self._decide(actor, request_id, "shipReturn", args, key, decide)
+        return await self._decide(
+            actor, request_id, "shipReturn", args, key, decide, access.permit_buyer(actor)
+        )
 
     # ---- seller agent --------------------------------------------------------------------
 
@@ -191,7 +195,6 @@ class AfterSaleService:
         """R7, P2: approve with a decision, for some lines, maybe for less money."""
 
         def decide(r: AfterSaleRequest, order: Order, ledger: RefundLedger) -> AfterSaleOutcome:
-            access.require_seller_of(actor, r.shop_id)
             return domain.approve(
                 r,
                 order,
@@ -214,46 +217,58 @@ class AfterSaleService:
             "reason": reason,
             "comment": comment,
         }
-        return await self._decide(actor, request_id, "approveAfterSale", args, key, decide)
+        return await self._decide(
+            actor, request_id, "approveAfterSale", args, key, decide, access.permit_seller(actor)
+        )
 
     async def reject(
         self, actor: Actor, request_id: str, reason: str, comment: str | None, key: str | None
     ) -> AfterSaleRequest:
         def decide(r: AfterSaleRequest, order: Order, ledger: RefundLedger) -> AfterSaleOutcome:
-            access.require_seller_of(actor, r.shop_id)
             return domain.reject(r, order, actor, reason, comment, self.clock.now())
 
         args = {"reason": reason, "comment": comment}
-        return await self._decide(actor, request_id, "rejectAfterSale", args, key, decide)
+        return await self._decide(
+            actor, request_id, "rejectAfterSale", args, key, decide, access.permit_seller(actor)
+        )
 
     async def confirm_receipt(
         self, actor: Actor, request_id: str, key: str | None
     ) -> AfterSaleRequest:
         def decide(r: AfterSaleRequest, order: Order, ledger: RefundLedger) -> AfterSaleOutcome:
-            access.require_seller_of(actor, r.shop_id)
             return domain.confirm_receipt(r, order, ledger, actor, self.clock.now())
 
-        return await self._decide(actor, request_id, "confirmReturnReceived", {}, key, decide)
+        return await self._decide(
+            actor, request_id, "confirmReturnReceived", {}, key, decide, access.permit_seller(actor)
+        )
 
     async def reject_on_receipt(
         self, actor: Actor, request_id: str, reason: str, comment: str | None, key: str | None
     ) -> AfterSaleRequest:
         def decide(r: AfterSaleRequest, order: Order, ledger: RefundLedger) -> AfterSaleOutcome:
-            access.require_seller_of(actor, r.shop_id)
             return domain.reject_on_receipt(r, order, actor, reason, comment, self.clock.now())
 
         args = {"reason": reason, "comment": comment}
-        return await self._decide(actor, request_id, "rejectReturnOnReceipt", args, key, decide)
+        return await self._decide(
+            actor,
+            request_id,
+            "rejectReturnOnReceipt",
+            args,
+            key,
+            decide,
+            access.permit_seller(actor),
+        )
 
     async def ship_replacement(
         self, actor: Actor, request_id: str, carrier: str, tracking: str, key: str | None
     ) -> AfterSaleRequest:
         def decide(r: AfterSaleRequest, order: Order, ledger: RefundLedger) -> AfterSaleOutcome:
-            access.require_seller_of(actor, r.shop_id)
             return domain.ship_replacement(r, order, actor, carrier, tracking, self.clock.now())
 
         args = {"carrier": carrier, "tracking": tracking}
-        return await self._decide(actor, request_id, "shipReplacement", args, key, decide)
+        return await self._decide(
+            actor, request_id, "shipReplacement", args, key, decide, access.permit_seller(actor)
+        )
 
     async def refund_by_seller(
         self,
@@ -269,7 +284,6 @@ class AfterSaleService:
         """R9: the seller refunds with no buyer request."""
 
         def create(st: _OrderState, book: PolicyBook, new_id: str) -> AfterSaleOutcome:
-            access.require_seller_of(actor, st.order.shop_id)
             return domain.refund_by_seller(
                 st.order,
                 st.existing,
@@ -286,7 +300,9 @@ class AfterSaleService:
 
         args = {"order": order_id, "reason": reason, "comment": comment, "lines": _lines(lines)}
         args["amount"] = partial_amount
-        return await self._create(actor, order_id, "refundBySeller", args, key, create)
+        return await self._create(
+            actor, order_id, "refundBySeller", args, key, create, access.permit_seller(actor)
+        )
 
     # ---- platform ------------------------------------------------------------------------
 
@@ -304,7 +320,6 @@ class AfterSaleService:
         """R10: the platform refunds with no seller step."""
 
         def create(st: _OrderState, book: PolicyBook, new_id: str) -> AfterSaleOutcome:
-            access.require_platform(actor)
             return domain.refund_by_platform(
                 st.order,
                 st.existing,
@@ -321,7 +336,9 @@ class AfterSaleService:
 
         args = {"order": order_id, "reason": reason, "comment": comment, "lines": _lines(lines)}
         args["amount"] = partial_amount
-        return await self._create(actor, order_id, "refundByPlatform", args, key, create)
+        return await self._create(
+            actor, order_id, "refundByPlatform", args, key, create, access.permit_platform(actor)
+        )
 
     async def decide_appeal(
         self, actor: Actor, request_id: str, for_buyer: bool, note: str, key: str | None
@@ -329,14 +346,15 @@ class AfterSaleService:
         """R6: the mediator decides for the buyer (the refund goes ahead) or for the seller."""
 
         def decide(r: AfterSaleRequest, order: Order, ledger: RefundLedger) -> AfterSaleOutcome:
-            access.require_platform(actor)
             now = self.clock.now()
             if for_buyer:
                 return domain.decide_for_buyer(r, order, ledger, actor, note, now)
             return domain.decide_for_seller(r, order, actor, note, now)
 
         args = {"for_buyer": for_buyer, "note": note}
-        return await self._decide(actor, request_id, "decideAppeal", args, key, decide)
+        return await self._decide(
+            actor, request_id, "decideAppeal", args, key, decide, access.permit_platform(actor)
+        )
 
     async def replacement_delivered(
         self, actor: Actor, request_id: str, key: str | None
@@ -344,10 +362,17 @@ class AfterSaleService:
         """P2: the carrier delivered the replacement (a platform event)."""
 
         def decide(r: AfterSaleRequest, order: Order, ledger: RefundLedger) -> AfterSaleOutcome:
-            access.require_platform(actor)
             return domain.replacement_delivered(r, order, actor, self.clock.now())
 
-        return await self._decide(actor, request_id, "recordReplacementDelivered", {}, key, decide)
+        return await self._decide(
+            actor,
+            request_id,
+            "recordReplacementDelivered",
+            {},
+            key,
+            decide,
+            access.permit_platform(actor),
+        )
 
     async def act_on_deadlines(self, actor: Actor, ids: list[str]) -> list[AfterSaleRequest]:
         """R3, R5, R8: the platform's move on each of these requests whose deadline has passed,
@@ -480,15 +505,17 @@ class AfterSaleService:
         args: dict[str, Any],
         key: str | None,
         create: Create,
+        permit: access.Permit,
     ) -> AfterSaleRequest:
         print_ = idempotency.fingerprint(operation, args)
 
         async def work(session: Session) -> AfterSaleRequest:
-            replayed = await self._replay(actor, key, print_, session)
+            replayed = await self._replay(actor, key, print_, session, permit)
             if replayed:
                 return replayed
             states = await self._states([order_id], session)
             st = states[order_id]
+            permit(st.order.shop_id, st.order.buyer_id)
             # A request keeps the policy it was opened under (Y1): read once, here.
             book = await policies.book_for(self.db, st.order.categories, session)
             outcome = create(st, book, new_after_sale_id())
@@ -512,16 +539,18 @@ class AfterSaleService:
         args: dict[str, Any],
         key: str | None,
         decide: Decide,
+        permit: access.Permit,
     ) -> AfterSaleRequest:
         print_ = idempotency.fingerprint(operation, {"id": request_id, **args})
 
         async def work(session: Session) -> AfterSaleRequest:
-            replayed = await self._replay(actor, key, print_, session)
+            replayed = await self._replay(actor, key, print_, session, permit)
             if replayed:
                 return replayed
             r = await store.get(self.db, request_id, session)
             if r is None:
                 raise NotFound(f"no after-sale request {request_id}", field="requestId")
+            permit(r.shop_id, r.buyer_id)
             states = await self._states([r.order_id], session)
             st = states[r.order_id]
             outcome = decide(r, st.order, st.ledger)
@@ -535,12 +564,16 @@ class AfterSaleService:
         return await self.db.transaction(work, serial=actor.shop_id)
 
     async def _replay(
-        self, actor: Actor, key: str | None, print_: str, session: Session
+        self, actor: Actor, key: str | None, print_: str, session: Session, permit: access.Permit
     ) -> AfterSaleRequest | None:
+        """The first outcome of this caller's key, if the caller may still make the call."""
         result_id = await idempotency.recall(self.db, actor, key, print_, session)
         if result_id is None:
             return None
-        return await store.get(self.db, result_id, session)
+        r = await store.get(self.db, result_id, session)
+        if r is not None:
+            permit(r.shop_id, r.buyer_id)
+        return r
 
     async def _write(
         self,

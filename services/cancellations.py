@@ -88,20 +88,28 @@ class CancellationService:
         """C1 (at once inside the window), C2 (a request after it), C3 (refused once shipped)."""
 
         def create(order: Order, policy: CategoryPolicy, new_id: str) -> CancellationOutcome:
-            access.require_buyer_of(actor, order.buyer_id)
             return domain.request_by_buyer(
                 order, actor, reason, note, policy, self.clock.now(), new_id
             )
 
         args = {"order": order_id, "reason": reason, "note": note}
-        return await self._create(actor, order_id, "requestCancellation", args, key, create)
+        return await self._create(
+            actor, order_id, "requestCancellation", args, key, create, access.permit_buyer(actor)
+        )
 
     async def withdraw(self, actor: Actor, cancellation_id: str, key: str | None) -> Cancellation:
         def decide(c: Cancellation, order: Order) -> CancellationOutcome:
-            access.require_buyer_of(actor, c.buyer_id)
             return domain.withdraw(c, order, actor, self.clock.now())
 
-        return await self._decide(actor, cancellation_id, "withdrawCancellation", {}, key, decide)
+        return await self._decide(
+            actor,
+            cancellation_id,
+            "withdrawCancellation",
+            {},
+            key,
+            decide,
+            access.permit_buyer(actor),
+        )
 
     # ---- seller agent --------------------------------------------------------------------
 
@@ -109,10 +117,17 @@ class CancellationService:
         """C4: the order is cancelled and the buyer refunded, in the same write."""
 
         def decide(c: Cancellation, order: Order) -> CancellationOutcome:
-            access.require_seller_of(actor, c.shop_id)
             return domain.accept(c, order, actor, self.clock.now())
 
-        return await self._decide(actor, cancellation_id, "acceptCancellation", {}, key, decide)
+        return await self._decide(
+            actor,
+            cancellation_id,
+            "acceptCancellation",
+            {},
+            key,
+            decide,
+            access.permit_seller(actor),
+        )
 
     async def reject(
         self,
@@ -125,11 +140,18 @@ class CancellationService:
         """C5: a reason from the catalogue and an optional comment; the order goes on."""
 
         def decide(c: Cancellation, order: Order) -> CancellationOutcome:
-            access.require_seller_of(actor, c.shop_id)
             return domain.reject(c, order, actor, reason, comment, self.clock.now())
 
         args = {"reason": reason, "comment": comment}
-        return await self._decide(actor, cancellation_id, "rejectCancellation", args, key, decide)
+        return await self._decide(
+            actor,
+            cancellation_id,
+            "rejectCancellation",
+            args,
+            key,
+            decide,
+            access.permit_seller(actor),
+        )
 
     async def cancel_by_seller(
         self, actor: Actor, order_id: str, reason: str, comment: str | None, key: str | None
@@ -137,13 +159,14 @@ class CancellationService:
         """C7: the seller cancels; the buyer is notified and refunded."""
 
         def create(order: Order, policy: CategoryPolicy, new_id: str) -> CancellationOutcome:
-            access.require_seller_of(actor, order.shop_id)
             return domain.cancel_by_seller(
                 order, actor, reason, comment, policy, self.clock.now(), new_id
             )
 
         args = {"order": order_id, "reason": reason, "comment": comment}
-        return await self._create(actor, order_id, "cancelOrder", args, key, create)
+        return await self._create(
+            actor, order_id, "cancelOrder", args, key, create, access.permit_seller(actor)
+        )
 
     # ---- platform ------------------------------------------------------------------------
 
@@ -151,12 +174,17 @@ class CancellationService:
         """C8: the platform cancels an order not paid in time; the seller is notified."""
 
         def create(order: Order, policy: CategoryPolicy, new_id: str) -> CancellationOutcome:
-            access.require_platform(actor)
             (reason,) = SYSTEM_CANCEL_REASONS
             return domain.cancel_by_system(order, actor, reason, policy, self.clock.now(), new_id)
 
         return await self._create(
-            actor, order_id, "cancelUnpaidOrder", {"order": order_id}, key, create
+            actor,
+            order_id,
+            "cancelUnpaidOrder",
+            {"order": order_id},
+            key,
+            create,
+            access.permit_platform(actor),
         )
 
     async def auto_accept(self, actor: Actor, ids: list[str]) -> list[Cancellation]:
@@ -272,14 +300,16 @@ class CancellationService:
         args: dict[str, Any],
         key: str | None,
         create: Creation,
+        permit: access.Permit,
     ) -> Cancellation:
         print_ = idempotency.fingerprint(operation, args)
 
         async def work(session: Session) -> Cancellation:
-            replayed = await self._replay(actor, key, print_, session)
+            replayed = await self._replay(actor, key, print_, session, permit)
             if replayed:
                 return replayed
             order = await self._load_order(order_id, session)
+            permit(order.shop_id, order.buyer_id)
             # A request keeps the policy it was opened under (Y1): read it once, here.
             book = await policies.book_for(self.db, order.categories, session)
             outcome = create(order, book.for_order(order.categories), new_cancellation_id())
@@ -302,16 +332,18 @@ class CancellationService:
         args: dict[str, Any],
         key: str | None,
         decide: Decision,
+        permit: access.Permit,
     ) -> Cancellation:
         print_ = idempotency.fingerprint(operation, {"id": cancellation_id, **args})
 
         async def work(session: Session) -> Cancellation:
-            replayed = await self._replay(actor, key, print_, session)
+            replayed = await self._replay(actor, key, print_, session, permit)
             if replayed:
                 return replayed
             c = await cancellation_store.get(self.db, cancellation_id, session)
             if c is None:
                 raise NotFound(f"no cancellation {cancellation_id}", field="cancellationId")
+            permit(c.shop_id, c.buyer_id)
             order = await self._load_order(c.order_id, session)
             outcome = decide(c, order)
             [saved] = await self._write(session, actor, [_Change(outcome, c, order)])
@@ -323,12 +355,16 @@ class CancellationService:
         return await self.db.transaction(work, serial=actor.shop_id)
 
     async def _replay(
-        self, actor: Actor, key: str | None, print_: str, session: Session
+        self, actor: Actor, key: str | None, print_: str, session: Session, permit: access.Permit
     ) -> Cancellation | None:
+        """The first outcome of this caller's key, if the caller may still make the call."""
         result_id = await idempotency.recall(self.db, actor, key, print_, session)
         if result_id is None:
             return None
-        return await cancellation_store.get(self.db, result_id, session)
+        c = await cancellation_store.get(self.db, result_id, session)
+        if c is not None:
+            permit(c.shop_id, c.buyer_id)
+        return c
 
     async def _book_refunds(self, session: Session, changes: list[_Change]) -> None:
         """A cancellation that refunds books it in the order's refund ledger, the one after-sale

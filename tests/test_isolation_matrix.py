@@ -207,6 +207,10 @@ MATRIX: dict[str, Read | Write | Live] = {
         f"query($id: ID!) {{ ticket(id: $id) {{ {TICKET_FIELDS} }} }}",
         lambda v: {"id": v.ticket_id},
     ),
+    "Query.requestTicket": Read(
+        f"query($id: ID!) {{ requestTicket(requestId: $id) {{ {TICKET_FIELDS} }} }}",
+        lambda v: {"id": v.cancellation_id},
+    ),
     "Query.ticketRules": Read(
         "query($shop: ID) { ticketRules(shopId: $shop) { id name } }",
         lambda v: {"shop": v.shop_id},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import signal
 import socket
 import time
@@ -232,7 +233,7 @@ def test_reset_demo_drops_the_database_and_loads_the_demo_data_afresh(
 
 
 def test_reset_demo_is_refused_in_production(tmp_path: Path) -> None:
-    env = {"AFTERSALES_PRODUCTION": "true", "AFTERSALES_JWT_SECRET": "0123456789abcdef" * 4}
+    env = {"AFTERSALES_PRODUCTION": "true", "AFTERSALES_JWT_SECRET": secrets.token_hex(32)}
     proc = start_service(env, tmp_path, ("--reset-demo",))
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 1
