@@ -34,6 +34,7 @@ from api.broadcast import (
     close_all,
 )
 from api.dashboard import dashboard_routes
+from api.graphiql import graphiql_page, graphiql_routes
 from api.health import Readiness, database_check, feed_check, healthz, readyz, worker_check
 from api.metrics import (
     FEED_EVENTS_DROPPED,
@@ -61,6 +62,10 @@ observe_operations(schema)  # one log line, metrics and the request id per opera
 class AfterSalesGraphQL(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = SharedFeedHandler
     graphql_ws_handler_class = LegacyFeedHandler
+
+    @property
+    def graphql_ide_html(self) -> str:
+        return graphiql_page()  # Strawberry's page, its scripts served by this service
 
     def __init__(
         self,
@@ -208,6 +213,7 @@ def create_app(
         Route("/metrics", guarded_metrics(settings.metrics_token, production=settings.production)),
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
+        *graphiql_routes(),  # before the dashboard's /static, which would serve them too
         *dashboard_routes(settings),
     ]
     app = Starlette(

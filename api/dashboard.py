@@ -29,8 +29,8 @@ async def dashboard(_: Request) -> Response:
 def demo_identities(settings: Settings) -> list[dict[str, str | None]]:
     """Every shop's demo agents, then the buyer and the platform, each once: the label the
     start-up banner prints, and who the token names (read back from the token itself)."""
-    # The banner's own minting; imported here, as api.__main__ imports this app.
-    from api.__main__ import demo_tokens
+    # The banner's own minting; imported here, as api.start imports this app.
+    from api.start import demo_tokens
 
     secret = settings.signing_secret()
     seen: dict[str, dict[str, str | None]] = {}

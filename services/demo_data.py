@@ -337,7 +337,7 @@ async def _after_sales(b: _Builder, shop_id: str, who: list[str]) -> int:
     withdrawn = await ask(who[1], 12, ret, "CHANGED_MIND")
     b.at(11)
     await svc.withdraw(buyer(who[1]), withdrawn.id, None)
-    # Delivered two days ago with nothing asked yet: for trying requests by hand (README).
+    # Delivered two days ago with nothing asked yet: for trying requests by hand (docs/guide.md).
     for buyer_id in who:
         await _delivered(b, shop_id, buyer_id, 2, (0, 1))
     return 11

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import httpx
 
-from api.__main__ import demo_tokens
 from api.app import create_app
 from api.settings import default_settings
+from api.start import demo_tokens
 from services.bootstrap import Services
 
 VIEWER = "{ viewer { kind id shopId permissions } }"
