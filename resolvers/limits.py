@@ -1,8 +1,10 @@
-"""Per-request guards of the GraphQL layer: query cost and its rate limit, introspection gate.
+"""Per-request guards of the GraphQL layer: query cost, its ceiling and its rate limit, and
+the introspection gate.
 
-Depth, alias and token limits are validation rules (resolvers/schema.py); page size is checked by
-storage/pagination.py (at most 100). What is here needs the caller, so it runs per request with
-the settings the app was built with (`Guard`, carried by the context).
+Depth, alias and token limits are validation rules (resolvers/schema.py,
+resolvers/document_limits.py); page size is checked by storage/pagination.py (at most 100). What
+is here needs the caller, so it runs per request with the settings the app was built with
+(`Guard`, carried by the context).
 """
 
 from __future__ import annotations
@@ -32,9 +34,14 @@ from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionResult
 
+from resolvers.document_limits import figure, fragments_of, saturate, spreads_first
+
 DEFAULT_PAGE = 20
 MAX_PAGE = 100
 MUTATION_COST = 10  # a write costs more than a read of one field
+# The most one operation may cost with the rate limit off (with it on: the caller's whole budget,
+# which an operation costing more could never fit in). Bounds the work execution may be asked for.
+MAX_OPERATION_COST = 50_000
 
 
 # ---- query cost ------------------------------------------------------------------------------
@@ -46,7 +53,10 @@ def query_cost(
     variables: dict[str, Any] | None,
 ) -> int:
     """One per field; a field taking `first` multiplies what it selects by its page size (what
-    it may return), so a page of 100 with its lines and timeline costs a hundred times one."""
+    it may return), so a page of 100 with its lines and timeline costs a hundred times one.
+
+    A fragment costs what its expansion would, computed once (resolvers/document_limits.py):
+    linear in the document's size however often it is spread; saturates at SATURATED."""
     variables = variables or {}
 
     def page_size(node: FieldNode) -> int:
@@ -63,24 +73,33 @@ def query_cost(
             return DEFAULT_PAGE
         return 1
 
-    def cost(selection_set: SelectionSetNode | None, seen: frozenset[str]) -> int:
+    def cost(selection_set: SelectionSetNode | None) -> int:
         total = 0
         for node in selection_set.selections if selection_set else ():
             if isinstance(node, FieldNode):
-                total += 1 + page_size(node) * cost(node.selection_set, seen)
+                total += 1 + page_size(node) * cost(node.selection_set)
             elif isinstance(node, InlineFragmentNode):
-                total += cost(node.selection_set, seen)
+                total += cost(node.selection_set)
             elif isinstance(node, FragmentSpreadNode):
-                name = node.name.value
-                fragment = fragments.get(name)
-                if fragment is not None and name not in seen:  # cycles fail validation anyway
-                    total += cost(fragment.selection_set, seen | {name})
+                total += fragment_costs.get(node.name.value, 0)  # unknown or a cycle: refused
+            total = saturate(total)
         return total
 
-    base = cost(operation.selection_set, frozenset())
+    fragment_costs: dict[str, int] = {}
+    for fragment in spreads_first(fragments):
+        fragment_costs[fragment.name.value] = cost(fragment.selection_set)
+    base = cost(operation.selection_set)
     if operation.operation is OperationType.MUTATION:
         base += MUTATION_COST * len(operation.selection_set.selections)
-    return base
+    return saturate(base)
+
+
+def too_costly_error(cost: int, ceiling: int) -> GraphQLError:
+    return GraphQLError(
+        f"this operation costs {figure(cost)}, more than one operation may ({ceiling:,}): "
+        "select fewer fields, smaller pages or fewer fragment spreads",
+        extensions={"code": "GRAPHQL_VALIDATION_FAILED", "cost": cost, "maxCost": ceiling},
+    )
 
 
 # ---- the rate limiter ------------------------------------------------------------------------
@@ -160,8 +179,16 @@ def _operation(document: Any, name: str | None) -> OperationDefinitionNode | Non
     return next((o for o in ops if o.name and o.name.value == name), None)
 
 
+def _http_response(context: Any) -> Any:
+    """The HTTP response an operation answers through; None over a WebSocket (a socket has
+    no status) or in-process."""
+    response = getattr(context, "response", None)
+    return response if hasattr(response, "status_code") else None
+
+
 class CostRateLimit(SchemaExtension):
-    """Charges each operation's cost to its caller; over budget: RATE_LIMITED, nothing runs.
+    """Refuses an operation costing more than one may (GRAPHQL_VALIDATION_FAILED, with `cost`
+    and `maxCost`), then charges the cost to its caller; over budget: RATE_LIMITED, nothing runs.
     The HTTP answer is 429 with Retry-After; the GraphQL error says the same in `extensions`."""
 
     def on_execute(self) -> Iterator[None]:
@@ -169,24 +196,23 @@ class CostRateLimit(SchemaExtension):
         guard: Guard | None = getattr(ctx.context, "guard", None)
         limiter = guard.rate_limiter if guard else None
         document = ctx.graphql_document
-        if limiter is not None and document is not None:
-            operation = _operation(document, ctx.operation_name)
-            if operation is not None:
-                fragments = {
-                    d.name.value: d
-                    for d in document.definitions
-                    if isinstance(d, FragmentDefinitionNode)
-                }
-                cost = query_cost(operation, fragments, ctx.variables)
+        operation = _operation(document, ctx.operation_name) if document is not None else None
+        if document is not None and operation is not None:
+            cost = query_cost(operation, fragments_of(document), ctx.variables)
+            ceiling = limiter.capacity if limiter is not None else MAX_OPERATION_COST
+            retry_after = None
+            if cost > ceiling:
+                ctx.result = ExecutionResult(data=None, errors=[too_costly_error(cost, ceiling)])
+            elif limiter is not None:
                 retry_after = limiter.spend(_caller_key(ctx.context), cost)
-                if retry_after is not None:
-                    response = getattr(ctx.context, "response", None)
-                    if response is not None and hasattr(response, "status_code"):
-                        response.status_code = 429
-                        response.headers["Retry-After"] = str(math.ceil(retry_after))
-                    ctx.result = ExecutionResult(
-                        data=None, errors=[rate_limited_error(retry_after, cost)]
-                    )
+            if retry_after is not None:
+                response = _http_response(ctx.context)
+                if response is not None:
+                    response.status_code = 429
+                    response.headers["Retry-After"] = str(math.ceil(retry_after))
+                ctx.result = ExecutionResult(
+                    data=None, errors=[rate_limited_error(retry_after, cost)]
+                )
         yield
 
 
