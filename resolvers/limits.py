@@ -1,5 +1,5 @@
-"""Per-request guards of the GraphQL layer: query cost, its ceiling and its rate limit, and
-the introspection gate.
+"""Per-request guards of the GraphQL layer: query cost, its ceiling and its rate limit, the
+introspection gate, and subscriptions kept off HTTP.
 
 Depth, alias and token limits are validation rules (resolvers/schema.py,
 resolvers/document_limits.py); page size is checked by storage/pagination.py (at most 100). What
@@ -33,6 +33,7 @@ from graphql import (
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionResult
+from strawberry.types.graphql import OperationType as StrawberryOperationType
 
 from resolvers.document_limits import figure, fragments_of, saturate, spreads_first
 
@@ -186,6 +187,25 @@ def _http_response(context: Any) -> Any:
     return response if hasattr(response, "status_code") else None
 
 
+class HttpSubscriptionGate(SchemaExtension):
+    """A subscription sent over HTTP (POST or GET) is refused with SUBSCRIPTION_OVER_HTTP and
+    HTTP 400: its events stream over a WebSocket. (Strawberry would run it as a query, and the
+    stream it returns would fail as a null in a non-null field: an internal error.)"""
+
+    def on_execute(self) -> Iterator[None]:
+        ctx = self.execution_context
+        response = _http_response(ctx.context)
+        if response is not None and ctx.operation_type is StrawberryOperationType.SUBSCRIPTION:
+            response.status_code = 400
+            error = GraphQLError(
+                "subscriptions run over a WebSocket at /graphql (graphql-transport-ws); "
+                "over HTTP, send queries and mutations",
+                extensions={"code": "SUBSCRIPTION_OVER_HTTP"},
+            )
+            ctx.result = ExecutionResult(data=None, errors=[error])
+        yield
+
+
 class CostRateLimit(SchemaExtension):
     """Refuses an operation costing more than one may (GRAPHQL_VALIDATION_FAILED, with `cost`
     and `maxCost`), then charges the cost to its caller; over budget: RATE_LIMITED, nothing runs.
@@ -197,7 +217,7 @@ class CostRateLimit(SchemaExtension):
         limiter = guard.rate_limiter if guard else None
         document = ctx.graphql_document
         operation = _operation(document, ctx.operation_name) if document is not None else None
-        if document is not None and operation is not None:
+        if ctx.result is None and document is not None and operation is not None:
             cost = query_cost(operation, fragments_of(document), ctx.variables)
             ceiling = limiter.capacity if limiter is not None else MAX_OPERATION_COST
             retry_after = None

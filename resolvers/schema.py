@@ -32,7 +32,7 @@ from resolvers.errors import (
     WindowClosedError,
 )
 from resolvers.fast_execution import FastExecutor
-from resolvers.limits import CostRateLimit, IntrospectionGate
+from resolvers.limits import CostRateLimit, HttpSubscriptionGate, IntrospectionGate
 from resolvers.mutations import Mutation
 from resolvers.queries import Query
 from resolvers.subscriptions import Subscription
@@ -112,6 +112,7 @@ schema = AfterSalesSchema(
         ParserCache,
         DocumentValidationCache,
         IntrospectionGate,  # after the validation cache: it adds to the errors that one sets
+        HttpSubscriptionGate,  # before the cost: a refused subscription is not charged
         CostRateLimit,
     ],
 )

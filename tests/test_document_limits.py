@@ -191,3 +191,21 @@ async def test_an_ordinary_document_with_fragments_still_runs(
     data = await api(document, actor=seller(shop_id))
     assert data["cancellations"]["edges"] == []
     assert {row["tab"] for row in data["cancellationTabCounts"]} >= {"ALL", "TO_PROCEED"}
+
+
+# ---- subscriptions are for WebSockets -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["POST", "GET"])
+async def test_a_subscription_over_http_is_refused_with_a_code(
+    api: GraphQLClient, method: str
+) -> None:
+    document = "subscription { tabCounts { __typename } }"
+    if method == "POST":
+        response = await api.http.post("/graphql", json={"query": document})
+    else:
+        response = await api.http.get("/graphql", params={"query": document})
+    assert response.status_code == 400, response.text
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "SUBSCRIPTION_OVER_HTTP"
+    assert "WebSocket" in error["message"]
