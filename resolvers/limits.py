@@ -1,5 +1,5 @@
 """Per-request guards of the GraphQL layer: query cost, its ceiling and its rate limit, the
-introspection gate, and subscriptions kept off HTTP.
+introspection gate, subscriptions kept off HTTP, and whether errors may suggest schema names.
 
 Depth, alias and token limits are validation rules (resolvers/schema.py,
 resolvers/document_limits.py); page size is checked by storage/pagination.py (at most 100). What
@@ -154,6 +154,13 @@ class Guard:
     mask_errors: bool = False
     introspection: bool = True
     rate_limiter: RateLimiter | None = None
+
+
+def suggestions_hidden(context: Any) -> bool:
+    """Whether errors leave out graphql-core's "Did you mean ...?": those name the schema's
+    fields, types and enum values, so they are shown only where introspection is on."""
+    guard: Guard | None = getattr(context, "guard", None)
+    return guard is not None and not guard.introspection
 
 
 def rate_limited_error(retry_after: float, cost: int) -> GraphQLError:

@@ -5,7 +5,7 @@ Strawberry's ValidationCache keys an lru_cache on (schema, document, rules), and
 document hashes by walking its whole tree: ~25 us a request for the To Proceed page's document,
 every time, to find a result computed once. ParserCache hands out the same document object for
 the same query text, so the object itself is the key here (held, so its id stays its own), with
-the schema and the rules; a document parsed again is simply
+the schema, the rules and whether suggestions are hidden; a document parsed again is simply
 validated again.
 """
 
@@ -21,6 +21,8 @@ from graphql.validation.validate import ValidationAbortedError
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
+
+from resolvers.limits import suggestions_hidden
 
 MAX_DOCUMENTS = 128  # as ParserCache and ValidationCache by default
 
@@ -38,7 +40,7 @@ TOO_COMPLEX = (
     "spread side by side, in one selection"
 )
 
-_Key = tuple[int, int, tuple[Any, ...]]
+_Key = tuple[int, int, tuple[Any, ...], bool]
 _results: OrderedDict[_Key, tuple[GraphQLSchema, DocumentNode, list[GraphQLError]]] = OrderedDict()
 
 
@@ -46,10 +48,16 @@ def validate_document(
     schema: GraphQLSchema,
     document: DocumentNode,
     rules: tuple[Any, ...],
+    hide_suggestions: bool = False,
 ) -> list[GraphQLError]:
-    """Strawberry's validate_document (the same two rules added), with a clear message when
-    graphql-core aborts."""
-    errors = validate(schema, document, (*rules, MaybeNullValidationRule, OneOfInputValidationRule))
+    """Strawberry's validate_document (the same two rules added), with graphql-core's switch
+    that leaves "Did you mean ...?" out of the messages."""
+    errors = validate(
+        schema,
+        document,
+        (*rules, MaybeNullValidationRule, OneOfInputValidationRule),
+        hide_suggestions=hide_suggestions,
+    )
     for error in errors:
         # The budget above ran out (or a recursion limit): graphql-core says only "aborted".
         if isinstance(error, ValidationAbortedError) and error.message == "Validation aborted.":
@@ -61,14 +69,16 @@ def validated(
     schema: GraphQLSchema,
     document: DocumentNode,
     rules: tuple[Any, ...],
+    hide_suggestions: bool = False,
 ) -> list[GraphQLError]:
-    """`validate_document(schema, document, rules)`, computed once per document object."""
-    key = (id(schema), id(document), rules)
+    """`validate_document(schema, document, rules, hide_suggestions)`, computed once per
+    document object."""
+    key = (id(schema), id(document), rules, hide_suggestions)
     found = _results.get(key)
     if found is not None and found[0] is schema and found[1] is document:
         _results.move_to_end(key)
         return found[2]
-    errors = validate_document(schema, document, rules)
+    errors = validate_document(schema, document, rules, hide_suggestions)
     _results[key] = (schema, document, errors)
     while len(_results) > MAX_DOCUMENTS:
         _results.popitem(last=False)
@@ -85,5 +95,6 @@ class DocumentValidationCache(SchemaExtension):
             ctx.schema._schema,
             ctx.graphql_document,
             tuple(ctx.validation_rules),
+            suggestions_hidden(ctx.context),
         )
         yield

@@ -17,8 +17,8 @@ from resolvers.document_limits import SATURATED, fragments_of, operation_shapes
 from resolvers.limits import MAX_OPERATION_COST, query_cost
 from services.bootstrap import Services
 from tests.api_client import GraphQLClient
-from tests.factories import seller
-from tests.test_hardening import client_for
+from tests.factories import PLATFORM, seller
+from tests.test_hardening import PRODUCTION_SECRET, client_for
 
 
 def chain(levels: int, fan: int, leaf: str, on: str = "Query", prefix: str = "f") -> str:
@@ -209,3 +209,36 @@ async def test_a_subscription_over_http_is_refused_with_a_code(
     [error] = response.json()["errors"]
     assert error["extensions"]["code"] == "SUBSCRIPTION_OVER_HTTP"
     assert "WebSocket" in error["message"]
+
+
+# ---- production mode names nothing of the schema --------------------------------------------------
+
+
+async def test_production_leaves_schema_suggestions_out_of_errors(services: Services) -> None:
+    misspelt_field = "{ viewer { idd } }"
+    misspelt_enum = "{ cancellations(tab: TO_PROCES) { edges { cursor } } }"
+    misspelt_variable = (
+        "query($t: CancellationTab!) { cancellations(tab: $t) { edges { cursor } } }",
+        {"t": "TO_PROCES"},
+    )
+    async with client_for(services) as development:
+        shown = [
+            await development.raw(misspelt_field, actor=PLATFORM),
+            await development.raw(misspelt_enum, actor=PLATFORM),
+            await development.raw(*misspelt_variable, actor=PLATFORM),
+        ]
+    async with client_for(services, production=True, jwt_secret=PRODUCTION_SECRET) as production:
+        hidden = [
+            await production.raw(misspelt_field, actor=PLATFORM),
+            await production.raw(misspelt_enum, actor=PLATFORM),
+            await production.raw(*misspelt_variable, actor=PLATFORM),
+        ]
+    # Development helps (the suggestions are what production must leave out) ...
+    assert all("Did you mean" in body["errors"][0]["message"] for body in shown), shown
+    # ... production still says what is wrong, and names nothing it was not sent.
+    for body in hidden:
+        [error] = body["errors"]
+        assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+        assert "Did you mean" not in error["message"]
+        assert "'id'" not in error["message"] and "TO_PROCEED" not in error["message"]
+    assert "idd" in hidden[0]["errors"][0]["message"]
