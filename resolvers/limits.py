@@ -187,6 +187,13 @@ def _operation(document: Any, name: str | None) -> OperationDefinitionNode | Non
     return next((o for o in ops if o.name and o.name.value == name), None)
 
 
+def _refuse(ctx: Any, error: GraphQLError) -> None:
+    """Answer with `error` instead of running the operation. Also as the operation's errors, so
+    the operation log (which finishes before Strawberry copies the result's) records its code."""
+    ctx.result = ExecutionResult(data=None, errors=[error])
+    ctx.pre_execution_errors = [error]
+
+
 def _http_response(context: Any) -> Any:
     """The HTTP response an operation answers through; None over a WebSocket (a socket has
     no status) or in-process."""
@@ -209,7 +216,7 @@ class HttpSubscriptionGate(SchemaExtension):
                 "over HTTP, send queries and mutations",
                 extensions={"code": "SUBSCRIPTION_OVER_HTTP"},
             )
-            ctx.result = ExecutionResult(data=None, errors=[error])
+            _refuse(ctx, error)
         yield
 
 
@@ -229,7 +236,7 @@ class CostRateLimit(SchemaExtension):
             ceiling = limiter.capacity if limiter is not None else MAX_OPERATION_COST
             retry_after = None
             if cost > ceiling:
-                ctx.result = ExecutionResult(data=None, errors=[too_costly_error(cost, ceiling)])
+                _refuse(ctx, too_costly_error(cost, ceiling))
             elif limiter is not None:
                 retry_after = limiter.spend(_caller_key(ctx.context), cost)
             if retry_after is not None:
@@ -237,9 +244,7 @@ class CostRateLimit(SchemaExtension):
                 if response is not None:
                     response.status_code = 429
                     response.headers["Retry-After"] = str(math.ceil(retry_after))
-                ctx.result = ExecutionResult(
-                    data=None, errors=[rate_limited_error(retry_after, cost)]
-                )
+                _refuse(ctx, rate_limited_error(retry_after, cost))
         yield
 
 

@@ -8,15 +8,17 @@ needed to send one. (Before these checks, `BOMB` held a process for good.)
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
 from graphql import OperationDefinitionNode, parse
 
+from api.logs import FIELDS
 from resolvers.document_limits import SATURATED, fragments_of, operation_shapes
 from resolvers.limits import MAX_OPERATION_COST, query_cost
 from services.bootstrap import Services
-from tests.api_client import GraphQLClient
+from tests.api_client import GraphQLClient, authorization
 from tests.factories import PLATFORM, seller
 from tests.test_hardening import PRODUCTION_SECRET, client_for
 
@@ -242,3 +244,36 @@ async def test_production_leaves_schema_suggestions_out_of_errors(services: Serv
         assert "Did you mean" not in error["message"]
         assert "'id'" not in error["message"] and "TO_PROCEED" not in error["message"]
     assert "idd" in hidden[0]["errors"][0]["message"]
+
+
+# ---- the operation log sees the refusals ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("document", "code"),
+    [
+        (BOMB, "GRAPHQL_VALIDATION_FAILED"),
+        ("subscription { tabCounts { __typename } }", "SUBSCRIPTION_OVER_HTTP"),
+    ],
+    ids=["too-costly", "subscription-over-http"],
+)
+async def test_a_refusal_before_execution_is_logged_with_its_code(
+    api: GraphQLClient, caplog: pytest.LogCaptureFixture, document: str, code: str
+) -> None:
+    caplog.set_level(logging.INFO, "aftersales.graphql")
+    await api.http.post("/graphql", json={"query": document})
+    [line] = [getattr(r, FIELDS) for r in caplog.records if r.name == "aftersales.graphql"]
+    assert line["outcome"] == "error"
+    assert line["error_codes"] == [code]
+
+
+async def test_a_rate_limited_operation_is_logged_with_its_code(
+    services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, "aftersales.graphql")
+    async with client_for(services, rate_limit_cost=10, rate_limit_window_seconds=600) as api:
+        for _ in range(6):  # 2 each: the sixth is over the budget
+            headers = authorization(PLATFORM)
+            await api.http.post("/graphql", json={"query": "{ viewer { id } }"}, headers=headers)
+    lines = [getattr(r, FIELDS) for r in caplog.records if r.name == "aftersales.graphql"]
+    assert [line["error_codes"] for line in lines] == [[]] * 5 + [["RATE_LIMITED"]]
