@@ -221,30 +221,40 @@ class HttpSubscriptionGate(SchemaExtension):
 
 
 class CostRateLimit(SchemaExtension):
-    """Refuses an operation costing more than one may (GRAPHQL_VALIDATION_FAILED, with `cost`
-    and `maxCost`), then charges the cost to its caller; over budget: RATE_LIMITED, nothing runs.
-    The HTTP answer is 429 with Retry-After; the GraphQL error says the same in `extensions`."""
+    """Refuses, as part of the document's validation, an operation costing more than one may
+    (GRAPHQL_VALIDATION_FAILED, with `cost` and `maxCost`): subscriptions too, whose execution
+    Strawberry starts whatever an `on_execute` hook says. Then, before execution, charges the
+    cost to its caller; over budget: RATE_LIMITED, nothing runs. The HTTP answer is 429 with
+    Retry-After; the GraphQL error says the same in `extensions`. Listed last: the document's
+    own validation errors come first, and a document with any is not costed."""
+
+    cost: int | None = None  # an instance per operation
+
+    def on_validate(self) -> Iterator[None]:
+        ctx = self.execution_context
+        document = ctx.graphql_document
+        operation = _operation(document, ctx.operation_name) if document is not None else None
+        if document is not None and operation is not None and not ctx.pre_execution_errors:
+            self.cost = query_cost(operation, fragments_of(document), ctx.variables)
+            guard: Guard | None = getattr(ctx.context, "guard", None)
+            limiter = guard.rate_limiter if guard else None
+            ceiling = limiter.capacity if limiter is not None else MAX_OPERATION_COST
+            if self.cost > ceiling:
+                ctx.pre_execution_errors = [too_costly_error(self.cost, ceiling)]
+        yield
 
     def on_execute(self) -> Iterator[None]:
         ctx = self.execution_context
         guard: Guard | None = getattr(ctx.context, "guard", None)
         limiter = guard.rate_limiter if guard else None
-        document = ctx.graphql_document
-        operation = _operation(document, ctx.operation_name) if document is not None else None
-        if ctx.result is None and document is not None and operation is not None:
-            cost = query_cost(operation, fragments_of(document), ctx.variables)
-            ceiling = limiter.capacity if limiter is not None else MAX_OPERATION_COST
-            retry_after = None
-            if cost > ceiling:
-                _refuse(ctx, too_costly_error(cost, ceiling))
-            elif limiter is not None:
-                retry_after = limiter.spend(_caller_key(ctx.context), cost)
+        if ctx.result is None and limiter is not None and self.cost is not None:
+            retry_after = limiter.spend(_caller_key(ctx.context), self.cost)
             if retry_after is not None:
                 response = _http_response(ctx.context)
                 if response is not None:
                     response.status_code = 429
                     response.headers["Retry-After"] = str(math.ceil(retry_after))
-                _refuse(ctx, rate_limited_error(retry_after, cost))
+                _refuse(ctx, rate_limited_error(retry_after, self.cost))
         yield
 
 

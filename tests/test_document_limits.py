@@ -15,11 +15,13 @@ import pytest
 from graphql import OperationDefinitionNode, parse
 
 from api.logs import FIELDS
+from api.settings import default_settings
 from resolvers.document_limits import SATURATED, fragments_of, operation_shapes
 from resolvers.limits import MAX_OPERATION_COST, query_cost
 from services.bootstrap import Services
 from tests.api_client import GraphQLClient, authorization
 from tests.factories import PLATFORM, seller
+from tests.served import serving, ws_operation
 from tests.test_hardening import PRODUCTION_SECRET, client_for
 
 
@@ -277,3 +279,24 @@ async def test_a_rate_limited_operation_is_logged_with_its_code(
             await api.http.post("/graphql", json={"query": "{ viewer { id } }"}, headers=headers)
     lines = [getattr(r, FIELDS) for r in caplog.records if r.name == "aftersales.graphql"]
     assert [line["error_codes"] for line in lines] == [[]] * 5 + [["RATE_LIMITED"]]
+
+
+# ---- the same over a WebSocket -----------------------------------------------------------------
+
+
+async def test_fragment_bombs_over_a_websocket_are_refused_with_a_code(
+    services: Services, shop_id: str
+) -> None:
+    subscription_bomb = "subscription { tabCounts { ...t0 } } " + chain(
+        10, 10, "__typename", on="TabCountsUpdate", prefix="t"
+    )
+    async with serving(services, default_settings()) as url:
+        init = authorization(seller(shop_id))
+        query = await ws_operation(url, init, BOMB, {}, listen=5)
+        subscription = await ws_operation(url, init, subscription_bomb, {}, listen=5)
+    # Refused as the document's validation refuses: one error message, for either kind.
+    for messages in (query, subscription):
+        assert [m["type"] for m in messages] == ["error"], messages
+        error = messages[0]["payload"][0]
+        assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+        assert error["extensions"]["cost"] >= 10**9
