@@ -266,7 +266,13 @@ class IntrospectionGate(SchemaExtension):
         # after the validation cache, which sets the document's own validation errors first.
         ctx = self.execution_context
         guard: Guard | None = getattr(ctx.context, "guard", None)
-        if guard is not None and not guard.introspection and ctx.graphql_document is not None:
+        refused = bool(ctx.pre_execution_errors)  # nothing more to say, nor to spend on it
+        if (
+            guard is not None
+            and not guard.introspection
+            and ctx.graphql_document is not None
+            and not refused
+        ):
             errors = validate(
                 ctx.schema._schema, ctx.graphql_document, [NoSchemaIntrospectionCustomRule]
             )

@@ -36,8 +36,8 @@ MAX_DOCUMENTS = 128  # as ParserCache and ValidationCache by default
 # fields spread side by side; the README's documents spend at most 8. Read by the rule each time.
 overlapping_fields.MAX_COMPLEXITY_BUDGET = 10_000
 TOO_COMPLEX = (
-    "the document is too complex to validate: send fewer fields of one name, or fewer fragments "
-    "spread side by side, in one selection"
+    "the document is too complex to validate: send fewer fields of one name or fewer fragments "
+    "side by side in one selection, or fragments nested less deeply"
 )
 
 _Key = tuple[int, int, tuple[Any, ...], bool]
@@ -59,7 +59,8 @@ def validate_document(
         hide_suggestions=hide_suggestions,
     )
     for error in errors:
-        # The budget above ran out (or a recursion limit): graphql-core says only "aborted".
+        # The budget above ran out, or fragments nest past graphql-core's recursion guard: it
+        # says only "aborted".
         if isinstance(error, ValidationAbortedError) and error.message == "Validation aborted.":
             error.message = TOO_COMPLEX
     return errors

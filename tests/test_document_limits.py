@@ -154,6 +154,16 @@ async def test_fragment_bomb_variants_are_refused_with_a_code(
     assert words in error["message"]
 
 
+async def test_a_chain_of_fragments_nested_past_the_recursion_guard_is_refused(
+    api: GraphQLClient,
+) -> None:
+    # 300 fragments, each spreading the next once: a walk that recurses per fragment overflows.
+    document = "{ ...f0 } " + chain(300, 1, "__typename")
+    error = await refusal(api, document)
+    assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert "too complex to validate" in error["message"]
+
+
 async def test_a_fragment_cycle_is_refused(api: GraphQLClient) -> None:
     cyclic = "{ ...a } fragment a on Query { viewer { id } ...b } fragment b on Query { ...a ...a }"
     error = await refusal(api, cyclic)
