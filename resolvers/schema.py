@@ -7,19 +7,14 @@ import uuid
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-)
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from models.errors import DomainError
 from resolvers.after_sale_mutations import AfterSaleMutation
 from resolvers.after_sale_queries import AfterSaleQuery
+from resolvers.document_limits import document_limits_rule
 from resolvers.encodable_strings import EncodableVariables
 from resolvers.errors import (
     AfterSaleRefusedError,
@@ -38,7 +33,7 @@ from resolvers.errors import (
     WindowClosedError,
 )
 from resolvers.fast_execution import FastExecutor
-from resolvers.limits import CostRateLimit, IntrospectionGate
+from resolvers.limits import CostRateLimit, HttpSubscriptionGate, IntrospectionGate
 from resolvers.mutations import Mutation
 from resolvers.queries import Query
 from resolvers.subscriptions import Subscription
@@ -87,10 +82,8 @@ class AfterSalesSchema(strawberry.Schema):
 # The limit rules are built once: a limiter constructed per request makes new rule classes, and
 # the rules are part of the validation cache's key, so every request was validated again (~1.4 ms
 # for a tab page, measured by benchmarks/tab_query.py).
-_LIMIT_RULES = [
-    *QueryDepthLimiter(max_depth=12).validation_rules,
-    *MaxAliasesLimiter(max_alias_count=30).validation_rules,
-]
+# Depth and aliases are measured once per fragment (resolvers/document_limits.py), not per path.
+_LIMIT_RULES = [document_limits_rule(max_depth=12, max_aliases=30)]
 
 schema = AfterSalesSchema(
     query=merge_types("Query", (Query, AfterSaleQuery)),
@@ -121,6 +114,7 @@ schema = AfterSalesSchema(
         DocumentValidationCache,
         IntrospectionGate,  # after the validation cache: it adds to the errors that one sets
         EncodableVariables,  # likewise
+        HttpSubscriptionGate,  # before the cost: a refused subscription is not charged
         CostRateLimit,
     ],
 )
