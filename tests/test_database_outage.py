@@ -66,7 +66,7 @@ def stopped(server: EmbeddedDatabase) -> Iterator[None]:
         os.kill(server.pid, signal.SIGCONT)
 
 
-async def test_a_stopped_database_is_a_503_service_unavailable_within_the_deadline_and_the_service_recovers(  # noqa: E501
+async def test_a_stopped_database_answers_503_service_unavailable_and_the_service_recovers(
     own_database: EmbeddedDatabase, outage_db: Database
 ) -> None:
     services = await build_services(outage_db, SystemClock())
