@@ -198,10 +198,11 @@ TRANSACTION_DEADLINE_SECONDS = 60.0
 # stopped answering mid-transaction is an answer within seconds, not at the operation's deadline.
 ATTEMPT_TIMEOUT_SECONDS = 10.0
 # A shop whose writes keep conflicting while its event sequence (moved by every committed write
-# of the shop) stays put this long is held by a transaction that is not finishing: a process
-# killed in its last statements, whose writes the database keeps until its transaction lifetime
-# ends (60 s on SecantusDB and MongoDB's default). Callers are told so instead of waiting.
-HELD_AFTER_SECONDS = 2.0
+# of the shop) stays put for longer than any attempt may last is held by a transaction that is not
+# finishing: a process killed in its last statements, whose writes the database keeps until its
+# transaction lifetime ends (60 s on SecantusDB and MongoDB's default). Callers are told so
+# instead of waiting. (A live transaction holds documents at most ATTEMPT_TIMEOUT_SECONDS.)
+HELD_MARGIN_SECONDS = 1.0
 # Transaction attempts a process runs at once; the rest wait their turn (within the deadline).
 # SecantusDB answers them all at once, each slower: 200 at once over 200 shops from two processes
 # made attempts outlast ATTEMPT_TIMEOUT_SECONDS (67 of 200 failed, benchmarks/burst.py), while
@@ -226,10 +227,9 @@ class Database:
         self.serial = SerialLocks()
         self.conflicts = 0  # transactions aborted by another's write, retried (benchmarks)
         self.attempt_timeout = ATTEMPT_TIMEOUT_SECONDS
-        self.held_after = HELD_AFTER_SECONDS
         self._slots = asyncio.Semaphore(TRANSACTION_SLOTS)
-        # shop -> (event seq, since when): shops whose writes conflict, cleared on a commit
-        self._stalled: dict[Hashable, tuple[int, float]] = {}
+        # shop -> (event seq, conflicting since, last conflict): cleared on a commit
+        self._stalled: dict[Hashable, tuple[int, float, float]] = {}
         self._gathered: dict[int, dict[type[BeforeCommit], BeforeCommit]] = {}
         self.db: AsyncDatabase = client[name]
         self.orders: AsyncCollection = self.db["orders"]
@@ -276,7 +276,7 @@ class Database:
 
         Everything ends by the current deadline (`deadline`; TRANSACTION_DEADLINE_SECONDS
         without one), each attempt within `attempt_timeout`, and a shop held by a transaction
-        that does not finish is reported after `held_after`: then DatabaseUnavailable, a
+        that does not finish is reported (`_check_not_held`): then DatabaseUnavailable, a
         retryable answer with nothing written, instead of a hang.
         """
         keys: list[Hashable] = []
@@ -361,10 +361,11 @@ class Database:
                 del self._gathered[id(session)]
 
     async def _check_not_held(self, shops: list[Hashable], exc: PyMongoError) -> None:
-        """After a conflict: has any of these shops' event sequences stood still for
-        `held_after` while its writes conflict? Then raise DatabaseUnavailable at once (for
-        every caller of this process that meets the same conflict, not after each one's own
-        wait). A sequence that moved means the shop is only busy."""
+        """After a conflict: have this process's writes of one of these shops kept conflicting,
+        while its event sequence stood still, for longer than a live attempt may hold anything
+        (`attempt_timeout` and a margin)? Then raise DatabaseUnavailable, and at once for every
+        later caller of the process that meets the same conflict. A sequence that moved means
+        the shop is only busy; no conflict for an attempt's time starts the count again."""
         if not shops:
             return
         now = time.monotonic()
@@ -376,9 +377,11 @@ class Database:
         for shop in shops:
             seq = seqs.get(shop, 0)
             stalled = self._stalled.get(shop)
-            if stalled is None or stalled[0] != seq:
-                self._stalled[shop] = (seq, now)
-            elif now - stalled[1] >= self.held_after:
+            if stalled is None or stalled[0] != seq or now - stalled[2] > self.attempt_timeout:
+                self._stalled[shop] = (seq, now, now)
+                continue
+            self._stalled[shop] = (seq, stalled[1], now)
+            if now - stalled[1] > self.attempt_timeout + HELD_MARGIN_SECONDS:
                 raise DatabaseUnavailable(
                     "the shop is held by another process's unfinished write; retry later",
                     RETRY_AFTER_DOWN,
