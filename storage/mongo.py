@@ -348,6 +348,10 @@ class Database:
                 raise _Rerun(exc) from exc
             except PyMongoError as exc:
                 await _abort(session)
+                left = remaining()
+                if exc.timeout and left is not None and left < 0.1:
+                    # The operation's deadline, not a silent database: most likely a long queue.
+                    raise _expired("the write did not finish", RETRY_AFTER_BUSY) from exc
                 if not exc.has_error_label("TransientTransactionError") or exc.timeout:
                     unavailable = as_unavailable(exc)
                     if unavailable is None:

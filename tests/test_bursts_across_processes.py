@@ -52,7 +52,7 @@ def _call(n: int, order: Order) -> tuple[str, dict[str, Any], str]:
 
 
 def _services(
-    uri: str, database: str, tmp_path: Path
+    uri: str, database: str, tmp_path: Path, deadline: int = 60
 ) -> tuple[list[subprocess.Popen[str]], list[str]]:
     procs, urls = [], []
     for _ in range(2):
@@ -66,7 +66,7 @@ def _services(
                     "AFTERSALES_DEMO_DATA": "false",
                     "AFTERSALES_WORKER_ENABLED": "false",
                     "AFTERSALES_RATE_LIMIT_COST": "0",
-                    "AFTERSALES_OPERATION_TIMEOUT_SECONDS": str(DEADLINE),
+                    "AFTERSALES_OPERATION_TIMEOUT_SECONDS": str(deadline),
                 },
                 tmp_path,
             )
@@ -129,7 +129,7 @@ async def _assert_whole(db: Database, shop_id: str) -> int:
 async def test_a_burst_of_buyers_agents_and_platform_on_one_shop_across_two_processes_all_land(
     mongodb_uri: str, db: Database, clock: SettableClock, shop_id: str, tmp_path: Path
 ) -> None:
-    orders = [await delivered_order(db, clock, shop_id) for _ in range(36)]
+    orders = [await delivered_order(db, clock, shop_id) for _ in range(60)]
     procs, urls = _services(mongodb_uri, db.db.name, tmp_path)
     try:
         results = await _fire(urls, orders)
@@ -151,7 +151,7 @@ async def test_a_process_killed_mid_burst_leaves_nothing_half_written_and_no_cal
     mongodb_uri: str, db: Database, clock: SettableClock, shop_id: str, tmp_path: Path
 ) -> None:
     orders = [await delivered_order(db, clock, shop_id) for _ in range(60)]
-    procs, urls = _services(mongodb_uri, db.db.name, tmp_path)
+    procs, urls = _services(mongodb_uri, db.db.name, tmp_path, deadline=DEADLINE)
     try:
         results = await _fire(urls, orders, kill=procs[0])
     finally:
