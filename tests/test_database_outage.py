@@ -29,6 +29,7 @@ from storage.mongo import Database, connect
 from tests.after_sale_api import ask
 from tests.api_client import authorization
 from tests.factories import buyer, place_order, seller
+from tests.served import serving, ws_operation
 
 DEADLINE = 4.0  # the operation deadline these apps run with
 GUARD = DEADLINE + 20  # what a caller would wait without one: the test fails, not hangs
@@ -124,3 +125,30 @@ async def test_a_stopped_database_answers_503_service_unavailable_and_the_servic
             assert ready.json()["checks"]["database"] == "ok"
         finally:
             await worker.stop(timeout=GUARD)
+
+
+async def test_a_subscription_started_while_the_database_is_stopped_ends_with_service_unavailable(
+    own_database: EmbeddedDatabase, outage_db: Database
+) -> None:
+    services = await build_services(outage_db, SystemClock())
+    settings = default_settings(operation_timeout_seconds=DEADLINE)
+    document = (
+        'subscription { tabCounts(shopId: "shop-outage") { __typename '
+        "... on TabCountsUpdate { shopId } } }"
+    )
+    async with serving(services, settings) as url:
+        with stopped(own_database):
+            messages = await asyncio.wait_for(
+                ws_operation(url, authorization(seller("shop-outage")), document, {}, listen=GUARD),
+                GUARD + 5,
+            )
+    errors = [e for m in messages if m["type"] in ("next", "error") for e in _errors(m)]
+    assert [e["extensions"]["code"] for e in errors] == ["SERVICE_UNAVAILABLE"], messages
+    assert str(own_database.port) not in errors[0]["message"]
+
+
+def _errors(message: dict) -> list[dict]:
+    payload = message.get("payload")
+    if isinstance(payload, list):  # an `error` message carries the errors themselves
+        return payload
+    return (payload or {}).get("errors") or []
