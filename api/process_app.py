@@ -56,7 +56,7 @@ class ProcessApp:
             call_timeout_ms=s.db_call_timeout_ms,
             event_listeners=[DatabaseLatency()],
         )
-        self.db.attempt_timeout = s.db_call_timeout_ms / 1000
+        self.db.attempt_timeout = s.db_call_timeout_ms / 1000  # see ATTEMPT_TIMEOUT_SECONDS
         services = await build_services(self.db, SystemClock())
         worker = None
         if s.worker_enabled:

@@ -24,7 +24,7 @@ from storage import after_sales as after_sale_store
 from storage import cancellations as cancellation_store
 from storage import orders as order_store
 from storage import tickets as ticket_store
-from storage.mongo import TRANSACTION_DEADLINE_SECONDS, DatabaseUnavailable
+from storage.mongo import DatabaseUnavailable
 from storage.mongo import deadline as operation_deadline
 
 log = logging.getLogger("aftersales.deadlines")
@@ -65,7 +65,7 @@ class DeadlineWorker:
         *,
         interval: float,
         batch_size: int,
-        operation_timeout: float = TRANSACTION_DEADLINE_SECONDS,
+        operation_timeout: float = 60.0,
     ) -> None:
         if interval <= 0:
             raise ValueError("interval must be positive")
@@ -133,7 +133,9 @@ class DeadlineWorker:
                     if self._stop.is_set():
                         break  # shutting down: each batch is a transaction, stop between them
                     batch = [item_id for item_id, _ in due[start : start + self.batch_size]]
-                    with operation_deadline(self.operation_timeout):
+                    # A batch's one transaction may take what its deadline allows.
+                    timeout = self.operation_timeout
+                    with operation_deadline(timeout, attempt=timeout):
                         done = await deadline.act(batch)
                     moves += len(done)
                     by_name = self.status.moves_by_deadline

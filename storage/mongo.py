@@ -102,23 +102,28 @@ def as_unavailable(exc: BaseException) -> DatabaseUnavailable | None:
 
 
 _deadline: ContextVar[float | None] = ContextVar("operation_deadline", default=None)
+_attempt_limit: ContextVar[float | None] = ContextVar("attempt_limit", default=None)
 
 
 @contextlib.contextmanager
-def deadline(seconds: float | None) -> Iterator[None]:
+def deadline(seconds: float | None, *, attempt: float | None = None) -> Iterator[None]:
     """The operation in hand ends `seconds` from now: waiting for its shop's queue, retrying
     conflicts and each transaction attempt stop there (DatabaseUnavailable). A single call
     outside a transaction is bounded by the client's own `timeoutMS` (`connect`). Nested: the
-    sooner one wins. None: no deadline of its own."""
+    sooner one wins. None: no deadline of its own. `attempt`: how long one transaction attempt
+    may take inside (a batch's), instead of `Database.attempt_timeout`."""
     if seconds is None:
         yield
         return
     at = time.monotonic() + seconds
     outer = _deadline.get()
     token = _deadline.set(at if outer is None else min(at, outer))
+    limit = _attempt_limit.set(attempt) if attempt is not None else None
     try:
         yield
     finally:
+        if limit is not None:
+            _attempt_limit.reset(limit)
         _deadline.reset(token)
 
 
@@ -192,10 +197,10 @@ class SerialLocks:
 # transaction's time (a few ms), so start short; full jitter keeps two losers from meeting again.
 BACKOFF_FIRST_SECONDS = 0.004
 BACKOFF_MAX_SECONDS = 0.1
-# Without a deadline of the caller's, a transaction still gives up after this long.
-TRANSACTION_DEADLINE_SECONDS = 60.0
-# One attempt of a transaction (all its calls and its commit) ends within this: a database that
-# stopped answering mid-transaction is an answer within seconds, not at the operation's deadline.
+# What one attempt of a transaction (all its calls and its commit) may take in a service process
+# (`AFTERSALES_DB_CALL_TIMEOUT_MS`): a database that stopped answering mid-transaction is an
+# answer within seconds, not at the operation's deadline. Elsewhere (benchmarks, seeding) an
+# attempt is bounded only by a deadline, if there is one.
 ATTEMPT_TIMEOUT_SECONDS = 10.0
 # A shop whose writes keep conflicting while its event sequence (moved by every committed write
 # of the shop) stays put for longer than any attempt may last is held by a transaction that is not
@@ -226,7 +231,7 @@ class Database:
         self.client = client
         self.serial = SerialLocks()
         self.conflicts = 0  # transactions aborted by another's write, retried (benchmarks)
-        self.attempt_timeout = ATTEMPT_TIMEOUT_SECONDS
+        self.attempt_timeout: float | None = None  # the service sets ATTEMPT_TIMEOUT_SECONDS
         self._slots = asyncio.Semaphore(TRANSACTION_SLOTS)
         # shop -> (event seq, conflicting since, last conflict): cleared on a commit
         self._stalled: dict[Hashable, tuple[int, float, float]] = {}
@@ -274,8 +279,9 @@ class Database:
         `serial`: a shop id, or several (a batch): transactions of this process on the same
         shop run one at a time (SerialLocks).
 
-        Everything ends by the current deadline (`deadline`; TRANSACTION_DEADLINE_SECONDS
-        without one), each attempt within `attempt_timeout`, and a shop held by a transaction
+        Everything ends by the current deadline (`deadline`: every GraphQL operation and every
+        batch of the worker has one), each attempt within `attempt_timeout` (or the deadline's
+        `attempt`), and a shop held by a transaction
         that does not finish is reported (`_check_not_held`): then DatabaseUnavailable, a
         retryable answer with nothing written, instead of a hang.
         """
@@ -284,9 +290,8 @@ class Database:
             keys = [serial]
         elif serial is not None:
             keys = [k for k in serial if k is not None]  # type: ignore[union-attr]
-        with deadline(None if remaining() is not None else TRANSACTION_DEADLINE_SECONDS):
-            async with self.serial.hold_all(keys):
-                return await self._transaction(work, attempts, sorted(set(keys), key=repr))
+        async with self.serial.hold_all(keys):
+            return await self._transaction(work, attempts, sorted(set(keys), key=repr))
 
     async def _transaction(
         self, work: Callable[[Session], Awaitable[T]], attempts: int, shops: list[Hashable]
@@ -327,7 +332,8 @@ class Database:
         self, work: Callable[[Session], Awaitable[T]], shops: list[Hashable], left: float | None
     ) -> T:
         """One attempt: its result, or _Rerun (a ConcurrentUpdate, or a conflict to back off)."""
-        bound = self.attempt_timeout if left is None else min(left, self.attempt_timeout)
+        limits = [x for x in (left, _attempt_limit.get() or self.attempt_timeout) if x is not None]
+        bound = min(limits) if limits else None
         async with self.client.start_session() as session:
             self._gathered[id(session)] = {}
             try:
@@ -375,17 +381,18 @@ class Database:
         now = time.monotonic()
         if len(self._stalled) > 10_000:  # shops that conflicted once and were never written again
             self._stalled.clear()
-        with pymongo.timeout(self.attempt_timeout):
+        longest = self.attempt_timeout or ATTEMPT_TIMEOUT_SECONDS
+        with pymongo.timeout(longest):
             docs = await find_in(self.event_sequences, "_id", shops)  # type: ignore[arg-type]
         seqs = {d["_id"]: int(d.get("seq", 0)) for d in docs}
         for shop in shops:
             seq = seqs.get(shop, 0)
             stalled = self._stalled.get(shop)
-            if stalled is None or stalled[0] != seq or now - stalled[2] > self.attempt_timeout:
+            if stalled is None or stalled[0] != seq or now - stalled[2] > longest:
                 self._stalled[shop] = (seq, now, now)
                 continue
             self._stalled[shop] = (seq, stalled[1], now)
-            if now - stalled[1] > self.attempt_timeout + HELD_MARGIN_SECONDS:
+            if now - stalled[1] > longest + HELD_MARGIN_SECONDS:
                 raise DatabaseUnavailable(
                     "the shop is held by another process's unfinished write; retry later",
                     RETRY_AFTER_DOWN,
