@@ -1,7 +1,7 @@
 """Every GraphQL operation over HTTP has a deadline (`AFTERSALES_OPERATION_TIMEOUT_SECONDS`).
 
 Plain ASGI around the app, so the deadline is set in the request's own task and every database
-call the operation makes sees it (storage/mongo.py `deadline`): waiting for a busy shop's queue,
+call the operation makes sees it (storage/deadlines.py `deadline`): waiting for a busy shop's queue,
 retrying conflicts and each transaction end there, and the caller gets `SERVICE_UNAVAILABLE`
 (HTTP 503, `Retry-After`; resolvers/schema.py) instead of waiting as long as the outage.
 WebSocket connections live long: a subscription's own reads carry the driver's per-call timeout.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from storage.mongo import deadline
+from storage.deadlines import deadline
 
 
 class OperationDeadline:

@@ -42,7 +42,7 @@ from resolvers.mutations import Mutation
 from resolvers.queries import Query
 from resolvers.subscriptions import Subscription
 from resolvers.validation_cache import DocumentValidationCache
-from storage.mongo import DatabaseUnavailable, as_unavailable
+from storage.deadlines import DatabaseUnavailable, as_unavailable
 
 log = logging.getLogger("aftersales.errors")
 

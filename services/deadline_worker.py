@@ -24,8 +24,8 @@ from storage import after_sales as after_sale_store
 from storage import cancellations as cancellation_store
 from storage import orders as order_store
 from storage import tickets as ticket_store
-from storage.mongo import DatabaseUnavailable
-from storage.mongo import deadline as operation_deadline
+from storage.deadlines import DatabaseUnavailable
+from storage.deadlines import deadline as operation_deadline
 
 log = logging.getLogger("aftersales.deadlines")
 

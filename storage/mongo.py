@@ -12,10 +12,8 @@ from collections.abc import (
     Callable,
     Hashable,
     Iterable,
-    Iterator,
     Sequence,
 )
-from contextvars import ContextVar
 from typing import Any, TypeVar
 
 import pymongo
@@ -24,13 +22,20 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import (
-    ConnectionFailure,
-    ExecutionTimeout,
     PyMongoError,
-    WTimeoutError,
 )
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
+
+from storage.deadlines import (
+    RETRY_AFTER_BUSY,
+    RETRY_AFTER_DOWN,
+    DatabaseUnavailable,
+    as_unavailable,
+    attempt_limit,
+    expired,
+    remaining,
+)
 
 T = TypeVar("T")
 Session = AsyncClientSession
@@ -66,75 +71,6 @@ async def find_by_ids(
 
 class ConcurrentUpdate(Exception):
     """A conditional write found the document changed since it was read: decide again."""
-
-
-class DatabaseUnavailable(Exception):
-    """The database did not answer, or a shop stayed held by other writers, within the
-    operation's deadline: nothing was written, and the caller may retry after `retry_after`
-    seconds. Never carries the driver's message (it may name hosts and internals)."""
-
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-# Seconds a caller is told to wait: a shop held by other writers frees up within a transaction or
-# two; a database that does not answer takes longer to come back.
-RETRY_AFTER_BUSY = 1
-RETRY_AFTER_DOWN = 5
-
-
-def as_unavailable(exc: BaseException) -> DatabaseUnavailable | None:
-    """The retryable answer for an error that says the database is out of reach, too slow or
-    too busy (a lost connection, no server to select, a deadline passed, a transaction that kept
-    conflicting); None for anything else (a bug, a bad query)."""
-    if isinstance(exc, DatabaseUnavailable):
-        return exc
-    if isinstance(exc, ConnectionFailure | ExecutionTimeout | WTimeoutError) or (
-        isinstance(exc, PyMongoError) and exc.timeout
-    ):
-        return DatabaseUnavailable(
-            "the database did not answer in time; retry later", RETRY_AFTER_DOWN
-        )
-    if isinstance(exc, PyMongoError) and exc.has_error_label("TransientTransactionError"):
-        return DatabaseUnavailable("the shop is busy; retry shortly", RETRY_AFTER_BUSY)
-    return None
-
-
-_deadline: ContextVar[float | None] = ContextVar("operation_deadline", default=None)
-_attempt_limit: ContextVar[float | None] = ContextVar("attempt_limit", default=None)
-
-
-@contextlib.contextmanager
-def deadline(seconds: float | None, *, attempt: float | None = None) -> Iterator[None]:
-    """The operation in hand ends `seconds` from now: waiting for its shop's queue, retrying
-    conflicts and each transaction attempt stop there (DatabaseUnavailable). A single call
-    outside a transaction is bounded by the client's own `timeoutMS` (`connect`). Nested: the
-    sooner one wins. None: no deadline of its own. `attempt`: how long one transaction attempt
-    may take inside (a batch's), instead of `Database.attempt_timeout`."""
-    if seconds is None:
-        yield
-        return
-    at = time.monotonic() + seconds
-    outer = _deadline.get()
-    token = _deadline.set(at if outer is None else min(at, outer))
-    limit = _attempt_limit.set(attempt) if attempt is not None else None
-    try:
-        yield
-    finally:
-        if limit is not None:
-            _attempt_limit.reset(limit)
-        _deadline.reset(token)
-
-
-def remaining() -> float | None:
-    """Seconds left before the current deadline (None: there is none)."""
-    at = _deadline.get()
-    return None if at is None else at - time.monotonic()
-
-
-def _expired(what: str, retry_after: int) -> DatabaseUnavailable:
-    return DatabaseUnavailable(f"{what} within the operation's deadline; retry later", retry_after)
 
 
 class SerialLocks:
@@ -175,7 +111,7 @@ class SerialLocks:
             try:
                 await asyncio.wait_for(lock.acquire(), None if left is None else max(left, 0))
             except TimeoutError:
-                raise _expired(
+                raise expired(
                     "the shop's earlier writes did not finish", RETRY_AFTER_BUSY
                 ) from None
             try:
@@ -300,11 +236,11 @@ class Database:
         while True:
             left = remaining()
             if left is not None and left <= 0:
-                raise _expired("the write did not finish", RETRY_AFTER_BUSY)
+                raise expired("the write did not finish", RETRY_AFTER_BUSY)
             try:
                 await asyncio.wait_for(self._slots.acquire(), left)
             except TimeoutError:
-                raise _expired("no transaction slot came free", RETRY_AFTER_BUSY) from None
+                raise expired("no transaction slot came free", RETRY_AFTER_BUSY) from None
             try:
                 return await self._attempt(work, shops, left)
             except _Rerun as rerun:
@@ -325,14 +261,14 @@ class Database:
             )
             left = remaining()
             if left is not None and left <= pause:
-                raise _expired("the shop stayed busy", RETRY_AFTER_BUSY) from exc
+                raise expired("the shop stayed busy", RETRY_AFTER_BUSY) from exc
             await asyncio.sleep(pause)
 
     async def _attempt(
         self, work: Callable[[Session], Awaitable[T]], shops: list[Hashable], left: float | None
     ) -> T:
         """One attempt: its result, or _Rerun (a ConcurrentUpdate, or a conflict to back off)."""
-        limits = [x for x in (left, _attempt_limit.get() or self.attempt_timeout) if x is not None]
+        limits = [x for x in (left, attempt_limit() or self.attempt_timeout) if x is not None]
         bound = min(limits) if limits else None
         async with self.client.start_session() as session:
             self._gathered[id(session)] = {}
@@ -357,7 +293,7 @@ class Database:
                 left = remaining()
                 if exc.timeout and left is not None and left < 0.1:
                     # The operation's deadline, not a silent database: most likely a long queue.
-                    raise _expired("the write did not finish", RETRY_AFTER_BUSY) from exc
+                    raise expired("the write did not finish", RETRY_AFTER_BUSY) from exc
                 if not exc.has_error_label("TransientTransactionError") or exc.timeout:
                     unavailable = as_unavailable(exc)
                     if unavailable is None:
