@@ -34,6 +34,7 @@ from api.broadcast import (
     close_all,
 )
 from api.dashboard import dashboard_routes
+from api.deadlines import OperationDeadline
 from api.graphiql import graphiql_page, graphiql_routes
 from api.health import Readiness, database_check, feed_check, healthz, readyz, worker_check
 from api.metrics import (
@@ -226,6 +227,7 @@ def create_app(
             Middleware(RequestIdMiddleware),
             Middleware(CountWebSockets),
             Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
+            Middleware(OperationDeadline, seconds=settings.operation_timeout_seconds),
         ],
     )
     app.state.readiness = readiness

@@ -50,6 +50,19 @@ class Settings(BaseSettings):
     db_timeout_ms: int = Field(
         default=5000, ge=100, description="how long to wait for the database (ms, at least 100)"
     )
+    operation_timeout_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=600,
+        description="deadline of a GraphQL operation over HTTP, waiting its turn on a busy shop "
+        "included, and of each of the worker's batches; then 503 `SERVICE_UNAVAILABLE`",
+    )
+    db_call_timeout_ms: int = Field(
+        default=10_000,
+        ge=100,
+        description="the driver's timeout (`timeoutMS`) for one database call, and for one "
+        "attempt of a transaction (ms, at least 100)",
+    )
     worker_enabled: bool = Field(
         default=True, description="run the deadline worker (C6, C8) in each process"
     )

@@ -38,8 +38,12 @@ from resolvers.mutations import Mutation
 from resolvers.queries import Query
 from resolvers.subscriptions import Subscription
 from resolvers.validation_cache import DocumentValidationCache
+from storage.deadlines import DatabaseUnavailable, as_unavailable
 
 log = logging.getLogger("aftersales.errors")
+
+# The database is out of reach, too slow, or the shop held: retry after `retryAfterSeconds`.
+SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
 
 
 class AfterSalesSchema(strawberry.Schema):
@@ -62,12 +66,35 @@ class AfterSalesSchema(strawberry.Schema):
                 }
             elif error.extensions and "code" in error.extensions:
                 continue  # raised on purpose with its code (UNAUTHENTICATED)
+            elif (unavailable := as_unavailable(original)) is not None:
+                self._unavailable(error, unavailable, execution_context)
             elif original is None or error.path is None:
                 # Parse and validation errors, variables that do not coerce to their types:
                 # the client's document or variables are wrong (only resolvers have a path).
                 error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_VALIDATION_FAILED"}
             else:
                 self._mask(error, execution_context)
+
+    @staticmethod
+    def _unavailable(
+        error: GraphQLError,
+        unavailable: DatabaseUnavailable,
+        execution_context: ExecutionContext | None,
+    ) -> None:
+        """The database is out of reach, too slow or the shop held: retryable, not a bug (and
+        not a domain error, so a mutation answers it here too, not in its union). Over HTTP: 503
+        with Retry-After. The driver's own message never reaches the caller."""
+        error.message = str(unavailable)
+        error.extensions = {
+            **(error.extensions or {}),
+            "code": SERVICE_UNAVAILABLE,
+            "retryAfterSeconds": unavailable.retry_after,
+        }
+        context = execution_context.context if execution_context else None
+        response = getattr(context, "response", None)
+        if response is not None and hasattr(response, "status_code"):
+            response.status_code = 503
+            response.headers["Retry-After"] = str(unavailable.retry_after)
 
     @staticmethod
     def _mask(error: GraphQLError, execution_context: ExecutionContext | None) -> None:

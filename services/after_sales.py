@@ -51,6 +51,7 @@ from storage import orders as order_store
 from storage.after_sales import AfterSaleFilter
 from storage.mongo import Database, Session
 from storage.pagination import Page
+from storage.shops import shop_of, shops_of
 
 SECTION = "after_sales"
 
@@ -394,7 +395,9 @@ class AfterSaleService:
                 changes.append(_Change(outcome, r))
             return await self._write(session, actor, states, changes)
 
-        return await self.db.transaction(work)
+        return await self.db.transaction(
+            work, serial=await shops_of(self.db, self.db.after_sales, ids)
+        )
 
     async def set_policy(self, actor: Actor, category: str, policy: CategoryPolicy) -> None:
         """Y1: the platform sets a category's policy; requests already open keep theirs."""
@@ -526,7 +529,8 @@ class AfterSaleService:
             )
             return saved
 
-        saved = await self.db.transaction(work, serial=actor.shop_id)
+        shop = actor.shop_id or await shop_of(self.db, self.db.orders, order_id)
+        saved = await self.db.transaction(work, serial=shop)
         if saved.id in await run_rules_after_create(self.after_create, [saved.id]):
             return await store.get(self.db, saved.id) or saved
         return saved
@@ -561,7 +565,8 @@ class AfterSaleService:
             )
             return saved
 
-        return await self.db.transaction(work, serial=actor.shop_id)
+        shop = actor.shop_id or await shop_of(self.db, self.db.after_sales, request_id)
+        return await self.db.transaction(work, serial=shop)
 
     async def _replay(
         self, actor: Actor, key: str | None, print_: str, session: Session, permit: access.Permit

@@ -39,6 +39,7 @@ from storage import orders as order_store
 from storage.cancellations import CancellationFilter
 from storage.mongo import Database, Session
 from storage.pagination import Page
+from storage.shops import shop_of, shops_of
 
 SECTION = "cancellations"
 
@@ -206,7 +207,8 @@ class CancellationService:
                 changes.append(_Change(outcome, c, order))
             return await self._write(session, actor, changes)
 
-        return await self.db.transaction(work)
+        shops = await shops_of(self.db, self.db.cancellations, ids)
+        return await self.db.transaction(work, serial=shops)
 
     async def auto_accept_due(self, actor: Actor, limit: int = 100) -> list[Cancellation]:
         """C6 for up to `limit` of the requests due now."""
@@ -235,7 +237,8 @@ class CancellationService:
                 changes.append(_Change(outcome, None, order))
             return await self._write(session, actor, changes)
 
-        cancelled = await self.db.transaction(work)
+        shops = await shops_of(self.db, self.db.orders, order_ids)
+        cancelled = await self.db.transaction(work, serial=shops)
         await run_rules_after_create(self.after_create, [c.id for c in cancelled])
         return cancelled
 
@@ -319,7 +322,8 @@ class CancellationService:
             )
             return saved
 
-        saved = await self.db.transaction(work, serial=actor.shop_id)
+        shop = actor.shop_id or await shop_of(self.db, self.db.orders, order_id)
+        saved = await self.db.transaction(work, serial=shop)
         if saved.id in await run_rules_after_create(self.after_create, [saved.id]):
             return await cancellation_store.get(self.db, saved.id) or saved
         return saved
@@ -352,7 +356,8 @@ class CancellationService:
             )
             return saved
 
-        return await self.db.transaction(work, serial=actor.shop_id)
+        shop = actor.shop_id or await shop_of(self.db, self.db.cancellations, cancellation_id)
+        return await self.db.transaction(work, serial=shop)
 
     async def _replay(
         self, actor: Actor, key: str | None, print_: str, session: Session, permit: access.Permit

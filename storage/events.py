@@ -3,8 +3,9 @@ and one per change to a helpdesk ticket (`type: "TICKET"`; a document without `t
 event). Both kinds share the shop's numbering, so one cursor orders them.
 
 Order. Each shop has its own feed, numbered 1, 2, 3, ... by a counter document per shop
-(`event_sequences`) moved in the same transaction as the change. Two transactions of one shop
-both move that counter, so the second waits for (or retries after) the first: a shop's numbers
+(`event_sequences`) moved in the same transaction as the change, as its last write before the
+commit. Two transactions of one shop both move that counter, so the second waits for (or retries
+after) the first: a shop's numbers
 commit in order and without gaps, and the change stream (commit order) delivers them in order.
 Writes of different shops never touch the same counter, so nothing serializes across shops; a
 shop's writes were already serialized by its tab counter (storage/tab_counts.py).
@@ -27,7 +28,7 @@ from pymongo import ASCENDING, IndexModel, ReturnDocument
 
 from models.actors import ActorKind
 from models.events import RequestKind, StatusEvent, TicketEvent
-from storage.mongo import Database, Session
+from storage.mongo import BeforeCommit, Database, Session
 
 RETENTION = timedelta(hours=24)
 
@@ -153,31 +154,48 @@ def event_from(d: dict[str, Any]) -> StoredEvent:
     )
 
 
+class _Gathered(BeforeCommit):
+    def __init__(self) -> None:
+        self.events: list[StatusEvent | TicketEvent] = []
+
+    async def flush(self, db: Database, session: Session) -> None:
+        per_shop: dict[str, list[StatusEvent | TicketEvent]] = defaultdict(list)
+        for e in self.events:
+            per_shop[e.shop_id].append(e)
+        if not per_shop:
+            return
+        stored_at = datetime.now(UTC)  # wall clock: retention is about real time, not domain time
+        docs = []
+        for shop_id, shop_events in sorted(per_shop.items()):
+            counter = await db.event_sequences.find_one_and_update(
+                {"_id": shop_id},
+                {"$inc": {"seq": len(shop_events)}},
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+                session=session,
+            )
+            first = int(counter["seq"]) - len(shop_events) + 1
+            docs += [event_doc(e, first + n, stored_at) for n, e in enumerate(shop_events)]
+        await db.events.insert_many(docs, ordered=True, session=session)
+
+
 async def append_many(
     db: Database, events: Iterable[StatusEvent | TicketEvent], session: Session
 ) -> None:
     """Append events in the caller's transaction: one counter move per shop, one insert.
 
-    Call it from every write path, inside the transaction that writes the change itself.
+    Call it from every write path, inside the transaction that writes the change itself. In a
+    transaction `db` runs, the events are gathered (in the order appended) and numbered just
+    before the commit, one counter move per shop for the whole transaction (storage/tab_counts.py
+    says why last).
     """
-    per_shop: dict[str, list[StatusEvent | TicketEvent]] = defaultdict(list)
-    for e in events:
-        per_shop[e.shop_id].append(e)
-    if not per_shop:
+    gathered = db.before_commit(session, _Gathered)
+    if gathered is not None:
+        gathered.events.extend(events)
         return
-    stored_at = datetime.now(UTC)  # wall clock: retention is about real time, not domain time
-    docs = []
-    for shop_id, shop_events in sorted(per_shop.items()):
-        counter = await db.event_sequences.find_one_and_update(
-            {"_id": shop_id},
-            {"$inc": {"seq": len(shop_events)}},
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
-            session=session,
-        )
-        first = int(counter["seq"]) - len(shop_events) + 1
-        docs += [event_doc(e, first + n, stored_at) for n, e in enumerate(shop_events)]
-    await db.events.insert_many(docs, ordered=True, session=session)
+    now = _Gathered()
+    now.events.extend(events)
+    await now.flush(db, session)
 
 
 async def head(db: Database, shop_id: str) -> int:
