@@ -12,6 +12,8 @@ from pymongo import ASCENDING as ASC
 from pymongo import IndexModel
 
 from storage.events import EVENT_INDEXES
+from storage.evidence import COLLECTION as EVIDENCE
+from storage.evidence import EVIDENCE_INDEXES
 from storage.mongo import Database
 
 
@@ -118,3 +120,4 @@ async def ensure_indexes(db: Database) -> None:
     await db.tickets.create_indexes(TICKET_INDEXES)
     await db.ticket_rules.create_indexes(TICKET_RULE_INDEXES)
     await db.shop_agents.create_indexes(SHOP_AGENT_INDEXES)
+    await db.db[EVIDENCE].create_indexes(EVIDENCE_INDEXES)
