@@ -12,7 +12,6 @@ Errors are JSON `{"error": {"code", "message"}}` with the HTTP status of the cod
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -37,8 +36,6 @@ _STATUS = {
 # sending, reads the answer instead of a reset connection); past it the connection is closed.
 DRAIN_BYTES = 64 * 1024 * 1024
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
-# GridFS reads per chunk of the stored file (255 KiB by default): memory stays one chunk.
-_READ = 255 * 1024
 
 
 def _error(code: str, message: str, **extra: object) -> JSONResponse:
@@ -110,7 +107,7 @@ async def download(request: Request) -> Response:
         return _error("UNAUTHENTICATED", str(exc))
     q = request.query_params
     try:
-        e, grid_out = await _service(request).open_download(
+        e = await _service(request).open_download(
             request.path_params["evidence_id"],
             q.get("viewer", ""),
             q.get("expires", ""),
@@ -138,7 +135,6 @@ async def download(request: Request) -> Response:
             else:  # the last N bytes
                 start = max(size - int(m[2]), 0)
             if start > end or start >= size:
-                await grid_out.close()
                 return Response(
                     status_code=416, headers={"Content-Range": f"bytes */{size}", **headers}
                 )
@@ -146,21 +142,6 @@ async def download(request: Request) -> Response:
             headers["Content-Range"] = f"bytes {start}-{end}/{size}"
     headers["Content-Length"] = str(end - start + 1)
     if request.method == "HEAD":
-        await grid_out.close()
         return Response(status_code=status, headers=headers, media_type=e.content_type)
-
-    async def body() -> AsyncIterator[bytes]:
-        try:
-            if start:
-                await grid_out.seek(start)
-            left = end - start + 1
-            while left > 0:
-                chunk = await grid_out.read(min(_READ, left))
-                if not chunk:
-                    break
-                left -= len(chunk)
-                yield chunk
-        finally:
-            await grid_out.close()
-
-    return StreamingResponse(body(), status_code=status, headers=headers, media_type=e.content_type)
+    body = _service(request).read(e, start, end)
+    return StreamingResponse(body, status_code=status, headers=headers, media_type=e.content_type)

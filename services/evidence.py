@@ -20,7 +20,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from bson import ObjectId
-from gridfs.asynchronous.grid_file import AsyncGridOut
 
 from models import access
 from models import evidence as rules
@@ -148,29 +147,27 @@ class EvidenceService:
             raise self._over(kind, cap, left)
 
         evidence_id = f"evd_{ObjectId()}"
-        stream = store.bucket(self.db).open_upload_stream(
-            evidence_id, metadata={"contentType": content_type, "orderId": order_id}
-        )
-        size = 0
+        writer = store.ChunkWriter(self.db)
         try:
             size = len(head)
             if size > cap:
                 raise self._over(kind, cap, left)
-            await stream.write(head)
+            await writer.write(head)
             async for chunk in chunks:
                 size += len(chunk)
                 if size > cap:
                     raise self._over(kind, cap, left)
-                await stream.write(chunk)
-            await stream.close()
+                await writer.write(chunk)
+            meta = {"contentType": content_type, "orderId": order_id}
+            await writer.close(evidence_id, meta, now)
         except BaseException:
-            await stream.abort()  # the chunks written so far are deleted
+            await writer.abort()  # the chunks written so far are deleted
             raise
         if size == 0:
             raise ValidationFailed("the file is empty", field="body")
         saved = store.Evidence(
             id=evidence_id,
-            file_id=stream._id,
+            file_id=writer.file_id,
             order_id=order_id,
             shop_id=order.shop_id,
             buyer_id=order.buyer_id,
@@ -258,8 +255,8 @@ class EvidenceService:
         expires: str,
         sig: str,
         caller: Actor | None,
-    ) -> tuple[store.Evidence, AsyncGridOut]:
-        """The file a signed URL names, open for reading; Forbidden for a URL that is not
+    ) -> store.Evidence:
+        """The file a signed URL names; Forbidden for a URL that is not
         genuine, expired, or used by someone else than its viewer (when a token is sent)."""
         now = self.clock.now()
         who = rules.check_url(self.config.url_secret, evidence_id, viewer, expires, sig, now)
@@ -269,8 +266,11 @@ class EvidenceService:
         if e is None or e.status is not EvidenceStatus.ATTACHED:
             raise NotFound(f"no evidence {evidence_id}")
         access.require_evidence_view(who, e.shop_id, e.buyer_id)
-        grid_out = await store.bucket(self.db).open_download_stream(e.file_id)
-        return e, grid_out
+        return e
+
+    def read(self, e: store.Evidence, start: int, end: int) -> AsyncIterator[bytes]:
+        """Bytes `start` to `end` (inclusive) of a file, a chunk at a time."""
+        return store.read_range(self.db, e.file_id, start, end)
 
 
 def as_dict(e: store.Evidence) -> dict[str, Any]:

@@ -1,15 +1,24 @@
 """E1 evidence: one document per file in `evidence` (who, which order, which step), the bytes in
-GridFS (bucket `evidence`: `evidence.files`, `evidence.chunks`)."""
+GridFS (bucket `evidence`: `evidence.files`, `evidence.chunks`).
+
+The bytes are written and read chunk by chunk in GridFS's own layout (`ChunkWriter`,
+`read_range`) rather than through AsyncGridIn / AsyncGridOut: AsyncGridIn keeps a file's chunks
+until it has 48 MB (pymongo's upload buffer) before one insert_many, and AsyncGridOut's chunk
+cursor fetches 101 chunks (25 MB) per batch, so both held about the whole of a 10 MB video
+(benchmarks/evidence.py). The files stay readable and deletable by AsyncGridFSBucket.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from gridfs import AsyncGridFSBucket, NoFile
+from bson import Binary, ObjectId
+from gridfs import DEFAULT_CHUNK_SIZE, AsyncGridFSBucket, NoFile
 from pymongo import ASCENDING as ASC
 from pymongo import IndexModel
 
@@ -28,6 +37,110 @@ EVIDENCE_INDEXES = [
     # The sweep of pending uploads past their expiry.
     IndexModel([("status", ASC), ("expires_at", ASC)], name="status_expires"),
 ]
+
+
+# GridFS's own indexes (what AsyncGridFSBucket creates before its first write).
+GRIDFS_CHUNK_INDEXES = [
+    IndexModel([("files_id", ASC), ("n", ASC)], name="files_id_1_n_1", unique=True)
+]
+GRIDFS_FILE_INDEXES = [
+    IndexModel([("filename", ASC), ("uploadDate", ASC)], name="filename_1_uploadDate_1")
+]
+# Chunks an upload inserts at once (about 1 MB; one more batch may be in flight).
+WRITE_BATCH_CHUNKS = 4
+# Chunks a download reads per round trip: memory stays about 1 MB whatever the file's size.
+READ_BATCH_CHUNKS = 4
+
+
+class ChunkWriter:
+    """One GridFS file written as it streams: every WRITE_BATCH_CHUNKS full chunks go to the
+    database in one insert, which runs while the next batch arrives (at most one in flight)."""
+
+    def __init__(self, db: Database, chunk_size: int = DEFAULT_CHUNK_SIZE) -> None:
+        self.db = db
+        self.file_id = ObjectId()
+        self.chunk_size = chunk_size
+        self.length = 0
+        self._n = 0
+        self._pending = bytearray()
+        self._batch: list[dict[str, Any]] = []
+        self._inflight: asyncio.Task[Any] | None = None
+
+    async def write(self, data: bytes) -> None:
+        self._pending += data
+        self.length += len(data)
+        while len(self._pending) >= self.chunk_size:
+            self._chunk(bytes(self._pending[: self.chunk_size]))
+            del self._pending[: self.chunk_size]
+            if len(self._batch) >= WRITE_BATCH_CHUNKS:
+                await self._send()
+
+    def _chunk(self, data: bytes) -> None:
+        self._batch.append({"files_id": self.file_id, "n": self._n, "data": Binary(data)})
+        self._n += 1
+
+    async def _send(self) -> None:
+        await self._settle()
+        batch, self._batch = self._batch, []
+        if batch:
+            chunks = self.db.db[f"{BUCKET}.chunks"]
+            self._inflight = asyncio.ensure_future(chunks.insert_many(batch, ordered=True))
+
+    async def _settle(self) -> None:
+        if self._inflight is not None:
+            inflight, self._inflight = self._inflight, None
+            await inflight
+
+    async def close(self, filename: str, metadata: dict[str, Any], at: datetime) -> None:
+        """The last chunks, then the file document: a file exists only once it is whole."""
+        if self._pending:
+            self._chunk(bytes(self._pending))
+            self._pending.clear()
+        await self._send()
+        await self._settle()
+        await self.db.db[f"{BUCKET}.files"].insert_one(
+            {
+                "_id": self.file_id,
+                "length": self.length,
+                "chunkSize": self.chunk_size,
+                "uploadDate": at,
+                "filename": filename,
+                "metadata": metadata,
+            }
+        )
+
+    async def abort(self) -> None:
+        if self._inflight is not None:
+            with contextlib.suppress(Exception):
+                await self._inflight
+            self._inflight = None
+        await self.db.db[f"{BUCKET}.chunks"].delete_many({"files_id": self.file_id})
+
+
+async def read_range(db: Database, file_id: Any, start: int, end: int) -> AsyncIterator[bytes]:
+    """Bytes `start` to `end` (inclusive) of a GridFS file, a chunk at a time."""
+    meta = await db.db[f"{BUCKET}.files"].find_one({"_id": file_id}, {"chunkSize": 1})
+    if meta is None:
+        raise NoFile(f"no file {file_id}")
+    size = meta["chunkSize"]
+    first, last = start // size, end // size
+    cursor = (
+        db.db[f"{BUCKET}.chunks"]
+        .find({"files_id": file_id, "n": {"$gte": first, "$lte": last}})
+        .sort("n", ASC)
+        .batch_size(READ_BATCH_CHUNKS)
+    )
+    expected = first
+    async for chunk in cursor:
+        if chunk["n"] != expected:
+            raise NoFile(f"file {file_id} lacks chunk {expected}")
+        data = bytes(chunk["data"])
+        lo = start - chunk["n"] * size if chunk["n"] == first else 0
+        hi = end - chunk["n"] * size + 1 if chunk["n"] == last else len(data)
+        expected += 1
+        yield data[lo:hi]
+    if expected != last + 1:
+        raise NoFile(f"file {file_id} lacks chunk {expected}")
 
 
 @dataclass(frozen=True)

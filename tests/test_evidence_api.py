@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
+from gridfs import AsyncGridFSBucket
 
 from api.settings import default_settings
 from models.clock import SettableClock
@@ -63,7 +64,7 @@ async def upload(
     )
 
 
-async def uploaded(http: httpx.AsyncClient, actor: str, order_id: str, content: bytes) -> str:
+async def uploaded(http: httpx.AsyncClient, actor: str, order_id: str, content: Any) -> str:
     response = await upload(http, actor, order_id, content)
     assert response.status_code == 201, response.text
     return response.json()["id"]
@@ -369,3 +370,58 @@ async def test_e1_upload_needs_a_valid_token(services: Services, actor: str) -> 
     async with served(services) as http:
         response = await upload(http, actor, "ord-1", JPEG)
         assert response.status_code == 401
+
+
+async def test_e1_an_accepted_video_is_stored_and_served_in_constant_memory(
+    services: Services, db: Database, clock: SettableClock, shop_id: str
+) -> None:
+    order = await delivered_order(db, clock, shop_id)
+    b = buyer(order.buyer_id)
+    size = 16 * MIB
+    block = bytes(range(256)) * 256
+
+    async def body() -> AsyncIterator[bytes]:
+        yield MP4[:16]
+        for _ in range((size - 16) // len(block)):
+            yield block
+        yield block[: (size - 16) % len(block)]
+
+    async with served(services, evidence_max_video_bytes=20 * MIB) as http:
+        api = GraphQLClient(http)
+        gc.collect()
+        tracemalloc.start()
+        try:
+            video = await uploaded(http, b, order.id, body())
+            _, upload_peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        r = await ok(
+            api,
+            "requestAfterSale",
+            ask(order, "REFUND_ONLY", "OTHER", {0: 1}, evidenceIds=[video]),
+            b,
+        )
+        [f] = await listed(api, r["id"], b)
+        gc.collect()
+        tracemalloc.start()
+        try:
+            received = 0
+            async with http.stream("GET", f["url"]) as got:
+                async for chunk in got.aiter_raw():
+                    received += len(chunk)
+            _, download_peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert received == f["size"] == size
+    # Client and server share this process: what they held at once (a batch of chunks on its
+    # way to the database, one on the socket) is a few MiB, never the 16 MiB file.
+    assert upload_peak < 6 * MIB, upload_peak
+    assert download_peak < 6 * MIB, download_peak
+    # Stored as GridFS: any GridFS client reads it back.
+    stored = await db.db["evidence"].find_one({"_id": video})
+    assert stored is not None
+    grid_out = await AsyncGridFSBucket(db.db, bucket_name="evidence").open_download_stream(
+        stored["file_id"]
+    )
+    head = await grid_out.read(16)
+    assert (head, grid_out.length) == (MP4[:16], size)
