@@ -425,3 +425,22 @@ async def test_e1_an_accepted_video_is_stored_and_served_in_constant_memory(
     )
     head = await grid_out.read(16)
     assert (head, grid_out.length) == (MP4[:16], size)
+
+
+async def test_e1_unattached_uploads_expire_and_their_bytes_are_deleted(
+    services: Services, db: Database, clock: SettableClock, shop_id: str
+) -> None:
+    order = await delivered_order(db, clock, shop_id)
+    b = buyer(order.buyer_id)
+    async with served(services, evidence_pending_ttl_seconds=60) as http:
+        left = await uploaded(http, b, order.id, MP4)
+        stored = await db.db["evidence"].find_one({"_id": left})
+        assert stored is not None
+        assert await db.db["evidence.chunks"].count_documents({"files_id": stored["file_id"]}) > 0
+        clock.advance(timedelta(seconds=61))
+        await uploaded(http, b, order.id, JPEG)  # an upload sweeps what expired
+    swept = await db.db["evidence"].find_one({"_id": left})
+    assert swept is not None
+    assert (swept["status"], swept["file_id"], swept["size"]) == ("EXPIRED", None, len(MP4))
+    assert await db.db["evidence.chunks"].count_documents({"files_id": stored["file_id"]}) == 0
+    assert await db.db["evidence.files"].count_documents({"_id": stored["file_id"]}) == 0
