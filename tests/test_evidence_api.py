@@ -14,11 +14,12 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 import pytest
 from gridfs import AsyncGridFSBucket
+from pymongo import monitoring
 
 from api.settings import default_settings
 from models.clock import SettableClock
-from services.bootstrap import Services
-from storage.mongo import Database
+from services.bootstrap import Services, build_services
+from storage.mongo import Database, connect
 from tests.after_sale_api import ask, delivered_order, mutate, ok
 from tests.api_client import GraphQLClient, authorization
 from tests.factories import PLATFORM, buyer, new_buyer_id, seller
@@ -444,3 +445,45 @@ async def test_e1_unattached_uploads_expire_and_their_bytes_are_deleted(
     assert (swept["status"], swept["file_id"], swept["size"]) == ("EXPIRED", None, len(MP4))
     assert await db.db["evidence.chunks"].count_documents({"files_id": stored["file_id"]}) == 0
     assert await db.db["evidence.files"].count_documents({"_id": stored["file_id"]}) == 0
+
+
+class _Finds(monitoring.CommandListener):
+    """Counts the `find` commands sent to one collection."""
+
+    def __init__(self, collection: str) -> None:
+        self.collection = collection
+        self.count = 0
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command_name == "find" and event.command.get("find") == self.collection:
+            self.count += 1
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+async def test_e1_a_page_of_requests_reads_its_evidence_in_one_query(
+    mongodb_uri: str, db: Database, clock: SettableClock, shop_id: str
+) -> None:
+    finds = _Finds("evidence")
+    own = connect(mongodb_uri, db.db.name, event_listeners=[finds])
+    try:
+        services = await build_services(own, clock)
+        async with served(services) as http:
+            api = GraphQLClient(http)
+            for _ in range(5):
+                order = await delivered_order(db, clock, shop_id)
+                b = buyer(order.buyer_id)
+                photos = [await uploaded(http, b, order.id, JPEG) for _ in range(2)]
+                ask_ = ask(order, "REFUND_ONLY", "DAMAGED", {0: 1}, evidenceIds=photos)
+                await ok(api, "requestAfterSale", ask_, b)
+            page = f"query($shop: ID) {{ afterSales(shopId: $shop, first: 10) {{ nodes {{ id {EVIDENCE} }} }} }}"
+            finds.count = 0
+            nodes = (await api(page, {"shop": shop_id}, seller(shop_id)))["afterSales"]["nodes"]
+            assert [len(n["evidence"]) for n in nodes] == [2] * 5
+            assert finds.count == 1
+    finally:
+        await own.close()
