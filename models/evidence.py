@@ -14,6 +14,7 @@ from enum import Enum
 
 from models.actors import Actor, ActorKind
 from models.after_sales_machine import AfterSaleAction
+from models.cancellations import CancellationAction
 from models.errors import DomainError, Forbidden, ValidationFailed
 
 
@@ -69,7 +70,8 @@ VIDEO_TYPES = frozenset({"video/mp4", "video/quicktime"})
 MAX_PER_STEP = 10
 
 # The timeline action that opens each step: a step takes evidence only in the call that makes it.
-STEP_OF_ACTION: Mapping[AfterSaleAction, EvidenceStep] = {
+STEP_OF_ACTION: Mapping[Enum, EvidenceStep] = {
+    CancellationAction.REJECT: EvidenceStep.REJECTION,  # C5: the seller rejects a cancellation
     AfterSaleAction.REQUEST: EvidenceStep.REQUEST,
     AfterSaleAction.INSTANT_REFUND: EvidenceStep.REQUEST,
     AfterSaleAction.APPEAL: EvidenceStep.APPEAL,

@@ -38,6 +38,7 @@ async def build_services(db: Database, clock: Clock) -> Services:
     # E1: a step's evidence is attached in the step's own transaction.
     evidence = EvidenceService(db, clock)
     after_sales.on_write = evidence.attach_claimed
+    cancellations.on_write = evidence.attach_claimed_to_cancellations
     return Services(
         db=db,
         clock=clock,

@@ -25,6 +25,7 @@ from models import access
 from models import evidence as rules
 from models.actors import Actor
 from models.after_sales import AfterSaleRequest
+from models.cancellations import Cancellation
 from models.clock import Clock
 from models.errors import Forbidden, NotFound, ValidationFailed
 from models.evidence import EvidenceStatus, EvidenceStep
@@ -81,13 +82,10 @@ def claiming(
         _CLAIM.reset(token)
 
 
-def _step_of(
-    before: AfterSaleRequest | None, after: AfterSaleRequest
-) -> tuple[EvidenceStep, str | None] | None:
-    """The evidence step a write made, with its reason: the first new timeline record that opens
-    one."""
-    new_records = after.timeline[len(before.timeline) if before else 0 :]
-    for record in new_records:
+def _step_of(before: Sequence[Any], after: Sequence[Any]) -> tuple[EvidenceStep, str | None] | None:
+    """The evidence step a write made, with its reason: the first new timeline record (of an
+    after-sale request or a cancellation) that opens one."""
+    for record in after[len(before) :]:
         step = rules.STEP_OF_ACTION.get(record.action)
         if step is not None:
             return step, record.reason
@@ -203,32 +201,55 @@ class EvidenceService:
         """The after-sale write path's hook: the step this write makes gets the uploads its
         caller named, and a reason that needs evidence is refused without it; a refusal aborts
         the whole transaction."""
+        steps = [
+            (after.id, after.order_id, _step_of(before.timeline if before else (), after.timeline))
+            for before, after in changes
+        ]
+        await self._attach(session, actor, steps)
+
+    async def attach_claimed_to_cancellations(
+        self,
+        session: Session,
+        actor: Actor,
+        changes: Sequence[tuple[Cancellation | None, Cancellation]],
+    ) -> None:
+        """The same for the cancellation write path (a seller's rejection, C5)."""
+        steps = [
+            (after.id, after.order_id, _step_of(before.timeline if before else (), after.timeline))
+            for before, after in changes
+        ]
+        await self._attach(session, actor, steps)
+
+    async def _attach(
+        self,
+        session: Session,
+        actor: Actor,
+        steps: Sequence[tuple[str, str, tuple[EvidenceStep, str | None] | None]],
+    ) -> None:
         claim = _CLAIM.get()
         if claim is None or claim.actor != actor:
             claim = _Claim(actor, (), frozenset())
         claimed = claim.ids
         used = False
-        for before, after in changes:
-            found = _step_of(before, after)
+        for request_id, order_id, found in steps:
             if found is None:
                 continue
             step, reason = found
-            # The reason rule is the buyer's (a request, an appeal), whoever writes the step.
-            ids = claimed if not used else ()
+            ids = claimed if not used else ()  # one step per call takes the files
             uploads = await store.get_many(self.db, ids, session) if ids else {}
             now = self.clock.now()
             rules.check_attach(
                 actor,
                 step,
                 reason,
-                after.order_id,
+                order_id,
                 ids,
                 {i: u.upload(now) for i, u in uploads.items()},
                 claim.needing,
             )
             if ids:
                 used = True
-                if await store.attach(self.db, ids, after.id, step, session) != len(ids):
+                if await store.attach(self.db, ids, request_id, step, session) != len(ids):
                     raise ValidationFailed("an upload was attached meanwhile", field="evidenceIds")
         if claimed and not used:
             raise ValidationFailed("this step takes no evidence", field="evidenceIds")

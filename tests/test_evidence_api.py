@@ -22,7 +22,7 @@ from services.bootstrap import Services, build_services
 from storage.mongo import Database, connect
 from tests.after_sale_api import ask, delivered_order, mutate, ok
 from tests.api_client import GraphQLClient, authorization
-from tests.factories import PLATFORM, buyer, new_buyer_id, seller
+from tests.factories import PLATFORM, buyer, new_buyer_id, place_order, seller
 from tests.served import serving
 
 KIB = 1024
@@ -487,3 +487,38 @@ async def test_e1_a_page_of_requests_reads_its_evidence_in_one_query(
             assert finds.count == 1
     finally:
         await own.close()
+
+
+CANCEL = """mutation($order: ID!) { requestCancellation(input: {orderId: $order, reason: CHANGED_MIND})
+  { __typename ... on Cancellation { id status } } }"""
+REJECT_CANCEL = f"""mutation($input: RejectCancellationInput!) {{ rejectCancellation(input: $input) {{
+  __typename ... on Cancellation {{ id status {EVIDENCE} }} ... on UserError {{ code field }} }} }}"""
+VIEW_CANCEL = f"query($id: ID!) {{ cancellation(id: $id) {{ id {EVIDENCE} }} }}"
+
+
+async def test_e1_seller_attaches_images_to_a_cancellation_rejection(
+    services: Services, db: Database, clock: SettableClock, shop_id: str
+) -> None:
+    buyer_id = new_buyer_id()
+    order = await place_order(db, shop_id, buyer_id, clock.now() - timedelta(hours=5))
+    b, s = buyer(buyer_id), seller(shop_id)
+    async with served(services) as http:
+        api = GraphQLClient(http)
+        pending = (await api(CANCEL, {"order": order.id}, b))["requestCancellation"]
+        assert pending["status"] == "PENDING"
+        clip = await uploaded(http, s, order.id, MP4)
+        reject = {"cancellationId": pending["id"], "reason": "ALREADY_SHIPPED"}
+        video = (await api(REJECT_CANCEL, {"input": {**reject, "evidenceIds": [clip]}}, s))[
+            "rejectCancellation"
+        ]
+        assert (video["__typename"], video["field"]) == ("ValidationError", "evidenceIds")
+        label = await uploaded(http, s, order.id, PNG)
+        done = (await api(REJECT_CANCEL, {"input": {**reject, "evidenceIds": [label]}}, s))[
+            "rejectCancellation"
+        ]
+        assert done["status"] == "REJECTED"
+        assert [(f["id"], f["step"]) for f in done["evidence"]] == [(label, "REJECTION")]
+        [f] = (await api(VIEW_CANCEL, {"id": pending["id"]}, b))["cancellation"]["evidence"]
+        assert (await http.get(f["url"])).content == PNG
+        other = await api.raw(VIEW_CANCEL, {"id": pending["id"]}, buyer(new_buyer_id()))
+        assert other["errors"][0]["extensions"]["code"] == "FORBIDDEN"
