@@ -109,7 +109,9 @@ class EvidenceService:
         cfg = self.config
         now = self.clock.now()
         order = await order_store.get(self.db, order_id)
-        if order is None:
+        # An order the caller may not see is answered as a missing one: an outsider holding an
+        # id learns nothing of it.
+        if order is None or not access.can_view(actor, order.shop_id, order.buyer_id):
             raise NotFound(f"no order {order_id}", field="orderId")
         access.require_uploader(actor, order.shop_id, order.buyer_id)
         if declared is not None and declared > cfg.limits.largest:

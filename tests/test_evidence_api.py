@@ -200,9 +200,16 @@ async def test_e1_another_buyer_or_another_shops_agent_can_neither_list_nor_down
         assert (
             await http.get(f"/evidence/{photo}", headers=authorization(outsiders[0]))
         ).status_code == 403
-        # Upload for someone else's order.
-        other = await upload(http, outsiders[0], order.id, JPEG)
-        assert (other.status_code, other.json()["error"]["code"]) == (403, "FORBIDDEN")
+        # Upload for someone else's order: answered as for an order that does not exist.
+        for outsider in outsiders:
+            other = await upload(http, outsider, order.id, JPEG)
+            missing = await upload(http, outsider, "ord_no_such_order", JPEG)
+            assert other.status_code == missing.status_code == 404
+            assert other.json()["error"]["code"] == missing.json()["error"]["code"] == "NOT_FOUND"
+        # The shop's agent who may only read, and the platform, see the order but upload nothing.
+        for reader in (seller(shop_id, adjust=False), PLATFORM):
+            refused = await upload(http, reader, order.id, JPEG)
+            assert (refused.status_code, refused.json()["error"]["code"]) == (403, "FORBIDDEN")
 
 
 async def test_e1_an_expired_or_tampered_url_is_refused(
