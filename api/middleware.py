@@ -14,14 +14,18 @@ REQUEST_ID_HEADER = "x-request-id"
 
 class BodySizeLimit:
     """Refuses an HTTP body over `max_bytes` with 413 and a GraphQL-shaped error, before the
-    GraphQL layer parses any of it; a body without Content-Length is counted as it streams."""
+    GraphQL layer parses any of it; a body without Content-Length is counted as it streams.
+    Paths under `exempt_prefix` (the evidence upload) enforce their own, larger cap."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, exempt_prefix: str | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.exempt_prefix = exempt_prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or (
+            self.exempt_prefix is not None and scope["path"].startswith(self.exempt_prefix)
+        ):
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers", [])).get(b"content-length")

@@ -152,6 +152,31 @@ class Settings(BaseSettings):
         default=60.0, gt=0, le=86_400, description="the window the rate-limit budget refills over"
     )
 
+    # ---- evidence (E1; README: docs/evidence.md) ----
+    evidence_max_photo_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1024, description="largest photo upload (bytes); larger: 413"
+    )
+    evidence_max_video_bytes: int = Field(
+        default=50 * 1024 * 1024, ge=1024, description="largest video upload (bytes); larger: 413"
+    )
+    evidence_pending_ttl_seconds: int = Field(
+        default=3600, gt=0, description="how long an upload waits to be attached before it expires"
+    )
+    evidence_url_ttl_seconds: int = Field(
+        default=900, gt=0, le=86_400, description="how long an evidence download URL is valid"
+    )
+    evidence_budget_bytes: int = Field(
+        default=500 * 1024 * 1024, ge=0, description="bytes a caller may upload per budget window"
+    )
+    evidence_required_reasons: str = Field(
+        default="",
+        description="comma-separated request and appeal reasons refused without a photo or "
+        "video (the marketplace's: `DAMAGED,NOT_AS_DESCRIBED`); empty: none",
+    )
+    evidence_budget_window_seconds: int = Field(
+        default=3600, gt=0, description="the window of the upload budget (seconds)"
+    )
+
     @field_validator("demo_actor")
     @classmethod
     def _demo_actor_is_notation(cls, value: str | None) -> str | None:
@@ -162,6 +187,18 @@ class Settings(BaseSettings):
         except Unauthenticated as exc:
             raise ValueError(str(exc)) from None
         return value or None
+
+    @field_validator("evidence_required_reasons")
+    @classmethod
+    def _reasons_are_codes(cls, value: str) -> str:
+        from models.errors import ValidationFailed
+        from models.evidence import reason_codes
+
+        try:
+            reason_codes(value)
+        except ValidationFailed as exc:
+            raise ValueError(exc.message) from None
+        return value
 
     @field_validator("allowed_origins")
     @classmethod

@@ -217,3 +217,27 @@ def require_a_rules_author(actor: Actor) -> None:
         raise Forbidden("tickets are for the shop's team")
     if actor.kind is ActorKind.SELLER_AGENT and not actor.can_adjust:
         raise Forbidden("writing rules needs the adjustments permission")
+
+
+# ---- evidence (E1): files attached to a request's steps ------------------------------------
+
+
+def can_view_evidence(actor: Actor, shop_id: str, buyer_id: str) -> bool:
+    """The order's buyer, the shop's agents (any permission) and the platform: whoever may read
+    the request the file belongs to."""
+    return can_view(actor, shop_id, buyer_id)
+
+
+def require_evidence_view(actor: Actor, shop_id: str, buyer_id: str) -> None:
+    if not can_view_evidence(actor, shop_id, buyer_id):
+        raise Forbidden("this evidence is not yours to see")
+
+
+def require_uploader(actor: Actor, shop_id: str, buyer_id: str) -> None:
+    """Only those who may attach to the order's requests upload for it: its buyer, or an agent
+    of its shop who may act (the platform attaches nothing)."""
+    if actor.kind is ActorKind.BUYER and actor.id == buyer_id:
+        return
+    if actor.kind is ActorKind.SELLER_AGENT and actor.shop_id == shop_id and actor.can_adjust:
+        return
+    raise Forbidden("only the order's buyer or an agent of its shop who may act can upload")

@@ -39,7 +39,9 @@ from resolvers.errors import (
     WindowClosedError,
     outcome,
 )
+from resolvers.evidence_types import evidence_claim
 from resolvers.inputs import money_of, well_formed_id
+from services.evidence import claiming
 
 _COMMON = NotFoundError | ForbiddenError | ValidationError | IdempotencyKeyReusedError
 
@@ -83,15 +85,16 @@ class AfterSaleMutation:
         async def call() -> Any:
             actor = caller_who(info, access.require_a_buyer)
             order_id = well_formed_id(input.order_id, "orderId")
-            return await svc.request(
-                actor,
-                order_id,
-                input.kind,
-                lines_of(input.lines) or {},
-                input.reason,
-                input.note,
-                input.idempotency_key,
-            )
+            with claiming(actor, *evidence_claim(info, input.evidence_ids)):
+                return await svc.request(
+                    actor,
+                    order_id,
+                    input.kind,
+                    lines_of(input.lines) or {},
+                    input.reason,
+                    input.note,
+                    input.idempotency_key,
+                )
 
         return await outcome(call(), AfterSale.of)
 
@@ -115,13 +118,14 @@ class AfterSaleMutation:
 
         async def call() -> Any:
             actor = caller_who(info, access.require_a_buyer)
-            return await svc.appeal(
-                actor,
-                _id(input.request_id),
-                input.reason,
-                input.comment,
-                input.idempotency_key,
-            )
+            with claiming(actor, *evidence_claim(info, input.evidence_ids)):
+                return await svc.appeal(
+                    actor,
+                    _id(input.request_id),
+                    input.reason,
+                    input.comment,
+                    input.idempotency_key,
+                )
 
         return await outcome(call(), AfterSale.of)
 
@@ -176,13 +180,14 @@ class AfterSaleMutation:
 
         async def call() -> Any:
             actor = caller_who(info, access.require_an_acting_agent)
-            return await svc.reject(
-                actor,
-                _id(input.request_id),
-                input.reason,
-                input.comment,
-                input.idempotency_key,
-            )
+            with claiming(actor, *evidence_claim(info, input.evidence_ids)):
+                return await svc.reject(
+                    actor,
+                    _id(input.request_id),
+                    input.reason,
+                    input.comment,
+                    input.idempotency_key,
+                )
 
         return await outcome(call(), AfterSale.of)
 
@@ -206,13 +211,14 @@ class AfterSaleMutation:
 
         async def call() -> Any:
             actor = caller_who(info, access.require_an_acting_agent)
-            return await svc.reject_on_receipt(
-                actor,
-                _id(input.request_id),
-                input.reason,
-                input.comment,
-                input.idempotency_key,
-            )
+            with claiming(actor, *evidence_claim(info, input.evidence_ids)):
+                return await svc.reject_on_receipt(
+                    actor,
+                    _id(input.request_id),
+                    input.reason,
+                    input.comment,
+                    input.idempotency_key,
+                )
 
         return await outcome(call(), AfterSale.of)
 

@@ -81,6 +81,10 @@ class RejectCancellationInput:
     reason: CancellationRejectReason  # type: ignore[valid-type]
     comment: str | None = strawberry.field(default=None, description="At most 500 characters.")
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
+    evidence_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None,
+        description="E1: ids of your photo uploads for this order (POST /evidence); at most 10.",
+    )
 
 
 @strawberry.input

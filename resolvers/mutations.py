@@ -23,6 +23,7 @@ from resolvers.errors import (
     ValidationError,
     outcome,
 )
+from resolvers.evidence_types import evidence_claim
 from resolvers.inputs import (
     CancelOrderInput,
     CancelUnpaidOrderInput,
@@ -35,6 +36,7 @@ from resolvers.inputs import (
 )
 from resolvers.tickets import TicketMutations
 from resolvers.types import Cancellation, Order
+from services.evidence import claiming
 
 _COMMON = NotFoundError | ForbiddenError | ValidationError | IdempotencyKeyReusedError
 
@@ -120,9 +122,10 @@ class Mutation(TicketMutations):
         async def call() -> Any:
             actor = caller_who(info, access.require_an_acting_agent)
             cid = well_formed_id(input.cancellation_id, "cancellationId")
-            return await svc.reject(
-                actor, cid, input.reason.value, input.comment, input.idempotency_key
-            )
+            with claiming(actor, *evidence_claim(info, input.evidence_ids)):
+                return await svc.reject(
+                    actor, cid, input.reason.value, input.comment, input.idempotency_key
+                )
 
         return await outcome(call(), Cancellation.of)
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import Enum
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -24,6 +24,9 @@ from models.reasons import display_text
 from models.requests import RequestKind as DomainRequestKind
 from resolvers.context import Context, actor_of, services_of
 from resolvers.execution_plans import serve_from
+
+if TYPE_CHECKING:
+    from resolvers.evidence_types import Evidence
 
 ActorKind = strawberry.enum(DomainActorKind, name="ActorKind")
 RequestKind = strawberry.enum(DomainRequestKind, name="RequestKind")
@@ -360,6 +363,14 @@ class Cancellation:
     @strawberry.field
     def policy(self) -> PolicySnapshot:
         return PolicySnapshot.of(self._c.policy)
+
+    @strawberry.field(description="E1: the photos and videos attached to its steps, oldest first.")
+    async def evidence(
+        self, info: Info[Context, Any]
+    ) -> list[Annotated[Evidence, strawberry.lazy("resolvers.evidence_types")]]:
+        from resolvers.evidence_types import evidence_of  # it imports this module's types
+
+        return await evidence_of(info, self._c.id)  # visible to whoever sees the request
 
     @strawberry.field
     async def order(self, info: Info[Context, Any]) -> Order | None:

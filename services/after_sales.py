@@ -11,7 +11,7 @@ loser reruns on the state that won (storage/refund_ledgers.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +61,9 @@ SECTION = "after_sales"
 
 Decide = Callable[[AfterSaleRequest, Order, RefundLedger], AfterSaleOutcome]
 Create = Callable[["_OrderState", PolicyBook, str], AfterSaleOutcome]
+OnWrite = Callable[
+    [Session, Actor, list[tuple[AfterSaleRequest | None, AfterSaleRequest]]], Awaitable[None]
+]
 
 
 def new_after_sale_id() -> str:
@@ -109,6 +112,9 @@ class AfterSaleService:
         self.db = db
         self.clock = clock
         self.after_create: AfterCreate | None = None  # wired by services/bootstrap.py
+        # E1: attaches the evidence a step's caller named, in the step's transaction (wired by
+        # services/bootstrap.py; services/evidence.py::EvidenceService.attach_claimed).
+        self.on_write: OnWrite | None = None
 
     # ---- buyer ---------------------------------------------------------------------------
 
@@ -593,6 +599,8 @@ class AfterSaleService:
         transaction."""
         if not changes:
             return []
+        if self.on_write is not None:
+            await self.on_write(session, actor, [(ch.before, ch.outcome.request) for ch in changes])
         touched = [states[ch.outcome.request.order_id] for ch in changes]
         touched = list({id(st): st for st in touched}.values())
         await order_store.save_many(

@@ -8,6 +8,7 @@ from models.clock import Clock
 from services.after_sale_desk import wire_after_sales
 from services.after_sales import AfterSaleService
 from services.cancellations import CancellationService
+from services.evidence import EvidenceService
 from services.orders import OrderService
 from services.tickets import HelpdeskService
 from storage.indexes import ensure_indexes
@@ -22,6 +23,7 @@ class Services:
     cancellations: CancellationService
     after_sales: AfterSaleService
     helpdesk: HelpdeskService
+    evidence: EvidenceService
 
 
 async def build_services(db: Database, clock: Clock) -> Services:
@@ -33,6 +35,10 @@ async def build_services(db: Database, clock: Clock) -> Services:
     cancellations.after_create = helpdesk.run_rules_for_requests
     # H1, H2: refunds, returns and replacements are tickets too, with the same rules.
     wire_after_sales(helpdesk, after_sales)
+    # E1: a step's evidence is attached in the step's own transaction.
+    evidence = EvidenceService(db, clock)
+    after_sales.on_write = evidence.attach_claimed
+    cancellations.on_write = evidence.attach_claimed_to_cancellations
     return Services(
         db=db,
         clock=clock,
@@ -40,4 +46,5 @@ async def build_services(db: Database, clock: Clock) -> Services:
         cancellations=cancellations,
         after_sales=after_sales,
         helpdesk=helpdesk,
+        evidence=evidence,
     )

@@ -7,7 +7,7 @@ version), the order, the tab counters, the notifications and the idempotency key
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -60,6 +60,11 @@ class _Change:
     order_before: Order
 
 
+OnWrite = Callable[
+    [Session, Actor, list[tuple[Cancellation | None, Cancellation]]], Awaitable[None]
+]
+
+
 def new_cancellation_id() -> str:
     return f"can_{ObjectId()}"
 
@@ -80,6 +85,9 @@ class CancellationService:
         self.db = db
         self.clock = clock
         self.after_create: AfterCreate | None = None  # wired by services/bootstrap.py
+        # E1: attaches the evidence a step's caller named, in the step's transaction (wired by
+        # services/bootstrap.py; services/evidence.py).
+        self.on_write: OnWrite | None = None
 
     # ---- buyer ---------------------------------------------------------------------------
 
@@ -411,6 +419,9 @@ class CancellationService:
         """The one write path: orders, requests (with their timeline records), tab counters,
         notifications and the live feed's events, in the caller's transaction, from states read
         in that transaction."""
+        if self.on_write is not None:
+            pairs = [(ch.cancellation_before, ch.outcome.cancellation) for ch in changes]
+            await self.on_write(session, actor, pairs)
         await order_store.save_many(
             self.db, [(ch.order_before, ch.outcome.order) for ch in changes], session
         )
