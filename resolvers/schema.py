@@ -39,6 +39,7 @@ from resolvers.errors import (
 from resolvers.fast_execution import FastExecutor
 from resolvers.limits import CostRateLimit, IntrospectionGate
 from resolvers.mutations import Mutation
+from resolvers.order_intake import OrderIntakeMutation, OrderSubscription
 from resolvers.queries import Query
 from resolvers.subscriptions import Subscription
 from resolvers.validation_cache import DocumentValidationCache
@@ -93,8 +94,8 @@ _LIMIT_RULES = [
 
 schema = AfterSalesSchema(
     query=merge_types("Query", (Query, AfterSaleQuery)),
-    mutation=merge_types("Mutation", (Mutation, AfterSaleMutation)),
-    subscription=Subscription,
+    mutation=merge_types("Mutation", (Mutation, AfterSaleMutation, OrderIntakeMutation)),
+    subscription=merge_types("Subscription", (Subscription, OrderSubscription)),
     # Every error type is in the schema even where no union names it yet.
     types=[
         AfterSaleRefusedError,

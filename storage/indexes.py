@@ -13,6 +13,7 @@ from pymongo import IndexModel
 
 from storage.events import EVENT_INDEXES
 from storage.mongo import Database
+from storage.order_records import ORDER_RECORD_INDEXES
 
 
 def _lists(prefixes: dict[str, list[str]], group: str, keys: list[str]) -> list[IndexModel]:
@@ -118,3 +119,4 @@ async def ensure_indexes(db: Database) -> None:
     await db.tickets.create_indexes(TICKET_INDEXES)
     await db.ticket_rules.create_indexes(TICKET_RULE_INDEXES)
     await db.shop_agents.create_indexes(SHOP_AGENT_INDEXES)
+    await db.db["order_records"].create_indexes(ORDER_RECORD_INDEXES)
