@@ -41,7 +41,7 @@ from api.metrics import (
     mark_this_process_dead,
     metrics_endpoint,
 )
-from api.middleware import BodySizeLimit
+from api.middleware import BodySizeLimit, integration_body_cap
 from api.operation_log import observe_operations
 from api.request_id import RequestIdMiddleware, current_request_id, new_request_id
 from api.settings import Settings, default_settings
@@ -213,7 +213,9 @@ def create_app(
             Middleware(ExposeDirectSender),
             Middleware(RequestIdMiddleware),
             Middleware(CountWebSockets),
-            Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
+            Middleware(
+                BodySizeLimit, max_bytes=settings.max_body_bytes, cap_for=integration_body_cap
+            ),
         ],
     )
     app.state.readiness = readiness

@@ -238,7 +238,11 @@ class OrderIntakeMutation:
         for n, out in enumerate(outcomes):
             if isinstance(out, Placed):
                 results.append(
-                    OrderPlaced(strawberry.ID(out.external_id), out.repeated, Order.of(out.order))
+                    OrderPlaced(
+                        external_id=strawberry.ID(out.external_id),
+                        repeated=out.repeated,
+                        order=Order.of(out.order),
+                    )
                 )
             else:
                 results.append(_item_error(_prefixed(out, f"orders[{n}]")))
@@ -270,7 +274,14 @@ class OrderIntakeMutation:
         for n, out in enumerate(outcomes):
             if isinstance(out, Moved):
                 ext = strawberry.ID(out.external_id or out.order.id)
-                results.append(OrderMoved(ext, out.repeated, out.stage, Order.of(out.order)))
+                results.append(
+                    OrderMoved(
+                        external_id=ext,
+                        repeated=out.repeated,
+                        stage=out.stage,
+                        order=Order.of(out.order),
+                    )
+                )
             else:
                 results.append(_item_error(_prefixed(out, f"updates[{n}]")))
         return UpdateOrdersPayload(results=results)
