@@ -76,7 +76,7 @@ def _baseline_docs(orders: list[dict[str, Any]], placed_at: datetime) -> list[di
                     li["category"],
                 )
                 for li in o["lines"]
-            ),  # fmt: skip
+            ),
             shipping_fee_minor=o["shippingFeeMinor"],
             payment_method=PaymentMethod.PREPAID,
             placed_at=placed_at,
