@@ -48,7 +48,7 @@ def can_receive_event(actor: Actor, shop_id: str, buyer_id: str) -> bool:
 def view_key(actor: Actor) -> tuple[str, str | None]:
     """Actors with the same key see the same requests (`can_view`, `list_scope`): any agent of
     a shop sees the shop, whatever their permissions; a buyer sees their own; the platform all."""
-    if actor.kind is ActorKind.SELLER_AGENT:
+    if actor.kind in (ActorKind.SELLER_AGENT, ActorKind.INTEGRATION):
         return (actor.kind.value, actor.shop_id)
     if actor.kind is ActorKind.BUYER:
         return (actor.kind.value, actor.id)
