@@ -7,6 +7,8 @@ import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from models.errors import DomainError, InvalidTransition, OrderNotCancellable, ValidationFailed
 from models.order_intake import (
@@ -193,3 +195,30 @@ def test_a_bad_placement_names_its_field(changes: dict[str, object], field: str)
     with pytest.raises(DomainError) as refused:
         placed_order(placement(**changes), "shop-1", "ord-1", KNOWN, T0 + timedelta(days=1))
     assert (refused.value.code, refused.value.field) == ("VALIDATION_FAILED", field)
+
+
+STEPS = st.lists(
+    st.tuples(st.sampled_from(list(OrderStep)), st.integers(min_value=-48, max_value=96)),
+    min_size=1,
+    max_size=12,
+)
+
+
+@given(STEPS)
+def test_any_sequence_of_updates_only_moves_an_order_on_with_its_times_in_order(
+    updates: list[tuple[OrderStep, int]],
+) -> None:
+    order, stage, since = placed(), Stage.PLACED, T0
+    for step_, hours in updates:
+        update = OrderUpdate(step_, T0 + timedelta(hours=hours), "UPS", "1Z")
+        try:
+            result = advance(order, stage, since, update)
+        except (StaleUpdate, OrderNotCancellable, InvalidTransition, OrderConflict):
+            continue
+        assert STAGE_RANK[result.stage] >= STAGE_RANK[stage]
+        assert result.stage_at >= since
+        assert stage_of(result.order, result.stage) is result.stage
+        order, stage, since = result.order, result.stage, result.stage_at
+    times = [order.placed_at, order.paid_at, order.shipped_at, order.delivered_at]
+    known = [t for t in times if t is not None]
+    assert known == sorted(known)
