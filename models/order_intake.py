@@ -24,7 +24,7 @@ The platform's own one-step mutations (recordPayment, handToCarrier, recordDeliv
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
@@ -446,5 +446,14 @@ def _one_step(
     return Advanced(moved, target, update.at, (target,))
 
 
-def with_placed_id(cmd: PlaceOrder, order_id: str) -> PlaceOrder:
-    return replace(cmd, order_id=order_id)
+@dataclass(frozen=True)
+class IntakeEntry:
+    """One update the intake received about an order, and what became of it: PLACED, APPLIED,
+    REPEATED, or the code it was refused with (STALE_UPDATE, ORDER_CONFLICT, ...)."""
+
+    action: str
+    at: datetime  # when it happened, by the sender's clock
+    outcome: str
+    actor_kind: str
+    actor_id: str
+    received_at: datetime

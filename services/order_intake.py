@@ -28,6 +28,7 @@ from models.events import OrderEvent
 from models.order_intake import (
     DEFAULT_CATEGORIES,
     MAX_BATCH,
+    IntakeEntry,
     OrderConflict,
     OrderStep,
     OrderUpdate,
@@ -178,6 +179,15 @@ class OrderIntake:
             None
         )
         return DEFAULT_CATEGORIES | {d["_id"] for d in found}
+
+    async def timeline(self, order: Order) -> list[IntakeEntry]:
+        """What the intake received about an order its caller has read (access checked there)."""
+        return [
+            IntakeEntry(
+                e["action"], e["at"], e["outcome"], e["actor_kind"], e["actor_id"], e["received_at"]
+            )
+            for e in await records.timeline(self.db, order.id)
+        ]
 
     # ---- moving ----------------------------------------------------------------------------
 

@@ -126,3 +126,8 @@ async def append(
         ops.append(UpdateOne({"_id": order_id}, update, upsert=True))
     if ops:
         await collection(db).bulk_write(ops, ordered=False, session=session)
+
+
+async def timeline(db: Database, order_id: str) -> list[dict[str, Any]]:
+    doc = await collection(db).find_one({"_id": order_id}, {"timeline": 1})
+    return list(doc["timeline"]) if doc else []

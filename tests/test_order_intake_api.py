@@ -268,9 +268,14 @@ async def test_a_stale_fulfilment_update_never_moves_the_order_back_and_is_recor
     assert again["__typename"] == "StaleUpdateError"
     order = await db.orders.find_one({"_id": placed["order"]["id"]})
     assert order is not None and order["fulfilment_state"] == "DELIVERED"
-    record = await db.db["order_records"].find_one({"_id": order["_id"]})
-    assert record is not None
-    outcomes = [(e["action"], e["outcome"]) for e in record["timeline"]]
+    timeline = await api(
+        "query($id: ID!) { order(id: $id) { intakeTimeline { action outcome actorKind } } }",
+        {"id": order["_id"]},
+        seller(shop_id),
+    )
+    entries = timeline["order"]["intakeTimeline"]
+    assert {e["actorKind"] for e in entries} == {"INTEGRATION"}
+    outcomes = [(e["action"], e["outcome"]) for e in entries]
     assert outcomes == [
         ("PLACED", "PLACED"),
         ("HANDED_TO_CARRIER", "APPLIED"),
