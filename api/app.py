@@ -45,7 +45,7 @@ from api.metrics import (
     guarded_metrics,
     mark_this_process_dead,
 )
-from api.middleware import BodySizeLimit
+from api.middleware import BodySizeLimit, integration_body_cap
 from api.operation_log import observe_operations
 from api.request_id import RequestIdMiddleware, current_request_id, new_request_id
 from api.settings import Settings, default_settings
@@ -247,8 +247,14 @@ def create_app(
             Middleware(ExposeDirectSender),
             Middleware(RequestIdMiddleware),
             Middleware(CountWebSockets),
-            # The evidence upload streams its file under its own caps (services/evidence.py).
-            Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, exempt_prefix="/evidence"),
+            # The evidence upload streams its file under its own caps (services/evidence.py); the
+            # order intake's integrations may send larger batches (integration_body_cap).
+            Middleware(
+                BodySizeLimit,
+                max_bytes=settings.max_body_bytes,
+                exempt_prefix="/evidence",
+                cap_for=integration_body_cap,
+            ),
             Middleware(OperationDeadline, seconds=settings.operation_timeout_seconds),
         ],
     )

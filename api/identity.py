@@ -7,8 +7,13 @@ A caller sends `Authorization: Bearer <JWT>` (HTTP header, or the same key in th
     {"kind": "seller", "sub": "agent-1", "shop": "shop-1", "perms": ["adjustments"], "exp": ...}
     {"kind": "buyer", "sub": "buyer-1", "exp": ...}
     {"kind": "platform", "sub": "ops-1", "exp": ...}
+    {"kind": "integration", "sub": "tts-orders", "shop": "shop-1", "exp": ...}
 
-The short actor notation `seller:agent-1@shop-1+adjustments`, `buyer:b-1`, `platform:ops-1` is a
+An integration is a system (the marketplace's order system) that feeds one shop's orders: one
+token per shop it feeds, so a leaked token reaches one shop.
+
+The short actor notation `seller:agent-1@shop-1+adjustments`, `buyer:b-1`, `platform:ops-1`,
+`integration:tts-orders@shop-1` is a
 development convenience only: the token command and the tests' client mint tokens from it, and the
 demo identity setting (off unless set, refused in production) is written in it.
 """
@@ -38,13 +43,16 @@ PERMISSIONS = frozenset({ADJUSTMENTS})
 _ID = r"[A-Za-z0-9_.-]{1,64}"
 _ID_PATTERN = re.compile(rf"^{_ID}$")
 _NOTATION = re.compile(
-    rf"^(?P<kind>buyer|seller|platform):(?P<id>{_ID})(?:@(?P<shop>{_ID}))?(?P<adjust>\+adjustments)?$"
+    rf"^(?P<kind>buyer|seller|platform|integration):(?P<id>{_ID})(?:@(?P<shop>{_ID}))?(?P<adjust>\+adjustments)?$"
 )
 _KINDS = {
     "buyer": ActorKind.BUYER,
     "seller": ActorKind.SELLER_AGENT,
     "platform": ActorKind.PLATFORM,
+    "integration": ActorKind.INTEGRATION,
 }
+# The kinds whose token names the one shop they act for.
+_SHOP_KINDS = frozenset({ActorKind.SELLER_AGENT, ActorKind.INTEGRATION})
 _KIND_NAMES = {kind: name for name, kind in _KINDS.items()}
 
 
@@ -109,11 +117,15 @@ def parse_actor(value: str | None) -> Actor | None:
     match = _NOTATION.fullmatch(value.strip())
     if not match:
         raise Unauthenticated(
-            "an actor looks like buyer:b-1, seller:agent-1@shop-1+adjustments or platform:ops-1"
+            "an actor looks like buyer:b-1, seller:agent-1@shop-1+adjustments, platform:ops-1 "
+            "or integration:orders-1@shop-1"
         )
     kind = _KINDS[match["kind"]]
-    if (kind is ActorKind.SELLER_AGENT) != bool(match["shop"]):
-        raise Unauthenticated("a seller is seller:<agent>@<shop>; only sellers name a shop")
+    if (kind in _SHOP_KINDS) != bool(match["shop"]):
+        raise Unauthenticated(
+            "a seller is seller:<agent>@<shop>, an integration integration:<system>@<shop>; "
+            "only they name a shop"
+        )
     permissions = frozenset({ADJUSTMENTS}) if match["adjust"] else frozenset()
     return Actor(kind, match["id"], match["shop"], permissions)
 
@@ -210,15 +222,15 @@ def _check_times_are_numbers(claims: Mapping[str, Any]) -> None:
 def _actor_of_claims(claims: Mapping[str, Any]) -> Actor:
     kind = _KINDS.get(claims["kind"]) if isinstance(claims["kind"], str) else None
     if kind is None:
-        raise Unauthenticated("the token's kind is not buyer, seller or platform")
+        raise Unauthenticated("the token's kind is not buyer, seller, platform or integration")
     actor_id, shop = claims["sub"], claims.get("shop")
     if not isinstance(actor_id, str) or not _ID_PATTERN.fullmatch(actor_id):
         raise Unauthenticated("the token's subject is not a well-formed id")
-    if kind is ActorKind.SELLER_AGENT:
+    if kind in _SHOP_KINDS:
         if not isinstance(shop, str) or not _ID_PATTERN.fullmatch(shop):
-            raise Unauthenticated("a seller's token names their shop")
+            raise Unauthenticated("a seller's or an integration's token names its shop")
     elif shop is not None:
-        raise Unauthenticated("only a seller's token names a shop")
+        raise Unauthenticated("only a seller's or an integration's token names a shop")
     perms = claims.get("perms", [])
     if not isinstance(perms, list) or not all(p in PERMISSIONS for p in perms):
         raise Unauthenticated(f"the token's perms are a list drawn from {sorted(PERMISSIONS)}")

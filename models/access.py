@@ -8,7 +8,9 @@ Resolvers never decide access themselves. Rules:
   delivery events, and cancellations for non-payment;
 - a seller agent sees only their own shop and acts on its requests only with the adjustments
   permission; any agent of the shop may hand its orders to the carrier;
-- a buyer sees only their own orders and requests and acts only as their buyer.
+- a buyer sees only their own orders and requests and acts only as their buyer;
+- an integration (a system with a token for one shop) places that shop's orders and moves their
+  payment and fulfilment states through the order intake, and reads nothing else.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ def can_view(actor: Actor, shop_id: str, buyer_id: str) -> bool:
         return True
     if actor.kind is ActorKind.SELLER_AGENT:
         return actor.shop_id == shop_id
+    if actor.kind is ActorKind.INTEGRATION:
+        return False  # it learns what it fed from the intake's answers, nothing more
     return actor.id == buyer_id
 
 
@@ -45,7 +49,7 @@ def can_receive_event(actor: Actor, shop_id: str, buyer_id: str) -> bool:
 def view_key(actor: Actor) -> tuple[str, str | None]:
     """Actors with the same key see the same requests (`can_view`, `list_scope`): any agent of
     a shop sees the shop, whatever their permissions; a buyer sees their own; the platform all."""
-    if actor.kind is ActorKind.SELLER_AGENT:
+    if actor.kind in (ActorKind.SELLER_AGENT, ActorKind.INTEGRATION):
         return (actor.kind.value, actor.shop_id)
     if actor.kind is ActorKind.BUYER:
         return (actor.kind.value, actor.id)
@@ -58,7 +62,10 @@ def require_view(actor: Actor, shop_id: str, buyer_id: str, what: str) -> None:
 
 
 def list_scope(actor: Actor, shop_id: str | None) -> Scope:
-    """Sellers list their own shop, buyers their own requests, the platform any one shop."""
+    """Sellers list their own shop, buyers their own requests, the platform any one shop;
+    integrations list nothing."""
+    if actor.kind is ActorKind.INTEGRATION:
+        raise Forbidden("an integration feeds orders; it lists nothing")
     if actor.kind is ActorKind.SELLER_AGENT:
         if shop_id is not None and shop_id != actor.shop_id:
             raise Forbidden(f"shop {shop_id} is not yours", field="shopId")
@@ -118,6 +125,23 @@ def require_shop_or_platform(actor: Actor, shop_id: str) -> None:
         return
     if actor.kind is not ActorKind.SELLER_AGENT or actor.shop_id != shop_id:
         raise Forbidden("only the shop or the platform can do this")
+
+
+def require_integration_of(actor: Actor, shop_id: str) -> None:
+    """The order intake: only the integration whose token names this shop feeds its orders."""
+    if actor.kind is not ActorKind.INTEGRATION or actor.shop_id != shop_id:
+        raise Forbidden(f"only the integration of shop {shop_id} feeds its orders", field="shopId")
+
+
+def require_order_mover(actor: Actor, shop_id: str, handing_to_carrier: bool) -> None:
+    """Who moves an order's payment and fulfilment: the shop's integration any step, the
+    platform any step, an agent of the shop only the hand-over to the carrier."""
+    if actor.kind is ActorKind.INTEGRATION and actor.shop_id == shop_id:
+        return
+    if handing_to_carrier:
+        require_shop_or_platform(actor, shop_id)
+    else:
+        require_platform(actor)
 
 
 def inbox_of(actor: Actor) -> tuple[Recipient, str] | None:

@@ -35,6 +35,7 @@ from resolvers.errors import (
 from resolvers.fast_execution import FastExecutor
 from resolvers.limits import CostRateLimit, HttpSubscriptionGate, IntrospectionGate
 from resolvers.mutations import Mutation
+from resolvers.order_intake import OrderIntakeMutation, OrderSubscription
 from resolvers.queries import Query
 from resolvers.subscriptions import Subscription
 from resolvers.validation_cache import DocumentValidationCache
@@ -114,8 +115,8 @@ _LIMIT_RULES = [document_limits_rule(max_depth=12, max_aliases=30)]
 
 schema = AfterSalesSchema(
     query=merge_types("Query", (Query, AfterSaleQuery)),
-    mutation=merge_types("Mutation", (Mutation, AfterSaleMutation)),
-    subscription=Subscription,
+    mutation=merge_types("Mutation", (Mutation, AfterSaleMutation, OrderIntakeMutation)),
+    subscription=merge_types("Subscription", (Subscription, OrderSubscription)),
     # Every error type is in the schema even where no union names it yet.
     types=[
         AfterSaleRefusedError,

@@ -120,6 +120,19 @@ class CancellationEligibility:
     )
 
 
+@strawberry.type(description="One update the order intake received about an order.")
+class OrderIntakeEntry:
+    action: str = strawberry.field(description="PLACED, or the step the update reported.")
+    at: datetime = strawberry.field(description="When it happened, by the sender's clock.")
+    outcome: str = strawberry.field(
+        description="PLACED, APPLIED, REPEATED, or the code it was refused with (STALE_UPDATE, "
+        "ORDER_CONFLICT, ORDER_IN_TRANSIT, ...)."
+    )
+    actor_kind: ActorKind
+    actor_id: str
+    received_at: datetime
+
+
 @strawberry.type
 class Order:
     _order: strawberry.Private[DomainOrder]
@@ -208,6 +221,24 @@ class Order:
     @strawberry.field
     def tracking_number(self) -> str | None:
         return self._order.tracking_number
+
+    @strawberry.field(
+        description="What the order intake received about this order, oldest first (the "
+        "latest 100): each update with the time it says it happened and what became of it."
+    )
+    async def intake_timeline(self, info: Info[Context, Any]) -> list[OrderIntakeEntry]:
+        found = await services_of(info).orders.intake.timeline(self._order)
+        return [
+            OrderIntakeEntry(
+                action=e.action,
+                at=e.at,
+                outcome=e.outcome,
+                actor_kind=DomainActorKind(e.actor_kind),
+                actor_id=e.actor_id,
+                received_at=e.received_at,
+            )
+            for e in found
+        ]
 
     @strawberry.field(description="Every cancellation of this order, newest first (C9).")
     async def cancellations(self, info: Info[Context, Any]) -> list[Cancellation]:
