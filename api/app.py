@@ -8,6 +8,7 @@ GraphiQL) is wired here.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -34,24 +35,30 @@ from api.broadcast import (
     close_all,
 )
 from api.dashboard import dashboard_routes
+from api.deadlines import OperationDeadline
+from api.evidence_routes import evidence_routes
+from api.graphiql import graphiql_page, graphiql_routes
 from api.health import Readiness, database_check, feed_check, healthz, readyz, worker_check
 from api.metrics import (
     FEED_EVENTS_DROPPED,
     CountWebSockets,
+    guarded_metrics,
     mark_this_process_dead,
-    metrics_endpoint,
 )
-from api.middleware import BodySizeLimit
+from api.middleware import BodySizeLimit, integration_body_cap
 from api.operation_log import observe_operations
 from api.request_id import RequestIdMiddleware, current_request_id, new_request_id
 from api.settings import Settings, default_settings
 from api.socket_writer import ExposeDirectSender
 from models.actors import Actor
+from models.evidence import Limits, reason_codes
 from resolvers.context import Context
+from resolvers.encodable_strings import encodable
 from resolvers.limits import Guard, RateLimiter
 from resolvers.schema import schema
 from services.bootstrap import Services
 from services.deadline_worker import DeadlineWorker
+from services.evidence import EvidenceConfig, EvidenceService, url_secret_of
 from services.live_feed import LiveFeed
 
 observe_operations(schema)  # one log line, metrics and the request id per operation
@@ -60,6 +67,10 @@ observe_operations(schema)  # one log line, metrics and the request id per opera
 class AfterSalesGraphQL(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = SharedFeedHandler
     graphql_ws_handler_class = LegacyFeedHandler
+
+    @property
+    def graphql_ide_html(self) -> str:
+        return graphiql_page()  # Strawberry's page, its scripts served by this service
 
     def __init__(
         self,
@@ -109,6 +120,11 @@ class AfterSalesGraphQL(GraphQL[Context, None]):
             raise HTTPException(400, "Unable to parse request body as JSON") from None
         if not isinstance(decoded, dict):
             raise HTTPException(400, "The request body must be one JSON object (no batching)")
+        # Strings in the variables are checked by the schema (resolvers/encodable_strings.py);
+        # an operation name is repeated in the answer when no operation has it.
+        name = decoded.get("operationName")
+        if isinstance(name, str) and not encodable(name):
+            raise HTTPException(400, "operationName is not valid Unicode text")
         return decoded
 
     async def get_context(
@@ -146,6 +162,18 @@ class AfterSalesGraphQL(GraphQL[Context, None]):
         return await super().on_ws_connect(context)
 
 
+def evidence_config(settings: Settings) -> EvidenceConfig:
+    return EvidenceConfig(
+        limits=Limits(settings.evidence_max_photo_bytes, settings.evidence_max_video_bytes),
+        pending_ttl_seconds=settings.evidence_pending_ttl_seconds,
+        url_ttl_seconds=settings.evidence_url_ttl_seconds,
+        budget_bytes=settings.evidence_budget_bytes,
+        budget_window_seconds=settings.evidence_budget_window_seconds,
+        url_secret=url_secret_of(settings.signing_secret()),
+        reasons_needing_evidence=reason_codes(settings.evidence_required_reasons),
+    )
+
+
 def create_app(
     services: Services,
     *,
@@ -160,6 +188,10 @@ def create_app(
     Without settings: the defaults (development), not the environment. `app.state.readiness`
     takes more readiness checks (see api/health.py)."""
     settings = settings or default_settings(graphiql=graphiql)
+    # This app's evidence limits and URL key: its own service, the shared one left as it is.
+    services = dataclasses.replace(
+        services, evidence=EvidenceService(services.db, services.clock, evidence_config(settings))
+    )
     feed = LiveFeed(
         services.db,
         queue_limit=settings.subscriber_queue,
@@ -199,10 +231,12 @@ def create_app(
         Route("/", home),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
-        Route("/metrics", metrics_endpoint),
+        Route("/metrics", guarded_metrics(settings.metrics_token, production=settings.production)),
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
-        *dashboard_routes(),
+        *graphiql_routes(),  # before the dashboard's /static, which would serve them too
+        *dashboard_routes(settings),
+        *evidence_routes(),
     ]
     app = Starlette(
         routes=routes,
@@ -213,9 +247,19 @@ def create_app(
             Middleware(ExposeDirectSender),
             Middleware(RequestIdMiddleware),
             Middleware(CountWebSockets),
-            Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
+            # The evidence upload streams its file under its own caps (services/evidence.py); the
+            # order intake's integrations may send larger batches (integration_body_cap).
+            Middleware(
+                BodySizeLimit,
+                max_bytes=settings.max_body_bytes,
+                exempt_prefix="/evidence",
+                cap_for=integration_body_cap,
+            ),
+            Middleware(OperationDeadline, seconds=settings.operation_timeout_seconds),
         ],
     )
+    app.state.evidence = services.evidence
+    app.state.identity = graphql.identity
     app.state.readiness = readiness
     app.state.live_feed = feed
     app.state.broadcasts = graphql.broadcasts

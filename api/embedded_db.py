@@ -88,6 +88,8 @@ class EmbeddedDatabase:
                     " choose another with AFTERSALES_DB_PORT or stop what uses it"
                 )
             self.port = _free_port(self.host)
+        if self.storage_path != MEMORY and _servers_on(self.storage_path):
+            self._raise_storage_taken()  # before WiredTiger fails on its lock with a traceback
         storage, self._log_path = self._prepare_storage()
         command = [executable, "--host", self.host, "--port", str(self.port)]
         command += ["--storage-path", storage]
@@ -104,7 +106,7 @@ class EmbeddedDatabase:
         atexit.register(self.stop)
         try:
             self._wait_until_ready(log_start)
-        except DatabaseStartError:
+        except BaseException:  # a failed start, or Ctrl-C while it boots: stop it now
             self._terminate()  # keeps the log, which the message names
             atexit.unregister(self.stop)
             raise
@@ -155,6 +157,7 @@ class EmbeddedDatabase:
         while True:
             code = self._process.poll()
             if code is not None:
+                self._raise_if_storage_taken(log_start)
                 raise DatabaseStartError(
                     f"SecantusDB exited at start (code {code}): {self._last_log_line(log_start)}"
                     f" (log: {self._log_path})"
@@ -170,6 +173,20 @@ class EmbeddedDatabase:
                     f"{self._last_log_line(log_start)} (log: {self._log_path})"
                 )
             time.sleep(0.05)
+
+    def _raise_if_storage_taken(self, log_start: int) -> None:
+        """WiredTiger refuses a data folder another server has open ("Device or resource
+        busy", on its WiredTiger.lock): say so, and which server, instead of its traceback."""
+        if "resource busy" in self._last_log_line(log_start).lower():
+            self._raise_storage_taken()
+
+    def _raise_storage_taken(self) -> None:
+        holder = ", ".join(_describe_holder(pid) for pid in _servers_on(self.storage_path))
+        raise DatabaseStartError(
+            f"another service holds the data folder {self.storage_path}"
+            f"{f' ({holder})' if holder else ''}: stop it (Ctrl-C where it runs), or give this"
+            " one its own with --data-dir DIR (AFTERSALES_DATA_DIR) or MONGODB_URI"
+        )
 
     def _terminate(self) -> None:
         process, self._process = self._process, None
@@ -208,6 +225,39 @@ def _find_executable() -> str:
     return found
 
 
+def _servers_on(storage_path: str | Path) -> list[int]:
+    """Pids of the SecantusDB servers started with this storage path (Linux's /proc)."""
+    wanted = str(Path(storage_path).resolve())
+    found = []
+    with contextlib.suppress(OSError):
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit() or int(entry.name) == os.getpid():
+                continue
+            with contextlib.suppress(OSError, ValueError):
+                argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
+                if not any(EXECUTABLE in arg for arg in argv[:2]):
+                    continue
+                path = argv[argv.index("--storage-path") + 1]
+                cwd = (entry / "cwd").resolve()
+                if str((cwd / path).resolve()) == wanted:
+                    found.append(int(entry.name))
+    return found
+
+
+def _describe_holder(pid: int) -> str:
+    """'SecantusDB pid 12, started by pid 10: python -m api --port 9000', as far as /proc says."""
+    text = f"SecantusDB pid {pid}"
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        stat = (Path("/proc") / str(pid) / "stat").read_text()
+        parent = int(stat.rsplit(")", 1)[1].split()[1])  # the field after the state
+        argv = (Path("/proc") / str(parent) / "cmdline").read_bytes().decode(errors="replace")
+        command = " ".join(
+            Path(a).name if i == 0 else a for i, a in enumerate(argv.split("\0")) if a
+        )
+        text += f", started by pid {parent}: {command[:120]}"
+    return text
+
+
 def _spawn_from_keeper_thread(
     command: list[str], **popen_kwargs: Any
 ) -> tuple[subprocess.Popen[bytes], threading.Event]:
@@ -239,7 +289,15 @@ def _spawn_from_keeper_thread(
         release.wait()
 
     threading.Thread(target=keeper, name="secantusd-keeper", daemon=True).start()
-    return spawned.result(), release
+    try:
+        return spawned.result(), release
+    except KeyboardInterrupt:  # Ctrl-C while the child is being forked: it must not outlive us
+        with contextlib.suppress(Exception):
+            child = spawned.result(timeout=5)
+            child.kill()
+            child.wait()
+        release.set()
+        raise
 
 
 def _die_with_parent() -> Callable[[], None] | None:

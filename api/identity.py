@@ -7,8 +7,13 @@ A caller sends `Authorization: Bearer <JWT>` (HTTP header, or the same key in th
     {"kind": "seller", "sub": "agent-1", "shop": "shop-1", "perms": ["adjustments"], "exp": ...}
     {"kind": "buyer", "sub": "buyer-1", "exp": ...}
     {"kind": "platform", "sub": "ops-1", "exp": ...}
+    {"kind": "integration", "sub": "tts-orders", "shop": "shop-1", "exp": ...}
 
-The short actor notation `seller:agent-1@shop-1+adjustments`, `buyer:b-1`, `platform:ops-1` is a
+An integration is a system (the marketplace's order system) that feeds one shop's orders: one
+token per shop it feeds, so a leaked token reaches one shop.
+
+The short actor notation `seller:agent-1@shop-1+adjustments`, `buyer:b-1`, `platform:ops-1`,
+`integration:tts-orders@shop-1` is a
 development convenience only: the token command and the tests' client mint tokens from it, and the
 demo identity setting (off unless set, refused in production) is written in it.
 """
@@ -38,13 +43,16 @@ PERMISSIONS = frozenset({ADJUSTMENTS})
 _ID = r"[A-Za-z0-9_.-]{1,64}"
 _ID_PATTERN = re.compile(rf"^{_ID}$")
 _NOTATION = re.compile(
-    rf"^(?P<kind>buyer|seller|platform):(?P<id>{_ID})(?:@(?P<shop>{_ID}))?(?P<adjust>\+adjustments)?$"
+    rf"^(?P<kind>buyer|seller|platform|integration):(?P<id>{_ID})(?:@(?P<shop>{_ID}))?(?P<adjust>\+adjustments)?$"
 )
 _KINDS = {
     "buyer": ActorKind.BUYER,
     "seller": ActorKind.SELLER_AGENT,
     "platform": ActorKind.PLATFORM,
+    "integration": ActorKind.INTEGRATION,
 }
+# The kinds whose token names the one shop they act for.
+_SHOP_KINDS = frozenset({ActorKind.SELLER_AGENT, ActorKind.INTEGRATION})
 _KIND_NAMES = {kind: name for name, kind in _KINDS.items()}
 
 
@@ -81,7 +89,8 @@ def active_config() -> IdentityConfig:
 
 
 def weak_secret_reason(secret: str | None) -> str | None:
-    """Why a secret may not sign production tokens, or None when it may."""
+    """Why a secret may not sign production tokens (or guard /metrics), or None when it may:
+    at least 32 bytes, at least 8 distinct characters, and no short unit repeated."""
     if not secret:
         return "it is not set"
     if secret == DEVELOPMENT_SECRET:
@@ -90,6 +99,11 @@ def weak_secret_reason(secret: str | None) -> str | None:
         return f"it is shorter than {MIN_SECRET_LENGTH} bytes"
     if len(set(secret)) < 8:
         return "it repeats too few characters"
+    # A short unit repeated ("abcdefgh" four times) passes the two checks above. Three in four
+    # of a random secret's 3-character runs differ (all but a handful, for hex or base64).
+    runs = [secret[i : i + 3] for i in range(len(secret) - 2)]
+    if len(set(runs)) * 4 < len(runs) * 3:
+        return "it repeats a pattern (fewer than 3 in 4 of its 3-character runs differ)"
     return None
 
 
@@ -103,11 +117,15 @@ def parse_actor(value: str | None) -> Actor | None:
     match = _NOTATION.fullmatch(value.strip())
     if not match:
         raise Unauthenticated(
-            "an actor looks like buyer:b-1, seller:agent-1@shop-1+adjustments or platform:ops-1"
+            "an actor looks like buyer:b-1, seller:agent-1@shop-1+adjustments, platform:ops-1 "
+            "or integration:orders-1@shop-1"
         )
     kind = _KINDS[match["kind"]]
-    if (kind is ActorKind.SELLER_AGENT) != bool(match["shop"]):
-        raise Unauthenticated("a seller is seller:<agent>@<shop>; only sellers name a shop")
+    if (kind in _SHOP_KINDS) != bool(match["shop"]):
+        raise Unauthenticated(
+            "a seller is seller:<agent>@<shop>, an integration integration:<system>@<shop>; "
+            "only they name a shop"
+        )
     permissions = frozenset({ADJUSTMENTS}) if match["adjust"] else frozenset()
     return Actor(kind, match["id"], match["shop"], permissions)
 
@@ -162,6 +180,8 @@ def actor_from_token(token: str, secret: str | None = None) -> Actor:
             _verified.move_to_end(key)
             return known.actor
         del _verified[key]  # expired (or not yet valid): decoding it again says which
+    if not token.isascii():  # a JWT is base64url text; PyJWT fails on what UTF-8 cannot encode
+        raise Unauthenticated("the token is not valid (malformed or wrongly signed)")
     try:
         claims = jwt.decode(
             token,
@@ -175,6 +195,7 @@ def actor_from_token(token: str, secret: str | None = None) -> Actor:
         raise Unauthenticated(f"the token lacks the {exc.claim!r} claim") from None
     except jwt.InvalidTokenError:
         raise Unauthenticated("the token is not valid (malformed or wrongly signed)") from None
+    _check_times_are_numbers(claims)
     actor = _actor_of_claims(claims)
     # PyJWT accepted these as integers (int() of each) when it checked them just now.
     starts = [int(claims[c]) for c in ("iat", "nbf") if c in claims]
@@ -184,18 +205,32 @@ def actor_from_token(token: str, secret: str | None = None) -> Actor:
     return actor
 
 
+def _check_times_are_numbers(claims: Mapping[str, Any]) -> None:
+    """RFC 7519 times are JSON numbers. PyJWT checks int() of each, which also takes the string
+    "1893456000" and true (as 1): a token that gives its times as another type was not minted
+    by a client of this service, so it is refused rather than read generously."""
+    for claim in ("exp", "iat", "nbf"):
+        if claim not in claims:
+            continue
+        value = claims[claim]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise Unauthenticated(
+                f"the token's {claim!r} claim must be a JSON number of seconds since the epoch"
+            )
+
+
 def _actor_of_claims(claims: Mapping[str, Any]) -> Actor:
     kind = _KINDS.get(claims["kind"]) if isinstance(claims["kind"], str) else None
     if kind is None:
-        raise Unauthenticated("the token's kind is not buyer, seller or platform")
+        raise Unauthenticated("the token's kind is not buyer, seller, platform or integration")
     actor_id, shop = claims["sub"], claims.get("shop")
     if not isinstance(actor_id, str) or not _ID_PATTERN.fullmatch(actor_id):
         raise Unauthenticated("the token's subject is not a well-formed id")
-    if kind is ActorKind.SELLER_AGENT:
+    if kind in _SHOP_KINDS:
         if not isinstance(shop, str) or not _ID_PATTERN.fullmatch(shop):
-            raise Unauthenticated("a seller's token names their shop")
+            raise Unauthenticated("a seller's or an integration's token names its shop")
     elif shop is not None:
-        raise Unauthenticated("only a seller's token names a shop")
+        raise Unauthenticated("only a seller's or an integration's token names a shop")
     perms = claims.get("perms", [])
     if not isinstance(perms, list) or not all(p in PERMISSIONS for p in perms):
         raise Unauthenticated(f"the token's perms are a list drawn from {sorted(PERMISSIONS)}")

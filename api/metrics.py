@@ -11,7 +11,9 @@ of them (prometheus_client's multiprocess mode; gauges say how they combine).
 
 from __future__ import annotations
 
+import hmac
 import os
+from collections.abc import Awaitable, Callable
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -26,7 +28,7 @@ from prometheus_client import (
 )
 from pymongo import monitoring
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.deadline_worker import DeadlineWorker
@@ -192,6 +194,34 @@ def mark_this_process_dead() -> None:
     """At a process's exit in multiprocess mode: drop its live gauges from the sums."""
     if multiprocess_mode():
         multiprocess.mark_process_dead(os.getpid())
+
+
+def guarded_metrics(
+    token: str | None, *, production: bool
+) -> Callable[[Request], Awaitable[Response]]:
+    """`/metrics` for whoever may read it (AFTERSALES_METRICS_TOKEN): with a token set, only a
+    request bearing it (`Authorization: Bearer <token>`, else 401); without one, anyone in
+    development and nobody in production (403), where the metrics name shops' operations."""
+    expected = token.encode("utf-8", "surrogateescape") if token is not None else None
+
+    async def endpoint(request: Request) -> Response:
+        if expected is None:
+            if production:
+                return PlainTextResponse(
+                    "metrics need AFTERSALES_METRICS_TOKEN in production", status_code=403
+                )
+            return await metrics_endpoint(request)
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        sent = given.strip().encode("utf-8", "surrogateescape")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(sent, expected):
+            return PlainTextResponse(
+                "send Authorization: Bearer <AFTERSALES_METRICS_TOKEN>",
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        return await metrics_endpoint(request)
+
+    return endpoint
 
 
 async def metrics_endpoint(_: Request) -> Response:

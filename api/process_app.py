@@ -53,13 +53,18 @@ class ProcessApp:
             s.mongodb_uri,
             s.database,
             timeout_ms=s.db_timeout_ms,
+            call_timeout_ms=s.db_call_timeout_ms,
             event_listeners=[DatabaseLatency()],
         )
+        self.db.attempt_timeout = s.db_call_timeout_ms / 1000  # see ATTEMPT_TIMEOUT_SECONDS
         services = await build_services(self.db, SystemClock())
         worker = None
         if s.worker_enabled:
             worker = ObservedDeadlineWorker(
-                services, interval=s.worker_interval_seconds, batch_size=s.worker_batch_size
+                services,
+                interval=s.worker_interval_seconds,
+                batch_size=s.worker_batch_size,
+                operation_timeout=s.operation_timeout_seconds,
             )
         return create_app(services, settings=s, worker=worker)
 

@@ -50,6 +50,19 @@ class Settings(BaseSettings):
     db_timeout_ms: int = Field(
         default=5000, ge=100, description="how long to wait for the database (ms, at least 100)"
     )
+    operation_timeout_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=600,
+        description="deadline of a GraphQL operation over HTTP, waiting its turn on a busy shop "
+        "included, and of each of the worker's batches; then 503 `SERVICE_UNAVAILABLE`",
+    )
+    db_call_timeout_ms: int = Field(
+        default=10_000,
+        ge=100,
+        description="the driver's timeout (`timeoutMS`) for one database call, and for one "
+        "attempt of a transaction (ms, at least 100)",
+    )
     worker_enabled: bool = Field(
         default=True, description="run the deadline worker (C6, C8) in each process"
     )
@@ -127,11 +140,41 @@ class Settings(BaseSettings):
     ws_max_subscriptions: int = Field(
         default=20, ge=1, le=1000, description="subscriptions per WebSocket connection"
     )
+    metrics_token: str | None = Field(
+        default=None,
+        description="bearer token `/metrics` requires; unset: open, and refused (403) in "
+        "production",
+    )
     rate_limit_cost: int = Field(
         default=50_000, ge=0, description="Query cost a caller may spend per window; 0: no limit."
     )
     rate_limit_window_seconds: float = Field(
         default=60.0, gt=0, le=86_400, description="the window the rate-limit budget refills over"
+    )
+
+    # ---- evidence (E1; README: docs/evidence.md) ----
+    evidence_max_photo_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1024, description="largest photo upload (bytes); larger: 413"
+    )
+    evidence_max_video_bytes: int = Field(
+        default=50 * 1024 * 1024, ge=1024, description="largest video upload (bytes); larger: 413"
+    )
+    evidence_pending_ttl_seconds: int = Field(
+        default=3600, gt=0, description="how long an upload waits to be attached before it expires"
+    )
+    evidence_url_ttl_seconds: int = Field(
+        default=900, gt=0, le=86_400, description="how long an evidence download URL is valid"
+    )
+    evidence_budget_bytes: int = Field(
+        default=500 * 1024 * 1024, ge=0, description="bytes a caller may upload per budget window"
+    )
+    evidence_required_reasons: str = Field(
+        default="",
+        description="comma-separated request and appeal reasons refused without a photo or "
+        "video (the marketplace's: `DAMAGED,NOT_AS_DESCRIBED`); empty: none",
+    )
+    evidence_budget_window_seconds: int = Field(
+        default=3600, gt=0, description="the window of the upload budget (seconds)"
     )
 
     @field_validator("demo_actor")
@@ -144,6 +187,18 @@ class Settings(BaseSettings):
         except Unauthenticated as exc:
             raise ValueError(str(exc)) from None
         return value or None
+
+    @field_validator("evidence_required_reasons")
+    @classmethod
+    def _reasons_are_codes(cls, value: str) -> str:
+        from models.errors import ValidationFailed
+        from models.evidence import reason_codes
+
+        try:
+            reason_codes(value)
+        except ValidationFailed as exc:
+            raise ValueError(exc.message) from None
+        return value
 
     @field_validator("allowed_origins")
     @classmethod
@@ -197,6 +252,10 @@ def check_production(settings: Settings) -> None:
         )
     if settings.demo_actor:
         raise SettingsError("AFTERSALES_DEMO_ACTOR must be unset in production")
+    if settings.metrics_token is not None:
+        reason = weak_secret_reason(settings.metrics_token)
+        if reason:
+            raise SettingsError(f"AFTERSALES_METRICS_TOKEN is too weak for production: {reason}")
 
 
 def load_settings() -> Settings:

@@ -13,7 +13,7 @@ whose operation has the same id: `text_frame` builds it once and each send is on
 Frames are written whole and only when no extension (compression) is negotiated, so the
 connection's own state (websockets' `Protocol`) stays true: it tracks no outgoing data frames.
 
-Only uvicorn's `websockets-sansio` protocol is known here (api/__main__.py selects it with
+Only uvicorn's `websockets-sansio` protocol is known here (api/start.py selects it with
 UVICORN_WS_OPTIONS); under any other server `DirectSender.of` gives None and every message
 takes the ASGI path.
 """
@@ -28,7 +28,7 @@ from websockets.protocol import State
 
 SCOPE_KEY = "aftersales.direct_sender"
 UVICORN_WS = "websockets-sansio"  # uvicorn's `ws=`: the protocol DirectSender knows
-# How the service's uvicorn serves WebSockets (api/__main__.py, and the tests' servers).
+# How the service's uvicorn serves WebSockets (api/start.py, and the tests' servers).
 # Compressing each small feed message per connection cost ~20 us a delivery
 # (benchmarks/fanout.py), and a compressed connection can't take a shared frame.
 UVICORN_WS_OPTIONS: dict[str, Any] = {"ws": UVICORN_WS, "ws_per_message_deflate": False}

@@ -1,4 +1,5 @@
-"""Mint a bearer token for development: `./dev token --seller shop-1 --agent a-1 --adjustments`.
+"""Mint a bearer token for development: `./dev token --seller shop-1 --agent a-1 --adjustments`,
+`./dev token --integration shop-1 --system tts-orders` (a system feeding that shop's orders).
 
 Signed with AFTERSALES_JWT_SECRET (the development secret when unset), so a token minted here is
 accepted by `./dev serve` run with the same settings. Prints the token; `--header` prints the
@@ -23,8 +24,14 @@ def _parser() -> argparse.ArgumentParser:
     who.add_argument("--seller", metavar="SHOP", help="a seller agent of this shop")
     who.add_argument("--buyer", metavar="BUYER", help="this buyer")
     who.add_argument("--platform", metavar="OPERATOR", help="a platform operator")
+    who.add_argument(
+        "--integration", metavar="SHOP", help="a system feeding this shop's orders (--system)"
+    )
     who.add_argument("--actor", help="development notation, e.g. seller:a-1@shop-1+adjustments")
     p.add_argument("--agent", default="agent-1", help="the seller agent's id (default agent-1)")
+    p.add_argument(
+        "--system", default="orders-1", help="the integration's system id (default orders-1)"
+    )
     p.add_argument(
         "--adjustments", action="store_true", help="the seller may approve, reject, cancel"
     )
@@ -46,6 +53,10 @@ def actor_from_args(args: argparse.Namespace) -> Actor:
         return Actor(ActorKind.SELLER_AGENT, args.agent, args.seller, perms)
     if args.adjustments:
         raise Unauthenticated("--adjustments is a seller agent's permission")
+    if args.integration:
+        actor = parse_actor(f"integration:{args.system}@{args.integration}")
+        assert actor is not None
+        return actor
     if args.buyer:
         parse_actor(f"buyer:{args.buyer}")
         return Actor(ActorKind.BUYER, args.buyer)

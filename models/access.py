@@ -8,11 +8,14 @@ Resolvers never decide access themselves. Rules:
   delivery events, and cancellations for non-payment;
 - a seller agent sees only their own shop and acts on its requests only with the adjustments
   permission; any agent of the shop may hand its orders to the carrier;
-- a buyer sees only their own orders and requests and acts only as their buyer.
+- a buyer sees only their own orders and requests and acts only as their buyer;
+- an integration (a system with a token for one shop) places that shop's orders and moves their
+  payment and fulfilment states through the order intake, and reads nothing else.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from models.actors import Actor, ActorKind
@@ -33,6 +36,8 @@ def can_view(actor: Actor, shop_id: str, buyer_id: str) -> bool:
         return True
     if actor.kind is ActorKind.SELLER_AGENT:
         return actor.shop_id == shop_id
+    if actor.kind is ActorKind.INTEGRATION:
+        return False  # it learns what it fed from the intake's answers, nothing more
     return actor.id == buyer_id
 
 
@@ -44,7 +49,7 @@ def can_receive_event(actor: Actor, shop_id: str, buyer_id: str) -> bool:
 def view_key(actor: Actor) -> tuple[str, str | None]:
     """Actors with the same key see the same requests (`can_view`, `list_scope`): any agent of
     a shop sees the shop, whatever their permissions; a buyer sees their own; the platform all."""
-    if actor.kind is ActorKind.SELLER_AGENT:
+    if actor.kind in (ActorKind.SELLER_AGENT, ActorKind.INTEGRATION):
         return (actor.kind.value, actor.shop_id)
     if actor.kind is ActorKind.BUYER:
         return (actor.kind.value, actor.id)
@@ -57,7 +62,10 @@ def require_view(actor: Actor, shop_id: str, buyer_id: str, what: str) -> None:
 
 
 def list_scope(actor: Actor, shop_id: str | None) -> Scope:
-    """Sellers list their own shop, buyers their own requests, the platform any one shop."""
+    """Sellers list their own shop, buyers their own requests, the platform any one shop;
+    integrations list nothing."""
+    if actor.kind is ActorKind.INTEGRATION:
+        raise Forbidden("an integration feeds orders; it lists nothing")
     if actor.kind is ActorKind.SELLER_AGENT:
         if shop_id is not None and shop_id != actor.shop_id:
             raise Forbidden(f"shop {shop_id} is not yours", field="shopId")
@@ -93,12 +101,47 @@ def require_platform(actor: Actor) -> None:
         raise Forbidden("only the platform can do this")
 
 
+# Who may make a call on a request or an order, given its shop and buyer. A service runs it
+# before the domain decides, and again on the outcome an idempotency key recalls: a repeated
+# call gets the first outcome only if the caller may still make that call on it.
+Permit = Callable[[str, str], None]
+
+
+def permit_buyer(actor: Actor) -> Permit:
+    return lambda shop_id, buyer_id: require_buyer_of(actor, buyer_id)
+
+
+def permit_seller(actor: Actor) -> Permit:
+    return lambda shop_id, buyer_id: require_seller_of(actor, shop_id)
+
+
+def permit_platform(actor: Actor) -> Permit:
+    return lambda shop_id, buyer_id: require_platform(actor)
+
+
 def require_shop_or_platform(actor: Actor, shop_id: str) -> None:
     """Fulfilment (handing to the carrier) is not an adjustment: any agent of the shop may."""
     if actor.kind is ActorKind.PLATFORM:
         return
     if actor.kind is not ActorKind.SELLER_AGENT or actor.shop_id != shop_id:
         raise Forbidden("only the shop or the platform can do this")
+
+
+def require_integration_of(actor: Actor, shop_id: str) -> None:
+    """The order intake: only the integration whose token names this shop feeds its orders."""
+    if actor.kind is not ActorKind.INTEGRATION or actor.shop_id != shop_id:
+        raise Forbidden(f"only the integration of shop {shop_id} feeds its orders", field="shopId")
+
+
+def require_order_mover(actor: Actor, shop_id: str, handing_to_carrier: bool) -> None:
+    """Who moves an order's payment and fulfilment: the shop's integration any step, the
+    platform any step, an agent of the shop only the hand-over to the carrier."""
+    if actor.kind is ActorKind.INTEGRATION and actor.shop_id == shop_id:
+        return
+    if handing_to_carrier:
+        require_shop_or_platform(actor, shop_id)
+    else:
+        require_platform(actor)
 
 
 def inbox_of(actor: Actor) -> tuple[Recipient, str] | None:
@@ -159,3 +202,66 @@ def require_rules_writer(actor: Actor, shop_id: str, what: str) -> None:
     require_team_view(actor, shop_id, what)
     if actor.kind is ActorKind.SELLER_AGENT and not actor.can_adjust:
         raise Forbidden("writing rules needs the adjustments permission")
+
+
+# ---- who may attempt an operation at all: decided from the caller alone -----------------------
+# Checked before the caller's input is read (resolvers/context.py::caller_who), so one who may
+# never do an operation costs no parsing of what they sent; the full check above, which needs
+# the item (its shop, its buyer), still runs in the service.
+
+
+def require_a_buyer(actor: Actor) -> None:
+    if actor.kind is not ActorKind.BUYER:
+        raise Forbidden("only the buyer of this order can do this")
+
+
+def require_an_acting_agent(actor: Actor) -> None:
+    """The deciders of `require_seller_of`, of any shop."""
+    if actor.kind is not ActorKind.SELLER_AGENT:
+        raise Forbidden("only an agent of this order's shop can do this")
+    if not actor.can_adjust:
+        raise Forbidden("acting on requests needs the adjustments permission")
+
+
+def require_an_agent(actor: Actor) -> None:
+    """Those of `require_shop_agent`, of any shop."""
+    if actor.kind is not ActorKind.SELLER_AGENT:
+        raise Forbidden("only an agent of the ticket's shop can do this")
+
+
+def require_an_agent_or_platform(actor: Actor) -> None:
+    """Those of `require_shop_or_platform`, of any shop."""
+    if actor.kind is ActorKind.BUYER:
+        raise Forbidden("only the shop or the platform can do this")
+
+
+def require_a_rules_author(actor: Actor) -> None:
+    """Those of `rules_shop` and `require_rules_writer`, of any shop."""
+    if actor.kind is ActorKind.BUYER:
+        raise Forbidden("tickets are for the shop's team")
+    if actor.kind is ActorKind.SELLER_AGENT and not actor.can_adjust:
+        raise Forbidden("writing rules needs the adjustments permission")
+
+
+# ---- evidence (E1): files attached to a request's steps ------------------------------------
+
+
+def can_view_evidence(actor: Actor, shop_id: str, buyer_id: str) -> bool:
+    """The order's buyer, the shop's agents (any permission) and the platform: whoever may read
+    the request the file belongs to."""
+    return can_view(actor, shop_id, buyer_id)
+
+
+def require_evidence_view(actor: Actor, shop_id: str, buyer_id: str) -> None:
+    if not can_view_evidence(actor, shop_id, buyer_id):
+        raise Forbidden("this evidence is not yours to see")
+
+
+def require_uploader(actor: Actor, shop_id: str, buyer_id: str) -> None:
+    """Only those who may attach to the order's requests upload for it: its buyer, or an agent
+    of its shop who may act (the platform attaches nothing)."""
+    if actor.kind is ActorKind.BUYER and actor.id == buyer_id:
+        return
+    if actor.kind is ActorKind.SELLER_AGENT and actor.shop_id == shop_id and actor.can_adjust:
+        return
+    raise Forbidden("only the order's buyer or an agent of its shop who may act can upload")

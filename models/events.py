@@ -142,3 +142,23 @@ def of_ticket(
         )
         for r in after.timeline[known:]
     ]
+
+
+@dataclass(frozen=True)
+class OrderEvent:
+    """An order was placed or moved (paid, handed to the carrier, in transit, delivered,
+    cancelled upstream): one per change the order intake or the platform's order mutations
+    write, on the same feed. `external_id` is the marketplace's id, when it fed the order."""
+
+    order_id: str
+    shop_id: str
+    buyer_id: str
+    external_id: str | None
+    action: str  # PLACED, or the step that moved the order
+    from_stage: str | None  # None: just placed
+    to_stage: str
+    fulfilment_state: str
+    payment_state: str
+    actor_kind: ActorKind
+    actor_id: str
+    at: datetime

@@ -10,6 +10,7 @@ import strawberry
 
 from models.errors import ValidationFailed
 from resolvers.after_sale_types import AfterSaleKind, DecisionType
+from resolvers.evidence_types import EVIDENCE_IDS_HELP
 from resolvers.inputs import IDEMPOTENCY_HELP, MoneyInput, well_formed_id
 
 MAX_LINES = 50
@@ -76,6 +77,9 @@ class RequestAfterSaleInput:
     reason: str = strawberry.field(description="A code of the kind's request catalogue.")
     note: str | None = strawberry.field(default=None, description="At most 500 characters.")
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
+    evidence_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description=EVIDENCE_IDS_HELP
+    )
 
 
 @strawberry.input
@@ -108,6 +112,9 @@ class ReasonedStepInput:
     reason: str = strawberry.field(description="A code from the matching catalogue.")
     comment: str | None = strawberry.field(default=None, description="At most 500 characters.")
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
+    evidence_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description=EVIDENCE_IDS_HELP + " Appeals and rejections only."
+    )
 
 
 @strawberry.input

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types import Info
 
+from models import access
 from models.commands import (
     AfterSaleCommand,
     AppealAfterSale,
@@ -44,8 +45,8 @@ from resolvers.after_sale_inputs import (
     lines_of,
 )
 from resolvers.after_sale_types import AfterSale, CategoryPolicy
-from resolvers.commands import handled
-from resolvers.context import Context, actor_of, services_of
+from resolvers.commands import handled, with_evidence
+from resolvers.context import Context, caller_who, services_of
 from resolvers.errors import (
     AfterSaleRefusedError,
     ForbiddenError,
@@ -107,7 +108,10 @@ class AfterSaleMutation:
             chosen = chosen_lines(lines_of(input.lines) or {})
             return RequestAfterSale(order_id, input.kind, chosen, input.reason, input.note)
 
-        return await handled(info, command, input.idempotency_key, AfterSale.of)
+        evidence = with_evidence(info, input.evidence_ids)
+        return await handled(
+            info, access.require_a_buyer, command, input.idempotency_key, AfterSale.of, evidence
+        )
 
     @strawberry.mutation(description="Buyer: take back a request not yet answered or shipped.")
     async def withdraw_after_sale(
@@ -116,7 +120,9 @@ class AfterSaleMutation:
         def command() -> AfterSaleCommand:
             return WithdrawAfterSale(_id(input.request_id))
 
-        return await handled(info, command, input.idempotency_key, AfterSale.of)
+        return await handled(
+            info, access.require_a_buyer, command, input.idempotency_key, AfterSale.of
+        )
 
     @strawberry.mutation(description="Buyer: appeal a rejection within the appeal window (R5).")
     async def appeal_after_sale(
@@ -125,14 +131,19 @@ class AfterSaleMutation:
         def command() -> AfterSaleCommand:
             return AppealAfterSale(_id(input.request_id), input.reason, input.comment)
 
-        return await handled(info, command, input.idempotency_key, AfterSale.of)
+        evidence = with_evidence(info, input.evidence_ids)
+        return await handled(
+            info, access.require_a_buyer, command, input.idempotency_key, AfterSale.of, evidence
+        )
 
     @strawberry.mutation(description="Buyer: the item is on its way back (R8).")
     async def ship_return(self, info: Info[Context, Any], input: ShipmentInput) -> AfterSaleResult:
         def command() -> AfterSaleCommand:
             return ShipReturn(_id(input.request_id), input.carrier, input.tracking_number)
 
-        return await handled(info, command, input.idempotency_key, AfterSale.of)
+        return await handled(
+            info, access.require_a_buyer, command, input.idempotency_key, AfterSale.of
+        )
 
     # ---- seller agent --------------------------------------------------------------------
 
@@ -153,7 +164,9 @@ class AfterSaleMutation:
             )
             return ApproveAfterSale(_id(input.request_id), input.decision, terms)
 
-        return await handled(info, command, input.idempotency_key, AfterSale.of)
+        return await handled(
+            info, access.require_an_acting_agent, command, input.idempotency_key, AfterSale.of
+        )
 
     @strawberry.mutation(description="Seller: reject with a reason of the kind's catalogue (R4).")
     async def reject_after_sale(
@@ -162,7 +175,15 @@ class AfterSaleMutation:
         def command() -> AfterSaleCommand:
             return RejectAfterSale(_id(input.request_id), input.reason, input.comment)
 
-        return await handled(info, command, input.idempotency_key, AfterSale.of)
+        evidence = with_evidence(info, input.evidence_ids)
+        return await handled(
+            info,
+            access.require_an_acting_agent,
+            command,
+            input.idempotency_key,
+            AfterSale.of,
+            evidence,
+        )
 
     @strawberry.mutation(description="Seller: the returned parcel arrived; the refund is paid.")
     async def confirm_return_received(
@@ -171,7 +192,9 @@ class AfterSaleMutation:
         def command() -> AfterSaleCommand:
             return ConfirmReturnReceived(_id(input.request_id))
 
-        return await handled(info, command, input.idempotency_key, AfterSale.of)
+        return await handled(
+            info, access.require_an_acting_agent, command, input.idempotency_key, AfterSale.of
+        )
 
     @strawberry.mutation(description="Seller: the returned parcel is not as agreed (R8).")
     async def reject_return_on_receipt(
@@ -180,7 +203,15 @@ class AfterSaleMutation:
         def command() -> AfterSaleCommand:
             return RejectReturnOnReceipt(_id(input.request_id), input.reason, input.comment)
 
-        return await handled(info, command, input.idempotency_key, AfterSale.of)
+        evidence = with_evidence(info, input.evidence_ids)
+        return await handled(
+            info,
+            access.require_an_acting_agent,
+            command,
+            input.idempotency_key,
+            AfterSale.of,
+            evidence,
+        )
 
     @strawberry.mutation(description="Seller: the replacement is on its way (P2).")
     async def ship_replacement(
@@ -189,7 +220,9 @@ class AfterSaleMutation:
         def command() -> AfterSaleCommand:
             return ShipReplacement(_id(input.request_id), input.carrier, input.tracking_number)
 
-        return await handled(info, command, input.idempotency_key, AfterSale.of)
+        return await handled(
+            info, access.require_an_acting_agent, command, input.idempotency_key, AfterSale.of
+        )
 
     @strawberry.mutation(description="Seller: refund with no buyer request (R9).")
     async def refund_order(
@@ -204,7 +237,9 @@ class AfterSaleMutation:
                 money_of(input.partial_amount, "partialAmount"),
             )
 
-        return await handled(info, command, input.idempotency_key, AfterSale.of)
+        return await handled(
+            info, access.require_an_acting_agent, command, input.idempotency_key, AfterSale.of
+        )
 
     # ---- platform ------------------------------------------------------------------------
 
@@ -221,7 +256,9 @@ class AfterSaleMutation:
                 money_of(input.partial_amount, "partialAmount"),
             )
 
-        return await handled(info, command, input.idempotency_key, AfterSale.of)
+        return await handled(
+            info, access.require_platform, command, input.idempotency_key, AfterSale.of
+        )
 
     @strawberry.mutation(description="Platform: decide an appeal for the buyer or the seller (R6).")
     async def decide_appeal(
@@ -230,7 +267,9 @@ class AfterSaleMutation:
         def command() -> AfterSaleCommand:
             return DecideAppeal(_id(input.request_id), input.for_buyer, input.note)
 
-        return await handled(info, command, input.idempotency_key, AfterSale.of)
+        return await handled(
+            info, access.require_platform, command, input.idempotency_key, AfterSale.of
+        )
 
     @strawberry.mutation(description="Platform (carrier event): the replacement was delivered.")
     async def record_replacement_delivered(
@@ -239,7 +278,9 @@ class AfterSaleMutation:
         def command() -> AfterSaleCommand:
             return RecordReplacementDelivered(_id(input.request_id))
 
-        return await handled(info, command, input.idempotency_key, AfterSale.of)
+        return await handled(
+            info, access.require_platform, command, input.idempotency_key, AfterSale.of
+        )
 
     @strawberry.mutation(
         description="Platform: set a category's policy (Y1). Requests already opened keep theirs."
@@ -250,6 +291,7 @@ class AfterSaleMutation:
         svc = services_of(info).after_sales
 
         async def call() -> Any:
+            actor = caller_who(info, access.require_platform)
             given: dict[str, Any] = {}
             for f in fields(DomainPolicy):
                 seconds = getattr(input, f"{f.name}_seconds", None)
@@ -259,7 +301,7 @@ class AfterSaleMutation:
                 elif flag is not None:
                     given[f.name] = flag
             policy = DomainPolicy(**given)
-            await svc.set_policy(actor_of(info), input.category, policy)
+            await svc.set_policy(actor, input.category, policy)
             return input.category.strip(), policy
 
         return await outcome(call(), lambda cp: CategoryPolicy.of(*cp))

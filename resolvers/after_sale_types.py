@@ -21,6 +21,7 @@ from models.refund_ledger import LedgerSource as DomainLedgerSource
 from models.refund_ledger import RefundBreakdown as DomainBreakdown
 from models.refund_ledger import RefundLedger as DomainLedger
 from resolvers.context import Context, actor_of, services_of
+from resolvers.evidence_types import Evidence, evidence_of
 from resolvers.types import ActorKind, LineItem, Lines, Money, Order, PageInfo, Reason
 from storage.after_sales import AfterSaleFilter as StoreFilter
 
@@ -349,6 +350,10 @@ class AfterSale:
                 ",".join(sorted({line.category for line in r.lines})), r.policy
             ),
         )
+
+    @strawberry.field(description="E1: the photos and videos attached to its steps, oldest first.")
+    async def evidence(self, info: Info[Context, Any]) -> list[Evidence]:
+        return await evidence_of(info, self._r.id)  # visible to whoever sees the request
 
     @strawberry.field
     async def order(self, info: Info[Context, Any]) -> Order | None:

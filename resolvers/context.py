@@ -19,6 +19,7 @@ from services.deadline_worker import DeadlineWorker
 from services.live_feed import LiveFeed
 from storage import after_sales as after_sale_store
 from storage import orders as order_store
+from storage.evidence import Evidence
 
 
 @dataclass
@@ -37,6 +38,7 @@ class Context:
     guard: Guard = field(default_factory=Guard)
     orders: DataLoader[str, Order | None] = field(init=False)
     after_sales: DataLoader[str, AfterSaleRequest | None] = field(init=False)
+    evidence: DataLoader[str, list[Evidence]] = field(init=False)  # by request id (E1)
 
     def __post_init__(self) -> None:
         async def load_orders(ids: list[str]) -> list[Order | None]:
@@ -47,7 +49,12 @@ class Context:
             found = {r.id: r for r in await after_sale_store.get_many(self.services.db, ids)}
             return [found.get(i) for i in ids]
 
+        async def load_evidence(request_ids: list[str]) -> list[list[Evidence]]:
+            found = await self.services.evidence.of_requests(request_ids)
+            return [found.get(i, []) for i in request_ids]
+
         self.orders = DataLoader(load_fn=load_orders)
+        self.evidence = DataLoader(load_fn=load_evidence)
         self.after_sales = DataLoader(load_fn=load_after_sales)
 
 
@@ -61,6 +68,15 @@ def actor_of(info: Info[Context, Any]) -> Actor:
             extensions={"code": "UNAUTHENTICATED"},
         )
     return ctx.actor
+
+
+def caller_who(info: Info[Context, Any], may: Callable[[Actor], None]) -> Actor:
+    """The caller, refused (models.errors.Forbidden) when `may` (a check of models/access.py
+    on the caller alone) says they can never do this operation: called before the input is
+    read, so what such a caller sent is never parsed."""
+    actor = actor_of(info)
+    may(actor)
+    return actor
 
 
 def services_of(info: Info[Context, Any]) -> Services:

@@ -51,6 +51,9 @@ class ErrorCode(Enum):
     RECEIPT_WINDOW_CLOSED = "RECEIPT_WINDOW_CLOSED"
     DEADLINE_NOT_REACHED = "DEADLINE_NOT_REACHED"
     INVALID_RULE = "INVALID_RULE"
+    # The order intake (models/order_intake.py)
+    STALE_UPDATE = "STALE_UPDATE"
+    ORDER_CONFLICT = "ORDER_CONFLICT"
 
 
 RuleProblem = strawberry.enum(

@@ -42,6 +42,7 @@ from resolvers.execution_plans import (
     plans_for,
     unusual,
 )
+from resolvers.limits import suggestions_hidden
 
 # How to read one field in place: its attribute getter, its type with NonNull taken off (a scalar
 # or an enum, coerced in place; or an object type, whose sub-fields are executed at once), whether
@@ -87,6 +88,30 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
     _builders: dict[tuple[int, int], tuple[FieldDetailsList, Builder | None]] | None = None
     _plans: OperationPlans | None = None
     _plans_ready = False
+
+    @classmethod
+    def build(  # type: ignore[override]
+        cls,
+        schema: Any,
+        document: Any,
+        root_value: Any = None,
+        context_value: Any = None,
+        *args: Any,
+        hide_suggestions: bool = False,
+        **kwargs: Any,
+    ) -> Any:
+        """graphql-core's, with suggestions left out of variable errors where the context's
+        guard hides them (resolvers/limits.py::suggestions_hidden)."""
+        hide_suggestions = hide_suggestions or suggestions_hidden(context_value)
+        return super().build(
+            schema,
+            document,
+            root_value,
+            context_value,
+            *args,
+            hide_suggestions=hide_suggestions,
+            **kwargs,
+        )
 
     def _no_middleware(self) -> bool:
         middleware = self.middleware_manager

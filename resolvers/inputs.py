@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import Enum
 from typing import overload
 
@@ -81,6 +81,10 @@ class RejectCancellationInput:
     reason: CancellationRejectReason  # type: ignore[valid-type]
     comment: str | None = strawberry.field(default=None, description="At most 500 characters.")
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
+    evidence_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None,
+        description="E1: ids of your photo uploads for this order (POST /evidence); at most 10.",
+    )
 
 
 @strawberry.input
@@ -126,6 +130,12 @@ def well_formed_id(value: str | None, field: str) -> str | None:
 # Far above any one order on the shop (10 million in a two-decimal currency), far below where
 # arithmetic on totals could surprise: money from a client is at most this, either way.
 MAX_MONEY_MINOR = 1_000_000_000
+# 10**MAX_MONEY_DIGITS > MAX_MONEY_MINOR: an amount whose leading digit sits at or above this
+# power of ten (in minor units) is over the bound, decided from its exponent alone.
+MAX_MONEY_DIGITS = len(str(MAX_MONEY_MINOR))
+# More significant digits than any amount needs ("1.000...0" stays exact, but is refused past
+# this): the digits are read one by one below, so their number is bounded before that.
+MAX_AMOUNT_DIGITS = 40
 
 
 @strawberry.input(description="Exact money: a decimal string in the currency's major unit.")
@@ -135,24 +145,38 @@ class MoneyInput:
 
 
 def money_of(m: MoneyInput | None, field: str) -> Money | None:
-    """Exact minor units, or a ValidationFailed on `field`: never a float, never rounded."""
+    """Exact minor units, or a ValidationFailed on `field`: never a float, never rounded.
+
+    Every bound is checked on the Decimal's exponent and digit count before any arithmetic:
+    the client chooses the exponent ("1E+999999999"), and scaling or int() on it would cost
+    time and memory in proportion to it. What reaches the arithmetic has at most
+    MAX_AMOUNT_DIGITS digits and an exponent within a few dozen of zero."""
     if m is None:
         return None
     currency = m.currency.strip().upper()
     if len(currency) != 3 or not (currency.isascii() and currency.isalpha()):
         raise ValidationFailed("currency is an ISO 4217 code", field=field)
-    try:
-        scaled = Decimal(m.amount).scaleb(currency_exponent(currency))
-        if not scaled.is_finite():
-            raise ValidationFailed("amount is not a finite number", field=field)
-        if scaled != scaled.to_integral_value():
-            raise ValidationFailed(
-                f"{m.amount} has more decimals than {currency} allows", field=field
-            )
-    except (ValueError, InvalidOperation) as exc:
-        raise ValidationFailed(f"not an amount of money: {exc}", field=field) from exc
-    minor = int(scaled)
-    # More than zero is R7's, with its own code (REFUND_AMOUNT_INVALID), decided in the domain.
-    if abs(minor) > MAX_MONEY_MINOR:
+    amount = m.amount
+    if not isinstance(amount, Decimal) or not amount.is_finite():  # NaN, sNaN, Infinity
+        raise ValidationFailed("amount is not a finite number", field=field)
+    sign, digits, exponent = amount.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    if len(digits) > MAX_AMOUNT_DIGITS:
+        raise ValidationFailed(f"amount has more than {MAX_AMOUNT_DIGITS} digits", field=field)
+    if not any(digits):
+        return Money(0, currency)  # zero (and -0, 0E+999999999): R7 refuses it in the domain
+    # The exponent of the amount's leading digit, counted in minor units.
+    exponent += currency_exponent(currency)
+    leading = exponent + len(digits) - 1
+    if leading >= MAX_MONEY_DIGITS:
         raise ValidationFailed(f"{field} is over {MAX_MONEY_MINOR} minor units", field=field)
-    return Money(minor, currency)
+    fraction = digits[len(digits) + exponent :] if exponent < 0 else ()
+    if leading < 0 or any(fraction):
+        raise ValidationFailed(f"amount has more decimals than {currency} allows", field=field)
+    # Here 0 <= leading < MAX_MONEY_DIGITS: the arithmetic below is on at most ten digits.
+    whole = digits[: len(digits) - len(fraction)]
+    minor = int("".join(map(str, whole))) * 10 ** max(exponent, 0)
+    if minor > MAX_MONEY_MINOR:
+        raise ValidationFailed(f"{field} is over {MAX_MONEY_MINOR} minor units", field=field)
+    # More than zero is R7's, with its own code (REFUND_AMOUNT_INVALID), decided in the domain.
+    return Money(-minor if sign else minor, currency)

@@ -1,8 +1,10 @@
-"""Per-request guards of the GraphQL layer: query cost and its rate limit, introspection gate.
+"""Per-request guards of the GraphQL layer: query cost, its ceiling and its rate limit, the
+introspection gate, subscriptions kept off HTTP, and whether errors may suggest schema names.
 
-Depth, alias and token limits are validation rules (resolvers/schema.py); page size is checked by
-storage/pagination.py (at most 100). What is here needs the caller, so it runs per request with
-the settings the app was built with (`Guard`, carried by the context).
+Depth, alias and token limits are validation rules (resolvers/schema.py,
+resolvers/document_limits.py); page size is checked by storage/pagination.py (at most 100). What
+is here needs the caller, so it runs per request with the settings the app was built with
+(`Guard`, carried by the context).
 """
 
 from __future__ import annotations
@@ -31,10 +33,16 @@ from graphql import (
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionResult
+from strawberry.types.graphql import OperationType as StrawberryOperationType
+
+from resolvers.document_limits import figure, fragments_of, saturate, spreads_first
 
 DEFAULT_PAGE = 20
 MAX_PAGE = 100
 MUTATION_COST = 10  # a write costs more than a read of one field
+# The most one operation may cost with the rate limit off (with it on: the caller's whole budget,
+# which an operation costing more could never fit in). Bounds the work execution may be asked for.
+MAX_OPERATION_COST = 50_000
 
 
 # ---- query cost ------------------------------------------------------------------------------
@@ -46,7 +54,10 @@ def query_cost(
     variables: dict[str, Any] | None,
 ) -> int:
     """One per field; a field taking `first` multiplies what it selects by its page size (what
-    it may return), so a page of 100 with its lines and timeline costs a hundred times one."""
+    it may return), so a page of 100 with its lines and timeline costs a hundred times one.
+
+    A fragment costs what its expansion would, computed once (resolvers/document_limits.py):
+    linear in the document's size however often it is spread; saturates at SATURATED."""
     variables = variables or {}
 
     def page_size(node: FieldNode) -> int:
@@ -63,24 +74,33 @@ def query_cost(
             return DEFAULT_PAGE
         return 1
 
-    def cost(selection_set: SelectionSetNode | None, seen: frozenset[str]) -> int:
+    def cost(selection_set: SelectionSetNode | None) -> int:
         total = 0
         for node in selection_set.selections if selection_set else ():
             if isinstance(node, FieldNode):
-                total += 1 + page_size(node) * cost(node.selection_set, seen)
+                total += 1 + page_size(node) * cost(node.selection_set)
             elif isinstance(node, InlineFragmentNode):
-                total += cost(node.selection_set, seen)
+                total += cost(node.selection_set)
             elif isinstance(node, FragmentSpreadNode):
-                name = node.name.value
-                fragment = fragments.get(name)
-                if fragment is not None and name not in seen:  # cycles fail validation anyway
-                    total += cost(fragment.selection_set, seen | {name})
+                total += fragment_costs.get(node.name.value, 0)  # unknown or a cycle: refused
+            total = saturate(total)
         return total
 
-    base = cost(operation.selection_set, frozenset())
+    fragment_costs: dict[str, int] = {}
+    for fragment in spreads_first(fragments):
+        fragment_costs[fragment.name.value] = cost(fragment.selection_set)
+    base = cost(operation.selection_set)
     if operation.operation is OperationType.MUTATION:
         base += MUTATION_COST * len(operation.selection_set.selections)
-    return base
+    return saturate(base)
+
+
+def too_costly_error(cost: int, ceiling: int) -> GraphQLError:
+    return GraphQLError(
+        f"this operation costs {figure(cost)}, more than one operation may ({ceiling:,}): "
+        "select fewer fields, smaller pages or fewer fragment spreads",
+        extensions={"code": "GRAPHQL_VALIDATION_FAILED", "cost": cost, "maxCost": ceiling},
+    )
 
 
 # ---- the rate limiter ------------------------------------------------------------------------
@@ -136,6 +156,13 @@ class Guard:
     rate_limiter: RateLimiter | None = None
 
 
+def suggestions_hidden(context: Any) -> bool:
+    """Whether errors leave out graphql-core's "Did you mean ...?": those name the schema's
+    fields, types and enum values, so they are shown only where introspection is on."""
+    guard: Guard | None = getattr(context, "guard", None)
+    return guard is not None and not guard.introspection
+
+
 def rate_limited_error(retry_after: float, cost: int) -> GraphQLError:
     seconds = math.ceil(retry_after)
     return GraphQLError(
@@ -160,33 +187,74 @@ def _operation(document: Any, name: str | None) -> OperationDefinitionNode | Non
     return next((o for o in ops if o.name and o.name.value == name), None)
 
 
+def _refuse(ctx: Any, error: GraphQLError) -> None:
+    """Answer with `error` instead of running the operation. Also as the operation's errors, so
+    the operation log (which finishes before Strawberry copies the result's) records its code."""
+    ctx.result = ExecutionResult(data=None, errors=[error])
+    ctx.pre_execution_errors = [error]
+
+
+def _http_response(context: Any) -> Any:
+    """The HTTP response an operation answers through; None over a WebSocket (a socket has
+    no status) or in-process."""
+    response = getattr(context, "response", None)
+    return response if hasattr(response, "status_code") else None
+
+
+class HttpSubscriptionGate(SchemaExtension):
+    """A subscription sent over HTTP (POST or GET) is refused with SUBSCRIPTION_OVER_HTTP and
+    HTTP 400: its events stream over a WebSocket. (Strawberry would run it as a query, and the
+    stream it returns would fail as a null in a non-null field: an internal error.)"""
+
+    def on_execute(self) -> Iterator[None]:
+        ctx = self.execution_context
+        response = _http_response(ctx.context)
+        if response is not None and ctx.operation_type is StrawberryOperationType.SUBSCRIPTION:
+            response.status_code = 400
+            error = GraphQLError(
+                "subscriptions run over a WebSocket at /graphql (graphql-transport-ws); "
+                "over HTTP, send queries and mutations",
+                extensions={"code": "SUBSCRIPTION_OVER_HTTP"},
+            )
+            _refuse(ctx, error)
+        yield
+
+
 class CostRateLimit(SchemaExtension):
-    """Charges each operation's cost to its caller; over budget: RATE_LIMITED, nothing runs.
-    The HTTP answer is 429 with Retry-After; the GraphQL error says the same in `extensions`."""
+    """Refuses, as part of the document's validation, an operation costing more than one may
+    (GRAPHQL_VALIDATION_FAILED, with `cost` and `maxCost`): subscriptions too, whose execution
+    Strawberry starts whatever an `on_execute` hook says. Then, before execution, charges the
+    cost to its caller; over budget: RATE_LIMITED, nothing runs. The HTTP answer is 429 with
+    Retry-After; the GraphQL error says the same in `extensions`. Listed last: the document's
+    own validation errors come first, and a document with any is not costed."""
+
+    cost: int | None = None  # an instance per operation
+
+    def on_validate(self) -> Iterator[None]:
+        ctx = self.execution_context
+        document = ctx.graphql_document
+        operation = _operation(document, ctx.operation_name) if document is not None else None
+        if document is not None and operation is not None and not ctx.pre_execution_errors:
+            self.cost = query_cost(operation, fragments_of(document), ctx.variables)
+            guard: Guard | None = getattr(ctx.context, "guard", None)
+            limiter = guard.rate_limiter if guard else None
+            ceiling = limiter.capacity if limiter is not None else MAX_OPERATION_COST
+            if self.cost > ceiling:
+                ctx.pre_execution_errors = [too_costly_error(self.cost, ceiling)]
+        yield
 
     def on_execute(self) -> Iterator[None]:
         ctx = self.execution_context
         guard: Guard | None = getattr(ctx.context, "guard", None)
         limiter = guard.rate_limiter if guard else None
-        document = ctx.graphql_document
-        if limiter is not None and document is not None:
-            operation = _operation(document, ctx.operation_name)
-            if operation is not None:
-                fragments = {
-                    d.name.value: d
-                    for d in document.definitions
-                    if isinstance(d, FragmentDefinitionNode)
-                }
-                cost = query_cost(operation, fragments, ctx.variables)
-                retry_after = limiter.spend(_caller_key(ctx.context), cost)
-                if retry_after is not None:
-                    response = getattr(ctx.context, "response", None)
-                    if response is not None and hasattr(response, "status_code"):
-                        response.status_code = 429
-                        response.headers["Retry-After"] = str(math.ceil(retry_after))
-                    ctx.result = ExecutionResult(
-                        data=None, errors=[rate_limited_error(retry_after, cost)]
-                    )
+        if ctx.result is None and limiter is not None and self.cost is not None:
+            retry_after = limiter.spend(_caller_key(ctx.context), self.cost)
+            if retry_after is not None:
+                response = _http_response(ctx.context)
+                if response is not None:
+                    response.status_code = 429
+                    response.headers["Retry-After"] = str(math.ceil(retry_after))
+                _refuse(ctx, rate_limited_error(retry_after, self.cost))
         yield
 
 
@@ -198,7 +266,13 @@ class IntrospectionGate(SchemaExtension):
         # after the validation cache, which sets the document's own validation errors first.
         ctx = self.execution_context
         guard: Guard | None = getattr(ctx.context, "guard", None)
-        if guard is not None and not guard.introspection and ctx.graphql_document is not None:
+        refused = bool(ctx.pre_execution_errors)  # nothing more to say, nor to spend on it
+        if (
+            guard is not None
+            and not guard.introspection
+            and ctx.graphql_document is not None
+            and not refused
+        ):
             errors = validate(
                 ctx.schema._schema, ctx.graphql_document, [NoSchemaIntrospectionCustomRule]
             )

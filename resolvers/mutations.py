@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types import Info
 
+from models import access
 from models.commands import (
     AcceptCancellation,
     CancelOrder,
@@ -17,8 +18,8 @@ from models.commands import (
     RequestCancellation,
     WithdrawCancellation,
 )
-from resolvers.commands import handled
-from resolvers.context import Context, actor_of, services_of
+from resolvers.commands import handled, with_evidence
+from resolvers.context import Context, caller_who, services_of
 from resolvers.errors import (
     AlreadyRequestedError,
     ForbiddenError,
@@ -85,7 +86,9 @@ class Mutation(TicketMutations):
             order_id = well_formed_id(input.order_id, "orderId")
             return RequestCancellation(order_id, input.reason.value, input.note)
 
-        return await handled(info, command, input.idempotency_key, Cancellation.of)
+        return await handled(
+            info, access.require_a_buyer, command, input.idempotency_key, Cancellation.of
+        )
 
     @strawberry.mutation(description="Buyer: take back a request the seller has not answered.")
     async def withdraw_cancellation(
@@ -94,7 +97,9 @@ class Mutation(TicketMutations):
         def command() -> Command:
             return WithdrawCancellation(well_formed_id(input.cancellation_id, "cancellationId"))
 
-        return await handled(info, command, input.idempotency_key, Cancellation.of)
+        return await handled(
+            info, access.require_a_buyer, command, input.idempotency_key, Cancellation.of
+        )
 
     # ---- seller agent --------------------------------------------------------------------
 
@@ -105,7 +110,9 @@ class Mutation(TicketMutations):
         def command() -> Command:
             return AcceptCancellation(well_formed_id(input.cancellation_id, "cancellationId"))
 
-        return await handled(info, command, input.idempotency_key, Cancellation.of)
+        return await handled(
+            info, access.require_an_acting_agent, command, input.idempotency_key, Cancellation.of
+        )
 
     @strawberry.mutation(description="Seller: reject with a reason from the list (C5).")
     async def reject_cancellation(
@@ -115,7 +122,15 @@ class Mutation(TicketMutations):
             cid = well_formed_id(input.cancellation_id, "cancellationId")
             return RejectCancellation(cid, input.reason.value, input.comment)
 
-        return await handled(info, command, input.idempotency_key, Cancellation.of)
+        evidence = with_evidence(info, input.evidence_ids)
+        return await handled(
+            info,
+            access.require_an_acting_agent,
+            command,
+            input.idempotency_key,
+            Cancellation.of,
+            evidence,
+        )
 
     @strawberry.mutation(description="Seller: cancel an order with a reason (C7).")
     async def cancel_order(
@@ -125,7 +140,9 @@ class Mutation(TicketMutations):
             order_id = well_formed_id(input.order_id, "orderId")
             return CancelOrder(order_id, input.reason.value, input.comment)
 
-        return await handled(info, command, input.idempotency_key, Cancellation.of)
+        return await handled(
+            info, access.require_an_acting_agent, command, input.idempotency_key, Cancellation.of
+        )
 
     # ---- platform and carrier ------------------------------------------------------------
 
@@ -136,15 +153,18 @@ class Mutation(TicketMutations):
         def command() -> Command:
             return CancelUnpaidOrder(well_formed_id(input.order_id, "orderId"))
 
-        return await handled(info, command, input.idempotency_key, Cancellation.of)
+        return await handled(
+            info, access.require_platform, command, input.idempotency_key, Cancellation.of
+        )
 
     @strawberry.mutation(description="Platform: the buyer paid.")
     async def record_payment(self, info: Info[Context, Any], input: OrderInput) -> OrderEventResult:
         svc = services_of(info).orders
 
         async def call() -> Any:
+            actor = caller_who(info, access.require_platform)
             order_id = well_formed_id(input.order_id, "orderId")
-            return await svc.record_payment(actor_of(info), order_id)
+            return await svc.record_payment(actor, order_id)
 
         return await outcome(call(), Order.of)
 
@@ -155,10 +175,9 @@ class Mutation(TicketMutations):
         svc = services_of(info).orders
 
         async def call() -> Any:
+            actor = caller_who(info, access.require_an_agent_or_platform)
             order_id = well_formed_id(input.order_id, "orderId")
-            return await svc.hand_to_carrier(
-                actor_of(info), order_id, input.carrier, input.tracking_number
-            )
+            return await svc.hand_to_carrier(actor, order_id, input.carrier, input.tracking_number)
 
         return await outcome(call(), Order.of)
 
@@ -169,7 +188,8 @@ class Mutation(TicketMutations):
         svc = services_of(info).orders
 
         async def call() -> Any:
+            actor = caller_who(info, access.require_platform)
             order_id = well_formed_id(input.order_id, "orderId")
-            return await svc.record_delivery(actor_of(info), order_id)
+            return await svc.record_delivery(actor, order_id)
 
         return await outcome(call(), Order.of)

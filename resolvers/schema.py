@@ -7,19 +7,15 @@ import uuid
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-)
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from models.errors import DomainError
 from resolvers.after_sale_mutations import AfterSaleMutation
 from resolvers.after_sale_queries import AfterSaleQuery
+from resolvers.document_limits import document_limits_rule
+from resolvers.encodable_strings import EncodableVariables
 from resolvers.errors import (
     AfterSaleRefusedError,
     AlreadyRequestedError,
@@ -37,13 +33,18 @@ from resolvers.errors import (
     WindowClosedError,
 )
 from resolvers.fast_execution import FastExecutor
-from resolvers.limits import CostRateLimit, IntrospectionGate
+from resolvers.limits import CostRateLimit, HttpSubscriptionGate, IntrospectionGate
 from resolvers.mutations import Mutation
+from resolvers.order_intake import OrderIntakeMutation, OrderSubscription
 from resolvers.queries import Query
 from resolvers.subscriptions import Subscription
 from resolvers.validation_cache import DocumentValidationCache
+from storage.deadlines import DatabaseUnavailable, as_unavailable
 
 log = logging.getLogger("aftersales.errors")
+
+# The database is out of reach, too slow, or the shop held: retry after `retryAfterSeconds`.
+SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
 
 
 class AfterSalesSchema(strawberry.Schema):
@@ -66,12 +67,35 @@ class AfterSalesSchema(strawberry.Schema):
                 }
             elif error.extensions and "code" in error.extensions:
                 continue  # raised on purpose with its code (UNAUTHENTICATED)
+            elif (unavailable := as_unavailable(original)) is not None:
+                self._unavailable(error, unavailable, execution_context)
             elif original is None or error.path is None:
                 # Parse and validation errors, variables that do not coerce to their types:
                 # the client's document or variables are wrong (only resolvers have a path).
                 error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_VALIDATION_FAILED"}
             else:
                 self._mask(error, execution_context)
+
+    @staticmethod
+    def _unavailable(
+        error: GraphQLError,
+        unavailable: DatabaseUnavailable,
+        execution_context: ExecutionContext | None,
+    ) -> None:
+        """The database is out of reach, too slow or the shop held: retryable, not a bug (and
+        not a domain error, so a mutation answers it here too, not in its union). Over HTTP: 503
+        with Retry-After. The driver's own message never reaches the caller."""
+        error.message = str(unavailable)
+        error.extensions = {
+            **(error.extensions or {}),
+            "code": SERVICE_UNAVAILABLE,
+            "retryAfterSeconds": unavailable.retry_after,
+        }
+        context = execution_context.context if execution_context else None
+        response = getattr(context, "response", None)
+        if response is not None and hasattr(response, "status_code"):
+            response.status_code = 503
+            response.headers["Retry-After"] = str(unavailable.retry_after)
 
     @staticmethod
     def _mask(error: GraphQLError, execution_context: ExecutionContext | None) -> None:
@@ -86,15 +110,13 @@ class AfterSalesSchema(strawberry.Schema):
 # The limit rules are built once: a limiter constructed per request makes new rule classes, and
 # the rules are part of the validation cache's key, so every request was validated again (~1.4 ms
 # for a tab page, measured by benchmarks/tab_query.py).
-_LIMIT_RULES = [
-    *QueryDepthLimiter(max_depth=12).validation_rules,
-    *MaxAliasesLimiter(max_alias_count=30).validation_rules,
-]
+# Depth and aliases are measured once per fragment (resolvers/document_limits.py), not per path.
+_LIMIT_RULES = [document_limits_rule(max_depth=12, max_aliases=30)]
 
 schema = AfterSalesSchema(
     query=merge_types("Query", (Query, AfterSaleQuery)),
-    mutation=merge_types("Mutation", (Mutation, AfterSaleMutation)),
-    subscription=Subscription,
+    mutation=merge_types("Mutation", (Mutation, AfterSaleMutation, OrderIntakeMutation)),
+    subscription=merge_types("Subscription", (Subscription, OrderSubscription)),
     # Every error type is in the schema even where no union names it yet.
     types=[
         AfterSaleRefusedError,
@@ -119,6 +141,8 @@ schema = AfterSalesSchema(
         ParserCache,
         DocumentValidationCache,
         IntrospectionGate,  # after the validation cache: it adds to the errors that one sets
+        EncodableVariables,  # likewise
+        HttpSubscriptionGate,  # before the cost: a refused subscription is not charged
         CostRateLimit,
     ],
 )

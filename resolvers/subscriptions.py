@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import re
 from collections.abc import AsyncGenerator, Callable
 from datetime import datetime
 from enum import Enum
@@ -216,14 +217,23 @@ def encode_cursor(shop_id: str, seq: int) -> str:
     return base64.urlsafe_b64encode(f"{shop_id}:{seq}".encode()).decode().rstrip("=")
 
 
+# A feed position is an event number: at most 18 ASCII digits (it is stored as a 64-bit int).
+_SEQ = re.compile(r"[0-9]{1,18}")
+
+
 def decode_cursor(cursor: str, shop_id: str) -> int:
+    not_ours = ValidationFailed("not a cursor of this feed", field="after")
+    if len(cursor) > 256:  # a shop id of at most 64 characters and a number, in base64
+        raise not_ours
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         shop, seq = raw.rsplit(":", 1)
-        position = int(seq)
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise ValidationFailed("not a cursor of this feed", field="after") from None
-    if shop != shop_id or position < 0:
+        raise not_ours from None
+    if not _SEQ.fullmatch(seq):  # int() would take "+1", " 1", "1_0" and other scripts' digits
+        raise not_ours
+    position = int(seq)
+    if shop != shop_id:
         raise ValidationFailed("this cursor is from another shop's feed", field="after")
     return position
 

@@ -21,7 +21,7 @@ from models.money import Money as DomainMoney
 from resolvers.after_sale_inputs import LineQuantityInput, lines_of
 from resolvers.after_sale_types import AfterSale
 from resolvers.commands import handled
-from resolvers.context import Context, actor_of, services_of
+from resolvers.context import Context, actor_of, caller_who, services_of
 from resolvers.errors import (
     AfterSaleRefusedError,
     ForbiddenError,
@@ -582,6 +582,17 @@ class TicketQueries:
         t = await services_of(info).helpdesk.get(actor_of(info), well_formed_id(id, "id"))
         return Ticket.of(t)
 
+    @strawberry.field(
+        description="The ticket a request (a cancellation or an after-sale request) opened; "
+        "null when it opened none."
+    )
+    async def request_ticket(
+        self, info: Info[Context, Any], request_id: strawberry.ID
+    ) -> Ticket | None:
+        svc = services_of(info).helpdesk
+        t = await svc.for_request(actor_of(info), well_formed_id(request_id, "requestId"))
+        return Ticket.of(t) if t else None
+
     @strawberry.field(description="H2: the shop's rules, in the order they run.")
     async def ticket_rules(
         self, info: Info[Context, Any], shop_id: strawberry.ID | None = None
@@ -607,7 +618,8 @@ class TicketMutations:
         svc = services_of(info).helpdesk
 
         async def call() -> Any:
-            return await svc.assign(actor_of(info), _ticket_id(input.ticket_id), input.assignee)
+            actor = caller_who(info, access.require_an_agent)
+            return await svc.assign(actor, _ticket_id(input.ticket_id), input.assignee)
 
         return await outcome(call(), Ticket.of)
 
@@ -616,7 +628,8 @@ class TicketMutations:
         svc = services_of(info).helpdesk
 
         async def call() -> Any:
-            return await svc.tag(actor_of(info), _ticket_id(input.ticket_id), input.tag)
+            actor = caller_who(info, access.require_an_agent)
+            return await svc.tag(actor, _ticket_id(input.ticket_id), input.tag)
 
         return await outcome(call(), Ticket.of)
 
@@ -625,7 +638,8 @@ class TicketMutations:
         svc = services_of(info).helpdesk
 
         async def call() -> Any:
-            return await svc.untag(actor_of(info), _ticket_id(input.ticket_id), input.tag)
+            actor = caller_who(info, access.require_an_agent)
+            return await svc.untag(actor, _ticket_id(input.ticket_id), input.tag)
 
         return await outcome(call(), Ticket.of)
 
@@ -636,7 +650,8 @@ class TicketMutations:
         svc = services_of(info).helpdesk
 
         async def call() -> Any:
-            return await svc.add_note(actor_of(info), _ticket_id(input.ticket_id), input.text)
+            actor = caller_who(info, access.require_an_agent)
+            return await svc.add_note(actor, _ticket_id(input.ticket_id), input.text)
 
         return await outcome(call(), Ticket.of)
 
@@ -647,7 +662,8 @@ class TicketMutations:
         svc = services_of(info).helpdesk
 
         async def call() -> Any:
-            return await svc.set_status(actor_of(info), _ticket_id(input.ticket_id), input.status)
+            actor = caller_who(info, access.require_an_agent)
+            return await svc.set_status(actor, _ticket_id(input.ticket_id), input.status)
 
         return await outcome(call(), Ticket.of)
 
@@ -658,7 +674,13 @@ class TicketMutations:
     async def approve_from_ticket(
         self, info: Info[Context, Any], input: ApproveFromTicketInput
     ) -> TicketDecisionResult:
-        return await handled(info, input.command, input.idempotency_key, Ticket.of)
+        return await handled(
+            info,
+            access.require_an_acting_agent,
+            input.command,
+            input.idempotency_key,
+            Ticket.of,
+        )
 
     @strawberry.mutation(description="Reject the ticket's request with a reason of its kind.")
     async def reject_from_ticket(
@@ -667,7 +689,9 @@ class TicketMutations:
         def command() -> RejectFromTicket:
             return RejectFromTicket(_ticket_id(input.ticket_id), input.reason, input.comment)
 
-        return await handled(info, command, input.idempotency_key, Ticket.of)
+        return await handled(
+            info, access.require_an_acting_agent, command, input.idempotency_key, Ticket.of
+        )
 
     @strawberry.mutation(description="H2: a new rule for the shop, checked before it is saved.")
     async def create_ticket_rule(
@@ -676,8 +700,9 @@ class TicketMutations:
         svc = services_of(info).helpdesk
 
         async def call() -> Any:
+            actor = caller_who(info, access.require_a_rules_author)
             shop = well_formed_id(input.shop_id, "shopId")
-            return await svc.create_rule(actor_of(info), shop, rule_draft(input.rule))
+            return await svc.create_rule(actor, shop, rule_draft(input.rule))
 
         return await outcome(call(), TicketRule.of)
 
@@ -688,8 +713,9 @@ class TicketMutations:
         svc = services_of(info).helpdesk
 
         async def call() -> Any:
+            actor = caller_who(info, access.require_a_rules_author)
             rule_id = well_formed_id(input.rule_id, "ruleId")
-            return await svc.update_rule(actor_of(info), rule_id, rule_draft(input.rule))
+            return await svc.update_rule(actor, rule_id, rule_draft(input.rule))
 
         return await outcome(call(), TicketRule.of)
 
@@ -700,7 +726,8 @@ class TicketMutations:
         svc = services_of(info).helpdesk
 
         async def call() -> Any:
-            return await svc.delete_rule(actor_of(info), well_formed_id(input.rule_id, "ruleId"))
+            actor = caller_who(info, access.require_a_rules_author)
+            return await svc.delete_rule(actor, well_formed_id(input.rule_id, "ruleId"))
 
         return await outcome(call(), lambda r: DeletedTicketRule(id=strawberry.ID(r.id)))
 
@@ -714,8 +741,9 @@ class TicketMutations:
         svc = services_of(info).helpdesk
 
         async def call() -> Any:
+            actor = caller_who(info, access.require_a_rules_author)
             shop = well_formed_id(input.shop_id, "shopId")
-            return await svc.dry_run(actor_of(info), shop, rule_draft(input.rule))
+            return await svc.dry_run(actor, shop, rule_draft(input.rule))
 
         return await outcome(call(), _dry_run)
 
@@ -727,9 +755,8 @@ class TicketMutations:
         shop = input.shop_id
 
         async def call() -> Any:
-            return await svc.add_agent(
-                actor_of(info), well_formed_id(shop, "shopId"), input.agent_id
-            )
+            actor = caller_who(info, access.require_a_rules_author)
+            return await svc.add_agent(actor, well_formed_id(shop, "shopId"), input.agent_id)
 
         actor = info.context.actor
         owner = shop or (actor.shop_id if actor else None) or ""
@@ -745,9 +772,8 @@ class TicketMutations:
         shop = input.shop_id
 
         async def call() -> Any:
-            return await svc.remove_agent(
-                actor_of(info), well_formed_id(shop, "shopId"), input.agent_id
-            )
+            actor = caller_who(info, access.require_a_rules_author)
+            return await svc.remove_agent(actor, well_formed_id(shop, "shopId"), input.agent_id)
 
         actor = info.context.actor
         owner = shop or (actor.shop_id if actor else None) or ""

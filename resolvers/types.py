@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import Enum
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -25,6 +25,9 @@ from models.requests import Initiator as DomainInitiator
 from models.requests import RequestKind as DomainRequestKind
 from resolvers.context import Context, actor_of, services_of
 from resolvers.execution_plans import serve_from
+
+if TYPE_CHECKING:
+    from resolvers.evidence_types import Evidence
 
 ActorKind = strawberry.enum(DomainActorKind, name="ActorKind")
 RequestKind = strawberry.enum(DomainRequestKind, name="RequestKind")
@@ -134,6 +137,19 @@ class CancellationEligibility:
     )
 
 
+@strawberry.type(description="One update the order intake received about an order.")
+class OrderIntakeEntry:
+    action: str = strawberry.field(description="PLACED, or the step the update reported.")
+    at: datetime = strawberry.field(description="When it happened, by the sender's clock.")
+    outcome: str = strawberry.field(
+        description="PLACED, APPLIED, REPEATED, or the code it was refused with (STALE_UPDATE, "
+        "ORDER_CONFLICT, ORDER_IN_TRANSIT, ...)."
+    )
+    actor_kind: ActorKind
+    actor_id: str
+    received_at: datetime
+
+
 @strawberry.type
 class Order:
     _order: strawberry.Private[DomainOrder]
@@ -222,6 +238,24 @@ class Order:
     @strawberry.field
     def tracking_number(self) -> str | None:
         return self._order.tracking_number
+
+    @strawberry.field(
+        description="What the order intake received about this order, oldest first (the "
+        "latest 100): each update with the time it says it happened and what became of it."
+    )
+    async def intake_timeline(self, info: Info[Context, Any]) -> list[OrderIntakeEntry]:
+        found = await services_of(info).orders.intake.timeline(self._order)
+        return [
+            OrderIntakeEntry(
+                action=e.action,
+                at=e.at,
+                outcome=e.outcome,
+                actor_kind=DomainActorKind(e.actor_kind),
+                actor_id=e.actor_id,
+                received_at=e.received_at,
+            )
+            for e in found
+        ]
 
     @strawberry.field(description="Every cancellation of this order, newest first (C9).")
     async def cancellations(self, info: Info[Context, Any]) -> list[Cancellation]:
@@ -377,6 +411,14 @@ class Cancellation:
     @strawberry.field
     def policy(self) -> PolicySnapshot:
         return PolicySnapshot.of(self._c.policy)
+
+    @strawberry.field(description="E1: the photos and videos attached to its steps, oldest first.")
+    async def evidence(
+        self, info: Info[Context, Any]
+    ) -> list[Annotated[Evidence, strawberry.lazy("resolvers.evidence_types")]]:
+        from resolvers.evidence_types import evidence_of  # it imports this module's types
+
+        return await evidence_of(info, self._c.id)  # visible to whoever sees the request
 
     @strawberry.field
     async def order(self, info: Info[Context, Any]) -> Order | None:

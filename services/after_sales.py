@@ -11,7 +11,7 @@ loser reruns on the state that won (storage/refund_ledgers.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bson import ObjectId
@@ -63,6 +63,7 @@ from storage import policies, refund_ledgers, tab_counts
 from storage.after_sales import AfterSaleFilter
 from storage.mongo import Database, Session
 from storage.pagination import Page
+from storage.shops import shop_of, shops_of
 
 SECTION = "after_sales"
 
@@ -72,6 +73,9 @@ SECTION = "after_sales"
 
 Decide = Callable[[AfterSaleRequest, Order, RefundLedger], AfterSaleOutcome]
 Create = Callable[[AfterSalesCase, PolicyBook, str], AfterSaleOutcome]
+OnWrite = Callable[
+    [Session, Actor, list[tuple[AfterSaleRequest | None, AfterSaleRequest]]], Awaitable[None]
+]
 
 
 def new_after_sale_id() -> str:
@@ -84,12 +88,39 @@ class _Change:
     before: AfterSaleRequest | None  # None: a new request
 
 
+_BUYER_STEPS = (RequestAfterSale, WithdrawAfterSale, AppealAfterSale, ShipReturn)
+_SELLER_STEPS = (
+    ApproveAfterSale,
+    RejectAfterSale,
+    ConfirmReturnReceived,
+    RejectReturnOnReceipt,
+    ShipReplacement,
+    RefundOrder,
+)
+_PLATFORM_STEPS = (DecideAppeal, RecordReplacementDelivered, PlatformRefund)
+
+
+def _permit(actor: Actor, c: AfterSaleCommand) -> access.Permit:
+    """Who may take this step on a request or an order: checked on what the step reads, and
+    again on the outcome a repeated key recalls (services/request_writes.py)."""
+    if isinstance(c, _BUYER_STEPS):
+        return access.permit_buyer(actor)
+    if isinstance(c, _SELLER_STEPS):
+        return access.permit_seller(actor)
+    if isinstance(c, _PLATFORM_STEPS):
+        return access.permit_platform(actor)
+    raise TypeError(f"not a step on an after-sale request: {c!r}")
+
+
 class AfterSaleService:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock
         self.after_create: AfterCreate | None = None  # wired by services/bootstrap.py
         self.writes = RequestWrites(db, clock, SECTION, store.REQUESTS, facts_of_after_sale)
+        # E1: attaches the evidence a step's caller named, in the step's transaction (wired by
+        # services/bootstrap.py; services/evidence.py::EvidenceService.attach_claimed).
+        self.on_write: OnWrite | None = None
 
     async def handle(
         self, actor: Actor, command: AfterSaleCommand, key: str | None = None
@@ -97,12 +128,12 @@ class AfterSaleService:
         """The one entry of every after-sale use case (models/commands.py)."""
         if isinstance(command, ActOnAfterSaleDeadlines):
             return await self.act_on_deadlines(actor, list(command.request_ids))
+        permit = _permit(actor, command)
         if isinstance(command, RequestAfterSale | RefundOrder | PlatformRefund):
-            return await self._create(
-                actor, command.order_id, command, key, self._opening(actor, command)
-            )
+            opening = self._opening(actor, command)
+            return await self._create(actor, command.order_id, command, key, opening, permit)
         step = self._step(actor, command)
-        return await self._decide(actor, command.request_id, command, key, step)  # type: ignore[attr-defined]
+        return await self._decide(actor, command.request_id, command, key, step, permit)  # type: ignore[attr-defined]
 
     def _opening(self, actor: Actor, c: RequestAfterSale | RefundOrder | PlatformRefund) -> Create:
         """R1, P1 (a buyer's request), R5 (a second one, linked), R10 (instant refund); R9, R10
@@ -112,7 +143,6 @@ class AfterSaleService:
         def create(case: AfterSalesCase, book: PolicyBook, new_id: str) -> AfterSaleOutcome:
             order = case.order
             if isinstance(c, RequestAfterSale):
-                access.require_buyer_of(actor, order.buyer_id)
                 asked = dict(c.lines)
                 categories = [line.category for line in order.lines if line.line_id in asked]
                 policy = book.for_order(categories or order.categories)  # kept on the request (Y1)
@@ -131,10 +161,7 @@ class AfterSaleService:
                 )
             refund = domain.refund_by_seller
             if isinstance(c, PlatformRefund):
-                access.require_platform(actor)
                 refund = domain.refund_by_platform
-            else:
-                access.require_seller_of(actor, order.shop_id)
             return refund(
                 order,
                 case.requests,
@@ -152,45 +179,36 @@ class AfterSaleService:
         return create
 
     def _step(self, actor: Actor, c: AfterSaleCommand) -> Decide:
-        """A step on one request: who may take it (models/access.py), then the domain's rule."""
+        """A step on one request: the domain's rule (who may take it is the command's permit,
+        checked before: `_permit`)."""
         now = self.clock.now
 
         def decide(r: AfterSaleRequest, order: Order, ledger: RefundLedger) -> AfterSaleOutcome:
             match c:
                 case WithdrawAfterSale():
-                    access.require_buyer_of(actor, r.buyer_id)
                     return domain.withdraw(r, order, actor, now())
                 case AppealAfterSale():
-                    access.require_buyer_of(actor, r.buyer_id)
                     return domain.appeal(r, order, actor, c.reason, c.comment, now())
                 case ShipReturn():
-                    access.require_buyer_of(actor, r.buyer_id)
                     return domain.ship_return(r, order, actor, c.carrier, c.tracking_number, now())
                 case ApproveAfterSale():  # R7, P2: some lines, maybe for less money
-                    access.require_seller_of(actor, r.shop_id)
                     terms = c.terms.as_arguments()
                     return domain.approve(r, order, ledger, actor, c.decision, now(), **terms)
                 case RejectAfterSale():
-                    access.require_seller_of(actor, r.shop_id)
                     return domain.reject(r, order, actor, c.reason, c.comment, now())
                 case ConfirmReturnReceived():
-                    access.require_seller_of(actor, r.shop_id)
                     return domain.confirm_receipt(r, order, ledger, actor, now())
                 case RejectReturnOnReceipt():
-                    access.require_seller_of(actor, r.shop_id)
                     return domain.reject_on_receipt(r, order, actor, c.reason, c.comment, now())
                 case ShipReplacement():
-                    access.require_seller_of(actor, r.shop_id)
                     return domain.ship_replacement(
                         r, order, actor, c.carrier, c.tracking_number, now()
                     )
                 case DecideAppeal():  # R6: the refund goes ahead, or the request closes
-                    access.require_platform(actor)
                     if c.for_buyer:
                         return domain.decide_for_buyer(r, order, ledger, actor, c.note, now())
                     return domain.decide_for_seller(r, order, actor, c.note, now())
                 case RecordReplacementDelivered():  # P2: a carrier event
-                    access.require_platform(actor)
                     return domain.replacement_delivered(r, order, actor, now())
             raise TypeError(f"not a step on an after-sale request: {c!r}")
 
@@ -216,7 +234,9 @@ class AfterSaleService:
                 changes.append(_Change(outcome, r))
             return await self._write(session, actor, cases, changes)
 
-        return await self.db.transaction(work)
+        return await self.db.transaction(
+            work, serial=await shops_of(self.db, self.db.after_sales, ids)
+        )
 
     async def set_policy(self, actor: Actor, category: str, policy: CategoryPolicy) -> None:
         """Y1: the platform sets a category's policy; requests already open keep theirs."""
@@ -326,10 +346,12 @@ class AfterSaleService:
         command: AfterSaleCommand,
         key: str | None,
         create: Create,
+        permit: access.Permit,
     ) -> AfterSaleRequest:
         async def write(session: Session) -> AfterSaleRequest:
             cases = await self._cases([order_id], session)
             case = cases[order_id]
+            permit(case.order.shop_id, case.order.buyer_id)
             # A request keeps the policy it was opened under (Y1): read once, here.
             book = await policies.book_for(self.db, case.order.categories, session)
             outcome = create(case, book, new_after_sale_id())
@@ -337,7 +359,10 @@ class AfterSaleService:
             [saved] = await self._write(session, actor, cases, [_Change(outcome, None)])
             return saved
 
-        return await self.writes.created(actor, command, key, write, self.after_create)
+        shop = actor.shop_id or await shop_of(self.db, self.db.orders, order_id)
+        return await self.writes.created(
+            actor, command, key, write, permit, shop, self.after_create
+        )
 
     async def _decide(
         self,
@@ -346,11 +371,13 @@ class AfterSaleService:
         command: AfterSaleCommand,
         key: str | None,
         decide: Decide,
+        permit: access.Permit,
     ) -> AfterSaleRequest:
         async def write(session: Session) -> AfterSaleRequest:
             r = await store.get(self.db, request_id, session)
             if r is None:
                 raise NotFound(f"no after-sale request {request_id}", field="requestId")
+            permit(r.shop_id, r.buyer_id)
             cases = await self._cases([r.order_id], session)
             case = cases[r.order_id]
             outcome = decide(r, case.order, case.ledger)
@@ -358,7 +385,8 @@ class AfterSaleService:
             [saved] = await self._write(session, actor, cases, [_Change(outcome, r)])
             return saved
 
-        return await self.writes.once(actor, command, key, write)
+        shop = actor.shop_id or await shop_of(self.db, self.db.after_sales, request_id)
+        return await self.writes.once(actor, command, key, write, permit, shop)
 
     async def _write(
         self,
@@ -373,6 +401,8 @@ class AfterSaleService:
         transaction."""
         if not changes:
             return []
+        if self.on_write is not None:
+            await self.on_write(session, actor, [(ch.before, ch.outcome.request) for ch in changes])
         touched = [cases[ch.outcome.request.order_id] for ch in changes]
         touched = list({id(case): case for case in touched}.values())
         await order_store.save_many(

@@ -12,6 +12,7 @@ from services.after_sale_desk import wire_after_sales
 from services.after_sales import AfterSaleService
 from services.cancellations import CancellationService
 from services.commands import RequestCommands
+from services.evidence import EvidenceService
 from services.orders import OrderService
 from services.tickets import HelpdeskService
 from storage.indexes import ensure_indexes
@@ -27,6 +28,7 @@ class Services:
     after_sales: AfterSaleService
     helpdesk: HelpdeskService
     requests: RequestCommands
+    evidence: EvidenceService
 
     async def handle(self, actor: Actor, command: Command, key: str | None = None) -> Any:
         """Every use case's one entry (services/commands.py): a ticket's decision to the
@@ -46,6 +48,10 @@ async def build_services(db: Database, clock: Clock) -> Services:
     cancellations.after_create = helpdesk.run_rules_for_requests
     # H1, H2: refunds, returns and replacements are tickets too, with the same rules.
     wire_after_sales(helpdesk, after_sales)
+    # E1: a step's evidence is attached in the step's own transaction.
+    evidence = EvidenceService(db, clock)
+    after_sales.on_write = evidence.attach_claimed
+    cancellations.on_write = evidence.attach_claimed_to_cancellations
     return Services(
         db=db,
         clock=clock,
@@ -54,4 +60,5 @@ async def build_services(db: Database, clock: Clock) -> Services:
         after_sales=after_sales,
         helpdesk=helpdesk,
         requests=requests,
+        evidence=evidence,
     )

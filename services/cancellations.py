@@ -7,7 +7,7 @@ version), the order, the tab counters, the notifications and the idempotency key
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -47,6 +47,7 @@ from storage import policies, refund_ledgers, tab_counts
 from storage.cancellations import CancellationFilter
 from storage.mongo import Database, Session
 from storage.pagination import Page
+from storage.shops import shop_of, shops_of
 
 SECTION = "cancellations"
 
@@ -65,6 +66,11 @@ class _Change:
     outcome: CancellationOutcome
     cancellation_before: Cancellation | None  # None: a new request
     order_before: Order
+
+
+OnWrite = Callable[
+    [Session, Actor, list[tuple[Cancellation | None, Cancellation]]], Awaitable[None]
+]
 
 
 def new_cancellation_id() -> str:
@@ -90,6 +96,9 @@ class CancellationService:
         self.writes = RequestWrites(
             db, clock, SECTION, cancellation_store.REQUESTS, facts_of_cancellation
         )
+        # E1: attaches the evidence a step's caller named, in the step's transaction (wired by
+        # services/bootstrap.py; services/evidence.py).
+        self.on_write: OnWrite | None = None
 
     async def handle(
         self, actor: Actor, command: CancellationCommand, key: str | None = None
@@ -120,21 +129,21 @@ class CancellationService:
         """C1 (at once inside the window), C2 (a request after it), C3 (refused once shipped)."""
 
         def create(order: Order, policy: CategoryPolicy, new_id: str) -> CancellationOutcome:
-            access.require_buyer_of(actor, order.buyer_id)
             return domain.request_by_buyer(
                 order, actor, c.reason, c.note, policy, self.clock.now(), new_id
             )
 
-        return await self._create(actor, c.order_id, c, key, create)
+        return await self._create(actor, c.order_id, c, key, create, access.permit_buyer(actor))
 
     async def _withdraw(
         self, actor: Actor, c: WithdrawCancellation, key: str | None
     ) -> Cancellation:
         def decide(cancellation: Cancellation, order: Order) -> CancellationOutcome:
-            access.require_buyer_of(actor, cancellation.buyer_id)
             return domain.withdraw(cancellation, order, actor, self.clock.now())
 
-        return await self._decide(actor, c.cancellation_id, c, key, decide)
+        return await self._decide(
+            actor, c.cancellation_id, c, key, decide, access.permit_buyer(actor)
+        )
 
     # ---- seller agent --------------------------------------------------------------------
 
@@ -142,20 +151,22 @@ class CancellationService:
         """C4: the order is cancelled and the buyer refunded, in the same write."""
 
         def decide(cancellation: Cancellation, order: Order) -> CancellationOutcome:
-            access.require_seller_of(actor, cancellation.shop_id)
             return domain.accept(cancellation, order, actor, self.clock.now())
 
-        return await self._decide(actor, c.cancellation_id, c, key, decide)
+        return await self._decide(
+            actor, c.cancellation_id, c, key, decide, access.permit_seller(actor)
+        )
 
     async def _reject(self, actor: Actor, c: RejectCancellation, key: str | None) -> Cancellation:
         """C5: a reason from the catalogue and an optional comment; the order goes on."""
 
         def decide(cancellation: Cancellation, order: Order) -> CancellationOutcome:
-            access.require_seller_of(actor, cancellation.shop_id)
             now = self.clock.now()
             return domain.reject(cancellation, order, actor, c.reason, c.comment, now)
 
-        return await self._decide(actor, c.cancellation_id, c, key, decide)
+        return await self._decide(
+            actor, c.cancellation_id, c, key, decide, access.permit_seller(actor)
+        )
 
     async def _cancel_by_seller(
         self, actor: Actor, c: CancelOrder, key: str | None
@@ -163,12 +174,11 @@ class CancellationService:
         """C7: the seller cancels; the buyer is notified and refunded."""
 
         def create(order: Order, policy: CategoryPolicy, new_id: str) -> CancellationOutcome:
-            access.require_seller_of(actor, order.shop_id)
             return domain.cancel_by_seller(
                 order, actor, c.reason, c.comment, policy, self.clock.now(), new_id
             )
 
-        return await self._create(actor, c.order_id, c, key, create)
+        return await self._create(actor, c.order_id, c, key, create, access.permit_seller(actor))
 
     # ---- platform ------------------------------------------------------------------------
 
@@ -178,11 +188,10 @@ class CancellationService:
         """C8: the platform cancels an order not paid in time; the seller is notified."""
 
         def create(order: Order, policy: CategoryPolicy, new_id: str) -> CancellationOutcome:
-            access.require_platform(actor)
             (reason,) = SYSTEM_CANCEL_REASONS
             return domain.cancel_by_system(order, actor, reason, policy, self.clock.now(), new_id)
 
-        return await self._create(actor, c.order_id, c, key, create)
+        return await self._create(actor, c.order_id, c, key, create, access.permit_platform(actor))
 
     async def auto_accept(self, actor: Actor, ids: list[str]) -> list[Cancellation]:
         """C6: these requests, if still waiting past their response window, accepted by the
@@ -203,7 +212,8 @@ class CancellationService:
                 changes.append(_Change(outcome, c, order))
             return await self._write(session, actor, changes)
 
-        return await self.db.transaction(work)
+        shops = await shops_of(self.db, self.db.cancellations, ids)
+        return await self.db.transaction(work, serial=shops)
 
     async def auto_accept_due(self, actor: Actor, limit: int = 100) -> list[Cancellation]:
         """C6 for up to `limit` of the requests due now."""
@@ -232,7 +242,8 @@ class CancellationService:
                 changes.append(_Change(outcome, None, order))
             return await self._write(session, actor, changes)
 
-        cancelled = await self.db.transaction(work)
+        shops = await shops_of(self.db, self.db.orders, order_ids)
+        cancelled = await self.db.transaction(work, serial=shops)
         await run_rules_after_create(self.after_create, [c.id for c in cancelled])
         return cancelled
 
@@ -296,16 +307,21 @@ class CancellationService:
         command: CancellationCommand,
         key: str | None,
         create: Creation,
+        permit: access.Permit,
     ) -> Cancellation:
         async def write(session: Session) -> Cancellation:
             order = await self._load_order(order_id, session)
+            permit(order.shop_id, order.buyer_id)
             # A request keeps the policy it was opened under (Y1): read it once, here.
             book = await policies.book_for(self.db, order.categories, session)
             outcome = create(order, book.for_order(order.categories), new_cancellation_id())
             [saved] = await self._write(session, actor, [_Change(outcome, None, order)])
             return saved
 
-        return await self.writes.created(actor, command, key, write, self.after_create)
+        shop = actor.shop_id or await shop_of(self.db, self.db.orders, order_id)
+        return await self.writes.created(
+            actor, command, key, write, permit, shop, self.after_create
+        )
 
     async def _decide(
         self,
@@ -314,16 +330,19 @@ class CancellationService:
         command: CancellationCommand,
         key: str | None,
         decide: Decision,
+        permit: access.Permit,
     ) -> Cancellation:
         async def write(session: Session) -> Cancellation:
             c = await cancellation_store.get(self.db, cancellation_id, session)
             if c is None:
                 raise NotFound(f"no cancellation {cancellation_id}", field="cancellationId")
+            permit(c.shop_id, c.buyer_id)
             order = await self._load_order(c.order_id, session)
             [saved] = await self._write(session, actor, [_Change(decide(c, order), c, order)])
             return saved
 
-        return await self.writes.once(actor, command, key, write)
+        shop = actor.shop_id or await shop_of(self.db, self.db.cancellations, cancellation_id)
+        return await self.writes.once(actor, command, key, write, permit, shop)
 
     async def _book_refunds(self, session: Session, changes: list[_Change]) -> None:
         """A cancellation that refunds books it in the order's refund ledger, the one after-sale
@@ -365,6 +384,9 @@ class CancellationService:
         """The one write path: orders, requests (with their timeline records), tab counters,
         notifications and the live feed's events, in the caller's transaction, from states read
         in that transaction."""
+        if self.on_write is not None:
+            pairs = [(ch.cancellation_before, ch.outcome.cancellation) for ch in changes]
+            await self.on_write(session, actor, pairs)
         await order_store.save_many(
             self.db, [(ch.order_before, ch.outcome.order) for ch in changes], session
         )

@@ -28,6 +28,8 @@ from storage import after_sales as after_sale_store
 from storage import cancellations as cancellation_store
 from storage import orders as order_store
 from storage import tickets as ticket_store
+from storage.deadlines import DatabaseUnavailable
+from storage.deadlines import deadline as operation_deadline
 
 log = logging.getLogger("aftersales.deadlines")
 
@@ -61,7 +63,14 @@ class WorkerStatus:
 
 
 class DeadlineWorker:
-    def __init__(self, services: Services, *, interval: float, batch_size: int) -> None:
+    def __init__(
+        self,
+        services: Services,
+        *,
+        interval: float,
+        batch_size: int,
+        operation_timeout: float = 60.0,
+    ) -> None:
         if interval <= 0:
             raise ValueError("interval must be positive")
         if batch_size <= 0:
@@ -69,6 +78,7 @@ class DeadlineWorker:
         self.services = services
         self.interval = interval
         self.batch_size = batch_size
+        self.operation_timeout = operation_timeout  # each scan and each batch, like a request's
         self.status = WorkerStatus()
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
@@ -120,14 +130,18 @@ class DeadlineWorker:
         moves = 0
         for deadline in self.deadlines:
             while True:
-                due = await deadline.due(now, scan_limit)
+                with operation_deadline(self.operation_timeout):
+                    due = await deadline.due(now, scan_limit)
                 if due:
                     oldest.append(due[0][1])
                 for start in range(0, len(due), self.batch_size):
                     if self._stop.is_set():
                         break  # shutting down: each batch is a transaction, stop between them
                     batch = [item_id for item_id, _ in due[start : start + self.batch_size]]
-                    done = await deadline.act(batch)
+                    # A batch's one transaction may take what its deadline allows.
+                    timeout = self.operation_timeout
+                    with operation_deadline(timeout, attempt=timeout):
+                        done = await deadline.act(batch)
                     moves += len(done)
                     by_name = self.status.moves_by_deadline
                     by_name[deadline.name] = by_name.get(deadline.name, 0) + len(done)
@@ -153,7 +167,7 @@ class DeadlineWorker:
                     if moved:
                         log.info("deadline worker moved %d request(s)", moved)
                     wait = self.interval
-                except PyMongoError as exc:
+                except (PyMongoError, DatabaseUnavailable) as exc:
                     failures += 1
                     wait = min(self.interval * 2**failures, MAX_BACKOFF_SECONDS)
                     self.status.last_error = f"{type(exc).__name__}: {exc}"

@@ -1,7 +1,9 @@
 """Demo data for a first run: shops, buyers, orders in every fulfilment state, cancellations in
 every tab, and after-sale requests (refunds, returns, replacements, an appeal) in every tab.
 Made through the same use cases as real traffic, with a clock moved by hand, so every request
-has an honest timeline."""
+has an honest timeline: the orders are placed, handed to the carrier and delivered through the
+order intake (services/order_intake.py), as the marketplace's integration of each shop, the
+service call the placeOrders and updateOrders mutations make."""
 
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ from models.commands import (
     WithdrawCancellation,
 )
 from models.money import Money
+from models.order_intake import NewLine, OrderStep, OrderUpdate, PlaceOrder
 from models.orders import FulfilmentState, LineItem, Order, PaymentMethod, PaymentState
 from models.policy import HOUR, CategoryPolicy
 from models.ticket_rules import Condition, Rule, RuleAction, RuleActionKind, validate_rule
@@ -36,9 +39,9 @@ from models.tickets import RequestInitiator, RequestKind
 from services.after_sales import AfterSaleService
 from services.cancellations import CancellationService
 from services.commands import RequestCommands
+from services.order_intake import ExternalUpdate
 from services.orders import OrderService
 from storage import agents, policies, ticket_rules
-from storage import orders as order_store
 from storage.mongo import Database
 
 SHOPS = {"shop-1": "Aurora Beauty", "shop-2": "Peak Outdoor"}
@@ -78,6 +81,31 @@ def seller(shop_id: str) -> Actor:
 
 def buyer(buyer_id: str) -> Actor:
     return Actor(ActorKind.BUYER, buyer_id)
+
+
+def marketplace(shop_id: str) -> Actor:
+    """The marketplace's order system, as the integration of one shop."""
+    return Actor(ActorKind.INTEGRATION, "demo-marketplace", shop_id)
+
+
+def _placement(o: Order) -> PlaceOrder:
+    """The order as the marketplace sends it; its id is the marketplace's id and, kept by the
+    demo (the README's examples use them), the service's."""
+    return PlaceOrder(
+        external_id=o.id,
+        buyer_id=o.buyer_id,
+        currency=o.currency,
+        lines=tuple(
+            NewLine(li.line_id, li.sku, li.title, li.quantity, li.unit_price.minor, li.category)
+            for li in o.lines
+        ),
+        shipping_fee_minor=o.shipping_fee.minor,
+        payment_method=o.payment_method,
+        placed_at=o.placed_at,
+        paid=o.payment_state is PaymentState.PAID,
+        payment_due_at=o.payment_due_at,
+        order_id=o.id,
+    )
 
 
 class _Builder:
@@ -143,6 +171,32 @@ class _Builder:
 
     def at(self, hours_ago: float) -> None:
         self.clock.set(self.now - timedelta(hours=hours_ago))
+
+    async def feed(self, orders: list[Order]) -> None:
+        """Place the orders through the intake, each shop's as its integration, at the time the
+        last of them was placed."""
+        self.clock.set(max(o.placed_at for o in orders))
+        for shop_id in sorted({o.shop_id for o in orders}):
+            mine = [_placement(o) for o in orders if o.shop_id == shop_id]
+            for outcome in await self.orders.intake.place(marketplace(shop_id), shop_id, mine):
+                if isinstance(outcome, Exception):
+                    raise outcome
+        self.placed = []
+
+    async def ship(self, order: Order, carrier: str, tracking: str) -> None:
+        await self._move(
+            order, OrderUpdate(OrderStep.HANDED_TO_CARRIER, self.clock.now(), carrier, tracking)
+        )
+
+    async def deliver(self, order: Order) -> None:
+        await self._move(order, OrderUpdate(OrderStep.DELIVERED, self.clock.now()))
+
+    async def _move(self, order: Order, update: OrderUpdate) -> None:
+        shop = order.shop_id
+        moves = [ExternalUpdate(order.id, update)]
+        [outcome] = await self.orders.intake.move(marketplace(shop), shop, moves)
+        if isinstance(outcome, Exception):
+            raise outcome
 
 
 # shop-2's rule, the issue's example: small refund-only requests for electronics approved.
@@ -222,13 +276,12 @@ async def load_demo_data(db: Database, now: datetime) -> DemoSummary | None:
             (8, "seller_cancel", b.order(shop_id, who[2], 9), who[2]),
             (1, "system_cancel", b.order(shop_id, who[0], 30, unpaid=True), who[0]),
         ]
-        await order_store.insert_many(db, b.placed)
-        b.placed = []
+        await b.feed(b.placed)
         b.at(58)
-        await b.orders.hand_to_carrier(seller(shop_id), shipped.id, "UPS", f"1Z{s}0001")
-        await b.orders.hand_to_carrier(seller(shop_id), delivered.id, "USPS", f"94{s}0002")
+        await b.ship(shipped, "UPS", f"1Z{s}0001")
+        await b.ship(delivered, "USPS", f"94{s}0002")
         b.at(50)
-        await b.orders.record_delivery(PLATFORM, delivered.id)
+        await b.deliver(delivered)
     made = 0
     for hours_ago, what, order, buyer_id in sorted(script, key=lambda x: -x[0]):
         b.at(hours_ago)
@@ -253,7 +306,8 @@ async def load_demo_data(db: Database, now: datetime) -> DemoSummary | None:
     # A request the seller left unanswered past its window, accepted by the platform (C6).
     b.at(60)
     late = b.order("shop-1", BUYERS[0], 62, picks=(1,))
-    await order_store.insert_many(db, [late])
+    await b.feed([late])
+    b.at(60)
     await b.handle(buyer(BUYERS[0]), RequestCancellation(late.id, "DELIVERY_TOO_SLOW"))
     b.at(10)
     await b.cancellations.auto_accept_due(EXPIRY_WORKER)
@@ -278,12 +332,11 @@ async def _delivered(
 ) -> Order:
     """An order placed, shipped and delivered through the order use cases, `days_ago`."""
     order = b.order(shop_id, buyer_id, days_ago * 24 + 72, picks=picks)
-    await order_store.insert_many(b.db, [order])
-    b.placed = []
+    await b.feed([order])
     b.at(days_ago * 24 + 48)
-    await b.orders.hand_to_carrier(seller(shop_id), order.id, "UPS", f"1Z{order.id[-4:]}")
+    await b.ship(order, "UPS", f"1Z{order.id[-4:]}")
     b.at(days_ago * 24)
-    await b.orders.record_delivery(PLATFORM, order.id)
+    await b.deliver(order)
     return order
 
 
@@ -347,7 +400,7 @@ async def _after_sales(b: _Builder, shop_id: str, who: list[str]) -> int:
     withdrawn = await ask(who[1], 12, ret, "CHANGED_MIND")
     b.at(11)
     await do(buyer(who[1]), WithdrawAfterSale(withdrawn.id))
-    # Delivered two days ago with nothing asked yet: for trying requests by hand (README).
+    # Delivered two days ago with nothing asked yet: for trying requests by hand (docs/guide.md).
     for buyer_id in who:
         await _delivered(b, shop_id, buyer_id, 2, (0, 1))
     return 11

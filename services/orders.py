@@ -1,18 +1,20 @@
-"""Order use cases: reading orders, and the carrier and payment events that move them."""
+"""Order use cases: reading orders, and the carrier and payment events that move them (through
+the order intake's handler, services/order_intake.py, as the marketplace's own updates do)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from models import access
 from models.actors import Actor
 from models.clock import Clock
 from models.errors import NotFound, ValidationFailed
+from models.order_intake import OrderStep, OrderUpdate
 from models.orders import Order
+from services.order_intake import OrderIntake
 from storage import notifications
 from storage import orders as order_store
-from storage.mongo import Database, Session
+from storage.mongo import Database
 from storage.orders import OrderFilter
 from storage.pagination import Page, check_page_size
 
@@ -23,6 +25,7 @@ class OrderService:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock
+        self.intake = OrderIntake(db, clock)
 
     async def get(self, actor: Actor, order_id: str) -> Order:
         order = await order_store.get(self.db, order_id)
@@ -40,11 +43,8 @@ class OrderService:
         return await order_store.page(self.db, scope, f, first, after)
 
     async def record_payment(self, actor: Actor, order_id: str) -> Order:
-        def move(order: Order) -> Order:
-            access.require_platform(actor)
-            return order.paid(self.clock.now())
-
-        return await self._move(order_id, move)
+        update = OrderUpdate(OrderStep.PAID, self.clock.now())
+        return await self.intake.move_order(actor, order_id, update, handing_to_carrier=False)
 
     async def hand_to_carrier(
         self, actor: Actor, order_id: str, carrier: str, tracking_number: str
@@ -55,18 +55,14 @@ class OrderService:
         if not 1 <= len(tracking_number) <= TRACKING_MAX_LENGTH:
             raise ValidationFailed("tracking number is 1 to 64 characters", field="trackingNumber")
 
-        def move(order: Order) -> Order:
-            access.require_shop_or_platform(actor, order.shop_id)
-            return order.handed_to_carrier(self.clock.now(), carrier, tracking_number)
-
-        return await self._move(order_id, move)
+        update = OrderUpdate(
+            OrderStep.HANDED_TO_CARRIER, self.clock.now(), carrier, tracking_number
+        )
+        return await self.intake.move_order(actor, order_id, update, handing_to_carrier=True)
 
     async def record_delivery(self, actor: Actor, order_id: str) -> Order:
-        def move(order: Order) -> Order:
-            access.require_platform(actor)
-            return order.delivered(self.clock.now())
-
-        return await self._move(order_id, move)
+        update = OrderUpdate(OrderStep.DELIVERED, self.clock.now())
+        return await self.intake.move_order(actor, order_id, update, handing_to_carrier=False)
 
     async def notifications(
         self, actor: Actor, first: int, after: str | None
@@ -76,12 +72,3 @@ class OrderService:
             check_page_size(first)  # the same answer to a bad page size as everyone gets
             return [], Page([], False, [])
         return await notifications.page(self.db, *inbox, first, after)
-
-    async def _move(self, order_id: str, move: Callable[[Order], Order]) -> Order:
-        async def work(session: Session) -> Order:
-            order = await order_store.get(self.db, order_id, session)
-            if order is None:
-                raise NotFound(f"no order {order_id}", field="orderId")
-            return await order_store.save(self.db, order, move(order), session)
-
-        return await self.db.transaction(work)

@@ -1,19 +1,21 @@
 """What every kind of request writes the same way, parameterised by kind.
 
-A keyed use case runs once (`RequestWrites.once`): in one transaction it recalls the idempotency
-key (a repeat returns the first outcome, a different command under the same key is refused),
-writes, and remembers the key with the command's fingerprint (models/commands.py). A creating
-use case then runs the shop's helpdesk rules on the new request (`created`). After the kind's own
-documents (the request, its order, the ledger), every write records the same effects in the same
-transaction (`effects`): the tab counters of the kind's section, the notifications, the live
-feed's status events, and the request's ticket with its events (services/ticket_sync.py).
+A keyed use case runs once (`RequestWrites.once`): in one transaction, queued on its shop, it
+recalls the caller's idempotency key (a repeat returns the first outcome if the caller may still
+make the call on it, a different command under the same key is refused), writes, and remembers
+the key with the command's fingerprint (models/commands.py). A creating use case then runs the
+shop's helpdesk rules on the new request (`created`). After the kind's own documents (the
+request, its order, the ledger), every write records the same effects in the same transaction
+(`effects`): the tab counters of the kind's section, the notifications, the live feed's status
+events, and the request's ticket with its events (services/ticket_sync.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
+from models.access import Permit
 from models.actors import Actor
 from models.clock import Clock
 from models.commands import Command, fingerprint
@@ -39,6 +41,8 @@ class Request(Protocol):
     def version(self) -> int: ...
     @property
     def shop_id(self) -> str: ...
+    @property
+    def buyer_id(self) -> str: ...
     @property
     def tab(self) -> Any: ...
 
@@ -73,7 +77,12 @@ class RequestWrites(Generic[R]):
         command: Command,
         key: str | None,
         write: Callable[[Session], Awaitable[R]],
+        permit: Permit,
+        shop: Hashable | Iterable[Hashable] | None,
     ) -> R:
+        """`write` in one transaction queued on `shop` (storage/mongo.py), unless this caller's
+        key recalls a first outcome: that one is returned if `permit` still lets the caller
+        make the call on it (models/access.py)."""
         print_ = fingerprint(command)
 
         async def work(session: Session) -> R:
@@ -81,6 +90,7 @@ class RequestWrites(Generic[R]):
             if result_id is not None:
                 replayed = await self.store.get(self.db, result_id, session)
                 if replayed is not None:
+                    permit(replayed.shop_id, replayed.buyer_id)
                     return replayed
             saved = await write(session)
             await idempotency.remember(
@@ -88,7 +98,7 @@ class RequestWrites(Generic[R]):
             )
             return saved
 
-        return await self.db.transaction(work, serial=actor.shop_id)
+        return await self.db.transaction(work, serial=shop)
 
     async def created(
         self,
@@ -96,10 +106,12 @@ class RequestWrites(Generic[R]):
         command: Command,
         key: str | None,
         write: Callable[[Session], Awaitable[R]],
+        permit: Permit,
+        shop: Hashable | Iterable[Hashable] | None,
         after_create: AfterCreate | None,
     ) -> R:
         """`once`, then the shop's rules on the new request; a rule's decision is shown."""
-        saved = await self.once(actor, command, key, write)
+        saved = await self.once(actor, command, key, write, permit, shop)
         if saved.id in await run_rules_after_create(after_create, [saved.id]):
             return await self.store.get(self.db, saved.id, None) or saved
         return saved

@@ -130,6 +130,14 @@ class HelpdeskService:
         access.require_team_view(actor, t.shop_id, f"ticket {ticket_id}")
         return t
 
+    async def for_request(self, actor: Actor, request_id: str) -> Ticket | None:
+        """The ticket a request opened (None: it opened none), for the shop's team."""
+        t = await ticket_store.for_request(self.db, request_id)
+        if t is None:
+            return None
+        access.require_team_view(actor, t.shop_id, f"the ticket of {request_id}")
+        return t
+
     async def page(
         self, actor: Actor, shop_id: str | None, f: TicketFilter, first: int, after: str | None
     ) -> tuple[list[Ticket], Page]:

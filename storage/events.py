@@ -1,10 +1,12 @@
 """The event log behind the live feed: `events`, one document per status change of a request
-and one per change to a helpdesk ticket (`type: "TICKET"`; a document without `type` is a request
-event). Both kinds share the shop's numbering, so one cursor orders them.
+and one per change to a helpdesk ticket (`type: "TICKET"`) or to an order (`type: "ORDER"`: placed
+or moved, models/events.py OrderEvent; a document without `type` is a request event). All kinds
+share the shop's numbering, so one cursor orders them.
 
 Order. Each shop has its own feed, numbered 1, 2, 3, ... by a counter document per shop
-(`event_sequences`) moved in the same transaction as the change. Two transactions of one shop
-both move that counter, so the second waits for (or retries after) the first: a shop's numbers
+(`event_sequences`) moved in the same transaction as the change, as its last write before the
+commit. Two transactions of one shop both move that counter, so the second waits for (or retries
+after) the first: a shop's numbers
 commit in order and without gaps, and the change stream (commit order) delivers them in order.
 Writes of different shops never touch the same counter, so nothing serializes across shops; a
 shop's writes were already serialized by its tab counter (storage/tab_counts.py).
@@ -26,8 +28,8 @@ from bson import ObjectId
 from pymongo import ASCENDING, IndexModel, ReturnDocument
 
 from models.actors import ActorKind
-from models.events import RequestKind, StatusEvent, TicketEvent
-from storage.mongo import Database, Session
+from models.events import OrderEvent, RequestKind, StatusEvent, TicketEvent
+from storage.mongo import BeforeCommit, Database, Session
 
 RETENTION = timedelta(hours=24)
 
@@ -48,7 +50,7 @@ class StoredEvent:
 
     id: str
     seq: int
-    event: StatusEvent | TicketEvent
+    event: StatusEvent | TicketEvent | OrderEvent
     stored_at: datetime
 
     @property
@@ -57,6 +59,45 @@ class StoredEvent:
 
 
 TICKET = "TICKET"
+ORDER = "ORDER"
+
+
+def order_event_doc(e: OrderEvent, seq: int, stored_at: datetime) -> dict[str, Any]:
+    return {
+        "_id": f"evt_{ObjectId()}",
+        "type": ORDER,
+        "shop_id": e.shop_id,
+        "seq": seq,
+        "order_id": e.order_id,
+        "buyer_id": e.buyer_id,
+        "external_id": e.external_id,
+        "action": e.action,
+        "from_stage": e.from_stage,
+        "to_stage": e.to_stage,
+        "fulfilment_state": e.fulfilment_state,
+        "payment_state": e.payment_state,
+        "actor_kind": e.actor_kind.value,
+        "actor_id": e.actor_id,
+        "at": e.at,
+        "stored_at": stored_at,
+    }
+
+
+def order_event_from(d: dict[str, Any]) -> OrderEvent:
+    return OrderEvent(
+        order_id=d["order_id"],
+        shop_id=d["shop_id"],
+        buyer_id=d["buyer_id"],
+        external_id=d["external_id"],
+        action=d["action"],
+        from_stage=d["from_stage"],
+        to_stage=d["to_stage"],
+        fulfilment_state=d["fulfilment_state"],
+        payment_state=d["payment_state"],
+        actor_kind=ActorKind(d["actor_kind"]),
+        actor_id=d["actor_id"],
+        at=d["at"],
+    )
 
 
 def ticket_event_doc(e: TicketEvent, seq: int, stored_at: datetime) -> dict[str, Any]:
@@ -103,9 +144,13 @@ def ticket_event_from(d: dict[str, Any]) -> TicketEvent:
     )
 
 
-def event_doc(e: StatusEvent | TicketEvent, seq: int, stored_at: datetime) -> dict[str, Any]:
+def event_doc(
+    e: StatusEvent | TicketEvent | OrderEvent, seq: int, stored_at: datetime
+) -> dict[str, Any]:
     if isinstance(e, TicketEvent):
         return ticket_event_doc(e, seq, stored_at)
+    if isinstance(e, OrderEvent):
+        return order_event_doc(e, seq, stored_at)
     return {
         "_id": f"evt_{ObjectId()}",
         "shop_id": e.shop_id,
@@ -130,6 +175,8 @@ def event_doc(e: StatusEvent | TicketEvent, seq: int, stored_at: datetime) -> di
 def event_from(d: dict[str, Any]) -> StoredEvent:
     if d.get("type") == TICKET:
         return StoredEvent(d["_id"], int(d["seq"]), ticket_event_from(d), d["stored_at"])
+    if d.get("type") == ORDER:
+        return StoredEvent(d["_id"], int(d["seq"]), order_event_from(d), d["stored_at"])
     return StoredEvent(
         id=d["_id"],
         seq=int(d["seq"]),
@@ -153,31 +200,48 @@ def event_from(d: dict[str, Any]) -> StoredEvent:
     )
 
 
+class _Gathered(BeforeCommit):
+    def __init__(self) -> None:
+        self.events: list[StatusEvent | TicketEvent | OrderEvent] = []
+
+    async def flush(self, db: Database, session: Session) -> None:
+        per_shop: dict[str, list[StatusEvent | TicketEvent | OrderEvent]] = defaultdict(list)
+        for e in self.events:
+            per_shop[e.shop_id].append(e)
+        if not per_shop:
+            return
+        stored_at = datetime.now(UTC)  # wall clock: retention is about real time, not domain time
+        docs = []
+        for shop_id, shop_events in sorted(per_shop.items()):
+            counter = await db.event_sequences.find_one_and_update(
+                {"_id": shop_id},
+                {"$inc": {"seq": len(shop_events)}},
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+                session=session,
+            )
+            first = int(counter["seq"]) - len(shop_events) + 1
+            docs += [event_doc(e, first + n, stored_at) for n, e in enumerate(shop_events)]
+        await db.events.insert_many(docs, ordered=True, session=session)
+
+
 async def append_many(
-    db: Database, events: Iterable[StatusEvent | TicketEvent], session: Session
+    db: Database, events: Iterable[StatusEvent | TicketEvent | OrderEvent], session: Session
 ) -> None:
     """Append events in the caller's transaction: one counter move per shop, one insert.
 
-    Call it from every write path, inside the transaction that writes the change itself.
+    Call it from every write path, inside the transaction that writes the change itself. In a
+    transaction `db` runs, the events are gathered (in the order appended) and numbered just
+    before the commit, one counter move per shop for the whole transaction (storage/tab_counts.py
+    says why last).
     """
-    per_shop: dict[str, list[StatusEvent | TicketEvent]] = defaultdict(list)
-    for e in events:
-        per_shop[e.shop_id].append(e)
-    if not per_shop:
+    gathered = db.before_commit(session, _Gathered)
+    if gathered is not None:
+        gathered.events.extend(events)
         return
-    stored_at = datetime.now(UTC)  # wall clock: retention is about real time, not domain time
-    docs = []
-    for shop_id, shop_events in sorted(per_shop.items()):
-        counter = await db.event_sequences.find_one_and_update(
-            {"_id": shop_id},
-            {"$inc": {"seq": len(shop_events)}},
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
-            session=session,
-        )
-        first = int(counter["seq"]) - len(shop_events) + 1
-        docs += [event_doc(e, first + n, stored_at) for n, e in enumerate(shop_events)]
-    await db.events.insert_many(docs, ordered=True, session=session)
+    now = _Gathered()
+    now.events.extend(events)
+    await now.flush(db, session)
 
 
 async def head(db: Database, shop_id: str) -> int:

@@ -1,7 +1,9 @@
 """Idempotency keys: a decision repeated with the same key returns the first outcome.
 
 The key is stored in the same transaction as the change it guarded, so a retry after a lost
-response can never apply the change twice.
+response can never apply the change twice. A key belongs to its caller: their kind, their id and,
+for a seller agent, their shop (agent ids are the shop's own, so `agent-1` of two shops are two
+callers). The services re-check access on the outcome a key recalls before returning it.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ def _id(actor: Actor, key: str) -> str:
             f"an idempotency key is 1 to {MAX_KEY_LENGTH} printable characters",
             field="idempotencyKey",
         )
-    return f"{actor.kind.value}:{actor.id}:{key}"
+    caller = f"{actor.id}@{actor.shop_id}" if actor.shop_id else actor.id
+    return f"{actor.kind.value}:{caller}:{key}"
 
 
 def fingerprint(operation: str, arguments: dict[str, Any]) -> str:

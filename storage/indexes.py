@@ -12,7 +12,10 @@ from pymongo import ASCENDING as ASC
 from pymongo import IndexModel
 
 from storage.events import EVENT_INDEXES
+from storage.evidence import BUCKET, EVIDENCE_INDEXES, GRIDFS_CHUNK_INDEXES, GRIDFS_FILE_INDEXES
+from storage.evidence import COLLECTION as EVIDENCE
 from storage.mongo import Database
+from storage.order_records import ORDER_RECORD_INDEXES
 
 
 def _lists(prefixes: dict[str, list[str]], group: str, keys: list[str]) -> list[IndexModel]:
@@ -118,3 +121,7 @@ async def ensure_indexes(db: Database) -> None:
     await db.tickets.create_indexes(TICKET_INDEXES)
     await db.ticket_rules.create_indexes(TICKET_RULE_INDEXES)
     await db.shop_agents.create_indexes(SHOP_AGENT_INDEXES)
+    await db.db[EVIDENCE].create_indexes(EVIDENCE_INDEXES)
+    await db.db[f"{BUCKET}.chunks"].create_indexes(GRIDFS_CHUNK_INDEXES)
+    await db.db[f"{BUCKET}.files"].create_indexes(GRIDFS_FILE_INDEXES)
+    await db.db["order_records"].create_indexes(ORDER_RECORD_INDEXES)

@@ -18,6 +18,9 @@ from models.errors import ValidationFailed
 Doc = dict[str, Any]
 _json_string = json.encoder.encode_basestring_ascii  # what json.dumps writes for a str
 MAX_PAGE_SIZE = 100
+# Longer than any cursor this service gives out (a sort name and a key of a few dozen
+# characters, base64): a longer one is refused before it is decoded.
+MAX_CURSOR_LENGTH = 512
 
 
 @dataclass(frozen=True)
@@ -50,15 +53,19 @@ def encode_cursor(sort: SortOrder, doc: Doc) -> str:
 
 
 def decode_cursor(sort: SortOrder, cursor: str) -> str:
+    """The key a cursor names. Decoding is the client's text: bounded first, and the key must
+    be text the database can store (JSON may carry a lone surrogate, "\\ud800")."""
+    not_ours = ValidationFailed("the cursor is not one this service gave out", field="after")
+    if len(cursor) > MAX_CURSOR_LENGTH:
+        raise not_ours
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         name, key = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, TypeError) as exc:
-        raise ValidationFailed(
-            "the cursor is not one this service gave out", field="after"
-        ) from exc
-    if not isinstance(name, str) or not isinstance(key, str):
-        raise ValidationFailed("the cursor is not one this service gave out", field="after")
+        if not isinstance(name, str) or not isinstance(key, str):
+            raise not_ours
+        name.encode(), key.encode()
+    except (ValueError, TypeError, RecursionError) as exc:  # UnicodeError is a ValueError
+        raise not_ours from exc
     if name != sort.name:
         raise ValidationFailed(
             f"the cursor belongs to sort {name}, not {sort.name}; start again without it",

@@ -55,7 +55,7 @@ async def serving(services: Services, settings: Settings | None = None) -> Async
         port=port,
         log_level="warning",
         lifespan="on",
-        **UVICORN_WS_OPTIONS,  # as api/__main__.py serves it
+        **UVICORN_WS_OPTIONS,  # as api/start.py serves it
     )
     server = GracefulServer(config, app.state.close_subscriptions)
     task = asyncio.create_task(server.serve())

@@ -35,6 +35,28 @@ def start_service(
     )
 
 
+def start_dev_serve(
+    env_extra: dict[str, str], tmp_path: Path, args: tuple[str, ...] = ()
+) -> subprocess.Popen[str]:
+    """`./dev serve` itself, once its interpreter has become `python -m api` (its exec)."""
+    env = {k: v for k, v in os.environ.items() if k != "MONGODB_URI"}
+    env |= {"AFTERSALES_DATA_DIR": str(tmp_path / "data"), "PYTHONUNBUFFERED": "1"} | env_extra
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "dev"), "serve", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    cmdline = Path("/proc") / str(proc.pid) / "cmdline"
+    deadline = time.monotonic() + 60
+    while b"\0-m\0api" not in cmdline.read_bytes():
+        assert proc.poll() is None and time.monotonic() < deadline, "./dev serve never ran api"
+        time.sleep(0.005)
+    return proc
+
+
 def wait_for_line(
     proc: subprocess.Popen[str],
     needle: str,

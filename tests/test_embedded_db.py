@@ -80,13 +80,26 @@ def test_data_survives_a_restart_on_the_same_directory(tmp_path: Path) -> None:
 
 
 def test_a_server_that_dies_at_start_gives_a_one_line_message(tmp_path: Path) -> None:
-    # A second server on a directory in use exits at once: the store is locked.
+    db = EmbeddedDatabase(tmp_path, cache_size="lots")  # WiredTiger refuses it and exits
+    with pytest.raises(DatabaseStartError) as caught:
+        db.start()
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith("SecantusDB exited at start (code 1): ")
+    assert db.pid is None
+
+
+def test_a_second_server_on_a_folder_in_use_names_the_one_holding_it(tmp_path: Path) -> None:
     with EmbeddedDatabase(tmp_path) as first:
         second = EmbeddedDatabase(tmp_path)
         with pytest.raises(DatabaseStartError) as caught:
             second.start()
         message = str(caught.value)
         assert "\n" not in message
-        assert message.startswith("SecantusDB exited at start")
+        assert message.startswith(
+            f"another service holds the data folder {tmp_path} (SecantusDB pid {first.pid}, "
+            f"started by pid {os.getpid()}: "
+        )
+        assert "--data-dir" in message and "MONGODB_URI" in message
         with client(first.uri) as mongo:  # the first one is unharmed
             assert mongo.admin.command("ping")["ok"] == 1.0

@@ -119,6 +119,30 @@ async def test_h1_buyer_request_opens_new_cancellation_request_ticket(
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
+REQUEST_TICKET = "query($id: ID!) { requestTicket(requestId: $id) { id request { id } } }"
+
+
+async def test_h1_a_requests_ticket_is_found_by_the_request_id_for_the_team_only(
+    api: GraphQLClient, db: Database, clock: SettableClock, shop_id: str
+) -> None:
+    request_id = await _request(api, db, clock, shop_id)
+    t = await _ticket_of(api, shop_id, request_id)
+
+    found = await api(REQUEST_TICKET, {"id": request_id}, seller(shop_id, adjust=False))
+    assert found["requestTicket"] == {"id": t["id"], "request": {"id": request_id}}
+    # A request that opened no ticket (cancelled at once, C1) has none.
+    buyer_id = new_buyer_id()
+    order = await place_order(db, shop_id, buyer_id, clock.now())
+    at_once = (await api(REQUEST, {"o": order.id}, buyer(buyer_id)))["requestCancellation"]
+    none = await api(REQUEST_TICKET, {"id": at_once["id"]}, seller(shop_id))
+    assert none["requestTicket"] is None
+    # Another shop's agent and the buyer are refused, as for `ticket`.
+    for outsider in (seller("shop-elsewhere"), buyer(new_buyer_id())):
+        body = await api.raw(REQUEST_TICKET, {"id": request_id}, outsider)
+        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        assert body["data"] == {"requestTicket": None}
+
+
 async def test_h1_ticket_closes_itself_when_its_request_is_decided(
     api: GraphQLClient, db: Database, clock: SettableClock, shop_id: str
 ) -> None:

@@ -223,3 +223,14 @@ async def test_after_sale_point_reads_and_deadline_scans_use_an_index(db: Databa
     for collection, query, sort in shapes:
         stages = await _plan(db, collection, query, sort)
         assert "COLLSCAN" not in stages, (collection, query, stages)
+
+
+async def test_order_intake_lookups_use_an_index(db: Database) -> None:
+    """A batch finds its orders by the marketplace's ids (storage/order_records.py)."""
+    shapes = [
+        ("order_records", {"shop_id": "shop-1", "external_id": {"$in": ["E-1", "E-2"]}}),
+        ("order_records", {"_id": {"$in": ["ord_1", "ord_2"]}}),
+    ]
+    for collection, query in shapes:
+        stages = await _plan(db, collection, query)
+        assert "COLLSCAN" not in stages, (collection, query, stages)

@@ -33,7 +33,8 @@ from api.settings import default_settings
 from models.actors import Actor, ActorKind
 from models.clock import SettableClock
 from models.commands import RequestCancellation
-from models.orders import FulfilmentState
+from models.order_intake import NewLine, PlaceOrder
+from models.orders import FulfilmentState, PaymentMethod
 from resolvers.schema import schema
 from services.bootstrap import Services
 from storage.mongo import Database
@@ -112,6 +113,18 @@ async def new_request_in_victims_shop(services: Services, v: Victim) -> None:
     )
 
 
+async def new_order_in_victims_shop(services: Services, v: Victim) -> None:
+    """The shop's integration places an order of the victim's buyer (an order event)."""
+    placed = services.clock.now() - timedelta(minutes=5)
+    line = NewLine("l1", "SKU-1", "Tent", 1, 1000, "outdoor")
+    order = PlaceOrder(
+        f"ext-{uuid.uuid4().hex[:8]}", v.buyer_id, "USD", (line,), 0, PaymentMethod.PREPAID, placed
+    )
+    integration = Actor(ActorKind.INTEGRATION, "orders-1", v.shop_id)
+    [placed_order] = await services.orders.intake.place(integration, v.shop_id, [order])
+    assert not isinstance(placed_order, Exception), placed_order
+
+
 @dataclass(frozen=True)
 class Live:
     """A subscription: `trigger` changes the victim's data so that the owner hears of it."""
@@ -153,6 +166,19 @@ TICKET_FIELDS = "id orderId buyerId notes { text } cancellation { id shopId } or
 def _no_error(data: Any, _: Victim) -> bool:
     return data is not None
 
+
+INTAKE_ORDER = {
+    "externalId": "ext-intruder",
+    "currency": "USD",
+    "lines": [
+        {"lineId": "l1", "sku": "S", "title": "T", "quantity": 1, "unitPriceMinor": 1,
+         "category": "outdoor"}
+    ],
+    "shippingFeeMinor": 0,
+    "paymentMethod": "PREPAID",
+    "placedAt": "2026-01-01T00:00:00+00:00",
+}  # fmt: skip
+INTAKE_UPDATE = {"externalId": "ext-intruder", "step": "DELIVERED", "at": "2026-01-02T00:00:00Z"}
 
 MATRIX: dict[str, Read | Write | Live] = {
     # ---- queries -----------------------------------------------------------------------------
@@ -208,6 +234,10 @@ MATRIX: dict[str, Read | Write | Live] = {
         f"query($id: ID!) {{ ticket(id: $id) {{ {TICKET_FIELDS} }} }}",
         lambda v: {"id": v.ticket_id},
     ),
+    "Query.requestTicket": Read(
+        f"query($id: ID!) {{ requestTicket(requestId: $id) {{ {TICKET_FIELDS} }} }}",
+        lambda v: {"id": v.cancellation_id},
+    ),
     "Query.ticketRules": Read(
         "query($shop: ID) { ticketRules(shopId: $shop) { id name } }",
         lambda v: {"shop": v.shop_id},
@@ -260,6 +290,19 @@ MATRIX: dict[str, Read | Write | Live] = {
         _write("recordDelivery", "OrderInput"),
         lambda v: {"input": {"orderId": v.order_id}},
         frozenset({"platform"}),
+    ),
+    # The order intake: the shop's integration only, none of the victim-side roles.
+    "Mutation.placeOrders": Write(
+        _write("placeOrders", "PlaceOrdersInput"),
+        lambda v: {
+            "input": {"shopId": v.shop_id, "orders": [INTAKE_ORDER | {"buyerId": v.buyer_id}]}
+        },
+        frozenset(),
+    ),
+    "Mutation.updateOrders": Write(
+        _write("updateOrders", "UpdateOrdersInput"),
+        lambda v: {"input": {"shopId": v.shop_id, "updates": [INTAKE_UPDATE]}},
+        frozenset(),
     ),
     # Working a ticket: any agent of its shop (no adjustments needed), not the platform.
     "Mutation.assignTicket": Write(
@@ -346,6 +389,13 @@ LIVE_FEED_CASES: dict[str, Live] = {
     ),
     # Ticket changes (H1 on the H3 feed): the team only; the victim's buyer is refused too
     # (test_live_feed_tickets.py). The default trigger's new request opens a ticket.
+    # Order changes (the order intake's and the platform's order mutations): the shop's agents,
+    # the platform, a buyer their own orders.
+    "Subscription.orderEvents": Live(
+        "subscription($shop: ID) { orderEvents(shopId: $shop) { __typename ... on OrderEvent { orderId shopId buyerId externalId order { buyerId lines { title } } } ... on UserError { code message } } }",
+        lambda v: {"shop": v.shop_id},
+        trigger=new_order_in_victims_shop,
+    ),
     "Subscription.ticketEvents": Live(
         "subscription($shop: ID) { ticketEvents(shopId: $shop) { __typename ... on TicketEvent { ticketId requestId orderId shopId detail ticket { buyerId notes { text } } } ... on UserError { code message } } }",
         lambda v: {"shop": v.shop_id},

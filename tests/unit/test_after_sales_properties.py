@@ -74,6 +74,8 @@ ACTORS = {
         ActorKind.SELLER_AGENT, "agent-1", shop_id="shop-1", permissions=frozenset({"adjustments"})
     ),
     ActorKind.PLATFORM: EXPIRY_WORKER,
+    # A system feeding the shop's orders: every request step must refuse it.
+    ActorKind.INTEGRATION: Actor(ActorKind.INTEGRATION, "orders-1", shop_id="shop-1"),
 }
 
 # The actor each action is meant for: a step uses it most of the time, and a random one otherwise.

@@ -1,0 +1,1 @@
+"""Connections to systems outside the service (marketplaces, payment systems)."""

@@ -1,0 +1,1 @@
+"""The TikTok Shop connection: request signing and webhook verification for the Open API."""
