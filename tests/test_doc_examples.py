@@ -48,6 +48,10 @@ FINDERS = {
         "seller:agent-1@shop-1+adjustments",
         "{ tickets(filter: {status: OPEN, kind: CANCELLATION}, first: 1) { edges { node { id } } } }",
     ),
+    "a waiting after-sale request in shop-1": (
+        "seller:agent-1@shop-1+adjustments",
+        "{ afterSales(tab: TO_PROCEED, first: 1) { edges { node { id } } } }",
+    ),
     "an open refund ticket in shop-2": (
         "seller:agent-1@shop-2+adjustments",
         "{ tickets(filter: {status: OPEN, kind: REFUND_ONLY}, first: 1) { edges { node { id } } } }",

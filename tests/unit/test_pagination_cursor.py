@@ -19,7 +19,9 @@ def _with_json_dumps(sort: SortOrder, key: object) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-@given(st.text())
+# Stored sort keys are a time or a number and an id: short. A cursor over MAX_CURSOR_LENGTH is
+# refused by design, and a character may take 12 bytes once escaped (a surrogate pair).
+@given(st.text(max_size=25))
 def test_cursor_text_is_json_dumps_text(key: str) -> None:
     cursor = encode_cursor(SORT, {SORT.key: key})
     assert cursor == _with_json_dumps(SORT, key)
