@@ -11,7 +11,6 @@ from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
-    ParserCache,
     QueryDepthLimiter,
 )
 from strawberry.tools import merge_types
@@ -39,6 +38,7 @@ from resolvers.errors import (
 from resolvers.fast_execution import FastExecutor
 from resolvers.limits import CostRateLimit, IntrospectionGate
 from resolvers.mutations import Mutation
+from resolvers.parse_cache import BoundedParserCache
 from resolvers.queries import Query
 from resolvers.subscriptions import Subscription
 from resolvers.validation_cache import DocumentValidationCache
@@ -83,6 +83,9 @@ class AfterSalesSchema(strawberry.Schema):
             error.message = f"internal error; quote request id {request_id} to support"
 
 
+# Tokens in a document; api/broadcast.py parses WebSocket documents with the same limit.
+MAX_TOKENS = 4000
+
 # The limit rules are built once: a limiter constructed per request makes new rule classes, and
 # the rules are part of the validation cache's key, so every request was validated again (~1.4 ms
 # for a tab page, measured by benchmarks/tab_query.py).
@@ -115,8 +118,8 @@ schema = AfterSalesSchema(
     execution_context_class=FastExecutor,
     extensions=[
         lambda: AddValidationRules(_LIMIT_RULES),
-        lambda: MaxTokensLimiter(max_token_count=4000),
-        ParserCache,
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        BoundedParserCache,
         DocumentValidationCache,
         IntrospectionGate,  # after the validation cache: it adds to the errors that one sets
         CostRateLimit,
