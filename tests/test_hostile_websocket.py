@@ -236,6 +236,7 @@ async def test_a_connection_that_never_sends_connection_init_is_closed_with_4408
     async with _opened(service, protocol, actor=None) as conn:
         code, reason = await _closed(conn, timeout=5)  # the service waits 1 s
     assert (code, reason) == (4408, "Connection initialisation timeout")
+    assert service.tracebacks() == []
 
 
 # ---- malformed messages ----------------------------------------------------------------------
@@ -416,6 +417,7 @@ async def test_a_subscription_is_closed_with_4403_and_a_reason_when_its_token_ex
         await conn.send(_subscribe(protocol, EVENTS))
         code, reason = await _closed(conn, timeout=10)
     assert (code, reason) == (4403, "token expired; reconnect with a fresh token")
+    assert service.tracebacks() == []
 
 
 @pytest.mark.parametrize("protocol", [TRANSPORT, LEGACY])
@@ -438,3 +440,4 @@ async def test_a_caller_over_its_connection_limit_is_refused_at_connection_init_
     # Their slots are free again once they are closed.
     async with _opened(service, protocol, caller):
         pass
+    assert service.tracebacks() == []
