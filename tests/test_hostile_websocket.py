@@ -41,6 +41,7 @@ class Service:
     port: int
     pid: int
     log: list[str] = field(default_factory=list, repr=False)
+    mark: int = 0  # where the current test's lines begin
 
     @property
     def ws_url(self) -> str:
@@ -53,7 +54,9 @@ class Service:
         raise AssertionError("no VmRSS")
 
     def tracebacks(self) -> list[str]:
-        return [line for line in self.log if "Traceback" in line or "Exception in" in line]
+        """What the process logged of a traceback since the current test began."""
+        lines = self.log[self.mark :]
+        return [line for line in lines if "Traceback" in line or "Exception in" in line]
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +81,13 @@ def service(mongodb_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@pytest.fixture(autouse=True)
+def _own_log_lines(request: pytest.FixtureRequest) -> None:
+    if "service" in request.fixturenames:
+        served: Service = request.getfixturevalue("service")
+        served.mark = len(served.log)
 
 
 async def _closed(conn: ClientConnection, timeout: float = 5) -> tuple[int | None, str]:
