@@ -212,9 +212,11 @@ def _rule(amount: str) -> dict[str, Any]:
     }
 
 
-def _subscribe(protocol: str, query: str, variables: dict[str, Any] | None = None) -> str:
+def _subscribe(
+    protocol: str, query: str, variables: dict[str, Any] | None = None, **extra: str
+) -> str:
     kind = "subscribe" if protocol == TRANSPORT else "start"
-    payload = {"query": query, "variables": variables or {}}
+    payload = {"query": query, "variables": variables or {}, **extra}
     return json.dumps({"id": "1", "type": kind, "payload": payload})
 
 
@@ -385,6 +387,21 @@ def _cases() -> list[Case]:
             (400, None),
         ),
         Case("mutation by GET", get({"query": CANCEL}, AGENT), (400, None)),
+        Case(
+            "subscription by GET",
+            get({"query": TICKET_EVENTS}, AGENT),
+            (400, "SUBSCRIPTION_OVER_HTTP"),
+        ),
+        Case(
+            "unknown operationName, transport-ws",
+            ws(TRANSPORT, [_subscribe(TRANSPORT, TICKET_EVENTS, operationName="Nope")]),
+            ("closed", 4400),
+        ),
+        Case(
+            "unknown operationName, legacy ws",
+            ws(LEGACY, [_subscribe(LEGACY, TICKET_EVENTS, operationName="Nope")]),
+            ("error", invalid, None),
+        ),
         Case(
             "subscription by POST",
             post({"query": TICKET_EVENTS}, AGENT),
