@@ -298,15 +298,16 @@ def _cases() -> list[Case]:
         '"a string"',
         "[1, 2]",
         '{"type": "subscribe", "id": "1", "payload": "query { x }"}',
+        '{"type": "subscribe", "payload": {"query": "{ __typename }"}}',
     ):
-        cases.append(Case(f"transport-ws {raw[:24]}", ws(TRANSPORT, [raw]), ("closed", 4400)))
+        cases.append(Case(f"transport-ws {raw[:40]}", ws(TRANSPORT, [raw]), ("closed", 4400)))
     for raw in (
         "not json",
         '"a string"',
         '{"type": "start", "payload": {"query": "{ __typename }"}}',
     ):
         cases.append(
-            Case(f"legacy {raw[:24]}", ws(LEGACY, [raw]), ("connection_error", None, 4400))
+            Case(f"legacy {raw[:40]}", ws(LEGACY, [raw]), ("connection_error", None, 4400))
         )
     cases += [
         Case(
@@ -412,6 +413,7 @@ def _cases() -> list[Case]:
 
 
 CASES = _cases()
+assert len({case.name for case in CASES}) == len(CASES), "a case's answer is found by its name"
 
 
 # ---- the suite ---------------------------------------------------------------------------
