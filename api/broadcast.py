@@ -31,7 +31,6 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     VariableNode,
-    parse,
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
@@ -53,6 +52,7 @@ from api.ws_messages import INVALID_MESSAGE_CLOSE_CODE, legacy_ws_problem, trans
 from models import access
 from resolvers.bounded_cache import BoundedCache, text_bytes
 from resolvers.context import Context
+from resolvers.parse_cache import parsed
 from resolvers.schema import MAX_TOKENS
 
 SHARED_FIELDS = frozenset({"requestEvents", "tabCounts"})
@@ -91,9 +91,10 @@ def _shape(query: str, operation_name: str | None) -> _Shape:
 
 
 def _shape_of(query: str, operation_name: str | None) -> _Shape:
-    # The schema's token limit, here too: this parse runs before the schema's own.
+    # With the schema's token limit and through its parser cache: the schema finds this parse
+    # (or its error) there, so a document is parsed once, whoever asks first.
     try:
-        document = parse(query, max_tokens=MAX_TOKENS, no_location=True)
+        document = parsed(query, {"max_tokens": MAX_TOKENS})
     except GraphQLError:
         return _NOT_AN_OPERATION
     ops = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]

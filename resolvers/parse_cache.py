@@ -15,24 +15,44 @@ from typing import Any
 from graphql import DocumentNode, GraphQLError, parse
 from strawberry.extensions import SchemaExtension
 
-from resolvers.bounded_cache import BoundedCache, document_bytes
+from resolvers.bounded_cache import BoundedCache, document_bytes, text_bytes
 
 MAX_DOCUMENTS = 128  # as Strawberry's ParserCache
 MAX_BYTES = 8 * 1024 * 1024
 
-_documents: BoundedCache[tuple[str, tuple[tuple[str, Any], ...]], DocumentNode] = BoundedCache(
-    MAX_DOCUMENTS, MAX_BYTES
+
+class _Unparsable:
+    """A text that does not parse: its error's message only (the error itself holds the
+    parser's frames, and with them the tokens read so far, through its traceback)."""
+
+    __slots__ = ("message",)
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
+# A text that does not parse is kept as such: a caller sending it again, or the schema after the
+# WebSocket sharing check (api/broadcast.py), does not pay for that parse again.
+_documents: BoundedCache[tuple[str, tuple[tuple[str, Any], ...]], DocumentNode | _Unparsable] = (
+    BoundedCache(MAX_DOCUMENTS, MAX_BYTES)
 )
 
 
 def parsed(query: str, options: dict[str, Any]) -> DocumentNode:
-    """`parse(query, **options)`, once per text while it stays in the cache."""
+    """`parse(query, **options)`, once per text while it stays in the cache (a GraphQLError
+    with the parser's message when it does not parse)."""
     key = (query, tuple(sorted(options.items())))
-    document = _documents.get(key)
-    if document is None:
-        document = parse(query, **options)
-        _documents.put(key, document, document_bytes(document, query))
-    return document
+    found = _documents.get(key)
+    if found is None:
+        try:
+            found = parse(query, **options)
+        except GraphQLError as error:
+            _documents.put(key, _Unparsable(error.message), text_bytes(query, error.message))
+            raise
+        _documents.put(key, found, document_bytes(found, query))
+    if isinstance(found, _Unparsable):
+        raise GraphQLError(found.message)
+    return found
 
 
 class BoundedParserCache(SchemaExtension):
