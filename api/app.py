@@ -50,6 +50,8 @@ from api.operation_log import observe_operations
 from api.request_id import RequestIdMiddleware, current_request_id, new_request_id
 from api.settings import Settings, default_settings
 from api.socket_writer import ExposeDirectSender
+from api.ws_callers import Admission, CallerConnections, caller_key
+from api.ws_messages import CheckedWebSocketAdapter
 from models.actors import Actor
 from models.evidence import Limits, reason_codes
 from resolvers.context import Context
@@ -67,6 +69,7 @@ observe_operations(schema)  # one log line, metrics and the request id per opera
 class AfterSalesGraphQL(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = SharedFeedHandler
     graphql_ws_handler_class = LegacyFeedHandler
+    websocket_adapter_class = CheckedWebSocketAdapter  # type: ignore[assignment]
 
     @property
     def graphql_ide_html(self) -> str:
@@ -95,6 +98,8 @@ class AfterSalesGraphQL(GraphQL[Context, None]):
         self.worker = worker
         self.feed = feed
         self.open_handlers: set[FeedConnection] = set()  # closed with 1001 at shutdown
+        self.max_message_bytes = settings.max_body_bytes  # a WebSocket message, as a body
+        self.callers = CallerConnections(settings.ws_max_connections_per_caller)
         self.broadcasts = (
             Broadcasts(settings.subscriber_queue) if settings.ws_shared_execution else None
         )
@@ -150,16 +155,33 @@ class AfterSalesGraphQL(GraphQL[Context, None]):
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
-        """The connection's caller, from the connection_init payload; refused (4403) without."""
+        """The connection's caller, from the connection_init payload; refused (4403) without,
+        and (4429) when the caller has too many connections open here."""
         try:
-            context.actor = identity.actor_from_connection_params(
+            actor, expires_at = identity.connection_identity(
                 context.connection_params, self.identity
             )
         except identity.Unauthenticated as exc:
             raise ConnectionRejectionError(
                 {"code": "UNAUTHENTICATED", "message": str(exc)}
             ) from None
+        client = getattr(context.request, "client", None)
+        caller = caller_key(actor, expires_at is not None, getattr(client, "host", None))
+        held: Admission | None = context.admission
+        if held is None or held.caller != caller:  # a legacy client may initialise again
+            self.callers.take(caller)  # raises Refused: the handler closes with its code
+            if held is not None:
+                self.callers.release(held.caller)
+        context.admission = Admission(caller, expires_at)
+        context.actor = actor
         return await super().on_ws_connect(context)
+
+    def release(self, context: Context) -> None:
+        """A WebSocket connection ended: its caller's slot is free again."""
+        held: Admission | None = context.admission
+        if held is not None:
+            context.admission = None
+            self.callers.release(held.caller)
 
 
 def evidence_config(settings: Settings) -> EvidenceConfig:

@@ -16,11 +16,12 @@ queries and mutations over WebSocket, the legacy graphql-ws protocol) runs as St
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
+import time
 from collections import deque
 from collections.abc import Hashable
-from functools import lru_cache
 from typing import Any
 
 from graphql import (
@@ -30,7 +31,6 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     VariableNode,
-    parse,
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
@@ -47,8 +47,13 @@ from api.metrics import (
     SUBSCRIPTIONS,
 )
 from api.socket_writer import DirectSender, text_frame
+from api.ws_callers import TOKEN_EXPIRED_CLOSE_CODE, TOKEN_EXPIRED_REASON, Admission, Refused
+from api.ws_messages import INVALID_MESSAGE_CLOSE_CODE, legacy_ws_problem, transport_ws_problem
 from models import access
+from resolvers.bounded_cache import BoundedCache, text_bytes
 from resolvers.context import Context
+from resolvers.parse_cache import parsed
+from resolvers.schema import MAX_TOKENS
 
 SHARED_FIELDS = frozenset({"requestEvents", "tabCounts"})
 # Fields whose every message is the whole state (not a change): a member who joins a running
@@ -58,53 +63,67 @@ TOO_SLOW_CLOSE_CODE = 1013
 # At shutdown: "going away" (RFC 6455), which clients such as graphql-ws reconnect after.
 GOING_AWAY_CLOSE_CODE = 1001
 GOING_AWAY_REASON = "server restarting; reconnect and resume from the last cursor you received"
+INIT_TIMEOUT_CLOSE_CODE = 4408  # graphql-transport-ws's, for both protocols
 
 
-@lru_cache(maxsize=512)
-def _operation(query: str, operation_name: str | None) -> OperationDefinitionNode | None:
-    """The one operation a client's document runs (None: it does not parse, or is ambiguous)."""
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Shape:
+    """What the sharing and the metrics need of a client's document, kept instead of its parse."""
+
+    subscription: bool = False  # the operation it runs is a subscription (what the gauge counts)
+    field: str | None = None  # its one root field, when it has exactly one
+    shareable: bool = False  # one feed field, no literal cursor
+    cursor_variable: str | None = None  # the variable giving its cursor (shared when null)
+
+
+_NOT_AN_OPERATION = _Shape()
+# Keyed by the client's text: bounded in bytes as well (a key may be as long as a message).
+_shapes: BoundedCache[tuple[str, str | None], _Shape] = BoundedCache(512, 4 * 1024 * 1024)
+
+
+def _shape(query: str, operation_name: str | None) -> _Shape:
+    key = (query, operation_name)
+    shape = _shapes.get(key)
+    if shape is None:
+        shape = _shape_of(query, operation_name)
+        _shapes.put(key, shape, text_bytes(query, operation_name))
+    return shape
+
+
+def _shape_of(query: str, operation_name: str | None) -> _Shape:
+    # With the schema's token limit and through its parser cache: the schema finds this parse
+    # (or its error) there, so a document is parsed once, whoever asks first.
     try:
-        document = parse(query)
+        document = parsed(query, {"max_tokens": MAX_TOKENS})
     except GraphQLError:
-        return None
+        return _NOT_AN_OPERATION
     ops = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if operation_name is not None:
         ops = [o for o in ops if o.name and o.name.value == operation_name]
-    return ops[0] if len(ops) == 1 else None
-
-
-_NOT_SHAREABLE = (False, None)
-
-
-@lru_cache(maxsize=512)
-def _shape(query: str, operation_name: str | None) -> tuple[bool, str | None]:
-    """Whether the document subscribes to one feed field with no literal cursor, and the name
-    of the variable that gives its cursor, if one does (shared only when that one is null)."""
-    field = _root_field(query, operation_name)
-    if field is None or field.name.value not in SHARED_FIELDS:
-        return _NOT_SHAREABLE
+    if len(ops) != 1:
+        return _NOT_AN_OPERATION
+    op = ops[0]
+    if op.operation is not OperationType.SUBSCRIPTION:
+        return _NOT_AN_OPERATION
+    fields = op.selection_set.selections
+    if len(fields) != 1 or not isinstance(fields[0], FieldNode):
+        return _Shape(subscription=True)
+    field = fields[0]
+    name = field.name.value
+    if name not in SHARED_FIELDS:
+        return _Shape(subscription=True, field=name)
     for arg in field.arguments or ():
         if arg.name.value == "after":
             if isinstance(arg.value, VariableNode):
-                return True, arg.value.name.value
+                return _Shape(True, name, True, arg.value.name.value)
             if not isinstance(arg.value, NullValueNode):
-                return _NOT_SHAREABLE
-    return True, None
-
-
-def _root_field(query: str, operation_name: str | None) -> FieldNode | None:
-    """The one root field of a subscription document, if it has exactly one."""
-    op = _operation(query, operation_name)
-    if op is None or op.operation is not OperationType.SUBSCRIPTION:
-        return None
-    fields = op.selection_set.selections
-    return fields[0] if len(fields) == 1 and isinstance(fields[0], FieldNode) else None
+                return _Shape(subscription=True, field=name)
+    return _Shape(True, name, True, None)
 
 
 def _is_subscription(query: str, operation_name: str | None) -> bool:
     """Whether the operation a client sent is a subscription (what the gauge counts)."""
-    op = _operation(query, operation_name)
-    return op is not None and op.operation is OperationType.SUBSCRIPTION
+    return _shape(query, operation_name).subscription
 
 
 async def close_all(handlers: set[FeedConnection], wait: float = 2.0) -> None:
@@ -288,9 +307,10 @@ class Broadcasts:
         self.groups: dict[Hashable, _Group] = {}
 
     def key(self, operation: Operation[Any, Any], context: Context) -> Hashable | None:
-        shareable, cursor_variable = _shape(operation.query, operation.operation_name)
-        if not shareable:
+        shape = _shape(operation.query, operation.operation_name)
+        if not shape.shareable:
             return None
+        cursor_variable = shape.cursor_variable
         if cursor_variable and (operation.variables or {}).get(cursor_variable) is not None:
             return None  # a resume: its own replay
         try:
@@ -310,8 +330,7 @@ class Broadcasts:
         member = _Member(handler, operation, self.queue_limit, direct)
         group = self.groups.get(key)
         if group is None:
-            field = _root_field(operation.query, operation.operation_name)
-            keeps_latest = field is not None and field.name.value in STATE_FIELDS
+            keeps_latest = _shape(operation.query, operation.operation_name).field in STATE_FIELDS
             group = self.groups[key] = _Group(self, key, keeps_latest=keeps_latest)
             group.members[member] = None
             group.start(handler, operation)
@@ -330,8 +349,13 @@ class Broadcasts:
 
 class _FeedConnection:
     """What a connection of either protocol does besides its protocol: it is in its view's
-    `open_handlers` while it is handled (metrics, shutdown), and closes with 1001 at shutdown.
-    A mixin, listed before the protocol's handler class."""
+    `open_handlers` while it is handled (metrics, shutdown), and closes with 1001 at shutdown;
+    a caller over its connection limit is refused at connection_init, and the connection
+    closes when its token expires (api/ws_callers.py). A mixin, listed before the protocol's
+    handler class."""
+
+    _expiry: asyncio.TimerHandle | None = None
+    _closing: set[asyncio.Task[None]]
 
     async def handle(self) -> None:
         view = self.view  # type: ignore[attr-defined]
@@ -343,6 +367,44 @@ class _FeedConnection:
         finally:
             if open_handlers is not None:
                 open_handlers.discard(self)
+            if self._expiry is not None:
+                self._expiry.cancel()
+            release = getattr(view, "release", None)
+            if release is not None:
+                release(self.context)  # type: ignore[attr-defined]
+
+    async def handle_connection_init(self, message: Any) -> None:
+        try:
+            await super().handle_connection_init(message)  # type: ignore[misc]
+        except Refused as refused:  # raised by the view's on_ws_connect
+            await self.refuse(refused.code, refused.reason)
+            return
+        context: Any = self.context  # type: ignore[attr-defined]
+        admission: Admission | None = getattr(context, "admission", None)
+        acknowledged: bool = self.connection_acknowledged  # type: ignore[attr-defined]
+        if acknowledged and admission is not None and admission.expires_at is not None:
+            if self._expiry is not None:
+                self._expiry.cancel()  # a legacy client initialised again, with another token
+            delay = max(0.0, admission.expires_at - time.time())  # exp is wall-clock time
+            self._expiry = asyncio.get_running_loop().call_later(delay, self._token_expired)
+
+    def _token_expired(self) -> None:
+        self.close_soon(TOKEN_EXPIRED_REASON, TOKEN_EXPIRED_CLOSE_CODE)
+
+    async def refuse(self, code: int, reason: str) -> None:
+        await self.websocket.close(code, reason)  # type: ignore[attr-defined]
+
+    def close_soon(self, reason: str, code: int = TOO_SLOW_CLOSE_CODE) -> None:
+        """Close this connection with the reason, without waiting (its sender may be stuck)."""
+        if not hasattr(self, "_closing"):
+            self._closing = set()
+        task = asyncio.create_task(self._close(code, reason))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    async def _close(self, code: int, reason: str) -> None:
+        with contextlib.suppress(Exception):  # the socket is gone already: nothing to close
+            await self.websocket.close(code, reason)  # type: ignore[attr-defined]
 
     async def going_away(self) -> None:
         """Close this connection at shutdown: 1001 and how to come back."""
@@ -353,7 +415,12 @@ class _FeedConnection:
 class SharedFeedHandler(_FeedConnection, BaseGraphQLTransportWSHandler[Context, None]):
     """graphql-transport-ws, with identical feed subscriptions executed once (Broadcasts)."""
 
-    _closing: set[asyncio.Task[None]]
+    async def handle_message(self, message: Any) -> None:
+        problem = transport_ws_problem(message)
+        if problem is not None:
+            await self.handle_invalid_message(problem)  # 4400 and the reason
+            return
+        await super().handle_message(message)
 
     async def send_message(self, message: Any) -> None:
         await super().send_message(message)
@@ -363,14 +430,6 @@ class SharedFeedHandler(_FeedConnection, BaseGraphQLTransportWSHandler[Context, 
                 operation.query, operation.operation_name
             ):
                 FEED_EVENTS_DELIVERED.inc()
-
-    def close_soon(self, reason: str) -> None:
-        """Close this connection with the reason, without waiting (its sender may be stuck)."""
-        if not hasattr(self, "_closing"):
-            self._closing = set()
-        task = asyncio.create_task(self.websocket.close(TOO_SLOW_CLOSE_CODE, reason))
-        self._closing.add(task)
-        task.add_done_callback(self._closing.discard)
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         subscription = _is_subscription(operation.query, operation.operation_name)
@@ -400,7 +459,42 @@ class SharedFeedHandler(_FeedConnection, BaseGraphQLTransportWSHandler[Context, 
 
 class LegacyFeedHandler(_FeedConnection, BaseGraphQLWSHandler[Context, None]):
     """The legacy graphql-ws protocol, run as Strawberry runs it (no shared execution), but
-    counted in the feed's metrics and closed with 1001 at shutdown like the other protocol."""
+    counted in the feed's metrics and closed with 1001 at shutdown like the other protocol,
+    and closed with 4408 when no connection_init comes in time, as the other protocol is."""
+
+    _init_received = False
+
+    async def handle(self) -> None:
+        waiting = asyncio.create_task(self._close_without_init())
+        try:
+            await super().handle()
+        finally:
+            waiting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await waiting
+
+    async def _close_without_init(self) -> None:
+        await asyncio.sleep(self.view.connection_init_wait_timeout.total_seconds())
+        if not self._init_received:
+            await self._close(INIT_TIMEOUT_CLOSE_CODE, "Connection initialisation timeout")
+
+    async def handle_message(self, message: Any) -> None:
+        problem = legacy_ws_problem(message)
+        if problem is None:
+            if message["type"] == "connection_init":
+                self._init_received = True
+            await super().handle_message(message)
+        elif problem.operation_id is not None:  # that operation is refused; the rest goes on
+            error = {"message": problem.reason}
+            await self.send_message({"type": "error", "id": problem.operation_id, "payload": error})
+        else:
+            await self.refuse(INVALID_MESSAGE_CLOSE_CODE, problem.reason)
+
+    async def refuse(self, code: int, reason: str) -> None:
+        """The protocol's connection_error with the reason, then the close."""
+        with contextlib.suppress(Exception):
+            await self.send_message({"type": "connection_error", "payload": {"message": reason}})
+        await self._close(code, reason)
 
     async def handle_async_results(
         self,
@@ -409,12 +503,39 @@ class LegacyFeedHandler(_FeedConnection, BaseGraphQLWSHandler[Context, None]):
         operation_name: str | None,
         variables: dict[str, object] | None,
     ) -> None:
+        """Strawberry's, with the result stream closed in this task whichever way it ends:
+        left open after an error answer, it was finalised later in another context, where the
+        operation log's context variable cannot be reset (a logged ValueError)."""
         subscription = _is_subscription(query, operation_name)
         if subscription:
             SUBSCRIPTIONS.inc()
         try:
-            await super().handle_async_results(operation_id, query, operation_name, variables)
+            source = await self.schema.subscribe(
+                query=query,
+                variable_values=variables,
+                operation_name=operation_name,
+                context_value=self.context,
+                root_value=self.root_value,
+            )
+            self.subscriptions[operation_id] = source
+            async with aclosing(source):
+                first = True
+                async for result in source:
+                    if first and isinstance(result, PreExecutionError):
+                        assert result.errors
+                        error = result.errors[0].formatted
+                        await self.send_message(
+                            {"type": "error", "id": operation_id, "payload": error}
+                        )
+                        return
+                    await self.send_data_message(result, operation_id)
+                    first = False
+            await self.send_message({"type": "complete", "id": operation_id})
+        except asyncio.CancelledError:
+            await self.send_message({"type": "complete", "id": operation_id})
         finally:
+            self.subscriptions.pop(operation_id, None)
+            self.tasks.pop(operation_id, None)
             if subscription:
                 SUBSCRIPTIONS.dec()
 

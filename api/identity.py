@@ -265,6 +265,14 @@ def actor_from_connection_params(params: object, config: IdentityConfig | None =
     `{"Authorization": "Bearer <token>"}` (the key in any case, at the top level or inside a
     `headers` object). Raises Unauthenticated.
     Without a config: that of the app created last (create_app installs it)."""
+    return connection_identity(params, config)[0]
+
+
+def connection_identity(
+    params: object, config: IdentityConfig | None = None
+) -> tuple[Actor, float | None]:
+    """`actor_from_connection_params`, and when the token expires (epoch seconds; None when
+    no token was sent and the caller is the demo identity)."""
     if params is None:
         params = {}
     if not isinstance(params, Mapping):
@@ -277,4 +285,10 @@ def actor_from_connection_params(params: object, config: IdentityConfig | None =
     actor = _from_authorization(value, config or _active)
     if actor is None:
         raise Unauthenticated('send {"Authorization": "Bearer <token>"} in connection_init')
-    return actor
+    if value is None or value == "":
+        return actor, None
+    assert isinstance(value, str)  # _from_authorization verified it
+    token = value.strip().partition(" ")[2].strip()
+    # Verified just now: only its exp is read again (PyJWT took it as int() of the claim).
+    claims = jwt.decode(token, options={"verify_signature": False, "verify_exp": False})
+    return actor, float(int(claims["exp"]))

@@ -3,8 +3,9 @@ errors logged once.
 
 A Strawberry schema extension (passed as a class, so each operation gets its own instance). The
 line carries the request id, operation name and type, actor kind, shop, duration and outcome:
-`ok`, `error` (typed error codes from the result unions, or GraphQL error codes such as
-UNAUTHENTICATED) or `internal_error` (a bug: its traceback is logged here, once).
+`ok`, `error` (typed error codes from the result unions, GraphQL error codes such as
+UNAUTHENTICATED, or UNKNOWN_OPERATION and OPERATION_NOT_ALLOWED for an operation the request
+cannot run) or `internal_error` (a bug: its traceback is logged here, once).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
 from strawberry.schema import Schema
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from api.logs import FIELDS
 from api.metrics import record_operation
@@ -52,7 +54,10 @@ class OperationLog(SchemaExtension):
         ctx = self.execution_context
         errors: list[GraphQLError] = list(ctx.pre_execution_errors or [])
         if escaped is not None:
-            if isinstance(escaped, GraphQLError):
+            if isinstance(escaped, CannotGetOperationTypeError | InvalidOperationTypeError):
+                # Strawberry's view answers these 400: the client's request, not a bug.
+                typed = [*typed, _refusal_code(escaped)]
+            elif isinstance(escaped, GraphQLError):
                 errors.append(escaped)  # the same object reaches the response
             else:
                 errors.append(GraphQLError(str(escaped), original_error=escaped))
@@ -91,6 +96,13 @@ class OperationLog(SchemaExtension):
                 }
             },
         )
+
+
+def _refusal_code(refusal: CannotGetOperationTypeError | InvalidOperationTypeError) -> str:
+    # An operation name the document lacks; a mutation by GET, a subscription outside a socket.
+    if isinstance(refusal, CannotGetOperationTypeError):
+        return "UNKNOWN_OPERATION"
+    return "OPERATION_NOT_ALLOWED"
 
 
 def _code_before_processing(error: GraphQLError) -> str:

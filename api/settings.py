@@ -145,6 +145,12 @@ class Settings(BaseSettings):
         description="bearer token `/metrics` requires; unset: open, and refused (403) in "
         "production",
     )
+    ws_max_connections_per_caller: int = Field(
+        default=10,
+        ge=1,
+        le=10_000,
+        description="open WebSocket connections per caller in each process (then 4429)",
+    )
     rate_limit_cost: int = Field(
         default=50_000, ge=0, description="Query cost a caller may spend per window; 0: no limit."
     )

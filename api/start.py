@@ -34,6 +34,7 @@ from api.process_app import ProcessApp, close_served_subscriptions
 from api.settings import Settings, SettingsError, load_settings
 from api.shutdown import GracefulMultiprocess, GracefulServer
 from api.socket_writer import UVICORN_WS_OPTIONS
+from api.ws_messages import uvicorn_limits
 from models.clock import SystemClock
 from services.bootstrap import build_services
 from services.demo_data import SHOPS, load_demo_data
@@ -162,6 +163,7 @@ def _uvicorn_config(settings: Settings, app: ProcessApp | str) -> uvicorn.Config
         timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
         lifespan="on",
         **UVICORN_WS_OPTIONS,  # what api/socket_writer.py writes feed messages to directly
+        **uvicorn_limits(settings.max_body_bytes),  # a WebSocket message, as a request body
     )
 
 

@@ -34,6 +34,8 @@ class Context:
     request: Any = None
     response: Any = None
     connection_params: dict[str, Any] | None = None
+    # A WebSocket's: its caller's connection slot and token expiry (api/ws_callers.py).
+    admission: Any = None
     request_id: str = ""
     guard: Guard = field(default_factory=Guard)
     orders: DataLoader[str, Order | None] = field(init=False)

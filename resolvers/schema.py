@@ -7,7 +7,7 @@ import uuid
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
@@ -36,6 +36,7 @@ from resolvers.fast_execution import FastExecutor
 from resolvers.limits import CostRateLimit, HttpSubscriptionGate, IntrospectionGate
 from resolvers.mutations import Mutation
 from resolvers.order_intake import OrderIntakeMutation, OrderSubscription
+from resolvers.parse_cache import BoundedParserCache
 from resolvers.queries import Query
 from resolvers.subscriptions import Subscription
 from resolvers.validation_cache import DocumentValidationCache
@@ -107,6 +108,9 @@ class AfterSalesSchema(strawberry.Schema):
             error.message = f"internal error; quote request id {request_id} to support"
 
 
+# Tokens in a document; api/broadcast.py parses WebSocket documents with the same limit.
+MAX_TOKENS = 4000
+
 # The limit rules are built once: a limiter constructed per request makes new rule classes, and
 # the rules are part of the validation cache's key, so every request was validated again (~1.4 ms
 # for a tab page, measured by benchmarks/tab_query.py).
@@ -137,8 +141,8 @@ schema = AfterSalesSchema(
     execution_context_class=FastExecutor,
     extensions=[
         lambda: AddValidationRules(_LIMIT_RULES),
-        lambda: MaxTokensLimiter(max_token_count=4000),
-        ParserCache,
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        BoundedParserCache,
         DocumentValidationCache,
         IntrospectionGate,  # after the validation cache: it adds to the errors that one sets
         EncodableVariables,  # likewise

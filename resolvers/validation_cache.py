@@ -6,12 +6,12 @@ document hashes by walking its whole tree: ~25 us a request for the To Proceed p
 every time, to find a result computed once. ParserCache hands out the same document object for
 the same query text, so the object itself is the key here (held, so its id stays its own), with
 the schema, the rules and whether suggestions are hidden; a document parsed again is simply
-validated again.
+validated again. The documents it holds count in bytes too (resolvers/bounded_cache.py): a parse
+evicted from the parser cache stays alive here while its entry does.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,9 +22,11 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
+from resolvers.bounded_cache import BoundedCache, document_bytes
 from resolvers.limits import suggestions_hidden
 
 MAX_DOCUMENTS = 128  # as ParserCache and ValidationCache by default
+MAX_BYTES = 8 * 1024 * 1024
 
 # graphql-core's OverlappingFieldsCanBeMergedRule compares the fields of one response name, and
 # the fragments spread side by side, pair by pair: quadratic in the document, within the token
@@ -41,7 +43,9 @@ TOO_COMPLEX = (
 )
 
 _Key = tuple[int, int, tuple[Any, ...], bool]
-_results: OrderedDict[_Key, tuple[GraphQLSchema, DocumentNode, list[GraphQLError]]] = OrderedDict()
+_results: BoundedCache[_Key, tuple[GraphQLSchema, DocumentNode, list[GraphQLError]]] = BoundedCache(
+    MAX_DOCUMENTS, MAX_BYTES
+)
 
 
 def validate_document(
@@ -77,12 +81,9 @@ def validated(
     key = (id(schema), id(document), rules, hide_suggestions)
     found = _results.get(key)
     if found is not None and found[0] is schema and found[1] is document:
-        _results.move_to_end(key)
         return found[2]
     errors = validate_document(schema, document, rules, hide_suggestions)
-    _results[key] = (schema, document, errors)
-    while len(_results) > MAX_DOCUMENTS:
-        _results.popitem(last=False)
+    _results.put(key, (schema, document, errors), document_bytes(document))
     return errors
 
 

@@ -17,6 +17,7 @@ from api.broadcast import Broadcasts
 from api.settings import Settings, default_settings
 from api.shutdown import GracefulServer
 from api.socket_writer import UVICORN_WS_OPTIONS
+from api.ws_messages import uvicorn_limits
 from services.bootstrap import Services
 from services.live_feed import LiveFeed
 from tests.api_client import authorization
@@ -48,7 +49,8 @@ class Served(str):
 async def serving(services: Services, settings: Settings | None = None) -> AsyncIterator[Served]:
     """The app on a real uvicorn (lifespan on: the live feed's watcher runs); yields its ws URL."""
     port = free_port()
-    app = create_app(services, settings=settings or default_settings(graphiql=False))
+    settings = settings or default_settings(graphiql=False)
+    app = create_app(services, settings=settings)
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
@@ -56,6 +58,7 @@ async def serving(services: Services, settings: Settings | None = None) -> Async
         log_level="warning",
         lifespan="on",
         **UVICORN_WS_OPTIONS,  # as api/start.py serves it
+        **uvicorn_limits(settings.max_body_bytes),
     )
     server = GracefulServer(config, app.state.close_subscriptions)
     task = asyncio.create_task(server.serve())

@@ -110,6 +110,42 @@ async def test_a_document_that_does_not_parse_is_logged_as_a_client_error(
     assert line["error_codes"] == ["GRAPHQL_VALIDATION_FAILED"]
 
 
+@pytest.mark.parametrize(
+    ("method", "params", "code"),
+    [
+        ("POST", {"query": "query Q { __typename }", "operationName": "Nope"}, "UNKNOWN_OPERATION"),
+        (
+            "GET",
+            {
+                "query": 'mutation { cancelOrder(input: {orderId: "o-1", reason: OUT_OF_STOCK}) '
+                "{ __typename } }"
+            },
+            "OPERATION_NOT_ALLOWED",
+        ),
+    ],
+)
+async def test_an_operation_the_request_cannot_run_is_a_client_error_logged_without_a_traceback(
+    http: httpx.AsyncClient,
+    shop_id: str,
+    caplog: pytest.LogCaptureFixture,
+    method: str,
+    params: dict[str, str],
+    code: str,
+) -> None:
+    # An operation name the document lacks, a mutation by GET: the client's mistake, answered
+    # 400; logged as a bug, anyone could fill the log with ERROR lines and tracebacks.
+    caplog.set_level(logging.INFO)
+    headers = authorization(seller(shop_id))
+    if method == "GET":
+        response = await http.get("/graphql", params=params, headers=headers)
+    else:
+        response = await http.post("/graphql", json=params, headers=headers)
+    assert response.status_code == 400
+    assert [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR] == []
+    [line] = _operation_lines(caplog)
+    assert (line["outcome"], line["error_codes"]) == ("error", [code])
+
+
 async def test_an_internal_error_is_logged_once_with_its_traceback(
     http: httpx.AsyncClient,
     services: Services,

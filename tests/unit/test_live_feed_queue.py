@@ -98,22 +98,23 @@ def test_h3_a_shared_group_cuts_off_only_the_member_that_stopped_sending() -> No
 def test_h3_which_subscriptions_share_an_execution() -> None:
     from api.broadcast import _shape
 
-    assert _shape("subscription { tabCounts { __typename } }", None) == (True, None)
-    assert _shape("subscription($a: String) { requestEvents(after: $a) { __typename } }", None) == (
+    def shares(query: str) -> tuple[bool, str | None]:
+        shape = _shape(query, None)
+        return shape.shareable, shape.cursor_variable
+
+    assert shares("subscription { tabCounts { __typename } }") == (True, None)
+    assert shares("subscription($a: String) { requestEvents(after: $a) { __typename } }") == (
         True,
         "a",
     )
-    assert _shape('subscription { requestEvents(after: "x") { __typename } }', None)[0] is False
-    assert _shape("subscription { requestEvents(after: null) { __typename } }", None) == (
-        True,
-        None,
-    )
-    assert _shape("query { viewer { id } }", None)[0] is False
+    assert shares('subscription { requestEvents(after: "x") { __typename } }')[0] is False
+    assert shares("subscription { requestEvents(after: null) { __typename } }") == (True, None)
+    assert shares("query { viewer { id } }")[0] is False
     assert (
-        _shape("subscription { a: tabCounts { __typename } b: tabCounts { __typename } }", None)[0]
+        shares("subscription { a: tabCounts { __typename } b: tabCounts { __typename } }")[0]
         is False
     )
-    assert _shape("not graphql", None)[0] is False
+    assert shares("not graphql")[0] is False
 
 
 class _Socket:
