@@ -25,6 +25,7 @@ from benchmarks.scratch import scratch_database
 from models.actors import Actor, ActorKind
 from models.after_sales import AfterSaleKind
 from models.clock import SettableClock
+from models.commands import RequestAfterSale, chosen_lines
 from models.money import Money
 from models.orders import FulfilmentState
 from models.ticket_rules import Condition, Rule, RuleAction, RuleActionKind
@@ -81,8 +82,11 @@ async def run(args: argparse.Namespace) -> None:
                 lines = {order.lines[0].line_id: 1}
                 after_sale_module.on_requests_written = wired if svc is not bare else _no_tickets
                 t0 = time.perf_counter()
-                await svc.request(
-                    actor, order.id, AfterSaleKind.REFUND_ONLY, lines, "DAMAGED", None, None
+                await svc.handle(
+                    actor,
+                    RequestAfterSale(
+                        order.id, AfterSaleKind.REFUND_ONLY, chosen_lines(lines), "DAMAGED"
+                    ),
                 )
                 spent[name] += time.perf_counter() - t0
         after_sale_module.on_requests_written = wired

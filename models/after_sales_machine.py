@@ -1,34 +1,23 @@
 """The after-sale state machine, declared in one place: statuses, tabs, steps, next actions.
 
-`TRANSITIONS` is the whole machine for all three kinds: every step names its action, the status
-it leaves (None: the step opens the request), the status it reaches, the actor kinds allowed to
-make it and the kinds of request it applies to. `models/after_sales.py` moves requests only
-through steps listed here; the property tests check every timeline against this table.
+`TRANSITIONS` is the whole machine for all three kinds (models/transitions.py): every step names
+its action, the status it leaves (None: the step opens the request), the status it reaches, the
+actor kinds allowed to make it and the kinds of request it applies to; each kind's profile
+(models/request_kinds.py) holds the steps of its kind. The after-sale steps (models/after_sale_*.py)
+move requests only through steps listed here; the property tests check every timeline against it.
 
 `TAB_OF_STATUS` (R2) and `NEXT_ACTION_OF_STATUS` (who acts next, and what the platform does when
-the deadline passes) are the other two tables; the request types follow.
+the deadline passes) are the other two tables.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
 from enum import Enum
 
 from models.actors import ActorKind
-from models.after_sales_ledger import RefundBreakdown, RefundLedger
-from models.after_sales_reasons import (
-    REFUND_ONLY_REASONS,
-    REFUND_REJECT_REASONS,
-    REPLACEMENT_REASONS,
-    REPLACEMENT_REJECT_REASONS,
-    RETURN_AND_REFUND_REASONS,
-)
-from models.money import Money
-from models.notifications import Notification
-from models.orders import LineItem, Order
-from models.policy import CategoryPolicy
+from models.requests import DeadlineRule
+from models.transitions import Transition, TransitionTable
 
 
 class AfterSaleKind(Enum):
@@ -89,12 +78,6 @@ OPEN_STATUSES = frozenset(
 FINAL_STATUSES = frozenset(set(AfterSaleStatus) - OPEN_STATUSES - {_S.REJECTED})
 
 
-class Initiator(Enum):
-    BUYER = "BUYER"
-    SELLER = "SELLER"  # R9
-    PLATFORM = "PLATFORM"  # R10
-
-
 class AfterSaleAction(Enum):
     REQUEST = "REQUEST"
     INSTANT_REFUND = "INSTANT_REFUND"
@@ -125,16 +108,6 @@ class DecisionType(Enum):
     OFFER_PARTIAL_REFUND = "OFFER_PARTIAL_REFUND"
 
 
-@dataclass(frozen=True)
-class Transition:
-    action: AfterSaleAction
-    source: AfterSaleStatus | None  # None: the action creates the request
-    target: AfterSaleStatus
-    actors: frozenset[ActorKind]
-    kinds: frozenset[AfterSaleKind]
-    rule: str
-
-
 _K = AfterSaleKind
 _A = AfterSaleAction
 _BUYER = frozenset({ActorKind.BUYER})
@@ -153,124 +126,126 @@ def _t(
     actors: frozenset[ActorKind],
     kinds: frozenset[AfterSaleKind],
     rule: str,
-) -> Transition:
-    return Transition(action, source, target, actors, kinds, rule)
+) -> Transition[AfterSaleAction, AfterSaleStatus]:
+    return Transition(action, source, target, actors, rule, frozenset(kinds))
 
 
 # The whole state machine, for every kind. Nothing else moves an after-sale request.
-TRANSITIONS: tuple[Transition, ...] = (
-    # Opening
-    _t(_A.REQUEST, None, _S.PENDING_SELLER, _BUYER, _ALL, "R1 P1"),
-    _t(_A.SELLER_REFUND, None, _S.REFUNDED, _SELLER, _REFUND, "R9"),
-    _t(_A.PLATFORM_REFUND, None, _S.REFUNDED, _PLATFORM, _REFUND, "R10"),
-    _t(_A.INSTANT_REFUND, _S.PENDING_SELLER, _S.REFUNDED, _PLATFORM, _REFUND, "R10"),
-    # The seller's answer (R3, R4, R7, P2, P3); silence approves as asked.
-    _t(_A.APPROVE, _S.PENDING_SELLER, _S.REFUNDED, _SELLER, _ALL, "R7 R8"),
-    _t(_A.APPROVE, _S.PENDING_SELLER, _S.AWAITING_BUYER_RETURN, _SELLER, _ALL, "R7 R8 P2"),
-    _t(_A.APPROVE, _S.PENDING_SELLER, _S.AWAITING_REPLACEMENT_SHIPMENT, _SELLER, _REPLACE, "P2"),
-    _t(_A.AUTO_APPROVE, _S.PENDING_SELLER, _S.REFUNDED, _PLATFORM, _REFUND, "R3"),
-    _t(_A.AUTO_APPROVE, _S.PENDING_SELLER, _S.AWAITING_BUYER_RETURN, _PLATFORM, _RETURNS, "R3"),
-    _t(
-        _A.AUTO_APPROVE,
-        _S.PENDING_SELLER,
-        _S.AWAITING_REPLACEMENT_SHIPMENT,
-        _PLATFORM,
-        _REPLACE,
-        "R3 P2",
-    ),
-    _t(_A.REJECT, _S.PENDING_SELLER, _S.REJECTED, _SELLER, _ALL, "R4 P3"),
-    _t(_A.WITHDRAW, _S.PENDING_SELLER, _S.WITHDRAWN, _BUYER, _ALL, "R2"),
-    _t(_A.WITHDRAW, _S.AWAITING_BUYER_RETURN, _S.WITHDRAWN, _BUYER, _ALL, "R2"),
-    # After a rejection (R5, R6)
-    _t(_A.APPEAL, _S.REJECTED, _S.APPEALED, _BUYER, _ALL, "R5 R6"),
-    _t(_A.SUPERSEDE, _S.REJECTED, _S.CLOSED_FINAL, _BUYER, _ALL, "R5"),
-    _t(_A.FINALIZE_REJECTION, _S.REJECTED, _S.CLOSED_FINAL, _PLATFORM, _ALL, "R5"),
-    _t(_A.DECIDE_FOR_BUYER, _S.APPEALED, _S.REFUNDED, _PLATFORM, _ALL, "R6"),
-    _t(_A.DECIDE_FOR_BUYER, _S.APPEALED, _S.AWAITING_BUYER_RETURN, _PLATFORM, _RETURNS, "R6 R8"),
-    _t(
-        _A.DECIDE_FOR_BUYER,
-        _S.APPEALED,
-        _S.AWAITING_REPLACEMENT_SHIPMENT,
-        _PLATFORM,
-        _REPLACE,
-        "R6 P2",
-    ),
-    _t(_A.DECIDE_FOR_SELLER, _S.APPEALED, _S.DECIDED_FOR_SELLER, _PLATFORM, _ALL, "R6"),
-    # Return shipping (R8, P2)
-    _t(_A.SHIP_RETURN, _S.AWAITING_BUYER_RETURN, _S.RETURN_IN_TRANSIT, _BUYER, _ALL, "R8"),
-    _t(_A.EXPIRE_RETURN, _S.AWAITING_BUYER_RETURN, _S.RETURN_EXPIRED, _PLATFORM, _ALL, "R8"),
-    _t(_A.CONFIRM_RECEIPT, _S.RETURN_IN_TRANSIT, _S.REFUNDED, _SELLER, _ALL, "R8"),
-    _t(
-        _A.CONFIRM_RECEIPT,
-        _S.RETURN_IN_TRANSIT,
-        _S.AWAITING_REPLACEMENT_SHIPMENT,
-        _SELLER,
-        _REPLACE,
-        "P2",
-    ),
-    _t(_A.AUTO_CONFIRM_RECEIPT, _S.RETURN_IN_TRANSIT, _S.REFUNDED, _PLATFORM, _ALL, "R8"),
-    _t(
-        _A.AUTO_CONFIRM_RECEIPT,
-        _S.RETURN_IN_TRANSIT,
-        _S.AWAITING_REPLACEMENT_SHIPMENT,
-        _PLATFORM,
-        _REPLACE,
-        "P2",
-    ),
-    _t(_A.REJECT_ON_RECEIPT, _S.RETURN_IN_TRANSIT, _S.REJECTED, _SELLER, _ALL, "R8 R4"),
-    # Replacement shipping (P2)
-    _t(
-        _A.SHIP_REPLACEMENT,
-        _S.AWAITING_REPLACEMENT_SHIPMENT,
-        _S.REPLACEMENT_SHIPPED,
-        _SELLER,
-        _REPLACE,
-        "P2",
-    ),
-    _t(
-        _A.CONFIRM_REPLACEMENT_DELIVERED,
-        _S.REPLACEMENT_SHIPPED,
-        _S.REPLACED,
-        _PLATFORM,
-        _REPLACE,
-        "P2",
-    ),
+TRANSITIONS: TransitionTable[AfterSaleAction, AfterSaleStatus] = TransitionTable(
+    [
+        # Opening
+        _t(_A.REQUEST, None, _S.PENDING_SELLER, _BUYER, _ALL, "R1 P1"),
+        _t(_A.SELLER_REFUND, None, _S.REFUNDED, _SELLER, _REFUND, "R9"),
+        _t(_A.PLATFORM_REFUND, None, _S.REFUNDED, _PLATFORM, _REFUND, "R10"),
+        _t(_A.INSTANT_REFUND, _S.PENDING_SELLER, _S.REFUNDED, _PLATFORM, _REFUND, "R10"),
+        # The seller's answer (R3, R4, R7, P2, P3); silence approves as asked.
+        _t(_A.APPROVE, _S.PENDING_SELLER, _S.REFUNDED, _SELLER, _ALL, "R7 R8"),
+        _t(_A.APPROVE, _S.PENDING_SELLER, _S.AWAITING_BUYER_RETURN, _SELLER, _ALL, "R7 R8 P2"),
+        _t(
+            _A.APPROVE, _S.PENDING_SELLER, _S.AWAITING_REPLACEMENT_SHIPMENT, _SELLER, _REPLACE, "P2"
+        ),
+        _t(_A.AUTO_APPROVE, _S.PENDING_SELLER, _S.REFUNDED, _PLATFORM, _REFUND, "R3"),
+        _t(_A.AUTO_APPROVE, _S.PENDING_SELLER, _S.AWAITING_BUYER_RETURN, _PLATFORM, _RETURNS, "R3"),
+        _t(
+            _A.AUTO_APPROVE,
+            _S.PENDING_SELLER,
+            _S.AWAITING_REPLACEMENT_SHIPMENT,
+            _PLATFORM,
+            _REPLACE,
+            "R3 P2",
+        ),
+        _t(_A.REJECT, _S.PENDING_SELLER, _S.REJECTED, _SELLER, _ALL, "R4 P3"),
+        _t(_A.WITHDRAW, _S.PENDING_SELLER, _S.WITHDRAWN, _BUYER, _ALL, "R2"),
+        _t(_A.WITHDRAW, _S.AWAITING_BUYER_RETURN, _S.WITHDRAWN, _BUYER, _ALL, "R2"),
+        # After a rejection (R5, R6)
+        _t(_A.APPEAL, _S.REJECTED, _S.APPEALED, _BUYER, _ALL, "R5 R6"),
+        _t(_A.SUPERSEDE, _S.REJECTED, _S.CLOSED_FINAL, _BUYER, _ALL, "R5"),
+        _t(_A.FINALIZE_REJECTION, _S.REJECTED, _S.CLOSED_FINAL, _PLATFORM, _ALL, "R5"),
+        _t(_A.DECIDE_FOR_BUYER, _S.APPEALED, _S.REFUNDED, _PLATFORM, _ALL, "R6"),
+        _t(
+            _A.DECIDE_FOR_BUYER, _S.APPEALED, _S.AWAITING_BUYER_RETURN, _PLATFORM, _RETURNS, "R6 R8"
+        ),
+        _t(
+            _A.DECIDE_FOR_BUYER,
+            _S.APPEALED,
+            _S.AWAITING_REPLACEMENT_SHIPMENT,
+            _PLATFORM,
+            _REPLACE,
+            "R6 P2",
+        ),
+        _t(_A.DECIDE_FOR_SELLER, _S.APPEALED, _S.DECIDED_FOR_SELLER, _PLATFORM, _ALL, "R6"),
+        # Return shipping (R8, P2)
+        _t(_A.SHIP_RETURN, _S.AWAITING_BUYER_RETURN, _S.RETURN_IN_TRANSIT, _BUYER, _ALL, "R8"),
+        _t(_A.EXPIRE_RETURN, _S.AWAITING_BUYER_RETURN, _S.RETURN_EXPIRED, _PLATFORM, _ALL, "R8"),
+        _t(_A.CONFIRM_RECEIPT, _S.RETURN_IN_TRANSIT, _S.REFUNDED, _SELLER, _ALL, "R8"),
+        _t(
+            _A.CONFIRM_RECEIPT,
+            _S.RETURN_IN_TRANSIT,
+            _S.AWAITING_REPLACEMENT_SHIPMENT,
+            _SELLER,
+            _REPLACE,
+            "P2",
+        ),
+        _t(_A.AUTO_CONFIRM_RECEIPT, _S.RETURN_IN_TRANSIT, _S.REFUNDED, _PLATFORM, _ALL, "R8"),
+        _t(
+            _A.AUTO_CONFIRM_RECEIPT,
+            _S.RETURN_IN_TRANSIT,
+            _S.AWAITING_REPLACEMENT_SHIPMENT,
+            _PLATFORM,
+            _REPLACE,
+            "P2",
+        ),
+        _t(_A.REJECT_ON_RECEIPT, _S.RETURN_IN_TRANSIT, _S.REJECTED, _SELLER, _ALL, "R8 R4"),
+        # Replacement shipping (P2)
+        _t(
+            _A.SHIP_REPLACEMENT,
+            _S.AWAITING_REPLACEMENT_SHIPMENT,
+            _S.REPLACEMENT_SHIPPED,
+            _SELLER,
+            _REPLACE,
+            "P2",
+        ),
+        _t(
+            _A.CONFIRM_REPLACEMENT_DELIVERED,
+            _S.REPLACEMENT_SHIPPED,
+            _S.REPLACED,
+            _PLATFORM,
+            _REPLACE,
+            "P2",
+        ),
+    ]
 )
-
-_EDGES: dict[tuple[AfterSaleAction, AfterSaleStatus | None, AfterSaleStatus], Transition] = {
-    (t.action, t.source, t.target): t for t in TRANSITIONS
-}
 
 
 def transition_for(
     action: AfterSaleAction, source: AfterSaleStatus | None, target: AfterSaleStatus
-) -> Transition | None:
-    return _EDGES.get((action, source, target))
+) -> Transition[AfterSaleAction, AfterSaleStatus] | None:
+    return TRANSITIONS.step(action, source, target)
 
 
 def sources_of(action: AfterSaleAction) -> frozenset[AfterSaleStatus | None]:
-    return frozenset(t.source for t in TRANSITIONS if t.action is action)
-
-
-@dataclass(frozen=True)
-class DeadlineRule:
-    """Who must act in a status, what they do, and what the platform does when they don't."""
-
-    actor_kind: ActorKind
-    action: str
-    on_expiry: AfterSaleAction | None
-    rule: str
+    return TRANSITIONS.sources_of(action)
 
 
 # The next action of every open (or appealable) status, in one place.
-NEXT_ACTION_OF_STATUS: Mapping[AfterSaleStatus, DeadlineRule] = {
+NEXT_ACTION_OF_STATUS: Mapping[AfterSaleStatus, DeadlineRule[AfterSaleAction]] = {
     _S.PENDING_SELLER: DeadlineRule(
-        ActorKind.SELLER_AGENT, "APPROVE_OR_REJECT", _A.AUTO_APPROVE, "R3"
+        ActorKind.SELLER_AGENT,
+        "APPROVE_OR_REJECT",
+        _A.AUTO_APPROVE,
+        "R3",
+        "after_sale_seller_response_window",
     ),
     _S.APPEALED: DeadlineRule(ActorKind.PLATFORM, "DECIDE_APPEAL", None, "R6"),
-    _S.AWAITING_BUYER_RETURN: DeadlineRule(ActorKind.BUYER, "SHIP_RETURN", _A.EXPIRE_RETURN, "R8"),
+    _S.AWAITING_BUYER_RETURN: DeadlineRule(
+        ActorKind.BUYER, "SHIP_RETURN", _A.EXPIRE_RETURN, "R8", "return_shipping_window"
+    ),
     _S.RETURN_IN_TRANSIT: DeadlineRule(
-        ActorKind.SELLER_AGENT, "CONFIRM_RECEIPT", _A.AUTO_CONFIRM_RECEIPT, "R8"
+        ActorKind.SELLER_AGENT,
+        "CONFIRM_RECEIPT",
+        _A.AUTO_CONFIRM_RECEIPT,
+        "R8",
+        "return_receipt_window",
     ),
     _S.AWAITING_REPLACEMENT_SHIPMENT: DeadlineRule(
         ActorKind.SELLER_AGENT, "SHIP_REPLACEMENT", None, "P2"
@@ -278,7 +253,9 @@ NEXT_ACTION_OF_STATUS: Mapping[AfterSaleStatus, DeadlineRule] = {
     _S.REPLACEMENT_SHIPPED: DeadlineRule(
         ActorKind.PLATFORM, "CONFIRM_REPLACEMENT_DELIVERED", None, "P2"
     ),
-    _S.REJECTED: DeadlineRule(ActorKind.BUYER, "APPEAL", _A.FINALIZE_REJECTION, "R5"),
+    _S.REJECTED: DeadlineRule(
+        ActorKind.BUYER, "APPEAL", _A.FINALIZE_REJECTION, "R5", "appeal_window"
+    ),
 }
 
 # R5: the steps that count as the seller's rejections on an order.
@@ -289,19 +266,6 @@ DEADLINE_ACTIONS: Mapping[AfterSaleStatus, AfterSaleAction] = {
     status: rule.on_expiry
     for status, rule in NEXT_ACTION_OF_STATUS.items()
     if rule.on_expiry is not None
-}
-
-REQUEST_REASONS: Mapping[AfterSaleKind, Mapping[str, str]] = {
-    _K.REFUND_ONLY: REFUND_ONLY_REASONS,
-    _K.RETURN_AND_REFUND: RETURN_AND_REFUND_REASONS,
-    _K.REPLACEMENT: REPLACEMENT_REASONS,
-}
-
-# R4, P3: the seller's reject reasons, per kind.
-REJECT_REASONS: Mapping[AfterSaleKind, Mapping[str, str]] = {
-    _K.REFUND_ONLY: REFUND_REJECT_REASONS,
-    _K.RETURN_AND_REFUND: REFUND_REJECT_REASONS,
-    _K.REPLACEMENT: REPLACEMENT_REJECT_REASONS,
 }
 
 
@@ -319,164 +283,3 @@ class AfterSaleNotificationKind(Enum):
     REPLACEMENT_DELIVERED = "REPLACEMENT_DELIVERED"
     APPEAL_OPENED = "APPEAL_OPENED"
     APPEAL_DECIDED = "APPEAL_DECIDED"
-
-
-@dataclass(frozen=True)
-class TimelineRecord:
-    at: datetime
-    actor_kind: ActorKind
-    actor_id: str
-    action: AfterSaleAction
-    from_status: AfterSaleStatus | None
-    to_status: AfterSaleStatus
-    reason: str | None = None
-    comment: str | None = None
-    # For a move the platform made because time ran out: the deadline it acted on.
-    deadline: datetime | None = None
-
-
-@dataclass(frozen=True)
-class NextAction:
-    actor_kind: ActorKind
-    action: str
-    due_at: datetime | None
-
-
-@dataclass(frozen=True)
-class Decision:
-    """R7, P2: what was approved (by the seller, the platform's silence rule, or a mediator)."""
-
-    type: DecisionType
-    lines: tuple[LineItem, ...]  # the approved lines with the approved quantities
-    buyer_keeps_item: bool
-    partial_amount: Money | None
-    reason: str | None  # P2: the reason type of an approved replacement
-    comment: str | None
-    decided_at: datetime
-    decided_by: ActorKind
-
-    @property
-    def quantities(self) -> dict[str, int]:
-        return {line.line_id: line.quantity for line in self.lines}
-
-
-@dataclass(frozen=True)
-class Rejection:
-    reason: str
-    comment: str | None
-    at: datetime
-    on_receipt: bool  # R8: the returned parcel was rejected
-
-
-@dataclass(frozen=True)
-class Appeal:
-    reason: str
-    comment: str | None
-    at: datetime
-    for_buyer: bool | None = None  # None while the platform mediates
-    note: str | None = None
-    decided_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class Shipment:
-    carrier: str
-    tracking_number: str
-    shipped_at: datetime
-    received_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class AfterSaleRequest:
-    id: str
-    order_id: str
-    shop_id: str
-    buyer_id: str
-    kind: AfterSaleKind
-    initiator: Initiator
-    status: AfterSaleStatus
-    lines: tuple[LineItem, ...]  # the lines asked about, with the quantities asked for
-    reason: str
-    note: str | None
-    currency: str
-    policy: CategoryPolicy  # the policy the request was opened under (Y1)
-    requested_at: datetime
-    follows_id: str | None = None  # R5: the rejected request this second request follows
-    deadline: datetime | None = None  # the current step's deadline (NEXT_ACTION_OF_STATUS)
-    decision: Decision | None = None
-    rejection: Rejection | None = None
-    appeal: Appeal | None = None
-    return_shipment: Shipment | None = None
-    replacement_shipment: Shipment | None = None
-    refund: RefundBreakdown | None = None
-    resolved_at: datetime | None = None
-    timeline: tuple[TimelineRecord, ...] = ()
-    version: int = 0
-
-    @property
-    def tab(self) -> AfterSaleTab:
-        return TAB_OF_STATUS[self.status]
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in OPEN_STATUSES
-
-    @property
-    def quantities(self) -> dict[str, int]:
-        return {line.line_id: line.quantity for line in self.lines}
-
-    @property
-    def covered(self) -> dict[str, int]:
-        """The lines and quantities the request is about now: the approved ones once approved."""
-        return self.decision.quantities if self.decision else self.quantities
-
-    @property
-    def holds_units(self) -> bool:
-        """Whether the covered units are spoken for: open, appealable, or settled for good."""
-        if self.is_open or self.status in (_S.REJECTED, _S.REPLACED, _S.DECIDED_FOR_SELLER):
-            return True
-        if self.status is _S.REFUNDED:
-            # A seller's or the platform's partial refund is a price adjustment, not a settlement.
-            partial = self.decision is not None and self.decision.partial_amount is not None
-            return self.initiator is Initiator.BUYER or not partial
-        return False
-
-    @property
-    def seller_rejections(self) -> int:
-        """R5: how many times the seller rejected this request (on request or on receipt)."""
-        return sum(1 for r in self.timeline if r.action in SELLER_REJECTION_ACTIONS)
-
-    @property
-    def next_action(self) -> NextAction | None:
-        rule = NEXT_ACTION_OF_STATUS.get(self.status)
-        if rule is None:
-            return None
-        return NextAction(rule.actor_kind, rule.action, self.deadline)
-
-
-@dataclass(frozen=True)
-class AfterSaleOutcome:
-    request: AfterSaleRequest
-    order: Order
-    records: tuple[TimelineRecord, ...]  # appended to `request.timeline` by this step, in order
-    notifications: tuple[Notification, ...]
-    previous_status: AfterSaleStatus | None
-    ledger: RefundLedger | None = None  # the ledger after the refund this step booked, if any
-    superseded: tuple[AfterSaleRequest, ...] = ()  # R5: rejections closed by a second request
-
-    @property
-    def record(self) -> TimelineRecord:
-        return self.records[-1]
-
-
-@dataclass(frozen=True)
-class LineEligibility:
-    """What the buyer may ask for on one line, for one kind, right now (R1, R5, P1)."""
-
-    line_id: str
-    kind: AfterSaleKind
-    eligible: bool
-    code: str | None
-    message: str
-    available_quantity: int
-    window_ends_at: datetime | None

@@ -9,9 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from enum import Enum
 
-from models.actors import Actor, ActorKind
+from models import request_kinds
+from models.actors import Actor
+from models.cancellation_states import (
+    NEXT_ACTION_OF_STATUS,
+    TAB_OF_STATUS,
+    TRANSITIONS,
+    CancellationAction,
+    CancellationStatus,
+    CancellationTab,
+)
 from models.errors import (
     DuplicateRequest,
     InvalidTransition,
@@ -26,119 +34,45 @@ from models.orders import FulfilmentState, LineItem, Order
 from models.policy import CategoryPolicy
 from models.reasons import (
     AUTO_ACCEPT_REASON,
-    BUYER_CANCEL_REASONS,
-    CANCELLATION_REJECT_REASONS,
     SELLER_CANCEL_REASONS,
     SYSTEM_CANCEL_REASONS,
     clean_comment,
     require_reason,
 )
+from models.refund_ledger import RefundBreakdown
+from models.requests import Initiator, NextAction, TimelineRecord
+from models.transitions import Transition, require_actor
+
+__all__ = [
+    "TAB_OF_STATUS",
+    "TRANSITIONS",
+    "Cancellation",
+    "CancellationAction",
+    "CancellationOutcome",
+    "CancellationRecord",
+    "CancellationStatus",
+    "CancellationTab",
+    "Eligibility",
+    "Initiator",
+    "NextAction",
+    "RefundBreakdown",
+    "TimelineRecord",
+    "accept",
+    "auto_accept",
+    "buyer_eligibility",
+    "cancel_by_seller",
+    "cancel_by_system",
+    "reject",
+    "request_by_buyer",
+    "withdraw",
+]
+
+PROFILE = request_kinds.CANCELLATION
+Step = Transition[CancellationAction, CancellationStatus]
 
 
-class CancellationStatus(Enum):
-    PENDING = "PENDING"  # waiting for the seller (C2)
-    CANCELLED = "CANCELLED"  # the order is cancelled and refunded (C1, C4, C6, C7, C8)
-    REJECTED = "REJECTED"  # the seller said no; the order goes on (C5)
-    WITHDRAWN = "WITHDRAWN"  # the buyer took the request back before the seller answered
-
-
-class CancellationTab(Enum):
-    """The tabs of Seller Center > Manage Cancellations (seed 000); ALL is every request."""
-
-    TO_PROCEED = "TO_PROCEED"
-    COMPLETED = "COMPLETED"
-    CLOSED = "CLOSED"
-
-
-TAB_OF_STATUS = {
-    CancellationStatus.PENDING: CancellationTab.TO_PROCEED,
-    CancellationStatus.CANCELLED: CancellationTab.COMPLETED,
-    CancellationStatus.REJECTED: CancellationTab.CLOSED,
-    CancellationStatus.WITHDRAWN: CancellationTab.CLOSED,
-}
-
-
-class Initiator(Enum):
-    BUYER = "BUYER"
-    SELLER = "SELLER"
-    SYSTEM = "SYSTEM"
-
-
-class CancellationAction(Enum):
-    CANCEL_AT_ONCE = "CANCEL_AT_ONCE"
-    REQUEST = "REQUEST"
-    ACCEPT = "ACCEPT"
-    AUTO_ACCEPT = "AUTO_ACCEPT"
-    REJECT = "REJECT"
-    WITHDRAW = "WITHDRAW"
-    SELLER_CANCEL = "SELLER_CANCEL"
-    SYSTEM_CANCEL = "SYSTEM_CANCEL"
-
-
-@dataclass(frozen=True)
-class Transition:
-    source: CancellationStatus | None  # None: the action creates the request
-    target: CancellationStatus
-    actors: frozenset[ActorKind]
-    rule: str
-
-
-_BUYER = frozenset({ActorKind.BUYER})
-_SELLER = frozenset({ActorKind.SELLER_AGENT})
-_PLATFORM = frozenset({ActorKind.PLATFORM})
-
-# The whole state machine. Nothing else moves a cancellation.
-TRANSITIONS: dict[CancellationAction, Transition] = {
-    CancellationAction.CANCEL_AT_ONCE: Transition(None, CancellationStatus.CANCELLED, _BUYER, "C1"),
-    CancellationAction.REQUEST: Transition(None, CancellationStatus.PENDING, _BUYER, "C2"),
-    CancellationAction.ACCEPT: Transition(
-        CancellationStatus.PENDING, CancellationStatus.CANCELLED, _SELLER, "C4"
-    ),
-    CancellationAction.REJECT: Transition(
-        CancellationStatus.PENDING, CancellationStatus.REJECTED, _SELLER, "C5"
-    ),
-    CancellationAction.AUTO_ACCEPT: Transition(
-        CancellationStatus.PENDING, CancellationStatus.CANCELLED, _PLATFORM, "C6"
-    ),
-    CancellationAction.WITHDRAW: Transition(
-        CancellationStatus.PENDING, CancellationStatus.WITHDRAWN, _BUYER, "C2"
-    ),
-    CancellationAction.SELLER_CANCEL: Transition(None, CancellationStatus.CANCELLED, _SELLER, "C7"),
-    CancellationAction.SYSTEM_CANCEL: Transition(
-        None, CancellationStatus.CANCELLED, _PLATFORM, "C8"
-    ),
-}
-
-
-@dataclass(frozen=True)
-class RefundBreakdown:
-    items: Money
-    shipping: Money
-
-    @property
-    def total(self) -> Money:
-        return self.items + self.shipping
-
-
-@dataclass(frozen=True)
-class TimelineRecord:
-    at: datetime
-    actor_kind: ActorKind
-    actor_id: str
-    action: CancellationAction
-    from_status: CancellationStatus | None
-    to_status: CancellationStatus
-    reason: str | None = None
-    comment: str | None = None
-    # For a move the platform made because time ran out: the deadline it acted on.
-    deadline: datetime | None = None
-
-
-@dataclass(frozen=True)
-class NextAction:
-    actor_kind: ActorKind
-    action: str
-    due_at: datetime
+# One step of a cancellation.
+CancellationRecord = TimelineRecord[CancellationAction, CancellationStatus]
 
 
 @dataclass(frozen=True)
@@ -160,7 +94,7 @@ class Cancellation:
     rejection_reason: str | None = None
     rejection_comment: str | None = None
     refund: RefundBreakdown | None = None
-    timeline: tuple[TimelineRecord, ...] = ()
+    timeline: tuple[CancellationRecord, ...] = ()
     version: int = 0
 
     @property
@@ -169,16 +103,17 @@ class Cancellation:
 
     @property
     def next_action(self) -> NextAction | None:
-        if self.status is CancellationStatus.PENDING and self.respond_by:
-            return NextAction(ActorKind.SELLER_AGENT, "ACCEPT_OR_REJECT", self.respond_by)
-        return None
+        rule = NEXT_ACTION_OF_STATUS.get(self.status)
+        if rule is None or self.respond_by is None:
+            return None
+        return NextAction(rule.actor_kind, rule.action, self.respond_by)
 
 
 @dataclass(frozen=True)
 class CancellationOutcome:
     cancellation: Cancellation
     order: Order
-    record: TimelineRecord
+    record: CancellationRecord
     notifications: tuple[Notification, ...]
     previous_status: CancellationStatus | None
 
@@ -194,21 +129,17 @@ class Eligibility:
     window_ends_at: datetime | None
 
 
-def _check_actor(action: CancellationAction, actor: Actor) -> Transition:
-    transition = TRANSITIONS[action]
-    if actor.kind not in transition.actors:
-        allowed = ", ".join(sorted(k.value for k in transition.actors))
-        raise InvalidTransition(
-            f"{action.value} is for {allowed}, not {actor.kind.value}",
-            current_state=transition.source.value if transition.source else "NONE",
-        )
+def _check_actor(action: CancellationAction, actor: Actor) -> Step:
+    transition = TRANSITIONS.only(action)
+    source = transition.source.value if transition.source else "NONE"
+    require_actor(action, transition.actors, actor.kind, source)
     return transition
 
 
-def _check_pending(c: Cancellation, order: Order, action: CancellationAction) -> Transition:
+def _check_pending(c: Cancellation, order: Order, action: CancellationAction) -> Step:
     if order.id != c.order_id:
         raise ValueError(f"{c.id} belongs to order {c.order_id}, not {order.id}")
-    transition = TRANSITIONS[action]
+    transition = TRANSITIONS.only(action)
     if c.status is not transition.source:
         raise NotPending(
             f"cancellation {c.id} is no longer pending: it is {c.status.value}",
@@ -346,13 +277,13 @@ def _record(
     reason: str | None,
     comment: str | None = None,
     deadline: datetime | None = None,
-) -> TimelineRecord:
+) -> CancellationRecord:
     return TimelineRecord(
         now, actor.kind, actor.id, action, before, after, reason, comment, deadline
     )
 
 
-def _with_record(c: Cancellation, record: TimelineRecord, **changes: object) -> Cancellation:
+def _with_record(c: Cancellation, record: CancellationRecord, **changes: object) -> Cancellation:
     return replace(c, timeline=(*c.timeline, record), **changes)  # type: ignore[arg-type]
 
 
@@ -366,7 +297,7 @@ def request_by_buyer(
     new_id: str,
 ) -> CancellationOutcome:
     """C1 inside the unconditional window (or an unpaid order): cancelled at once. C2 after it."""
-    require_reason(BUYER_CANCEL_REASONS, reason)
+    require_reason(PROFILE.request_reasons, reason)
     note = clean_comment(note, field="note")
     _refuse_if_not_cancellable(order)
     _refuse_after_rejection(order)
@@ -428,7 +359,7 @@ def _accepted(
     deadline: datetime | None,
     why: str,
 ) -> CancellationOutcome:
-    transition = TRANSITIONS[action]
+    transition = TRANSITIONS.only(action)
     new_order, refund = _cancel_order(order, now, c.id)
     record = _record(actor, action, c.status, transition.target, now, reason, None, deadline)
     new_c = _with_record(
@@ -489,7 +420,7 @@ def reject(
     """C5: a reason from the fixed list, an optional comment; the order goes on as normal."""
     transition = _check_pending(c, order, CancellationAction.REJECT)
     _check_actor(CancellationAction.REJECT, actor)
-    require_reason(CANCELLATION_REJECT_REASONS, reason)
+    require_reason(PROFILE.reject_reasons, reason)
     comment = clean_comment(comment)
     _refuse_after_deadline(c, now)
     record = _record(
@@ -505,7 +436,7 @@ def reject(
         respond_by=None,
     )
     new_order = replace(order, open_cancellation_id=None, rejected_cancellation_id=c.id)
-    text = CANCELLATION_REJECT_REASONS[reason]
+    text = PROFILE.reject_reasons[reason]
     notes = (
         Notification(
             Recipient.BUYER,
@@ -602,7 +533,7 @@ def cancel_by_system(
         actor,
         CancellationAction.SYSTEM_CANCEL,
         transition,
-        Initiator.SYSTEM,
+        Initiator.PLATFORM,
         reason,
         None,
         policy,
@@ -617,7 +548,7 @@ def _created_cancelled(
     order: Order,
     actor: Actor,
     action: CancellationAction,
-    transition: Transition,
+    transition: Step,
     initiator: Initiator,
     reason: str,
     comment: str | None,

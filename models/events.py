@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from models import after_sales_machine as after_sale_domain
+from models import after_sales as after_sale_domain
 from models import cancellations as cancel_domain
 from models import tickets as ticket_domain
 from models.actors import ActorKind

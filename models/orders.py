@@ -76,7 +76,7 @@ class Order:
     # The marketplace lets a buyer ask once: after a rejection, refuse delivery or ask for a return.
     rejected_cancellation_id: str | None = None
     # The cancellation that cancelled the order: its refund is the order's first ledger entry
-    # (models/after_sales_ledger.py, RefundLedger.for_order).
+    # (models/refund_ledger.py, RefundLedger.for_order).
     cancelled_by: str | None = None
     version: int = 0
 

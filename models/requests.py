@@ -1,8 +1,17 @@
-"""The kinds of request a seller's team works: the vocabulary tickets and the live feed share."""
+"""The vocabulary every kind of request shares: cancellations and after-sale requests alike.
+
+Tickets, the live feed, storage and the API speak of any request in these terms: its kind, who
+opened it, the record of each step, who must act next and the deadline rule that says so.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
+from typing import Generic, TypeVar
+
+from models.actors import ActorKind
 
 
 class RequestKind(Enum):
@@ -10,3 +19,60 @@ class RequestKind(Enum):
     REFUND_ONLY = "REFUND_ONLY"
     RETURN_AND_REFUND = "RETURN_AND_REFUND"
     REPLACEMENT = "REPLACEMENT"
+
+
+class Initiator(Enum):
+    """Who opened a request: the buyer, the seller (C7, R9) or the platform (C8, R10)."""
+
+    BUYER = "BUYER"
+    SELLER = "SELLER"
+    PLATFORM = "PLATFORM"
+
+    @classmethod
+    def _missing_(cls, value: object) -> Initiator | None:
+        # Cancellations stored before the two spellings became one say SYSTEM for the platform.
+        return cls.PLATFORM if value == "SYSTEM" else None
+
+
+S = TypeVar("S", bound=Enum)  # a kind's status
+A = TypeVar("A", bound=Enum)  # a kind's action
+
+
+@dataclass(frozen=True)
+class TimelineRecord(Generic[A, S]):
+    """One step of a request (R11): who, when, which action, from what status to what, why."""
+
+    at: datetime
+    actor_kind: ActorKind
+    actor_id: str
+    action: A
+    from_status: S | None
+    to_status: S
+    reason: str | None = None
+    comment: str | None = None
+    # For a move the platform made because time ran out: the deadline it acted on.
+    deadline: datetime | None = None
+
+
+@dataclass(frozen=True)
+class NextAction:
+    """Who must act on a request next, what they do, and by when (None: no window applies)."""
+
+    actor_kind: ActorKind
+    action: str
+    due_at: datetime | None
+
+
+@dataclass(frozen=True)
+class DeadlineRule(Generic[A]):
+    """Who must act in a status, what they do, and what the platform does when they don't.
+
+    `window` names the deadline where the platform acts on it (the deadline worker's name for it,
+    in its status and metrics).
+    """
+
+    actor_kind: ActorKind
+    action: str
+    on_expiry: A | None
+    rule: str
+    window: str | None = None

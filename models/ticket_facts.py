@@ -6,24 +6,16 @@ after-sale service (refunds, returns, replacements) calls from its write path.
 
 from __future__ import annotations
 
-from models.after_sales_machine import FINAL_STATUSES, AfterSaleRequest, AfterSaleStatus
-from models.after_sales_machine import Initiator as AfterSaleInitiator
+from models.after_sale_requests import AfterSaleRequest
+from models.after_sales_machine import FINAL_STATUSES, AfterSaleStatus
 from models.cancellations import Cancellation, CancellationStatus
-from models.cancellations import Initiator as CancellationInitiator
 from models.money import total
 from models.orders import LineItem
+from models.requests import Initiator
 from models.tickets import RequestFacts, RequestInitiator, RequestKind, RequestPhase
 
-_CANCELLATION_INITIATORS = {
-    CancellationInitiator.BUYER: RequestInitiator.BUYER,
-    CancellationInitiator.SELLER: RequestInitiator.SELLER,
-    CancellationInitiator.SYSTEM: RequestInitiator.PLATFORM,
-}
-_AFTER_SALE_INITIATORS = {
-    AfterSaleInitiator.BUYER: RequestInitiator.BUYER,
-    AfterSaleInitiator.SELLER: RequestInitiator.SELLER,
-    AfterSaleInitiator.PLATFORM: RequestInitiator.PLATFORM,
-}
+# A ticket's rules read the initiator in the helpdesk's own enum, member for member.
+_INITIATORS = {i: RequestInitiator(i.value) for i in Initiator}
 
 
 def _categories(lines: tuple[LineItem, ...]) -> tuple[str, ...]:
@@ -42,7 +34,7 @@ def facts_of_cancellation(c: Cancellation) -> RequestFacts:
         order_id=c.order_id,
         shop_id=c.shop_id,
         buyer_id=c.buyer_id,
-        initiator=_CANCELLATION_INITIATORS[c.initiator],
+        initiator=_INITIATORS[c.initiator],
         reason=c.reason,
         categories=_categories(c.lines),
         amount=total([line.subtotal for line in c.lines], c.currency),
@@ -66,7 +58,7 @@ def facts_of_after_sale(r: AfterSaleRequest) -> RequestFacts:
         order_id=r.order_id,
         shop_id=r.shop_id,
         buyer_id=r.buyer_id,
-        initiator=_AFTER_SALE_INITIATORS[r.initiator],
+        initiator=_INITIATORS[r.initiator],
         reason=r.reason,
         categories=_categories(r.lines),
         amount=total([line.subtotal for line in r.lines], r.currency),

@@ -20,9 +20,6 @@ from datetime import datetime, timedelta
 from enum import Enum
 
 from models.actors import ADJUSTMENTS, Actor, ActorKind
-from models.after_sales_machine import REJECT_REASONS as AFTER_SALE_REJECT_REASONS
-from models.after_sales_machine import REQUEST_REASONS as AFTER_SALE_REQUEST_REASONS
-from models.after_sales_machine import AfterSaleKind
 from models.after_sales_reasons import (
     PLATFORM_REFUND_REASONS,
     REPLACEMENT_APPROVE_REASONS,
@@ -31,12 +28,11 @@ from models.after_sales_reasons import (
 from models.errors import DomainError, ValidationFailed
 from models.money import Money
 from models.reasons import (
-    BUYER_CANCEL_REASONS,
-    CANCELLATION_REJECT_REASONS,
     SELLER_CANCEL_REASONS,
     SYSTEM_CANCEL_REASONS,
     clean_comment,
 )
+from models.request_kinds import PROFILES
 from models.tickets import (
     RequestFacts,
     RequestInitiator,
@@ -61,24 +57,21 @@ MAX_RULES_PER_SHOP = 100
 
 _K = RequestKind
 
+# The reasons a request of a kind carries when the seller or the platform opened it (C7, C8,
+# R9, R10); a seller or the platform opens refunds only, recorded as refund-only requests.
+_OPENED_BY_OTHERS: Mapping[RequestKind, frozenset[str]] = {
+    _K.CANCELLATION: frozenset({*SELLER_CANCEL_REASONS, *SYSTEM_CANCEL_REASONS}),
+    _K.REFUND_ONLY: frozenset({*SELLER_REFUND_REASONS, *PLATFORM_REFUND_REASONS}),
+    _K.RETURN_AND_REFUND: frozenset({*SELLER_REFUND_REASONS, *PLATFORM_REFUND_REASONS}),
+    _K.REPLACEMENT: frozenset(),
+}
 # The reasons a request of each kind may carry, whoever opened it.
 REQUEST_REASONS: Mapping[RequestKind, frozenset[str]] = {
-    _K.CANCELLATION: frozenset(
-        {*BUYER_CANCEL_REASONS, *SELLER_CANCEL_REASONS, *SYSTEM_CANCEL_REASONS}
-    ),
-    **{
-        _K(kind.value): frozenset(
-            {*reasons, *SELLER_REFUND_REASONS, *PLATFORM_REFUND_REASONS}
-            if kind is not AfterSaleKind.REPLACEMENT
-            else reasons
-        )
-        for kind, reasons in AFTER_SALE_REQUEST_REASONS.items()
-    },
+    kind: frozenset({*p.request_reasons, *_OPENED_BY_OTHERS[kind]}) for kind, p in PROFILES.items()
 }
 # The reasons a seller may give to reject a request of each kind (C5, R4, P3).
 REJECT_REASONS: Mapping[RequestKind, frozenset[str]] = {
-    _K.CANCELLATION: frozenset(CANCELLATION_REJECT_REASONS),
-    **{_K(k.value): frozenset(r) for k, r in AFTER_SALE_REJECT_REASONS.items()},
+    kind: frozenset(p.reject_reasons) for kind, p in PROFILES.items()
 }
 PARTIAL_REFUND_KINDS = frozenset({_K.REFUND_ONLY, _K.RETURN_AND_REFUND})
 

@@ -30,6 +30,7 @@ from enum import Enum
 from models.actors import Actor, ActorKind
 from models.errors import DomainError, InvalidTransition, ValidationFailed
 from models.money import Money
+from models.request_kinds import PROFILES
 from models.requests import RequestKind
 
 MAX_TAGS = 10
@@ -67,20 +68,6 @@ STATUS_OF_PHASE = {
     RequestPhase.WAITING_FOR_SELLER: TicketStatus.OPEN,
     RequestPhase.IN_PROCESS: TicketStatus.PENDING,
     RequestPhase.FINAL: TicketStatus.RESOLVED,
-}
-
-# H1, seed 003: the subject of the ticket a new request opens.
-REQUEST_SUBJECTS = {
-    RequestKind.CANCELLATION: "New Cancellation Request",
-    RequestKind.REFUND_ONLY: "New Refund Request",
-    RequestKind.RETURN_AND_REFUND: "New Return Request",
-    RequestKind.REPLACEMENT: "New Replacement Request",
-}
-NOTIFICATION_SUBJECTS = {
-    RequestKind.CANCELLATION: "Order Cancelled by TikTok Shop",
-    RequestKind.REFUND_ONLY: "Refund Issued by TikTok Shop",
-    RequestKind.RETURN_AND_REFUND: "Refund Issued by TikTok Shop",
-    RequestKind.REPLACEMENT: "Replacement Decided by TikTok Shop",
 }
 
 
@@ -212,12 +199,14 @@ def open_ticket(facts: RequestFacts, actor: Actor, new_id: str, now: datetime) -
     kind = ticket_type_for(facts)
     if kind is None:
         return None
-    subjects = REQUEST_SUBJECTS if kind is TicketType.REQUEST else NOTIFICATION_SUBJECTS
+    profile = PROFILES[facts.kind]
     record = _record(actor, TicketAction.OPENED, now, f"{facts.kind.value} {facts.status}")
     return Ticket(
         id=new_id,
         type=kind,
-        subject=subjects[facts.kind],
+        subject=(
+            profile.ticket_subject if kind is TicketType.REQUEST else profile.notice_ticket_subject
+        ),
         facts=facts,
         status=TicketStatus.OPEN,
         opened_at=now,

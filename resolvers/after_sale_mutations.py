@@ -12,12 +12,32 @@ import strawberry
 from strawberry.types import Info
 
 from models import access
+from models.commands import (
+    AfterSaleCommand,
+    AppealAfterSale,
+    ApprovalTerms,
+    ApproveAfterSale,
+    ConfirmReturnReceived,
+    DecideAppeal,
+    Lines,
+    PlatformRefund,
+    RecordReplacementDelivered,
+    RefundOrder,
+    RejectAfterSale,
+    RejectReturnOnReceipt,
+    RequestAfterSale,
+    ShipReplacement,
+    ShipReturn,
+    WithdrawAfterSale,
+    chosen_lines,
+)
 from models.policy import CategoryPolicy as DomainPolicy
 from resolvers.after_sale_inputs import (
     AfterSaleStepInput,
     ApproveAfterSaleInput,
     CategoryPolicyInput,
     DecideAppealInput,
+    LineQuantityInput,
     ReasonedStepInput,
     RefundOrderInput,
     RequestAfterSaleInput,
@@ -25,6 +45,7 @@ from resolvers.after_sale_inputs import (
     lines_of,
 )
 from resolvers.after_sale_types import AfterSale, CategoryPolicy
+from resolvers.commands import handled, with_evidence
 from resolvers.context import Context, caller_who, services_of
 from resolvers.errors import (
     AfterSaleRefusedError,
@@ -39,9 +60,7 @@ from resolvers.errors import (
     WindowClosedError,
     outcome,
 )
-from resolvers.evidence_types import evidence_claim
 from resolvers.inputs import money_of, well_formed_id
-from services.evidence import claiming
 
 _COMMON = NotFoundError | ForbiddenError | ValidationError | IdempotencyKeyReusedError
 
@@ -69,6 +88,10 @@ def _id(value: strawberry.ID) -> str:
     return well_formed_id(value, "requestId")
 
 
+def _chosen(lines: list[LineQuantityInput] | None) -> Lines | None:
+    return chosen_lines(lines_of(lines))
+
+
 @strawberry.type
 class AfterSaleMutation:
     # ---- buyer ---------------------------------------------------------------------------
@@ -80,70 +103,47 @@ class AfterSaleMutation:
     async def request_after_sale(
         self, info: Info[Context, Any], input: RequestAfterSaleInput
     ) -> AfterSaleResult:
-        svc = services_of(info).after_sales
-
-        async def call() -> Any:
-            actor = caller_who(info, access.require_a_buyer)
+        def command() -> AfterSaleCommand:
             order_id = well_formed_id(input.order_id, "orderId")
-            with claiming(actor, *evidence_claim(info, input.evidence_ids)):
-                return await svc.request(
-                    actor,
-                    order_id,
-                    input.kind,
-                    lines_of(input.lines) or {},
-                    input.reason,
-                    input.note,
-                    input.idempotency_key,
-                )
+            chosen = chosen_lines(lines_of(input.lines) or {})
+            return RequestAfterSale(order_id, input.kind, chosen, input.reason, input.note)
 
-        return await outcome(call(), AfterSale.of)
+        evidence = with_evidence(info, input.evidence_ids)
+        return await handled(
+            info, access.require_a_buyer, command, input.idempotency_key, AfterSale.of, evidence
+        )
 
     @strawberry.mutation(description="Buyer: take back a request not yet answered or shipped.")
     async def withdraw_after_sale(
         self, info: Info[Context, Any], input: AfterSaleStepInput
     ) -> AfterSaleResult:
-        svc = services_of(info).after_sales
+        def command() -> AfterSaleCommand:
+            return WithdrawAfterSale(_id(input.request_id))
 
-        async def call() -> Any:
-            actor = caller_who(info, access.require_a_buyer)
-            return await svc.withdraw(actor, _id(input.request_id), input.idempotency_key)
-
-        return await outcome(call(), AfterSale.of)
+        return await handled(
+            info, access.require_a_buyer, command, input.idempotency_key, AfterSale.of
+        )
 
     @strawberry.mutation(description="Buyer: appeal a rejection within the appeal window (R5).")
     async def appeal_after_sale(
         self, info: Info[Context, Any], input: ReasonedStepInput
     ) -> AfterSaleResult:
-        svc = services_of(info).after_sales
+        def command() -> AfterSaleCommand:
+            return AppealAfterSale(_id(input.request_id), input.reason, input.comment)
 
-        async def call() -> Any:
-            actor = caller_who(info, access.require_a_buyer)
-            with claiming(actor, *evidence_claim(info, input.evidence_ids)):
-                return await svc.appeal(
-                    actor,
-                    _id(input.request_id),
-                    input.reason,
-                    input.comment,
-                    input.idempotency_key,
-                )
-
-        return await outcome(call(), AfterSale.of)
+        evidence = with_evidence(info, input.evidence_ids)
+        return await handled(
+            info, access.require_a_buyer, command, input.idempotency_key, AfterSale.of, evidence
+        )
 
     @strawberry.mutation(description="Buyer: the item is on its way back (R8).")
     async def ship_return(self, info: Info[Context, Any], input: ShipmentInput) -> AfterSaleResult:
-        svc = services_of(info).after_sales
+        def command() -> AfterSaleCommand:
+            return ShipReturn(_id(input.request_id), input.carrier, input.tracking_number)
 
-        async def call() -> Any:
-            actor = caller_who(info, access.require_a_buyer)
-            return await svc.ship_return(
-                actor,
-                _id(input.request_id),
-                input.carrier,
-                input.tracking_number,
-                input.idempotency_key,
-            )
-
-        return await outcome(call(), AfterSale.of)
+        return await handled(
+            info, access.require_a_buyer, command, input.idempotency_key, AfterSale.of
+        )
 
     # ---- seller agent --------------------------------------------------------------------
 
@@ -154,111 +154,92 @@ class AfterSaleMutation:
     async def approve_after_sale(
         self, info: Info[Context, Any], input: ApproveAfterSaleInput
     ) -> AfterSaleResult:
-        svc = services_of(info).after_sales
-
-        async def call() -> Any:
-            actor = caller_who(info, access.require_an_acting_agent)
-            return await svc.approve(
-                actor,
-                _id(input.request_id),
-                input.decision,
-                input.idempotency_key,
-                lines=lines_of(input.lines),
+        def command() -> AfterSaleCommand:
+            terms = ApprovalTerms(
+                lines=_chosen(input.lines),
                 buyer_keeps_item=input.buyer_keeps_item,
                 partial_amount=money_of(input.partial_amount, "partialAmount"),
                 reason=input.reason,
                 comment=input.comment,
             )
+            return ApproveAfterSale(_id(input.request_id), input.decision, terms)
 
-        return await outcome(call(), AfterSale.of)
+        return await handled(
+            info, access.require_an_acting_agent, command, input.idempotency_key, AfterSale.of
+        )
 
     @strawberry.mutation(description="Seller: reject with a reason of the kind's catalogue (R4).")
     async def reject_after_sale(
         self, info: Info[Context, Any], input: ReasonedStepInput
     ) -> AfterSaleResult:
-        svc = services_of(info).after_sales
+        def command() -> AfterSaleCommand:
+            return RejectAfterSale(_id(input.request_id), input.reason, input.comment)
 
-        async def call() -> Any:
-            actor = caller_who(info, access.require_an_acting_agent)
-            with claiming(actor, *evidence_claim(info, input.evidence_ids)):
-                return await svc.reject(
-                    actor,
-                    _id(input.request_id),
-                    input.reason,
-                    input.comment,
-                    input.idempotency_key,
-                )
-
-        return await outcome(call(), AfterSale.of)
+        evidence = with_evidence(info, input.evidence_ids)
+        return await handled(
+            info,
+            access.require_an_acting_agent,
+            command,
+            input.idempotency_key,
+            AfterSale.of,
+            evidence,
+        )
 
     @strawberry.mutation(description="Seller: the returned parcel arrived; the refund is paid.")
     async def confirm_return_received(
         self, info: Info[Context, Any], input: AfterSaleStepInput
     ) -> AfterSaleResult:
-        svc = services_of(info).after_sales
+        def command() -> AfterSaleCommand:
+            return ConfirmReturnReceived(_id(input.request_id))
 
-        async def call() -> Any:
-            actor = caller_who(info, access.require_an_acting_agent)
-            return await svc.confirm_receipt(actor, _id(input.request_id), input.idempotency_key)
-
-        return await outcome(call(), AfterSale.of)
+        return await handled(
+            info, access.require_an_acting_agent, command, input.idempotency_key, AfterSale.of
+        )
 
     @strawberry.mutation(description="Seller: the returned parcel is not as agreed (R8).")
     async def reject_return_on_receipt(
         self, info: Info[Context, Any], input: ReasonedStepInput
     ) -> AfterSaleResult:
-        svc = services_of(info).after_sales
+        def command() -> AfterSaleCommand:
+            return RejectReturnOnReceipt(_id(input.request_id), input.reason, input.comment)
 
-        async def call() -> Any:
-            actor = caller_who(info, access.require_an_acting_agent)
-            with claiming(actor, *evidence_claim(info, input.evidence_ids)):
-                return await svc.reject_on_receipt(
-                    actor,
-                    _id(input.request_id),
-                    input.reason,
-                    input.comment,
-                    input.idempotency_key,
-                )
-
-        return await outcome(call(), AfterSale.of)
+        evidence = with_evidence(info, input.evidence_ids)
+        return await handled(
+            info,
+            access.require_an_acting_agent,
+            command,
+            input.idempotency_key,
+            AfterSale.of,
+            evidence,
+        )
 
     @strawberry.mutation(description="Seller: the replacement is on its way (P2).")
     async def ship_replacement(
         self, info: Info[Context, Any], input: ShipmentInput
     ) -> AfterSaleResult:
-        svc = services_of(info).after_sales
+        def command() -> AfterSaleCommand:
+            return ShipReplacement(_id(input.request_id), input.carrier, input.tracking_number)
 
-        async def call() -> Any:
-            actor = caller_who(info, access.require_an_acting_agent)
-            return await svc.ship_replacement(
-                actor,
-                _id(input.request_id),
-                input.carrier,
-                input.tracking_number,
-                input.idempotency_key,
-            )
-
-        return await outcome(call(), AfterSale.of)
+        return await handled(
+            info, access.require_an_acting_agent, command, input.idempotency_key, AfterSale.of
+        )
 
     @strawberry.mutation(description="Seller: refund with no buyer request (R9).")
     async def refund_order(
         self, info: Info[Context, Any], input: RefundOrderInput
     ) -> AfterSaleResult:
-        svc = services_of(info).after_sales
-
-        async def call() -> Any:
-            actor = caller_who(info, access.require_an_acting_agent)
-            return await svc.refund_by_seller(
-                actor,
+        def command() -> AfterSaleCommand:
+            return RefundOrder(
                 well_formed_id(input.order_id, "orderId"),
                 input.reason,
                 input.comment,
-                input.idempotency_key,
-                lines=lines_of(input.lines),
-                partial_amount=money_of(input.partial_amount, "partialAmount"),
+                _chosen(input.lines),
+                money_of(input.partial_amount, "partialAmount"),
             )
 
-        return await outcome(call(), AfterSale.of)
+        return await handled(
+            info, access.require_an_acting_agent, command, input.idempotency_key, AfterSale.of
+        )
 
     # ---- platform ------------------------------------------------------------------------
 
@@ -266,53 +247,40 @@ class AfterSaleMutation:
     async def platform_refund(
         self, info: Info[Context, Any], input: RefundOrderInput
     ) -> AfterSaleResult:
-        svc = services_of(info).after_sales
-
-        async def call() -> Any:
-            actor = caller_who(info, access.require_platform)
-            return await svc.refund_by_platform(
-                actor,
+        def command() -> AfterSaleCommand:
+            return PlatformRefund(
                 well_formed_id(input.order_id, "orderId"),
                 input.reason,
                 input.comment,
-                input.idempotency_key,
-                lines=lines_of(input.lines),
-                partial_amount=money_of(input.partial_amount, "partialAmount"),
+                _chosen(input.lines),
+                money_of(input.partial_amount, "partialAmount"),
             )
 
-        return await outcome(call(), AfterSale.of)
+        return await handled(
+            info, access.require_platform, command, input.idempotency_key, AfterSale.of
+        )
 
     @strawberry.mutation(description="Platform: decide an appeal for the buyer or the seller (R6).")
     async def decide_appeal(
         self, info: Info[Context, Any], input: DecideAppealInput
     ) -> AfterSaleResult:
-        svc = services_of(info).after_sales
+        def command() -> AfterSaleCommand:
+            return DecideAppeal(_id(input.request_id), input.for_buyer, input.note)
 
-        async def call() -> Any:
-            actor = caller_who(info, access.require_platform)
-            return await svc.decide_appeal(
-                actor,
-                _id(input.request_id),
-                input.for_buyer,
-                input.note,
-                input.idempotency_key,
-            )
-
-        return await outcome(call(), AfterSale.of)
+        return await handled(
+            info, access.require_platform, command, input.idempotency_key, AfterSale.of
+        )
 
     @strawberry.mutation(description="Platform (carrier event): the replacement was delivered.")
     async def record_replacement_delivered(
         self, info: Info[Context, Any], input: AfterSaleStepInput
     ) -> AfterSaleResult:
-        svc = services_of(info).after_sales
+        def command() -> AfterSaleCommand:
+            return RecordReplacementDelivered(_id(input.request_id))
 
-        async def call() -> Any:
-            actor = caller_who(info, access.require_platform)
-            return await svc.replacement_delivered(
-                actor, _id(input.request_id), input.idempotency_key
-            )
-
-        return await outcome(call(), AfterSale.of)
+        return await handled(
+            info, access.require_platform, command, input.idempotency_key, AfterSale.of
+        )
 
     @strawberry.mutation(
         description="Platform: set a category's policy (Y1). Requests already opened keep theirs."

@@ -14,12 +14,12 @@ import strawberry
 from strawberry.types import Info
 
 from models import after_sales as domain
-from models.after_sales_ledger import LedgerSource as DomainLedgerSource
-from models.after_sales_ledger import RefundBreakdown as DomainBreakdown
-from models.after_sales_ledger import RefundLedger as DomainLedger
 from models.after_sales_reasons import display_text
 from models.orders import Order as DomainOrder
 from models.policy import CategoryPolicy as DomainPolicy
+from models.refund_ledger import LedgerSource as DomainLedgerSource
+from models.refund_ledger import RefundBreakdown as DomainBreakdown
+from models.refund_ledger import RefundLedger as DomainLedger
 from resolvers.context import Context, actor_of, services_of
 from resolvers.evidence_types import Evidence, evidence_of
 from resolvers.types import ActorKind, LineItem, Lines, Money, Order, PageInfo, Reason

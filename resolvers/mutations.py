@@ -9,6 +9,16 @@ import strawberry
 from strawberry.types import Info
 
 from models import access
+from models.commands import (
+    AcceptCancellation,
+    CancelOrder,
+    CancelUnpaidOrder,
+    Command,
+    RejectCancellation,
+    RequestCancellation,
+    WithdrawCancellation,
+)
+from resolvers.commands import handled, with_evidence
 from resolvers.context import Context, caller_who, services_of
 from resolvers.errors import (
     AlreadyRequestedError,
@@ -23,7 +33,6 @@ from resolvers.errors import (
     ValidationError,
     outcome,
 )
-from resolvers.evidence_types import evidence_claim
 from resolvers.inputs import (
     CancelOrderInput,
     CancelUnpaidOrderInput,
@@ -36,7 +45,6 @@ from resolvers.inputs import (
 )
 from resolvers.tickets import TicketMutations
 from resolvers.types import Cancellation, Order
-from services.evidence import claiming
 
 _COMMON = NotFoundError | ForbiddenError | ValidationError | IdempotencyKeyReusedError
 
@@ -74,29 +82,24 @@ class Mutation(TicketMutations):
     async def request_cancellation(
         self, info: Info[Context, Any], input: RequestCancellationInput
     ) -> RequestCancellationResult:
-        svc = services_of(info).cancellations
-
-        async def call() -> Any:
-            actor = caller_who(info, access.require_a_buyer)
+        def command() -> Command:
             order_id = well_formed_id(input.order_id, "orderId")
-            return await svc.request(
-                actor, order_id, input.reason.value, input.note, input.idempotency_key
-            )
+            return RequestCancellation(order_id, input.reason.value, input.note)
 
-        return await outcome(call(), Cancellation.of)
+        return await handled(
+            info, access.require_a_buyer, command, input.idempotency_key, Cancellation.of
+        )
 
     @strawberry.mutation(description="Buyer: take back a request the seller has not answered.")
     async def withdraw_cancellation(
         self, info: Info[Context, Any], input: DecideCancellationInput
     ) -> CancellationDecisionResult:
-        svc = services_of(info).cancellations
+        def command() -> Command:
+            return WithdrawCancellation(well_formed_id(input.cancellation_id, "cancellationId"))
 
-        async def call() -> Any:
-            actor = caller_who(info, access.require_a_buyer)
-            cid = well_formed_id(input.cancellation_id, "cancellationId")
-            return await svc.withdraw(actor, cid, input.idempotency_key)
-
-        return await outcome(call(), Cancellation.of)
+        return await handled(
+            info, access.require_a_buyer, command, input.idempotency_key, Cancellation.of
+        )
 
     # ---- seller agent --------------------------------------------------------------------
 
@@ -104,45 +107,42 @@ class Mutation(TicketMutations):
     async def accept_cancellation(
         self, info: Info[Context, Any], input: DecideCancellationInput
     ) -> CancellationDecisionResult:
-        svc = services_of(info).cancellations
+        def command() -> Command:
+            return AcceptCancellation(well_formed_id(input.cancellation_id, "cancellationId"))
 
-        async def call() -> Any:
-            actor = caller_who(info, access.require_an_acting_agent)
-            cid = well_formed_id(input.cancellation_id, "cancellationId")
-            return await svc.accept(actor, cid, input.idempotency_key)
-
-        return await outcome(call(), Cancellation.of)
+        return await handled(
+            info, access.require_an_acting_agent, command, input.idempotency_key, Cancellation.of
+        )
 
     @strawberry.mutation(description="Seller: reject with a reason from the list (C5).")
     async def reject_cancellation(
         self, info: Info[Context, Any], input: RejectCancellationInput
     ) -> CancellationDecisionResult:
-        svc = services_of(info).cancellations
-
-        async def call() -> Any:
-            actor = caller_who(info, access.require_an_acting_agent)
+        def command() -> Command:
             cid = well_formed_id(input.cancellation_id, "cancellationId")
-            with claiming(actor, *evidence_claim(info, input.evidence_ids)):
-                return await svc.reject(
-                    actor, cid, input.reason.value, input.comment, input.idempotency_key
-                )
+            return RejectCancellation(cid, input.reason.value, input.comment)
 
-        return await outcome(call(), Cancellation.of)
+        evidence = with_evidence(info, input.evidence_ids)
+        return await handled(
+            info,
+            access.require_an_acting_agent,
+            command,
+            input.idempotency_key,
+            Cancellation.of,
+            evidence,
+        )
 
     @strawberry.mutation(description="Seller: cancel an order with a reason (C7).")
     async def cancel_order(
         self, info: Info[Context, Any], input: CancelOrderInput
     ) -> CancelOrderResult:
-        svc = services_of(info).cancellations
-
-        async def call() -> Any:
-            actor = caller_who(info, access.require_an_acting_agent)
+        def command() -> Command:
             order_id = well_formed_id(input.order_id, "orderId")
-            return await svc.cancel_by_seller(
-                actor, order_id, input.reason.value, input.comment, input.idempotency_key
-            )
+            return CancelOrder(order_id, input.reason.value, input.comment)
 
-        return await outcome(call(), Cancellation.of)
+        return await handled(
+            info, access.require_an_acting_agent, command, input.idempotency_key, Cancellation.of
+        )
 
     # ---- platform and carrier ------------------------------------------------------------
 
@@ -150,14 +150,12 @@ class Mutation(TicketMutations):
     async def cancel_unpaid_order(
         self, info: Info[Context, Any], input: CancelUnpaidOrderInput
     ) -> CancelOrderResult:
-        svc = services_of(info).cancellations
+        def command() -> Command:
+            return CancelUnpaidOrder(well_formed_id(input.order_id, "orderId"))
 
-        async def call() -> Any:
-            actor = caller_who(info, access.require_platform)
-            order_id = well_formed_id(input.order_id, "orderId")
-            return await svc.cancel_unpaid(actor, order_id, input.idempotency_key)
-
-        return await outcome(call(), Cancellation.of)
+        return await handled(
+            info, access.require_platform, command, input.idempotency_key, Cancellation.of
+        )
 
     @strawberry.mutation(description="Platform: the buyer paid.")
     async def record_payment(self, info: Info[Context, Any], input: OrderInput) -> OrderEventResult:

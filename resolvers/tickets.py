@@ -15,10 +15,12 @@ from strawberry.types import Info
 from models import access
 from models import ticket_rules as rules_domain
 from models import tickets as domain
+from models.commands import ApprovalTerms, ApproveFromTicket, RejectFromTicket, chosen_lines
 from models.errors import ValidationFailed
 from models.money import Money as DomainMoney
 from resolvers.after_sale_inputs import LineQuantityInput, lines_of
 from resolvers.after_sale_types import AfterSale
+from resolvers.commands import handled
 from resolvers.context import Context, actor_of, caller_who, services_of
 from resolvers.errors import (
     AfterSaleRefusedError,
@@ -44,7 +46,7 @@ from resolvers.types import (
     Reason,
     RequestKind,
 )
-from services.tickets import ApproveOptions, RuleDraft
+from services.tickets import RuleDraft
 from storage.tickets import UNASSIGNED, TicketFilter
 
 RequestInitiator = strawberry.enum(
@@ -442,13 +444,16 @@ class ApproveFromTicketInput:
     )
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
 
-    def options(self) -> ApproveOptions:
-        return ApproveOptions(
-            lines=lines_of(self.lines),
+    def command(self) -> ApproveFromTicket:
+        ticket_id = _ticket_id(self.ticket_id)
+        terms = ApprovalTerms(
+            lines=chosen_lines(lines_of(self.lines)),
             buyer_keeps_item=self.buyer_keeps_item,
             partial_amount=money_of(self.partial_amount, "partialAmount"),
+            reason=self.reason,
             comment=self.comment,
         )
+        return ApproveFromTicket(ticket_id, terms)
 
 
 @strawberry.input
@@ -669,37 +674,24 @@ class TicketMutations:
     async def approve_from_ticket(
         self, info: Info[Context, Any], input: ApproveFromTicketInput
     ) -> TicketDecisionResult:
-        svc = services_of(info).helpdesk
-
-        async def call() -> Any:
-            actor = caller_who(info, access.require_an_acting_agent)
-            return await svc.approve(
-                actor,
-                _ticket_id(input.ticket_id),
-                input.reason,
-                input.idempotency_key,
-                input.options(),
-            )
-
-        return await outcome(call(), Ticket.of)
+        return await handled(
+            info,
+            access.require_an_acting_agent,
+            input.command,
+            input.idempotency_key,
+            Ticket.of,
+        )
 
     @strawberry.mutation(description="Reject the ticket's request with a reason of its kind.")
     async def reject_from_ticket(
         self, info: Info[Context, Any], input: RejectFromTicketInput
     ) -> TicketDecisionResult:
-        svc = services_of(info).helpdesk
+        def command() -> RejectFromTicket:
+            return RejectFromTicket(_ticket_id(input.ticket_id), input.reason, input.comment)
 
-        async def call() -> Any:
-            actor = caller_who(info, access.require_an_acting_agent)
-            return await svc.reject(
-                actor,
-                _ticket_id(input.ticket_id),
-                input.reason,
-                input.comment,
-                input.idempotency_key,
-            )
-
-        return await outcome(call(), Ticket.of)
+        return await handled(
+            info, access.require_an_acting_agent, command, input.idempotency_key, Ticket.of
+        )
 
     @strawberry.mutation(description="H2: a new rule for the shop, checked before it is saved.")
     async def create_ticket_rule(

@@ -21,6 +21,7 @@ from models.orders import PaymentMethod as DomainPaymentMethod
 from models.orders import PaymentState as DomainPaymentState
 from models.policy import CategoryPolicy as DomainPolicy
 from models.reasons import display_text
+from models.requests import Initiator as DomainInitiator
 from models.requests import RequestKind as DomainRequestKind
 from resolvers.context import Context, actor_of, services_of
 from resolvers.execution_plans import serve_from
@@ -38,7 +39,6 @@ FulfilmentState = strawberry.enum(
     description="IN_TRANSIT covers 'handed to the carrier' and 'in transit'.",
 )
 CancellationStatus = strawberry.enum(cancel_domain.CancellationStatus, name="CancellationStatus")
-CancellationInitiator = strawberry.enum(cancel_domain.Initiator, name="CancellationInitiator")
 CancellationAction = strawberry.enum(cancel_domain.CancellationAction, name="CancellationAction")
 
 
@@ -51,6 +51,23 @@ class CancellationTab(Enum):
 
     def domain(self) -> cancel_domain.CancellationTab | None:
         return None if self is CancellationTab.ALL else cancel_domain.CancellationTab(self.value)
+
+
+@strawberry.enum(name="CancellationInitiator")
+class CancellationInitiator(Enum):
+    """The API's spelling of `models.requests.Initiator` on a cancellation: SYSTEM is the platform
+    (C8), as this enum has always said; after-sale requests say PLATFORM."""
+
+    BUYER = "BUYER"
+    SELLER = "SELLER"
+    SYSTEM = "SYSTEM"
+
+
+_CANCELLATION_INITIATOR = {
+    DomainInitiator.BUYER: CancellationInitiator.BUYER,
+    DomainInitiator.SELLER: CancellationInitiator.SELLER,
+    DomainInitiator.PLATFORM: CancellationInitiator.SYSTEM,
+}
 
 
 # A domain tab's GraphQL member by lookup: Enum's call by value costs ~1 us, 50 times a page.
@@ -352,7 +369,7 @@ class Cancellation:
             order_id=strawberry.ID(c.order_id),
             shop_id=strawberry.ID(c.shop_id),
             buyer_id=strawberry.ID(c.buyer_id),
-            initiator=c.initiator,
+            initiator=_CANCELLATION_INITIATOR[c.initiator],
             status=c.status,
             tab=_TAB_OF_DOMAIN[c.tab],
             reason=Reason.of(c.reason),

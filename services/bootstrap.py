@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from models.actors import Actor
 from models.clock import Clock
+from models.commands import Command, TicketCommand
 from services.after_sale_desk import wire_after_sales
 from services.after_sales import AfterSaleService
 from services.cancellations import CancellationService
+from services.commands import RequestCommands
 from services.evidence import EvidenceService
 from services.orders import OrderService
 from services.tickets import HelpdeskService
@@ -23,14 +27,23 @@ class Services:
     cancellations: CancellationService
     after_sales: AfterSaleService
     helpdesk: HelpdeskService
+    requests: RequestCommands
     evidence: EvidenceService
+
+    async def handle(self, actor: Actor, command: Command, key: str | None = None) -> Any:
+        """Every use case's one entry (services/commands.py): a ticket's decision to the
+        helpdesk, a request's command to its service."""
+        if isinstance(command, TicketCommand):
+            return await self.helpdesk.handle(actor, command, key)
+        return await self.requests.handle(actor, command, key)
 
 
 async def build_services(db: Database, clock: Clock) -> Services:
     await ensure_indexes(db)
     cancellations = CancellationService(db, clock)
     after_sales = AfterSaleService(db, clock)
-    helpdesk = HelpdeskService(db, clock, cancellations)
+    requests = RequestCommands(cancellations, after_sales)
+    helpdesk = HelpdeskService(db, clock, requests.handle)
     # H2: the shop's rules run on every new request, right after it is written.
     cancellations.after_create = helpdesk.run_rules_for_requests
     # H1, H2: refunds, returns and replacements are tickets too, with the same rules.
@@ -46,5 +59,6 @@ async def build_services(db: Database, clock: Clock) -> Services:
         cancellations=cancellations,
         after_sales=after_sales,
         helpdesk=helpdesk,
+        requests=requests,
         evidence=evidence,
     )

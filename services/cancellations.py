@@ -10,32 +10,40 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from bson import ObjectId
 
 from models import access, events
 from models import cancellations as domain
 from models.actors import Actor
-from models.after_sales_ledger import RefundLedger
 from models.cancellations import Cancellation, CancellationOutcome, CancellationTab
 from models.clock import Clock
+from models.commands import (
+    AcceptCancellation,
+    AutoAcceptCancellations,
+    CancellationCommand,
+    CancelOrder,
+    CancelUnpaidOrder,
+    CancelUnpaidOrders,
+    RejectCancellation,
+    RequestCancellation,
+    WithdrawCancellation,
+)
 from models.errors import DomainError, NotFound
 from models.money import Money
 from models.orders import FulfilmentState, Order
 from models.policy import CategoryPolicy
 from models.reasons import SYSTEM_CANCEL_REASONS
+from models.refund_ledger import RefundLedger
 from models.ticket_facts import facts_of_cancellation
+from services.request_writes import RequestWrites
 from services.ticket_sync import (
     AfterCreate,
-    RequestChange,
-    on_requests_written,
     run_rules_after_create,
 )
 from storage import cancellations as cancellation_store
-from storage import events as event_log
-from storage import idempotency, notifications, policies, refund_ledgers, tab_counts
 from storage import orders as order_store
+from storage import policies, refund_ledgers, tab_counts
 from storage.cancellations import CancellationFilter
 from storage.mongo import Database, Session
 from storage.pagination import Page
@@ -85,116 +93,105 @@ class CancellationService:
         self.db = db
         self.clock = clock
         self.after_create: AfterCreate | None = None  # wired by services/bootstrap.py
+        self.writes = RequestWrites(
+            db, clock, SECTION, cancellation_store.REQUESTS, facts_of_cancellation
+        )
         # E1: attaches the evidence a step's caller named, in the step's transaction (wired by
         # services/bootstrap.py; services/evidence.py).
         self.on_write: OnWrite | None = None
 
+    async def handle(
+        self, actor: Actor, command: CancellationCommand, key: str | None = None
+    ) -> Cancellation | list[Cancellation]:
+        """The one entry of every cancellation use case (models/commands.py)."""
+        match command:
+            case RequestCancellation():
+                return await self._request(actor, command, key)
+            case WithdrawCancellation():
+                return await self._withdraw(actor, command, key)
+            case AcceptCancellation():
+                return await self._accept(actor, command, key)
+            case RejectCancellation():
+                return await self._reject(actor, command, key)
+            case CancelOrder():
+                return await self._cancel_by_seller(actor, command, key)
+            case CancelUnpaidOrder():
+                return await self._cancel_unpaid(actor, command, key)
+            case AutoAcceptCancellations():
+                return await self.auto_accept(actor, list(command.cancellation_ids))
+            case CancelUnpaidOrders():
+                return await self.cancel_unpaid_orders(actor, list(command.order_ids))
+        raise TypeError(f"not a cancellation command: {command!r}")
+
     # ---- buyer ---------------------------------------------------------------------------
 
-    async def request(
-        self, actor: Actor, order_id: str, reason: str, note: str | None, key: str | None
-    ) -> Cancellation:
+    async def _request(self, actor: Actor, c: RequestCancellation, key: str | None) -> Cancellation:
         """C1 (at once inside the window), C2 (a request after it), C3 (refused once shipped)."""
 
         def create(order: Order, policy: CategoryPolicy, new_id: str) -> CancellationOutcome:
             return domain.request_by_buyer(
-                order, actor, reason, note, policy, self.clock.now(), new_id
+                order, actor, c.reason, c.note, policy, self.clock.now(), new_id
             )
 
-        args = {"order": order_id, "reason": reason, "note": note}
-        return await self._create(
-            actor, order_id, "requestCancellation", args, key, create, access.permit_buyer(actor)
-        )
+        return await self._create(actor, c.order_id, c, key, create, access.permit_buyer(actor))
 
-    async def withdraw(self, actor: Actor, cancellation_id: str, key: str | None) -> Cancellation:
-        def decide(c: Cancellation, order: Order) -> CancellationOutcome:
-            return domain.withdraw(c, order, actor, self.clock.now())
+    async def _withdraw(
+        self, actor: Actor, c: WithdrawCancellation, key: str | None
+    ) -> Cancellation:
+        def decide(cancellation: Cancellation, order: Order) -> CancellationOutcome:
+            return domain.withdraw(cancellation, order, actor, self.clock.now())
 
         return await self._decide(
-            actor,
-            cancellation_id,
-            "withdrawCancellation",
-            {},
-            key,
-            decide,
-            access.permit_buyer(actor),
+            actor, c.cancellation_id, c, key, decide, access.permit_buyer(actor)
         )
 
     # ---- seller agent --------------------------------------------------------------------
 
-    async def accept(self, actor: Actor, cancellation_id: str, key: str | None) -> Cancellation:
+    async def _accept(self, actor: Actor, c: AcceptCancellation, key: str | None) -> Cancellation:
         """C4: the order is cancelled and the buyer refunded, in the same write."""
 
-        def decide(c: Cancellation, order: Order) -> CancellationOutcome:
-            return domain.accept(c, order, actor, self.clock.now())
+        def decide(cancellation: Cancellation, order: Order) -> CancellationOutcome:
+            return domain.accept(cancellation, order, actor, self.clock.now())
 
         return await self._decide(
-            actor,
-            cancellation_id,
-            "acceptCancellation",
-            {},
-            key,
-            decide,
-            access.permit_seller(actor),
+            actor, c.cancellation_id, c, key, decide, access.permit_seller(actor)
         )
 
-    async def reject(
-        self,
-        actor: Actor,
-        cancellation_id: str,
-        reason: str,
-        comment: str | None,
-        key: str | None,
-    ) -> Cancellation:
+    async def _reject(self, actor: Actor, c: RejectCancellation, key: str | None) -> Cancellation:
         """C5: a reason from the catalogue and an optional comment; the order goes on."""
 
-        def decide(c: Cancellation, order: Order) -> CancellationOutcome:
-            return domain.reject(c, order, actor, reason, comment, self.clock.now())
+        def decide(cancellation: Cancellation, order: Order) -> CancellationOutcome:
+            now = self.clock.now()
+            return domain.reject(cancellation, order, actor, c.reason, c.comment, now)
 
-        args = {"reason": reason, "comment": comment}
         return await self._decide(
-            actor,
-            cancellation_id,
-            "rejectCancellation",
-            args,
-            key,
-            decide,
-            access.permit_seller(actor),
+            actor, c.cancellation_id, c, key, decide, access.permit_seller(actor)
         )
 
-    async def cancel_by_seller(
-        self, actor: Actor, order_id: str, reason: str, comment: str | None, key: str | None
+    async def _cancel_by_seller(
+        self, actor: Actor, c: CancelOrder, key: str | None
     ) -> Cancellation:
         """C7: the seller cancels; the buyer is notified and refunded."""
 
         def create(order: Order, policy: CategoryPolicy, new_id: str) -> CancellationOutcome:
             return domain.cancel_by_seller(
-                order, actor, reason, comment, policy, self.clock.now(), new_id
+                order, actor, c.reason, c.comment, policy, self.clock.now(), new_id
             )
 
-        args = {"order": order_id, "reason": reason, "comment": comment}
-        return await self._create(
-            actor, order_id, "cancelOrder", args, key, create, access.permit_seller(actor)
-        )
+        return await self._create(actor, c.order_id, c, key, create, access.permit_seller(actor))
 
     # ---- platform ------------------------------------------------------------------------
 
-    async def cancel_unpaid(self, actor: Actor, order_id: str, key: str | None) -> Cancellation:
+    async def _cancel_unpaid(
+        self, actor: Actor, c: CancelUnpaidOrder, key: str | None
+    ) -> Cancellation:
         """C8: the platform cancels an order not paid in time; the seller is notified."""
 
         def create(order: Order, policy: CategoryPolicy, new_id: str) -> CancellationOutcome:
             (reason,) = SYSTEM_CANCEL_REASONS
             return domain.cancel_by_system(order, actor, reason, policy, self.clock.now(), new_id)
 
-        return await self._create(
-            actor,
-            order_id,
-            "cancelUnpaidOrder",
-            {"order": order_id},
-            key,
-            create,
-            access.permit_platform(actor),
-        )
+        return await self._create(actor, c.order_id, c, key, create, access.permit_platform(actor))
 
     async def auto_accept(self, actor: Actor, ids: list[str]) -> list[Cancellation]:
         """C6: these requests, if still waiting past their response window, accepted by the
@@ -307,77 +304,45 @@ class CancellationService:
         self,
         actor: Actor,
         order_id: str,
-        operation: str,
-        args: dict[str, Any],
+        command: CancellationCommand,
         key: str | None,
         create: Creation,
         permit: access.Permit,
     ) -> Cancellation:
-        print_ = idempotency.fingerprint(operation, args)
-
-        async def work(session: Session) -> Cancellation:
-            replayed = await self._replay(actor, key, print_, session, permit)
-            if replayed:
-                return replayed
+        async def write(session: Session) -> Cancellation:
             order = await self._load_order(order_id, session)
             permit(order.shop_id, order.buyer_id)
             # A request keeps the policy it was opened under (Y1): read it once, here.
             book = await policies.book_for(self.db, order.categories, session)
             outcome = create(order, book.for_order(order.categories), new_cancellation_id())
             [saved] = await self._write(session, actor, [_Change(outcome, None, order)])
-            await idempotency.remember(
-                self.db, actor, key, print_, saved.id, self.clock.now(), session
-            )
             return saved
 
         shop = actor.shop_id or await shop_of(self.db, self.db.orders, order_id)
-        saved = await self.db.transaction(work, serial=shop)
-        if saved.id in await run_rules_after_create(self.after_create, [saved.id]):
-            return await cancellation_store.get(self.db, saved.id) or saved
-        return saved
+        return await self.writes.created(
+            actor, command, key, write, permit, shop, self.after_create
+        )
 
     async def _decide(
         self,
         actor: Actor,
         cancellation_id: str,
-        operation: str,
-        args: dict[str, Any],
+        command: CancellationCommand,
         key: str | None,
         decide: Decision,
         permit: access.Permit,
     ) -> Cancellation:
-        print_ = idempotency.fingerprint(operation, {"id": cancellation_id, **args})
-
-        async def work(session: Session) -> Cancellation:
-            replayed = await self._replay(actor, key, print_, session, permit)
-            if replayed:
-                return replayed
+        async def write(session: Session) -> Cancellation:
             c = await cancellation_store.get(self.db, cancellation_id, session)
             if c is None:
                 raise NotFound(f"no cancellation {cancellation_id}", field="cancellationId")
             permit(c.shop_id, c.buyer_id)
             order = await self._load_order(c.order_id, session)
-            outcome = decide(c, order)
-            [saved] = await self._write(session, actor, [_Change(outcome, c, order)])
-            await idempotency.remember(
-                self.db, actor, key, print_, saved.id, self.clock.now(), session
-            )
+            [saved] = await self._write(session, actor, [_Change(decide(c, order), c, order)])
             return saved
 
         shop = actor.shop_id or await shop_of(self.db, self.db.cancellations, cancellation_id)
-        return await self.db.transaction(work, serial=shop)
-
-    async def _replay(
-        self, actor: Actor, key: str | None, print_: str, session: Session, permit: access.Permit
-    ) -> Cancellation | None:
-        """The first outcome of this caller's key, if the caller may still make the call."""
-        result_id = await idempotency.recall(self.db, actor, key, print_, session)
-        if result_id is None:
-            return None
-        c = await cancellation_store.get(self.db, result_id, session)
-        if c is not None:
-            permit(c.shop_id, c.buyer_id)
-        return c
+        return await self.writes.once(actor, command, key, write, permit, shop)
 
     async def _book_refunds(self, session: Session, changes: list[_Change]) -> None:
         """A cancellation that refunds books it in the order's refund ledger, the one after-sale
@@ -427,49 +392,18 @@ class CancellationService:
         )
         await self._book_refunds(session, changes)
         created = [ch.outcome.cancellation for ch in changes if ch.cancellation_before is None]
-        await cancellation_store.insert_many(self.db, created, session)
-        decided = await cancellation_store.save_many(
-            self.db,
-            [
-                (ch.cancellation_before, ch.outcome.cancellation)
-                for ch in changes
-                if ch.cancellation_before is not None
-            ],
-            session,
-        )
-        moves = [
-            (
-                ch.outcome.cancellation.shop_id,
-                domain.TAB_OF_STATUS[ch.outcome.previous_status]
-                if ch.outcome.previous_status
-                else None,
-                ch.outcome.cancellation.tab,
-            )
+        moved = [
+            (ch.cancellation_before, ch.outcome.cancellation)
             for ch in changes
+            if ch.cancellation_before is not None
         ]
-        await tab_counts.move(self.db, SECTION, moves, session)
-        await notifications.insert_many(
-            self.db, tuple(n for ch in changes for n in ch.outcome.notifications), session
-        )
-        # H3: the request's events first, then (H1) its ticket opens or follows it and appends
-        # the ticket's events: all in the same transaction, numbered in that order.
-        await event_log.append_many(
-            self.db, [events.of_cancellation(ch.outcome) for ch in changes], session
-        )
-        await on_requests_written(
-            self.db,
+        # H3: the request's events first, then (H1) its ticket opens or follows it.
+        saved = await self.writes.record(
             session,
             actor,
-            [
-                RequestChange(
-                    facts_of_cancellation(ch.outcome.cancellation), ch.cancellation_before is None
-                )
-                for ch in changes
-            ],
-            self.clock.now(),
+            created,
+            moved,
+            [n for ch in changes for n in ch.outcome.notifications],
+            [events.of_cancellation(ch.outcome) for ch in changes],
         )
-        saved = iter(decided)
-        return [
-            ch.outcome.cancellation if ch.cancellation_before is None else next(saved)
-            for ch in changes
-        ]
+        return [saved[ch.outcome.cancellation.id] for ch in changes]

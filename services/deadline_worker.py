@@ -13,12 +13,16 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from pymongo.errors import PyMongoError
 
+from models import request_kinds
 from models.actors import EXPIRY_WORKER
 from models.after_sales import AfterSaleRequest, AfterSaleStatus
-from models.cancellations import Cancellation
+from models.cancellations import Cancellation, CancellationStatus
+from models.commands import ActOnAfterSaleDeadlines, AutoAcceptCancellations, CancelUnpaidOrders
+from models.requests import DeadlineRule
 from services.bootstrap import Services
 from storage import after_sales as after_sale_store
 from storage import cancellations as cancellation_store
@@ -78,38 +82,39 @@ class DeadlineWorker:
         self.status = WorkerStatus()
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
-        cancellations = services.cancellations
-        after_sales = services.after_sales
         db = services.db
+        handle = services.handle
 
-        def after_sale(name: str, status: AfterSaleStatus) -> Deadline:
+        def after_sale(status: AfterSaleStatus, rule: DeadlineRule[Any]) -> Deadline:
             """R3, R5, R8: the platform's move (act_on_deadline) on requests in `status`."""
             return Deadline(
-                name,
+                rule.window or status.value,
                 lambda now, limit: after_sale_store.due(db, status, now, limit),
-                lambda ids: after_sales.act_on_deadlines(EXPIRY_WORKER, ids),
+                lambda ids: handle(EXPIRY_WORKER, ActOnAfterSaleDeadlines(tuple(ids))),
             )
 
+        # C6: the one cancellation status whose deadline the platform acts on.
+        [(pending, response_window)] = request_kinds.CANCELLATION.platform_deadlines.items()
+        if pending is not CancellationStatus.PENDING:
+            raise ValueError(f"the worker finds due cancellations by PENDING, not {pending}")
         self.deadlines = [
             Deadline(
-                "seller_response_window",  # C6
+                response_window.window or pending.value,
                 lambda now, limit: cancellation_store.due_for_auto_accept(db, now, limit),
-                lambda ids: cancellations.auto_accept(EXPIRY_WORKER, ids),
+                lambda ids: handle(EXPIRY_WORKER, AutoAcceptCancellations(tuple(ids))),
             ),
             Deadline(
                 "payment_window",  # C8
                 lambda now, limit: order_store.due_for_payment_cancel(db, now, limit),
-                lambda ids: cancellations.cancel_unpaid_orders(EXPIRY_WORKER, ids),
+                lambda ids: handle(EXPIRY_WORKER, CancelUnpaidOrders(tuple(ids))),
             ),
             Deadline(
                 "helpdesk_rules",  # H2, see RULES_GRACE
                 lambda now, limit: ticket_store.rules_due(db, now - RULES_GRACE, limit),
                 services.helpdesk.run_rules_for_tickets,
             ),
-            after_sale("after_sale_seller_response_window", AfterSaleStatus.PENDING_SELLER),  # R3
-            after_sale("return_shipping_window", AfterSaleStatus.AWAITING_BUYER_RETURN),  # R8
-            after_sale("return_receipt_window", AfterSaleStatus.RETURN_IN_TRANSIT),  # R8
-            after_sale("appeal_window", AfterSaleStatus.REJECTED),  # R5
+            # R3, R5, R8: every after-sale status whose deadline the platform acts on.
+            *(after_sale(s, rule) for s, rule in request_kinds.AFTER_SALE_DEADLINES.items()),
         ]
 
     async def run_once(self) -> int:

@@ -13,6 +13,23 @@ from datetime import datetime, timedelta
 from models.actors import ADJUSTMENTS, EXPIRY_WORKER, Actor, ActorKind
 from models.after_sales import AfterSaleKind, DecisionType
 from models.clock import SettableClock
+from models.commands import (
+    AcceptCancellation,
+    AppealAfterSale,
+    ApprovalTerms,
+    ApproveAfterSale,
+    CancelOrder,
+    CancelUnpaidOrder,
+    ConfirmReturnReceived,
+    RefundOrder,
+    RejectAfterSale,
+    RejectCancellation,
+    RequestAfterSale,
+    RequestCancellation,
+    ShipReturn,
+    WithdrawAfterSale,
+    WithdrawCancellation,
+)
 from models.money import Money
 from models.order_intake import NewLine, OrderStep, OrderUpdate, PlaceOrder
 from models.orders import FulfilmentState, LineItem, Order, PaymentMethod, PaymentState
@@ -21,6 +38,7 @@ from models.ticket_rules import Condition, Rule, RuleAction, RuleActionKind, val
 from models.tickets import RequestInitiator, RequestKind
 from services.after_sales import AfterSaleService
 from services.cancellations import CancellationService
+from services.commands import RequestCommands
 from services.order_intake import ExternalUpdate
 from services.orders import OrderService
 from storage import agents, policies, ticket_rules
@@ -98,6 +116,7 @@ class _Builder:
         self.orders = OrderService(db, self.clock)
         self.cancellations = CancellationService(db, self.clock)
         self.after_sales = AfterSaleService(db, self.clock)
+        self.handle = RequestCommands(self.cancellations, self.after_sales).handle
         self.placed: list[Order] = []
         self.count = 0
 
@@ -266,30 +285,30 @@ async def load_demo_data(db: Database, now: datetime) -> DemoSummary | None:
     made = 0
     for hours_ago, what, order, buyer_id in sorted(script, key=lambda x: -x[0]):
         b.at(hours_ago)
-        svc, shop = b.cancellations, seller(order.shop_id)
+        do, shop = b.handle, seller(order.shop_id)
         if what == "seller_cancel":
-            await svc.cancel_by_seller(
-                shop, order.id, "OUT_OF_STOCK", "Restock is weeks away", None
-            )
+            await do(shop, CancelOrder(order.id, "OUT_OF_STOCK", "Restock is weeks away"))
         elif what == "system_cancel":
-            await svc.cancel_unpaid(PLATFORM, order.id, None)
+            await do(PLATFORM, CancelUnpaidOrder(order.id))
         else:
             reason = "ORDERED_BY_MISTAKE" if what == "at_once" else "CHANGED_MIND"
-            c = await svc.request(buyer(buyer_id), order.id, reason, None, None)
+            c = await do(buyer(buyer_id), RequestCancellation(order.id, reason))
             b.at(hours_ago - 0.5)
             if what == "accept":
-                await svc.accept(shop, c.id, None)
+                await do(shop, AcceptCancellation(c.id))
             elif what == "reject":
-                await svc.reject(shop, c.id, "AGREED_WITH_BUYER", "Buyer agreed by chat", None)
+                await do(
+                    shop, RejectCancellation(c.id, "AGREED_WITH_BUYER", "Buyer agreed by chat")
+                )
             elif what == "withdraw":
-                await svc.withdraw(buyer(buyer_id), c.id, None)
+                await do(buyer(buyer_id), WithdrawCancellation(c.id))
         made += 1
     # A request the seller left unanswered past its window, accepted by the platform (C6).
     b.at(60)
     late = b.order("shop-1", BUYERS[0], 62, picks=(1,))
     await b.feed([late])
     b.at(60)
-    await b.cancellations.request(buyer(BUYERS[0]), late.id, "DELIVERY_TOO_SLOW", None, None)
+    await b.handle(buyer(BUYERS[0]), RequestCancellation(late.id, "DELIVERY_TOO_SLOW"))
     b.at(10)
     await b.cancellations.auto_accept_due(EXPIRY_WORKER)
     after_sales = 0
@@ -299,9 +318,10 @@ async def load_demo_data(db: Database, now: datetime) -> DemoSummary | None:
     # the deadline worker's first pass, and its ticket shows the rule's record (H2).
     torch = await _delivered(b, "shop-2", BUYERS[4], 2, (1,))
     b.at(3)
-    line = {torch.lines[0].line_id: 1}
-    await b.after_sales.request(
-        buyer(BUYERS[4]), torch.id, AfterSaleKind.REFUND_ONLY, line, "NOT_AS_DESCRIBED", None, None
+    line = ((torch.lines[0].line_id, 1),)
+    await b.handle(
+        buyer(BUYERS[4]),
+        RequestAfterSale(torch.id, AfterSaleKind.REFUND_ONLY, line, "NOT_AS_DESCRIBED"),
     )
     after_sales += 1
     return DemoSummary(orders=b.count, cancellations=made + 1, after_sales=after_sales)
@@ -322,7 +342,7 @@ async def _delivered(
 
 async def _after_sales(b: _Builder, shop_id: str, who: list[str]) -> int:
     """After-sale requests of one shop in every tab (R2), each made step by step in time."""
-    svc, shop = b.after_sales, seller(shop_id)
+    do, shop = b.handle, seller(shop_id)
     ret, ref, rep = (
         AfterSaleKind.RETURN_AND_REFUND,
         AfterSaleKind.REFUND_ONLY,
@@ -333,63 +353,53 @@ async def _after_sales(b: _Builder, shop_id: str, who: list[str]) -> int:
         order = await _delivered(b, shop_id, buyer_id, hours_ago / 24 + 1, (pick,))
         b.at(hours_ago)
         line = order.lines[0].line_id
-        return await svc.request(buyer(buyer_id), order.id, kind, {line: 1}, reason, None, None)
+        return await do(buyer(buyer_id), RequestAfterSale(order.id, kind, ((line, 1),), reason))
 
     # To Proceed: waiting for the seller, and an appeal the platform mediates.
     await ask(who[0], 5, ref, "DAMAGED")
     await ask(who[1], 30, ret, "NOT_AS_DESCRIBED")
     appealed = await ask(who[2], 72, ref, "MISSING_ITEMS")
     b.at(70)
-    await svc.reject(shop, appealed.id, "NO_EVIDENCE", "No photo of the parcel", None)
+    await do(shop, RejectAfterSale(appealed.id, "NO_EVIDENCE", "No photo of the parcel"))
     b.at(60)
-    await svc.appeal(buyer(who[2]), appealed.id, "HAVE_EVIDENCE", "Photo attached", None)
+    await do(buyer(who[2]), AppealAfterSale(appealed.id, "HAVE_EVIDENCE", "Photo attached"))
     # In Process: a return to ship back, a return on its way, a replacement to ship.
     to_ship = await ask(who[0], 50, ret, "DEFECTIVE")
     b.at(40)
-    await svc.approve(shop, to_ship.id, DecisionType.APPROVE_RETURN, None)
+    await do(shop, ApproveAfterSale(to_ship.id, DecisionType.APPROVE_RETURN))
     on_way = await ask(who[1], 90, ret, "WRONG_ITEM")
     b.at(80)
-    await svc.approve(shop, on_way.id, DecisionType.APPROVE_RETURN, None)
+    await do(shop, ApproveAfterSale(on_way.id, DecisionType.APPROVE_RETURN))
     b.at(60)
-    await svc.ship_return(buyer(who[1]), on_way.id, "USPS", f"9400{shop_id[-1]}77", None)
+    await do(buyer(who[1]), ShipReturn(on_way.id, "USPS", f"9400{shop_id[-1]}77"))
     replacement = await ask(who[2], 20, rep, "DAMAGED")
     b.at(10)
-    await svc.approve(
-        shop,
-        replacement.id,
-        DecisionType.APPROVE_REPLACEMENT,
-        None,
-        reason="DAMAGED_IN_TRANSIT",
-        buyer_keeps_item=True,
-    )
+    terms = ApprovalTerms(reason="DAMAGED_IN_TRANSIT", buyer_keeps_item=True)
+    await do(shop, ApproveAfterSale(replacement.id, DecisionType.APPROVE_REPLACEMENT, terms))
     # Completed: a return refunded after the parcel came back, a partial refund, a seller refund.
     done = await ask(who[0], 150, ret, "DAMAGED")
     b.at(140)
-    await svc.approve(shop, done.id, DecisionType.APPROVE_RETURN, None)
+    await do(shop, ApproveAfterSale(done.id, DecisionType.APPROVE_RETURN))
     b.at(120)
-    await svc.ship_return(buyer(who[0]), done.id, "UPS", f"1Z{shop_id[-1]}RET", None)
+    await do(buyer(who[0]), ShipReturn(done.id, "UPS", f"1Z{shop_id[-1]}RET"))
     b.at(100)
-    await svc.confirm_receipt(shop, done.id, None)
+    await do(shop, ConfirmReturnReceived(done.id))
     partial = await ask(who[1], 48, ref, "NOT_AS_DESCRIBED")
     b.at(40)
-    await svc.approve(
-        shop,
-        partial.id,
-        DecisionType.OFFER_PARTIAL_REFUND,
-        None,
-        partial_amount=Money(500, "USD"),
-        comment="Sorry: 5.00 back, keep the item",
+    terms = ApprovalTerms(
+        partial_amount=Money(500, "USD"), comment="Sorry: 5.00 back, keep the item"
     )
+    await do(shop, ApproveAfterSale(partial.id, DecisionType.OFFER_PARTIAL_REFUND, terms))
     repriced = await _delivered(b, shop_id, who[2], 4, (0,))
     b.at(30)
-    await svc.refund_by_seller(shop, repriced.id, "PRICING_ERROR", "Price was wrong", None)
+    await do(shop, RefundOrder(repriced.id, "PRICING_ERROR", "Price was wrong"))
     # Closed: a rejection the buyer may still appeal, and a withdrawn request.
     rejected = await ask(who[0], 26, ref, "OTHER")
     b.at(24)
-    await svc.reject(shop, rejected.id, "AGREED_WITH_BUYER", "Agreed by chat", None)
+    await do(shop, RejectAfterSale(rejected.id, "AGREED_WITH_BUYER", "Agreed by chat"))
     withdrawn = await ask(who[1], 12, ret, "CHANGED_MIND")
     b.at(11)
-    await svc.withdraw(buyer(who[1]), withdrawn.id, None)
+    await do(buyer(who[1]), WithdrawAfterSale(withdrawn.id))
     # Delivered two days ago with nothing asked yet: for trying requests by hand (docs/guide.md).
     for buyer_id in who:
         await _delivered(b, shop_id, buyer_id, 2, (0, 1))

@@ -2,7 +2,8 @@
 
 Tickets are opened and moved by the request services themselves (services/ticket_sync.py).
 Here: reading and editing tickets, deciding from a ticket (delegated to the request's own
-service through a `RequestDesk`, so the same rules and permission apply), rules CRUD, the dry run,
+service: the ticket's decision becomes the request's own command, models/commands.py, so the
+same rules and permission apply), rules CRUD, the dry run,
 and running the rules on a new request.
 
 When rules run: right after the transaction that created the request, not inside it. A rule that
@@ -18,17 +19,25 @@ an idempotency key per rule and request, and the request's write marks the rule 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Protocol
 
 from bson import ObjectId
 
 from models import access, events
 from models.actors import Actor
 from models.clock import Clock
-from models.errors import DomainError, InvalidTransition, NotFound, ValidationFailed
+from models.commands import (
+    ApprovalTerms,
+    ApproveFromTicket,
+    RejectFromTicket,
+    TicketCommand,
+    approval,
+    partial_refund,
+    rejection,
+)
+from models.errors import DomainError, NotFound
 from models.money import Money
 from models.ticket_rules import (
     HISTORY_WINDOW,
@@ -49,7 +58,6 @@ from models.ticket_rules import (
 )
 from models.tickets import (
     RequestFacts,
-    RequestKind,
     Ticket,
     TicketStatus,
     add_note,
@@ -61,7 +69,7 @@ from models.tickets import (
     untag,
     why_refused,
 )
-from services.cancellations import CancellationService
+from services.commands import Handle
 from storage import agents as agent_store
 from storage import cancellations as cancellation_store
 from storage import events as event_log
@@ -76,76 +84,6 @@ from storage.tickets import TicketFilter
 log = logging.getLogger("aftersales.helpdesk")
 
 DRY_RUN_LIMIT = 500  # current tickets a dry run looks at, oldest deadline first
-
-
-@dataclass(frozen=True)
-class ApproveOptions:
-    """What an approval from a ticket may say beyond "approve" (after-sale requests, R7)."""
-
-    lines: Mapping[str, int] | None = None  # only these lines and quantities
-    buyer_keeps_item: bool = False
-    partial_amount: Money | None = None  # less than the items' price
-    comment: str | None = None
-
-    @property
-    def empty(self) -> bool:
-        return self == ApproveOptions()
-
-
-class RequestDesk(Protocol):
-    """The decisions a ticket can take on its request, made by the request's own service."""
-
-    async def approve(
-        self,
-        actor: Actor,
-        request_id: str,
-        reason: str | None,
-        key: str | None,
-        options: ApproveOptions | None = None,
-    ) -> None: ...
-
-    async def reject(
-        self, actor: Actor, request_id: str, reason: str, comment: str | None, key: str | None
-    ) -> None: ...
-
-    async def offer_partial_refund(
-        self, actor: Actor, request_id: str, amount: Money, key: str | None
-    ) -> None: ...
-
-
-class CancellationDesk:
-    """Decisions on a cancellation from its ticket: accept (C4) or reject (C5)."""
-
-    def __init__(self, cancellations: CancellationService) -> None:
-        self.cancellations = cancellations
-
-    async def approve(
-        self,
-        actor: Actor,
-        request_id: str,
-        reason: str | None,
-        key: str | None,
-        options: ApproveOptions | None = None,
-    ) -> None:
-        if options is not None and not options.empty:
-            raise ValidationFailed(
-                "a cancellation is accepted whole (C4): no lines, amount or comment",
-                field="options",
-            )
-        await self.cancellations.accept(actor, request_id, key)
-
-    async def reject(
-        self, actor: Actor, request_id: str, reason: str, comment: str | None, key: str | None
-    ) -> None:
-        await self.cancellations.reject(actor, request_id, reason, comment, key)
-
-    async def offer_partial_refund(
-        self, actor: Actor, request_id: str, amount: Money, key: str | None
-    ) -> None:
-        raise InvalidTransition(
-            "a cancellation refunds everything paid (C4); there is no partial refund",
-            current_state="CANCELLATION",
-        )
 
 
 # The buyer's requests to a shop of one kind, requested in [since, before).
@@ -172,14 +110,11 @@ def new_rule_id() -> str:
 
 
 class HelpdeskService:
-    def __init__(self, db: Database, clock: Clock, cancellations: CancellationService) -> None:
+    def __init__(self, db: Database, clock: Clock, requests: Handle) -> None:
         self.db = db
         self.clock = clock
-        # One desk per kind of request; services/after_sale_desk.py registers the after-sale
-        # desks for REFUND_ONLY, RETURN_AND_REFUND and REPLACEMENT (services/bootstrap.py).
-        self.desks: dict[RequestKind, RequestDesk] = {
-            RequestKind.CANCELLATION: CancellationDesk(cancellations)
-        }
+        # Decisions from a ticket or a rule go to the request's own service as its command.
+        self.requests = requests
         # Counters of a buyer's earlier requests, one per kind of request collection.
         self.history: list[HistoryCounter] = [_cancellations_of_buyer]
 
@@ -274,35 +209,20 @@ class HelpdeskService:
             actor, ticket_id, lambda t, now: set_status(t, status, actor, now)
         )
 
-    def _desk(self, kind: RequestKind) -> RequestDesk:
-        desk = self.desks.get(kind)
-        if desk is None:
-            raise InvalidTransition(
-                f"{kind.value} requests are not decided from tickets in this service yet",
-                current_state=kind.value,
-            )
-        return desk
-
-    async def approve(
-        self,
-        actor: Actor,
-        ticket_id: str,
-        reason: str | None,
-        key: str | None,
-        options: ApproveOptions | None = None,
-    ) -> Ticket:
-        """The same decision as on the request (same rules, same permission); the request's
-        write moves the ticket in the same transaction."""
-        t = await self.get(actor, ticket_id)
-        await self._desk(t.facts.kind).approve(actor, t.facts.request_id, reason, key, options)
-        return await self.get(actor, ticket_id)
-
-    async def reject(
-        self, actor: Actor, ticket_id: str, reason: str, comment: str | None, key: str | None
-    ) -> Ticket:
-        t = await self.get(actor, ticket_id)
-        await self._desk(t.facts.kind).reject(actor, t.facts.request_id, reason, comment, key)
-        return await self.get(actor, ticket_id)
+    async def handle(self, actor: Actor, command: TicketCommand, key: str | None = None) -> Ticket:
+        """A decision from a ticket: the same decision as on the request (same rules, same
+        permission); the request's write moves the ticket in the same transaction."""
+        t = await self.get(actor, command.ticket_id)
+        kind, request_id = t.facts.kind, t.facts.request_id
+        match command:
+            case ApproveFromTicket():
+                await self.requests(actor, approval(kind, request_id, command.terms), key)
+            case RejectFromTicket():
+                decision = rejection(kind, request_id, command.reason, command.comment)
+                await self.requests(actor, decision, key)
+            case _:
+                raise TypeError(f"not a ticket command: {command!r}")
+        return await self.get(actor, command.ticket_id)
 
     # ---- the shop's agents ---------------------------------------------------------------
 
@@ -478,14 +398,18 @@ class HelpdeskService:
         actor, a = rule_actor(rule), rule.action
         request_id = t.facts.request_id
         key = f"rule-{rule.id}-{request_id}"
+        kind = t.facts.kind
         try:
-            desk = self._desk(t.facts.kind)
             if a.kind is RuleActionKind.APPROVE:
-                await desk.approve(actor, request_id, a.reason, key)
+                await self.requests(
+                    actor, approval(kind, request_id, ApprovalTerms(reason=a.reason)), key
+                )
             elif a.kind is RuleActionKind.REJECT:
-                await desk.reject(actor, request_id, a.reason or "", a.comment, key)
+                await self.requests(
+                    actor, rejection(kind, request_id, a.reason or "", a.comment), key
+                )
             elif a.amount is not None:
-                await desk.offer_partial_refund(actor, request_id, a.amount, key)
+                await self.requests(actor, partial_refund(kind, request_id, a.amount), key)
             return True
         except DomainError as err:
             await self._edit(t.id, _skipped(rule, why_refused(err), self._now()), t.shop_id)

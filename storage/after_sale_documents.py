@@ -9,14 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from models.actors import ActorKind
-from models.after_sales_ledger import (
-    LedgerEntry,
-    LedgerSource,
-    LineRefund,
-    RefundBreakdown,
-    RefundLedger,
-)
-from models.after_sales_machine import (
+from models.after_sales import (
     AfterSaleAction,
     AfterSaleKind,
     AfterSaleRequest,
@@ -27,11 +20,24 @@ from models.after_sales_machine import (
     Initiator,
     Rejection,
     Shipment,
-    TimelineRecord,
 )
 from models.money import Money
 from models.policy import CategoryPolicy
-from storage.documents import line_doc, line_from, money_doc, money_from
+from models.refund_ledger import (
+    LedgerEntry,
+    LedgerSource,
+    LineRefund,
+    RefundBreakdown,
+    RefundLedger,
+)
+from storage.documents import (
+    line_doc,
+    line_from,
+    money_doc,
+    money_from,
+    record_doc,
+    record_from,
+)
 from storage.keys import ALL, sort_key
 
 Doc = dict[str, Any]
@@ -67,34 +73,6 @@ def _breakdown_from(d: Doc) -> RefundBreakdown:
             LineRefund(x["line_id"], x["quantity"], money_from(x["amount"]))
             for x in d.get("lines", [])
         ),
-    )
-
-
-def _record_doc(r: TimelineRecord) -> Doc:
-    return {
-        "at": r.at,
-        "actor_kind": r.actor_kind.value,
-        "actor_id": r.actor_id,
-        "action": r.action.value,
-        "from_status": r.from_status.value if r.from_status else None,
-        "to_status": r.to_status.value,
-        "reason": r.reason,
-        "comment": r.comment,
-        "deadline": r.deadline,
-    }
-
-
-def _record_from(d: Doc) -> TimelineRecord:
-    return TimelineRecord(
-        at=d["at"],
-        actor_kind=ActorKind(d["actor_kind"]),
-        actor_id=d["actor_id"],
-        action=AfterSaleAction(d["action"]),
-        from_status=AfterSaleStatus(d["from_status"]) if d.get("from_status") else None,
-        to_status=AfterSaleStatus(d["to_status"]),
-        reason=d.get("reason"),
-        comment=d.get("comment"),
-        deadline=d.get("deadline"),
     )
 
 
@@ -188,7 +166,7 @@ def after_sale_doc(r: AfterSaleRequest) -> Doc:
         "replacement_shipment": _shipment_doc(r.replacement_shipment),
         "refund": _breakdown_doc(r.refund) if r.refund else None,
         "resolved_at": r.resolved_at,
-        "timeline": [_record_doc(x) for x in r.timeline],
+        "timeline": [record_doc(x) for x in r.timeline],
         "version": r.version,
     }
 
@@ -239,7 +217,9 @@ def after_sale_from(d: Doc) -> AfterSaleRequest:
         replacement_shipment=_shipment_from(d.get("replacement_shipment")),
         refund=_breakdown_from(d["refund"]) if d.get("refund") else None,
         resolved_at=d.get("resolved_at"),
-        timeline=tuple(_record_from(x) for x in d.get("timeline", [])),
+        timeline=tuple(
+            record_from(x, AfterSaleAction, AfterSaleStatus) for x in d.get("timeline", [])
+        ),
         version=d.get("version", 0),
     )
 

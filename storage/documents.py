@@ -149,15 +149,20 @@ def record_doc(r: TimelineRecord) -> Doc:
     }
 
 
-def record_from(d: Doc) -> TimelineRecord:
+def record_from(
+    d: Doc,
+    actions: type[Enum] = CancellationAction,
+    statuses: type[Enum] = CancellationStatus,
+) -> TimelineRecord:
+    """A timeline record of any kind of request, with that kind's actions and statuses."""
     from_status = d.get("from_status")
     return _new_record(
         at=d["at"],
         actor_kind=_member(ActorKind, d["actor_kind"]),
         actor_id=d["actor_id"],
-        action=_member(CancellationAction, d["action"]),
-        from_status=_member(CancellationStatus, from_status) if from_status else None,
-        to_status=_member(CancellationStatus, d["to_status"]),
+        action=_member(actions, d["action"]),
+        from_status=_member(statuses, from_status) if from_status else None,
+        to_status=_member(statuses, d["to_status"]),
         reason=d.get("reason"),
         comment=d.get("comment"),
         deadline=d.get("deadline"),

@@ -22,7 +22,7 @@ def frozen_constructor(cls: type[T]) -> Callable[..., T]:
     """A keyword-only constructor equal to `cls(**kwargs)` with every field given."""
     if not (is_dataclass(cls) and cls.__dataclass_params__.frozen):  # type: ignore[attr-defined]
         raise TypeError(f"{cls.__name__} is not a frozen dataclass")
-    if hasattr(cls, "__slots__"):
+    if "__slots__" in vars(cls):  # its own: Generic's empty __slots__ leaves a __dict__
         raise TypeError(f"{cls.__name__} has slots, not a __dict__")
     names = [f.name for f in fields(cls) if f.init]
     if len(names) != len(fields(cls)):

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from pymongo import UpdateOne
 
-from models.after_sales_ledger import RefundLedger
 from models.orders import Order
+from models.refund_ledger import RefundLedger
 from storage.after_sale_documents import ledger_entries_doc, ledger_from
 from storage.mongo import Database, Session, find_by_ids
 

@@ -10,6 +10,13 @@ from datetime import timedelta
 from models.actors import EXPIRY_WORKER, Actor, ActorKind
 from models.after_sales import AfterSaleKind, AfterSaleRequest, AfterSaleStatus, DecisionType
 from models.clock import SettableClock
+from models.commands import (
+    ApproveAfterSale,
+    RejectAfterSale,
+    RequestAfterSale,
+    ShipReturn,
+    chosen_lines,
+)
 from models.errors import DomainError
 from models.orders import FulfilmentState
 from services.after_sales import AfterSaleService
@@ -38,8 +45,8 @@ async def _requested(
     )
     buyer = Actor(ActorKind.BUYER, order.buyer_id)
     reason = "DAMAGED"
-    r = await services.after_sales.request(
-        buyer, order.id, kind, {order.lines[0].line_id: 1}, reason, None, None
+    r = await services.after_sales.handle(
+        buyer, RequestAfterSale(order.id, kind, chosen_lines({order.lines[0].line_id: 1}), reason)
     )
     return r, buyer
 
@@ -88,8 +95,8 @@ async def test_r8_worker_closes_a_return_the_buyer_never_shipped(
     services: Services, db: Database, clock: SettableClock, shop_id: str
 ) -> None:
     r, buyer = await _requested(services, db, clock, shop_id, AfterSaleKind.RETURN_AND_REFUND)
-    r = await services.after_sales.approve(
-        seller_of(shop_id), r.id, DecisionType.APPROVE_RETURN, None
+    r = await services.after_sales.handle(
+        seller_of(shop_id), ApproveAfterSale(r.id, DecisionType.APPROVE_RETURN)
     )
     moved = await _expect_move_at_deadline(services, clock, r, buyer)
     assert moved.status is AfterSaleStatus.RETURN_EXPIRED
@@ -101,10 +108,10 @@ async def test_r8_worker_confirms_a_return_the_seller_did_not_confirm(
     services: Services, db: Database, clock: SettableClock, shop_id: str
 ) -> None:
     r, buyer = await _requested(services, db, clock, shop_id, AfterSaleKind.RETURN_AND_REFUND)
-    r = await services.after_sales.approve(
-        seller_of(shop_id), r.id, DecisionType.APPROVE_RETURN, None
+    r = await services.after_sales.handle(
+        seller_of(shop_id), ApproveAfterSale(r.id, DecisionType.APPROVE_RETURN)
     )
-    r = await services.after_sales.ship_return(buyer, r.id, "UPS", "1Z1", None)
+    r = await services.after_sales.handle(buyer, ShipReturn(r.id, "UPS", "1Z1"))
     moved = await _expect_move_at_deadline(services, clock, r, buyer)
     assert moved.status is AfterSaleStatus.REFUNDED
     assert moved.timeline[-1].action.value == "AUTO_CONFIRM_RECEIPT"
@@ -115,7 +122,7 @@ async def test_r5_worker_makes_an_unappealed_rejection_final(
     services: Services, db: Database, clock: SettableClock, shop_id: str
 ) -> None:
     r, buyer = await _requested(services, db, clock, shop_id, AfterSaleKind.REFUND_ONLY)
-    r = await services.after_sales.reject(seller_of(shop_id), r.id, "NO_EVIDENCE", None, None)
+    r = await services.after_sales.handle(seller_of(shop_id), RejectAfterSale(r.id, "NO_EVIDENCE"))
     moved = await _expect_move_at_deadline(services, clock, r, buyer)
     assert moved.status is AfterSaleStatus.CLOSED_FINAL
     assert moved.timeline[-1].action.value == "FINALIZE_REJECTION"
@@ -138,7 +145,9 @@ async def test_r3_worker_racing_a_seller_decision_leaves_one_move(
             request_id: str = r.id, seller_side: AfterSaleService = seller_side
         ) -> str:
             try:
-                await seller_side.reject(seller_of(shop_id), request_id, "NO_EVIDENCE", None, None)
+                await seller_side.handle(
+                    seller_of(shop_id), RejectAfterSale(request_id, "NO_EVIDENCE")
+                )
                 return "seller"
             except DomainError as err:
                 return err.code

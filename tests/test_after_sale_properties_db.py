@@ -36,6 +36,23 @@ from models.after_sales import (
 )
 from models.after_sales_reasons import RECEIPT_REJECT_REASONS, REPLACEMENT_APPROVE_REASONS
 from models.clock import SettableClock
+from models.commands import (
+    AppealAfterSale,
+    ApprovalTerms,
+    ApproveAfterSale,
+    ConfirmReturnReceived,
+    DecideAppeal,
+    PlatformRefund,
+    RecordReplacementDelivered,
+    RefundOrder,
+    RejectAfterSale,
+    RejectReturnOnReceipt,
+    RequestAfterSale,
+    ShipReplacement,
+    ShipReturn,
+    WithdrawAfterSale,
+    chosen_lines,
+)
 from models.errors import DomainError
 from models.money import Money
 from models.orders import FulfilmentState
@@ -223,7 +240,9 @@ async def _act(
         case "request":
             kind = _pick(list(AfterSaleKind), step.pick)
             reason = _pick(list(REQUEST_REASONS[kind]), step.pick)
-            await svc.request(who(buyer), order_id, kind, line, reason, None, None)
+            await svc.handle(
+                who(buyer), RequestAfterSale(order_id, kind, chosen_lines(line), reason)
+            )
         case "approve":
             # Mostly the decision that fits the kind, sometimes any (DECISION_NOT_ALLOWED).
             fits = {
@@ -237,55 +256,62 @@ async def _act(
                 if decision is DecisionType.APPROVE_REPLACEMENT
                 else None
             )
-            await svc.approve(
+            await svc.handle(
                 who(seller),
-                rid,
-                decision,
-                None,
-                buyer_keeps_item=step.flag,
-                partial_amount=amount if decision is not DecisionType.APPROVE_REPLACEMENT else None,
-                reason=reason,
+                ApproveAfterSale(
+                    rid,
+                    decision,
+                    ApprovalTerms(
+                        buyer_keeps_item=step.flag,
+                        partial_amount=amount
+                        if decision is not DecisionType.APPROVE_REPLACEMENT
+                        else None,
+                        reason=reason,
+                    ),
+                ),
             )
         case "reject":
             kind = r.kind if r else AfterSaleKind.REFUND_ONLY
             reason = _pick(list(REJECT_REASONS[kind]), step.pick)
-            await svc.reject(who(seller), rid, reason, "checked", None)
+            await svc.handle(who(seller), RejectAfterSale(rid, reason, "checked"))
         case "withdraw":
-            await svc.withdraw(who(buyer), rid, None)
+            await svc.handle(who(buyer), WithdrawAfterSale(rid))
         case "appeal":
-            await svc.appeal(who(buyer), rid, "HAVE_EVIDENCE", None, None)
+            await svc.handle(who(buyer), AppealAfterSale(rid, "HAVE_EVIDENCE"))
         case "ship_return":
-            await svc.ship_return(who(buyer), rid, "UPS", "1Z", None)
+            await svc.handle(who(buyer), ShipReturn(rid, "UPS", "1Z"))
         case "confirm_receipt":
-            await svc.confirm_receipt(who(seller), rid, None)
+            await svc.handle(who(seller), ConfirmReturnReceived(rid))
         case "reject_on_receipt":
             reason = _pick(list(RECEIPT_REJECT_REASONS), step.pick)
-            await svc.reject_on_receipt(who(seller), rid, reason, None, None)
+            await svc.handle(who(seller), RejectReturnOnReceipt(rid, reason))
         case "ship_replacement":
-            await svc.ship_replacement(who(seller), rid, "DHL", "9", None)
+            await svc.handle(who(seller), ShipReplacement(rid, "DHL", "9"))
         case "replacement_delivered":
-            await svc.replacement_delivered(who(platform), rid, None)
+            await svc.handle(who(platform), RecordReplacementDelivered(rid))
         case "decide_appeal":
-            await svc.decide_appeal(who(platform), rid, step.flag, "decided", None)
+            await svc.handle(who(platform), DecideAppeal(rid, step.flag, "decided"))
         case "seller_refund":
-            await svc.refund_by_seller(
+            await svc.handle(
                 who(seller),
-                order_id,
-                "PRICING_ERROR",
-                None,
-                None,
-                lines=line if step.flag else None,
-                partial_amount=amount,
+                RefundOrder(
+                    order_id,
+                    "PRICING_ERROR",
+                    None,
+                    lines=chosen_lines(line if step.flag else None),
+                    partial_amount=amount,
+                ),
             )
         case "platform_refund":
-            await svc.refund_by_platform(
+            await svc.handle(
                 who(platform),
-                order_id,
-                "POLICY_VIOLATION",
-                None,
-                None,
-                lines=line if step.flag else None,
-                partial_amount=amount,
+                PlatformRefund(
+                    order_id,
+                    "POLICY_VIOLATION",
+                    None,
+                    lines=chosen_lines(line if step.flag else None),
+                    partial_amount=amount,
+                ),
             )
         case "wait":
             clock.advance(_pick(WAITS, step.pick))

@@ -8,9 +8,18 @@ from datetime import timedelta
 
 from models.actors import ADJUSTMENTS, EXPIRY_WORKER, Actor, ActorKind
 from models.after_sales import AfterSaleKind, AfterSaleStatus, AfterSaleTab, DecisionType
-from models.after_sales_ledger import RefundLedger
 from models.clock import SettableClock
+from models.commands import (
+    ApproveAfterSale,
+    ConfirmReturnReceived,
+    RejectAfterSale,
+    RequestAfterSale,
+    RequestCancellation,
+    ShipReturn,
+    chosen_lines,
+)
 from models.orders import FulfilmentState, PaymentState
+from models.refund_ledger import RefundLedger
 from services.after_sales import SECTION
 from services.bootstrap import Services
 from storage import orders as order_store
@@ -53,14 +62,17 @@ async def test_a_return_from_request_to_refund_books_the_ledger_and_the_order(
     order = await delivered(db, clock, shop_id)
     buyer = Actor(ActorKind.BUYER, order.buyer_id)
     line = order.lines[1].line_id  # 2 x 10.00
-    r = await svc.request(
-        buyer, order.id, AfterSaleKind.RETURN_AND_REFUND, {line: 1}, "DEFECTIVE", None, None
+    r = await svc.handle(
+        buyer,
+        RequestAfterSale(
+            order.id, AfterSaleKind.RETURN_AND_REFUND, chosen_lines({line: 1}), "DEFECTIVE"
+        ),
     )
     assert r.status is AfterSaleStatus.PENDING_SELLER and r.tab is AfterSaleTab.TO_PROCEED
-    r = await svc.approve(seller_of(shop_id), r.id, DecisionType.APPROVE_RETURN, None)
+    r = await svc.handle(seller_of(shop_id), ApproveAfterSale(r.id, DecisionType.APPROVE_RETURN))
     assert r.status is AfterSaleStatus.AWAITING_BUYER_RETURN
-    r = await svc.ship_return(buyer, r.id, "UPS", "1Z999", None)
-    r = await svc.confirm_receipt(seller_of(shop_id), r.id, None)
+    r = await svc.handle(buyer, ShipReturn(r.id, "UPS", "1Z999"))
+    r = await svc.handle(seller_of(shop_id), ConfirmReturnReceived(r.id))
     assert r.status is AfterSaleStatus.REFUNDED
     assert r.refund is not None and r.refund.total.minor == 1000
     assert [x.action.value for x in r.timeline] == [
@@ -86,12 +98,16 @@ async def test_a_second_request_closes_the_rejection_in_the_same_write(
     order = await delivered(db, clock, shop_id)
     buyer = Actor(ActorKind.BUYER, order.buyer_id)
     line = order.lines[0].line_id
-    first = await svc.request(
-        buyer, order.id, AfterSaleKind.REFUND_ONLY, {line: 1}, "DAMAGED", None, None
+    first = await svc.handle(
+        buyer,
+        RequestAfterSale(order.id, AfterSaleKind.REFUND_ONLY, chosen_lines({line: 1}), "DAMAGED"),
     )
-    await svc.reject(seller_of(shop_id), first.id, "NO_EVIDENCE", None, None)
-    second = await svc.request(
-        buyer, order.id, AfterSaleKind.REFUND_ONLY, {line: 1}, "DAMAGED", "photos", None
+    await svc.handle(seller_of(shop_id), RejectAfterSale(first.id, "NO_EVIDENCE"))
+    second = await svc.handle(
+        buyer,
+        RequestAfterSale(
+            order.id, AfterSaleKind.REFUND_ONLY, chosen_lines({line: 1}), "DAMAGED", "photos"
+        ),
     )
     assert second.follows_id == first.id
     closed = await svc.get(buyer, first.id)
@@ -105,7 +121,7 @@ async def test_a_cancellation_refund_is_booked_in_the_orders_ledger(
 ) -> None:
     order = await place_order(db, shop_id, new_buyer_id(), clock.now() - timedelta(minutes=5))
     buyer = Actor(ActorKind.BUYER, order.buyer_id)
-    c = await services.cancellations.request(buyer, order.id, "CHANGED_MIND", None, None)
+    c = await services.cancellations.handle(buyer, RequestCancellation(order.id, "CHANGED_MIND"))
     assert c.refund is not None
     stored = await order_store.get(db, order.id)
     assert stored is not None and stored.payment_state is PaymentState.REFUNDED
@@ -127,7 +143,7 @@ async def test_r7_a_cancellation_refund_joins_the_ledger_already_stored(
     empty = RefundLedger.for_order(order)
     await db.transaction(lambda session: refund_ledgers.claim_many(db, [empty], session))
     buyer = Actor(ActorKind.BUYER, order.buyer_id)
-    c = await services.cancellations.request(buyer, order.id, "CHANGED_MIND", None, None)
+    c = await services.cancellations.handle(buyer, RequestCancellation(order.id, "CHANGED_MIND"))
     doc = await db.refund_ledgers.find_one({"_id": order.id})
     assert doc is not None and [e["source"] for e in doc["entries"]] == ["CANCELLATION"]
     assert doc["refunded_minor"] == order.grand_total.minor
@@ -145,8 +161,11 @@ async def test_deadline_moves_on_one_order_chain_their_ledger_in_one_batch(
     buyer = Actor(ActorKind.BUYER, order.buyer_id)
     ids = [
         (
-            await svc.request(
-                buyer, order.id, AfterSaleKind.REFUND_ONLY, {line.line_id: 1}, "DAMAGED", None, None
+            await svc.handle(
+                buyer,
+                RequestAfterSale(
+                    order.id, AfterSaleKind.REFUND_ONLY, chosen_lines({line.line_id: 1}), "DAMAGED"
+                ),
             )
         ).id
         for line in order.lines

@@ -10,6 +10,7 @@ from pymongo import monitoring
 
 from models.actors import ADJUSTMENTS, Actor, ActorKind
 from models.clock import SettableClock
+from models.commands import AcceptCancellation
 from services.bootstrap import Services, build_services
 from storage import tab_counts
 from storage.mongo import Database, connect
@@ -143,7 +144,7 @@ async def test_c4_many_agents_deciding_one_shops_requests_at_once_queue_instead_
         ids = await pending_requests(db, shop_id, [clock.now() - timedelta(minutes=5)] * 30)
         agent = Actor(ActorKind.SELLER_AGENT, "agent-1", shop_id, frozenset({ADJUSTMENTS}))
         decided = await asyncio.gather(
-            *(services.cancellations.accept(agent, cid, None) for cid in ids)
+            *(services.cancellations.handle(agent, AcceptCancellation(cid)) for cid in ids)
         )
         assert [c.status.value for c in decided] == ["CANCELLED"] * 30
         assert listener.aborts == 0

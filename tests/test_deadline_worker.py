@@ -12,6 +12,7 @@ from pathlib import Path
 from api.embedded_db import EmbeddedDatabase
 from models.actors import ADJUSTMENTS, Actor, ActorKind
 from models.clock import SettableClock
+from models.commands import AcceptCancellation, RejectCancellation, RequestCancellation
 from models.errors import DomainError
 from models.orders import FulfilmentState
 from services.bootstrap import Services, build_services
@@ -36,8 +37,8 @@ async def _pending(
 ) -> tuple[str, str]:
     buyer_id = new_buyer_id()
     order = await place_order(db, shop_id, buyer_id, clock.now() - timedelta(hours=2))
-    c = await services.cancellations.request(
-        Actor(ActorKind.BUYER, buyer_id), order.id, "CHANGED_MIND", None, None
+    c = await services.cancellations.handle(
+        Actor(ActorKind.BUYER, buyer_id), RequestCancellation(order.id, "CHANGED_MIND")
     )
     return c.id, buyer_id
 
@@ -165,9 +166,9 @@ async def test_c6_race_of_two_workers_and_seller_decisions_over_1000_requests(
         for cid in rng.sample(ids, 400):
             try:
                 if rng.random() < 0.5:
-                    await services.cancellations.accept(agent, cid, None)
+                    await services.cancellations.handle(agent, AcceptCancellation(cid))
                 else:
-                    await other.cancellations.reject(agent, cid, "OTHER", None, None)
+                    await other.cancellations.handle(agent, RejectCancellation(cid, "OTHER"))
                 results["decided"] += 1
             except DomainError as err:
                 results[err.code] += 1

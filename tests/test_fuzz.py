@@ -41,6 +41,7 @@ from api.app import create_app
 from api.settings import default_settings
 from models.actors import Actor, ActorKind
 from models.clock import SettableClock
+from models.commands import RequestCancellation
 from models.orders import FulfilmentState
 from resolvers.schema import schema
 from services.bootstrap import Services
@@ -91,8 +92,8 @@ async def known(
             (5, FulfilmentState.IN_TRANSIT),
         ]
     ]
-    request = await services.cancellations.request(
-        Actor(ActorKind.BUYER, buyer_id), orders[1].id, "CHANGED_MIND", None, None
+    request = await services.cancellations.handle(
+        Actor(ActorKind.BUYER, buyer_id), RequestCancellation(orders[1].id, "CHANGED_MIND")
     )
     return {
         "ids": [o.id for o in orders] + [request.id, shop_id, buyer_id],

@@ -26,7 +26,9 @@ from api.app import create_app
 from api.identity import DEVELOPMENT_SECRET, Unauthenticated, actor_from_connection_params
 from api.settings import SettingsError, check_production, default_settings
 from models.actors import ADJUSTMENTS, Actor, ActorKind
+from models.after_sales import DecisionType
 from models.clock import SettableClock
+from models.commands import AcceptCancellation, ApproveAfterSale
 from models.errors import Forbidden, ValidationFailed
 from models.money import Money, currency_exponent
 from resolvers.inputs import MAX_AMOUNT_DIGITS, MAX_MONEY_MINOR, MoneyInput, money_of
@@ -305,10 +307,29 @@ async def test_the_service_checks_access_again_on_the_outcome_a_key_recalls(
     # a replay to the key's own caller once they may no longer make the call.
     cid = await _requested(api, db, clock, shop_id)
     agent = Actor(ActorKind.SELLER_AGENT, "agent-7", shop_id, frozenset({ADJUSTMENTS}))
-    await services.cancellations.accept(agent, cid, "k-6")
+    await services.handle(agent, AcceptCancellation(cid), "k-6")
 
     with pytest.raises(Forbidden):
-        await services.cancellations.accept(replace(agent, permissions=frozenset()), cid, "k-6")
+        await services.handle(
+            replace(agent, permissions=frozenset()), AcceptCancellation(cid), "k-6"
+        )
+
+
+async def test_an_after_sale_step_checks_access_again_on_the_outcome_a_key_recalls(
+    api: GraphQLClient, db: Database, clock: SettableClock, services: Services, shop_id: str
+) -> None:
+    # The after-sale kinds share the cancellation's write path (RequestWrites.once): a replay
+    # to the key's own caller is refused once they may no longer decide.
+    order = await delivered_order(db, clock, shop_id)
+    asked = await ok(
+        api, "requestAfterSale", ask(order, "REFUND_ONLY", "DAMAGED", {0: 1}), buyer(order.buyer_id)
+    )
+    agent = Actor(ActorKind.SELLER_AGENT, "agent-8", shop_id, frozenset({ADJUSTMENTS}))
+    approve = ApproveAfterSale(asked["id"], DecisionType.APPROVE_REFUND)
+    await services.handle(agent, approve, "k-7")
+
+    with pytest.raises(Forbidden):
+        await services.handle(replace(agent, permissions=frozenset()), approve, "k-7")
 
 
 # ---- strings that are not valid Unicode ----------------------------------------------------

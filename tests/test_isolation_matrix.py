@@ -32,6 +32,7 @@ from graphql import build_schema
 from api.settings import default_settings
 from models.actors import Actor, ActorKind
 from models.clock import SettableClock
+from models.commands import RequestCancellation
 from models.order_intake import NewLine, PlaceOrder
 from models.orders import FulfilmentState, PaymentMethod
 from resolvers.schema import schema
@@ -107,8 +108,8 @@ async def new_request_in_victims_shop(services: Services, v: Victim) -> None:
     new order of the victim's shop."""
     placed = services.clock.now() - timedelta(hours=3)
     order = await place_order(services.db, v.shop_id, v.buyer_id, placed)
-    await services.cancellations.request(
-        Actor(ActorKind.BUYER, v.buyer_id), order.id, "CHANGED_MIND", None, None
+    await services.cancellations.handle(
+        Actor(ActorKind.BUYER, v.buyer_id), RequestCancellation(order.id, "CHANGED_MIND")
     )
 
 
@@ -556,8 +557,9 @@ async def victim(
     unpaid = await place_order(
         db, shop_id, buyer_id, clock.now() - timedelta(hours=30), state=FulfilmentState.UNPAID
     )
-    request = await services.cancellations.request(
-        Actor(ActorKind.BUYER, buyer_id), pending.id, "CHANGED_MIND", "victim's note", None
+    request = await services.cancellations.handle(
+        Actor(ActorKind.BUYER, buyer_id),
+        RequestCancellation(pending.id, "CHANGED_MIND", "victim's note"),
     )
     victim = Victim(shop_id, buyer_id, order.id, pending.id, request.id, unpaid.id)
     if "Query.tickets" in ROOT_FIELDS:

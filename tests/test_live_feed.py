@@ -13,6 +13,7 @@ from websockets.exceptions import ConnectionClosed
 from api.settings import default_settings
 from models.actors import EXPIRY_WORKER
 from models.clock import SettableClock
+from models.commands import RequestCancellation
 from resolvers.subscriptions import decode_cursor, encode_cursor
 from services.bootstrap import Services
 from storage.mongo import Database
@@ -321,7 +322,9 @@ async def test_h3_the_watcher_resumes_after_a_database_restart_and_subscribers_s
         buyer_id = new_buyer_id()
         order = await place_order(db, shop_id, buyer_id, clock.now() - timedelta(hours=2))
         actor = Actor(ActorKind.BUYER, buyer_id)
-        return (await services.cancellations.request(actor, order.id, "OTHER", None, None)).id
+        return (
+            await services.cancellations.handle(actor, RequestCancellation(order.id, "OTHER"))
+        ).id
 
     try:
         services = await build_services(db, clock)

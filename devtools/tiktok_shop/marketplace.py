@@ -635,6 +635,9 @@ class Marketplace:
             REPLACEMENT_PENDING,
         ):
             raise Refused(codes.STATUS_NOT_ALLOWED, f"Return is {request.status}")
+        if request.arbitration_status == "IN_PROGRESS":
+            # The arbitration decides it: a withdrawal now would be undone by its outcome.
+            raise Refused(codes.UNDER_ARBITRATION, "in arbitration")
         target = REPLACEMENT_CANCEL if request.return_type == "REPLACEMENT" else RETURN_CANCEL
         self._move_return(request, target, "BUYER", "BUYER_WITHDRAW")
 

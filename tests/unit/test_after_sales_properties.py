@@ -50,7 +50,6 @@ from models.after_sales import (
     withdraw,
 )
 from models.after_sales_errors import AfterSaleRefused
-from models.after_sales_ledger import RefundLedger, refund_quote
 from models.after_sales_reasons import (
     APPEAL_REASONS,
     PLATFORM_REFUND_REASONS,
@@ -62,6 +61,7 @@ from models.errors import DomainError
 from models.money import Money
 from models.orders import FulfilmentState, LineItem, Order, PaymentMethod, PaymentState
 from models.policy import CategoryPolicy, PolicyBook
+from models.refund_ledger import RefundLedger, refund_quote
 
 EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
 MS = timedelta(milliseconds=1)

@@ -61,12 +61,12 @@ from models.after_sales_errors import (
     RefundExceedsRefundable,
     WindowClosed,
 )
-from models.after_sales_ledger import RefundBreakdown, RefundLedger, refund_quote
 from models.errors import InvalidTransition, NotPending, ResponseWindowClosed, ValidationFailed
 from models.money import Money
 from models.notifications import Recipient
 from models.orders import FulfilmentState, LineItem, Order, PaymentMethod, PaymentState
 from models.policy import DAY, DEFAULT_POLICY, HOUR, CategoryPolicy, PolicyBook
+from models.refund_ledger import RefundBreakdown, RefundLedger, refund_quote
 
 PLACED = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 SHIPPED = PLACED + DAY

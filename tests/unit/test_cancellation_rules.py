@@ -602,7 +602,7 @@ def test_c8_system_cancels_unpaid_order_after_payment_window_and_notifies_seller
 
     c = out.cancellation
     assert c.status is CancellationStatus.CANCELLED
-    assert c.initiator is Initiator.SYSTEM
+    assert c.initiator is Initiator.PLATFORM
     assert out.record.actor_kind is ActorKind.PLATFORM
     assert out.order.fulfilment_state is FulfilmentState.CANCELLED
     assert out.order.payment_state is PaymentState.VOIDED
@@ -784,7 +784,7 @@ def test_c4_transition_table_names_who_may_make_each_move() -> None:
         ),
         CancellationAction.SYSTEM_CANCEL: (None, CancellationStatus.CANCELLED, ActorKind.PLATFORM),
     }
-    actual = {action: (t.source, t.target, *t.actors) for action, t in TRANSITIONS.items()}
+    actual = {t.action: (t.source, t.target, *t.actors) for t in TRANSITIONS}
     assert actual == expected
 
 

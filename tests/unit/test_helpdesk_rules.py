@@ -10,16 +10,12 @@ import pytest
 
 from models import cancellations as cancel_domain
 from models.actors import Actor, ActorKind
-from models.after_sales_machine import (
-    AfterSaleKind,
-    AfterSaleRequest,
-    AfterSaleStatus,
-)
-from models.after_sales_machine import Initiator as AfterSaleInitiator
+from models.after_sales import AfterSaleKind, AfterSaleRequest, AfterSaleStatus
 from models.errors import InvalidTransition, ValidationFailed
 from models.money import Money
 from models.orders import FulfilmentState, LineItem, Order, PaymentMethod, PaymentState
 from models.policy import DEFAULT_POLICY
+from models.requests import Initiator
 from models.ticket_facts import facts_of_after_sale, facts_of_cancellation
 from models.ticket_rules import (
     Condition,
@@ -206,7 +202,7 @@ def test_h1_after_sale_facts_phase_follows_the_state_machine() -> None:
         shop_id="shop-1",
         buyer_id="buyer-1",
         kind=AfterSaleKind.RETURN_AND_REFUND,
-        initiator=AfterSaleInitiator.BUYER,
+        initiator=Initiator.BUYER,
         status=AfterSaleStatus.PENDING_SELLER,
         lines=(line,),
         reason="DAMAGED",

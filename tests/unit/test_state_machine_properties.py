@@ -284,7 +284,7 @@ def _check_expectations(world: World, step: Step, result: CancellationOutcome | 
             world.paid = world.order.grand_total
         return
     c = result.cancellation
-    transition = TRANSITIONS[result.record.action]
+    transition = TRANSITIONS.only(result.record.action)
     assert result.record.actor_kind in transition.actors
     assert result.record.at == world.now
     if step.action == "request":
@@ -337,7 +337,7 @@ def _check_invariants(world: World) -> None:
         previous: CancellationStatus | None = None
         for record in c.timeline:
             assert record.from_status is previous
-            transition = TRANSITIONS[record.action]
+            transition = TRANSITIONS.only(record.action)
             assert (transition.source, transition.target) == (
                 record.from_status,
                 record.to_status,
@@ -347,7 +347,7 @@ def _check_invariants(world: World) -> None:
                 t.source is record.from_status
                 and t.target is record.to_status
                 and record.actor_kind in t.actors
-                for t in TRANSITIONS.values()
+                for t in TRANSITIONS
             )
             previous = record.to_status
         assert [r.at for r in c.timeline] == sorted(r.at for r in c.timeline)

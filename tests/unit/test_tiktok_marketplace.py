@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from devtools.tiktok_shop import statuses
@@ -111,6 +111,8 @@ def step(market: Marketplace, cancel_id: str, return_id: str, move: Any) -> None
     st.sampled_from(["REFUND", "RETURN_AND_REFUND", "REPLACEMENT"]),
     st.lists(st.sampled_from([*SELLER, *MARKET]), max_size=12),
 )
+# A withdrawal during an arbitration, then the arbitration's outcome (once found at random).
+@example("REFUND", ["arbitrate", "withdraw_return", "support_buyer"])
 def test_requests_move_only_through_tiktok_statuses_and_final_ones_stay(
     return_type: str, moves: list[Any]
 ) -> None:

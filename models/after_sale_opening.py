@@ -1,0 +1,338 @@
+"""Opening an after-sale request: the buyer's (R1, P1, R5, R10) and the refunds a seller (R9) or the
+platform (R10) makes without one."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from models.actors import Actor, ActorKind
+from models.after_sale_eligibility import (
+    buyer_may_ask,
+    check_existing,
+    last_rejected,
+    refuse_open_and_used,
+    units_left,
+)
+from models.after_sale_requests import (
+    AfterSaleOutcome,
+    AfterSaleRequest,
+    Decision,
+)
+from models.after_sale_steps import (
+    check_create,
+    move,
+    record_step,
+    refunded_note,
+    subject,
+    to_shop,
+)
+from models.after_sales_case import pay, snapshot
+from models.after_sales_errors import (
+    NOT_DELIVERED,
+    NOT_SHIPPED,
+    NOTHING_TO_REFUND,
+    QUANTITY_USED_UP,
+    AfterSaleRefused,
+)
+from models.after_sales_machine import (
+    AfterSaleAction,
+    AfterSaleKind,
+    AfterSaleNotificationKind,
+    AfterSaleStatus,
+    DecisionType,
+)
+from models.after_sales_reasons import (
+    INSTANT_REFUND_CATEGORY,
+    NOT_RECEIVED,
+    PLATFORM_REFUND_REASONS,
+    SECOND_REQUEST_SUBMITTED,
+    SELLER_REFUND_REASONS,
+    display_text,
+)
+from models.money import Money
+from models.notifications import Notification
+from models.orders import FulfilmentState, Order
+from models.policy import CategoryPolicy
+from models.reasons import clean_comment, require_reason
+from models.refund_ledger import RefundLedger, clean_quantities, refund_quote
+from models.request_kinds import profile_of
+from models.requests import Initiator
+
+_K = AfterSaleKind
+_S = AfterSaleStatus
+_A = AfterSaleAction
+_N = AfterSaleNotificationKind
+
+
+# The platform actor that pays instant refunds (R10), as the expiry worker acts on deadlines.
+INSTANT_REFUNDER = Actor(ActorKind.PLATFORM, "instant-refund")
+
+
+def request_by_buyer(
+    order: Order,
+    existing: Sequence[AfterSaleRequest],
+    ledger: RefundLedger,
+    actor: Actor,
+    kind: AfterSaleKind,
+    lines: Mapping[str, int],
+    reason: str,
+    note: str | None,
+    policy: CategoryPolicy,
+    now: datetime,
+    new_id: str,
+) -> AfterSaleOutcome:
+    """R1, P1: the buyer asks about some lines and quantities; R5 links a second request; R10 pays
+    a refund-only request in an instant-refund category at once.
+
+    `existing` is every after-sale request of the order; `policy` the one for the lines' categories
+    (`PolicyBook.for_order`), kept on the request (Y1).
+    """
+    check_create(_A.REQUEST, actor, kind)
+    require_reason(profile_of(kind).request_reasons, reason)
+    note = clean_comment(note, field="note")
+    quantities = clean_quantities(order, lines)
+    check_existing(order, existing)
+    _, superseded = buyer_may_ask(order, existing, kind, quantities, policy, now)
+    if order.fulfilment_state is not FulfilmentState.DELIVERED and reason != NOT_RECEIVED:
+        raise AfterSaleRefused(
+            f"order {order.id} was not delivered: only a refund as not received is possible",
+            code=NOT_DELIVERED,
+        )
+    follows = last_rejected(existing)
+
+    r = AfterSaleRequest(
+        id=new_id,
+        order_id=order.id,
+        shop_id=order.shop_id,
+        buyer_id=order.buyer_id,
+        kind=kind,
+        initiator=Initiator.BUYER,
+        status=_S.PENDING_SELLER,
+        lines=snapshot(order, quantities),
+        reason=reason,
+        note=note,
+        currency=order.currency,
+        policy=policy,
+        requested_at=now,
+        follows_id=follows,
+    )
+    record = record_step(None, kind, _A.REQUEST, _S.PENDING_SELLER, actor, now, reason, note)
+    r = replace(r, timeline=(record,), deadline=now + policy.seller_response_window)
+
+    closed: list[AfterSaleRequest] = []
+    for old in superseded:
+        moved, _ = move(
+            old, _A.SUPERSEDE, _S.CLOSED_FINAL, actor, now, reason=SECOND_REQUEST_SUBMITTED
+        )
+        closed.append(moved)
+
+    if kind is _K.REFUND_ONLY and policy.instant_refund:
+        decision = Decision(
+            DecisionType.APPROVE_REFUND,
+            r.lines,
+            True,
+            None,
+            INSTANT_REFUND_CATEGORY,
+            None,
+            now,
+            ActorKind.PLATFORM,
+        )
+        refund, new_ledger, new_order = pay(r, order, ledger, decision, now)
+        paid, second = move(
+            r,
+            _A.INSTANT_REFUND,
+            _S.REFUNDED,
+            INSTANT_REFUNDER,
+            now,
+            reason=INSTANT_REFUND_CATEGORY,
+            decision=decision,
+            refund=refund,
+        )
+        notes = (
+            refunded_note(paid, now),
+            to_shop(
+                paid,
+                _N.AFTER_SALE_REFUNDED,
+                f"The platform refunded {refund.total} on order {order.id} at once "
+                "(instant-refund category).",
+                now,
+            ),
+        )
+        return AfterSaleOutcome(
+            paid, new_order, (record, second), notes, None, new_ledger, tuple(closed)
+        )
+
+    second_time = " (a second request)" if follows else ""
+    notes = (
+        to_shop(
+            r,
+            _N.AFTER_SALE_REQUESTED,
+            f"New {subject(kind)}{second_time} for order {order.id}; answer by "
+            f"{r.deadline:%Y-%m-%d %H:%M} UTC.",
+            now,
+        ),
+    )
+    return AfterSaleOutcome(r, order, (record,), notes, None, None, tuple(closed))
+
+
+def _initiated_refund(
+    order: Order,
+    existing: Sequence[AfterSaleRequest],
+    ledger: RefundLedger,
+    actor: Actor,
+    action: AfterSaleAction,
+    initiator: Initiator,
+    reason: str,
+    comment: str | None,
+    policy: CategoryPolicy,
+    now: datetime,
+    new_id: str,
+    lines: Mapping[str, int] | None,
+    partial_amount: Money | None,
+) -> AfterSaleOutcome:
+    check_create(action, actor, _K.REFUND_ONLY)
+    comment = clean_comment(comment)
+    check_existing(order, existing)
+    if order.fulfilment_state not in (FulfilmentState.IN_TRANSIT, FulfilmentState.DELIVERED):
+        raise AfterSaleRefused(
+            f"order {order.id} is {order.fulfilment_state.value}: before it is handed to the "
+            "carrier, cancel it instead",
+            code=NOT_SHIPPED,
+        )
+    if lines is None:
+        quantities = {
+            line.line_id: n
+            for line in order.lines
+            if (n := units_left(order, line.line_id, existing, set())) > 0
+        }
+        if not quantities:
+            raise AfterSaleRefused(
+                f"every unit of order {order.id} is already refunded or requested",
+                code=QUANTITY_USED_UP,
+                line_ids=[line.line_id for line in order.lines],
+            )
+    else:
+        quantities = clean_quantities(order, lines)
+    refuse_open_and_used(order, existing, quantities, set())
+    decision = Decision(
+        DecisionType.APPROVE_REFUND
+        if partial_amount is None
+        else DecisionType.OFFER_PARTIAL_REFUND,
+        snapshot(order, quantities),
+        True,
+        partial_amount,
+        reason,
+        comment,
+        now,
+        actor.kind,
+    )
+    # The quote itself refuses a partial amount that is not positive or above what is refundable.
+    refund_quote(order, ledger, quantities, partial_amount)
+    r = AfterSaleRequest(
+        id=new_id,
+        order_id=order.id,
+        shop_id=order.shop_id,
+        buyer_id=order.buyer_id,
+        kind=_K.REFUND_ONLY,
+        initiator=initiator,
+        status=_S.REFUNDED,
+        lines=decision.lines,
+        reason=reason,
+        note=comment,
+        currency=order.currency,
+        policy=policy,
+        requested_at=now,
+        decision=decision,
+    )
+    refund, new_ledger, new_order = pay(r, order, ledger, decision, now)
+    if new_ledger is None:
+        raise AfterSaleRefused(
+            f"nothing is left to refund on these lines of order {order.id}",
+            code=NOTHING_TO_REFUND,
+            line_ids=list(quantities),
+        )
+    record = record_step(None, _K.REFUND_ONLY, action, _S.REFUNDED, actor, now, reason, comment)
+    r = replace(r, refund=refund, resolved_at=now, timeline=(record,))
+    notes: list[Notification] = [refunded_note(r, now)]
+    if initiator is Initiator.PLATFORM:
+        notes.append(
+            to_shop(
+                r,
+                _N.AFTER_SALE_REFUNDED,
+                f"The platform refunded {refund.total} on order {order.id}: "
+                f"{display_text(reason)}.",
+                now,
+            )
+        )
+    return AfterSaleOutcome(r, new_order, (record,), tuple(notes), None, new_ledger)
+
+
+def refund_by_seller(
+    order: Order,
+    existing: Sequence[AfterSaleRequest],
+    ledger: RefundLedger,
+    actor: Actor,
+    reason: str,
+    comment: str | None,
+    policy: CategoryPolicy,
+    now: datetime,
+    new_id: str,
+    *,
+    lines: Mapping[str, int] | None = None,
+    partial_amount: Money | None = None,
+) -> AfterSaleOutcome:
+    """R9: the seller refunds without a buyer's request (pricing error, shortage, logistics).
+
+    Every unit still free of requests unless `lines` says which; in full unless `partial_amount`.
+    """
+    require_reason(SELLER_REFUND_REASONS, reason)
+    return _initiated_refund(
+        order,
+        existing,
+        ledger,
+        actor,
+        _A.SELLER_REFUND,
+        Initiator.SELLER,
+        reason,
+        comment,
+        policy,
+        now,
+        new_id,
+        lines,
+        partial_amount,
+    )
+
+
+def refund_by_platform(
+    order: Order,
+    existing: Sequence[AfterSaleRequest],
+    ledger: RefundLedger,
+    actor: Actor,
+    reason: str,
+    comment: str | None,
+    policy: CategoryPolicy,
+    now: datetime,
+    new_id: str,
+    *,
+    lines: Mapping[str, int] | None = None,
+    partial_amount: Money | None = None,
+) -> AfterSaleOutcome:
+    """R10: the platform refunds without the seller; the shop is told the final state."""
+    require_reason(PLATFORM_REFUND_REASONS, reason)
+    return _initiated_refund(
+        order,
+        existing,
+        ledger,
+        actor,
+        _A.PLATFORM_REFUND,
+        Initiator.PLATFORM,
+        reason,
+        comment,
+        policy,
+        now,
+        new_id,
+        lines,
+        partial_amount,
+    )

@@ -1,0 +1,263 @@
+"""Shipping (R8, P2): the buyer's return and the seller's receipt of it, the replacement shipped
+and delivered, and the platform's moves when a shipping window passes."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from models.actors import Actor
+from models.after_sale_decisions import carry_out, rejected
+from models.after_sale_requests import (
+    AfterSaleOutcome,
+    AfterSaleRequest,
+    Shipment,
+)
+from models.after_sale_steps import (
+    at_deadline,
+    before_deadline,
+    default_decision,
+    move,
+    start_step,
+    subject,
+    to_buyer,
+    to_shop,
+)
+from models.after_sales_machine import (
+    AfterSaleAction,
+    AfterSaleKind,
+    AfterSaleNotificationKind,
+    AfterSaleStatus,
+)
+from models.after_sales_reasons import (
+    BUYER_RETURN_WINDOW_PASSED,
+    RECEIPT_REJECT_REASONS,
+    REPLACEMENT_DELIVERED,
+    SELLER_RECEIPT_WINDOW_PASSED,
+)
+from models.errors import ValidationFailed
+from models.orders import Order
+from models.reasons import clean_comment, require_reason
+from models.refund_ledger import RefundLedger
+
+_K = AfterSaleKind
+_S = AfterSaleStatus
+_A = AfterSaleAction
+_N = AfterSaleNotificationKind
+
+
+CARRIER_MAX_LENGTH = 100
+
+
+def _clean_text(value: str, field: str) -> str:
+    cleaned = (value or "").strip()
+    if not cleaned:
+        raise ValidationFailed(f"{field} is required", field=field)
+    if len(cleaned) > CARRIER_MAX_LENGTH:
+        raise ValidationFailed(f"{field} is at most {CARRIER_MAX_LENGTH} characters", field=field)
+    return cleaned
+
+
+def ship_return(
+    r: AfterSaleRequest,
+    order: Order,
+    actor: Actor,
+    carrier: str,
+    tracking_number: str,
+    now: datetime,
+) -> AfterSaleOutcome:
+    """R8: the buyer ships the item back within the return-shipping window."""
+    start_step(r, order, _A.SHIP_RETURN, actor)
+    shipment = Shipment(
+        _clean_text(carrier, "carrier"), _clean_text(tracking_number, "trackingNumber"), now
+    )
+    before_deadline(r, now)
+    confirm_by = now + r.policy.seller_receipt_window
+    moved, record = move(
+        r,
+        _A.SHIP_RETURN,
+        _S.RETURN_IN_TRANSIT,
+        actor,
+        now,
+        comment=f"{shipment.carrier} {shipment.tracking_number}",
+        deadline=confirm_by,
+        return_shipment=shipment,
+    )
+    notes = (
+        to_shop(
+            moved,
+            _N.RETURN_SHIPPED,
+            f"The buyer shipped the return for {r.id} (order {r.order_id}) with "
+            f"{shipment.carrier}, tracking {shipment.tracking_number}; confirm receipt by "
+            f"{confirm_by:%Y-%m-%d %H:%M} UTC.",
+            now,
+        ),
+    )
+    return AfterSaleOutcome(moved, order, (record,), notes, r.status)
+
+
+def expire_return(
+    r: AfterSaleRequest, order: Order, actor: Actor, now: datetime
+) -> AfterSaleOutcome:
+    """R8: the buyer did not ship the return within the window; the request closes."""
+    start_step(r, order, _A.EXPIRE_RETURN, actor)
+    deadline = at_deadline(r, now)
+    moved, record = move(
+        r,
+        _A.EXPIRE_RETURN,
+        _S.RETURN_EXPIRED,
+        actor,
+        now,
+        reason=BUYER_RETURN_WINDOW_PASSED,
+        acted_on=deadline,
+    )
+    notes = (
+        to_buyer(
+            moved,
+            _N.AFTER_SALE_CLOSED,
+            f"Your {subject(r.kind)} for order {r.order_id} closed: the item was not shipped "
+            "back in time.",
+            now,
+        ),
+        to_shop(
+            moved,
+            _N.AFTER_SALE_CLOSED,
+            f"{r.id} (order {r.order_id}) closed: the buyer did not ship the return in time.",
+            now,
+        ),
+    )
+    return AfterSaleOutcome(moved, order, (record,), notes, r.status)
+
+
+def _received(
+    r: AfterSaleRequest,
+    order: Order,
+    ledger: RefundLedger,
+    actor: Actor,
+    action: AfterSaleAction,
+    now: datetime,
+    reason: str | None,
+    acted_on: datetime | None,
+) -> AfterSaleOutcome:
+    decision = r.decision or default_decision(r, now, actor.kind)
+    shipment = r.return_shipment
+    received = replace(shipment, received_at=now) if shipment else None
+    return carry_out(
+        r,
+        order,
+        ledger,
+        decision,
+        action,
+        actor,
+        now,
+        reason=reason,
+        comment=None,
+        acted_on=acted_on,
+        return_shipment=received,
+    )
+
+
+def confirm_receipt(
+    r: AfterSaleRequest, order: Order, ledger: RefundLedger, actor: Actor, now: datetime
+) -> AfterSaleOutcome:
+    """R8: the seller confirms the return arrived: the refund is paid (or the replacement ships)."""
+    start_step(r, order, _A.CONFIRM_RECEIPT, actor)
+    before_deadline(r, now)
+    return _received(r, order, ledger, actor, _A.CONFIRM_RECEIPT, now, None, None)
+
+
+def auto_confirm_receipt(
+    r: AfterSaleRequest, order: Order, ledger: RefundLedger, actor: Actor, now: datetime
+) -> AfterSaleOutcome:
+    """R8: the seller did not confirm within the receipt window; the platform confirms."""
+    start_step(r, order, _A.AUTO_CONFIRM_RECEIPT, actor)
+    deadline = at_deadline(r, now)
+    return _received(
+        r,
+        order,
+        ledger,
+        actor,
+        _A.AUTO_CONFIRM_RECEIPT,
+        now,
+        SELLER_RECEIPT_WINDOW_PASSED,
+        deadline,
+    )
+
+
+def reject_on_receipt(
+    r: AfterSaleRequest,
+    order: Order,
+    actor: Actor,
+    reason: str,
+    comment: str | None,
+    now: datetime,
+) -> AfterSaleOutcome:
+    """R8, R4: the returned parcel is not what was agreed; the buyer may appeal (R5)."""
+    start_step(r, order, _A.REJECT_ON_RECEIPT, actor)
+    require_reason(RECEIPT_REJECT_REASONS, reason)
+    comment = clean_comment(comment)
+    before_deadline(r, now)
+    return rejected(r, order, actor, _A.REJECT_ON_RECEIPT, reason, comment, now, on_receipt=True)
+
+
+# --- Replacement shipping (P2) ----------------------------------------------------------------
+
+
+def ship_replacement(
+    r: AfterSaleRequest,
+    order: Order,
+    actor: Actor,
+    carrier: str,
+    tracking_number: str,
+    now: datetime,
+) -> AfterSaleOutcome:
+    """P2: the seller ships the new item."""
+    start_step(r, order, _A.SHIP_REPLACEMENT, actor)
+    shipment = Shipment(
+        _clean_text(carrier, "carrier"), _clean_text(tracking_number, "trackingNumber"), now
+    )
+    moved, record = move(
+        r,
+        _A.SHIP_REPLACEMENT,
+        _S.REPLACEMENT_SHIPPED,
+        actor,
+        now,
+        comment=f"{shipment.carrier} {shipment.tracking_number}",
+        replacement_shipment=shipment,
+    )
+    notes = (
+        to_buyer(
+            moved,
+            _N.REPLACEMENT_SHIPPED,
+            f"Your replacement for order {r.order_id} is on its way with {shipment.carrier}, "
+            f"tracking {shipment.tracking_number}.",
+            now,
+        ),
+    )
+    return AfterSaleOutcome(moved, order, (record,), notes, r.status)
+
+
+def replacement_delivered(
+    r: AfterSaleRequest, order: Order, actor: Actor, now: datetime
+) -> AfterSaleOutcome:
+    """P2: the carrier delivered the replacement (a platform event)."""
+    start_step(r, order, _A.CONFIRM_REPLACEMENT_DELIVERED, actor)
+    shipment = r.replacement_shipment
+    moved, record = move(
+        r,
+        _A.CONFIRM_REPLACEMENT_DELIVERED,
+        _S.REPLACED,
+        actor,
+        now,
+        reason=REPLACEMENT_DELIVERED,
+        replacement_shipment=replace(shipment, received_at=now) if shipment else None,
+    )
+    notes = (
+        to_shop(
+            moved,
+            _N.REPLACEMENT_DELIVERED,
+            f"The replacement for {r.id} (order {r.order_id}) was delivered.",
+            now,
+        ),
+    )
+    return AfterSaleOutcome(moved, order, (record,), notes, r.status)

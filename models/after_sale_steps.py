@@ -1,0 +1,248 @@
+"""The plumbing every after-sale step goes through: its kind's table, its window, its record,
+its notifications, and what approving means when nobody says otherwise.
+
+Every step writes its timeline record through `record_step`, which accepts only a step of the
+request's kind's table (models/request_kinds.py), made by one of the actor kinds the step names.
+An action from a state that does not allow it raises `InvalidTransition` (or `NotPending`) naming
+the current state, before anything is computed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from models.actors import Actor, ActorKind
+from models.after_sale_requests import (
+    AfterSaleRecord,
+    AfterSaleRequest,
+    Decision,
+)
+from models.after_sales_errors import (
+    DeadlineNotReached,
+    WindowClosed,
+)
+from models.after_sales_machine import (
+    FINAL_STATUSES,
+    TRANSITIONS,
+    AfterSaleAction,
+    AfterSaleKind,
+    AfterSaleNotificationKind,
+    AfterSaleStatus,
+    DecisionType,
+    sources_of,
+)
+from models.errors import InvalidTransition, NotPending, ResponseWindowClosed
+from models.money import Money
+from models.notifications import Notification, Recipient
+from models.orders import Order
+from models.request_kinds import profile_of
+from models.requests import TimelineRecord
+from models.transitions import actors_of, require_actor
+
+_K = AfterSaleKind
+_S = AfterSaleStatus
+_A = AfterSaleAction
+_N = AfterSaleNotificationKind
+
+
+# --- State machine plumbing ---------------------------------------------------------------
+
+
+def _wrong_state(r: AfterSaleRequest, action: AfterSaleAction) -> InvalidTransition:
+    sources = sources_of(action)
+    allowed = ", ".join(sorted(s.value for s in sources if s is not None))
+    message = (
+        f"cannot {action.value} request {r.id}: it is {r.status.value} "
+        f"({action.value} is for {allowed})"
+    )
+    if sources == {_S.PENDING_SELLER}:
+        return NotPending(message, current_state=r.status.value, field="requestId")
+    return InvalidTransition(message, current_state=r.status.value, field="requestId")
+
+
+def start_step(r: AfterSaleRequest, order: Order, action: AfterSaleAction, actor: Actor) -> None:
+    """Check the request may take this action now from its state, by this kind of actor."""
+    if order.id != r.order_id:
+        raise ValueError(f"{r.id} belongs to order {r.order_id}, not {order.id}")
+    edges = profile_of(r.kind).table.edges(action, r.status)
+    if not edges:
+        raise _wrong_state(r, action)
+    require_actor(action, actors_of(edges), actor.kind, r.status.value, "requestId")
+
+
+def check_create(action: AfterSaleAction, actor: Actor, kind: AfterSaleKind) -> None:
+    require_actor(action, actors_of(TRANSITIONS.edges(action, None)), actor.kind, "NONE")
+    if not profile_of(kind).table.edges(action, None):
+        raise InvalidTransition(f"{action.value} cannot open a {kind.value}", current_state="NONE")
+
+
+def record_step(
+    r: AfterSaleRequest | None,
+    kind: AfterSaleKind,
+    action: AfterSaleAction,
+    target: AfterSaleStatus,
+    actor: Actor,
+    now: datetime,
+    reason: str | None = None,
+    comment: str | None = None,
+    deadline: datetime | None = None,
+) -> AfterSaleRecord:
+    """The record of one step, only if the kind's table has it for this actor kind."""
+    source = r.status if r is not None else None
+    edge = profile_of(kind).table.step(action, source, target)
+    if edge is None or actor.kind not in edge.actors:
+        raise InvalidTransition(
+            f"{action.value} from {source.value if source else 'NONE'} to {target.value} "
+            f"by {actor.kind.value} is not a step of a {kind.value}",
+            current_state=source.value if source else "NONE",
+        )
+    return TimelineRecord(
+        now, actor.kind, actor.id, action, source, target, reason, comment, deadline
+    )
+
+
+def move(
+    r: AfterSaleRequest,
+    action: AfterSaleAction,
+    target: AfterSaleStatus,
+    actor: Actor,
+    now: datetime,
+    *,
+    reason: str | None = None,
+    comment: str | None = None,
+    acted_on: datetime | None = None,
+    deadline: datetime | None = None,
+    **changes: object,
+) -> tuple[AfterSaleRequest, AfterSaleRecord]:
+    """The request after one step of its kind's table, with the step's record appended."""
+    record = record_step(r, r.kind, action, target, actor, now, reason, comment, acted_on)
+    resolved = now if target in FINAL_STATUSES else None
+    moved = replace(
+        r,
+        status=target,
+        deadline=deadline,
+        resolved_at=resolved,
+        timeline=(*r.timeline, record),
+        **changes,  # type: ignore[arg-type]
+    )
+    return moved, record
+
+
+def before_deadline(r: AfterSaleRequest, now: datetime) -> None:
+    """The side that must act may do so only while its window is open."""
+    if r.deadline is None or now < r.deadline:
+        return
+    when = r.deadline.isoformat()
+    if r.status is _S.PENDING_SELLER:
+        raise ResponseWindowClosed(
+            f"the seller's response window for {r.id} closed at {when}; the platform approves it",
+            deadline=r.deadline,
+        )
+    codes = {
+        _S.AWAITING_BUYER_RETURN: "RETURN_SHIPPING_WINDOW_CLOSED",
+        _S.RETURN_IN_TRANSIT: "RECEIPT_WINDOW_CLOSED",
+        _S.REJECTED: "APPEAL_WINDOW_CLOSED",
+    }
+    raise WindowClosed(
+        f"the window for {r.id} ({r.status.value}) closed at {when}",
+        code=codes[r.status],
+        deadline=r.deadline,
+    )
+
+
+def at_deadline(r: AfterSaleRequest, now: datetime) -> datetime:
+    if r.deadline is None or now < r.deadline:
+        raise DeadlineNotReached(
+            f"{r.id} is {r.status.value}; its deadline is {r.deadline}, not yet reached",
+            current_state=r.status.value,
+            deadline=r.deadline,
+        )
+    return r.deadline
+
+
+# --- Notifications ----------------------------------------------------------------------------
+
+
+def subject(kind: AfterSaleKind) -> str:
+    """How a message names a request of this kind ("refund request", ...)."""
+    return profile_of(kind).notification_subject
+
+
+def _notification(
+    recipient: Recipient, to: str, r: AfterSaleRequest, kind: _N, text: str, now: datetime
+) -> Notification:
+    # Notification.kind is typed NotificationKind (cancellations); these kinds belong there too.
+    return Notification(recipient, to, kind, r.order_id, r.id, text, now)  # type: ignore[arg-type]
+
+
+def to_buyer(r: AfterSaleRequest, kind: _N, text: str, now: datetime) -> Notification:
+    return _notification(Recipient.BUYER, r.buyer_id, r, kind, text, now)
+
+
+def to_shop(r: AfterSaleRequest, kind: _N, text: str, now: datetime) -> Notification:
+    return _notification(Recipient.SHOP, r.shop_id, r, kind, text, now)
+
+
+def refunded_note(r: AfterSaleRequest, now: datetime) -> Notification:
+    amount = r.refund.total if r.refund else Money.zero(r.currency)
+    return to_buyer(
+        r,
+        _N.AFTER_SALE_REFUNDED,
+        f"A refund of {amount} for order {r.order_id} is on its way.",
+        now,
+    )
+
+
+def outcome_notes(r: AfterSaleRequest, now: datetime, *, shop: bool) -> tuple[Notification, ...]:
+    """What the buyer (and, for a platform move, the shop) hears when a request moves on."""
+    notes: list[Notification] = []
+    if r.status is _S.REFUNDED:
+        notes.append(refunded_note(r, now))
+    elif r.status is _S.AWAITING_BUYER_RETURN:
+        notes.append(
+            to_buyer(
+                r,
+                _N.AFTER_SALE_APPROVED,
+                f"Your {subject(r.kind)} for order {r.order_id} was approved: ship the item "
+                f"back by {r.deadline:%Y-%m-%d %H:%M} UTC.",
+                now,
+            )
+        )
+    elif r.status is _S.AWAITING_REPLACEMENT_SHIPMENT:
+        notes.append(
+            to_buyer(
+                r,
+                _N.AFTER_SALE_APPROVED,
+                f"Your replacement for order {r.order_id} was approved; the seller ships it next.",
+                now,
+            )
+        )
+    if shop:
+        notes.append(
+            to_shop(
+                r,
+                _N.AFTER_SALE_APPROVED if r.status is not _S.REFUNDED else _N.AFTER_SALE_REFUNDED,
+                f"The platform moved the {subject(r.kind)} {r.id} of order {r.order_id} "
+                f"to {r.status.value}.",
+                now,
+            )
+        )
+    return tuple(notes)
+
+
+def default_decision(r: AfterSaleRequest, now: datetime, by: ActorKind) -> Decision:
+    """The request as asked: what silence (R3) or a mediator for the buyer (R6) approves."""
+    decision_type = profile_of(r.kind).default_decision
+    if decision_type is None:
+        raise ValueError(f"a {r.kind.value} has no default decision")
+    return Decision(
+        decision_type,
+        r.lines,
+        decision_type is DecisionType.APPROVE_REFUND,
+        None,
+        None,
+        None,
+        now,
+        by,
+    )

@@ -1,0 +1,143 @@
+"""An order's after-sales case: the order, its refund ledger and its after-sale requests.
+
+The case is the aggregate every after-sale step acts on, and it owns the rule that keeps two steps
+on one order apart: every step claims the case's ledger (`AfterSalesCase.claim`, written by the
+service in the step's transaction even when the step pays nothing), so two steps decided at the
+same instant on one order conflict and the loser reruns on the state that won. Money is paid here
+too, from the one quote (models/refund_ledger.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from models.actors import ActorKind
+from models.after_sale_requests import (
+    AfterSaleOutcome,
+    AfterSaleRequest,
+    Decision,
+)
+from models.after_sale_steps import default_decision
+from models.after_sales_machine import (
+    AfterSaleAction,
+    AfterSaleKind,
+    AfterSaleNotificationKind,
+    AfterSaleStatus,
+    DecisionType,
+)
+from models.orders import LineItem, Order, PaymentState
+from models.refund_ledger import RefundBreakdown, RefundLedger, refund_quote
+
+_K = AfterSaleKind
+_S = AfterSaleStatus
+_A = AfterSaleAction
+_N = AfterSaleNotificationKind
+
+
+# --- The case -----------------------------------------------------------------------------
+
+
+@dataclass
+class AfterSalesCase:
+    """One order's case as read in a transaction, and as the steps decided so far leave it.
+
+    Steps on one case are decided one after the other (`apply`), each on the state the last one
+    left, so a batch of steps on one order never pays the same unit twice.
+    """
+
+    order_before: Order
+    ledger_before: RefundLedger
+    requests_before: list[AfterSaleRequest]
+    order: Order = field(init=False)
+    ledger: RefundLedger = field(init=False)
+    requests: list[AfterSaleRequest] = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.ledger_before.order_id != self.order_before.id:
+            raise ValueError(f"the ledger of {self.ledger_before.order_id} is not this order's")
+        for r in self.requests_before:
+            if r.order_id != self.order_before.id:
+                raise ValueError(f"{r.id} belongs to order {r.order_id}, not this case's")
+        self.order = self.order_before
+        self.ledger = self.ledger_before
+        self.requests = list(self.requests_before)
+
+    def current(self, request_id: str) -> AfterSaleRequest | None:
+        return next((r for r in self.requests if r.id == request_id), None)
+
+    def as_read(self, request_id: str) -> AfterSaleRequest:
+        """The request as the transaction read it (what a move compares and sets against)."""
+        return next(r for r in self.requests_before if r.id == request_id)
+
+    def apply(self, outcome: AfterSaleOutcome) -> None:
+        self.order = outcome.order
+        if outcome.ledger is not None:
+            self.ledger = outcome.ledger
+        moved = {outcome.request.id: outcome.request} | {r.id: r for r in outcome.superseded}
+        self.requests = [moved.pop(r.id, r) for r in self.requests] + list(moved.values())
+
+    @property
+    def order_changed(self) -> bool:
+        return self.order != self.order_before
+
+    @property
+    def claim(self) -> RefundLedger:
+        """The ledger every step writes, paying or not: the claim on the whole case."""
+        return self.ledger
+
+
+# --- Orders and money -------------------------------------------------------------------------
+
+
+def snapshot(order: Order, quantities: Mapping[str, int]) -> tuple[LineItem, ...]:
+    return tuple(
+        replace(line, quantity=quantities[line.line_id])
+        for line in order.lines
+        if line.line_id in quantities
+    )
+
+
+def _order_after(order: Order, ledger: RefundLedger) -> Order:
+    """The order with what has been refunded on it (fully refunded: payment state REFUNDED)."""
+    refunded = ledger.refunded_total
+    paid = order.amount_paid
+    payment_state = order.payment_state
+    if paid.minor > 0 and refunded == paid:
+        payment_state = PaymentState.REFUNDED
+    return replace(order, refunded=refunded, payment_state=payment_state)
+
+
+def _refund_breakdown(order: Order, ledger: RefundLedger, decision: Decision) -> RefundBreakdown:
+    """What the decision pays now: the same quote as `refund_quote`, a partial amount capped."""
+    quantities = decision.quantities
+    partial = decision.partial_amount
+    if partial is not None:
+        refundable = refund_quote(order, ledger, quantities).items
+        if refundable.minor == 0:
+            return RefundBreakdown.zero(order.currency)
+        partial = partial if partial <= refundable else refundable
+    return refund_quote(order, ledger, quantities, partial)
+
+
+def pay(
+    r: AfterSaleRequest, order: Order, ledger: RefundLedger, decision: Decision, now: datetime
+) -> tuple[RefundBreakdown, RefundLedger | None, Order]:
+    if ledger.order_id != order.id:
+        raise ValueError(f"the ledger of {ledger.order_id} is not the ledger of order {order.id}")
+    refund = _refund_breakdown(order, ledger, decision)
+    if refund.total.minor == 0:
+        return refund, None, order
+    new_ledger = ledger.with_refund(order, r.id, refund, now)
+    return refund, new_ledger, _order_after(order, new_ledger)
+
+
+def quote_for_request(r: AfterSaleRequest, order: Order, ledger: RefundLedger) -> RefundBreakdown:
+    """What the request paid, or would pay if refunded now, as decided or as asked."""
+    if r.refund is not None:
+        return r.refund
+    decision = r.decision or default_decision(r, r.requested_at, ActorKind.PLATFORM)
+    if decision.type is DecisionType.APPROVE_REPLACEMENT:
+        return RefundBreakdown.zero(order.currency)
+    return _refund_breakdown(order, ledger, decision)

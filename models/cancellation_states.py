@@ -1,0 +1,77 @@
+"""The cancellation state machine, declared in one place: statuses, tabs, actions, steps, deadline.
+
+Cancellations keep their own table: a cancellation stops an order before it ships, a different
+process from the after-sale kinds (models/after_sales_machine.py), spoken of in the same
+vocabulary (models/transitions.py, models/requests.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import Enum
+
+from models.actors import ActorKind
+from models.requests import DeadlineRule
+from models.transitions import Transition, TransitionTable
+
+
+class CancellationStatus(Enum):
+    PENDING = "PENDING"  # waiting for the seller (C2)
+    CANCELLED = "CANCELLED"  # the order is cancelled and refunded (C1, C4, C6, C7, C8)
+    REJECTED = "REJECTED"  # the seller said no; the order goes on (C5)
+    WITHDRAWN = "WITHDRAWN"  # the buyer took the request back before the seller answered
+
+
+class CancellationTab(Enum):
+    """The tabs of Seller Center > Manage Cancellations (seed 000); ALL is every request."""
+
+    TO_PROCEED = "TO_PROCEED"
+    COMPLETED = "COMPLETED"
+    CLOSED = "CLOSED"
+
+
+TAB_OF_STATUS = {
+    CancellationStatus.PENDING: CancellationTab.TO_PROCEED,
+    CancellationStatus.CANCELLED: CancellationTab.COMPLETED,
+    CancellationStatus.REJECTED: CancellationTab.CLOSED,
+    CancellationStatus.WITHDRAWN: CancellationTab.CLOSED,
+}
+
+
+class CancellationAction(Enum):
+    CANCEL_AT_ONCE = "CANCEL_AT_ONCE"
+    REQUEST = "REQUEST"
+    ACCEPT = "ACCEPT"
+    AUTO_ACCEPT = "AUTO_ACCEPT"
+    REJECT = "REJECT"
+    WITHDRAW = "WITHDRAW"
+    SELLER_CANCEL = "SELLER_CANCEL"
+    SYSTEM_CANCEL = "SYSTEM_CANCEL"
+
+
+_S = CancellationStatus
+_A = CancellationAction
+_BUYER = frozenset({ActorKind.BUYER})
+_SELLER = frozenset({ActorKind.SELLER_AGENT})
+_PLATFORM = frozenset({ActorKind.PLATFORM})
+
+# The whole state machine. Nothing else moves a cancellation.
+TRANSITIONS: TransitionTable[CancellationAction, CancellationStatus] = TransitionTable(
+    [
+        Transition(_A.CANCEL_AT_ONCE, None, _S.CANCELLED, _BUYER, "C1"),
+        Transition(_A.REQUEST, None, _S.PENDING, _BUYER, "C2"),
+        Transition(_A.ACCEPT, _S.PENDING, _S.CANCELLED, _SELLER, "C4"),
+        Transition(_A.REJECT, _S.PENDING, _S.REJECTED, _SELLER, "C5"),
+        Transition(_A.AUTO_ACCEPT, _S.PENDING, _S.CANCELLED, _PLATFORM, "C6"),
+        Transition(_A.WITHDRAW, _S.PENDING, _S.WITHDRAWN, _BUYER, "C2"),
+        Transition(_A.SELLER_CANCEL, None, _S.CANCELLED, _SELLER, "C7"),
+        Transition(_A.SYSTEM_CANCEL, None, _S.CANCELLED, _PLATFORM, "C8"),
+    ]
+)
+
+# Who acts next in a status, and what the platform does when the deadline passes (C6).
+NEXT_ACTION_OF_STATUS: Mapping[CancellationStatus, DeadlineRule[CancellationAction]] = {
+    _S.PENDING: DeadlineRule(
+        ActorKind.SELLER_AGENT, "ACCEPT_OR_REJECT", _A.AUTO_ACCEPT, "C6", "seller_response_window"
+    ),
+}

@@ -1,0 +1,295 @@
+"""Commands: one small immutable value per use case, built by every entry point.
+
+A resolver, a helpdesk rule or desk, the deadline worker (and any connection to come) says what
+it wants done as one of these and hands it to `handle(actor, command, key)` in services; the
+service loads, lets the domain decide and writes. The idempotency fingerprint of a keyed call is
+`fingerprint(command)`: every field of the command, by construction, so a field added to a
+command is part of its check without anyone remembering to add it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, is_dataclass, replace
+from enum import Enum
+from typing import Any, overload
+
+from models.after_sales_machine import AfterSaleKind, DecisionType
+from models.errors import InvalidTransition, ValidationFailed
+from models.money import Money
+from models.request_kinds import PROFILES
+from models.requests import RequestKind
+
+# Lines and quantities, as (line id, quantity) pairs in the order the caller gave them.
+Lines = tuple[tuple[str, int], ...]
+
+
+@overload
+def chosen_lines(chosen: Mapping[str, int]) -> Lines: ...
+@overload
+def chosen_lines(chosen: None) -> None: ...
+def chosen_lines(chosen: Mapping[str, int] | None) -> Lines | None:
+    return tuple(chosen.items()) if chosen is not None else None
+
+
+def line_map(chosen: Lines | None) -> dict[str, int] | None:
+    return dict(chosen) if chosen is not None else None
+
+
+class Command:
+    """A use case's input, whoever sends it."""
+
+
+class CancellationCommand(Command):
+    pass
+
+
+class AfterSaleCommand(Command):
+    pass
+
+
+class TicketCommand(Command):
+    pass
+
+
+# ---- cancellations (C1-C9) ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RequestCancellation(CancellationCommand):
+    order_id: str
+    reason: str
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class WithdrawCancellation(CancellationCommand):
+    cancellation_id: str
+
+
+@dataclass(frozen=True)
+class AcceptCancellation(CancellationCommand):
+    cancellation_id: str
+
+
+@dataclass(frozen=True)
+class RejectCancellation(CancellationCommand):
+    cancellation_id: str
+    reason: str
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class CancelOrder(CancellationCommand):
+    """C7: the seller cancels."""
+
+    order_id: str
+    reason: str
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class CancelUnpaidOrder(CancellationCommand):
+    """C8: the platform cancels an order not paid in time."""
+
+    order_id: str
+
+
+@dataclass(frozen=True)
+class AutoAcceptCancellations(CancellationCommand):
+    """C6, the deadline worker's batch: those still waiting past their window, in one write."""
+
+    cancellation_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CancelUnpaidOrders(CancellationCommand):
+    """C8, the deadline worker's batch."""
+
+    order_ids: tuple[str, ...]
+
+
+# ---- after-sale requests (R1-R11, P1-P3) ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RequestAfterSale(AfterSaleCommand):
+    order_id: str
+    kind: AfterSaleKind
+    lines: Lines
+    reason: str
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class WithdrawAfterSale(AfterSaleCommand):
+    request_id: str
+
+
+@dataclass(frozen=True)
+class AppealAfterSale(AfterSaleCommand):
+    request_id: str
+    reason: str
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class ShipReturn(AfterSaleCommand):
+    request_id: str
+    carrier: str
+    tracking_number: str
+
+
+@dataclass(frozen=True)
+class ApprovalTerms:
+    """What an approval may say beyond its decision (R7, P2), from a request or its ticket."""
+
+    lines: Lines | None = None  # only these lines and quantities (default: as asked)
+    buyer_keeps_item: bool = False
+    partial_amount: Money | None = None  # less than the items' price
+    reason: str | None = None  # P2: an approved replacement's reason type
+    comment: str | None = None
+
+    def as_arguments(self) -> dict[str, Any]:
+        """The domain's keyword arguments (models/after_sale_decisions.py::approve)."""
+        given = {f.name: getattr(self, f.name) for f in fields(self)}
+        return given | {"lines": line_map(self.lines)}
+
+
+@dataclass(frozen=True)
+class ApproveAfterSale(AfterSaleCommand):
+    request_id: str
+    decision: DecisionType
+    terms: ApprovalTerms = ApprovalTerms()
+
+
+@dataclass(frozen=True)
+class RejectAfterSale(AfterSaleCommand):
+    request_id: str
+    reason: str
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class ConfirmReturnReceived(AfterSaleCommand):
+    request_id: str
+
+
+@dataclass(frozen=True)
+class RejectReturnOnReceipt(AfterSaleCommand):
+    request_id: str
+    reason: str
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class ShipReplacement(AfterSaleCommand):
+    request_id: str
+    carrier: str
+    tracking_number: str
+
+
+@dataclass(frozen=True)
+class RefundOrder(AfterSaleCommand):
+    """R9: the seller refunds without a buyer's request (every free unit unless `lines`)."""
+
+    order_id: str
+    reason: str
+    comment: str | None = None
+    lines: Lines | None = None
+    partial_amount: Money | None = None
+
+
+@dataclass(frozen=True)
+class PlatformRefund(AfterSaleCommand):
+    """R10: the platform refunds without the seller."""
+
+    order_id: str
+    reason: str
+    comment: str | None = None
+    lines: Lines | None = None
+    partial_amount: Money | None = None
+
+
+@dataclass(frozen=True)
+class DecideAppeal(AfterSaleCommand):
+    request_id: str
+    for_buyer: bool
+    note: str
+
+
+@dataclass(frozen=True)
+class RecordReplacementDelivered(AfterSaleCommand):
+    request_id: str
+
+
+@dataclass(frozen=True)
+class ActOnAfterSaleDeadlines(AfterSaleCommand):
+    """R3, R5, R8, the deadline worker's batch: the platform's move on each one due."""
+
+    request_ids: tuple[str, ...]
+
+
+# ---- the helpdesk (H1, H2) -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApproveFromTicket(TicketCommand):
+    ticket_id: str
+    terms: ApprovalTerms = ApprovalTerms()
+
+
+@dataclass(frozen=True)
+class RejectFromTicket(TicketCommand):
+    ticket_id: str
+    reason: str
+    comment: str | None = None
+
+
+def approval(kind: RequestKind, request_id: str, terms: ApprovalTerms) -> Command:
+    """What "approve" means on a request of this kind: what the buyer asked for (C4, R7, P2)."""
+    decision = PROFILES[kind].default_decision
+    if decision is None:
+        if replace(terms, reason=None) != ApprovalTerms():
+            raise ValidationFailed(
+                "a cancellation is accepted whole (C4): no lines, amount or comment",
+                field="options",
+            )
+        return AcceptCancellation(request_id)
+    # The reason type is a replacement's (P2); on a refund or a return it is unused.
+    if decision is not DecisionType.APPROVE_REPLACEMENT:
+        terms = replace(terms, reason=None)
+    return ApproveAfterSale(request_id, decision, terms)
+
+
+def rejection(kind: RequestKind, request_id: str, reason: str, comment: str | None) -> Command:
+    if kind is RequestKind.CANCELLATION:
+        return RejectCancellation(request_id, reason, comment)
+    return RejectAfterSale(request_id, reason, comment)
+
+
+def partial_refund(kind: RequestKind, request_id: str, amount: Money) -> Command:
+    if kind is RequestKind.CANCELLATION:
+        raise InvalidTransition(
+            "a cancellation refunds everything paid (C4); there is no partial refund",
+            current_state="CANCELLATION",
+        )
+    terms = ApprovalTerms(partial_amount=amount)
+    return ApproveAfterSale(request_id, DecisionType.OFFER_PARTIAL_REFUND, terms)
+
+
+def _canonical(value: object) -> str:
+    if is_dataclass(value) and not isinstance(value, type):
+        parts = ",".join(f"{f.name}={_canonical(getattr(value, f.name))}" for f in fields(value))
+        return f"{type(value).__name__}({parts})"
+    if isinstance(value, Enum):
+        return f"{type(value).__name__}.{value.name}"
+    if isinstance(value, tuple):
+        return "(" + ",".join(_canonical(v) for v in value) + ")"
+    return repr(value)
+
+
+def fingerprint(command: Command) -> str:
+    """What an idempotency key is checked against: the command's kind and every field of it."""
+    return hashlib.sha256(_canonical(command).encode()).hexdigest()

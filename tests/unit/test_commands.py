@@ -1,0 +1,123 @@
+"""Commands: every field of a command is part of its idempotency fingerprint, and a decision
+from a ticket becomes the command of its request's kind."""
+
+from __future__ import annotations
+
+from dataclasses import fields, is_dataclass, replace
+from typing import Any
+
+import pytest
+
+from models import commands
+from models.after_sales_machine import AfterSaleKind, DecisionType
+from models.commands import (
+    AcceptCancellation,
+    ApprovalTerms,
+    ApproveAfterSale,
+    Command,
+    PlatformRefund,
+    RefundOrder,
+    RejectAfterSale,
+    RejectCancellation,
+    approval,
+    chosen_lines,
+    fingerprint,
+    partial_refund,
+    rejection,
+)
+from models.errors import InvalidTransition, ValidationFailed
+from models.money import Money
+from models.requests import RequestKind
+
+# Two different values for each field type a command has.
+SAMPLES: dict[str, tuple[Any, Any]] = {
+    "str": ("a", "b"),
+    "str | None": (None, "b"),
+    "bool": (False, True),
+    "AfterSaleKind": (AfterSaleKind.REFUND_ONLY, AfterSaleKind.REPLACEMENT),
+    "DecisionType": (DecisionType.APPROVE_REFUND, DecisionType.APPROVE_RETURN),
+    "Lines": ((("line-1", 1),), (("line-1", 2),)),
+    "Lines | None": (None, (("line-1", 1),)),
+    "Money | None": (None, Money(100, "USD")),
+    "tuple[str, ...]": (("a",), ("a", "b")),
+    "ApprovalTerms": (ApprovalTerms(), ApprovalTerms(comment="x")),
+}
+
+
+def _all(cls: type) -> list[type]:
+    return [c for sub in cls.__subclasses__() for c in (sub, *_all(sub))]
+
+
+COMMANDS = [c for c in _all(Command) if is_dataclass(c)]
+
+
+def _built(cls: type, which: int = 0) -> Any:
+    return cls(**{f.name: SAMPLES[str(f.type)][which] for f in fields(cls)})
+
+
+def test_every_use_case_has_a_command() -> None:
+    assert len(COMMANDS) == 24
+
+
+@pytest.mark.parametrize("cls", COMMANDS, ids=lambda c: c.__name__)
+def test_every_field_of_a_command_is_part_of_its_fingerprint(cls: type) -> None:
+    base = _built(cls)
+    assert fingerprint(base) == fingerprint(_built(cls))
+    for f in fields(cls):
+        other = replace(base, **{f.name: SAMPLES[str(f.type)][1]})
+        assert fingerprint(other) != fingerprint(base), f.name
+
+
+def test_every_term_of_an_approval_is_part_of_its_fingerprint() -> None:
+    base = ApproveAfterSale("afs_1", DecisionType.APPROVE_RETURN)
+    for f in fields(ApprovalTerms):
+        terms = replace(ApprovalTerms(), **{f.name: SAMPLES[str(f.type)][1]})
+        assert fingerprint(replace(base, terms=terms)) != fingerprint(base), f.name
+
+
+def test_two_use_cases_with_the_same_fields_have_different_fingerprints() -> None:
+    assert fingerprint(RefundOrder("ord_1", "PRICING_ERROR")) != fingerprint(
+        PlatformRefund("ord_1", "PRICING_ERROR")
+    )
+
+
+def test_approving_from_a_ticket_is_the_kinds_own_approval() -> None:
+    terms = ApprovalTerms(reason="DEFECT_CONFIRMED", comment="ok")
+    assert approval(RequestKind.CANCELLATION, "can_1", ApprovalTerms(reason="X")) == (
+        AcceptCancellation("can_1")
+    )
+    refund = approval(RequestKind.REFUND_ONLY, "afs_1", terms)
+    assert refund == ApproveAfterSale(
+        "afs_1", DecisionType.APPROVE_REFUND, replace(terms, reason=None)
+    )
+    replacing = approval(RequestKind.REPLACEMENT, "afs_2", terms)
+    assert replacing == ApproveAfterSale("afs_2", DecisionType.APPROVE_REPLACEMENT, terms)
+    with pytest.raises(ValidationFailed):
+        approval(RequestKind.CANCELLATION, "can_1", ApprovalTerms(lines=chosen_lines({"l": 1})))
+
+
+def test_rejecting_and_partial_refunds_from_a_ticket_follow_the_kind() -> None:
+    assert rejection(RequestKind.CANCELLATION, "can_1", "OTHER", None) == RejectCancellation(
+        "can_1", "OTHER"
+    )
+    assert rejection(RequestKind.RETURN_AND_REFUND, "afs_1", "OTHER", "c") == RejectAfterSale(
+        "afs_1", "OTHER", "c"
+    )
+    offer = partial_refund(RequestKind.REFUND_ONLY, "afs_1", Money(500, "USD"))
+    assert offer == ApproveAfterSale(
+        "afs_1", DecisionType.OFFER_PARTIAL_REFUND, ApprovalTerms(partial_amount=Money(500, "USD"))
+    )
+    with pytest.raises(InvalidTransition):
+        partial_refund(RequestKind.CANCELLATION, "can_1", Money(500, "USD"))
+
+
+def test_approval_terms_are_the_domain_approve_keywords() -> None:
+    terms = ApprovalTerms(lines=chosen_lines({"l": 2}), buyer_keeps_item=True)
+    assert terms.as_arguments() == {
+        "lines": {"l": 2},
+        "buyer_keeps_item": True,
+        "partial_amount": None,
+        "reason": None,
+        "comment": None,
+    }
+    assert commands.line_map(None) is None
