@@ -53,6 +53,8 @@ from resolvers.schema import schema
 from services.bootstrap import Services
 from services.deadline_worker import DeadlineWorker
 from services.live_feed import LiveFeed
+from services.webhook_delivery import WebhookDispatcher
+from services.webhooks import WebhookService
 
 observe_operations(schema)  # one log line, metrics and the request id per operation
 
@@ -83,6 +85,7 @@ class AfterSalesGraphQL(GraphQL[Context, None]):
         self.services = services
         self.worker = worker
         self.feed = feed
+        self.webhooks = WebhookService(services.db, services.clock, production=settings.production)
         self.open_handlers: set[FeedConnection] = set()  # closed with 1001 at shutdown
         self.broadcasts = (
             Broadcasts(settings.subscriber_queue) if settings.ws_shared_execution else None
@@ -127,6 +130,7 @@ class AfterSalesGraphQL(GraphQL[Context, None]):
             identity_error=error,
             worker=self.worker,
             feed=self.feed,
+            webhooks=self.webhooks,
             request=request,
             response=response,
             request_id=current_request_id.get() or new_request_id(),
@@ -152,6 +156,7 @@ def create_app(
     graphiql: bool = True,
     worker: DeadlineWorker | None = None,
     settings: Settings | None = None,
+    dispatcher: WebhookDispatcher | None = None,
 ) -> Starlette:
     """The service's routes. The live feed's watcher, and a worker given here, start and stop
     with the app (its lifespan; uvicorn runs the shutdown after the requests in flight are done).
@@ -182,11 +187,15 @@ def create_app(
         feed.start()
         if worker is not None:
             worker.start()
+        if dispatcher is not None:
+            dispatcher.start()
         try:
             yield
         finally:
             # Normally done already (api/shutdown.py, before uvicorn drops the sockets).
             await close_subscriptions()
+            if dispatcher is not None:
+                await dispatcher.stop()  # gives its leases back: another process takes over
             if worker is not None:
                 await worker.stop(timeout=settings.shutdown_timeout_seconds)
             await feed.stop()
@@ -218,6 +227,7 @@ def create_app(
     )
     app.state.readiness = readiness
     app.state.live_feed = feed
+    app.state.webhook_dispatcher = dispatcher
     app.state.broadcasts = graphql.broadcasts
     app.state.close_subscriptions = close_subscriptions
     return app

@@ -42,6 +42,7 @@ from resolvers.mutations import Mutation
 from resolvers.queries import Query
 from resolvers.subscriptions import Subscription
 from resolvers.validation_cache import DocumentValidationCache
+from resolvers.webhooks import WebhookMutations, WebhookQueries
 
 log = logging.getLogger("aftersales.errors")
 
@@ -92,8 +93,8 @@ _LIMIT_RULES = [
 ]
 
 schema = AfterSalesSchema(
-    query=merge_types("Query", (Query, AfterSaleQuery)),
-    mutation=merge_types("Mutation", (Mutation, AfterSaleMutation)),
+    query=merge_types("Query", (Query, AfterSaleQuery, WebhookQueries)),
+    mutation=merge_types("Mutation", (Mutation, AfterSaleMutation, WebhookMutations)),
     subscription=Subscription,
     # Every error type is in the schema even where no union names it yet.
     types=[
