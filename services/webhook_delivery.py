@@ -65,6 +65,23 @@ class DispatcherStatus:
     last_error: str | None = None
 
 
+@dataclass
+class _Progress:
+    """A delivery task's place: the last event it handled (ahead of the stored cursor while a
+    write is in flight), the consumer's generation when it began, and that write."""
+
+    cursor: int
+    generation: int
+    writing: asyncio.Task[bool] | None = None
+
+    async def settle(self) -> bool:
+        """Wait for the write in flight; False when it found the lease or generation gone."""
+        if self.writing is None:
+            return True
+        task, self.writing = self.writing, None
+        return await task
+
+
 class WebhookDispatcher:
     def __init__(
         self,
@@ -108,6 +125,7 @@ class WebhookDispatcher:
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
         self._webhooks: dict[str, Webhook] = {}
+        self._claimed: dict[str, event_consumers.Consumer] = {}  # as the last claim saw them
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -173,6 +191,7 @@ class WebhookDispatcher:
                     await self._drop(webhook.id, release=False)  # another process took it
                 continue
             self._webhooks[webhook.id] = webhook
+            self._claimed[webhook.id] = held
             task = self._tasks.get(webhook.id)
             if task is None or task.done():
                 self._tasks[webhook.id] = asyncio.create_task(
@@ -183,6 +202,7 @@ class WebhookDispatcher:
     async def _drop(self, webhook_id: str, *, release: bool = True) -> None:
         task = self._tasks.pop(webhook_id, None)
         webhook = self._webhooks.pop(webhook_id, None)
+        self._claimed.pop(webhook_id, None)
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -205,54 +225,77 @@ class WebhookDispatcher:
 
     async def _deliver(self, webhook_id: str) -> None:
         """Deliver the webhook's events until it is dropped, paused or its lease is lost."""
+        progress: _Progress | None = None
         try:
             while not self._stop.is_set():
                 webhook = self._webhooks.get(webhook_id)
                 if webhook is None:
                     return
-                consumer = await event_consumers.get(self.db, webhook.shop_id, webhook.consumer)
-                if consumer is None or consumer.lease_owner != self.owner:
-                    return
+                if progress is None:
+                    consumer = await event_consumers.get(self.db, webhook.shop_id, webhook.consumer)
+                    if consumer is None or consumer.lease_owner != self.owner:
+                        return
+                    progress = _Progress(consumer.cursor, consumer.generation)
+                claimed = self._claimed.get(webhook_id)
+                if claimed is not None and claimed.generation != progress.generation:
+                    # Replayed: start again from the cursor it was set to.
+                    await progress.settle()
+                    progress = None
+                    continue
                 events: Sequence[StoredEvent] = []
-                if await event_log.head(self.db, webhook.shop_id) > consumer.cursor:
-                    events = await event_log.after(
-                        self.db, webhook.shop_id, consumer.cursor, self.batch_size
+                if await event_log.head(self.db, webhook.shop_id) > progress.cursor:
+                    events = await event_consumers.read(
+                        self.db, webhook.shop_id, progress.cursor, self.batch_size
                     )
                 if not events:
+                    if not await progress.settle():
+                        return
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._stop.wait(), timeout=self.poll_seconds)
                     continue
-                if not await self._deliver_batch(webhook, consumer, events):
+                if not await self._deliver_batch(webhook, progress, events):
                     return
+            if progress is not None:
+                await progress.settle()
         except PyMongoError as exc:
             # The next claim round starts a new task once the database answers.
             self.status.last_error = f"{type(exc).__name__}: {exc}"
             log.warning("webhooks: database error delivering %s: %s", webhook_id, exc)
+        finally:
+            # Stopped or dropped: the write in flight still lands (else its events go again).
+            if progress is not None and progress.writing is not None:
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await asyncio.shield(progress.writing)
 
     async def _deliver_batch(
-        self,
-        webhook: Webhook,
-        consumer: event_consumers.Consumer,
-        events: Sequence[StoredEvent],
+        self, webhook: Webhook, progress: _Progress, events: Sequence[StoredEvent]
     ) -> bool:
-        """Deliver a batch in order; False when this task must stop (paused, lease lost)."""
-        cursor = consumer.cursor
+        """Deliver a batch in order; False when this task must stop (paused, lease lost).
+
+        The batch's records and cursor are written while the next batch is being sent (one
+        write in flight at a time, in order): the database's time overlaps the receiver's."""
+        cursor = progress.cursor
         done: list[DeliveryRecord] = []
         failed_in_a_row = webhook.failed_in_a_row
 
-        async def flush() -> bool:
-            nonlocal done
-            await store.record(self.db, done, self.clock.now())
-            done = []
+        async def write(records: list[DeliveryRecord], upto: int) -> bool:
+            await store.record(self.db, records, self.clock.now())
             return await event_consumers.advance(
                 self.db,
                 webhook.shop_id,
                 webhook.consumer,
                 owner=self.owner,
-                generation=consumer.generation,
-                cursor=cursor,
+                generation=progress.generation,
+                cursor=upto,
                 now=self.clock.now(),
             )
+
+        async def flush() -> bool:
+            nonlocal done
+            if not await progress.settle():
+                return False
+            records, done = done, []
+            return await write(records, cursor)
 
         for stored in events:
             event_type = type_of(stored.event)
@@ -329,7 +372,11 @@ class WebhookDispatcher:
                 return False
             await store.set_failed_in_a_row(self.db, webhook.id, failed_in_a_row)
             cursor = stored.seq  # FAILED and kept for replay; the next event goes on
-        return await flush()
+        if not await progress.settle():
+            return False
+        progress.writing = asyncio.create_task(write(done, cursor))
+        progress.cursor = cursor
+        return True
 
     async def _attempt(
         self, webhook: Webhook, stored: StoredEvent, delivery_id: str, body: bytes

@@ -21,6 +21,7 @@ from typing import Any
 
 from pymongo import ASCENDING, IndexModel, ReturnDocument
 
+from storage.events import StoredEvent, event_from
 from storage.mongo import Database, Session
 
 CONSUMER_INDEXES = [IndexModel([("shop_id", ASCENDING), ("name", ASCENDING)], name="shop_name")]
@@ -63,6 +64,18 @@ def _of(d: dict[str, Any]) -> Consumer:
         last_error_at=d.get("last_error_at"),
         updated_at=d["updated_at"],
     )
+
+
+async def read(db: Database, shop_id: str, cursor: int, limit: int) -> list[StoredEvent]:
+    """The shop's events after `cursor`, in order, at most `limit`. Numbers have no gaps, so the
+    range is bounded on both sides: SecantusDB reads every match of a query before its limit,
+    and an open range over a backlog of N events costs N per batch."""
+    found = (
+        db.events.find({"shop_id": shop_id, "seq": {"$gt": cursor, "$lte": cursor + limit}})
+        .sort("seq", ASCENDING)
+        .limit(limit)
+    )
+    return [event_from(d) async for d in found]
 
 
 async def register(

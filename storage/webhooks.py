@@ -21,6 +21,7 @@ from enum import Enum
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
+from pymongo.errors import BulkWriteError
 
 from storage.mongo import Database, Session
 from webhooks.event_types import EventType
@@ -220,36 +221,65 @@ class DeliveryRecord:
     body: bytes | None  # kept while FAILED
 
 
-async def record(db: Database, records: Sequence[DeliveryRecord], now: datetime) -> None:
-    """One round trip for a batch: each delivery upserted, its attempts appended."""
-    if not records:
-        return
-    ops = [
-        UpdateOne(
-            {"_id": r.id},
-            {
-                "$set": {
-                    "webhook_id": r.webhook_id,
-                    "shop_id": r.shop_id,
-                    "seq": r.seq,
-                    "event_type": r.event_type.value,
-                    "status": r.status.value,
-                    "body": r.body,
-                    "updated_at": now,
-                },
-                "$setOnInsert": {"created_at": now},
-                "$push": {
-                    "attempts": {
-                        "$each": [_attempt_doc(a) for a in r.attempts],
-                        "$slice": -MAX_ATTEMPTS_KEPT,
-                    }
-                },
+def _delivery_doc(r: DeliveryRecord, now: datetime) -> dict[str, Any]:
+    return {
+        "_id": r.id,
+        "webhook_id": r.webhook_id,
+        "shop_id": r.shop_id,
+        "seq": r.seq,
+        "event_type": r.event_type.value,
+        "status": r.status.value,
+        "body": r.body,
+        "attempts": [_attempt_doc(a) for a in r.attempts][-MAX_ATTEMPTS_KEPT:],
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _upsert(r: DeliveryRecord, now: datetime) -> UpdateOne:
+    return UpdateOne(
+        {"_id": r.id},
+        {
+            "$set": {
+                "webhook_id": r.webhook_id,
+                "shop_id": r.shop_id,
+                "seq": r.seq,
+                "event_type": r.event_type.value,
+                "status": r.status.value,
+                "body": r.body,
+                "updated_at": now,
             },
-            upsert=True,
-        )
-        for r in records
+            "$setOnInsert": {"created_at": now},
+            "$push": {
+                "attempts": {
+                    "$each": [_attempt_doc(a) for a in r.attempts],
+                    "$slice": -MAX_ATTEMPTS_KEPT,
+                }
+            },
+        },
+        upsert=True,
+    )
+
+
+async def record(db: Database, records: Sequence[DeliveryRecord], now: datetime) -> None:
+    """A batch in two round trips at most. A delivery done on its first attempt is usually new:
+    inserted (on SecantusDB a bulk of upserts cost 2.5 times as much: 100 took 240 to 300 ms
+    against 89 to 107 ms, measured beside benchmarks/webhooks.py on a loaded machine); one
+    already there (a replay) and every retry are upserted, their attempts appended."""
+    fresh = [r for r in records if r.status is DeliveryStatus.DELIVERED and len(r.attempts) == 1]
+    known = [
+        r for r in records if not (r.status is DeliveryStatus.DELIVERED and len(r.attempts) == 1)
     ]
-    await deliveries(db).bulk_write(ops, ordered=False)
+    if fresh:
+        try:
+            await deliveries(db).insert_many([_delivery_doc(r, now) for r in fresh], ordered=False)
+        except BulkWriteError as exc:
+            taken = {e["index"] for e in exc.details.get("writeErrors", []) if e["code"] == 11000}
+            if len(taken) != len(exc.details.get("writeErrors", [])):
+                raise
+            known += [r for n, r in enumerate(fresh) if n in taken]
+    if known:
+        await deliveries(db).bulk_write([_upsert(r, now) for r in known], ordered=True)
 
 
 async def of_webhook(
