@@ -350,6 +350,7 @@ class WebhookDispatcher:
                         DeliveryStatus.DELIVERED,
                         [attempt],
                         None,
+                        first_try=attempts == 1,
                     )
                 )
                 cursor = stored.seq

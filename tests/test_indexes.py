@@ -235,7 +235,11 @@ async def test_webhook_reads_and_retention_scans_use_an_index(db: Database) -> N
         ("event_consumers", {"shop_id": "shop-1"}, [("name", 1)]),
         ("webhooks", {"status": "ACTIVE"}, None),
         ("webhooks", {"shop_id": "shop-1"}, [("created_at", 1)]),
-        ("webhook_deliveries", {"webhook_id": "wh_1", "seq": {"$lt": 90}}, [("seq", -1)]),
+        (
+            "webhook_deliveries",
+            {"webhook_id": "wh_1", "first_seq": {"$lt": 90}},
+            [("first_seq", -1)],
+        ),
     ]
     for collection, query, sort in shapes:
         stages = await _plan(db, collection, query, sort)
