@@ -188,7 +188,7 @@ def create_app(
         if worker is not None:
             worker.start()
         if dispatcher is not None:
-            dispatcher.start()
+            dispatcher.start(feed)
         try:
             yield
         finally:

@@ -188,7 +188,7 @@ async def latency(db: Database, receiver: ReceiverProcess, rate: float, seconds:
 
     listener = asyncio.create_task(listen())
     dispatcher = WebhookDispatcher(db)
-    dispatcher.start()
+    dispatcher.start(feed)  # as the service starts it: woken by the process's live feed
     committed: dict[int, float] = {}
     count = int(rate * seconds)
     try:

@@ -36,6 +36,7 @@ import httpx
 from pymongo.errors import PyMongoError
 
 from models.clock import Clock, SystemClock
+from services.live_feed import LiveFeed
 from storage import event_consumers, event_retention
 from storage import events as event_log
 from storage import webhooks as store
@@ -130,10 +131,14 @@ class WebhookDispatcher:
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._pruned_at = 0.0
+        self._feed: LiveFeed | None = None
 
     # ---- lifecycle -------------------------------------------------------------------------
 
-    def start(self) -> None:
+    def start(self, feed: LiveFeed | None = None) -> None:
+        """`feed`: this process's live feed, whose events wake an idle webhook at once (without
+        one, it looks every `poll_seconds`; with one, that is the fallback)."""
+        self._feed = feed
         self._stop.clear()
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(self.timeout_seconds),
@@ -226,8 +231,14 @@ class WebhookDispatcher:
     async def _deliver(self, webhook_id: str) -> None:
         """Deliver the webhook's events until it is dropped, paused or its lease is lost."""
         progress: _Progress | None = None
+        wake = asyncio.Event()
+        listener = None
+        first = self._webhooks.get(webhook_id)
+        if self._feed is not None and first is not None:
+            listener = asyncio.create_task(self._listen(first.shop_id, wake))
         try:
             while not self._stop.is_set():
+                wake.clear()  # before looking: an event committed from here on wakes the wait
                 webhook = self._webhooks.get(webhook_id)
                 if webhook is None:
                     return
@@ -251,7 +262,7 @@ class WebhookDispatcher:
                     if not await progress.settle():
                         return
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._stop.wait(), timeout=self.poll_seconds)
+                        await asyncio.wait_for(wake.wait(), timeout=self.poll_seconds)
                     continue
                 if not await self._deliver_batch(webhook, progress, events):
                     return
@@ -262,10 +273,26 @@ class WebhookDispatcher:
             self.status.last_error = f"{type(exc).__name__}: {exc}"
             log.warning("webhooks: database error delivering %s: %s", webhook_id, exc)
         finally:
+            if listener is not None:
+                listener.cancel()
             # Stopped or dropped: the write in flight still lands (else its events go again).
             if progress is not None and progress.writing is not None:
                 with contextlib.suppress(Exception, asyncio.CancelledError):
                     await asyncio.shield(progress.writing)
+
+    async def _listen(self, shop_id: str, wake: asyncio.Event) -> None:
+        """Set `wake` on each event of the shop the live feed sees (its change stream); a
+        subscription cut off as too slow, or any other end, falls back to polling a while."""
+        assert self._feed is not None
+        while True:
+            try:
+                async for _ in self._feed.read(shop_id, None):
+                    wake.set()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the poll still runs: nothing is missed, only later
+                log.info("webhooks: wake-ups for %s stopped (%s); polling", shop_id, exc)
+            await asyncio.sleep(self.poll_seconds * 10)
 
     async def _deliver_batch(
         self, webhook: Webhook, progress: _Progress, events: Sequence[StoredEvent]
