@@ -158,8 +158,8 @@ def create_app(
     settings: Settings | None = None,
     dispatcher: WebhookDispatcher | None = None,
 ) -> Starlette:
-    """The service's routes. The live feed's watcher, and a worker given here, start and stop
-    with the app (its lifespan; uvicorn runs the shutdown after the requests in flight are done).
+    """The service's routes. The live feed's watcher, and a worker and a webhook dispatcher
+    given here, start and stop with the app (its lifespan; uvicorn runs the shutdown after the requests in flight are done).
     `app.state.close_subscriptions` closes every subscription with 1001: the server calls it
     first at shutdown (api/shutdown.py GracefulServer).
     Without settings: the defaults (development), not the environment. `app.state.readiness`
