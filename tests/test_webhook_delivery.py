@@ -91,6 +91,18 @@ async def test_every_event_reaches_the_receiver_once_in_order_through_failures_t
             lambda: (s := _summary(receiver)) and len(s["deliveries"]) == 120 and s,
             "all 120 events delivered",
         )
+
+        async def recorded() -> bool:
+            # The receiver may hold an event whose 200 the dispatcher has not seen yet (its
+            # deadline passed first): it sends it again, and the receiver answers duplicate.
+            for shop in shops:
+                c = await event_consumers.get(hooks_db, shop, f"webhook:{hooks[shop]}")
+                if c is None or c.cursor < 60:
+                    return False
+            return True
+
+        await _until(recorded, "every delivery recorded")
+        summary = _summary(receiver)
     finally:
         await dispatcher.stop()
 
@@ -108,7 +120,7 @@ async def test_every_event_reaches_the_receiver_once_in_order_through_failures_t
     # The service's record of it: every attempt, with the answer or the error.
     records = await store.of_webhook(hooks_db, hooks["shop-a"], 100)
     assert sorted(r.seq for r in records) == list(range(1, 61))
-    assert all(r.status is store.DeliveryStatus.DELIVERED for r in records)
+    assert [r for r in records if r.status is not store.DeliveryStatus.DELIVERED] == []
     answers = {a.status_code for r in records for a in r.attempts}
     assert {200, 503, None} <= answers
     timed_out = [a for r in records for a in r.attempts if a.status_code is None]
