@@ -62,6 +62,8 @@ from services.bootstrap import Services
 from services.deadline_worker import DeadlineWorker
 from services.evidence import EvidenceConfig, EvidenceService, url_secret_of
 from services.live_feed import LiveFeed
+from services.webhook_delivery import WebhookDispatcher
+from services.webhooks import WebhookService
 
 observe_operations(schema)  # one log line, metrics and the request id per operation
 
@@ -97,6 +99,7 @@ class AfterSalesGraphQL(GraphQL[Context, None]):
         self.services = services
         self.worker = worker
         self.feed = feed
+        self.webhooks = WebhookService(services.db, services.clock, production=settings.production)
         self.open_handlers: set[FeedConnection] = set()  # closed with 1001 at shutdown
         self.max_message_bytes = settings.max_body_bytes  # a WebSocket message, as a body
         self.callers = CallerConnections(settings.ws_max_connections_per_caller)
@@ -148,6 +151,7 @@ class AfterSalesGraphQL(GraphQL[Context, None]):
             identity_error=error,
             worker=self.worker,
             feed=self.feed,
+            webhooks=self.webhooks,
             request=request,
             response=response,
             request_id=current_request_id.get() or new_request_id(),
@@ -202,9 +206,11 @@ def create_app(
     graphiql: bool = True,
     worker: DeadlineWorker | None = None,
     settings: Settings | None = None,
+    dispatcher: WebhookDispatcher | None = None,
 ) -> Starlette:
-    """The service's routes. The live feed's watcher, and a worker given here, start and stop
-    with the app (its lifespan; uvicorn runs the shutdown after the requests in flight are done).
+    """The service's routes. The live feed's watcher, and a worker and a webhook dispatcher
+    given here, start and stop with the app (its lifespan; uvicorn runs the shutdown after the
+    requests in flight are done).
     `app.state.close_subscriptions` closes every subscription with 1001: the server calls it
     first at shutdown (api/shutdown.py GracefulServer).
     Without settings: the defaults (development), not the environment. `app.state.readiness`
@@ -236,11 +242,15 @@ def create_app(
         feed.start()
         if worker is not None:
             worker.start()
+        if dispatcher is not None:
+            dispatcher.start(feed)
         try:
             yield
         finally:
             # Normally done already (api/shutdown.py, before uvicorn drops the sockets).
             await close_subscriptions()
+            if dispatcher is not None:
+                await dispatcher.stop()  # gives its leases back: another process takes over
             if worker is not None:
                 await worker.stop(timeout=settings.shutdown_timeout_seconds)
             await feed.stop()
@@ -284,6 +294,7 @@ def create_app(
     app.state.identity = graphql.identity
     app.state.readiness = readiness
     app.state.live_feed = feed
+    app.state.webhook_dispatcher = dispatcher
     app.state.broadcasts = graphql.broadcasts
     app.state.close_subscriptions = close_subscriptions
     return app

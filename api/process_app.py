@@ -2,7 +2,8 @@
 
 `python -m api` serves this in-process (one process) or has uvicorn start `--workers N` copies of
 it (`create_process_app` is the factory each one imports). Each copy opens its own connection
-pool, runs its own deadline worker (they need no coordination, see services/deadline_worker.py),
+pool, runs its own deadline worker (they need no coordination, see services/deadline_worker.py)
+and webhook dispatcher (one process per webhook at a time: services/webhook_delivery.py),
 and answers /healthz, /readyz and /metrics for itself (metrics add up across processes, see
 api/metrics.py). The parent process prepared the database (indexes, demo data) once before.
 """
@@ -18,7 +19,9 @@ from api.metrics import DatabaseLatency, ObservedDeadlineWorker
 from api.settings import Settings, load_settings
 from models.clock import SystemClock
 from services.bootstrap import build_services
+from services.webhook_delivery import WebhookDispatcher
 from storage.mongo import Database, connect
+from webhooks.retry import RetryPolicy
 
 
 class ProcessApp:
@@ -66,7 +69,23 @@ class ProcessApp:
                 batch_size=s.worker_batch_size,
                 operation_timeout=s.operation_timeout_seconds,
             )
-        return create_app(services, settings=s, worker=worker)
+        dispatcher = None
+        if s.webhooks_enabled:
+            dispatcher = WebhookDispatcher(
+                self.db,
+                policy=RetryPolicy(
+                    base_seconds=s.webhook_retry_base_seconds,
+                    cap_seconds=max(s.webhook_retry_cap_seconds, s.webhook_retry_base_seconds),
+                    max_attempts=s.webhook_max_attempts,
+                    pause_after=s.webhook_pause_after,
+                ),
+                lease_seconds=s.webhook_lease_seconds,
+                poll_seconds=s.webhook_poll_seconds,
+                timeout_seconds=s.webhook_timeout_seconds,
+                concurrency=s.webhook_concurrency,
+                production=s.production,
+            )
+        return create_app(services, settings=s, worker=worker, dispatcher=dispatcher)
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         startup = await receive()

@@ -75,6 +75,37 @@ class Settings(BaseSettings):
     worker_batch_size: int = Field(
         default=200, gt=0, le=10_000, description="requests moved per transaction (1 to 10,000)"
     )
+    webhooks_enabled: bool = Field(
+        default=True,
+        description="deliver outbound webhooks and prune the event log in each process",
+    )
+    webhook_lease_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=300,
+        description="a process holds a webhook this long unrenewed; a dead one's pass on after it",
+    )
+    webhook_poll_seconds: float = Field(
+        default=0.05, gt=0, le=60, description="how often an idle webhook looks for new events"
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=120, description="deadline of one outbound webhook call"
+    )
+    webhook_concurrency: int = Field(
+        default=32, ge=1, le=1000, description="outbound webhook calls in flight per process"
+    )
+    webhook_retry_base_seconds: float = Field(
+        default=2.0, gt=0, description="wait before a delivery's second attempt; doubles after"
+    )
+    webhook_retry_cap_seconds: float = Field(
+        default=600.0, gt=0, description="longest wait between two attempts of a delivery"
+    )
+    webhook_max_attempts: int = Field(
+        default=10, ge=1, le=100, description="attempts before a delivery is FAILED"
+    )
+    webhook_pause_after: int = Field(
+        default=5, ge=1, le=1000, description="FAILED deliveries in a row that pause a webhook"
+    )
 
     ready_max_worker_lag_seconds: float = Field(
         default=120.0,

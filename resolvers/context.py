@@ -17,6 +17,7 @@ from resolvers.limits import Guard
 from services.bootstrap import Services
 from services.deadline_worker import DeadlineWorker
 from services.live_feed import LiveFeed
+from services.webhooks import WebhookService
 from storage import after_sales as after_sale_store
 from storage import orders as order_store
 from storage.evidence import Evidence
@@ -29,6 +30,7 @@ class Context:
     identity_error: str | None = None
     worker: DeadlineWorker | None = None
     feed: LiveFeed | None = None
+    webhooks: WebhookService | None = None  # None: one for development (http targets allowed)
     # Set for a shared subscription (api/broadcast.py): how to cut off its subscribers.
     on_too_slow: Callable[[str], None] | None = None
     request: Any = None

@@ -40,6 +40,7 @@ from resolvers.parse_cache import BoundedParserCache
 from resolvers.queries import Query
 from resolvers.subscriptions import Subscription
 from resolvers.validation_cache import DocumentValidationCache
+from resolvers.webhooks import WebhookMutations, WebhookQueries
 from storage.deadlines import DatabaseUnavailable, as_unavailable
 
 log = logging.getLogger("aftersales.errors")
@@ -118,8 +119,10 @@ MAX_TOKENS = 4000
 _LIMIT_RULES = [document_limits_rule(max_depth=12, max_aliases=30)]
 
 schema = AfterSalesSchema(
-    query=merge_types("Query", (Query, AfterSaleQuery)),
-    mutation=merge_types("Mutation", (Mutation, AfterSaleMutation, OrderIntakeMutation)),
+    query=merge_types("Query", (Query, AfterSaleQuery, WebhookQueries)),
+    mutation=merge_types(
+        "Mutation", (Mutation, AfterSaleMutation, OrderIntakeMutation, WebhookMutations)
+    ),
     subscription=merge_types("Subscription", (Subscription, OrderSubscription)),
     # Every error type is in the schema even where no union names it yet.
     types=[

@@ -11,9 +11,11 @@ commit in order and without gaps, and the change stream (commit order) delivers 
 Writes of different shops never touch the same counter, so nothing serializes across shops; a
 shop's writes were already serialized by its tab counter (storage/tab_counts.py).
 
-Retention. Events are kept `RETENTION` (a TTL index on `stored_at`, the wall-clock time of the
-write), long enough for a console to reconnect after a night; a cursor older than that is
-refused with CursorExpired (the client reloads its page and subscribes afresh).
+Retention. Events are kept at least `RETENTION` after `stored_at` (the wall-clock time of the
+write), long enough for a console to reconnect after a night, and until every durable consumer
+of the shop has passed them (storage/event_retention.py prunes; storage/event_consumers.py);
+a cursor older than what is kept is refused with CursorExpired (the client reloads its page and
+subscribes afresh).
 """
 
 from __future__ import annotations
@@ -36,11 +38,8 @@ RETENTION = timedelta(hours=24)
 EVENT_INDEXES = [
     # Replay of one shop's feed after a cursor: equality on the shop, one range on seq.
     IndexModel([("shop_id", ASCENDING), ("seq", ASCENDING)], name="shop_seq", unique=True),
-    IndexModel(
-        [("stored_at", ASCENDING)],
-        name="expire_events",
-        expireAfterSeconds=int(RETENTION.total_seconds()),
-    ),
+    # Retention's scan (storage/event_retention.py): not a TTL index, which cannot see consumers.
+    IndexModel([("stored_at", ASCENDING)], name="stored_at"),
 ]
 
 

@@ -11,11 +11,15 @@ from __future__ import annotations
 from pymongo import ASCENDING as ASC
 from pymongo import IndexModel
 
+from storage.event_consumers import CONSUMER_INDEXES
+from storage.event_consumers import collection as consumers
+from storage.event_retention import retire_ttl_index
 from storage.events import EVENT_INDEXES
 from storage.evidence import BUCKET, EVIDENCE_INDEXES, GRIDFS_CHUNK_INDEXES, GRIDFS_FILE_INDEXES
 from storage.evidence import COLLECTION as EVIDENCE
 from storage.mongo import Database
 from storage.order_records import ORDER_RECORD_INDEXES
+from storage.webhooks import DELIVERY_INDEXES, WEBHOOK_INDEXES, deliveries, webhooks
 
 
 def _lists(prefixes: dict[str, list[str]], group: str, keys: list[str]) -> list[IndexModel]:
@@ -111,7 +115,11 @@ SHOP_AGENT_INDEXES = [IndexModel([("shop_id", ASC), ("agent_id", ASC)], name="sh
 
 
 async def ensure_indexes(db: Database) -> None:
+    await retire_ttl_index(db)
     await db.events.create_indexes(EVENT_INDEXES)
+    await consumers(db).create_indexes(CONSUMER_INDEXES)
+    await webhooks(db).create_indexes(WEBHOOK_INDEXES)
+    await deliveries(db).create_indexes(DELIVERY_INDEXES)
     await db.cancellations.create_indexes(CANCELLATION_INDEXES)
     await db.orders.create_indexes(ORDER_INDEXES)
     await db.after_sales.create_indexes(AFTER_SALE_INDEXES)

@@ -234,3 +234,24 @@ async def test_order_intake_lookups_use_an_index(db: Database) -> None:
     for collection, query in shapes:
         stages = await _plan(db, collection, query)
         assert "COLLSCAN" not in stages, (collection, query, stages)
+
+
+async def test_webhook_reads_and_retention_scans_use_an_index(db: Database) -> None:
+    shapes = [
+        # A consumer's batch (storage/event_consumers.py `read`): a range bounded both sides.
+        ("events", {"shop_id": "shop-1", "seq": {"$gt": 40, "$lte": 140}}, [("seq", 1)]),
+        # Retention (storage/event_retention.py `prune`).
+        ("events", {"stored_at": {"$lt": NOW}}, None),
+        ("events", {"_id": {"$in": ["evt_1", "evt_2"]}}, None),
+        ("event_consumers", {"shop_id": "shop-1"}, [("name", 1)]),
+        ("webhooks", {"status": "ACTIVE"}, None),
+        ("webhooks", {"shop_id": "shop-1"}, [("created_at", 1)]),
+        (
+            "webhook_deliveries",
+            {"webhook_id": "wh_1", "first_seq": {"$lt": 90}},
+            [("first_seq", -1)],
+        ),
+    ]
+    for collection, query, sort in shapes:
+        stages = await _plan(db, collection, query, sort)
+        assert "COLLSCAN" not in stages, (collection, query, stages)

@@ -57,6 +57,7 @@ class Victim:
     agent_id: str = ""  # an agent on the shop's team list
     delivered_order_id: str = ""  # delivered yesterday, with a waiting refund request
     after_sale_id: str = ""  # that refund request (REFUND_ONLY)
+    webhook_id: str = ""  # an outbound webhook of the shop
 
     def secrets(self) -> set[str]:
         ids = {
@@ -71,6 +72,7 @@ class Victim:
             self.agent_id,
             self.delivered_order_id,
             self.after_sale_id,
+            self.webhook_id,
         }
         return ids - {""}
 
@@ -374,6 +376,48 @@ MATRIX: dict[str, Read | Write | Live] = {
     ),
 }
 
+# Outbound webhooks and the feed's durable consumers: the shop's agents and the platform read;
+# an agent with adjustments, or the platform, changes.
+WEBHOOK_CASES: dict[str, Read | Write | Live] = {
+    "Query.webhooks": Read(
+        "query($shop: ID) { webhooks(shopId: $shop) { id shopId url cursor lastError } }",
+        lambda v: {"shop": v.shop_id},
+    ),
+    "Query.webhookDeliveries": Read(
+        "query($w: ID!) { webhookDeliveries(webhookId: $w) { id sequence } }",
+        lambda v: {"w": v.webhook_id},
+        shows=_no_error,  # a new webhook has no deliveries yet: the answer itself is the data
+    ),
+    "Query.eventConsumers": Read(
+        "query($shop: ID) { eventConsumers(shopId: $shop) { name cursor lag } }",
+        lambda v: {"shop": v.shop_id},
+    ),
+    "Mutation.createWebhook": Write(
+        _write("createWebhook", "CreateWebhookInput"),
+        lambda v: {
+            "input": {
+                "shopId": v.shop_id,
+                "url": "https://intruder.example.com/hook",
+                "eventTypes": ["TICKET_CHANGED"],
+            }
+        },
+        frozenset({"seller", "platform"}),
+    ),
+    **{
+        f"Mutation.{name}": Write(
+            _write(name, "WebhookIdInput"),
+            lambda v: {"input": {"webhookId": v.webhook_id}},
+            frozenset({"seller", "platform"}),
+        )
+        for name in ("pauseWebhook", "resumeWebhook", "deleteWebhook")
+    },
+    "Mutation.replayWebhook": Write(
+        _write("replayWebhook", "ReplayWebhookInput"),
+        lambda v: {"input": {"webhookId": v.webhook_id, "fromSequence": 1}},
+        frozenset({"seller", "platform"}),
+    ),
+}
+
 
 # The live feed's subscriptions (issue 5, branch issue-5 at ff5b9f4), checked against a scratch
 # merge of that branch: both pass, and both fail when the feed's buyer filter or the tab counts'
@@ -539,6 +583,7 @@ def _root_fields() -> list[str]:
 ROOT_FIELDS = _root_fields()
 MATRIX |= {name: case for name, case in LIVE_FEED_CASES.items() if name in ROOT_FIELDS}
 MATRIX |= {name: case for name, case in AFTER_SALE_CASES.items() if name in ROOT_FIELDS}
+MATRIX |= {name: case for name, case in WEBHOOK_CASES.items() if name in ROOT_FIELDS}
 OUTSIDERS = {"another shop's agent": seller("shop-elsewhere"), "another buyer": buyer("buyer-x")}
 
 
@@ -566,7 +611,18 @@ async def victim(
         victim = await _with_helpdesk(api, victim)
     if "Query.afterSale" in ROOT_FIELDS:
         victim = await _with_after_sale(api, db, clock, victim)
+    if "Query.webhooks" in ROOT_FIELDS:
+        victim = await _with_webhook(api, victim)
     return victim
+
+
+async def _with_webhook(api: GraphQLClient, v: Victim) -> Victim:
+    made = await api(
+        "mutation($i: CreateWebhookInput!) { createWebhook(input: $i) { ... on WebhookCreated { webhook { id } } } }",
+        {"i": {"url": "https://victim.example.com/hook", "eventTypes": ["TICKET_CHANGED"]}},
+        seller(v.shop_id),
+    )
+    return replace(v, webhook_id=made["createWebhook"]["webhook"]["id"])
 
 
 async def _with_helpdesk(api: GraphQLClient, v: Victim) -> Victim:
@@ -646,7 +702,14 @@ async def _snapshot(db: Database, v: Victim) -> list[Any]:
     inbox = await db.notifications.count_documents({"recipient_id": v.shop_id})
     team = [
         await db.db[name].find({"shop_id": v.shop_id}).sort("_id").to_list(None)
-        for name in ("tickets", "ticket_rules", "shop_agents", "after_sales")
+        for name in (
+            "tickets",
+            "ticket_rules",
+            "shop_agents",
+            "after_sales",
+            "webhooks",
+            "event_consumers",
+        )
     ]
     return [orders, requests, inbox, *team]
 

@@ -1,0 +1,52 @@
+"""How long the event log keeps an event: at least `events.RETENTION` (24 h, what a dashboard
+needs to resume after a night), and beyond that until every consumer of its shop has passed it
+(storage/event_consumers.py). A TTL index cannot see consumers, so `prune` deletes instead; every
+service process runs it now and then (services/webhook_delivery.py), and deleting what another
+process already deleted is harmless.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from storage import event_consumers
+from storage.events import RETENTION
+from storage.mongo import IN_CHUNK, Database
+
+# The TTL index the log had before consumers; dropped at start so it no longer deletes events a
+# consumer has not read.
+OLD_TTL_INDEX = "expire_events"
+
+
+async def retire_ttl_index(db: Database) -> None:
+    info = await db.events.index_information()
+    if OLD_TTL_INDEX in info:
+        await db.events.drop_index(OLD_TTL_INDEX)
+
+
+async def prune(db: Database, now: datetime) -> int:
+    """Delete what no one needs any more; returns how many events went. `now`: the wall clock
+    (events carry `stored_at` by the wall clock).
+
+    One index scan of what is older than a day (SecantusDB's planner scans the whole collection
+    for `stored_at` with a `$nin` on the shop), then deletes by id, `IN_CHUNK` at a time. What a
+    consumer still needs is read again by the next pass: a webhook paused for long makes the
+    pass longer, not wrong."""
+    held = await event_consumers.lowest_cursors(db)
+    old = db.events.find({"stored_at": {"$lt": now - RETENTION}}, {"shop_id": 1, "seq": 1})
+    done = [
+        d["_id"]
+        async for d in old
+        if d["shop_id"] not in held or int(d["seq"]) <= held[d["shop_id"]]
+    ]
+    removed = 0
+    for start in range(0, len(done), IN_CHUNK):
+        gone = await db.events.delete_many({"_id": {"$in": done[start : start + IN_CHUNK]}})
+        removed += gone.deleted_count
+    return removed
+
+
+async def oldest_kept(db: Database, shop_id: str) -> int | None:
+    """The number of the shop's oldest event still in the log (None: none is)."""
+    d = await db.events.find_one({"shop_id": shop_id}, {"seq": 1}, sort=[("seq", 1)])
+    return int(d["seq"]) if d else None
