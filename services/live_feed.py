@@ -145,11 +145,14 @@ class LiveFeed:
                     self.status.connected, self.status.last_error = True, None
                     self.ready.set()
                     backoff = 0.1
-                    while True:
+                    # A closed stream answers try_next with None at once, without a round trip:
+                    # looping on it would never yield, and the process could not even stop.
+                    while stream.alive:
                         change = await stream.try_next()
                         self._token = stream.resume_token
                         if change is not None:
                             self.publish(event_log.event_from(change["fullDocument"]))
+                    self._lost(ConnectionError("the change stream closed"))
             except asyncio.CancelledError:
                 raise
             except OperationFailure as exc:
