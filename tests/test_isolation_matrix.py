@@ -711,6 +711,11 @@ async def _snapshot(db: Database, v: Victim) -> list[Any]:
             "event_consumers",
         )
     ]
+    # A consumer's lease is renewed by whichever process delivers its webhook, on its own clock:
+    # bookkeeping of the delivery, not something a caller wrote. Its cursor and errors stay.
+    for consumer in team[-1]:
+        for field in ("lease_owner", "lease_until", "updated_at"):
+            consumer.pop(field, None)
     return [orders, requests, inbox, *team]
 
 
