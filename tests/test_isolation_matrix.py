@@ -714,8 +714,8 @@ async def _snapshot(db: Database, v: Victim) -> list[Any]:
     # A consumer's lease is renewed by whichever process delivers its webhook, on its own clock:
     # bookkeeping of the delivery, not something a caller wrote. Its cursor and errors stay.
     for consumer in team[-1]:
-        for field in ("lease_owner", "lease_until", "updated_at"):
-            consumer.pop(field, None)
+        for name in ("lease_owner", "lease_until", "updated_at"):
+            consumer.pop(name, None)
     return [orders, requests, inbox, *team]
 
 
