@@ -8,7 +8,7 @@ import hashlib
 import json
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -309,7 +309,6 @@ class StandIn:
         return True
 
     def search_cancellations(self, call: Call) -> dict[str, Any]:
-        size, token, sort_field, sort_order = self._page_args(call)
         filters = {
             "cancel_ids": "cancel_id",
             "order_ids": "order_id",
@@ -317,26 +316,10 @@ class StandIn:
             "cancel_status": "cancel_status",
             "cancel_types": "cancel_type",
         }
-        views = []
-        for cancel in self.market.cancellations.values():
-            if cancel.shop_id != call.shop_id:
-                continue
-            order = self.market.orders[cancel.order_id]
-            view = cancel.view(order) | {"buyer_user_id": order.buyer_user_id}
-            if self._matches(view, call.body, filters):
-                views.append(view)
-        chunk, next_token = page(
-            views,
-            sort_field=sort_field,
-            sort_order=sort_order,
-            id_field="cancel_id",
-            page_size=size,
-            page_token=token,
-        )
-        return {"cancellations": chunk, "next_page_token": next_token, "total_count": len(views)}
+        items = self.market.cancellations.values()
+        return self._search(call, items, filters, "cancel_id", "cancellations")
 
     def search_returns(self, call: Call) -> dict[str, Any]:
-        size, token, sort_field, sort_order = self._page_args(call)
         filters = {
             "return_ids": "return_id",
             "order_ids": "order_id",
@@ -345,23 +328,32 @@ class StandIn:
             "return_types": "return_type",
             "arbitration_status": "arbitration_status",
         }
+        return self._search(
+            call, self.market.returns.values(), filters, "return_id", "return_orders"
+        )
+
+    def _search(
+        self, call: Call, items: Iterable[Any], filters: dict[str, str], id_field: str, key: str
+    ) -> dict[str, Any]:
+        """One page of the shop's requests that match the body's filters, as TikTok answers."""
+        size, token, sort_field, sort_order = self._page_args(call)
         views = []
-        for request in self.market.returns.values():
-            if request.shop_id != call.shop_id:
+        for item in items:
+            if item.shop_id != call.shop_id:
                 continue
-            order = self.market.orders[request.order_id]
-            view = request.view(order) | {"buyer_user_id": order.buyer_user_id}
+            order = self.market.orders[item.order_id]
+            view = item.view(order) | {"buyer_user_id": order.buyer_user_id}
             if self._matches(view, call.body, filters):
                 views.append(view)
         chunk, next_token = page(
             views,
             sort_field=sort_field,
             sort_order=sort_order,
-            id_field="return_id",
+            id_field=id_field,
             page_size=size,
             page_token=token,
         )
-        return {"return_orders": chunk, "next_page_token": next_token, "total_count": len(views)}
+        return {key: chunk, "next_page_token": next_token, "total_count": len(views)}
 
     def approve_cancellation(self, call: Call) -> dict[str, Any]:
         cancel = self.market.cancellation(call.shop_id, call.path_params["cancel_id"])
