@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -53,6 +53,7 @@ from api.socket_writer import ExposeDirectSender
 from api.ws_callers import Admission, CallerConnections, caller_key
 from api.ws_messages import CheckedWebSocketAdapter
 from models.actors import Actor
+from models.errors import Forbidden
 from models.evidence import Limits, reason_codes
 from resolvers.context import Context
 from resolvers.encodable_strings import encodable
@@ -62,6 +63,7 @@ from services.bootstrap import Services
 from services.deadline_worker import DeadlineWorker
 from services.evidence import EvidenceConfig, EvidenceService, url_secret_of
 from services.live_feed import LiveFeed
+from services.tiktok_connection import TikTokConnection
 from services.webhook_delivery import WebhookDispatcher
 from services.webhooks import WebhookService
 
@@ -207,6 +209,7 @@ def create_app(
     worker: DeadlineWorker | None = None,
     settings: Settings | None = None,
     dispatcher: WebhookDispatcher | None = None,
+    tiktok: TikTokConnection | None = None,
 ) -> Starlette:
     """The service's routes. The live feed's watcher, and a worker and a webhook dispatcher
     given here, start and stop with the app (its lifespan; uvicorn runs the shutdown after the
@@ -244,6 +247,9 @@ def create_app(
             worker.start()
         if dispatcher is not None:
             dispatcher.start(feed)
+        if tiktok is not None:
+            await tiktok.prepare()
+            tiktok.start()
         try:
             yield
         finally:
@@ -251,6 +257,8 @@ def create_app(
             await close_subscriptions()
             if dispatcher is not None:
                 await dispatcher.stop()  # gives its leases back: another process takes over
+            if tiktok is not None:
+                await tiktok.stop()  # its leases lapse: another process takes over after them
             if worker is not None:
                 await worker.stop(timeout=settings.shutdown_timeout_seconds)
             await feed.stop()
@@ -269,6 +277,7 @@ def create_app(
         *graphiql_routes(),  # before the dashboard's /static, which would serve them too
         *dashboard_routes(settings),
         *evidence_routes(),
+        *(tiktok.routes(tiktok_caller(graphql.identity)) if tiktok is not None else []),
     ]
     app = Starlette(
         routes=routes,
@@ -298,3 +307,18 @@ def create_app(
     app.state.broadcasts = graphql.broadcasts
     app.state.close_subscriptions = close_subscriptions
     return app
+
+
+def tiktok_caller(config: identity.IdentityConfig) -> Callable[[Request], Awaitable[Actor]]:
+    """The caller of the TikTok link routes, from the bearer token: anonymous is refused."""
+
+    async def actor_of(request: Request) -> Actor:
+        try:
+            actor = identity.actor_from_headers(request.headers, config)
+        except identity.Unauthenticated as exc:
+            raise Forbidden(str(exc)) from None
+        if actor is None:
+            raise Forbidden("send Authorization: Bearer <token>")
+        return actor
+
+    return actor_of

@@ -1,0 +1,363 @@
+"""The TikTok Shop connection of one process: linked shops, webhooks in, the reconciler, and
+the decisions out (services/tiktok_decisions.py), started and stopped with the app.
+
+In: `POST /webhooks/tiktok` checks the `Authorization` signature with the app of the shop the
+body names (401 otherwise, logged without the body), stores the webhook in the inbox
+(storage/tiktok_inbox.py) and answers 200: the work is done after, by `InboxWorker` under a
+lease, so an accepted webhook is never lost and TikTok's timeout is never near. A repeated
+`tts_notification_id` within the replay window is answered 200 and not stored again; an older
+one is answered 200 and ignored. The worker reads TikTok's current view of what the webhook
+names and hands it to the mirror (services/tiktok_mirror.py); the reconciler pages through the
+search endpoints of every linked shop by update time and does the same for what no webhook
+told.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from integrations.tiktok_shop.credentials import ShopLink
+from integrations.tiktok_shop.open_api import OpenApi, OpenApiRefused, OpenApiUnavailable
+from integrations.tiktok_shop.signing import verify_webhook
+from integrations.tiktok_shop.statuses import CANCELLATION_STATUSES
+from models import access
+from models.actors import Actor, ActorKind
+from models.errors import DomainError, Forbidden, ValidationFailed
+from models.policy import DAY, CategoryPolicy
+from services.bootstrap import Services
+from services.tiktok_decisions import DecisionSender, TikTokDecisions
+from services.tiktok_mirror import CANCELLATION, CATEGORY, TikTokMirror
+from storage import policies
+from storage import tiktok_inbox as inbox
+from storage import tiktok_links as links
+from storage import tiktok_requests as mirrors
+
+log = logging.getLogger("aftersales.tiktok")
+
+ORDER, CANCEL, RETURN, REFUND = 1, 11, 12, 67
+# The linked shops' category (services/tiktok_mirror.py): TikTok decides every window, so the
+# local ones never act first. A millisecond: no cancellation happens at once here (a policy
+# window must be positive); ten years: the deadline worker never approves on silence here.
+TIKTOK_POLICY = CategoryPolicy(
+    unconditional_cancel_window=timedelta(milliseconds=1),
+    seller_response_window=3650 * DAY,
+    return_refund_window=3650 * DAY,
+    buyer_return_shipping_window=3650 * DAY,
+    seller_receipt_window=3650 * DAY,
+    appeal_window=3650 * DAY,
+)
+
+
+class TikTokConnection:
+    def __init__(
+        self,
+        services: Services,
+        *,
+        replay_window: timedelta = timedelta(days=3),
+        reconcile_seconds: float = 60.0,
+        inbox_lease: timedelta = timedelta(seconds=30),
+        retry_base: float = 0.2,
+        http: httpx.AsyncClient | None = None,
+        settings_link: ShopLink | None = None,
+    ) -> None:
+        self.db = services.db
+        self.clock = services.clock
+        self.mirror = TikTokMirror(
+            services.db, services.clock, services.orders.intake, services.requests
+        )
+        self.decisions = TikTokDecisions(services.db, services.clock)
+        services.requests.gate = self.decisions.gate
+        self.sender = DecisionSender(
+            services.db,
+            services.clock,
+            self.decisions,
+            self.api_of,
+            self.refresh,
+            retry_base=retry_base,
+        )
+        self.replay_window = replay_window
+        self.reconcile_seconds = reconcile_seconds
+        self.inbox_lease = inbox_lease
+        self.retry_base = retry_base
+        self.http = http or httpx.AsyncClient()
+        self.settings_link = settings_link
+        self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.inbox_wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # ---- linking -----------------------------------------------------------------------
+
+    async def prepare(self) -> None:
+        """Indexes, the linked shops' policy, and the link from the settings."""
+        await links.collection(self.db).create_indexes(links.LINK_INDEXES)
+        await inbox.collection(self.db).create_indexes(inbox.INBOX_INDEXES)
+        await mirrors.collection(self.db).create_indexes(mirrors.REQUEST_INDEXES)
+        await policies.put(self.db, CATEGORY, TIKTOK_POLICY)
+        if self.settings_link is not None:
+            await links.put(self.db, self.settings_link, self.clock.now())
+
+    async def link(self, actor: Actor, link: ShopLink) -> ShopLink:
+        """The platform, or an agent of the shop who may act on its requests, links it."""
+        require_linker(actor, link.shop_id)
+        await policies.put(self.db, CATEGORY, TIKTOK_POLICY)
+        return await links.put(self.db, link, self.clock.now())
+
+    async def api_of(self, shop_id: str) -> OpenApi | None:
+        link = await links.get(self.db, shop_id)
+        if link is None:
+            return None
+        return OpenApi(link, self.http, on_refresh=lambda fresh: links.save_tokens(self.db, fresh))
+
+    # ---- webhooks in -------------------------------------------------------------------
+
+    async def receive(self, raw: bytes, authorization: str | None) -> tuple[int, dict[str, Any]]:
+        """The answer to one webhook: stored before a 200, or refused with 401."""
+        try:
+            body = json.loads(raw)
+            tiktok_shop = str(body["shop_id"])
+            ident = str(body["tts_notification_id"])
+            kind = int(body["type"])
+            stamp = int(body.get("timestamp") or 0)
+        except (ValueError, KeyError, TypeError):
+            body = None
+        link = await links.by_tiktok_shop(self.db, tiktok_shop) if body else None
+        if (
+            body is None
+            or link is None
+            or not verify_webhook(link.app_key, link.app_secret, raw, authorization)
+        ):
+            # Never the body: it is the caller's, and unproven.
+            log.warning(
+                "TikTok webhook refused: bad signature or unknown shop (%d bytes)", len(raw)
+            )
+            return 401, {"code": 106001, "message": "signature does not match"}
+        now = self.clock.now()
+        if stamp and now.timestamp() - stamp > self.replay_window.total_seconds():
+            log.info("TikTok webhook %s older than the replay window: ignored", ident)
+            return 200, {"accepted": False, "reason": "older than the replay window"}
+        data = body.get("data") if isinstance(body.get("data"), dict) else {}
+        fresh = await inbox.accept(self.db, ident, link.shop_id, kind, data, stamp, now)
+        if fresh:
+            self.inbox_wake.set()
+        return 200, {"accepted": True, "duplicate": not fresh}
+
+    async def process_one(self) -> bool:
+        """One webhook from the inbox, under a lease; False when none is waiting."""
+        now = self.clock.now()
+        item = await inbox.claim(self.db, self.owner, now, self.inbox_lease)
+        if item is None:
+            return False
+        try:
+            await self._handle(item)
+        except (OpenApiUnavailable, OpenApiRefused, DomainError, LookupError) as exc:
+            wait = min(60.0, self.retry_base * 2 ** min(item.attempts, 12))
+            give_up = item.attempts >= 20
+            await inbox.retry_later(
+                self.db, item.id, self.owner, str(exc), now + timedelta(seconds=wait), give_up
+            )
+            return True
+        await inbox.finish(self.db, item.id, self.owner, self.clock.now())
+        return True
+
+    async def _handle(self, item: inbox.Notification) -> None:
+        link = await links.get(self.db, item.shop_id)
+        api = await self.api_of(item.shop_id)
+        if link is None or api is None:
+            return  # unlinked since: nothing to mirror into
+        data = item.data
+        if item.type == ORDER and data.get("order_id"):
+            for view in await api.orders([str(data["order_id"])]):
+                await self.mirror.apply_order(link, view)
+        elif item.type in (CANCEL, REFUND) and data.get("cancel_id"):
+            reported = str(data.get("cancel_status") or "")
+            if reported and reported not in CANCELLATION_STATUSES:
+                await mirrors.record(
+                    self.db,
+                    CANCELLATION,
+                    link.shop_id,
+                    str(data["cancel_id"]),
+                    {"unknown_status": reported, "tiktok_order_id": str(data.get("order_id"))},
+                )
+                log.warning("TikTok webhook %s: unknown cancel_status %s", item.id, reported)
+            await self._refresh_cancellations(link, api, [str(data["cancel_id"])])
+        elif item.type in (RETURN, REFUND) and data.get("return_id"):
+            # Returns are recorded as TikTok reports them; they are not mirrored as requests yet.
+            await mirrors.record(
+                self.db,
+                "return",
+                link.shop_id,
+                str(data["return_id"]),
+                {
+                    "tiktok_status": str(data.get("return_status") or ""),
+                    "tiktok_order_id": str(data.get("order_id") or ""),
+                },
+            )
+
+    async def _refresh_cancellations(
+        self, link: ShopLink, api: OpenApi, cancel_ids: list[str]
+    ) -> None:
+        found, _ = await api.search("cancellations", {"cancel_ids": cancel_ids})
+        for view in found:
+            await self.mirror.apply_cancellation(link, api, view)
+
+    async def refresh(self, mirror: mirrors.Mirror) -> None:
+        """TikTok's current view of one mirrored request, applied."""
+        link = await links.get(self.db, mirror.shop_id)
+        api = await self.api_of(mirror.shop_id)
+        if link is None or api is None or mirror.kind != CANCELLATION:
+            return
+        await self._refresh_cancellations(link, api, [mirror.tiktok_id])
+
+    # ---- the reconciler ----------------------------------------------------------------
+
+    async def reconcile(self, shop_id: str) -> int:
+        """Every cancellation TikTok changed since the shop's mark, page by page, applied; the
+        mark moves to the latest update time applied. The number of items read."""
+        link = await links.get(self.db, shop_id)
+        api = await self.api_of(shop_id)
+        if link is None or api is None:
+            return 0
+        since = await links.reconciled_to(self.db, shop_id, "cancellations")
+        body = {"update_time_ge": since} if since else {}
+        token, read = "", 0
+        while True:
+            items, token = await api.search("cancellations", body, token)
+            for view in items:
+                await self.mirror.apply_cancellation(link, api, view)
+                await links.mark_reconciled(
+                    self.db, shop_id, "cancellations", int(view.get("update_time") or 0)
+                )
+            read += len(items)
+            if not token:
+                return read
+
+    async def reconcile_all(self) -> int:
+        read = 0
+        for link in await links.all_links(self.db):
+            try:
+                read += await self.reconcile(link.shop_id)
+            except (OpenApiUnavailable, OpenApiRefused, DomainError, LookupError) as exc:
+                log.warning("TikTok reconciler, shop %s: %s", link.shop_id, exc)
+        return read
+
+    # ---- running -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(_forever("TikTok inbox", self._inbox_loop)),
+            asyncio.create_task(_forever("TikTok decisions", self.sender.run)),
+            asyncio.create_task(_forever("TikTok reconciler", self._reconcile_loop)),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+    async def _inbox_loop(self) -> None:
+        while True:
+            if not await self.process_one():
+                self.inbox_wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.inbox_wake.wait(), 0.2)
+
+    async def _reconcile_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.reconcile_seconds)
+            await self.reconcile_all()
+            await inbox.prune(self.db, self.clock.now() - self.replay_window)
+
+    # ---- routes ------------------------------------------------------------------------
+
+    def routes(self, actor_of: Callable[[Request], Awaitable[Actor]]) -> list[Route]:
+        async def webhook(request: Request) -> Response:
+            status, answer = await self.receive(
+                await request.body(), request.headers.get("authorization")
+            )
+            return JSONResponse(answer, status_code=status)
+
+        async def link_route(request: Request) -> Response:
+            try:
+                actor = await actor_of(request)
+                shop_id = request.path_params["shop_id"]
+                if request.method == "GET":
+                    require_linker(actor, shop_id)
+                    found = await links.get(self.db, shop_id)
+                    if found is None:
+                        return JSONResponse({"code": "NOT_FOUND"}, status_code=404)
+                    return JSONResponse(found.public())
+                saved = await self.link(actor, link_from_body(shop_id, await _json(request)))
+                return JSONResponse(saved.public())
+            except Forbidden as err:
+                return JSONResponse({"code": err.code, "message": err.message}, status_code=403)
+            except DomainError as err:
+                problem = {"code": err.code, "message": err.message, "field": err.field}
+                return JSONResponse(problem, status_code=400)
+
+        return [
+            Route("/webhooks/tiktok", webhook, methods=["POST"]),
+            Route("/integrations/tiktok/shops/{shop_id}", link_route, methods=["GET", "PUT"]),
+        ]
+
+
+def require_linker(actor: Actor, shop_id: str) -> None:
+    if actor.kind is ActorKind.PLATFORM:
+        return
+    access.require_seller_of(actor, shop_id)
+
+
+async def _json(request: Request) -> dict[str, Any]:
+    try:
+        body = json.loads(await request.body())
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise ValidationFailed("the body is one JSON object")
+    return body
+
+
+def link_from_body(shop_id: str, body: dict[str, Any]) -> ShopLink:
+    def text(name: str, default: str | None = None) -> str:
+        value = body.get(name, default)
+        if not isinstance(value, str):
+            raise ValidationFailed(f"{name} is a string", field=name)
+        return value
+
+    return ShopLink(
+        shop_id=shop_id,
+        tiktok_shop_id=text("tiktokShopId"),
+        app_key=text("appKey"),
+        shop_cipher=text("shopCipher"),
+        api_base=text("apiBase"),
+        app_secret=text("appSecret"),
+        access_token=text("accessToken"),
+        refresh_token=text("refreshToken", ""),
+        auth_base=text("authBase", ""),
+    )
+
+
+async def _forever(name: str, loop: Callable[[], Awaitable[None]]) -> None:
+    while True:
+        try:
+            await loop()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a database hiccup: the loop starts again after a pause
+            log.exception("%s stopped; starting again", name)
+            await asyncio.sleep(1.0)

@@ -1,0 +1,256 @@
+"""The marketplace's truth applied here: TikTok's orders and cancellations as this service's
+orders (through the order intake) and requests (through the request commands), forward only.
+
+Every notification and every reconciler page ends in `apply_order` or `apply_cancellation`
+with TikTok's current view of the item (fetched, not taken from the notification), so a late,
+repeated or out-of-order notification cannot move anything back: the mirror moves only when
+TikTok's status ranks above the local one (integrations/tiktok_shop/statuses.py).
+
+A TikTok request becomes a local one as its buyer asked it, keyed by TikTok's id (a repeat
+finds the first outcome). Its later moves are made by the marketplace's own identities: the
+seller's decision as `tiktok-seller` (an agent of the shop: the decision taken in Seller
+Center, or here and confirmed by TikTok), TikTok's own moves (approval on silence) as
+`tiktok-system`, a withdrawal as the buyer. Tickets, rules and the live feed follow, as for
+any request.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from integrations.tiktok_shop.credentials import ShopLink
+from integrations.tiktok_shop.open_api import OpenApi
+from integrations.tiktok_shop.statuses import ORDER_STEPS, cancellation_status, moves_forward
+from models.actors import ADJUSTMENTS, Actor, ActorKind
+from models.cancellation_states import CancellationStatus
+from models.clock import Clock
+from models.commands import (
+    AcceptCancellation,
+    RejectCancellation,
+    RequestCancellation,
+    WithdrawCancellation,
+)
+from models.errors import DomainError
+from models.order_intake import NewLine, OrderUpdate, PlaceOrder
+from models.orders import Order, PaymentMethod
+from services.commands import RequestCommands
+from services.order_intake import ExternalUpdate, OrderIntake
+from storage import cancellations as cancellation_store
+from storage import order_records
+from storage import orders as order_store
+from storage import tiktok_requests as mirrors
+from storage.mongo import Database
+from storage.tiktok_requests import CONFIRMED, IN_FLIGHT, OVERTAKEN, SENT
+
+log = logging.getLogger("aftersales.tiktok")
+
+CANCELLATION = "cancellation"
+# Orders of a linked shop are placed in this category; its policy (services/tiktok_link.py)
+# leaves the windows to TikTok: no cancellation at once here, no approval on silence here.
+CATEGORY = "tiktok_shop"
+_SAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def _id(value: Any) -> str:
+    return _SAFE.sub("_", str(value))[:64] or "unknown"
+
+
+def _minor(amount: Any) -> int:
+    return int((Decimal(str(amount or "0")) * 100).to_integral_value())
+
+
+def _time(seconds: Any) -> datetime:
+    return datetime.fromtimestamp(int(seconds), UTC)
+
+
+def integration_of(shop_id: str) -> Actor:
+    return Actor(ActorKind.INTEGRATION, "tiktok-shop", shop_id)
+
+
+def marketplace_seller(shop_id: str, role: str = "seller") -> Actor:
+    """The identity a move TikTok made is recorded under (`tiktok-seller`, `tiktok-system`)."""
+    return Actor(ActorKind.SELLER_AGENT, f"tiktok-{role}", shop_id, frozenset({ADJUSTMENTS}))
+
+
+class TikTokMirror:
+    def __init__(
+        self, db: Database, clock: Clock, intake: OrderIntake, requests: RequestCommands
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.intake = intake
+        self.requests = requests
+
+    # ---- orders ------------------------------------------------------------------------
+
+    async def local_order(self, link: ShopLink, tiktok_order_id: str) -> Order | None:
+        found = await order_records.by_external(self.db, link.shop_id, [_id(tiktok_order_id)])
+        record = found.get(_id(tiktok_order_id))
+        return await order_store.get(self.db, record["_id"]) if record else None
+
+    async def ensure_order(self, link: ShopLink, api: OpenApi, tiktok_order_id: str) -> Order:
+        order = await self.local_order(link, tiktok_order_id)
+        if order is not None:
+            return order
+        views = await api.orders([tiktok_order_id])
+        if not views:
+            raise LookupError(f"TikTok has no order {tiktok_order_id} for this shop")
+        await self.apply_order(link, views[0])
+        order = await self.local_order(link, tiktok_order_id)
+        if order is None:
+            raise LookupError(f"order {tiktok_order_id} could not be mirrored")
+        return order
+
+    async def apply_order(self, link: ShopLink, view: dict[str, Any]) -> None:
+        """Places the order (a repeat is a no-op) and moves it to TikTok's status."""
+        actor = integration_of(link.shop_id)
+        external = _id(view["id"])
+        payment = view.get("payment") or {}
+        currency = str(payment.get("currency") or "USD")
+        status = str(view.get("status", ""))
+        placed = PlaceOrder(
+            external_id=external,
+            buyer_id=_id(view.get("buyer_user_id")),
+            currency=currency,
+            lines=tuple(
+                NewLine(
+                    _id(li["id"]),
+                    _id(li.get("sku_id") or li["id"]),
+                    str(li.get("product_name") or "Item"),
+                    1,  # TikTok lists one line item per unit
+                    _minor(li.get("sale_price")),
+                    CATEGORY,
+                )
+                for li in view.get("line_items", [])
+            ),
+            shipping_fee_minor=_minor(payment.get("shipping_fee")),
+            payment_method=PaymentMethod.PREPAID,
+            placed_at=_time(view["create_time"]),
+            paid=status != "UNPAID",
+        )
+        (result,) = await self.intake._place(actor, link.shop_id, [placed])
+        if isinstance(result, DomainError):
+            log.warning("TikTok order %s not placed: %s (%s)", external, result.code, result)
+            return
+        step = ORDER_STEPS.get(status)
+        if step is None or step.value == "PAID":
+            return
+        update = OrderUpdate(
+            step,
+            _time(view.get("update_time") or view["create_time"]),
+            carrier="TikTok Shipping",
+            tracking_number=f"tts-{external}",
+        )
+        (moved,) = await self.intake.move(actor, link.shop_id, [ExternalUpdate(external, update)])
+        if isinstance(moved, DomainError) and moved.code != "STALE_UPDATE":
+            log.warning("TikTok order %s not moved: %s (%s)", external, moved.code, moved)
+
+    # ---- cancellations -----------------------------------------------------------------
+
+    async def apply_cancellation(
+        self, link: ShopLink, api: OpenApi, view: dict[str, Any]
+    ) -> mirrors.Mirror:
+        cancel_id = str(view["cancel_id"])
+        tiktok_status = str(view.get("cancel_status", ""))
+        reject_reason = str(view.get("reject_reason") or "")
+        status = cancellation_status(tiktok_status, reject_reason)
+        actions = view.get("seller_next_action_response") or []
+        deadline = next((int(a["deadline"]) for a in actions if a.get("deadline")), None)
+        seen: dict[str, Any] = {
+            "tiktok_status": tiktok_status,
+            "tiktok_order_id": str(view.get("order_id", "")),
+            "update_time": int(view.get("update_time") or 0),
+            "deadline": deadline,
+        }
+        if status is None:  # recorded as it came, never guessed
+            log.warning("TikTok cancellation %s has an unknown status %s", cancel_id, tiktok_status)
+            return await mirrors.record(
+                self.db,
+                CANCELLATION,
+                link.shop_id,
+                cancel_id,
+                seen | {"unknown_status": tiktok_status},
+            )
+        mirror = await mirrors.get(self.db, CANCELLATION, cancel_id)
+        order = await self.ensure_order(link, api, str(view["order_id"]))
+        local = await self._opened(link, mirror, cancel_id, order, view)
+        seen["local_id"] = local.id
+        if moves_forward(local.status, status):
+            local = await self._move(link, mirror, local, status, reject_reason, view)
+        seen["status"] = local.status.value
+        mirror = await mirrors.record(self.db, CANCELLATION, link.shop_id, cancel_id, seen)
+        await self._settle_decision(mirror, local.status)
+        return mirror
+
+    async def _opened(
+        self,
+        link: ShopLink,
+        mirror: mirrors.Mirror | None,
+        cancel_id: str,
+        order: Order,
+        view: dict[str, Any],
+    ) -> Any:
+        if mirror is not None and mirror.local_id:
+            found = await cancellation_store.get(self.db, mirror.local_id)
+            if found is not None:
+                return found
+        buyer = Actor(ActorKind.BUYER, order.buyer_id)
+        reason = str(view.get("cancel_reason_text") or view.get("cancel_reason") or "")[:200]
+        command = RequestCancellation(order.id, "OTHER", reason or None)
+        # Keyed by TikTok's id: a second pass over the same request finds the first outcome.
+        return await self.requests.apply(buyer, command, f"tiktok-open:{cancel_id}")
+
+    async def _move(
+        self,
+        link: ShopLink,
+        mirror: mirrors.Mirror | None,
+        local: Any,
+        status: CancellationStatus,
+        reject_reason: str,
+        view: dict[str, Any],
+    ) -> Any:
+        key = f"tiktok-move:{local.id}:{status.value}"
+        if status is CancellationStatus.WITHDRAWN:
+            actor = Actor(ActorKind.BUYER, local.buyer_id)
+            command: Any = WithdrawCancellation(local.id)
+        elif status is CancellationStatus.REJECTED:
+            actor = marketplace_seller(link.shop_id)
+            text = str(view.get("reject_reason_text") or reject_reason)[:500]
+            command = RejectCancellation(local.id, "OTHER", text or None)
+        else:
+            ours = _ours(mirror, "APPROVE")
+            actor = marketplace_seller(link.shop_id, "seller" if ours else "system")
+            command = AcceptCancellation(local.id)
+        try:
+            return await self.requests.apply(actor, command, key)
+        except DomainError as err:
+            log.warning("TikTok cancellation move %s refused here: %s", local.id, err.code)
+            return await cancellation_store.get(self.db, local.id) or local
+
+    async def _settle_decision(self, mirror: mirrors.Mirror, status: CancellationStatus) -> None:
+        """A decision TikTok accepted (SENT) is CONFIRMED when TikTok shows its outcome, and
+        OVERTAKEN when TikTok shows another final one. One still SENDING is left to its next
+        send: TikTok's answer to the same key tells whether it was applied (a timeout or an
+        ambiguous 500 that TikTok applied anyway) or refused (overtaken)."""
+        decision = mirror.decision
+        if not decision or decision.get("state") != SENT:
+            return
+        if status is CancellationStatus.PENDING:
+            return
+        wanted = OUTCOME_OF[decision["action"]]
+        state = CONFIRMED if status is wanted else OVERTAKEN
+        await mirrors.update_decision(
+            self.db, mirror.id, decision["key"], {"state": state, "settled_at": self.clock.now()}
+        )
+
+
+OUTCOME_OF = {"APPROVE": CancellationStatus.CANCELLED, "REJECT": CancellationStatus.REJECTED}
+
+
+def _ours(mirror: mirrors.Mirror | None, action: str) -> bool:
+    d = mirror.decision if mirror else None
+    return bool(d and d.get("action") == action and d.get("state") in IN_FLIGHT)

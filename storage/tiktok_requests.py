@@ -1,0 +1,148 @@
+"""Mirrors of TikTok's cancellations and returns, and the seller's decisions on their way to
+TikTok: `tiktok_requests`, one document per TikTok request,
+`{_id: "<kind>:<tiktok id>", kind, shop_id, tiktok_id, tiktok_order_id, local_id, tiktok_status,
+status, unknown_status, update_time, deadline, decision}`.
+
+`decision` is the outbox of the one decision in flight: `{key, action, body, state, attempts,
+next_at, lease_owner, lease_until, code, message, decided_at, actor_id}`; its states are
+SENDING (to send or retry), SENT (TikTok accepted it; waiting to see it applied), CONFIRMED,
+REFUSED (TikTok's code and message), OVERTAKEN (TikTok moved the request first).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pymongo import ASCENDING, IndexModel, ReturnDocument
+
+from storage.mongo import Database
+
+SENDING, SENT, CONFIRMED, REFUSED, OVERTAKEN = (
+    "SENDING",
+    "SENT",
+    "CONFIRMED",
+    "REFUSED",
+    "OVERTAKEN",
+)
+IN_FLIGHT = (SENDING, SENT)
+REQUEST_INDEXES = [
+    IndexModel([("local_id", ASCENDING)], name="local", sparse=True),
+    IndexModel([("decision.state", ASCENDING), ("decision.next_at", ASCENDING)], name="outbox"),
+    IndexModel([("shop_id", ASCENDING), ("deadline", ASCENDING)], name="shop_deadline"),
+]
+
+
+def collection(db: Database) -> Any:
+    return db.db["tiktok_requests"]
+
+
+def mirror_id(kind: str, tiktok_id: str) -> str:
+    return f"{kind}:{tiktok_id}"
+
+
+@dataclass(frozen=True)
+class Mirror:
+    id: str
+    kind: str
+    shop_id: str
+    tiktok_id: str
+    local_id: str | None
+    tiktok_status: str
+    status: str | None
+    unknown_status: str | None
+    update_time: int
+    deadline: int | None
+    decision: dict[str, Any] | None
+
+
+def _of(d: dict[str, Any]) -> Mirror:
+    return Mirror(
+        d["_id"],
+        d["kind"],
+        d["shop_id"],
+        d["tiktok_id"],
+        d.get("local_id"),
+        d.get("tiktok_status", ""),
+        d.get("status"),
+        d.get("unknown_status"),
+        int(d.get("update_time", 0)),
+        d.get("deadline"),
+        d.get("decision"),
+    )
+
+
+async def get(db: Database, kind: str, tiktok_id: str) -> Mirror | None:
+    d = await collection(db).find_one({"_id": mirror_id(kind, tiktok_id)})
+    return _of(d) if d else None
+
+
+async def by_local(db: Database, local_id: str) -> Mirror | None:
+    d = await collection(db).find_one({"local_id": local_id})
+    return _of(d) if d else None
+
+
+async def record(
+    db: Database, kind: str, shop_id: str, tiktok_id: str, fields: dict[str, Any]
+) -> Mirror:
+    """Creates or updates the mirror with what TikTok said."""
+    d = await collection(db).find_one_and_update(
+        {"_id": mirror_id(kind, tiktok_id)},
+        {
+            "$set": fields,
+            "$setOnInsert": {"kind": kind, "shop_id": shop_id, "tiktok_id": tiktok_id},
+        },
+        upsert=True,
+        return_document=ReturnDocument.AFTER,
+    )
+    return _of(d)
+
+
+async def start_decision(db: Database, mirror: Mirror, decision: dict[str, Any]) -> Mirror | None:
+    """Puts a decision in the outbox unless another is in flight; the same key again is a
+    repeat (the mirror as it is). None: another decision is in flight."""
+    if mirror.decision is not None and mirror.decision.get("key") == decision["key"]:
+        return mirror
+    d = await collection(db).find_one_and_update(
+        {
+            "_id": mirror.id,
+            "$or": [{"decision": None}, {"decision.state": {"$nin": list(IN_FLIGHT)}}],
+        },
+        {"$set": {"decision": decision}},
+        return_document=ReturnDocument.AFTER,
+    )
+    return _of(d) if d else None
+
+
+async def claim_decision(
+    db: Database, owner: str, now: datetime, lease: timedelta
+) -> Mirror | None:
+    d = await collection(db).find_one_and_update(
+        {
+            "decision.state": SENDING,
+            "decision.next_at": {"$lte": now},
+            "$or": [{"decision.lease_until": None}, {"decision.lease_until": {"$lt": now}}],
+        },
+        {"$set": {"decision.lease_owner": owner, "decision.lease_until": now + lease}},
+        sort=[("decision.next_at", ASCENDING)],
+        return_document=ReturnDocument.AFTER,
+    )
+    return _of(d) if d else None
+
+
+async def update_decision(
+    db: Database, mirror_id_: str, key: str, fields: dict[str, Any], owner: str | None = None
+) -> bool:
+    """Sets fields of the decision with this key (held by `owner`, when named)."""
+    query: dict[str, Any] = {"_id": mirror_id_, "decision.key": key}
+    if owner is not None:
+        query["decision.lease_owner"] = owner
+    done = await collection(db).update_one(
+        query, {"$set": {f"decision.{k}": v for k, v in fields.items()}}
+    )
+    return bool(done.modified_count)
+
+
+async def for_shop(db: Database, shop_id: str) -> list[Mirror]:
+    return [_of(d) async for d in collection(db).find({"shop_id": shop_id}).sort("_id", 1)]
