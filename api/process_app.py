@@ -10,6 +10,8 @@ api/metrics.py). The parent process prepared the database (indexes, demo data) o
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.app import create_app
@@ -19,6 +21,7 @@ from api.metrics import DatabaseLatency, ObservedDeadlineWorker
 from api.settings import Settings, load_settings
 from models.clock import SystemClock
 from services.bootstrap import build_services
+from services.tiktok_connection import TikTokConnection
 from services.webhook_delivery import WebhookDispatcher
 from storage.mongo import Database, connect
 from webhooks.retry import RetryPolicy
@@ -85,7 +88,13 @@ class ProcessApp:
                 concurrency=s.webhook_concurrency,
                 production=s.production,
             )
-        return create_app(services, settings=s, worker=worker, dispatcher=dispatcher)
+        tiktok = TikTokConnection(
+            services,
+            replay_window=timedelta(seconds=s.tiktok_replay_window_seconds),
+            reconcile_seconds=s.tiktok_reconcile_seconds,
+            settings_link=s.tiktok_link(),
+        )
+        return create_app(services, settings=s, worker=worker, dispatcher=dispatcher, tiktok=tiktok)
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         startup = await receive()

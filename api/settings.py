@@ -7,10 +7,13 @@ Every field has a description: the README's settings table is generated from thi
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from integrations.tiktok_shop.credentials import ShopLink
 
 PREFIX = "AFTERSALES_"
 
@@ -213,6 +216,42 @@ class Settings(BaseSettings):
     evidence_budget_window_seconds: int = Field(
         default=3600, gt=0, description="the window of the upload budget (seconds)"
     )
+    tiktok_shop: str | None = Field(
+        default=None,
+        description="this service's shop linked to TikTok Shop at start, with the other "
+        "`AFTERSALES_TIKTOK_` settings; unset: shops are linked through the API (docs/tiktok.md)",
+    )
+    tiktok_shop_id: str | None = Field(default=None, description="TikTok's id of that shop")
+    tiktok_app_key: str | None = Field(default=None, description="the TikTok app's key")
+    tiktok_app_secret: SecretStr | None = Field(
+        default=None, description="the TikTok app's secret (signs calls, checks webhooks)"
+    )
+    tiktok_shop_cipher: str | None = Field(default=None, description="the shop's `shop_cipher`")
+    tiktok_access_token: SecretStr | None = Field(
+        default=None, description="the shop's access token"
+    )
+    tiktok_refresh_token: SecretStr | None = Field(
+        default=None, description="the shop's refresh token (renews an expired access token)"
+    )
+    tiktok_api_base: str = Field(
+        default="https://open-api.tiktokglobalshop.com", description="TikTok's Open API"
+    )
+    tiktok_auth_base: str = Field(
+        default="https://auth.tiktok-shops.com", description="TikTok's token service"
+    )
+    tiktok_reconcile_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=86_400,
+        description="pause between passes of the reconciler over each linked shop's search "
+        "endpoints",
+    )
+    tiktok_replay_window_seconds: int = Field(
+        default=259_200,
+        gt=0,
+        description="how long a TikTok webhook's id is remembered (a repeat is not handled "
+        "again); older webhooks are ignored",
+    )
 
     @field_validator("demo_actor")
     @classmethod
@@ -257,10 +296,39 @@ class Settings(BaseSettings):
     def introspection_enabled(self) -> bool:
         return self.introspection and not self.production
 
+    def tiktok_link(self) -> ShopLink | None:
+        """The shop these settings link to TikTok Shop; None when none is named."""
+        from integrations.tiktok_shop.credentials import ShopLink
+        from models.errors import ValidationFailed
+
+        if not self.tiktok_shop:
+            return None
+        try:
+            return ShopLink(
+                shop_id=self.tiktok_shop,
+                tiktok_shop_id=self.tiktok_shop_id or "",
+                app_key=self.tiktok_app_key or "",
+                shop_cipher=self.tiktok_shop_cipher or "",
+                api_base=self.tiktok_api_base,
+                app_secret=_secret(self.tiktok_app_secret),
+                access_token=_secret(self.tiktok_access_token),
+                refresh_token=_secret(self.tiktok_refresh_token),
+                auth_base=self.tiktok_auth_base,
+            )
+        except ValidationFailed as exc:
+            field = {"shop_id": "tiktok_shop", "tiktok_shop_id": "tiktok_shop_id"}.get(
+                exc.field or "", f"tiktok_{exc.field}"
+            )
+            raise SettingsError(f"setting {env_name(field)} is invalid: {exc.message}") from None
+
     def signing_secret(self) -> str:
         from api.identity import DEVELOPMENT_SECRET
 
         return self.jwt_secret or DEVELOPMENT_SECRET
+
+
+def _secret(value: SecretStr | None) -> str:
+    return value.get_secret_value() if value is not None else ""
 
 
 def env_name(field: str) -> str:

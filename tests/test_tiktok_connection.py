@@ -335,3 +335,26 @@ async def _notification_of(linked: Linked, cancel_id: str) -> str:
     notes = await linked.control("GET", "/_standin/webhooks")
     mine = [n for n in notes["notifications"] if n["payload"]["data"].get("cancel_id") == cancel_id]
     return str(mine[0]["tts_notification_id"])
+
+
+def test_h4_a_shop_linked_from_the_settings_keeps_its_secrets_out_of_repr_and_errors() -> None:
+    from api.settings import Settings, SettingsError
+
+    env = {
+        "tiktok_shop": "shop-1",
+        "tiktok_shop_id": "7495",
+        "tiktok_app_key": "key",
+        "tiktok_app_secret": "SETTINGS-SECRET",
+        "tiktok_shop_cipher": "ROW_1",
+        "tiktok_access_token": "SETTINGS-TOKEN",
+    }
+    settings = Settings(**env)  # type: ignore[arg-type]
+    link = settings.tiktok_link()
+    assert link is not None and link.app_secret == "SETTINGS-SECRET"
+    assert link.access_token == "SETTINGS-TOKEN"
+    shown = repr(settings) + repr(link) + str(link.public())
+    assert "SETTINGS-SECRET" not in shown and "SETTINGS-TOKEN" not in shown
+    with pytest.raises(SettingsError) as refused:
+        Settings(**(env | {"tiktok_access_token": ""})).tiktok_link()  # type: ignore[arg-type]
+    assert "AFTERSALES_TIKTOK_ACCESS_TOKEN" in str(refused.value)
+    assert Settings().tiktok_link() is None
