@@ -32,7 +32,7 @@ from starlette.routing import Route
 from integrations.tiktok_shop.credentials import ShopLink
 from integrations.tiktok_shop.open_api import OpenApi, OpenApiRefused, OpenApiUnavailable
 from integrations.tiktok_shop.signing import verify_webhook
-from integrations.tiktok_shop.statuses import CANCELLATION_STATUSES
+from integrations.tiktok_shop.statuses import CANCELLATION_STATUSES, RETURN_STATUSES
 from models import access
 from models.actors import Actor, ActorKind
 from models.errors import DomainError, Forbidden, ValidationFailed
@@ -40,6 +40,8 @@ from models.policy import DAY, CategoryPolicy
 from services.bootstrap import Services
 from services.tiktok_decisions import DecisionSender, TikTokDecisions
 from services.tiktok_mirror import CANCELLATION, CATEGORY, TikTokMirror
+from services.tiktok_returns import RETURN as RETURN_KIND
+from services.tiktok_returns import TikTokReturns
 from storage import policies
 from storage import tiktok_inbox as inbox
 from storage import tiktok_links as links
@@ -58,6 +60,8 @@ TIKTOK_POLICY = CategoryPolicy(
     buyer_return_shipping_window=3650 * DAY,
     seller_receipt_window=3650 * DAY,
     appeal_window=3650 * DAY,
+    # TikTok makes the replacement order at once when it approves one (no item back first).
+    replacement_needs_item_back=False,
 )
 
 
@@ -78,6 +82,7 @@ class TikTokConnection:
         self.mirror = TikTokMirror(
             services.db, services.clock, services.orders.intake, services.requests
         )
+        self.returns = TikTokReturns(self.mirror)
         self.decisions = TikTokDecisions(services.db, services.clock)
         services.requests.gate = self.decisions.gate
         self.sender = DecisionSender(
@@ -192,57 +197,68 @@ class TikTokConnection:
                     {"unknown_status": reported, "tiktok_order_id": str(data.get("order_id"))},
                 )
                 log.warning("TikTok webhook %s: unknown cancel_status %s", item.id, reported)
-            await self._refresh_cancellations(link, api, [str(data["cancel_id"])])
+            await self._refresh(link, api, CANCELLATION, [str(data["cancel_id"])])
         elif item.type in (RETURN, REFUND) and data.get("return_id"):
-            # Returns are recorded as TikTok reports them; they are not mirrored as requests yet.
-            await mirrors.record(
-                self.db,
-                "return",
-                link.shop_id,
-                str(data["return_id"]),
-                {
-                    "tiktok_status": str(data.get("return_status") or ""),
-                    "tiktok_order_id": str(data.get("order_id") or ""),
-                },
-            )
+            reported = str(data.get("return_status") or "")
+            if reported and reported not in RETURN_STATUSES:
+                await mirrors.record(
+                    self.db,
+                    RETURN_KIND,
+                    link.shop_id,
+                    str(data["return_id"]),
+                    {"unknown_status": reported, "tiktok_order_id": str(data.get("order_id"))},
+                )
+                log.warning("TikTok webhook %s: unknown return_status %s", item.id, reported)
+            await self._refresh(link, api, RETURN_KIND, [str(data["return_id"])])
 
-    async def _refresh_cancellations(
-        self, link: ShopLink, api: OpenApi, cancel_ids: list[str]
-    ) -> None:
-        found, _ = await api.search("cancellations", {"cancel_ids": cancel_ids})
+    async def _refresh(self, link: ShopLink, api: OpenApi, kind: str, ids: list[str]) -> None:
+        if kind == CANCELLATION:
+            found, _ = await api.search("cancellations", {"cancel_ids": ids})
+        else:
+            found, _ = await api.search("returns", {"return_ids": ids})
         for view in found:
+            await self._apply(link, api, kind, view)
+
+    async def _apply(self, link: ShopLink, api: OpenApi, kind: str, view: dict[str, Any]) -> None:
+        if kind == CANCELLATION:
             await self.mirror.apply_cancellation(link, api, view)
+        else:
+            await self.returns.apply_return(link, api, view)
 
     async def refresh(self, mirror: mirrors.Mirror) -> None:
         """TikTok's current view of one mirrored request, applied."""
         link = await links.get(self.db, mirror.shop_id)
         api = await self.api_of(mirror.shop_id)
-        if link is None or api is None or mirror.kind != CANCELLATION:
+        if link is None or api is None:
             return
-        await self._refresh_cancellations(link, api, [mirror.tiktok_id])
+        await self._refresh(link, api, mirror.kind, [mirror.tiktok_id])
 
     # ---- the reconciler ----------------------------------------------------------------
 
     async def reconcile(self, shop_id: str) -> int:
-        """Every cancellation TikTok changed since the shop's mark, page by page, applied; the
-        mark moves to the latest update time applied. The number of items read."""
+        """Every cancellation and return TikTok changed since the shop's marks, page by page,
+        applied; each mark moves to the latest update time applied. The number of items read."""
         link = await links.get(self.db, shop_id)
         api = await self.api_of(shop_id)
         if link is None or api is None:
             return 0
-        since = await links.reconciled_to(self.db, shop_id, "cancellations")
-        body = {"update_time_ge": since} if since else {}
-        token, read = "", 0
-        while True:
-            items, token = await api.search("cancellations", body, token)
-            for view in items:
-                await self.mirror.apply_cancellation(link, api, view)
-                await links.mark_reconciled(
-                    self.db, shop_id, "cancellations", int(view.get("update_time") or 0)
-                )
-            read += len(items)
-            if not token:
-                return read
+        read = 0
+        for kind, search in ((CANCELLATION, "cancellations"), (RETURN_KIND, "returns")):
+            since = await links.reconciled_to(self.db, shop_id, search)
+            # From the mark's own second: TikTok's times are seconds, and several changes can
+            # share one; an item applied twice moves nothing the second time.
+            body = {"update_time_ge": since} if since else {}
+            token = ""
+            while True:
+                items, token = await api.search(search, body, token)
+                for view in items:
+                    await self._apply(link, api, kind, view)
+                    stamp = int(view.get("update_time") or 0)
+                    await links.mark_reconciled(self.db, shop_id, search, stamp)
+                read += len(items)
+                if not token:
+                    break
+        return read
 
     async def reconcile_all(self) -> int:
         read = 0

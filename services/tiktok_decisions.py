@@ -22,18 +22,33 @@ import hashlib
 import logging
 import os
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from integrations.tiktok_shop.open_api import API, OpenApi, OpenApiRefused, OpenApiUnavailable
-from integrations.tiktok_shop.statuses import CANCEL_REJECT_REASONS
+from integrations.tiktok_shop.statuses import (
+    CANCEL_REJECT_REASONS,
+    RECEIPT_REJECT_REASONS,
+    RETURN_REJECT_REASONS,
+)
 from models import access
 from models import cancellations as domain
 from models.actors import Actor, ActorKind
+from models.after_sales_machine import AfterSaleKind, AfterSaleStatus
 from models.clock import Clock
-from models.commands import AcceptCancellation, Command, RejectCancellation, fingerprint
-from models.errors import InvalidTransition, NotFound, ValidationFailed
+from models.commands import (
+    AcceptCancellation,
+    ApproveAfterSale,
+    Command,
+    ConfirmReturnReceived,
+    RejectAfterSale,
+    RejectCancellation,
+    RejectReturnOnReceipt,
+    fingerprint,
+)
+from models.errors import InvalidTransition, NotFound, NotPending, ValidationFailed
+from storage import after_sales as after_sale_store
 from storage import cancellations as cancellation_store
 from storage import orders as order_store
 from storage import tiktok_requests as mirrors
@@ -69,37 +84,17 @@ class TikTokDecisions:
         mirrored request (applied here as usual)."""
         if actor.kind is not ActorKind.SELLER_AGENT:
             return None
-        if isinstance(command, AcceptCancellation):
-            request_id, action = command.cancellation_id, "APPROVE"
-        elif isinstance(command, RejectCancellation):
-            request_id, action = command.cancellation_id, "REJECT"
-        else:
+        request_id = _request_of(command)
+        if request_id is None:
             return None
         mirror = await mirrors.by_local(self.db, request_id)
         if mirror is None:
             return None
-        c = await cancellation_store.get(self.db, request_id)
-        if c is None:
-            raise NotFound(f"no cancellation {request_id}", field="cancellationId")
-        access.require_seller_of(actor, c.shop_id)
-        order = await order_store.get(self.db, c.order_id)
-        if order is None:
-            raise NotFound(f"no order {c.order_id}", field="orderId")
-        now = self.clock.now()
-        body: dict[str, Any] = {}
-        # The domain's own checks, nothing written: a decision refused here never leaves.
-        if isinstance(command, RejectCancellation):
-            domain.reject(c, order, actor, command.reason, command.comment, now)
-            reason = CANCEL_REJECT_REASONS.get(command.reason)
-            if reason is None:
-                raise ValidationFailed(
-                    f"TikTok takes no reason like {command.reason!r}; one of "
-                    f"{', '.join(CANCEL_REJECT_REASONS)}",
-                    field="reason",
-                )
-            body = {"reject_reason": reason, "comment": command.comment or ""}
+        if mirror.kind == "cancellation":
+            request, action, body = await self._cancellation(actor, command)
         else:
-            domain.accept(c, order, actor, now)
+            request, action, body = await self._after_sale(actor, command)
+        now = self.clock.now()
         decision = {
             "key": decision_key(mirror.id, command),
             "action": action,
@@ -110,6 +105,7 @@ class TikTokDecisions:
             "lease_owner": None,
             "lease_until": None,
             "decided_at": now,
+            "from_status": mirror.tiktok_status,
             "actor_id": actor.id,
             "code": None,
             "message": None,
@@ -119,7 +115,104 @@ class TikTokDecisions:
                 f"a decision on {request_id} is pending at TikTok", current_state=PENDING_AT_TIKTOK
             )
         self.wake.set()
-        return c
+        return request
+
+    async def _cancellation(
+        self, actor: Actor, command: Command
+    ) -> tuple[Any, str, dict[str, Any]]:
+        assert isinstance(command, AcceptCancellation | RejectCancellation)
+        c = await cancellation_store.get(self.db, command.cancellation_id)
+        if c is None:
+            raise NotFound(f"no cancellation {command.cancellation_id}", field="cancellationId")
+        access.require_seller_of(actor, c.shop_id)
+        order = await order_store.get(self.db, c.order_id)
+        if order is None:
+            raise NotFound(f"no order {c.order_id}", field="orderId")
+        now = self.clock.now()
+        # The domain's own checks, nothing written: a decision refused here never leaves.
+        if isinstance(command, AcceptCancellation):
+            domain.accept(c, order, actor, now)
+            return c, "APPROVE", {}
+        domain.reject(c, order, actor, command.reason, command.comment, now)
+        reason = _tiktok_reason(CANCEL_REJECT_REASONS, command.reason)
+        return c, "REJECT", {"reject_reason": reason, "comment": command.comment or ""}
+
+    async def _after_sale(self, actor: Actor, command: Command) -> tuple[Any, str, dict[str, Any]]:
+        request_id = _request_of(command) or ""
+        r = await after_sale_store.get(self.db, request_id)
+        if r is None:
+            raise NotFound(f"no request {request_id}", field="requestId")
+        access.require_seller_of(actor, r.shop_id)
+        receipt = isinstance(command, ConfirmReturnReceived | RejectReturnOnReceipt)
+        waiting = AfterSaleStatus.RETURN_IN_TRANSIT if receipt else AfterSaleStatus.PENDING_SELLER
+        if r.status is not waiting:
+            raise NotPending(
+                f"{r.id} is {r.status.value}, not waiting for this decision",
+                current_state=r.status.value,
+            )
+        match command:
+            case ApproveAfterSale():
+                decision = command.decision.value
+                if r.kind is AfterSaleKind.REPLACEMENT and decision == "APPROVE_REFUND":
+                    decision = "ISSUE_REPLACEMENT_REFUND"  # TikTok's name for it (P4)
+                body: dict[str, Any] = {
+                    "decision": decision,
+                    "buyer_keep_item": command.terms.buyer_keeps_item,
+                }
+                amount = command.terms.partial_amount
+                if amount is not None:
+                    body["partial_refund"] = {
+                        "amount": f"{amount.amount:.2f}",
+                        "currency": amount.currency,
+                    }
+                return r, "APPROVE", body
+            case RejectAfterSale():
+                reason = _tiktok_reason(RETURN_REJECT_REASONS, command.reason)
+                body = {
+                    "decision": REJECT_DECISION[r.kind],
+                    "reject_reason": reason,
+                    "comment": command.comment or "",
+                }
+                return r, "REJECT", body
+            case ConfirmReturnReceived():
+                return r, "APPROVE", {"decision": "APPROVE_RECEIVED_PACKAGE"}
+            case RejectReturnOnReceipt():
+                reason = _tiktok_reason(RECEIPT_REJECT_REASONS, command.reason)
+                body = {
+                    "decision": "REJECT_RECEIVED_PACKAGE",
+                    "reject_reason": reason,
+                    "comment": command.comment or "",
+                }
+                return r, "REJECT", body
+        raise TypeError(f"not a decision: {command!r}")
+
+
+REJECT_DECISION = {
+    AfterSaleKind.REFUND_ONLY: "REJECT_REFUND",
+    AfterSaleKind.RETURN_AND_REFUND: "REJECT_RETURN",
+    AfterSaleKind.REPLACEMENT: "REJECT_REPLACEMENT",
+}
+
+
+def _request_of(command: Command) -> str | None:
+    """The request a seller's decision is about; None for any other command."""
+    if isinstance(command, AcceptCancellation | RejectCancellation):
+        return command.cancellation_id
+    if isinstance(
+        command,
+        ApproveAfterSale | RejectAfterSale | ConfirmReturnReceived | RejectReturnOnReceipt,
+    ):
+        return command.request_id
+    return None
+
+
+def _tiktok_reason(names: Mapping[str, str], reason: str) -> str:
+    name = names.get(reason)
+    if name is None:
+        raise ValidationFailed(
+            f"TikTok takes no reason like {reason!r}; one of {', '.join(names)}", field="reason"
+        )
+    return name
 
 
 class DecisionSender:

@@ -89,3 +89,17 @@ CANCEL_REJECT_REASONS: Mapping[str, str] = {
     "AGREED_WITH_BUYER": "seller_reject_apply_buyer_agreed_to_keep_order",
     "CUSTOM_MADE": "seller_reject_apply_product_has_been_packed",
 }
+
+# Rejecting a refund, a return or a replacement: this service's reasons -> TikTok's.
+RETURN_REJECT_REASONS: Mapping[str, str] = {
+    "DELIVERED_AS_DESCRIBED": "reverse_reject_request_reason_product_is_fine",
+    "OUTSIDE_RETURN_POLICY": "reverse_reject_request_reason_outside_return_window",
+    "NO_EVIDENCE": "reverse_reject_request_reason_missing_evidence",
+    "NO_DEFECT_FOUND": "reverse_reject_request_reason_product_is_fine",
+    "NOT_ELIGIBLE": "reverse_reject_request_reason_outside_return_window",
+}
+# Rejecting a returned parcel on receipt.
+RECEIPT_REJECT_REASONS: Mapping[str, str] = {
+    "NOTHING_RECEIVED": "reverse_reject_receive_reason_package_empty",
+    "WRONG_ITEM_RETURNED": "reverse_reject_receive_reason_wrong_item",
+}

@@ -1,0 +1,199 @@
+"""TikTok's returns, refunds and replacements as this service's after-sale requests, forward
+only (services/tiktok_mirror.py does the same for cancellations and orders).
+
+A TikTok return becomes a local request as its buyer asked it (keyed by TikTok's id), then
+follows TikTok's status along the shortest way through the local machine
+(integrations/tiktok_shop/return_paths.py), each step made by whoever made it at TikTok: the
+buyer (ship, withdraw, appeal), the seller (`tiktok-seller`: a decision in Seller Center or one
+sent from here and confirmed; `tiktok-system` for TikTok's approval on silence), TikTok's
+operator for arbitration (`tiktok-operator`, as the platform).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from integrations.tiktok_shop.credentials import ShopLink
+from integrations.tiktok_shop.open_api import OpenApi
+from integrations.tiktok_shop.return_paths import KIND_OF_RETURN_TYPE, target_of, way
+from models.actors import Actor, ActorKind
+from models.after_sales_machine import AfterSaleAction, AfterSaleKind, AfterSaleStatus, DecisionType
+from models.commands import (
+    AppealAfterSale,
+    ApprovalTerms,
+    ApproveAfterSale,
+    Command,
+    ConfirmReturnReceived,
+    DecideAppeal,
+    RecordReplacementDelivered,
+    RejectAfterSale,
+    RejectReturnOnReceipt,
+    RequestAfterSale,
+    ShipReplacement,
+    ShipReturn,
+    WithdrawAfterSale,
+)
+from models.errors import DomainError
+from models.money import Money
+from services.tiktok_mirror import TikTokMirror, _id, _minor, marketplace_seller
+from storage import after_sales as after_sale_store
+from storage import tiktok_requests as mirrors
+from storage.tiktok_requests import CONFIRMED, SENT
+
+log = logging.getLogger("aftersales.tiktok")
+
+RETURN = "return"
+_A = AfterSaleAction
+_S = AfterSaleStatus
+# What a buyer's TikTok request is opened with here: TikTok's own reason is kept as its note.
+OPENING_REASON = {
+    AfterSaleKind.REFUND_ONLY: "OTHER",
+    AfterSaleKind.RETURN_AND_REFUND: "OTHER",
+    AfterSaleKind.REPLACEMENT: "DEFECTIVE",
+}
+REJECT_REASON = {
+    AfterSaleKind.REFUND_ONLY: "OTHER",
+    AfterSaleKind.RETURN_AND_REFUND: "OTHER",
+    AfterSaleKind.REPLACEMENT: "NOT_ELIGIBLE",
+}
+
+
+class TikTokReturns:
+    def __init__(self, mirror: TikTokMirror) -> None:
+        self.mirror = mirror
+        self.db = mirror.db
+        self.clock = mirror.clock
+        self.requests = mirror.requests
+
+    async def apply_return(
+        self, link: ShopLink, api: OpenApi, view: dict[str, Any]
+    ) -> mirrors.Mirror:
+        return_id = str(view["return_id"])
+        tiktok_status = str(view.get("return_status", ""))
+        goal = target_of(view)
+        actions = view.get("seller_next_action_response") or []
+        deadline = next((int(a["deadline"]) for a in actions if a.get("deadline")), None)
+        seen: dict[str, Any] = {
+            "tiktok_status": tiktok_status,
+            "tiktok_order_id": str(view.get("order_id", "")),
+            "update_time": int(view.get("update_time") or 0),
+            "deadline": deadline,
+            "arbitration_status": str(view.get("arbitration_status") or ""),
+        }
+        kind = KIND_OF_RETURN_TYPE.get(str(view.get("return_type")))
+        if goal is None or kind is None:
+            log.warning("TikTok return %s: unknown status %s", return_id, tiktok_status)
+            return await mirrors.record(
+                self.db, RETURN, link.shop_id, return_id, seen | {"unknown_status": tiktok_status}
+            )
+        mirror = await mirrors.get(self.db, RETURN, return_id)
+        order = await self.mirror.ensure_order(link, api, str(view["order_id"]))
+        local = await self._opened(mirror, return_id, order, kind, view)
+        seen["local_id"] = local.id
+        for action, target in way(kind, local.status, goal):
+            command, actor = self._step(link, mirror, local, action, target, view)
+            try:
+                local = await self.requests.apply(
+                    actor, command, f"tiktok-move:{local.id}:{target.value}"
+                )
+            except DomainError as err:
+                log.warning(
+                    "TikTok return %s: %s refused here: %s", return_id, action.value, err.code
+                )
+                break
+        seen["status"] = local.status.value
+        mirror = await mirrors.record(self.db, RETURN, link.shop_id, return_id, seen)
+        await self._settle_decision(mirror)
+        return mirror
+
+    async def _opened(
+        self,
+        mirror: mirrors.Mirror | None,
+        return_id: str,
+        order: Any,
+        kind: AfterSaleKind,
+        view: dict[str, Any],
+    ) -> Any:
+        if mirror is not None and mirror.local_id:
+            found = await after_sale_store.get(self.db, mirror.local_id)
+            if found is not None:
+                return found
+        lines = tuple(
+            (_id(li["order_line_item_id"]), 1) for li in view.get("return_line_items", [])
+        )
+        note = str(view.get("return_reason_text") or view.get("return_reason") or "")[:200]
+        command = RequestAfterSale(order.id, kind, lines, OPENING_REASON[kind], note or None)
+        buyer = Actor(ActorKind.BUYER, order.buyer_id)
+        return await self.requests.apply(buyer, command, f"tiktok-open:{return_id}")
+
+    def _step(
+        self,
+        link: ShopLink,
+        mirror: mirrors.Mirror | None,
+        local: Any,
+        action: AfterSaleAction,
+        target: AfterSaleStatus,
+        view: dict[str, Any],
+    ) -> tuple[Command, Actor]:
+        rid = local.id
+        buyer = Actor(ActorKind.BUYER, local.buyer_id)
+        ours = bool(
+            mirror and mirror.decision and mirror.decision.get("state") in (SENT, CONFIRMED)
+        )
+        role = str(view.get("role") or "")
+        seller = marketplace_seller(
+            link.shop_id, "seller" if ours or role != "SYSTEM" else "system"
+        )
+        operator = Actor(ActorKind.PLATFORM, "tiktok-operator")
+        comment = str(view.get("reject_reason") or "rejected at TikTok")[:500]
+        match action:
+            case _A.APPROVE:
+                return self._approval(local, target, view), seller
+            case _A.REJECT:
+                return RejectAfterSale(rid, REJECT_REASON[local.kind], comment), seller
+            case _A.WITHDRAW:
+                return WithdrawAfterSale(rid), buyer
+            case _A.APPEAL:
+                return AppealAfterSale(rid, "OTHER", "appealed at TikTok"), buyer
+            case _A.DECIDE_FOR_BUYER | _A.DECIDE_FOR_SELLER:
+                note = f"TikTok arbitration: {view.get('arbitration_status') or 'closed'}"
+                return DecideAppeal(rid, action is _A.DECIDE_FOR_BUYER, note), operator
+            case _A.SHIP_RETURN:
+                return ShipReturn(rid, "TikTok return", f"tts-{_id(view['return_id'])}"), buyer
+            case _A.CONFIRM_RECEIPT:
+                return ConfirmReturnReceived(rid), seller
+            case _A.REJECT_ON_RECEIPT:
+                return RejectReturnOnReceipt(rid, "OTHER", comment), seller
+            case _A.SHIP_REPLACEMENT:
+                order = _id(view.get("replacement_order_id") or view["return_id"])
+                return ShipReplacement(rid, "TikTok Shipping", f"tts-{order}"), seller
+            case _A.CONFIRM_REPLACEMENT_DELIVERED:
+                return RecordReplacementDelivered(rid), operator
+        raise ValueError(f"no mirror step for {action}")
+
+    def _approval(self, local: Any, target: AfterSaleStatus, view: dict[str, Any]) -> Command:
+        if target is _S.AWAITING_BUYER_RETURN:
+            return ApproveAfterSale(local.id, DecisionType.APPROVE_RETURN)
+        if target is _S.AWAITING_REPLACEMENT_SHIPMENT:
+            terms = ApprovalTerms(reason="DEFECT_CONFIRMED")
+            return ApproveAfterSale(local.id, DecisionType.APPROVE_REPLACEMENT, terms)
+        refund = view.get("refund_amount") or {}
+        paid = _minor(refund.get("refund_total"))
+        asked = sum(line.unit_price.minor * line.quantity for line in local.lines)
+        if refund.get("refund_total") and 0 < paid < asked:  # a partial refund the buyer took
+            amount = Money(paid, local.currency)
+            return ApproveAfterSale(
+                local.id, DecisionType.OFFER_PARTIAL_REFUND, ApprovalTerms(partial_amount=amount)
+            )
+        return ApproveAfterSale(local.id, DecisionType.APPROVE_REFUND)
+
+    async def _settle_decision(self, mirror: mirrors.Mirror) -> None:
+        """A decision TikTok accepted (SENT) is CONFIRMED once TikTok shows the request moved on
+        from the status the decision was taken in."""
+        d = mirror.decision
+        if not d or d.get("state") != SENT or mirror.tiktok_status == d.get("from_status"):
+            return
+        await mirrors.update_decision(
+            self.db, mirror.id, d["key"], {"state": CONFIRMED, "settled_at": self.clock.now()}
+        )
