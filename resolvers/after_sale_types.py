@@ -22,6 +22,7 @@ from models.refund_ledger import RefundBreakdown as DomainBreakdown
 from models.refund_ledger import RefundLedger as DomainLedger
 from resolvers.context import Context, actor_of, services_of
 from resolvers.evidence_types import Evidence, evidence_of
+from resolvers.marketplace_types import MarketplaceRequest, marketplace_of
 from resolvers.types import ActorKind, LineItem, Lines, Money, Order, PageInfo, Reason
 from storage.after_sales import AfterSaleFilter as StoreFilter
 
@@ -360,6 +361,10 @@ class AfterSale:
         # Visible to whoever sees the request: same shop, same buyer.
         order = await info.context.orders.load(self._r.order_id)
         return Order.of(order) if order else None
+
+    @strawberry.field(description="H4: TikTok's side, for a request of a linked shop.")
+    async def marketplace(self, info: Info[Context, Any]) -> MarketplaceRequest | None:
+        return await marketplace_of(info, self._r.id)
 
 
 @strawberry.type

@@ -28,6 +28,7 @@ from resolvers.execution_plans import serve_from
 
 if TYPE_CHECKING:
     from resolvers.evidence_types import Evidence
+    from resolvers.marketplace_types import MarketplaceRequest
 
 ActorKind = strawberry.enum(DomainActorKind, name="ActorKind")
 RequestKind = strawberry.enum(DomainRequestKind, name="RequestKind")
@@ -425,6 +426,14 @@ class Cancellation:
         # Visible to whoever sees the request: same shop, same buyer.
         order = await info.context.orders.load(self._c.order_id)
         return Order.of(order) if order else None
+
+    @strawberry.field(description="H4: TikTok's side, for a request of a linked shop.")
+    async def marketplace(
+        self, info: Info[Context, Any]
+    ) -> Annotated[MarketplaceRequest, strawberry.lazy("resolvers.marketplace_types")] | None:
+        from resolvers.marketplace_types import marketplace_of
+
+        return await marketplace_of(info, self._c.id)
 
 
 @strawberry.type

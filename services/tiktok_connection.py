@@ -32,14 +32,14 @@ from starlette.routing import Route
 from integrations.tiktok_shop.credentials import ShopLink
 from integrations.tiktok_shop.open_api import OpenApi, OpenApiRefused, OpenApiUnavailable
 from integrations.tiktok_shop.signing import verify_webhook
-from integrations.tiktok_shop.statuses import CANCELLATION_STATUSES, RETURN_STATUSES
+from integrations.tiktok_shop.statuses import CANCELLATION_STATUSES, RETURN_STATUSES, WARN_BEFORE
 from models import access
 from models.actors import Actor, ActorKind
 from models.errors import DomainError, Forbidden, ValidationFailed
 from models.policy import DAY, CategoryPolicy
 from services.bootstrap import Services
 from services.tiktok_decisions import DecisionSender, TikTokDecisions
-from services.tiktok_mirror import CANCELLATION, CATEGORY, TikTokMirror
+from services.tiktok_mirror import CANCELLATION, CATEGORY, TikTokMirror, marketplace_seller
 from services.tiktok_returns import RETURN as RETURN_KIND
 from services.tiktok_returns import TikTokReturns
 from storage import policies
@@ -50,6 +50,8 @@ from storage import tiktok_requests as mirrors
 log = logging.getLogger("aftersales.tiktok")
 
 ORDER, CANCEL, RETURN, REFUND = 1, 11, 12, 67
+# The tag a ticket gets when TikTok's deadline for the seller's answer is near.
+DEADLINE_TAG = "tiktok-deadline-soon"
 # The linked shops' category (services/tiktok_mirror.py): TikTok decides every window, so the
 # local ones never act first. A millisecond: no cancellation happens at once here (a policy
 # window must be positive); ten years: the deadline worker never approves on silence here.
@@ -76,6 +78,8 @@ class TikTokConnection:
         retry_base: float = 0.2,
         http: httpx.AsyncClient | None = None,
         settings_link: ShopLink | None = None,
+        warn_before: timedelta = WARN_BEFORE,
+        warn_poll_seconds: float = 5.0,
     ) -> None:
         self.db = services.db
         self.clock = services.clock
@@ -94,6 +98,9 @@ class TikTokConnection:
             retry_base=retry_base,
         )
         self.replay_window = replay_window
+        self.helpdesk = services.helpdesk
+        self.warn_before = warn_before
+        self.warn_poll_seconds = warn_poll_seconds
         self.reconcile_seconds = reconcile_seconds
         self.inbox_lease = inbox_lease
         self.retry_base = retry_base
@@ -269,6 +276,29 @@ class TikTokConnection:
                 log.warning("TikTok reconciler, shop %s: %s", link.shop_id, exc)
         return read
 
+    # ---- TikTok's deadlines --------------------------------------------------------------
+
+    async def warn_deadlines(self) -> int:
+        """Tags the ticket of every mirrored request whose TikTok deadline is within
+        `warn_before` and that no decision from here is answering, once per deadline: a ticket
+        event on the live feed, and a tag the shop's rules can act on. The number warned."""
+        now = self.clock.now()
+        due = await mirrors.deadlines_between(
+            self.db, int(now.timestamp()), int((now + self.warn_before).timestamp())
+        )
+        warned = 0
+        for mirror in due:
+            d = mirror.decision
+            if mirror.local_id is None or (d and d.get("state") in mirrors.IN_FLIGHT):
+                continue
+            actor = marketplace_seller(mirror.shop_id, "system")
+            ticket = await self.helpdesk.for_request(actor, mirror.local_id)
+            if ticket is not None:
+                await self.helpdesk.tag(actor, ticket.id, DEADLINE_TAG)
+            await mirrors.mark_warned(self.db, mirror.id, mirror.deadline or 0)
+            warned += 1
+        return warned
+
     # ---- running -----------------------------------------------------------------------
 
     def start(self) -> None:
@@ -276,6 +306,7 @@ class TikTokConnection:
             asyncio.create_task(_forever("TikTok inbox", self._inbox_loop)),
             asyncio.create_task(_forever("TikTok decisions", self.sender.run)),
             asyncio.create_task(_forever("TikTok reconciler", self._reconcile_loop)),
+            asyncio.create_task(_forever("TikTok deadlines", self._deadline_loop)),
         ]
 
     async def stop(self) -> None:
@@ -298,6 +329,11 @@ class TikTokConnection:
             await asyncio.sleep(self.reconcile_seconds)
             await self.reconcile_all()
             await inbox.prune(self.db, self.clock.now() - self.replay_window)
+
+    async def _deadline_loop(self) -> None:
+        while True:
+            await self.warn_deadlines()
+            await asyncio.sleep(self.warn_poll_seconds)
 
     # ---- routes ------------------------------------------------------------------------
 

@@ -299,7 +299,7 @@ class DecisionSender:
         return True
 
     async def _refresh(self, mirror: mirrors.Mirror) -> None:
-        fresh = await mirrors.get(self.db, mirror.kind, mirror.tiktok_id)
+        fresh = await mirrors.get(self.db, mirror.shop_id, mirror.kind, mirror.tiktok_id)
         if fresh is None:
             return
         try:

@@ -175,7 +175,7 @@ class TikTokMirror:
                 cancel_id,
                 seen | {"unknown_status": tiktok_status},
             )
-        mirror = await mirrors.get(self.db, CANCELLATION, cancel_id)
+        mirror = await mirrors.get(self.db, link.shop_id, CANCELLATION, cancel_id)
         order = await self.ensure_order(link, api, str(view["order_id"]))
         local = await self._opened(link, mirror, cancel_id, order, view)
         seen["local_id"] = local.id

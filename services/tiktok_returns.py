@@ -87,7 +87,7 @@ class TikTokReturns:
             return await mirrors.record(
                 self.db, RETURN, link.shop_id, return_id, seen | {"unknown_status": tiktok_status}
             )
-        mirror = await mirrors.get(self.db, RETURN, return_id)
+        mirror = await mirrors.get(self.db, link.shop_id, RETURN, return_id)
         order = await self.mirror.ensure_order(link, api, str(view["order_id"]))
         local = await self._opened(mirror, return_id, order, kind, view)
         seen["local_id"] = local.id

@@ -1,6 +1,7 @@
-"""TikTok's webhooks as received: `tiktok_inbox`, one document per `tts_notification_id`,
-`{_id, shop_id, type, data, timestamp, received_at, state: NEW | DONE | FAILED, attempts,
-lease_owner, lease_until, last_error, done_at}`.
+"""TikTok's webhooks as received: `tiktok_inbox`, one document per shop and
+`tts_notification_id`, `{_id: "<shop>/<tts_notification_id>", notification_id, shop_id, type,
+data, timestamp, received_at, state: NEW | DONE | FAILED, attempts, lease_owner, lease_until,
+last_error, done_at}`.
 
 A webhook is inserted here before its 200 goes out, so one accepted is never lost; the
 `_id` dedupes a repeat for as long as the document is kept (the replay window, then pruned).
@@ -56,11 +57,12 @@ def _of(d: dict[str, Any]) -> Notification:
 async def accept(
     db: Database, ident: str, shop_id: str, kind: int, data: Any, stamp: int, now: datetime
 ) -> bool:
-    """Stores a webhook; False when this id was stored before (a repeat)."""
+    """Stores a webhook; False when this id was stored before for this shop (a repeat)."""
     try:
         await collection(db).insert_one(
             {
-                "_id": ident,
+                "_id": f"{shop_id}/{ident}",
+                "notification_id": ident,
                 "shop_id": shop_id,
                 "type": kind,
                 "data": data,

@@ -1,7 +1,7 @@
 """Mirrors of TikTok's cancellations and returns, and the seller's decisions on their way to
-TikTok: `tiktok_requests`, one document per TikTok request,
-`{_id: "<kind>:<tiktok id>", kind, shop_id, tiktok_id, tiktok_order_id, local_id, tiktok_status,
-status, unknown_status, update_time, deadline, decision}`.
+TikTok: `tiktok_requests`, one document per TikTok request, `{_id: "<shop>/<kind>:<tiktok id>",
+kind, shop_id, tiktok_id, tiktok_order_id, local_id, tiktok_status, status, unknown_status,
+update_time, deadline, warned_deadline, decision}`.
 
 `decision` is the outbox of the one decision in flight: `{key, action, body, state, attempts,
 next_at, lease_owner, lease_until, code, message, decided_at, actor_id}`; its states are
@@ -38,8 +38,9 @@ def collection(db: Database) -> Any:
     return db.db["tiktok_requests"]
 
 
-def mirror_id(kind: str, tiktok_id: str) -> str:
-    return f"{kind}:{tiktok_id}"
+def mirror_id(shop_id: str, kind: str, tiktok_id: str) -> str:
+    """Scoped by shop: TikTok's ids are its own, and a stand-in's restart from one."""
+    return f"{shop_id}/{kind}:{tiktok_id}"
 
 
 @dataclass(frozen=True)
@@ -73,8 +74,8 @@ def _of(d: dict[str, Any]) -> Mirror:
     )
 
 
-async def get(db: Database, kind: str, tiktok_id: str) -> Mirror | None:
-    d = await collection(db).find_one({"_id": mirror_id(kind, tiktok_id)})
+async def get(db: Database, shop_id: str, kind: str, tiktok_id: str) -> Mirror | None:
+    d = await collection(db).find_one({"_id": mirror_id(shop_id, kind, tiktok_id)})
     return _of(d) if d else None
 
 
@@ -88,7 +89,7 @@ async def record(
 ) -> Mirror:
     """Creates or updates the mirror with what TikTok said."""
     d = await collection(db).find_one_and_update(
-        {"_id": mirror_id(kind, tiktok_id)},
+        {"_id": mirror_id(shop_id, kind, tiktok_id)},
         {
             "$set": fields,
             "$setOnInsert": {"kind": kind, "shop_id": shop_id, "tiktok_id": tiktok_id},
@@ -146,3 +147,18 @@ async def update_decision(
 
 async def for_shop(db: Database, shop_id: str) -> list[Mirror]:
     return [_of(d) async for d in collection(db).find({"shop_id": shop_id}).sort("_id", 1)]
+
+
+async def by_locals(db: Database, local_ids: list[str]) -> dict[str, Mirror]:
+    found = collection(db).find({"local_id": {"$in": sorted(set(local_ids))}})
+    return {d["local_id"]: _of(d) async for d in found}
+
+
+async def deadlines_between(db: Database, start: int, end: int) -> list[Mirror]:
+    """Mirrors whose TikTok deadline falls in [start, end] (seconds) and was not warned of."""
+    found = collection(db).find({"deadline": {"$gte": start, "$lte": end}})
+    return [_of(d) async for d in found if d.get("warned_deadline") != d.get("deadline")]
+
+
+async def mark_warned(db: Database, mirror_id_: str, deadline: int) -> None:
+    await collection(db).update_one({"_id": mirror_id_}, {"$set": {"warned_deadline": deadline}})

@@ -157,7 +157,8 @@ async def test_h4_a_bad_signature_is_refused_401_and_logged_without_the_body(
             "/webhooks/tiktok", content=body, headers={"Authorization": "0" * 64}
         )
     assert answer.status_code == 401
-    assert await tiktok_inbox.collection(linked.services.db).find_one({"_id": "forged-1"}) is None
+    forged = {"notification_id": "forged-1"}
+    assert await tiktok_inbox.collection(linked.services.db).find_one(forged) is None
     assert "refused" in caplog.text
     assert "BODY-MARKER-42" not in caplog.text
 
@@ -169,7 +170,8 @@ async def test_h4_a_replayed_webhook_is_handled_once(linked: Linked) -> None:
     note = await _notification_of(linked, cancel_id)
     await linked.control("POST", f"/_standin/webhooks/{note}/resend")
     await linked.settled()
-    stored = await tiktok_inbox.collection(linked.services.db).count_documents({"_id": note})
+    inbox = tiktok_inbox.collection(linked.services.db)
+    stored = await inbox.count_documents({"notification_id": note, "shop_id": linked.shop_id})
     assert stored == 1
     again = await cancellation_store.get(linked.services.db, local.id)
     assert again is not None and again.version == local.version

@@ -25,7 +25,8 @@ REJECT_ON_RECEIPT = """mutation($input: ReasonedStepInput!) { rejectReturnOnRece
 
 @pytest.fixture(scope="module")
 async def linked(db: Database) -> AsyncIterator[Linked]:
-    async with linked_service(db) as service:
+    # TikTok's window is an hour here, so its deadline is within the warning's reach.
+    async with linked_service(db, "--response-window-seconds", "3600") as service:
         yield service
 
 
@@ -119,6 +120,30 @@ async def test_h4_an_unknown_return_status_is_recorded_not_dropped(linked: Linke
     await eventually(recorded, "the unknown status recorded")
 
 
+READ = """query($id: ID!) { afterSale(id: $id) { deadline
+  marketplace { externalId externalStatus deadline deadlineSoon
+    decision { action decision state refusal { code message } } } } }"""
+TICKET = """query($id: ID!) { requestTicket(requestId: $id) { tags } }"""
+
+
+async def test_h4_tiktoks_deadline_is_shown_and_warned_ahead_and_never_acted_on_here(
+    linked: Linked,
+) -> None:
+    return_id = await asked(linked, "REFUND")
+    local = await local_of(linked, return_id, "PENDING_SELLER")
+    read = (await linked.api(READ, {"id": local.id}, agent(linked)))["afterSale"]
+    shown = read["marketplace"]
+    assert shown["externalId"] == return_id
+    assert shown["externalStatus"] == "RETURN_OR_REFUND_REQUEST_PENDING"
+    assert shown["deadline"] is not None and shown["deadlineSoon"] is True
+    # The local window never acts first: TikTok's deadline is the one that counts.
+    assert read["deadline"] > shown["deadline"]
+    assert await linked.connection.warn_deadlines() >= 1
+    tags = (await linked.api(TICKET, {"id": local.id}, agent(linked)))["requestTicket"]["tags"]
+    assert "tiktok-deadline-soon" in tags
+    assert await linked.connection.warn_deadlines() == 0  # once per deadline
+
+
 # ---- out: every decision kind ----------------------------------------------------------------
 
 
@@ -203,6 +228,9 @@ async def test_h4_every_decision_kind_goes_to_tiktok_once_and_is_confirmed(
     assert result == {"__typename": "AfterSale", "status": waiting}  # pending at TikTok
     await local_of(linked, return_id, status)
     await _confirmed(linked, return_id)
+    shown = (await linked.api(READ, {"id": local.id}, agent(linked)))["afterSale"]["marketplace"]
+    assert shown["decision"]["state"] == "CONFIRMED"
+    assert shown["decision"]["decision"] in (tiktok_decision, None)
     counts = (await linked.control("GET", "/_standin/applied"))["counts"]
     assert counts[f"return:{return_id}:{tiktok_decision}"] == 1
     assert [k for k in counts if k.startswith(f"return:{return_id}:")] == [

@@ -60,7 +60,7 @@ class Linked:
         return await self.control("POST", "/_standin/orders", {"shop_id": self.tiktok_shop, **spec})
 
     async def mirror(self, kind: str, tiktok_id: str) -> mirrors.Mirror | None:
-        return await mirrors.get(self.services.db, kind, tiktok_id)
+        return await mirrors.get(self.services.db, self.shop_id, kind, tiktok_id)
 
     async def settled(self) -> None:
         """The stand-in has sent every webhook, and the inbox has handled every one."""
@@ -100,7 +100,12 @@ async def linked_service(db: Database, *standin_flags: str) -> AsyncIterator[Lin
             access_token=token,
         )
         connection = TikTokConnection(
-            services, reconcile_seconds=3600, retry_base=0.05, settings_link=link
+            # The reconciler and the deadline warnings run when a test calls them.
+            services,
+            reconcile_seconds=3600,
+            warn_poll_seconds=3600,
+            retry_base=0.05,
+            settings_link=link,
         )
         app = create_app(services, settings=Settings(), tiktok=connection)
         config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")

@@ -10,10 +10,16 @@ dropped and never guessed.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 
 from models.after_sales_machine import AfterSaleStatus
 from models.cancellation_states import CancellationStatus
 from models.order_intake import OrderStep
+
+# How long before TikTok's deadline for the seller's answer the service warns (a ticket tag, an
+# event on the live feed, `deadlineSoon`): a seller under 90% on time in a month gets TikTok's
+# auto-approval forced on.
+WARN_BEFORE = timedelta(hours=12)
 
 _C = CancellationStatus
 _R = AfterSaleStatus
