@@ -19,6 +19,7 @@ PROG = "./dev serve"  # python -m api takes the same options
 class StartOptions:
     settings: dict[str, str] = field(default_factory=dict)  # environment variable -> value
     reset_demo: bool = False
+    tiktok_standin: bool = False
 
 
 def _setting(name: str) -> str:
@@ -64,6 +65,12 @@ def _parser() -> argparse.ArgumentParser:
         help=f"drop the database ({env_name('database')}) and load the demo data afresh; "
         "refused in production",
     )
+    parser.add_argument(
+        "--tiktok-standin",
+        action="store_true",
+        help="also start the TikTok Shop stand-in and link the first demo shop to it "
+        "(docs/tiktok.md)",
+    )
     return parser
 
 
@@ -80,7 +87,9 @@ def parse_options(argv: Sequence[str]) -> StartOptions:
     }
     if args.no_demo or args.reset_demo:
         settings[env_name("demo_data")] = "false" if args.no_demo else "true"
-    return StartOptions(settings=settings, reset_demo=args.reset_demo)
+    return StartOptions(
+        settings=settings, reset_demo=args.reset_demo, tiktok_standin=args.tiktok_standin
+    )
 
 
 def help_text() -> str:

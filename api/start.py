@@ -34,6 +34,7 @@ from api.process_app import ProcessApp, close_served_subscriptions
 from api.settings import Settings, SettingsError, load_settings
 from api.shutdown import GracefulMultiprocess, GracefulServer
 from api.socket_writer import UVICORN_WS_OPTIONS
+from api.tiktok_demo import StandInStartError, standin_linked, welcome
 from api.ws_messages import uvicorn_limits
 from models.clock import SystemClock
 from services.bootstrap import build_services
@@ -89,6 +90,15 @@ def demo_tokens(settings: Settings, shop: str) -> list[tuple[str, str]]:
         token = mint_token(actor, settings.signing_secret(), ttl=ttl)
         out.append((f"{who} ({notation})", f'{{"Authorization": "Bearer {token}"}}'))
     return out
+
+
+@contextlib.contextmanager
+def _tiktok(settings: Settings, wanted: bool) -> Iterator[str | None]:
+    if not wanted:
+        yield None
+        return
+    with standin_linked(settings) as base:
+        yield base
 
 
 def _print_welcome(settings: Settings, port: int) -> None:
@@ -214,12 +224,16 @@ def main(argv: list[str] | None = None) -> int:
         if options.reset_demo and settings.production:
             raise StartError("--reset-demo drops the database: refused with AFTERSALES_PRODUCTION")
         _check_port(settings.host, settings.port)
-        with _database(settings) as uri:
+        with _database(settings) as uri, _tiktok(settings, options.tiktok_standin) as standin:
+            if standin:
+                settings = load_settings()  # with the link to the stand-in
             asyncio.run(_prepare(settings, uri, reset_demo=options.reset_demo))
             # Service processes connect to the same database and never load demo data.
             settings = settings.model_copy(update={"mongodb_uri": uri, "demo_data": False})
             if settings.log_format == "text":  # JSON logs stay machine-readable only
                 _print_welcome(settings, settings.port)
+                if standin:
+                    print("\n".join(welcome(standin)) + "\n", flush=True)
             serving = True  # from here uvicorn handles Ctrl-C and logs its own shutdown
             if settings.workers == 1:
                 app = ProcessApp(settings)
@@ -229,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
                 os.environ["MONGODB_URI"] = uri
                 os.environ["AFTERSALES_DEMO_DATA"] = "false"
                 _serve_processes(settings)
-    except (SettingsError, StartError, DatabaseStartError) as exc:
+    except (SettingsError, StartError, DatabaseStartError, StandInStartError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
