@@ -62,11 +62,12 @@ class Linked:
     async def mirror(self, kind: str, tiktok_id: str) -> mirrors.Mirror | None:
         return await mirrors.get(self.services.db, self.shop_id, kind, tiktok_id)
 
-    async def settled(self) -> None:
+    async def settled(self, timeout: float = 20.0) -> None:
         """The stand-in has sent every webhook, and the inbox has handled every one."""
         await eventually(
             lambda: asyncio.to_thread(lambda: self.standin.ok("GET", "/_standin/webhooks")["idle"]),
             "the stand-in's webhooks sent",
+            timeout,
         )
 
         async def inbox_empty() -> bool:
@@ -74,7 +75,7 @@ class Linked:
 
             return await tiktok_inbox.pending(self.services.db) == 0
 
-        await eventually(inbox_empty, "the inbox handled")
+        await eventually(inbox_empty, "the inbox handled", timeout)
 
 
 @contextlib.asynccontextmanager
