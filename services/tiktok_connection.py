@@ -80,6 +80,7 @@ class TikTokConnection:
         settings_link: ShopLink | None = None,
         warn_before: timedelta = WARN_BEFORE,
         warn_poll_seconds: float = 5.0,
+        inbox_workers: int = 2,
     ) -> None:
         self.db = services.db
         self.clock = services.clock
@@ -101,6 +102,10 @@ class TikTokConnection:
         self.helpdesk = services.helpdesk
         self.warn_before = warn_before
         self.warn_poll_seconds = warn_poll_seconds
+        # Webhooks handled at once: each waits on TikTok's answer most of its time. Two about
+        # the same request may run together; each applies TikTok's current view, forward only,
+        # and the mirror keeps the newest view (storage/tiktok_requests.py::record).
+        self.inbox_workers = inbox_workers
         self.reconcile_seconds = reconcile_seconds
         self.inbox_lease = inbox_lease
         self.retry_base = retry_base
@@ -303,7 +308,10 @@ class TikTokConnection:
 
     def start(self) -> None:
         self._tasks = [
-            asyncio.create_task(_forever("TikTok inbox", self._inbox_loop)),
+            *(
+                asyncio.create_task(_forever("TikTok inbox", self._inbox_loop))
+                for _ in range(self.inbox_workers)
+            ),
             asyncio.create_task(_forever("TikTok decisions", self.sender.run)),
             asyncio.create_task(_forever("TikTok reconciler", self._reconcile_loop)),
             asyncio.create_task(_forever("TikTok deadlines", self._deadline_loop)),
@@ -321,8 +329,10 @@ class TikTokConnection:
         while True:
             if not await self.process_one():
                 self.inbox_wake.clear()
+                # Woken at once by a webhook this process stored; another process's are
+                # found within the second.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.inbox_wake.wait(), 0.2)
+                    await asyncio.wait_for(self.inbox_wake.wait(), 1.0)
 
     async def _reconcile_loop(self) -> None:
         while True:

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, IndexModel, ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
 from storage.mongo import Database
 
@@ -87,16 +88,27 @@ async def by_local(db: Database, local_id: str) -> Mirror | None:
 async def record(
     db: Database, kind: str, shop_id: str, tiktok_id: str, fields: dict[str, Any]
 ) -> Mirror:
-    """Creates or updates the mirror with what TikTok said."""
-    d = await collection(db).find_one_and_update(
-        {"_id": mirror_id(shop_id, kind, tiktok_id)},
-        {
-            "$set": fields,
-            "$setOnInsert": {"kind": kind, "shop_id": shop_id, "tiktok_id": tiktok_id},
-        },
-        upsert=True,
-        return_document=ReturnDocument.AFTER,
-    )
+    """Creates or updates the mirror with what TikTok said. A view older than the one recorded
+    (by TikTok's `update_time`: a slower reader of the same request) changes nothing."""
+    ident = mirror_id(shop_id, kind, tiktok_id)
+    query: dict[str, Any] = {"_id": ident}
+    if "update_time" in fields:
+        query["$or"] = [
+            {"update_time": {"$lte": fields["update_time"]}},
+            {"update_time": None},
+        ]
+    try:
+        d = await collection(db).find_one_and_update(
+            query,
+            {
+                "$set": fields,
+                "$setOnInsert": {"kind": kind, "shop_id": shop_id, "tiktok_id": tiktok_id},
+            },
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+    except DuplicateKeyError:  # it exists with a newer view: kept as it is
+        d = await collection(db).find_one({"_id": ident})
     return _of(d)
 
 

@@ -1,0 +1,280 @@
+"""TikTok webhooks in: how many one service process accepts a second, and the time from a
+webhook's arrival to the change on a live-feed subscriber, beside the same changes made through
+GraphQL mutations in the same run.
+
+    ./dev run benchmarks.ingest [--rate 100] [--seconds 60]
+
+One service process (uvicorn in this process, on uvloop, the TikTok connection as the service
+runs it) linked to the TikTok Shop stand-in, its own process, which sends its webhooks to it;
+SecantusDB in memory, its own process. A live-feed subscription in the service process.
+
+- Webhooks: every 1/rate seconds the stand-in is told (its control API) to make a change: a new
+  order (a type 1 webhook), then the buyer's cancellation of it (type 11), alternately. Arrival
+  is when the service stored the webhook in its inbox (before its 200); the subscriber sees the
+  order placed, or the cancellation request opened.
+- Baseline, the same changes through GraphQL: `placeOrders` (as the shop's integration) and
+  `requestCancellation` (as the buyer), on another shop of the same process at the same rate;
+  the time from sending the mutation to the subscriber seeing the change.
+
+Bar: 100 webhooks/s for 60 s, p99 from arrival to the subscriber under 250 ms, nothing lost
+(every change seen on the feed, every webhook answered 200).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import uvicorn
+import uvloop
+
+from api.app import create_app
+from api.settings import Settings
+from integrations.tiktok_shop.credentials import ShopLink
+from models.clock import SystemClock
+from models.events import OrderEvent, StatusEvent
+from services.bootstrap import build_services
+from services.tiktok_connection import TikTokConnection
+from storage import order_records, tiktok_inbox
+from storage.indexes import ensure_indexes
+from storage.mongo import connect
+from tests.api_client import authorization
+from tests.processes import ROOT, free_port
+
+APP_KEY, APP_SECRET = "bench-key", "bench-secret"
+TIKTOK_SHOP, CIPHER, TOKEN = "7495540735365777507", "ROW_standin_cipher", "TTP_standin_access_token"
+PLACE = """mutation($input: PlaceOrdersInput!) { placeOrders(input: $input) { __typename } }"""
+CANCEL = """mutation($input: RequestCancellationInput!) { requestCancellation(input: $input)
+  { __typename } }"""
+
+
+def _pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+
+def _standin(port: int, hook_port: int) -> subprocess.Popen[bytes]:
+    command = [
+        sys.executable,
+        "-m",
+        "devtools.tiktok_shop",
+        "--port",
+        str(port),
+        "--app-key",
+        APP_KEY,
+        "--app-secret",
+        APP_SECRET,
+        "--webhook-url",
+        f"http://127.0.0.1:{hook_port}/webhooks/tiktok",
+    ]
+    return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def _paced(rate: float, count: int, make: Any) -> None:
+    """Starts make(i) every 1/rate seconds without waiting for the previous one."""
+    begin = time.perf_counter()
+    tasks = []
+    for i in range(count):
+        if (wait := begin + i / rate - time.perf_counter()) > 0:
+            await asyncio.sleep(wait)
+        tasks.append(asyncio.create_task(make(i)))
+    await asyncio.gather(*tasks)
+
+
+async def main_async(args: argparse.Namespace, uri: str) -> None:
+    db = connect(uri, f"bench_ingest_{uuid.uuid4().hex[:6]}")
+    await ensure_indexes(db)
+    services = await build_services(db, SystemClock())
+    port, standin_port = free_port(), free_port()
+    standin = _standin(standin_port, port)
+    base = f"http://127.0.0.1:{standin_port}"
+    control = httpx.Client(base_url=base, timeout=30)
+    for _ in range(200):
+        try:
+            if control.get("/_standin/health").status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    linked, local = "bench-tiktok", "bench-graphql"
+    link = ShopLink(linked, TIKTOK_SHOP, APP_KEY, CIPHER, base, APP_SECRET, TOKEN)
+    connection = TikTokConnection(
+        services, settings_link=link, reconcile_seconds=3600, warn_poll_seconds=3600
+    )
+    app = create_app(services, settings=Settings(), tiktok=connection)
+    server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    feed = app.state.live_feed
+    seen: dict[tuple[str, str, str], float] = {}  # (shop, what, order) -> when the feed had it
+
+    async def listen(shop: str) -> None:
+        async for stored in feed.read(shop, None):
+            e = stored.event
+            if isinstance(e, OrderEvent) and e.action == "PLACED":
+                seen[(shop, "order", e.external_id or "")] = time.time()
+            elif isinstance(e, StatusEvent) and e.from_status is None:
+                seen[(shop, "cancel", e.order_id)] = time.time()
+
+    listeners = [asyncio.create_task(listen(s)) for s in (linked, local)]
+    count = int(args.rate * args.seconds)
+    http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60)
+    try:
+        await asyncio.sleep(0.5)
+        # -- webhooks -----------------------------------------------------------------------
+        orders: dict[int, str] = {}
+        made = asyncio.Event()
+
+        async def change(i: int) -> None:
+            if i % 2 == 0:
+                body = {"line_items": [{"product_name": "Mug", "sale_price": "12.50"}]}
+                answer = await asyncio.to_thread(control.post, "/_standin/orders", json=body)
+                orders[i] = answer.json()["id"]
+                made.set()
+            else:
+                while i - 1 not in orders:
+                    made.clear()
+                    await made.wait()
+                body = {"order_id": orders[i - 1]}
+                await asyncio.to_thread(control.post, "/_standin/cancellations", json=body)
+
+        start = time.perf_counter()
+        await _paced(args.rate, count, change)
+        sent = time.perf_counter() - start
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len([k for k in seen if k[0] == linked]) < count:
+            await asyncio.sleep(0.2)
+        docs = await tiktok_inbox.collection(db).find({"shop_id": linked}).to_list(None)
+        accepted = len(docs)
+        span = (
+            (max(d["received_at"] for d in docs) - min(d["received_at"] for d in docs))
+            if docs
+            else None
+        )
+        by_ext = await order_records.by_external(db, linked, list(orders.values()))
+        local_of = {ext: r["_id"] for ext, r in by_ext.items()}
+        hook_ms = []
+        for d in docs:
+            at = d["received_at"].replace(tzinfo=UTC).timestamp()
+            ext = str(d["data"].get("order_id"))
+            key = (
+                (linked, "cancel", local_of.get(ext, ""))
+                if d["type"] == 11
+                else (linked, "order", ext)
+            )
+            if key in seen:
+                hook_ms.append((seen[key] - at) * 1000)
+        hooks = control.get("/_standin/webhooks").json()["notifications"]
+        not_200 = [n for n in hooks if n["delivered"] < 1]
+        # -- the same changes through GraphQL -----------------------------------------------
+        integration = authorization(f"integration:tts@{local}")
+        sent_at: dict[str, float] = {}
+
+        async def mutation(i: int) -> None:
+            ext = f"o{i // 2}"
+            if i % 2 == 0:
+                order = {
+                    "externalId": ext,
+                    "buyerId": "buyer-1",
+                    "currency": "USD",
+                    "lines": [
+                        {
+                            "lineId": "l1",
+                            "sku": "mug",
+                            "title": "Mug",
+                            "quantity": 1,
+                            "unitPriceMinor": 1250,
+                            "category": "tiktok_shop",
+                        }
+                    ],
+                    "shippingFeeMinor": 0,
+                    "paymentMethod": "PREPAID",
+                    "placedAt": datetime.now(UTC).isoformat(),
+                    "paid": True,
+                }
+                sent_at[f"order:{ext}"] = time.time()
+                variables = {"input": {"shopId": local, "orders": [order]}}
+                await http.post(
+                    "/graphql", json={"query": PLACE, "variables": variables}, headers=integration
+                )
+            else:
+                while (local, "order", ext) not in seen:
+                    await asyncio.sleep(0.005)
+                found = await order_records.by_external(db, local, [ext])
+                order_id = found[ext]["_id"]
+                sent_at[f"cancel:{order_id}"] = time.time()
+                variables = {"input": {"orderId": order_id, "reason": "CHANGED_MIND"}}
+                await http.post(
+                    "/graphql",
+                    json={"query": CANCEL, "variables": variables},
+                    headers=authorization("buyer:buyer-1"),
+                )
+
+        await _paced(args.rate, count, mutation)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len([k for k in seen if k[0] == local]) < count:
+            await asyncio.sleep(0.2)
+        gql_ms = []
+        for name, at in sent_at.items():
+            what, ident = name.split(":", 1)
+            key = (local, what, ident)
+            if key in seen:
+                gql_ms.append((seen[key] - at) * 1000)
+        webhook_p99, graphql_p99 = _pct(hook_ms, 99), _pct(gql_ms, 99)
+        rate = accepted / span.total_seconds() if span and span.total_seconds() else float("nan")
+        print(
+            f"webhooks: {count} changes at {args.rate:.0f}/s over {sent:.1f} s; {accepted} "
+            f"accepted ({rate:.0f}/s), {len(not_200)} not answered 200, "
+            f"{len(hook_ms)}/{count} seen on the feed; arrival to subscriber "
+            f"p50 {_pct(hook_ms, 50):.0f} ms, p99 {webhook_p99:.0f} ms, "
+            f"max {max(hook_ms, default=float('nan')):.0f} ms",
+            flush=True,
+        )
+        print(
+            f"graphql: {count} mutations at {args.rate:.0f}/s, {len(gql_ms)}/{count} seen on the "
+            f"feed; sent to subscriber p50 {_pct(gql_ms, 50):.0f} ms, p99 {graphql_p99:.0f} ms; "
+            f"webhook p99 / graphql p99 = {webhook_p99 / graphql_p99:.2f}",
+            flush=True,
+        )
+    finally:
+        for task in listeners:
+            task.cancel()
+        await http.aclose()
+        server.should_exit = True
+        await serving
+        control.close()
+        standin.terminate()
+        standin.wait()
+        await db.client.drop_database(db.db.name)
+        await db.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rate", type=float, default=100.0, help="changes per second")
+    parser.add_argument("--seconds", type=float, default=60.0, help="how long")
+    args = parser.parse_args()
+
+    from api.embedded_db import EmbeddedDatabase
+
+    print(f"python {platform.python_version()}, {os.cpu_count()} CPUs, SecantusDB")
+    with (
+        EmbeddedDatabase(":memory:") as server,
+        asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner,
+    ):
+        runner.run(main_async(args, server.uri))
+
+
+if __name__ == "__main__":
+    main()
