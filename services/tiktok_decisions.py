@@ -230,7 +230,7 @@ class DecisionSender:
         retry_base: float = 0.2,
         retry_cap: float = 30.0,
         max_attempts: int = 30,
-        idle_poll: float = 0.2,
+        idle_poll: float = 1.0,  # woken at once by a decision taken in this process
     ) -> None:
         self.db = db
         self.clock = clock

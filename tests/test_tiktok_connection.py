@@ -8,8 +8,10 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pytest
 
+from integrations.tiktok_shop.credentials import ShopLink
 from models.actors import Actor, ActorKind
 from storage import cancellations as cancellation_store
 from storage import order_records, tiktok_inbox, tiktok_links
@@ -17,6 +19,7 @@ from storage.mongo import Database
 from storage.tiktok_requests import CONFIRMED, OVERTAKEN
 from tests.api_client import authorization
 from tests.tiktok_linked import Linked, eventually, linked_service
+from tests.tiktok_standin import APP_KEY, APP_SECRET
 
 ACCEPT = """mutation($id: ID!) { acceptCancellation(input: {cancellationId: $id}) {
   __typename ... on Cancellation { status } ... on UserError { code message } } }"""
@@ -360,3 +363,59 @@ def test_h4_a_shop_linked_from_the_settings_keeps_its_secrets_out_of_repr_and_er
         Settings(**(env | {"tiktok_access_token": ""})).tiktok_link()  # type: ignore[arg-type]
     assert "AFTERSALES_TIKTOK_ACCESS_TOKEN" in str(refused.value)
     assert Settings().tiktok_link() is None
+
+
+APPROVE_TICKET = """mutation($id: ID!) { approveFromTicket(input: {ticketId: $id}) {
+  __typename } }"""
+TICKET_ID = """query($id: ID!) { requestTicket(requestId: $id) { id } }"""
+
+
+async def test_h4_an_approve_from_the_ticket_goes_to_tiktok_as_the_same_decision(
+    linked: Linked,
+) -> None:
+    _, cancel_id = await pending_cancellation(linked)
+    local = await local_of(linked, cancel_id, "PENDING")
+    ticket = (await linked.api(TICKET_ID, {"id": local.id}, agent(linked)))["requestTicket"]
+    await linked.api(APPROVE_TICKET, {"id": ticket["id"]}, agent(linked))
+    await local_of(linked, cancel_id, "CANCELLED")
+    await _decision(linked, cancel_id, CONFIRMED)
+    applied = await linked.control("GET", "/_standin/applied")
+    assert applied["counts"][f"cancellation:{cancel_id}:APPROVE"] == 1
+
+
+async def test_h4_an_expired_access_token_is_refreshed_and_stored(linked: Linked) -> None:
+    tiktok_shop, shop_id = f"refresh-{linked.tiktok_shop}", f"{linked.shop_id}-refresh"
+    await linked.control(
+        "POST",
+        "/_standin/shops",
+        {"shop_id": tiktok_shop, "shop_cipher": "ROW_refresh", "access_token": "TTP_first"},
+    )
+    code = (await linked.control("POST", f"/_standin/shops/{tiktok_shop}/auth_code"))["auth_code"]
+    params = {
+        "app_key": APP_KEY,
+        "app_secret": APP_SECRET,
+        "auth_code": code,
+        "grant_type": "authorized_code",
+    }
+    async with httpx.AsyncClient() as client:
+        got = await client.get(f"{linked.standin.base}/api/v2/token/get", params=params)
+    tokens = got.json()["data"]
+    link = ShopLink(
+        shop_id=shop_id,
+        tiktok_shop_id=tiktok_shop,
+        app_key=APP_KEY,
+        shop_cipher="ROW_refresh",
+        api_base=linked.standin.base,
+        app_secret=APP_SECRET,
+        access_token=tokens["access_token"],
+        refresh_token=tokens["refresh_token"],
+    )
+    await linked.connection.link(_platform(), link)
+    await linked.control("POST", f"/_standin/shops/{tiktok_shop}/expire_token", {"expired": True})
+    api = await linked.connection.api_of(shop_id)
+    assert api is not None
+    items, _ = await api.search("cancellations", {})  # 105002, refreshed, asked again
+    assert items == []
+    stored = await tiktok_links.get(linked.services.db, shop_id)
+    assert stored is not None and stored.access_token not in ("", tokens["access_token"])
+    assert stored.refresh_token != tokens["refresh_token"]
