@@ -13,13 +13,13 @@ import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 
 from api.app import create_app
-from api.broadcast import Broadcasts
 from api.settings import Settings, default_settings
-from api.shutdown import GracefulServer
-from api.socket_writer import UVICORN_WS_OPTIONS
-from api.ws_messages import uvicorn_limits
+from feed.live_feed import LiveFeed
+from feed.sharing import Broadcasts
+from feed.socket_writer import UVICORN_WS_OPTIONS
+from feed.ws_messages import uvicorn_limits
+from process.shutdown import GracefulServer
 from services.bootstrap import Services
-from services.live_feed import LiveFeed
 from tests.api_client import authorization
 from tests.processes import free_port
 

@@ -99,7 +99,7 @@ async def test_production_masks_an_unexpected_error_and_logs_it_under_the_reques
     assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
     assert "hunter2" not in response.text
     assert request_id in error["message"]
-    # Logged once (api/operation_log.py), under the id the client got, with the detail.
+    # Logged once (graphql_runtime/operation_log.py), under the id the client got, with the detail.
     logged = [r for r in caplog.records if getattr(r, FIELDS, {}).get("request_id") == request_id]
     assert len(logged) == 1 and logged[0].exc_info is not None
     assert "hunter2" in str(logged[0].exc_info[1])
@@ -126,7 +126,7 @@ async def test_production_never_masks_typed_or_coded_errors(
     assert "not yours" in read["errors"][0]["message"]
     invalid = await production_api.raw(ORDER, {"id": "../etc"}, PLATFORM)
     coded = invalid["errors"][0]["extensions"]
-    assert coded.pop("requestId")  # every error carries it (api/operation_log.py)
+    assert coded.pop("requestId")  # every error carries it (graphql_runtime/operation_log.py)
     assert coded == {"code": "VALIDATION_FAILED", "field": "id"}
     anonymous = await production_api.raw(ORDER, {"id": order.id})
     assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"

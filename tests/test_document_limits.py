@@ -16,8 +16,8 @@ from graphql import OperationDefinitionNode, parse
 
 from api.logs import FIELDS
 from api.settings import default_settings
-from resolvers.document_limits import SATURATED, fragments_of, operation_shapes
-from resolvers.limits import MAX_OPERATION_COST, query_cost
+from graphql_runtime.document_limits import SATURATED, fragments_of, operation_shapes
+from graphql_runtime.limits import MAX_OPERATION_COST, query_cost
 from services.bootstrap import Services
 from tests.api_client import GraphQLClient, authorization
 from tests.factories import PLATFORM, seller

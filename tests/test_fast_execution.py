@@ -23,10 +23,10 @@ from strawberry.extensions import ParserCache
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types import ExecutionResult
 
+from graphql_runtime.execution_plans import clear_plans, compiled_types, serve_from
+from graphql_runtime.fast_execution import FastExecutor, fast_fields
 from models.actors import ADJUSTMENTS, Actor, ActorKind
 from resolvers.context import Context
-from resolvers.execution_plans import clear_plans, compiled_types, serve_from
-from resolvers.fast_execution import FastExecutor, fast_fields
 from resolvers.schema import schema as service_schema
 from services.bootstrap import Services
 from tests.factories import pending_requests

@@ -85,7 +85,7 @@ async def test_h3_metrics_count_open_subscriptions_and_delivered_events(
 async def test_h3_shared_feed_messages_go_straight_to_a_socket_that_keeps_up(
     services: Services, api: GraphQLClient, db: Database, clock: SettableClock, shop_id: str
 ) -> None:
-    """On the uvicorn the service runs on, api/socket_writer.py's direct path is the one taken:
+    """On the uvicorn the service runs on, feed/socket_writer.py's direct path is the one taken:
     the events are delivered and none waited in a queue."""
     settings = default_settings(graphiql=False)
     async with serving(services, settings) as url, Client.connect(url, seller(shop_id)) as ws:

@@ -15,7 +15,7 @@ from graphql import parse
 
 from api.app import create_app
 from api.settings import SettingsError, default_settings, load_settings
-from resolvers.limits import RateLimiter, query_cost
+from graphql_runtime.limits import RateLimiter, query_cost
 from services.bootstrap import Services
 from tests.api_client import GraphQLClient, authorization
 from tests.factories import PLATFORM, buyer, seller

@@ -30,7 +30,7 @@ async def test_too_deep_and_too_many_aliases_are_refused(api: GraphQLClient, sho
 async def test_a_repeated_document_is_validated_once(
     api: GraphQLClient, shop_id: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from resolvers import validation_cache
+    from graphql_runtime import validation_cache
 
     validations: list[object] = []
     validate_document = validation_cache.validate_document

@@ -447,7 +447,7 @@ async def test_h3_refunds_returns_and_replacements_are_on_the_feed_with_their_co
 async def test_h3_a_subscriber_joining_a_shared_tab_count_stream_gets_the_counts_at_once(
     url: str, api: GraphQLClient, db: Database, clock: SettableClock, shop_id: str
 ) -> None:
-    # Two agents of one shop, same document: one shared execution (api/broadcast.py). The one
+    # Two agents of one shop, same document: one shared execution (feed/sharing.py). The one
     # who comes second must still get the counts at subscribe, not only at the next change.
     await _request(api, db, clock, shop_id)
     async with (

@@ -7,7 +7,7 @@ called through the middleware chain, the value completed through the non-null, l
 object checks. For plain fields none of that can change the outcome, so:
 
 1. An object whose whole sub-selection is plain, at any depth (lists of plain objects included),
-   is built by a compiled plan (resolvers/execution_plans.py): one generated function per
+   is built by a compiled plan (graphql_runtime/execution_plans.py): one generated function per
    selection set, cached per operation. The To Proceed page's connection is one such object.
 2. In a selection set that mixes plain fields with resolved ones, each plain leaf (a scalar or an
    enum) is read and coerced in place, and a plain object field is read and completed at once
@@ -33,7 +33,7 @@ from graphql.execution.collect_fields import FieldDetailsList
 from graphql.pyutils import Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from resolvers.execution_plans import (
+from graphql_runtime.execution_plans import (
     Builder,
     OperationPlans,
     compile_selection,
@@ -42,7 +42,7 @@ from resolvers.execution_plans import (
     plans_for,
     unusual,
 )
-from resolvers.limits import suggestions_hidden
+from graphql_runtime.limits import suggestions_hidden
 
 # How to read one field in place: its attribute getter, its type with NonNull taken off (a scalar
 # or an enum, coerced in place; or an object type, whose sub-fields are executed at once), whether
@@ -101,7 +101,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         **kwargs: Any,
     ) -> Any:
         """graphql-core's, with suggestions left out of variable errors where the context's
-        guard hides them (resolvers/limits.py::suggestions_hidden)."""
+        guard hides them (graphql_runtime/limits.py::suggestions_hidden)."""
         hide_suggestions = hide_suggestions or suggestions_hidden(context_value)
         return super().build(
             schema,

@@ -5,7 +5,7 @@ with 20 subscriptions each, and its subscriptions went on after it expired. Here
 counts the open connections of each caller (kind, id and shop of the token, as the rate limit
 does; a caller without a token, known only by the demo identity, by address) and refuses one
 over `AFTERSALES_WS_MAX_CONNECTIONS_PER_CALLER` at `connection_init`. A connection whose token
-expires is closed at its `exp` by one timer (api/broadcast.py arms it), not checked per event.
+expires is closed at its `exp` by one timer (feed/handlers.py arms it), not checked per event.
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ document hashes by walking its whole tree: ~25 us a request for the To Proceed p
 every time, to find a result computed once. ParserCache hands out the same document object for
 the same query text, so the object itself is the key here (held, so its id stays its own), with
 the schema, the rules and whether suggestions are hidden; a document parsed again is simply
-validated again. The documents it holds count in bytes too (resolvers/bounded_cache.py): a parse
-evicted from the parser cache stays alive here while its entry does.
+validated again. The documents it holds count in bytes too (graphql_runtime/bounded_cache.py): a
+parse evicted from the parser cache stays alive here while its entry does.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
-from resolvers.bounded_cache import BoundedCache, document_bytes
-from resolvers.limits import suggestions_hidden
+from graphql_runtime.bounded_cache import BoundedCache, document_bytes
+from graphql_runtime.limits import suggestions_hidden
 
 MAX_DOCUMENTS = 128  # as ParserCache and ValidationCache by default
 MAX_BYTES = 8 * 1024 * 1024

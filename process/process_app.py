@@ -13,11 +13,11 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.app import create_app
-from api.gc_tuning import tune_for_serving
 from api.logs import configure_logging
 from api.metrics import DatabaseLatency, ObservedDeadlineWorker
 from api.settings import Settings, load_settings
 from models.clock import SystemClock
+from process.gc_tuning import tune_for_serving
 from services.bootstrap import build_services
 from services.webhook_delivery import WebhookDispatcher
 from storage.mongo import Database, connect
@@ -44,7 +44,7 @@ class ProcessApp:
         await self.app(scope, receive, send)
 
     async def close_subscriptions(self) -> None:
-        """At shutdown, before uvicorn drops the sockets (api/shutdown.py)."""
+        """At shutdown, before uvicorn drops the sockets (process/shutdown.py)."""
         state = getattr(self.app, "state", None)
         if state is not None:
             await state.close_subscriptions()

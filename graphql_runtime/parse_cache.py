@@ -15,7 +15,7 @@ from typing import Any
 from graphql import DocumentNode, GraphQLError, parse
 from strawberry.extensions import SchemaExtension
 
-from resolvers.bounded_cache import BoundedCache, document_bytes, text_bytes
+from graphql_runtime.bounded_cache import BoundedCache, document_bytes, text_bytes
 
 MAX_DOCUMENTS = 128  # as Strawberry's ParserCache
 MAX_BYTES = 8 * 1024 * 1024
@@ -32,7 +32,7 @@ class _Unparsable:
 
 
 # A text that does not parse is kept as such: a caller sending it again, or the schema after the
-# WebSocket sharing check (api/broadcast.py), does not pay for that parse again.
+# WebSocket sharing check (feed/sharing.py), does not pay for that parse again.
 _documents: BoundedCache[tuple[str, tuple[tuple[str, Any], ...]], DocumentNode | _Unparsable] = (
     BoundedCache(MAX_DOCUMENTS, MAX_BYTES)
 )

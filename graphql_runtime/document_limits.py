@@ -6,7 +6,7 @@ document held a process for good. Here each fragment is measured once, after the
 spreads (`spreads_first`), and a spread adds its fragment's measure: the figures mean what they
 mean on the expanded document (depth counts through fragments, aliases count as often as they
 would appear), without expanding it. Figures saturate at `SATURATED`, far above every limit.
-`resolvers/limits.py::query_cost` measures cost the same way.
+`graphql_runtime/limits.py::query_cost` measures cost the same way.
 
 A spread that closes a cycle adds nothing here: graphql-core's NoFragmentCyclesRule refuses
 the document in the same validation.

@@ -1,10 +1,10 @@
 """Per-request guards of the GraphQL layer: query cost, its ceiling and its rate limit, the
 introspection gate, subscriptions kept off HTTP, and whether errors may suggest schema names.
 
-Depth, alias and token limits are validation rules (resolvers/schema.py,
-resolvers/document_limits.py); page size is checked by storage/pagination.py (at most 100). What
-is here needs the caller, so it runs per request with the settings the app was built with
-(`Guard`, carried by the context).
+Depth, alias and token limits are validation rules (graphql_runtime/extensions.py,
+document_limits.py); page size is checked by storage/pagination.py (at most 100). What is here
+needs the caller, so it runs per request with the settings the app was built with (`Guard`,
+carried by the context).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionResult
 from strawberry.types.graphql import OperationType as StrawberryOperationType
 
-from resolvers.document_limits import figure, fragments_of, saturate, spreads_first
+from graphql_runtime.document_limits import figure, fragments_of, saturate, spreads_first
 
 DEFAULT_PAGE = 20
 MAX_PAGE = 100
@@ -56,7 +56,7 @@ def query_cost(
     """One per field; a field taking `first` multiplies what it selects by its page size (what
     it may return), so a page of 100 with its lines and timeline costs a hundred times one.
 
-    A fragment costs what its expansion would, computed once (resolvers/document_limits.py):
+    A fragment costs what its expansion would, computed once (graphql_runtime/document_limits.py):
     linear in the document's size however often it is spread; saturates at SATURATED."""
     variables = variables or {}
 

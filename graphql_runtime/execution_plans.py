@@ -12,7 +12,7 @@ A plan never produces an error itself. Whatever graphql-core would treat as anyt
 value (a null where the type is non-null, a value that fails to coerce or coerces to null, an
 exception or an awaitable as a value, a list that is not a list or tuple) makes the plan raise
 `Fallback`, and the executor completes that object through graphql-core's own path
-(resolvers/fast_execution.py), which gives the errors, their paths and the null propagation.
+(graphql_runtime/fast_execution.py), which gives the errors, their paths and the null propagation.
 Reads are plain attribute reads, so running them again there changes nothing.
 
 Plans are cached per schema, operation (with its fragments) and the values of the variables its
@@ -60,7 +60,7 @@ from strawberry.types.field import StrawberryField
 if TYPE_CHECKING:
     from graphql.execution.collect_fields import FieldDetailsList
 
-    from resolvers.fast_execution import FastExecutor
+    from graphql_runtime.fast_execution import FastExecutor
 
 Builder = Callable[[Any], dict[str, Any]]
 

@@ -4,7 +4,7 @@ A message is refused before it is decoded when it is larger than an HTTP body ma
 (`AFTERSALES_MAX_BODY_BYTES`): uvicorn refuses a larger frame from its header already
 (`ws_max_size`, api/start.py), and this check holds under a server configured otherwise.
 Then a message must be one JSON object whose fields have the types its protocol gives them;
-anything else gets the protocol's error answer from the handler (api/broadcast.py), never a
+anything else gets the protocol's error answer from the handler (feed/handlers.py), never a
 traceback: Strawberry indexes into whatever arrived.
 """
 
