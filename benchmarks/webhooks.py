@@ -43,8 +43,8 @@ from services.webhooks import WebhookService
 from storage import event_consumers
 from storage.indexes import ensure_indexes
 from storage.mongo import Database, connect
-from tests.factories import pending_requests
-from tests.processes import ROOT, free_port
+from tests.support.factories import pending_requests
+from tests.support.processes import ROOT, free_port
 from webhooks import signing
 from webhooks.event_types import EventType
 

@@ -17,8 +17,8 @@ Anything unusual takes graphql-core's own path, so the response and its errors s
 graphql-core gives: a null where the type is non-null, a value that fails to coerce (graphql-core
 then raises and locates the error), an operation with resolve middleware (a schema extension
 with a `resolve` hook), @defer/@stream, and every field with a resolver or arguments.
-`tests/test_fast_execution.py` compares this executor with graphql-core's on the same documents.
-Measured by benchmarks/tab_query.py (the GraphQL overhead of the To Proceed page) and
+`tests/api/graphql/test_fast_execution.py` compares this executor with graphql-core's on the same
+documents. Measured by benchmarks/tab_query.py (the GraphQL overhead of the To Proceed page) and
 benchmarks/executor.py (the executors alone).
 """
 

@@ -22,7 +22,7 @@ from uvicorn.supervisors import multiprocess
 
 from feed.socket_writer import UVICORN_WS_OPTIONS, DirectSender, ExposeDirectSender, text_frame
 from process.shutdown import GracefulMultiprocess, GracefulProcess, GracefulServer
-from tests.processes import free_port
+from tests.support.processes import free_port
 
 
 async def _serve(app: Any, server_class: Callable[..., uvicorn.Server] = uvicorn.Server) -> Any:
