@@ -23,7 +23,7 @@ from services.after_sales import AfterSaleService
 from services.bootstrap import Services
 from services.deadline_worker import DeadlineWorker
 from storage.mongo import Database
-from tests.integration.test_after_sale_service import assert_counters_match, seller_of
+from tests.support.after_sale_api import assert_counters_match, seller_of
 from tests.support.factories import new_buyer_id, place_order
 
 _MS = timedelta(milliseconds=1)

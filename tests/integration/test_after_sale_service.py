@@ -3,10 +3,9 @@ requests it closes, the order, the ledger, the counters and the notifications to
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import timedelta
 
-from models.actors import ADJUSTMENTS, EXPIRY_WORKER, Actor, ActorKind
+from models.actors import EXPIRY_WORKER, Actor, ActorKind
 from models.after_sales import AfterSaleKind, AfterSaleStatus, AfterSaleTab, DecisionType
 from models.clock import SettableClock
 from models.commands import (
@@ -20,28 +19,14 @@ from models.commands import (
 )
 from models.orders import FulfilmentState, PaymentState
 from models.refund_ledger import RefundLedger
-from services.after_sales import SECTION
 from services.bootstrap import Services
 from storage import orders as order_store
-from storage import refund_ledgers, tab_counts
+from storage import refund_ledgers
 from storage.mongo import Database
+from tests.support.after_sale_api import assert_counters_match, seller_of
 from tests.support.factories import new_buyer_id, place_order
 
 PLATFORM = Actor(ActorKind.PLATFORM, "ops-1")
-
-
-def seller_of(shop_id: str) -> Actor:
-    return Actor(ActorKind.SELLER_AGENT, "agent-1", shop_id, frozenset({ADJUSTMENTS}))
-
-
-async def recount(db: Database, shop_id: str) -> dict[str, int]:
-    docs = await db.after_sales.find({"shop_id": shop_id, "tabs": "ALL"}, {"tabs": 1}).to_list(None)
-    return dict(Counter(d["tabs"][1] for d in docs))
-
-
-async def assert_counters_match(db: Database, shop_id: str) -> None:
-    stored = {k: v for k, v in (await tab_counts.read(db, shop_id, SECTION)).items() if v}
-    assert stored == await recount(db, shop_id)
 
 
 async def delivered(db: Database, clock: SettableClock, shop_id: str, **kw: object):

@@ -16,7 +16,7 @@ from storage import event_consumers
 from storage import webhooks as store
 from storage.mongo import Database
 from tests.support.webhook_delivery import eventually, make_events, own_database, register
-from tests.system.test_webhook_receiver import Receiver, running_receiver
+from tests.support.webhook_receiver import Receiver, running_receiver
 from webhooks.retry import RetryPolicy
 
 # Retries fast enough for a test, patient enough to outlast the receiver's 1.5 s down time

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 from typing import Any
 
+from models.actors import ADJUSTMENTS, Actor, ActorKind
 from models.clock import SettableClock
 from models.orders import FulfilmentState, Order
+from services.after_sales import SECTION
+from storage import tab_counts
 from storage.mongo import Database
 from tests.support.api_client import GraphQLClient
 from tests.support.factories import new_buyer_id, place_order
@@ -100,3 +104,17 @@ def ask(order: Order, kind: str, reason: str, lines: dict[int, int], **extra: An
         "lines": [{"lineId": order.lines[i].line_id, "quantity": q} for i, q in lines.items()],
         **extra,
     }
+
+
+def seller_of(shop_id: str) -> Actor:
+    return Actor(ActorKind.SELLER_AGENT, "agent-1", shop_id, frozenset({ADJUSTMENTS}))
+
+
+async def recount(db: Database, shop_id: str) -> dict[str, int]:
+    docs = await db.after_sales.find({"shop_id": shop_id, "tabs": "ALL"}, {"tabs": 1}).to_list(None)
+    return dict(Counter(d["tabs"][1] for d in docs))
+
+
+async def assert_counters_match(db: Database, shop_id: str) -> None:
+    stored = {k: v for k, v in (await tab_counts.read(db, shop_id, SECTION)).items() if v}
+    assert stored == await recount(db, shop_id)

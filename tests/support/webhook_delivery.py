@@ -1,6 +1,6 @@
 """Helpers for the tests of webhook delivery: a database of their own (so a dispatcher sees only
 their webhooks), webhooks registered through the service, events made in bulk, and waiting for
-the receiver stand-in (tests/system/test_webhook_receiver.py runs it as a process)."""
+the receiver stand-in (tests/support/webhook_receiver.py runs it as a process)."""
 
 from __future__ import annotations
 

@@ -16,8 +16,7 @@ import pytest
 from models.clock import SettableClock
 from models.orders import Order
 from storage.mongo import Database
-from tests.integration.test_after_sale_service import assert_counters_match
-from tests.support.after_sale_api import delivered_order
+from tests.support.after_sale_api import assert_counters_match, delivered_order
 from tests.support.api_client import authorization
 from tests.support.factories import PLATFORM, buyer, seller
 from tests.support.processes import free_port, start_service, wait_for_line

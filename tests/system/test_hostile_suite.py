@@ -22,9 +22,9 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.api.helpdesk.test_helpdesk_api import CREATE_RULE
 from tests.support.api_client import authorization
 from tests.support.factories import seller
+from tests.support.helpdesk_api import CREATE_RULE
 from tests.support.processes import free_port, start_service, wait_for_line
 
 TRANSPORT, LEGACY = "graphql-transport-ws", "graphql-ws"

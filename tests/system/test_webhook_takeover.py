@@ -17,7 +17,7 @@ import pytest
 from storage import event_consumers
 from tests.support.processes import free_port, start_service, wait_for_line
 from tests.support.webhook_delivery import eventually, make_events, own_database, register
-from tests.system.test_webhook_receiver import Receiver, running_receiver
+from tests.support.webhook_receiver import Receiver, running_receiver
 
 SECRET = "whsec_takeover_0123456789abcdefghij"
 SHOP = "shop-takeover"

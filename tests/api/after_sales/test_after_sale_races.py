@@ -11,8 +11,7 @@ from models.clock import SettableClock
 from storage import orders as order_store
 from storage import refund_ledgers
 from storage.mongo import Database
-from tests.integration.test_after_sale_service import assert_counters_match
-from tests.support.after_sale_api import ask, delivered_order, mutate, ok
+from tests.support.after_sale_api import ask, assert_counters_match, delivered_order, mutate, ok
 from tests.support.api_client import GraphQLClient
 from tests.support.factories import PLATFORM, buyer, seller
 

@@ -36,10 +36,10 @@ from resolvers.subscriptions import decode_cursor as decode_feed_cursor
 from resolvers.subscriptions import encode_cursor as encode_feed_cursor
 from services.bootstrap import Services
 from storage.mongo import Database
-from tests.api.helpdesk.test_helpdesk_api import CREATE_RULE
 from tests.support.after_sale_api import ask, delivered_order, mutate, ok
 from tests.support.api_client import GraphQLClient, authorization
 from tests.support.factories import PLATFORM, buyer, new_buyer_id, place_order, seller
+from tests.support.helpdesk_api import CREATE_RULE
 from tests.support.live import Client, serving
 
 UPDATE_RULE = """

@@ -14,8 +14,8 @@ from services.bootstrap import Services
 from storage.mongo import Database
 from tests.support.api_client import GraphQLClient
 from tests.support.factories import PLATFORM, buyer, new_buyer_id, place_order, seller
+from tests.support.helpdesk_api import CREATE_RULE, ERROR
 
-ERROR = "... on UserError { __typename code message field }"
 TICKET = """
   id type subject status assignee tags opened_at: openedAt orderId
   notes { authorId text }
@@ -46,15 +46,6 @@ mutation($id: ID!) { rejectCancellation(input: {cancellationId: $id, reason: OTH
 SYSTEM_CANCEL = """
 mutation($o: ID!) { cancelUnpaidOrder(input: {orderId: $o}) {
   __typename ... on Cancellation { id status } } }"""
-CREATE_RULE = f"""
-mutation($shop: ID, $rule: TicketRuleInput!) {{
-  createTicketRule(input: {{shopId: $shop, rule: $rule}}) {{
-    __typename
-    ... on TicketRule {{ id name position enabled action {{ kind tag }} }}
-    ... on InvalidRuleError {{ problem }}
-    {ERROR}
-  }}
-}}"""
 ADD_AGENT = """
 mutation($agent: String!) { addShopAgent(input: {agentId: $agent}) {
   __typename ... on ShopAgents { agents } } }"""
