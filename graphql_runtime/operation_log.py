@@ -23,7 +23,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from api.logs import FIELDS
 from api.metrics import record_operation
 from api.request_id import current_request_id, new_request_id
-from resolvers.errors import typed_error_codes
+from graphql_runtime.error_codes import typed_error_codes
 
 log = logging.getLogger("aftersales.graphql")
 
