@@ -38,9 +38,7 @@ async def _serve(app: Any, server_class: Callable[..., uvicorn.Server] = uvicorn
     return server, task, config.port
 
 
-async def test_uvicorn_sansio_websocket_send_is_its_protocol_with_the_state_the_direct_writer_reads() -> (
-    None
-):
+async def test_uvicorn_websocket_send_is_the_sansio_protocol_the_direct_writer_reads() -> None:
     # feed/socket_writer.py: the `send` uvicorn hands a WebSocket app is its sansio protocol's
     # bound method, whose attributes say whether a frame may be written to its transport now.
     seen: dict[str, Any] = {}
