@@ -47,8 +47,8 @@ from services.tiktok_connection import TikTokConnection
 from storage import order_records, tiktok_inbox
 from storage.indexes import ensure_indexes
 from storage.mongo import connect
-from tests.api_client import authorization
-from tests.processes import ROOT, free_port
+from tests.support.api_client import authorization
+from tests.support.processes import ROOT, free_port
 
 APP_KEY, APP_SECRET = "bench-key", "bench-secret"
 TIKTOK_SHOP, CIPHER, TOKEN = "7495540735365777507", "ROW_standin_cipher", "TTP_standin_access_token"

@@ -1,0 +1,127 @@
+"""A service linked to the TikTok Shop stand-in, for the connection's tests: the app under a real
+uvicorn (the stand-in's webhooks reach it over HTTP), the stand-in as its own process, and
+waits that poll without blocking the event loop both run in."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+import uvicorn
+
+from api.app import create_app
+from api.settings import Settings
+from integrations.tiktok_shop.credentials import ShopLink
+from models.clock import SystemClock
+from services.bootstrap import Services, build_services
+from services.tiktok_connection import TikTokConnection
+from storage import tiktok_requests as mirrors
+from storage.mongo import Database
+from tests.support.api_client import GraphQLClient
+from tests.support.processes import free_port
+from tests.support.tiktok_standin import APP_KEY, APP_SECRET, StandIn, running_standin
+
+T = TypeVar("T")
+
+
+async def eventually(check: Callable[[], Awaitable[T]], what: str, timeout: float = 20.0) -> T:
+    """Polls until check() is truthy; fails naming what never happened (a wait, not a timing)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never happened: {what}")
+        await asyncio.sleep(0.05)
+
+
+@dataclass
+class Linked:
+    services: Services
+    connection: TikTokConnection
+    standin: StandIn
+    shop_id: str
+    tiktok_shop: str
+    api: GraphQLClient
+    http: httpx.AsyncClient
+
+    async def control(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        """The stand-in's control API, off the event loop (its webhooks come back to this loop)."""
+        return await asyncio.to_thread(self.standin.ok, method, path, body)
+
+    async def order(self, **spec: Any) -> dict[str, Any]:
+        spec.setdefault("line_items", [{"product_name": "Mug", "sale_price": "12.50"}])
+        return await self.control("POST", "/_standin/orders", {"shop_id": self.tiktok_shop, **spec})
+
+    async def mirror(self, kind: str, tiktok_id: str) -> mirrors.Mirror | None:
+        return await mirrors.get(self.services.db, self.shop_id, kind, tiktok_id)
+
+    async def settled(self, timeout: float = 20.0) -> None:
+        """The stand-in has sent every webhook, and the inbox has handled every one."""
+        await eventually(
+            lambda: asyncio.to_thread(lambda: self.standin.ok("GET", "/_standin/webhooks")["idle"]),
+            "the stand-in's webhooks sent",
+            timeout,
+        )
+
+        async def inbox_empty() -> bool:
+            from storage import tiktok_inbox
+
+            return await tiktok_inbox.pending(self.services.db) == 0
+
+        await eventually(inbox_empty, "the inbox handled", timeout)
+
+
+@contextlib.asynccontextmanager
+async def linked_service(db: Database, *standin_flags: str) -> AsyncIterator[Linked]:
+    services = await build_services(db, SystemClock())
+    port = free_port()
+    with running_standin(f"http://127.0.0.1:{port}/webhooks/tiktok", *standin_flags) as standin:
+        # A TikTok shop of its own: a link is unique per TikTok shop, the database is shared.
+        shop_id, tiktok_shop = f"shop-tt-{port}", f"74955{port}"
+        cipher, token = f"ROW_cipher_{port}", f"TTP_token_{port}_secret"
+        standin.ok(
+            "POST",
+            "/_standin/shops",
+            {"shop_id": tiktok_shop, "shop_cipher": cipher, "access_token": token},
+        )
+        link = ShopLink(
+            shop_id=shop_id,
+            tiktok_shop_id=tiktok_shop,
+            app_key=APP_KEY,
+            shop_cipher=cipher,
+            api_base=standin.base,
+            app_secret=APP_SECRET,
+            access_token=token,
+        )
+        connection = TikTokConnection(
+            # The reconciler and the deadline warnings run when a test calls them.
+            services,
+            reconcile_seconds=3600,
+            warn_poll_seconds=3600,
+            retry_base=0.05,
+            settings_link=link,
+        )
+        app = create_app(services, settings=Settings(), tiktok=connection)
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+        server = uvicorn.Server(config)
+        task = asyncio.create_task(server.serve())
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+                yield Linked(
+                    services, connection, standin, shop_id, tiktok_shop, GraphQLClient(http), http
+                )
+        finally:
+            server.should_exit = True
+            await task
