@@ -41,7 +41,8 @@ async def _repaired(linked: Linked, check: Any, what: str) -> None:
         await linked.settled(timeout=600)
         try:
             await linked.connection.reconcile(linked.shop_id)
-        except Exception:  # a throttled page: the next pass reads it
+        except Exception as exc:  # a throttled page: the next pass reads it
+            print(f"reconcile: {type(exc).__name__}: {exc}")  # shown if the wait fails
             return False
         return bool(await check())
 
