@@ -419,3 +419,21 @@ async def test_h4_an_expired_access_token_is_refreshed_and_stored(linked: Linked
     stored = await tiktok_links.get(linked.services.db, shop_id)
     assert stored is not None and stored.access_token not in ("", tokens["access_token"])
     assert stored.refresh_token != tokens["refresh_token"]
+
+
+async def test_h4_a_second_decision_while_one_is_at_tiktok_is_refused(linked: Linked) -> None:
+    _, cancel_id = await pending_cancellation(linked)
+    local = await local_of(linked, cancel_id, "PENDING")
+    await linked.control("PUT", "/_standin/chaos", {"calls": {"throttle": 1.0}})
+    await linked.api(ACCEPT, {"id": local.id}, agent(linked))
+    second = """mutation($id: ID!) { rejectCancellation(input: {cancellationId: $id,
+      reason: ALREADY_SHIPPED}) { __typename ... on InvalidStateError { currentState } } }"""
+    answer = await linked.api(second, {"id": local.id}, agent(linked))
+    assert answer["rejectCancellation"] == {
+        "__typename": "InvalidStateError",
+        "currentState": "DECISION_PENDING_AT_TIKTOK",
+    }
+    await linked.control("PUT", "/_standin/chaos", {"calls": {"throttle": 0}})
+    await _decision(linked, cancel_id, CONFIRMED)
+    applied = await linked.control("GET", "/_standin/applied")
+    assert f"cancellation:{cancel_id}:REJECT" not in applied["counts"]
