@@ -109,7 +109,7 @@ def _held(line_id: str, existing: Sequence[AfterSaleRequest], ignore: set[str]) 
 def units_left(
     order: Order, line_id: str, existing: Sequence[AfterSaleRequest], ignore: set[str]
 ) -> int:
-    bought = next(line.quantity for line in order.lines if line.line_id == line_id)
+    bought = order.units_left(line_id)  # less units the seller cancelled (C10)
     return max(0, bought - _held(line_id, existing, ignore))
 
 

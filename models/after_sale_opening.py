@@ -54,7 +54,7 @@ from models.after_sales_reasons import (
 from models.money import Money
 from models.notifications import Notification
 from models.orders import FulfilmentState, Order
-from models.policy import CategoryPolicy
+from models.policy import WEEKENDS_ONLY, BusinessCalendar, CategoryPolicy, seller_response_window
 from models.reasons import clean_comment, require_reason
 from models.refund_ledger import RefundLedger, clean_quantities, refund_quote
 from models.request_kinds import profile_of
@@ -82,6 +82,7 @@ def request_by_buyer(
     policy: CategoryPolicy,
     now: datetime,
     new_id: str,
+    calendar: BusinessCalendar = WEEKENDS_ONLY,
 ) -> AfterSaleOutcome:
     """R1, P1: the buyer asks about some lines and quantities; R5 links a second request; R10 pays
     a refund-only request in an instant-refund category at once.
@@ -119,7 +120,9 @@ def request_by_buyer(
         follows_id=follows,
     )
     record = record_step(None, kind, _A.REQUEST, _S.PENDING_SELLER, actor, now, reason, note)
-    r = replace(r, timeline=(record,), deadline=now + policy.seller_response_window)
+    # R3, Y2: the window for the order's value, counted on the calendar if the policy says so.
+    window = seller_response_window(policy, order.items_total.minor)
+    r = replace(r, timeline=(record,), deadline=window.ends(now, calendar))
 
     closed: list[AfterSaleRequest] = []
     for old in superseded:

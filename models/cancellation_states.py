@@ -17,7 +17,9 @@ from models.transitions import Transition, TransitionTable
 
 class CancellationStatus(Enum):
     PENDING = "PENDING"  # waiting for the seller (C2)
-    CANCELLED = "CANCELLED"  # the order is cancelled and refunded (C1, C4, C6, C7, C8)
+    # The order is cancelled and refunded (C1, C4, C6, C7, C8), or, for a line cancel (C10),
+    # those units are and the rest of the order goes on.
+    CANCELLED = "CANCELLED"
     REJECTED = "REJECTED"  # the seller said no; the order goes on (C5)
     WITHDRAWN = "WITHDRAWN"  # the buyer took the request back before the seller answered
 
@@ -47,6 +49,7 @@ class CancellationAction(Enum):
     WITHDRAW = "WITHDRAW"
     SELLER_CANCEL = "SELLER_CANCEL"
     SYSTEM_CANCEL = "SYSTEM_CANCEL"
+    SELLER_CANCEL_LINES = "SELLER_CANCEL_LINES"
 
 
 _S = CancellationStatus
@@ -66,6 +69,7 @@ TRANSITIONS: TransitionTable[CancellationAction, CancellationStatus] = Transitio
         Transition(_A.WITHDRAW, _S.PENDING, _S.WITHDRAWN, _BUYER, "C2"),
         Transition(_A.SELLER_CANCEL, None, _S.CANCELLED, _SELLER, "C7"),
         Transition(_A.SYSTEM_CANCEL, None, _S.CANCELLED, _PLATFORM, "C8"),
+        Transition(_A.SELLER_CANCEL_LINES, None, _S.CANCELLED, _SELLER, "C10"),
     ]
 )
 

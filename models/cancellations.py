@@ -31,7 +31,7 @@ from models.errors import (
 from models.money import Money
 from models.notifications import Notification, NotificationKind, Recipient
 from models.orders import FulfilmentState, LineItem, Order
-from models.policy import CategoryPolicy
+from models.policy import WEEKENDS_ONLY, BusinessCalendar, CategoryPolicy, seller_response_window
 from models.reasons import (
     AUTO_ACCEPT_REASON,
     SELLER_CANCEL_REASONS,
@@ -39,7 +39,7 @@ from models.reasons import (
     clean_comment,
     require_reason,
 )
-from models.refund_ledger import RefundBreakdown
+from models.refund_ledger import RefundBreakdown, RefundLedger
 from models.requests import Initiator, NextAction, TimelineRecord
 from models.transitions import Transition, require_actor
 
@@ -116,6 +116,9 @@ class CancellationOutcome:
     record: CancellationRecord
     notifications: tuple[Notification, ...]
     previous_status: CancellationStatus | None
+    # The order's refund ledger after this step, when the step books its own entry (C10); a
+    # whole-order cancel's entry is booked by the write path from the order it cancelled.
+    ledger: RefundLedger | None = None
 
 
 @dataclass(frozen=True)
@@ -295,8 +298,10 @@ def request_by_buyer(
     policy: CategoryPolicy,
     now: datetime,
     new_id: str,
+    calendar: BusinessCalendar = WEEKENDS_ONLY,
 ) -> CancellationOutcome:
-    """C1 inside the unconditional window (or an unpaid order): cancelled at once. C2 after it."""
+    """C1 inside the unconditional window (or an unpaid order): cancelled at once. C2 after it;
+    the seller's window is the one for the order's value, counted as the policy says (Y2)."""
     require_reason(PROFILE.request_reasons, reason)
     note = clean_comment(note, field="note")
     _refuse_if_not_cancellable(order)
@@ -323,7 +328,8 @@ def request_by_buyer(
         c = _with_record(c, record, refund=refund, resolved_at=now)
         notes = _cancelled_notifications(c, now, "cancelled by the buyer", notify_shop=True)
         return CancellationOutcome(c, new_order, record, notes, None)
-    c = _with_record(c, record, respond_by=now + policy.seller_response_window)
+    window = seller_response_window(policy, order.items_total.minor)
+    c = _with_record(c, record, respond_by=window.ends(now, calendar))
     new_order = replace(order, open_cancellation_id=c.id)
     notes = (
         Notification(

@@ -53,7 +53,7 @@ class TicketCommand(Command):
     pass
 
 
-# ---- cancellations (C1-C9) ---------------------------------------------------------------
+# ---- cancellations (C1-C10) ---------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,16 @@ class CancelOrder(CancellationCommand):
     """C7: the seller cancels."""
 
     order_id: str
+    reason: str
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class CancelOrderLines(CancellationCommand):
+    """C10: the seller cancels some lines and quantities; the rest of the order goes on."""
+
+    order_id: str
+    lines: Lines
     reason: str
     comment: str | None = None
 

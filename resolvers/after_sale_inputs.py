@@ -156,3 +156,16 @@ class CategoryPolicyInput:
     appeal_window_seconds: int | None = None
     instant_refund: bool | None = None
     replacement_needs_item_back: bool | None = None
+    payment_window_seconds: int | None = strawberry.field(
+        default=None, description="Y2, C8: how long an order may stay unpaid."
+    )
+    business_days: bool | None = strawberry.field(
+        default=None,
+        description="Y2: the seller response window counts business days (businessCalendar).",
+    )
+    high_value_above: int | None = strawberry.field(
+        default=None,
+        description="Y2: above this order value (items, minor units of the order's currency; "
+        "0: never) the high-value response window applies.",
+    )
+    high_value_seller_response_window_seconds: int | None = None

@@ -22,6 +22,7 @@ from models.refund_ledger import RefundBreakdown as DomainBreakdown
 from models.refund_ledger import RefundLedger as DomainLedger
 from resolvers.context import Context, actor_of, services_of
 from resolvers.evidence_types import Evidence, evidence_of
+from resolvers.policy import ResponseWindow
 from resolvers.types import ActorKind, LineItem, Lines, Money, Order, PageInfo, Reason
 from storage.after_sales import AfterSaleFilter as StoreFilter
 
@@ -206,6 +207,15 @@ class CategoryPolicy:
     appeal_window_seconds: int
     instant_refund: bool
     replacement_needs_item_back: bool
+    payment_window_seconds: int = strawberry.field(description="Y2, C8.")
+    business_days: bool = strawberry.field(
+        description="Y2: the seller response window counts business days."
+    )
+    high_value_above: int = strawberry.field(
+        description="Y2: order value (items, minor units) above which the high-value window "
+        "applies; 0: never."
+    )
+    high_value_seller_response_window_seconds: int
 
     @classmethod
     def of(cls, category: str, p: DomainPolicy) -> CategoryPolicy:
@@ -222,6 +232,10 @@ class CategoryPolicy:
             appeal_window_seconds=s(p.appeal_window),
             instant_refund=p.instant_refund,
             replacement_needs_item_back=p.replacement_needs_item_back,
+            payment_window_seconds=s(p.payment_window),
+            business_days=p.business_days,
+            high_value_above=p.high_value_above,
+            high_value_seller_response_window_seconds=s(p.high_value_seller_response_window),
         )
 
 
@@ -360,6 +374,17 @@ class AfterSale:
         # Visible to whoever sees the request: same shop, same buyer.
         order = await info.context.orders.load(self._r.order_id)
         return Order.of(order) if order else None
+
+    @strawberry.field(
+        description="Y2: the seller response window the request was given (null: it waited for "
+        "no seller, as a seller's, the platform's or an instant refund)."
+    )
+    async def seller_response_window(self, info: Info[Context, Any]) -> ResponseWindow | None:
+        r = self._r
+        if not r.timeline or r.timeline[0].to_status is not domain.AfterSaleStatus.PENDING_SELLER:
+            return None
+        order = await info.context.orders.load(r.order_id)
+        return ResponseWindow.for_request(r.policy, order.items_total.minor) if order else None
 
 
 @strawberry.type

@@ -16,6 +16,7 @@ import strawberry
 
 from models import after_sales_errors as after_sale_errors
 from models import errors as domain
+from models import line_cancels
 from models.ticket_rules import InvalidRule
 from models.ticket_rules import RuleProblem as DomainRuleProblem
 
@@ -132,6 +133,12 @@ class AfterSaleRefusedError(UserError):
     window_ends_at: datetime | None
 
 
+@strawberry.type(description="C10: more units of a line than are left to cancel.")
+class UnitsNotAvailableError(UserError):
+    line_id: strawberry.ID
+    available: int
+
+
 @strawberry.type(description="R7: the amount is above what these lines can still refund.")
 class RefundExceedsRefundableError(UserError):
     refundable_minor_units: int
@@ -174,6 +181,10 @@ def to_user_error(err: domain.DomainError) -> UserError:
             return PaymentWindowOpenError(**common, payment_due_at=err.payment_due_at)
         case domain.DuplicateRequest():
             return AlreadyRequestedError(**common, existing_cancellation_id=err.existing_id)
+        case line_cancels.UnitsNotAvailable():
+            return UnitsNotAvailableError(
+                **common, line_id=strawberry.ID(err.line_id), available=err.available
+            )
         case InvalidRule():
             return InvalidRuleError(**common, problem=err.problem)
         case after_sale_errors.AfterSaleRefused():

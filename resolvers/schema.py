@@ -34,9 +34,11 @@ from resolvers.errors import (
 )
 from resolvers.fast_execution import FastExecutor
 from resolvers.limits import CostRateLimit, HttpSubscriptionGate, IntrospectionGate
+from resolvers.line_cancels import LineCancelMutation
 from resolvers.mutations import Mutation
 from resolvers.order_intake import OrderIntakeMutation, OrderSubscription
 from resolvers.parse_cache import BoundedParserCache
+from resolvers.policy import PolicyMutation, PolicyQuery
 from resolvers.queries import Query
 from resolvers.subscriptions import Subscription
 from resolvers.validation_cache import DocumentValidationCache
@@ -119,9 +121,17 @@ MAX_TOKENS = 4000
 _LIMIT_RULES = [document_limits_rule(max_depth=12, max_aliases=30)]
 
 schema = AfterSalesSchema(
-    query=merge_types("Query", (Query, AfterSaleQuery, WebhookQueries)),
+    query=merge_types("Query", (Query, AfterSaleQuery, PolicyQuery, WebhookQueries)),
     mutation=merge_types(
-        "Mutation", (Mutation, AfterSaleMutation, OrderIntakeMutation, WebhookMutations)
+        "Mutation",
+        (
+            Mutation,
+            LineCancelMutation,
+            AfterSaleMutation,
+            PolicyMutation,
+            OrderIntakeMutation,
+            WebhookMutations,
+        ),
     ),
     subscription=merge_types("Subscription", (Subscription, OrderSubscription)),
     # Every error type is in the schema even where no union names it yet.

@@ -25,6 +25,7 @@ from models.requests import Initiator as DomainInitiator
 from models.requests import RequestKind as DomainRequestKind
 from resolvers.context import Context, actor_of, services_of
 from resolvers.execution_plans import serve_from
+from resolvers.policy import ResponseWindow
 
 if TYPE_CHECKING:
     from resolvers.evidence_types import Evidence
@@ -150,6 +151,21 @@ class OrderIntakeEntry:
     received_at: datetime
 
 
+@strawberry.type(description="C10: units of one line the seller cancelled; the order goes on.")
+class CancelledLine:
+    line_id: strawberry.ID
+    quantity: int
+    cancellation_id: strawberry.ID = strawberry.field(description="The cancellation record.")
+    reason: Reason
+    actor_kind: ActorKind
+    actor_id: str
+    at: datetime
+    refunded: Money = strawberry.field(
+        description="Paid back for them; zero when cancelled before any money moved (then the "
+        "buyer never pays for them: see `amountDue`)."
+    )
+
+
 @strawberry.type
 class Order:
     _order: strawberry.Private[DomainOrder]
@@ -189,6 +205,29 @@ class Order:
     @strawberry.field
     def amount_paid(self) -> Money:
         return Money.of(self._order.amount_paid)
+
+    @strawberry.field(description="The total less units cancelled before any money moved (C10).")
+    def amount_due(self) -> Money:
+        return Money.of(self._order.amount_due)
+
+    @strawberry.field(
+        description="C10: the lines and quantities the seller cancelled, oldest first; `lines` "
+        "keeps what was bought."
+    )
+    def cancelled_lines(self) -> list[CancelledLine]:
+        return [
+            CancelledLine(
+                line_id=strawberry.ID(u.line_id),
+                quantity=u.quantity,
+                cancellation_id=strawberry.ID(u.cancellation_id),
+                reason=Reason.of(u.reason),
+                actor_kind=u.actor_kind,
+                actor_id=u.actor_id,
+                at=u.at,
+                refunded=Money.of(u.refunded),
+            )
+            for u in self._order.cancelled_lines
+        ]
 
     @strawberry.field
     def refunded(self) -> Money:
@@ -351,11 +390,13 @@ class Cancellation:
     resolved_at: datetime | None
     rejection: Rejection | None
     refund: RefundBreakdown | None = strawberry.field(
-        description="What was refunded: everything the buyer paid."
+        description="What was refunded: everything the buyer paid and not refunded before; for "
+        "a line cancel (C10), those units."
     )
     lines: Lines = strawberry.field(
         graphql_type=list[LineItem],
-        description="The order's lines as they were when the request was made.",
+        description="The order's lines as they were when the request was made; for a line "
+        "cancel (C10, action SELLER_CANCEL_LINES), the lines and quantities cancelled.",
     )
     timeline: list[TimelineRecord]
     next_action: cancel_domain.NextAction | None = strawberry.field(graphql_type=NextAction | None)
@@ -411,6 +452,20 @@ class Cancellation:
     @strawberry.field
     def policy(self) -> PolicySnapshot:
         return PolicySnapshot.of(self._c.policy)
+
+    @strawberry.field(
+        description="Y2: the seller response window the request was given (null: it waited for "
+        "nobody, as a cancel at once or by the seller)."
+    )
+    def seller_response_window(
+        self,
+    ) -> ResponseWindow | None:
+        c = self._c
+        if not c.timeline or c.timeline[0].action is not cancel_domain.CancellationAction.REQUEST:
+            return None
+        # A buyer's request holds the order's lines as they were: their value is the order's.
+        value = sum(line.subtotal.minor for line in c.lines)
+        return ResponseWindow.for_request(c.policy, value)
 
     @strawberry.field(description="E1: the photos and videos attached to its steps, oldest first.")
     async def evidence(

@@ -50,7 +50,7 @@ from models.commands import (
 )
 from models.errors import DomainError, NotFound, ValidationFailed
 from models.orders import Order
-from models.policy import DEFAULT_POLICY, CategoryPolicy, PolicyBook
+from models.policy import DEFAULT_POLICY, BusinessCalendar, CategoryPolicy, PolicyBook
 from models.ticket_facts import facts_of_after_sale
 from services.request_writes import RequestWrites
 from services.ticket_sync import (
@@ -158,6 +158,7 @@ class AfterSaleService:
                     policy,
                     now(),
                     new_id,
+                    calendar=book.calendar,
                 )
             refund = domain.refund_by_seller
             if isinstance(c, PlatformRefund):
@@ -244,7 +245,17 @@ class AfterSaleService:
         category = category.strip()
         if not category or len(category) > 100:
             raise ValidationFailed("a category is 1 to 100 characters", field="category")
+        if category.startswith("*"):  # "*" is the default, "*calendar" the calendar's (Y2)
+            raise ValidationFailed("a category does not start with *", field="category")
         await policies.put(self.db, category, policy)
+
+    async def set_calendar(self, actor: Actor, calendar: BusinessCalendar) -> None:
+        """Y2: the platform sets the business calendar; deadlines already set keep theirs."""
+        access.require_platform(actor)
+        await policies.put_calendar(self.db, calendar)
+
+    async def calendar(self) -> BusinessCalendar:
+        return await policies.calendar(self.db)
 
     # ---- reads ---------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from bson import ObjectId
 
-from models import access, events
+from models import access, events, line_cancels
 from models import cancellations as domain
 from models.actors import Actor
 from models.cancellations import Cancellation, CancellationOutcome, CancellationTab
@@ -23,6 +23,7 @@ from models.commands import (
     AutoAcceptCancellations,
     CancellationCommand,
     CancelOrder,
+    CancelOrderLines,
     CancelUnpaidOrder,
     CancelUnpaidOrders,
     RejectCancellation,
@@ -32,7 +33,7 @@ from models.commands import (
 from models.errors import DomainError, NotFound
 from models.money import Money
 from models.orders import FulfilmentState, Order
-from models.policy import CategoryPolicy
+from models.policy import BusinessCalendar, CategoryPolicy
 from models.reasons import SYSTEM_CANCEL_REASONS
 from models.refund_ledger import RefundLedger
 from models.ticket_facts import facts_of_cancellation
@@ -56,7 +57,20 @@ SECTION = "cancellations"
 # returns the ids of the requests a rule decided, so the caller shows their new state.
 
 Decision = Callable[[Cancellation, Order], CancellationOutcome]
-Creation = Callable[[Order, CategoryPolicy, str], CancellationOutcome]
+
+
+@dataclass(frozen=True)
+class Basis:
+    """What a new cancellation is decided on, read in its transaction."""
+
+    order: Order
+    policy: CategoryPolicy  # the request keeps it (Y1)
+    calendar: BusinessCalendar  # for a deadline counted in business days (Y2)
+    ledger: RefundLedger | None  # read only for a line cancel (C10)
+    new_id: str
+
+
+Creation = Callable[[Basis], CancellationOutcome]
 
 
 @dataclass(frozen=True)
@@ -115,6 +129,8 @@ class CancellationService:
                 return await self._reject(actor, command, key)
             case CancelOrder():
                 return await self._cancel_by_seller(actor, command, key)
+            case CancelOrderLines():
+                return await self._cancel_lines(actor, command, key)
             case CancelUnpaidOrder():
                 return await self._cancel_unpaid(actor, command, key)
             case AutoAcceptCancellations():
@@ -128,9 +144,10 @@ class CancellationService:
     async def _request(self, actor: Actor, c: RequestCancellation, key: str | None) -> Cancellation:
         """C1 (at once inside the window), C2 (a request after it), C3 (refused once shipped)."""
 
-        def create(order: Order, policy: CategoryPolicy, new_id: str) -> CancellationOutcome:
+        def create(b: Basis) -> CancellationOutcome:
+            now = self.clock.now()
             return domain.request_by_buyer(
-                order, actor, c.reason, c.note, policy, self.clock.now(), new_id
+                b.order, actor, c.reason, c.note, b.policy, now, b.new_id, b.calendar
             )
 
         return await self._create(actor, c.order_id, c, key, create, access.permit_buyer(actor))
@@ -173,12 +190,28 @@ class CancellationService:
     ) -> Cancellation:
         """C7: the seller cancels; the buyer is notified and refunded."""
 
-        def create(order: Order, policy: CategoryPolicy, new_id: str) -> CancellationOutcome:
+        def create(b: Basis) -> CancellationOutcome:
             return domain.cancel_by_seller(
-                order, actor, c.reason, c.comment, policy, self.clock.now(), new_id
+                b.order, actor, c.reason, c.comment, b.policy, self.clock.now(), b.new_id
             )
 
         return await self._create(actor, c.order_id, c, key, create, access.permit_seller(actor))
+
+    async def _cancel_lines(
+        self, actor: Actor, c: CancelOrderLines, key: str | None
+    ) -> Cancellation:
+        """C10: the seller cancels some units; they are refunded, the rest goes on."""
+
+        def create(b: Basis) -> CancellationOutcome:
+            assert b.ledger is not None
+            now = self.clock.now()
+            return line_cancels.cancel_lines_by_seller(
+                b.order, b.ledger, actor, c.lines, c.reason, c.comment, b.policy, now, b.new_id
+            )
+
+        return await self._create(
+            actor, c.order_id, c, key, create, access.permit_seller(actor), with_ledger=True
+        )
 
     # ---- platform ------------------------------------------------------------------------
 
@@ -187,9 +220,10 @@ class CancellationService:
     ) -> Cancellation:
         """C8: the platform cancels an order not paid in time; the seller is notified."""
 
-        def create(order: Order, policy: CategoryPolicy, new_id: str) -> CancellationOutcome:
+        def create(b: Basis) -> CancellationOutcome:
             (reason,) = SYSTEM_CANCEL_REASONS
-            return domain.cancel_by_system(order, actor, reason, policy, self.clock.now(), new_id)
+            now = self.clock.now()
+            return domain.cancel_by_system(b.order, actor, reason, b.policy, now, b.new_id)
 
         return await self._create(actor, c.order_id, c, key, create, access.permit_platform(actor))
 
@@ -308,13 +342,18 @@ class CancellationService:
         key: str | None,
         create: Creation,
         permit: access.Permit,
+        *,
+        with_ledger: bool = False,
     ) -> Cancellation:
         async def write(session: Session) -> Cancellation:
             order = await self._load_order(order_id, session)
             permit(order.shop_id, order.buyer_id)
             # A request keeps the policy it was opened under (Y1): read it once, here.
             book = await policies.book_for(self.db, order.categories, session)
-            outcome = create(order, book.for_order(order.categories), new_cancellation_id())
+            # C10 refunds from the order's ledger, read in this transaction.
+            ledger = await refund_ledgers.get(self.db, order, session) if with_ledger else None
+            policy = book.for_order(order.categories)
+            outcome = create(Basis(order, policy, book.calendar, ledger, new_cancellation_id()))
             [saved] = await self._write(session, actor, [_Change(outcome, None, order)])
             return saved
 
@@ -361,12 +400,15 @@ class CancellationService:
             and ch.order_before.fulfilment_state is not FulfilmentState.CANCELLED
             and ch.outcome.order.fulfilment_state is FulfilmentState.CANCELLED
         ]
-        if not refunding:
-            return
-        stored = await refund_ledgers.stored_many(
-            self.db, [ch.order_before.id for ch in refunding], session
+        # A line cancel (C10) booked its own entry in the ledger it was decided on.
+        booked = [ch.outcome.ledger for ch in changes if ch.outcome.ledger is not None]
+        stored = (
+            await refund_ledgers.stored_many(
+                self.db, [ch.order_before.id for ch in refunding], session
+            )
+            if refunding
+            else {}
         )
-        booked = []
         for ch in refunding:
             c, order = ch.outcome.cancellation, ch.outcome.order
             refund = c.refund.total if c.refund else Money.zero(order.currency)

@@ -46,6 +46,7 @@ from models.orders import Order
 from storage import events as event_log
 from storage import order_records as records
 from storage import orders as order_store
+from storage import policies
 from storage.mongo import ConcurrentUpdate, Database, Session
 
 PLACED = "PLACED"
@@ -116,7 +117,8 @@ class OrderIntake:
     ) -> list[Placed | DomainError]:
         _check_batch(commands, "orders")
         now = self.clock.now()
-        known = await self._known_categories({li.category for c in commands for li in c.lines})
+        book = await policies.book_for(self.db, {li.category for c in commands for li in c.lines})
+        known = DEFAULT_CATEGORIES | frozenset(book.by_category)
 
         async def work(session: Session) -> list[Placed | DomainError]:
             ext_ids = [c.external_id for c in commands if isinstance(c.external_id, str)]
@@ -135,7 +137,11 @@ class OrderIntake:
             events: list[OrderEvent] = []
             for cmd in commands:
                 try:
-                    order = placed_order(cmd, shop_id, cmd.order_id or new_order_id(), known, now)
+                    new_id = cmd.order_id or new_order_id()
+                    # C8, Y2: the payment window of the order's categories.
+                    cats = [li.category for li in cmd.lines if isinstance(li.category, str)]
+                    window = book.for_order(cats).payment_window
+                    order = placed_order(cmd, shop_id, new_id, known, now, window)
                     placement = placement_of(cmd)
                     prior = seen.get(cmd.external_id)
                     if prior is not None:
@@ -169,16 +175,6 @@ class OrderIntake:
             return results
 
         return await self.db.transaction(work, serial=shop_id)
-
-    async def _known_categories(self, categories: set[str]) -> frozenset[str]:
-        """The categories a placement may use: the defaults, and those with a policy."""
-        asked = sorted(categories - DEFAULT_CATEGORIES)
-        if not asked:
-            return DEFAULT_CATEGORIES
-        found = await self.db.category_policies.find({"_id": {"$in": asked}}, {"_id": 1}).to_list(
-            None
-        )
-        return DEFAULT_CATEGORIES | {d["_id"] for d in found}
 
     async def timeline(self, order: Order) -> list[IntakeEntry]:
         """What the intake received about an order its caller has read (access checked there)."""

@@ -17,7 +17,14 @@ from models.cancellations import (
 )
 from models.money import Money
 from models.notifications import Notification
-from models.orders import FulfilmentState, LineItem, Order, PaymentMethod, PaymentState
+from models.orders import (
+    CancelledUnits,
+    FulfilmentState,
+    LineItem,
+    Order,
+    PaymentMethod,
+    PaymentState,
+)
 from models.policy import CategoryPolicy
 from storage.keys import ALL, sort_key
 from storage.rebuild import frozen_constructor
@@ -105,8 +112,37 @@ def order_doc(o: Order) -> Doc:
         "open_cancellation_id": o.open_cancellation_id,
         "rejected_cancellation_id": o.rejected_cancellation_id,
         "cancelled_by": o.cancelled_by,
+        "cancelled_lines": [cancelled_units_doc(u) for u in o.cancelled_lines],
         "version": o.version,
     }
+
+
+def cancelled_units_doc(u: CancelledUnits) -> Doc:
+    return {
+        "line_id": u.line_id,
+        "quantity": u.quantity,
+        "cancellation_id": u.cancellation_id,
+        "reason": u.reason,
+        "actor_kind": u.actor_kind.value,
+        "actor_id": u.actor_id,
+        "at": u.at,
+        "refunded": money_doc(u.refunded),
+        "voided": u.voided,
+    }
+
+
+def cancelled_units_from(d: Doc) -> CancelledUnits:
+    return CancelledUnits(
+        line_id=d["line_id"],
+        quantity=d["quantity"],
+        cancellation_id=d["cancellation_id"],
+        reason=d["reason"],
+        actor_kind=_member(ActorKind, d["actor_kind"]),
+        actor_id=d["actor_id"],
+        at=d["at"],
+        refunded=money_from(d["refunded"]),
+        voided=d["voided"],
+    )
 
 
 def order_from(d: Doc) -> Order:
@@ -131,6 +167,7 @@ def order_from(d: Doc) -> Order:
         open_cancellation_id=d.get("open_cancellation_id"),
         rejected_cancellation_id=d.get("rejected_cancellation_id"),
         cancelled_by=d.get("cancelled_by"),
+        cancelled_lines=tuple(cancelled_units_from(u) for u in d.get("cancelled_lines") or ()),
         version=d.get("version", 0),
     )
 

@@ -783,6 +783,11 @@ def test_c4_transition_table_names_who_may_make_each_move() -> None:
             ActorKind.SELLER_AGENT,
         ),
         CancellationAction.SYSTEM_CANCEL: (None, CancellationStatus.CANCELLED, ActorKind.PLATFORM),
+        CancellationAction.SELLER_CANCEL_LINES: (
+            None,
+            CancellationStatus.CANCELLED,
+            ActorKind.SELLER_AGENT,
+        ),
     }
     actual = {t.action: (t.source, t.target, *t.actors) for t in TRANSITIONS}
     assert actual == expected

@@ -56,7 +56,7 @@ def _built(cls: type, which: int = 0) -> Any:
 
 
 def test_every_use_case_has_a_command() -> None:
-    assert len(COMMANDS) == 24
+    assert len(COMMANDS) == 25
 
 
 @pytest.mark.parametrize("cls", COMMANDS, ids=lambda c: c.__name__)
