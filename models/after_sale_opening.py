@@ -30,6 +30,7 @@ from models.after_sale_steps import (
 )
 from models.after_sales_case import pay, snapshot
 from models.after_sales_errors import (
+    ALREADY_REQUESTED,
     NOT_DELIVERED,
     NOT_SHIPPED,
     NOTHING_TO_REFUND,
@@ -205,20 +206,18 @@ def _initiated_refund(
             code=NOT_SHIPPED,
         )
     if lines is None:
+        # Every unit not yet refunded or requested, on any line: a unit free beside an open
+        # request is refunded, the requested ones are left to their request.
         quantities = {
             line.line_id: n
             for line in order.lines
             if (n := units_left(order, line.line_id, existing, set())) > 0
         }
         if not quantities:
-            raise AfterSaleRefused(
-                f"every unit of order {order.id} is already refunded or requested",
-                code=QUANTITY_USED_UP,
-                line_ids=[line.line_id for line in order.lines],
-            )
+            _refuse_nothing_free(order, existing)
     else:
         quantities = clean_quantities(order, lines)
-    refuse_open_and_used(order, existing, quantities, set())
+        refuse_open_and_used(order, existing, quantities, set())
     decision = Decision(
         DecisionType.APPROVE_REFUND
         if partial_amount is None
@@ -270,6 +269,27 @@ def _initiated_refund(
             )
         )
     return AfterSaleOutcome(r, new_order, (record,), tuple(notes), None, new_ledger)
+
+
+def _refuse_nothing_free(order: Order, existing: Sequence[AfterSaleRequest]) -> None:
+    """Every unit is spoken for: by a request still open or appealable, named (the refund may
+    come from it), or by refunds and settlements for good."""
+    waiting = [r for r in existing if r.holds_units and (r.is_open or r.status is _S.REJECTED)]
+    if waiting:
+        r = waiting[0]
+        also = " (rejected; the buyer may still appeal it)" if r.status is _S.REJECTED else ""
+        raise AfterSaleRefused(
+            f"every unit of order {order.id} left to refund is held by request {r.id}, "
+            f"{r.status.value}{also}",
+            code=ALREADY_REQUESTED,
+            line_ids=list(r.covered),
+            existing_id=r.id,
+        )
+    raise AfterSaleRefused(
+        f"every unit of order {order.id} is already refunded or requested",
+        code=QUANTITY_USED_UP,
+        line_ids=[line.line_id for line in order.lines],
+    )
 
 
 def refund_by_seller(

@@ -59,7 +59,7 @@ class RefundAmountInvalid(ValidationFailed):
     code = "REFUND_AMOUNT_INVALID"
 
     def __init__(self, message: str) -> None:
-        super().__init__(message, field="amount")
+        super().__init__(message, field="partialAmount")  # the input it is about
 
 
 class RefundExceedsRefundable(DomainError):
@@ -68,7 +68,7 @@ class RefundExceedsRefundable(DomainError):
     code = "REFUND_EXCEEDS_REFUNDABLE"
 
     def __init__(self, message: str, *, refundable: Money) -> None:
-        super().__init__(message, field="amount")
+        super().__init__(message, field="partialAmount")
         self.refundable = refundable
 
 

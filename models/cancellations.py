@@ -89,6 +89,7 @@ class Cancellation:
     lines: tuple[LineItem, ...]
     currency: str
     policy: CategoryPolicy  # the policy the request was opened under (Y1)
+    # C2, C6: the seller's deadline; kept once decided (next_action says whether it still runs).
     respond_by: datetime | None = None
     resolved_at: datetime | None = None
     rejection_reason: str | None = None
@@ -368,9 +369,8 @@ def _accepted(
     transition = TRANSITIONS.only(action)
     new_order, refund = _cancel_order(order, now, c.id)
     record = _record(actor, action, c.status, transition.target, now, reason, None, deadline)
-    new_c = _with_record(
-        c, record, status=transition.target, refund=refund, resolved_at=now, respond_by=None
-    )
+    # The seller's deadline stays on the record: when it was due is part of what happened.
+    new_c = _with_record(c, record, status=transition.target, refund=refund, resolved_at=now)
     notes = _cancelled_notifications(
         new_c, now, why, notify_shop=action is CancellationAction.AUTO_ACCEPT
     )
@@ -439,7 +439,6 @@ def reject(
         rejection_reason=reason,
         rejection_comment=comment,
         resolved_at=now,
-        respond_by=None,
     )
     new_order = replace(order, open_cancellation_id=None, rejected_cancellation_id=c.id)
     text = PROFILE.reject_reasons[reason]
@@ -464,7 +463,7 @@ def withdraw(c: Cancellation, order: Order, actor: Actor, now: datetime) -> Canc
     _check_actor(CancellationAction.WITHDRAW, actor)
     _refuse_after_deadline(c, now)
     record = _record(actor, CancellationAction.WITHDRAW, c.status, transition.target, now, None)
-    new_c = _with_record(c, record, status=transition.target, resolved_at=now, respond_by=None)
+    new_c = _with_record(c, record, status=transition.target, resolved_at=now)
     new_order = replace(order, open_cancellation_id=None)
     notes = (
         Notification(

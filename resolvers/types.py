@@ -385,7 +385,8 @@ class Cancellation:
     )
     requested_at: datetime
     respond_by: datetime | None = strawberry.field(
-        description="The seller must answer by then, or the platform accepts (C6)."
+        description="The seller must answer by then, or the platform accepts (C6); kept once "
+        "decided (`nextAction` is null then)."
     )
     resolved_at: datetime | None
     rejection: Rejection | None

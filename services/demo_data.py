@@ -63,7 +63,12 @@ CATALOGUE = {
 
 # Y1: categories that set their own windows; the rest use the defaults of DOMAIN.md.
 CATEGORY_POLICIES = {
-    "food": CategoryPolicy(unconditional_cancel_window=timedelta(minutes=30), instant_refund=True),
+    # Y2: an unpaid order of food is cancelled for non-payment (C8) after 30 minutes.
+    "food": CategoryPolicy(
+        unconditional_cancel_window=timedelta(minutes=30),
+        instant_refund=True,
+        payment_window=timedelta(minutes=30),
+    ),
     "electronics": CategoryPolicy(seller_response_window=24 * HOUR),
 }
 
@@ -129,6 +134,7 @@ class _Builder:
         cod: bool = False,
         unpaid: bool = False,
         picks: tuple[int, ...] = (0,),
+        due_in_policy: bool = False,
     ) -> Order:
         self.count += 1
         order_id = f"ord_{shop_id[-1]}{self.count:04d}"
@@ -163,7 +169,10 @@ class _Builder:
             payment_state=payment,
             fulfilment_state=fulfilment,
             placed_at=placed_at,
-            payment_due_at=placed_at + timedelta(hours=24) if unpaid else None,
+            # The marketplace's own due time, or none: the category's payment window (Y2).
+            payment_due_at=placed_at + timedelta(hours=24)
+            if unpaid and not due_in_policy
+            else None,
             paid_at=None if unpaid or cod else placed_at,
         )
         self.placed.append(order)
@@ -324,6 +333,12 @@ async def load_demo_data(db: Database, now: datetime) -> DemoSummary | None:
         RequestAfterSale(torch.id, AfterSaleKind.REFUND_ONLY, line, "NOT_AS_DESCRIBED"),
     )
     after_sales += 1
+    # C8 to watch: an unpaid tin of tea (food: 30 minutes to pay, Y2) placed 10 minutes ago,
+    # cancelled by the deadline worker 20 minutes after the service starts.
+    b.at(10 / 60)
+    await b.feed(
+        [b.order("shop-1", BUYERS[1], 10 / 60, unpaid=True, picks=(2,), due_in_policy=True)]
+    )
     return DemoSummary(orders=b.count, cancellations=made + 1, after_sales=after_sales)
 
 

@@ -220,7 +220,8 @@ def cancellation_doc(c: Cancellation) -> Doc:
         "requested_at": c.requested_at,
         "respond_by": c.respond_by,
         "k_requested": sort_key(c.requested_at, c.id),
-        "k_deadline": sort_key(c.respond_by, c.id),
+        # Sorted by deadline only while it runs (a decided request keeps `respond_by`).
+        "k_deadline": sort_key(c.respond_by if c.next_action else None, c.id),
         "resolved_at": c.resolved_at,
         "rejection_reason": c.rejection_reason,
         "rejection_comment": c.rejection_comment,

@@ -40,7 +40,7 @@ mutation($input: RejectFromTicketInput!) {{ rejectFromTicket(input: $input) {{
 
 SUBJECTS = {
     "REFUND_ONLY": "New Refund Request",
-    "RETURN_AND_REFUND": "New Return Request",
+    "RETURN_AND_REFUND": "New Refund Request",  # H1, seed 003: both refund kinds
     "REPLACEMENT": "New Replacement Request",
 }
 
