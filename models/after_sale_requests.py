@@ -26,6 +26,9 @@ from models.requests import Initiator, NextAction, TimelineRecord
 
 _S = AfterSaleStatus
 
+# R5: what a rejected first request waits for: the buyer appeals or asks a second time.
+APPEAL_OR_REQUEST_AGAIN = "APPEAL_OR_REQUEST_AGAIN"
+
 # One step of an after-sale request.
 AfterSaleRecord = TimelineRecord[AfterSaleAction, AfterSaleStatus]
 
@@ -135,11 +138,25 @@ class AfterSaleRequest:
         return sum(1 for r in self.timeline if r.action in SELLER_REJECTION_ACTIONS)
 
     @property
+    def may_ask_again(self) -> bool:
+        """R5: a buyer's first request, rejected once, may be followed by a second request as
+        well as appealed; a second request (or one rejected twice) only appealed. Decided from
+        the request alone: a rejection of another request on the order is not seen here (the
+        request itself then refuses with SECOND_REJECTION_ONLY_APPEAL)."""
+        return (
+            self.status is _S.REJECTED
+            and self.initiator is Initiator.BUYER
+            and self.follows_id is None
+            and self.seller_rejections < 2
+        )
+
+    @property
     def next_action(self) -> NextAction | None:
         rule = NEXT_ACTION_OF_STATUS.get(self.status)
         if rule is None:
             return None
-        return NextAction(rule.actor_kind, rule.action, self.deadline)
+        action = APPEAL_OR_REQUEST_AGAIN if self.may_ask_again else rule.action
+        return NextAction(rule.actor_kind, action, self.deadline)
 
 
 @dataclass(frozen=True)

@@ -136,7 +136,11 @@ class RefundLedger:
 @strawberry.type(description="Who must act next, what they do, and by when (null: no deadline).")
 class AfterSaleNextAction:
     actor_kind: ActorKind
-    action: str
+    action: str = strawberry.field(
+        description="APPROVE_OR_REJECT, DECIDE_APPEAL, SHIP_RETURN, CONFIRM_RECEIPT, "
+        "SHIP_REPLACEMENT, CONFIRM_REPLACEMENT_DELIVERED, APPEAL (after a second rejection: R5), "
+        "APPEAL_OR_REQUEST_AGAIN (after a first: appeal, or ask a second time)."
+    )
     due_at: datetime | None
 
 

@@ -307,7 +307,8 @@ class AfterSaleService:
         c = await cancellation_store.get(self.db, cancellation_id)
         if c is None:
             raise NotFound(f"no cancellation {cancellation_id}", field="cancellationId")
-        access.require_view(actor, c.shop_id, c.buyer_id, f"cancellation {cancellation_id}")
+        what = f"cancellation {cancellation_id}"
+        access.require_view(actor, c.shop_id, c.buyer_id, what, "cancellationId")
         if c.refund is not None:
             items, shipping = c.refund.items, c.refund.shipping
         else:
@@ -331,7 +332,7 @@ class AfterSaleService:
 
     async def _visible_order(self, actor: Actor, order_id: str) -> Order:
         order = await self._load_order(order_id, None)
-        access.require_view(actor, order.shop_id, order.buyer_id, f"order {order_id}")
+        access.require_view(actor, order.shop_id, order.buyer_id, f"order {order_id}", "orderId")
         return order
 
     async def _load_order(self, order_id: str, session: Session | None) -> Order:
@@ -362,6 +363,8 @@ class AfterSaleService:
         async def write(session: Session) -> AfterSaleRequest:
             cases = await self._cases([order_id], session)
             case = cases[order_id]
+            missing = NotFound(f"no order {order_id}", field="orderId")
+            access.require_known(actor, case.order.shop_id, case.order.buyer_id, missing)
             permit(case.order.shop_id, case.order.buyer_id)
             # A request keeps the policy it was opened under (Y1): read once, here.
             book = await policies.book_for(self.db, case.order.categories, session)
@@ -386,8 +389,10 @@ class AfterSaleService:
     ) -> AfterSaleRequest:
         async def write(session: Session) -> AfterSaleRequest:
             r = await store.get(self.db, request_id, session)
+            missing = NotFound(f"no after-sale request {request_id}", field="requestId")
             if r is None:
-                raise NotFound(f"no after-sale request {request_id}", field="requestId")
+                raise missing
+            access.require_known(actor, r.shop_id, r.buyer_id, missing)
             permit(r.shop_id, r.buyer_id)
             cases = await self._cases([r.order_id], session)
             case = cases[r.order_id]

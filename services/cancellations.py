@@ -322,7 +322,7 @@ class CancellationService:
         order = await order_store.get(self.db, order_id)
         if order is None:
             raise NotFound(f"no order {order_id}", field="orderId")
-        access.require_view(actor, order.shop_id, order.buyer_id, f"order {order_id}")
+        access.require_view(actor, order.shop_id, order.buyer_id, f"order {order_id}", "orderId")
         book = await policies.book_for(self.db, order.categories)
         return domain.buyer_eligibility(order, book.for_order(order.categories), self.clock.now())
 
@@ -347,6 +347,8 @@ class CancellationService:
     ) -> Cancellation:
         async def write(session: Session) -> Cancellation:
             order = await self._load_order(order_id, session)
+            missing = NotFound(f"no order {order_id}", field="orderId")
+            access.require_known(actor, order.shop_id, order.buyer_id, missing)
             permit(order.shop_id, order.buyer_id)
             # A request keeps the policy it was opened under (Y1): read it once, here.
             book = await policies.book_for(self.db, order.categories, session)
@@ -373,8 +375,10 @@ class CancellationService:
     ) -> Cancellation:
         async def write(session: Session) -> Cancellation:
             c = await cancellation_store.get(self.db, cancellation_id, session)
+            missing = NotFound(f"no cancellation {cancellation_id}", field="cancellationId")
             if c is None:
-                raise NotFound(f"no cancellation {cancellation_id}", field="cancellationId")
+                raise missing
+            access.require_known(actor, c.shop_id, c.buyer_id, missing)
             permit(c.shop_id, c.buyer_id)
             order = await self._load_order(c.order_id, session)
             [saved] = await self._write(session, actor, [_Change(decide(c, order), c, order)])

@@ -288,7 +288,7 @@ class EvidenceService:
         e = await store.get(self.db, evidence_id)
         if e is None or e.status is not EvidenceStatus.ATTACHED:
             raise NotFound(f"no evidence {evidence_id}")
-        access.require_evidence_view(who, e.shop_id, e.buyer_id)
+        access.require_evidence_view(who, e.shop_id, e.buyer_id, f"evidence {evidence_id}")
         return e
 
     def read(self, e: store.Evidence, start: int, end: int) -> AsyncIterator[bytes]:

@@ -229,6 +229,8 @@ class OrderIntake:
             if order_id not in tracked:
                 raise NotFound(f"no order {order_id}", field="orderId")
             t = tracked[order_id]
+            missing = NotFound(f"no order {order_id}", field="orderId")
+            access.require_known(actor, t.now.shop_id, t.now.buyer_id, missing)
             access.require_order_mover(actor, t.now.shop_id, handing_to_carrier)
             events: list[OrderEvent] = []
             outcome = self._decide(actor, t, update, now, events, True)

@@ -135,7 +135,8 @@ class HelpdeskService:
         t = await ticket_store.for_request(self.db, request_id)
         if t is None:
             return None
-        access.require_team_view(actor, t.shop_id, f"the ticket of {request_id}")
+        if not access.can_team_view(actor, t.shop_id):
+            return None  # as for a request that opened none, or an unknown id
         return t
 
     async def page(
@@ -177,6 +178,7 @@ class HelpdeskService:
         self, actor: Actor, ticket_id: str, change: Callable[[Ticket, datetime], Ticket]
     ) -> Ticket:
         def checked(t: Ticket) -> Ticket:
+            access.require_team_view(actor, t.shop_id, f"ticket {ticket_id}", "ticketId")
             access.require_shop_agent(actor, t.shop_id)
             return change(t, self._now())
 

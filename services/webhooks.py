@@ -179,9 +179,8 @@ class WebhookService:
     async def _find(self, actor: Actor, webhook_id: str, *, write: bool) -> Webhook:
         webhook = await store.get(self.db, webhook_id)
         if webhook is None:
-            raise NotFound(f"webhook {webhook_id} not found", field="webhookId")
-        what = f"webhook {webhook_id}"
-        access.require_team_view(actor, webhook.shop_id, what)
+            raise NotFound(f"no webhook {webhook_id}", field="webhookId")
+        access.require_team_view(actor, webhook.shop_id, f"webhook {webhook_id}", "webhookId")
         if write:
             _require_adjustments(actor)
         return webhook

@@ -89,6 +89,7 @@ ACTIONS = [
 NEXT_STEPS = {
     "APPROVE_OR_REJECT": ["approve", "approve", "reject"],
     "APPEAL": ["appeal"],
+    "APPEAL_OR_REQUEST_AGAIN": ["appeal", "request"],
     "DECIDE_APPEAL": ["decide_appeal"],
     "SHIP_RETURN": ["ship_return"],
     "CONFIRM_RECEIPT": ["confirm_receipt", "confirm_receipt", "reject_on_receipt"],

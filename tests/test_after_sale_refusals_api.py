@@ -114,3 +114,20 @@ async def test_r10_an_instant_refunds_ticket_names_the_platform_as_initiator(
 
     assert found["requestTicket"]["type"] == "NOTIFICATION"
     assert found["requestTicket"]["request"] == {"initiator": "PLATFORM"}
+
+
+async def test_r5_a_first_rejection_offers_a_second_request_and_a_second_only_an_appeal(
+    api: GraphQLClient, db: Database, clock: SettableClock, shop_id: str
+) -> None:
+    order = await delivered_order(db, clock, shop_id)
+    b, s = buyer(order.buyer_id), seller(shop_id)
+    first = await ok(api, "requestAfterSale", ask(order, "REFUND_ONLY", "DAMAGED", {0: 1}), b)
+    once = await ok(api, "rejectAfterSale", {"requestId": first["id"], "reason": "OTHER"}, s)
+    second = await ok(api, "requestAfterSale", ask(order, "REFUND_ONLY", "DAMAGED", {0: 1}), b)
+    twice = await ok(api, "rejectAfterSale", {"requestId": second["id"], "reason": "OTHER"}, s)
+
+    assert (once["nextAction"]["actorKind"], once["nextAction"]["action"]) == (
+        "BUYER",
+        "APPEAL_OR_REQUEST_AGAIN",
+    )
+    assert twice["nextAction"]["action"] == "APPEAL"

@@ -4,10 +4,12 @@ Mutation and Subscription must have an entry in MATRIX, or its test fails.
 A victim shop has orders, a waiting cancellation request and notifications. Each field is called
 with the victim's ids by an agent of another shop (with the adjustments permission), by another
 buyer, and anonymously; mutations also by every party of the victim's own order whose role may
-not do it (a buyer never decides their own request). Reads must answer FORBIDDEN or without any
-of the victim's data, after the owner's call proved that the same document does reach it;
-writes must answer FORBIDDEN (a typed member) and change nothing; anonymous calls are
-UNAUTHENTICATED. Public reference data answers everyone alike.
+not do it (a buyer never decides their own request). Reads must answer FORBIDDEN or NOT_FOUND or
+without any of the victim's data, after the owner's call proved that the same document does reach
+it; writes must answer FORBIDDEN or NOT_FOUND (a typed member) and change nothing; anonymous calls
+are UNAUTHENTICATED. Public reference data answers everyone alike. An outsider's answer is the
+answer to ids that do not exist (the victim's ids with a suffix), word for word: an outsider
+holding an id learns nothing of it, not even that it exists.
 
 The same reads run over the WebSocket too (the caller named by the connection_init payload),
 and subscriptions only there: a `Live` case subscribes, makes a change to the victim's data
@@ -22,7 +24,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import timedelta
 from typing import Any
 
@@ -273,6 +275,17 @@ MATRIX: dict[str, Read | Write | Live] = {
         lambda v: {"input": {"orderId": v.order_id, "reason": "OUT_OF_STOCK"}},
         frozenset({"seller"}),
     ),
+    "Mutation.cancelOrderLines": Write(
+        _write("cancelOrderLines", "CancelOrderLinesInput"),
+        lambda v: {
+            "input": {
+                "orderId": v.order_id,
+                "lines": [{"lineId": f"{v.order_id}-0", "quantity": 1}],
+                "reason": "OUT_OF_STOCK",
+            }
+        },
+        frozenset({"seller"}),
+    ),
     "Mutation.cancelUnpaidOrder": Write(
         _write("cancelUnpaidOrder", "CancelUnpaidOrderInput"),
         lambda v: {"input": {"orderId": v.unpaid_order_id}},
@@ -490,6 +503,7 @@ AFTER_SALE_CASES: dict[str, Read | Write] = {
         public=True,
     ),
     "Query.categoryPolicies": Read("{ categoryPolicies { category } }", public=True),
+    "Query.businessCalendar": Read("{ businessCalendar { weekend holidays } }", public=True),
     "Mutation.requestAfterSale": _as_write(
         "requestAfterSale",
         "RequestAfterSaleInput",
@@ -569,6 +583,11 @@ AFTER_SALE_CASES: dict[str, Read | Write] = {
         "CategoryPolicyInput",
         lambda v: {"category": f"intruder-{v.shop_id}", "instantRefund": True},
         {"platform"},
+    ),
+    "Mutation.setBusinessCalendar": Write(
+        _write("setBusinessCalendar", "BusinessCalendarInput"),
+        lambda v: {"input": {"weekend": [5, 6], "holidays": []}},
+        frozenset({"platform"}),
     ),
 }
 
@@ -772,11 +791,12 @@ async def _check_read(api: GraphQLClient, case: Read, v: Victim, variables: dict
     for who, outsider in OUTSIDERS.items():
         theirs = await api.raw(case.document, variables, outsider)
         if theirs.get("errors"):
-            assert _codes(theirs) == {"FORBIDDEN"}, (who, theirs)
+            assert _codes(theirs) <= {"FORBIDDEN", "NOT_FOUND"}, (who, theirs)
             assert _nothing(theirs["data"])
         else:
             assert not shows(theirs["data"], v), (who, theirs)
         assert not _leaks(theirs, v, variables), (who, theirs)
+        await _same_as_unknown_ids(api, case, v, outsider, theirs, who)
 
 
 async def _check_write(api: GraphQLClient, case: Write, v: Victim, variables: dict) -> None:
@@ -787,9 +807,36 @@ async def _check_write(api: GraphQLClient, case: Write, v: Victim, variables: di
     for who, caller in callers.items():
         body = await api.raw(case.document, variables, caller)
         assert "errors" not in body, (who, body)
-        assert body["data"]["r"]["__typename"] == "ForbiddenError", (who, body)
-        assert body["data"]["r"]["code"] == "FORBIDDEN"
+        refusal = (body["data"]["r"]["__typename"], body["data"]["r"]["code"])
+        assert refusal in (("ForbiddenError", "FORBIDDEN"), ("NotFoundError", "NOT_FOUND")), (
+            who,
+            body,
+        )
         assert not _leaks(body, v, variables), (who, body)
+        if who in OUTSIDERS:
+            await _same_as_unknown_ids(api, case, v, caller, body, who)
+
+
+GHOST = "-ghost"
+
+
+async def _same_as_unknown_ids(
+    api: GraphQLClient, case: Read | Write, v: Victim, caller: str, theirs: Any, who: str
+) -> None:
+    """What an outsider got for the victim's ids is what they get for ids that do not exist."""
+    ghost = replace(
+        v, **{f.name: getattr(v, f.name) + GHOST for f in fields(v) if getattr(v, f.name)}
+    )
+    unknown = await api.raw(case.document, case.variables(ghost), caller)
+    seen = json.loads(json.dumps(unknown).replace(GHOST, ""))
+    assert _without_request_ids(seen) == _without_request_ids(theirs), (who, theirs, unknown)
+
+
+def _without_request_ids(body: Any) -> Any:
+    """Each error names its own HTTP request (`extensions.requestId`); the rest must match."""
+    for error in body.get("errors") or []:
+        error.get("extensions", {}).pop("requestId", None)
+    return body
 
 
 def _results(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -809,9 +856,10 @@ def _refused_or_blind(
     result: dict[str, Any], v: Victim, shows: Callable[[Any, Victim], bool]
 ) -> bool:
     if result.get("errors"):
-        return _codes(result) == {"FORBIDDEN"} and _nothing(result.get("data"))
+        return _codes(result) <= {"FORBIDDEN", "NOT_FOUND"} and _nothing(result.get("data"))
     data = result.get("data") or {}
-    typed = [x for x in data.values() if isinstance(x, dict) and x.get("code") == "FORBIDDEN"]
+    refusals = ("FORBIDDEN", "NOT_FOUND")
+    typed = [x for x in data.values() if isinstance(x, dict) and x.get("code") in refusals]
     return bool(typed) or not shows(data, v)
 
 
