@@ -3,15 +3,21 @@ lines and quantities of an order; those units are refunded and the rest of the o
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from models.clock import SettableClock
 from models.orders import FulfilmentState, Order, PaymentMethod
+from services.bootstrap import Services
 from storage.mongo import Database
 from tests.after_sale_api import ask, mutate
 from tests.api_client import GraphQLClient
 from tests.factories import PLATFORM, buyer, new_buyer_id, place_order, seller
+from tests.live import EVENTS, Client, serving
 
 CANCEL_LINES = """
 mutation($input: CancelOrderLinesInput!) {
@@ -273,3 +279,37 @@ async def test_c10_later_after_sale_requests_leave_the_cancelled_units_out(
     )
     one = await mutate(api, "requestAfterSale", ask(order, "REFUND_ONLY", "DAMAGED", {1: 1}), b)
     assert one["__typename"] == "AfterSale"
+
+
+@pytest.fixture
+async def url(services: Services) -> AsyncIterator[str]:
+    async with serving(services) as ws_url:
+        yield ws_url
+
+
+async def test_c10_the_live_feed_and_the_tab_counts_see_a_line_cancel(
+    url: str, api: GraphQLClient, db: Database, clock: SettableClock, shop_id: str
+) -> None:
+    order = await _three_lines(db, clock, shop_id)
+    counts = "{ cancellationTabCounts { tab count } }"
+    before = {
+        c["tab"]: c["count"]
+        for c in (await api(counts, actor=seller(shop_id)))["cancellationTabCounts"]
+    }
+    async with Client.connect(url, seller(shop_id, adjust=False)) as ws:
+        await ws.acked()
+        await ws.subscribe(EVENTS, {})
+        await asyncio.sleep(0.2)  # let the subscription start before the change
+        done = await _cancel(api, order, [(order.lines[0].line_id, 1)], seller(shop_id))
+        [event] = await ws.take(1)
+
+    assert event["requestId"] == done["id"]
+    assert event["change"]["action"] == "SELLER_CANCEL_LINES"
+    assert (event["change"]["toStatus"], event["change"]["toTab"]) == ("CANCELLED", "COMPLETED")
+    assert event["cancellation"] == {"id": done["id"], "status": "CANCELLED", "tab": "COMPLETED"}
+    after = {
+        c["tab"]: c["count"]
+        for c in (await api(counts, actor=seller(shop_id)))["cancellationTabCounts"]
+    }
+    assert after["COMPLETED"] == before["COMPLETED"] + 1
+    assert after["ALL"] == before["ALL"] + 1
