@@ -58,6 +58,18 @@ async def test_r10_platform_refund_names_the_rejected_request_the_buyer_may_stil
         r["id"],
     )
     assert r["id"] in refused["message"] and "appeal" in refused["message"]
+    # Asked for by line, the refusal names the request holding the units too.
+    one = await mutate(
+        api,
+        "platformRefund",
+        {
+            "orderId": order.id,
+            "reason": "POLICY_VIOLATION",
+            "lines": [{"lineId": order.lines[0].line_id, "quantity": 1}],
+        },
+        PLATFORM,
+    )
+    assert (one["code"], one["existingRequestId"]) == ("QUANTITY_USED_UP", r["id"])
 
 
 async def test_r7_errors_about_the_partial_amount_name_the_partial_amount(

@@ -123,6 +123,9 @@ async def test_c10_seller_cancels_two_of_three_units(
     [note] = [e["node"] for e in (await api(NOTIFICATIONS, actor=b))["notifications"]["edges"]]
     assert note["kind"] == "ORDER_CANCELLED" and note["requestId"] == result["id"]
     assert "14.00 USD" in note["message"] and "goes on" in note["message"]
+    # As for the seller's whole cancel (C7), the agent who did it needs no ticket.
+    ticket = "query($id: ID!) { requestTicket(requestId: $id) { id } }"
+    assert (await api(ticket, {"id": result["id"]}, seller(shop_id)))["requestTicket"] is None
 
 
 async def test_c10_the_rest_of_the_order_ships_and_can_be_cancelled_later(
