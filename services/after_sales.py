@@ -11,7 +11,7 @@ loser reruns on the state that won (storage/refund_ledgers.py).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bson import ObjectId
@@ -52,10 +52,7 @@ from models.errors import DomainError, NotFound, ValidationFailed
 from models.orders import Order
 from models.policy import DEFAULT_POLICY, CategoryPolicy, PolicyBook
 from models.ticket_facts import facts_of_after_sale
-from services.request_writes import RequestWrites
-from services.ticket_sync import (
-    AfterCreate,
-)
+from services.request_writes import OnWrite, RequestWrites
 from storage import after_sales as store
 from storage import cancellations as cancellation_store
 from storage import orders as order_store
@@ -67,15 +64,8 @@ from storage.shops import shop_of, shops_of
 
 SECTION = "after_sales"
 
-
-# Runs the helpdesk rules on new requests, after their transaction (services/tickets.py); it
-# returns the ids of the requests a rule decided, so the caller shows their new state.
-
 Decide = Callable[[AfterSaleRequest, Order, RefundLedger], AfterSaleOutcome]
 Create = Callable[[AfterSalesCase, PolicyBook, str], AfterSaleOutcome]
-OnWrite = Callable[
-    [Session, Actor, list[tuple[AfterSaleRequest | None, AfterSaleRequest]]], Awaitable[None]
-]
 
 
 def new_after_sale_id() -> str:
@@ -113,14 +103,11 @@ def _permit(actor: Actor, c: AfterSaleCommand) -> access.Permit:
 
 
 class AfterSaleService:
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, on_write: OnWrite | None = None) -> None:
         self.db = db
         self.clock = clock
-        self.after_create: AfterCreate | None = None  # wired by services/bootstrap.py
         self.writes = RequestWrites(db, clock, SECTION, store.REQUESTS, facts_of_after_sale)
-        # E1: attaches the evidence a step's caller named, in the step's transaction (wired by
-        # services/bootstrap.py; services/evidence.py::EvidenceService.attach_claimed).
-        self.on_write: OnWrite | None = None
+        self.on_write = on_write
 
     async def handle(
         self, actor: Actor, command: AfterSaleCommand, key: str | None = None
@@ -360,9 +347,7 @@ class AfterSaleService:
             return saved
 
         shop = actor.shop_id or await shop_of(self.db, self.db.orders, order_id)
-        return await self.writes.created(
-            actor, command, key, write, permit, shop, self.after_create
-        )
+        return await self.writes.once(actor, command, key, write, permit, shop)
 
     async def _decide(
         self,

@@ -7,7 +7,7 @@ version), the order, the tab counters, the notifications and the idempotency key
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -36,11 +36,7 @@ from models.policy import CategoryPolicy
 from models.reasons import SYSTEM_CANCEL_REASONS
 from models.refund_ledger import RefundLedger
 from models.ticket_facts import facts_of_cancellation
-from services.request_writes import RequestWrites
-from services.ticket_sync import (
-    AfterCreate,
-    run_rules_after_create,
-)
+from services.request_writes import OnWrite, RequestWrites
 from storage import cancellations as cancellation_store
 from storage import orders as order_store
 from storage import policies, refund_ledgers, tab_counts
@@ -50,10 +46,6 @@ from storage.pagination import Page
 from storage.shops import shop_of, shops_of
 
 SECTION = "cancellations"
-
-
-# Runs the helpdesk rules on new requests, after their transaction (services/tickets.py); it
-# returns the ids of the requests a rule decided, so the caller shows their new state.
 
 Decision = Callable[[Cancellation, Order], CancellationOutcome]
 Creation = Callable[[Order, CategoryPolicy, str], CancellationOutcome]
@@ -66,11 +58,6 @@ class _Change:
     outcome: CancellationOutcome
     cancellation_before: Cancellation | None  # None: a new request
     order_before: Order
-
-
-OnWrite = Callable[
-    [Session, Actor, list[tuple[Cancellation | None, Cancellation]]], Awaitable[None]
-]
 
 
 def new_cancellation_id() -> str:
@@ -89,16 +76,13 @@ def _implies_its_ledger(
 
 
 class CancellationService:
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, on_write: OnWrite | None = None) -> None:
         self.db = db
         self.clock = clock
-        self.after_create: AfterCreate | None = None  # wired by services/bootstrap.py
         self.writes = RequestWrites(
             db, clock, SECTION, cancellation_store.REQUESTS, facts_of_cancellation
         )
-        # E1: attaches the evidence a step's caller named, in the step's transaction (wired by
-        # services/bootstrap.py; services/evidence.py).
-        self.on_write: OnWrite | None = None
+        self.on_write = on_write
 
     async def handle(
         self, actor: Actor, command: CancellationCommand, key: str | None = None
@@ -243,9 +227,7 @@ class CancellationService:
             return await self._write(session, actor, changes)
 
         shops = await shops_of(self.db, self.db.orders, order_ids)
-        cancelled = await self.db.transaction(work, serial=shops)
-        await run_rules_after_create(self.after_create, [c.id for c in cancelled])
-        return cancelled
+        return await self.db.transaction(work, serial=shops)
 
     # ---- reads ---------------------------------------------------------------------------
 
@@ -319,9 +301,7 @@ class CancellationService:
             return saved
 
         shop = actor.shop_id or await shop_of(self.db, self.db.orders, order_id)
-        return await self.writes.created(
-            actor, command, key, write, permit, shop, self.after_create
-        )
+        return await self.writes.once(actor, command, key, write, permit, shop)
 
     async def _decide(
         self,

@@ -3,8 +3,7 @@
 A keyed use case runs once (`RequestWrites.once`): in one transaction, queued on its shop, it
 recalls the caller's idempotency key (a repeat returns the first outcome if the caller may still
 make the call on it, a different command under the same key is refused), writes, and remembers
-the key with the command's fingerprint (models/commands.py). A creating use case then runs the
-shop's helpdesk rules on the new request (`created`). After the kind's own documents (the
+the key with the command's fingerprint (models/commands.py). After the kind's own documents (the
 request, its order, the ledger), every write records the same effects in the same transaction
 (`effects`): the tab counters of the kind's section, the notifications, the live feed's status
 events, and the request's ticket with its events (services/ticket_sync.py).
@@ -22,12 +21,7 @@ from models.commands import Command, fingerprint
 from models.events import StatusEvent
 from models.notifications import Notification
 from models.tickets import RequestFacts
-from services.ticket_sync import (
-    AfterCreate,
-    RequestChange,
-    on_requests_written,
-    run_rules_after_create,
-)
+from services.ticket_sync import RequestChange, on_requests_written
 from storage import events as event_log
 from storage import idempotency, notifications, tab_counts
 from storage.mongo import Database, Session
@@ -48,6 +42,10 @@ class Request(Protocol):
 
 
 R = TypeVar("R", bound=Request)
+
+# E1: a hook in a write's transaction, given each request before (None: new) and after; it
+# attaches the evidence the step's caller named (services/evidence.py::attach_claimed).
+OnWrite = Callable[[Session, Actor, list[tuple[Any, Any]]], Awaitable[None]]
 
 # A tab counter's move: the shop, the tab left (None: a new request), the tab reached.
 TabMove = tuple[str, Any, Any]
@@ -99,22 +97,6 @@ class RequestWrites(Generic[R]):
             return saved
 
         return await self.db.transaction(work, serial=shop)
-
-    async def created(
-        self,
-        actor: Actor,
-        command: Command,
-        key: str | None,
-        write: Callable[[Session], Awaitable[R]],
-        permit: Permit,
-        shop: Hashable | Iterable[Hashable] | None,
-        after_create: AfterCreate | None,
-    ) -> R:
-        """`once`, then the shop's rules on the new request; a rule's decision is shown."""
-        saved = await self.once(actor, command, key, write, permit, shop)
-        if saved.id in await run_rules_after_create(after_create, [saved.id]):
-            return await self.store.get(self.db, saved.id, None) or saved
-        return saved
 
     async def record(
         self,

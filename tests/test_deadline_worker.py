@@ -37,7 +37,7 @@ async def _pending(
 ) -> tuple[str, str]:
     buyer_id = new_buyer_id()
     order = await place_order(db, shop_id, buyer_id, clock.now() - timedelta(hours=2))
-    c = await services.cancellations.handle(
+    c = await services.handle(
         Actor(ActorKind.BUYER, buyer_id), RequestCancellation(order.id, "CHANGED_MIND")
     )
     return c.id, buyer_id
@@ -166,7 +166,7 @@ async def test_c6_race_of_two_workers_and_seller_decisions_over_1000_requests(
         for cid in rng.sample(ids, 400):
             try:
                 if rng.random() < 0.5:
-                    await services.cancellations.handle(agent, AcceptCancellation(cid))
+                    await services.handle(agent, AcceptCancellation(cid))
                 else:
                     await other.cancellations.handle(agent, RejectCancellation(cid, "OTHER"))
                 results["decided"] += 1

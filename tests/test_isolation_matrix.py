@@ -110,7 +110,7 @@ async def new_request_in_victims_shop(services: Services, v: Victim) -> None:
     new order of the victim's shop."""
     placed = services.clock.now() - timedelta(hours=3)
     order = await place_order(services.db, v.shop_id, v.buyer_id, placed)
-    await services.cancellations.handle(
+    await services.handle(
         Actor(ActorKind.BUYER, v.buyer_id), RequestCancellation(order.id, "CHANGED_MIND")
     )
 
@@ -602,7 +602,7 @@ async def victim(
     unpaid = await place_order(
         db, shop_id, buyer_id, clock.now() - timedelta(hours=30), state=FulfilmentState.UNPAID
     )
-    request = await services.cancellations.handle(
+    request = await services.handle(
         Actor(ActorKind.BUYER, buyer_id),
         RequestCancellation(pending.id, "CHANGED_MIND", "victim's note"),
     )
