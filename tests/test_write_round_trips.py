@@ -1,0 +1,242 @@
+"""Every write path's database round trips, counted with the driver's command monitoring against
+the real server: a write that gains a round trip fails here, not only in a benchmark.
+
+One use case of each kind of request (opened, then decided) and one batch of each deadline the
+worker acts on (three requests), each through `Services.handle` as its entry point calls it. A
+figure that goes down is good news: lower it in ROUND_TRIPS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from pymongo import monitoring
+
+from models.actors import ADJUSTMENTS, EXPIRY_WORKER, Actor, ActorKind
+from models.after_sales_machine import AfterSaleKind, DecisionType
+from models.clock import SettableClock
+from models.commands import (
+    AcceptCancellation,
+    ActOnAfterSaleDeadlines,
+    ApprovalTerms,
+    ApproveAfterSale,
+    AutoAcceptCancellations,
+    CancelUnpaidOrders,
+    Command,
+    RejectAfterSale,
+    RejectCancellation,
+    RequestAfterSale,
+    RequestCancellation,
+)
+from models.orders import FulfilmentState
+from services.bootstrap import Services, build_services
+from storage.mongo import Database, connect
+from tests.factories import new_buyer_id, place_order
+
+# The round trips of each write path, commitTransaction included.
+ROUND_TRIPS = {
+    "request a cancellation": 16,
+    "accept a cancellation": 12,
+    "reject a cancellation": 11,
+    "request a refund": 18,
+    "approve a refund": 14,
+    "request a return": 18,
+    "reject a return": 13,
+    "request a replacement": 18,
+    "approve a replacement": 13,
+    "worker: accept overdue cancellations": 13,
+    "worker: cancel unpaid orders": 26,
+    "worker: act on after-sale deadlines": 17,
+}
+
+
+@dataclass
+class RoundTrips(monitoring.CommandListener):
+    """The commands the driver sends while `on`: (command, collection), in order."""
+
+    on: bool = False
+    sent: list[tuple[str, str]] = field(default_factory=list)
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if self.on:
+            target = event.command.get(event.command_name)
+            self.sent.append((event.command_name, target if isinstance(target, str) else ""))
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+    async def count(self, call: Awaitable[Any]) -> list[tuple[str, str]]:
+        self.sent, self.on = [], True
+        try:
+            await call
+        finally:
+            self.on = False
+        return self.sent
+
+
+@dataclass
+class Counted:
+    services: Services
+    trips: RoundTrips
+    db: Database
+    clock: SettableClock
+
+
+@pytest.fixture
+async def counted(mongodb_uri: str, db: Database, clock: SettableClock) -> AsyncIterator[Counted]:
+    """The services of a process of their own on the test database, its driver monitored."""
+    trips = RoundTrips()
+    own = connect(mongodb_uri, db.db.name, event_listeners=[trips])
+    try:
+        yield Counted(await build_services(own, clock), trips, own, clock)
+    finally:
+        await own.close()
+
+
+def _agent(shop_id: str) -> Actor:
+    return Actor(ActorKind.SELLER_AGENT, "agent-9", shop_id, frozenset({ADJUSTMENTS}))
+
+
+def _buyer(buyer_id: str) -> Actor:
+    return Actor(ActorKind.BUYER, buyer_id)
+
+
+async def _pending_cancellation(c: Counted, shop_id: str) -> tuple[Command, str]:
+    buyer_id = new_buyer_id()
+    order = await place_order(c.db, shop_id, buyer_id, c.clock.now() - timedelta(hours=2))
+    return RequestCancellation(order.id, "CHANGED_MIND"), buyer_id
+
+
+async def _opened_cancellation(c: Counted, shop_id: str) -> str:
+    command, buyer_id = await _pending_cancellation(c, shop_id)
+    return (await c.services.handle(_buyer(buyer_id), command)).id
+
+
+async def _delivered(c: Counted, shop_id: str) -> tuple[str, str, str]:
+    buyer_id = new_buyer_id()
+    placed = c.clock.now() - timedelta(days=2)
+    order = await place_order(c.db, shop_id, buyer_id, placed, state=FulfilmentState.DELIVERED)
+    return buyer_id, order.id, order.lines[0].line_id
+
+
+async def _asking(c: Counted, shop_id: str, kind: AfterSaleKind) -> tuple[Command, str]:
+    buyer_id, order_id, line_id = await _delivered(c, shop_id)
+    return RequestAfterSale(order_id, kind, ((line_id, 1),), "DAMAGED"), buyer_id
+
+
+async def _opened_after_sale(c: Counted, shop_id: str, kind: AfterSaleKind) -> str:
+    command, buyer_id = await _asking(c, shop_id, kind)
+    return (await c.services.handle(_buyer(buyer_id), command)).id
+
+
+# What each case measures: set up (not counted), then the one call counted.
+Case = Callable[[Counted, str], Awaitable[tuple[Actor, Command]]]
+
+
+async def _request_cancellation(c: Counted, shop_id: str) -> tuple[Actor, Command]:
+    command, buyer_id = await _pending_cancellation(c, shop_id)
+    return _buyer(buyer_id), command
+
+
+async def _accept_cancellation(c: Counted, shop_id: str) -> tuple[Actor, Command]:
+    return _agent(shop_id), AcceptCancellation(await _opened_cancellation(c, shop_id))
+
+
+async def _reject_cancellation(c: Counted, shop_id: str) -> tuple[Actor, Command]:
+    cancellation_id = await _opened_cancellation(c, shop_id)
+    return _agent(shop_id), RejectCancellation(cancellation_id, "OTHER")
+
+
+def _request(kind: AfterSaleKind) -> Case:
+    async def case(c: Counted, shop_id: str) -> tuple[Actor, Command]:
+        command, buyer_id = await _asking(c, shop_id, kind)
+        return _buyer(buyer_id), command
+
+    return case
+
+
+def _approve(kind: AfterSaleKind, decision: DecisionType, terms: ApprovalTerms) -> Case:
+    async def case(c: Counted, shop_id: str) -> tuple[Actor, Command]:
+        request_id = await _opened_after_sale(c, shop_id, kind)
+        return _agent(shop_id), ApproveAfterSale(request_id, decision, terms)
+
+    return case
+
+
+async def _reject_return(c: Counted, shop_id: str) -> tuple[Actor, Command]:
+    request_id = await _opened_after_sale(c, shop_id, AfterSaleKind.RETURN_AND_REFUND)
+    return _agent(shop_id), RejectAfterSale(request_id, "NO_EVIDENCE")
+
+
+BATCH = 3
+
+
+async def _overdue_cancellations(c: Counted, shop_id: str, n: int = BATCH) -> Command:
+    ids = [await _opened_cancellation(c, shop_id) for _ in range(n)]
+    c.clock.advance(timedelta(hours=49))
+    return AutoAcceptCancellations(tuple(ids))
+
+
+async def _unpaid_orders(c: Counted, shop_id: str, n: int = BATCH) -> Command:
+    placed = c.clock.now() - timedelta(hours=25)
+    orders = [
+        await place_order(c.db, shop_id, new_buyer_id(), placed, state=FulfilmentState.UNPAID)
+        for _ in range(n)
+    ]
+    return CancelUnpaidOrders(tuple(o.id for o in orders))
+
+
+async def _overdue_after_sales(c: Counted, shop_id: str, n: int = BATCH) -> Command:
+    ids = [await _opened_after_sale(c, shop_id, AfterSaleKind.REFUND_ONLY) for _ in range(n)]
+    c.clock.advance(timedelta(days=30))
+    return ActOnAfterSaleDeadlines(tuple(ids))
+
+
+def _batch(make: Callable[[Counted, str], Awaitable[Command]]) -> Case:
+    async def case(c: Counted, shop_id: str) -> tuple[Actor, Command]:
+        return EXPIRY_WORKER, await make(c, shop_id)
+
+    return case
+
+
+CASES: dict[str, Case] = {
+    "request a cancellation": _request_cancellation,
+    "accept a cancellation": _accept_cancellation,
+    "reject a cancellation": _reject_cancellation,
+    "request a refund": _request(AfterSaleKind.REFUND_ONLY),
+    "approve a refund": _approve(
+        AfterSaleKind.REFUND_ONLY, DecisionType.APPROVE_REFUND, ApprovalTerms()
+    ),
+    "request a return": _request(AfterSaleKind.RETURN_AND_REFUND),
+    "reject a return": _reject_return,
+    "request a replacement": _request(AfterSaleKind.REPLACEMENT),
+    "approve a replacement": _approve(
+        AfterSaleKind.REPLACEMENT,
+        DecisionType.APPROVE_REPLACEMENT,
+        ApprovalTerms(reason="DEFECT_CONFIRMED"),
+    ),
+    "worker: accept overdue cancellations": _batch(_overdue_cancellations),
+    "worker: cancel unpaid orders": _batch(_unpaid_orders),
+    "worker: act on after-sale deadlines": _batch(_overdue_after_sales),
+}
+
+
+def _shown(sent: list[tuple[str, str]]) -> str:
+    return ", ".join(f"{name} {coll}".strip() for name, coll in sent)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+async def test_a_write_path_makes_no_more_round_trips_than_it_did(
+    counted: Counted, shop_id: str, name: str
+) -> None:
+    actor, command = await CASES[name](counted, shop_id)
+    sent = await counted.trips.count(counted.services.handle(actor, command))
+    assert ("commitTransaction", "") in sent  # the write landed, in one transaction
+    assert len(sent) == ROUND_TRIPS[name], f"{name}: {len(sent)} round trips: {_shown(sent)}"
