@@ -344,18 +344,20 @@ class HelpdeskService:
 
     async def run_rules_for_requests(self, request_ids: list[str]) -> set[str]:
         """H2 on new requests; returns the ids of those a rule decided."""
+        found = await ticket_store.for_requests(self.db, request_ids, None)
         decided: set[str] = set()
         for request_id in request_ids:
-            t = await ticket_store.for_request(self.db, request_id)
+            t = found.get(request_id)
             if t is not None and t.rules_due and await self._run(t):
                 decided.add(request_id)
         return decided
 
     async def run_rules_for_tickets(self, ticket_ids: list[str]) -> list[str]:
         """The deadline worker's sweep: tickets whose rules did not run."""
+        found = await ticket_store.get_many(self.db, ticket_ids)
         done = []
         for ticket_id in ticket_ids:
-            t = await ticket_store.get(self.db, ticket_id)
+            t = found.get(ticket_id)
             if t is not None and t.rules_due:
                 await self._run(t)
                 done.append(ticket_id)
