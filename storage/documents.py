@@ -16,7 +16,6 @@ from models.cancellations import (
     TimelineRecord,
 )
 from models.money import Money
-from models.notifications import Notification
 from models.orders import FulfilmentState, LineItem, Order, PaymentMethod, PaymentState
 from models.policy import CategoryPolicy
 from storage.keys import ALL, sort_key
@@ -227,20 +226,6 @@ def cancellation_from(d: Doc) -> Cancellation:
         timeline=tuple([record_from(r) for r in d.get("timeline", [])]),
         version=d.get("version", 0),
     )
-
-
-def notification_doc(n: Notification, new_id: str) -> Doc:
-    return {
-        "_id": new_id,
-        "recipient": n.recipient.value,
-        "recipient_id": n.recipient_id,
-        "kind": n.kind.value,
-        "order_id": n.order_id,
-        "request_id": n.request_id,
-        "message": n.message,
-        "at": n.at,
-        "k_at": sort_key(n.at, new_id),
-    }
 
 
 def changes_between(before: Doc, after: Doc) -> Doc:

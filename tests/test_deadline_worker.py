@@ -14,11 +14,13 @@ from models.actors import ADJUSTMENTS, Actor, ActorKind
 from models.clock import SettableClock
 from models.commands import AcceptCancellation, RejectCancellation, RequestCancellation
 from models.errors import DomainError
+from models.notifications import Recipient
 from models.orders import FulfilmentState
 from services.bootstrap import Services, build_services
 from services.deadline_worker import DeadlineWorker
 from storage import tab_counts
 from storage.mongo import Database, connect
+from storage.notifications import inbox_key
 from tests.api_client import GraphQLClient, authorization
 from tests.factories import PLATFORM, buyer, new_buyer_id, pending_requests, place_order
 
@@ -142,7 +144,7 @@ async def test_c6_two_workers_move_each_overdue_request_once(
         doc = await db.cancellations.find_one({"_id": cid})
         assert [r["action"] for r in doc["timeline"]] == ["REQUEST", "AUTO_ACCEPT"]
         notes = await db.notifications.count_documents(
-            {"recipient": "BUYER", "recipient_id": doc["buyer_id"]}
+            {"inboxes": inbox_key(Recipient.BUYER, doc["buyer_id"])}
         )
         assert notes == 1  # one move, one notification
 

@@ -33,11 +33,13 @@ from api.settings import default_settings
 from models.actors import Actor, ActorKind
 from models.clock import SettableClock
 from models.commands import RequestCancellation
+from models.notifications import Recipient
 from models.order_intake import NewLine, PlaceOrder
 from models.orders import FulfilmentState, PaymentMethod
 from resolvers.schema import schema
 from services.bootstrap import Services
 from storage.mongo import Database
+from storage.notifications import inbox_key
 from tests.api_client import GraphQLClient, authorization
 from tests.factories import PLATFORM, buyer, new_buyer_id, place_order, seller
 from tests.served import serving, ws_operation
@@ -699,7 +701,9 @@ def _codes(body: dict[str, Any]) -> set[str]:
 async def _snapshot(db: Database, v: Victim) -> list[Any]:
     orders = await db.orders.find({"shop_id": v.shop_id}).sort("_id").to_list(None)
     requests = await db.cancellations.find({"shop_id": v.shop_id}).sort("_id").to_list(None)
-    inbox = await db.notifications.count_documents({"recipient_id": v.shop_id})
+    inbox = await db.notifications.count_documents(
+        {"inboxes": inbox_key(Recipient.SHOP, v.shop_id)}
+    )
     team = [
         await db.db[name].find({"shop_id": v.shop_id}).sort("_id").to_list(None)
         for name in (

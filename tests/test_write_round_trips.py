@@ -58,17 +58,29 @@ ROUND_TRIPS = {
 }
 
 
+# What one move of the deadline worker writes, besides the shop's counters (its tab counter and
+# event sequence, moved once per shop per batch): the request, its order, its ticket, its event
+# and its ticket's, and one notification for the buyer and the shop (docs/architecture.md).
+DOCUMENTS_PER_MOVE = 6
+SHOP_COUNTERS = {"tab_counts", "event_sequences"}
+
+
 @dataclass
 class RoundTrips(monitoring.CommandListener):
-    """The commands the driver sends while `on`: (command, collection), in order."""
+    """The commands the driver sends while `on`: (command, collection), in order; and the
+    documents each insert or update statement writes, by collection."""
 
     on: bool = False
     sent: list[tuple[str, str]] = field(default_factory=list)
+    written: Counter[str] = field(default_factory=Counter)
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         if self.on:
             target = event.command.get(event.command_name)
-            self.sent.append((event.command_name, target if isinstance(target, str) else ""))
+            target = target if isinstance(target, str) else ""
+            self.sent.append((event.command_name, target))
+            cmd = event.command
+            self.written[target] += len(cmd.get("documents", ())) + len(cmd.get("updates", ()))
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         pass
@@ -77,7 +89,7 @@ class RoundTrips(monitoring.CommandListener):
         pass
 
     async def count(self, call: Awaitable[Any]) -> list[tuple[str, str]]:
-        self.sent, self.on = [], True
+        self.sent, self.written, self.on = [], Counter(), True
         try:
             await call
         finally:
@@ -256,3 +268,35 @@ async def test_a_worker_batch_makes_as_many_round_trips_for_six_as_for_one(
         sent = await counted.trips.count(counted.services.handle(EXPIRY_WORKER, command))
         sizes.append(Counter(sent))
     assert sizes[0] == sizes[1], f"one: {sizes[0]}; six: {sizes[1]}"
+
+
+async def test_a_deadline_move_writes_its_documents_and_no_more(counted: Counted) -> None:
+    """C6 over a batch: what each move writes, the shop's counters apart (once per batch)."""
+    n = 4
+    command = await _overdue_cancellations(counted, "shop-moves", n)
+    await counted.trips.count(counted.services.handle(EXPIRY_WORKER, command))
+    written = counted.trips.written
+    per_move = sum(v for k, v in written.items() if k not in SHOP_COUNTERS) / n
+    assert per_move == DOCUMENTS_PER_MOVE, dict(written)
+
+
+async def test_c6_one_notification_document_tells_the_buyer_and_the_shop_each_their_own(
+    counted: Counted, shop_id: str
+) -> None:
+    cancellation_id = await _opened_cancellation(counted, shop_id)
+    request = await counted.db.cancellations.find_one({"_id": cancellation_id})
+    counted.clock.advance(timedelta(hours=49))
+    await counted.services.handle(EXPIRY_WORKER, AutoAcceptCancellations((cancellation_id,)))
+
+    orders = counted.services.orders
+    buyer_notes, _ = await orders.notifications(_buyer(request["buyer_id"]), 10, None)
+    shop_notes, _ = await orders.notifications(_agent(shop_id), 10, None)
+    [to_buyer] = [n for n in buyer_notes if n["kind"] == "ORDER_CANCELLED"]
+    [to_shop] = [
+        n
+        for n in shop_notes
+        if n["request_id"] == cancellation_id and n["kind"] == "ORDER_CANCELLED"
+    ]
+    assert to_buyer["_id"] == to_shop["_id"]  # one document
+    assert to_buyer["message"].startswith(f"Your order {request['order_id']} was cancelled")
+    assert to_shop["message"].startswith(f"Order {request['order_id']} was cancelled")
