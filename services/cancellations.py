@@ -36,14 +36,14 @@ from models.policy import CategoryPolicy
 from models.reasons import SYSTEM_CANCEL_REASONS
 from models.refund_ledger import RefundLedger
 from models.ticket_facts import facts_of_cancellation
+from services.request_reads import RequestReads
 from services.request_writes import OnWrite, RequestWrites
 from storage import cancellations as cancellation_store
 from storage import orders as order_store
-from storage import policies, refund_ledgers, tab_counts
+from storage import policies, refund_ledgers
 from storage.cancellations import CancellationFilter
 from storage.mongo import Database, Session
-from storage.pagination import Page
-from storage.shops import shop_of, shops_of
+from storage.shops import shops_of
 
 SECTION = "cancellations"
 
@@ -75,13 +75,13 @@ def _implies_its_ledger(
     )
 
 
-class CancellationService:
+class CancellationService(RequestReads[Cancellation, CancellationTab, CancellationFilter]):
     def __init__(self, db: Database, clock: Clock, on_write: OnWrite | None = None) -> None:
-        self.db = db
         self.clock = clock
         self.writes = RequestWrites(
-            db, clock, SECTION, cancellation_store.REQUESTS, facts_of_cancellation
+            db, clock, SECTION, "cancellation", cancellation_store.REQUESTS, facts_of_cancellation
         )
+        super().__init__(self.writes, CancellationTab, CancellationFilter())
         self.on_write = on_write
 
     async def handle(
@@ -231,38 +231,6 @@ class CancellationService:
 
     # ---- reads ---------------------------------------------------------------------------
 
-    async def get(self, actor: Actor, cancellation_id: str) -> Cancellation:
-        c = await cancellation_store.get(self.db, cancellation_id)
-        if c is None:
-            raise NotFound(f"no cancellation {cancellation_id}", field="id")
-        access.require_view(actor, c.shop_id, c.buyer_id, f"cancellation {cancellation_id}")
-        return c
-
-    async def page(
-        self,
-        actor: Actor,
-        shop_id: str | None,
-        tab: CancellationTab | None,
-        f: CancellationFilter,
-        sort: str,
-        first: int,
-        after: str | None,
-    ) -> tuple[list[Cancellation], Page]:
-        scope = access.request_scope(actor, shop_id)
-        return await cancellation_store.page(self.db, scope, tab, f, sort, first, after)
-
-    async def tab_counts(
-        self, actor: Actor, shop_id: str | None, f: CancellationFilter
-    ) -> dict[CancellationTab, int]:
-        """Counters when the whole shop is asked for (one read); index-backed counts otherwise."""
-        scope = access.request_scope(actor, shop_id)
-        if scope.shop_id and not scope.buyer_id and f == CancellationFilter():
-            stored = await tab_counts.read(self.db, scope.shop_id, SECTION)
-            return {tab: max(0, stored.get(tab.value, 0)) for tab in CancellationTab}
-        return {
-            tab: await cancellation_store.count(self.db, scope, tab, f) for tab in CancellationTab
-        }
-
     async def for_order(self, order: Order) -> list[Cancellation]:
         return await cancellation_store.for_order(self.db, order.id)
 
@@ -300,8 +268,7 @@ class CancellationService:
             [saved] = await self._write(session, actor, [_Change(outcome, None, order)])
             return saved
 
-        shop = actor.shop_id or await shop_of(self.db, self.db.orders, order_id)
-        return await self.writes.once(actor, command, key, write, permit, shop)
+        return await self.writes.opening(actor, command, key, order_id, write, permit)
 
     async def _decide(
         self,
@@ -312,17 +279,14 @@ class CancellationService:
         decide: Decision,
         permit: access.Permit,
     ) -> Cancellation:
-        async def write(session: Session) -> Cancellation:
-            c = await cancellation_store.get(self.db, cancellation_id, session)
-            if c is None:
-                raise NotFound(f"no cancellation {cancellation_id}", field="cancellationId")
-            permit(c.shop_id, c.buyer_id)
+        async def write(session: Session, c: Cancellation) -> Cancellation:
             order = await self._load_order(c.order_id, session)
             [saved] = await self._write(session, actor, [_Change(decide(c, order), c, order)])
             return saved
 
-        shop = actor.shop_id or await shop_of(self.db, self.db.cancellations, cancellation_id)
-        return await self.writes.once(actor, command, key, write, permit, shop)
+        return await self.writes.step(
+            actor, command, key, cancellation_id, "cancellationId", write, permit
+        )
 
     async def _book_refunds(self, session: Session, changes: list[_Change]) -> None:
         """A cancellation that refunds books it in the order's refund ledger, the one after-sale

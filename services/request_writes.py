@@ -18,6 +18,7 @@ from models.access import Permit
 from models.actors import Actor
 from models.clock import Clock
 from models.commands import Command, fingerprint
+from models.errors import NotFound
 from models.events import StatusEvent
 from models.notifications import Notification
 from models.tickets import RequestFacts
@@ -26,6 +27,7 @@ from storage import events as event_log
 from storage import idempotency, notifications, tab_counts
 from storage.mongo import Database, Session
 from storage.request_store import RequestStore
+from storage.shops import shop_of
 
 
 class Request(Protocol):
@@ -60,14 +62,52 @@ class RequestWrites(Generic[R]):
         db: Database,
         clock: Clock,
         section: str,
+        name: str,
         store: RequestStore[R],
         facts: Callable[[R], RequestFacts],
     ) -> None:
         self.db = db
         self.clock = clock
         self.section = section
+        self.name = name  # "cancellation", "after-sale request": what a miss says
         self.store = store
         self.facts = facts
+
+    async def opening(
+        self,
+        actor: Actor,
+        command: Command,
+        key: str | None,
+        order_id: str,
+        write: Callable[[Session], Awaitable[R]],
+        permit: Permit,
+    ) -> R:
+        """`once` for a use case that opens a request on an order, queued on the order's shop."""
+        shop = actor.shop_id or await shop_of(self.db, self.db.orders, order_id)
+        return await self.once(actor, command, key, write, permit, shop)
+
+    async def step(
+        self,
+        actor: Actor,
+        command: Command,
+        key: str | None,
+        request_id: str,
+        field: str,
+        write: Callable[[Session, R], Awaitable[R]],
+        permit: Permit,
+    ) -> R:
+        """`once` for a step on one request: read in the transaction (a missing one is
+        NotFound on `field`), checked against `permit`, then `write`."""
+
+        async def work(session: Session) -> R:
+            r = await self.store.get(self.db, request_id, session)
+            if r is None:
+                raise NotFound(f"no {self.name} {request_id}", field=field)
+            permit(r.shop_id, r.buyer_id)
+            return await write(session, r)
+
+        shop = actor.shop_id or await shop_of(self.db, self.store.of(self.db), request_id)
+        return await self.once(actor, command, key, work, permit, shop)
 
     async def once(
         self,
