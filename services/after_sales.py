@@ -106,10 +106,9 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
     def __init__(self, db: Database, clock: Clock, on_write: OnWrite | None = None) -> None:
         self.clock = clock
         self.writes = RequestWrites(
-            db, clock, SECTION, "after-sale request", store.REQUESTS, facts_of_after_sale
+            db, clock, SECTION, "after-sale request", store.REQUESTS, facts_of_after_sale, on_write
         )
         super().__init__(self.writes, AfterSaleTab, AfterSaleFilter())
-        self.on_write = on_write
 
     async def handle(
         self, actor: Actor, command: AfterSaleCommand, key: str | None = None
@@ -352,8 +351,8 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         transaction."""
         if not changes:
             return []
-        if self.on_write is not None:
-            await self.on_write(session, actor, [(ch.before, ch.outcome.request) for ch in changes])
+        pairs = [(ch.before, ch.outcome.request) for ch in changes]
+        await self.writes.deciding(session, actor, pairs)
         touched = [cases[ch.outcome.request.order_id] for ch in changes]
         touched = list({id(case): case for case in touched}.values())
         await order_store.save_many(

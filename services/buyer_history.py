@@ -9,11 +9,11 @@ from storage import after_sales as after_sale_store
 from storage import cancellations as cancellation_store
 from storage.mongo import Database
 
-COUNTERS = (cancellation_store.count_for_buyer, after_sale_store.count_for_buyer)
+STORES = (cancellation_store.REQUESTS, after_sale_store.REQUESTS)
 
 
 async def requests_of_buyer(
     db: Database, shop_id: str, buyer_id: str, since: datetime, before: datetime
 ) -> int:
     """The buyer's requests to the shop requested in [since, before)."""
-    return sum([await count(db, shop_id, buyer_id, since, before) for count in COUNTERS])
+    return sum([await s.count_for_buyer(db, shop_id, buyer_id, since, before) for s in STORES])

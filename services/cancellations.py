@@ -79,10 +79,15 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
     def __init__(self, db: Database, clock: Clock, on_write: OnWrite | None = None) -> None:
         self.clock = clock
         self.writes = RequestWrites(
-            db, clock, SECTION, "cancellation", cancellation_store.REQUESTS, facts_of_cancellation
+            db,
+            clock,
+            SECTION,
+            "cancellation",
+            cancellation_store.REQUESTS,
+            facts_of_cancellation,
+            on_write,
         )
         super().__init__(self.writes, CancellationTab, CancellationFilter())
-        self.on_write = on_write
 
     async def handle(
         self, actor: Actor, command: CancellationCommand, key: str | None = None
@@ -328,9 +333,8 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
         """The one write path: orders, requests (with their timeline records), tab counters,
         notifications and the live feed's events, in the caller's transaction, from states read
         in that transaction."""
-        if self.on_write is not None:
-            pairs = [(ch.cancellation_before, ch.outcome.cancellation) for ch in changes]
-            await self.on_write(session, actor, pairs)
+        pairs = [(ch.cancellation_before, ch.outcome.cancellation) for ch in changes]
+        await self.writes.deciding(session, actor, pairs)
         await order_store.save_many(
             self.db, [(ch.order_before, ch.outcome.order) for ch in changes], session
         )

@@ -65,6 +65,7 @@ class RequestWrites(Generic[R]):
         name: str,
         store: RequestStore[R],
         facts: Callable[[R], RequestFacts],
+        on_write: OnWrite | None,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -72,6 +73,14 @@ class RequestWrites(Generic[R]):
         self.name = name  # "cancellation", "after-sale request": what a miss says
         self.store = store
         self.facts = facts
+        self.on_write = on_write
+
+    async def deciding(
+        self, session: Session, actor: Actor, changes: list[tuple[R | None, R]]
+    ) -> None:
+        """Before a write's documents: the hook on what it decided (E1: the step's evidence)."""
+        if self.on_write is not None:
+            await self.on_write(session, actor, changes)
 
     async def opening(
         self,

@@ -64,12 +64,7 @@ REQUESTS: RequestStore[AfterSaleRequest] = RequestStore(
     "after_sales", after_sale_doc, after_sale_from, list_query
 )
 get = REQUESTS.get
-get_many = REQUESTS.get_many
-insert_many = REQUESTS.insert_many
-save_many = REQUESTS.save_many
-count_for_buyer = REQUESTS.count_for_buyer
-page = REQUESTS.page
-count = REQUESTS.count
+get_many = REQUESTS.get_many  # the rest through REQUESTS
 
 
 async def for_orders(

@@ -35,12 +35,7 @@ REQUESTS: RequestStore[Cancellation] = RequestStore(
     "cancellations", cancellation_doc, cancellation_from, list_query
 )
 get = REQUESTS.get
-get_many = REQUESTS.get_many
-insert_many = REQUESTS.insert_many
-save_many = REQUESTS.save_many
-count_for_buyer = REQUESTS.count_for_buyer
-page = REQUESTS.page
-count = REQUESTS.count
+get_many = REQUESTS.get_many  # the rest through REQUESTS
 
 
 async def for_order(db: Database, order_id: str) -> list[Cancellation]:
