@@ -60,6 +60,15 @@ class _Change:
     order_before: Order
 
 
+def _permit(actor: Actor, c: CancellationCommand) -> access.Permit:
+    """Who may take this step (checked on what it reads, and on what a repeated key recalls)."""
+    if isinstance(c, RequestCancellation | WithdrawCancellation):
+        return access.permit_buyer(actor)
+    if isinstance(c, CancelUnpaidOrder):
+        return access.permit_platform(actor)
+    return access.permit_seller(actor)
+
+
 def new_cancellation_id() -> str:
     return f"can_{ObjectId()}"
 
@@ -94,93 +103,60 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
     ) -> Cancellation | list[Cancellation]:
         """The one entry of every cancellation use case (models/commands.py)."""
         match command:
-            case RequestCancellation():
-                return await self._request(actor, command, key)
-            case WithdrawCancellation():
-                return await self._withdraw(actor, command, key)
-            case AcceptCancellation():
-                return await self._accept(actor, command, key)
-            case RejectCancellation():
-                return await self._reject(actor, command, key)
-            case CancelOrder():
-                return await self._cancel_by_seller(actor, command, key)
-            case CancelUnpaidOrder():
-                return await self._cancel_unpaid(actor, command, key)
             case AutoAcceptCancellations():
                 return await self.auto_accept(actor, list(command.cancellation_ids))
             case CancelUnpaidOrders():
                 return await self.cancel_unpaid_orders(actor, list(command.order_ids))
+            case RequestCancellation() | CancelOrder() | CancelUnpaidOrder():
+                permit = _permit(actor, command)
+                create = self._opening(actor, command)
+                return await self._create(actor, command.order_id, command, key, create, permit)
+            case WithdrawCancellation() | AcceptCancellation() | RejectCancellation():
+                permit, decide = _permit(actor, command), self._step(actor, command)
+                return await self._decide(
+                    actor, command.cancellation_id, command, key, decide, permit
+                )
         raise TypeError(f"not a cancellation command: {command!r}")
 
-    # ---- buyer ---------------------------------------------------------------------------
-
-    async def _request(self, actor: Actor, c: RequestCancellation, key: str | None) -> Cancellation:
-        """C1 (at once inside the window), C2 (a request after it), C3 (refused once shipped)."""
-
-        def create(order: Order, policy: CategoryPolicy, new_id: str) -> CancellationOutcome:
-            return domain.request_by_buyer(
-                order, actor, c.reason, c.note, policy, self.clock.now(), new_id
-            )
-
-        return await self._create(actor, c.order_id, c, key, create, access.permit_buyer(actor))
-
-    async def _withdraw(
-        self, actor: Actor, c: WithdrawCancellation, key: str | None
-    ) -> Cancellation:
-        def decide(cancellation: Cancellation, order: Order) -> CancellationOutcome:
-            return domain.withdraw(cancellation, order, actor, self.clock.now())
-
-        return await self._decide(
-            actor, c.cancellation_id, c, key, decide, access.permit_buyer(actor)
-        )
-
-    # ---- seller agent --------------------------------------------------------------------
-
-    async def _accept(self, actor: Actor, c: AcceptCancellation, key: str | None) -> Cancellation:
-        """C4: the order is cancelled and the buyer refunded, in the same write."""
-
-        def decide(cancellation: Cancellation, order: Order) -> CancellationOutcome:
-            return domain.accept(cancellation, order, actor, self.clock.now())
-
-        return await self._decide(
-            actor, c.cancellation_id, c, key, decide, access.permit_seller(actor)
-        )
-
-    async def _reject(self, actor: Actor, c: RejectCancellation, key: str | None) -> Cancellation:
-        """C5: a reason from the catalogue and an optional comment; the order goes on."""
-
-        def decide(cancellation: Cancellation, order: Order) -> CancellationOutcome:
-            now = self.clock.now()
-            return domain.reject(cancellation, order, actor, c.reason, c.comment, now)
-
-        return await self._decide(
-            actor, c.cancellation_id, c, key, decide, access.permit_seller(actor)
-        )
-
-    async def _cancel_by_seller(
-        self, actor: Actor, c: CancelOrder, key: str | None
-    ) -> Cancellation:
-        """C7: the seller cancels; the buyer is notified and refunded."""
+    def _opening(
+        self, actor: Actor, c: RequestCancellation | CancelOrder | CancelUnpaidOrder
+    ) -> Creation:
+        """C1 (at once inside the window), C2 (a request after it), C3 (refused once shipped);
+        C7 (the seller cancels, the buyer is refunded); C8 (the platform cancels an order not
+        paid in time)."""
+        now = self.clock.now
 
         def create(order: Order, policy: CategoryPolicy, new_id: str) -> CancellationOutcome:
-            return domain.cancel_by_seller(
-                order, actor, c.reason, c.comment, policy, self.clock.now(), new_id
-            )
-
-        return await self._create(actor, c.order_id, c, key, create, access.permit_seller(actor))
-
-    # ---- platform ------------------------------------------------------------------------
-
-    async def _cancel_unpaid(
-        self, actor: Actor, c: CancelUnpaidOrder, key: str | None
-    ) -> Cancellation:
-        """C8: the platform cancels an order not paid in time; the seller is notified."""
-
-        def create(order: Order, policy: CategoryPolicy, new_id: str) -> CancellationOutcome:
+            match c:
+                case RequestCancellation():
+                    return domain.request_by_buyer(
+                        order, actor, c.reason, c.note, policy, now(), new_id
+                    )
+                case CancelOrder():
+                    return domain.cancel_by_seller(
+                        order, actor, c.reason, c.comment, policy, now(), new_id
+                    )
             (reason,) = SYSTEM_CANCEL_REASONS
-            return domain.cancel_by_system(order, actor, reason, policy, self.clock.now(), new_id)
+            return domain.cancel_by_system(order, actor, reason, policy, now(), new_id)
 
-        return await self._create(actor, c.order_id, c, key, create, access.permit_platform(actor))
+        return create
+
+    def _step(
+        self, actor: Actor, c: WithdrawCancellation | AcceptCancellation | RejectCancellation
+    ) -> Decision:
+        """The buyer withdraws; C4: the order is cancelled and the buyer refunded, in the same
+        write; C5: a reason from the catalogue and an optional comment, the order goes on."""
+        now = self.clock.now
+
+        def decide(cancellation: Cancellation, order: Order) -> CancellationOutcome:
+            match c:
+                case WithdrawCancellation():
+                    return domain.withdraw(cancellation, order, actor, now())
+                case AcceptCancellation():
+                    return domain.accept(cancellation, order, actor, now())
+            return domain.reject(cancellation, order, actor, c.reason, c.comment, now())
+
+        return decide
 
     async def auto_accept(self, actor: Actor, ids: list[str]) -> list[Cancellation]:
         """C6: these requests, if still waiting past their response window, accepted by the
