@@ -17,6 +17,7 @@ from pymongo import UpdateOne
 
 from models.access import Scope
 from models.errors import ValidationFailed
+from storage import shops
 from storage.documents import changes_between
 from storage.keys import ALL, time_bounds
 from storage.mongo import ConcurrentUpdate, Database, Session, find_by_ids
@@ -202,8 +203,10 @@ class RequestStore(Generic[R]):
         # `< now + 1 ms` is `<= now` for millisecond BSON times, and a strict upper bound is
         # read right by SecantusDB, which drops an inclusive bound at the end of an index scan.
         bound = {"$lt": now + timedelta(milliseconds=1)}
-        found = self.of(db).find({**query, deadline: bound}, {deadline: 1})
+        found = self.of(db).find({**query, deadline: bound}, {deadline: 1, "shop_id": 1})
         docs = await found.sort([(deadline, 1)]).limit(limit).to_list(None)
+        # The batch that acts on them queues on their shops (storage/shops.py): known now.
+        shops.remember(db, self.of(db), [(d["_id"], d["shop_id"]) for d in docs])
         return [(d["_id"], d[deadline]) for d in docs]
 
     async def count_for_buyer(

@@ -38,6 +38,7 @@ from models.commands import (
 )
 from models.orders import FulfilmentState
 from services.bootstrap import Services, build_services
+from storage import cancellations as cancellation_store
 from storage.mongo import Database, connect
 from tests.factories import new_buyer_id, place_order
 
@@ -300,3 +301,16 @@ async def test_c6_one_notification_document_tells_the_buyer_and_the_shop_each_th
     assert to_buyer["_id"] == to_shop["_id"]  # one document
     assert to_buyer["message"].startswith(f"Your order {request['order_id']} was cancelled")
     assert to_shop["message"].startswith(f"Order {request['order_id']} was cancelled")
+
+
+async def test_c6_a_batch_found_by_the_worker_scan_reads_no_shop_before_its_transaction(
+    counted: Counted, shop_id: str
+) -> None:
+    """The worker's scan reads each due request's shop with its deadline, so the batch queues
+    on its shops without reading them again (storage/shops.py)."""
+    command = await _overdue_cancellations(counted, shop_id)
+    assert isinstance(command, AutoAcceptCancellations)
+    due = await cancellation_store.due_for_auto_accept(counted.db, counted.clock.now(), 100_000)
+    assert set(command.cancellation_ids) <= {i for i, _ in due}
+    sent = await counted.trips.count(counted.services.handle(EXPIRY_WORKER, command))
+    assert sent.count(("find", "cancellations")) == 1, _shown(sent)  # the batch's own read
