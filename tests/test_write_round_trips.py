@@ -60,9 +60,10 @@ ROUND_TRIPS = {
 
 
 # What one move of the deadline worker writes, besides the shop's counters (its tab counter and
-# event sequence, moved once per shop per batch): the request, its order, its ticket, its event
-# and its ticket's, and one notification for the buyer and the shop (docs/architecture.md).
-DOCUMENTS_PER_MOVE = 6
+# event sequence, moved once per shop per batch): the request, its order, its ticket, one event
+# carrying the request's and its ticket's change, and one notification for the buyer and the
+# shop (docs/architecture.md).
+DOCUMENTS_PER_MOVE = 5
 SHOP_COUNTERS = {"tab_counts", "event_sequences"}
 
 
