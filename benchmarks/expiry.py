@@ -66,7 +66,7 @@ from storage.keys import sort_key
 from storage.mongo import Database, connect
 from storage.notifications import notification_docs
 from storage.tickets import ticket_doc
-from tests.factories import build_order
+from tests.support.factories import build_order
 
 SEED_BATCH = 5_000
 WORKER_SHOP = "bench-worker"
