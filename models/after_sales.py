@@ -56,6 +56,8 @@ Choices where DOMAIN.md is silent (what the marketplace does):
 - An instant-refund category (R10) refunds a buyer's refund-only request at once: the request and
   the platform's refund are two timeline records of the same instant.
 - Replacement shipping has no window in the policy: the seller's next action has no due time.
+  A shipped replacement has one (P4, models/after_sale_replacements.py).
+- Partial-refund offers (R12): models/after_sale_offers.py; the choices in docs/decisions.md.
 """
 
 from __future__ import annotations
@@ -71,11 +73,19 @@ from models.after_sale_appeals import (
 )
 from models.after_sale_decisions import approve, auto_approve, reject, withdraw
 from models.after_sale_eligibility import NOT_RECEIVED_AFTER, line_eligibility
+from models.after_sale_offers import MAX_OFFERS, answer_offer, expire_offer, offer_partial_refund
 from models.after_sale_opening import (
     INSTANT_REFUNDER,
     refund_by_platform,
     refund_by_seller,
     request_by_buyer,
+)
+from models.after_sale_replacements import (
+    follow_replacement_order,
+    issue_replacement_refund,
+    replacement_delivered,
+    replacement_not_delivered,
+    ship_replacement,
 )
 from models.after_sale_requests import (
     AfterSaleOutcome,
@@ -84,6 +94,8 @@ from models.after_sale_requests import (
     Appeal,
     Decision,
     LineEligibility,
+    Offer,
+    OfferAnswer,
     Rejection,
     Shipment,
 )
@@ -92,9 +104,8 @@ from models.after_sale_shipping import (
     confirm_receipt,
     expire_return,
     reject_on_receipt,
-    replacement_delivered,
-    ship_replacement,
     ship_return,
+    shipment_of,
 )
 from models.after_sales_case import AfterSalesCase, quote_for_request
 from models.after_sales_machine import (
@@ -125,6 +136,7 @@ __all__ = [
     "DEADLINE_ACTIONS",
     "FINAL_STATUSES",
     "INSTANT_REFUNDER",
+    "MAX_OFFERS",
     "NEXT_ACTION_OF_STATUS",
     "NOT_RECEIVED_AFTER",
     "OPEN_STATUSES",
@@ -149,6 +161,8 @@ __all__ = [
     "Initiator",
     "LineEligibility",
     "NextAction",
+    "Offer",
+    "OfferAnswer",
     "RefundBreakdown",
     "RefundLedger",
     "Rejection",
@@ -156,6 +170,7 @@ __all__ = [
     "TimelineRecord",
     "Transition",
     "act_on_deadline",
+    "answer_offer",
     "appeal",
     "approve",
     "auto_approve",
@@ -163,9 +178,13 @@ __all__ = [
     "confirm_receipt",
     "decide_for_buyer",
     "decide_for_seller",
+    "expire_offer",
     "expire_return",
     "finalize_rejection",
+    "follow_replacement_order",
+    "issue_replacement_refund",
     "line_eligibility",
+    "offer_partial_refund",
     "quote_for_request",
     "refund_by_platform",
     "refund_by_seller",
@@ -173,9 +192,11 @@ __all__ = [
     "reject",
     "reject_on_receipt",
     "replacement_delivered",
+    "replacement_not_delivered",
     "request_by_buyer",
     "ship_replacement",
     "ship_return",
+    "shipment_of",
     "sources_of",
     "transition_for",
     "withdraw",
@@ -187,8 +208,12 @@ _A = AfterSaleAction
 def act_on_deadline(
     r: AfterSaleRequest, order: Order, ledger: RefundLedger, actor: Actor, now: datetime
 ) -> AfterSaleOutcome:
-    """The platform's move on whatever deadline of the request has passed (R3, R5, R8)."""
+    """The platform's move on whatever deadline of the request has passed (R3, R5, R8, R12, P4)."""
     action = DEADLINE_ACTIONS.get(r.status)
+    if action is _A.EXPIRE_OFFER:
+        return expire_offer(r, order, ledger, actor, now)
+    if action is _A.ISSUE_REPLACEMENT_REFUND:
+        return replacement_not_delivered(r, order, ledger, actor, now)
     if action is _A.AUTO_APPROVE:
         return auto_approve(r, order, ledger, actor, now)
     if action is _A.EXPIRE_RETURN:

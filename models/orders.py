@@ -79,6 +79,11 @@ class Order:
     # (models/refund_ledger.py, RefundLedger.for_order).
     cancelled_by: str | None = None
     version: int = 0
+    # P4: a replacement order names the order and the request it replaces an item of; the
+    # original names its replacement orders (both ways, so either page links to the other).
+    replacement_of: str | None = None
+    replacement_request_id: str | None = None
+    replacement_order_ids: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.lines:

@@ -52,10 +52,13 @@ async def build_services(db: Database, clock: Clock) -> Services:
     evidence = EvidenceService(db, clock)
     after_sales.on_write = evidence.attach_claimed
     cancellations.on_write = evidence.attach_claimed_to_cancellations
+    # P4: a replacement order's move moves its request, in the same transaction.
+    orders = OrderService(db, clock)
+    orders.intake.on_orders_moved = after_sales.follow_replacement_orders
     return Services(
         db=db,
         clock=clock,
-        orders=OrderService(db, clock),
+        orders=orders,
         cancellations=cancellations,
         after_sales=after_sales,
         helpdesk=helpdesk,

@@ -106,6 +106,9 @@ def order_doc(o: Order) -> Doc:
         "rejected_cancellation_id": o.rejected_cancellation_id,
         "cancelled_by": o.cancelled_by,
         "version": o.version,
+        "replacement_of": o.replacement_of,
+        "replacement_request_id": o.replacement_request_id,
+        "replacement_order_ids": list(o.replacement_order_ids),
     }
 
 
@@ -132,6 +135,9 @@ def order_from(d: Doc) -> Order:
         rejected_cancellation_id=d.get("rejected_cancellation_id"),
         cancelled_by=d.get("cancelled_by"),
         version=d.get("version", 0),
+        replacement_of=d.get("replacement_of"),
+        replacement_request_id=d.get("replacement_request_id"),
+        replacement_order_ids=tuple(d.get("replacement_order_ids", ())),
     )
 
 

@@ -1,4 +1,4 @@
-"""R1-R11, P1-P3, Y1 as properties: random orders and policies, random actors, random actions.
+"""R1-R12, P1-P4, Y1 as properties: random orders and policies, random actors, random actions.
 
 Each action goes through the domain functions exactly as the services will call them. A raised
 DomainError is a refusal: nothing is applied. After every step the invariants of the after-sale
@@ -31,12 +31,16 @@ from models.after_sales import (
     AfterSaleStatus,
     DecisionType,
     act_on_deadline,
+    answer_offer,
     appeal,
     approve,
     confirm_receipt,
     decide_for_buyer,
     decide_for_seller,
+    follow_replacement_order,
+    issue_replacement_refund,
     line_eligibility,
+    offer_partial_refund,
     refund_by_platform,
     refund_by_seller,
     reject,
@@ -96,17 +100,27 @@ RIGHT_ACTOR = {
     "deadline": ActorKind.PLATFORM,
     "platform_refund": ActorKind.PLATFORM,
     "delivered": ActorKind.PLATFORM,
+    "offer": ActorKind.SELLER_AGENT,
+    "answer_offer": ActorKind.BUYER,
+    "refund_instead": ActorKind.SELLER_AGENT,
+    # P4: the replacement order moves one stage through the order intake; the request follows.
+    "replacement_order_moves": ActorKind.INTEGRATION,
 }
 
 # "progress": the next action of a live request, by the side that must act (drives flows deep).
 PROGRESS = {
-    AfterSaleStatus.PENDING_SELLER: ("approve", "approve", "reject", "withdraw"),
+    AfterSaleStatus.PENDING_SELLER: ("approve", "approve", "reject", "withdraw", "offer", "offer"),
+    AfterSaleStatus.AWAITING_BUYER_RESPONSE: ("answer_offer",),
     AfterSaleStatus.REJECTED: ("appeal", "appeal", "request"),
     AfterSaleStatus.APPEALED: ("decide_for_buyer", "decide_for_seller"),
     AfterSaleStatus.AWAITING_BUYER_RETURN: ("ship_return", "ship_return", "withdraw"),
     AfterSaleStatus.RETURN_IN_TRANSIT: ("confirm_receipt", "confirm_receipt", "reject_on_receipt"),
-    AfterSaleStatus.AWAITING_REPLACEMENT_SHIPMENT: ("ship_replacement",),
-    AfterSaleStatus.REPLACEMENT_SHIPPED: ("replacement_delivered",),
+    AfterSaleStatus.AWAITING_REPLACEMENT_SHIPMENT: (
+        "ship_replacement",
+        "replacement_order_moves",
+        "refund_instead",
+    ),
+    AfterSaleStatus.REPLACEMENT_SHIPPED: ("replacement_delivered", "replacement_order_moves"),
 }
 
 # Requests and answers come up more often than the rest.
@@ -180,6 +194,9 @@ policies = st.builds(
     appeal_window=_window([3, 7], 1, 10, DAY),
     instant_refund=st.booleans(),
     replacement_needs_item_back=st.booleans(),
+    offer_response_window=_window([24, 48], 1, 96, HOUR),
+    offer_silence_accepts=st.booleans(),
+    replacement_delivery_window=_window([7, 14], 1, 30, DAY),
 )
 
 # How far time moves before a step: nothing, hours, days, or exactly to (or just before) a deadline.
@@ -267,6 +284,7 @@ class World:
     requests: dict[str, AfterSaleRequest] = field(default_factory=dict)
     rejection_events: int = 0
     next_id: int = 0
+    replacement_orders: dict[str, Order] = field(default_factory=dict)  # P4
 
     def new_id(self) -> str:
         self.next_id += 1
@@ -303,6 +321,10 @@ ACTION_OF = {
     "reject_on_receipt": AfterSaleAction.REJECT_ON_RECEIPT,
     "ship_replacement": AfterSaleAction.SHIP_REPLACEMENT,
     "replacement_delivered": AfterSaleAction.CONFIRM_REPLACEMENT_DELIVERED,
+    "offer": AfterSaleAction.OFFER_PARTIAL_REFUND,
+    "answer_offer": AfterSaleAction.ACCEPT_OFFER,
+    "refund_instead": AfterSaleAction.ISSUE_REPLACEMENT_REFUND,
+    "replacement_order_moves": AfterSaleAction.SHIP_REPLACEMENT,
 }
 
 
@@ -312,7 +334,9 @@ def _target(world: World, step: Step) -> AfterSaleRequest | None:
         return None
     everything = list(world.requests.values())
     action = ACTION_OF.get(step.action)
-    if action is not None:
+    if step.action == "replacement_order_moves":
+        fits = [r for r in everything if r.replacement_order_id is not None]
+    elif action is not None:
         fits = [r for r in everything if r.status in sources_of(action)]
     elif step.action == "deadline" or isinstance(step.advance, str):
         fits = [r for r in everything if r.deadline is not None]
@@ -446,12 +470,51 @@ def _apply(world: World, step: Step) -> AfterSaleOutcome | Order | None:
             reason = _reason(RECEIPT_REJECT_REASONS, step.reason_index)
             return reject_on_receipt(r, order, actor, reason, step.comment, now)
         case "ship_replacement":
-            return ship_replacement(r, order, actor, "UPS", "1Z-P", now)
+            return ship_replacement(r, order, actor, "UPS", "1Z-P", now, _replacement(world, r))
         case "replacement_delivered":
-            return replacement_delivered(r, order, actor, now)
+            return replacement_delivered(r, order, actor, now, _replacement(world, r))
+        case "offer":
+            # Mostly a small amount an order can refund; the menu's bad ones sometimes.
+            minor = step.amount if step.amount is not None and step.keeps else 1 + step.pick
+            amount = Money(minor, world.currency())
+            lines = _lines(world, step) if step.pick % 3 == 0 else None
+            return offer_partial_refund(
+                r, order, ledger, actor, amount, now, lines=lines, comment=step.comment
+            )
+        case "answer_offer":
+            return answer_offer(r, order, ledger, actor, step.keeps, now)
+        case "refund_instead":
+            replacement = _replacement(world, r)
+            return issue_replacement_refund(r, order, ledger, actor, step.comment, now, replacement)
+        case "replacement_order_moves":
+            return _replacement_order_moves(world, r, actor)
         case "deadline":
             return act_on_deadline(r, order, ledger, actor, now)
     raise AssertionError(step.action)
+
+
+def _replacement(world: World, r: AfterSaleRequest) -> Order | None:
+    return world.replacement_orders.get(r.replacement_order_id or "")
+
+
+def _replacement_order_moves(
+    world: World, r: AfterSaleRequest, actor: Actor
+) -> AfterSaleOutcome | None:
+    """P4: the replacement order moves one stage on (as the order intake moves it), and the
+    request follows it; a move the request does not follow leaves it as it is."""
+    placed = _replacement(world, r)
+    if placed is None:
+        return None
+    if placed.fulfilment_state is FulfilmentState.AWAITING_SHIPMENT:
+        moved = placed.handed_to_carrier(world.now, "DHL", "JD-P")
+    elif placed.fulfilment_state is FulfilmentState.IN_TRANSIT:
+        moved = placed.delivered(world.now)
+    else:
+        return None
+    # One transaction: a refused request step leaves the order unmoved too.
+    out = follow_replacement_order(r, world.order, moved, actor, world.now)
+    world.replacement_orders[moved.id] = moved  # moved, whether the request follows or not
+    return out
 
 
 def _check_request_refusal(world: World, step: Step, refusal: AfterSaleRefused) -> None:
@@ -464,6 +527,23 @@ def _check_request_refusal(world: World, step: Step, refusal: AfterSaleRefused) 
     )
     codes = {e.code for e in shown if e.kind is step.kind and e.line_id in asked}
     assert refusal.code in codes, (refusal.code, codes)
+
+
+# P4: a delivery is a fact, recorded whenever it is known before the platform refunds instead.
+_CARRIER_EVENTS = frozenset({AfterSaleAction.CONFIRM_REPLACEMENT_DELIVERED})
+
+# P4: where a replacement order is while its request is in each status.
+_ORDER_STATE_OF = {
+    AfterSaleStatus.AWAITING_REPLACEMENT_SHIPMENT: {FulfilmentState.AWAITING_SHIPMENT},
+    AfterSaleStatus.REPLACEMENT_SHIPPED: {FulfilmentState.IN_TRANSIT},
+    AfterSaleStatus.REPLACED: {FulfilmentState.DELIVERED},
+    # Refunded instead: before shipping the order is cancelled; after, it goes on its way.
+    AfterSaleStatus.REFUNDED: {
+        FulfilmentState.CANCELLED,
+        FulfilmentState.IN_TRANSIT,
+        FulfilmentState.DELIVERED,
+    },
+}
 
 
 def _check_step(world: World, step: Step, out: AfterSaleOutcome) -> None:
@@ -484,7 +564,7 @@ def _check_step(world: World, step: Step, out: AfterSaleOutcome) -> None:
             # R3, R5, R8: the platform moves on a deadline only once it has passed.
             assert first.deadline == old.deadline
             assert old.deadline is not None and old.deadline <= world.now
-        elif old.deadline is not None:
+        elif old.deadline is not None and first.action not in _CARRIER_EVENTS:
             # The side that must act does so only while its window is open.
             assert world.now < old.deadline
     if step.action == "request":
@@ -546,6 +626,25 @@ def _check_invariants(world: World) -> None:
                 assert line.amount.minor <= by_id[line.line_id].unit_price.minor * line.quantity
                 assert line.quantity <= r.covered[line.line_id]
 
+    # P4: a replacement order is linked both ways and where its request says it is.
+    for r in requests:
+        if r.replacement_order_id is None:
+            continue
+        placed = world.replacement_orders[r.replacement_order_id]
+        assert (placed.replacement_of, placed.replacement_request_id) == (order.id, r.id)
+        assert placed.id in order.replacement_order_ids
+        assert placed.amount_paid.minor == 0  # at no charge: nothing of it is refundable
+        assert placed.fulfilment_state in _ORDER_STATE_OF[r.status], (r.status, placed)
+    # R12: an offer waits only while the buyer may answer it, and only money requests get one.
+    for r in requests:
+        if r.status is AfterSaleStatus.AWAITING_BUYER_RESPONSE:
+            assert r.offer is not None and r.offer.answer is None
+            assert r.deadline == r.offer.respond_by
+            assert r.kind is not AfterSaleKind.REPLACEMENT
+        accepted = r.decision is not None and r.decision.type is DecisionType.OFFER_PARTIAL_REFUND
+        if r.offer is not None and r.status is AfterSaleStatus.REFUNDED and accepted:
+            assert r.refund is not None and r.refund.total <= r.offer.amount
+
     # Money: never more refunded than paid, per line, for shipping and in total.
     paid_lines, paid_shipping = _paid(order)
     for line_id, paid in paid_lines.items():
@@ -576,7 +675,7 @@ def _check_invariants(world: World) -> None:
     start_after=st.one_of(*[st.integers(3 * 24, 5 * 24)] * 3, st.integers(0, 40 * 24)),
     plan=st.lists(steps(), min_size=8, max_size=40),
 )
-def test_r1_to_r11_p1_to_p3_y1_invariants_hold_for_any_sequence_of_actions(
+def test_r1_to_r12_p1_to_p4_y1_invariants_hold_for_any_sequence_of_actions(
     order: Order, policy: CategoryPolicy, start_after: int, plan: list[Step]
 ) -> None:
     world = World(
@@ -616,4 +715,8 @@ def test_r1_to_r11_p1_to_p3_y1_invariants_hold_for_any_sequence_of_actions(
         world.order = result.order
         if result.ledger is not None:
             world.ledger = result.ledger
+        for placed in result.new_orders:
+            world.replacement_orders[placed.id] = placed
+        for _before, moved in result.moved_orders:
+            world.replacement_orders[moved.id] = moved
         _check_invariants(world)
