@@ -3,6 +3,7 @@ API on a real server: the steps, the deadline worker, the order intake, tickets 
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -14,6 +15,7 @@ from storage.mongo import Database
 from tests.after_sale_api import ask, delivered_order, mutate, ok, view
 from tests.api_client import GraphQLClient
 from tests.factories import PLATFORM, buyer, seller
+from tests.live import EVENTS, Client, serving
 
 USD = "USD"
 
@@ -386,3 +388,37 @@ async def test_p4_approve_refund_refused_for_a_replacement(
     after = await view(api, r["id"], seller(shop_id))
     assert (after["status"], after["refund"]) == ("PENDING_SELLER", None)
     assert after["order"]["refunded"]["minorUnits"] == 0
+
+
+# ---- the live feed (H3) ---------------------------------------------------------------------
+
+
+async def test_r12_p4_the_live_feed_shows_the_offer_and_the_replacement_orders_moves(
+    api: GraphQLClient, services: Services, db: Database, clock: SettableClock, shop_id: str
+) -> None:
+    async with serving(services) as url, Client.connect(url, seller(shop_id)) as ws:
+        await ws.acked()
+        await ws.subscribe(EVENTS, {})
+        await asyncio.sleep(0.2)
+        offered, b = await _offer(api, db, clock, shop_id)
+        await ok(api, "answerOffer", {"requestId": offered["id"], "accept": False}, b)
+        approved, _ = await _approved_replacement(api, db, clock, shop_id)
+        moved = {"externalId": approved["replacementOrderId"], "step": "DELIVERED"}
+        moved |= {"at": clock.now().isoformat(), "carrier": "DHL", "trackingNumber": "JD-2"}
+        await api(UPDATE, {"shop": shop_id, "updates": [moved]}, integration(shop_id))
+        events = await ws.take(7)
+        await ws.nothing_more()
+    changes = [(e["requestId"], e["change"]["action"], e["change"]["toStatus"]) for e in events]
+    assert changes == [
+        (offered["id"], "REQUEST", "PENDING_SELLER"),
+        (offered["id"], "OFFER_PARTIAL_REFUND", "AWAITING_BUYER_RESPONSE"),
+        (offered["id"], "DECLINE_OFFER", "PENDING_SELLER"),
+        (approved["id"], "REQUEST", "PENDING_SELLER"),
+        (approved["id"], "APPROVE", "AWAITING_REPLACEMENT_SHIPMENT"),
+        (approved["id"], "SHIP_REPLACEMENT", "REPLACEMENT_SHIPPED"),
+        (approved["id"], "CONFIRM_REPLACEMENT_DELIVERED", "REPLACED"),
+    ]
+    assert (
+        events[2]["change"]["fromTab"] == "IN_PROCESS"
+        and events[2]["change"]["toTab"] == "TO_PROCEED"
+    )
