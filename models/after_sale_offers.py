@@ -85,8 +85,10 @@ def offer_partial_refund(
         comment,
         now,
     )
-    assert d.partial_amount is not None  # decision_for requires the amount of an offer
-    offer = Offer(d.partial_amount, d.lines, d.comment, now, now + r.policy.offer_response_window)
+    amount = d.partial_amount or amount  # decision_for refused an offer without one
+    if amount is None:
+        raise ValueError("an offer without an amount passed decision_for")
+    offer = Offer(amount, d.lines, d.comment, now, now + r.policy.offer_response_window)
     moved, record = move(
         r,
         _A.OFFER_PARTIAL_REFUND,

@@ -220,7 +220,7 @@ def follow_replacement_order(
     state = replacement.fulfilment_state
     if state not in (FulfilmentState.IN_TRANSIT, FulfilmentState.DELIVERED):
         return None
-    steps = []
+    steps: list[AfterSaleOutcome] = []
     current = r
     if current.status is _S.AWAITING_REPLACEMENT_SHIPMENT:
         start_step(current, order, _A.SHIP_REPLACEMENT, actor)

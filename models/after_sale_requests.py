@@ -75,6 +75,13 @@ class Shipment:
     received_at: datetime | None = None
 
 
+class OfferAnswer(Enum):
+    ACCEPTED = "ACCEPTED"
+    DECLINED = "DECLINED"
+    ACCEPTED_BY_SILENCE = "ACCEPTED_BY_SILENCE"  # the policy reads silence as yes (R12)
+    DECLINED_BY_SILENCE = "DECLINED_BY_SILENCE"
+
+
 @dataclass(frozen=True)
 class Offer:
     """R12: the seller's partial-refund offer and the buyer's answer to it."""
@@ -86,13 +93,6 @@ class Offer:
     respond_by: datetime
     answer: OfferAnswer | None = None
     answered_at: datetime | None = None
-
-
-class OfferAnswer(Enum):
-    ACCEPTED = "ACCEPTED"
-    DECLINED = "DECLINED"
-    ACCEPTED_BY_SILENCE = "ACCEPTED_BY_SILENCE"  # the policy reads silence as yes (R12)
-    DECLINED_BY_SILENCE = "DECLINED_BY_SILENCE"
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""After-sale requests: refund only, return and refund, replacement (R1-R11, P1-P3, Y1).
+"""After-sale requests: refund only, return and refund, replacement (R1-R12, P1-P4, Y1).
 
 One explicit state machine for all three kinds (declared in models/after_sales_machine.py; each
 kind's table and profile in models/request_kinds.py), decided without I/O. Every step takes the
@@ -40,12 +40,14 @@ Choices where DOMAIN.md is silent (what the marketplace does):
 - APPEALED is in the To Proceed tab: the request is neither rejected-and-not-appealed (Closed),
   nor approved (In Process), nor done (Completed); seed 001 lists the mediation under To Proceed,
   and the seller is expected to answer the mediator. Its next action is the platform's decision.
-- Decisions (R7): APPROVE_REFUND and OFFER_PARTIAL_REFUND pay at once and the buyer keeps the
-  item; APPROVE_RETURN asks for the item back unless the seller lets the buyer keep it;
-  APPROVE_REPLACEMENT (a replacement request only) needs a reason type and asks for the faulty item
-  back when the policy says so, unless the seller waives it (buyer keeps item). A partial amount may
-  go with APPROVE_REFUND or APPROVE_RETURN, and is capped by what is still refundable when it is
-  paid. Return and replacement decisions need a delivered order.
+- Decisions (R7): APPROVE_REFUND pays at once and the buyer keeps the item; APPROVE_RETURN asks
+  for the item back unless the seller lets the buyer keep it; APPROVE_REPLACEMENT (a replacement
+  request only) needs a reason type and asks for the faulty item back when the policy says so,
+  unless the seller waives it (buyer keeps item). A partial amount may go with APPROVE_REFUND or
+  APPROVE_RETURN, and is capped by what is still refundable when it is paid. Return and
+  replacement decisions need a delivered order. OFFER_PARTIAL_REFUND is not an approval but an
+  offer the buyer answers (R12), and a replacement request takes money only as
+  ISSUE_REPLACEMENT_REFUND (P4): APPROVE_REFUND or APPROVE_RETURN on it is DECISION_NOT_ALLOWED.
 - Shipping is refunded with the refund that leaves nothing of the items refundable.
 - An appeal decided for the buyer carries out the seller's decision if there was one (a rejection
   on receipt), else the request as asked; an item already shipped back is not asked for again.
