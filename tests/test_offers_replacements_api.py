@@ -129,8 +129,13 @@ async def test_r12_buyer_declines_the_offer(
 ) -> None:
     offered, b = await _offer(api, db, clock, shop_id)
     s = seller(shop_id)
+    # H1: the ticket waits while the buyer does, and is the team's again after the decline.
+    waiting = (await api(TICKET, {"id": offered["id"]}, s))["requestTicket"]
+    assert (waiting["status"], waiting["request"]["phase"]) == ("PENDING", "IN_PROCESS")
     back = await ok(api, "answerOffer", {"requestId": offered["id"], "accept": False}, b)
     assert (back["status"], back["tab"]) == ("PENDING_SELLER", "TO_PROCEED")
+    reopened = (await api(TICKET, {"id": offered["id"]}, s))["requestTicket"]
+    assert (reopened["status"], reopened["request"]["status"]) == ("OPEN", "PENDING_SELLER")
     assert back["nextAction"]["actorKind"] == "SELLER_AGENT" and back["deadline"]
     assert back["offer"]["answer"] == "DECLINED" and back["refund"] is None
     # The seller decides again: a second offer, then a full approval after another decline.
