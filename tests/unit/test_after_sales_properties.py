@@ -49,7 +49,6 @@ from models.after_sales import (
     request_by_buyer,
     ship_replacement,
     ship_return,
-    sources_of,
     transition_for,
     withdraw,
 )
@@ -66,6 +65,7 @@ from models.money import Money
 from models.orders import FulfilmentState, Order, PaymentState
 from models.policy import CategoryPolicy, PolicyBook
 from models.refund_ledger import RefundLedger, refund_quote
+from models.request_kinds import profile_of
 from tests.unit.after_sale_plans import (
     ACTORS,
     MS,
@@ -152,7 +152,8 @@ def _target(world: World, step: Step) -> AfterSaleRequest | None:
     if step.action == "replacement_order_moves":
         fits = [r for r in everything if r.replacement_order_id is not None]
     elif action is not None:
-        fits = [r for r in everything if r.status in sources_of(action)]
+        # A step of the request's own kind's table (an offer is no step of a replacement).
+        fits = [r for r in everything if profile_of(r.kind).table.edges(action, r.status)]
     elif step.action == "deadline" or isinstance(step.advance, str):
         fits = [r for r in everything if r.deadline is not None]
     else:
