@@ -27,6 +27,8 @@ from models.after_sales_errors import (
     RefundExceedsRefundable,
     WindowClosed,
 )
+from models.cancellations import buyer_eligibility
+from models.cancellations import request_by_buyer as cancellation_by_buyer
 from models.errors import InvalidTransition, ValidationFailed
 from models.orders import FulfilmentState, PaymentState
 from models.policy import DAY, DEFAULT_POLICY, HOUR, CategoryPolicy
@@ -327,3 +329,16 @@ def test_p4_approve_refund_refused_for_a_replacement() -> None:
             approve(r, shop.order, shop.ledger, SELLER, decision, ASKED)
         assert "ISSUE_REPLACEMENT_REFUND" in str(refused.value)
         assert refused.value.code == "DECISION_NOT_ALLOWED"
+
+
+def test_p4_a_replacement_order_is_not_cancelled_on_its_own() -> None:
+    shop = Shop()
+    _, out = approved_replacement(shop)
+    [placed] = out.new_orders
+    with pytest.raises(InvalidTransition) as refused:
+        cancellation_by_buyer(
+            placed, BUYER, "CHANGED_MIND", None, DEFAULT_POLICY, ASKED + HOUR, "can-1"
+        )
+    assert refused.value.current_state == "REPLACEMENT_ORDER"
+    shown = buyer_eligibility(placed, DEFAULT_POLICY, ASKED + HOUR)
+    assert (shown.allowed, shown.code) == (False, "INVALID_STATE")
