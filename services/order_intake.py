@@ -102,10 +102,12 @@ OnOrdersMoved = Callable[[Session, Actor, list[Order]], Awaitable[None]]
 
 
 class OrderIntake:
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, on_orders_moved: OnOrdersMoved | None = None
+    ) -> None:
         self.db = db
         self.clock = clock
-        self.on_orders_moved: OnOrdersMoved | None = None  # wired by services/bootstrap.py
+        self.on_orders_moved = on_orders_moved  # P4 (services/bootstrap.py)
 
     # ---- placing ---------------------------------------------------------------------------
 
