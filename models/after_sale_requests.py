@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 
 from models.actors import ActorKind
 from models.after_sales_machine import (
@@ -77,6 +78,26 @@ class Shipment:
     received_at: datetime | None = None
 
 
+class OfferAnswer(Enum):
+    ACCEPTED = "ACCEPTED"
+    DECLINED = "DECLINED"
+    ACCEPTED_BY_SILENCE = "ACCEPTED_BY_SILENCE"  # the policy reads silence as yes (R12)
+    DECLINED_BY_SILENCE = "DECLINED_BY_SILENCE"
+
+
+@dataclass(frozen=True)
+class Offer:
+    """R12: the seller's partial-refund offer and the buyer's answer to it."""
+
+    amount: Money
+    lines: tuple[LineItem, ...]  # the lines and quantities the amount settles
+    comment: str | None
+    made_at: datetime
+    respond_by: datetime
+    answer: OfferAnswer | None = None
+    answered_at: datetime | None = None
+
+
 @dataclass(frozen=True)
 class AfterSaleRequest:
     id: str
@@ -103,6 +124,12 @@ class AfterSaleRequest:
     resolved_at: datetime | None = None
     timeline: tuple[AfterSaleRecord, ...] = ()
     version: int = 0
+    offer: Offer | None = None  # R12: the latest partial-refund offer
+    replacement_order_id: str | None = None  # P4: the order that ships the replacement
+
+    @property
+    def offers_made(self) -> int:
+        return sum(1 for r in self.timeline if r.action is AfterSaleAction.OFFER_PARTIAL_REFUND)
 
     @property
     def tab(self) -> AfterSaleTab:
@@ -168,6 +195,8 @@ class AfterSaleOutcome:
     previous_status: AfterSaleStatus | None
     ledger: RefundLedger | None = None  # the ledger after the refund this step booked, if any
     superseded: tuple[AfterSaleRequest, ...] = ()  # R5: rejections closed by a second request
+    new_orders: tuple[Order, ...] = ()  # P4: the replacement order this step placed
+    moved_orders: tuple[tuple[Order, Order], ...] = ()  # P4: a replacement order it moved
 
     @property
     def record(self) -> AfterSaleRecord:

@@ -97,8 +97,9 @@ class DecisionNotAllowed(DomainError):
 class WindowClosed(DomainError):
     """The acting side's window has passed; the platform's deadline move is due instead.
 
-    Codes: APPEAL_WINDOW_CLOSED, RETURN_SHIPPING_WINDOW_CLOSED, RECEIPT_WINDOW_CLOSED (the seller's
-    response window reuses models.errors.ResponseWindowClosed, as cancellations do).
+    Codes: APPEAL_WINDOW_CLOSED, RETURN_SHIPPING_WINDOW_CLOSED, RECEIPT_WINDOW_CLOSED,
+    OFFER_WINDOW_CLOSED (R12; the seller's response window reuses
+    models.errors.ResponseWindowClosed, as cancellations do).
     """
 
     def __init__(self, message: str, *, code: str, deadline: datetime) -> None:

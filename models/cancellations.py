@@ -219,6 +219,14 @@ def _refuse_if_not_cancellable(order: Order) -> None:
             f"order {order.id} already has a cancellation request waiting for the seller",
             existing_id=order.open_cancellation_id,
         )
+    if order.replacement_of:
+        # P4: a replacement order is called off only with its request (a refund instead).
+        raise InvalidTransition(
+            f"order {order.id} replaces an item of order {order.replacement_of}; it is settled "
+            f"through its request {order.replacement_request_id}, not cancelled",
+            current_state="REPLACEMENT_ORDER",
+            field="orderId",
+        )
 
 
 def buyer_eligibility(order: Order, policy: CategoryPolicy, now: datetime) -> Eligibility:
@@ -226,7 +234,7 @@ def buyer_eligibility(order: Order, policy: CategoryPolicy, now: datetime) -> El
     try:
         _refuse_if_not_cancellable(order)
         _refuse_after_rejection(order)
-    except (OrderNotCancellable, DuplicateRequest) as refusal:
+    except (OrderNotCancellable, DuplicateRequest, InvalidTransition) as refusal:
         return Eligibility(False, False, refusal.code, refusal.message, None)
     window_ends = order.placed_at + policy.unconditional_cancel_window
     if order.fulfilment_state is FulfilmentState.UNPAID or now < window_ends:

@@ -99,6 +99,11 @@ class Order:
     # C10: units the seller cancelled, oldest first; the order goes on with the rest.
     cancelled_lines: tuple[CancelledUnits, ...] = ()
     version: int = 0
+    # P4: a replacement order names the order and the request it replaces an item of; the
+    # original names its replacement orders (both ways, so either page links to the other).
+    replacement_of: str | None = None
+    replacement_request_id: str | None = None
+    replacement_order_ids: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.lines:

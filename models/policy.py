@@ -42,6 +42,12 @@ class CategoryPolicy:
     # seller answers within `high_value_seller_response_window` instead.
     high_value_above: int = 0
     high_value_seller_response_window: timedelta = 96 * HOUR
+    # R12: how long the buyer has to accept or decline a partial-refund offer.
+    offer_response_window: timedelta = 48 * HOUR
+    # R12: what the buyer's silence on an offer means: accepted (True) or declined (False).
+    offer_silence_accepts: bool = False
+    # P4: how long a shipped replacement order may take to be delivered; then a refund instead.
+    replacement_delivery_window: timedelta = 14 * DAY
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -183,14 +189,15 @@ class PolicyBook:
 
         DOMAIN.md is silent on mixed orders. The marketplace protects the buyer without asking a
         seller for more than any item's category promises: every window is the shortest among the
-        categories, a refund is instant only if every category says so, and the faulty item must
-        come back if any category asks for it.
+        categories, a refund is instant only if every category says so, silence accepts an offer
+        only if every category says so, and the faulty item must come back if any category asks
+        for it.
         """
         policies = [self.for_category(c) for c in sorted(set(categories))] or [self.default]
         combined: dict[str, timedelta | bool | int] = {}
         for f in fields(CategoryPolicy):
             values = [getattr(p, f.name) for p in policies]
-            if f.name in ("instant_refund", "business_days"):
+            if f.name in ("instant_refund", "business_days", "offer_silence_accepts"):
                 combined[f.name] = all(values)
             elif f.name == "replacement_needs_item_back":
                 combined[f.name] = any(values)

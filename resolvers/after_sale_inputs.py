@@ -97,12 +97,24 @@ class ApproveAfterSaleInput:
     )
     buyer_keeps_item: bool = False
     partial_amount: MoneyInput | None = strawberry.field(
-        default=None, description="Refund less than the items' price (R7)."
+        default=None,
+        description="Refund less than the items' price (R7); with OFFER_PARTIAL_REFUND the "
+        "amount offered, which the buyer accepts or declines (R12).",
     )
     reason: str | None = strawberry.field(
         default=None, description="APPROVE_REPLACEMENT only: the reason type (P2)."
     )
     comment: str | None = None
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
+
+
+@strawberry.input(description="R12: the buyer's answer to the seller's partial-refund offer.")
+class AnswerOfferInput:
+    request_id: strawberry.ID
+    accept: bool = strawberry.field(
+        description="true: refunded the offered amount, keep the item, the request closes; "
+        "false: the seller decides again."
+    )
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
 
 
@@ -169,3 +181,6 @@ class CategoryPolicyInput:
         "0: never) the high-value response window applies.",
     )
     high_value_seller_response_window_seconds: int | None = None
+    offer_response_window_seconds: int | None = None
+    offer_silence_accepts: bool | None = None
+    replacement_delivery_window_seconds: int | None = None

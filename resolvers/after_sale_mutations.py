@@ -14,9 +14,9 @@ from strawberry.types import Info
 from models import access
 from models.commands import (
     AfterSaleCommand,
+    AnswerOffer,
     AppealAfterSale,
     ApprovalTerms,
-    ApproveAfterSale,
     ConfirmReturnReceived,
     DecideAppeal,
     Lines,
@@ -30,10 +30,12 @@ from models.commands import (
     ShipReturn,
     WithdrawAfterSale,
     chosen_lines,
+    decision_command,
 )
 from models.policy import CategoryPolicy as DomainPolicy
 from resolvers.after_sale_inputs import (
     AfterSaleStepInput,
+    AnswerOfferInput,
     ApproveAfterSaleInput,
     CategoryPolicyInput,
     DecideAppealInput,
@@ -136,6 +138,20 @@ class AfterSaleMutation:
             info, access.require_a_buyer, command, input.idempotency_key, AfterSale.of, evidence
         )
 
+    @strawberry.mutation(
+        description="Buyer: accept the seller's partial-refund offer (refunded that amount, keep "
+        "the item) or decline it (the seller decides again) (R12)."
+    )
+    async def answer_offer(
+        self, info: Info[Context, Any], input: AnswerOfferInput
+    ) -> AfterSaleResult:
+        def command() -> AfterSaleCommand:
+            return AnswerOffer(_id(input.request_id), input.accept)
+
+        return await handled(
+            info, access.require_a_buyer, command, input.idempotency_key, AfterSale.of
+        )
+
     @strawberry.mutation(description="Buyer: the item is on its way back (R8).")
     async def ship_return(self, info: Info[Context, Any], input: ShipmentInput) -> AfterSaleResult:
         def command() -> AfterSaleCommand:
@@ -149,7 +165,9 @@ class AfterSaleMutation:
 
     @strawberry.mutation(
         description="Seller: approve with a decision (R7, P2): some lines, a partial amount, "
-        "or let the buyer keep the item."
+        "or let the buyer keep the item; or decide otherwise: OFFER_PARTIAL_REFUND offers "
+        "partialAmount and waits for the buyer (R12), ISSUE_REPLACEMENT_REFUND settles a "
+        "replacement with a refund instead (P4)."
     )
     async def approve_after_sale(
         self, info: Info[Context, Any], input: ApproveAfterSaleInput
@@ -162,7 +180,7 @@ class AfterSaleMutation:
                 reason=input.reason,
                 comment=input.comment,
             )
-            return ApproveAfterSale(_id(input.request_id), input.decision, terms)
+            return decision_command(_id(input.request_id), input.decision, terms)
 
         return await handled(
             info, access.require_an_acting_agent, command, input.idempotency_key, AfterSale.of
@@ -213,7 +231,10 @@ class AfterSaleMutation:
             evidence,
         )
 
-    @strawberry.mutation(description="Seller: the replacement is on its way (P2).")
+    @strawberry.mutation(
+        description="Seller: the replacement is on its way (P2); its replacement order is handed "
+        "to the carrier with it (P4)."
+    )
     async def ship_replacement(
         self, info: Info[Context, Any], input: ShipmentInput
     ) -> AfterSaleResult:
@@ -271,7 +292,10 @@ class AfterSaleMutation:
             info, access.require_platform, command, input.idempotency_key, AfterSale.of
         )
 
-    @strawberry.mutation(description="Platform (carrier event): the replacement was delivered.")
+    @strawberry.mutation(
+        description="Platform (carrier event): the replacement was delivered (its replacement "
+        "order too)."
+    )
     async def record_replacement_delivered(
         self, info: Info[Context, Any], input: AfterSaleStepInput
     ) -> AfterSaleResult:

@@ -1,4 +1,4 @@
-"""GraphQL types of after-sale requests (R1-R11, P1-P3, Y1). Each wraps a domain object; no rule.
+"""GraphQL types of after-sale requests (R1-R12, P1-P4, Y1). Each wraps a domain object; no rule.
 
 Plain fields filled once in `of()`, as for `Cancellation` (a method resolver per field costs more
 per page); only `order` and the connection's `tabCounts` go back to the services.
@@ -156,6 +156,36 @@ class AfterSaleDecision:
     decided_by: ActorKind
 
 
+OfferAnswer = strawberry.enum(
+    domain.OfferAnswer, name="OfferAnswer", description="R12: the buyer's answer to an offer."
+)
+
+
+@strawberry.type(description="R12: the seller's partial-refund offer and the buyer's answer.")
+class AfterSaleOffer:
+    amount: Money
+    lines: Lines = strawberry.field(
+        graphql_type=list[LineItem], description="The lines and quantities the amount settles."
+    )
+    comment: str | None
+    made_at: datetime
+    respond_by: datetime
+    answer: OfferAnswer | None = strawberry.field(description="Null while the buyer may answer.")
+    answered_at: datetime | None
+
+    @classmethod
+    def of(cls, o: domain.Offer) -> AfterSaleOffer:
+        return cls(
+            amount=Money.of(o.amount),
+            lines=o.lines,
+            comment=o.comment,
+            made_at=o.made_at,
+            respond_by=o.respond_by,
+            answer=o.answer,
+            answered_at=o.answered_at,
+        )
+
+
 @strawberry.type
 class AfterSaleRejection:
     reason: Reason
@@ -220,6 +250,11 @@ class CategoryPolicy:
         "applies; 0: never."
     )
     high_value_seller_response_window_seconds: int
+    offer_response_window_seconds: int
+    offer_silence_accepts: bool = strawberry.field(
+        description="R12: the buyer's silence on an offer accepts it (else declines it)."
+    )
+    replacement_delivery_window_seconds: int
 
     @classmethod
     def of(cls, category: str, p: DomainPolicy) -> CategoryPolicy:
@@ -240,6 +275,9 @@ class CategoryPolicy:
             business_days=p.business_days,
             high_value_above=p.high_value_above,
             high_value_seller_response_window_seconds=s(p.high_value_seller_response_window),
+            offer_response_window_seconds=s(p.offer_response_window),
+            offer_silence_accepts=p.offer_silence_accepts,
+            replacement_delivery_window_seconds=s(p.replacement_delivery_window),
         )
 
 
@@ -283,6 +321,12 @@ class AfterSale:
     return_shipment: Shipment | None
     replacement_shipment: Shipment | None
     refund: AfterSaleRefund | None = strawberry.field(description="What was refunded, if paid.")
+    offer: AfterSaleOffer | None = strawberry.field(
+        description="R12: the latest partial-refund offer, answered or not."
+    )
+    replacement_order_id: strawberry.ID | None = strawberry.field(
+        description="P4: the order that ships the replacement, once approved."
+    )
     timeline: list[AfterSaleTimelineRecord]
     policy: CategoryPolicy = strawberry.field(description="The policy it was opened under (Y1).")
 
@@ -350,6 +394,10 @@ class AfterSale:
             return_shipment=_shipment(r.return_shipment),
             replacement_shipment=_shipment(r.replacement_shipment),
             refund=AfterSaleRefund.of(r.refund) if r.refund else None,
+            offer=AfterSaleOffer.of(r.offer) if r.offer else None,
+            replacement_order_id=(
+                strawberry.ID(r.replacement_order_id) if r.replacement_order_id else None
+            ),
             timeline=[
                 AfterSaleTimelineRecord(
                     at=t.at,
@@ -389,6 +437,13 @@ class AfterSale:
             return None
         order = await info.context.orders.load(r.order_id)
         return ResponseWindow.for_request(r.policy, order.items_total.minor) if order else None
+
+    @strawberry.field(description="P4: the replacement order, once the replacement is approved.")
+    async def replacement_order(self, info: Info[Context, Any]) -> Order | None:
+        if self._r.replacement_order_id is None:
+            return None
+        order = await info.context.orders.load(self._r.replacement_order_id)
+        return Order.of(order) if order else None
 
 
 @strawberry.type

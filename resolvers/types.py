@@ -278,6 +278,20 @@ class Order:
     def tracking_number(self) -> str | None:
         return self._order.tracking_number
 
+    @strawberry.field(description="P4: on a replacement order, the order it replaces an item of.")
+    def replacement_of(self) -> strawberry.ID | None:
+        o = self._order.replacement_of
+        return strawberry.ID(o) if o else None
+
+    @strawberry.field(description="P4: on a replacement order, the request it ships for.")
+    def replacement_request_id(self) -> strawberry.ID | None:
+        o = self._order.replacement_request_id
+        return strawberry.ID(o) if o else None
+
+    @strawberry.field(description="P4: the replacement orders placed for this order.")
+    def replacement_order_ids(self) -> list[strawberry.ID]:
+        return [strawberry.ID(o) for o in self._order.replacement_order_ids]
+
     @strawberry.field(
         description="What the order intake received about this order, oldest first (the "
         "latest 100): each update with the time it says it happened and what became of it."

@@ -33,10 +33,13 @@ from models.clock import Clock
 from models.commands import (
     ActOnAfterSaleDeadlines,
     AfterSaleCommand,
+    AnswerOffer,
     AppealAfterSale,
     ApproveAfterSale,
     ConfirmReturnReceived,
     DecideAppeal,
+    IssueReplacementRefund,
+    OfferPartialRefund,
     PlatformRefund,
     RecordReplacementDelivered,
     RefundOrder,
@@ -57,14 +60,14 @@ from services.request_writes import OnWrite, RequestWrites
 from storage import after_sales as store
 from storage import cancellations as cancellation_store
 from storage import orders as order_store
-from storage import policies, refund_ledgers
+from storage import policies, refund_ledgers, replacement_orders
 from storage.after_sales import AfterSaleFilter
 from storage.mongo import Database, Session
 from storage.shops import shops_of
 
 SECTION = "after_sales"
 
-Decide = Callable[[AfterSaleRequest, Order, RefundLedger], AfterSaleOutcome]
+Decide = Callable[[AfterSaleRequest, AfterSalesCase], AfterSaleOutcome]
 Create = Callable[[AfterSalesCase, PolicyBook, str], AfterSaleOutcome]
 
 
@@ -78,9 +81,11 @@ class _Change:
     before: AfterSaleRequest | None  # None: a new request
 
 
-_BUYER_STEPS = (RequestAfterSale, WithdrawAfterSale, AppealAfterSale, ShipReturn)
+_BUYER_STEPS = (RequestAfterSale, WithdrawAfterSale, AppealAfterSale, ShipReturn, AnswerOffer)
 _SELLER_STEPS = (
     ApproveAfterSale,
+    OfferPartialRefund,
+    IssueReplacementRefund,
     RejectAfterSale,
     ConfirmReturnReceived,
     RejectReturnOnReceipt,
@@ -172,7 +177,8 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         checked before: `_permit`)."""
         now = self.clock.now
 
-        def decide(r: AfterSaleRequest, order: Order, ledger: RefundLedger) -> AfterSaleOutcome:
+        def decide(r: AfterSaleRequest, case: AfterSalesCase) -> AfterSaleOutcome:
+            order, ledger = case.order, case.ledger
             match c:
                 case WithdrawAfterSale():
                     return domain.withdraw(r, order, actor, now())
@@ -189,16 +195,30 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
                     return domain.confirm_receipt(r, order, ledger, actor, now())
                 case RejectReturnOnReceipt():
                     return domain.reject_on_receipt(r, order, actor, c.reason, c.comment, now())
-                case ShipReplacement():
+                case OfferPartialRefund():  # R12
+                    lines = line_map(c.lines)
+                    return domain.offer_partial_refund(
+                        r, order, ledger, actor, c.amount, now(), lines=lines, comment=c.comment
+                    )
+                case AnswerOffer():
+                    return domain.answer_offer(r, order, ledger, actor, c.accept, now())
+                case IssueReplacementRefund():  # P4
+                    replacement = case.replacement_order(r)
+                    return domain.issue_replacement_refund(
+                        r, order, ledger, actor, c.comment, now(), replacement
+                    )
+                case ShipReplacement():  # P2, P4: the replacement order is handed over too
+                    replacement = case.replacement_order(r)
                     return domain.ship_replacement(
-                        r, order, actor, c.carrier, c.tracking_number, now()
+                        r, order, actor, c.carrier, c.tracking_number, now(), replacement
                     )
                 case DecideAppeal():  # R6: the refund goes ahead, or the request closes
                     if c.for_buyer:
                         return domain.decide_for_buyer(r, order, ledger, actor, c.note, now())
                     return domain.decide_for_seller(r, order, actor, c.note, now())
                 case RecordReplacementDelivered():  # P2: a carrier event
-                    return domain.replacement_delivered(r, order, actor, now())
+                    replacement = case.replacement_order(r)
+                    return domain.replacement_delivered(r, order, actor, now(), replacement)
             raise TypeError(f"not a step on an after-sale request: {c!r}")
 
         return decide
@@ -226,6 +246,31 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         return await self.db.transaction(
             work, serial=await shops_of(self.db, self.db.after_sales, ids)
         )
+
+    async def follow_replacement_orders(
+        self, session: Session, actor: Actor, orders: list[Order]
+    ) -> None:
+        """P4: the requests whose replacement orders the order intake just moved, moved after
+        them in the intake's transaction, through the one write path (wired by
+        services/bootstrap.py as the intake's `on_orders_moved`)."""
+        ids = [o.replacement_request_id for o in orders if o.replacement_request_id]
+        if not ids:
+            return
+        now = self.clock.now()
+        found = await store.get_many(self.db, ids, session)
+        cases = await self._cases([r.order_id for r in found], session)
+        changes = []
+        for r in found:
+            case = cases[r.order_id]
+            replacement = case.replacement_order(r)
+            if replacement is None:
+                continue
+            outcome = domain.follow_replacement_order(r, case.order, replacement, actor, now)
+            if outcome is None:
+                continue  # the request moved on (refunded instead, say): the order alone moves
+            case.apply(outcome)
+            changes.append(_Change(outcome, r))
+        await self._write(session, actor, cases, changes)
 
     async def set_policy(self, actor: Actor, category: str, policy: CategoryPolicy) -> None:
         """Y1: the platform sets a category's policy; requests already open keep theirs."""
@@ -307,7 +352,17 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
             raise NotFound(f"no order {missing[0]}", field="orderId")
         ledgers = await refund_ledgers.get_many(self.db, list(orders.values()), session)
         existing = await store.for_orders(self.db, ids, session)
-        return {i: AfterSalesCase(orders[i], ledgers[i], existing[i]) for i in ids}
+        linked = [rid for o in orders.values() for rid in o.replacement_order_ids]
+        replacements = await order_store.get_many(self.db, linked, session) if linked else {}
+        return {
+            i: AfterSalesCase(
+                orders[i],
+                ledgers[i],
+                existing[i],
+                {rid: replacements[rid] for rid in orders[i].replacement_order_ids},
+            )
+            for i in ids
+        }
 
     async def _create(
         self,
@@ -345,7 +400,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         async def write(session: Session, r: AfterSaleRequest) -> AfterSaleRequest:
             cases = await self._cases([r.order_id], session)
             case = cases[r.order_id]
-            outcome = decide(r, case.order, case.ledger)
+            outcome = decide(r, case)
             case.apply(outcome)
             [saved] = await self._write(session, actor, cases, [_Change(outcome, r)])
             return saved
@@ -375,6 +430,15 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
             session,
         )
         await refund_ledgers.claim_many(self.db, [case.claim for case in touched], session)
+        # P4: the replacement orders the steps placed (with their intake records) or moved.
+        await replacement_orders.write(
+            self.db,
+            actor,
+            [o for ch in changes for o in ch.outcome.new_orders],
+            [m for ch in changes for m in ch.outcome.moved_orders],
+            self.clock.now(),
+            session,
+        )
 
         created = [ch.outcome.request for ch in changes if ch.before is None]
         moved: list[tuple[AfterSaleRequest, AfterSaleRequest]] = [

@@ -53,10 +53,12 @@ async def build_services(db: Database, clock: Clock) -> Services:
     requests = RequestCommands(
         cancellations, after_sales, after_create=helpdesk.run_rules_for_requests
     )
+    # P4: a replacement order's move moves its request, in the same transaction.
+    orders = OrderService(db, clock, on_orders_moved=after_sales.follow_replacement_orders)
     return Services(
         db=db,
         clock=clock,
-        orders=OrderService(db, clock),
+        orders=orders,
         cancellations=cancellations,
         after_sales=after_sales,
         helpdesk=helpdesk,

@@ -15,12 +15,14 @@ from models.after_sales import AfterSaleKind, DecisionType
 from models.clock import SettableClock
 from models.commands import (
     AcceptCancellation,
+    AnswerOffer,
     AppealAfterSale,
     ApprovalTerms,
     ApproveAfterSale,
     CancelOrder,
     CancelUnpaidOrder,
     ConfirmReturnReceived,
+    OfferPartialRefund,
     RefundOrder,
     RejectAfterSale,
     RejectCancellation,
@@ -399,12 +401,13 @@ async def _after_sales(b: _Builder, shop_id: str, who: list[str]) -> int:
     await do(buyer(who[0]), ShipReturn(done.id, "UPS", f"1Z{shop_id[-1]}RET"))
     b.at(100)
     await do(shop, ConfirmReturnReceived(done.id))
+    # R12: a partial refund the seller offered and the buyer accepted.
     partial = await ask(who[1], 48, ref, "NOT_AS_DESCRIBED")
     b.at(40)
-    terms = ApprovalTerms(
-        partial_amount=Money(500, "USD"), comment="Sorry: 5.00 back, keep the item"
-    )
-    await do(shop, ApproveAfterSale(partial.id, DecisionType.OFFER_PARTIAL_REFUND, terms))
+    sorry = "Sorry: 5.00 back, keep the item"
+    await do(shop, OfferPartialRefund(partial.id, Money(500, "USD"), comment=sorry))
+    b.at(38)
+    await do(buyer(who[1]), AnswerOffer(partial.id, accept=True))
     repriced = await _delivered(b, shop_id, who[2], 4, (0,))
     b.at(30)
     await do(shop, RefundOrder(repriced.id, "PRICING_ERROR", "Price was wrong"))
@@ -418,4 +421,8 @@ async def _after_sales(b: _Builder, shop_id: str, who: list[str]) -> int:
     # Delivered two days ago with nothing asked yet: for trying requests by hand (docs/guide.md).
     for buyer_id in who:
         await _delivered(b, shop_id, buyer_id, 2, (0, 1))
-    return 11
+    # In Process: a partial-refund offer waiting for the buyer's answer (R12).
+    offered = await ask(who[2], 8, ret, "NOT_AS_DESCRIBED")
+    b.at(6)
+    await do(shop, OfferPartialRefund(offered.id, Money(300, "USD"), comment="3.00 back?"))
+    return 12

@@ -12,7 +12,7 @@ all-or-nothing: a bad item does not stop the others.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -97,10 +97,18 @@ class _Tracked:
     moved: bool = False
 
 
+# P4: what follows an order's move in the same transaction (the after-sale requests whose
+# replacement orders moved; services/after_sales.py::follow_replacement_orders).
+OnOrdersMoved = Callable[[Session, Actor, list[Order]], Awaitable[None]]
+
+
 class OrderIntake:
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, on_orders_moved: OnOrdersMoved | None = None
+    ) -> None:
         self.db = db
         self.clock = clock
+        self.on_orders_moved = on_orders_moved  # P4 (services/bootstrap.py)
 
     # ---- placing ---------------------------------------------------------------------------
 
@@ -213,7 +221,7 @@ class OrderIntake:
                 results.append(
                     self._decide(actor, tracked[order_id], item.update, now, events, False)
                 )
-            await self._write(tracked, events, session)
+            await self._write(tracked, events, session, actor)
             return results
 
         return await self.db.transaction(work, serial=shop_id)
@@ -237,7 +245,7 @@ class OrderIntake:
             outcome = self._decide(actor, t, update, now, events, True)
             if isinstance(outcome, DomainError):
                 raise outcome
-            await self._write(tracked, events, session)
+            await self._write(tracked, events, session, actor)
             return outcome.order
 
         order = await self.db.transaction(work)
@@ -298,7 +306,7 @@ class OrderIntake:
         return Moved(t.now, t.external_id, t.stage, not result.changed)
 
     async def _write(
-        self, tracked: dict[str, _Tracked], events: list[OrderEvent], session: Session
+        self, tracked: dict[str, _Tracked], events: list[OrderEvent], session: Session, actor: Actor
     ) -> None:
         changed = [(t.before, t.now) for t in tracked.values() if t.now is not t.before]
         await order_store.save_many(self.db, changed, session)
@@ -310,6 +318,9 @@ class OrderIntake:
             session,
         )
         await event_log.append_many(self.db, events, session)
+        replacements = [now for before, now in changed if now.replacement_request_id]
+        if replacements and self.on_orders_moved is not None:
+            await self.on_orders_moved(session, actor, replacements)
 
 
 def _event(

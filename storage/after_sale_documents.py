@@ -17,6 +17,8 @@ from models.after_sales import (
     Appeal,
     Decision,
     DecisionType,
+    Offer,
+    OfferAnswer,
     Rejection,
     Shipment,
 )
@@ -98,6 +100,34 @@ def _shipment_from(d: Doc | None) -> Shipment | None:
     return Shipment(d["carrier"], d["tracking_number"], d["shipped_at"], d.get("received_at"))
 
 
+def _offer_doc(o: Offer | None) -> Doc | None:
+    if o is None:
+        return None
+    return {
+        "amount": money_doc(o.amount),
+        "lines": [line_doc(line) for line in o.lines],
+        "comment": o.comment,
+        "made_at": o.made_at,
+        "respond_by": o.respond_by,
+        "answer": o.answer.value if o.answer else None,
+        "answered_at": o.answered_at,
+    }
+
+
+def _offer_from(d: Doc | None) -> Offer | None:
+    if not d:
+        return None
+    return Offer(
+        money_from(d["amount"]),
+        tuple(line_from(x) for x in d["lines"]),
+        d.get("comment"),
+        d["made_at"],
+        d["respond_by"],
+        OfferAnswer(d["answer"]) if d.get("answer") else None,
+        d.get("answered_at"),
+    )
+
+
 def after_sale_doc(r: AfterSaleRequest) -> Doc:
     return {
         **opened_doc(r),
@@ -137,6 +167,8 @@ def after_sale_doc(r: AfterSaleRequest) -> Doc:
         "resolved_at": r.resolved_at,
         "timeline": [record_doc(x) for x in r.timeline],
         "version": r.version,
+        "offer": _offer_doc(r.offer),
+        "replacement_order_id": r.replacement_order_id,
     }
 
 
@@ -181,6 +213,8 @@ def after_sale_from(d: Doc) -> AfterSaleRequest:
             record_from(x, AfterSaleAction, AfterSaleStatus) for x in d.get("timeline", [])
         ),
         version=d.get("version", 0),
+        offer=_offer_from(d.get("offer")),
+        replacement_order_id=d.get("replacement_order_id"),
     )
 
 

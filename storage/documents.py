@@ -115,6 +115,9 @@ def order_doc(o: Order) -> Doc:
         "cancelled_by": o.cancelled_by,
         "cancelled_lines": [cancelled_units_doc(u) for u in o.cancelled_lines],
         "version": o.version,
+        "replacement_of": o.replacement_of,
+        "replacement_request_id": o.replacement_request_id,
+        "replacement_order_ids": list(o.replacement_order_ids),
     }
 
 
@@ -170,6 +173,9 @@ def order_from(d: Doc) -> Order:
         cancelled_by=d.get("cancelled_by"),
         cancelled_lines=tuple(cancelled_units_from(u) for u in d.get("cancelled_lines") or ()),
         version=d.get("version", 0),
+        replacement_of=d.get("replacement_of"),
+        replacement_request_id=d.get("replacement_request_id"),
+        replacement_order_ids=tuple(d.get("replacement_order_ids", ())),
     )
 
 

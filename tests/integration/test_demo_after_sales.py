@@ -22,7 +22,7 @@ async def test_demo_data_has_after_sales_in_every_tab(mongodb_uri: str) -> None:
     try:
         await ensure_indexes(db)
         summary = await load_demo_data(db, datetime.now(UTC).replace(microsecond=0))
-        assert summary is not None and summary.after_sales == 23
+        assert summary is not None and summary.after_sales == 25
         docs = await db.after_sales.find({}, {"shop_id": 1, "tabs": 1}).to_list(None)
         for shop_id in SHOPS:
             tabs = Counter(d["tabs"][1] for d in docs if d["shop_id"] == shop_id)

@@ -526,6 +526,9 @@ AFTER_SALE_CASES: dict[str, Read | Write] = {
         lambda v: _step(v, reason="HAVE_EVIDENCE"),
         {"buyer"},
     ),
+    "Mutation.answerOffer": _as_write(
+        "answerOffer", "AnswerOfferInput", lambda v: _step(v, accept=True), {"buyer"}
+    ),
     "Mutation.shipReturn": _as_write(
         "shipReturn",
         "ShipmentInput",
