@@ -77,7 +77,7 @@ async def test_y2_c8_the_demo_has_an_unpaid_order_the_worker_cancels_when_its_wi
         now = datetime.now(UTC).replace(microsecond=0)
         await ensure_indexes(db)
         await load_demo_data(db, now)
-        order = await db.orders.find_one({"_id": "ord_10057"})
+        order = await db.orders.find_one({"_id": "ord_10059"})
         assert order is not None and order["fulfilment_state"] == "UNPAID"
         assert order["lines"][0]["category"] == "food"
         assert order["payment_due_at"] == order["placed_at"] + timedelta(minutes=30)
@@ -85,7 +85,7 @@ async def test_y2_c8_the_demo_has_an_unpaid_order_the_worker_cancels_when_its_wi
         clock = SettableClock(order["payment_due_at"].replace(tzinfo=UTC))
         services = await build_services(db, clock)
         await DeadlineWorker(services, interval=1, batch_size=50).run_once()
-        after = await db.orders.find_one({"_id": "ord_10057"})
+        after = await db.orders.find_one({"_id": "ord_10059"})
         assert after is not None and after["fulfilment_state"] == "CANCELLED"
     finally:
         await db.client.drop_database(db.db.name)
