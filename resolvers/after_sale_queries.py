@@ -17,16 +17,14 @@ from resolvers.after_sale_types import (
     AfterSale,
     AfterSaleConnection,
     AfterSaleEdge,
-    AfterSaleRefund,
     AfterSaleTab,
     CategoryPolicy,
-    LineEligibility,
     RefundLedger,
 )
 from resolvers.context import Context, actor_of, services_of
 from resolvers.inputs import well_formed_id
-from resolvers.queries import _page_info
-from resolvers.types import Reason
+from resolvers.request_types import RefundBreakdown, RequestEligibility
+from resolvers.values import PageInfo, Reason
 from storage import after_sales as store
 
 _CATALOGUES: Mapping[AfterSaleCatalogue, Mapping[str, str]] = {
@@ -98,16 +96,16 @@ class AfterSaleQuery:
             for r, cur in zip(found, page.cursors, strict=True)
         ]
         return AfterSaleConnection(
-            edges=edges, page_info=_page_info(page), _shop_id=shop_id, _filter=f
+            edges=edges, page_info=PageInfo.of(page), _shop_id=shop_id, _filter=f
         )
 
     @strawberry.field(description="R1, R5, P1: for each line and kind, may the buyer ask now?")
     async def line_eligibility(
         self, info: Info[Context, Any], order_id: strawberry.ID
-    ) -> list[LineEligibility]:
+    ) -> list[RequestEligibility]:
         svc = services_of(info).after_sales
         found = await svc.line_eligibility(actor_of(info), well_formed_id(order_id, "orderId"))
-        return [LineEligibility.of(e) for e in found]
+        return [RequestEligibility.of_line(e) for e in found]
 
     @strawberry.field(
         description="What a request (or a cancellation) paid, or would pay now: items, shipping, "
@@ -118,7 +116,7 @@ class AfterSaleQuery:
         info: Info[Context, Any],
         request_id: strawberry.ID | None = None,
         cancellation_id: strawberry.ID | None = None,
-    ) -> AfterSaleRefund:
+    ) -> RefundBreakdown:
         svc = services_of(info).after_sales
         actor = actor_of(info)
         if (request_id is None) == (cancellation_id is None):
@@ -128,7 +126,7 @@ class AfterSaleQuery:
         else:
             cid = well_formed_id(cancellation_id, "cancellationId")
             quote = await svc.quote_cancellation(actor, cid)  # type: ignore[arg-type]
-        return AfterSaleRefund.of(quote)
+        return RefundBreakdown.of(quote)
 
     @strawberry.field(
         description="Every refund paid on an order, by its requests and cancellations, in order."

@@ -18,7 +18,7 @@ from models.errors import ValidationFailed
 from models.evidence import MAX_PER_STEP, EvidenceKind, EvidenceStep
 from resolvers.context import Context, actor_of
 from resolvers.inputs import well_formed_id
-from resolvers.types import ActorKind
+from resolvers.values import ActorKind
 from storage.evidence import Evidence as StoredEvidence
 
 strawberry.enum(

@@ -31,7 +31,8 @@ from resolvers.errors import (
 )
 from resolvers.inputs import well_formed_id
 from resolvers.subscriptions import _closer, _feed, decode_cursor, encode_cursor
-from resolvers.types import ActorKind, Order, PaymentMethod
+from resolvers.types import Order, PaymentMethod
+from resolvers.values import ActorKind
 from services.live_feed import SubscriberTooSlow
 from services.order_intake import ExternalUpdate, Moved, Placed
 from storage import orders as order_store

@@ -16,6 +16,7 @@ from models.reasons import (
 )
 from resolvers.context import Context, actor_of, services_of
 from resolvers.inputs import CancellationFilter, CancellationSort, OrderFilter, well_formed_id
+from resolvers.request_types import NotificationKind, TabCount, tab_counts
 from resolvers.tickets import TicketQueries
 from resolvers.types import (
     Cancellation,
@@ -30,20 +31,11 @@ from resolvers.types import (
     Order,
     OrderConnection,
     OrderEdge,
-    PageInfo,
-    Reason,
-    TabCount,
     Viewer,
 )
+from resolvers.values import PageInfo, Reason
 from storage import cancellations as cancellation_store
 from storage import orders as order_store
-from storage.pagination import Page
-
-
-def _page_info(page: Page) -> PageInfo:
-    return PageInfo(
-        has_next_page=page.has_next, end_cursor=page.cursors[-1] if page.cursors else None
-    )
 
 
 def _cancellation_filter(f: CancellationFilter | None) -> cancellation_store.CancellationFilter:
@@ -123,7 +115,7 @@ class Query(TicketQueries):
         edges = [
             OrderEdge(cursor=c, node=Order.of(o)) for o, c in zip(orders, page.cursors, strict=True)
         ]
-        return OrderConnection(edges=edges, page_info=_page_info(page))
+        return OrderConnection(edges=edges, page_info=PageInfo.of(page))
 
     @strawberry.field
     async def cancellation(self, info: Info[Context, Any], id: strawberry.ID) -> Cancellation:
@@ -143,23 +135,23 @@ class Query(TicketQueries):
         after: str | None = None,
     ) -> CancellationConnection:
         svc = services_of(info).cancellations
+        f = _cancellation_filter(filter)
         found, page = await svc.page(
-            actor_of(info),
-            shop_id,
-            tab.domain(),
-            _cancellation_filter(filter),
-            sort.value,
-            first,
-            after,
+            actor_of(info), shop_id, tab.domain(), f, sort.value, first, after
         )
 
         edges = [
             CancellationEdge(cursor=cur, node=Cancellation.of(c))
             for c, cur in zip(found, page.cursors, strict=True)
         ]
-        return CancellationConnection(edges=edges, page_info=_page_info(page))
+        return CancellationConnection(
+            edges=edges, page_info=PageInfo.of(page), _shop_id=shop_id, _filter=f
+        )
 
-    @strawberry.field(description="The count of every tab, ALL included.")
+    @strawberry.field(
+        description="The count of every tab, ALL included.",
+        deprecation_reason="Ask `cancellations { tabCounts }`, as `afterSales { tabCounts }`.",
+    )
     async def cancellation_tab_counts(
         self,
         info: Info[Context, Any],
@@ -167,10 +159,9 @@ class Query(TicketQueries):
         filter: CancellationFilter | None = None,
     ) -> list[TabCount]:
         svc = services_of(info).cancellations
-        counts = await svc.tab_counts(actor_of(info), shop_id, _cancellation_filter(filter))
-
-        tabs = [TabCount(tab=CancellationTab(t.value), count=n) for t, n in counts.items()]
-        return [TabCount(tab=CancellationTab.ALL, count=sum(counts.values())), *tabs]
+        return tab_counts(
+            await svc.tab_counts(actor_of(info), shop_id, _cancellation_filter(filter))
+        )
 
     @strawberry.field(description="C5: the reasons a seller may give to reject a cancellation.")
     def cancellation_reject_reasons(self) -> list[Reason]:
@@ -195,7 +186,7 @@ class Query(TicketQueries):
                 cursor=cur,
                 node=Notification(
                     id=d["_id"],
-                    kind=d["kind"],
+                    kind=NotificationKind[d["kind"]],
                     order_id=d["order_id"],
                     request_id=d["request_id"],
                     message=d["message"],
@@ -204,4 +195,4 @@ class Query(TicketQueries):
             )
             for d, cur in zip(docs, page.cursors, strict=True)
         ]
-        return NotificationConnection(edges=edges, page_info=_page_info(page))
+        return NotificationConnection(edges=edges, page_info=PageInfo.of(page))

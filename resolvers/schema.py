@@ -38,6 +38,7 @@ from resolvers.mutations import Mutation
 from resolvers.order_intake import OrderIntakeMutation, OrderSubscription
 from resolvers.parse_cache import BoundedParserCache
 from resolvers.queries import Query
+from resolvers.request_types import Request
 from resolvers.subscriptions import Subscription
 from resolvers.validation_cache import DocumentValidationCache
 from resolvers.webhooks import WebhookMutations, WebhookQueries
@@ -153,3 +154,19 @@ schema = AfterSalesSchema(
         CostRateLimit,
     ],
 )
+
+
+def _plain_implementations(built: strawberry.Schema, interface: type) -> None:
+    """Strawberry gives every type that implements an interface an `is_type_of` check, and
+    compiled plans (resolvers/execution_plans.py) leave a type with one to graphql-core, so a
+    tab page of cancellations would no longer compile. The interface resolves a value's type by
+    its Strawberry class (its `resolve_type`), never by this check, and the resolvers return
+    only those classes: the check is dropped, as on every other type of the schema."""
+    graphql_schema = built._schema
+    definition = interface.__strawberry_definition__  # type: ignore[attr-defined]
+    abstract = graphql_schema.get_type(definition.name)
+    for implementation in graphql_schema.get_possible_types(abstract):  # type: ignore[arg-type]
+        implementation.is_type_of = None
+
+
+_plain_implementations(schema, Request)

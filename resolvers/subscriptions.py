@@ -16,7 +16,6 @@ import binascii
 import re
 from collections.abc import AsyncGenerator, Callable
 from datetime import datetime
-from enum import Enum
 from typing import Annotated, Any
 
 import strawberry
@@ -26,17 +25,29 @@ from models import access
 from models import events as event_domain
 from models.actors import Actor
 from models.after_sales_machine import AfterSaleTab as DomainAfterSaleTab
+from models.cancellation_states import CancellationTab as DomainCancellationTab
 from models.errors import DomainError, Forbidden, ValidationFailed
-from resolvers.after_sale_types import AfterSale, AfterSaleTab, AfterSaleTabCount
+from resolvers.after_sale_types import AfterSale
 from resolvers.context import Context, actor_of, services_of
 from resolvers.errors import CursorExpiredError, ForbiddenError, ValidationError, to_user_error
+from resolvers.request_types import (
+    Request,
+    RequestAction,
+    RequestStatus,
+    RequestTab,
+    TabCount,
+    action_of,
+    status_of,
+    tab_counts,
+)
 from resolvers.tickets import Ticket, TicketAction, TicketStatus
-from resolvers.types import ActorKind, Cancellation, CancellationTab, Reason, RequestKind, TabCount
+from resolvers.types import Cancellation
+from resolvers.values import ActorKind, Reason, RequestKind
 from services.live_feed import LiveFeed, SubscriberTooSlow
 from storage import after_sales as after_sale_store
 from storage import cancellations as cancellation_store
 from storage import events as event_log
-from storage import tab_counts
+from storage import tab_counts as tab_count_store
 from storage import tickets as ticket_store
 from storage.events import StoredEvent
 
@@ -46,19 +57,13 @@ TOO_SLOW_CLOSE_CODE = 1013
 _closing: set[asyncio.Future[None]] = set()  # closes under way (a task needs a reference)
 
 
-@strawberry.enum(description="The tabs of Manage Cancellations and Manage Returns/Refunds.")
-class RequestTab(Enum):
-    TO_PROCEED = "TO_PROCEED"
-    IN_PROCESS = "IN_PROCESS"
-    COMPLETED = "COMPLETED"
-    CLOSED = "CLOSED"
-
-
 @strawberry.type(description="One status change: who moved the request, from where to where.")
 class StatusChange:
-    action: str
-    from_status: str | None = strawberry.field(description="Null when the request was created.")
-    to_status: str
+    action: RequestAction
+    from_status: RequestStatus | None = strawberry.field(
+        description="Null when the request was created."
+    )
+    to_status: RequestStatus
     from_tab: RequestTab | None
     to_tab: RequestTab
     actor_kind: ActorKind
@@ -91,11 +96,11 @@ class RequestEvent:
             shop_id=strawberry.ID(e.shop_id),
             buyer_id=strawberry.ID(e.buyer_id),
             change=StatusChange(
-                action=e.action,
-                from_status=e.from_status,
-                to_status=e.to_status,
-                from_tab=RequestTab(e.from_tab) if e.from_tab else None,
-                to_tab=RequestTab(e.to_tab),
+                action=action_of(e.action),
+                from_status=status_of(e.from_status) if e.from_status else None,
+                to_status=status_of(e.to_status),
+                from_tab=RequestTab[e.from_tab] if e.from_tab else None,
+                to_tab=RequestTab[e.to_tab],
                 actor_kind=e.actor_kind,
                 actor_id=e.actor_id,
                 reason=Reason.of(e.reason) if e.reason else None,
@@ -103,26 +108,39 @@ class RequestEvent:
             ),
         )
 
+    @strawberry.field(description="The request as it now is, of whichever kind.")
+    async def request(self, info: Info[Context, Any]) -> Request | None:
+        if self._stored.event.kind is event_domain.RequestKind.CANCELLATION:
+            return await self._cancellation(info)
+        return await self._after_sale(info)
+
     @strawberry.field(
         description="The cancellation as it now is (null for refunds, returns, replacements)."
     )
     async def cancellation(self, info: Info[Context, Any]) -> Cancellation | None:
-        e = self._stored.event
-        if e.kind is not event_domain.RequestKind.CANCELLATION:  # (a request event: see `of`)
+        if self._stored.event.kind is not event_domain.RequestKind.CANCELLATION:
             return None
-        db = services_of(info).db
-        key = ("cancellation", e.request_id, self._stored.seq)
-        c = await _feed(info).reads.get(key, lambda: cancellation_store.get(db, e.request_id))
-        return Cancellation.of(c) if c else None
+        return await self._cancellation(info)
 
     @strawberry.field(
         description="The refund, return or replacement request as it now is (null for "
         "cancellations)."
     )
     async def after_sale(self, info: Info[Context, Any]) -> AfterSale | None:
-        e = self._stored.event
-        if e.kind is event_domain.RequestKind.CANCELLATION:
+        if self._stored.event.kind is event_domain.RequestKind.CANCELLATION:
             return None
+        return await self._after_sale(info)
+
+    # One read per event, shared by every subscriber that asks (the feed's reads).
+    async def _cancellation(self, info: Info[Context, Any]) -> Cancellation | None:
+        e = self._stored.event
+        db = services_of(info).db
+        key = ("cancellation", e.request_id, self._stored.seq)
+        c = await _feed(info).reads.get(key, lambda: cancellation_store.get(db, e.request_id))
+        return Cancellation.of(c) if c else None
+
+    async def _after_sale(self, info: Info[Context, Any]) -> AfterSale | None:
+        e = self._stored.event
         db = services_of(info).db
         key = ("after_sale", e.request_id, self._stored.seq)
         r = await _feed(info).reads.get(key, lambda: after_sale_store.get(db, e.request_id))
@@ -195,7 +213,7 @@ class TicketEvent:
 class TabCountsUpdate:
     shop_id: strawberry.ID
     cancellations: list[TabCount]
-    after_sales: list[AfterSaleTabCount] = strawberry.field(
+    after_sales: list[TabCount] = strawberry.field(
         description="Manage Returns/Refunds: refunds, returns and replacements."
     )
 
@@ -287,31 +305,19 @@ async def _counts(info: Info[Context, Any], shop_id: str, key: Any | None) -> Ta
 
     async def read(section: str) -> dict[str, int]:
         if key is None:
-            return await tab_counts.read(db, shop_id, section)
+            return await tab_count_store.read(db, shop_id, section)
         return await _feed(info).reads.get(
-            (*key, section), lambda: tab_counts.read(db, shop_id, section)
+            (*key, section), lambda: tab_count_store.read(db, shop_id, section)
         )
 
     stored = await read("cancellations")
-    cancellations = [
-        TabCount(tab=CancellationTab(t), count=max(0, stored.get(t, 0)))
-        for t in ("TO_PROCEED", "COMPLETED", "CLOSED")
-    ]
+    cancellations = {t: max(0, stored.get(t.value, 0)) for t in DomainCancellationTab}
     stored = await read("after_sales")
-    after_sales = [
-        AfterSaleTabCount(tab=AfterSaleTab(t.value), count=max(0, stored.get(t.value, 0)))
-        for t in DomainAfterSaleTab
-    ]
+    after_sales = {t: max(0, stored.get(t.value, 0)) for t in DomainAfterSaleTab}
     return TabCountsUpdate(
         shop_id=strawberry.ID(shop_id),
-        cancellations=[
-            TabCount(tab=CancellationTab.ALL, count=sum(t.count for t in cancellations)),
-            *cancellations,
-        ],
-        after_sales=[
-            AfterSaleTabCount(tab=AfterSaleTab.ALL, count=sum(t.count for t in after_sales)),
-            *after_sales,
-        ],
+        cancellations=tab_counts(cancellations),
+        after_sales=tab_counts(after_sales),
     )
 
 
@@ -336,7 +342,8 @@ class Subscription:
             scope = _shop_scope(actor_of(info), shop_id)
             assert scope.shop_id is not None
             position = decode_cursor(after, scope.shop_id) if after is not None else None
-            tab_names = {t.value for t in tabs} if tabs else None
+            # ALL, or no tab named: every tab.
+            tab_names = {t.value for t in tabs} if tabs and RequestTab.ALL not in tabs else None
             feed = _feed(info).read(scope.shop_id, position, on_too_slow=_closer(info))
             async for stored in feed:
                 e = stored.event

@@ -37,23 +37,19 @@ from resolvers.errors import (
     outcome,
 )
 from resolvers.inputs import IDEMPOTENCY_HELP, MoneyInput, money_of, well_formed_id
-from resolvers.types import (
-    ActorKind,
-    Cancellation,
-    Money,
-    Order,
-    PageInfo,
-    Reason,
-    RequestKind,
+from resolvers.request_types import (
+    Request,
+    RequestInitiator,
+    RequestStatus,
+    domain_initiator,
+    initiator_of,
+    status_of,
 )
+from resolvers.types import Cancellation, Order
+from resolvers.values import ActorKind, Money, PageInfo, Reason, RequestKind
 from services.tickets import RuleDraft
 from storage.tickets import UNASSIGNED, TicketFilter
 
-RequestInitiator = strawberry.enum(
-    domain.RequestInitiator,
-    name="RequestInitiator",
-    description="PLATFORM: a system cancellation (C8) or a platform refund (R10).",
-)
 RequestPhase = strawberry.enum(domain.RequestPhase, name="RequestPhase")
 TicketStatus = strawberry.enum(domain.TicketStatus, name="TicketStatus")
 TicketType = strawberry.enum(domain.TicketType, name="TicketType")
@@ -79,13 +75,15 @@ class TicketRecord:
     rule_name: str | None
 
 
-@strawberry.type(description="The request behind a ticket, as it is now.")
+@strawberry.type(
+    description="What the ticket knows of its request, as it is now: what rules match on."
+)
 class TicketRequest:
     id: strawberry.ID
     kind: RequestKind  # type: ignore[valid-type]
-    initiator: RequestInitiator  # type: ignore[valid-type]
+    initiator: RequestInitiator
     reason: Reason
-    status: str = strawberry.field(description="The request's own status (its API's enum).")
+    status: RequestStatus
     phase: RequestPhase  # type: ignore[valid-type]
     next_deadline: datetime | None = strawberry.field(
         description="When the next step is due; the platform acts then if nobody did."
@@ -108,7 +106,10 @@ class Ticket:
     opened_at: datetime
     order_id: strawberry.ID
     buyer_id: strawberry.ID
-    request: TicketRequest
+    request_facts: TicketRequest = strawberry.field(
+        description="The request's facts the ticket keeps (phase, next deadline, categories, "
+        "amount); the request itself is `request`."
+    )
     rules_applied: list[strawberry.ID] = strawberry.field(
         description="Rules that ran on this request (each runs once)."
     )
@@ -129,12 +130,12 @@ class Ticket:
             opened_at=t.opened_at,
             order_id=strawberry.ID(f.order_id),
             buyer_id=strawberry.ID(f.buyer_id),
-            request=TicketRequest(
+            request_facts=TicketRequest(
                 id=strawberry.ID(f.request_id),
                 kind=f.kind,
-                initiator=f.initiator,
+                initiator=initiator_of(f.initiator),
                 reason=Reason.of(f.reason),
-                status=f.status,
+                status=status_of(f.status),
                 phase=f.phase,
                 next_deadline=f.deadline,
                 requested_at=f.requested_at,
@@ -156,20 +157,39 @@ class Ticket:
             ],
         )
 
-    @strawberry.field(description="The cancellation itself, live, when the request is one.")
+    @strawberry.field(
+        description="The request itself, live: a cancellation or an after-sale request "
+        "(after-sale requests batched across a list of tickets)."
+    )
+    async def request(self, info: Info[Context, Any]) -> Request | None:
+        if self._t.facts.kind is domain.RequestKind.CANCELLATION:
+            return await self._cancellation(info)
+        return await self._after_sale(info)
+
+    @strawberry.field(
+        description="The cancellation itself, live, when the request is one.",
+        deprecation_reason="Use `request` (`... on Cancellation`).",
+    )
     async def cancellation(self, info: Info[Context, Any]) -> Cancellation | None:
         if self._t.facts.kind is not domain.RequestKind.CANCELLATION:
             return None
-        c = await services_of(info).cancellations.get(actor_of(info), self._t.facts.request_id)
-        return Cancellation.of(c)
+        return await self._cancellation(info)
 
     @strawberry.field(
         description="The refund, return or replacement request itself, live, when the request "
-        "is one (batched across a list of tickets)."
+        "is one (batched across a list of tickets).",
+        deprecation_reason="Use `request` (`... on AfterSale`).",
     )
     async def after_sale(self, info: Info[Context, Any]) -> AfterSale | None:
         if self._t.facts.kind is domain.RequestKind.CANCELLATION:
             return None
+        return await self._after_sale(info)
+
+    async def _cancellation(self, info: Info[Context, Any]) -> Cancellation:
+        c = await services_of(info).cancellations.get(actor_of(info), self._t.facts.request_id)
+        return Cancellation.of(c)
+
+    async def _after_sale(self, info: Info[Context, Any]) -> AfterSale | None:
         r = await info.context.after_sales.load(self._t.facts.request_id)
         if r is None:
             return None
@@ -209,7 +229,7 @@ class TicketCounts:
 @strawberry.type
 class TicketRuleCondition:
     kinds: list[RequestKind]  # type: ignore[valid-type]
-    initiators: list[RequestInitiator]  # type: ignore[valid-type]
+    initiators: list[RequestInitiator]
     reasons: list[str]
     categories: list[str]
     amount_at_least: Money | None
@@ -255,7 +275,7 @@ class TicketRule:
             enabled=r.enabled,
             condition=TicketRuleCondition(
                 kinds=sorted(c.kinds, key=lambda k: k.value),
-                initiators=sorted(c.initiators, key=lambda i: i.value),
+                initiators=[initiator_of(i) for i in sorted(c.initiators, key=lambda i: i.value)],
                 reasons=sorted(c.reasons),
                 categories=sorted(c.categories),
                 amount_at_least=_money(c.amount_at_least),
@@ -332,7 +352,7 @@ def ticket_filter(f: TicketFilterInput | None) -> TicketFilter:
 @strawberry.input(description="Every part given must hold; an empty list matches anything.")
 class TicketRuleConditionInput:
     kinds: list[RequestKind] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
-    initiators: list[RequestInitiator] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
+    initiators: list[RequestInitiator] = strawberry.field(default_factory=list)
     reasons: list[str] = strawberry.field(default_factory=list)
     categories: list[str] = strawberry.field(
         default_factory=list, description="Any line of the request in one of them."
@@ -375,7 +395,9 @@ def rule_draft(r: TicketRuleInput) -> RuleDraft:
         enabled=r.enabled,
         condition=rules_domain.Condition(
             kinds=frozenset(c.kinds),
-            initiators=frozenset(c.initiators),
+            initiators=frozenset(
+                domain_initiator(i, domain.RequestInitiator) for i in c.initiators
+            ),
             reasons=frozenset(x.strip() for x in c.reasons),
             categories=frozenset(x.strip() for x in c.categories),
             amount_at_least=money_of(c.amount_at_least, "condition.amountAtLeast"),

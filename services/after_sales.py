@@ -255,6 +255,10 @@ class AfterSaleService:
         access.require_view(actor, r.shop_id, r.buyer_id, f"after-sale request {request_id}")
         return r
 
+    async def for_order(self, order: Order) -> list[AfterSaleRequest]:
+        """Every request of an order, oldest first (the order's viewer sees them all)."""
+        return (await store.for_orders(self.db, [order.id]))[order.id]
+
     async def page(
         self,
         actor: Actor,
