@@ -3,7 +3,7 @@ outcome to its result union; the rules live in models/, the writes in services/ 
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
@@ -22,16 +22,13 @@ from resolvers.commands import handled, with_evidence
 from resolvers.context import Context, caller_who, services_of
 from resolvers.errors import (
     AlreadyRequestedError,
-    ForbiddenError,
-    IdempotencyKeyReusedError,
     InvalidStateError,
-    NotFoundError,
     NotPendingError,
     OrderNotCancellableError,
     PaymentWindowOpenError,
     ResponseWindowClosedError,
-    ValidationError,
     outcome,
+    result_union,
 )
 from resolvers.inputs import (
     CancelOrderInput,
@@ -43,36 +40,24 @@ from resolvers.inputs import (
     RequestCancellationInput,
     well_formed_id,
 )
-from resolvers.tickets import TicketMutations
 from resolvers.types import Cancellation, Order
 
-_COMMON = NotFoundError | ForbiddenError | ValidationError | IdempotencyKeyReusedError
-
-RequestCancellationResult = Annotated[
-    Cancellation | OrderNotCancellableError | AlreadyRequestedError | InvalidStateError | _COMMON,
-    strawberry.union("RequestCancellationResult"),
-]
-CancellationDecisionResult = Annotated[
-    Cancellation | NotPendingError | ResponseWindowClosedError | InvalidStateError | _COMMON,
-    strawberry.union("CancellationDecisionResult"),
-]
-CancelOrderResult = Annotated[
-    Cancellation
-    | OrderNotCancellableError
-    | InvalidStateError
-    | PaymentWindowOpenError
-    | AlreadyRequestedError
-    | _COMMON,
-    strawberry.union("CancelOrderResult"),
-]
-OrderEventResult = Annotated[
-    Order | InvalidStateError | NotFoundError | ForbiddenError | ValidationError,
-    strawberry.union("OrderEventResult"),
-]
+# One union for every cancellation step (the policy: resolvers/errors.py::result_union).
+CancellationResult = result_union(
+    "CancellationResult",
+    Cancellation,
+    OrderNotCancellableError,
+    AlreadyRequestedError,
+    PaymentWindowOpenError,
+    NotPendingError,
+    ResponseWindowClosedError,
+    InvalidStateError,
+)
+OrderEventResult = result_union("OrderEventResult", Order, InvalidStateError)
 
 
 @strawberry.type
-class Mutation(TicketMutations):
+class Mutation:
     # ---- buyer ---------------------------------------------------------------------------
 
     @strawberry.mutation(
@@ -81,7 +66,7 @@ class Mutation(TicketMutations):
     )
     async def request_cancellation(
         self, info: Info[Context, Any], input: RequestCancellationInput
-    ) -> RequestCancellationResult:
+    ) -> CancellationResult:
         def command() -> Command:
             order_id = well_formed_id(input.order_id, "orderId")
             return RequestCancellation(order_id, input.reason.value, input.note)
@@ -93,7 +78,7 @@ class Mutation(TicketMutations):
     @strawberry.mutation(description="Buyer: take back a request the seller has not answered.")
     async def withdraw_cancellation(
         self, info: Info[Context, Any], input: DecideCancellationInput
-    ) -> CancellationDecisionResult:
+    ) -> CancellationResult:
         def command() -> Command:
             return WithdrawCancellation(well_formed_id(input.cancellation_id, "cancellationId"))
 
@@ -106,7 +91,7 @@ class Mutation(TicketMutations):
     @strawberry.mutation(description="Seller: accept; the order is cancelled and refunded (C4).")
     async def accept_cancellation(
         self, info: Info[Context, Any], input: DecideCancellationInput
-    ) -> CancellationDecisionResult:
+    ) -> CancellationResult:
         def command() -> Command:
             return AcceptCancellation(well_formed_id(input.cancellation_id, "cancellationId"))
 
@@ -117,7 +102,7 @@ class Mutation(TicketMutations):
     @strawberry.mutation(description="Seller: reject with a reason from the list (C5).")
     async def reject_cancellation(
         self, info: Info[Context, Any], input: RejectCancellationInput
-    ) -> CancellationDecisionResult:
+    ) -> CancellationResult:
         def command() -> Command:
             cid = well_formed_id(input.cancellation_id, "cancellationId")
             return RejectCancellation(cid, input.reason.value, input.comment)
@@ -135,7 +120,7 @@ class Mutation(TicketMutations):
     @strawberry.mutation(description="Seller: cancel an order with a reason (C7).")
     async def cancel_order(
         self, info: Info[Context, Any], input: CancelOrderInput
-    ) -> CancelOrderResult:
+    ) -> CancellationResult:
         def command() -> Command:
             order_id = well_formed_id(input.order_id, "orderId")
             return CancelOrder(order_id, input.reason.value, input.comment)
@@ -149,7 +134,7 @@ class Mutation(TicketMutations):
     @strawberry.mutation(description="Platform: cancel an order not paid in time (C8).")
     async def cancel_unpaid_order(
         self, info: Info[Context, Any], input: CancelUnpaidOrderInput
-    ) -> CancelOrderResult:
+    ) -> CancellationResult:
         def command() -> Command:
             return CancelUnpaidOrder(well_formed_id(input.order_id, "orderId"))
 

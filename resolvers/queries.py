@@ -17,7 +17,6 @@ from models.reasons import (
 from resolvers.context import Context, actor_of, services_of
 from resolvers.inputs import CancellationFilter, CancellationSort, OrderFilter, well_formed_id
 from resolvers.request_types import NotificationKind, TabCount, tab_counts
-from resolvers.tickets import TicketQueries
 from resolvers.types import (
     Cancellation,
     CancellationConnection,
@@ -54,7 +53,7 @@ def _catalogue(catalogue: Mapping[str, str]) -> list[Reason]:
 
 
 @strawberry.type
-class Query(TicketQueries):
+class Query:
     @strawberry.field(description="The caller, as named by their bearer token.")
     def viewer(self, info: Info[Context, Any]) -> Viewer:
         actor = actor_of(info)

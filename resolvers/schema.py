@@ -40,6 +40,7 @@ from resolvers.parse_cache import BoundedParserCache
 from resolvers.queries import Query
 from resolvers.request_types import Request
 from resolvers.subscriptions import Subscription
+from resolvers.tickets import TicketMutations, TicketQueries
 from resolvers.validation_cache import DocumentValidationCache
 from resolvers.webhooks import WebhookMutations, WebhookQueries
 from storage.deadlines import DatabaseUnavailable, as_unavailable
@@ -119,10 +120,13 @@ MAX_TOKENS = 4000
 # Depth and aliases are measured once per fragment (resolvers/document_limits.py), not per path.
 _LIMIT_RULES = [document_limits_rule(max_depth=12, max_aliases=30)]
 
+# The root types are composed one way: each feature declares its own root fields in plain
+# classes, merged here (no feature inherits another's).
 schema = AfterSalesSchema(
-    query=merge_types("Query", (Query, AfterSaleQuery, WebhookQueries)),
+    query=merge_types("Query", (Query, AfterSaleQuery, TicketQueries, WebhookQueries)),
     mutation=merge_types(
-        "Mutation", (Mutation, AfterSaleMutation, OrderIntakeMutation, WebhookMutations)
+        "Mutation",
+        (Mutation, AfterSaleMutation, TicketMutations, OrderIntakeMutation, WebhookMutations),
     ),
     subscription=merge_types("Subscription", (Subscription, OrderSubscription)),
     # Every error type is in the schema even where no union names it yet.

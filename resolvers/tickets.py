@@ -7,7 +7,7 @@ union; the rules live in models/tickets.py and models/ticket_rules.py.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
@@ -24,17 +24,14 @@ from resolvers.commands import handled
 from resolvers.context import Context, actor_of, caller_who, services_of
 from resolvers.errors import (
     AfterSaleRefusedError,
-    ForbiddenError,
-    IdempotencyKeyReusedError,
     InvalidRuleError,
     InvalidStateError,
-    NotFoundError,
     NotPendingError,
     RefundExceedsRefundableError,
     ResponseWindowClosedError,
-    ValidationError,
     WindowClosedError,
     outcome,
+    result_union,
 )
 from resolvers.inputs import IDEMPOTENCY_HELP, MoneyInput, money_of, well_formed_id
 from resolvers.request_types import (
@@ -517,29 +514,22 @@ class ShopAgentInput:
 
 # ---- results -------------------------------------------------------------------------------
 
-_COMMON = NotFoundError | ForbiddenError | ValidationError
-
-TicketResult = Annotated[Ticket | InvalidStateError | _COMMON, strawberry.union("TicketResult")]
-TicketDecisionResult = Annotated[
-    Ticket
-    | NotPendingError
-    | ResponseWindowClosedError
-    | InvalidStateError
-    | IdempotencyKeyReusedError
-    | RefundExceedsRefundableError
-    | WindowClosedError
-    | AfterSaleRefusedError
-    | _COMMON,
-    strawberry.union("TicketDecisionResult"),
-]
-TicketRuleResult = Annotated[
-    TicketRule | InvalidRuleError | _COMMON, strawberry.union("TicketRuleResult")
-]
-DeleteTicketRuleResult = Annotated[
-    DeletedTicketRule | _COMMON, strawberry.union("DeleteTicketRuleResult")
-]
-DryRunResult = Annotated[DryRun | InvalidRuleError | _COMMON, strawberry.union("DryRunResult")]
-ShopAgentsResult = Annotated[ShopAgents | _COMMON, strawberry.union("ShopAgentsResult")]
+# One union per result type (the policy: resolvers/errors.py::result_union): a ticket's edits
+# and the decisions made from it answer the same members.
+TicketResult = result_union(
+    "TicketResult",
+    Ticket,
+    NotPendingError,
+    ResponseWindowClosedError,
+    InvalidStateError,
+    RefundExceedsRefundableError,
+    WindowClosedError,
+    AfterSaleRefusedError,
+)
+TicketRuleResult = result_union("TicketRuleResult", TicketRule, InvalidRuleError)
+DeleteTicketRuleResult = result_union("DeleteTicketRuleResult", DeletedTicketRule)
+DryRunResult = result_union("DryRunResult", DryRun, InvalidRuleError)
+ShopAgentsResult = result_union("ShopAgentsResult", ShopAgents)
 
 
 def _ticket_id(value: str) -> str:
@@ -695,7 +685,7 @@ class TicketMutations:
     )
     async def approve_from_ticket(
         self, info: Info[Context, Any], input: ApproveFromTicketInput
-    ) -> TicketDecisionResult:
+    ) -> TicketResult:
         return await handled(
             info,
             access.require_an_acting_agent,
@@ -707,7 +697,7 @@ class TicketMutations:
     @strawberry.mutation(description="Reject the ticket's request with a reason of its kind.")
     async def reject_from_ticket(
         self, info: Info[Context, Any], input: RejectFromTicketInput
-    ) -> TicketDecisionResult:
+    ) -> TicketResult:
         def command() -> RejectFromTicket:
             return RejectFromTicket(_ticket_id(input.ticket_id), input.reason, input.comment)
 
