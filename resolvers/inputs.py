@@ -17,7 +17,7 @@ from models.reasons import (
     CANCELLATION_REJECT_REASONS,
     SELLER_CANCEL_REASONS,
 )
-from resolvers.types import FulfilmentState
+from resolvers.orders.types import FulfilmentState
 
 BuyerCancelReason = strawberry.enum(
     Enum("BuyerCancelReason", {code: code for code in BUYER_CANCEL_REASONS}),  # type: ignore[misc]

@@ -12,8 +12,10 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from models.errors import DomainError
-from resolvers.after_sale_mutations import AfterSaleMutation
-from resolvers.after_sale_queries import AfterSaleQuery
+from resolvers.after_sales.mutations import AfterSaleMutation
+from resolvers.after_sales.queries import AfterSaleQuery
+from resolvers.cancellations.mutations import Mutation
+from resolvers.cancellations.queries import Query
 from resolvers.document_limits import document_limits_rule
 from resolvers.encodable_strings import EncodableVariables
 from resolvers.errors import (
@@ -33,16 +35,14 @@ from resolvers.errors import (
     WindowClosedError,
 )
 from resolvers.fast_execution import FastExecutor
+from resolvers.feed.subscriptions import Subscription
+from resolvers.helpdesk.types import TicketMutations, TicketQueries
+from resolvers.intake.order_intake import OrderIntakeMutation, OrderSubscription
 from resolvers.limits import CostRateLimit, HttpSubscriptionGate, IntrospectionGate
-from resolvers.mutations import Mutation
-from resolvers.order_intake import OrderIntakeMutation, OrderSubscription
 from resolvers.parse_cache import BoundedParserCache
-from resolvers.queries import Query
-from resolvers.request_types import Request
-from resolvers.subscriptions import Subscription
-from resolvers.tickets import TicketMutations, TicketQueries
+from resolvers.requests.types import Request
 from resolvers.validation_cache import DocumentValidationCache
-from resolvers.webhooks import WebhookMutations, WebhookQueries
+from resolvers.webhooks.webhooks import WebhookMutations, WebhookQueries
 from storage.deadlines import DatabaseUnavailable, as_unavailable
 
 log = logging.getLogger("aftersales.errors")

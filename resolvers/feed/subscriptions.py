@@ -27,10 +27,12 @@ from models.actors import Actor
 from models.after_sales_machine import AfterSaleTab as DomainAfterSaleTab
 from models.cancellation_states import CancellationTab as DomainCancellationTab
 from models.errors import DomainError, Forbidden, ValidationFailed
-from resolvers.after_sale_types import AfterSale
+from resolvers.after_sales.types import AfterSale
 from resolvers.context import Context, actor_of, services_of
 from resolvers.errors import CursorExpiredError, ForbiddenError, ValidationError, to_user_error
-from resolvers.request_types import (
+from resolvers.helpdesk.types import Ticket, TicketAction, TicketStatus
+from resolvers.orders.types import Cancellation
+from resolvers.requests.types import (
     Request,
     RequestAction,
     RequestStatus,
@@ -40,8 +42,6 @@ from resolvers.request_types import (
     status_of,
     tab_counts,
 )
-from resolvers.tickets import Ticket, TicketAction, TicketStatus
-from resolvers.types import Cancellation
 from resolvers.values import ActorKind, Reason, RequestKind
 from services.live_feed import LiveFeed, SubscriberTooSlow
 from storage import after_sales as after_sale_store

@@ -16,8 +16,7 @@ from models.reasons import (
 )
 from resolvers.context import Context, actor_of, services_of
 from resolvers.inputs import CancellationFilter, CancellationSort, OrderFilter, well_formed_id
-from resolvers.request_types import NotificationKind, TabCount, tab_counts
-from resolvers.types import (
+from resolvers.orders.types import (
     Cancellation,
     CancellationConnection,
     CancellationEdge,
@@ -32,6 +31,7 @@ from resolvers.types import (
     OrderEdge,
     Viewer,
 )
+from resolvers.requests.types import NotificationKind, TabCount, tab_counts
 from resolvers.values import PageInfo, Reason
 from storage import cancellations as cancellation_store
 from storage import orders as order_store

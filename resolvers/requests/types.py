@@ -29,9 +29,9 @@ from resolvers.context import Context, actor_of, services_of
 from resolvers.values import ActorKind, LineItem, Lines, Money, Reason, RequestKind
 
 if TYPE_CHECKING:
-    from resolvers.evidence_types import Evidence
-    from resolvers.tickets import Ticket
-    from resolvers.types import Order
+    from resolvers.evidence.types import Evidence
+    from resolvers.helpdesk.types import Ticket
+    from resolvers.orders.types import Order
 
 
 def _union(name: str, enums: Iterable[type[Enum]], description: str) -> type[Enum]:
@@ -315,8 +315,8 @@ class Request:
     @strawberry.field
     async def order(
         self, info: Info[Context, Any]
-    ) -> Annotated[Order, strawberry.lazy("resolvers.types")] | None:
-        from resolvers.types import Order  # it imports the request types
+    ) -> Annotated[Order, strawberry.lazy("resolvers.orders.types")] | None:
+        from resolvers.orders.types import Order  # it imports the request types
 
         # Visible to whoever sees the request: same shop, same buyer.
         order = await info.context.orders.load(self.order_id)
@@ -327,8 +327,8 @@ class Request:
     )
     async def ticket(
         self, info: Info[Context, Any]
-    ) -> Annotated[Ticket, strawberry.lazy("resolvers.tickets")] | None:
-        from resolvers.tickets import Ticket  # it imports the request types
+    ) -> Annotated[Ticket, strawberry.lazy("resolvers.helpdesk.types")] | None:
+        from resolvers.helpdesk.types import Ticket  # it imports the request types
 
         t = await services_of(info).helpdesk.for_request(actor_of(info), self.id)
         return Ticket.of(t) if t else None
@@ -336,7 +336,7 @@ class Request:
     @strawberry.field(description="E1: the photos and videos attached to its steps, oldest first.")
     async def evidence(
         self, info: Info[Context, Any]
-    ) -> list[Annotated[Evidence, strawberry.lazy("resolvers.evidence_types")]]:
-        from resolvers.evidence_types import evidence_of  # it imports the value types
+    ) -> list[Annotated[Evidence, strawberry.lazy("resolvers.evidence.types")]]:
+        from resolvers.evidence.types import evidence_of  # it imports the value types
 
         return await evidence_of(info, self.id)  # visible to whoever sees the request

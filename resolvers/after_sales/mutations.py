@@ -32,7 +32,7 @@ from models.commands import (
     chosen_lines,
 )
 from models.policy import CategoryPolicy as DomainPolicy
-from resolvers.after_sale_inputs import (
+from resolvers.after_sales.inputs import (
     AfterSaleStepInput,
     ApproveAfterSaleInput,
     CategoryPolicyInput,
@@ -44,7 +44,7 @@ from resolvers.after_sale_inputs import (
     ShipmentInput,
     lines_of,
 )
-from resolvers.after_sale_types import AfterSale, CategoryPolicy
+from resolvers.after_sales.types import AfterSale, CategoryPolicy
 from resolvers.commands import handled, with_evidence
 from resolvers.context import Context, caller_who, services_of
 from resolvers.errors import (

@@ -21,7 +21,7 @@ from models.policy import CategoryPolicy as DomainPolicy
 from models.refund_ledger import LedgerSource as DomainLedgerSource
 from models.refund_ledger import RefundLedger as DomainLedger
 from resolvers.context import Context, actor_of, services_of
-from resolvers.request_types import (
+from resolvers.requests.types import (
     LineRefund,
     NextAction,
     RefundBreakdown,

@@ -40,7 +40,7 @@ from resolvers.inputs import (
     RequestCancellationInput,
     well_formed_id,
 )
-from resolvers.types import Cancellation, Order
+from resolvers.orders.types import Cancellation, Order
 
 # One union for every cancellation step (the policy: resolvers/errors.py::result_union).
 CancellationResult = result_union(

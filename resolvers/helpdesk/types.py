@@ -18,8 +18,8 @@ from models import tickets as domain
 from models.commands import ApprovalTerms, ApproveFromTicket, RejectFromTicket, chosen_lines
 from models.errors import ValidationFailed
 from models.money import Money as DomainMoney
-from resolvers.after_sale_inputs import LineQuantityInput, lines_of
-from resolvers.after_sale_types import AfterSale
+from resolvers.after_sales.inputs import LineQuantityInput, lines_of
+from resolvers.after_sales.types import AfterSale
 from resolvers.commands import handled
 from resolvers.context import Context, actor_of, caller_who, services_of
 from resolvers.errors import (
@@ -34,7 +34,8 @@ from resolvers.errors import (
     result_union,
 )
 from resolvers.inputs import IDEMPOTENCY_HELP, MoneyInput, money_of, well_formed_id
-from resolvers.request_types import (
+from resolvers.orders.types import Cancellation, Order
+from resolvers.requests.types import (
     Request,
     RequestInitiator,
     RequestStatus,
@@ -42,7 +43,6 @@ from resolvers.request_types import (
     initiator_of,
     status_of,
 )
-from resolvers.types import Cancellation, Order
 from resolvers.values import ActorKind, Money, PageInfo, Reason, RequestKind
 from services.tickets import RuleDraft
 from storage.tickets import UNASSIGNED, TicketFilter

@@ -19,9 +19,9 @@ from models.orders import PaymentMethod as DomainPaymentMethod
 from models.orders import PaymentState as DomainPaymentState
 from models.policy import CategoryPolicy as DomainPolicy
 from models.requests import RequestKind as DomainRequestKind
-from resolvers.after_sale_types import AfterSale
+from resolvers.after_sales.types import AfterSale
 from resolvers.context import Context, actor_of, services_of
-from resolvers.request_types import (
+from resolvers.requests.types import (
     NextAction,
     NotificationKind,
     RefundBreakdown,

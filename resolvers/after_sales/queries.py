@@ -12,8 +12,8 @@ from strawberry.types import Info
 from models import after_sales_reasons as catalogues
 from models.after_sales import REJECT_REASONS, REQUEST_REASONS, AfterSaleKind
 from models.errors import ValidationFailed
-from resolvers.after_sale_inputs import AfterSaleCatalogue, AfterSaleFilter, AfterSaleSort
-from resolvers.after_sale_types import (
+from resolvers.after_sales.inputs import AfterSaleCatalogue, AfterSaleFilter, AfterSaleSort
+from resolvers.after_sales.types import (
     AfterSale,
     AfterSaleConnection,
     AfterSaleEdge,
@@ -23,7 +23,7 @@ from resolvers.after_sale_types import (
 )
 from resolvers.context import Context, actor_of, services_of
 from resolvers.inputs import well_formed_id
-from resolvers.request_types import RefundBreakdown, RequestEligibility
+from resolvers.requests.types import RefundBreakdown, RequestEligibility
 from resolvers.values import PageInfo, Reason
 from storage import after_sales as store
 

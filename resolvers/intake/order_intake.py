@@ -29,9 +29,9 @@ from resolvers.errors import (
     to_user_error,
     typed_error_codes,
 )
+from resolvers.feed.subscriptions import _closer, _feed, decode_cursor, encode_cursor
 from resolvers.inputs import well_formed_id
-from resolvers.subscriptions import _closer, _feed, decode_cursor, encode_cursor
-from resolvers.types import Order, PaymentMethod
+from resolvers.orders.types import Order, PaymentMethod
 from resolvers.values import ActorKind
 from services.live_feed import SubscriberTooSlow
 from services.order_intake import ExternalUpdate, Moved, Placed
