@@ -17,10 +17,8 @@ from resolvers.limits import Guard
 from services.bootstrap import Services
 from services.deadline_worker import DeadlineWorker
 from services.live_feed import LiveFeed
+from services.read_types import Evidence
 from services.webhooks import WebhookService
-from storage import after_sales as after_sale_store
-from storage import orders as order_store
-from storage.evidence import Evidence
 
 
 @dataclass
@@ -45,12 +43,14 @@ class Context:
     evidence: DataLoader[str, list[Evidence]] = field(init=False)  # by request id (E1)
 
     def __post_init__(self) -> None:
+        lookups = self.services.lookups
+
         async def load_orders(ids: list[str]) -> list[Order | None]:
-            found = await order_store.get_many(self.services.db, ids)
+            found = await lookups.orders(ids)
             return [found.get(i) for i in ids]
 
         async def load_after_sales(ids: list[str]) -> list[AfterSaleRequest | None]:
-            found = {r.id: r for r in await after_sale_store.get_many(self.services.db, ids)}
+            found = await lookups.after_sales(ids)
             return [found.get(i) for i in ids]
 
         async def load_evidence(request_ids: list[str]) -> list[list[Evidence]]:

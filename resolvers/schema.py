@@ -12,10 +12,10 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from models.errors import DomainError
-from resolvers.after_sales.mutations import AfterSaleMutation
-from resolvers.after_sales.queries import AfterSaleQuery
-from resolvers.cancellations.mutations import Mutation
-from resolvers.cancellations.queries import Query
+from resolvers.after_sales.mutations import AfterSaleMutations
+from resolvers.after_sales.queries import AfterSaleQueries
+from resolvers.cancellations.mutations import CancellationMutations
+from resolvers.cancellations.queries import CancellationQueries
 from resolvers.document_limits import document_limits_rule
 from resolvers.encodable_strings import EncodableVariables
 from resolvers.errors import (
@@ -35,13 +35,18 @@ from resolvers.errors import (
     WindowClosedError,
 )
 from resolvers.fast_execution import FastExecutor
-from resolvers.feed.subscriptions import Subscription
-from resolvers.helpdesk.types import TicketMutations, TicketQueries
+from resolvers.feed.subscriptions import FeedSubscriptions
+from resolvers.helpdesk.mutations import TicketMutations
+from resolvers.helpdesk.queries import TicketQueries
 from resolvers.intake.order_intake import OrderIntakeMutation, OrderSubscription
 from resolvers.limits import CostRateLimit, HttpSubscriptionGate, IntrospectionGate
+from resolvers.operations import OperationsQueries
+from resolvers.orders.mutations import OrderMutations
+from resolvers.orders.queries import OrderQueries
 from resolvers.parse_cache import BoundedParserCache
 from resolvers.requests.types import Request
 from resolvers.validation_cache import DocumentValidationCache
+from resolvers.viewer import ViewerQueries
 from resolvers.webhooks.webhooks import WebhookMutations, WebhookQueries
 from storage.deadlines import DatabaseUnavailable, as_unavailable
 
@@ -123,12 +128,30 @@ _LIMIT_RULES = [document_limits_rule(max_depth=12, max_aliases=30)]
 # The root types are composed one way: each feature declares its own root fields in plain
 # classes, merged here (no feature inherits another's).
 schema = AfterSalesSchema(
-    query=merge_types("Query", (Query, AfterSaleQuery, TicketQueries, WebhookQueries)),
+    query=merge_types(
+        "Query",
+        (
+            ViewerQueries,
+            OperationsQueries,
+            OrderQueries,
+            CancellationQueries,
+            AfterSaleQueries,
+            TicketQueries,
+            WebhookQueries,
+        ),
+    ),
     mutation=merge_types(
         "Mutation",
-        (Mutation, AfterSaleMutation, TicketMutations, OrderIntakeMutation, WebhookMutations),
+        (
+            CancellationMutations,
+            OrderMutations,
+            AfterSaleMutations,
+            TicketMutations,
+            OrderIntakeMutation,
+            WebhookMutations,
+        ),
     ),
-    subscription=merge_types("Subscription", (Subscription, OrderSubscription)),
+    subscription=merge_types("Subscription", (FeedSubscriptions, OrderSubscription)),
     # Every error type is in the schema even where no union names it yet.
     types=[
         AfterSaleRefusedError,

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from resolvers.feed.subscriptions import encode_cursor
+from resolvers.feed.reading import encode_cursor
 from storage import events as event_log
 from storage.mongo import Database
 from tests.api_client import authorization

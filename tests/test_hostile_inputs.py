@@ -31,8 +31,8 @@ from models.clock import SettableClock
 from models.commands import AcceptCancellation, ApproveAfterSale
 from models.errors import Forbidden, ValidationFailed
 from models.money import Money, currency_exponent
-from resolvers.feed.subscriptions import decode_cursor as decode_feed_cursor
-from resolvers.feed.subscriptions import encode_cursor as encode_feed_cursor
+from resolvers.feed.reading import decode_cursor as decode_feed_cursor
+from resolvers.feed.reading import encode_cursor as encode_feed_cursor
 from resolvers.inputs import MAX_AMOUNT_DIGITS, MAX_MONEY_MINOR, MoneyInput, money_of
 from services.bootstrap import Services
 from storage.mongo import Database

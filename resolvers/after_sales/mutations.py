@@ -84,7 +84,7 @@ def _chosen(lines: list[LineQuantityInput] | None) -> Lines | None:
 
 
 @strawberry.type
-class AfterSaleMutation:
+class AfterSaleMutations:
     # ---- buyer ---------------------------------------------------------------------------
 
     @strawberry.mutation(

@@ -25,7 +25,7 @@ from resolvers.context import Context, actor_of, services_of
 from resolvers.inputs import well_formed_id
 from resolvers.requests.types import RefundBreakdown, RequestEligibility
 from resolvers.values import PageInfo, Reason
-from storage import after_sales as store
+from services import read_types
 
 _CATALOGUES: Mapping[AfterSaleCatalogue, Mapping[str, str]] = {
     AfterSaleCatalogue.REFUND_ONLY_REQUEST: REQUEST_REASONS[AfterSaleKind.REFUND_ONLY],
@@ -41,10 +41,10 @@ _CATALOGUES: Mapping[AfterSaleCatalogue, Mapping[str, str]] = {
 }
 
 
-def store_filter(f: AfterSaleFilter | None) -> store.AfterSaleFilter:
+def store_filter(f: AfterSaleFilter | None) -> read_types.AfterSaleFilter:
     if f is None:
-        return store.AfterSaleFilter()
-    return store.AfterSaleFilter(
+        return read_types.AfterSaleFilter()
+    return read_types.AfterSaleFilter(
         kind=f.kind,
         order_id=well_formed_id(f.order_id, "filter.orderId"),
         buyer_id=well_formed_id(f.buyer_id, "filter.buyerId"),
@@ -54,7 +54,7 @@ def store_filter(f: AfterSaleFilter | None) -> store.AfterSaleFilter:
     )
 
 
-def _sort_for(tab: AfterSaleTab, f: store.AfterSaleFilter, sort: AfterSaleSort | None) -> str:
+def _sort_for(tab: AfterSaleTab, f: read_types.AfterSaleFilter, sort: AfterSaleSort | None) -> str:
     """Deadline soonest in To Proceed (and with a deadline filter), else newest, unless asked."""
     if sort is not None:
         return sort.value
@@ -66,7 +66,7 @@ def _sort_for(tab: AfterSaleTab, f: store.AfterSaleFilter, sort: AfterSaleSort |
 
 
 @strawberry.type
-class AfterSaleQuery:
+class AfterSaleQueries:
     @strawberry.field
     async def after_sale(self, info: Info[Context, Any], id: strawberry.ID) -> AfterSale:
         svc = services_of(info).after_sales

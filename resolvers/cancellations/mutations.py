@@ -1,5 +1,6 @@
-"""Write side. Each resolver checks its input's shape, calls one service method, and maps the
-outcome to its result union; the rules live in models/, the writes in services/ and storage/."""
+"""Write side of cancellations (C1 to C8). Each resolver builds one command and hands it to
+`Services.handle` (resolvers/commands.py::handled), then maps the outcome to its result union; the
+rules live in models/, the writes in services/."""
 
 from __future__ import annotations
 
@@ -18,8 +19,16 @@ from models.commands import (
     RequestCancellation,
     WithdrawCancellation,
 )
+from resolvers.cancellations.inputs import (
+    CancelOrderInput,
+    CancelUnpaidOrderInput,
+    DecideCancellationInput,
+    RejectCancellationInput,
+    RequestCancellationInput,
+)
+from resolvers.cancellations.types import Cancellation
 from resolvers.commands import handled, with_evidence
-from resolvers.context import Context, caller_who, services_of
+from resolvers.context import Context
 from resolvers.errors import (
     AlreadyRequestedError,
     InvalidStateError,
@@ -27,20 +36,9 @@ from resolvers.errors import (
     OrderNotCancellableError,
     PaymentWindowOpenError,
     ResponseWindowClosedError,
-    outcome,
     result_union,
 )
-from resolvers.inputs import (
-    CancelOrderInput,
-    CancelUnpaidOrderInput,
-    DecideCancellationInput,
-    HandToCarrierInput,
-    OrderInput,
-    RejectCancellationInput,
-    RequestCancellationInput,
-    well_formed_id,
-)
-from resolvers.orders.types import Cancellation, Order
+from resolvers.inputs import well_formed_id
 
 # One union for every cancellation step (the policy: resolvers/errors.py::result_union).
 CancellationResult = result_union(
@@ -53,11 +51,10 @@ CancellationResult = result_union(
     ResponseWindowClosedError,
     InvalidStateError,
 )
-OrderEventResult = result_union("OrderEventResult", Order, InvalidStateError)
 
 
 @strawberry.type
-class Mutation:
+class CancellationMutations:
     # ---- buyer ---------------------------------------------------------------------------
 
     @strawberry.mutation(
@@ -129,7 +126,7 @@ class Mutation:
             info, access.require_an_acting_agent, command, input.idempotency_key, Cancellation.of
         )
 
-    # ---- platform and carrier ------------------------------------------------------------
+    # ---- platform ------------------------------------------------------------------------
 
     @strawberry.mutation(description="Platform: cancel an order not paid in time (C8).")
     async def cancel_unpaid_order(
@@ -141,40 +138,3 @@ class Mutation:
         return await handled(
             info, access.require_platform, command, input.idempotency_key, Cancellation.of
         )
-
-    @strawberry.mutation(description="Platform: the buyer paid.")
-    async def record_payment(self, info: Info[Context, Any], input: OrderInput) -> OrderEventResult:
-        svc = services_of(info).orders
-
-        async def call() -> Any:
-            actor = caller_who(info, access.require_platform)
-            order_id = well_formed_id(input.order_id, "orderId")
-            return await svc.record_payment(actor, order_id)
-
-        return await outcome(call(), Order.of)
-
-    @strawberry.mutation(description="Shop or platform: the carrier has the parcel.")
-    async def hand_to_carrier(
-        self, info: Info[Context, Any], input: HandToCarrierInput
-    ) -> OrderEventResult:
-        svc = services_of(info).orders
-
-        async def call() -> Any:
-            actor = caller_who(info, access.require_an_agent_or_platform)
-            order_id = well_formed_id(input.order_id, "orderId")
-            return await svc.hand_to_carrier(actor, order_id, input.carrier, input.tracking_number)
-
-        return await outcome(call(), Order.of)
-
-    @strawberry.mutation(description="Platform (carrier event): the parcel was delivered.")
-    async def record_delivery(
-        self, info: Info[Context, Any], input: OrderInput
-    ) -> OrderEventResult:
-        svc = services_of(info).orders
-
-        async def call() -> Any:
-            actor = caller_who(info, access.require_platform)
-            order_id = well_formed_id(input.order_id, "orderId")
-            return await svc.record_delivery(actor, order_id)
-
-        return await outcome(call(), Order.of)
