@@ -13,6 +13,7 @@ from strawberry.types import Info
 from models.actors import Actor
 from models.after_sales import AfterSaleRequest
 from models.orders import Order
+from models.tickets import Ticket
 from resolvers.limits import Guard
 from services.bootstrap import Services
 from services.deadline_worker import DeadlineWorker
@@ -41,6 +42,7 @@ class Context:
     orders: DataLoader[str, Order | None] = field(init=False)
     after_sales: DataLoader[str, AfterSaleRequest | None] = field(init=False)
     evidence: DataLoader[str, list[Evidence]] = field(init=False)  # by request id (E1)
+    tickets: DataLoader[str, Ticket | None] = field(init=False)  # by request id (H1)
 
     def __post_init__(self) -> None:
         lookups = self.services.lookups
@@ -57,7 +59,12 @@ class Context:
             found = await self.services.evidence.of_requests(request_ids)
             return [found.get(i, []) for i in request_ids]
 
+        async def load_tickets(request_ids: list[str]) -> list[Ticket | None]:
+            found = await lookups.tickets_of_requests(request_ids)
+            return [found.get(i) for i in request_ids]
+
         self.orders = DataLoader(load_fn=load_orders)
+        self.tickets = DataLoader(load_fn=load_tickets)
         self.evidence = DataLoader(load_fn=load_evidence)
         self.after_sales = DataLoader(load_fn=load_after_sales)
 

@@ -42,6 +42,10 @@ class Lookups:
     async def ticket(self, ticket_id: str) -> Ticket | None:
         return await ticket_store.get(self.db, ticket_id)
 
+    async def tickets_of_requests(self, request_ids: list[str]) -> dict[str, Ticket]:
+        """The ticket each request opened, by request id (a request that opened none: absent)."""
+        return await ticket_store.for_requests(self.db, request_ids)
+
     async def feed_head(self, shop_id: str) -> int:
         """The number of the shop's latest event (its feed's position now)."""
         return await event_log.head(self.db, shop_id)

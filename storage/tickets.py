@@ -190,7 +190,9 @@ async def for_request(
     return ticket_from(doc) if doc else None
 
 
-async def for_requests(db: Database, request_ids: list[str], session: Session) -> dict[str, Ticket]:
+async def for_requests(
+    db: Database, request_ids: list[str], session: Session | None = None
+) -> dict[str, Ticket]:
     found = await find_in(db.tickets, "request_id", request_ids, session)
     return {d["request_id"]: ticket_from(d) for d in found}
 

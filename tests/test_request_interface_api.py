@@ -126,6 +126,24 @@ async def test_a_request_and_its_ticket_lead_to_each_other(
     assert request["respondBy"] is not None
 
 
+async def test_each_request_of_a_list_leads_to_its_own_ticket_and_a_buyer_to_none(
+    api: GraphQLClient, db: Database, clock: SettableClock, shop_id: str
+) -> None:
+    buyers = [new_buyer_id() for _ in range(3)]
+    for buyer_id in buyers:
+        order = await place_order(db, shop_id, buyer_id, clock.now() - timedelta(hours=2))
+        await api(CANCEL, {"o": order.id}, buyer(buyer_id))
+    page = """{ cancellations(first: 10) { nodes { id ticket { requestFacts { id } } } } }"""
+
+    nodes = (await api(page, actor=seller(shop_id)))["cancellations"]["nodes"]
+    as_buyer = await api.raw(page, actor=buyer(buyers[0]))
+
+    assert len(nodes) == 3
+    assert all(n["ticket"]["requestFacts"]["id"] == n["id"] for n in nodes)
+    [error] = as_buyer["errors"]
+    assert (error["extensions"]["code"], error["path"][-1]) == ("FORBIDDEN", "ticket")
+
+
 async def test_a_cancellation_list_counts_its_tabs_as_the_after_sale_list_does(
     api: GraphQLClient, db: Database, clock: SettableClock, shop_id: str
 ) -> None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.types import Info
 
+from models import access
 from models.after_sales import LineEligibility as LineView
 from models.after_sales_machine import AfterSaleNotificationKind
 from models.cancellations import Eligibility as CancellationView
@@ -25,7 +26,7 @@ from models.request_kinds import PROFILES
 from models.requests import NextAction as DomainNextAction
 from models.requests import RequestKind as DomainRequestKind
 from models.requests import TimelineRecord as DomainRecord
-from resolvers.context import Context, actor_of, services_of
+from resolvers.context import Context, actor_of
 from resolvers.values import ActorKind, LineItem, Lines, Money, Reason, RequestKind
 
 if TYPE_CHECKING:
@@ -324,15 +325,20 @@ class Request:
         return Order.of(order) if order else None
 
     @strawberry.field(
-        description="The helpdesk ticket the request opened (null: none), for the shop's team."
+        description="The helpdesk ticket the request opened (null: none), for the shop's team "
+        "(batched across a list of requests)."
     )
     async def ticket(
         self, info: Info[Context, Any]
     ) -> Annotated[Ticket, strawberry.lazy("resolvers.helpdesk.types")] | None:
         from resolvers.helpdesk.types import Ticket  # it imports the request types
 
-        t = await services_of(info).helpdesk.for_request(actor_of(info), self.id)
-        return Ticket.of(t) if t else None
+        actor = actor_of(info)
+        t = await info.context.tickets.load(self.id)
+        if t is None:
+            return None
+        access.require_team_view(actor, t.shop_id, f"the ticket of {self.id}")
+        return Ticket.of(t)
 
     @strawberry.field(description="E1: the photos and videos attached to its steps, oldest first.")
     async def evidence(
