@@ -9,12 +9,12 @@ from typing import Protocol
 
 import strawberry
 
+from graphql_runtime.execution_plans import serve_from
 from models.actors import ActorKind as DomainActorKind
 from models.money import Money as DomainMoney
 from models.orders import LineItem as DomainLineItem
 from models.reasons import display_text
 from models.requests import RequestKind as DomainRequestKind
-from resolvers.execution_plans import serve_from
 
 ActorKind = strawberry.enum(DomainActorKind, name="ActorKind")
 RequestKind = strawberry.enum(DomainRequestKind, name="RequestKind")

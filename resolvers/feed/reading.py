@@ -13,9 +13,9 @@ from typing import Any
 
 from strawberry.types import Info
 
+from feed.live_feed import LiveFeed
 from models.errors import ValidationFailed
 from resolvers.context import Context
-from services.live_feed import LiveFeed
 
 # The close code for a subscriber that cannot keep up: "try again later" (RFC 6455), which
 # clients such as graphql-ws retry; the reason says why and how to resume.

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types import Info
 
+from feed.live_feed import SubscriberTooSlow
 from models import access
 from models import events as event_domain
 from models.actors import Actor
@@ -40,7 +41,6 @@ from resolvers.requests.types import (
     tab_counts,
 )
 from resolvers.values import ActorKind, Reason, RequestKind
-from services.live_feed import SubscriberTooSlow
 from services.read_types import StoredEvent
 
 

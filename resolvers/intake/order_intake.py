@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types import Info
 
+from feed.live_feed import SubscriberTooSlow
 from models import access
 from models import events as event_domain
 from models import order_intake as domain
@@ -33,7 +34,6 @@ from resolvers.feed.reading import closer_of, decode_cursor, encode_cursor, feed
 from resolvers.inputs import well_formed_id
 from resolvers.orders.types import Order, PaymentMethod
 from resolvers.values import ActorKind
-from services.live_feed import SubscriberTooSlow
 from services.order_intake import ExternalUpdate, Moved, Placed
 from services.read_types import StoredEvent
 
