@@ -58,7 +58,7 @@ from models.policy import CategoryPolicy
 from models.reasons import clean_comment, require_reason
 from models.refund_ledger import RefundLedger, clean_quantities, refund_quote
 from models.request_kinds import profile_of
-from models.requests import Initiator
+from models.requests import Initiator, opened_on
 
 _K = AfterSaleKind
 _S = AfterSaleStatus
@@ -103,19 +103,10 @@ def request_by_buyer(
     follows = last_rejected(existing)
 
     r = AfterSaleRequest(
-        id=new_id,
-        order_id=order.id,
-        shop_id=order.shop_id,
-        buyer_id=order.buyer_id,
+        **opened_on(order, new_id, Initiator.BUYER, reason, note, policy, now),
         kind=kind,
-        initiator=Initiator.BUYER,
         status=_S.PENDING_SELLER,
         lines=snapshot(order, quantities),
-        reason=reason,
-        note=note,
-        currency=order.currency,
-        policy=policy,
-        requested_at=now,
         follows_id=follows,
     )
     record = record_step(None, kind, _A.REQUEST, _S.PENDING_SELLER, actor, now, reason, note)
@@ -231,19 +222,10 @@ def _initiated_refund(
     # The quote itself refuses a partial amount that is not positive or above what is refundable.
     refund_quote(order, ledger, quantities, partial_amount)
     r = AfterSaleRequest(
-        id=new_id,
-        order_id=order.id,
-        shop_id=order.shop_id,
-        buyer_id=order.buyer_id,
+        **opened_on(order, new_id, initiator, reason, comment, policy, now),
         kind=_K.REFUND_ONLY,
-        initiator=initiator,
         status=_S.REFUNDED,
         lines=decision.lines,
-        reason=reason,
-        note=comment,
-        currency=order.currency,
-        policy=policy,
-        requested_at=now,
         decision=decision,
     )
     refund, new_ledger, new_order = pay(r, order, ledger, decision, now)

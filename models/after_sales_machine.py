@@ -17,7 +17,7 @@ from enum import Enum
 
 from models.actors import ActorKind
 from models.requests import DeadlineRule
-from models.transitions import Transition, TransitionTable
+from models.transitions import BUYER, PLATFORM, SELLER, Transition, TransitionTable
 
 
 class AfterSaleKind(Enum):
@@ -110,9 +110,6 @@ class DecisionType(Enum):
 
 _K = AfterSaleKind
 _A = AfterSaleAction
-_BUYER = frozenset({ActorKind.BUYER})
-_SELLER = frozenset({ActorKind.SELLER_AGENT})
-_PLATFORM = frozenset({ActorKind.PLATFORM})
 _ALL = frozenset(AfterSaleKind)
 _REFUND = frozenset({_K.REFUND_ONLY})
 _RETURNS = frozenset({_K.RETURN_AND_REFUND, _K.REPLACEMENT})
@@ -134,74 +131,70 @@ def _t(
 TRANSITIONS: TransitionTable[AfterSaleAction, AfterSaleStatus] = TransitionTable(
     [
         # Opening
-        _t(_A.REQUEST, None, _S.PENDING_SELLER, _BUYER, _ALL, "R1 P1"),
-        _t(_A.SELLER_REFUND, None, _S.REFUNDED, _SELLER, _REFUND, "R9"),
-        _t(_A.PLATFORM_REFUND, None, _S.REFUNDED, _PLATFORM, _REFUND, "R10"),
-        _t(_A.INSTANT_REFUND, _S.PENDING_SELLER, _S.REFUNDED, _PLATFORM, _REFUND, "R10"),
+        _t(_A.REQUEST, None, _S.PENDING_SELLER, BUYER, _ALL, "R1 P1"),
+        _t(_A.SELLER_REFUND, None, _S.REFUNDED, SELLER, _REFUND, "R9"),
+        _t(_A.PLATFORM_REFUND, None, _S.REFUNDED, PLATFORM, _REFUND, "R10"),
+        _t(_A.INSTANT_REFUND, _S.PENDING_SELLER, _S.REFUNDED, PLATFORM, _REFUND, "R10"),
         # The seller's answer (R3, R4, R7, P2, P3); silence approves as asked.
-        _t(_A.APPROVE, _S.PENDING_SELLER, _S.REFUNDED, _SELLER, _ALL, "R7 R8"),
-        _t(_A.APPROVE, _S.PENDING_SELLER, _S.AWAITING_BUYER_RETURN, _SELLER, _ALL, "R7 R8 P2"),
-        _t(
-            _A.APPROVE, _S.PENDING_SELLER, _S.AWAITING_REPLACEMENT_SHIPMENT, _SELLER, _REPLACE, "P2"
-        ),
-        _t(_A.AUTO_APPROVE, _S.PENDING_SELLER, _S.REFUNDED, _PLATFORM, _REFUND, "R3"),
-        _t(_A.AUTO_APPROVE, _S.PENDING_SELLER, _S.AWAITING_BUYER_RETURN, _PLATFORM, _RETURNS, "R3"),
+        _t(_A.APPROVE, _S.PENDING_SELLER, _S.REFUNDED, SELLER, _ALL, "R7 R8"),
+        _t(_A.APPROVE, _S.PENDING_SELLER, _S.AWAITING_BUYER_RETURN, SELLER, _ALL, "R7 R8 P2"),
+        _t(_A.APPROVE, _S.PENDING_SELLER, _S.AWAITING_REPLACEMENT_SHIPMENT, SELLER, _REPLACE, "P2"),
+        _t(_A.AUTO_APPROVE, _S.PENDING_SELLER, _S.REFUNDED, PLATFORM, _REFUND, "R3"),
+        _t(_A.AUTO_APPROVE, _S.PENDING_SELLER, _S.AWAITING_BUYER_RETURN, PLATFORM, _RETURNS, "R3"),
         _t(
             _A.AUTO_APPROVE,
             _S.PENDING_SELLER,
             _S.AWAITING_REPLACEMENT_SHIPMENT,
-            _PLATFORM,
+            PLATFORM,
             _REPLACE,
             "R3 P2",
         ),
-        _t(_A.REJECT, _S.PENDING_SELLER, _S.REJECTED, _SELLER, _ALL, "R4 P3"),
-        _t(_A.WITHDRAW, _S.PENDING_SELLER, _S.WITHDRAWN, _BUYER, _ALL, "R2"),
-        _t(_A.WITHDRAW, _S.AWAITING_BUYER_RETURN, _S.WITHDRAWN, _BUYER, _ALL, "R2"),
+        _t(_A.REJECT, _S.PENDING_SELLER, _S.REJECTED, SELLER, _ALL, "R4 P3"),
+        _t(_A.WITHDRAW, _S.PENDING_SELLER, _S.WITHDRAWN, BUYER, _ALL, "R2"),
+        _t(_A.WITHDRAW, _S.AWAITING_BUYER_RETURN, _S.WITHDRAWN, BUYER, _ALL, "R2"),
         # After a rejection (R5, R6)
-        _t(_A.APPEAL, _S.REJECTED, _S.APPEALED, _BUYER, _ALL, "R5 R6"),
-        _t(_A.SUPERSEDE, _S.REJECTED, _S.CLOSED_FINAL, _BUYER, _ALL, "R5"),
-        _t(_A.FINALIZE_REJECTION, _S.REJECTED, _S.CLOSED_FINAL, _PLATFORM, _ALL, "R5"),
-        _t(_A.DECIDE_FOR_BUYER, _S.APPEALED, _S.REFUNDED, _PLATFORM, _ALL, "R6"),
-        _t(
-            _A.DECIDE_FOR_BUYER, _S.APPEALED, _S.AWAITING_BUYER_RETURN, _PLATFORM, _RETURNS, "R6 R8"
-        ),
+        _t(_A.APPEAL, _S.REJECTED, _S.APPEALED, BUYER, _ALL, "R5 R6"),
+        _t(_A.SUPERSEDE, _S.REJECTED, _S.CLOSED_FINAL, BUYER, _ALL, "R5"),
+        _t(_A.FINALIZE_REJECTION, _S.REJECTED, _S.CLOSED_FINAL, PLATFORM, _ALL, "R5"),
+        _t(_A.DECIDE_FOR_BUYER, _S.APPEALED, _S.REFUNDED, PLATFORM, _ALL, "R6"),
+        _t(_A.DECIDE_FOR_BUYER, _S.APPEALED, _S.AWAITING_BUYER_RETURN, PLATFORM, _RETURNS, "R6 R8"),
         _t(
             _A.DECIDE_FOR_BUYER,
             _S.APPEALED,
             _S.AWAITING_REPLACEMENT_SHIPMENT,
-            _PLATFORM,
+            PLATFORM,
             _REPLACE,
             "R6 P2",
         ),
-        _t(_A.DECIDE_FOR_SELLER, _S.APPEALED, _S.DECIDED_FOR_SELLER, _PLATFORM, _ALL, "R6"),
+        _t(_A.DECIDE_FOR_SELLER, _S.APPEALED, _S.DECIDED_FOR_SELLER, PLATFORM, _ALL, "R6"),
         # Return shipping (R8, P2)
-        _t(_A.SHIP_RETURN, _S.AWAITING_BUYER_RETURN, _S.RETURN_IN_TRANSIT, _BUYER, _ALL, "R8"),
-        _t(_A.EXPIRE_RETURN, _S.AWAITING_BUYER_RETURN, _S.RETURN_EXPIRED, _PLATFORM, _ALL, "R8"),
-        _t(_A.CONFIRM_RECEIPT, _S.RETURN_IN_TRANSIT, _S.REFUNDED, _SELLER, _ALL, "R8"),
+        _t(_A.SHIP_RETURN, _S.AWAITING_BUYER_RETURN, _S.RETURN_IN_TRANSIT, BUYER, _ALL, "R8"),
+        _t(_A.EXPIRE_RETURN, _S.AWAITING_BUYER_RETURN, _S.RETURN_EXPIRED, PLATFORM, _ALL, "R8"),
+        _t(_A.CONFIRM_RECEIPT, _S.RETURN_IN_TRANSIT, _S.REFUNDED, SELLER, _ALL, "R8"),
         _t(
             _A.CONFIRM_RECEIPT,
             _S.RETURN_IN_TRANSIT,
             _S.AWAITING_REPLACEMENT_SHIPMENT,
-            _SELLER,
+            SELLER,
             _REPLACE,
             "P2",
         ),
-        _t(_A.AUTO_CONFIRM_RECEIPT, _S.RETURN_IN_TRANSIT, _S.REFUNDED, _PLATFORM, _ALL, "R8"),
+        _t(_A.AUTO_CONFIRM_RECEIPT, _S.RETURN_IN_TRANSIT, _S.REFUNDED, PLATFORM, _ALL, "R8"),
         _t(
             _A.AUTO_CONFIRM_RECEIPT,
             _S.RETURN_IN_TRANSIT,
             _S.AWAITING_REPLACEMENT_SHIPMENT,
-            _PLATFORM,
+            PLATFORM,
             _REPLACE,
             "P2",
         ),
-        _t(_A.REJECT_ON_RECEIPT, _S.RETURN_IN_TRANSIT, _S.REJECTED, _SELLER, _ALL, "R8 R4"),
+        _t(_A.REJECT_ON_RECEIPT, _S.RETURN_IN_TRANSIT, _S.REJECTED, SELLER, _ALL, "R8 R4"),
         # Replacement shipping (P2)
         _t(
             _A.SHIP_REPLACEMENT,
             _S.AWAITING_REPLACEMENT_SHIPMENT,
             _S.REPLACEMENT_SHIPPED,
-            _SELLER,
+            SELLER,
             _REPLACE,
             "P2",
         ),
@@ -209,7 +202,7 @@ TRANSITIONS: TransitionTable[AfterSaleAction, AfterSaleStatus] = TransitionTable
             _A.CONFIRM_REPLACEMENT_DELIVERED,
             _S.REPLACEMENT_SHIPPED,
             _S.REPLACED,
-            _PLATFORM,
+            PLATFORM,
             _REPLACE,
             "P2",
         ),

@@ -12,7 +12,7 @@ from enum import Enum
 
 from models.actors import ActorKind
 from models.requests import DeadlineRule
-from models.transitions import Transition, TransitionTable
+from models.transitions import BUYER, PLATFORM, SELLER, Transition, TransitionTable
 
 
 class CancellationStatus(Enum):
@@ -51,21 +51,18 @@ class CancellationAction(Enum):
 
 _S = CancellationStatus
 _A = CancellationAction
-_BUYER = frozenset({ActorKind.BUYER})
-_SELLER = frozenset({ActorKind.SELLER_AGENT})
-_PLATFORM = frozenset({ActorKind.PLATFORM})
 
 # The whole state machine. Nothing else moves a cancellation.
 TRANSITIONS: TransitionTable[CancellationAction, CancellationStatus] = TransitionTable(
     [
-        Transition(_A.CANCEL_AT_ONCE, None, _S.CANCELLED, _BUYER, "C1"),
-        Transition(_A.REQUEST, None, _S.PENDING, _BUYER, "C2"),
-        Transition(_A.ACCEPT, _S.PENDING, _S.CANCELLED, _SELLER, "C4"),
-        Transition(_A.REJECT, _S.PENDING, _S.REJECTED, _SELLER, "C5"),
-        Transition(_A.AUTO_ACCEPT, _S.PENDING, _S.CANCELLED, _PLATFORM, "C6"),
-        Transition(_A.WITHDRAW, _S.PENDING, _S.WITHDRAWN, _BUYER, "C2"),
-        Transition(_A.SELLER_CANCEL, None, _S.CANCELLED, _SELLER, "C7"),
-        Transition(_A.SYSTEM_CANCEL, None, _S.CANCELLED, _PLATFORM, "C8"),
+        Transition(_A.CANCEL_AT_ONCE, None, _S.CANCELLED, BUYER, "C1"),
+        Transition(_A.REQUEST, None, _S.PENDING, BUYER, "C2"),
+        Transition(_A.ACCEPT, _S.PENDING, _S.CANCELLED, SELLER, "C4"),
+        Transition(_A.REJECT, _S.PENDING, _S.REJECTED, SELLER, "C5"),
+        Transition(_A.AUTO_ACCEPT, _S.PENDING, _S.CANCELLED, PLATFORM, "C6"),
+        Transition(_A.WITHDRAW, _S.PENDING, _S.WITHDRAWN, BUYER, "C2"),
+        Transition(_A.SELLER_CANCEL, None, _S.CANCELLED, SELLER, "C7"),
+        Transition(_A.SYSTEM_CANCEL, None, _S.CANCELLED, PLATFORM, "C8"),
     ]
 )
 

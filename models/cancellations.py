@@ -40,7 +40,7 @@ from models.reasons import (
     require_reason,
 )
 from models.refund_ledger import RefundBreakdown
-from models.requests import Initiator, NextAction, TimelineRecord
+from models.requests import Initiator, NextAction, TimelineRecord, opened_on
 from models.transitions import Transition, require_actor
 
 __all__ = [
@@ -252,20 +252,8 @@ def _new(
     now: datetime,
     policy: CategoryPolicy,
 ) -> Cancellation:
-    return Cancellation(
-        id=new_id,
-        order_id=order.id,
-        shop_id=order.shop_id,
-        buyer_id=order.buyer_id,
-        initiator=initiator,
-        status=status,
-        reason=reason,
-        note=note,
-        requested_at=now,
-        lines=order.lines,
-        currency=order.currency,
-        policy=policy,
-    )
+    opened = opened_on(order, new_id, initiator, reason, note, policy, now)
+    return Cancellation(**opened, status=status, lines=order.lines)
 
 
 def _record(

@@ -53,11 +53,16 @@ class TicketCommand(Command):
     pass
 
 
+class Opening:
+    """A command that opens requests: the shop's helpdesk rules run on them once it commits
+    (services/commands.py)."""
+
+
 # ---- cancellations (C1-C9) ---------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class RequestCancellation(CancellationCommand):
+class RequestCancellation(CancellationCommand, Opening):
     order_id: str
     reason: str
     note: str | None = None
@@ -81,7 +86,7 @@ class RejectCancellation(CancellationCommand):
 
 
 @dataclass(frozen=True)
-class CancelOrder(CancellationCommand):
+class CancelOrder(CancellationCommand, Opening):
     """C7: the seller cancels."""
 
     order_id: str
@@ -90,7 +95,7 @@ class CancelOrder(CancellationCommand):
 
 
 @dataclass(frozen=True)
-class CancelUnpaidOrder(CancellationCommand):
+class CancelUnpaidOrder(CancellationCommand, Opening):
     """C8: the platform cancels an order not paid in time."""
 
     order_id: str
@@ -104,7 +109,7 @@ class AutoAcceptCancellations(CancellationCommand):
 
 
 @dataclass(frozen=True)
-class CancelUnpaidOrders(CancellationCommand):
+class CancelUnpaidOrders(CancellationCommand, Opening):
     """C8, the deadline worker's batch."""
 
     order_ids: tuple[str, ...]
@@ -114,7 +119,7 @@ class CancelUnpaidOrders(CancellationCommand):
 
 
 @dataclass(frozen=True)
-class RequestAfterSale(AfterSaleCommand):
+class RequestAfterSale(AfterSaleCommand, Opening):
     order_id: str
     kind: AfterSaleKind
     lines: Lines
@@ -191,7 +196,7 @@ class ShipReplacement(AfterSaleCommand):
 
 
 @dataclass(frozen=True)
-class RefundOrder(AfterSaleCommand):
+class RefundOrder(AfterSaleCommand, Opening):
     """R9: the seller refunds without a buyer's request (every free unit unless `lines`)."""
 
     order_id: str
@@ -202,7 +207,7 @@ class RefundOrder(AfterSaleCommand):
 
 
 @dataclass(frozen=True)
-class PlatformRefund(AfterSaleCommand):
+class PlatformRefund(AfterSaleCommand, Opening):
     """R10: the platform refunds without the seller."""
 
     order_id: str

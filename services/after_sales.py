@@ -11,7 +11,7 @@ loser reruns on the state that won (storage/refund_ledgers.py).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bson import ObjectId
@@ -52,30 +52,20 @@ from models.errors import DomainError, NotFound, ValidationFailed
 from models.orders import Order
 from models.policy import DEFAULT_POLICY, CategoryPolicy, PolicyBook
 from models.ticket_facts import facts_of_after_sale
-from services.request_writes import RequestWrites
-from services.ticket_sync import (
-    AfterCreate,
-)
+from services.request_reads import RequestReads
+from services.request_writes import OnWrite, RequestWrites
 from storage import after_sales as store
 from storage import cancellations as cancellation_store
 from storage import orders as order_store
-from storage import policies, refund_ledgers, tab_counts
+from storage import policies, refund_ledgers
 from storage.after_sales import AfterSaleFilter
 from storage.mongo import Database, Session
-from storage.pagination import Page
-from storage.shops import shop_of, shops_of
+from storage.shops import shops_of
 
 SECTION = "after_sales"
 
-
-# Runs the helpdesk rules on new requests, after their transaction (services/tickets.py); it
-# returns the ids of the requests a rule decided, so the caller shows their new state.
-
 Decide = Callable[[AfterSaleRequest, Order, RefundLedger], AfterSaleOutcome]
 Create = Callable[[AfterSalesCase, PolicyBook, str], AfterSaleOutcome]
-OnWrite = Callable[
-    [Session, Actor, list[tuple[AfterSaleRequest | None, AfterSaleRequest]]], Awaitable[None]
-]
 
 
 def new_after_sale_id() -> str:
@@ -112,15 +102,13 @@ def _permit(actor: Actor, c: AfterSaleCommand) -> access.Permit:
     raise TypeError(f"not a step on an after-sale request: {c!r}")
 
 
-class AfterSaleService:
-    def __init__(self, db: Database, clock: Clock) -> None:
-        self.db = db
+class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFilter]):
+    def __init__(self, db: Database, clock: Clock, on_write: OnWrite | None = None) -> None:
         self.clock = clock
-        self.after_create: AfterCreate | None = None  # wired by services/bootstrap.py
-        self.writes = RequestWrites(db, clock, SECTION, store.REQUESTS, facts_of_after_sale)
-        # E1: attaches the evidence a step's caller named, in the step's transaction (wired by
-        # services/bootstrap.py; services/evidence.py::EvidenceService.attach_claimed).
-        self.on_write: OnWrite | None = None
+        self.writes = RequestWrites(
+            db, clock, SECTION, "after-sale request", store.REQUESTS, facts_of_after_sale, on_write
+        )
+        super().__init__(self.writes, AfterSaleTab, AfterSaleFilter())
 
     async def handle(
         self, actor: Actor, command: AfterSaleCommand, key: str | None = None
@@ -248,39 +236,9 @@ class AfterSaleService:
 
     # ---- reads ---------------------------------------------------------------------------
 
-    async def get(self, actor: Actor, request_id: str) -> AfterSaleRequest:
-        r = await store.get(self.db, request_id)
-        if r is None:
-            raise NotFound(f"no after-sale request {request_id}", field="id")
-        access.require_view(actor, r.shop_id, r.buyer_id, f"after-sale request {request_id}")
-        return r
-
     async def for_order(self, order: Order) -> list[AfterSaleRequest]:
         """Every request of an order, oldest first (the order's viewer sees them all)."""
         return (await store.for_orders(self.db, [order.id]))[order.id]
-
-    async def page(
-        self,
-        actor: Actor,
-        shop_id: str | None,
-        tab: AfterSaleTab | None,
-        f: AfterSaleFilter,
-        sort: str,
-        first: int,
-        after: str | None,
-    ) -> tuple[list[AfterSaleRequest], Page]:
-        scope = access.request_scope(actor, shop_id)
-        return await store.page(self.db, scope, tab, f, sort, first, after)
-
-    async def tab_counts(
-        self, actor: Actor, shop_id: str | None, f: AfterSaleFilter
-    ) -> dict[AfterSaleTab, int]:
-        """Counters when the whole shop is asked for (one read); index-backed counts otherwise."""
-        scope = access.request_scope(actor, shop_id)
-        if scope.shop_id and not scope.buyer_id and f == AfterSaleFilter():
-            stored = await tab_counts.read(self.db, scope.shop_id, SECTION)
-            return {tab: max(0, stored.get(tab.value, 0)) for tab in AfterSaleTab}
-        return {tab: await store.count(self.db, scope, tab, f) for tab in AfterSaleTab}
 
     async def line_eligibility(self, actor: Actor, order_id: str) -> tuple[LineEligibility, ...]:
         order = await self._visible_order(actor, order_id)
@@ -363,10 +321,7 @@ class AfterSaleService:
             [saved] = await self._write(session, actor, cases, [_Change(outcome, None)])
             return saved
 
-        shop = actor.shop_id or await shop_of(self.db, self.db.orders, order_id)
-        return await self.writes.created(
-            actor, command, key, write, permit, shop, self.after_create
-        )
+        return await self.writes.opening(actor, command, key, order_id, write, permit)
 
     async def _decide(
         self,
@@ -377,11 +332,7 @@ class AfterSaleService:
         decide: Decide,
         permit: access.Permit,
     ) -> AfterSaleRequest:
-        async def write(session: Session) -> AfterSaleRequest:
-            r = await store.get(self.db, request_id, session)
-            if r is None:
-                raise NotFound(f"no after-sale request {request_id}", field="requestId")
-            permit(r.shop_id, r.buyer_id)
+        async def write(session: Session, r: AfterSaleRequest) -> AfterSaleRequest:
             cases = await self._cases([r.order_id], session)
             case = cases[r.order_id]
             outcome = decide(r, case.order, case.ledger)
@@ -389,8 +340,7 @@ class AfterSaleService:
             [saved] = await self._write(session, actor, cases, [_Change(outcome, r)])
             return saved
 
-        shop = actor.shop_id or await shop_of(self.db, self.db.after_sales, request_id)
-        return await self.writes.once(actor, command, key, write, permit, shop)
+        return await self.writes.step(actor, command, key, request_id, "requestId", write, permit)
 
     async def _write(
         self,
@@ -405,8 +355,8 @@ class AfterSaleService:
         transaction."""
         if not changes:
             return []
-        if self.on_write is not None:
-            await self.on_write(session, actor, [(ch.before, ch.outcome.request) for ch in changes])
+        pairs = [(ch.before, ch.outcome.request) for ch in changes]
+        await self.writes.deciding(session, actor, pairs)
         touched = [cases[ch.outcome.request.order_id] for ch in changes]
         touched = list({id(case): case for case in touched}.values())
         await order_store.save_many(

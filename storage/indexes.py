@@ -85,7 +85,8 @@ ORDER_INDEXES = [
 ]
 
 NOTIFICATION_INDEXES = [
-    IndexModel([("recipient", ASC), ("recipient_id", ASC), ("k_at", ASC)], name="recipient_at"),
+    # An inbox's page: one entry per recipient of the document (storage/notifications.py).
+    IndexModel([("inboxes", ASC), ("k_at", ASC)], name="inbox_at"),
 ]
 
 IDEMPOTENCY_INDEXES = [

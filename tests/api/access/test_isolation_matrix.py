@@ -33,11 +33,13 @@ from api.settings import default_settings
 from models.actors import Actor, ActorKind
 from models.clock import SettableClock
 from models.commands import RequestCancellation
+from models.notifications import Recipient
 from models.order_intake import NewLine, PlaceOrder
 from models.orders import FulfilmentState, PaymentMethod
 from resolvers.schema import schema
 from services.bootstrap import Services
 from storage.mongo import Database
+from storage.notifications import inbox_key
 from tests.support.api_client import GraphQLClient, authorization
 from tests.support.factories import PLATFORM, buyer, new_buyer_id, place_order, seller
 from tests.support.served import serving, ws_operation
@@ -110,7 +112,7 @@ async def new_request_in_victims_shop(services: Services, v: Victim) -> None:
     new order of the victim's shop."""
     placed = services.clock.now() - timedelta(hours=3)
     order = await place_order(services.db, v.shop_id, v.buyer_id, placed)
-    await services.cancellations.handle(
+    await services.handle(
         Actor(ActorKind.BUYER, v.buyer_id), RequestCancellation(order.id, "CHANGED_MIND")
     )
 
@@ -602,7 +604,7 @@ async def victim(
     unpaid = await place_order(
         db, shop_id, buyer_id, clock.now() - timedelta(hours=30), state=FulfilmentState.UNPAID
     )
-    request = await services.cancellations.handle(
+    request = await services.handle(
         Actor(ActorKind.BUYER, buyer_id),
         RequestCancellation(pending.id, "CHANGED_MIND", "victim's note"),
     )
@@ -699,7 +701,9 @@ def _codes(body: dict[str, Any]) -> set[str]:
 async def _snapshot(db: Database, v: Victim) -> list[Any]:
     orders = await db.orders.find({"shop_id": v.shop_id}).sort("_id").to_list(None)
     requests = await db.cancellations.find({"shop_id": v.shop_id}).sort("_id").to_list(None)
-    inbox = await db.notifications.count_documents({"recipient_id": v.shop_id})
+    inbox = await db.notifications.count_documents(
+        {"inboxes": inbox_key(Recipient.SHOP, v.shop_id)}
+    )
     team = [
         await db.db[name].find({"shop_id": v.shop_id}).sort("_id").to_list(None)
         for name in (

@@ -333,13 +333,11 @@ async def test_h2_buyer_history_counts_after_sale_requests(
 
 
 @pytest.fixture
-async def after_sale_rules_not_run_at_creation(services: Services) -> AsyncIterator[None]:
-    hook = services.after_sales.after_create
-    services.after_sales.after_create = None
-    try:
-        yield
-    finally:
-        services.after_sales.after_create = hook
+async def after_sale_rules_not_run_at_creation(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[None]:
+    monkeypatch.setattr(services.requests, "after_create", None)
+    yield
 
 
 async def test_h2_rule_approving_an_after_sale_request_races_a_human_with_one_outcome(

@@ -332,15 +332,13 @@ async def test_h2_assign_rule_gives_tickets_to_a_shop_agent(
 
 
 @pytest.fixture
-async def rules_not_run_at_creation(services: Services) -> AsyncIterator[None]:
+async def rules_not_run_at_creation(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[None]:
     """As if the process that created the request stopped right after its commit: the ticket is
     left with its rules due, for the worker's sweep."""
-    hook = services.cancellations.after_create
-    services.cancellations.after_create = None
-    try:
-        yield
-    finally:
-        services.cancellations.after_create = hook
+    monkeypatch.setattr(services.requests, "after_create", None)
+    yield
 
 
 async def test_h2_rule_racing_a_human_decision_has_exactly_one_outcome(
