@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar, Union
 
 import strawberry
 
@@ -211,6 +211,15 @@ def to_user_error(err: domain.DomainError) -> UserError:
 
 
 COMMON_ERRORS = (NotFoundError, ForbiddenError, ValidationError, IdempotencyKeyReusedError)
+
+
+def result_union(name: str, result: type, *errors: type) -> Any:
+    """The union policy of mutation results: one union per result type, whichever mutations
+    return it, so a client handles the same members wherever it meets the type. Its members are
+    the type, every typed error one of those mutations can give, and the common errors."""
+    members = tuple(dict.fromkeys((result, *errors, *COMMON_ERRORS)))
+    return Annotated[Union[members], strawberry.union(name)]  # noqa: UP007 (built at run time)
+
 
 T = TypeVar("T")
 R = TypeVar("R")

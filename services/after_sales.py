@@ -292,6 +292,10 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
 
     # ---- reads ---------------------------------------------------------------------------
 
+    async def for_order(self, order: Order) -> list[AfterSaleRequest]:
+        """Every request of an order, oldest first (the order's viewer sees them all)."""
+        return (await store.for_orders(self.db, [order.id]))[order.id]
+
     async def line_eligibility(self, actor: Actor, order_id: str) -> tuple[LineEligibility, ...]:
         order = await self._visible_order(actor, order_id)
         existing = (await store.for_orders(self.db, [order.id]))[order.id]

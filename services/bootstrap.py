@@ -13,6 +13,7 @@ from services.buyer_history import requests_of_buyer
 from services.cancellations import CancellationService
 from services.commands import RequestCommands
 from services.evidence import EvidenceService
+from services.lookups import Lookups
 from services.orders import OrderService
 from services.tickets import HelpdeskService
 from storage.indexes import ensure_indexes
@@ -29,6 +30,7 @@ class Services:
     helpdesk: HelpdeskService
     requests: RequestCommands
     evidence: EvidenceService
+    lookups: Lookups  # reads by id for the API's loaders and the live feed
 
     async def handle(self, actor: Actor, command: Command, key: str | None = None) -> Any:
         """Every use case's one entry (services/commands.py): a ticket's decision to the
@@ -64,4 +66,5 @@ async def build_services(db: Database, clock: Clock) -> Services:
         helpdesk=helpdesk,
         requests=requests,
         evidence=evidence,
+        lookups=Lookups(db),
     )

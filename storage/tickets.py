@@ -195,7 +195,7 @@ async def get_many(db: Database, ticket_ids: list[str]) -> dict[str, Ticket]:
 
 
 async def for_requests(
-    db: Database, request_ids: list[str], session: Session | None
+    db: Database, request_ids: list[str], session: Session | None = None
 ) -> dict[str, Ticket]:
     found = await find_in(db.tickets, "request_id", request_ids, session)
     return {d["request_id"]: ticket_from(d) for d in found}

@@ -28,7 +28,7 @@ import pytest
 import websockets
 from graphql import OperationDefinitionNode, OperationType, parse, print_ast
 
-from resolvers.subscriptions import encode_cursor
+from resolvers.feed.reading import encode_cursor
 from tests.support.api_client import authorization
 from tests.support.processes import ROOT, free_port, start_service, wait_for_line
 

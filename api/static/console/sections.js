@@ -33,8 +33,8 @@ export const SECTIONS = {
       page: cancellations(shopId: $shopId, tab: $tab, filter: $filter, sort: $sort, first: $first, after: $after) {
         edges { cursor node { ${ROW} } }
         pageInfo { hasNextPage endCursor }
+        tabCounts { tab count }
       }
-      counts: cancellationTabCounts(shopId: $shopId, filter: $filter) { tab count }
     }`,
     detail: `query Detail($id: ID!) {
       request: cancellation(id: $id) {

@@ -14,7 +14,7 @@ from api.settings import default_settings
 from models.actors import EXPIRY_WORKER
 from models.clock import SettableClock
 from models.commands import RequestCancellation
-from resolvers.subscriptions import decode_cursor, encode_cursor
+from resolvers.feed.reading import decode_cursor, encode_cursor
 from services.bootstrap import Services
 from storage.mongo import Database
 from tests.support.after_sale_api import ask, delivered_order, ok

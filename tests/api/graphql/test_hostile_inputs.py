@@ -31,9 +31,9 @@ from models.clock import SettableClock
 from models.commands import AcceptCancellation, ApproveAfterSale
 from models.errors import Forbidden, ValidationFailed
 from models.money import Money, currency_exponent
+from resolvers.feed.reading import decode_cursor as decode_feed_cursor
+from resolvers.feed.reading import encode_cursor as encode_feed_cursor
 from resolvers.inputs import MAX_AMOUNT_DIGITS, MAX_MONEY_MINOR, MoneyInput, money_of
-from resolvers.subscriptions import decode_cursor as decode_feed_cursor
-from resolvers.subscriptions import encode_cursor as encode_feed_cursor
 from services.bootstrap import Services
 from storage.mongo import Database
 from tests.support.after_sale_api import ask, delivered_order, mutate, ok

@@ -44,7 +44,7 @@ DRY_RUN = f"""
 mutation($rule: TicketRuleInput!) {{
   dryRunTicketRule(input: {{rule: $rule}}) {{
     __typename
-    ... on DryRun {{ matched acting hits {{ acts effect ticket {{ request {{ id }} status }} }} }}
+    ... on DryRun {{ matched acting hits {{ acts effect ticket {{ requestFacts {{ id }} status }} }} }}
     ... on InvalidRuleError {{ problem }}
     {ERROR}
   }}
@@ -112,7 +112,7 @@ async def test_h2_approve_requests_under_an_amount_for_a_category(
     other = await _request(api, db, clock, shop_id, category="shoes", prices=(1500, 1000))
 
     t = await _ticket_of(api, shop_id, small)
-    assert (t["status"], t["request"]["status"], t["rulesApplied"]) == (
+    assert (t["status"], t["requestFacts"]["status"], t["rulesApplied"]) == (
         "RESOLVED",
         "CANCELLED",
         [rule["id"]],
@@ -131,7 +131,7 @@ async def test_h2_approve_requests_under_an_amount_for_a_category(
     # 40.00 + 2 x 10.00 = 60.00 is not under 50.00; shoes are another category.
     for request_id in (big, other):
         t = await _ticket_of(api, shop_id, request_id)
-        assert (t["status"], t["request"]["status"]) == ("OPEN", "PENDING")
+        assert (t["status"], t["requestFacts"]["status"]) == ("OPEN", "PENDING")
 
 
 async def test_h2_approved_by_a_rule_the_buyer_sees_the_outcome_at_once(
@@ -193,7 +193,7 @@ async def test_h2_rules_run_in_order_once_and_a_refused_action_records_why(
     request_id = await _request(api, db, clock, shop_id)
 
     t = await _ticket_of(api, shop_id, request_id)
-    assert t["request"]["status"] == "CANCELLED"  # position 10 ran first
+    assert t["requestFacts"]["status"] == "CANCELLED"  # position 10 ran first
     assert t["rulesApplied"] == [approver["id"], rejecter["id"]]
     skipped = t["timeline"][-1]
     assert (skipped["action"], skipped["ruleId"]) == ("RULE_SKIPPED", rejecter["id"])
@@ -428,7 +428,7 @@ async def test_h2_dry_run_lists_current_requests_and_what_it_would_do(
     ]
     assert (dry["matched"], dry["acting"]) == (1, 1)  # the rejected one is resolved: not current
     [hit] = dry["hits"]
-    assert (hit["ticket"]["request"]["id"], hit["acts"], hit["effect"]) == (
+    assert (hit["ticket"]["requestFacts"]["id"], hit["acts"], hit["effect"]) == (
         small,
         True,
         "approve the request",
@@ -436,9 +436,9 @@ async def test_h2_dry_run_lists_current_requests_and_what_it_would_do(
     resolve = (await api(DRY_RUN, {"rule": RESOLVE_SYSTEM_CANCELLATIONS}, seller(shop_id)))[
         "dryRunTicketRule"
     ]
-    assert [(h["ticket"]["request"]["id"], h["effect"]) for h in resolve["hits"]] == [
+    assert [(h["ticket"]["requestFacts"]["id"], h["effect"]) for h in resolve["hits"]] == [
         (system, "resolve the ticket")
     ]
     # Nothing was saved or changed.
     assert (await api(RULES, {}, seller(shop_id)))["ticketRules"] == []
-    assert (await _ticket_of(api, shop_id, small))["request"]["status"] == "PENDING"
+    assert (await _ticket_of(api, shop_id, small))["requestFacts"]["status"] == "PENDING"

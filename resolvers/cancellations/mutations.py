@@ -1,9 +1,10 @@
-"""Write side. Each resolver checks its input's shape, calls one service method, and maps the
-outcome to its result union; the rules live in models/, the writes in services/ and storage/."""
+"""Write side of cancellations (C1 to C8). Each resolver builds one command and hands it to
+`Services.handle` (resolvers/commands.py::handled), then maps the outcome to its result union; the
+rules live in models/, the writes in services/."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
@@ -18,61 +19,42 @@ from models.commands import (
     RequestCancellation,
     WithdrawCancellation,
 )
+from resolvers.cancellations.inputs import (
+    CancelOrderInput,
+    CancelUnpaidOrderInput,
+    DecideCancellationInput,
+    RejectCancellationInput,
+    RequestCancellationInput,
+)
+from resolvers.cancellations.types import Cancellation
 from resolvers.commands import handled, with_evidence
-from resolvers.context import Context, caller_who, services_of
+from resolvers.context import Context
 from resolvers.errors import (
     AlreadyRequestedError,
-    ForbiddenError,
-    IdempotencyKeyReusedError,
     InvalidStateError,
-    NotFoundError,
     NotPendingError,
     OrderNotCancellableError,
     PaymentWindowOpenError,
     ResponseWindowClosedError,
-    ValidationError,
-    outcome,
+    result_union,
 )
-from resolvers.inputs import (
-    CancelOrderInput,
-    CancelUnpaidOrderInput,
-    DecideCancellationInput,
-    HandToCarrierInput,
-    OrderInput,
-    RejectCancellationInput,
-    RequestCancellationInput,
-    well_formed_id,
+from resolvers.inputs import well_formed_id
+
+# One union for every cancellation step (the policy: resolvers/errors.py::result_union).
+CancellationResult = result_union(
+    "CancellationResult",
+    Cancellation,
+    OrderNotCancellableError,
+    AlreadyRequestedError,
+    PaymentWindowOpenError,
+    NotPendingError,
+    ResponseWindowClosedError,
+    InvalidStateError,
 )
-from resolvers.tickets import TicketMutations
-from resolvers.types import Cancellation, Order
-
-_COMMON = NotFoundError | ForbiddenError | ValidationError | IdempotencyKeyReusedError
-
-RequestCancellationResult = Annotated[
-    Cancellation | OrderNotCancellableError | AlreadyRequestedError | InvalidStateError | _COMMON,
-    strawberry.union("RequestCancellationResult"),
-]
-CancellationDecisionResult = Annotated[
-    Cancellation | NotPendingError | ResponseWindowClosedError | InvalidStateError | _COMMON,
-    strawberry.union("CancellationDecisionResult"),
-]
-CancelOrderResult = Annotated[
-    Cancellation
-    | OrderNotCancellableError
-    | InvalidStateError
-    | PaymentWindowOpenError
-    | AlreadyRequestedError
-    | _COMMON,
-    strawberry.union("CancelOrderResult"),
-]
-OrderEventResult = Annotated[
-    Order | InvalidStateError | NotFoundError | ForbiddenError | ValidationError,
-    strawberry.union("OrderEventResult"),
-]
 
 
 @strawberry.type
-class Mutation(TicketMutations):
+class CancellationMutations:
     # ---- buyer ---------------------------------------------------------------------------
 
     @strawberry.mutation(
@@ -81,7 +63,7 @@ class Mutation(TicketMutations):
     )
     async def request_cancellation(
         self, info: Info[Context, Any], input: RequestCancellationInput
-    ) -> RequestCancellationResult:
+    ) -> CancellationResult:
         def command() -> Command:
             order_id = well_formed_id(input.order_id, "orderId")
             return RequestCancellation(order_id, input.reason.value, input.note)
@@ -93,7 +75,7 @@ class Mutation(TicketMutations):
     @strawberry.mutation(description="Buyer: take back a request the seller has not answered.")
     async def withdraw_cancellation(
         self, info: Info[Context, Any], input: DecideCancellationInput
-    ) -> CancellationDecisionResult:
+    ) -> CancellationResult:
         def command() -> Command:
             return WithdrawCancellation(well_formed_id(input.cancellation_id, "cancellationId"))
 
@@ -106,7 +88,7 @@ class Mutation(TicketMutations):
     @strawberry.mutation(description="Seller: accept; the order is cancelled and refunded (C4).")
     async def accept_cancellation(
         self, info: Info[Context, Any], input: DecideCancellationInput
-    ) -> CancellationDecisionResult:
+    ) -> CancellationResult:
         def command() -> Command:
             return AcceptCancellation(well_formed_id(input.cancellation_id, "cancellationId"))
 
@@ -117,7 +99,7 @@ class Mutation(TicketMutations):
     @strawberry.mutation(description="Seller: reject with a reason from the list (C5).")
     async def reject_cancellation(
         self, info: Info[Context, Any], input: RejectCancellationInput
-    ) -> CancellationDecisionResult:
+    ) -> CancellationResult:
         def command() -> Command:
             cid = well_formed_id(input.cancellation_id, "cancellationId")
             return RejectCancellation(cid, input.reason.value, input.comment)
@@ -135,7 +117,7 @@ class Mutation(TicketMutations):
     @strawberry.mutation(description="Seller: cancel an order with a reason (C7).")
     async def cancel_order(
         self, info: Info[Context, Any], input: CancelOrderInput
-    ) -> CancelOrderResult:
+    ) -> CancellationResult:
         def command() -> Command:
             order_id = well_formed_id(input.order_id, "orderId")
             return CancelOrder(order_id, input.reason.value, input.comment)
@@ -144,52 +126,15 @@ class Mutation(TicketMutations):
             info, access.require_an_acting_agent, command, input.idempotency_key, Cancellation.of
         )
 
-    # ---- platform and carrier ------------------------------------------------------------
+    # ---- platform ------------------------------------------------------------------------
 
     @strawberry.mutation(description="Platform: cancel an order not paid in time (C8).")
     async def cancel_unpaid_order(
         self, info: Info[Context, Any], input: CancelUnpaidOrderInput
-    ) -> CancelOrderResult:
+    ) -> CancellationResult:
         def command() -> Command:
             return CancelUnpaidOrder(well_formed_id(input.order_id, "orderId"))
 
         return await handled(
             info, access.require_platform, command, input.idempotency_key, Cancellation.of
         )
-
-    @strawberry.mutation(description="Platform: the buyer paid.")
-    async def record_payment(self, info: Info[Context, Any], input: OrderInput) -> OrderEventResult:
-        svc = services_of(info).orders
-
-        async def call() -> Any:
-            actor = caller_who(info, access.require_platform)
-            order_id = well_formed_id(input.order_id, "orderId")
-            return await svc.record_payment(actor, order_id)
-
-        return await outcome(call(), Order.of)
-
-    @strawberry.mutation(description="Shop or platform: the carrier has the parcel.")
-    async def hand_to_carrier(
-        self, info: Info[Context, Any], input: HandToCarrierInput
-    ) -> OrderEventResult:
-        svc = services_of(info).orders
-
-        async def call() -> Any:
-            actor = caller_who(info, access.require_an_agent_or_platform)
-            order_id = well_formed_id(input.order_id, "orderId")
-            return await svc.hand_to_carrier(actor, order_id, input.carrier, input.tracking_number)
-
-        return await outcome(call(), Order.of)
-
-    @strawberry.mutation(description="Platform (carrier event): the parcel was delivered.")
-    async def record_delivery(
-        self, info: Info[Context, Any], input: OrderInput
-    ) -> OrderEventResult:
-        svc = services_of(info).orders
-
-        async def call() -> Any:
-            actor = caller_who(info, access.require_platform)
-            order_id = well_formed_id(input.order_id, "orderId")
-            return await svc.record_delivery(actor, order_id)
-
-        return await outcome(call(), Order.of)

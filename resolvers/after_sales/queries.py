@@ -12,22 +12,20 @@ from strawberry.types import Info
 from models import after_sales_reasons as catalogues
 from models.after_sales import REJECT_REASONS, REQUEST_REASONS, AfterSaleKind
 from models.errors import ValidationFailed
-from resolvers.after_sale_inputs import AfterSaleCatalogue, AfterSaleFilter, AfterSaleSort
-from resolvers.after_sale_types import (
+from resolvers.after_sales.inputs import AfterSaleCatalogue, AfterSaleFilter, AfterSaleSort
+from resolvers.after_sales.types import (
     AfterSale,
     AfterSaleConnection,
     AfterSaleEdge,
-    AfterSaleRefund,
     AfterSaleTab,
     CategoryPolicy,
-    LineEligibility,
     RefundLedger,
 )
 from resolvers.context import Context, actor_of, services_of
 from resolvers.inputs import well_formed_id
-from resolvers.queries import _page_info
-from resolvers.types import Reason
-from storage import after_sales as store
+from resolvers.requests.types import RefundBreakdown, RequestEligibility
+from resolvers.values import PageInfo, Reason
+from services import read_types
 
 _CATALOGUES: Mapping[AfterSaleCatalogue, Mapping[str, str]] = {
     AfterSaleCatalogue.REFUND_ONLY_REQUEST: REQUEST_REASONS[AfterSaleKind.REFUND_ONLY],
@@ -43,10 +41,10 @@ _CATALOGUES: Mapping[AfterSaleCatalogue, Mapping[str, str]] = {
 }
 
 
-def store_filter(f: AfterSaleFilter | None) -> store.AfterSaleFilter:
+def store_filter(f: AfterSaleFilter | None) -> read_types.AfterSaleFilter:
     if f is None:
-        return store.AfterSaleFilter()
-    return store.AfterSaleFilter(
+        return read_types.AfterSaleFilter()
+    return read_types.AfterSaleFilter(
         kind=f.kind,
         order_id=well_formed_id(f.order_id, "filter.orderId"),
         buyer_id=well_formed_id(f.buyer_id, "filter.buyerId"),
@@ -56,7 +54,7 @@ def store_filter(f: AfterSaleFilter | None) -> store.AfterSaleFilter:
     )
 
 
-def _sort_for(tab: AfterSaleTab, f: store.AfterSaleFilter, sort: AfterSaleSort | None) -> str:
+def _sort_for(tab: AfterSaleTab, f: read_types.AfterSaleFilter, sort: AfterSaleSort | None) -> str:
     """Deadline soonest in To Proceed (and with a deadline filter), else newest, unless asked."""
     if sort is not None:
         return sort.value
@@ -68,7 +66,7 @@ def _sort_for(tab: AfterSaleTab, f: store.AfterSaleFilter, sort: AfterSaleSort |
 
 
 @strawberry.type
-class AfterSaleQuery:
+class AfterSaleQueries:
     @strawberry.field
     async def after_sale(self, info: Info[Context, Any], id: strawberry.ID) -> AfterSale:
         svc = services_of(info).after_sales
@@ -98,16 +96,16 @@ class AfterSaleQuery:
             for r, cur in zip(found, page.cursors, strict=True)
         ]
         return AfterSaleConnection(
-            edges=edges, page_info=_page_info(page), _shop_id=shop_id, _filter=f
+            edges=edges, page_info=PageInfo.of(page), _shop_id=shop_id, _filter=f
         )
 
     @strawberry.field(description="R1, R5, P1: for each line and kind, may the buyer ask now?")
     async def line_eligibility(
         self, info: Info[Context, Any], order_id: strawberry.ID
-    ) -> list[LineEligibility]:
+    ) -> list[RequestEligibility]:
         svc = services_of(info).after_sales
         found = await svc.line_eligibility(actor_of(info), well_formed_id(order_id, "orderId"))
-        return [LineEligibility.of(e) for e in found]
+        return [RequestEligibility.of_line(e) for e in found]
 
     @strawberry.field(
         description="What a request (or a cancellation) paid, or would pay now: items, shipping, "
@@ -118,7 +116,7 @@ class AfterSaleQuery:
         info: Info[Context, Any],
         request_id: strawberry.ID | None = None,
         cancellation_id: strawberry.ID | None = None,
-    ) -> AfterSaleRefund:
+    ) -> RefundBreakdown:
         svc = services_of(info).after_sales
         actor = actor_of(info)
         if (request_id is None) == (cancellation_id is None):
@@ -128,7 +126,7 @@ class AfterSaleQuery:
         else:
             cid = well_formed_id(cancellation_id, "cancellationId")
             quote = await svc.quote_cancellation(actor, cid)  # type: ignore[arg-type]
-        return AfterSaleRefund.of(quote)
+        return RefundBreakdown.of(quote)
 
     @strawberry.field(
         description="Every refund paid on an order, by its requests and cancellations, in order."

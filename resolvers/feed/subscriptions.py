@@ -10,55 +10,47 @@ see: an agent their shop, a buyer their own requests, the platform any one shop.
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import binascii
-import re
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator
 from datetime import datetime
-from enum import Enum
 from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
 
-from feed.live_feed import LiveFeed, SubscriberTooSlow
+from feed.live_feed import SubscriberTooSlow
 from models import access
 from models import events as event_domain
 from models.actors import Actor
 from models.after_sales_machine import AfterSaleTab as DomainAfterSaleTab
+from models.cancellation_states import CancellationTab as DomainCancellationTab
 from models.errors import DomainError, Forbidden, ValidationFailed
-from resolvers.after_sale_types import AfterSale, AfterSaleTab, AfterSaleTabCount
+from resolvers.after_sales.types import AfterSale
+from resolvers.cancellations.types import Cancellation
 from resolvers.context import Context, actor_of, services_of
 from resolvers.errors import CursorExpiredError, ForbiddenError, ValidationError, to_user_error
-from resolvers.tickets import Ticket, TicketAction, TicketStatus
-from resolvers.types import ActorKind, Cancellation, CancellationTab, Reason, RequestKind, TabCount
-from storage import after_sales as after_sale_store
-from storage import cancellations as cancellation_store
-from storage import events as event_log
-from storage import tab_counts
-from storage import tickets as ticket_store
-from storage.events import StoredEvent
-
-# The close code for a subscriber that cannot keep up: "try again later" (RFC 6455), which
-# clients such as graphql-ws retry; the reason says why and how to resume.
-TOO_SLOW_CLOSE_CODE = 1013
-_closing: set[asyncio.Future[None]] = set()  # closes under way (a task needs a reference)
-
-
-@strawberry.enum(description="The tabs of Manage Cancellations and Manage Returns/Refunds.")
-class RequestTab(Enum):
-    TO_PROCEED = "TO_PROCEED"
-    IN_PROCESS = "IN_PROCESS"
-    COMPLETED = "COMPLETED"
-    CLOSED = "CLOSED"
+from resolvers.feed.reading import closer_of, decode_cursor, encode_cursor, feed_of
+from resolvers.helpdesk.types import Ticket, TicketAction, TicketStatus
+from resolvers.requests.types import (
+    Request,
+    RequestAction,
+    RequestStatus,
+    RequestTab,
+    TabCount,
+    action_of,
+    status_of,
+    tab_counts,
+)
+from resolvers.values import ActorKind, Reason, RequestKind
+from services.read_types import StoredEvent
 
 
 @strawberry.type(description="One status change: who moved the request, from where to where.")
 class StatusChange:
-    action: str
-    from_status: str | None = strawberry.field(description="Null when the request was created.")
-    to_status: str
+    action: RequestAction
+    from_status: RequestStatus | None = strawberry.field(
+        description="Null when the request was created."
+    )
+    to_status: RequestStatus
     from_tab: RequestTab | None
     to_tab: RequestTab
     actor_kind: ActorKind
@@ -91,11 +83,11 @@ class RequestEvent:
             shop_id=strawberry.ID(e.shop_id),
             buyer_id=strawberry.ID(e.buyer_id),
             change=StatusChange(
-                action=e.action,
-                from_status=e.from_status,
-                to_status=e.to_status,
-                from_tab=RequestTab(e.from_tab) if e.from_tab else None,
-                to_tab=RequestTab(e.to_tab),
+                action=action_of(e.action),
+                from_status=status_of(e.from_status) if e.from_status else None,
+                to_status=status_of(e.to_status),
+                from_tab=RequestTab[e.from_tab] if e.from_tab else None,
+                to_tab=RequestTab[e.to_tab],
                 actor_kind=e.actor_kind,
                 actor_id=e.actor_id,
                 reason=Reason.of(e.reason) if e.reason else None,
@@ -103,29 +95,42 @@ class RequestEvent:
             ),
         )
 
+    @strawberry.field(description="The request as it now is, of whichever kind.")
+    async def request(self, info: Info[Context, Any]) -> Request | None:
+        if self._stored.event.kind is event_domain.RequestKind.CANCELLATION:
+            return await self._cancellation(info)
+        return await self._after_sale(info)
+
     @strawberry.field(
         description="The cancellation as it now is (null for refunds, returns, replacements)."
     )
     async def cancellation(self, info: Info[Context, Any]) -> Cancellation | None:
-        e = self._stored.event
-        if e.kind is not event_domain.RequestKind.CANCELLATION:  # (a request event: see `of`)
+        if self._stored.event.kind is not event_domain.RequestKind.CANCELLATION:
             return None
-        db = services_of(info).db
-        key = ("cancellation", e.request_id, self._stored.seq)
-        c = await _feed(info).reads.get(key, lambda: cancellation_store.get(db, e.request_id))
-        return Cancellation.of(c) if c else None
+        return await self._cancellation(info)
 
     @strawberry.field(
         description="The refund, return or replacement request as it now is (null for "
         "cancellations)."
     )
     async def after_sale(self, info: Info[Context, Any]) -> AfterSale | None:
-        e = self._stored.event
-        if e.kind is event_domain.RequestKind.CANCELLATION:
+        if self._stored.event.kind is event_domain.RequestKind.CANCELLATION:
             return None
-        db = services_of(info).db
+        return await self._after_sale(info)
+
+    # One read per event, shared by every subscriber that asks (the feed's reads).
+    async def _cancellation(self, info: Info[Context, Any]) -> Cancellation | None:
+        e = self._stored.event
+        lookups = services_of(info).lookups
+        key = ("cancellation", e.request_id, self._stored.seq)
+        c = await feed_of(info).reads.get(key, lambda: lookups.cancellation(e.request_id))
+        return Cancellation.of(c) if c else None
+
+    async def _after_sale(self, info: Info[Context, Any]) -> AfterSale | None:
+        e = self._stored.event
+        lookups = services_of(info).lookups
         key = ("after_sale", e.request_id, self._stored.seq)
-        r = await _feed(info).reads.get(key, lambda: after_sale_store.get(db, e.request_id))
+        r = await feed_of(info).reads.get(key, lambda: lookups.after_sale(e.request_id))
         return AfterSale.of(r) if r else None
 
 
@@ -185,9 +190,9 @@ class TicketEvent:
     async def ticket(self, info: Info[Context, Any]) -> Ticket | None:
         e = self._stored.event
         assert isinstance(e, event_domain.TicketEvent)
-        db = services_of(info).db
+        lookups = services_of(info).lookups
         key = ("ticket", e.ticket_id, self._stored.seq)
-        t = await _feed(info).reads.get(key, lambda: ticket_store.get(db, e.ticket_id))
+        t = await feed_of(info).reads.get(key, lambda: lookups.ticket(e.ticket_id))
         return Ticket.of(t) if t else None
 
 
@@ -195,7 +200,7 @@ class TicketEvent:
 class TabCountsUpdate:
     shop_id: strawberry.ID
     cancellations: list[TabCount]
-    after_sales: list[AfterSaleTabCount] = strawberry.field(
+    after_sales: list[TabCount] = strawberry.field(
         description="Manage Returns/Refunds: refunds, returns and replacements."
     )
 
@@ -213,56 +218,11 @@ TabCountsMessage = Annotated[
 ]
 
 
-def encode_cursor(shop_id: str, seq: int) -> str:
-    return base64.urlsafe_b64encode(f"{shop_id}:{seq}".encode()).decode().rstrip("=")
-
-
-# A feed position is an event number: at most 18 ASCII digits (it is stored as a 64-bit int).
-_SEQ = re.compile(r"[0-9]{1,18}")
-
-
-def decode_cursor(cursor: str, shop_id: str) -> int:
-    not_ours = ValidationFailed("not a cursor of this feed", field="after")
-    if len(cursor) > 256:  # a shop id of at most 64 characters and a number, in base64
-        raise not_ours
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        shop, seq = raw.rsplit(":", 1)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise not_ours from None
-    if not _SEQ.fullmatch(seq):  # int() would take "+1", " 1", "1_0" and other scripts' digits
-        raise not_ours
-    position = int(seq)
-    if shop != shop_id:
-        raise ValidationFailed("this cursor is from another shop's feed", field="after")
-    return position
-
-
-def _feed(info: Info[Context, Any]) -> LiveFeed:
-    feed = info.context.feed
-    assert feed is not None, "the app wires a live feed into every context"
-    return feed
-
-
 def _shop_scope(actor: Actor, shop_id: str | None) -> access.Scope:
     scope = access.list_scope(actor, shop_id)
     if scope.shop_id is None:
         raise ValidationFailed("name the shop (shopId) whose feed you want", field="shopId")
     return scope
-
-
-def _closer(info: Info[Context, Any]) -> Callable[[str], None]:
-    """Close this subscriber's connection with the reason, now (its sender may be stuck)."""
-    if info.context.on_too_slow is not None:
-        return info.context.on_too_slow
-    websocket = info.context.response
-
-    def close(reason: str) -> None:
-        task = asyncio.ensure_future(websocket.close(code=TOO_SLOW_CLOSE_CODE, reason=reason))
-        _closing.add(task)
-        task.add_done_callback(_closing.discard)
-
-    return close
 
 
 def _wanted(
@@ -283,40 +243,28 @@ def _wanted(
 
 async def _counts(info: Info[Context, Any], shop_id: str, key: Any | None) -> TabCountsUpdate:
     """The shop's counts now; with a key (an event), one read shared by every subscriber."""
-    db = services_of(info).db
+    lookups = services_of(info).lookups
 
     async def read(section: str) -> dict[str, int]:
         if key is None:
-            return await tab_counts.read(db, shop_id, section)
-        return await _feed(info).reads.get(
-            (*key, section), lambda: tab_counts.read(db, shop_id, section)
+            return await lookups.tab_counters(shop_id, section)
+        return await feed_of(info).reads.get(
+            (*key, section), lambda: lookups.tab_counters(shop_id, section)
         )
 
     stored = await read("cancellations")
-    cancellations = [
-        TabCount(tab=CancellationTab(t), count=max(0, stored.get(t, 0)))
-        for t in ("TO_PROCEED", "COMPLETED", "CLOSED")
-    ]
+    cancellations = {t: max(0, stored.get(t.value, 0)) for t in DomainCancellationTab}
     stored = await read("after_sales")
-    after_sales = [
-        AfterSaleTabCount(tab=AfterSaleTab(t.value), count=max(0, stored.get(t.value, 0)))
-        for t in DomainAfterSaleTab
-    ]
+    after_sales = {t: max(0, stored.get(t.value, 0)) for t in DomainAfterSaleTab}
     return TabCountsUpdate(
         shop_id=strawberry.ID(shop_id),
-        cancellations=[
-            TabCount(tab=CancellationTab.ALL, count=sum(t.count for t in cancellations)),
-            *cancellations,
-        ],
-        after_sales=[
-            AfterSaleTabCount(tab=AfterSaleTab.ALL, count=sum(t.count for t in after_sales)),
-            *after_sales,
-        ],
+        cancellations=tab_counts(cancellations),
+        after_sales=tab_counts(after_sales),
     )
 
 
 @strawberry.type
-class Subscription:
+class FeedSubscriptions:
     @strawberry.subscription(
         description="Every status change of the requests you may see in one shop, filtered; "
         "pass the last `cursor` you received as `after` to get what you missed, then the "
@@ -336,8 +284,9 @@ class Subscription:
             scope = _shop_scope(actor_of(info), shop_id)
             assert scope.shop_id is not None
             position = decode_cursor(after, scope.shop_id) if after is not None else None
-            tab_names = {t.value for t in tabs} if tabs else None
-            feed = _feed(info).read(scope.shop_id, position, on_too_slow=_closer(info))
+            # ALL, or no tab named: every tab.
+            tab_names = {t.value for t in tabs} if tabs and RequestTab.ALL not in tabs else None
+            feed = feed_of(info).read(scope.shop_id, position, on_too_slow=closer_of(info))
             async for stored in feed:
                 e = stored.event
                 if isinstance(e, event_domain.StatusEvent) and _wanted(
@@ -365,7 +314,7 @@ class Subscription:
         try:
             shop = access.team_shop(actor_of(info), shop_id)
             position = decode_cursor(after, shop) if after is not None else None
-            async for stored in _feed(info).read(shop, position, on_too_slow=_closer(info)):
+            async for stored in feed_of(info).read(shop, position, on_too_slow=closer_of(info)):
                 e = stored.event
                 if isinstance(e, event_domain.TicketEvent) and (
                     ticket_id is None or e.ticket_id == ticket_id
@@ -388,13 +337,12 @@ class Subscription:
                 raise Forbidden("tab counts are for the shop's agents", field="shopId")
             shop = scope.shop_id
             assert shop is not None
-            db = services_of(info).db
             # The position first, then the counts (which reflect at least that position);
             # events after it re-read the counts, and an unchanged count is not sent again.
-            head = await event_log.head(db, shop)
+            head = await services_of(info).lookups.feed_head(shop)
             last = await _counts(info, shop, None)
             yield last
-            async for stored in _feed(info).read(shop, head, on_too_slow=_closer(info)):
+            async for stored in feed_of(info).read(shop, head, on_too_slow=closer_of(info)):
                 e = stored.event
                 if not isinstance(e, event_domain.StatusEvent) or not e.moves_tab:
                     continue

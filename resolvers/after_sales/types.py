@@ -1,14 +1,15 @@
 """GraphQL types of after-sale requests (R1-R12, P1-P4, Y1). Each wraps a domain object; no rule.
 
 Plain fields filled once in `of()`, as for `Cancellation` (a method resolver per field costs more
-per page); only `order` and the connection's `tabCounts` go back to the services.
+per page); only the fields of the `Request` interface that read (`order`, `ticket`, `evidence`)
+and the connection's `tabCounts` go back to the services.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -18,17 +19,29 @@ from models.after_sales_reasons import display_text
 from models.orders import Order as DomainOrder
 from models.policy import CategoryPolicy as DomainPolicy
 from models.refund_ledger import LedgerSource as DomainLedgerSource
-from models.refund_ledger import RefundBreakdown as DomainBreakdown
 from models.refund_ledger import RefundLedger as DomainLedger
 from resolvers.context import Context, actor_of, services_of
-from resolvers.evidence_types import Evidence, evidence_of
 from resolvers.policy import ResponseWindow
-from resolvers.types import ActorKind, LineItem, Lines, Money, Order, PageInfo, Reason
-from storage.after_sales import AfterSaleFilter as StoreFilter
+from resolvers.requests.types import (
+    LineRefund,
+    NextAction,
+    RefundBreakdown,
+    Request,
+    TabCount,
+    TimelineRecord,
+    initiator_of,
+    kind_of,
+    line_refunds,
+    status_of,
+    tab_counts,
+)
+from resolvers.values import ActorKind, LineItem, Lines, Money, PageInfo, Reason
+
+if TYPE_CHECKING:
+    from resolvers.orders.types import Order
 
 AfterSaleKind = strawberry.enum(domain.AfterSaleKind, name="AfterSaleKind")
 AfterSaleStatus = strawberry.enum(domain.AfterSaleStatus, name="AfterSaleStatus")
-AfterSaleInitiator = strawberry.enum(domain.Initiator, name="AfterSaleInitiator")
 AfterSaleAction = strawberry.enum(domain.AfterSaleAction, name="AfterSaleAction")
 DecisionType = strawberry.enum(
     domain.DecisionType,
@@ -51,35 +64,6 @@ class AfterSaleTab(Enum):
 
 def reason_of(code: str) -> Reason:
     return Reason(code=code, display_text=display_text(code))
-
-
-@strawberry.type
-class LineRefund:
-    line_id: strawberry.ID
-    quantity: int
-    amount: Money
-
-
-@strawberry.type(description="How a refund is made up: per line, the items, the shipping, total.")
-class AfterSaleRefund:
-    items: Money
-    shipping: Money
-    total: Money
-    lines: list[LineRefund]
-
-    @classmethod
-    def of(cls, b: DomainBreakdown) -> AfterSaleRefund:
-        return cls(
-            items=Money.of(b.items),
-            shipping=Money.of(b.shipping),
-            total=Money.of(b.total),
-            lines=[
-                LineRefund(
-                    line_id=strawberry.ID(x.line_id), quantity=x.quantity, amount=Money.of(x.amount)
-                )
-                for x in b.lines
-            ],
-        )
 
 
 LedgerSource = strawberry.enum(DomainLedgerSource, name="RefundSource")
@@ -119,29 +103,11 @@ class RefundLedger:
                     items=Money.of(e.items),
                     shipping=Money.of(e.shipping),
                     total=Money.of(e.total),
-                    lines=[
-                        LineRefund(
-                            line_id=strawberry.ID(x.line_id),
-                            quantity=x.quantity,
-                            amount=Money.of(x.amount),
-                        )
-                        for x in e.lines
-                    ],
+                    lines=line_refunds(e),
                 )
                 for e in ledger.entries
             ],
         )
-
-
-@strawberry.type(description="Who must act next, what they do, and by when (null: no deadline).")
-class AfterSaleNextAction:
-    actor_kind: ActorKind
-    action: str = strawberry.field(
-        description="APPROVE_OR_REJECT, DECIDE_APPEAL, SHIP_RETURN, CONFIRM_RECEIPT, "
-        "SHIP_REPLACEMENT, CONFIRM_REPLACEMENT_DELIVERED, APPEAL (after a second rejection: R5), "
-        "APPEAL_OR_REQUEST_AGAIN (after a first: appeal, or ask a second time)."
-    )
-    due_at: datetime | None
 
 
 @strawberry.type(description="R7, P2: the decision that was approved.")
@@ -212,21 +178,6 @@ class Shipment:
     received_at: datetime | None
 
 
-@strawberry.type(description="One change of a request (R11): who, when, from what to what, why.")
-class AfterSaleTimelineRecord:
-    at: datetime
-    actor_kind: ActorKind
-    actor_id: str
-    action: AfterSaleAction
-    from_status: AfterSaleStatus | None
-    to_status: AfterSaleStatus
-    reason: Reason | None
-    comment: str | None
-    deadline: datetime | None = strawberry.field(
-        description="For a move made because time ran out: the deadline it acted on."
-    )
-
-
 @strawberry.type(description="Y1: a category's windows (in seconds) and rules.")
 class CategoryPolicy:
     category: str = strawberry.field(
@@ -293,41 +244,26 @@ def _shipment(s: domain.Shipment | None) -> Shipment | None:
 
 
 @strawberry.type(description="A refund only, a return and refund, or a replacement request.")
-class AfterSale:
+class AfterSale(Request):
     _r: strawberry.Private[domain.AfterSaleRequest]
-    id: strawberry.ID
-    order_id: strawberry.ID
-    shop_id: strawberry.ID
-    buyer_id: strawberry.ID
-    kind: AfterSaleKind
-    initiator: AfterSaleInitiator
-    status: AfterSaleStatus
     tab: AfterSaleTab
-    reason: Reason
-    note: str | None
-    requested_at: datetime
-    resolved_at: datetime | None
     follows_id: strawberry.ID | None = strawberry.field(
         description="R5: the rejected request this second request follows."
     )
     lines: Lines = strawberry.field(
         graphql_type=list[LineItem], description="The lines and quantities asked about."
     )
-    deadline: datetime | None = strawberry.field(description="The current step's deadline.")
-    next_action: AfterSaleNextAction | None
     decision: AfterSaleDecision | None
     rejection: AfterSaleRejection | None
     appeal: AfterSaleAppeal | None
     return_shipment: Shipment | None
     replacement_shipment: Shipment | None
-    refund: AfterSaleRefund | None = strawberry.field(description="What was refunded, if paid.")
     offer: AfterSaleOffer | None = strawberry.field(
         description="R12: the latest partial-refund offer, answered or not."
     )
     replacement_order_id: strawberry.ID | None = strawberry.field(
         description="P4: the order that ships the replacement, once approved."
     )
-    timeline: list[AfterSaleTimelineRecord]
     policy: CategoryPolicy = strawberry.field(description="The policy it was opened under (Y1).")
 
     @classmethod
@@ -339,9 +275,9 @@ class AfterSale:
             order_id=strawberry.ID(r.order_id),
             shop_id=strawberry.ID(r.shop_id),
             buyer_id=strawberry.ID(r.buyer_id),
-            kind=r.kind,
-            initiator=r.initiator,
-            status=r.status,
+            kind=kind_of(r.kind),
+            initiator=initiator_of(r.initiator),
+            status=status_of(r.status),
             tab=AfterSaleTab(r.tab.value),
             reason=reason_of(r.reason),
             note=r.note,
@@ -350,11 +286,7 @@ class AfterSale:
             follows_id=strawberry.ID(r.follows_id) if r.follows_id else None,
             lines=r.lines,
             deadline=r.deadline,
-            next_action=(
-                AfterSaleNextAction(actor_kind=n.actor_kind, action=n.action, due_at=n.due_at)
-                if n
-                else None
-            ),
+            next_action=NextAction.of(n),
             decision=(
                 AfterSaleDecision(
                     type=d.type,
@@ -393,39 +325,16 @@ class AfterSale:
             ),
             return_shipment=_shipment(r.return_shipment),
             replacement_shipment=_shipment(r.replacement_shipment),
-            refund=AfterSaleRefund.of(r.refund) if r.refund else None,
+            refund=RefundBreakdown.of(r.refund) if r.refund else None,
             offer=AfterSaleOffer.of(r.offer) if r.offer else None,
             replacement_order_id=(
                 strawberry.ID(r.replacement_order_id) if r.replacement_order_id else None
             ),
-            timeline=[
-                AfterSaleTimelineRecord(
-                    at=t.at,
-                    actor_kind=t.actor_kind,
-                    actor_id=t.actor_id,
-                    action=t.action,
-                    from_status=t.from_status,
-                    to_status=t.to_status,
-                    reason=reason_of(t.reason) if t.reason else None,
-                    comment=t.comment,
-                    deadline=t.deadline,
-                )
-                for t in r.timeline
-            ],
+            timeline=[TimelineRecord.of(t, reason_of) for t in r.timeline],
             policy=CategoryPolicy.of(
                 ",".join(sorted({line.category for line in r.lines})), r.policy
             ),
         )
-
-    @strawberry.field(description="E1: the photos and videos attached to its steps, oldest first.")
-    async def evidence(self, info: Info[Context, Any]) -> list[Evidence]:
-        return await evidence_of(info, self._r.id)  # visible to whoever sees the request
-
-    @strawberry.field
-    async def order(self, info: Info[Context, Any]) -> Order | None:
-        # Visible to whoever sees the request: same shop, same buyer.
-        order = await info.context.orders.load(self._r.order_id)
-        return Order.of(order) if order else None
 
     @strawberry.field(
         description="Y2: the seller response window the request was given (null: it waited for "
@@ -439,7 +348,11 @@ class AfterSale:
         return ResponseWindow.for_request(r.policy, order.items_total.minor) if order else None
 
     @strawberry.field(description="P4: the replacement order, once the replacement is approved.")
-    async def replacement_order(self, info: Info[Context, Any]) -> Order | None:
+    async def replacement_order(
+        self, info: Info[Context, Any]
+    ) -> Annotated[Order, strawberry.lazy("resolvers.orders.types")] | None:
+        from resolvers.orders.types import Order  # it imports the request types
+
         if self._r.replacement_order_id is None:
             return None
         order = await info.context.orders.load(self._r.replacement_order_id)
@@ -453,48 +366,17 @@ class AfterSaleEdge:
 
 
 @strawberry.type
-class AfterSaleTabCount:
-    tab: AfterSaleTab
-    count: int
-
-
-@strawberry.type
 class AfterSaleConnection:
     edges: list[AfterSaleEdge]
     page_info: PageInfo
     _shop_id: strawberry.Private[str | None]
-    _filter: strawberry.Private[StoreFilter]
+    _filter: strawberry.Private[Any]  # the list's filter, as the service takes it
 
     @strawberry.field
     def nodes(self) -> list[AfterSale]:
         return [e.node for e in self.edges]
 
     @strawberry.field(description="The count of every tab (ALL included) under the same filter.")
-    async def tab_counts(self, info: Info[Context, Any]) -> list[AfterSaleTabCount]:
+    async def tab_counts(self, info: Info[Context, Any]) -> list[TabCount]:
         svc = services_of(info).after_sales
-        counts = await svc.tab_counts(actor_of(info), self._shop_id, self._filter)
-        tabs = [AfterSaleTabCount(tab=AfterSaleTab(t.value), count=n) for t, n in counts.items()]
-        return [AfterSaleTabCount(tab=AfterSaleTab.ALL, count=sum(counts.values())), *tabs]
-
-
-@strawberry.type(description="R1, R5, P1: what the buyer may ask for on one line, for one kind.")
-class LineEligibility:
-    line_id: strawberry.ID
-    kind: AfterSaleKind
-    eligible: bool
-    code: str | None = strawberry.field(description="Why not: WINDOW_PASSED, ALREADY_REQUESTED...")
-    message: str
-    available_quantity: int
-    window_ends_at: datetime | None
-
-    @classmethod
-    def of(cls, e: domain.LineEligibility) -> LineEligibility:
-        return cls(
-            line_id=strawberry.ID(e.line_id),
-            kind=e.kind,
-            eligible=e.eligible,
-            code=e.code,
-            message=e.message,
-            available_quantity=e.available_quantity,
-            window_ends_at=e.window_ends_at,
-        )
+        return tab_counts(await svc.tab_counts(actor_of(info), self._shop_id, self._filter))

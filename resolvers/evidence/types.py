@@ -18,8 +18,8 @@ from models.errors import ValidationFailed
 from models.evidence import MAX_PER_STEP, EvidenceKind, EvidenceStep
 from resolvers.context import Context, actor_of
 from resolvers.inputs import well_formed_id
-from resolvers.types import ActorKind
-from storage.evidence import Evidence as StoredEvidence
+from resolvers.values import ActorKind
+from services.read_types import Evidence as StoredEvidence
 
 strawberry.enum(
     EvidenceKind, description="E1: a photo (JPEG, PNG, WebP) or a video (MP4, QuickTime)."

@@ -10,7 +10,9 @@ from strawberry.types import Info
 from models import access
 from models.commands import CancelOrderLines, Command
 from models.errors import ValidationFailed
-from resolvers.after_sale_inputs import LineQuantityInput
+from resolvers.after_sales.inputs import LineQuantityInput
+from resolvers.cancellations.inputs import SellerCancelReason
+from resolvers.cancellations.types import Cancellation
 from resolvers.commands import handled
 from resolvers.context import Context
 from resolvers.errors import (
@@ -22,8 +24,7 @@ from resolvers.errors import (
     UnitsNotAvailableError,
     ValidationError,
 )
-from resolvers.inputs import IDEMPOTENCY_HELP, SellerCancelReason, well_formed_id
-from resolvers.types import Cancellation
+from resolvers.inputs import IDEMPOTENCY_HELP, well_formed_id
 
 # More lines than any order has (the order intake's bound): the list is read before the order.
 MAX_LINES = 100

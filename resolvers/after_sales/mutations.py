@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import fields
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
@@ -33,7 +33,7 @@ from models.commands import (
     decision_command,
 )
 from models.policy import CategoryPolicy as DomainPolicy
-from resolvers.after_sale_inputs import (
+from resolvers.after_sales.inputs import (
     AfterSaleStepInput,
     AnswerOfferInput,
     ApproveAfterSaleInput,
@@ -46,44 +46,35 @@ from resolvers.after_sale_inputs import (
     ShipmentInput,
     lines_of,
 )
-from resolvers.after_sale_types import AfterSale, CategoryPolicy
+from resolvers.after_sales.types import AfterSale, CategoryPolicy
 from resolvers.commands import handled, with_evidence
 from resolvers.context import Context, caller_who, services_of
 from resolvers.errors import (
     AfterSaleRefusedError,
-    ForbiddenError,
-    IdempotencyKeyReusedError,
     InvalidStateError,
-    NotFoundError,
     NotPendingError,
     RefundExceedsRefundableError,
     ResponseWindowClosedError,
-    ValidationError,
     WindowClosedError,
     outcome,
+    result_union,
 )
 from resolvers.inputs import money_of, well_formed_id
 
-_COMMON = NotFoundError | ForbiddenError | ValidationError | IdempotencyKeyReusedError
-
-# One union for every after-sale step, so a client handles the same members everywhere: opening
+# One union for every after-sale step (the policy: resolvers/errors.py::result_union): opening
 # a request fails with AfterSaleRefusedError, a step on it with NotPendingError / InvalidStateError
 # (naming the current state) or a closed window, a refund with RefundExceedsRefundableError.
-AfterSaleResult = Annotated[
-    AfterSale
-    | AfterSaleRefusedError
-    | NotPendingError
-    | InvalidStateError
-    | ResponseWindowClosedError
-    | WindowClosedError
-    | RefundExceedsRefundableError
-    | _COMMON,
-    strawberry.union("AfterSaleResult"),
-]
-SetCategoryPolicyResult = Annotated[
-    CategoryPolicy | ForbiddenError | ValidationError,
-    strawberry.union("SetCategoryPolicyResult"),
-]
+AfterSaleResult = result_union(
+    "AfterSaleResult",
+    AfterSale,
+    AfterSaleRefusedError,
+    NotPendingError,
+    InvalidStateError,
+    ResponseWindowClosedError,
+    WindowClosedError,
+    RefundExceedsRefundableError,
+)
+SetCategoryPolicyResult = result_union("SetCategoryPolicyResult", CategoryPolicy)
 
 
 def _id(value: strawberry.ID) -> str:
@@ -95,7 +86,7 @@ def _chosen(lines: list[LineQuantityInput] | None) -> Lines | None:
 
 
 @strawberry.type
-class AfterSaleMutation:
+class AfterSaleMutations:
     # ---- buyer ---------------------------------------------------------------------------
 
     @strawberry.mutation(

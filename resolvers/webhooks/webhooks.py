@@ -21,8 +21,8 @@ from resolvers.errors import (
     outcome,
 )
 from resolvers.inputs import well_formed_id
+from services import read_types
 from services.webhooks import ConsumerState, WebhookService, WebhookState
-from storage import webhooks as store
 from webhooks import event_types
 
 WebhookEventType = strawberry.enum(
@@ -32,11 +32,11 @@ WebhookEventType = strawberry.enum(
     "name (`cancellation.status_changed`).",
 )
 WebhookStatus = strawberry.enum(
-    store.WebhookStatus,
+    read_types.WebhookStatus,
     name="WebhookStatus",
     description="PAUSED: by hand, or after deliveries kept failing; resume to go on.",
 )
-WebhookDeliveryStatus = strawberry.enum(store.DeliveryStatus, name="WebhookDeliveryStatus")
+WebhookDeliveryStatus = strawberry.enum(read_types.DeliveryStatus, name="WebhookDeliveryStatus")
 
 
 def _service(info: Info[Context, Any]) -> WebhookService:
@@ -109,7 +109,7 @@ class WebhookDelivery:
     updated_at: datetime
 
     @classmethod
-    def of(cls, d: store.Delivery) -> WebhookDelivery:
+    def of(cls, d: read_types.Delivery) -> WebhookDelivery:
         return cls(
             id=strawberry.ID(d.id),
             sequence=d.seq,

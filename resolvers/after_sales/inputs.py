@@ -9,8 +9,8 @@ from enum import Enum
 import strawberry
 
 from models.errors import ValidationFailed
-from resolvers.after_sale_types import AfterSaleKind, DecisionType
-from resolvers.evidence_types import EVIDENCE_IDS_HELP
+from resolvers.after_sales.types import AfterSaleKind, DecisionType
+from resolvers.evidence.types import EVIDENCE_IDS_HELP
 from resolvers.inputs import IDEMPOTENCY_HELP, MoneyInput, well_formed_id
 
 MAX_LINES = 50

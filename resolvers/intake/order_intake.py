@@ -30,12 +30,12 @@ from resolvers.errors import (
     to_user_error,
     typed_error_codes,
 )
+from resolvers.feed.reading import closer_of, decode_cursor, encode_cursor, feed_of
 from resolvers.inputs import well_formed_id
-from resolvers.subscriptions import _closer, _feed, decode_cursor, encode_cursor
-from resolvers.types import ActorKind, Order, PaymentMethod
+from resolvers.orders.types import Order, PaymentMethod
+from resolvers.values import ActorKind
 from services.order_intake import ExternalUpdate, Moved, Placed
-from storage import orders as order_store
-from storage.events import StoredEvent
+from services.read_types import StoredEvent
 
 OrderStep = strawberry.enum(
     domain.OrderStep,
@@ -328,9 +328,9 @@ class OrderEvent:
     async def order(self, info: Info[Context, Any]) -> Order | None:
         e = self._stored.event
         assert isinstance(e, event_domain.OrderEvent)
-        db = services_of(info).db
+        lookups = services_of(info).lookups
         key = ("order", e.order_id, self._stored.seq)
-        o = await _feed(info).reads.get(key, lambda: order_store.get(db, e.order_id))
+        o = await feed_of(info).reads.get(key, lambda: lookups.order(e.order_id))
         return Order.of(o) if o else None
 
 
@@ -359,7 +359,7 @@ class OrderSubscription:
             if scope.shop_id is None:
                 raise ValidationFailed("name the shop (shopId) whose feed you want", field="shopId")
             position = decode_cursor(after, scope.shop_id) if after is not None else None
-            feed = _feed(info).read(scope.shop_id, position, on_too_slow=_closer(info))
+            feed = feed_of(info).read(scope.shop_id, position, on_too_slow=closer_of(info))
             async for stored in feed:
                 e = stored.event
                 if not isinstance(e, event_domain.OrderEvent):
