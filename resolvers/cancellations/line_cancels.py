@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
@@ -12,18 +12,10 @@ from models.commands import CancelOrderLines, Command
 from models.errors import ValidationFailed
 from resolvers.after_sales.inputs import LineQuantityInput
 from resolvers.cancellations.inputs import SellerCancelReason
+from resolvers.cancellations.mutations import CancellationResult
 from resolvers.cancellations.types import Cancellation
 from resolvers.commands import handled
 from resolvers.context import Context
-from resolvers.errors import (
-    ForbiddenError,
-    IdempotencyKeyReusedError,
-    InvalidStateError,
-    NotFoundError,
-    OrderNotCancellableError,
-    UnitsNotAvailableError,
-    ValidationError,
-)
 from resolvers.inputs import IDEMPOTENCY_HELP, well_formed_id
 
 # More lines than any order has (the order intake's bound): the list is read before the order.
@@ -42,19 +34,6 @@ class CancelOrderLinesInput:
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
 
 
-CancelOrderLinesResult = Annotated[
-    Cancellation
-    | OrderNotCancellableError
-    | UnitsNotAvailableError
-    | InvalidStateError
-    | NotFoundError
-    | ForbiddenError
-    | ValidationError
-    | IdempotencyKeyReusedError,
-    strawberry.union("CancelOrderLinesResult"),
-]
-
-
 @strawberry.type
 class LineCancelMutation:
     @strawberry.mutation(
@@ -64,7 +43,7 @@ class LineCancelMutation:
     )
     async def cancel_order_lines(
         self, info: Info[Context, Any], input: CancelOrderLinesInput
-    ) -> CancelOrderLinesResult:
+    ) -> CancellationResult:
         def command() -> Command:
             order_id = well_formed_id(input.order_id, "orderId")
             if len(input.lines) > MAX_LINES:

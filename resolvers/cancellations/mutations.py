@@ -36,6 +36,7 @@ from resolvers.errors import (
     OrderNotCancellableError,
     PaymentWindowOpenError,
     ResponseWindowClosedError,
+    UnitsNotAvailableError,
     result_union,
 )
 from resolvers.inputs import well_formed_id
@@ -50,6 +51,7 @@ CancellationResult = result_union(
     NotPendingError,
     ResponseWindowClosedError,
     InvalidStateError,
+    UnitsNotAvailableError,
 )
 
 

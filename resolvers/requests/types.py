@@ -17,6 +17,7 @@ import strawberry
 from strawberry.types import Info
 
 from models import access
+from models.after_sale_requests import APPEAL_OR_REQUEST_AGAIN
 from models.after_sales import LineEligibility as LineView
 from models.after_sales_machine import AfterSaleNotificationKind
 from models.cancellations import Eligibility as CancellationView
@@ -66,7 +67,13 @@ RequestAction: Any = _union(
 NextActionKind: Any = strawberry.enum(
     Enum(  # type: ignore[misc]
         "NextActionKind",
-        {rule.action: rule.action for p in PROFILES.values() for rule in p.deadlines.values()},
+        {
+            **{
+                rule.action: rule.action for p in PROFILES.values() for rule in p.deadlines.values()
+            },
+            # R5: a first rejection's next action, chosen by the request rather than by a rule.
+            APPEAL_OR_REQUEST_AGAIN: APPEAL_OR_REQUEST_AGAIN,
+        },
     ),
     name="NextActionKind",
     description="What the actor named by a request's next action does: ACCEPT_OR_REJECT a "

@@ -13,7 +13,7 @@ from tests.support.api_client import GraphQLClient
 from tests.support.factories import PLATFORM, buyer, seller
 
 TICKET = """query($id: ID!) { requestTicket(requestId: $id) {
-  subject type request { initiator } } }"""
+  subject type requestFacts { initiator } } }"""
 
 
 async def test_r9_refund_order_without_lines_refunds_every_unit_not_refunded_or_requested(
@@ -125,7 +125,7 @@ async def test_r10_an_instant_refunds_ticket_names_the_platform_as_initiator(
     found = await api(TICKET, {"id": done["id"]}, seller(shop_id, adjust=False))
 
     assert found["requestTicket"]["type"] == "NOTIFICATION"
-    assert found["requestTicket"]["request"] == {"initiator": "PLATFORM"}
+    assert found["requestTicket"]["requestFacts"] == {"initiator": "SYSTEM"}
 
 
 async def test_r5_a_first_rejection_offers_a_second_request_and_a_second_only_an_appeal(

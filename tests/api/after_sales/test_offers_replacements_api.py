@@ -34,7 +34,7 @@ ORDER = """query($id: ID!) { order(id: $id) {
 } }"""
 
 TICKET = """query($id: ID!) { requestTicket(requestId: $id) {
-  status request { status phase nextDeadline } timeline { action detail } } }"""
+  status requestFacts { status phase nextDeadline } timeline { action detail } } }"""
 
 
 def integration(shop_id: str) -> str:
@@ -121,7 +121,10 @@ async def test_r12_buyer_accepts_the_offer(
         "ACCEPT_OFFER",
     ]
     ticket = (await api(TICKET, {"id": done["id"]}, seller(shop_id)))["requestTicket"]
-    assert (ticket["request"]["status"], ticket["request"]["phase"]) == ("REFUNDED", "FINAL")
+    assert (ticket["requestFacts"]["status"], ticket["requestFacts"]["phase"]) == (
+        "REFUNDED",
+        "FINAL",
+    )
 
 
 async def test_r12_buyer_declines_the_offer(
@@ -131,11 +134,11 @@ async def test_r12_buyer_declines_the_offer(
     s = seller(shop_id)
     # H1: the ticket waits while the buyer does, and is the team's again after the decline.
     waiting = (await api(TICKET, {"id": offered["id"]}, s))["requestTicket"]
-    assert (waiting["status"], waiting["request"]["phase"]) == ("PENDING", "IN_PROCESS")
+    assert (waiting["status"], waiting["requestFacts"]["phase"]) == ("PENDING", "IN_PROCESS")
     back = await ok(api, "answerOffer", {"requestId": offered["id"], "accept": False}, b)
     assert (back["status"], back["tab"]) == ("PENDING_SELLER", "TO_PROCEED")
     reopened = (await api(TICKET, {"id": offered["id"]}, s))["requestTicket"]
-    assert (reopened["status"], reopened["request"]["status"]) == ("OPEN", "PENDING_SELLER")
+    assert (reopened["status"], reopened["requestFacts"]["status"]) == ("OPEN", "PENDING_SELLER")
     assert back["nextAction"]["actorKind"] == "SELLER_AGENT" and back["deadline"]
     assert back["offer"]["answer"] == "DECLINED" and back["refund"] is None
     # The seller decides again: a second offer, then a full approval after another decline.
@@ -314,7 +317,10 @@ async def test_p4_replacement_delivered_closes_the_request(
     ]
     assert done["refund"] is None
     ticket = (await api(TICKET, {"id": done["id"]}, seller(shop_id)))["requestTicket"]
-    assert (ticket["request"]["status"], ticket["request"]["phase"]) == ("REPLACED", "FINAL")
+    assert (ticket["requestFacts"]["status"], ticket["requestFacts"]["phase"]) == (
+        "REPLACED",
+        "FINAL",
+    )
 
 
 async def test_p4_a_shipped_replacement_not_delivered_in_time_is_refunded_instead(

@@ -450,7 +450,7 @@ async def test_h2_rules_offer_a_partial_refund_reject_or_record_why_they_did_not
     # R12: the rule offers; the buyer answers, and nothing is paid before.
     mug = await _ask(api, db, clock, shop_id, "REFUND_ONLY", category="mugs")
     t = await _ticket(api, shop_id, mug)
-    assert (t["status"], t["request"]["status"], t["rulesApplied"]) == (
+    assert (t["status"], t["requestFacts"]["status"], t["rulesApplied"]) == (
         "PENDING",
         "AWAITING_BUYER_RESPONSE",
         [offer["id"]],
