@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -24,6 +24,9 @@ from resolvers.context import Context, actor_of, services_of
 from resolvers.evidence_types import Evidence, evidence_of
 from resolvers.types import ActorKind, LineItem, Lines, Money, Order, PageInfo, Reason
 from storage.after_sales import AfterSaleFilter as StoreFilter
+
+if TYPE_CHECKING:
+    from resolvers.refunds import Refund
 
 AfterSaleKind = strawberry.enum(domain.AfterSaleKind, name="AfterSaleKind")
 AfterSaleStatus = strawberry.enum(domain.AfterSaleStatus, name="AfterSaleStatus")
@@ -360,6 +363,17 @@ class AfterSale:
         # Visible to whoever sees the request: same shop, same buyer.
         order = await info.context.orders.load(self._r.order_id)
         return Order.of(order) if order else None
+
+    @strawberry.field(
+        description="Where the refund's money is (INSTRUCTED: refund pending; SETTLED: "
+        "refunded); null when the request refunds nothing."
+    )
+    async def refund_settlement(
+        self, info: Info[Context, Any]
+    ) -> Annotated[Refund, strawberry.lazy("resolvers.refunds")] | None:
+        from resolvers.refunds import refund_of  # it imports this module's types
+
+        return await refund_of(info, self._r.id)
 
 
 @strawberry.type

@@ -38,6 +38,7 @@ from resolvers.mutations import Mutation
 from resolvers.order_intake import OrderIntakeMutation, OrderSubscription
 from resolvers.parse_cache import BoundedParserCache
 from resolvers.queries import Query
+from resolvers.refunds import RefundMutation, RefundQueries
 from resolvers.subscriptions import Subscription
 from resolvers.validation_cache import DocumentValidationCache
 from resolvers.webhooks import WebhookMutations, WebhookQueries
@@ -119,9 +120,10 @@ MAX_TOKENS = 4000
 _LIMIT_RULES = [document_limits_rule(max_depth=12, max_aliases=30)]
 
 schema = AfterSalesSchema(
-    query=merge_types("Query", (Query, AfterSaleQuery, WebhookQueries)),
+    query=merge_types("Query", (Query, AfterSaleQuery, WebhookQueries, RefundQueries)),
     mutation=merge_types(
-        "Mutation", (Mutation, AfterSaleMutation, OrderIntakeMutation, WebhookMutations)
+        "Mutation",
+        (Mutation, AfterSaleMutation, OrderIntakeMutation, RefundMutation, WebhookMutations),
     ),
     subscription=merge_types("Subscription", (Subscription, OrderSubscription)),
     # Every error type is in the schema even where no union names it yet.

@@ -28,6 +28,7 @@ from resolvers.execution_plans import serve_from
 
 if TYPE_CHECKING:
     from resolvers.evidence_types import Evidence
+    from resolvers.refunds import Refund
 
 ActorKind = strawberry.enum(DomainActorKind, name="ActorKind")
 RequestKind = strawberry.enum(DomainRequestKind, name="RequestKind")
@@ -425,6 +426,17 @@ class Cancellation:
         # Visible to whoever sees the request: same shop, same buyer.
         order = await info.context.orders.load(self._c.order_id)
         return Order.of(order) if order else None
+
+    @strawberry.field(
+        description="Where the refund's money is (INSTRUCTED: refund pending; SETTLED: "
+        "refunded); null when the request refunds nothing."
+    )
+    async def refund_settlement(
+        self, info: Info[Context, Any]
+    ) -> Annotated[Refund, strawberry.lazy("resolvers.refunds")] | None:
+        from resolvers.refunds import refund_of  # it imports this module's types
+
+        return await refund_of(info, self._c.id)
 
 
 @strawberry.type

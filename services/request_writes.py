@@ -7,7 +7,8 @@ the key with the command's fingerprint (models/commands.py). A creating use case
 shop's helpdesk rules on the new request (`created`). After the kind's own documents (the
 request, its order, the ledger), every write records the same effects in the same transaction
 (`effects`): the tab counters of the kind's section, the notifications, the live feed's status
-events, and the request's ticket with its events (services/ticket_sync.py).
+events, and the request's ticket with its events (services/ticket_sync.py); and a refund the
+write decided becomes its refund instruction (services/refunds.py).
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from models.clock import Clock
 from models.commands import Command, fingerprint
 from models.events import StatusEvent
 from models.notifications import Notification
+from models.refund_ledger import RefundBreakdown
 from models.tickets import RequestFacts
+from services.refunds import instruct
 from services.ticket_sync import (
     AfterCreate,
     RequestChange,
@@ -45,6 +48,8 @@ class Request(Protocol):
     def buyer_id(self) -> str: ...
     @property
     def tab(self) -> Any: ...
+    @property
+    def refund(self) -> RefundBreakdown | None: ...
 
 
 R = TypeVar("R", bound=Request)
@@ -134,6 +139,8 @@ class RequestWrites(Generic[R]):
         changed = [RequestChange(self.facts(r), created=True) for r in created]
         changed += [RequestChange(self.facts(after), created=False) for _, after in moved]
         await self.effects(session, actor, tab_moves, notes, status_events, changed)
+        # Every refund a request decides leaves here, whatever the kind (services/refunds.py).
+        await instruct(self.db, session, actor, self.facts, created, moved, self.clock.now())
         return {r.id: r for r in [*created, *saved]}
 
     async def effects(

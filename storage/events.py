@@ -1,6 +1,7 @@
 """The event log behind the live feed: `events`, one document per status change of a request
 and one per change to a helpdesk ticket (`type: "TICKET"`) or to an order (`type: "ORDER"`: placed
-or moved, models/events.py OrderEvent; a document without `type` is a request event). All kinds
+or moved, models/events.py OrderEvent) or to a refund (`type: "REFUND"`: instructed, settled,
+failed, RefundEvent); a document without `type` is a request event. All kinds
 share the shop's numbering, so one cursor orders them.
 
 Order. Each shop has its own feed, numbered 1, 2, 3, ... by a counter document per shop
@@ -30,7 +31,7 @@ from bson import ObjectId
 from pymongo import ASCENDING, IndexModel, ReturnDocument
 
 from models.actors import ActorKind
-from models.events import OrderEvent, RequestKind, StatusEvent, TicketEvent
+from models.events import OrderEvent, RefundEvent, RequestKind, StatusEvent, TicketEvent
 from storage.mongo import BeforeCommit, Database, Session
 
 RETENTION = timedelta(hours=24)
@@ -49,7 +50,7 @@ class StoredEvent:
 
     id: str
     seq: int
-    event: StatusEvent | TicketEvent | OrderEvent
+    event: AnyEvent
     stored_at: datetime
 
     @property
@@ -59,6 +60,51 @@ class StoredEvent:
 
 TICKET = "TICKET"
 ORDER = "ORDER"
+REFUND = "REFUND"
+
+AnyEvent = StatusEvent | TicketEvent | OrderEvent | RefundEvent
+
+
+def refund_event_doc(e: RefundEvent, seq: int, stored_at: datetime) -> dict[str, Any]:
+    return {
+        "_id": f"evt_{ObjectId()}",
+        "type": REFUND,
+        "shop_id": e.shop_id,
+        "seq": seq,
+        "refund_id": e.refund_id,
+        "order_id": e.order_id,
+        "request_id": e.request_id,
+        "kind": e.kind.value,
+        "action": e.action,
+        "amount_minor": e.amount_minor,
+        "currency": e.currency,
+        "lines": [list(li) for li in e.lines],
+        "reference": e.reference,
+        "failure_reason": e.failure_reason,
+        "actor_kind": e.actor_kind.value,
+        "actor_id": e.actor_id,
+        "at": e.at,
+        "stored_at": stored_at,
+    }
+
+
+def refund_event_from(d: dict[str, Any]) -> RefundEvent:
+    return RefundEvent(
+        refund_id=d["refund_id"],
+        shop_id=d["shop_id"],
+        order_id=d["order_id"],
+        request_id=d["request_id"],
+        kind=RequestKind(d["kind"]),
+        action=d["action"],
+        amount_minor=int(d["amount_minor"]),
+        currency=d["currency"],
+        lines=tuple((str(li[0]), int(li[1]), int(li[2])) for li in d["lines"]),
+        reference=d["reference"],
+        failure_reason=d["failure_reason"],
+        actor_kind=ActorKind(d["actor_kind"]),
+        actor_id=d["actor_id"],
+        at=d["at"],
+    )
 
 
 def order_event_doc(e: OrderEvent, seq: int, stored_at: datetime) -> dict[str, Any]:
@@ -143,9 +189,9 @@ def ticket_event_from(d: dict[str, Any]) -> TicketEvent:
     )
 
 
-def event_doc(
-    e: StatusEvent | TicketEvent | OrderEvent, seq: int, stored_at: datetime
-) -> dict[str, Any]:
+def event_doc(e: AnyEvent, seq: int, stored_at: datetime) -> dict[str, Any]:
+    if isinstance(e, RefundEvent):
+        return refund_event_doc(e, seq, stored_at)
     if isinstance(e, TicketEvent):
         return ticket_event_doc(e, seq, stored_at)
     if isinstance(e, OrderEvent):
@@ -176,6 +222,8 @@ def event_from(d: dict[str, Any]) -> StoredEvent:
         return StoredEvent(d["_id"], int(d["seq"]), ticket_event_from(d), d["stored_at"])
     if d.get("type") == ORDER:
         return StoredEvent(d["_id"], int(d["seq"]), order_event_from(d), d["stored_at"])
+    if d.get("type") == REFUND:
+        return StoredEvent(d["_id"], int(d["seq"]), refund_event_from(d), d["stored_at"])
     return StoredEvent(
         id=d["_id"],
         seq=int(d["seq"]),
@@ -201,10 +249,10 @@ def event_from(d: dict[str, Any]) -> StoredEvent:
 
 class _Gathered(BeforeCommit):
     def __init__(self) -> None:
-        self.events: list[StatusEvent | TicketEvent | OrderEvent] = []
+        self.events: list[AnyEvent] = []
 
     async def flush(self, db: Database, session: Session) -> None:
-        per_shop: dict[str, list[StatusEvent | TicketEvent | OrderEvent]] = defaultdict(list)
+        per_shop: dict[str, list[AnyEvent]] = defaultdict(list)
         for e in self.events:
             per_shop[e.shop_id].append(e)
         if not per_shop:
@@ -224,9 +272,7 @@ class _Gathered(BeforeCommit):
         await db.events.insert_many(docs, ordered=True, session=session)
 
 
-async def append_many(
-    db: Database, events: Iterable[StatusEvent | TicketEvent | OrderEvent], session: Session
-) -> None:
+async def append_many(db: Database, events: Iterable[AnyEvent], session: Session) -> None:
     """Append events in the caller's transaction: one counter move per shop, one insert.
 
     Call it from every write path, inside the transaction that writes the change itself. In a

@@ -419,6 +419,38 @@ WEBHOOK_CASES: dict[str, Read | Write | Live] = {
 }
 
 
+# Refunds: the shop's agents and the platform read; only the shop's own integration registers
+# its payment system and reports settlements (none of the victim-side roles).
+REFUND_CASES: dict[str, Read | Write | Live] = {
+    "Query.refunds": Read(
+        "query($shop: ID) { refunds(shopId: $shop) { id shopId requestId } }",
+        lambda v: {"shop": v.shop_id},
+        shows=_no_error,  # the victim has no refund yet: the answer itself is the data
+    ),
+    "Mutation.registerPaymentIntegration": Write(
+        "mutation($shop: ID!) { r: registerPaymentIntegration(shopId: $shop) "
+        "{ __typename ... on UserError { code message } } }",
+        lambda v: {"shop": v.shop_id},
+        frozenset(),
+    ),
+    "Mutation.settleRefunds": Write(
+        _write("settleRefunds", "SettleRefundsInput"),
+        lambda v: {
+            "input": {
+                "shopId": v.shop_id,
+                "settlements": [
+                    {
+                        "refundId": f"rfd_{v.cancellation_id}",
+                        "outcome": "SETTLED",
+                        "at": "2026-01-02T00:00:00Z",
+                    }
+                ],
+            }
+        },
+        frozenset(),
+    ),
+}
+
 # The live feed's subscriptions (issue 5, branch issue-5 at ff5b9f4), checked against a scratch
 # merge of that branch: both pass, and both fail when the feed's buyer filter or the tab counts'
 # agent check is removed. They join MATRIX when those fields are in the schema.
@@ -584,6 +616,7 @@ ROOT_FIELDS = _root_fields()
 MATRIX |= {name: case for name, case in LIVE_FEED_CASES.items() if name in ROOT_FIELDS}
 MATRIX |= {name: case for name, case in AFTER_SALE_CASES.items() if name in ROOT_FIELDS}
 MATRIX |= {name: case for name, case in WEBHOOK_CASES.items() if name in ROOT_FIELDS}
+MATRIX |= {name: case for name, case in REFUND_CASES.items() if name in ROOT_FIELDS}
 OUTSIDERS = {"another shop's agent": seller("shop-elsewhere"), "another buyer": buyer("buyer-x")}
 
 
@@ -707,6 +740,7 @@ async def _snapshot(db: Database, v: Victim) -> list[Any]:
             "ticket_rules",
             "shop_agents",
             "after_sales",
+            "refunds",
             "webhooks",
             "event_consumers",
         )
@@ -716,6 +750,7 @@ async def _snapshot(db: Database, v: Victim) -> list[Any]:
     for consumer in team[-1]:
         for name in ("lease_owner", "lease_until", "updated_at"):
             consumer.pop(name, None)
+    team.append(await db.db["payment_integrations"].find({"_id": v.shop_id}).to_list(None))
     return [orders, requests, inbox, *team]
 
 
