@@ -81,9 +81,7 @@ def payments(shop_id: str) -> str:
 
 
 async def _integrated(api: GraphQLClient, shop_id: str) -> None:
-    done = (await api(REGISTER, {"shop": shop_id}, payments(shop_id)))[
-        "registerPaymentIntegration"
-    ]
+    done = (await api(REGISTER, {"shop": shop_id}, payments(shop_id)))["registerPaymentIntegration"]
     assert done == {
         "__typename": "PaymentIntegration",
         "shopId": shop_id,
@@ -117,11 +115,7 @@ async def _settle(
 
 async def _refund_events(db: Database, shop_id: str) -> list[tuple[str, str]]:
     stored = await event_log.after(db, shop_id, 0, 1000)
-    return [
-        (s.event.refund_id, s.event.action)
-        for s in stored
-        if isinstance(s.event, RefundEvent)
-    ]
+    return [(s.event.refund_id, s.event.action) for s in stored if isinstance(s.event, RefundEvent)]
 
 
 async def test_a_decided_refund_is_pending_until_the_payment_system_settles_it(
