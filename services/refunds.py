@@ -24,6 +24,8 @@ from models.actors import Actor
 from models.clock import Clock
 from models.errors import DomainError, NotFound, ValidationFailed
 from models.events import RefundEvent, of_refund
+from models.orders import LineItem
+from models.refund_ledger import LineRefund, RefundBreakdown
 from models.refunds import (
     MAX_SETTLEMENTS,
     Refund,
@@ -33,8 +35,6 @@ from models.refunds import (
     newly_refunded,
     settle,
 )
-from models.orders import LineItem
-from models.refund_ledger import LineRefund, RefundBreakdown
 from models.tickets import RequestFacts
 from storage import events as event_log
 from storage import refunds as store
