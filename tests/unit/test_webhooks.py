@@ -131,7 +131,6 @@ def test_every_kind_of_event_has_a_type_and_ticket_notes_stay_inside() -> None:
     assert b"rude" not in delivery_body("wh_1.1", "evt_1", 1, ticket)
 
 
-
 def test_an_order_change_is_an_order_changed_delivery() -> None:
     order = OrderEvent(
         order_id="o-1",
@@ -184,6 +183,7 @@ def test_a_refund_instruction_carries_the_exact_amount_and_lines(action: str, wi
         {"lineId": "l-1", "quantity": 1, "amountMinorUnits": 1500},
         {"lineId": "l-2", "quantity": 1, "amountMinorUnits": 499},
     ]
+
 
 @pytest.mark.parametrize(
     "url",
