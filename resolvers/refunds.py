@@ -1,5 +1,6 @@
 """Refunds over GraphQL: the payment integration's side of the intake (`registerPaymentIntegration`,
-`settleRefunds`), the shop's refunds (`refunds`), and each request's `refundSettlement`.
+`settleRefunds`), the shop's refunds (`refunds`), each request's `refundSettlement`, and the
+live feed's refund changes (`refundEvents`).
 
 Resolvers check the input's shape, call one RefundSettlements method (services/refunds.py) and
 map each outcome to its union member; the rules are models/refunds.py's.
@@ -7,17 +8,22 @@ map each outcome to its union member; the rules are models/refunds.py's.
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from datetime import datetime
 from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
 
+from models import access
+from models import events as event_domain
 from models import refunds as domain
 from models.errors import DomainError
+from models.money import Money as DomainMoney
 from resolvers.after_sale_types import LineRefund
 from resolvers.context import Context, actor_of, services_of
 from resolvers.errors import (
+    CursorExpiredError,
     ErrorCode,
     ForbiddenError,
     NotFoundError,
@@ -27,8 +33,11 @@ from resolvers.errors import (
     typed_error_codes,
 )
 from resolvers.inputs import well_formed_id
-from resolvers.types import Money, RequestKind
+from resolvers.subscriptions import _closer, _feed, decode_cursor, encode_cursor
+from resolvers.types import ActorKind, Money, RequestKind
+from services.live_feed import SubscriberTooSlow
 from services.refunds import RefundSettlements, Settled
+from storage.events import StoredEvent
 
 RefundState = strawberry.enum(
     domain.RefundState,
@@ -245,3 +254,77 @@ class RefundQueries:
         shop = well_formed_id(shop_id, "shopId")
         found = await _service(info).list(actor_of(info), shop, state, first)
         return [Refund.of(r) for r in found]
+
+
+# ---- the live feed's refund changes ----------------------------------------------------------
+
+
+@strawberry.type(
+    description="A refund was instructed to the shop's payment system, or it reported the "
+    "refund settled or failed. `cursor` resumes the feed after it."
+)
+class RefundEvent:
+    cursor: str
+    refund_id: strawberry.ID
+    request_id: strawberry.ID
+    order_id: strawberry.ID
+    shop_id: strawberry.ID
+    request_kind: RequestKind
+    state: RefundState  # type: ignore[valid-type]
+    amount: Money
+    reference: str | None
+    failure_reason: str | None
+    actor_kind: ActorKind
+    actor_id: str
+    at: datetime
+
+    @classmethod
+    def of(cls, stored: StoredEvent) -> RefundEvent:
+        e = stored.event
+        assert isinstance(e, event_domain.RefundEvent)
+        return cls(
+            cursor=encode_cursor(e.shop_id, stored.seq),
+            refund_id=strawberry.ID(e.refund_id),
+            request_id=strawberry.ID(e.request_id),
+            order_id=strawberry.ID(e.order_id),
+            shop_id=strawberry.ID(e.shop_id),
+            request_kind=e.kind,
+            state=domain.RefundState(e.action),
+            amount=Money.of(DomainMoney(e.amount_minor, e.currency)),
+            reference=e.reference,
+            failure_reason=e.failure_reason,
+            actor_kind=e.actor_kind,
+            actor_id=e.actor_id,
+            at=e.at,
+        )
+
+
+RefundEventsMessage = Annotated[
+    RefundEvent | CursorExpiredError | ForbiddenError | ValidationError,
+    strawberry.union("RefundEventsMessage"),
+]
+
+
+@strawberry.type
+class RefundSubscription:
+    @strawberry.subscription(
+        description="Every refund instructed, settled or failed in one shop, after `after` (a "
+        "cursor of this shop's feed): the shop's agents, and the platform naming the shop. A "
+        "shop whose refunds the platform pays (no payment integration) has none."
+    )
+    async def refund_events(
+        self,
+        info: Info[Context, Any],
+        shop_id: strawberry.ID | None = None,
+        after: str | None = None,
+    ) -> AsyncGenerator[RefundEventsMessage, None]:
+        try:
+            shop = access.team_shop(actor_of(info), well_formed_id(shop_id, "shopId"))
+            position = decode_cursor(after, shop) if after is not None else None
+            async for stored in _feed(info).read(shop, position, on_too_slow=_closer(info)):
+                if isinstance(stored.event, event_domain.RefundEvent):
+                    yield RefundEvent.of(stored)
+        except DomainError as err:
+            yield to_user_error(err)  # type: ignore[misc]
+        except SubscriberTooSlow:
+            return

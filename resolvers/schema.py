@@ -38,7 +38,7 @@ from resolvers.mutations import Mutation
 from resolvers.order_intake import OrderIntakeMutation, OrderSubscription
 from resolvers.parse_cache import BoundedParserCache
 from resolvers.queries import Query
-from resolvers.refunds import RefundMutation, RefundQueries
+from resolvers.refunds import RefundMutation, RefundQueries, RefundSubscription
 from resolvers.subscriptions import Subscription
 from resolvers.validation_cache import DocumentValidationCache
 from resolvers.webhooks import WebhookMutations, WebhookQueries
@@ -125,7 +125,7 @@ schema = AfterSalesSchema(
         "Mutation",
         (Mutation, AfterSaleMutation, OrderIntakeMutation, RefundMutation, WebhookMutations),
     ),
-    subscription=merge_types("Subscription", (Subscription, OrderSubscription)),
+    subscription=merge_types("Subscription", (Subscription, OrderSubscription, RefundSubscription)),
     # Every error type is in the schema even where no union names it yet.
     types=[
         AfterSaleRefusedError,

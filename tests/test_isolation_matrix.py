@@ -32,7 +32,7 @@ from graphql import build_schema
 from api.settings import default_settings
 from models.actors import Actor, ActorKind
 from models.clock import SettableClock
-from models.commands import RequestCancellation
+from models.commands import AcceptCancellation, RequestCancellation
 from models.order_intake import NewLine, PlaceOrder
 from models.orders import FulfilmentState, PaymentMethod
 from resolvers.schema import schema
@@ -125,6 +125,22 @@ async def new_order_in_victims_shop(services: Services, v: Victim) -> None:
     integration = Actor(ActorKind.INTEGRATION, "orders-1", v.shop_id)
     [placed_order] = await services.orders.intake.place(integration, v.shop_id, [order])
     assert not isinstance(placed_order, Exception), placed_order
+
+
+async def new_refund_in_victims_shop(services: Services, v: Victim) -> None:
+    """The victim's shop, its payment system registered, accepts a new cancellation request:
+    a refund instructed (a refund event)."""
+    from services.refunds import RefundSettlements
+
+    payments = Actor(ActorKind.INTEGRATION, "payments-1", v.shop_id)
+    await RefundSettlements(services.db, services.clock).register(payments, v.shop_id)
+    placed = services.clock.now() - timedelta(hours=3)
+    order = await place_order(services.db, v.shop_id, v.buyer_id, placed)
+    asked = await services.cancellations.handle(
+        Actor(ActorKind.BUYER, v.buyer_id), RequestCancellation(order.id, "CHANGED_MIND")
+    )
+    agent = Actor(ActorKind.SELLER_AGENT, "agent-1", v.shop_id, frozenset({"adjustments"}))
+    await services.cancellations.handle(agent, AcceptCancellation(asked.id))
 
 
 @dataclass(frozen=True)
@@ -426,6 +442,11 @@ REFUND_CASES: dict[str, Read | Write | Live] = {
         "query($shop: ID) { refunds(shopId: $shop) { id shopId requestId } }",
         lambda v: {"shop": v.shop_id},
         shows=_no_error,  # the victim has no refund yet: the answer itself is the data
+    ),
+    "Subscription.refundEvents": Live(
+        "subscription($shop: ID) { refundEvents(shopId: $shop) { __typename ... on RefundEvent { refundId requestId orderId shopId amount { minorUnits } } ... on UserError { code message } } }",
+        lambda v: {"shop": v.shop_id},
+        trigger=new_refund_in_victims_shop,
     ),
     "Mutation.registerPaymentIntegration": Write(
         "mutation($shop: ID!) { r: registerPaymentIntegration(shopId: $shop) "
