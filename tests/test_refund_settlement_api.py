@@ -304,13 +304,15 @@ async def test_a_shop_without_a_payment_integration_is_settled_by_the_platform_a
     assert await _refund_events(db, shop_id) == []
 
 
-async def test_only_the_shops_integration_registers_and_reports_settlements(
+async def test_only_the_shops_integration_registers_once_and_reports_settlements(
     api: GraphQLClient, db: Database, clock: SettableClock, shop_id: str
 ) -> None:
     await _integrated(api, shop_id)
     refund_id = (await _accepted(api, db, clock, shop_id))["refundSettlement"]["id"]
     report = [_settlement(refund_id, clock)]
 
+    again = await api(REGISTER, {"shop": shop_id}, payments(shop_id))
+    assert again["registerPaymentIntegration"]["newlyRegistered"] is False
     for actor in (seller(shop_id), PLATFORM, payments("shop-elsewhere")):
         assert (await _settle(api, shop_id, report, actor))["code"] == "FORBIDDEN"
         registered = await api(REGISTER, {"shop": shop_id}, actor)
