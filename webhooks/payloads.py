@@ -94,16 +94,21 @@ def delivery_body(
     event_id: str,
     sequence: int,
     event: StatusEvent | TicketEvent | OrderEvent | RefundEvent,
+    shaped: dict[str, Any] | None = None,
 ) -> bytes:
-    payload = {
+    """`shaped`: what the webhook's subscription document made of the event (its `data`, and its
+    `errors` if any), in place of the event's own fields."""
+    payload: dict[str, Any] = {
         "id": delivery_id,
         "eventId": event_id,
         "type": type_of(event).wire_name,
         "shopId": event.shop_id,
         "sequence": sequence,
         "occurredAt": _time(event.at),
-        "data": event_data(event),
+        "data": event_data(event) if shaped is None else shaped["data"],
     }
+    if shaped is not None and shaped.get("errors"):
+        payload["errors"] = shaped["errors"]
     return json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
 
 
