@@ -13,6 +13,7 @@ from strawberry.types import Info
 from models.actors import Actor
 from models.after_sales import AfterSaleRequest
 from models.orders import Order
+from models.refunds import Refund
 from resolvers.limits import Guard
 from services.bootstrap import Services
 from services.deadline_worker import DeadlineWorker
@@ -20,6 +21,7 @@ from services.live_feed import LiveFeed
 from services.webhooks import WebhookService
 from storage import after_sales as after_sale_store
 from storage import orders as order_store
+from storage import refunds as refund_store
 from storage.evidence import Evidence
 
 
@@ -43,6 +45,7 @@ class Context:
     orders: DataLoader[str, Order | None] = field(init=False)
     after_sales: DataLoader[str, AfterSaleRequest | None] = field(init=False)
     evidence: DataLoader[str, list[Evidence]] = field(init=False)  # by request id (E1)
+    refunds: DataLoader[str, Refund | None] = field(init=False)  # by request id, never cached
 
     def __post_init__(self) -> None:
         async def load_orders(ids: list[str]) -> list[Order | None]:
@@ -57,7 +60,13 @@ class Context:
             found = await self.services.evidence.of_requests(request_ids)
             return [found.get(i, []) for i in request_ids]
 
+        async def load_refunds(request_ids: list[str]) -> list[Refund | None]:
+            found = await refund_store.of_requests(self.services.db, request_ids)
+            return [found.get(i) for i in request_ids]
+
         self.orders = DataLoader(load_fn=load_orders)
+        # A refund settles while a subscription's context lives: batched, never remembered.
+        self.refunds = DataLoader(load_fn=load_refunds, cache=False)
         self.evidence = DataLoader(load_fn=load_evidence)
         self.after_sales = DataLoader(load_fn=load_after_sales)
 

@@ -109,8 +109,9 @@ class Refund:
 
 
 async def refund_of(info: Info[Context, Any], request_id: str) -> Refund | None:
-    """A request's refund, for whoever sees the request (its resolver checked)."""
-    r = await _service(info).of_request(request_id)
+    """A request's refund, for whoever sees the request (its resolver checked): the requests of
+    one operation (a tab's page) are read in one query."""
+    r = await info.context.refunds.load(request_id)
     return Refund.of(r) if r else None
 
 

@@ -149,7 +149,3 @@ class RefundSettlements:
     ) -> list[Refund]:
         shop = access.team_shop(actor, shop_id)
         return await store.in_shop(self.db, shop, state, first)
-
-    async def of_request(self, request_id: str) -> Refund | None:
-        """The refund of a request the caller sees already (its resolver loaded it)."""
-        return (await store.of_requests(self.db, [request_id])).get(request_id)
