@@ -17,7 +17,7 @@ def _exit_interrupted() -> NoReturn:
     sys.stderr.flush()
     # Not sys.exit: an interrupt that passed through C code running Python code (some imports
     # do) sets CPython's "unhandled KeyboardInterrupt" flag, and Python then ends by killing
-    # itself with SIGINT whatever the exit code (seen as -2 in tests/test_run_command.py).
+    # itself with SIGINT whatever the exit code (seen as -2 in tests/system/test_run_command.py).
     # Nothing is left to clean up: the database was stopped on the way here.
     os._exit(INTERRUPTED)
 

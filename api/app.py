@@ -18,7 +18,7 @@ from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -27,13 +27,6 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_P
 from strawberry.types.unset import UnsetType
 
 from api import identity
-from api.broadcast import (
-    Broadcasts,
-    FeedConnection,
-    LegacyFeedHandler,
-    SharedFeedHandler,
-    close_all,
-)
 from api.dashboard import dashboard_routes
 from api.deadlines import OperationDeadline
 from api.evidence_routes import evidence_routes
@@ -46,36 +39,33 @@ from api.metrics import (
     mark_this_process_dead,
 )
 from api.middleware import BodySizeLimit, integration_body_cap
-from api.operation_log import observe_operations
 from api.request_id import RequestIdMiddleware, current_request_id, new_request_id
 from api.settings import Settings, default_settings
-from api.socket_writer import ExposeDirectSender
-from api.ws_callers import Admission, CallerConnections, caller_key
-from api.ws_messages import CheckedWebSocketAdapter
+from feed.handlers import FeedConnection, FeedProtocols, close_all
+from feed.live_feed import LiveFeed
+from feed.sharing import Broadcasts
+from feed.socket_writer import ExposeDirectSender
+from feed.ws_callers import Admission, CallerConnections, caller_key
+from graphql_runtime.encodable_strings import encodable
+from graphql_runtime.limits import Guard, RateLimiter
+from graphql_runtime.operation_log import observe_operations
 from models.actors import Actor
 from models.evidence import Limits, reason_codes
 from resolvers.context import Context
-from resolvers.encodable_strings import encodable
-from resolvers.limits import Guard, RateLimiter
 from resolvers.schema import schema
 from services.bootstrap import Services
 from services.deadline_worker import DeadlineWorker
 from services.evidence import EvidenceConfig, EvidenceService, url_secret_of
-from services.live_feed import LiveFeed
 from services.webhook_delivery import WebhookDispatcher
 from services.webhooks import WebhookService
 
 observe_operations(schema)  # one log line, metrics and the request id per operation
 
 
-class AfterSalesGraphQL(GraphQL[Context, None]):
-    graphql_transport_ws_handler_class = SharedFeedHandler
-    graphql_ws_handler_class = LegacyFeedHandler
-    websocket_adapter_class = CheckedWebSocketAdapter  # type: ignore[assignment]
-
-    @property
-    def graphql_ide_html(self) -> str:
-        return graphiql_page()  # Strawberry's page, its scripts served by this service
+class AfterSalesGraphQL(FeedProtocols, GraphQL[Context, None]):
+    async def render_graphql_ide(self, request: Request) -> Response:
+        # Strawberry's page, its scripts served by this service (api/graphiql.py).
+        return HTMLResponse(graphiql_page())
 
     def __init__(
         self,
@@ -128,7 +118,7 @@ class AfterSalesGraphQL(GraphQL[Context, None]):
             raise HTTPException(400, "Unable to parse request body as JSON") from None
         if not isinstance(decoded, dict):
             raise HTTPException(400, "The request body must be one JSON object (no batching)")
-        # Strings in the variables are checked by the schema (resolvers/encodable_strings.py);
+        # Strings in the variables are checked by the schema (graphql_runtime/encodable_strings.py);
         # an operation name is repeated in the answer when no operation has it.
         name = decoded.get("operationName")
         if isinstance(name, str) and not encodable(name):
@@ -212,7 +202,7 @@ def create_app(
     given here, start and stop with the app (its lifespan; uvicorn runs the shutdown after the
     requests in flight are done).
     `app.state.close_subscriptions` closes every subscription with 1001: the server calls it
-    first at shutdown (api/shutdown.py GracefulServer).
+    first at shutdown (process/shutdown.py GracefulServer).
     Without settings: the defaults (development), not the environment. `app.state.readiness`
     takes more readiness checks (see api/health.py)."""
     settings = settings or default_settings(graphiql=graphiql)
@@ -247,7 +237,7 @@ def create_app(
         try:
             yield
         finally:
-            # Normally done already (api/shutdown.py, before uvicorn drops the sockets).
+            # Normally done already (process/shutdown.py, before uvicorn drops the sockets).
             await close_subscriptions()
             if dispatcher is not None:
                 await dispatcher.stop()  # gives its leases back: another process takes over

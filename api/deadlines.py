@@ -3,7 +3,8 @@
 Plain ASGI around the app, so the deadline is set in the request's own task and every database
 call the operation makes sees it (storage/deadlines.py `deadline`): waiting for a busy shop's queue,
 retrying conflicts and each transaction end there, and the caller gets `SERVICE_UNAVAILABLE`
-(HTTP 503, `Retry-After`; resolvers/schema.py) instead of waiting as long as the outage.
+(HTTP 503, `Retry-After`; graphql_runtime/error_codes.py) instead of waiting as long as the
+outage.
 WebSocket connections live long: a subscription's own reads carry the driver's per-call timeout.
 """
 

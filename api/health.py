@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Callable
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from feed.live_feed import LiveFeed
 from services.deadline_worker import DeadlineWorker
-from services.live_feed import LiveFeed
 from storage.mongo import Database
 
 Check = Callable[[], Awaitable[str | None]]

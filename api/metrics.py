@@ -1,6 +1,6 @@
 """Every Prometheus metric of the service, defined in one place, and the `/metrics` endpoint.
 
-The operation log (api/operation_log.py) counts GraphQL operations and typed errors; the
+The operation log (graphql_runtime/operation_log.py) counts GraphQL operations and typed errors; the
 deadline worker, the database driver's command monitoring and the WebSocket middleware feed the
 rest. The live feed (issue 5) increments SUBSCRIPTIONS and FEED_EVENTS_* defined here.
 

@@ -1,7 +1,7 @@
 """Settings from the environment (and an optional .env), validated once at start.
 
 Every field has a description: the README's settings table is generated from this model
-(`./dev run api.settings_table`) and tests/test_settings.py fails when the two differ.
+(`./dev run api.settings_table`) and tests/unit/test_settings.py fails when the two differ.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The README's settings table, generated from the Settings model.
 
-`./dev run api.settings_table` prints it; tests/test_settings.py fails when the README differs.
+`./dev run api.settings_table` prints it; tests/unit/test_settings.py fails when the README differs.
 """
 
 from __future__ import annotations

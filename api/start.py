@@ -4,8 +4,8 @@ The command-line options set the settings of the same name (`--port` is AFTERSAL
 `--help` lists them. Without MONGODB_URI it starts the embedded SecantusDB as a child process,
 keeps its data under AFTERSALES_DATA_DIR, and stops it on exit. The database is prepared once
 (indexes, demo data), then one service process runs here, or N run as uvicorn workers sharing
-the port (api/process_app.py is what each runs). Every expected failure prints one line and exits 1;
-Ctrl-C (or SIGTERM) during start-up stops what was started, prints one line and exits 130.
+the port (process/process_app.py is what each runs). Every expected failure prints one line and
+exits 1; Ctrl-C (or SIGTERM) during start-up stops what was started, prints one line and exits 130.
 """
 
 from __future__ import annotations
@@ -30,12 +30,12 @@ from api.command_line import parse_options
 from api.embedded_db import DatabaseStartError, EmbeddedDatabase
 from api.identity import mint_token, parse_actor
 from api.logs import configure_logging
-from api.process_app import ProcessApp, close_served_subscriptions
 from api.settings import Settings, SettingsError, load_settings
-from api.shutdown import GracefulMultiprocess, GracefulServer
-from api.socket_writer import UVICORN_WS_OPTIONS
-from api.ws_messages import uvicorn_limits
+from feed.socket_writer import UVICORN_WS_OPTIONS
+from feed.ws_messages import uvicorn_limits
 from models.clock import SystemClock
+from process.process_app import ProcessApp, close_served_subscriptions
+from process.shutdown import GracefulMultiprocess, GracefulServer
 from services.bootstrap import build_services
 from services.demo_data import SHOPS, load_demo_data
 from storage.mongo import connect
@@ -162,7 +162,7 @@ def _uvicorn_config(settings: Settings, app: ProcessApp | str) -> uvicorn.Config
         # then run the lifespan's shutdown (the deadline worker stops).
         timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
         lifespan="on",
-        **UVICORN_WS_OPTIONS,  # what api/socket_writer.py writes feed messages to directly
+        **UVICORN_WS_OPTIONS,  # what feed/socket_writer.py writes feed messages to directly
         **uvicorn_limits(settings.max_body_bytes),  # a WebSocket message, as a request body
     )
 
@@ -175,7 +175,7 @@ def _serve_processes(settings: Settings) -> None:
         metrics_dir = tempfile.mkdtemp(prefix="aftersales-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     try:
-        config = _uvicorn_config(settings, "api.process_app:create_process_app")
+        config = _uvicorn_config(settings, "process.process_app:create_process_app")
         GracefulMultiprocess(config, [config.bind_socket()], close_served_subscriptions).run()
     finally:
         if metrics_dir:

@@ -34,7 +34,7 @@ from services.after_sales import AfterSaleService
 from services.bootstrap import build_services
 from storage import orders as order_store
 from storage import ticket_rules
-from tests.factories import build_order
+from tests.support.factories import build_order
 
 
 async def _no_tickets(*args: Any, **kwargs: Any) -> list[Any]:

@@ -38,9 +38,9 @@ from models.orders import FulfilmentState, Order
 from storage import orders as order_store
 from storage.indexes import ensure_indexes
 from storage.mongo import Database, connect
-from tests.api_client import authorization
-from tests.factories import PLATFORM, build_order, buyer, seller
-from tests.processes import free_port
+from tests.support.api_client import authorization
+from tests.support.factories import PLATFORM, build_order, buyer, seller
+from tests.support.processes import free_port
 
 KINDS = ("buyer", "agent", "platform", "mixed")
 

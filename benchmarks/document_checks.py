@@ -4,11 +4,11 @@
     ./dev run benchmarks.document_checks --rounds 200
     ./dev run benchmarks.document_checks --default-budget
 
-For each document: its size, the paths through it (the cost its expansion would have), the
-median time of graphql-core's parse plus validation with the schema's rules (the baseline every
-request pays once per new document), and of the service's own limit checks (depth and aliases,
-resolvers/document_limits.py; cost, resolvers/limits.py::query_cost), with their ratio. The
-fragment bombs grow from 10^2 to 10^9 paths in a few hundred bytes: the checks follow the bytes,
+For each document: its size, the paths through it (the cost its expansion would have), the median
+time of graphql-core's parse plus validation with the schema's rules (the baseline every request
+pays once per new document), and of the service's own limit checks (depth and aliases,
+graphql_runtime/document_limits.py; cost, graphql_runtime/limits.py::query_cost), with their ratio.
+The fragment bombs grow from 10^2 to 10^9 paths in a few hundred bytes: the checks follow the bytes,
 not the paths. The last rows are the documents graphql-core's field-merging rule finds costliest
 (every pair of same-named fields, every pair of side-by-side fragments); `--default-budget` also
 times them with graphql-core's own budget for that rule (500,000: seconds each) instead of ours.
@@ -29,10 +29,10 @@ import graphql.validation.rules.overlapping_fields_can_be_merged as overlapping_
 from graphql import DocumentNode, OperationDefinitionNode, parse, specified_rules, validate
 from graphql.validation import OverlappingFieldsCanBeMergedRule
 
-from resolvers.document_limits import figure, fragments_of, operation_shapes
-from resolvers.limits import query_cost
+from graphql_runtime.document_limits import figure, fragments_of, operation_shapes
+from graphql_runtime.limits import query_cost
+from graphql_runtime.validation_cache import validate_document
 from resolvers.schema import schema
-from resolvers.validation_cache import validate_document
 
 MAX_TOKENS = 4000  # as the schema's token limit
 

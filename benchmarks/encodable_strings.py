@@ -1,4 +1,5 @@
-"""What the check of the variables' strings (resolvers/encodable_strings.py) adds to an operation.
+"""What the check of the variables' strings (graphql_runtime/encodable_strings.py) adds to an
+operation.
 
     ./dev run benchmarks.encodable_strings              # 30 rounds of 300 operations
     ./dev run benchmarks.encodable_strings --rounds 60
@@ -22,8 +23,9 @@ from collections.abc import Iterator
 
 from strawberry.extensions import SchemaExtension
 
-from resolvers.encodable_strings import EncodableVariables, all_encodable
-from resolvers.schema import AfterSalesSchema, schema
+from graphql_runtime.encodable_strings import EncodableVariables, all_encodable
+from graphql_runtime.error_codes import AfterSalesSchema
+from resolvers.schema import schema
 
 TAB_VARIABLES = {"shop": "shop-1", "first": 50, "after": "WyJORVdFU1QiLCIyMDI2LTEyLTA2In0"}
 REQUEST_INPUT = {

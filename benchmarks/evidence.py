@@ -36,8 +36,8 @@ from api.identity import DEVELOPMENT_SECRET, mint_token
 from models.actors import Actor, ActorKind
 from models.orders import FulfilmentState
 from storage.mongo import Database, connect
-from tests.factories import place_order
-from tests.processes import free_port
+from tests.support.factories import place_order
+from tests.support.processes import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 MIB = 1024 * 1024

@@ -23,9 +23,9 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from api.embedded_db import MEMORY, EmbeddedDatabase
 from api.identity import parse_actor
 from benchmarks.tab_query import PAGE_QUERY, seed, shop_of
+from graphql_runtime.fast_execution import FastExecutor
 from models.clock import SettableClock
 from resolvers.context import Context
-from resolvers.fast_execution import FastExecutor
 from resolvers.schema import schema
 from services.bootstrap import build_services
 from storage.indexes import ensure_indexes

@@ -57,7 +57,7 @@ from services.ticket_sync import new_ticket_id
 from storage.documents import cancellation_doc, changes_between, order_doc
 from storage.mongo import Database, connect
 from storage.tickets import ticket_doc
-from tests.factories import build_order
+from tests.support.factories import build_order
 
 SEED_BATCH = 5_000
 WORKER_SHOP = "bench-worker"

@@ -35,7 +35,7 @@ from typing import Any, cast
 
 import httpx
 
-from tests.api_client import authorization
+from tests.support.api_client import authorization
 
 SHOP = "shop-fanout"
 AGENT = f"seller:agent-1@{SHOP}+adjustments"
@@ -205,7 +205,7 @@ def _rss_kib(pid: int) -> int:
 
 async def _seed(uri: str, database: str, m: int) -> list[str]:
     from storage.mongo import connect
-    from tests.factories import pending_requests
+    from tests.support.factories import pending_requests
 
     db = connect(uri, database)
     try:
@@ -254,7 +254,7 @@ def _pct(values: list[float], p: float) -> float:
 def run(
     uri: str, n: int, m: int, processes: int, pause: float, wait: float, shared: bool
 ) -> dict[str, Any]:
-    from tests.processes import free_port, start_service, wait_for_line
+    from tests.support.processes import free_port, start_service, wait_for_line
 
     database = f"fanout_{n}_{'shared' if shared else 'each'}_{int(time.time())}"
     ids = asyncio.run(_seed(uri, database, m))

@@ -26,9 +26,9 @@ import httpx
 from api.embedded_db import EmbeddedDatabase
 from storage.indexes import ensure_indexes
 from storage.mongo import connect
-from tests.api_client import authorization
-from tests.factories import pending_requests, seller
-from tests.processes import free_port
+from tests.support.api_client import authorization
+from tests.support.factories import pending_requests, seller
+from tests.support.processes import free_port
 
 ACCEPT = "mutation($id: ID!) { acceptCancellation(input: {cancellationId: $id}) { __typename } }"
 

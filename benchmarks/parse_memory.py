@@ -1,4 +1,4 @@
-"""What a parsed GraphQL document keeps in memory per token (resolvers/bounded_cache.py).
+"""What a parsed GraphQL document keeps in memory per token (graphql_runtime/bounded_cache.py).
 
     ./dev run benchmarks.parse_memory
 
@@ -13,7 +13,7 @@ import tracemalloc
 
 from graphql import parse
 
-from resolvers.bounded_cache import document_bytes
+from graphql_runtime.bounded_cache import document_bytes
 
 TOKENS = 3990  # just under the service's limit of 4,000
 

@@ -23,7 +23,7 @@ import time
 import httpx
 
 from integrations.tiktok_shop.signing import webhook_signature
-from tests.processes import ROOT, free_port
+from tests.support.processes import ROOT, free_port
 
 APP_KEY, APP_SECRET = "bench-key", "bench-secret"
 

@@ -5,7 +5,7 @@
 
 The service's own app (`create_app`, its middleware included: request id, WebSocket count, body
 size limit) under a real uvicorn, on uvloop, with the service's logging (JSON lines at INFO, to a
-sink), its database latency metric and its garbage collector settings (api/gc_tuning.py), as
+sink), its database latency metric and its garbage collector settings (process/gc_tuning.py), as
 `python -m api` runs it; the baseline endpoints are added to that same app, so they pass through
 the same middleware. They run the same database queries with the driver and return plain JSON.
 One keep-alive httpx client in the same process sends the requests one at a time, GraphQL and
@@ -54,7 +54,6 @@ from starlette.routing import Route
 
 from api.app import create_app
 from api.embedded_db import MEMORY, EmbeddedDatabase
-from api.gc_tuning import tune_for_serving
 from api.identity import mint_token
 from api.logs import configure_logging
 from api.metrics import DatabaseLatency
@@ -73,6 +72,7 @@ from models.clock import SystemClock
 from models.money import Money
 from models.orders import LineItem
 from models.policy import DEFAULT_POLICY
+from process.gc_tuning import tune_for_serving
 from services.bootstrap import Services, build_services
 from storage import cancellations as cancellation_store
 from storage.cancellations import SORTS, CancellationFilter, list_query
@@ -257,7 +257,7 @@ async def serving(services: Services) -> AsyncIterator[str]:
     both sides go through the app's middleware."""
     app = create_app(services, settings=_UNLIMITED)
     app.router.routes.extend(baseline_routes(services.db))
-    tune_for_serving()  # as api/process_app.py does once the app is built
+    tune_for_serving()  # as process/process_app.py does once the app is built
     port = _free_port()
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, lifespan="off", log_level="warning", access_log=False
@@ -484,7 +484,7 @@ def print_machine(args: argparse.Namespace, db_label: str) -> None:
 
 async def run(args: argparse.Namespace, uri: str, *, external: bool) -> bool:
     monitoring.register(DB_TIME)  # before the client is made: it applies to clients made after
-    # As the service connects (api/process_app.py): the latency metric sees every command.
+    # As the service connects (process/process_app.py): the latency metric sees every command.
     db = connect(uri, DATABASE, event_listeners=[DatabaseLatency()])
     await db.client.drop_database(DATABASE)
     try:

@@ -14,7 +14,7 @@ every signature and keeping each delivery id once. SecantusDB in memory, its own
   alternate `--repeat` times so both see the same machine load. Both on uvloop, as the service.
 - Latency: one shop, one event committed every 1/rate seconds for `seconds`; for each event the
   time from its commit to the receiver's acceptance (the receiver's clock is this machine's),
-  and, in the same run, to its arrival on a live feed subscription (services/live_feed.py).
+  and, in the same run, to its arrival on a live feed subscription (feed/live_feed.py).
 
 Bar: at least 500 deliveries/s on one process; p99 under 250 ms at 100 events/s.
 """
@@ -35,16 +35,16 @@ from typing import Any
 import httpx
 import uvloop
 
+from feed.live_feed import LiveFeed
 from models.actors import Actor, ActorKind
 from models.clock import SystemClock
-from services.live_feed import LiveFeed
 from services.webhook_delivery import WebhookDispatcher
 from services.webhooks import WebhookService
 from storage import event_consumers
 from storage.indexes import ensure_indexes
 from storage.mongo import Database, connect
-from tests.factories import pending_requests
-from tests.processes import ROOT, free_port
+from tests.support.factories import pending_requests
+from tests.support.processes import ROOT, free_port
 from webhooks import signing
 from webhooks.event_types import EventType
 

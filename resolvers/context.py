@@ -10,14 +10,14 @@ from graphql import GraphQLError
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
+from feed.live_feed import LiveFeed
+from graphql_runtime.limits import Guard
 from models.actors import Actor
 from models.after_sales import AfterSaleRequest
 from models.orders import Order
 from models.refunds import Refund
-from resolvers.limits import Guard
 from services.bootstrap import Services
 from services.deadline_worker import DeadlineWorker
-from services.live_feed import LiveFeed
 from services.webhooks import WebhookService
 from storage import after_sales as after_sale_store
 from storage import orders as order_store
@@ -33,12 +33,12 @@ class Context:
     worker: DeadlineWorker | None = None
     feed: LiveFeed | None = None
     webhooks: WebhookService | None = None  # None: one for development (http targets allowed)
-    # Set for a shared subscription (api/broadcast.py): how to cut off its subscribers.
+    # Set for a shared subscription (feed/sharing.py): how to cut off its subscribers.
     on_too_slow: Callable[[str], None] | None = None
     request: Any = None
     response: Any = None
     connection_params: dict[str, Any] | None = None
-    # A WebSocket's: its caller's connection slot and token expiry (api/ws_callers.py).
+    # A WebSocket's: its caller's connection slot and token expiry (feed/ws_callers.py).
     admission: Any = None
     request_id: str = ""
     guard: Guard = field(default_factory=Guard)

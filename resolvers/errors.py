@@ -7,13 +7,13 @@ stable, the message is for people, `field` names the input that caused it.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from contextvars import ContextVar
 from datetime import datetime
 from enum import Enum
 from typing import Any, TypeVar
 
 import strawberry
 
+from graphql_runtime.error_codes import typed_error_codes
 from models import after_sales_errors as after_sale_errors
 from models import errors as domain
 from models.ticket_rules import InvalidRule
@@ -151,11 +151,6 @@ class WindowClosedError(UserError):
 )
 class CursorExpiredError(UserError):
     pass
-
-
-# The codes of the typed errors an operation returned, for its log line and metrics: the
-# operation log (api/operation_log.py) sets a fresh list per operation; None outside one.
-typed_error_codes: ContextVar[list[str] | None] = ContextVar("typed_error_codes", default=None)
 
 
 def to_user_error(err: domain.DomainError) -> UserError:

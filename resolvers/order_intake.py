@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types import Info
 
+from feed.live_feed import SubscriberTooSlow
 from models import access
 from models import events as event_domain
 from models import order_intake as domain
@@ -32,7 +33,6 @@ from resolvers.errors import (
 from resolvers.inputs import well_formed_id
 from resolvers.subscriptions import _closer, _feed, decode_cursor, encode_cursor
 from resolvers.types import ActorKind, Order, PaymentMethod
-from services.live_feed import SubscriberTooSlow
 from services.order_intake import ExternalUpdate, Moved, Placed
 from storage import orders as order_store
 from storage.events import StoredEvent

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types import Info
 
+from feed.live_feed import SubscriberTooSlow
 from models import access
 from models import events as event_domain
 from models import refunds as domain
@@ -35,7 +36,6 @@ from resolvers.errors import (
 from resolvers.inputs import well_formed_id
 from resolvers.subscriptions import _closer, _feed, decode_cursor, encode_cursor
 from resolvers.types import ActorKind, Money, RequestKind
-from services.live_feed import SubscriberTooSlow
 from services.refunds import RefundSettlements, Settled
 from storage.events import StoredEvent
 

@@ -22,6 +22,7 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types import Info
 
+from feed.live_feed import LiveFeed, SubscriberTooSlow
 from models import access
 from models import events as event_domain
 from models.actors import Actor
@@ -32,7 +33,6 @@ from resolvers.context import Context, actor_of, services_of
 from resolvers.errors import CursorExpiredError, ForbiddenError, ValidationError, to_user_error
 from resolvers.tickets import Ticket, TicketAction, TicketStatus
 from resolvers.types import ActorKind, Cancellation, CancellationTab, Reason, RequestKind, TabCount
-from services.live_feed import LiveFeed, SubscriberTooSlow
 from storage import after_sales as after_sale_store
 from storage import cancellations as cancellation_store
 from storage import events as event_log

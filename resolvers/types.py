@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.types import Info
 
+from graphql_runtime.execution_plans import serve_from
 from models import cancellations as cancel_domain
 from models.actors import ActorKind as DomainActorKind
 from models.money import Money as DomainMoney
@@ -24,7 +25,6 @@ from models.reasons import display_text
 from models.requests import Initiator as DomainInitiator
 from models.requests import RequestKind as DomainRequestKind
 from resolvers.context import Context, actor_of, services_of
-from resolvers.execution_plans import serve_from
 
 if TYPE_CHECKING:
     from resolvers.evidence_types import Evidence

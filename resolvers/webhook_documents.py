@@ -26,12 +26,12 @@ from graphql import (
     validate,
 )
 
+from feed.live_feed import LiveFeed
+from graphql_runtime.document_limits import document_limits_rule
 from models.actors import Actor, ActorKind
 from models.errors import ValidationFailed
 from models.events import OrderEvent, RefundEvent, StatusEvent, TicketEvent
-from resolvers.document_limits import document_limits_rule
 from services.bootstrap import Services
-from services.live_feed import LiveFeed
 from storage.events import StoredEvent
 from storage.webhooks import Webhook
 from webhooks.event_types import EventType

@@ -163,7 +163,8 @@ class OrderIntake:
             except (DuplicateKeyError, BulkWriteError) as exc:
                 # Another process placed one of these ids first: decide again, as a repeat.
                 # SecantusDB reports that race as a write conflict, which the driver retries
-                # (tests/test_order_intake_races.py); a duplicate key reruns the batch alike.
+                # (tests/integration/test_order_intake_races.py); a duplicate key reruns the
+                # batch alike.
                 raise ConcurrentUpdate("placed meanwhile") from exc
             await event_log.append_many(self.db, events, session)
             return results

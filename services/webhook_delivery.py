@@ -36,8 +36,8 @@ from urllib.parse import urlsplit
 import httpx
 from pymongo.errors import PyMongoError
 
+from feed.live_feed import LiveFeed
 from models.clock import Clock, SystemClock
-from services.live_feed import LiveFeed
 from storage import event_consumers, event_retention
 from storage import events as event_log
 from storage import webhooks as store

@@ -3,7 +3,7 @@
 Every GraphQL operation over HTTP (api/deadlines.py) and every batch of the deadline worker runs
 under `deadline`; `Database.transaction` (storage/mongo.py) stops queueing, retrying and each
 attempt there. `as_unavailable` tells a driver error that means "out of reach, too slow or too
-busy" from a bug; resolvers/schema.py answers those with SERVICE_UNAVAILABLE.
+busy" from a bug; graphql_runtime/error_codes.py answers those with SERVICE_UNAVAILABLE.
 """
 
 from __future__ import annotations

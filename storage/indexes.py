@@ -3,7 +3,7 @@
 Each list query is an equality prefix (shop, buyer or order; the tab or state, "ALL" included)
 and one range on a sort key (storage/keys.py), so a real MongoDB walks the index in order and
 stops after the page, and SecantusDB, whose planner needs that exact shape, uses the index too.
-tests/test_indexes.py checks the winning plan of every shape the service builds.
+tests/integration/test_indexes.py checks the winning plan of every shape the service builds.
 """
 
 from __future__ import annotations

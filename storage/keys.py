@@ -4,7 +4,8 @@ A key is "<UTC time, fixed width, ms>|<_id>": unique, ordered like (time, _id), 
 is the last key and "created between" is a range on the same key. A real MongoDB would also
 serve `(time, _id)` cursors with `$or` and residual filters; SecantusDB's planner only uses an
 index when the whole filter is an equality prefix plus one range, so the documents carry the
-keys and every query fits that shape on both servers (tests/test_indexes.py checks the plans).
+keys and every query fits that shape on both servers (tests/integration/test_indexes.py checks
+the plans).
 """
 
 from __future__ import annotations

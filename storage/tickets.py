@@ -4,8 +4,8 @@ Agents list a shop's tickets by any mix of status, assignee, kind and one tag, o
 first. SecantusDB's planner uses an index only for an equality prefix plus one range, so each
 ticket carries `facets`: one string per combination of its filter values ("s=OPEN|t=vip", "ALL"
 for none), and every list is `{shop_id, facets: <combination>, k_deadline: range}` on one index.
-A ticket has 8 x (1 + tags) facets (at most 88 with MAX_TAGS); tests/test_indexes.py checks the
-plans.
+A ticket has 8 x (1 + tags) facets (at most 88 with MAX_TAGS); tests/integration/test_indexes.py
+checks the plans.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from models.clock import SettableClock
 from services.bootstrap import Services, build_services
 from storage.indexes import ensure_indexes
 from storage.mongo import Database, connect
-from tests.api_client import GraphQLClient
+from tests.support.api_client import GraphQLClient
 
 
 def _now_ms() -> datetime:

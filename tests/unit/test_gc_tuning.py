@@ -1,4 +1,4 @@
-"""The serving process's collector settings (api/gc_tuning.py)."""
+"""The serving process's collector settings (process/gc_tuning.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from api.gc_tuning import GEN0_THRESHOLD, tune_for_serving
+from process.gc_tuning import GEN0_THRESHOLD, tune_for_serving
 
 
 @pytest.fixture

@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+from feed.live_feed import LiveFeed, Subscriber
 from models.actors import ActorKind
 from models.events import RequestKind, StatusEvent
-from services.live_feed import LiveFeed, Subscriber
 from storage.events import StoredEvent
 
 AT = datetime(2026, 11, 23, tzinfo=UTC)
@@ -79,7 +79,7 @@ def test_h3_callers_who_see_the_same_requests_share_a_view_key() -> None:
 def test_h3_a_shared_group_cuts_off_only_the_member_that_stopped_sending() -> None:
     from types import SimpleNamespace
 
-    from api.broadcast import _Member, _Message
+    from feed.sharing import _Member, _Message
 
     closed: list[str] = []
     handler = SimpleNamespace(close_soon=closed.append)
@@ -96,7 +96,7 @@ def test_h3_a_shared_group_cuts_off_only_the_member_that_stopped_sending() -> No
 
 
 def test_h3_which_subscriptions_share_an_execution() -> None:
-    from api.broadcast import _shape
+    from feed.sharing import _shape
 
     def shares(query: str) -> tuple[bool, str | None]:
         shape = _shape(query, None)
@@ -118,7 +118,7 @@ def test_h3_which_subscriptions_share_an_execution() -> None:
 
 
 class _Socket:
-    """Stands in for api/socket_writer.DirectSender: takes frames while `open` is true."""
+    """Stands in for feed/socket_writer.DirectSender: takes frames while `open` is true."""
 
     def __init__(self) -> None:
         self.open = True
@@ -133,8 +133,8 @@ class _Socket:
 def test_h3_results_go_straight_to_an_idle_socket_and_queue_behind_a_busy_one_in_order() -> None:
     from types import SimpleNamespace
 
-    from api.broadcast import _Member, _Message
-    from api.socket_writer import text_frame
+    from feed.sharing import _Member, _Message
+    from feed.socket_writer import text_frame
 
     socket = _Socket()
     handler = SimpleNamespace(close_soon=lambda reason: None)
@@ -158,7 +158,7 @@ def test_h3_results_go_straight_to_an_idle_socket_and_queue_behind_a_busy_one_in
 def test_h3_a_text_frame_is_what_websockets_itself_sends_for_each_length_class() -> None:
     from websockets.frames import Frame, Opcode
 
-    from api.socket_writer import text_frame
+    from feed.socket_writer import text_frame
 
     for n in (0, 1, 125, 126, 65535, 65536, 70000):
         data = b"x" * n

@@ -1,0 +1,107 @@
+"""The event log: every status change writes its event in the same transaction, numbered per shop
+in commit order without gaps, whoever made it (an agent, the buyer, the deadline worker)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from models.actors import EXPIRY_WORKER
+from models.clock import SettableClock
+from models.events import StatusEvent, TicketEvent
+from services.bootstrap import Services
+from storage import events as event_log
+from storage.mongo import Database
+from tests.support.api_client import GraphQLClient
+from tests.support.factories import buyer, new_buyer_id, pending_requests, place_order, seller
+
+REQUEST = """mutation($o: ID!) { requestCancellation(input: {orderId: $o, reason: CHANGED_MIND}) {
+  __typename ... on Cancellation { id } } }"""
+ACCEPT = (
+    """mutation($id: ID!) { r: acceptCancellation(input: {cancellationId: $id}) { __typename } }"""
+)
+REJECT = """mutation($id: ID!) { r: rejectCancellation(input: {cancellationId: $id, reason: OTHER}) { __typename } }"""
+
+
+async def _request(api: GraphQLClient, db: Database, clock: SettableClock, shop_id: str) -> str:
+    buyer_id = new_buyer_id()
+    order = await place_order(db, shop_id, buyer_id, clock.now() - timedelta(hours=2))
+    data = await api(REQUEST, {"o": order.id}, buyer(buyer_id))
+    return data["requestCancellation"]["id"]
+
+
+async def _all(db: Database, shop_id: str) -> list[event_log.StoredEvent]:
+    """The shop's whole log: request events and ticket events, one numbering."""
+    return list(await event_log.after(db, shop_id, 0, 10_000))
+
+
+async def _requests(db: Database, shop_id: str) -> list[event_log.StoredEvent]:
+    return [e for e in await _all(db, shop_id) if isinstance(e.event, StatusEvent)]
+
+
+async def test_h3_each_change_writes_one_event_with_its_move(
+    api: GraphQLClient, db: Database, clock: SettableClock, shop_id: str
+) -> None:
+    cid = await _request(api, db, clock, shop_id)
+    assert (await api(REJECT, {"id": cid}, seller(shop_id)))["r"]["__typename"] == "Cancellation"
+
+    made, rejected = await _requests(db, shop_id)
+    assert (made.seq, rejected.seq) == (1, 3)  # each followed by its ticket's event
+    assert await event_log.head(db, shop_id) == 4
+    opened, moved = [e.event for e in await _all(db, shop_id) if isinstance(e.event, TicketEvent)]
+    assert (opened.action, moved.action, moved.status) == ("OPENED", "REQUEST_MOVED", "RESOLVED")
+    assert opened.request_id == moved.request_id == cid
+    assert made.event.kind.value == "CANCELLATION" and made.event.request_id == cid
+    assert (made.event.from_status, made.event.to_status) == (None, "PENDING")
+    assert (made.event.from_tab, made.event.to_tab) == (None, "TO_PROCEED")
+    assert made.event.actor_kind.value == "BUYER"
+    assert (rejected.event.action, rejected.event.reason) == ("REJECT", "OTHER")
+    assert (rejected.event.from_tab, rejected.event.to_tab) == ("TO_PROCEED", "CLOSED")
+    assert rejected.event.actor_kind.value == "SELLER_AGENT"
+
+
+async def test_h3_a_refused_change_writes_no_event(
+    api: GraphQLClient, db: Database, clock: SettableClock, shop_id: str
+) -> None:
+    cid = await _request(api, db, clock, shop_id)
+    await api(ACCEPT, {"id": cid}, seller(shop_id))
+    assert (await api(REJECT, {"id": cid}, seller(shop_id)))["r"]["__typename"] == "NotPendingError"
+    assert [e.event.action for e in await _requests(db, shop_id)] == ["REQUEST", "ACCEPT"]
+
+
+async def test_h3_racing_changes_in_one_shop_are_numbered_without_gaps_or_repeats(
+    api: GraphQLClient, db: Database, clock: SettableClock, shop_id: str
+) -> None:
+    ids = [await _request(api, db, clock, shop_id) for _ in range(12)]
+    results = await asyncio.gather(
+        *(api(ACCEPT, {"id": cid}, seller(shop_id)) for cid in ids),
+        *(api(REJECT, {"id": cid}, seller(shop_id)) for cid in ids),
+    )
+    wins = sum(r["r"]["__typename"] == "Cancellation" for r in results)
+    assert wins == len(ids)  # one decision per request
+    events = await _all(db, shop_id)
+    # Each request: its event and its ticket's opening, then its decision and its ticket's move.
+    assert [e.seq for e in events] == list(range(1, 4 * len(ids) + 1))
+    requests = [e.event for e in events if isinstance(e.event, StatusEvent)]
+    decided = [e.request_id for e in requests if e.action in ("ACCEPT", "REJECT")]
+    assert sorted(decided) == sorted(ids)
+    tickets = [e.event for e in events if isinstance(e.event, TicketEvent)]
+    assert sorted(e.action for e in tickets) == ["OPENED"] * 12 + ["REQUEST_MOVED"] * 12
+
+
+async def test_c6_the_deadline_workers_moves_are_events(
+    services: Services, db: Database, clock: SettableClock, shop_id: str
+) -> None:
+    ids = await pending_requests(db, shop_id, [clock.now() - timedelta(hours=49)] * 5)
+    moved = await services.cancellations.auto_accept(EXPIRY_WORKER, ids)
+    assert len(moved) == 5
+    events = await _all(db, shop_id)
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    requests = [e for e in events if isinstance(e.event, StatusEvent)]
+    assert len(requests) == 10
+    auto = [e.event for e in requests[5:]]
+    assert {e.request_id for e in auto} == set(ids)
+    assert {(e.action, e.actor_kind.value, e.actor_id) for e in auto} == {
+        ("AUTO_ACCEPT", "PLATFORM", "expiry-worker")
+    }
+    assert len({e.stored_at for e in requests[5:]}) == 1  # one transaction, one write

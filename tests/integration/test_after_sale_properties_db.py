@@ -1,0 +1,381 @@
+"""Random sequences of after-sale actions by every actor, through the service against the real
+database, over random orders and policies. After each step, what is STORED must hold:
+
+- never more refunded than paid, per line, for the shipping and in total; the order shows what
+  its ledger holds, and the requests' refunds add up to the ledger;
+- every timeline is a chain of steps of the state machine (`TRANSITIONS`), by allowed actor
+  kinds, ending in the stored status; the stored tab is the status's tab;
+- the shop's tab counters equal a recount;
+- a refused action wrote nothing.
+
+Kept cheap so 200 examples run in CI: at most ten steps each, one order per example; an
+"advance" step does what a request waits for next, so few steps reach deep states.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, event, given, settings
+from hypothesis import strategies as st
+
+from models.actors import ADJUSTMENTS, EXPIRY_WORKER, Actor, ActorKind
+from models.after_sales import (
+    REJECT_REASONS,
+    REQUEST_REASONS,
+    TAB_OF_STATUS,
+    AfterSaleAction,
+    AfterSaleKind,
+    AfterSaleRequest,
+    DecisionType,
+    sources_of,
+    transition_for,
+)
+from models.after_sales_reasons import RECEIPT_REJECT_REASONS, REPLACEMENT_APPROVE_REASONS
+from models.clock import SettableClock
+from models.commands import (
+    AppealAfterSale,
+    ApprovalTerms,
+    ApproveAfterSale,
+    ConfirmReturnReceived,
+    DecideAppeal,
+    PlatformRefund,
+    RecordReplacementDelivered,
+    RefundOrder,
+    RejectAfterSale,
+    RejectReturnOnReceipt,
+    RequestAfterSale,
+    ShipReplacement,
+    ShipReturn,
+    WithdrawAfterSale,
+    chosen_lines,
+)
+from models.errors import DomainError
+from models.money import Money
+from models.orders import FulfilmentState
+from models.policy import CategoryPolicy
+from services.after_sales import SECTION
+from services.bootstrap import Services
+from storage import after_sales as store
+from storage import orders as order_store
+from storage import policies, refund_ledgers, tab_counts
+from storage.mongo import Database
+from tests.support.factories import build_order
+
+ACTIONS = [
+    "request",
+    "request",
+    "approve",
+    "reject",
+    "withdraw",
+    "appeal",
+    "ship_return",
+    "confirm_receipt",
+    "reject_on_receipt",
+    "ship_replacement",
+    "replacement_delivered",
+    "decide_appeal",
+    "seller_refund",
+    "platform_refund",
+    "wait",
+    "advance",  # the next action a request waits for, to reach deep states in few steps
+    "advance",
+    "advance",
+]
+# NEXT_ACTION_OF_STATUS's actions, as steps of this test (where two fit, `pick` chooses).
+NEXT_STEPS = {
+    "APPROVE_OR_REJECT": ["approve", "approve", "reject"],
+    "APPEAL": ["appeal"],
+    "DECIDE_APPEAL": ["decide_appeal"],
+    "SHIP_RETURN": ["ship_return"],
+    "CONFIRM_RECEIPT": ["confirm_receipt", "confirm_receipt", "reject_on_receipt"],
+    "SHIP_REPLACEMENT": ["ship_replacement"],
+    "CONFIRM_REPLACEMENT_DELIVERED": ["replacement_delivered"],
+}
+WAITS = [timedelta(hours=1), timedelta(days=2), timedelta(days=8)]
+
+
+@dataclass(frozen=True)
+class Step:
+    action: str
+    target: int  # which request (modulo how many there are)
+    line: int
+    quantity: int
+    pick: int  # a kind, a decision, a reason: modulo the choices
+    amount: int | None  # a partial amount in minor units
+    flag: bool  # buyer keeps item / for buyer
+    wrong_actor: bool
+
+
+steps = st.builds(
+    Step,
+    action=st.sampled_from(ACTIONS),
+    target=st.integers(0, 3),
+    line=st.integers(0, 2),
+    quantity=st.integers(1, 3),
+    pick=st.integers(0, 11),
+    amount=st.one_of(st.none(), st.none(), st.integers(1, 2000), st.integers(-5, 6000)),
+    flag=st.booleans(),
+    wrong_actor=st.sampled_from([False] * 9 + [True]),
+)
+policies_ = st.builds(
+    CategoryPolicy,
+    return_refund_window=st.sampled_from([timedelta(days=3), timedelta(days=15)]),
+    appeal_window=st.sampled_from([timedelta(days=1), timedelta(days=7)]),
+    instant_refund=st.booleans(),
+    replacement_needs_item_back=st.booleans(),
+)
+
+
+def _pick(options: list[Any], n: int) -> Any:
+    return options[n % len(options)]
+
+
+async def _snapshot(db: Database, order_id: str) -> list[Any]:
+    docs = await db.after_sales.find({"order_id": order_id, "tabs": "ALL"}).to_list(None)
+    ledger = await db.refund_ledgers.find_one({"_id": order_id})
+    order = await db.orders.find_one({"_id": order_id})
+    return [
+        sorted((d["_id"], d["version"]) for d in docs),
+        ledger and ledger["version"],
+        order and order["version"],
+    ]
+
+
+async def _check(db: Database, order_id: str, shop_id: str) -> list[AfterSaleRequest]:
+    order = await order_store.get(db, order_id)
+    assert order is not None
+    ledger = await refund_ledgers.get(db, order)
+    for line in order.lines:
+        assert ledger.refunded_line(line.line_id) <= line.subtotal
+    assert ledger.refunded_shipping <= order.shipping_fee
+    assert ledger.refunded_total <= order.amount_paid
+    assert (order.refunded or Money.zero(order.currency)) == ledger.refunded_total
+
+    requests = (await store.for_orders(db, [order_id]))[order_id]
+    refunded = sum(r.refund.total.minor for r in requests if r.refund)
+    assert refunded == ledger.refunded_total.minor
+    counted: dict[str, int] = {}
+    for r in requests:
+        status = None
+        for record in r.timeline:
+            assert record.from_status == status, (r.id, r.timeline)
+            edge = transition_for(record.action, record.from_status, record.to_status)
+            assert edge is not None and record.actor_kind in edge.actors and r.kind in edge.kinds
+            status = record.to_status
+        assert status == r.status and r.tab == TAB_OF_STATUS[r.status]
+        counted[r.tab.value] = counted.get(r.tab.value, 0) + 1
+    stored = {k: v for k, v in (await tab_counts.read(db, shop_id, SECTION)).items() if v}
+    assert stored == counted
+    return requests
+
+
+# The state machine's action behind each step that acts on a request.
+MACHINE_ACTION = {
+    "approve": AfterSaleAction.APPROVE,
+    "reject": AfterSaleAction.REJECT,
+    "withdraw": AfterSaleAction.WITHDRAW,
+    "appeal": AfterSaleAction.APPEAL,
+    "ship_return": AfterSaleAction.SHIP_RETURN,
+    "confirm_receipt": AfterSaleAction.CONFIRM_RECEIPT,
+    "reject_on_receipt": AfterSaleAction.REJECT_ON_RECEIPT,
+    "ship_replacement": AfterSaleAction.SHIP_REPLACEMENT,
+    "replacement_delivered": AfterSaleAction.CONFIRM_REPLACEMENT_DELIVERED,
+    "decide_appeal": AfterSaleAction.DECIDE_FOR_BUYER,
+}
+
+
+def _target(requests: list[AfterSaleRequest], step: Step) -> AfterSaleRequest | None:
+    """Mostly a request the action could apply to (to reach deep states), else any request (to
+    prove wrong-state refusals write nothing)."""
+    if not requests:
+        return None
+    action = MACHINE_ACTION.get(step.action)
+    if action is not None and step.target % 4:
+        fitting = [r for r in requests if r.status in sources_of(action)]
+        if fitting:
+            return _pick(fitting, step.target)
+    return _pick(requests, step.target)
+
+
+async def _act(
+    services: Services,
+    clock: SettableClock,
+    step: Step,
+    requests: list[AfterSaleRequest],
+    order_id: str,
+    lines: list[str],
+    buyer: Actor,
+    seller: Actor,
+    platform: Actor,
+) -> str:
+    """Carry out one step; the name of the action actually tried."""
+    svc = services.after_sales
+    actors = [buyer, seller, platform]
+    waiting = [r for r in requests if r.next_action is not None]
+    if step.action == "advance":
+        if waiting:
+            chosen = _pick(waiting, step.target)
+            assert chosen.next_action is not None
+            step = replace(step, action=_pick(NEXT_STEPS[chosen.next_action.action], step.pick))
+            requests = [chosen]  # act on this one
+        else:
+            step = replace(step, action="request")
+    if not requests and step.action not in ("seller_refund", "platform_refund", "wait"):
+        step = replace(step, action="request")  # nothing to act on yet: ask
+    r = _target(requests, step)
+    rid = r.id if r else "afs_missing"
+    amount = Money(step.amount, "USD") if step.amount is not None else None
+    line = {_pick(lines, step.line): step.quantity}
+
+    def who(right: Actor) -> Actor:
+        return (
+            _pick([a for a in actors if a is not right], step.pick) if step.wrong_actor else right
+        )
+
+    match step.action:
+        case "request":
+            kind = _pick(list(AfterSaleKind), step.pick)
+            reason = _pick(list(REQUEST_REASONS[kind]), step.pick)
+            await svc.handle(
+                who(buyer), RequestAfterSale(order_id, kind, chosen_lines(line), reason)
+            )
+        case "approve":
+            # Mostly the decision that fits the kind, sometimes any (DECISION_NOT_ALLOWED).
+            fits = {
+                AfterSaleKind.REFUND_ONLY: DecisionType.APPROVE_REFUND,
+                AfterSaleKind.RETURN_AND_REFUND: DecisionType.APPROVE_RETURN,
+                AfterSaleKind.REPLACEMENT: DecisionType.APPROVE_REPLACEMENT,
+            }
+            decision = fits[r.kind] if r and step.pick % 3 else _pick(list(DecisionType), step.pick)
+            reason = (
+                _pick(list(REPLACEMENT_APPROVE_REASONS), step.pick)
+                if decision is DecisionType.APPROVE_REPLACEMENT
+                else None
+            )
+            await svc.handle(
+                who(seller),
+                ApproveAfterSale(
+                    rid,
+                    decision,
+                    ApprovalTerms(
+                        buyer_keeps_item=step.flag,
+                        partial_amount=amount
+                        if decision is not DecisionType.APPROVE_REPLACEMENT
+                        else None,
+                        reason=reason,
+                    ),
+                ),
+            )
+        case "reject":
+            kind = r.kind if r else AfterSaleKind.REFUND_ONLY
+            reason = _pick(list(REJECT_REASONS[kind]), step.pick)
+            await svc.handle(who(seller), RejectAfterSale(rid, reason, "checked"))
+        case "withdraw":
+            await svc.handle(who(buyer), WithdrawAfterSale(rid))
+        case "appeal":
+            await svc.handle(who(buyer), AppealAfterSale(rid, "HAVE_EVIDENCE"))
+        case "ship_return":
+            await svc.handle(who(buyer), ShipReturn(rid, "UPS", "1Z"))
+        case "confirm_receipt":
+            await svc.handle(who(seller), ConfirmReturnReceived(rid))
+        case "reject_on_receipt":
+            reason = _pick(list(RECEIPT_REJECT_REASONS), step.pick)
+            await svc.handle(who(seller), RejectReturnOnReceipt(rid, reason))
+        case "ship_replacement":
+            await svc.handle(who(seller), ShipReplacement(rid, "DHL", "9"))
+        case "replacement_delivered":
+            await svc.handle(who(platform), RecordReplacementDelivered(rid))
+        case "decide_appeal":
+            await svc.handle(who(platform), DecideAppeal(rid, step.flag, "decided"))
+        case "seller_refund":
+            await svc.handle(
+                who(seller),
+                RefundOrder(
+                    order_id,
+                    "PRICING_ERROR",
+                    None,
+                    lines=chosen_lines(line if step.flag else None),
+                    partial_amount=amount,
+                ),
+            )
+        case "platform_refund":
+            await svc.handle(
+                who(platform),
+                PlatformRefund(
+                    order_id,
+                    "POLICY_VIOLATION",
+                    None,
+                    lines=chosen_lines(line if step.flag else None),
+                    partial_amount=amount,
+                ),
+            )
+        case "wait":
+            clock.advance(_pick(WAITS, step.pick))
+            await svc.act_on_deadlines(EXPIRY_WORKER, [x.id for x in requests])
+    return step.action
+
+
+@settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    database=None,
+    # No explain phase: re-running a failure hundreds of times to explain it costs minutes.
+    phases=[Phase.explicit, Phase.generate, Phase.shrink],
+)
+@given(
+    policy=policies_,
+    prices=st.lists(st.integers(1, 5000), min_size=1, max_size=3),
+    shipping=st.integers(0, 999),
+    delivered_days_ago=st.sampled_from([1, 5]),
+    plan=st.lists(steps, min_size=1, max_size=10),
+)
+async def test_invariants_hold_in_the_database_for_any_sequence_of_actions(
+    services: Services,
+    db: Database,
+    clock: SettableClock,
+    policy: CategoryPolicy,
+    prices: list[int],
+    shipping: int,
+    delivered_days_ago: int,
+    plan: list[Step],
+) -> None:
+    shop_id = f"shop-p{uuid.uuid4().hex[:10]}"
+    category = f"cat-{shop_id}"
+    await policies.put(db, category, policy)
+    now: datetime = clock.now()
+    order = build_order(
+        shop_id,
+        f"buyer-{uuid.uuid4().hex[:8]}",
+        now - timedelta(days=delivered_days_ago),
+        state=FulfilmentState.DELIVERED,
+        category=category,
+        prices=tuple(prices),
+        shipping=shipping,
+    )
+    await order_store.insert_many(db, [order])
+    buyer = Actor(ActorKind.BUYER, order.buyer_id)
+    seller = Actor(ActorKind.SELLER_AGENT, "agent-1", shop_id, frozenset({ADJUSTMENTS}))
+    platform = Actor(ActorKind.PLATFORM, "ops-1")
+    lines = [x.line_id for x in order.lines]
+
+    requests: list[AfterSaleRequest] = []
+    try:
+        for step in plan:
+            before = await _snapshot(db, order.id)
+            tried = step.action
+            try:
+                tried = await _act(
+                    services, clock, step, requests, order.id, lines, buyer, seller, platform
+                )
+                event(f"done {tried}")
+            except DomainError as refusal:
+                event(f"refused {step.action}: {refusal.code}")
+                assert await _snapshot(db, order.id) == before  # nothing was written
+            requests = await _check(db, order.id, shop_id)
+    finally:
+        clock.set(now)
