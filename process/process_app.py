@@ -18,6 +18,7 @@ from api.metrics import DatabaseLatency, ObservedDeadlineWorker
 from api.settings import Settings, load_settings
 from models.clock import SystemClock
 from process.gc_tuning import tune_for_serving
+from resolvers.webhooks.documents import DocumentShaper
 from services.bootstrap import build_services
 from services.webhook_delivery import WebhookDispatcher
 from storage.mongo import Database, connect
@@ -84,6 +85,7 @@ class ProcessApp:
                 timeout_seconds=s.webhook_timeout_seconds,
                 concurrency=s.webhook_concurrency,
                 production=s.production,
+                shape=DocumentShaper(services, None),
             )
         return create_app(services, settings=s, worker=worker, dispatcher=dispatcher)
 

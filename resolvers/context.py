@@ -15,6 +15,7 @@ from graphql_runtime.limits import Guard
 from models.actors import Actor
 from models.after_sales import AfterSaleRequest
 from models.orders import Order
+from models.refunds import Refund
 from models.tickets import Ticket
 from services.bootstrap import Services
 from services.deadline_worker import DeadlineWorker
@@ -43,6 +44,7 @@ class Context:
     after_sales: DataLoader[str, AfterSaleRequest | None] = field(init=False)
     evidence: DataLoader[str, list[Evidence]] = field(init=False)  # by request id (E1)
     tickets: DataLoader[str, Ticket | None] = field(init=False)  # by request id (H1)
+    refunds: DataLoader[str, Refund | None] = field(init=False)  # by request id, never cached
 
     def __post_init__(self) -> None:
         lookups = self.services.lookups
@@ -63,8 +65,14 @@ class Context:
             found = await lookups.tickets_of_requests(request_ids)
             return [found.get(i) for i in request_ids]
 
+        async def load_refunds(request_ids: list[str]) -> list[Refund | None]:
+            found = await lookups.refunds_of_requests(request_ids)
+            return [found.get(i) for i in request_ids]
+
         self.orders = DataLoader(load_fn=load_orders)
         self.tickets = DataLoader(load_fn=load_tickets)
+        # A refund settles while a subscription's context lives: batched, never remembered.
+        self.refunds = DataLoader(load_fn=load_refunds, cache=False)
         self.evidence = DataLoader(load_fn=load_evidence)
         self.after_sales = DataLoader(load_fn=load_after_sales)
 

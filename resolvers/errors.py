@@ -56,6 +56,8 @@ class ErrorCode(Enum):
     # The order intake (models/order_intake.py)
     STALE_UPDATE = "STALE_UPDATE"
     ORDER_CONFLICT = "ORDER_CONFLICT"
+    # Refund settlements (models/refunds.py)
+    REFUND_CONFLICT = "REFUND_CONFLICT"
 
 
 RuleProblem = strawberry.enum(

@@ -38,6 +38,7 @@ from resolvers.operations import OperationsQueries
 from resolvers.orders.mutations import OrderMutations
 from resolvers.orders.queries import OrderQueries
 from resolvers.policy import PolicyMutation, PolicyQuery
+from resolvers.refunds.settlement import RefundMutation, RefundQueries, RefundSubscription
 from resolvers.requests.types import Request
 from resolvers.viewer import ViewerQueries
 from resolvers.webhooks.webhooks import WebhookMutations, WebhookQueries
@@ -55,6 +56,7 @@ schema = AfterSalesSchema(
             AfterSaleQueries,
             TicketQueries,
             PolicyQuery,
+            RefundQueries,
             WebhookQueries,
         ),
     ),
@@ -68,10 +70,13 @@ schema = AfterSalesSchema(
             TicketMutations,
             PolicyMutation,
             OrderIntakeMutation,
+            RefundMutation,
             WebhookMutations,
         ),
     ),
-    subscription=merge_types("Subscription", (FeedSubscriptions, OrderSubscription)),
+    subscription=merge_types(
+        "Subscription", (FeedSubscriptions, OrderSubscription, RefundSubscription)
+    ),
     # Every error type is in the schema even where no union names it yet.
     types=[
         AfterSaleRefusedError,

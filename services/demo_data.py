@@ -3,7 +3,10 @@ every tab, and after-sale requests (refunds, returns, replacements, an appeal) i
 Made through the same use cases as real traffic, with a clock moved by hand, so every request
 has an honest timeline: the orders are placed, handed to the carrier and delivered through the
 order intake (services/order_intake.py), as the marketplace's integration of each shop, the
-service call the placeOrders and updateOrders mutations make."""
+service call the placeOrders and updateOrders mutations make. shop-1's payment system is
+registered before any refund, so its refunds are instructed and then settled (or failed, or
+left pending) through the intake's `settleRefunds` call; shop-2 has none, so the platform pays
+its refunds when they are decided (models/refunds.py)."""
 
 from __future__ import annotations
 
@@ -36,6 +39,7 @@ from models.money import Money
 from models.order_intake import NewLine, OrderStep, OrderUpdate, PlaceOrder
 from models.orders import FulfilmentState, LineItem, Order, PaymentMethod, PaymentState
 from models.policy import HOUR, CategoryPolicy
+from models.refunds import RefundState, Settlement, SettlementOutcome
 from models.ticket_rules import Condition, Rule, RuleAction, RuleActionKind, validate_rule
 from models.tickets import RequestInitiator, RequestKind
 from services.after_sales import AfterSaleService
@@ -43,7 +47,9 @@ from services.cancellations import CancellationService
 from services.commands import RequestCommands
 from services.order_intake import ExternalUpdate
 from services.orders import OrderService
+from services.refunds import RefundSettlements
 from storage import agents, policies, ticket_rules
+from storage import refunds as refund_store
 from storage.mongo import Database
 
 SHOPS = {"shop-1": "Aurora Beauty", "shop-2": "Peak Outdoor"}
@@ -95,6 +101,15 @@ def marketplace(shop_id: str) -> Actor:
     return Actor(ActorKind.INTEGRATION, "demo-marketplace", shop_id)
 
 
+# The shop whose payment system settles its refunds; the platform pays the other shop's.
+PAYMENTS_SHOP = "shop-1"
+
+
+def payment_system(shop_id: str) -> Actor:
+    """The payment system, as the integration of one shop."""
+    return Actor(ActorKind.INTEGRATION, "demo-payments", shop_id)
+
+
 def _placement(o: Order) -> PlaceOrder:
     """The order as the marketplace sends it; its id is the marketplace's id and, kept by the
     demo (the README's examples use them), the service's."""
@@ -124,6 +139,7 @@ class _Builder:
         self.cancellations = CancellationService(db, self.clock)
         self.after_sales = AfterSaleService(db, self.clock)
         self.handle = RequestCommands(self.cancellations, self.after_sales).handle
+        self.refunds = RefundSettlements(db, self.clock)
         self.placed: list[Order] = []
         self.count = 0
 
@@ -267,6 +283,7 @@ async def load_demo_data(db: Database, now: datetime) -> DemoSummary | None:
         await policies.put(db, category, policy)
     await _helpdesk(db, now)
     b = _Builder(db, now)
+    await b.refunds.register(payment_system(PAYMENTS_SHOP), PAYMENTS_SHOP)
     script: list[tuple[float, str, Order, str]] = []
     for s, shop_id in enumerate(SHOPS):
         who = BUYERS[s * 3 : s * 3 + 3]
@@ -335,6 +352,7 @@ async def load_demo_data(db: Database, now: datetime) -> DemoSummary | None:
         RequestAfterSale(torch.id, AfterSaleKind.REFUND_ONLY, line, "NOT_AS_DESCRIBED"),
     )
     after_sales += 1
+    await _settle_refunds(b, PAYMENTS_SHOP)
     # C8 to watch: an unpaid tin of tea (food: 30 minutes to pay, Y2) placed 10 minutes ago,
     # cancelled by the deadline worker 20 minutes after the service starts.
     b.at(10 / 60)
@@ -342,6 +360,24 @@ async def load_demo_data(db: Database, now: datetime) -> DemoSummary | None:
         [b.order("shop-1", BUYERS[1], 10 / 60, unpaid=True, picks=(2,), due_in_policy=True)]
     )
     return DemoSummary(orders=b.count, cancellations=made + 1, after_sales=after_sales)
+
+
+async def _settle_refunds(b: _Builder, shop_id: str) -> None:
+    """The payment system reports the shop's refunds through the intake, each an hour after its
+    instruction: the two newest stay pending, the one before them failed, the rest settled."""
+    b.at(0)
+    pending = await refund_store.in_shop(b.db, shop_id, RefundState.INSTRUCTED, 100)
+    reports = []
+    for n, r in enumerate(pending[2:]):
+        at = min(r.instructed_at + timedelta(hours=1), b.now)
+        if n == 0:
+            failed = "The buyer's card account is closed"
+            reports.append(Settlement(r.id, SettlementOutcome.FAILED, at, failure_reason=failed))
+        else:
+            reports.append(Settlement(r.id, SettlementOutcome.SETTLED, at, f"pay_demo_{n:03d}"))
+    for outcome in await b.refunds.settle(payment_system(shop_id), shop_id, reports):
+        if isinstance(outcome, Exception):
+            raise outcome
 
 
 async def _delivered(

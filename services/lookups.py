@@ -10,11 +10,13 @@ from __future__ import annotations
 from models.after_sales import AfterSaleRequest
 from models.cancellations import Cancellation
 from models.orders import Order
+from models.refunds import Refund
 from models.tickets import Ticket
 from storage import after_sales as after_sale_store
 from storage import cancellations as cancellation_store
 from storage import events as event_log
 from storage import orders as order_store
+from storage import refunds as refund_store
 from storage import tab_counts
 from storage import tickets as ticket_store
 from storage.mongo import Database
@@ -45,6 +47,10 @@ class Lookups:
     async def tickets_of_requests(self, request_ids: list[str]) -> dict[str, Ticket]:
         """The ticket each request opened, by request id (a request that opened none: absent)."""
         return await ticket_store.for_requests(self.db, request_ids)
+
+    async def refunds_of_requests(self, request_ids: list[str]) -> dict[str, Refund]:
+        """The refund each request decided, by request id (one that refunds nothing: absent)."""
+        return await refund_store.of_requests(self.db, request_ids)
 
     async def feed_head(self, shop_id: str) -> int:
         """The number of the shop's latest event (its feed's position now)."""

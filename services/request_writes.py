@@ -6,7 +6,8 @@ make the call on it, a different command under the same key is refused), writes,
 the key with the command's fingerprint (models/commands.py). After the kind's own documents (the
 request, its order, the ledger), every write records the same effects in the same transaction
 (`effects`): the tab counters of the kind's section, the notifications, the live feed's status
-events, and the request's ticket with its events (services/ticket_sync.py).
+events, and the request's ticket with its events (services/ticket_sync.py); and a refund the
+write decided becomes its refund instruction (services/refunds.py).
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from models.commands import Command, fingerprint
 from models.errors import NotFound
 from models.events import StatusEvent
 from models.notifications import Notification
+from models.refund_ledger import RefundBreakdown
 from models.tickets import RequestFacts
+from services.refunds import instruct
 from services.ticket_sync import RequestChange, on_requests_written
 from storage import events as event_log
 from storage import idempotency, notifications, tab_counts
@@ -42,6 +45,8 @@ class Request(Protocol):
     def buyer_id(self) -> str: ...
     @property
     def tab(self) -> Any: ...
+    @property
+    def refund(self) -> RefundBreakdown | None: ...
 
 
 R = TypeVar("R", bound=Request)
@@ -168,6 +173,8 @@ class RequestWrites(Generic[R]):
         changed = [RequestChange(self.facts(r), created=True) for r in created]
         changed += [RequestChange(self.facts(after), created=False) for _, after in moved]
         await self.effects(session, actor, tab_moves, notes, status_events, changed)
+        # Every refund a request decides leaves here, whatever the kind (services/refunds.py).
+        await instruct(self.db, session, actor, self.facts, created, moved, self.clock.now())
         return {r.id: r for r in [*created, *saved]}
 
     async def effects(

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from resolvers.evidence.types import Evidence
     from resolvers.helpdesk.types import Ticket
     from resolvers.orders.types import Order
+    from resolvers.refunds.settlement import Refund
 
 
 def _union(name: str, enums: Iterable[type[Enum]], description: str) -> type[Enum]:
@@ -330,6 +331,17 @@ class Request:
         # Visible to whoever sees the request: same shop, same buyer.
         order = await info.context.orders.load(self.order_id)
         return Order.of(order) if order else None
+
+    @strawberry.field(
+        description="Where the refund's money is (INSTRUCTED: refund pending; SETTLED: "
+        "refunded); null when the request refunds nothing."
+    )
+    async def refund_settlement(
+        self, info: Info[Context, Any]
+    ) -> Annotated[Refund, strawberry.lazy("resolvers.refunds.settlement")] | None:
+        from resolvers.refunds.settlement import refund_of  # it imports the request types
+
+        return await refund_of(info, self.id)
 
     @strawberry.field(
         description="The helpdesk ticket the request opened (null: none), for the shop's team "

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types import Info
 
+from models.errors import ValidationFailed
 from resolvers.context import Context, actor_of, services_of
 from resolvers.errors import (
     CursorExpiredError,
@@ -21,6 +22,7 @@ from resolvers.errors import (
     outcome,
 )
 from resolvers.inputs import well_formed_id
+from resolvers.webhooks.documents import event_types_of
 from services import read_types
 from services.webhooks import ConsumerState, WebhookService, WebhookState
 from webhooks import event_types
@@ -62,6 +64,9 @@ class Webhook:
     lag: int = strawberry.field(description="Events after the cursor: head minus cursor.")
     last_error: str | None
     last_error_at: datetime | None
+    subscription: str | None = strawberry.field(
+        description="The document shaping its deliveries' `data`, if it was registered with one."
+    )
 
     @classmethod
     def of(cls, s: WebhookState) -> Webhook:
@@ -71,6 +76,7 @@ class Webhook:
             shop_id=strawberry.ID(w.shop_id),
             url=w.url,
             event_types=sorted(w.event_types, key=lambda t: t.name),
+            subscription=w.subscription,
             status=w.status,
             paused_reason=w.paused_reason,
             failed_in_a_row=w.failed_in_a_row,
@@ -169,7 +175,16 @@ class CreateWebhookInput:
         default=None, description="An agent's own shop when not given; the platform names it."
     )
     url: str = strawberry.field(description="https (http in development only).")
-    event_types: list[WebhookEventType]  # type: ignore[valid-type]
+    event_types: list[WebhookEventType] = strawberry.field(  # type: ignore[valid-type]
+        default_factory=list,
+        description="What it is told about; none when `subscription` says it.",
+    )
+    subscription: str | None = strawberry.field(
+        default=None,
+        description="A GraphQL subscription document (one root field: requestEvents, "
+        "ticketEvents, orderEvents or refundEvents; no arguments or variables) that gives "
+        "the event types and shapes each delivery's `data`, as the shop's agent sees it.",
+    )
     secret: str | None = strawberry.field(
         default=None,
         description="24 to 128 of A-Z a-z 0-9 _ - . ~ + / =; none: one is generated.",
@@ -244,12 +259,21 @@ class WebhookMutations:
         svc = _service(info)
 
         async def call() -> Any:
+            types = list(input.event_types)
+            if input.subscription is not None:
+                if types:
+                    raise ValidationFailed(
+                        "eventTypes: leave out with a subscription, which gives them",
+                        field="eventTypes",
+                    )
+                types = event_types_of(input.subscription)
             return await svc.create(
                 actor_of(info),
                 well_formed_id(input.shop_id, "shopId"),
                 input.url,
-                list(input.event_types),
+                types,
                 input.secret,
+                input.subscription,
             )
 
         return await outcome(

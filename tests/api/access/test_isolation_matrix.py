@@ -34,7 +34,7 @@ from graphql import build_schema
 from api.settings import default_settings
 from models.actors import Actor, ActorKind
 from models.clock import SettableClock
-from models.commands import RequestCancellation
+from models.commands import AcceptCancellation, RequestCancellation
 from models.notifications import Recipient
 from models.order_intake import NewLine, PlaceOrder
 from models.orders import FulfilmentState, PaymentMethod
@@ -129,6 +129,22 @@ async def new_order_in_victims_shop(services: Services, v: Victim) -> None:
     integration = Actor(ActorKind.INTEGRATION, "orders-1", v.shop_id)
     [placed_order] = await services.orders.intake.place(integration, v.shop_id, [order])
     assert not isinstance(placed_order, Exception), placed_order
+
+
+async def new_refund_in_victims_shop(services: Services, v: Victim) -> None:
+    """The victim's shop, its payment system registered, accepts a new cancellation request:
+    a refund instructed (a refund event)."""
+    from services.refunds import RefundSettlements
+
+    payments = Actor(ActorKind.INTEGRATION, "payments-1", v.shop_id)
+    await RefundSettlements(services.db, services.clock).register(payments, v.shop_id)
+    placed = services.clock.now() - timedelta(hours=3)
+    order = await place_order(services.db, v.shop_id, v.buyer_id, placed)
+    asked = await services.cancellations.handle(
+        Actor(ActorKind.BUYER, v.buyer_id), RequestCancellation(order.id, "CHANGED_MIND")
+    )
+    agent = Actor(ActorKind.SELLER_AGENT, "agent-1", v.shop_id, frozenset({"adjustments"}))
+    await services.cancellations.handle(agent, AcceptCancellation(asked.id))
 
 
 @dataclass(frozen=True)
@@ -434,6 +450,43 @@ WEBHOOK_CASES: dict[str, Read | Write | Live] = {
 }
 
 
+# Refunds: the shop's agents and the platform read; only the shop's own integration registers
+# its payment system and reports settlements (none of the victim-side roles).
+REFUND_CASES: dict[str, Read | Write | Live] = {
+    "Query.refunds": Read(
+        "query($shop: ID) { refunds(shopId: $shop) { id shopId requestId } }",
+        lambda v: {"shop": v.shop_id},
+        shows=_no_error,  # the victim has no refund yet: the answer itself is the data
+    ),
+    "Subscription.refundEvents": Live(
+        "subscription($shop: ID) { refundEvents(shopId: $shop) { __typename ... on RefundEvent { refundId requestId orderId shopId amount { minorUnits } } ... on UserError { code message } } }",
+        lambda v: {"shop": v.shop_id},
+        trigger=new_refund_in_victims_shop,
+    ),
+    "Mutation.registerPaymentIntegration": Write(
+        "mutation($shop: ID!) { r: registerPaymentIntegration(shopId: $shop) "
+        "{ __typename ... on UserError { code message } } }",
+        lambda v: {"shop": v.shop_id},
+        frozenset(),
+    ),
+    "Mutation.settleRefunds": Write(
+        _write("settleRefunds", "SettleRefundsInput"),
+        lambda v: {
+            "input": {
+                "shopId": v.shop_id,
+                "settlements": [
+                    {
+                        "refundId": f"rfd_{v.cancellation_id}",
+                        "outcome": "SETTLED",
+                        "at": "2026-01-02T00:00:00Z",
+                    }
+                ],
+            }
+        },
+        frozenset(),
+    ),
+}
+
 # The live feed's subscriptions (issue 5, branch issue-5 at ff5b9f4), checked against a scratch
 # merge of that branch: both pass, and both fail when the feed's buyer filter or the tab counts'
 # agent check is removed. They join MATRIX when those fields are in the schema.
@@ -608,6 +661,7 @@ ROOT_FIELDS = _root_fields()
 MATRIX |= {name: case for name, case in LIVE_FEED_CASES.items() if name in ROOT_FIELDS}
 MATRIX |= {name: case for name, case in AFTER_SALE_CASES.items() if name in ROOT_FIELDS}
 MATRIX |= {name: case for name, case in WEBHOOK_CASES.items() if name in ROOT_FIELDS}
+MATRIX |= {name: case for name, case in REFUND_CASES.items() if name in ROOT_FIELDS}
 OUTSIDERS = {"another shop's agent": seller("shop-elsewhere"), "another buyer": buyer("buyer-x")}
 
 
@@ -733,6 +787,7 @@ async def _snapshot(db: Database, v: Victim) -> list[Any]:
             "ticket_rules",
             "shop_agents",
             "after_sales",
+            "refunds",
             "webhooks",
             "event_consumers",
         )
@@ -742,6 +797,7 @@ async def _snapshot(db: Database, v: Victim) -> list[Any]:
     for consumer in team[-1]:
         for name in ("lease_owner", "lease_until", "updated_at"):
             consumer.pop(name, None)
+    team.append(await db.db["payment_integrations"].find({"_id": v.shop_id}).to_list(None))
     return [orders, requests, inbox, *team]
 
 
