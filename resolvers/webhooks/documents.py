@@ -96,10 +96,10 @@ def event_types_of(text: str) -> list[EventType]:
 
 def _payload(stored: StoredEvent) -> Any:
     """What the root field's subscription yields for this event."""
-    from resolvers.order_intake import OrderEvent as OrderEventType
+    from resolvers.feed.subscriptions import RequestEvent
+    from resolvers.feed.subscriptions import TicketEvent as TicketEventType
+    from resolvers.intake.order_intake import OrderEvent as OrderEventType
     from resolvers.refunds.settlement import RefundEvent as RefundEventType
-    from resolvers.subscriptions import RequestEvent
-    from resolvers.subscriptions import TicketEvent as TicketEventType
 
     e = stored.event
     if isinstance(e, StatusEvent):

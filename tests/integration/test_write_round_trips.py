@@ -52,25 +52,25 @@ from tests.support.factories import new_buyer_id, pending_requests, place_order,
 # The round trips of each write path, commitTransaction included.
 ROUND_TRIPS = {
     "request a cancellation": 13,
-    "accept a cancellation": 12,
+    "accept a cancellation": 14,
     "reject a cancellation": 11,
     "request a refund": 15,
-    "approve a refund": 14,
+    "approve a refund": 16,
     "request a return": 15,
     "reject a return": 13,
     "request a replacement": 15,
     "approve a replacement": 13,
-    "worker: accept overdue cancellations": 13,
+    "worker: accept overdue cancellations": 15,
     "worker: cancel unpaid orders": 13,
-    "worker: act on after-sale deadlines": 17,
+    "worker: act on after-sale deadlines": 19,
 }
 
 
 # What one move of the deadline worker writes, besides the shop's counters (its tab counter and
 # event sequence, moved once per shop per batch): the request, its order, its ticket, one event
-# carrying the request's and its ticket's change, and one notification for the buyer and the
-# shop (docs/architecture.md).
-DOCUMENTS_PER_MOVE = 5
+# carrying the request's and its ticket's change, one notification for the buyer and the shop,
+# and the refund a refunding move decided (services/refunds.py) (docs/architecture.md).
+DOCUMENTS_PER_MOVE = 6
 SHOP_COUNTERS = {"tab_counts", "event_sequences"}
 
 
