@@ -46,9 +46,10 @@ async def run(args: argparse.Namespace) -> None:
         start = datetime.now(UTC).replace(microsecond=0)
         clock = SettableClock(start)
         services = await build_services(db, clock)
-        bare = AfterSaleService(db, clock)  # after_create stays None: no rules pass
-        if args.no_rules:  # the ticket alone: what the rules pass adds is the difference
-            services.after_sales.after_create = None
+        bare = AfterSaleService(db, clock)  # the service alone: no rules pass
+        # --no-rules: the ticket alone (the service's own handle runs no rules); what the rules
+        # pass adds is the difference.
+        with_desk = services.after_sales.handle if args.no_rules else services.requests.handle
         shops = {"with helpdesk": "bench-afs-desk", "without": "bench-afs-bare"}
         rule = Rule(
             "rul_bench",
@@ -76,13 +77,13 @@ async def run(args: argparse.Namespace) -> None:
         spent = dict.fromkeys(shops, 0.0)
         wired = after_sale_module.on_requests_written
         for i in range(args.n):
-            for name, svc in (("with helpdesk", services.after_sales), ("without", bare)):
+            for name, handle in (("with helpdesk", with_desk), ("without", bare.handle)):
                 order = orders[name][i]
                 actor = Actor(ActorKind.BUYER, order.buyer_id)
                 lines = {order.lines[0].line_id: 1}
-                after_sale_module.on_requests_written = wired if svc is not bare else _no_tickets
+                after_sale_module.on_requests_written = wired if name != "without" else _no_tickets
                 t0 = time.perf_counter()
-                await svc.handle(
+                await handle(
                     actor,
                     RequestAfterSale(
                         order.id, AfterSaleKind.REFUND_ONLY, chosen_lines(lines), "DAMAGED"

@@ -233,7 +233,7 @@ def baseline_routes(db: Database) -> list[Route]:
         """What the counters save: the service's counting query (count_documents) per tab."""
         scope = Scope(shop_id=request.query_params["shop"])
         counts = {
-            tab.value: await cancellation_store.count(db, scope, tab, CancellationFilter())
+            tab.value: await cancellation_store.REQUESTS.count(db, scope, tab, CancellationFilter())
             for tab in CancellationTab
         }
         return _json({"ALL": sum(counts.values()), **counts})

@@ -125,12 +125,15 @@ async def dispatch(db: Database, receiver: ReceiverProcess, shops: int, n: int) 
     dispatcher.start()
     try:
         while True:
-            cursors = [
-                (await event_consumers.get(db, s, f"webhook:{hooks[s]}")).cursor  # type: ignore[union-attr]
-                for s in names
-            ]
-            if all(c >= n for c in cursors):
-                break
+            # The dispatcher's own count first: reading every cursor every 10 ms took 2.0 s of
+            # the 12.4 s this process spent (cProfile of a 1 x 1000 run of this benchmark).
+            if dispatcher.status.delivered >= shops * n:
+                cursors = [
+                    (await event_consumers.get(db, s, f"webhook:{hooks[s]}")).cursor  # type: ignore[union-attr]
+                    for s in names
+                ]
+                if all(c >= n for c in cursors):
+                    break
             await asyncio.sleep(0.01)
         elapsed = time.perf_counter() - started
     finally:

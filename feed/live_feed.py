@@ -151,7 +151,8 @@ class LiveFeed:
                         change = await stream.try_next()
                         self._token = stream.resume_token
                         if change is not None:
-                            self.publish(event_log.event_from(change["fullDocument"]))
+                            for e in event_log.events_from(change["fullDocument"]):
+                                self.publish(e)
                     self._lost(ConnectionError("the change stream closed"))
             except asyncio.CancelledError:
                 raise

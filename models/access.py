@@ -10,7 +10,10 @@ Resolvers never decide access themselves. Rules:
   permission; any agent of the shop may hand its orders to the carrier;
 - a buyer sees only their own orders and requests and acts only as their buyer;
 - an integration (a system with a token for one shop) places that shop's orders and moves their
-  payment and fulfilment states through the order intake, and reads nothing else.
+  payment and fulfilment states through the order intake, and reads nothing else;
+- an item found by its id that the caller may not learn of is answered as an unknown id is
+  (NOT_FOUND, the same message and field): an outsider holding an id learns nothing of it, not
+  even that it exists. FORBIDDEN is for a caller who may see the item but not do this to it.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from models.actors import Actor, ActorKind
-from models.errors import Forbidden, ValidationFailed
+from models.errors import Forbidden, NotFound, ValidationFailed
 from models.notifications import Recipient
 
 
@@ -56,9 +59,29 @@ def view_key(actor: Actor) -> tuple[str, str | None]:
     return (actor.kind.value, None)
 
 
-def require_view(actor: Actor, shop_id: str, buyer_id: str, what: str) -> None:
-    if not can_view(actor, shop_id, buyer_id):
+def can_know(actor: Actor, shop_id: str, buyer_id: str) -> bool:
+    """Whether an actor may learn that an item exists: whoever may read it, and the integration
+    of its shop (which moves the shop's orders without reading them)."""
+    if actor.kind is ActorKind.INTEGRATION:
+        return actor.shop_id == shop_id
+    return can_view(actor, shop_id, buyer_id)
+
+
+def require_view(actor: Actor, shop_id: str, buyer_id: str, what: str, field: str = "id") -> None:
+    """Reading an item found by its id: one who may not learn of it is told what an unknown id
+    is; one who may (the shop's integration) that it is not theirs to read."""
+    if can_view(actor, shop_id, buyer_id):
+        return
+    if can_know(actor, shop_id, buyer_id):
         raise Forbidden(f"{what} is not yours to see")
+    raise NotFound(f"no {what}", field=field)
+
+
+def require_known(actor: Actor, shop_id: str, buyer_id: str, missing: NotFound) -> None:
+    """Acting on an item found by its id: one who may not learn of it gets `missing`, the
+    answer to an unknown id, before any check of what they may do."""
+    if not can_know(actor, shop_id, buyer_id):
+        raise missing
 
 
 def list_scope(actor: Actor, shop_id: str | None) -> Scope:
@@ -172,14 +195,17 @@ def team_shop(actor: Actor, shop_id: str | None) -> str:
     raise Forbidden("tickets are for the shop's team")
 
 
-def require_team_view(actor: Actor, shop_id: str, what: str) -> None:
-    """Reading one ticket or rule found by its id. The refusal names the item, never its shop:
-    an outsider holding an id must not learn whose it is."""
+def can_team_view(actor: Actor, shop_id: str) -> bool:
     if actor.kind is ActorKind.PLATFORM:
-        return
-    if actor.kind is ActorKind.SELLER_AGENT and actor.shop_id == shop_id:
-        return
-    raise Forbidden(f"{what} is not yours to see")
+        return True
+    return actor.kind is ActorKind.SELLER_AGENT and actor.shop_id == shop_id
+
+
+def require_team_view(actor: Actor, shop_id: str, what: str, field: str = "id") -> None:
+    """Reading one ticket, rule or webhook found by its id: one outside the shop's team is told
+    what an unknown id is (never whose it is, nor that it exists)."""
+    if not can_team_view(actor, shop_id):
+        raise NotFound(f"no {what}", field=field)
 
 
 def require_shop_agent(actor: Actor, shop_id: str) -> None:
@@ -197,9 +223,9 @@ def rules_shop(actor: Actor, shop_id: str | None) -> str:
     return shop
 
 
-def require_rules_writer(actor: Actor, shop_id: str, what: str) -> None:
+def require_rules_writer(actor: Actor, shop_id: str, what: str, field: str = "ruleId") -> None:
     """Changing one rule found by its id: as `rules_shop`, without naming the rule's shop."""
-    require_team_view(actor, shop_id, what)
+    require_team_view(actor, shop_id, what, field)
     if actor.kind is ActorKind.SELLER_AGENT and not actor.can_adjust:
         raise Forbidden("writing rules needs the adjustments permission")
 
@@ -252,9 +278,11 @@ def can_view_evidence(actor: Actor, shop_id: str, buyer_id: str) -> bool:
     return can_view(actor, shop_id, buyer_id)
 
 
-def require_evidence_view(actor: Actor, shop_id: str, buyer_id: str) -> None:
+def require_evidence_view(
+    actor: Actor, shop_id: str, buyer_id: str, what: str = "such evidence"
+) -> None:
     if not can_view_evidence(actor, shop_id, buyer_id):
-        raise Forbidden("this evidence is not yours to see")
+        raise NotFound(f"no {what}")
 
 
 def require_uploader(actor: Actor, shop_id: str, buyer_id: str) -> None:

@@ -46,12 +46,25 @@ from models.money import Money
 from models.orders import FulfilmentState, Order
 from models.reasons import clean_comment, require_reason
 from models.refund_ledger import RefundLedger, clean_quantities, refund_quote
+from models.replacement_orders import place_replacement_order
 from models.request_kinds import profile_of
 
 _K = AfterSaleKind
 _S = AfterSaleStatus
 _A = AfterSaleAction
 _N = AfterSaleNotificationKind
+
+
+# Decisions that pay the buyer instead of replacing the item: not for a replacement request,
+# whose money is its own decision (ISSUE_REPLACEMENT_REFUND, P4).
+_MONEY_DECISIONS = frozenset(
+    {DecisionType.APPROVE_REFUND, DecisionType.APPROVE_RETURN, DecisionType.OFFER_PARTIAL_REFUND}
+)
+# Decisions that are steps of their own (R12, P4), not an approval.
+_OWN_STEPS = {
+    DecisionType.OFFER_PARTIAL_REFUND: "an offer waits for the buyer (R12)",
+    DecisionType.ISSUE_REPLACEMENT_REFUND: "a refund instead is its own step (P4)",
+}
 
 
 def _needs_return(r: AfterSaleRequest, decision: Decision) -> bool:
@@ -75,7 +88,7 @@ def _target_of(r: AfterSaleRequest, decision: Decision, item_back: bool) -> Afte
     return _S.REFUNDED
 
 
-def _decision(
+def decision_for(
     r: AfterSaleRequest,
     order: Order,
     ledger: RefundLedger,
@@ -88,9 +101,15 @@ def _decision(
     comment: str | None,
     now: datetime,
 ) -> Decision:
+    """The decision as the seller states it, checked against the request (R7, P2, R12)."""
     if decision_type is DecisionType.APPROVE_REPLACEMENT and r.kind is not _K.REPLACEMENT:
         raise DecisionNotAllowed(
             f"{r.id} asks for money back; a replacement cannot be imposed on the buyer"
+        )
+    if r.kind is _K.REPLACEMENT and decision_type in _MONEY_DECISIONS:
+        raise DecisionNotAllowed(
+            f"{r.id} asks for a replacement: approve it with APPROVE_REPLACEMENT, or settle it "
+            "with a refund instead (ISSUE_REPLACEMENT_REFUND, P4)"
         )
     if (
         decision_type in (DecisionType.APPROVE_RETURN, DecisionType.APPROVE_REPLACEMENT)
@@ -130,6 +149,7 @@ def _decision(
     keeps = buyer_keeps_item or decision_type in (
         DecisionType.APPROVE_REFUND,
         DecisionType.OFFER_PARTIAL_REFUND,
+        DecisionType.ISSUE_REPLACEMENT_REFUND,
     )
     return Decision(
         decision_type,
@@ -163,11 +183,16 @@ def carry_out(
     new_ledger, new_order = None, order
     extra: dict[str, object] = {"decision": decision, **changes}
     deadline = None
+    placed: tuple[Order, ...] = ()
     if target is _S.REFUNDED:
         refund, new_ledger, new_order = pay(r, order, ledger, decision, now)
         extra["refund"] = refund
     elif target is _S.AWAITING_BUYER_RETURN:
         deadline = now + r.policy.buyer_return_shipping_window
+    elif target is _S.AWAITING_REPLACEMENT_SHIPMENT and r.replacement_order_id is None:
+        replacement, new_order = place_replacement_order(r, order, decision, now)  # P4
+        extra["replacement_order_id"] = replacement.id
+        placed = (replacement,)
     moved, record = move(
         r,
         action,
@@ -181,7 +206,9 @@ def carry_out(
         **extra,
     )
     notes = outcome_notes(moved, now, shop=actor.kind is ActorKind.PLATFORM)
-    return AfterSaleOutcome(moved, new_order, (record,), notes, r.status, new_ledger)
+    return AfterSaleOutcome(
+        moved, new_order, (record,), notes, r.status, new_ledger, new_orders=placed
+    )
 
 
 def approve(
@@ -200,8 +227,10 @@ def approve(
 ) -> AfterSaleOutcome:
     """R7, P2: the seller approves with a decision, maybe for fewer lines, maybe for less money."""
     start_step(r, order, _A.APPROVE, actor)
+    if decision in _OWN_STEPS:
+        raise DecisionNotAllowed(f"{decision.value} is not an approval: {_OWN_STEPS[decision]}")
     before_deadline(r, now)
-    d = _decision(
+    d = decision_for(
         r,
         order,
         ledger,

@@ -109,7 +109,7 @@ def _held(line_id: str, existing: Sequence[AfterSaleRequest], ignore: set[str]) 
 def units_left(
     order: Order, line_id: str, existing: Sequence[AfterSaleRequest], ignore: set[str]
 ) -> int:
-    bought = next(line.quantity for line in order.lines if line.line_id == line_id)
+    bought = order.units_left(line_id)  # less units the seller cancelled (C10)
     return max(0, bought - _held(line_id, existing, ignore))
 
 
@@ -132,11 +132,14 @@ def refuse_open_and_used(
     for line_id, quantity in quantities.items():
         available = units_left(order, line_id, existing, ignore)
         if quantity > available:
+            held = [r for r in existing if r.holds_units and r.id not in ignore]
+            holder = next((r.id for r in held if line_id in r.covered), None)
             raise AfterSaleRefused(
                 f"line {line_id} of order {order.id} has {available} left to ask about, "
                 f"not {quantity}",
                 code=QUANTITY_USED_UP,
                 line_ids=[line_id],
+                existing_id=holder,  # the request holding units of the line, if one does
             )
 
 

@@ -30,6 +30,7 @@ from models.after_sale_steps import (
 )
 from models.after_sales_case import pay, snapshot
 from models.after_sales_errors import (
+    ALREADY_REQUESTED,
     NOT_DELIVERED,
     NOT_SHIPPED,
     NOTHING_TO_REFUND,
@@ -54,11 +55,11 @@ from models.after_sales_reasons import (
 from models.money import Money
 from models.notifications import Notification
 from models.orders import FulfilmentState, Order
-from models.policy import CategoryPolicy
+from models.policy import WEEKENDS_ONLY, BusinessCalendar, CategoryPolicy, seller_response_window
 from models.reasons import clean_comment, require_reason
 from models.refund_ledger import RefundLedger, clean_quantities, refund_quote
 from models.request_kinds import profile_of
-from models.requests import Initiator
+from models.requests import Initiator, opened_on
 
 _K = AfterSaleKind
 _S = AfterSaleStatus
@@ -82,6 +83,7 @@ def request_by_buyer(
     policy: CategoryPolicy,
     now: datetime,
     new_id: str,
+    calendar: BusinessCalendar = WEEKENDS_ONLY,
 ) -> AfterSaleOutcome:
     """R1, P1: the buyer asks about some lines and quantities; R5 links a second request; R10 pays
     a refund-only request in an instant-refund category at once.
@@ -103,23 +105,16 @@ def request_by_buyer(
     follows = last_rejected(existing)
 
     r = AfterSaleRequest(
-        id=new_id,
-        order_id=order.id,
-        shop_id=order.shop_id,
-        buyer_id=order.buyer_id,
+        **opened_on(order, new_id, Initiator.BUYER, reason, note, policy, now),
         kind=kind,
-        initiator=Initiator.BUYER,
         status=_S.PENDING_SELLER,
         lines=snapshot(order, quantities),
-        reason=reason,
-        note=note,
-        currency=order.currency,
-        policy=policy,
-        requested_at=now,
         follows_id=follows,
     )
     record = record_step(None, kind, _A.REQUEST, _S.PENDING_SELLER, actor, now, reason, note)
-    r = replace(r, timeline=(record,), deadline=now + policy.seller_response_window)
+    # R3, Y2: the window for the order's value, counted on the calendar if the policy says so.
+    window = seller_response_window(policy, order.items_total.minor)
+    r = replace(r, timeline=(record,), deadline=window.ends(now, calendar))
 
     closed: list[AfterSaleRequest] = []
     for old in superseded:
@@ -202,20 +197,18 @@ def _initiated_refund(
             code=NOT_SHIPPED,
         )
     if lines is None:
+        # Every unit not yet refunded or requested, on any line: a unit free beside an open
+        # request is refunded, the requested ones are left to their request.
         quantities = {
             line.line_id: n
             for line in order.lines
             if (n := units_left(order, line.line_id, existing, set())) > 0
         }
         if not quantities:
-            raise AfterSaleRefused(
-                f"every unit of order {order.id} is already refunded or requested",
-                code=QUANTITY_USED_UP,
-                line_ids=[line.line_id for line in order.lines],
-            )
+            _refuse_nothing_free(order, existing)
     else:
         quantities = clean_quantities(order, lines)
-    refuse_open_and_used(order, existing, quantities, set())
+        refuse_open_and_used(order, existing, quantities, set())
     decision = Decision(
         DecisionType.APPROVE_REFUND
         if partial_amount is None
@@ -231,19 +224,10 @@ def _initiated_refund(
     # The quote itself refuses a partial amount that is not positive or above what is refundable.
     refund_quote(order, ledger, quantities, partial_amount)
     r = AfterSaleRequest(
-        id=new_id,
-        order_id=order.id,
-        shop_id=order.shop_id,
-        buyer_id=order.buyer_id,
+        **opened_on(order, new_id, initiator, reason, comment, policy, now),
         kind=_K.REFUND_ONLY,
-        initiator=initiator,
         status=_S.REFUNDED,
         lines=decision.lines,
-        reason=reason,
-        note=comment,
-        currency=order.currency,
-        policy=policy,
-        requested_at=now,
         decision=decision,
     )
     refund, new_ledger, new_order = pay(r, order, ledger, decision, now)
@@ -267,6 +251,27 @@ def _initiated_refund(
             )
         )
     return AfterSaleOutcome(r, new_order, (record,), tuple(notes), None, new_ledger)
+
+
+def _refuse_nothing_free(order: Order, existing: Sequence[AfterSaleRequest]) -> None:
+    """Every unit is spoken for: by a request still open or appealable, named (the refund may
+    come from it), or by refunds and settlements for good."""
+    waiting = [r for r in existing if r.holds_units and (r.is_open or r.status is _S.REJECTED)]
+    if waiting:
+        r = waiting[0]
+        also = " (rejected; the buyer may still appeal it)" if r.status is _S.REJECTED else ""
+        raise AfterSaleRefused(
+            f"every unit of order {order.id} left to refund is held by request {r.id}, "
+            f"{r.status.value}{also}",
+            code=ALREADY_REQUESTED,
+            line_ids=list(r.covered),
+            existing_id=r.id,
+        )
+    raise AfterSaleRefused(
+        f"every unit of order {order.id} is already refunded or requested",
+        code=QUANTITY_USED_UP,
+        line_ids=[line.line_id for line in order.lines],
+    )
 
 
 def refund_by_seller(

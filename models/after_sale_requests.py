@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 
 from models.actors import ActorKind
 from models.after_sales_machine import (
@@ -25,6 +26,9 @@ from models.refund_ledger import RefundBreakdown, RefundLedger
 from models.requests import Initiator, NextAction, TimelineRecord
 
 _S = AfterSaleStatus
+
+# R5: what a rejected first request waits for: the buyer appeals or asks a second time.
+APPEAL_OR_REQUEST_AGAIN = "APPEAL_OR_REQUEST_AGAIN"
 
 # One step of an after-sale request.
 AfterSaleRecord = TimelineRecord[AfterSaleAction, AfterSaleStatus]
@@ -74,6 +78,26 @@ class Shipment:
     received_at: datetime | None = None
 
 
+class OfferAnswer(Enum):
+    ACCEPTED = "ACCEPTED"
+    DECLINED = "DECLINED"
+    ACCEPTED_BY_SILENCE = "ACCEPTED_BY_SILENCE"  # the policy reads silence as yes (R12)
+    DECLINED_BY_SILENCE = "DECLINED_BY_SILENCE"
+
+
+@dataclass(frozen=True)
+class Offer:
+    """R12: the seller's partial-refund offer and the buyer's answer to it."""
+
+    amount: Money
+    lines: tuple[LineItem, ...]  # the lines and quantities the amount settles
+    comment: str | None
+    made_at: datetime
+    respond_by: datetime
+    answer: OfferAnswer | None = None
+    answered_at: datetime | None = None
+
+
 @dataclass(frozen=True)
 class AfterSaleRequest:
     id: str
@@ -100,6 +124,12 @@ class AfterSaleRequest:
     resolved_at: datetime | None = None
     timeline: tuple[AfterSaleRecord, ...] = ()
     version: int = 0
+    offer: Offer | None = None  # R12: the latest partial-refund offer
+    replacement_order_id: str | None = None  # P4: the order that ships the replacement
+
+    @property
+    def offers_made(self) -> int:
+        return sum(1 for r in self.timeline if r.action is AfterSaleAction.OFFER_PARTIAL_REFUND)
 
     @property
     def tab(self) -> AfterSaleTab:
@@ -135,11 +165,25 @@ class AfterSaleRequest:
         return sum(1 for r in self.timeline if r.action in SELLER_REJECTION_ACTIONS)
 
     @property
+    def may_ask_again(self) -> bool:
+        """R5: a buyer's first request, rejected once, may be followed by a second request as
+        well as appealed; a second request (or one rejected twice) only appealed. Decided from
+        the request alone: a rejection of another request on the order is not seen here (the
+        request itself then refuses with SECOND_REJECTION_ONLY_APPEAL)."""
+        return (
+            self.status is _S.REJECTED
+            and self.initiator is Initiator.BUYER
+            and self.follows_id is None
+            and self.seller_rejections < 2
+        )
+
+    @property
     def next_action(self) -> NextAction | None:
         rule = NEXT_ACTION_OF_STATUS.get(self.status)
         if rule is None:
             return None
-        return NextAction(rule.actor_kind, rule.action, self.deadline)
+        action = APPEAL_OR_REQUEST_AGAIN if self.may_ask_again else rule.action
+        return NextAction(rule.actor_kind, action, self.deadline)
 
 
 @dataclass(frozen=True)
@@ -151,6 +195,8 @@ class AfterSaleOutcome:
     previous_status: AfterSaleStatus | None
     ledger: RefundLedger | None = None  # the ledger after the refund this step booked, if any
     superseded: tuple[AfterSaleRequest, ...] = ()  # R5: rejections closed by a second request
+    new_orders: tuple[Order, ...] = ()  # P4: the replacement order this step placed
+    moved_orders: tuple[tuple[Order, Order], ...] = ()  # P4: a replacement order it moved
 
     @property
     def record(self) -> AfterSaleRecord:

@@ -1,5 +1,6 @@
-"""Shipping (R8, P2): the buyer's return and the seller's receipt of it, the replacement shipped
-and delivered, and the platform's moves when a shipping window passes."""
+"""Return shipping (R8, P2): the buyer's return and the seller's receipt of it, and the platform's
+moves when a shipping window passes. The replacement's own shipping is
+models/after_sale_replacements.py (P4)."""
 
 from __future__ import annotations
 
@@ -32,7 +33,6 @@ from models.after_sales_machine import (
 from models.after_sales_reasons import (
     BUYER_RETURN_WINDOW_PASSED,
     RECEIPT_REJECT_REASONS,
-    REPLACEMENT_DELIVERED,
     SELLER_RECEIPT_WINDOW_PASSED,
 )
 from models.errors import ValidationFailed
@@ -56,6 +56,13 @@ def _clean_text(value: str, field: str) -> str:
     if len(cleaned) > CARRIER_MAX_LENGTH:
         raise ValidationFailed(f"{field} is at most {CARRIER_MAX_LENGTH} characters", field=field)
     return cleaned
+
+
+def shipment_of(carrier: str, tracking_number: str, now: datetime) -> Shipment:
+    """A parcel handed to a carrier now, its carrier and tracking number checked."""
+    return Shipment(
+        _clean_text(carrier, "carrier"), _clean_text(tracking_number, "trackingNumber"), now
+    )
 
 
 def ship_return(
@@ -198,66 +205,3 @@ def reject_on_receipt(
     comment = clean_comment(comment)
     before_deadline(r, now)
     return rejected(r, order, actor, _A.REJECT_ON_RECEIPT, reason, comment, now, on_receipt=True)
-
-
-# --- Replacement shipping (P2) ----------------------------------------------------------------
-
-
-def ship_replacement(
-    r: AfterSaleRequest,
-    order: Order,
-    actor: Actor,
-    carrier: str,
-    tracking_number: str,
-    now: datetime,
-) -> AfterSaleOutcome:
-    """P2: the seller ships the new item."""
-    start_step(r, order, _A.SHIP_REPLACEMENT, actor)
-    shipment = Shipment(
-        _clean_text(carrier, "carrier"), _clean_text(tracking_number, "trackingNumber"), now
-    )
-    moved, record = move(
-        r,
-        _A.SHIP_REPLACEMENT,
-        _S.REPLACEMENT_SHIPPED,
-        actor,
-        now,
-        comment=f"{shipment.carrier} {shipment.tracking_number}",
-        replacement_shipment=shipment,
-    )
-    notes = (
-        to_buyer(
-            moved,
-            _N.REPLACEMENT_SHIPPED,
-            f"Your replacement for order {r.order_id} is on its way with {shipment.carrier}, "
-            f"tracking {shipment.tracking_number}.",
-            now,
-        ),
-    )
-    return AfterSaleOutcome(moved, order, (record,), notes, r.status)
-
-
-def replacement_delivered(
-    r: AfterSaleRequest, order: Order, actor: Actor, now: datetime
-) -> AfterSaleOutcome:
-    """P2: the carrier delivered the replacement (a platform event)."""
-    start_step(r, order, _A.CONFIRM_REPLACEMENT_DELIVERED, actor)
-    shipment = r.replacement_shipment
-    moved, record = move(
-        r,
-        _A.CONFIRM_REPLACEMENT_DELIVERED,
-        _S.REPLACED,
-        actor,
-        now,
-        reason=REPLACEMENT_DELIVERED,
-        replacement_shipment=replace(shipment, received_at=now) if shipment else None,
-    )
-    notes = (
-        to_shop(
-            moved,
-            _N.REPLACEMENT_DELIVERED,
-            f"The replacement for {r.id} (order {r.order_id}) was delivered.",
-            now,
-        ),
-    )
-    return AfterSaleOutcome(moved, order, (record,), notes, r.status)

@@ -66,6 +66,12 @@ def start_step(r: AfterSaleRequest, order: Order, action: AfterSaleAction, actor
     if order.id != r.order_id:
         raise ValueError(f"{r.id} belongs to order {r.order_id}, not {order.id}")
     edges = profile_of(r.kind).table.edges(action, r.status)
+    if not edges and TRANSITIONS.edges(action, r.status):
+        raise InvalidTransition(
+            f"{action.value} is not a step of a {r.kind.value} request ({r.id})",
+            current_state=r.status.value,
+            field="requestId",
+        )
     if not edges:
         raise _wrong_state(r, action)
     require_actor(action, actors_of(edges), actor.kind, r.status.value, "requestId")
@@ -143,6 +149,7 @@ def before_deadline(r: AfterSaleRequest, now: datetime) -> None:
         _S.AWAITING_BUYER_RETURN: "RETURN_SHIPPING_WINDOW_CLOSED",
         _S.RETURN_IN_TRANSIT: "RECEIPT_WINDOW_CLOSED",
         _S.REJECTED: "APPEAL_WINDOW_CLOSED",
+        _S.AWAITING_BUYER_RESPONSE: "OFFER_WINDOW_CLOSED",
     }
     raise WindowClosed(
         f"the window for {r.id} ({r.status.value}) closed at {when}",

@@ -1,4 +1,4 @@
-"""After-sale requests: refund only, return and refund, replacement (R1-R11, P1-P3, Y1).
+"""After-sale requests: refund only, return and refund, replacement (R1-R12, P1-P4, Y1).
 
 One explicit state machine for all three kinds (declared in models/after_sales_machine.py; each
 kind's table and profile in models/request_kinds.py), decided without I/O. Every step takes the
@@ -40,12 +40,14 @@ Choices where DOMAIN.md is silent (what the marketplace does):
 - APPEALED is in the To Proceed tab: the request is neither rejected-and-not-appealed (Closed),
   nor approved (In Process), nor done (Completed); seed 001 lists the mediation under To Proceed,
   and the seller is expected to answer the mediator. Its next action is the platform's decision.
-- Decisions (R7): APPROVE_REFUND and OFFER_PARTIAL_REFUND pay at once and the buyer keeps the
-  item; APPROVE_RETURN asks for the item back unless the seller lets the buyer keep it;
-  APPROVE_REPLACEMENT (a replacement request only) needs a reason type and asks for the faulty item
-  back when the policy says so, unless the seller waives it (buyer keeps item). A partial amount may
-  go with APPROVE_REFUND or APPROVE_RETURN, and is capped by what is still refundable when it is
-  paid. Return and replacement decisions need a delivered order.
+- Decisions (R7): APPROVE_REFUND pays at once and the buyer keeps the item; APPROVE_RETURN asks
+  for the item back unless the seller lets the buyer keep it; APPROVE_REPLACEMENT (a replacement
+  request only) needs a reason type and asks for the faulty item back when the policy says so,
+  unless the seller waives it (buyer keeps item). A partial amount may go with APPROVE_REFUND or
+  APPROVE_RETURN, and is capped by what is still refundable when it is paid. Return and
+  replacement decisions need a delivered order. OFFER_PARTIAL_REFUND is not an approval but an
+  offer the buyer answers (R12), and a replacement request takes money only as
+  ISSUE_REPLACEMENT_REFUND (P4): APPROVE_REFUND or APPROVE_RETURN on it is DECISION_NOT_ALLOWED.
 - Shipping is refunded with the refund that leaves nothing of the items refundable.
 - An appeal decided for the buyer carries out the seller's decision if there was one (a rejection
   on receipt), else the request as asked; an item already shipped back is not asked for again.
@@ -56,6 +58,8 @@ Choices where DOMAIN.md is silent (what the marketplace does):
 - An instant-refund category (R10) refunds a buyer's refund-only request at once: the request and
   the platform's refund are two timeline records of the same instant.
 - Replacement shipping has no window in the policy: the seller's next action has no due time.
+  A shipped replacement has one (P4, models/after_sale_replacements.py).
+- Partial-refund offers (R12): models/after_sale_offers.py; the choices in docs/decisions.md.
 """
 
 from __future__ import annotations
@@ -71,11 +75,19 @@ from models.after_sale_appeals import (
 )
 from models.after_sale_decisions import approve, auto_approve, reject, withdraw
 from models.after_sale_eligibility import NOT_RECEIVED_AFTER, line_eligibility
+from models.after_sale_offers import MAX_OFFERS, answer_offer, expire_offer, offer_partial_refund
 from models.after_sale_opening import (
     INSTANT_REFUNDER,
     refund_by_platform,
     refund_by_seller,
     request_by_buyer,
+)
+from models.after_sale_replacements import (
+    follow_replacement_order,
+    issue_replacement_refund,
+    replacement_delivered,
+    replacement_not_delivered,
+    ship_replacement,
 )
 from models.after_sale_requests import (
     AfterSaleOutcome,
@@ -84,6 +96,8 @@ from models.after_sale_requests import (
     Appeal,
     Decision,
     LineEligibility,
+    Offer,
+    OfferAnswer,
     Rejection,
     Shipment,
 )
@@ -92,9 +106,8 @@ from models.after_sale_shipping import (
     confirm_receipt,
     expire_return,
     reject_on_receipt,
-    replacement_delivered,
-    ship_replacement,
     ship_return,
+    shipment_of,
 )
 from models.after_sales_case import AfterSalesCase, quote_for_request
 from models.after_sales_machine import (
@@ -125,6 +138,7 @@ __all__ = [
     "DEADLINE_ACTIONS",
     "FINAL_STATUSES",
     "INSTANT_REFUNDER",
+    "MAX_OFFERS",
     "NEXT_ACTION_OF_STATUS",
     "NOT_RECEIVED_AFTER",
     "OPEN_STATUSES",
@@ -149,6 +163,8 @@ __all__ = [
     "Initiator",
     "LineEligibility",
     "NextAction",
+    "Offer",
+    "OfferAnswer",
     "RefundBreakdown",
     "RefundLedger",
     "Rejection",
@@ -156,6 +172,7 @@ __all__ = [
     "TimelineRecord",
     "Transition",
     "act_on_deadline",
+    "answer_offer",
     "appeal",
     "approve",
     "auto_approve",
@@ -163,9 +180,13 @@ __all__ = [
     "confirm_receipt",
     "decide_for_buyer",
     "decide_for_seller",
+    "expire_offer",
     "expire_return",
     "finalize_rejection",
+    "follow_replacement_order",
+    "issue_replacement_refund",
     "line_eligibility",
+    "offer_partial_refund",
     "quote_for_request",
     "refund_by_platform",
     "refund_by_seller",
@@ -173,9 +194,11 @@ __all__ = [
     "reject",
     "reject_on_receipt",
     "replacement_delivered",
+    "replacement_not_delivered",
     "request_by_buyer",
     "ship_replacement",
     "ship_return",
+    "shipment_of",
     "sources_of",
     "transition_for",
     "withdraw",
@@ -187,8 +210,12 @@ _A = AfterSaleAction
 def act_on_deadline(
     r: AfterSaleRequest, order: Order, ledger: RefundLedger, actor: Actor, now: datetime
 ) -> AfterSaleOutcome:
-    """The platform's move on whatever deadline of the request has passed (R3, R5, R8)."""
+    """The platform's move on whatever deadline of the request has passed (R3, R5, R8, R12, P4)."""
     action = DEADLINE_ACTIONS.get(r.status)
+    if action is _A.EXPIRE_OFFER:
+        return expire_offer(r, order, ledger, actor, now)
+    if action is _A.ISSUE_REPLACEMENT_REFUND:
+        return replacement_not_delivered(r, order, ledger, actor, now)
     if action is _A.AUTO_APPROVE:
         return auto_approve(r, order, ledger, actor, now)
     if action is _A.EXPIRE_RETURN:

@@ -50,6 +50,8 @@ class AfterSalesCase:
     order_before: Order
     ledger_before: RefundLedger
     requests_before: list[AfterSaleRequest]
+    # P4: the order's replacement orders, by id, as the steps decided so far leave them.
+    replacement_orders: dict[str, Order] = field(default_factory=dict)
     order: Order = field(init=False)
     ledger: RefundLedger = field(init=False)
     requests: list[AfterSaleRequest] = field(init=False)
@@ -71,8 +73,17 @@ class AfterSalesCase:
         """The request as the transaction read it (what a move compares and sets against)."""
         return next(r for r in self.requests_before if r.id == request_id)
 
+    def replacement_order(self, r: AfterSaleRequest) -> Order | None:
+        if r.replacement_order_id is None:
+            return None
+        return self.replacement_orders.get(r.replacement_order_id)
+
     def apply(self, outcome: AfterSaleOutcome) -> None:
         self.order = outcome.order
+        for placed in outcome.new_orders:
+            self.replacement_orders[placed.id] = placed
+        for _before, after in outcome.moved_orders:
+            self.replacement_orders[after.id] = after
         if outcome.ledger is not None:
             self.ledger = outcome.ledger
         moved = {outcome.request.id: outcome.request} | {r.id: r for r in outcome.superseded}
@@ -138,6 +149,8 @@ def quote_for_request(r: AfterSaleRequest, order: Order, ledger: RefundLedger) -
     if r.refund is not None:
         return r.refund
     decision = r.decision or default_decision(r, r.requested_at, ActorKind.PLATFORM)
+    if r.status is _S.AWAITING_BUYER_RESPONSE and r.offer is not None:  # R12: what accepting pays
+        decision = replace(decision, lines=r.offer.lines, partial_amount=r.offer.amount)
     if decision.type is DecisionType.APPROVE_REPLACEMENT:
         return RefundBreakdown.zero(order.currency)
     return _refund_breakdown(order, ledger, decision)

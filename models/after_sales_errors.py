@@ -59,7 +59,7 @@ class RefundAmountInvalid(ValidationFailed):
     code = "REFUND_AMOUNT_INVALID"
 
     def __init__(self, message: str) -> None:
-        super().__init__(message, field="amount")
+        super().__init__(message, field="partialAmount")  # the input it is about
 
 
 class RefundExceedsRefundable(DomainError):
@@ -68,7 +68,7 @@ class RefundExceedsRefundable(DomainError):
     code = "REFUND_EXCEEDS_REFUNDABLE"
 
     def __init__(self, message: str, *, refundable: Money) -> None:
-        super().__init__(message, field="amount")
+        super().__init__(message, field="partialAmount")
         self.refundable = refundable
 
 
@@ -97,8 +97,9 @@ class DecisionNotAllowed(DomainError):
 class WindowClosed(DomainError):
     """The acting side's window has passed; the platform's deadline move is due instead.
 
-    Codes: APPEAL_WINDOW_CLOSED, RETURN_SHIPPING_WINDOW_CLOSED, RECEIPT_WINDOW_CLOSED (the seller's
-    response window reuses models.errors.ResponseWindowClosed, as cancellations do).
+    Codes: APPEAL_WINDOW_CLOSED, RETURN_SHIPPING_WINDOW_CLOSED, RECEIPT_WINDOW_CLOSED,
+    OFFER_WINDOW_CLOSED (R12; the seller's response window reuses
+    models.errors.ResponseWindowClosed, as cancellations do).
     """
 
     def __init__(self, message: str, *, code: str, deadline: datetime) -> None:

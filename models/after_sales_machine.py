@@ -17,7 +17,7 @@ from enum import Enum
 
 from models.actors import ActorKind
 from models.requests import DeadlineRule
-from models.transitions import Transition, TransitionTable
+from models.transitions import BUYER, PLATFORM, SELLER, Transition, TransitionTable
 
 
 class AfterSaleKind(Enum):
@@ -40,6 +40,7 @@ class AfterSaleStatus(Enum):
     WITHDRAWN = "WITHDRAWN"  # the buyer took the request back
     DECIDED_FOR_SELLER = "DECIDED_FOR_SELLER"  # the mediator decided against the buyer (R6)
     RETURN_EXPIRED = "RETURN_EXPIRED"  # the buyer did not ship the return in time (R8)
+    AWAITING_BUYER_RESPONSE = "AWAITING_BUYER_RESPONSE"  # a partial-refund offer waits (R12)
 
 
 class AfterSaleTab(Enum):
@@ -68,6 +69,7 @@ TAB_OF_STATUS: Mapping[AfterSaleStatus, AfterSaleTab] = {
     _S.WITHDRAWN: AfterSaleTab.CLOSED,
     _S.DECIDED_FOR_SELLER: AfterSaleTab.CLOSED,
     _S.RETURN_EXPIRED: AfterSaleTab.CLOSED,
+    _S.AWAITING_BUYER_RESPONSE: AfterSaleTab.IN_PROCESS,  # the buyer acts, as on a return (R12)
 }
 
 # Open: someone still has to act on the request (the To Proceed and In Process tabs).
@@ -99,24 +101,32 @@ class AfterSaleAction(Enum):
     REJECT_ON_RECEIPT = "REJECT_ON_RECEIPT"
     SHIP_REPLACEMENT = "SHIP_REPLACEMENT"
     CONFIRM_REPLACEMENT_DELIVERED = "CONFIRM_REPLACEMENT_DELIVERED"
+    OFFER_PARTIAL_REFUND = "OFFER_PARTIAL_REFUND"
+    ACCEPT_OFFER = "ACCEPT_OFFER"
+    DECLINE_OFFER = "DECLINE_OFFER"
+    EXPIRE_OFFER = "EXPIRE_OFFER"
+    ISSUE_REPLACEMENT_REFUND = "ISSUE_REPLACEMENT_REFUND"
 
 
 class DecisionType(Enum):
     APPROVE_REFUND = "APPROVE_REFUND"
     APPROVE_RETURN = "APPROVE_RETURN"
     APPROVE_REPLACEMENT = "APPROVE_REPLACEMENT"
-    OFFER_PARTIAL_REFUND = "OFFER_PARTIAL_REFUND"
+    OFFER_PARTIAL_REFUND = "OFFER_PARTIAL_REFUND"  # R12: an offer the buyer accepts or declines
+    ISSUE_REPLACEMENT_REFUND = "ISSUE_REPLACEMENT_REFUND"  # P4: a refund instead of a replacement
 
 
 _K = AfterSaleKind
 _A = AfterSaleAction
-_BUYER = frozenset({ActorKind.BUYER})
-_SELLER = frozenset({ActorKind.SELLER_AGENT})
-_PLATFORM = frozenset({ActorKind.PLATFORM})
 _ALL = frozenset(AfterSaleKind)
 _REFUND = frozenset({_K.REFUND_ONLY})
 _RETURNS = frozenset({_K.RETURN_AND_REFUND, _K.REPLACEMENT})
 _REPLACE = frozenset({_K.REPLACEMENT})
+_MONEY = frozenset({_K.REFUND_ONLY, _K.RETURN_AND_REFUND})
+# P4: a replacement order moves through the order intake: the shop's integration, the platform
+# or (the hand-over) an agent of the shop moves it, and the request follows as that actor.
+_SHIPPERS = frozenset({ActorKind.SELLER_AGENT, ActorKind.PLATFORM, ActorKind.INTEGRATION})
+_DELIVERY = frozenset({ActorKind.PLATFORM, ActorKind.INTEGRATION})
 
 
 def _t(
@@ -134,84 +144,112 @@ def _t(
 TRANSITIONS: TransitionTable[AfterSaleAction, AfterSaleStatus] = TransitionTable(
     [
         # Opening
-        _t(_A.REQUEST, None, _S.PENDING_SELLER, _BUYER, _ALL, "R1 P1"),
-        _t(_A.SELLER_REFUND, None, _S.REFUNDED, _SELLER, _REFUND, "R9"),
-        _t(_A.PLATFORM_REFUND, None, _S.REFUNDED, _PLATFORM, _REFUND, "R10"),
-        _t(_A.INSTANT_REFUND, _S.PENDING_SELLER, _S.REFUNDED, _PLATFORM, _REFUND, "R10"),
+        _t(_A.REQUEST, None, _S.PENDING_SELLER, BUYER, _ALL, "R1 P1"),
+        _t(_A.SELLER_REFUND, None, _S.REFUNDED, SELLER, _REFUND, "R9"),
+        _t(_A.PLATFORM_REFUND, None, _S.REFUNDED, PLATFORM, _REFUND, "R10"),
+        _t(_A.INSTANT_REFUND, _S.PENDING_SELLER, _S.REFUNDED, PLATFORM, _REFUND, "R10"),
         # The seller's answer (R3, R4, R7, P2, P3); silence approves as asked.
-        _t(_A.APPROVE, _S.PENDING_SELLER, _S.REFUNDED, _SELLER, _ALL, "R7 R8"),
-        _t(_A.APPROVE, _S.PENDING_SELLER, _S.AWAITING_BUYER_RETURN, _SELLER, _ALL, "R7 R8 P2"),
-        _t(
-            _A.APPROVE, _S.PENDING_SELLER, _S.AWAITING_REPLACEMENT_SHIPMENT, _SELLER, _REPLACE, "P2"
-        ),
-        _t(_A.AUTO_APPROVE, _S.PENDING_SELLER, _S.REFUNDED, _PLATFORM, _REFUND, "R3"),
-        _t(_A.AUTO_APPROVE, _S.PENDING_SELLER, _S.AWAITING_BUYER_RETURN, _PLATFORM, _RETURNS, "R3"),
+        _t(_A.APPROVE, _S.PENDING_SELLER, _S.REFUNDED, SELLER, _ALL, "R7 R8"),
+        _t(_A.APPROVE, _S.PENDING_SELLER, _S.AWAITING_BUYER_RETURN, SELLER, _ALL, "R7 R8 P2"),
+        _t(_A.APPROVE, _S.PENDING_SELLER, _S.AWAITING_REPLACEMENT_SHIPMENT, SELLER, _REPLACE, "P2"),
+        _t(_A.AUTO_APPROVE, _S.PENDING_SELLER, _S.REFUNDED, PLATFORM, _REFUND, "R3"),
+        _t(_A.AUTO_APPROVE, _S.PENDING_SELLER, _S.AWAITING_BUYER_RETURN, PLATFORM, _RETURNS, "R3"),
         _t(
             _A.AUTO_APPROVE,
             _S.PENDING_SELLER,
             _S.AWAITING_REPLACEMENT_SHIPMENT,
-            _PLATFORM,
+            PLATFORM,
             _REPLACE,
             "R3 P2",
         ),
-        _t(_A.REJECT, _S.PENDING_SELLER, _S.REJECTED, _SELLER, _ALL, "R4 P3"),
-        _t(_A.WITHDRAW, _S.PENDING_SELLER, _S.WITHDRAWN, _BUYER, _ALL, "R2"),
-        _t(_A.WITHDRAW, _S.AWAITING_BUYER_RETURN, _S.WITHDRAWN, _BUYER, _ALL, "R2"),
+        _t(_A.REJECT, _S.PENDING_SELLER, _S.REJECTED, SELLER, _ALL, "R4 P3"),
+        _t(_A.WITHDRAW, _S.PENDING_SELLER, _S.WITHDRAWN, BUYER, _ALL, "R2"),
+        _t(_A.WITHDRAW, _S.AWAITING_BUYER_RETURN, _S.WITHDRAWN, BUYER, _ALL, "R2"),
         # After a rejection (R5, R6)
-        _t(_A.APPEAL, _S.REJECTED, _S.APPEALED, _BUYER, _ALL, "R5 R6"),
-        _t(_A.SUPERSEDE, _S.REJECTED, _S.CLOSED_FINAL, _BUYER, _ALL, "R5"),
-        _t(_A.FINALIZE_REJECTION, _S.REJECTED, _S.CLOSED_FINAL, _PLATFORM, _ALL, "R5"),
-        _t(_A.DECIDE_FOR_BUYER, _S.APPEALED, _S.REFUNDED, _PLATFORM, _ALL, "R6"),
-        _t(
-            _A.DECIDE_FOR_BUYER, _S.APPEALED, _S.AWAITING_BUYER_RETURN, _PLATFORM, _RETURNS, "R6 R8"
-        ),
+        _t(_A.APPEAL, _S.REJECTED, _S.APPEALED, BUYER, _ALL, "R5 R6"),
+        _t(_A.SUPERSEDE, _S.REJECTED, _S.CLOSED_FINAL, BUYER, _ALL, "R5"),
+        _t(_A.FINALIZE_REJECTION, _S.REJECTED, _S.CLOSED_FINAL, PLATFORM, _ALL, "R5"),
+        _t(_A.DECIDE_FOR_BUYER, _S.APPEALED, _S.REFUNDED, PLATFORM, _ALL, "R6"),
+        _t(_A.DECIDE_FOR_BUYER, _S.APPEALED, _S.AWAITING_BUYER_RETURN, PLATFORM, _RETURNS, "R6 R8"),
         _t(
             _A.DECIDE_FOR_BUYER,
             _S.APPEALED,
             _S.AWAITING_REPLACEMENT_SHIPMENT,
-            _PLATFORM,
+            PLATFORM,
             _REPLACE,
             "R6 P2",
         ),
-        _t(_A.DECIDE_FOR_SELLER, _S.APPEALED, _S.DECIDED_FOR_SELLER, _PLATFORM, _ALL, "R6"),
+        _t(_A.DECIDE_FOR_SELLER, _S.APPEALED, _S.DECIDED_FOR_SELLER, PLATFORM, _ALL, "R6"),
         # Return shipping (R8, P2)
-        _t(_A.SHIP_RETURN, _S.AWAITING_BUYER_RETURN, _S.RETURN_IN_TRANSIT, _BUYER, _ALL, "R8"),
-        _t(_A.EXPIRE_RETURN, _S.AWAITING_BUYER_RETURN, _S.RETURN_EXPIRED, _PLATFORM, _ALL, "R8"),
-        _t(_A.CONFIRM_RECEIPT, _S.RETURN_IN_TRANSIT, _S.REFUNDED, _SELLER, _ALL, "R8"),
+        _t(_A.SHIP_RETURN, _S.AWAITING_BUYER_RETURN, _S.RETURN_IN_TRANSIT, BUYER, _ALL, "R8"),
+        _t(_A.EXPIRE_RETURN, _S.AWAITING_BUYER_RETURN, _S.RETURN_EXPIRED, PLATFORM, _ALL, "R8"),
+        _t(_A.CONFIRM_RECEIPT, _S.RETURN_IN_TRANSIT, _S.REFUNDED, SELLER, _ALL, "R8"),
         _t(
             _A.CONFIRM_RECEIPT,
             _S.RETURN_IN_TRANSIT,
             _S.AWAITING_REPLACEMENT_SHIPMENT,
-            _SELLER,
+            SELLER,
             _REPLACE,
             "P2",
         ),
-        _t(_A.AUTO_CONFIRM_RECEIPT, _S.RETURN_IN_TRANSIT, _S.REFUNDED, _PLATFORM, _ALL, "R8"),
+        _t(_A.AUTO_CONFIRM_RECEIPT, _S.RETURN_IN_TRANSIT, _S.REFUNDED, PLATFORM, _ALL, "R8"),
         _t(
             _A.AUTO_CONFIRM_RECEIPT,
             _S.RETURN_IN_TRANSIT,
             _S.AWAITING_REPLACEMENT_SHIPMENT,
-            _PLATFORM,
+            PLATFORM,
             _REPLACE,
             "P2",
         ),
-        _t(_A.REJECT_ON_RECEIPT, _S.RETURN_IN_TRANSIT, _S.REJECTED, _SELLER, _ALL, "R8 R4"),
+        _t(_A.REJECT_ON_RECEIPT, _S.RETURN_IN_TRANSIT, _S.REJECTED, SELLER, _ALL, "R8 R4"),
         # Replacement shipping (P2)
         _t(
             _A.SHIP_REPLACEMENT,
             _S.AWAITING_REPLACEMENT_SHIPMENT,
             _S.REPLACEMENT_SHIPPED,
-            _SELLER,
+            _SHIPPERS,
             _REPLACE,
-            "P2",
+            "P2 P4",
         ),
         _t(
             _A.CONFIRM_REPLACEMENT_DELIVERED,
             _S.REPLACEMENT_SHIPPED,
             _S.REPLACED,
-            _PLATFORM,
+            _DELIVERY,
             _REPLACE,
-            "P2",
+            "P2 P4",
+        ),
+        # A partial-refund offer (R12): the buyer answers; silence is the policy's answer.
+        _t(
+            _A.OFFER_PARTIAL_REFUND,
+            _S.PENDING_SELLER,
+            _S.AWAITING_BUYER_RESPONSE,
+            SELLER,
+            _MONEY,
+            "R12",
+        ),
+        _t(_A.ACCEPT_OFFER, _S.AWAITING_BUYER_RESPONSE, _S.REFUNDED, BUYER, _MONEY, "R12"),
+        _t(_A.DECLINE_OFFER, _S.AWAITING_BUYER_RESPONSE, _S.PENDING_SELLER, BUYER, _MONEY, "R12"),
+        _t(_A.EXPIRE_OFFER, _S.AWAITING_BUYER_RESPONSE, _S.REFUNDED, PLATFORM, _MONEY, "R12"),
+        _t(_A.EXPIRE_OFFER, _S.AWAITING_BUYER_RESPONSE, _S.PENDING_SELLER, PLATFORM, _MONEY, "R12"),
+        # A refund instead of the replacement (P4): the seller cannot replace, or the shipped
+        # replacement was not delivered within its window (the platform).
+        _t(_A.ISSUE_REPLACEMENT_REFUND, _S.PENDING_SELLER, _S.REFUNDED, SELLER, _REPLACE, "P4"),
+        _t(
+            _A.ISSUE_REPLACEMENT_REFUND,
+            _S.AWAITING_REPLACEMENT_SHIPMENT,
+            _S.REFUNDED,
+            SELLER,
+            _REPLACE,
+            "P4",
+        ),
+        _t(
+            _A.ISSUE_REPLACEMENT_REFUND,
+            _S.REPLACEMENT_SHIPPED,
+            _S.REFUNDED,
+            PLATFORM,
+            _REPLACE,
+            "P4",
         ),
     ]
 )
@@ -251,7 +289,14 @@ NEXT_ACTION_OF_STATUS: Mapping[AfterSaleStatus, DeadlineRule[AfterSaleAction]] =
         ActorKind.SELLER_AGENT, "SHIP_REPLACEMENT", None, "P2"
     ),
     _S.REPLACEMENT_SHIPPED: DeadlineRule(
-        ActorKind.PLATFORM, "CONFIRM_REPLACEMENT_DELIVERED", None, "P2"
+        ActorKind.PLATFORM,
+        "CONFIRM_REPLACEMENT_DELIVERED",
+        _A.ISSUE_REPLACEMENT_REFUND,
+        "P4",
+        "replacement_delivery_window",
+    ),
+    _S.AWAITING_BUYER_RESPONSE: DeadlineRule(
+        ActorKind.BUYER, "ACCEPT_OR_DECLINE_OFFER", _A.EXPIRE_OFFER, "R12", "offer_response_window"
     ),
     _S.REJECTED: DeadlineRule(
         ActorKind.BUYER, "APPEAL", _A.FINALIZE_REJECTION, "R5", "appeal_window"
@@ -283,3 +328,5 @@ class AfterSaleNotificationKind(Enum):
     REPLACEMENT_DELIVERED = "REPLACEMENT_DELIVERED"
     APPEAL_OPENED = "APPEAL_OPENED"
     APPEAL_DECIDED = "APPEAL_DECIDED"
+    OFFER_MADE = "OFFER_MADE"
+    OFFER_ANSWERED = "OFFER_ANSWERED"

@@ -110,6 +110,8 @@ SECOND_REQUEST_SUBMITTED = "SECOND_REQUEST_SUBMITTED"
 APPEAL_DECIDED_FOR_BUYER = "APPEAL_DECIDED_FOR_BUYER"
 APPEAL_DECIDED_FOR_SELLER = "APPEAL_DECIDED_FOR_SELLER"
 REPLACEMENT_DELIVERED = "REPLACEMENT_DELIVERED"
+BUYER_OFFER_WINDOW_PASSED = "BUYER_OFFER_WINDOW_PASSED"
+REPLACEMENT_NOT_DELIVERED = "REPLACEMENT_NOT_DELIVERED"
 
 _SYSTEM_TEXT = {
     SELLER_RESPONSE_WINDOW_PASSED: "The seller did not answer within the response window",
@@ -120,11 +122,14 @@ _SYSTEM_TEXT = {
     APPEAL_DECIDED_FOR_BUYER: "The platform decided the appeal for the buyer",
     APPEAL_DECIDED_FOR_SELLER: "The platform decided the appeal for the seller",
     REPLACEMENT_DELIVERED: "The replacement was delivered",
+    BUYER_OFFER_WINDOW_PASSED: "The buyer did not answer the offer in time",
+    REPLACEMENT_NOT_DELIVERED: "The replacement was not delivered in time",
     # R7: the decision types, recorded as the reason of an approval that has no reason type.
     "APPROVE_REFUND": "Refund approved",
     "APPROVE_RETURN": "Return and refund approved",
     "APPROVE_REPLACEMENT": "Replacement approved",
     "OFFER_PARTIAL_REFUND": "Partial refund",
+    "ISSUE_REPLACEMENT_REFUND": "Refund instead of a replacement",
 }
 
 # Codes shared by several catalogues mean the same thing in each, so one lookup serves them all.

@@ -12,12 +12,14 @@ from enum import Enum
 
 from models.actors import ActorKind
 from models.requests import DeadlineRule
-from models.transitions import Transition, TransitionTable
+from models.transitions import BUYER, PLATFORM, SELLER, Transition, TransitionTable
 
 
 class CancellationStatus(Enum):
     PENDING = "PENDING"  # waiting for the seller (C2)
-    CANCELLED = "CANCELLED"  # the order is cancelled and refunded (C1, C4, C6, C7, C8)
+    # The order is cancelled and refunded (C1, C4, C6, C7, C8), or, for a line cancel (C10),
+    # those units are and the rest of the order goes on.
+    CANCELLED = "CANCELLED"
     REJECTED = "REJECTED"  # the seller said no; the order goes on (C5)
     WITHDRAWN = "WITHDRAWN"  # the buyer took the request back before the seller answered
 
@@ -47,25 +49,24 @@ class CancellationAction(Enum):
     WITHDRAW = "WITHDRAW"
     SELLER_CANCEL = "SELLER_CANCEL"
     SYSTEM_CANCEL = "SYSTEM_CANCEL"
+    SELLER_CANCEL_LINES = "SELLER_CANCEL_LINES"
 
 
 _S = CancellationStatus
 _A = CancellationAction
-_BUYER = frozenset({ActorKind.BUYER})
-_SELLER = frozenset({ActorKind.SELLER_AGENT})
-_PLATFORM = frozenset({ActorKind.PLATFORM})
 
 # The whole state machine. Nothing else moves a cancellation.
 TRANSITIONS: TransitionTable[CancellationAction, CancellationStatus] = TransitionTable(
     [
-        Transition(_A.CANCEL_AT_ONCE, None, _S.CANCELLED, _BUYER, "C1"),
-        Transition(_A.REQUEST, None, _S.PENDING, _BUYER, "C2"),
-        Transition(_A.ACCEPT, _S.PENDING, _S.CANCELLED, _SELLER, "C4"),
-        Transition(_A.REJECT, _S.PENDING, _S.REJECTED, _SELLER, "C5"),
-        Transition(_A.AUTO_ACCEPT, _S.PENDING, _S.CANCELLED, _PLATFORM, "C6"),
-        Transition(_A.WITHDRAW, _S.PENDING, _S.WITHDRAWN, _BUYER, "C2"),
-        Transition(_A.SELLER_CANCEL, None, _S.CANCELLED, _SELLER, "C7"),
-        Transition(_A.SYSTEM_CANCEL, None, _S.CANCELLED, _PLATFORM, "C8"),
+        Transition(_A.CANCEL_AT_ONCE, None, _S.CANCELLED, BUYER, "C1"),
+        Transition(_A.REQUEST, None, _S.PENDING, BUYER, "C2"),
+        Transition(_A.ACCEPT, _S.PENDING, _S.CANCELLED, SELLER, "C4"),
+        Transition(_A.REJECT, _S.PENDING, _S.REJECTED, SELLER, "C5"),
+        Transition(_A.AUTO_ACCEPT, _S.PENDING, _S.CANCELLED, PLATFORM, "C6"),
+        Transition(_A.WITHDRAW, _S.PENDING, _S.WITHDRAWN, BUYER, "C2"),
+        Transition(_A.SELLER_CANCEL, None, _S.CANCELLED, SELLER, "C7"),
+        Transition(_A.SYSTEM_CANCEL, None, _S.CANCELLED, PLATFORM, "C8"),
+        Transition(_A.SELLER_CANCEL_LINES, None, _S.CANCELLED, SELLER, "C10"),
     ]
 )
 

@@ -31,7 +31,7 @@ from models.errors import (
 from models.money import Money
 from models.notifications import Notification, NotificationKind, Recipient
 from models.orders import FulfilmentState, LineItem, Order
-from models.policy import CategoryPolicy
+from models.policy import WEEKENDS_ONLY, BusinessCalendar, CategoryPolicy, seller_response_window
 from models.reasons import (
     AUTO_ACCEPT_REASON,
     SELLER_CANCEL_REASONS,
@@ -39,8 +39,8 @@ from models.reasons import (
     clean_comment,
     require_reason,
 )
-from models.refund_ledger import RefundBreakdown
-from models.requests import Initiator, NextAction, TimelineRecord
+from models.refund_ledger import RefundBreakdown, RefundLedger
+from models.requests import Initiator, NextAction, TimelineRecord, opened_on
 from models.transitions import Transition, require_actor
 
 __all__ = [
@@ -89,6 +89,7 @@ class Cancellation:
     lines: tuple[LineItem, ...]
     currency: str
     policy: CategoryPolicy  # the policy the request was opened under (Y1)
+    # C2, C6: the seller's deadline; kept once decided (next_action says whether it still runs).
     respond_by: datetime | None = None
     resolved_at: datetime | None = None
     rejection_reason: str | None = None
@@ -116,6 +117,9 @@ class CancellationOutcome:
     record: CancellationRecord
     notifications: tuple[Notification, ...]
     previous_status: CancellationStatus | None
+    # The order's refund ledger after this step, when the step books its own entry (C10); a
+    # whole-order cancel's entry is booked by the write path from the order it cancelled.
+    ledger: RefundLedger | None = None
 
 
 @dataclass(frozen=True)
@@ -215,6 +219,14 @@ def _refuse_if_not_cancellable(order: Order) -> None:
             f"order {order.id} already has a cancellation request waiting for the seller",
             existing_id=order.open_cancellation_id,
         )
+    if order.replacement_of:
+        # P4: a replacement order is called off only with its request (a refund instead).
+        raise InvalidTransition(
+            f"order {order.id} replaces an item of order {order.replacement_of}; it is settled "
+            f"through its request {order.replacement_request_id}, not cancelled",
+            current_state="REPLACEMENT_ORDER",
+            field="orderId",
+        )
 
 
 def buyer_eligibility(order: Order, policy: CategoryPolicy, now: datetime) -> Eligibility:
@@ -222,7 +234,7 @@ def buyer_eligibility(order: Order, policy: CategoryPolicy, now: datetime) -> El
     try:
         _refuse_if_not_cancellable(order)
         _refuse_after_rejection(order)
-    except (OrderNotCancellable, DuplicateRequest) as refusal:
+    except (OrderNotCancellable, DuplicateRequest, InvalidTransition) as refusal:
         return Eligibility(False, False, refusal.code, refusal.message, None)
     window_ends = order.placed_at + policy.unconditional_cancel_window
     if order.fulfilment_state is FulfilmentState.UNPAID or now < window_ends:
@@ -252,20 +264,8 @@ def _new(
     now: datetime,
     policy: CategoryPolicy,
 ) -> Cancellation:
-    return Cancellation(
-        id=new_id,
-        order_id=order.id,
-        shop_id=order.shop_id,
-        buyer_id=order.buyer_id,
-        initiator=initiator,
-        status=status,
-        reason=reason,
-        note=note,
-        requested_at=now,
-        lines=order.lines,
-        currency=order.currency,
-        policy=policy,
-    )
+    opened = opened_on(order, new_id, initiator, reason, note, policy, now)
+    return Cancellation(**opened, status=status, lines=order.lines)
 
 
 def _record(
@@ -295,8 +295,10 @@ def request_by_buyer(
     policy: CategoryPolicy,
     now: datetime,
     new_id: str,
+    calendar: BusinessCalendar = WEEKENDS_ONLY,
 ) -> CancellationOutcome:
-    """C1 inside the unconditional window (or an unpaid order): cancelled at once. C2 after it."""
+    """C1 inside the unconditional window (or an unpaid order): cancelled at once. C2 after it;
+    the seller's window is the one for the order's value, counted as the policy says (Y2)."""
     require_reason(PROFILE.request_reasons, reason)
     note = clean_comment(note, field="note")
     _refuse_if_not_cancellable(order)
@@ -323,7 +325,8 @@ def request_by_buyer(
         c = _with_record(c, record, refund=refund, resolved_at=now)
         notes = _cancelled_notifications(c, now, "cancelled by the buyer", notify_shop=True)
         return CancellationOutcome(c, new_order, record, notes, None)
-    c = _with_record(c, record, respond_by=now + policy.seller_response_window)
+    window = seller_response_window(policy, order.items_total.minor)
+    c = _with_record(c, record, respond_by=window.ends(now, calendar))
     new_order = replace(order, open_cancellation_id=c.id)
     notes = (
         Notification(
@@ -362,9 +365,8 @@ def _accepted(
     transition = TRANSITIONS.only(action)
     new_order, refund = _cancel_order(order, now, c.id)
     record = _record(actor, action, c.status, transition.target, now, reason, None, deadline)
-    new_c = _with_record(
-        c, record, status=transition.target, refund=refund, resolved_at=now, respond_by=None
-    )
+    # The seller's deadline stays on the record: when it was due is part of what happened.
+    new_c = _with_record(c, record, status=transition.target, refund=refund, resolved_at=now)
     notes = _cancelled_notifications(
         new_c, now, why, notify_shop=action is CancellationAction.AUTO_ACCEPT
     )
@@ -433,7 +435,6 @@ def reject(
         rejection_reason=reason,
         rejection_comment=comment,
         resolved_at=now,
-        respond_by=None,
     )
     new_order = replace(order, open_cancellation_id=None, rejected_cancellation_id=c.id)
     text = PROFILE.reject_reasons[reason]
@@ -458,7 +459,7 @@ def withdraw(c: Cancellation, order: Order, actor: Actor, now: datetime) -> Canc
     _check_actor(CancellationAction.WITHDRAW, actor)
     _refuse_after_deadline(c, now)
     record = _record(actor, CancellationAction.WITHDRAW, c.status, transition.target, now, None)
-    new_c = _with_record(c, record, status=transition.target, resolved_at=now, respond_by=None)
+    new_c = _with_record(c, record, status=transition.target, resolved_at=now)
     new_order = replace(order, open_cancellation_id=None)
     notes = (
         Notification(

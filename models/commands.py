@@ -53,11 +53,16 @@ class TicketCommand(Command):
     pass
 
 
-# ---- cancellations (C1-C9) ---------------------------------------------------------------
+class Opening:
+    """A command that opens requests: the shop's helpdesk rules run on them once it commits
+    (services/commands.py)."""
+
+
+# ---- cancellations (C1-C10) ---------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class RequestCancellation(CancellationCommand):
+class RequestCancellation(CancellationCommand, Opening):
     order_id: str
     reason: str
     note: str | None = None
@@ -81,7 +86,7 @@ class RejectCancellation(CancellationCommand):
 
 
 @dataclass(frozen=True)
-class CancelOrder(CancellationCommand):
+class CancelOrder(CancellationCommand, Opening):
     """C7: the seller cancels."""
 
     order_id: str
@@ -90,7 +95,17 @@ class CancelOrder(CancellationCommand):
 
 
 @dataclass(frozen=True)
-class CancelUnpaidOrder(CancellationCommand):
+class CancelOrderLines(CancellationCommand, Opening):
+    """C10: the seller cancels some lines and quantities; the rest of the order goes on."""
+
+    order_id: str
+    lines: Lines
+    reason: str
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class CancelUnpaidOrder(CancellationCommand, Opening):
     """C8: the platform cancels an order not paid in time."""
 
     order_id: str
@@ -104,17 +119,17 @@ class AutoAcceptCancellations(CancellationCommand):
 
 
 @dataclass(frozen=True)
-class CancelUnpaidOrders(CancellationCommand):
+class CancelUnpaidOrders(CancellationCommand, Opening):
     """C8, the deadline worker's batch."""
 
     order_ids: tuple[str, ...]
 
 
-# ---- after-sale requests (R1-R11, P1-P3) ---------------------------------------------------
+# ---- after-sale requests (R1-R12, P1-P4) ---------------------------------------------------
 
 
 @dataclass(frozen=True)
-class RequestAfterSale(AfterSaleCommand):
+class RequestAfterSale(AfterSaleCommand, Opening):
     order_id: str
     kind: AfterSaleKind
     lines: Lines
@@ -165,6 +180,52 @@ class ApproveAfterSale(AfterSaleCommand):
 
 
 @dataclass(frozen=True)
+class OfferPartialRefund(AfterSaleCommand):
+    """R12: instead of approving, the seller offers an amount; the buyer answers."""
+
+    request_id: str
+    amount: Money | None
+    lines: Lines | None = None  # the lines the amount settles (default: as asked)
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class AnswerOffer(AfterSaleCommand):
+    """R12: the buyer accepts the offer (refunded that amount) or declines it."""
+
+    request_id: str
+    accept: bool
+
+
+@dataclass(frozen=True)
+class IssueReplacementRefund(AfterSaleCommand):
+    """P4: the seller cannot replace and refunds instead."""
+
+    request_id: str
+    comment: str | None = None
+
+
+def decision_command(request_id: str, decision: DecisionType, terms: ApprovalTerms) -> Command:
+    """What the seller's decision is as a step: an approval (R7, P2), an offer (R12) or a refund
+    instead of a replacement (P4); TikTok's review endpoint takes all three as a decision."""
+    if decision is DecisionType.OFFER_PARTIAL_REFUND:
+        if terms.buyer_keeps_item or terms.reason is not None:
+            raise ValidationFailed(
+                "an offer is an amount the buyer keeps the item for; it takes no reason type",
+                field="reason" if terms.reason is not None else "buyerKeepsItem",
+            )
+        return OfferPartialRefund(request_id, terms.partial_amount, terms.lines, terms.comment)
+    if decision is DecisionType.ISSUE_REPLACEMENT_REFUND:
+        if replace(terms, comment=None) != ApprovalTerms():
+            raise ValidationFailed(
+                "a refund instead refunds the replacement's lines in full: only a comment",
+                field="partialAmount" if terms.partial_amount is not None else "lines",
+            )
+        return IssueReplacementRefund(request_id, terms.comment)
+    return ApproveAfterSale(request_id, decision, terms)
+
+
+@dataclass(frozen=True)
 class RejectAfterSale(AfterSaleCommand):
     request_id: str
     reason: str
@@ -191,7 +252,7 @@ class ShipReplacement(AfterSaleCommand):
 
 
 @dataclass(frozen=True)
-class RefundOrder(AfterSaleCommand):
+class RefundOrder(AfterSaleCommand, Opening):
     """R9: the seller refunds without a buyer's request (every free unit unless `lines`)."""
 
     order_id: str
@@ -202,7 +263,7 @@ class RefundOrder(AfterSaleCommand):
 
 
 @dataclass(frozen=True)
-class PlatformRefund(AfterSaleCommand):
+class PlatformRefund(AfterSaleCommand, Opening):
     """R10: the platform refunds without the seller."""
 
     order_id: str
@@ -275,8 +336,7 @@ def partial_refund(kind: RequestKind, request_id: str, amount: Money) -> Command
             "a cancellation refunds everything paid (C4); there is no partial refund",
             current_state="CANCELLATION",
         )
-    terms = ApprovalTerms(partial_amount=amount)
-    return ApproveAfterSale(request_id, DecisionType.OFFER_PARTIAL_REFUND, terms)
+    return OfferPartialRefund(request_id, amount)  # R12: the buyer answers
 
 
 def _canonical(value: object) -> str:

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from models import after_sales as after_sale_domain
 from models import cancellations as cancel_domain
+from models import refunds as refund_domain
 from models import tickets as ticket_domain
 from models.actors import ActorKind
 from models.requests import RequestKind
@@ -162,3 +163,44 @@ class OrderEvent:
     actor_kind: ActorKind
     actor_id: str
     at: datetime
+
+
+@dataclass(frozen=True)
+class RefundEvent:
+    """A refund was instructed to the shop's payment system, or it reported the refund settled
+    or failed (models/refunds.py): one per change, on the shop's feed. A shop whose refunds the
+    platform pays (no payment integration) has none."""
+
+    refund_id: str
+    shop_id: str
+    order_id: str
+    request_id: str
+    kind: RequestKind
+    action: str  # INSTRUCTED, SETTLED or FAILED: the refund's state after the change
+    amount_minor: int
+    currency: str
+    lines: tuple[tuple[str, int, int], ...]  # line id, quantity, amount in minor units
+    reference: str | None
+    failure_reason: str | None
+    actor_kind: ActorKind
+    actor_id: str
+    at: datetime
+
+
+def of_refund(refund: refund_domain.Refund, actor_kind: ActorKind, actor_id: str) -> RefundEvent:
+    return RefundEvent(
+        refund_id=refund.id,
+        shop_id=refund.shop_id,
+        order_id=refund.order_id,
+        request_id=refund.request_id,
+        kind=refund.request_kind,
+        action=refund.state.value,
+        amount_minor=refund.amount.minor,
+        currency=refund.amount.currency,
+        lines=tuple((li.line_id, li.quantity, li.amount.minor) for li in refund.lines),
+        reference=refund.reference,
+        failure_reason=refund.failure_reason,
+        actor_kind=actor_kind,
+        actor_id=actor_id,
+        at=refund.settled_at or refund.instructed_at,
+    )

@@ -42,7 +42,8 @@ MAX_MINOR = 1_000_000_000
 MAX_TEXT = 200
 # A marketplace's clock may run a little ahead of ours; a time further ahead is a wrong time.
 CLOCK_SKEW = timedelta(minutes=5)
-# Unpaid prepaid orders without a deadline of their own get the marketplace's (C8).
+# Unpaid prepaid orders without a deadline of their own get their policy's (C8, Y2), this one
+# where no policy is at hand.
 DEFAULT_PAYMENT_WINDOW = timedelta(hours=24)
 # Categories that use the default policy (Y1) without a policy document of their own; a
 # category with a stored policy is known too. Anything else is a typo or a new category the
@@ -161,9 +162,15 @@ def _time(value: datetime, field: str, now: datetime) -> None:
 
 
 def placed_order(
-    cmd: PlaceOrder, shop_id: str, new_id: str, known_categories: frozenset[str], now: datetime
+    cmd: PlaceOrder,
+    shop_id: str,
+    new_id: str,
+    known_categories: frozenset[str],
+    now: datetime,
+    payment_window: timedelta = DEFAULT_PAYMENT_WINDOW,
 ) -> Order:
-    """The order the command places, or ValidationFailed naming the field at fault."""
+    """The order the command places, or ValidationFailed naming the field at fault. An unpaid
+    order the marketplace gives no due time gets `payment_window` (its categories' policy, Y2)."""
     _id(cmd.external_id, "externalId")
     _id(cmd.buyer_id, "buyerId")
     if not _CURRENCY.fullmatch(cmd.currency):
@@ -212,7 +219,7 @@ def placed_order(
     else:
         payment, fulfilment = PaymentState.AWAITING_PAYMENT, FulfilmentState.UNPAID
     unpaid = fulfilment is FulfilmentState.UNPAID
-    due = cmd.payment_due_at or cmd.placed_at + DEFAULT_PAYMENT_WINDOW
+    due = cmd.payment_due_at or cmd.placed_at + payment_window
     if unpaid and due <= cmd.placed_at:
         raise ValidationFailed("paymentDueAt is after placedAt", field="paymentDueAt")
     return Order(

@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import Enum
 
+from models.actors import ActorKind
 from models.errors import InvalidTransition, ValidationFailed
 from models.money import Money, total
 
@@ -52,6 +53,23 @@ class LineItem:
 
 
 @dataclass(frozen=True)
+class CancelledUnits:
+    """C10: units of one line the seller cancelled while the rest of the order goes on."""
+
+    line_id: str
+    quantity: int
+    cancellation_id: str
+    reason: str
+    actor_kind: ActorKind
+    actor_id: str
+    at: datetime
+    refunded: Money  # what the buyer got back for them
+    # Cancelled before any money moved (unpaid, or cash on delivery): the buyer never pays for
+    # them, so what is paid later (or collected on delivery) leaves them out.
+    voided: bool
+
+
+@dataclass(frozen=True)
 class Order:
     id: str
     shop_id: str
@@ -78,7 +96,14 @@ class Order:
     # The cancellation that cancelled the order: its refund is the order's first ledger entry
     # (models/refund_ledger.py, RefundLedger.for_order).
     cancelled_by: str | None = None
+    # C10: units the seller cancelled, oldest first; the order goes on with the rest.
+    cancelled_lines: tuple[CancelledUnits, ...] = ()
     version: int = 0
+    # P4: a replacement order names the order and the request it replaces an item of; the
+    # original names its replacement orders (both ways, so either page links to the other).
+    replacement_of: str | None = None
+    replacement_request_id: str | None = None
+    replacement_order_ids: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.lines:
@@ -101,12 +126,39 @@ class Order:
     def grand_total(self) -> Money:
         return self.items_total + self.shipping_fee
 
+    def voided(self, line_id: str) -> Money:
+        """What units of this line cancelled before any money moved would have cost (C10)."""
+        return total(
+            [
+                self.line(line_id).unit_price * u.quantity
+                for u in self.cancelled_lines
+                if u.line_id == line_id and u.voided
+            ],
+            self.currency,
+        )
+
+    @property
+    def amount_due(self) -> Money:
+        """What the buyer pays for the order: everything but units voided by a line cancel."""
+        voided = total([self.voided(line.line_id) for line in self.lines], self.currency)
+        return self.grand_total - voided
+
     @property
     def amount_paid(self) -> Money:
         """What the buyer has actually paid: nothing until payment or cash collection."""
         if self.payment_state in (PaymentState.PAID, PaymentState.REFUNDED):
-            return self.grand_total
+            return self.amount_due
         return Money.zero(self.currency)
+
+    def line(self, line_id: str) -> LineItem:
+        return next(line for line in self.lines if line.line_id == line_id)
+
+    def cancelled_quantity(self, line_id: str) -> int:
+        return sum(u.quantity for u in self.cancelled_lines if u.line_id == line_id)
+
+    def units_left(self, line_id: str) -> int:
+        """C10: the units of a line still ordered, those cancelled by line cancels left out."""
+        return self.line(line_id).quantity - self.cancelled_quantity(line_id)
 
     @property
     def categories(self) -> list[str]:
@@ -163,15 +215,16 @@ class Order:
 
     def cancelled(self, now: datetime, by: str | None = None) -> tuple[Order, Money]:
         """The order cancelled (by the cancellation `by`), and the refund it owes: everything
-        paid (items and shipping)."""
-        refund = self.amount_paid
+        paid (items and shipping) and not refunded yet (units cancelled earlier, C10)."""
+        already = self.refunded or Money.zero(self.currency)
+        refund = self.amount_paid - already
         payment_state = PaymentState.REFUNDED if refund.minor > 0 else PaymentState.VOIDED
         order = replace(
             self,
             fulfilment_state=FulfilmentState.CANCELLED,
             payment_state=payment_state,
             cancelled_at=now,
-            refunded=refund,
+            refunded=already + refund if self.refunded else refund,
             open_cancellation_id=None,
             cancelled_by=by,
         )

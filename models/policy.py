@@ -1,10 +1,12 @@
-"""Y1: windows and rules per product category, with the marketplace defaults."""
+"""Y1, Y2: windows and rules per product category, with the marketplace defaults; the business
+calendar deadlines that count business days are counted on."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
-from datetime import timedelta
+from datetime import date, datetime, timedelta
+from enum import Enum
 from functools import lru_cache
 
 from models.errors import ValidationFailed
@@ -31,14 +33,34 @@ class CategoryPolicy:
     instant_refund: bool = False
     # P2: the buyer must send the faulty item back before the replacement ships.
     replacement_needs_item_back: bool = True
+    # Y2, C8: how long a prepaid order may stay unpaid when the marketplace sends no due time.
+    payment_window: timedelta = 24 * HOUR
+    # Y2: the seller's response window counts business days (BusinessCalendar): each whole day
+    # of it is a business day, so a 48-hour window asked on a Friday ends on Tuesday.
+    business_days: bool = False
+    # Y2: above this order value (items, in minor units of the order's currency; 0: never) the
+    # seller answers within `high_value_seller_response_window` instead.
+    high_value_above: int = 0
+    high_value_seller_response_window: timedelta = 96 * HOUR
+    # R12: how long the buyer has to accept or decline a partial-refund offer.
+    offer_response_window: timedelta = 48 * HOUR
+    # R12: what the buyer's silence on an offer means: accepted (True) or declined (False).
+    offer_silence_accepts: bool = False
+    # P4: how long a shipped replacement order may take to be delivered; then a refund instead.
+    replacement_delivery_window: timedelta = 14 * DAY
 
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
             if isinstance(value, timedelta) and value <= timedelta(0):
                 raise ValidationFailed(f"{f.name} must be a positive duration", field=f.name)
+        if self.high_value_above < 0:
+            raise ValidationFailed(
+                "high_value_above must not be negative", field="high_value_above"
+            )
 
     def to_seconds(self) -> dict[str, float | bool]:
+        """Windows in seconds, flags and amounts as they are."""
         out: dict[str, float | bool] = {}
         for f in fields(self):
             value = getattr(self, f.name)
@@ -62,7 +84,7 @@ class CategoryPolicy:
 
     @classmethod
     def _decode(cls, data: Mapping[str, float | bool]) -> CategoryPolicy:
-        kwargs: dict[str, timedelta | bool] = {}
+        kwargs: dict[str, timedelta | bool | int] = {}
         for f in fields(cls):
             if f.name not in data:
                 continue
@@ -72,6 +94,10 @@ class CategoryPolicy:
                 if not isinstance(value, bool):
                     raise ValidationFailed(f"{f.name} must be true or false", field=f.name)
                 kwargs[f.name] = value
+            elif f.type == "int":
+                if isinstance(value, bool) or not isinstance(value, int):
+                    raise ValidationFailed(f"{f.name} must be a whole number", field=f.name)
+                kwargs[f.name] = value  # type: ignore[assignment]
             else:
                 if isinstance(value, bool) or not isinstance(value, int | float):
                     raise ValidationFailed(f"{f.name} must be a number of seconds", field=f.name)
@@ -89,12 +115,71 @@ def _policy_of(
 DEFAULT_POLICY = CategoryPolicy()
 
 
+class WindowKind(Enum):
+    STANDARD = "STANDARD"
+    HIGH_VALUE = "HIGH_VALUE"  # Y2: the longer window above an order value
+
+
+@dataclass(frozen=True)
+class ResponseWindow:
+    """Y2: the seller response window that applies to a request, and how it is counted."""
+
+    kind: WindowKind
+    length: timedelta
+    business_days: bool
+
+    def ends(self, start: datetime, calendar: BusinessCalendar) -> datetime:
+        if not self.business_days:
+            return start + self.length
+        days, rest = divmod(self.length, DAY)
+        return calendar.add_business_days(start, days) + rest
+
+
+def seller_response_window(policy: CategoryPolicy, order_value_minor: int) -> ResponseWindow:
+    """Y2: the longer window when the order is worth more than the policy's threshold."""
+    if policy.high_value_above and order_value_minor > policy.high_value_above:
+        length, kind = policy.high_value_seller_response_window, WindowKind.HIGH_VALUE
+    else:
+        length, kind = policy.seller_response_window, WindowKind.STANDARD
+    return ResponseWindow(kind, length, policy.business_days)
+
+
+@dataclass(frozen=True)
+class BusinessCalendar:
+    """Y2: the days deadlines counted in business days skip: weekends and listed holidays
+    (dates in UTC, the service's time)."""
+
+    weekend: frozenset[int] = frozenset({5, 6})  # date.weekday(): Saturday, Sunday
+    holidays: frozenset[date] = frozenset()
+
+    def __post_init__(self) -> None:
+        if not self.weekend <= set(range(7)) or len(self.weekend) == 7:
+            raise ValidationFailed("a weekend is some of the days 0 to 6, not all", field="weekend")
+
+    def is_business_day(self, day: date) -> bool:
+        return day.weekday() not in self.weekend and day not in self.holidays
+
+    def add_business_days(self, start: datetime, days: int) -> datetime:
+        """The same time of day, `days` business days later: each day stepped onto counts if it
+        is a business day (Friday + 2 is Tuesday; Saturday + 2 is Tuesday too)."""
+        at, counted = start, 0
+        while counted < days:
+            at += DAY
+            counted += self.is_business_day(at.date())
+        return at
+
+
+WEEKENDS_ONLY = BusinessCalendar()
+
+
 @dataclass(frozen=True)
 class PolicyBook:
-    """The policies of the categories that set their own; every other category gets the default."""
+    """The policies of the categories that set their own; every other category gets the default.
+    `calendar` is the marketplace's, for deadlines counted in business days (Y2)."""
 
     by_category: Mapping[str, CategoryPolicy]
     default: CategoryPolicy = DEFAULT_POLICY
+    calendar: BusinessCalendar = WEEKENDS_ONLY
 
     def for_category(self, category: str) -> CategoryPolicy:
         return self.by_category.get(category, self.default)
@@ -104,17 +189,20 @@ class PolicyBook:
 
         DOMAIN.md is silent on mixed orders. The marketplace protects the buyer without asking a
         seller for more than any item's category promises: every window is the shortest among the
-        categories, a refund is instant only if every category says so, and the faulty item must
-        come back if any category asks for it.
+        categories, a refund is instant only if every category says so, silence accepts an offer
+        only if every category says so, and the faulty item must come back if any category asks
+        for it.
         """
         policies = [self.for_category(c) for c in sorted(set(categories))] or [self.default]
-        combined: dict[str, timedelta | bool] = {}
+        combined: dict[str, timedelta | bool | int] = {}
         for f in fields(CategoryPolicy):
             values = [getattr(p, f.name) for p in policies]
-            if f.name == "instant_refund":
+            if f.name in ("instant_refund", "business_days", "offer_silence_accepts"):
                 combined[f.name] = all(values)
             elif f.name == "replacement_needs_item_back":
                 combined[f.name] = any(values)
+            elif f.name == "high_value_above":  # the longer window only if every one grants it
+                combined[f.name] = 0 if 0 in values else max(values)
             else:
                 combined[f.name] = min(values)
         return CategoryPolicy(**combined)  # type: ignore[arg-type]

@@ -83,8 +83,11 @@ class LedgerEntry:
 def paid_by_line(order: Order) -> dict[str, Money]:
     """What the buyer paid for each line: the unit price times the quantity, once paid at all."""
     paid = order.amount_paid.minor > 0
+    zero = Money.zero(order.currency)
+    # Units a line cancel voided before any money moved were never paid for (C10).
     return {
-        line.line_id: line.subtotal if paid else Money.zero(order.currency) for line in order.lines
+        line.line_id: line.subtotal - order.voided(line.line_id) if paid else zero
+        for line in order.lines
     }
 
 

@@ -9,9 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypedDict, TypeVar
 
 from models.actors import ActorKind
+
+if TYPE_CHECKING:
+    from models.orders import Order
+    from models.policy import CategoryPolicy
 
 
 class RequestKind(Enum):
@@ -32,6 +36,46 @@ class Initiator(Enum):
     def _missing_(cls, value: object) -> Initiator | None:
         # Cancellations stored before the two spellings became one say SYSTEM for the platform.
         return cls.PLATFORM if value == "SYSTEM" else None
+
+
+class Opened(TypedDict):
+    """What a new request of any kind takes from its order and from who opens it: the keyword
+    arguments every kind's constructor shares (models/cancellations.py,
+    models/after_sale_opening.py)."""
+
+    id: str
+    order_id: str
+    shop_id: str
+    buyer_id: str
+    initiator: Initiator
+    reason: str
+    note: str | None
+    currency: str
+    policy: CategoryPolicy  # the policy the request is opened under (Y1)
+    requested_at: datetime
+
+
+def opened_on(
+    order: Order,
+    new_id: str,
+    initiator: Initiator,
+    reason: str,
+    note: str | None,
+    policy: CategoryPolicy,
+    now: datetime,
+) -> Opened:
+    return Opened(
+        id=new_id,
+        order_id=order.id,
+        shop_id=order.shop_id,
+        buyer_id=order.buyer_id,
+        initiator=initiator,
+        reason=reason,
+        note=note,
+        currency=order.currency,
+        policy=policy,
+        requested_at=now,
+    )
 
 
 S = TypeVar("S", bound=Enum)  # a kind's status

@@ -7,7 +7,7 @@ after-sale service (refunds, returns, replacements) calls from its write path.
 from __future__ import annotations
 
 from models.after_sale_requests import AfterSaleRequest
-from models.after_sales_machine import FINAL_STATUSES, AfterSaleStatus
+from models.after_sales_machine import FINAL_STATUSES, AfterSaleAction, AfterSaleStatus
 from models.cancellations import Cancellation, CancellationStatus
 from models.money import total
 from models.orders import LineItem
@@ -40,7 +40,7 @@ def facts_of_cancellation(c: Cancellation) -> RequestFacts:
         amount=total([line.subtotal for line in c.lines], c.currency),
         status=c.status.value,
         phase=phase,
-        deadline=c.respond_by,
+        deadline=c.respond_by if c.next_action else None,  # kept on a decided request
         requested_at=c.requested_at,
     )
 
@@ -52,13 +52,16 @@ def facts_of_after_sale(r: AfterSaleRequest) -> RequestFacts:
         phase = RequestPhase.FINAL
     else:
         phase = RequestPhase.IN_PROCESS  # approved and under way, appealable, or appealed
+    # R10: an instant refund is the platform's, though the buyer's request started it.
+    instant = any(t.action is AfterSaleAction.INSTANT_REFUND for t in r.timeline)
+    initiator = RequestInitiator.PLATFORM if instant else _INITIATORS[r.initiator]
     return RequestFacts(
         request_id=r.id,
         kind=RequestKind(r.kind.value),
         order_id=r.order_id,
         shop_id=r.shop_id,
         buyer_id=r.buyer_id,
-        initiator=_INITIATORS[r.initiator],
+        initiator=initiator,
         reason=r.reason,
         categories=_categories(r.lines),
         amount=total([line.subtotal for line in r.lines], r.currency),

@@ -16,6 +16,11 @@ from typing import Generic, TypeVar
 from models.actors import ActorKind
 from models.errors import InvalidTransition
 
+# Who may take a step, as a transition table names it.
+BUYER = frozenset({ActorKind.BUYER})
+SELLER = frozenset({ActorKind.SELLER_AGENT})
+PLATFORM = frozenset({ActorKind.PLATFORM})
+
 S = TypeVar("S", bound=Enum)
 A = TypeVar("A", bound=Enum)
 

@@ -20,6 +20,7 @@ from api.metrics import DatabaseLatency, ObservedDeadlineWorker
 from api.settings import Settings, load_settings
 from models.clock import SystemClock
 from process.gc_tuning import tune_for_serving
+from resolvers.webhooks.documents import DocumentShaper
 from services.bootstrap import build_services
 from services.tiktok_connection import TikTokConnection
 from services.webhook_delivery import WebhookDispatcher
@@ -87,6 +88,7 @@ class ProcessApp:
                 timeout_seconds=s.webhook_timeout_seconds,
                 concurrency=s.webhook_concurrency,
                 production=s.production,
+                shape=DocumentShaper(services, None),
             )
         tiktok = TikTokConnection(
             services,

@@ -14,7 +14,7 @@ from models.actors import Actor
 from models.commands import Command
 from resolvers.context import Context, caller_who, services_of
 from resolvers.errors import outcome
-from resolvers.evidence_types import evidence_claim
+from resolvers.evidence.types import evidence_claim
 from services.evidence import claiming
 
 # Opened around the one service call, for the caller: the evidence a step names (E1).

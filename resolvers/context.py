@@ -15,12 +15,12 @@ from graphql_runtime.limits import Guard
 from models.actors import Actor
 from models.after_sales import AfterSaleRequest
 from models.orders import Order
+from models.refunds import Refund
+from models.tickets import Ticket
 from services.bootstrap import Services
 from services.deadline_worker import DeadlineWorker
+from services.read_types import Evidence
 from services.webhooks import WebhookService
-from storage import after_sales as after_sale_store
-from storage import orders as order_store
-from storage.evidence import Evidence
 
 
 @dataclass
@@ -43,21 +43,36 @@ class Context:
     orders: DataLoader[str, Order | None] = field(init=False)
     after_sales: DataLoader[str, AfterSaleRequest | None] = field(init=False)
     evidence: DataLoader[str, list[Evidence]] = field(init=False)  # by request id (E1)
+    tickets: DataLoader[str, Ticket | None] = field(init=False)  # by request id (H1)
+    refunds: DataLoader[str, Refund | None] = field(init=False)  # by request id, never cached
 
     def __post_init__(self) -> None:
+        lookups = self.services.lookups
+
         async def load_orders(ids: list[str]) -> list[Order | None]:
-            found = await order_store.get_many(self.services.db, ids)
+            found = await lookups.orders(ids)
             return [found.get(i) for i in ids]
 
         async def load_after_sales(ids: list[str]) -> list[AfterSaleRequest | None]:
-            found = {r.id: r for r in await after_sale_store.get_many(self.services.db, ids)}
+            found = await lookups.after_sales(ids)
             return [found.get(i) for i in ids]
 
         async def load_evidence(request_ids: list[str]) -> list[list[Evidence]]:
             found = await self.services.evidence.of_requests(request_ids)
             return [found.get(i, []) for i in request_ids]
 
+        async def load_tickets(request_ids: list[str]) -> list[Ticket | None]:
+            found = await lookups.tickets_of_requests(request_ids)
+            return [found.get(i) for i in request_ids]
+
+        async def load_refunds(request_ids: list[str]) -> list[Refund | None]:
+            found = await lookups.refunds_of_requests(request_ids)
+            return [found.get(i) for i in request_ids]
+
         self.orders = DataLoader(load_fn=load_orders)
+        self.tickets = DataLoader(load_fn=load_tickets)
+        # A refund settles while a subscription's context lives: batched, never remembered.
+        self.refunds = DataLoader(load_fn=load_refunds, cache=False)
         self.evidence = DataLoader(load_fn=load_evidence)
         self.after_sales = DataLoader(load_fn=load_after_sales)
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar, Union
 
 import strawberry
 
 from graphql_runtime.error_codes import typed_error_codes
 from models import after_sales_errors as after_sale_errors
 from models import errors as domain
+from models import line_cancels
 from models.ticket_rules import InvalidRule
 from models.ticket_rules import RuleProblem as DomainRuleProblem
 
@@ -49,11 +50,14 @@ class ErrorCode(Enum):
     APPEAL_WINDOW_CLOSED = "APPEAL_WINDOW_CLOSED"
     RETURN_SHIPPING_WINDOW_CLOSED = "RETURN_SHIPPING_WINDOW_CLOSED"
     RECEIPT_WINDOW_CLOSED = "RECEIPT_WINDOW_CLOSED"
+    OFFER_WINDOW_CLOSED = "OFFER_WINDOW_CLOSED"
     DEADLINE_NOT_REACHED = "DEADLINE_NOT_REACHED"
     INVALID_RULE = "INVALID_RULE"
     # The order intake (models/order_intake.py)
     STALE_UPDATE = "STALE_UPDATE"
     ORDER_CONFLICT = "ORDER_CONFLICT"
+    # Refund settlements (models/refunds.py)
+    REFUND_CONFLICT = "REFUND_CONFLICT"
 
 
 RuleProblem = strawberry.enum(
@@ -132,6 +136,12 @@ class AfterSaleRefusedError(UserError):
     window_ends_at: datetime | None
 
 
+@strawberry.type(description="C10: more units of a line than are left to cancel.")
+class UnitsNotAvailableError(UserError):
+    line_id: strawberry.ID
+    available: int
+
+
 @strawberry.type(description="R7: the amount is above what these lines can still refund.")
 class RefundExceedsRefundableError(UserError):
     refundable_minor_units: int
@@ -169,6 +179,10 @@ def to_user_error(err: domain.DomainError) -> UserError:
             return PaymentWindowOpenError(**common, payment_due_at=err.payment_due_at)
         case domain.DuplicateRequest():
             return AlreadyRequestedError(**common, existing_cancellation_id=err.existing_id)
+        case line_cancels.UnitsNotAvailable():
+            return UnitsNotAvailableError(
+                **common, line_id=strawberry.ID(err.line_id), available=err.available
+            )
         case InvalidRule():
             return InvalidRuleError(**common, problem=err.problem)
         case after_sale_errors.AfterSaleRefused():
@@ -199,6 +213,15 @@ def to_user_error(err: domain.DomainError) -> UserError:
 
 
 COMMON_ERRORS = (NotFoundError, ForbiddenError, ValidationError, IdempotencyKeyReusedError)
+
+
+def result_union(name: str, result: type, *errors: type) -> Any:
+    """The union policy of mutation results: one union per result type, whichever mutations
+    return it, so a client handles the same members wherever it meets the type. Its members are
+    the type, every typed error one of those mutations can give, and the common errors."""
+    members = tuple(dict.fromkeys((result, *errors, *COMMON_ERRORS)))
+    return Annotated[Union[members], strawberry.union(name)]  # noqa: UP007 (built at run time)
+
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -1,116 +1,19 @@
-"""GraphQL inputs, with the reason catalogues turned into enums (one source: models/reasons)."""
+"""GraphQL inputs every feature shares: ids, money and the idempotency key's help text."""
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from decimal import Decimal
-from enum import Enum
 from typing import overload
 
 import strawberry
 
 from models.errors import ValidationFailed
 from models.money import Money, currency_exponent
-from models.reasons import (
-    BUYER_CANCEL_REASONS,
-    CANCELLATION_REJECT_REASONS,
-    SELLER_CANCEL_REASONS,
-)
-from resolvers.types import FulfilmentState
-
-BuyerCancelReason = strawberry.enum(
-    Enum("BuyerCancelReason", {code: code for code in BUYER_CANCEL_REASONS}),  # type: ignore[misc]
-    description="Why the buyer wants to cancel.",
-)
-CancellationRejectReason = strawberry.enum(
-    Enum("CancellationRejectReason", {c: c for c in CANCELLATION_REJECT_REASONS}),  # type: ignore[misc]
-    description="C5: the fixed list a seller picks from to reject a cancellation.",
-)
-SellerCancelReason = strawberry.enum(
-    Enum("SellerCancelReason", {code: code for code in SELLER_CANCEL_REASONS}),  # type: ignore[misc]
-    description="C7: why the seller cancels an order.",
-)
-
-
-@strawberry.enum
-class CancellationSort(Enum):
-    NEWEST = "NEWEST"
-    OLDEST = "OLDEST"
-    DEADLINE_SOONEST = "DEADLINE_SOONEST"
-
 
 IDEMPOTENCY_HELP = (
     "Repeat a call with the same key to get its first outcome; nothing changes twice."
 )
-
-
-@strawberry.input
-class CancellationFilter:
-    order_id: strawberry.ID | None = None
-    buyer_id: strawberry.ID | None = None
-    created_from: datetime | None = strawberry.field(default=None, description="Inclusive.")
-    created_to: datetime | None = strawberry.field(default=None, description="Exclusive.")
-
-
-@strawberry.input
-class OrderFilter:
-    fulfilment_state: FulfilmentState | None = None
-    buyer_id: strawberry.ID | None = None
-    placed_from: datetime | None = None
-    placed_to: datetime | None = None
-
-
-@strawberry.input
-class RequestCancellationInput:
-    order_id: strawberry.ID
-    reason: BuyerCancelReason  # type: ignore[valid-type]
-    note: str | None = strawberry.field(default=None, description="At most 500 characters.")
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
-
-
-@strawberry.input
-class DecideCancellationInput:
-    cancellation_id: strawberry.ID
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
-
-
-@strawberry.input
-class RejectCancellationInput:
-    cancellation_id: strawberry.ID
-    reason: CancellationRejectReason  # type: ignore[valid-type]
-    comment: str | None = strawberry.field(default=None, description="At most 500 characters.")
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
-    evidence_ids: list[strawberry.ID] | None = strawberry.field(
-        default=None,
-        description="E1: ids of your photo uploads for this order (POST /evidence); at most 10.",
-    )
-
-
-@strawberry.input
-class CancelOrderInput:
-    order_id: strawberry.ID
-    reason: SellerCancelReason  # type: ignore[valid-type]
-    comment: str | None = strawberry.field(default=None, description="At most 500 characters.")
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
-
-
-@strawberry.input
-class CancelUnpaidOrderInput:
-    order_id: strawberry.ID
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
-
-
-@strawberry.input
-class OrderInput:
-    order_id: strawberry.ID
-
-
-@strawberry.input
-class HandToCarrierInput:
-    order_id: strawberry.ID
-    carrier: str
-    tracking_number: str
 
 
 _ID_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")

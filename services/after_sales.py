@@ -11,7 +11,7 @@ loser reruns on the state that won (storage/refund_ledgers.py).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bson import ObjectId
@@ -33,10 +33,13 @@ from models.clock import Clock
 from models.commands import (
     ActOnAfterSaleDeadlines,
     AfterSaleCommand,
+    AnswerOffer,
     AppealAfterSale,
     ApproveAfterSale,
     ConfirmReturnReceived,
     DecideAppeal,
+    IssueReplacementRefund,
+    OfferPartialRefund,
     PlatformRefund,
     RecordReplacementDelivered,
     RefundOrder,
@@ -50,32 +53,22 @@ from models.commands import (
 )
 from models.errors import DomainError, NotFound, ValidationFailed
 from models.orders import Order
-from models.policy import DEFAULT_POLICY, CategoryPolicy, PolicyBook
+from models.policy import DEFAULT_POLICY, BusinessCalendar, CategoryPolicy, PolicyBook
 from models.ticket_facts import facts_of_after_sale
-from services.request_writes import RequestWrites
-from services.ticket_sync import (
-    AfterCreate,
-)
+from services.request_reads import RequestReads
+from services.request_writes import OnWrite, RequestWrites
 from storage import after_sales as store
 from storage import cancellations as cancellation_store
 from storage import orders as order_store
-from storage import policies, refund_ledgers, tab_counts
+from storage import policies, refund_ledgers, replacement_orders
 from storage.after_sales import AfterSaleFilter
 from storage.mongo import Database, Session
-from storage.pagination import Page
-from storage.shops import shop_of, shops_of
+from storage.shops import shops_of
 
 SECTION = "after_sales"
 
-
-# Runs the helpdesk rules on new requests, after their transaction (services/tickets.py); it
-# returns the ids of the requests a rule decided, so the caller shows their new state.
-
-Decide = Callable[[AfterSaleRequest, Order, RefundLedger], AfterSaleOutcome]
+Decide = Callable[[AfterSaleRequest, AfterSalesCase], AfterSaleOutcome]
 Create = Callable[[AfterSalesCase, PolicyBook, str], AfterSaleOutcome]
-OnWrite = Callable[
-    [Session, Actor, list[tuple[AfterSaleRequest | None, AfterSaleRequest]]], Awaitable[None]
-]
 
 
 def new_after_sale_id() -> str:
@@ -88,9 +81,11 @@ class _Change:
     before: AfterSaleRequest | None  # None: a new request
 
 
-_BUYER_STEPS = (RequestAfterSale, WithdrawAfterSale, AppealAfterSale, ShipReturn)
+_BUYER_STEPS = (RequestAfterSale, WithdrawAfterSale, AppealAfterSale, ShipReturn, AnswerOffer)
 _SELLER_STEPS = (
     ApproveAfterSale,
+    OfferPartialRefund,
+    IssueReplacementRefund,
     RejectAfterSale,
     ConfirmReturnReceived,
     RejectReturnOnReceipt,
@@ -112,15 +107,13 @@ def _permit(actor: Actor, c: AfterSaleCommand) -> access.Permit:
     raise TypeError(f"not a step on an after-sale request: {c!r}")
 
 
-class AfterSaleService:
-    def __init__(self, db: Database, clock: Clock) -> None:
-        self.db = db
+class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFilter]):
+    def __init__(self, db: Database, clock: Clock, on_write: OnWrite | None = None) -> None:
         self.clock = clock
-        self.after_create: AfterCreate | None = None  # wired by services/bootstrap.py
-        self.writes = RequestWrites(db, clock, SECTION, store.REQUESTS, facts_of_after_sale)
-        # E1: attaches the evidence a step's caller named, in the step's transaction (wired by
-        # services/bootstrap.py; services/evidence.py::EvidenceService.attach_claimed).
-        self.on_write: OnWrite | None = None
+        self.writes = RequestWrites(
+            db, clock, SECTION, "after-sale request", store.REQUESTS, facts_of_after_sale, on_write
+        )
+        super().__init__(self.writes, AfterSaleTab, AfterSaleFilter())
 
     async def handle(
         self, actor: Actor, command: AfterSaleCommand, key: str | None = None
@@ -158,6 +151,7 @@ class AfterSaleService:
                     policy,
                     now(),
                     new_id,
+                    calendar=book.calendar,
                 )
             refund = domain.refund_by_seller
             if isinstance(c, PlatformRefund):
@@ -183,7 +177,8 @@ class AfterSaleService:
         checked before: `_permit`)."""
         now = self.clock.now
 
-        def decide(r: AfterSaleRequest, order: Order, ledger: RefundLedger) -> AfterSaleOutcome:
+        def decide(r: AfterSaleRequest, case: AfterSalesCase) -> AfterSaleOutcome:
+            order, ledger = case.order, case.ledger
             match c:
                 case WithdrawAfterSale():
                     return domain.withdraw(r, order, actor, now())
@@ -200,16 +195,30 @@ class AfterSaleService:
                     return domain.confirm_receipt(r, order, ledger, actor, now())
                 case RejectReturnOnReceipt():
                     return domain.reject_on_receipt(r, order, actor, c.reason, c.comment, now())
-                case ShipReplacement():
+                case OfferPartialRefund():  # R12
+                    lines = line_map(c.lines)
+                    return domain.offer_partial_refund(
+                        r, order, ledger, actor, c.amount, now(), lines=lines, comment=c.comment
+                    )
+                case AnswerOffer():
+                    return domain.answer_offer(r, order, ledger, actor, c.accept, now())
+                case IssueReplacementRefund():  # P4
+                    replacement = case.replacement_order(r)
+                    return domain.issue_replacement_refund(
+                        r, order, ledger, actor, c.comment, now(), replacement
+                    )
+                case ShipReplacement():  # P2, P4: the replacement order is handed over too
+                    replacement = case.replacement_order(r)
                     return domain.ship_replacement(
-                        r, order, actor, c.carrier, c.tracking_number, now()
+                        r, order, actor, c.carrier, c.tracking_number, now(), replacement
                     )
                 case DecideAppeal():  # R6: the refund goes ahead, or the request closes
                     if c.for_buyer:
                         return domain.decide_for_buyer(r, order, ledger, actor, c.note, now())
                     return domain.decide_for_seller(r, order, actor, c.note, now())
                 case RecordReplacementDelivered():  # P2: a carrier event
-                    return domain.replacement_delivered(r, order, actor, now())
+                    replacement = case.replacement_order(r)
+                    return domain.replacement_delivered(r, order, actor, now(), replacement)
             raise TypeError(f"not a step on an after-sale request: {c!r}")
 
         return decide
@@ -238,45 +247,54 @@ class AfterSaleService:
             work, serial=await shops_of(self.db, self.db.after_sales, ids)
         )
 
+    async def follow_replacement_orders(
+        self, session: Session, actor: Actor, orders: list[Order]
+    ) -> None:
+        """P4: the requests whose replacement orders the order intake just moved, moved after
+        them in the intake's transaction, through the one write path (wired by
+        services/bootstrap.py as the intake's `on_orders_moved`)."""
+        ids = [o.replacement_request_id for o in orders if o.replacement_request_id]
+        if not ids:
+            return
+        now = self.clock.now()
+        found = await store.get_many(self.db, ids, session)
+        cases = await self._cases([r.order_id for r in found], session)
+        changes = []
+        for r in found:
+            case = cases[r.order_id]
+            replacement = case.replacement_order(r)
+            if replacement is None:
+                continue
+            outcome = domain.follow_replacement_order(r, case.order, replacement, actor, now)
+            if outcome is None:
+                continue  # the request moved on (refunded instead, say): the order alone moves
+            case.apply(outcome)
+            changes.append(_Change(outcome, r))
+        await self._write(session, actor, cases, changes)
+
     async def set_policy(self, actor: Actor, category: str, policy: CategoryPolicy) -> None:
         """Y1: the platform sets a category's policy; requests already open keep theirs."""
         access.require_platform(actor)
         category = category.strip()
         if not category or len(category) > 100:
             raise ValidationFailed("a category is 1 to 100 characters", field="category")
+        if category.startswith("*"):  # "*" is the default, "*calendar" the calendar's (Y2)
+            raise ValidationFailed("a category does not start with *", field="category")
         await policies.put(self.db, category, policy)
+
+    async def set_calendar(self, actor: Actor, calendar: BusinessCalendar) -> None:
+        """Y2: the platform sets the business calendar; deadlines already set keep theirs."""
+        access.require_platform(actor)
+        await policies.put_calendar(self.db, calendar)
+
+    async def calendar(self) -> BusinessCalendar:
+        return await policies.calendar(self.db)
 
     # ---- reads ---------------------------------------------------------------------------
 
-    async def get(self, actor: Actor, request_id: str) -> AfterSaleRequest:
-        r = await store.get(self.db, request_id)
-        if r is None:
-            raise NotFound(f"no after-sale request {request_id}", field="id")
-        access.require_view(actor, r.shop_id, r.buyer_id, f"after-sale request {request_id}")
-        return r
-
-    async def page(
-        self,
-        actor: Actor,
-        shop_id: str | None,
-        tab: AfterSaleTab | None,
-        f: AfterSaleFilter,
-        sort: str,
-        first: int,
-        after: str | None,
-    ) -> tuple[list[AfterSaleRequest], Page]:
-        scope = access.request_scope(actor, shop_id)
-        return await store.page(self.db, scope, tab, f, sort, first, after)
-
-    async def tab_counts(
-        self, actor: Actor, shop_id: str | None, f: AfterSaleFilter
-    ) -> dict[AfterSaleTab, int]:
-        """Counters when the whole shop is asked for (one read); index-backed counts otherwise."""
-        scope = access.request_scope(actor, shop_id)
-        if scope.shop_id and not scope.buyer_id and f == AfterSaleFilter():
-            stored = await tab_counts.read(self.db, scope.shop_id, SECTION)
-            return {tab: max(0, stored.get(tab.value, 0)) for tab in AfterSaleTab}
-        return {tab: await store.count(self.db, scope, tab, f) for tab in AfterSaleTab}
+    async def for_order(self, order: Order) -> list[AfterSaleRequest]:
+        """Every request of an order, oldest first (the order's viewer sees them all)."""
+        return (await store.for_orders(self.db, [order.id]))[order.id]
 
     async def line_eligibility(self, actor: Actor, order_id: str) -> tuple[LineEligibility, ...]:
         order = await self._visible_order(actor, order_id)
@@ -296,7 +314,8 @@ class AfterSaleService:
         c = await cancellation_store.get(self.db, cancellation_id)
         if c is None:
             raise NotFound(f"no cancellation {cancellation_id}", field="cancellationId")
-        access.require_view(actor, c.shop_id, c.buyer_id, f"cancellation {cancellation_id}")
+        what = f"cancellation {cancellation_id}"
+        access.require_view(actor, c.shop_id, c.buyer_id, what, "cancellationId")
         if c.refund is not None:
             items, shipping = c.refund.items, c.refund.shipping
         else:
@@ -320,7 +339,7 @@ class AfterSaleService:
 
     async def _visible_order(self, actor: Actor, order_id: str) -> Order:
         order = await self._load_order(order_id, None)
-        access.require_view(actor, order.shop_id, order.buyer_id, f"order {order_id}")
+        access.require_view(actor, order.shop_id, order.buyer_id, f"order {order_id}", "orderId")
         return order
 
     async def _load_order(self, order_id: str, session: Session | None) -> Order:
@@ -337,7 +356,17 @@ class AfterSaleService:
             raise NotFound(f"no order {missing[0]}", field="orderId")
         ledgers = await refund_ledgers.get_many(self.db, list(orders.values()), session)
         existing = await store.for_orders(self.db, ids, session)
-        return {i: AfterSalesCase(orders[i], ledgers[i], existing[i]) for i in ids}
+        linked = [rid for o in orders.values() for rid in o.replacement_order_ids]
+        replacements = await order_store.get_many(self.db, linked, session) if linked else {}
+        return {
+            i: AfterSalesCase(
+                orders[i],
+                ledgers[i],
+                existing[i],
+                {rid: replacements[rid] for rid in orders[i].replacement_order_ids},
+            )
+            for i in ids
+        }
 
     async def _create(
         self,
@@ -351,6 +380,8 @@ class AfterSaleService:
         async def write(session: Session) -> AfterSaleRequest:
             cases = await self._cases([order_id], session)
             case = cases[order_id]
+            missing = NotFound(f"no order {order_id}", field="orderId")
+            access.require_known(actor, case.order.shop_id, case.order.buyer_id, missing)
             permit(case.order.shop_id, case.order.buyer_id)
             # A request keeps the policy it was opened under (Y1): read once, here.
             book = await policies.book_for(self.db, case.order.categories, session)
@@ -359,10 +390,7 @@ class AfterSaleService:
             [saved] = await self._write(session, actor, cases, [_Change(outcome, None)])
             return saved
 
-        shop = actor.shop_id or await shop_of(self.db, self.db.orders, order_id)
-        return await self.writes.created(
-            actor, command, key, write, permit, shop, self.after_create
-        )
+        return await self.writes.opening(actor, command, key, order_id, write, permit)
 
     async def _decide(
         self,
@@ -373,20 +401,15 @@ class AfterSaleService:
         decide: Decide,
         permit: access.Permit,
     ) -> AfterSaleRequest:
-        async def write(session: Session) -> AfterSaleRequest:
-            r = await store.get(self.db, request_id, session)
-            if r is None:
-                raise NotFound(f"no after-sale request {request_id}", field="requestId")
-            permit(r.shop_id, r.buyer_id)
+        async def write(session: Session, r: AfterSaleRequest) -> AfterSaleRequest:
             cases = await self._cases([r.order_id], session)
             case = cases[r.order_id]
-            outcome = decide(r, case.order, case.ledger)
+            outcome = decide(r, case)
             case.apply(outcome)
             [saved] = await self._write(session, actor, cases, [_Change(outcome, r)])
             return saved
 
-        shop = actor.shop_id or await shop_of(self.db, self.db.after_sales, request_id)
-        return await self.writes.once(actor, command, key, write, permit, shop)
+        return await self.writes.step(actor, command, key, request_id, "requestId", write, permit)
 
     async def _write(
         self,
@@ -401,8 +424,8 @@ class AfterSaleService:
         transaction."""
         if not changes:
             return []
-        if self.on_write is not None:
-            await self.on_write(session, actor, [(ch.before, ch.outcome.request) for ch in changes])
+        pairs = [(ch.before, ch.outcome.request) for ch in changes]
+        await self.writes.deciding(session, actor, pairs)
         touched = [cases[ch.outcome.request.order_id] for ch in changes]
         touched = list({id(case): case for case in touched}.values())
         await order_store.save_many(
@@ -411,6 +434,15 @@ class AfterSaleService:
             session,
         )
         await refund_ledgers.claim_many(self.db, [case.claim for case in touched], session)
+        # P4: the replacement orders the steps placed (with their intake records) or moved.
+        await replacement_orders.write(
+            self.db,
+            actor,
+            [o for ch in changes for o in ch.outcome.new_orders],
+            [m for ch in changes for m in ch.outcome.moved_orders],
+            self.clock.now(),
+            session,
+        )
 
         created = [ch.outcome.request for ch in changes if ch.before is None]
         moved: list[tuple[AfterSaleRequest, AfterSaleRequest]] = [

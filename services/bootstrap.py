@@ -8,11 +8,12 @@ from typing import Any
 from models.actors import Actor
 from models.clock import Clock
 from models.commands import Command, TicketCommand
-from services.after_sale_desk import wire_after_sales
 from services.after_sales import AfterSaleService
+from services.buyer_history import requests_of_buyer
 from services.cancellations import CancellationService
 from services.commands import RequestCommands
 from services.evidence import EvidenceService
+from services.lookups import Lookups
 from services.orders import OrderService
 from services.tickets import HelpdeskService
 from storage.indexes import ensure_indexes
@@ -29,6 +30,7 @@ class Services:
     helpdesk: HelpdeskService
     requests: RequestCommands
     evidence: EvidenceService
+    lookups: Lookups  # reads by id for the API's loaders and the live feed
 
     async def handle(self, actor: Actor, command: Command, key: str | None = None) -> Any:
         """Every use case's one entry (services/commands.py): a ticket's decision to the
@@ -39,26 +41,30 @@ class Services:
 
 
 async def build_services(db: Database, clock: Clock) -> Services:
+    """Every service built with what it uses, once: nothing is set on one afterwards."""
     await ensure_indexes(db)
-    cancellations = CancellationService(db, clock)
-    after_sales = AfterSaleService(db, clock)
-    requests = RequestCommands(cancellations, after_sales)
-    helpdesk = HelpdeskService(db, clock, requests.handle)
-    # H2: the shop's rules run on every new request, right after it is written.
-    cancellations.after_create = helpdesk.run_rules_for_requests
-    # H1, H2: refunds, returns and replacements are tickets too, with the same rules.
-    wire_after_sales(helpdesk, after_sales)
     # E1: a step's evidence is attached in the step's own transaction.
     evidence = EvidenceService(db, clock)
-    after_sales.on_write = evidence.attach_claimed
-    cancellations.on_write = evidence.attach_claimed_to_cancellations
+    cancellations = CancellationService(db, clock, on_write=evidence.attach_claimed)
+    after_sales = AfterSaleService(db, clock, on_write=evidence.attach_claimed)
+    # H1, H2: a decision from a ticket or a rule is the request's own command; it never opens a
+    # request, so it needs no rules run after it.
+    decisions = RequestCommands(cancellations, after_sales)
+    helpdesk = HelpdeskService(db, clock, decisions.handle, history=requests_of_buyer)
+    # H2: the shop's rules run on every new request, right after it is written.
+    requests = RequestCommands(
+        cancellations, after_sales, after_create=helpdesk.run_rules_for_requests
+    )
+    # P4: a replacement order's move moves its request, in the same transaction.
+    orders = OrderService(db, clock, on_orders_moved=after_sales.follow_replacement_orders)
     return Services(
         db=db,
         clock=clock,
-        orders=OrderService(db, clock),
+        orders=orders,
         cancellations=cancellations,
         after_sales=after_sales,
         helpdesk=helpdesk,
         requests=requests,
         evidence=evidence,
+        lookups=Lookups(db),
     )

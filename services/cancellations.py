@@ -7,13 +7,13 @@ version), the order, the tab counters, the notifications and the idempotency key
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from bson import ObjectId
 
-from models import access, events
+from models import access, events, line_cancels
 from models import cancellations as domain
 from models.actors import Actor
 from models.cancellations import Cancellation, CancellationOutcome, CancellationTab
@@ -23,6 +23,7 @@ from models.commands import (
     AutoAcceptCancellations,
     CancellationCommand,
     CancelOrder,
+    CancelOrderLines,
     CancelUnpaidOrder,
     CancelUnpaidOrders,
     RejectCancellation,
@@ -32,31 +33,36 @@ from models.commands import (
 from models.errors import DomainError, NotFound
 from models.money import Money
 from models.orders import FulfilmentState, Order
-from models.policy import CategoryPolicy
+from models.policy import BusinessCalendar, CategoryPolicy
 from models.reasons import SYSTEM_CANCEL_REASONS
 from models.refund_ledger import RefundLedger
 from models.ticket_facts import facts_of_cancellation
-from services.request_writes import RequestWrites
-from services.ticket_sync import (
-    AfterCreate,
-    run_rules_after_create,
-)
+from services.request_reads import RequestReads
+from services.request_writes import OnWrite, RequestWrites
 from storage import cancellations as cancellation_store
 from storage import orders as order_store
-from storage import policies, refund_ledgers, tab_counts
+from storage import policies, refund_ledgers
 from storage.cancellations import CancellationFilter
 from storage.mongo import Database, Session
-from storage.pagination import Page
-from storage.shops import shop_of, shops_of
+from storage.shops import shops_of
 
 SECTION = "cancellations"
 
-
-# Runs the helpdesk rules on new requests, after their transaction (services/tickets.py); it
-# returns the ids of the requests a rule decided, so the caller shows their new state.
-
 Decision = Callable[[Cancellation, Order], CancellationOutcome]
-Creation = Callable[[Order, CategoryPolicy, str], CancellationOutcome]
+
+
+@dataclass(frozen=True)
+class Basis:
+    """What a new cancellation is decided on, read in its transaction."""
+
+    order: Order
+    policy: CategoryPolicy  # the request keeps it (Y1)
+    calendar: BusinessCalendar  # for a deadline counted in business days (Y2)
+    ledger: RefundLedger | None  # read only for a line cancel (C10)
+    new_id: str
+
+
+Creation = Callable[[Basis], CancellationOutcome]
 
 
 @dataclass(frozen=True)
@@ -68,9 +74,13 @@ class _Change:
     order_before: Order
 
 
-OnWrite = Callable[
-    [Session, Actor, list[tuple[Cancellation | None, Cancellation]]], Awaitable[None]
-]
+def _permit(actor: Actor, c: CancellationCommand) -> access.Permit:
+    """Who may take this step (checked on what it reads, and on what a repeated key recalls)."""
+    if isinstance(c, RequestCancellation | WithdrawCancellation):
+        return access.permit_buyer(actor)
+    if isinstance(c, CancelUnpaidOrder):
+        return access.permit_platform(actor)
+    return access.permit_seller(actor)
 
 
 def new_cancellation_id() -> str:
@@ -88,110 +98,98 @@ def _implies_its_ledger(
     )
 
 
-class CancellationService:
-    def __init__(self, db: Database, clock: Clock) -> None:
-        self.db = db
+class CancellationService(RequestReads[Cancellation, CancellationTab, CancellationFilter]):
+    def __init__(self, db: Database, clock: Clock, on_write: OnWrite | None = None) -> None:
         self.clock = clock
-        self.after_create: AfterCreate | None = None  # wired by services/bootstrap.py
         self.writes = RequestWrites(
-            db, clock, SECTION, cancellation_store.REQUESTS, facts_of_cancellation
+            db,
+            clock,
+            SECTION,
+            "cancellation",
+            cancellation_store.REQUESTS,
+            facts_of_cancellation,
+            on_write,
         )
-        # E1: attaches the evidence a step's caller named, in the step's transaction (wired by
-        # services/bootstrap.py; services/evidence.py).
-        self.on_write: OnWrite | None = None
+        super().__init__(self.writes, CancellationTab, CancellationFilter())
 
     async def handle(
         self, actor: Actor, command: CancellationCommand, key: str | None = None
     ) -> Cancellation | list[Cancellation]:
         """The one entry of every cancellation use case (models/commands.py)."""
         match command:
-            case RequestCancellation():
-                return await self._request(actor, command, key)
-            case WithdrawCancellation():
-                return await self._withdraw(actor, command, key)
-            case AcceptCancellation():
-                return await self._accept(actor, command, key)
-            case RejectCancellation():
-                return await self._reject(actor, command, key)
-            case CancelOrder():
-                return await self._cancel_by_seller(actor, command, key)
-            case CancelUnpaidOrder():
-                return await self._cancel_unpaid(actor, command, key)
             case AutoAcceptCancellations():
                 return await self.auto_accept(actor, list(command.cancellation_ids))
             case CancelUnpaidOrders():
                 return await self.cancel_unpaid_orders(actor, list(command.order_ids))
+            case RequestCancellation() | CancelOrder() | CancelOrderLines() | CancelUnpaidOrder():
+                permit = _permit(actor, command)
+                create = self._opening(actor, command)
+                lines = isinstance(command, CancelOrderLines)  # C10 refunds from the ledger
+                return await self._create(
+                    actor, command.order_id, command, key, create, permit, with_ledger=lines
+                )
+            case WithdrawCancellation() | AcceptCancellation() | RejectCancellation():
+                permit, decide = _permit(actor, command), self._step(actor, command)
+                return await self._decide(
+                    actor, command.cancellation_id, command, key, decide, permit
+                )
         raise TypeError(f"not a cancellation command: {command!r}")
 
-    # ---- buyer ---------------------------------------------------------------------------
+    def _opening(
+        self,
+        actor: Actor,
+        c: RequestCancellation | CancelOrder | CancelOrderLines | CancelUnpaidOrder,
+    ) -> Creation:
+        """C1 (at once inside the window), C2 (a request after it), C3 (refused once shipped);
+        C7 (the seller cancels, the buyer is refunded); C10 (the seller cancels some units,
+        they are refunded, the rest goes on); C8 (the platform cancels an order not paid in
+        time)."""
+        now = self.clock.now
 
-    async def _request(self, actor: Actor, c: RequestCancellation, key: str | None) -> Cancellation:
-        """C1 (at once inside the window), C2 (a request after it), C3 (refused once shipped)."""
-
-        def create(order: Order, policy: CategoryPolicy, new_id: str) -> CancellationOutcome:
-            return domain.request_by_buyer(
-                order, actor, c.reason, c.note, policy, self.clock.now(), new_id
-            )
-
-        return await self._create(actor, c.order_id, c, key, create, access.permit_buyer(actor))
-
-    async def _withdraw(
-        self, actor: Actor, c: WithdrawCancellation, key: str | None
-    ) -> Cancellation:
-        def decide(cancellation: Cancellation, order: Order) -> CancellationOutcome:
-            return domain.withdraw(cancellation, order, actor, self.clock.now())
-
-        return await self._decide(
-            actor, c.cancellation_id, c, key, decide, access.permit_buyer(actor)
-        )
-
-    # ---- seller agent --------------------------------------------------------------------
-
-    async def _accept(self, actor: Actor, c: AcceptCancellation, key: str | None) -> Cancellation:
-        """C4: the order is cancelled and the buyer refunded, in the same write."""
-
-        def decide(cancellation: Cancellation, order: Order) -> CancellationOutcome:
-            return domain.accept(cancellation, order, actor, self.clock.now())
-
-        return await self._decide(
-            actor, c.cancellation_id, c, key, decide, access.permit_seller(actor)
-        )
-
-    async def _reject(self, actor: Actor, c: RejectCancellation, key: str | None) -> Cancellation:
-        """C5: a reason from the catalogue and an optional comment; the order goes on."""
-
-        def decide(cancellation: Cancellation, order: Order) -> CancellationOutcome:
-            now = self.clock.now()
-            return domain.reject(cancellation, order, actor, c.reason, c.comment, now)
-
-        return await self._decide(
-            actor, c.cancellation_id, c, key, decide, access.permit_seller(actor)
-        )
-
-    async def _cancel_by_seller(
-        self, actor: Actor, c: CancelOrder, key: str | None
-    ) -> Cancellation:
-        """C7: the seller cancels; the buyer is notified and refunded."""
-
-        def create(order: Order, policy: CategoryPolicy, new_id: str) -> CancellationOutcome:
-            return domain.cancel_by_seller(
-                order, actor, c.reason, c.comment, policy, self.clock.now(), new_id
-            )
-
-        return await self._create(actor, c.order_id, c, key, create, access.permit_seller(actor))
-
-    # ---- platform ------------------------------------------------------------------------
-
-    async def _cancel_unpaid(
-        self, actor: Actor, c: CancelUnpaidOrder, key: str | None
-    ) -> Cancellation:
-        """C8: the platform cancels an order not paid in time; the seller is notified."""
-
-        def create(order: Order, policy: CategoryPolicy, new_id: str) -> CancellationOutcome:
+        def create(b: Basis) -> CancellationOutcome:
+            match c:
+                case RequestCancellation():
+                    return domain.request_by_buyer(
+                        b.order, actor, c.reason, c.note, b.policy, now(), b.new_id, b.calendar
+                    )
+                case CancelOrder():
+                    return domain.cancel_by_seller(
+                        b.order, actor, c.reason, c.comment, b.policy, now(), b.new_id
+                    )
+                case CancelOrderLines():
+                    assert b.ledger is not None  # read for a line cancel (with_ledger)
+                    return line_cancels.cancel_lines_by_seller(
+                        b.order,
+                        b.ledger,
+                        actor,
+                        c.lines,
+                        c.reason,
+                        c.comment,
+                        b.policy,
+                        now(),
+                        b.new_id,
+                    )
             (reason,) = SYSTEM_CANCEL_REASONS
-            return domain.cancel_by_system(order, actor, reason, policy, self.clock.now(), new_id)
+            return domain.cancel_by_system(b.order, actor, reason, b.policy, now(), b.new_id)
 
-        return await self._create(actor, c.order_id, c, key, create, access.permit_platform(actor))
+        return create
+
+    def _step(
+        self, actor: Actor, c: WithdrawCancellation | AcceptCancellation | RejectCancellation
+    ) -> Decision:
+        """The buyer withdraws; C4: the order is cancelled and the buyer refunded, in the same
+        write; C5: a reason from the catalogue and an optional comment, the order goes on."""
+        now = self.clock.now
+
+        def decide(cancellation: Cancellation, order: Order) -> CancellationOutcome:
+            match c:
+                case WithdrawCancellation():
+                    return domain.withdraw(cancellation, order, actor, now())
+                case AcceptCancellation():
+                    return domain.accept(cancellation, order, actor, now())
+            return domain.reject(cancellation, order, actor, c.reason, c.comment, now())
+
+        return decide
 
     async def auto_accept(self, actor: Actor, ids: list[str]) -> list[Cancellation]:
         """C6: these requests, if still waiting past their response window, accepted by the
@@ -243,43 +241,9 @@ class CancellationService:
             return await self._write(session, actor, changes)
 
         shops = await shops_of(self.db, self.db.orders, order_ids)
-        cancelled = await self.db.transaction(work, serial=shops)
-        await run_rules_after_create(self.after_create, [c.id for c in cancelled])
-        return cancelled
+        return await self.db.transaction(work, serial=shops)
 
     # ---- reads ---------------------------------------------------------------------------
-
-    async def get(self, actor: Actor, cancellation_id: str) -> Cancellation:
-        c = await cancellation_store.get(self.db, cancellation_id)
-        if c is None:
-            raise NotFound(f"no cancellation {cancellation_id}", field="id")
-        access.require_view(actor, c.shop_id, c.buyer_id, f"cancellation {cancellation_id}")
-        return c
-
-    async def page(
-        self,
-        actor: Actor,
-        shop_id: str | None,
-        tab: CancellationTab | None,
-        f: CancellationFilter,
-        sort: str,
-        first: int,
-        after: str | None,
-    ) -> tuple[list[Cancellation], Page]:
-        scope = access.request_scope(actor, shop_id)
-        return await cancellation_store.page(self.db, scope, tab, f, sort, first, after)
-
-    async def tab_counts(
-        self, actor: Actor, shop_id: str | None, f: CancellationFilter
-    ) -> dict[CancellationTab, int]:
-        """Counters when the whole shop is asked for (one read); index-backed counts otherwise."""
-        scope = access.request_scope(actor, shop_id)
-        if scope.shop_id and not scope.buyer_id and f == CancellationFilter():
-            stored = await tab_counts.read(self.db, scope.shop_id, SECTION)
-            return {tab: max(0, stored.get(tab.value, 0)) for tab in CancellationTab}
-        return {
-            tab: await cancellation_store.count(self.db, scope, tab, f) for tab in CancellationTab
-        }
 
     async def for_order(self, order: Order) -> list[Cancellation]:
         return await cancellation_store.for_order(self.db, order.id)
@@ -288,7 +252,7 @@ class CancellationService:
         order = await order_store.get(self.db, order_id)
         if order is None:
             raise NotFound(f"no order {order_id}", field="orderId")
-        access.require_view(actor, order.shop_id, order.buyer_id, f"order {order_id}")
+        access.require_view(actor, order.shop_id, order.buyer_id, f"order {order_id}", "orderId")
         book = await policies.book_for(self.db, order.categories)
         return domain.buyer_eligibility(order, book.for_order(order.categories), self.clock.now())
 
@@ -308,20 +272,24 @@ class CancellationService:
         key: str | None,
         create: Creation,
         permit: access.Permit,
+        *,
+        with_ledger: bool = False,
     ) -> Cancellation:
         async def write(session: Session) -> Cancellation:
             order = await self._load_order(order_id, session)
+            missing = NotFound(f"no order {order_id}", field="orderId")
+            access.require_known(actor, order.shop_id, order.buyer_id, missing)
             permit(order.shop_id, order.buyer_id)
             # A request keeps the policy it was opened under (Y1): read it once, here.
             book = await policies.book_for(self.db, order.categories, session)
-            outcome = create(order, book.for_order(order.categories), new_cancellation_id())
+            # C10 refunds from the order's ledger, read in this transaction.
+            ledger = await refund_ledgers.get(self.db, order, session) if with_ledger else None
+            policy = book.for_order(order.categories)
+            outcome = create(Basis(order, policy, book.calendar, ledger, new_cancellation_id()))
             [saved] = await self._write(session, actor, [_Change(outcome, None, order)])
             return saved
 
-        shop = actor.shop_id or await shop_of(self.db, self.db.orders, order_id)
-        return await self.writes.created(
-            actor, command, key, write, permit, shop, self.after_create
-        )
+        return await self.writes.opening(actor, command, key, order_id, write, permit)
 
     async def _decide(
         self,
@@ -332,17 +300,14 @@ class CancellationService:
         decide: Decision,
         permit: access.Permit,
     ) -> Cancellation:
-        async def write(session: Session) -> Cancellation:
-            c = await cancellation_store.get(self.db, cancellation_id, session)
-            if c is None:
-                raise NotFound(f"no cancellation {cancellation_id}", field="cancellationId")
-            permit(c.shop_id, c.buyer_id)
+        async def write(session: Session, c: Cancellation) -> Cancellation:
             order = await self._load_order(c.order_id, session)
             [saved] = await self._write(session, actor, [_Change(decide(c, order), c, order)])
             return saved
 
-        shop = actor.shop_id or await shop_of(self.db, self.db.cancellations, cancellation_id)
-        return await self.writes.once(actor, command, key, write, permit, shop)
+        return await self.writes.step(
+            actor, command, key, cancellation_id, "cancellationId", write, permit
+        )
 
     async def _book_refunds(self, session: Session, changes: list[_Change]) -> None:
         """A cancellation that refunds books it in the order's refund ledger, the one after-sale
@@ -361,12 +326,15 @@ class CancellationService:
             and ch.order_before.fulfilment_state is not FulfilmentState.CANCELLED
             and ch.outcome.order.fulfilment_state is FulfilmentState.CANCELLED
         ]
-        if not refunding:
-            return
-        stored = await refund_ledgers.stored_many(
-            self.db, [ch.order_before.id for ch in refunding], session
+        # A line cancel (C10) booked its own entry in the ledger it was decided on.
+        booked = [ch.outcome.ledger for ch in changes if ch.outcome.ledger is not None]
+        stored = (
+            await refund_ledgers.stored_many(
+                self.db, [ch.order_before.id for ch in refunding], session
+            )
+            if refunding
+            else {}
         )
-        booked = []
         for ch in refunding:
             c, order = ch.outcome.cancellation, ch.outcome.order
             refund = c.refund.total if c.refund else Money.zero(order.currency)
@@ -384,9 +352,8 @@ class CancellationService:
         """The one write path: orders, requests (with their timeline records), tab counters,
         notifications and the live feed's events, in the caller's transaction, from states read
         in that transaction."""
-        if self.on_write is not None:
-            pairs = [(ch.cancellation_before, ch.outcome.cancellation) for ch in changes]
-            await self.on_write(session, actor, pairs)
+        pairs = [(ch.cancellation_before, ch.outcome.cancellation) for ch in changes]
+        await self.writes.deciding(session, actor, pairs)
         await order_store.save_many(
             self.db, [(ch.order_before, ch.outcome.order) for ch in changes], session
         )

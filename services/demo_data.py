@@ -3,7 +3,10 @@ every tab, and after-sale requests (refunds, returns, replacements, an appeal) i
 Made through the same use cases as real traffic, with a clock moved by hand, so every request
 has an honest timeline: the orders are placed, handed to the carrier and delivered through the
 order intake (services/order_intake.py), as the marketplace's integration of each shop, the
-service call the placeOrders and updateOrders mutations make."""
+service call the placeOrders and updateOrders mutations make. shop-1's payment system is
+registered before any refund, so its refunds are instructed and then settled (or failed, or
+left pending) through the intake's `settleRefunds` call; shop-2 has none, so the platform pays
+its refunds when they are decided (models/refunds.py)."""
 
 from __future__ import annotations
 
@@ -15,12 +18,14 @@ from models.after_sales import AfterSaleKind, DecisionType
 from models.clock import SettableClock
 from models.commands import (
     AcceptCancellation,
+    AnswerOffer,
     AppealAfterSale,
     ApprovalTerms,
     ApproveAfterSale,
     CancelOrder,
     CancelUnpaidOrder,
     ConfirmReturnReceived,
+    OfferPartialRefund,
     RefundOrder,
     RejectAfterSale,
     RejectCancellation,
@@ -34,6 +39,7 @@ from models.money import Money
 from models.order_intake import NewLine, OrderStep, OrderUpdate, PlaceOrder
 from models.orders import FulfilmentState, LineItem, Order, PaymentMethod, PaymentState
 from models.policy import HOUR, CategoryPolicy
+from models.refunds import RefundState, Settlement, SettlementOutcome
 from models.ticket_rules import Condition, Rule, RuleAction, RuleActionKind, validate_rule
 from models.tickets import RequestInitiator, RequestKind
 from services.after_sales import AfterSaleService
@@ -41,7 +47,9 @@ from services.cancellations import CancellationService
 from services.commands import RequestCommands
 from services.order_intake import ExternalUpdate
 from services.orders import OrderService
+from services.refunds import RefundSettlements
 from storage import agents, policies, ticket_rules
+from storage import refunds as refund_store
 from storage.mongo import Database
 
 SHOPS = {"shop-1": "Aurora Beauty", "shop-2": "Peak Outdoor"}
@@ -63,7 +71,12 @@ CATALOGUE = {
 
 # Y1: categories that set their own windows; the rest use the defaults of DOMAIN.md.
 CATEGORY_POLICIES = {
-    "food": CategoryPolicy(unconditional_cancel_window=timedelta(minutes=30), instant_refund=True),
+    # Y2: an unpaid order of food is cancelled for non-payment (C8) after 30 minutes.
+    "food": CategoryPolicy(
+        unconditional_cancel_window=timedelta(minutes=30),
+        instant_refund=True,
+        payment_window=timedelta(minutes=30),
+    ),
     "electronics": CategoryPolicy(seller_response_window=24 * HOUR),
 }
 
@@ -86,6 +99,15 @@ def buyer(buyer_id: str) -> Actor:
 def marketplace(shop_id: str) -> Actor:
     """The marketplace's order system, as the integration of one shop."""
     return Actor(ActorKind.INTEGRATION, "demo-marketplace", shop_id)
+
+
+# The shop whose payment system settles its refunds; the platform pays the other shop's.
+PAYMENTS_SHOP = "shop-1"
+
+
+def payment_system(shop_id: str) -> Actor:
+    """The payment system, as the integration of one shop."""
+    return Actor(ActorKind.INTEGRATION, "demo-payments", shop_id)
 
 
 def _placement(o: Order) -> PlaceOrder:
@@ -117,6 +139,7 @@ class _Builder:
         self.cancellations = CancellationService(db, self.clock)
         self.after_sales = AfterSaleService(db, self.clock)
         self.handle = RequestCommands(self.cancellations, self.after_sales).handle
+        self.refunds = RefundSettlements(db, self.clock)
         self.placed: list[Order] = []
         self.count = 0
 
@@ -129,6 +152,7 @@ class _Builder:
         cod: bool = False,
         unpaid: bool = False,
         picks: tuple[int, ...] = (0,),
+        due_in_policy: bool = False,
     ) -> Order:
         self.count += 1
         order_id = f"ord_{shop_id[-1]}{self.count:04d}"
@@ -163,7 +187,10 @@ class _Builder:
             payment_state=payment,
             fulfilment_state=fulfilment,
             placed_at=placed_at,
-            payment_due_at=placed_at + timedelta(hours=24) if unpaid else None,
+            # The marketplace's own due time, or none: the category's payment window (Y2).
+            payment_due_at=placed_at + timedelta(hours=24)
+            if unpaid and not due_in_policy
+            else None,
             paid_at=None if unpaid or cod else placed_at,
         )
         self.placed.append(order)
@@ -256,6 +283,7 @@ async def load_demo_data(db: Database, now: datetime) -> DemoSummary | None:
         await policies.put(db, category, policy)
     await _helpdesk(db, now)
     b = _Builder(db, now)
+    await b.refunds.register(payment_system(PAYMENTS_SHOP), PAYMENTS_SHOP)
     script: list[tuple[float, str, Order, str]] = []
     for s, shop_id in enumerate(SHOPS):
         who = BUYERS[s * 3 : s * 3 + 3]
@@ -324,7 +352,32 @@ async def load_demo_data(db: Database, now: datetime) -> DemoSummary | None:
         RequestAfterSale(torch.id, AfterSaleKind.REFUND_ONLY, line, "NOT_AS_DESCRIBED"),
     )
     after_sales += 1
+    await _settle_refunds(b, PAYMENTS_SHOP)
+    # C8 to watch: an unpaid tin of tea (food: 30 minutes to pay, Y2) placed 10 minutes ago,
+    # cancelled by the deadline worker 20 minutes after the service starts.
+    b.at(10 / 60)
+    await b.feed(
+        [b.order("shop-1", BUYERS[1], 10 / 60, unpaid=True, picks=(2,), due_in_policy=True)]
+    )
     return DemoSummary(orders=b.count, cancellations=made + 1, after_sales=after_sales)
+
+
+async def _settle_refunds(b: _Builder, shop_id: str) -> None:
+    """The payment system reports the shop's refunds through the intake, each an hour after its
+    instruction: the two newest stay pending, the one before them failed, the rest settled."""
+    b.at(0)
+    pending = await refund_store.in_shop(b.db, shop_id, RefundState.INSTRUCTED, 100)
+    reports = []
+    for n, r in enumerate(pending[2:]):
+        at = min(r.instructed_at + timedelta(hours=1), b.now)
+        if n == 0:
+            failed = "The buyer's card account is closed"
+            reports.append(Settlement(r.id, SettlementOutcome.FAILED, at, failure_reason=failed))
+        else:
+            reports.append(Settlement(r.id, SettlementOutcome.SETTLED, at, f"pay_demo_{n:03d}"))
+    for outcome in await b.refunds.settle(payment_system(shop_id), shop_id, reports):
+        if isinstance(outcome, Exception):
+            raise outcome
 
 
 async def _delivered(
@@ -384,12 +437,13 @@ async def _after_sales(b: _Builder, shop_id: str, who: list[str]) -> int:
     await do(buyer(who[0]), ShipReturn(done.id, "UPS", f"1Z{shop_id[-1]}RET"))
     b.at(100)
     await do(shop, ConfirmReturnReceived(done.id))
+    # R12: a partial refund the seller offered and the buyer accepted.
     partial = await ask(who[1], 48, ref, "NOT_AS_DESCRIBED")
     b.at(40)
-    terms = ApprovalTerms(
-        partial_amount=Money(500, "USD"), comment="Sorry: 5.00 back, keep the item"
-    )
-    await do(shop, ApproveAfterSale(partial.id, DecisionType.OFFER_PARTIAL_REFUND, terms))
+    sorry = "Sorry: 5.00 back, keep the item"
+    await do(shop, OfferPartialRefund(partial.id, Money(500, "USD"), comment=sorry))
+    b.at(38)
+    await do(buyer(who[1]), AnswerOffer(partial.id, accept=True))
     repriced = await _delivered(b, shop_id, who[2], 4, (0,))
     b.at(30)
     await do(shop, RefundOrder(repriced.id, "PRICING_ERROR", "Price was wrong"))
@@ -403,4 +457,8 @@ async def _after_sales(b: _Builder, shop_id: str, who: list[str]) -> int:
     # Delivered two days ago with nothing asked yet: for trying requests by hand (docs/guide.md).
     for buyer_id in who:
         await _delivered(b, shop_id, buyer_id, 2, (0, 1))
-    return 11
+    # In Process: a partial-refund offer waiting for the buyer's answer (R12).
+    offered = await ask(who[2], 8, ret, "NOT_AS_DESCRIBED")
+    b.at(6)
+    await do(shop, OfferPartialRefund(offered.id, Money(300, "USD"), comment="3.00 back?"))
+    return 12

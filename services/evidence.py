@@ -24,8 +24,6 @@ from bson import ObjectId
 from models import access
 from models import evidence as rules
 from models.actors import Actor
-from models.after_sales import AfterSaleRequest
-from models.cancellations import Cancellation
 from models.clock import Clock
 from models.errors import Forbidden, NotFound, ValidationFailed
 from models.evidence import EvidenceStatus, EvidenceStep
@@ -195,27 +193,11 @@ class EvidenceService:
     # ---- attach (in the step's transaction) -------------------------------------------------
 
     async def attach_claimed(
-        self,
-        session: Session,
-        actor: Actor,
-        changes: Sequence[tuple[AfterSaleRequest | None, AfterSaleRequest]],
+        self, session: Session, actor: Actor, changes: Sequence[tuple[Any, Any]]
     ) -> None:
-        """The after-sale write path's hook: the step this write makes gets the uploads its
-        caller named, and a reason that needs evidence is refused without it; a refusal aborts
-        the whole transaction."""
-        steps = [
-            (after.id, after.order_id, _step_of(before.timeline if before else (), after.timeline))
-            for before, after in changes
-        ]
-        await self._attach(session, actor, steps)
-
-    async def attach_claimed_to_cancellations(
-        self,
-        session: Session,
-        actor: Actor,
-        changes: Sequence[tuple[Cancellation | None, Cancellation]],
-    ) -> None:
-        """The same for the cancellation write path (a seller's rejection, C5)."""
+        """The write path's hook, for every kind of request (services/request_writes.py::OnWrite):
+        the step this write makes gets the uploads its caller named, and a reason that needs
+        evidence is refused without it; a refusal aborts the whole transaction."""
         steps = [
             (after.id, after.order_id, _step_of(before.timeline if before else (), after.timeline))
             for before, after in changes
@@ -288,7 +270,7 @@ class EvidenceService:
         e = await store.get(self.db, evidence_id)
         if e is None or e.status is not EvidenceStatus.ATTACHED:
             raise NotFound(f"no evidence {evidence_id}")
-        access.require_evidence_view(who, e.shop_id, e.buyer_id)
+        access.require_evidence_view(who, e.shop_id, e.buyer_id, f"evidence {evidence_id}")
         return e
 
     def read(self, e: store.Evidence, start: int, end: int) -> AsyncIterator[bytes]:

@@ -12,7 +12,7 @@ all-or-nothing: a bad item does not stop the others.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -46,6 +46,7 @@ from models.orders import Order
 from storage import events as event_log
 from storage import order_records as records
 from storage import orders as order_store
+from storage import policies
 from storage.mongo import ConcurrentUpdate, Database, Session
 
 PLACED = "PLACED"
@@ -96,10 +97,18 @@ class _Tracked:
     moved: bool = False
 
 
+# P4: what follows an order's move in the same transaction (the after-sale requests whose
+# replacement orders moved; services/after_sales.py::follow_replacement_orders).
+OnOrdersMoved = Callable[[Session, Actor, list[Order]], Awaitable[None]]
+
+
 class OrderIntake:
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, on_orders_moved: OnOrdersMoved | None = None
+    ) -> None:
         self.db = db
         self.clock = clock
+        self.on_orders_moved = on_orders_moved  # P4 (services/bootstrap.py)
 
     # ---- placing ---------------------------------------------------------------------------
 
@@ -116,7 +125,8 @@ class OrderIntake:
     ) -> list[Placed | DomainError]:
         _check_batch(commands, "orders")
         now = self.clock.now()
-        known = await self._known_categories({li.category for c in commands for li in c.lines})
+        book = await policies.book_for(self.db, {li.category for c in commands for li in c.lines})
+        known = DEFAULT_CATEGORIES | frozenset(book.by_category)
 
         async def work(session: Session) -> list[Placed | DomainError]:
             ext_ids = [c.external_id for c in commands if isinstance(c.external_id, str)]
@@ -135,7 +145,11 @@ class OrderIntake:
             events: list[OrderEvent] = []
             for cmd in commands:
                 try:
-                    order = placed_order(cmd, shop_id, cmd.order_id or new_order_id(), known, now)
+                    new_id = cmd.order_id or new_order_id()
+                    # C8, Y2: the payment window of the order's categories.
+                    cats = [li.category for li in cmd.lines if isinstance(li.category, str)]
+                    window = book.for_order(cats).payment_window
+                    order = placed_order(cmd, shop_id, new_id, known, now, window)
                     placement = placement_of(cmd)
                     prior = seen.get(cmd.external_id)
                     if prior is not None:
@@ -170,16 +184,6 @@ class OrderIntake:
             return results
 
         return await self.db.transaction(work, serial=shop_id)
-
-    async def _known_categories(self, categories: set[str]) -> frozenset[str]:
-        """The categories a placement may use: the defaults, and those with a policy."""
-        asked = sorted(categories - DEFAULT_CATEGORIES)
-        if not asked:
-            return DEFAULT_CATEGORIES
-        found = await self.db.category_policies.find({"_id": {"$in": asked}}, {"_id": 1}).to_list(
-            None
-        )
-        return DEFAULT_CATEGORIES | {d["_id"] for d in found}
 
     async def timeline(self, order: Order) -> list[IntakeEntry]:
         """What the intake received about an order its caller has read (access checked there)."""
@@ -217,7 +221,7 @@ class OrderIntake:
                 results.append(
                     self._decide(actor, tracked[order_id], item.update, now, events, False)
                 )
-            await self._write(tracked, events, session)
+            await self._write(tracked, events, session, actor)
             return results
 
         return await self.db.transaction(work, serial=shop_id)
@@ -234,12 +238,14 @@ class OrderIntake:
             if order_id not in tracked:
                 raise NotFound(f"no order {order_id}", field="orderId")
             t = tracked[order_id]
+            missing = NotFound(f"no order {order_id}", field="orderId")
+            access.require_known(actor, t.now.shop_id, t.now.buyer_id, missing)
             access.require_order_mover(actor, t.now.shop_id, handing_to_carrier)
             events: list[OrderEvent] = []
             outcome = self._decide(actor, t, update, now, events, True)
             if isinstance(outcome, DomainError):
                 raise outcome
-            await self._write(tracked, events, session)
+            await self._write(tracked, events, session, actor)
             return outcome.order
 
         order = await self.db.transaction(work)
@@ -300,7 +306,7 @@ class OrderIntake:
         return Moved(t.now, t.external_id, t.stage, not result.changed)
 
     async def _write(
-        self, tracked: dict[str, _Tracked], events: list[OrderEvent], session: Session
+        self, tracked: dict[str, _Tracked], events: list[OrderEvent], session: Session, actor: Actor
     ) -> None:
         changed = [(t.before, t.now) for t in tracked.values() if t.now is not t.before]
         await order_store.save_many(self.db, changed, session)
@@ -312,6 +318,9 @@ class OrderIntake:
             session,
         )
         await event_log.append_many(self.db, events, session)
+        replacements = [now for before, now in changed if now.replacement_request_id]
+        if replacements and self.on_orders_moved is not None:
+            await self.on_orders_moved(session, actor, replacements)
 
 
 def _event(

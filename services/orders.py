@@ -11,7 +11,7 @@ from models.clock import Clock
 from models.errors import NotFound, ValidationFailed
 from models.order_intake import OrderStep, OrderUpdate
 from models.orders import Order
-from services.order_intake import OrderIntake
+from services.order_intake import OnOrdersMoved, OrderIntake
 from storage import notifications
 from storage import orders as order_store
 from storage.mongo import Database
@@ -22,10 +22,12 @@ TRACKING_MAX_LENGTH = 64
 
 
 class OrderService:
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, on_orders_moved: OnOrdersMoved | None = None
+    ) -> None:
         self.db = db
         self.clock = clock
-        self.intake = OrderIntake(db, clock)
+        self.intake = OrderIntake(db, clock, on_orders_moved)
 
     async def get(self, actor: Actor, order_id: str) -> Order:
         order = await order_store.get(self.db, order_id)

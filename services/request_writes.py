@@ -3,11 +3,11 @@
 A keyed use case runs once (`RequestWrites.once`): in one transaction, queued on its shop, it
 recalls the caller's idempotency key (a repeat returns the first outcome if the caller may still
 make the call on it, a different command under the same key is refused), writes, and remembers
-the key with the command's fingerprint (models/commands.py). A creating use case then runs the
-shop's helpdesk rules on the new request (`created`). After the kind's own documents (the
+the key with the command's fingerprint (models/commands.py). After the kind's own documents (the
 request, its order, the ledger), every write records the same effects in the same transaction
 (`effects`): the tab counters of the kind's section, the notifications, the live feed's status
-events, and the request's ticket with its events (services/ticket_sync.py).
+events, and the request's ticket with its events (services/ticket_sync.py); and a refund the
+write decided becomes its refund instruction (services/refunds.py).
 """
 
 from __future__ import annotations
@@ -15,23 +15,23 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
+from models import access
 from models.access import Permit
 from models.actors import Actor
 from models.clock import Clock
 from models.commands import Command, fingerprint
+from models.errors import NotFound
 from models.events import StatusEvent
 from models.notifications import Notification
+from models.refund_ledger import RefundBreakdown
 from models.tickets import RequestFacts
-from services.ticket_sync import (
-    AfterCreate,
-    RequestChange,
-    on_requests_written,
-    run_rules_after_create,
-)
+from services.refunds import instruct
+from services.ticket_sync import RequestChange, on_requests_written
 from storage import events as event_log
 from storage import idempotency, notifications, tab_counts
 from storage.mongo import Database, Session
 from storage.request_store import RequestStore
+from storage.shops import shop_of
 
 
 class Request(Protocol):
@@ -45,9 +45,15 @@ class Request(Protocol):
     def buyer_id(self) -> str: ...
     @property
     def tab(self) -> Any: ...
+    @property
+    def refund(self) -> RefundBreakdown | None: ...
 
 
 R = TypeVar("R", bound=Request)
+
+# E1: a hook in a write's transaction, given each request before (None: new) and after; it
+# attaches the evidence the step's caller named (services/evidence.py::attach_claimed).
+OnWrite = Callable[[Session, Actor, list[tuple[Any, Any]]], Awaitable[None]]
 
 # A tab counter's move: the shop, the tab left (None: a new request), the tab reached.
 TabMove = tuple[str, Any, Any]
@@ -62,14 +68,63 @@ class RequestWrites(Generic[R]):
         db: Database,
         clock: Clock,
         section: str,
+        name: str,
         store: RequestStore[R],
         facts: Callable[[R], RequestFacts],
+        on_write: OnWrite | None,
     ) -> None:
         self.db = db
         self.clock = clock
         self.section = section
+        self.name = name  # "cancellation", "after-sale request": what a miss says
         self.store = store
         self.facts = facts
+        self.on_write = on_write
+
+    async def deciding(
+        self, session: Session, actor: Actor, changes: list[tuple[R | None, R]]
+    ) -> None:
+        """Before a write's documents: the hook on what it decided (E1: the step's evidence)."""
+        if self.on_write is not None:
+            await self.on_write(session, actor, changes)
+
+    async def opening(
+        self,
+        actor: Actor,
+        command: Command,
+        key: str | None,
+        order_id: str,
+        write: Callable[[Session], Awaitable[R]],
+        permit: Permit,
+    ) -> R:
+        """`once` for a use case that opens a request on an order, queued on the order's shop."""
+        shop = actor.shop_id or await shop_of(self.db, self.db.orders, order_id)
+        return await self.once(actor, command, key, write, permit, shop)
+
+    async def step(
+        self,
+        actor: Actor,
+        command: Command,
+        key: str | None,
+        request_id: str,
+        field: str,
+        write: Callable[[Session, R], Awaitable[R]],
+        permit: Permit,
+    ) -> R:
+        """`once` for a step on one request: read in the transaction (a missing one is
+        NotFound on `field`), checked against `permit`, then `write`."""
+
+        async def work(session: Session) -> R:
+            r = await self.store.get(self.db, request_id, session)
+            missing = NotFound(f"no {self.name} {request_id}", field=field)
+            if r is None:
+                raise missing
+            access.require_known(actor, r.shop_id, r.buyer_id, missing)
+            permit(r.shop_id, r.buyer_id)
+            return await write(session, r)
+
+        shop = actor.shop_id or await shop_of(self.db, self.store.of(self.db), request_id)
+        return await self.once(actor, command, key, work, permit, shop)
 
     async def once(
         self,
@@ -100,22 +155,6 @@ class RequestWrites(Generic[R]):
 
         return await self.db.transaction(work, serial=shop)
 
-    async def created(
-        self,
-        actor: Actor,
-        command: Command,
-        key: str | None,
-        write: Callable[[Session], Awaitable[R]],
-        permit: Permit,
-        shop: Hashable | Iterable[Hashable] | None,
-        after_create: AfterCreate | None,
-    ) -> R:
-        """`once`, then the shop's rules on the new request; a rule's decision is shown."""
-        saved = await self.once(actor, command, key, write, permit, shop)
-        if saved.id in await run_rules_after_create(after_create, [saved.id]):
-            return await self.store.get(self.db, saved.id, None) or saved
-        return saved
-
     async def record(
         self,
         session: Session,
@@ -134,6 +173,8 @@ class RequestWrites(Generic[R]):
         changed = [RequestChange(self.facts(r), created=True) for r in created]
         changed += [RequestChange(self.facts(after), created=False) for _, after in moved]
         await self.effects(session, actor, tab_moves, notes, status_events, changed)
+        # Every refund a request decides leaves here, whatever the kind (services/refunds.py).
+        await instruct(self.db, session, actor, self.facts, created, moved, self.clock.now())
         return {r.id: r for r in [*created, *saved]}
 
     async def effects(

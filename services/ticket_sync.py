@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bson import ObjectId
@@ -81,6 +81,13 @@ async def on_requests_written(
         for ch in changes
         if ch.created and (t := open_ticket(ch.facts, actor, new_ticket_id(), now)) is not None
     ]
+    if opened:
+        # H2: in a shop with no rule, a new ticket has no rules due, and nothing runs after the
+        # commit (services/tickets.py::run_rules_for_requests finds nothing to do).
+        with_rules = await rule_store.shops_with_rules(
+            db, sorted({t.shop_id for t in opened}), session
+        )
+        opened = [replace(t, rules_due=t.shop_id in with_rules) for t in opened]
     await ticket_store.insert_many(db, opened, session)
     # H3: each ticket change on the shop's live feed, in this transaction (after the request's
     # own events, which the caller appends first; one numbering orders both).

@@ -71,7 +71,6 @@ from models.tickets import (
 )
 from services.commands import Handle
 from storage import agents as agent_store
-from storage import cancellations as cancellation_store
 from storage import events as event_log
 from storage import orders as order_store
 from storage import refund_ledgers
@@ -86,14 +85,9 @@ log = logging.getLogger("aftersales.helpdesk")
 DRY_RUN_LIMIT = 500  # current tickets a dry run looks at, oldest deadline first
 
 
-# The buyer's requests to a shop of one kind, requested in [since, before).
+# The buyer's requests to a shop, every kind, requested in [since, before)
+# (services/buyer_history.py).
 HistoryCounter = Callable[[Database, str, str, datetime, datetime], Awaitable[int]]
-
-
-async def _cancellations_of_buyer(
-    db: Database, shop_id: str, buyer_id: str, since: datetime, before: datetime
-) -> int:
-    return await cancellation_store.count_for_buyer(db, shop_id, buyer_id, since, before)
 
 
 @dataclass(frozen=True)
@@ -110,13 +104,14 @@ def new_rule_id() -> str:
 
 
 class HelpdeskService:
-    def __init__(self, db: Database, clock: Clock, requests: Handle) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, requests: Handle, history: HistoryCounter
+    ) -> None:
         self.db = db
         self.clock = clock
         # Decisions from a ticket or a rule go to the request's own service as its command.
         self.requests = requests
-        # Counters of a buyer's earlier requests, one per kind of request collection.
-        self.history: list[HistoryCounter] = [_cancellations_of_buyer]
+        self.history = history
 
     def _now(self) -> datetime:
         return self.clock.now()
@@ -135,7 +130,8 @@ class HelpdeskService:
         t = await ticket_store.for_request(self.db, request_id)
         if t is None:
             return None
-        access.require_team_view(actor, t.shop_id, f"the ticket of {request_id}")
+        if not access.can_team_view(actor, t.shop_id):
+            return None  # as for a request that opened none, or an unknown id
         return t
 
     async def page(
@@ -177,6 +173,7 @@ class HelpdeskService:
         self, actor: Actor, ticket_id: str, change: Callable[[Ticket, datetime], Ticket]
     ) -> Ticket:
         def checked(t: Ticket) -> Ticket:
+            access.require_team_view(actor, t.shop_id, f"ticket {ticket_id}", "ticketId")
             access.require_shop_agent(actor, t.shop_id)
             return change(t, self._now())
 
@@ -345,26 +342,24 @@ class HelpdeskService:
     async def _history(self, facts: RequestFacts) -> int:
         """The buyer's earlier requests to the shop within HISTORY_WINDOW, every kind."""
         since = facts.requested_at - HISTORY_WINDOW
-        counts = [
-            await count(self.db, facts.shop_id, facts.buyer_id, since, facts.requested_at)
-            for count in self.history
-        ]
-        return sum(counts)
+        return await self.history(self.db, facts.shop_id, facts.buyer_id, since, facts.requested_at)
 
     async def run_rules_for_requests(self, request_ids: list[str]) -> set[str]:
         """H2 on new requests; returns the ids of those a rule decided."""
+        found = await ticket_store.for_requests(self.db, request_ids, None)
         decided: set[str] = set()
         for request_id in request_ids:
-            t = await ticket_store.for_request(self.db, request_id)
+            t = found.get(request_id)
             if t is not None and t.rules_due and await self._run(t):
                 decided.add(request_id)
         return decided
 
     async def run_rules_for_tickets(self, ticket_ids: list[str]) -> list[str]:
         """The deadline worker's sweep: tickets whose rules did not run."""
+        found = await ticket_store.get_many(self.db, ticket_ids)
         done = []
         for ticket_id in ticket_ids:
-            t = await ticket_store.get(self.db, ticket_id)
+            t = found.get(ticket_id)
             if t is not None and t.rules_due:
                 await self._run(t)
                 done.append(ticket_id)

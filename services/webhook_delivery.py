@@ -30,6 +30,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -51,6 +52,8 @@ log = logging.getLogger("aftersales.webhooks")
 
 EXCERPT_CHARS = 200
 Sleep = Callable[[float], Awaitable[None]]
+# A webhook's subscription document run on an event (resolvers/webhooks/documents.py).
+Shape = Callable[[Webhook, StoredEvent], Awaitable[dict[str, Any] | None]]
 
 
 class InternalTarget(Exception):
@@ -101,6 +104,7 @@ class WebhookDispatcher:
         rng: Random | None = None,
         sleep: Sleep = asyncio.sleep,
         transport: httpx.AsyncBaseTransport | None = None,
+        shape: Shape | None = None,
     ) -> None:
         if lease_seconds <= 0 or poll_seconds <= 0 or timeout_seconds <= 0:
             raise ValueError("lease, poll and timeout are positive")
@@ -124,6 +128,7 @@ class WebhookDispatcher:
             max_connections=concurrency, max_keepalive_connections=concurrency
         )
         self._transport = transport
+        self.shape = shape
         self._client: httpx.AsyncClient | None = None
         self._webhooks: dict[str, Webhook] = {}
         self._claimed: dict[str, event_consumers.Consumer] = {}  # as the last claim saw them
@@ -330,7 +335,10 @@ class WebhookDispatcher:
                 cursor = stored.seq
                 continue
             delivery_id = delivery_id_of(webhook.id, stored.seq)
-            body = delivery_body(delivery_id, stored.id, stored.seq, stored.event)
+            shaped = None
+            if webhook.subscription is not None and self.shape is not None:
+                shaped = await self.shape(webhook, stored)
+            body = delivery_body(delivery_id, stored.id, stored.seq, stored.event, shaped)
             attempts = 0
             while True:
                 attempt = await self._attempt(webhook, stored, delivery_id, body)

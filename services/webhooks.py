@@ -71,9 +71,11 @@ class WebhookService:
         url: str,
         event_types: list[EventType],
         secret: str | None,
+        subscription: str | None = None,
     ) -> tuple[WebhookState, str]:
         """The new webhook, delivering events after the shop's current last one, and its secret
-        (the only time it is shown)."""
+        (the only time it is shown). `subscription`: a document its resolver validated, which
+        gave `event_types`."""
         shop = access.team_shop(actor, shop_id)
         _require_adjustments(actor)
         targets.check_url(url, production=self.production)
@@ -94,6 +96,7 @@ class WebhookService:
             failed_in_a_row=0,
             created_at=now,
             created_by=f"{actor.kind.value}:{actor.id}",
+            subscription=subscription,
         )
 
         async def work(session: Session) -> int:
@@ -179,9 +182,8 @@ class WebhookService:
     async def _find(self, actor: Actor, webhook_id: str, *, write: bool) -> Webhook:
         webhook = await store.get(self.db, webhook_id)
         if webhook is None:
-            raise NotFound(f"webhook {webhook_id} not found", field="webhookId")
-        what = f"webhook {webhook_id}"
-        access.require_team_view(actor, webhook.shop_id, what)
+            raise NotFound(f"no webhook {webhook_id}", field="webhookId")
+        access.require_team_view(actor, webhook.shop_id, f"webhook {webhook_id}", "webhookId")
         if write:
             _require_adjustments(actor)
         return webhook

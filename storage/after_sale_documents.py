@@ -17,24 +17,27 @@ from models.after_sales import (
     Appeal,
     Decision,
     DecisionType,
-    Initiator,
+    Offer,
+    OfferAnswer,
     Rejection,
     Shipment,
 )
 from models.money import Money
-from models.policy import CategoryPolicy
 from models.refund_ledger import (
     LedgerEntry,
     LedgerSource,
     LineRefund,
-    RefundBreakdown,
     RefundLedger,
 )
 from storage.documents import (
+    breakdown_doc,
+    breakdown_from,
     line_doc,
     line_from,
     money_doc,
     money_from,
+    opened_doc,
+    opened_from,
     record_doc,
     record_from,
 )
@@ -52,28 +55,6 @@ def tab_values(r: AfterSaleRequest) -> list[str]:
 
 def tab_key(tab: str, kind: AfterSaleKind | None) -> str:
     return f"{tab}/{kind.value}" if kind else tab
-
-
-def _breakdown_doc(b: RefundBreakdown) -> Doc:
-    return {
-        "items": money_doc(b.items),
-        "shipping": money_doc(b.shipping),
-        "lines": [
-            {"line_id": x.line_id, "quantity": x.quantity, "amount": money_doc(x.amount)}
-            for x in b.lines
-        ],
-    }
-
-
-def _breakdown_from(d: Doc) -> RefundBreakdown:
-    return RefundBreakdown(
-        money_from(d["items"]),
-        money_from(d["shipping"]),
-        tuple(
-            LineRefund(x["line_id"], x["quantity"], money_from(x["amount"]))
-            for x in d.get("lines", [])
-        ),
-    )
 
 
 def _decision_doc(x: Decision) -> Doc:
@@ -119,25 +100,43 @@ def _shipment_from(d: Doc | None) -> Shipment | None:
     return Shipment(d["carrier"], d["tracking_number"], d["shipped_at"], d.get("received_at"))
 
 
+def _offer_doc(o: Offer | None) -> Doc | None:
+    if o is None:
+        return None
+    return {
+        "amount": money_doc(o.amount),
+        "lines": [line_doc(line) for line in o.lines],
+        "comment": o.comment,
+        "made_at": o.made_at,
+        "respond_by": o.respond_by,
+        "answer": o.answer.value if o.answer else None,
+        "answered_at": o.answered_at,
+    }
+
+
+def _offer_from(d: Doc | None) -> Offer | None:
+    if not d:
+        return None
+    return Offer(
+        money_from(d["amount"]),
+        tuple(line_from(x) for x in d["lines"]),
+        d.get("comment"),
+        d["made_at"],
+        d["respond_by"],
+        OfferAnswer(d["answer"]) if d.get("answer") else None,
+        d.get("answered_at"),
+    )
+
+
 def after_sale_doc(r: AfterSaleRequest) -> Doc:
     return {
-        "_id": r.id,
-        "order_id": r.order_id,
-        "shop_id": r.shop_id,
-        "buyer_id": r.buyer_id,
+        **opened_doc(r),
         "kind": r.kind.value,
-        "initiator": r.initiator.value,
         "status": r.status.value,
         "tabs": tab_values(r),
         "lines": [line_doc(line) for line in r.lines],
-        "reason": r.reason,
-        "note": r.note,
-        "currency": r.currency,
-        "policy": r.policy.to_seconds(),
-        "requested_at": r.requested_at,
         "follows_id": r.follows_id,
         "deadline": r.deadline,
-        "k_requested": sort_key(r.requested_at, r.id),
         "k_deadline": sort_key(r.deadline, r.id),
         "decision": _decision_doc(r.decision) if r.decision else None,
         "rejection": (
@@ -164,10 +163,12 @@ def after_sale_doc(r: AfterSaleRequest) -> Doc:
         ),
         "return_shipment": _shipment_doc(r.return_shipment),
         "replacement_shipment": _shipment_doc(r.replacement_shipment),
-        "refund": _breakdown_doc(r.refund) if r.refund else None,
+        "refund": breakdown_doc(r.refund) if r.refund else None,
         "resolved_at": r.resolved_at,
         "timeline": [record_doc(x) for x in r.timeline],
         "version": r.version,
+        "offer": _offer_doc(r.offer),
+        "replacement_order_id": r.replacement_order_id,
     }
 
 
@@ -175,19 +176,10 @@ def after_sale_from(d: Doc) -> AfterSaleRequest:
     rejection = d.get("rejection")
     appeal = d.get("appeal")
     return AfterSaleRequest(
-        id=d["_id"],
-        order_id=d["order_id"],
-        shop_id=d["shop_id"],
-        buyer_id=d["buyer_id"],
+        **opened_from(d),
         kind=AfterSaleKind(d["kind"]),
-        initiator=Initiator(d["initiator"]),
         status=AfterSaleStatus(d["status"]),
         lines=tuple(line_from(x) for x in d["lines"]),
-        reason=d["reason"],
-        note=d.get("note"),
-        currency=d["currency"],
-        policy=CategoryPolicy.from_seconds(d["policy"]),
-        requested_at=d["requested_at"],
         follows_id=d.get("follows_id"),
         deadline=d.get("deadline"),
         decision=_decision_from(d["decision"]) if d.get("decision") else None,
@@ -215,12 +207,14 @@ def after_sale_from(d: Doc) -> AfterSaleRequest:
         ),
         return_shipment=_shipment_from(d.get("return_shipment")),
         replacement_shipment=_shipment_from(d.get("replacement_shipment")),
-        refund=_breakdown_from(d["refund"]) if d.get("refund") else None,
+        refund=breakdown_from(d["refund"]) if d.get("refund") else None,
         resolved_at=d.get("resolved_at"),
         timeline=tuple(
             record_from(x, AfterSaleAction, AfterSaleStatus) for x in d.get("timeline", [])
         ),
         version=d.get("version", 0),
+        offer=_offer_from(d.get("offer")),
+        replacement_order_id=d.get("replacement_order_id"),
     )
 
 

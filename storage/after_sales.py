@@ -8,7 +8,7 @@ storage/request_store.py): every list query is an equality prefix (shop, buyer o
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from models.access import Scope
@@ -22,29 +22,19 @@ from models.errors import ValidationFailed
 from storage.after_sale_documents import after_sale_doc, after_sale_from, tab_key
 from storage.keys import ALL, time_bounds
 from storage.mongo import Database, Session
-from storage.pagination import Page, SortOrder
-from storage.request_store import SORTS, RequestStore, list_prefix
+from storage.pagination import SortOrder
+from storage.request_store import SORTS, RequestFilter, RequestStore, list_prefix
 
 __all__ = ["SORTS"]
 
-REQUESTS: RequestStore[AfterSaleRequest] = RequestStore(
-    "after_sales", after_sale_doc, after_sale_from
-)
-get = REQUESTS.get
-get_many = REQUESTS.get_many
-insert_many = REQUESTS.insert_many
-save_many = REQUESTS.save_many
-count_for_buyer = REQUESTS.count_for_buyer
-
 
 @dataclass(frozen=True)
-class AfterSaleFilter:
+class AfterSaleFilter(RequestFilter):
     kind: AfterSaleKind | None = None
-    order_id: str | None = None
-    buyer_id: str | None = None
-    created_from: datetime | None = None
-    created_to: datetime | None = None
     deadline_before: datetime | None = None
+
+    def count_order(self) -> SortOrder:
+        return SORTS["DEADLINE_SOONEST"] if self.deadline_before else SORTS["NEWEST"]
 
 
 def list_query(
@@ -70,38 +60,18 @@ def list_query(
     return query
 
 
+REQUESTS: RequestStore[AfterSaleRequest] = RequestStore(
+    "after_sales", after_sale_doc, after_sale_from, list_query
+)
+get = REQUESTS.get
+get_many = REQUESTS.get_many  # the rest through REQUESTS
+
+
 async def for_orders(
     db: Database, order_ids: list[str], session: Session | None = None
 ) -> dict[str, list[AfterSaleRequest]]:
-    """Every request of these orders, oldest first (the order index, tab ALL)."""
-    out: dict[str, list[AfterSaleRequest]] = {o: [] for o in order_ids}
-    for order_id in order_ids:
-        docs = (
-            await db.after_sales.find({"order_id": order_id, "tabs": ALL}, session=session)
-            .sort(SORTS["OLDEST"].spec)
-            .to_list(None)
-        )
-        out[order_id] = [after_sale_from(d) for d in docs]
-    return out
-
-
-async def page(
-    db: Database,
-    scope: Scope,
-    tab: AfterSaleTab | None,
-    f: AfterSaleFilter,
-    sort: str,
-    first: int,
-    after: str | None,
-) -> tuple[list[AfterSaleRequest], Page]:
-    order = SORTS[sort]
-    query = list_query(scope, tab, f, order)
-    return await REQUESTS.page(db, query, scope, f.buyer_id, order, first, after)
-
-
-async def count(db: Database, scope: Scope, tab: AfterSaleTab | None, f: AfterSaleFilter) -> int:
-    sort = SORTS["DEADLINE_SOONEST"] if f.deadline_before else SORTS["NEWEST"]
-    return await REQUESTS.count(db, list_query(scope, tab, f, sort), scope, f.buyer_id)
+    """Every request of these orders, oldest first."""
+    return await REQUESTS.for_orders(db, order_ids, "OLDEST", session)
 
 
 async def due(
@@ -109,8 +79,4 @@ async def due(
 ) -> list[tuple[str, datetime]]:
     """Ids and deadlines of requests in `status` whose deadline has passed, oldest first
     (the `status_deadline` index: one equality, one range)."""
-    # `< now + 1 ms` is `<= now` for millisecond BSON times (see cancellations.due_for_auto_accept).
-    bound = {"$lt": now + timedelta(milliseconds=1)}
-    found = db.after_sales.find({"status": status.value, "deadline": bound}, {"deadline": 1})
-    docs = await found.sort([("deadline", 1)]).limit(limit).to_list(None)
-    return [(d["_id"], d["deadline"]) for d in docs]
+    return await REQUESTS.due(db, {"status": status.value}, "deadline", now, limit)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from models.access import Scope
@@ -12,27 +12,15 @@ from models.cancellations import Cancellation, CancellationTab
 from storage.documents import cancellation_doc, cancellation_from
 from storage.keys import ALL
 from storage.mongo import Database
-from storage.pagination import Page, SortOrder
-from storage.request_store import SORTS, RequestStore, list_prefix
+from storage.pagination import SortOrder
+from storage.request_store import SORTS, RequestFilter, RequestStore, list_prefix
 
 __all__ = ["SORTS"]
 
-REQUESTS: RequestStore[Cancellation] = RequestStore(
-    "cancellations", cancellation_doc, cancellation_from
-)
-get = REQUESTS.get
-get_many = REQUESTS.get_many
-insert_many = REQUESTS.insert_many
-save_many = REQUESTS.save_many
-count_for_buyer = REQUESTS.count_for_buyer
-
 
 @dataclass(frozen=True)
-class CancellationFilter:
-    order_id: str | None = None
-    buyer_id: str | None = None
-    created_from: datetime | None = None
-    created_to: datetime | None = None
+class CancellationFilter(RequestFilter):
+    """A cancellation's lists filter on what every kind's do."""
 
 
 def list_query(
@@ -43,33 +31,16 @@ def list_query(
     return list_prefix(scope, f.order_id, f.buyer_id, tabs, sort, f.created_from, f.created_to)
 
 
-async def page(
-    db: Database,
-    scope: Scope,
-    tab: CancellationTab | None,
-    f: CancellationFilter,
-    sort: str,
-    first: int,
-    after: str | None,
-) -> tuple[list[Cancellation], Page]:
-    order = SORTS[sort]
-    return await REQUESTS.page(
-        db, list_query(scope, tab, f, order), scope, f.buyer_id, order, first, after
-    )
+REQUESTS: RequestStore[Cancellation] = RequestStore(
+    "cancellations", cancellation_doc, cancellation_from, list_query
+)
+get = REQUESTS.get
+get_many = REQUESTS.get_many  # the rest through REQUESTS
 
 
 async def for_order(db: Database, order_id: str) -> list[Cancellation]:
-    docs = (
-        await db.cancellations.find({"order_id": order_id, "tabs": ALL})
-        .sort(SORTS["NEWEST"].spec)
-        .to_list(None)
-    )
-    return [cancellation_from(d) for d in docs]
-
-
-async def count(db: Database, scope: Scope, tab: CancellationTab, f: CancellationFilter) -> int:
-    query = list_query(scope, tab, f, SORTS["NEWEST"])
-    return await REQUESTS.count(db, query, scope, f.buyer_id)
+    """The order's cancellations, newest first."""
+    return (await REQUESTS.for_orders(db, [order_id], "NEWEST"))[order_id]
 
 
 async def due_for_auto_accept(
@@ -77,9 +48,4 @@ async def due_for_auto_accept(
 ) -> list[tuple[str, datetime]]:
     """Ids and deadlines of pending requests whose response window has closed, oldest first
     (the partial `pending_due` index)."""
-    # `< now + 1 ms` is `<= now` for millisecond BSON times, and a strict upper bound is read
-    # right by SecantusDB, which drops an inclusive bound at the end of an index scan.
-    due = {"$lt": now + timedelta(milliseconds=1)}
-    found = db.cancellations.find({"status": "PENDING", "respond_by": due}, {"respond_by": 1})
-    docs = await found.sort([("respond_by", 1)]).limit(limit).to_list(None)
-    return [(d["_id"], d["respond_by"]) for d in docs]
+    return await REQUESTS.due(db, {"status": "PENDING"}, "respond_by", now, limit)

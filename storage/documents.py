@@ -16,9 +16,17 @@ from models.cancellations import (
     TimelineRecord,
 )
 from models.money import Money
-from models.notifications import Notification
-from models.orders import FulfilmentState, LineItem, Order, PaymentMethod, PaymentState
+from models.orders import (
+    CancelledUnits,
+    FulfilmentState,
+    LineItem,
+    Order,
+    PaymentMethod,
+    PaymentState,
+)
 from models.policy import CategoryPolicy
+from models.refund_ledger import LineRefund
+from models.requests import Opened
 from storage.keys import ALL, sort_key
 from storage.rebuild import frozen_constructor
 
@@ -105,8 +113,40 @@ def order_doc(o: Order) -> Doc:
         "open_cancellation_id": o.open_cancellation_id,
         "rejected_cancellation_id": o.rejected_cancellation_id,
         "cancelled_by": o.cancelled_by,
+        "cancelled_lines": [cancelled_units_doc(u) for u in o.cancelled_lines],
         "version": o.version,
+        "replacement_of": o.replacement_of,
+        "replacement_request_id": o.replacement_request_id,
+        "replacement_order_ids": list(o.replacement_order_ids),
     }
+
+
+def cancelled_units_doc(u: CancelledUnits) -> Doc:
+    return {
+        "line_id": u.line_id,
+        "quantity": u.quantity,
+        "cancellation_id": u.cancellation_id,
+        "reason": u.reason,
+        "actor_kind": u.actor_kind.value,
+        "actor_id": u.actor_id,
+        "at": u.at,
+        "refunded": money_doc(u.refunded),
+        "voided": u.voided,
+    }
+
+
+def cancelled_units_from(d: Doc) -> CancelledUnits:
+    return CancelledUnits(
+        line_id=d["line_id"],
+        quantity=d["quantity"],
+        cancellation_id=d["cancellation_id"],
+        reason=d["reason"],
+        actor_kind=_member(ActorKind, d["actor_kind"]),
+        actor_id=d["actor_id"],
+        at=d["at"],
+        refunded=money_from(d["refunded"]),
+        voided=d["voided"],
+    )
 
 
 def order_from(d: Doc) -> Order:
@@ -131,7 +171,11 @@ def order_from(d: Doc) -> Order:
         open_cancellation_id=d.get("open_cancellation_id"),
         rejected_cancellation_id=d.get("rejected_cancellation_id"),
         cancelled_by=d.get("cancelled_by"),
+        cancelled_lines=tuple(cancelled_units_from(u) for u in d.get("cancelled_lines") or ()),
         version=d.get("version", 0),
+        replacement_of=d.get("replacement_of"),
+        replacement_request_id=d.get("replacement_request_id"),
+        replacement_order_ids=tuple(d.get("replacement_order_ids", ())),
     )
 
 
@@ -169,32 +213,73 @@ def record_from(
     )
 
 
+def breakdown_doc(b: RefundBreakdown) -> Doc:
+    return {
+        "items": money_doc(b.items),
+        "shipping": money_doc(b.shipping),
+        "lines": [
+            {"line_id": x.line_id, "quantity": x.quantity, "amount": money_doc(x.amount)}
+            for x in b.lines
+        ],
+    }
+
+
+def breakdown_from(d: Doc) -> RefundBreakdown:
+    return RefundBreakdown(
+        money_from(d["items"]),
+        money_from(d["shipping"]),
+        tuple(
+            LineRefund(x["line_id"], x["quantity"], money_from(x["amount"]))
+            for x in d.get("lines", [])
+        ),
+    )
+
+
+def opened_doc(r: Any) -> Doc:
+    """The fields every kind of request is opened with (models/requests.py::Opened)."""
+    return {
+        "_id": r.id,
+        "order_id": r.order_id,
+        "shop_id": r.shop_id,
+        "buyer_id": r.buyer_id,
+        "initiator": r.initiator.value,
+        "reason": r.reason,
+        "note": r.note,
+        "currency": r.currency,
+        "policy": r.policy.to_seconds(),
+        "requested_at": r.requested_at,
+        "k_requested": sort_key(r.requested_at, r.id),
+    }
+
+
+def opened_from(d: Doc) -> Opened:
+    return Opened(
+        id=d["_id"],
+        order_id=d["order_id"],
+        shop_id=d["shop_id"],
+        buyer_id=d["buyer_id"],
+        initiator=_member(Initiator, d["initiator"]),
+        reason=d["reason"],
+        note=d.get("note"),
+        currency=d["currency"],
+        policy=CategoryPolicy.from_seconds(d["policy"]),
+        requested_at=d["requested_at"],
+    )
+
+
 def cancellation_doc(c: Cancellation) -> Doc:
     return {
-        "_id": c.id,
-        "order_id": c.order_id,
-        "shop_id": c.shop_id,
-        "buyer_id": c.buyer_id,
-        "initiator": c.initiator.value,
+        **opened_doc(c),
         "status": c.status.value,
         "tabs": [ALL, c.tab.value],  # list keys: see storage/keys.py
-        "reason": c.reason,
-        "note": c.note,
-        "requested_at": c.requested_at,
         "respond_by": c.respond_by,
-        "k_requested": sort_key(c.requested_at, c.id),
-        "k_deadline": sort_key(c.respond_by, c.id),
+        # Sorted by deadline only while it runs (a decided request keeps `respond_by`).
+        "k_deadline": sort_key(c.respond_by if c.next_action else None, c.id),
         "resolved_at": c.resolved_at,
         "rejection_reason": c.rejection_reason,
         "rejection_comment": c.rejection_comment,
-        "refund": (
-            {"items": money_doc(c.refund.items), "shipping": money_doc(c.refund.shipping)}
-            if c.refund
-            else None
-        ),
+        "refund": breakdown_doc(c.refund) if c.refund else None,
         "lines": [line_doc(line) for line in c.lines],
-        "currency": c.currency,
-        "policy": c.policy.to_seconds(),
         "timeline": [record_doc(r) for r in c.timeline],
         "version": c.version,
     }
@@ -203,44 +288,17 @@ def cancellation_doc(c: Cancellation) -> Doc:
 def cancellation_from(d: Doc) -> Cancellation:
     refund = d.get("refund")
     return _new_cancellation(
-        id=d["_id"],
-        order_id=d["order_id"],
-        shop_id=d["shop_id"],
-        buyer_id=d["buyer_id"],
-        initiator=_member(Initiator, d["initiator"]),
+        **opened_from(d),
         status=_member(CancellationStatus, d["status"]),
-        reason=d["reason"],
-        note=d.get("note"),
-        requested_at=d["requested_at"],
         lines=tuple([line_from(x) for x in d["lines"]]),
-        currency=d["currency"],
-        policy=CategoryPolicy.from_seconds(d["policy"]),
         respond_by=d.get("respond_by"),
         resolved_at=d.get("resolved_at"),
         rejection_reason=d.get("rejection_reason"),
         rejection_comment=d.get("rejection_comment"),
-        refund=(
-            RefundBreakdown(money_from(refund["items"]), money_from(refund["shipping"]))
-            if refund
-            else None
-        ),
+        refund=breakdown_from(refund) if refund else None,
         timeline=tuple([record_from(r) for r in d.get("timeline", [])]),
         version=d.get("version", 0),
     )
-
-
-def notification_doc(n: Notification, new_id: str) -> Doc:
-    return {
-        "_id": new_id,
-        "recipient": n.recipient.value,
-        "recipient_id": n.recipient_id,
-        "kind": n.kind.value,
-        "order_id": n.order_id,
-        "request_id": n.request_id,
-        "message": n.message,
-        "at": n.at,
-        "k_at": sort_key(n.at, new_id),
-    }
 
 
 def changes_between(before: Doc, after: Doc) -> Doc:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from storage import event_consumers
-from storage.events import RETENTION
+from storage.events import CARRIED, RETENTION, last_seq
 from storage.mongo import IN_CHUNK, Database
 
 # The TTL index the log had before consumers; dropped at start so it no longer deletes events a
@@ -33,11 +33,11 @@ async def prune(db: Database, now: datetime) -> int:
     consumer still needs is read again by the next pass: a webhook paused for long makes the
     pass longer, not wrong."""
     held = await event_consumers.lowest_cursors(db)
-    old = db.events.find({"stored_at": {"$lt": now - RETENTION}}, {"shop_id": 1, "seq": 1})
+    old = db.events.find(
+        {"stored_at": {"$lt": now - RETENTION}}, {"shop_id": 1, "seq": 1, f"{CARRIED}.seq": 1}
+    )
     done = [
-        d["_id"]
-        async for d in old
-        if d["shop_id"] not in held or int(d["seq"]) <= held[d["shop_id"]]
+        d["_id"] async for d in old if d["shop_id"] not in held or last_seq(d) <= held[d["shop_id"]]
     ]
     removed = 0
     for start in range(0, len(done), IN_CHUNK):

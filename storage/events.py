@@ -1,7 +1,11 @@
 """The event log behind the live feed: `events`, one document per status change of a request
 and one per change to a helpdesk ticket (`type: "TICKET"`) or to an order (`type: "ORDER"`: placed
-or moved, models/events.py OrderEvent; a document without `type` is a request event). All kinds
-share the shop's numbering, so one cursor orders them.
+or moved, models/events.py OrderEvent) or to a refund (`type: "REFUND"`: instructed, settled,
+failed, RefundEvent); a document without `type` is a request event. All kinds share the shop's
+numbering, so one cursor orders them. A ticket's change that follows its request's move in the
+same write is carried by the request's event document (`CARRIED`) and numbered right after it: a
+move writes one event document, and every reader splits a document into its events
+(`events_from`).
 
 Order. Each shop has its own feed, numbered 1, 2, 3, ... by a counter document per shop
 (`event_sequences`) moved in the same transaction as the change, as its last write before the
@@ -30,7 +34,7 @@ from bson import ObjectId
 from pymongo import ASCENDING, IndexModel, ReturnDocument
 
 from models.actors import ActorKind
-from models.events import OrderEvent, RequestKind, StatusEvent, TicketEvent
+from models.events import OrderEvent, RefundEvent, RequestKind, StatusEvent, TicketEvent
 from storage.mongo import BeforeCommit, Database, Session
 
 RETENTION = timedelta(hours=24)
@@ -49,7 +53,7 @@ class StoredEvent:
 
     id: str
     seq: int
-    event: StatusEvent | TicketEvent | OrderEvent
+    event: AnyEvent
     stored_at: datetime
 
     @property
@@ -59,6 +63,55 @@ class StoredEvent:
 
 TICKET = "TICKET"
 ORDER = "ORDER"
+# A request's status event carries its ticket's change of the same write (one document, two
+# numbers: the ticket's is the next), so a move writes one event document, not two.
+CARRIED = "ticket"
+_SHARED = ("shop_id", "type", "stored_at")
+REFUND = "REFUND"
+
+AnyEvent = StatusEvent | TicketEvent | OrderEvent | RefundEvent
+
+
+def refund_event_doc(e: RefundEvent, seq: int, stored_at: datetime) -> dict[str, Any]:
+    return {
+        "_id": f"evt_{ObjectId()}",
+        "type": REFUND,
+        "shop_id": e.shop_id,
+        "seq": seq,
+        "refund_id": e.refund_id,
+        "order_id": e.order_id,
+        "request_id": e.request_id,
+        "kind": e.kind.value,
+        "action": e.action,
+        "amount_minor": e.amount_minor,
+        "currency": e.currency,
+        "lines": [list(li) for li in e.lines],
+        "reference": e.reference,
+        "failure_reason": e.failure_reason,
+        "actor_kind": e.actor_kind.value,
+        "actor_id": e.actor_id,
+        "at": e.at,
+        "stored_at": stored_at,
+    }
+
+
+def refund_event_from(d: dict[str, Any]) -> RefundEvent:
+    return RefundEvent(
+        refund_id=d["refund_id"],
+        shop_id=d["shop_id"],
+        order_id=d["order_id"],
+        request_id=d["request_id"],
+        kind=RequestKind(d["kind"]),
+        action=d["action"],
+        amount_minor=int(d["amount_minor"]),
+        currency=d["currency"],
+        lines=tuple((str(li[0]), int(li[1]), int(li[2])) for li in d["lines"]),
+        reference=d["reference"],
+        failure_reason=d["failure_reason"],
+        actor_kind=ActorKind(d["actor_kind"]),
+        actor_id=d["actor_id"],
+        at=d["at"],
+    )
 
 
 def order_event_doc(e: OrderEvent, seq: int, stored_at: datetime) -> dict[str, Any]:
@@ -143,9 +196,9 @@ def ticket_event_from(d: dict[str, Any]) -> TicketEvent:
     )
 
 
-def event_doc(
-    e: StatusEvent | TicketEvent | OrderEvent, seq: int, stored_at: datetime
-) -> dict[str, Any]:
+def event_doc(e: AnyEvent, seq: int, stored_at: datetime) -> dict[str, Any]:
+    if isinstance(e, RefundEvent):
+        return refund_event_doc(e, seq, stored_at)
     if isinstance(e, TicketEvent):
         return ticket_event_doc(e, seq, stored_at)
     if isinstance(e, OrderEvent):
@@ -171,11 +224,28 @@ def event_doc(
     }
 
 
+def events_from(d: dict[str, Any]) -> list[StoredEvent]:
+    """The events one document holds: its own, and the ticket's change it carries, if any."""
+    carried = d.get(CARRIED)
+    if carried is None:
+        return [event_from(d)]
+    shared = {"shop_id": d["shop_id"], "type": TICKET, "stored_at": d["stored_at"]}
+    return [event_from(d), event_from({**carried, **shared})]
+
+
+def last_seq(d: dict[str, Any]) -> int:
+    """The number of the last event a document holds."""
+    carried = d.get(CARRIED)
+    return int(carried["seq"]) if carried is not None else int(d["seq"])
+
+
 def event_from(d: dict[str, Any]) -> StoredEvent:
     if d.get("type") == TICKET:
         return StoredEvent(d["_id"], int(d["seq"]), ticket_event_from(d), d["stored_at"])
     if d.get("type") == ORDER:
         return StoredEvent(d["_id"], int(d["seq"]), order_event_from(d), d["stored_at"])
+    if d.get("type") == REFUND:
+        return StoredEvent(d["_id"], int(d["seq"]), refund_event_from(d), d["stored_at"])
     return StoredEvent(
         id=d["_id"],
         seq=int(d["seq"]),
@@ -199,12 +269,44 @@ def event_from(d: dict[str, Any]) -> StoredEvent:
     )
 
 
+def _carrying(
+    events: list[AnyEvent],
+) -> list[tuple[AnyEvent, TicketEvent | None]]:
+    """The events in order, each request's ticket change carried by that request's last status
+    event of the same write, numbered right after it."""
+    out: list[tuple[AnyEvent, TicketEvent | None]] = []
+    last_of: dict[str, int] = {}  # request id -> its last status event in `out`
+    for e in events:
+        if isinstance(e, TicketEvent) and (at := last_of.pop(e.request_id, None)) is not None:
+            out[at] = (out[at][0], e)
+            continue
+        if isinstance(e, StatusEvent):
+            last_of[e.request_id] = len(out)
+        out.append((e, None))
+    return out
+
+
+def event_docs(events: list[AnyEvent], first: int, stored_at: datetime) -> list[dict[str, Any]]:
+    """The documents of one shop's events of one write, numbered from `first`."""
+    docs = []
+    seq = first - 1
+    for e, ticket in _carrying(events):
+        seq += 1
+        doc = event_doc(e, seq, stored_at)
+        if ticket is not None:
+            seq += 1
+            carried = ticket_event_doc(ticket, seq, stored_at)
+            doc[CARRIED] = {k: v for k, v in carried.items() if k not in _SHARED}
+        docs.append(doc)
+    return docs
+
+
 class _Gathered(BeforeCommit):
     def __init__(self) -> None:
-        self.events: list[StatusEvent | TicketEvent | OrderEvent] = []
+        self.events: list[AnyEvent] = []
 
     async def flush(self, db: Database, session: Session) -> None:
-        per_shop: dict[str, list[StatusEvent | TicketEvent | OrderEvent]] = defaultdict(list)
+        per_shop: dict[str, list[AnyEvent]] = defaultdict(list)
         for e in self.events:
             per_shop[e.shop_id].append(e)
         if not per_shop:
@@ -220,13 +322,11 @@ class _Gathered(BeforeCommit):
                 session=session,
             )
             first = int(counter["seq"]) - len(shop_events) + 1
-            docs += [event_doc(e, first + n, stored_at) for n, e in enumerate(shop_events)]
+            docs += event_docs(shop_events, first, stored_at)
         await db.events.insert_many(docs, ordered=True, session=session)
 
 
-async def append_many(
-    db: Database, events: Iterable[StatusEvent | TicketEvent | OrderEvent], session: Session
-) -> None:
+async def append_many(db: Database, events: Iterable[AnyEvent], session: Session) -> None:
     """Append events in the caller's transaction: one counter move per shop, one insert.
 
     Call it from every write path, inside the transaction that writes the change itself. In a
@@ -250,10 +350,12 @@ async def head(db: Database, shop_id: str) -> int:
 
 
 async def after(db: Database, shop_id: str, seq: int, limit: int) -> Sequence[StoredEvent]:
-    """The shop's events after `seq`, in order, at most `limit`."""
+    """The shop's events after `seq`, in order, at most `limit` (from the document that may hold
+    `seq` and the ticket's change after it)."""
     cursor = (
-        db.events.find({"shop_id": shop_id, "seq": {"$gt": seq}})
+        db.events.find({"shop_id": shop_id, "seq": {"$gte": seq}})
         .sort("seq", ASCENDING)
-        .limit(limit)
+        .limit(limit + 1)
     )
-    return [event_from(d) async for d in cursor]
+    found = [e async for d in cursor for e in events_from(d) if e.seq > seq]
+    return found[:limit]

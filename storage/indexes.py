@@ -19,6 +19,7 @@ from storage.evidence import BUCKET, EVIDENCE_INDEXES, GRIDFS_CHUNK_INDEXES, GRI
 from storage.evidence import COLLECTION as EVIDENCE
 from storage.mongo import Database
 from storage.order_records import ORDER_RECORD_INDEXES
+from storage.refunds import REFUND_INDEXES, refunds
 from storage.webhooks import DELIVERY_INDEXES, WEBHOOK_INDEXES, deliveries, webhooks
 
 
@@ -85,7 +86,8 @@ ORDER_INDEXES = [
 ]
 
 NOTIFICATION_INDEXES = [
-    IndexModel([("recipient", ASC), ("recipient_id", ASC), ("k_at", ASC)], name="recipient_at"),
+    # An inbox's page: one entry per recipient of the document (storage/notifications.py).
+    IndexModel([("inboxes", ASC), ("k_at", ASC)], name="inbox_at"),
 ]
 
 IDEMPOTENCY_INDEXES = [
@@ -133,3 +135,4 @@ async def ensure_indexes(db: Database) -> None:
     await db.db[f"{BUCKET}.chunks"].create_indexes(GRIDFS_CHUNK_INDEXES)
     await db.db[f"{BUCKET}.files"].create_indexes(GRIDFS_FILE_INDEXES)
     await db.db["order_records"].create_indexes(ORDER_RECORD_INDEXES)
+    await refunds(db).create_indexes(REFUND_INDEXES)

@@ -9,14 +9,15 @@ storage/after_sales.py).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
 
 from pymongo import UpdateOne
 
 from models.access import Scope
 from models.errors import ValidationFailed
+from storage import shops
 from storage.documents import changes_between
 from storage.keys import ALL, time_bounds
 from storage.mongo import ConcurrentUpdate, Database, Session, find_by_ids
@@ -29,6 +30,20 @@ SORTS = {
     "OLDEST": SortOrder("OLDEST", "k_requested", 1),
     "DEADLINE_SOONEST": SortOrder("DEADLINE_SOONEST", "k_deadline", 1),
 }
+
+
+@dataclass(frozen=True)
+class RequestFilter:
+    """What every kind's lists filter on; a kind adds its own (storage/after_sales.py)."""
+
+    order_id: str | None = None
+    buyer_id: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+    def count_order(self) -> SortOrder:
+        """The key a count's range is on (a kind with a deadline filter counts on that key)."""
+        return SORTS["NEWEST"]
 
 
 class Versioned(Protocol):
@@ -82,15 +97,27 @@ def in_scope(doc: Doc, scope: Scope, buyer_id: str | None) -> bool:
     )
 
 
+F = TypeVar("F", bound=RequestFilter)
+
+# A kind's list query: who, which tab, its filter, on the sort's key.
+ListQuery = Callable[[Scope, Any, Any, SortOrder], Doc]
+
+
 class RequestStore(Generic[R]):
-    """The requests of one kind in their collection, encoded by `to_doc` and `from_doc`."""
+    """The requests of one kind in their collection, encoded by `to_doc` and `from_doc`, listed
+    by `list_query`."""
 
     def __init__(
-        self, collection: str, to_doc: Callable[[R], Doc], from_doc: Callable[[Doc], R]
+        self,
+        collection: str,
+        to_doc: Callable[[R], Doc],
+        from_doc: Callable[[Doc], R],
+        list_query: ListQuery,
     ) -> None:
         self.collection = collection
         self.to_doc = to_doc
         self.from_doc = from_doc
+        self.list_query = list_query
 
     def of(self, db: Database) -> Any:
         return getattr(db, self.collection)
@@ -134,24 +161,53 @@ class RequestStore(Generic[R]):
     async def page(
         self,
         db: Database,
-        query: Doc,
         scope: Scope,
-        buyer_id: str | None,
-        order: SortOrder,
+        tab: Any,
+        f: RequestFilter,
+        sort: str,
         first: int,
         after: str | None,
     ) -> tuple[list[R], Page]:
-        """One keyset page; a page of another's order (`order_id` filter) is empty."""
+        """One keyset page of a tab; a page of another's order (`order_id` filter) is empty."""
+        order = SORTS[sort]
+        query = self.list_query(scope, tab, f, order)
         result = await fetch_page(self.of(db), query, order, first, after)
-        if "order_id" in query and not all(in_scope(d, scope, buyer_id) for d in result.docs):
+        if "order_id" in query and not all(in_scope(d, scope, f.buyer_id) for d in result.docs):
             result = Page([], False, [])
         return [self.from_doc(d) for d in result.docs], result
 
-    async def count(self, db: Database, query: Doc, scope: Scope, buyer_id: str | None) -> int:
+    async def count(self, db: Database, scope: Scope, tab: Any, f: RequestFilter) -> int:
+        query = self.list_query(scope, tab, f, f.count_order())
         if "order_id" in query:
             docs = await self.of(db).find(query, {"shop_id": 1, "buyer_id": 1}).to_list(None)
-            return sum(1 for d in docs if in_scope(d, scope, buyer_id))
+            return sum(1 for d in docs if in_scope(d, scope, f.buyer_id))
         return await self.of(db).count_documents(query)
+
+    async def for_orders(
+        self, db: Database, order_ids: list[str], sort: str, session: Session | None = None
+    ) -> dict[str, list[R]]:
+        """Every request of these orders in `sort`'s order (the order index, tab ALL): one
+        query an order (SecantusDB scans the collection for an `$in` on it)."""
+        out: dict[str, list[R]] = {}
+        for order_id in order_ids:
+            found = self.of(db).find({"order_id": order_id, "tabs": ALL}, session=session)
+            docs = await found.sort(SORTS[sort].spec).to_list(None)
+            out[order_id] = [self.from_doc(d) for d in docs]
+        return out
+
+    async def due(
+        self, db: Database, query: Doc, deadline: str, now: datetime, limit: int
+    ) -> list[tuple[str, datetime]]:
+        """Ids and deadlines of the requests matching `query` whose `deadline` has passed,
+        oldest first (on an index of the query's equality and the deadline)."""
+        # `< now + 1 ms` is `<= now` for millisecond BSON times, and a strict upper bound is
+        # read right by SecantusDB, which drops an inclusive bound at the end of an index scan.
+        bound = {"$lt": now + timedelta(milliseconds=1)}
+        found = self.of(db).find({**query, deadline: bound}, {deadline: 1, "shop_id": 1})
+        docs = await found.sort([(deadline, 1)]).limit(limit).to_list(None)
+        # The batch that acts on them queues on their shops (storage/shops.py): known now.
+        shops.remember(db, self.of(db), [(d["_id"], d["shop_id"]) for d in docs])
+        return [(d["_id"], d[deadline]) for d in docs]
 
     async def count_for_buyer(
         self, db: Database, shop_id: str, buyer_id: str, since: datetime, before: datetime

@@ -23,6 +23,16 @@ _caches: weakref.WeakKeyDictionary[Database, OrderedDict[tuple[str, str], str]] 
 )
 
 
+def remember(db: Database, collection: AsyncCollection, found: Iterable[tuple[str, str]]) -> None:
+    """Keep the shops of documents read anyway (id, shop), so a later `shops_of` needs no read:
+    the deadline worker's scan reads each due document's shop with its deadline."""
+    cache = _caches.setdefault(db, OrderedDict())
+    for doc_id, shop_id in found:
+        cache[collection.name, doc_id] = shop_id
+    while len(cache) > CACHE_LIMIT:
+        cache.popitem(last=False)
+
+
 async def shops_of(db: Database, collection: AsyncCollection, ids: Iterable[str]) -> list[str]:
     """The shops of these documents of `collection`, sorted, each once (unknown ids: none)."""
     cache = _caches.setdefault(db, OrderedDict())

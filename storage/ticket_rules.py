@@ -94,6 +94,15 @@ async def for_shop(db: Database, shop_id: str, session: Session | None = None) -
     return [rule_from(d) for d in await found.to_list(None)]
 
 
+async def shops_with_rules(db: Database, shop_ids: list[str], session: Session) -> set[str]:
+    """Which of these shops have a rule at all (one read on the shop index)."""
+    if not shop_ids:
+        return set()
+    query = {"shop_id": shop_ids[0] if len(shop_ids) == 1 else {"$in": shop_ids}}
+    found = db.ticket_rules.find(query, {"shop_id": 1}, session=session)
+    return {d["shop_id"] for d in await found.to_list(None)}
+
+
 async def count(db: Database, shop_id: str, session: Session) -> int:
     return await db.ticket_rules.count_documents({"shop_id": shop_id}, session=session)
 

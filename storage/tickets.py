@@ -190,7 +190,13 @@ async def for_request(
     return ticket_from(doc) if doc else None
 
 
-async def for_requests(db: Database, request_ids: list[str], session: Session) -> dict[str, Ticket]:
+async def get_many(db: Database, ticket_ids: list[str]) -> dict[str, Ticket]:
+    return {d["_id"]: ticket_from(d) for d in await find_in(db.tickets, "_id", ticket_ids)}
+
+
+async def for_requests(
+    db: Database, request_ids: list[str], session: Session | None = None
+) -> dict[str, Ticket]:
     found = await find_in(db.tickets, "request_id", request_ids, session)
     return {d["request_id"]: ticket_from(d) for d in found}
 

@@ -1,9 +1,9 @@
 """Webhooks and their deliveries.
 
 `webhooks`: `{_id, shop_id, url, event_types: [wire names], secret, status: ACTIVE | PAUSED,
-paused_reason, failed_in_a_row, created_at, created_by}`; each reads the shop's log as the
-durable consumer `webhook:<id>` (storage/event_consumers.py), which holds its cursor and lease.
-The secret is stored to sign with; nothing reads it out but the sender.
+paused_reason, failed_in_a_row, created_at, created_by, subscription}`; each reads the shop's log
+as the durable consumer `webhook:<id>` (storage/event_consumers.py), which holds its cursor and
+lease. The secret is stored to sign with; nothing reads it out but the sender.
 
 `webhook_deliveries`: a delivery that needed more than one attempt (or failed) has a document of
 its own, `_id` the delivery id (webhooks/payloads.py): `{webhook_id, shop_id, seq, first_seq,
@@ -81,6 +81,9 @@ class Webhook:
     failed_in_a_row: int
     created_at: datetime
     created_by: str
+    subscription: str | None = (
+        None  # a GraphQL document shaping `data` (resolvers/webhooks/documents.py)
+    )
 
     @property
     def consumer(self) -> str:
@@ -122,6 +125,7 @@ def _webhook(d: dict[str, Any]) -> Webhook:
         failed_in_a_row=int(d.get("failed_in_a_row", 0)),
         created_at=d["created_at"],
         created_by=d["created_by"],
+        subscription=d.get("subscription"),
     )
 
 
@@ -166,6 +170,7 @@ async def insert(db: Database, w: Webhook, session: Session) -> None:
             "failed_in_a_row": w.failed_in_a_row,
             "created_at": w.created_at,
             "created_by": w.created_by,
+            "subscription": w.subscription,
         },
         session=session,
     )

@@ -11,7 +11,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from models.events import StatusEvent, TicketEvent
+from models.events import OrderEvent, RefundEvent, StatusEvent, TicketEvent
 from webhooks.event_types import type_of
 
 
@@ -19,7 +19,46 @@ def _time(at: datetime) -> str:
     return at.isoformat().replace("+00:00", "Z")
 
 
-def event_data(event: StatusEvent | TicketEvent) -> dict[str, Any]:
+def refund_data(event: RefundEvent) -> dict[str, Any]:
+    """The refund instruction (and its settlement): what the payment system pays, exactly."""
+    return {
+        "refundId": event.refund_id,
+        "requestKind": event.kind.value,
+        "requestId": event.request_id,
+        "orderId": event.order_id,
+        "state": event.action,
+        "amount": {"minorUnits": event.amount_minor, "currency": event.currency},
+        "lines": [
+            {"lineId": line_id, "quantity": quantity, "amountMinorUnits": minor}
+            for line_id, quantity, minor in event.lines
+        ],
+        "reference": event.reference,
+        "failureReason": event.failure_reason,
+        "actorKind": event.actor_kind.value,
+        "actorId": event.actor_id,
+    }
+
+
+def order_data(event: OrderEvent) -> dict[str, Any]:
+    return {
+        "orderId": event.order_id,
+        "buyerId": event.buyer_id,
+        "externalId": event.external_id,
+        "action": event.action,
+        "fromStage": event.from_stage,
+        "toStage": event.to_stage,
+        "fulfilmentState": event.fulfilment_state,
+        "paymentState": event.payment_state,
+        "actorKind": event.actor_kind.value,
+        "actorId": event.actor_id,
+    }
+
+
+def event_data(event: StatusEvent | TicketEvent | OrderEvent | RefundEvent) -> dict[str, Any]:
+    if isinstance(event, RefundEvent):
+        return refund_data(event)
+    if isinstance(event, OrderEvent):
+        return order_data(event)
     if isinstance(event, TicketEvent):
         return {
             "ticketId": event.ticket_id,
@@ -51,17 +90,25 @@ def event_data(event: StatusEvent | TicketEvent) -> dict[str, Any]:
 
 
 def delivery_body(
-    delivery_id: str, event_id: str, sequence: int, event: StatusEvent | TicketEvent
+    delivery_id: str,
+    event_id: str,
+    sequence: int,
+    event: StatusEvent | TicketEvent | OrderEvent | RefundEvent,
+    shaped: dict[str, Any] | None = None,
 ) -> bytes:
-    payload = {
+    """`shaped`: what the webhook's subscription document made of the event (its `data`, and its
+    `errors` if any), in place of the event's own fields."""
+    payload: dict[str, Any] = {
         "id": delivery_id,
         "eventId": event_id,
         "type": type_of(event).wire_name,
         "shopId": event.shop_id,
         "sequence": sequence,
         "occurredAt": _time(event.at),
-        "data": event_data(event),
+        "data": event_data(event) if shaped is None else shaped["data"],
     }
+    if shaped is not None and shaped.get("errors"):
+        payload["errors"] = shaped["errors"]
     return json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
 
 

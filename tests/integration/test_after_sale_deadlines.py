@@ -45,7 +45,7 @@ async def _requested(
     )
     buyer = Actor(ActorKind.BUYER, order.buyer_id)
     reason = "DAMAGED"
-    r = await services.after_sales.handle(
+    r = await services.handle(
         buyer, RequestAfterSale(order.id, kind, chosen_lines({order.lines[0].line_id: 1}), reason)
     )
     return r, buyer
@@ -95,7 +95,7 @@ async def test_r8_worker_closes_a_return_the_buyer_never_shipped(
     services: Services, db: Database, clock: SettableClock, shop_id: str
 ) -> None:
     r, buyer = await _requested(services, db, clock, shop_id, AfterSaleKind.RETURN_AND_REFUND)
-    r = await services.after_sales.handle(
+    r = await services.handle(
         seller_of(shop_id), ApproveAfterSale(r.id, DecisionType.APPROVE_RETURN)
     )
     moved = await _expect_move_at_deadline(services, clock, r, buyer)
@@ -108,10 +108,10 @@ async def test_r8_worker_confirms_a_return_the_seller_did_not_confirm(
     services: Services, db: Database, clock: SettableClock, shop_id: str
 ) -> None:
     r, buyer = await _requested(services, db, clock, shop_id, AfterSaleKind.RETURN_AND_REFUND)
-    r = await services.after_sales.handle(
+    r = await services.handle(
         seller_of(shop_id), ApproveAfterSale(r.id, DecisionType.APPROVE_RETURN)
     )
-    r = await services.after_sales.handle(buyer, ShipReturn(r.id, "UPS", "1Z1"))
+    r = await services.handle(buyer, ShipReturn(r.id, "UPS", "1Z1"))
     moved = await _expect_move_at_deadline(services, clock, r, buyer)
     assert moved.status is AfterSaleStatus.REFUNDED
     assert moved.timeline[-1].action.value == "AUTO_CONFIRM_RECEIPT"
@@ -122,7 +122,7 @@ async def test_r5_worker_makes_an_unappealed_rejection_final(
     services: Services, db: Database, clock: SettableClock, shop_id: str
 ) -> None:
     r, buyer = await _requested(services, db, clock, shop_id, AfterSaleKind.REFUND_ONLY)
-    r = await services.after_sales.handle(seller_of(shop_id), RejectAfterSale(r.id, "NO_EVIDENCE"))
+    r = await services.handle(seller_of(shop_id), RejectAfterSale(r.id, "NO_EVIDENCE"))
     moved = await _expect_move_at_deadline(services, clock, r, buyer)
     assert moved.status is AfterSaleStatus.CLOSED_FINAL
     assert moved.timeline[-1].action.value == "FINALIZE_REJECTION"

@@ -3,6 +3,8 @@ database, over random orders and policies. After each step, what is STORED must 
 
 - never more refunded than paid, per line, for the shipping and in total; the order shows what
   its ledger holds, and the requests' refunds add up to the ledger;
+- a replacement order (P4) is linked both ways and where its request says it is; an offer (R12)
+  waits only with its answer open;
 - every timeline is a chain of steps of the state machine (`TRANSITIONS`), by allowed actor
   kinds, ending in the stored status; the stored tab is the status's tab;
 - the shop's tab counters equal a recount;
@@ -30,6 +32,7 @@ from models.after_sales import (
     AfterSaleAction,
     AfterSaleKind,
     AfterSaleRequest,
+    AfterSaleStatus,
     DecisionType,
     sources_of,
     transition_for,
@@ -37,11 +40,14 @@ from models.after_sales import (
 from models.after_sales_reasons import RECEIPT_REJECT_REASONS, REPLACEMENT_APPROVE_REASONS
 from models.clock import SettableClock
 from models.commands import (
+    AnswerOffer,
     AppealAfterSale,
     ApprovalTerms,
     ApproveAfterSale,
     ConfirmReturnReceived,
     DecideAppeal,
+    IssueReplacementRefund,
+    OfferPartialRefund,
     PlatformRefund,
     RecordReplacementDelivered,
     RefundOrder,
@@ -55,6 +61,7 @@ from models.commands import (
 )
 from models.errors import DomainError
 from models.money import Money
+from models.order_intake import OrderStep, OrderUpdate
 from models.orders import FulfilmentState
 from models.policy import CategoryPolicy
 from services.after_sales import SECTION
@@ -81,19 +88,25 @@ ACTIONS = [
     "seller_refund",
     "platform_refund",
     "wait",
+    "offer",
+    "answer_offer",
+    "refund_instead",
+    "replacement_order_moves",
     "advance",  # the next action a request waits for, to reach deep states in few steps
     "advance",
     "advance",
 ]
 # NEXT_ACTION_OF_STATUS's actions, as steps of this test (where two fit, `pick` chooses).
 NEXT_STEPS = {
-    "APPROVE_OR_REJECT": ["approve", "approve", "reject"],
+    "APPROVE_OR_REJECT": ["approve", "approve", "reject", "offer"],
+    "ACCEPT_OR_DECLINE_OFFER": ["answer_offer"],
     "APPEAL": ["appeal"],
+    "APPEAL_OR_REQUEST_AGAIN": ["appeal", "request"],
     "DECIDE_APPEAL": ["decide_appeal"],
     "SHIP_RETURN": ["ship_return"],
     "CONFIRM_RECEIPT": ["confirm_receipt", "confirm_receipt", "reject_on_receipt"],
-    "SHIP_REPLACEMENT": ["ship_replacement"],
-    "CONFIRM_REPLACEMENT_DELIVERED": ["replacement_delivered"],
+    "SHIP_REPLACEMENT": ["ship_replacement", "replacement_order_moves", "refund_instead"],
+    "CONFIRM_REPLACEMENT_DELIVERED": ["replacement_delivered", "replacement_order_moves"],
 }
 WAITS = [timedelta(hours=1), timedelta(days=2), timedelta(days=8)]
 
@@ -138,10 +151,12 @@ async def _snapshot(db: Database, order_id: str) -> list[Any]:
     docs = await db.after_sales.find({"order_id": order_id, "tabs": "ALL"}).to_list(None)
     ledger = await db.refund_ledgers.find_one({"_id": order_id})
     order = await db.orders.find_one({"_id": order_id})
+    replacements = await db.orders.find({"replacement_of": order_id}).to_list(None)
     return [
         sorted((d["_id"], d["version"]) for d in docs),
         ledger and ledger["version"],
         order and order["version"],
+        sorted((d["_id"], d["version"]) for d in replacements),
     ]
 
 
@@ -170,7 +185,31 @@ async def _check(db: Database, order_id: str, shop_id: str) -> list[AfterSaleReq
         counted[r.tab.value] = counted.get(r.tab.value, 0) + 1
     stored = {k: v for k, v in (await tab_counts.read(db, shop_id, SECTION)).items() if v}
     assert stored == counted
+    for r in requests:
+        if r.status is AfterSaleStatus.AWAITING_BUYER_RESPONSE:
+            assert r.offer is not None and r.offer.answer is None
+            assert r.deadline == r.offer.respond_by
+        if r.replacement_order_id is None:
+            continue
+        placed = await order_store.get(db, r.replacement_order_id)
+        assert placed is not None and placed.id in order.replacement_order_ids
+        assert (placed.replacement_of, placed.replacement_request_id) == (order_id, r.id)
+        assert placed.amount_paid.minor == 0
+        assert placed.fulfilment_state in ORDER_STATE_OF[r.status], (r.status, placed)
     return requests
+
+
+# P4: where a replacement order is while its request is in each status.
+ORDER_STATE_OF = {
+    AfterSaleStatus.AWAITING_REPLACEMENT_SHIPMENT: {FulfilmentState.AWAITING_SHIPMENT},
+    AfterSaleStatus.REPLACEMENT_SHIPPED: {FulfilmentState.IN_TRANSIT},
+    AfterSaleStatus.REPLACED: {FulfilmentState.DELIVERED},
+    AfterSaleStatus.REFUNDED: {
+        FulfilmentState.CANCELLED,  # refunded instead before it shipped
+        FulfilmentState.IN_TRANSIT,  # not delivered in time: refunded, and it goes on its way
+        FulfilmentState.DELIVERED,
+    },
+}
 
 
 # The state machine's action behind each step that acts on a request.
@@ -185,6 +224,10 @@ MACHINE_ACTION = {
     "ship_replacement": AfterSaleAction.SHIP_REPLACEMENT,
     "replacement_delivered": AfterSaleAction.CONFIRM_REPLACEMENT_DELIVERED,
     "decide_appeal": AfterSaleAction.DECIDE_FOR_BUYER,
+    "offer": AfterSaleAction.OFFER_PARTIAL_REFUND,
+    "answer_offer": AfterSaleAction.ACCEPT_OFFER,
+    "refund_instead": AfterSaleAction.ISSUE_REPLACEMENT_REFUND,
+    "replacement_order_moves": AfterSaleAction.SHIP_REPLACEMENT,
 }
 
 
@@ -316,6 +359,31 @@ async def _act(
         case "wait":
             clock.advance(_pick(WAITS, step.pick))
             await svc.act_on_deadlines(EXPIRY_WORKER, [x.id for x in requests])
+        case "offer":
+            offered = amount if step.flag else Money(1 + step.pick, "USD")
+            await svc.handle(who(seller), OfferPartialRefund(rid, offered))
+        case "answer_offer":
+            await svc.handle(who(buyer), AnswerOffer(rid, step.flag))
+        case "refund_instead":
+            await svc.handle(who(seller), IssueReplacementRefund(rid, "none left"))
+        case "replacement_order_moves":
+            # P4: the replacement order moves one stage through the order intake (the platform's
+            # one-step mutations); its request follows in the same transaction.
+            placed = r.replacement_order_id if r else None
+            if placed is None:
+                return "nothing"
+            found = await order_store.get(services.db, placed)
+            assert found is not None
+            handing = found.fulfilment_state is FulfilmentState.AWAITING_SHIPMENT
+            update = OrderUpdate(
+                OrderStep.HANDED_TO_CARRIER if handing else OrderStep.DELIVERED,
+                clock.now(),
+                "DHL" if handing else None,
+                "JD-P" if handing else None,
+            )
+            await services.orders.intake.move_order(
+                who(platform), placed, update, handing_to_carrier=handing
+            )
     return step.action
 
 

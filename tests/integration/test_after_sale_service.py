@@ -106,7 +106,7 @@ async def test_a_cancellation_refund_is_booked_in_the_orders_ledger(
 ) -> None:
     order = await place_order(db, shop_id, new_buyer_id(), clock.now() - timedelta(minutes=5))
     buyer = Actor(ActorKind.BUYER, order.buyer_id)
-    c = await services.cancellations.handle(buyer, RequestCancellation(order.id, "CHANGED_MIND"))
+    c = await services.handle(buyer, RequestCancellation(order.id, "CHANGED_MIND"))
     assert c.refund is not None
     stored = await order_store.get(db, order.id)
     assert stored is not None and stored.payment_state is PaymentState.REFUNDED
@@ -128,7 +128,7 @@ async def test_r7_a_cancellation_refund_joins_the_ledger_already_stored(
     empty = RefundLedger.for_order(order)
     await db.transaction(lambda session: refund_ledgers.claim_many(db, [empty], session))
     buyer = Actor(ActorKind.BUYER, order.buyer_id)
-    c = await services.cancellations.handle(buyer, RequestCancellation(order.id, "CHANGED_MIND"))
+    c = await services.handle(buyer, RequestCancellation(order.id, "CHANGED_MIND"))
     doc = await db.refund_ledgers.find_one({"_id": order.id})
     assert doc is not None and [e["source"] for e in doc["entries"]] == ["CANCELLATION"]
     assert doc["refunded_minor"] == order.grand_total.minor

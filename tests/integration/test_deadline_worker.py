@@ -14,11 +14,13 @@ from models.actors import ADJUSTMENTS, Actor, ActorKind
 from models.clock import SettableClock
 from models.commands import AcceptCancellation, RejectCancellation, RequestCancellation
 from models.errors import DomainError
+from models.notifications import Recipient
 from models.orders import FulfilmentState
 from services.bootstrap import Services, build_services
 from services.deadline_worker import DeadlineWorker
 from storage import tab_counts
 from storage.mongo import Database, connect
+from storage.notifications import inbox_key
 from tests.support.api_client import GraphQLClient, authorization
 from tests.support.factories import PLATFORM, buyer, new_buyer_id, pending_requests, place_order
 
@@ -37,7 +39,7 @@ async def _pending(
 ) -> tuple[str, str]:
     buyer_id = new_buyer_id()
     order = await place_order(db, shop_id, buyer_id, clock.now() - timedelta(hours=2))
-    c = await services.cancellations.handle(
+    c = await services.handle(
         Actor(ActorKind.BUYER, buyer_id), RequestCancellation(order.id, "CHANGED_MIND")
     )
     return c.id, buyer_id
@@ -142,7 +144,7 @@ async def test_c6_two_workers_move_each_overdue_request_once(
         doc = await db.cancellations.find_one({"_id": cid})
         assert [r["action"] for r in doc["timeline"]] == ["REQUEST", "AUTO_ACCEPT"]
         notes = await db.notifications.count_documents(
-            {"recipient": "BUYER", "recipient_id": doc["buyer_id"]}
+            {"inboxes": inbox_key(Recipient.BUYER, doc["buyer_id"])}
         )
         assert notes == 1  # one move, one notification
 
@@ -166,7 +168,7 @@ async def test_c6_race_of_two_workers_and_seller_decisions_over_1000_requests(
         for cid in rng.sample(ids, 400):
             try:
                 if rng.random() < 0.5:
-                    await services.cancellations.handle(agent, AcceptCancellation(cid))
+                    await services.handle(agent, AcceptCancellation(cid))
                 else:
                     await other.cancellations.handle(agent, RejectCancellation(cid, "OTHER"))
                 results["decided"] += 1

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from models.clock import SettableClock
 from services.after_sales import SECTION
 from services.bootstrap import build_services
+from services.deadline_worker import DeadlineWorker
 from services.demo_data import DEMO_REFUND_RULE, SHOPS, load_demo_data
 from storage import tab_counts
 from storage import tickets as ticket_store
@@ -21,7 +22,7 @@ async def test_demo_data_has_after_sales_in_every_tab(mongodb_uri: str) -> None:
     try:
         await ensure_indexes(db)
         summary = await load_demo_data(db, datetime.now(UTC).replace(microsecond=0))
-        assert summary is not None and summary.after_sales == 23
+        assert summary is not None and summary.after_sales == 25
         docs = await db.after_sales.find({}, {"shop_id": 1, "tabs": 1}).to_list(None)
         for shop_id in SHOPS:
             tabs = Counter(d["tabs"][1] for d in docs if d["shop_id"] == shop_id)
@@ -61,6 +62,31 @@ async def test_h1_h2_demo_after_sales_have_tickets_and_a_rule_approves_one(
         )
         t = await db.tickets.find_one({"request_id": approved["_id"]})
         assert (t["status"], t["rules_applied"]) == ("RESOLVED", [DEMO_REFUND_RULE])
+    finally:
+        await db.client.drop_database(db.db.name)
+        await db.close()
+
+
+async def test_y2_c8_the_demo_has_an_unpaid_order_the_worker_cancels_when_its_window_closes(
+    mongodb_uri: str,
+) -> None:
+    """The food category's payment window (30 minutes) gives the demo's unpaid tin of tea its
+    due time; once it passes, the deadline worker's pass cancels it for non-payment (C8)."""
+    db = connect(mongodb_uri, f"demo_{uuid.uuid4().hex[:10]}")
+    try:
+        now = datetime.now(UTC).replace(microsecond=0)
+        await ensure_indexes(db)
+        await load_demo_data(db, now)
+        order = await db.orders.find_one({"_id": "ord_10059"})
+        assert order is not None and order["fulfilment_state"] == "UNPAID"
+        assert order["lines"][0]["category"] == "food"
+        assert order["payment_due_at"] == order["placed_at"] + timedelta(minutes=30)
+
+        clock = SettableClock(order["payment_due_at"].replace(tzinfo=UTC))
+        services = await build_services(db, clock)
+        await DeadlineWorker(services, interval=1, batch_size=50).run_once()
+        after = await db.orders.find_one({"_id": "ord_10059"})
+        assert after is not None and after["fulfilment_state"] == "CANCELLED"
     finally:
         await db.client.drop_database(db.db.name)
         await db.close()

@@ -25,6 +25,7 @@ from storage import orders as order_store
 from storage import tickets as ticket_store
 from storage.keys import time_bounds
 from storage.mongo import Database
+from storage.notifications import inbox_key
 from storage.pagination import SortOrder, encode_cursor, page_query
 from storage.tickets import TicketFilter
 
@@ -105,11 +106,7 @@ async def test_point_reads_and_worker_scans_use_an_index(db: Database) -> None:
         ("cancellations", {"order_id": "ord_1", "tabs": "ALL"}, [("k_requested", -1)]),
         ("cancellations", {"status": "PENDING", "respond_by": due}, [("respond_by", 1)]),
         ("orders", {"fulfilment_state": "UNPAID", "payment_due_at": due}, [("payment_due_at", 1)]),
-        (
-            "notifications",
-            {"recipient": Recipient.BUYER.value, "recipient_id": "b"},
-            [("k_at", -1)],
-        ),
+        ("notifications", {"inboxes": inbox_key(Recipient.BUYER, "b")}, [("k_at", -1)]),
         ("cancellations", {"_id": "can_1"}, None),
         ("orders", {"_id": {"$in": ["ord_1", "ord_2"]}}, None),
         # The live feed's replay after a cursor (storage/events.py `after`).

@@ -30,6 +30,8 @@ refund { items { minorUnits } shipping { minorUnits } total { minorUnits amount 
 timeline { at action actorKind actorId fromStatus toStatus reason { code displayText } comment deadline }
 policy { returnRefundWindowSeconds instantRefund replacementNeedsItemBack }
 order { refunded { minorUnits } paymentState }
+offer { amount { minorUnits } lines { lineId quantity } comment madeAt respondBy answer answeredAt }
+replacementOrderId
 """
 
 ERRORS = """
@@ -56,6 +58,7 @@ INPUTS = {
     "platformRefund": "RefundOrderInput",
     "decideAppeal": "DecideAppealInput",
     "recordReplacementDelivered": "AfterSaleStepInput",
+    "answerOffer": "AnswerOfferInput",
 }
 
 VIEW = f"query($id: ID!) {{ afterSale(id: $id) {{ {FIELDS} }} }}"

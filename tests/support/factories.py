@@ -109,7 +109,9 @@ async def pending_requests(db: Database, shop_id: str, requested_at: list[dateti
 
     async def work(session: object) -> None:
         await db.orders.insert_many([order_doc(o.order) for o in outcomes], session=session)
-        await cancellation_store.insert_many(db, [o.cancellation for o in outcomes], session)
+        await cancellation_store.REQUESTS.insert_many(
+            db, [o.cancellation for o in outcomes], session
+        )
         moves = [(shop_id, None, o.cancellation.tab) for o in outcomes]
         await tab_counts.move(db, SECTION, moves, session)
         await event_log.append_many(db, [events.of_cancellation(o) for o in outcomes], session)

@@ -28,15 +28,15 @@ import pytest
 import websockets
 from graphql import OperationDefinitionNode, OperationType, parse, print_ast
 
-from resolvers.subscriptions import encode_cursor
+from resolvers.feed.reading import encode_cursor
 from tests.support.api_client import authorization
 from tests.support.processes import ROOT, free_port, start_service, wait_for_line
 
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 DEFAULT_ACTOR = "seller:agent-1@shop-1+adjustments"
-PLACEHOLDER = re.compile(r'"((?:afs|can|tkt)_)\.\.\."')
+PLACEHOLDER = re.compile(r'"((?:afs|can|tkt|rfd)_)\.\.\."')
 CURSOR_PLACEHOLDER = re.compile(r'"<cursor[^"]*>"')
-ID = re.compile(r"^(afs|can|tkt)_[0-9a-f]+$")
+ID = re.compile(r"^(afs|can|tkt)_[0-9a-f]+$|^rfd_(afs|can)_[0-9a-f]+$")
 
 # What an example's comment may name for an id to paste: (who looks, query whose first id it is).
 FINDERS = {
@@ -51,6 +51,10 @@ FINDERS = {
     "a waiting after-sale request in shop-1": (
         "seller:agent-1@shop-1+adjustments",
         "{ afterSales(tab: TO_PROCEED, first: 1) { edges { node { id } } } }",
+    ),
+    "a pending refund in shop-1": (
+        "seller:agent-1@shop-1+adjustments",
+        "{ refunds(state: INSTRUCTED, first: 1) { id } }",
     ),
     "an open refund ticket in shop-2": (
         "seller:agent-1@shop-2+adjustments",

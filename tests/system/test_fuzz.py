@@ -92,7 +92,7 @@ async def known(
             (5, FulfilmentState.IN_TRANSIT),
         ]
     ]
-    request = await services.cancellations.handle(
+    request = await services.handle(
         Actor(ActorKind.BUYER, buyer_id), RequestCancellation(orders[1].id, "CHANGED_MIND")
     )
     return {

@@ -14,9 +14,11 @@ import httpx
 import pytest
 
 from api.embedded_db import EmbeddedDatabase
+from models.notifications import Recipient
 from storage import tab_counts
 from storage.indexes import ensure_indexes
 from storage.mongo import Database, connect
+from storage.notifications import inbox_key
 from tests.support.api_client import authorization
 from tests.support.factories import pending_requests, seller
 from tests.support.processes import free_port, start_service, wait_for_line
@@ -32,7 +34,7 @@ async def _assert_whole_or_untouched(db: Database, cid: str, answered_done: bool
     order = await db.orders.find_one({"_id": doc["order_id"]})
     actions = [r["action"] for r in doc["timeline"]]
     notes = await db.notifications.count_documents(
-        {"recipient": "BUYER", "recipient_id": doc["buyer_id"]}
+        {"inboxes": inbox_key(Recipient.BUYER, doc["buyer_id"])}
     )
     if answered_done:
         assert doc["status"] == "CANCELLED", "a mutation answered as done must be stored"

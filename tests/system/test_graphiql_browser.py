@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from resolvers.subscriptions import encode_cursor
+from resolvers.feed.reading import encode_cursor
 from storage import events as event_log
 from storage.mongo import Database
 from tests.support.api_client import authorization

@@ -1,4 +1,4 @@
-"""R1-R11, P1-P3, Y1 as properties: random orders and policies, random actors, random actions.
+"""R1-R12, P1-P4, Y1 as properties: random orders and policies, random actors, random actions.
 
 Each action goes through the domain functions exactly as the services will call them. A raised
 DomainError is a refusal: nothing is applied. After every step the invariants of the after-sale
@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from models.actors import EXPIRY_WORKER, Actor, ActorKind
+from models.actors import Actor, ActorKind
 from models.after_sales import (
     DEADLINE_ACTIONS,
     FINAL_STATUSES,
@@ -31,12 +31,16 @@ from models.after_sales import (
     AfterSaleStatus,
     DecisionType,
     act_on_deadline,
+    answer_offer,
     appeal,
     approve,
     confirm_receipt,
     decide_for_buyer,
     decide_for_seller,
+    follow_replacement_order,
+    issue_replacement_refund,
     line_eligibility,
+    offer_partial_refund,
     refund_by_platform,
     refund_by_seller,
     reject,
@@ -45,7 +49,6 @@ from models.after_sales import (
     request_by_buyer,
     ship_replacement,
     ship_return,
-    sources_of,
     transition_for,
     withdraw,
 )
@@ -59,191 +62,20 @@ from models.after_sales_reasons import (
 )
 from models.errors import DomainError
 from models.money import Money
-from models.orders import FulfilmentState, LineItem, Order, PaymentMethod, PaymentState
+from models.orders import FulfilmentState, Order, PaymentState
 from models.policy import CategoryPolicy, PolicyBook
 from models.refund_ledger import RefundLedger, refund_quote
-
-EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
-MS = timedelta(milliseconds=1)
-HOUR = timedelta(hours=1)
-DAY = timedelta(days=1)
-
-ACTORS = {
-    ActorKind.BUYER: Actor(ActorKind.BUYER, "buyer-1"),
-    ActorKind.SELLER_AGENT: Actor(
-        ActorKind.SELLER_AGENT, "agent-1", shop_id="shop-1", permissions=frozenset({"adjustments"})
-    ),
-    ActorKind.PLATFORM: EXPIRY_WORKER,
-    # A system feeding the shop's orders: every request step must refuse it.
-    ActorKind.INTEGRATION: Actor(ActorKind.INTEGRATION, "orders-1", shop_id="shop-1"),
-}
-
-# The actor each action is meant for: a step uses it most of the time, and a random one otherwise.
-RIGHT_ACTOR = {
-    "request": ActorKind.BUYER,
-    "withdraw": ActorKind.BUYER,
-    "appeal": ActorKind.BUYER,
-    "ship_return": ActorKind.BUYER,
-    "approve": ActorKind.SELLER_AGENT,
-    "reject": ActorKind.SELLER_AGENT,
-    "confirm_receipt": ActorKind.SELLER_AGENT,
-    "reject_on_receipt": ActorKind.SELLER_AGENT,
-    "ship_replacement": ActorKind.SELLER_AGENT,
-    "seller_refund": ActorKind.SELLER_AGENT,
-    "decide_for_buyer": ActorKind.PLATFORM,
-    "decide_for_seller": ActorKind.PLATFORM,
-    "replacement_delivered": ActorKind.PLATFORM,
-    "deadline": ActorKind.PLATFORM,
-    "platform_refund": ActorKind.PLATFORM,
-    "delivered": ActorKind.PLATFORM,
-}
-
-# "progress": the next action of a live request, by the side that must act (drives flows deep).
-PROGRESS = {
-    AfterSaleStatus.PENDING_SELLER: ("approve", "approve", "reject", "withdraw"),
-    AfterSaleStatus.REJECTED: ("appeal", "appeal", "request"),
-    AfterSaleStatus.APPEALED: ("decide_for_buyer", "decide_for_seller"),
-    AfterSaleStatus.AWAITING_BUYER_RETURN: ("ship_return", "ship_return", "withdraw"),
-    AfterSaleStatus.RETURN_IN_TRANSIT: ("confirm_receipt", "confirm_receipt", "reject_on_receipt"),
-    AfterSaleStatus.AWAITING_REPLACEMENT_SHIPMENT: ("ship_replacement",),
-    AfterSaleStatus.REPLACEMENT_SHIPPED: ("replacement_delivered",),
-}
-
-# Requests and answers come up more often than the rest.
-WEIGHTED_ACTIONS = (
-    *RIGHT_ACTOR,
-    *["progress"] * 20,
-    *["request"] * 6,
-    *["deadline"] * 3,
+from models.request_kinds import profile_of
+from tests.unit.after_sale_plans import (
+    ACTORS,
+    MS,
+    PROGRESS,
+    RIGHT_ACTOR,
+    Step,
+    orders,
+    policies,
+    steps,
 )
-
-
-@st.composite
-def orders(draw: st.DrawFn) -> Order:
-    currency = draw(st.sampled_from(["USD", "JPY", "EUR"]))
-    method = draw(st.sampled_from(list(PaymentMethod)))
-    state = draw(
-        st.sampled_from(
-            [FulfilmentState.DELIVERED] * 6
-            + [FulfilmentState.IN_TRANSIT, FulfilmentState.AWAITING_SHIPMENT]
-        )
-    )
-    placed_at = EPOCH + timedelta(minutes=draw(st.integers(0, 365 * 24 * 60)))
-    lines = tuple(
-        LineItem(
-            f"line-{n}",
-            f"SKU-{n}",
-            f"Item {n}",
-            draw(st.integers(1, 4)),
-            Money(draw(st.one_of(st.just(0), st.integers(1, 20_000))), currency),
-            "home",
-        )
-        for n in range(draw(st.integers(1, 3)))
-    )
-    if method is PaymentMethod.CASH_ON_DELIVERY and state is not FulfilmentState.DELIVERED:
-        payment = PaymentState.COLLECT_ON_DELIVERY
-    else:
-        payment = PaymentState.PAID
-    shipped = placed_at + DAY if state is not FulfilmentState.AWAITING_SHIPMENT else None
-    return Order(
-        id="ord-1",
-        shop_id="shop-1",
-        buyer_id="buyer-1",
-        lines=lines,
-        shipping_fee=Money(draw(st.integers(0, 1_000)), currency),
-        payment_method=method,
-        payment_state=payment,
-        fulfilment_state=state,
-        placed_at=placed_at,
-        paid_at=placed_at,
-        shipped_at=shipped,
-        carrier="UPS" if shipped else None,
-        tracking_number="1Z" if shipped else None,
-        delivered_at=placed_at + 3 * DAY if state is FulfilmentState.DELIVERED else None,
-    )
-
-
-def _window(
-    typical: list[int], low: int, high: int, unit: timedelta
-) -> st.SearchStrategy[timedelta]:
-    """Mostly a window categories really use; sometimes any, down to the shortest."""
-    some = st.one_of(*[st.sampled_from(typical)] * 6, st.integers(low, high))
-    return some.map(lambda n: n * unit)
-
-
-policies = st.builds(
-    CategoryPolicy,
-    seller_response_window=_window([24, 48, 72], 1, 96, HOUR),
-    return_refund_window=_window([7, 15, 30], 1, 30, DAY),
-    buyer_return_shipping_window=_window([5, 7], 1, 10, DAY),
-    seller_receipt_window=_window([5, 7], 1, 10, DAY),
-    appeal_window=_window([3, 7], 1, 10, DAY),
-    instant_refund=st.booleans(),
-    replacement_needs_item_back=st.booleans(),
-)
-
-# How far time moves before a step: nothing, hours, days, or exactly to (or just before) a deadline.
-_small = st.integers(0, 2 * 3600).map(lambda s: timedelta(seconds=s))
-advances = st.one_of(
-    st.just(timedelta(0)),
-    _small,
-    _small,
-    st.integers(0, 2 * 24).map(lambda h: timedelta(hours=h)),
-    st.sampled_from(["to_deadline", "just_before_deadline"]),
-)
-
-
-@dataclass(frozen=True)
-class Step:
-    action: str
-    actor: ActorKind
-    advance: timedelta | str
-    pick: int
-    kind: AfterSaleKind
-    lines: tuple[tuple[int, int], ...]  # (line index, quantity); empty: all / as asked
-    decision: DecisionType
-    keeps: bool
-    amount: int | None  # minor units of a partial amount
-    reason_index: int  # -1: a code from no catalogue
-    comment: str | None
-
-
-# Lines a step picks, as (line index, quantity); empty: every line (a request) or as asked.
-LINE_CHOICES: list[tuple[tuple[int, int], ...]] = [
-    (),
-    (),
-    ((0, 1),),
-    ((1, 1),),
-    ((2, 1),),
-    ((0, 2),),
-    ((0, 4),),
-    ((0, 1), (1, 1)),
-    ((1, 2), (2, 1)),
-    ((0, 1), (1, 1), (2, 1)),
-]
-AMOUNTS = [None, None, None, 1, 99, 500, 2_500, 10_000, 0, -5]
-COMMENTS = ["because"] * 6 + [None, "see photos", " ", "x" * 501]
-REASON_INDEXES = [-1, *range(9), *range(9)]
-
-
-@st.composite
-def steps(draw: st.DrawFn) -> Step:
-    """One draw per field, from small fixed menus: a step costs little to generate."""
-    action = draw(st.sampled_from(WEIGHTED_ACTIONS))
-    other = draw(st.sampled_from([None, None, None, None, *ActorKind]))
-    return Step(
-        action=action,
-        actor=other or RIGHT_ACTOR.get(action, ActorKind.PLATFORM),
-        advance=draw(advances),
-        pick=draw(st.integers(0, 7)),
-        kind=draw(st.sampled_from(list(AfterSaleKind))),
-        lines=draw(st.sampled_from(LINE_CHOICES)),
-        decision=draw(st.sampled_from(list(DecisionType))),
-        keeps=draw(st.booleans()),
-        amount=draw(st.sampled_from(AMOUNTS)),
-        reason_index=draw(st.sampled_from(REASON_INDEXES)),
-        comment=draw(st.sampled_from(COMMENTS)),
-    )
 
 
 def _reason(catalogue: Mapping[str, str], index: int) -> str:
@@ -267,6 +99,7 @@ class World:
     requests: dict[str, AfterSaleRequest] = field(default_factory=dict)
     rejection_events: int = 0
     next_id: int = 0
+    replacement_orders: dict[str, Order] = field(default_factory=dict)  # P4
 
     def new_id(self) -> str:
         self.next_id += 1
@@ -303,6 +136,10 @@ ACTION_OF = {
     "reject_on_receipt": AfterSaleAction.REJECT_ON_RECEIPT,
     "ship_replacement": AfterSaleAction.SHIP_REPLACEMENT,
     "replacement_delivered": AfterSaleAction.CONFIRM_REPLACEMENT_DELIVERED,
+    "offer": AfterSaleAction.OFFER_PARTIAL_REFUND,
+    "answer_offer": AfterSaleAction.ACCEPT_OFFER,
+    "refund_instead": AfterSaleAction.ISSUE_REPLACEMENT_REFUND,
+    "replacement_order_moves": AfterSaleAction.SHIP_REPLACEMENT,
 }
 
 
@@ -312,8 +149,11 @@ def _target(world: World, step: Step) -> AfterSaleRequest | None:
         return None
     everything = list(world.requests.values())
     action = ACTION_OF.get(step.action)
-    if action is not None:
-        fits = [r for r in everything if r.status in sources_of(action)]
+    if step.action == "replacement_order_moves":
+        fits = [r for r in everything if r.replacement_order_id is not None]
+    elif action is not None:
+        # A step of the request's own kind's table (an offer is no step of a replacement).
+        fits = [r for r in everything if profile_of(r.kind).table.edges(action, r.status)]
     elif step.action == "deadline" or isinstance(step.advance, str):
         fits = [r for r in everything if r.deadline is not None]
     else:
@@ -446,12 +286,51 @@ def _apply(world: World, step: Step) -> AfterSaleOutcome | Order | None:
             reason = _reason(RECEIPT_REJECT_REASONS, step.reason_index)
             return reject_on_receipt(r, order, actor, reason, step.comment, now)
         case "ship_replacement":
-            return ship_replacement(r, order, actor, "UPS", "1Z-P", now)
+            return ship_replacement(r, order, actor, "UPS", "1Z-P", now, _replacement(world, r))
         case "replacement_delivered":
-            return replacement_delivered(r, order, actor, now)
+            return replacement_delivered(r, order, actor, now, _replacement(world, r))
+        case "offer":
+            # Mostly a small amount an order can refund; the menu's bad ones sometimes.
+            minor = step.amount if step.amount is not None and step.keeps else 1 + step.pick
+            amount = Money(minor, world.currency())
+            lines = _lines(world, step) if step.pick % 3 == 0 else None
+            return offer_partial_refund(
+                r, order, ledger, actor, amount, now, lines=lines, comment=step.comment
+            )
+        case "answer_offer":
+            return answer_offer(r, order, ledger, actor, step.keeps, now)
+        case "refund_instead":
+            replacement = _replacement(world, r)
+            return issue_replacement_refund(r, order, ledger, actor, step.comment, now, replacement)
+        case "replacement_order_moves":
+            return _replacement_order_moves(world, r, actor)
         case "deadline":
             return act_on_deadline(r, order, ledger, actor, now)
     raise AssertionError(step.action)
+
+
+def _replacement(world: World, r: AfterSaleRequest) -> Order | None:
+    return world.replacement_orders.get(r.replacement_order_id or "")
+
+
+def _replacement_order_moves(
+    world: World, r: AfterSaleRequest, actor: Actor
+) -> AfterSaleOutcome | None:
+    """P4: the replacement order moves one stage on (as the order intake moves it), and the
+    request follows it; a move the request does not follow leaves it as it is."""
+    placed = _replacement(world, r)
+    if placed is None:
+        return None
+    if placed.fulfilment_state is FulfilmentState.AWAITING_SHIPMENT:
+        moved = placed.handed_to_carrier(world.now, "DHL", "JD-P")
+    elif placed.fulfilment_state is FulfilmentState.IN_TRANSIT:
+        moved = placed.delivered(world.now)
+    else:
+        return None
+    # One transaction: a refused request step leaves the order unmoved too.
+    out = follow_replacement_order(r, world.order, moved, actor, world.now)
+    world.replacement_orders[moved.id] = moved  # moved, whether the request follows or not
+    return out
 
 
 def _check_request_refusal(world: World, step: Step, refusal: AfterSaleRefused) -> None:
@@ -464,6 +343,23 @@ def _check_request_refusal(world: World, step: Step, refusal: AfterSaleRefused) 
     )
     codes = {e.code for e in shown if e.kind is step.kind and e.line_id in asked}
     assert refusal.code in codes, (refusal.code, codes)
+
+
+# P4: a delivery is a fact, recorded whenever it is known before the platform refunds instead.
+_CARRIER_EVENTS = frozenset({AfterSaleAction.CONFIRM_REPLACEMENT_DELIVERED})
+
+# P4: where a replacement order is while its request is in each status.
+_ORDER_STATE_OF = {
+    AfterSaleStatus.AWAITING_REPLACEMENT_SHIPMENT: {FulfilmentState.AWAITING_SHIPMENT},
+    AfterSaleStatus.REPLACEMENT_SHIPPED: {FulfilmentState.IN_TRANSIT},
+    AfterSaleStatus.REPLACED: {FulfilmentState.DELIVERED},
+    # Refunded instead: before shipping the order is cancelled; after, it goes on its way.
+    AfterSaleStatus.REFUNDED: {
+        FulfilmentState.CANCELLED,
+        FulfilmentState.IN_TRANSIT,
+        FulfilmentState.DELIVERED,
+    },
+}
 
 
 def _check_step(world: World, step: Step, out: AfterSaleOutcome) -> None:
@@ -484,7 +380,7 @@ def _check_step(world: World, step: Step, out: AfterSaleOutcome) -> None:
             # R3, R5, R8: the platform moves on a deadline only once it has passed.
             assert first.deadline == old.deadline
             assert old.deadline is not None and old.deadline <= world.now
-        elif old.deadline is not None:
+        elif old.deadline is not None and first.action not in _CARRIER_EVENTS:
             # The side that must act does so only while its window is open.
             assert world.now < old.deadline
     if step.action == "request":
@@ -546,6 +442,25 @@ def _check_invariants(world: World) -> None:
                 assert line.amount.minor <= by_id[line.line_id].unit_price.minor * line.quantity
                 assert line.quantity <= r.covered[line.line_id]
 
+    # P4: a replacement order is linked both ways and where its request says it is.
+    for r in requests:
+        if r.replacement_order_id is None:
+            continue
+        placed = world.replacement_orders[r.replacement_order_id]
+        assert (placed.replacement_of, placed.replacement_request_id) == (order.id, r.id)
+        assert placed.id in order.replacement_order_ids
+        assert placed.amount_paid.minor == 0  # at no charge: nothing of it is refundable
+        assert placed.fulfilment_state in _ORDER_STATE_OF[r.status], (r.status, placed)
+    # R12: an offer waits only while the buyer may answer it, and only money requests get one.
+    for r in requests:
+        if r.status is AfterSaleStatus.AWAITING_BUYER_RESPONSE:
+            assert r.offer is not None and r.offer.answer is None
+            assert r.deadline == r.offer.respond_by
+            assert r.kind is not AfterSaleKind.REPLACEMENT
+        accepted = r.decision is not None and r.decision.type is DecisionType.OFFER_PARTIAL_REFUND
+        if r.offer is not None and r.status is AfterSaleStatus.REFUNDED and accepted:
+            assert r.refund is not None and r.refund.total <= r.offer.amount
+
     # Money: never more refunded than paid, per line, for shipping and in total.
     paid_lines, paid_shipping = _paid(order)
     for line_id, paid in paid_lines.items():
@@ -576,7 +491,7 @@ def _check_invariants(world: World) -> None:
     start_after=st.one_of(*[st.integers(3 * 24, 5 * 24)] * 3, st.integers(0, 40 * 24)),
     plan=st.lists(steps(), min_size=8, max_size=40),
 )
-def test_r1_to_r11_p1_to_p3_y1_invariants_hold_for_any_sequence_of_actions(
+def test_r1_to_r12_p1_to_p4_y1_invariants_hold_for_any_sequence_of_actions(
     order: Order, policy: CategoryPolicy, start_after: int, plan: list[Step]
 ) -> None:
     world = World(
@@ -616,4 +531,8 @@ def test_r1_to_r11_p1_to_p3_y1_invariants_hold_for_any_sequence_of_actions(
         world.order = result.order
         if result.ledger is not None:
             world.ledger = result.ledger
+        for placed in result.new_orders:
+            world.replacement_orders[placed.id] = placed
+        for _before, moved in result.moved_orders:
+            world.replacement_orders[moved.id] = moved
         _check_invariants(world)

@@ -327,6 +327,7 @@ def test_r2_tabs_follow_status() -> None:
             S.RETURN_IN_TRANSIT,
             S.AWAITING_REPLACEMENT_SHIPMENT,
             S.REPLACEMENT_SHIPPED,
+            S.AWAITING_BUYER_RESPONSE,  # R12: the buyer answers an offer
         },
         AfterSaleTab.COMPLETED: {S.REFUNDED, S.REPLACED},
         AfterSaleTab.CLOSED: {
@@ -362,6 +363,8 @@ def test_r2_every_open_status_says_who_acts_next() -> None:
         S.AWAITING_BUYER_RETURN: AfterSaleAction.EXPIRE_RETURN,
         S.RETURN_IN_TRANSIT: AfterSaleAction.AUTO_CONFIRM_RECEIPT,
         S.REJECTED: AfterSaleAction.FINALIZE_REJECTION,
+        S.AWAITING_BUYER_RESPONSE: AfterSaleAction.EXPIRE_OFFER,  # R12
+        S.REPLACEMENT_SHIPPED: AfterSaleAction.ISSUE_REPLACEMENT_REFUND,  # P4
     }
 
 
@@ -551,16 +554,13 @@ def test_r6_appeal_after_rejection_on_receipt_refunds_without_a_second_return() 
 def test_r7_partial_refund_never_above_refundable() -> None:
     shop = Shop()
     r = shop.ask(RR, {MUG: 1}).request
-    partial = DecisionType.OFFER_PARTIAL_REFUND
+    partial = DecisionType.APPROVE_REFUND  # with an amount: paid at once (an offer is R12)
     with pytest.raises(RefundExceedsRefundable) as above:
         approve(r, shop.order, shop.ledger, SELLER, partial, ASKED, partial_amount=usd(2501))
     assert above.value.refundable == usd(2500)
     for bad in (usd(0), usd(-1), Money(100, "EUR")):
         with pytest.raises(RefundAmountInvalid):
             approve(r, shop.order, shop.ledger, SELLER, partial, ASKED, partial_amount=bad)
-    with pytest.raises(ValidationFailed):
-        approve(r, shop.order, shop.ledger, SELLER, partial, ASKED)  # no amount
-
     out = approve(r, shop.order, shop.ledger, SELLER, partial, ASKED, partial_amount=usd(700))
     assert out.request.status is S.REFUNDED
     assert out.request.refund == RefundBreakdown(
@@ -694,10 +694,11 @@ def test_r7_decision_must_fit_the_request() -> None:
             ASKED,
             reason="GOODWILL",
         )
-    # A seller may answer a replacement request with a refund instead.
+    # A replacement request is settled with money only by its own decision (P4).
     rp = shop.ask(RP, {COASTER: 1}).request
-    out = approve(rp, shop.order, shop.ledger, SELLER, DecisionType.APPROVE_REFUND, ASKED)
-    assert out.request.status is S.REFUNDED
+    for money in (DecisionType.APPROVE_REFUND, DecisionType.APPROVE_RETURN):
+        with pytest.raises(DecisionNotAllowed):
+            approve(rp, shop.order, shop.ledger, SELLER, money, ASKED)
 
 
 # --- R8 -------------------------------------------------------------------------------------

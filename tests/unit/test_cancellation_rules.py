@@ -263,7 +263,8 @@ def test_c2_buyer_withdraws_a_pending_request() -> None:
     assert out.cancellation.status is CancellationStatus.WITHDRAWN
     assert out.cancellation.tab is CancellationTab.CLOSED
     assert out.cancellation.resolved_at == now
-    assert out.cancellation.respond_by is None
+    assert out.cancellation.respond_by == c.respond_by  # kept once decided
+    assert out.cancellation.next_action is None
     assert out.previous_status is CancellationStatus.PENDING
     assert out.order.open_cancellation_id is None
     assert out.order.rejected_cancellation_id is None
@@ -353,7 +354,8 @@ def test_c4_accept_cancels_order_and_refunds_everything_paid() -> None:
     assert new_c.status is CancellationStatus.CANCELLED
     assert new_c.tab is CancellationTab.COMPLETED
     assert new_c.resolved_at == now
-    assert new_c.respond_by is None
+    assert new_c.respond_by == c.respond_by  # kept once decided
+    assert new_c.next_action is None
     assert out.previous_status is CancellationStatus.PENDING
     assert new_c.refund is not None
     assert new_c.refund.items == Money(ITEMS_MINOR, "USD")
@@ -783,6 +785,11 @@ def test_c4_transition_table_names_who_may_make_each_move() -> None:
             ActorKind.SELLER_AGENT,
         ),
         CancellationAction.SYSTEM_CANCEL: (None, CancellationStatus.CANCELLED, ActorKind.PLATFORM),
+        CancellationAction.SELLER_CANCEL_LINES: (
+            None,
+            CancellationStatus.CANCELLED,
+            ActorKind.SELLER_AGENT,
+        ),
     }
     actual = {t.action: (t.source, t.target, *t.actors) for t in TRANSITIONS}
     assert actual == expected

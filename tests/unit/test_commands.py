@@ -15,12 +15,15 @@ from models.commands import (
     ApprovalTerms,
     ApproveAfterSale,
     Command,
+    IssueReplacementRefund,
+    OfferPartialRefund,
     PlatformRefund,
     RefundOrder,
     RejectAfterSale,
     RejectCancellation,
     approval,
     chosen_lines,
+    decision_command,
     fingerprint,
     partial_refund,
     rejection,
@@ -56,7 +59,7 @@ def _built(cls: type, which: int = 0) -> Any:
 
 
 def test_every_use_case_has_a_command() -> None:
-    assert len(COMMANDS) == 24
+    assert len(COMMANDS) == 28
 
 
 @pytest.mark.parametrize("cls", COMMANDS, ids=lambda c: c.__name__)
@@ -104,11 +107,33 @@ def test_rejecting_and_partial_refunds_from_a_ticket_follow_the_kind() -> None:
         "afs_1", "OTHER", "c"
     )
     offer = partial_refund(RequestKind.REFUND_ONLY, "afs_1", Money(500, "USD"))
-    assert offer == ApproveAfterSale(
-        "afs_1", DecisionType.OFFER_PARTIAL_REFUND, ApprovalTerms(partial_amount=Money(500, "USD"))
-    )
+    assert offer == OfferPartialRefund("afs_1", Money(500, "USD"))  # R12: the buyer answers
     with pytest.raises(InvalidTransition):
         partial_refund(RequestKind.CANCELLATION, "can_1", Money(500, "USD"))
+
+
+def test_r12_p4_a_decision_that_is_not_an_approval_is_its_own_command() -> None:
+    amount = Money(500, "USD")
+    offer = decision_command(
+        "afs_1",
+        DecisionType.OFFER_PARTIAL_REFUND,
+        ApprovalTerms(partial_amount=amount, comment="c", lines=chosen_lines({"l": 1})),
+    )
+    assert offer == OfferPartialRefund("afs_1", amount, (("l", 1),), "c")
+    instead = decision_command(
+        "afs_1", DecisionType.ISSUE_REPLACEMENT_REFUND, ApprovalTerms(comment="none left")
+    )
+    assert instead == IssueReplacementRefund("afs_1", "none left")
+    with pytest.raises(ValidationFailed):
+        decision_command(
+            "afs_1", DecisionType.ISSUE_REPLACEMENT_REFUND, ApprovalTerms(partial_amount=amount)
+        )
+    with pytest.raises(ValidationFailed):
+        decision_command(
+            "afs_1", DecisionType.OFFER_PARTIAL_REFUND, ApprovalTerms(buyer_keeps_item=True)
+        )
+    approve = decision_command("afs_1", DecisionType.APPROVE_REFUND, ApprovalTerms())
+    assert approve == ApproveAfterSale("afs_1", DecisionType.APPROVE_REFUND)
 
 
 def test_approval_terms_are_the_domain_approve_keywords() -> None:

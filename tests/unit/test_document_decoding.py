@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from models.money import Money
-from resolvers.types import Reason
+from resolvers.values import Reason
 from storage.documents import money_from
 
 

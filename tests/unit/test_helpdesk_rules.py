@@ -125,7 +125,7 @@ def ticket(f: RequestFacts | None = None):  # type: ignore[no-untyped-def]
     [
         (RequestKind.CANCELLATION, "New Cancellation Request"),
         (RequestKind.REFUND_ONLY, "New Refund Request"),
-        (RequestKind.RETURN_AND_REFUND, "New Return Request"),
+        (RequestKind.RETURN_AND_REFUND, "New Refund Request"),  # seed 003: both refund kinds
         (RequestKind.REPLACEMENT, "New Replacement Request"),
     ],
 )
@@ -219,7 +219,7 @@ def test_h1_after_sale_facts_phase_follows_the_state_machine() -> None:
         usd(2500),
         NOW + timedelta(hours=48),
     )
-    assert ticket(f).subject == "New Return Request"
+    assert ticket(f).subject == "New Refund Request"
     moving = dataclasses.replace(r, status=AfterSaleStatus.AWAITING_BUYER_RETURN)
     assert facts_of_after_sale(moving).phase is RequestPhase.IN_PROCESS
     rejected = dataclasses.replace(r, status=AfterSaleStatus.REJECTED)

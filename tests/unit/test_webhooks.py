@@ -14,7 +14,7 @@ import pytest
 from devtools.webhook_receiver.signature import Scheme
 from models.actors import ActorKind
 from models.errors import ValidationFailed
-from models.events import StatusEvent, TicketEvent
+from models.events import OrderEvent, RefundEvent, StatusEvent, TicketEvent
 from models.requests import RequestKind
 from webhooks import signing, targets
 from webhooks.event_types import EventType, type_of
@@ -129,6 +129,60 @@ def test_every_kind_of_event_has_a_type_and_ticket_notes_stay_inside() -> None:
     )
     assert type_of(ticket) is EventType.TICKET_CHANGED
     assert b"rude" not in delivery_body("wh_1.1", "evt_1", 1, ticket)
+
+
+def test_an_order_change_is_an_order_changed_delivery() -> None:
+    order = OrderEvent(
+        order_id="o-1",
+        shop_id="shop-1",
+        buyer_id="b-1",
+        external_id="ext-1",
+        action="DELIVERED",
+        from_stage="IN_TRANSIT",
+        to_stage="DELIVERED",
+        fulfilment_state="DELIVERED",
+        payment_state="PAID",
+        actor_kind=ActorKind.INTEGRATION,
+        actor_id="orders-1",
+        at=AT,
+    )
+    payload = json.loads(delivery_body("wh_1.3", "evt_3", 3, order))
+    assert type_of(order) is EventType.ORDER_CHANGED
+    assert (payload["type"], payload["data"]["externalId"]) == ("order.changed", "ext-1")
+
+
+@pytest.mark.parametrize(
+    ("action", "wire"),
+    [
+        ("INSTRUCTED", "refund.instructed"),
+        ("SETTLED", "refund.settled"),
+        ("FAILED", "refund.failed"),
+    ],
+)
+def test_a_refund_instruction_carries_the_exact_amount_and_lines(action: str, wire: str) -> None:
+    refund = RefundEvent(
+        refund_id="rfd_afs_1",
+        shop_id="shop-1",
+        order_id="o-1",
+        request_id="afs_1",
+        kind=RequestKind.REFUND_ONLY,
+        action=action,
+        amount_minor=1999,
+        currency="USD",
+        lines=(("l-1", 1, 1500), ("l-2", 1, 499)),
+        reference=None,
+        failure_reason=None,
+        actor_kind=ActorKind.SELLER_AGENT,
+        actor_id="agent-1",
+        at=AT,
+    )
+    payload = json.loads(delivery_body("wh_1.4", "evt_4", 4, refund))
+    assert payload["type"] == wire
+    assert payload["data"]["amount"] == {"minorUnits": 1999, "currency": "USD"}
+    assert payload["data"]["lines"] == [
+        {"lineId": "l-1", "quantity": 1, "amountMinorUnits": 1500},
+        {"lineId": "l-2", "quantity": 1, "amountMinorUnits": 499},
+    ]
 
 
 @pytest.mark.parametrize(

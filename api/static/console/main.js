@@ -219,7 +219,7 @@ async function loadList() {
   }
   if (seq !== state.listSeq) return; // a newer load started meanwhile
   const { page } = data;
-  setCounts(data.counts || page.tabCounts);
+  setCounts(page.tabCounts);
   renderRows(page.edges.map((e) => e.node));
   $("#prev").disabled = state.cursors.length === 1;
   $("#next").disabled = !page.pageInfo.hasNextPage;

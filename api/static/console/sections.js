@@ -33,8 +33,8 @@ export const SECTIONS = {
       page: cancellations(shopId: $shopId, tab: $tab, filter: $filter, sort: $sort, first: $first, after: $after) {
         edges { cursor node { ${ROW} } }
         pageInfo { hasNextPage endCursor }
+        tabCounts { tab count }
       }
-      counts: cancellationTabCounts(shopId: $shopId, filter: $filter) { tab count }
     }`,
     detail: `query Detail($id: ID!) {
       request: cancellation(id: $id) {
@@ -169,11 +169,22 @@ export const SECTIONS = {
           label: "Partial refund",
           style: "",
           title: `Offer a partial refund on ${request.id}`,
-          text: "The buyer is refunded this amount at once and keeps the item.",
+          text: "The buyer accepts (refunded this amount, keeps the item) or declines (it comes back to you).",
           mutation: "approveAfterSale",
           inputType: "ApproveAfterSaleInput",
           fields: [lines, { name: "amount", kind: "money", label: "Amount" }, COMMENT],
           input: (v) => ({ ...id, decision: "OFFER_PARTIAL_REFUND", lines: v.lines, partialAmount: v.amount, comment: v.comment }),
+        };
+        const refundInstead = {
+          key: "refund-instead",
+          label: "Refund instead",
+          style: "",
+          title: `Refund ${request.id} instead of replacing`,
+          text: "The lines are refunded in full and the buyer keeps the item.",
+          mutation: "approveAfterSale",
+          inputType: "ApproveAfterSaleInput",
+          fields: [COMMENT],
+          input: (v) => ({ ...id, decision: "ISSUE_REPLACEMENT_REFUND", comment: v.comment }),
         };
         const reject = {
           key: "reject",
@@ -188,7 +199,7 @@ export const SECTIONS = {
           ],
           input: (v) => ({ ...id, reason: v.reason, comment: v.comment }),
         };
-        return replacement ? [approve, reject] : [approve, partial, reject];
+        return replacement ? [approve, refundInstead, reject] : [approve, partial, reject];
       }
       if (next.action === "CONFIRM_RECEIPT") {
         return [
@@ -229,6 +240,17 @@ export const SECTIONS = {
               { name: "trackingNumber", kind: "text", label: "Tracking number", required: true },
             ],
             input: (v) => ({ ...id, carrier: v.carrier, trackingNumber: v.trackingNumber }),
+          },
+          {
+            key: "refund-instead",
+            label: "Refund instead",
+            style: "",
+            title: `Refund ${request.id} instead of replacing`,
+            text: "The lines are refunded in full, the buyer keeps the item, the replacement order is cancelled.",
+            mutation: "approveAfterSale",
+            inputType: "ApproveAfterSaleInput",
+            fields: [COMMENT],
+            input: (v) => ({ ...id, decision: "ISSUE_REPLACEMENT_REFUND", comment: v.comment }),
           },
         ];
       }

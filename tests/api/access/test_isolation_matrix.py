@@ -4,10 +4,12 @@ Mutation and Subscription must have an entry in MATRIX, or its test fails.
 A victim shop has orders, a waiting cancellation request and notifications. Each field is called
 with the victim's ids by an agent of another shop (with the adjustments permission), by another
 buyer, and anonymously; mutations also by every party of the victim's own order whose role may
-not do it (a buyer never decides their own request). Reads must answer FORBIDDEN or without any
-of the victim's data, after the owner's call proved that the same document does reach it;
-writes must answer FORBIDDEN (a typed member) and change nothing; anonymous calls are
-UNAUTHENTICATED. Public reference data answers everyone alike.
+not do it (a buyer never decides their own request). Reads must answer FORBIDDEN or NOT_FOUND or
+without any of the victim's data, after the owner's call proved that the same document does reach
+it; writes must answer FORBIDDEN or NOT_FOUND (a typed member) and change nothing; anonymous calls
+are UNAUTHENTICATED. Public reference data answers everyone alike. An outsider's answer is the
+answer to ids that do not exist (the victim's ids with a suffix), word for word: an outsider
+holding an id learns nothing of it, not even that it exists.
 
 The same reads run over the WebSocket too (the caller named by the connection_init payload),
 and subscriptions only there: a `Live` case subscribes, makes a change to the victim's data
@@ -22,7 +24,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import timedelta
 from typing import Any
 
@@ -32,12 +34,14 @@ from graphql import build_schema
 from api.settings import default_settings
 from models.actors import Actor, ActorKind
 from models.clock import SettableClock
-from models.commands import RequestCancellation
+from models.commands import AcceptCancellation, RequestCancellation
+from models.notifications import Recipient
 from models.order_intake import NewLine, PlaceOrder
 from models.orders import FulfilmentState, PaymentMethod
 from resolvers.schema import schema
 from services.bootstrap import Services
 from storage.mongo import Database
+from storage.notifications import inbox_key
 from tests.support.api_client import GraphQLClient, authorization
 from tests.support.factories import PLATFORM, buyer, new_buyer_id, place_order, seller
 from tests.support.served import serving, ws_operation
@@ -110,7 +114,7 @@ async def new_request_in_victims_shop(services: Services, v: Victim) -> None:
     new order of the victim's shop."""
     placed = services.clock.now() - timedelta(hours=3)
     order = await place_order(services.db, v.shop_id, v.buyer_id, placed)
-    await services.cancellations.handle(
+    await services.handle(
         Actor(ActorKind.BUYER, v.buyer_id), RequestCancellation(order.id, "CHANGED_MIND")
     )
 
@@ -125,6 +129,22 @@ async def new_order_in_victims_shop(services: Services, v: Victim) -> None:
     integration = Actor(ActorKind.INTEGRATION, "orders-1", v.shop_id)
     [placed_order] = await services.orders.intake.place(integration, v.shop_id, [order])
     assert not isinstance(placed_order, Exception), placed_order
+
+
+async def new_refund_in_victims_shop(services: Services, v: Victim) -> None:
+    """The victim's shop, its payment system registered, accepts a new cancellation request:
+    a refund instructed (a refund event)."""
+    from services.refunds import RefundSettlements
+
+    payments = Actor(ActorKind.INTEGRATION, "payments-1", v.shop_id)
+    await RefundSettlements(services.db, services.clock).register(payments, v.shop_id)
+    placed = services.clock.now() - timedelta(hours=3)
+    order = await place_order(services.db, v.shop_id, v.buyer_id, placed)
+    asked = await services.cancellations.handle(
+        Actor(ActorKind.BUYER, v.buyer_id), RequestCancellation(order.id, "CHANGED_MIND")
+    )
+    agent = Actor(ActorKind.SELLER_AGENT, "agent-1", v.shop_id, frozenset({"adjustments"}))
+    await services.cancellations.handle(agent, AcceptCancellation(asked.id))
 
 
 @dataclass(frozen=True)
@@ -273,6 +293,17 @@ MATRIX: dict[str, Read | Write | Live] = {
         lambda v: {"input": {"orderId": v.order_id, "reason": "OUT_OF_STOCK"}},
         frozenset({"seller"}),
     ),
+    "Mutation.cancelOrderLines": Write(
+        _write("cancelOrderLines", "CancelOrderLinesInput"),
+        lambda v: {
+            "input": {
+                "orderId": v.order_id,
+                "lines": [{"lineId": f"{v.order_id}-0", "quantity": 1}],
+                "reason": "OUT_OF_STOCK",
+            }
+        },
+        frozenset({"seller"}),
+    ),
     "Mutation.cancelUnpaidOrder": Write(
         _write("cancelUnpaidOrder", "CancelUnpaidOrderInput"),
         lambda v: {"input": {"orderId": v.unpaid_order_id}},
@@ -419,6 +450,43 @@ WEBHOOK_CASES: dict[str, Read | Write | Live] = {
 }
 
 
+# Refunds: the shop's agents and the platform read; only the shop's own integration registers
+# its payment system and reports settlements (none of the victim-side roles).
+REFUND_CASES: dict[str, Read | Write | Live] = {
+    "Query.refunds": Read(
+        "query($shop: ID) { refunds(shopId: $shop) { id shopId requestId } }",
+        lambda v: {"shop": v.shop_id},
+        shows=_no_error,  # the victim has no refund yet: the answer itself is the data
+    ),
+    "Subscription.refundEvents": Live(
+        "subscription($shop: ID) { refundEvents(shopId: $shop) { __typename ... on RefundEvent { refundId requestId orderId shopId amount { minorUnits } } ... on UserError { code message } } }",
+        lambda v: {"shop": v.shop_id},
+        trigger=new_refund_in_victims_shop,
+    ),
+    "Mutation.registerPaymentIntegration": Write(
+        "mutation($shop: ID!) { r: registerPaymentIntegration(shopId: $shop) "
+        "{ __typename ... on UserError { code message } } }",
+        lambda v: {"shop": v.shop_id},
+        frozenset(),
+    ),
+    "Mutation.settleRefunds": Write(
+        _write("settleRefunds", "SettleRefundsInput"),
+        lambda v: {
+            "input": {
+                "shopId": v.shop_id,
+                "settlements": [
+                    {
+                        "refundId": f"rfd_{v.cancellation_id}",
+                        "outcome": "SETTLED",
+                        "at": "2026-01-02T00:00:00Z",
+                    }
+                ],
+            }
+        },
+        frozenset(),
+    ),
+}
+
 # The live feed's subscriptions (issue 5, branch issue-5 at ff5b9f4), checked against a scratch
 # merge of that branch: both pass, and both fail when the feed's buyer filter or the tab counts'
 # agent check is removed. They join MATRIX when those fields are in the schema.
@@ -490,6 +558,7 @@ AFTER_SALE_CASES: dict[str, Read | Write] = {
         public=True,
     ),
     "Query.categoryPolicies": Read("{ categoryPolicies { category } }", public=True),
+    "Query.businessCalendar": Read("{ businessCalendar { weekend holidays } }", public=True),
     "Mutation.requestAfterSale": _as_write(
         "requestAfterSale",
         "RequestAfterSaleInput",
@@ -509,6 +578,9 @@ AFTER_SALE_CASES: dict[str, Read | Write] = {
         "ReasonedStepInput",
         lambda v: _step(v, reason="HAVE_EVIDENCE"),
         {"buyer"},
+    ),
+    "Mutation.answerOffer": _as_write(
+        "answerOffer", "AnswerOfferInput", lambda v: _step(v, accept=True), {"buyer"}
     ),
     "Mutation.shipReturn": _as_write(
         "shipReturn",
@@ -570,6 +642,11 @@ AFTER_SALE_CASES: dict[str, Read | Write] = {
         lambda v: {"category": f"intruder-{v.shop_id}", "instantRefund": True},
         {"platform"},
     ),
+    "Mutation.setBusinessCalendar": Write(
+        _write("setBusinessCalendar", "BusinessCalendarInput"),
+        lambda v: {"input": {"weekend": [5, 6], "holidays": []}},
+        frozenset({"platform"}),
+    ),
 }
 
 
@@ -584,6 +661,7 @@ ROOT_FIELDS = _root_fields()
 MATRIX |= {name: case for name, case in LIVE_FEED_CASES.items() if name in ROOT_FIELDS}
 MATRIX |= {name: case for name, case in AFTER_SALE_CASES.items() if name in ROOT_FIELDS}
 MATRIX |= {name: case for name, case in WEBHOOK_CASES.items() if name in ROOT_FIELDS}
+MATRIX |= {name: case for name, case in REFUND_CASES.items() if name in ROOT_FIELDS}
 OUTSIDERS = {"another shop's agent": seller("shop-elsewhere"), "another buyer": buyer("buyer-x")}
 
 
@@ -602,7 +680,7 @@ async def victim(
     unpaid = await place_order(
         db, shop_id, buyer_id, clock.now() - timedelta(hours=30), state=FulfilmentState.UNPAID
     )
-    request = await services.cancellations.handle(
+    request = await services.handle(
         Actor(ActorKind.BUYER, buyer_id),
         RequestCancellation(pending.id, "CHANGED_MIND", "victim's note"),
     )
@@ -699,7 +777,9 @@ def _codes(body: dict[str, Any]) -> set[str]:
 async def _snapshot(db: Database, v: Victim) -> list[Any]:
     orders = await db.orders.find({"shop_id": v.shop_id}).sort("_id").to_list(None)
     requests = await db.cancellations.find({"shop_id": v.shop_id}).sort("_id").to_list(None)
-    inbox = await db.notifications.count_documents({"recipient_id": v.shop_id})
+    inbox = await db.notifications.count_documents(
+        {"inboxes": inbox_key(Recipient.SHOP, v.shop_id)}
+    )
     team = [
         await db.db[name].find({"shop_id": v.shop_id}).sort("_id").to_list(None)
         for name in (
@@ -707,6 +787,7 @@ async def _snapshot(db: Database, v: Victim) -> list[Any]:
             "ticket_rules",
             "shop_agents",
             "after_sales",
+            "refunds",
             "webhooks",
             "event_consumers",
         )
@@ -716,6 +797,7 @@ async def _snapshot(db: Database, v: Victim) -> list[Any]:
     for consumer in team[-1]:
         for name in ("lease_owner", "lease_until", "updated_at"):
             consumer.pop(name, None)
+    team.append(await db.db["payment_integrations"].find({"_id": v.shop_id}).to_list(None))
     return [orders, requests, inbox, *team]
 
 
@@ -772,11 +854,12 @@ async def _check_read(api: GraphQLClient, case: Read, v: Victim, variables: dict
     for who, outsider in OUTSIDERS.items():
         theirs = await api.raw(case.document, variables, outsider)
         if theirs.get("errors"):
-            assert _codes(theirs) == {"FORBIDDEN"}, (who, theirs)
+            assert _codes(theirs) <= {"FORBIDDEN", "NOT_FOUND"}, (who, theirs)
             assert _nothing(theirs["data"])
         else:
             assert not shows(theirs["data"], v), (who, theirs)
         assert not _leaks(theirs, v, variables), (who, theirs)
+        await _same_as_unknown_ids(api, case, v, outsider, theirs, who)
 
 
 async def _check_write(api: GraphQLClient, case: Write, v: Victim, variables: dict) -> None:
@@ -787,9 +870,36 @@ async def _check_write(api: GraphQLClient, case: Write, v: Victim, variables: di
     for who, caller in callers.items():
         body = await api.raw(case.document, variables, caller)
         assert "errors" not in body, (who, body)
-        assert body["data"]["r"]["__typename"] == "ForbiddenError", (who, body)
-        assert body["data"]["r"]["code"] == "FORBIDDEN"
+        refusal = (body["data"]["r"]["__typename"], body["data"]["r"]["code"])
+        assert refusal in (("ForbiddenError", "FORBIDDEN"), ("NotFoundError", "NOT_FOUND")), (
+            who,
+            body,
+        )
         assert not _leaks(body, v, variables), (who, body)
+        if who in OUTSIDERS:
+            await _same_as_unknown_ids(api, case, v, caller, body, who)
+
+
+GHOST = "-ghost"
+
+
+async def _same_as_unknown_ids(
+    api: GraphQLClient, case: Read | Write, v: Victim, caller: str, theirs: Any, who: str
+) -> None:
+    """What an outsider got for the victim's ids is what they get for ids that do not exist."""
+    ghost = replace(
+        v, **{f.name: getattr(v, f.name) + GHOST for f in fields(v) if getattr(v, f.name)}
+    )
+    unknown = await api.raw(case.document, case.variables(ghost), caller)
+    seen = json.loads(json.dumps(unknown).replace(GHOST, ""))
+    assert _without_request_ids(seen) == _without_request_ids(theirs), (who, theirs, unknown)
+
+
+def _without_request_ids(body: Any) -> Any:
+    """Each error names its own HTTP request (`extensions.requestId`); the rest must match."""
+    for error in body.get("errors") or []:
+        error.get("extensions", {}).pop("requestId", None)
+    return body
 
 
 def _results(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -809,9 +919,10 @@ def _refused_or_blind(
     result: dict[str, Any], v: Victim, shows: Callable[[Any, Victim], bool]
 ) -> bool:
     if result.get("errors"):
-        return _codes(result) == {"FORBIDDEN"} and _nothing(result.get("data"))
+        return _codes(result) <= {"FORBIDDEN", "NOT_FOUND"} and _nothing(result.get("data"))
     data = result.get("data") or {}
-    typed = [x for x in data.values() if isinstance(x, dict) and x.get("code") == "FORBIDDEN"]
+    refusals = ("FORBIDDEN", "NOT_FOUND")
+    typed = [x for x in data.values() if isinstance(x, dict) and x.get("code") in refusals]
     return bool(typed) or not shows(data, v)
 
 

@@ -38,7 +38,7 @@ async def test_the_refund_ledger_shows_every_refund_of_the_order_and_what_is_lef
         {"minorUnits": 0},
     )
     stranger = await api.raw(LEDGER, {"o": order.id}, buyer("buyer-someone-else"))
-    assert stranger["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert stranger["errors"][0]["extensions"]["code"] == "NOT_FOUND"  # as an unknown id
 
 
 async def test_a_cancellation_refund_shows_in_the_ledger(

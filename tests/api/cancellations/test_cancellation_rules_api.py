@@ -263,8 +263,10 @@ async def test_c4_acting_needs_the_adjustments_permission(
     other_shop = await api(ACCEPT, {"id": pending["id"]}, seller("shop-other"))
     the_buyer = await api(ACCEPT, {"id": pending["id"]}, buyer(buyer_id))
 
-    for result in (reader, other_shop, the_buyer):
+    for result in (reader, the_buyer):
         assert result["acceptCancellation"]["__typename"] == "ForbiddenError"
+    # Another shop's agent is told what an unknown id tells: nothing.
+    assert other_shop["acceptCancellation"]["__typename"] == "NotFoundError"
     view = await api(
         "query($id: ID!) { cancellation(id: $id) { status } }", {"id": pending["id"]}, PLATFORM
     )
@@ -454,3 +456,30 @@ async def test_c9_buyer_sees_whether_the_cancellation_happened(
     assert rejected_view["cancellations"] == [{"id": r["id"], "status": "REJECTED"}]
     kinds = {(e["node"]["orderId"], e["node"]["kind"]) for e in inbox["notifications"]["edges"]}
     assert kinds == {(accepted.id, "ORDER_CANCELLED"), (rejected.id, "CANCELLATION_REJECTED")}
+
+
+async def test_c2_respond_by_stays_set_once_the_request_is_decided(
+    api: GraphQLClient, db: Database, clock: SettableClock, shop_id: str
+) -> None:
+    outcomes = {}
+    for decision in ("accept", "reject", "withdraw"):
+        buyer_id = new_buyer_id()
+        order = await place_order(db, shop_id, buyer_id, clock.now() - timedelta(hours=2))
+        asked = await _request(api, order.id, buyer_id)
+        if decision == "accept":
+            done = (await api(ACCEPT, {"id": asked["id"]}, seller(shop_id)))["acceptCancellation"]
+        elif decision == "reject":
+            variables = {"id": asked["id"], "reason": "OTHER"}
+            done = (await api(REJECT, variables, seller(shop_id)))["rejectCancellation"]
+        else:
+            done = (
+                await api(
+                    """mutation($id: ID!) { withdrawCancellation(input: {cancellationId: $id}) {
+                      ... on Cancellation { respondBy nextAction { dueAt } } } }""",
+                    {"id": asked["id"]},
+                    buyer(buyer_id),
+                )
+            )["withdrawCancellation"]
+        outcomes[decision] = (done["respondBy"] == asked["respondBy"], done["nextAction"])
+
+    assert outcomes == {d: (True, None) for d in ("accept", "reject", "withdraw")}

@@ -144,7 +144,7 @@ async def test_c4_many_agents_deciding_one_shops_requests_at_once_queue_instead_
         ids = await pending_requests(db, shop_id, [clock.now() - timedelta(minutes=5)] * 30)
         agent = Actor(ActorKind.SELLER_AGENT, "agent-1", shop_id, frozenset({ADJUSTMENTS}))
         decided = await asyncio.gather(
-            *(services.cancellations.handle(agent, AcceptCancellation(cid)) for cid in ids)
+            *(services.handle(agent, AcceptCancellation(cid)) for cid in ids)
         )
         assert [c.status.value for c in decided] == ["CANCELLED"] * 30
         assert listener.aborts == 0

@@ -186,7 +186,7 @@ async def test_e1_another_buyer_or_another_shops_agent_can_neither_list_nor_down
         [mine] = await listed(api, r["id"], b)
         for outsider in outsiders:
             body = await api.raw(VIEW, {"id": r["id"]}, outsider)
-            assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+            assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"  # as an unknown id
             # The buyer's URL with the outsider's token: the URL is the buyer's alone.
             sent = await http.get(mine["url"], headers=authorization(outsider))
             assert sent.status_code == 403
@@ -528,4 +528,4 @@ async def test_e1_seller_attaches_images_to_a_cancellation_rejection(
         [f] = (await api(VIEW_CANCEL, {"id": pending["id"]}, b))["cancellation"]["evidence"]
         assert (await http.get(f["url"])).content == PNG
         other = await api.raw(VIEW_CANCEL, {"id": pending["id"]}, buyer(new_buyer_id()))
-        assert other["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        assert other["errors"][0]["extensions"]["code"] == "NOT_FOUND"

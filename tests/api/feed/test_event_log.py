@@ -4,14 +4,15 @@ in commit order without gaps, whoever made it (an agent, the buyer, the deadline
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+import uuid
+from datetime import UTC, datetime, timedelta
 
 from models.actors import EXPIRY_WORKER
 from models.clock import SettableClock
 from models.events import StatusEvent, TicketEvent
 from services.bootstrap import Services
 from storage import events as event_log
-from storage.mongo import Database
+from storage.mongo import Database, connect
 from tests.support.api_client import GraphQLClient
 from tests.support.factories import buyer, new_buyer_id, pending_requests, place_order, seller
 
@@ -105,3 +106,41 @@ async def test_c6_the_deadline_workers_moves_are_events(
         ("AUTO_ACCEPT", "PLATFORM", "expiry-worker")
     }
     assert len({e.stored_at for e in requests[5:]}) == 1  # one transaction, one write
+
+
+async def test_h3_a_move_writes_one_event_document_carrying_its_tickets_change(
+    api: GraphQLClient, mongodb_uri: str, db: Database, clock: SettableClock, shop_id: str
+) -> None:
+    """The request's event and its ticket's are one document, numbered n and n + 1; a reader
+    whose cursor stops between the two still gets the ticket's, and retention keeps the document
+    until every consumer has passed both."""
+    from storage import event_consumers, event_retention
+
+    cid = await _request(api, db, clock, shop_id)
+    await api(ACCEPT, {"id": cid}, seller(shop_id))
+    log = await _all(db, shop_id)
+    moved = next(
+        e for e in log if isinstance(e.event, StatusEvent) and e.event.to_status == "CANCELLED"
+    )
+    ticket = next(e for e in log if e.seq == moved.seq + 1)
+    assert isinstance(ticket.event, TicketEvent) and ticket.event.request_id == cid
+    assert await db.events.count_documents({"shop_id": shop_id, "seq": moved.seq}) == 1
+    assert await db.events.count_documents({"shop_id": shop_id, "seq": ticket.seq}) == 0
+
+    [after_the_request] = await event_consumers.read(db, shop_id, moved.seq, 1)
+    assert (after_the_request.seq, after_the_request.id) == (ticket.seq, ticket.id)
+    assert [e.seq for e in await event_log.after(db, shop_id, moved.seq, 5)] == [ticket.seq]
+
+    # Retention, on a database of its own (a prune reaches every shop of its database).
+    own = connect(mongodb_uri, f"test_retention_{uuid.uuid4().hex[:8]}")
+    try:
+        doc = await db.events.find_one({"shop_id": shop_id, "seq": moved.seq})
+        await own.events.insert_one({**doc, "stored_at": datetime.now(UTC) - timedelta(days=2)})
+        consumer = {"_id": "c", "shop_id": shop_id, "name": "c", "cursor": moved.seq}
+        await event_consumers.collection(own).insert_one(consumer)
+        assert await event_retention.prune(own, datetime.now(UTC)) == 0  # the ticket's is due
+        await event_consumers.collection(own).update_one({}, {"$set": {"cursor": ticket.seq}})
+        assert await event_retention.prune(own, datetime.now(UTC)) == 1
+    finally:
+        await own.client.drop_database(own.db.name)
+        await own.close()

@@ -14,7 +14,7 @@ from api.settings import default_settings
 from models.actors import EXPIRY_WORKER
 from models.clock import SettableClock
 from models.commands import RequestCancellation
-from resolvers.subscriptions import decode_cursor, encode_cursor
+from resolvers.feed.reading import decode_cursor, encode_cursor
 from services.bootstrap import Services
 from storage.mongo import Database
 from tests.support.after_sale_api import ask, delivered_order, ok
@@ -329,9 +329,7 @@ async def test_h3_the_watcher_resumes_after_a_database_restart_and_subscribers_s
         buyer_id = new_buyer_id()
         order = await place_order(db, shop_id, buyer_id, clock.now() - timedelta(hours=2))
         actor = Actor(ActorKind.BUYER, buyer_id)
-        return (
-            await services.cancellations.handle(actor, RequestCancellation(order.id, "OTHER"))
-        ).id
+        return (await services.handle(actor, RequestCancellation(order.id, "OTHER"))).id
 
     try:
         services = await build_services(db, clock)

@@ -35,7 +35,7 @@ ASSIGN = """mutation($t: ID!, $a: String) { assignTicket(input: {ticketId: $t, a
 NOTE = """mutation($t: ID!, $text: String!) { addTicketNote(input: {ticketId: $t, text: $text}) {
   __typename } }"""
 TICKET_OF = """query($shop: ID) { tickets(shopId: $shop, first: 50) {
-  edges { node { id request { id } } } } }"""
+  edges { node { id requestFacts { id } } } } }"""
 
 
 @pytest.fixture
@@ -51,7 +51,7 @@ async def _request(
     order = await place_order(db, shop_id, buyer_id, clock.now() - timedelta(hours=2))
     cid = (await api(REQUEST, {"o": order.id}, buyer(buyer_id)))["requestCancellation"]["id"]
     edges = (await api(TICKET_OF, {}, seller(shop_id)))["tickets"]["edges"]
-    [ticket_id] = [e["node"]["id"] for e in edges if e["node"]["request"]["id"] == cid]
+    [ticket_id] = [e["node"]["id"] for e in edges if e["node"]["requestFacts"]["id"] == cid]
     return cid, ticket_id
 
 

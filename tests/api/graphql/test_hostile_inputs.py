@@ -31,9 +31,9 @@ from models.clock import SettableClock
 from models.commands import AcceptCancellation, ApproveAfterSale
 from models.errors import Forbidden, ValidationFailed
 from models.money import Money, currency_exponent
+from resolvers.feed.reading import decode_cursor as decode_feed_cursor
+from resolvers.feed.reading import encode_cursor as encode_feed_cursor
 from resolvers.inputs import MAX_AMOUNT_DIGITS, MAX_MONEY_MINOR, MoneyInput, money_of
-from resolvers.subscriptions import decode_cursor as decode_feed_cursor
-from resolvers.subscriptions import encode_cursor as encode_feed_cursor
 from services.bootstrap import Services
 from storage.mongo import Database
 from tests.support.after_sale_api import ask, delivered_order, mutate, ok
@@ -232,7 +232,7 @@ async def test_another_shops_agent_with_the_same_id_replaying_a_key_gets_nothing
     assert first["r"]["__typename"] == "Cancellation"
 
     replayed = await api(SELLER_CANCEL, {"o": order.id, "key": "k-1"}, seller(other_shop))
-    assert replayed["r"] == {"__typename": "ForbiddenError", "code": "FORBIDDEN"}
+    assert replayed["r"] == {"__typename": "NotFoundError", "code": "NOT_FOUND"}  # as unknown
 
     own = await place_order(db, other_shop, new_buyer_id(), clock.now())
     theirs = await api(SELLER_CANCEL, {"o": own.id, "key": "k-1"}, seller(other_shop))
@@ -262,7 +262,7 @@ async def test_a_buyer_replaying_another_buyers_key_learns_nothing(
 
     other = await api(BUYER_CANCEL, {"o": order.id, "key": "k-3"}, buyer(new_buyer_id()))
 
-    assert other["r"] == {"__typename": "ForbiddenError", "code": "FORBIDDEN"}
+    assert other["r"] == {"__typename": "NotFoundError", "code": "NOT_FOUND"}  # as unknown
 
 
 async def test_after_sale_decisions_replay_only_to_a_caller_who_may_still_decide(
@@ -275,9 +275,12 @@ async def test_after_sale_decisions_replay_only_to_a_caller_who_may_still_decide
     approve = {"requestId": asked["id"], "decision": "APPROVE_REFUND", "idempotencyKey": "k-4"}
     first = await ok(api, "approveAfterSale", approve, seller(shop_id))
 
-    for outsider in (seller(f"{shop_id}-b"), seller(shop_id, adjust=False)):
+    for outsider, refusal in (
+        (seller(f"{shop_id}-b"), ("NotFoundError", "NOT_FOUND")),  # as an unknown id
+        (seller(shop_id, adjust=False), ("ForbiddenError", "FORBIDDEN")),
+    ):
         replayed = await mutate(api, "approveAfterSale", approve, outsider)
-        assert (replayed["__typename"], replayed["code"]) == ("ForbiddenError", "FORBIDDEN")
+        assert (replayed["__typename"], replayed["code"]) == refusal
     assert await mutate(api, "approveAfterSale", approve, seller(shop_id)) == first
 
 
@@ -295,9 +298,12 @@ async def test_a_helpdesk_decision_replays_only_within_the_shop(
         idempotencyKey: "k-5"}) { __typename ... on UserError { code } } }"""
     assert (await api(approve, {"t": ticket_id}, seller(shop_id)))["r"]["__typename"] == "Ticket"
 
-    for outsider in (seller(f"{shop_id}-b"), seller(shop_id, adjust=False)):
+    for outsider, refusal in (
+        (seller(f"{shop_id}-b"), {"__typename": "NotFoundError", "code": "NOT_FOUND"}),
+        (seller(shop_id, adjust=False), {"__typename": "ForbiddenError", "code": "FORBIDDEN"}),
+    ):
         replayed = await api(approve, {"t": ticket_id}, outsider)
-        assert replayed["r"] == {"__typename": "ForbiddenError", "code": "FORBIDDEN"}
+        assert replayed["r"] == refusal
 
 
 async def test_the_service_checks_access_again_on_the_outcome_a_key_recalls(

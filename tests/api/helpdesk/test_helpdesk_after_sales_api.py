@@ -26,21 +26,21 @@ from tests.support.factories import PLATFORM, buyer, new_buyer_id, place_order, 
 TICKET_Q = f"""query($id: ID!) {{ ticket(id: $id) {{ {TICKET}
   cancellation {{ id }} afterSale {{ id kind status }} }} }}"""
 TICKET_LIST = """query { tickets(first: 50, filter: {kind: RETURN_AND_REFUND}) { edges { node {
-  request { id } afterSale { id status } } } } }"""
+  requestFacts { id } afterSale { id status } } } } }"""
 APPROVE = f"""
 mutation($input: ApproveFromTicketInput!) {{ approveFromTicket(input: $input) {{
-  __typename ... on Ticket {{ status request {{ status }}
+  __typename ... on Ticket {{ status requestFacts {{ status }}
     afterSale {{ status decision {{ type buyerKeepsItem }} refund {{ total {{ minorUnits }} }} }} }}
   ... on NotPendingError {{ currentStatus }}
   ... on RefundExceedsRefundableError {{ refundableMinorUnits }} {ERROR} }} }}"""
 REJECT = f"""
 mutation($input: RejectFromTicketInput!) {{ rejectFromTicket(input: $input) {{
-  __typename ... on Ticket {{ status request {{ status phase }} afterSale {{ status }} }}
+  __typename ... on Ticket {{ status requestFacts {{ status phase }} afterSale {{ status }} }}
   {ERROR} }} }}"""
 
 SUBJECTS = {
     "REFUND_ONLY": "New Refund Request",
-    "RETURN_AND_REFUND": "New Return Request",
+    "RETURN_AND_REFUND": "New Refund Request",  # H1, seed 003: both refund kinds
     "REPLACEMENT": "New Replacement Request",
 }
 
@@ -75,13 +75,17 @@ async def test_h1_refund_return_and_replacement_requests_open_tickets_by_kind(
         request_id = await _ask(api, db, clock, shop_id, kind)
         t = await _ticket(api, shop_id, request_id)
         assert (t["type"], t["subject"], t["status"]) == ("REQUEST", subject, "OPEN")
-        assert (t["request"]["kind"], t["request"]["status"], t["request"]["phase"]) == (
+        assert (
+            t["requestFacts"]["kind"],
+            t["requestFacts"]["status"],
+            t["requestFacts"]["phase"],
+        ) == (
             kind,
             "PENDING_SELLER",
             "WAITING_FOR_SELLER",
         )
-        assert t["request"]["nextDeadline"] is not None
-        assert t["request"]["amount"]["minorUnits"] == 2500  # line 0: 1 x 25.00
+        assert t["requestFacts"]["nextDeadline"] is not None
+        assert t["requestFacts"]["amount"]["minorUnits"] == 2500  # line 0: 1 x 25.00
         assert t["cancellation"] is None
         assert t["afterSale"] == {"id": request_id, "kind": kind, "status": "PENDING_SELLER"}
         assert [r["action"] for r in t["timeline"]] == ["OPENED"]
@@ -93,7 +97,7 @@ async def test_h1_the_ticket_list_resolves_after_sales_in_one_batch(
     ids = {await _ask(api, db, clock, shop_id, "RETURN_AND_REFUND") for _ in range(3)}
     edges = (await api(TICKET_LIST, {}, seller(shop_id)))["tickets"]["edges"]
     assert {e["node"]["afterSale"]["id"] for e in edges} == ids
-    assert all(e["node"]["request"]["id"] == e["node"]["afterSale"]["id"] for e in edges)
+    assert all(e["node"]["requestFacts"]["id"] == e["node"]["afterSale"]["id"] for e in edges)
 
 
 async def test_h1_after_sale_tickets_follow_their_requests_to_a_final_state(
@@ -104,7 +108,7 @@ async def test_h1_after_sale_tickets_follow_their_requests_to_a_final_state(
     async def step(name: str, request_id: str, actor: str, **extra: Any) -> tuple[str, str]:
         await ok(api, name, {"requestId": request_id, **extra}, actor)
         t = await _ticket(api, shop_id, request_id)
-        return t["status"], t["request"]["status"]
+        return t["status"], t["requestFacts"]["status"]
 
     refund = await _ask(api, db, clock, shop_id, "REFUND_ONLY")
     assert await step("approveAfterSale", refund, s, decision="APPROVE_REFUND") == (
@@ -148,10 +152,10 @@ async def test_h1_a_platform_refund_opens_a_notification_ticket(
     o = await delivered_order(db, clock, shop_id)
     r = await ok(api, "platformRefund", {"orderId": o.id, "reason": "POLICY_VIOLATION"}, PLATFORM)
     t = await _ticket(api, shop_id, r["id"])
-    assert (t["type"], t["subject"], t["request"]["initiator"]) == (
+    assert (t["type"], t["subject"], t["requestFacts"]["initiator"]) == (
         "NOTIFICATION",
         "Refund Issued by TikTok Shop",
-        "PLATFORM",
+        "SYSTEM",
     )
 
 
@@ -178,7 +182,11 @@ async def test_h1_approve_and_reject_from_tickets_of_each_after_sale_kind(
     denied = await approve(refund, seller(shop_id, adjust=False))
     assert denied["__typename"] == "ForbiddenError"
     done = await approve(refund)
-    assert (done["status"], done["request"]["status"], done["afterSale"]["decision"]["type"]) == (
+    assert (
+        done["status"],
+        done["requestFacts"]["status"],
+        done["afterSale"]["decision"]["type"],
+    ) == (
         "RESOLVED",
         "REFUNDED",
         "APPROVE_REFUND",
@@ -199,10 +207,10 @@ async def test_h1_approve_and_reject_from_tickets_of_each_after_sale_kind(
 
     ret = await _ask(api, db, clock, shop_id, "RETURN_AND_REFUND")
     back = await approve(ret)
-    assert (back["status"], back["request"]["status"]) == ("PENDING", "AWAITING_BUYER_RETURN")
+    assert (back["status"], back["requestFacts"]["status"]) == ("PENDING", "AWAITING_BUYER_RETURN")
     keep = await _ask(api, db, clock, shop_id, "RETURN_AND_REFUND")
     kept = await approve(keep, buyerKeepsItem=True)
-    assert (kept["request"]["status"], kept["afterSale"]["decision"]["buyerKeepsItem"]) == (
+    assert (kept["requestFacts"]["status"], kept["afterSale"]["decision"]["buyerKeepsItem"]) == (
         "REFUNDED",
         True,
     )
@@ -211,14 +219,14 @@ async def test_h1_approve_and_reject_from_tickets_of_each_after_sale_kind(
     no_reason = await approve(rep)
     assert (no_reason["__typename"], no_reason["field"]) == ("ValidationError", "reason")
     replaced = await approve(rep, reason="DEFECT_CONFIRMED")
-    assert (replaced["request"]["status"], replaced["afterSale"]["decision"]["type"]) == (
+    assert (replaced["requestFacts"]["status"], replaced["afterSale"]["decision"]["type"]) == (
         "AWAITING_BUYER_RETURN",
         "APPROVE_REPLACEMENT",
     )
 
     # Rejections: the request's own catalogue and rules (P3: a replacement needs a comment).
     no = await reject(await _ask(api, db, clock, shop_id, "REFUND_ONLY"), "NO_EVIDENCE")
-    assert (no["status"], no["request"]["status"], no["request"]["phase"]) == (
+    assert (no["status"], no["requestFacts"]["status"], no["requestFacts"]["phase"]) == (
         "PENDING",  # the buyer may appeal (R5)
         "REJECTED",
         "IN_PROCESS",
@@ -239,7 +247,7 @@ async def test_h1_a_cancellation_ticket_refuses_after_sale_options(
     data = {"ticketId": t["id"], "partialAmount": {"amount": "1.00", "currency": "USD"}}
     refused = (await api(APPROVE, {"input": data}, seller(shop_id)))["approveFromTicket"]
     assert (refused["__typename"], refused["field"]) == ("ValidationError", "options")
-    assert (await _ticket_of(api, shop_id, t["request"]["id"]))["status"] == "OPEN"
+    assert (await _ticket_of(api, shop_id, t["requestFacts"]["id"]))["status"] == "OPEN"
 
 
 # ---- H2 ------------------------------------------------------------------------------------
@@ -266,7 +274,7 @@ async def test_h2_approve_refund_only_requests_under_an_amount_for_a_category(
     a_return = await _ask(api, db, clock, shop_id, "RETURN_AND_REFUND", category="socks")
 
     t = await _ticket(api, shop_id, small)
-    assert (t["status"], t["request"]["status"], t["rulesApplied"]) == (
+    assert (t["status"], t["requestFacts"]["status"], t["rulesApplied"]) == (
         "RESOLVED",
         "REFUNDED",
         [rule["id"]],
@@ -286,12 +294,12 @@ async def test_h2_approve_refund_only_requests_under_an_amount_for_a_category(
     # another kind.
     for request_id in (big, shoes, a_return):
         t = await _ticket(api, shop_id, request_id)
-        assert (t["status"], t["request"]["status"], t["rulesApplied"]) == (
+        assert (t["status"], t["requestFacts"]["status"], t["rulesApplied"]) == (
             "OPEN",
             "PENDING_SELLER",
             [],
         )
-    assert (await _ticket(api, shop_id, big))["request"]["amount"]["minorUnits"] == 6000
+    assert (await _ticket(api, shop_id, big))["requestFacts"]["amount"]["minorUnits"] == 6000
 
 
 async def test_h2_amount_at_the_bound_is_not_under_it(
@@ -302,7 +310,7 @@ async def test_h2_amount_at_the_bound_is_not_under_it(
         api, db, clock, shop_id, "REFUND_ONLY", lines={0: 1, 1: 2}, category="socks"
     )
     t = await _ticket(api, shop_id, at_bound)
-    assert (t["status"], t["request"]["status"]) == ("OPEN", "PENDING_SELLER")
+    assert (t["status"], t["requestFacts"]["status"]) == ("OPEN", "PENDING_SELLER")
 
 
 async def test_h2_buyer_history_counts_after_sale_requests(
@@ -325,13 +333,11 @@ async def test_h2_buyer_history_counts_after_sale_requests(
 
 
 @pytest.fixture
-async def after_sale_rules_not_run_at_creation(services: Services) -> AsyncIterator[None]:
-    hook = services.after_sales.after_create
-    services.after_sales.after_create = None
-    try:
-        yield
-    finally:
-        services.after_sales.after_create = hook
+async def after_sale_rules_not_run_at_creation(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[None]:
+    monkeypatch.setattr(services.requests, "after_create", None)
+    yield
 
 
 async def test_h2_rule_approving_an_after_sale_request_races_a_human_with_one_outcome(
@@ -397,7 +403,7 @@ async def test_h2_dry_run_of_a_paying_rule_on_after_sale_requests(
     run = (await api(DRY_RUN, {"rule": offer}, seller(shop_id)))["dryRunTicketRule"]
     assert (run["__typename"], run["matched"], run["acting"]) == ("DryRun", 1, 1)
     [hit] = run["hits"]
-    assert (hit["ticket"]["request"]["id"], hit["effect"]) == (
+    assert (hit["ticket"]["requestFacts"]["id"], hit["effect"]) == (
         small,
         "offer a partial refund of 5.00 USD",
     )
@@ -441,16 +447,22 @@ async def test_h2_rules_offer_a_partial_refund_reject_or_record_why_they_did_not
         ),
     )
 
+    # R12: the rule offers; the buyer answers, and nothing is paid before.
     mug = await _ask(api, db, clock, shop_id, "REFUND_ONLY", category="mugs")
     t = await _ticket(api, shop_id, mug)
-    assert (t["status"], t["rulesApplied"]) == ("RESOLVED", [offer["id"]])
+    assert (t["status"], t["requestFacts"]["status"], t["rulesApplied"]) == (
+        "PENDING",
+        "AWAITING_BUYER_RESPONSE",
+        [offer["id"]],
+    )
     doc = await db.after_sales.find_one({"_id": mug})
-    assert (doc["status"], doc["decision"]["type"]) == ("REFUNDED", "OFFER_PARTIAL_REFUND")
-    assert (await db.refund_ledgers.find_one({"_id": doc["order_id"]}))["refunded_minor"] == 500
+    assert (doc["status"], doc["offer"]["amount"]["minor"]) == ("AWAITING_BUYER_RESPONSE", 500)
+    ledger = await db.refund_ledgers.find_one({"_id": doc["order_id"]})
+    assert (ledger["refunded_minor"] if ledger else 0) == 0
 
     card = await _ask(api, db, clock, shop_id, "REFUND_ONLY", category="gift-cards")
     t = await _ticket(api, shop_id, card)
-    assert (t["status"], t["request"]["status"], t["rulesApplied"]) == (
+    assert (t["status"], t["requestFacts"]["status"], t["rulesApplied"]) == (
         "PENDING",  # the buyer may appeal (R5)
         "REJECTED",
         [reject["id"]],
@@ -459,7 +471,7 @@ async def test_h2_rules_offer_a_partial_refund_reject_or_record_why_they_did_not
     # 30.00 back on a 25.00 item: the domain refuses (R7); nothing moves and the ticket says why.
     vase = await _ask(api, db, clock, shop_id, "REFUND_ONLY", category="vases")
     t = await _ticket(api, shop_id, vase)
-    assert (t["status"], t["request"]["status"], t["rulesApplied"]) == (
+    assert (t["status"], t["requestFacts"]["status"], t["rulesApplied"]) == (
         "OPEN",
         "PENDING_SELLER",
         [too_much["id"]],
@@ -484,7 +496,7 @@ async def test_h1_a_request_closed_by_a_second_one_resolves_its_ticket_and_the_s
         api, "requestAfterSale", ask(order, "REFUND_ONLY", "DAMAGED", {0: 1}, note="photo"), b
     )
     closed = await _ticket(api, shop_id, first["id"])
-    assert (closed["status"], closed["request"]["status"]) == ("RESOLVED", "CLOSED_FINAL")
+    assert (closed["status"], closed["requestFacts"]["status"]) == ("RESOLVED", "CLOSED_FINAL")
     assert closed["timeline"][-1]["detail"] == "REJECTED -> CLOSED_FINAL"
     opened = await _ticket(api, shop_id, second["id"])
     assert (opened["subject"], opened["status"]) == ("New Refund Request", "OPEN")
@@ -495,10 +507,10 @@ async def test_h1_the_platform_acting_at_a_deadline_moves_the_ticket(
 ) -> None:
     """R3: the seller did not answer in time; the platform approves, and the ticket resolves."""
     request_id = await _ask(api, db, clock, shop_id, "REFUND_ONLY")
-    deadline = (await _ticket(api, shop_id, request_id))["request"]["nextDeadline"]
+    deadline = (await _ticket(api, shop_id, request_id))["requestFacts"]["nextDeadline"]
     assert deadline is not None
     clock.advance(timedelta(days=30))
     [moved] = await services.after_sales.act_on_deadlines(EXPIRY_WORKER, [request_id])
     t = await _ticket(api, shop_id, request_id)
-    assert (t["status"], t["request"]["status"]) == ("RESOLVED", moved.status.value)
+    assert (t["status"], t["requestFacts"]["status"]) == ("RESOLVED", moved.status.value)
     assert t["timeline"][-1]["actorId"] == EXPIRY_WORKER.id

@@ -129,9 +129,10 @@ async def test_r7_r4_refunds_approve_some_lines_and_quantities_or_a_partial_amou
 
     await decide(page, partial["id"], "partial", five_fifty)
     done = await view(api, partial["id"], seller(shop_id))
-    assert (done["status"], done["decision"]["type"]) == ("REFUNDED", "OFFER_PARTIAL_REFUND")
-    assert done["decision"]["partialAmount"]["minorUnits"] == 550
-    assert done["refund"]["total"]["minorUnits"] == 550
+    # R12: an offer the buyer answers; nothing is paid before.
+    assert (done["status"], done["refund"]) == ("AWAITING_BUYER_RESPONSE", None)
+    assert done["offer"]["amount"]["minorUnits"] == 550
+    assert done["offer"]["comment"] == "A scratch, not a break"
 
     async def no_evidence(dialog: Any) -> None:
         await dialog.locator("select[name=reason]").select_option("NO_EVIDENCE")
@@ -205,7 +206,7 @@ async def test_p2_p3_replacements_need_a_comment_to_reject_a_reason_to_approve_t
 
     await open_request(page, rejected["id"])
     await expect(page.locator("#detail .actions button")).to_have_text(
-        ["Approve replacement", "Reject"]
+        ["Approve replacement", "Refund instead", "Reject"]
     )
     await page.click('#detail button[data-action="reject"]')
     dialog = page.locator("#decide")
@@ -241,6 +242,7 @@ async def test_p2_p3_replacements_need_a_comment_to_reject_a_reason_to_approve_t
     done = await view(api, replaced["id"], seller(shop_id))
     assert done["status"] == "REPLACEMENT_SHIPPED"
     assert done["replacementShipment"]["trackingNumber"] == "JD0142"
+    assert done["replacementOrderId"]  # P4: its order was handed to the carrier with it
 
 
 async def test_bulk_decisions_give_every_row_its_own_result(

@@ -1,0 +1,169 @@
+"""C10: the seller cancels some lines or quantities of an order; the rest of the order goes on.
+
+A line cancel is a cancellation like the others (its own id, timeline record, notification,
+ticket and live-feed event; tab Completed), made by the seller in one step. Those units are
+refunded through the order's refund ledger (what they cost, as `refund_quote` prices them; the
+shipping only with the last units), and the order lists them (`Order.cancelled_lines`).
+
+Choices (docs/decisions.md): a seller may cancel lines while the order could still be cancelled
+whole (C3: not once handed to the carrier); units left are those bought less those cancelled
+before (no after-sale request or refund applies before the hand-over); asking for every unit
+left is the whole-order cancel of C7 (the order is cancelled, the shipping refunded).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from models.actors import Actor
+from models.cancellations import (
+    CancellationAction,
+    CancellationOutcome,
+    _check_actor,
+    _new,
+    _record,
+    _refuse_if_not_cancellable,
+    _with_record,
+    cancel_by_seller,
+)
+from models.commands import Lines
+from models.errors import DomainError, InvalidTransition, ValidationFailed
+from models.money import Money
+from models.notifications import Notification, NotificationKind, Recipient
+from models.orders import CancelledUnits, Order
+from models.policy import CategoryPolicy
+from models.reasons import SELLER_CANCEL_REASONS, clean_comment, require_reason
+from models.refund_ledger import LedgerSource, RefundLedger, refund_quote
+from models.requests import Initiator
+
+
+class UnitsNotAvailable(DomainError):
+    """C10: more units of a line than are left to cancel."""
+
+    code = "QUANTITY_USED_UP"
+
+    def __init__(self, message: str, *, field: str, line_id: str, available: int) -> None:
+        super().__init__(message, field=field)
+        self.line_id = line_id
+        self.available = available
+
+
+def chosen_units(order: Order, lines: Lines) -> dict[str, int]:
+    """The lines and quantities asked for, checked one by one; errors name `lines[i].<field>`."""
+    if not lines:
+        raise ValidationFailed("choose at least one line to cancel", field="lines")
+    known = {line.line_id for line in order.lines}
+    chosen: dict[str, int] = {}
+    for i, (line_id, quantity) in enumerate(lines):
+        if line_id not in known:
+            raise ValidationFailed(
+                f"order {order.id} has no line {line_id!r}", field=f"lines[{i}].lineId"
+            )
+        if line_id in chosen:
+            raise ValidationFailed(f"line {line_id} is named twice", field=f"lines[{i}].lineId")
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+            raise ValidationFailed(
+                f"the quantity of {line_id} must be a positive whole number, not {quantity}",
+                field=f"lines[{i}].quantity",
+            )
+        left = order.units_left(line_id)
+        if quantity > left:
+            raise UnitsNotAvailable(
+                f"line {line_id} of order {order.id} has {left} unit(s) left to cancel, "
+                f"not {quantity}",
+                field=f"lines[{i}].quantity",
+                line_id=line_id,
+                available=left,
+            )
+        chosen[line_id] = quantity
+    return chosen
+
+
+def cancel_lines_by_seller(
+    order: Order,
+    ledger: RefundLedger,
+    actor: Actor,
+    lines: Lines,
+    reason: str,
+    comment: str | None,
+    policy: CategoryPolicy,
+    now: datetime,
+    new_id: str,
+) -> CancellationOutcome:
+    """C10: those units cancelled and refunded; every unit left asked for: C7 instead."""
+    transition = _check_actor(CancellationAction.SELLER_CANCEL_LINES, actor)
+    require_reason(SELLER_CANCEL_REASONS, reason)
+    comment = clean_comment(comment)
+    if order.open_cancellation_id:
+        raise InvalidTransition(
+            f"order {order.id} has a buyer's cancellation request waiting: accept or reject it "
+            "first",
+            current_state="CANCELLATION_PENDING",
+            field="orderId",
+        )
+    _refuse_if_not_cancellable(order)
+    chosen = chosen_units(order, lines)
+    asked = tuple(
+        replace(line, quantity=chosen[line.line_id])
+        for line in order.lines
+        if line.line_id in chosen
+    )
+    if all(chosen.get(line.line_id, 0) == order.units_left(line.line_id) for line in order.lines):
+        whole = cancel_by_seller(order, actor, reason, comment, policy, now, new_id)
+        return replace(whole, cancellation=replace(whole.cancellation, lines=asked))
+
+    refund = refund_quote(order, ledger, chosen)
+    voided = order.amount_paid.minor == 0
+    c = _new(
+        new_id=new_id,
+        order=order,
+        initiator=Initiator.SELLER,
+        status=transition.target,
+        reason=reason,
+        note=comment,
+        now=now,
+        policy=policy,
+    )
+    record = _record(
+        actor, CancellationAction.SELLER_CANCEL_LINES, None, transition.target, now, reason, comment
+    )
+    c = _with_record(c, record, lines=asked, refund=refund, resolved_at=now)
+    new_ledger = None
+    if refund.total.minor > 0:
+        new_ledger = ledger.with_refund(order, c.id, refund, now, LedgerSource.CANCELLATION)
+    units = tuple(
+        CancelledUnits(
+            line_id=r.line_id,
+            quantity=r.quantity,
+            cancellation_id=c.id,
+            reason=reason,
+            actor_kind=actor.kind,
+            actor_id=actor.id,
+            at=now,
+            refunded=r.amount,
+            voided=voided,
+        )
+        for r in refund.lines
+    )
+    already = order.refunded or Money.zero(order.currency)
+    new_order = replace(
+        order,
+        cancelled_lines=(*order.cancelled_lines, *units),
+        refunded=already + refund.total if refund.total.minor or order.refunded else None,
+    )
+    what = ", ".join(f"{line.quantity} x {line.title}" for line in asked)
+    paid_back = f" A refund of {refund.total} is on its way." if refund.total.minor else ""
+    notes = (
+        Notification(
+            Recipient.BUYER,
+            c.buyer_id,
+            NotificationKind.ORDER_CANCELLED,
+            c.order_id,
+            c.id,
+            f"The seller cancelled {what} of your order {c.order_id} "
+            f"({SELLER_CANCEL_REASONS[reason]}).{paid_back} The rest of your order goes on.",
+            now,
+        ),
+    )
+    return CancellationOutcome(c, new_order, record, notes, None, new_ledger)

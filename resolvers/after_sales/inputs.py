@@ -1,0 +1,186 @@
+"""GraphQL inputs of after-sale requests. Reason codes are strings checked by the domain against
+the kind's catalogue (query `afterSaleReasons`), since the list depends on the kind."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+
+from models.errors import ValidationFailed
+from resolvers.after_sales.types import AfterSaleKind, DecisionType
+from resolvers.evidence.types import EVIDENCE_IDS_HELP
+from resolvers.inputs import IDEMPOTENCY_HELP, MoneyInput, well_formed_id
+
+MAX_LINES = 50
+
+
+@strawberry.enum
+class AfterSaleSort(Enum):
+    NEWEST = "NEWEST"
+    OLDEST = "OLDEST"
+    DEADLINE_SOONEST = "DEADLINE_SOONEST"
+
+
+@strawberry.enum(description="The reason catalogues of after-sale requests.")
+class AfterSaleCatalogue(Enum):
+    REFUND_ONLY_REQUEST = "REFUND_ONLY_REQUEST"
+    RETURN_AND_REFUND_REQUEST = "RETURN_AND_REFUND_REQUEST"
+    REPLACEMENT_REQUEST = "REPLACEMENT_REQUEST"
+    REFUND_REJECT = "REFUND_REJECT"
+    REPLACEMENT_REJECT = "REPLACEMENT_REJECT"
+    REPLACEMENT_APPROVE = "REPLACEMENT_APPROVE"
+    RECEIPT_REJECT = "RECEIPT_REJECT"
+    APPEAL = "APPEAL"
+    SELLER_REFUND = "SELLER_REFUND"
+    PLATFORM_REFUND = "PLATFORM_REFUND"
+
+
+@strawberry.input
+class AfterSaleFilter:
+    kind: AfterSaleKind | None = None
+    order_id: strawberry.ID | None = None
+    buyer_id: strawberry.ID | None = None
+    created_from: datetime | None = strawberry.field(default=None, description="Inclusive.")
+    created_to: datetime | None = strawberry.field(default=None, description="Exclusive.")
+    deadline_before: datetime | None = strawberry.field(
+        default=None, description="Exclusive; sort by DEADLINE_SOONEST."
+    )
+
+
+@strawberry.input
+class LineQuantityInput:
+    line_id: strawberry.ID
+    quantity: int
+
+
+def lines_of(lines: list[LineQuantityInput] | None) -> dict[str, int] | None:
+    if lines is None:
+        return None
+    if len(lines) > MAX_LINES:
+        raise ValidationFailed(f"at most {MAX_LINES} lines", field="lines")
+    out: dict[str, int] = {}
+    for line in lines:
+        line_id = well_formed_id(line.line_id, "lines")
+        if line_id in out:
+            raise ValidationFailed(f"line {line_id} is listed twice", field="lines")
+        out[line_id] = line.quantity
+    return out
+
+
+@strawberry.input
+class RequestAfterSaleInput:
+    order_id: strawberry.ID
+    kind: AfterSaleKind
+    lines: list[LineQuantityInput]
+    reason: str = strawberry.field(description="A code of the kind's request catalogue.")
+    note: str | None = strawberry.field(default=None, description="At most 500 characters.")
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
+    evidence_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description=EVIDENCE_IDS_HELP
+    )
+
+
+@strawberry.input
+class AfterSaleStepInput:
+    request_id: strawberry.ID
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
+
+
+@strawberry.input
+class ApproveAfterSaleInput:
+    request_id: strawberry.ID
+    decision: DecisionType
+    lines: list[LineQuantityInput] | None = strawberry.field(
+        default=None, description="Cover only these lines and quantities (default: as asked)."
+    )
+    buyer_keeps_item: bool = False
+    partial_amount: MoneyInput | None = strawberry.field(
+        default=None,
+        description="Refund less than the items' price (R7); with OFFER_PARTIAL_REFUND the "
+        "amount offered, which the buyer accepts or declines (R12).",
+    )
+    reason: str | None = strawberry.field(
+        default=None, description="APPROVE_REPLACEMENT only: the reason type (P2)."
+    )
+    comment: str | None = None
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
+
+
+@strawberry.input(description="R12: the buyer's answer to the seller's partial-refund offer.")
+class AnswerOfferInput:
+    request_id: strawberry.ID
+    accept: bool = strawberry.field(
+        description="true: refunded the offered amount, keep the item, the request closes; "
+        "false: the seller decides again."
+    )
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
+
+
+@strawberry.input
+class ReasonedStepInput:
+    request_id: strawberry.ID
+    reason: str = strawberry.field(description="A code from the matching catalogue.")
+    comment: str | None = strawberry.field(default=None, description="At most 500 characters.")
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
+    evidence_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description=EVIDENCE_IDS_HELP + " Appeals and rejections only."
+    )
+
+
+@strawberry.input
+class ShipmentInput:
+    request_id: strawberry.ID
+    carrier: str
+    tracking_number: str
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
+
+
+@strawberry.input
+class DecideAppealInput:
+    request_id: strawberry.ID
+    for_buyer: bool
+    note: str
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
+
+
+@strawberry.input
+class RefundOrderInput:
+    order_id: strawberry.ID
+    reason: str = strawberry.field(description="SELLER_REFUND or PLATFORM_REFUND catalogue.")
+    comment: str | None = None
+    lines: list[LineQuantityInput] | None = strawberry.field(
+        default=None, description="Default: every unit not yet refunded or requested."
+    )
+    partial_amount: MoneyInput | None = None
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
+
+
+@strawberry.input(description="Y1: windows in seconds; a field left out takes the default.")
+class CategoryPolicyInput:
+    category: str
+    unconditional_cancel_window_seconds: int | None = None
+    seller_response_window_seconds: int | None = None
+    return_refund_window_seconds: int | None = None
+    buyer_return_shipping_window_seconds: int | None = None
+    seller_receipt_window_seconds: int | None = None
+    appeal_window_seconds: int | None = None
+    instant_refund: bool | None = None
+    replacement_needs_item_back: bool | None = None
+    payment_window_seconds: int | None = strawberry.field(
+        default=None, description="Y2, C8: how long an order may stay unpaid."
+    )
+    business_days: bool | None = strawberry.field(
+        default=None,
+        description="Y2: the seller response window counts business days (businessCalendar).",
+    )
+    high_value_above: int | None = strawberry.field(
+        default=None,
+        description="Y2: above this order value (items, minor units of the order's currency; "
+        "0: never) the high-value response window applies.",
+    )
+    high_value_seller_response_window_seconds: int | None = None
+    offer_response_window_seconds: int | None = None
+    offer_silence_accepts: bool | None = None
+    replacement_delivery_window_seconds: int | None = None

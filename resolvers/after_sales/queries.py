@@ -1,0 +1,153 @@
+"""Read side of after-sale requests: one request, tab pages with counts, what a buyer may ask for,
+what a refund would pay, the reason catalogues and the category policies (Y1)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from models import after_sales_reasons as catalogues
+from models.after_sales import REJECT_REASONS, REQUEST_REASONS, AfterSaleKind
+from models.errors import ValidationFailed
+from resolvers.after_sales.inputs import AfterSaleCatalogue, AfterSaleFilter, AfterSaleSort
+from resolvers.after_sales.types import (
+    AfterSale,
+    AfterSaleConnection,
+    AfterSaleEdge,
+    AfterSaleTab,
+    CategoryPolicy,
+    RefundLedger,
+)
+from resolvers.context import Context, actor_of, services_of
+from resolvers.inputs import well_formed_id
+from resolvers.requests.types import RefundBreakdown, RequestEligibility
+from resolvers.values import PageInfo, Reason
+from services import read_types
+
+_CATALOGUES: Mapping[AfterSaleCatalogue, Mapping[str, str]] = {
+    AfterSaleCatalogue.REFUND_ONLY_REQUEST: REQUEST_REASONS[AfterSaleKind.REFUND_ONLY],
+    AfterSaleCatalogue.RETURN_AND_REFUND_REQUEST: REQUEST_REASONS[AfterSaleKind.RETURN_AND_REFUND],
+    AfterSaleCatalogue.REPLACEMENT_REQUEST: REQUEST_REASONS[AfterSaleKind.REPLACEMENT],
+    AfterSaleCatalogue.REFUND_REJECT: REJECT_REASONS[AfterSaleKind.REFUND_ONLY],
+    AfterSaleCatalogue.REPLACEMENT_REJECT: REJECT_REASONS[AfterSaleKind.REPLACEMENT],
+    AfterSaleCatalogue.REPLACEMENT_APPROVE: catalogues.REPLACEMENT_APPROVE_REASONS,
+    AfterSaleCatalogue.RECEIPT_REJECT: catalogues.RECEIPT_REJECT_REASONS,
+    AfterSaleCatalogue.APPEAL: catalogues.APPEAL_REASONS,
+    AfterSaleCatalogue.SELLER_REFUND: catalogues.SELLER_REFUND_REASONS,
+    AfterSaleCatalogue.PLATFORM_REFUND: catalogues.PLATFORM_REFUND_REASONS,
+}
+
+
+def store_filter(f: AfterSaleFilter | None) -> read_types.AfterSaleFilter:
+    if f is None:
+        return read_types.AfterSaleFilter()
+    return read_types.AfterSaleFilter(
+        kind=f.kind,
+        order_id=well_formed_id(f.order_id, "filter.orderId"),
+        buyer_id=well_formed_id(f.buyer_id, "filter.buyerId"),
+        created_from=f.created_from,
+        created_to=f.created_to,
+        deadline_before=f.deadline_before,
+    )
+
+
+def _sort_for(tab: AfterSaleTab, f: read_types.AfterSaleFilter, sort: AfterSaleSort | None) -> str:
+    """Deadline soonest in To Proceed (and with a deadline filter), else newest, unless asked."""
+    if sort is not None:
+        return sort.value
+    if f.created_from or f.created_to:
+        return "NEWEST"
+    if tab is AfterSaleTab.TO_PROCEED or f.deadline_before:
+        return "DEADLINE_SOONEST"
+    return "NEWEST"
+
+
+@strawberry.type
+class AfterSaleQueries:
+    @strawberry.field
+    async def after_sale(self, info: Info[Context, Any], id: strawberry.ID) -> AfterSale:
+        svc = services_of(info).after_sales
+        return AfterSale.of(await svc.get(actor_of(info), well_formed_id(id, "id")))
+
+    @strawberry.field(
+        description="A tab of Manage Returns/Refunds, filtered, sorted (default: deadline "
+        "soonest in To Proceed, newest elsewhere), paged; with the count of every tab."
+    )
+    async def after_sales(
+        self,
+        info: Info[Context, Any],
+        shop_id: strawberry.ID | None = None,
+        tab: AfterSaleTab = AfterSaleTab.ALL,
+        filter: AfterSaleFilter | None = None,
+        sort: AfterSaleSort | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> AfterSaleConnection:
+        svc = services_of(info).after_sales
+        f = store_filter(filter)
+        found, page = await svc.page(
+            actor_of(info), shop_id, tab.domain(), f, _sort_for(tab, f, sort), first, after
+        )
+        edges = [
+            AfterSaleEdge(cursor=cur, node=AfterSale.of(r))
+            for r, cur in zip(found, page.cursors, strict=True)
+        ]
+        return AfterSaleConnection(
+            edges=edges, page_info=PageInfo.of(page), _shop_id=shop_id, _filter=f
+        )
+
+    @strawberry.field(description="R1, R5, P1: for each line and kind, may the buyer ask now?")
+    async def line_eligibility(
+        self, info: Info[Context, Any], order_id: strawberry.ID
+    ) -> list[RequestEligibility]:
+        svc = services_of(info).after_sales
+        found = await svc.line_eligibility(actor_of(info), well_formed_id(order_id, "orderId"))
+        return [RequestEligibility.of_line(e) for e in found]
+
+    @strawberry.field(
+        description="What a request (or a cancellation) paid, or would pay now: items, shipping, "
+        "total, per line. The same code computes the real refund. Give exactly one id."
+    )
+    async def refund_quote(
+        self,
+        info: Info[Context, Any],
+        request_id: strawberry.ID | None = None,
+        cancellation_id: strawberry.ID | None = None,
+    ) -> RefundBreakdown:
+        svc = services_of(info).after_sales
+        actor = actor_of(info)
+        if (request_id is None) == (cancellation_id is None):
+            raise ValidationFailed("give a requestId or a cancellationId", field="requestId")
+        if request_id is not None:
+            quote = await svc.quote_request(actor, well_formed_id(request_id, "requestId"))
+        else:
+            cid = well_formed_id(cancellation_id, "cancellationId")
+            quote = await svc.quote_cancellation(actor, cid)  # type: ignore[arg-type]
+        return RefundBreakdown.of(quote)
+
+    @strawberry.field(
+        description="Every refund paid on an order, by its requests and cancellations, in order."
+    )
+    async def refund_ledger(
+        self, info: Info[Context, Any], order_id: strawberry.ID
+    ) -> RefundLedger:
+        svc = services_of(info).after_sales
+        order, ledger = await svc.ledger(actor_of(info), well_formed_id(order_id, "orderId"))
+        return RefundLedger.of(order, ledger)
+
+    @strawberry.field(description="The reasons of one after-sale catalogue, with display text.")
+    def after_sale_reasons(self, catalogue: AfterSaleCatalogue) -> list[Reason]:
+        return [Reason(code=c, display_text=t) for c, t in _CATALOGUES[catalogue].items()]
+
+    @strawberry.field(description="Y1: the policy of a category (the default if it sets none).")
+    async def category_policy(self, info: Info[Context, Any], category: str) -> CategoryPolicy:
+        policy = await services_of(info).after_sales.policy(category)
+        return CategoryPolicy.of(category, policy)
+
+    @strawberry.field(description='Y1: the default ("*") and every category that sets its own.')
+    async def category_policies(self, info: Info[Context, Any]) -> list[CategoryPolicy]:
+        found = await services_of(info).after_sales.all_policies()
+        return [CategoryPolicy.of(c, p) for c, p in found.items()]

@@ -1,0 +1,382 @@
+"""GraphQL types of after-sale requests (R1-R12, P1-P4, Y1). Each wraps a domain object; no rule.
+
+Plain fields filled once in `of()`, as for `Cancellation` (a method resolver per field costs more
+per page); only the fields of the `Request` interface that read (`order`, `ticket`, `evidence`)
+and the connection's `tabCounts` go back to the services.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+from strawberry.types import Info
+
+from models import after_sales as domain
+from models.after_sales_reasons import display_text
+from models.orders import Order as DomainOrder
+from models.policy import CategoryPolicy as DomainPolicy
+from models.refund_ledger import LedgerSource as DomainLedgerSource
+from models.refund_ledger import RefundLedger as DomainLedger
+from resolvers.context import Context, actor_of, services_of
+from resolvers.policy import ResponseWindow
+from resolvers.requests.types import (
+    LineRefund,
+    NextAction,
+    RefundBreakdown,
+    Request,
+    TabCount,
+    TimelineRecord,
+    initiator_of,
+    kind_of,
+    line_refunds,
+    status_of,
+    tab_counts,
+)
+from resolvers.values import ActorKind, LineItem, Lines, Money, PageInfo, Reason
+
+if TYPE_CHECKING:
+    from resolvers.orders.types import Order
+
+AfterSaleKind = strawberry.enum(domain.AfterSaleKind, name="AfterSaleKind")
+AfterSaleStatus = strawberry.enum(domain.AfterSaleStatus, name="AfterSaleStatus")
+AfterSaleAction = strawberry.enum(domain.AfterSaleAction, name="AfterSaleAction")
+DecisionType = strawberry.enum(
+    domain.DecisionType,
+    name="AfterSaleDecisionType",
+    description="R7, P2: what the seller (or the platform) approved.",
+)
+
+
+@strawberry.enum(description="The tabs of Seller Center > Manage Returns/Refunds (R2).")
+class AfterSaleTab(Enum):
+    ALL = "ALL"
+    TO_PROCEED = "TO_PROCEED"
+    IN_PROCESS = "IN_PROCESS"
+    COMPLETED = "COMPLETED"
+    CLOSED = "CLOSED"
+
+    def domain(self) -> domain.AfterSaleTab | None:
+        return None if self is AfterSaleTab.ALL else domain.AfterSaleTab(self.value)
+
+
+def reason_of(code: str) -> Reason:
+    return Reason(code=code, display_text=display_text(code))
+
+
+LedgerSource = strawberry.enum(DomainLedgerSource, name="RefundSource")
+
+
+@strawberry.type(description="One refund paid on the order, by a request or a cancellation.")
+class RefundLedgerEntry:
+    source: LedgerSource
+    source_id: strawberry.ID
+    at: datetime
+    items: Money
+    shipping: Money
+    total: Money
+    lines: list[LineRefund]
+
+
+@strawberry.type(description="Every refund on an order, and what is left (never below zero).")
+class RefundLedger:
+    order_id: strawberry.ID
+    paid: Money
+    refunded: Money
+    refundable: Money
+    entries: list[RefundLedgerEntry]
+
+    @classmethod
+    def of(cls, order: DomainOrder, ledger: DomainLedger) -> RefundLedger:
+        return cls(
+            order_id=strawberry.ID(order.id),
+            paid=Money.of(order.amount_paid),
+            refunded=Money.of(ledger.refunded_total),
+            refundable=Money.of(ledger.refundable_total(order)),
+            entries=[
+                RefundLedgerEntry(
+                    source=e.source,
+                    source_id=strawberry.ID(e.source_id),
+                    at=e.at,
+                    items=Money.of(e.items),
+                    shipping=Money.of(e.shipping),
+                    total=Money.of(e.total),
+                    lines=line_refunds(e),
+                )
+                for e in ledger.entries
+            ],
+        )
+
+
+@strawberry.type(description="R7, P2: the decision that was approved.")
+class AfterSaleDecision:
+    type: DecisionType
+    lines: Lines = strawberry.field(graphql_type=list[LineItem])
+    buyer_keeps_item: bool
+    partial_amount: Money | None
+    reason: Reason | None
+    comment: str | None
+    decided_at: datetime
+    decided_by: ActorKind
+
+
+OfferAnswer = strawberry.enum(
+    domain.OfferAnswer, name="OfferAnswer", description="R12: the buyer's answer to an offer."
+)
+
+
+@strawberry.type(description="R12: the seller's partial-refund offer and the buyer's answer.")
+class AfterSaleOffer:
+    amount: Money
+    lines: Lines = strawberry.field(
+        graphql_type=list[LineItem], description="The lines and quantities the amount settles."
+    )
+    comment: str | None
+    made_at: datetime
+    respond_by: datetime
+    answer: OfferAnswer | None = strawberry.field(description="Null while the buyer may answer.")
+    answered_at: datetime | None
+
+    @classmethod
+    def of(cls, o: domain.Offer) -> AfterSaleOffer:
+        return cls(
+            amount=Money.of(o.amount),
+            lines=o.lines,
+            comment=o.comment,
+            made_at=o.made_at,
+            respond_by=o.respond_by,
+            answer=o.answer,
+            answered_at=o.answered_at,
+        )
+
+
+@strawberry.type
+class AfterSaleRejection:
+    reason: Reason
+    comment: str | None
+    at: datetime
+    on_receipt: bool = strawberry.field(description="R8: the returned parcel was rejected.")
+
+
+@strawberry.type(description="R5, R6: the buyer's appeal and the platform's decision on it.")
+class AfterSaleAppeal:
+    reason: Reason
+    comment: str | None
+    at: datetime
+    for_buyer: bool | None = strawberry.field(description="Null while the platform mediates.")
+    note: str | None
+    decided_at: datetime | None
+
+
+@strawberry.type
+class Shipment:
+    carrier: str
+    tracking_number: str
+    shipped_at: datetime
+    received_at: datetime | None
+
+
+@strawberry.type(description="Y1: a category's windows (in seconds) and rules.")
+class CategoryPolicy:
+    category: str = strawberry.field(
+        description='"*" is the default of every other category; on a request, the categories '
+        "of its lines (their policies combined: the shortest windows)."
+    )
+    unconditional_cancel_window_seconds: int
+    seller_response_window_seconds: int
+    return_refund_window_seconds: int
+    buyer_return_shipping_window_seconds: int
+    seller_receipt_window_seconds: int
+    appeal_window_seconds: int
+    instant_refund: bool
+    replacement_needs_item_back: bool
+    payment_window_seconds: int = strawberry.field(description="Y2, C8.")
+    business_days: bool = strawberry.field(
+        description="Y2: the seller response window counts business days."
+    )
+    high_value_above: int = strawberry.field(
+        description="Y2: order value (items, minor units) above which the high-value window "
+        "applies; 0: never."
+    )
+    high_value_seller_response_window_seconds: int
+    offer_response_window_seconds: int
+    offer_silence_accepts: bool = strawberry.field(
+        description="R12: the buyer's silence on an offer accepts it (else declines it)."
+    )
+    replacement_delivery_window_seconds: int
+
+    @classmethod
+    def of(cls, category: str, p: DomainPolicy) -> CategoryPolicy:
+        def s(window: Any) -> int:
+            return int(window.total_seconds())
+
+        return cls(
+            category=category,
+            unconditional_cancel_window_seconds=s(p.unconditional_cancel_window),
+            seller_response_window_seconds=s(p.seller_response_window),
+            return_refund_window_seconds=s(p.return_refund_window),
+            buyer_return_shipping_window_seconds=s(p.buyer_return_shipping_window),
+            seller_receipt_window_seconds=s(p.seller_receipt_window),
+            appeal_window_seconds=s(p.appeal_window),
+            instant_refund=p.instant_refund,
+            replacement_needs_item_back=p.replacement_needs_item_back,
+            payment_window_seconds=s(p.payment_window),
+            business_days=p.business_days,
+            high_value_above=p.high_value_above,
+            high_value_seller_response_window_seconds=s(p.high_value_seller_response_window),
+            offer_response_window_seconds=s(p.offer_response_window),
+            offer_silence_accepts=p.offer_silence_accepts,
+            replacement_delivery_window_seconds=s(p.replacement_delivery_window),
+        )
+
+
+def _shipment(s: domain.Shipment | None) -> Shipment | None:
+    if s is None:
+        return None
+    return Shipment(
+        carrier=s.carrier,
+        tracking_number=s.tracking_number,
+        shipped_at=s.shipped_at,
+        received_at=s.received_at,
+    )
+
+
+@strawberry.type(description="A refund only, a return and refund, or a replacement request.")
+class AfterSale(Request):
+    _r: strawberry.Private[domain.AfterSaleRequest]
+    tab: AfterSaleTab
+    follows_id: strawberry.ID | None = strawberry.field(
+        description="R5: the rejected request this second request follows."
+    )
+    lines: Lines = strawberry.field(
+        graphql_type=list[LineItem], description="The lines and quantities asked about."
+    )
+    decision: AfterSaleDecision | None
+    rejection: AfterSaleRejection | None
+    appeal: AfterSaleAppeal | None
+    return_shipment: Shipment | None
+    replacement_shipment: Shipment | None
+    offer: AfterSaleOffer | None = strawberry.field(
+        description="R12: the latest partial-refund offer, answered or not."
+    )
+    replacement_order_id: strawberry.ID | None = strawberry.field(
+        description="P4: the order that ships the replacement, once approved."
+    )
+    policy: CategoryPolicy = strawberry.field(description="The policy it was opened under (Y1).")
+
+    @classmethod
+    def of(cls, r: domain.AfterSaleRequest) -> AfterSale:
+        n, d, rej, ap = r.next_action, r.decision, r.rejection, r.appeal
+        return cls(
+            _r=r,
+            id=strawberry.ID(r.id),
+            order_id=strawberry.ID(r.order_id),
+            shop_id=strawberry.ID(r.shop_id),
+            buyer_id=strawberry.ID(r.buyer_id),
+            kind=kind_of(r.kind),
+            initiator=initiator_of(r.initiator),
+            status=status_of(r.status),
+            tab=AfterSaleTab(r.tab.value),
+            reason=reason_of(r.reason),
+            note=r.note,
+            requested_at=r.requested_at,
+            resolved_at=r.resolved_at,
+            follows_id=strawberry.ID(r.follows_id) if r.follows_id else None,
+            lines=r.lines,
+            deadline=r.deadline,
+            next_action=NextAction.of(n),
+            decision=(
+                AfterSaleDecision(
+                    type=d.type,
+                    lines=d.lines,
+                    buyer_keeps_item=d.buyer_keeps_item,
+                    partial_amount=Money.of(d.partial_amount) if d.partial_amount else None,
+                    reason=reason_of(d.reason) if d.reason else None,
+                    comment=d.comment,
+                    decided_at=d.decided_at,
+                    decided_by=d.decided_by,
+                )
+                if d
+                else None
+            ),
+            rejection=(
+                AfterSaleRejection(
+                    reason=reason_of(rej.reason),
+                    comment=rej.comment,
+                    at=rej.at,
+                    on_receipt=rej.on_receipt,
+                )
+                if rej
+                else None
+            ),
+            appeal=(
+                AfterSaleAppeal(
+                    reason=reason_of(ap.reason),
+                    comment=ap.comment,
+                    at=ap.at,
+                    for_buyer=ap.for_buyer,
+                    note=ap.note,
+                    decided_at=ap.decided_at,
+                )
+                if ap
+                else None
+            ),
+            return_shipment=_shipment(r.return_shipment),
+            replacement_shipment=_shipment(r.replacement_shipment),
+            refund=RefundBreakdown.of(r.refund) if r.refund else None,
+            offer=AfterSaleOffer.of(r.offer) if r.offer else None,
+            replacement_order_id=(
+                strawberry.ID(r.replacement_order_id) if r.replacement_order_id else None
+            ),
+            timeline=[TimelineRecord.of(t, reason_of) for t in r.timeline],
+            policy=CategoryPolicy.of(
+                ",".join(sorted({line.category for line in r.lines})), r.policy
+            ),
+        )
+
+    @strawberry.field(
+        description="Y2: the seller response window the request was given (null: it waited for "
+        "no seller, as a seller's, the platform's or an instant refund)."
+    )
+    async def seller_response_window(self, info: Info[Context, Any]) -> ResponseWindow | None:
+        r = self._r
+        if not r.timeline or r.timeline[0].to_status is not domain.AfterSaleStatus.PENDING_SELLER:
+            return None
+        order = await info.context.orders.load(r.order_id)
+        return ResponseWindow.for_request(r.policy, order.items_total.minor) if order else None
+
+    @strawberry.field(description="P4: the replacement order, once the replacement is approved.")
+    async def replacement_order(
+        self, info: Info[Context, Any]
+    ) -> Annotated[Order, strawberry.lazy("resolvers.orders.types")] | None:
+        from resolvers.orders.types import Order  # it imports the request types
+
+        if self._r.replacement_order_id is None:
+            return None
+        order = await info.context.orders.load(self._r.replacement_order_id)
+        return Order.of(order) if order else None
+
+
+@strawberry.type
+class AfterSaleEdge:
+    cursor: str
+    node: AfterSale
+
+
+@strawberry.type
+class AfterSaleConnection:
+    edges: list[AfterSaleEdge]
+    page_info: PageInfo
+    _shop_id: strawberry.Private[str | None]
+    _filter: strawberry.Private[Any]  # the list's filter, as the service takes it
+
+    @strawberry.field
+    def nodes(self) -> list[AfterSale]:
+        return [e.node for e in self.edges]
+
+    @strawberry.field(description="The count of every tab (ALL included) under the same filter.")
+    async def tab_counts(self, info: Info[Context, Any]) -> list[TabCount]:
+        svc = services_of(info).after_sales
+        return tab_counts(await svc.tab_counts(actor_of(info), self._shop_id, self._filter))

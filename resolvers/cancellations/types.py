@@ -1,0 +1,157 @@
+"""GraphQL types of cancellations (C1 to C9). Each wraps a domain object; none holds a rule."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from models import cancellations as cancel_domain
+from models.policy import CategoryPolicy as DomainPolicy
+from models.requests import RequestKind as DomainRequestKind
+from resolvers.context import Context, actor_of, services_of
+from resolvers.policy import ResponseWindow
+from resolvers.requests.types import (
+    NextAction,
+    RefundBreakdown,
+    Request,
+    TabCount,
+    TimelineRecord,
+    initiator_of,
+    status_of,
+    tab_counts,
+)
+from resolvers.values import LineItem, Lines, PageInfo, Reason
+
+
+@strawberry.enum(description="The tabs of Seller Center > Manage Cancellations.")
+class CancellationTab(Enum):
+    ALL = "ALL"
+    TO_PROCEED = "TO_PROCEED"
+    COMPLETED = "COMPLETED"
+    CLOSED = "CLOSED"
+
+    def domain(self) -> cancel_domain.CancellationTab | None:
+        return None if self is CancellationTab.ALL else cancel_domain.CancellationTab(self.value)
+
+
+# A domain tab's GraphQL member by lookup: Enum's call by value costs ~1 us, 50 times a page.
+_TAB_OF_DOMAIN = {tab: CancellationTab(tab.value) for tab in cancel_domain.CancellationTab}
+
+
+@strawberry.type
+class Rejection:
+    reason: Reason
+    comment: str | None
+
+
+@strawberry.type(description="The windows a request was opened under (Y1), in seconds.")
+class PolicySnapshot:
+    unconditional_cancel_window_seconds: int
+    seller_response_window_seconds: int
+
+    @classmethod
+    def of(cls, p: DomainPolicy) -> PolicySnapshot:
+        return cls(
+            unconditional_cancel_window_seconds=int(p.unconditional_cancel_window.total_seconds()),
+            seller_response_window_seconds=int(p.seller_response_window.total_seconds()),
+        )
+
+
+@strawberry.type(description="A buyer's, a seller's or the marketplace's cancellation of an order.")
+class Cancellation(Request):
+    # Plain fields filled once in `of()`: a tab page resolves ~1,750 fields, and a method
+    # resolver per field cost ~1.7 ms more per page (benchmarks/tab_query.py).
+    _c: strawberry.Private[cancel_domain.Cancellation]
+    tab: CancellationTab
+    note: str | None = strawberry.field(
+        description="The buyer's note, or the seller's comment on their own cancel."
+    )
+    respond_by: datetime | None = strawberry.field(
+        description="The seller must answer by then, or the platform accepts (C6); kept once "
+        "decided (`nextAction` is null then)."
+    )
+    rejection: Rejection | None
+    refund: RefundBreakdown | None = strawberry.field(
+        description="What was refunded: everything the buyer paid and not refunded before; for "
+        "a line cancel (C10), those units."
+    )
+    lines: Lines = strawberry.field(
+        graphql_type=list[LineItem],
+        description="The order's lines as they were when the request was made; for a line "
+        "cancel (C10, action SELLER_CANCEL_LINES), the lines and quantities cancelled.",
+    )
+
+    @classmethod
+    def of(cls, c: cancel_domain.Cancellation) -> Cancellation:
+        r = c.refund
+        next_action = c.next_action
+        return cls(
+            _c=c,
+            id=strawberry.ID(c.id),
+            kind=DomainRequestKind.CANCELLATION,
+            order_id=strawberry.ID(c.order_id),
+            shop_id=strawberry.ID(c.shop_id),
+            buyer_id=strawberry.ID(c.buyer_id),
+            initiator=initiator_of(c.initiator),
+            status=status_of(c.status),
+            tab=_TAB_OF_DOMAIN[c.tab],
+            reason=Reason.of(c.reason),
+            note=c.note,
+            requested_at=c.requested_at,
+            respond_by=c.respond_by,
+            resolved_at=c.resolved_at,
+            deadline=next_action.due_at if next_action else None,
+            rejection=(
+                Rejection(reason=Reason.of(c.rejection_reason), comment=c.rejection_comment)
+                if c.rejection_reason is not None
+                else None
+            ),
+            refund=RefundBreakdown.of(r) if r is not None else None,
+            lines=c.lines,
+            timeline=[TimelineRecord.of(t, Reason.of) for t in c.timeline],
+            next_action=NextAction.of(next_action),
+        )
+
+    # Computed only when asked (see LineItem.subtotal): a tab page does not show it.
+    @strawberry.field
+    def policy(self) -> PolicySnapshot:
+        return PolicySnapshot.of(self._c.policy)
+
+    @strawberry.field(
+        description="Y2: the seller response window the request was given (null: it waited for "
+        "nobody, as a cancel at once or by the seller)."
+    )
+    def seller_response_window(self) -> ResponseWindow | None:
+        c = self._c
+        if not c.timeline or c.timeline[0].action is not cancel_domain.CancellationAction.REQUEST:
+            return None
+        # A buyer's request holds the order's lines as they were: their value is the order's.
+        value = sum(line.subtotal.minor for line in c.lines)
+        return ResponseWindow.for_request(c.policy, value)
+
+
+@strawberry.type
+class CancellationEdge:
+    cursor: str
+    node: Cancellation
+
+
+@strawberry.type
+class CancellationConnection:
+    edges: list[CancellationEdge]
+    page_info: PageInfo
+    _shop_id: strawberry.Private[str | None]
+    _filter: strawberry.Private[Any]  # the list's filter, as the service takes it
+
+    @strawberry.field
+    def nodes(self) -> list[Cancellation]:
+        return [e.node for e in self.edges]
+
+    @strawberry.field(description="The count of every tab (ALL included) under the same filter.")
+    async def tab_counts(self, info: Info[Context, Any]) -> list[TabCount]:
+        svc = services_of(info).cancellations
+        return tab_counts(await svc.tab_counts(actor_of(info), self._shop_id, self._filter))

@@ -1,0 +1,377 @@
+"""The request vocabulary of the API: the `Request` interface that cancellations and after-sale
+requests implement, and what every kind shares (one timeline record, one next action, one
+initiator, one refund breakdown, one eligibility, one tab count).
+
+The status, action and next-action enums are the union of the kinds' own, read from the registry
+(models/request_kinds.py), so a kind's new status or step reaches the API with its table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+from strawberry.types import Info
+
+from models import access
+from models.after_sale_requests import APPEAL_OR_REQUEST_AGAIN
+from models.after_sales import LineEligibility as LineView
+from models.after_sales_machine import AfterSaleNotificationKind
+from models.cancellations import Eligibility as CancellationView
+from models.notifications import NotificationKind as CancellationNotificationKind
+from models.refund_ledger import RefundBreakdown as DomainBreakdown
+from models.request_kinds import PROFILES
+from models.requests import NextAction as DomainNextAction
+from models.requests import RequestKind as DomainRequestKind
+from models.requests import TimelineRecord as DomainRecord
+from resolvers.context import Context, actor_of
+from resolvers.values import ActorKind, LineItem, Lines, Money, Reason, RequestKind
+
+if TYPE_CHECKING:
+    from resolvers.evidence.types import Evidence
+    from resolvers.helpdesk.types import Ticket
+    from resolvers.orders.types import Order
+    from resolvers.refunds.settlement import Refund
+    from resolvers.requests.marketplace import MarketplaceRequest
+
+
+def _union(name: str, enums: Iterable[type[Enum]], description: str) -> type[Enum]:
+    """One API enum of the members of several domain enums, in their order, each name once."""
+    members: dict[str, str] = {}
+    for enum in enums:
+        for member in enum:
+            members.setdefault(member.name, member.value)
+    return strawberry.enum(Enum(name, members), name=name, description=description)  # type: ignore[return-value]
+
+
+def _in_order(classes: Iterable[type[Enum]]) -> list[type[Enum]]:
+    return list(dict.fromkeys(classes))
+
+
+_STATUS_ENUMS = _in_order(type(t.target) for p in PROFILES.values() for t in p.table)
+_ACTION_ENUMS = _in_order(type(t.action) for p in PROFILES.values() for t in p.table)
+
+RequestStatus: Any = _union(
+    "RequestStatus",
+    _STATUS_ENUMS,
+    "The status of a request of any kind: a cancellation's (PENDING, CANCELLED, REJECTED, "
+    "WITHDRAWN) or an after-sale request's.",
+)
+RequestAction: Any = _union(
+    "RequestAction", _ACTION_ENUMS, "A step of a request of any kind, as its timeline records it."
+)
+
+
+# The next actions the kinds' deadline rules name (models/request_kinds.py).
+NextActionKind: Any = strawberry.enum(
+    Enum(  # type: ignore[misc]
+        "NextActionKind",
+        {
+            **{
+                rule.action: rule.action for p in PROFILES.values() for rule in p.deadlines.values()
+            },
+            # R5: a first rejection's next action, chosen by the request rather than by a rule.
+            APPEAL_OR_REQUEST_AGAIN: APPEAL_OR_REQUEST_AGAIN,
+        },
+    ),
+    name="NextActionKind",
+    description="What the actor named by a request's next action does: ACCEPT_OR_REJECT a "
+    "cancellation, APPROVE_OR_REJECT an after-sale request, SHIP_RETURN, ...",
+)
+NotificationKind: Any = _union(
+    "NotificationKind",
+    [CancellationNotificationKind, AfterSaleNotificationKind],
+    "What a notification tells its recipient.",
+)
+
+# A domain member's API member by its value (each kind's value is its name): a str key hashes
+# in C, an Enum member in Python, and Enum's call by value costs ~1 us, many times a page.
+_STATUS = {m.value: m for m in RequestStatus}
+_ACTION = {m.value: m for m in RequestAction}
+_NEXT = {m.value: m for m in NextActionKind}
+_KIND = {m.value: m for m in DomainRequestKind}
+
+
+def status_of(status: Enum | str) -> Any:
+    """The API's member for a kind's status, or for its value (as the feed stores it)."""
+    return _STATUS[status._value_ if isinstance(status, Enum) else status]
+
+
+def action_of(action: Enum | str) -> Any:
+    return _ACTION[action._value_ if isinstance(action, Enum) else action]
+
+
+def kind_of(kind: Enum) -> DomainRequestKind:
+    """The request kind of an after-sale kind (the same name) or of a request kind."""
+    return _KIND[kind._value_]
+
+
+@strawberry.enum(
+    name="RequestInitiator",
+    description="Who opened a request, in TikTok Shop's words: the buyer, the seller (C7, R9), "
+    "or SYSTEM, the marketplace itself (a system cancellation C8, a platform refund R10).",
+)
+class RequestInitiator(Enum):
+    BUYER = "BUYER"
+    SELLER = "SELLER"
+    SYSTEM = "SYSTEM"
+    PLATFORM = strawberry.enum_value(
+        "PLATFORM",
+        deprecation_reason="Say SYSTEM. Accepted in inputs as SYSTEM; never returned.",
+    )
+
+
+_INITIATOR = {
+    "BUYER": RequestInitiator.BUYER,
+    "SELLER": RequestInitiator.SELLER,
+    "PLATFORM": RequestInitiator.SYSTEM,
+    "SYSTEM": RequestInitiator.SYSTEM,
+}
+_DOMAIN_INITIATOR = {
+    RequestInitiator.BUYER: "BUYER",
+    RequestInitiator.SELLER: "SELLER",
+    RequestInitiator.SYSTEM: "PLATFORM",
+    RequestInitiator.PLATFORM: "PLATFORM",
+}
+
+
+def initiator_of(initiator: Enum) -> RequestInitiator:
+    """The API's word for a domain initiator (the domain says PLATFORM for SYSTEM)."""
+    return _INITIATOR[initiator._value_]
+
+
+def domain_initiator(initiator: RequestInitiator, domain: type[Enum]) -> Any:
+    """The member of a domain initiator enum that an input's initiator names."""
+    return domain(_DOMAIN_INITIATOR[initiator])
+
+
+@strawberry.enum(
+    description="The tabs of Manage Cancellations and Manage Returns/Refunds; ALL is every "
+    "request (Manage Cancellations has no IN_PROCESS)."
+)
+class RequestTab(Enum):
+    ALL = "ALL"
+    TO_PROCEED = "TO_PROCEED"
+    IN_PROCESS = "IN_PROCESS"
+    COMPLETED = "COMPLETED"
+    CLOSED = "CLOSED"
+
+
+@strawberry.type(description="The count of one tab under a list's filters.")
+class TabCount:
+    tab: RequestTab
+    count: int
+
+
+def tab_counts(counts: Mapping[Enum, int]) -> list[TabCount]:
+    """ALL first, then each tab of the kind's page in its order."""
+    tabs = [TabCount(tab=RequestTab[t.name], count=n) for t, n in counts.items()]
+    return [TabCount(tab=RequestTab.ALL, count=sum(counts.values())), *tabs]
+
+
+@strawberry.type(description="One change of a request (R11): who, when, from what to what, why.")
+class TimelineRecord:
+    at: datetime
+    actor_kind: ActorKind
+    actor_id: str
+    action: RequestAction
+    from_status: RequestStatus | None
+    to_status: RequestStatus
+    reason: Reason | None
+    comment: str | None
+    deadline: datetime | None = strawberry.field(
+        description="For a move made because time ran out: the deadline it acted on."
+    )
+
+    @classmethod
+    def of(cls, t: DomainRecord[Any, Any], reason: Callable[[str], Reason]) -> TimelineRecord:
+        return cls(
+            at=t.at,
+            actor_kind=t.actor_kind,
+            actor_id=t.actor_id,
+            action=_ACTION[t.action._value_],
+            from_status=_STATUS[t.from_status._value_] if t.from_status is not None else None,
+            to_status=_STATUS[t.to_status._value_],
+            reason=reason(t.reason) if t.reason else None,
+            comment=t.comment,
+            deadline=t.deadline,
+        )
+
+
+@strawberry.type(description="Who must act next, what they do, and by when (null: no deadline).")
+class NextAction:
+    actor_kind: ActorKind
+    action: NextActionKind
+    due_at: datetime | None
+
+    @classmethod
+    def of(cls, n: DomainNextAction | None) -> NextAction | None:
+        if n is None:
+            return None
+        return cls(actor_kind=n.actor_kind, action=_NEXT[n.action], due_at=n.due_at)
+
+
+@strawberry.type
+class LineRefund:
+    line_id: strawberry.ID
+    quantity: int
+    amount: Money
+
+
+def line_refunds(b: Any) -> list[LineRefund]:
+    return [
+        LineRefund(line_id=strawberry.ID(x.line_id), quantity=x.quantity, amount=Money.of(x.amount))
+        for x in b.lines
+    ]
+
+
+@strawberry.type(description="How a refund is made up: per line, the items, the shipping, total.")
+class RefundBreakdown:
+    items: Money
+    shipping: Money
+    total: Money
+    lines: list[LineRefund]
+
+    @classmethod
+    def of(cls, b: DomainBreakdown) -> RefundBreakdown:
+        return cls(
+            items=Money.of(b.items),
+            shipping=Money.of(b.shipping),
+            total=Money.of(b.total),
+            lines=line_refunds(b),
+        )
+
+
+@strawberry.type(
+    description="What the buyer may ask for now: to cancel the order (C1, C2, C3; `lineId` "
+    "null), or a refund, a return or a replacement of one line (R1, R5, P1)."
+)
+class RequestEligibility:
+    kind: RequestKind
+    line_id: strawberry.ID | None = strawberry.field(description="Null: the whole order.")
+    allowed: bool
+    at_once: bool = strawberry.field(
+        description="True: cancelled at once, no seller step (C1); false for after-sale lines."
+    )
+    code: str | None = strawberry.field(
+        description="Why not, when not allowed: ORDER_IN_TRANSIT, WINDOW_PASSED, "
+        "ALREADY_REQUESTED..."
+    )
+    message: str
+    available_quantity: int | None = strawberry.field(
+        description="After-sale lines: how many of the line may still be asked about; null for "
+        "a cancellation."
+    )
+    window_ends_at: datetime | None = strawberry.field(
+        description="A cancellation: the end of the unconditional window; a line: of the kind's."
+    )
+    eligible: bool = strawberry.field(deprecation_reason="Use `allowed`.")
+
+    @classmethod
+    def of_cancellation(cls, e: CancellationView) -> RequestEligibility:
+        return cls(
+            kind=DomainRequestKind.CANCELLATION,
+            line_id=None,
+            allowed=e.allowed,
+            at_once=e.at_once,
+            code=e.code,
+            message=e.message,
+            available_quantity=None,
+            window_ends_at=e.window_ends_at,
+            eligible=e.allowed,
+        )
+
+    @classmethod
+    def of_line(cls, e: LineView) -> RequestEligibility:
+        return cls(
+            kind=kind_of(e.kind),
+            line_id=strawberry.ID(e.line_id),
+            allowed=e.eligible,
+            at_once=False,
+            code=e.code,
+            message=e.message,
+            available_quantity=e.available_quantity,
+            window_ends_at=e.window_ends_at,
+            eligible=e.eligible,
+        )
+
+
+@strawberry.interface(
+    description="A request about an order: a cancellation (`Cancellation`) or a refund, a return "
+    "or a replacement (`AfterSale`). The fields every kind has; `kind` says which."
+)
+class Request:
+    id: strawberry.ID
+    kind: RequestKind
+    order_id: strawberry.ID
+    shop_id: strawberry.ID
+    buyer_id: strawberry.ID
+    initiator: RequestInitiator
+    status: RequestStatus
+    reason: Reason
+    note: str | None
+    requested_at: datetime
+    resolved_at: datetime | None
+    deadline: datetime | None = strawberry.field(
+        description="The current step's deadline: the platform acts then if nobody did."
+    )
+    next_action: NextAction | None
+    refund: RefundBreakdown | None = strawberry.field(description="What was refunded, if paid.")
+    lines: Lines = strawberry.field(graphql_type=list[LineItem])
+    timeline: list[TimelineRecord]
+
+    @strawberry.field
+    async def order(
+        self, info: Info[Context, Any]
+    ) -> Annotated[Order, strawberry.lazy("resolvers.orders.types")] | None:
+        from resolvers.orders.types import Order  # it imports the request types
+
+        # Visible to whoever sees the request: same shop, same buyer.
+        order = await info.context.orders.load(self.order_id)
+        return Order.of(order) if order else None
+
+    @strawberry.field(
+        description="Where the refund's money is (INSTRUCTED: refund pending; SETTLED: "
+        "refunded); null when the request refunds nothing."
+    )
+    async def refund_settlement(
+        self, info: Info[Context, Any]
+    ) -> Annotated[Refund, strawberry.lazy("resolvers.refunds.settlement")] | None:
+        from resolvers.refunds.settlement import refund_of  # it imports the request types
+
+        return await refund_of(info, self.id)
+
+    @strawberry.field(description="H4: TikTok's side, for a request of a linked shop.")
+    async def marketplace(
+        self, info: Info[Context, Any]
+    ) -> Annotated[MarketplaceRequest, strawberry.lazy("resolvers.requests.marketplace")] | None:
+        from resolvers.requests.marketplace import marketplace_of
+
+        return await marketplace_of(info, self.id)
+
+    @strawberry.field(
+        description="The helpdesk ticket the request opened (null: none), for the shop's team "
+        "(batched across a list of requests)."
+    )
+    async def ticket(
+        self, info: Info[Context, Any]
+    ) -> Annotated[Ticket, strawberry.lazy("resolvers.helpdesk.types")] | None:
+        from resolvers.helpdesk.types import Ticket  # it imports the request types
+
+        actor = actor_of(info)
+        t = await info.context.tickets.load(self.id)
+        if t is None:
+            return None
+        access.require_team_view(actor, t.shop_id, f"the ticket of {self.id}")
+        return Ticket.of(t)
+
+    @strawberry.field(description="E1: the photos and videos attached to its steps, oldest first.")
+    async def evidence(
+        self, info: Info[Context, Any]
+    ) -> list[Annotated[Evidence, strawberry.lazy("resolvers.evidence.types")]]:
+        from resolvers.evidence.types import evidence_of  # it imports the value types
+
+        return await evidence_of(info, self.id)  # visible to whoever sees the request

@@ -1,0 +1,91 @@
+"""GraphQL value types every feature serves: money, reasons, order lines, pages, actor kinds."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from functools import lru_cache
+from typing import Protocol
+
+import strawberry
+
+from graphql_runtime.execution_plans import serve_from
+from models.actors import ActorKind as DomainActorKind
+from models.money import Money as DomainMoney
+from models.orders import LineItem as DomainLineItem
+from models.reasons import display_text
+from models.requests import RequestKind as DomainRequestKind
+
+ActorKind = strawberry.enum(DomainActorKind, name="ActorKind")
+RequestKind = strawberry.enum(DomainRequestKind, name="RequestKind")
+
+
+@strawberry.type(description="Exact money: `amount` is a decimal string, never a float.")
+class Money:
+    # The attribute names are the domain Money's, so a domain Money is served as it is where a
+    # domain value holds one (a line's unit price and subtotal); `of` copies one elsewhere.
+    amount: Decimal
+    currency: str = strawberry.field(description="ISO 4217 code.")
+    minor: int = strawberry.field(
+        name="minorUnits", description="The amount in the currency's minor unit."
+    )
+
+    @classmethod
+    def of(cls, m: DomainMoney) -> Money:
+        return cls(amount=m.amount, currency=m.currency, minor=m.minor)
+
+
+@strawberry.type
+class Reason:
+    code: str
+    display_text: str
+
+    @classmethod
+    def of(cls, code: str) -> Reason:
+        return _reason(code)
+
+
+@lru_cache(maxsize=1024)
+def _reason(code: str) -> Reason:
+    # One object per code, shared: nothing changes a Reason once made, and a tab page shows
+    # ~100 of a few codes.
+    return Reason(code=code, display_text=display_text(code))
+
+
+@strawberry.type
+class LineItem:
+    """The shape of the domain's line item (models/orders.py), which resolvers serve as it is:
+    an immutable value, so a page of requests needs no copy of its lines, and `subtotal` (the
+    domain's own property) is computed only when a document asks for it."""
+
+    line_id: strawberry.ID
+    sku: str
+    title: str
+    quantity: int
+    unit_price: Money
+    subtotal: Money
+    category: str
+
+
+serve_from(LineItem, DomainLineItem)
+serve_from(Money, DomainMoney)
+Lines = tuple[DomainLineItem, ...]  # served as [LineItem!]!
+
+
+class _Page(Protocol):
+    """A page of results as the services return it (storage/pagination.py)."""
+
+    has_next: bool
+    cursors: Sequence[str]
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+    @classmethod
+    def of(cls, page: _Page) -> PageInfo:
+        return cls(
+            has_next_page=page.has_next, end_cursor=page.cursors[-1] if page.cursors else None
+        )

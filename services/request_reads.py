@@ -1,0 +1,62 @@
+"""What every kind of request reads the same way: one request, a page of a tab, the tab counts.
+
+Parameterised by kind: its write path's store, tab counters and name
+(services/request_writes.py), its tabs and its filter (the empty filter is the whole shop, which
+reads the tab counters moved by every write).
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any, Generic, TypeVar
+
+from models import access
+from models.actors import Actor
+from models.errors import NotFound
+from services.request_writes import RequestWrites
+from storage import tab_counts
+from storage.pagination import Page
+
+R = TypeVar("R")
+Tab = TypeVar("Tab", bound=Enum)
+Filter = TypeVar("Filter")
+
+
+class RequestReads(Generic[R, Tab, Filter]):
+    """The reads of the kind whose write path is `writes` (its store, section and name)."""
+
+    def __init__(self, writes: RequestWrites[Any], tabs: type[Tab], whole_shop: Filter) -> None:
+        self.db = writes.db
+        self.store = writes.store
+        self.section = writes.section  # its tab counters (storage/tab_counts.py)
+        self.name = writes.name
+        self.tabs = tabs
+        self.whole_shop = whole_shop
+
+    async def get(self, actor: Actor, request_id: str) -> R:
+        r = await self.store.get(self.db, request_id)
+        if r is None:
+            raise NotFound(f"no {self.name} {request_id}", field="id")
+        access.require_view(actor, r.shop_id, r.buyer_id, f"{self.name} {request_id}")
+        return r  # type: ignore[no-any-return]
+
+    async def page(
+        self,
+        actor: Actor,
+        shop_id: str | None,
+        tab: Tab | None,
+        f: Filter,
+        sort: str,
+        first: int,
+        after: str | None,
+    ) -> tuple[list[R], Page]:
+        scope = access.request_scope(actor, shop_id)
+        return await self.store.page(self.db, scope, tab, f, sort, first, after)  # type: ignore[arg-type]
+
+    async def tab_counts(self, actor: Actor, shop_id: str | None, f: Filter) -> dict[Tab, int]:
+        """Counters when the whole shop is asked for (one read); index-backed counts otherwise."""
+        scope = access.request_scope(actor, shop_id)
+        if scope.shop_id and not scope.buyer_id and f == self.whole_shop:
+            stored = await tab_counts.read(self.db, scope.shop_id, self.section)
+            return {tab: max(0, stored.get(tab.value, 0)) for tab in self.tabs}
+        return {tab: await self.store.count(self.db, scope, tab, f) for tab in self.tabs}  # type: ignore[arg-type]
