@@ -50,7 +50,15 @@ async def build_services(db: Database, clock: Clock) -> Services:
     # H1, H2: a decision from a ticket or a rule is the request's own command; it never opens a
     # request, so it needs no rules run after it.
     decisions = RequestCommands(cancellations, after_sales)
-    helpdesk = HelpdeskService(db, clock, decisions.handle, history=requests_of_buyer)
+
+    async def decide(actor: Actor, command: Command, key: str | None) -> Any:
+        # The same gate as every other entry point's: a linked shop's decisions go to TikTok.
+        gate = requests.gate
+        if gate is not None and (held := await gate(actor, command, key)) is not None:
+            return held
+        return await decisions.apply(actor, command, key)
+
+    helpdesk = HelpdeskService(db, clock, decide, history=requests_of_buyer)
     # H2: the shop's rules run on every new request, right after it is written.
     requests = RequestCommands(
         cancellations, after_sales, after_create=helpdesk.run_rules_for_requests

@@ -35,6 +35,7 @@ from integrations.tiktok_shop.statuses import (
 from models import access
 from models import cancellations as domain
 from models.actors import Actor, ActorKind
+from models.after_sales_errors import DecisionNotAllowed
 from models.after_sales_machine import AfterSaleKind, AfterSaleStatus
 from models.clock import Clock
 from models.commands import (
@@ -42,6 +43,8 @@ from models.commands import (
     ApproveAfterSale,
     Command,
     ConfirmReturnReceived,
+    IssueReplacementRefund,
+    OfferPartialRefund,
     RejectAfterSale,
     RejectCancellation,
     RejectReturnOnReceipt,
@@ -71,6 +74,10 @@ def decision_key(mirror_id: str, command: Command) -> str:
 # Fetches TikTok's view of a mirrored request and applies it (services/tiktok_connection.py).
 Refresh = Callable[[mirrors.Mirror], Awaitable[None]]
 ApiOf = Callable[[str], Awaitable[OpenApi | None]]
+
+
+# Decisions that pay money for the items asked; a replacement request takes none of them.
+_MONEY = {"APPROVE_REFUND", "APPROVE_RETURN", "OFFER_PARTIAL_REFUND"}
 
 
 class TikTokDecisions:
@@ -153,8 +160,12 @@ class TikTokDecisions:
         match command:
             case ApproveAfterSale():
                 decision = command.decision.value
-                if r.kind is AfterSaleKind.REPLACEMENT and decision == "APPROVE_REFUND":
-                    decision = "ISSUE_REPLACEMENT_REFUND"  # TikTok's name for it (P4)
+                if r.kind is AfterSaleKind.REPLACEMENT and decision in _MONEY:
+                    # P4, as here: money for a replacement is its own decision, not a side door.
+                    raise DecisionNotAllowed(
+                        f"{r.id} asks for a replacement: approve it with APPROVE_REPLACEMENT, "
+                        "or settle it with a refund instead (ISSUE_REPLACEMENT_REFUND, P4)"
+                    )
                 body: dict[str, Any] = {
                     "decision": decision,
                     "buyer_keep_item": command.terms.buyer_keeps_item,
@@ -166,6 +177,17 @@ class TikTokDecisions:
                         "currency": amount.currency,
                     }
                 return r, "APPROVE", body
+            case OfferPartialRefund():
+                if r.kind is AfterSaleKind.REPLACEMENT or command.amount is None:
+                    raise DecisionNotAllowed(f"{r.id}: an offer is an amount on a money request")
+                offer = {
+                    "amount": f"{command.amount.amount:.2f}",
+                    "currency": command.amount.currency,
+                }
+                body = {"decision": "OFFER_PARTIAL_REFUND", "partial_refund": offer}
+                return r, "APPROVE", body
+            case IssueReplacementRefund():
+                return r, "APPROVE", {"decision": "ISSUE_REPLACEMENT_REFUND"}
             case RejectAfterSale():
                 reason = _tiktok_reason(RETURN_REJECT_REASONS, command.reason)
                 body = {
@@ -200,7 +222,12 @@ def _request_of(command: Command) -> str | None:
         return command.cancellation_id
     if isinstance(
         command,
-        ApproveAfterSale | RejectAfterSale | ConfirmReturnReceived | RejectReturnOnReceipt,
+        ApproveAfterSale
+        | OfferPartialRefund
+        | IssueReplacementRefund
+        | RejectAfterSale
+        | ConfirmReturnReceived
+        | RejectReturnOnReceipt,
     ):
         return command.request_id
     return None

@@ -26,6 +26,7 @@ from models.commands import (
     Command,
     ConfirmReturnReceived,
     DecideAppeal,
+    IssueReplacementRefund,
     RecordReplacementDelivered,
     RejectAfterSale,
     RejectReturnOnReceipt,
@@ -150,6 +151,8 @@ class TikTokReturns:
         match action:
             case _A.APPROVE:
                 return self._approval(local, target, view), seller
+            case _A.ISSUE_REPLACEMENT_REFUND:  # P4: settled with money at TikTok
+                return IssueReplacementRefund(rid, "refunded instead at TikTok"), seller
             case _A.REJECT:
                 return RejectAfterSale(rid, REJECT_REASON[local.kind], comment), seller
             case _A.WITHDRAW:
@@ -181,10 +184,13 @@ class TikTokReturns:
         refund = view.get("refund_amount") or {}
         paid = _minor(refund.get("refund_total"))
         asked = sum(line.unit_price.minor * line.quantity for line in local.lines)
+        if local.kind is AfterSaleKind.REPLACEMENT:  # settled with money instead (P4)
+            return IssueReplacementRefund(local.id, "refunded instead at TikTok")
         if refund.get("refund_total") and 0 < paid < asked:  # a partial refund the buyer took
+            # Already accepted at TikTok: here it is paid at once (R7), not offered again (R12).
             amount = Money(paid, local.currency)
             return ApproveAfterSale(
-                local.id, DecisionType.OFFER_PARTIAL_REFUND, ApprovalTerms(partial_amount=amount)
+                local.id, DecisionType.APPROVE_REFUND, ApprovalTerms(partial_amount=amount)
             )
         return ApproveAfterSale(local.id, DecisionType.APPROVE_REFUND)
 

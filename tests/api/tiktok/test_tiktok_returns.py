@@ -169,7 +169,7 @@ DECISIONS = [
         "REPLACEMENT",
         False,
         APPROVE,
-        {"decision": "APPROVE_REFUND"},
+        {"decision": "ISSUE_REPLACEMENT_REFUND"},
         "REFUNDED",
         "ISSUE_REPLACEMENT_REFUND",
     ),
