@@ -6,6 +6,7 @@ stand-in applied every decision taken here exactly once (none that it overtook).
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -20,6 +21,13 @@ from storage.mongo import Database
 from tests.support.tiktok_linked import Linked, eventually, linked_service
 
 REQUESTS = 500
+
+# Ten to sixteen minutes on two shared cores, more than the rest of the suite together: run on
+# its own, by name (docs/tiktok.md), not in every `./dev test`.
+pytestmark = pytest.mark.skipif(
+    os.environ.get("AFTERSALES_CHAOS") != "1",
+    reason="minutes long: AFTERSALES_CHAOS=1 ./dev test tests/system/test_tiktok_chaos.py",
+)
 
 
 @pytest.fixture(scope="module")
