@@ -115,6 +115,7 @@ class TikTokConnection:
         self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.inbox_wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = asyncio.Event()
 
     # ---- linking -----------------------------------------------------------------------
 
@@ -308,43 +309,63 @@ class TikTokConnection:
     # ---- running -----------------------------------------------------------------------
 
     def start(self) -> None:
+        self._stopping = asyncio.Event()
         self._tasks = [
             *(
-                asyncio.create_task(_forever("TikTok inbox", self._inbox_loop))
+                asyncio.create_task(self._forever("TikTok inbox", self._inbox_loop))
                 for _ in range(self.inbox_workers)
             ),
-            asyncio.create_task(_forever("TikTok decisions", self.sender.run)),
-            asyncio.create_task(_forever("TikTok reconciler", self._reconcile_loop)),
-            asyncio.create_task(_forever("TikTok deadlines", self._deadline_loop)),
+            asyncio.create_task(self._forever("TikTok decisions", self.sender.run)),
+            asyncio.create_task(self._forever("TikTok reconciler", self._reconcile_loop)),
+            asyncio.create_task(self._forever("TikTok deadlines", self._deadline_loop)),
         ]
 
-    async def stop(self) -> None:
-        for task in self._tasks:
+    async def stop(self, grace: float = 2.0) -> None:
+        """Lets each loop finish the step it is in (a lease it holds lapses otherwise), then
+        cancels what is still running after `grace` seconds: the process's exit never waits
+        on a slow database."""
+        self._stopping.set()
+        self.sender.stopping.set()
+        self.decisions.wake.set()
+        self.inbox_wake.set()
+        tasks, self._tasks = self._tasks, []
+        if not tasks:
+            return
+        _, late = await asyncio.wait(tasks, timeout=grace)
+        for task in late:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks = []
+        if late:
+            await asyncio.wait(late, timeout=grace)
 
     async def _inbox_loop(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             if not await self.process_one():
                 self.inbox_wake.clear()
                 # Woken at once by a webhook this process stored; another process's are
                 # found within the second.
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.inbox_wake.wait(), 1.0)
+                await _woken(self.inbox_wake, 1.0)
 
     async def _reconcile_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.reconcile_seconds)
+        while not await _woken(self._stopping, self.reconcile_seconds):
             await self.reconcile_all()
             await inbox.prune(self.db, self.clock.now() - self.replay_window)
 
     async def _deadline_loop(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             await self.warn_deadlines()
-            await asyncio.sleep(self.warn_poll_seconds)
+            await _woken(self._stopping, self.warn_poll_seconds)
+
+    async def _forever(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:
+        """Runs `loop` until the connection stops; a failure (a database hiccup) starts it
+        again after a pause."""
+        while not self._stopping.is_set():
+            try:
+                await loop()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s stopped; starting again", name)
+                await _woken(self._stopping, 1.0)
 
     # ---- routes ------------------------------------------------------------------------
 
@@ -415,12 +436,11 @@ def link_from_body(shop_id: str, body: dict[str, Any]) -> ShopLink:
     )
 
 
-async def _forever(name: str, loop: Callable[[], Awaitable[None]]) -> None:
-    while True:
-        try:
-            await loop()
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # a database hiccup: the loop starts again after a pause
-            log.exception("%s stopped; starting again", name)
-            await asyncio.sleep(1.0)
+async def _woken(event: asyncio.Event, seconds: float) -> bool:
+    """Waits for `event` at most `seconds`; whether it was set. (`asyncio.timeout`, not
+    `wait_for`: on Python 3.11 `wait_for` can swallow a cancellation that arrives as the
+    wait ends, and a loop that swallows one never stops.)"""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()
+    return event.is_set()

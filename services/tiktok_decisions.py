@@ -270,14 +270,16 @@ class DecisionSender:
         self.retry_cap = retry_cap
         self.max_attempts = max_attempts
         self.idle_poll = idle_poll
+        self.stopping = asyncio.Event()  # set by the connection's stop: the loop ends
 
     async def run(self) -> None:
         """Sends decisions as they come (services/tiktok_connection.py restarts it on errors)."""
-        while True:
+        while not self.stopping.is_set():
             if not await self.send_one():
                 self.decisions.wake.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.decisions.wake.wait(), self.idle_poll)
+                    async with asyncio.timeout(self.idle_poll):
+                        await self.decisions.wake.wait()
 
     async def send_one(self) -> bool:
         now = self.clock.now()
