@@ -241,13 +241,7 @@ class AfterSaleMutations:
         self, info: Info[Context, Any], input: RefundOrderInput
     ) -> AfterSaleResult:
         def command() -> AfterSaleCommand:
-            return RefundOrder(
-                well_formed_id(input.order_id, "orderId"),
-                input.reason,
-                input.comment,
-                _chosen(input.lines),
-                money_of(input.partial_amount, "partialAmount"),
-            )
+            return _refund(RefundOrder, input)
 
         return await handled(
             info, access.require_an_acting_agent, command, input.idempotency_key, AfterSale.of
@@ -260,13 +254,7 @@ class AfterSaleMutations:
         self, info: Info[Context, Any], input: RefundOrderInput
     ) -> AfterSaleResult:
         def command() -> AfterSaleCommand:
-            return PlatformRefund(
-                well_formed_id(input.order_id, "orderId"),
-                input.reason,
-                input.comment,
-                _chosen(input.lines),
-                money_of(input.partial_amount, "partialAmount"),
-            )
+            return _refund(PlatformRefund, input)
 
         return await handled(
             info, access.require_platform, command, input.idempotency_key, AfterSale.of
@@ -320,3 +308,16 @@ class AfterSaleMutations:
             return input.category.strip(), policy
 
         return await outcome(call(), lambda cp: CategoryPolicy.of(*cp))
+
+
+def _refund(
+    cls: type[RefundOrder] | type[PlatformRefund], input: RefundOrderInput
+) -> AfterSaleCommand:
+    """R9 and R10 take the same input: only who may send it differs."""
+    return cls(
+        well_formed_id(input.order_id, "orderId"),
+        input.reason,
+        input.comment,
+        _chosen(input.lines),
+        money_of(input.partial_amount, "partialAmount"),
+    )
