@@ -2,7 +2,7 @@
 webhook's arrival to the change on a live-feed subscriber, beside the same changes made through
 GraphQL mutations in the same run.
 
-    ./dev run benchmarks.ingest [--rate 100] [--seconds 60]
+    ./dev run benchmarks.ingest [--rate 100] [--seconds 60] [--profile]
 
 One service process (uvicorn in this process, on uvloop, the TikTok connection as the service
 runs it) linked to the TikTok Shop stand-in, its own process, which sends its webhooks to it;
@@ -15,6 +15,9 @@ SecantusDB in memory, its own process. A live-feed subscription in the service p
 - Baseline, the same changes through GraphQL: `placeOrders` (as the shop's integration) and
   `requestCancellation` (as the buyer), on another shop of the same process at the same rate;
   the time from sending the mutation to the subscriber seeing the change.
+
+`--profile` also prints where the inbox worker's time went (wall time by stage, per webhook)
+and the CPU seconds of the service, the database and the stand-in in each half of the run.
 
 Bar: 100 webhooks/s for 60 s, p99 from arrival to the subscriber under 250 ms, nothing lost
 (every change seen on the feed, every webhook answered 200).
@@ -47,6 +50,7 @@ from services.tiktok_connection import TikTokConnection
 from storage import order_records, tiktok_inbox
 from storage.indexes import ensure_indexes
 from storage.mongo import connect
+from benchmarks.stage_times import StageTimes, cpu_seconds, load_average
 from tests.support.api_client import authorization
 from tests.support.processes import ROOT, free_port
 
@@ -92,7 +96,42 @@ async def _paced(rate: float, count: int, make: Any) -> None:
     await asyncio.gather(*tasks)
 
 
-async def main_async(args: argparse.Namespace, uri: str) -> None:
+def _profiled(connection: TikTokConnection) -> StageTimes:
+    """The inbox worker's stages, timed (nested ones counted in each)."""
+    from integrations.tiktok_shop.open_api import OpenApi
+    from services import commands
+    from storage import tiktok_requests
+
+    stages = StageTimes()
+    for attribute in ("receive", "process_one", "_handle"):
+        stages.wrap(connection, attribute, f"connection.{attribute}")
+    for attribute in ("claim", "finish", "accept"):
+        stages.wrap(tiktok_inbox, attribute, f"inbox.{attribute}")
+    for attribute in ("orders", "search"):
+        stages.wrap(OpenApi, attribute, f"open_api.{attribute}")
+    mirror = connection.mirror
+    for attribute in ("apply_order", "apply_cancellation", "ensure_order", "_opened", "_move"):
+        stages.wrap(mirror, attribute, f"mirror.{attribute}")
+    stages.wrap(mirror.intake, "_place", "intake.place")
+    stages.wrap(mirror.intake, "move", "intake.move")
+    stages.wrap(mirror.requests, "apply", "requests.apply")
+    stages.wrap(commands, "run_rules_after_create", "rules after create")
+    stages.wrap(tiktok_requests, "record", "mirrors.record")
+    stages.wrap(tiktok_requests, "get", "mirrors.get")
+    stages.wrap(connection.db, "transaction", "db.transaction")
+    return stages
+
+
+def _cpu(pids: dict[str, int]) -> dict[str, float]:
+    return {name: cpu_seconds(pid) for name, pid in pids.items()}
+
+
+def _cpu_line(label: str, before: dict[str, float], after: dict[str, float]) -> str:
+    spent = ", ".join(f"{name} {after[name] - before[name]:.1f} s" for name in before)
+    return f"{label} CPU: {spent}"
+
+
+async def main_async(args: argparse.Namespace, uri: str, db_pid: int | None) -> None:
     db = connect(uri, f"bench_ingest_{uuid.uuid4().hex[:6]}")
     await ensure_indexes(db)
     services = await build_services(db, SystemClock())
@@ -111,6 +150,10 @@ async def main_async(args: argparse.Namespace, uri: str) -> None:
     connection = TikTokConnection(
         services, settings_link=link, reconcile_seconds=3600, warn_poll_seconds=3600
     )
+    stages = _profiled(connection) if args.profile else None
+    pids = {"service": os.getpid(), "stand-in": standin.pid}
+    if db_pid is not None:
+        pids["database"] = db_pid
     app = create_app(services, settings=Settings(), tiktok=connection)
     server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))
     serving = asyncio.create_task(server.serve())
@@ -149,12 +192,16 @@ async def main_async(args: argparse.Namespace, uri: str) -> None:
                 body = {"order_id": orders[i - 1]}
                 await asyncio.to_thread(control.post, "/_standin/cancellations", json=body)
 
+        cpu_before = _cpu(pids)
+        print(f"load average before: {load_average()}", flush=True)
         start = time.perf_counter()
         await _paced(args.rate, count, change)
         sent = time.perf_counter() - start
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and len([k for k in seen if k[0] == linked]) < count:
             await asyncio.sleep(0.2)
+        cpu_hooks = _cpu(pids)
+        hook_stages = stages.report(count, "webhook") if stages is not None else ""
         docs = await tiktok_inbox.collection(db).find({"shop_id": linked}).to_list(None)
         accepted = len(docs)
         span = (
@@ -225,6 +272,7 @@ async def main_async(args: argparse.Namespace, uri: str) -> None:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and len([k for k in seen if k[0] == local]) < count:
             await asyncio.sleep(0.2)
+        cpu_gql = _cpu(pids)
         gql_ms = []
         for name, at in sent_at.items():
             what, ident = name.split(":", 1)
@@ -247,6 +295,11 @@ async def main_async(args: argparse.Namespace, uri: str) -> None:
             f"webhook p99 / graphql p99 = {webhook_p99 / graphql_p99:.2f}",
             flush=True,
         )
+        print(f"load average after: {load_average()}", flush=True)
+        if stages is not None:
+            print(hook_stages)
+            print(_cpu_line("webhooks", cpu_before, cpu_hooks))
+            print(_cpu_line("graphql", cpu_hooks, cpu_gql))
     finally:
         for task in listeners:
             task.cancel()
@@ -264,6 +317,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rate", type=float, default=100.0, help="changes per second")
     parser.add_argument("--seconds", type=float, default=60.0, help="how long")
+    parser.add_argument(
+        "--profile", action="store_true", help="print the inbox worker's time by stage, and CPU"
+    )
     args = parser.parse_args()
 
     from api.embedded_db import EmbeddedDatabase
@@ -273,7 +329,7 @@ def main() -> None:
         EmbeddedDatabase(":memory:") as server,
         asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner,
     ):
-        runner.run(main_async(args, server.uri))
+        runner.run(main_async(args, server.uri, server.pid))
 
 
 if __name__ == "__main__":
