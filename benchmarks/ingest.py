@@ -42,6 +42,7 @@ import uvloop
 
 from api.app import create_app
 from api.settings import Settings
+from benchmarks.stage_times import StageTimes, cpu_seconds, load_average
 from integrations.tiktok_shop.credentials import ShopLink
 from models.clock import SystemClock
 from models.events import OrderEvent, StatusEvent
@@ -50,7 +51,6 @@ from services.tiktok_connection import TikTokConnection
 from storage import order_records, tiktok_inbox
 from storage.indexes import ensure_indexes
 from storage.mongo import connect
-from benchmarks.stage_times import StageTimes, cpu_seconds, load_average
 from tests.support.api_client import authorization
 from tests.support.processes import ROOT, free_port
 
