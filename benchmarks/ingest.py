@@ -103,14 +103,14 @@ def _profiled(connection: TikTokConnection) -> StageTimes:
     from storage import tiktok_requests
 
     stages = StageTimes()
-    for attribute in ("receive", "process_one", "_handle"):
+    for attribute in ("receive", "process_batch", "_handle_shop", "_one"):
         stages.wrap(connection, attribute, f"connection.{attribute}")
-    for attribute in ("claim", "finish", "accept"):
+    for attribute in ("claim_batch", "finish_many", "accept"):
         stages.wrap(tiktok_inbox, attribute, f"inbox.{attribute}")
     for attribute in ("orders", "search"):
         stages.wrap(OpenApi, attribute, f"open_api.{attribute}")
     mirror = connection.mirror
-    for attribute in ("apply_order", "apply_cancellation", "ensure_order", "_opened", "_move"):
+    for attribute in ("apply_orders", "apply_cancellation", "ensure_order", "_opened", "_move"):
         stages.wrap(mirror, attribute, f"mirror.{attribute}")
     stages.wrap(mirror.intake, "_place", "intake.place")
     stages.wrap(mirror.intake, "move", "intake.move")

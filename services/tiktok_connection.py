@@ -50,6 +50,9 @@ from storage import tiktok_requests as mirrors
 log = logging.getLogger("aftersales.tiktok")
 
 ORDER, CANCEL, RETURN, REFUND = 1, 11, 12, 67
+ORDER_KIND = "order"
+# What a webhook's handling may fail with and be tried again for, later or on its own.
+RETRYABLE = (OpenApiUnavailable, OpenApiRefused, DomainError, LookupError)
 # The tag a ticket gets when TikTok's deadline for the seller's answer is near.
 DEADLINE_TAG = "tiktok-deadline-soon"
 # The linked shops' category (services/tiktok_mirror.py): TikTok decides every window, so the
@@ -81,6 +84,7 @@ class TikTokConnection:
         warn_before: timedelta = WARN_BEFORE,
         warn_poll_seconds: float = 5.0,
         inbox_workers: int = 1,
+        inbox_batch: int = 50,
     ) -> None:
         self.db = services.db
         self.clock = services.clock
@@ -107,6 +111,9 @@ class TikTokConnection:
         # newest view (storage/tiktok_requests.py::record). One by default: the chaos test
         # passed with one and timed out once with two (not yet explained).
         self.inbox_workers = inbox_workers
+        # Webhooks a worker claims and handles together (TikTok's id lists take up to 50).
+        self.inbox_batch = inbox_batch
+        self._claims = 0
         self.reconcile_seconds = reconcile_seconds
         self.inbox_lease = inbox_lease
         self.retry_base = retry_base
@@ -136,8 +143,9 @@ class TikTokConnection:
 
     async def api_of(self, shop_id: str) -> OpenApi | None:
         link = await links.get(self.db, shop_id)
-        if link is None:
-            return None
+        return None if link is None else self._api(link)
+
+    def _api(self, link: ShopLink) -> OpenApi:
         return OpenApi(link, self.http, on_refresh=lambda fresh: links.save_tokens(self.db, fresh))
 
     # ---- webhooks in -------------------------------------------------------------------
@@ -175,55 +183,145 @@ class TikTokConnection:
 
     async def process_one(self) -> bool:
         """One webhook from the inbox, under a lease; False when none is waiting."""
-        now = self.clock.now()
-        item = await inbox.claim(self.db, self.owner, now, self.inbox_lease)
+        item = await inbox.claim(self.db, self.owner, self.clock.now(), self.inbox_lease)
         if item is None:
             return False
+        await self._one(item)
+        return True
+
+    async def process_batch(self) -> int:
+        """Up to `inbox_batch` webhooks from the inbox under one lease, handled together: the
+        number claimed (0 when none is waiting). What failed in the batch is handled again one
+        webhook at a time, so one that keeps failing delays only itself."""
+        self._claims += 1
+        owner = f"{self.owner}/{self._claims}"
+        items = await inbox.claim_batch(
+            self.db, owner, self.clock.now(), self.inbox_lease, self.inbox_batch
+        )
+        if not items:
+            return 0
+        failed = await self._handle_batch(items)
+        done = [i.id for i in items if i.id not in failed]
+        await inbox.finish_many(self.db, done, owner, self.clock.now())
+        for item in items:
+            if item.id in failed:
+                await self._one(item)
+        return len(items)
+
+    async def _one(self, item: inbox.Notification) -> None:
+        """Handles one claimed webhook: finished, or left for a later attempt with backoff."""
+        owner = item.lease_owner or self.owner
         try:
             await self._handle(item)
-        except (OpenApiUnavailable, OpenApiRefused, DomainError, LookupError) as exc:
+        except RETRYABLE as exc:
             wait = min(60.0, self.retry_base * 2 ** min(item.attempts, 12))
             give_up = item.attempts >= 20
-            await inbox.retry_later(
-                self.db, item.id, self.owner, str(exc), now + timedelta(seconds=wait), give_up
+            at = self.clock.now() + timedelta(seconds=wait)
+            await inbox.retry_later(self.db, item.id, owner, str(exc), at, give_up)
+            return
+        await inbox.finish(self.db, item.id, owner, self.clock.now())
+
+    async def _handle_batch(self, items: list[inbox.Notification]) -> set[str]:
+        """Each shop's webhooks of the batch: TikTok's views read with one call per kind (the
+        orders, the cancellations, the returns they name, each once), its orders placed in one
+        transaction, its requests applied side by side (their writes queue per shop). The ids
+        of the webhooks whose part failed, for `_one`."""
+        failed: set[str] = set()
+        by_shop: dict[str, list[inbox.Notification]] = {}
+        for item in items:
+            by_shop.setdefault(item.shop_id, []).append(item)
+        for shop_id, group in by_shop.items():
+            try:
+                failed |= await self._handle_shop(shop_id, group)
+            except Exception as exc:
+                _failed_part(shop_id, "the batch", exc)
+                failed |= {i.id for i in group}
+        return failed
+
+    async def _handle_shop(self, shop_id: str, items: list[inbox.Notification]) -> set[str]:
+        link = await links.get(self.db, shop_id)
+        if link is None:
+            return set()  # unlinked since: nothing to mirror into
+        api = self._api(link)
+        named: dict[tuple[str, str], list[str]] = {}  # (kind, TikTok id) -> webhooks naming it
+        for item in items:
+            for kind, tiktok_id in await self._named(link, item):
+                named.setdefault((kind, tiktok_id), []).append(item.id)
+        failed: set[str] = set()
+
+        def fail(kind: str, ids: list[str]) -> None:
+            for tiktok_id in ids:
+                failed.update(named[kind, tiktok_id])
+
+        order_ids = [i for k, i in named if k == ORDER_KIND]
+        if order_ids:
+            try:
+                await self.mirror.apply_orders(link, await api.orders(order_ids))
+            except Exception as exc:
+                _failed_part(shop_id, "orders", exc)
+                fail(ORDER_KIND, order_ids)
+        for kind, search, field, id_field in (
+            (CANCELLATION, "cancellations", "cancel_ids", "cancel_id"),
+            (RETURN_KIND, "returns", "return_ids", "return_id"),
+        ):
+            ids = [i for k, i in named if k == kind]
+            if not ids:
+                continue
+            try:
+                views, _ = await api.search(search, {field: ids})
+            except Exception as exc:
+                _failed_part(shop_id, search, exc)
+                fail(kind, ids)
+                continue
+            outcomes = await asyncio.gather(
+                *(self._apply(link, api, kind, view) for view in views), return_exceptions=True
             )
-            return True
-        await inbox.finish(self.db, item.id, self.owner, self.clock.now())
-        return True
+            for view, outcome in zip(views, outcomes, strict=True):
+                if not isinstance(outcome, BaseException):
+                    continue
+                if not isinstance(outcome, Exception):
+                    raise outcome  # a cancellation: the worker is stopping
+                _failed_part(shop_id, f"{kind} {view.get(id_field)}", outcome)
+                fail(kind, [str(view[id_field])])
+        return failed
+
+    async def _named(self, link: ShopLink, item: inbox.Notification) -> list[tuple[str, str]]:
+        """What a webhook names, as (kind, TikTok id); a status the tables do not know is
+        recorded on the request as it came, never dropped."""
+        data = item.data
+        named: list[tuple[str, str]] = []
+        if item.type == ORDER and data.get("order_id"):
+            named.append((ORDER_KIND, str(data["order_id"])))
+        for kinds, kind, id_field, status_field, known in (
+            ((CANCEL, REFUND), CANCELLATION, "cancel_id", "cancel_status", CANCELLATION_STATUSES),
+            ((RETURN, REFUND), RETURN_KIND, "return_id", "return_status", RETURN_STATUSES),
+        ):
+            if item.type not in kinds or not data.get(id_field):
+                continue
+            reported = str(data.get(status_field) or "")
+            if reported and reported not in known:
+                await mirrors.record(
+                    self.db,
+                    kind,
+                    link.shop_id,
+                    str(data[id_field]),
+                    {"unknown_status": reported, "tiktok_order_id": str(data.get("order_id"))},
+                )
+                log.warning("TikTok webhook %s: unknown %s %s", item.id, status_field, reported)
+            named.append((kind, str(data[id_field])))
+        return named
 
     async def _handle(self, item: inbox.Notification) -> None:
         link = await links.get(self.db, item.shop_id)
-        api = await self.api_of(item.shop_id)
-        if link is None or api is None:
+        if link is None:
             return  # unlinked since: nothing to mirror into
-        data = item.data
-        if item.type == ORDER and data.get("order_id"):
-            for view in await api.orders([str(data["order_id"])]):
-                await self.mirror.apply_order(link, view)
-        elif item.type in (CANCEL, REFUND) and data.get("cancel_id"):
-            reported = str(data.get("cancel_status") or "")
-            if reported and reported not in CANCELLATION_STATUSES:
-                await mirrors.record(
-                    self.db,
-                    CANCELLATION,
-                    link.shop_id,
-                    str(data["cancel_id"]),
-                    {"unknown_status": reported, "tiktok_order_id": str(data.get("order_id"))},
-                )
-                log.warning("TikTok webhook %s: unknown cancel_status %s", item.id, reported)
-            await self._refresh(link, api, CANCELLATION, [str(data["cancel_id"])])
-        elif item.type in (RETURN, REFUND) and data.get("return_id"):
-            reported = str(data.get("return_status") or "")
-            if reported and reported not in RETURN_STATUSES:
-                await mirrors.record(
-                    self.db,
-                    RETURN_KIND,
-                    link.shop_id,
-                    str(data["return_id"]),
-                    {"unknown_status": reported, "tiktok_order_id": str(data.get("order_id"))},
-                )
-                log.warning("TikTok webhook %s: unknown return_status %s", item.id, reported)
-            await self._refresh(link, api, RETURN_KIND, [str(data["return_id"])])
+        api = self._api(link)
+        for kind, tiktok_id in await self._named(link, item):
+            if kind == ORDER_KIND:
+                for view in await api.orders([tiktok_id]):
+                    await self.mirror.apply_order(link, view)
+            else:
+                await self._refresh(link, api, kind, [tiktok_id])
 
     async def _refresh(self, link: ShopLink, api: OpenApi, kind: str, ids: list[str]) -> None:
         if kind == CANCELLATION:
@@ -279,7 +377,7 @@ class TikTokConnection:
         for link in await links.all_links(self.db):
             try:
                 read += await self.reconcile(link.shop_id)
-            except (OpenApiUnavailable, OpenApiRefused, DomainError, LookupError) as exc:
+            except RETRYABLE as exc:
                 log.warning("TikTok reconciler, shop %s: %s", link.shop_id, exc)
         return read
 
@@ -339,7 +437,7 @@ class TikTokConnection:
 
     async def _inbox_loop(self) -> None:
         while not self._stopping.is_set():
-            if not await self.process_one():
+            if not await self.process_batch():
                 self.inbox_wake.clear()
                 # Woken at once by a webhook this process stored; another process's are
                 # found within the second.
@@ -398,6 +496,22 @@ class TikTokConnection:
             Route("/webhooks/tiktok", webhook, methods=["POST"]),
             Route("/integrations/tiktok/shops/{shop_id}", link_route, methods=["GET", "PUT"]),
         ]
+
+
+def _failed_part(shop_id: str, part: str, exc: Exception) -> None:
+    """A part of a batch that failed is handled again on its own; an unexpected failure is
+    logged with its traceback."""
+    if isinstance(exc, RETRYABLE):
+        log.info(
+            "TikTok inbox, shop %s: %s failed in a batch (%s); one at a time", shop_id, part, exc
+        )
+    else:
+        log.exception(
+            "TikTok inbox, shop %s: %s failed in a batch; one at a time",
+            shop_id,
+            part,
+            exc_info=exc,
+        )
 
 
 def require_linker(actor: Actor, shop_id: str) -> None:

@@ -67,6 +67,31 @@ def _time(seconds: Any) -> datetime:
     return datetime.fromtimestamp(int(seconds), UTC)
 
 
+def _placement(view: dict[str, Any]) -> PlaceOrder:
+    """TikTok's view of an order as the order intake places it."""
+    payment = view.get("payment") or {}
+    return PlaceOrder(
+        external_id=_id(view["id"]),
+        buyer_id=_id(view.get("buyer_user_id")),
+        currency=str(payment.get("currency") or "USD"),
+        lines=tuple(
+            NewLine(
+                _id(li["id"]),
+                _id(li.get("sku_id") or li["id"]),
+                str(li.get("product_name") or "Item"),
+                1,  # TikTok lists one line item per unit
+                _minor(li.get("sale_price")),
+                CATEGORY,
+            )
+            for li in view.get("line_items", [])
+        ),
+        shipping_fee_minor=_minor(payment.get("shipping_fee")),
+        payment_method=PaymentMethod.PREPAID,
+        placed_at=_time(view["create_time"]),
+        paid=str(view.get("status", "")) != "UNPAID",
+    )
+
+
 def integration_of(shop_id: str) -> Actor:
     return Actor(ActorKind.INTEGRATION, "tiktok-shop", shop_id)
 
@@ -107,47 +132,39 @@ class TikTokMirror:
 
     async def apply_order(self, link: ShopLink, view: dict[str, Any]) -> None:
         """Places the order (a repeat is a no-op) and moves it to TikTok's status."""
+        await self.apply_orders(link, [view])
+
+    async def apply_orders(self, link: ShopLink, views: list[dict[str, Any]]) -> None:
+        """Places the shop's orders (repeats are no-ops) in one transaction, then moves those
+        TikTok shows past paid in another: two commits for a batch, not two an order."""
+        if not views:
+            return
         actor = integration_of(link.shop_id)
-        external = _id(view["id"])
-        payment = view.get("payment") or {}
-        currency = str(payment.get("currency") or "USD")
-        status = str(view.get("status", ""))
-        placed = PlaceOrder(
-            external_id=external,
-            buyer_id=_id(view.get("buyer_user_id")),
-            currency=currency,
-            lines=tuple(
-                NewLine(
-                    _id(li["id"]),
-                    _id(li.get("sku_id") or li["id"]),
-                    str(li.get("product_name") or "Item"),
-                    1,  # TikTok lists one line item per unit
-                    _minor(li.get("sale_price")),
-                    CATEGORY,
+        results = await self.intake._place(actor, link.shop_id, [_placement(v) for v in views])
+        updates = []
+        for view, result in zip(views, results, strict=True):
+            external = _id(view["id"])
+            if isinstance(result, DomainError):
+                log.warning("TikTok order %s not placed: %s (%s)", external, result.code, result)
+                continue
+            step = ORDER_STEPS.get(str(view.get("status", "")))
+            if step is None or step.value == "PAID":
+                continue
+            update = OrderUpdate(
+                step,
+                _time(view.get("update_time") or view["create_time"]),
+                carrier="TikTok Shipping",
+                tracking_number=f"tts-{external}",
+            )
+            updates.append(ExternalUpdate(external, update))
+        if not updates:
+            return
+        moved_all = await self.intake.move(actor, link.shop_id, updates)
+        for update, moved in zip(updates, moved_all, strict=True):
+            if isinstance(moved, DomainError) and moved.code != "STALE_UPDATE":
+                log.warning(
+                    "TikTok order %s not moved: %s (%s)", update.external_id, moved.code, moved
                 )
-                for li in view.get("line_items", [])
-            ),
-            shipping_fee_minor=_minor(payment.get("shipping_fee")),
-            payment_method=PaymentMethod.PREPAID,
-            placed_at=_time(view["create_time"]),
-            paid=status != "UNPAID",
-        )
-        (result,) = await self.intake._place(actor, link.shop_id, [placed])
-        if isinstance(result, DomainError):
-            log.warning("TikTok order %s not placed: %s (%s)", external, result.code, result)
-            return
-        step = ORDER_STEPS.get(status)
-        if step is None or step.value == "PAID":
-            return
-        update = OrderUpdate(
-            step,
-            _time(view.get("update_time") or view["create_time"]),
-            carrier="TikTok Shipping",
-            tracking_number=f"tts-{external}",
-        )
-        (moved,) = await self.intake.move(actor, link.shop_id, [ExternalUpdate(external, update)])
-        if isinstance(moved, DomainError) and moved.code != "STALE_UPDATE":
-            log.warning("TikTok order %s not moved: %s (%s)", external, moved.code, moved)
 
     # ---- cancellations -----------------------------------------------------------------
 

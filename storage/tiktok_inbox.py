@@ -5,8 +5,9 @@ last_error, done_at}`.
 
 A webhook is inserted here before its 200 goes out, so one accepted is never lost; the
 `_id` dedupes a repeat for as long as the document is kept (the replay window, then pruned).
-A worker claims a NEW one with a lease (compare-and-set on an expired or absent lease), so a
-process that dies mid-way leaves it to another after the lease.
+A worker claims NEW ones with a lease (compare-and-set on an expired or absent lease), so a
+process that dies mid-way leaves them to another after the lease; `claim_batch` takes up to a
+batch's worth at once, under a lease name of that claim alone.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ class Notification:
     timestamp: int
     received_at: datetime
     attempts: int
+    # Who holds its lease: `finish` and `retry_later` act only for that holder.
+    lease_owner: str = ""
 
 
 def _of(d: dict[str, Any]) -> Notification:
@@ -51,6 +54,7 @@ def _of(d: dict[str, Any]) -> Notification:
         int(d.get("timestamp") or 0),
         d["received_at"],
         int(d.get("attempts", 0)),
+        str(d.get("lease_owner") or ""),
     )
 
 
@@ -87,6 +91,38 @@ async def claim(db: Database, owner: str, now: datetime, lease: timedelta) -> No
         return_document=ReturnDocument.AFTER,
     )
     return _of(d) if d else None
+
+
+def _waiting(now: datetime) -> dict[str, Any]:
+    return {"state": NEW, "$or": [{"lease_until": None}, {"lease_until": {"$lt": now}}]}
+
+
+async def claim_batch(
+    db: Database, owner: str, now: datetime, lease: timedelta, limit: int
+) -> list[Notification]:
+    """Up to `limit` of the oldest NEW webhooks no live lease holds, now leased to `owner` (a
+    name only this claim uses), oldest first: the candidates read, then one conditional update
+    of them all; another worker that won some in between keeps those."""
+    candidates = collection(db).find(_waiting(now), {"_id": 1})
+    ids = [d["_id"] for d in await candidates.sort("received_at", ASCENDING).limit(limit).to_list()]
+    if not ids:
+        return []
+    await collection(db).update_many(
+        {"_id": {"$in": ids}, **_waiting(now)},
+        {"$set": {"lease_owner": owner, "lease_until": now + lease}, "$inc": {"attempts": 1}},
+    )
+    won = collection(db).find({"_id": {"$in": ids}, "lease_owner": owner})
+    return [_of(d) for d in await won.sort("received_at", ASCENDING).to_list()]
+
+
+async def finish_many(db: Database, idents: list[str], owner: str, now: datetime) -> None:
+    """Marks these webhooks DONE, those `owner` still holds."""
+    if not idents:
+        return
+    await collection(db).update_many(
+        {"_id": {"$in": idents}, "lease_owner": owner},
+        {"$set": {"state": DONE, "done_at": now, "lease_until": None, "lease_owner": None}},
+    )
 
 
 async def finish(db: Database, ident: str, owner: str, now: datetime) -> None:
