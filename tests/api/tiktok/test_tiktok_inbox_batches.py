@@ -1,0 +1,79 @@
+"""H4: the inbox handled a batch at a time, against the stand-in as its own process. The
+connection's own workers are stopped here, so each test decides when a batch is taken
+(`process_batch`) and which webhooks are waiting in it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from storage import cancellations as cancellation_store
+from storage import tiktok_inbox
+from storage.mongo import Database
+from tests.support.tiktok_linked import Linked, eventually, linked_service
+
+
+@pytest.fixture(scope="module")
+async def linked(db: Database) -> AsyncIterator[Linked]:
+    async with linked_service(db) as service:
+        await service.connection.stop()
+        yield service
+
+
+async def _waiting(linked: Linked, count: int) -> list[dict[str, Any]]:
+    """The shop's NEW webhooks, once `count` of them have arrived."""
+    inbox = tiktok_inbox.collection(linked.services.db)
+
+    async def arrived() -> list[dict[str, Any]]:
+        found = await inbox.find({"shop_id": linked.shop_id, "state": "NEW"}).to_list(None)
+        return found if len(found) >= count else []
+
+    return await eventually(arrived, f"{count} webhooks in the inbox")
+
+
+async def _cancelled_order(linked: Linked, **spec: Any) -> tuple[str, str]:
+    order = await linked.order(status="AWAITING_SHIPMENT", **spec)
+    cancel = await linked.control("POST", "/_standin/cancellations", {"order_id": order["id"]})
+    return order["id"], cancel["cancel_id"]
+
+
+async def _local_status(linked: Linked, cancel_id: str) -> str | None:
+    mirror = await linked.mirror("cancellation", cancel_id)
+    if mirror is None or mirror.local_id is None:
+        return None
+    local = await cancellation_store.get(linked.services.db, mirror.local_id)
+    return local.status.value if local else None
+
+
+async def test_h4_a_batch_reads_tiktoks_views_with_one_call_per_kind(linked: Linked) -> None:
+    cancel_ids = [(await _cancelled_order(linked))[1] for _ in range(3)]
+    await _waiting(linked, 6)  # three orders' webhooks, three cancellations'
+    before = (await linked.control("GET", "/_standin/calls"))["total"]
+
+    assert await linked.connection.process_batch() == 6
+
+    after = (await linked.control("GET", "/_standin/calls"))["total"]
+    assert after - before == 2  # the orders' detail once, the cancellations' search once
+    assert [await _local_status(linked, c) for c in cancel_ids] == ["PENDING"] * 3
+    assert await tiktok_inbox.pending(linked.services.db) == 0
+
+
+async def test_h4_a_batch_with_one_failing_webhook_still_finishes_the_others(
+    linked: Linked,
+) -> None:
+    _, good = await _cancelled_order(linked)
+    # An order this service cannot place (no such currency here): its cancellation's webhook
+    # fails every time it is handled, as one TikTok sends in a shape not handled here would.
+    _, poisoned = await _cancelled_order(linked, currency="XX")
+    await _waiting(linked, 4)
+
+    assert await linked.connection.process_batch() == 4
+
+    assert await _local_status(linked, good) == "PENDING"
+    inbox = tiktok_inbox.collection(linked.services.db)
+    left = await inbox.find({"shop_id": linked.shop_id, "state": "NEW"}).to_list(None)
+    assert [d["data"]["cancel_id"] for d in left] == [poisoned]
+    assert "could not be mirrored" in left[0]["last_error"]
+    assert left[0]["attempts"] == 1  # tried alone within the same claim, then left for later

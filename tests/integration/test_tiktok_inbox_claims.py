@@ -1,0 +1,58 @@
+"""The TikTok inbox's batch claims: each webhook held by one claim at a time, oldest first, and
+only the claim that holds a webhook may finish it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from storage import tiktok_inbox as inbox
+from storage.mongo import Database
+from tests.support.webhook_delivery import own_database
+
+T0 = datetime(2026, 12, 7, 4, 0, tzinfo=UTC)
+LEASE = timedelta(seconds=30)
+
+
+@pytest.fixture
+async def inbox_db(mongodb_uri: str) -> AsyncIterator[Database]:
+    async with own_database(mongodb_uri) as database:
+        await inbox.collection(database).create_indexes(inbox.INBOX_INDEXES)
+        yield database
+
+
+async def _received(db: Database, count: int) -> list[str]:
+    for n in range(count):
+        await inbox.accept(
+            db, f"n{n}", "shop-1", 11, {"cancel_id": f"c{n}"}, 0, T0 + n * LEASE / 60
+        )
+    return [f"shop-1/n{n}" for n in range(count)]
+
+
+async def test_two_batch_claims_never_hold_the_same_webhook(inbox_db: Database) -> None:
+    ids = await _received(inbox_db, 5)
+
+    first = await inbox.claim_batch(inbox_db, "p-1/1", T0, LEASE, 3)
+    second = await inbox.claim_batch(inbox_db, "p-1/2", T0, LEASE, 10)
+    third = await inbox.claim_batch(inbox_db, "p-2/1", T0, LEASE, 10)
+
+    assert [n.id for n in first] == ids[:3]  # the oldest first
+    assert [n.id for n in second] == ids[3:]
+    assert third == []
+    assert {n.lease_owner for n in first} == {"p-1/1"}
+    assert {n.attempts for n in first + second} == {1}
+
+
+async def test_a_batch_is_finished_only_by_the_claim_that_holds_it(inbox_db: Database) -> None:
+    ids = await _received(inbox_db, 2)
+    await inbox.claim_batch(inbox_db, "slow/1", T0, LEASE, 10)
+    later = T0 + 2 * LEASE  # the slow claim's lease has run out: another takes them
+    taken = await inbox.claim_batch(inbox_db, "quick/1", later, LEASE, 10)
+
+    await inbox.finish_many(inbox_db, ids, "slow/1", later)
+    assert await inbox.pending(inbox_db) == 2
+    await inbox.finish_many(inbox_db, [n.id for n in taken], "quick/1", later)
+    assert await inbox.pending(inbox_db) == 0
+    assert {n.attempts for n in taken} == {2}
