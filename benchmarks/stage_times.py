@@ -10,6 +10,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from pymongo import monitoring
+
 
 class StageTimes:
     def __init__(self) -> None:
@@ -59,3 +61,42 @@ def _clock_ticks() -> int:
 
 def load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+class CommandTimes(monitoring.CommandListener):
+    """The database commands a process sends, by command and collection: how many, and their
+    round trips' wall time (the server's work and the wait for it)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.calls: dict[str, int] = defaultdict(int)
+        self._names: dict[int, str] = {}
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        target = event.command.get(event.command_name)
+        where = target if isinstance(target, str) else ""
+        self._names[event.request_id] = f"{event.command_name} {where}".strip()
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        self._done(event.request_id, event.duration_micros)
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        self._done(event.request_id, event.duration_micros)
+
+    def _done(self, request_id: int, micros: int) -> None:
+        name = self._names.pop(request_id, "?")
+        self.seconds[name] += micros / 1e6
+        self.calls[name] += 1
+
+    def reset(self) -> None:
+        self.seconds.clear()
+        self.calls.clear()
+
+    def report(self, per: int, unit: str, top: int = 25) -> str:
+        lines = [f"database commands (round-trip wall), per {unit}:"]
+        for name, total in sorted(self.seconds.items(), key=lambda kv: -kv[1])[:top]:
+            lines.append(
+                f"  {name:<40} {self.calls[name]:>7} calls ({self.calls[name] / max(per, 1):5.2f} "
+                f"per {unit}) {total:8.2f} s"
+            )
+        return "\n".join(lines)

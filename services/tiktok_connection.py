@@ -39,7 +39,13 @@ from models.errors import DomainError, Forbidden, ValidationFailed
 from models.policy import DAY, CategoryPolicy
 from services.bootstrap import Services
 from services.tiktok_decisions import DecisionSender, TikTokDecisions
-from services.tiktok_mirror import CANCELLATION, CATEGORY, TikTokMirror, marketplace_seller
+from services.tiktok_mirror import (
+    CANCELLATION,
+    CATEGORY,
+    Known,
+    TikTokMirror,
+    marketplace_seller,
+)
 from services.tiktok_returns import RETURN as RETURN_KIND
 from services.tiktok_returns import TikTokReturns
 from storage import policies
@@ -273,8 +279,15 @@ class TikTokConnection:
                 _failed_part(shop_id, search, exc)
                 fail(kind, ids)
                 continue
+            try:
+                known = await self.mirror.known(link, kind, views)
+            except Exception as exc:
+                _failed_part(shop_id, search, exc)
+                fail(kind, ids)
+                continue
             outcomes = await asyncio.gather(
-                *(self._apply(link, api, kind, view) for view in views), return_exceptions=True
+                *(self._apply(link, api, kind, view, known) for view in views),
+                return_exceptions=True,
             )
             for view, outcome in zip(views, outcomes, strict=True):
                 if not isinstance(outcome, BaseException):
@@ -331,11 +344,18 @@ class TikTokConnection:
         for view in found:
             await self._apply(link, api, kind, view)
 
-    async def _apply(self, link: ShopLink, api: OpenApi, kind: str, view: dict[str, Any]) -> None:
+    async def _apply(
+        self,
+        link: ShopLink,
+        api: OpenApi,
+        kind: str,
+        view: dict[str, Any],
+        known: Known | None = None,
+    ) -> None:
         if kind == CANCELLATION:
-            await self.mirror.apply_cancellation(link, api, view)
+            await self.mirror.apply_cancellation(link, api, view, known)
         else:
-            await self.returns.apply_return(link, api, view)
+            await self.returns.apply_return(link, api, view, known)
 
     async def refresh(self, mirror: mirrors.Mirror) -> None:
         """TikTok's current view of one mirrored request, applied."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -112,12 +113,28 @@ class TikTokMirror:
 
     # ---- orders ------------------------------------------------------------------------
 
+    async def known(self, link: ShopLink, kind: str, views: list[dict[str, Any]]) -> Known:
+        """What a batch of views about `kind` finds here already, read with two or three
+        queries for the batch instead of three for each view."""
+        ids = [str(v["cancel_id" if kind == CANCELLATION else "return_id"]) for v in views]
+        found = await mirrors.get_many(self.db, link.shop_id, kind, ids)
+        externals = [_id(v["order_id"]) for v in views]
+        records = await order_records.by_external(self.db, link.shop_id, externals)
+        orders = await order_store.get_many(self.db, [r["_id"] for r in records.values()])
+        by_external = {ext: orders[r["_id"]] for ext, r in records.items() if r["_id"] in orders}
+        return Known(found, by_external)
+
     async def local_order(self, link: ShopLink, tiktok_order_id: str) -> Order | None:
         found = await order_records.by_external(self.db, link.shop_id, [_id(tiktok_order_id)])
         record = found.get(_id(tiktok_order_id))
         return await order_store.get(self.db, record["_id"]) if record else None
 
-    async def ensure_order(self, link: ShopLink, api: OpenApi, tiktok_order_id: str) -> Order:
+    async def ensure_order(
+        self, link: ShopLink, api: OpenApi, tiktok_order_id: str, known: Known | None = None
+    ) -> Order:
+        order = known.orders.get(_id(tiktok_order_id)) if known else None
+        if order is not None:
+            return order
         order = await self.local_order(link, tiktok_order_id)
         if order is not None:
             return order
@@ -169,7 +186,7 @@ class TikTokMirror:
     # ---- cancellations -----------------------------------------------------------------
 
     async def apply_cancellation(
-        self, link: ShopLink, api: OpenApi, view: dict[str, Any]
+        self, link: ShopLink, api: OpenApi, view: dict[str, Any], known: Known | None = None
     ) -> mirrors.Mirror:
         cancel_id = str(view["cancel_id"])
         tiktok_status = str(view.get("cancel_status", ""))
@@ -192,8 +209,11 @@ class TikTokMirror:
                 cancel_id,
                 seen | {"unknown_status": tiktok_status},
             )
-        mirror = await mirrors.get(self.db, link.shop_id, CANCELLATION, cancel_id)
-        order = await self.ensure_order(link, api, str(view["order_id"]))
+        if known is None:
+            mirror = await mirrors.get(self.db, link.shop_id, CANCELLATION, cancel_id)
+        else:
+            mirror = known.mirrors.get(cancel_id)
+        order = await self.ensure_order(link, api, str(view["order_id"]), known)
         local = await self._opened(link, mirror, cancel_id, order, view)
         seen["local_id"] = local.id
         if moves_forward(local.status, status):
@@ -263,6 +283,15 @@ class TikTokMirror:
         await mirrors.update_decision(
             self.db, mirror.id, decision["key"], {"state": state, "settled_at": self.clock.now()}
         )
+
+
+@dataclass(frozen=True)
+class Known:
+    """What a batch found here before applying its views: the mirrors by TikTok id (one
+    absent has none yet) and the local orders by their TikTok id."""
+
+    mirrors: dict[str, mirrors.Mirror]
+    orders: dict[str, Order]
 
 
 OUTCOME_OF = {"APPROVE": CancellationStatus.CANCELLED, "REJECT": CancellationStatus.REJECTED}

@@ -37,7 +37,7 @@ from models.commands import (
 )
 from models.errors import DomainError
 from models.money import Money
-from services.tiktok_mirror import TikTokMirror, _id, _minor, marketplace_seller
+from services.tiktok_mirror import Known, TikTokMirror, _id, _minor, marketplace_seller
 from storage import after_sales as after_sale_store
 from storage import tiktok_requests as mirrors
 from storage.tiktok_requests import CONFIRMED, SENT
@@ -68,7 +68,7 @@ class TikTokReturns:
         self.requests = mirror.requests
 
     async def apply_return(
-        self, link: ShopLink, api: OpenApi, view: dict[str, Any]
+        self, link: ShopLink, api: OpenApi, view: dict[str, Any], known: Known | None = None
     ) -> mirrors.Mirror:
         return_id = str(view["return_id"])
         tiktok_status = str(view.get("return_status", ""))
@@ -88,8 +88,11 @@ class TikTokReturns:
             return await mirrors.record(
                 self.db, RETURN, link.shop_id, return_id, seen | {"unknown_status": tiktok_status}
             )
-        mirror = await mirrors.get(self.db, link.shop_id, RETURN, return_id)
-        order = await self.mirror.ensure_order(link, api, str(view["order_id"]))
+        if known is None:
+            mirror = await mirrors.get(self.db, link.shop_id, RETURN, return_id)
+        else:
+            mirror = known.mirrors.get(return_id)
+        order = await self.mirror.ensure_order(link, api, str(view["order_id"]), known)
         local = await self._opened(mirror, return_id, order, kind, view)
         seen["local_id"] = local.id
         for action, target in way(kind, local.status, goal):

@@ -18,7 +18,7 @@ from typing import Any
 from pymongo import ASCENDING, IndexModel, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from storage.mongo import Database
+from storage.mongo import Database, find_by_ids
 
 SENDING, SENT, CONFIRMED, REFUSED, OVERTAKEN = (
     "SENDING",
@@ -78,6 +78,14 @@ def _of(d: dict[str, Any]) -> Mirror:
 async def get(db: Database, shop_id: str, kind: str, tiktok_id: str) -> Mirror | None:
     d = await collection(db).find_one({"_id": mirror_id(shop_id, kind, tiktok_id)})
     return _of(d) if d else None
+
+
+async def get_many(
+    db: Database, shop_id: str, kind: str, tiktok_ids: list[str]
+) -> dict[str, Mirror]:
+    """The mirrors of these TikTok ids of the shop that exist, by TikTok id."""
+    ids = [mirror_id(shop_id, kind, t) for t in sorted(set(tiktok_ids))]
+    return {d["tiktok_id"]: _of(d) for d in await find_by_ids(collection(db), ids)}
 
 
 async def by_local(db: Database, local_id: str) -> Mirror | None:
