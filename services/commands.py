@@ -51,19 +51,59 @@ class RequestCommands:
 
     async def apply(self, actor: Actor, command: Command, key: str | None = None) -> Any:
         """The command applied here, past the gate: the marketplace's own moves come this way."""
-        service: CancellationService | AfterSaleService
-        if isinstance(command, CancellationCommand):
-            service = self.cancellations
-        elif isinstance(command, AfterSaleCommand):
-            service = self.after_sales
-        else:
-            raise TypeError(f"not a request command: {command!r}")
+        service = self._service_of(command)
         outcome = await service.handle(actor, command, key)  # type: ignore[arg-type]
-        if not isinstance(command, Opening) or self.after_create is None:
+        if not isinstance(command, Opening):
             return outcome
-        created = outcome if isinstance(outcome, list) else [outcome]
-        decided = await run_rules_after_create(self.after_create, [r.id for r in created])
-        if isinstance(outcome, list) or outcome.id not in decided:
-            return outcome
-        # A rule decided the new request: the caller sees its state after the decision.
-        return await service.writes.store.get(service.db, outcome.id, None) or outcome
+        return (await self._after_opening([(service, outcome)]))[0]
+
+    async def apply_together(
+        self, shop_id: str, steps: list[tuple[Actor, Command, str | None]]
+    ) -> list[Any]:
+        """Commands of one shop applied here in one transaction (storage/mongo.py `together`):
+        all of them, or none when one raises; then the shop's rules on the requests they
+        opened, in one pass. The marketplace's batches come this way."""
+
+        async def each() -> list[tuple[CancellationService | AfterSaleService, Any]]:
+            done = []
+            for actor, command, key in steps:
+                service = self._service_of(command)
+                done.append((service, await service.handle(actor, command, key)))  # type: ignore[arg-type]
+            return done
+
+        done = await self.cancellations.db.together(each, serial=shop_id)
+        opened = [
+            d
+            for d, (_, command, _) in zip(done, steps, strict=True)
+            if isinstance(command, Opening)
+        ]
+        after = iter(await self._after_opening(opened))
+        return [
+            next(after) if isinstance(command, Opening) else outcome
+            for (_, outcome), (_, command, _) in zip(done, steps, strict=True)
+        ]
+
+    def _service_of(self, command: Command) -> CancellationService | AfterSaleService:
+        if isinstance(command, CancellationCommand):
+            return self.cancellations
+        if isinstance(command, AfterSaleCommand):
+            return self.after_sales
+        raise TypeError(f"not a request command: {command!r}")
+
+    async def _after_opening(
+        self, opened: list[tuple[CancellationService | AfterSaleService, Any]]
+    ) -> list[Any]:
+        """The shop's rules on what openings created (H2); each outcome as its caller sees it."""
+        if not opened or self.after_create is None:
+            return [outcome for _, outcome in opened]
+        created = [r.id for _, o in opened for r in (o if isinstance(o, list) else [o])]
+        decided = await run_rules_after_create(self.after_create, created)
+        seen = []
+        for service, outcome in opened:
+            if isinstance(outcome, list) or outcome.id not in decided:
+                seen.append(outcome)
+            else:
+                # A rule decided the new request: the caller sees its state after the decision.
+                fresh = await service.writes.store.get(service.db, outcome.id, None)
+                seen.append(fresh or outcome)
+        return seen

@@ -230,8 +230,9 @@ class TikTokConnection:
     async def _handle_batch(self, items: list[inbox.Notification]) -> set[str]:
         """Each shop's webhooks of the batch: TikTok's views read with one call per kind (the
         orders, the cancellations, the returns they name, each once), its orders placed in one
-        transaction, its requests applied side by side (their writes queue per shop). The ids
-        of the webhooks whose part failed, for `_one`."""
+        transaction, the requests new here opened in one transaction, then each view applied
+        (a move, the mirror), side by side. The ids of the webhooks whose part failed, for
+        `_one`."""
         failed: set[str] = set()
         by_shop: dict[str, list[inbox.Notification]] = {}
         for item in items:
@@ -285,6 +286,10 @@ class TikTokConnection:
                 _failed_part(shop_id, search, exc)
                 fail(kind, ids)
                 continue
+            try:
+                await self.mirror.open_together(link, kind, views, known)
+            except Exception as exc:  # nothing of it written: each view opens its own below
+                _failed_part(shop_id, f"opening {search} together", exc)
             outcomes = await asyncio.gather(
                 *(self._apply(link, api, kind, view, known) for view in views),
                 return_exceptions=True,

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -93,6 +94,14 @@ def _placement(view: dict[str, Any]) -> PlaceOrder:
     )
 
 
+def _opening(cancel_id: str, order: Order, view: dict[str, Any]) -> tuple[Actor, Any, str]:
+    """A TikTok cancellation opened here as its buyer asked it, keyed by TikTok's id: a second
+    pass over the same request finds the first outcome."""
+    buyer = Actor(ActorKind.BUYER, order.buyer_id)
+    reason = str(view.get("cancel_reason_text") or view.get("cancel_reason") or "")[:200]
+    return buyer, RequestCancellation(order.id, "OTHER", reason or None), f"tiktok-open:{cancel_id}"
+
+
 def integration_of(shop_id: str) -> Actor:
     return Actor(ActorKind.INTEGRATION, "tiktok-shop", shop_id)
 
@@ -110,6 +119,10 @@ class TikTokMirror:
         self.clock = clock
         self.intake = intake
         self.requests = requests
+        # What open_together opens, by kind: (TikTok id, (actor, command, key) or None).
+        self.openings: dict[str, Callable[[dict[str, Any], Known], tuple[str, Any]]] = {
+            CANCELLATION: self._cancellation_opening
+        }
 
     # ---- orders ------------------------------------------------------------------------
 
@@ -214,7 +227,7 @@ class TikTokMirror:
         else:
             mirror = known.mirrors.get(cancel_id)
         order = await self.ensure_order(link, api, str(view["order_id"]), known)
-        local = await self._opened(link, mirror, cancel_id, order, view)
+        local = await self._opened(link, mirror, cancel_id, order, view, known)
         seen["local_id"] = local.id
         if moves_forward(local.status, status):
             local = await self._move(link, mirror, local, status, reject_reason, view)
@@ -230,16 +243,44 @@ class TikTokMirror:
         cancel_id: str,
         order: Order,
         view: dict[str, Any],
+        known: Known | None = None,
     ) -> Any:
+        if known is not None and cancel_id in known.opened:
+            return known.opened[cancel_id]
         if mirror is not None and mirror.local_id:
             found = await cancellation_store.get(self.db, mirror.local_id)
             if found is not None:
                 return found
-        buyer = Actor(ActorKind.BUYER, order.buyer_id)
-        reason = str(view.get("cancel_reason_text") or view.get("cancel_reason") or "")[:200]
-        command = RequestCancellation(order.id, "OTHER", reason or None)
-        # Keyed by TikTok's id: a second pass over the same request finds the first outcome.
-        return await self.requests.apply(buyer, command, f"tiktok-open:{cancel_id}")
+        buyer, command, key = _opening(cancel_id, order, view)
+        return await self.requests.apply(buyer, command, key)
+
+    async def open_together(
+        self, link: ShopLink, kind: str, views: list[dict[str, Any]], known: Known
+    ) -> None:
+        """Opens here, in one transaction, the requests of these views that are not opened yet
+        and whose orders are here (`known.opened` gets them): one commit, one write of the
+        shop's counters, for the batch. A view in a status not known here is left to its own
+        pass, which records it."""
+        ids, steps = [], []
+        for view in views:
+            tiktok_id, opening = self.openings[kind](view, known)
+            if opening is not None:
+                ids.append(tiktok_id)
+                steps.append(opening)
+        if steps:
+            opened = await self.requests.apply_together(link.shop_id, steps)
+            known.opened.update(zip(ids, opened, strict=True))
+
+    def _cancellation_opening(self, view: dict[str, Any], known: Known) -> tuple[str, Any]:
+        cancel_id = str(view["cancel_id"])
+        status = str(view.get("cancel_status", ""))
+        mirror = known.mirrors.get(cancel_id)
+        order = known.orders.get(_id(view["order_id"]))
+        if cancellation_status(status, str(view.get("reject_reason") or "")) is None:
+            return cancel_id, None
+        if order is None or (mirror is not None and mirror.local_id):
+            return cancel_id, None
+        return cancel_id, _opening(cancel_id, order, view)
 
     async def _move(
         self,
@@ -292,6 +333,7 @@ class Known:
 
     mirrors: dict[str, mirrors.Mirror]
     orders: dict[str, Order]
+    opened: dict[str, Any] = field(default_factory=dict)  # by TikTok id, by open_together
 
 
 OUTCOME_OF = {"APPROVE": CancellationStatus.CANCELLED, "REJECT": CancellationStatus.REJECTED}

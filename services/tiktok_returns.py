@@ -60,12 +60,23 @@ REJECT_REASON = {
 }
 
 
+def _opening(
+    return_id: str, order: Any, kind: AfterSaleKind, view: dict[str, Any]
+) -> tuple[Actor, RequestAfterSale, str]:
+    """A TikTok return opened here as its buyer asked it, keyed by TikTok's id."""
+    lines = tuple((_id(li["order_line_item_id"]), 1) for li in view.get("return_line_items", []))
+    note = str(view.get("return_reason_text") or view.get("return_reason") or "")[:200]
+    command = RequestAfterSale(order.id, kind, lines, OPENING_REASON[kind], note or None)
+    return Actor(ActorKind.BUYER, order.buyer_id), command, f"tiktok-open:{return_id}"
+
+
 class TikTokReturns:
     def __init__(self, mirror: TikTokMirror) -> None:
         self.mirror = mirror
         self.db = mirror.db
         self.clock = mirror.clock
         self.requests = mirror.requests
+        mirror.openings[RETURN] = self._return_opening
 
     async def apply_return(
         self, link: ShopLink, api: OpenApi, view: dict[str, Any], known: Known | None = None
@@ -93,7 +104,10 @@ class TikTokReturns:
         else:
             mirror = known.mirrors.get(return_id)
         order = await self.mirror.ensure_order(link, api, str(view["order_id"]), known)
-        local = await self._opened(mirror, return_id, order, kind, view)
+        if known is not None and return_id in known.opened:
+            local = known.opened[return_id]
+        else:
+            local = await self._opened(mirror, return_id, order, kind, view)
         seen["local_id"] = local.id
         for action, target in way(kind, local.status, goal):
             command, actor = self._step(link, mirror, local, action, target, view)
@@ -123,13 +137,21 @@ class TikTokReturns:
             found = await after_sale_store.get(self.db, mirror.local_id)
             if found is not None:
                 return found
-        lines = tuple(
-            (_id(li["order_line_item_id"]), 1) for li in view.get("return_line_items", [])
-        )
-        note = str(view.get("return_reason_text") or view.get("return_reason") or "")[:200]
-        command = RequestAfterSale(order.id, kind, lines, OPENING_REASON[kind], note or None)
-        buyer = Actor(ActorKind.BUYER, order.buyer_id)
-        return await self.requests.apply(buyer, command, f"tiktok-open:{return_id}")
+        buyer, command, key = _opening(return_id, order, kind, view)
+        return await self.requests.apply(buyer, command, key)
+
+    def _return_opening(self, view: dict[str, Any], known: Known) -> tuple[str, Any]:
+        """For open_together: this view's opening, unless it is opened, its order is not here
+        yet or its status or type is not known here."""
+        return_id = str(view["return_id"])
+        mirror = known.mirrors.get(return_id)
+        order = known.orders.get(_id(view["order_id"]))
+        kind = KIND_OF_RETURN_TYPE.get(str(view.get("return_type")))
+        if target_of(view) is None or kind is None or order is None:
+            return return_id, None
+        if mirror is not None and mirror.local_id:
+            return return_id, None
+        return return_id, _opening(return_id, order, kind, view)
 
     def _step(
         self,

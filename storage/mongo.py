@@ -14,6 +14,7 @@ from collections.abc import (
     Iterable,
     Sequence,
 )
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 import pymongo
@@ -151,6 +152,10 @@ HELD_MARGIN_SECONDS = 1.0
 TRANSACTION_SLOTS = 8
 
 
+# The transaction a batch runs its parts in (`Database.together`), seen by the tasks it runs.
+_joined: ContextVar[tuple[Database, Session] | None] = ContextVar("joined", default=None)
+
+
 class BeforeCommit:
     """Writes a transaction gathers and makes last, just before it commits (the shop's tab
     counters and event sequence: see storage/tab_counts.py). `flush` runs once per attempt."""
@@ -221,6 +226,11 @@ class Database:
         that does not finish is reported (`_check_not_held`): then DatabaseUnavailable, a
         retryable answer with nothing written, instead of a hang.
         """
+        joined = _joined.get()
+        if joined is not None and joined[0] is self:
+            # A part of a batch: written in the batch's transaction, which holds the queue and
+            # reruns, commits or aborts the whole.
+            return await work(joined[1])
         keys: list[Hashable] = []
         if isinstance(serial, str):
             keys = [serial]
@@ -228,6 +238,26 @@ class Database:
             keys = [k for k in serial if k is not None]  # type: ignore[union-attr]
         async with self.serial.hold_all(keys):
             return await self._transaction(work, attempts, sorted(set(keys), key=repr))
+
+    async def together(
+        self,
+        work: Callable[[], Awaitable[T]],
+        *,
+        serial: Hashable | Iterable[Hashable] | None = None,
+    ) -> T:
+        """Runs `work` in one transaction that every `transaction` it calls (one after another,
+        never side by side: a session runs one call at a time) joins: the parts commit
+        together, once, with one write of the counters they gathered, or none does. A part that
+        raises aborts them all; a rerun runs them all again."""
+
+        async def joined(session: Session) -> T:
+            token = _joined.set((self, session))
+            try:
+                return await work()
+            finally:
+                _joined.reset(token)
+
+        return await self.transaction(joined, serial=serial)
 
     async def _transaction(
         self, work: Callable[[Session], Awaitable[T]], attempts: int, shops: list[Hashable]
