@@ -187,14 +187,6 @@ class TikTokConnection:
             self.inbox_wake.set()
         return 200, {"accepted": True, "duplicate": not fresh}
 
-    async def process_one(self) -> bool:
-        """One webhook from the inbox, under a lease; False when none is waiting."""
-        item = await inbox.claim(self.db, self.owner, self.clock.now(), self.inbox_lease)
-        if item is None:
-            return False
-        await self._one(item)
-        return True
-
     async def process_batch(self) -> int:
         """Up to `inbox_batch` webhooks from the inbox under one lease, handled together: the
         number claimed (0 when none is waiting). What failed in the batch is handled again one

@@ -11,6 +11,7 @@ REFUSED (TikTok's code and message), OVERTAKEN (TikTok moved the request first).
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -101,22 +102,17 @@ async def record(
     ident = mirror_id(shop_id, kind, tiktok_id)
     query: dict[str, Any] = {"_id": ident}
     if "update_time" in fields:
-        query["$or"] = [
-            {"update_time": {"$lte": fields["update_time"]}},
-            {"update_time": None},
-        ]
-    try:
-        d = await collection(db).find_one_and_update(
-            query,
-            {
-                "$set": fields,
-                "$setOnInsert": {"kind": kind, "shop_id": shop_id, "tiktok_id": tiktok_id},
-            },
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
-        )
-    except DuplicateKeyError:  # it exists with a newer view: kept as it is
-        d = await collection(db).find_one({"_id": ident})
+        # Not `$or` (older or none): SecantusDB scans the collection for an `$or`, and for
+        # every findAndModify, where `_id` and `$not` use the index (about 1 ms against 130 ms
+        # a call over 5,000 mirrors, measured while profiling benchmarks/ingest.py).
+        query["update_time"] = {"$not": {"$gt": fields["update_time"]}}
+    update = {
+        "$set": fields,
+        "$setOnInsert": {"kind": kind, "shop_id": shop_id, "tiktok_id": tiktok_id},
+    }
+    with contextlib.suppress(DuplicateKeyError):  # it exists with a newer view: kept as it is
+        await collection(db).update_one(query, update, upsert=True)
+    d = await collection(db).find_one({"_id": ident})
     return _of(d)
 
 
