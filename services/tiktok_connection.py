@@ -293,6 +293,11 @@ class TikTokConnection:
                     raise outcome  # a cancellation: the worker is stopping
                 _failed_part(shop_id, f"{kind} {view.get(id_field)}", outcome)
                 fail(kind, [str(view[id_field])])
+            try:
+                await self.mirror.record_known(link, known)
+            except Exception as exc:
+                _failed_part(shop_id, f"recording {search}", exc)
+                fail(kind, ids)
         return failed
 
     async def _named(self, link: ShopLink, item: inbox.Notification) -> list[tuple[str, str]]:

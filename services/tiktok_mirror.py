@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -200,7 +200,9 @@ class TikTokMirror:
 
     async def apply_cancellation(
         self, link: ShopLink, api: OpenApi, view: dict[str, Any], known: Known | None = None
-    ) -> mirrors.Mirror:
+    ) -> mirrors.Mirror | None:
+        """TikTok's view applied; the mirror as recorded, or None when `known` is given: then
+        its record waits in `known.seen` for `record_known`."""
         cancel_id = str(view["cancel_id"])
         tiktok_status = str(view.get("cancel_status", ""))
         reject_reason = str(view.get("reject_reason") or "")
@@ -232,9 +234,30 @@ class TikTokMirror:
         if moves_forward(local.status, status):
             local = await self._move(link, mirror, local, status, reject_reason, view)
         seen["status"] = local.status.value
+        final = local.status
+
+        async def settle(recorded: mirrors.Mirror) -> None:
+            await self._settle_decision(recorded, final)
+
+        if known is not None:  # recorded with the batch's others (record_known)
+            known.seen.append(Seen(CANCELLATION, cancel_id, seen, settle))
+            return None
         mirror = await mirrors.record(self.db, CANCELLATION, link.shop_id, cancel_id, seen)
-        await self._settle_decision(mirror, local.status)
+        await settle(mirror)
         return mirror
+
+    async def record_known(self, link: ShopLink, known: Known) -> None:
+        """The mirrors of a batch's applied views recorded with one write and one read a kind,
+        then each decision the views answer settled."""
+        by_kind: dict[str, list[Seen]] = {}
+        for seen in known.seen:
+            by_kind.setdefault(seen.kind, []).append(seen)
+        for kind, group in by_kind.items():
+            views = [(s.tiktok_id, s.fields) for s in group]
+            recorded = await mirrors.record_many(self.db, kind, link.shop_id, views)
+            for seen in group:
+                await seen.settle(recorded[seen.tiktok_id])
+        known.seen.clear()
 
     async def _opened(
         self,
@@ -334,6 +357,17 @@ class Known:
     mirrors: dict[str, mirrors.Mirror]
     orders: dict[str, Order]
     opened: dict[str, Any] = field(default_factory=dict)  # by TikTok id, by open_together
+    seen: list[Seen] = field(default_factory=list)  # applied, to record (record_known)
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A view applied, its mirror's fields to record, and what follows the record."""
+
+    kind: str
+    tiktok_id: str
+    fields: dict[str, Any]
+    settle: Callable[[mirrors.Mirror], Awaitable[None]]
 
 
 OUTCOME_OF = {"APPROVE": CancellationStatus.CANCELLED, "REJECT": CancellationStatus.REJECTED}

@@ -37,7 +37,7 @@ from models.commands import (
 )
 from models.errors import DomainError
 from models.money import Money
-from services.tiktok_mirror import Known, TikTokMirror, _id, _minor, marketplace_seller
+from services.tiktok_mirror import Known, Seen, TikTokMirror, _id, _minor, marketplace_seller
 from storage import after_sales as after_sale_store
 from storage import tiktok_requests as mirrors
 from storage.tiktok_requests import CONFIRMED, SENT
@@ -80,7 +80,9 @@ class TikTokReturns:
 
     async def apply_return(
         self, link: ShopLink, api: OpenApi, view: dict[str, Any], known: Known | None = None
-    ) -> mirrors.Mirror:
+    ) -> mirrors.Mirror | None:
+        """TikTok's view applied; the mirror as recorded, or None when `known` is given (as
+        `TikTokMirror.apply_cancellation`)."""
         return_id = str(view["return_id"])
         tiktok_status = str(view.get("return_status", ""))
         goal = target_of(view)
@@ -121,6 +123,9 @@ class TikTokReturns:
                 )
                 break
         seen["status"] = local.status.value
+        if known is not None:  # recorded with the batch's others (TikTokMirror.record_known)
+            known.seen.append(Seen(RETURN, return_id, seen, self._settle_decision))
+            return None
         mirror = await mirrors.record(self.db, RETURN, link.shop_id, return_id, seen)
         await self._settle_decision(mirror)
         return mirror

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING, IndexModel, ReturnDocument
-from pymongo.errors import DuplicateKeyError
+from pymongo import ASCENDING, IndexModel, ReturnDocument, UpdateOne
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from storage.mongo import Database, find_by_ids
 
@@ -29,6 +29,7 @@ SENDING, SENT, CONFIRMED, REFUSED, OVERTAKEN = (
     "OVERTAKEN",
 )
 IN_FLIGHT = (SENDING, SENT)
+DUPLICATE_KEY = 11000
 REQUEST_INDEXES = [
     IndexModel([("local_id", ASCENDING)], name="local", sparse=True),
     IndexModel([("decision.state", ASCENDING), ("decision.next_at", ASCENDING)], name="outbox"),
@@ -100,7 +101,34 @@ async def record(
     """Creates or updates the mirror with what TikTok said. A view older than the one recorded
     (by TikTok's `update_time`: a slower reader of the same request) changes nothing."""
     ident = mirror_id(shop_id, kind, tiktok_id)
-    query: dict[str, Any] = {"_id": ident}
+    with contextlib.suppress(DuplicateKeyError):  # it exists with a newer view: kept as it is
+        await collection(db).update_one(*_recording(kind, shop_id, tiktok_id, fields), upsert=True)
+    d = await collection(db).find_one({"_id": ident})
+    return _of(d)
+
+
+async def record_many(
+    db: Database, kind: str, shop_id: str, views: list[tuple[str, dict[str, Any]]]
+) -> dict[str, Mirror]:
+    """`record` for several requests of the shop (each TikTok id once): one write, one read;
+    the mirrors as they now are, by TikTok id."""
+    if not views:
+        return {}
+    writes = [UpdateOne(*_recording(kind, shop_id, t, f), upsert=True) for t, f in views]
+    try:
+        await collection(db).bulk_write(writes, ordered=False)
+    except BulkWriteError as exc:  # those that exist with a newer view are kept as they are
+        if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
+            raise
+    ids = [mirror_id(shop_id, kind, t) for t, _ in views]
+    return {d["tiktok_id"]: _of(d) for d in await find_by_ids(collection(db), ids)}
+
+
+def _recording(
+    kind: str, shop_id: str, tiktok_id: str, fields: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The conditional upsert of a view: its query and its update."""
+    query: dict[str, Any] = {"_id": mirror_id(shop_id, kind, tiktok_id)}
     if "update_time" in fields:
         # Not `$or` (older or none): SecantusDB scans the collection for an `$or`, and for
         # every findAndModify, where `_id` and `$not` use the index (about 1 ms against 130 ms
@@ -110,10 +138,7 @@ async def record(
         "$set": fields,
         "$setOnInsert": {"kind": kind, "shop_id": shop_id, "tiktok_id": tiktok_id},
     }
-    with contextlib.suppress(DuplicateKeyError):  # it exists with a newer view: kept as it is
-        await collection(db).update_one(query, update, upsert=True)
-    d = await collection(db).find_one({"_id": ident})
-    return _of(d)
+    return query, update
 
 
 async def start_decision(db: Database, mirror: Mirror, decision: dict[str, Any]) -> Mirror | None:
