@@ -20,6 +20,8 @@ async def linked(db: Database) -> AsyncIterator[Linked]:
     async with linked_service(db) as service:
         await service.connection.stop()
         yield service
+        # The inbox is shared: a webhook left failing here would keep other modules waiting.
+        await tiktok_inbox.collection(db).delete_many({"shop_id": service.shop_id})
 
 
 async def _waiting(linked: Linked, count: int) -> list[dict[str, Any]]:
