@@ -21,7 +21,7 @@ import logging
 import os
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -57,6 +57,8 @@ log = logging.getLogger("aftersales.tiktok")
 
 ORDER, CANCEL, RETURN, REFUND = 1, 11, 12, 67
 ORDER_KIND = "order"
+# How long a webhook's check may use a link read before (`_link_of`).
+LINK_CACHE = timedelta(seconds=1)
 # What a webhook's handling may fail with and be tried again for, later or on its own.
 RETRYABLE = (OpenApiUnavailable, OpenApiRefused, DomainError, LookupError)
 # The tag a ticket gets when TikTok's deadline for the seller's answer is near.
@@ -120,6 +122,7 @@ class TikTokConnection:
         # Webhooks a worker claims and handles together (TikTok's id lists take up to 50).
         self.inbox_batch = inbox_batch
         self._claims = 0
+        self._links: dict[str, tuple[datetime, ShopLink]] = {}  # by TikTok shop: (read at, link)
         self.reconcile_seconds = reconcile_seconds
         self.inbox_lease = inbox_lease
         self.retry_base = retry_base
@@ -166,7 +169,11 @@ class TikTokConnection:
             stamp = int(body.get("timestamp") or 0)
         except (ValueError, KeyError, TypeError):
             body = None
-        link = await links.by_tiktok_shop(self.db, tiktok_shop) if body else None
+        link = await self._link_of(tiktok_shop) if body else None
+        if link is not None and not verify_webhook(
+            link.app_key, link.app_secret, raw, authorization
+        ):
+            link = await self._link_of(tiktok_shop, fresh=True)  # linked again since, perhaps
         if (
             body is None
             or link is None
@@ -186,6 +193,21 @@ class TikTokConnection:
         if fresh:
             self.inbox_wake.set()
         return 200, {"accepted": True, "duplicate": not fresh}
+
+    async def _link_of(self, tiktok_shop: str, *, fresh: bool = False) -> ShopLink | None:
+        """The link of a TikTok shop, as read at most LINK_CACHE ago: a webhook's check costs no
+        read of its own at TikTok's rate (a change of app is seen at once: a webhook its cached
+        app does not verify is checked again against the stored link)."""
+        now = self.clock.now()
+        cached = self._links.get(tiktok_shop)
+        if not fresh and cached is not None and now - cached[0] < LINK_CACHE:
+            return cached[1]
+        link = await links.by_tiktok_shop(self.db, tiktok_shop)
+        if link is None:
+            self._links.pop(tiktok_shop, None)
+        else:
+            self._links[tiktok_shop] = (now, link)
+        return link
 
     async def process_batch(self) -> int:
         """Up to `inbox_batch` webhooks from the inbox under one lease, handled together: the

@@ -4,13 +4,18 @@ connection's own workers are stopped here, so each test decides when a batch is 
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 
+from integrations.tiktok_shop.signing import webhook_signature
 from storage import cancellations as cancellation_store
-from storage import tiktok_inbox
+from storage import tiktok_inbox, tiktok_links
 from storage.mongo import Database
 from tests.support.tiktok_linked import Linked, eventually, linked_service
 
@@ -79,3 +84,35 @@ async def test_h4_a_batch_with_one_failing_webhook_still_finishes_the_others(
     assert [d["data"]["cancel_id"] for d in left] == [poisoned]
     assert "could not be mirrored" in left[0]["last_error"]
     assert left[0]["attempts"] == 1  # tried alone within the same claim, then left for later
+
+
+async def test_h4_a_webhook_signed_by_a_new_app_is_accepted_as_soon_as_the_shop_is_relinked(
+    linked: Linked,
+) -> None:
+    db = linked.services.db
+    link = await tiktok_links.get(db, linked.shop_id)
+    assert link is not None
+    assert (await _post(linked, "relink-1", link.app_key, link.app_secret)).status_code == 200
+    await tiktok_links.put(db, replace(link, app_secret="a-new-secret"), datetime.now(UTC))
+
+    answer = await _post(linked, "relink-2", link.app_key, "a-new-secret")
+    stale = await _post(linked, "relink-3", link.app_key, link.app_secret)
+
+    assert answer.status_code == 200 and answer.json()["accepted"]
+    assert stale.status_code == 401
+    await tiktok_links.put(db, link, datetime.now(UTC))
+
+
+async def _post(linked: Linked, ident: str, app_key: str, app_secret: str) -> httpx.Response:
+    """A webhook naming an order TikTok does not have, signed with this app."""
+    body = json.dumps(
+        {
+            "type": 1,
+            "tts_notification_id": ident,
+            "shop_id": linked.tiktok_shop,
+            "timestamp": int(datetime.now(UTC).timestamp()),
+            "data": {"order_id": f"none-{ident}"},
+        }
+    ).encode()
+    headers = {"Authorization": webhook_signature(app_key, app_secret, body)}
+    return await linked.http.post("/webhooks/tiktok", content=body, headers=headers)
