@@ -6,10 +6,12 @@ body names (401 otherwise, logged without the body), stores the webhook in the i
 (storage/tiktok_inbox.py) and answers 200: the work is done after, by `InboxWorker` under a
 lease, so an accepted webhook is never lost and TikTok's timeout is never near. A repeated
 `tts_notification_id` within the replay window is answered 200 and not stored again; an older
-one is answered 200 and ignored. The worker reads TikTok's current view of what the webhook
-names and hands it to the mirror (services/tiktok_mirror.py); the reconciler pages through the
-search endpoints of every linked shop by update time and does the same for what no webhook
-told.
+one is answered 200 and ignored. The worker takes the waiting webhooks in batches, reads
+TikTok's current view of what they name (one call per kind) and hands it to the mirror
+(services/tiktok_mirror.py), which places a batch's orders and opens its new requests in one
+transaction each; a part that fails is handled again one webhook at a time. The reconciler
+pages through the search endpoints of every linked shop by update time and does the same for
+what no webhook told.
 """
 
 from __future__ import annotations
@@ -114,8 +116,8 @@ class TikTokConnection:
         self.helpdesk = services.helpdesk
         self.warn_before = warn_before
         self.warn_poll_seconds = warn_poll_seconds
-        # Webhooks handled at once. More than one may handle two about the same request
-        # together; each applies TikTok's current view, forward only, and the mirror keeps the
+        # Inbox workers, each taking a batch at a time. More than one may handle two webhooks
+        # about the same request together; each applies TikTok's current view, forward only, and the mirror keeps the
         # newest view (storage/tiktok_requests.py::record). One by default: the chaos test
         # passed with one and timed out once with two (not yet explained).
         self.inbox_workers = inbox_workers
