@@ -32,13 +32,13 @@ from starlette.routing import Route
 from integrations.tiktok_shop.credentials import ShopLink
 from integrations.tiktok_shop.open_api import OpenApi, OpenApiRefused, OpenApiUnavailable
 from integrations.tiktok_shop.signing import verify_webhook
-from integrations.tiktok_shop.statuses import CANCELLATION_STATUSES, RETURN_STATUSES, WARN_BEFORE
+from integrations.tiktok_shop.statuses import CANCELLATION_STATUSES, RETURN_STATUSES
 from models import access
 from models.actors import Actor, ActorKind
 from models.errors import DomainError, Forbidden, ValidationFailed
 from models.policy import DAY, CategoryPolicy
 from services.bootstrap import Services
-from services.tiktok_decisions import DecisionSender, TikTokDecisions
+from services.tiktok_decisions import DecisionSender
 from services.tiktok_mirror import CANCELLATION, CATEGORY, TikTokMirror, marketplace_seller
 from services.tiktok_returns import RETURN as RETURN_KIND
 from services.tiktok_returns import TikTokReturns
@@ -78,7 +78,6 @@ class TikTokConnection:
         retry_base: float = 0.2,
         http: httpx.AsyncClient | None = None,
         settings_link: ShopLink | None = None,
-        warn_before: timedelta = WARN_BEFORE,
         warn_poll_seconds: float = 5.0,
         inbox_workers: int = 1,
     ) -> None:
@@ -88,8 +87,7 @@ class TikTokConnection:
             services.db, services.clock, services.orders.intake, services.requests
         )
         self.returns = TikTokReturns(self.mirror)
-        self.decisions = TikTokDecisions(services.db, services.clock)
-        services.requests.gate = self.decisions.gate
+        self.decisions = services.tiktok_decisions  # the gate of every entry point's decisions
         self.sender = DecisionSender(
             services.db,
             services.clock,
@@ -100,7 +98,8 @@ class TikTokConnection:
         )
         self.replay_window = replay_window
         self.helpdesk = services.helpdesk
-        self.warn_before = warn_before
+        # The same window the requests' `deadlineSoon` shows (services/marketplace_views.py).
+        self.warn_before = services.marketplace.warn_before
         self.warn_poll_seconds = warn_poll_seconds
         # Webhooks handled at once. More than one may handle two about the same request
         # together; each applies TikTok's current view, forward only, and the mirror keeps the
