@@ -286,7 +286,7 @@ class AfterSale(Request):
             follows_id=strawberry.ID(r.follows_id) if r.follows_id else None,
             lines=r.lines,
             deadline=r.deadline,
-            next_action=NextAction.of(n),
+            next_action=NextAction.of(n, r.id),
             decision=(
                 AfterSaleDecision(
                     type=d.type,

@@ -17,6 +17,7 @@ import strawberry
 from strawberry.types import Info
 
 from models import access
+from models.actors import ActorKind as DomainActorKind
 from models.after_sale_requests import APPEAL_OR_REQUEST_AGAIN
 from models.after_sales import LineEligibility as LineView
 from models.after_sales_machine import AfterSaleNotificationKind
@@ -205,13 +206,43 @@ class TimelineRecord:
 class NextAction:
     actor_kind: ActorKind
     action: NextActionKind
-    due_at: datetime | None
+    request_id: strawberry.Private[str]
+    local_due_at: strawberry.Private[datetime | None]
 
     @classmethod
-    def of(cls, n: DomainNextAction | None) -> NextAction | None:
+    def of(cls, n: DomainNextAction | None, request_id: str) -> NextAction | None:
         if n is None:
             return None
-        return cls(actor_kind=n.actor_kind, action=_NEXT[n.action], due_at=n.due_at)
+        return cls(
+            actor_kind=n.actor_kind,
+            action=_NEXT[n.action],
+            request_id=request_id,
+            local_due_at=n.due_at,
+        )
+
+    def _sellers(self) -> bool:
+        return self.actor_kind is DomainActorKind.SELLER_AGENT
+
+    @strawberry.field(
+        description="By when. H4: on a request mirrored from TikTok Shop, TikTok's deadline for "
+        "the seller's answer (the local window there never acts), null for a buyer's step."
+    )
+    async def due_at(self, info: Info[Context, Any]) -> datetime | None:
+        view = await info.context.marketplace.load(self.request_id)
+        if view is None:
+            return self.local_due_at
+        return view.deadline if self._sellers() else None
+
+    @strawberry.field(
+        description="H4: true when the seller must answer before TikTok's deadline (`dueAt`), "
+        "which falls within the warning window (12 hours), and no decision from here is on its "
+        "way to TikTok; false otherwise, and always for a shop not linked."
+    )
+    async def deadline_soon(self, info: Info[Context, Any]) -> bool:
+        if not self._sellers():
+            return False
+        view = await info.context.marketplace.load(self.request_id)
+        return view is not None and view.deadline_soon
 
 
 @strawberry.type

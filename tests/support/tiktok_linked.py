@@ -9,6 +9,7 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import httpx
@@ -17,7 +18,8 @@ import uvicorn
 from api.app import create_app
 from api.settings import Settings
 from integrations.tiktok_shop.credentials import ShopLink
-from models.clock import SystemClock
+from integrations.tiktok_shop.statuses import WARN_BEFORE
+from models.clock import Clock, SystemClock
 from services.bootstrap import Services, build_services
 from services.tiktok_connection import TikTokConnection
 from storage import tiktok_requests as mirrors
@@ -79,8 +81,13 @@ class Linked:
 
 
 @contextlib.asynccontextmanager
-async def linked_service(db: Database, *standin_flags: str) -> AsyncIterator[Linked]:
-    services = await build_services(db, SystemClock())
+async def linked_service(
+    db: Database,
+    *standin_flags: str,
+    clock: Clock | None = None,
+    warn_before: timedelta = WARN_BEFORE,
+) -> AsyncIterator[Linked]:
+    services = await build_services(db, clock or SystemClock(), tiktok_warn_before=warn_before)
     port = free_port()
     with running_standin(f"http://127.0.0.1:{port}/webhooks/tiktok", *standin_flags) as standin:
         # A TikTok shop of its own: a link is unique per TikTok shop, the database is shared.
