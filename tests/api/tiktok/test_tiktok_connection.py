@@ -314,7 +314,7 @@ async def test_h4_secrets_never_leave_in_answers_or_logs(
     assert refused.status_code == 403 and bad.status_code == 400
     assert got.json()["appKey"] == "key-1"
     seen = put.text + got.text + refused.text + bad.text + caplog.text
-    stored = await tiktok_links.get(linked.services.db, "shop-secret-1")
+    stored = await tiktok_links.get(linked.services.db, "shop-secret-1", linked.connection.sealer)
     seen += repr(stored)
     for secret in ("APP-SECRET-VALUE", "ACCESS-TOKEN-VALUE", "REFRESH-TOKEN-VALUE"):
         assert secret not in seen
@@ -416,7 +416,7 @@ async def test_h4_an_expired_access_token_is_refreshed_and_stored(linked: Linked
     assert api is not None
     items, _ = await api.search("cancellations", {})  # 105002, refreshed, asked again
     assert items == []
-    stored = await tiktok_links.get(linked.services.db, shop_id)
+    stored = await tiktok_links.get(linked.services.db, shop_id, linked.connection.sealer)
     assert stored is not None and stored.access_token not in ("", tokens["access_token"])
     assert stored.refresh_token != tokens["refresh_token"]
 

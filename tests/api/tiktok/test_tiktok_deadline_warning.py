@@ -52,7 +52,9 @@ async def tags(linked: Linked, request_id: str) -> list[str]:
 async def test_h4_the_next_action_warns_inside_the_window_until_a_decision_leaves(
     linked: Linked, clock: SettableClock
 ) -> None:
-    order = await linked.order(status="AWAITING_SHIPMENT")
+    # A buyer of its own: another module's stand-in numbers its requests alike, and a mirrored
+    # request is opened under the buyer's idempotency key.
+    order = await linked.order(status="AWAITING_SHIPMENT", buyer_user_id=f"buyer-{linked.shop_id}")
     cancel = await linked.control("POST", "/_standin/cancellations", {"order_id": order["id"]})
 
     async def mirrored() -> str | None:
