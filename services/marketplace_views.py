@@ -6,11 +6,14 @@ its way to TikTok. Read from the mirrors (storage/tiktok_requests.py), one query
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from integrations.tiktok_shop.statuses import WARN_BEFORE, deadline_soon
 from models.clock import Clock
+from models.orders import LineItem
+from services.tiktok_mirror import CATEGORY
 from storage import tiktok_requests as mirrors
 from storage.mongo import Database
 
@@ -23,6 +26,13 @@ _STATE = {
     mirrors.REFUSED: REFUSED,
     mirrors.OVERTAKEN: OVERTAKEN,
 }
+
+
+def may_be_mirrored(lines: Iterable[LineItem]) -> bool:
+    """Whether a request on these lines may be mirrored from TikTok (the mirror places TikTok's
+    orders in their own category): a test without I/O, so the requests of a shop not linked
+    are served without a lookup of their marketplace side."""
+    return any(line.category == CATEGORY for line in lines)
 
 
 @dataclass(frozen=True)

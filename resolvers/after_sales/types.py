@@ -286,7 +286,7 @@ class AfterSale(Request):
             follows_id=strawberry.ID(r.follows_id) if r.follows_id else None,
             lines=r.lines,
             deadline=r.deadline,
-            next_action=NextAction.of(n, r.id),
+            next_action=NextAction.of(n, r.id, r.lines),
             decision=(
                 AfterSaleDecision(
                     type=d.type,

@@ -113,7 +113,7 @@ class Cancellation(Request):
             refund=RefundBreakdown.of(r) if r is not None else None,
             lines=c.lines,
             timeline=[TimelineRecord.of(t, Reason.of) for t in c.timeline],
-            next_action=NextAction.of(next_action, c.id),
+            next_action=NextAction.of(next_action, c.id, c.lines),
         )
 
     # Computed only when asked (see LineItem.subtotal): a tab page does not show it.

@@ -23,6 +23,7 @@ from models.after_sales import LineEligibility as LineView
 from models.after_sales_machine import AfterSaleNotificationKind
 from models.cancellations import Eligibility as CancellationView
 from models.notifications import NotificationKind as CancellationNotificationKind
+from models.orders import LineItem as DomainLine
 from models.refund_ledger import RefundBreakdown as DomainBreakdown
 from models.request_kinds import PROFILES
 from models.requests import NextAction as DomainNextAction
@@ -30,6 +31,7 @@ from models.requests import RequestKind as DomainRequestKind
 from models.requests import TimelineRecord as DomainRecord
 from resolvers.context import Context, actor_of
 from resolvers.values import ActorKind, LineItem, Lines, Money, Reason, RequestKind
+from services.marketplace_views import may_be_mirrored
 
 if TYPE_CHECKING:
     from resolvers.evidence.types import Evidence
@@ -208,9 +210,12 @@ class NextAction:
     action: NextActionKind
     request_id: strawberry.Private[str]
     local_due_at: strawberry.Private[datetime | None]
+    mirrored: strawberry.Private[bool]  # may be: TikTok's side is looked up only then
 
     @classmethod
-    def of(cls, n: DomainNextAction | None, request_id: str) -> NextAction | None:
+    def of(
+        cls, n: DomainNextAction | None, request_id: str, lines: Iterable[DomainLine]
+    ) -> NextAction | None:
         if n is None:
             return None
         return cls(
@@ -218,6 +223,7 @@ class NextAction:
             action=_NEXT[n.action],
             request_id=request_id,
             local_due_at=n.due_at,
+            mirrored=may_be_mirrored(lines),
         )
 
     def _sellers(self) -> bool:
@@ -227,7 +233,14 @@ class NextAction:
         description="By when. H4: on a request mirrored from TikTok Shop, TikTok's deadline for "
         "the seller's answer (the local window there never acts), null for a buyer's step."
     )
-    async def due_at(self, info: Info[Context, Any]) -> datetime | None:
+    def due_at(self, info: Info[Context, Any]) -> datetime | None:
+        # Not a coroutine function: a page of local requests (nearly every page) costs no
+        # awaitable per row; graphql-core awaits the one a mirrored request returns.
+        if not self.mirrored:
+            return self.local_due_at
+        return self._due_at(info)  # type: ignore[return-value]
+
+    async def _due_at(self, info: Info[Context, Any]) -> datetime | None:
         view = await info.context.marketplace.load(self.request_id)
         if view is None:
             return self.local_due_at
@@ -238,9 +251,12 @@ class NextAction:
         "which falls within the warning window (12 hours), and no decision from here is on its "
         "way to TikTok; false otherwise, and always for a shop not linked."
     )
-    async def deadline_soon(self, info: Info[Context, Any]) -> bool:
-        if not self._sellers():
+    def deadline_soon(self, info: Info[Context, Any]) -> bool:
+        if not self.mirrored or not self._sellers():
             return False
+        return self._deadline_soon(info)  # type: ignore[return-value]
+
+    async def _deadline_soon(self, info: Info[Context, Any]) -> bool:
         view = await info.context.marketplace.load(self.request_id)
         return view is not None and view.deadline_soon
 
