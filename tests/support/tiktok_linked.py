@@ -61,6 +61,24 @@ class Linked:
         spec.setdefault("line_items", [{"product_name": "Mug", "sale_price": "12.50"}])
         return await self.control("POST", "/_standin/orders", {"shop_id": self.tiktok_shop, **spec})
 
+    async def authorized_shop(self, tiktok_shop: str, cipher: str) -> dict[str, Any]:
+        """A new shop at the stand-in, authorized by its seller: TikTok's answer to the auth
+        code (`access_token`, `refresh_token`, ...)."""
+        await self.control(
+            "POST",
+            "/_standin/shops",
+            {"shop_id": tiktok_shop, "shop_cipher": cipher, "access_token": "TTP_unused"},
+        )
+        code = (await self.control("POST", f"/_standin/shops/{tiktok_shop}/auth_code"))["auth_code"]
+        params = {
+            "app_key": APP_KEY,
+            "app_secret": APP_SECRET,
+            "auth_code": code,
+            "grant_type": "authorized_code",
+        }
+        got = await self.http.get(f"{self.standin.base}/api/v2/token/get", params=params)
+        return dict(got.json()["data"])
+
     async def mirror(self, kind: str, tiktok_id: str) -> mirrors.Mirror | None:
         return await mirrors.get(self.services.db, self.shop_id, kind, tiktok_id)
 

@@ -11,7 +11,6 @@ import logging
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 from api.logs import JsonFormatter
@@ -66,23 +65,7 @@ async def test_h4_secrets_stay_out_of_every_log_record_answer_and_error_with_deb
     linked: Linked,
 ) -> None:
     tiktok_shop, shop_id = f"sealed-{linked.tiktok_shop}", f"{linked.shop_id}-sealed"
-    await linked.control(
-        "POST",
-        "/_standin/shops",
-        {"shop_id": tiktok_shop, "shop_cipher": "ROW_sealed", "access_token": "TTP_unused"},
-    )
-    code = (await linked.control("POST", f"/_standin/shops/{tiktok_shop}/auth_code"))["auth_code"]
-    async with httpx.AsyncClient() as client:
-        got = await client.get(
-            f"{linked.standin.base}/api/v2/token/get",
-            params={
-                "app_key": APP_KEY,
-                "app_secret": APP_SECRET,
-                "auth_code": code,
-                "grant_type": "authorized_code",
-            },
-        )
-    first = got.json()["data"]
+    first = await linked.authorized_shop(tiktok_shop, "ROW_sealed")
     agent = f"seller:agent-1@{shop_id}+adjustments"
     db = linked.services.db
     answers: list[str] = []
