@@ -208,8 +208,12 @@ class TimelineRecord:
 class NextAction:
     actor_kind: ActorKind
     action: NextActionKind
+    # A plain field, so a page's plan (graphql_runtime/execution_plans.py) reads it in place.
+    due_at: datetime | None = strawberry.field(
+        description="By when (null: no deadline). H4: on a request mirrored from TikTok Shop "
+        "the local window, which never acts: TikTok's deadline is `marketplace.deadline`."
+    )
     request_id: strawberry.Private[str]
-    local_due_at: strawberry.Private[datetime | None]
     mirrored: strawberry.Private[bool]  # may be: TikTok's side is looked up only then
 
     @classmethod
@@ -221,38 +225,21 @@ class NextAction:
         return cls(
             actor_kind=n.actor_kind,
             action=_NEXT[n.action],
+            due_at=n.due_at,
             request_id=request_id,
-            local_due_at=n.due_at,
             mirrored=may_be_mirrored(lines),
         )
 
-    def _sellers(self) -> bool:
-        return self.actor_kind is DomainActorKind.SELLER_AGENT
-
     @strawberry.field(
-        description="By when. H4: on a request mirrored from TikTok Shop, TikTok's deadline for "
-        "the seller's answer (the local window there never acts), null for a buyer's step."
-    )
-    def due_at(self, info: Info[Context, Any]) -> datetime | None:
-        # Not a coroutine function: a page of local requests (nearly every page) costs no
-        # awaitable per row; graphql-core awaits the one a mirrored request returns.
-        if not self.mirrored:
-            return self.local_due_at
-        return self._due_at(info)  # type: ignore[return-value]
-
-    async def _due_at(self, info: Info[Context, Any]) -> datetime | None:
-        view = await info.context.marketplace.load(self.request_id)
-        if view is None:
-            return self.local_due_at
-        return view.deadline if self._sellers() else None
-
-    @strawberry.field(
-        description="H4: true when the seller must answer before TikTok's deadline (`dueAt`), "
-        "which falls within the warning window (12 hours), and no decision from here is on its "
-        "way to TikTok; false otherwise, and always for a shop not linked."
+        description="H4: true when the seller must answer before TikTok's deadline "
+        "(`marketplace.deadline`), which falls within the warning window (12 hours), and no "
+        "decision from here is on its way to TikTok; false otherwise, and always for a shop not "
+        "linked."
     )
     def deadline_soon(self, info: Info[Context, Any]) -> bool:
-        if not self.mirrored or not self._sellers():
+        # Not a coroutine function: a local request (nearly every one) costs no awaitable;
+        # graphql-core awaits the one a mirrored request returns.
+        if not self.mirrored or self.actor_kind is not DomainActorKind.SELLER_AGENT:
             return False
         return self._deadline_soon(info)  # type: ignore[return-value]
 
