@@ -238,7 +238,8 @@ class Settings(BaseSettings):
         default=None,
         description="the key linked shops' TikTok secrets are sealed under in the database "
         "(32+ random bytes, the same in every process; required in production with "
-        "`AFTERSALES_TIKTOK_SHOP`); unset: the development one",
+        "`AFTERSALES_TIKTOK_SHOP`, and without it production links no shop); unset: the "
+        "development one",
     )
     tiktok_api_base: str = Field(
         default="https://open-api.tiktokglobalshop.com", description="TikTok's Open API"
@@ -329,10 +330,14 @@ class Settings(BaseSettings):
             raise SettingsError(f"setting {env_name(field)} is invalid: {exc.message}") from None
 
     def tiktok_sealer(self) -> Sealer:
-        """What seals the linked shops' secrets in the database."""
-        from integrations.tiktok_shop.sealing import DEVELOPMENT_SEAL_KEY, Sealer
+        """What seals the linked shops' secrets in the database; in production without a key,
+        one that refuses to link a shop (check_production refuses a weak key)."""
+        from integrations.tiktok_shop.sealing import DEVELOPMENT_SEAL_KEY, NoSealKey, Sealer
 
-        return Sealer(_secret(self.tiktok_seal_key) or DEVELOPMENT_SEAL_KEY)
+        key = _secret(self.tiktok_seal_key)
+        if not key and self.production:
+            return NoSealKey()
+        return Sealer(key or DEVELOPMENT_SEAL_KEY)
 
     def signing_secret(self) -> str:
         from api.identity import DEVELOPMENT_SECRET

@@ -11,6 +11,8 @@ import hashlib
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from models.errors import ValidationFailed
+
 # The key when none is set: development only (production refuses to start without its own).
 DEVELOPMENT_SEAL_KEY = "aftersales-development-tiktok-seal-key-never-use-in-production"
 # Marks a sealed value; a stored value without it was written before sealing and is read as is.
@@ -45,3 +47,23 @@ class Sealer:
             return self._fernet.decrypt(stored[len(PREFIX) :].encode()).decode()
         except InvalidToken:
             raise SealBroken("a sealed TikTok secret does not open with this seal key") from None
+
+
+class NoSealKey(Sealer):
+    """Production without a seal key: nothing is sealed, so no shop can be linked (the link's
+    answer says which setting is missing) and no stored secret is opened."""
+
+    def __init__(self) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        return "NoSealKey()"
+
+    def seal(self, value: str) -> str:
+        raise ValidationFailed(
+            "linking a TikTok shop in production needs AFTERSALES_TIKTOK_SEAL_KEY",
+            field="appSecret",
+        )
+
+    def unseal(self, stored: str) -> str:
+        raise SealBroken("no AFTERSALES_TIKTOK_SEAL_KEY to open a sealed TikTok secret with")

@@ -8,6 +8,7 @@ from pydantic import SecretStr
 
 from api.settings import SettingsError, check_production, default_settings
 from integrations.tiktok_shop.sealing import DEVELOPMENT_SEAL_KEY, SealBroken, Sealer
+from models.errors import ValidationFailed
 
 STRONG = "k3y-9f8e7d6c5b4a39281706f5e4d3c2b1a0-for-tests"
 
@@ -38,3 +39,12 @@ def test_h4_production_refuses_a_linked_shop_without_a_strong_seal_key() -> None
     check_production(
         default_settings(**base, tiktok_shop="shop-1", tiktok_seal_key=SecretStr(STRONG))
     )
+
+
+def test_h4_production_without_a_seal_key_links_no_shop_through_the_api() -> None:
+    sealer = default_settings(production=True).tiktok_sealer()
+    with pytest.raises(ValidationFailed, match="AFTERSALES_TIKTOK_SEAL_KEY") as refused:
+        sealer.seal("APP-SECRET-VALUE")
+    assert refused.value.field == "appSecret"
+    assert "APP-SECRET-VALUE" not in str(refused.value)
+    assert default_settings().tiktok_sealer().unseal(Sealer(DEVELOPMENT_SEAL_KEY).seal("x")) == "x"
