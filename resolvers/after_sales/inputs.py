@@ -11,7 +11,7 @@ import strawberry
 from models.errors import ValidationFailed
 from resolvers.after_sales.types import AfterSaleKind, DecisionType
 from resolvers.evidence.types import EVIDENCE_IDS_HELP
-from resolvers.inputs import IDEMPOTENCY_HELP, MoneyInput, well_formed_id
+from resolvers.inputs import IDEMPOTENCY_HELP, LineQuantityInput, MoneyInput, well_formed_id
 
 MAX_LINES = 50
 
@@ -47,12 +47,6 @@ class AfterSaleFilter:
     deadline_before: datetime | None = strawberry.field(
         default=None, description="Exclusive; sort by DEADLINE_SOONEST."
     )
-
-
-@strawberry.input
-class LineQuantityInput:
-    line_id: strawberry.ID
-    quantity: int
 
 
 def lines_of(lines: list[LineQuantityInput] | None) -> dict[str, int] | None:

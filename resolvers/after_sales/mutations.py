@@ -1,6 +1,6 @@
-"""Write side of after-sale requests, per actor. Each resolver checks its input's shape, calls one
-service method and maps the outcome to its result union; the rules live in models/after_sales.py.
-"""
+"""Write side of after-sale requests, per actor: each mutation is who may send it, its input and
+the command the input makes (resolvers/commands.py); the rules live in models/, the writes in
+services/."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from strawberry.types import Info
 
 from models import access
 from models.commands import (
-    AfterSaleCommand,
     AnswerOffer,
     AppealAfterSale,
     ApprovalTerms,
+    Command,
     ConfirmReturnReceived,
     DecideAppeal,
     Lines,
@@ -39,7 +39,6 @@ from resolvers.after_sales.inputs import (
     ApproveAfterSaleInput,
     CategoryPolicyInput,
     DecideAppealInput,
-    LineQuantityInput,
     ReasonedStepInput,
     RefundOrderInput,
     RequestAfterSaleInput,
@@ -47,7 +46,7 @@ from resolvers.after_sales.inputs import (
     lines_of,
 )
 from resolvers.after_sales.types import AfterSale, CategoryPolicy
-from resolvers.commands import handled, with_evidence
+from resolvers.commands import CommandMutations
 from resolvers.context import Context, caller_who, services_of
 from resolvers.errors import (
     AfterSaleRefusedError,
@@ -59,7 +58,7 @@ from resolvers.errors import (
     outcome,
     result_union,
 )
-from resolvers.inputs import money_of, well_formed_id
+from resolvers.inputs import LineQuantityInput, money_of, well_formed_id
 
 # One union for every after-sale step (the policy: resolvers/errors.py::result_union): opening
 # a request fails with AfterSaleRefusedError, a step on it with NotPendingError / InvalidStateError
@@ -75,6 +74,7 @@ AfterSaleResult = result_union(
     RefundExceedsRefundableError,
 )
 SetCategoryPolicyResult = result_union("SetCategoryPolicyResult", CategoryPolicy)
+after_sale_step = CommandMutations(AfterSaleResult, AfterSale.of)
 
 
 def _id(value: strawberry.ID) -> str:
@@ -85,205 +85,130 @@ def _chosen(lines: list[LineQuantityInput] | None) -> Lines | None:
     return chosen_lines(lines_of(lines))
 
 
+def _request(input: RequestAfterSaleInput) -> Command:
+    order_id = well_formed_id(input.order_id, "orderId")
+    chosen = chosen_lines(lines_of(input.lines) or {})
+    return RequestAfterSale(order_id, input.kind, chosen, input.reason, input.note)
+
+
+def _decision(input: ApproveAfterSaleInput) -> Command:
+    terms = ApprovalTerms(
+        lines=_chosen(input.lines),
+        buyer_keeps_item=input.buyer_keeps_item,
+        partial_amount=money_of(input.partial_amount, "partialAmount"),
+        reason=input.reason,
+        comment=input.comment,
+    )
+    return decision_command(_id(input.request_id), input.decision, terms)
+
+
+def _refund(cls: type[RefundOrder] | type[PlatformRefund]) -> Any:
+    """R9 and R10 take the same input: only who may send it differs."""
+
+    def command(input: RefundOrderInput) -> Command:
+        return cls(
+            well_formed_id(input.order_id, "orderId"),
+            input.reason,
+            input.comment,
+            _chosen(input.lines),
+            money_of(input.partial_amount, "partialAmount"),
+        )
+
+    return command
+
+
 @strawberry.type
 class AfterSaleMutations:
-    # ---- buyer ---------------------------------------------------------------------------
-
-    @strawberry.mutation(
-        description="Buyer: ask for a refund only, a return and refund, or a replacement for "
-        "some lines and quantities (R1, P1); after one rejection, a second request (R5)."
+    request_after_sale = after_sale_step(
+        "Buyer: ask for a refund only, a return and refund, or a replacement for some lines and "
+        "quantities (R1, P1); after one rejection, a second request (R5).",
+        access.require_a_buyer,
+        RequestAfterSaleInput,
+        _request,
     )
-    async def request_after_sale(
-        self, info: Info[Context, Any], input: RequestAfterSaleInput
-    ) -> AfterSaleResult:
-        def command() -> AfterSaleCommand:
-            order_id = well_formed_id(input.order_id, "orderId")
-            chosen = chosen_lines(lines_of(input.lines) or {})
-            return RequestAfterSale(order_id, input.kind, chosen, input.reason, input.note)
-
-        evidence = with_evidence(info, input.evidence_ids)
-        return await handled(
-            info, access.require_a_buyer, command, input.idempotency_key, AfterSale.of, evidence
-        )
-
-    @strawberry.mutation(description="Buyer: take back a request not yet answered or shipped.")
-    async def withdraw_after_sale(
-        self, info: Info[Context, Any], input: AfterSaleStepInput
-    ) -> AfterSaleResult:
-        def command() -> AfterSaleCommand:
-            return WithdrawAfterSale(_id(input.request_id))
-
-        return await handled(
-            info, access.require_a_buyer, command, input.idempotency_key, AfterSale.of
-        )
-
-    @strawberry.mutation(description="Buyer: appeal a rejection within the appeal window (R5).")
-    async def appeal_after_sale(
-        self, info: Info[Context, Any], input: ReasonedStepInput
-    ) -> AfterSaleResult:
-        def command() -> AfterSaleCommand:
-            return AppealAfterSale(_id(input.request_id), input.reason, input.comment)
-
-        evidence = with_evidence(info, input.evidence_ids)
-        return await handled(
-            info, access.require_a_buyer, command, input.idempotency_key, AfterSale.of, evidence
-        )
-
-    @strawberry.mutation(
-        description="Buyer: accept the seller's partial-refund offer (refunded that amount, keep "
-        "the item) or decline it (the seller decides again) (R12)."
+    withdraw_after_sale = after_sale_step(
+        "Buyer: take back a request not yet answered or shipped.",
+        access.require_a_buyer,
+        AfterSaleStepInput,
+        lambda i: WithdrawAfterSale(_id(i.request_id)),
     )
-    async def answer_offer(
-        self, info: Info[Context, Any], input: AnswerOfferInput
-    ) -> AfterSaleResult:
-        def command() -> AfterSaleCommand:
-            return AnswerOffer(_id(input.request_id), input.accept)
-
-        return await handled(
-            info, access.require_a_buyer, command, input.idempotency_key, AfterSale.of
-        )
-
-    @strawberry.mutation(description="Buyer: the item is on its way back (R8).")
-    async def ship_return(self, info: Info[Context, Any], input: ShipmentInput) -> AfterSaleResult:
-        def command() -> AfterSaleCommand:
-            return ShipReturn(_id(input.request_id), input.carrier, input.tracking_number)
-
-        return await handled(
-            info, access.require_a_buyer, command, input.idempotency_key, AfterSale.of
-        )
-
-    # ---- seller agent --------------------------------------------------------------------
-
-    @strawberry.mutation(
-        description="Seller: approve with a decision (R7, P2): some lines, a partial amount, "
-        "or let the buyer keep the item; or decide otherwise: OFFER_PARTIAL_REFUND offers "
-        "partialAmount and waits for the buyer (R12), ISSUE_REPLACEMENT_REFUND settles a "
-        "replacement with a refund instead (P4)."
+    appeal_after_sale = after_sale_step(
+        "Buyer: appeal a rejection within the appeal window (R5).",
+        access.require_a_buyer,
+        ReasonedStepInput,
+        lambda i: AppealAfterSale(_id(i.request_id), i.reason, i.comment),
     )
-    async def approve_after_sale(
-        self, info: Info[Context, Any], input: ApproveAfterSaleInput
-    ) -> AfterSaleResult:
-        def command() -> AfterSaleCommand:
-            terms = ApprovalTerms(
-                lines=_chosen(input.lines),
-                buyer_keeps_item=input.buyer_keeps_item,
-                partial_amount=money_of(input.partial_amount, "partialAmount"),
-                reason=input.reason,
-                comment=input.comment,
-            )
-            return decision_command(_id(input.request_id), input.decision, terms)
-
-        return await handled(
-            info, access.require_an_acting_agent, command, input.idempotency_key, AfterSale.of
-        )
-
-    @strawberry.mutation(description="Seller: reject with a reason of the kind's catalogue (R4).")
-    async def reject_after_sale(
-        self, info: Info[Context, Any], input: ReasonedStepInput
-    ) -> AfterSaleResult:
-        def command() -> AfterSaleCommand:
-            return RejectAfterSale(_id(input.request_id), input.reason, input.comment)
-
-        evidence = with_evidence(info, input.evidence_ids)
-        return await handled(
-            info,
-            access.require_an_acting_agent,
-            command,
-            input.idempotency_key,
-            AfterSale.of,
-            evidence,
-        )
-
-    @strawberry.mutation(description="Seller: the returned parcel arrived; the refund is paid.")
-    async def confirm_return_received(
-        self, info: Info[Context, Any], input: AfterSaleStepInput
-    ) -> AfterSaleResult:
-        def command() -> AfterSaleCommand:
-            return ConfirmReturnReceived(_id(input.request_id))
-
-        return await handled(
-            info, access.require_an_acting_agent, command, input.idempotency_key, AfterSale.of
-        )
-
-    @strawberry.mutation(description="Seller: the returned parcel is not as agreed (R8).")
-    async def reject_return_on_receipt(
-        self, info: Info[Context, Any], input: ReasonedStepInput
-    ) -> AfterSaleResult:
-        def command() -> AfterSaleCommand:
-            return RejectReturnOnReceipt(_id(input.request_id), input.reason, input.comment)
-
-        evidence = with_evidence(info, input.evidence_ids)
-        return await handled(
-            info,
-            access.require_an_acting_agent,
-            command,
-            input.idempotency_key,
-            AfterSale.of,
-            evidence,
-        )
-
-    @strawberry.mutation(
-        description="Seller: the replacement is on its way (P2); its replacement order is handed "
-        "to the carrier with it (P4)."
+    answer_offer = after_sale_step(
+        "Buyer: accept the seller's partial-refund offer (refunded that amount, keep the item) or "
+        "decline it (the seller decides again) (R12).",
+        access.require_a_buyer,
+        AnswerOfferInput,
+        lambda i: AnswerOffer(_id(i.request_id), i.accept),
     )
-    async def ship_replacement(
-        self, info: Info[Context, Any], input: ShipmentInput
-    ) -> AfterSaleResult:
-        def command() -> AfterSaleCommand:
-            return ShipReplacement(_id(input.request_id), input.carrier, input.tracking_number)
-
-        return await handled(
-            info, access.require_an_acting_agent, command, input.idempotency_key, AfterSale.of
-        )
-
-    @strawberry.mutation(description="Seller: refund with no buyer request (R9).")
-    async def refund_order(
-        self, info: Info[Context, Any], input: RefundOrderInput
-    ) -> AfterSaleResult:
-        def command() -> AfterSaleCommand:
-            return _refund(RefundOrder, input)
-
-        return await handled(
-            info, access.require_an_acting_agent, command, input.idempotency_key, AfterSale.of
-        )
-
-    # ---- platform ------------------------------------------------------------------------
-
-    @strawberry.mutation(description="Platform: refund with no seller step (R10).")
-    async def platform_refund(
-        self, info: Info[Context, Any], input: RefundOrderInput
-    ) -> AfterSaleResult:
-        def command() -> AfterSaleCommand:
-            return _refund(PlatformRefund, input)
-
-        return await handled(
-            info, access.require_platform, command, input.idempotency_key, AfterSale.of
-        )
-
-    @strawberry.mutation(description="Platform: decide an appeal for the buyer or the seller (R6).")
-    async def decide_appeal(
-        self, info: Info[Context, Any], input: DecideAppealInput
-    ) -> AfterSaleResult:
-        def command() -> AfterSaleCommand:
-            return DecideAppeal(_id(input.request_id), input.for_buyer, input.note)
-
-        return await handled(
-            info, access.require_platform, command, input.idempotency_key, AfterSale.of
-        )
-
-    @strawberry.mutation(
-        description="Platform (carrier event): the replacement was delivered (its replacement "
-        "order too)."
+    ship_return = after_sale_step(
+        "Buyer: the item is on its way back (R8).",
+        access.require_a_buyer,
+        ShipmentInput,
+        lambda i: ShipReturn(_id(i.request_id), i.carrier, i.tracking_number),
     )
-    async def record_replacement_delivered(
-        self, info: Info[Context, Any], input: AfterSaleStepInput
-    ) -> AfterSaleResult:
-        def command() -> AfterSaleCommand:
-            return RecordReplacementDelivered(_id(input.request_id))
-
-        return await handled(
-            info, access.require_platform, command, input.idempotency_key, AfterSale.of
-        )
+    approve_after_sale = after_sale_step(
+        "Seller: approve with a decision (R7, P2): some lines, a partial amount, or let the buyer "
+        "keep the item; or decide otherwise: OFFER_PARTIAL_REFUND offers partialAmount and waits "
+        "for the buyer (R12), ISSUE_REPLACEMENT_REFUND settles a replacement with a refund "
+        "instead (P4).",
+        access.require_an_acting_agent,
+        ApproveAfterSaleInput,
+        _decision,
+    )
+    reject_after_sale = after_sale_step(
+        "Seller: reject with a reason of the kind's catalogue (R4).",
+        access.require_an_acting_agent,
+        ReasonedStepInput,
+        lambda i: RejectAfterSale(_id(i.request_id), i.reason, i.comment),
+    )
+    confirm_return_received = after_sale_step(
+        "Seller: the returned parcel arrived; the refund is paid.",
+        access.require_an_acting_agent,
+        AfterSaleStepInput,
+        lambda i: ConfirmReturnReceived(_id(i.request_id)),
+    )
+    reject_return_on_receipt = after_sale_step(
+        "Seller: the returned parcel is not as agreed (R8).",
+        access.require_an_acting_agent,
+        ReasonedStepInput,
+        lambda i: RejectReturnOnReceipt(_id(i.request_id), i.reason, i.comment),
+    )
+    ship_replacement = after_sale_step(
+        "Seller: the replacement is on its way (P2); its replacement order is handed to the "
+        "carrier with it (P4).",
+        access.require_an_acting_agent,
+        ShipmentInput,
+        lambda i: ShipReplacement(_id(i.request_id), i.carrier, i.tracking_number),
+    )
+    refund_order = after_sale_step(
+        "Seller: refund with no buyer request (R9).",
+        access.require_an_acting_agent,
+        RefundOrderInput,
+        _refund(RefundOrder),
+    )
+    platform_refund = after_sale_step(
+        "Platform: refund with no seller step (R10).",
+        access.require_platform,
+        RefundOrderInput,
+        _refund(PlatformRefund),
+    )
+    decide_appeal = after_sale_step(
+        "Platform: decide an appeal for the buyer or the seller (R6).",
+        access.require_platform,
+        DecideAppealInput,
+        lambda i: DecideAppeal(_id(i.request_id), i.for_buyer, i.note),
+    )
+    record_replacement_delivered = after_sale_step(
+        "Platform (carrier event): the replacement was delivered (its replacement order too).",
+        access.require_platform,
+        AfterSaleStepInput,
+        lambda i: RecordReplacementDelivered(_id(i.request_id)),
+    )
 
     @strawberry.mutation(
         description="Platform: set a category's policy (Y1). Requests already opened keep theirs."
@@ -308,16 +233,3 @@ class AfterSaleMutations:
             return input.category.strip(), policy
 
         return await outcome(call(), lambda cp: CategoryPolicy.of(*cp))
-
-
-def _refund(
-    cls: type[RefundOrder] | type[PlatformRefund], input: RefundOrderInput
-) -> AfterSaleCommand:
-    """R9 and R10 take the same input: only who may send it differs."""
-    return cls(
-        well_formed_id(input.order_id, "orderId"),
-        input.reason,
-        input.comment,
-        _chosen(input.lines),
-        money_of(input.partial_amount, "partialAmount"),
-    )

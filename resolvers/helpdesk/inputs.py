@@ -8,9 +8,15 @@ from models import ticket_rules as rules_domain
 from models import tickets as domain
 from models.commands import ApprovalTerms, ApproveFromTicket, chosen_lines
 from models.errors import ValidationFailed
-from resolvers.after_sales.inputs import LineQuantityInput, lines_of
+from resolvers.after_sales.inputs import lines_of
 from resolvers.helpdesk.types import RuleActionKind, TicketStatus
-from resolvers.inputs import IDEMPOTENCY_HELP, MoneyInput, money_of, well_formed_id
+from resolvers.inputs import (
+    IDEMPOTENCY_HELP,
+    LineQuantityInput,
+    MoneyInput,
+    money_of,
+    well_formed_id,
+)
 from resolvers.requests.types import (
     RequestInitiator,
     domain_initiator,

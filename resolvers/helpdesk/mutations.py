@@ -12,7 +12,7 @@ from strawberry.types import Info
 from models import access
 from models import ticket_rules as rules_domain
 from models.commands import RejectFromTicket
-from resolvers.commands import handled
+from resolvers.commands import CommandMutations
 from resolvers.context import Context, caller_who, services_of
 from resolvers.errors import (
     AfterSaleRefusedError,
@@ -68,6 +68,7 @@ TicketRuleResult = result_union("TicketRuleResult", TicketRule, InvalidRuleError
 DeleteTicketRuleResult = result_union("DeleteTicketRuleResult", DeletedTicketRule)
 DryRunResult = result_union("DryRunResult", DryRun, InvalidRuleError)
 ShopAgentsResult = result_union("ShopAgentsResult", ShopAgents)
+ticket_decision = CommandMutations(TicketResult, Ticket.of)
 
 
 def _dry_run(previews: list[rules_domain.Preview]) -> DryRun:
@@ -138,31 +139,19 @@ class TicketMutations:
 
         return await outcome(call(), Ticket.of)
 
-    @strawberry.mutation(
-        description="Approve the ticket's request: the same decision, rules and permission "
-        "as on the request; ticket and request move together."
+    approve_from_ticket = ticket_decision(
+        "Approve the ticket's request: the same decision, rules and permission as on the "
+        "request; ticket and request move together.",
+        access.require_an_acting_agent,
+        ApproveFromTicketInput,
+        ApproveFromTicketInput.command,
     )
-    async def approve_from_ticket(
-        self, info: Info[Context, Any], input: ApproveFromTicketInput
-    ) -> TicketResult:
-        return await handled(
-            info,
-            access.require_an_acting_agent,
-            input.command,
-            input.idempotency_key,
-            Ticket.of,
-        )
-
-    @strawberry.mutation(description="Reject the ticket's request with a reason of its kind.")
-    async def reject_from_ticket(
-        self, info: Info[Context, Any], input: RejectFromTicketInput
-    ) -> TicketResult:
-        def command() -> RejectFromTicket:
-            return RejectFromTicket(ticket_id_of(input.ticket_id), input.reason, input.comment)
-
-        return await handled(
-            info, access.require_an_acting_agent, command, input.idempotency_key, Ticket.of
-        )
+    reject_from_ticket = ticket_decision(
+        "Reject the ticket's request with a reason of its kind.",
+        access.require_an_acting_agent,
+        RejectFromTicketInput,
+        lambda i: RejectFromTicket(ticket_id_of(i.ticket_id), i.reason, i.comment),
+    )
 
     @strawberry.mutation(description="H2: a new rule for the shop, checked before it is saved.")
     async def create_ticket_rule(
