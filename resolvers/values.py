@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from functools import lru_cache
-from typing import Protocol
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 import strawberry
 
@@ -89,3 +89,36 @@ class PageInfo:
         return cls(
             has_next_page=page.has_next, end_cursor=page.cursors[-1] if page.cursors else None
         )
+
+
+Node = TypeVar("Node")
+
+
+@strawberry.type
+class Edge(Generic[Node]):
+    cursor: str
+    node: Node
+
+
+@strawberry.type
+class Connection(Generic[Node]):
+    """A page of a list. Strawberry names `Connection[Order]` OrderConnection, its edges
+    OrderEdge; a subclass adds what one list has besides (a request list's `tabCounts`)."""
+
+    edges: list[Edge[Node]]
+    page_info: PageInfo
+
+    @strawberry.field
+    def nodes(self) -> list[Node]:
+        return [e.node for e in self.edges]
+
+    @classmethod
+    def of(
+        cls, found: Iterable[Any], page: _Page, present: Callable[[Any], Node], **more: Any
+    ) -> Self:
+        """The page of what a service found, each presented as a node, with its cursor; `more`:
+        the fields a subclass adds."""
+        edges = [
+            Edge(cursor=cur, node=present(x)) for x, cur in zip(found, page.cursors, strict=True)
+        ]
+        return cls(edges=edges, page_info=PageInfo.of(page), **more)

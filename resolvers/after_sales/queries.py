@@ -16,7 +16,6 @@ from resolvers.after_sales.inputs import AfterSaleCatalogue, AfterSaleFilter, Af
 from resolvers.after_sales.types import (
     AfterSale,
     AfterSaleConnection,
-    AfterSaleEdge,
     AfterSaleTab,
     CategoryPolicy,
     RefundLedger,
@@ -24,7 +23,7 @@ from resolvers.after_sales.types import (
 from resolvers.context import Context, actor_of, services_of
 from resolvers.inputs import well_formed_id
 from resolvers.requests.types import RefundBreakdown, RequestEligibility
-from resolvers.values import PageInfo, Reason
+from resolvers.values import Reason
 from services import read_types
 
 _CATALOGUES: Mapping[AfterSaleCatalogue, Mapping[str, str]] = {
@@ -91,12 +90,8 @@ class AfterSaleQueries:
         found, page = await svc.page(
             actor_of(info), shop_id, tab.domain(), f, _sort_for(tab, f, sort), first, after
         )
-        edges = [
-            AfterSaleEdge(cursor=cur, node=AfterSale.of(r))
-            for r, cur in zip(found, page.cursors, strict=True)
-        ]
-        return AfterSaleConnection(
-            edges=edges, page_info=PageInfo.of(page), _shop_id=shop_id, _filter=f
+        return AfterSaleConnection.of(
+            found, page, AfterSale.of, count_tabs=lambda actor: svc.tab_counts(actor, shop_id, f)
         )
 
     @strawberry.field(description="R1, R5, P1: for each line and kind, may the buyer ask now?")

@@ -20,22 +20,21 @@ from models.orders import Order as DomainOrder
 from models.policy import CategoryPolicy as DomainPolicy
 from models.refund_ledger import LedgerSource as DomainLedgerSource
 from models.refund_ledger import RefundLedger as DomainLedger
-from resolvers.context import Context, actor_of, services_of
+from resolvers.context import Context
 from resolvers.policy import ResponseWindow
 from resolvers.requests.types import (
     LineRefund,
     NextAction,
     RefundBreakdown,
     Request,
-    TabCount,
+    RequestConnection,
     TimelineRecord,
     initiator_of,
     kind_of,
     line_refunds,
     status_of,
-    tab_counts,
 )
-from resolvers.values import ActorKind, LineItem, Lines, Money, PageInfo, Reason
+from resolvers.values import ActorKind, LineItem, Lines, Money, Reason
 
 if TYPE_CHECKING:
     from resolvers.orders.types import Order
@@ -360,23 +359,5 @@ class AfterSale(Request):
 
 
 @strawberry.type
-class AfterSaleEdge:
-    cursor: str
-    node: AfterSale
-
-
-@strawberry.type
-class AfterSaleConnection:
-    edges: list[AfterSaleEdge]
-    page_info: PageInfo
-    _shop_id: strawberry.Private[str | None]
-    _filter: strawberry.Private[Any]  # the list's filter, as the service takes it
-
-    @strawberry.field
-    def nodes(self) -> list[AfterSale]:
-        return [e.node for e in self.edges]
-
-    @strawberry.field(description="The count of every tab (ALL included) under the same filter.")
-    async def tab_counts(self, info: Info[Context, Any]) -> list[TabCount]:
-        svc = services_of(info).after_sales
-        return tab_counts(await svc.tab_counts(actor_of(info), self._shop_id, self._filter))
+class AfterSaleConnection(RequestConnection[AfterSale]):
+    pass

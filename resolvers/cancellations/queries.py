@@ -18,13 +18,12 @@ from resolvers.cancellations.inputs import CancellationFilter, CancellationSort
 from resolvers.cancellations.types import (
     Cancellation,
     CancellationConnection,
-    CancellationEdge,
     CancellationTab,
 )
 from resolvers.context import Context, actor_of, services_of
 from resolvers.inputs import well_formed_id
 from resolvers.requests.types import TabCount, tab_counts
-from resolvers.values import PageInfo, Reason
+from resolvers.values import Reason
 from services import read_types
 
 
@@ -67,13 +66,8 @@ class CancellationQueries:
         found, page = await svc.page(
             actor_of(info), shop_id, tab.domain(), f, sort.value, first, after
         )
-
-        edges = [
-            CancellationEdge(cursor=cur, node=Cancellation.of(c))
-            for c, cur in zip(found, page.cursors, strict=True)
-        ]
-        return CancellationConnection(
-            edges=edges, page_info=PageInfo.of(page), _shop_id=shop_id, _filter=f
+        return CancellationConnection.of(
+            found, page, Cancellation.of, count_tabs=lambda actor: svc.tab_counts(actor, shop_id, f)
         )
 
     @strawberry.field(

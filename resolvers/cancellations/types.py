@@ -4,27 +4,23 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Any
 
 import strawberry
-from strawberry.types import Info
 
 from models import cancellations as cancel_domain
 from models.policy import CategoryPolicy as DomainPolicy
 from models.requests import RequestKind as DomainRequestKind
-from resolvers.context import Context, actor_of, services_of
 from resolvers.policy import ResponseWindow
 from resolvers.requests.types import (
     NextAction,
     RefundBreakdown,
     Request,
-    TabCount,
+    RequestConnection,
     TimelineRecord,
     initiator_of,
     status_of,
-    tab_counts,
 )
-from resolvers.values import LineItem, Lines, PageInfo, Reason
+from resolvers.values import LineItem, Lines, Reason
 
 
 @strawberry.enum(description="The tabs of Seller Center > Manage Cancellations.")
@@ -135,23 +131,5 @@ class Cancellation(Request):
 
 
 @strawberry.type
-class CancellationEdge:
-    cursor: str
-    node: Cancellation
-
-
-@strawberry.type
-class CancellationConnection:
-    edges: list[CancellationEdge]
-    page_info: PageInfo
-    _shop_id: strawberry.Private[str | None]
-    _filter: strawberry.Private[Any]  # the list's filter, as the service takes it
-
-    @strawberry.field
-    def nodes(self) -> list[Cancellation]:
-        return [e.node for e in self.edges]
-
-    @strawberry.field(description="The count of every tab (ALL included) under the same filter.")
-    async def tab_counts(self, info: Info[Context, Any]) -> list[TabCount]:
-        svc = services_of(info).cancellations
-        return tab_counts(await svc.tab_counts(actor_of(info), self._shop_id, self._filter))
+class CancellationConnection(RequestConnection[Cancellation]):
+    pass

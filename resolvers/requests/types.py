@@ -8,7 +8,7 @@ The status, action and next-action enums are the union of the kinds' own, read f
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
@@ -17,6 +17,7 @@ import strawberry
 from strawberry.types import Info
 
 from models import access
+from models.actors import Actor
 from models.after_sale_requests import APPEAL_OR_REQUEST_AGAIN
 from models.after_sales import LineEligibility as LineView
 from models.after_sales_machine import AfterSaleNotificationKind
@@ -28,7 +29,16 @@ from models.requests import NextAction as DomainNextAction
 from models.requests import RequestKind as DomainRequestKind
 from models.requests import TimelineRecord as DomainRecord
 from resolvers.context import Context, actor_of
-from resolvers.values import ActorKind, LineItem, Lines, Money, Reason, RequestKind
+from resolvers.values import (
+    ActorKind,
+    Connection,
+    LineItem,
+    Lines,
+    Money,
+    Node,
+    Reason,
+    RequestKind,
+)
 
 if TYPE_CHECKING:
     from resolvers.evidence.types import Evidence
@@ -170,6 +180,21 @@ def tab_counts(counts: Mapping[Enum, int]) -> list[TabCount]:
     """ALL first, then each tab of the kind's page in its order."""
     tabs = [TabCount(tab=RequestTab[t.name], count=n) for t, n in counts.items()]
     return [TabCount(tab=RequestTab.ALL, count=sum(counts.values())), *tabs]
+
+
+# Counts a list's tabs for the caller, under the list's shop and filter (the kind's service).
+TabCounter = Callable[[Actor], Awaitable[Mapping[Enum, int]]]
+
+
+@strawberry.type
+class RequestConnection(Connection[Node]):
+    """A page of one kind's requests, with the counts of its tabs."""
+
+    count_tabs: strawberry.Private[TabCounter]
+
+    @strawberry.field(description="The count of every tab (ALL included) under the same filter.")
+    async def tab_counts(self, info: Info[Context, Any]) -> list[TabCount]:
+        return tab_counts(await self.count_tabs(actor_of(info)))
 
 
 @strawberry.type(description="One change of a request (R11): who, when, from what to what, why.")
