@@ -1,8 +1,7 @@
 """How a mutation resolver hands its use case to the services: one command, one call.
 
-A mutation that is a command is declared, not written: `CommandMutations(union, present)` makes
-the mutations returning one result union, each from who may send it, its input type and how the
-input becomes the command (`models/commands.py`).
+A mutation that is a command is declared, not written (`CommandMutations`): who may send it, and
+how its input becomes the command (`models/commands.py`).
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ import contextlib
 import dataclasses
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, TypeVar
+from typing import Any, get_type_hints
 
 import strawberry
 from strawberry.types import Info
@@ -25,7 +24,6 @@ from services.evidence import claiming
 
 # Opened around the one service call, for the caller: the evidence a step names (E1).
 Claim = Callable[[Actor], AbstractContextManager[None]]
-Input = TypeVar("Input")
 
 
 def with_evidence(info: Info[Context, Any], ids: Sequence[strawberry.ID] | None) -> Claim:
@@ -65,35 +63,42 @@ async def handled(
 
 
 class CommandMutations:
-    """Makes the mutations that return one result union (resolvers/errors.py::result_union):
-    each refuses a caller `may` refuses, builds its command from its input, hands it to
-    `Services.handle` under the input's `idempotencyKey`, and `present`s what comes back. An
-    input with `evidenceIds` (E1) claims them for the step's write."""
+    """Declares the mutations that return one result union (resolvers/errors.py::result_union).
+    Each is a function from its input to its command, named as the mutation:
+
+        @after_sale_step(access.require_a_buyer, "Buyer: take back a request.")
+        def withdraw_after_sale(input: AfterSaleStepInput) -> Command:
+            return WithdrawAfterSale(request_id_of(input.request_id))
+
+    The mutation refuses a caller `may` refuses, builds the command, hands it to
+    `Services.handle` under the input's `idempotencyKey` and `present`s what comes back. An input
+    with `evidenceIds` (E1) claims them for the step's write."""
 
     def __init__(self, union: Any, present: Callable[[Any], Any]) -> None:
         self.union = union
         self.present = present
 
     def __call__(
-        self,
-        description: str,
-        may: Callable[[Actor], None],
-        input_type: type[Input],
-        command: Callable[[Input], Command],
-    ) -> Any:
-        present = self.present
+        self, may: Callable[[Actor], None], description: str
+    ) -> Callable[[Callable[[Any], Command]], Any]:
+        def declare(command: Callable[[Any], Command]) -> Any:
+            input_type = get_type_hints(command)["input"]
+            claims_evidence = any(f.name == "evidence_ids" for f in dataclasses.fields(input_type))
+            present = self.present
 
-        async def resolve(self: Any, info: Info[Context, Any], input: Any) -> Any:
-            claim = with_evidence(info, input.evidence_ids) if claims_evidence else _no_claim
-            return await handled(
-                info, may, lambda: command(input), input.idempotency_key, present, claim
-            )
+            async def resolve(info: Info[Context, Any], input: Any) -> Any:
+                claim = with_evidence(info, input.evidence_ids) if claims_evidence else _no_claim
+                return await handled(
+                    info, may, lambda: command(input), input.idempotency_key, present, claim
+                )
 
-        claims_evidence = any(f.name == "evidence_ids" for f in dataclasses.fields(input_type))
-        # Strawberry reads the argument and the result from the annotations.
-        resolve.__annotations__ = {
-            "info": Info[Context, Any],
-            "input": input_type,
-            "return": self.union,
-        }
-        return strawberry.mutation(resolve, description=description)
+            # Strawberry reads the mutation's name, argument and result from the resolver.
+            resolve.__name__ = command.__name__
+            resolve.__annotations__ = {
+                "info": Info[Context, Any],
+                "input": input_type,
+                "return": self.union,
+            }
+            return strawberry.mutation(resolve, description=description)
+
+        return declare

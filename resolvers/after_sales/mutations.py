@@ -85,130 +85,118 @@ def _chosen(lines: list[LineQuantityInput] | None) -> Lines | None:
     return chosen_lines(lines_of(lines))
 
 
-def _request(input: RequestAfterSaleInput) -> Command:
-    order_id = well_formed_id(input.order_id, "orderId")
-    chosen = chosen_lines(lines_of(input.lines) or {})
-    return RequestAfterSale(order_id, input.kind, chosen, input.reason, input.note)
-
-
-def _decision(input: ApproveAfterSaleInput) -> Command:
-    terms = ApprovalTerms(
-        lines=_chosen(input.lines),
-        buyer_keeps_item=input.buyer_keeps_item,
-        partial_amount=money_of(input.partial_amount, "partialAmount"),
-        reason=input.reason,
-        comment=input.comment,
-    )
-    return decision_command(_id(input.request_id), input.decision, terms)
-
-
-def _refund(cls: type[RefundOrder] | type[PlatformRefund]) -> Any:
+def _refund(cls: type[RefundOrder] | type[PlatformRefund], input: RefundOrderInput) -> Command:
     """R9 and R10 take the same input: only who may send it differs."""
-
-    def command(input: RefundOrderInput) -> Command:
-        return cls(
-            well_formed_id(input.order_id, "orderId"),
-            input.reason,
-            input.comment,
-            _chosen(input.lines),
-            money_of(input.partial_amount, "partialAmount"),
-        )
-
-    return command
+    order_id = well_formed_id(input.order_id, "orderId")
+    amount = money_of(input.partial_amount, "partialAmount")
+    return cls(order_id, input.reason, input.comment, _chosen(input.lines), amount)
 
 
 @strawberry.type
 class AfterSaleMutations:
-    request_after_sale = after_sale_step(
+    # ---- buyer ---------------------------------------------------------------------------
+
+    @after_sale_step(
+        access.require_a_buyer,
         "Buyer: ask for a refund only, a return and refund, or a replacement for some lines and "
         "quantities (R1, P1); after one rejection, a second request (R5).",
-        access.require_a_buyer,
-        RequestAfterSaleInput,
-        _request,
     )
-    withdraw_after_sale = after_sale_step(
-        "Buyer: take back a request not yet answered or shipped.",
-        access.require_a_buyer,
-        AfterSaleStepInput,
-        lambda i: WithdrawAfterSale(_id(i.request_id)),
+    def request_after_sale(input: RequestAfterSaleInput) -> Command:
+        order_id = well_formed_id(input.order_id, "orderId")
+        chosen = chosen_lines(lines_of(input.lines) or {})
+        return RequestAfterSale(order_id, input.kind, chosen, input.reason, input.note)
+
+    @after_sale_step(
+        access.require_a_buyer, "Buyer: take back a request not yet answered or shipped."
     )
-    appeal_after_sale = after_sale_step(
-        "Buyer: appeal a rejection within the appeal window (R5).",
-        access.require_a_buyer,
-        ReasonedStepInput,
-        lambda i: AppealAfterSale(_id(i.request_id), i.reason, i.comment),
+    def withdraw_after_sale(input: AfterSaleStepInput) -> Command:
+        return WithdrawAfterSale(_id(input.request_id))
+
+    @after_sale_step(
+        access.require_a_buyer, "Buyer: appeal a rejection within the appeal window (R5)."
     )
-    answer_offer = after_sale_step(
+    def appeal_after_sale(input: ReasonedStepInput) -> Command:
+        return AppealAfterSale(_id(input.request_id), input.reason, input.comment)
+
+    @after_sale_step(
+        access.require_a_buyer,
         "Buyer: accept the seller's partial-refund offer (refunded that amount, keep the item) or "
         "decline it (the seller decides again) (R12).",
-        access.require_a_buyer,
-        AnswerOfferInput,
-        lambda i: AnswerOffer(_id(i.request_id), i.accept),
     )
-    ship_return = after_sale_step(
-        "Buyer: the item is on its way back (R8).",
-        access.require_a_buyer,
-        ShipmentInput,
-        lambda i: ShipReturn(_id(i.request_id), i.carrier, i.tracking_number),
-    )
-    approve_after_sale = after_sale_step(
+    def answer_offer(input: AnswerOfferInput) -> Command:
+        return AnswerOffer(_id(input.request_id), input.accept)
+
+    @after_sale_step(access.require_a_buyer, "Buyer: the item is on its way back (R8).")
+    def ship_return(input: ShipmentInput) -> Command:
+        return ShipReturn(_id(input.request_id), input.carrier, input.tracking_number)
+
+    # ---- seller agent --------------------------------------------------------------------
+
+    @after_sale_step(
+        access.require_an_acting_agent,
         "Seller: approve with a decision (R7, P2): some lines, a partial amount, or let the buyer "
         "keep the item; or decide otherwise: OFFER_PARTIAL_REFUND offers partialAmount and waits "
         "for the buyer (R12), ISSUE_REPLACEMENT_REFUND settles a replacement with a refund "
         "instead (P4).",
-        access.require_an_acting_agent,
-        ApproveAfterSaleInput,
-        _decision,
     )
-    reject_after_sale = after_sale_step(
-        "Seller: reject with a reason of the kind's catalogue (R4).",
-        access.require_an_acting_agent,
-        ReasonedStepInput,
-        lambda i: RejectAfterSale(_id(i.request_id), i.reason, i.comment),
+    def approve_after_sale(input: ApproveAfterSaleInput) -> Command:
+        terms = ApprovalTerms(
+            lines=_chosen(input.lines),
+            buyer_keeps_item=input.buyer_keeps_item,
+            partial_amount=money_of(input.partial_amount, "partialAmount"),
+            reason=input.reason,
+            comment=input.comment,
+        )
+        return decision_command(_id(input.request_id), input.decision, terms)
+
+    @after_sale_step(
+        access.require_an_acting_agent, "Seller: reject with a reason of the kind's catalogue (R4)."
     )
-    confirm_return_received = after_sale_step(
-        "Seller: the returned parcel arrived; the refund is paid.",
-        access.require_an_acting_agent,
-        AfterSaleStepInput,
-        lambda i: ConfirmReturnReceived(_id(i.request_id)),
+    def reject_after_sale(input: ReasonedStepInput) -> Command:
+        return RejectAfterSale(_id(input.request_id), input.reason, input.comment)
+
+    @after_sale_step(
+        access.require_an_acting_agent, "Seller: the returned parcel arrived; the refund is paid."
     )
-    reject_return_on_receipt = after_sale_step(
-        "Seller: the returned parcel is not as agreed (R8).",
-        access.require_an_acting_agent,
-        ReasonedStepInput,
-        lambda i: RejectReturnOnReceipt(_id(i.request_id), i.reason, i.comment),
+    def confirm_return_received(input: AfterSaleStepInput) -> Command:
+        return ConfirmReturnReceived(_id(input.request_id))
+
+    @after_sale_step(
+        access.require_an_acting_agent, "Seller: the returned parcel is not as agreed (R8)."
     )
-    ship_replacement = after_sale_step(
+    def reject_return_on_receipt(input: ReasonedStepInput) -> Command:
+        return RejectReturnOnReceipt(_id(input.request_id), input.reason, input.comment)
+
+    @after_sale_step(
+        access.require_an_acting_agent,
         "Seller: the replacement is on its way (P2); its replacement order is handed to the "
         "carrier with it (P4).",
-        access.require_an_acting_agent,
-        ShipmentInput,
-        lambda i: ShipReplacement(_id(i.request_id), i.carrier, i.tracking_number),
     )
-    refund_order = after_sale_step(
-        "Seller: refund with no buyer request (R9).",
-        access.require_an_acting_agent,
-        RefundOrderInput,
-        _refund(RefundOrder),
+    def ship_replacement(input: ShipmentInput) -> Command:
+        return ShipReplacement(_id(input.request_id), input.carrier, input.tracking_number)
+
+    @after_sale_step(access.require_an_acting_agent, "Seller: refund with no buyer request (R9).")
+    def refund_order(input: RefundOrderInput) -> Command:
+        return _refund(RefundOrder, input)
+
+    # ---- platform ------------------------------------------------------------------------
+
+    @after_sale_step(access.require_platform, "Platform: refund with no seller step (R10).")
+    def platform_refund(input: RefundOrderInput) -> Command:
+        return _refund(PlatformRefund, input)
+
+    @after_sale_step(
+        access.require_platform, "Platform: decide an appeal for the buyer or the seller (R6)."
     )
-    platform_refund = after_sale_step(
-        "Platform: refund with no seller step (R10).",
+    def decide_appeal(input: DecideAppealInput) -> Command:
+        return DecideAppeal(_id(input.request_id), input.for_buyer, input.note)
+
+    @after_sale_step(
         access.require_platform,
-        RefundOrderInput,
-        _refund(PlatformRefund),
-    )
-    decide_appeal = after_sale_step(
-        "Platform: decide an appeal for the buyer or the seller (R6).",
-        access.require_platform,
-        DecideAppealInput,
-        lambda i: DecideAppeal(_id(i.request_id), i.for_buyer, i.note),
-    )
-    record_replacement_delivered = after_sale_step(
         "Platform (carrier event): the replacement was delivered (its replacement order too).",
-        access.require_platform,
-        AfterSaleStepInput,
-        lambda i: RecordReplacementDelivered(_id(i.request_id)),
     )
+    def record_replacement_delivered(input: AfterSaleStepInput) -> Command:
+        return RecordReplacementDelivered(_id(input.request_id))
 
     @strawberry.mutation(
         description="Platform: set a category's policy (Y1). Requests already opened keep theirs."

@@ -64,61 +64,63 @@ def _id(value: strawberry.ID) -> str:
     return well_formed_id(value, "cancellationId")
 
 
-def _cancel_lines(input: CancelOrderLinesInput) -> Command:
-    order_id = _order_id(input.order_id)
-    if len(input.lines) > MAX_LINES:
-        raise ValidationFailed(f"at most {MAX_LINES} lines", field="lines")
-    lines = tuple(
-        (well_formed_id(line.line_id, f"lines[{i}].lineId"), line.quantity)
-        for i, line in enumerate(input.lines)
-    )
-    return CancelOrderLines(order_id, lines, input.reason.value, input.comment)
-
-
 @strawberry.type
 class CancellationMutations:
-    request_cancellation = cancellation_step(
+    # ---- buyer ---------------------------------------------------------------------------
+
+    @cancellation_step(
+        access.require_a_buyer,
         "Buyer: cancel an order. At once inside the unconditional window (C1), a request to the "
         "seller after it (C2), refused once the carrier has it (C3).",
-        access.require_a_buyer,
-        RequestCancellationInput,
-        lambda i: RequestCancellation(_order_id(i.order_id), i.reason.value, i.note),
     )
-    withdraw_cancellation = cancellation_step(
-        "Buyer: take back a request the seller has not answered.",
-        access.require_a_buyer,
-        DecideCancellationInput,
-        lambda i: WithdrawCancellation(_id(i.cancellation_id)),
+    def request_cancellation(input: RequestCancellationInput) -> Command:
+        return RequestCancellation(_order_id(input.order_id), input.reason.value, input.note)
+
+    @cancellation_step(
+        access.require_a_buyer, "Buyer: take back a request the seller has not answered."
     )
-    accept_cancellation = cancellation_step(
-        "Seller: accept; the order is cancelled and refunded (C4).",
+    def withdraw_cancellation(input: DecideCancellationInput) -> Command:
+        return WithdrawCancellation(_id(input.cancellation_id))
+
+    # ---- seller agent --------------------------------------------------------------------
+
+    @cancellation_step(
+        access.require_an_acting_agent, "Seller: accept; the order is cancelled and refunded (C4)."
+    )
+    def accept_cancellation(input: DecideCancellationInput) -> Command:
+        return AcceptCancellation(_id(input.cancellation_id))
+
+    @cancellation_step(
+        access.require_an_acting_agent, "Seller: reject with a reason from the list (C5)."
+    )
+    def reject_cancellation(input: RejectCancellationInput) -> Command:
+        return RejectCancellation(_id(input.cancellation_id), input.reason.value, input.comment)
+
+    @cancellation_step(
+        access.require_an_acting_agent, "Seller: cancel an order with a reason (C7)."
+    )
+    def cancel_order(input: CancelOrderInput) -> Command:
+        return CancelOrder(_order_id(input.order_id), input.reason.value, input.comment)
+
+    # ---- platform ------------------------------------------------------------------------
+
+    @cancellation_step(access.require_platform, "Platform: cancel an order not paid in time (C8).")
+    def cancel_unpaid_order(input: CancelUnpaidOrderInput) -> Command:
+        return CancelUnpaidOrder(_order_id(input.order_id))
+
+    # ---- seller agent: some lines --------------------------------------------------------
+
+    @cancellation_step(
         access.require_an_acting_agent,
-        DecideCancellationInput,
-        lambda i: AcceptCancellation(_id(i.cancellation_id)),
-    )
-    reject_cancellation = cancellation_step(
-        "Seller: reject with a reason from the list (C5).",
-        access.require_an_acting_agent,
-        RejectCancellationInput,
-        lambda i: RejectCancellation(_id(i.cancellation_id), i.reason.value, i.comment),
-    )
-    cancel_order = cancellation_step(
-        "Seller: cancel an order with a reason (C7).",
-        access.require_an_acting_agent,
-        CancelOrderInput,
-        lambda i: CancelOrder(_order_id(i.order_id), i.reason.value, i.comment),
-    )
-    cancel_unpaid_order = cancellation_step(
-        "Platform: cancel an order not paid in time (C8).",
-        access.require_platform,
-        CancelUnpaidOrderInput,
-        lambda i: CancelUnpaidOrder(_order_id(i.order_id)),
-    )
-    cancel_order_lines = cancellation_step(
         "Seller: cancel some lines and quantities of an order with a reason (C10). Those units "
         "are refunded and the rest of the order goes on; asking for every unit left cancels the "
         "whole order (C7).",
-        access.require_an_acting_agent,
-        CancelOrderLinesInput,
-        _cancel_lines,
     )
+    def cancel_order_lines(input: CancelOrderLinesInput) -> Command:
+        if len(input.lines) > MAX_LINES:
+            raise ValidationFailed(f"at most {MAX_LINES} lines", field="lines")
+        lines = tuple(
+            (well_formed_id(line.line_id, f"lines[{i}].lineId"), line.quantity)
+            for i, line in enumerate(input.lines)
+        )
+        return CancelOrderLines(_order_id(input.order_id), lines, input.reason.value, input.comment)

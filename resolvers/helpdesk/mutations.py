@@ -11,7 +11,7 @@ from strawberry.types import Info
 
 from models import access
 from models import ticket_rules as rules_domain
-from models.commands import RejectFromTicket
+from models.commands import Command, RejectFromTicket
 from resolvers.commands import CommandMutations
 from resolvers.context import Context, caller_who, services_of
 from resolvers.errors import (
@@ -139,19 +139,19 @@ class TicketMutations:
 
         return await outcome(call(), Ticket.of)
 
-    approve_from_ticket = ticket_decision(
+    @ticket_decision(
+        access.require_an_acting_agent,
         "Approve the ticket's request: the same decision, rules and permission as on the "
         "request; ticket and request move together.",
-        access.require_an_acting_agent,
-        ApproveFromTicketInput,
-        ApproveFromTicketInput.command,
     )
-    reject_from_ticket = ticket_decision(
-        "Reject the ticket's request with a reason of its kind.",
-        access.require_an_acting_agent,
-        RejectFromTicketInput,
-        lambda i: RejectFromTicket(ticket_id_of(i.ticket_id), i.reason, i.comment),
+    def approve_from_ticket(input: ApproveFromTicketInput) -> Command:
+        return input.command()
+
+    @ticket_decision(
+        access.require_an_acting_agent, "Reject the ticket's request with a reason of its kind."
     )
+    def reject_from_ticket(input: RejectFromTicketInput) -> Command:
+        return RejectFromTicket(ticket_id_of(input.ticket_id), input.reason, input.comment)
 
     @strawberry.mutation(description="H2: a new rule for the shop, checked before it is saved.")
     async def create_ticket_rule(
