@@ -11,6 +11,7 @@ from strawberry.types import Info
 
 from models import after_sales_reasons as catalogues
 from models.after_sales import REJECT_REASONS, REQUEST_REASONS, AfterSaleKind
+from models.after_sales import AfterSaleTab as DomainTab
 from models.errors import ValidationFailed
 from resolvers.after_sales.inputs import AfterSaleCatalogue, AfterSaleFilter, AfterSaleSort
 from resolvers.after_sales.types import (
@@ -22,7 +23,7 @@ from resolvers.after_sales.types import (
 )
 from resolvers.context import Context, actor_of, services_of
 from resolvers.inputs import well_formed_id
-from resolvers.requests.types import RefundBreakdown, RequestEligibility
+from resolvers.requests.types import RefundBreakdown, RequestEligibility, domain_tab
 from resolvers.values import Reason
 from services import read_types
 
@@ -88,7 +89,13 @@ class AfterSaleQueries:
         svc = services_of(info).after_sales
         f = store_filter(filter)
         found, page = await svc.page(
-            actor_of(info), shop_id, tab.domain(), f, _sort_for(tab, f, sort), first, after
+            actor_of(info),
+            shop_id,
+            domain_tab(tab, DomainTab),
+            f,
+            _sort_for(tab, f, sort),
+            first,
+            after,
         )
         return AfterSaleConnection.of(
             found, page, AfterSale.of, count_tabs=lambda actor: svc.tab_counts(actor, shop_id, f)

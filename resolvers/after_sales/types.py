@@ -8,7 +8,6 @@ and the connection's `tabCounts` go back to the services.
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
@@ -24,15 +23,12 @@ from resolvers.context import Context
 from resolvers.policy import ResponseWindow
 from resolvers.requests.types import (
     LineRefund,
-    NextAction,
-    RefundBreakdown,
     Request,
     RequestConnection,
-    TimelineRecord,
-    initiator_of,
     kind_of,
+    kind_tabs,
     line_refunds,
-    status_of,
+    request_fields,
 )
 from resolvers.values import ActorKind, LineItem, Lines, Money, Reason
 
@@ -49,16 +45,9 @@ DecisionType = strawberry.enum(
 )
 
 
-@strawberry.enum(description="The tabs of Seller Center > Manage Returns/Refunds (R2).")
-class AfterSaleTab(Enum):
-    ALL = "ALL"
-    TO_PROCEED = "TO_PROCEED"
-    IN_PROCESS = "IN_PROCESS"
-    COMPLETED = "COMPLETED"
-    CLOSED = "CLOSED"
-
-    def domain(self) -> domain.AfterSaleTab | None:
-        return None if self is AfterSaleTab.ALL else domain.AfterSaleTab(self.value)
+AfterSaleTab = kind_tabs(
+    "AfterSaleTab", domain.AfterSaleTab, "The tabs of Seller Center > Manage Returns/Refunds (R2)."
+)
 
 
 def reason_of(code: str) -> Reason:
@@ -267,25 +256,13 @@ class AfterSale(Request):
 
     @classmethod
     def of(cls, r: domain.AfterSaleRequest) -> AfterSale:
-        n, d, rej, ap = r.next_action, r.decision, r.rejection, r.appeal
+        d, rej, ap = r.decision, r.rejection, r.appeal
         return cls(
+            **request_fields(r, kind_of(r.kind), reason_of, r.next_action),
             _r=r,
-            id=strawberry.ID(r.id),
-            order_id=strawberry.ID(r.order_id),
-            shop_id=strawberry.ID(r.shop_id),
-            buyer_id=strawberry.ID(r.buyer_id),
-            kind=kind_of(r.kind),
-            initiator=initiator_of(r.initiator),
-            status=status_of(r.status),
-            tab=AfterSaleTab(r.tab.value),
-            reason=reason_of(r.reason),
-            note=r.note,
-            requested_at=r.requested_at,
-            resolved_at=r.resolved_at,
+            tab=AfterSaleTab[r.tab.name],
             follows_id=strawberry.ID(r.follows_id) if r.follows_id else None,
-            lines=r.lines,
             deadline=r.deadline,
-            next_action=NextAction.of(n),
             decision=(
                 AfterSaleDecision(
                     type=d.type,
@@ -324,12 +301,10 @@ class AfterSale(Request):
             ),
             return_shipment=_shipment(r.return_shipment),
             replacement_shipment=_shipment(r.replacement_shipment),
-            refund=RefundBreakdown.of(r.refund) if r.refund else None,
             offer=AfterSaleOffer.of(r.offer) if r.offer else None,
             replacement_order_id=(
                 strawberry.ID(r.replacement_order_id) if r.replacement_order_id else None
             ),
-            timeline=[TimelineRecord.of(t, reason_of) for t in r.timeline],
             policy=CategoryPolicy.of(
                 ",".join(sorted({line.category for line in r.lines})), r.policy
             ),

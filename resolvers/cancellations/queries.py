@@ -9,6 +9,7 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
+from models.cancellations import CancellationTab as DomainTab
 from models.reasons import (
     BUYER_CANCEL_REASONS,
     CANCELLATION_REJECT_REASONS,
@@ -22,7 +23,7 @@ from resolvers.cancellations.types import (
 )
 from resolvers.context import Context, actor_of, services_of
 from resolvers.inputs import well_formed_id
-from resolvers.requests.types import TabCount, tab_counts
+from resolvers.requests.types import TabCount, domain_tab, tab_counts
 from resolvers.values import Reason
 from services import read_types
 
@@ -64,7 +65,7 @@ class CancellationQueries:
         svc = services_of(info).cancellations
         f = _cancellation_filter(filter)
         found, page = await svc.page(
-            actor_of(info), shop_id, tab.domain(), f, sort.value, first, after
+            actor_of(info), shop_id, domain_tab(tab, DomainTab), f, sort.value, first, after
         )
         return CancellationConnection.of(
             found, page, Cancellation.of, count_tabs=lambda actor: svc.tab_counts(actor, shop_id, f)

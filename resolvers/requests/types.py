@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import strawberry
 from strawberry.types import Info
@@ -46,6 +46,9 @@ if TYPE_CHECKING:
     from resolvers.orders.types import Order
     from resolvers.refunds.settlement import Refund
     from resolvers.requests.marketplace import MarketplaceRequest
+
+
+E = TypeVar("E", bound=Enum)
 
 
 def _union(name: str, enums: Iterable[type[Enum]], description: str) -> type[Enum]:
@@ -168,6 +171,17 @@ class RequestTab(Enum):
     IN_PROCESS = "IN_PROCESS"
     COMPLETED = "COMPLETED"
     CLOSED = "CLOSED"
+
+
+def kind_tabs(name: str, domain_tabs: type[Enum], description: str) -> Any:
+    """A kind's own tab enum: ALL, then the tabs of the kind's page (its domain enum) in order."""
+    members = {"ALL": "ALL", **{tab.name: tab.value for tab in domain_tabs}}
+    return strawberry.enum(Enum(name, members), name=name, description=description)  # type: ignore[misc]
+
+
+def domain_tab(tab: Enum, domain_tabs: type[E]) -> E | None:
+    """The domain's tab that a kind's API tab names; None for ALL."""
+    return None if tab.name == "ALL" else domain_tabs[tab.name]
 
 
 @strawberry.type(description="The count of one tab under a list's filters.")
@@ -322,6 +336,30 @@ class RequestEligibility:
             window_ends_at=e.window_ends_at,
             eligible=e.eligible,
         )
+
+
+def request_fields(
+    r: Any, kind: DomainRequestKind, reason: Callable[[str], Reason], next_action: Any
+) -> dict[str, Any]:
+    """The fields of the `Request` interface, filled once from a domain request of any kind
+    (its reasons displayed by `reason`, its next action as the caller read it once)."""
+    return {
+        "id": strawberry.ID(r.id),
+        "kind": kind,
+        "order_id": strawberry.ID(r.order_id),
+        "shop_id": strawberry.ID(r.shop_id),
+        "buyer_id": strawberry.ID(r.buyer_id),
+        "initiator": initiator_of(r.initiator),
+        "status": status_of(r.status),
+        "reason": reason(r.reason),
+        "note": r.note,
+        "requested_at": r.requested_at,
+        "resolved_at": r.resolved_at,
+        "next_action": NextAction.of(next_action),
+        "refund": RefundBreakdown.of(r.refund) if r.refund is not None else None,
+        "lines": r.lines,
+        "timeline": [TimelineRecord.of(t, reason) for t in r.timeline],
+    }
 
 
 @strawberry.interface(
