@@ -3,12 +3,15 @@ the kind's catalogue (query `afterSaleReasons`), since the list depends on the k
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import fields
+from datetime import datetime, timedelta
 from enum import Enum
+from typing import Any
 
 import strawberry
 
 from models.errors import ValidationFailed
+from models.policy import CategoryPolicy as DomainPolicy
 from resolvers.after_sales.types import AfterSaleKind, DecisionType
 from resolvers.evidence.types import EVIDENCE_IDS_HELP
 from resolvers.inputs import IDEMPOTENCY_HELP, LineQuantityInput, MoneyInput, well_formed_id
@@ -178,3 +181,15 @@ class CategoryPolicyInput:
     offer_response_window_seconds: int | None = None
     offer_silence_accepts: bool | None = None
     replacement_delivery_window_seconds: int | None = None
+
+    def policy(self) -> DomainPolicy:
+        """Each window given in seconds, each flag given; a field left out takes the default."""
+        given: dict[str, Any] = {}
+        for f in fields(DomainPolicy):
+            seconds = getattr(self, f"{f.name}_seconds", None)
+            flag = getattr(self, f.name, None)
+            if seconds is not None:
+                given[f.name] = timedelta(seconds=seconds)
+            elif flag is not None:
+                given[f.name] = flag
+        return DomainPolicy(**given)

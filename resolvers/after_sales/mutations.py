@@ -4,8 +4,6 @@ services/."""
 
 from __future__ import annotations
 
-from dataclasses import fields
-from datetime import timedelta
 from typing import Any
 
 import strawberry
@@ -32,7 +30,6 @@ from models.commands import (
     chosen_lines,
     decision_command,
 )
-from models.policy import CategoryPolicy as DomainPolicy
 from resolvers.after_sales.inputs import (
     AfterSaleStepInput,
     AnswerOfferInput,
@@ -208,15 +205,7 @@ class AfterSaleMutations:
 
         async def call() -> Any:
             actor = caller_who(info, access.require_platform)
-            given: dict[str, Any] = {}
-            for f in fields(DomainPolicy):
-                seconds = getattr(input, f"{f.name}_seconds", None)
-                flag = getattr(input, f.name, None)
-                if seconds is not None:
-                    given[f.name] = timedelta(seconds=seconds)
-                elif flag is not None:
-                    given[f.name] = flag
-            policy = DomainPolicy(**given)
+            policy = input.policy()
             await svc.set_policy(actor, input.category, policy)
             return input.category.strip(), policy
 

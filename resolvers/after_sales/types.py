@@ -7,12 +7,14 @@ and the connection's `tabCounts` go back to the services.
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import fields
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
 
+from graphql_runtime.execution_plans import serve_from
 from models import after_sales as domain
 from models.after_sales_reasons import display_text
 from models.orders import Order as DomainOrder
@@ -36,8 +38,6 @@ if TYPE_CHECKING:
     from resolvers.orders.types import Order
 
 AfterSaleKind = strawberry.enum(domain.AfterSaleKind, name="AfterSaleKind")
-AfterSaleStatus = strawberry.enum(domain.AfterSaleStatus, name="AfterSaleStatus")
-AfterSaleAction = strawberry.enum(domain.AfterSaleAction, name="AfterSaleAction")
 DecisionType = strawberry.enum(
     domain.DecisionType,
     name="AfterSaleDecisionType",
@@ -127,18 +127,6 @@ class AfterSaleOffer:
     answer: OfferAnswer | None = strawberry.field(description="Null while the buyer may answer.")
     answered_at: datetime | None
 
-    @classmethod
-    def of(cls, o: domain.Offer) -> AfterSaleOffer:
-        return cls(
-            amount=Money.of(o.amount),
-            lines=o.lines,
-            comment=o.comment,
-            made_at=o.made_at,
-            respond_by=o.respond_by,
-            answer=o.answer,
-            answered_at=o.answered_at,
-        )
-
 
 @strawberry.type
 class AfterSaleRejection:
@@ -197,38 +185,21 @@ class CategoryPolicy:
 
     @classmethod
     def of(cls, category: str, p: DomainPolicy) -> CategoryPolicy:
-        def s(window: Any) -> int:
-            return int(window.total_seconds())
-
-        return cls(
-            category=category,
-            unconditional_cancel_window_seconds=s(p.unconditional_cancel_window),
-            seller_response_window_seconds=s(p.seller_response_window),
-            return_refund_window_seconds=s(p.return_refund_window),
-            buyer_return_shipping_window_seconds=s(p.buyer_return_shipping_window),
-            seller_receipt_window_seconds=s(p.seller_receipt_window),
-            appeal_window_seconds=s(p.appeal_window),
-            instant_refund=p.instant_refund,
-            replacement_needs_item_back=p.replacement_needs_item_back,
-            payment_window_seconds=s(p.payment_window),
-            business_days=p.business_days,
-            high_value_above=p.high_value_above,
-            high_value_seller_response_window_seconds=s(p.high_value_seller_response_window),
-            offer_response_window_seconds=s(p.offer_response_window),
-            offer_silence_accepts=p.offer_silence_accepts,
-            replacement_delivery_window_seconds=s(p.replacement_delivery_window),
-        )
+        """A window `x` of the domain's policy is `x_seconds` here; a flag or amount keeps its name
+        (CategoryPolicyInput reads them back the same way)."""
+        values: dict[str, Any] = {}
+        for f in fields(p):
+            value = getattr(p, f.name)
+            if isinstance(value, timedelta):
+                values[f"{f.name}_seconds"] = int(value.total_seconds())
+            else:
+                values[f.name] = value
+        return cls(category=category, **values)
 
 
-def _shipment(s: domain.Shipment | None) -> Shipment | None:
-    if s is None:
-        return None
-    return Shipment(
-        carrier=s.carrier,
-        tracking_number=s.tracking_number,
-        shipped_at=s.shipped_at,
-        received_at=s.received_at,
-    )
+# Served as they are: the domain's values have these types' attribute names.
+serve_from(Shipment, domain.Shipment)
+serve_from(AfterSaleOffer, domain.Offer)
 
 
 @strawberry.type(description="A refund only, a return and refund, or a replacement request.")
@@ -244,10 +215,11 @@ class AfterSale(Request):
     decision: AfterSaleDecision | None
     rejection: AfterSaleRejection | None
     appeal: AfterSaleAppeal | None
-    return_shipment: Shipment | None
-    replacement_shipment: Shipment | None
-    offer: AfterSaleOffer | None = strawberry.field(
-        description="R12: the latest partial-refund offer, answered or not."
+    return_shipment: domain.Shipment | None = strawberry.field(graphql_type=Shipment | None)
+    replacement_shipment: domain.Shipment | None = strawberry.field(graphql_type=Shipment | None)
+    offer: domain.Offer | None = strawberry.field(
+        graphql_type=AfterSaleOffer | None,
+        description="R12: the latest partial-refund offer, answered or not.",
     )
     replacement_order_id: strawberry.ID | None = strawberry.field(
         description="P4: the order that ships the replacement, once approved."
@@ -299,9 +271,9 @@ class AfterSale(Request):
                 if ap
                 else None
             ),
-            return_shipment=_shipment(r.return_shipment),
-            replacement_shipment=_shipment(r.replacement_shipment),
-            offer=AfterSaleOffer.of(r.offer) if r.offer else None,
+            return_shipment=r.return_shipment,
+            replacement_shipment=r.replacement_shipment,
+            offer=r.offer,
             replacement_order_id=(
                 strawberry.ID(r.replacement_order_id) if r.replacement_order_id else None
             ),
