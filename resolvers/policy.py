@@ -9,14 +9,17 @@ import strawberry
 from strawberry.types import Info
 
 from models import access
+from models.actors import Actor
 from models.errors import ValidationFailed
 from models.policy import BusinessCalendar as DomainCalendar
 from models.policy import CategoryPolicy as DomainPolicy
 from models.policy import ResponseWindow as DomainWindow
 from models.policy import WindowKind as DomainWindowKind
 from models.policy import seller_response_window
-from resolvers.context import Context, caller_who, services_of
-from resolvers.errors import ForbiddenError, ValidationError, outcome
+from resolvers.commands import ResultMutations
+from resolvers.context import Context, services_of
+from resolvers.errors import ForbiddenError, ValidationError
+from services.bootstrap import Services
 
 WindowKind = strawberry.enum(
     DomainWindowKind,
@@ -76,22 +79,20 @@ class PolicyQuery:
         return BusinessCalendar.of(await services_of(info).after_sales.calendar())
 
 
+business_calendar = ResultMutations(SetBusinessCalendarResult, BusinessCalendar.of)
+
+
 @strawberry.type
 class PolicyMutation:
-    @strawberry.mutation(
-        description="Platform: set the business calendar (Y2). Deadlines already set keep theirs."
+    @business_calendar.service_call(
+        access.require_platform,
+        "Platform: set the business calendar (Y2). Deadlines already set keep theirs.",
     )
     async def set_business_calendar(
-        self, info: Info[Context, Any], input: BusinessCalendarInput
-    ) -> SetBusinessCalendarResult:
-        svc = services_of(info).after_sales
-
-        async def call() -> DomainCalendar:
-            actor = caller_who(info, access.require_platform)
-            if len(input.holidays) > MAX_HOLIDAYS:
-                raise ValidationFailed(f"at most {MAX_HOLIDAYS} holidays", field="holidays")
-            calendar = DomainCalendar(frozenset(input.weekend), frozenset(input.holidays))
-            await svc.set_calendar(actor, calendar)
-            return calendar
-
-        return await outcome(call(), BusinessCalendar.of)
+        services: Services, actor: Actor, input: BusinessCalendarInput
+    ) -> DomainCalendar:
+        if len(input.holidays) > MAX_HOLIDAYS:
+            raise ValidationFailed(f"at most {MAX_HOLIDAYS} holidays", field="holidays")
+        calendar = DomainCalendar(frozenset(input.weekend), frozenset(input.holidays))
+        await services.after_sales.set_calendar(actor, calendar)
+        return calendar

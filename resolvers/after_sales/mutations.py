@@ -4,12 +4,10 @@ services/."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import strawberry
-from strawberry.types import Info
 
 from models import access
+from models.actors import Actor
 from models.commands import (
     AnswerOffer,
     AppealAfterSale,
@@ -30,6 +28,7 @@ from models.commands import (
     chosen_lines,
     decision_command,
 )
+from models.policy import CategoryPolicy as DomainPolicy
 from resolvers.after_sales.inputs import (
     AfterSaleStepInput,
     AnswerOfferInput,
@@ -43,8 +42,7 @@ from resolvers.after_sales.inputs import (
     lines_of,
 )
 from resolvers.after_sales.types import AfterSale, CategoryPolicy
-from resolvers.commands import CommandMutations
-from resolvers.context import Context, caller_who, services_of
+from resolvers.commands import ResultMutations
 from resolvers.errors import (
     AfterSaleRefusedError,
     InvalidStateError,
@@ -52,10 +50,10 @@ from resolvers.errors import (
     RefundExceedsRefundableError,
     ResponseWindowClosedError,
     WindowClosedError,
-    outcome,
     result_union,
 )
 from resolvers.inputs import LineQuantityInput, money_of, well_formed_id
+from services.bootstrap import Services
 
 # One union for every after-sale step (the policy: resolvers/errors.py::result_union): opening
 # a request fails with AfterSaleRefusedError, a step on it with NotPendingError / InvalidStateError
@@ -71,7 +69,8 @@ AfterSaleResult = result_union(
     RefundExceedsRefundableError,
 )
 SetCategoryPolicyResult = result_union("SetCategoryPolicyResult", CategoryPolicy)
-after_sale_step = CommandMutations(AfterSaleResult, AfterSale.of)
+category_policy = ResultMutations(SetCategoryPolicyResult, lambda cp: CategoryPolicy.of(*cp))
+after_sale = ResultMutations(AfterSaleResult, AfterSale.of)
 
 
 def _id(value: strawberry.ID) -> str:
@@ -93,7 +92,7 @@ def _refund(cls: type[RefundOrder] | type[PlatformRefund], input: RefundOrderInp
 class AfterSaleMutations:
     # ---- buyer ---------------------------------------------------------------------------
 
-    @after_sale_step(
+    @after_sale.command(
         access.require_a_buyer,
         "Buyer: ask for a refund only, a return and refund, or a replacement for some lines and "
         "quantities (R1, P1); after one rejection, a second request (R5).",
@@ -103,19 +102,19 @@ class AfterSaleMutations:
         chosen = chosen_lines(lines_of(input.lines) or {})
         return RequestAfterSale(order_id, input.kind, chosen, input.reason, input.note)
 
-    @after_sale_step(
+    @after_sale.command(
         access.require_a_buyer, "Buyer: take back a request not yet answered or shipped."
     )
     def withdraw_after_sale(input: AfterSaleStepInput) -> Command:
         return WithdrawAfterSale(_id(input.request_id))
 
-    @after_sale_step(
+    @after_sale.command(
         access.require_a_buyer, "Buyer: appeal a rejection within the appeal window (R5)."
     )
     def appeal_after_sale(input: ReasonedStepInput) -> Command:
         return AppealAfterSale(_id(input.request_id), input.reason, input.comment)
 
-    @after_sale_step(
+    @after_sale.command(
         access.require_a_buyer,
         "Buyer: accept the seller's partial-refund offer (refunded that amount, keep the item) or "
         "decline it (the seller decides again) (R12).",
@@ -123,13 +122,13 @@ class AfterSaleMutations:
     def answer_offer(input: AnswerOfferInput) -> Command:
         return AnswerOffer(_id(input.request_id), input.accept)
 
-    @after_sale_step(access.require_a_buyer, "Buyer: the item is on its way back (R8).")
+    @after_sale.command(access.require_a_buyer, "Buyer: the item is on its way back (R8).")
     def ship_return(input: ShipmentInput) -> Command:
         return ShipReturn(_id(input.request_id), input.carrier, input.tracking_number)
 
     # ---- seller agent --------------------------------------------------------------------
 
-    @after_sale_step(
+    @after_sale.command(
         access.require_an_acting_agent,
         "Seller: approve with a decision (R7, P2): some lines, a partial amount, or let the buyer "
         "keep the item; or decide otherwise: OFFER_PARTIAL_REFUND offers partialAmount and waits "
@@ -146,25 +145,25 @@ class AfterSaleMutations:
         )
         return decision_command(_id(input.request_id), input.decision, terms)
 
-    @after_sale_step(
+    @after_sale.command(
         access.require_an_acting_agent, "Seller: reject with a reason of the kind's catalogue (R4)."
     )
     def reject_after_sale(input: ReasonedStepInput) -> Command:
         return RejectAfterSale(_id(input.request_id), input.reason, input.comment)
 
-    @after_sale_step(
+    @after_sale.command(
         access.require_an_acting_agent, "Seller: the returned parcel arrived; the refund is paid."
     )
     def confirm_return_received(input: AfterSaleStepInput) -> Command:
         return ConfirmReturnReceived(_id(input.request_id))
 
-    @after_sale_step(
+    @after_sale.command(
         access.require_an_acting_agent, "Seller: the returned parcel is not as agreed (R8)."
     )
     def reject_return_on_receipt(input: ReasonedStepInput) -> Command:
         return RejectReturnOnReceipt(_id(input.request_id), input.reason, input.comment)
 
-    @after_sale_step(
+    @after_sale.command(
         access.require_an_acting_agent,
         "Seller: the replacement is on its way (P2); its replacement order is handed to the "
         "carrier with it (P4).",
@@ -172,41 +171,38 @@ class AfterSaleMutations:
     def ship_replacement(input: ShipmentInput) -> Command:
         return ShipReplacement(_id(input.request_id), input.carrier, input.tracking_number)
 
-    @after_sale_step(access.require_an_acting_agent, "Seller: refund with no buyer request (R9).")
+    @after_sale.command(
+        access.require_an_acting_agent, "Seller: refund with no buyer request (R9)."
+    )
     def refund_order(input: RefundOrderInput) -> Command:
         return _refund(RefundOrder, input)
 
     # ---- platform ------------------------------------------------------------------------
 
-    @after_sale_step(access.require_platform, "Platform: refund with no seller step (R10).")
+    @after_sale.command(access.require_platform, "Platform: refund with no seller step (R10).")
     def platform_refund(input: RefundOrderInput) -> Command:
         return _refund(PlatformRefund, input)
 
-    @after_sale_step(
+    @after_sale.command(
         access.require_platform, "Platform: decide an appeal for the buyer or the seller (R6)."
     )
     def decide_appeal(input: DecideAppealInput) -> Command:
         return DecideAppeal(_id(input.request_id), input.for_buyer, input.note)
 
-    @after_sale_step(
+    @after_sale.command(
         access.require_platform,
         "Platform (carrier event): the replacement was delivered (its replacement order too).",
     )
     def record_replacement_delivered(input: AfterSaleStepInput) -> Command:
         return RecordReplacementDelivered(_id(input.request_id))
 
-    @strawberry.mutation(
-        description="Platform: set a category's policy (Y1). Requests already opened keep theirs."
+    @category_policy.service_call(
+        access.require_platform,
+        "Platform: set a category's policy (Y1). Requests already opened keep theirs.",
     )
     async def set_category_policy(
-        self, info: Info[Context, Any], input: CategoryPolicyInput
-    ) -> SetCategoryPolicyResult:
-        svc = services_of(info).after_sales
-
-        async def call() -> Any:
-            actor = caller_who(info, access.require_platform)
-            policy = input.policy()
-            await svc.set_policy(actor, input.category, policy)
-            return input.category.strip(), policy
-
-        return await outcome(call(), lambda cp: CategoryPolicy.of(*cp))
+        services: Services, actor: Actor, input: CategoryPolicyInput
+    ) -> tuple[str, DomainPolicy]:
+        policy = input.policy()
+        await services.after_sales.set_policy(actor, input.category, policy)
+        return input.category.strip(), policy

@@ -28,7 +28,7 @@ from resolvers.cancellations.inputs import (
     RequestCancellationInput,
 )
 from resolvers.cancellations.types import Cancellation
-from resolvers.commands import CommandMutations
+from resolvers.commands import ResultMutations
 from resolvers.errors import (
     AlreadyRequestedError,
     InvalidStateError,
@@ -53,7 +53,7 @@ CancellationResult = result_union(
     InvalidStateError,
     UnitsNotAvailableError,
 )
-cancellation_step = CommandMutations(CancellationResult, Cancellation.of)
+cancellation = ResultMutations(CancellationResult, Cancellation.of)
 
 
 def _order_id(value: strawberry.ID) -> str:
@@ -68,7 +68,7 @@ def _id(value: strawberry.ID) -> str:
 class CancellationMutations:
     # ---- buyer ---------------------------------------------------------------------------
 
-    @cancellation_step(
+    @cancellation.command(
         access.require_a_buyer,
         "Buyer: cancel an order. At once inside the unconditional window (C1), a request to the "
         "seller after it (C2), refused once the carrier has it (C3).",
@@ -76,7 +76,7 @@ class CancellationMutations:
     def request_cancellation(input: RequestCancellationInput) -> Command:
         return RequestCancellation(_order_id(input.order_id), input.reason.value, input.note)
 
-    @cancellation_step(
+    @cancellation.command(
         access.require_a_buyer, "Buyer: take back a request the seller has not answered."
     )
     def withdraw_cancellation(input: DecideCancellationInput) -> Command:
@@ -84,19 +84,19 @@ class CancellationMutations:
 
     # ---- seller agent --------------------------------------------------------------------
 
-    @cancellation_step(
+    @cancellation.command(
         access.require_an_acting_agent, "Seller: accept; the order is cancelled and refunded (C4)."
     )
     def accept_cancellation(input: DecideCancellationInput) -> Command:
         return AcceptCancellation(_id(input.cancellation_id))
 
-    @cancellation_step(
+    @cancellation.command(
         access.require_an_acting_agent, "Seller: reject with a reason from the list (C5)."
     )
     def reject_cancellation(input: RejectCancellationInput) -> Command:
         return RejectCancellation(_id(input.cancellation_id), input.reason.value, input.comment)
 
-    @cancellation_step(
+    @cancellation.command(
         access.require_an_acting_agent, "Seller: cancel an order with a reason (C7)."
     )
     def cancel_order(input: CancelOrderInput) -> Command:
@@ -104,13 +104,15 @@ class CancellationMutations:
 
     # ---- platform ------------------------------------------------------------------------
 
-    @cancellation_step(access.require_platform, "Platform: cancel an order not paid in time (C8).")
+    @cancellation.command(
+        access.require_platform, "Platform: cancel an order not paid in time (C8)."
+    )
     def cancel_unpaid_order(input: CancelUnpaidOrderInput) -> Command:
         return CancelUnpaidOrder(_order_id(input.order_id))
 
     # ---- seller agent: some lines --------------------------------------------------------
 
-    @cancellation_step(
+    @cancellation.command(
         access.require_an_acting_agent,
         "Seller: cancel some lines and quantities of an order with a reason (C10). Those units "
         "are refunded and the rest of the order goes on; asking for every unit left cancels the "

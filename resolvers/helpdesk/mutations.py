@@ -11,8 +11,9 @@ from strawberry.types import Info
 
 from models import access
 from models import ticket_rules as rules_domain
+from models.actors import Actor
 from models.commands import Command, RejectFromTicket
-from resolvers.commands import CommandMutations
+from resolvers.commands import ResultMutations
 from resolvers.context import Context, caller_who, services_of
 from resolvers.errors import (
     AfterSaleRefusedError,
@@ -49,6 +50,7 @@ from resolvers.helpdesk.types import (
     TicketRule,
 )
 from resolvers.inputs import well_formed_id
+from services.bootstrap import Services
 
 # ---- results -------------------------------------------------------------------------------
 
@@ -68,7 +70,6 @@ TicketRuleResult = result_union("TicketRuleResult", TicketRule, InvalidRuleError
 DeleteTicketRuleResult = result_union("DeleteTicketRuleResult", DeletedTicketRule)
 DryRunResult = result_union("DryRunResult", DryRun, InvalidRuleError)
 ShopAgentsResult = result_union("ShopAgentsResult", ShopAgents)
-ticket_decision = CommandMutations(TicketResult, Ticket.of)
 
 
 def _dry_run(previews: list[rules_domain.Preview]) -> DryRun:
@@ -81,65 +82,44 @@ def _dry_run(previews: list[rules_domain.Preview]) -> DryRun:
     )
 
 
+ticket = ResultMutations(TicketResult, Ticket.of)
+ticket_rule = ResultMutations(TicketRuleResult, TicketRule.of)
+deleted_ticket_rule = ResultMutations(
+    DeleteTicketRuleResult, lambda r: DeletedTicketRule(id=strawberry.ID(r.id))
+)
+dry_run = ResultMutations(DryRunResult, _dry_run)
+
+
 @strawberry.type
 class TicketMutations:
-    @strawberry.mutation(description="Give a ticket to an agent of the shop, or to nobody.")
-    async def assign_ticket(
-        self, info: Info[Context, Any], input: AssignTicketInput
-    ) -> TicketResult:
-        svc = services_of(info).helpdesk
+    @ticket.service_call(
+        access.require_an_agent, "Give a ticket to an agent of the shop, or to nobody."
+    )
+    async def assign_ticket(services: Services, actor: Actor, input: AssignTicketInput) -> Any:
+        return await services.helpdesk.assign(actor, ticket_id_of(input.ticket_id), input.assignee)
 
-        async def call() -> Any:
-            actor = caller_who(info, access.require_an_agent)
-            return await svc.assign(actor, ticket_id_of(input.ticket_id), input.assignee)
+    @ticket.service_call(access.require_an_agent)
+    async def tag_ticket(services: Services, actor: Actor, input: TagTicketInput) -> Any:
+        return await services.helpdesk.tag(actor, ticket_id_of(input.ticket_id), input.tag)
 
-        return await outcome(call(), Ticket.of)
+    @ticket.service_call(access.require_an_agent)
+    async def untag_ticket(services: Services, actor: Actor, input: TagTicketInput) -> Any:
+        return await services.helpdesk.untag(actor, ticket_id_of(input.ticket_id), input.tag)
 
-    @strawberry.mutation
-    async def tag_ticket(self, info: Info[Context, Any], input: TagTicketInput) -> TicketResult:
-        svc = services_of(info).helpdesk
+    @ticket.service_call(access.require_an_agent, "An internal note, for the shop's team only.")
+    async def add_ticket_note(services: Services, actor: Actor, input: AddTicketNoteInput) -> Any:
+        return await services.helpdesk.add_note(actor, ticket_id_of(input.ticket_id), input.text)
 
-        async def call() -> Any:
-            actor = caller_who(info, access.require_an_agent)
-            return await svc.tag(actor, ticket_id_of(input.ticket_id), input.tag)
-
-        return await outcome(call(), Ticket.of)
-
-    @strawberry.mutation
-    async def untag_ticket(self, info: Info[Context, Any], input: TagTicketInput) -> TicketResult:
-        svc = services_of(info).helpdesk
-
-        async def call() -> Any:
-            actor = caller_who(info, access.require_an_agent)
-            return await svc.untag(actor, ticket_id_of(input.ticket_id), input.tag)
-
-        return await outcome(call(), Ticket.of)
-
-    @strawberry.mutation(description="An internal note, for the shop's team only.")
-    async def add_ticket_note(
-        self, info: Info[Context, Any], input: AddTicketNoteInput
-    ) -> TicketResult:
-        svc = services_of(info).helpdesk
-
-        async def call() -> Any:
-            actor = caller_who(info, access.require_an_agent)
-            return await svc.add_note(actor, ticket_id_of(input.ticket_id), input.text)
-
-        return await outcome(call(), Ticket.of)
-
-    @strawberry.mutation(description="Open, pending or resolved; the request's next move wins.")
+    @ticket.service_call(
+        access.require_an_agent, "Open, pending or resolved; the request's next move wins."
+    )
     async def set_ticket_status(
-        self, info: Info[Context, Any], input: SetTicketStatusInput
-    ) -> TicketResult:
-        svc = services_of(info).helpdesk
+        services: Services, actor: Actor, input: SetTicketStatusInput
+    ) -> Any:
+        ticket_id = ticket_id_of(input.ticket_id)
+        return await services.helpdesk.set_status(actor, ticket_id, input.status)
 
-        async def call() -> Any:
-            actor = caller_who(info, access.require_an_agent)
-            return await svc.set_status(actor, ticket_id_of(input.ticket_id), input.status)
-
-        return await outcome(call(), Ticket.of)
-
-    @ticket_decision(
+    @ticket.command(
         access.require_an_acting_agent,
         "Approve the ticket's request: the same decision, rules and permission as on the "
         "request; ticket and request move together.",
@@ -147,65 +127,42 @@ class TicketMutations:
     def approve_from_ticket(input: ApproveFromTicketInput) -> Command:
         return input.command()
 
-    @ticket_decision(
+    @ticket.command(
         access.require_an_acting_agent, "Reject the ticket's request with a reason of its kind."
     )
     def reject_from_ticket(input: RejectFromTicketInput) -> Command:
         return RejectFromTicket(ticket_id_of(input.ticket_id), input.reason, input.comment)
 
-    @strawberry.mutation(description="H2: a new rule for the shop, checked before it is saved.")
+    @ticket_rule.service_call(
+        access.require_a_rules_author, "H2: a new rule for the shop, checked before it is saved."
+    )
     async def create_ticket_rule(
-        self, info: Info[Context, Any], input: CreateTicketRuleInput
-    ) -> TicketRuleResult:
-        svc = services_of(info).helpdesk
+        services: Services, actor: Actor, input: CreateTicketRuleInput
+    ) -> Any:
+        shop = well_formed_id(input.shop_id, "shopId")
+        return await services.helpdesk.create_rule(actor, shop, rule_draft(input.rule))
 
-        async def call() -> Any:
-            actor = caller_who(info, access.require_a_rules_author)
-            shop = well_formed_id(input.shop_id, "shopId")
-            return await svc.create_rule(actor, shop, rule_draft(input.rule))
-
-        return await outcome(call(), TicketRule.of)
-
-    @strawberry.mutation
+    @ticket_rule.service_call(access.require_a_rules_author)
     async def update_ticket_rule(
-        self, info: Info[Context, Any], input: UpdateTicketRuleInput
-    ) -> TicketRuleResult:
-        svc = services_of(info).helpdesk
+        services: Services, actor: Actor, input: UpdateTicketRuleInput
+    ) -> Any:
+        rule_id = well_formed_id(input.rule_id, "ruleId")
+        return await services.helpdesk.update_rule(actor, rule_id, rule_draft(input.rule))
 
-        async def call() -> Any:
-            actor = caller_who(info, access.require_a_rules_author)
-            rule_id = well_formed_id(input.rule_id, "ruleId")
-            return await svc.update_rule(actor, rule_id, rule_draft(input.rule))
+    @deleted_ticket_rule.service_call(access.require_a_rules_author)
+    async def delete_ticket_rule(services: Services, actor: Actor, input: TicketRuleIdInput) -> Any:
+        return await services.helpdesk.delete_rule(actor, well_formed_id(input.rule_id, "ruleId"))
 
-        return await outcome(call(), TicketRule.of)
-
-    @strawberry.mutation
-    async def delete_ticket_rule(
-        self, info: Info[Context, Any], input: TicketRuleIdInput
-    ) -> DeleteTicketRuleResult:
-        svc = services_of(info).helpdesk
-
-        async def call() -> Any:
-            actor = caller_who(info, access.require_a_rules_author)
-            return await svc.delete_rule(actor, well_formed_id(input.rule_id, "ruleId"))
-
-        return await outcome(call(), lambda r: DeletedTicketRule(id=strawberry.ID(r.id)))
-
-    @strawberry.mutation(
-        description="H2: which of the shop's unresolved tickets a rule would act on, and how. "
-        "Nothing is saved or changed."
+    @dry_run.service_call(
+        access.require_a_rules_author,
+        "H2: which of the shop's unresolved tickets a rule would act on, and how. Nothing is "
+        "saved or changed.",
     )
     async def dry_run_ticket_rule(
-        self, info: Info[Context, Any], input: DryRunTicketRuleInput
-    ) -> DryRunResult:
-        svc = services_of(info).helpdesk
-
-        async def call() -> Any:
-            actor = caller_who(info, access.require_a_rules_author)
-            shop = well_formed_id(input.shop_id, "shopId")
-            return await svc.dry_run(actor, shop, rule_draft(input.rule))
-
-        return await outcome(call(), _dry_run)
+        services: Services, actor: Actor, input: DryRunTicketRuleInput
+    ) -> Any:
+        shop = well_formed_id(input.shop_id, "shopId")
+        return await services.helpdesk.dry_run(actor, shop, rule_draft(input.rule))
 
     @strawberry.mutation(description="Add an agent the shop's tickets may be assigned to.")
     async def add_shop_agent(
