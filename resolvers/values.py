@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from functools import lru_cache
@@ -15,6 +16,9 @@ from models.money import Money as DomainMoney
 from models.orders import LineItem as DomainLineItem
 from models.reasons import display_text
 from models.requests import RequestKind as DomainRequestKind
+
+Node = TypeVar("Node")
+T = TypeVar("T")
 
 ActorKind = strawberry.enum(DomainActorKind, name="ActorKind")
 RequestKind = strawberry.enum(DomainRequestKind, name="RequestKind")
@@ -67,6 +71,18 @@ class LineItem:
     category: str
 
 
+def copied(api_type: Callable[..., T], value: Any, **given: Any) -> T:
+    """An API value filled from a domain value's attributes of the same names, with `given`
+    for those that differ (a reason's code shown as a Reason)."""
+    names = _field_names(api_type)
+    return api_type(**{n: getattr(value, n) for n in names if n not in given}, **given)
+
+
+@lru_cache(maxsize=256)
+def _field_names(api_type: Any) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(api_type) if f.init)
+
+
 serve_from(LineItem, DomainLineItem)
 serve_from(Money, DomainMoney)
 Lines = tuple[DomainLineItem, ...]  # served as [LineItem!]!
@@ -89,9 +105,6 @@ class PageInfo:
         return cls(
             has_next_page=page.has_next, end_cursor=page.cursors[-1] if page.cursors else None
         )
-
-
-Node = TypeVar("Node")
 
 
 @strawberry.type

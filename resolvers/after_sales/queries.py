@@ -128,7 +128,7 @@ class AfterSaleQueries:
         else:
             cid = well_formed_id(cancellation_id, "cancellationId")
             quote = await svc.quote_cancellation(actor, cid)  # type: ignore[arg-type]
-        return RefundBreakdown.of(quote)
+        return quote
 
     @strawberry.field(
         description="Every refund paid on an order, by its requests and cancellations, in order."

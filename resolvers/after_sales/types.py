@@ -19,6 +19,7 @@ from models import after_sales as domain
 from models.after_sales_reasons import display_text
 from models.orders import Order as DomainOrder
 from models.policy import CategoryPolicy as DomainPolicy
+from models.refund_ledger import LedgerEntry as DomainLedgerEntry
 from models.refund_ledger import LedgerSource as DomainLedgerSource
 from models.refund_ledger import RefundLedger as DomainLedger
 from resolvers.context import Context
@@ -29,10 +30,9 @@ from resolvers.requests.types import (
     RequestConnection,
     kind_of,
     kind_tabs,
-    line_refunds,
     request_fields,
 )
-from resolvers.values import ActorKind, LineItem, Lines, Money, Reason
+from resolvers.values import ActorKind, LineItem, Lines, Money, Reason, copied
 
 if TYPE_CHECKING:
     from resolvers.orders.types import Order
@@ -80,21 +80,10 @@ class RefundLedger:
     def of(cls, order: DomainOrder, ledger: DomainLedger) -> RefundLedger:
         return cls(
             order_id=strawberry.ID(order.id),
-            paid=Money.of(order.amount_paid),
-            refunded=Money.of(ledger.refunded_total),
-            refundable=Money.of(ledger.refundable_total(order)),
-            entries=[
-                RefundLedgerEntry(
-                    source=e.source,
-                    source_id=strawberry.ID(e.source_id),
-                    at=e.at,
-                    items=Money.of(e.items),
-                    shipping=Money.of(e.shipping),
-                    total=Money.of(e.total),
-                    lines=line_refunds(e),
-                )
-                for e in ledger.entries
-            ],
+            paid=order.amount_paid,
+            refunded=ledger.refunded_total,
+            refundable=ledger.refundable_total(order),
+            entries=list(ledger.entries),
         )
 
 
@@ -200,6 +189,7 @@ class CategoryPolicy:
 # Served as they are: the domain's values have these types' attribute names.
 serve_from(Shipment, domain.Shipment)
 serve_from(AfterSaleOffer, domain.Offer)
+serve_from(RefundLedgerEntry, DomainLedgerEntry)
 
 
 @strawberry.type(description="A refund only, a return and refund, or a replacement request.")
@@ -236,41 +226,14 @@ class AfterSale(Request):
             follows_id=strawberry.ID(r.follows_id) if r.follows_id else None,
             deadline=r.deadline,
             decision=(
-                AfterSaleDecision(
-                    type=d.type,
-                    lines=d.lines,
-                    buyer_keeps_item=d.buyer_keeps_item,
-                    partial_amount=Money.of(d.partial_amount) if d.partial_amount else None,
-                    reason=reason_of(d.reason) if d.reason else None,
-                    comment=d.comment,
-                    decided_at=d.decided_at,
-                    decided_by=d.decided_by,
-                )
+                copied(AfterSaleDecision, d, reason=reason_of(d.reason) if d.reason else None)
                 if d
                 else None
             ),
-            rejection=(
-                AfterSaleRejection(
-                    reason=reason_of(rej.reason),
-                    comment=rej.comment,
-                    at=rej.at,
-                    on_receipt=rej.on_receipt,
-                )
-                if rej
-                else None
-            ),
-            appeal=(
-                AfterSaleAppeal(
-                    reason=reason_of(ap.reason),
-                    comment=ap.comment,
-                    at=ap.at,
-                    for_buyer=ap.for_buyer,
-                    note=ap.note,
-                    decided_at=ap.decided_at,
-                )
-                if ap
-                else None
-            ),
+            rejection=copied(AfterSaleRejection, rej, reason=reason_of(rej.reason))
+            if rej
+            else None,
+            appeal=copied(AfterSaleAppeal, ap, reason=reason_of(ap.reason)) if ap else None,
             return_shipment=r.return_shipment,
             replacement_shipment=r.replacement_shipment,
             offer=r.offer,

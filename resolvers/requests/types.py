@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import strawberry
 from strawberry.types import Info
 
+from graphql_runtime.execution_plans import serve_from
 from models import access
 from models.actors import Actor
 from models.after_sale_requests import APPEAL_OR_REQUEST_AGAIN
@@ -23,6 +24,7 @@ from models.after_sales import LineEligibility as LineView
 from models.after_sales_machine import AfterSaleNotificationKind
 from models.cancellations import Eligibility as CancellationView
 from models.notifications import NotificationKind as CancellationNotificationKind
+from models.refund_ledger import LineRefund as DomainLineRefund
 from models.refund_ledger import RefundBreakdown as DomainBreakdown
 from models.request_kinds import PROFILES
 from models.requests import NextAction as DomainNextAction
@@ -260,13 +262,6 @@ class LineRefund:
     amount: Money
 
 
-def line_refunds(b: Any) -> list[LineRefund]:
-    return [
-        LineRefund(line_id=strawberry.ID(x.line_id), quantity=x.quantity, amount=Money.of(x.amount))
-        for x in b.lines
-    ]
-
-
 @strawberry.type(description="How a refund is made up: per line, the items, the shipping, total.")
 class RefundBreakdown:
     items: Money
@@ -274,14 +269,10 @@ class RefundBreakdown:
     total: Money
     lines: list[LineRefund]
 
-    @classmethod
-    def of(cls, b: DomainBreakdown) -> RefundBreakdown:
-        return cls(
-            items=Money.of(b.items),
-            shipping=Money.of(b.shipping),
-            total=Money.of(b.total),
-            lines=line_refunds(b),
-        )
+
+# Served as they are: the domain's refund values have these types' attribute names.
+serve_from(LineRefund, DomainLineRefund)
+serve_from(RefundBreakdown, DomainBreakdown)
 
 
 @strawberry.type(
@@ -356,7 +347,7 @@ def request_fields(
         "requested_at": r.requested_at,
         "resolved_at": r.resolved_at,
         "next_action": NextAction.of(next_action),
-        "refund": RefundBreakdown.of(r.refund) if r.refund is not None else None,
+        "refund": r.refund,
         "lines": r.lines,
         "timeline": [TimelineRecord.of(t, reason) for t in r.timeline],
     }
