@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Generic, Protocol, Self, TypeVar
@@ -47,6 +47,11 @@ class Reason:
     @classmethod
     def of(cls, code: str) -> Reason:
         return _reason(code)
+
+
+def reasons_in(catalogue: Mapping[str, str]) -> list[Reason]:
+    """A reason catalogue (code -> display text) as the API lists it."""
+    return [Reason(code=code, display_text=text) for code, text in catalogue.items()]
 
 
 @lru_cache(maxsize=1024)

@@ -23,8 +23,8 @@ from resolvers.after_sales.types import (
 )
 from resolvers.context import Context, actor_of, services_of
 from resolvers.inputs import well_formed_id
-from resolvers.requests.types import RefundBreakdown, RequestEligibility, domain_tab
-from resolvers.values import Reason
+from resolvers.requests.types import RefundBreakdown, RequestEligibility, domain_tab, list_filter
+from resolvers.values import Reason, reasons_in
 from services import read_types
 
 _CATALOGUES: Mapping[AfterSaleCatalogue, Mapping[str, str]] = {
@@ -39,19 +39,6 @@ _CATALOGUES: Mapping[AfterSaleCatalogue, Mapping[str, str]] = {
     AfterSaleCatalogue.SELLER_REFUND: catalogues.SELLER_REFUND_REASONS,
     AfterSaleCatalogue.PLATFORM_REFUND: catalogues.PLATFORM_REFUND_REASONS,
 }
-
-
-def store_filter(f: AfterSaleFilter | None) -> read_types.AfterSaleFilter:
-    if f is None:
-        return read_types.AfterSaleFilter()
-    return read_types.AfterSaleFilter(
-        kind=f.kind,
-        order_id=well_formed_id(f.order_id, "filter.orderId"),
-        buyer_id=well_formed_id(f.buyer_id, "filter.buyerId"),
-        created_from=f.created_from,
-        created_to=f.created_to,
-        deadline_before=f.deadline_before,
-    )
 
 
 def _sort_for(tab: AfterSaleTab, f: read_types.AfterSaleFilter, sort: AfterSaleSort | None) -> str:
@@ -87,7 +74,7 @@ class AfterSaleQueries:
         after: str | None = None,
     ) -> AfterSaleConnection:
         svc = services_of(info).after_sales
-        f = store_filter(filter)
+        f = list_filter(filter, read_types.AfterSaleFilter)
         found, page = await svc.page(
             actor_of(info),
             shop_id,
@@ -142,7 +129,7 @@ class AfterSaleQueries:
 
     @strawberry.field(description="The reasons of one after-sale catalogue, with display text.")
     def after_sale_reasons(self, catalogue: AfterSaleCatalogue) -> list[Reason]:
-        return [Reason(code=c, display_text=t) for c, t in _CATALOGUES[catalogue].items()]
+        return reasons_in(_CATALOGUES[catalogue])
 
     @strawberry.field(description="Y1: the policy of a category (the default if it sets none).")
     async def category_policy(self, info: Info[Context, Any], category: str) -> CategoryPolicy:

@@ -31,6 +31,7 @@ from models.requests import NextAction as DomainNextAction
 from models.requests import RequestKind as DomainRequestKind
 from models.requests import TimelineRecord as DomainRecord
 from resolvers.context import Context, actor_of
+from resolvers.inputs import well_formed_id
 from resolvers.values import (
     ActorKind,
     Connection,
@@ -40,6 +41,7 @@ from resolvers.values import (
     Node,
     Reason,
     RequestKind,
+    copied,
 )
 
 if TYPE_CHECKING:
@@ -51,6 +53,7 @@ if TYPE_CHECKING:
 
 
 E = TypeVar("E", bound=Enum)
+F = TypeVar("F")
 
 
 def _union(name: str, enums: Iterable[type[Enum]], description: str) -> type[Enum]:
@@ -302,31 +305,25 @@ class RequestEligibility:
 
     @classmethod
     def of_cancellation(cls, e: CancellationView) -> RequestEligibility:
-        return cls(
-            kind=DomainRequestKind.CANCELLATION,
-            line_id=None,
-            allowed=e.allowed,
-            at_once=e.at_once,
-            code=e.code,
-            message=e.message,
-            available_quantity=None,
-            window_ends_at=e.window_ends_at,
-            eligible=e.allowed,
-        )
+        kind = DomainRequestKind.CANCELLATION
+        return copied(cls, e, kind=kind, line_id=None, available_quantity=None, eligible=e.allowed)
 
     @classmethod
     def of_line(cls, e: LineView) -> RequestEligibility:
-        return cls(
-            kind=kind_of(e.kind),
-            line_id=strawberry.ID(e.line_id),
-            allowed=e.eligible,
-            at_once=False,
-            code=e.code,
-            message=e.message,
-            available_quantity=e.available_quantity,
-            window_ends_at=e.window_ends_at,
-            eligible=e.eligible,
+        line_id = strawberry.ID(e.line_id)
+        return copied(
+            cls, e, kind=kind_of(e.kind), line_id=line_id, allowed=e.eligible, at_once=False
         )
+
+
+def list_filter(given: Any, filter_type: Callable[..., F]) -> F:
+    """A request list's filter as its service takes it (the same field names), ids checked;
+    none given: no filter."""
+    if given is None:
+        return filter_type()
+    order_id = well_formed_id(given.order_id, "filter.orderId")
+    buyer_id = well_formed_id(given.buyer_id, "filter.buyerId")
+    return copied(filter_type, given, order_id=order_id, buyer_id=buyer_id)
 
 
 def request_fields(
