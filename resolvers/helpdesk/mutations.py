@@ -7,14 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
-from strawberry.types import Info
 
 from models import access
 from models import ticket_rules as rules_domain
 from models.actors import Actor
 from models.commands import Command, RejectFromTicket
 from resolvers.commands import ResultMutations
-from resolvers.context import Context, caller_who, services_of
 from resolvers.errors import (
     AfterSaleRefusedError,
     InvalidRuleError,
@@ -23,7 +21,6 @@ from resolvers.errors import (
     RefundExceedsRefundableError,
     ResponseWindowClosedError,
     WindowClosedError,
-    outcome,
     result_union,
 )
 from resolvers.helpdesk.inputs import (
@@ -88,6 +85,12 @@ deleted_ticket_rule = ResultMutations(
     DeleteTicketRuleResult, lambda r: DeletedTicketRule(id=strawberry.ID(r.id))
 )
 dry_run = ResultMutations(DryRunResult, _dry_run)
+shop_agents = ResultMutations(ShopAgentsResult, lambda agents: agents)
+
+
+def _shop_agents(actor: Actor, shop: str | None, agents: list[str]) -> ShopAgents:
+    """The agents of the shop named, or else of the caller's."""
+    return ShopAgents(shop_id=strawberry.ID(shop or actor.shop_id or ""), agents=agents)
 
 
 @strawberry.type
@@ -164,36 +167,16 @@ class TicketMutations:
         shop = well_formed_id(input.shop_id, "shopId")
         return await services.helpdesk.dry_run(actor, shop, rule_draft(input.rule))
 
-    @strawberry.mutation(description="Add an agent the shop's tickets may be assigned to.")
-    async def add_shop_agent(
-        self, info: Info[Context, Any], input: ShopAgentInput
-    ) -> ShopAgentsResult:
-        svc = services_of(info).helpdesk
-        shop = input.shop_id
+    @shop_agents.service_call(
+        access.require_a_rules_author, "Add an agent the shop's tickets may be assigned to."
+    )
+    async def add_shop_agent(services: Services, actor: Actor, input: ShopAgentInput) -> Any:
+        shop = well_formed_id(input.shop_id, "shopId")
+        agents = await services.helpdesk.add_agent(actor, shop, input.agent_id)
+        return _shop_agents(actor, shop, agents)
 
-        async def call() -> Any:
-            actor = caller_who(info, access.require_a_rules_author)
-            return await svc.add_agent(actor, well_formed_id(shop, "shopId"), input.agent_id)
-
-        actor = info.context.actor
-        owner = shop or (actor.shop_id if actor else None) or ""
-        return await outcome(
-            call(), lambda agents: ShopAgents(shop_id=strawberry.ID(owner), agents=agents)
-        )
-
-    @strawberry.mutation
-    async def remove_shop_agent(
-        self, info: Info[Context, Any], input: ShopAgentInput
-    ) -> ShopAgentsResult:
-        svc = services_of(info).helpdesk
-        shop = input.shop_id
-
-        async def call() -> Any:
-            actor = caller_who(info, access.require_a_rules_author)
-            return await svc.remove_agent(actor, well_formed_id(shop, "shopId"), input.agent_id)
-
-        actor = info.context.actor
-        owner = shop or (actor.shop_id if actor else None) or ""
-        return await outcome(
-            call(), lambda agents: ShopAgents(shop_id=strawberry.ID(owner), agents=agents)
-        )
+    @shop_agents.service_call(access.require_a_rules_author)
+    async def remove_shop_agent(services: Services, actor: Actor, input: ShopAgentInput) -> Any:
+        shop = well_formed_id(input.shop_id, "shopId")
+        agents = await services.helpdesk.remove_agent(actor, shop, input.agent_id)
+        return _shop_agents(actor, shop, agents)
