@@ -3,6 +3,7 @@ the kind's catalogue (query `afterSaleReasons`), since the list depends on the k
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import fields
 from datetime import datetime, timedelta
 from enum import Enum
@@ -10,34 +11,38 @@ from typing import Any
 
 import strawberry
 
+from models import after_sales_reasons as catalogues
+from models.after_sales import REJECT_REASONS, REQUEST_REASONS
+from models.after_sales import AfterSaleKind as DomainKind
 from models.errors import ValidationFailed
 from models.policy import CategoryPolicy as DomainPolicy
 from resolvers.after_sales.types import AfterSaleKind, DecisionType
 from resolvers.evidence.types import EVIDENCE_IDS_HELP
 from resolvers.inputs import IDEMPOTENCY_HELP, LineQuantityInput, MoneyInput, well_formed_id
+from resolvers.requests.types import sort_enum
 
 MAX_LINES = 50
 
 
-@strawberry.enum
-class AfterSaleSort(Enum):
-    NEWEST = "NEWEST"
-    OLDEST = "OLDEST"
-    DEADLINE_SOONEST = "DEADLINE_SOONEST"
+AfterSaleSort = sort_enum("AfterSaleSort")
 
-
-@strawberry.enum(description="The reason catalogues of after-sale requests.")
-class AfterSaleCatalogue(Enum):
-    REFUND_ONLY_REQUEST = "REFUND_ONLY_REQUEST"
-    RETURN_AND_REFUND_REQUEST = "RETURN_AND_REFUND_REQUEST"
-    REPLACEMENT_REQUEST = "REPLACEMENT_REQUEST"
-    REFUND_REJECT = "REFUND_REJECT"
-    REPLACEMENT_REJECT = "REPLACEMENT_REJECT"
-    REPLACEMENT_APPROVE = "REPLACEMENT_APPROVE"
-    RECEIPT_REJECT = "RECEIPT_REJECT"
-    APPEAL = "APPEAL"
-    SELLER_REFUND = "SELLER_REFUND"
-    PLATFORM_REFUND = "PLATFORM_REFUND"
+# The reason catalogues of after-sale requests, by the name a client asks for one with.
+CATALOGUES: Mapping[str, Mapping[str, str]] = {
+    "REFUND_ONLY_REQUEST": REQUEST_REASONS[DomainKind.REFUND_ONLY],
+    "RETURN_AND_REFUND_REQUEST": REQUEST_REASONS[DomainKind.RETURN_AND_REFUND],
+    "REPLACEMENT_REQUEST": REQUEST_REASONS[DomainKind.REPLACEMENT],
+    "REFUND_REJECT": REJECT_REASONS[DomainKind.REFUND_ONLY],
+    "REPLACEMENT_REJECT": REJECT_REASONS[DomainKind.REPLACEMENT],
+    "REPLACEMENT_APPROVE": catalogues.REPLACEMENT_APPROVE_REASONS,
+    "RECEIPT_REJECT": catalogues.RECEIPT_REJECT_REASONS,
+    "APPEAL": catalogues.APPEAL_REASONS,
+    "SELLER_REFUND": catalogues.SELLER_REFUND_REASONS,
+    "PLATFORM_REFUND": catalogues.PLATFORM_REFUND_REASONS,
+}
+AfterSaleCatalogue = strawberry.enum(
+    Enum("AfterSaleCatalogue", {name: name for name in CATALOGUES}),  # type: ignore[misc]
+    description="The reason catalogues of after-sale requests.",
+)
 
 
 @strawberry.input

@@ -3,17 +3,19 @@ what a refund would pay, the reason catalogues and the category policies (Y1).""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
-from models import after_sales_reasons as catalogues
-from models.after_sales import REJECT_REASONS, REQUEST_REASONS, AfterSaleKind
 from models.after_sales import AfterSaleTab as DomainTab
 from models.errors import ValidationFailed
-from resolvers.after_sales.inputs import AfterSaleCatalogue, AfterSaleFilter, AfterSaleSort
+from resolvers.after_sales.inputs import (
+    CATALOGUES,
+    AfterSaleCatalogue,
+    AfterSaleFilter,
+    AfterSaleSort,
+)
 from resolvers.after_sales.types import (
     AfterSale,
     AfterSaleConnection,
@@ -26,19 +28,6 @@ from resolvers.inputs import well_formed_id
 from resolvers.requests.types import RefundBreakdown, RequestEligibility, domain_tab, list_filter
 from resolvers.values import Reason, reasons_in
 from services import read_types
-
-_CATALOGUES: Mapping[AfterSaleCatalogue, Mapping[str, str]] = {
-    AfterSaleCatalogue.REFUND_ONLY_REQUEST: REQUEST_REASONS[AfterSaleKind.REFUND_ONLY],
-    AfterSaleCatalogue.RETURN_AND_REFUND_REQUEST: REQUEST_REASONS[AfterSaleKind.RETURN_AND_REFUND],
-    AfterSaleCatalogue.REPLACEMENT_REQUEST: REQUEST_REASONS[AfterSaleKind.REPLACEMENT],
-    AfterSaleCatalogue.REFUND_REJECT: REJECT_REASONS[AfterSaleKind.REFUND_ONLY],
-    AfterSaleCatalogue.REPLACEMENT_REJECT: REJECT_REASONS[AfterSaleKind.REPLACEMENT],
-    AfterSaleCatalogue.REPLACEMENT_APPROVE: catalogues.REPLACEMENT_APPROVE_REASONS,
-    AfterSaleCatalogue.RECEIPT_REJECT: catalogues.RECEIPT_REJECT_REASONS,
-    AfterSaleCatalogue.APPEAL: catalogues.APPEAL_REASONS,
-    AfterSaleCatalogue.SELLER_REFUND: catalogues.SELLER_REFUND_REASONS,
-    AfterSaleCatalogue.PLATFORM_REFUND: catalogues.PLATFORM_REFUND_REASONS,
-}
 
 
 def _sort_for(tab: AfterSaleTab, f: read_types.AfterSaleFilter, sort: AfterSaleSort | None) -> str:
@@ -129,7 +118,7 @@ class AfterSaleQueries:
 
     @strawberry.field(description="The reasons of one after-sale catalogue, with display text.")
     def after_sale_reasons(self, catalogue: AfterSaleCatalogue) -> list[Reason]:
-        return reasons_in(_CATALOGUES[catalogue])
+        return reasons_in(CATALOGUES[catalogue.value])
 
     @strawberry.field(description="Y1: the policy of a category (the default if it sets none).")
     async def category_policy(self, info: Info[Context, Any], category: str) -> CategoryPolicy:

@@ -14,6 +14,7 @@ from models.reasons import (
     SELLER_CANCEL_REASONS,
 )
 from resolvers.inputs import IDEMPOTENCY_HELP, LineQuantityInput
+from resolvers.requests.types import sort_enum
 
 # More lines than any order has (the order intake's bound): the list is read before the order.
 MAX_LINES = 100
@@ -32,11 +33,7 @@ SellerCancelReason = strawberry.enum(
 )
 
 
-@strawberry.enum
-class CancellationSort(Enum):
-    NEWEST = "NEWEST"
-    OLDEST = "OLDEST"
-    DEADLINE_SOONEST = "DEADLINE_SOONEST"
+CancellationSort = sort_enum("CancellationSort")
 
 
 @strawberry.input

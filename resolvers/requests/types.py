@@ -184,6 +184,12 @@ def kind_tabs(name: str, domain_tabs: type[Enum], description: str) -> Any:
     return strawberry.enum(Enum(name, members), name=name, description=description)  # type: ignore[misc]
 
 
+def sort_enum(name: str) -> Any:
+    """A kind's enum of list orders: the same members for every kind, under its own name."""
+    members = {order: order for order in ("NEWEST", "OLDEST", "DEADLINE_SOONEST")}
+    return strawberry.enum(Enum(name, members), name=name)  # type: ignore[misc]
+
+
 def domain_tab(tab: Enum, domain_tabs: type[E]) -> E | None:
     """The domain's tab that a kind's API tab names; None for ALL."""
     return None if tab.name == "ALL" else domain_tabs[tab.name]
