@@ -7,18 +7,25 @@ from collections.abc import Mapping
 from dataclasses import fields
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol
 
 import strawberry
 
 from models import after_sales_reasons as catalogues
 from models.after_sales import REJECT_REASONS, REQUEST_REASONS
 from models.after_sales import AfterSaleKind as DomainKind
+from models.commands import ApprovalTerms, chosen_lines
 from models.errors import ValidationFailed
 from models.policy import CategoryPolicy as DomainPolicy
 from resolvers.after_sales.types import AfterSaleKind, DecisionType
 from resolvers.evidence.types import EVIDENCE_IDS_HELP
-from resolvers.inputs import IDEMPOTENCY_HELP, LineQuantityInput, MoneyInput, well_formed_id
+from resolvers.inputs import (
+    IDEMPOTENCY_HELP,
+    LineQuantityInput,
+    MoneyInput,
+    money_of,
+    well_formed_id,
+)
 from resolvers.requests.types import sort_enum
 
 MAX_LINES = 50
@@ -69,6 +76,27 @@ def lines_of(lines: list[LineQuantityInput] | None) -> dict[str, int] | None:
             raise ValidationFailed(f"line {line_id} is listed twice", field="lines")
         out[line_id] = line.quantity
     return out
+
+
+class Approving(Protocol):
+    """An input that approves: a request's own (ApproveAfterSaleInput) or its ticket's."""
+
+    lines: list[LineQuantityInput] | None
+    buyer_keeps_item: bool
+    partial_amount: MoneyInput | None
+    reason: str | None
+    comment: str | None
+
+
+def approval_terms(input: Approving) -> ApprovalTerms:
+    """What an approval (R7, P2) covers, as the request's own input or its ticket's gives it."""
+    return ApprovalTerms(
+        lines=chosen_lines(lines_of(input.lines)),
+        buyer_keeps_item=input.buyer_keeps_item,
+        partial_amount=money_of(input.partial_amount, "partialAmount"),
+        reason=input.reason,
+        comment=input.comment,
+    )
 
 
 @strawberry.input

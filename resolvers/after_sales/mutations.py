@@ -6,28 +6,9 @@ from __future__ import annotations
 
 import strawberry
 
-from models import access
+from models import access, commands
 from models.actors import Actor
-from models.commands import (
-    AnswerOffer,
-    AppealAfterSale,
-    ApprovalTerms,
-    Command,
-    ConfirmReturnReceived,
-    DecideAppeal,
-    Lines,
-    PlatformRefund,
-    RecordReplacementDelivered,
-    RefundOrder,
-    RejectAfterSale,
-    RejectReturnOnReceipt,
-    RequestAfterSale,
-    ShipReplacement,
-    ShipReturn,
-    WithdrawAfterSale,
-    chosen_lines,
-    decision_command,
-)
+from models.commands import Command
 from models.policy import CategoryPolicy as DomainPolicy
 from resolvers.after_sales.inputs import (
     AfterSaleStepInput,
@@ -39,6 +20,7 @@ from resolvers.after_sales.inputs import (
     RefundOrderInput,
     RequestAfterSaleInput,
     ShipmentInput,
+    approval_terms,
     lines_of,
 )
 from resolvers.after_sales.types import AfterSale, CategoryPolicy
@@ -77,11 +59,13 @@ def _id(value: strawberry.ID) -> str:
     return well_formed_id(value, "requestId")
 
 
-def _chosen(lines: list[LineQuantityInput] | None) -> Lines | None:
-    return chosen_lines(lines_of(lines))
+def _chosen(lines: list[LineQuantityInput] | None) -> commands.Lines | None:
+    return commands.chosen_lines(lines_of(lines))
 
 
-def _refund(cls: type[RefundOrder] | type[PlatformRefund], input: RefundOrderInput) -> Command:
+def _refund(
+    cls: type[commands.RefundOrder] | type[commands.PlatformRefund], input: RefundOrderInput
+) -> Command:
     """R9 and R10 take the same input: only who may send it differs."""
     order_id = well_formed_id(input.order_id, "orderId")
     amount = money_of(input.partial_amount, "partialAmount")
@@ -99,20 +83,20 @@ class AfterSaleMutations:
     )
     def request_after_sale(input: RequestAfterSaleInput) -> Command:
         order_id = well_formed_id(input.order_id, "orderId")
-        chosen = chosen_lines(lines_of(input.lines) or {})
-        return RequestAfterSale(order_id, input.kind, chosen, input.reason, input.note)
+        chosen = commands.chosen_lines(lines_of(input.lines) or {})
+        return commands.RequestAfterSale(order_id, input.kind, chosen, input.reason, input.note)
 
     @after_sale.command(
         access.require_a_buyer, "Buyer: take back a request not yet answered or shipped."
     )
     def withdraw_after_sale(input: AfterSaleStepInput) -> Command:
-        return WithdrawAfterSale(_id(input.request_id))
+        return commands.WithdrawAfterSale(_id(input.request_id))
 
     @after_sale.command(
         access.require_a_buyer, "Buyer: appeal a rejection within the appeal window (R5)."
     )
     def appeal_after_sale(input: ReasonedStepInput) -> Command:
-        return AppealAfterSale(_id(input.request_id), input.reason, input.comment)
+        return commands.AppealAfterSale(_id(input.request_id), input.reason, input.comment)
 
     @after_sale.command(
         access.require_a_buyer,
@@ -120,11 +104,11 @@ class AfterSaleMutations:
         "decline it (the seller decides again) (R12).",
     )
     def answer_offer(input: AnswerOfferInput) -> Command:
-        return AnswerOffer(_id(input.request_id), input.accept)
+        return commands.AnswerOffer(_id(input.request_id), input.accept)
 
     @after_sale.command(access.require_a_buyer, "Buyer: the item is on its way back (R8).")
     def ship_return(input: ShipmentInput) -> Command:
-        return ShipReturn(_id(input.request_id), input.carrier, input.tracking_number)
+        return commands.ShipReturn(_id(input.request_id), input.carrier, input.tracking_number)
 
     # ---- seller agent --------------------------------------------------------------------
 
@@ -136,32 +120,27 @@ class AfterSaleMutations:
         "instead (P4).",
     )
     def approve_after_sale(input: ApproveAfterSaleInput) -> Command:
-        terms = ApprovalTerms(
-            lines=_chosen(input.lines),
-            buyer_keeps_item=input.buyer_keeps_item,
-            partial_amount=money_of(input.partial_amount, "partialAmount"),
-            reason=input.reason,
-            comment=input.comment,
+        return commands.decision_command(
+            _id(input.request_id), input.decision, approval_terms(input)
         )
-        return decision_command(_id(input.request_id), input.decision, terms)
 
     @after_sale.command(
         access.require_an_acting_agent, "Seller: reject with a reason of the kind's catalogue (R4)."
     )
     def reject_after_sale(input: ReasonedStepInput) -> Command:
-        return RejectAfterSale(_id(input.request_id), input.reason, input.comment)
+        return commands.RejectAfterSale(_id(input.request_id), input.reason, input.comment)
 
     @after_sale.command(
         access.require_an_acting_agent, "Seller: the returned parcel arrived; the refund is paid."
     )
     def confirm_return_received(input: AfterSaleStepInput) -> Command:
-        return ConfirmReturnReceived(_id(input.request_id))
+        return commands.ConfirmReturnReceived(_id(input.request_id))
 
     @after_sale.command(
         access.require_an_acting_agent, "Seller: the returned parcel is not as agreed (R8)."
     )
     def reject_return_on_receipt(input: ReasonedStepInput) -> Command:
-        return RejectReturnOnReceipt(_id(input.request_id), input.reason, input.comment)
+        return commands.RejectReturnOnReceipt(_id(input.request_id), input.reason, input.comment)
 
     @after_sale.command(
         access.require_an_acting_agent,
@@ -169,32 +148,32 @@ class AfterSaleMutations:
         "carrier with it (P4).",
     )
     def ship_replacement(input: ShipmentInput) -> Command:
-        return ShipReplacement(_id(input.request_id), input.carrier, input.tracking_number)
+        return commands.ShipReplacement(_id(input.request_id), input.carrier, input.tracking_number)
 
     @after_sale.command(
         access.require_an_acting_agent, "Seller: refund with no buyer request (R9)."
     )
     def refund_order(input: RefundOrderInput) -> Command:
-        return _refund(RefundOrder, input)
+        return _refund(commands.RefundOrder, input)
 
     # ---- platform ------------------------------------------------------------------------
 
     @after_sale.command(access.require_platform, "Platform: refund with no seller step (R10).")
     def platform_refund(input: RefundOrderInput) -> Command:
-        return _refund(PlatformRefund, input)
+        return _refund(commands.PlatformRefund, input)
 
     @after_sale.command(
         access.require_platform, "Platform: decide an appeal for the buyer or the seller (R6)."
     )
     def decide_appeal(input: DecideAppealInput) -> Command:
-        return DecideAppeal(_id(input.request_id), input.for_buyer, input.note)
+        return commands.DecideAppeal(_id(input.request_id), input.for_buyer, input.note)
 
     @after_sale.command(
         access.require_platform,
         "Platform (carrier event): the replacement was delivered (its replacement order too).",
     )
     def record_replacement_delivered(input: AfterSaleStepInput) -> Command:
-        return RecordReplacementDelivered(_id(input.request_id))
+        return commands.RecordReplacementDelivered(_id(input.request_id))
 
     @category_policy.service_call(
         access.require_platform,
