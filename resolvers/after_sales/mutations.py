@@ -10,6 +10,7 @@ from models import access, commands
 from models.actors import Actor
 from models.commands import Command
 from models.policy import CategoryPolicy as DomainPolicy
+from resolvers import errors
 from resolvers.after_sales.inputs import (
     AfterSaleStepInput,
     AnswerOfferInput,
@@ -25,32 +26,23 @@ from resolvers.after_sales.inputs import (
 )
 from resolvers.after_sales.types import AfterSale, CategoryPolicy
 from resolvers.commands import ResultMutations
-from resolvers.errors import (
-    AfterSaleRefusedError,
-    InvalidStateError,
-    NotPendingError,
-    RefundExceedsRefundableError,
-    ResponseWindowClosedError,
-    WindowClosedError,
-    result_union,
-)
 from resolvers.inputs import LineQuantityInput, money_of, well_formed_id
 from services.bootstrap import Services
 
 # One union for every after-sale step (the policy: resolvers/errors.py::result_union): opening
 # a request fails with AfterSaleRefusedError, a step on it with NotPendingError / InvalidStateError
 # (naming the current state) or a closed window, a refund with RefundExceedsRefundableError.
-AfterSaleResult = result_union(
+AfterSaleResult = errors.result_union(
     "AfterSaleResult",
     AfterSale,
-    AfterSaleRefusedError,
-    NotPendingError,
-    InvalidStateError,
-    ResponseWindowClosedError,
-    WindowClosedError,
-    RefundExceedsRefundableError,
+    errors.AfterSaleRefusedError,
+    errors.NotPendingError,
+    errors.InvalidStateError,
+    errors.ResponseWindowClosedError,
+    errors.WindowClosedError,
+    errors.RefundExceedsRefundableError,
 )
-SetCategoryPolicyResult = result_union("SetCategoryPolicyResult", CategoryPolicy)
+SetCategoryPolicyResult = errors.result_union("SetCategoryPolicyResult", CategoryPolicy)
 category_policy = ResultMutations(SetCategoryPolicyResult, lambda cp: CategoryPolicy.of(*cp))
 after_sale = ResultMutations(AfterSaleResult, AfterSale.of)
 
