@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import fields
+from datetime import date, timedelta
+from types import SimpleNamespace
 from typing import Annotated, Any
 
 import strawberry
@@ -29,6 +31,19 @@ WindowKind = strawberry.enum(
 
 # More holidays than any marketplace lists in years: the list is read before it is checked.
 MAX_HOLIDAYS = 500
+
+
+def policy_values(p: DomainPolicy) -> SimpleNamespace:
+    """A policy as the API shows it: a window `x` as `x_seconds`, a flag or an amount as it is
+    (CategoryPolicyInput reads them back the same way)."""
+    values: dict[str, Any] = {}
+    for f in fields(p):
+        value = getattr(p, f.name)
+        if isinstance(value, timedelta):
+            values[f"{f.name}_seconds"] = int(value.total_seconds())
+        else:
+            values[f.name] = value
+    return SimpleNamespace(**values)
 
 
 @strawberry.type(description="Y2: the seller response window a request was given, and why.")

@@ -7,8 +7,7 @@ and the connection's `tabCounts` go back to the services.
 
 from __future__ import annotations
 
-from dataclasses import fields
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
@@ -23,7 +22,7 @@ from models.refund_ledger import LedgerEntry as DomainLedgerEntry
 from models.refund_ledger import LedgerSource as DomainLedgerSource
 from models.refund_ledger import RefundLedger as DomainLedger
 from resolvers.context import Context
-from resolvers.policy import ResponseWindow
+from resolvers.policy import ResponseWindow, policy_values
 from resolvers.requests.types import (
     LineRefund,
     Request,
@@ -174,16 +173,7 @@ class CategoryPolicy:
 
     @classmethod
     def of(cls, category: str, p: DomainPolicy) -> CategoryPolicy:
-        """A window `x` of the domain's policy is `x_seconds` here; a flag or amount keeps its name
-        (CategoryPolicyInput reads them back the same way)."""
-        values: dict[str, Any] = {}
-        for f in fields(p):
-            value = getattr(p, f.name)
-            if isinstance(value, timedelta):
-                values[f"{f.name}_seconds"] = int(value.total_seconds())
-            else:
-                values[f.name] = value
-        return cls(category=category, **values)
+        return copied(cls, policy_values(p), category=category)
 
 
 # Served as they are: the domain's values have these types' attribute names.

@@ -9,7 +9,7 @@ import strawberry
 from models import cancellations as cancel_domain
 from models.policy import CategoryPolicy as DomainPolicy
 from models.requests import RequestKind as DomainRequestKind
-from resolvers.policy import ResponseWindow
+from resolvers.policy import ResponseWindow, policy_values
 from resolvers.requests.types import (
     RefundBreakdown,
     Request,
@@ -17,7 +17,7 @@ from resolvers.requests.types import (
     kind_tabs,
     request_fields,
 )
-from resolvers.values import LineItem, Lines, Reason
+from resolvers.values import LineItem, Lines, Reason, copied
 
 CancellationTab = kind_tabs(
     "CancellationTab",
@@ -39,10 +39,7 @@ class PolicySnapshot:
 
     @classmethod
     def of(cls, p: DomainPolicy) -> PolicySnapshot:
-        return cls(
-            unconditional_cancel_window_seconds=int(p.unconditional_cancel_window.total_seconds()),
-            seller_response_window_seconds=int(p.seller_response_window.total_seconds()),
-        )
+        return copied(cls, policy_values(p))
 
 
 @strawberry.type(description="A buyer's, a seller's or the marketplace's cancellation of an order.")
