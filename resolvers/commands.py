@@ -1,7 +1,7 @@
-"""How a mutation resolver hands its use case to the services: one command, one call.
-
-A mutation is declared, not written (`ResultMutations`): who may send it, and how its input
-becomes the command (`models/commands.py`) or the one service call it makes.
+"""How a mutation hands its use case to the services: one command (or one service call), the
+caller checked first, the outcome mapped to the mutation's result union. A mutation is declared,
+not written (`ResultMutations`): who may send it, and how its input becomes the command
+(`models/commands.py`) or the one service call it makes.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ class ResultMutations:
 
         @after_sale.command(access.require_a_buyer, "Buyer: take back a request.")
         def withdraw_after_sale(input: AfterSaleStepInput) -> Command:
-            return WithdrawAfterSale(request_id_of(input.request_id))
+            return commands.WithdrawAfterSale(well_formed_id(input.request_id, "requestId"))
 
     A command's mutation hands it to `Services.handle` under the input's `idempotencyKey` (an
     input with `evidenceIds` claims them for the step's write, E1); a service call's mutation
