@@ -89,18 +89,18 @@ async def test_h4_a_batch_with_one_failing_webhook_still_finishes_the_others(
 async def test_h4_a_webhook_signed_by_a_new_app_is_accepted_as_soon_as_the_shop_is_relinked(
     linked: Linked,
 ) -> None:
-    db = linked.services.db
-    link = await tiktok_links.get(db, linked.shop_id)
+    db, sealer = linked.services.db, linked.connection.sealer
+    link = await tiktok_links.get(db, linked.shop_id, sealer)
     assert link is not None
     assert (await _post(linked, "relink-1", link.app_key, link.app_secret)).status_code == 200
-    await tiktok_links.put(db, replace(link, app_secret="a-new-secret"), datetime.now(UTC))
+    await tiktok_links.put(db, replace(link, app_secret="a-new-secret"), datetime.now(UTC), sealer)
 
     answer = await _post(linked, "relink-2", link.app_key, "a-new-secret")
     stale = await _post(linked, "relink-3", link.app_key, link.app_secret)
 
     assert answer.status_code == 200 and answer.json()["accepted"]
     assert stale.status_code == 401
-    await tiktok_links.put(db, link, datetime.now(UTC))
+    await tiktok_links.put(db, link, datetime.now(UTC), sealer)
 
 
 async def _post(linked: Linked, ident: str, app_key: str, app_secret: str) -> httpx.Response:
