@@ -77,6 +77,11 @@ class Shipment:
     shipped_at: datetime
     received_at: datetime | None = None
 
+    @property
+    def label(self) -> str:
+        """How the timeline names the parcel: its carrier and tracking number."""
+        return f"{self.carrier} {self.tracking_number}"
+
 
 class OfferAnswer(Enum):
     ACCEPTED = "ACCEPTED"

@@ -29,7 +29,8 @@ from models.errors import (
     ResponseWindowClosed,
 )
 from models.money import Money
-from models.notifications import Notification, NotificationKind, Recipient
+from models.notifications import Notification
+from models.notifications import NotificationKind as _N
 from models.orders import FulfilmentState, LineItem, Order
 from models.policy import WEEKENDS_ONLY, BusinessCalendar, CategoryPolicy, seller_response_window
 from models.reasons import (
@@ -40,7 +41,16 @@ from models.reasons import (
     require_reason,
 )
 from models.refund_ledger import RefundBreakdown, RefundLedger
-from models.requests import Initiator, NextAction, TimelineRecord, opened_on
+from models.requests import (
+    Initiator,
+    NextAction,
+    Opened,
+    TimelineRecord,
+    opened_on,
+    record_of,
+    to_buyer,
+    to_shop,
+)
 from models.transitions import Transition, require_actor
 
 __all__ = [
@@ -69,6 +79,7 @@ __all__ = [
 
 PROFILE = request_kinds.CANCELLATION
 Step = Transition[CancellationAction, CancellationStatus]
+_A = CancellationAction
 
 
 # One step of a cancellation.
@@ -166,30 +177,11 @@ def _cancelled_notifications(
 ) -> tuple[Notification, ...]:
     refund = c.refund.total if c.refund else None
     paid_back = f" A refund of {refund} is on its way." if refund and refund.minor else ""
-    notes = [
-        Notification(
-            Recipient.BUYER,
-            c.buyer_id,
-            NotificationKind.ORDER_CANCELLED,
-            c.order_id,
-            c.id,
-            f"Your order {c.order_id} was cancelled ({why}).{paid_back}",
-            now,
-        )
-    ]
-    if notify_shop:
-        notes.append(
-            Notification(
-                Recipient.SHOP,
-                c.shop_id,
-                NotificationKind.ORDER_CANCELLED,
-                c.order_id,
-                c.id,
-                f"Order {c.order_id} was cancelled ({why}).",
-                now,
-            )
-        )
-    return tuple(notes)
+    text = f"Your order {c.order_id} was cancelled ({why}).{paid_back}"
+    buyer = to_buyer(c, _N.ORDER_CANCELLED, text, now)
+    if not notify_shop:
+        return (buyer,)
+    return buyer, to_shop(c, _N.ORDER_CANCELLED, f"Order {c.order_id} was cancelled ({why}).", now)
 
 
 def _refuse_if_not_cancellable(order: Order) -> None:
@@ -229,6 +221,17 @@ def _refuse_if_not_cancellable(order: Order) -> None:
         )
 
 
+def refuse_while_buyer_waits(order: Order, instead: str) -> None:
+    """C7, C10: the seller answers a buyer's waiting request (`instead`) before cancelling."""
+    if order.open_cancellation_id:
+        raise InvalidTransition(
+            f"order {order.id} has a buyer's cancellation request waiting: {instead}",
+            current_state="CANCELLATION_PENDING",
+            field="orderId",
+        )
+    _refuse_if_not_cancellable(order)
+
+
 def buyer_eligibility(order: Order, policy: CategoryPolicy, now: datetime) -> Eligibility:
     """What the buyer's cancel button would do right now (C1, C2, C3)."""
     try:
@@ -253,38 +256,34 @@ def _refuse_after_rejection(order: Order) -> None:
         )
 
 
-def _new(
-    *,
-    new_id: str,
-    order: Order,
-    initiator: Initiator,
-    status: CancellationStatus,
-    reason: str,
-    note: str | None,
-    now: datetime,
-    policy: CategoryPolicy,
-) -> Cancellation:
-    opened = opened_on(order, new_id, initiator, reason, note, policy, now)
-    return Cancellation(**opened, status=status, lines=order.lines)
+def opened(
+    order: Order, actor: Actor, action: CancellationAction, start: Opened, **changes: object
+) -> tuple[Cancellation, CancellationRecord]:
+    """A new cancellation after the step that opens it (`start`: models/requests.py::opened_on),
+    with that step's record."""
+    target = TRANSITIONS.only(action).target
+    now, reason, note = start["requested_at"], start["reason"], start["note"]
+    record = record_of(actor, action, None, target, now, reason, note)
+    c = Cancellation(**start, status=target, lines=order.lines, timeline=(record,))
+    return replace(c, **changes), record  # type: ignore[arg-type]
 
 
-def _record(
+def _moved(
+    c: Cancellation,
     actor: Actor,
     action: CancellationAction,
-    before: CancellationStatus | None,
-    after: CancellationStatus,
     now: datetime,
-    reason: str | None,
+    reason: str | None = None,
     comment: str | None = None,
     deadline: datetime | None = None,
-) -> CancellationRecord:
-    return TimelineRecord(
-        now, actor.kind, actor.id, action, before, after, reason, comment, deadline
-    )
-
-
-def _with_record(c: Cancellation, record: CancellationRecord, **changes: object) -> Cancellation:
-    return replace(c, timeline=(*c.timeline, record), **changes)  # type: ignore[arg-type]
+    **changes: object,
+) -> tuple[Cancellation, CancellationRecord]:
+    """The request decided by this step (every step from PENDING ends it), with its record."""
+    target = TRANSITIONS.only(action).target
+    record = record_of(actor, action, c.status, target, now, reason, comment, deadline)
+    timeline = (*c.timeline, record)
+    moved = replace(c, status=target, resolved_at=now, timeline=timeline, **changes)  # type: ignore[arg-type]
+    return moved, record
 
 
 def request_by_buyer(
@@ -307,40 +306,20 @@ def request_by_buyer(
         order.fulfilment_state is FulfilmentState.UNPAID
         or now < order.placed_at + policy.unconditional_cancel_window
     )
-    action = CancellationAction.CANCEL_AT_ONCE if at_once else CancellationAction.REQUEST
-    transition = _check_actor(action, actor)
-    c = _new(
-        new_id=new_id,
-        order=order,
-        initiator=Initiator.BUYER,
-        status=transition.target,
-        reason=reason,
-        note=note,
-        now=now,
-        policy=policy,
-    )
-    record = _record(actor, action, None, transition.target, now, reason, note)
+    action = _A.CANCEL_AT_ONCE if at_once else _A.REQUEST
+    _check_actor(action, actor)
+    start = opened_on(order, new_id, Initiator.BUYER, reason, note, policy, now)
     if at_once:
-        new_order, refund = _cancel_order(order, now, c.id)
-        c = _with_record(c, record, refund=refund, resolved_at=now)
-        notes = _cancelled_notifications(c, now, "cancelled by the buyer", notify_shop=True)
-        return CancellationOutcome(c, new_order, record, notes, None)
-    window = seller_response_window(policy, order.items_total.minor)
-    c = _with_record(c, record, respond_by=window.ends(now, calendar))
-    new_order = replace(order, open_cancellation_id=c.id)
-    notes = (
-        Notification(
-            Recipient.SHOP,
-            c.shop_id,
-            NotificationKind.CANCELLATION_REQUESTED,
-            c.order_id,
-            c.id,
-            f"New cancellation request for order {c.order_id}; "
-            f"answer by {c.respond_by:%Y-%m-%d %H:%M} UTC.",
-            now,
-        ),
+        why = "cancelled by the buyer"
+        return _created_cancelled(order, actor, action, start, now, why, notify_shop=True)
+    respond_by = seller_response_window(policy, order.items_total.minor).ends(now, calendar)
+    c, record = opened(order, actor, action, start, respond_by=respond_by)
+    text = (
+        f"New cancellation request for order {c.order_id}; "
+        f"answer by {respond_by:%Y-%m-%d %H:%M} UTC."
     )
-    return CancellationOutcome(c, new_order, record, notes, None)
+    notes = (to_shop(c, _N.CANCELLATION_REQUESTED, text, now),)
+    return CancellationOutcome(c, replace(order, open_cancellation_id=c.id), record, notes, None)
 
 
 def _refuse_after_deadline(c: Cancellation, now: datetime) -> None:
@@ -362,53 +341,34 @@ def _accepted(
     deadline: datetime | None,
     why: str,
 ) -> CancellationOutcome:
-    transition = TRANSITIONS.only(action)
     new_order, refund = _cancel_order(order, now, c.id)
-    record = _record(actor, action, c.status, transition.target, now, reason, None, deadline)
     # The seller's deadline stays on the record: when it was due is part of what happened.
-    new_c = _with_record(c, record, status=transition.target, refund=refund, resolved_at=now)
-    notes = _cancelled_notifications(
-        new_c, now, why, notify_shop=action is CancellationAction.AUTO_ACCEPT
-    )
+    new_c, record = _moved(c, actor, action, now, reason, None, deadline, refund=refund)
+    notes = _cancelled_notifications(new_c, now, why, notify_shop=action is _A.AUTO_ACCEPT)
     return CancellationOutcome(new_c, new_order, record, notes, c.status)
 
 
 def accept(c: Cancellation, order: Order, actor: Actor, now: datetime) -> CancellationOutcome:
     """C4: the seller accepts; the order is cancelled and the buyer refunded automatically."""
-    _check_pending(c, order, CancellationAction.ACCEPT)
-    _check_actor(CancellationAction.ACCEPT, actor)
+    _check_pending(c, order, _A.ACCEPT)
+    _check_actor(_A.ACCEPT, actor)
     _refuse_after_deadline(c, now)
     return _accepted(
-        c,
-        order,
-        actor,
-        CancellationAction.ACCEPT,
-        now,
-        None,
-        None,
-        "the seller accepted your request",
+        c, order, actor, _A.ACCEPT, now, None, None, "the seller accepted your request"
     )
 
 
 def auto_accept(c: Cancellation, order: Order, actor: Actor, now: datetime) -> CancellationOutcome:
     """C6: the seller did not answer within the response window; the platform accepts."""
-    _check_pending(c, order, CancellationAction.AUTO_ACCEPT)
-    _check_actor(CancellationAction.AUTO_ACCEPT, actor)
+    _check_pending(c, order, _A.AUTO_ACCEPT)
+    _check_actor(_A.AUTO_ACCEPT, actor)
     if c.respond_by is None or now < c.respond_by:
         raise InvalidTransition(
             f"the seller may still answer {c.id} until {c.respond_by}",
             current_state=c.status.value,
         )
-    return _accepted(
-        c,
-        order,
-        actor,
-        CancellationAction.AUTO_ACCEPT,
-        now,
-        AUTO_ACCEPT_REASON,
-        c.respond_by,
-        "the seller did not answer in time",
-    )
+    why = "the seller did not answer in time"
+    return _accepted(c, order, actor, _A.AUTO_ACCEPT, now, AUTO_ACCEPT_REASON, c.respond_by, why)
 
 
 def reject(
@@ -420,59 +380,33 @@ def reject(
     now: datetime,
 ) -> CancellationOutcome:
     """C5: a reason from the fixed list, an optional comment; the order goes on as normal."""
-    transition = _check_pending(c, order, CancellationAction.REJECT)
-    _check_actor(CancellationAction.REJECT, actor)
+    _check_pending(c, order, _A.REJECT)
+    _check_actor(_A.REJECT, actor)
     require_reason(PROFILE.reject_reasons, reason)
     comment = clean_comment(comment)
     _refuse_after_deadline(c, now)
-    record = _record(
-        actor, CancellationAction.REJECT, c.status, transition.target, now, reason, comment
-    )
-    new_c = _with_record(
-        c,
-        record,
-        status=transition.target,
-        rejection_reason=reason,
-        rejection_comment=comment,
-        resolved_at=now,
-    )
+    rejection = {"rejection_reason": reason, "rejection_comment": comment}
+    new_c, record = _moved(c, actor, _A.REJECT, now, reason, comment, **rejection)
     new_order = replace(order, open_cancellation_id=None, rejected_cancellation_id=c.id)
-    text = PROFILE.reject_reasons[reason]
-    notes = (
-        Notification(
-            Recipient.BUYER,
-            c.buyer_id,
-            NotificationKind.CANCELLATION_REJECTED,
-            c.order_id,
-            c.id,
-            f"The seller rejected your cancellation of order {c.order_id}: {text}. "
-            "Your order goes on as normal.",
-            now,
-        ),
+    text = (
+        f"The seller rejected your cancellation of order {c.order_id}: "
+        f"{PROFILE.reject_reasons[reason]}. Your order goes on as normal."
     )
+    notes = (to_buyer(c, _N.CANCELLATION_REJECTED, text, now),)
     return CancellationOutcome(new_c, new_order, record, notes, c.status)
 
 
 def withdraw(c: Cancellation, order: Order, actor: Actor, now: datetime) -> CancellationOutcome:
     """The buyer takes back a request the seller has not answered (the marketplace allows it)."""
-    transition = _check_pending(c, order, CancellationAction.WITHDRAW)
-    _check_actor(CancellationAction.WITHDRAW, actor)
+    _check_pending(c, order, _A.WITHDRAW)
+    _check_actor(_A.WITHDRAW, actor)
     _refuse_after_deadline(c, now)
-    record = _record(actor, CancellationAction.WITHDRAW, c.status, transition.target, now, None)
-    new_c = _with_record(c, record, status=transition.target, resolved_at=now)
-    new_order = replace(order, open_cancellation_id=None)
-    notes = (
-        Notification(
-            Recipient.SHOP,
-            c.shop_id,
-            NotificationKind.CANCELLATION_WITHDRAWN,
-            c.order_id,
-            c.id,
-            f"The buyer withdrew the cancellation request for order {c.order_id}.",
-            now,
-        ),
+    new_c, record = _moved(c, actor, _A.WITHDRAW, now)
+    text = f"The buyer withdrew the cancellation request for order {c.order_id}."
+    notes = (to_shop(c, _N.CANCELLATION_WITHDRAWN, text, now),)
+    return CancellationOutcome(
+        new_c, replace(order, open_cancellation_id=None), record, notes, c.status
     )
-    return CancellationOutcome(new_c, new_order, record, notes, c.status)
 
 
 def cancel_by_seller(
@@ -485,37 +419,20 @@ def cancel_by_seller(
     new_id: str,
 ) -> CancellationOutcome:
     """C7: the seller cancels (out of stock, fraud, ...); the buyer is notified and refunded."""
-    transition = _check_actor(CancellationAction.SELLER_CANCEL, actor)
+    _check_actor(_A.SELLER_CANCEL, actor)
     require_reason(SELLER_CANCEL_REASONS, reason)
     comment = clean_comment(comment)
-    if order.open_cancellation_id:
-        raise InvalidTransition(
-            f"order {order.id} has a buyer's cancellation request waiting: accept it instead",
-            current_state="CANCELLATION_PENDING",
-            field="orderId",
-        )
-    _refuse_if_not_cancellable(order)
-    return _created_cancelled(
-        order,
-        actor,
-        CancellationAction.SELLER_CANCEL,
-        transition,
-        Initiator.SELLER,
-        reason,
-        comment,
-        policy,
-        now,
-        new_id,
-        "cancelled by the seller: " + SELLER_CANCEL_REASONS[reason],
-        notify_shop=False,
-    )
+    refuse_while_buyer_waits(order, "accept it instead")
+    why = "cancelled by the seller: " + SELLER_CANCEL_REASONS[reason]
+    start = opened_on(order, new_id, Initiator.SELLER, reason, comment, policy, now)
+    return _created_cancelled(order, actor, _A.SELLER_CANCEL, start, now, why, notify_shop=False)
 
 
 def cancel_by_system(
     order: Order, actor: Actor, reason: str, policy: CategoryPolicy, now: datetime, new_id: str
 ) -> CancellationOutcome:
     """C8: the platform cancels an order nobody paid for in time; the seller is notified."""
-    transition = _check_actor(CancellationAction.SYSTEM_CANCEL, actor)
+    _check_actor(_A.SYSTEM_CANCEL, actor)
     require_reason(SYSTEM_CANCEL_REASONS, reason)
     if order.fulfilment_state is not FulfilmentState.UNPAID:
         raise InvalidTransition(
@@ -529,49 +446,23 @@ def cancel_by_system(
             f"order {order.id} may still be paid until {order.payment_due_at.isoformat()}",
             payment_due_at=order.payment_due_at,
         )
-    return _created_cancelled(
-        order,
-        actor,
-        CancellationAction.SYSTEM_CANCEL,
-        transition,
-        Initiator.PLATFORM,
-        reason,
-        None,
-        policy,
-        now,
-        new_id,
-        "not paid in time",
-        notify_shop=True,
-    )
+    start = opened_on(order, new_id, Initiator.PLATFORM, reason, None, policy, now)
+    why = "not paid in time"
+    return _created_cancelled(order, actor, _A.SYSTEM_CANCEL, start, now, why, notify_shop=True)
 
 
 def _created_cancelled(
     order: Order,
     actor: Actor,
     action: CancellationAction,
-    transition: Step,
-    initiator: Initiator,
-    reason: str,
-    comment: str | None,
-    policy: CategoryPolicy,
+    start: Opened,
     now: datetime,
-    new_id: str,
     why: str,
     *,
     notify_shop: bool,
 ) -> CancellationOutcome:
-    c = _new(
-        new_id=new_id,
-        order=order,
-        initiator=initiator,
-        status=transition.target,
-        reason=reason,
-        note=comment,
-        now=now,
-        policy=policy,
-    )
-    new_order, refund = _cancel_order(order, now, c.id)
-    record = _record(actor, action, None, transition.target, now, reason, comment)
-    c = _with_record(c, record, refund=refund, resolved_at=now)
+    """C1, C7, C8: the order cancelled whole in the step that opens the request."""
+    new_order, refund = _cancel_order(order, now, start["id"])
+    c, record = opened(order, actor, action, start, refund=refund, resolved_at=now)
     notes = _cancelled_notifications(c, now, why, notify_shop=notify_shop)
     return CancellationOutcome(c, new_order, record, notes, None)

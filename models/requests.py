@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Generic, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Generic, Protocol, TypedDict, TypeVar
 
-from models.actors import ActorKind
+from models.actors import Actor, ActorKind
+from models.notifications import Notification, Recipient
 
 if TYPE_CHECKING:
     from models.orders import Order
@@ -96,6 +97,45 @@ class TimelineRecord(Generic[A, S]):
     comment: str | None = None
     # For a move the platform made because time ran out: the deadline it acted on.
     deadline: datetime | None = None
+
+
+def record_of(
+    actor: Actor,
+    action: A,
+    source: S | None,
+    target: S,
+    now: datetime,
+    reason: str | None = None,
+    comment: str | None = None,
+    deadline: datetime | None = None,
+) -> TimelineRecord[A, S]:
+    """The record of one step made by `actor` now."""
+    return TimelineRecord(
+        now, actor.kind, actor.id, action, source, target, reason, comment, deadline
+    )
+
+
+class Addressed(Protocol):
+    """What a message about a request of any kind names: the request, its order and the two
+    sides it goes to."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def order_id(self) -> str: ...
+    @property
+    def shop_id(self) -> str: ...
+    @property
+    def buyer_id(self) -> str: ...
+
+
+def to_buyer(r: Addressed, kind: Enum, text: str, now: datetime) -> Notification:
+    # Notification.kind is typed NotificationKind; every kind's notification kinds belong there.
+    return Notification(Recipient.BUYER, r.buyer_id, kind, r.order_id, r.id, text, now)  # type: ignore[arg-type]
+
+
+def to_shop(r: Addressed, kind: Enum, text: str, now: datetime) -> Notification:
+    return Notification(Recipient.SHOP, r.shop_id, kind, r.order_id, r.id, text, now)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
