@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import fields, is_dataclass
 from enum import Enum
-from functools import lru_cache
-from typing import Any, TypeVar
+from functools import cache, lru_cache, partial
+from types import NoneType, UnionType
+from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from models.actors import ActorKind
 from models.cancellations import (
@@ -25,13 +28,13 @@ from models.orders import (
     PaymentState,
 )
 from models.policy import CategoryPolicy
-from models.refund_ledger import LineRefund
 from models.requests import Opened
 from storage.keys import ALL, sort_key
 from storage.rebuild import frozen_constructor
 
 Doc = dict[str, Any]
 E = TypeVar("E", bound=Enum)
+V = TypeVar("V")
 
 
 def _member(enum: type[E], value: Any) -> E:
@@ -89,6 +92,54 @@ def line_from(d: Doc) -> LineItem:
     )
 
 
+def value_doc(value: Any) -> Any:
+    """A domain value as stored: a dataclass as a document of its fields (money as minor units
+    and currency), an enum as its value, a tuple as a list; None and plain values as they are."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, tuple):
+        return [value_doc(v) for v in value]
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: value_doc(getattr(value, f.name)) for f in fields(value)}
+    return value
+
+
+def value_from(cls: type[V], d: Doc) -> V:
+    """The value `value_doc` stored, rebuilt from its class's field types; a field the document
+    lacks takes its default (a field added since it was stored)."""
+    return cls(**{name: decode(d[name]) for name, decode in _field_decoders(cls) if name in d})
+
+
+def optional_value(cls: type[V], d: Doc | None) -> V | None:
+    return value_from(cls, d) if d else None
+
+
+@cache
+def _field_decoders(cls: type) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
+    hints = get_type_hints(cls)
+    return tuple((f.name, _decoder(hints[f.name])) for f in fields(cls))
+
+
+def _decoder(hint: Any) -> Callable[[Any], Any]:
+    """How a stored value of this field type is read back."""
+    if get_origin(hint) in (UnionType, Union):  # `X | None`: the one type it is when present
+        [inner] = [a for a in get_args(hint) if a is not NoneType]
+        decode = _decoder(inner)
+        return lambda v: None if v is None else decode(v)
+    if get_origin(hint) is tuple:  # `tuple[X, ...]`
+        decode = _decoder(get_args(hint)[0])
+        return lambda v: tuple(decode(x) for x in v)
+    if hint is Money:
+        return money_from
+    if hint is LineItem:
+        return line_from
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        return partial(_member, hint)
+    if is_dataclass(hint):
+        return partial(value_from, hint)
+    return lambda v: v
+
+
 def order_doc(o: Order) -> Doc:
     return {
         "_id": o.id,
@@ -113,40 +164,12 @@ def order_doc(o: Order) -> Doc:
         "open_cancellation_id": o.open_cancellation_id,
         "rejected_cancellation_id": o.rejected_cancellation_id,
         "cancelled_by": o.cancelled_by,
-        "cancelled_lines": [cancelled_units_doc(u) for u in o.cancelled_lines],
+        "cancelled_lines": value_doc(o.cancelled_lines),
         "version": o.version,
         "replacement_of": o.replacement_of,
         "replacement_request_id": o.replacement_request_id,
         "replacement_order_ids": list(o.replacement_order_ids),
     }
-
-
-def cancelled_units_doc(u: CancelledUnits) -> Doc:
-    return {
-        "line_id": u.line_id,
-        "quantity": u.quantity,
-        "cancellation_id": u.cancellation_id,
-        "reason": u.reason,
-        "actor_kind": u.actor_kind.value,
-        "actor_id": u.actor_id,
-        "at": u.at,
-        "refunded": money_doc(u.refunded),
-        "voided": u.voided,
-    }
-
-
-def cancelled_units_from(d: Doc) -> CancelledUnits:
-    return CancelledUnits(
-        line_id=d["line_id"],
-        quantity=d["quantity"],
-        cancellation_id=d["cancellation_id"],
-        reason=d["reason"],
-        actor_kind=_member(ActorKind, d["actor_kind"]),
-        actor_id=d["actor_id"],
-        at=d["at"],
-        refunded=money_from(d["refunded"]),
-        voided=d["voided"],
-    )
 
 
 def order_from(d: Doc) -> Order:
@@ -171,7 +194,9 @@ def order_from(d: Doc) -> Order:
         open_cancellation_id=d.get("open_cancellation_id"),
         rejected_cancellation_id=d.get("rejected_cancellation_id"),
         cancelled_by=d.get("cancelled_by"),
-        cancelled_lines=tuple(cancelled_units_from(u) for u in d.get("cancelled_lines") or ()),
+        cancelled_lines=tuple(
+            value_from(CancelledUnits, u) for u in d.get("cancelled_lines") or ()
+        ),
         version=d.get("version", 0),
         replacement_of=d.get("replacement_of"),
         replacement_request_id=d.get("replacement_request_id"),
@@ -210,28 +235,6 @@ def record_from(
         reason=d.get("reason"),
         comment=d.get("comment"),
         deadline=d.get("deadline"),
-    )
-
-
-def breakdown_doc(b: RefundBreakdown) -> Doc:
-    return {
-        "items": money_doc(b.items),
-        "shipping": money_doc(b.shipping),
-        "lines": [
-            {"line_id": x.line_id, "quantity": x.quantity, "amount": money_doc(x.amount)}
-            for x in b.lines
-        ],
-    }
-
-
-def breakdown_from(d: Doc) -> RefundBreakdown:
-    return RefundBreakdown(
-        money_from(d["items"]),
-        money_from(d["shipping"]),
-        tuple(
-            LineRefund(x["line_id"], x["quantity"], money_from(x["amount"]))
-            for x in d.get("lines", [])
-        ),
     )
 
 
@@ -278,7 +281,7 @@ def cancellation_doc(c: Cancellation) -> Doc:
         "resolved_at": c.resolved_at,
         "rejection_reason": c.rejection_reason,
         "rejection_comment": c.rejection_comment,
-        "refund": breakdown_doc(c.refund) if c.refund else None,
+        "refund": value_doc(c.refund),
         "lines": [line_doc(line) for line in c.lines],
         "timeline": [record_doc(r) for r in c.timeline],
         "version": c.version,
@@ -286,7 +289,6 @@ def cancellation_doc(c: Cancellation) -> Doc:
 
 
 def cancellation_from(d: Doc) -> Cancellation:
-    refund = d.get("refund")
     return _new_cancellation(
         **opened_from(d),
         status=_member(CancellationStatus, d["status"]),
@@ -295,7 +297,7 @@ def cancellation_from(d: Doc) -> Cancellation:
         resolved_at=d.get("resolved_at"),
         rejection_reason=d.get("rejection_reason"),
         rejection_comment=d.get("rejection_comment"),
-        refund=breakdown_from(refund) if refund else None,
+        refund=optional_value(RefundBreakdown, d.get("refund")),
         timeline=tuple([record_from(r) for r in d.get("timeline", [])]),
         version=d.get("version", 0),
     )
