@@ -172,6 +172,11 @@ def _cancel_order(
     return cancelled, RefundBreakdown(items=refund - shipping, shipping=shipping)
 
 
+def refund_if_accepted(c: Cancellation, order: Order, now: datetime) -> RefundBreakdown:
+    """What accepting the request now would refund (C4): what its order's cancel refunds."""
+    return _cancel_order(order, now, c.id)[1]
+
+
 def _cancelled_notifications(
     c: Cancellation, now: datetime, why: str, notify_shop: bool
 ) -> tuple[Notification, ...]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from bson import ObjectId
 
-from models import access, events
+from models import access, cancellations, commands, events
 from models import after_sales as domain
 from models.actors import Actor
 from models.after_sales import (
@@ -28,34 +28,13 @@ from models.after_sales import (
     RefundBreakdown,
     RefundLedger,
 )
-from models.cancellations import _cancel_order
 from models.clock import Clock
-from models.commands import (
-    ActOnAfterSaleDeadlines,
-    AfterSaleCommand,
-    AnswerOffer,
-    AppealAfterSale,
-    ApproveAfterSale,
-    ConfirmReturnReceived,
-    DecideAppeal,
-    IssueReplacementRefund,
-    OfferPartialRefund,
-    PlatformRefund,
-    RecordReplacementDelivered,
-    RefundOrder,
-    RejectAfterSale,
-    RejectReturnOnReceipt,
-    RequestAfterSale,
-    ShipReplacement,
-    ShipReturn,
-    WithdrawAfterSale,
-    line_map,
-)
+from models.commands import AfterSaleCommand, line_map
 from models.errors import DomainError, NotFound, ValidationFailed
 from models.orders import Order
 from models.policy import DEFAULT_POLICY, BusinessCalendar, CategoryPolicy, PolicyBook
 from models.ticket_facts import facts_of_after_sale
-from services.request_reads import RequestReads
+from services.request_reads import RequestReads, admit
 from services.request_writes import OnWrite, RequestWrites
 from storage import after_sales as store
 from storage import cancellations as cancellation_store
@@ -81,18 +60,29 @@ class _Change:
     before: AfterSaleRequest | None  # None: a new request
 
 
-_BUYER_STEPS = (RequestAfterSale, WithdrawAfterSale, AppealAfterSale, ShipReturn, AnswerOffer)
-_SELLER_STEPS = (
-    ApproveAfterSale,
-    OfferPartialRefund,
-    IssueReplacementRefund,
-    RejectAfterSale,
-    ConfirmReturnReceived,
-    RejectReturnOnReceipt,
-    ShipReplacement,
-    RefundOrder,
+_BUYER_STEPS = (
+    commands.RequestAfterSale,
+    commands.WithdrawAfterSale,
+    commands.AppealAfterSale,
+    commands.ShipReturn,
+    commands.AnswerOffer,
 )
-_PLATFORM_STEPS = (DecideAppeal, RecordReplacementDelivered, PlatformRefund)
+_SELLER_STEPS = (
+    commands.ApproveAfterSale,
+    commands.OfferPartialRefund,
+    commands.IssueReplacementRefund,
+    commands.RejectAfterSale,
+    commands.ConfirmReturnReceived,
+    commands.RejectReturnOnReceipt,
+    commands.ShipReplacement,
+    commands.RefundOrder,
+)
+_PLATFORM_STEPS = (
+    commands.DecideAppeal,
+    commands.RecordReplacementDelivered,
+    commands.PlatformRefund,
+)
+_OPENINGS = (commands.RequestAfterSale, commands.RefundOrder, commands.PlatformRefund)
 
 
 def _permit(actor: Actor, c: AfterSaleCommand) -> access.Permit:
@@ -119,23 +109,27 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         self, actor: Actor, command: AfterSaleCommand, key: str | None = None
     ) -> AfterSaleRequest | list[AfterSaleRequest]:
         """The one entry of every after-sale use case (models/commands.py)."""
-        if isinstance(command, ActOnAfterSaleDeadlines):
+        if isinstance(command, commands.ActOnAfterSaleDeadlines):
             return await self.act_on_deadlines(actor, list(command.request_ids))
         permit = _permit(actor, command)
-        if isinstance(command, RequestAfterSale | RefundOrder | PlatformRefund):
+        if isinstance(command, _OPENINGS):
             opening = self._opening(actor, command)
             return await self._create(actor, command.order_id, command, key, opening, permit)
         step = self._step(actor, command)
         return await self._decide(actor, command.request_id, command, key, step, permit)  # type: ignore[attr-defined]
 
-    def _opening(self, actor: Actor, c: RequestAfterSale | RefundOrder | PlatformRefund) -> Create:
+    def _opening(
+        self,
+        actor: Actor,
+        c: commands.RequestAfterSale | commands.RefundOrder | commands.PlatformRefund,
+    ) -> Create:
         """R1, P1 (a buyer's request), R5 (a second one, linked), R10 (instant refund); R9, R10
         (a refund with no buyer request)."""
         now = self.clock.now
 
         def create(case: AfterSalesCase, book: PolicyBook, new_id: str) -> AfterSaleOutcome:
             order = case.order
-            if isinstance(c, RequestAfterSale):
+            if isinstance(c, commands.RequestAfterSale):
                 asked = dict(c.lines)
                 categories = [line.category for line in order.lines if line.line_id in asked]
                 policy = book.for_order(categories or order.categories)  # kept on the request (Y1)
@@ -154,7 +148,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
                     calendar=book.calendar,
                 )
             refund = domain.refund_by_seller
-            if isinstance(c, PlatformRefund):
+            if isinstance(c, commands.PlatformRefund):
                 refund = domain.refund_by_platform
             return refund(
                 order,
@@ -180,43 +174,43 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         def decide(r: AfterSaleRequest, case: AfterSalesCase) -> AfterSaleOutcome:
             order, ledger = case.order, case.ledger
             match c:
-                case WithdrawAfterSale():
+                case commands.WithdrawAfterSale():
                     return domain.withdraw(r, order, actor, now())
-                case AppealAfterSale():
+                case commands.AppealAfterSale():
                     return domain.appeal(r, order, actor, c.reason, c.comment, now())
-                case ShipReturn():
+                case commands.ShipReturn():
                     return domain.ship_return(r, order, actor, c.carrier, c.tracking_number, now())
-                case ApproveAfterSale():  # R7, P2: some lines, maybe for less money
+                case commands.ApproveAfterSale():  # R7, P2: some lines, maybe for less money
                     terms = c.terms.as_arguments()
                     return domain.approve(r, order, ledger, actor, c.decision, now(), **terms)
-                case RejectAfterSale():
+                case commands.RejectAfterSale():
                     return domain.reject(r, order, actor, c.reason, c.comment, now())
-                case ConfirmReturnReceived():
+                case commands.ConfirmReturnReceived():
                     return domain.confirm_receipt(r, order, ledger, actor, now())
-                case RejectReturnOnReceipt():
+                case commands.RejectReturnOnReceipt():
                     return domain.reject_on_receipt(r, order, actor, c.reason, c.comment, now())
-                case OfferPartialRefund():  # R12
+                case commands.OfferPartialRefund():  # R12
                     lines = line_map(c.lines)
                     return domain.offer_partial_refund(
                         r, order, ledger, actor, c.amount, now(), lines=lines, comment=c.comment
                     )
-                case AnswerOffer():
+                case commands.AnswerOffer():
                     return domain.answer_offer(r, order, ledger, actor, c.accept, now())
-                case IssueReplacementRefund():  # P4
+                case commands.IssueReplacementRefund():  # P4
                     replacement = case.replacement_order(r)
                     return domain.issue_replacement_refund(
                         r, order, ledger, actor, c.comment, now(), replacement
                     )
-                case ShipReplacement():  # P2, P4: the replacement order is handed over too
+                case commands.ShipReplacement():  # P2, P4: the replacement order is handed over too
                     replacement = case.replacement_order(r)
                     return domain.ship_replacement(
                         r, order, actor, c.carrier, c.tracking_number, now(), replacement
                     )
-                case DecideAppeal():  # R6: the refund goes ahead, or the request closes
+                case commands.DecideAppeal():  # R6: the refund goes ahead, or the request closes
                     if c.for_buyer:
                         return domain.decide_for_buyer(r, order, ledger, actor, c.note, now())
                     return domain.decide_for_seller(r, order, actor, c.note, now())
-                case RecordReplacementDelivered():  # P2: a carrier event
+                case commands.RecordReplacementDelivered():  # P2: a carrier event
                     replacement = case.replacement_order(r)
                     return domain.replacement_delivered(r, order, actor, now(), replacement)
             raise TypeError(f"not a step on an after-sale request: {c!r}")
@@ -297,7 +291,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         return (await store.for_orders(self.db, [order.id]))[order.id]
 
     async def line_eligibility(self, actor: Actor, order_id: str) -> tuple[LineEligibility, ...]:
-        order = await self._visible_order(actor, order_id)
+        order = await self.visible_order(actor, order_id)
         existing = (await store.for_orders(self.db, [order.id]))[order.id]
         book = await policies.book_for(self.db, order.categories)
         return domain.line_eligibility(order, existing, book, self.clock.now())
@@ -305,7 +299,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
     async def quote_request(self, actor: Actor, request_id: str) -> RefundBreakdown:
         """What the request paid, or would pay now: the code that pays it (quote_for_request)."""
         r = await self.get(actor, request_id)
-        order = await self._load_order(r.order_id, None)
+        order = await self.order(r.order_id)
         ledger = await refund_ledgers.get(self.db, order)
         return domain.quote_for_request(r, order, ledger)
 
@@ -316,16 +310,14 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
             raise NotFound(f"no cancellation {cancellation_id}", field="cancellationId")
         what = f"cancellation {cancellation_id}"
         access.require_view(actor, c.shop_id, c.buyer_id, what, "cancellationId")
-        if c.refund is not None:
-            items, shipping = c.refund.items, c.refund.shipping
-        else:
-            order = await self._load_order(c.order_id, None)
-            _, refund = _cancel_order(order, self.clock.now(), c.id)
-            items, shipping = refund.items, refund.shipping
-        return RefundBreakdown(items, shipping)
+        refund = c.refund
+        if refund is None:
+            order = await self.order(c.order_id)
+            refund = cancellations.refund_if_accepted(c, order, self.clock.now())
+        return RefundBreakdown(refund.items, refund.shipping)
 
     async def ledger(self, actor: Actor, order_id: str) -> tuple[Order, RefundLedger]:
-        order = await self._visible_order(actor, order_id)
+        order = await self.visible_order(actor, order_id)
         return order, await refund_ledgers.get(self.db, order)
 
     async def policy(self, category: str) -> CategoryPolicy:
@@ -336,17 +328,6 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         return {"*": DEFAULT_POLICY, **stored}
 
     # ---- the one write path --------------------------------------------------------------
-
-    async def _visible_order(self, actor: Actor, order_id: str) -> Order:
-        order = await self._load_order(order_id, None)
-        access.require_view(actor, order.shop_id, order.buyer_id, f"order {order_id}", "orderId")
-        return order
-
-    async def _load_order(self, order_id: str, session: Session | None) -> Order:
-        order = await order_store.get(self.db, order_id, session)
-        if order is None:
-            raise NotFound(f"no order {order_id}", field="orderId")
-        return order
 
     async def _cases(self, order_ids: list[str], session: Session) -> dict[str, AfterSalesCase]:
         ids = sorted(set(order_ids))
@@ -380,9 +361,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         async def write(session: Session) -> AfterSaleRequest:
             cases = await self._cases([order_id], session)
             case = cases[order_id]
-            missing = NotFound(f"no order {order_id}", field="orderId")
-            access.require_known(actor, case.order.shop_id, case.order.buyer_id, missing)
-            permit(case.order.shop_id, case.order.buyer_id)
+            admit(actor, case.order, permit)
             # A request keeps the policy it was opened under (Y1): read once, here.
             book = await policies.book_for(self.db, case.order.categories, session)
             outcome = create(case, book, new_after_sale_id())

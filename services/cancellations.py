@@ -30,14 +30,14 @@ from models.commands import (
     RequestCancellation,
     WithdrawCancellation,
 )
-from models.errors import DomainError, NotFound
+from models.errors import DomainError
 from models.money import Money
 from models.orders import FulfilmentState, Order
 from models.policy import BusinessCalendar, CategoryPolicy
 from models.reasons import SYSTEM_CANCEL_REASONS
 from models.refund_ledger import RefundLedger
 from models.ticket_facts import facts_of_cancellation
-from services.request_reads import RequestReads
+from services.request_reads import RequestReads, admit
 from services.request_writes import OnWrite, RequestWrites
 from storage import cancellations as cancellation_store
 from storage import orders as order_store
@@ -124,7 +124,7 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
             case RequestCancellation() | CancelOrder() | CancelOrderLines() | CancelUnpaidOrder():
                 permit = _permit(actor, command)
                 create = self._opening(actor, command)
-                lines = isinstance(command, CancelOrderLines)  # C10 refunds from the ledger
+                lines = isinstance(command, CancelOrderLines)  # C10: from the ledger
                 return await self._create(
                     actor, command.order_id, command, key, create, permit, with_ledger=lines
                 )
@@ -175,7 +175,9 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
         return create
 
     def _step(
-        self, actor: Actor, c: WithdrawCancellation | AcceptCancellation | RejectCancellation
+        self,
+        actor: Actor,
+        c: WithdrawCancellation | AcceptCancellation | RejectCancellation,
     ) -> Decision:
         """The buyer withdraws; C4: the order is cancelled and the buyer refunded, in the same
         write; C5: a reason from the catalogue and an optional comment, the order goes on."""
@@ -249,20 +251,11 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
         return await cancellation_store.for_order(self.db, order.id)
 
     async def eligibility(self, actor: Actor, order_id: str) -> domain.Eligibility:
-        order = await order_store.get(self.db, order_id)
-        if order is None:
-            raise NotFound(f"no order {order_id}", field="orderId")
-        access.require_view(actor, order.shop_id, order.buyer_id, f"order {order_id}", "orderId")
+        order = await self.visible_order(actor, order_id)
         book = await policies.book_for(self.db, order.categories)
         return domain.buyer_eligibility(order, book.for_order(order.categories), self.clock.now())
 
     # ---- the one write path --------------------------------------------------------------
-
-    async def _load_order(self, order_id: str, session: Session) -> Order:
-        order = await order_store.get(self.db, order_id, session)
-        if order is None:
-            raise NotFound(f"no order {order_id}", field="orderId")
-        return order
 
     async def _create(
         self,
@@ -276,10 +269,8 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
         with_ledger: bool = False,
     ) -> Cancellation:
         async def write(session: Session) -> Cancellation:
-            order = await self._load_order(order_id, session)
-            missing = NotFound(f"no order {order_id}", field="orderId")
-            access.require_known(actor, order.shop_id, order.buyer_id, missing)
-            permit(order.shop_id, order.buyer_id)
+            order = await self.order(order_id, session)
+            admit(actor, order, permit)
             # A request keeps the policy it was opened under (Y1): read it once, here.
             book = await policies.book_for(self.db, order.categories, session)
             # C10 refunds from the order's ledger, read in this transaction.
@@ -301,7 +292,7 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
         permit: access.Permit,
     ) -> Cancellation:
         async def write(session: Session, c: Cancellation) -> Cancellation:
-            order = await self._load_order(c.order_id, session)
+            order = await self.order(c.order_id, session)
             [saved] = await self._write(session, actor, [_Change(decide(c, order), c, order)])
             return saved
 
