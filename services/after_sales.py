@@ -11,7 +11,7 @@ loser reruns on the state that won (storage/refund_ledgers.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bson import ObjectId
@@ -45,9 +45,6 @@ from storage.mongo import Database, Session
 from storage.shops import shops_of
 
 SECTION = "after_sales"
-
-Decide = Callable[[AfterSaleRequest, AfterSalesCase], AfterSaleOutcome]
-Create = Callable[[AfterSalesCase, PolicyBook, str], AfterSaleOutcome]
 
 
 def new_after_sale_id() -> str:
@@ -113,18 +110,19 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
             return await self.act_on_deadlines(actor, list(command.request_ids))
         permit = _permit(actor, command)
         if isinstance(command, _OPENINGS):
-            opening = self._opening(actor, command)
-            return await self._create(actor, command.order_id, command, key, opening, permit)
-        step = self._step(actor, command)
-        return await self._decide(actor, command.request_id, command, key, step, permit)  # type: ignore[attr-defined]
+            opening = self._opening(actor, command, permit)
+            return await self.writes.opening(actor, command, key, command.order_id, opening, permit)
+        step, request_id = self._step(actor, command), command.request_id  # type: ignore[attr-defined]
+        return await self.writes.step(actor, command, key, request_id, "requestId", step, permit)
 
     def _opening(
         self,
         actor: Actor,
         c: commands.RequestAfterSale | commands.RefundOrder | commands.PlatformRefund,
-    ) -> Create:
+        permit: access.Permit,
+    ) -> Callable[[Session], Awaitable[AfterSaleRequest]]:
         """R1, P1 (a buyer's request), R5 (a second one, linked), R10 (instant refund); R9, R10
-        (a refund with no buyer request)."""
+        (a refund with no buyer request): decided on the order's case, written in one go."""
         now = self.clock.now
 
         def create(case: AfterSalesCase, book: PolicyBook, new_id: str) -> AfterSaleOutcome:
@@ -164,11 +162,22 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
                 partial_amount=c.partial_amount,
             )
 
-        return create
+        async def write(session: Session) -> AfterSaleRequest:
+            cases = await self._cases([c.order_id], session)
+            case = cases[c.order_id]
+            admit(actor, case.order, permit)
+            # A request keeps the policy it was opened under (Y1): read once, here.
+            book = await policies.book_for(self.db, case.order.categories, session)
+            outcome = create(case, book, new_after_sale_id())
+            return await self._write_one(session, actor, cases, _Change(outcome, None))
 
-    def _step(self, actor: Actor, c: AfterSaleCommand) -> Decide:
-        """A step on one request: the domain's rule (who may take it is the command's permit,
-        checked before: `_permit`)."""
+        return write
+
+    def _step(
+        self, actor: Actor, c: AfterSaleCommand
+    ) -> Callable[[Session, AfterSaleRequest], Awaitable[AfterSaleRequest]]:
+        """A step on one request: the domain's rule on the order's case, written in one go (who
+        may take it is the command's permit, checked before: `_permit`)."""
         now = self.clock.now
 
         def decide(r: AfterSaleRequest, case: AfterSalesCase) -> AfterSaleOutcome:
@@ -215,7 +224,12 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
                     return domain.replacement_delivered(r, order, actor, now(), replacement)
             raise TypeError(f"not a step on an after-sale request: {c!r}")
 
-        return decide
+        async def write(session: Session, r: AfterSaleRequest) -> AfterSaleRequest:
+            cases = await self._cases([r.order_id], session)
+            outcome = decide(r, cases[r.order_id])
+            return await self._write_one(session, actor, cases, _Change(outcome, r))
+
+        return write
 
     async def act_on_deadlines(self, actor: Actor, ids: list[str]) -> list[AfterSaleRequest]:
         """R3, R5, R8: the platform's move on each of these requests whose deadline has passed,
@@ -349,46 +363,12 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
             for i in ids
         }
 
-    async def _create(
-        self,
-        actor: Actor,
-        order_id: str,
-        command: AfterSaleCommand,
-        key: str | None,
-        create: Create,
-        permit: access.Permit,
+    async def _write_one(
+        self, session: Session, actor: Actor, cases: dict[str, AfterSalesCase], change: _Change
     ) -> AfterSaleRequest:
-        async def write(session: Session) -> AfterSaleRequest:
-            cases = await self._cases([order_id], session)
-            case = cases[order_id]
-            admit(actor, case.order, permit)
-            # A request keeps the policy it was opened under (Y1): read once, here.
-            book = await policies.book_for(self.db, case.order.categories, session)
-            outcome = create(case, book, new_after_sale_id())
-            case.apply(outcome)
-            [saved] = await self._write(session, actor, cases, [_Change(outcome, None)])
-            return saved
-
-        return await self.writes.opening(actor, command, key, order_id, write, permit)
-
-    async def _decide(
-        self,
-        actor: Actor,
-        request_id: str,
-        command: AfterSaleCommand,
-        key: str | None,
-        decide: Decide,
-        permit: access.Permit,
-    ) -> AfterSaleRequest:
-        async def write(session: Session, r: AfterSaleRequest) -> AfterSaleRequest:
-            cases = await self._cases([r.order_id], session)
-            case = cases[r.order_id]
-            outcome = decide(r, case)
-            case.apply(outcome)
-            [saved] = await self._write(session, actor, cases, [_Change(outcome, r)])
-            return saved
-
-        return await self.writes.step(actor, command, key, request_id, "requestId", write, permit)
+        cases[change.outcome.request.order_id].apply(change.outcome)
+        [saved] = await self._write(session, actor, cases, [change])
+        return saved
 
     async def _write(
         self,
