@@ -41,9 +41,7 @@ from models.request_kinds import profile_of
 from models.requests import record_of, to_buyer, to_shop
 from models.transitions import actors_of, require_actor
 
-_K = AfterSaleKind
 _S = AfterSaleStatus
-_A = AfterSaleAction
 _N = AfterSaleNotificationKind
 
 

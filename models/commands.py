@@ -126,6 +126,44 @@ class CancelUnpaidOrders(CancellationCommand, Opening):
 
 
 # ---- after-sale requests (R1-R12, P1-P4) ---------------------------------------------------
+# The shapes several steps share; each step's command is its own class of that shape (a shape is
+# not a command: its fingerprint and its handler are its steps').
+
+
+@dataclass(frozen=True)
+class StepOnRequest:
+    """A step that names only its request."""
+
+    request_id: str
+
+
+@dataclass(frozen=True)
+class StepWithReason:
+    """A step on a request for a reason from its catalogue, with an optional comment."""
+
+    request_id: str
+    reason: str
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class Shipping:
+    """A parcel handed to a carrier for a request."""
+
+    request_id: str
+    carrier: str
+    tracking_number: str
+
+
+@dataclass(frozen=True)
+class RefundWithoutRequest:
+    """A refund nobody asked for: every free unit unless `lines`, in full unless an amount."""
+
+    order_id: str
+    reason: str
+    comment: str | None = None
+    lines: Lines | None = None
+    partial_amount: Money | None = None
 
 
 @dataclass(frozen=True)
@@ -137,23 +175,16 @@ class RequestAfterSale(AfterSaleCommand, Opening):
     note: str | None = None
 
 
-@dataclass(frozen=True)
-class WithdrawAfterSale(AfterSaleCommand):
-    request_id: str
+class WithdrawAfterSale(StepOnRequest, AfterSaleCommand):
+    """The buyer takes the request back."""
 
 
-@dataclass(frozen=True)
-class AppealAfterSale(AfterSaleCommand):
-    request_id: str
-    reason: str
-    comment: str | None = None
+class AppealAfterSale(StepWithReason, AfterSaleCommand):
+    """R5, R6."""
 
 
-@dataclass(frozen=True)
-class ShipReturn(AfterSaleCommand):
-    request_id: str
-    carrier: str
-    tracking_number: str
+class ShipReturn(Shipping, AfterSaleCommand):
+    """R8: the buyer's return."""
 
 
 @dataclass(frozen=True)
@@ -225,52 +256,28 @@ def decision_command(request_id: str, decision: DecisionType, terms: ApprovalTer
     return ApproveAfterSale(request_id, decision, terms)
 
 
-@dataclass(frozen=True)
-class RejectAfterSale(AfterSaleCommand):
-    request_id: str
-    reason: str
-    comment: str | None = None
+class RejectAfterSale(StepWithReason, AfterSaleCommand):
+    """R4, P3."""
 
 
-@dataclass(frozen=True)
-class ConfirmReturnReceived(AfterSaleCommand):
-    request_id: str
+class ConfirmReturnReceived(StepOnRequest, AfterSaleCommand):
+    """R8."""
 
 
-@dataclass(frozen=True)
-class RejectReturnOnReceipt(AfterSaleCommand):
-    request_id: str
-    reason: str
-    comment: str | None = None
+class RejectReturnOnReceipt(StepWithReason, AfterSaleCommand):
+    """R8, R4."""
 
 
-@dataclass(frozen=True)
-class ShipReplacement(AfterSaleCommand):
-    request_id: str
-    carrier: str
-    tracking_number: str
+class ShipReplacement(Shipping, AfterSaleCommand):
+    """P2, P4."""
 
 
-@dataclass(frozen=True)
-class RefundOrder(AfterSaleCommand, Opening):
-    """R9: the seller refunds without a buyer's request (every free unit unless `lines`)."""
-
-    order_id: str
-    reason: str
-    comment: str | None = None
-    lines: Lines | None = None
-    partial_amount: Money | None = None
+class RefundOrder(RefundWithoutRequest, AfterSaleCommand, Opening):
+    """R9: the seller refunds without a buyer's request."""
 
 
-@dataclass(frozen=True)
-class PlatformRefund(AfterSaleCommand, Opening):
+class PlatformRefund(RefundWithoutRequest, AfterSaleCommand, Opening):
     """R10: the platform refunds without the seller."""
-
-    order_id: str
-    reason: str
-    comment: str | None = None
-    lines: Lines | None = None
-    partial_amount: Money | None = None
 
 
 @dataclass(frozen=True)
@@ -280,9 +287,8 @@ class DecideAppeal(AfterSaleCommand):
     note: str
 
 
-@dataclass(frozen=True)
-class RecordReplacementDelivered(AfterSaleCommand):
-    request_id: str
+class RecordReplacementDelivered(StepOnRequest, AfterSaleCommand):
+    """P2, P4: a carrier event."""
 
 
 @dataclass(frozen=True)
