@@ -21,9 +21,8 @@ from models.after_sales_machine import (
 from models.money import Money
 from models.notifications import Notification
 from models.orders import LineItem, Order
-from models.policy import CategoryPolicy
 from models.refund_ledger import RefundBreakdown, RefundLedger
-from models.requests import Initiator, NextAction, TimelineRecord
+from models.requests import Initiator, NextAction, OpenedRequest, TimelineRecord
 
 _S = AfterSaleStatus
 
@@ -104,20 +103,9 @@ class Offer:
 
 
 @dataclass(frozen=True)
-class AfterSaleRequest:
-    id: str
-    order_id: str
-    shop_id: str
-    buyer_id: str
+class AfterSaleRequest(OpenedRequest):
     kind: AfterSaleKind
-    initiator: Initiator
     status: AfterSaleStatus
-    lines: tuple[LineItem, ...]  # the lines asked about, with the quantities asked for
-    reason: str
-    note: str | None
-    currency: str
-    policy: CategoryPolicy  # the policy the request was opened under (Y1)
-    requested_at: datetime
     follows_id: str | None = None  # R5: the rejected request this second request follows
     deadline: datetime | None = None  # the current step's deadline (NEXT_ACTION_OF_STATUS)
     decision: Decision | None = None

@@ -31,7 +31,7 @@ from models.errors import (
 from models.money import Money
 from models.notifications import Notification
 from models.notifications import NotificationKind as _N
-from models.orders import FulfilmentState, LineItem, Order
+from models.orders import FulfilmentState, Order
 from models.policy import WEEKENDS_ONLY, BusinessCalendar, CategoryPolicy, seller_response_window
 from models.reasons import (
     AUTO_ACCEPT_REASON,
@@ -45,6 +45,7 @@ from models.requests import (
     Initiator,
     NextAction,
     Opened,
+    OpenedRequest,
     TimelineRecord,
     opened_on,
     record_of,
@@ -52,30 +53,6 @@ from models.requests import (
     to_shop,
 )
 from models.transitions import Transition, require_actor
-
-__all__ = [
-    "TAB_OF_STATUS",
-    "TRANSITIONS",
-    "Cancellation",
-    "CancellationAction",
-    "CancellationOutcome",
-    "CancellationRecord",
-    "CancellationStatus",
-    "CancellationTab",
-    "Eligibility",
-    "Initiator",
-    "NextAction",
-    "RefundBreakdown",
-    "TimelineRecord",
-    "accept",
-    "auto_accept",
-    "buyer_eligibility",
-    "cancel_by_seller",
-    "cancel_by_system",
-    "reject",
-    "request_by_buyer",
-    "withdraw",
-]
 
 PROFILE = request_kinds.CANCELLATION
 Step = Transition[CancellationAction, CancellationStatus]
@@ -87,19 +64,8 @@ CancellationRecord = TimelineRecord[CancellationAction, CancellationStatus]
 
 
 @dataclass(frozen=True)
-class Cancellation:
-    id: str
-    order_id: str
-    shop_id: str
-    buyer_id: str
-    initiator: Initiator
+class Cancellation(OpenedRequest):
     status: CancellationStatus
-    reason: str
-    note: str | None
-    requested_at: datetime
-    lines: tuple[LineItem, ...]
-    currency: str
-    policy: CategoryPolicy  # the policy the request was opened under (Y1)
     # C2, C6: the seller's deadline; kept once decided (next_action says whether it still runs).
     respond_by: datetime | None = None
     resolved_at: datetime | None = None
@@ -151,17 +117,17 @@ def _check_actor(action: CancellationAction, actor: Actor) -> Step:
     return transition
 
 
-def _check_pending(c: Cancellation, order: Order, action: CancellationAction) -> Step:
+def _check_pending(c: Cancellation, order: Order, action: CancellationAction, actor: Actor) -> None:
+    """A step on a waiting request: still pending, and by the actor kind the step is for."""
     if order.id != c.order_id:
         raise ValueError(f"{c.id} belongs to order {c.order_id}, not {order.id}")
-    transition = TRANSITIONS.only(action)
-    if c.status is not transition.source:
+    if c.status is not TRANSITIONS.only(action).source:
         raise NotPending(
             f"cancellation {c.id} is no longer pending: it is {c.status.value}",
             current_state=c.status.value,
             field="cancellationId",
         )
-    return transition
+    _check_actor(action, actor)
 
 
 def _cancel_order(
@@ -355,8 +321,7 @@ def _accepted(
 
 def accept(c: Cancellation, order: Order, actor: Actor, now: datetime) -> CancellationOutcome:
     """C4: the seller accepts; the order is cancelled and the buyer refunded automatically."""
-    _check_pending(c, order, _A.ACCEPT)
-    _check_actor(_A.ACCEPT, actor)
+    _check_pending(c, order, _A.ACCEPT, actor)
     _refuse_after_deadline(c, now)
     return _accepted(
         c, order, actor, _A.ACCEPT, now, None, None, "the seller accepted your request"
@@ -365,8 +330,7 @@ def accept(c: Cancellation, order: Order, actor: Actor, now: datetime) -> Cancel
 
 def auto_accept(c: Cancellation, order: Order, actor: Actor, now: datetime) -> CancellationOutcome:
     """C6: the seller did not answer within the response window; the platform accepts."""
-    _check_pending(c, order, _A.AUTO_ACCEPT)
-    _check_actor(_A.AUTO_ACCEPT, actor)
+    _check_pending(c, order, _A.AUTO_ACCEPT, actor)
     if c.respond_by is None or now < c.respond_by:
         raise InvalidTransition(
             f"the seller may still answer {c.id} until {c.respond_by}",
@@ -385,8 +349,7 @@ def reject(
     now: datetime,
 ) -> CancellationOutcome:
     """C5: a reason from the fixed list, an optional comment; the order goes on as normal."""
-    _check_pending(c, order, _A.REJECT)
-    _check_actor(_A.REJECT, actor)
+    _check_pending(c, order, _A.REJECT, actor)
     require_reason(PROFILE.reject_reasons, reason)
     comment = clean_comment(comment)
     _refuse_after_deadline(c, now)
@@ -403,8 +366,7 @@ def reject(
 
 def withdraw(c: Cancellation, order: Order, actor: Actor, now: datetime) -> CancellationOutcome:
     """The buyer takes back a request the seller has not answered (the marketplace allows it)."""
-    _check_pending(c, order, _A.WITHDRAW)
-    _check_actor(_A.WITHDRAW, actor)
+    _check_pending(c, order, _A.WITHDRAW, actor)
     _refuse_after_deadline(c, now)
     new_c, record = _moved(c, actor, _A.WITHDRAW, now)
     text = f"The buyer withdrew the cancellation request for order {c.order_id}."

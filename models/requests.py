@@ -15,7 +15,7 @@ from models.actors import Actor, ActorKind
 from models.notifications import Notification, Recipient
 
 if TYPE_CHECKING:
-    from models.orders import Order
+    from models.orders import LineItem, Order
     from models.policy import CategoryPolicy
 
 
@@ -54,6 +54,23 @@ class Opened(TypedDict):
     currency: str
     policy: CategoryPolicy  # the policy the request is opened under (Y1)
     requested_at: datetime
+
+
+@dataclass(frozen=True)
+class OpenedRequest:
+    """What a request of any kind holds from the moment it is opened (`Opened`, as fields)."""
+
+    id: str
+    order_id: str
+    shop_id: str
+    buyer_id: str
+    initiator: Initiator
+    reason: str
+    note: str | None
+    currency: str
+    policy: CategoryPolicy  # the policy the request was opened under (Y1)
+    requested_at: datetime
+    lines: tuple[LineItem, ...]  # the lines it is about, with their quantities
 
 
 def opened_on(
