@@ -155,27 +155,28 @@ def _cancelled_notifications(
     return buyer, to_shop(c, _N.ORDER_CANCELLED, f"Order {c.order_id} was cancelled ({why}).", now)
 
 
+# C3: the states with nothing left to cancel, and what the refusal says.
+_NOT_CANCELLABLE = {
+    FulfilmentState.IN_TRANSIT: (
+        "ORDER_IN_TRANSIT",
+        "has been handed to the carrier and cannot be cancelled; "
+        "the buyer may refuse the delivery or ask for a return once it arrives",
+    ),
+    FulfilmentState.DELIVERED: (
+        "ORDER_DELIVERED",
+        "was delivered and cannot be cancelled; ask for a return or refund",
+    ),
+    FulfilmentState.CANCELLED: ("ORDER_ALREADY_CANCELLED", "is already cancelled"),
+}
+
+
 def _refuse_if_not_cancellable(order: Order) -> None:
     """C3, and the states in which there is nothing left to cancel."""
     state = order.fulfilment_state
-    if state is FulfilmentState.IN_TRANSIT:
+    if state in _NOT_CANCELLABLE:
+        code, why = _NOT_CANCELLABLE[state]
         raise OrderNotCancellable(
-            f"order {order.id} has been handed to the carrier and cannot be cancelled; "
-            "the buyer may refuse the delivery or ask for a return once it arrives",
-            code="ORDER_IN_TRANSIT",
-            fulfilment_state=state.value,
-        )
-    if state is FulfilmentState.DELIVERED:
-        raise OrderNotCancellable(
-            f"order {order.id} was delivered and cannot be cancelled; ask for a return or refund",
-            code="ORDER_DELIVERED",
-            fulfilment_state=state.value,
-        )
-    if state is FulfilmentState.CANCELLED:
-        raise OrderNotCancellable(
-            f"order {order.id} is already cancelled",
-            code="ORDER_ALREADY_CANCELLED",
-            fulfilment_state=state.value,
+            f"order {order.id} {why}", code=code, fulfilment_state=state.value
         )
     if order.open_cancellation_id:
         raise DuplicateRequest(

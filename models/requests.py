@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Generic, Protocol, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Generic, TypedDict, TypeVar
 
 from models.actors import Actor, ActorKind
 from models.notifications import Notification, Recipient
@@ -132,26 +132,12 @@ def record_of(
     )
 
 
-class Addressed(Protocol):
-    """What a message about a request of any kind names: the request, its order and the two
-    sides it goes to."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def order_id(self) -> str: ...
-    @property
-    def shop_id(self) -> str: ...
-    @property
-    def buyer_id(self) -> str: ...
-
-
-def to_buyer(r: Addressed, kind: Enum, text: str, now: datetime) -> Notification:
+def to_buyer(r: OpenedRequest, kind: Enum, text: str, now: datetime) -> Notification:
     # Notification.kind is typed NotificationKind; every kind's notification kinds belong there.
     return Notification(Recipient.BUYER, r.buyer_id, kind, r.order_id, r.id, text, now)  # type: ignore[arg-type]
 
 
-def to_shop(r: Addressed, kind: Enum, text: str, now: datetime) -> Notification:
+def to_shop(r: OpenedRequest, kind: Enum, text: str, now: datetime) -> Notification:
     return Notification(Recipient.SHOP, r.shop_id, kind, r.order_id, r.id, text, now)  # type: ignore[arg-type]
 
 

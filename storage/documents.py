@@ -20,12 +20,8 @@ from models.cancellations import (
 )
 from models.money import Money
 from models.orders import (
-    CancelledUnits,
-    FulfilmentState,
     LineItem,
     Order,
-    PaymentMethod,
-    PaymentState,
 )
 from models.policy import CategoryPolicy
 from models.requests import Opened
@@ -141,67 +137,15 @@ def _decoder(hint: Any) -> Callable[[Any], Any]:
 
 
 def order_doc(o: Order) -> Doc:
-    return {
-        "_id": o.id,
-        "shop_id": o.shop_id,
-        "buyer_id": o.buyer_id,
-        "lines": [line_doc(line) for line in o.lines],
-        "shipping_fee": money_doc(o.shipping_fee),
-        "payment_method": o.payment_method.value,
-        "payment_state": o.payment_state.value,
-        "fulfilment_state": o.fulfilment_state.value,
-        "states": [ALL, o.fulfilment_state.value],  # list keys: see storage/keys.py
-        "placed_at": o.placed_at,
-        "k_placed": sort_key(o.placed_at, o.id),
-        "payment_due_at": o.payment_due_at,
-        "paid_at": o.paid_at,
-        "shipped_at": o.shipped_at,
-        "delivered_at": o.delivered_at,
-        "cancelled_at": o.cancelled_at,
-        "carrier": o.carrier,
-        "tracking_number": o.tracking_number,
-        "refunded": money_doc(o.refunded) if o.refunded else None,
-        "open_cancellation_id": o.open_cancellation_id,
-        "rejected_cancellation_id": o.rejected_cancellation_id,
-        "cancelled_by": o.cancelled_by,
-        "cancelled_lines": value_doc(o.cancelled_lines),
-        "version": o.version,
-        "replacement_of": o.replacement_of,
-        "replacement_request_id": o.replacement_request_id,
-        "replacement_order_ids": list(o.replacement_order_ids),
-    }
+    doc = value_doc(o)
+    doc["_id"] = doc.pop("id")
+    doc["states"] = [ALL, o.fulfilment_state.value]  # list keys: see storage/keys.py
+    doc["k_placed"] = sort_key(o.placed_at, o.id)
+    return doc  # type: ignore[no-any-return]
 
 
 def order_from(d: Doc) -> Order:
-    return Order(
-        id=d["_id"],
-        shop_id=d["shop_id"],
-        buyer_id=d["buyer_id"],
-        lines=tuple(line_from(x) for x in d["lines"]),
-        shipping_fee=money_from(d["shipping_fee"]),
-        payment_method=PaymentMethod(d["payment_method"]),
-        payment_state=PaymentState(d["payment_state"]),
-        fulfilment_state=FulfilmentState(d["fulfilment_state"]),
-        placed_at=d["placed_at"],
-        payment_due_at=d.get("payment_due_at"),
-        paid_at=d.get("paid_at"),
-        shipped_at=d.get("shipped_at"),
-        delivered_at=d.get("delivered_at"),
-        cancelled_at=d.get("cancelled_at"),
-        carrier=d.get("carrier"),
-        tracking_number=d.get("tracking_number"),
-        refunded=money_from(d["refunded"]) if d.get("refunded") else None,
-        open_cancellation_id=d.get("open_cancellation_id"),
-        rejected_cancellation_id=d.get("rejected_cancellation_id"),
-        cancelled_by=d.get("cancelled_by"),
-        cancelled_lines=tuple(
-            value_from(CancelledUnits, u) for u in d.get("cancelled_lines") or ()
-        ),
-        version=d.get("version", 0),
-        replacement_of=d.get("replacement_of"),
-        replacement_request_id=d.get("replacement_request_id"),
-        replacement_order_ids=tuple(d.get("replacement_order_ids", ())),
-    )
+    return value_from(Order, {**d, "id": d["_id"]})
 
 
 def record_doc(r: TimelineRecord) -> Doc:
