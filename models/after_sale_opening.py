@@ -59,7 +59,7 @@ from models.policy import WEEKENDS_ONLY, BusinessCalendar, CategoryPolicy, selle
 from models.reasons import clean_comment, require_reason
 from models.refund_ledger import RefundLedger, clean_quantities, refund_quote
 from models.request_kinds import profile_of
-from models.requests import Initiator, Opened, opened_on, to_shop
+from models.requests import Initiator, OpenedRequest, opened_on, to_shop
 
 _K = AfterSaleKind
 _S = AfterSaleStatus
@@ -105,7 +105,7 @@ def request_by_buyer(
     follows = last_rejected(existing)
 
     r = AfterSaleRequest(
-        **opened_on(order, new_id, Initiator.BUYER, reason, note, policy, now),
+        **vars(opened_on(order, new_id, Initiator.BUYER, reason, note, policy, now)),
         kind=kind,
         status=_S.PENDING_SELLER,
         lines=snapshot(order, quantities),
@@ -161,14 +161,14 @@ def _initiated_refund(
     ledger: RefundLedger,
     actor: Actor,
     action: AfterSaleAction,
-    start: Opened,
+    start: OpenedRequest,
     lines: Mapping[str, int] | None,
     partial_amount: Money | None,
 ) -> AfterSaleOutcome:
     """R9, R10: a refund with no buyer's request; `start`: models/requests.py::opened_on."""
     check_create(action, actor, _K.REFUND_ONLY)
-    start = {**start, "note": clean_comment(start["note"])}  # type: ignore[assignment]
-    reason, comment, now = start["reason"], start["note"], start["requested_at"]
+    start = replace(start, note=clean_comment(start.note))
+    reason, comment, now = start.reason, start.note, start.requested_at
     check_existing(order, existing)
     if order.fulfilment_state not in (FulfilmentState.IN_TRANSIT, FulfilmentState.DELIVERED):
         raise AfterSaleRefused(
@@ -203,7 +203,11 @@ def _initiated_refund(
     # The quote itself refuses a partial amount that is not positive or above what is refundable.
     refund_quote(order, ledger, quantities, partial_amount)
     r = AfterSaleRequest(
-        **start, kind=_K.REFUND_ONLY, status=_S.REFUNDED, lines=decision.lines, decision=decision
+        **vars(start),
+        kind=_K.REFUND_ONLY,
+        status=_S.REFUNDED,
+        lines=decision.lines,
+        decision=decision,
     )
     refund, new_ledger, new_order = pay(r, order, ledger, decision, now)
     if new_ledger is None:
@@ -215,7 +219,7 @@ def _initiated_refund(
     record = record_step(None, _K.REFUND_ONLY, action, _S.REFUNDED, actor, now, reason, comment)
     r = replace(r, refund=refund, resolved_at=now, timeline=(record,))
     notes: list[Notification] = [refunded_note(r, now)]
-    if start["initiator"] is Initiator.PLATFORM:
+    if start.initiator is Initiator.PLATFORM:
         text = f"The platform refunded {refund.total} on order {order.id}: {display_text(reason)}."
         notes.append(to_shop(r, _N.AFTER_SALE_REFUNDED, text, now))
     return AfterSaleOutcome(r, new_order, (record,), tuple(notes), None, new_ledger)

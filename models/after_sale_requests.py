@@ -106,6 +106,7 @@ class Offer:
 class AfterSaleRequest(OpenedRequest):
     kind: AfterSaleKind
     status: AfterSaleStatus
+    lines: tuple[LineItem, ...]  # the lines asked about, with the quantities asked for
     follows_id: str | None = None  # R5: the rejected request this second request follows
     deadline: datetime | None = None  # the current step's deadline (NEXT_ACTION_OF_STATUS)
     decision: Decision | None = None

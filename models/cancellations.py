@@ -31,7 +31,7 @@ from models.errors import (
 from models.money import Money
 from models.notifications import Notification
 from models.notifications import NotificationKind as _N
-from models.orders import FulfilmentState, Order
+from models.orders import FulfilmentState, LineItem, Order
 from models.policy import WEEKENDS_ONLY, BusinessCalendar, CategoryPolicy, seller_response_window
 from models.reasons import (
     AUTO_ACCEPT_REASON,
@@ -44,7 +44,6 @@ from models.refund_ledger import RefundBreakdown, RefundLedger
 from models.requests import (
     Initiator,
     NextAction,
-    Opened,
     OpenedRequest,
     TimelineRecord,
     opened_on,
@@ -66,6 +65,7 @@ CancellationRecord = TimelineRecord[CancellationAction, CancellationStatus]
 @dataclass(frozen=True)
 class Cancellation(OpenedRequest):
     status: CancellationStatus
+    lines: tuple[LineItem, ...]
     # C2, C6: the seller's deadline; kept once decided (next_action says whether it still runs).
     respond_by: datetime | None = None
     resolved_at: datetime | None = None
@@ -229,14 +229,13 @@ def _refuse_after_rejection(order: Order) -> None:
 
 
 def opened(
-    order: Order, actor: Actor, action: CancellationAction, start: Opened, **changes: object
+    order: Order, actor: Actor, action: CancellationAction, start: OpenedRequest, **changes: object
 ) -> tuple[Cancellation, CancellationRecord]:
     """A new cancellation after the step that opens it (`start`: models/requests.py::opened_on),
     with that step's record."""
     target = TRANSITIONS.only(action).target
-    now, reason, note = start["requested_at"], start["reason"], start["note"]
-    record = record_of(actor, action, None, target, now, reason, note)
-    c = Cancellation(**start, status=target, lines=order.lines, timeline=(record,))
+    record = record_of(actor, action, None, target, start.requested_at, start.reason, start.note)
+    c = Cancellation(**vars(start), status=target, lines=order.lines, timeline=(record,))
     return replace(c, **changes), record  # type: ignore[arg-type]
 
 
@@ -423,14 +422,14 @@ def _created_cancelled(
     order: Order,
     actor: Actor,
     action: CancellationAction,
-    start: Opened,
+    start: OpenedRequest,
     now: datetime,
     why: str,
     *,
     notify_shop: bool,
 ) -> CancellationOutcome:
     """C1, C7, C8: the order cancelled whole in the step that opens the request."""
-    new_order, refund = _cancel_order(order, now, start["id"])
+    new_order, refund = _cancel_order(order, now, start.id)
     c, record = opened(order, actor, action, start, refund=refund, resolved_at=now)
     notes = _cancelled_notifications(c, now, why, notify_shop=notify_shop)
     return CancellationOutcome(c, new_order, record, notes, None)

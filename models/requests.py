@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Generic, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from models.actors import Actor, ActorKind
 from models.notifications import Notification, Recipient
 
 if TYPE_CHECKING:
-    from models.orders import LineItem, Order
+    from models.orders import Order
     from models.policy import CategoryPolicy
 
 
@@ -39,26 +39,11 @@ class Initiator(Enum):
         return cls.PLATFORM if value == "SYSTEM" else None
 
 
-class Opened(TypedDict):
-    """What a new request of any kind takes from its order and from who opens it: the keyword
-    arguments every kind's constructor shares (models/cancellations.py,
-    models/after_sale_opening.py)."""
-
-    id: str
-    order_id: str
-    shop_id: str
-    buyer_id: str
-    initiator: Initiator
-    reason: str
-    note: str | None
-    currency: str
-    policy: CategoryPolicy  # the policy the request is opened under (Y1)
-    requested_at: datetime
-
-
 @dataclass(frozen=True)
 class OpenedRequest:
-    """What a request of any kind holds from the moment it is opened (`Opened`, as fields)."""
+    """What a request of any kind holds from the moment it is opened, from its order and from
+    who opens it: the base of every kind's request (models/cancellations.py,
+    models/after_sale_requests.py), and what `opened_on` gives a new one."""
 
     id: str
     order_id: str
@@ -70,7 +55,6 @@ class OpenedRequest:
     currency: str
     policy: CategoryPolicy  # the policy the request was opened under (Y1)
     requested_at: datetime
-    lines: tuple[LineItem, ...]  # the lines it is about, with their quantities
 
 
 def opened_on(
@@ -81,8 +65,8 @@ def opened_on(
     note: str | None,
     policy: CategoryPolicy,
     now: datetime,
-) -> Opened:
-    return Opened(
+) -> OpenedRequest:
+    return OpenedRequest(
         id=new_id,
         order_id=order.id,
         shop_id=order.shop_id,

@@ -24,7 +24,6 @@ from models.orders import (
     Order,
 )
 from models.policy import CategoryPolicy
-from models.requests import Opened
 from storage.keys import ALL, sort_key
 from storage.rebuild import frozen_constructor
 
@@ -205,7 +204,7 @@ def record_from(
 
 
 def opened_doc(r: Any) -> Doc:
-    """The fields every kind of request is opened with (models/requests.py::Opened)."""
+    """The fields every kind of request is opened with (models/requests.py::OpenedRequest)."""
     return {
         "_id": r.id,
         "order_id": r.order_id,
@@ -221,19 +220,20 @@ def opened_doc(r: Any) -> Doc:
     }
 
 
-def opened_from(d: Doc) -> Opened:
-    return Opened(
-        id=d["_id"],
-        order_id=d["order_id"],
-        shop_id=d["shop_id"],
-        buyer_id=d["buyer_id"],
-        initiator=_member(Initiator, d["initiator"]),
-        reason=d["reason"],
-        note=d.get("note"),
-        currency=d["currency"],
-        policy=CategoryPolicy.from_seconds(d["policy"]),
-        requested_at=d["requested_at"],
-    )
+def opened_from(d: Doc) -> Doc:
+    """The keyword arguments of those fields, for the kind's constructor."""
+    return {
+        "id": d["_id"],
+        "order_id": d["order_id"],
+        "shop_id": d["shop_id"],
+        "buyer_id": d["buyer_id"],
+        "initiator": _member(Initiator, d["initiator"]),
+        "reason": d["reason"],
+        "note": d.get("note"),
+        "currency": d["currency"],
+        "policy": CategoryPolicy.from_seconds(d["policy"]),
+        "requested_at": d["requested_at"],
+    }
 
 
 def cancellation_doc(c: Cancellation) -> Doc:
