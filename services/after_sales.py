@@ -34,7 +34,8 @@ from models.errors import DomainError, NotFound, ValidationFailed
 from models.orders import Order
 from models.policy import DEFAULT_POLICY, BusinessCalendar, CategoryPolicy, PolicyBook
 from models.ticket_facts import facts_of_after_sale
-from services.request_reads import RequestReads, admit
+from services.request_reads import RequestReads
+from services.request_steps import admit, record_decided
 from services.request_writes import OnWrite, RequestWrites
 from storage import after_sales as store
 from storage import cancellations as cancellation_store
@@ -403,21 +404,15 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
             session,
         )
 
-        created = [ch.outcome.request for ch in changes if ch.before is None]
-        moved: list[tuple[AfterSaleRequest, AfterSaleRequest]] = [
-            (ch.before, ch.outcome.request) for ch in changes if ch.before is not None
+        closed = [
+            (cases[ch.outcome.request.order_id].as_read(r.id), r)
+            for ch in changes
+            for r in ch.outcome.superseded
         ]
-        for ch in changes:
-            case = cases[ch.outcome.request.order_id]
-            moved += [(case.as_read(closed.id), closed) for closed in ch.outcome.superseded]
         # The live feed's events: one per timeline record (H3); each request's ticket opens or
         # follows it, a closed one too (H1).
-        saved = await self.writes.record(
-            session,
-            actor,
-            created,
-            moved,
-            [n for ch in changes for n in ch.outcome.notifications],
-            [e for ch in changes for e in events.of_after_sale(ch.outcome)],
+        notes = [n for ch in changes for n in ch.outcome.notifications]
+        status_events = [e for ch in changes for e in events.of_after_sale(ch.outcome)]
+        return await record_decided(
+            self.writes, session, actor, pairs, notes, status_events, closed
         )
-        return [saved[ch.outcome.request.id] for ch in changes]

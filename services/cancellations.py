@@ -36,7 +36,8 @@ from models.orders import FulfilmentState, Order
 from models.reasons import SYSTEM_CANCEL_REASONS
 from models.refund_ledger import RefundLedger
 from models.ticket_facts import facts_of_cancellation
-from services.request_reads import RequestReads, admit
+from services.request_reads import RequestReads
+from services.request_steps import admit, record_decided
 from services.request_writes import OnWrite, RequestWrites
 from storage import cancellations as cancellation_store
 from storage import orders as order_store
@@ -293,19 +294,7 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
             self.db, [(ch.order_before, ch.outcome.order) for ch in changes], session
         )
         await self._book_refunds(session, changes)
-        created = [ch.outcome.cancellation for ch in changes if ch.cancellation_before is None]
-        moved = [
-            (ch.cancellation_before, ch.outcome.cancellation)
-            for ch in changes
-            if ch.cancellation_before is not None
-        ]
         # H3: the request's events first, then (H1) its ticket opens or follows it.
-        saved = await self.writes.record(
-            session,
-            actor,
-            created,
-            moved,
-            [n for ch in changes for n in ch.outcome.notifications],
-            [events.of_cancellation(ch.outcome) for ch in changes],
-        )
-        return [saved[ch.outcome.cancellation.id] for ch in changes]
+        notes = [n for ch in changes for n in ch.outcome.notifications]
+        status_events = [events.of_cancellation(ch.outcome) for ch in changes]
+        return await record_decided(self.writes, session, actor, pairs, notes, status_events)

@@ -75,10 +75,3 @@ class RequestReads(Generic[R, Tab, Filter]):
         order = await self.order(order_id)
         access.require_view(actor, order.shop_id, order.buyer_id, f"order {order_id}", "orderId")
         return order
-
-
-def admit(actor: Actor, order: Order, permit: access.Permit) -> None:
-    """Who may open a request on this order: an order the actor may not know of is not found."""
-    missing = NotFound(f"no order {order.id}", field="orderId")
-    access.require_known(actor, order.shop_id, order.buyer_id, missing)
-    permit(order.shop_id, order.buyer_id)
