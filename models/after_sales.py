@@ -8,7 +8,8 @@ notifications. Storage writes all of them in one transaction, or none. Money com
 models/refund_ledger.py (`refund_quote`, the ledger); the order, its ledger and its requests are
 one case (models/after_sales_case.py).
 
-This module is the after-sale API: every step, from the modules that hold them by topic
+This module is the after-sale API (what it imports is what it offers: pyproject.toml lets ruff
+know): every step, from the modules that hold them by topic
 (after_sale_opening, after_sale_decisions, after_sale_appeals, after_sale_shipping,
 after_sale_eligibility; their plumbing in after_sale_steps), and the platform's move at a
 deadline. Every step writes its timeline record through `after_sale_steps.record_step`, which
@@ -133,76 +134,6 @@ from models.refund_ledger import RefundBreakdown, RefundLedger, refund_quote
 from models.request_kinds import REJECT_REASONS, REQUEST_REASONS
 from models.requests import DeadlineRule, Initiator, NextAction, TimelineRecord
 from models.transitions import Transition
-
-__all__ = [
-    "DEADLINE_ACTIONS",
-    "FINAL_STATUSES",
-    "INSTANT_REFUNDER",
-    "MAX_OFFERS",
-    "NEXT_ACTION_OF_STATUS",
-    "NOT_RECEIVED_AFTER",
-    "OPEN_STATUSES",
-    "REJECT_REASONS",
-    "REQUEST_REASONS",
-    "SELLER_REJECTION_ACTIONS",
-    "TAB_OF_STATUS",
-    "TRANSITIONS",
-    "AfterSaleAction",
-    "AfterSaleKind",
-    "AfterSaleNotificationKind",
-    "AfterSaleOutcome",
-    "AfterSaleRecord",
-    "AfterSaleRequest",
-    "AfterSaleStatus",
-    "AfterSaleTab",
-    "AfterSalesCase",
-    "Appeal",
-    "DeadlineRule",
-    "Decision",
-    "DecisionType",
-    "Initiator",
-    "LineEligibility",
-    "NextAction",
-    "Offer",
-    "OfferAnswer",
-    "RefundBreakdown",
-    "RefundLedger",
-    "Rejection",
-    "Shipment",
-    "TimelineRecord",
-    "Transition",
-    "act_on_deadline",
-    "answer_offer",
-    "appeal",
-    "approve",
-    "auto_approve",
-    "auto_confirm_receipt",
-    "confirm_receipt",
-    "decide_for_buyer",
-    "decide_for_seller",
-    "expire_offer",
-    "expire_return",
-    "finalize_rejection",
-    "follow_replacement_order",
-    "issue_replacement_refund",
-    "line_eligibility",
-    "offer_partial_refund",
-    "quote_for_request",
-    "refund_by_platform",
-    "refund_by_seller",
-    "refund_quote",
-    "reject",
-    "reject_on_receipt",
-    "replacement_delivered",
-    "replacement_not_delivered",
-    "request_by_buyer",
-    "ship_replacement",
-    "ship_return",
-    "shipment_of",
-    "sources_of",
-    "transition_for",
-    "withdraw",
-]
 
 _A = AfterSaleAction
 
