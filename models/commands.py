@@ -13,8 +13,9 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, is_dataclass, replace
 from enum import Enum
-from typing import Any, overload
+from typing import Any, ClassVar, overload
 
+from models.actors import ActorKind
 from models.after_sales_machine import AfterSaleKind, DecisionType
 from models.errors import InvalidTransition, ValidationFailed
 from models.money import Money
@@ -38,7 +39,10 @@ def line_map(chosen: Lines | None) -> dict[str, int] | None:
 
 
 class Command:
-    """A use case's input, whoever sends it."""
+    """A use case's input, whoever sends it; `sender` is the kind of actor whose step it is
+    (its permit: services/request_steps.py::permit_of)."""
+
+    sender: ClassVar[ActorKind] = ActorKind.SELLER_AGENT
 
 
 class CancellationCommand(Command):
@@ -63,6 +67,7 @@ class Opening:
 
 @dataclass(frozen=True)
 class RequestCancellation(CancellationCommand, Opening):
+    sender = ActorKind.BUYER
     order_id: str
     reason: str
     note: str | None = None
@@ -70,6 +75,7 @@ class RequestCancellation(CancellationCommand, Opening):
 
 @dataclass(frozen=True)
 class WithdrawCancellation(CancellationCommand):
+    sender = ActorKind.BUYER
     cancellation_id: str
 
 
@@ -107,6 +113,8 @@ class CancelOrderLines(CancellationCommand, Opening):
 @dataclass(frozen=True)
 class CancelUnpaidOrder(CancellationCommand, Opening):
     """C8: the platform cancels an order not paid in time."""
+
+    sender = ActorKind.PLATFORM
 
     order_id: str
 
@@ -168,6 +176,7 @@ class RefundWithoutRequest:
 
 @dataclass(frozen=True)
 class RequestAfterSale(AfterSaleCommand, Opening):
+    sender = ActorKind.BUYER
     order_id: str
     kind: AfterSaleKind
     lines: Lines
@@ -178,13 +187,19 @@ class RequestAfterSale(AfterSaleCommand, Opening):
 class WithdrawAfterSale(StepOnRequest, AfterSaleCommand):
     """The buyer takes the request back."""
 
+    sender = ActorKind.BUYER
+
 
 class AppealAfterSale(StepWithReason, AfterSaleCommand):
     """R5, R6."""
 
+    sender = ActorKind.BUYER
+
 
 class ShipReturn(Shipping, AfterSaleCommand):
     """R8: the buyer's return."""
+
+    sender = ActorKind.BUYER
 
 
 @dataclass(frozen=True)
@@ -223,6 +238,8 @@ class OfferPartialRefund(AfterSaleCommand):
 @dataclass(frozen=True)
 class AnswerOffer(AfterSaleCommand):
     """R12: the buyer accepts the offer (refunded that amount) or declines it."""
+
+    sender = ActorKind.BUYER
 
     request_id: str
     accept: bool
@@ -279,9 +296,12 @@ class RefundOrder(RefundWithoutRequest, AfterSaleCommand, Opening):
 class PlatformRefund(RefundWithoutRequest, AfterSaleCommand, Opening):
     """R10: the platform refunds without the seller."""
 
+    sender = ActorKind.PLATFORM
+
 
 @dataclass(frozen=True)
 class DecideAppeal(AfterSaleCommand):
+    sender = ActorKind.PLATFORM
     request_id: str
     for_buyer: bool
     note: str
@@ -289,6 +309,8 @@ class DecideAppeal(AfterSaleCommand):
 
 class RecordReplacementDelivered(StepOnRequest, AfterSaleCommand):
     """P2, P4: a carrier event."""
+
+    sender = ActorKind.PLATFORM
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from models.orders import Order
 from models.policy import DEFAULT_POLICY, BusinessCalendar, CategoryPolicy, PolicyBook
 from models.ticket_facts import facts_of_after_sale
 from services.request_reads import RequestReads
-from services.request_steps import admit, record_decided
+from services.request_steps import admit, permit_of, record_decided
 from services.request_writes import OnWrite, RequestWrites
 from storage import after_sales as store
 from storage import cancellations as cancellation_store
@@ -58,41 +58,7 @@ class _Change:
     before: AfterSaleRequest | None  # None: a new request
 
 
-_BUYER_STEPS = (
-    commands.RequestAfterSale,
-    commands.WithdrawAfterSale,
-    commands.AppealAfterSale,
-    commands.ShipReturn,
-    commands.AnswerOffer,
-)
-_SELLER_STEPS = (
-    commands.ApproveAfterSale,
-    commands.OfferPartialRefund,
-    commands.IssueReplacementRefund,
-    commands.RejectAfterSale,
-    commands.ConfirmReturnReceived,
-    commands.RejectReturnOnReceipt,
-    commands.ShipReplacement,
-    commands.RefundOrder,
-)
-_PLATFORM_STEPS = (
-    commands.DecideAppeal,
-    commands.RecordReplacementDelivered,
-    commands.PlatformRefund,
-)
 _OPENINGS = (commands.RequestAfterSale, commands.RefundOrder, commands.PlatformRefund)
-
-
-def _permit(actor: Actor, c: AfterSaleCommand) -> access.Permit:
-    """Who may take this step on a request or an order: checked on what the step reads, and
-    again on the outcome a repeated key recalls (services/request_writes.py)."""
-    if isinstance(c, _BUYER_STEPS):
-        return access.permit_buyer(actor)
-    if isinstance(c, _SELLER_STEPS):
-        return access.permit_seller(actor)
-    if isinstance(c, _PLATFORM_STEPS):
-        return access.permit_platform(actor)
-    raise TypeError(f"not a step on an after-sale request: {c!r}")
 
 
 class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFilter]):
@@ -109,7 +75,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         """The one entry of every after-sale use case (models/commands.py)."""
         if isinstance(command, commands.ActOnAfterSaleDeadlines):
             return await self.act_on_deadlines(actor, list(command.request_ids))
-        permit = _permit(actor, command)
+        permit = permit_of(actor, command)
         if isinstance(command, _OPENINGS):
             opening = self._opening(actor, command, permit)
             return await self.writes.opening(actor, command, key, command.order_id, opening, permit)
@@ -178,7 +144,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         self, actor: Actor, c: AfterSaleCommand
     ) -> Callable[[Session, AfterSaleRequest], Awaitable[AfterSaleRequest]]:
         """A step on one request: the domain's rule on the order's case, written in one go (who
-        may take it is the command's permit, checked before: `_permit`)."""
+        may take it is the command's permit, checked before: `permit_of`)."""
         now = self.clock.now
 
         def decide(r: AfterSaleRequest, case: AfterSalesCase) -> AfterSaleOutcome:

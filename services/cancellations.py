@@ -37,7 +37,7 @@ from models.reasons import SYSTEM_CANCEL_REASONS
 from models.refund_ledger import RefundLedger
 from models.ticket_facts import facts_of_cancellation
 from services.request_reads import RequestReads
-from services.request_steps import admit, record_decided
+from services.request_steps import admit, permit_of, record_decided
 from services.request_writes import OnWrite, RequestWrites
 from storage import cancellations as cancellation_store
 from storage import orders as order_store
@@ -56,15 +56,6 @@ class _Change:
     outcome: CancellationOutcome
     cancellation_before: Cancellation | None  # None: a new request
     order_before: Order
-
-
-def _permit(actor: Actor, c: CancellationCommand) -> access.Permit:
-    """Who may take this step (checked on what it reads, and on what a repeated key recalls)."""
-    if isinstance(c, RequestCancellation | WithdrawCancellation):
-        return access.permit_buyer(actor)
-    if isinstance(c, CancelUnpaidOrder):
-        return access.permit_platform(actor)
-    return access.permit_seller(actor)
 
 
 def new_cancellation_id() -> str:
@@ -106,11 +97,11 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
             case CancelUnpaidOrders():
                 return await self.cancel_unpaid_orders(actor, list(command.order_ids))
             case RequestCancellation() | CancelOrder() | CancelOrderLines() | CancelUnpaidOrder():
-                permit = _permit(actor, command)
+                permit = permit_of(actor, command)
                 opening, order_id = self._opening(actor, command, permit), command.order_id
                 return await self.writes.opening(actor, command, key, order_id, opening, permit)
             case WithdrawCancellation() | AcceptCancellation() | RejectCancellation():
-                permit, step = _permit(actor, command), self._step(actor, command)
+                permit, step = permit_of(actor, command), self._step(actor, command)
                 request_id = command.cancellation_id
                 return await self.writes.step(
                     actor, command, key, request_id, "cancellationId", step, permit

@@ -1,6 +1,6 @@
 """What the services of every kind of request do the same way around the one write path
-(services/request_writes.py): admit who opens a request on an order, and record what a batch of
-steps decided."""
+(services/request_writes.py): who may take a step, who may open a request on an order, and the
+record of what a batch of steps decided."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from models import access
-from models.actors import Actor
+from models.actors import Actor, ActorKind
+from models.commands import Command
 from models.errors import NotFound
 from models.events import StatusEvent
 from models.notifications import Notification
@@ -17,6 +18,20 @@ from services.request_writes import RequestWrites
 from storage.mongo import Session
 
 R = TypeVar("R")
+
+
+# Who may take a step, by the kind of actor whose step it is (models/commands.py, `sender`).
+_PERMITS = {
+    ActorKind.BUYER: access.permit_buyer,
+    ActorKind.SELLER_AGENT: access.permit_seller,
+    ActorKind.PLATFORM: access.permit_platform,
+}
+
+
+def permit_of(actor: Actor, command: Command) -> access.Permit:
+    """Who may take this step on a request or an order: checked on what the step reads, and
+    again on the outcome a repeated key recalls (services/request_writes.py)."""
+    return _PERMITS[command.sender](actor)
 
 
 def admit(actor: Actor, order: Order, permit: access.Permit) -> None:
