@@ -104,19 +104,11 @@ def decide_for_seller(
     """R6: the mediator decides for the seller: the request closes."""
     start_step(r, order, _A.DECIDE_FOR_SELLER, actor)
     note = _require_note(note)
+    to_buyer_text = f"The platform decided your appeal on order {r.order_id} for the seller: {note}"
+    to_shop_text = f"The platform decided the appeal on {r.id} (order {r.order_id}) for you."
     notes = (
-        to_buyer(
-            r,
-            _N.APPEAL_DECIDED,
-            f"The platform decided your appeal on order {r.order_id} for the seller: {note}",
-            now,
-        ),
-        to_shop(
-            r,
-            _N.APPEAL_DECIDED,
-            f"The platform decided the appeal on {r.id} (order {r.order_id}) for you.",
-            now,
-        ),
+        to_buyer(r, _N.APPEAL_DECIDED, to_buyer_text, now),
+        to_shop(r, _N.APPEAL_DECIDED, to_shop_text, now),
     )
     appeal = _decided(r.appeal, False, note, now)
     step = {"reason": APPEAL_DECIDED_FOR_SELLER, "comment": note, "appeal": appeal}

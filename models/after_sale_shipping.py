@@ -91,20 +91,14 @@ def expire_return(
     """R8: the buyer did not ship the return within the window; the request closes."""
     start_step(r, order, _A.EXPIRE_RETURN, actor)
     deadline = at_deadline(r, now)
+    to_buyer_text = (
+        f"Your {subject(r.kind)} for order {r.order_id} closed: the item was not shipped back "
+        "in time."
+    )
+    to_shop_text = f"{r.id} (order {r.order_id}) closed: the buyer did not ship the return in time."
     notes = (
-        to_buyer(
-            r,
-            _N.AFTER_SALE_CLOSED,
-            f"Your {subject(r.kind)} for order {r.order_id} closed: the item was not shipped "
-            "back in time.",
-            now,
-        ),
-        to_shop(
-            r,
-            _N.AFTER_SALE_CLOSED,
-            f"{r.id} (order {r.order_id}) closed: the buyer did not ship the return in time.",
-            now,
-        ),
+        to_buyer(r, _N.AFTER_SALE_CLOSED, to_buyer_text, now),
+        to_shop(r, _N.AFTER_SALE_CLOSED, to_shop_text, now),
     )
     step = {"reason": BUYER_RETURN_WINDOW_PASSED, "acted_on": deadline}
     return moved_to(r, order, _A.EXPIRE_RETURN, _S.RETURN_EXPIRED, actor, now, notes, **step)
