@@ -54,7 +54,7 @@ class AfterSaleTab(Enum):
 
 _S = AfterSaleStatus
 
-# R2, in one place. APPEALED is To Proceed: see the module docstring.
+# R2, in one place. APPEALED is To Proceed: docs/decisions.md, "After-sale requests", says why.
 TAB_OF_STATUS: Mapping[AfterSaleStatus, AfterSaleTab] = {
     _S.PENDING_SELLER: AfterSaleTab.TO_PROCEED,
     _S.APPEALED: AfterSaleTab.TO_PROCEED,
