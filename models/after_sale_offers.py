@@ -59,8 +59,8 @@ def offer_partial_refund(
     comment: str | None = None,
 ) -> AfterSaleOutcome:
     """R12: the seller offers `amount` (positive, at most what the lines can still refund)."""
-    offered_step = _A.OFFER_PARTIAL_REFUND
-    start_step(r, order, offered_step, actor)
+    action = _A.OFFER_PARTIAL_REFUND
+    start_step(r, order, action, actor)
     before_deadline(r, now)
     if r.offers_made >= MAX_OFFERS:
         raise DecisionNotAllowed(
@@ -82,7 +82,7 @@ def offer_partial_refund(
     notes = (to_buyer(r, _N.OFFER_MADE, text, now),)
     step = {"reason": offered.value, "comment": d.comment, "deadline": offer.respond_by}
     target = _S.AWAITING_BUYER_RESPONSE
-    return moved_to(r, order, offered_step, target, actor, now, notes, **step, offer=offer)
+    return moved_to(r, order, action, target, actor, now, notes, **step, offer=offer)
 
 
 def _answered(r: AfterSaleRequest, answer: OfferAnswer, now: datetime) -> Offer:
