@@ -55,11 +55,11 @@ from models.after_sales_reasons import (
 from models.money import Money
 from models.notifications import Notification
 from models.orders import FulfilmentState, Order
-from models.policy import WEEKENDS_ONLY, BusinessCalendar, CategoryPolicy, seller_response_window
+from models.policy import WEEKENDS_ONLY, BusinessCalendar, CategoryPolicy
 from models.reasons import clean_comment, require_reason
 from models.refund_ledger import RefundLedger, clean_quantities, refund_quote
 from models.request_kinds import profile_of
-from models.requests import Initiator, OpenedRequest, opened_on, to_shop
+from models.requests import Initiator, OpenedRequest, opened_on, seller_answers_by, to_shop
 
 _K = AfterSaleKind
 _S = AfterSaleStatus
@@ -112,9 +112,7 @@ def request_by_buyer(
         follows_id=follows,
     )
     record = record_step(None, kind, _A.REQUEST, _S.PENDING_SELLER, actor, now, reason, note)
-    # R3, Y2: the window for the order's value, counted on the calendar if the policy says so.
-    window = seller_response_window(policy, order.items_total.minor)
-    r = replace(r, timeline=(record,), deadline=window.ends(now, calendar))
+    r = replace(r, timeline=(record,), deadline=seller_answers_by(order, policy, now, calendar))
 
     closed = tuple(
         move(old, _A.SUPERSEDE, _S.CLOSED_FINAL, actor, now, reason=SECOND_REQUEST_SUBMITTED)[0]

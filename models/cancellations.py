@@ -32,7 +32,7 @@ from models.money import Money
 from models.notifications import Notification
 from models.notifications import NotificationKind as _N
 from models.orders import FulfilmentState, LineItem, Order
-from models.policy import WEEKENDS_ONLY, BusinessCalendar, CategoryPolicy, seller_response_window
+from models.policy import WEEKENDS_ONLY, BusinessCalendar, CategoryPolicy
 from models.reasons import (
     AUTO_ACCEPT_REASON,
     SELLER_CANCEL_REASONS,
@@ -48,6 +48,7 @@ from models.requests import (
     TimelineRecord,
     opened_on,
     record_of,
+    seller_answers_by,
     to_buyer,
     to_shop,
 )
@@ -283,7 +284,7 @@ def request_by_buyer(
     if at_once:
         why = "cancelled by the buyer"
         return _created_cancelled(order, actor, action, start, now, why, notify_shop=True)
-    respond_by = seller_response_window(policy, order.items_total.minor).ends(now, calendar)
+    respond_by = seller_answers_by(order, policy, now, calendar)
     c, record = opened(order, actor, action, start, respond_by=respond_by)
     text = (
         f"New cancellation request for order {c.order_id}; "

@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 
 from models.actors import Actor, ActorKind
 from models.notifications import Notification, Recipient
+from models.policy import seller_response_window
 
 if TYPE_CHECKING:
     from models.orders import Order
-    from models.policy import CategoryPolicy
+    from models.policy import BusinessCalendar, CategoryPolicy
 
 
 class RequestKind(Enum):
@@ -78,6 +79,14 @@ def opened_on(
         policy=policy,
         requested_at=now,
     )
+
+
+def seller_answers_by(
+    order: Order, policy: CategoryPolicy, now: datetime, calendar: BusinessCalendar
+) -> datetime:
+    """C2, R3, Y2: when the seller must answer a buyer's request on this order: the response
+    window for the order's value, counted on the calendar if the policy says so."""
+    return seller_response_window(policy, order.items_total.minor).ends(now, calendar)
 
 
 S = TypeVar("S", bound=Enum)  # a kind's status
