@@ -9,7 +9,6 @@ the current state, before anything is computed.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 
 from models.actors import Actor, ActorKind
@@ -38,7 +37,7 @@ from models.money import Money
 from models.notifications import Notification
 from models.orders import Order
 from models.request_kinds import profile_of
-from models.requests import record_of, to_buyer, to_shop
+from models.requests import after_step, record_of, to_buyer, to_shop
 from models.transitions import actors_of, require_actor
 
 _S = AfterSaleStatus
@@ -121,15 +120,7 @@ def move(
     """The request after one step of its kind's table, with the step's record appended."""
     record = record_step(r, r.kind, action, target, actor, now, reason, comment, acted_on)
     resolved = now if target in FINAL_STATUSES else None
-    moved = replace(
-        r,
-        status=target,
-        deadline=deadline,
-        resolved_at=resolved,
-        timeline=(*r.timeline, record),
-        **changes,  # type: ignore[arg-type]
-    )
-    return moved, record
+    return after_step(r, record, deadline=deadline, resolved_at=resolved, **changes), record
 
 
 def moved_to(

@@ -46,6 +46,7 @@ from models.requests import (
     NextAction,
     OpenedRequest,
     TimelineRecord,
+    after_step,
     opened_on,
     record_of,
     seller_answers_by,
@@ -253,9 +254,7 @@ def _moved(
     """The request decided by this step (every step from PENDING ends it), with its record."""
     target = TRANSITIONS.only(action).target
     record = record_of(actor, action, c.status, target, now, reason, comment, deadline)
-    timeline = (*c.timeline, record)
-    moved = replace(c, status=target, resolved_at=now, timeline=timeline, **changes)  # type: ignore[arg-type]
-    return moved, record
+    return after_step(c, record, resolved_at=now, **changes), record
 
 
 def request_by_buyer(

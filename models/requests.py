@@ -6,10 +6,10 @@ opened it, the record of each step, who must act next and the deadline rule that
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from models.actors import Actor, ActorKind
 from models.notifications import Notification, Recipient
@@ -123,6 +123,15 @@ def record_of(
     return TimelineRecord(
         now, actor.kind, actor.id, action, source, target, reason, comment, deadline
     )
+
+
+Q = TypeVar("Q", bound=OpenedRequest)
+
+
+def after_step(r: Q, record: TimelineRecord[Any, Any], **changes: object) -> Q:
+    """The request after one step of any kind: its status and its timeline follow the record."""
+    timeline = (*r.timeline, record)  # type: ignore[attr-defined]
+    return replace(r, status=record.to_status, timeline=timeline, **changes)  # type: ignore[arg-type]
 
 
 def to_buyer(r: OpenedRequest, kind: Enum, text: str, now: datetime) -> Notification:
