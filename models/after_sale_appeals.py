@@ -8,11 +8,7 @@ from datetime import datetime
 
 from models.actors import Actor
 from models.after_sale_decisions import carry_out
-from models.after_sale_requests import (
-    AfterSaleOutcome,
-    AfterSaleRequest,
-    Appeal,
-)
+from models.after_sale_requests import AfterSaleOutcome, AfterSaleRequest, Appeal
 from models.after_sale_steps import (
     at_deadline,
     before_deadline,
@@ -21,11 +17,7 @@ from models.after_sale_steps import (
     start_step,
     subject,
 )
-from models.after_sales_machine import (
-    AfterSaleAction,
-    AfterSaleNotificationKind,
-    AfterSaleStatus,
-)
+from models.after_sales_machine import AfterSaleAction, AfterSaleNotificationKind, AfterSaleStatus
 from models.after_sales_reasons import (
     APPEAL_DECIDED_FOR_BUYER,
     APPEAL_DECIDED_FOR_SELLER,

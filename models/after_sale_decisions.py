@@ -8,12 +8,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from models.actors import Actor, ActorKind
-from models.after_sale_requests import (
-    AfterSaleOutcome,
-    AfterSaleRequest,
-    Decision,
-    Rejection,
-)
+from models.after_sale_requests import AfterSaleOutcome, AfterSaleRequest, Decision, Rejection
 from models.after_sale_steps import (
     at_deadline,
     before_deadline,

@@ -5,10 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
-from models.after_sale_requests import (
-    AfterSaleRequest,
-    LineEligibility,
-)
+from models.after_sale_requests import AfterSaleRequest, LineEligibility
 from models.after_sales_errors import (
     ALREADY_REQUESTED,
     NOT_DELIVERED,

@@ -15,19 +15,8 @@ from models.after_sale_eligibility import (
     refuse_open_and_used,
     units_left,
 )
-from models.after_sale_requests import (
-    AfterSaleOutcome,
-    AfterSaleRecord,
-    AfterSaleRequest,
-    Decision,
-)
-from models.after_sale_steps import (
-    check_create,
-    move,
-    record_step,
-    refunded_note,
-    subject,
-)
+from models.after_sale_requests import AfterSaleOutcome, AfterSaleRecord, AfterSaleRequest, Decision
+from models.after_sale_steps import check_create, move, record_step, refunded_note, subject
 from models.after_sales_case import pay, snapshot
 from models.after_sales_errors import (
     ALREADY_REQUESTED,

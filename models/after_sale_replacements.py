@@ -19,12 +19,7 @@ from datetime import datetime
 
 from models.actors import Actor
 from models.after_sale_decisions import carry_out
-from models.after_sale_requests import (
-    AfterSaleOutcome,
-    AfterSaleRequest,
-    Decision,
-    Shipment,
-)
+from models.after_sale_requests import AfterSaleOutcome, AfterSaleRequest, Decision, Shipment
 from models.after_sale_shipping import shipment_of
 from models.after_sale_steps import at_deadline, before_deadline, moved_to, start_step
 from models.after_sales_machine import (

@@ -9,11 +9,7 @@ from datetime import datetime
 
 from models.actors import Actor
 from models.after_sale_decisions import carry_out, rejected
-from models.after_sale_requests import (
-    AfterSaleOutcome,
-    AfterSaleRequest,
-    Shipment,
-)
+from models.after_sale_requests import AfterSaleOutcome, AfterSaleRequest, Shipment
 from models.after_sale_steps import (
     at_deadline,
     before_deadline,
@@ -22,11 +18,7 @@ from models.after_sale_steps import (
     start_step,
     subject,
 )
-from models.after_sales_machine import (
-    AfterSaleAction,
-    AfterSaleNotificationKind,
-    AfterSaleStatus,
-)
+from models.after_sales_machine import AfterSaleAction, AfterSaleNotificationKind, AfterSaleStatus
 from models.after_sales_reasons import (
     BUYER_RETURN_WINDOW_PASSED,
     RECEIPT_REJECT_REASONS,

@@ -12,16 +12,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from models.actors import Actor, ActorKind
-from models.after_sale_requests import (
-    AfterSaleOutcome,
-    AfterSaleRecord,
-    AfterSaleRequest,
-    Decision,
-)
-from models.after_sales_errors import (
-    DeadlineNotReached,
-    WindowClosed,
-)
+from models.after_sale_requests import AfterSaleOutcome, AfterSaleRecord, AfterSaleRequest, Decision
+from models.after_sales_errors import DeadlineNotReached, WindowClosed
 from models.after_sales_machine import (
     FINAL_STATUSES,
     TRANSITIONS,

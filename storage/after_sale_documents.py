@@ -21,12 +21,7 @@ from models.after_sales import (
     Shipment,
 )
 from models.money import Money
-from models.refund_ledger import (
-    LedgerEntry,
-    LedgerSource,
-    LineRefund,
-    RefundLedger,
-)
+from models.refund_ledger import LedgerEntry, LedgerSource, LineRefund, RefundLedger
 from storage.documents import (
     line_doc,
     line_from,

@@ -19,10 +19,7 @@ from models.cancellations import (
     TimelineRecord,
 )
 from models.money import Money
-from models.orders import (
-    LineItem,
-    Order,
-)
+from models.orders import LineItem, Order
 from models.policy import CategoryPolicy
 from storage.keys import ALL, sort_key
 from storage.rebuild import frozen_constructor
