@@ -204,19 +204,14 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         the transaction runs makes it rerun on the state that won."""
         now = self.clock.now()
 
+        def decide(r: AfterSaleRequest, case: AfterSalesCase) -> AfterSaleOutcome | None:
+            try:
+                return domain.act_on_deadline(r, case.order, case.ledger, actor, now)
+            except DomainError:
+                return None  # moved by someone else, or not due after all
+
         async def work(session: Session) -> list[AfterSaleRequest]:
-            found = await store.get_many(self.db, ids, session)
-            cases = await self._cases([r.order_id for r in found], session)
-            changes = []
-            for r in found:
-                case = cases[r.order_id]
-                try:
-                    outcome = domain.act_on_deadline(r, case.order, case.ledger, actor, now)
-                except DomainError:
-                    continue  # moved by someone else, or not due after all
-                case.apply(outcome)
-                changes.append(_Change(outcome, r))
-            return await self._write(session, actor, cases, changes)
+            return await self._decide_each(session, actor, ids, decide)
 
         return await self.db.transaction(
             work, serial=await shops_of(self.db, self.db.after_sales, ids)
@@ -229,23 +224,17 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         them in the intake's transaction, through the one write path (wired by
         services/bootstrap.py as the intake's `on_orders_moved`)."""
         ids = [o.replacement_request_id for o in orders if o.replacement_request_id]
-        if not ids:
-            return
         now = self.clock.now()
-        found = await store.get_many(self.db, ids, session)
-        cases = await self._cases([r.order_id for r in found], session)
-        changes = []
-        for r in found:
-            case = cases[r.order_id]
+
+        def decide(r: AfterSaleRequest, case: AfterSalesCase) -> AfterSaleOutcome | None:
             replacement = case.replacement_order(r)
             if replacement is None:
-                continue
-            outcome = domain.follow_replacement_order(r, case.order, replacement, actor, now)
-            if outcome is None:
-                continue  # the request moved on (refunded instead, say): the order alone moves
-            case.apply(outcome)
-            changes.append(_Change(outcome, r))
-        await self._write(session, actor, cases, changes)
+                return None
+            # None too when the request moved on (refunded instead, say): the order alone moves.
+            return domain.follow_replacement_order(r, case.order, replacement, actor, now)
+
+        if ids:
+            await self._decide_each(session, actor, ids, decide)
 
     async def set_policy(self, actor: Actor, category: str, policy: CategoryPolicy) -> None:
         """Y1: the platform sets a category's policy; requests already open keep theirs."""
@@ -329,6 +318,26 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
             )
             for i in ids
         }
+
+    async def _decide_each(
+        self,
+        session: Session,
+        actor: Actor,
+        ids: list[str],
+        decide: Callable[[AfterSaleRequest, AfterSalesCase], AfterSaleOutcome | None],
+    ) -> list[AfterSaleRequest]:
+        """These requests, each decided in turn on its order's case as the ones before left it
+        (None: nothing to do for it), and what was decided written."""
+        found = await store.get_many(self.db, ids, session)
+        cases = await self._cases([r.order_id for r in found], session)
+        changes = []
+        for r in found:
+            case = cases[r.order_id]
+            outcome = decide(r, case)
+            if outcome is not None:
+                case.apply(outcome)
+                changes.append(_Change(outcome, r))
+        return await self._write(session, actor, cases, changes)
 
     async def _write_one(
         self, session: Session, actor: Actor, cases: dict[str, AfterSalesCase], change: _Change
