@@ -37,6 +37,14 @@ NOW = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
 LATER = NOW + timedelta(days=2)
 PRICE = Money(1999, "USD")
 LINE = LineItem("l1", "SKU-1", "Mug", 2, PRICE, "kitchen")
+LINE_DOC = {
+    "line_id": "l1",
+    "sku": "SKU-1",
+    "title": "Mug",
+    "quantity": 2,
+    "unit_price": {"minor": 1999, "currency": "USD"},
+    "category": "kitchen",
+}
 
 
 def _order() -> Order:
@@ -72,16 +80,7 @@ def test_an_order_is_stored_with_every_field_and_its_list_keys_and_read_back() -
         "_id": "ord_1",
         "shop_id": "shop-1",
         "buyer_id": "b-1",
-        "lines": [
-            {
-                "line_id": "l1",
-                "sku": "SKU-1",
-                "title": "Mug",
-                "quantity": 2,
-                "unit_price": {"minor": 1999, "currency": "USD"},
-                "category": "kitchen",
-            }
-        ],
+        "lines": [LINE_DOC],
         "shipping_fee": {"minor": 500, "currency": "USD"},
         "payment_method": "PREPAID",
         "payment_state": "PAID",
@@ -182,16 +181,7 @@ def test_each_part_an_after_sale_step_adds_is_stored_as_its_own_document_and_rea
     assert parts == {
         "decision": {
             "type": "APPROVE_RETURN",
-            "lines": [
-                {
-                    "line_id": "l1",
-                    "sku": "SKU-1",
-                    "title": "Mug",
-                    "quantity": 2,
-                    "unit_price": {"minor": 1999, "currency": "USD"},
-                    "category": "kitchen",
-                }
-            ],
+            "lines": [LINE_DOC],
             "buyer_keeps_item": False,
             "partial_amount": {"minor": 1500, "currency": "USD"},
             "reason": None,
@@ -229,16 +219,7 @@ def test_each_part_an_after_sale_step_adds_is_stored_as_its_own_document_and_rea
         },
         "offer": {
             "amount": {"minor": 1000, "currency": "USD"},
-            "lines": [
-                {
-                    "line_id": "l1",
-                    "sku": "SKU-1",
-                    "title": "Mug",
-                    "quantity": 2,
-                    "unit_price": {"minor": 1999, "currency": "USD"},
-                    "category": "kitchen",
-                }
-            ],
+            "lines": [LINE_DOC],
             "comment": None,
             "made_at": NOW,
             "respond_by": LATER,
