@@ -1,7 +1,10 @@
 """The vocabulary every kind of request shares: cancellations and after-sale requests alike.
 
 Tickets, the live feed, storage and the API speak of any request in these terms: its kind, who
-opened it, the record of each step, who must act next and the deadline rule that says so.
+opened it, the record of each step, who must act next and the deadline rule that says so. Each
+kind's steps are made of the same parts: what a new request holds (`OpenedRequest`, `opened_on`),
+a step's record and the request after it (`record_of`, `after_step`), and its messages to the
+buyer and the shop (`to_buyer`, `to_shop`).
 """
 
 from __future__ import annotations
