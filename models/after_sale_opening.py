@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from models.actors import Actor, ActorKind
 from models.after_sale_eligibility import (
@@ -148,7 +149,7 @@ def _initiated_refund(
     ledger: RefundLedger,
     actor: Actor,
     action: AfterSaleAction,
-    start: OpenedRequest,
+    start: OpenedRequest[Any, Any],
     lines: Mapping[str, int] | None,
     partial_amount: Money | None,
 ) -> AfterSaleOutcome:

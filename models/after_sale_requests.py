@@ -21,7 +21,7 @@ from models.after_sales_machine import (
 from models.money import Money
 from models.notifications import Notification
 from models.orders import LineItem, Order
-from models.refund_ledger import RefundBreakdown, RefundLedger
+from models.refund_ledger import RefundLedger
 from models.requests import Initiator, NextAction, OpenedRequest, TimelineRecord
 
 _S = AfterSaleStatus
@@ -103,7 +103,7 @@ class Offer:
 
 
 @dataclass(frozen=True)
-class AfterSaleRequest(OpenedRequest):
+class AfterSaleRequest(OpenedRequest[AfterSaleAction, AfterSaleStatus]):
     kind: AfterSaleKind
     status: AfterSaleStatus
     lines: tuple[LineItem, ...]  # the lines asked about, with the quantities asked for
@@ -114,10 +114,6 @@ class AfterSaleRequest(OpenedRequest):
     appeal: Appeal | None = None
     return_shipment: Shipment | None = None
     replacement_shipment: Shipment | None = None
-    refund: RefundBreakdown | None = None
-    resolved_at: datetime | None = None
-    timeline: tuple[AfterSaleRecord, ...] = ()
-    version: int = 0
     offer: Offer | None = None  # R12: the latest partial-refund offer
     replacement_order_id: str | None = None  # P4: the order that ships the replacement
 

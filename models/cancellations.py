@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from models import request_kinds
 from models.actors import Actor
@@ -65,17 +66,13 @@ CancellationRecord = TimelineRecord[CancellationAction, CancellationStatus]
 
 
 @dataclass(frozen=True)
-class Cancellation(OpenedRequest):
+class Cancellation(OpenedRequest[CancellationAction, CancellationStatus]):
     status: CancellationStatus
     lines: tuple[LineItem, ...]
     # C2, C6: the seller's deadline; kept once decided (next_action says whether it still runs).
     respond_by: datetime | None = None
-    resolved_at: datetime | None = None
     rejection_reason: str | None = None
     rejection_comment: str | None = None
-    refund: RefundBreakdown | None = None
-    timeline: tuple[CancellationRecord, ...] = ()
-    version: int = 0
 
     @property
     def tab(self) -> CancellationTab:
@@ -231,13 +228,17 @@ def _refuse_after_rejection(order: Order) -> None:
 
 
 def opened(
-    order: Order, actor: Actor, action: CancellationAction, start: OpenedRequest, **changes: object
+    order: Order,
+    actor: Actor,
+    action: CancellationAction,
+    start: OpenedRequest[Any, Any],
+    **changes: object,
 ) -> tuple[Cancellation, CancellationRecord]:
     """A new cancellation after the step that opens it (`start`: models/requests.py::opened_on),
     with that step's record."""
     target = TRANSITIONS.only(action).target
     record = record_of(actor, action, None, target, start.requested_at, start.reason, start.note)
-    c = Cancellation(**vars(start), status=target, lines=order.lines, timeline=(record,))
+    c = Cancellation(**{**vars(start), "timeline": (record,)}, status=target, lines=order.lines)
     return replace(c, **changes), record  # type: ignore[arg-type]
 
 
@@ -422,7 +423,7 @@ def _created_cancelled(
     order: Order,
     actor: Actor,
     action: CancellationAction,
-    start: OpenedRequest,
+    start: OpenedRequest[Any, Any],
     now: datetime,
     why: str,
     *,

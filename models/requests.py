@@ -9,7 +9,7 @@ buyer and the shop (`to_buyer`, `to_shop`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import KW_ONLY, dataclass, replace
 from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -21,6 +21,7 @@ from models.policy import seller_response_window
 if TYPE_CHECKING:
     from models.orders import Order
     from models.policy import BusinessCalendar, CategoryPolicy
+    from models.refund_ledger import RefundBreakdown
 
 
 class RequestKind(Enum):
@@ -43,8 +44,12 @@ class Initiator(Enum):
         return cls.PLATFORM if value == "SYSTEM" else None
 
 
+S = TypeVar("S", bound=Enum)  # a kind's status
+A = TypeVar("A", bound=Enum)  # a kind's action
+
+
 @dataclass(frozen=True)
-class OpenedRequest:
+class OpenedRequest(Generic[A, S]):
     """What a request of any kind holds from the moment it is opened, from its order and from
     who opens it: the base of every kind's request (models/cancellations.py,
     models/after_sale_requests.py), and what `opened_on` gives a new one."""
@@ -59,6 +64,12 @@ class OpenedRequest:
     currency: str
     policy: CategoryPolicy  # the policy the request was opened under (Y1)
     requested_at: datetime
+    _: KW_ONLY
+    # What its steps leave on it, whatever its kind (none yet when it is opened).
+    refund: RefundBreakdown | None = None
+    resolved_at: datetime | None = None
+    timeline: tuple[TimelineRecord[A, S], ...] = ()
+    version: int = 0
 
 
 def opened_on(
@@ -69,7 +80,7 @@ def opened_on(
     note: str | None,
     policy: CategoryPolicy,
     now: datetime,
-) -> OpenedRequest:
+) -> OpenedRequest[Any, Any]:
     return OpenedRequest(
         id=new_id,
         order_id=order.id,
@@ -90,10 +101,6 @@ def seller_answers_by(
     """C2, R3, Y2: when the seller must answer a buyer's request on this order: the response
     window for the order's value, counted on the calendar if the policy says so."""
     return seller_response_window(policy, order.items_total.minor).ends(now, calendar)
-
-
-S = TypeVar("S", bound=Enum)  # a kind's status
-A = TypeVar("A", bound=Enum)  # a kind's action
 
 
 @dataclass(frozen=True)
@@ -128,21 +135,21 @@ def record_of(
     )
 
 
-Q = TypeVar("Q", bound=OpenedRequest)
+Q = TypeVar("Q", bound=OpenedRequest[Any, Any])
 
 
 def after_step(r: Q, record: TimelineRecord[Any, Any], **changes: object) -> Q:
     """The request after one step of any kind: its status and its timeline follow the record."""
-    timeline = (*r.timeline, record)  # type: ignore[attr-defined]
+    timeline = (*r.timeline, record)
     return replace(r, status=record.to_status, timeline=timeline, **changes)  # type: ignore[arg-type]
 
 
-def to_buyer(r: OpenedRequest, kind: Enum, text: str, now: datetime) -> Notification:
+def to_buyer(r: OpenedRequest[Any, Any], kind: Enum, text: str, now: datetime) -> Notification:
     # Notification.kind is typed NotificationKind; every kind's notification kinds belong there.
     return Notification(Recipient.BUYER, r.buyer_id, kind, r.order_id, r.id, text, now)  # type: ignore[arg-type]
 
 
-def to_shop(r: OpenedRequest, kind: Enum, text: str, now: datetime) -> Notification:
+def to_shop(r: OpenedRequest[Any, Any], kind: Enum, text: str, now: datetime) -> Notification:
     return Notification(Recipient.SHOP, r.shop_id, kind, r.order_id, r.id, text, now)  # type: ignore[arg-type]
 
 
