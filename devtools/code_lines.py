@@ -17,9 +17,9 @@ def docstring_lines(tree: ast.Module) -> set[int]:
         if not isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
             continue
         first = node.body[0] if node.body else None
-        if not isinstance(first, ast.Expr) or not isinstance(first.value, ast.Constant):
-            continue
-        if isinstance(first.value.value, str):
+        if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+            if not isinstance(first.value.value, str):
+                continue
             lines.update(range(first.lineno, (first.end_lineno or first.lineno) + 1))
     return lines
 
