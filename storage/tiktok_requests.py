@@ -1,7 +1,7 @@
 """Mirrors of TikTok's cancellations and returns, and the seller's decisions on their way to
 TikTok: `tiktok_requests`, one document per TikTok request, `{_id: "<shop>/<kind>:<tiktok id>",
 kind, shop_id, tiktok_id, tiktok_order_id, local_id, tiktok_status, status, unknown_status,
-update_time, deadline, warned_deadline, decision}`.
+update_time, deadline, warned_deadline, arbitration_status, decision}`.
 
 `decision` is the outbox of the one decision in flight: `{key, action, body, state, attempts,
 next_at, lease_owner, lease_until, code, message, decided_at, actor_id}`; its states are
@@ -28,6 +28,7 @@ SENDING, SENT, CONFIRMED, REFUSED, OVERTAKEN = (
     "OVERTAKEN",
 )
 IN_FLIGHT = (SENDING, SENT)
+RECORD_TRIES = 5
 REQUEST_INDEXES = [
     IndexModel([("local_id", ASCENDING)], name="local", sparse=True),
     IndexModel([("decision.state", ASCENDING), ("decision.next_at", ASCENDING)], name="outbox"),
@@ -57,6 +58,7 @@ class Mirror:
     update_time: int
     deadline: int | None
     decision: dict[str, Any] | None
+    arbitration_status: str = ""  # a return's, as TikTok showed it last
 
 
 def _of(d: dict[str, Any]) -> Mirror:
@@ -72,12 +74,28 @@ def _of(d: dict[str, Any]) -> Mirror:
         int(d.get("update_time", 0)),
         d.get("deadline"),
         d.get("decision"),
+        str(d.get("arbitration_status") or ""),
     )
 
 
 async def get(db: Database, shop_id: str, kind: str, tiktok_id: str) -> Mirror | None:
     d = await collection(db).find_one({"_id": mirror_id(shop_id, kind, tiktok_id)})
     return _of(d) if d else None
+
+
+async def many(db: Database, shop_id: str, kind: str, tiktok_ids: list[str]) -> dict[str, Mirror]:
+    """The shop's mirrors of these TikTok requests of one kind, by TikTok's id."""
+    idents = sorted({mirror_id(shop_id, kind, t) for t in tiktok_ids})
+    return {
+        m.tiktok_id: m
+        for m in map(_of, await collection(db).find({"_id": {"$in": idents}}).to_list())
+    }
+
+
+async def sent_decisions(db: Database, shop_id: str) -> list[Mirror]:
+    """The shop's mirrors whose decision TikTok accepted and that wait to see it applied."""
+    found = collection(db).find({"shop_id": shop_id, "decision.state": SENT})
+    return [_of(d) async for d in found]
 
 
 async def by_local(db: Database, local_id: str) -> Mirror | None:
@@ -97,19 +115,24 @@ async def record(
             {"update_time": {"$lte": fields["update_time"]}},
             {"update_time": None},
         ]
-    try:
-        d = await collection(db).find_one_and_update(
-            query,
-            {
-                "$set": fields,
-                "$setOnInsert": {"kind": kind, "shop_id": shop_id, "tiktok_id": tiktok_id},
-            },
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
-        )
-    except DuplicateKeyError:  # it exists with a newer view: kept as it is
-        d = await collection(db).find_one({"_id": ident})
-    return _of(d)
+    for _ in range(RECORD_TRIES):
+        try:
+            d = await collection(db).find_one_and_update(
+                query,
+                {
+                    "$set": fields,
+                    "$setOnInsert": {"kind": kind, "shop_id": shop_id, "tiktok_id": tiktok_id},
+                },
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+            )
+        except DuplicateKeyError:  # it exists with a newer view: kept as it is
+            d = await collection(db).find_one({"_id": ident})
+        # None: another reader's upsert of the same new mirror holds the key and its document
+        # is not readable yet (seen on SecantusDB with two inbox workers); the next try finds it.
+        if d is not None:
+            return _of(d)
+    raise LookupError(f"the mirror {ident} could not be read after writing it")
 
 
 async def start_decision(db: Database, mirror: Mirror, decision: dict[str, Any]) -> Mirror | None:
