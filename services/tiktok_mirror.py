@@ -201,8 +201,11 @@ class TikTokMirror:
         buyer = Actor(ActorKind.BUYER, order.buyer_id)
         reason = str(view.get("cancel_reason_text") or view.get("cancel_reason") or "")[:200]
         command = RequestCancellation(order.id, "OTHER", reason or None)
-        # Keyed by TikTok's id: a second pass over the same request finds the first outcome.
-        return await self.requests.apply(buyer, command, f"tiktok-open:{cancel_id}")
+        # Keyed by TikTok's id within the shop, as the mirror is: a second pass over the same
+        # request finds the first outcome, and another shop's request of the same id (a
+        # stand-in numbers from one again) is its own.
+        key = f"tiktok-open:{mirrors.mirror_id(link.shop_id, CANCELLATION, cancel_id)}"
+        return await self.requests.apply(buyer, command, key)
 
     async def _move(
         self,

@@ -126,7 +126,9 @@ class TikTokReturns:
         note = str(view.get("return_reason_text") or view.get("return_reason") or "")[:200]
         command = RequestAfterSale(order.id, kind, lines, OPENING_REASON[kind], note or None)
         buyer = Actor(ActorKind.BUYER, order.buyer_id)
-        return await self.requests.apply(buyer, command, f"tiktok-open:{return_id}")
+        # Keyed by TikTok's id within the shop (services/tiktok_mirror.py::_opened).
+        key = f"tiktok-open:{mirrors.mirror_id(order.shop_id, RETURN, return_id)}"
+        return await self.requests.apply(buyer, command, key)
 
     def _step(
         self,
