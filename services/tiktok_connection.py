@@ -81,6 +81,9 @@ class TikTokConnection:
         warn_before: timedelta = WARN_BEFORE,
         warn_poll_seconds: float = 5.0,
         inbox_workers: int = 1,
+        inbox_poll_seconds: float = 1.0,
+        decision_senders: int = 1,
+        reconcile_page_size: int = 50,
     ) -> None:
         self.db = services.db
         self.clock = services.clock
@@ -107,7 +110,13 @@ class TikTokConnection:
         # newest view (storage/tiktok_requests.py::record). One by default: the chaos test
         # passed with one and timed out once with two (not yet explained).
         self.inbox_workers = inbox_workers
+        # How often an idle worker looks for webhooks another process stored, or whose retry
+        # is due; one this process stores wakes it at once.
+        self.inbox_poll_seconds = inbox_poll_seconds
+        # Decisions sent at once: each sender holds its own decision's lease.
+        self.decision_senders = decision_senders
         self.reconcile_seconds = reconcile_seconds
+        self.reconcile_page_size = reconcile_page_size
         self.inbox_lease = inbox_lease
         self.retry_base = retry_base
         self.http = http or httpx.AsyncClient()
@@ -251,27 +260,38 @@ class TikTokConnection:
 
     async def reconcile(self, shop_id: str) -> int:
         """Every cancellation and return TikTok changed since the shop's marks, page by page,
-        applied; each mark moves to the latest update time applied. The number of items read."""
+        applied; each mark moves to the latest update time of a page applied whole. Then the
+        decisions TikTok accepted are read again: one whose confirming webhook was lost and
+        whose read after sending failed is confirmed here, not left in flight. The number of
+        items read."""
         link = await links.get(self.db, shop_id)
         api = await self.api_of(shop_id)
         if link is None or api is None:
             return 0
         read = 0
-        for kind, search in ((CANCELLATION, "cancellations"), (RETURN_KIND, "returns")):
+        for kind, search, id_field in (
+            (CANCELLATION, "cancellations", "cancel_id"),
+            (RETURN_KIND, "returns", "return_id"),
+        ):
             since = await links.reconciled_to(self.db, shop_id, search)
             # From the mark's own second: TikTok's times are seconds, and several changes can
             # share one; an item applied twice moves nothing the second time.
             body = {"update_time_ge": since} if since else {}
             token = ""
             while True:
-                items, token = await api.search(search, body, token)
+                items, token = await api.search(search, body, token, self.reconcile_page_size)
+                held = await mirrors.many(self.db, shop_id, kind, [str(v[id_field]) for v in items])
                 for view in items:
-                    await self._apply(link, api, kind, view)
-                    stamp = int(view.get("update_time") or 0)
-                    await links.mark_reconciled(self.db, shop_id, search, stamp)
+                    if not _holds(held.get(str(view[id_field])), view):
+                        await self._apply(link, api, kind, view)
+                stamps = [int(v.get("update_time") or 0) for v in items]
+                if stamps:
+                    await links.mark_reconciled(self.db, shop_id, search, max(stamps))
                 read += len(items)
                 if not token:
                     break
+        for mirror in await mirrors.sent_decisions(self.db, shop_id):
+            await self._refresh(link, api, mirror.kind, [mirror.tiktok_id])
         return read
 
     async def reconcile_all(self) -> int:
@@ -315,7 +335,10 @@ class TikTokConnection:
                 asyncio.create_task(self._forever("TikTok inbox", self._inbox_loop))
                 for _ in range(self.inbox_workers)
             ),
-            asyncio.create_task(self._forever("TikTok decisions", self.sender.run)),
+            *(
+                asyncio.create_task(self._forever("TikTok decisions", self.sender.run))
+                for _ in range(self.decision_senders)
+            ),
             asyncio.create_task(self._forever("TikTok reconciler", self._reconcile_loop)),
             asyncio.create_task(self._forever("TikTok deadlines", self._deadline_loop)),
         ]
@@ -342,8 +365,8 @@ class TikTokConnection:
             if not await self.process_one():
                 self.inbox_wake.clear()
                 # Woken at once by a webhook this process stored; another process's are
-                # found within the second.
-                await _woken(self.inbox_wake, 1.0)
+                # found within the poll.
+                await _woken(self.inbox_wake, self.inbox_poll_seconds)
 
     async def _reconcile_loop(self) -> None:
         while not await _woken(self._stopping, self.reconcile_seconds):
@@ -398,6 +421,21 @@ class TikTokConnection:
             Route("/webhooks/tiktok", webhook, methods=["POST"]),
             Route("/integrations/tiktok/shops/{shop_id}", link_route, methods=["GET", "PUT"]),
         ]
+
+
+def _holds(mirror: mirrors.Mirror | None, view: dict[str, Any]) -> bool:
+    """Whether the mirror already shows this view of TikTok's: applying it again would move
+    nothing (most of a reconciler's page, when the webhooks came)."""
+    if mirror is None or mirror.local_id is None or mirror.status is None:
+        return False
+    if mirror.decision is not None and mirror.decision.get("state") == mirrors.SENT:
+        return False  # its confirmation is read from this view
+    status = view.get("cancel_status") or view.get("return_status")
+    return (
+        mirror.update_time == int(view.get("update_time") or 0)
+        and mirror.tiktok_status == str(status or "")
+        and mirror.arbitration_status == str(view.get("arbitration_status") or "")
+    )
 
 
 def require_linker(actor: Actor, shop_id: str) -> None:
