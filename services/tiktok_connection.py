@@ -107,8 +107,8 @@ class TikTokConnection:
         self.warn_poll_seconds = warn_poll_seconds
         # Webhooks handled at once. More than one may handle two about the same request
         # together; each applies TikTok's current view, forward only, and the mirror keeps the
-        # newest view (storage/tiktok_requests.py::record). One by default: the chaos test
-        # passed with one and timed out once with two (not yet explained).
+        # newest view (storage/tiktok_requests.py::record, which also returns the mirror to
+        # both of two first writes at once). The chaos test runs two.
         self.inbox_workers = inbox_workers
         # How often an idle worker looks for webhooks another process stored, or whose retry
         # is due; one this process stores wakes it at once.

@@ -11,11 +11,12 @@ REFUSED (TikTok's code and message), OVERTAKEN (TikTok moved the request first).
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING, IndexModel, ReturnDocument
+from pymongo import ASCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
 
 from storage.mongo import Database
@@ -29,6 +30,10 @@ SENDING, SENT, CONFIRMED, REFUSED, OVERTAKEN = (
 )
 IN_FLIGHT = (SENDING, SENT)
 RECORD_TRIES = 5
+CLAIM_TRIES = 5
+# Claims and mirrors are read, then written by id (no findAndModify): SecantusDB's findAndModify
+# reads the whole collection even for one document by id, and this one keeps every request
+# mirrored; a read by index and an update by id do not (benchmarks/tiktok_claims.py).
 REQUEST_INDEXES = [
     IndexModel([("local_id", ASCENDING)], name="local", sparse=True),
     IndexModel([("decision.state", ASCENDING), ("decision.next_at", ASCENDING)], name="outbox"),
@@ -110,27 +115,24 @@ async def record(
     (by TikTok's `update_time`: a slower reader of the same request) changes nothing."""
     ident = mirror_id(shop_id, kind, tiktok_id)
     query: dict[str, Any] = {"_id": ident}
-    if "update_time" in fields:
-        query["$or"] = [
-            {"update_time": {"$lte": fields["update_time"]}},
-            {"update_time": None},
-        ]
+    seen = fields.get("update_time")
+    if seen is not None:
+        query["$or"] = [{"update_time": {"$lte": seen}}, {"update_time": None}]
     for _ in range(RECORD_TRIES):
-        try:
-            d = await collection(db).find_one_and_update(
+        with contextlib.suppress(DuplicateKeyError):  # it exists with a newer view: kept
+            await collection(db).update_one(
                 query,
                 {
                     "$set": fields,
                     "$setOnInsert": {"kind": kind, "shop_id": shop_id, "tiktok_id": tiktok_id},
                 },
                 upsert=True,
-                return_document=ReturnDocument.AFTER,
             )
-        except DuplicateKeyError:  # it exists with a newer view: kept as it is
-            d = await collection(db).find_one({"_id": ident})
-        # None: another reader's upsert of the same new mirror holds the key and its document
-        # is not readable yet (seen on SecantusDB with two inbox workers); the next try finds it.
-        if d is not None:
+        d = await collection(db).find_one({"_id": ident})
+        # None, or older than this view: another reader's upsert of the same new mirror won
+        # the key and this one's write was dropped, its document not readable yet (SecantusDB,
+        # two readers at once); the next try finds it and applies this view over it.
+        if d is not None and (seen is None or int(d.get("update_time") or 0) >= seen):
             return _of(d)
     raise LookupError(f"the mirror {ident} could not be read after writing it")
 
@@ -140,31 +142,41 @@ async def start_decision(db: Database, mirror: Mirror, decision: dict[str, Any])
     repeat (the mirror as it is). None: another decision is in flight."""
     if mirror.decision is not None and mirror.decision.get("key") == decision["key"]:
         return mirror
-    d = await collection(db).find_one_and_update(
+    put = await collection(db).update_one(
         {
             "_id": mirror.id,
             "$or": [{"decision": None}, {"decision.state": {"$nin": list(IN_FLIGHT)}}],
         },
         {"$set": {"decision": decision}},
-        return_document=ReturnDocument.AFTER,
     )
+    if not put.matched_count:
+        return None
+    d = await collection(db).find_one({"_id": mirror.id})
     return _of(d) if d else None
 
 
 async def claim_decision(
     db: Database, owner: str, now: datetime, lease: timedelta
 ) -> Mirror | None:
-    d = await collection(db).find_one_and_update(
-        {
-            "decision.state": SENDING,
-            "decision.next_at": {"$lte": now},
-            "$or": [{"decision.lease_until": None}, {"decision.lease_until": {"$lt": now}}],
-        },
-        {"$set": {"decision.lease_owner": owner, "decision.lease_until": now + lease}},
-        sort=[("decision.next_at", ASCENDING)],
-        return_document=ReturnDocument.AFTER,
-    )
-    return _of(d) if d else None
+    """The decision due first that no live lease holds, now leased to `owner`: found by the
+    outbox index, then taken by a compare-and-set on its id (a sender that took it first
+    keeps it)."""
+    due = {
+        "decision.state": SENDING,
+        "decision.next_at": {"$lte": now},
+        # Absent, None or lapsed; one condition on the field, so the index serves it.
+        "decision.lease_until": {"$not": {"$gte": now}},
+    }
+    for _ in range(CLAIM_TRIES):
+        d = await collection(db).find_one(due)  # the outbox index's order: due first
+        if d is None:
+            return None
+        held = {"decision.lease_owner": owner, "decision.lease_until": now + lease}
+        taken = await collection(db).update_one({"_id": d["_id"], **due}, {"$set": held})
+        if taken.modified_count:
+            d["decision"] |= {"lease_owner": owner, "lease_until": now + lease}
+            return _of(d)
+    return None
 
 
 async def update_decision(
