@@ -235,12 +235,24 @@ class TikTokConnection:
             await self._refresh(link, api, RETURN_KIND, [str(data["return_id"])])
 
     async def _refresh(self, link: ShopLink, api: OpenApi, kind: str, ids: list[str]) -> None:
+        """TikTok's current view of these requests, applied where the mirror does not show it
+        yet: the second and third webhooks of one move (TikTok's success, its completion, its
+        refund) read the view the first one applied, and cost a read here."""
         if kind == CANCELLATION:
             found, _ = await api.search("cancellations", {"cancel_ids": ids})
         else:
             found, _ = await api.search("returns", {"return_ids": ids})
-        for view in found:
-            await self._apply(link, api, kind, view)
+        await self._apply_new(link, api, kind, found)
+
+    async def _apply_new(
+        self, link: ShopLink, api: OpenApi, kind: str, views: list[dict[str, Any]]
+    ) -> None:
+        """Applies each view the mirror does not show yet (`_holds`)."""
+        id_field = "cancel_id" if kind == CANCELLATION else "return_id"
+        held = await mirrors.many(self.db, link.shop_id, kind, [str(v[id_field]) for v in views])
+        for view in views:
+            if not _holds(held.get(str(view[id_field])), view):
+                await self._apply(link, api, kind, view)
 
     async def _apply(self, link: ShopLink, api: OpenApi, kind: str, view: dict[str, Any]) -> None:
         if kind == CANCELLATION:
@@ -269,10 +281,7 @@ class TikTokConnection:
         if link is None or api is None:
             return 0
         read = 0
-        for kind, search, id_field in (
-            (CANCELLATION, "cancellations", "cancel_id"),
-            (RETURN_KIND, "returns", "return_id"),
-        ):
+        for kind, search in ((CANCELLATION, "cancellations"), (RETURN_KIND, "returns")):
             since = await links.reconciled_to(self.db, shop_id, search)
             # From the mark's own second: TikTok's times are seconds, and several changes can
             # share one; an item applied twice moves nothing the second time.
@@ -280,10 +289,7 @@ class TikTokConnection:
             token = ""
             while True:
                 items, token = await api.search(search, body, token, self.reconcile_page_size)
-                held = await mirrors.many(self.db, shop_id, kind, [str(v[id_field]) for v in items])
-                for view in items:
-                    if not _holds(held.get(str(view[id_field])), view):
-                        await self._apply(link, api, kind, view)
+                await self._apply_new(link, api, kind, items)
                 stamps = [int(v.get("update_time") or 0) for v in items]
                 if stamps:
                     await links.mark_reconciled(self.db, shop_id, search, max(stamps))
