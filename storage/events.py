@@ -5,7 +5,9 @@ failed, RefundEvent); a document without `type` is a request event. All kinds sh
 numbering, so one cursor orders them. A ticket's change that follows its request's move in the
 same write is carried by the request's event document (`CARRIED`) and numbered right after it: a
 move writes one event document, and every reader splits a document into its events
-(`events_from`).
+(`events_from`). The same document carries the notice that change sent (storage/notifications.py:
+`inboxes`, `to`, `k_at`), so a move writes no notification document either; the inboxes read it
+here on the `inbox_at` index.
 
 Order. Each shop has its own feed, numbered 1, 2, 3, ... by a counter document per shop
 (`event_sequences`) moved in the same transaction as the change, as its last write before the
@@ -35,6 +37,8 @@ from pymongo import ASCENDING, IndexModel, ReturnDocument
 
 from models.actors import ActorKind
 from models.events import OrderEvent, RefundEvent, RequestKind, StatusEvent, TicketEvent
+from models.notifications import Notification
+from storage import notifications
 from storage.mongo import BeforeCommit, Database, Session
 
 RETENTION = timedelta(hours=24)
@@ -44,6 +48,9 @@ EVENT_INDEXES = [
     IndexModel([("shop_id", ASCENDING), ("seq", ASCENDING)], name="shop_seq", unique=True),
     # Retention's scan (storage/event_retention.py): not a TTL index, which cannot see consumers.
     IndexModel([("stored_at", ASCENDING)], name="stored_at"),
+    # An inbox's page (storage/notifications.py). Sparse, so only the documents that carry a
+    # notice are in it (SecantusDB's planner does not pick a partial index for this query).
+    IndexModel([("inboxes", ASCENDING), ("k_at", ASCENDING)], name="inbox_at", sparse=True),
 ]
 
 
@@ -301,15 +308,30 @@ def event_docs(events: list[AnyEvent], first: int, stored_at: datetime) -> list[
     return docs
 
 
+def with_notices(docs: list[dict[str, Any]], notes: Sequence[Notification]) -> list[Notification]:
+    """Each change's notice on the document of its status event (same request, order and time),
+    the last one of the write; returns the notes no status event of these documents carries."""
+    groups = notifications.by_change(notes)
+    for d in reversed(docs):
+        if "type" in d:
+            continue
+        group = groups.pop((d["request_id"], d["order_id"], d["at"]), None)
+        if group is not None:
+            d.update(notifications.notice(d["_id"], group))
+    return [n for group in groups.values() for n in group]
+
+
 class _Gathered(BeforeCommit):
     def __init__(self) -> None:
         self.events: list[AnyEvent] = []
+        self.notes: list[Notification] = []
 
     async def flush(self, db: Database, session: Session) -> None:
         per_shop: dict[str, list[AnyEvent]] = defaultdict(list)
         for e in self.events:
             per_shop[e.shop_id].append(e)
         if not per_shop:
+            await notifications.insert_many(db, self.notes, session)
             return
         stored_at = datetime.now(UTC)  # wall clock: retention is about real time, not domain time
         docs = []
@@ -323,11 +345,19 @@ class _Gathered(BeforeCommit):
             )
             first = int(counter["seq"]) - len(shop_events) + 1
             docs += event_docs(shop_events, first, stored_at)
+        alone = with_notices(docs, self.notes)
         await db.events.insert_many(docs, ordered=True, session=session)
+        await notifications.insert_many(db, alone, session)
 
 
-async def append_many(db: Database, events: Iterable[AnyEvent], session: Session) -> None:
-    """Append events in the caller's transaction: one counter move per shop, one insert.
+async def append_many(
+    db: Database,
+    events: Iterable[AnyEvent],
+    session: Session,
+    notes: Sequence[Notification] = (),
+) -> None:
+    """Append events in the caller's transaction: one counter move per shop, one insert; and
+    the notes of the same write, each change's notice on its status event's document.
 
     Call it from every write path, inside the transaction that writes the change itself. In a
     transaction `db` runs, the events are gathered (in the order appended) and numbered just
@@ -335,12 +365,14 @@ async def append_many(db: Database, events: Iterable[AnyEvent], session: Session
     says why last).
     """
     gathered = db.before_commit(session, _Gathered)
-    if gathered is not None:
+    if gathered is None:
+        gathered = _Gathered()
         gathered.events.extend(events)
+        gathered.notes.extend(notes)
+        await gathered.flush(db, session)
         return
-    now = _Gathered()
-    now.events.extend(events)
-    await now.flush(db, session)
+    gathered.events.extend(events)
+    gathered.notes.extend(notes)
 
 
 async def head(db: Database, shop_id: str) -> int:

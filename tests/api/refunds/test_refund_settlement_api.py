@@ -6,13 +6,15 @@ a deciding write that fails leaves no refund and no instruction behind."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from models.actors import ActorKind
 from models.clock import SettableClock
-from models.events import RefundEvent
+from models.events import RefundEvent, StatusEvent
+from models.requests import RequestKind
 from storage import events as event_log
 from storage import refunds as refund_store
 from storage.mongo import Database
@@ -299,6 +301,28 @@ async def test_a_failed_settlement_needs_a_reason_and_a_settled_one_has_none(
     assert await _refund_events(db, shop_id) == [(refund_id, "INSTRUCTED")]
 
 
+NOW = datetime.now(UTC)
+
+
+def _status_event(request_id: str, order_id: str, shop_id: str) -> StatusEvent:
+    return StatusEvent(
+        kind=RequestKind.CANCELLATION,
+        request_id=request_id,
+        order_id=order_id,
+        shop_id=shop_id,
+        buyer_id="b",
+        action="REQUEST",
+        from_status=None,
+        to_status="PENDING",
+        from_tab=None,
+        to_tab="TO_PROCEED",
+        actor_kind=ActorKind.BUYER,
+        actor_id="b",
+        reason=None,
+        at=NOW,
+    )
+
+
 async def test_a_deciding_write_that_fails_leaves_no_refund_instruction_or_move(
     api: GraphQLClient, db: Database, clock: SettableClock, shop_id: str
 ) -> None:
@@ -306,11 +330,13 @@ async def test_a_deciding_write_that_fails_leaves_no_refund_instruction_or_move(
     buyer_id = new_buyer_id()
     order = await place_order(db, shop_id, buyer_id, clock.now() - timedelta(hours=5))
     c = (await api(REQUEST, {"order": order.id}, buyer(buyer_id)))["requestCancellation"]
-    # A stray refund already holds this request's id: the instruction's insert is refused by
-    # the database, inside the deciding transaction. (Removed after: the deadline worker's tests
-    # share this database and would meet it when they accept the overdue request.)
-    stray = {"_id": f"rfd_stray_{c['id']}", "request_id": c["id"], "shop_id": "elsewhere"}
-    await refund_store.refunds(db).insert_one(stray | {"state": "SETTLED"})
+    # A stray event already holds the shop's next number: the deciding write's event insert,
+    # its last before the commit, is refused by the database after the request (its refund in
+    # it) and its order were written in the transaction. (Removed after: the deadline worker's
+    # tests share this database and would meet it when they accept the overdue request.)
+    head = await event_log.head(db, shop_id)
+    [stray] = event_log.event_docs([_status_event(c["id"], order.id, shop_id)], head + 1, NOW)
+    await db.events.insert_one(stray)
     try:
         before = await api(PLAIN_VIEW, {"id": c["id"]}, seller(shop_id))
         events_before = await event_log.head(db, shop_id)
@@ -325,4 +351,4 @@ async def test_a_deciding_write_that_fails_leaves_no_refund_instruction_or_move(
         assert await event_log.head(db, shop_id) == events_before
         assert await refund_store.get_many(db, [f"rfd_{c['id']}"]) == {}
     finally:
-        await refund_store.refunds(db).delete_one({"_id": stray["_id"]})
+        await db.events.delete_one({"_id": stray["_id"]})
