@@ -59,12 +59,14 @@ from models.tickets import Ticket, follow_request, open_ticket
 from services.bootstrap import Services, build_services
 from services.cancellations import new_cancellation_id
 from services.deadline_worker import DeadlineWorker
+from services.refunds import instruction
 from services.ticket_sync import new_ticket_id
 from storage.documents import cancellation_doc, changes_between, order_doc
 from storage.events import CARRIED, event_docs, last_seq, with_notices
 from storage.keys import sort_key
 from storage.mongo import Database, connect
 from storage.notifications import notification_docs
+from storage.refunds import fields_of as refund_fields
 from storage.tickets import ticket_doc
 from tests.support.factories import build_order
 
@@ -154,8 +156,15 @@ def move_documents(sample: tuple[Cancellation, Order, Ticket], now: datetime) ->
         [events.of_cancellation(outcome), *events.of_ticket(ticket, followed)], 1, stored_at
     )
     alone = with_notices(docs, outcome.notifications)  # what no event document carries
+    # The refund the move decides is stored in the request's own update (storage/refunds.py);
+    # the baseline sends the sample's to every request (same fields, same index entries).
+    refund = instruction(
+        facts_of_cancellation(outcome.cancellation), outcome.cancellation, now, integrated=False
+    )
+    update = changes_between(cancellation_doc(request), cancellation_doc(accepted))
+    update["$set"] = {**update["$set"], **refund_fields([refund])[request.id]}
     return MoveDocuments(
-        request=changes_between(cancellation_doc(request), cancellation_doc(accepted)),
+        request=update,
         order=changes_between(order_doc(order), order_doc(moved)),
         ticket=changes_between(
             ticket_doc(ticket), ticket_doc(replace(followed, version=ticket.version + 1))

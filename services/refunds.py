@@ -59,17 +59,22 @@ async def instructions(
     known = [facts(r) for r in decided]
     integrated = await store.integrated_shops(db, [f.shop_id for f in known], session)
     return [
-        instructed(
-            request_id=f.request_id,
-            request_kind=f.kind,
-            shop_id=f.shop_id,
-            order_id=f.order_id,
-            refund=_with_lines(r.refund, getattr(r, "lines", ())),
-            at=now,
-            integrated=f.shop_id in integrated,
-        )
-        for f, r in zip(known, decided, strict=True)
+        instruction(f, r, now, f.shop_id in integrated) for f, r in zip(known, decided, strict=True)
     ]
+
+
+def instruction(facts: RequestFacts, request: Any, now: datetime, integrated: bool) -> Refund:
+    """The refund a request that now pays something gets (`integrated`: its shop's payment
+    system settles it)."""
+    return instructed(
+        request_id=facts.request_id,
+        request_kind=facts.kind,
+        shop_id=facts.shop_id,
+        order_id=facts.order_id,
+        refund=_with_lines(request.refund, getattr(request, "lines", ())),
+        at=now,
+        integrated=integrated,
+    )
 
 
 async def announce(db: Database, session: Session, actor: Actor, new: Sequence[Refund]) -> None:
