@@ -8,8 +8,8 @@ the write that decides the refund, in the same statement as the request's own ch
 (services/request_writes.py), so a refunding move writes no document of its own for it; one
 field per request is one refund per request, and the id names the request, so a settlement finds
 it by id. A settlement saves it with compare-and-set on its `version`. The shop's refunds (in one
-state) are listed on the sparse `refunds` indexes of both request collections, which hold only
-the requests that have one.
+state) are listed on the sparse `refunds_state` index of both request collections, which holds
+only the requests that have one.
 
 Refunds stored by earlier versions in a `refunds` collection of their own are moved into their
 requests at start (`fold_old_collection`).
@@ -33,13 +33,11 @@ from storage.mongo import ConcurrentUpdate, Database, Session, find_by_ids
 FIELD = "refund_record"
 _PREFIX = "rfd_"
 
-# On each request collection. Sparse: a request without a refund has none of these keys.
+# On each request collection. Sparse: a request without a refund has none of these keys. One
+# index, not one more without the state: every index costs every write of a request on
+# SecantusDB (docs/architecture.md, "What a write costs"), and a list of every state reads
+# each state's range (`in_shop`).
 REFUND_INDEXES = [
-    IndexModel(
-        [(f"{FIELD}.shop_id", ASCENDING), (f"{FIELD}.instructed_at", DESCENDING)],
-        name="refunds",
-        sparse=True,
-    ),
     IndexModel(
         [
             (f"{FIELD}.shop_id", ASCENDING),
@@ -144,15 +142,14 @@ async def get_many(
 async def in_shop(
     db: Database, shop_id: str, state: RefundState | None, limit: int
 ) -> list[Refund]:
-    """The shop's refunds (in one state), newest first: the newest `limit` of each request
-    collection, merged."""
-    query: dict[str, Any] = {f"{FIELD}.shop_id": shop_id}
-    if state is not None:
-        query[f"{FIELD}.state"] = state.value
+    """The shop's refunds (in one state), newest first: the newest `limit` of each state and
+    request collection, merged."""
     found: list[Refund] = []
-    for requests in request_collections(db):
-        cursor = requests.find(query, {FIELD: 1}).sort(f"{FIELD}.instructed_at", -1).limit(limit)
-        found += _recorded(await cursor.to_list(None))
+    for s in [state] if state is not None else list(RefundState):
+        query = {f"{FIELD}.shop_id": shop_id, f"{FIELD}.state": s.value}
+        for requests in request_collections(db):
+            cursor = requests.find(query, {FIELD: 1}).sort(f"{FIELD}.instructed_at", -1)
+            found += _recorded(await cursor.limit(limit).to_list(None))
     found.sort(key=lambda r: r.instructed_at, reverse=True)
     return found[:limit]
 
