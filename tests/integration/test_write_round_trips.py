@@ -45,6 +45,7 @@ from models.commands import (
 from models.orders import FulfilmentState
 from services.bootstrap import Services, build_services
 from storage import cancellations as cancellation_store
+from storage import refunds as refund_store
 from storage.mongo import Database, connect
 from tests.support.api_client import GraphQLClient
 from tests.support.factories import new_buyer_id, pending_requests, place_order, seller
@@ -303,6 +304,18 @@ async def test_c6_a_deadline_move_writes_its_documents_and_no_more(counted: Coun
     command = await _overdue_cancellations(counted, "shop-moves", n)
     await counted.trips.count(counted.services.handle(EXPIRY_WORKER, command))
     assert _per_move(counted.trips.written, n) == C6_MOVE
+
+
+async def test_c6_a_move_whose_refund_a_payment_system_settles_adds_its_instruction_event(
+    counted: Counted,
+) -> None:
+    """The `refund.instructed` event the shop's payment system is sent is a document of its own:
+    a fifth (docs/architecture.md)."""
+    n = 4
+    await refund_store.register(counted.db, "shop-paid-moves", "payments-1", counted.clock.now())
+    command = await _overdue_cancellations(counted, "shop-paid-moves", n)
+    await counted.trips.count(counted.services.handle(EXPIRY_WORKER, command))
+    assert _per_move(counted.trips.written, n) == {**C6_MOVE, "events": 2}
 
 
 async def test_an_after_sale_refunding_move_writes_its_documents_and_no_more(
