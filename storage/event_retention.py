@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from storage import event_consumers, notifications
-from storage.events import CARRIED, RETENTION, last_seq
+from storage.events import CARRIED, CARRIED_REFUND, RETENTION, last_seq
 from storage.mongo import IN_CHUNK, Database
 from storage.notifications import NOTICE_FIELDS
 
@@ -35,7 +35,8 @@ async def prune(db: Database, now: datetime) -> int:
     consumer still needs is read again by the next pass: a webhook paused for long makes the
     pass longer, not wrong."""
     held = await event_consumers.lowest_cursors(db)
-    wanted = {"shop_id": 1, "seq": 1, f"{CARRIED}.seq": 1, **dict.fromkeys(NOTICE_FIELDS, 1)}
+    carried = {f"{CARRIED}.seq": 1, f"{CARRIED_REFUND}.seq": 1}
+    wanted = {"shop_id": 1, "seq": 1, **carried, **dict.fromkeys(NOTICE_FIELDS, 1)}
     old = db.events.find({"stored_at": {"$lt": now - RETENTION}}, wanted)
     done = [d async for d in old if d["shop_id"] not in held or last_seq(d) <= held[d["shop_id"]]]
     removed = 0

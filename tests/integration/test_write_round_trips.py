@@ -75,8 +75,9 @@ ROUND_TRIPS = {
 # - the order's refund ledger (every after-sale step claims it, so two steps on one order cannot
 #   both pass on a stale ledger);
 # - its ticket: the helpdesk's lists, counts and rules filter on the ticket's status and deadline;
-# - one event document: the request's status event, its ticket's change and its notification
-#   (both recipients' parts) in one (storage/events.py).
+# - one event document: the request's status event, its ticket's change, the refund's
+#   instruction to a payment system, if any, and its notification (both recipients' parts) in
+#   one (storage/events.py).
 C6_MOVE = {"cancellations": 1, "orders": 1, "tickets": 1, "events": 1}
 AFTER_SALE_REFUNDING_MOVE = {
     "after_sales": 1,
@@ -306,16 +307,16 @@ async def test_c6_a_deadline_move_writes_its_documents_and_no_more(counted: Coun
     assert _per_move(counted.trips.written, n) == C6_MOVE
 
 
-async def test_c6_a_move_whose_refund_a_payment_system_settles_adds_its_instruction_event(
+async def test_c6_a_move_whose_refund_a_payment_system_settles_carries_its_instruction_event(
     counted: Counted,
 ) -> None:
-    """The `refund.instructed` event the shop's payment system is sent is a document of its own:
-    a fifth (docs/architecture.md)."""
+    """The `refund.instructed` event the shop's payment system is sent rides on the move's event
+    document too (storage/events.py)."""
     n = 4
     await refund_store.register(counted.db, "shop-paid-moves", "payments-1", counted.clock.now())
     command = await _overdue_cancellations(counted, "shop-paid-moves", n)
     await counted.trips.count(counted.services.handle(EXPIRY_WORKER, command))
-    assert _per_move(counted.trips.written, n) == {**C6_MOVE, "events": 2}
+    assert _per_move(counted.trips.written, n) == C6_MOVE
 
 
 async def test_an_after_sale_refunding_move_writes_its_documents_and_no_more(

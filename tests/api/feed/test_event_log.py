@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from models.actors import EXPIRY_WORKER
 from models.clock import SettableClock
-from models.events import StatusEvent, TicketEvent
+from models.events import RefundEvent, StatusEvent, TicketEvent
 from services.bootstrap import Services
 from storage import events as event_log
 from storage.mongo import Database, connect
@@ -140,6 +140,47 @@ async def test_h3_a_move_writes_one_event_document_carrying_its_tickets_change(
         await event_consumers.collection(own).insert_one(consumer)
         assert await event_retention.prune(own, datetime.now(UTC)) == 0  # the ticket's is due
         await event_consumers.collection(own).update_one({}, {"$set": {"cursor": ticket.seq}})
+        assert await event_retention.prune(own, datetime.now(UTC)) == 1
+    finally:
+        await own.client.drop_database(own.db.name)
+        await own.close()
+
+
+async def test_h3_a_refunding_move_carries_its_refund_instruction_after_its_tickets_change(
+    api: GraphQLClient, mongodb_uri: str, db: Database, clock: SettableClock, shop_id: str
+) -> None:
+    """A shop whose payment system settles its refunds: the move's document also carries the
+    refund instruction, numbered n + 2; a reader whose cursor stops at the ticket's change still
+    gets it, and retention keeps the document until every consumer has passed it."""
+    from storage import event_consumers, event_retention
+    from storage import refunds as refund_store
+
+    await refund_store.register(db, shop_id, "payments-1", clock.now())
+    cid = await _request(api, db, clock, shop_id)
+    await api(ACCEPT, {"id": cid}, seller(shop_id))
+    log = await _all(db, shop_id)
+    moved = next(
+        e for e in log if isinstance(e.event, StatusEvent) and e.event.to_status == "CANCELLED"
+    )
+    ticket, refund = (next(e for e in log if e.seq == moved.seq + i) for i in (1, 2))
+    assert isinstance(ticket.event, TicketEvent)
+    assert isinstance(refund.event, RefundEvent) and refund.event.request_id == cid
+    assert refund.event.action == "INSTRUCTED"
+    assert await db.events.count_documents({"shop_id": shop_id, "seq": moved.seq}) == 1
+    assert await db.events.count_documents({"shop_id": shop_id, "seq": refund.seq}) == 0
+
+    [after_the_ticket] = await event_consumers.read(db, shop_id, ticket.seq, 1)
+    assert (after_the_ticket.seq, after_the_ticket.id) == (refund.seq, refund.id)
+    assert [e.seq for e in await event_log.after(db, shop_id, ticket.seq, 5)] == [refund.seq]
+
+    own = connect(mongodb_uri, f"test_retention_{uuid.uuid4().hex[:8]}")
+    try:
+        doc = await db.events.find_one({"shop_id": shop_id, "seq": moved.seq})
+        await own.events.insert_one({**doc, "stored_at": datetime.now(UTC) - timedelta(days=2)})
+        consumer = {"_id": "c", "shop_id": shop_id, "name": "c", "cursor": ticket.seq}
+        await event_consumers.collection(own).insert_one(consumer)
+        assert await event_retention.prune(own, datetime.now(UTC)) == 0  # the refund's is due
+        await event_consumers.collection(own).update_one({}, {"$set": {"cursor": refund.seq}})
         assert await event_retention.prune(own, datetime.now(UTC)) == 1
     finally:
         await own.client.drop_database(own.db.name)
