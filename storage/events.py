@@ -6,9 +6,9 @@ numbering, so one cursor orders them. A ticket's change that follows its request
 same write is carried by the request's event document (`CARRIED`) and numbered right after it,
 and so is the refund instruction the write decided for that request (`CARRIED_REFUND`, after
 both): a move writes one event document, and every reader splits a document into its events
-(`events_from`), reading from `MAX_CARRIED - 1` numbers before its cursor. The same document carries the notice that change sent (storage/notifications.py:
-`inboxes`, `to`, `k_at`), so a move writes no notification document either; the inboxes read it
-here on the `inbox_at` index.
+(`events_from`), reading from `MAX_CARRIED - 1` numbers before its cursor. The same document
+carries the notice that change sent (storage/notifications.py: `inboxes`, `to`, `k_at`), so a
+move writes no notification document either; the inboxes read it here on the `inbox_at` index.
 
 Order. Each shop has its own feed, numbered 1, 2, 3, ... by a counter document per shop
 (`event_sequences`) moved in the same transaction as the change, as its last write before the
