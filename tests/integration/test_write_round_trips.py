@@ -8,8 +8,10 @@ rules pass after it included); an after-sale batch reads each order's requests a
 per order: SecantusDB scans the whole collection for `order_id: {$in: ...}`, see
 tests/test_indexes.py). A figure that goes down is good news: lower it in ROUND_TRIPS.
 
-Also (below): accepting a cancellation through the API, measured warm, and a C6 batch of 1 and
-of 20 requests, under bounds: a path that sends fewer passes; tighten the bound with it.
+Also: the documents a move writes, by collection (a C6 move, refunding to a payment system or
+not; an after-sale move that refunds and one that does not); and accepting a cancellation
+through the API, measured warm, and a C6 batch of 1 and of 20 requests, under bounds: a path
+that sends fewer passes; tighten the bound with it.
 """
 
 from __future__ import annotations
