@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
     from integrations.tiktok_shop.credentials import ShopLink
+    from integrations.tiktok_shop.sealing import Sealer
 
 PREFIX = "AFTERSALES_"
 
@@ -233,6 +234,13 @@ class Settings(BaseSettings):
     tiktok_refresh_token: SecretStr | None = Field(
         default=None, description="the shop's refresh token (renews an expired access token)"
     )
+    tiktok_seal_key: SecretStr | None = Field(
+        default=None,
+        description="the key linked shops' TikTok secrets are sealed under in the database "
+        "(32+ random bytes, the same in every process; required in production with "
+        "`AFTERSALES_TIKTOK_SHOP`, and without it production links no shop); unset: the "
+        "development one",
+    )
     tiktok_api_base: str = Field(
         default="https://open-api.tiktokglobalshop.com", description="TikTok's Open API"
     )
@@ -321,6 +329,16 @@ class Settings(BaseSettings):
             )
             raise SettingsError(f"setting {env_name(field)} is invalid: {exc.message}") from None
 
+    def tiktok_sealer(self) -> Sealer:
+        """What seals the linked shops' secrets in the database; in production without a key,
+        one that refuses to link a shop (check_production refuses a weak key)."""
+        from integrations.tiktok_shop.sealing import DEVELOPMENT_SEAL_KEY, NoSealKey, Sealer
+
+        key = _secret(self.tiktok_seal_key)
+        if not key and self.production:
+            return NoSealKey()
+        return Sealer(key or DEVELOPMENT_SEAL_KEY)
+
     def signing_secret(self) -> str:
         from api.identity import DEVELOPMENT_SECRET
 
@@ -361,6 +379,10 @@ def check_production(settings: Settings) -> None:
         reason = weak_secret_reason(settings.metrics_token)
         if reason:
             raise SettingsError(f"AFTERSALES_METRICS_TOKEN is too weak for production: {reason}")
+    if settings.tiktok_shop or settings.tiktok_seal_key is not None:
+        reason = weak_secret_reason(_secret(settings.tiktok_seal_key))
+        if reason:
+            raise SettingsError(f"AFTERSALES_TIKTOK_SEAL_KEY is too weak for production: {reason}")
 
 
 def load_settings() -> Settings:

@@ -51,6 +51,11 @@ def standin_linked(settings: Settings) -> Iterator[str]:
         APP_SECRET,
         "--webhook-url",
         f"http://{settings.host}:{settings.port}/webhooks/tiktok",
+        # Ids from the start time in milliseconds: the database keeps an earlier run's mirrors
+        # and webhook ids, and a repeated id would be taken for the old order or request (or
+        # dropped as a replayed webhook); a run never makes an id a millisecond.
+        "--first-id",
+        str(time.time_ns() // 1_000_000),
     ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:

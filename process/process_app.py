@@ -95,6 +95,7 @@ class ProcessApp:
             replay_window=timedelta(seconds=s.tiktok_replay_window_seconds),
             reconcile_seconds=s.tiktok_reconcile_seconds,
             settings_link=s.tiktok_link(),
+            sealer=s.tiktok_sealer(),
         )
         return create_app(services, settings=s, worker=worker, dispatcher=dispatcher, tiktok=tiktok)
 

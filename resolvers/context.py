@@ -19,6 +19,7 @@ from models.refunds import Refund
 from models.tickets import Ticket
 from services.bootstrap import Services
 from services.deadline_worker import DeadlineWorker
+from services.marketplace_views import MarketplaceView
 from services.read_types import Evidence
 from services.webhooks import WebhookService
 
@@ -45,6 +46,8 @@ class Context:
     evidence: DataLoader[str, list[Evidence]] = field(init=False)  # by request id (E1)
     tickets: DataLoader[str, Ticket | None] = field(init=False)  # by request id (H1)
     refunds: DataLoader[str, Refund | None] = field(init=False)  # by request id, never cached
+    # H4: TikTok's side of a mirrored request, by request id, never cached (as refunds).
+    marketplace: DataLoader[str, MarketplaceView | None] = field(init=False)
 
     def __post_init__(self) -> None:
         lookups = self.services.lookups
@@ -69,10 +72,15 @@ class Context:
             found = await lookups.refunds_of_requests(request_ids)
             return [found.get(i) for i in request_ids]
 
+        async def load_marketplace(request_ids: list[str]) -> list[MarketplaceView | None]:
+            found = await self.services.marketplace.of_requests(request_ids)
+            return [found.get(i) for i in request_ids]
+
         self.orders = DataLoader(load_fn=load_orders)
         self.tickets = DataLoader(load_fn=load_tickets)
         # A refund settles while a subscription's context lives: batched, never remembered.
         self.refunds = DataLoader(load_fn=load_refunds, cache=False)
+        self.marketplace = DataLoader(load_fn=load_marketplace, cache=False)
         self.evidence = DataLoader(load_fn=load_evidence)
         self.after_sales = DataLoader(load_fn=load_after_sales)
 

@@ -16,6 +16,12 @@ IDEMPOTENCY_HELP = (
 )
 
 
+@strawberry.input
+class LineQuantityInput:
+    line_id: strawberry.ID
+    quantity: int
+
+
 _ID_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import fields
+from datetime import date, timedelta
+from types import SimpleNamespace
 from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
 
 from models import access
+from models.actors import Actor
 from models.errors import ValidationFailed
 from models.policy import BusinessCalendar as DomainCalendar
 from models.policy import CategoryPolicy as DomainPolicy
 from models.policy import ResponseWindow as DomainWindow
 from models.policy import WindowKind as DomainWindowKind
 from models.policy import seller_response_window
-from resolvers.context import Context, caller_who, services_of
-from resolvers.errors import ForbiddenError, ValidationError, outcome
+from resolvers.commands import ResultMutations
+from resolvers.context import Context, services_of
+from resolvers.errors import ForbiddenError, ValidationError
+from services.bootstrap import Services
 
 WindowKind = strawberry.enum(
     DomainWindowKind,
@@ -26,6 +31,19 @@ WindowKind = strawberry.enum(
 
 # More holidays than any marketplace lists in years: the list is read before it is checked.
 MAX_HOLIDAYS = 500
+
+
+def policy_values(p: DomainPolicy) -> SimpleNamespace:
+    """A policy as the API shows it: a window `x` as `x_seconds`, a flag or an amount as it is
+    (CategoryPolicyInput reads them back the same way)."""
+    values: dict[str, Any] = {}
+    for f in fields(p):
+        value = getattr(p, f.name)
+        if isinstance(value, timedelta):
+            values[f"{f.name}_seconds"] = int(value.total_seconds())
+        else:
+            values[f.name] = value
+    return SimpleNamespace(**values)
 
 
 @strawberry.type(description="Y2: the seller response window a request was given, and why.")
@@ -76,22 +94,20 @@ class PolicyQuery:
         return BusinessCalendar.of(await services_of(info).after_sales.calendar())
 
 
+business_calendar = ResultMutations(SetBusinessCalendarResult, BusinessCalendar.of)
+
+
 @strawberry.type
 class PolicyMutation:
-    @strawberry.mutation(
-        description="Platform: set the business calendar (Y2). Deadlines already set keep theirs."
+    @business_calendar.service_call(
+        access.require_platform,
+        "Platform: set the business calendar (Y2). Deadlines already set keep theirs.",
     )
     async def set_business_calendar(
-        self, info: Info[Context, Any], input: BusinessCalendarInput
-    ) -> SetBusinessCalendarResult:
-        svc = services_of(info).after_sales
-
-        async def call() -> DomainCalendar:
-            actor = caller_who(info, access.require_platform)
-            if len(input.holidays) > MAX_HOLIDAYS:
-                raise ValidationFailed(f"at most {MAX_HOLIDAYS} holidays", field="holidays")
-            calendar = DomainCalendar(frozenset(input.weekend), frozenset(input.holidays))
-            await svc.set_calendar(actor, calendar)
-            return calendar
-
-        return await outcome(call(), BusinessCalendar.of)
+        services: Services, actor: Actor, input: BusinessCalendarInput
+    ) -> DomainCalendar:
+        if len(input.holidays) > MAX_HOLIDAYS:
+            raise ValidationFailed(f"at most {MAX_HOLIDAYS} holidays", field="holidays")
+        calendar = DomainCalendar(frozenset(input.weekend), frozenset(input.holidays))
+        await services.after_sales.set_calendar(actor, calendar)
+        return calendar

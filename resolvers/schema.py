@@ -11,7 +11,6 @@ from graphql_runtime.extensions import SCHEMA_EXTENSIONS
 from graphql_runtime.fast_execution import FastExecutor
 from resolvers.after_sales.mutations import AfterSaleMutations
 from resolvers.after_sales.queries import AfterSaleQueries
-from resolvers.cancellations.line_cancels import LineCancelMutation
 from resolvers.cancellations.mutations import CancellationMutations
 from resolvers.cancellations.queries import CancellationQueries
 from resolvers.errors import (
@@ -64,7 +63,6 @@ schema = AfterSalesSchema(
         "Mutation",
         (
             CancellationMutations,
-            LineCancelMutation,
             OrderMutations,
             AfterSaleMutations,
             TicketMutations,

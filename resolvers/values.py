@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from functools import lru_cache
-from typing import Protocol
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 import strawberry
 
@@ -15,6 +16,9 @@ from models.money import Money as DomainMoney
 from models.orders import LineItem as DomainLineItem
 from models.reasons import display_text
 from models.requests import RequestKind as DomainRequestKind
+
+Node = TypeVar("Node")
+T = TypeVar("T")
 
 ActorKind = strawberry.enum(DomainActorKind, name="ActorKind")
 RequestKind = strawberry.enum(DomainRequestKind, name="RequestKind")
@@ -45,6 +49,11 @@ class Reason:
         return _reason(code)
 
 
+def reasons_in(catalogue: Mapping[str, str]) -> list[Reason]:
+    """A reason catalogue (code -> display text) as the API lists it."""
+    return [Reason(code=code, display_text=text) for code, text in catalogue.items()]
+
+
 @lru_cache(maxsize=1024)
 def _reason(code: str) -> Reason:
     # One object per code, shared: nothing changes a Reason once made, and a tab page shows
@@ -65,6 +74,18 @@ class LineItem:
     unit_price: Money
     subtotal: Money
     category: str
+
+
+def copied(api_type: Callable[..., T], value: Any, **given: Any) -> T:
+    """An API value filled from a domain value's attributes of the same names, with `given`
+    for those that differ (a reason's code shown as a Reason)."""
+    names = _field_names(api_type)
+    return api_type(**{n: getattr(value, n) for n in names if n not in given}, **given)
+
+
+@lru_cache(maxsize=256)
+def _field_names(api_type: Any) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(api_type) if f.init)
 
 
 serve_from(LineItem, DomainLineItem)
@@ -89,3 +110,33 @@ class PageInfo:
         return cls(
             has_next_page=page.has_next, end_cursor=page.cursors[-1] if page.cursors else None
         )
+
+
+@strawberry.type
+class Edge(Generic[Node]):
+    cursor: str
+    node: Node
+
+
+@strawberry.type
+class Connection(Generic[Node]):
+    """A page of a list. Strawberry names `Connection[Order]` OrderConnection, its edges
+    OrderEdge; a subclass adds what one list has besides (a request list's `tabCounts`)."""
+
+    edges: list[Edge[Node]]
+    page_info: PageInfo
+
+    @strawberry.field
+    def nodes(self) -> list[Node]:
+        return [e.node for e in self.edges]
+
+    @classmethod
+    def of(
+        cls, found: Iterable[Any], page: _Page, present: Callable[[Any], Node], **more: Any
+    ) -> Self:
+        """The page of what a service found, each presented as a node, with its cursor; `more`:
+        the fields a subclass adds."""
+        edges = [
+            Edge(cursor=cur, node=present(x)) for x, cur in zip(found, page.cursors, strict=True)
+        ]
+        return cls(edges=edges, page_info=PageInfo.of(page), **more)

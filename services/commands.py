@@ -27,20 +27,20 @@ Gate = Callable[[Actor, Command, str | None], Awaitable[Any | None]]
 
 class RequestCommands:
     """Cancellation and after-sale commands, each to its own service; `after_create` (the
-    helpdesk's rules engine) on the requests an opening command created, if given."""
+    helpdesk's rules engine) on the requests an opening command created, if given; `gate`
+    (a linked shop's decisions go to TikTok first) before any command, if given."""
 
     def __init__(
         self,
         cancellations: CancellationService,
         after_sales: AfterSaleService,
         after_create: AfterCreate | None = None,
+        gate: Gate | None = None,
     ) -> None:
         self.cancellations = cancellations
         self.after_sales = after_sales
         self.after_create = after_create
-        # The marketplace connection's gate (a linked shop's decisions go to TikTok first); set
-        # by the connection when it starts, since it is built on these very commands.
-        self.gate: Gate | None = None
+        self.gate = gate
 
     async def handle(self, actor: Actor, command: Command, key: str | None = None) -> Any:
         if self.gate is not None:

@@ -30,15 +30,21 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from integrations.tiktok_shop.credentials import ShopLink
-from integrations.tiktok_shop.open_api import OpenApi, OpenApiRefused, OpenApiUnavailable
+from integrations.tiktok_shop.open_api import (
+    SECRET_PARAMS_HIDDEN,
+    OpenApi,
+    OpenApiRefused,
+    OpenApiUnavailable,
+)
+from integrations.tiktok_shop.sealing import DEVELOPMENT_SEAL_KEY, Sealer
 from integrations.tiktok_shop.signing import verify_webhook
-from integrations.tiktok_shop.statuses import CANCELLATION_STATUSES, RETURN_STATUSES, WARN_BEFORE
+from integrations.tiktok_shop.statuses import CANCELLATION_STATUSES, RETURN_STATUSES
 from models import access
 from models.actors import Actor, ActorKind
 from models.errors import DomainError, Forbidden, ValidationFailed
 from models.policy import DAY, CategoryPolicy
 from services.bootstrap import Services
-from services.tiktok_decisions import DecisionSender, TikTokDecisions
+from services.tiktok_decisions import DecisionSender
 from services.tiktok_mirror import CANCELLATION, CATEGORY, TikTokMirror, marketplace_seller
 from services.tiktok_returns import RETURN as RETURN_KIND
 from services.tiktok_returns import TikTokReturns
@@ -78,18 +84,21 @@ class TikTokConnection:
         retry_base: float = 0.2,
         http: httpx.AsyncClient | None = None,
         settings_link: ShopLink | None = None,
-        warn_before: timedelta = WARN_BEFORE,
         warn_poll_seconds: float = 5.0,
         inbox_workers: int = 1,
+        sealer: Sealer | None = None,
     ) -> None:
         self.db = services.db
+        # The links' secrets are sealed in the database (storage/tiktok_links.py), and the token
+        # refresh's query, which carries them, is masked in httpx's log line.
+        self.sealer = sealer or Sealer(DEVELOPMENT_SEAL_KEY)
+        logging.getLogger("httpx").addFilter(SECRET_PARAMS_HIDDEN)
         self.clock = services.clock
         self.mirror = TikTokMirror(
             services.db, services.clock, services.orders.intake, services.requests
         )
         self.returns = TikTokReturns(self.mirror)
-        self.decisions = TikTokDecisions(services.db, services.clock)
-        services.requests.gate = self.decisions.gate
+        self.decisions = services.tiktok_decisions  # the gate of every entry point's decisions
         self.sender = DecisionSender(
             services.db,
             services.clock,
@@ -100,7 +109,8 @@ class TikTokConnection:
         )
         self.replay_window = replay_window
         self.helpdesk = services.helpdesk
-        self.warn_before = warn_before
+        # The same window the requests' `deadlineSoon` shows (services/marketplace_views.py).
+        self.warn_before = services.marketplace.warn_before
         self.warn_poll_seconds = warn_poll_seconds
         # Webhooks handled at once. More than one may handle two about the same request
         # together; each applies TikTok's current view, forward only, and the mirror keeps the
@@ -126,19 +136,21 @@ class TikTokConnection:
         await mirrors.collection(self.db).create_indexes(mirrors.REQUEST_INDEXES)
         await policies.put(self.db, CATEGORY, TIKTOK_POLICY)
         if self.settings_link is not None:
-            await links.put(self.db, self.settings_link, self.clock.now())
+            await links.put(self.db, self.settings_link, self.clock.now(), self.sealer)
 
     async def link(self, actor: Actor, link: ShopLink) -> ShopLink:
         """The platform, or an agent of the shop who may act on its requests, links it."""
         require_linker(actor, link.shop_id)
         await policies.put(self.db, CATEGORY, TIKTOK_POLICY)
-        return await links.put(self.db, link, self.clock.now())
+        return await links.put(self.db, link, self.clock.now(), self.sealer)
 
     async def api_of(self, shop_id: str) -> OpenApi | None:
-        link = await links.get(self.db, shop_id)
+        link = await links.get(self.db, shop_id, self.sealer)
         if link is None:
             return None
-        return OpenApi(link, self.http, on_refresh=lambda fresh: links.save_tokens(self.db, fresh))
+        return OpenApi(
+            link, self.http, on_refresh=lambda fresh: links.save_tokens(self.db, fresh, self.sealer)
+        )
 
     # ---- webhooks in -------------------------------------------------------------------
 
@@ -152,7 +164,7 @@ class TikTokConnection:
             stamp = int(body.get("timestamp") or 0)
         except (ValueError, KeyError, TypeError):
             body = None
-        link = await links.by_tiktok_shop(self.db, tiktok_shop) if body else None
+        link = await links.by_tiktok_shop(self.db, tiktok_shop, self.sealer) if body else None
         if (
             body is None
             or link is None
@@ -192,7 +204,7 @@ class TikTokConnection:
         return True
 
     async def _handle(self, item: inbox.Notification) -> None:
-        link = await links.get(self.db, item.shop_id)
+        link = await links.get(self.db, item.shop_id, self.sealer)
         api = await self.api_of(item.shop_id)
         if link is None or api is None:
             return  # unlinked since: nothing to mirror into
@@ -241,7 +253,7 @@ class TikTokConnection:
 
     async def refresh(self, mirror: mirrors.Mirror) -> None:
         """TikTok's current view of one mirrored request, applied."""
-        link = await links.get(self.db, mirror.shop_id)
+        link = await links.get(self.db, mirror.shop_id, self.sealer)
         api = await self.api_of(mirror.shop_id)
         if link is None or api is None:
             return
@@ -252,7 +264,7 @@ class TikTokConnection:
     async def reconcile(self, shop_id: str) -> int:
         """Every cancellation and return TikTok changed since the shop's marks, page by page,
         applied; each mark moves to the latest update time applied. The number of items read."""
-        link = await links.get(self.db, shop_id)
+        link = await links.get(self.db, shop_id, self.sealer)
         api = await self.api_of(shop_id)
         if link is None or api is None:
             return 0
@@ -276,7 +288,7 @@ class TikTokConnection:
 
     async def reconcile_all(self) -> int:
         read = 0
-        for link in await links.all_links(self.db):
+        for link in await links.all_links(self.db, self.sealer):
             try:
                 read += await self.reconcile(link.shop_id)
             except (OpenApiUnavailable, OpenApiRefused, DomainError, LookupError) as exc:
@@ -382,7 +394,7 @@ class TikTokConnection:
                 shop_id = request.path_params["shop_id"]
                 if request.method == "GET":
                     require_linker(actor, shop_id)
-                    found = await links.get(self.db, shop_id)
+                    found = await links.get(self.db, shop_id, self.sealer)
                     if found is None:
                         return JSONResponse({"code": "NOT_FOUND"}, status_code=404)
                     return JSONResponse(found.public())

@@ -41,6 +41,13 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="leave approved requests in _SUCCESS until the control API completes them",
     )
+    parser.add_argument(
+        "--first-id",
+        type=int,
+        default=Settings.first_id,
+        help="where the ids of orders, requests and webhooks start counting (a restarted "
+        "stand-in given a higher one never repeats an id a service already holds)",
+    )
     args = parser.parse_args(argv)
     settings = Settings(
         app_key=args.app_key,
@@ -53,6 +60,7 @@ def main(argv: list[str] | None = None) -> None:
         response_window_seconds=args.response_window_seconds,
         retry_delays=tuple(float(d) for d in args.webhook_retry_delays.split(",") if d),
         auto_complete=not args.manual_refunds,
+        first_id=args.first_id,
     )
     app = StandIn(settings).app()
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning")

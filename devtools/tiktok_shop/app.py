@@ -54,6 +54,7 @@ class Settings:
     response_window_seconds: int = 2 * 24 * 3600
     retry_delays: tuple[float, ...] = (0.2, 0.5, 1.0)
     auto_complete: bool = True
+    first_id: int = 1  # where the ids of orders, requests and webhooks start counting
 
 
 def request_id() -> str:
@@ -105,11 +106,13 @@ class StandIn:
             settings.webhook_url,
             self.chaos,
             retry_delays=settings.retry_delays,
+            first_id=settings.first_id,
         )
         self.market = Marketplace(
             lambda shop, type_, data: self.sender.notify(shop, type_, data, self.market.now()),
             response_window_seconds=settings.response_window_seconds,
             auto_complete=settings.auto_complete,
+            first_id=settings.first_id,
         )
         self.market.add_shop(settings.shop_id, settings.shop_cipher, settings.access_token)
         # (shop, route, key) -> (fingerprint of the request, the answer's status and body)

@@ -96,6 +96,7 @@ class Marketplace:
         response_window_seconds: int = 2 * 24 * 3600,
         buyer_ship_window_seconds: int = 7 * 24 * 3600,
         auto_complete: bool = True,
+        first_id: int = 1,
     ) -> None:
         self._notify = notify
         self.response_window = response_window_seconds
@@ -108,7 +109,7 @@ class Marketplace:
         self.returns: dict[str, Return] = {}
         self.applied: list[Application] = []
         # Numeric ids as TikTok's are; one counter, prefixed 57 order, 58 cancel, 41 return.
-        self._ids = itertools.count(1)
+        self._ids = itertools.count(first_id)
 
     # -- time and ids --------------------------------------------------------------------------
 

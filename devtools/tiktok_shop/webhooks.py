@@ -53,6 +53,7 @@ class WebhookSender:
         *,
         retry_delays: tuple[float, ...] = (0.2, 0.5, 1.0),
         request_timeout: float = 5.0,
+        first_id: int = 1,
     ) -> None:
         self.app_key = app_key
         self.app_secret = app_secret
@@ -69,7 +70,7 @@ class WebhookSender:
         self._held_sent = asyncio.Event()
         self._unsent = 0  # taken by notify, not yet through the worker
         self._busy: set[asyncio.Task[None]] = set()
-        self._ids = itertools.count(7_380_000_000_000_000_001)
+        self._ids = itertools.count(7_380_000_000_000_000_000 + first_id)
         self._client: httpx.AsyncClient | None = None
         self._worker: asyncio.Task[None] | None = None
 

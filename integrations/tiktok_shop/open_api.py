@@ -7,12 +7,16 @@ outcomes a caller must tell apart.
   in time: retried by the caller with backoff. On a write it is ambiguous (the change may have
   been applied): a retry sends the same `idempotency_key`, so TikTok applies it once.
 An expired access token (105002) is refreshed once with the refresh token and the call repeated.
-Nothing here logs a secret or puts one in an error: the token travels only in its header.
+Nothing here logs a secret or puts one in an error: the token travels in its header, and the
+refresh's query (TikTok takes the app secret and the refresh token there) is masked in httpx's
+own log line by `SecretParamsHidden`, which the connection installs.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -38,6 +42,23 @@ class OpenApiRefused(Exception):
 
 class OpenApiUnavailable(Exception):
     """No usable answer: throttled, a server error, or no answer in time."""
+
+
+_SECRET_PARAM = re.compile(r"((?:app_secret|access_token|refresh_token|auth_code)=)[^&\s\"']*")
+
+
+class SecretParamsHidden(logging.Filter):
+    """Masks the secret query parameters in the URL of every record of the logger it is on
+    (httpx's: `HTTP Request: GET <url> ...` at INFO), before any handler sees the record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if _SECRET_PARAM.search(text):
+            record.msg, record.args = _SECRET_PARAM.sub(r"\1***", text), None
+        return True
+
+
+SECRET_PARAMS_HIDDEN = SecretParamsHidden()
 
 
 # Stores the link's new tokens after a refresh (storage/tiktok_links.py).

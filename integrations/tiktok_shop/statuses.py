@@ -10,7 +10,7 @@ dropped and never guessed.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from models.after_sales_machine import AfterSaleStatus
 from models.cancellation_states import CancellationStatus
@@ -20,6 +20,17 @@ from models.order_intake import OrderStep
 # event on the live feed, `deadlineSoon`): a seller under 90% on time in a month gets TikTok's
 # auto-approval forced on.
 WARN_BEFORE = timedelta(hours=12)
+
+
+def deadline_soon(
+    deadline: datetime | None, decision_in_flight: bool, now: datetime, warn_before: timedelta
+) -> bool:
+    """Whether the seller is warned: TikTok's deadline for their answer falls within
+    `warn_before` from now and no decision from here is on its way to TikTok."""
+    if deadline is None or decision_in_flight:
+        return False
+    return now <= deadline <= now + warn_before
+
 
 _C = CancellationStatus
 _R = AfterSaleStatus

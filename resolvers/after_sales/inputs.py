@@ -3,38 +3,53 @@ the kind's catalogue (query `afterSaleReasons`), since the list depends on the k
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Mapping
+from dataclasses import fields
+from datetime import datetime, timedelta
 from enum import Enum
+from typing import Any, Protocol
 
 import strawberry
 
+from models import after_sales_reasons as catalogues
+from models.after_sales import REJECT_REASONS, REQUEST_REASONS
+from models.after_sales import AfterSaleKind as DomainKind
+from models.commands import ApprovalTerms, chosen_lines
 from models.errors import ValidationFailed
+from models.policy import CategoryPolicy as DomainPolicy
 from resolvers.after_sales.types import AfterSaleKind, DecisionType
 from resolvers.evidence.types import EVIDENCE_IDS_HELP
-from resolvers.inputs import IDEMPOTENCY_HELP, MoneyInput, well_formed_id
+from resolvers.inputs import (
+    IDEMPOTENCY_HELP,
+    LineQuantityInput,
+    MoneyInput,
+    money_of,
+    well_formed_id,
+)
+from resolvers.requests.types import sort_enum
 
 MAX_LINES = 50
 
 
-@strawberry.enum
-class AfterSaleSort(Enum):
-    NEWEST = "NEWEST"
-    OLDEST = "OLDEST"
-    DEADLINE_SOONEST = "DEADLINE_SOONEST"
+AfterSaleSort = sort_enum("AfterSaleSort")
 
-
-@strawberry.enum(description="The reason catalogues of after-sale requests.")
-class AfterSaleCatalogue(Enum):
-    REFUND_ONLY_REQUEST = "REFUND_ONLY_REQUEST"
-    RETURN_AND_REFUND_REQUEST = "RETURN_AND_REFUND_REQUEST"
-    REPLACEMENT_REQUEST = "REPLACEMENT_REQUEST"
-    REFUND_REJECT = "REFUND_REJECT"
-    REPLACEMENT_REJECT = "REPLACEMENT_REJECT"
-    REPLACEMENT_APPROVE = "REPLACEMENT_APPROVE"
-    RECEIPT_REJECT = "RECEIPT_REJECT"
-    APPEAL = "APPEAL"
-    SELLER_REFUND = "SELLER_REFUND"
-    PLATFORM_REFUND = "PLATFORM_REFUND"
+# The reason catalogues of after-sale requests, by the name a client asks for one with.
+CATALOGUES: Mapping[str, Mapping[str, str]] = {
+    "REFUND_ONLY_REQUEST": REQUEST_REASONS[DomainKind.REFUND_ONLY],
+    "RETURN_AND_REFUND_REQUEST": REQUEST_REASONS[DomainKind.RETURN_AND_REFUND],
+    "REPLACEMENT_REQUEST": REQUEST_REASONS[DomainKind.REPLACEMENT],
+    "REFUND_REJECT": REJECT_REASONS[DomainKind.REFUND_ONLY],
+    "REPLACEMENT_REJECT": REJECT_REASONS[DomainKind.REPLACEMENT],
+    "REPLACEMENT_APPROVE": catalogues.REPLACEMENT_APPROVE_REASONS,
+    "RECEIPT_REJECT": catalogues.RECEIPT_REJECT_REASONS,
+    "APPEAL": catalogues.APPEAL_REASONS,
+    "SELLER_REFUND": catalogues.SELLER_REFUND_REASONS,
+    "PLATFORM_REFUND": catalogues.PLATFORM_REFUND_REASONS,
+}
+AfterSaleCatalogue = strawberry.enum(
+    Enum("AfterSaleCatalogue", {name: name for name in CATALOGUES}),  # type: ignore[misc]
+    description="The reason catalogues of after-sale requests.",
+)
 
 
 @strawberry.input
@@ -49,12 +64,6 @@ class AfterSaleFilter:
     )
 
 
-@strawberry.input
-class LineQuantityInput:
-    line_id: strawberry.ID
-    quantity: int
-
-
 def lines_of(lines: list[LineQuantityInput] | None) -> dict[str, int] | None:
     if lines is None:
         return None
@@ -67,6 +76,27 @@ def lines_of(lines: list[LineQuantityInput] | None) -> dict[str, int] | None:
             raise ValidationFailed(f"line {line_id} is listed twice", field="lines")
         out[line_id] = line.quantity
     return out
+
+
+class Approving(Protocol):
+    """An input that approves: a request's own (ApproveAfterSaleInput) or its ticket's."""
+
+    lines: list[LineQuantityInput] | None
+    buyer_keeps_item: bool
+    partial_amount: MoneyInput | None
+    reason: str | None
+    comment: str | None
+
+
+def approval_terms(input: Approving) -> ApprovalTerms:
+    """What an approval (R7, P2) covers, as the request's own input or its ticket's gives it."""
+    return ApprovalTerms(
+        lines=chosen_lines(lines_of(input.lines)),
+        buyer_keeps_item=input.buyer_keeps_item,
+        partial_amount=money_of(input.partial_amount, "partialAmount"),
+        reason=input.reason,
+        comment=input.comment,
+    )
 
 
 @strawberry.input
@@ -184,3 +214,15 @@ class CategoryPolicyInput:
     offer_response_window_seconds: int | None = None
     offer_silence_accepts: bool | None = None
     replacement_delivery_window_seconds: int | None = None
+
+    def policy(self) -> DomainPolicy:
+        """Each window given in seconds, each flag given; a field left out takes the default."""
+        given: dict[str, Any] = {}
+        for f in fields(DomainPolicy):
+            seconds = getattr(self, f"{f.name}_seconds", None)
+            flag = getattr(self, f.name, None)
+            if seconds is not None:
+                given[f.name] = timedelta(seconds=seconds)
+            elif flag is not None:
+                given[f.name] = flag
+        return DomainPolicy(**given)

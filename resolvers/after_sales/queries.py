@@ -3,55 +3,31 @@ what a refund would pay, the reason catalogues and the category policies (Y1).""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
-from models import after_sales_reasons as catalogues
-from models.after_sales import REJECT_REASONS, REQUEST_REASONS, AfterSaleKind
+from models.after_sales import AfterSaleTab as DomainTab
 from models.errors import ValidationFailed
-from resolvers.after_sales.inputs import AfterSaleCatalogue, AfterSaleFilter, AfterSaleSort
+from resolvers.after_sales.inputs import (
+    CATALOGUES,
+    AfterSaleCatalogue,
+    AfterSaleFilter,
+    AfterSaleSort,
+)
 from resolvers.after_sales.types import (
     AfterSale,
     AfterSaleConnection,
-    AfterSaleEdge,
     AfterSaleTab,
     CategoryPolicy,
     RefundLedger,
 )
 from resolvers.context import Context, actor_of, services_of
 from resolvers.inputs import well_formed_id
-from resolvers.requests.types import RefundBreakdown, RequestEligibility
-from resolvers.values import PageInfo, Reason
+from resolvers.requests.types import RefundBreakdown, RequestEligibility, domain_tab, list_filter
+from resolvers.values import Reason, reasons_in
 from services import read_types
-
-_CATALOGUES: Mapping[AfterSaleCatalogue, Mapping[str, str]] = {
-    AfterSaleCatalogue.REFUND_ONLY_REQUEST: REQUEST_REASONS[AfterSaleKind.REFUND_ONLY],
-    AfterSaleCatalogue.RETURN_AND_REFUND_REQUEST: REQUEST_REASONS[AfterSaleKind.RETURN_AND_REFUND],
-    AfterSaleCatalogue.REPLACEMENT_REQUEST: REQUEST_REASONS[AfterSaleKind.REPLACEMENT],
-    AfterSaleCatalogue.REFUND_REJECT: REJECT_REASONS[AfterSaleKind.REFUND_ONLY],
-    AfterSaleCatalogue.REPLACEMENT_REJECT: REJECT_REASONS[AfterSaleKind.REPLACEMENT],
-    AfterSaleCatalogue.REPLACEMENT_APPROVE: catalogues.REPLACEMENT_APPROVE_REASONS,
-    AfterSaleCatalogue.RECEIPT_REJECT: catalogues.RECEIPT_REJECT_REASONS,
-    AfterSaleCatalogue.APPEAL: catalogues.APPEAL_REASONS,
-    AfterSaleCatalogue.SELLER_REFUND: catalogues.SELLER_REFUND_REASONS,
-    AfterSaleCatalogue.PLATFORM_REFUND: catalogues.PLATFORM_REFUND_REASONS,
-}
-
-
-def store_filter(f: AfterSaleFilter | None) -> read_types.AfterSaleFilter:
-    if f is None:
-        return read_types.AfterSaleFilter()
-    return read_types.AfterSaleFilter(
-        kind=f.kind,
-        order_id=well_formed_id(f.order_id, "filter.orderId"),
-        buyer_id=well_formed_id(f.buyer_id, "filter.buyerId"),
-        created_from=f.created_from,
-        created_to=f.created_to,
-        deadline_before=f.deadline_before,
-    )
 
 
 def _sort_for(tab: AfterSaleTab, f: read_types.AfterSaleFilter, sort: AfterSaleSort | None) -> str:
@@ -87,16 +63,18 @@ class AfterSaleQueries:
         after: str | None = None,
     ) -> AfterSaleConnection:
         svc = services_of(info).after_sales
-        f = store_filter(filter)
+        f = list_filter(filter, read_types.AfterSaleFilter)
         found, page = await svc.page(
-            actor_of(info), shop_id, tab.domain(), f, _sort_for(tab, f, sort), first, after
+            actor_of(info),
+            shop_id,
+            domain_tab(tab, DomainTab),
+            f,
+            _sort_for(tab, f, sort),
+            first,
+            after,
         )
-        edges = [
-            AfterSaleEdge(cursor=cur, node=AfterSale.of(r))
-            for r, cur in zip(found, page.cursors, strict=True)
-        ]
-        return AfterSaleConnection(
-            edges=edges, page_info=PageInfo.of(page), _shop_id=shop_id, _filter=f
+        return AfterSaleConnection.of(
+            found, page, AfterSale.of, count_tabs=lambda actor: svc.tab_counts(actor, shop_id, f)
         )
 
     @strawberry.field(description="R1, R5, P1: for each line and kind, may the buyer ask now?")
@@ -126,7 +104,7 @@ class AfterSaleQueries:
         else:
             cid = well_formed_id(cancellation_id, "cancellationId")
             quote = await svc.quote_cancellation(actor, cid)  # type: ignore[arg-type]
-        return RefundBreakdown.of(quote)
+        return quote
 
     @strawberry.field(
         description="Every refund paid on an order, by its requests and cancellations, in order."
@@ -140,7 +118,7 @@ class AfterSaleQueries:
 
     @strawberry.field(description="The reasons of one after-sale catalogue, with display text.")
     def after_sale_reasons(self, catalogue: AfterSaleCatalogue) -> list[Reason]:
-        return [Reason(code=c, display_text=t) for c, t in _CATALOGUES[catalogue].items()]
+        return reasons_in(CATALOGUES[catalogue.value])
 
     @strawberry.field(description="Y1: the policy of a category (the default if it sets none).")
     async def category_policy(self, info: Info[Context, Any], category: str) -> CategoryPolicy:

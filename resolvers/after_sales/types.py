@@ -8,41 +8,35 @@ and the connection's `tabCounts` go back to the services.
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
 
+from graphql_runtime.execution_plans import serve_from
 from models import after_sales as domain
 from models.after_sales_reasons import display_text
 from models.orders import Order as DomainOrder
 from models.policy import CategoryPolicy as DomainPolicy
+from models.refund_ledger import LedgerEntry as DomainLedgerEntry
 from models.refund_ledger import LedgerSource as DomainLedgerSource
 from models.refund_ledger import RefundLedger as DomainLedger
-from resolvers.context import Context, actor_of, services_of
-from resolvers.policy import ResponseWindow
+from resolvers.context import Context
+from resolvers.policy import ResponseWindow, policy_values
 from resolvers.requests.types import (
     LineRefund,
-    NextAction,
-    RefundBreakdown,
     Request,
-    TabCount,
-    TimelineRecord,
-    initiator_of,
+    RequestConnection,
     kind_of,
-    line_refunds,
-    status_of,
-    tab_counts,
+    kind_tabs,
+    request_fields,
 )
-from resolvers.values import ActorKind, LineItem, Lines, Money, PageInfo, Reason
+from resolvers.values import ActorKind, LineItem, Lines, Money, Reason, copied
 
 if TYPE_CHECKING:
     from resolvers.orders.types import Order
 
 AfterSaleKind = strawberry.enum(domain.AfterSaleKind, name="AfterSaleKind")
-AfterSaleStatus = strawberry.enum(domain.AfterSaleStatus, name="AfterSaleStatus")
-AfterSaleAction = strawberry.enum(domain.AfterSaleAction, name="AfterSaleAction")
 DecisionType = strawberry.enum(
     domain.DecisionType,
     name="AfterSaleDecisionType",
@@ -50,16 +44,9 @@ DecisionType = strawberry.enum(
 )
 
 
-@strawberry.enum(description="The tabs of Seller Center > Manage Returns/Refunds (R2).")
-class AfterSaleTab(Enum):
-    ALL = "ALL"
-    TO_PROCEED = "TO_PROCEED"
-    IN_PROCESS = "IN_PROCESS"
-    COMPLETED = "COMPLETED"
-    CLOSED = "CLOSED"
-
-    def domain(self) -> domain.AfterSaleTab | None:
-        return None if self is AfterSaleTab.ALL else domain.AfterSaleTab(self.value)
+AfterSaleTab = kind_tabs(
+    "AfterSaleTab", domain.AfterSaleTab, "The tabs of Seller Center > Manage Returns/Refunds (R2)."
+)
 
 
 def reason_of(code: str) -> Reason:
@@ -92,21 +79,10 @@ class RefundLedger:
     def of(cls, order: DomainOrder, ledger: DomainLedger) -> RefundLedger:
         return cls(
             order_id=strawberry.ID(order.id),
-            paid=Money.of(order.amount_paid),
-            refunded=Money.of(ledger.refunded_total),
-            refundable=Money.of(ledger.refundable_total(order)),
-            entries=[
-                RefundLedgerEntry(
-                    source=e.source,
-                    source_id=strawberry.ID(e.source_id),
-                    at=e.at,
-                    items=Money.of(e.items),
-                    shipping=Money.of(e.shipping),
-                    total=Money.of(e.total),
-                    lines=line_refunds(e),
-                )
-                for e in ledger.entries
-            ],
+            paid=order.amount_paid,
+            refunded=ledger.refunded_total,
+            refundable=ledger.refundable_total(order),
+            entries=list(ledger.entries),
         )
 
 
@@ -138,18 +114,6 @@ class AfterSaleOffer:
     respond_by: datetime
     answer: OfferAnswer | None = strawberry.field(description="Null while the buyer may answer.")
     answered_at: datetime | None
-
-    @classmethod
-    def of(cls, o: domain.Offer) -> AfterSaleOffer:
-        return cls(
-            amount=Money.of(o.amount),
-            lines=o.lines,
-            comment=o.comment,
-            made_at=o.made_at,
-            respond_by=o.respond_by,
-            answer=o.answer,
-            answered_at=o.answered_at,
-        )
 
 
 @strawberry.type
@@ -209,38 +173,13 @@ class CategoryPolicy:
 
     @classmethod
     def of(cls, category: str, p: DomainPolicy) -> CategoryPolicy:
-        def s(window: Any) -> int:
-            return int(window.total_seconds())
-
-        return cls(
-            category=category,
-            unconditional_cancel_window_seconds=s(p.unconditional_cancel_window),
-            seller_response_window_seconds=s(p.seller_response_window),
-            return_refund_window_seconds=s(p.return_refund_window),
-            buyer_return_shipping_window_seconds=s(p.buyer_return_shipping_window),
-            seller_receipt_window_seconds=s(p.seller_receipt_window),
-            appeal_window_seconds=s(p.appeal_window),
-            instant_refund=p.instant_refund,
-            replacement_needs_item_back=p.replacement_needs_item_back,
-            payment_window_seconds=s(p.payment_window),
-            business_days=p.business_days,
-            high_value_above=p.high_value_above,
-            high_value_seller_response_window_seconds=s(p.high_value_seller_response_window),
-            offer_response_window_seconds=s(p.offer_response_window),
-            offer_silence_accepts=p.offer_silence_accepts,
-            replacement_delivery_window_seconds=s(p.replacement_delivery_window),
-        )
+        return copied(cls, policy_values(p), category=category)
 
 
-def _shipment(s: domain.Shipment | None) -> Shipment | None:
-    if s is None:
-        return None
-    return Shipment(
-        carrier=s.carrier,
-        tracking_number=s.tracking_number,
-        shipped_at=s.shipped_at,
-        received_at=s.received_at,
-    )
+# Served as they are: the domain's values have these types' attribute names.
+serve_from(Shipment, domain.Shipment)
+serve_from(AfterSaleOffer, domain.Offer)
+serve_from(RefundLedgerEntry, DomainLedgerEntry)
 
 
 @strawberry.type(description="A refund only, a return and refund, or a replacement request.")
@@ -256,10 +195,11 @@ class AfterSale(Request):
     decision: AfterSaleDecision | None
     rejection: AfterSaleRejection | None
     appeal: AfterSaleAppeal | None
-    return_shipment: Shipment | None
-    replacement_shipment: Shipment | None
-    offer: AfterSaleOffer | None = strawberry.field(
-        description="R12: the latest partial-refund offer, answered or not."
+    return_shipment: domain.Shipment | None = strawberry.field(graphql_type=Shipment | None)
+    replacement_shipment: domain.Shipment | None = strawberry.field(graphql_type=Shipment | None)
+    offer: domain.Offer | None = strawberry.field(
+        graphql_type=AfterSaleOffer | None,
+        description="R12: the latest partial-refund offer, answered or not.",
     )
     replacement_order_id: strawberry.ID | None = strawberry.field(
         description="P4: the order that ships the replacement, once approved."
@@ -268,69 +208,28 @@ class AfterSale(Request):
 
     @classmethod
     def of(cls, r: domain.AfterSaleRequest) -> AfterSale:
-        n, d, rej, ap = r.next_action, r.decision, r.rejection, r.appeal
+        d, rej, ap = r.decision, r.rejection, r.appeal
         return cls(
+            **request_fields(r, kind_of(r.kind), reason_of, r.next_action),
             _r=r,
-            id=strawberry.ID(r.id),
-            order_id=strawberry.ID(r.order_id),
-            shop_id=strawberry.ID(r.shop_id),
-            buyer_id=strawberry.ID(r.buyer_id),
-            kind=kind_of(r.kind),
-            initiator=initiator_of(r.initiator),
-            status=status_of(r.status),
-            tab=AfterSaleTab(r.tab.value),
-            reason=reason_of(r.reason),
-            note=r.note,
-            requested_at=r.requested_at,
-            resolved_at=r.resolved_at,
+            tab=AfterSaleTab[r.tab.name],
             follows_id=strawberry.ID(r.follows_id) if r.follows_id else None,
-            lines=r.lines,
             deadline=r.deadline,
-            next_action=NextAction.of(n),
             decision=(
-                AfterSaleDecision(
-                    type=d.type,
-                    lines=d.lines,
-                    buyer_keeps_item=d.buyer_keeps_item,
-                    partial_amount=Money.of(d.partial_amount) if d.partial_amount else None,
-                    reason=reason_of(d.reason) if d.reason else None,
-                    comment=d.comment,
-                    decided_at=d.decided_at,
-                    decided_by=d.decided_by,
-                )
+                copied(AfterSaleDecision, d, reason=reason_of(d.reason) if d.reason else None)
                 if d
                 else None
             ),
-            rejection=(
-                AfterSaleRejection(
-                    reason=reason_of(rej.reason),
-                    comment=rej.comment,
-                    at=rej.at,
-                    on_receipt=rej.on_receipt,
-                )
-                if rej
-                else None
-            ),
-            appeal=(
-                AfterSaleAppeal(
-                    reason=reason_of(ap.reason),
-                    comment=ap.comment,
-                    at=ap.at,
-                    for_buyer=ap.for_buyer,
-                    note=ap.note,
-                    decided_at=ap.decided_at,
-                )
-                if ap
-                else None
-            ),
-            return_shipment=_shipment(r.return_shipment),
-            replacement_shipment=_shipment(r.replacement_shipment),
-            refund=RefundBreakdown.of(r.refund) if r.refund else None,
-            offer=AfterSaleOffer.of(r.offer) if r.offer else None,
+            rejection=copied(AfterSaleRejection, rej, reason=reason_of(rej.reason))
+            if rej
+            else None,
+            appeal=copied(AfterSaleAppeal, ap, reason=reason_of(ap.reason)) if ap else None,
+            return_shipment=r.return_shipment,
+            replacement_shipment=r.replacement_shipment,
+            offer=r.offer,
             replacement_order_id=(
                 strawberry.ID(r.replacement_order_id) if r.replacement_order_id else None
             ),
-            timeline=[TimelineRecord.of(t, reason_of) for t in r.timeline],
             policy=CategoryPolicy.of(
                 ",".join(sorted({line.category for line in r.lines})), r.policy
             ),
@@ -360,23 +259,5 @@ class AfterSale(Request):
 
 
 @strawberry.type
-class AfterSaleEdge:
-    cursor: str
-    node: AfterSale
-
-
-@strawberry.type
-class AfterSaleConnection:
-    edges: list[AfterSaleEdge]
-    page_info: PageInfo
-    _shop_id: strawberry.Private[str | None]
-    _filter: strawberry.Private[Any]  # the list's filter, as the service takes it
-
-    @strawberry.field
-    def nodes(self) -> list[AfterSale]:
-        return [e.node for e in self.edges]
-
-    @strawberry.field(description="The count of every tab (ALL included) under the same filter.")
-    async def tab_counts(self, info: Info[Context, Any]) -> list[TabCount]:
-        svc = services_of(info).after_sales
-        return tab_counts(await svc.tab_counts(actor_of(info), self._shop_id, self._filter))
+class AfterSaleConnection(RequestConnection[AfterSale]):
+    pass

@@ -13,7 +13,11 @@ from models.reasons import (
     CANCELLATION_REJECT_REASONS,
     SELLER_CANCEL_REASONS,
 )
-from resolvers.inputs import IDEMPOTENCY_HELP
+from resolvers.inputs import IDEMPOTENCY_HELP, LineQuantityInput
+from resolvers.requests.types import sort_enum
+
+# More lines than any order has (the order intake's bound): the list is read before the order.
+MAX_LINES = 100
 
 BuyerCancelReason = strawberry.enum(
     Enum("BuyerCancelReason", {code: code for code in BUYER_CANCEL_REASONS}),  # type: ignore[misc]
@@ -29,11 +33,7 @@ SellerCancelReason = strawberry.enum(
 )
 
 
-@strawberry.enum
-class CancellationSort(Enum):
-    NEWEST = "NEWEST"
-    OLDEST = "OLDEST"
-    DEADLINE_SOONEST = "DEADLINE_SOONEST"
+CancellationSort = sort_enum("CancellationSort")
 
 
 @strawberry.input
@@ -81,4 +81,16 @@ class CancelOrderInput:
 @strawberry.input
 class CancelUnpaidOrderInput:
     order_id: strawberry.ID
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
+
+
+@strawberry.input(description="C10: the lines and quantities to cancel, with the reason.")
+class CancelOrderLinesInput:
+    order_id: strawberry.ID
+    lines: list[LineQuantityInput] = strawberry.field(
+        description="Each line at most once; a quantity is at most the units left on the line "
+        "(bought, less those cancelled before). Every unit left: the whole order is cancelled."
+    )
+    reason: SellerCancelReason  # type: ignore[valid-type]
+    comment: str | None = strawberry.field(default=None, description="At most 500 characters.")
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)

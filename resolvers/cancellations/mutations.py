@@ -1,34 +1,34 @@
-"""Write side of cancellations (C1 to C8). Each resolver builds one command and hands it to
-`Services.handle` (resolvers/commands.py::handled), then maps the outcome to its result union; the
-rules live in models/, the writes in services/."""
+"""Write side of cancellations (C1 to C10), per actor: each mutation is who may send it, its input
+and the command the input makes (resolvers/commands.py); the rules live in models/, the writes in
+services/."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import strawberry
-from strawberry.types import Info
 
 from models import access
 from models.commands import (
     AcceptCancellation,
     CancelOrder,
+    CancelOrderLines,
     CancelUnpaidOrder,
     Command,
     RejectCancellation,
     RequestCancellation,
     WithdrawCancellation,
 )
+from models.errors import ValidationFailed
 from resolvers.cancellations.inputs import (
+    MAX_LINES,
     CancelOrderInput,
+    CancelOrderLinesInput,
     CancelUnpaidOrderInput,
     DecideCancellationInput,
     RejectCancellationInput,
     RequestCancellationInput,
 )
 from resolvers.cancellations.types import Cancellation
-from resolvers.commands import handled, with_evidence
-from resolvers.context import Context
+from resolvers.commands import ResultMutations
 from resolvers.errors import (
     AlreadyRequestedError,
     InvalidStateError,
@@ -53,90 +53,76 @@ CancellationResult = result_union(
     InvalidStateError,
     UnitsNotAvailableError,
 )
+cancellation = ResultMutations(CancellationResult, Cancellation.of)
+
+
+def _order_id(value: strawberry.ID) -> str:
+    return well_formed_id(value, "orderId")
+
+
+def _id(value: strawberry.ID) -> str:
+    return well_formed_id(value, "cancellationId")
 
 
 @strawberry.type
 class CancellationMutations:
     # ---- buyer ---------------------------------------------------------------------------
 
-    @strawberry.mutation(
-        description="Buyer: cancel an order. At once inside the unconditional window (C1), "
-        "a request to the seller after it (C2), refused once the carrier has it (C3)."
+    @cancellation.command(
+        access.require_a_buyer,
+        "Buyer: cancel an order. At once inside the unconditional window (C1), a request to the "
+        "seller after it (C2), refused once the carrier has it (C3).",
     )
-    async def request_cancellation(
-        self, info: Info[Context, Any], input: RequestCancellationInput
-    ) -> CancellationResult:
-        def command() -> Command:
-            order_id = well_formed_id(input.order_id, "orderId")
-            return RequestCancellation(order_id, input.reason.value, input.note)
+    def request_cancellation(input: RequestCancellationInput) -> Command:
+        return RequestCancellation(_order_id(input.order_id), input.reason.value, input.note)
 
-        return await handled(
-            info, access.require_a_buyer, command, input.idempotency_key, Cancellation.of
-        )
-
-    @strawberry.mutation(description="Buyer: take back a request the seller has not answered.")
-    async def withdraw_cancellation(
-        self, info: Info[Context, Any], input: DecideCancellationInput
-    ) -> CancellationResult:
-        def command() -> Command:
-            return WithdrawCancellation(well_formed_id(input.cancellation_id, "cancellationId"))
-
-        return await handled(
-            info, access.require_a_buyer, command, input.idempotency_key, Cancellation.of
-        )
+    @cancellation.command(
+        access.require_a_buyer, "Buyer: take back a request the seller has not answered."
+    )
+    def withdraw_cancellation(input: DecideCancellationInput) -> Command:
+        return WithdrawCancellation(_id(input.cancellation_id))
 
     # ---- seller agent --------------------------------------------------------------------
 
-    @strawberry.mutation(description="Seller: accept; the order is cancelled and refunded (C4).")
-    async def accept_cancellation(
-        self, info: Info[Context, Any], input: DecideCancellationInput
-    ) -> CancellationResult:
-        def command() -> Command:
-            return AcceptCancellation(well_formed_id(input.cancellation_id, "cancellationId"))
+    @cancellation.command(
+        access.require_an_acting_agent, "Seller: accept; the order is cancelled and refunded (C4)."
+    )
+    def accept_cancellation(input: DecideCancellationInput) -> Command:
+        return AcceptCancellation(_id(input.cancellation_id))
 
-        return await handled(
-            info, access.require_an_acting_agent, command, input.idempotency_key, Cancellation.of
-        )
+    @cancellation.command(
+        access.require_an_acting_agent, "Seller: reject with a reason from the list (C5)."
+    )
+    def reject_cancellation(input: RejectCancellationInput) -> Command:
+        return RejectCancellation(_id(input.cancellation_id), input.reason.value, input.comment)
 
-    @strawberry.mutation(description="Seller: reject with a reason from the list (C5).")
-    async def reject_cancellation(
-        self, info: Info[Context, Any], input: RejectCancellationInput
-    ) -> CancellationResult:
-        def command() -> Command:
-            cid = well_formed_id(input.cancellation_id, "cancellationId")
-            return RejectCancellation(cid, input.reason.value, input.comment)
-
-        evidence = with_evidence(info, input.evidence_ids)
-        return await handled(
-            info,
-            access.require_an_acting_agent,
-            command,
-            input.idempotency_key,
-            Cancellation.of,
-            evidence,
-        )
-
-    @strawberry.mutation(description="Seller: cancel an order with a reason (C7).")
-    async def cancel_order(
-        self, info: Info[Context, Any], input: CancelOrderInput
-    ) -> CancellationResult:
-        def command() -> Command:
-            order_id = well_formed_id(input.order_id, "orderId")
-            return CancelOrder(order_id, input.reason.value, input.comment)
-
-        return await handled(
-            info, access.require_an_acting_agent, command, input.idempotency_key, Cancellation.of
-        )
+    @cancellation.command(
+        access.require_an_acting_agent, "Seller: cancel an order with a reason (C7)."
+    )
+    def cancel_order(input: CancelOrderInput) -> Command:
+        return CancelOrder(_order_id(input.order_id), input.reason.value, input.comment)
 
     # ---- platform ------------------------------------------------------------------------
 
-    @strawberry.mutation(description="Platform: cancel an order not paid in time (C8).")
-    async def cancel_unpaid_order(
-        self, info: Info[Context, Any], input: CancelUnpaidOrderInput
-    ) -> CancellationResult:
-        def command() -> Command:
-            return CancelUnpaidOrder(well_formed_id(input.order_id, "orderId"))
+    @cancellation.command(
+        access.require_platform, "Platform: cancel an order not paid in time (C8)."
+    )
+    def cancel_unpaid_order(input: CancelUnpaidOrderInput) -> Command:
+        return CancelUnpaidOrder(_order_id(input.order_id))
 
-        return await handled(
-            info, access.require_platform, command, input.idempotency_key, Cancellation.of
+    # ---- seller agent: some lines --------------------------------------------------------
+
+    @cancellation.command(
+        access.require_an_acting_agent,
+        "Seller: cancel some lines and quantities of an order with a reason (C10). Those units "
+        "are refunded and the rest of the order goes on; asking for every unit left cancels the "
+        "whole order (C7).",
+    )
+    def cancel_order_lines(input: CancelOrderLinesInput) -> Command:
+        if len(input.lines) > MAX_LINES:
+            raise ValidationFailed(f"at most {MAX_LINES} lines", field="lines")
+        lines = tuple(
+            (well_formed_id(line.line_id, f"lines[{i}].lineId"), line.quantity)
+            for i, line in enumerate(input.lines)
         )
+        return CancelOrderLines(_order_id(input.order_id), lines, input.reason.value, input.comment)

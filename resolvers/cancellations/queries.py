@@ -3,12 +3,12 @@ counts, and the reason catalogues."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
+from models.cancellations import CancellationTab as DomainTab
 from models.reasons import (
     BUYER_CANCEL_REASONS,
     CANCELLATION_REJECT_REASONS,
@@ -18,29 +18,13 @@ from resolvers.cancellations.inputs import CancellationFilter, CancellationSort
 from resolvers.cancellations.types import (
     Cancellation,
     CancellationConnection,
-    CancellationEdge,
     CancellationTab,
 )
 from resolvers.context import Context, actor_of, services_of
 from resolvers.inputs import well_formed_id
-from resolvers.requests.types import TabCount, tab_counts
-from resolvers.values import PageInfo, Reason
+from resolvers.requests.types import TabCount, domain_tab, list_filter, tab_counts
+from resolvers.values import Reason, reasons_in
 from services import read_types
-
-
-def _cancellation_filter(f: CancellationFilter | None) -> read_types.CancellationFilter:
-    if f is None:
-        return read_types.CancellationFilter()
-    return read_types.CancellationFilter(
-        order_id=well_formed_id(f.order_id, "filter.orderId"),
-        buyer_id=well_formed_id(f.buyer_id, "filter.buyerId"),
-        created_from=f.created_from,
-        created_to=f.created_to,
-    )
-
-
-def _catalogue(catalogue: Mapping[str, str]) -> list[Reason]:
-    return [Reason(code=code, display_text=text) for code, text in catalogue.items()]
 
 
 @strawberry.type
@@ -63,17 +47,12 @@ class CancellationQueries:
         after: str | None = None,
     ) -> CancellationConnection:
         svc = services_of(info).cancellations
-        f = _cancellation_filter(filter)
+        f = list_filter(filter, read_types.CancellationFilter)
         found, page = await svc.page(
-            actor_of(info), shop_id, tab.domain(), f, sort.value, first, after
+            actor_of(info), shop_id, domain_tab(tab, DomainTab), f, sort.value, first, after
         )
-
-        edges = [
-            CancellationEdge(cursor=cur, node=Cancellation.of(c))
-            for c, cur in zip(found, page.cursors, strict=True)
-        ]
-        return CancellationConnection(
-            edges=edges, page_info=PageInfo.of(page), _shop_id=shop_id, _filter=f
+        return CancellationConnection.of(
+            found, page, Cancellation.of, count_tabs=lambda actor: svc.tab_counts(actor, shop_id, f)
         )
 
     @strawberry.field(
@@ -88,17 +67,19 @@ class CancellationQueries:
     ) -> list[TabCount]:
         svc = services_of(info).cancellations
         return tab_counts(
-            await svc.tab_counts(actor_of(info), shop_id, _cancellation_filter(filter))
+            await svc.tab_counts(
+                actor_of(info), shop_id, list_filter(filter, read_types.CancellationFilter)
+            )
         )
 
     @strawberry.field(description="C5: the reasons a seller may give to reject a cancellation.")
     def cancellation_reject_reasons(self) -> list[Reason]:
-        return _catalogue(CANCELLATION_REJECT_REASONS)
+        return reasons_in(CANCELLATION_REJECT_REASONS)
 
     @strawberry.field(description="The reasons a buyer may give to cancel.")
     def buyer_cancellation_reasons(self) -> list[Reason]:
-        return _catalogue(BUYER_CANCEL_REASONS)
+        return reasons_in(BUYER_CANCEL_REASONS)
 
     @strawberry.field(description="C7: the reasons a seller may give to cancel an order.")
     def seller_cancellation_reasons(self) -> list[Reason]:
-        return _catalogue(SELLER_CANCEL_REASONS)
+        return reasons_in(SELLER_CANCEL_REASONS)

@@ -3,43 +3,27 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
-from typing import Any
 
 import strawberry
-from strawberry.types import Info
 
 from models import cancellations as cancel_domain
 from models.policy import CategoryPolicy as DomainPolicy
 from models.requests import RequestKind as DomainRequestKind
-from resolvers.context import Context, actor_of, services_of
-from resolvers.policy import ResponseWindow
+from resolvers.policy import ResponseWindow, policy_values
 from resolvers.requests.types import (
-    NextAction,
     RefundBreakdown,
     Request,
-    TabCount,
-    TimelineRecord,
-    initiator_of,
-    status_of,
-    tab_counts,
+    RequestConnection,
+    kind_tabs,
+    request_fields,
 )
-from resolvers.values import LineItem, Lines, PageInfo, Reason
+from resolvers.values import LineItem, Lines, Reason, copied
 
-
-@strawberry.enum(description="The tabs of Seller Center > Manage Cancellations.")
-class CancellationTab(Enum):
-    ALL = "ALL"
-    TO_PROCEED = "TO_PROCEED"
-    COMPLETED = "COMPLETED"
-    CLOSED = "CLOSED"
-
-    def domain(self) -> cancel_domain.CancellationTab | None:
-        return None if self is CancellationTab.ALL else cancel_domain.CancellationTab(self.value)
-
-
-# A domain tab's GraphQL member by lookup: Enum's call by value costs ~1 us, 50 times a page.
-_TAB_OF_DOMAIN = {tab: CancellationTab(tab.value) for tab in cancel_domain.CancellationTab}
+CancellationTab = kind_tabs(
+    "CancellationTab",
+    cancel_domain.CancellationTab,
+    "The tabs of Seller Center > Manage Cancellations.",
+)
 
 
 @strawberry.type
@@ -55,10 +39,7 @@ class PolicySnapshot:
 
     @classmethod
     def of(cls, p: DomainPolicy) -> PolicySnapshot:
-        return cls(
-            unconditional_cancel_window_seconds=int(p.unconditional_cancel_window.total_seconds()),
-            seller_response_window_seconds=int(p.seller_response_window.total_seconds()),
-        )
+        return copied(cls, policy_values(p))
 
 
 @strawberry.type(description="A buyer's, a seller's or the marketplace's cancellation of an order.")
@@ -87,33 +68,18 @@ class Cancellation(Request):
 
     @classmethod
     def of(cls, c: cancel_domain.Cancellation) -> Cancellation:
-        r = c.refund
         next_action = c.next_action
         return cls(
+            **request_fields(c, DomainRequestKind.CANCELLATION, Reason.of, next_action),
             _c=c,
-            id=strawberry.ID(c.id),
-            kind=DomainRequestKind.CANCELLATION,
-            order_id=strawberry.ID(c.order_id),
-            shop_id=strawberry.ID(c.shop_id),
-            buyer_id=strawberry.ID(c.buyer_id),
-            initiator=initiator_of(c.initiator),
-            status=status_of(c.status),
-            tab=_TAB_OF_DOMAIN[c.tab],
-            reason=Reason.of(c.reason),
-            note=c.note,
-            requested_at=c.requested_at,
+            tab=CancellationTab[c.tab.name],
             respond_by=c.respond_by,
-            resolved_at=c.resolved_at,
             deadline=next_action.due_at if next_action else None,
             rejection=(
                 Rejection(reason=Reason.of(c.rejection_reason), comment=c.rejection_comment)
                 if c.rejection_reason is not None
                 else None
             ),
-            refund=RefundBreakdown.of(r) if r is not None else None,
-            lines=c.lines,
-            timeline=[TimelineRecord.of(t, Reason.of) for t in c.timeline],
-            next_action=NextAction.of(next_action),
         )
 
     # Computed only when asked (see LineItem.subtotal): a tab page does not show it.
@@ -135,23 +101,5 @@ class Cancellation(Request):
 
 
 @strawberry.type
-class CancellationEdge:
-    cursor: str
-    node: Cancellation
-
-
-@strawberry.type
-class CancellationConnection:
-    edges: list[CancellationEdge]
-    page_info: PageInfo
-    _shop_id: strawberry.Private[str | None]
-    _filter: strawberry.Private[Any]  # the list's filter, as the service takes it
-
-    @strawberry.field
-    def nodes(self) -> list[Cancellation]:
-        return [e.node for e in self.edges]
-
-    @strawberry.field(description="The count of every tab (ALL included) under the same filter.")
-    async def tab_counts(self, info: Info[Context, Any]) -> list[TabCount]:
-        svc = services_of(info).cancellations
-        return tab_counts(await svc.tab_counts(actor_of(info), self._shop_id, self._filter))
+class CancellationConnection(RequestConnection[Cancellation]):
+    pass

@@ -6,11 +6,17 @@ import strawberry
 
 from models import ticket_rules as rules_domain
 from models import tickets as domain
-from models.commands import ApprovalTerms, ApproveFromTicket, chosen_lines
+from models.commands import ApproveFromTicket
 from models.errors import ValidationFailed
-from resolvers.after_sales.inputs import LineQuantityInput, lines_of
+from resolvers.after_sales.inputs import approval_terms
 from resolvers.helpdesk.types import RuleActionKind, TicketStatus
-from resolvers.inputs import IDEMPOTENCY_HELP, MoneyInput, money_of, well_formed_id
+from resolvers.inputs import (
+    IDEMPOTENCY_HELP,
+    LineQuantityInput,
+    MoneyInput,
+    money_of,
+    well_formed_id,
+)
 from resolvers.requests.types import (
     RequestInitiator,
     domain_initiator,
@@ -163,15 +169,7 @@ class ApproveFromTicketInput:
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
 
     def command(self) -> ApproveFromTicket:
-        ticket_id = ticket_id_of(self.ticket_id)
-        terms = ApprovalTerms(
-            lines=chosen_lines(lines_of(self.lines)),
-            buyer_keeps_item=self.buyer_keeps_item,
-            partial_amount=money_of(self.partial_amount, "partialAmount"),
-            reason=self.reason,
-            comment=self.comment,
-        )
-        return ApproveFromTicket(ticket_id, terms)
+        return ApproveFromTicket(ticket_id_of(self.ticket_id), approval_terms(self))
 
 
 @strawberry.input

@@ -7,13 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
-from strawberry.types import Info
 
 from models import access
 from models import ticket_rules as rules_domain
-from models.commands import RejectFromTicket
-from resolvers.commands import handled
-from resolvers.context import Context, caller_who, services_of
+from models.actors import Actor
+from models.commands import Command, RejectFromTicket
+from resolvers.commands import ResultMutations
 from resolvers.errors import (
     AfterSaleRefusedError,
     InvalidRuleError,
@@ -22,7 +21,6 @@ from resolvers.errors import (
     RefundExceedsRefundableError,
     ResponseWindowClosedError,
     WindowClosedError,
-    outcome,
     result_union,
 )
 from resolvers.helpdesk.inputs import (
@@ -49,6 +47,7 @@ from resolvers.helpdesk.types import (
     TicketRule,
 )
 from resolvers.inputs import well_formed_id
+from services.bootstrap import Services
 
 # ---- results -------------------------------------------------------------------------------
 
@@ -80,174 +79,104 @@ def _dry_run(previews: list[rules_domain.Preview]) -> DryRun:
     )
 
 
+ticket = ResultMutations(TicketResult, Ticket.of)
+ticket_rule = ResultMutations(TicketRuleResult, TicketRule.of)
+deleted_ticket_rule = ResultMutations(
+    DeleteTicketRuleResult, lambda r: DeletedTicketRule(id=strawberry.ID(r.id))
+)
+dry_run = ResultMutations(DryRunResult, _dry_run)
+shop_agents = ResultMutations(ShopAgentsResult, lambda agents: agents)
+
+
+def _shop_agents(actor: Actor, shop: str | None, agents: list[str]) -> ShopAgents:
+    """The agents of the shop named, or else of the caller's."""
+    return ShopAgents(shop_id=strawberry.ID(shop or actor.shop_id or ""), agents=agents)
+
+
 @strawberry.type
 class TicketMutations:
-    @strawberry.mutation(description="Give a ticket to an agent of the shop, or to nobody.")
-    async def assign_ticket(
-        self, info: Info[Context, Any], input: AssignTicketInput
-    ) -> TicketResult:
-        svc = services_of(info).helpdesk
-
-        async def call() -> Any:
-            actor = caller_who(info, access.require_an_agent)
-            return await svc.assign(actor, ticket_id_of(input.ticket_id), input.assignee)
-
-        return await outcome(call(), Ticket.of)
-
-    @strawberry.mutation
-    async def tag_ticket(self, info: Info[Context, Any], input: TagTicketInput) -> TicketResult:
-        svc = services_of(info).helpdesk
-
-        async def call() -> Any:
-            actor = caller_who(info, access.require_an_agent)
-            return await svc.tag(actor, ticket_id_of(input.ticket_id), input.tag)
-
-        return await outcome(call(), Ticket.of)
-
-    @strawberry.mutation
-    async def untag_ticket(self, info: Info[Context, Any], input: TagTicketInput) -> TicketResult:
-        svc = services_of(info).helpdesk
-
-        async def call() -> Any:
-            actor = caller_who(info, access.require_an_agent)
-            return await svc.untag(actor, ticket_id_of(input.ticket_id), input.tag)
-
-        return await outcome(call(), Ticket.of)
-
-    @strawberry.mutation(description="An internal note, for the shop's team only.")
-    async def add_ticket_note(
-        self, info: Info[Context, Any], input: AddTicketNoteInput
-    ) -> TicketResult:
-        svc = services_of(info).helpdesk
-
-        async def call() -> Any:
-            actor = caller_who(info, access.require_an_agent)
-            return await svc.add_note(actor, ticket_id_of(input.ticket_id), input.text)
-
-        return await outcome(call(), Ticket.of)
-
-    @strawberry.mutation(description="Open, pending or resolved; the request's next move wins.")
-    async def set_ticket_status(
-        self, info: Info[Context, Any], input: SetTicketStatusInput
-    ) -> TicketResult:
-        svc = services_of(info).helpdesk
-
-        async def call() -> Any:
-            actor = caller_who(info, access.require_an_agent)
-            return await svc.set_status(actor, ticket_id_of(input.ticket_id), input.status)
-
-        return await outcome(call(), Ticket.of)
-
-    @strawberry.mutation(
-        description="Approve the ticket's request: the same decision, rules and permission "
-        "as on the request; ticket and request move together."
+    @ticket.service_call(
+        access.require_an_agent, "Give a ticket to an agent of the shop, or to nobody."
     )
-    async def approve_from_ticket(
-        self, info: Info[Context, Any], input: ApproveFromTicketInput
-    ) -> TicketResult:
-        return await handled(
-            info,
-            access.require_an_acting_agent,
-            input.command,
-            input.idempotency_key,
-            Ticket.of,
-        )
+    async def assign_ticket(services: Services, actor: Actor, input: AssignTicketInput) -> Any:
+        return await services.helpdesk.assign(actor, ticket_id_of(input.ticket_id), input.assignee)
 
-    @strawberry.mutation(description="Reject the ticket's request with a reason of its kind.")
-    async def reject_from_ticket(
-        self, info: Info[Context, Any], input: RejectFromTicketInput
-    ) -> TicketResult:
-        def command() -> RejectFromTicket:
-            return RejectFromTicket(ticket_id_of(input.ticket_id), input.reason, input.comment)
+    @ticket.service_call(access.require_an_agent)
+    async def tag_ticket(services: Services, actor: Actor, input: TagTicketInput) -> Any:
+        return await services.helpdesk.tag(actor, ticket_id_of(input.ticket_id), input.tag)
 
-        return await handled(
-            info, access.require_an_acting_agent, command, input.idempotency_key, Ticket.of
-        )
+    @ticket.service_call(access.require_an_agent)
+    async def untag_ticket(services: Services, actor: Actor, input: TagTicketInput) -> Any:
+        return await services.helpdesk.untag(actor, ticket_id_of(input.ticket_id), input.tag)
 
-    @strawberry.mutation(description="H2: a new rule for the shop, checked before it is saved.")
+    @ticket.service_call(access.require_an_agent, "An internal note, for the shop's team only.")
+    async def add_ticket_note(services: Services, actor: Actor, input: AddTicketNoteInput) -> Any:
+        return await services.helpdesk.add_note(actor, ticket_id_of(input.ticket_id), input.text)
+
+    @ticket.service_call(
+        access.require_an_agent, "Open, pending or resolved; the request's next move wins."
+    )
+    async def set_ticket_status(
+        services: Services, actor: Actor, input: SetTicketStatusInput
+    ) -> Any:
+        ticket_id = ticket_id_of(input.ticket_id)
+        return await services.helpdesk.set_status(actor, ticket_id, input.status)
+
+    @ticket.command(
+        access.require_an_acting_agent,
+        "Approve the ticket's request: the same decision, rules and permission as on the "
+        "request; ticket and request move together.",
+    )
+    def approve_from_ticket(input: ApproveFromTicketInput) -> Command:
+        return input.command()
+
+    @ticket.command(
+        access.require_an_acting_agent, "Reject the ticket's request with a reason of its kind."
+    )
+    def reject_from_ticket(input: RejectFromTicketInput) -> Command:
+        return RejectFromTicket(ticket_id_of(input.ticket_id), input.reason, input.comment)
+
+    @ticket_rule.service_call(
+        access.require_a_rules_author, "H2: a new rule for the shop, checked before it is saved."
+    )
     async def create_ticket_rule(
-        self, info: Info[Context, Any], input: CreateTicketRuleInput
-    ) -> TicketRuleResult:
-        svc = services_of(info).helpdesk
+        services: Services, actor: Actor, input: CreateTicketRuleInput
+    ) -> Any:
+        shop = well_formed_id(input.shop_id, "shopId")
+        return await services.helpdesk.create_rule(actor, shop, rule_draft(input.rule))
 
-        async def call() -> Any:
-            actor = caller_who(info, access.require_a_rules_author)
-            shop = well_formed_id(input.shop_id, "shopId")
-            return await svc.create_rule(actor, shop, rule_draft(input.rule))
-
-        return await outcome(call(), TicketRule.of)
-
-    @strawberry.mutation
+    @ticket_rule.service_call(access.require_a_rules_author)
     async def update_ticket_rule(
-        self, info: Info[Context, Any], input: UpdateTicketRuleInput
-    ) -> TicketRuleResult:
-        svc = services_of(info).helpdesk
+        services: Services, actor: Actor, input: UpdateTicketRuleInput
+    ) -> Any:
+        rule_id = well_formed_id(input.rule_id, "ruleId")
+        return await services.helpdesk.update_rule(actor, rule_id, rule_draft(input.rule))
 
-        async def call() -> Any:
-            actor = caller_who(info, access.require_a_rules_author)
-            rule_id = well_formed_id(input.rule_id, "ruleId")
-            return await svc.update_rule(actor, rule_id, rule_draft(input.rule))
+    @deleted_ticket_rule.service_call(access.require_a_rules_author)
+    async def delete_ticket_rule(services: Services, actor: Actor, input: TicketRuleIdInput) -> Any:
+        return await services.helpdesk.delete_rule(actor, well_formed_id(input.rule_id, "ruleId"))
 
-        return await outcome(call(), TicketRule.of)
-
-    @strawberry.mutation
-    async def delete_ticket_rule(
-        self, info: Info[Context, Any], input: TicketRuleIdInput
-    ) -> DeleteTicketRuleResult:
-        svc = services_of(info).helpdesk
-
-        async def call() -> Any:
-            actor = caller_who(info, access.require_a_rules_author)
-            return await svc.delete_rule(actor, well_formed_id(input.rule_id, "ruleId"))
-
-        return await outcome(call(), lambda r: DeletedTicketRule(id=strawberry.ID(r.id)))
-
-    @strawberry.mutation(
-        description="H2: which of the shop's unresolved tickets a rule would act on, and how. "
-        "Nothing is saved or changed."
+    @dry_run.service_call(
+        access.require_a_rules_author,
+        "H2: which of the shop's unresolved tickets a rule would act on, and how. Nothing is "
+        "saved or changed.",
     )
     async def dry_run_ticket_rule(
-        self, info: Info[Context, Any], input: DryRunTicketRuleInput
-    ) -> DryRunResult:
-        svc = services_of(info).helpdesk
+        services: Services, actor: Actor, input: DryRunTicketRuleInput
+    ) -> Any:
+        shop = well_formed_id(input.shop_id, "shopId")
+        return await services.helpdesk.dry_run(actor, shop, rule_draft(input.rule))
 
-        async def call() -> Any:
-            actor = caller_who(info, access.require_a_rules_author)
-            shop = well_formed_id(input.shop_id, "shopId")
-            return await svc.dry_run(actor, shop, rule_draft(input.rule))
+    @shop_agents.service_call(
+        access.require_a_rules_author, "Add an agent the shop's tickets may be assigned to."
+    )
+    async def add_shop_agent(services: Services, actor: Actor, input: ShopAgentInput) -> Any:
+        shop = well_formed_id(input.shop_id, "shopId")
+        agents = await services.helpdesk.add_agent(actor, shop, input.agent_id)
+        return _shop_agents(actor, shop, agents)
 
-        return await outcome(call(), _dry_run)
-
-    @strawberry.mutation(description="Add an agent the shop's tickets may be assigned to.")
-    async def add_shop_agent(
-        self, info: Info[Context, Any], input: ShopAgentInput
-    ) -> ShopAgentsResult:
-        svc = services_of(info).helpdesk
-        shop = input.shop_id
-
-        async def call() -> Any:
-            actor = caller_who(info, access.require_a_rules_author)
-            return await svc.add_agent(actor, well_formed_id(shop, "shopId"), input.agent_id)
-
-        actor = info.context.actor
-        owner = shop or (actor.shop_id if actor else None) or ""
-        return await outcome(
-            call(), lambda agents: ShopAgents(shop_id=strawberry.ID(owner), agents=agents)
-        )
-
-    @strawberry.mutation
-    async def remove_shop_agent(
-        self, info: Info[Context, Any], input: ShopAgentInput
-    ) -> ShopAgentsResult:
-        svc = services_of(info).helpdesk
-        shop = input.shop_id
-
-        async def call() -> Any:
-            actor = caller_who(info, access.require_a_rules_author)
-            return await svc.remove_agent(actor, well_formed_id(shop, "shopId"), input.agent_id)
-
-        actor = info.context.actor
-        owner = shop or (actor.shop_id if actor else None) or ""
-        return await outcome(
-            call(), lambda agents: ShopAgents(shop_id=strawberry.ID(owner), agents=agents)
-        )
+    @shop_agents.service_call(access.require_a_rules_author)
+    async def remove_shop_agent(services: Services, actor: Actor, input: ShopAgentInput) -> Any:
+        shop = well_formed_id(input.shop_id, "shopId")
+        agents = await services.helpdesk.remove_agent(actor, shop, input.agent_id)
+        return _shop_agents(actor, shop, agents)

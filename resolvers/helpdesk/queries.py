@@ -15,11 +15,9 @@ from resolvers.helpdesk.types import (
     Ticket,
     TicketConnection,
     TicketCounts,
-    TicketEdge,
     TicketRule,
 )
 from resolvers.inputs import well_formed_id
-from resolvers.values import PageInfo
 
 
 @strawberry.type
@@ -37,14 +35,7 @@ class TicketQueries:
         found, page = await svc.page(
             actor_of(info), well_formed_id(shop_id, "shopId"), ticket_filter(filter), first, after
         )
-        edges = [
-            TicketEdge(cursor=c, node=Ticket.of(t))
-            for t, c in zip(found, page.cursors, strict=True)
-        ]
-        end = page.cursors[-1] if page.cursors else None
-        return TicketConnection(
-            edges=edges, page_info=PageInfo(has_next_page=page.has_next, end_cursor=end)
-        )
+        return TicketConnection.of(found, page, Ticket.of)
 
     @strawberry.field(description="Tickets per status under the other filters of `tickets`.")
     async def ticket_counts(

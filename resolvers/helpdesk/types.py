@@ -24,7 +24,7 @@ from resolvers.requests.types import (
     initiator_of,
     status_of,
 )
-from resolvers.values import ActorKind, Money, PageInfo, Reason, RequestKind
+from resolvers.values import ActorKind, Connection, Money, Reason, RequestKind
 
 RequestPhase = strawberry.enum(domain.RequestPhase, name="RequestPhase")
 TicketStatus = strawberry.enum(domain.TicketStatus, name="TicketStatus")
@@ -178,20 +178,7 @@ class Ticket:
         return Order.of(order) if order else None
 
 
-@strawberry.type
-class TicketEdge:
-    cursor: str
-    node: Ticket
-
-
-@strawberry.type
-class TicketConnection:
-    edges: list[TicketEdge]
-    page_info: PageInfo
-
-    @strawberry.field
-    def nodes(self) -> list[Ticket]:
-        return [e.node for e in self.edges]
+TicketConnection = Connection[Ticket]
 
 
 @strawberry.type(description="Tickets per status under the other filters.")

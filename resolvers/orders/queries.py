@@ -10,8 +10,7 @@ from strawberry.types import Info
 from resolvers.context import Context, actor_of, services_of
 from resolvers.inputs import well_formed_id
 from resolvers.orders.inputs import OrderFilter
-from resolvers.orders.types import Order, OrderConnection, OrderEdge
-from resolvers.values import PageInfo
+from resolvers.orders.types import Order, OrderConnection
 from services.read_types import OrderFilter as ServiceOrderFilter
 
 
@@ -42,7 +41,4 @@ class OrderQueries:
             )
         svc = services_of(info).orders
         orders, page = await svc.page(actor_of(info), shop_id, f, first, after)
-        edges = [
-            OrderEdge(cursor=c, node=Order.of(o)) for o, c in zip(orders, page.cursors, strict=True)
-        ]
-        return OrderConnection(edges=edges, page_info=PageInfo.of(page))
+        return OrderConnection.of(orders, page, Order.of)

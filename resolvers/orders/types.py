@@ -19,7 +19,7 @@ from resolvers.after_sales.types import AfterSale
 from resolvers.cancellations.types import Cancellation
 from resolvers.context import Context, actor_of, services_of
 from resolvers.requests.types import Request, RequestEligibility
-from resolvers.values import ActorKind, LineItem, Lines, Money, PageInfo, Reason
+from resolvers.values import ActorKind, Connection, LineItem, Lines, Money, Reason
 
 PaymentMethod = strawberry.enum(DomainPaymentMethod, name="PaymentMethod")
 PaymentState = strawberry.enum(DomainPaymentState, name="PaymentState")
@@ -225,17 +225,4 @@ class Order:
         return RequestEligibility.of_cancellation(e)
 
 
-@strawberry.type
-class OrderEdge:
-    cursor: str
-    node: Order
-
-
-@strawberry.type
-class OrderConnection:
-    edges: list[OrderEdge]
-    page_info: PageInfo
-
-    @strawberry.field
-    def nodes(self) -> list[Order]:
-        return [e.node for e in self.edges]
+OrderConnection = Connection[Order]

@@ -2,23 +2,20 @@
 deadline, whether that deadline is near, and the seller's decision on its way to TikTok.
 
 Served as `marketplace` on `Cancellation` and `AfterSale` (null for a request of a shop not
-linked), loaded in one batch per operation (storage/tiktok_requests.py).
+linked), loaded in one batch per operation (`Context.marketplace`, services/marketplace_views.py).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import Enum
 from typing import Any
 
 import strawberry
-from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
-from integrations.tiktok_shop.statuses import WARN_BEFORE
 from models.actors import ActorKind
 from resolvers.context import Context
-from storage import tiktok_requests as mirrors
 
 
 @strawberry.enum(description="Where a decision taken here stands at the marketplace.")
@@ -27,15 +24,6 @@ class MarketplaceDecisionState(Enum):
     CONFIRMED = "CONFIRMED"  # the marketplace shows it applied
     REFUSED = "REFUSED"  # the marketplace said no: see `refusal`
     OVERTAKEN = "OVERTAKEN"  # the marketplace moved the request first; never applied
-
-
-_STATE = {
-    mirrors.SENDING: MarketplaceDecisionState.PENDING,
-    mirrors.SENT: MarketplaceDecisionState.PENDING,
-    mirrors.CONFIRMED: MarketplaceDecisionState.CONFIRMED,
-    mirrors.REFUSED: MarketplaceDecisionState.REFUSED,
-    mirrors.OVERTAKEN: MarketplaceDecisionState.OVERTAKEN,
-}
 
 
 @strawberry.type(description="The marketplace's answer to a decision it did not apply.")
@@ -66,59 +54,40 @@ class MarketplaceRequest:
         description="TikTok's deadline for the seller's answer: the one that counts here"
     )
     deadline_soon: bool = strawberry.field(
-        description="The seller's answer is due at TikTok within 12 hours and none is on its way"
+        description="The seller's answer is due at TikTok within the warning window (12 hours) "
+        "and none is on its way"
     )
     decision: MarketplaceDecision | None = strawberry.field(
         description="The last decision taken here (null for the buyer)"
     )
 
 
-def _loader(info: Info[Context, Any]) -> DataLoader[str, mirrors.Mirror | None]:
-    context = info.context
-    loader = getattr(context, "_marketplace_loader", None)
-    if loader is None:
-        db = context.services.db
-
-        async def load(ids: list[str]) -> list[mirrors.Mirror | None]:
-            found = await mirrors.by_locals(db, ids)
-            return [found.get(i) for i in ids]
-
-        loader = DataLoader(load_fn=load)
-        context._marketplace_loader = loader  # type: ignore[attr-defined]
-    return loader
-
-
 async def marketplace_of(info: Info[Context, Any], request_id: str) -> MarketplaceRequest | None:
     """Visible to whoever sees the request; the decision only to the shop and the platform."""
-    mirror = await _loader(info).load(request_id)
-    if mirror is None:
+    view = await info.context.marketplace.load(request_id)
+    if view is None:
         return None
-    d = mirror.decision
+    d = view.decision
     actor = info.context.actor
     seller_side = actor is not None and actor.kind is not ActorKind.BUYER
-    deadline = datetime.fromtimestamp(mirror.deadline, UTC) if mirror.deadline else None
-    in_flight = bool(d and d.get("state") in mirrors.IN_FLIGHT)
-    now = info.context.services.clock.now()
-    soon = deadline is not None and not in_flight and now <= deadline <= now + WARN_BEFORE
     decision = None
     if d and seller_side:
-        refused = d.get("state") in (mirrors.REFUSED, mirrors.OVERTAKEN) and d.get("message")
         decision = MarketplaceDecision(
-            action=d["action"],
-            decision=(d.get("body") or {}).get("decision"),
-            state=_STATE[d["state"]],
-            decided_at=d["decided_at"],
-            attempts=int(d.get("attempts", 0)),
-            refusal=MarketplaceRefusal(code=d.get("code"), message=d["message"])
-            if refused
+            action=d.action,
+            decision=d.decision,
+            state=MarketplaceDecisionState(d.state),
+            decided_at=d.decided_at,
+            attempts=d.attempts,
+            refusal=MarketplaceRefusal(code=d.refusal_code, message=d.refusal_message)
+            if d.refusal_message is not None
             else None,
         )
     return MarketplaceRequest(
         marketplace="TIKTOK_SHOP",
-        external_id=strawberry.ID(mirror.tiktok_id),
-        external_status=mirror.tiktok_status,
-        unknown_status=mirror.unknown_status,
-        deadline=deadline,
-        deadline_soon=soon,
+        external_id=strawberry.ID(view.external_id),
+        external_status=view.external_status,
+        unknown_status=view.unknown_status,
+        deadline=view.deadline,
+        deadline_soon=view.deadline_soon,
         decision=decision,
     )

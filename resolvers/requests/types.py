@@ -8,27 +8,44 @@ The status, action and next-action enums are the union of the kinds' own, read f
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import strawberry
 from strawberry.types import Info
 
+from graphql_runtime.execution_plans import serve_from
 from models import access
+from models.actors import Actor
+from models.actors import ActorKind as DomainActorKind
 from models.after_sale_requests import APPEAL_OR_REQUEST_AGAIN
 from models.after_sales import LineEligibility as LineView
 from models.after_sales_machine import AfterSaleNotificationKind
 from models.cancellations import Eligibility as CancellationView
 from models.notifications import NotificationKind as CancellationNotificationKind
+from models.orders import LineItem as DomainLine
+from models.refund_ledger import LineRefund as DomainLineRefund
 from models.refund_ledger import RefundBreakdown as DomainBreakdown
 from models.request_kinds import PROFILES
 from models.requests import NextAction as DomainNextAction
 from models.requests import RequestKind as DomainRequestKind
 from models.requests import TimelineRecord as DomainRecord
 from resolvers.context import Context, actor_of
-from resolvers.values import ActorKind, LineItem, Lines, Money, Reason, RequestKind
+from resolvers.inputs import well_formed_id
+from resolvers.values import (
+    ActorKind,
+    Connection,
+    LineItem,
+    Lines,
+    Money,
+    Node,
+    Reason,
+    RequestKind,
+    copied,
+)
+from services.marketplace_views import may_be_mirrored
 
 if TYPE_CHECKING:
     from resolvers.evidence.types import Evidence
@@ -36,6 +53,10 @@ if TYPE_CHECKING:
     from resolvers.orders.types import Order
     from resolvers.refunds.settlement import Refund
     from resolvers.requests.marketplace import MarketplaceRequest
+
+
+E = TypeVar("E", bound=Enum)
+F = TypeVar("F")
 
 
 def _union(name: str, enums: Iterable[type[Enum]], description: str) -> type[Enum]:
@@ -160,6 +181,23 @@ class RequestTab(Enum):
     CLOSED = "CLOSED"
 
 
+def kind_tabs(name: str, domain_tabs: type[Enum], description: str) -> Any:
+    """A kind's own tab enum: ALL, then the tabs of the kind's page (its domain enum) in order."""
+    members = {"ALL": "ALL", **{tab.name: tab.value for tab in domain_tabs}}
+    return strawberry.enum(Enum(name, members), name=name, description=description)  # type: ignore[misc]
+
+
+def sort_enum(name: str) -> Any:
+    """A kind's enum of list orders: the same members for every kind, under its own name."""
+    members = {order: order for order in ("NEWEST", "OLDEST", "DEADLINE_SOONEST")}
+    return strawberry.enum(Enum(name, members), name=name)  # type: ignore[misc]
+
+
+def domain_tab(tab: Enum, domain_tabs: type[E]) -> E | None:
+    """The domain's tab that a kind's API tab names; None for ALL."""
+    return None if tab.name == "ALL" else domain_tabs[tab.name]
+
+
 @strawberry.type(description="The count of one tab under a list's filters.")
 class TabCount:
     tab: RequestTab
@@ -170,6 +208,21 @@ def tab_counts(counts: Mapping[Enum, int]) -> list[TabCount]:
     """ALL first, then each tab of the kind's page in its order."""
     tabs = [TabCount(tab=RequestTab[t.name], count=n) for t, n in counts.items()]
     return [TabCount(tab=RequestTab.ALL, count=sum(counts.values())), *tabs]
+
+
+# Counts a list's tabs for the caller, under the list's shop and filter (the kind's service).
+TabCounter = Callable[[Actor], Awaitable[Mapping[Enum, int]]]
+
+
+@strawberry.type
+class RequestConnection(Connection[Node]):
+    """A page of one kind's requests, with the counts of its tabs."""
+
+    count_tabs: strawberry.Private[TabCounter]
+
+    @strawberry.field(description="The count of every tab (ALL included) under the same filter.")
+    async def tab_counts(self, info: Info[Context, Any]) -> list[TabCount]:
+        return tab_counts(await self.count_tabs(actor_of(info)))
 
 
 @strawberry.type(description="One change of a request (R11): who, when, from what to what, why.")
@@ -205,13 +258,44 @@ class TimelineRecord:
 class NextAction:
     actor_kind: ActorKind
     action: NextActionKind
-    due_at: datetime | None
+    # A plain field, so a page's plan (graphql_runtime/execution_plans.py) reads it in place.
+    due_at: datetime | None = strawberry.field(
+        description="By when (null: no deadline). H4: on a request mirrored from TikTok Shop "
+        "the local window, which never acts: TikTok's deadline is `marketplace.deadline`."
+    )
+    request_id: strawberry.Private[str]
+    mirrored: strawberry.Private[bool]  # may be: TikTok's side is looked up only then
 
     @classmethod
-    def of(cls, n: DomainNextAction | None) -> NextAction | None:
+    def of(
+        cls, n: DomainNextAction | None, request_id: str, lines: Iterable[DomainLine]
+    ) -> NextAction | None:
         if n is None:
             return None
-        return cls(actor_kind=n.actor_kind, action=_NEXT[n.action], due_at=n.due_at)
+        return cls(
+            actor_kind=n.actor_kind,
+            action=_NEXT[n.action],
+            due_at=n.due_at,
+            request_id=request_id,
+            mirrored=may_be_mirrored(lines),
+        )
+
+    @strawberry.field(
+        description="H4: true when the seller must answer before TikTok's deadline "
+        "(`marketplace.deadline`), which falls within the warning window (12 hours), and no "
+        "decision from here is on its way to TikTok; false otherwise, and always for a shop not "
+        "linked."
+    )
+    def deadline_soon(self, info: Info[Context, Any]) -> bool:
+        # Not a coroutine function: a local request (nearly every one) costs no awaitable;
+        # graphql-core awaits the one a mirrored request returns.
+        if not self.mirrored or self.actor_kind is not DomainActorKind.SELLER_AGENT:
+            return False
+        return self._deadline_soon(info)  # type: ignore[return-value]
+
+    async def _deadline_soon(self, info: Info[Context, Any]) -> bool:
+        view = await info.context.marketplace.load(self.request_id)
+        return view is not None and view.deadline_soon
 
 
 @strawberry.type
@@ -221,13 +305,6 @@ class LineRefund:
     amount: Money
 
 
-def line_refunds(b: Any) -> list[LineRefund]:
-    return [
-        LineRefund(line_id=strawberry.ID(x.line_id), quantity=x.quantity, amount=Money.of(x.amount))
-        for x in b.lines
-    ]
-
-
 @strawberry.type(description="How a refund is made up: per line, the items, the shipping, total.")
 class RefundBreakdown:
     items: Money
@@ -235,14 +312,10 @@ class RefundBreakdown:
     total: Money
     lines: list[LineRefund]
 
-    @classmethod
-    def of(cls, b: DomainBreakdown) -> RefundBreakdown:
-        return cls(
-            items=Money.of(b.items),
-            shipping=Money.of(b.shipping),
-            total=Money.of(b.total),
-            lines=line_refunds(b),
-        )
+
+# Served as they are: the domain's refund values have these types' attribute names.
+serve_from(LineRefund, DomainLineRefund)
+serve_from(RefundBreakdown, DomainBreakdown)
 
 
 @strawberry.type(
@@ -272,31 +345,49 @@ class RequestEligibility:
 
     @classmethod
     def of_cancellation(cls, e: CancellationView) -> RequestEligibility:
-        return cls(
-            kind=DomainRequestKind.CANCELLATION,
-            line_id=None,
-            allowed=e.allowed,
-            at_once=e.at_once,
-            code=e.code,
-            message=e.message,
-            available_quantity=None,
-            window_ends_at=e.window_ends_at,
-            eligible=e.allowed,
-        )
+        kind = DomainRequestKind.CANCELLATION
+        return copied(cls, e, kind=kind, line_id=None, available_quantity=None, eligible=e.allowed)
 
     @classmethod
     def of_line(cls, e: LineView) -> RequestEligibility:
-        return cls(
-            kind=kind_of(e.kind),
-            line_id=strawberry.ID(e.line_id),
-            allowed=e.eligible,
-            at_once=False,
-            code=e.code,
-            message=e.message,
-            available_quantity=e.available_quantity,
-            window_ends_at=e.window_ends_at,
-            eligible=e.eligible,
+        line_id = strawberry.ID(e.line_id)
+        return copied(
+            cls, e, kind=kind_of(e.kind), line_id=line_id, allowed=e.eligible, at_once=False
         )
+
+
+def list_filter(given: Any, filter_type: Callable[..., F]) -> F:
+    """A request list's filter as its service takes it (the same field names), ids checked;
+    none given: no filter."""
+    if given is None:
+        return filter_type()
+    order_id = well_formed_id(given.order_id, "filter.orderId")
+    buyer_id = well_formed_id(given.buyer_id, "filter.buyerId")
+    return copied(filter_type, given, order_id=order_id, buyer_id=buyer_id)
+
+
+def request_fields(
+    r: Any, kind: DomainRequestKind, reason: Callable[[str], Reason], next_action: Any
+) -> dict[str, Any]:
+    """The fields of the `Request` interface, filled once from a domain request of any kind
+    (its reasons displayed by `reason`, its next action as the caller read it once)."""
+    return {
+        "id": strawberry.ID(r.id),
+        "kind": kind,
+        "order_id": strawberry.ID(r.order_id),
+        "shop_id": strawberry.ID(r.shop_id),
+        "buyer_id": strawberry.ID(r.buyer_id),
+        "initiator": initiator_of(r.initiator),
+        "status": status_of(r.status),
+        "reason": reason(r.reason),
+        "note": r.note,
+        "requested_at": r.requested_at,
+        "resolved_at": r.resolved_at,
+        "next_action": NextAction.of(next_action, r.id, r.lines),
+        "refund": r.refund,
+        "lines": r.lines,
+        "timeline": [TimelineRecord.of(t, reason) for t in r.timeline],
+    }
 
 
 @strawberry.interface(

@@ -9,6 +9,7 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import httpx
@@ -17,7 +18,8 @@ import uvicorn
 from api.app import create_app
 from api.settings import Settings
 from integrations.tiktok_shop.credentials import ShopLink
-from models.clock import SystemClock
+from integrations.tiktok_shop.statuses import WARN_BEFORE
+from models.clock import Clock, SystemClock
 from services.bootstrap import Services, build_services
 from services.tiktok_connection import TikTokConnection
 from storage import tiktok_requests as mirrors
@@ -59,6 +61,24 @@ class Linked:
         spec.setdefault("line_items", [{"product_name": "Mug", "sale_price": "12.50"}])
         return await self.control("POST", "/_standin/orders", {"shop_id": self.tiktok_shop, **spec})
 
+    async def authorized_shop(self, tiktok_shop: str, cipher: str) -> dict[str, Any]:
+        """A new shop at the stand-in, authorized by its seller: TikTok's answer to the auth
+        code (`access_token`, `refresh_token`, ...)."""
+        await self.control(
+            "POST",
+            "/_standin/shops",
+            {"shop_id": tiktok_shop, "shop_cipher": cipher, "access_token": "TTP_unused"},
+        )
+        code = (await self.control("POST", f"/_standin/shops/{tiktok_shop}/auth_code"))["auth_code"]
+        params = {
+            "app_key": APP_KEY,
+            "app_secret": APP_SECRET,
+            "auth_code": code,
+            "grant_type": "authorized_code",
+        }
+        got = await self.http.get(f"{self.standin.base}/api/v2/token/get", params=params)
+        return dict(got.json()["data"])
+
     async def mirror(self, kind: str, tiktok_id: str) -> mirrors.Mirror | None:
         return await mirrors.get(self.services.db, self.shop_id, kind, tiktok_id)
 
@@ -79,8 +99,13 @@ class Linked:
 
 
 @contextlib.asynccontextmanager
-async def linked_service(db: Database, *standin_flags: str) -> AsyncIterator[Linked]:
-    services = await build_services(db, SystemClock())
+async def linked_service(
+    db: Database,
+    *standin_flags: str,
+    clock: Clock | None = None,
+    warn_before: timedelta = WARN_BEFORE,
+) -> AsyncIterator[Linked]:
+    services = await build_services(db, clock or SystemClock(), tiktok_warn_before=warn_before)
     port = free_port()
     with running_standin(f"http://127.0.0.1:{port}/webhooks/tiktok", *standin_flags) as standin:
         # A TikTok shop of its own: a link is unique per TikTok shop, the database is shared.

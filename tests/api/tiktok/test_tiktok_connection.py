@@ -8,7 +8,6 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
 
 from integrations.tiktok_shop.credentials import ShopLink
@@ -314,7 +313,7 @@ async def test_h4_secrets_never_leave_in_answers_or_logs(
     assert refused.status_code == 403 and bad.status_code == 400
     assert got.json()["appKey"] == "key-1"
     seen = put.text + got.text + refused.text + bad.text + caplog.text
-    stored = await tiktok_links.get(linked.services.db, "shop-secret-1")
+    stored = await tiktok_links.get(linked.services.db, "shop-secret-1", linked.connection.sealer)
     seen += repr(stored)
     for secret in ("APP-SECRET-VALUE", "ACCESS-TOKEN-VALUE", "REFRESH-TOKEN-VALUE"):
         assert secret not in seen
@@ -385,21 +384,7 @@ async def test_h4_an_approve_from_the_ticket_goes_to_tiktok_as_the_same_decision
 
 async def test_h4_an_expired_access_token_is_refreshed_and_stored(linked: Linked) -> None:
     tiktok_shop, shop_id = f"refresh-{linked.tiktok_shop}", f"{linked.shop_id}-refresh"
-    await linked.control(
-        "POST",
-        "/_standin/shops",
-        {"shop_id": tiktok_shop, "shop_cipher": "ROW_refresh", "access_token": "TTP_first"},
-    )
-    code = (await linked.control("POST", f"/_standin/shops/{tiktok_shop}/auth_code"))["auth_code"]
-    params = {
-        "app_key": APP_KEY,
-        "app_secret": APP_SECRET,
-        "auth_code": code,
-        "grant_type": "authorized_code",
-    }
-    async with httpx.AsyncClient() as client:
-        got = await client.get(f"{linked.standin.base}/api/v2/token/get", params=params)
-    tokens = got.json()["data"]
+    tokens = await linked.authorized_shop(tiktok_shop, "ROW_refresh")
     link = ShopLink(
         shop_id=shop_id,
         tiktok_shop_id=tiktok_shop,
@@ -416,7 +401,7 @@ async def test_h4_an_expired_access_token_is_refreshed_and_stored(linked: Linked
     assert api is not None
     items, _ = await api.search("cancellations", {})  # 105002, refreshed, asked again
     assert items == []
-    stored = await tiktok_links.get(linked.services.db, shop_id)
+    stored = await tiktok_links.get(linked.services.db, shop_id, linked.connection.sealer)
     assert stored is not None and stored.access_token not in ("", tokens["access_token"])
     assert stored.refresh_token != tokens["refresh_token"]
 
