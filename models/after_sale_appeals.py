@@ -8,27 +8,16 @@ from datetime import datetime
 
 from models.actors import Actor
 from models.after_sale_decisions import carry_out
-from models.after_sale_requests import (
-    AfterSaleOutcome,
-    AfterSaleRequest,
-    Appeal,
-)
+from models.after_sale_requests import AfterSaleOutcome, AfterSaleRequest, Appeal
 from models.after_sale_steps import (
     at_deadline,
     before_deadline,
     default_decision,
-    move,
+    moved_to,
     start_step,
     subject,
-    to_buyer,
-    to_shop,
 )
-from models.after_sales_machine import (
-    AfterSaleAction,
-    AfterSaleKind,
-    AfterSaleNotificationKind,
-    AfterSaleStatus,
-)
+from models.after_sales_machine import AfterSaleAction, AfterSaleNotificationKind, AfterSaleStatus
 from models.after_sales_reasons import (
     APPEAL_DECIDED_FOR_BUYER,
     APPEAL_DECIDED_FOR_SELLER,
@@ -39,8 +28,8 @@ from models.errors import ValidationFailed
 from models.orders import Order
 from models.reasons import clean_comment, require_reason
 from models.refund_ledger import RefundLedger
+from models.requests import to_buyer, to_shop
 
-_K = AfterSaleKind
 _S = AfterSaleStatus
 _A = AfterSaleAction
 _N = AfterSaleNotificationKind
@@ -59,26 +48,13 @@ def appeal(
     require_reason(APPEAL_REASONS, reason)
     comment = clean_comment(comment)
     before_deadline(r, now)
-    moved, record = move(
-        r,
-        _A.APPEAL,
-        _S.APPEALED,
-        actor,
-        now,
-        reason=reason,
-        comment=comment,
-        appeal=Appeal(reason, comment, now),
+    text = (
+        f"The buyer appealed your rejection of {r.id} (order {r.order_id}); "
+        "the platform will mediate."
     )
-    notes = (
-        to_shop(
-            moved,
-            _N.APPEAL_OPENED,
-            f"The buyer appealed your rejection of {r.id} (order {r.order_id}); "
-            "the platform will mediate.",
-            now,
-        ),
-    )
-    return AfterSaleOutcome(moved, order, (record,), notes, r.status)
+    notes = (to_shop(r, _N.APPEAL_OPENED, text, now),)
+    step = {"reason": reason, "comment": comment, "appeal": Appeal(reason, comment, now)}
+    return moved_to(r, order, _A.APPEAL, _S.APPEALED, actor, now, notes, **step)
 
 
 def _decided(appeal_: Appeal | None, for_buyer: bool, note: str, now: datetime) -> Appeal | None:
@@ -106,27 +82,11 @@ def decide_for_buyer(
     start_step(r, order, _A.DECIDE_FOR_BUYER, actor)
     note = _require_note(note)
     decision = r.decision or default_decision(r, now, actor.kind)
-    out = carry_out(
-        r,
-        order,
-        ledger,
-        decision,
-        _A.DECIDE_FOR_BUYER,
-        actor,
-        now,
-        reason=APPEAL_DECIDED_FOR_BUYER,
-        comment=note,
-        acted_on=None,
-        appeal=_decided(r.appeal, True, note, now),
-    )
-    told = (
-        to_buyer(
-            out.request,
-            _N.APPEAL_DECIDED,
-            f"The platform decided your appeal on order {r.order_id} for you: {note}",
-            now,
-        ),
-    )
+    appeal = _decided(r.appeal, True, note, now)
+    step = {"reason": APPEAL_DECIDED_FOR_BUYER, "comment": note, "appeal": appeal}
+    out = carry_out(r, order, ledger, decision, _A.DECIDE_FOR_BUYER, actor, now, **step)
+    text = f"The platform decided your appeal on order {r.order_id} for you: {note}"
+    told = (to_buyer(r, _N.APPEAL_DECIDED, text, now),)
     return replace(out, notifications=told + out.notifications)
 
 
@@ -136,31 +96,17 @@ def decide_for_seller(
     """R6: the mediator decides for the seller: the request closes."""
     start_step(r, order, _A.DECIDE_FOR_SELLER, actor)
     note = _require_note(note)
-    moved, record = move(
-        r,
-        _A.DECIDE_FOR_SELLER,
-        _S.DECIDED_FOR_SELLER,
-        actor,
-        now,
-        reason=APPEAL_DECIDED_FOR_SELLER,
-        comment=note,
-        appeal=_decided(r.appeal, False, note, now),
-    )
+    to_buyer_text = f"The platform decided your appeal on order {r.order_id} for the seller: {note}"
+    to_shop_text = f"The platform decided the appeal on {r.id} (order {r.order_id}) for you."
     notes = (
-        to_buyer(
-            moved,
-            _N.APPEAL_DECIDED,
-            f"The platform decided your appeal on order {r.order_id} for the seller: {note}",
-            now,
-        ),
-        to_shop(
-            moved,
-            _N.APPEAL_DECIDED,
-            f"The platform decided the appeal on {r.id} (order {r.order_id}) for you.",
-            now,
-        ),
+        to_buyer(r, _N.APPEAL_DECIDED, to_buyer_text, now),
+        to_shop(r, _N.APPEAL_DECIDED, to_shop_text, now),
     )
-    return AfterSaleOutcome(moved, order, (record,), notes, r.status)
+    appeal = _decided(r.appeal, False, note, now)
+    step = {"reason": APPEAL_DECIDED_FOR_SELLER, "comment": note, "appeal": appeal}
+    return moved_to(
+        r, order, _A.DECIDE_FOR_SELLER, _S.DECIDED_FOR_SELLER, actor, now, notes, **step
+    )
 
 
 def finalize_rejection(
@@ -169,21 +115,7 @@ def finalize_rejection(
     """R5: the appeal window passed without an appeal; the rejection is final."""
     start_step(r, order, _A.FINALIZE_REJECTION, actor)
     deadline = at_deadline(r, now)
-    moved, record = move(
-        r,
-        _A.FINALIZE_REJECTION,
-        _S.CLOSED_FINAL,
-        actor,
-        now,
-        reason=APPEAL_WINDOW_PASSED,
-        acted_on=deadline,
-    )
-    notes = (
-        to_buyer(
-            moved,
-            _N.AFTER_SALE_CLOSED,
-            f"The rejection of your {subject(r.kind)} for order {r.order_id} is final.",
-            now,
-        ),
-    )
-    return AfterSaleOutcome(moved, order, (record,), notes, r.status)
+    text = f"The rejection of your {subject(r.kind)} for order {r.order_id} is final."
+    notes = (to_buyer(r, _N.AFTER_SALE_CLOSED, text, now),)
+    step = {"reason": APPEAL_WINDOW_PASSED, "acted_on": deadline}
+    return moved_to(r, order, _A.FINALIZE_REJECTION, _S.CLOSED_FINAL, actor, now, notes, **step)

@@ -8,27 +8,19 @@ from dataclasses import replace
 from datetime import datetime
 
 from models.actors import Actor, ActorKind
-from models.after_sale_requests import (
-    AfterSaleOutcome,
-    AfterSaleRequest,
-    Decision,
-    Rejection,
-)
+from models.after_sale_requests import AfterSaleOutcome, AfterSaleRequest, Decision, Rejection
 from models.after_sale_steps import (
     at_deadline,
     before_deadline,
     default_decision,
     move,
+    moved_to,
     outcome_notes,
     start_step,
     subject,
-    to_buyer,
-    to_shop,
 )
 from models.after_sales_case import pay, snapshot
-from models.after_sales_errors import (
-    DecisionNotAllowed,
-)
+from models.after_sales_errors import DecisionNotAllowed
 from models.after_sales_machine import (
     AfterSaleAction,
     AfterSaleKind,
@@ -48,6 +40,7 @@ from models.reasons import clean_comment, require_reason
 from models.refund_ledger import RefundLedger, clean_quantities, refund_quote
 from models.replacement_orders import place_replacement_order
 from models.request_kinds import profile_of
+from models.requests import to_buyer, to_shop
 
 _K = AfterSaleKind
 _S = AfterSaleStatus
@@ -94,12 +87,13 @@ def decision_for(
     ledger: RefundLedger,
     actor: Actor,
     decision_type: DecisionType,
-    lines: Mapping[str, int] | None,
-    buyer_keeps_item: bool,
-    partial_amount: Money | None,
-    reason: str | None,
-    comment: str | None,
     now: datetime,
+    *,
+    lines: Mapping[str, int] | None = None,
+    buyer_keeps_item: bool = False,
+    partial_amount: Money | None = None,
+    reason: str | None = None,
+    comment: str | None = None,
 ) -> Decision:
     """The decision as the seller states it, checked against the request (R7, P2, R12)."""
     if decision_type is DecisionType.APPROVE_REPLACEMENT and r.kind is not _K.REPLACEMENT:
@@ -142,24 +136,16 @@ def decision_for(
                 f"{quantity} cannot be approved",
                 field="lines",
             )
-    if partial_amount is not None:
-        refund_quote(
-            order, ledger, quantities, partial_amount
-        )  # R7: positive, not above refundable
+    if partial_amount is not None:  # R7: positive, not above refundable
+        refund_quote(order, ledger, quantities, partial_amount)
     keeps = buyer_keeps_item or decision_type in (
         DecisionType.APPROVE_REFUND,
         DecisionType.OFFER_PARTIAL_REFUND,
         DecisionType.ISSUE_REPLACEMENT_REFUND,
     )
+    approved = snapshot(order, quantities)
     return Decision(
-        decision_type,
-        snapshot(order, quantities),
-        keeps,
-        partial_amount,
-        reason,
-        comment,
-        now,
-        actor.kind,
+        decision_type, approved, keeps, partial_amount, reason, comment, now, actor.kind
     )
 
 
@@ -171,40 +157,23 @@ def carry_out(
     action: AfterSaleAction,
     actor: Actor,
     now: datetime,
-    *,
-    reason: str | None,
-    comment: str | None,
-    acted_on: datetime | None,
-    **changes: object,
+    **step: object,
 ) -> AfterSaleOutcome:
-    """Move the request where the decision takes it, paying the refund if that is where."""
-    item_back = r.return_shipment is not None
-    target = _target_of(r, decision, item_back)
+    """Move the request where the decision takes it, paying the refund if that is where
+    (`step`: `move`'s keywords: why, and what else changes)."""
+    target = _target_of(r, decision, item_back=r.return_shipment is not None)
     new_ledger, new_order = None, order
-    extra: dict[str, object] = {"decision": decision, **changes}
-    deadline = None
+    step = {"decision": decision, "deadline": None, **step}
     placed: tuple[Order, ...] = ()
     if target is _S.REFUNDED:
-        refund, new_ledger, new_order = pay(r, order, ledger, decision, now)
-        extra["refund"] = refund
+        step["refund"], new_ledger, new_order = pay(r, order, ledger, decision, now)
     elif target is _S.AWAITING_BUYER_RETURN:
-        deadline = now + r.policy.buyer_return_shipping_window
+        step["deadline"] = now + r.policy.buyer_return_shipping_window
     elif target is _S.AWAITING_REPLACEMENT_SHIPMENT and r.replacement_order_id is None:
         replacement, new_order = place_replacement_order(r, order, decision, now)  # P4
-        extra["replacement_order_id"] = replacement.id
+        step["replacement_order_id"] = replacement.id
         placed = (replacement,)
-    moved, record = move(
-        r,
-        action,
-        target,
-        actor,
-        now,
-        reason=reason,
-        comment=comment,
-        acted_on=acted_on,
-        deadline=deadline,
-        **extra,
-    )
+    moved, record = move(r, action, target, actor, now, **step)  # type: ignore[arg-type]
     notes = outcome_notes(moved, now, shop=actor.kind is ActorKind.PLATFORM)
     return AfterSaleOutcome(
         moved, new_order, (record,), notes, r.status, new_ledger, new_orders=placed
@@ -236,25 +205,15 @@ def approve(
         ledger,
         actor,
         decision,
-        lines,
-        buyer_keeps_item,
-        partial_amount,
-        reason,
-        comment,
         now,
+        lines=lines,
+        buyer_keeps_item=buyer_keeps_item,
+        partial_amount=partial_amount,
+        reason=reason,
+        comment=comment,
     )
-    return carry_out(
-        r,
-        order,
-        ledger,
-        d,
-        _A.APPROVE,
-        actor,
-        now,
-        reason=reason or decision.value,
-        comment=d.comment,
-        acted_on=None,
-    )
+    why = {"reason": reason or decision.value, "comment": d.comment}
+    return carry_out(r, order, ledger, d, _A.APPROVE, actor, now, **why)
 
 
 def auto_approve(
@@ -264,18 +223,8 @@ def auto_approve(
     start_step(r, order, _A.AUTO_APPROVE, actor)
     deadline = at_deadline(r, now)
     decision = default_decision(r, now, actor.kind)
-    return carry_out(
-        r,
-        order,
-        ledger,
-        decision,
-        _A.AUTO_APPROVE,
-        actor,
-        now,
-        reason=SELLER_RESPONSE_WINDOW_PASSED,
-        comment=None,
-        acted_on=deadline,
-    )
+    why = {"reason": SELLER_RESPONSE_WINDOW_PASSED, "acted_on": deadline}
+    return carry_out(r, order, ledger, decision, _A.AUTO_APPROVE, actor, now, **why)
 
 
 def reject(
@@ -308,44 +257,23 @@ def rejected(
     on_receipt: bool,
 ) -> AfterSaleOutcome:
     appeal_by = now + r.policy.appeal_window
-    changes: dict[str, object] = {"rejection": Rejection(reason, comment, now, on_receipt)}
+    step: dict[str, object] = {"reason": reason, "comment": comment, "deadline": appeal_by}
+    step["rejection"] = Rejection(reason, comment, now, on_receipt)
     if on_receipt and r.return_shipment is not None:
-        changes["return_shipment"] = replace(r.return_shipment, received_at=now)
-    moved, record = move(
-        r,
-        action,
-        _S.REJECTED,
-        actor,
-        now,
-        reason=reason,
-        comment=comment,
-        deadline=appeal_by,
-        **changes,
-    )
+        step["return_shipment"] = replace(r.return_shipment, received_at=now)
     what = "the returned item" if on_receipt else f"your {subject(r.kind)}"
-    notes = (
-        to_buyer(
-            moved,
-            _N.AFTER_SALE_REJECTED,
-            f"The seller rejected {what} for order {r.order_id}: {display_text(reason)}. "
-            f"You may appeal until {appeal_by:%Y-%m-%d %H:%M} UTC.",
-            now,
-        ),
+    text = (
+        f"The seller rejected {what} for order {r.order_id}: {display_text(reason)}. "
+        f"You may appeal until {appeal_by:%Y-%m-%d %H:%M} UTC."
     )
-    return AfterSaleOutcome(moved, order, (record,), notes, r.status)
+    notes = (to_buyer(r, _N.AFTER_SALE_REJECTED, text, now),)
+    return moved_to(r, order, action, _S.REJECTED, actor, now, notes, **step)
 
 
 def withdraw(r: AfterSaleRequest, order: Order, actor: Actor, now: datetime) -> AfterSaleOutcome:
     """The buyer takes back a request the seller has not answered, or a return not yet shipped."""
     start_step(r, order, _A.WITHDRAW, actor)
     before_deadline(r, now)
-    moved, record = move(r, _A.WITHDRAW, _S.WITHDRAWN, actor, now)
-    notes = (
-        to_shop(
-            moved,
-            _N.AFTER_SALE_WITHDRAWN,
-            f"The buyer withdrew the {subject(r.kind)} {r.id} for order {r.order_id}.",
-            now,
-        ),
-    )
-    return AfterSaleOutcome(moved, order, (record,), notes, r.status)
+    text = f"The buyer withdrew the {subject(r.kind)} {r.id} for order {r.order_id}."
+    notes = (to_shop(r, _N.AFTER_SALE_WITHDRAWN, text, now),)
+    return moved_to(r, order, _A.WITHDRAW, _S.WITHDRAWN, actor, now, notes)

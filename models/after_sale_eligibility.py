@@ -5,10 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
-from models.after_sale_requests import (
-    AfterSaleRequest,
-    LineEligibility,
-)
+from models.after_sale_requests import AfterSaleRequest, LineEligibility
 from models.after_sales_errors import (
     ALREADY_REQUESTED,
     NOT_DELIVERED,
@@ -17,21 +14,12 @@ from models.after_sales_errors import (
     WINDOW_PASSED,
     AfterSaleRefused,
 )
-from models.after_sales_machine import (
-    SELLER_REJECTION_ACTIONS,
-    AfterSaleAction,
-    AfterSaleKind,
-    AfterSaleNotificationKind,
-    AfterSaleStatus,
-)
+from models.after_sales_machine import SELLER_REJECTION_ACTIONS, AfterSaleKind, AfterSaleStatus
 from models.orders import FulfilmentState, Order
 from models.policy import CategoryPolicy, PolicyBook
 from models.request_kinds import profile_of
 
-_K = AfterSaleKind
 _S = AfterSaleStatus
-_A = AfterSaleAction
-_N = AfterSaleNotificationKind
 
 
 # R1: an order with the carrier this long after it was shipped counts as never received.
@@ -180,27 +168,9 @@ def line_eligibility(
             try:
                 ends, _ = buyer_may_ask(order, existing, kind, {line.line_id: 1}, policy, now)
             except AfterSaleRefused as refusal:
-                out.append(
-                    LineEligibility(
-                        line.line_id,
-                        kind,
-                        False,
-                        refusal.code,
-                        refusal.message,
-                        available,
-                        refusal.window_ends_at,
-                    )
-                )
+                refused = (refusal.code, refusal.message, available, refusal.window_ends_at)
+                out.append(LineEligibility(line.line_id, kind, False, *refused))
                 continue
-            out.append(
-                LineEligibility(
-                    line.line_id,
-                    kind,
-                    True,
-                    None,
-                    f"Up to {available} may be asked about until {ends:%Y-%m-%d %H:%M} UTC.",
-                    available,
-                    ends,
-                )
-            )
+            until = f"Up to {available} may be asked about until {ends:%Y-%m-%d %H:%M} UTC."
+            out.append(LineEligibility(line.line_id, kind, True, None, until, available, ends))
     return tuple(out)

@@ -24,14 +24,7 @@ from models.after_sale_requests import (
     Offer,
     OfferAnswer,
 )
-from models.after_sale_steps import (
-    at_deadline,
-    before_deadline,
-    move,
-    start_step,
-    to_buyer,
-    to_shop,
-)
+from models.after_sale_steps import at_deadline, before_deadline, moved_to, start_step
 from models.after_sales_errors import DecisionNotAllowed
 from models.after_sales_machine import (
     AfterSaleAction,
@@ -43,6 +36,7 @@ from models.after_sales_reasons import BUYER_OFFER_WINDOW_PASSED
 from models.money import Money
 from models.orders import Order
 from models.refund_ledger import RefundLedger
+from models.requests import to_buyer, to_shop
 
 _S = AfterSaleStatus
 _A = AfterSaleAction
@@ -65,51 +59,30 @@ def offer_partial_refund(
     comment: str | None = None,
 ) -> AfterSaleOutcome:
     """R12: the seller offers `amount` (positive, at most what the lines can still refund)."""
-    start_step(r, order, _A.OFFER_PARTIAL_REFUND, actor)
+    action = _A.OFFER_PARTIAL_REFUND
+    start_step(r, order, action, actor)
     before_deadline(r, now)
     if r.offers_made >= MAX_OFFERS:
         raise DecisionNotAllowed(
             f"{r.id} had {r.offers_made} offers already (at most {MAX_OFFERS}): approve it in "
             "full or reject it"
         )
+    offered = DecisionType.OFFER_PARTIAL_REFUND
     d = decision_for(
-        r,
-        order,
-        ledger,
-        actor,
-        DecisionType.OFFER_PARTIAL_REFUND,
-        lines,
-        True,
-        amount,
-        None,
-        comment,
-        now,
+        r, order, ledger, actor, offered, now, lines=lines, partial_amount=amount, comment=comment
     )
     amount = d.partial_amount or amount  # decision_for refused an offer without one
     if amount is None:
         raise ValueError("an offer without an amount passed decision_for")
     offer = Offer(amount, d.lines, d.comment, now, now + r.policy.offer_response_window)
-    moved, record = move(
-        r,
-        _A.OFFER_PARTIAL_REFUND,
-        _S.AWAITING_BUYER_RESPONSE,
-        actor,
-        now,
-        reason=DecisionType.OFFER_PARTIAL_REFUND.value,
-        comment=d.comment,
-        deadline=offer.respond_by,
-        offer=offer,
+    text = (
+        f"The seller offers a refund of {offer.amount} for order {r.order_id} (you keep the "
+        f"item): accept or decline by {offer.respond_by:%Y-%m-%d %H:%M} UTC."
     )
-    notes = (
-        to_buyer(
-            moved,
-            _N.OFFER_MADE,
-            f"The seller offers a refund of {offer.amount} for order {r.order_id} (you keep the "
-            f"item): accept or decline by {offer.respond_by:%Y-%m-%d %H:%M} UTC.",
-            now,
-        ),
-    )
-    return AfterSaleOutcome(moved, order, (record,), notes, r.status)
+    notes = (to_buyer(r, _N.OFFER_MADE, text, now),)
+    step = {"reason": offered.value, "comment": d.comment, "deadline": offer.respond_by}
+    target = _S.AWAITING_BUYER_RESPONSE
+    return moved_to(r, order, action, target, actor, now, notes, **step, offer=offer)
 
 
 def _answered(r: AfterSaleRequest, answer: OfferAnswer, now: datetime) -> Offer:
@@ -126,8 +99,7 @@ def _accepted(
     action: AfterSaleAction,
     offer: Offer,
     now: datetime,
-    reason: str | None,
-    acted_on: datetime | None,
+    **step: object,
 ) -> AfterSaleOutcome:
     # The refund goes through the same ledger and quote as any approval (carry_out -> pay).
     decision = Decision(
@@ -140,27 +112,13 @@ def _accepted(
         now,
         actor.kind,
     )
-    outcome = carry_out(
-        r,
-        order,
-        ledger,
-        decision,
-        action,
-        actor,
-        now,
-        reason=reason,
-        comment=None,
-        acted_on=acted_on,
-        offer=offer,
-    )
+    outcome = carry_out(r, order, ledger, decision, action, actor, now, **step, offer=offer)
     paid = outcome.request.refund.total if outcome.request.refund else offer.amount
-    note = to_shop(
-        outcome.request,
-        _N.OFFER_ANSWERED,
+    text = (
         f"The offer of {offer.amount} on {r.id} (order {r.order_id}) was accepted; "
-        f"{paid} was refunded.",
-        now,
+        f"{paid} was refunded."
     )
+    note = to_shop(r, _N.OFFER_ANSWERED, text, now)
     return replace(outcome, notifications=(*outcome.notifications, note))
 
 
@@ -171,31 +129,16 @@ def _declined(
     action: AfterSaleAction,
     offer: Offer,
     now: datetime,
-    reason: str | None,
-    acted_on: datetime | None,
+    **step: object,
 ) -> AfterSaleOutcome:
     respond_by = now + r.policy.seller_response_window  # the seller decides again (R3 holds)
-    moved, record = move(
-        r,
-        action,
-        _S.PENDING_SELLER,
-        actor,
-        now,
-        reason=reason,
-        acted_on=acted_on,
-        deadline=respond_by,
-        offer=offer,
+    text = (
+        f"The offer of {offer.amount} on {r.id} (order {r.order_id}) was declined: approve, "
+        f"offer again or reject by {respond_by:%Y-%m-%d %H:%M} UTC."
     )
-    notes = (
-        to_shop(
-            moved,
-            _N.OFFER_ANSWERED,
-            f"The offer of {offer.amount} on {r.id} (order {r.order_id}) was declined: approve, "
-            f"offer again or reject by {respond_by:%Y-%m-%d %H:%M} UTC.",
-            now,
-        ),
-    )
-    return AfterSaleOutcome(moved, order, (record,), notes, r.status)
+    notes = (to_shop(r, _N.OFFER_ANSWERED, text, now),)
+    step |= {"deadline": respond_by, "offer": offer}
+    return moved_to(r, order, action, _S.PENDING_SELLER, actor, now, notes, **step)
 
 
 def answer_offer(
@@ -212,9 +155,9 @@ def answer_offer(
     before_deadline(r, now)
     if accept:
         offer = _answered(r, OfferAnswer.ACCEPTED, now)
-        return _accepted(r, order, ledger, actor, action, offer, now, None, None)
+        return _accepted(r, order, ledger, actor, action, offer, now)
     offer = _answered(r, OfferAnswer.DECLINED, now)
-    return _declined(r, order, actor, action, offer, now, None, None)
+    return _declined(r, order, actor, action, offer, now)
 
 
 def expire_offer(
@@ -222,24 +165,12 @@ def expire_offer(
 ) -> AfterSaleOutcome:
     """R12: the buyer did not answer in time; the request's policy says what silence means."""
     start_step(r, order, _A.EXPIRE_OFFER, actor)
-    deadline = at_deadline(r, now)
+    why = {"reason": BUYER_OFFER_WINDOW_PASSED, "acted_on": at_deadline(r, now)}
     if r.policy.offer_silence_accepts:
         offer = _answered(r, OfferAnswer.ACCEPTED_BY_SILENCE, now)
-        return _accepted(
-            r,
-            order,
-            ledger,
-            actor,
-            _A.EXPIRE_OFFER,
-            offer,
-            now,
-            BUYER_OFFER_WINDOW_PASSED,
-            deadline,
-        )
+        return _accepted(r, order, ledger, actor, _A.EXPIRE_OFFER, offer, now, **why)
     offer = _answered(r, OfferAnswer.DECLINED_BY_SILENCE, now)
-    return _declined(
-        r, order, actor, _A.EXPIRE_OFFER, offer, now, BUYER_OFFER_WINDOW_PASSED, deadline
-    )
+    return _declined(r, order, actor, _A.EXPIRE_OFFER, offer, now, **why)
 
 
 __all__ = ["MAX_OFFERS", "answer_offer", "expire_offer", "offer_partial_refund"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from models.actors import Actor, ActorKind
 from models.after_sale_eligibility import (
@@ -15,19 +16,8 @@ from models.after_sale_eligibility import (
     refuse_open_and_used,
     units_left,
 )
-from models.after_sale_requests import (
-    AfterSaleOutcome,
-    AfterSaleRequest,
-    Decision,
-)
-from models.after_sale_steps import (
-    check_create,
-    move,
-    record_step,
-    refunded_note,
-    subject,
-    to_shop,
-)
+from models.after_sale_requests import AfterSaleOutcome, AfterSaleRecord, AfterSaleRequest, Decision
+from models.after_sale_steps import check_create, move, record_step, refunded_note, subject
 from models.after_sales_case import pay, snapshot
 from models.after_sales_errors import (
     ALREADY_REQUESTED,
@@ -55,11 +45,11 @@ from models.after_sales_reasons import (
 from models.money import Money
 from models.notifications import Notification
 from models.orders import FulfilmentState, Order
-from models.policy import WEEKENDS_ONLY, BusinessCalendar, CategoryPolicy, seller_response_window
+from models.policy import WEEKENDS_ONLY, BusinessCalendar, CategoryPolicy
 from models.reasons import clean_comment, require_reason
 from models.refund_ledger import RefundLedger, clean_quantities, refund_quote
 from models.request_kinds import profile_of
-from models.requests import Initiator, opened_on
+from models.requests import Initiator, OpenedRequest, opened_on, seller_answers_by, to_shop
 
 _K = AfterSaleKind
 _S = AfterSaleStatus
@@ -105,71 +95,52 @@ def request_by_buyer(
     follows = last_rejected(existing)
 
     r = AfterSaleRequest(
-        **opened_on(order, new_id, Initiator.BUYER, reason, note, policy, now),
+        **vars(opened_on(order, new_id, Initiator.BUYER, reason, note, policy, now)),
         kind=kind,
         status=_S.PENDING_SELLER,
         lines=snapshot(order, quantities),
         follows_id=follows,
     )
     record = record_step(None, kind, _A.REQUEST, _S.PENDING_SELLER, actor, now, reason, note)
-    # R3, Y2: the window for the order's value, counted on the calendar if the policy says so.
-    window = seller_response_window(policy, order.items_total.minor)
-    r = replace(r, timeline=(record,), deadline=window.ends(now, calendar))
+    r = replace(r, timeline=(record,), deadline=seller_answers_by(order, policy, now, calendar))
 
-    closed: list[AfterSaleRequest] = []
-    for old in superseded:
-        moved, _ = move(
-            old, _A.SUPERSEDE, _S.CLOSED_FINAL, actor, now, reason=SECOND_REQUEST_SUBMITTED
-        )
-        closed.append(moved)
-
-    if kind is _K.REFUND_ONLY and policy.instant_refund:
-        decision = Decision(
-            DecisionType.APPROVE_REFUND,
-            r.lines,
-            True,
-            None,
-            INSTANT_REFUND_CATEGORY,
-            None,
-            now,
-            ActorKind.PLATFORM,
-        )
-        refund, new_ledger, new_order = pay(r, order, ledger, decision, now)
-        paid, second = move(
-            r,
-            _A.INSTANT_REFUND,
-            _S.REFUNDED,
-            INSTANT_REFUNDER,
-            now,
-            reason=INSTANT_REFUND_CATEGORY,
-            decision=decision,
-            refund=refund,
-        )
-        notes = (
-            refunded_note(paid, now),
-            to_shop(
-                paid,
-                _N.AFTER_SALE_REFUNDED,
-                f"The platform refunded {refund.total} on order {order.id} at once "
-                "(instant-refund category).",
-                now,
-            ),
-        )
-        return AfterSaleOutcome(
-            paid, new_order, (record, second), notes, None, new_ledger, tuple(closed)
-        )
-
-    second_time = " (a second request)" if follows else ""
-    notes = (
-        to_shop(
-            r,
-            _N.AFTER_SALE_REQUESTED,
-            f"New {subject(kind)}{second_time} for order {order.id}; answer by "
-            f"{r.deadline:%Y-%m-%d %H:%M} UTC.",
-            now,
-        ),
+    closed = tuple(
+        move(old, _A.SUPERSEDE, _S.CLOSED_FINAL, actor, now, reason=SECOND_REQUEST_SUBMITTED)[0]
+        for old in superseded
     )
-    return AfterSaleOutcome(r, order, (record,), notes, None, None, tuple(closed))
+    if kind is _K.REFUND_ONLY and policy.instant_refund:
+        return _refunded_at_once(r, order, ledger, record, closed, now)
+    second_time = " (a second request)" if follows else ""
+    text = (
+        f"New {subject(kind)}{second_time} for order {order.id}; answer by "
+        f"{r.deadline:%Y-%m-%d %H:%M} UTC."
+    )
+    notes = (to_shop(r, _N.AFTER_SALE_REQUESTED, text, now),)
+    return AfterSaleOutcome(r, order, (record,), notes, None, None, closed)
+
+
+def _refunded_at_once(
+    r: AfterSaleRequest,
+    order: Order,
+    ledger: RefundLedger,
+    asked: AfterSaleRecord,
+    closed: tuple[AfterSaleRequest, ...],
+    now: datetime,
+) -> AfterSaleOutcome:
+    """R10: a refund-only request in an instant-refund category, paid by the platform at once."""
+    why = INSTANT_REFUND_CATEGORY
+    decision = Decision(
+        DecisionType.APPROVE_REFUND, r.lines, True, None, why, None, now, ActorKind.PLATFORM
+    )
+    refund, new_ledger, new_order = pay(r, order, ledger, decision, now)
+    step = {"reason": why, "decision": decision, "refund": refund}
+    paid, record = move(r, _A.INSTANT_REFUND, _S.REFUNDED, INSTANT_REFUNDER, now, **step)  # type: ignore[arg-type]
+    text = (
+        f"The platform refunded {refund.total} on order {order.id} at once "
+        "(instant-refund category)."
+    )
+    notes = (refunded_note(paid, now), to_shop(paid, _N.AFTER_SALE_REFUNDED, text, now))
+    return AfterSaleOutcome(paid, new_order, (asked, record), notes, None, new_ledger, closed)
 
 
 def _initiated_refund(
@@ -178,17 +149,14 @@ def _initiated_refund(
     ledger: RefundLedger,
     actor: Actor,
     action: AfterSaleAction,
-    initiator: Initiator,
-    reason: str,
-    comment: str | None,
-    policy: CategoryPolicy,
-    now: datetime,
-    new_id: str,
+    start: OpenedRequest[Any, Any],
     lines: Mapping[str, int] | None,
     partial_amount: Money | None,
 ) -> AfterSaleOutcome:
+    """R9, R10: a refund with no buyer's request; `start`: models/requests.py::opened_on."""
     check_create(action, actor, _K.REFUND_ONLY)
-    comment = clean_comment(comment)
+    start = replace(start, note=clean_comment(start.note))
+    reason, comment, now = start.reason, start.note, start.requested_at
     check_existing(order, existing)
     if order.fulfilment_state not in (FulfilmentState.IN_TRANSIT, FulfilmentState.DELIVERED):
         raise AfterSaleRefused(
@@ -209,10 +177,9 @@ def _initiated_refund(
     else:
         quantities = clean_quantities(order, lines)
         refuse_open_and_used(order, existing, quantities, set())
+    partial = partial_amount is not None
     decision = Decision(
-        DecisionType.APPROVE_REFUND
-        if partial_amount is None
-        else DecisionType.OFFER_PARTIAL_REFUND,
+        DecisionType.OFFER_PARTIAL_REFUND if partial else DecisionType.APPROVE_REFUND,
         snapshot(order, quantities),
         True,
         partial_amount,
@@ -224,7 +191,7 @@ def _initiated_refund(
     # The quote itself refuses a partial amount that is not positive or above what is refundable.
     refund_quote(order, ledger, quantities, partial_amount)
     r = AfterSaleRequest(
-        **opened_on(order, new_id, initiator, reason, comment, policy, now),
+        **vars(start),
         kind=_K.REFUND_ONLY,
         status=_S.REFUNDED,
         lines=decision.lines,
@@ -240,16 +207,9 @@ def _initiated_refund(
     record = record_step(None, _K.REFUND_ONLY, action, _S.REFUNDED, actor, now, reason, comment)
     r = replace(r, refund=refund, resolved_at=now, timeline=(record,))
     notes: list[Notification] = [refunded_note(r, now)]
-    if initiator is Initiator.PLATFORM:
-        notes.append(
-            to_shop(
-                r,
-                _N.AFTER_SALE_REFUNDED,
-                f"The platform refunded {refund.total} on order {order.id}: "
-                f"{display_text(reason)}.",
-                now,
-            )
-        )
+    if start.initiator is Initiator.PLATFORM:
+        text = f"The platform refunded {refund.total} on order {order.id}: {display_text(reason)}."
+        notes.append(to_shop(r, _N.AFTER_SALE_REFUNDED, text, now))
     return AfterSaleOutcome(r, new_order, (record,), tuple(notes), None, new_ledger)
 
 
@@ -293,21 +253,9 @@ def refund_by_seller(
     Every unit still free of requests unless `lines` says which; in full unless `partial_amount`.
     """
     require_reason(SELLER_REFUND_REASONS, reason)
-    return _initiated_refund(
-        order,
-        existing,
-        ledger,
-        actor,
-        _A.SELLER_REFUND,
-        Initiator.SELLER,
-        reason,
-        comment,
-        policy,
-        now,
-        new_id,
-        lines,
-        partial_amount,
-    )
+    start = opened_on(order, new_id, Initiator.SELLER, reason, comment, policy, now)
+    action = _A.SELLER_REFUND
+    return _initiated_refund(order, existing, ledger, actor, action, start, lines, partial_amount)
 
 
 def refund_by_platform(
@@ -326,18 +274,6 @@ def refund_by_platform(
 ) -> AfterSaleOutcome:
     """R10: the platform refunds without the seller; the shop is told the final state."""
     require_reason(PLATFORM_REFUND_REASONS, reason)
-    return _initiated_refund(
-        order,
-        existing,
-        ledger,
-        actor,
-        _A.PLATFORM_REFUND,
-        Initiator.PLATFORM,
-        reason,
-        comment,
-        policy,
-        now,
-        new_id,
-        lines,
-        partial_amount,
-    )
+    start = opened_on(order, new_id, Initiator.PLATFORM, reason, comment, policy, now)
+    action = _A.PLATFORM_REFUND
+    return _initiated_refund(order, existing, ledger, actor, action, start, lines, partial_amount)

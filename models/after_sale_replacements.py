@@ -19,21 +19,9 @@ from datetime import datetime
 
 from models.actors import Actor
 from models.after_sale_decisions import carry_out
-from models.after_sale_requests import (
-    AfterSaleOutcome,
-    AfterSaleRequest,
-    Decision,
-    Shipment,
-)
+from models.after_sale_requests import AfterSaleOutcome, AfterSaleRequest, Decision, Shipment
 from models.after_sale_shipping import shipment_of
-from models.after_sale_steps import (
-    at_deadline,
-    before_deadline,
-    move,
-    start_step,
-    to_buyer,
-    to_shop,
-)
+from models.after_sale_steps import at_deadline, before_deadline, moved_to, start_step
 from models.after_sales_machine import (
     AfterSaleAction,
     AfterSaleNotificationKind,
@@ -44,6 +32,7 @@ from models.after_sales_reasons import REPLACEMENT_DELIVERED, REPLACEMENT_NOT_DE
 from models.orders import FulfilmentState, Order
 from models.reasons import clean_comment
 from models.refund_ledger import RefundLedger
+from models.requests import to_buyer, to_shop
 
 _S = AfterSaleStatus
 _A = AfterSaleAction
@@ -58,34 +47,21 @@ def _refunded_instead(
     now: datetime,
     *,
     reason: str,
-    comment: str | None,
-    acted_on: datetime | None,
-    replacement: Order | None,
+    comment: str | None = None,
+    acted_on: datetime | None = None,
+    replacement: Order | None = None,
 ) -> AfterSaleOutcome:
     lines = r.decision.lines if r.decision else r.lines
     decision = Decision(
         DecisionType.ISSUE_REPLACEMENT_REFUND, lines, True, None, None, comment, now, actor.kind
     )
-    outcome = carry_out(
-        r,
-        order,
-        ledger,
-        decision,
-        _A.ISSUE_REPLACEMENT_REFUND,
-        actor,
-        now,
-        reason=reason,
-        comment=comment,
-        acted_on=acted_on,
-    )
-    moved: tuple[tuple[Order, Order], ...] = ()
-    if (
-        replacement is not None
-        and replacement.fulfilment_state is FulfilmentState.AWAITING_SHIPMENT
-    ):
-        cancelled, _nothing_paid = replacement.cancelled(now)
-        moved = ((replacement, cancelled),)
-    return replace(outcome, moved_orders=moved)
+    step = {"reason": reason, "comment": comment, "acted_on": acted_on}
+    action = _A.ISSUE_REPLACEMENT_REFUND
+    outcome = carry_out(r, order, ledger, decision, action, actor, now, **step)
+    if replacement is None or replacement.fulfilment_state is not FulfilmentState.AWAITING_SHIPMENT:
+        return outcome
+    cancelled, _nothing_paid = replacement.cancelled(now)
+    return replace(outcome, moved_orders=((replacement, cancelled),))
 
 
 def issue_replacement_refund(
@@ -102,16 +78,9 @@ def issue_replacement_refund(
     start_step(r, order, _A.ISSUE_REPLACEMENT_REFUND, actor)
     comment = clean_comment(comment)
     before_deadline(r, now)
+    why = DecisionType.ISSUE_REPLACEMENT_REFUND.value
     return _refunded_instead(
-        r,
-        order,
-        ledger,
-        actor,
-        now,
-        reason=DecisionType.ISSUE_REPLACEMENT_REFUND.value,
-        comment=comment,
-        acted_on=None,
-        replacement=replacement,
+        r, order, ledger, actor, now, reason=why, comment=comment, replacement=replacement
     )
 
 
@@ -121,61 +90,33 @@ def replacement_not_delivered(
     """P4: the shipped replacement was not delivered within its window; the platform refunds."""
     start_step(r, order, _A.ISSUE_REPLACEMENT_REFUND, actor)
     deadline = at_deadline(r, now)
-    return _refunded_instead(
-        r,
-        order,
-        ledger,
-        actor,
-        now,
-        reason=REPLACEMENT_NOT_DELIVERED,
-        comment=None,
-        acted_on=deadline,
-        replacement=None,
-    )
+    why = REPLACEMENT_NOT_DELIVERED
+    return _refunded_instead(r, order, ledger, actor, now, reason=why, acted_on=deadline)
 
 
 def _shipped(
     r: AfterSaleRequest, order: Order, actor: Actor, shipment: Shipment, now: datetime
-) -> tuple[AfterSaleRequest, AfterSaleOutcome]:
-    deliver_by = now + r.policy.replacement_delivery_window
-    moved, record = move(
-        r,
-        _A.SHIP_REPLACEMENT,
-        _S.REPLACEMENT_SHIPPED,
-        actor,
-        now,
-        comment=f"{shipment.carrier} {shipment.tracking_number}",
-        deadline=deliver_by,
-        replacement_shipment=shipment,
-    )
-    note = to_buyer(
-        moved,
-        _N.REPLACEMENT_SHIPPED,
+) -> AfterSaleOutcome:
+    text = (
         f"Your replacement for order {r.order_id} is on its way with {shipment.carrier}, "
-        f"tracking {shipment.tracking_number}.",
-        now,
+        f"tracking {shipment.tracking_number}."
     )
-    return moved, AfterSaleOutcome(moved, order, (record,), (note,), r.status)
+    notes = (to_buyer(r, _N.REPLACEMENT_SHIPPED, text, now),)
+    deliver_by = now + r.policy.replacement_delivery_window
+    step = {"comment": shipment.label, "deadline": deliver_by, "replacement_shipment": shipment}
+    return moved_to(
+        r, order, _A.SHIP_REPLACEMENT, _S.REPLACEMENT_SHIPPED, actor, now, notes, **step
+    )
 
 
 def _delivered(r: AfterSaleRequest, order: Order, actor: Actor, now: datetime) -> AfterSaleOutcome:
+    text = f"The replacement for {r.id} (order {r.order_id}) was delivered."
+    notes = (to_shop(r, _N.REPLACEMENT_DELIVERED, text, now),)
     shipment = r.replacement_shipment
-    moved, record = move(
-        r,
-        _A.CONFIRM_REPLACEMENT_DELIVERED,
-        _S.REPLACED,
-        actor,
-        now,
-        reason=REPLACEMENT_DELIVERED,
-        replacement_shipment=replace(shipment, received_at=now) if shipment else None,
-    )
-    note = to_shop(
-        moved,
-        _N.REPLACEMENT_DELIVERED,
-        f"The replacement for {r.id} (order {r.order_id}) was delivered.",
-        now,
-    )
-    return AfterSaleOutcome(moved, order, (record,), (note,), r.status)
+    received = replace(shipment, received_at=now) if shipment else None
+    step = {"reason": REPLACEMENT_DELIVERED, "replacement_shipment": received}
+    action = _A.CONFIRM_REPLACEMENT_DELIVERED
+    return moved_to(r, order, action, _S.REPLACED, actor, now, notes, **step)
 
 
 def ship_replacement(
@@ -190,7 +131,7 @@ def ship_replacement(
     """P2, P4: the seller hands the replacement to the carrier; its order moves with it."""
     start_step(r, order, _A.SHIP_REPLACEMENT, actor)
     shipment = shipment_of(carrier, tracking_number, now)
-    _, outcome = _shipped(r, order, actor, shipment, now)
+    outcome = _shipped(r, order, actor, shipment, now)
     if replacement is None:
         return outcome
     handed = replacement.handed_to_carrier(now, shipment.carrier, shipment.tracking_number)
@@ -229,7 +170,8 @@ def follow_replacement_order(
             replacement.tracking_number or "",
             replacement.shipped_at or now,
         )
-        current, shipped = _shipped(current, order, actor, shipment, now)
+        shipped = _shipped(current, order, actor, shipment, now)
+        current = shipped.request
         steps.append(shipped)
     if state is FulfilmentState.DELIVERED and current.status is _S.REPLACEMENT_SHIPPED:
         start_step(current, order, _A.CONFIRM_REPLACEMENT_DELIVERED, actor)

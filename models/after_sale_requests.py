@@ -21,9 +21,8 @@ from models.after_sales_machine import (
 from models.money import Money
 from models.notifications import Notification
 from models.orders import LineItem, Order
-from models.policy import CategoryPolicy
-from models.refund_ledger import RefundBreakdown, RefundLedger
-from models.requests import Initiator, NextAction, TimelineRecord
+from models.refund_ledger import RefundLedger
+from models.requests import Initiator, NextAction, OpenedRequest, TimelineRecord
 
 _S = AfterSaleStatus
 
@@ -77,6 +76,11 @@ class Shipment:
     shipped_at: datetime
     received_at: datetime | None = None
 
+    @property
+    def label(self) -> str:
+        """How the timeline names the parcel: its carrier and tracking number."""
+        return f"{self.carrier} {self.tracking_number}"
+
 
 class OfferAnswer(Enum):
     ACCEPTED = "ACCEPTED"
@@ -99,20 +103,10 @@ class Offer:
 
 
 @dataclass(frozen=True)
-class AfterSaleRequest:
-    id: str
-    order_id: str
-    shop_id: str
-    buyer_id: str
+class AfterSaleRequest(OpenedRequest[AfterSaleAction, AfterSaleStatus]):
     kind: AfterSaleKind
-    initiator: Initiator
     status: AfterSaleStatus
     lines: tuple[LineItem, ...]  # the lines asked about, with the quantities asked for
-    reason: str
-    note: str | None
-    currency: str
-    policy: CategoryPolicy  # the policy the request was opened under (Y1)
-    requested_at: datetime
     follows_id: str | None = None  # R5: the rejected request this second request follows
     deadline: datetime | None = None  # the current step's deadline (NEXT_ACTION_OF_STATUS)
     decision: Decision | None = None
@@ -120,10 +114,6 @@ class AfterSaleRequest:
     appeal: Appeal | None = None
     return_shipment: Shipment | None = None
     replacement_shipment: Shipment | None = None
-    refund: RefundBreakdown | None = None
-    resolved_at: datetime | None = None
-    timeline: tuple[AfterSaleRecord, ...] = ()
-    version: int = 0
     offer: Offer | None = None  # R12: the latest partial-refund offer
     replacement_order_id: str | None = None  # P4: the order that ships the replacement
 

@@ -9,27 +9,16 @@ from datetime import datetime
 
 from models.actors import Actor
 from models.after_sale_decisions import carry_out, rejected
-from models.after_sale_requests import (
-    AfterSaleOutcome,
-    AfterSaleRequest,
-    Shipment,
-)
+from models.after_sale_requests import AfterSaleOutcome, AfterSaleRequest, Shipment
 from models.after_sale_steps import (
     at_deadline,
     before_deadline,
     default_decision,
-    move,
+    moved_to,
     start_step,
     subject,
-    to_buyer,
-    to_shop,
 )
-from models.after_sales_machine import (
-    AfterSaleAction,
-    AfterSaleKind,
-    AfterSaleNotificationKind,
-    AfterSaleStatus,
-)
+from models.after_sales_machine import AfterSaleAction, AfterSaleNotificationKind, AfterSaleStatus
 from models.after_sales_reasons import (
     BUYER_RETURN_WINDOW_PASSED,
     RECEIPT_REJECT_REASONS,
@@ -39,8 +28,8 @@ from models.errors import ValidationFailed
 from models.orders import Order
 from models.reasons import clean_comment, require_reason
 from models.refund_ledger import RefundLedger
+from models.requests import to_buyer, to_shop
 
-_K = AfterSaleKind
 _S = AfterSaleStatus
 _A = AfterSaleAction
 _N = AfterSaleNotificationKind
@@ -75,32 +64,17 @@ def ship_return(
 ) -> AfterSaleOutcome:
     """R8: the buyer ships the item back within the return-shipping window."""
     start_step(r, order, _A.SHIP_RETURN, actor)
-    shipment = Shipment(
-        _clean_text(carrier, "carrier"), _clean_text(tracking_number, "trackingNumber"), now
-    )
+    shipment = shipment_of(carrier, tracking_number, now)
     before_deadline(r, now)
     confirm_by = now + r.policy.seller_receipt_window
-    moved, record = move(
-        r,
-        _A.SHIP_RETURN,
-        _S.RETURN_IN_TRANSIT,
-        actor,
-        now,
-        comment=f"{shipment.carrier} {shipment.tracking_number}",
-        deadline=confirm_by,
-        return_shipment=shipment,
+    text = (
+        f"The buyer shipped the return for {r.id} (order {r.order_id}) with "
+        f"{shipment.carrier}, tracking {shipment.tracking_number}; confirm receipt by "
+        f"{confirm_by:%Y-%m-%d %H:%M} UTC."
     )
-    notes = (
-        to_shop(
-            moved,
-            _N.RETURN_SHIPPED,
-            f"The buyer shipped the return for {r.id} (order {r.order_id}) with "
-            f"{shipment.carrier}, tracking {shipment.tracking_number}; confirm receipt by "
-            f"{confirm_by:%Y-%m-%d %H:%M} UTC.",
-            now,
-        ),
-    )
-    return AfterSaleOutcome(moved, order, (record,), notes, r.status)
+    notes = (to_shop(r, _N.RETURN_SHIPPED, text, now),)
+    step = {"comment": shipment.label, "deadline": confirm_by, "return_shipment": shipment}
+    return moved_to(r, order, _A.SHIP_RETURN, _S.RETURN_IN_TRANSIT, actor, now, notes, **step)
 
 
 def expire_return(
@@ -109,31 +83,17 @@ def expire_return(
     """R8: the buyer did not ship the return within the window; the request closes."""
     start_step(r, order, _A.EXPIRE_RETURN, actor)
     deadline = at_deadline(r, now)
-    moved, record = move(
-        r,
-        _A.EXPIRE_RETURN,
-        _S.RETURN_EXPIRED,
-        actor,
-        now,
-        reason=BUYER_RETURN_WINDOW_PASSED,
-        acted_on=deadline,
+    to_buyer_text = (
+        f"Your {subject(r.kind)} for order {r.order_id} closed: the item was not shipped back "
+        "in time."
     )
+    to_shop_text = f"{r.id} (order {r.order_id}) closed: the buyer did not ship the return in time."
     notes = (
-        to_buyer(
-            moved,
-            _N.AFTER_SALE_CLOSED,
-            f"Your {subject(r.kind)} for order {r.order_id} closed: the item was not shipped "
-            "back in time.",
-            now,
-        ),
-        to_shop(
-            moved,
-            _N.AFTER_SALE_CLOSED,
-            f"{r.id} (order {r.order_id}) closed: the buyer did not ship the return in time.",
-            now,
-        ),
+        to_buyer(r, _N.AFTER_SALE_CLOSED, to_buyer_text, now),
+        to_shop(r, _N.AFTER_SALE_CLOSED, to_shop_text, now),
     )
-    return AfterSaleOutcome(moved, order, (record,), notes, r.status)
+    step = {"reason": BUYER_RETURN_WINDOW_PASSED, "acted_on": deadline}
+    return moved_to(r, order, _A.EXPIRE_RETURN, _S.RETURN_EXPIRED, actor, now, notes, **step)
 
 
 def _received(
@@ -149,19 +109,8 @@ def _received(
     decision = r.decision or default_decision(r, now, actor.kind)
     shipment = r.return_shipment
     received = replace(shipment, received_at=now) if shipment else None
-    return carry_out(
-        r,
-        order,
-        ledger,
-        decision,
-        action,
-        actor,
-        now,
-        reason=reason,
-        comment=None,
-        acted_on=acted_on,
-        return_shipment=received,
-    )
+    step = {"reason": reason, "acted_on": acted_on, "return_shipment": received}
+    return carry_out(r, order, ledger, decision, action, actor, now, **step)
 
 
 def confirm_receipt(
@@ -179,16 +128,8 @@ def auto_confirm_receipt(
     """R8: the seller did not confirm within the receipt window; the platform confirms."""
     start_step(r, order, _A.AUTO_CONFIRM_RECEIPT, actor)
     deadline = at_deadline(r, now)
-    return _received(
-        r,
-        order,
-        ledger,
-        actor,
-        _A.AUTO_CONFIRM_RECEIPT,
-        now,
-        SELLER_RECEIPT_WINDOW_PASSED,
-        deadline,
-    )
+    why = SELLER_RECEIPT_WINDOW_PASSED
+    return _received(r, order, ledger, actor, _A.AUTO_CONFIRM_RECEIPT, now, why, deadline)
 
 
 def reject_on_receipt(

@@ -9,19 +9,11 @@ the current state, before anything is computed.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 
 from models.actors import Actor, ActorKind
-from models.after_sale_requests import (
-    AfterSaleRecord,
-    AfterSaleRequest,
-    Decision,
-)
-from models.after_sales_errors import (
-    DeadlineNotReached,
-    WindowClosed,
-)
+from models.after_sale_requests import AfterSaleOutcome, AfterSaleRecord, AfterSaleRequest, Decision
+from models.after_sales_errors import DeadlineNotReached, WindowClosed
 from models.after_sales_machine import (
     FINAL_STATUSES,
     TRANSITIONS,
@@ -34,15 +26,13 @@ from models.after_sales_machine import (
 )
 from models.errors import InvalidTransition, NotPending, ResponseWindowClosed
 from models.money import Money
-from models.notifications import Notification, Recipient
+from models.notifications import Notification
 from models.orders import Order
 from models.request_kinds import profile_of
-from models.requests import TimelineRecord
+from models.requests import after_step, record_of, to_buyer, to_shop
 from models.transitions import actors_of, require_actor
 
-_K = AfterSaleKind
 _S = AfterSaleStatus
-_A = AfterSaleAction
 _N = AfterSaleNotificationKind
 
 
@@ -103,9 +93,7 @@ def record_step(
             f"by {actor.kind.value} is not a step of a {kind.value}",
             current_state=source.value if source else "NONE",
         )
-    return TimelineRecord(
-        now, actor.kind, actor.id, action, source, target, reason, comment, deadline
-    )
+    return record_of(actor, action, source, target, now, reason, comment, deadline)
 
 
 def move(
@@ -124,15 +112,23 @@ def move(
     """The request after one step of its kind's table, with the step's record appended."""
     record = record_step(r, r.kind, action, target, actor, now, reason, comment, acted_on)
     resolved = now if target in FINAL_STATUSES else None
-    moved = replace(
-        r,
-        status=target,
-        deadline=deadline,
-        resolved_at=resolved,
-        timeline=(*r.timeline, record),
-        **changes,  # type: ignore[arg-type]
-    )
-    return moved, record
+    return after_step(r, record, deadline=deadline, resolved_at=resolved, **changes), record
+
+
+def moved_to(
+    r: AfterSaleRequest,
+    order: Order,
+    action: AfterSaleAction,
+    target: AfterSaleStatus,
+    actor: Actor,
+    now: datetime,
+    notes: tuple[Notification, ...],
+    **step: object,
+) -> AfterSaleOutcome:
+    """The outcome of a step that moves the request and sends `notes`, paying and placing
+    nothing (`step`: `move`'s keywords)."""
+    moved, record = move(r, action, target, actor, now, **step)  # type: ignore[arg-type]
+    return AfterSaleOutcome(moved, order, (record,), notes, r.status)
 
 
 def before_deadline(r: AfterSaleRequest, now: datetime) -> None:
@@ -176,29 +172,10 @@ def subject(kind: AfterSaleKind) -> str:
     return profile_of(kind).notification_subject
 
 
-def _notification(
-    recipient: Recipient, to: str, r: AfterSaleRequest, kind: _N, text: str, now: datetime
-) -> Notification:
-    # Notification.kind is typed NotificationKind (cancellations); these kinds belong there too.
-    return Notification(recipient, to, kind, r.order_id, r.id, text, now)  # type: ignore[arg-type]
-
-
-def to_buyer(r: AfterSaleRequest, kind: _N, text: str, now: datetime) -> Notification:
-    return _notification(Recipient.BUYER, r.buyer_id, r, kind, text, now)
-
-
-def to_shop(r: AfterSaleRequest, kind: _N, text: str, now: datetime) -> Notification:
-    return _notification(Recipient.SHOP, r.shop_id, r, kind, text, now)
-
-
 def refunded_note(r: AfterSaleRequest, now: datetime) -> Notification:
     amount = r.refund.total if r.refund else Money.zero(r.currency)
-    return to_buyer(
-        r,
-        _N.AFTER_SALE_REFUNDED,
-        f"A refund of {amount} for order {r.order_id} is on its way.",
-        now,
-    )
+    text = f"A refund of {amount} for order {r.order_id} is on its way."
+    return to_buyer(r, _N.AFTER_SALE_REFUNDED, text, now)
 
 
 def outcome_notes(r: AfterSaleRequest, now: datetime, *, shop: bool) -> tuple[Notification, ...]:
@@ -207,34 +184,21 @@ def outcome_notes(r: AfterSaleRequest, now: datetime, *, shop: bool) -> tuple[No
     if r.status is _S.REFUNDED:
         notes.append(refunded_note(r, now))
     elif r.status is _S.AWAITING_BUYER_RETURN:
-        notes.append(
-            to_buyer(
-                r,
-                _N.AFTER_SALE_APPROVED,
-                f"Your {subject(r.kind)} for order {r.order_id} was approved: ship the item "
-                f"back by {r.deadline:%Y-%m-%d %H:%M} UTC.",
-                now,
-            )
+        text = (
+            f"Your {subject(r.kind)} for order {r.order_id} was approved: ship the item "
+            f"back by {r.deadline:%Y-%m-%d %H:%M} UTC."
         )
+        notes.append(to_buyer(r, _N.AFTER_SALE_APPROVED, text, now))
     elif r.status is _S.AWAITING_REPLACEMENT_SHIPMENT:
-        notes.append(
-            to_buyer(
-                r,
-                _N.AFTER_SALE_APPROVED,
-                f"Your replacement for order {r.order_id} was approved; the seller ships it next.",
-                now,
-            )
-        )
+        text = f"Your replacement for order {r.order_id} was approved; the seller ships it next."
+        notes.append(to_buyer(r, _N.AFTER_SALE_APPROVED, text, now))
     if shop:
-        notes.append(
-            to_shop(
-                r,
-                _N.AFTER_SALE_APPROVED if r.status is not _S.REFUNDED else _N.AFTER_SALE_REFUNDED,
-                f"The platform moved the {subject(r.kind)} {r.id} of order {r.order_id} "
-                f"to {r.status.value}.",
-                now,
-            )
+        kind = _N.AFTER_SALE_APPROVED if r.status is not _S.REFUNDED else _N.AFTER_SALE_REFUNDED
+        text = (
+            f"The platform moved the {subject(r.kind)} {r.id} of order {r.order_id} "
+            f"to {r.status.value}."
         )
+        notes.append(to_shop(r, kind, text, now))
     return tuple(notes)
 
 
@@ -243,13 +207,5 @@ def default_decision(r: AfterSaleRequest, now: datetime, by: ActorKind) -> Decis
     decision_type = profile_of(r.kind).default_decision
     if decision_type is None:
         raise ValueError(f"a {r.kind.value} has no default decision")
-    return Decision(
-        decision_type,
-        r.lines,
-        decision_type is DecisionType.APPROVE_REFUND,
-        None,
-        None,
-        None,
-        now,
-        by,
-    )
+    keeps = decision_type is DecisionType.APPROVE_REFUND
+    return Decision(decision_type, r.lines, keeps, None, None, None, now, by)

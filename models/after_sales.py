@@ -8,7 +8,8 @@ notifications. Storage writes all of them in one transaction, or none. Money com
 models/refund_ledger.py (`refund_quote`, the ledger); the order, its ledger and its requests are
 one case (models/after_sales_case.py).
 
-This module is the after-sale API: every step, from the modules that hold them by topic
+This module is the after-sale API (what it imports is what it offers: pyproject.toml lets ruff
+know): every step, from the modules that hold them by topic
 (after_sale_opening, after_sale_decisions, after_sale_appeals, after_sale_shipping,
 after_sale_eligibility; their plumbing in after_sale_steps), and the platform's move at a
 deadline. Every step writes its timeline record through `after_sale_steps.record_step`, which
@@ -18,48 +19,8 @@ current state, before anything is computed. Who the actor is (the buyer of this 
 of this shop with the adjustments permission) is checked by the services with models/access.py,
 as for cancellations.
 
-Choices where DOMAIN.md is silent (what the marketplace does):
-
-- Windows (Y1) are read from `request.policy`, the policy the request was opened under, and never
-  from the category's policy of today. The buyer's request window runs from delivery for
-  `return_refund_window`; the end is exclusive, as every deadline here: the side may act while
-  `now < deadline`, the platform moves at `now >= deadline`.
-- Never received (R1): an order handed to the carrier, paid, and not delivered
-  `NOT_RECEIVED_AFTER` after it was shipped may get a refund-only request with the reason
-  NOT_RECEIVED; its window runs `return_refund_window` from then. Anything else on an undelivered
-  order is refused NOT_DELIVERED.
-- One open request per line (ALREADY_REQUESTED); quantities: a line's units are held by open
-  requests, by a rejection that can still be appealed, and settled by a completed request, a
-  replacement, or an appeal decided for the seller. A seller's or the platform's partial refund is
-  a price adjustment: it settles no units (the money cap still holds).
-- R5 counts rejection events on the order (by the seller, on request or on receipt). A request
-  after one rejection is the second request: it is linked to the rejected one (`follows_id`) and,
-  if it asks about the same lines, closes that rejection (the buyer chose to ask again instead of
-  appealing; SUPERSEDE). After two rejections every new buyer request is refused
-  SECOND_REJECTION_ONLY_APPEAL. A platform decision for the seller is not a seller rejection.
-- APPEALED is in the To Proceed tab: the request is neither rejected-and-not-appealed (Closed),
-  nor approved (In Process), nor done (Completed); seed 001 lists the mediation under To Proceed,
-  and the seller is expected to answer the mediator. Its next action is the platform's decision.
-- Decisions (R7): APPROVE_REFUND pays at once and the buyer keeps the item; APPROVE_RETURN asks
-  for the item back unless the seller lets the buyer keep it; APPROVE_REPLACEMENT (a replacement
-  request only) needs a reason type and asks for the faulty item back when the policy says so,
-  unless the seller waives it (buyer keeps item). A partial amount may go with APPROVE_REFUND or
-  APPROVE_RETURN, and is capped by what is still refundable when it is paid. Return and
-  replacement decisions need a delivered order. OFFER_PARTIAL_REFUND is not an approval but an
-  offer the buyer answers (R12), and a replacement request takes money only as
-  ISSUE_REPLACEMENT_REFUND (P4): APPROVE_REFUND or APPROVE_RETURN on it is DECISION_NOT_ALLOWED.
-- Shipping is refunded with the refund that leaves nothing of the items refundable.
-- An appeal decided for the buyer carries out the seller's decision if there was one (a rejection
-  on receipt), else the request as asked; an item already shipped back is not asked for again.
-- The buyer may withdraw while the request waits for the seller, and while an approved return
-  waits for the buyer's parcel.
-- R9/R10 refunds are for orders handed to the carrier or delivered (before that the seller cancels,
-  C7), need the lines to be free of open requests, and must pay something.
-- An instant-refund category (R10) refunds a buyer's refund-only request at once: the request and
-  the platform's refund are two timeline records of the same instant.
-- Replacement shipping has no window in the policy: the seller's next action has no due time.
-  A shipped replacement has one (P4, models/after_sale_replacements.py).
-- Partial-refund offers (R12): models/after_sale_offers.py; the choices in docs/decisions.md.
+The choices where DOMAIN.md is silent (what the marketplace does) are in docs/decisions.md,
+"After-sale requests".
 """
 
 from __future__ import annotations
@@ -133,76 +94,6 @@ from models.refund_ledger import RefundBreakdown, RefundLedger, refund_quote
 from models.request_kinds import REJECT_REASONS, REQUEST_REASONS
 from models.requests import DeadlineRule, Initiator, NextAction, TimelineRecord
 from models.transitions import Transition
-
-__all__ = [
-    "DEADLINE_ACTIONS",
-    "FINAL_STATUSES",
-    "INSTANT_REFUNDER",
-    "MAX_OFFERS",
-    "NEXT_ACTION_OF_STATUS",
-    "NOT_RECEIVED_AFTER",
-    "OPEN_STATUSES",
-    "REJECT_REASONS",
-    "REQUEST_REASONS",
-    "SELLER_REJECTION_ACTIONS",
-    "TAB_OF_STATUS",
-    "TRANSITIONS",
-    "AfterSaleAction",
-    "AfterSaleKind",
-    "AfterSaleNotificationKind",
-    "AfterSaleOutcome",
-    "AfterSaleRecord",
-    "AfterSaleRequest",
-    "AfterSaleStatus",
-    "AfterSaleTab",
-    "AfterSalesCase",
-    "Appeal",
-    "DeadlineRule",
-    "Decision",
-    "DecisionType",
-    "Initiator",
-    "LineEligibility",
-    "NextAction",
-    "Offer",
-    "OfferAnswer",
-    "RefundBreakdown",
-    "RefundLedger",
-    "Rejection",
-    "Shipment",
-    "TimelineRecord",
-    "Transition",
-    "act_on_deadline",
-    "answer_offer",
-    "appeal",
-    "approve",
-    "auto_approve",
-    "auto_confirm_receipt",
-    "confirm_receipt",
-    "decide_for_buyer",
-    "decide_for_seller",
-    "expire_offer",
-    "expire_return",
-    "finalize_rejection",
-    "follow_replacement_order",
-    "issue_replacement_refund",
-    "line_eligibility",
-    "offer_partial_refund",
-    "quote_for_request",
-    "refund_by_platform",
-    "refund_by_seller",
-    "refund_quote",
-    "reject",
-    "reject_on_receipt",
-    "replacement_delivered",
-    "replacement_not_delivered",
-    "request_by_buyer",
-    "ship_replacement",
-    "ship_return",
-    "shipment_of",
-    "sources_of",
-    "transition_for",
-    "withdraw",
-]
 
 _A = AfterSaleAction
 

@@ -14,26 +14,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from models.actors import ActorKind
-from models.after_sale_requests import (
-    AfterSaleOutcome,
-    AfterSaleRequest,
-    Decision,
-)
+from models.after_sale_requests import AfterSaleOutcome, AfterSaleRequest, Decision
 from models.after_sale_steps import default_decision
-from models.after_sales_machine import (
-    AfterSaleAction,
-    AfterSaleKind,
-    AfterSaleNotificationKind,
-    AfterSaleStatus,
-    DecisionType,
-)
+from models.after_sales_machine import AfterSaleStatus, DecisionType
 from models.orders import LineItem, Order, PaymentState
 from models.refund_ledger import RefundBreakdown, RefundLedger, refund_quote
 
-_K = AfterSaleKind
 _S = AfterSaleStatus
-_A = AfterSaleAction
-_N = AfterSaleNotificationKind
 
 
 # --- The case -----------------------------------------------------------------------------

@@ -54,7 +54,7 @@ class AfterSaleTab(Enum):
 
 _S = AfterSaleStatus
 
-# R2, in one place. APPEALED is To Proceed: see the module docstring.
+# R2, in one place. APPEALED is To Proceed: docs/decisions.md, "After-sale requests", says why.
 TAB_OF_STATUS: Mapping[AfterSaleStatus, AfterSaleTab] = {
     _S.PENDING_SELLER: AfterSaleTab.TO_PROCEED,
     _S.APPEALED: AfterSaleTab.TO_PROCEED,
@@ -129,127 +129,94 @@ _SHIPPERS = frozenset({ActorKind.SELLER_AGENT, ActorKind.PLATFORM, ActorKind.INT
 _DELIVERY = frozenset({ActorKind.PLATFORM, ActorKind.INTEGRATION})
 
 
-def _t(
-    action: AfterSaleAction,
-    source: AfterSaleStatus | None,
-    target: AfterSaleStatus,
-    actors: frozenset[ActorKind],
-    kinds: frozenset[AfterSaleKind],
-    rule: str,
-) -> Transition[AfterSaleAction, AfterSaleStatus]:
-    return Transition(action, source, target, actors, rule, frozenset(kinds))
+Row = tuple[AfterSaleAction, AfterSaleStatus | None, AfterSaleStatus, frozenset[ActorKind], str]
 
+
+def _steps(
+    kinds: frozenset[Enum], *rows: Row
+) -> list[Transition[AfterSaleAction, AfterSaleStatus]]:
+    """The steps of some kinds: (action, source, target, actors, rule) each."""
+    return [
+        Transition(a, source, target, who, rule, kinds) for a, source, target, who, rule in rows
+    ]
+
+
+# The replacement's two statuses, short for the rows below.
+_TO_SHIP, _SHIPPED = _S.AWAITING_REPLACEMENT_SHIPMENT, _S.REPLACEMENT_SHIPPED
 
 # The whole state machine, for every kind. Nothing else moves an after-sale request.
 TRANSITIONS: TransitionTable[AfterSaleAction, AfterSaleStatus] = TransitionTable(
     [
         # Opening
-        _t(_A.REQUEST, None, _S.PENDING_SELLER, BUYER, _ALL, "R1 P1"),
-        _t(_A.SELLER_REFUND, None, _S.REFUNDED, SELLER, _REFUND, "R9"),
-        _t(_A.PLATFORM_REFUND, None, _S.REFUNDED, PLATFORM, _REFUND, "R10"),
-        _t(_A.INSTANT_REFUND, _S.PENDING_SELLER, _S.REFUNDED, PLATFORM, _REFUND, "R10"),
+        *_steps(_ALL, (_A.REQUEST, None, _S.PENDING_SELLER, BUYER, "R1 P1")),
+        *_steps(
+            _REFUND,
+            (_A.SELLER_REFUND, None, _S.REFUNDED, SELLER, "R9"),
+            (_A.PLATFORM_REFUND, None, _S.REFUNDED, PLATFORM, "R10"),
+            (_A.INSTANT_REFUND, _S.PENDING_SELLER, _S.REFUNDED, PLATFORM, "R10"),
+        ),
         # The seller's answer (R3, R4, R7, P2, P3); silence approves as asked.
-        _t(_A.APPROVE, _S.PENDING_SELLER, _S.REFUNDED, SELLER, _ALL, "R7 R8"),
-        _t(_A.APPROVE, _S.PENDING_SELLER, _S.AWAITING_BUYER_RETURN, SELLER, _ALL, "R7 R8 P2"),
-        _t(_A.APPROVE, _S.PENDING_SELLER, _S.AWAITING_REPLACEMENT_SHIPMENT, SELLER, _REPLACE, "P2"),
-        _t(_A.AUTO_APPROVE, _S.PENDING_SELLER, _S.REFUNDED, PLATFORM, _REFUND, "R3"),
-        _t(_A.AUTO_APPROVE, _S.PENDING_SELLER, _S.AWAITING_BUYER_RETURN, PLATFORM, _RETURNS, "R3"),
-        _t(
-            _A.AUTO_APPROVE,
-            _S.PENDING_SELLER,
-            _S.AWAITING_REPLACEMENT_SHIPMENT,
-            PLATFORM,
-            _REPLACE,
-            "R3 P2",
+        *_steps(
+            _ALL,
+            (_A.APPROVE, _S.PENDING_SELLER, _S.REFUNDED, SELLER, "R7 R8"),
+            (_A.APPROVE, _S.PENDING_SELLER, _S.AWAITING_BUYER_RETURN, SELLER, "R7 R8 P2"),
+            (_A.REJECT, _S.PENDING_SELLER, _S.REJECTED, SELLER, "R4 P3"),
+            (_A.WITHDRAW, _S.PENDING_SELLER, _S.WITHDRAWN, BUYER, "R2"),
+            (_A.WITHDRAW, _S.AWAITING_BUYER_RETURN, _S.WITHDRAWN, BUYER, "R2"),
         ),
-        _t(_A.REJECT, _S.PENDING_SELLER, _S.REJECTED, SELLER, _ALL, "R4 P3"),
-        _t(_A.WITHDRAW, _S.PENDING_SELLER, _S.WITHDRAWN, BUYER, _ALL, "R2"),
-        _t(_A.WITHDRAW, _S.AWAITING_BUYER_RETURN, _S.WITHDRAWN, BUYER, _ALL, "R2"),
+        *_steps(_REFUND, (_A.AUTO_APPROVE, _S.PENDING_SELLER, _S.REFUNDED, PLATFORM, "R3")),
+        *_steps(
+            _RETURNS, (_A.AUTO_APPROVE, _S.PENDING_SELLER, _S.AWAITING_BUYER_RETURN, PLATFORM, "R3")
+        ),
+        *_steps(
+            _REPLACE,
+            (_A.APPROVE, _S.PENDING_SELLER, _TO_SHIP, SELLER, "P2"),
+            (_A.AUTO_APPROVE, _S.PENDING_SELLER, _TO_SHIP, PLATFORM, "R3 P2"),
+        ),
         # After a rejection (R5, R6)
-        _t(_A.APPEAL, _S.REJECTED, _S.APPEALED, BUYER, _ALL, "R5 R6"),
-        _t(_A.SUPERSEDE, _S.REJECTED, _S.CLOSED_FINAL, BUYER, _ALL, "R5"),
-        _t(_A.FINALIZE_REJECTION, _S.REJECTED, _S.CLOSED_FINAL, PLATFORM, _ALL, "R5"),
-        _t(_A.DECIDE_FOR_BUYER, _S.APPEALED, _S.REFUNDED, PLATFORM, _ALL, "R6"),
-        _t(_A.DECIDE_FOR_BUYER, _S.APPEALED, _S.AWAITING_BUYER_RETURN, PLATFORM, _RETURNS, "R6 R8"),
-        _t(
-            _A.DECIDE_FOR_BUYER,
-            _S.APPEALED,
-            _S.AWAITING_REPLACEMENT_SHIPMENT,
-            PLATFORM,
-            _REPLACE,
-            "R6 P2",
+        *_steps(
+            _ALL,
+            (_A.APPEAL, _S.REJECTED, _S.APPEALED, BUYER, "R5 R6"),
+            (_A.SUPERSEDE, _S.REJECTED, _S.CLOSED_FINAL, BUYER, "R5"),
+            (_A.FINALIZE_REJECTION, _S.REJECTED, _S.CLOSED_FINAL, PLATFORM, "R5"),
+            (_A.DECIDE_FOR_BUYER, _S.APPEALED, _S.REFUNDED, PLATFORM, "R6"),
+            (_A.DECIDE_FOR_SELLER, _S.APPEALED, _S.DECIDED_FOR_SELLER, PLATFORM, "R6"),
         ),
-        _t(_A.DECIDE_FOR_SELLER, _S.APPEALED, _S.DECIDED_FOR_SELLER, PLATFORM, _ALL, "R6"),
+        *_steps(
+            _RETURNS,
+            (_A.DECIDE_FOR_BUYER, _S.APPEALED, _S.AWAITING_BUYER_RETURN, PLATFORM, "R6 R8"),
+        ),
+        *_steps(_REPLACE, (_A.DECIDE_FOR_BUYER, _S.APPEALED, _TO_SHIP, PLATFORM, "R6 P2")),
         # Return shipping (R8, P2)
-        _t(_A.SHIP_RETURN, _S.AWAITING_BUYER_RETURN, _S.RETURN_IN_TRANSIT, BUYER, _ALL, "R8"),
-        _t(_A.EXPIRE_RETURN, _S.AWAITING_BUYER_RETURN, _S.RETURN_EXPIRED, PLATFORM, _ALL, "R8"),
-        _t(_A.CONFIRM_RECEIPT, _S.RETURN_IN_TRANSIT, _S.REFUNDED, SELLER, _ALL, "R8"),
-        _t(
-            _A.CONFIRM_RECEIPT,
-            _S.RETURN_IN_TRANSIT,
-            _S.AWAITING_REPLACEMENT_SHIPMENT,
-            SELLER,
-            _REPLACE,
-            "P2",
+        *_steps(
+            _ALL,
+            (_A.SHIP_RETURN, _S.AWAITING_BUYER_RETURN, _S.RETURN_IN_TRANSIT, BUYER, "R8"),
+            (_A.EXPIRE_RETURN, _S.AWAITING_BUYER_RETURN, _S.RETURN_EXPIRED, PLATFORM, "R8"),
+            (_A.CONFIRM_RECEIPT, _S.RETURN_IN_TRANSIT, _S.REFUNDED, SELLER, "R8"),
+            (_A.AUTO_CONFIRM_RECEIPT, _S.RETURN_IN_TRANSIT, _S.REFUNDED, PLATFORM, "R8"),
+            (_A.REJECT_ON_RECEIPT, _S.RETURN_IN_TRANSIT, _S.REJECTED, SELLER, "R8 R4"),
         ),
-        _t(_A.AUTO_CONFIRM_RECEIPT, _S.RETURN_IN_TRANSIT, _S.REFUNDED, PLATFORM, _ALL, "R8"),
-        _t(
-            _A.AUTO_CONFIRM_RECEIPT,
-            _S.RETURN_IN_TRANSIT,
-            _S.AWAITING_REPLACEMENT_SHIPMENT,
-            PLATFORM,
+        *_steps(
             _REPLACE,
-            "P2",
-        ),
-        _t(_A.REJECT_ON_RECEIPT, _S.RETURN_IN_TRANSIT, _S.REJECTED, SELLER, _ALL, "R8 R4"),
-        # Replacement shipping (P2)
-        _t(
-            _A.SHIP_REPLACEMENT,
-            _S.AWAITING_REPLACEMENT_SHIPMENT,
-            _S.REPLACEMENT_SHIPPED,
-            _SHIPPERS,
-            _REPLACE,
-            "P2 P4",
-        ),
-        _t(
-            _A.CONFIRM_REPLACEMENT_DELIVERED,
-            _S.REPLACEMENT_SHIPPED,
-            _S.REPLACED,
-            _DELIVERY,
-            _REPLACE,
-            "P2 P4",
+            (_A.CONFIRM_RECEIPT, _S.RETURN_IN_TRANSIT, _TO_SHIP, SELLER, "P2"),
+            (_A.AUTO_CONFIRM_RECEIPT, _S.RETURN_IN_TRANSIT, _TO_SHIP, PLATFORM, "P2"),
+            # Replacement shipping (P2, P4)
+            (_A.SHIP_REPLACEMENT, _TO_SHIP, _SHIPPED, _SHIPPERS, "P2 P4"),
+            (_A.CONFIRM_REPLACEMENT_DELIVERED, _SHIPPED, _S.REPLACED, _DELIVERY, "P2 P4"),
+            # A refund instead of the replacement (P4): the seller cannot replace, or the shipped
+            # replacement was not delivered within its window (the platform).
+            (_A.ISSUE_REPLACEMENT_REFUND, _S.PENDING_SELLER, _S.REFUNDED, SELLER, "P4"),
+            (_A.ISSUE_REPLACEMENT_REFUND, _TO_SHIP, _S.REFUNDED, SELLER, "P4"),
+            (_A.ISSUE_REPLACEMENT_REFUND, _SHIPPED, _S.REFUNDED, PLATFORM, "P4"),
         ),
         # A partial-refund offer (R12): the buyer answers; silence is the policy's answer.
-        _t(
-            _A.OFFER_PARTIAL_REFUND,
-            _S.PENDING_SELLER,
-            _S.AWAITING_BUYER_RESPONSE,
-            SELLER,
+        *_steps(
             _MONEY,
-            "R12",
-        ),
-        _t(_A.ACCEPT_OFFER, _S.AWAITING_BUYER_RESPONSE, _S.REFUNDED, BUYER, _MONEY, "R12"),
-        _t(_A.DECLINE_OFFER, _S.AWAITING_BUYER_RESPONSE, _S.PENDING_SELLER, BUYER, _MONEY, "R12"),
-        _t(_A.EXPIRE_OFFER, _S.AWAITING_BUYER_RESPONSE, _S.REFUNDED, PLATFORM, _MONEY, "R12"),
-        _t(_A.EXPIRE_OFFER, _S.AWAITING_BUYER_RESPONSE, _S.PENDING_SELLER, PLATFORM, _MONEY, "R12"),
-        # A refund instead of the replacement (P4): the seller cannot replace, or the shipped
-        # replacement was not delivered within its window (the platform).
-        _t(_A.ISSUE_REPLACEMENT_REFUND, _S.PENDING_SELLER, _S.REFUNDED, SELLER, _REPLACE, "P4"),
-        _t(
-            _A.ISSUE_REPLACEMENT_REFUND,
-            _S.AWAITING_REPLACEMENT_SHIPMENT,
-            _S.REFUNDED,
-            SELLER,
-            _REPLACE,
-            "P4",
-        ),
-        _t(
-            _A.ISSUE_REPLACEMENT_REFUND,
-            _S.REPLACEMENT_SHIPPED,
-            _S.REFUNDED,
-            PLATFORM,
-            _REPLACE,
-            "P4",
+            (_A.OFFER_PARTIAL_REFUND, _S.PENDING_SELLER, _S.AWAITING_BUYER_RESPONSE, SELLER, "R12"),
+            (_A.ACCEPT_OFFER, _S.AWAITING_BUYER_RESPONSE, _S.REFUNDED, BUYER, "R12"),
+            (_A.DECLINE_OFFER, _S.AWAITING_BUYER_RESPONSE, _S.PENDING_SELLER, BUYER, "R12"),
+            (_A.EXPIRE_OFFER, _S.AWAITING_BUYER_RESPONSE, _S.REFUNDED, PLATFORM, "R12"),
+            (_A.EXPIRE_OFFER, _S.AWAITING_BUYER_RESPONSE, _S.PENDING_SELLER, PLATFORM, "R12"),
         ),
     ]
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from models import request_kinds
 from models.actors import Actor
@@ -29,9 +30,10 @@ from models.errors import (
     ResponseWindowClosed,
 )
 from models.money import Money
-from models.notifications import Notification, NotificationKind, Recipient
+from models.notifications import Notification
+from models.notifications import NotificationKind as _N
 from models.orders import FulfilmentState, LineItem, Order
-from models.policy import WEEKENDS_ONLY, BusinessCalendar, CategoryPolicy, seller_response_window
+from models.policy import WEEKENDS_ONLY, BusinessCalendar, CategoryPolicy
 from models.reasons import (
     AUTO_ACCEPT_REASON,
     SELLER_CANCEL_REASONS,
@@ -40,35 +42,23 @@ from models.reasons import (
     require_reason,
 )
 from models.refund_ledger import RefundBreakdown, RefundLedger
-from models.requests import Initiator, NextAction, TimelineRecord, opened_on
+from models.requests import (
+    Initiator,
+    NextAction,
+    OpenedRequest,
+    TimelineRecord,
+    after_step,
+    opened_on,
+    record_of,
+    seller_answers_by,
+    to_buyer,
+    to_shop,
+)
 from models.transitions import Transition, require_actor
-
-__all__ = [
-    "TAB_OF_STATUS",
-    "TRANSITIONS",
-    "Cancellation",
-    "CancellationAction",
-    "CancellationOutcome",
-    "CancellationRecord",
-    "CancellationStatus",
-    "CancellationTab",
-    "Eligibility",
-    "Initiator",
-    "NextAction",
-    "RefundBreakdown",
-    "TimelineRecord",
-    "accept",
-    "auto_accept",
-    "buyer_eligibility",
-    "cancel_by_seller",
-    "cancel_by_system",
-    "reject",
-    "request_by_buyer",
-    "withdraw",
-]
 
 PROFILE = request_kinds.CANCELLATION
 Step = Transition[CancellationAction, CancellationStatus]
+_A = CancellationAction
 
 
 # One step of a cancellation.
@@ -76,27 +66,13 @@ CancellationRecord = TimelineRecord[CancellationAction, CancellationStatus]
 
 
 @dataclass(frozen=True)
-class Cancellation:
-    id: str
-    order_id: str
-    shop_id: str
-    buyer_id: str
-    initiator: Initiator
+class Cancellation(OpenedRequest[CancellationAction, CancellationStatus]):
     status: CancellationStatus
-    reason: str
-    note: str | None
-    requested_at: datetime
     lines: tuple[LineItem, ...]
-    currency: str
-    policy: CategoryPolicy  # the policy the request was opened under (Y1)
     # C2, C6: the seller's deadline; kept once decided (next_action says whether it still runs).
     respond_by: datetime | None = None
-    resolved_at: datetime | None = None
     rejection_reason: str | None = None
     rejection_comment: str | None = None
-    refund: RefundBreakdown | None = None
-    timeline: tuple[CancellationRecord, ...] = ()
-    version: int = 0
 
     @property
     def tab(self) -> CancellationTab:
@@ -140,17 +116,17 @@ def _check_actor(action: CancellationAction, actor: Actor) -> Step:
     return transition
 
 
-def _check_pending(c: Cancellation, order: Order, action: CancellationAction) -> Step:
+def _check_pending(c: Cancellation, order: Order, action: CancellationAction, actor: Actor) -> None:
+    """A step on a waiting request: still pending, and by the actor kind the step is for."""
     if order.id != c.order_id:
         raise ValueError(f"{c.id} belongs to order {c.order_id}, not {order.id}")
-    transition = TRANSITIONS.only(action)
-    if c.status is not transition.source:
+    if c.status is not TRANSITIONS.only(action).source:
         raise NotPending(
             f"cancellation {c.id} is no longer pending: it is {c.status.value}",
             current_state=c.status.value,
             field="cancellationId",
         )
-    return transition
+    _check_actor(action, actor)
 
 
 def _cancel_order(
@@ -161,58 +137,45 @@ def _cancel_order(
     return cancelled, RefundBreakdown(items=refund - shipping, shipping=shipping)
 
 
+def refund_if_accepted(c: Cancellation, order: Order, now: datetime) -> RefundBreakdown:
+    """What accepting the request now would refund (C4): what its order's cancel refunds."""
+    return _cancel_order(order, now, c.id)[1]
+
+
 def _cancelled_notifications(
     c: Cancellation, now: datetime, why: str, notify_shop: bool
 ) -> tuple[Notification, ...]:
     refund = c.refund.total if c.refund else None
     paid_back = f" A refund of {refund} is on its way." if refund and refund.minor else ""
-    notes = [
-        Notification(
-            Recipient.BUYER,
-            c.buyer_id,
-            NotificationKind.ORDER_CANCELLED,
-            c.order_id,
-            c.id,
-            f"Your order {c.order_id} was cancelled ({why}).{paid_back}",
-            now,
-        )
-    ]
-    if notify_shop:
-        notes.append(
-            Notification(
-                Recipient.SHOP,
-                c.shop_id,
-                NotificationKind.ORDER_CANCELLED,
-                c.order_id,
-                c.id,
-                f"Order {c.order_id} was cancelled ({why}).",
-                now,
-            )
-        )
-    return tuple(notes)
+    text = f"Your order {c.order_id} was cancelled ({why}).{paid_back}"
+    buyer = to_buyer(c, _N.ORDER_CANCELLED, text, now)
+    if not notify_shop:
+        return (buyer,)
+    return buyer, to_shop(c, _N.ORDER_CANCELLED, f"Order {c.order_id} was cancelled ({why}).", now)
+
+
+# C3: the states with nothing left to cancel, and what the refusal says.
+_NOT_CANCELLABLE = {
+    FulfilmentState.IN_TRANSIT: (
+        "ORDER_IN_TRANSIT",
+        "has been handed to the carrier and cannot be cancelled; "
+        "the buyer may refuse the delivery or ask for a return once it arrives",
+    ),
+    FulfilmentState.DELIVERED: (
+        "ORDER_DELIVERED",
+        "was delivered and cannot be cancelled; ask for a return or refund",
+    ),
+    FulfilmentState.CANCELLED: ("ORDER_ALREADY_CANCELLED", "is already cancelled"),
+}
 
 
 def _refuse_if_not_cancellable(order: Order) -> None:
     """C3, and the states in which there is nothing left to cancel."""
     state = order.fulfilment_state
-    if state is FulfilmentState.IN_TRANSIT:
+    if state in _NOT_CANCELLABLE:
+        code, why = _NOT_CANCELLABLE[state]
         raise OrderNotCancellable(
-            f"order {order.id} has been handed to the carrier and cannot be cancelled; "
-            "the buyer may refuse the delivery or ask for a return once it arrives",
-            code="ORDER_IN_TRANSIT",
-            fulfilment_state=state.value,
-        )
-    if state is FulfilmentState.DELIVERED:
-        raise OrderNotCancellable(
-            f"order {order.id} was delivered and cannot be cancelled; ask for a return or refund",
-            code="ORDER_DELIVERED",
-            fulfilment_state=state.value,
-        )
-    if state is FulfilmentState.CANCELLED:
-        raise OrderNotCancellable(
-            f"order {order.id} is already cancelled",
-            code="ORDER_ALREADY_CANCELLED",
-            fulfilment_state=state.value,
+            f"order {order.id} {why}", code=code, fulfilment_state=state.value
         )
     if order.open_cancellation_id:
         raise DuplicateRequest(
@@ -227,6 +190,17 @@ def _refuse_if_not_cancellable(order: Order) -> None:
             current_state="REPLACEMENT_ORDER",
             field="orderId",
         )
+
+
+def refuse_while_buyer_waits(order: Order, instead: str) -> None:
+    """C7, C10: the seller answers a buyer's waiting request (`instead`) before cancelling."""
+    if order.open_cancellation_id:
+        raise InvalidTransition(
+            f"order {order.id} has a buyer's cancellation request waiting: {instead}",
+            current_state="CANCELLATION_PENDING",
+            field="orderId",
+        )
+    _refuse_if_not_cancellable(order)
 
 
 def buyer_eligibility(order: Order, policy: CategoryPolicy, now: datetime) -> Eligibility:
@@ -253,38 +227,35 @@ def _refuse_after_rejection(order: Order) -> None:
         )
 
 
-def _new(
-    *,
-    new_id: str,
+def opened(
     order: Order,
-    initiator: Initiator,
-    status: CancellationStatus,
-    reason: str,
-    note: str | None,
-    now: datetime,
-    policy: CategoryPolicy,
-) -> Cancellation:
-    opened = opened_on(order, new_id, initiator, reason, note, policy, now)
-    return Cancellation(**opened, status=status, lines=order.lines)
-
-
-def _record(
     actor: Actor,
     action: CancellationAction,
-    before: CancellationStatus | None,
-    after: CancellationStatus,
+    start: OpenedRequest[Any, Any],
+    **changes: object,
+) -> tuple[Cancellation, CancellationRecord]:
+    """A new cancellation after the step that opens it (`start`: models/requests.py::opened_on),
+    with that step's record."""
+    target = TRANSITIONS.only(action).target
+    record = record_of(actor, action, None, target, start.requested_at, start.reason, start.note)
+    c = Cancellation(**{**vars(start), "timeline": (record,)}, status=target, lines=order.lines)
+    return replace(c, **changes), record  # type: ignore[arg-type]
+
+
+def _moved(
+    c: Cancellation,
+    actor: Actor,
+    action: CancellationAction,
     now: datetime,
-    reason: str | None,
+    reason: str | None = None,
     comment: str | None = None,
     deadline: datetime | None = None,
-) -> CancellationRecord:
-    return TimelineRecord(
-        now, actor.kind, actor.id, action, before, after, reason, comment, deadline
-    )
-
-
-def _with_record(c: Cancellation, record: CancellationRecord, **changes: object) -> Cancellation:
-    return replace(c, timeline=(*c.timeline, record), **changes)  # type: ignore[arg-type]
+    **changes: object,
+) -> tuple[Cancellation, CancellationRecord]:
+    """The request decided by this step (every step from PENDING ends it), with its record."""
+    target = TRANSITIONS.only(action).target
+    record = record_of(actor, action, c.status, target, now, reason, comment, deadline)
+    return after_step(c, record, resolved_at=now, **changes), record
 
 
 def request_by_buyer(
@@ -307,40 +278,20 @@ def request_by_buyer(
         order.fulfilment_state is FulfilmentState.UNPAID
         or now < order.placed_at + policy.unconditional_cancel_window
     )
-    action = CancellationAction.CANCEL_AT_ONCE if at_once else CancellationAction.REQUEST
-    transition = _check_actor(action, actor)
-    c = _new(
-        new_id=new_id,
-        order=order,
-        initiator=Initiator.BUYER,
-        status=transition.target,
-        reason=reason,
-        note=note,
-        now=now,
-        policy=policy,
-    )
-    record = _record(actor, action, None, transition.target, now, reason, note)
+    action = _A.CANCEL_AT_ONCE if at_once else _A.REQUEST
+    _check_actor(action, actor)
+    start = opened_on(order, new_id, Initiator.BUYER, reason, note, policy, now)
     if at_once:
-        new_order, refund = _cancel_order(order, now, c.id)
-        c = _with_record(c, record, refund=refund, resolved_at=now)
-        notes = _cancelled_notifications(c, now, "cancelled by the buyer", notify_shop=True)
-        return CancellationOutcome(c, new_order, record, notes, None)
-    window = seller_response_window(policy, order.items_total.minor)
-    c = _with_record(c, record, respond_by=window.ends(now, calendar))
-    new_order = replace(order, open_cancellation_id=c.id)
-    notes = (
-        Notification(
-            Recipient.SHOP,
-            c.shop_id,
-            NotificationKind.CANCELLATION_REQUESTED,
-            c.order_id,
-            c.id,
-            f"New cancellation request for order {c.order_id}; "
-            f"answer by {c.respond_by:%Y-%m-%d %H:%M} UTC.",
-            now,
-        ),
+        why = "cancelled by the buyer"
+        return _created_cancelled(order, actor, action, start, now, why, notify_shop=True)
+    respond_by = seller_answers_by(order, policy, now, calendar)
+    c, record = opened(order, actor, action, start, respond_by=respond_by)
+    text = (
+        f"New cancellation request for order {c.order_id}; "
+        f"answer by {respond_by:%Y-%m-%d %H:%M} UTC."
     )
-    return CancellationOutcome(c, new_order, record, notes, None)
+    notes = (to_shop(c, _N.CANCELLATION_REQUESTED, text, now),)
+    return CancellationOutcome(c, replace(order, open_cancellation_id=c.id), record, notes, None)
 
 
 def _refuse_after_deadline(c: Cancellation, now: datetime) -> None:
@@ -362,53 +313,32 @@ def _accepted(
     deadline: datetime | None,
     why: str,
 ) -> CancellationOutcome:
-    transition = TRANSITIONS.only(action)
     new_order, refund = _cancel_order(order, now, c.id)
-    record = _record(actor, action, c.status, transition.target, now, reason, None, deadline)
     # The seller's deadline stays on the record: when it was due is part of what happened.
-    new_c = _with_record(c, record, status=transition.target, refund=refund, resolved_at=now)
-    notes = _cancelled_notifications(
-        new_c, now, why, notify_shop=action is CancellationAction.AUTO_ACCEPT
-    )
+    new_c, record = _moved(c, actor, action, now, reason, None, deadline, refund=refund)
+    notes = _cancelled_notifications(new_c, now, why, notify_shop=action is _A.AUTO_ACCEPT)
     return CancellationOutcome(new_c, new_order, record, notes, c.status)
 
 
 def accept(c: Cancellation, order: Order, actor: Actor, now: datetime) -> CancellationOutcome:
     """C4: the seller accepts; the order is cancelled and the buyer refunded automatically."""
-    _check_pending(c, order, CancellationAction.ACCEPT)
-    _check_actor(CancellationAction.ACCEPT, actor)
+    _check_pending(c, order, _A.ACCEPT, actor)
     _refuse_after_deadline(c, now)
     return _accepted(
-        c,
-        order,
-        actor,
-        CancellationAction.ACCEPT,
-        now,
-        None,
-        None,
-        "the seller accepted your request",
+        c, order, actor, _A.ACCEPT, now, None, None, "the seller accepted your request"
     )
 
 
 def auto_accept(c: Cancellation, order: Order, actor: Actor, now: datetime) -> CancellationOutcome:
     """C6: the seller did not answer within the response window; the platform accepts."""
-    _check_pending(c, order, CancellationAction.AUTO_ACCEPT)
-    _check_actor(CancellationAction.AUTO_ACCEPT, actor)
+    _check_pending(c, order, _A.AUTO_ACCEPT, actor)
     if c.respond_by is None or now < c.respond_by:
         raise InvalidTransition(
             f"the seller may still answer {c.id} until {c.respond_by}",
             current_state=c.status.value,
         )
-    return _accepted(
-        c,
-        order,
-        actor,
-        CancellationAction.AUTO_ACCEPT,
-        now,
-        AUTO_ACCEPT_REASON,
-        c.respond_by,
-        "the seller did not answer in time",
-    )
+    why = "the seller did not answer in time"
+    return _accepted(c, order, actor, _A.AUTO_ACCEPT, now, AUTO_ACCEPT_REASON, c.respond_by, why)
 
 
 def reject(
@@ -420,59 +350,31 @@ def reject(
     now: datetime,
 ) -> CancellationOutcome:
     """C5: a reason from the fixed list, an optional comment; the order goes on as normal."""
-    transition = _check_pending(c, order, CancellationAction.REJECT)
-    _check_actor(CancellationAction.REJECT, actor)
+    _check_pending(c, order, _A.REJECT, actor)
     require_reason(PROFILE.reject_reasons, reason)
     comment = clean_comment(comment)
     _refuse_after_deadline(c, now)
-    record = _record(
-        actor, CancellationAction.REJECT, c.status, transition.target, now, reason, comment
-    )
-    new_c = _with_record(
-        c,
-        record,
-        status=transition.target,
-        rejection_reason=reason,
-        rejection_comment=comment,
-        resolved_at=now,
-    )
+    rejection = {"rejection_reason": reason, "rejection_comment": comment}
+    new_c, record = _moved(c, actor, _A.REJECT, now, reason, comment, **rejection)
     new_order = replace(order, open_cancellation_id=None, rejected_cancellation_id=c.id)
-    text = PROFILE.reject_reasons[reason]
-    notes = (
-        Notification(
-            Recipient.BUYER,
-            c.buyer_id,
-            NotificationKind.CANCELLATION_REJECTED,
-            c.order_id,
-            c.id,
-            f"The seller rejected your cancellation of order {c.order_id}: {text}. "
-            "Your order goes on as normal.",
-            now,
-        ),
+    text = (
+        f"The seller rejected your cancellation of order {c.order_id}: "
+        f"{PROFILE.reject_reasons[reason]}. Your order goes on as normal."
     )
+    notes = (to_buyer(c, _N.CANCELLATION_REJECTED, text, now),)
     return CancellationOutcome(new_c, new_order, record, notes, c.status)
 
 
 def withdraw(c: Cancellation, order: Order, actor: Actor, now: datetime) -> CancellationOutcome:
     """The buyer takes back a request the seller has not answered (the marketplace allows it)."""
-    transition = _check_pending(c, order, CancellationAction.WITHDRAW)
-    _check_actor(CancellationAction.WITHDRAW, actor)
+    _check_pending(c, order, _A.WITHDRAW, actor)
     _refuse_after_deadline(c, now)
-    record = _record(actor, CancellationAction.WITHDRAW, c.status, transition.target, now, None)
-    new_c = _with_record(c, record, status=transition.target, resolved_at=now)
-    new_order = replace(order, open_cancellation_id=None)
-    notes = (
-        Notification(
-            Recipient.SHOP,
-            c.shop_id,
-            NotificationKind.CANCELLATION_WITHDRAWN,
-            c.order_id,
-            c.id,
-            f"The buyer withdrew the cancellation request for order {c.order_id}.",
-            now,
-        ),
+    new_c, record = _moved(c, actor, _A.WITHDRAW, now)
+    text = f"The buyer withdrew the cancellation request for order {c.order_id}."
+    notes = (to_shop(c, _N.CANCELLATION_WITHDRAWN, text, now),)
+    return CancellationOutcome(
+        new_c, replace(order, open_cancellation_id=None), record, notes, c.status
     )
-    return CancellationOutcome(new_c, new_order, record, notes, c.status)
 
 
 def cancel_by_seller(
@@ -485,37 +387,20 @@ def cancel_by_seller(
     new_id: str,
 ) -> CancellationOutcome:
     """C7: the seller cancels (out of stock, fraud, ...); the buyer is notified and refunded."""
-    transition = _check_actor(CancellationAction.SELLER_CANCEL, actor)
+    _check_actor(_A.SELLER_CANCEL, actor)
     require_reason(SELLER_CANCEL_REASONS, reason)
     comment = clean_comment(comment)
-    if order.open_cancellation_id:
-        raise InvalidTransition(
-            f"order {order.id} has a buyer's cancellation request waiting: accept it instead",
-            current_state="CANCELLATION_PENDING",
-            field="orderId",
-        )
-    _refuse_if_not_cancellable(order)
-    return _created_cancelled(
-        order,
-        actor,
-        CancellationAction.SELLER_CANCEL,
-        transition,
-        Initiator.SELLER,
-        reason,
-        comment,
-        policy,
-        now,
-        new_id,
-        "cancelled by the seller: " + SELLER_CANCEL_REASONS[reason],
-        notify_shop=False,
-    )
+    refuse_while_buyer_waits(order, "accept it instead")
+    why = "cancelled by the seller: " + SELLER_CANCEL_REASONS[reason]
+    start = opened_on(order, new_id, Initiator.SELLER, reason, comment, policy, now)
+    return _created_cancelled(order, actor, _A.SELLER_CANCEL, start, now, why, notify_shop=False)
 
 
 def cancel_by_system(
     order: Order, actor: Actor, reason: str, policy: CategoryPolicy, now: datetime, new_id: str
 ) -> CancellationOutcome:
     """C8: the platform cancels an order nobody paid for in time; the seller is notified."""
-    transition = _check_actor(CancellationAction.SYSTEM_CANCEL, actor)
+    _check_actor(_A.SYSTEM_CANCEL, actor)
     require_reason(SYSTEM_CANCEL_REASONS, reason)
     if order.fulfilment_state is not FulfilmentState.UNPAID:
         raise InvalidTransition(
@@ -529,49 +414,23 @@ def cancel_by_system(
             f"order {order.id} may still be paid until {order.payment_due_at.isoformat()}",
             payment_due_at=order.payment_due_at,
         )
-    return _created_cancelled(
-        order,
-        actor,
-        CancellationAction.SYSTEM_CANCEL,
-        transition,
-        Initiator.PLATFORM,
-        reason,
-        None,
-        policy,
-        now,
-        new_id,
-        "not paid in time",
-        notify_shop=True,
-    )
+    start = opened_on(order, new_id, Initiator.PLATFORM, reason, None, policy, now)
+    why = "not paid in time"
+    return _created_cancelled(order, actor, _A.SYSTEM_CANCEL, start, now, why, notify_shop=True)
 
 
 def _created_cancelled(
     order: Order,
     actor: Actor,
     action: CancellationAction,
-    transition: Step,
-    initiator: Initiator,
-    reason: str,
-    comment: str | None,
-    policy: CategoryPolicy,
+    start: OpenedRequest[Any, Any],
     now: datetime,
-    new_id: str,
     why: str,
     *,
     notify_shop: bool,
 ) -> CancellationOutcome:
-    c = _new(
-        new_id=new_id,
-        order=order,
-        initiator=initiator,
-        status=transition.target,
-        reason=reason,
-        note=comment,
-        now=now,
-        policy=policy,
-    )
-    new_order, refund = _cancel_order(order, now, c.id)
-    record = _record(actor, action, None, transition.target, now, reason, comment)
-    c = _with_record(c, record, refund=refund, resolved_at=now)
+    """C1, C7, C8: the order cancelled whole in the step that opens the request."""
+    new_order, refund = _cancel_order(order, now, start.id)
+    c, record = opened(order, actor, action, start, refund=refund, resolved_at=now)
     notes = _cancelled_notifications(c, now, why, notify_shop=notify_shop)
     return CancellationOutcome(c, new_order, record, notes, None)

@@ -13,8 +13,9 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, is_dataclass, replace
 from enum import Enum
-from typing import Any, overload
+from typing import Any, ClassVar, overload
 
+from models.actors import ActorKind
 from models.after_sales_machine import AfterSaleKind, DecisionType
 from models.errors import InvalidTransition, ValidationFailed
 from models.money import Money
@@ -38,7 +39,10 @@ def line_map(chosen: Lines | None) -> dict[str, int] | None:
 
 
 class Command:
-    """A use case's input, whoever sends it."""
+    """A use case's input, whoever sends it; `sender` is the kind of actor whose step it is
+    (its permit: services/request_steps.py::permit_of)."""
+
+    sender: ClassVar[ActorKind] = ActorKind.SELLER_AGENT
 
 
 class CancellationCommand(Command):
@@ -63,6 +67,7 @@ class Opening:
 
 @dataclass(frozen=True)
 class RequestCancellation(CancellationCommand, Opening):
+    sender = ActorKind.BUYER
     order_id: str
     reason: str
     note: str | None = None
@@ -70,6 +75,7 @@ class RequestCancellation(CancellationCommand, Opening):
 
 @dataclass(frozen=True)
 class WithdrawCancellation(CancellationCommand):
+    sender = ActorKind.BUYER
     cancellation_id: str
 
 
@@ -108,6 +114,8 @@ class CancelOrderLines(CancellationCommand, Opening):
 class CancelUnpaidOrder(CancellationCommand, Opening):
     """C8: the platform cancels an order not paid in time."""
 
+    sender = ActorKind.PLATFORM
+
     order_id: str
 
 
@@ -126,10 +134,49 @@ class CancelUnpaidOrders(CancellationCommand, Opening):
 
 
 # ---- after-sale requests (R1-R12, P1-P4) ---------------------------------------------------
+# The shapes several steps share; each step's command is its own class of that shape (a shape is
+# not a command: its fingerprint and its handler are its steps').
+
+
+@dataclass(frozen=True)
+class StepOnRequest:
+    """A step that names only its request."""
+
+    request_id: str
+
+
+@dataclass(frozen=True)
+class StepWithReason:
+    """A step on a request for a reason from its catalogue, with an optional comment."""
+
+    request_id: str
+    reason: str
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class Shipping:
+    """A parcel handed to a carrier for a request."""
+
+    request_id: str
+    carrier: str
+    tracking_number: str
+
+
+@dataclass(frozen=True)
+class RefundWithoutRequest:
+    """A refund nobody asked for: every free unit unless `lines`, in full unless an amount."""
+
+    order_id: str
+    reason: str
+    comment: str | None = None
+    lines: Lines | None = None
+    partial_amount: Money | None = None
 
 
 @dataclass(frozen=True)
 class RequestAfterSale(AfterSaleCommand, Opening):
+    sender = ActorKind.BUYER
     order_id: str
     kind: AfterSaleKind
     lines: Lines
@@ -137,23 +184,22 @@ class RequestAfterSale(AfterSaleCommand, Opening):
     note: str | None = None
 
 
-@dataclass(frozen=True)
-class WithdrawAfterSale(AfterSaleCommand):
-    request_id: str
+class WithdrawAfterSale(StepOnRequest, AfterSaleCommand):
+    """The buyer takes the request back."""
+
+    sender = ActorKind.BUYER
 
 
-@dataclass(frozen=True)
-class AppealAfterSale(AfterSaleCommand):
-    request_id: str
-    reason: str
-    comment: str | None = None
+class AppealAfterSale(StepWithReason, AfterSaleCommand):
+    """R5, R6."""
+
+    sender = ActorKind.BUYER
 
 
-@dataclass(frozen=True)
-class ShipReturn(AfterSaleCommand):
-    request_id: str
-    carrier: str
-    tracking_number: str
+class ShipReturn(Shipping, AfterSaleCommand):
+    """R8: the buyer's return."""
+
+    sender = ActorKind.BUYER
 
 
 @dataclass(frozen=True)
@@ -193,6 +239,8 @@ class OfferPartialRefund(AfterSaleCommand):
 class AnswerOffer(AfterSaleCommand):
     """R12: the buyer accepts the offer (refunded that amount) or declines it."""
 
+    sender = ActorKind.BUYER
+
     request_id: str
     accept: bool
 
@@ -225,64 +273,44 @@ def decision_command(request_id: str, decision: DecisionType, terms: ApprovalTer
     return ApproveAfterSale(request_id, decision, terms)
 
 
-@dataclass(frozen=True)
-class RejectAfterSale(AfterSaleCommand):
-    request_id: str
-    reason: str
-    comment: str | None = None
+class RejectAfterSale(StepWithReason, AfterSaleCommand):
+    """R4, P3."""
 
 
-@dataclass(frozen=True)
-class ConfirmReturnReceived(AfterSaleCommand):
-    request_id: str
+class ConfirmReturnReceived(StepOnRequest, AfterSaleCommand):
+    """R8."""
 
 
-@dataclass(frozen=True)
-class RejectReturnOnReceipt(AfterSaleCommand):
-    request_id: str
-    reason: str
-    comment: str | None = None
+class RejectReturnOnReceipt(StepWithReason, AfterSaleCommand):
+    """R8, R4."""
 
 
-@dataclass(frozen=True)
-class ShipReplacement(AfterSaleCommand):
-    request_id: str
-    carrier: str
-    tracking_number: str
+class ShipReplacement(Shipping, AfterSaleCommand):
+    """P2, P4."""
 
 
-@dataclass(frozen=True)
-class RefundOrder(AfterSaleCommand, Opening):
-    """R9: the seller refunds without a buyer's request (every free unit unless `lines`)."""
-
-    order_id: str
-    reason: str
-    comment: str | None = None
-    lines: Lines | None = None
-    partial_amount: Money | None = None
+class RefundOrder(RefundWithoutRequest, AfterSaleCommand, Opening):
+    """R9: the seller refunds without a buyer's request."""
 
 
-@dataclass(frozen=True)
-class PlatformRefund(AfterSaleCommand, Opening):
+class PlatformRefund(RefundWithoutRequest, AfterSaleCommand, Opening):
     """R10: the platform refunds without the seller."""
 
-    order_id: str
-    reason: str
-    comment: str | None = None
-    lines: Lines | None = None
-    partial_amount: Money | None = None
+    sender = ActorKind.PLATFORM
 
 
 @dataclass(frozen=True)
 class DecideAppeal(AfterSaleCommand):
+    sender = ActorKind.PLATFORM
     request_id: str
     for_buyer: bool
     note: str
 
 
-@dataclass(frozen=True)
-class RecordReplacementDelivered(AfterSaleCommand):
-    request_id: str
+class RecordReplacementDelivered(StepOnRequest, AfterSaleCommand):
+    """P2, P4: a carrier event."""
+
+    sender = ActorKind.PLATFORM
 
 
 @dataclass(frozen=True)

@@ -21,21 +21,19 @@ from models.cancellations import (
     CancellationAction,
     CancellationOutcome,
     _check_actor,
-    _new,
-    _record,
-    _refuse_if_not_cancellable,
-    _with_record,
     cancel_by_seller,
+    opened,
+    refuse_while_buyer_waits,
 )
 from models.commands import Lines
-from models.errors import DomainError, InvalidTransition, ValidationFailed
+from models.errors import DomainError, ValidationFailed
 from models.money import Money
-from models.notifications import Notification, NotificationKind, Recipient
+from models.notifications import NotificationKind
 from models.orders import CancelledUnits, Order
 from models.policy import CategoryPolicy
 from models.reasons import SELLER_CANCEL_REASONS, clean_comment, require_reason
 from models.refund_ledger import LedgerSource, RefundLedger, refund_quote
-from models.requests import Initiator
+from models.requests import Initiator, opened_on, to_buyer
 
 
 class UnitsNotAvailable(DomainError):
@@ -92,17 +90,11 @@ def cancel_lines_by_seller(
     new_id: str,
 ) -> CancellationOutcome:
     """C10: those units cancelled and refunded; every unit left asked for: C7 instead."""
-    transition = _check_actor(CancellationAction.SELLER_CANCEL_LINES, actor)
+    action = CancellationAction.SELLER_CANCEL_LINES
+    _check_actor(action, actor)
     require_reason(SELLER_CANCEL_REASONS, reason)
     comment = clean_comment(comment)
-    if order.open_cancellation_id:
-        raise InvalidTransition(
-            f"order {order.id} has a buyer's cancellation request waiting: accept or reject it "
-            "first",
-            current_state="CANCELLATION_PENDING",
-            field="orderId",
-        )
-    _refuse_if_not_cancellable(order)
+    refuse_while_buyer_waits(order, "accept or reject it first")
     chosen = chosen_units(order, lines)
     asked = tuple(
         replace(line, quantity=chosen[line.line_id])
@@ -115,20 +107,8 @@ def cancel_lines_by_seller(
 
     refund = refund_quote(order, ledger, chosen)
     voided = order.amount_paid.minor == 0
-    c = _new(
-        new_id=new_id,
-        order=order,
-        initiator=Initiator.SELLER,
-        status=transition.target,
-        reason=reason,
-        note=comment,
-        now=now,
-        policy=policy,
-    )
-    record = _record(
-        actor, CancellationAction.SELLER_CANCEL_LINES, None, transition.target, now, reason, comment
-    )
-    c = _with_record(c, record, lines=asked, refund=refund, resolved_at=now)
+    start = opened_on(order, new_id, Initiator.SELLER, reason, comment, policy, now)
+    c, record = opened(order, actor, action, start, lines=asked, refund=refund, resolved_at=now)
     new_ledger = None
     if refund.total.minor > 0:
         new_ledger = ledger.with_refund(order, c.id, refund, now, LedgerSource.CANCELLATION)
@@ -154,16 +134,9 @@ def cancel_lines_by_seller(
     )
     what = ", ".join(f"{line.quantity} x {line.title}" for line in asked)
     paid_back = f" A refund of {refund.total} is on its way." if refund.total.minor else ""
-    notes = (
-        Notification(
-            Recipient.BUYER,
-            c.buyer_id,
-            NotificationKind.ORDER_CANCELLED,
-            c.order_id,
-            c.id,
-            f"The seller cancelled {what} of your order {c.order_id} "
-            f"({SELLER_CANCEL_REASONS[reason]}).{paid_back} The rest of your order goes on.",
-            now,
-        ),
+    text = (
+        f"The seller cancelled {what} of your order {c.order_id} "
+        f"({SELLER_CANCEL_REASONS[reason]}).{paid_back} The rest of your order goes on."
     )
+    notes = (to_buyer(c, NotificationKind.ORDER_CANCELLED, text, now),)
     return CancellationOutcome(c, new_order, record, notes, None, new_ledger)

@@ -53,31 +53,13 @@ def _statuses(table: TransitionTable[Any, Any]) -> set[Enum]:
     return {t.target for t in table} | {t.source for t in table if t.source is not None}
 
 
-def _after_sale(
-    kind: AfterSaleKind,
-    *,
-    request_reasons: Mapping[str, str],
-    reject_reasons: Mapping[str, str],
-    default_decision: DecisionType,
-    ticket_subject: str,
-    notice_ticket_subject: str,
-    notification_subject: str,
-    needs_delivery: bool,
-) -> KindProfile:
+def _after_sale(kind: AfterSaleKind, **profile: Any) -> KindProfile:
+    """An after-sale kind's profile: its steps of the shared table, and the deadlines of the
+    statuses those steps reach."""
     table = after_sale.TRANSITIONS.for_kind(kind)
     reached = _statuses(table)
-    return KindProfile(
-        kind=RequestKind(kind.value),
-        table=table,
-        request_reasons=request_reasons,
-        reject_reasons=reject_reasons,
-        default_decision=default_decision,
-        ticket_subject=ticket_subject,
-        notice_ticket_subject=notice_ticket_subject,
-        notification_subject=notification_subject,
-        needs_delivery=needs_delivery,
-        deadlines={s: r for s, r in after_sale.NEXT_ACTION_OF_STATUS.items() if s in reached},
-    )
+    deadlines = {s: r for s, r in after_sale.NEXT_ACTION_OF_STATUS.items() if s in reached}
+    return KindProfile(kind=RequestKind(kind.value), table=table, deadlines=deadlines, **profile)
 
 
 CANCELLATION = KindProfile(

@@ -1,21 +1,27 @@
 """The vocabulary every kind of request shares: cancellations and after-sale requests alike.
 
 Tickets, the live feed, storage and the API speak of any request in these terms: its kind, who
-opened it, the record of each step, who must act next and the deadline rule that says so.
+opened it, the record of each step, who must act next and the deadline rule that says so. Each
+kind's steps are made of the same parts: what a new request holds (`OpenedRequest`, `opened_on`),
+a step's record and the request after it (`record_of`, `after_step`), and its messages to the
+buyer and the shop (`to_buyer`, `to_shop`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, replace
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Generic, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from models.actors import ActorKind
+from models.actors import Actor, ActorKind
+from models.notifications import Notification, Recipient
+from models.policy import seller_response_window
 
 if TYPE_CHECKING:
     from models.orders import Order
-    from models.policy import CategoryPolicy
+    from models.policy import BusinessCalendar, CategoryPolicy
+    from models.refund_ledger import RefundBreakdown
 
 
 class RequestKind(Enum):
@@ -38,10 +44,15 @@ class Initiator(Enum):
         return cls.PLATFORM if value == "SYSTEM" else None
 
 
-class Opened(TypedDict):
-    """What a new request of any kind takes from its order and from who opens it: the keyword
-    arguments every kind's constructor shares (models/cancellations.py,
-    models/after_sale_opening.py)."""
+S = TypeVar("S", bound=Enum)  # a kind's status
+A = TypeVar("A", bound=Enum)  # a kind's action
+
+
+@dataclass(frozen=True)
+class OpenedRequest(Generic[A, S]):
+    """What a request of any kind holds from the moment it is opened, from its order and from
+    who opens it: the base of every kind's request (models/cancellations.py,
+    models/after_sale_requests.py), and what `opened_on` gives a new one."""
 
     id: str
     order_id: str
@@ -51,8 +62,14 @@ class Opened(TypedDict):
     reason: str
     note: str | None
     currency: str
-    policy: CategoryPolicy  # the policy the request is opened under (Y1)
+    policy: CategoryPolicy  # the policy the request was opened under (Y1)
     requested_at: datetime
+    _: KW_ONLY
+    # What its steps leave on it, whatever its kind (none yet when it is opened).
+    refund: RefundBreakdown | None = None
+    resolved_at: datetime | None = None
+    timeline: tuple[TimelineRecord[A, S], ...] = ()
+    version: int = 0
 
 
 def opened_on(
@@ -63,8 +80,8 @@ def opened_on(
     note: str | None,
     policy: CategoryPolicy,
     now: datetime,
-) -> Opened:
-    return Opened(
+) -> OpenedRequest[Any, Any]:
+    return OpenedRequest(
         id=new_id,
         order_id=order.id,
         shop_id=order.shop_id,
@@ -78,8 +95,12 @@ def opened_on(
     )
 
 
-S = TypeVar("S", bound=Enum)  # a kind's status
-A = TypeVar("A", bound=Enum)  # a kind's action
+def seller_answers_by(
+    order: Order, policy: CategoryPolicy, now: datetime, calendar: BusinessCalendar
+) -> datetime:
+    """C2, R3, Y2: when the seller must answer a buyer's request on this order: the response
+    window for the order's value, counted on the calendar if the policy says so."""
+    return seller_response_window(policy, order.items_total.minor).ends(now, calendar)
 
 
 @dataclass(frozen=True)
@@ -96,6 +117,40 @@ class TimelineRecord(Generic[A, S]):
     comment: str | None = None
     # For a move the platform made because time ran out: the deadline it acted on.
     deadline: datetime | None = None
+
+
+def record_of(
+    actor: Actor,
+    action: A,
+    source: S | None,
+    target: S,
+    now: datetime,
+    reason: str | None = None,
+    comment: str | None = None,
+    deadline: datetime | None = None,
+) -> TimelineRecord[A, S]:
+    """The record of one step made by `actor` now."""
+    return TimelineRecord(
+        now, actor.kind, actor.id, action, source, target, reason, comment, deadline
+    )
+
+
+Q = TypeVar("Q", bound=OpenedRequest[Any, Any])
+
+
+def after_step(r: Q, record: TimelineRecord[Any, Any], **changes: object) -> Q:
+    """The request after one step of any kind: its status and its timeline follow the record."""
+    timeline = (*r.timeline, record)
+    return replace(r, status=record.to_status, timeline=timeline, **changes)  # type: ignore[arg-type]
+
+
+def to_buyer(r: OpenedRequest[Any, Any], kind: Enum, text: str, now: datetime) -> Notification:
+    # Notification.kind is typed NotificationKind; every kind's notification kinds belong there.
+    return Notification(Recipient.BUYER, r.buyer_id, kind, r.order_id, r.id, text, now)  # type: ignore[arg-type]
+
+
+def to_shop(r: OpenedRequest[Any, Any], kind: Enum, text: str, now: datetime) -> Notification:
+    return Notification(Recipient.SHOP, r.shop_id, kind, r.order_id, r.id, text, now)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

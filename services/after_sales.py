@@ -11,12 +11,12 @@ loser reruns on the state that won (storage/refund_ledgers.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bson import ObjectId
 
-from models import access, events
+from models import access, cancellations, commands, events
 from models import after_sales as domain
 from models.actors import Actor
 from models.after_sales import (
@@ -28,34 +28,14 @@ from models.after_sales import (
     RefundBreakdown,
     RefundLedger,
 )
-from models.cancellations import _cancel_order
 from models.clock import Clock
-from models.commands import (
-    ActOnAfterSaleDeadlines,
-    AfterSaleCommand,
-    AnswerOffer,
-    AppealAfterSale,
-    ApproveAfterSale,
-    ConfirmReturnReceived,
-    DecideAppeal,
-    IssueReplacementRefund,
-    OfferPartialRefund,
-    PlatformRefund,
-    RecordReplacementDelivered,
-    RefundOrder,
-    RejectAfterSale,
-    RejectReturnOnReceipt,
-    RequestAfterSale,
-    ShipReplacement,
-    ShipReturn,
-    WithdrawAfterSale,
-    line_map,
-)
+from models.commands import AfterSaleCommand, line_map
 from models.errors import DomainError, NotFound, ValidationFailed
 from models.orders import Order
 from models.policy import DEFAULT_POLICY, BusinessCalendar, CategoryPolicy, PolicyBook
 from models.ticket_facts import facts_of_after_sale
 from services.request_reads import RequestReads
+from services.request_steps import admit, permit_of, record_decided
 from services.request_writes import OnWrite, RequestWrites
 from storage import after_sales as store
 from storage import cancellations as cancellation_store
@@ -66,9 +46,6 @@ from storage.mongo import Database, Session
 from storage.shops import shops_of
 
 SECTION = "after_sales"
-
-Decide = Callable[[AfterSaleRequest, AfterSalesCase], AfterSaleOutcome]
-Create = Callable[[AfterSalesCase, PolicyBook, str], AfterSaleOutcome]
 
 
 def new_after_sale_id() -> str:
@@ -81,30 +58,7 @@ class _Change:
     before: AfterSaleRequest | None  # None: a new request
 
 
-_BUYER_STEPS = (RequestAfterSale, WithdrawAfterSale, AppealAfterSale, ShipReturn, AnswerOffer)
-_SELLER_STEPS = (
-    ApproveAfterSale,
-    OfferPartialRefund,
-    IssueReplacementRefund,
-    RejectAfterSale,
-    ConfirmReturnReceived,
-    RejectReturnOnReceipt,
-    ShipReplacement,
-    RefundOrder,
-)
-_PLATFORM_STEPS = (DecideAppeal, RecordReplacementDelivered, PlatformRefund)
-
-
-def _permit(actor: Actor, c: AfterSaleCommand) -> access.Permit:
-    """Who may take this step on a request or an order: checked on what the step reads, and
-    again on the outcome a repeated key recalls (services/request_writes.py)."""
-    if isinstance(c, _BUYER_STEPS):
-        return access.permit_buyer(actor)
-    if isinstance(c, _SELLER_STEPS):
-        return access.permit_seller(actor)
-    if isinstance(c, _PLATFORM_STEPS):
-        return access.permit_platform(actor)
-    raise TypeError(f"not a step on an after-sale request: {c!r}")
+_OPENINGS = (commands.RequestAfterSale, commands.RefundOrder, commands.PlatformRefund)
 
 
 class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFilter]):
@@ -119,23 +73,28 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         self, actor: Actor, command: AfterSaleCommand, key: str | None = None
     ) -> AfterSaleRequest | list[AfterSaleRequest]:
         """The one entry of every after-sale use case (models/commands.py)."""
-        if isinstance(command, ActOnAfterSaleDeadlines):
+        if isinstance(command, commands.ActOnAfterSaleDeadlines):
             return await self.act_on_deadlines(actor, list(command.request_ids))
-        permit = _permit(actor, command)
-        if isinstance(command, RequestAfterSale | RefundOrder | PlatformRefund):
-            opening = self._opening(actor, command)
-            return await self._create(actor, command.order_id, command, key, opening, permit)
-        step = self._step(actor, command)
-        return await self._decide(actor, command.request_id, command, key, step, permit)  # type: ignore[attr-defined]
+        permit = permit_of(actor, command)
+        if isinstance(command, _OPENINGS):
+            opening = self._opening(actor, command, permit)
+            return await self.writes.opening(actor, command, key, command.order_id, opening, permit)
+        step, request_id = self._step(actor, command), command.request_id  # type: ignore[attr-defined]
+        return await self.writes.step(actor, command, key, request_id, "requestId", step, permit)
 
-    def _opening(self, actor: Actor, c: RequestAfterSale | RefundOrder | PlatformRefund) -> Create:
+    def _opening(
+        self,
+        actor: Actor,
+        c: commands.RequestAfterSale | commands.RefundOrder | commands.PlatformRefund,
+        permit: access.Permit,
+    ) -> Callable[[Session], Awaitable[AfterSaleRequest]]:
         """R1, P1 (a buyer's request), R5 (a second one, linked), R10 (instant refund); R9, R10
-        (a refund with no buyer request)."""
+        (a refund with no buyer request): decided on the order's case, written in one go."""
         now = self.clock.now
 
         def create(case: AfterSalesCase, book: PolicyBook, new_id: str) -> AfterSaleOutcome:
             order = case.order
-            if isinstance(c, RequestAfterSale):
+            if isinstance(c, commands.RequestAfterSale):
                 asked = dict(c.lines)
                 categories = [line.category for line in order.lines if line.line_id in asked]
                 policy = book.for_order(categories or order.categories)  # kept on the request (Y1)
@@ -154,7 +113,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
                     calendar=book.calendar,
                 )
             refund = domain.refund_by_seller
-            if isinstance(c, PlatformRefund):
+            if isinstance(c, commands.PlatformRefund):
                 refund = domain.refund_by_platform
             return refund(
                 order,
@@ -170,58 +129,74 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
                 partial_amount=c.partial_amount,
             )
 
-        return create
+        async def write(session: Session) -> AfterSaleRequest:
+            cases = await self._cases([c.order_id], session)
+            case = cases[c.order_id]
+            admit(actor, case.order, permit)
+            # A request keeps the policy it was opened under (Y1): read once, here.
+            book = await policies.book_for(self.db, case.order.categories, session)
+            outcome = create(case, book, new_after_sale_id())
+            return await self._write_one(session, actor, cases, _Change(outcome, None))
 
-    def _step(self, actor: Actor, c: AfterSaleCommand) -> Decide:
-        """A step on one request: the domain's rule (who may take it is the command's permit,
-        checked before: `_permit`)."""
+        return write
+
+    def _step(
+        self, actor: Actor, c: AfterSaleCommand
+    ) -> Callable[[Session, AfterSaleRequest], Awaitable[AfterSaleRequest]]:
+        """A step on one request: the domain's rule on the order's case, written in one go (who
+        may take it is the command's permit, checked before: `permit_of`)."""
         now = self.clock.now
 
         def decide(r: AfterSaleRequest, case: AfterSalesCase) -> AfterSaleOutcome:
             order, ledger = case.order, case.ledger
             match c:
-                case WithdrawAfterSale():
+                case commands.WithdrawAfterSale():
                     return domain.withdraw(r, order, actor, now())
-                case AppealAfterSale():
+                case commands.AppealAfterSale():
                     return domain.appeal(r, order, actor, c.reason, c.comment, now())
-                case ShipReturn():
+                case commands.ShipReturn():
                     return domain.ship_return(r, order, actor, c.carrier, c.tracking_number, now())
-                case ApproveAfterSale():  # R7, P2: some lines, maybe for less money
+                case commands.ApproveAfterSale():  # R7, P2: some lines, maybe for less money
                     terms = c.terms.as_arguments()
                     return domain.approve(r, order, ledger, actor, c.decision, now(), **terms)
-                case RejectAfterSale():
+                case commands.RejectAfterSale():
                     return domain.reject(r, order, actor, c.reason, c.comment, now())
-                case ConfirmReturnReceived():
+                case commands.ConfirmReturnReceived():
                     return domain.confirm_receipt(r, order, ledger, actor, now())
-                case RejectReturnOnReceipt():
+                case commands.RejectReturnOnReceipt():
                     return domain.reject_on_receipt(r, order, actor, c.reason, c.comment, now())
-                case OfferPartialRefund():  # R12
+                case commands.OfferPartialRefund():  # R12
                     lines = line_map(c.lines)
                     return domain.offer_partial_refund(
                         r, order, ledger, actor, c.amount, now(), lines=lines, comment=c.comment
                     )
-                case AnswerOffer():
+                case commands.AnswerOffer():
                     return domain.answer_offer(r, order, ledger, actor, c.accept, now())
-                case IssueReplacementRefund():  # P4
+                case commands.IssueReplacementRefund():  # P4
                     replacement = case.replacement_order(r)
                     return domain.issue_replacement_refund(
                         r, order, ledger, actor, c.comment, now(), replacement
                     )
-                case ShipReplacement():  # P2, P4: the replacement order is handed over too
+                case commands.ShipReplacement():  # P2, P4: the replacement order is handed over too
                     replacement = case.replacement_order(r)
                     return domain.ship_replacement(
                         r, order, actor, c.carrier, c.tracking_number, now(), replacement
                     )
-                case DecideAppeal():  # R6: the refund goes ahead, or the request closes
+                case commands.DecideAppeal():  # R6: the refund goes ahead, or the request closes
                     if c.for_buyer:
                         return domain.decide_for_buyer(r, order, ledger, actor, c.note, now())
                     return domain.decide_for_seller(r, order, actor, c.note, now())
-                case RecordReplacementDelivered():  # P2: a carrier event
+                case commands.RecordReplacementDelivered():  # P2: a carrier event
                     replacement = case.replacement_order(r)
                     return domain.replacement_delivered(r, order, actor, now(), replacement)
             raise TypeError(f"not a step on an after-sale request: {c!r}")
 
-        return decide
+        async def write(session: Session, r: AfterSaleRequest) -> AfterSaleRequest:
+            cases = await self._cases([r.order_id], session)
+            outcome = decide(r, cases[r.order_id])
+            return await self._write_one(session, actor, cases, _Change(outcome, r))
+
+        return write
 
     async def act_on_deadlines(self, actor: Actor, ids: list[str]) -> list[AfterSaleRequest]:
         """R3, R5, R8: the platform's move on each of these requests whose deadline has passed,
@@ -229,19 +204,14 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         the transaction runs makes it rerun on the state that won."""
         now = self.clock.now()
 
+        def decide(r: AfterSaleRequest, case: AfterSalesCase) -> AfterSaleOutcome | None:
+            try:
+                return domain.act_on_deadline(r, case.order, case.ledger, actor, now)
+            except DomainError:
+                return None  # moved by someone else, or not due after all
+
         async def work(session: Session) -> list[AfterSaleRequest]:
-            found = await store.get_many(self.db, ids, session)
-            cases = await self._cases([r.order_id for r in found], session)
-            changes = []
-            for r in found:
-                case = cases[r.order_id]
-                try:
-                    outcome = domain.act_on_deadline(r, case.order, case.ledger, actor, now)
-                except DomainError:
-                    continue  # moved by someone else, or not due after all
-                case.apply(outcome)
-                changes.append(_Change(outcome, r))
-            return await self._write(session, actor, cases, changes)
+            return await self._decide_each(session, actor, ids, decide)
 
         return await self.db.transaction(
             work, serial=await shops_of(self.db, self.db.after_sales, ids)
@@ -254,23 +224,17 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         them in the intake's transaction, through the one write path (wired by
         services/bootstrap.py as the intake's `on_orders_moved`)."""
         ids = [o.replacement_request_id for o in orders if o.replacement_request_id]
-        if not ids:
-            return
         now = self.clock.now()
-        found = await store.get_many(self.db, ids, session)
-        cases = await self._cases([r.order_id for r in found], session)
-        changes = []
-        for r in found:
-            case = cases[r.order_id]
+
+        def decide(r: AfterSaleRequest, case: AfterSalesCase) -> AfterSaleOutcome | None:
             replacement = case.replacement_order(r)
             if replacement is None:
-                continue
-            outcome = domain.follow_replacement_order(r, case.order, replacement, actor, now)
-            if outcome is None:
-                continue  # the request moved on (refunded instead, say): the order alone moves
-            case.apply(outcome)
-            changes.append(_Change(outcome, r))
-        await self._write(session, actor, cases, changes)
+                return None
+            # None too when the request moved on (refunded instead, say): the order alone moves.
+            return domain.follow_replacement_order(r, case.order, replacement, actor, now)
+
+        if ids:
+            await self._decide_each(session, actor, ids, decide)
 
     async def set_policy(self, actor: Actor, category: str, policy: CategoryPolicy) -> None:
         """Y1: the platform sets a category's policy; requests already open keep theirs."""
@@ -297,7 +261,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         return (await store.for_orders(self.db, [order.id]))[order.id]
 
     async def line_eligibility(self, actor: Actor, order_id: str) -> tuple[LineEligibility, ...]:
-        order = await self._visible_order(actor, order_id)
+        order = await self.visible_order(actor, order_id)
         existing = (await store.for_orders(self.db, [order.id]))[order.id]
         book = await policies.book_for(self.db, order.categories)
         return domain.line_eligibility(order, existing, book, self.clock.now())
@@ -305,7 +269,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
     async def quote_request(self, actor: Actor, request_id: str) -> RefundBreakdown:
         """What the request paid, or would pay now: the code that pays it (quote_for_request)."""
         r = await self.get(actor, request_id)
-        order = await self._load_order(r.order_id, None)
+        order = await self.order(r.order_id)
         ledger = await refund_ledgers.get(self.db, order)
         return domain.quote_for_request(r, order, ledger)
 
@@ -316,16 +280,14 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
             raise NotFound(f"no cancellation {cancellation_id}", field="cancellationId")
         what = f"cancellation {cancellation_id}"
         access.require_view(actor, c.shop_id, c.buyer_id, what, "cancellationId")
-        if c.refund is not None:
-            items, shipping = c.refund.items, c.refund.shipping
-        else:
-            order = await self._load_order(c.order_id, None)
-            _, refund = _cancel_order(order, self.clock.now(), c.id)
-            items, shipping = refund.items, refund.shipping
-        return RefundBreakdown(items, shipping)
+        refund = c.refund
+        if refund is None:
+            order = await self.order(c.order_id)
+            refund = cancellations.refund_if_accepted(c, order, self.clock.now())
+        return RefundBreakdown(refund.items, refund.shipping)
 
     async def ledger(self, actor: Actor, order_id: str) -> tuple[Order, RefundLedger]:
-        order = await self._visible_order(actor, order_id)
+        order = await self.visible_order(actor, order_id)
         return order, await refund_ledgers.get(self.db, order)
 
     async def policy(self, category: str) -> CategoryPolicy:
@@ -336,17 +298,6 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         return {"*": DEFAULT_POLICY, **stored}
 
     # ---- the one write path --------------------------------------------------------------
-
-    async def _visible_order(self, actor: Actor, order_id: str) -> Order:
-        order = await self._load_order(order_id, None)
-        access.require_view(actor, order.shop_id, order.buyer_id, f"order {order_id}", "orderId")
-        return order
-
-    async def _load_order(self, order_id: str, session: Session | None) -> Order:
-        order = await order_store.get(self.db, order_id, session)
-        if order is None:
-            raise NotFound(f"no order {order_id}", field="orderId")
-        return order
 
     async def _cases(self, order_ids: list[str], session: Session) -> dict[str, AfterSalesCase]:
         ids = sorted(set(order_ids))
@@ -368,48 +319,32 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
             for i in ids
         }
 
-    async def _create(
+    async def _decide_each(
         self,
+        session: Session,
         actor: Actor,
-        order_id: str,
-        command: AfterSaleCommand,
-        key: str | None,
-        create: Create,
-        permit: access.Permit,
-    ) -> AfterSaleRequest:
-        async def write(session: Session) -> AfterSaleRequest:
-            cases = await self._cases([order_id], session)
-            case = cases[order_id]
-            missing = NotFound(f"no order {order_id}", field="orderId")
-            access.require_known(actor, case.order.shop_id, case.order.buyer_id, missing)
-            permit(case.order.shop_id, case.order.buyer_id)
-            # A request keeps the policy it was opened under (Y1): read once, here.
-            book = await policies.book_for(self.db, case.order.categories, session)
-            outcome = create(case, book, new_after_sale_id())
-            case.apply(outcome)
-            [saved] = await self._write(session, actor, cases, [_Change(outcome, None)])
-            return saved
-
-        return await self.writes.opening(actor, command, key, order_id, write, permit)
-
-    async def _decide(
-        self,
-        actor: Actor,
-        request_id: str,
-        command: AfterSaleCommand,
-        key: str | None,
-        decide: Decide,
-        permit: access.Permit,
-    ) -> AfterSaleRequest:
-        async def write(session: Session, r: AfterSaleRequest) -> AfterSaleRequest:
-            cases = await self._cases([r.order_id], session)
+        ids: list[str],
+        decide: Callable[[AfterSaleRequest, AfterSalesCase], AfterSaleOutcome | None],
+    ) -> list[AfterSaleRequest]:
+        """These requests, each decided in turn on its order's case as the ones before left it
+        (None: nothing to do for it), and what was decided written."""
+        found = await store.get_many(self.db, ids, session)
+        cases = await self._cases([r.order_id for r in found], session)
+        changes = []
+        for r in found:
             case = cases[r.order_id]
             outcome = decide(r, case)
-            case.apply(outcome)
-            [saved] = await self._write(session, actor, cases, [_Change(outcome, r)])
-            return saved
+            if outcome is not None:
+                case.apply(outcome)
+                changes.append(_Change(outcome, r))
+        return await self._write(session, actor, cases, changes)
 
-        return await self.writes.step(actor, command, key, request_id, "requestId", write, permit)
+    async def _write_one(
+        self, session: Session, actor: Actor, cases: dict[str, AfterSalesCase], change: _Change
+    ) -> AfterSaleRequest:
+        cases[change.outcome.request.order_id].apply(change.outcome)
+        [saved] = await self._write(session, actor, cases, [change])
+        return saved
 
     async def _write(
         self,
@@ -444,21 +379,15 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
             session,
         )
 
-        created = [ch.outcome.request for ch in changes if ch.before is None]
-        moved: list[tuple[AfterSaleRequest, AfterSaleRequest]] = [
-            (ch.before, ch.outcome.request) for ch in changes if ch.before is not None
+        closed = [
+            (cases[ch.outcome.request.order_id].as_read(r.id), r)
+            for ch in changes
+            for r in ch.outcome.superseded
         ]
-        for ch in changes:
-            case = cases[ch.outcome.request.order_id]
-            moved += [(case.as_read(closed.id), closed) for closed in ch.outcome.superseded]
         # The live feed's events: one per timeline record (H3); each request's ticket opens or
         # follows it, a closed one too (H1).
-        saved = await self.writes.record(
-            session,
-            actor,
-            created,
-            moved,
-            [n for ch in changes for n in ch.outcome.notifications],
-            [e for ch in changes for e in events.of_after_sale(ch.outcome)],
+        notes = [n for ch in changes for n in ch.outcome.notifications]
+        status_events = [e for ch in changes for e in events.of_after_sale(ch.outcome)]
+        return await record_decided(
+            self.writes, session, actor, pairs, notes, status_events, closed
         )
-        return [saved[ch.outcome.request.id] for ch in changes]

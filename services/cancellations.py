@@ -7,7 +7,7 @@ version), the order, the tab counters, the notifications and the idempotency key
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -30,14 +30,14 @@ from models.commands import (
     RequestCancellation,
     WithdrawCancellation,
 )
-from models.errors import DomainError, NotFound
+from models.errors import DomainError
 from models.money import Money
 from models.orders import FulfilmentState, Order
-from models.policy import BusinessCalendar, CategoryPolicy
 from models.reasons import SYSTEM_CANCEL_REASONS
 from models.refund_ledger import RefundLedger
 from models.ticket_facts import facts_of_cancellation
 from services.request_reads import RequestReads
+from services.request_steps import admit, permit_of, record_decided
 from services.request_writes import OnWrite, RequestWrites
 from storage import cancellations as cancellation_store
 from storage import orders as order_store
@@ -48,22 +48,6 @@ from storage.shops import shops_of
 
 SECTION = "cancellations"
 
-Decision = Callable[[Cancellation, Order], CancellationOutcome]
-
-
-@dataclass(frozen=True)
-class Basis:
-    """What a new cancellation is decided on, read in its transaction."""
-
-    order: Order
-    policy: CategoryPolicy  # the request keeps it (Y1)
-    calendar: BusinessCalendar  # for a deadline counted in business days (Y2)
-    ledger: RefundLedger | None  # read only for a line cancel (C10)
-    new_id: str
-
-
-Creation = Callable[[Basis], CancellationOutcome]
-
 
 @dataclass(frozen=True)
 class _Change:
@@ -72,15 +56,6 @@ class _Change:
     outcome: CancellationOutcome
     cancellation_before: Cancellation | None  # None: a new request
     order_before: Order
-
-
-def _permit(actor: Actor, c: CancellationCommand) -> access.Permit:
-    """Who may take this step (checked on what it reads, and on what a repeated key recalls)."""
-    if isinstance(c, RequestCancellation | WithdrawCancellation):
-        return access.permit_buyer(actor)
-    if isinstance(c, CancelUnpaidOrder):
-        return access.permit_platform(actor)
-    return access.permit_seller(actor)
 
 
 def new_cancellation_id() -> str:
@@ -122,16 +97,14 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
             case CancelUnpaidOrders():
                 return await self.cancel_unpaid_orders(actor, list(command.order_ids))
             case RequestCancellation() | CancelOrder() | CancelOrderLines() | CancelUnpaidOrder():
-                permit = _permit(actor, command)
-                create = self._opening(actor, command)
-                lines = isinstance(command, CancelOrderLines)  # C10 refunds from the ledger
-                return await self._create(
-                    actor, command.order_id, command, key, create, permit, with_ledger=lines
-                )
+                permit = permit_of(actor, command)
+                opening, order_id = self._opening(actor, command, permit), command.order_id
+                return await self.writes.opening(actor, command, key, order_id, opening, permit)
             case WithdrawCancellation() | AcceptCancellation() | RejectCancellation():
-                permit, decide = _permit(actor, command), self._step(actor, command)
-                return await self._decide(
-                    actor, command.cancellation_id, command, key, decide, permit
+                permit, step = permit_of(actor, command), self._step(actor, command)
+                request_id = command.cancellation_id
+                return await self.writes.step(
+                    actor, command, key, request_id, "cancellationId", step, permit
                 )
         raise TypeError(f"not a cancellation command: {command!r}")
 
@@ -139,44 +112,46 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
         self,
         actor: Actor,
         c: RequestCancellation | CancelOrder | CancelOrderLines | CancelUnpaidOrder,
-    ) -> Creation:
+        permit: access.Permit,
+    ) -> Callable[[Session], Awaitable[Cancellation]]:
         """C1 (at once inside the window), C2 (a request after it), C3 (refused once shipped);
         C7 (the seller cancels, the buyer is refunded); C10 (the seller cancels some units,
         they are refunded, the rest goes on); C8 (the platform cancels an order not paid in
-        time)."""
+        time): decided on the order as read in the transaction, written in one go."""
         now = self.clock.now
 
-        def create(b: Basis) -> CancellationOutcome:
+        async def write(session: Session) -> Cancellation:
+            order = await self.order(c.order_id, session)
+            admit(actor, order, permit)
+            # A request keeps the policy it was opened under (Y1): read it once, here.
+            book = await policies.book_for(self.db, order.categories, session)
+            policy, new_id = book.for_order(order.categories), new_cancellation_id()
             match c:
                 case RequestCancellation():
-                    return domain.request_by_buyer(
-                        b.order, actor, c.reason, c.note, b.policy, now(), b.new_id, b.calendar
+                    outcome = domain.request_by_buyer(
+                        order, actor, c.reason, c.note, policy, now(), new_id, book.calendar
                     )
                 case CancelOrder():
-                    return domain.cancel_by_seller(
-                        b.order, actor, c.reason, c.comment, b.policy, now(), b.new_id
+                    outcome = domain.cancel_by_seller(
+                        order, actor, c.reason, c.comment, policy, now(), new_id
                     )
                 case CancelOrderLines():
-                    assert b.ledger is not None  # read for a line cancel (with_ledger)
-                    return line_cancels.cancel_lines_by_seller(
-                        b.order,
-                        b.ledger,
-                        actor,
-                        c.lines,
-                        c.reason,
-                        c.comment,
-                        b.policy,
-                        now(),
-                        b.new_id,
+                    # C10 refunds from the order's ledger, read in this transaction.
+                    ledger = await refund_ledgers.get(self.db, order, session)
+                    outcome = line_cancels.cancel_lines_by_seller(
+                        order, ledger, actor, c.lines, c.reason, c.comment, policy, now(), new_id
                     )
-            (reason,) = SYSTEM_CANCEL_REASONS
-            return domain.cancel_by_system(b.order, actor, reason, b.policy, now(), b.new_id)
+                case _:
+                    (reason,) = SYSTEM_CANCEL_REASONS
+                    outcome = domain.cancel_by_system(order, actor, reason, policy, now(), new_id)
+            [saved] = await self._write(session, actor, [_Change(outcome, None, order)])
+            return saved
 
-        return create
+        return write
 
     def _step(
         self, actor: Actor, c: WithdrawCancellation | AcceptCancellation | RejectCancellation
-    ) -> Decision:
+    ) -> Callable[[Session, Cancellation], Awaitable[Cancellation]]:
         """The buyer withdraws; C4: the order is cancelled and the buyer refunded, in the same
         write; C5: a reason from the catalogue and an optional comment, the order goes on."""
         now = self.clock.now
@@ -189,7 +164,13 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
                     return domain.accept(cancellation, order, actor, now())
             return domain.reject(cancellation, order, actor, c.reason, c.comment, now())
 
-        return decide
+        async def write(session: Session, before: Cancellation) -> Cancellation:
+            order = await self.order(before.order_id, session)
+            change = _Change(decide(before, order), before, order)
+            [saved] = await self._write(session, actor, [change])
+            return saved
+
+        return write
 
     async def auto_accept(self, actor: Actor, ids: list[str]) -> list[Cancellation]:
         """C6: these requests, if still waiting past their response window, accepted by the
@@ -249,65 +230,11 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
         return await cancellation_store.for_order(self.db, order.id)
 
     async def eligibility(self, actor: Actor, order_id: str) -> domain.Eligibility:
-        order = await order_store.get(self.db, order_id)
-        if order is None:
-            raise NotFound(f"no order {order_id}", field="orderId")
-        access.require_view(actor, order.shop_id, order.buyer_id, f"order {order_id}", "orderId")
+        order = await self.visible_order(actor, order_id)
         book = await policies.book_for(self.db, order.categories)
         return domain.buyer_eligibility(order, book.for_order(order.categories), self.clock.now())
 
     # ---- the one write path --------------------------------------------------------------
-
-    async def _load_order(self, order_id: str, session: Session) -> Order:
-        order = await order_store.get(self.db, order_id, session)
-        if order is None:
-            raise NotFound(f"no order {order_id}", field="orderId")
-        return order
-
-    async def _create(
-        self,
-        actor: Actor,
-        order_id: str,
-        command: CancellationCommand,
-        key: str | None,
-        create: Creation,
-        permit: access.Permit,
-        *,
-        with_ledger: bool = False,
-    ) -> Cancellation:
-        async def write(session: Session) -> Cancellation:
-            order = await self._load_order(order_id, session)
-            missing = NotFound(f"no order {order_id}", field="orderId")
-            access.require_known(actor, order.shop_id, order.buyer_id, missing)
-            permit(order.shop_id, order.buyer_id)
-            # A request keeps the policy it was opened under (Y1): read it once, here.
-            book = await policies.book_for(self.db, order.categories, session)
-            # C10 refunds from the order's ledger, read in this transaction.
-            ledger = await refund_ledgers.get(self.db, order, session) if with_ledger else None
-            policy = book.for_order(order.categories)
-            outcome = create(Basis(order, policy, book.calendar, ledger, new_cancellation_id()))
-            [saved] = await self._write(session, actor, [_Change(outcome, None, order)])
-            return saved
-
-        return await self.writes.opening(actor, command, key, order_id, write, permit)
-
-    async def _decide(
-        self,
-        actor: Actor,
-        cancellation_id: str,
-        command: CancellationCommand,
-        key: str | None,
-        decide: Decision,
-        permit: access.Permit,
-    ) -> Cancellation:
-        async def write(session: Session, c: Cancellation) -> Cancellation:
-            order = await self._load_order(c.order_id, session)
-            [saved] = await self._write(session, actor, [_Change(decide(c, order), c, order)])
-            return saved
-
-        return await self.writes.step(
-            actor, command, key, cancellation_id, "cancellationId", write, permit
-        )
 
     async def _book_refunds(self, session: Session, changes: list[_Change]) -> None:
         """A cancellation that refunds books it in the order's refund ledger, the one after-sale
@@ -358,19 +285,7 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
             self.db, [(ch.order_before, ch.outcome.order) for ch in changes], session
         )
         await self._book_refunds(session, changes)
-        created = [ch.outcome.cancellation for ch in changes if ch.cancellation_before is None]
-        moved = [
-            (ch.cancellation_before, ch.outcome.cancellation)
-            for ch in changes
-            if ch.cancellation_before is not None
-        ]
         # H3: the request's events first, then (H1) its ticket opens or follows it.
-        saved = await self.writes.record(
-            session,
-            actor,
-            created,
-            moved,
-            [n for ch in changes for n in ch.outcome.notifications],
-            [events.of_cancellation(ch.outcome) for ch in changes],
-        )
-        return [saved[ch.outcome.cancellation.id] for ch in changes]
+        notes = [n for ch in changes for n in ch.outcome.notifications]
+        status_events = [events.of_cancellation(ch.outcome) for ch in changes]
+        return await record_decided(self.writes, session, actor, pairs, notes, status_events)

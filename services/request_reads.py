@@ -13,8 +13,11 @@ from typing import Any, Generic, TypeVar
 from models import access
 from models.actors import Actor
 from models.errors import NotFound
+from models.orders import Order
 from services.request_writes import RequestWrites
+from storage import orders as order_store
 from storage import tab_counts
+from storage.mongo import Session
 from storage.pagination import Page
 
 R = TypeVar("R")
@@ -60,3 +63,15 @@ class RequestReads(Generic[R, Tab, Filter]):
             stored = await tab_counts.read(self.db, scope.shop_id, self.section)
             return {tab: max(0, stored.get(tab.value, 0)) for tab in self.tabs}
         return {tab: await self.store.count(self.db, scope, tab, f) for tab in self.tabs}  # type: ignore[arg-type]
+
+    async def order(self, order_id: str, session: Session | None = None) -> Order:
+        """The order a request of any kind is about, read in `session` if given."""
+        order = await order_store.get(self.db, order_id, session)
+        if order is None:
+            raise NotFound(f"no order {order_id}", field="orderId")
+        return order
+
+    async def visible_order(self, actor: Actor, order_id: str) -> Order:
+        order = await self.order(order_id)
+        access.require_view(actor, order.shop_id, order.buyer_id, f"order {order_id}", "orderId")
+        return order
