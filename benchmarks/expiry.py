@@ -11,8 +11,8 @@ per run:
 - overhead: the worker's wall time over the baseline's. The baseline writes the very documents a
   move writes, in the same collections with the same indexes and in transactions of the same
   --batch: per request the update the worker sends to the request, to its order and to its
-  ticket, its event document (the ticket's change carried in it) and its notification document,
-  and once per batch the shop's tab counter and event sequence; built from one sample move (the
+  ticket and its event document (the ticket's change and the notification carried in it), and
+  once per batch the shop's tab counter and event sequence; built from one sample move (the
   domain's own outcome, turned into documents once), with no domain, services or reads in the
   timed part. The bar: at most 1.3.
 - documents written per move: the statements of every insert and update the driver sends in the
@@ -59,12 +59,14 @@ from models.tickets import Ticket, follow_request, open_ticket
 from services.bootstrap import Services, build_services
 from services.cancellations import new_cancellation_id
 from services.deadline_worker import DeadlineWorker
+from services.refunds import instruction
 from services.ticket_sync import new_ticket_id
 from storage.documents import cancellation_doc, changes_between, order_doc
-from storage.events import CARRIED, event_docs, last_seq
+from storage.events import CARRIED, event_docs, last_seq, with_notices
 from storage.keys import sort_key
 from storage.mongo import Database, connect
 from storage.notifications import notification_docs
+from storage.refunds import fields_of as refund_fields
 from storage.tickets import ticket_doc
 from tests.support.factories import build_order
 
@@ -130,7 +132,8 @@ async def seed(db: Database, shop_id: str, n: int, requested_at: datetime) -> Ba
 @dataclass(frozen=True)
 class MoveDocuments:
     """What one C6 move writes, as the worker's own code makes it for the sample: the updates
-    of the request, its order and its ticket, its events and its notification documents."""
+    of the request, its order and its ticket, its event document (with its notice) and any
+    notification document no event carries."""
 
     request: dict[str, Any]
     order: dict[str, Any]
@@ -149,16 +152,25 @@ def move_documents(sample: tuple[Cancellation, Order, Ticket], now: datetime) ->
         ticket, facts_of_cancellation(outcome.cancellation), EXPIRY_WORKER, now
     )
     stored_at = datetime.now(UTC)
+    docs = event_docs(
+        [events.of_cancellation(outcome), *events.of_ticket(ticket, followed)], 1, stored_at
+    )
+    alone = with_notices(docs, outcome.notifications)  # what no event document carries
+    # The refund the move decides is stored in the request's own update (storage/refunds.py);
+    # the baseline sends the sample's to every request (same fields, same index entries).
+    refund = instruction(
+        facts_of_cancellation(outcome.cancellation), outcome.cancellation, now, integrated=False
+    )
+    update = changes_between(cancellation_doc(request), cancellation_doc(accepted))
+    update["$set"] = {**update["$set"], **refund_fields([refund])[request.id]}
     return MoveDocuments(
-        request=changes_between(cancellation_doc(request), cancellation_doc(accepted)),
+        request=update,
         order=changes_between(order_doc(order), order_doc(moved)),
         ticket=changes_between(
             ticket_doc(ticket), ticket_doc(replace(followed, version=ticket.version + 1))
         ),
-        events=event_docs(
-            [events.of_cancellation(outcome), *events.of_ticket(ticket, followed)], 1, stored_at
-        ),
-        notifications=notification_docs(outcome.notifications),
+        events=docs,
+        notifications=notification_docs(alone),
         tabs={f"tabs.{request.tab.value}": -1, f"tabs.{accepted.tab.value}": 1},
     )
 
@@ -176,8 +188,9 @@ async def baseline(
     db: Database, shop_id: str, backlog: Backlog, move: MoveDocuments, batch: int
 ) -> int:
     """The documents the worker's moves write, written bare: per batch one transaction with one
-    bulk write per collection, in the worker's order (orders, requests, notifications, tickets,
-    then the shop's tab counter, event sequence and events, as storage writes them last)."""
+    bulk write per collection, in the worker's order (orders, requests, tickets, then the shop's
+    tab counter, event sequence and events with their notices, as storage writes them last, and
+    the notifications no event carries, none for C6)."""
     moved = 0
     for start in range(0, len(backlog.ids), batch):
         ids = backlog.ids[start : start + batch]
@@ -190,8 +203,6 @@ async def baseline(
             result = await db.cancellations.bulk_write(
                 [UpdateOne({"_id": r}, move.request) for r, _, _ in ids], ordered=False, session=s
             )
-            notes = [_fresh(d, "ntf") for _ in ids for d in move.notifications]
-            await db.notifications.insert_many(notes, session=s)
             await db.tickets.bulk_write(
                 [UpdateOne({"_id": t}, move.ticket) for _, _, t in ids], ordered=False, session=s
             )
@@ -217,6 +228,9 @@ async def baseline(
                     d[CARRIED] = {**d[CARRIED], "seq": seq + 1 + span}
                 seq += 1 + span
             await db.events.insert_many(docs, ordered=True, session=s)
+            notes = [_fresh(d, "ntf") for _ in ids for d in move.notifications]
+            if notes:
+                await db.notifications.insert_many(notes, session=s)
             await s.commit_transaction()
         moved += result.modified_count
     return moved

@@ -1,9 +1,10 @@
 """Refunds out and settlements in (models/refunds.py).
 
-`instruct` is called by the one write path every request shares (services/request_writes.py),
-inside the deciding transaction: each request the write gave a refund gets its `Refund`, and a
-shop with a payment integration gets a `refund.instructed` event on its feed (the webhooks
-deliver it); a shop without one has the refund settled by the platform there and then.
+The one write path every request shares (services/request_writes.py) asks `instructions` inside
+the deciding transaction: each request the write gave a refund gets its `Refund`, written in the
+request's own document with the request's change (storage/refunds.py); then `announce` gives a
+shop with a payment integration a `refund.instructed` event on its feed (the webhooks deliver
+it); a shop without one has the refund settled by the platform there and then.
 
 `RefundSettlements` is the intake's other half: the shop's payment integration reports refunds
 settled or failed (`settleRefunds`), 1 to 500 at a time, each decided and answered in order in
@@ -41,39 +42,46 @@ from storage import refunds as store
 from storage.mongo import Database, Session
 
 
-async def instruct(
+async def instructions(
     db: Database,
     session: Session,
-    actor: Actor,
     facts: Callable[[Any], RequestFacts],
     created: Sequence[Any],
     moved: Sequence[tuple[Any, Any]],
     now: datetime,
 ) -> list[Refund]:
-    """The refunds this write decided (requests that had none and now pay something), written
-    with their instructions in the caller's transaction."""
+    """The refunds this write decided (requests that had none and now pay something); the
+    caller writes each with its request (storage/refunds.py::fields_of), then `announce`s them."""
     decided = [r for r in created if newly_refunded(None, r.refund)]
     decided += [after for before, after in moved if newly_refunded(before.refund, after.refund)]
     if not decided:
         return []
     known = [facts(r) for r in decided]
     integrated = await store.integrated_shops(db, [f.shop_id for f in known], session)
-    new = [
-        instructed(
-            request_id=f.request_id,
-            request_kind=f.kind,
-            shop_id=f.shop_id,
-            order_id=f.order_id,
-            refund=_with_lines(r.refund, getattr(r, "lines", ())),
-            at=now,
-            integrated=f.shop_id in integrated,
-        )
-        for f, r in zip(known, decided, strict=True)
+    return [
+        instruction(f, r, now, f.shop_id in integrated) for f, r in zip(known, decided, strict=True)
     ]
-    await store.insert_many(db, new, session)
+
+
+def instruction(facts: RequestFacts, request: Any, now: datetime, integrated: bool) -> Refund:
+    """The refund a request that now pays something gets (`integrated`: its shop's payment
+    system settles it)."""
+    return instructed(
+        request_id=facts.request_id,
+        request_kind=facts.kind,
+        shop_id=facts.shop_id,
+        order_id=facts.order_id,
+        refund=_with_lines(request.refund, getattr(request, "lines", ())),
+        at=now,
+        integrated=integrated,
+    )
+
+
+async def announce(db: Database, session: Session, actor: Actor, new: Sequence[Refund]) -> None:
+    """The instructions on the shops' feeds, in the deciding transaction (a refund the platform
+    settled there and then tells no payment system)."""
     events = [of_refund(r, actor.kind, actor.id) for r in new if r.state is RefundState.INSTRUCTED]
     await event_log.append_many(db, events, session)
-    return new
 
 
 def _with_lines(refund: RefundBreakdown, lines: Sequence[LineItem]) -> RefundBreakdown:

@@ -5,9 +5,10 @@ recalls the caller's idempotency key (a repeat returns the first outcome if the 
 make the call on it, a different command under the same key is refused), writes, and remembers
 the key with the command's fingerprint (models/commands.py). After the kind's own documents (the
 request, its order, the ledger), every write records the same effects in the same transaction
-(`effects`): the tab counters of the kind's section, the notifications, the live feed's status
-events, and the request's ticket with its events (services/ticket_sync.py); and a refund the
-write decided becomes its refund instruction (services/refunds.py).
+(`effects`): the tab counters of the kind's section, the live feed's status events with the
+notifications they carry, and the request's ticket with its events (services/ticket_sync.py).
+A refund the write decided becomes its refund instruction (services/refunds.py), written in the
+request's own document with its change.
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ from models.events import StatusEvent
 from models.notifications import Notification
 from models.refund_ledger import RefundBreakdown
 from models.tickets import RequestFacts
-from services.refunds import instruct
+from services.refunds import announce, instructions
 from services.ticket_sync import RequestChange, on_requests_written
 from storage import events as event_log
-from storage import idempotency, notifications, tab_counts
+from storage import idempotency, tab_counts
+from storage import refunds as refund_store
 from storage.mongo import Database, Session
 from storage.request_store import RequestStore
 from storage.shops import shop_of
@@ -166,15 +168,19 @@ class RequestWrites(Generic[R]):
     ) -> dict[str, R]:
         """The requests (new ones inserted, moved ones saved with compare-and-set against the
         state they were decided on), then their effects; the saved requests by id."""
-        await self.store.insert_many(self.db, created, session)
-        saved = await self.store.save_many(self.db, moved, session)
+        # Every refund a request decides, whatever the kind, is written in the request's own
+        # document, in the same statement as its change (services/refunds.py).
+        now = self.clock.now()
+        refunds = await instructions(self.db, session, self.facts, created, moved, now)
+        with_refund = refund_store.fields_of(refunds)
+        await self.store.insert_many(self.db, created, session, with_refund)
+        saved = await self.store.save_many(self.db, moved, session, with_refund)
         tab_moves = [(before.shop_id, before.tab, after.tab) for before, after in moved]
         tab_moves += [(r.shop_id, None, r.tab) for r in created]
         changed = [RequestChange(self.facts(r), created=True) for r in created]
         changed += [RequestChange(self.facts(after), created=False) for _, after in moved]
         await self.effects(session, actor, tab_moves, notes, status_events, changed)
-        # Every refund a request decides leaves here, whatever the kind (services/refunds.py).
-        await instruct(self.db, session, actor, self.facts, created, moved, self.clock.now())
+        await announce(self.db, session, actor, refunds)
         return {r.id: r for r in [*created, *saved]}
 
     async def effects(
@@ -187,8 +193,8 @@ class RequestWrites(Generic[R]):
         changed: Sequence[RequestChange],
     ) -> None:
         await tab_counts.move(self.db, self.section, list(tab_moves), session)
-        await notifications.insert_many(self.db, tuple(notes), session)
         # H3: the request's events first, then (H1) its ticket opens or follows it and appends
-        # the ticket's events: all in the same transaction, numbered in that order.
-        await event_log.append_many(self.db, list(status_events), session)
+        # the ticket's events: all in the same transaction, numbered in that order. Each
+        # change's notice rides on its status event's document (storage/events.py).
+        await event_log.append_many(self.db, list(status_events), session, notes)
         await on_requests_written(self.db, session, actor, list(changed), self.clock.now())

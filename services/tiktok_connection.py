@@ -100,6 +100,9 @@ class TikTokConnection:
         warn_poll_seconds: float = 5.0,
         inbox_workers: int = 1,
         inbox_batch: int = 50,
+        inbox_poll_seconds: float = 1.0,
+        decision_senders: int = 1,
+        reconcile_page_size: int = 50,
         sealer: Sealer | None = None,
     ) -> None:
         self.db = services.db
@@ -128,15 +131,20 @@ class TikTokConnection:
         self.warn_poll_seconds = warn_poll_seconds
         # Inbox workers, each taking a batch at a time. More than one may handle two webhooks
         # about the same request together; each applies TikTok's current view, forward only,
-        # and the mirror keeps the newest view (storage/tiktok_requests.py::record). One by
-        # default: the chaos test passed with one and timed out once with two (not yet
-        # explained).
+        # and the mirror keeps the newest view (storage/tiktok_requests.py::record, which also
+        # returns the mirror to both of two first writes at once). The chaos test runs two.
         self.inbox_workers = inbox_workers
         # Webhooks a worker claims and handles together (TikTok's id lists take up to 50).
         self.inbox_batch = inbox_batch
         self._claims = 0
         self._links: dict[str, tuple[datetime, ShopLink]] = {}  # by TikTok shop: (read at, link)
+        # How often an idle worker looks for webhooks another process stored, or whose retry
+        # is due; one this process stores wakes it at once.
+        self.inbox_poll_seconds = inbox_poll_seconds
+        # Decisions sent at once: each sender holds its own decision's lease.
+        self.decision_senders = decision_senders
         self.reconcile_seconds = reconcile_seconds
+        self.reconcile_page_size = reconcile_page_size
         self.inbox_lease = inbox_lease
         self.retry_base = retry_base
         self.http = http or httpx.AsyncClient()
@@ -376,12 +384,26 @@ class TikTokConnection:
                 await self._refresh(link, api, kind, [tiktok_id])
 
     async def _refresh(self, link: ShopLink, api: OpenApi, kind: str, ids: list[str]) -> None:
+        """TikTok's current view of these requests, applied where the mirror does not show it
+        yet: the second and third webhooks of one move (TikTok's success, its completion, its
+        refund) read the view the first one applied, and cost a read here."""
         if kind == CANCELLATION:
             found, _ = await api.search("cancellations", {"cancel_ids": ids})
         else:
             found, _ = await api.search("returns", {"return_ids": ids})
-        for view in found:
-            await self._apply(link, api, kind, view)
+        await self._apply_new(link, api, kind, found)
+
+    async def _apply_new(
+        self, link: ShopLink, api: OpenApi, kind: str, views: list[dict[str, Any]]
+    ) -> None:
+        """Applies each view the mirror does not show yet (`_holds`)."""
+        id_field = "cancel_id" if kind == CANCELLATION else "return_id"
+        held = await mirrors.get_many(
+            self.db, link.shop_id, kind, [str(v[id_field]) for v in views]
+        )
+        for view in views:
+            if not _holds(held.get(str(view[id_field])), view):
+                await self._apply(link, api, kind, view)
 
     async def _apply(
         self,
@@ -408,7 +430,10 @@ class TikTokConnection:
 
     async def reconcile(self, shop_id: str) -> int:
         """Every cancellation and return TikTok changed since the shop's marks, page by page,
-        applied; each mark moves to the latest update time applied. The number of items read."""
+        applied; each mark moves to the latest update time of a page applied whole. Then the
+        decisions TikTok accepted are read again: one whose confirming webhook was lost and
+        whose read after sending failed is confirmed here, not left in flight. The number of
+        items read."""
         link = await links.get(self.db, shop_id, self.sealer)
         api = await self.api_of(shop_id)
         if link is None or api is None:
@@ -421,14 +446,16 @@ class TikTokConnection:
             body = {"update_time_ge": since} if since else {}
             token = ""
             while True:
-                items, token = await api.search(search, body, token)
-                for view in items:
-                    await self._apply(link, api, kind, view)
-                    stamp = int(view.get("update_time") or 0)
-                    await links.mark_reconciled(self.db, shop_id, search, stamp)
+                items, token = await api.search(search, body, token, self.reconcile_page_size)
+                await self._apply_new(link, api, kind, items)
+                stamps = [int(v.get("update_time") or 0) for v in items]
+                if stamps:
+                    await links.mark_reconciled(self.db, shop_id, search, max(stamps))
                 read += len(items)
                 if not token:
                     break
+        for mirror in await mirrors.sent_decisions(self.db, shop_id):
+            await self._refresh(link, api, mirror.kind, [mirror.tiktok_id])
         return read
 
     async def reconcile_all(self) -> int:
@@ -472,7 +499,10 @@ class TikTokConnection:
                 asyncio.create_task(self._forever("TikTok inbox", self._inbox_loop))
                 for _ in range(self.inbox_workers)
             ),
-            asyncio.create_task(self._forever("TikTok decisions", self.sender.run)),
+            *(
+                asyncio.create_task(self._forever("TikTok decisions", self.sender.run))
+                for _ in range(self.decision_senders)
+            ),
             asyncio.create_task(self._forever("TikTok reconciler", self._reconcile_loop)),
             asyncio.create_task(self._forever("TikTok deadlines", self._deadline_loop)),
         ]
@@ -499,8 +529,8 @@ class TikTokConnection:
             if not await self.process_batch():
                 self.inbox_wake.clear()
                 # Woken at once by a webhook this process stored; another process's are
-                # found within the second.
-                await _woken(self.inbox_wake, 1.0)
+                # found within the poll.
+                await _woken(self.inbox_wake, self.inbox_poll_seconds)
 
     async def _reconcile_loop(self) -> None:
         while not await _woken(self._stopping, self.reconcile_seconds):
@@ -571,6 +601,21 @@ def _failed_part(shop_id: str, part: str, exc: Exception) -> None:
             part,
             exc_info=exc,
         )
+
+
+def _holds(mirror: mirrors.Mirror | None, view: dict[str, Any]) -> bool:
+    """Whether the mirror already shows this view of TikTok's: applying it again would move
+    nothing (most of a reconciler's page, when the webhooks came)."""
+    if mirror is None or mirror.local_id is None or mirror.status is None:
+        return False
+    if mirror.decision is not None and mirror.decision.get("state") == mirrors.SENT:
+        return False  # its confirmation is read from this view
+    status = view.get("cancel_status") or view.get("return_status")
+    return (
+        mirror.update_time == int(view.get("update_time") or 0)
+        and mirror.tiktok_status == str(status or "")
+        and mirror.arbitration_status == str(view.get("arbitration_status") or "")
+    )
 
 
 def require_linker(actor: Actor, shop_id: str) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import itertools
 import logging
 import os
 import uuid
@@ -265,6 +266,9 @@ class DecisionSender:
         self.api_of = api_of
         self.refresh = refresh
         self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        # Each claim leases under a name of its own, so several `run` loops of one sender never
+        # settle each other's decision (a lease that lapsed mid-send and was claimed again).
+        self._claims = itertools.count(1)
         self.lease = lease
         self.retry_base = retry_base
         self.retry_cap = retry_cap
@@ -283,20 +287,21 @@ class DecisionSender:
 
     async def send_one(self) -> bool:
         now = self.clock.now()
-        mirror = await mirrors.claim_decision(self.db, self.owner, now, self.lease)
+        owner = f"{self.owner}/{next(self._claims)}"
+        mirror = await mirrors.claim_decision(self.db, owner, now, self.lease)
         if mirror is None or mirror.decision is None:
             return False
         d = mirror.decision
         api = await self.api_of(mirror.shop_id)
         if api is None:
-            await self._later(mirror, d, "the shop is no longer linked", now)
+            await self._later(mirror, d, "the shop is no longer linked", now, owner)
             return True
         kind = "cancellations" if mirror.kind == "cancellation" else "returns"
         path = f"{API}/{kind}/{mirror.tiktok_id}/{d['action'].lower()}"
         try:
             await api.call("POST", path, {"idempotency_key": d["key"]}, d.get("body") or {})
         except OpenApiUnavailable as exc:
-            await self._later(mirror, d, str(exc), now)
+            await self._later(mirror, d, str(exc), now, owner)
             return True
         except OpenApiRefused as refused:
             state = OVERTAKEN if refused.code in STATUS_MOVED else REFUSED
@@ -311,7 +316,7 @@ class DecisionSender:
                     "settled_at": self.clock.now(),
                     "lease_until": None,
                 },
-                owner=self.owner,
+                owner=owner,
             )
             log.info("TikTok %s decision on %s: %s %s", d["action"], mirror.id, state, refused.code)
             await self._refresh(mirror)  # an overtaken request shows TikTok's outcome here
@@ -321,7 +326,7 @@ class DecisionSender:
             mirror.id,
             d["key"],
             {"state": SENT, "sent_at": self.clock.now(), "lease_until": None},
-            owner=self.owner,
+            owner=owner,
         )
         # Confirmed by TikTok's view, fetched now rather than left to a webhook that may not come.
         await self._refresh(mirror)
@@ -338,7 +343,7 @@ class DecisionSender:
             log.info("TikTok view of %s not read after the decision: %s", mirror.id, exc)
 
     async def _later(
-        self, mirror: mirrors.Mirror, d: dict[str, Any], error: str, now: datetime
+        self, mirror: mirrors.Mirror, d: dict[str, Any], error: str, now: datetime, owner: str
     ) -> None:
         attempts = int(d.get("attempts", 0)) + 1
         wait = min(self.retry_cap, self.retry_base * 2 ** min(attempts - 1, 20))
@@ -350,4 +355,4 @@ class DecisionSender:
         }
         if attempts >= self.max_attempts:
             fields |= {"state": REFUSED, "code": None, "settled_at": now}
-        await mirrors.update_decision(self.db, mirror.id, d["key"], fields, owner=self.owner)
+        await mirrors.update_decision(self.db, mirror.id, d["key"], fields, owner=owner)

@@ -95,11 +95,13 @@ def _placement(view: dict[str, Any]) -> PlaceOrder:
 
 
 def _opening(cancel_id: str, order: Order, view: dict[str, Any]) -> tuple[Actor, Any, str]:
-    """A TikTok cancellation opened here as its buyer asked it, keyed by TikTok's id: a second
-    pass over the same request finds the first outcome."""
+    """A TikTok cancellation opened here as its buyer asked it, keyed by TikTok's id within the
+    shop, as the mirror is: a second pass over the same request finds the first outcome, and
+    another shop's request of the same id (a stand-in numbers from one again) is its own."""
     buyer = Actor(ActorKind.BUYER, order.buyer_id)
     reason = str(view.get("cancel_reason_text") or view.get("cancel_reason") or "")[:200]
-    return buyer, RequestCancellation(order.id, "OTHER", reason or None), f"tiktok-open:{cancel_id}"
+    key = f"tiktok-open:{mirrors.mirror_id(order.shop_id, CANCELLATION, cancel_id)}"
+    return buyer, RequestCancellation(order.id, "OTHER", reason or None), key
 
 
 def integration_of(shop_id: str) -> Actor:

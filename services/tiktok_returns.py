@@ -63,11 +63,13 @@ REJECT_REASON = {
 def _opening(
     return_id: str, order: Any, kind: AfterSaleKind, view: dict[str, Any]
 ) -> tuple[Actor, RequestAfterSale, str]:
-    """A TikTok return opened here as its buyer asked it, keyed by TikTok's id."""
+    """A TikTok return opened here as its buyer asked it, keyed by TikTok's id within the shop
+    (as `services/tiktok_mirror.py::_opening`)."""
     lines = tuple((_id(li["order_line_item_id"]), 1) for li in view.get("return_line_items", []))
     note = str(view.get("return_reason_text") or view.get("return_reason") or "")[:200]
     command = RequestAfterSale(order.id, kind, lines, OPENING_REASON[kind], note or None)
-    return Actor(ActorKind.BUYER, order.buyer_id), command, f"tiktok-open:{return_id}"
+    key = f"tiktok-open:{mirrors.mirror_id(order.shop_id, RETURN, return_id)}"
+    return Actor(ActorKind.BUYER, order.buyer_id), command, key
 
 
 class TikTokReturns:

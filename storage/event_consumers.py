@@ -21,7 +21,7 @@ from typing import Any
 
 from pymongo import ASCENDING, IndexModel, ReturnDocument
 
-from storage.events import StoredEvent, events_from
+from storage.events import MAX_CARRIED, StoredEvent, events_from
 from storage.mongo import Database, Session
 
 CONSUMER_INDEXES = [IndexModel([("shop_id", ASCENDING), ("name", ASCENDING)], name="shop_name")]
@@ -69,10 +69,11 @@ def _of(d: dict[str, Any]) -> Consumer:
 async def read(db: Database, shop_id: str, cursor: int, limit: int) -> list[StoredEvent]:
     """The shop's events after `cursor`, in order, at most `limit`. Numbers have no gaps, so the
     range is bounded on both sides: SecantusDB reads every match of a query before its limit,
-    and an open range over a backlog of N events costs N per batch. It starts at `cursor`: that
-    document may carry the ticket's change numbered after it (storage/events.py)."""
+    and an open range over a backlog of N events costs N per batch. It starts `MAX_CARRIED - 1`
+    before `cursor`: a document there may carry the events numbered after it (storage/events.py)."""
+    start = cursor - MAX_CARRIED + 1
     found = (
-        db.events.find({"shop_id": shop_id, "seq": {"$gte": cursor, "$lte": cursor + limit}})
+        db.events.find({"shop_id": shop_id, "seq": {"$gte": start, "$lte": cursor + limit}})
         .sort("seq", ASCENDING)
         .limit(limit + 1)
     )

@@ -3,9 +3,12 @@ and one per change to a helpdesk ticket (`type: "TICKET"`) or to an order (`type
 or moved, models/events.py OrderEvent) or to a refund (`type: "REFUND"`: instructed, settled,
 failed, RefundEvent); a document without `type` is a request event. All kinds share the shop's
 numbering, so one cursor orders them. A ticket's change that follows its request's move in the
-same write is carried by the request's event document (`CARRIED`) and numbered right after it: a
-move writes one event document, and every reader splits a document into its events
-(`events_from`).
+same write is carried by the request's event document (`CARRIED`) and numbered right after it,
+and so is the refund instruction the write decided for that request (`CARRIED_REFUND`, after
+both): a move writes one event document, and every reader splits a document into its events
+(`events_from`), reading from `MAX_CARRIED - 1` numbers before its cursor. The same document
+carries the notice that change sent (storage/notifications.py: `inboxes`, `to`, `k_at`), so a
+move writes no notification document either; the inboxes read it here on the `inbox_at` index.
 
 Order. Each shop has its own feed, numbered 1, 2, 3, ... by a counter document per shop
 (`event_sequences`) moved in the same transaction as the change, as its last write before the
@@ -35,6 +38,8 @@ from pymongo import ASCENDING, IndexModel, ReturnDocument
 
 from models.actors import ActorKind
 from models.events import OrderEvent, RefundEvent, RequestKind, StatusEvent, TicketEvent
+from models.notifications import Notification
+from storage import notifications
 from storage.mongo import BeforeCommit, Database, Session
 
 RETENTION = timedelta(hours=24)
@@ -44,6 +49,9 @@ EVENT_INDEXES = [
     IndexModel([("shop_id", ASCENDING), ("seq", ASCENDING)], name="shop_seq", unique=True),
     # Retention's scan (storage/event_retention.py): not a TTL index, which cannot see consumers.
     IndexModel([("stored_at", ASCENDING)], name="stored_at"),
+    # An inbox's page (storage/notifications.py). Sparse, so only the documents that carry a
+    # notice are in it (SecantusDB's planner does not pick a partial index for this query).
+    IndexModel([("inboxes", ASCENDING), ("k_at", ASCENDING)], name="inbox_at", sparse=True),
 ]
 
 
@@ -66,6 +74,9 @@ ORDER = "ORDER"
 # A request's status event carries its ticket's change of the same write (one document, two
 # numbers: the ticket's is the next), so a move writes one event document, not two.
 CARRIED = "ticket"
+# So is the refund instruction the same write decided for that request (a shop whose payment
+# system settles its refunds), numbered after both: a refunding move writes one event document too.
+CARRIED_REFUND = "refund"
 _SHARED = ("shop_id", "type", "stored_at")
 REFUND = "REFUND"
 
@@ -225,18 +236,26 @@ def event_doc(e: AnyEvent, seq: int, stored_at: datetime) -> dict[str, Any]:
 
 
 def events_from(d: dict[str, Any]) -> list[StoredEvent]:
-    """The events one document holds: its own, and the ticket's change it carries, if any."""
-    carried = d.get(CARRIED)
-    if carried is None:
-        return [event_from(d)]
-    shared = {"shop_id": d["shop_id"], "type": TICKET, "stored_at": d["stored_at"]}
-    return [event_from(d), event_from({**carried, **shared})]
+    """The events one document holds, in order: its own, then the ticket's change and the
+    refund instruction it carries, if any."""
+    found = [event_from(d)]
+    for key, kind in ((CARRIED, TICKET), (CARRIED_REFUND, REFUND)):
+        carried = d.get(key)
+        if carried is not None:
+            shared = {"shop_id": d["shop_id"], "type": kind, "stored_at": d["stored_at"]}
+            found.append(event_from({**carried, **shared}))
+    return found
 
 
 def last_seq(d: dict[str, Any]) -> int:
     """The number of the last event a document holds."""
-    carried = d.get(CARRIED)
-    return int(carried["seq"]) if carried is not None else int(d["seq"])
+    carried = [d[k]["seq"] for k in (CARRIED, CARRIED_REFUND) if d.get(k) is not None]
+    return int(max(carried, default=d["seq"]))
+
+
+# A document carries at most this many events after its own number: a reader from a cursor
+# starts this far before it, so a document that carries the next number is read.
+MAX_CARRIED = 2
 
 
 def event_from(d: dict[str, Any]) -> StoredEvent:
@@ -269,20 +288,31 @@ def event_from(d: dict[str, Any]) -> StoredEvent:
     )
 
 
-def _carrying(
-    events: list[AnyEvent],
-) -> list[tuple[AnyEvent, TicketEvent | None]]:
-    """The events in order, each request's ticket change carried by that request's last status
-    event of the same write, numbered right after it."""
-    out: list[tuple[AnyEvent, TicketEvent | None]] = []
-    last_of: dict[str, int] = {}  # request id -> its last status event in `out`
+@dataclass
+class _Carrier:
+    event: AnyEvent
+    ticket: TicketEvent | None = None
+    refund: RefundEvent | None = None
+
+
+def _carrying(events: list[AnyEvent]) -> list[_Carrier]:
+    """The events in order, each request's ticket change and then its refund instruction carried
+    by that request's last status event of the same write, numbered right after it (one of each;
+    a ticket change after the refund's is a document of its own, so the numbers keep the order
+    the events came in)."""
+    out: list[_Carrier] = []
+    last_of: dict[str, _Carrier] = {}  # request id -> its last status event's carrier
     for e in events:
-        if isinstance(e, TicketEvent) and (at := last_of.pop(e.request_id, None)) is not None:
-            out[at] = (out[at][0], e)
+        at = None if isinstance(e, OrderEvent) else last_of.get(e.request_id)
+        if isinstance(e, TicketEvent) and at and at.ticket is None and at.refund is None:
+            at.ticket = e
             continue
+        if isinstance(e, RefundEvent) and at and at.refund is None:
+            at.refund = e
+            continue
+        out.append(_Carrier(e))
         if isinstance(e, StatusEvent):
-            last_of[e.request_id] = len(out)
-        out.append((e, None))
+            last_of[e.request_id] = out[-1]
     return out
 
 
@@ -290,26 +320,42 @@ def event_docs(events: list[AnyEvent], first: int, stored_at: datetime) -> list[
     """The documents of one shop's events of one write, numbered from `first`."""
     docs = []
     seq = first - 1
-    for e, ticket in _carrying(events):
+    for c in _carrying(events):
         seq += 1
-        doc = event_doc(e, seq, stored_at)
-        if ticket is not None:
-            seq += 1
-            carried = ticket_event_doc(ticket, seq, stored_at)
-            doc[CARRIED] = {k: v for k, v in carried.items() if k not in _SHARED}
+        doc = event_doc(c.event, seq, stored_at)
+        for key, carried in ((CARRIED, c.ticket), (CARRIED_REFUND, c.refund)):
+            if carried is not None:
+                seq += 1
+                carried_doc = event_doc(carried, seq, stored_at)
+                doc[key] = {k: v for k, v in carried_doc.items() if k not in _SHARED}
         docs.append(doc)
     return docs
+
+
+def with_notices(docs: list[dict[str, Any]], notes: Sequence[Notification]) -> list[Notification]:
+    """Each change's notice on the document of its status event (same request, order and time),
+    the last one of the write; returns the notes no status event of these documents carries."""
+    groups = notifications.by_change(notes)
+    for d in reversed(docs):
+        if "type" in d:
+            continue
+        group = groups.pop((d["request_id"], d["order_id"], d["at"]), None)
+        if group is not None:
+            d.update(notifications.notice(d["_id"], group))
+    return [n for group in groups.values() for n in group]
 
 
 class _Gathered(BeforeCommit):
     def __init__(self) -> None:
         self.events: list[AnyEvent] = []
+        self.notes: list[Notification] = []
 
     async def flush(self, db: Database, session: Session) -> None:
         per_shop: dict[str, list[AnyEvent]] = defaultdict(list)
         for e in self.events:
             per_shop[e.shop_id].append(e)
         if not per_shop:
+            await notifications.insert_many(db, self.notes, session)
             return
         stored_at = datetime.now(UTC)  # wall clock: retention is about real time, not domain time
         docs = []
@@ -323,11 +369,19 @@ class _Gathered(BeforeCommit):
             )
             first = int(counter["seq"]) - len(shop_events) + 1
             docs += event_docs(shop_events, first, stored_at)
+        alone = with_notices(docs, self.notes)
         await db.events.insert_many(docs, ordered=True, session=session)
+        await notifications.insert_many(db, alone, session)
 
 
-async def append_many(db: Database, events: Iterable[AnyEvent], session: Session) -> None:
-    """Append events in the caller's transaction: one counter move per shop, one insert.
+async def append_many(
+    db: Database,
+    events: Iterable[AnyEvent],
+    session: Session,
+    notes: Sequence[Notification] = (),
+) -> None:
+    """Append events in the caller's transaction: one counter move per shop, one insert; and
+    the notes of the same write, each change's notice on its status event's document.
 
     Call it from every write path, inside the transaction that writes the change itself. In a
     transaction `db` runs, the events are gathered (in the order appended) and numbered just
@@ -335,12 +389,14 @@ async def append_many(db: Database, events: Iterable[AnyEvent], session: Session
     says why last).
     """
     gathered = db.before_commit(session, _Gathered)
-    if gathered is not None:
+    if gathered is None:
+        gathered = _Gathered()
         gathered.events.extend(events)
+        gathered.notes.extend(notes)
+        await gathered.flush(db, session)
         return
-    now = _Gathered()
-    now.events.extend(events)
-    await now.flush(db, session)
+    gathered.events.extend(events)
+    gathered.notes.extend(notes)
 
 
 async def head(db: Database, shop_id: str) -> int:
@@ -353,7 +409,7 @@ async def after(db: Database, shop_id: str, seq: int, limit: int) -> Sequence[St
     """The shop's events after `seq`, in order, at most `limit` (from the document that may hold
     `seq` and the ticket's change after it)."""
     cursor = (
-        db.events.find({"shop_id": shop_id, "seq": {"$gte": seq}})
+        db.events.find({"shop_id": shop_id, "seq": {"$gte": seq - MAX_CARRIED + 1}})
         .sort("seq", ASCENDING)
         .limit(limit + 1)
     )

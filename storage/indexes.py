@@ -19,7 +19,7 @@ from storage.evidence import BUCKET, EVIDENCE_INDEXES, GRIDFS_CHUNK_INDEXES, GRI
 from storage.evidence import COLLECTION as EVIDENCE
 from storage.mongo import Database
 from storage.order_records import ORDER_RECORD_INDEXES
-from storage.refunds import REFUND_INDEXES, refunds
+from storage.refunds import REFUND_INDEXES, fold_old_collection, request_collections
 from storage.webhooks import DELIVERY_INDEXES, WEBHOOK_INDEXES, deliveries, webhooks
 
 
@@ -135,4 +135,6 @@ async def ensure_indexes(db: Database) -> None:
     await db.db[f"{BUCKET}.chunks"].create_indexes(GRIDFS_CHUNK_INDEXES)
     await db.db[f"{BUCKET}.files"].create_indexes(GRIDFS_FILE_INDEXES)
     await db.db["order_records"].create_indexes(ORDER_RECORD_INDEXES)
-    await refunds(db).create_indexes(REFUND_INDEXES)
+    for requests in request_collections(db):
+        await requests.create_indexes(REFUND_INDEXES)
+    await fold_old_collection(db)

@@ -1,11 +1,18 @@
-"""Refunds (`refunds`, one document per refund, models/refunds.py) and the shops that have a
-payment integration registered (`payment_integrations`, one document per shop).
+"""Refunds (models/refunds.py), each inside the document of the request that decided it, and the
+shops that have a payment integration registered (`payment_integrations`, one document per shop).
 
-`refunds`: `{_id: "rfd_<request id>", shop_id, order_id, request_id, request_kind, amount_minor,
-currency, lines: [{line_id, quantity, amount_minor}], state, instructed_at, settled_by,
-reference, failure_reason, settled_at, version}`. Inserted by the write that decides the refund;
-the `_id` is the request's, so a second instruction for one request is a duplicate key, never a
-second refund. A settlement saves it with compare-and-set on `version`.
+A request's refund is its field `refund_record`: `{id: "rfd_<request id>", shop_id, order_id,
+request_id, request_kind, amount_minor, currency, lines: [{line_id, quantity, amount_minor}],
+state, instructed_at, settled_by, reference, failure_reason, settled_at, version}`. It is set by
+the write that decides the refund, in the same statement as the request's own change
+(services/request_writes.py), so a refunding move writes no document of its own for it; one
+field per request is one refund per request, and the id names the request, so a settlement finds
+it by id. A settlement saves it with compare-and-set on its `version`. The shop's refunds (in one
+state) are listed on the sparse `refunds_state` index of both request collections, which holds
+only the requests that have one.
+
+Refunds stored by earlier versions in a `refunds` collection of their own are moved into their
+requests at start (`fold_old_collection`).
 """
 
 from __future__ import annotations
@@ -14,7 +21,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, IndexModel
+from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo.errors import OperationFailure
 
 from models.money import Money
 from models.refund_ledger import LineRefund
@@ -22,14 +30,35 @@ from models.refunds import Refund, RefundState, SettledBy
 from models.requests import RequestKind
 from storage.mongo import ConcurrentUpdate, Database, Session, find_by_ids
 
+FIELD = "refund_record"
+_PREFIX = "rfd_"
+
+# On each request collection. Sparse: a request without a refund has none of these keys. One
+# index, not one more without the state: every index costs every write of a request on
+# SecantusDB (docs/architecture.md, "What a write costs"), and a list of every state reads
+# each state's range (`in_shop`).
 REFUND_INDEXES = [
-    IndexModel([("request_id", ASCENDING)], name="request", unique=True),
-    IndexModel([("shop_id", ASCENDING), ("state", ASCENDING)], name="shop_state"),
+    IndexModel(
+        [
+            (f"{FIELD}.shop_id", ASCENDING),
+            (f"{FIELD}.state", ASCENDING),
+            (f"{FIELD}.instructed_at", DESCENDING),
+        ],
+        name="refunds_state",
+        sparse=True,
+    ),
 ]
 
+# Where the refunds were kept before they moved into their requests.
+OLD_COLLECTION = "refunds"
 
-def refunds(db: Database) -> Any:
-    return db.db["refunds"]
+
+def request_collections(db: Database) -> list[Any]:
+    return [db.cancellations, db.after_sales]
+
+
+def collection_of(db: Database, kind: RequestKind) -> Any:
+    return db.cancellations if kind is RequestKind.CANCELLATION else db.after_sales
 
 
 def integrations(db: Database) -> Any:
@@ -38,7 +67,7 @@ def integrations(db: Database) -> Any:
 
 def refund_doc(r: Refund) -> dict[str, Any]:
     return {
-        "_id": r.id,
+        "id": r.id,
         "shop_id": r.shop_id,
         "order_id": r.order_id,
         "request_id": r.request_id,
@@ -62,7 +91,7 @@ def refund_doc(r: Refund) -> dict[str, Any]:
 def refund_from(d: dict[str, Any]) -> Refund:
     currency = d["currency"]
     return Refund(
-        id=d["_id"],
+        id=d["id"],
         shop_id=d["shop_id"],
         order_id=d["order_id"],
         request_id=d["request_id"],
@@ -82,45 +111,83 @@ def refund_from(d: dict[str, Any]) -> Refund:
     )
 
 
-async def insert_many(db: Database, new: Sequence[Refund], session: Session) -> None:
-    if new:
-        await refunds(db).insert_many([refund_doc(r) for r in new], session=session)
+def fields_of(new: Sequence[Refund]) -> dict[str, dict[str, Any]]:
+    """What each refunding request's document gains, by request id: its refund."""
+    return {r.request_id: {FIELD: refund_doc(r)} for r in new}
 
 
-async def get_many(
-    db: Database, ids: list[str], session: Session | None = None
-) -> dict[str, Refund]:
-    return {d["_id"]: refund_from(d) for d in await find_by_ids(refunds(db), ids, session)}
+def _recorded(docs: Sequence[dict[str, Any]]) -> list[Refund]:
+    return [refund_from(d[FIELD]) for d in docs if d.get(FIELD)]
 
 
 async def of_requests(
     db: Database, request_ids: list[str], session: Session | None = None
 ) -> dict[str, Refund]:
     """The refund of each request that has one, by request id."""
-    cursor = refunds(db).find({"request_id": {"$in": request_ids}}, session=session)
-    return {d["request_id"]: refund_from(d) async for d in cursor}
+    found: list[Refund] = []
+    for requests in request_collections(db):
+        found += _recorded(await find_by_ids(requests, request_ids, session))
+    return {r.request_id: r for r in found}
+
+
+async def get_many(
+    db: Database, ids: list[str], session: Session | None = None
+) -> dict[str, Refund]:
+    """The refunds with these ids (the id names its request)."""
+    request_ids = [i.removeprefix(_PREFIX) for i in ids if i.startswith(_PREFIX)]
+    by_request = await of_requests(db, request_ids, session)
+    return {r.id: r for r in by_request.values() if r.id in ids}
 
 
 async def in_shop(
     db: Database, shop_id: str, state: RefundState | None, limit: int
 ) -> list[Refund]:
-    """The shop's refunds (in one state), newest first."""
-    query: dict[str, Any] = {"shop_id": shop_id}
-    if state is not None:
-        query["state"] = state.value
-    cursor = refunds(db).find(query).sort("instructed_at", -1).limit(limit)
-    return [refund_from(d) async for d in cursor]
+    """The shop's refunds (in one state), newest first: the newest `limit` of each state and
+    request collection, merged."""
+    found: list[Refund] = []
+    for s in [state] if state is not None else list(RefundState):
+        query = {f"{FIELD}.shop_id": shop_id, f"{FIELD}.state": s.value}
+        for requests in request_collections(db):
+            cursor = requests.find(query, {FIELD: 1}).sort(f"{FIELD}.instructed_at", -1)
+            found += _recorded(await cursor.limit(limit).to_list(None))
+    found.sort(key=lambda r: r.instructed_at, reverse=True)
+    return found[:limit]
 
 
 async def save(db: Database, before: Refund, after: Refund, session: Session) -> Refund:
     """`after`, if the stored refund is still at `before`'s version (else ConcurrentUpdate)."""
     saved = Refund(**{**after.__dict__, "version": before.version + 1})
-    result = await refunds(db).replace_one(
-        {"_id": before.id, "version": before.version}, refund_doc(saved), session=session
+    result = await collection_of(db, before.request_kind).update_one(
+        {"_id": before.request_id, f"{FIELD}.version": before.version},
+        {"$set": {FIELD: refund_doc(saved)}},
+        session=session,
     )
     if result.matched_count != 1:
         raise ConcurrentUpdate(f"refund {before.id} changed while it was settled")
     return saved
+
+
+async def fold_old_collection(db: Database) -> int:
+    """Move refunds an earlier version kept in their own collection into their requests (a
+    request that has its refund already keeps it), then drop that collection; returns how many
+    moved. Safe to run again after a stop half-way."""
+    if OLD_COLLECTION not in await db.db.list_collection_names():
+        return 0
+    old = db.db[OLD_COLLECTION]
+    moved = 0
+    try:
+        async for d in old.find({}):
+            record = {**{k: v for k, v in d.items() if k != "_id"}, "id": d["_id"]}
+            requests = collection_of(db, RequestKind(d["request_kind"]))
+            result = await requests.update_one(
+                {"_id": d["request_id"], FIELD: {"$exists": False}}, {"$set": {FIELD: record}}
+            )
+            moved += result.modified_count
+    except OperationFailure:
+        # Another process starting at the same time moved them all and dropped the collection.
+        return moved
+    await old.drop()
+    return moved
 
 
 # ---- the shops whose payment system settles their refunds -------------------------------------

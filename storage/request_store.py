@@ -24,6 +24,8 @@ from storage.mongo import ConcurrentUpdate, Database, Session, find_by_ids
 from storage.pagination import Page, SortOrder, fetch_page
 
 Doc = dict[str, Any]
+# Fields a write stores with some of its requests, by request id, beyond what `to_doc` makes.
+Extra = dict[str, Doc]
 
 SORTS = {
     "NEWEST": SortOrder("NEWEST", "k_requested", -1),
@@ -131,14 +133,24 @@ class RequestStore(Generic[R]):
     ) -> list[R]:
         return [self.from_doc(d) for d in await find_by_ids(self.of(db), ids, session)]
 
-    async def insert_many(self, db: Database, created: list[R], session: Session) -> None:
+    async def insert_many(
+        self, db: Database, created: list[R], session: Session, extra: Extra | None = None
+    ) -> None:
+        """`extra`: fields some of them are stored with, by id (a refund, storage/refunds.py)."""
         if created:
-            await self.of(db).insert_many([self.to_doc(r) for r in created], session=session)
+            more = extra or {}
+            docs = [self.to_doc(r) | more.get(r.id, {}) for r in created]
+            await self.of(db).insert_many(docs, session=session)
 
     async def save_many(
-        self, db: Database, changes: list[tuple[R, R]], session: Session
+        self,
+        db: Database,
+        changes: list[tuple[R, R]],
+        session: Session,
+        extra: Extra | None = None,
     ) -> list[R]:
-        """Each request from the state it was decided on (`before`) to `after`, in one round trip.
+        """Each request from the state it was decided on (`before`) to `after`, in one round trip
+        (with the `extra` fields of some, set in the same statement).
 
         Call it inside `Database.transaction`, with `before` read in the same transaction: that
         is the compare-and-set. A request another transaction changed since this one's snapshot
@@ -148,10 +160,13 @@ class RequestStore(Generic[R]):
         residual predicate such as the version (a batch of 2,000 took 5.3 s instead of 3.4 s).
         """
         saved = [replace(after, version=before.version + 1) for before, after in changes]  # type: ignore[type-var]
-        ops = [
-            UpdateOne({"_id": before.id}, changes_between(self.to_doc(before), self.to_doc(after)))
-            for (before, _), after in zip(changes, saved, strict=True)
-        ]
+        more = extra or {}
+        ops = []
+        for (before, _), after in zip(changes, saved, strict=True):
+            update = changes_between(self.to_doc(before), self.to_doc(after))
+            if before.id in more:
+                update["$set"] = {**update.get("$set", {}), **more[before.id]}
+            ops.append(UpdateOne({"_id": before.id}, update))
         if ops:
             result = await self.of(db).bulk_write(ops, ordered=False, session=session)
             if result.matched_count != len(ops):

@@ -92,11 +92,13 @@ def _waiting(now: datetime) -> dict[str, Any]:
 async def claim_batch(
     db: Database, owner: str, now: datetime, lease: timedelta, limit: int
 ) -> list[Notification]:
-    """Up to `limit` of the oldest NEW webhooks no live lease holds, now leased to `owner` (a
-    name only this claim uses), oldest first: the candidates read, then one conditional update
-    of them all; another worker that won some in between keeps those."""
+    """Up to `limit` NEW webhooks no live lease holds, now leased to `owner` (a name only this
+    claim uses): the candidates read, then one conditional update of them all; another worker
+    that won some in between keeps those. In the `state_lease` index's order, not sorted by
+    arrival: a sort reads every waiting webhook (benchmarks/tiktok_claims.py), and the order
+    changes nothing (each webhook reads TikTok's current view)."""
     candidates = collection(db).find(_waiting(now), {"_id": 1})
-    ids = [d["_id"] for d in await candidates.sort("received_at", ASCENDING).limit(limit).to_list()]
+    ids = [d["_id"] for d in await candidates.limit(limit).to_list()]
     if not ids:
         return []
     await collection(db).update_many(

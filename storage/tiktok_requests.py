@@ -1,7 +1,7 @@
 """Mirrors of TikTok's cancellations and returns, and the seller's decisions on their way to
 TikTok: `tiktok_requests`, one document per TikTok request, `{_id: "<shop>/<kind>:<tiktok id>",
 kind, shop_id, tiktok_id, tiktok_order_id, local_id, tiktok_status, status, unknown_status,
-update_time, deadline, warned_deadline, decision}`.
+update_time, deadline, warned_deadline, arbitration_status, decision}`.
 
 `decision` is the outbox of the one decision in flight: `{key, action, body, state, attempts,
 next_at, lease_owner, lease_until, code, message, decided_at, actor_id}`; its states are
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING, IndexModel, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, IndexModel, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from storage.mongo import Database, find_by_ids
@@ -30,6 +30,11 @@ SENDING, SENT, CONFIRMED, REFUSED, OVERTAKEN = (
 )
 IN_FLIGHT = (SENDING, SENT)
 DUPLICATE_KEY = 11000
+RECORD_TRIES = 5
+CLAIM_TRIES = 5
+# Claims and mirrors are read, then written by id (no findAndModify): SecantusDB's findAndModify
+# reads the whole collection even for one document by id, and this one keeps every request
+# mirrored; a read by index and an update by id do not (benchmarks/tiktok_claims.py).
 REQUEST_INDEXES = [
     IndexModel([("local_id", ASCENDING)], name="local", sparse=True),
     IndexModel([("decision.state", ASCENDING), ("decision.next_at", ASCENDING)], name="outbox"),
@@ -59,6 +64,7 @@ class Mirror:
     update_time: int
     deadline: int | None
     decision: dict[str, Any] | None
+    arbitration_status: str = ""  # a return's, as TikTok showed it last
 
 
 def _of(d: dict[str, Any]) -> Mirror:
@@ -74,6 +80,7 @@ def _of(d: dict[str, Any]) -> Mirror:
         int(d.get("update_time", 0)),
         d.get("deadline"),
         d.get("decision"),
+        str(d.get("arbitration_status") or ""),
     )
 
 
@@ -90,6 +97,12 @@ async def get_many(
     return {d["tiktok_id"]: _of(d) for d in await find_by_ids(collection(db), ids)}
 
 
+async def sent_decisions(db: Database, shop_id: str) -> list[Mirror]:
+    """The shop's mirrors whose decision TikTok accepted and that wait to see it applied."""
+    found = collection(db).find({"shop_id": shop_id, "decision.state": SENT})
+    return [_of(d) async for d in found]
+
+
 async def by_local(db: Database, local_id: str) -> Mirror | None:
     d = await collection(db).find_one({"local_id": local_id})
     return _of(d) if d else None
@@ -101,10 +114,19 @@ async def record(
     """Creates or updates the mirror with what TikTok said. A view older than the one recorded
     (by TikTok's `update_time`: a slower reader of the same request) changes nothing."""
     ident = mirror_id(shop_id, kind, tiktok_id)
-    with contextlib.suppress(DuplicateKeyError):  # it exists with a newer view: kept as it is
-        await collection(db).update_one(*_recording(kind, shop_id, tiktok_id, fields), upsert=True)
-    d = await collection(db).find_one({"_id": ident})
-    return _of(d)
+    seen = fields.get("update_time")
+    for _ in range(RECORD_TRIES):
+        with contextlib.suppress(DuplicateKeyError):  # it exists with a newer view: kept
+            await collection(db).update_one(
+                *_recording(kind, shop_id, tiktok_id, fields), upsert=True
+            )
+        d = await collection(db).find_one({"_id": ident})
+        # None, or older than this view: another reader's upsert of the same new mirror won
+        # the key and this one's write was dropped, its document not readable yet (SecantusDB,
+        # two readers at once); the next try finds it and applies this view over it.
+        if d is not None and (seen is None or int(d.get("update_time") or 0) >= seen):
+            return _of(d)
+    raise LookupError(f"the mirror {ident} could not be read after writing it")
 
 
 async def record_many(
@@ -146,31 +168,41 @@ async def start_decision(db: Database, mirror: Mirror, decision: dict[str, Any])
     repeat (the mirror as it is). None: another decision is in flight."""
     if mirror.decision is not None and mirror.decision.get("key") == decision["key"]:
         return mirror
-    d = await collection(db).find_one_and_update(
+    put = await collection(db).update_one(
         {
             "_id": mirror.id,
             "$or": [{"decision": None}, {"decision.state": {"$nin": list(IN_FLIGHT)}}],
         },
         {"$set": {"decision": decision}},
-        return_document=ReturnDocument.AFTER,
     )
+    if not put.matched_count:
+        return None
+    d = await collection(db).find_one({"_id": mirror.id})
     return _of(d) if d else None
 
 
 async def claim_decision(
     db: Database, owner: str, now: datetime, lease: timedelta
 ) -> Mirror | None:
-    d = await collection(db).find_one_and_update(
-        {
-            "decision.state": SENDING,
-            "decision.next_at": {"$lte": now},
-            "$or": [{"decision.lease_until": None}, {"decision.lease_until": {"$lt": now}}],
-        },
-        {"$set": {"decision.lease_owner": owner, "decision.lease_until": now + lease}},
-        sort=[("decision.next_at", ASCENDING)],
-        return_document=ReturnDocument.AFTER,
-    )
-    return _of(d) if d else None
+    """The decision due first that no live lease holds, now leased to `owner`: found by the
+    outbox index, then taken by a compare-and-set on its id (a sender that took it first
+    keeps it)."""
+    due = {
+        "decision.state": SENDING,
+        "decision.next_at": {"$lte": now},
+        # Absent, None or lapsed; one condition on the field, so the index serves it.
+        "decision.lease_until": {"$not": {"$gte": now}},
+    }
+    for _ in range(CLAIM_TRIES):
+        d = await collection(db).find_one(due)  # the outbox index's order: due first
+        if d is None:
+            return None
+        held = {"decision.lease_owner": owner, "decision.lease_until": now + lease}
+        taken = await collection(db).update_one({"_id": d["_id"], **due}, {"$set": held})
+        if taken.modified_count:
+            d["decision"] |= {"lease_owner": owner, "lease_until": now + lease}
+            return _of(d)
+    return None
 
 
 async def update_decision(

@@ -23,6 +23,7 @@ from storage.mongo import Database, connect
 from storage.notifications import inbox_key
 from tests.support.api_client import GraphQLClient, authorization
 from tests.support.factories import PLATFORM, buyer, new_buyer_id, pending_requests, place_order
+from tests.support.notices import count_notices
 
 VIEW = """query($id: ID!) { cancellation(id: $id) {
   status tab timeline { action actorKind actorId at deadline reason { code } }
@@ -143,9 +144,7 @@ async def test_c6_two_workers_move_each_overdue_request_once(
     for cid in ids:
         doc = await db.cancellations.find_one({"_id": cid})
         assert [r["action"] for r in doc["timeline"]] == ["REQUEST", "AUTO_ACCEPT"]
-        notes = await db.notifications.count_documents(
-            {"inboxes": inbox_key(Recipient.BUYER, doc["buyer_id"])}
-        )
+        notes = await count_notices(db, {"inboxes": inbox_key(Recipient.BUYER, doc["buyer_id"])})
         assert notes == 1  # one move, one notification
 
 

@@ -1,5 +1,6 @@
 """The event log keeps an event 24 hours, and beyond that until every consumer of its shop has
-passed it; the TTL index that deleted events regardless of consumers is gone."""
+passed it; the TTL index that deleted events regardless of consumers is gone; a notification an
+event document carried stays in its inbox when the event goes."""
 
 from __future__ import annotations
 
@@ -9,9 +10,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pymongo import ASCENDING, IndexModel
 
-from storage import event_consumers, event_retention
+from models.actors import Actor, ActorKind
+from models.clock import SettableClock
+from models.commands import RequestCancellation
+from models.notifications import Recipient
+from services.bootstrap import build_services
+from storage import event_consumers, event_retention, notifications
 from storage.indexes import ensure_indexes
 from storage.mongo import Database
+from tests.support.factories import new_buyer_id, place_order
 from tests.support.webhook_delivery import make_events, own_database
 
 
@@ -75,3 +82,30 @@ async def test_starting_on_a_database_with_the_old_ttl_index_drops_it(log_db: Da
     info = await log_db.events.index_information()
     assert "expire_events" not in info
     assert "expireAfterSeconds" not in info["stored_at"]
+
+
+async def _inbox(db: Database, shop_id: str) -> list[tuple[str, str, str]]:
+    docs, _ = await notifications.page(db, Recipient.SHOP, shop_id, 10, None)
+    return [(d["_id"], d["kind"], d["message"]) for d in docs]
+
+
+async def test_c7_a_notification_outlives_the_event_document_that_carried_it(
+    log_db: Database,
+) -> None:
+    # Two buyers ask to cancel through the service: each new request tells the shop.
+    clock = SettableClock(datetime.now(UTC))
+    services = await build_services(log_db, clock)
+    for _ in range(2):
+        buyer_id = new_buyer_id()
+        order = await place_order(log_db, "shop-told", buyer_id, clock.now() - timedelta(hours=2))
+        actor = Actor(ActorKind.BUYER, buyer_id)
+        await services.handle(actor, RequestCancellation(order.id, "CHANGED_MIND"))
+    told = await _inbox(log_db, "shop-told")
+    assert len(told) == 2 and all(kind == "CANCELLATION_REQUESTED" for _, kind, _ in told)
+    assert await log_db.notifications.count_documents({}) == 0  # carried by the events
+    await _age(log_db, "shop-told", [1, 2, 3, 4], hours=25)  # each with its ticket's event
+
+    assert await event_retention.prune(log_db, datetime.now(UTC)) == 2
+
+    assert await _kept(log_db, "shop-told") == []
+    assert await _inbox(log_db, "shop-told") == told

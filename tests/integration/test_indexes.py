@@ -27,6 +27,7 @@ from storage.keys import time_bounds
 from storage.mongo import Database
 from storage.notifications import inbox_key
 from storage.pagination import SortOrder, encode_cursor, page_query
+from storage.refunds import FIELD as RECORD
 from storage.tickets import TicketFilter
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
@@ -107,11 +108,19 @@ async def test_point_reads_and_worker_scans_use_an_index(db: Database) -> None:
         ("cancellations", {"status": "PENDING", "respond_by": due}, [("respond_by", 1)]),
         ("orders", {"fulfilment_state": "UNPAID", "payment_due_at": due}, [("payment_due_at", 1)]),
         ("notifications", {"inboxes": inbox_key(Recipient.BUYER, "b")}, [("k_at", -1)]),
+        # An inbox's notices that ride on event documents (storage/notifications.py `page`).
+        ("events", {"inboxes": inbox_key(Recipient.BUYER, "b")}, [("k_at", -1)]),
         ("cancellations", {"_id": "can_1"}, None),
         ("orders", {"_id": {"$in": ["ord_1", "ord_2"]}}, None),
         # The live feed's replay after a cursor (storage/events.py `after`).
         ("events", {"shop_id": "shop-1", "seq": {"$gt": 41}}, [("seq", 1)]),
         ("event_sequences", {"_id": "shop-1"}, None),
+        # The shop's refunds, in one state or all, on both request collections (storage/refunds.py).
+        *[
+            (requests, {f"{RECORD}.shop_id": "shop-1", **state}, [(f"{RECORD}.instructed_at", -1)])
+            for requests in ("cancellations", "after_sales")
+            for state in ({f"{RECORD}.state": "INSTRUCTED"},)
+        ],
     ]
     for collection, query, sort in shapes:
         stages = await _plan(db, collection, query, sort)

@@ -31,8 +31,12 @@ from tests.support.tiktok_standin import APP_KEY, APP_SECRET, StandIn, running_s
 T = TypeVar("T")
 
 
-async def eventually(check: Callable[[], Awaitable[T]], what: str, timeout: float = 20.0) -> T:
-    """Polls until check() is truthy; fails naming what never happened (a wait, not a timing)."""
+async def eventually(
+    check: Callable[[], Awaitable[T]], what: str, timeout: float = 20.0, every: float = 0.05
+) -> T:
+    """Polls until check() is truthy, every `every` seconds (a check that reads hundreds of
+    documents polls less often: the database serves the work it waits for too); fails naming
+    what never happened (a wait, not a timing)."""
     deadline = time.monotonic() + timeout
     while True:
         result = await check()
@@ -40,7 +44,7 @@ async def eventually(check: Callable[[], Awaitable[T]], what: str, timeout: floa
             return result
         if time.monotonic() > deadline:
             raise AssertionError(f"never happened: {what}")
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(every)
 
 
 @dataclass
@@ -104,7 +108,9 @@ async def linked_service(
     *standin_flags: str,
     clock: Clock | None = None,
     warn_before: timedelta = WARN_BEFORE,
+    **connection: Any,
 ) -> AsyncIterator[Linked]:
+    """`connection`: the TikTokConnection's settings that differ from the tests' own below."""
     services = await build_services(db, clock or SystemClock(), tiktok_warn_before=warn_before)
     port = free_port()
     with running_standin(f"http://127.0.0.1:{port}/webhooks/tiktok", *standin_flags) as standin:
@@ -125,15 +131,18 @@ async def linked_service(
             app_secret=APP_SECRET,
             access_token=token,
         )
-        connection = TikTokConnection(
-            # The reconciler and the deadline warnings run when a test calls them.
+        tiktok = TikTokConnection(
             services,
-            reconcile_seconds=3600,
-            warn_poll_seconds=3600,
-            retry_base=0.05,
-            settings_link=link,
+            **{
+                # The reconciler and the deadline warnings run when a test calls them.
+                "reconcile_seconds": 3600,
+                "warn_poll_seconds": 3600,
+                "retry_base": 0.05,
+                "settings_link": link,
+                **connection,
+            },
         )
-        app = create_app(services, settings=Settings(), tiktok=connection)
+        app = create_app(services, settings=Settings(), tiktok=tiktok)
         config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
         server = uvicorn.Server(config)
         task = asyncio.create_task(server.serve())
@@ -145,7 +154,7 @@ async def linked_service(
         try:
             async with httpx.AsyncClient(base_url=base, timeout=30) as http:
                 yield Linked(
-                    services, connection, standin, shop_id, tiktok_shop, GraphQLClient(http), http
+                    services, tiktok, standin, shop_id, tiktok_shop, GraphQLClient(http), http
                 )
         finally:
             server.should_exit = True

@@ -21,6 +21,7 @@ from storage.mongo import Database, connect
 from storage.notifications import inbox_key
 from tests.support.api_client import authorization
 from tests.support.factories import pending_requests, seller
+from tests.support.notices import count_notices
 from tests.support.processes import free_port, start_service, wait_for_line
 
 ACCEPT = """mutation($id: ID!) {
@@ -33,9 +34,7 @@ async def _assert_whole_or_untouched(db: Database, cid: str, answered_done: bool
     doc = await db.cancellations.find_one({"_id": cid})
     order = await db.orders.find_one({"_id": doc["order_id"]})
     actions = [r["action"] for r in doc["timeline"]]
-    notes = await db.notifications.count_documents(
-        {"inboxes": inbox_key(Recipient.BUYER, doc["buyer_id"])}
-    )
+    notes = await count_notices(db, {"inboxes": inbox_key(Recipient.BUYER, doc["buyer_id"])})
     if answered_done:
         assert doc["status"] == "CANCELLED", "a mutation answered as done must be stored"
     # The request, its record, the order and the notification land together or not at all.

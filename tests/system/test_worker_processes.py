@@ -14,6 +14,7 @@ from models.notifications import Recipient
 from storage.mongo import Database
 from storage.notifications import inbox_key
 from tests.support.factories import pending_requests
+from tests.support.notices import count_notices
 from tests.support.processes import free_port, start_service, wait_for_line
 
 
@@ -57,8 +58,8 @@ async def test_c6_two_service_processes_move_each_overdue_request_once(
         doc = await db.cancellations.find_one({"_id": cid})
         assert [r["action"] for r in doc["timeline"]] == ["REQUEST", "AUTO_ACCEPT"]
     shop_inbox = inbox_key(Recipient.SHOP, shop_id)
-    notes = await db.notifications.count_documents(
-        {"inboxes": shop_inbox, f"to.{shop_inbox}.kind": "ORDER_CANCELLED"}
+    notes = await count_notices(
+        db, {"inboxes": shop_inbox, f"to.{shop_inbox}.kind": "ORDER_CANCELLED"}
     )
     assert notes == len(ids)  # one move, one notification, whichever process made it
     assert all(proc.returncode == 0 for proc in services)

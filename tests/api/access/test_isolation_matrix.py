@@ -44,6 +44,7 @@ from storage.mongo import Database
 from storage.notifications import inbox_key
 from tests.support.api_client import GraphQLClient, authorization
 from tests.support.factories import PLATFORM, buyer, new_buyer_id, place_order, seller
+from tests.support.notices import count_notices
 from tests.support.served import serving, ws_operation
 
 
@@ -777,9 +778,7 @@ def _codes(body: dict[str, Any]) -> set[str]:
 async def _snapshot(db: Database, v: Victim) -> list[Any]:
     orders = await db.orders.find({"shop_id": v.shop_id}).sort("_id").to_list(None)
     requests = await db.cancellations.find({"shop_id": v.shop_id}).sort("_id").to_list(None)
-    inbox = await db.notifications.count_documents(
-        {"inboxes": inbox_key(Recipient.SHOP, v.shop_id)}
-    )
+    inbox = await count_notices(db, {"inboxes": inbox_key(Recipient.SHOP, v.shop_id)})
     team = [
         await db.db[name].find({"shop_id": v.shop_id}).sort("_id").to_list(None)
         for name in (

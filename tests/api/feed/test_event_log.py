@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from models.actors import EXPIRY_WORKER
 from models.clock import SettableClock
-from models.events import StatusEvent, TicketEvent
+from models.events import RefundEvent, StatusEvent, TicketEvent
 from services.bootstrap import Services
 from storage import events as event_log
 from storage.mongo import Database, connect
@@ -108,39 +108,78 @@ async def test_c6_the_deadline_workers_moves_are_events(
     assert len({e.stored_at for e in requests[5:]}) == 1  # one transaction, one write
 
 
+async def _moved(db: Database, shop_id: str) -> tuple[list[event_log.StoredEvent], int]:
+    """The shop's log, and the number of its cancellation's move to CANCELLED."""
+    log = await _all(db, shop_id)
+    moved = next(
+        e for e in log if isinstance(e.event, StatusEvent) and e.event.to_status == "CANCELLED"
+    )
+    return log, moved.seq
+
+
+async def _read_and_kept(
+    mongodb_uri: str,
+    db: Database,
+    shop_id: str,
+    doc_seq: int,
+    before: event_log.StoredEvent,
+    last: event_log.StoredEvent,
+) -> None:
+    """A reader whose cursor stops at `before` gets `last`, the next number, from the document
+    numbered `doc_seq`; retention keeps that document until every consumer has passed `last`."""
+    from storage import event_consumers, event_retention
+
+    [after_it] = await event_consumers.read(db, shop_id, before.seq, 1)
+    assert (after_it.seq, after_it.id) == (last.seq, last.id)
+    assert [e.seq for e in await event_log.after(db, shop_id, before.seq, 5)] == [last.seq]
+
+    # Retention, on a database of its own (a prune reaches every shop of its database).
+    own = connect(mongodb_uri, f"test_retention_{uuid.uuid4().hex[:8]}")
+    try:
+        doc = await db.events.find_one({"shop_id": shop_id, "seq": doc_seq})
+        await own.events.insert_one({**doc, "stored_at": datetime.now(UTC) - timedelta(days=2)})
+        consumer = {"_id": "c", "shop_id": shop_id, "name": "c", "cursor": before.seq}
+        await event_consumers.collection(own).insert_one(consumer)
+        assert await event_retention.prune(own, datetime.now(UTC)) == 0  # `last` is due
+        await event_consumers.collection(own).update_one({}, {"$set": {"cursor": last.seq}})
+        assert await event_retention.prune(own, datetime.now(UTC)) == 1
+    finally:
+        await own.client.drop_database(own.db.name)
+        await own.close()
+
+
 async def test_h3_a_move_writes_one_event_document_carrying_its_tickets_change(
     api: GraphQLClient, mongodb_uri: str, db: Database, clock: SettableClock, shop_id: str
 ) -> None:
     """The request's event and its ticket's are one document, numbered n and n + 1; a reader
     whose cursor stops between the two still gets the ticket's, and retention keeps the document
     until every consumer has passed both."""
-    from storage import event_consumers, event_retention
-
     cid = await _request(api, db, clock, shop_id)
     await api(ACCEPT, {"id": cid}, seller(shop_id))
-    log = await _all(db, shop_id)
-    moved = next(
-        e for e in log if isinstance(e.event, StatusEvent) and e.event.to_status == "CANCELLED"
-    )
-    ticket = next(e for e in log if e.seq == moved.seq + 1)
+    log, moved = await _moved(db, shop_id)
+    request, ticket = (next(e for e in log if e.seq == moved + i) for i in (0, 1))
     assert isinstance(ticket.event, TicketEvent) and ticket.event.request_id == cid
-    assert await db.events.count_documents({"shop_id": shop_id, "seq": moved.seq}) == 1
+    assert await db.events.count_documents({"shop_id": shop_id, "seq": moved}) == 1
     assert await db.events.count_documents({"shop_id": shop_id, "seq": ticket.seq}) == 0
+    await _read_and_kept(mongodb_uri, db, shop_id, moved, request, ticket)
 
-    [after_the_request] = await event_consumers.read(db, shop_id, moved.seq, 1)
-    assert (after_the_request.seq, after_the_request.id) == (ticket.seq, ticket.id)
-    assert [e.seq for e in await event_log.after(db, shop_id, moved.seq, 5)] == [ticket.seq]
 
-    # Retention, on a database of its own (a prune reaches every shop of its database).
-    own = connect(mongodb_uri, f"test_retention_{uuid.uuid4().hex[:8]}")
-    try:
-        doc = await db.events.find_one({"shop_id": shop_id, "seq": moved.seq})
-        await own.events.insert_one({**doc, "stored_at": datetime.now(UTC) - timedelta(days=2)})
-        consumer = {"_id": "c", "shop_id": shop_id, "name": "c", "cursor": moved.seq}
-        await event_consumers.collection(own).insert_one(consumer)
-        assert await event_retention.prune(own, datetime.now(UTC)) == 0  # the ticket's is due
-        await event_consumers.collection(own).update_one({}, {"$set": {"cursor": ticket.seq}})
-        assert await event_retention.prune(own, datetime.now(UTC)) == 1
-    finally:
-        await own.client.drop_database(own.db.name)
-        await own.close()
+async def test_h3_a_refunding_move_carries_its_refund_instruction_after_its_tickets_change(
+    api: GraphQLClient, mongodb_uri: str, db: Database, clock: SettableClock, shop_id: str
+) -> None:
+    """A shop whose payment system settles its refunds: the move's document also carries the
+    refund instruction, numbered n + 2; a reader whose cursor stops at the ticket's change still
+    gets it, and retention keeps the document until every consumer has passed it."""
+    from storage import refunds as refund_store
+
+    await refund_store.register(db, shop_id, "payments-1", clock.now())
+    cid = await _request(api, db, clock, shop_id)
+    await api(ACCEPT, {"id": cid}, seller(shop_id))
+    log, moved = await _moved(db, shop_id)
+    ticket, refund = (next(e for e in log if e.seq == moved + i) for i in (1, 2))
+    assert isinstance(ticket.event, TicketEvent)
+    assert isinstance(refund.event, RefundEvent) and refund.event.request_id == cid
+    assert refund.event.action == "INSTRUCTED"
+    assert await db.events.count_documents({"shop_id": shop_id, "seq": moved}) == 1
+    assert await db.events.count_documents({"shop_id": shop_id, "seq": refund.seq}) == 0
+    await _read_and_kept(mongodb_uri, db, shop_id, moved, ticket, refund)

@@ -306,11 +306,14 @@ async def test_a_deciding_write_that_fails_leaves_no_refund_instruction_or_move(
     buyer_id = new_buyer_id()
     order = await place_order(db, shop_id, buyer_id, clock.now() - timedelta(hours=5))
     c = (await api(REQUEST, {"order": order.id}, buyer(buyer_id)))["requestCancellation"]
-    # A stray refund already holds this request's id: the instruction's insert is refused by
-    # the database, inside the deciding transaction. (Removed after: the deadline worker's tests
-    # share this database and would meet it when they accept the overdue request.)
-    stray = {"_id": f"rfd_stray_{c['id']}", "request_id": c["id"], "shop_id": "elsewhere"}
-    await refund_store.refunds(db).insert_one(stray | {"state": "SETTLED"})
+    # A stray event already holds the shop's next number: the deciding write's event insert,
+    # its last before the commit, is refused by the database after the request (its refund in
+    # it) and its order were written in the transaction. (Removed after: the deadline worker's
+    # tests share this database and would meet it when they accept the overdue request.)
+    head = await event_log.head(db, shop_id)
+    last = await db.events.find_one({"shop_id": shop_id}, sort=[("seq", -1)])
+    stray = {**last, "_id": f"evt_stray_{c['id']}", "seq": head + 1}
+    await db.events.insert_one(stray)
     try:
         before = await api(PLAIN_VIEW, {"id": c["id"]}, seller(shop_id))
         events_before = await event_log.head(db, shop_id)
@@ -325,4 +328,4 @@ async def test_a_deciding_write_that_fails_leaves_no_refund_instruction_or_move(
         assert await event_log.head(db, shop_id) == events_before
         assert await refund_store.get_many(db, [f"rfd_{c['id']}"]) == {}
     finally:
-        await refund_store.refunds(db).delete_one({"_id": stray["_id"]})
+        await db.events.delete_one({"_id": stray["_id"]})
