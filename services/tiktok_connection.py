@@ -38,9 +38,14 @@ from integrations.tiktok_shop.open_api import (
     OpenApiRefused,
     OpenApiUnavailable,
 )
+from integrations.tiktok_shop.return_paths import target_of
 from integrations.tiktok_shop.sealing import DEVELOPMENT_SEAL_KEY, Sealer
 from integrations.tiktok_shop.signing import verify_webhook
-from integrations.tiktok_shop.statuses import CANCELLATION_STATUSES, RETURN_STATUSES
+from integrations.tiktok_shop.statuses import (
+    CANCELLATION_STATUSES,
+    RETURN_STATUSES,
+    cancellation_status,
+)
 from models import access
 from models.actors import Actor, ActorKind
 from models.errors import DomainError, Forbidden, ValidationFailed
@@ -494,6 +499,7 @@ class TikTokConnection:
 
     def start(self) -> None:
         self._stopping = asyncio.Event()
+        self.sender.stopping.clear()  # set by an earlier stop: its loop would end at once
         self._tasks = [
             *(
                 asyncio.create_task(self._forever("TikTok inbox", self._inbox_loop))
@@ -543,8 +549,9 @@ class TikTokConnection:
             await _woken(self._stopping, self.warn_poll_seconds)
 
     async def _forever(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:
-        """Runs `loop` until the connection stops; a failure (a database hiccup) starts it
-        again after a pause."""
+        """Runs `loop` until the connection stops; a failure (a database hiccup), or a loop that
+        ended without being stopped, starts it again after a pause (never at once: a loop that
+        ends without awaiting anything would hold the event loop)."""
         while not self._stopping.is_set():
             try:
                 await loop()
@@ -552,7 +559,10 @@ class TikTokConnection:
                 raise
             except Exception:
                 log.exception("%s stopped; starting again", name)
-                await _woken(self._stopping, 1.0)
+            else:
+                if not self._stopping.is_set():
+                    log.warning("%s ended without a stop; starting again", name)
+            await _woken(self._stopping, 1.0)
 
     # ---- routes ------------------------------------------------------------------------
 
@@ -611,10 +621,17 @@ def _holds(mirror: mirrors.Mirror | None, view: dict[str, Any]) -> bool:
     if mirror.decision is not None and mirror.decision.get("state") == mirrors.SENT:
         return False  # its confirmation is read from this view
     status = view.get("cancel_status") or view.get("return_status")
+    if "cancel_status" in view:
+        goal = cancellation_status(str(status or ""), str(view.get("reject_reason") or ""))
+    else:
+        goal = target_of(view)
     return (
         mirror.update_time == int(view.get("update_time") or 0)
         and mirror.tiktok_status == str(status or "")
         and mirror.arbitration_status == str(view.get("arbitration_status") or "")
+        # The view seen but its move not made here (it failed, or lost a race): not held, so
+        # the reconciler's next page makes it.
+        and (goal is None or mirror.status == goal.value)
     )
 
 

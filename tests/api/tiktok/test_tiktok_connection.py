@@ -226,6 +226,19 @@ async def test_h4_an_accept_here_goes_to_tiktok_once_and_comes_back_confirmed(
     assert applied["counts"][f"cancellation:{cancel_id}:APPROVE"] == 1
 
 
+async def test_h4_a_connection_stopped_and_started_again_still_sends_decisions(
+    linked: Linked,
+) -> None:
+    # As an app's lifespan does when it is started again in one process (tests, a reload).
+    await linked.connection.stop()
+    linked.connection.start()
+    _, cancel_id = await pending_cancellation(linked)
+    local = await local_of(linked, cancel_id, "PENDING")
+    await linked.api(ACCEPT, {"id": local.id}, agent(linked))
+    await local_of(linked, cancel_id, "CANCELLED")
+    await _decision(linked, cancel_id, CONFIRMED)
+
+
 async def test_h4_a_reject_here_goes_to_tiktok_with_its_reason(linked: Linked) -> None:
     _, cancel_id = await pending_cancellation(linked)
     local = await local_of(linked, cancel_id, "PENDING")

@@ -13,6 +13,7 @@ from models.actors import ADJUSTMENTS, Actor, ActorKind
 from models.commands import AcceptCancellation
 from storage import after_sales as after_sale_store
 from storage import cancellations as cancellation_store
+from storage import tiktok_requests
 from storage.mongo import Database
 from storage.tiktok_requests import CONFIRMED, SENDING, SENT
 from tests.support.tiktok_linked import Linked, eventually, linked_service
@@ -134,3 +135,29 @@ async def _decision_state(linked: Linked, cancel_id: str) -> str:
     mirror = await linked.mirror("cancellation", cancel_id)
     assert mirror is not None and mirror.decision is not None
     return str(mirror.decision["state"])
+
+
+async def test_h4_a_view_recorded_without_its_move_is_moved_by_the_reconciler(
+    linked: Linked,
+) -> None:
+    cancel_id = await cancellation(linked)
+    await linked.connection.reconcile(linked.shop_id)
+    assert await status_here(linked, "cancellation", cancel_id) == "PENDING"
+    await linked.control("POST", f"/_standin/cancellations/{cancel_id}/auto_approve")
+    # The mirror holds TikTok's new view but its request was not moved here (a move that failed
+    # or lost a race after the batch recorded what it read).
+    [view] = [
+        c
+        for c in (await linked.control("GET", "/_standin/state"))["cancellations"]
+        if c["cancel_id"] == cancel_id
+    ]
+    mirror = await linked.mirror("cancellation", cancel_id)
+    assert mirror is not None
+    await tiktok_requests.collection(linked.services.db).update_one(
+        {"_id": mirror.id},
+        {"$set": {"tiktok_status": view["cancel_status"], "update_time": view["update_time"]}},
+    )
+
+    await linked.connection.reconcile(linked.shop_id)
+
+    assert await status_here(linked, "cancellation", cancel_id) == "CANCELLED"
