@@ -25,6 +25,7 @@ from typing import Any
 from pymongo.errors import OperationFailure, PyMongoError
 
 from models.errors import CursorExpired, ValidationFailed
+from process.stopping import cancel_until_done
 from storage import events as event_log
 from storage.events import StoredEvent
 from storage.mongo import Database
@@ -130,9 +131,7 @@ class LiveFeed:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_until_done(self._task)
             self._task = None
         self.status.connected = False
 

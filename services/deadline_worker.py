@@ -23,6 +23,7 @@ from models.after_sales import AfterSaleRequest, AfterSaleStatus
 from models.cancellations import Cancellation, CancellationStatus
 from models.commands import ActOnAfterSaleDeadlines, AutoAcceptCancellations, CancelUnpaidOrders
 from models.requests import DeadlineRule
+from process.stopping import cancel_until_done
 from services.bootstrap import Services
 from storage import after_sales as after_sale_store
 from storage import cancellations as cancellation_store
@@ -195,6 +196,4 @@ class DeadlineWorker:
             try:
                 await asyncio.wait_for(asyncio.shield(task), timeout)
             except TimeoutError:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                await cancel_until_done(task)

@@ -50,6 +50,7 @@ from models import access
 from models.actors import Actor, ActorKind
 from models.errors import DomainError, Forbidden, ValidationFailed
 from models.policy import DAY, CategoryPolicy
+from process.stopping import cancel_until_done
 from services.bootstrap import Services
 from services.tiktok_decisions import DecisionSender
 from services.tiktok_mirror import (
@@ -526,9 +527,7 @@ class TikTokConnection:
             return
         _, late = await asyncio.wait(tasks, timeout=grace)
         for task in late:
-            task.cancel()
-        if late:
-            await asyncio.wait(late, timeout=grace)
+            await cancel_until_done(task, grace)
 
     async def _inbox_loop(self) -> None:
         while not self._stopping.is_set():

@@ -38,6 +38,7 @@ from pymongo.errors import PyMongoError
 
 from feed.live_feed import LiveFeed
 from models.clock import Clock, SystemClock
+from process.stopping import cancel_until_done
 from storage import event_consumers, event_retention
 from storage import events as event_log
 from storage import webhooks as store
@@ -158,9 +159,7 @@ class WebhookDispatcher:
         self._stop.set()
         if self._task is not None:
             task, self._task = self._task, None
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_until_done(task)
         for webhook_id in list(self._tasks):
             await self._drop(webhook_id)
         if self._client is not None:
