@@ -9,13 +9,13 @@ import contextlib
 import os
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 
 import httpx
 
 from api.settings import Settings, env_name
+from devtools.tiktok_shop.launch import standin_command
 
 APP_KEY, APP_SECRET = "demo-key", "demo-secret"
 # The stand-in's first shop (its defaults): TikTok's id, cipher and access token.
@@ -39,24 +39,12 @@ def standin_linked(settings: Settings) -> Iterator[str]:
     environment, which the service processes read); yields the stand-in's base URL."""
     port = _free_port(settings.host)
     base = f"http://{settings.host}:{port}"
-    command = [
-        sys.executable,
-        "-m",
-        "devtools.tiktok_shop",
-        "--port",
-        str(port),
-        "--app-key",
-        APP_KEY,
-        "--app-secret",
-        APP_SECRET,
-        "--webhook-url",
-        f"http://{settings.host}:{settings.port}/webhooks/tiktok",
-        # Ids from the start time in milliseconds: the database keeps an earlier run's mirrors
-        # and webhook ids, and a repeated id would be taken for the old order or request (or
-        # dropped as a replayed webhook); a run never makes an id a millisecond.
-        "--first-id",
-        str(time.time_ns() // 1_000_000),
-    ]
+    webhook_url = f"http://{settings.host}:{settings.port}/webhooks/tiktok"
+    # Ids from the start time in milliseconds: the database keeps an earlier run's mirrors
+    # and webhook ids, and a repeated id would be taken for the old order or request (or
+    # dropped as a replayed webhook); a run never makes an id a millisecond.
+    first_id = str(time.time_ns() // 1_000_000)
+    command = standin_command(port, APP_KEY, APP_SECRET, webhook_url, "--first-id", first_id)
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         _wait_until_up(process, base)

@@ -30,7 +30,6 @@ import asyncio
 import os
 import platform
 import subprocess
-import sys
 import time
 import uuid
 from datetime import UTC, datetime
@@ -43,6 +42,7 @@ import uvloop
 from api.app import create_app
 from api.settings import Settings
 from benchmarks.stage_times import CommandTimes, StageTimes, cpu_seconds, load_average
+from devtools.tiktok_shop.launch import standin_command
 from integrations.tiktok_shop.credentials import ShopLink
 from models.clock import SystemClock
 from models.events import OrderEvent, StatusEvent
@@ -69,19 +69,9 @@ def _pct(values: list[float], p: float) -> float:
 
 
 def _standin(port: int, hook_port: int) -> subprocess.Popen[bytes]:
-    command = [
-        sys.executable,
-        "-m",
-        "devtools.tiktok_shop",
-        "--port",
-        str(port),
-        "--app-key",
-        APP_KEY,
-        "--app-secret",
-        APP_SECRET,
-        "--webhook-url",
-        f"http://127.0.0.1:{hook_port}/webhooks/tiktok",
-    ]
+    command = standin_command(
+        port, APP_KEY, APP_SECRET, f"http://127.0.0.1:{hook_port}/webhooks/tiktok"
+    )
     return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

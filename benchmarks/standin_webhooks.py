@@ -17,11 +17,11 @@ import argparse
 import asyncio
 import json
 import subprocess
-import sys
 import time
 
 import httpx
 
+from devtools.tiktok_shop.launch import standin_command
 from integrations.tiktok_shop.signing import webhook_signature
 from tests.support.processes import ROOT, free_port
 
@@ -94,19 +94,7 @@ async def main(n: int, repeat: int) -> None:
     server = await counter.start()
     port = free_port()
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "devtools.tiktok_shop",
-            "--port",
-            str(port),
-            "--app-key",
-            APP_KEY,
-            "--app-secret",
-            APP_SECRET,
-            "--webhook-url",
-            f"http://127.0.0.1:{counter.port}/webhooks",
-        ],
+        standin_command(port, APP_KEY, APP_SECRET, f"http://127.0.0.1:{counter.port}/webhooks"),
         cwd=ROOT,
     )
     base = f"http://127.0.0.1:{port}"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -16,6 +15,7 @@ from typing import IO, Any
 
 import httpx
 
+from devtools.tiktok_shop.launch import standin_command
 from integrations.tiktok_shop.signing import signed_query, verify_webhook
 from tests.support.processes import ROOT, free_port
 
@@ -198,25 +198,15 @@ def _run_standin(
 ) -> Iterator[StandIn]:
     port = free_port()
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "devtools.tiktok_shop",
-            "--port",
-            str(port),
-            "--app-key",
+        standin_command(
+            port,
             APP_KEY,
-            "--app-secret",
             APP_SECRET,
-            "--shop-cipher",
-            SHOP_CIPHER,
-            "--access-token",
-            ACCESS_TOKEN,
-            "--webhook-retry-delays",
-            "0.05,0.1",
-            *(["--webhook-url", webhook_url] if webhook_url else []),
+            webhook_url,
+            *("--shop-cipher", SHOP_CIPHER, "--access-token", ACCESS_TOKEN),
+            *("--webhook-retry-delays", "0.05,0.1"),
             *extra,
-        ],
+        ),
         cwd=ROOT,
         stdout=log,
         stderr=subprocess.STDOUT,
