@@ -104,6 +104,19 @@ def _opening(cancel_id: str, order: Order, view: dict[str, Any]) -> tuple[Actor,
     return buyer, RequestCancellation(order.id, "OTHER", reason or None), key
 
 
+def seen_of(view: dict[str, Any], status_field: str) -> dict[str, Any]:
+    """What a mirror records of a TikTok view of either kind: its status, order, update time,
+    the seller's deadline and the arbitration's status."""
+    actions = view.get("seller_next_action_response") or []
+    return {
+        "tiktok_status": str(view.get(status_field, "")),
+        "tiktok_order_id": str(view.get("order_id", "")),
+        "update_time": int(view.get("update_time") or 0),
+        "deadline": next((int(a["deadline"]) for a in actions if a.get("deadline")), None),
+        "arbitration_status": str(view.get("arbitration_status") or ""),
+    }
+
+
 def integration_of(shop_id: str) -> Actor:
     return Actor(ActorKind.INTEGRATION, "tiktok-shop", shop_id)
 
@@ -206,17 +219,10 @@ class TikTokMirror:
         """TikTok's view applied; the mirror as recorded, or None when `known` is given: then
         its record waits in `known.seen` for `record_known`."""
         cancel_id = str(view["cancel_id"])
-        tiktok_status = str(view.get("cancel_status", ""))
+        seen = seen_of(view, "cancel_status")
+        tiktok_status = seen["tiktok_status"]
         reject_reason = str(view.get("reject_reason") or "")
         status = cancellation_status(tiktok_status, reject_reason)
-        actions = view.get("seller_next_action_response") or []
-        deadline = next((int(a["deadline"]) for a in actions if a.get("deadline")), None)
-        seen: dict[str, Any] = {
-            "tiktok_status": tiktok_status,
-            "tiktok_order_id": str(view.get("order_id", "")),
-            "update_time": int(view.get("update_time") or 0),
-            "deadline": deadline,
-        }
         if status is None:  # recorded as it came, never guessed
             log.warning("TikTok cancellation %s has an unknown status %s", cancel_id, tiktok_status)
             return await mirrors.record(

@@ -37,7 +37,15 @@ from models.commands import (
 )
 from models.errors import DomainError
 from models.money import Money
-from services.tiktok_mirror import Known, Seen, TikTokMirror, _id, _minor, marketplace_seller
+from services.tiktok_mirror import (
+    Known,
+    Seen,
+    TikTokMirror,
+    _id,
+    _minor,
+    marketplace_seller,
+    seen_of,
+)
 from storage import after_sales as after_sale_store
 from storage import tiktok_requests as mirrors
 from storage.tiktok_requests import CONFIRMED, SENT
@@ -86,17 +94,9 @@ class TikTokReturns:
         """TikTok's view applied; the mirror as recorded, or None when `known` is given (as
         `TikTokMirror.apply_cancellation`)."""
         return_id = str(view["return_id"])
-        tiktok_status = str(view.get("return_status", ""))
+        seen = seen_of(view, "return_status")
+        tiktok_status = seen["tiktok_status"]
         goal = target_of(view)
-        actions = view.get("seller_next_action_response") or []
-        deadline = next((int(a["deadline"]) for a in actions if a.get("deadline")), None)
-        seen: dict[str, Any] = {
-            "tiktok_status": tiktok_status,
-            "tiktok_order_id": str(view.get("order_id", "")),
-            "update_time": int(view.get("update_time") or 0),
-            "deadline": deadline,
-            "arbitration_status": str(view.get("arbitration_status") or ""),
-        }
         kind = KIND_OF_RETURN_TYPE.get(str(view.get("return_type")))
         if goal is None or kind is None:
             log.warning("TikTok return %s: unknown status %s", return_id, tiktok_status)
