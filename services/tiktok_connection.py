@@ -526,8 +526,8 @@ class TikTokConnection:
         if not tasks:
             return
         _, late = await asyncio.wait(tasks, timeout=grace)
-        for task in late:
-            await cancel_until_done(task, grace)
+        # Side by side: one at a time, each late loop's grace would add to the exit's wait.
+        await asyncio.gather(*(cancel_until_done(task, grace) for task in late))
 
     async def _inbox_loop(self) -> None:
         while not self._stopping.is_set():
