@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from functools import partial
 
 from models.actors import Actor, ActorKind
 from models.after_sale_eligibility import (
@@ -45,11 +45,10 @@ from models.after_sales_reasons import (
 from models.money import Money
 from models.notifications import Notification
 from models.orders import FulfilmentState, Order
-from models.policy import WEEKENDS_ONLY, BusinessCalendar, CategoryPolicy
 from models.reasons import clean_comment, require_reason
 from models.refund_ledger import RefundLedger, clean_quantities, refund_quote
 from models.request_kinds import profile_of
-from models.requests import Initiator, OpenedRequest, opened_on, seller_answers_by, to_shop
+from models.requests import Initiator, Opening, opened_on, seller_answers_by, to_shop
 
 _K = AfterSaleKind
 _S = AfterSaleStatus
@@ -70,18 +69,16 @@ def request_by_buyer(
     lines: Mapping[str, int],
     reason: str,
     note: str | None,
-    policy: CategoryPolicy,
-    now: datetime,
-    new_id: str,
-    calendar: BusinessCalendar = WEEKENDS_ONLY,
+    opening: Opening,
 ) -> AfterSaleOutcome:
     """R1, P1: the buyer asks about some lines and quantities; R5 links a second request; R10 pays
     a refund-only request in an instant-refund category at once.
 
-    `existing` is every after-sale request of the order; `policy` the one for the lines' categories
-    (`PolicyBook.for_order`), kept on the request (Y1).
+    `existing` is every after-sale request of the order; `opening.policy` the one for the lines'
+    categories (`PolicyBook.for_order`), kept on the request (Y1).
     """
     check_create(_A.REQUEST, actor, kind)
+    policy, now = opening.policy, opening.now
     require_reason(profile_of(kind).request_reasons, reason)
     note = clean_comment(note, field="note")
     quantities = clean_quantities(order, lines)
@@ -95,14 +92,16 @@ def request_by_buyer(
     follows = last_rejected(existing)
 
     r = AfterSaleRequest(
-        **vars(opened_on(order, new_id, Initiator.BUYER, reason, note, policy, now)),
+        **vars(opened_on(order, opening.new_id, Initiator.BUYER, reason, note, policy, now)),
         kind=kind,
         status=_S.PENDING_SELLER,
         lines=snapshot(order, quantities),
         follows_id=follows,
     )
     record = record_step(None, kind, _A.REQUEST, _S.PENDING_SELLER, actor, now, reason, note)
-    r = replace(r, timeline=(record,), deadline=seller_answers_by(order, policy, now, calendar))
+    r = replace(
+        r, timeline=(record,), deadline=seller_answers_by(order, policy, now, opening.calendar)
+    )
 
     closed = tuple(
         move(old, _A.SUPERSEDE, _S.CLOSED_FINAL, actor, now, reason=SECOND_REQUEST_SUBMITTED)[0]
@@ -143,76 +142,6 @@ def _refunded_at_once(
     return AfterSaleOutcome(paid, new_order, (asked, record), notes, None, new_ledger, closed)
 
 
-def _initiated_refund(
-    order: Order,
-    existing: Sequence[AfterSaleRequest],
-    ledger: RefundLedger,
-    actor: Actor,
-    action: AfterSaleAction,
-    start: OpenedRequest[Any, Any],
-    lines: Mapping[str, int] | None,
-    partial_amount: Money | None,
-) -> AfterSaleOutcome:
-    """R9, R10: a refund with no buyer's request; `start`: models/requests.py::opened_on."""
-    check_create(action, actor, _K.REFUND_ONLY)
-    start = replace(start, note=clean_comment(start.note))
-    reason, comment, now = start.reason, start.note, start.requested_at
-    check_existing(order, existing)
-    if order.fulfilment_state not in (FulfilmentState.IN_TRANSIT, FulfilmentState.DELIVERED):
-        raise AfterSaleRefused(
-            f"order {order.id} is {order.fulfilment_state.value}: before it is handed to the "
-            "carrier, cancel it instead",
-            code=NOT_SHIPPED,
-        )
-    if lines is None:
-        # Every unit not yet refunded or requested, on any line: a unit free beside an open
-        # request is refunded, the requested ones are left to their request.
-        quantities = {
-            line.line_id: n
-            for line in order.lines
-            if (n := units_left(order, line.line_id, existing, set())) > 0
-        }
-        if not quantities:
-            _refuse_nothing_free(order, existing)
-    else:
-        quantities = clean_quantities(order, lines)
-        refuse_open_and_used(order, existing, quantities, set())
-    partial = partial_amount is not None
-    decision = Decision(
-        DecisionType.OFFER_PARTIAL_REFUND if partial else DecisionType.APPROVE_REFUND,
-        snapshot(order, quantities),
-        True,
-        partial_amount,
-        reason,
-        comment,
-        now,
-        actor.kind,
-    )
-    # The quote itself refuses a partial amount that is not positive or above what is refundable.
-    refund_quote(order, ledger, quantities, partial_amount)
-    r = AfterSaleRequest(
-        **vars(start),
-        kind=_K.REFUND_ONLY,
-        status=_S.REFUNDED,
-        lines=decision.lines,
-        decision=decision,
-    )
-    refund, new_ledger, new_order = pay(r, order, ledger, decision, now)
-    if new_ledger is None:
-        raise AfterSaleRefused(
-            f"nothing is left to refund on these lines of order {order.id}",
-            code=NOTHING_TO_REFUND,
-            line_ids=list(quantities),
-        )
-    record = record_step(None, _K.REFUND_ONLY, action, _S.REFUNDED, actor, now, reason, comment)
-    r = replace(r, refund=refund, resolved_at=now, timeline=(record,))
-    notes: list[Notification] = [refunded_note(r, now)]
-    if start.initiator is Initiator.PLATFORM:
-        text = f"The platform refunded {refund.total} on order {order.id}: {display_text(reason)}."
-        notes.append(to_shop(r, _N.AFTER_SALE_REFUNDED, text, now))
-    return AfterSaleOutcome(r, new_order, (record,), tuple(notes), None, new_ledger)
-
-
 def _refuse_nothing_free(order: Order, existing: Sequence[AfterSaleRequest]) -> None:
     """Every unit is spoken for: by a request still open or appealable, named (the refund may
     come from it), or by refunds and settlements for good."""
@@ -234,46 +163,91 @@ def _refuse_nothing_free(order: Order, existing: Sequence[AfterSaleRequest]) -> 
     )
 
 
-def refund_by_seller(
+# R9, R10: a refund with no buyer's request: the reasons of whoever makes it, and its step.
+_WITHOUT_REQUEST = {
+    Initiator.SELLER: (SELLER_REFUND_REASONS, _A.SELLER_REFUND),
+    Initiator.PLATFORM: (PLATFORM_REFUND_REASONS, _A.PLATFORM_REFUND),
+}
+
+
+def refund_without_request(
+    initiator: Initiator,
     order: Order,
     existing: Sequence[AfterSaleRequest],
     ledger: RefundLedger,
     actor: Actor,
     reason: str,
     comment: str | None,
-    policy: CategoryPolicy,
-    now: datetime,
-    new_id: str,
+    opening: Opening,
     *,
     lines: Mapping[str, int] | None = None,
     partial_amount: Money | None = None,
 ) -> AfterSaleOutcome:
-    """R9: the seller refunds without a buyer's request (pricing error, shortage, logistics).
+    """R9: the seller refunds without a buyer's request (pricing error, shortage, logistics);
+    R10: the platform does, without the seller, and the shop is told the final state.
 
     Every unit still free of requests unless `lines` says which; in full unless `partial_amount`.
     """
-    require_reason(SELLER_REFUND_REASONS, reason)
-    start = opened_on(order, new_id, Initiator.SELLER, reason, comment, policy, now)
-    action = _A.SELLER_REFUND
-    return _initiated_refund(order, existing, ledger, actor, action, start, lines, partial_amount)
+    reasons, action = _WITHOUT_REQUEST[initiator]
+    require_reason(reasons, reason)
+    check_create(action, actor, _K.REFUND_ONLY)
+    comment, now = clean_comment(comment), opening.now
+    check_existing(order, existing)
+    if order.fulfilment_state not in (FulfilmentState.IN_TRANSIT, FulfilmentState.DELIVERED):
+        raise AfterSaleRefused(
+            f"order {order.id} is {order.fulfilment_state.value}: before it is handed to the "
+            "carrier, cancel it instead",
+            code=NOT_SHIPPED,
+        )
+    if lines is None:
+        # Every unit not yet refunded or requested, on any line: a unit free beside an open
+        # request is refunded, the requested ones are left to their request.
+        quantities = {
+            line.line_id: n
+            for line in order.lines
+            if (n := units_left(order, line.line_id, existing, set())) > 0
+        }
+        if not quantities:
+            _refuse_nothing_free(order, existing)
+    else:
+        quantities = clean_quantities(order, lines)
+        refuse_open_and_used(order, existing, quantities, set())
+    decision = Decision(
+        DecisionType.APPROVE_REFUND
+        if partial_amount is None
+        else DecisionType.OFFER_PARTIAL_REFUND,
+        snapshot(order, quantities),
+        True,
+        partial_amount,
+        reason,
+        comment,
+        now,
+        actor.kind,
+    )
+    # The quote itself refuses a partial amount that is not positive or above what is refundable.
+    refund_quote(order, ledger, quantities, partial_amount)
+    r = AfterSaleRequest(
+        **vars(opened_on(order, opening.new_id, initiator, reason, comment, opening.policy, now)),
+        kind=_K.REFUND_ONLY,
+        status=_S.REFUNDED,
+        lines=decision.lines,
+        decision=decision,
+    )
+    refund, new_ledger, new_order = pay(r, order, ledger, decision, now)
+    if new_ledger is None:
+        raise AfterSaleRefused(
+            f"nothing is left to refund on these lines of order {order.id}",
+            code=NOTHING_TO_REFUND,
+            line_ids=list(quantities),
+        )
+    record = record_step(None, _K.REFUND_ONLY, action, _S.REFUNDED, actor, now, reason, comment)
+    r = replace(r, refund=refund, resolved_at=now, timeline=(record,))
+    notes: list[Notification] = [refunded_note(r, now)]
+    if initiator is Initiator.PLATFORM:
+        text = f"The platform refunded {refund.total} on order {order.id}: {display_text(reason)}."
+        notes.append(to_shop(r, _N.AFTER_SALE_REFUNDED, text, now))
+    return AfterSaleOutcome(r, new_order, (record,), tuple(notes), None, new_ledger)
 
 
-def refund_by_platform(
-    order: Order,
-    existing: Sequence[AfterSaleRequest],
-    ledger: RefundLedger,
-    actor: Actor,
-    reason: str,
-    comment: str | None,
-    policy: CategoryPolicy,
-    now: datetime,
-    new_id: str,
-    *,
-    lines: Mapping[str, int] | None = None,
-    partial_amount: Money | None = None,
-) -> AfterSaleOutcome:
-    """R10: the platform refunds without the seller; the shop is told the final state."""
-    require_reason(PLATFORM_REFUND_REASONS, reason)
-    start = opened_on(order, new_id, Initiator.PLATFORM, reason, comment, policy, now)
-    action = _A.PLATFORM_REFUND
-    return _initiated_refund(order, existing, ledger, actor, action, start, lines, partial_amount)
+refund_by_seller = partial(refund_without_request, Initiator.SELLER)
+refund_by_platform = partial(refund_without_request, Initiator.PLATFORM)

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from models.actors import Actor, ActorKind
 from models.notifications import Notification, Recipient
-from models.policy import seller_response_window
+from models.policy import WEEKENDS_ONLY, BusinessCalendar, seller_response_window
 
 if TYPE_CHECKING:
     from models.orders import Order
-    from models.policy import BusinessCalendar, CategoryPolicy
+    from models.policy import CategoryPolicy
     from models.refund_ledger import RefundBreakdown
 
 
@@ -93,6 +93,18 @@ def opened_on(
         policy=policy,
         requested_at=now,
     )
+
+
+@dataclass(frozen=True)
+class Opening:
+    """What opening a request of any kind takes besides its order, who opens it and why: the
+    policy it is opened under (Y1), the moment, the new request's id, and the business calendar
+    the seller's window is counted on (Y2)."""
+
+    policy: CategoryPolicy
+    now: datetime
+    new_id: str
+    calendar: BusinessCalendar = WEEKENDS_ONLY
 
 
 def seller_answers_by(

@@ -33,6 +33,7 @@ from models.commands import AfterSaleCommand, line_map
 from models.errors import DomainError, NotFound, ValidationFailed
 from models.orders import Order
 from models.policy import DEFAULT_POLICY, BusinessCalendar, CategoryPolicy, PolicyBook
+from models.requests import Opening
 from models.ticket_facts import facts_of_after_sale
 from services.request_reads import RequestReads
 from services.request_steps import admit, permit_of, record_decided
@@ -107,10 +108,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
                     asked,
                     c.reason,
                     c.note,
-                    policy,
-                    now(),
-                    new_id,
-                    calendar=book.calendar,
+                    Opening(policy, now(), new_id, book.calendar),
                 )
             refund = domain.refund_by_seller
             if isinstance(c, commands.PlatformRefund):
@@ -122,9 +120,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
                 actor,
                 c.reason,
                 c.comment,
-                book.for_order(order.categories),
-                now(),
-                new_id,
+                Opening(book.for_order(order.categories), now(), new_id),
                 lines=line_map(c.lines),
                 partial_amount=c.partial_amount,
             )

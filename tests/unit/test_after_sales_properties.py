@@ -66,6 +66,7 @@ from models.orders import FulfilmentState, Order, PaymentState
 from models.policy import CategoryPolicy, PolicyBook
 from models.refund_ledger import RefundLedger, refund_quote
 from models.request_kinds import profile_of
+from models.requests import Opening
 from tests.unit.after_sale_plans import (
     ACTORS,
     MS,
@@ -210,9 +211,7 @@ def _apply(world: World, step: Step) -> AfterSaleOutcome | Order | None:
                 _lines(world, step) or _all_lines(world),
                 reason,
                 step.comment,
-                world.policy,
-                now,
-                world.new_id(),
+                Opening(world.policy, now, world.new_id()),
             )
         case "seller_refund":
             return refund_by_seller(
@@ -222,9 +221,7 @@ def _apply(world: World, step: Step) -> AfterSaleOutcome | Order | None:
                 actor,
                 _reason(SELLER_REFUND_REASONS, step.reason_index),
                 step.comment,
-                world.policy,
-                now,
-                world.new_id(),
+                Opening(world.policy, now, world.new_id()),
                 lines=_lines(world, step),
                 partial_amount=_amount(world, step) if step.keeps else None,
             )
@@ -236,9 +233,7 @@ def _apply(world: World, step: Step) -> AfterSaleOutcome | Order | None:
                 actor,
                 _reason(PLATFORM_REFUND_REASONS, step.reason_index),
                 step.comment,
-                world.policy,
-                now,
-                world.new_id(),
+                Opening(world.policy, now, world.new_id()),
                 lines=_lines(world, step),
                 partial_amount=_amount(world, step) if step.keeps else None,
             )

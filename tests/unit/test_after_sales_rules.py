@@ -67,6 +67,7 @@ from models.notifications import Recipient
 from models.orders import FulfilmentState, LineItem, Order, PaymentMethod, PaymentState
 from models.policy import DAY, DEFAULT_POLICY, HOUR, CategoryPolicy, PolicyBook
 from models.refund_ledger import RefundBreakdown, RefundLedger, refund_quote
+from models.requests import Opening
 
 PLACED = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 SHIPPED = PLACED + DAY
@@ -166,9 +167,7 @@ class Shop:
             lines or {MUG: 2, COASTER: 1},
             reason,
             note,
-            policy or self.policy,
-            at,
-            f"as-{self.n}",
+            Opening(policy or self.policy, at, f"as-{self.n}"),
         )
         self.take(out)
         return out
@@ -311,7 +310,7 @@ def test_r1_reason_comes_from_the_kinds_catalogue_and_note_is_bounded() -> None:
     with pytest.raises(InvalidTransition):
         request_by_buyer(
             make_order(), [], RefundLedger.for_order(make_order()), SELLER, RR, {MUG: 1},
-            "DAMAGED", None, DEFAULT_POLICY, ASKED, "as-x",
+            "DAMAGED", None, Opening(DEFAULT_POLICY, ASKED, "as-x"),
         )  # fmt: skip
 
 
@@ -771,8 +770,8 @@ def test_r8_reject_on_receipt_is_appealable() -> None:
 def test_r9_seller_initiated_refund_needs_no_request() -> None:
     shop = Shop()
     out = refund_by_seller(
-        shop.order, [], shop.ledger, SELLER, "PRICING_ERROR", "overcharged", DEFAULT_POLICY,
-        ASKED, "as-9", lines={MUG: 2}, partial_amount=usd(500),
+        shop.order, [], shop.ledger, SELLER, "PRICING_ERROR", "overcharged",
+        Opening(DEFAULT_POLICY, ASKED, "as-9"), lines={MUG: 2}, partial_amount=usd(500),
     )  # fmt: skip
     assert out.request.status is S.REFUNDED
     assert out.request.initiator is Initiator.SELLER
@@ -786,11 +785,23 @@ def test_r9_seller_initiated_refund_needs_no_request() -> None:
 
     with pytest.raises(ValidationFailed):
         refund_by_seller(
-            shop.order, [], shop.ledger, SELLER, "CHANGED_MIND", None, DEFAULT_POLICY, ASKED, "x"
+            shop.order,
+            [],
+            shop.ledger,
+            SELLER,
+            "CHANGED_MIND",
+            None,
+            Opening(DEFAULT_POLICY, ASKED, "x"),
         )
     with pytest.raises(InvalidTransition):
         refund_by_seller(
-            shop.order, [], shop.ledger, BUYER, "PRICING_ERROR", None, DEFAULT_POLICY, ASKED, "x"
+            shop.order,
+            [],
+            shop.ledger,
+            BUYER,
+            "PRICING_ERROR",
+            None,
+            Opening(DEFAULT_POLICY, ASKED, "x"),
         )
     waiting = Shop(make_order(FulfilmentState.AWAITING_SHIPMENT))
     with pytest.raises(AfterSaleRefused) as refused:
@@ -801,9 +812,7 @@ def test_r9_seller_initiated_refund_needs_no_request() -> None:
             SELLER,
             "INVENTORY_SHORTAGE",
             None,
-            DEFAULT_POLICY,
-            ASKED,
-            "x",
+            Opening(DEFAULT_POLICY, ASKED, "x"),
         )
     assert refused.value.code == "NOT_SHIPPED"
     with pytest.raises(AfterSaleRefused) as open_:
@@ -814,9 +823,7 @@ def test_r9_seller_initiated_refund_needs_no_request() -> None:
             SELLER,
             "PRICING_ERROR",
             None,
-            DEFAULT_POLICY,
-            ASKED,
-            "x",
+            Opening(DEFAULT_POLICY, ASKED, "x"),
             lines={MUG: 1},
         )
     assert open_.value.code == "ALREADY_REQUESTED"
@@ -831,9 +838,7 @@ def test_r9_full_seller_refund_takes_everything_left() -> None:
         SELLER,
         "LOGISTICS_PROBLEM",
         None,
-        DEFAULT_POLICY,
-        ASKED,
-        "as-1",
+        Opening(DEFAULT_POLICY, ASKED, "as-1"),
     )
     assert paid_back(out) == usd(GRAND_MINOR)
     shop.take(out)
@@ -845,9 +850,7 @@ def test_r9_full_seller_refund_takes_everything_left() -> None:
             SELLER,
             "LOGISTICS_PROBLEM",
             None,
-            DEFAULT_POLICY,
-            ASKED,
-            "as-2",
+            Opening(DEFAULT_POLICY, ASKED, "as-2"),
         )
     assert refused.value.code == "QUANTITY_USED_UP"
 
@@ -878,9 +881,7 @@ def test_r10_platform_refund_without_the_seller() -> None:
         PLATFORM,
         "POLICY_VIOLATION",
         None,
-        DEFAULT_POLICY,
-        ASKED,
-        "as-1",
+        Opening(DEFAULT_POLICY, ASKED, "as-1"),
     )
     assert out.request.status is S.REFUNDED
     assert out.request.initiator is Initiator.PLATFORM
@@ -894,9 +895,7 @@ def test_r10_platform_refund_without_the_seller() -> None:
             SELLER,
             "POLICY_VIOLATION",
             None,
-            DEFAULT_POLICY,
-            ASKED,
-            "x",
+            Opening(DEFAULT_POLICY, ASKED, "x"),
         )
 
 
