@@ -1,5 +1,17 @@
-"""The seller's answer (R3, R4, R7, P2, P3): approve with a decision, reject, or the platform's
-approval when the seller stays silent; and the buyer's withdrawal."""
+"""The answers to an after-sale request: the seller's (R3, R4, R7, P2, P3: approve with a decision,
+reject, or the platform's approval when the seller stays silent), the buyer's withdrawal, the
+seller's partial-refund offer and the buyer's answer to it (R12), and the appeal of a rejection
+with the platform's mediation (R5, R6).
+
+Partial-refund offers (R12): instead of approving, the seller offers an amount; the buyer accepts
+(that amount is refunded through the ledger, the buyer keeps the item, the request closes) or
+declines (the seller decides again); the buyer's silence past the offer's window is the policy's
+answer (`CategoryPolicy.offer_silence_accepts`). Choices where the marketplace is silent
+(docs/decisions.md): at most `MAX_OFFERS` offers per request; the offer is for money only (refund
+and return-and-refund requests; a replacement settles with a refund instead,
+models/after_sale_shipping.py); a declined offer is not a rejection, so there is nothing to appeal
+until the seller rejects (R5, R6 as always).
+"""
 
 from __future__ import annotations
 
@@ -8,12 +20,19 @@ from dataclasses import replace
 from datetime import datetime
 
 from models.actors import Actor, ActorKind
-from models.after_sale_requests import AfterSaleOutcome, AfterSaleRequest, Decision, Rejection
+from models.after_sale_requests import (
+    AfterSaleOutcome,
+    AfterSaleRequest,
+    Appeal,
+    Decision,
+    Offer,
+    OfferAnswer,
+    Rejection,
+)
 from models.after_sale_steps import (
     at_deadline,
     before_deadline,
     default_decision,
-    move,
     moved_to,
     outcome_notes,
     start_step,
@@ -21,14 +40,14 @@ from models.after_sale_steps import (
 )
 from models.after_sales_case import pay, snapshot
 from models.after_sales_errors import DecisionNotAllowed
-from models.after_sales_machine import (
-    AfterSaleAction,
-    AfterSaleKind,
-    AfterSaleNotificationKind,
-    AfterSaleStatus,
-    DecisionType,
-)
+from models.after_sales_machine import AfterSaleAction, AfterSaleKind, AfterSaleStatus, DecisionType
+from models.after_sales_machine import AfterSaleNotificationKind as _N
 from models.after_sales_reasons import (
+    APPEAL_DECIDED_FOR_BUYER,
+    APPEAL_DECIDED_FOR_SELLER,
+    APPEAL_REASONS,
+    APPEAL_WINDOW_PASSED,
+    BUYER_OFFER_WINDOW_PASSED,
     REPLACEMENT_APPROVE_REASONS,
     SELLER_RESPONSE_WINDOW_PASSED,
     display_text,
@@ -45,40 +64,34 @@ from models.requests import to_buyer, to_shop
 _K = AfterSaleKind
 _S = AfterSaleStatus
 _A = AfterSaleAction
-_N = AfterSaleNotificationKind
-
+_D = DecisionType
 
 # Decisions that pay the buyer instead of replacing the item: not for a replacement request,
 # whose money is its own decision (ISSUE_REPLACEMENT_REFUND, P4).
-_MONEY_DECISIONS = frozenset(
-    {DecisionType.APPROVE_REFUND, DecisionType.APPROVE_RETURN, DecisionType.OFFER_PARTIAL_REFUND}
-)
+_MONEY_DECISIONS = frozenset({_D.APPROVE_REFUND, _D.APPROVE_RETURN, _D.OFFER_PARTIAL_REFUND})
+# Decisions after which the buyer keeps the item whatever the seller says.
+_ITEM_KEPT = frozenset({_D.APPROVE_REFUND, _D.OFFER_PARTIAL_REFUND, _D.ISSUE_REPLACEMENT_REFUND})
 # Decisions that are steps of their own (R12, P4), not an approval.
 _OWN_STEPS = {
-    DecisionType.OFFER_PARTIAL_REFUND: "an offer waits for the buyer (R12)",
-    DecisionType.ISSUE_REPLACEMENT_REFUND: "a refund instead is its own step (P4)",
+    _D.OFFER_PARTIAL_REFUND: "an offer waits for the buyer (R12)",
+    _D.ISSUE_REPLACEMENT_REFUND: "a refund instead is its own step (P4)",
 }
+# Two offers, then the seller approves in full or rejects: an offer is a negotiation, not a
+# way to keep the request from the seller's deadline for ever.
+MAX_OFFERS = 2
 
 
-def _needs_return(r: AfterSaleRequest, decision: Decision) -> bool:
-    if decision.buyer_keeps_item:
-        return False
-    if decision.type is DecisionType.APPROVE_RETURN:
-        return True
-    if decision.type is DecisionType.APPROVE_REPLACEMENT:
-        return r.policy.replacement_needs_item_back  # P2, from the request's own policy (Y1)
-    return False
-
-
-def _target_of(r: AfterSaleRequest, decision: Decision, item_back: bool) -> AfterSaleStatus:
-    """Where a decision takes the request; `item_back`: the buyer has already shipped it back."""
-    if decision.type is DecisionType.APPROVE_REPLACEMENT:
-        if _needs_return(r, decision) and not item_back:
-            return _S.AWAITING_BUYER_RETURN
-        return _S.AWAITING_REPLACEMENT_SHIPMENT
-    if _needs_return(r, decision) and not item_back:
+def _target_of(r: AfterSaleRequest, decision: Decision) -> AfterSaleStatus:
+    """Where a decision takes the request: the item back first unless the buyer keeps it or has
+    shipped it already; then the refund, or the replacement's shipment."""
+    replacing = decision.type is _D.APPROVE_REPLACEMENT
+    # P2: whether a replacement needs the item back is the request's own policy (Y1).
+    wants_item = decision.type is _D.APPROVE_RETURN or (
+        replacing and r.policy.replacement_needs_item_back
+    )
+    if wants_item and not decision.buyer_keeps_item and r.return_shipment is None:
         return _S.AWAITING_BUYER_RETURN
-    return _S.REFUNDED
+    return _S.AWAITING_REPLACEMENT_SHIPMENT if replacing else _S.REFUNDED
 
 
 def decision_for(
@@ -96,7 +109,7 @@ def decision_for(
     comment: str | None = None,
 ) -> Decision:
     """The decision as the seller states it, checked against the request (R7, P2, R12)."""
-    if decision_type is DecisionType.APPROVE_REPLACEMENT and r.kind is not _K.REPLACEMENT:
+    if decision_type is _D.APPROVE_REPLACEMENT and r.kind is not _K.REPLACEMENT:
         raise DecisionNotAllowed(
             f"{r.id} asks for money back; a replacement cannot be imposed on the buyer"
         )
@@ -106,13 +119,13 @@ def decision_for(
             "with a refund instead (ISSUE_REPLACEMENT_REFUND, P4)"
         )
     if (
-        decision_type in (DecisionType.APPROVE_RETURN, DecisionType.APPROVE_REPLACEMENT)
+        decision_type in (_D.APPROVE_RETURN, _D.APPROVE_REPLACEMENT)
         and order.fulfilment_state is not FulfilmentState.DELIVERED
     ):
         raise DecisionNotAllowed(
             f"order {order.id} was not delivered: there is nothing to return or replace"
         )
-    if decision_type is DecisionType.APPROVE_REPLACEMENT:
+    if decision_type is _D.APPROVE_REPLACEMENT:
         if reason is None:
             raise ValidationFailed("approving a replacement needs a reason type", field="reason")
         require_reason(REPLACEMENT_APPROVE_REASONS, reason)
@@ -123,7 +136,7 @@ def decision_for(
             f"{decision_type.value} takes no reason type (the decision is the reason)",
             field="reason",
         )
-    if decision_type is DecisionType.OFFER_PARTIAL_REFUND and partial_amount is None:
+    if decision_type is _D.OFFER_PARTIAL_REFUND and partial_amount is None:
         raise ValidationFailed("a partial refund needs an amount", field="amount")
     comment = clean_comment(comment)
 
@@ -138,11 +151,7 @@ def decision_for(
             )
     if partial_amount is not None:  # R7: positive, not above refundable
         refund_quote(order, ledger, quantities, partial_amount)
-    keeps = buyer_keeps_item or decision_type in (
-        DecisionType.APPROVE_REFUND,
-        DecisionType.OFFER_PARTIAL_REFUND,
-        DecisionType.ISSUE_REPLACEMENT_REFUND,
-    )
+    keeps = buyer_keeps_item or decision_type in _ITEM_KEPT
     approved = snapshot(order, quantities)
     return Decision(
         decision_type, approved, keeps, partial_amount, reason, comment, now, actor.kind
@@ -161,7 +170,7 @@ def carry_out(
 ) -> AfterSaleOutcome:
     """Move the request where the decision takes it, paying the refund if that is where
     (`step`: `move`'s keywords: why, and what else changes)."""
-    target = _target_of(r, decision, item_back=r.return_shipment is not None)
+    target = _target_of(r, decision)
     new_ledger, new_order = None, order
     step = {"decision": decision, "deadline": None, **step}
     placed: tuple[Order, ...] = ()
@@ -173,11 +182,9 @@ def carry_out(
         replacement, new_order = place_replacement_order(r, order, decision, now)  # P4
         step["replacement_order_id"] = replacement.id
         placed = (replacement,)
-    moved, record = move(r, action, target, actor, now, **step)  # type: ignore[arg-type]
-    notes = outcome_notes(moved, now, shop=actor.kind is ActorKind.PLATFORM)
-    return AfterSaleOutcome(
-        moved, new_order, (record,), notes, r.status, new_ledger, new_orders=placed
-    )
+    outcome = moved_to(r, new_order, action, target, actor, now, (), **step)
+    notes = outcome_notes(outcome.request, now, shop=actor.kind is ActorKind.PLATFORM)
+    return replace(outcome, notifications=notes, ledger=new_ledger, new_orders=placed)
 
 
 def approve(
@@ -221,9 +228,8 @@ def auto_approve(
 ) -> AfterSaleOutcome:
     """R3: the seller did not answer within the response window; the platform approves as asked."""
     start_step(r, order, _A.AUTO_APPROVE, actor)
-    deadline = at_deadline(r, now)
+    why = {"reason": SELLER_RESPONSE_WINDOW_PASSED, "acted_on": at_deadline(r, now)}
     decision = default_decision(r, now, actor.kind)
-    why = {"reason": SELLER_RESPONSE_WINDOW_PASSED, "acted_on": deadline}
     return carry_out(r, order, ledger, decision, _A.AUTO_APPROVE, actor, now, **why)
 
 
@@ -277,3 +283,199 @@ def withdraw(r: AfterSaleRequest, order: Order, actor: Actor, now: datetime) -> 
     text = f"The buyer withdrew the {subject(r.kind)} {r.id} for order {r.order_id}."
     notes = (to_shop(r, _N.AFTER_SALE_WITHDRAWN, text, now),)
     return moved_to(r, order, _A.WITHDRAW, _S.WITHDRAWN, actor, now, notes)
+
+
+# --- Partial-refund offers (R12) --------------------------------------------------------------
+
+
+def offer_partial_refund(
+    r: AfterSaleRequest,
+    order: Order,
+    ledger: RefundLedger,
+    actor: Actor,
+    amount: Money | None,
+    now: datetime,
+    *,
+    lines: Mapping[str, int] | None = None,
+    comment: str | None = None,
+) -> AfterSaleOutcome:
+    """R12: the seller offers `amount` (positive, at most what the lines can still refund)."""
+    action = _A.OFFER_PARTIAL_REFUND
+    start_step(r, order, action, actor)
+    before_deadline(r, now)
+    if r.offers_made >= MAX_OFFERS:
+        raise DecisionNotAllowed(
+            f"{r.id} had {r.offers_made} offers already (at most {MAX_OFFERS}): approve it in "
+            "full or reject it"
+        )
+    offered = _D.OFFER_PARTIAL_REFUND
+    d = decision_for(
+        r, order, ledger, actor, offered, now, lines=lines, partial_amount=amount, comment=comment
+    )
+    amount = d.partial_amount or amount  # decision_for refused an offer without one
+    if amount is None:
+        raise ValueError("an offer without an amount passed decision_for")
+    offer = Offer(amount, d.lines, d.comment, now, now + r.policy.offer_response_window)
+    text = (
+        f"The seller offers a refund of {offer.amount} for order {r.order_id} (you keep the "
+        f"item): accept or decline by {offer.respond_by:%Y-%m-%d %H:%M} UTC."
+    )
+    notes = (to_buyer(r, _N.OFFER_MADE, text, now),)
+    step = {"reason": offered.value, "comment": d.comment, "deadline": offer.respond_by}
+    target = _S.AWAITING_BUYER_RESPONSE
+    return moved_to(r, order, action, target, actor, now, notes, **step, offer=offer)
+
+
+def _answered(
+    r: AfterSaleRequest,
+    order: Order,
+    ledger: RefundLedger,
+    actor: Actor,
+    action: AfterSaleAction,
+    answer: OfferAnswer,
+    now: datetime,
+    **step: object,
+) -> AfterSaleOutcome:
+    """The offer accepted (refunded through the same ledger and quote as any approval) or
+    declined (the seller decides again, R3 holding)."""
+    if r.offer is None:
+        raise ValueError(f"{r.id} is {r.status.value} without an offer")
+    offer = replace(r.offer, answer=answer, answered_at=now)
+    if answer in (OfferAnswer.ACCEPTED, OfferAnswer.ACCEPTED_BY_SILENCE):
+        decision = Decision(
+            _D.OFFER_PARTIAL_REFUND,
+            offer.lines,
+            True,
+            offer.amount,
+            None,
+            offer.comment,
+            now,
+            actor.kind,
+        )
+        outcome = carry_out(r, order, ledger, decision, action, actor, now, **step, offer=offer)
+        paid = outcome.request.refund.total if outcome.request.refund else offer.amount
+        text = (
+            f"The offer of {offer.amount} on {r.id} (order {r.order_id}) was accepted; "
+            f"{paid} was refunded."
+        )
+        note = to_shop(r, _N.OFFER_ANSWERED, text, now)
+        return replace(outcome, notifications=(*outcome.notifications, note))
+    respond_by = now + r.policy.seller_response_window
+    text = (
+        f"The offer of {offer.amount} on {r.id} (order {r.order_id}) was declined: approve, "
+        f"offer again or reject by {respond_by:%Y-%m-%d %H:%M} UTC."
+    )
+    notes = (to_shop(r, _N.OFFER_ANSWERED, text, now),)
+    step |= {"deadline": respond_by, "offer": offer}
+    return moved_to(r, order, action, _S.PENDING_SELLER, actor, now, notes, **step)
+
+
+def answer_offer(
+    r: AfterSaleRequest,
+    order: Order,
+    ledger: RefundLedger,
+    actor: Actor,
+    accept: bool,
+    now: datetime,
+) -> AfterSaleOutcome:
+    """R12: the buyer accepts the offer (refunded that amount, keeps the item) or declines it."""
+    action = _A.ACCEPT_OFFER if accept else _A.DECLINE_OFFER
+    start_step(r, order, action, actor)
+    before_deadline(r, now)
+    answer = OfferAnswer.ACCEPTED if accept else OfferAnswer.DECLINED
+    return _answered(r, order, ledger, actor, action, answer, now)
+
+
+def expire_offer(
+    r: AfterSaleRequest, order: Order, ledger: RefundLedger, actor: Actor, now: datetime
+) -> AfterSaleOutcome:
+    """R12: the buyer did not answer in time; the request's policy says what silence means."""
+    start_step(r, order, _A.EXPIRE_OFFER, actor)
+    why = {"reason": BUYER_OFFER_WINDOW_PASSED, "acted_on": at_deadline(r, now)}
+    accepts = r.policy.offer_silence_accepts
+    answer = OfferAnswer.ACCEPTED_BY_SILENCE if accepts else OfferAnswer.DECLINED_BY_SILENCE
+    return _answered(r, order, ledger, actor, _A.EXPIRE_OFFER, answer, now, **why)
+
+
+# --- Appeals (R5, R6) ---------------------------------------------------------------------------
+
+
+def appeal(
+    r: AfterSaleRequest,
+    order: Order,
+    actor: Actor,
+    reason: str,
+    comment: str | None,
+    now: datetime,
+) -> AfterSaleOutcome:
+    """R5, R6: the buyer appeals a rejection within the appeal window; the platform mediates."""
+    start_step(r, order, _A.APPEAL, actor)
+    require_reason(APPEAL_REASONS, reason)
+    comment = clean_comment(comment)
+    before_deadline(r, now)
+    text = (
+        f"The buyer appealed your rejection of {r.id} (order {r.order_id}); "
+        "the platform will mediate."
+    )
+    notes = (to_shop(r, _N.APPEAL_OPENED, text, now),)
+    step = {"reason": reason, "comment": comment, "appeal": Appeal(reason, comment, now)}
+    return moved_to(r, order, _A.APPEAL, _S.APPEALED, actor, now, notes, **step)
+
+
+def _mediated(
+    r: AfterSaleRequest, order: Order, actor: Actor, for_buyer: bool, note: str, now: datetime
+) -> tuple[str, Appeal | None]:
+    """R6: the mediator's note, required, and the appeal as decided for one side."""
+    start_step(r, order, _A.DECIDE_FOR_BUYER if for_buyer else _A.DECIDE_FOR_SELLER, actor)
+    cleaned = clean_comment(note, field="note")
+    if cleaned is None:
+        raise ValidationFailed("the mediator's decision needs a note", field="note")
+    decided = (
+        replace(r.appeal, for_buyer=for_buyer, note=cleaned, decided_at=now) if r.appeal else None
+    )
+    return cleaned, decided
+
+
+def decide_for_buyer(
+    r: AfterSaleRequest,
+    order: Order,
+    ledger: RefundLedger,
+    actor: Actor,
+    note: str,
+    now: datetime,
+) -> AfterSaleOutcome:
+    """R6: the mediator decides for the buyer: the refund (or replacement) goes ahead."""
+    note, decided = _mediated(r, order, actor, True, note, now)
+    decision = r.decision or default_decision(r, now, actor.kind)
+    step = {"reason": APPEAL_DECIDED_FOR_BUYER, "comment": note, "appeal": decided}
+    out = carry_out(r, order, ledger, decision, _A.DECIDE_FOR_BUYER, actor, now, **step)
+    text = f"The platform decided your appeal on order {r.order_id} for you: {note}"
+    told = (to_buyer(r, _N.APPEAL_DECIDED, text, now),)
+    return replace(out, notifications=told + out.notifications)
+
+
+def decide_for_seller(
+    r: AfterSaleRequest, order: Order, actor: Actor, note: str, now: datetime
+) -> AfterSaleOutcome:
+    """R6: the mediator decides for the seller: the request closes."""
+    note, decided = _mediated(r, order, actor, False, note, now)
+    to_buyer_text = f"The platform decided your appeal on order {r.order_id} for the seller: {note}"
+    to_shop_text = f"The platform decided the appeal on {r.id} (order {r.order_id}) for you."
+    notes = (
+        to_buyer(r, _N.APPEAL_DECIDED, to_buyer_text, now),
+        to_shop(r, _N.APPEAL_DECIDED, to_shop_text, now),
+    )
+    step = {"reason": APPEAL_DECIDED_FOR_SELLER, "comment": note, "appeal": decided}
+    action, target = _A.DECIDE_FOR_SELLER, _S.DECIDED_FOR_SELLER
+    return moved_to(r, order, action, target, actor, now, notes, **step)
+
+
+def finalize_rejection(
+    r: AfterSaleRequest, order: Order, actor: Actor, now: datetime
+) -> AfterSaleOutcome:
+    """R5: the appeal window passed without an appeal; the rejection is final."""
+    start_step(r, order, _A.FINALIZE_REJECTION, actor)
+    step = {"reason": APPEAL_WINDOW_PASSED, "acted_on": at_deadline(r, now)}
+    text = f"The rejection of your {subject(r.kind)} for order {r.order_id} is final."
+    notes = (to_buyer(r, _N.AFTER_SALE_CLOSED, text, now),)
+    return moved_to(r, order, _A.FINALIZE_REJECTION, _S.CLOSED_FINAL, actor, now, notes, **step)

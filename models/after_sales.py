@@ -28,27 +28,26 @@ from __future__ import annotations
 from datetime import datetime
 
 from models.actors import Actor
-from models.after_sale_appeals import (
+from models.after_sale_decisions import (
+    MAX_OFFERS,
+    answer_offer,
     appeal,
+    approve,
+    auto_approve,
     decide_for_buyer,
     decide_for_seller,
+    expire_offer,
     finalize_rejection,
+    offer_partial_refund,
+    reject,
+    withdraw,
 )
-from models.after_sale_decisions import approve, auto_approve, reject, withdraw
 from models.after_sale_eligibility import NOT_RECEIVED_AFTER, line_eligibility
-from models.after_sale_offers import MAX_OFFERS, answer_offer, expire_offer, offer_partial_refund
 from models.after_sale_opening import (
     INSTANT_REFUNDER,
     refund_by_platform,
     refund_by_seller,
     request_by_buyer,
-)
-from models.after_sale_replacements import (
-    follow_replacement_order,
-    issue_replacement_refund,
-    replacement_delivered,
-    replacement_not_delivered,
-    ship_replacement,
 )
 from models.after_sale_requests import (
     AfterSaleOutcome,
@@ -66,7 +65,12 @@ from models.after_sale_shipping import (
     auto_confirm_receipt,
     confirm_receipt,
     expire_return,
+    follow_replacement_order,
+    issue_replacement_refund,
     reject_on_receipt,
+    replacement_delivered,
+    replacement_not_delivered,
+    ship_replacement,
     ship_return,
     shipment_of,
 )
