@@ -28,12 +28,10 @@ from models.after_sale_requests import (
     Offer,
     OfferAnswer,
     Rejection,
-)
-from models.after_sale_steps import (
-    at_deadline,
     before_deadline,
     default_decision,
     moved_to,
+    on_deadline,
     outcome_notes,
     start_step,
     subject,
@@ -227,19 +225,13 @@ def auto_approve(
     r: AfterSaleRequest, order: Order, ledger: RefundLedger, actor: Actor, now: datetime
 ) -> AfterSaleOutcome:
     """R3: the seller did not answer within the response window; the platform approves as asked."""
-    start_step(r, order, _A.AUTO_APPROVE, actor)
-    why = {"reason": SELLER_RESPONSE_WINDOW_PASSED, "acted_on": at_deadline(r, now)}
+    why = on_deadline(r, order, _A.AUTO_APPROVE, actor, now, SELLER_RESPONSE_WINDOW_PASSED)
     decision = default_decision(r, now, actor.kind)
     return carry_out(r, order, ledger, decision, _A.AUTO_APPROVE, actor, now, **why)
 
 
 def reject(
-    r: AfterSaleRequest,
-    order: Order,
-    actor: Actor,
-    reason: str,
-    comment: str | None,
-    now: datetime,
+    r: AfterSaleRequest, order: Order, actor: Actor, reason: str, comment: str | None, now: datetime
 ) -> AfterSaleOutcome:
     """R4, P3: a reason from the kind's catalogue; a comment, required for a replacement (P3)."""
     start_step(r, order, _A.REJECT, actor)
@@ -390,8 +382,7 @@ def expire_offer(
     r: AfterSaleRequest, order: Order, ledger: RefundLedger, actor: Actor, now: datetime
 ) -> AfterSaleOutcome:
     """R12: the buyer did not answer in time; the request's policy says what silence means."""
-    start_step(r, order, _A.EXPIRE_OFFER, actor)
-    why = {"reason": BUYER_OFFER_WINDOW_PASSED, "acted_on": at_deadline(r, now)}
+    why = on_deadline(r, order, _A.EXPIRE_OFFER, actor, now, BUYER_OFFER_WINDOW_PASSED)
     accepts = r.policy.offer_silence_accepts
     answer = OfferAnswer.ACCEPTED_BY_SILENCE if accepts else OfferAnswer.DECLINED_BY_SILENCE
     return _answered(r, order, ledger, actor, _A.EXPIRE_OFFER, answer, now, **why)
@@ -401,12 +392,7 @@ def expire_offer(
 
 
 def appeal(
-    r: AfterSaleRequest,
-    order: Order,
-    actor: Actor,
-    reason: str,
-    comment: str | None,
-    now: datetime,
+    r: AfterSaleRequest, order: Order, actor: Actor, reason: str, comment: str | None, now: datetime
 ) -> AfterSaleOutcome:
     """R5, R6: the buyer appeals a rejection within the appeal window; the platform mediates."""
     start_step(r, order, _A.APPEAL, actor)
@@ -437,12 +423,7 @@ def _mediated(
 
 
 def decide_for_buyer(
-    r: AfterSaleRequest,
-    order: Order,
-    ledger: RefundLedger,
-    actor: Actor,
-    note: str,
-    now: datetime,
+    r: AfterSaleRequest, order: Order, ledger: RefundLedger, actor: Actor, note: str, now: datetime
 ) -> AfterSaleOutcome:
     """R6: the mediator decides for the buyer: the refund (or replacement) goes ahead."""
     note, decided = _mediated(r, order, actor, True, note, now)
@@ -474,8 +455,7 @@ def finalize_rejection(
     r: AfterSaleRequest, order: Order, actor: Actor, now: datetime
 ) -> AfterSaleOutcome:
     """R5: the appeal window passed without an appeal; the rejection is final."""
-    start_step(r, order, _A.FINALIZE_REJECTION, actor)
-    step = {"reason": APPEAL_WINDOW_PASSED, "acted_on": at_deadline(r, now)}
+    step = on_deadline(r, order, _A.FINALIZE_REJECTION, actor, now, APPEAL_WINDOW_PASSED)
     text = f"The rejection of your {subject(r.kind)} for order {r.order_id} is final."
     notes = (to_buyer(r, _N.AFTER_SALE_CLOSED, text, now),)
     return moved_to(r, order, _A.FINALIZE_REJECTION, _S.CLOSED_FINAL, actor, now, notes, **step)

@@ -21,12 +21,15 @@ from datetime import datetime
 
 from models.actors import Actor
 from models.after_sale_decisions import carry_out, rejected
-from models.after_sale_requests import AfterSaleOutcome, AfterSaleRequest, Decision, Shipment
-from models.after_sale_steps import (
-    at_deadline,
+from models.after_sale_requests import (
+    AfterSaleOutcome,
+    AfterSaleRequest,
+    Decision,
+    Shipment,
     before_deadline,
     default_decision,
     moved_to,
+    on_deadline,
     start_step,
     subject,
 )
@@ -94,8 +97,7 @@ def expire_return(
     r: AfterSaleRequest, order: Order, actor: Actor, now: datetime
 ) -> AfterSaleOutcome:
     """R8: the buyer did not ship the return within the window; the request closes."""
-    start_step(r, order, _A.EXPIRE_RETURN, actor)
-    step = {"reason": BUYER_RETURN_WINDOW_PASSED, "acted_on": at_deadline(r, now)}
+    step = on_deadline(r, order, _A.EXPIRE_RETURN, actor, now, BUYER_RETURN_WINDOW_PASSED)
     to_buyer_text = (
         f"Your {subject(r.kind)} for order {r.order_id} closed: the item was not shipped back "
         "in time."
@@ -138,18 +140,13 @@ def auto_confirm_receipt(
     r: AfterSaleRequest, order: Order, ledger: RefundLedger, actor: Actor, now: datetime
 ) -> AfterSaleOutcome:
     """R8: the seller did not confirm within the receipt window; the platform confirms."""
-    start_step(r, order, _A.AUTO_CONFIRM_RECEIPT, actor)
-    why = {"reason": SELLER_RECEIPT_WINDOW_PASSED, "acted_on": at_deadline(r, now)}
-    return _received(r, order, ledger, actor, _A.AUTO_CONFIRM_RECEIPT, now, **why)
+    action = _A.AUTO_CONFIRM_RECEIPT
+    why = on_deadline(r, order, action, actor, now, SELLER_RECEIPT_WINDOW_PASSED)
+    return _received(r, order, ledger, actor, action, now, **why)
 
 
 def reject_on_receipt(
-    r: AfterSaleRequest,
-    order: Order,
-    actor: Actor,
-    reason: str,
-    comment: str | None,
-    now: datetime,
+    r: AfterSaleRequest, order: Order, actor: Actor, reason: str, comment: str | None, now: datetime
 ) -> AfterSaleOutcome:
     """R8, R4: the returned parcel is not what was agreed; the buyer may appeal (R5)."""
     start_step(r, order, _A.REJECT_ON_RECEIPT, actor)
@@ -205,8 +202,8 @@ def replacement_not_delivered(
     r: AfterSaleRequest, order: Order, ledger: RefundLedger, actor: Actor, now: datetime
 ) -> AfterSaleOutcome:
     """P4: the shipped replacement was not delivered within its window; the platform refunds."""
-    start_step(r, order, _A.ISSUE_REPLACEMENT_REFUND, actor)
-    why = {"reason": REPLACEMENT_NOT_DELIVERED, "acted_on": at_deadline(r, now)}
+    action = _A.ISSUE_REPLACEMENT_REFUND
+    why = on_deadline(r, order, action, actor, now, REPLACEMENT_NOT_DELIVERED)
     return _refunded_instead(r, order, ledger, actor, now, None, None, **why)
 
 
@@ -255,11 +252,7 @@ def ship_replacement(
 
 
 def replacement_delivered(
-    r: AfterSaleRequest,
-    order: Order,
-    actor: Actor,
-    now: datetime,
-    replacement: Order | None = None,
+    r: AfterSaleRequest, order: Order, actor: Actor, now: datetime, replacement: Order | None = None
 ) -> AfterSaleOutcome:
     """P2, P4: the carrier delivered the replacement; its order is delivered with it."""
     start_step(r, order, _A.CONFIRM_REPLACEMENT_DELIVERED, actor)

@@ -42,9 +42,10 @@ from models.after_sale_decisions import (
     reject,
     withdraw,
 )
-from models.after_sale_eligibility import NOT_RECEIVED_AFTER, line_eligibility
 from models.after_sale_opening import (
     INSTANT_REFUNDER,
+    NOT_RECEIVED_AFTER,
+    line_eligibility,
     refund_by_platform,
     refund_by_seller,
     request_by_buyer,

@@ -14,8 +14,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from models.actors import ActorKind
-from models.after_sale_requests import AfterSaleOutcome, AfterSaleRequest, Decision
-from models.after_sale_steps import default_decision
+from models.after_sale_requests import (
+    AfterSaleOutcome,
+    AfterSaleRequest,
+    Decision,
+    default_decision,
+)
 from models.after_sales_machine import AfterSaleStatus, DecisionType
 from models.orders import LineItem, Order, PaymentState
 from models.refund_ledger import RefundBreakdown, RefundLedger, refund_quote
