@@ -99,7 +99,6 @@ def decision_for(
     actor: Actor,
     decision_type: DecisionType,
     now: datetime,
-    *,
     lines: Mapping[str, int] | None = None,
     buyer_keeps_item: bool = False,
     partial_amount: Money | None = None,
@@ -160,17 +159,18 @@ def carry_out(
     r: AfterSaleRequest,
     order: Order,
     ledger: RefundLedger,
-    decision: Decision,
+    decision: Decision | None,
     action: AfterSaleAction,
     actor: Actor,
     now: datetime,
     **step: object,
 ) -> AfterSaleOutcome:
-    """Move the request where the decision takes it, paying the refund if that is where
-    (`step`: `move`'s keywords: why, and what else changes)."""
+    """Move the request where the decision (None: as decided, or as asked) takes it, paying the
+    refund if that is where (`step`: `moved_to`'s keywords: why, and what else changes)."""
+    decision = decision or r.decision or default_decision(r, now, actor.kind)
     target = _target_of(r, decision)
     new_ledger, new_order = None, order
-    step = {"decision": decision, "deadline": None, **step}
+    step = {"decision": decision, **step}
     placed: tuple[Order, ...] = ()
     if target is _S.REFUNDED:
         step["refund"], new_ledger, new_order = pay(r, order, ledger, decision, now)
@@ -204,19 +204,8 @@ def approve(
     if decision in _OWN_STEPS:
         raise DecisionNotAllowed(f"{decision.value} is not an approval: {_OWN_STEPS[decision]}")
     before_deadline(r, now)
-    d = decision_for(
-        r,
-        order,
-        ledger,
-        actor,
-        decision,
-        now,
-        lines=lines,
-        buyer_keeps_item=buyer_keeps_item,
-        partial_amount=partial_amount,
-        reason=reason,
-        comment=comment,
-    )
+    terms = (lines, buyer_keeps_item, partial_amount, reason, comment)
+    d = decision_for(r, order, ledger, actor, decision, now, *terms)
     why = {"reason": reason or decision.value, "comment": d.comment}
     return carry_out(r, order, ledger, d, _A.APPROVE, actor, now, **why)
 
@@ -427,9 +416,8 @@ def decide_for_buyer(
 ) -> AfterSaleOutcome:
     """R6: the mediator decides for the buyer: the refund (or replacement) goes ahead."""
     note, decided = _mediated(r, order, actor, True, note, now)
-    decision = r.decision or default_decision(r, now, actor.kind)
     step = {"reason": APPEAL_DECIDED_FOR_BUYER, "comment": note, "appeal": decided}
-    out = carry_out(r, order, ledger, decision, _A.DECIDE_FOR_BUYER, actor, now, **step)
+    out = carry_out(r, order, ledger, None, _A.DECIDE_FOR_BUYER, actor, now, **step)
     text = f"The platform decided your appeal on order {r.order_id} for you: {note}"
     told = (to_buyer(r, _N.APPEAL_DECIDED, text, now),)
     return replace(out, notifications=told + out.notifications)

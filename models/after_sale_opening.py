@@ -52,7 +52,7 @@ from models.policy import CategoryPolicy, PolicyBook
 from models.reasons import clean_comment, require_reason
 from models.refund_ledger import RefundLedger, clean_quantities, refund_quote
 from models.request_kinds import profile_of
-from models.requests import Initiator, Opening, opened_on, seller_answers_by, to_shop
+from models.requests import Initiator, Opening, opened_on, record_of, seller_answers_by, to_shop
 
 _K = AfterSaleKind
 
@@ -248,7 +248,8 @@ def request_by_buyer(
         lines=snapshot(order, quantities),
         follows_id=follows,
     )
-    record = record_step(None, kind, _A.REQUEST, _S.PENDING_SELLER, actor, now, reason, note)
+    asked = record_of(actor, _A.REQUEST, None, _S.PENDING_SELLER, now, reason, note)
+    record = record_step(kind, asked)
     r = replace(
         r, timeline=(record,), deadline=seller_answers_by(order, policy, now, opening.calendar)
     )
@@ -393,7 +394,8 @@ def refund_without_request(
             code=NOTHING_TO_REFUND,
             line_ids=list(quantities),
         )
-    record = record_step(None, _K.REFUND_ONLY, action, _S.REFUNDED, actor, now, reason, comment)
+    refunded = record_of(actor, action, None, _S.REFUNDED, now, reason, comment)
+    record = record_step(_K.REFUND_ONLY, refunded)
     r = replace(r, refund=refund, resolved_at=now, timeline=(record,))
     notes: list[Notification] = [refunded_note(r, now)]
     if initiator is Initiator.PLATFORM:

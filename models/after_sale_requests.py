@@ -268,27 +268,18 @@ def check_create(action: AfterSaleAction, actor: Actor, kind: AfterSaleKind) -> 
         raise InvalidTransition(f"{action.value} cannot open a {kind.value}", current_state="NONE")
 
 
-def record_step(
-    r: AfterSaleRequest | None,
-    kind: AfterSaleKind,
-    action: AfterSaleAction,
-    target: AfterSaleStatus,
-    actor: Actor,
-    now: datetime,
-    reason: str | None = None,
-    comment: str | None = None,
-    deadline: datetime | None = None,
-) -> AfterSaleRecord:
-    """The record of one step, only if the kind's table has it for this actor kind."""
-    source = r.status if r is not None else None
-    edge = profile_of(kind).table.step(action, source, target)
-    if edge is None or actor.kind not in edge.actors:
+def record_step(kind: AfterSaleKind, record: AfterSaleRecord) -> AfterSaleRecord:
+    """The record of one step (models/requests.py::record_of), only if the kind's table has it
+    for the actor kind that made it."""
+    source, target = record.from_status, record.to_status
+    edge = profile_of(kind).table.step(record.action, source, target)
+    if edge is None or record.actor_kind not in edge.actors:
         raise InvalidTransition(
-            f"{action.value} from {source.value if source else 'NONE'} to {target.value} "
-            f"by {actor.kind.value} is not a step of a {kind.value}",
+            f"{record.action.value} from {source.value if source else 'NONE'} to {target.value} "
+            f"by {record.actor_kind.value} is not a step of a {kind.value}",
             current_state=source.value if source else "NONE",
         )
-    return record_of(actor, action, source, target, now, reason, comment, deadline)
+    return record
 
 
 def moved_to(
@@ -309,7 +300,8 @@ def moved_to(
     """The outcome of one step of the request's kind's table that sends `notes`, paying and
     placing nothing: the request with the step's record appended (`acted_on`: the deadline the
     platform acted on; `deadline`: the next step's; `changes`: what else the step sets)."""
-    record = record_step(r, r.kind, action, target, actor, now, reason, comment, acted_on)
+    step = record_of(actor, action, r.status, target, now, reason, comment, acted_on)
+    record = record_step(r.kind, step)
     resolved = now if target in FINAL_STATUSES else None
     moved = after_step(r, record, deadline=deadline, resolved_at=resolved, **changes)
     return AfterSaleOutcome(moved, order, (record,), notes, r.status)

@@ -27,7 +27,6 @@ from models.after_sale_requests import (
     Decision,
     Shipment,
     before_deadline,
-    default_decision,
     moved_to,
     on_deadline,
     start_step,
@@ -119,12 +118,9 @@ def _received(
     now: datetime,
     **why: object,
 ) -> AfterSaleOutcome:
-    decision = r.decision or default_decision(r, now, actor.kind)
     shipment = r.return_shipment
     received = replace(shipment, received_at=now) if shipment else None
-    return carry_out(
-        r, order, ledger, decision, action, actor, now, **why, return_shipment=received
-    )
+    return carry_out(r, order, ledger, None, action, actor, now, **why, return_shipment=received)
 
 
 def confirm_receipt(
