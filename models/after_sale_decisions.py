@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 
+from models import after_sales_reasons as reasons
 from models.actors import Actor, ActorKind
 from models.after_sale_requests import (
     AfterSaleOutcome,
@@ -40,16 +41,6 @@ from models.after_sales_case import pay, snapshot
 from models.after_sales_errors import DecisionNotAllowed
 from models.after_sales_machine import AfterSaleAction, AfterSaleKind, AfterSaleStatus, DecisionType
 from models.after_sales_machine import AfterSaleNotificationKind as _N
-from models.after_sales_reasons import (
-    APPEAL_DECIDED_FOR_BUYER,
-    APPEAL_DECIDED_FOR_SELLER,
-    APPEAL_REASONS,
-    APPEAL_WINDOW_PASSED,
-    BUYER_OFFER_WINDOW_PASSED,
-    REPLACEMENT_APPROVE_REASONS,
-    SELLER_RESPONSE_WINDOW_PASSED,
-    display_text,
-)
 from models.errors import ValidationFailed
 from models.money import Money
 from models.orders import FulfilmentState, Order
@@ -125,7 +116,7 @@ def decision_for(
     if decision_type is _D.APPROVE_REPLACEMENT:
         if reason is None:
             raise ValidationFailed("approving a replacement needs a reason type", field="reason")
-        require_reason(REPLACEMENT_APPROVE_REASONS, reason)
+        require_reason(reasons.REPLACEMENT_APPROVE_REASONS, reason)
         if partial_amount is not None:
             raise DecisionNotAllowed("a replacement pays no money; approve a refund instead")
     elif reason is not None:
@@ -214,7 +205,7 @@ def auto_approve(
     r: AfterSaleRequest, order: Order, ledger: RefundLedger, actor: Actor, now: datetime
 ) -> AfterSaleOutcome:
     """R3: the seller did not answer within the response window; the platform approves as asked."""
-    why = on_deadline(r, order, _A.AUTO_APPROVE, actor, now, SELLER_RESPONSE_WINDOW_PASSED)
+    why = on_deadline(r, order, _A.AUTO_APPROVE, actor, now, reasons.SELLER_RESPONSE_WINDOW_PASSED)
     decision = default_decision(r, now, actor.kind)
     return carry_out(r, order, ledger, decision, _A.AUTO_APPROVE, actor, now, **why)
 
@@ -250,7 +241,7 @@ def rejected(
         step["return_shipment"] = replace(r.return_shipment, received_at=now)
     what = "the returned item" if on_receipt else f"your {subject(r.kind)}"
     text = (
-        f"The seller rejected {what} for order {r.order_id}: {display_text(reason)}. "
+        f"The seller rejected {what} for order {r.order_id}: {reasons.display_text(reason)}. "
         f"You may appeal until {appeal_by:%Y-%m-%d %H:%M} UTC."
     )
     notes = (to_buyer(r, _N.AFTER_SALE_REJECTED, text, now),)
@@ -323,16 +314,8 @@ def _answered(
         raise ValueError(f"{r.id} is {r.status.value} without an offer")
     offer = replace(r.offer, answer=answer, answered_at=now)
     if answer in (OfferAnswer.ACCEPTED, OfferAnswer.ACCEPTED_BY_SILENCE):
-        decision = Decision(
-            _D.OFFER_PARTIAL_REFUND,
-            offer.lines,
-            True,
-            offer.amount,
-            None,
-            offer.comment,
-            now,
-            actor.kind,
-        )
+        terms = (offer.lines, True, offer.amount, None, offer.comment)  # the buyer keeps the item
+        decision = Decision(_D.OFFER_PARTIAL_REFUND, *terms, now, actor.kind)
         outcome = carry_out(r, order, ledger, decision, action, actor, now, **step, offer=offer)
         paid = outcome.request.refund.total if outcome.request.refund else offer.amount
         text = (
@@ -371,7 +354,7 @@ def expire_offer(
     r: AfterSaleRequest, order: Order, ledger: RefundLedger, actor: Actor, now: datetime
 ) -> AfterSaleOutcome:
     """R12: the buyer did not answer in time; the request's policy says what silence means."""
-    why = on_deadline(r, order, _A.EXPIRE_OFFER, actor, now, BUYER_OFFER_WINDOW_PASSED)
+    why = on_deadline(r, order, _A.EXPIRE_OFFER, actor, now, reasons.BUYER_OFFER_WINDOW_PASSED)
     accepts = r.policy.offer_silence_accepts
     answer = OfferAnswer.ACCEPTED_BY_SILENCE if accepts else OfferAnswer.DECLINED_BY_SILENCE
     return _answered(r, order, ledger, actor, _A.EXPIRE_OFFER, answer, now, **why)
@@ -385,7 +368,7 @@ def appeal(
 ) -> AfterSaleOutcome:
     """R5, R6: the buyer appeals a rejection within the appeal window; the platform mediates."""
     start_step(r, order, _A.APPEAL, actor)
-    require_reason(APPEAL_REASONS, reason)
+    require_reason(reasons.APPEAL_REASONS, reason)
     comment = clean_comment(comment)
     before_deadline(r, now)
     text = (
@@ -416,7 +399,7 @@ def decide_for_buyer(
 ) -> AfterSaleOutcome:
     """R6: the mediator decides for the buyer: the refund (or replacement) goes ahead."""
     note, decided = _mediated(r, order, actor, True, note, now)
-    step = {"reason": APPEAL_DECIDED_FOR_BUYER, "comment": note, "appeal": decided}
+    step = {"reason": reasons.APPEAL_DECIDED_FOR_BUYER, "comment": note, "appeal": decided}
     out = carry_out(r, order, ledger, None, _A.DECIDE_FOR_BUYER, actor, now, **step)
     text = f"The platform decided your appeal on order {r.order_id} for you: {note}"
     told = (to_buyer(r, _N.APPEAL_DECIDED, text, now),)
@@ -434,7 +417,7 @@ def decide_for_seller(
         to_buyer(r, _N.APPEAL_DECIDED, to_buyer_text, now),
         to_shop(r, _N.APPEAL_DECIDED, to_shop_text, now),
     )
-    step = {"reason": APPEAL_DECIDED_FOR_SELLER, "comment": note, "appeal": decided}
+    step = {"reason": reasons.APPEAL_DECIDED_FOR_SELLER, "comment": note, "appeal": decided}
     action, target = _A.DECIDE_FOR_SELLER, _S.DECIDED_FOR_SELLER
     return moved_to(r, order, action, target, actor, now, notes, **step)
 
@@ -443,7 +426,7 @@ def finalize_rejection(
     r: AfterSaleRequest, order: Order, actor: Actor, now: datetime
 ) -> AfterSaleOutcome:
     """R5: the appeal window passed without an appeal; the rejection is final."""
-    step = on_deadline(r, order, _A.FINALIZE_REJECTION, actor, now, APPEAL_WINDOW_PASSED)
+    step = on_deadline(r, order, _A.FINALIZE_REJECTION, actor, now, reasons.APPEAL_WINDOW_PASSED)
     text = f"The rejection of your {subject(r.kind)} for order {r.order_id} is final."
     notes = (to_buyer(r, _N.AFTER_SALE_CLOSED, text, now),)
     return moved_to(r, order, _A.FINALIZE_REJECTION, _S.CLOSED_FINAL, actor, now, notes, **step)

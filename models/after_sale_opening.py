@@ -9,6 +9,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
 
+from models import after_sales_errors as refusals
+from models import after_sales_reasons as reasons
 from models.actors import Actor, ActorKind
 from models.after_sale_requests import (
     AfterSaleOutcome,
@@ -23,28 +25,11 @@ from models.after_sale_requests import (
     subject,
 )
 from models.after_sales_case import pay, snapshot
-from models.after_sales_errors import (
-    ALREADY_REQUESTED,
-    NOT_DELIVERED,
-    NOT_SHIPPED,
-    NOTHING_TO_REFUND,
-    QUANTITY_USED_UP,
-    SECOND_REJECTION_ONLY_APPEAL,
-    WINDOW_PASSED,
-    AfterSaleRefused,
-)
+from models.after_sales_errors import AfterSaleRefused
 from models.after_sales_machine import SELLER_REJECTION_ACTIONS, AfterSaleKind, DecisionType
 from models.after_sales_machine import AfterSaleAction as _A
 from models.after_sales_machine import AfterSaleNotificationKind as _N
 from models.after_sales_machine import AfterSaleStatus as _S
-from models.after_sales_reasons import (
-    INSTANT_REFUND_CATEGORY,
-    NOT_RECEIVED,
-    PLATFORM_REFUND_REASONS,
-    SECOND_REQUEST_SUBMITTED,
-    SELLER_REFUND_REASONS,
-    display_text,
-)
 from models.money import Money
 from models.notifications import Notification
 from models.orders import FulfilmentState, Order
@@ -88,7 +73,7 @@ def _request_window(
             raise AfterSaleRefused(
                 f"order {order.id} is on its way; if it has not arrived by "
                 f"{expected:%Y-%m-%d %H:%M} UTC, ask for a refund as not received",
-                code=NOT_DELIVERED,
+                code=refusals.NOT_DELIVERED,
             )
         ends = expected + policy.return_refund_window
     else:
@@ -96,12 +81,12 @@ def _request_window(
         raise AfterSaleRefused(
             f"order {order.id} is {order.fulfilment_state.value}; {what} can be asked for "
             "once it is delivered",
-            code=NOT_DELIVERED,
+            code=refusals.NOT_DELIVERED,
         )
     if now >= ends:
         raise AfterSaleRefused(
             f"the return/refund window of order {order.id} closed at {ends:%Y-%m-%d %H:%M} UTC",
-            code=WINDOW_PASSED,
+            code=refusals.WINDOW_PASSED,
             window_ends_at=ends,
         )
     return ends
@@ -148,7 +133,7 @@ def refuse_open_and_used(
             raise AfterSaleRefused(
                 f"line {line_id} of order {order.id} already has an open request "
                 f"({blocking[0].id}, {blocking[0].status.value})",
-                code=ALREADY_REQUESTED,
+                code=refusals.ALREADY_REQUESTED,
                 line_ids=[line_id],
                 existing_id=blocking[0].id,
             )
@@ -159,7 +144,7 @@ def refuse_open_and_used(
             raise AfterSaleRefused(
                 f"line {line_id} of order {order.id} has {available} left to ask about, "
                 f"not {quantity}",
-                code=QUANTITY_USED_UP,
+                code=refusals.QUANTITY_USED_UP,
                 line_ids=[line_id],
                 existing_id=holder,  # the request holding units of the line, if one does
             )
@@ -178,7 +163,7 @@ def buyer_may_ask(
     if sum(r.seller_rejections for r in existing) >= 2:
         raise AfterSaleRefused(
             f"the seller rejected two requests on order {order.id}; only an appeal is possible",
-            code=SECOND_REJECTION_ONLY_APPEAL,
+            code=refusals.SECOND_REJECTION_ONLY_APPEAL,
         )
     superseded = supersedable(existing, list(quantities))
     refuse_open_and_used(order, existing, quantities, {r.id for r in superseded})
@@ -234,10 +219,10 @@ def request_by_buyer(
     quantities = clean_quantities(order, lines)
     check_existing(order, existing)
     _, superseded = buyer_may_ask(order, existing, kind, quantities, policy, now)
-    if order.fulfilment_state is not FulfilmentState.DELIVERED and reason != NOT_RECEIVED:
+    if order.fulfilment_state is not FulfilmentState.DELIVERED and reason != reasons.NOT_RECEIVED:
         raise AfterSaleRefused(
             f"order {order.id} was not delivered: only a refund as not received is possible",
-            code=NOT_DELIVERED,
+            code=refusals.NOT_DELIVERED,
         )
     follows = last_rejected(existing)
 
@@ -254,7 +239,7 @@ def request_by_buyer(
         r, timeline=(record,), deadline=seller_answers_by(order, policy, now, opening.calendar)
     )
 
-    again = SECOND_REQUEST_SUBMITTED
+    again = reasons.SECOND_REQUEST_SUBMITTED
     closed = tuple(
         moved_to(old, order, _A.SUPERSEDE, _S.CLOSED_FINAL, actor, now, (), reason=again).request
         for old in superseded
@@ -279,7 +264,7 @@ def _refunded_at_once(
     now: datetime,
 ) -> AfterSaleOutcome:
     """R10: a refund-only request in an instant-refund category, paid by the platform at once."""
-    why = INSTANT_REFUND_CATEGORY
+    why = reasons.INSTANT_REFUND_CATEGORY
     decision = Decision(
         DecisionType.APPROVE_REFUND, r.lines, True, None, why, None, now, ActorKind.PLATFORM
     )
@@ -306,21 +291,21 @@ def _refuse_nothing_free(order: Order, existing: Sequence[AfterSaleRequest]) -> 
         raise AfterSaleRefused(
             f"every unit of order {order.id} left to refund is held by request {r.id}, "
             f"{r.status.value}{also}",
-            code=ALREADY_REQUESTED,
+            code=refusals.ALREADY_REQUESTED,
             line_ids=list(r.covered),
             existing_id=r.id,
         )
     raise AfterSaleRefused(
         f"every unit of order {order.id} is already refunded or requested",
-        code=QUANTITY_USED_UP,
+        code=refusals.QUANTITY_USED_UP,
         line_ids=[line.line_id for line in order.lines],
     )
 
 
 # R9, R10: a refund with no buyer's request: the reasons of whoever makes it, and its step.
 _WITHOUT_REQUEST = {
-    Initiator.SELLER: (SELLER_REFUND_REASONS, _A.SELLER_REFUND),
-    Initiator.PLATFORM: (PLATFORM_REFUND_REASONS, _A.PLATFORM_REFUND),
+    Initiator.SELLER: (reasons.SELLER_REFUND_REASONS, _A.SELLER_REFUND),
+    Initiator.PLATFORM: (reasons.PLATFORM_REFUND_REASONS, _A.PLATFORM_REFUND),
 }
 
 
@@ -342,8 +327,8 @@ def refund_without_request(
 
     Every unit still free of requests unless `lines` says which; in full unless `partial_amount`.
     """
-    reasons, action = _WITHOUT_REQUEST[initiator]
-    require_reason(reasons, reason)
+    catalogue, action = _WITHOUT_REQUEST[initiator]
+    require_reason(catalogue, reason)
     check_create(action, actor, _K.REFUND_ONLY)
     comment, now = clean_comment(comment), opening.now
     check_existing(order, existing)
@@ -351,7 +336,7 @@ def refund_without_request(
         raise AfterSaleRefused(
             f"order {order.id} is {order.fulfilment_state.value}: before it is handed to the "
             "carrier, cancel it instead",
-            code=NOT_SHIPPED,
+            code=refusals.NOT_SHIPPED,
         )
     if lines is None:
         # Every unit not yet refunded or requested, on any line: a unit free beside an open
@@ -391,7 +376,7 @@ def refund_without_request(
     if new_ledger is None:
         raise AfterSaleRefused(
             f"nothing is left to refund on these lines of order {order.id}",
-            code=NOTHING_TO_REFUND,
+            code=refusals.NOTHING_TO_REFUND,
             line_ids=list(quantities),
         )
     refunded = record_of(actor, action, None, _S.REFUNDED, now, reason, comment)
@@ -399,7 +384,8 @@ def refund_without_request(
     r = replace(r, refund=refund, resolved_at=now, timeline=(record,))
     notes: list[Notification] = [refunded_note(r, now)]
     if initiator is Initiator.PLATFORM:
-        text = f"The platform refunded {refund.total} on order {order.id}: {display_text(reason)}."
+        why = reasons.display_text(reason)
+        text = f"The platform refunded {refund.total} on order {order.id}: {why}."
         notes.append(to_shop(r, _N.AFTER_SALE_REFUNDED, text, now))
     return AfterSaleOutcome(r, new_order, (record,), tuple(notes), None, new_ledger)
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
+from models import after_sales_reasons as reasons
 from models.actors import Actor
 from models.after_sale_decisions import carry_out, rejected
 from models.after_sale_requests import (
@@ -34,13 +35,6 @@ from models.after_sale_requests import (
 )
 from models.after_sales_machine import AfterSaleAction, AfterSaleStatus, DecisionType
 from models.after_sales_machine import AfterSaleNotificationKind as _N
-from models.after_sales_reasons import (
-    BUYER_RETURN_WINDOW_PASSED,
-    RECEIPT_REJECT_REASONS,
-    REPLACEMENT_DELIVERED,
-    REPLACEMENT_NOT_DELIVERED,
-    SELLER_RECEIPT_WINDOW_PASSED,
-)
 from models.errors import ValidationFailed
 from models.orders import FulfilmentState, Order
 from models.reasons import clean_comment, require_reason
@@ -96,7 +90,7 @@ def expire_return(
     r: AfterSaleRequest, order: Order, actor: Actor, now: datetime
 ) -> AfterSaleOutcome:
     """R8: the buyer did not ship the return within the window; the request closes."""
-    step = on_deadline(r, order, _A.EXPIRE_RETURN, actor, now, BUYER_RETURN_WINDOW_PASSED)
+    step = on_deadline(r, order, _A.EXPIRE_RETURN, actor, now, reasons.BUYER_RETURN_WINDOW_PASSED)
     to_buyer_text = (
         f"Your {subject(r.kind)} for order {r.order_id} closed: the item was not shipped back "
         "in time."
@@ -137,7 +131,7 @@ def auto_confirm_receipt(
 ) -> AfterSaleOutcome:
     """R8: the seller did not confirm within the receipt window; the platform confirms."""
     action = _A.AUTO_CONFIRM_RECEIPT
-    why = on_deadline(r, order, action, actor, now, SELLER_RECEIPT_WINDOW_PASSED)
+    why = on_deadline(r, order, action, actor, now, reasons.SELLER_RECEIPT_WINDOW_PASSED)
     return _received(r, order, ledger, actor, action, now, **why)
 
 
@@ -146,7 +140,7 @@ def reject_on_receipt(
 ) -> AfterSaleOutcome:
     """R8, R4: the returned parcel is not what was agreed; the buyer may appeal (R5)."""
     start_step(r, order, _A.REJECT_ON_RECEIPT, actor)
-    require_reason(RECEIPT_REJECT_REASONS, reason)
+    require_reason(reasons.RECEIPT_REJECT_REASONS, reason)
     comment = clean_comment(comment)
     before_deadline(r, now)
     return rejected(r, order, actor, _A.REJECT_ON_RECEIPT, reason, comment, now, on_receipt=True)
@@ -199,7 +193,7 @@ def replacement_not_delivered(
 ) -> AfterSaleOutcome:
     """P4: the shipped replacement was not delivered within its window; the platform refunds."""
     action = _A.ISSUE_REPLACEMENT_REFUND
-    why = on_deadline(r, order, action, actor, now, REPLACEMENT_NOT_DELIVERED)
+    why = on_deadline(r, order, action, actor, now, reasons.REPLACEMENT_NOT_DELIVERED)
     return _refunded_instead(r, order, ledger, actor, now, None, None, **why)
 
 
@@ -223,7 +217,7 @@ def _delivered(r: AfterSaleRequest, order: Order, actor: Actor, now: datetime) -
     notes = (to_shop(r, _N.REPLACEMENT_DELIVERED, text, now),)
     shipment = r.replacement_shipment
     received = replace(shipment, received_at=now) if shipment else None
-    step = {"reason": REPLACEMENT_DELIVERED, "replacement_shipment": received}
+    step = {"reason": reasons.REPLACEMENT_DELIVERED, "replacement_shipment": received}
     action = _A.CONFIRM_REPLACEMENT_DELIVERED
     return moved_to(r, order, action, _S.REPLACED, actor, now, notes, **step)
 
