@@ -29,13 +29,7 @@ from models.after_sale_requests import (
     Offer,
     OfferAnswer,
     Rejection,
-    before_deadline,
-    default_decision,
-    moved_to,
-    on_deadline,
     outcome_notes,
-    start_step,
-    subject,
 )
 from models.after_sales_case import pay, snapshot
 from models.after_sales_errors import DecisionNotAllowed
@@ -158,7 +152,7 @@ def carry_out(
 ) -> AfterSaleOutcome:
     """Move the request where the decision (None: as decided, or as asked) takes it, paying the
     refund if that is where (`step`: `moved_to`'s keywords: why, and what else changes)."""
-    decision = decision or r.decision or default_decision(r, now, actor.kind)
+    decision = decision or r.decision or r.default_decision(now, actor.kind)
     target = _target_of(r, decision)
     new_ledger, new_order = None, order
     step = {"decision": decision, **step}
@@ -171,7 +165,7 @@ def carry_out(
         replacement, new_order = place_replacement_order(r, order, decision, now)  # P4
         step["replacement_order_id"] = replacement.id
         placed = (replacement,)
-    outcome = moved_to(r, new_order, action, target, actor, now, (), **step)
+    outcome = r.moved_to(new_order, action, target, actor, now, (), **step)
     notes = outcome_notes(outcome.request, now, shop=actor.kind is ActorKind.PLATFORM)
     return replace(outcome, notifications=notes, ledger=new_ledger, new_orders=placed)
 
@@ -191,10 +185,10 @@ def approve(
     comment: str | None = None,
 ) -> AfterSaleOutcome:
     """R7, P2: the seller approves with a decision, maybe for fewer lines, maybe for less money."""
-    start_step(r, order, _A.APPROVE, actor)
+    r.start_step(order, _A.APPROVE, actor)
     if decision in _OWN_STEPS:
         raise DecisionNotAllowed(f"{decision.value} is not an approval: {_OWN_STEPS[decision]}")
-    before_deadline(r, now)
+    r.before_deadline(now)
     terms = (lines, buyer_keeps_item, partial_amount, reason, comment)
     d = decision_for(r, order, ledger, actor, decision, now, *terms)
     why = {"reason": reason or decision.value, "comment": d.comment}
@@ -205,8 +199,8 @@ def auto_approve(
     r: AfterSaleRequest, order: Order, ledger: RefundLedger, actor: Actor, now: datetime
 ) -> AfterSaleOutcome:
     """R3: the seller did not answer within the response window; the platform approves as asked."""
-    why = on_deadline(r, order, _A.AUTO_APPROVE, actor, now, reasons.SELLER_RESPONSE_WINDOW_PASSED)
-    decision = default_decision(r, now, actor.kind)
+    why = r.on_deadline(order, _A.AUTO_APPROVE, actor, now, reasons.SELLER_RESPONSE_WINDOW_PASSED)
+    decision = r.default_decision(now, actor.kind)
     return carry_out(r, order, ledger, decision, _A.AUTO_APPROVE, actor, now, **why)
 
 
@@ -214,12 +208,12 @@ def reject(
     r: AfterSaleRequest, order: Order, actor: Actor, reason: str, comment: str | None, now: datetime
 ) -> AfterSaleOutcome:
     """R4, P3: a reason from the kind's catalogue; a comment, required for a replacement (P3)."""
-    start_step(r, order, _A.REJECT, actor)
+    r.start_step(order, _A.REJECT, actor)
     require_reason(profile_of(r.kind).reject_reasons, reason)
     comment = clean_comment(comment)
     if r.kind is _K.REPLACEMENT and comment is None:
         raise ValidationFailed("rejecting a replacement needs a comment", field="comment")
-    before_deadline(r, now)
+    r.before_deadline(now)
     return rejected(r, order, actor, _A.REJECT, reason, comment, now, on_receipt=False)
 
 
@@ -239,22 +233,22 @@ def rejected(
     step["rejection"] = Rejection(reason, comment, now, on_receipt)
     if on_receipt and r.return_shipment is not None:
         step["return_shipment"] = replace(r.return_shipment, received_at=now)
-    what = "the returned item" if on_receipt else f"your {subject(r.kind)}"
+    what = "the returned item" if on_receipt else f"your {r.subject}"
     text = (
         f"The seller rejected {what} for order {r.order_id}: {reasons.display_text(reason)}. "
         f"You may appeal until {appeal_by:%Y-%m-%d %H:%M} UTC."
     )
     notes = (to_buyer(r, _N.AFTER_SALE_REJECTED, text, now),)
-    return moved_to(r, order, action, _S.REJECTED, actor, now, notes, **step)
+    return r.moved_to(order, action, _S.REJECTED, actor, now, notes, **step)
 
 
 def withdraw(r: AfterSaleRequest, order: Order, actor: Actor, now: datetime) -> AfterSaleOutcome:
     """The buyer takes back a request the seller has not answered, or a return not yet shipped."""
-    start_step(r, order, _A.WITHDRAW, actor)
-    before_deadline(r, now)
-    text = f"The buyer withdrew the {subject(r.kind)} {r.id} for order {r.order_id}."
+    r.start_step(order, _A.WITHDRAW, actor)
+    r.before_deadline(now)
+    text = f"The buyer withdrew the {r.subject} {r.id} for order {r.order_id}."
     notes = (to_shop(r, _N.AFTER_SALE_WITHDRAWN, text, now),)
-    return moved_to(r, order, _A.WITHDRAW, _S.WITHDRAWN, actor, now, notes)
+    return r.moved_to(order, _A.WITHDRAW, _S.WITHDRAWN, actor, now, notes)
 
 
 # --- Partial-refund offers (R12) --------------------------------------------------------------
@@ -273,8 +267,8 @@ def offer_partial_refund(
 ) -> AfterSaleOutcome:
     """R12: the seller offers `amount` (positive, at most what the lines can still refund)."""
     action = _A.OFFER_PARTIAL_REFUND
-    start_step(r, order, action, actor)
-    before_deadline(r, now)
+    r.start_step(order, action, actor)
+    r.before_deadline(now)
     if r.offers_made >= MAX_OFFERS:
         raise DecisionNotAllowed(
             f"{r.id} had {r.offers_made} offers already (at most {MAX_OFFERS}): approve it in "
@@ -295,7 +289,7 @@ def offer_partial_refund(
     notes = (to_buyer(r, _N.OFFER_MADE, text, now),)
     step = {"reason": offered.value, "comment": d.comment, "deadline": offer.respond_by}
     target = _S.AWAITING_BUYER_RESPONSE
-    return moved_to(r, order, action, target, actor, now, notes, **step, offer=offer)
+    return r.moved_to(order, action, target, actor, now, notes, **step, offer=offer)
 
 
 def _answered(
@@ -331,7 +325,7 @@ def _answered(
     )
     notes = (to_shop(r, _N.OFFER_ANSWERED, text, now),)
     step |= {"deadline": respond_by, "offer": offer}
-    return moved_to(r, order, action, _S.PENDING_SELLER, actor, now, notes, **step)
+    return r.moved_to(order, action, _S.PENDING_SELLER, actor, now, notes, **step)
 
 
 def answer_offer(
@@ -344,8 +338,8 @@ def answer_offer(
 ) -> AfterSaleOutcome:
     """R12: the buyer accepts the offer (refunded that amount, keeps the item) or declines it."""
     action = _A.ACCEPT_OFFER if accept else _A.DECLINE_OFFER
-    start_step(r, order, action, actor)
-    before_deadline(r, now)
+    r.start_step(order, action, actor)
+    r.before_deadline(now)
     answer = OfferAnswer.ACCEPTED if accept else OfferAnswer.DECLINED
     return _answered(r, order, ledger, actor, action, answer, now)
 
@@ -354,7 +348,7 @@ def expire_offer(
     r: AfterSaleRequest, order: Order, ledger: RefundLedger, actor: Actor, now: datetime
 ) -> AfterSaleOutcome:
     """R12: the buyer did not answer in time; the request's policy says what silence means."""
-    why = on_deadline(r, order, _A.EXPIRE_OFFER, actor, now, reasons.BUYER_OFFER_WINDOW_PASSED)
+    why = r.on_deadline(order, _A.EXPIRE_OFFER, actor, now, reasons.BUYER_OFFER_WINDOW_PASSED)
     accepts = r.policy.offer_silence_accepts
     answer = OfferAnswer.ACCEPTED_BY_SILENCE if accepts else OfferAnswer.DECLINED_BY_SILENCE
     return _answered(r, order, ledger, actor, _A.EXPIRE_OFFER, answer, now, **why)
@@ -367,24 +361,24 @@ def appeal(
     r: AfterSaleRequest, order: Order, actor: Actor, reason: str, comment: str | None, now: datetime
 ) -> AfterSaleOutcome:
     """R5, R6: the buyer appeals a rejection within the appeal window; the platform mediates."""
-    start_step(r, order, _A.APPEAL, actor)
+    r.start_step(order, _A.APPEAL, actor)
     require_reason(reasons.APPEAL_REASONS, reason)
     comment = clean_comment(comment)
-    before_deadline(r, now)
+    r.before_deadline(now)
     text = (
         f"The buyer appealed your rejection of {r.id} (order {r.order_id}); "
         "the platform will mediate."
     )
     notes = (to_shop(r, _N.APPEAL_OPENED, text, now),)
     step = {"reason": reason, "comment": comment, "appeal": Appeal(reason, comment, now)}
-    return moved_to(r, order, _A.APPEAL, _S.APPEALED, actor, now, notes, **step)
+    return r.moved_to(order, _A.APPEAL, _S.APPEALED, actor, now, notes, **step)
 
 
 def _mediated(
     r: AfterSaleRequest, order: Order, actor: Actor, for_buyer: bool, note: str, now: datetime
 ) -> tuple[str, Appeal | None]:
     """R6: the mediator's note, required, and the appeal as decided for one side."""
-    start_step(r, order, _A.DECIDE_FOR_BUYER if for_buyer else _A.DECIDE_FOR_SELLER, actor)
+    r.start_step(order, _A.DECIDE_FOR_BUYER if for_buyer else _A.DECIDE_FOR_SELLER, actor)
     cleaned = clean_comment(note, field="note")
     if cleaned is None:
         raise ValidationFailed("the mediator's decision needs a note", field="note")
@@ -419,14 +413,14 @@ def decide_for_seller(
     )
     step = {"reason": reasons.APPEAL_DECIDED_FOR_SELLER, "comment": note, "appeal": decided}
     action, target = _A.DECIDE_FOR_SELLER, _S.DECIDED_FOR_SELLER
-    return moved_to(r, order, action, target, actor, now, notes, **step)
+    return r.moved_to(order, action, target, actor, now, notes, **step)
 
 
 def finalize_rejection(
     r: AfterSaleRequest, order: Order, actor: Actor, now: datetime
 ) -> AfterSaleOutcome:
     """R5: the appeal window passed without an appeal; the rejection is final."""
-    step = on_deadline(r, order, _A.FINALIZE_REJECTION, actor, now, reasons.APPEAL_WINDOW_PASSED)
-    text = f"The rejection of your {subject(r.kind)} for order {r.order_id} is final."
+    step = r.on_deadline(order, _A.FINALIZE_REJECTION, actor, now, reasons.APPEAL_WINDOW_PASSED)
+    text = f"The rejection of your {r.subject} for order {r.order_id} is final."
     notes = (to_buyer(r, _N.AFTER_SALE_CLOSED, text, now),)
-    return moved_to(r, order, _A.FINALIZE_REJECTION, _S.CLOSED_FINAL, actor, now, notes, **step)
+    return r.moved_to(order, _A.FINALIZE_REJECTION, _S.CLOSED_FINAL, actor, now, notes, **step)

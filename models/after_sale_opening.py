@@ -19,10 +19,8 @@ from models.after_sale_requests import (
     Decision,
     LineEligibility,
     check_create,
-    moved_to,
     record_step,
     refunded_note,
-    subject,
 )
 from models.after_sales_case import pay, snapshot
 from models.after_sales_errors import AfterSaleRefused
@@ -241,14 +239,14 @@ def request_by_buyer(
 
     again = reasons.SECOND_REQUEST_SUBMITTED
     closed = tuple(
-        moved_to(old, order, _A.SUPERSEDE, _S.CLOSED_FINAL, actor, now, (), reason=again).request
+        old.moved_to(order, _A.SUPERSEDE, _S.CLOSED_FINAL, actor, now, (), reason=again).request
         for old in superseded
     )
     if kind is _K.REFUND_ONLY and policy.instant_refund:
         return _refunded_at_once(r, order, ledger, record, closed, now)
     second_time = " (a second request)" if follows else ""
     text = (
-        f"New {subject(kind)}{second_time} for order {order.id}; answer by "
+        f"New {r.subject}{second_time} for order {order.id}; answer by "
         f"{r.deadline:%Y-%m-%d %H:%M} UTC."
     )
     notes = (to_shop(r, _N.AFTER_SALE_REQUESTED, text, now),)
@@ -270,7 +268,7 @@ def _refunded_at_once(
     )
     refund, new_ledger, new_order = pay(r, order, ledger, decision, now)
     step = {"reason": why, "decision": decision, "refund": refund}
-    moved = moved_to(r, order, _A.INSTANT_REFUND, _S.REFUNDED, INSTANT_REFUNDER, now, (), **step)
+    moved = r.moved_to(order, _A.INSTANT_REFUND, _S.REFUNDED, INSTANT_REFUNDER, now, (), **step)
     paid = moved.request
     text = (
         f"The platform refunded {refund.total} on order {order.id} at once "

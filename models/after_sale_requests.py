@@ -200,6 +200,101 @@ class AfterSaleRequest(OpenedRequest[AfterSaleAction, AfterSaleStatus]):
         action = APPEAL_OR_REQUEST_AGAIN if self.may_ask_again else rule.action
         return NextAction(rule.actor_kind, action, self.deadline)
 
+    def start_step(self, order: Order, action: AfterSaleAction, actor: Actor) -> None:
+        """Check the request may take this action now from its state, by this kind of actor."""
+        if order.id != self.order_id:
+            raise ValueError(f"{self.id} belongs to order {self.order_id}, not {order.id}")
+        edges = profile_of(self.kind).table.edges(action, self.status)
+        if not edges and TRANSITIONS.edges(action, self.status):
+            raise InvalidTransition(
+                f"{action.value} is not a step of a {self.kind.value} request ({self.id})",
+                current_state=self.status.value,
+                field="requestId",
+            )
+        if not edges:
+            raise _wrong_state(self, action)
+        require_actor(action, actors_of(edges), actor.kind, self.status.value, "requestId")
+
+    def moved_to(
+        self,
+        order: Order,
+        action: AfterSaleAction,
+        target: AfterSaleStatus,
+        actor: Actor,
+        now: datetime,
+        notes: tuple[Notification, ...],
+        *,
+        reason: str | None = None,
+        comment: str | None = None,
+        acted_on: datetime | None = None,
+        deadline: datetime | None = None,
+        **changes: object,
+    ) -> AfterSaleOutcome:
+        """The outcome of one step of the request's kind's table that sends `notes`, paying and
+        placing nothing: the request with the step's record appended (`acted_on`: the deadline
+        the platform acted on; `deadline`: the next step's; `changes`: what else the step sets)."""
+        step = record_of(actor, action, self.status, target, now, reason, comment, acted_on)
+        record = record_step(self.kind, step)
+        resolved = now if target in FINAL_STATUSES else None
+        moved = after_step(self, record, deadline=deadline, resolved_at=resolved, **changes)
+        return AfterSaleOutcome(moved, order, (record,), notes, self.status)
+
+    def before_deadline(self, now: datetime) -> None:
+        """The side that must act may do so only while its window is open."""
+        if self.deadline is None or now < self.deadline:
+            return
+        when = self.deadline.isoformat()
+        if self.status is _S.PENDING_SELLER:
+            raise ResponseWindowClosed(
+                f"the seller's response window for {self.id} closed at {when}; the platform "
+                "approves it",
+                deadline=self.deadline,
+            )
+        codes = {
+            _S.AWAITING_BUYER_RETURN: "RETURN_SHIPPING_WINDOW_CLOSED",
+            _S.RETURN_IN_TRANSIT: "RECEIPT_WINDOW_CLOSED",
+            _S.REJECTED: "APPEAL_WINDOW_CLOSED",
+            _S.AWAITING_BUYER_RESPONSE: "OFFER_WINDOW_CLOSED",
+        }
+        raise WindowClosed(
+            f"the window for {self.id} ({self.status.value}) closed at {when}",
+            code=codes[self.status],
+            deadline=self.deadline,
+        )
+
+    def on_deadline(
+        self,
+        order: Order,
+        action: AfterSaleAction,
+        actor: Actor,
+        now: datetime,
+        why: str,
+    ) -> dict[str, object]:
+        """Start the platform's move on a deadline that has passed: the step's reason (`why`)
+        and the deadline it acts on, as `moved_to`'s keywords."""
+        self.start_step(order, action, actor)
+        if self.deadline is None or now < self.deadline:
+            raise DeadlineNotReached(
+                f"{self.id} is {self.status.value}; its deadline is {self.deadline}, not yet "
+                "reached",
+                current_state=self.status.value,
+                deadline=self.deadline,
+            )
+        return {"reason": why, "acted_on": self.deadline}
+
+    def default_decision(self, now: datetime, by: ActorKind) -> Decision:
+        """The request as asked: what silence (R3) or a mediator for the buyer (R6) approves."""
+        decision_type = profile_of(self.kind).default_decision
+        if decision_type is None:
+            raise ValueError(f"a {self.kind.value} has no default decision")
+        keeps = decision_type is DecisionType.APPROVE_REFUND
+        return Decision(decision_type, self.lines, keeps, None, None, None, now, by)
+
+    @property
+    def subject(self) -> str:
+        """How a message names a request of this kind ("refund request", ...)."""
+        return profile_of(self.kind).notification_subject
+
 
 @dataclass(frozen=True)
 class AfterSaleOutcome:
@@ -246,22 +341,6 @@ def _wrong_state(r: AfterSaleRequest, action: AfterSaleAction) -> InvalidTransit
     return InvalidTransition(message, current_state=r.status.value, field="requestId")
 
 
-def start_step(r: AfterSaleRequest, order: Order, action: AfterSaleAction, actor: Actor) -> None:
-    """Check the request may take this action now from its state, by this kind of actor."""
-    if order.id != r.order_id:
-        raise ValueError(f"{r.id} belongs to order {r.order_id}, not {order.id}")
-    edges = profile_of(r.kind).table.edges(action, r.status)
-    if not edges and TRANSITIONS.edges(action, r.status):
-        raise InvalidTransition(
-            f"{action.value} is not a step of a {r.kind.value} request ({r.id})",
-            current_state=r.status.value,
-            field="requestId",
-        )
-    if not edges:
-        raise _wrong_state(r, action)
-    require_actor(action, actors_of(edges), actor.kind, r.status.value, "requestId")
-
-
 def check_create(action: AfterSaleAction, actor: Actor, kind: AfterSaleKind) -> None:
     require_actor(action, actors_of(TRANSITIONS.edges(action, None)), actor.kind, "NONE")
     if not profile_of(kind).table.edges(action, None):
@@ -282,80 +361,7 @@ def record_step(kind: AfterSaleKind, record: AfterSaleRecord) -> AfterSaleRecord
     return record
 
 
-def moved_to(
-    r: AfterSaleRequest,
-    order: Order,
-    action: AfterSaleAction,
-    target: AfterSaleStatus,
-    actor: Actor,
-    now: datetime,
-    notes: tuple[Notification, ...],
-    *,
-    reason: str | None = None,
-    comment: str | None = None,
-    acted_on: datetime | None = None,
-    deadline: datetime | None = None,
-    **changes: object,
-) -> AfterSaleOutcome:
-    """The outcome of one step of the request's kind's table that sends `notes`, paying and
-    placing nothing: the request with the step's record appended (`acted_on`: the deadline the
-    platform acted on; `deadline`: the next step's; `changes`: what else the step sets)."""
-    step = record_of(actor, action, r.status, target, now, reason, comment, acted_on)
-    record = record_step(r.kind, step)
-    resolved = now if target in FINAL_STATUSES else None
-    moved = after_step(r, record, deadline=deadline, resolved_at=resolved, **changes)
-    return AfterSaleOutcome(moved, order, (record,), notes, r.status)
-
-
-def before_deadline(r: AfterSaleRequest, now: datetime) -> None:
-    """The side that must act may do so only while its window is open."""
-    if r.deadline is None or now < r.deadline:
-        return
-    when = r.deadline.isoformat()
-    if r.status is _S.PENDING_SELLER:
-        raise ResponseWindowClosed(
-            f"the seller's response window for {r.id} closed at {when}; the platform approves it",
-            deadline=r.deadline,
-        )
-    codes = {
-        _S.AWAITING_BUYER_RETURN: "RETURN_SHIPPING_WINDOW_CLOSED",
-        _S.RETURN_IN_TRANSIT: "RECEIPT_WINDOW_CLOSED",
-        _S.REJECTED: "APPEAL_WINDOW_CLOSED",
-        _S.AWAITING_BUYER_RESPONSE: "OFFER_WINDOW_CLOSED",
-    }
-    raise WindowClosed(
-        f"the window for {r.id} ({r.status.value}) closed at {when}",
-        code=codes[r.status],
-        deadline=r.deadline,
-    )
-
-
-def on_deadline(
-    r: AfterSaleRequest,
-    order: Order,
-    action: AfterSaleAction,
-    actor: Actor,
-    now: datetime,
-    why: str,
-) -> dict[str, object]:
-    """Start the platform's move on a deadline that has passed: the step's reason (`why`) and the
-    deadline it acts on, as `moved_to`'s keywords."""
-    start_step(r, order, action, actor)
-    if r.deadline is None or now < r.deadline:
-        raise DeadlineNotReached(
-            f"{r.id} is {r.status.value}; its deadline is {r.deadline}, not yet reached",
-            current_state=r.status.value,
-            deadline=r.deadline,
-        )
-    return {"reason": why, "acted_on": r.deadline}
-
-
 # --- Notifications ----------------------------------------------------------------------------
-
-
-def subject(kind: AfterSaleKind) -> str:
-    """How a message names a request of this kind ("refund request", ...)."""
-    return profile_of(kind).notification_subject
 
 
 def refunded_note(r: AfterSaleRequest, now: datetime) -> Notification:
@@ -371,7 +377,7 @@ def outcome_notes(r: AfterSaleRequest, now: datetime, *, shop: bool) -> tuple[No
         notes.append(refunded_note(r, now))
     elif r.status is _S.AWAITING_BUYER_RETURN:
         text = (
-            f"Your {subject(r.kind)} for order {r.order_id} was approved: ship the item "
+            f"Your {r.subject} for order {r.order_id} was approved: ship the item "
             f"back by {r.deadline:%Y-%m-%d %H:%M} UTC."
         )
         notes.append(to_buyer(r, _N.AFTER_SALE_APPROVED, text, now))
@@ -381,17 +387,7 @@ def outcome_notes(r: AfterSaleRequest, now: datetime, *, shop: bool) -> tuple[No
     if shop:
         kind = _N.AFTER_SALE_APPROVED if r.status is not _S.REFUNDED else _N.AFTER_SALE_REFUNDED
         text = (
-            f"The platform moved the {subject(r.kind)} {r.id} of order {r.order_id} "
-            f"to {r.status.value}."
+            f"The platform moved the {r.subject} {r.id} of order {r.order_id} to {r.status.value}."
         )
         notes.append(to_shop(r, kind, text, now))
     return tuple(notes)
-
-
-def default_decision(r: AfterSaleRequest, now: datetime, by: ActorKind) -> Decision:
-    """The request as asked: what silence (R3) or a mediator for the buyer (R6) approves."""
-    decision_type = profile_of(r.kind).default_decision
-    if decision_type is None:
-        raise ValueError(f"a {r.kind.value} has no default decision")
-    keeps = decision_type is DecisionType.APPROVE_REFUND
-    return Decision(decision_type, r.lines, keeps, None, None, None, now, by)

@@ -22,17 +22,7 @@ from datetime import datetime
 from models import after_sales_reasons as reasons
 from models.actors import Actor
 from models.after_sale_decisions import carry_out, rejected
-from models.after_sale_requests import (
-    AfterSaleOutcome,
-    AfterSaleRequest,
-    Decision,
-    Shipment,
-    before_deadline,
-    moved_to,
-    on_deadline,
-    start_step,
-    subject,
-)
+from models.after_sale_requests import AfterSaleOutcome, AfterSaleRequest, Decision, Shipment
 from models.after_sales_machine import AfterSaleAction, AfterSaleStatus, DecisionType
 from models.after_sales_machine import AfterSaleNotificationKind as _N
 from models.errors import ValidationFailed
@@ -72,9 +62,9 @@ def ship_return(
     now: datetime,
 ) -> AfterSaleOutcome:
     """R8: the buyer ships the item back within the return-shipping window."""
-    start_step(r, order, _A.SHIP_RETURN, actor)
+    r.start_step(order, _A.SHIP_RETURN, actor)
     shipment = shipment_of(carrier, tracking_number, now)
-    before_deadline(r, now)
+    r.before_deadline(now)
     confirm_by = now + r.policy.seller_receipt_window
     text = (
         f"The buyer shipped the return for {r.id} (order {r.order_id}) with "
@@ -83,24 +73,23 @@ def ship_return(
     )
     notes = (to_shop(r, _N.RETURN_SHIPPED, text, now),)
     step = {"comment": shipment.label, "deadline": confirm_by, "return_shipment": shipment}
-    return moved_to(r, order, _A.SHIP_RETURN, _S.RETURN_IN_TRANSIT, actor, now, notes, **step)
+    return r.moved_to(order, _A.SHIP_RETURN, _S.RETURN_IN_TRANSIT, actor, now, notes, **step)
 
 
 def expire_return(
     r: AfterSaleRequest, order: Order, actor: Actor, now: datetime
 ) -> AfterSaleOutcome:
     """R8: the buyer did not ship the return within the window; the request closes."""
-    step = on_deadline(r, order, _A.EXPIRE_RETURN, actor, now, reasons.BUYER_RETURN_WINDOW_PASSED)
+    step = r.on_deadline(order, _A.EXPIRE_RETURN, actor, now, reasons.BUYER_RETURN_WINDOW_PASSED)
     to_buyer_text = (
-        f"Your {subject(r.kind)} for order {r.order_id} closed: the item was not shipped back "
-        "in time."
+        f"Your {r.subject} for order {r.order_id} closed: the item was not shipped back in time."
     )
     to_shop_text = f"{r.id} (order {r.order_id}) closed: the buyer did not ship the return in time."
     notes = (
         to_buyer(r, _N.AFTER_SALE_CLOSED, to_buyer_text, now),
         to_shop(r, _N.AFTER_SALE_CLOSED, to_shop_text, now),
     )
-    return moved_to(r, order, _A.EXPIRE_RETURN, _S.RETURN_EXPIRED, actor, now, notes, **step)
+    return r.moved_to(order, _A.EXPIRE_RETURN, _S.RETURN_EXPIRED, actor, now, notes, **step)
 
 
 def _received(
@@ -121,8 +110,8 @@ def confirm_receipt(
     r: AfterSaleRequest, order: Order, ledger: RefundLedger, actor: Actor, now: datetime
 ) -> AfterSaleOutcome:
     """R8: the seller confirms the return arrived: the refund is paid (or the replacement ships)."""
-    start_step(r, order, _A.CONFIRM_RECEIPT, actor)
-    before_deadline(r, now)
+    r.start_step(order, _A.CONFIRM_RECEIPT, actor)
+    r.before_deadline(now)
     return _received(r, order, ledger, actor, _A.CONFIRM_RECEIPT, now)
 
 
@@ -131,7 +120,7 @@ def auto_confirm_receipt(
 ) -> AfterSaleOutcome:
     """R8: the seller did not confirm within the receipt window; the platform confirms."""
     action = _A.AUTO_CONFIRM_RECEIPT
-    why = on_deadline(r, order, action, actor, now, reasons.SELLER_RECEIPT_WINDOW_PASSED)
+    why = r.on_deadline(order, action, actor, now, reasons.SELLER_RECEIPT_WINDOW_PASSED)
     return _received(r, order, ledger, actor, action, now, **why)
 
 
@@ -139,10 +128,10 @@ def reject_on_receipt(
     r: AfterSaleRequest, order: Order, actor: Actor, reason: str, comment: str | None, now: datetime
 ) -> AfterSaleOutcome:
     """R8, R4: the returned parcel is not what was agreed; the buyer may appeal (R5)."""
-    start_step(r, order, _A.REJECT_ON_RECEIPT, actor)
+    r.start_step(order, _A.REJECT_ON_RECEIPT, actor)
     require_reason(reasons.RECEIPT_REJECT_REASONS, reason)
     comment = clean_comment(comment)
-    before_deadline(r, now)
+    r.before_deadline(now)
     return rejected(r, order, actor, _A.REJECT_ON_RECEIPT, reason, comment, now, on_receipt=True)
 
 
@@ -181,9 +170,9 @@ def issue_replacement_refund(
 ) -> AfterSaleOutcome:
     """P4: the seller cannot replace; the approved (or asked) lines are refunded in full instead,
     the buyer keeps the faulty item, and an unshipped replacement order is cancelled."""
-    start_step(r, order, _A.ISSUE_REPLACEMENT_REFUND, actor)
+    r.start_step(order, _A.ISSUE_REPLACEMENT_REFUND, actor)
     comment = clean_comment(comment)
-    before_deadline(r, now)
+    r.before_deadline(now)
     why = DecisionType.ISSUE_REPLACEMENT_REFUND.value
     return _refunded_instead(r, order, ledger, actor, now, replacement, comment, reason=why)
 
@@ -193,7 +182,7 @@ def replacement_not_delivered(
 ) -> AfterSaleOutcome:
     """P4: the shipped replacement was not delivered within its window; the platform refunds."""
     action = _A.ISSUE_REPLACEMENT_REFUND
-    why = on_deadline(r, order, action, actor, now, reasons.REPLACEMENT_NOT_DELIVERED)
+    why = r.on_deadline(order, action, actor, now, reasons.REPLACEMENT_NOT_DELIVERED)
     return _refunded_instead(r, order, ledger, actor, now, None, None, **why)
 
 
@@ -207,9 +196,7 @@ def _shipped(
     notes = (to_buyer(r, _N.REPLACEMENT_SHIPPED, text, now),)
     deliver_by = now + r.policy.replacement_delivery_window
     step = {"comment": shipment.label, "deadline": deliver_by, "replacement_shipment": shipment}
-    return moved_to(
-        r, order, _A.SHIP_REPLACEMENT, _S.REPLACEMENT_SHIPPED, actor, now, notes, **step
-    )
+    return r.moved_to(order, _A.SHIP_REPLACEMENT, _S.REPLACEMENT_SHIPPED, actor, now, notes, **step)
 
 
 def _delivered(r: AfterSaleRequest, order: Order, actor: Actor, now: datetime) -> AfterSaleOutcome:
@@ -219,7 +206,7 @@ def _delivered(r: AfterSaleRequest, order: Order, actor: Actor, now: datetime) -
     received = replace(shipment, received_at=now) if shipment else None
     step = {"reason": reasons.REPLACEMENT_DELIVERED, "replacement_shipment": received}
     action = _A.CONFIRM_REPLACEMENT_DELIVERED
-    return moved_to(r, order, action, _S.REPLACED, actor, now, notes, **step)
+    return r.moved_to(order, action, _S.REPLACED, actor, now, notes, **step)
 
 
 def ship_replacement(
@@ -232,7 +219,7 @@ def ship_replacement(
     replacement: Order | None = None,
 ) -> AfterSaleOutcome:
     """P2, P4: the seller hands the replacement to the carrier; its order moves with it."""
-    start_step(r, order, _A.SHIP_REPLACEMENT, actor)
+    r.start_step(order, _A.SHIP_REPLACEMENT, actor)
     shipment = shipment_of(carrier, tracking_number, now)
     outcome = _shipped(r, order, actor, shipment, now)
     if replacement is None:
@@ -245,7 +232,7 @@ def replacement_delivered(
     r: AfterSaleRequest, order: Order, actor: Actor, now: datetime, replacement: Order | None = None
 ) -> AfterSaleOutcome:
     """P2, P4: the carrier delivered the replacement; its order is delivered with it."""
-    start_step(r, order, _A.CONFIRM_REPLACEMENT_DELIVERED, actor)
+    r.start_step(order, _A.CONFIRM_REPLACEMENT_DELIVERED, actor)
     outcome = _delivered(r, order, actor, now)
     if replacement is None or replacement.fulfilment_state is not FulfilmentState.IN_TRANSIT:
         return outcome
@@ -262,13 +249,13 @@ def follow_replacement_order(
         return None
     steps: list[AfterSaleOutcome] = []
     if r.status is _S.AWAITING_REPLACEMENT_SHIPMENT:
-        start_step(r, order, _A.SHIP_REPLACEMENT, actor)
+        r.start_step(order, _A.SHIP_REPLACEMENT, actor)
         carrier, tracking = replacement.carrier or "", replacement.tracking_number or ""
         shipment = Shipment(carrier, tracking, replacement.shipped_at or now)
         steps.append(_shipped(r, order, actor, shipment, now))
     current = steps[-1].request if steps else r
     if state is FulfilmentState.DELIVERED and current.status is _S.REPLACEMENT_SHIPPED:
-        start_step(current, order, _A.CONFIRM_REPLACEMENT_DELIVERED, actor)
+        current.start_step(order, _A.CONFIRM_REPLACEMENT_DELIVERED, actor)
         steps.append(_delivered(current, order, actor, now))
     if not steps:
         return None

@@ -14,12 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from models.actors import ActorKind
-from models.after_sale_requests import (
-    AfterSaleOutcome,
-    AfterSaleRequest,
-    Decision,
-    default_decision,
-)
+from models.after_sale_requests import AfterSaleOutcome, AfterSaleRequest, Decision
 from models.after_sales_machine import AfterSaleStatus, DecisionType
 from models.orders import LineItem, Order, PaymentState
 from models.refund_ledger import RefundBreakdown, RefundLedger, refund_quote
@@ -139,7 +134,7 @@ def quote_for_request(r: AfterSaleRequest, order: Order, ledger: RefundLedger) -
     """What the request paid, or would pay if refunded now, as decided or as asked."""
     if r.refund is not None:
         return r.refund
-    decision = r.decision or default_decision(r, r.requested_at, ActorKind.PLATFORM)
+    decision = r.decision or r.default_decision(r.requested_at, ActorKind.PLATFORM)
     if r.status is _S.AWAITING_BUYER_RESPONSE and r.offer is not None:  # R12: what accepting pays
         decision = replace(decision, lines=r.offer.lines, partial_amount=r.offer.amount)
     if decision.type is DecisionType.APPROVE_REPLACEMENT:
