@@ -278,10 +278,10 @@ def offer_partial_refund(
     d = decision_for(
         r, order, ledger, actor, offered, now, lines=lines, partial_amount=amount, comment=comment
     )
-    amount = d.partial_amount or amount  # decision_for refused an offer without one
-    if amount is None:
+    if d.partial_amount is None:  # decision_for refuses an offer without one
         raise ValueError("an offer without an amount passed decision_for")
-    offer = Offer(amount, d.lines, d.comment, now, now + r.policy.offer_response_window)
+    respond_by = now + r.policy.offer_response_window
+    offer = Offer(d.partial_amount, d.lines, d.comment, now, respond_by)
     text = (
         f"The seller offers a refund of {offer.amount} for order {r.order_id} (you keep the "
         f"item): accept or decline by {offer.respond_by:%Y-%m-%d %H:%M} UTC."

@@ -224,17 +224,16 @@ def request_by_buyer(
         )
     follows = last_rejected(existing)
 
+    asked = record_of(actor, _A.REQUEST, None, _S.PENDING_SELLER, now, reason, note)
+    record = record_step(kind, asked)
+    start = opened_on(order, opening.new_id, Initiator.BUYER, reason, note, policy, now)
     r = AfterSaleRequest(
-        **vars(opened_on(order, opening.new_id, Initiator.BUYER, reason, note, policy, now)),
+        **vars(replace(start, timeline=(record,))),
         kind=kind,
         status=_S.PENDING_SELLER,
         lines=snapshot(order, quantities),
         follows_id=follows,
-    )
-    asked = record_of(actor, _A.REQUEST, None, _S.PENDING_SELLER, now, reason, note)
-    record = record_step(kind, asked)
-    r = replace(
-        r, timeline=(record,), deadline=seller_answers_by(order, policy, now, opening.calendar)
+        deadline=seller_answers_by(order, policy, now, opening.calendar),
     )
 
     again = reasons.SECOND_REQUEST_SUBMITTED
@@ -282,9 +281,8 @@ def _refunded_at_once(
 def _refuse_nothing_free(order: Order, existing: Sequence[AfterSaleRequest]) -> None:
     """Every unit is spoken for: by a request still open or appealable, named (the refund may
     come from it), or by refunds and settlements for good."""
-    waiting = [r for r in existing if r.holds_units and (r.is_open or r.status is _S.REJECTED)]
-    if waiting:
-        r = waiting[0]
+    held = (r for r in existing if r.holds_units and (r.is_open or r.status is _S.REJECTED))
+    if (r := next(held, None)) is not None:
         also = " (rejected; the buyer may still appeal it)" if r.status is _S.REJECTED else ""
         raise AfterSaleRefused(
             f"every unit of order {order.id} left to refund is held by request {r.id}, "

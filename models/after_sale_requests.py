@@ -14,21 +14,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
+from models import after_sales_machine as machine
 from models.actors import Actor, ActorKind
 from models.after_sales_errors import DeadlineNotReached, WindowClosed
 from models.after_sales_machine import (
-    FINAL_STATUSES,
-    NEXT_ACTION_OF_STATUS,
-    OPEN_STATUSES,
-    SELLER_REJECTION_ACTIONS,
-    TAB_OF_STATUS,
-    TRANSITIONS,
     AfterSaleAction,
     AfterSaleKind,
     AfterSaleStatus,
     AfterSaleTab,
     DecisionType,
-    sources_of,
 )
 from models.after_sales_machine import AfterSaleNotificationKind as _N
 from models.errors import InvalidTransition, NotPending, ResponseWindowClosed
@@ -148,11 +142,11 @@ class AfterSaleRequest(OpenedRequest[AfterSaleAction, AfterSaleStatus]):
 
     @property
     def tab(self) -> AfterSaleTab:
-        return TAB_OF_STATUS[self.status]
+        return machine.TAB_OF_STATUS[self.status]
 
     @property
     def is_open(self) -> bool:
-        return self.status in OPEN_STATUSES
+        return self.status in machine.OPEN_STATUSES
 
     @property
     def quantities(self) -> dict[str, int]:
@@ -177,7 +171,7 @@ class AfterSaleRequest(OpenedRequest[AfterSaleAction, AfterSaleStatus]):
     @property
     def seller_rejections(self) -> int:
         """R5: how many times the seller rejected this request (on request or on receipt)."""
-        return sum(1 for r in self.timeline if r.action in SELLER_REJECTION_ACTIONS)
+        return sum(1 for r in self.timeline if r.action in machine.SELLER_REJECTION_ACTIONS)
 
     @property
     def may_ask_again(self) -> bool:
@@ -194,7 +188,7 @@ class AfterSaleRequest(OpenedRequest[AfterSaleAction, AfterSaleStatus]):
 
     @property
     def next_action(self) -> NextAction | None:
-        rule = NEXT_ACTION_OF_STATUS.get(self.status)
+        rule = machine.NEXT_ACTION_OF_STATUS.get(self.status)
         if rule is None:
             return None
         action = APPEAL_OR_REQUEST_AGAIN if self.may_ask_again else rule.action
@@ -205,7 +199,7 @@ class AfterSaleRequest(OpenedRequest[AfterSaleAction, AfterSaleStatus]):
         if order.id != self.order_id:
             raise ValueError(f"{self.id} belongs to order {self.order_id}, not {order.id}")
         edges = profile_of(self.kind).table.edges(action, self.status)
-        if not edges and TRANSITIONS.edges(action, self.status):
+        if not edges and machine.TRANSITIONS.edges(action, self.status):
             raise InvalidTransition(
                 f"{action.value} is not a step of a {self.kind.value} request ({self.id})",
                 current_state=self.status.value,
@@ -235,7 +229,7 @@ class AfterSaleRequest(OpenedRequest[AfterSaleAction, AfterSaleStatus]):
         the platform acted on; `deadline`: the next step's; `changes`: what else the step sets)."""
         step = record_of(actor, action, self.status, target, now, reason, comment, acted_on)
         record = record_step(self.kind, step)
-        resolved = now if target in FINAL_STATUSES else None
+        resolved = now if target in machine.FINAL_STATUSES else None
         moved = after_step(self, record, deadline=deadline, resolved_at=resolved, **changes)
         return AfterSaleOutcome(moved, order, (record,), notes, self.status)
 
@@ -330,7 +324,7 @@ class LineEligibility:
 
 
 def _wrong_state(r: AfterSaleRequest, action: AfterSaleAction) -> InvalidTransition:
-    sources = sources_of(action)
+    sources = machine.TRANSITIONS.sources_of(action)
     allowed = ", ".join(sorted(s.value for s in sources if s is not None))
     message = (
         f"cannot {action.value} request {r.id}: it is {r.status.value} "
@@ -342,7 +336,7 @@ def _wrong_state(r: AfterSaleRequest, action: AfterSaleAction) -> InvalidTransit
 
 
 def check_create(action: AfterSaleAction, actor: Actor, kind: AfterSaleKind) -> None:
-    require_actor(action, actors_of(TRANSITIONS.edges(action, None)), actor.kind, "NONE")
+    require_actor(action, actors_of(machine.TRANSITIONS.edges(action, None)), actor.kind, "NONE")
     if not profile_of(kind).table.edges(action, None):
         raise InvalidTransition(f"{action.value} cannot open a {kind.value}", current_state="NONE")
 
@@ -372,10 +366,8 @@ def refunded_note(r: AfterSaleRequest, now: datetime) -> Notification:
 
 def outcome_notes(r: AfterSaleRequest, now: datetime, *, shop: bool) -> tuple[Notification, ...]:
     """What the buyer (and, for a platform move, the shop) hears when a request moves on."""
-    notes: list[Notification] = []
-    if r.status is _S.REFUNDED:
-        notes.append(refunded_note(r, now))
-    elif r.status is _S.AWAITING_BUYER_RETURN:
+    notes = [refunded_note(r, now)] if r.status is _S.REFUNDED else []
+    if r.status is _S.AWAITING_BUYER_RETURN:
         text = (
             f"Your {r.subject} for order {r.order_id} was approved: ship the item "
             f"back by {r.deadline:%Y-%m-%d %H:%M} UTC."

@@ -200,12 +200,13 @@ def _shipped(
 
 
 def _delivered(r: AfterSaleRequest, order: Order, actor: Actor, now: datetime) -> AfterSaleOutcome:
+    action = _A.CONFIRM_REPLACEMENT_DELIVERED
+    r.start_step(order, action, actor)
     text = f"The replacement for {r.id} (order {r.order_id}) was delivered."
     notes = (to_shop(r, _N.REPLACEMENT_DELIVERED, text, now),)
     shipment = r.replacement_shipment
     received = replace(shipment, received_at=now) if shipment else None
     step = {"reason": reasons.REPLACEMENT_DELIVERED, "replacement_shipment": received}
-    action = _A.CONFIRM_REPLACEMENT_DELIVERED
     return r.moved_to(order, action, _S.REPLACED, actor, now, notes, **step)
 
 
@@ -232,7 +233,6 @@ def replacement_delivered(
     r: AfterSaleRequest, order: Order, actor: Actor, now: datetime, replacement: Order | None = None
 ) -> AfterSaleOutcome:
     """P2, P4: the carrier delivered the replacement; its order is delivered with it."""
-    r.start_step(order, _A.CONFIRM_REPLACEMENT_DELIVERED, actor)
     outcome = _delivered(r, order, actor, now)
     if replacement is None or replacement.fulfilment_state is not FulfilmentState.IN_TRANSIT:
         return outcome
@@ -255,7 +255,6 @@ def follow_replacement_order(
         steps.append(_shipped(r, order, actor, shipment, now))
     current = steps[-1].request if steps else r
     if state is FulfilmentState.DELIVERED and current.status is _S.REPLACEMENT_SHIPPED:
-        current.start_step(order, _A.CONFIRM_REPLACEMENT_DELIVERED, actor)
         steps.append(_delivered(current, order, actor, now))
     if not steps:
         return None
