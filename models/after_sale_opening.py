@@ -347,18 +347,10 @@ def refund_without_request(
     else:
         quantities = clean_quantities(order, lines)
         refuse_open_and_used(order, existing, quantities, set())
-    decision = Decision(
-        DecisionType.APPROVE_REFUND
-        if partial_amount is None
-        else DecisionType.OFFER_PARTIAL_REFUND,
-        snapshot(order, quantities),
-        True,
-        partial_amount,
-        reason,
-        comment,
-        now,
-        actor.kind,
-    )
+    partial = partial_amount is not None
+    decided = DecisionType.OFFER_PARTIAL_REFUND if partial else DecisionType.APPROVE_REFUND
+    chosen = snapshot(order, quantities)
+    decision = Decision(decided, chosen, True, partial_amount, reason, comment, now, actor.kind)
     # The quote itself refuses a partial amount that is not positive or above what is refundable.
     refund_quote(order, ledger, quantities, partial_amount)
     r = AfterSaleRequest(

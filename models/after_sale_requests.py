@@ -160,13 +160,11 @@ class AfterSaleRequest(OpenedRequest[AfterSaleAction, AfterSaleStatus]):
     @property
     def holds_units(self) -> bool:
         """Whether the covered units are spoken for: open, appealable, or settled for good."""
-        if self.is_open or self.status in (_S.REJECTED, _S.REPLACED, _S.DECIDED_FOR_SELLER):
-            return True
         if self.status is _S.REFUNDED:
             # A seller's or the platform's partial refund is a price adjustment, not a settlement.
             partial = self.decision is not None and self.decision.partial_amount is not None
             return self.initiator is Initiator.BUYER or not partial
-        return False
+        return self.is_open or self.status in (_S.REJECTED, _S.REPLACED, _S.DECIDED_FOR_SELLER)
 
     @property
     def seller_rejections(self) -> int:
