@@ -255,12 +255,7 @@ class AfterSaleRequest(OpenedRequest[AfterSaleAction, AfterSaleStatus]):
         )
 
     def on_deadline(
-        self,
-        order: Order,
-        action: AfterSaleAction,
-        actor: Actor,
-        now: datetime,
-        why: str,
+        self, order: Order, action: AfterSaleAction, actor: Actor, now: datetime, why: str
     ) -> dict[str, object]:
         """Start the platform's move on a deadline that has passed: the step's reason (`why`)
         and the deadline it acts on, as `moved_to`'s keywords."""

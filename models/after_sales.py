@@ -9,10 +9,10 @@ models/refund_ledger.py (`refund_quote`, the ledger); the order, its ledger and 
 one case (models/after_sales_case.py).
 
 This module is the after-sale API (what it imports is what it offers: pyproject.toml lets ruff
-know): every step, from the modules that hold them by topic
-(after_sale_opening, after_sale_decisions, after_sale_appeals, after_sale_shipping,
-after_sale_eligibility; their plumbing in after_sale_steps), and the platform's move at a
-deadline. Every step writes its timeline record through `after_sale_steps.record_step`, which
+know): every step, from the modules that hold them by topic (after_sale_opening,
+after_sale_decisions, after_sale_shipping; the request's own plumbing in after_sale_requests),
+and the platform's move at a deadline. Every step writes its timeline record through
+`after_sale_requests.record_step`, which
 accepts only a step of its kind's table made by one of the actor kinds the step names. An action
 from a state that does not allow it raises `InvalidTransition` (or `NotPending`) naming the
 current state, before anything is computed. Who the actor is (the buyer of this order, an agent
