@@ -189,7 +189,7 @@ def approve(
     if decision in _OWN_STEPS:
         raise DecisionNotAllowed(f"{decision.value} is not an approval: {_OWN_STEPS[decision]}")
     r.before_deadline(now)
-    terms = (lines, buyer_keeps_item, partial_amount, reason, comment)
+    terms = (lines, buyer_keeps_item, partial_amount, reason, comment)  # in decision_for's order
     d = decision_for(r, order, ledger, actor, decision, now, *terms)
     why = {"reason": reason or decision.value, "comment": d.comment}
     return carry_out(r, order, ledger, d, _A.APPROVE, actor, now, **why)

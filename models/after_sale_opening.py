@@ -378,5 +378,6 @@ def refund_without_request(
     return AfterSaleOutcome(r, new_order, (record,), tuple(notes), None, new_ledger)
 
 
+# R9 and R10 by the names the services and the tests call them.
 refund_by_seller = partial(refund_without_request, Initiator.SELLER)
 refund_by_platform = partial(refund_without_request, Initiator.PLATFORM)
