@@ -92,27 +92,16 @@ def expire_return(
     return r.moved_to(order, _A.EXPIRE_RETURN, _S.RETURN_EXPIRED, actor, now, notes, **step)
 
 
-def _received(
-    r: AfterSaleRequest,
-    order: Order,
-    ledger: RefundLedger,
-    actor: Actor,
-    action: AfterSaleAction,
-    now: datetime,
-    **why: object,
-) -> AfterSaleOutcome:
-    shipment = r.return_shipment
-    received = replace(shipment, received_at=now) if shipment else None
-    return carry_out(r, order, ledger, None, action, actor, now, **why, return_shipment=received)
-
-
 def confirm_receipt(
     r: AfterSaleRequest, order: Order, ledger: RefundLedger, actor: Actor, now: datetime
 ) -> AfterSaleOutcome:
     """R8: the seller confirms the return arrived: the refund is paid (or the replacement ships)."""
     r.start_step(order, _A.CONFIRM_RECEIPT, actor)
     r.before_deadline(now)
-    return _received(r, order, ledger, actor, _A.CONFIRM_RECEIPT, now)
+    received = r.return_shipment and r.return_shipment.received(now)
+    return carry_out(
+        r, order, ledger, None, _A.CONFIRM_RECEIPT, actor, now, return_shipment=received
+    )
 
 
 def auto_confirm_receipt(
@@ -121,7 +110,8 @@ def auto_confirm_receipt(
     """R8: the seller did not confirm within the receipt window; the platform confirms."""
     action = _A.AUTO_CONFIRM_RECEIPT
     why = r.on_deadline(order, action, actor, now, reasons.SELLER_RECEIPT_WINDOW_PASSED)
-    return _received(r, order, ledger, actor, action, now, **why)
+    received = r.return_shipment and r.return_shipment.received(now)
+    return carry_out(r, order, ledger, None, action, actor, now, **why, return_shipment=received)
 
 
 def reject_on_receipt(
@@ -204,8 +194,7 @@ def _delivered(r: AfterSaleRequest, order: Order, actor: Actor, now: datetime) -
     r.start_step(order, action, actor)
     text = f"The replacement for {r.id} (order {r.order_id}) was delivered."
     notes = (to_shop(r, _N.REPLACEMENT_DELIVERED, text, now),)
-    shipment = r.replacement_shipment
-    received = replace(shipment, received_at=now) if shipment else None
+    received = r.replacement_shipment and r.replacement_shipment.received(now)
     step = {"reason": reasons.REPLACEMENT_DELIVERED, "replacement_shipment": received}
     return r.moved_to(order, action, _S.REPLACED, actor, now, notes, **step)
 
