@@ -54,10 +54,9 @@ from models.requests import (
     to_buyer,
     to_shop,
 )
-from models.transitions import Transition, require_actor
+from models.transitions import require_actor
 
 PROFILE = request_kinds.CANCELLATION
-Step = Transition[CancellationAction, CancellationStatus]
 _A = CancellationAction
 
 
@@ -109,11 +108,10 @@ class Eligibility:
     window_ends_at: datetime | None
 
 
-def _check_actor(action: CancellationAction, actor: Actor) -> Step:
+def _check_actor(action: CancellationAction, actor: Actor) -> None:
     transition = TRANSITIONS.only(action)
     source = transition.source.value if transition.source else "NONE"
     require_actor(action, transition.actors, actor.kind, source)
-    return transition
 
 
 def _check_pending(c: Cancellation, order: Order, action: CancellationAction, actor: Actor) -> None:
@@ -192,15 +190,23 @@ def _refuse_if_not_cancellable(order: Order) -> None:
         )
 
 
-def refuse_while_buyer_waits(order: Order, instead: str) -> None:
-    """C7, C10: the seller answers a buyer's waiting request (`instead`) before cancelling."""
+def seller_cancels(
+    order: Order, actor: Actor, action: CancellationAction, reason: str, comment: str | None
+) -> str | None:
+    """C7, C10: the seller's cancel checked (the step, the reason, no buyer's request waiting:
+    the seller answers it first); the comment as kept."""
+    _check_actor(action, actor)
+    require_reason(SELLER_CANCEL_REASONS, reason)
+    comment = clean_comment(comment)
     if order.open_cancellation_id:
+        instead = "accept it instead" if action is _A.SELLER_CANCEL else "accept or reject it first"
         raise InvalidTransition(
             f"order {order.id} has a buyer's cancellation request waiting: {instead}",
             current_state="CANCELLATION_PENDING",
             field="orderId",
         )
     _refuse_if_not_cancellable(order)
+    return comment
 
 
 def buyer_eligibility(order: Order, policy: CategoryPolicy, now: datetime) -> Eligibility:
@@ -387,10 +393,7 @@ def cancel_by_seller(
     new_id: str,
 ) -> CancellationOutcome:
     """C7: the seller cancels (out of stock, fraud, ...); the buyer is notified and refunded."""
-    _check_actor(_A.SELLER_CANCEL, actor)
-    require_reason(SELLER_CANCEL_REASONS, reason)
-    comment = clean_comment(comment)
-    refuse_while_buyer_waits(order, "accept it instead")
+    comment = seller_cancels(order, actor, _A.SELLER_CANCEL, reason, comment)
     why = "cancelled by the seller: " + SELLER_CANCEL_REASONS[reason]
     start = opened_on(order, new_id, Initiator.SELLER, reason, comment, policy, now)
     return _created_cancelled(order, actor, _A.SELLER_CANCEL, start, now, why, notify_shop=False)
