@@ -12,11 +12,11 @@ from typing import Any, Protocol
 import strawberry
 
 from models import after_sales_reasons as catalogues
-from models.after_sales import REJECT_REASONS, REQUEST_REASONS
-from models.after_sales import AfterSaleKind as DomainKind
+from models.after_sales_machine import AfterSaleKind as DomainKind
 from models.commands import ApprovalTerms, chosen_lines
 from models.errors import ValidationFailed
 from models.policy import CategoryPolicy as DomainPolicy
+from models.request_kinds import REJECT_REASONS, REQUEST_REASONS
 from resolvers.after_sales.types import AfterSaleKind, DecisionType
 from resolvers.evidence.types import EVIDENCE_IDS_HELP
 from resolvers.inputs import (

@@ -25,13 +25,11 @@ from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
 from models.actors import ADJUSTMENTS, EXPIRY_WORKER, Actor, ActorKind
-from models.after_sales import (
-    REJECT_REASONS,
-    REQUEST_REASONS,
+from models.after_sale_requests import AfterSaleRequest
+from models.after_sales_machine import (
     TAB_OF_STATUS,
     AfterSaleAction,
     AfterSaleKind,
-    AfterSaleRequest,
     AfterSaleStatus,
     DecisionType,
     sources_of,
@@ -64,6 +62,7 @@ from models.money import Money
 from models.order_intake import OrderStep, OrderUpdate
 from models.orders import FulfilmentState
 from models.policy import CategoryPolicy
+from models.request_kinds import REJECT_REASONS, REQUEST_REASONS
 from services.after_sales import SECTION
 from services.bootstrap import Services
 from storage import after_sales as store

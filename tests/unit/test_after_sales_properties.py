@@ -17,42 +17,32 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from models.actors import Actor, ActorKind
-from models.after_sales import (
+from models.after_sale_appeals import appeal, decide_for_buyer, decide_for_seller
+from models.after_sale_decisions import approve, reject, withdraw
+from models.after_sale_eligibility import line_eligibility
+from models.after_sale_offers import answer_offer, offer_partial_refund
+from models.after_sale_opening import refund_by_platform, refund_by_seller, request_by_buyer
+from models.after_sale_replacements import (
+    follow_replacement_order,
+    issue_replacement_refund,
+    replacement_delivered,
+    ship_replacement,
+)
+from models.after_sale_requests import AfterSaleOutcome, AfterSaleRequest
+from models.after_sale_shipping import confirm_receipt, reject_on_receipt, ship_return
+from models.after_sales import act_on_deadline
+from models.after_sales_errors import AfterSaleRefused
+from models.after_sales_machine import (
     DEADLINE_ACTIONS,
     FINAL_STATUSES,
     NEXT_ACTION_OF_STATUS,
-    REJECT_REASONS,
-    REQUEST_REASONS,
     TAB_OF_STATUS,
     AfterSaleAction,
     AfterSaleKind,
-    AfterSaleOutcome,
-    AfterSaleRequest,
     AfterSaleStatus,
     DecisionType,
-    act_on_deadline,
-    answer_offer,
-    appeal,
-    approve,
-    confirm_receipt,
-    decide_for_buyer,
-    decide_for_seller,
-    follow_replacement_order,
-    issue_replacement_refund,
-    line_eligibility,
-    offer_partial_refund,
-    refund_by_platform,
-    refund_by_seller,
-    reject,
-    reject_on_receipt,
-    replacement_delivered,
-    request_by_buyer,
-    ship_replacement,
-    ship_return,
     transition_for,
-    withdraw,
 )
-from models.after_sales_errors import AfterSaleRefused
 from models.after_sales_reasons import (
     APPEAL_REASONS,
     PLATFORM_REFUND_REASONS,
@@ -65,7 +55,7 @@ from models.money import Money
 from models.orders import FulfilmentState, Order, PaymentState
 from models.policy import CategoryPolicy, PolicyBook
 from models.refund_ledger import RefundLedger, refund_quote
-from models.request_kinds import profile_of
+from models.request_kinds import REJECT_REASONS, REQUEST_REASONS, profile_of
 from tests.unit.after_sale_plans import (
     ACTORS,
     MS,

@@ -13,45 +13,26 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from models.actors import EXPIRY_WORKER, Actor, ActorKind
-from models.after_sales import (
-    DEADLINE_ACTIONS,
-    NEXT_ACTION_OF_STATUS,
-    NOT_RECEIVED_AFTER,
-    REJECT_REASONS,
-    REQUEST_REASONS,
-    TAB_OF_STATUS,
-    TRANSITIONS,
-    AfterSaleAction,
-    AfterSaleKind,
-    AfterSaleOutcome,
-    AfterSaleRequest,
-    AfterSaleStatus,
-    AfterSaleTab,
-    DecisionType,
-    Initiator,
-    act_on_deadline,
+from models.after_sale_appeals import (
     appeal,
-    approve,
-    auto_approve,
-    auto_confirm_receipt,
-    confirm_receipt,
     decide_for_buyer,
     decide_for_seller,
-    expire_return,
     finalize_rejection,
-    line_eligibility,
-    quote_for_request,
-    refund_by_platform,
-    refund_by_seller,
-    reject,
-    reject_on_receipt,
-    replacement_delivered,
-    request_by_buyer,
-    ship_replacement,
-    ship_return,
-    transition_for,
-    withdraw,
 )
+from models.after_sale_decisions import approve, auto_approve, reject, withdraw
+from models.after_sale_eligibility import NOT_RECEIVED_AFTER, line_eligibility
+from models.after_sale_opening import refund_by_platform, refund_by_seller, request_by_buyer
+from models.after_sale_replacements import replacement_delivered, ship_replacement
+from models.after_sale_requests import AfterSaleOutcome, AfterSaleRequest
+from models.after_sale_shipping import (
+    auto_confirm_receipt,
+    confirm_receipt,
+    expire_return,
+    reject_on_receipt,
+    ship_return,
+)
+from models.after_sales import act_on_deadline
+from models.after_sales_case import quote_for_request
 from models.after_sales_errors import (
     AfterSaleRefused,
     DeadlineNotReached,
@@ -61,12 +42,26 @@ from models.after_sales_errors import (
     RefundExceedsRefundable,
     WindowClosed,
 )
+from models.after_sales_machine import (
+    DEADLINE_ACTIONS,
+    NEXT_ACTION_OF_STATUS,
+    TAB_OF_STATUS,
+    TRANSITIONS,
+    AfterSaleAction,
+    AfterSaleKind,
+    AfterSaleStatus,
+    AfterSaleTab,
+    DecisionType,
+    transition_for,
+)
 from models.errors import InvalidTransition, NotPending, ResponseWindowClosed, ValidationFailed
 from models.money import Money
 from models.notifications import Recipient
 from models.orders import FulfilmentState, LineItem, Order, PaymentMethod, PaymentState
 from models.policy import DAY, DEFAULT_POLICY, HOUR, CategoryPolicy, PolicyBook
 from models.refund_ledger import RefundBreakdown, RefundLedger, refund_quote
+from models.request_kinds import REJECT_REASONS, REQUEST_REASONS
+from models.requests import Initiator
 
 PLACED = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 SHIPPED = PLACED + DAY

@@ -5,21 +5,12 @@ from __future__ import annotations
 import pytest
 
 from models.actors import EXPIRY_WORKER
-from models.after_sales import (
-    MAX_OFFERS,
-    AfterSaleAction,
-    AfterSaleTab,
-    DecisionType,
-    OfferAnswer,
-    act_on_deadline,
-    answer_offer,
-    approve,
-    follow_replacement_order,
-    issue_replacement_refund,
-    offer_partial_refund,
-    quote_for_request,
-    transition_for,
-)
+from models.after_sale_decisions import approve
+from models.after_sale_offers import MAX_OFFERS, answer_offer, offer_partial_refund
+from models.after_sale_replacements import follow_replacement_order, issue_replacement_refund
+from models.after_sale_requests import OfferAnswer
+from models.after_sales import act_on_deadline
+from models.after_sales_case import quote_for_request
 from models.after_sales_errors import (
     DeadlineNotReached,
     DecisionNotAllowed,
@@ -27,6 +18,7 @@ from models.after_sales_errors import (
     RefundExceedsRefundable,
     WindowClosed,
 )
+from models.after_sales_machine import AfterSaleAction, AfterSaleTab, DecisionType, transition_for
 from models.cancellations import buyer_eligibility
 from models.cancellations import request_by_buyer as cancellation_by_buyer
 from models.errors import InvalidTransition, ValidationFailed
