@@ -62,7 +62,7 @@ from models.money import Money
 from models.order_intake import OrderStep, OrderUpdate
 from models.orders import FulfilmentState
 from models.policy import CategoryPolicy
-from models.request_kinds import REJECT_REASONS, REQUEST_REASONS
+from models.request_kinds import profile_of
 from services.after_sales import SECTION
 from services.bootstrap import Services
 from storage import after_sales as store
@@ -281,7 +281,7 @@ async def _act(
     match step.action:
         case "request":
             kind = _pick(list(AfterSaleKind), step.pick)
-            reason = _pick(list(REQUEST_REASONS[kind]), step.pick)
+            reason = _pick(list(profile_of(kind).request_reasons), step.pick)
             await svc.handle(
                 who(buyer), RequestAfterSale(order_id, kind, chosen_lines(line), reason)
             )
@@ -314,7 +314,7 @@ async def _act(
             )
         case "reject":
             kind = r.kind if r else AfterSaleKind.REFUND_ONLY
-            reason = _pick(list(REJECT_REASONS[kind]), step.pick)
+            reason = _pick(list(profile_of(kind).reject_reasons), step.pick)
             await svc.handle(who(seller), RejectAfterSale(rid, reason, "checked"))
         case "withdraw":
             await svc.handle(who(buyer), WithdrawAfterSale(rid))

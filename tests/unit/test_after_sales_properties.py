@@ -55,7 +55,7 @@ from models.money import Money
 from models.orders import FulfilmentState, Order, PaymentState
 from models.policy import CategoryPolicy, PolicyBook
 from models.refund_ledger import RefundLedger, refund_quote
-from models.request_kinds import REJECT_REASONS, REQUEST_REASONS, profile_of
+from models.request_kinds import profile_of
 from tests.unit.after_sale_plans import (
     ACTORS,
     MS,
@@ -188,7 +188,7 @@ def _apply(world: World, step: Step) -> AfterSaleOutcome | Order | None:
     existing = list(world.requests.values())
     match step.action:
         case "request":
-            reasons = REQUEST_REASONS[step.kind]
+            reasons = profile_of(step.kind).request_reasons
             not_received = step.kind is AfterSaleKind.REFUND_ONLY and step.pick % 2 == 0
             reason = "NOT_RECEIVED" if not_received else _reason(reasons, step.reason_index)
             return request_by_buyer(
@@ -257,7 +257,7 @@ def _apply(world: World, step: Step) -> AfterSaleOutcome | Order | None:
                 comment=step.comment,
             )
         case "reject":
-            reason = _reason(REJECT_REASONS[r.kind], step.reason_index)
+            reason = _reason(profile_of(r.kind).reject_reasons, step.reason_index)
             return reject(r, order, actor, reason, step.comment, now)
         case "withdraw":
             return withdraw(r, order, actor, now)

@@ -60,7 +60,7 @@ from models.notifications import Recipient
 from models.orders import FulfilmentState, LineItem, Order, PaymentMethod, PaymentState
 from models.policy import DAY, DEFAULT_POLICY, HOUR, CategoryPolicy, PolicyBook
 from models.refund_ledger import RefundBreakdown, RefundLedger, refund_quote
-from models.request_kinds import REJECT_REASONS, REQUEST_REASONS
+from models.request_kinds import profile_of
 from models.requests import Initiator
 
 PLACED = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
@@ -987,7 +987,7 @@ def test_p1_replacement_within_window() -> None:
     with pytest.raises(AfterSaleRefused) as late:
         Shop().ask(RP, {MUG: 1}, "WRONG_ITEM", at=end)
     assert late.value.code == "WINDOW_PASSED"
-    assert set(REQUEST_REASONS[RP]) == {"DAMAGED", "DEFECTIVE", "WRONG_ITEM"}
+    assert set(profile_of(RP).request_reasons) == {"DAMAGED", "DEFECTIVE", "WRONG_ITEM"}
 
 
 def test_p2_replacement_needs_item_back_by_policy() -> None:
@@ -1043,7 +1043,7 @@ def test_p3_reject_replacement_with_reason() -> None:
     out = reject(r, shop.order, SELLER, "OUT_OF_STOCK", "back in May", ASKED)
     assert out.request.status is S.REJECTED
     assert (out.record.reason, out.record.comment) == ("OUT_OF_STOCK", "back in May")
-    assert set(REJECT_REASONS[RP]) != set(REJECT_REASONS[RR])
+    assert set(profile_of(RP).reject_reasons) != set(profile_of(RR).reject_reasons)
 
 
 # --- Y1 -------------------------------------------------------------------------------------
@@ -1079,4 +1079,4 @@ def test_y1_windows_come_from_the_policy_the_request_was_opened_under() -> None:
     book = PolicyBook({"home": short})
     ends = {e.window_ends_at for e in line_eligibility(make_order(), [], book, ASKED)}
     assert ends == {DELIVERED + 3 * DAY}
-    assert all(REJECT_REASONS[k] for k in AfterSaleKind)
+    assert all(profile_of(k).reject_reasons for k in AfterSaleKind)
