@@ -22,7 +22,6 @@ from models.after_sales_machine import (
     AfterSaleNotificationKind,
     AfterSaleStatus,
     DecisionType,
-    sources_of,
 )
 from models.errors import InvalidTransition, NotPending, ResponseWindowClosed
 from models.money import Money
@@ -40,7 +39,7 @@ _N = AfterSaleNotificationKind
 
 
 def _wrong_state(r: AfterSaleRequest, action: AfterSaleAction) -> InvalidTransition:
-    sources = sources_of(action)
+    sources = TRANSITIONS.sources_of(action)
     allowed = ", ".join(sorted(s.value for s in sources if s is not None))
     message = (
         f"cannot {action.value} request {r.id}: it is {r.status.value} "

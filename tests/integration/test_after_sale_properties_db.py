@@ -28,12 +28,11 @@ from models.actors import ADJUSTMENTS, EXPIRY_WORKER, Actor, ActorKind
 from models.after_sale_requests import AfterSaleRequest
 from models.after_sales_machine import (
     TAB_OF_STATUS,
+    TRANSITIONS,
     AfterSaleAction,
     AfterSaleKind,
     AfterSaleStatus,
     DecisionType,
-    sources_of,
-    transition_for,
 )
 from models.after_sales_reasons import RECEIPT_REJECT_REASONS, REPLACEMENT_APPROVE_REASONS
 from models.clock import SettableClock
@@ -177,7 +176,7 @@ async def _check(db: Database, order_id: str, shop_id: str) -> list[AfterSaleReq
         status = None
         for record in r.timeline:
             assert record.from_status == status, (r.id, r.timeline)
-            edge = transition_for(record.action, record.from_status, record.to_status)
+            edge = TRANSITIONS.step(record.action, record.from_status, record.to_status)
             assert edge is not None and record.actor_kind in edge.actors and r.kind in edge.kinds
             status = record.to_status
         assert status == r.status and r.tab == TAB_OF_STATUS[r.status]
@@ -237,7 +236,7 @@ def _target(requests: list[AfterSaleRequest], step: Step) -> AfterSaleRequest | 
         return None
     action = MACHINE_ACTION.get(step.action)
     if action is not None and step.target % 4:
-        fitting = [r for r in requests if r.status in sources_of(action)]
+        fitting = [r for r in requests if r.status in TRANSITIONS.sources_of(action)]
         if fitting:
             return _pick(fitting, step.target)
     return _pick(requests, step.target)

@@ -37,11 +37,11 @@ from models.after_sales_machine import (
     FINAL_STATUSES,
     NEXT_ACTION_OF_STATUS,
     TAB_OF_STATUS,
+    TRANSITIONS,
     AfterSaleAction,
     AfterSaleKind,
     AfterSaleStatus,
     DecisionType,
-    transition_for,
 )
 from models.after_sales_reasons import (
     APPEAL_REASONS,
@@ -406,7 +406,7 @@ def _check_invariants(world: World) -> None:
         previous: AfterSaleStatus | None = None
         assert r.timeline and r.timeline[0].at == r.requested_at
         for record in r.timeline:
-            edge = transition_for(record.action, record.from_status, record.to_status)
+            edge = TRANSITIONS.step(record.action, record.from_status, record.to_status)
             assert edge is not None, record  # no step outside the table
             assert record.actor_kind in edge.actors, record
             assert r.kind in edge.kinds, (r.kind, record)

@@ -52,7 +52,6 @@ from models.after_sales_machine import (
     AfterSaleStatus,
     AfterSaleTab,
     DecisionType,
-    transition_for,
 )
 from models.errors import InvalidTransition, NotPending, ResponseWindowClosed, ValidationFailed
 from models.money import Money
@@ -901,7 +900,7 @@ def test_r10_platform_refund_without_the_seller() -> None:
 def _check_timeline(r: AfterSaleRequest) -> None:
     previous = None
     for record in r.timeline:
-        edge = transition_for(record.action, record.from_status, record.to_status)
+        edge = TRANSITIONS.step(record.action, record.from_status, record.to_status)
         assert edge is not None, record
         assert record.actor_kind in edge.actors
         assert r.kind in edge.kinds

@@ -18,7 +18,7 @@ from models.after_sales_errors import (
     RefundExceedsRefundable,
     WindowClosed,
 )
-from models.after_sales_machine import AfterSaleAction, AfterSaleTab, DecisionType, transition_for
+from models.after_sales_machine import TRANSITIONS, AfterSaleAction, AfterSaleTab, DecisionType
 from models.cancellations import buyer_eligibility
 from models.cancellations import request_by_buyer as cancellation_by_buyer
 from models.errors import InvalidTransition, ValidationFailed
@@ -55,7 +55,7 @@ def offered(shop: Shop, amount: int = 700, kind=RR, at=OFFERED):  # type: ignore
 def _follows_the_table(r) -> None:  # type: ignore[no-untyped-def]
     previous = None
     for record in r.timeline:
-        edge = transition_for(record.action, record.from_status, record.to_status)
+        edge = TRANSITIONS.step(record.action, record.from_status, record.to_status)
         assert edge is not None, record
         assert record.actor_kind in edge.actors and r.kind in edge.kinds
         assert record.from_status is previous
