@@ -212,8 +212,7 @@ def seller_cancels(
 def buyer_eligibility(order: Order, policy: CategoryPolicy, now: datetime) -> Eligibility:
     """What the buyer's cancel button would do right now (C1, C2, C3)."""
     try:
-        _refuse_if_not_cancellable(order)
-        _refuse_after_rejection(order)
+        _refuse_buyer(order)
     except (OrderNotCancellable, DuplicateRequest, InvalidTransition) as refusal:
         return Eligibility(False, False, refusal.code, refusal.message, None)
     window_ends = order.placed_at + policy.unconditional_cancel_window
@@ -224,7 +223,9 @@ def buyer_eligibility(order: Order, policy: CategoryPolicy, now: datetime) -> El
     )
 
 
-def _refuse_after_rejection(order: Order) -> None:
+def _refuse_buyer(order: Order) -> None:
+    """C3, and C5: a buyer does not ask again once the seller rejected a request for the order."""
+    _refuse_if_not_cancellable(order)
     if order.rejected_cancellation_id:
         raise DuplicateRequest(
             f"the seller already rejected a cancellation request for order {order.id}; "
@@ -278,12 +279,8 @@ def request_by_buyer(
     the seller's window is the one for the order's value, counted as the policy says (Y2)."""
     require_reason(PROFILE.request_reasons, reason)
     note = clean_comment(note, field="note")
-    _refuse_if_not_cancellable(order)
-    _refuse_after_rejection(order)
-    at_once = (
-        order.fulfilment_state is FulfilmentState.UNPAID
-        or now < order.placed_at + policy.unconditional_cancel_window
-    )
+    _refuse_buyer(order)
+    at_once = buyer_eligibility(order, policy, now).at_once
     action = _A.CANCEL_AT_ONCE if at_once else _A.REQUEST
     _check_actor(action, actor)
     start = opened_on(order, new_id, Initiator.BUYER, reason, note, policy, now)
