@@ -53,23 +53,24 @@ class AfterSaleTab(Enum):
 
 
 _S = AfterSaleStatus
+# The statuses whose names would not fit the tables below, short.
+_TO_SHIP, _SHIPPED = _S.AWAITING_REPLACEMENT_SHIPMENT, _S.REPLACEMENT_SHIPPED
+_TO_RETURN, _OFFERED = _S.AWAITING_BUYER_RETURN, _S.AWAITING_BUYER_RESPONSE
 
-# R2, in one place. APPEALED is To Proceed: docs/decisions.md, "After-sale requests", says why.
+# R2, in one place: the statuses of each tab. APPEALED is To Proceed: docs/decisions.md,
+# "After-sale requests", says why; an offer waits In Process: the buyer acts, as on a return (R12).
 TAB_OF_STATUS: Mapping[AfterSaleStatus, AfterSaleTab] = {
-    _S.PENDING_SELLER: AfterSaleTab.TO_PROCEED,
-    _S.APPEALED: AfterSaleTab.TO_PROCEED,
-    _S.AWAITING_BUYER_RETURN: AfterSaleTab.IN_PROCESS,
-    _S.RETURN_IN_TRANSIT: AfterSaleTab.IN_PROCESS,
-    _S.AWAITING_REPLACEMENT_SHIPMENT: AfterSaleTab.IN_PROCESS,
-    _S.REPLACEMENT_SHIPPED: AfterSaleTab.IN_PROCESS,
-    _S.REFUNDED: AfterSaleTab.COMPLETED,
-    _S.REPLACED: AfterSaleTab.COMPLETED,
-    _S.REJECTED: AfterSaleTab.CLOSED,
-    _S.CLOSED_FINAL: AfterSaleTab.CLOSED,
-    _S.WITHDRAWN: AfterSaleTab.CLOSED,
-    _S.DECIDED_FOR_SELLER: AfterSaleTab.CLOSED,
-    _S.RETURN_EXPIRED: AfterSaleTab.CLOSED,
-    _S.AWAITING_BUYER_RESPONSE: AfterSaleTab.IN_PROCESS,  # the buyer acts, as on a return (R12)
+    status: tab
+    for tab, statuses in [
+        (AfterSaleTab.TO_PROCEED, [_S.PENDING_SELLER, _S.APPEALED]),
+        (AfterSaleTab.IN_PROCESS, [_TO_RETURN, _S.RETURN_IN_TRANSIT, _TO_SHIP, _SHIPPED, _OFFERED]),
+        (AfterSaleTab.COMPLETED, [_S.REFUNDED, _S.REPLACED]),
+        (
+            AfterSaleTab.CLOSED,
+            [_S.REJECTED, _S.CLOSED_FINAL, _S.WITHDRAWN, _S.DECIDED_FOR_SELLER, _S.RETURN_EXPIRED],
+        ),
+    ]
+    for status in statuses
 }
 
 # Open: someone still has to act on the request (the To Proceed and In Process tabs).
@@ -128,10 +129,6 @@ _MONEY = frozenset({_K.REFUND_ONLY, _K.RETURN_AND_REFUND})
 _SHIPPERS = frozenset({ActorKind.SELLER_AGENT, ActorKind.PLATFORM, ActorKind.INTEGRATION})
 _DELIVERY = frozenset({ActorKind.PLATFORM, ActorKind.INTEGRATION})
 
-
-# The statuses whose names would not fit the rows below, short.
-_TO_SHIP, _SHIPPED = _S.AWAITING_REPLACEMENT_SHIPMENT, _S.REPLACEMENT_SHIPPED
-_TO_RETURN, _OFFERED = _S.AWAITING_BUYER_RETURN, _S.AWAITING_BUYER_RESPONSE
 
 # The whole state machine, for every kind: (kinds, action, source, target, actors, rule) a step.
 # Nothing else moves an after-sale request.

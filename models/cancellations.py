@@ -327,9 +327,8 @@ def accept(c: Cancellation, order: Order, actor: Actor, now: datetime) -> Cancel
     """C4: the seller accepts; the order is cancelled and the buyer refunded automatically."""
     _check_pending(c, order, _A.ACCEPT, actor)
     _refuse_after_deadline(c, now)
-    return _accepted(
-        c, order, actor, _A.ACCEPT, now, None, None, "the seller accepted your request"
-    )
+    why = "the seller accepted your request"
+    return _accepted(c, order, actor, _A.ACCEPT, now, None, None, why)
 
 
 def auto_accept(c: Cancellation, order: Order, actor: Actor, now: datetime) -> CancellationOutcome:
@@ -375,9 +374,8 @@ def withdraw(c: Cancellation, order: Order, actor: Actor, now: datetime) -> Canc
     new_c, record = _moved(c, actor, _A.WITHDRAW, now)
     text = f"The buyer withdrew the cancellation request for order {c.order_id}."
     notes = (to_shop(c, _N.CANCELLATION_WITHDRAWN, text, now),)
-    return CancellationOutcome(
-        new_c, replace(order, open_cancellation_id=None), record, notes, c.status
-    )
+    new_order = replace(order, open_cancellation_id=None)
+    return CancellationOutcome(new_c, new_order, record, notes, c.status)
 
 
 def cancel_by_seller(

@@ -46,15 +46,15 @@ class Command:
 
 
 class CancellationCommand(Command):
-    pass
+    """A step on an order cancellation (C1-C10)."""
 
 
 class AfterSaleCommand(Command):
-    pass
+    """A step on an after-sale request (R1-R12, P1-P4)."""
 
 
 class TicketCommand(Command):
-    pass
+    """A step on a helpdesk ticket (H1, H2)."""
 
 
 class Opening:
