@@ -146,19 +146,17 @@ class StepOnRequest:
 
 
 @dataclass(frozen=True)
-class StepWithReason:
+class StepWithReason(StepOnRequest):
     """A step on a request for a reason from its catalogue, with an optional comment."""
 
-    request_id: str
     reason: str
     comment: str | None = None
 
 
 @dataclass(frozen=True)
-class Shipping:
+class Shipping(StepOnRequest):
     """A parcel handed to a carrier for a request."""
 
-    request_id: str
     carrier: str
     tracking_number: str
 
