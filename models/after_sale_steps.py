@@ -22,6 +22,7 @@ from models.after_sales_machine import (
     AfterSaleNotificationKind,
     AfterSaleStatus,
     DecisionType,
+    sources_of,
 )
 from models.errors import InvalidTransition, NotPending, ResponseWindowClosed
 from models.money import Money
@@ -39,7 +40,7 @@ _N = AfterSaleNotificationKind
 
 
 def _wrong_state(r: AfterSaleRequest, action: AfterSaleAction) -> InvalidTransition:
-    sources = TRANSITIONS.sources_of(action)
+    sources = sources_of(action)
     allowed = ", ".join(sorted(s.value for s in sources if s is not None))
     message = (
         f"cannot {action.value} request {r.id}: it is {r.status.value} "

@@ -8,14 +8,14 @@ notifications. Storage writes all of them in one transaction, or none. Money com
 models/refund_ledger.py (`refund_quote`, the ledger); the order, its ledger and its requests are
 one case (models/after_sales_case.py).
 
-The steps live in modules by topic (after_sale_opening, after_sale_decisions, after_sale_offers,
-after_sale_appeals, after_sale_shipping, after_sale_replacements, after_sale_eligibility; their
-plumbing in after_sale_steps); callers import them from there. This module holds the platform's
-move at a deadline, which picks one of them by the request's status. Every step writes its
-timeline record through `after_sale_steps.record_step`, which accepts only a step of its kind's
-table made by one of the actor kinds the step names. An action from a state that does not allow
-it raises `InvalidTransition` (or `NotPending`) naming the current state, before anything is
-computed. Who the actor is (the buyer of this order, an agent
+This module is the after-sale API (what it imports is what it offers: pyproject.toml lets ruff
+know): every step, from the modules that hold them by topic
+(after_sale_opening, after_sale_decisions, after_sale_appeals, after_sale_shipping,
+after_sale_eligibility; their plumbing in after_sale_steps), and the platform's move at a
+deadline. Every step writes its timeline record through `after_sale_steps.record_step`, which
+accepts only a step of its kind's table made by one of the actor kinds the step names. An action
+from a state that does not allow it raises `InvalidTransition` (or `NotPending`) naming the
+current state, before anything is computed. Who the actor is (the buyer of this order, an agent
 of this shop with the adjustments permission) is checked by the services with models/access.py,
 as for cancellations.
 
@@ -28,16 +28,72 @@ from __future__ import annotations
 from datetime import datetime
 
 from models.actors import Actor
-from models.after_sale_appeals import finalize_rejection
-from models.after_sale_decisions import auto_approve
-from models.after_sale_offers import expire_offer
-from models.after_sale_replacements import replacement_not_delivered
-from models.after_sale_requests import AfterSaleOutcome, AfterSaleRequest
-from models.after_sale_shipping import auto_confirm_receipt, expire_return
-from models.after_sales_machine import DEADLINE_ACTIONS, AfterSaleAction
+from models.after_sale_appeals import (
+    appeal,
+    decide_for_buyer,
+    decide_for_seller,
+    finalize_rejection,
+)
+from models.after_sale_decisions import approve, auto_approve, reject, withdraw
+from models.after_sale_eligibility import NOT_RECEIVED_AFTER, line_eligibility
+from models.after_sale_offers import MAX_OFFERS, answer_offer, expire_offer, offer_partial_refund
+from models.after_sale_opening import (
+    INSTANT_REFUNDER,
+    refund_by_platform,
+    refund_by_seller,
+    request_by_buyer,
+)
+from models.after_sale_replacements import (
+    follow_replacement_order,
+    issue_replacement_refund,
+    replacement_delivered,
+    replacement_not_delivered,
+    ship_replacement,
+)
+from models.after_sale_requests import (
+    AfterSaleOutcome,
+    AfterSaleRecord,
+    AfterSaleRequest,
+    Appeal,
+    Decision,
+    LineEligibility,
+    Offer,
+    OfferAnswer,
+    Rejection,
+    Shipment,
+)
+from models.after_sale_shipping import (
+    auto_confirm_receipt,
+    confirm_receipt,
+    expire_return,
+    reject_on_receipt,
+    ship_return,
+    shipment_of,
+)
+from models.after_sales_case import AfterSalesCase, quote_for_request
+from models.after_sales_machine import (
+    DEADLINE_ACTIONS,
+    FINAL_STATUSES,
+    NEXT_ACTION_OF_STATUS,
+    OPEN_STATUSES,
+    SELLER_REJECTION_ACTIONS,
+    TAB_OF_STATUS,
+    TRANSITIONS,
+    AfterSaleAction,
+    AfterSaleKind,
+    AfterSaleNotificationKind,
+    AfterSaleStatus,
+    AfterSaleTab,
+    DecisionType,
+    sources_of,
+    transition_for,
+)
 from models.errors import InvalidTransition
 from models.orders import Order
-from models.refund_ledger import RefundLedger
+from models.refund_ledger import RefundBreakdown, RefundLedger, refund_quote
+from models.request_kinds import REJECT_REASONS, REQUEST_REASONS
+from models.requests import DeadlineRule, Initiator, NextAction, TimelineRecord
+from models.transitions import Transition
 
 _A = AfterSaleAction
 

@@ -8,23 +8,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.after_sale_requests import (
+from models.after_sales import (
+    AfterSaleAction,
+    AfterSaleKind,
     AfterSaleRequest,
+    AfterSaleStatus,
     Appeal,
     Decision,
     Offer,
+    RefundBreakdown,
     Rejection,
     Shipment,
 )
-from models.after_sales_machine import AfterSaleAction, AfterSaleKind, AfterSaleStatus
 from models.money import Money
-from models.refund_ledger import (
-    LedgerEntry,
-    LedgerSource,
-    LineRefund,
-    RefundBreakdown,
-    RefundLedger,
-)
+from models.refund_ledger import LedgerEntry, LedgerSource, LineRefund, RefundLedger
 from storage.documents import (
     line_doc,
     line_from,

@@ -12,8 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from models.access import Scope
-from models.after_sale_requests import AfterSaleRequest
-from models.after_sales_machine import AfterSaleKind, AfterSaleStatus, AfterSaleTab
+from models.after_sales import AfterSaleKind, AfterSaleRequest, AfterSaleStatus, AfterSaleTab
 from models.errors import ValidationFailed
 from storage.after_sale_documents import after_sale_doc, after_sale_from, tab_key
 from storage.keys import ALL, time_bounds

@@ -12,11 +12,11 @@ from typing import Any, Protocol
 import strawberry
 
 from models import after_sales_reasons as catalogues
-from models.after_sales_machine import AfterSaleKind as DomainKind
+from models.after_sales import REJECT_REASONS, REQUEST_REASONS
+from models.after_sales import AfterSaleKind as DomainKind
 from models.commands import ApprovalTerms, chosen_lines
 from models.errors import ValidationFailed
 from models.policy import CategoryPolicy as DomainPolicy
-from models.request_kinds import profile_of
 from resolvers.after_sales.types import AfterSaleKind, DecisionType
 from resolvers.evidence.types import EVIDENCE_IDS_HELP
 from resolvers.inputs import (
@@ -35,11 +35,11 @@ AfterSaleSort = sort_enum("AfterSaleSort")
 
 # The reason catalogues of after-sale requests, by the name a client asks for one with.
 CATALOGUES: Mapping[str, Mapping[str, str]] = {
-    "REFUND_ONLY_REQUEST": profile_of(DomainKind.REFUND_ONLY).request_reasons,
-    "RETURN_AND_REFUND_REQUEST": profile_of(DomainKind.RETURN_AND_REFUND).request_reasons,
-    "REPLACEMENT_REQUEST": profile_of(DomainKind.REPLACEMENT).request_reasons,
-    "REFUND_REJECT": profile_of(DomainKind.REFUND_ONLY).reject_reasons,
-    "REPLACEMENT_REJECT": profile_of(DomainKind.REPLACEMENT).reject_reasons,
+    "REFUND_ONLY_REQUEST": REQUEST_REASONS[DomainKind.REFUND_ONLY],
+    "RETURN_AND_REFUND_REQUEST": REQUEST_REASONS[DomainKind.RETURN_AND_REFUND],
+    "REPLACEMENT_REQUEST": REQUEST_REASONS[DomainKind.REPLACEMENT],
+    "REFUND_REJECT": REJECT_REASONS[DomainKind.REFUND_ONLY],
+    "REPLACEMENT_REJECT": REJECT_REASONS[DomainKind.REPLACEMENT],
     "REPLACEMENT_APPROVE": catalogues.REPLACEMENT_APPROVE_REASONS,
     "RECEIPT_REJECT": catalogues.RECEIPT_REJECT_REASONS,
     "APPEAL": catalogues.APPEAL_REASONS,

@@ -8,7 +8,7 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from models.after_sales_machine import AfterSaleTab as DomainTab
+from models.after_sales import AfterSaleTab as DomainTab
 from models.errors import ValidationFailed
 from resolvers.after_sales.inputs import (
     CATALOGUES,

@@ -14,8 +14,7 @@ import strawberry
 from strawberry.types import Info
 
 from graphql_runtime.execution_plans import serve_from
-from models import after_sale_requests as domain
-from models import after_sales_machine as machine
+from models import after_sales as domain
 from models.after_sales_reasons import display_text
 from models.orders import Order as DomainOrder
 from models.policy import CategoryPolicy as DomainPolicy
@@ -37,16 +36,16 @@ from resolvers.values import ActorKind, LineItem, Lines, Money, Reason, copied
 if TYPE_CHECKING:
     from resolvers.orders.types import Order
 
-AfterSaleKind = strawberry.enum(machine.AfterSaleKind, name="AfterSaleKind")
+AfterSaleKind = strawberry.enum(domain.AfterSaleKind, name="AfterSaleKind")
 DecisionType = strawberry.enum(
-    machine.DecisionType,
+    domain.DecisionType,
     name="AfterSaleDecisionType",
     description="R7, P2: what the seller (or the platform) approved.",
 )
 
 
 AfterSaleTab = kind_tabs(
-    "AfterSaleTab", machine.AfterSaleTab, "The tabs of Seller Center > Manage Returns/Refunds (R2)."
+    "AfterSaleTab", domain.AfterSaleTab, "The tabs of Seller Center > Manage Returns/Refunds (R2)."
 )
 
 
@@ -242,7 +241,7 @@ class AfterSale(Request):
     )
     async def seller_response_window(self, info: Info[Context, Any]) -> ResponseWindow | None:
         r = self._r
-        if not r.timeline or r.timeline[0].to_status is not machine.AfterSaleStatus.PENDING_SELLER:
+        if not r.timeline or r.timeline[0].to_status is not domain.AfterSaleStatus.PENDING_SELLER:
             return None
         order = await info.context.orders.load(r.order_id)
         return ResponseWindow.for_request(r.policy, order.items_total.minor) if order else None

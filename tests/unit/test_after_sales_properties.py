@@ -17,32 +17,42 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from models.actors import Actor, ActorKind
-from models.after_sale_appeals import appeal, decide_for_buyer, decide_for_seller
-from models.after_sale_decisions import approve, reject, withdraw
-from models.after_sale_eligibility import line_eligibility
-from models.after_sale_offers import answer_offer, offer_partial_refund
-from models.after_sale_opening import refund_by_platform, refund_by_seller, request_by_buyer
-from models.after_sale_replacements import (
-    follow_replacement_order,
-    issue_replacement_refund,
-    replacement_delivered,
-    ship_replacement,
-)
-from models.after_sale_requests import AfterSaleOutcome, AfterSaleRequest
-from models.after_sale_shipping import confirm_receipt, reject_on_receipt, ship_return
-from models.after_sales import act_on_deadline
-from models.after_sales_errors import AfterSaleRefused
-from models.after_sales_machine import (
+from models.after_sales import (
     DEADLINE_ACTIONS,
     FINAL_STATUSES,
     NEXT_ACTION_OF_STATUS,
+    REJECT_REASONS,
+    REQUEST_REASONS,
     TAB_OF_STATUS,
-    TRANSITIONS,
     AfterSaleAction,
     AfterSaleKind,
+    AfterSaleOutcome,
+    AfterSaleRequest,
     AfterSaleStatus,
     DecisionType,
+    act_on_deadline,
+    answer_offer,
+    appeal,
+    approve,
+    confirm_receipt,
+    decide_for_buyer,
+    decide_for_seller,
+    follow_replacement_order,
+    issue_replacement_refund,
+    line_eligibility,
+    offer_partial_refund,
+    refund_by_platform,
+    refund_by_seller,
+    reject,
+    reject_on_receipt,
+    replacement_delivered,
+    request_by_buyer,
+    ship_replacement,
+    ship_return,
+    transition_for,
+    withdraw,
 )
+from models.after_sales_errors import AfterSaleRefused
 from models.after_sales_reasons import (
     APPEAL_REASONS,
     PLATFORM_REFUND_REASONS,
@@ -188,7 +198,7 @@ def _apply(world: World, step: Step) -> AfterSaleOutcome | Order | None:
     existing = list(world.requests.values())
     match step.action:
         case "request":
-            reasons = profile_of(step.kind).request_reasons
+            reasons = REQUEST_REASONS[step.kind]
             not_received = step.kind is AfterSaleKind.REFUND_ONLY and step.pick % 2 == 0
             reason = "NOT_RECEIVED" if not_received else _reason(reasons, step.reason_index)
             return request_by_buyer(
@@ -257,7 +267,7 @@ def _apply(world: World, step: Step) -> AfterSaleOutcome | Order | None:
                 comment=step.comment,
             )
         case "reject":
-            reason = _reason(profile_of(r.kind).reject_reasons, step.reason_index)
+            reason = _reason(REJECT_REASONS[r.kind], step.reason_index)
             return reject(r, order, actor, reason, step.comment, now)
         case "withdraw":
             return withdraw(r, order, actor, now)
@@ -406,7 +416,7 @@ def _check_invariants(world: World) -> None:
         previous: AfterSaleStatus | None = None
         assert r.timeline and r.timeline[0].at == r.requested_at
         for record in r.timeline:
-            edge = TRANSITIONS.step(record.action, record.from_status, record.to_status)
+            edge = transition_for(record.action, record.from_status, record.to_status)
             assert edge is not None, record  # no step outside the table
             assert record.actor_kind in edge.actors, record
             assert r.kind in edge.kinds, (r.kind, record)
