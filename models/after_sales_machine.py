@@ -214,9 +214,7 @@ NEXT_ACTION_OF_STATUS: Mapping[AfterSaleStatus, DeadlineRule[AfterSaleAction]] =
         "R8",
         "return_receipt_window",
     ),
-    _S.AWAITING_REPLACEMENT_SHIPMENT: DeadlineRule(
-        ActorKind.SELLER_AGENT, "SHIP_REPLACEMENT", None, "P2"
-    ),
+    _TO_SHIP: DeadlineRule(ActorKind.SELLER_AGENT, "SHIP_REPLACEMENT", None, "P2"),
     _S.REPLACEMENT_SHIPPED: DeadlineRule(
         ActorKind.PLATFORM,
         "CONFIRM_REPLACEMENT_DELIVERED",
