@@ -3,10 +3,10 @@
 The shape of services/cancellations.py. A use case loads, inside one snapshot transaction, the
 request, its order, the order's refund ledger and every after-sale request of the order; asks
 models/after_sales.py for the outcome; and `_write` saves all of it together: the new or moved
-request (compare-and-set on what was read), the requests a second request closed (R5), the order,
-the ledger, the tab counters, the notifications and the idempotency key. The ledger document of
-the order is written by every step, so two steps on one order at the same instant conflict and the
-loser reruns on the state that won (storage/refund_ledgers.py).
+request (compare-and-set on what was read), the requests a second request closed (R5), the order
+with its ledger, the tab counters, the notifications and the idempotency key. The order's document
+is written by every step, so two steps on one order at the same instant conflict and the loser
+reruns on the state that won (storage/orders.py).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from services.request_writes import OnWrite, RequestWrites
 from storage import after_sales as store
 from storage import cancellations as cancellation_store
 from storage import orders as order_store
-from storage import policies, refund_ledgers, replacement_orders
+from storage import policies, replacement_orders
 from storage.after_sales import AfterSaleFilter
 from storage.mongo import Database, Session
 from storage.shops import shops_of
@@ -269,9 +269,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
     async def quote_request(self, actor: Actor, request_id: str) -> RefundBreakdown:
         """What the request paid, or would pay now: the code that pays it (quote_for_request)."""
         r = await self.get(actor, request_id)
-        order = await self.order(r.order_id)
-        ledger = await refund_ledgers.get(self.db, order)
-        return domain.quote_for_request(r, order, ledger)
+        return domain.quote_for_request(r, *await self._with_ledger(r.order_id))
 
     async def quote_cancellation(self, actor: Actor, cancellation_id: str) -> RefundBreakdown:
         """What a cancellation paid, or would pay if accepted now (the cancellation's own code)."""
@@ -287,8 +285,15 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         return RefundBreakdown(refund.items, refund.shipping)
 
     async def ledger(self, actor: Actor, order_id: str) -> tuple[Order, RefundLedger]:
-        order = await self.visible_order(actor, order_id)
-        return order, await refund_ledgers.get(self.db, order)
+        order, ledger = await self._with_ledger(order_id)
+        access.require_view(actor, order.shop_id, order.buyer_id, f"order {order_id}", "orderId")
+        return order, ledger
+
+    async def _with_ledger(self, order_id: str) -> tuple[Order, RefundLedger]:
+        found = await order_store.with_ledgers(self.db, [order_id])
+        if order_id not in found:
+            raise NotFound(f"no order {order_id}", field="orderId")
+        return found[order_id]
 
     async def policy(self, category: str) -> CategoryPolicy:
         return (await policies.book_for(self.db, [category])).for_category(category)
@@ -301,22 +306,21 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
 
     async def _cases(self, order_ids: list[str], session: Session) -> dict[str, AfterSalesCase]:
         ids = sorted(set(order_ids))
-        orders = await order_store.get_many(self.db, ids, session)
+        orders = await order_store.with_ledgers(self.db, ids, session)
         missing = [i for i in ids if i not in orders]
         if missing:
             raise NotFound(f"no order {missing[0]}", field="orderId")
-        ledgers = await refund_ledgers.get_many(self.db, list(orders.values()), session)
         existing = await store.for_orders(self.db, ids, session)
-        linked = [rid for o in orders.values() for rid in o.replacement_order_ids]
+        linked = [rid for o, _ in orders.values() for rid in o.replacement_order_ids]
         replacements = await order_store.get_many(self.db, linked, session) if linked else {}
         return {
             i: AfterSalesCase(
-                orders[i],
-                ledgers[i],
+                order,
+                ledger,
                 existing[i],
-                {rid: replacements[rid] for rid in orders[i].replacement_order_ids},
+                {rid: replacements[rid] for rid in order.replacement_order_ids},
             )
-            for i in ids
+            for i, (order, ledger) in orders.items()
         }
 
     async def _decide_each(
@@ -363,12 +367,13 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         await self.writes.deciding(session, actor, pairs)
         touched = [cases[ch.outcome.request.order_id] for ch in changes]
         touched = list({id(case): case for case in touched}.values())
+        # Every step writes its order with the ledger, paying or not: the claim on the case.
         await order_store.save_many(
             self.db,
-            [(case.order_before, case.order) for case in touched if case.order_changed],
+            [(case.order_before, case.order) for case in touched],
             session,
+            {case.order.id: case.claim for case in touched},
         )
-        await refund_ledgers.claim_many(self.db, [case.claim for case in touched], session)
         # P4: the replacement orders the steps placed (with their intake records) or moved.
         await replacement_orders.write(
             self.db,

@@ -1,4 +1,4 @@
-"""Mapping between after-sale requests, refund ledgers and MongoDB documents.
+"""Mapping between after-sale requests and MongoDB documents.
 
 Kept apart from storage/documents.py (cancellations, orders) so the two slices change apart.
 Money is stored as integer minor units, as everywhere.
@@ -20,8 +20,6 @@ from models.after_sales import (
     Rejection,
     Shipment,
 )
-from models.money import Money
-from models.refund_ledger import LedgerEntry, LedgerSource, LineRefund, RefundLedger
 from storage.documents import (
     line_doc,
     line_from,
@@ -93,41 +91,4 @@ def after_sale_from(d: Doc) -> AfterSaleRequest:
         version=d.get("version", 0),
         replacement_order_id=d.get("replacement_order_id"),
         **{name: optional_value(cls, d.get(name)) for name, cls in _PARTS.items()},
-    )
-
-
-def ledger_entries_doc(ledger: RefundLedger) -> list[Doc]:
-    return [
-        {
-            "source": e.source.value,
-            "source_id": e.source_id,
-            "at": e.at,
-            "lines": [
-                {"line_id": x.line_id, "quantity": x.quantity, "amount": x.amount.minor}
-                for x in e.lines
-            ],
-            "shipping": e.shipping.minor,
-        }
-        for e in ledger.entries
-    ]
-
-
-def ledger_from(d: Doc) -> RefundLedger:
-    currency = d["currency"]
-    return RefundLedger(
-        d["_id"],
-        currency,
-        tuple(
-            LedgerEntry(
-                LedgerSource(e["source"]),
-                e["source_id"],
-                e["at"],
-                tuple(
-                    LineRefund(x["line_id"], x["quantity"], Money(x["amount"], currency))
-                    for x in e["lines"]
-                ),
-                Money(e["shipping"], currency),
-            )
-            for e in d.get("entries", [])
-        ),
     )

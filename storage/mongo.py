@@ -188,7 +188,6 @@ class Database:
         self.ticket_rules: AsyncCollection = self.db["ticket_rules"]
         self.shop_agents: AsyncCollection = self.db["shop_agents"]
         self.after_sales: AsyncCollection = self.db["after_sales"]
-        self.refund_ledgers: AsyncCollection = self.db["refund_ledgers"]
         self.events: AsyncCollection = self.db["events"]
         self.event_sequences: AsyncCollection = self.db["event_sequences"]
 
