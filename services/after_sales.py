@@ -35,8 +35,7 @@ from models.orders import Order
 from models.policy import DEFAULT_POLICY, BusinessCalendar, CategoryPolicy, PolicyBook
 from models.ticket_facts import facts_of_after_sale
 from services.request_reads import RequestReads
-from services.request_steps import admit, permit_of, record_decided
-from services.request_writes import OnWrite, RequestWrites
+from services.request_writes import Decided, OnWrite, RequestWrites, admit
 from storage import after_sales as store
 from storage import cancellations as cancellation_store
 from storage import orders as order_store
@@ -58,14 +57,18 @@ class _Change:
     before: AfterSaleRequest | None  # None: a new request
 
 
-_OPENINGS = (commands.RequestAfterSale, commands.RefundOrder, commands.PlatformRefund)
-
-
 class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFilter]):
     def __init__(self, db: Database, clock: Clock, on_write: OnWrite | None = None) -> None:
         self.clock = clock
         self.writes = RequestWrites(
-            db, clock, SECTION, "after-sale request", store.REQUESTS, facts_of_after_sale, on_write
+            db,
+            clock,
+            store.REQUESTS,
+            facts_of_after_sale,
+            on_write,
+            SECTION,
+            "after-sale request",
+            "request_id",
         )
         super().__init__(self.writes, AfterSaleTab, AfterSaleFilter())
 
@@ -75,12 +78,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         """The one entry of every after-sale use case (models/commands.py)."""
         if isinstance(command, commands.ActOnAfterSaleDeadlines):
             return await self.act_on_deadlines(actor, list(command.request_ids))
-        permit = permit_of(actor, command)
-        if isinstance(command, _OPENINGS):
-            opening = self._opening(actor, command, permit)
-            return await self.writes.opening(actor, command, key, command.order_id, opening, permit)
-        step, request_id = self._step(actor, command), command.request_id  # type: ignore[attr-defined]
-        return await self.writes.step(actor, command, key, request_id, "requestId", step, permit)
+        return await self.writes.one(actor, command, key, self._opening, self._step)
 
     def _opening(
         self,
@@ -144,7 +142,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         self, actor: Actor, c: AfterSaleCommand
     ) -> Callable[[Session, AfterSaleRequest], Awaitable[AfterSaleRequest]]:
         """A step on one request: the domain's rule on the order's case, written in one go (who
-        may take it is the command's permit, checked before: `permit_of`)."""
+        may take it is the command's permit, checked before: RequestWrites.one)."""
         now = self.clock.now
 
         def decide(r: AfterSaleRequest, case: AfterSalesCase) -> AfterSaleOutcome:
@@ -261,7 +259,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         return (await store.for_orders(self.db, [order.id]))[order.id]
 
     async def line_eligibility(self, actor: Actor, order_id: str) -> tuple[LineEligibility, ...]:
-        order = await self.visible_order(actor, order_id)
+        order, _ = await self.visible_order(actor, order_id)
         existing = (await store.for_orders(self.db, [order.id]))[order.id]
         book = await policies.book_for(self.db, order.categories)
         return domain.line_eligibility(order, existing, book, self.clock.now())
@@ -269,7 +267,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
     async def quote_request(self, actor: Actor, request_id: str) -> RefundBreakdown:
         """What the request paid, or would pay now: the code that pays it (quote_for_request)."""
         r = await self.get(actor, request_id)
-        return domain.quote_for_request(r, *await self._with_ledger(r.order_id))
+        return domain.quote_for_request(r, *await self.order(r.order_id))
 
     async def quote_cancellation(self, actor: Actor, cancellation_id: str) -> RefundBreakdown:
         """What a cancellation paid, or would pay if accepted now (the cancellation's own code)."""
@@ -280,20 +278,12 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         access.require_view(actor, c.shop_id, c.buyer_id, what, "cancellationId")
         refund = c.refund
         if refund is None:
-            order = await self.order(c.order_id)
+            order, _ = await self.order(c.order_id)
             refund = cancellations.refund_if_accepted(c, order, self.clock.now())
         return RefundBreakdown(refund.items, refund.shipping)
 
     async def ledger(self, actor: Actor, order_id: str) -> tuple[Order, RefundLedger]:
-        order, ledger = await self._with_ledger(order_id)
-        access.require_view(actor, order.shop_id, order.buyer_id, f"order {order_id}", "orderId")
-        return order, ledger
-
-    async def _with_ledger(self, order_id: str) -> tuple[Order, RefundLedger]:
-        found = await order_store.with_ledgers(self.db, [order_id])
-        if order_id not in found:
-            raise NotFound(f"no order {order_id}", field="orderId")
-        return found[order_id]
+        return await self.visible_order(actor, order_id)
 
     async def policy(self, category: str) -> CategoryPolicy:
         return (await policies.book_for(self.db, [category])).for_category(category)
@@ -363,17 +353,8 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         transaction."""
         if not changes:
             return []
-        pairs = [(ch.before, ch.outcome.request) for ch in changes]
-        await self.writes.deciding(session, actor, pairs)
         touched = [cases[ch.outcome.request.order_id] for ch in changes]
         touched = list({id(case): case for case in touched}.values())
-        # Every step writes its order with the ledger, paying or not: the claim on the case.
-        await order_store.save_many(
-            self.db,
-            [(case.order_before, case.order) for case in touched],
-            session,
-            {case.order.id: case.claim for case in touched},
-        )
         # P4: the replacement orders the steps placed (with their intake records) or moved.
         await replacement_orders.write(
             self.db,
@@ -383,16 +364,19 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
             self.clock.now(),
             session,
         )
-
-        closed = [
-            (cases[ch.outcome.request.order_id].as_read(r.id), r)
-            for ch in changes
-            for r in ch.outcome.superseded
-        ]
-        # The live feed's events: one per timeline record (H3); each request's ticket opens or
-        # follows it, a closed one too (H1).
-        notes = [n for ch in changes for n in ch.outcome.notifications]
-        status_events = [e for ch in changes for e in events.of_after_sale(ch.outcome)]
-        return await record_decided(
-            self.writes, session, actor, pairs, notes, status_events, closed
+        decided = Decided(
+            [(ch.before, ch.outcome.request) for ch in changes],
+            # Every step writes its order with the ledger, paying or not: the claim on the case.
+            [(case.order_before, case.order) for case in touched],
+            {case.order.id: case.claim for case in touched},
+            [n for ch in changes for n in ch.outcome.notifications],
+            # The live feed's events: one per timeline record (H3); each request's ticket opens
+            # or follows it, a closed one too (H1).
+            [e for ch in changes for e in events.of_after_sale(ch.outcome)],
+            [
+                (cases[ch.outcome.request.order_id].as_read(r.id), r)
+                for ch in changes
+                for r in ch.outcome.superseded
+            ],
         )
+        return await self.writes.record(session, actor, decided)

@@ -29,14 +29,13 @@ from models.commands import (
     RequestCancellation,
     WithdrawCancellation,
 )
-from models.errors import DomainError, NotFound
+from models.errors import DomainError
 from models.orders import FulfilmentState, Order
 from models.reasons import SYSTEM_CANCEL_REASONS
 from models.refund_ledger import RefundLedger
 from models.ticket_facts import facts_of_cancellation
 from services.request_reads import RequestReads
-from services.request_steps import admit, permit_of, record_decided
-from services.request_writes import OnWrite, RequestWrites
+from services.request_writes import Decided, OnWrite, RequestWrites, admit
 from storage import cancellations as cancellation_store
 from storage import orders as order_store
 from storage import policies
@@ -86,11 +85,12 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
         self.writes = RequestWrites(
             db,
             clock,
-            SECTION,
-            "cancellation",
             cancellation_store.REQUESTS,
             facts_of_cancellation,
             on_write,
+            SECTION,
+            "cancellation",
+            "cancellation_id",
         )
         super().__init__(self.writes, CancellationTab, CancellationFilter())
 
@@ -103,17 +103,7 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
                 return await self.auto_accept(actor, list(command.cancellation_ids))
             case CancelUnpaidOrders():
                 return await self.cancel_unpaid_orders(actor, list(command.order_ids))
-            case RequestCancellation() | CancelOrder() | CancelOrderLines() | CancelUnpaidOrder():
-                permit = permit_of(actor, command)
-                opening, order_id = self._opening(actor, command, permit), command.order_id
-                return await self.writes.opening(actor, command, key, order_id, opening, permit)
-            case WithdrawCancellation() | AcceptCancellation() | RejectCancellation():
-                permit, step = permit_of(actor, command), self._step(actor, command)
-                request_id = command.cancellation_id
-                return await self.writes.step(
-                    actor, command, key, request_id, "cancellationId", step, permit
-                )
-        raise TypeError(f"not a cancellation command: {command!r}")
+        return await self.writes.one(actor, command, key, self._opening, self._step)
 
     def _opening(
         self,
@@ -128,7 +118,7 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
         now = self.clock.now
 
         async def write(session: Session) -> Cancellation:
-            order, ledger = await self._order(c.order_id, session)
+            order, ledger = await self.order(c.order_id, session)
             admit(actor, order, permit)
             # A request keeps the policy it was opened under (Y1): read it once, here.
             book = await policies.book_for(self.db, order.categories, session)
@@ -162,18 +152,16 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
         write; C5: a reason from the catalogue and an optional comment, the order goes on."""
         now = self.clock.now
 
-        def decide(cancellation: Cancellation, order: Order) -> CancellationOutcome:
+        async def write(session: Session, before: Cancellation) -> Cancellation:
+            order, ledger = await self.order(before.order_id, session)
             match c:
                 case WithdrawCancellation():
-                    return domain.withdraw(cancellation, order, actor, now())
+                    outcome = domain.withdraw(before, order, actor, now())
                 case AcceptCancellation():
-                    return domain.accept(cancellation, order, actor, now())
-            return domain.reject(cancellation, order, actor, c.reason, c.comment, now())
-
-        async def write(session: Session, before: Cancellation) -> Cancellation:
-            order, ledger = await self._order(before.order_id, session)
-            change = _Change(decide(before, order), before, order, ledger)
-            [saved] = await self._write(session, actor, [change])
+                    outcome = domain.accept(before, order, actor, now())
+                case RejectCancellation():
+                    outcome = domain.reject(before, order, actor, c.reason, c.comment, now())
+            [saved] = await self._write(session, actor, [_Change(outcome, before, order, ledger)])
             return saved
 
         return write
@@ -236,38 +224,26 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
         return await cancellation_store.for_order(self.db, order.id)
 
     async def eligibility(self, actor: Actor, order_id: str) -> domain.Eligibility:
-        order = await self.visible_order(actor, order_id)
+        order, _ = await self.visible_order(actor, order_id)
         book = await policies.book_for(self.db, order.categories)
         return domain.buyer_eligibility(order, book.for_order(order.categories), self.clock.now())
 
     # ---- the one write path --------------------------------------------------------------
 
-    async def _order(self, order_id: str, session: Session) -> tuple[Order, RefundLedger]:
-        """The order a step is about and its ledger, read in the step's transaction."""
-        found = await order_store.with_ledgers(self.db, [order_id], session)
-        if order_id not in found:
-            raise NotFound(f"no order {order_id}", field="orderId")
-        return found[order_id]
-
     async def _write(
         self, session: Session, actor: Actor, changes: list[_Change]
     ) -> list[Cancellation]:
-        """The one write path: orders, requests (with their timeline records), tab counters,
-        notifications and the live feed's events, in the caller's transaction, from states read
-        in that transaction."""
-        pairs = [(ch.cancellation_before, ch.outcome.cancellation) for ch in changes]
-        await self.writes.deciding(session, actor, pairs)
-        await order_store.save_many(
-            self.db,
+        """The one write path (services/request_writes.py), each order with the ledger its
+        cancellation books, from states read in the caller's transaction."""
+        decided = Decided(
+            [(ch.cancellation_before, ch.outcome.cancellation) for ch in changes],
             [(ch.order_before, ch.outcome.order) for ch in changes],
-            session,
             {
                 ch.order_before.id: ledger
                 for ch in changes
                 if (ledger := ledger_after(ch.outcome, ch.order_before, ch.ledger_before))
             },
+            [n for ch in changes for n in ch.outcome.notifications],
+            [events.of_cancellation(ch.outcome) for ch in changes],
         )
-        # H3: the request's events first, then (H1) its ticket opens or follows it.
-        notes = [n for ch in changes for n in ch.outcome.notifications]
-        status_events = [events.of_cancellation(ch.outcome) for ch in changes]
-        return await record_decided(self.writes, session, actor, pairs, notes, status_events)
+        return await self.writes.record(session, actor, decided)
