@@ -61,7 +61,8 @@ from services.cancellations import ledger_after, new_cancellation_id
 from services.deadline_worker import DeadlineWorker
 from services.refunds import instruction
 from services.ticket_sync import new_ticket_id
-from storage.documents import cancellation_doc, changes_between, order_doc
+from storage.cancellations import DOCUMENTS as CANCELLATION_DOCUMENTS
+from storage.documents import changes_between, order_doc
 from storage.events import CARRIED, event_docs, last_seq, with_notices
 from storage.keys import sort_key
 from storage.mongo import Database, connect
@@ -119,7 +120,7 @@ async def seed(db: Database, shop_id: str, n: int, requested_at: datetime) -> Ba
             backlog.sample = backlog.sample or (outcome.cancellation, outcome.order, ticket)
             backlog.ids.append((outcome.cancellation.id, outcome.order.id, ticket.id))
             orders.append(order_doc(outcome.order))
-            requests.append(cancellation_doc(outcome.cancellation))
+            requests.append(CANCELLATION_DOCUMENTS.to_doc(outcome.cancellation))
             ticket_docs.append(ticket_doc(ticket))
         await db.orders.insert_many(orders, ordered=False)
         await db.cancellations.insert_many(requests, ordered=False)
@@ -163,7 +164,9 @@ def move_documents(sample: tuple[Cancellation, Order, Ticket], now: datetime) ->
     refund = instruction(
         facts_of_cancellation(outcome.cancellation), outcome.cancellation, now, integrated=False
     )
-    update = changes_between(cancellation_doc(request), cancellation_doc(accepted))
+    update = changes_between(
+        CANCELLATION_DOCUMENTS.to_doc(request), CANCELLATION_DOCUMENTS.to_doc(accepted)
+    )
     update["$set"] = {**update["$set"], **refund_fields([refund])[request.id]}
     return MoveDocuments(
         request=update,

@@ -21,7 +21,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import UpdateOne
-from pymongo.errors import OperationFailure
 
 from models.access import Scope
 from models.money import Money
@@ -29,7 +28,7 @@ from models.orders import FulfilmentState, Order
 from models.refund_ledger import LedgerEntry, LedgerSource, LineRefund, RefundLedger
 from storage.documents import changes_between, order_doc, order_from
 from storage.keys import ALL, time_bounds
-from storage.mongo import ConcurrentUpdate, Database, Session, find_by_ids
+from storage.mongo import ConcurrentUpdate, Database, Session, find_by_ids, fold_collection
 from storage.pagination import Page, SortOrder, fetch_page
 
 Doc = dict[str, Any]
@@ -182,29 +181,12 @@ async def save_many(
             raise ConcurrentUpdate("batch")
 
 
-async def save(db: Database, before: Order, after: Order, session: Session) -> Order:
-    """Compare-and-set on the version read: the change lands only on the state it was made from."""
-    await save_many(db, [(before, after)], session)
-    return replace(after, version=before.version + 1)
-
-
 async def fold_old_ledgers(db: Database) -> int:
     """Move the ledgers an earlier version kept in their own collection into their orders (an
-    order that has its ledger already keeps it), then drop that collection; returns how many
-    moved. Safe to run again after a stop half-way."""
-    if OLD_LEDGERS not in await db.db.list_collection_names():
-        return 0
-    old = db.db[OLD_LEDGERS]
-    moved = 0
-    try:
-        async for d in old.find({}):
-            result = await db.orders.update_one(
-                {"_id": d["_id"], LEDGER: {"$exists": False}},
-                {"$set": {LEDGER: d.get("entries", [])}},
-            )
-            moved += result.modified_count
-    except OperationFailure:
-        # Another process starting at the same time moved them all and dropped the collection.
-        return moved
-    await old.drop()
-    return moved
+    order that has its ledger already keeps it); returns how many moved."""
+
+    def into(d: Doc) -> tuple[Any, Doc, Doc]:
+        query = {"_id": d["_id"], LEDGER: {"$exists": False}}
+        return db.orders, query, {"$set": {LEDGER: d.get("entries", [])}}
+
+    return await fold_collection(db, OLD_LEDGERS, into)

@@ -58,36 +58,28 @@ class Versioned(Protocol):
 R = TypeVar("R", bound=Versioned)
 
 
-def list_prefix(
-    scope: Scope,
-    order_id: str | None,
-    buyer_id: str | None,
-    tabs: str,
-    sort: SortOrder,
-    created_from: datetime | None,
-    created_to: datetime | None,
-) -> Doc:
+def list_prefix(scope: Scope, f: RequestFilter, tabs: str, sort: SortOrder) -> Doc:
     """Equality on who and which tab, and the created-between range on the creation key.
 
     With an order filter the order alone is the prefix: its few requests all share one shop and
     one buyer, so `in_scope` checks the scope on what comes back instead.
     """
     query: Doc = {}
-    if order_id:
-        query["order_id"] = order_id
+    if f.order_id:
+        query["order_id"] = f.order_id
     else:
         if scope.shop_id:
             query["shop_id"] = scope.shop_id
-        buyer = scope.buyer_id or buyer_id
+        buyer = scope.buyer_id or f.buyer_id
         if buyer:
             query["buyer_id"] = buyer
     query["tabs"] = tabs
-    if created_from or created_to:
+    if f.created_from or f.created_to:
         if sort.key != "k_requested":
             raise ValidationFailed(
                 "a created-between filter sorts by NEWEST or OLDEST", field="sort"
             )
-        query["k_requested"] = time_bounds(created_from, created_to)
+        query["k_requested"] = time_bounds(f.created_from, f.created_to)
     return query
 
 
@@ -98,8 +90,6 @@ def in_scope(doc: Doc, scope: Scope, buyer_id: str | None) -> bool:
         and (not buyer_id or doc["buyer_id"] == buyer_id)
     )
 
-
-F = TypeVar("F", bound=RequestFilter)
 
 # A kind's list query: who, which tab, its filter, on the sort's key.
 ListQuery = Callable[[Scope, Any, Any, SortOrder], Doc]
