@@ -35,7 +35,7 @@ from models.orders import Order
 from models.policy import DEFAULT_POLICY, BusinessCalendar, CategoryPolicy, PolicyBook
 from models.ticket_facts import facts_of_after_sale
 from services.request_reads import RequestReads
-from services.request_writes import Decided, OnWrite, RequestWrites, admit
+from services.request_writes import Decided, KindOfRequest, OnWrite, RequestWrites, admit
 from storage import after_sales as store
 from storage import cancellations as cancellation_store
 from storage import orders as order_store
@@ -45,6 +45,9 @@ from storage.mongo import Database, Session
 from storage.shops import shops_of
 
 SECTION = "after_sales"
+KIND = KindOfRequest(
+    store.REQUESTS, facts_of_after_sale, SECTION, "after-sale request", "request_id"
+)
 
 
 def new_after_sale_id() -> str:
@@ -60,16 +63,7 @@ class _Change:
 class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFilter]):
     def __init__(self, db: Database, clock: Clock, on_write: OnWrite | None = None) -> None:
         self.clock = clock
-        self.writes = RequestWrites(
-            db,
-            clock,
-            store.REQUESTS,
-            facts_of_after_sale,
-            on_write,
-            SECTION,
-            "after-sale request",
-            "request_id",
-        )
+        self.writes = RequestWrites(db, clock, KIND, on_write)
         super().__init__(self.writes, AfterSaleTab, AfterSaleFilter())
 
     async def handle(

@@ -35,7 +35,7 @@ from models.reasons import SYSTEM_CANCEL_REASONS
 from models.refund_ledger import RefundLedger
 from models.ticket_facts import facts_of_cancellation
 from services.request_reads import RequestReads
-from services.request_writes import Decided, OnWrite, RequestWrites, admit
+from services.request_writes import Decided, KindOfRequest, OnWrite, RequestWrites, admit
 from storage import cancellations as cancellation_store
 from storage import orders as order_store
 from storage import policies
@@ -44,6 +44,9 @@ from storage.mongo import Database, Session
 from storage.shops import shops_of
 
 SECTION = "cancellations"
+KIND = KindOfRequest(
+    cancellation_store.REQUESTS, facts_of_cancellation, SECTION, "cancellation", "cancellation_id"
+)
 
 
 @dataclass(frozen=True)
@@ -82,16 +85,7 @@ def ledger_after(
 class CancellationService(RequestReads[Cancellation, CancellationTab, CancellationFilter]):
     def __init__(self, db: Database, clock: Clock, on_write: OnWrite | None = None) -> None:
         self.clock = clock
-        self.writes = RequestWrites(
-            db,
-            clock,
-            cancellation_store.REQUESTS,
-            facts_of_cancellation,
-            on_write,
-            SECTION,
-            "cancellation",
-            "cancellation_id",
-        )
+        self.writes = RequestWrites(db, clock, KIND, on_write)
         super().__init__(self.writes, CancellationTab, CancellationFilter())
 
     async def handle(

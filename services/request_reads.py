@@ -32,8 +32,8 @@ class RequestReads(Generic[R, Tab, Filter]):
     def __init__(self, writes: RequestWrites[Any], tabs: type[Tab], whole_shop: Filter) -> None:
         self.db = writes.db
         self.store = writes.store
-        self.section = writes.section  # its tab counters (storage/tab_counts.py)
-        self.name = writes.name
+        self.section = writes.kind.section  # its tab counters (storage/tab_counts.py)
+        self.name = writes.kind.name
         self.tabs = tabs
         self.whole_shop = whole_shop
 

@@ -98,32 +98,37 @@ OpeningWrite = Callable[[Any, Any, Permit], Callable[[Session], Awaitable[R]]]
 StepWrite = Callable[[Any, Any], Callable[[Session, R], Awaitable[R]]]
 
 
+@dataclass(frozen=True)
+class KindOfRequest(Generic[R]):
+    """What the write path and the reads need of one kind of request: the store of its
+    requests, what its ticket knows of one, the section of its tab counters, what a miss calls
+    it, and the field of a step's command that names its request ("cancellation_id", which the
+    API spells "cancellationId")."""
+
+    store: RequestStore[R]
+    facts: Callable[[R], RequestFacts]
+    section: str
+    name: str
+    request_field: str
+
+    @property
+    def api_field(self) -> str:
+        head, *rest = self.request_field.split("_")
+        return head + "".join(word.title() for word in rest)
+
+
 class RequestWrites(Generic[R]):
-    """The write path one kind of request shares with every other: `store` holds its requests,
-    `facts` is what its ticket knows of one, `section` names its tab counters, `name` is what
-    a miss says and `request_field` is where a step's command names its request."""
+    """The write path one kind of request shares with every other."""
 
     def __init__(
-        self,
-        db: Database,
-        clock: Clock,
-        store: RequestStore[R],
-        facts: Callable[[R], RequestFacts],
-        on_write: OnWrite | None,
-        section: str,
-        name: str,
-        request_field: str,
+        self, db: Database, clock: Clock, kind: KindOfRequest[R], on_write: OnWrite | None
     ) -> None:
         self.db = db
         self.clock = clock
-        self.store = store
-        self.facts = facts
+        self.kind = kind
+        self.store = kind.store
+        self.facts = kind.facts
         self.on_write = on_write
-        self.section = section
-        self.name = name  # "cancellation", "after-sale request"
-        self.request_field = request_field  # "cancellation_id": "cancellationId" in the API
-        head, *rest = request_field.split("_")
-        self.api_field = head + "".join(word.title() for word in rest)
 
     async def one(
         self,
@@ -142,11 +147,11 @@ class RequestWrites(Generic[R]):
             shop = actor.shop_id or await shop_of(self.db, self.db.orders, order_id)
             write = opening(actor, command, permit)
             return await self.once(actor, command, key, write, permit, shop)
-        request_id, take = getattr(command, self.request_field), step(actor, command)
+        request_id, take = getattr(command, self.kind.request_field), step(actor, command)
 
         async def work(session: Session) -> R:
             r = await self.store.get(self.db, request_id, session)
-            missing = NotFound(f"no {self.name} {request_id}", field=self.api_field)
+            missing = NotFound(f"no {self.kind.name} {request_id}", field=self.kind.api_field)
             if r is None:
                 raise missing
             access.require_known(actor, r.shop_id, r.buyer_id, missing)
@@ -204,7 +209,7 @@ class RequestWrites(Generic[R]):
         saved = await self.store.save_many(self.db, moved, session, with_refund)
         tab_moves = [(before.shop_id, before.tab, after.tab) for before, after in moved]
         tab_moves += [(r.shop_id, None, r.tab) for r in created]
-        await tab_counts.move(self.db, self.section, tab_moves, session)
+        await tab_counts.move(self.db, self.kind.section, tab_moves, session)
         # H3: the request's events first, then (H1) its ticket opens or follows it and appends
         # the ticket's events: all in the same transaction, numbered in that order. Each
         # change's notice rides on its status event's document (storage/events.py).
