@@ -95,9 +95,7 @@ DOCUMENTS: RequestCodec[AfterSaleRequest] = RequestCodec(
         "offer": Offer,
     },
 )
-REQUESTS: RequestStore[AfterSaleRequest] = RequestStore(
-    "after_sales", DOCUMENTS.to_doc, DOCUMENTS.from_doc, list_query
-)
+REQUESTS: RequestStore[AfterSaleRequest] = RequestStore("after_sales", DOCUMENTS, list_query)
 get = REQUESTS.get
 get_many = REQUESTS.get_many  # the rest through REQUESTS
 

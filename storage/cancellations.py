@@ -44,9 +44,7 @@ DOCUMENTS: RequestCodec[Cancellation] = RequestCodec(
     deadline=lambda c: c.respond_by if c.next_action else None,
     plain=("respond_by", "rejection_reason", "rejection_comment"),
 )
-REQUESTS: RequestStore[Cancellation] = RequestStore(
-    "cancellations", DOCUMENTS.to_doc, DOCUMENTS.from_doc, list_query
-)
+REQUESTS: RequestStore[Cancellation] = RequestStore("cancellations", DOCUMENTS, list_query)
 get = REQUESTS.get
 get_many = REQUESTS.get_many  # the rest through REQUESTS
 

@@ -18,7 +18,7 @@ from pymongo import UpdateOne
 from models.access import Scope
 from models.errors import ValidationFailed
 from storage import shops
-from storage.documents import changes_between
+from storage.documents import RequestCodec, changes_between
 from storage.keys import ALL, time_bounds
 from storage.mongo import ConcurrentUpdate, Database, Session, find_by_ids
 from storage.pagination import Page, SortOrder, fetch_page
@@ -96,19 +96,13 @@ ListQuery = Callable[[Scope, Any, Any, SortOrder], Doc]
 
 
 class RequestStore(Generic[R]):
-    """The requests of one kind in their collection, encoded by `to_doc` and `from_doc`, listed
-    by `list_query`."""
+    """The requests of one kind in their collection, stored by `codec`, listed by
+    `list_query`."""
 
-    def __init__(
-        self,
-        collection: str,
-        to_doc: Callable[[R], Doc],
-        from_doc: Callable[[Doc], R],
-        list_query: ListQuery,
-    ) -> None:
+    def __init__(self, collection: str, codec: RequestCodec[R], list_query: ListQuery) -> None:
         self.collection = collection
-        self.to_doc = to_doc
-        self.from_doc = from_doc
+        self.to_doc = codec.to_doc
+        self.from_doc = codec.from_doc
         self.list_query = list_query
 
     def of(self, db: Database) -> Any:
