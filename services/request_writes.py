@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, TypeVar
 
 from models import access
 from models.access import Permit
@@ -29,7 +29,7 @@ from models.errors import NotFound
 from models.events import StatusEvent
 from models.notifications import Notification
 from models.orders import Order
-from models.refund_ledger import RefundBreakdown, RefundLedger
+from models.refund_ledger import RefundLedger
 from models.tickets import RequestFacts
 from services.refunds import announce, instructions
 from services.ticket_sync import RequestChange, on_requests_written
@@ -38,24 +38,8 @@ from storage import idempotency, tab_counts
 from storage import orders as order_store
 from storage import refunds as refund_store
 from storage.mongo import Database, Session
-from storage.request_store import RequestStore
+from storage.request_store import Request, RequestStore
 from storage.shops import shop_of
-
-
-class Request(Protocol):
-    @property
-    def id(self) -> str: ...
-    @property
-    def version(self) -> int: ...
-    @property
-    def shop_id(self) -> str: ...
-    @property
-    def buyer_id(self) -> str: ...
-    @property
-    def tab(self) -> Any: ...
-    @property
-    def refund(self) -> RefundBreakdown | None: ...
-
 
 R = TypeVar("R", bound=Request)
 

@@ -17,6 +17,7 @@ from pymongo import UpdateOne
 
 from models.access import Scope
 from models.errors import ValidationFailed
+from models.refund_ledger import RefundBreakdown
 from storage import shops
 from storage.documents import RequestCodec, changes_between
 from storage.keys import ALL, time_bounds
@@ -48,14 +49,24 @@ class RequestFilter:
         return SORTS["NEWEST"]
 
 
-class Versioned(Protocol):
+class Request(Protocol):
+    """What the shared code reads of a request of any kind."""
+
     @property
     def id(self) -> str: ...
     @property
     def version(self) -> int: ...
+    @property
+    def shop_id(self) -> str: ...
+    @property
+    def buyer_id(self) -> str: ...
+    @property
+    def tab(self) -> Any: ...
+    @property
+    def refund(self) -> RefundBreakdown | None: ...
 
 
-R = TypeVar("R", bound=Versioned)
+R = TypeVar("R", bound=Request)
 
 
 def list_prefix(scope: Scope, f: RequestFilter, tabs: str, sort: SortOrder) -> Doc:
