@@ -62,9 +62,7 @@ class _Change:
 
 class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFilter]):
     def __init__(self, db: Database, clock: Clock, on_write: OnWrite | None = None) -> None:
-        self.clock = clock
-        self.writes = RequestWrites(db, clock, KIND, on_write)
-        super().__init__(self.writes, AfterSaleTab, AfterSaleFilter())
+        super().__init__(RequestWrites(db, clock, KIND, on_write), AfterSaleTab, AfterSaleFilter())
 
     async def handle(
         self, actor: Actor, command: AfterSaleCommand, key: str | None = None

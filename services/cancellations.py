@@ -12,23 +12,11 @@ from dataclasses import dataclass
 
 from bson import ObjectId
 
-from models import access, events, line_cancels
+from models import access, commands, events, line_cancels
 from models import cancellations as domain
 from models.actors import Actor
 from models.cancellations import Cancellation, CancellationOutcome, CancellationTab
 from models.clock import Clock
-from models.commands import (
-    AcceptCancellation,
-    AutoAcceptCancellations,
-    CancellationCommand,
-    CancelOrder,
-    CancelOrderLines,
-    CancelUnpaidOrder,
-    CancelUnpaidOrders,
-    RejectCancellation,
-    RequestCancellation,
-    WithdrawCancellation,
-)
 from models.errors import DomainError
 from models.orders import FulfilmentState, Order
 from models.reasons import SYSTEM_CANCEL_REASONS
@@ -84,25 +72,27 @@ def ledger_after(
 
 class CancellationService(RequestReads[Cancellation, CancellationTab, CancellationFilter]):
     def __init__(self, db: Database, clock: Clock, on_write: OnWrite | None = None) -> None:
-        self.clock = clock
-        self.writes = RequestWrites(db, clock, KIND, on_write)
-        super().__init__(self.writes, CancellationTab, CancellationFilter())
+        writes = RequestWrites(db, clock, KIND, on_write)
+        super().__init__(writes, CancellationTab, CancellationFilter())
 
     async def handle(
-        self, actor: Actor, command: CancellationCommand, key: str | None = None
+        self, actor: Actor, command: commands.CancellationCommand, key: str | None = None
     ) -> Cancellation | list[Cancellation]:
         """The one entry of every cancellation use case (models/commands.py)."""
         match command:
-            case AutoAcceptCancellations():
+            case commands.AutoAcceptCancellations():
                 return await self.auto_accept(actor, list(command.cancellation_ids))
-            case CancelUnpaidOrders():
+            case commands.CancelUnpaidOrders():
                 return await self.cancel_unpaid_orders(actor, list(command.order_ids))
         return await self.writes.one(actor, command, key, self._opening, self._step)
 
     def _opening(
         self,
         actor: Actor,
-        c: RequestCancellation | CancelOrder | CancelOrderLines | CancelUnpaidOrder,
+        c: commands.RequestCancellation
+        | commands.CancelOrder
+        | commands.CancelOrderLines
+        | commands.CancelUnpaidOrder,
         permit: access.Permit,
     ) -> Callable[[Session], Awaitable[Cancellation]]:
         """C1 (at once inside the window), C2 (a request after it), C3 (refused once shipped);
@@ -118,15 +108,15 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
             book = await policies.book_for(self.db, order.categories, session)
             policy, new_id = book.for_order(order.categories), new_cancellation_id()
             match c:
-                case RequestCancellation():
+                case commands.RequestCancellation():
                     outcome = domain.request_by_buyer(
                         order, actor, c.reason, c.note, policy, now(), new_id, book.calendar
                     )
-                case CancelOrder():
+                case commands.CancelOrder():
                     outcome = domain.cancel_by_seller(
                         order, actor, c.reason, c.comment, policy, now(), new_id
                     )
-                case CancelOrderLines():
+                case commands.CancelOrderLines():
                     # C10 refunds from the order's ledger, read with it in this transaction.
                     outcome = line_cancels.cancel_lines_by_seller(
                         order, ledger, actor, c.lines, c.reason, c.comment, policy, now(), new_id
@@ -140,7 +130,11 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
         return write
 
     def _step(
-        self, actor: Actor, c: WithdrawCancellation | AcceptCancellation | RejectCancellation
+        self,
+        actor: Actor,
+        c: commands.WithdrawCancellation
+        | commands.AcceptCancellation
+        | commands.RejectCancellation,
     ) -> Callable[[Session, Cancellation], Awaitable[Cancellation]]:
         """The buyer withdraws; C4: the order is cancelled and the buyer refunded, in the same
         write; C5: a reason from the catalogue and an optional comment, the order goes on."""
@@ -149,11 +143,11 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
         async def write(session: Session, before: Cancellation) -> Cancellation:
             order, ledger = await self.order(before.order_id, session)
             match c:
-                case WithdrawCancellation():
+                case commands.WithdrawCancellation():
                     outcome = domain.withdraw(before, order, actor, now())
-                case AcceptCancellation():
+                case commands.AcceptCancellation():
                     outcome = domain.accept(before, order, actor, now())
-                case RejectCancellation():
+                case commands.RejectCancellation():
                     outcome = domain.reject(before, order, actor, c.reason, c.comment, now())
             [saved] = await self._write(session, actor, [_Change(outcome, before, order, ledger)])
             return saved

@@ -27,9 +27,12 @@ Filter = TypeVar("Filter")
 
 
 class RequestReads(Generic[R, Tab, Filter]):
-    """The reads of the kind whose write path is `writes` (its store, section and name)."""
+    """The reads of the kind whose write path is `writes` (its store, section and name); the
+    base of each kind's service, which writes through `writes`."""
 
     def __init__(self, writes: RequestWrites[Any], tabs: type[Tab], whole_shop: Filter) -> None:
+        self.writes = writes
+        self.clock = writes.clock
         self.db = writes.db
         self.store = writes.store
         self.section = writes.kind.section  # its tab counters (storage/tab_counts.py)
