@@ -40,7 +40,7 @@ def line_map(chosen: Lines | None) -> dict[str, int] | None:
 
 class Command:
     """A use case's input, whoever sends it; `sender` is the kind of actor whose step it is
-    (its permit: services/request_steps.py::permit_of)."""
+    (its permit: services/request_writes.py, RequestWrites.one)."""
 
     sender: ClassVar[ActorKind] = ActorKind.SELLER_AGENT
 
