@@ -6,32 +6,31 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import fields
 from datetime import datetime, timedelta
-from enum import Enum
-from typing import Any, Protocol
+from typing import Any
 
 import strawberry
 
 from models import after_sales_reasons as catalogues
 from models.after_sales import REJECT_REASONS, REQUEST_REASONS
 from models.after_sales import AfterSaleKind as DomainKind
-from models.commands import ApprovalTerms, chosen_lines
+from models.commands import ApprovalTerms, Lines, chosen_lines
 from models.errors import ValidationFailed
 from models.policy import CategoryPolicy as DomainPolicy
 from resolvers.after_sales.types import AfterSaleKind, DecisionType
+from resolvers.commands import value_of
 from resolvers.evidence.types import EVIDENCE_IDS_HELP
 from resolvers.inputs import (
     IDEMPOTENCY_HELP,
     LineQuantityInput,
     MoneyInput,
-    money_of,
     well_formed_id,
 )
-from resolvers.requests.types import sort_enum
+from resolvers.requests.types import SORT_ORDERS, api_enum
 
 MAX_LINES = 50
 
 
-AfterSaleSort = sort_enum("AfterSaleSort")
+AfterSaleSort = api_enum("AfterSaleSort", SORT_ORDERS)
 
 # The reason catalogues of after-sale requests, by the name a client asks for one with.
 CATALOGUES: Mapping[str, Mapping[str, str]] = {
@@ -46,9 +45,8 @@ CATALOGUES: Mapping[str, Mapping[str, str]] = {
     "SELLER_REFUND": catalogues.SELLER_REFUND_REASONS,
     "PLATFORM_REFUND": catalogues.PLATFORM_REFUND_REASONS,
 }
-AfterSaleCatalogue = strawberry.enum(
-    Enum("AfterSaleCatalogue", {name: name for name in CATALOGUES}),  # type: ignore[misc]
-    description="The reason catalogues of after-sale requests.",
+AfterSaleCatalogue = api_enum(
+    "AfterSaleCatalogue", CATALOGUES, "The reason catalogues of after-sale requests."
 )
 
 
@@ -64,7 +62,8 @@ class AfterSaleFilter:
     )
 
 
-def lines_of(lines: list[LineQuantityInput] | None) -> dict[str, int] | None:
+def lines_of(lines: list[LineQuantityInput] | None) -> Lines | None:
+    """The lines and quantities an after-sale input names, each line at most once."""
     if lines is None:
         return None
     if len(lines) > MAX_LINES:
@@ -75,28 +74,13 @@ def lines_of(lines: list[LineQuantityInput] | None) -> dict[str, int] | None:
         if line_id in out:
             raise ValidationFailed(f"line {line_id} is listed twice", field="lines")
         out[line_id] = line.quantity
-    return out
+    return chosen_lines(out)
 
 
-class Approving(Protocol):
-    """An input that approves: a request's own (ApproveAfterSaleInput) or its ticket's."""
-
-    lines: list[LineQuantityInput] | None
-    buyer_keeps_item: bool
-    partial_amount: MoneyInput | None
-    reason: str | None
-    comment: str | None
-
-
-def approval_terms(input: Approving) -> ApprovalTerms:
-    """What an approval (R7, P2) covers, as the request's own input or its ticket's gives it."""
-    return ApprovalTerms(
-        lines=chosen_lines(lines_of(input.lines)),
-        buyer_keeps_item=input.buyer_keeps_item,
-        partial_amount=money_of(input.partial_amount, "partialAmount"),
-        reason=input.reason,
-        comment=input.comment,
-    )
+def approval_terms(input: Any) -> ApprovalTerms:
+    """What an approval (R7, P2) covers, as the request's own input or its ticket's gives it
+    (their fields named as the terms')."""
+    return value_of(ApprovalTerms, input, lines=lines_of)
 
 
 @strawberry.input

@@ -8,7 +8,6 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from models.after_sales import AfterSaleTab as DomainTab
 from models.errors import ValidationFailed
 from resolvers.after_sales.inputs import (
     CATALOGUES,
@@ -25,7 +24,7 @@ from resolvers.after_sales.types import (
 )
 from resolvers.context import Context, actor_of, services_of
 from resolvers.inputs import well_formed_id
-from resolvers.requests.types import RefundBreakdown, RequestEligibility, domain_tab, list_filter
+from resolvers.requests.types import RefundBreakdown, RequestEligibility, list_filter
 from resolvers.values import Reason, reasons_in
 from services import read_types
 
@@ -62,19 +61,10 @@ class AfterSaleQueries:
         first: int = 20,
         after: str | None = None,
     ) -> AfterSaleConnection:
-        svc = services_of(info).after_sales
         f = list_filter(filter, read_types.AfterSaleFilter)
-        found, page = await svc.page(
-            actor_of(info),
-            shop_id,
-            domain_tab(tab, DomainTab),
-            f,
-            _sort_for(tab, f, sort),
-            first,
-            after,
-        )
-        return AfterSaleConnection.of(
-            found, page, AfterSale.of, count_tabs=lambda actor: svc.tab_counts(actor, shop_id, f)
+        svc = services_of(info).after_sales
+        return await AfterSaleConnection.page(
+            info, svc, AfterSale.of, shop_id, tab, f, _sort_for(tab, f, sort), first, after
         )
 
     @strawberry.field(description="R1, R5, P1: for each line and kind, may the buyer ask now?")
@@ -96,15 +86,12 @@ class AfterSaleQueries:
         cancellation_id: strawberry.ID | None = None,
     ) -> RefundBreakdown:
         svc = services_of(info).after_sales
-        actor = actor_of(info)
         if (request_id is None) == (cancellation_id is None):
             raise ValidationFailed("give a requestId or a cancellationId", field="requestId")
         if request_id is not None:
-            quote = await svc.quote_request(actor, well_formed_id(request_id, "requestId"))
-        else:
-            cid = well_formed_id(cancellation_id, "cancellationId")
-            quote = await svc.quote_cancellation(actor, cid)  # type: ignore[arg-type]
-        return quote
+            return await svc.quote_request(actor_of(info), well_formed_id(request_id, "requestId"))
+        cid = well_formed_id(cancellation_id, "cancellationId")
+        return await svc.quote_cancellation(actor_of(info), cid)  # type: ignore[arg-type]
 
     @strawberry.field(
         description="Every refund paid on an order, by its requests and cancellations, in order."

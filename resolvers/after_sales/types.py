@@ -7,8 +7,9 @@ and the connection's `tabCounts` go back to the services.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Any, TypeVar
 
 import strawberry
 from strawberry.types import Info
@@ -24,17 +25,18 @@ from models.refund_ledger import RefundLedger as DomainLedger
 from resolvers.context import Context
 from resolvers.policy import ResponseWindow, policy_values
 from resolvers.requests.types import (
+    LazyOrder,
     LineRefund,
     Request,
     RequestConnection,
     kind_of,
     kind_tabs,
-    request_fields,
+    order_of,
+    request_of,
 )
 from resolvers.values import ActorKind, LineItem, Lines, Money, Reason, copied
 
-if TYPE_CHECKING:
-    from resolvers.orders.types import Order
+T = TypeVar("T")
 
 AfterSaleKind = strawberry.enum(domain.AfterSaleKind, name="AfterSaleKind")
 DecisionType = strawberry.enum(
@@ -51,6 +53,13 @@ AfterSaleTab = kind_tabs(
 
 def reason_of(code: str) -> Reason:
     return Reason(code=code, display_text=display_text(code))
+
+
+def _shown(api_type: Callable[..., T], step: Any) -> T | None:
+    """A decision, rejection or appeal as the API shows it: its reason code displayed."""
+    if step is None:
+        return None
+    return copied(api_type, step, reason=reason_of(step.reason) if step.reason else None)
 
 
 LedgerSource = strawberry.enum(DomainLedgerSource, name="RefundSource")
@@ -208,28 +217,17 @@ class AfterSale(Request):
 
     @classmethod
     def of(cls, r: domain.AfterSaleRequest) -> AfterSale:
-        d, rej, ap = r.decision, r.rejection, r.appeal
-        return cls(
-            **request_fields(r, kind_of(r.kind), reason_of, r.next_action),
+        return request_of(
+            cls,
+            r,
+            kind_of(r.kind),
+            reason_of,
+            r.next_action,
             _r=r,
             tab=AfterSaleTab[r.tab.name],
-            follows_id=strawberry.ID(r.follows_id) if r.follows_id else None,
-            deadline=r.deadline,
-            decision=(
-                copied(AfterSaleDecision, d, reason=reason_of(d.reason) if d.reason else None)
-                if d
-                else None
-            ),
-            rejection=copied(AfterSaleRejection, rej, reason=reason_of(rej.reason))
-            if rej
-            else None,
-            appeal=copied(AfterSaleAppeal, ap, reason=reason_of(ap.reason)) if ap else None,
-            return_shipment=r.return_shipment,
-            replacement_shipment=r.replacement_shipment,
-            offer=r.offer,
-            replacement_order_id=(
-                strawberry.ID(r.replacement_order_id) if r.replacement_order_id else None
-            ),
+            decision=_shown(AfterSaleDecision, r.decision),
+            rejection=_shown(AfterSaleRejection, r.rejection),
+            appeal=_shown(AfterSaleAppeal, r.appeal),
             policy=CategoryPolicy.of(
                 ",".join(sorted({line.category for line in r.lines})), r.policy
             ),
@@ -247,15 +245,8 @@ class AfterSale(Request):
         return ResponseWindow.for_request(r.policy, order.items_total.minor) if order else None
 
     @strawberry.field(description="P4: the replacement order, once the replacement is approved.")
-    async def replacement_order(
-        self, info: Info[Context, Any]
-    ) -> Annotated[Order, strawberry.lazy("resolvers.orders.types")] | None:
-        from resolvers.orders.types import Order  # it imports the request types
-
-        if self._r.replacement_order_id is None:
-            return None
-        order = await info.context.orders.load(self._r.replacement_order_id)
-        return Order.of(order) if order else None
+    async def replacement_order(self, info: Info[Context, Any]) -> LazyOrder | None:
+        return await order_of(info, self._r.replacement_order_id)
 
 
 @strawberry.type

@@ -15,7 +15,7 @@ from resolvers.requests.types import (
     Request,
     RequestConnection,
     kind_tabs,
-    request_fields,
+    request_of,
 )
 from resolvers.values import LineItem, Lines, Reason, copied
 
@@ -69,11 +69,14 @@ class Cancellation(Request):
     @classmethod
     def of(cls, c: cancel_domain.Cancellation) -> Cancellation:
         next_action = c.next_action
-        return cls(
-            **request_fields(c, DomainRequestKind.CANCELLATION, Reason.of, next_action),
+        return request_of(
+            cls,
+            c,
+            DomainRequestKind.CANCELLATION,
+            Reason.of,
+            next_action,
             _c=c,
             tab=CancellationTab[c.tab.name],
-            respond_by=c.respond_by,
             deadline=next_action.due_at if next_action else None,
             rejection=(
                 Rejection(reason=Reason.of(c.rejection_reason), comment=c.rejection_comment)
