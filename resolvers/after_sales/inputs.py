@@ -34,9 +34,7 @@ AfterSaleSort = api_enum("AfterSaleSort", SORT_ORDERS)
 
 # The reason catalogues of after-sale requests, by the name a client asks for one with.
 CATALOGUES: Mapping[str, Mapping[str, str]] = {
-    "REFUND_ONLY_REQUEST": REQUEST_REASONS[DomainKind.REFUND_ONLY],
-    "RETURN_AND_REFUND_REQUEST": REQUEST_REASONS[DomainKind.RETURN_AND_REFUND],
-    "REPLACEMENT_REQUEST": REQUEST_REASONS[DomainKind.REPLACEMENT],
+    **{f"{kind.name}_REQUEST": REQUEST_REASONS[kind] for kind in DomainKind},
     "REFUND_REJECT": REJECT_REASONS[DomainKind.REFUND_ONLY],
     "REPLACEMENT_REJECT": REJECT_REASONS[DomainKind.REPLACEMENT],
     "REPLACEMENT_APPROVE": catalogues.REPLACEMENT_APPROVE_REASONS,

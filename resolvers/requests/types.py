@@ -56,7 +56,6 @@ if TYPE_CHECKING:
     from resolvers.refunds.settlement import Refund
 
 
-E = TypeVar("E", bound=Enum)
 F = TypeVar("F")
 T = TypeVar("T")
 
