@@ -225,9 +225,15 @@ class AfterSale(Request):
             r.next_action,
             _r=r,
             tab=AfterSaleTab[r.tab.name],
+            follows_id=r.follows_id,
+            deadline=r.deadline,
             decision=_shown(AfterSaleDecision, r.decision),
             rejection=_shown(AfterSaleRejection, r.rejection),
             appeal=_shown(AfterSaleAppeal, r.appeal),
+            return_shipment=r.return_shipment,
+            replacement_shipment=r.replacement_shipment,
+            offer=r.offer,
+            replacement_order_id=r.replacement_order_id,
             policy=CategoryPolicy.of(
                 ",".join(sorted({line.category for line in r.lines})), r.policy
             ),

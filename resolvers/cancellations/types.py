@@ -77,6 +77,7 @@ class Cancellation(Request):
             next_action,
             _c=c,
             tab=CancellationTab[c.tab.name],
+            respond_by=c.respond_by,
             deadline=next_action.due_at if next_action else None,
             rejection=(
                 Rejection(reason=Reason.of(c.rejection_reason), comment=c.rejection_comment)

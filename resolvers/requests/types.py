@@ -374,15 +374,23 @@ def request_of(
 ) -> T:
     """A request of any kind as its API type, filled once: the `Request` interface's fields
     from the domain request (its reasons displayed by `reason`, its next action as the caller
-    read it once), the kind's own by the same names or `given`."""
-    return copied(
-        api_type,
-        r,
+    read it once), and the kind's own `given`. Named one by one, not copied by name: a page makes
+    50, and the copy cost ~0.2 ms more CPU a page (benchmarks/tab_query.py, --sizes 1000)."""
+    return api_type(
+        id=r.id,
         kind=kind,
+        order_id=r.order_id,
+        shop_id=r.shop_id,
+        buyer_id=r.buyer_id,
         initiator=initiator_of(r.initiator),
         status=status_of(r.status),
         reason=reason(r.reason),
+        note=r.note,
+        requested_at=r.requested_at,
+        resolved_at=r.resolved_at,
         next_action=NextAction.of(next_action, r.id, r.lines),
+        refund=r.refund,
+        lines=r.lines,
         timeline=[TimelineRecord.of(t, reason) for t in r.timeline],
         **given,
     )
