@@ -19,12 +19,7 @@ from models.policy import CategoryPolicy as DomainPolicy
 from resolvers.after_sales.types import AfterSaleKind, DecisionType
 from resolvers.commands import value_of
 from resolvers.evidence.types import EVIDENCE_IDS_HELP
-from resolvers.inputs import (
-    IDEMPOTENCY_HELP,
-    LineQuantityInput,
-    MoneyInput,
-    well_formed_id,
-)
+from resolvers.inputs import IDEMPOTENCY_HELP, LineQuantityInput, MoneyInput, well_formed_id
 from resolvers.requests.types import SORT_ORDERS, api_enum
 
 MAX_LINES = 50

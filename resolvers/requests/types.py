@@ -132,8 +132,7 @@ class RequestInitiator(Enum):
     SELLER = "SELLER"
     SYSTEM = "SYSTEM"
     PLATFORM = strawberry.enum_value(
-        "PLATFORM",
-        deprecation_reason="Say SYSTEM. Accepted in inputs as SYSTEM; never returned.",
+        "PLATFORM", deprecation_reason="Say SYSTEM. Accepted in inputs as SYSTEM; never returned."
     )
 
 
