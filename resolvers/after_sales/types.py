@@ -47,7 +47,9 @@ DecisionType = strawberry.enum(
 
 
 AfterSaleTab = kind_tabs(
-    "AfterSaleTab", domain.AfterSaleTab, "The tabs of Seller Center > Manage Returns/Refunds (R2)."
+    "AfterSaleTab",
+    [domain.AfterSaleTab],
+    "The tabs of Seller Center > Manage Returns/Refunds (R2).",
 )
 
 

@@ -21,7 +21,7 @@ from resolvers.values import LineItem, Lines, Reason, copied
 
 CancellationTab = kind_tabs(
     "CancellationTab",
-    cancel_domain.CancellationTab,
+    [cancel_domain.CancellationTab],
     "The tabs of Seller Center > Manage Cancellations.",
 )
 

@@ -21,8 +21,10 @@ from models import access
 from models.actors import Actor
 from models.actors import ActorKind as DomainActorKind
 from models.after_sale_requests import APPEAL_OR_REQUEST_AGAIN
+from models.after_sales import AfterSaleTab
 from models.after_sales import LineEligibility as LineView
 from models.after_sales_machine import AfterSaleNotificationKind
+from models.cancellations import CancellationTab
 from models.cancellations import Eligibility as CancellationView
 from models.notifications import NotificationKind as CancellationNotificationKind
 from models.orders import LineItem as DomainLine
@@ -153,22 +155,17 @@ def domain_initiator(initiator: RequestInitiator, domain: type[Enum]) -> Any:
     return domain(_DOMAIN_INITIATOR[initiator])
 
 
-@strawberry.enum(
-    description="The tabs of Manage Cancellations and Manage Returns/Refunds; ALL is every "
-    "request (Manage Cancellations has no IN_PROCESS)."
+def kind_tabs(name: str, domain_tabs: Iterable[type[Enum]], description: str) -> Any:
+    """A tab enum: ALL, then the tabs of the kinds' pages (their domain enums) in order."""
+    return api_enum(name, ["ALL", *_members(domain_tabs)], description)
+
+
+RequestTab: Any = kind_tabs(
+    "RequestTab",
+    [AfterSaleTab, CancellationTab],
+    "The tabs of Manage Cancellations and Manage Returns/Refunds; ALL is every request (Manage "
+    "Cancellations has no IN_PROCESS).",
 )
-class RequestTab(Enum):
-    ALL = "ALL"
-    TO_PROCEED = "TO_PROCEED"
-    IN_PROCESS = "IN_PROCESS"
-    COMPLETED = "COMPLETED"
-    CLOSED = "CLOSED"
-
-
-def kind_tabs(name: str, domain_tabs: type[Enum], description: str) -> Any:
-    """A kind's own tab enum: ALL, then the tabs of the kind's page (its domain enum) in order."""
-    return api_enum(name, ["ALL", *_members([domain_tabs])], description)
-
 
 # A list's orders: the same for every kind, each kind's enum under its own name.
 SORT_ORDERS = ("NEWEST", "OLDEST", "DEADLINE_SOONEST")
