@@ -21,7 +21,7 @@ from models import access
 from models.actors import Actor, ActorKind
 from models.commands import Command
 from resolvers.context import Context, caller_who, services_of
-from resolvers.errors import outcome
+from resolvers.errors import outcome, result_union
 from resolvers.evidence.types import evidence_claim
 from resolvers.inputs import MoneyInput, money_of, well_formed_id
 from services.bootstrap import Services
@@ -72,7 +72,7 @@ class ResultMutations:
     """Declares the mutations that return one result union (resolvers/errors.py::result_union),
     each named as the attribute (or the function) that declares it, with its description:
 
-        after_sale = ResultMutations(AfterSaleResult, AfterSale.of)
+        after_sale = ResultMutations.of_type(AfterSale, NotPendingError, ...)
 
         withdraw_after_sale = after_sale.step(
             WithdrawAfterSale, AfterSaleStepInput, "Buyer: take back a request."
@@ -87,6 +87,12 @@ class ResultMutations:
     def __init__(self, union: Any, present: Callable[[Any], Any]) -> None:
         self.union = union
         self.present = present
+
+    @classmethod
+    def of_type(cls, api_type: Any, *errors: type) -> ResultMutations:
+        """Mutations whose result is `api_type` (made by its `of`) or one of `errors`: one union
+        named for it (`Cancellation`: `CancellationResult`)."""
+        return cls(result_union(f"{api_type.__name__}Result", api_type, *errors), api_type.of)
 
     def step(self, command: type[Command], input_type: type, description: str, **read: Any) -> Any:
         def build(input: Any) -> Command:

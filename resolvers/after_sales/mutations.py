@@ -1,6 +1,5 @@
-"""Write side of after-sale requests, per actor: each mutation is its command, its input and what
-it does (resolvers/commands.py: who may send it is the command's sender); the rules live in
-models/, the writes in services/."""
+"""Write side of after-sale requests (R1 to R12, P1 to P4), by who sends each step
+(ResultMutations.step), and the category policies (Y1)."""
 
 from __future__ import annotations
 
@@ -20,8 +19,7 @@ from services.bootstrap import Services
 # One union for every after-sale step (the policy: resolvers/errors.py::result_union): opening
 # a request fails with AfterSaleRefusedError, a step on it with NotPendingError / InvalidStateError
 # (naming the current state) or a closed window, a refund with RefundExceedsRefundableError.
-AfterSaleResult = errors.result_union(
-    "AfterSaleResult",
+after_sale = ResultMutations.of_type(
     AfterSale,
     errors.AfterSaleRefusedError,
     errors.NotPendingError,
@@ -32,7 +30,6 @@ AfterSaleResult = errors.result_union(
 )
 SetCategoryPolicyResult = errors.result_union("SetCategoryPolicyResult", CategoryPolicy)
 category_policy = ResultMutations(SetCategoryPolicyResult, lambda cp: CategoryPolicy.of(*cp))
-after_sale = ResultMutations(AfterSaleResult, AfterSale.of)
 
 
 @strawberry.type

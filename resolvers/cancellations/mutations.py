@@ -1,6 +1,4 @@
-"""Write side of cancellations (C1 to C10), per actor: each mutation is its command, its input and
-what it does (resolvers/commands.py: who may send it is the command's sender); the rules live in
-models/, the writes in services/."""
+"""Write side of cancellations (C1 to C10), by who sends each step (ResultMutations.step)."""
 
 from __future__ import annotations
 
@@ -13,8 +11,7 @@ from resolvers.cancellations.types import Cancellation
 from resolvers.commands import ResultMutations
 
 # One union for every cancellation step (the policy: resolvers/errors.py::result_union).
-CancellationResult = errors.result_union(
-    "CancellationResult",
+cancellation = ResultMutations.of_type(
     Cancellation,
     errors.OrderNotCancellableError,
     errors.AlreadyRequestedError,
@@ -24,7 +21,6 @@ CancellationResult = errors.result_union(
     errors.InvalidStateError,
     errors.UnitsNotAvailableError,
 )
-cancellation = ResultMutations(CancellationResult, Cancellation.of)
 
 
 @strawberry.type
