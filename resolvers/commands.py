@@ -95,6 +95,9 @@ class ResultMutations:
         return cls(result_union(f"{api_type.__name__}Result", api_type, *errors), api_type.of)
 
     def step(self, command: type[Command], input_type: type, description: str, **read: Any) -> Any:
+        """The mutation of a command whose input names its fields (`value_of`, with `read`),
+        refused to a caller of another kind than the command's sender (`MAY_SEND`)."""
+
         def build(input: Any) -> Command:
             return value_of(command, input, **read)
 
