@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import fields
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import strawberry
@@ -193,13 +193,10 @@ class CategoryPolicyInput:
     replacement_delivery_window_seconds: int | None = None
 
     def policy(self) -> DomainPolicy:
-        """Each window given in seconds, each flag given; a field left out takes the default."""
-        given: dict[str, Any] = {}
-        for f in fields(DomainPolicy):
-            seconds = getattr(self, f"{f.name}_seconds", None)
-            flag = getattr(self, f.name, None)
-            if seconds is not None:
-                given[f.name] = timedelta(seconds=seconds)
-            elif flag is not None:
-                given[f.name] = flag
-        return DomainPolicy(**given)
+        """Each window given in seconds, each flag or amount given (the domain's decoding of a
+        policy in seconds); a field left out takes the default."""
+        given = {
+            f.name: getattr(self, f"{f.name}_seconds", getattr(self, f.name, None))
+            for f in fields(DomainPolicy)
+        }
+        return DomainPolicy.from_seconds({k: v for k, v in given.items() if v is not None})
