@@ -16,7 +16,7 @@ from models.after_sales import AfterSaleKind as DomainKind
 from models.commands import ApprovalTerms, Lines, chosen_lines
 from models.errors import ValidationFailed
 from models.policy import CategoryPolicy as DomainPolicy
-from resolvers.after_sales.types import AfterSaleKind, DecisionType
+from resolvers.after_sales.types import AfterSaleKind, DecisionType, with_policy_fields
 from resolvers.commands import value_of
 from resolvers.evidence.types import EVIDENCE_IDS_HELP
 from resolvers.inputs import IDEMPOTENCY_HELP, LineQuantityInput, MoneyInput, well_formed_id
@@ -165,32 +165,17 @@ class RefundOrderInput:
 
 
 @strawberry.input(description="Y1: windows in seconds; a field left out takes the default.")
+@with_policy_fields(
+    {
+        "payment_window_seconds": "Y2, C8: how long an order may stay unpaid.",
+        "business_days": "Y2: the seller response window counts business days (businessCalendar).",
+        "high_value_above": "Y2: above this order value (items, minor units of the order's "
+        "currency; 0: never) the high-value response window applies.",
+    },
+    optional=True,
+)
 class CategoryPolicyInput:
     category: str
-    unconditional_cancel_window_seconds: int | None = None
-    seller_response_window_seconds: int | None = None
-    return_refund_window_seconds: int | None = None
-    buyer_return_shipping_window_seconds: int | None = None
-    seller_receipt_window_seconds: int | None = None
-    appeal_window_seconds: int | None = None
-    instant_refund: bool | None = None
-    replacement_needs_item_back: bool | None = None
-    payment_window_seconds: int | None = strawberry.field(
-        default=None, description="Y2, C8: how long an order may stay unpaid."
-    )
-    business_days: bool | None = strawberry.field(
-        default=None,
-        description="Y2: the seller response window counts business days (businessCalendar).",
-    )
-    high_value_above: int | None = strawberry.field(
-        default=None,
-        description="Y2: above this order value (items, minor units of the order's currency; "
-        "0: never) the high-value response window applies.",
-    )
-    high_value_seller_response_window_seconds: int | None = None
-    offer_response_window_seconds: int | None = None
-    offer_silence_accepts: bool | None = None
-    replacement_delivery_window_seconds: int | None = None
 
     def policy(self) -> DomainPolicy:
         """Each window given in seconds, each flag or amount given (the domain's decoding of a

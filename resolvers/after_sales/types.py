@@ -7,7 +7,8 @@ and the connection's `tabCounts` go back to the services.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import fields
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -153,34 +154,43 @@ class Shipment:
     received_at: datetime | None
 
 
+def with_policy_fields(
+    described: Mapping[str, str], optional: bool = False
+) -> Callable[[type[T]], type[T]]:
+    """Gives a class the domain policy's fields after its own, as the API names them
+    (resolvers/policy.py::policy_values): a window in whole seconds, a flag or an amount as it
+    is, in the domain's order, each with its line of `described`; `optional` in an input (a
+    field left out takes the default)."""
+
+    def add(cls: type[T]) -> type[T]:
+        for f in fields(DomainPolicy):
+            window = f.type == "timedelta"  # annotations are strings there
+            name = f"{f.name}_seconds" if window else f.name
+            value_type = int if window or f.type == "int" else bool
+            cls.__annotations__[name] = value_type | None if optional else value_type
+            default = {"default": None} if optional else {}
+            setattr(cls, name, strawberry.field(description=described.get(name), **default))
+        return cls
+
+    return add
+
+
 @strawberry.type(description="Y1: a category's windows (in seconds) and rules.")
+@with_policy_fields(
+    {
+        "payment_window_seconds": "Y2, C8.",
+        "business_days": "Y2: the seller response window counts business days.",
+        "high_value_above": "Y2: order value (items, minor units) above which the high-value "
+        "window applies; 0: never.",
+        "offer_silence_accepts": "R12: the buyer's silence on an offer accepts it (else "
+        "declines it).",
+    }
+)
 class CategoryPolicy:
     category: str = strawberry.field(
         description='"*" is the default of every other category; on a request, the categories '
         "of its lines (their policies combined: the shortest windows)."
     )
-    unconditional_cancel_window_seconds: int
-    seller_response_window_seconds: int
-    return_refund_window_seconds: int
-    buyer_return_shipping_window_seconds: int
-    seller_receipt_window_seconds: int
-    appeal_window_seconds: int
-    instant_refund: bool
-    replacement_needs_item_back: bool
-    payment_window_seconds: int = strawberry.field(description="Y2, C8.")
-    business_days: bool = strawberry.field(
-        description="Y2: the seller response window counts business days."
-    )
-    high_value_above: int = strawberry.field(
-        description="Y2: order value (items, minor units) above which the high-value window "
-        "applies; 0: never."
-    )
-    high_value_seller_response_window_seconds: int
-    offer_response_window_seconds: int
-    offer_silence_accepts: bool = strawberry.field(
-        description="R12: the buyer's silence on an offer accepts it (else declines it)."
-    )
-    replacement_delivery_window_seconds: int
 
     @classmethod
     def of(cls, category: str, p: DomainPolicy) -> CategoryPolicy:
