@@ -344,10 +344,7 @@ class RequestEligibility:
 
     @classmethod
     def of_line(cls, e: LineView) -> RequestEligibility:
-        line_id = strawberry.ID(e.line_id)
-        return copied(
-            cls, e, kind=kind_of(e.kind), line_id=line_id, allowed=e.eligible, at_once=False
-        )
+        return copied(cls, e, kind=kind_of(e.kind), allowed=e.eligible, at_once=False)
 
 
 def list_filter(given: Any, filter_type: Callable[..., F]) -> F:
