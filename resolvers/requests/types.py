@@ -35,6 +35,7 @@ from models.requests import NextAction as DomainNextAction
 from models.requests import RequestKind as DomainRequestKind
 from models.requests import TimelineRecord as DomainRecord
 from resolvers.context import Context, actor_of
+from resolvers.evidence.types import Evidence, evidence_of
 from resolvers.inputs import well_formed_id
 from resolvers.requests.marketplace import MarketplaceRequest, marketplace_of
 from resolvers.values import (
@@ -52,7 +53,6 @@ from services.marketplace_views import may_be_mirrored
 from services.request_reads import RequestReads
 
 if TYPE_CHECKING:
-    from resolvers.evidence.types import Evidence
     from resolvers.helpdesk.types import Ticket
     from resolvers.orders.types import Order
     from resolvers.refunds.settlement import Refund
@@ -461,9 +461,5 @@ class Request:
         return Ticket.of(t)
 
     @strawberry.field(description="E1: the photos and videos attached to its steps, oldest first.")
-    async def evidence(
-        self, info: Info[Context, Any]
-    ) -> list[Annotated[Evidence, strawberry.lazy("resolvers.evidence.types")]]:
-        from resolvers.evidence.types import evidence_of  # it imports the value types
-
+    async def evidence(self, info: Info[Context, Any]) -> list[Evidence]:
         return await evidence_of(info, self.id)  # visible to whoever sees the request
