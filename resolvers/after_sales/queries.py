@@ -9,12 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from models.errors import ValidationFailed
-from resolvers.after_sales.inputs import (
-    CATALOGUES,
-    AfterSaleCatalogue,
-    AfterSaleFilter,
-    AfterSaleSort,
-)
+from resolvers.after_sales import inputs
 from resolvers.after_sales.types import (
     AfterSale,
     AfterSaleConnection,
@@ -29,7 +24,9 @@ from resolvers.values import Reason, reasons_in
 from services import read_types
 
 
-def _sort_for(tab: AfterSaleTab, f: read_types.AfterSaleFilter, sort: AfterSaleSort | None) -> str:
+def _sort_for(
+    tab: AfterSaleTab, f: read_types.AfterSaleFilter, sort: inputs.AfterSaleSort | None
+) -> str:
     """Deadline soonest in To Proceed (and with a deadline filter), else newest, unless asked."""
     if sort is not None:
         return sort.value
@@ -56,8 +53,8 @@ class AfterSaleQueries:
         info: Info[Context, Any],
         shop_id: strawberry.ID | None = None,
         tab: AfterSaleTab = AfterSaleTab.ALL,
-        filter: AfterSaleFilter | None = None,
-        sort: AfterSaleSort | None = None,
+        filter: inputs.AfterSaleFilter | None = None,
+        sort: inputs.AfterSaleSort | None = None,
         first: int = 20,
         after: str | None = None,
     ) -> AfterSaleConnection:
@@ -104,8 +101,8 @@ class AfterSaleQueries:
         return RefundLedger.of(order, ledger)
 
     @strawberry.field(description="The reasons of one after-sale catalogue, with display text.")
-    def after_sale_reasons(self, catalogue: AfterSaleCatalogue) -> list[Reason]:
-        return reasons_in(CATALOGUES[catalogue.value])
+    def after_sale_reasons(self, catalogue: inputs.AfterSaleCatalogue) -> list[Reason]:
+        return reasons_in(inputs.CATALOGUES[catalogue.value])
 
     @strawberry.field(description="Y1: the policy of a category (the default if it sets none).")
     async def category_policy(self, info: Info[Context, Any], category: str) -> CategoryPolicy:
