@@ -11,11 +11,11 @@ from typing import Any
 import strawberry
 
 from models import after_sales_reasons as catalogues
-from models.after_sales import REJECT_REASONS, REQUEST_REASONS
 from models.after_sales import AfterSaleKind as DomainKind
 from models.commands import ApprovalTerms, Lines, chosen_lines
 from models.errors import ValidationFailed
 from models.policy import CategoryPolicy as DomainPolicy
+from models.request_kinds import profile_of
 from resolvers.after_sales.types import AfterSaleKind, DecisionType, with_policy_fields
 from resolvers.commands import value_of
 from resolvers.evidence.types import EVIDENCE_IDS_HELP
@@ -29,9 +29,9 @@ AfterSaleSort = api_enum("AfterSaleSort", SORT_ORDERS)
 
 # The reason catalogues of after-sale requests, by the name a client asks for one with.
 CATALOGUES: Mapping[str, Mapping[str, str]] = {
-    **{f"{kind.name}_REQUEST": REQUEST_REASONS[kind] for kind in DomainKind},
-    "REFUND_REJECT": REJECT_REASONS[DomainKind.REFUND_ONLY],
-    "REPLACEMENT_REJECT": REJECT_REASONS[DomainKind.REPLACEMENT],
+    **{f"{kind.name}_REQUEST": profile_of(kind).request_reasons for kind in DomainKind},
+    "REFUND_REJECT": catalogues.REFUND_REJECT_REASONS,
+    "REPLACEMENT_REJECT": catalogues.REPLACEMENT_REJECT_REASONS,
     "REPLACEMENT_APPROVE": catalogues.REPLACEMENT_APPROVE_REASONS,
     "RECEIPT_REJECT": catalogues.RECEIPT_REJECT_REASONS,
     "APPEAL": catalogues.APPEAL_REASONS,
