@@ -19,7 +19,7 @@ from resolvers.after_sales.types import (
 )
 from resolvers.context import Context, actor_of, services_of
 from resolvers.inputs import well_formed_id
-from resolvers.requests.types import RefundBreakdown, RequestEligibility, list_filter
+from resolvers.requests.types import RefundBreakdown, RequestEligibility, list_filter, request_by_id
 from resolvers.values import Reason, reasons_in
 from services import read_types
 
@@ -41,8 +41,7 @@ def _sort_for(
 class AfterSaleQueries:
     @strawberry.field
     async def after_sale(self, info: Info[Context, Any], id: strawberry.ID) -> AfterSale:
-        svc = services_of(info).after_sales
-        return AfterSale.of(await svc.get(actor_of(info), well_formed_id(id, "id")))
+        return AfterSale.of(await request_by_id(info, services_of(info).after_sales, id))
 
     @strawberry.field(
         description="A tab of Manage Returns/Refunds, filtered, sorted (default: deadline "

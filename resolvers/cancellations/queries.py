@@ -12,8 +12,7 @@ from models import reasons
 from resolvers.cancellations.inputs import CancellationFilter, CancellationSort
 from resolvers.cancellations.types import Cancellation, CancellationConnection, CancellationTab
 from resolvers.context import Context, actor_of, services_of
-from resolvers.inputs import well_formed_id
-from resolvers.requests.types import TabCount, list_filter, tab_counts
+from resolvers.requests.types import TabCount, list_filter, request_by_id, tab_counts
 from resolvers.values import Reason, reasons_in
 from services import read_types
 
@@ -22,8 +21,7 @@ from services import read_types
 class CancellationQueries:
     @strawberry.field
     async def cancellation(self, info: Info[Context, Any], id: strawberry.ID) -> Cancellation:
-        svc = services_of(info).cancellations
-        return Cancellation.of(await svc.get(actor_of(info), well_formed_id(id, "id")))
+        return Cancellation.of(await request_by_id(info, services_of(info).cancellations, id))
 
     @strawberry.field(description="A tab of Manage Cancellations, filtered, sorted, paged.")
     async def cancellations(

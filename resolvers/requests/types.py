@@ -219,6 +219,13 @@ class RequestConnection(Connection[Node]):
         return tab_counts(await self.count_tabs(actor_of(info)))
 
 
+async def request_by_id(
+    info: Info[Context, Any], reads: RequestReads[Any, Any, Any], id: strawberry.ID
+) -> Any:
+    """One request of the kind `reads` serves, to whoever may see it; a malformed id refused."""
+    return await reads.get(actor_of(info), well_formed_id(id, "id"))
+
+
 @strawberry.type(description="One change of a request (R11): who, when, from what to what, why.")
 class TimelineRecord:
     at: datetime
