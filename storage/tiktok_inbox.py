@@ -1,13 +1,20 @@
-"""TikTok's webhooks as received: `tiktok_inbox`, one document per shop and
-`tts_notification_id`, `{_id: "<shop>/<tts_notification_id>", notification_id, shop_id, type,
-data, timestamp, received_at, state: NEW | DONE | FAILED, attempts, lease_owner, lease_until,
-last_error, done_at}`.
+"""TikTok's webhooks as received, until they are handled: `tiktok_inbox`, one document per shop
+and `tts_notification_id` waiting or failed, `{_id: "<shop>/<tts_notification_id>",
+notification_id, shop_id, type, data, timestamp, received_at, state: NEW | FAILED, attempts,
+lease_owner, lease_until, last_error}`; and the ids of those handled within the replay window,
+`tiktok_seen`, `{_id: "<shop>/<tts_notification_id>", at}` (when it was received).
 
-A webhook is inserted here before its 200 goes out, so one accepted is never lost; the
-`_id` dedupes a repeat for as long as the document is kept (the replay window, then pruned).
+A webhook is inserted here before its 200 goes out, so one accepted is never lost; the `_id`
+dedupes a repeat while the first waits, and its `tiktok_seen` key after (`seen_of`: the worker
+drops a repeat unhandled). A handled webhook's document is deleted and its key written in one
+statement each for a batch (`finish_many`): the inbox holds only what waits, so a claim that
+reads it by `state_lease` reads no handled webhook, and a handled one costs no update.
+
 A worker claims NEW ones with a lease (compare-and-set on an expired or absent lease), so a
 process that dies mid-way leaves them to another after the lease; `claim_batch` takes up to a
-batch's worth at once, under a lease name of that claim alone.
+batch's worth at once, under a lease name of that claim alone. A webhook may also be stored
+already leased to the process that received it (`accept(lease=...)`): that process handles it
+from memory, with no claim.
 """
 
 from __future__ import annotations
@@ -17,19 +24,38 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, IndexModel
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from storage.mongo import Database
+from storage.mongo import Database, find_in
 
 NEW, DONE, FAILED = "NEW", "DONE", "FAILED"
+DUPLICATE_KEY = 11000
+# The claims' and the prune's; each index costs every insert and delete of a webhook.
 INBOX_INDEXES = [
     IndexModel([("state", ASCENDING), ("lease_until", ASCENDING)], name="state_lease"),
-    IndexModel([("received_at", ASCENDING)], name="received"),
 ]
+# Handled webhooks' keys, pruned by their arrival after the replay window (`prune`).
+SEEN_INDEXES = [IndexModel([("at", ASCENDING)], name="at")]
+# Indexes of earlier versions that no query uses any more: dropped at start.
+RETIRED_INDEXES = ["received"]
 
 
 def collection(db: Database) -> Any:
     return db.db["tiktok_inbox"]
+
+
+def seen(db: Database) -> Any:
+    return db.db["tiktok_seen"]
+
+
+async def prepare(db: Database) -> None:
+    """The inbox's and the keys' indexes, and none that no query uses."""
+    await collection(db).create_indexes(INBOX_INDEXES)
+    await seen(db).create_indexes(SEEN_INDEXES)
+    existing = await collection(db).index_information()
+    for name in RETIRED_INDEXES:
+        if name in existing:
+            await collection(db).drop_index(name)
 
 
 @dataclass(frozen=True)
@@ -43,6 +69,7 @@ class Notification:
     attempts: int
     # Who holds its lease: `finish` and `retry_later` act only for that holder.
     lease_owner: str = ""
+    lease_until: datetime | None = None
 
 
 def _of(d: dict[str, Any]) -> Notification:
@@ -55,31 +82,41 @@ def _of(d: dict[str, Any]) -> Notification:
         d["received_at"],
         int(d.get("attempts", 0)),
         str(d.get("lease_owner") or ""),
+        d.get("lease_until"),
     )
 
 
 async def accept(
-    db: Database, ident: str, shop_id: str, kind: int, data: Any, stamp: int, now: datetime
-) -> bool:
-    """Stores a webhook; False when this id was stored before for this shop (a repeat)."""
+    db: Database,
+    ident: str,
+    shop_id: str,
+    kind: int,
+    data: Any,
+    stamp: int,
+    now: datetime,
+    lease: tuple[str, datetime] | None = None,
+) -> Notification | None:
+    """Stores a webhook: None when this id waits here already for this shop (a repeat). With
+    `lease` (owner, until) it is stored as claimed by that owner: its first attempt."""
+    doc = {
+        "_id": f"{shop_id}/{ident}",
+        "notification_id": ident,
+        "shop_id": shop_id,
+        "type": kind,
+        "data": data,
+        "timestamp": stamp,
+        "received_at": now,
+        "state": NEW,
+        "attempts": 0,
+        "lease_until": None,
+    }
+    if lease is not None:
+        doc |= {"attempts": 1, "lease_owner": lease[0], "lease_until": lease[1]}
     try:
-        await collection(db).insert_one(
-            {
-                "_id": f"{shop_id}/{ident}",
-                "notification_id": ident,
-                "shop_id": shop_id,
-                "type": kind,
-                "data": data,
-                "timestamp": stamp,
-                "received_at": now,
-                "state": NEW,
-                "attempts": 0,
-                "lease_until": None,
-            }
-        )
+        await collection(db).insert_one(doc)
     except DuplicateKeyError:
-        return False
-    return True
+        return None
+    return _of(doc)
 
 
 def _waiting(now: datetime) -> dict[str, Any]:
@@ -109,21 +146,32 @@ async def claim_batch(
     return [_of(d) for d in await won.sort("received_at", ASCENDING).to_list()]
 
 
-async def finish_many(db: Database, idents: list[str], owner: str, now: datetime) -> None:
-    """Marks these webhooks DONE, those `owner` still holds."""
+async def seen_of(db: Database, idents: list[str]) -> set[str]:
+    """Which of these webhooks were handled before (a repeat that came after its first was
+    handled): one read by id."""
     if not idents:
+        return set()
+    return {d["_id"] for d in await find_in(seen(db), "_id", idents, projection={"_id": 1})}
+
+
+async def finish_many(db: Database, items: list[Notification], owner: str) -> None:
+    """These webhooks handled: their keys kept for the replay window, then their documents
+    deleted, those `owner` still holds. Keys first: a process that stops between the two
+    leaves webhooks that the next claim finds handled (`seen_of`), never one unhandled and
+    forgotten."""
+    if not items:
         return
-    await collection(db).update_many(
-        {"_id": {"$in": idents}, "lease_owner": owner},
-        {"$set": {"state": DONE, "done_at": now, "lease_until": None, "lease_owner": None}},
-    )
+    keys = [{"_id": i.id, "at": i.received_at} for i in items]
+    try:
+        await seen(db).insert_many(keys, ordered=False)
+    except BulkWriteError as exc:  # a repeat's key is there already: kept as it is
+        if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
+            raise
+    await collection(db).delete_many({"_id": {"$in": [i.id for i in items]}, "lease_owner": owner})
 
 
-async def finish(db: Database, ident: str, owner: str, now: datetime) -> None:
-    await collection(db).update_one(
-        {"_id": ident, "lease_owner": owner},
-        {"$set": {"state": DONE, "done_at": now, "lease_until": None, "lease_owner": None}},
-    )
+async def finish(db: Database, item: Notification, owner: str) -> None:
+    await finish_many(db, [item], owner)
 
 
 async def retry_later(
@@ -139,9 +187,11 @@ async def retry_later(
 
 
 async def prune(db: Database, before: datetime) -> int:
-    """Forgets webhooks handled before the replay window: their ids no longer dedupe."""
-    done = await collection(db).delete_many({"state": {"$ne": NEW}, "received_at": {"$lt": before}})
-    return int(done.deleted_count)
+    """Forgets webhooks handled, and those failed, before the replay window: their ids no
+    longer dedupe."""
+    keys = await seen(db).delete_many({"at": {"$lt": before}})
+    failed = await collection(db).delete_many({"state": FAILED, "received_at": {"$lt": before}})
+    return int(keys.deleted_count) + int(failed.deleted_count)
 
 
 async def pending(db: Database) -> int:

@@ -1,5 +1,6 @@
 """The TikTok inbox's batch claims: each webhook held by one claim at a time, oldest first, and
-only the claim that holds a webhook may finish it."""
+only the claim that holds a webhook may finish it; a webhook stored leased to the process that
+received it; a handled one deleted, its key kept for the replay window."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ LEASE = timedelta(seconds=30)
 @pytest.fixture
 async def inbox_db(mongodb_uri: str) -> AsyncIterator[Database]:
     async with own_database(mongodb_uri) as database:
-        await inbox.collection(database).create_indexes(inbox.INBOX_INDEXES)
+        await inbox.prepare(database)
         yield database
 
 
@@ -46,13 +47,43 @@ async def test_two_batch_claims_never_hold_the_same_webhook(inbox_db: Database) 
 
 
 async def test_a_batch_is_finished_only_by_the_claim_that_holds_it(inbox_db: Database) -> None:
-    ids = await _received(inbox_db, 2)
-    await inbox.claim_batch(inbox_db, "slow/1", T0, LEASE, 10)
+    await _received(inbox_db, 2)
+    slow = await inbox.claim_batch(inbox_db, "slow/1", T0, LEASE, 10)
     later = T0 + 2 * LEASE  # the slow claim's lease has run out: another takes them
     taken = await inbox.claim_batch(inbox_db, "quick/1", later, LEASE, 10)
 
-    await inbox.finish_many(inbox_db, ids, "slow/1", later)
+    await inbox.finish_many(inbox_db, slow, "slow/1")
     assert await inbox.pending(inbox_db) == 2
-    await inbox.finish_many(inbox_db, [n.id for n in taken], "quick/1", later)
+    await inbox.finish_many(inbox_db, taken, "quick/1")
     assert await inbox.pending(inbox_db) == 0
     assert {n.attempts for n in taken} == {2}
+
+
+async def test_a_webhook_stored_leased_is_claimed_by_another_only_after_its_lease(
+    inbox_db: Database,
+) -> None:
+    stored = await inbox.accept(
+        inbox_db, "n0", "shop-1", 11, {}, 0, T0, ("p-1/received", T0 + LEASE)
+    )
+    assert stored is not None and stored.attempts == 1
+
+    assert await inbox.claim_batch(inbox_db, "p-2/1", T0 + LEASE / 2, LEASE, 10) == []
+    taken = await inbox.claim_batch(inbox_db, "p-2/2", T0 + 2 * LEASE, LEASE, 10)
+
+    assert [(n.id, n.lease_owner, n.attempts) for n in taken] == [("shop-1/n0", "p-2/2", 2)]
+
+
+async def test_a_handled_webhook_is_deleted_and_its_key_dedupes_until_pruned(
+    inbox_db: Database,
+) -> None:
+    ident = (await _received(inbox_db, 1))[0]
+    taken = await inbox.claim_batch(inbox_db, "p-1/1", T0, LEASE, 10)
+
+    await inbox.finish_many(inbox_db, taken, "p-1/1")
+
+    assert await inbox.collection(inbox_db).count_documents({}) == 0
+    again = await inbox.accept(inbox_db, "n0", "shop-1", 11, {}, 0, T0 + LEASE)
+    assert again is not None  # stored again: the worker drops it, its key being seen
+    assert await inbox.seen_of(inbox_db, [ident, "shop-1/other"]) == {ident}
+    await inbox.prune(inbox_db, T0 + LEASE)
+    assert await inbox.seen_of(inbox_db, [ident]) == set()
