@@ -175,7 +175,7 @@ class TikTokConnection:
         """Indexes, the linked shops' policy, and the link from the settings."""
         await links.collection(self.db).create_indexes(links.LINK_INDEXES)
         await inbox.prepare(self.db)
-        await mirrors.collection(self.db).create_indexes(mirrors.REQUEST_INDEXES)
+        await mirrors.prepare(self.db)
         await policies.put(self.db, CATEGORY, TIKTOK_POLICY)
         if self.settings_link is not None:
             await links.put(self.db, self.settings_link, self.clock.now(), self.sealer)

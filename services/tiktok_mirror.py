@@ -262,7 +262,8 @@ class TikTokMirror:
             by_kind.setdefault(seen.kind, []).append(seen)
         for kind, group in by_kind.items():
             views = [(s.tiktok_id, s.fields) for s in group]
-            recorded = await mirrors.record_many(self.db, kind, link.shop_id, views)
+            absent = frozenset(s.tiktok_id for s in group if s.tiktok_id not in known.mirrors)
+            recorded = await mirrors.record_many(self.db, kind, link.shop_id, views, absent)
             for seen in group:
                 await seen.settle(recorded[seen.tiktok_id])
         known.seen.clear()

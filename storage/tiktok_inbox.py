@@ -26,6 +26,7 @@ from typing import Any
 from pymongo import ASCENDING, IndexModel
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from storage.indexes import retire_indexes
 from storage.mongo import Database, find_in
 
 NEW, DONE, FAILED = "NEW", "DONE", "FAILED"
@@ -50,12 +51,9 @@ def seen(db: Database) -> Any:
 
 async def prepare(db: Database) -> None:
     """The inbox's and the keys' indexes, and none that no query uses."""
+    await retire_indexes(collection(db), RETIRED_INDEXES)
     await collection(db).create_indexes(INBOX_INDEXES)
     await seen(db).create_indexes(SEEN_INDEXES)
-    existing = await collection(db).index_information()
-    for name in RETIRED_INDEXES:
-        if name in existing:
-            await collection(db).drop_index(name)
 
 
 @dataclass(frozen=True)
