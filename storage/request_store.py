@@ -20,7 +20,7 @@ from models.errors import ValidationFailed
 from storage import shops
 from storage.documents import changes_between
 from storage.keys import ALL, time_bounds
-from storage.mongo import ConcurrentUpdate, Database, Session, find_by_ids
+from storage.mongo import ConcurrentUpdate, Database, Session, find_by_ids, insert_at_commit
 from storage.pagination import Page, SortOrder, fetch_page
 
 Doc = dict[str, Any]
@@ -140,7 +140,8 @@ class RequestStore(Generic[R]):
         if created:
             more = extra or {}
             docs = [self.to_doc(r) | more.get(r.id, {}) for r in created]
-            await self.of(db).insert_many(docs, session=session)
+            if not insert_at_commit(db, self.of(db), docs, session):
+                await self.of(db).insert_many(docs, session=session)
 
     async def save_many(
         self,
