@@ -2,7 +2,7 @@
 webhook's arrival to the change on a live-feed subscriber, beside the same changes made through
 GraphQL mutations in the same run.
 
-    ./dev run benchmarks.ingest [--rate 100] [--seconds 60] [--profile]
+    ./dev run benchmarks.ingest [--rate 100] [--seconds 60] [--profile] [--webhook-concurrency 1]
 
 One service process (uvicorn in this process, on uvloop, the TikTok connection as the service
 runs it) linked to the TikTok Shop stand-in, its own process, which sends its webhooks to it;
@@ -73,9 +73,14 @@ def _pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
 
-def _standin(port: int, hook_port: int) -> subprocess.Popen[bytes]:
+def _standin(port: int, hook_port: int, concurrency: int) -> subprocess.Popen[bytes]:
     command = standin_command(
-        port, APP_KEY, APP_SECRET, f"http://127.0.0.1:{hook_port}/webhooks/tiktok"
+        port,
+        APP_KEY,
+        APP_SECRET,
+        f"http://127.0.0.1:{hook_port}/webhooks/tiktok",
+        # One after another by default; TikTok delivers many at once (--webhook-concurrency).
+        *("--webhook-concurrency", str(concurrency)),
     )
     return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -100,8 +105,9 @@ def _profiled(connection: TikTokConnection) -> StageTimes:
     stages = StageTimes()
     for attribute in ("receive", "process_batch", "_handle_shop", "_one"):
         stages.wrap(connection, attribute, f"connection.{attribute}")
-    for attribute in ("claim_batch", "finish_many", "accept"):
+    for attribute in ("claim_batch", "finish_many"):
         stages.wrap(tiktok_inbox, attribute, f"inbox.{attribute}")
+    stages.wrap(connection.accepting, "accept", "inbox.accept")
     for attribute in ("orders", "search"):
         stages.wrap(OpenApi, attribute, f"open_api.{attribute}")
     mirror = connection.mirror
@@ -117,11 +123,11 @@ def _profiled(connection: TikTokConnection) -> StageTimes:
     return stages
 
 
-def _arrivals() -> list[tiktok_inbox.Notification]:
+def _arrivals(connection: TikTokConnection) -> list[tiktok_inbox.Notification]:
     """Every webhook the inbox stored, as stored (its arrival is `received_at`): a handled one's
     document is deleted, so they are kept here as they come."""
     stored: list[tiktok_inbox.Notification] = []
-    accept = tiktok_inbox.accept
+    accept = connection.accepting.accept
 
     @functools.wraps(accept)
     async def kept(*args: Any, **kwargs: Any) -> tiktok_inbox.Notification | None:
@@ -130,7 +136,7 @@ def _arrivals() -> list[tiktok_inbox.Notification]:
             stored.append(notification)
         return notification
 
-    tiktok_inbox.accept = kept  # type: ignore[assignment]
+    connection.accepting.accept = kept  # type: ignore[method-assign]
     return stored
 
 
@@ -150,7 +156,7 @@ async def main_async(args: argparse.Namespace, uri: str, db_pid: int | None) -> 
     await ensure_indexes(db)
     services = await build_services(db, SystemClock())
     port, standin_port = free_port(), free_port()
-    standin = _standin(standin_port, port)
+    standin = _standin(standin_port, port, args.webhook_concurrency)
     base = f"http://127.0.0.1:{standin_port}"
     control = httpx.Client(base_url=base, timeout=30)
     for _ in range(200):
@@ -165,7 +171,7 @@ async def main_async(args: argparse.Namespace, uri: str, db_pid: int | None) -> 
         services, settings_link=link, reconcile_seconds=3600, warn_poll_seconds=3600
     )
     stages = _profiled(connection) if args.profile else None
-    arrived = _arrivals()
+    arrived = _arrivals(connection)
     pids = {"service": os.getpid(), "stand-in": standin.pid}
     if db_pid is not None:
         pids["database"] = db_pid
@@ -370,6 +376,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0, help="how long")
     parser.add_argument(
         "--wait", type=float, default=120.0, help="seconds to wait for a backlog after sending"
+    )
+    parser.add_argument(
+        "--webhook-concurrency",
+        type=int,
+        default=1,
+        help="webhooks the stand-in delivers at once (1: one after another, as before; TikTok "
+        "sends many at once)",
     )
     parser.add_argument(
         "--no-baseline", action="store_true", help="the webhooks only, no GraphQL baseline"

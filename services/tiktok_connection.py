@@ -162,6 +162,8 @@ class TikTokConnection:
         self.settings_link = settings_link
         self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.inbox_wake = asyncio.Event()
+        # Webhooks that come while one is being stored are stored together, in one statement.
+        self.accepting = inbox.Accepting(self.db)
         # The webhooks this process received and holds, for its workers (`_held_batch`).
         self._accepted: deque[inbox.Notification] = deque()
         self._accept_owner = f"{self.owner}/received"
@@ -231,7 +233,7 @@ class TikTokConnection:
         # write (a worker past its queue's bound, or gone, leaves it to a claim after the lease).
         held = len(self._accepted) < ACCEPTED_QUEUE
         lease = (self._accept_owner, now + self.inbox_lease) if held else None
-        stored = await inbox.accept(self.db, ident, link.shop_id, kind, data, stamp, now, lease)
+        stored = await self.accepting.accept(ident, link.shop_id, kind, data, stamp, now, lease)
         if stored is not None:
             if held:
                 self._accepted.append(stored)

@@ -19,6 +19,7 @@ from memory, with no claim.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,6 +32,8 @@ from storage.mongo import Database, find_in
 
 NEW, DONE, FAILED = "NEW", "DONE", "FAILED"
 DUPLICATE_KEY = 11000
+# Webhooks stored by one statement at most (`Accepting`).
+ACCEPT_BATCH = 100
 # The claims' and the prune's; each index costs every insert and delete of a webhook.
 INBOX_INDEXES = [
     IndexModel([("state", ASCENDING), ("lease_until", ASCENDING)], name="state_lease"),
@@ -96,6 +99,86 @@ async def accept(
 ) -> Notification | None:
     """Stores a webhook: None when this id waits here already for this shop (a repeat). With
     `lease` (owner, until) it is stored as claimed by that owner: its first attempt."""
+    doc = _doc(ident, shop_id, kind, data, stamp, now, lease)
+    try:
+        await collection(db).insert_one(doc)
+    except DuplicateKeyError:
+        return None
+    return _of(doc)
+
+
+class Accepting:
+    """`accept` for a process's webhooks as they come: those that come while a write is under
+    way go together in the next one (one insert_many, not one insert each; a webhook never
+    waits for others that have not come). Each caller gets its own answer: stored, a repeat
+    (None), or the write's error (nothing is answered 200 unless stored)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._queue: list[tuple[dict[str, Any], asyncio.Future[Notification | None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def accept(
+        self,
+        ident: str,
+        shop_id: str,
+        kind: int,
+        data: Any,
+        stamp: int,
+        now: datetime,
+        lease: tuple[str, datetime] | None = None,
+    ) -> Notification | None:
+        answer: asyncio.Future[Notification | None] = asyncio.get_running_loop().create_future()
+        self._queue.append((_doc(ident, shop_id, kind, data, stamp, now, lease), answer))
+        if self._writer is None or self._writer.done():
+            # Its own task: a caller that goes away does not stop the others' write.
+            self._writer = asyncio.create_task(self._write_all())
+        return await answer
+
+    async def _write_all(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue[:ACCEPT_BATCH], self._queue[ACCEPT_BATCH:]
+            await _write(self.db, batch)
+
+
+async def _write(
+    db: Database, batch: list[tuple[dict[str, Any], asyncio.Future[Notification | None]]]
+) -> None:
+    """Inserts the batch's webhooks and answers each caller."""
+    failed: dict[int, BaseException] = {}
+    try:
+        await collection(db).insert_many([doc for doc, _ in batch], ordered=False)
+    except BulkWriteError as exc:
+        if exc.details.get("writeConcernErrors"):
+            failed = dict.fromkeys(range(len(batch)), exc)
+        for error in exc.details.get("writeErrors", []):
+            if error.get("code") == DUPLICATE_KEY:
+                failed.setdefault(error["index"], DuplicateKeyError(str(error.get("errmsg"))))
+            else:
+                failed[error["index"]] = exc
+    except Exception as exc:  # the database is away: no webhook of the batch was stored
+        failed = dict.fromkeys(range(len(batch)), exc)
+    for index, (doc, answer) in enumerate(batch):
+        if answer.done():  # its caller went away
+            continue
+        error = failed.get(index)
+        if error is None:
+            answer.set_result(_of(doc))
+        elif isinstance(error, DuplicateKeyError):
+            answer.set_result(None)
+        else:
+            answer.set_exception(error)
+
+
+def _doc(
+    ident: str,
+    shop_id: str,
+    kind: int,
+    data: Any,
+    stamp: int,
+    now: datetime,
+    lease: tuple[str, datetime] | None,
+) -> dict[str, Any]:
     doc = {
         "_id": f"{shop_id}/{ident}",
         "notification_id": ident,
@@ -110,11 +193,7 @@ async def accept(
     }
     if lease is not None:
         doc |= {"attempts": 1, "lease_owner": lease[0], "lease_until": lease[1]}
-    try:
-        await collection(db).insert_one(doc)
-    except DuplicateKeyError:
-        return None
-    return _of(doc)
+    return doc
 
 
 def _waiting(now: datetime) -> dict[str, Any]:

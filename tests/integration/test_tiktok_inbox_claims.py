@@ -1,16 +1,20 @@
 """The TikTok inbox's batch claims: each webhook held by one claim at a time, oldest first, and
 only the claim that holds a webhook may finish it; a webhook stored leased to the process that
-received it; a handled one deleted, its key kept for the replay window."""
+received it; a handled one deleted, its key kept for the replay window; webhooks that come
+together stored together."""
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pymongo import monitoring
 
 from storage import tiktok_inbox as inbox
-from storage.mongo import Database
+from storage.mongo import Database, connect
 from tests.support.webhook_delivery import own_database
 
 T0 = datetime(2026, 12, 7, 4, 0, tzinfo=UTC)
@@ -87,3 +91,39 @@ async def test_a_handled_webhook_is_deleted_and_its_key_dedupes_until_pruned(
     assert await inbox.seen_of(inbox_db, [ident, "shop-1/other"]) == {ident}
     await inbox.prune(inbox_db, T0 + LEASE)
     assert await inbox.seen_of(inbox_db, [ident]) == set()
+
+
+async def test_webhooks_that_come_together_are_stored_by_one_insert_each_answered(
+    mongodb_uri: str,
+) -> None:
+    inserts = _Inserts()
+    db = connect(mongodb_uri, f"inbox_{uuid.uuid4().hex[:12]}", event_listeners=[inserts])
+    try:
+        await inbox.prepare(db)
+        await inbox.accept(db, "n0", "shop-1", 11, {}, 0, T0)  # stored before
+        accepting = inbox.Accepting(db)
+
+        answers = await asyncio.gather(
+            *(accepting.accept(n, "shop-1", 11, {}, 0, T0) for n in ["n0", "n1", "n2", "n1"])
+        )
+
+        assert [a.id if a else None for a in answers] == [None, "shop-1/n1", "shop-1/n2", None]
+        assert inserts.count == 2  # the one before, then the four that came together
+        assert await inbox.pending(db) == 3
+    finally:
+        await db.client.drop_database(db.db.name)
+        await db.close()
+
+
+class _Inserts(monitoring.CommandListener):
+    def __init__(self) -> None:
+        self.count = 0
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.count += event.command_name == "insert"
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
