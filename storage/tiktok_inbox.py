@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, IndexModel
@@ -31,6 +31,8 @@ from storage.indexes import retire_indexes
 from storage.mongo import Database, find_in
 
 NEW, DONE, FAILED = "NEW", "DONE", "FAILED"
+# The lease of a webhook no worker has held: long run out, so a claim's range finds it.
+NO_LEASE = datetime(1970, 1, 1, tzinfo=UTC)
 DUPLICATE_KEY = 11000
 # Webhooks stored by one statement at most (`Accepting`).
 ACCEPT_BATCH = 100
@@ -57,6 +59,15 @@ async def prepare(db: Database) -> None:
     await retire_indexes(collection(db), RETIRED_INDEXES)
     await collection(db).create_indexes(INBOX_INDEXES)
     await seen(db).create_indexes(SEEN_INDEXES)
+    # An earlier version's inbox: waiting webhooks with a null lease, handled ones kept DONE.
+    await collection(db).update_many(
+        {"state": NEW, "lease_until": None}, {"$set": {"lease_until": NO_LEASE}}
+    )
+    done = await collection(db).find({"state": DONE}, {"received_at": 1}).to_list(None)
+    for start in range(0, len(done), ACCEPT_BATCH):
+        await _keep_keys(db, [(d["_id"], d["received_at"]) for d in done[start:][:ACCEPT_BATCH]])
+    if done:
+        await collection(db).delete_many({"state": DONE})
 
 
 @dataclass(frozen=True)
@@ -189,18 +200,20 @@ def _doc(
         "received_at": now,
         "state": NEW,
         "attempts": 0,
-        "lease_until": None,
+        "lease_until": NO_LEASE,
     }
     if lease is not None:
         doc |= {"attempts": 1, "lease_owner": lease[0], "lease_until": lease[1]}
     return doc
 
 
-def _waiting(now: datetime) -> dict[str, Any]:
-    """NEW, its lease absent or run out. (Not an `$or`: SecantusDB scans the whole inbox for
-    one; an update_many of 50 ids took 1.6 s with it against 28 ms without, over 5,000
-    webhooks, measured while profiling benchmarks/ingest.py.)"""
-    return {"state": NEW, "lease_until": {"$not": {"$gte": now}}}
+def waiting(now: datetime) -> dict[str, Any]:
+    """NEW, its lease run out (one never leased holds NO_LEASE): a range of the `state_lease`
+    index, which holds no webhook another worker holds. (Not an `$or` or a `$not`: SecantusDB
+    scans the whole inbox for either; an update_many of 50 ids took 1.6 s with an `$or`
+    against 28 ms without, over 5,000 webhooks, measured while profiling
+    benchmarks/ingest.py.)"""
+    return {"state": NEW, "lease_until": {"$lt": now}}
 
 
 async def claim_batch(
@@ -211,12 +224,12 @@ async def claim_batch(
     that won some in between keeps those. In the `state_lease` index's order, not sorted by
     arrival: a sort reads every waiting webhook (benchmarks/tiktok_claims.py), and the order
     changes nothing (each webhook reads TikTok's current view)."""
-    candidates = collection(db).find(_waiting(now), {"_id": 1})
+    candidates = collection(db).find(waiting(now), {"_id": 1})
     ids = [d["_id"] for d in await candidates.limit(limit).to_list()]
     if not ids:
         return []
     await collection(db).update_many(
-        {"_id": {"$in": ids}, **_waiting(now)},
+        {"_id": {"$in": ids}, **waiting(now)},
         {"$set": {"lease_owner": owner, "lease_until": now + lease}, "$inc": {"attempts": 1}},
     )
     won = collection(db).find({"_id": {"$in": ids}, "lease_owner": owner})
@@ -238,13 +251,18 @@ async def finish_many(db: Database, items: list[Notification], owner: str) -> No
     forgotten."""
     if not items:
         return
-    keys = [{"_id": i.id, "at": i.received_at} for i in items]
+    await _keep_keys(db, [(i.id, i.received_at) for i in items])
+    await collection(db).delete_many({"_id": {"$in": [i.id for i in items]}, "lease_owner": owner})
+
+
+async def _keep_keys(db: Database, handled: list[tuple[str, datetime]]) -> None:
+    """The ids of handled webhooks (and when each came), kept for the replay window."""
+    keys = [{"_id": ident, "at": at} for ident, at in handled]
     try:
         await seen(db).insert_many(keys, ordered=False)
     except BulkWriteError as exc:  # a repeat's key is there already: kept as it is
         if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
             raise
-    await collection(db).delete_many({"_id": {"$in": [i.id for i in items]}, "lease_owner": owner})
 
 
 async def finish(db: Database, item: Notification, owner: str) -> None:
@@ -264,10 +282,11 @@ async def retry_later(
 
 
 async def prune(db: Database, before: datetime) -> int:
-    """Forgets webhooks handled, and those failed, before the replay window: their ids no
-    longer dedupe."""
+    """Forgets webhooks handled, and those that last failed, before the replay window: their
+    ids no longer dedupe."""
     keys = await seen(db).delete_many({"at": {"$lt": before}})
-    failed = await collection(db).delete_many({"state": FAILED, "received_at": {"$lt": before}})
+    # A failed one's lease ends at its last attempt's backoff: the `state_lease` index's range.
+    failed = await collection(db).delete_many({"state": FAILED, "lease_until": {"$lt": before}})
     return int(keys.deleted_count) + int(failed.deleted_count)
 
 

@@ -127,3 +127,38 @@ class _Inserts(monitoring.CommandListener):
 
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
         pass
+
+
+async def test_an_inbox_of_the_earlier_kind_is_taken_over_at_start(inbox_db: Database) -> None:
+    """Waiting webhooks with a null lease become claimable; handled ones kept as DONE leave
+    the inbox, their ids kept."""
+    await inbox.collection(inbox_db).insert_many(
+        [
+            {"_id": "shop-1/old", "shop_id": "shop-1", "type": 1, "received_at": T0}
+            | {"state": inbox.NEW, "lease_until": None, "attempts": 0},
+            {"_id": "shop-1/done", "shop_id": "shop-1", "type": 1, "received_at": T0}
+            | {"state": inbox.DONE, "lease_until": None, "attempts": 1},
+        ]
+    )
+
+    await inbox.prepare(inbox_db)
+
+    taken = await inbox.claim_batch(inbox_db, "p-1/1", T0, LEASE, 10)
+    assert [n.id for n in taken] == ["shop-1/old"]
+    assert await inbox.collection(inbox_db).count_documents({"state": inbox.DONE}) == 0
+    assert await inbox.seen_of(inbox_db, ["shop-1/done"]) == {"shop-1/done"}
+
+
+async def test_a_claim_reads_the_waiting_webhooks_by_the_state_lease_index(
+    inbox_db: Database,
+) -> None:
+    explained = await inbox_db.db.command(
+        "explain",
+        {"find": "tiktok_inbox", "filter": inbox.waiting(T0), "limit": 50},
+        verbosity="queryPlanner",
+    )
+    plan, indexes = explained["queryPlanner"]["winningPlan"], []
+    while plan:
+        indexes.append(plan.get("indexName"))
+        plan = plan.get("inputStage")
+    assert "state_lease" in indexes
