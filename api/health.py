@@ -41,7 +41,8 @@ class Readiness:
     @staticmethod
     async def _one(check: Check) -> str:
         try:
-            problem = await asyncio.wait_for(check(), CHECK_TIMEOUT_SECONDS)
+            async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
+                problem = await check()
         except TimeoutError:
             return f"no answer within {CHECK_TIMEOUT_SECONDS:g}s"
         except Exception as exc:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import multiprocessing as mp
 import os
@@ -28,6 +29,7 @@ import platform
 import statistics
 import sys
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -38,8 +40,15 @@ import httpx
 from tests.support.api_client import authorization
 
 SHOP = "shop-fanout"
-AGENT = f"seller:agent-1@{SHOP}+adjustments"
-AUTH = authorization(AGENT)  # a token minted for the agent, with the development secret
+AUTH = authorization(f"seller:agent-1@{SHOP}+adjustments")  # the agent who accepts
+
+
+def _subscriber_auth(i: int) -> dict[str, str]:
+    """Subscriber i's own agent of the shop: 10,000 dashboards are 10,000 agents, and one
+    identity would meet the per-caller connection limit and rate limit first."""
+    return authorization(f"seller:agent-{i}@{SHOP}+adjustments")
+
+
 QUERY = (
     'subscription { requestEvents(shopId: "' + SHOP + '") { '
     "... on RequestEvent { cursor requestId change { action at } } } }"
@@ -70,8 +79,9 @@ class _RawSubscriber(asyncio.Protocol):
     client leaves them to the service. It frames what it sends, answers pings, and keeps each
     text message with the time it arrived; the messages are parsed after the run."""
 
-    def __init__(self, host: str, opened: asyncio.Future[None]) -> None:
+    def __init__(self, host: str, auth: dict[str, str], opened: asyncio.Future[None]) -> None:
         self.host = host
+        self.auth = auth
         self.opened = opened
         self.buffer = b""
         self.handshaken = False
@@ -105,7 +115,7 @@ class _RawSubscriber(asyncio.Protocol):
                 return
             self.handshaken = True
             buffer = buffer[end + 4 :]
-            self._send(json.dumps({"type": "connection_init", "payload": AUTH}))
+            self._send(json.dumps({"type": "connection_init", "payload": self.auth}))
         i, size = 0, len(buffer)
         while size - i >= 2:
             opcode, n, head = buffer[i] & 0x0F, buffer[i + 1] & 0x7F, 2
@@ -123,6 +133,11 @@ class _RawSubscriber(asyncio.Protocol):
             i += head + n
             if opcode == 0x1:
                 self._text(now, payload)
+            elif opcode == 0x8 and not self.opened.done():  # refused: say why, at once
+                code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None
+                self.opened.set_exception(ConnectionError(f"closed {code} {payload[2:]!r}"))
+                assert self.transport is not None
+                self.transport.close()
             elif opcode == 0x9:  # ping: pong with the same payload
                 assert self.transport is not None
                 self.transport.write(_client_frame(payload, opcode=0xA))
@@ -140,21 +155,21 @@ class _RawSubscriber(asyncio.Protocol):
         self.transport.write(_client_frame(text.encode()))
 
 
-async def _client_main(url: str, n: int, conn: Connection) -> None:
+async def _client_main(url: str, first: int, n: int, conn: Connection) -> None:
     host, port = url.removeprefix("ws://").split("/")[0].split(":")
     loop = asyncio.get_running_loop()
     subscribers: list[_RawSubscriber] = []
     gate = asyncio.Semaphore(100)  # handshakes in flight
 
-    async def one() -> None:
+    async def one(i: int) -> None:
         async with gate:
             opened: asyncio.Future[None] = loop.create_future()
-            subscriber = _RawSubscriber(f"{host}:{port}", opened)
+            subscriber = _RawSubscriber(f"{host}:{port}", _subscriber_auth(i), opened)
             subscribers.append(subscriber)
             await loop.create_connection(lambda: subscriber, host, int(port))
             await asyncio.wait_for(opened, 120)
 
-    results = await asyncio.gather(*(one() for _ in range(n)), return_exceptions=True)
+    results = await asyncio.gather(*(one(first + i) for i in range(n)), return_exceptions=True)
     failed = sum(isinstance(r, BaseException) for r in results)
     conn.send("open")
     while True:  # "count": how many messages so far; "stop": report
@@ -166,11 +181,16 @@ async def _client_main(url: str, n: int, conn: Connection) -> None:
     latencies: list[float] = []
     counts: list[int] = []
     repeats = 0
+    errors: Counter[str] = Counter()
     for subscriber in subscribers:
         seen = set()
         for at_recv, raw in subscriber.received:
             msg = json.loads(raw)
             if msg.get("type") != "next":
+                continue
+            if msg["payload"].get("errors"):  # an error in place of an event: counted apart
+                error = msg["payload"]["errors"][0]
+                errors[str(error.get("extensions", {}).get("code", error.get("message")))] += 1
                 continue
             event = msg["payload"]["data"]["requestEvents"]
             if event["cursor"] in seen:
@@ -180,16 +200,24 @@ async def _client_main(url: str, n: int, conn: Connection) -> None:
             at = datetime.fromisoformat(event["change"]["at"]).timestamp()
             latencies.append(at_recv - at)
         counts.append(len(seen))
-    conn.send({"latencies": latencies, "counts": counts, "repeats": repeats, "failed": failed})
+    conn.send(
+        {
+            "latencies": latencies,
+            "counts": counts,
+            "repeats": repeats,
+            "failed": failed,
+            "errors": errors,
+        }
+    )
 
 
-def _client_process(url: str, n: int, conn: Connection) -> None:
+def _client_process(url: str, first: int, n: int, conn: Connection) -> None:
     try:
         import uvloop  # with uvicorn[standard]: the clients cost less of the shared CPUs
 
-        uvloop.run(_client_main(url, n, conn))
+        uvloop.run(_client_main(url, first, n, conn))
     except ImportError:
-        asyncio.run(_client_main(url, n, conn))
+        asyncio.run(_client_main(url, first, n, conn))
 
 
 # ---- the run -------------------------------------------------------------------------------
@@ -281,9 +309,10 @@ def run(
         pipes, procs = [], []
         share = [n // processes + (1 if i < n % processes else 0) for i in range(processes)]
         opened_at = time.perf_counter()
-        for k in share:
+        for first, k in zip(itertools.accumulate(share[:-1], initial=0), share, strict=True):
             parent, child = ctx.Pipe()
-            proc = ctx.Process(target=_client_process, args=(url, k, child), daemon=True)
+            args = (url, first, k, child)
+            proc = ctx.Process(target=_client_process, args=args, daemon=True)
             proc.start()
             pipes.append(parent)
             procs.append(proc)
@@ -319,6 +348,7 @@ def run(
         "lost": n * m - received,
         "repeats": sum(r["repeats"] for r in results),
         "failed_connections": sum(r["failed"] for r in results),
+        "errors": dict(sum((r["errors"] for r in results), Counter())),
         "kib_per_connection": (rss_after - rss_before) / n,
         "service_rss_mib": rss_after / 1024,
         "open_seconds": open_seconds,
@@ -367,7 +397,7 @@ def _print(mode: str, r: dict[str, Any]) -> None:
         f"{mode:>6} N={r['subscribers']:>6} M={r['changes']}: "
         f"p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, max {r['max_ms']:.1f} ms; "
         f"lost {r['lost']} of {r['expected']} (repeats {r['repeats']}, "
-        f"failed connections {r['failed_connections']}); "
+        f"failed connections {r['failed_connections']}, errors {r['errors'] or 0}); "
         f"{r['kib_per_connection']:.1f} KiB per connection "
         f"(service RSS {r['service_rss_mib']:.0f} MiB); "
         f"opened in {r['open_seconds']:.1f} s, changes made in {r['change_seconds']:.1f} s",

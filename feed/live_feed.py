@@ -210,7 +210,8 @@ class LiveFeed:
         self._by_shop.setdefault(shop_id, set()).add(sub)  # before reading: nothing slips by
         try:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.ready.wait(), timeout=10)
+                async with asyncio.timeout(10):
+                    await self.ready.wait()
             head = await event_log.head(self.db, shop_id)
             if after is None:
                 last = head

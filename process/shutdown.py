@@ -33,7 +33,8 @@ class GracefulServer(uvicorn.Server):
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         if self.before_shutdown is not None:
             try:
-                await asyncio.wait_for(self.before_shutdown(), CLOSE_SUBSCRIPTIONS_SECONDS)
+                async with asyncio.timeout(CLOSE_SUBSCRIPTIONS_SECONDS):
+                    await self.before_shutdown()
             except Exception:  # never block the shutdown over it: uvicorn closes what is left
                 log.exception("closing subscriptions at shutdown failed")
         await super().shutdown(sockets)

@@ -179,7 +179,8 @@ class DeadlineWorker:
                     self.status.last_error = f"{type(exc).__name__}: {exc}"
                     log.exception("deadline worker: unexpected error, retrying in %.1fs", wait)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), timeout=wait)
+                    async with asyncio.timeout(wait):
+                        await self._stop.wait()
         finally:
             self.status.running = False
 
@@ -194,6 +195,7 @@ class DeadlineWorker:
         if self._task is not None:
             task, self._task = self._task, None
             try:
-                await asyncio.wait_for(asyncio.shield(task), timeout)
+                async with asyncio.timeout(timeout):
+                    await asyncio.shield(task)
             except TimeoutError:
                 await cancel_until_done(task)

@@ -181,7 +181,8 @@ class WebhookDispatcher:
                     log.exception("webhooks: unexpected error in a claim round")
                 with contextlib.suppress(TimeoutError):
                     wait = self.lease.total_seconds() / 3
-                    await asyncio.wait_for(self._stop.wait(), timeout=wait)
+                    async with asyncio.timeout(wait):
+                        await self._stop.wait()
         finally:
             self.status.running = False
 
@@ -266,7 +267,8 @@ class WebhookDispatcher:
                     if not await progress.settle():
                         return
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(wake.wait(), timeout=self.poll_seconds)
+                        async with asyncio.timeout(self.poll_seconds):
+                            await wake.wait()
                     continue
                 if not await self._deliver_batch(webhook, progress, events):
                     return

@@ -110,7 +110,8 @@ class SerialLocks:
         try:
             left = remaining()
             try:
-                await asyncio.wait_for(lock.acquire(), None if left is None else max(left, 0))
+                async with asyncio.timeout(None if left is None else max(left, 0)):
+                    await lock.acquire()
             except TimeoutError:
                 raise expired(
                     "the shop's earlier writes did not finish", RETRY_AFTER_BUSY
@@ -331,7 +332,8 @@ class Database:
             if left is not None and left <= 0:
                 raise expired("the write did not finish", RETRY_AFTER_BUSY)
             try:
-                await asyncio.wait_for(self._slots.acquire(), left)
+                async with asyncio.timeout(left):
+                    await self._slots.acquire()
             except TimeoutError:
                 raise expired("no transaction slot came free", RETRY_AFTER_BUSY) from None
             try:

@@ -3,7 +3,9 @@ is still stopped, within a bound, by process/stopping.py."""
 
 from __future__ import annotations
 
+import ast
 import asyncio
+from pathlib import Path
 
 from process.stopping import cancel_until_done
 
@@ -43,3 +45,27 @@ async def test_a_task_that_never_ends_is_reported_not_stopped() -> None:
     assert not task.done()
     giving_in.set()
     assert await cancel_until_done(task, grace=0.5)
+
+
+def test_no_service_module_waits_with_wait_for() -> None:
+    """On Python 3.11 `asyncio.wait_for` can return the awaited result and drop a cancellation
+    that lands as the wait ends, so a loop cancelled at shutdown goes on; `asyncio.timeout`
+    does not. Every wait with a bound in the service uses it."""
+    root = Path(__file__).resolve().parents[2]
+    found = []
+    for package in (
+        "api",
+        "feed",
+        "graphql_runtime",
+        "integrations",
+        "process",
+        "resolvers",
+        "services",
+        "storage",
+        "models",
+    ):
+        for path in (root / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Attribute) and node.attr == "wait_for":
+                    found.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert found == []
