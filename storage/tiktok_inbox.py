@@ -98,26 +98,6 @@ def _of(d: dict[str, Any]) -> Notification:
     )
 
 
-async def accept(
-    db: Database,
-    ident: str,
-    shop_id: str,
-    kind: int,
-    data: Any,
-    stamp: int,
-    now: datetime,
-    lease: tuple[str, datetime] | None = None,
-) -> Notification | None:
-    """Stores a webhook: None when this id waits here already for this shop (a repeat). With
-    `lease` (owner, until) it is stored as claimed by that owner: its first attempt."""
-    doc = _doc(ident, shop_id, kind, data, stamp, now, lease)
-    try:
-        await collection(db).insert_one(doc)
-    except DuplicateKeyError:
-        return None
-    return _of(doc)
-
-
 class Accepting:
     """`accept` for a process's webhooks as they come: those that come while a write is under
     way go together in the next one (one insert_many, not one insert each; a webhook never
@@ -139,8 +119,24 @@ class Accepting:
         now: datetime,
         lease: tuple[str, datetime] | None = None,
     ) -> Notification | None:
+        """Stores a webhook: None when this id waits here already for this shop (a repeat).
+        With `lease` (owner, until) it is stored as claimed by that owner: its first attempt."""
+        doc = {
+            "_id": f"{shop_id}/{ident}",
+            "notification_id": ident,
+            "shop_id": shop_id,
+            "type": kind,
+            "data": data,
+            "timestamp": stamp,
+            "received_at": now,
+            "state": NEW,
+            "attempts": 0,
+            "lease_until": NO_LEASE,
+        }
+        if lease is not None:
+            doc |= {"attempts": 1, "lease_owner": lease[0], "lease_until": lease[1]}
         answer: asyncio.Future[Notification | None] = asyncio.get_running_loop().create_future()
-        self._queue.append((_doc(ident, shop_id, kind, data, stamp, now, lease), answer))
+        self._queue.append((doc, answer))
         if self._writer is None or self._writer.done():
             # Its own task: a caller that goes away does not stop the others' write.
             self._writer = asyncio.create_task(self._write_all())
@@ -179,32 +175,6 @@ async def _write(
             answer.set_result(None)
         else:
             answer.set_exception(error)
-
-
-def _doc(
-    ident: str,
-    shop_id: str,
-    kind: int,
-    data: Any,
-    stamp: int,
-    now: datetime,
-    lease: tuple[str, datetime] | None,
-) -> dict[str, Any]:
-    doc = {
-        "_id": f"{shop_id}/{ident}",
-        "notification_id": ident,
-        "shop_id": shop_id,
-        "type": kind,
-        "data": data,
-        "timestamp": stamp,
-        "received_at": now,
-        "state": NEW,
-        "attempts": 0,
-        "lease_until": NO_LEASE,
-    }
-    if lease is not None:
-        doc |= {"attempts": 1, "lease_owner": lease[0], "lease_until": lease[1]}
-    return doc
 
 
 def waiting(now: datetime) -> dict[str, Any]:

@@ -30,8 +30,8 @@ async def inbox_db(mongodb_uri: str) -> AsyncIterator[Database]:
 
 async def _received(db: Database, count: int) -> list[str]:
     for n in range(count):
-        await inbox.accept(
-            db, f"n{n}", "shop-1", 11, {"cancel_id": f"c{n}"}, 0, T0 + n * LEASE / 60
+        await inbox.Accepting(db).accept(
+            f"n{n}", "shop-1", 11, {"cancel_id": f"c{n}"}, 0, T0 + n * LEASE / 60
         )
     return [f"shop-1/n{n}" for n in range(count)]
 
@@ -66,8 +66,8 @@ async def test_a_batch_is_finished_only_by_the_claim_that_holds_it(inbox_db: Dat
 async def test_a_webhook_stored_leased_is_claimed_by_another_only_after_its_lease(
     inbox_db: Database,
 ) -> None:
-    stored = await inbox.accept(
-        inbox_db, "n0", "shop-1", 11, {}, 0, T0, ("p-1/received", T0 + LEASE)
+    stored = await inbox.Accepting(inbox_db).accept(
+        "n0", "shop-1", 11, {}, 0, T0, ("p-1/received", T0 + LEASE)
     )
     assert stored is not None and stored.attempts == 1
 
@@ -86,7 +86,7 @@ async def test_a_handled_webhook_is_deleted_and_its_key_dedupes_until_pruned(
     await inbox.finish_many(inbox_db, taken, "p-1/1")
 
     assert await inbox.collection(inbox_db).count_documents({}) == 0
-    again = await inbox.accept(inbox_db, "n0", "shop-1", 11, {}, 0, T0 + LEASE)
+    again = await inbox.Accepting(inbox_db).accept("n0", "shop-1", 11, {}, 0, T0 + LEASE)
     assert again is not None  # stored again: the worker drops it, its key being seen
     assert await inbox.seen_of(inbox_db, [ident, "shop-1/other"]) == {ident}
     await inbox.prune(inbox_db, T0 + LEASE)
@@ -100,7 +100,7 @@ async def test_webhooks_that_come_together_are_stored_by_one_insert_each_answere
     db = connect(mongodb_uri, f"inbox_{uuid.uuid4().hex[:12]}", event_listeners=[inserts])
     try:
         await inbox.prepare(db)
-        await inbox.accept(db, "n0", "shop-1", 11, {}, 0, T0)  # stored before
+        await inbox.Accepting(db).accept("n0", "shop-1", 11, {}, 0, T0)  # stored before
         accepting = inbox.Accepting(db)
 
         answers = await asyncio.gather(
