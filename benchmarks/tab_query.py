@@ -75,8 +75,8 @@ from models.policy import DEFAULT_POLICY
 from process.gc_tuning import tune_for_serving
 from services.bootstrap import Services, build_services
 from storage import cancellations as cancellation_store
+from storage.cancellations import DOCUMENTS as CANCELLATION_DOCUMENTS
 from storage.cancellations import SORTS, CancellationFilter, list_query
-from storage.documents import cancellation_doc
 from storage.mongo import Database, connect
 
 DATABASE = "aftersales_bench"
@@ -179,7 +179,7 @@ async def seed(db: Database, size: int, now: datetime) -> float:
     began = time.perf_counter()
     for first in range(0, size, BATCH):
         docs = [
-            cancellation_doc(
+            CANCELLATION_DOCUMENTS.to_doc(
                 _request(shop, i, start + timedelta(milliseconds=rng.randrange(span_ms)))
             )
             for i in range(first, min(first + BATCH, size))

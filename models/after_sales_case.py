@@ -100,30 +100,25 @@ def snapshot(order: Order, quantities: Mapping[str, int]) -> tuple[LineItem, ...
 def _order_after(order: Order, ledger: RefundLedger) -> Order:
     """The order with what has been refunded on it (fully refunded: payment state REFUNDED)."""
     refunded = ledger.refunded_total
-    paid = order.amount_paid
-    payment_state = order.payment_state
-    if paid.minor > 0 and refunded == paid:
-        payment_state = PaymentState.REFUNDED
+    fully = order.amount_paid.minor > 0 and refunded == order.amount_paid
+    payment_state = PaymentState.REFUNDED if fully else order.payment_state
     return replace(order, refunded=refunded, payment_state=payment_state)
 
 
 def _refund_breakdown(order: Order, ledger: RefundLedger, decision: Decision) -> RefundBreakdown:
     """What the decision pays now: the same quote as `refund_quote`, a partial amount capped."""
-    quantities = decision.quantities
     partial = decision.partial_amount
     if partial is not None:
-        refundable = refund_quote(order, ledger, quantities).items
+        refundable = refund_quote(order, ledger, decision.quantities).items
         if refundable.minor == 0:
             return RefundBreakdown.zero(order.currency)
-        partial = partial if partial <= refundable else refundable
-    return refund_quote(order, ledger, quantities, partial)
+        partial = min(partial, refundable)
+    return refund_quote(order, ledger, decision.quantities, partial)
 
 
 def pay(
     r: AfterSaleRequest, order: Order, ledger: RefundLedger, decision: Decision, now: datetime
 ) -> tuple[RefundBreakdown, RefundLedger | None, Order]:
-    if ledger.order_id != order.id:
-        raise ValueError(f"the ledger of {ledger.order_id} is not the ledger of order {order.id}")
     refund = _refund_breakdown(order, ledger, decision)
     if refund.total.minor == 0:
         return refund, None, order

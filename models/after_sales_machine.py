@@ -53,23 +53,24 @@ class AfterSaleTab(Enum):
 
 
 _S = AfterSaleStatus
+# The statuses whose names would not fit the tables below, short.
+_TO_SHIP, _SHIPPED = _S.AWAITING_REPLACEMENT_SHIPMENT, _S.REPLACEMENT_SHIPPED
+_TO_RETURN, _OFFERED = _S.AWAITING_BUYER_RETURN, _S.AWAITING_BUYER_RESPONSE
 
-# R2, in one place. APPEALED is To Proceed: docs/decisions.md, "After-sale requests", says why.
+# R2, in one place: the statuses of each tab. APPEALED is To Proceed: docs/decisions.md,
+# "After-sale requests", says why; an offer waits In Process: the buyer acts, as on a return (R12).
 TAB_OF_STATUS: Mapping[AfterSaleStatus, AfterSaleTab] = {
-    _S.PENDING_SELLER: AfterSaleTab.TO_PROCEED,
-    _S.APPEALED: AfterSaleTab.TO_PROCEED,
-    _S.AWAITING_BUYER_RETURN: AfterSaleTab.IN_PROCESS,
-    _S.RETURN_IN_TRANSIT: AfterSaleTab.IN_PROCESS,
-    _S.AWAITING_REPLACEMENT_SHIPMENT: AfterSaleTab.IN_PROCESS,
-    _S.REPLACEMENT_SHIPPED: AfterSaleTab.IN_PROCESS,
-    _S.REFUNDED: AfterSaleTab.COMPLETED,
-    _S.REPLACED: AfterSaleTab.COMPLETED,
-    _S.REJECTED: AfterSaleTab.CLOSED,
-    _S.CLOSED_FINAL: AfterSaleTab.CLOSED,
-    _S.WITHDRAWN: AfterSaleTab.CLOSED,
-    _S.DECIDED_FOR_SELLER: AfterSaleTab.CLOSED,
-    _S.RETURN_EXPIRED: AfterSaleTab.CLOSED,
-    _S.AWAITING_BUYER_RESPONSE: AfterSaleTab.IN_PROCESS,  # the buyer acts, as on a return (R12)
+    status: tab
+    for tab, statuses in [
+        (AfterSaleTab.TO_PROCEED, [_S.PENDING_SELLER, _S.APPEALED]),
+        (AfterSaleTab.IN_PROCESS, [_TO_RETURN, _S.RETURN_IN_TRANSIT, _TO_SHIP, _SHIPPED, _OFFERED]),
+        (AfterSaleTab.COMPLETED, [_S.REFUNDED, _S.REPLACED]),
+        (
+            AfterSaleTab.CLOSED,
+            [_S.REJECTED, _S.CLOSED_FINAL, _S.WITHDRAWN, _S.DECIDED_FOR_SELLER, _S.RETURN_EXPIRED],
+        ),
+    ]
+    for status in statuses
 }
 
 # Open: someone still has to act on the request (the To Proceed and In Process tabs).
@@ -129,95 +130,56 @@ _SHIPPERS = frozenset({ActorKind.SELLER_AGENT, ActorKind.PLATFORM, ActorKind.INT
 _DELIVERY = frozenset({ActorKind.PLATFORM, ActorKind.INTEGRATION})
 
 
-Row = tuple[AfterSaleAction, AfterSaleStatus | None, AfterSaleStatus, frozenset[ActorKind], str]
-
-
-def _steps(
-    kinds: frozenset[Enum], *rows: Row
-) -> list[Transition[AfterSaleAction, AfterSaleStatus]]:
-    """The steps of some kinds: (action, source, target, actors, rule) each."""
-    return [
-        Transition(a, source, target, who, rule, kinds) for a, source, target, who, rule in rows
-    ]
-
-
-# The replacement's two statuses, short for the rows below.
-_TO_SHIP, _SHIPPED = _S.AWAITING_REPLACEMENT_SHIPMENT, _S.REPLACEMENT_SHIPPED
-
-# The whole state machine, for every kind. Nothing else moves an after-sale request.
+# The whole state machine, for every kind: (kinds, action, source, target, actors, rule) a step.
+# Nothing else moves an after-sale request.
 TRANSITIONS: TransitionTable[AfterSaleAction, AfterSaleStatus] = TransitionTable(
-    [
+    Transition(action, source, target, actors, rule, kinds)
+    for kinds, action, source, target, actors, rule in [
         # Opening
-        *_steps(_ALL, (_A.REQUEST, None, _S.PENDING_SELLER, BUYER, "R1 P1")),
-        *_steps(
-            _REFUND,
-            (_A.SELLER_REFUND, None, _S.REFUNDED, SELLER, "R9"),
-            (_A.PLATFORM_REFUND, None, _S.REFUNDED, PLATFORM, "R10"),
-            (_A.INSTANT_REFUND, _S.PENDING_SELLER, _S.REFUNDED, PLATFORM, "R10"),
-        ),
+        (_ALL, _A.REQUEST, None, _S.PENDING_SELLER, BUYER, "R1 P1"),
+        (_REFUND, _A.SELLER_REFUND, None, _S.REFUNDED, SELLER, "R9"),
+        (_REFUND, _A.PLATFORM_REFUND, None, _S.REFUNDED, PLATFORM, "R10"),
+        (_REFUND, _A.INSTANT_REFUND, _S.PENDING_SELLER, _S.REFUNDED, PLATFORM, "R10"),
         # The seller's answer (R3, R4, R7, P2, P3); silence approves as asked.
-        *_steps(
-            _ALL,
-            (_A.APPROVE, _S.PENDING_SELLER, _S.REFUNDED, SELLER, "R7 R8"),
-            (_A.APPROVE, _S.PENDING_SELLER, _S.AWAITING_BUYER_RETURN, SELLER, "R7 R8 P2"),
-            (_A.REJECT, _S.PENDING_SELLER, _S.REJECTED, SELLER, "R4 P3"),
-            (_A.WITHDRAW, _S.PENDING_SELLER, _S.WITHDRAWN, BUYER, "R2"),
-            (_A.WITHDRAW, _S.AWAITING_BUYER_RETURN, _S.WITHDRAWN, BUYER, "R2"),
-        ),
-        *_steps(_REFUND, (_A.AUTO_APPROVE, _S.PENDING_SELLER, _S.REFUNDED, PLATFORM, "R3")),
-        *_steps(
-            _RETURNS, (_A.AUTO_APPROVE, _S.PENDING_SELLER, _S.AWAITING_BUYER_RETURN, PLATFORM, "R3")
-        ),
-        *_steps(
-            _REPLACE,
-            (_A.APPROVE, _S.PENDING_SELLER, _TO_SHIP, SELLER, "P2"),
-            (_A.AUTO_APPROVE, _S.PENDING_SELLER, _TO_SHIP, PLATFORM, "R3 P2"),
-        ),
+        (_ALL, _A.APPROVE, _S.PENDING_SELLER, _S.REFUNDED, SELLER, "R7 R8"),
+        (_ALL, _A.APPROVE, _S.PENDING_SELLER, _TO_RETURN, SELLER, "R7 R8 P2"),
+        (_ALL, _A.REJECT, _S.PENDING_SELLER, _S.REJECTED, SELLER, "R4 P3"),
+        (_ALL, _A.WITHDRAW, _S.PENDING_SELLER, _S.WITHDRAWN, BUYER, "R2"),
+        (_ALL, _A.WITHDRAW, _TO_RETURN, _S.WITHDRAWN, BUYER, "R2"),
+        (_REFUND, _A.AUTO_APPROVE, _S.PENDING_SELLER, _S.REFUNDED, PLATFORM, "R3"),
+        (_RETURNS, _A.AUTO_APPROVE, _S.PENDING_SELLER, _TO_RETURN, PLATFORM, "R3"),
+        (_REPLACE, _A.APPROVE, _S.PENDING_SELLER, _TO_SHIP, SELLER, "P2"),
+        (_REPLACE, _A.AUTO_APPROVE, _S.PENDING_SELLER, _TO_SHIP, PLATFORM, "R3 P2"),
         # After a rejection (R5, R6)
-        *_steps(
-            _ALL,
-            (_A.APPEAL, _S.REJECTED, _S.APPEALED, BUYER, "R5 R6"),
-            (_A.SUPERSEDE, _S.REJECTED, _S.CLOSED_FINAL, BUYER, "R5"),
-            (_A.FINALIZE_REJECTION, _S.REJECTED, _S.CLOSED_FINAL, PLATFORM, "R5"),
-            (_A.DECIDE_FOR_BUYER, _S.APPEALED, _S.REFUNDED, PLATFORM, "R6"),
-            (_A.DECIDE_FOR_SELLER, _S.APPEALED, _S.DECIDED_FOR_SELLER, PLATFORM, "R6"),
-        ),
-        *_steps(
-            _RETURNS,
-            (_A.DECIDE_FOR_BUYER, _S.APPEALED, _S.AWAITING_BUYER_RETURN, PLATFORM, "R6 R8"),
-        ),
-        *_steps(_REPLACE, (_A.DECIDE_FOR_BUYER, _S.APPEALED, _TO_SHIP, PLATFORM, "R6 P2")),
+        (_ALL, _A.APPEAL, _S.REJECTED, _S.APPEALED, BUYER, "R5 R6"),
+        (_ALL, _A.SUPERSEDE, _S.REJECTED, _S.CLOSED_FINAL, BUYER, "R5"),
+        (_ALL, _A.FINALIZE_REJECTION, _S.REJECTED, _S.CLOSED_FINAL, PLATFORM, "R5"),
+        (_ALL, _A.DECIDE_FOR_BUYER, _S.APPEALED, _S.REFUNDED, PLATFORM, "R6"),
+        (_ALL, _A.DECIDE_FOR_SELLER, _S.APPEALED, _S.DECIDED_FOR_SELLER, PLATFORM, "R6"),
+        (_RETURNS, _A.DECIDE_FOR_BUYER, _S.APPEALED, _TO_RETURN, PLATFORM, "R6 R8"),
+        (_REPLACE, _A.DECIDE_FOR_BUYER, _S.APPEALED, _TO_SHIP, PLATFORM, "R6 P2"),
         # Return shipping (R8, P2)
-        *_steps(
-            _ALL,
-            (_A.SHIP_RETURN, _S.AWAITING_BUYER_RETURN, _S.RETURN_IN_TRANSIT, BUYER, "R8"),
-            (_A.EXPIRE_RETURN, _S.AWAITING_BUYER_RETURN, _S.RETURN_EXPIRED, PLATFORM, "R8"),
-            (_A.CONFIRM_RECEIPT, _S.RETURN_IN_TRANSIT, _S.REFUNDED, SELLER, "R8"),
-            (_A.AUTO_CONFIRM_RECEIPT, _S.RETURN_IN_TRANSIT, _S.REFUNDED, PLATFORM, "R8"),
-            (_A.REJECT_ON_RECEIPT, _S.RETURN_IN_TRANSIT, _S.REJECTED, SELLER, "R8 R4"),
-        ),
-        *_steps(
-            _REPLACE,
-            (_A.CONFIRM_RECEIPT, _S.RETURN_IN_TRANSIT, _TO_SHIP, SELLER, "P2"),
-            (_A.AUTO_CONFIRM_RECEIPT, _S.RETURN_IN_TRANSIT, _TO_SHIP, PLATFORM, "P2"),
-            # Replacement shipping (P2, P4)
-            (_A.SHIP_REPLACEMENT, _TO_SHIP, _SHIPPED, _SHIPPERS, "P2 P4"),
-            (_A.CONFIRM_REPLACEMENT_DELIVERED, _SHIPPED, _S.REPLACED, _DELIVERY, "P2 P4"),
-            # A refund instead of the replacement (P4): the seller cannot replace, or the shipped
-            # replacement was not delivered within its window (the platform).
-            (_A.ISSUE_REPLACEMENT_REFUND, _S.PENDING_SELLER, _S.REFUNDED, SELLER, "P4"),
-            (_A.ISSUE_REPLACEMENT_REFUND, _TO_SHIP, _S.REFUNDED, SELLER, "P4"),
-            (_A.ISSUE_REPLACEMENT_REFUND, _SHIPPED, _S.REFUNDED, PLATFORM, "P4"),
-        ),
+        (_ALL, _A.SHIP_RETURN, _TO_RETURN, _S.RETURN_IN_TRANSIT, BUYER, "R8"),
+        (_ALL, _A.EXPIRE_RETURN, _TO_RETURN, _S.RETURN_EXPIRED, PLATFORM, "R8"),
+        (_ALL, _A.CONFIRM_RECEIPT, _S.RETURN_IN_TRANSIT, _S.REFUNDED, SELLER, "R8"),
+        (_ALL, _A.AUTO_CONFIRM_RECEIPT, _S.RETURN_IN_TRANSIT, _S.REFUNDED, PLATFORM, "R8"),
+        (_ALL, _A.REJECT_ON_RECEIPT, _S.RETURN_IN_TRANSIT, _S.REJECTED, SELLER, "R8 R4"),
+        (_REPLACE, _A.CONFIRM_RECEIPT, _S.RETURN_IN_TRANSIT, _TO_SHIP, SELLER, "P2"),
+        (_REPLACE, _A.AUTO_CONFIRM_RECEIPT, _S.RETURN_IN_TRANSIT, _TO_SHIP, PLATFORM, "P2"),
+        # Replacement shipping (P2, P4)
+        (_REPLACE, _A.SHIP_REPLACEMENT, _TO_SHIP, _SHIPPED, _SHIPPERS, "P2 P4"),
+        (_REPLACE, _A.CONFIRM_REPLACEMENT_DELIVERED, _SHIPPED, _S.REPLACED, _DELIVERY, "P2 P4"),
+        # A refund instead of the replacement (P4): the seller cannot replace, or the shipped
+        # replacement was not delivered within its window (the platform).
+        (_REPLACE, _A.ISSUE_REPLACEMENT_REFUND, _S.PENDING_SELLER, _S.REFUNDED, SELLER, "P4"),
+        (_REPLACE, _A.ISSUE_REPLACEMENT_REFUND, _TO_SHIP, _S.REFUNDED, SELLER, "P4"),
+        (_REPLACE, _A.ISSUE_REPLACEMENT_REFUND, _SHIPPED, _S.REFUNDED, PLATFORM, "P4"),
         # A partial-refund offer (R12): the buyer answers; silence is the policy's answer.
-        *_steps(
-            _MONEY,
-            (_A.OFFER_PARTIAL_REFUND, _S.PENDING_SELLER, _S.AWAITING_BUYER_RESPONSE, SELLER, "R12"),
-            (_A.ACCEPT_OFFER, _S.AWAITING_BUYER_RESPONSE, _S.REFUNDED, BUYER, "R12"),
-            (_A.DECLINE_OFFER, _S.AWAITING_BUYER_RESPONSE, _S.PENDING_SELLER, BUYER, "R12"),
-            (_A.EXPIRE_OFFER, _S.AWAITING_BUYER_RESPONSE, _S.REFUNDED, PLATFORM, "R12"),
-            (_A.EXPIRE_OFFER, _S.AWAITING_BUYER_RESPONSE, _S.PENDING_SELLER, PLATFORM, "R12"),
-        ),
+        (_MONEY, _A.OFFER_PARTIAL_REFUND, _S.PENDING_SELLER, _OFFERED, SELLER, "R12"),
+        (_MONEY, _A.ACCEPT_OFFER, _OFFERED, _S.REFUNDED, BUYER, "R12"),
+        (_MONEY, _A.DECLINE_OFFER, _OFFERED, _S.PENDING_SELLER, BUYER, "R12"),
+        (_MONEY, _A.EXPIRE_OFFER, _OFFERED, _S.REFUNDED, PLATFORM, "R12"),
+        (_MONEY, _A.EXPIRE_OFFER, _OFFERED, _S.PENDING_SELLER, PLATFORM, "R12"),
     ]
 )
 
@@ -252,9 +214,7 @@ NEXT_ACTION_OF_STATUS: Mapping[AfterSaleStatus, DeadlineRule[AfterSaleAction]] =
         "R8",
         "return_receipt_window",
     ),
-    _S.AWAITING_REPLACEMENT_SHIPMENT: DeadlineRule(
-        ActorKind.SELLER_AGENT, "SHIP_REPLACEMENT", None, "P2"
-    ),
+    _TO_SHIP: DeadlineRule(ActorKind.SELLER_AGENT, "SHIP_REPLACEMENT", None, "P2"),
     _S.REPLACEMENT_SHIPPED: DeadlineRule(
         ActorKind.PLATFORM,
         "CONFIRM_REPLACEMENT_DELIVERED",

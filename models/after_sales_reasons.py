@@ -5,6 +5,7 @@ The keys are the codes stored and served by the API; the values are what a perso
 
 from __future__ import annotations
 
+from collections import ChainMap
 from collections.abc import Mapping
 
 from models.reasons import AUTO_ACCEPT_REASON
@@ -133,8 +134,7 @@ _SYSTEM_TEXT = {
 }
 
 # Codes shared by several catalogues mean the same thing in each, so one lookup serves them all.
-_DISPLAY_TEXT: dict[str, str] = {}
-for _catalogue in (
+_DISPLAY_TEXT: ChainMap[str, str] = ChainMap(
     REFUND_ONLY_REASONS,
     RETURN_AND_REFUND_REASONS,
     REPLACEMENT_REASONS,
@@ -146,9 +146,7 @@ for _catalogue in (
     SELLER_REFUND_REASONS,
     PLATFORM_REFUND_REASONS,
     _SYSTEM_TEXT,
-):
-    for _code, _text in _catalogue.items():
-        _DISPLAY_TEXT.setdefault(_code, _text)
+)
 
 
 def display_text(code: str) -> str:

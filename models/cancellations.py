@@ -54,10 +54,9 @@ from models.requests import (
     to_buyer,
     to_shop,
 )
-from models.transitions import Transition, require_actor
+from models.transitions import require_actor
 
 PROFILE = request_kinds.CANCELLATION
-Step = Transition[CancellationAction, CancellationStatus]
 _A = CancellationAction
 
 
@@ -109,11 +108,10 @@ class Eligibility:
     window_ends_at: datetime | None
 
 
-def _check_actor(action: CancellationAction, actor: Actor) -> Step:
+def _check_actor(action: CancellationAction, actor: Actor) -> None:
     transition = TRANSITIONS.only(action)
     source = transition.source.value if transition.source else "NONE"
     require_actor(action, transition.actors, actor.kind, source)
-    return transition
 
 
 def _check_pending(c: Cancellation, order: Order, action: CancellationAction, actor: Actor) -> None:
@@ -192,22 +190,29 @@ def _refuse_if_not_cancellable(order: Order) -> None:
         )
 
 
-def refuse_while_buyer_waits(order: Order, instead: str) -> None:
-    """C7, C10: the seller answers a buyer's waiting request (`instead`) before cancelling."""
+def seller_cancels(
+    order: Order, actor: Actor, action: CancellationAction, reason: str, comment: str | None
+) -> str | None:
+    """C7, C10: the seller's cancel checked (the step, the reason, no buyer's request waiting:
+    the seller answers it first); the comment as kept."""
+    _check_actor(action, actor)
+    require_reason(SELLER_CANCEL_REASONS, reason)
+    comment = clean_comment(comment)
     if order.open_cancellation_id:
+        instead = "accept it instead" if action is _A.SELLER_CANCEL else "accept or reject it first"
         raise InvalidTransition(
             f"order {order.id} has a buyer's cancellation request waiting: {instead}",
             current_state="CANCELLATION_PENDING",
             field="orderId",
         )
     _refuse_if_not_cancellable(order)
+    return comment
 
 
 def buyer_eligibility(order: Order, policy: CategoryPolicy, now: datetime) -> Eligibility:
     """What the buyer's cancel button would do right now (C1, C2, C3)."""
     try:
-        _refuse_if_not_cancellable(order)
-        _refuse_after_rejection(order)
+        _refuse_buyer(order)
     except (OrderNotCancellable, DuplicateRequest, InvalidTransition) as refusal:
         return Eligibility(False, False, refusal.code, refusal.message, None)
     window_ends = order.placed_at + policy.unconditional_cancel_window
@@ -218,7 +223,9 @@ def buyer_eligibility(order: Order, policy: CategoryPolicy, now: datetime) -> El
     )
 
 
-def _refuse_after_rejection(order: Order) -> None:
+def _refuse_buyer(order: Order) -> None:
+    """C3, and C5: a buyer does not ask again once the seller rejected a request for the order."""
+    _refuse_if_not_cancellable(order)
     if order.rejected_cancellation_id:
         raise DuplicateRequest(
             f"the seller already rejected a cancellation request for order {order.id}; "
@@ -272,12 +279,8 @@ def request_by_buyer(
     the seller's window is the one for the order's value, counted as the policy says (Y2)."""
     require_reason(PROFILE.request_reasons, reason)
     note = clean_comment(note, field="note")
-    _refuse_if_not_cancellable(order)
-    _refuse_after_rejection(order)
-    at_once = (
-        order.fulfilment_state is FulfilmentState.UNPAID
-        or now < order.placed_at + policy.unconditional_cancel_window
-    )
+    _refuse_buyer(order)
+    at_once = buyer_eligibility(order, policy, now).at_once
     action = _A.CANCEL_AT_ONCE if at_once else _A.REQUEST
     _check_actor(action, actor)
     start = opened_on(order, new_id, Initiator.BUYER, reason, note, policy, now)
@@ -324,9 +327,8 @@ def accept(c: Cancellation, order: Order, actor: Actor, now: datetime) -> Cancel
     """C4: the seller accepts; the order is cancelled and the buyer refunded automatically."""
     _check_pending(c, order, _A.ACCEPT, actor)
     _refuse_after_deadline(c, now)
-    return _accepted(
-        c, order, actor, _A.ACCEPT, now, None, None, "the seller accepted your request"
-    )
+    why = "the seller accepted your request"
+    return _accepted(c, order, actor, _A.ACCEPT, now, None, None, why)
 
 
 def auto_accept(c: Cancellation, order: Order, actor: Actor, now: datetime) -> CancellationOutcome:
@@ -372,9 +374,8 @@ def withdraw(c: Cancellation, order: Order, actor: Actor, now: datetime) -> Canc
     new_c, record = _moved(c, actor, _A.WITHDRAW, now)
     text = f"The buyer withdrew the cancellation request for order {c.order_id}."
     notes = (to_shop(c, _N.CANCELLATION_WITHDRAWN, text, now),)
-    return CancellationOutcome(
-        new_c, replace(order, open_cancellation_id=None), record, notes, c.status
-    )
+    new_order = replace(order, open_cancellation_id=None)
+    return CancellationOutcome(new_c, new_order, record, notes, c.status)
 
 
 def cancel_by_seller(
@@ -387,10 +388,7 @@ def cancel_by_seller(
     new_id: str,
 ) -> CancellationOutcome:
     """C7: the seller cancels (out of stock, fraud, ...); the buyer is notified and refunded."""
-    _check_actor(_A.SELLER_CANCEL, actor)
-    require_reason(SELLER_CANCEL_REASONS, reason)
-    comment = clean_comment(comment)
-    refuse_while_buyer_waits(order, "accept it instead")
+    comment = seller_cancels(order, actor, _A.SELLER_CANCEL, reason, comment)
     why = "cancelled by the seller: " + SELLER_CANCEL_REASONS[reason]
     start = opened_on(order, new_id, Initiator.SELLER, reason, comment, policy, now)
     return _created_cancelled(order, actor, _A.SELLER_CANCEL, start, now, why, notify_shop=False)

@@ -40,21 +40,21 @@ def line_map(chosen: Lines | None) -> dict[str, int] | None:
 
 class Command:
     """A use case's input, whoever sends it; `sender` is the kind of actor whose step it is
-    (its permit: services/request_steps.py::permit_of)."""
+    (its permit: services/request_writes.py, RequestWrites.one)."""
 
     sender: ClassVar[ActorKind] = ActorKind.SELLER_AGENT
 
 
 class CancellationCommand(Command):
-    pass
+    """A step on an order cancellation (C1-C10)."""
 
 
 class AfterSaleCommand(Command):
-    pass
+    """A step on an after-sale request (R1-R12, P1-P4)."""
 
 
 class TicketCommand(Command):
-    pass
+    """A step on a helpdesk ticket (H1, H2)."""
 
 
 class Opening:
@@ -146,19 +146,17 @@ class StepOnRequest:
 
 
 @dataclass(frozen=True)
-class StepWithReason:
+class StepWithReason(StepOnRequest):
     """A step on a request for a reason from its catalogue, with an optional comment."""
 
-    request_id: str
     reason: str
     comment: str | None = None
 
 
 @dataclass(frozen=True)
-class Shipping:
+class Shipping(StepOnRequest):
     """A parcel handed to a carrier for a request."""
 
-    request_id: str
     carrier: str
     tracking_number: str
 

@@ -17,13 +17,13 @@ from dataclasses import replace
 from datetime import datetime
 
 from models.actors import Actor
+from models.after_sales_case import snapshot
 from models.cancellations import (
     CancellationAction,
     CancellationOutcome,
-    _check_actor,
     cancel_by_seller,
     opened,
-    refuse_while_buyer_waits,
+    seller_cancels,
 )
 from models.commands import Lines
 from models.errors import DomainError, ValidationFailed
@@ -31,7 +31,7 @@ from models.money import Money
 from models.notifications import NotificationKind
 from models.orders import CancelledUnits, Order
 from models.policy import CategoryPolicy
-from models.reasons import SELLER_CANCEL_REASONS, clean_comment, require_reason
+from models.reasons import SELLER_CANCEL_REASONS
 from models.refund_ledger import LedgerSource, RefundLedger, refund_quote
 from models.requests import Initiator, opened_on, to_buyer
 
@@ -91,16 +91,9 @@ def cancel_lines_by_seller(
 ) -> CancellationOutcome:
     """C10: those units cancelled and refunded; every unit left asked for: C7 instead."""
     action = CancellationAction.SELLER_CANCEL_LINES
-    _check_actor(action, actor)
-    require_reason(SELLER_CANCEL_REASONS, reason)
-    comment = clean_comment(comment)
-    refuse_while_buyer_waits(order, "accept or reject it first")
+    comment = seller_cancels(order, actor, action, reason, comment)
     chosen = chosen_units(order, lines)
-    asked = tuple(
-        replace(line, quantity=chosen[line.line_id])
-        for line in order.lines
-        if line.line_id in chosen
-    )
+    asked = snapshot(order, chosen)
     if all(chosen.get(line.line_id, 0) == order.units_left(line.line_id) for line in order.lines):
         whole = cancel_by_seller(order, actor, reason, comment, policy, now, new_id)
         return replace(whole, cancellation=replace(whole.cancellation, lines=asked))

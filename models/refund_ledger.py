@@ -28,7 +28,7 @@ from models.after_sales_errors import (
 )
 from models.errors import ValidationFailed
 from models.money import Money, total
-from models.orders import FulfilmentState, LineItem, Order
+from models.orders import FulfilmentState, Order
 
 
 @dataclass(frozen=True)
@@ -191,15 +191,9 @@ class RefundLedger:
             lines.append(LineRefund(line.line_id, line.quantity, Money(share, self.currency)))
             left -= share
         shipping = Money(left, self.currency)
-        items = total([r.amount for r in lines], self.currency)
+        refund = RefundBreakdown(refunded - shipping, shipping, tuple(lines))  # the shares' sum
         when = at or order.cancelled_at or order.placed_at
-        return self.with_refund(
-            order,
-            cancellation_id,
-            RefundBreakdown(items, shipping, tuple(lines)),
-            when,
-            LedgerSource.CANCELLATION,
-        )
+        return self.with_refund(order, cancellation_id, refund, when, LedgerSource.CANCELLATION)
 
 
 def _check_same_order(order: Order, ledger: RefundLedger) -> None:
@@ -261,10 +255,9 @@ def refund_quote(
     _check_same_order(order, ledger)
     quantities = clean_quantities(order, lines)
     currency = order.currency
-    by_id: dict[str, LineItem] = {line.line_id: line for line in order.lines}
     full: dict[str, int] = {}
     for line_id, quantity in quantities.items():
-        line = by_id[line_id]
+        line = order.line(line_id)
         if quantity > line.quantity:
             raise ValidationFailed(
                 f"line {line_id} has {line.quantity}, not {quantity}", field="lines"

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import Enum
 from typing import Any
 
 from models import after_sales_machine as after_sale
@@ -49,15 +48,11 @@ class KindProfile:
         return {s: rule for s, rule in self.deadlines.items() if rule.on_expiry is not None}
 
 
-def _statuses(table: TransitionTable[Any, Any]) -> set[Enum]:
-    return {t.target for t in table} | {t.source for t in table if t.source is not None}
-
-
 def _after_sale(kind: AfterSaleKind, **profile: Any) -> KindProfile:
     """An after-sale kind's profile: its steps of the shared table, and the deadlines of the
     statuses those steps reach."""
     table = after_sale.TRANSITIONS.for_kind(kind)
-    reached = _statuses(table)
+    reached = {t.target for t in table} | {t.source for t in table}
     deadlines = {s: r for s, r in after_sale.NEXT_ACTION_OF_STATUS.items() if s in reached}
     return KindProfile(kind=RequestKind(kind.value), table=table, deadlines=deadlines, **profile)
 
@@ -108,13 +103,13 @@ REPLACEMENT = _after_sale(
 PROFILES: Mapping[RequestKind, KindProfile] = {
     p.kind: p for p in (CANCELLATION, REFUND_ONLY, RETURN_AND_REFUND, REPLACEMENT)
 }
-AFTER_SALE_PROFILES: Mapping[AfterSaleKind, KindProfile] = {
-    k: PROFILES[RequestKind(k.value)] for k in AfterSaleKind
-}
 
 
 def profile_of(kind: AfterSaleKind | RequestKind) -> KindProfile:
     return PROFILES[RequestKind(kind.value)]
+
+
+AFTER_SALE_PROFILES: Mapping[AfterSaleKind, KindProfile] = {k: profile_of(k) for k in AfterSaleKind}
 
 
 # Views of the registry for the after-sale kinds, as the catalogues and rules read them.

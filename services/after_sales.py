@@ -3,10 +3,10 @@
 The shape of services/cancellations.py. A use case loads, inside one snapshot transaction, the
 request, its order, the order's refund ledger and every after-sale request of the order; asks
 models/after_sales.py for the outcome; and `_write` saves all of it together: the new or moved
-request (compare-and-set on what was read), the requests a second request closed (R5), the order,
-the ledger, the tab counters, the notifications and the idempotency key. The ledger document of
-the order is written by every step, so two steps on one order at the same instant conflict and the
-loser reruns on the state that won (storage/refund_ledgers.py).
+request (compare-and-set on what was read), the requests a second request closed (R5), the order
+with its ledger, the tab counters, the notifications and the idempotency key. The order's document
+is written by every step, so two steps on one order at the same instant conflict and the loser
+reruns on the state that won (storage/orders.py).
 """
 
 from __future__ import annotations
@@ -35,17 +35,19 @@ from models.orders import Order
 from models.policy import DEFAULT_POLICY, BusinessCalendar, CategoryPolicy, PolicyBook
 from models.ticket_facts import facts_of_after_sale
 from services.request_reads import RequestReads
-from services.request_steps import admit, permit_of, record_decided
-from services.request_writes import OnWrite, RequestWrites
+from services.request_writes import Decided, KindOfRequest, OnWrite, RequestWrites, admit
 from storage import after_sales as store
 from storage import cancellations as cancellation_store
 from storage import orders as order_store
-from storage import policies, refund_ledgers, replacement_orders
+from storage import policies, replacement_orders
 from storage.after_sales import AfterSaleFilter
 from storage.mongo import Database, Session
 from storage.shops import shops_of
 
 SECTION = "after_sales"
+KIND = KindOfRequest(
+    store.REQUESTS, facts_of_after_sale, SECTION, "after-sale request", "request_id"
+)
 
 
 def new_after_sale_id() -> str:
@@ -58,16 +60,9 @@ class _Change:
     before: AfterSaleRequest | None  # None: a new request
 
 
-_OPENINGS = (commands.RequestAfterSale, commands.RefundOrder, commands.PlatformRefund)
-
-
 class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFilter]):
     def __init__(self, db: Database, clock: Clock, on_write: OnWrite | None = None) -> None:
-        self.clock = clock
-        self.writes = RequestWrites(
-            db, clock, SECTION, "after-sale request", store.REQUESTS, facts_of_after_sale, on_write
-        )
-        super().__init__(self.writes, AfterSaleTab, AfterSaleFilter())
+        super().__init__(RequestWrites(db, clock, KIND, on_write), AfterSaleTab, AfterSaleFilter())
 
     async def handle(
         self, actor: Actor, command: AfterSaleCommand, key: str | None = None
@@ -75,12 +70,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         """The one entry of every after-sale use case (models/commands.py)."""
         if isinstance(command, commands.ActOnAfterSaleDeadlines):
             return await self.act_on_deadlines(actor, list(command.request_ids))
-        permit = permit_of(actor, command)
-        if isinstance(command, _OPENINGS):
-            opening = self._opening(actor, command, permit)
-            return await self.writes.opening(actor, command, key, command.order_id, opening, permit)
-        step, request_id = self._step(actor, command), command.request_id  # type: ignore[attr-defined]
-        return await self.writes.step(actor, command, key, request_id, "requestId", step, permit)
+        return await self.writes.one(actor, command, key, self._opening, self._step)
 
     def _opening(
         self,
@@ -144,7 +134,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         self, actor: Actor, c: AfterSaleCommand
     ) -> Callable[[Session, AfterSaleRequest], Awaitable[AfterSaleRequest]]:
         """A step on one request: the domain's rule on the order's case, written in one go (who
-        may take it is the command's permit, checked before: `permit_of`)."""
+        may take it is the command's permit, checked before: RequestWrites.one)."""
         now = self.clock.now
 
         def decide(r: AfterSaleRequest, case: AfterSalesCase) -> AfterSaleOutcome:
@@ -261,7 +251,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         return (await store.for_orders(self.db, [order.id]))[order.id]
 
     async def line_eligibility(self, actor: Actor, order_id: str) -> tuple[LineEligibility, ...]:
-        order = await self.visible_order(actor, order_id)
+        order, _ = await self.visible_order(actor, order_id)
         existing = (await store.for_orders(self.db, [order.id]))[order.id]
         book = await policies.book_for(self.db, order.categories)
         return domain.line_eligibility(order, existing, book, self.clock.now())
@@ -269,9 +259,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
     async def quote_request(self, actor: Actor, request_id: str) -> RefundBreakdown:
         """What the request paid, or would pay now: the code that pays it (quote_for_request)."""
         r = await self.get(actor, request_id)
-        order = await self.order(r.order_id)
-        ledger = await refund_ledgers.get(self.db, order)
-        return domain.quote_for_request(r, order, ledger)
+        return domain.quote_for_request(r, *await self.order(r.order_id))
 
     async def quote_cancellation(self, actor: Actor, cancellation_id: str) -> RefundBreakdown:
         """What a cancellation paid, or would pay if accepted now (the cancellation's own code)."""
@@ -282,13 +270,12 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         access.require_view(actor, c.shop_id, c.buyer_id, what, "cancellationId")
         refund = c.refund
         if refund is None:
-            order = await self.order(c.order_id)
+            order, _ = await self.order(c.order_id)
             refund = cancellations.refund_if_accepted(c, order, self.clock.now())
         return RefundBreakdown(refund.items, refund.shipping)
 
     async def ledger(self, actor: Actor, order_id: str) -> tuple[Order, RefundLedger]:
-        order = await self.visible_order(actor, order_id)
-        return order, await refund_ledgers.get(self.db, order)
+        return await self.visible_order(actor, order_id)
 
     async def policy(self, category: str) -> CategoryPolicy:
         return (await policies.book_for(self.db, [category])).for_category(category)
@@ -301,22 +288,21 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
 
     async def _cases(self, order_ids: list[str], session: Session) -> dict[str, AfterSalesCase]:
         ids = sorted(set(order_ids))
-        orders = await order_store.get_many(self.db, ids, session)
+        orders = await order_store.with_ledgers(self.db, ids, session)
         missing = [i for i in ids if i not in orders]
         if missing:
             raise NotFound(f"no order {missing[0]}", field="orderId")
-        ledgers = await refund_ledgers.get_many(self.db, list(orders.values()), session)
         existing = await store.for_orders(self.db, ids, session)
-        linked = [rid for o in orders.values() for rid in o.replacement_order_ids]
+        linked = [rid for o, _ in orders.values() for rid in o.replacement_order_ids]
         replacements = await order_store.get_many(self.db, linked, session) if linked else {}
         return {
             i: AfterSalesCase(
-                orders[i],
-                ledgers[i],
+                order,
+                ledger,
                 existing[i],
-                {rid: replacements[rid] for rid in orders[i].replacement_order_ids},
+                {rid: replacements[rid] for rid in order.replacement_order_ids},
             )
-            for i in ids
+            for i, (order, ledger) in orders.items()
         }
 
     async def _decide_each(
@@ -359,16 +345,8 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         transaction."""
         if not changes:
             return []
-        pairs = [(ch.before, ch.outcome.request) for ch in changes]
-        await self.writes.deciding(session, actor, pairs)
         touched = [cases[ch.outcome.request.order_id] for ch in changes]
         touched = list({id(case): case for case in touched}.values())
-        await order_store.save_many(
-            self.db,
-            [(case.order_before, case.order) for case in touched if case.order_changed],
-            session,
-        )
-        await refund_ledgers.claim_many(self.db, [case.claim for case in touched], session)
         # P4: the replacement orders the steps placed (with their intake records) or moved.
         await replacement_orders.write(
             self.db,
@@ -378,16 +356,19 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
             self.clock.now(),
             session,
         )
-
-        closed = [
-            (cases[ch.outcome.request.order_id].as_read(r.id), r)
-            for ch in changes
-            for r in ch.outcome.superseded
-        ]
-        # The live feed's events: one per timeline record (H3); each request's ticket opens or
-        # follows it, a closed one too (H1).
-        notes = [n for ch in changes for n in ch.outcome.notifications]
-        status_events = [e for ch in changes for e in events.of_after_sale(ch.outcome)]
-        return await record_decided(
-            self.writes, session, actor, pairs, notes, status_events, closed
+        decided = Decided(
+            [(ch.before, ch.outcome.request) for ch in changes],
+            # Every step writes its order with the ledger, paying or not: the claim on the case.
+            [(case.order_before, case.order) for case in touched],
+            {case.order.id: case.claim for case in touched},
+            [n for ch in changes for n in ch.outcome.notifications],
+            # The live feed's events: one per timeline record (H3); each request's ticket opens
+            # or follows it, a closed one too (H1).
+            [e for ch in changes for e in events.of_after_sale(ch.outcome)],
+            [
+                (cases[ch.outcome.request.order_id].as_read(r.id), r)
+                for ch in changes
+                for r in ch.outcome.superseded
+            ],
         )
+        return await self.writes.record(session, actor, decided)

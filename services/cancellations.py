@@ -9,44 +9,32 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
 
 from bson import ObjectId
 
-from models import access, events, line_cancels
+from models import access, commands, events, line_cancels
 from models import cancellations as domain
 from models.actors import Actor
 from models.cancellations import Cancellation, CancellationOutcome, CancellationTab
 from models.clock import Clock
-from models.commands import (
-    AcceptCancellation,
-    AutoAcceptCancellations,
-    CancellationCommand,
-    CancelOrder,
-    CancelOrderLines,
-    CancelUnpaidOrder,
-    CancelUnpaidOrders,
-    RejectCancellation,
-    RequestCancellation,
-    WithdrawCancellation,
-)
 from models.errors import DomainError
-from models.money import Money
 from models.orders import FulfilmentState, Order
 from models.reasons import SYSTEM_CANCEL_REASONS
 from models.refund_ledger import RefundLedger
 from models.ticket_facts import facts_of_cancellation
 from services.request_reads import RequestReads
-from services.request_steps import admit, permit_of, record_decided
-from services.request_writes import OnWrite, RequestWrites
+from services.request_writes import Decided, KindOfRequest, OnWrite, RequestWrites, admit
 from storage import cancellations as cancellation_store
 from storage import orders as order_store
-from storage import policies, refund_ledgers
+from storage import policies
 from storage.cancellations import CancellationFilter
 from storage.mongo import Database, Session
 from storage.shops import shops_of
 
 SECTION = "cancellations"
+KIND = KindOfRequest(
+    cancellation_store.REQUESTS, facts_of_cancellation, SECTION, "cancellation", "cancellation_id"
+)
 
 
 @dataclass(frozen=True)
@@ -56,62 +44,55 @@ class _Change:
     outcome: CancellationOutcome
     cancellation_before: Cancellation | None  # None: a new request
     order_before: Order
+    ledger_before: RefundLedger
 
 
 def new_cancellation_id() -> str:
     return f"can_{ObjectId()}"
 
 
-def _implies_its_ledger(
-    order: Order, cancellation_id: str, refund: Money, at: datetime | None
-) -> bool:
-    """True when the cancelled order alone implies the ledger of this cancellation's refund."""
-    return (
-        order.cancelled_by == cancellation_id
-        and order.refunded == refund
-        and order.cancelled_at == at
-    )
+def ledger_after(
+    outcome: CancellationOutcome, order_before: Order, ledger_before: RefundLedger
+) -> RefundLedger | None:
+    """The order's ledger as this outcome leaves it, if it books a refund in it (written with
+    the order, storage/orders.py): a line cancel's (C10) with the entry it made, a cancellation
+    that refunds the whole order with its refund, the entry after-sale refunds are capped by."""
+    c, order = outcome.cancellation, outcome.order
+    if outcome.ledger is not None:
+        return outcome.ledger
+    if (
+        c.refund is not None
+        and c.refund.total.minor > 0
+        and order_before.fulfilment_state is not FulfilmentState.CANCELLED
+        and order.fulfilment_state is FulfilmentState.CANCELLED
+    ):
+        return ledger_before.with_cancellation(order, c.id, c.refund.total, c.resolved_at)
+    return None
 
 
 class CancellationService(RequestReads[Cancellation, CancellationTab, CancellationFilter]):
     def __init__(self, db: Database, clock: Clock, on_write: OnWrite | None = None) -> None:
-        self.clock = clock
-        self.writes = RequestWrites(
-            db,
-            clock,
-            SECTION,
-            "cancellation",
-            cancellation_store.REQUESTS,
-            facts_of_cancellation,
-            on_write,
-        )
-        super().__init__(self.writes, CancellationTab, CancellationFilter())
+        writes = RequestWrites(db, clock, KIND, on_write)
+        super().__init__(writes, CancellationTab, CancellationFilter())
 
     async def handle(
-        self, actor: Actor, command: CancellationCommand, key: str | None = None
+        self, actor: Actor, command: commands.CancellationCommand, key: str | None = None
     ) -> Cancellation | list[Cancellation]:
         """The one entry of every cancellation use case (models/commands.py)."""
         match command:
-            case AutoAcceptCancellations():
+            case commands.AutoAcceptCancellations():
                 return await self.auto_accept(actor, list(command.cancellation_ids))
-            case CancelUnpaidOrders():
+            case commands.CancelUnpaidOrders():
                 return await self.cancel_unpaid_orders(actor, list(command.order_ids))
-            case RequestCancellation() | CancelOrder() | CancelOrderLines() | CancelUnpaidOrder():
-                permit = permit_of(actor, command)
-                opening, order_id = self._opening(actor, command, permit), command.order_id
-                return await self.writes.opening(actor, command, key, order_id, opening, permit)
-            case WithdrawCancellation() | AcceptCancellation() | RejectCancellation():
-                permit, step = permit_of(actor, command), self._step(actor, command)
-                request_id = command.cancellation_id
-                return await self.writes.step(
-                    actor, command, key, request_id, "cancellationId", step, permit
-                )
-        raise TypeError(f"not a cancellation command: {command!r}")
+        return await self.writes.one(actor, command, key, self._opening, self._step)
 
     def _opening(
         self,
         actor: Actor,
-        c: RequestCancellation | CancelOrder | CancelOrderLines | CancelUnpaidOrder,
+        c: commands.RequestCancellation
+        | commands.CancelOrder
+        | commands.CancelOrderLines
+        | commands.CancelUnpaidOrder,
         permit: access.Permit,
     ) -> Callable[[Session], Awaitable[Cancellation]]:
         """C1 (at once inside the window), C2 (a request after it), C3 (refused once shipped);
@@ -121,53 +102,54 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
         now = self.clock.now
 
         async def write(session: Session) -> Cancellation:
-            order = await self.order(c.order_id, session)
+            order, ledger = await self.order(c.order_id, session)
             admit(actor, order, permit)
             # A request keeps the policy it was opened under (Y1): read it once, here.
             book = await policies.book_for(self.db, order.categories, session)
             policy, new_id = book.for_order(order.categories), new_cancellation_id()
             match c:
-                case RequestCancellation():
+                case commands.RequestCancellation():
                     outcome = domain.request_by_buyer(
                         order, actor, c.reason, c.note, policy, now(), new_id, book.calendar
                     )
-                case CancelOrder():
+                case commands.CancelOrder():
                     outcome = domain.cancel_by_seller(
                         order, actor, c.reason, c.comment, policy, now(), new_id
                     )
-                case CancelOrderLines():
-                    # C10 refunds from the order's ledger, read in this transaction.
-                    ledger = await refund_ledgers.get(self.db, order, session)
+                case commands.CancelOrderLines():
+                    # C10 refunds from the order's ledger, read with it in this transaction.
                     outcome = line_cancels.cancel_lines_by_seller(
                         order, ledger, actor, c.lines, c.reason, c.comment, policy, now(), new_id
                     )
                 case _:
                     (reason,) = SYSTEM_CANCEL_REASONS
                     outcome = domain.cancel_by_system(order, actor, reason, policy, now(), new_id)
-            [saved] = await self._write(session, actor, [_Change(outcome, None, order)])
+            [saved] = await self._write(session, actor, [_Change(outcome, None, order, ledger)])
             return saved
 
         return write
 
     def _step(
-        self, actor: Actor, c: WithdrawCancellation | AcceptCancellation | RejectCancellation
+        self,
+        actor: Actor,
+        c: commands.WithdrawCancellation
+        | commands.AcceptCancellation
+        | commands.RejectCancellation,
     ) -> Callable[[Session, Cancellation], Awaitable[Cancellation]]:
         """The buyer withdraws; C4: the order is cancelled and the buyer refunded, in the same
         write; C5: a reason from the catalogue and an optional comment, the order goes on."""
         now = self.clock.now
 
-        def decide(cancellation: Cancellation, order: Order) -> CancellationOutcome:
-            match c:
-                case WithdrawCancellation():
-                    return domain.withdraw(cancellation, order, actor, now())
-                case AcceptCancellation():
-                    return domain.accept(cancellation, order, actor, now())
-            return domain.reject(cancellation, order, actor, c.reason, c.comment, now())
-
         async def write(session: Session, before: Cancellation) -> Cancellation:
-            order = await self.order(before.order_id, session)
-            change = _Change(decide(before, order), before, order)
-            [saved] = await self._write(session, actor, [change])
+            order, ledger = await self.order(before.order_id, session)
+            match c:
+                case commands.WithdrawCancellation():
+                    outcome = domain.withdraw(before, order, actor, now())
+                case commands.AcceptCancellation():
+                    outcome = domain.accept(before, order, actor, now())
+                case commands.RejectCancellation():
+                    outcome = domain.reject(before, order, actor, c.reason, c.comment, now())
+            [saved] = await self._write(session, actor, [_Change(outcome, before, order, ledger)])
             return saved
 
         return write
@@ -180,15 +162,15 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
 
         async def work(session: Session) -> list[Cancellation]:
             found = await cancellation_store.get_many(self.db, ids, session)
-            orders = await order_store.get_many(self.db, [c.order_id for c in found], session)
+            orders = await order_store.with_ledgers(self.db, [c.order_id for c in found], session)
             changes = []
             for c in found:
-                order = orders[c.order_id]
+                order, ledger = orders[c.order_id]
                 try:
                     outcome = domain.auto_accept(c, order, actor, now)
                 except DomainError:
                     continue  # decided by someone else, or not due after all
-                changes.append(_Change(outcome, c, order))
+                changes.append(_Change(outcome, c, order, ledger))
             return await self._write(session, actor, changes)
 
         shops = await shops_of(self.db, self.db.cancellations, ids)
@@ -206,11 +188,11 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
         (reason,) = SYSTEM_CANCEL_REASONS
 
         async def work(session: Session) -> list[Cancellation]:
-            orders = list((await order_store.get_many(self.db, order_ids, session)).values())
-            categories = [c for o in orders for c in o.categories]
+            orders = list((await order_store.with_ledgers(self.db, order_ids, session)).values())
+            categories = [c for o, _ in orders for c in o.categories]
             book = await policies.book_for(self.db, categories, session)
             changes = []
-            for order in orders:
+            for order, ledger in orders:
                 policy = book.for_order(order.categories)
                 try:
                     outcome = domain.cancel_by_system(
@@ -218,7 +200,7 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
                     )
                 except DomainError:
                     continue  # paid or cancelled since it was found due
-                changes.append(_Change(outcome, None, order))
+                changes.append(_Change(outcome, None, order, ledger))
             return await self._write(session, actor, changes)
 
         shops = await shops_of(self.db, self.db.orders, order_ids)
@@ -230,62 +212,26 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
         return await cancellation_store.for_order(self.db, order.id)
 
     async def eligibility(self, actor: Actor, order_id: str) -> domain.Eligibility:
-        order = await self.visible_order(actor, order_id)
+        order, _ = await self.visible_order(actor, order_id)
         book = await policies.book_for(self.db, order.categories)
         return domain.buyer_eligibility(order, book.for_order(order.categories), self.clock.now())
 
     # ---- the one write path --------------------------------------------------------------
 
-    async def _book_refunds(self, session: Session, changes: list[_Change]) -> None:
-        """A cancellation that refunds books it in the order's refund ledger, the one after-sale
-        refunds are capped by (storage/refund_ledgers.py), in the same transaction.
-
-        An order with no stored ledger needs no write: the cancelled order, which names its
-        cancellation and its refund, implies that very ledger (RefundLedger.for_order). Nothing
-        is lost as a claim either: no after-sale step applies to an order that can still be
-        cancelled (they need it shipped), and the cancellation writes the order itself, so any
-        step on the order conflicts with it there."""
-        refunding = [
-            ch
-            for ch in changes
-            if ch.outcome.cancellation.refund is not None
-            and ch.outcome.cancellation.refund.total.minor > 0
-            and ch.order_before.fulfilment_state is not FulfilmentState.CANCELLED
-            and ch.outcome.order.fulfilment_state is FulfilmentState.CANCELLED
-        ]
-        # A line cancel (C10) booked its own entry in the ledger it was decided on.
-        booked = [ch.outcome.ledger for ch in changes if ch.outcome.ledger is not None]
-        stored = (
-            await refund_ledgers.stored_many(
-                self.db, [ch.order_before.id for ch in refunding], session
-            )
-            if refunding
-            else {}
-        )
-        for ch in refunding:
-            c, order = ch.outcome.cancellation, ch.outcome.order
-            refund = c.refund.total if c.refund else Money.zero(order.currency)
-            ledger = stored.get(order.id)
-            if ledger is None and _implies_its_ledger(order, c.id, refund, c.resolved_at):
-                continue
-            ledger = ledger or RefundLedger.for_order(ch.order_before)
-            booked.append(ledger.with_cancellation(order, c.id, refund, c.resolved_at))
-        if booked:
-            await refund_ledgers.claim_many(self.db, booked, session)
-
     async def _write(
         self, session: Session, actor: Actor, changes: list[_Change]
     ) -> list[Cancellation]:
-        """The one write path: orders, requests (with their timeline records), tab counters,
-        notifications and the live feed's events, in the caller's transaction, from states read
-        in that transaction."""
-        pairs = [(ch.cancellation_before, ch.outcome.cancellation) for ch in changes]
-        await self.writes.deciding(session, actor, pairs)
-        await order_store.save_many(
-            self.db, [(ch.order_before, ch.outcome.order) for ch in changes], session
+        """The one write path (services/request_writes.py), each order with the ledger its
+        cancellation books, from states read in the caller's transaction."""
+        decided = Decided(
+            [(ch.cancellation_before, ch.outcome.cancellation) for ch in changes],
+            [(ch.order_before, ch.outcome.order) for ch in changes],
+            {
+                ch.order_before.id: ledger
+                for ch in changes
+                if (ledger := ledger_after(ch.outcome, ch.order_before, ch.ledger_before))
+            },
+            [n for ch in changes for n in ch.outcome.notifications],
+            [events.of_cancellation(ch.outcome) for ch in changes],
         )
-        await self._book_refunds(session, changes)
-        # H3: the request's events first, then (H1) its ticket opens or follows it.
-        notes = [n for ch in changes for n in ch.outcome.notifications]
-        status_events = [events.of_cancellation(ch.outcome) for ch in changes]
-        return await record_decided(self.writes, session, actor, pairs, notes, status_events)
+        return await self.writes.record(session, actor, decided)

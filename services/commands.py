@@ -20,6 +20,9 @@ from services.ticket_sync import AfterCreate, run_rules_after_create
 
 # What an entry point calls: the command's outcome (a request, or a batch's requests).
 Handle = Callable[[Actor, Command, str | None], Awaitable[Any]]
+Service = CancellationService | AfterSaleService
+# A command applied by its service, and its outcome (a request, or a batch's requests).
+Done = tuple[Service, Command, Any]
 # Takes a command before it is applied here: its outcome, or None to apply it as usual (a
 # linked shop's decisions go to the marketplace: services/tiktok_decisions.py).
 Gate = Callable[[Actor, Command, str | None], Awaitable[Any | None]]
@@ -53,9 +56,7 @@ class RequestCommands:
         """The command applied here, past the gate: the marketplace's own moves come this way."""
         service = self._service_of(command)
         outcome = await service.handle(actor, command, key)  # type: ignore[arg-type]
-        if not isinstance(command, Opening):
-            return outcome
-        return (await self._after_opening([(service, outcome)]))[0]
+        return (await self._after_opening([(service, command, outcome)]))[0]
 
     async def apply_together(
         self, shop_id: str, steps: list[tuple[Actor, Command, str | None]]
@@ -64,46 +65,35 @@ class RequestCommands:
         all of them, or none when one raises; then the shop's rules on the requests they
         opened, in one pass. The marketplace's batches come this way."""
 
-        async def each() -> list[tuple[CancellationService | AfterSaleService, Any]]:
+        async def each() -> list[Done]:
             done = []
             for actor, command, key in steps:
                 service = self._service_of(command)
-                done.append((service, await service.handle(actor, command, key)))  # type: ignore[arg-type]
+                outcome = await service.handle(actor, command, key)  # type: ignore[arg-type]
+                done.append((service, command, outcome))
             return done
 
-        done = await self.cancellations.db.together(each, serial=shop_id)
-        opened = [
-            d
-            for d, (_, command, _) in zip(done, steps, strict=True)
-            if isinstance(command, Opening)
-        ]
-        after = iter(await self._after_opening(opened))
-        return [
-            next(after) if isinstance(command, Opening) else outcome
-            for (_, outcome), (_, command, _) in zip(done, steps, strict=True)
-        ]
+        return await self._after_opening(await self.cancellations.db.together(each, serial=shop_id))
 
-    def _service_of(self, command: Command) -> CancellationService | AfterSaleService:
+    def _service_of(self, command: Command) -> Service:
         if isinstance(command, CancellationCommand):
             return self.cancellations
         if isinstance(command, AfterSaleCommand):
             return self.after_sales
         raise TypeError(f"not a request command: {command!r}")
 
-    async def _after_opening(
-        self, opened: list[tuple[CancellationService | AfterSaleService, Any]]
-    ) -> list[Any]:
-        """The shop's rules on what openings created (H2); each outcome as its caller sees it."""
-        if not opened or self.after_create is None:
-            return [outcome for _, outcome in opened]
-        created = [r.id for _, o in opened for r in (o if isinstance(o, list) else [o])]
+    async def _after_opening(self, done: list[Done]) -> list[Any]:
+        """The shop's rules on what the opening commands among `done` created (H2); each
+        command's outcome as its caller sees it."""
+        opened = [o for _, command, o in done if isinstance(command, Opening)]
+        created = [r.id for o in opened for r in (o if isinstance(o, list) else [o])]
         decided = await run_rules_after_create(self.after_create, created)
         seen = []
-        for service, outcome in opened:
-            if isinstance(outcome, list) or outcome.id not in decided:
-                seen.append(outcome)
-            else:
+        for service, command, outcome in done:
+            one = isinstance(command, Opening) and not isinstance(outcome, list)
+            if one and outcome.id in decided:
                 # A rule decided the new request: the caller sees its state after the decision.
                 fresh = await service.writes.store.get(service.db, outcome.id, None)
-                seen.append(fresh or outcome)
+                outcome = fresh or outcome
+            seen.append(outcome)
         return seen

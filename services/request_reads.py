@@ -14,6 +14,7 @@ from models import access
 from models.actors import Actor
 from models.errors import NotFound
 from models.orders import Order
+from models.refund_ledger import RefundLedger
 from services.request_writes import RequestWrites
 from storage import orders as order_store
 from storage import tab_counts
@@ -26,13 +27,16 @@ Filter = TypeVar("Filter")
 
 
 class RequestReads(Generic[R, Tab, Filter]):
-    """The reads of the kind whose write path is `writes` (its store, section and name)."""
+    """The reads of the kind whose write path is `writes` (its store, section and name); the
+    base of each kind's service, which writes through `writes`."""
 
     def __init__(self, writes: RequestWrites[Any], tabs: type[Tab], whole_shop: Filter) -> None:
+        self.writes = writes
+        self.clock = writes.clock
         self.db = writes.db
         self.store = writes.store
-        self.section = writes.section  # its tab counters (storage/tab_counts.py)
-        self.name = writes.name
+        self.section = writes.kind.section  # its tab counters (storage/tab_counts.py)
+        self.name = writes.kind.name
         self.tabs = tabs
         self.whole_shop = whole_shop
 
@@ -64,14 +68,17 @@ class RequestReads(Generic[R, Tab, Filter]):
             return {tab: max(0, stored.get(tab.value, 0)) for tab in self.tabs}
         return {tab: await self.store.count(self.db, scope, tab, f) for tab in self.tabs}  # type: ignore[arg-type]
 
-    async def order(self, order_id: str, session: Session | None = None) -> Order:
-        """The order a request of any kind is about, read in `session` if given."""
-        order = await order_store.get(self.db, order_id, session)
-        if order is None:
+    async def order(
+        self, order_id: str, session: Session | None = None
+    ) -> tuple[Order, RefundLedger]:
+        """The order a request of any kind is about and its refund ledger (storage/orders.py),
+        read in `session` if given."""
+        found = await order_store.with_ledgers(self.db, [order_id], session)
+        if order_id not in found:
             raise NotFound(f"no order {order_id}", field="orderId")
-        return order
+        return found[order_id]
 
-    async def visible_order(self, actor: Actor, order_id: str) -> Order:
-        order = await self.order(order_id)
+    async def visible_order(self, actor: Actor, order_id: str) -> tuple[Order, RefundLedger]:
+        order, ledger = await self.order(order_id)
         access.require_view(actor, order.shop_id, order.buyer_id, f"order {order_id}", "orderId")
-        return order
+        return order, ledger

@@ -1,55 +1,45 @@
 """What every kind of request writes the same way, parameterised by kind.
 
-A keyed use case runs once (`RequestWrites.once`): in one transaction, queued on its shop, it
+A use case on one request (`RequestWrites.one`) opens one on an order or takes a step on the
+request its command names, checked against the command's permit (who may take it: the kind of
+actor whose step it is), and runs once (`once`): in one transaction, queued on its shop, it
 recalls the caller's idempotency key (a repeat returns the first outcome if the caller may still
 make the call on it, a different command under the same key is refused), writes, and remembers
-the key with the command's fingerprint (models/commands.py). After the kind's own documents (the
-request, its order, the ledger), every write records the same effects in the same transaction
-(`effects`): the tab counters of the kind's section, the live feed's status events with the
-notifications they carry, and the request's ticket with its events (services/ticket_sync.py).
-A refund the write decided becomes its refund instruction (services/refunds.py), written in the
-request's own document with its change.
+the key with the command's fingerprint (models/commands.py). Whatever a kind decided, a batch of
+steps included, is written the same way (`record`): the hook on what was decided (E1), the
+orders with the ledgers they book (storage/orders.py), the requests, then the same effects: the
+tab counters of the kind's section, the live feed's status events with the notifications they
+carry, and the requests' tickets with their events (services/ticket_sync.py). A refund the write
+decided becomes its refund instruction (services/refunds.py), written in the request's own
+document with its change.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
-from typing import Any, Generic, Protocol, TypeVar
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from models import access
 from models.access import Permit
-from models.actors import Actor
+from models.actors import Actor, ActorKind
 from models.clock import Clock
-from models.commands import Command, fingerprint
+from models.commands import Command, Opening, fingerprint
 from models.errors import NotFound
 from models.events import StatusEvent
 from models.notifications import Notification
-from models.refund_ledger import RefundBreakdown
+from models.orders import Order
+from models.refund_ledger import RefundLedger
 from models.tickets import RequestFacts
 from services.refunds import announce, instructions
 from services.ticket_sync import RequestChange, on_requests_written
 from storage import events as event_log
 from storage import idempotency, tab_counts
+from storage import orders as order_store
 from storage import refunds as refund_store
 from storage.mongo import Database, Session
-from storage.request_store import RequestStore
+from storage.request_store import Request, RequestStore
 from storage.shops import shop_of
-
-
-class Request(Protocol):
-    @property
-    def id(self) -> str: ...
-    @property
-    def version(self) -> int: ...
-    @property
-    def shop_id(self) -> str: ...
-    @property
-    def buyer_id(self) -> str: ...
-    @property
-    def tab(self) -> Any: ...
-    @property
-    def refund(self) -> RefundBreakdown | None: ...
-
 
 R = TypeVar("R", bound=Request)
 
@@ -57,73 +47,100 @@ R = TypeVar("R", bound=Request)
 # attaches the evidence the step's caller named (services/evidence.py::attach_claimed).
 OnWrite = Callable[[Session, Actor, list[tuple[Any, Any]]], Awaitable[None]]
 
-# A tab counter's move: the shop, the tab left (None: a new request), the tab reached.
-TabMove = tuple[str, Any, Any]
+# Who may take a step, by the kind of actor whose step it is (models/commands.py, `sender`).
+_PERMITS = {
+    ActorKind.BUYER: access.permit_buyer,
+    ActorKind.SELLER_AGENT: access.permit_seller,
+    ActorKind.PLATFORM: access.permit_platform,
+}
+
+
+def admit(actor: Actor, order: Order, permit: Permit) -> None:
+    """Who may open a request on this order: an order the actor may not know of is not found."""
+    missing = NotFound(f"no order {order.id}", field="orderId")
+    access.require_known(actor, order.shop_id, order.buyer_id, missing)
+    permit(order.shop_id, order.buyer_id)
+
+
+@dataclass(frozen=True)
+class Decided(Generic[R]):
+    """What a batch of steps decided, written together: the requests (as read, None for a new
+    one; as decided), the orders (as read, as decided) with the ledgers they book by order id,
+    the notifications, the status events, and the requests `closed` on the way (R5)."""
+
+    requests: Sequence[tuple[R | None, R]]
+    orders: Sequence[tuple[Order, Order]]
+    ledgers: Mapping[str, RefundLedger]
+    notes: Sequence[Notification]
+    status_events: Sequence[StatusEvent]
+    closed: Sequence[tuple[R, R]] = ()
+
+
+# A kind's use case on one request: given the actor, the command (and for an opening its
+# permit), the write it runs in its transaction (a step's given the request as read).
+OpeningWrite = Callable[[Any, Any, Permit], Callable[[Session], Awaitable[R]]]
+StepWrite = Callable[[Any, Any], Callable[[Session, R], Awaitable[R]]]
+
+
+@dataclass(frozen=True)
+class KindOfRequest(Generic[R]):
+    """What the write path and the reads need of one kind of request: the store of its
+    requests, what its ticket knows of one, the section of its tab counters, what a miss calls
+    it, and the field of a step's command that names its request ("cancellation_id", which the
+    API spells "cancellationId")."""
+
+    store: RequestStore[R]
+    facts: Callable[[R], RequestFacts]
+    section: str
+    name: str
+    request_field: str
+
+    @property
+    def api_field(self) -> str:
+        head, *rest = self.request_field.split("_")
+        return head + "".join(word.title() for word in rest)
 
 
 class RequestWrites(Generic[R]):
-    """The write path one kind of request shares with every other: `section` names its tab
-    counters, `store` holds its requests, `facts` is what its ticket knows of one."""
+    """The write path one kind of request shares with every other."""
 
     def __init__(
-        self,
-        db: Database,
-        clock: Clock,
-        section: str,
-        name: str,
-        store: RequestStore[R],
-        facts: Callable[[R], RequestFacts],
-        on_write: OnWrite | None,
+        self, db: Database, clock: Clock, kind: KindOfRequest[R], on_write: OnWrite | None
     ) -> None:
         self.db = db
         self.clock = clock
-        self.section = section
-        self.name = name  # "cancellation", "after-sale request": what a miss says
-        self.store = store
-        self.facts = facts
+        self.kind = kind
+        self.store = kind.store
+        self.facts = kind.facts
         self.on_write = on_write
 
-    async def deciding(
-        self, session: Session, actor: Actor, changes: list[tuple[R | None, R]]
-    ) -> None:
-        """Before a write's documents: the hook on what it decided (E1: the step's evidence)."""
-        if self.on_write is not None:
-            await self.on_write(session, actor, changes)
-
-    async def opening(
+    async def one(
         self,
         actor: Actor,
         command: Command,
         key: str | None,
-        order_id: str,
-        write: Callable[[Session], Awaitable[R]],
-        permit: Permit,
+        opening: OpeningWrite[R],
+        step: StepWrite[R],
     ) -> R:
-        """`once` for a use case that opens a request on an order, queued on the order's shop."""
-        shop = actor.shop_id or await shop_of(self.db, self.db.orders, order_id)
-        return await self.once(actor, command, key, write, permit, shop)
-
-    async def step(
-        self,
-        actor: Actor,
-        command: Command,
-        key: str | None,
-        request_id: str,
-        field: str,
-        write: Callable[[Session, R], Awaitable[R]],
-        permit: Permit,
-    ) -> R:
-        """`once` for a step on one request: read in the transaction (a missing one is
-        NotFound on `field`), checked against `permit`, then `write`."""
+        """`command` run once: one that opens a request on its order, queued on the order's
+        shop; or a step on the request it names, read in the transaction (a missing one is
+        NotFound), checked against the command's permit, then written."""
+        permit = _PERMITS[command.sender](actor)
+        if isinstance(command, Opening):
+            order_id = command.order_id  # type: ignore[attr-defined]
+            shop = actor.shop_id or await shop_of(self.db, self.db.orders, order_id)
+            write = opening(actor, command, permit)
+            return await self.once(actor, command, key, write, permit, shop)
+        request_id, take = getattr(command, self.kind.request_field), step(actor, command)
 
         async def work(session: Session) -> R:
             r = await self.store.get(self.db, request_id, session)
-            missing = NotFound(f"no {self.name} {request_id}", field=field)
+            missing = NotFound(f"no {self.kind.name} {request_id}", field=self.kind.api_field)
             if r is None:
                 raise missing
             access.require_known(actor, r.shop_id, r.buyer_id, missing)
             permit(r.shop_id, r.buyer_id)
-            return await write(session, r)
+            return await take(session, r)
 
         shop = actor.shop_id or await shop_of(self.db, self.store.of(self.db), request_id)
         return await self.once(actor, command, key, work, permit, shop)
@@ -157,17 +174,16 @@ class RequestWrites(Generic[R]):
 
         return await self.db.transaction(work, serial=shop)
 
-    async def record(
-        self,
-        session: Session,
-        actor: Actor,
-        created: list[R],
-        moved: list[tuple[R, R]],
-        notes: Sequence[Notification],
-        status_events: Sequence[StatusEvent],
-    ) -> dict[str, R]:
-        """The requests (new ones inserted, moved ones saved with compare-and-set against the
-        state they were decided on), then their effects; the saved requests by id."""
+    async def record(self, session: Session, actor: Actor, decided: Decided[R]) -> list[R]:
+        """What a batch decided, in the caller's transaction, from states read in it: new
+        requests inserted, moved ones (and those closed) saved with compare-and-set against the
+        state they were decided on, then their effects; the decided ones as saved, in order."""
+        if self.on_write is not None:
+            await self.on_write(session, actor, list(decided.requests))
+        await order_store.save_many(self.db, list(decided.orders), session, decided.ledgers)
+        created = [after for before, after in decided.requests if before is None]
+        moved = [(before, after) for before, after in decided.requests if before is not None]
+        moved += decided.closed
         # Every refund a request decides, whatever the kind, is written in the request's own
         # document, in the same statement as its change (services/refunds.py).
         now = self.clock.now()
@@ -177,24 +193,14 @@ class RequestWrites(Generic[R]):
         saved = await self.store.save_many(self.db, moved, session, with_refund)
         tab_moves = [(before.shop_id, before.tab, after.tab) for before, after in moved]
         tab_moves += [(r.shop_id, None, r.tab) for r in created]
-        changed = [RequestChange(self.facts(r), created=True) for r in created]
-        changed += [RequestChange(self.facts(after), created=False) for _, after in moved]
-        await self.effects(session, actor, tab_moves, notes, status_events, changed)
-        await announce(self.db, session, actor, refunds)
-        return {r.id: r for r in [*created, *saved]}
-
-    async def effects(
-        self,
-        session: Session,
-        actor: Actor,
-        tab_moves: Sequence[TabMove],
-        notes: Sequence[Notification],
-        status_events: Sequence[StatusEvent],
-        changed: Sequence[RequestChange],
-    ) -> None:
-        await tab_counts.move(self.db, self.section, list(tab_moves), session)
+        await tab_counts.move(self.db, self.kind.section, tab_moves, session)
         # H3: the request's events first, then (H1) its ticket opens or follows it and appends
         # the ticket's events: all in the same transaction, numbered in that order. Each
         # change's notice rides on its status event's document (storage/events.py).
-        await event_log.append_many(self.db, list(status_events), session, notes)
-        await on_requests_written(self.db, session, actor, list(changed), self.clock.now())
+        await event_log.append_many(self.db, list(decided.status_events), session, decided.notes)
+        changed = [RequestChange(self.facts(r), created=True) for r in created]
+        changed += [RequestChange(self.facts(after), created=False) for _, after in moved]
+        await on_requests_written(self.db, session, actor, changed, now)
+        await announce(self.db, session, actor, refunds)
+        by_id = {r.id: r for r in [*created, *saved]}
+        return [by_id[after.id] for _, after in decided.requests]

@@ -73,7 +73,6 @@ from services.commands import Handle
 from storage import agents as agent_store
 from storage import events as event_log
 from storage import orders as order_store
-from storage import refund_ledgers
 from storage import ticket_rules as rule_store
 from storage import tickets as ticket_store
 from storage.mongo import Database, Session
@@ -324,7 +323,7 @@ class HelpdeskService:
 
     async def _refundable(self, rule: Rule, tickets: list[Ticket]) -> dict[str, Money]:
         """What is left to refund on the orders of the after-sale requests a paying rule would
-        decide (the refund ledger, R7): two batched reads, only when the rule pays money."""
+        decide (the refund ledger, R7): one batched read, only when the rule pays money."""
         a = rule.action
         if not (a.kind is RuleActionKind.OFFER_PARTIAL_REFUND or a.kind is RuleActionKind.APPROVE):
             return {}
@@ -333,9 +332,8 @@ class HelpdeskService:
         )
         if not order_ids:
             return {}
-        orders = list((await order_store.get_many(self.db, order_ids)).values())
-        ledgers = await refund_ledgers.get_many(self.db, orders)
-        return {o.id: ledgers[o.id].refundable_total(o) for o in orders}
+        orders = (await order_store.with_ledgers(self.db, order_ids)).values()
+        return {o.id: ledger.refundable_total(o) for o, ledger in orders}
 
     # ---- the rules engine ----------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""After-sale requests in MongoDB: one document each, its timeline embedded.
+"""After-sale requests in MongoDB: one document each, its timeline embedded, and the parts its
+steps add (decision, rejection, appeal, shipments, offer) each embedded as its value.
 
 The same shapes as storage/cancellations.py (the reads and writes every kind shares:
 storage/request_store.py): every list query is an equality prefix (shop, buyer or order; the
@@ -12,15 +13,37 @@ from datetime import datetime
 from typing import Any
 
 from models.access import Scope
-from models.after_sales import AfterSaleKind, AfterSaleRequest, AfterSaleStatus, AfterSaleTab
+from models.after_sales import (
+    AfterSaleAction,
+    AfterSaleKind,
+    AfterSaleRequest,
+    AfterSaleStatus,
+    AfterSaleTab,
+    Appeal,
+    Decision,
+    Offer,
+    Rejection,
+    Shipment,
+)
 from models.errors import ValidationFailed
-from storage.after_sale_documents import after_sale_doc, after_sale_from, tab_key
+from storage.documents import RequestCodec
 from storage.keys import ALL, time_bounds
 from storage.mongo import Database, Session
 from storage.pagination import SortOrder
 from storage.request_store import SORTS, RequestFilter, RequestStore, list_prefix
 
 __all__ = ["SORTS"]
+
+
+def tab_values(r: AfterSaleRequest) -> list[str]:
+    """What the `tabs` list key holds: the All tab, the request's tab, and both again per kind,
+    so a kind filter is one more equality value on the same indexes (storage/keys.py)."""
+    tab, kind = r.tab.value, r.kind.value
+    return [ALL, tab, f"{ALL}/{kind}", f"{tab}/{kind}"]
+
+
+def tab_key(tab: str, kind: AfterSaleKind | None) -> str:
+    return f"{tab}/{kind.value}" if kind else tab
 
 
 @dataclass(frozen=True)
@@ -41,7 +64,7 @@ def list_query(
     "deadline before" is a range on the deadline key, so it goes with DEADLINE_SOONEST.
     """
     tabs = tab_key(tab.value if tab else ALL, f.kind)
-    query = list_prefix(scope, f.order_id, f.buyer_id, tabs, sort, f.created_from, f.created_to)
+    query = list_prefix(scope, f, tabs, sort)
     if (f.created_from or f.created_to) and f.deadline_before:
         raise ValidationFailed(
             "filter by created between or by deadline before, not both", field="filter"
@@ -55,9 +78,24 @@ def list_query(
     return query
 
 
-REQUESTS: RequestStore[AfterSaleRequest] = RequestStore(
-    "after_sales", after_sale_doc, after_sale_from, list_query
+DOCUMENTS: RequestCodec[AfterSaleRequest] = RequestCodec(
+    AfterSaleRequest,
+    AfterSaleAction,
+    AfterSaleStatus,
+    tabs=tab_values,
+    deadline=lambda r: r.deadline,
+    plain=("follows_id", "deadline", "replacement_order_id"),
+    enums={"kind": AfterSaleKind},
+    parts={
+        "decision": Decision,
+        "rejection": Rejection,
+        "appeal": Appeal,
+        "return_shipment": Shipment,
+        "replacement_shipment": Shipment,
+        "offer": Offer,
+    },
 )
+REQUESTS: RequestStore[AfterSaleRequest] = RequestStore("after_sales", DOCUMENTS, list_query)
 get = REQUESTS.get
 get_many = REQUESTS.get_many  # the rest through REQUESTS
 

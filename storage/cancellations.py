@@ -8,8 +8,13 @@ from datetime import datetime
 from typing import Any
 
 from models.access import Scope
-from models.cancellations import Cancellation, CancellationTab
-from storage.documents import cancellation_doc, cancellation_from
+from models.cancellations import (
+    Cancellation,
+    CancellationAction,
+    CancellationStatus,
+    CancellationTab,
+)
+from storage.documents import RequestCodec
 from storage.keys import ALL
 from storage.mongo import Database
 from storage.pagination import SortOrder
@@ -27,13 +32,19 @@ def list_query(
     scope: Scope, tab: CancellationTab | None, f: CancellationFilter, sort: SortOrder
 ) -> dict[str, Any]:
     """Equality on who and which tab, one range on the sort key (storage/keys.py)."""
-    tabs = tab.value if tab else ALL
-    return list_prefix(scope, f.order_id, f.buyer_id, tabs, sort, f.created_from, f.created_to)
+    return list_prefix(scope, f, tab.value if tab else ALL, sort)
 
 
-REQUESTS: RequestStore[Cancellation] = RequestStore(
-    "cancellations", cancellation_doc, cancellation_from, list_query
+DOCUMENTS: RequestCodec[Cancellation] = RequestCodec(
+    Cancellation,
+    CancellationAction,
+    CancellationStatus,
+    tabs=lambda c: [ALL, c.tab.value],  # list keys: see storage/keys.py
+    # Sorted by deadline only while it runs (a decided request keeps `respond_by`).
+    deadline=lambda c: c.respond_by if c.next_action else None,
+    plain=("respond_by", "rejection_reason", "rejection_comment"),
 )
+REQUESTS: RequestStore[Cancellation] = RequestStore("cancellations", DOCUMENTS, list_query)
 get = REQUESTS.get
 get_many = REQUESTS.get_many  # the rest through REQUESTS
 

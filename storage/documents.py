@@ -2,31 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import fields, is_dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, is_dataclass
+from datetime import datetime
 from enum import Enum
-from functools import cache, lru_cache, partial
+from functools import cache, cached_property, lru_cache, partial
 from types import NoneType, UnionType
-from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
+from typing import Any, Generic, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from models.actors import ActorKind
-from models.cancellations import (
-    Cancellation,
-    CancellationAction,
-    CancellationStatus,
-    Initiator,
-    RefundBreakdown,
-    TimelineRecord,
-)
 from models.money import Money
 from models.orders import LineItem, Order
 from models.policy import CategoryPolicy
+from models.refund_ledger import RefundBreakdown
+from models.requests import Initiator, TimelineRecord
 from storage.keys import ALL, sort_key
 from storage.rebuild import frozen_constructor
 
 Doc = dict[str, Any]
 E = TypeVar("E", bound=Enum)
 V = TypeVar("V")
+Q = TypeVar("Q")  # a kind of request
 
 
 def _member(enum: type[E], value: Any) -> E:
@@ -39,11 +35,10 @@ def _member(enum: type[E], value: Any) -> E:
     return member if member is not None else enum(value)  # type: ignore[return-value]
 
 
-# What LineItem(...), TimelineRecord(...) and Cancellation(...) build, for a fraction of
-# frozen's cost: a tab page decodes 50 requests and their lines (storage/rebuild.py).
+# What LineItem(...) and TimelineRecord(...) build, for a fraction of frozen's cost: a tab
+# page decodes 50 requests and their lines (storage/rebuild.py).
 _new_line = frozen_constructor(LineItem)
 _new_record = frozen_constructor(TimelineRecord)
-_new_cancellation = frozen_constructor(Cancellation)
 
 
 def money_doc(m: Money) -> Doc:
@@ -180,11 +175,7 @@ def record_doc(r: TimelineRecord) -> Doc:
     }
 
 
-def record_from(
-    d: Doc,
-    actions: type[Enum] = CancellationAction,
-    statuses: type[Enum] = CancellationStatus,
-) -> TimelineRecord:
+def record_from(d: Doc, actions: type[Enum], statuses: type[Enum]) -> TimelineRecord:
     """A timeline record of any kind of request, with that kind's actions and statuses."""
     from_status = d.get("from_status")
     return _new_record(
@@ -200,70 +191,76 @@ def record_from(
     )
 
 
-def opened_doc(r: Any) -> Doc:
-    """The fields every kind of request is opened with (models/requests.py::OpenedRequest)."""
-    return {
-        "_id": r.id,
-        "order_id": r.order_id,
-        "shop_id": r.shop_id,
-        "buyer_id": r.buyer_id,
-        "initiator": r.initiator.value,
-        "reason": r.reason,
-        "note": r.note,
-        "currency": r.currency,
-        "policy": r.policy.to_seconds(),
-        "requested_at": r.requested_at,
-        "k_requested": sort_key(r.requested_at, r.id),
-    }
+@dataclass(frozen=True)
+class RequestCodec(Generic[Q]):
+    """How one kind of request is stored: what every kind holds (its opening, status, lines,
+    refund, timeline and version; its `tabs` list key and its `k_deadline` sort key, see
+    storage/keys.py), then its own fields: `plain` ones as they are, `enums` as their values,
+    `parts` (what its steps add) each embedded as its value (`value_doc`)."""
 
+    cls: type[Q]
+    actions: type[Enum]
+    statuses: type[Enum]
+    tabs: Callable[[Q], list[str]]
+    deadline: Callable[[Q], datetime | None]  # what `k_deadline` sorts by
+    plain: tuple[str, ...] = ()
+    enums: Mapping[str, type[Enum]] = field(default_factory=dict)
+    parts: Mapping[str, type] = field(default_factory=dict)
 
-def opened_from(d: Doc) -> Doc:
-    """The keyword arguments of those fields, for the kind's constructor."""
-    return {
-        "id": d["_id"],
-        "order_id": d["order_id"],
-        "shop_id": d["shop_id"],
-        "buyer_id": d["buyer_id"],
-        "initiator": _member(Initiator, d["initiator"]),
-        "reason": d["reason"],
-        "note": d.get("note"),
-        "currency": d["currency"],
-        "policy": CategoryPolicy.from_seconds(d["policy"]),
-        "requested_at": d["requested_at"],
-    }
+    @cached_property
+    def _new(self) -> Callable[..., Q]:
+        return frozen_constructor(self.cls)
 
+    def to_doc(self, r: Any) -> Doc:
+        return {
+            # What every kind is opened with (models/requests.py::OpenedRequest).
+            "_id": r.id,
+            "order_id": r.order_id,
+            "shop_id": r.shop_id,
+            "buyer_id": r.buyer_id,
+            "initiator": r.initiator.value,
+            "reason": r.reason,
+            "note": r.note,
+            "currency": r.currency,
+            "policy": r.policy.to_seconds(),
+            "requested_at": r.requested_at,
+            "k_requested": sort_key(r.requested_at, r.id),
+            "status": r.status.value,
+            "tabs": self.tabs(r),
+            "k_deadline": sort_key(self.deadline(r), r.id),
+            "lines": [line_doc(line) for line in r.lines],
+            "refund": value_doc(r.refund),
+            "resolved_at": r.resolved_at,
+            "timeline": [record_doc(x) for x in r.timeline],
+            "version": r.version,
+            **{name: getattr(r, name) for name in self.plain},
+            **{name: getattr(r, name).value for name in self.enums},
+            **{name: value_doc(getattr(r, name)) for name in self.parts},
+        }
 
-def cancellation_doc(c: Cancellation) -> Doc:
-    return {
-        **opened_doc(c),
-        "status": c.status.value,
-        "tabs": [ALL, c.tab.value],  # list keys: see storage/keys.py
-        "respond_by": c.respond_by,
-        # Sorted by deadline only while it runs (a decided request keeps `respond_by`).
-        "k_deadline": sort_key(c.respond_by if c.next_action else None, c.id),
-        "resolved_at": c.resolved_at,
-        "rejection_reason": c.rejection_reason,
-        "rejection_comment": c.rejection_comment,
-        "refund": value_doc(c.refund),
-        "lines": [line_doc(line) for line in c.lines],
-        "timeline": [record_doc(r) for r in c.timeline],
-        "version": c.version,
-    }
-
-
-def cancellation_from(d: Doc) -> Cancellation:
-    return _new_cancellation(
-        **opened_from(d),
-        status=_member(CancellationStatus, d["status"]),
-        lines=tuple([line_from(x) for x in d["lines"]]),
-        respond_by=d.get("respond_by"),
-        resolved_at=d.get("resolved_at"),
-        rejection_reason=d.get("rejection_reason"),
-        rejection_comment=d.get("rejection_comment"),
-        refund=optional_value(RefundBreakdown, d.get("refund")),
-        timeline=tuple([record_from(r) for r in d.get("timeline", [])]),
-        version=d.get("version", 0),
-    )
+    def from_doc(self, d: Doc) -> Q:
+        timeline = [record_from(x, self.actions, self.statuses) for x in d.get("timeline", [])]
+        return self._new(
+            id=d["_id"],
+            order_id=d["order_id"],
+            shop_id=d["shop_id"],
+            buyer_id=d["buyer_id"],
+            initiator=_member(Initiator, d["initiator"]),
+            reason=d["reason"],
+            note=d.get("note"),
+            currency=d["currency"],
+            policy=CategoryPolicy.from_seconds(d["policy"]),
+            requested_at=d["requested_at"],
+            status=_member(self.statuses, d["status"]),
+            lines=tuple([line_from(x) for x in d["lines"]]),
+            refund=optional_value(RefundBreakdown, d.get("refund")),
+            resolved_at=d.get("resolved_at"),
+            timeline=tuple(timeline),
+            version=d.get("version", 0),
+            **{name: d.get(name) for name in self.plain},
+            **{name: _member(enum, d[name]) for name, enum in self.enums.items()},
+            **{name: optional_value(cls, d.get(name)) for name, cls in self.parts.items()},
+        )
 
 
 def changes_between(before: Doc, after: Doc) -> Doc:

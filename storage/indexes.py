@@ -21,6 +21,7 @@ from storage.evidence import BUCKET, EVIDENCE_INDEXES, GRIDFS_CHUNK_INDEXES, GRI
 from storage.evidence import COLLECTION as EVIDENCE
 from storage.mongo import Database
 from storage.order_records import ORDER_RECORD_INDEXES
+from storage.orders import fold_old_ledgers
 from storage.refunds import REFUND_INDEXES, fold_old_collection, request_collections
 from storage.webhooks import DELIVERY_INDEXES, WEBHOOK_INDEXES, deliveries, webhooks
 
@@ -150,3 +151,4 @@ async def ensure_indexes(db: Database) -> None:
     for requests in request_collections(db):
         await requests.create_indexes(REFUND_INDEXES)
     await fold_old_collection(db)
+    await fold_old_ledgers(db)

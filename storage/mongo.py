@@ -23,6 +23,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import (
+    OperationFailure,
     PyMongoError,
 )
 from pymongo.read_concern import ReadConcern
@@ -252,7 +253,6 @@ class Database:
         self.ticket_rules: AsyncCollection = self.db["ticket_rules"]
         self.shop_agents: AsyncCollection = self.db["shop_agents"]
         self.after_sales: AsyncCollection = self.db["after_sales"]
-        self.refund_ledgers: AsyncCollection = self.db["refund_ledgers"]
         self.events: AsyncCollection = self.db["events"]
         self.event_sequences: AsyncCollection = self.db["event_sequences"]
 
@@ -486,3 +486,26 @@ def connect(
         **options,
     )
     return Database(client, name)
+
+
+# Where one document an earlier version kept apart goes now: its collection, filter and update.
+Fold = Callable[[dict[str, Any]], tuple[AsyncCollection, dict[str, Any], dict[str, Any]]]
+
+
+async def fold_collection(db: Database, old_name: str, into: Fold) -> int:
+    """Move each document of a collection an earlier version kept into the document that holds
+    it now (`into`; one that holds it already keeps its own: the filter says so), then drop
+    that collection; returns how many moved. Safe to run again after a stop half-way."""
+    if old_name not in await db.db.list_collection_names():
+        return 0
+    old = db.db[old_name]
+    moved = 0
+    try:
+        async for d in old.find({}):
+            collection, query, update = into(d)
+            moved += (await collection.update_one(query, update)).modified_count
+    except OperationFailure:
+        # Another process starting at the same time moved them all and dropped the collection.
+        return moved
+    await old.drop()
+    return moved

@@ -1,7 +1,21 @@
-"""Orders in MongoDB."""
+"""Orders in MongoDB, each with its refund ledger in its own document.
+
+The order's refund ledger (every refund on it, by request or cancellation) is the order
+document's field `refund_ledger`, absent until something is booked in it: an order cancelled
+before it had one implies its ledger (RefundLedger.for_order). Every step on an order writes the
+order's document in its transaction, its version bumped (`save_many`), whether it changed the
+order or pays nothing: two refunds decided at the same instant on one order both write it, so
+under snapshot transactions one of them gets a WriteConflict, reruns on the ledger that won, and
+the domain's quote sees what is left. The ledger never overdraws, and two requests on the same
+line at the same instant cannot both pass the "already requested" check.
+
+Ledgers stored by earlier versions in a `refund_ledgers` collection of their own are moved into
+their orders at start (`fold_old_ledgers`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -9,13 +23,20 @@ from typing import Any
 from pymongo import UpdateOne
 
 from models.access import Scope
+from models.money import Money
 from models.orders import FulfilmentState, Order
+from models.refund_ledger import LedgerEntry, LedgerSource, LineRefund, RefundLedger
 from storage.documents import changes_between, order_doc, order_from
 from storage.keys import ALL, time_bounds
-from storage.mongo import ConcurrentUpdate, Database, Session, find_by_ids
+from storage.mongo import ConcurrentUpdate, Database, Session, find_by_ids, fold_collection
 from storage.pagination import Page, SortOrder, fetch_page
 
+Doc = dict[str, Any]
+
 NEWEST = SortOrder("NEWEST", "k_placed", -1)
+LEDGER = "refund_ledger"
+# Where the ledgers were kept before they moved into their orders.
+OLD_LEDGERS = "refund_ledgers"
 
 
 @dataclass(frozen=True)
@@ -36,6 +57,57 @@ async def get_many(
 ) -> dict[str, Order]:
     docs = await find_by_ids(db.orders, order_ids, session)
     return {d["_id"]: order_from(d) for d in docs}
+
+
+async def with_ledgers(
+    db: Database, order_ids: list[str], session: Session | None = None
+) -> dict[str, tuple[Order, RefundLedger]]:
+    """These orders (those that exist), each with its ledger, stored or implied."""
+    found = {}
+    for d in await find_by_ids(db.orders, order_ids, session):
+        order = order_from(d)
+        found[order.id] = (order, ledger_of(order, d.get(LEDGER)))
+    return found
+
+
+def ledger_entries_doc(ledger: RefundLedger) -> list[dict[str, Any]]:
+    return [
+        {
+            "source": e.source.value,
+            "source_id": e.source_id,
+            "at": e.at,
+            "lines": [
+                {"line_id": x.line_id, "quantity": x.quantity, "amount": x.amount.minor}
+                for x in e.lines
+            ],
+            "shipping": e.shipping.minor,
+        }
+        for e in ledger.entries
+    ]
+
+
+def ledger_of(order: Order, entries: list[dict[str, Any]] | None) -> RefundLedger:
+    """The order's ledger from its stored entries; none stored: the ledger the order implies."""
+    if entries is None:
+        return RefundLedger.for_order(order)
+    currency = order.currency
+    return RefundLedger(
+        order.id,
+        currency,
+        tuple(
+            LedgerEntry(
+                LedgerSource(e["source"]),
+                e["source_id"],
+                e["at"],
+                tuple(
+                    LineRefund(x["line_id"], x["quantity"], Money(x["amount"], currency))
+                    for x in e["lines"]
+                ),
+                Money(e["shipping"], currency),
+            )
+            for e in entries
+        ),
+    )
 
 
 async def insert_many(db: Database, orders: list[Order]) -> None:
@@ -78,16 +150,29 @@ async def due_for_payment_cancel(
     return [(d["_id"], d["payment_due_at"]) for d in docs]
 
 
-async def save_many(db: Database, changes: list[tuple[Order, Order]], session: Session) -> None:
-    """Each order from `before` (read in this transaction) to `after`: see
-    cancellations.save_many for why the transaction is the compare-and-set."""
+def order_update(before: Order, after: Order, ledger: RefundLedger | None = None) -> Doc:
+    """The update from `before` to `after`, its version bumped (so it always changes the
+    document: the claim), with the order's ledger as it now is when given."""
+    update = changes_between(
+        order_doc(before), order_doc(replace(after, version=before.version + 1))
+    )
+    if ledger is not None:
+        update["$set"] = {**update.get("$set", {}), LEDGER: ledger_entries_doc(ledger)}
+    return update
+
+
+async def save_many(
+    db: Database,
+    changes: list[tuple[Order, Order]],
+    session: Session,
+    ledgers: Mapping[str, RefundLedger] | None = None,
+) -> None:
+    """Each order from `before` (read in this transaction) to `after`, with its ledger from
+    `ledgers` where given, in one round trip: see RequestStore.save_many for why the
+    transaction is the compare-and-set."""
+    given = ledgers or {}
     ops = [
-        UpdateOne(
-            {"_id": before.id},
-            changes_between(
-                order_doc(before), order_doc(replace(after, version=before.version + 1))
-            ),
-        )
+        UpdateOne({"_id": before.id}, order_update(before, after, given.get(before.id)))
         for before, after in changes
     ]
     if ops:
@@ -96,7 +181,12 @@ async def save_many(db: Database, changes: list[tuple[Order, Order]], session: S
             raise ConcurrentUpdate("batch")
 
 
-async def save(db: Database, before: Order, after: Order, session: Session) -> Order:
-    """Compare-and-set on the version read: the change lands only on the state it was made from."""
-    await save_many(db, [(before, after)], session)
-    return replace(after, version=before.version + 1)
+async def fold_old_ledgers(db: Database) -> int:
+    """Move the ledgers an earlier version kept in their own collection into their orders (an
+    order that has its ledger already keeps it); returns how many moved."""
+
+    def into(d: Doc) -> tuple[Any, Doc, Doc]:
+        query = {"_id": d["_id"], LEDGER: {"$exists": False}}
+        return db.orders, query, {"$set": {LEDGER: d.get("entries", [])}}
+
+    return await fold_collection(db, OLD_LEDGERS, into)

@@ -22,13 +22,12 @@ from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel
-from pymongo.errors import OperationFailure
 
 from models.money import Money
 from models.refund_ledger import LineRefund
 from models.refunds import Refund, RefundState, SettledBy
 from models.requests import RequestKind
-from storage.mongo import ConcurrentUpdate, Database, Session, find_by_ids
+from storage.mongo import ConcurrentUpdate, Database, Session, find_by_ids, fold_collection
 
 FIELD = "refund_record"
 _PREFIX = "rfd_"
@@ -169,25 +168,15 @@ async def save(db: Database, before: Refund, after: Refund, session: Session) ->
 
 async def fold_old_collection(db: Database) -> int:
     """Move refunds an earlier version kept in their own collection into their requests (a
-    request that has its refund already keeps it), then drop that collection; returns how many
-    moved. Safe to run again after a stop half-way."""
-    if OLD_COLLECTION not in await db.db.list_collection_names():
-        return 0
-    old = db.db[OLD_COLLECTION]
-    moved = 0
-    try:
-        async for d in old.find({}):
-            record = {**{k: v for k, v in d.items() if k != "_id"}, "id": d["_id"]}
-            requests = collection_of(db, RequestKind(d["request_kind"]))
-            result = await requests.update_one(
-                {"_id": d["request_id"], FIELD: {"$exists": False}}, {"$set": {FIELD: record}}
-            )
-            moved += result.modified_count
-    except OperationFailure:
-        # Another process starting at the same time moved them all and dropped the collection.
-        return moved
-    await old.drop()
-    return moved
+    request that has its refund already keeps it); returns how many moved."""
+
+    def into(d: dict[str, Any]) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+        record = {**{k: v for k, v in d.items() if k != "_id"}, "id": d["_id"]}
+        requests = collection_of(db, RequestKind(d["request_kind"]))
+        query = {"_id": d["request_id"], FIELD: {"$exists": False}}
+        return requests, query, {"$set": {FIELD: record}}
+
+    return await fold_collection(db, OLD_COLLECTION, into)
 
 
 # ---- the shops whose payment system settles their refunds -------------------------------------

@@ -17,8 +17,9 @@ from pymongo import UpdateOne
 
 from models.access import Scope
 from models.errors import ValidationFailed
+from models.refund_ledger import RefundBreakdown
 from storage import shops
-from storage.documents import changes_between
+from storage.documents import RequestCodec, changes_between
 from storage.keys import ALL, time_bounds
 from storage.mongo import ConcurrentUpdate, Database, Session, find_by_ids, insert_at_commit
 from storage.pagination import Page, SortOrder, fetch_page
@@ -48,46 +49,48 @@ class RequestFilter:
         return SORTS["NEWEST"]
 
 
-class Versioned(Protocol):
+class Request(Protocol):
+    """What the shared code reads of a request of any kind."""
+
     @property
     def id(self) -> str: ...
     @property
     def version(self) -> int: ...
+    @property
+    def shop_id(self) -> str: ...
+    @property
+    def buyer_id(self) -> str: ...
+    @property
+    def tab(self) -> Any: ...
+    @property
+    def refund(self) -> RefundBreakdown | None: ...
 
 
-R = TypeVar("R", bound=Versioned)
+R = TypeVar("R", bound=Request)
 
 
-def list_prefix(
-    scope: Scope,
-    order_id: str | None,
-    buyer_id: str | None,
-    tabs: str,
-    sort: SortOrder,
-    created_from: datetime | None,
-    created_to: datetime | None,
-) -> Doc:
+def list_prefix(scope: Scope, f: RequestFilter, tabs: str, sort: SortOrder) -> Doc:
     """Equality on who and which tab, and the created-between range on the creation key.
 
     With an order filter the order alone is the prefix: its few requests all share one shop and
     one buyer, so `in_scope` checks the scope on what comes back instead.
     """
     query: Doc = {}
-    if order_id:
-        query["order_id"] = order_id
+    if f.order_id:
+        query["order_id"] = f.order_id
     else:
         if scope.shop_id:
             query["shop_id"] = scope.shop_id
-        buyer = scope.buyer_id or buyer_id
+        buyer = scope.buyer_id or f.buyer_id
         if buyer:
             query["buyer_id"] = buyer
     query["tabs"] = tabs
-    if created_from or created_to:
+    if f.created_from or f.created_to:
         if sort.key != "k_requested":
             raise ValidationFailed(
                 "a created-between filter sorts by NEWEST or OLDEST", field="sort"
             )
-        query["k_requested"] = time_bounds(created_from, created_to)
+        query["k_requested"] = time_bounds(f.created_from, f.created_to)
     return query
 
 
@@ -99,26 +102,18 @@ def in_scope(doc: Doc, scope: Scope, buyer_id: str | None) -> bool:
     )
 
 
-F = TypeVar("F", bound=RequestFilter)
-
 # A kind's list query: who, which tab, its filter, on the sort's key.
 ListQuery = Callable[[Scope, Any, Any, SortOrder], Doc]
 
 
 class RequestStore(Generic[R]):
-    """The requests of one kind in their collection, encoded by `to_doc` and `from_doc`, listed
-    by `list_query`."""
+    """The requests of one kind in their collection, stored by `codec`, listed by
+    `list_query`."""
 
-    def __init__(
-        self,
-        collection: str,
-        to_doc: Callable[[R], Doc],
-        from_doc: Callable[[Doc], R],
-        list_query: ListQuery,
-    ) -> None:
+    def __init__(self, collection: str, codec: RequestCodec[R], list_query: ListQuery) -> None:
         self.collection = collection
-        self.to_doc = to_doc
-        self.from_doc = from_doc
+        self.to_doc = codec.to_doc
+        self.from_doc = codec.from_doc
         self.list_query = list_query
 
     def of(self, db: Database) -> Any:

@@ -68,7 +68,7 @@ from services.after_sales import SECTION
 from services.bootstrap import Services
 from storage import after_sales as store
 from storage import orders as order_store
-from storage import policies, refund_ledgers, tab_counts
+from storage import policies, tab_counts
 from storage.mongo import Database
 from tests.support.factories import build_order
 
@@ -149,21 +149,17 @@ def _pick(options: list[Any], n: int) -> Any:
 
 async def _snapshot(db: Database, order_id: str) -> list[Any]:
     docs = await db.after_sales.find({"order_id": order_id, "tabs": "ALL"}).to_list(None)
-    ledger = await db.refund_ledgers.find_one({"_id": order_id})
     order = await db.orders.find_one({"_id": order_id})
     replacements = await db.orders.find({"replacement_of": order_id}).to_list(None)
     return [
         sorted((d["_id"], d["version"]) for d in docs),
-        ledger and ledger["version"],
         order and order["version"],
         sorted((d["_id"], d["version"]) for d in replacements),
     ]
 
 
 async def _check(db: Database, order_id: str, shop_id: str) -> list[AfterSaleRequest]:
-    order = await order_store.get(db, order_id)
-    assert order is not None
-    ledger = await refund_ledgers.get(db, order)
+    order, ledger = (await order_store.with_ledgers(db, [order_id]))[order_id]
     for line in order.lines:
         assert ledger.refunded_line(line.line_id) <= line.subtotal
     assert ledger.refunded_shipping <= order.shipping_fee

@@ -21,7 +21,6 @@ from models.orders import FulfilmentState, PaymentState
 from models.refund_ledger import RefundLedger
 from services.bootstrap import Services
 from storage import orders as order_store
-from storage import refund_ledgers
 from storage.mongo import Database
 from tests.support.after_sale_api import assert_counters_match, seller_of
 from tests.support.factories import new_buyer_id, place_order
@@ -67,10 +66,9 @@ async def test_a_return_from_request_to_refund_books_the_ledger_and_the_order(
         "CONFIRM_RECEIPT",
     ]
 
-    stored_order = await order_store.get(db, order.id)
-    assert stored_order is not None and stored_order.refunded is not None
+    stored_order, ledger = (await order_store.with_ledgers(db, [order.id]))[order.id]
+    assert stored_order.refunded is not None
     assert stored_order.refunded.minor == 1000
-    ledger = await refund_ledgers.get(db, stored_order)
     assert ledger.refunded_line(line).minor == 1000 and len(ledger.entries) == 1
     assert (await svc.get(buyer, r.id)).version == 3
     await assert_counters_match(db, shop_id)
@@ -108,15 +106,15 @@ async def test_a_cancellation_refund_is_booked_in_the_orders_ledger(
     buyer = Actor(ActorKind.BUYER, order.buyer_id)
     c = await services.handle(buyer, RequestCancellation(order.id, "CHANGED_MIND"))
     assert c.refund is not None
-    stored = await order_store.get(db, order.id)
-    assert stored is not None and stored.payment_state is PaymentState.REFUNDED
+    stored, ledger = (await order_store.with_ledgers(db, [order.id]))[order.id]
+    assert stored.payment_state is PaymentState.REFUNDED
     assert stored.cancelled_by == c.id
-    ledger = await refund_ledgers.get(db, stored)
     assert [(e.source.value, e.source_id) for e in ledger.entries] == [("CANCELLATION", c.id)]
     assert ledger.refunded_total == order.grand_total
     assert ledger.refundable_total(stored).minor == 0
-    # The cancelled order implies that ledger: the cancellation wrote no ledger document.
-    assert await db.refund_ledgers.find_one({"_id": order.id}) is None
+    # Booked in the order's own document, written by the cancellation anyway: no other document.
+    doc = await db.orders.find_one({"_id": order.id})
+    assert [e["source_id"] for e in doc["refund_ledger"]] == [c.id]
 
 
 async def test_r7_a_cancellation_refund_joins_the_ledger_already_stored(
@@ -125,17 +123,17 @@ async def test_r7_a_cancellation_refund_joins_the_ledger_already_stored(
     """A ledger stored before the cancellation (none is today: after-sale steps need a shipped
     order) gets the cancellation's entry written into it, in the same transaction."""
     order = await place_order(db, shop_id, new_buyer_id(), clock.now() - timedelta(minutes=5))
-    empty = RefundLedger.for_order(order)
-    await db.transaction(lambda session: refund_ledgers.claim_many(db, [empty], session))
+    empty = {order.id: RefundLedger.for_order(order)}
+    await db.transaction(
+        lambda session: order_store.save_many(db, [(order, order)], session, empty)
+    )
     buyer = Actor(ActorKind.BUYER, order.buyer_id)
     c = await services.handle(buyer, RequestCancellation(order.id, "CHANGED_MIND"))
-    doc = await db.refund_ledgers.find_one({"_id": order.id})
-    assert doc is not None and [e["source"] for e in doc["entries"]] == ["CANCELLATION"]
-    assert doc["refunded_minor"] == order.grand_total.minor
-    stored = await order_store.get(db, order.id)
-    assert stored is not None
-    ledger = await refund_ledgers.get(db, stored)
+    doc = await db.orders.find_one({"_id": order.id})
+    assert doc is not None and [e["source"] for e in doc["refund_ledger"]] == ["CANCELLATION"]
+    _, ledger = (await order_store.with_ledgers(db, [order.id]))[order.id]
     assert [e.source_id for e in ledger.entries] == [c.id]
+    assert ledger.refunded_total == order.grand_total
 
 
 async def test_deadline_moves_on_one_order_chain_their_ledger_in_one_batch(
@@ -158,9 +156,7 @@ async def test_deadline_moves_on_one_order_chain_their_ledger_in_one_batch(
     clock.advance(timedelta(hours=48))
     moved = await svc.act_on_deadlines(EXPIRY_WORKER, ids)
     assert {r.status for r in moved} == {AfterSaleStatus.REFUNDED}
-    stored = await order_store.get(db, order.id)
-    assert stored is not None
-    ledger = await refund_ledgers.get(db, stored)
+    stored, ledger = (await order_store.with_ledgers(db, [order.id]))[order.id]
     assert len(ledger.entries) == 2
     assert ledger.refunded_total == stored.refunded
     assert await svc.act_on_deadlines(EXPIRY_WORKER, ids) == []  # nothing is due twice

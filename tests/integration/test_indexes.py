@@ -219,7 +219,6 @@ async def test_after_sale_point_reads_and_deadline_scans_use_an_index(db: Databa
     shapes = [
         ("after_sales", {"order_id": "ord_1", "tabs": "ALL"}, [("k_requested", 1)]),
         ("after_sales", {"_id": {"$in": ["afs_1", "afs_2"]}}, None),
-        ("refund_ledgers", {"_id": {"$in": ["ord_1"]}}, None),
         ("category_policies", {"listed": True}, [("_id", 1)]),
         *(
             ("after_sales", {"status": status.value, "deadline": due}, [("deadline", 1)])

@@ -30,7 +30,7 @@ from models.orders import (
 from models.policy import DEFAULT_POLICY
 from models.refund_ledger import LineRefund, RefundBreakdown
 from models.requests import Initiator
-from storage.after_sale_documents import after_sale_doc, after_sale_from
+from storage.after_sales import DOCUMENTS as AFTER_SALE_DOCUMENTS
 from storage.documents import order_doc, order_from
 
 NOW = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
@@ -165,7 +165,7 @@ def test_each_part_an_after_sale_step_adds_is_stored_as_its_own_document_and_rea
         ),
         offer=Offer(Money(1000, "USD"), (LINE,), None, NOW, LATER, OfferAnswer.DECLINED, LATER),
     )
-    stored = after_sale_doc(request)
+    stored = AFTER_SALE_DOCUMENTS.to_doc(request)
     parts = {
         k: stored[k]
         for k in [
@@ -227,4 +227,4 @@ def test_each_part_an_after_sale_step_adds_is_stored_as_its_own_document_and_rea
             "answered_at": LATER,
         },
     }
-    assert after_sale_from(stored) == request
+    assert AFTER_SALE_DOCUMENTS.from_doc(stored) == request

@@ -1,5 +1,6 @@
 """Racing refunds on one order: whatever lands at the same instant, the order's ledger never pays
-more than was paid, per line and in total (the ledger document is the per-order compare-and-set).
+more than was paid, per line and in total (the order document, which holds its ledger, is the
+per-order compare-and-set).
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from collections import Counter
 
 from models.clock import SettableClock
 from storage import orders as order_store
-from storage import refund_ledgers
 from storage.mongo import Database
 from tests.support.after_sale_api import ask, assert_counters_match, delivered_order, mutate, ok
 from tests.support.api_client import GraphQLClient
@@ -17,9 +17,7 @@ from tests.support.factories import PLATFORM, buyer, seller
 
 
 async def _assert_within_paid(db: Database, order_id: str) -> int:
-    order = await order_store.get(db, order_id)
-    assert order is not None
-    ledger = await refund_ledgers.get(db, order)
+    order, ledger = (await order_store.with_ledgers(db, [order_id]))[order_id]
     for line in order.lines:
         assert ledger.refunded_line(line.line_id) <= line.subtotal
     assert ledger.refunded_shipping <= order.shipping_fee

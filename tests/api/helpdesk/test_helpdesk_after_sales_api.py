@@ -16,6 +16,7 @@ from models.actors import EXPIRY_WORKER
 from models.clock import SettableClock
 from models.orders import FulfilmentState
 from services.bootstrap import Services
+from storage import orders as order_store
 from storage.mongo import Database
 from tests.api.helpdesk.test_helpdesk_api import ERROR, TICKET, _request, _rule, _ticket_of
 from tests.api.helpdesk.test_helpdesk_rules_api import DRY_RUN, approve_under, tag_frequent
@@ -382,8 +383,8 @@ async def test_h2_rule_approving_an_after_sale_request_races_a_human_with_one_ou
             assert by_human["__typename"] == "AfterSale", by_human
             assert (doc["status"], by_rule[0]["action"]) == ("REJECTED", "RULE_SKIPPED")
             winners["human"] += 1
-        ledger = await db.refund_ledgers.find_one({"_id": doc["order_id"]})
-        refunded = ledger["refunded_minor"] if ledger else 0
+        _, ledger = (await order_store.with_ledgers(db, [doc["order_id"]]))[doc["order_id"]]
+        refunded = ledger.refunded_total.minor
         assert refunded == (2500 if decisions == ["APPROVE"] else 0)  # paid once, or not at all
     assert sum(winners.values()) == rounds
 
@@ -457,8 +458,8 @@ async def test_h2_rules_offer_a_partial_refund_reject_or_record_why_they_did_not
     )
     doc = await db.after_sales.find_one({"_id": mug})
     assert (doc["status"], doc["offer"]["amount"]["minor"]) == ("AWAITING_BUYER_RESPONSE", 500)
-    ledger = await db.refund_ledgers.find_one({"_id": doc["order_id"]})
-    assert (ledger["refunded_minor"] if ledger else 0) == 0
+    _, ledger = (await order_store.with_ledgers(db, [doc["order_id"]]))[doc["order_id"]]
+    assert ledger.refunded_total.minor == 0
 
     card = await _ask(api, db, clock, shop_id, "REFUND_ONLY", category="gift-cards")
     t = await _ticket(api, shop_id, card)
