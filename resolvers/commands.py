@@ -8,125 +8,156 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Awaitable, Callable, Sequence
-from contextlib import AbstractContextManager
-from typing import Any, get_type_hints
+from collections.abc import Awaitable, Callable, Mapping
+from enum import Enum
+from functools import cache
+from typing import Any, TypeVar, get_type_hints
 
 import strawberry
 from strawberry.types import Info
+from strawberry.utils.str_converters import to_camel_case
 
-from models.actors import Actor
+from models import access
+from models.actors import Actor, ActorKind
 from models.commands import Command
 from resolvers.context import Context, caller_who, services_of
-from resolvers.errors import outcome
+from resolvers.errors import outcome, result_union
 from resolvers.evidence.types import evidence_claim
+from resolvers.inputs import MoneyInput, money_of, well_formed_id
 from services.bootstrap import Services
 from services.evidence import claiming
 
-# Opened around the one service call, for the caller: the evidence a step names (E1).
-Claim = Callable[[Actor], AbstractContextManager[None]]
+# Who may send a command, by the kind of actor whose step it is (`Command.sender`, from which
+# the services take its permit too): decided from the caller alone, before the input is read.
+MAY_SEND: Mapping[ActorKind, Callable[[Actor], None]] = {
+    ActorKind.BUYER: access.require_a_buyer,
+    ActorKind.SELLER_AGENT: access.require_an_acting_agent,
+    ActorKind.PLATFORM: access.require_platform,
+}
+
+T = TypeVar("T")
+
+# What a mutation does once its caller may: (info, caller, input) -> what it presents.
+Call = Callable[[Info[Context, Any], Actor, Any], Awaitable[Any]]
 
 
-def with_evidence(info: Info[Context, Any], ids: Sequence[strawberry.ID] | None) -> Claim:
-    """The files a step's mutation names, claimed for that step's write (services/evidence.py);
-    their ids are read after the caller and the command's own fields."""
-
-    def claim(actor: Actor) -> AbstractContextManager[None]:
-        return claiming(actor, *evidence_claim(info, ids))
-
-    return claim
+@cache
+def _fields(value_type: type) -> dict[str, Any]:
+    hints = get_type_hints(value_type)
+    return {f.name: hints[f.name] for f in dataclasses.fields(value_type)}
 
 
-def _no_claim(actor: Actor) -> AbstractContextManager[None]:
-    return contextlib.nullcontext()
-
-
-async def answered(
-    info: Info[Context, Any],
-    may: Callable[[Actor], None],
-    call: Callable[[Actor], Awaitable[Any]],
-    present: Callable[[Any], Any],
-) -> Any:
-    """Refuse a caller who may never make this call (`may`, models/access.py) before the input
-    is read; make the call as that caller (the input's shape is checked there, so a bad id is a
-    typed error), and present the outcome or map the typed error to the union."""
-
-    async def run() -> Any:
-        return await call(caller_who(info, may))
-
-    return await outcome(run(), present)
-
-
-async def handled(
-    info: Info[Context, Any],
-    may: Callable[[Actor], None],
-    command: Callable[[], Command],
-    key: str | None,
-    present: Callable[[Any], Any],
-    claim: Claim = _no_claim,
-) -> Any:
-    """`answered`, the call being the command built and handed to `Services.handle`, with the
-    evidence it names claimed for its write."""
-
-    async def call(actor: Actor) -> Any:
-        built = command()
-        with claim(actor):
-            return await services_of(info).handle(actor, built, key)
-
-    return await answered(info, may, call, present)
+def value_of(value_type: Callable[..., T], input: Any, **read: Callable[[Any], Any]) -> T:
+    """The value (a command, an approval's terms) an input makes whose fields are named as the
+    value's, each read in the value's order: an id checked as well formed, money as exact minor
+    units, a catalogue's enum as its code, `read[name]` where a field is read otherwise (lines),
+    the rest as given."""
+    given: dict[str, Any] = {}
+    for name, hint in _fields(value_type).items():  # type: ignore[arg-type]
+        value = getattr(input, name)
+        if name in read:
+            given[name] = read[name](value)
+        elif name.endswith("_id"):
+            given[name] = well_formed_id(value, to_camel_case(name))
+        elif isinstance(value, MoneyInput):
+            given[name] = money_of(value, to_camel_case(name))
+        elif isinstance(value, Enum) and hint is str:
+            given[name] = value.value
+        else:
+            given[name] = value
+    return value_type(**given)
 
 
 class ResultMutations:
     """Declares the mutations that return one result union (resolvers/errors.py::result_union),
-    each a function named as the mutation, under who may send it and its description:
+    each named as the attribute (or the function) that declares it, with its description:
 
-        after_sale = ResultMutations(AfterSaleResult, AfterSale.of)
+        after_sale = ResultMutations.of_type(AfterSale, NotPendingError, ...)
 
-        @after_sale.command(access.require_a_buyer, "Buyer: take back a request.")
-        def withdraw_after_sale(input: AfterSaleStepInput) -> Command:
-            return commands.WithdrawAfterSale(well_formed_id(input.request_id, "requestId"))
+        withdraw_after_sale = after_sale.step(
+            WithdrawAfterSale, AfterSaleStepInput, "Buyer: take back a request."
+        )
 
-    A command's mutation hands it to `Services.handle` under the input's `idempotencyKey` (an
-    input with `evidenceIds` claims them for the step's write, E1); a service call's mutation
-    awaits the function with the services and the caller. Either `present`s what comes back."""
+    A step's input names its command's fields (`value_of`) and its sender says who may send
+    it; `command` declares a function that makes the command from its input, under who may send
+    it. A command is handed to `Services.handle` under the input's `idempotencyKey` (an input
+    with `evidenceIds` claims them for the step's write, E1). A service call's mutation awaits
+    the function with the services and the caller. Either `present`s what comes back."""
 
     def __init__(self, union: Any, present: Callable[[Any], Any]) -> None:
         self.union = union
         self.present = present
 
+    @classmethod
+    def of_type(cls, api_type: Any, *errors: type) -> ResultMutations:
+        """Mutations whose result is `api_type` (made by its `of`) or one of `errors`: one union
+        named for it (`Cancellation`: `CancellationResult`)."""
+        return cls(result_union(f"{api_type.__name__}Result", api_type, *errors), api_type.of)
+
+    def step(self, command: type[Command], input_type: type, description: str, **read: Any) -> Any:
+        """The mutation of a command whose input names its fields (`value_of`, with `read`),
+        refused to a caller of another kind than the command's sender (`MAY_SEND`)."""
+
+        def build(input: Any) -> Command:
+            return value_of(command, input, **read)
+
+        return self._handled(MAY_SEND[command.sender], build, input_type, description)
+
     def command(self, may: Callable[[Actor], None], description: str | None = None) -> Any:
-        def declare(command: Callable[[Any], Command]) -> Any:
-            input_type = get_type_hints(command)["input"]
-            claims_evidence = any(f.name == "evidence_ids" for f in dataclasses.fields(input_type))
-
-            async def resolve(info: Info[Context, Any], input: Any) -> Any:
-                claim = with_evidence(info, input.evidence_ids) if claims_evidence else _no_claim
-                key = input.idempotency_key
-                return await handled(info, may, lambda: command(input), key, self.present, claim)
-
-            return self._mutation(resolve, command, input_type, description)
+        def declare(build: Callable[[Any], Command]) -> Any:
+            return self._handled(may, build, get_type_hints(build)["input"], description)
 
         return declare
 
     def service_call(self, may: Callable[[Actor], None], description: str | None = None) -> Any:
         def declare(call: Callable[[Services, Actor, Any], Awaitable[Any]]) -> Any:
-            input_type = get_type_hints(call)["input"]
+            async def make(info: Info[Context, Any], actor: Actor, input: Any) -> Any:
+                return await call(services_of(info), actor, input)
 
-            async def resolve(info: Info[Context, Any], input: Any) -> Any:
-                services = services_of(info)
-                return await answered(
-                    info, may, lambda actor: call(services, actor, input), self.present
-                )
-
-            return self._mutation(resolve, call, input_type, description)
+            make.__name__ = call.__name__
+            return self._mutation(may, make, get_type_hints(call)["input"], description)
 
         return declare
 
-    def _mutation(
-        self, resolve: Callable[..., Any], declared: Any, input_type: type, description: str | None
+    def _handled(
+        self,
+        may: Callable[[Actor], None],
+        build: Callable[[Any], Command],
+        input_type: type,
+        description: str | None,
     ) -> Any:
-        # Strawberry reads the mutation's name, argument and result from the resolver.
-        resolve.__name__ = declared.__name__
+        claims_evidence = any(f.name == "evidence_ids" for f in dataclasses.fields(input_type))
+
+        async def handle(info: Info[Context, Any], actor: Actor, input: Any) -> Any:
+            command = build(input)
+            # The evidence ids are read after the caller and the command's own fields.
+            claim = (
+                claiming(actor, *evidence_claim(info, input.evidence_ids))
+                if claims_evidence
+                else contextlib.nullcontext()
+            )
+            with claim:
+                return await services_of(info).handle(actor, command, input.idempotency_key)
+
+        handle.__name__ = build.__name__
+        return self._mutation(may, handle, input_type, description)
+
+    def _mutation(
+        self, may: Callable[[Actor], None], make: Call, input_type: type, description: str | None
+    ) -> Any:
+        """Refuse a caller who may never make this call (`may`, models/access.py) before the
+        input is read; make the call as that caller (the input's shape is checked there, so a
+        bad id is a typed error), and present the outcome or map the typed error to the union."""
+
+        async def resolve(info: Info[Context, Any], input: Any) -> Any:
+            async def run() -> Any:
+                return await make(info, caller_who(info, may), input)
+
+            return await outcome(run(), self.present)
+
+        # Strawberry reads the mutation's argument and result from the resolver, and its name
+        # from the attribute it is assigned to, else from the resolver's.
+        resolve.__name__ = make.__name__
         resolve.__annotations__ = {
             "info": Info[Context, Any],
             "input": input_type,

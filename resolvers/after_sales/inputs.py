@@ -5,50 +5,41 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import fields
-from datetime import datetime, timedelta
-from enum import Enum
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any
 
 import strawberry
 
 from models import after_sales_reasons as catalogues
-from models.after_sales import REJECT_REASONS, REQUEST_REASONS
 from models.after_sales import AfterSaleKind as DomainKind
-from models.commands import ApprovalTerms, chosen_lines
+from models.commands import ApprovalTerms, Lines, chosen_lines
 from models.errors import ValidationFailed
 from models.policy import CategoryPolicy as DomainPolicy
-from resolvers.after_sales.types import AfterSaleKind, DecisionType
+from models.request_kinds import profile_of
+from resolvers.after_sales.types import AfterSaleKind, DecisionType, with_policy_fields
+from resolvers.commands import value_of
 from resolvers.evidence.types import EVIDENCE_IDS_HELP
-from resolvers.inputs import (
-    IDEMPOTENCY_HELP,
-    LineQuantityInput,
-    MoneyInput,
-    money_of,
-    well_formed_id,
-)
-from resolvers.requests.types import sort_enum
+from resolvers.inputs import IDEMPOTENCY_HELP, LineQuantityInput, MoneyInput, well_formed_id
+from resolvers.requests.types import SORT_ORDERS, api_enum
 
 MAX_LINES = 50
 
 
-AfterSaleSort = sort_enum("AfterSaleSort")
+AfterSaleSort = api_enum("AfterSaleSort", SORT_ORDERS)
 
 # The reason catalogues of after-sale requests, by the name a client asks for one with.
 CATALOGUES: Mapping[str, Mapping[str, str]] = {
-    "REFUND_ONLY_REQUEST": REQUEST_REASONS[DomainKind.REFUND_ONLY],
-    "RETURN_AND_REFUND_REQUEST": REQUEST_REASONS[DomainKind.RETURN_AND_REFUND],
-    "REPLACEMENT_REQUEST": REQUEST_REASONS[DomainKind.REPLACEMENT],
-    "REFUND_REJECT": REJECT_REASONS[DomainKind.REFUND_ONLY],
-    "REPLACEMENT_REJECT": REJECT_REASONS[DomainKind.REPLACEMENT],
+    **{f"{kind.name}_REQUEST": profile_of(kind).request_reasons for kind in DomainKind},
+    "REFUND_REJECT": catalogues.REFUND_REJECT_REASONS,
+    "REPLACEMENT_REJECT": catalogues.REPLACEMENT_REJECT_REASONS,
     "REPLACEMENT_APPROVE": catalogues.REPLACEMENT_APPROVE_REASONS,
     "RECEIPT_REJECT": catalogues.RECEIPT_REJECT_REASONS,
     "APPEAL": catalogues.APPEAL_REASONS,
     "SELLER_REFUND": catalogues.SELLER_REFUND_REASONS,
     "PLATFORM_REFUND": catalogues.PLATFORM_REFUND_REASONS,
 }
-AfterSaleCatalogue = strawberry.enum(
-    Enum("AfterSaleCatalogue", {name: name for name in CATALOGUES}),  # type: ignore[misc]
-    description="The reason catalogues of after-sale requests.",
+AfterSaleCatalogue = api_enum(
+    "AfterSaleCatalogue", CATALOGUES, "The reason catalogues of after-sale requests."
 )
 
 
@@ -64,7 +55,8 @@ class AfterSaleFilter:
     )
 
 
-def lines_of(lines: list[LineQuantityInput] | None) -> dict[str, int] | None:
+def lines_of(lines: list[LineQuantityInput] | None) -> Lines | None:
+    """The lines and quantities an after-sale input names, each line at most once."""
     if lines is None:
         return None
     if len(lines) > MAX_LINES:
@@ -75,28 +67,13 @@ def lines_of(lines: list[LineQuantityInput] | None) -> dict[str, int] | None:
         if line_id in out:
             raise ValidationFailed(f"line {line_id} is listed twice", field="lines")
         out[line_id] = line.quantity
-    return out
+    return chosen_lines(out)
 
 
-class Approving(Protocol):
-    """An input that approves: a request's own (ApproveAfterSaleInput) or its ticket's."""
-
-    lines: list[LineQuantityInput] | None
-    buyer_keeps_item: bool
-    partial_amount: MoneyInput | None
-    reason: str | None
-    comment: str | None
-
-
-def approval_terms(input: Approving) -> ApprovalTerms:
-    """What an approval (R7, P2) covers, as the request's own input or its ticket's gives it."""
-    return ApprovalTerms(
-        lines=chosen_lines(lines_of(input.lines)),
-        buyer_keeps_item=input.buyer_keeps_item,
-        partial_amount=money_of(input.partial_amount, "partialAmount"),
-        reason=input.reason,
-        comment=input.comment,
-    )
+def approval_terms(input: Any) -> ApprovalTerms:
+    """What an approval (R7, P2) covers, as the request's own input or its ticket's gives it
+    (their fields named as the terms')."""
+    return value_of(ApprovalTerms, input, lines=lines_of)
 
 
 @strawberry.input
@@ -188,41 +165,23 @@ class RefundOrderInput:
 
 
 @strawberry.input(description="Y1: windows in seconds; a field left out takes the default.")
+@with_policy_fields(
+    {
+        "payment_window_seconds": "Y2, C8: how long an order may stay unpaid.",
+        "business_days": "Y2: the seller response window counts business days (businessCalendar).",
+        "high_value_above": "Y2: above this order value (items, minor units of the order's "
+        "currency; 0: never) the high-value response window applies.",
+    },
+    optional=True,
+)
 class CategoryPolicyInput:
     category: str
-    unconditional_cancel_window_seconds: int | None = None
-    seller_response_window_seconds: int | None = None
-    return_refund_window_seconds: int | None = None
-    buyer_return_shipping_window_seconds: int | None = None
-    seller_receipt_window_seconds: int | None = None
-    appeal_window_seconds: int | None = None
-    instant_refund: bool | None = None
-    replacement_needs_item_back: bool | None = None
-    payment_window_seconds: int | None = strawberry.field(
-        default=None, description="Y2, C8: how long an order may stay unpaid."
-    )
-    business_days: bool | None = strawberry.field(
-        default=None,
-        description="Y2: the seller response window counts business days (businessCalendar).",
-    )
-    high_value_above: int | None = strawberry.field(
-        default=None,
-        description="Y2: above this order value (items, minor units of the order's currency; "
-        "0: never) the high-value response window applies.",
-    )
-    high_value_seller_response_window_seconds: int | None = None
-    offer_response_window_seconds: int | None = None
-    offer_silence_accepts: bool | None = None
-    replacement_delivery_window_seconds: int | None = None
 
     def policy(self) -> DomainPolicy:
-        """Each window given in seconds, each flag given; a field left out takes the default."""
-        given: dict[str, Any] = {}
-        for f in fields(DomainPolicy):
-            seconds = getattr(self, f"{f.name}_seconds", None)
-            flag = getattr(self, f.name, None)
-            if seconds is not None:
-                given[f.name] = timedelta(seconds=seconds)
-            elif flag is not None:
-                given[f.name] = flag
-        return DomainPolicy(**given)
+        """Each window given in seconds, each flag or amount given (the domain's decoding of a
+        policy in seconds); a field left out takes the default."""
+        given = {
+            f.name: getattr(self, f"{f.name}_seconds", getattr(self, f.name, None))
+            for f in fields(DomainPolicy)
+        }
+        return DomainPolicy.from_seconds({k: v for k, v in given.items() if v is not None})

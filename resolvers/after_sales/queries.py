@@ -8,14 +8,8 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from models.after_sales import AfterSaleTab as DomainTab
 from models.errors import ValidationFailed
-from resolvers.after_sales.inputs import (
-    CATALOGUES,
-    AfterSaleCatalogue,
-    AfterSaleFilter,
-    AfterSaleSort,
-)
+from resolvers.after_sales import inputs
 from resolvers.after_sales.types import (
     AfterSale,
     AfterSaleConnection,
@@ -25,12 +19,14 @@ from resolvers.after_sales.types import (
 )
 from resolvers.context import Context, actor_of, services_of
 from resolvers.inputs import well_formed_id
-from resolvers.requests.types import RefundBreakdown, RequestEligibility, domain_tab, list_filter
+from resolvers.requests.types import RefundBreakdown, RequestEligibility, list_filter, request_by_id
 from resolvers.values import Reason, reasons_in
 from services import read_types
 
 
-def _sort_for(tab: AfterSaleTab, f: read_types.AfterSaleFilter, sort: AfterSaleSort | None) -> str:
+def _sort_for(
+    tab: AfterSaleTab, f: read_types.AfterSaleFilter, sort: inputs.AfterSaleSort | None
+) -> str:
     """Deadline soonest in To Proceed (and with a deadline filter), else newest, unless asked."""
     if sort is not None:
         return sort.value
@@ -45,8 +41,7 @@ def _sort_for(tab: AfterSaleTab, f: read_types.AfterSaleFilter, sort: AfterSaleS
 class AfterSaleQueries:
     @strawberry.field
     async def after_sale(self, info: Info[Context, Any], id: strawberry.ID) -> AfterSale:
-        svc = services_of(info).after_sales
-        return AfterSale.of(await svc.get(actor_of(info), well_formed_id(id, "id")))
+        return AfterSale.of(await request_by_id(info, services_of(info).after_sales, id))
 
     @strawberry.field(
         description="A tab of Manage Returns/Refunds, filtered, sorted (default: deadline "
@@ -57,24 +52,15 @@ class AfterSaleQueries:
         info: Info[Context, Any],
         shop_id: strawberry.ID | None = None,
         tab: AfterSaleTab = AfterSaleTab.ALL,
-        filter: AfterSaleFilter | None = None,
-        sort: AfterSaleSort | None = None,
+        filter: inputs.AfterSaleFilter | None = None,
+        sort: inputs.AfterSaleSort | None = None,
         first: int = 20,
         after: str | None = None,
     ) -> AfterSaleConnection:
-        svc = services_of(info).after_sales
         f = list_filter(filter, read_types.AfterSaleFilter)
-        found, page = await svc.page(
-            actor_of(info),
-            shop_id,
-            domain_tab(tab, DomainTab),
-            f,
-            _sort_for(tab, f, sort),
-            first,
-            after,
-        )
-        return AfterSaleConnection.of(
-            found, page, AfterSale.of, count_tabs=lambda actor: svc.tab_counts(actor, shop_id, f)
+        svc = services_of(info).after_sales
+        return await AfterSaleConnection.page(
+            info, svc, AfterSale.of, shop_id, tab, f, _sort_for(tab, f, sort), first, after
         )
 
     @strawberry.field(description="R1, R5, P1: for each line and kind, may the buyer ask now?")
@@ -96,15 +82,12 @@ class AfterSaleQueries:
         cancellation_id: strawberry.ID | None = None,
     ) -> RefundBreakdown:
         svc = services_of(info).after_sales
-        actor = actor_of(info)
         if (request_id is None) == (cancellation_id is None):
             raise ValidationFailed("give a requestId or a cancellationId", field="requestId")
         if request_id is not None:
-            quote = await svc.quote_request(actor, well_formed_id(request_id, "requestId"))
-        else:
-            cid = well_formed_id(cancellation_id, "cancellationId")
-            quote = await svc.quote_cancellation(actor, cid)  # type: ignore[arg-type]
-        return quote
+            return await svc.quote_request(actor_of(info), well_formed_id(request_id, "requestId"))
+        cid = well_formed_id(cancellation_id, "cancellationId")
+        return await svc.quote_cancellation(actor_of(info), cid)  # type: ignore[arg-type]
 
     @strawberry.field(
         description="Every refund paid on an order, by its requests and cancellations, in order."
@@ -117,8 +100,8 @@ class AfterSaleQueries:
         return RefundLedger.of(order, ledger)
 
     @strawberry.field(description="The reasons of one after-sale catalogue, with display text.")
-    def after_sale_reasons(self, catalogue: AfterSaleCatalogue) -> list[Reason]:
-        return reasons_in(CATALOGUES[catalogue.value])
+    def after_sale_reasons(self, catalogue: inputs.AfterSaleCatalogue) -> list[Reason]:
+        return reasons_in(inputs.CATALOGUES[catalogue.value])
 
     @strawberry.field(description="Y1: the policy of a category (the default if it sets none).")
     async def category_policy(self, info: Info[Context, Any], category: str) -> CategoryPolicy:

@@ -7,8 +7,10 @@ and the connection's `tabCounts` go back to the services.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import fields
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Any, TypeVar
 
 import strawberry
 from strawberry.types import Info
@@ -24,17 +26,18 @@ from models.refund_ledger import RefundLedger as DomainLedger
 from resolvers.context import Context
 from resolvers.policy import ResponseWindow, policy_values
 from resolvers.requests.types import (
+    LazyOrder,
     LineRefund,
     Request,
     RequestConnection,
     kind_of,
     kind_tabs,
-    request_fields,
+    order_of,
+    request_of,
 )
 from resolvers.values import ActorKind, LineItem, Lines, Money, Reason, copied
 
-if TYPE_CHECKING:
-    from resolvers.orders.types import Order
+T = TypeVar("T")
 
 AfterSaleKind = strawberry.enum(domain.AfterSaleKind, name="AfterSaleKind")
 DecisionType = strawberry.enum(
@@ -45,12 +48,21 @@ DecisionType = strawberry.enum(
 
 
 AfterSaleTab = kind_tabs(
-    "AfterSaleTab", domain.AfterSaleTab, "The tabs of Seller Center > Manage Returns/Refunds (R2)."
+    "AfterSaleTab",
+    [domain.AfterSaleTab],
+    "The tabs of Seller Center > Manage Returns/Refunds (R2).",
 )
 
 
 def reason_of(code: str) -> Reason:
     return Reason(code=code, display_text=display_text(code))
+
+
+def _shown(api_type: Callable[..., T], step: Any) -> T | None:
+    """A decision, rejection or appeal as the API shows it: its reason code displayed."""
+    if step is None:
+        return None
+    return copied(api_type, step, reason=reason_of(step.reason) if step.reason else None)
 
 
 LedgerSource = strawberry.enum(DomainLedgerSource, name="RefundSource")
@@ -142,34 +154,43 @@ class Shipment:
     received_at: datetime | None
 
 
+def with_policy_fields(
+    described: Mapping[str, str], optional: bool = False
+) -> Callable[[type[T]], type[T]]:
+    """Gives a class the domain policy's fields after its own, as the API names them
+    (resolvers/policy.py::policy_values): a window in whole seconds, a flag or an amount as it
+    is, in the domain's order, each with its line of `described`; `optional` in an input (a
+    field left out takes the default)."""
+
+    def add(cls: type[T]) -> type[T]:
+        for f in fields(DomainPolicy):
+            window = f.type == "timedelta"  # annotations are strings there
+            name = f"{f.name}_seconds" if window else f.name
+            value_type = int if window or f.type == "int" else bool
+            cls.__annotations__[name] = value_type | None if optional else value_type
+            default = {"default": None} if optional else {}
+            setattr(cls, name, strawberry.field(description=described.get(name), **default))
+        return cls
+
+    return add
+
+
 @strawberry.type(description="Y1: a category's windows (in seconds) and rules.")
+@with_policy_fields(
+    {
+        "payment_window_seconds": "Y2, C8.",
+        "business_days": "Y2: the seller response window counts business days.",
+        "high_value_above": "Y2: order value (items, minor units) above which the high-value "
+        "window applies; 0: never.",
+        "offer_silence_accepts": "R12: the buyer's silence on an offer accepts it (else "
+        "declines it).",
+    }
+)
 class CategoryPolicy:
     category: str = strawberry.field(
         description='"*" is the default of every other category; on a request, the categories '
         "of its lines (their policies combined: the shortest windows)."
     )
-    unconditional_cancel_window_seconds: int
-    seller_response_window_seconds: int
-    return_refund_window_seconds: int
-    buyer_return_shipping_window_seconds: int
-    seller_receipt_window_seconds: int
-    appeal_window_seconds: int
-    instant_refund: bool
-    replacement_needs_item_back: bool
-    payment_window_seconds: int = strawberry.field(description="Y2, C8.")
-    business_days: bool = strawberry.field(
-        description="Y2: the seller response window counts business days."
-    )
-    high_value_above: int = strawberry.field(
-        description="Y2: order value (items, minor units) above which the high-value window "
-        "applies; 0: never."
-    )
-    high_value_seller_response_window_seconds: int
-    offer_response_window_seconds: int
-    offer_silence_accepts: bool = strawberry.field(
-        description="R12: the buyer's silence on an offer accepts it (else declines it)."
-    )
-    replacement_delivery_window_seconds: int
 
     @classmethod
     def of(cls, category: str, p: DomainPolicy) -> CategoryPolicy:
@@ -208,28 +229,23 @@ class AfterSale(Request):
 
     @classmethod
     def of(cls, r: domain.AfterSaleRequest) -> AfterSale:
-        d, rej, ap = r.decision, r.rejection, r.appeal
-        return cls(
-            **request_fields(r, kind_of(r.kind), reason_of, r.next_action),
+        return request_of(
+            cls,
+            r,
+            kind_of(r.kind),
+            reason_of,
+            r.next_action,
             _r=r,
             tab=AfterSaleTab[r.tab.name],
-            follows_id=strawberry.ID(r.follows_id) if r.follows_id else None,
+            follows_id=r.follows_id,
             deadline=r.deadline,
-            decision=(
-                copied(AfterSaleDecision, d, reason=reason_of(d.reason) if d.reason else None)
-                if d
-                else None
-            ),
-            rejection=copied(AfterSaleRejection, rej, reason=reason_of(rej.reason))
-            if rej
-            else None,
-            appeal=copied(AfterSaleAppeal, ap, reason=reason_of(ap.reason)) if ap else None,
+            decision=_shown(AfterSaleDecision, r.decision),
+            rejection=_shown(AfterSaleRejection, r.rejection),
+            appeal=_shown(AfterSaleAppeal, r.appeal),
             return_shipment=r.return_shipment,
             replacement_shipment=r.replacement_shipment,
             offer=r.offer,
-            replacement_order_id=(
-                strawberry.ID(r.replacement_order_id) if r.replacement_order_id else None
-            ),
+            replacement_order_id=r.replacement_order_id,
             policy=CategoryPolicy.of(
                 ",".join(sorted({line.category for line in r.lines})), r.policy
             ),
@@ -247,15 +263,8 @@ class AfterSale(Request):
         return ResponseWindow.for_request(r.policy, order.items_total.minor) if order else None
 
     @strawberry.field(description="P4: the replacement order, once the replacement is approved.")
-    async def replacement_order(
-        self, info: Info[Context, Any]
-    ) -> Annotated[Order, strawberry.lazy("resolvers.orders.types")] | None:
-        from resolvers.orders.types import Order  # it imports the request types
-
-        if self._r.replacement_order_id is None:
-            return None
-        order = await info.context.orders.load(self._r.replacement_order_id)
-        return Order.of(order) if order else None
+    async def replacement_order(self, info: Info[Context, Any]) -> LazyOrder | None:
+        return await order_of(info, self._r.replacement_order_id)
 
 
 @strawberry.type

@@ -4,36 +4,30 @@ models/reasons)."""
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
 
 import strawberry
 
-from models.reasons import (
-    BUYER_CANCEL_REASONS,
-    CANCELLATION_REJECT_REASONS,
-    SELLER_CANCEL_REASONS,
-)
-from resolvers.inputs import IDEMPOTENCY_HELP, LineQuantityInput
-from resolvers.requests.types import sort_enum
+from models.commands import Lines
+from models.errors import ValidationFailed
+from models.reasons import BUYER_CANCEL_REASONS, CANCELLATION_REJECT_REASONS, SELLER_CANCEL_REASONS
+from resolvers.inputs import IDEMPOTENCY_HELP, LineQuantityInput, well_formed_id
+from resolvers.requests.types import SORT_ORDERS, api_enum
 
 # More lines than any order has (the order intake's bound): the list is read before the order.
 MAX_LINES = 100
 
-BuyerCancelReason = strawberry.enum(
-    Enum("BuyerCancelReason", {code: code for code in BUYER_CANCEL_REASONS}),  # type: ignore[misc]
-    description="Why the buyer wants to cancel.",
+BuyerCancelReason = api_enum(
+    "BuyerCancelReason", BUYER_CANCEL_REASONS, "Why the buyer wants to cancel."
 )
-CancellationRejectReason = strawberry.enum(
-    Enum("CancellationRejectReason", {c: c for c in CANCELLATION_REJECT_REASONS}),  # type: ignore[misc]
-    description="C5: the fixed list a seller picks from to reject a cancellation.",
+CancellationRejectReason = api_enum(
+    "CancellationRejectReason",
+    CANCELLATION_REJECT_REASONS,
+    "C5: the fixed list a seller picks from to reject a cancellation.",
 )
-SellerCancelReason = strawberry.enum(
-    Enum("SellerCancelReason", {code: code for code in SELLER_CANCEL_REASONS}),  # type: ignore[misc]
-    description="C7: why the seller cancels an order.",
+SellerCancelReason = api_enum(
+    "SellerCancelReason", SELLER_CANCEL_REASONS, "C7: why the seller cancels an order."
 )
-
-
-CancellationSort = sort_enum("CancellationSort")
+CancellationSort = api_enum("CancellationSort", SORT_ORDERS)
 
 
 @strawberry.input
@@ -94,3 +88,13 @@ class CancelOrderLinesInput:
     reason: SellerCancelReason  # type: ignore[valid-type]
     comment: str | None = strawberry.field(default=None, description="At most 500 characters.")
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
+
+
+def cancelled_lines(lines: list[LineQuantityInput]) -> Lines:
+    """C10's lines as given, each refusal naming its line (the domain refuses one given twice)."""
+    if len(lines) > MAX_LINES:
+        raise ValidationFailed(f"at most {MAX_LINES} lines", field="lines")
+    return tuple(
+        (well_formed_id(line.line_id, f"lines[{i}].lineId"), line.quantity)
+        for i, line in enumerate(lines)
+    )

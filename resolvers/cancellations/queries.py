@@ -8,21 +8,11 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from models.cancellations import CancellationTab as DomainTab
-from models.reasons import (
-    BUYER_CANCEL_REASONS,
-    CANCELLATION_REJECT_REASONS,
-    SELLER_CANCEL_REASONS,
-)
+from models import reasons
 from resolvers.cancellations.inputs import CancellationFilter, CancellationSort
-from resolvers.cancellations.types import (
-    Cancellation,
-    CancellationConnection,
-    CancellationTab,
-)
+from resolvers.cancellations.types import Cancellation, CancellationConnection, CancellationTab
 from resolvers.context import Context, actor_of, services_of
-from resolvers.inputs import well_formed_id
-from resolvers.requests.types import TabCount, domain_tab, list_filter, tab_counts
+from resolvers.requests.types import TabCount, list_filter, request_by_id, tab_counts
 from resolvers.values import Reason, reasons_in
 from services import read_types
 
@@ -31,9 +21,7 @@ from services import read_types
 class CancellationQueries:
     @strawberry.field
     async def cancellation(self, info: Info[Context, Any], id: strawberry.ID) -> Cancellation:
-        svc = services_of(info).cancellations
-        c = await svc.get(actor_of(info), well_formed_id(id, "id"))
-        return Cancellation.of(c)
+        return Cancellation.of(await request_by_id(info, services_of(info).cancellations, id))
 
     @strawberry.field(description="A tab of Manage Cancellations, filtered, sorted, paged.")
     async def cancellations(
@@ -46,13 +34,10 @@ class CancellationQueries:
         first: int = 20,
         after: str | None = None,
     ) -> CancellationConnection:
-        svc = services_of(info).cancellations
         f = list_filter(filter, read_types.CancellationFilter)
-        found, page = await svc.page(
-            actor_of(info), shop_id, domain_tab(tab, DomainTab), f, sort.value, first, after
-        )
-        return CancellationConnection.of(
-            found, page, Cancellation.of, count_tabs=lambda actor: svc.tab_counts(actor, shop_id, f)
+        svc = services_of(info).cancellations
+        return await CancellationConnection.page(
+            info, svc, Cancellation.of, shop_id, tab, f, sort.value, first, after
         )
 
     @strawberry.field(
@@ -65,21 +50,18 @@ class CancellationQueries:
         shop_id: strawberry.ID | None = None,
         filter: CancellationFilter | None = None,
     ) -> list[TabCount]:
+        f = list_filter(filter, read_types.CancellationFilter)
         svc = services_of(info).cancellations
-        return tab_counts(
-            await svc.tab_counts(
-                actor_of(info), shop_id, list_filter(filter, read_types.CancellationFilter)
-            )
-        )
+        return tab_counts(await svc.tab_counts(actor_of(info), shop_id, f))
 
     @strawberry.field(description="C5: the reasons a seller may give to reject a cancellation.")
     def cancellation_reject_reasons(self) -> list[Reason]:
-        return reasons_in(CANCELLATION_REJECT_REASONS)
+        return reasons_in(reasons.CANCELLATION_REJECT_REASONS)
 
     @strawberry.field(description="The reasons a buyer may give to cancel.")
     def buyer_cancellation_reasons(self) -> list[Reason]:
-        return reasons_in(BUYER_CANCEL_REASONS)
+        return reasons_in(reasons.BUYER_CANCEL_REASONS)
 
     @strawberry.field(description="C7: the reasons a seller may give to cancel an order.")
     def seller_cancellation_reasons(self) -> list[Reason]:
-        return reasons_in(SELLER_CANCEL_REASONS)
+        return reasons_in(reasons.SELLER_CANCEL_REASONS)

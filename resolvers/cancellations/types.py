@@ -15,13 +15,13 @@ from resolvers.requests.types import (
     Request,
     RequestConnection,
     kind_tabs,
-    request_fields,
+    request_of,
 )
 from resolvers.values import LineItem, Lines, Reason, copied
 
 CancellationTab = kind_tabs(
     "CancellationTab",
-    cancel_domain.CancellationTab,
+    [cancel_domain.CancellationTab],
     "The tabs of Seller Center > Manage Cancellations.",
 )
 
@@ -69,8 +69,12 @@ class Cancellation(Request):
     @classmethod
     def of(cls, c: cancel_domain.Cancellation) -> Cancellation:
         next_action = c.next_action
-        return cls(
-            **request_fields(c, DomainRequestKind.CANCELLATION, Reason.of, next_action),
+        return request_of(
+            cls,
+            c,
+            DomainRequestKind.CANCELLATION,
+            Reason.of,
+            next_action,
             _c=c,
             tab=CancellationTab[c.tab.name],
             respond_by=c.respond_by,

@@ -16,6 +16,7 @@ from strawberry.types import Info
 
 from models.actors import ActorKind
 from resolvers.context import Context
+from resolvers.values import copied
 
 
 @strawberry.enum(description="Where a decision taken here stands at the marketplace.")
@@ -69,25 +70,13 @@ async def marketplace_of(info: Info[Context, Any], request_id: str) -> Marketpla
         return None
     d = view.decision
     actor = info.context.actor
-    seller_side = actor is not None and actor.kind is not ActorKind.BUYER
     decision = None
-    if d and seller_side:
-        decision = MarketplaceDecision(
-            action=d.action,
-            decision=d.decision,
+    if d and actor is not None and actor.kind is not ActorKind.BUYER:
+        refusal = MarketplaceRefusal(code=d.refusal_code, message=d.refusal_message)
+        decision = copied(
+            MarketplaceDecision,
+            d,
             state=MarketplaceDecisionState(d.state),
-            decided_at=d.decided_at,
-            attempts=d.attempts,
-            refusal=MarketplaceRefusal(code=d.refusal_code, message=d.refusal_message)
-            if d.refusal_message is not None
-            else None,
+            refusal=refusal if d.refusal_message is not None else None,
         )
-    return MarketplaceRequest(
-        marketplace="TIKTOK_SHOP",
-        external_id=strawberry.ID(view.external_id),
-        external_status=view.external_status,
-        unknown_status=view.unknown_status,
-        deadline=view.deadline,
-        deadline_soon=view.deadline_soon,
-        decision=decision,
-    )
+    return copied(MarketplaceRequest, view, marketplace="TIKTOK_SHOP", decision=decision)
