@@ -2,7 +2,7 @@
 webhook's arrival to the change on a live-feed subscriber, beside the same changes made through
 GraphQL mutations in the same run.
 
-    ./dev run benchmarks.ingest [--rate 100] [--seconds 60] [--profile]
+    ./dev run benchmarks.ingest [--rate 100] [--seconds 60] [--profile] [--webhook-concurrency 1]
 
 One service process (uvicorn in this process, on uvloop, the TikTok connection as the service
 runs it) linked to the TikTok Shop stand-in, its own process, which sends its webhooks to it;
@@ -16,8 +16,12 @@ SecantusDB in memory, its own process. A live-feed subscription in the service p
   `requestCancellation` (as the buyer), on another shop of the same process at the same rate;
   the time from sending the mutation to the subscriber seeing the change.
 
-`--profile` also prints where the inbox worker's time went (wall time by stage, per webhook)
-and the CPU seconds of the service, the database and the stand-in in each half of the run.
+Every run prints the database statements a webhook sent (a CommandListener in this process,
+the feed's change stream left out) and the database's CPU time a webhook (/proc/<pid>/stat of
+the SecantusDB process around the webhooks' half), which the machine's load moves least.
+`--profile` also prints where the inbox worker's time went (wall time by stage, per webhook),
+the statements by command and collection, and the CPU seconds of the service, the database and
+the stand-in in each half of the run.
 
 Bar: 100 webhooks/s for 60 s, p99 from arrival to the subscriber under 250 ms, nothing lost
 (every change seen on the feed, every webhook answered 200).
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import platform
 import subprocess
@@ -68,9 +73,14 @@ def _pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
 
-def _standin(port: int, hook_port: int) -> subprocess.Popen[bytes]:
+def _standin(port: int, hook_port: int, concurrency: int) -> subprocess.Popen[bytes]:
     command = standin_command(
-        port, APP_KEY, APP_SECRET, f"http://127.0.0.1:{hook_port}/webhooks/tiktok"
+        port,
+        APP_KEY,
+        APP_SECRET,
+        f"http://127.0.0.1:{hook_port}/webhooks/tiktok",
+        # One after another by default; TikTok delivers many at once (--webhook-concurrency).
+        *("--webhook-concurrency", str(concurrency)),
     )
     return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -95,8 +105,9 @@ def _profiled(connection: TikTokConnection) -> StageTimes:
     stages = StageTimes()
     for attribute in ("receive", "process_batch", "_handle_shop", "_one"):
         stages.wrap(connection, attribute, f"connection.{attribute}")
-    for attribute in ("claim_batch", "finish_many", "accept"):
+    for attribute in ("claim_batch", "finish_many"):
         stages.wrap(tiktok_inbox, attribute, f"inbox.{attribute}")
+    stages.wrap(connection.accepting, "accept", "inbox.accept")
     for attribute in ("orders", "search"):
         stages.wrap(OpenApi, attribute, f"open_api.{attribute}")
     mirror = connection.mirror
@@ -112,6 +123,23 @@ def _profiled(connection: TikTokConnection) -> StageTimes:
     return stages
 
 
+def _arrivals(connection: TikTokConnection) -> list[tiktok_inbox.Notification]:
+    """Every webhook the inbox stored, as stored (its arrival is `received_at`): a handled one's
+    document is deleted, so they are kept here as they come."""
+    stored: list[tiktok_inbox.Notification] = []
+    accept = connection.accepting.accept
+
+    @functools.wraps(accept)
+    async def kept(*args: Any, **kwargs: Any) -> tiktok_inbox.Notification | None:
+        notification = await accept(*args, **kwargs)
+        if notification is not None:
+            stored.append(notification)
+        return notification
+
+    connection.accepting.accept = kept  # type: ignore[method-assign]
+    return stored
+
+
 def _cpu(pids: dict[str, int]) -> dict[str, float]:
     return {name: cpu_seconds(pid) for name, pid in pids.items()}
 
@@ -122,13 +150,13 @@ def _cpu_line(label: str, before: dict[str, float], after: dict[str, float]) -> 
 
 
 async def main_async(args: argparse.Namespace, uri: str, db_pid: int | None) -> None:
-    commands = CommandTimes() if args.profile else None
-    monitors: list[CommandTimes] = [commands] if commands is not None else []
-    db = connect(uri, f"bench_ingest_{uuid.uuid4().hex[:6]}", event_listeners=monitors)
+    # Counted in every run (the statements a webhook sends); printed by command with --profile.
+    commands = CommandTimes()
+    db = connect(uri, f"bench_ingest_{uuid.uuid4().hex[:6]}", event_listeners=[commands])
     await ensure_indexes(db)
     services = await build_services(db, SystemClock())
     port, standin_port = free_port(), free_port()
-    standin = _standin(standin_port, port)
+    standin = _standin(standin_port, port, args.webhook_concurrency)
     base = f"http://127.0.0.1:{standin_port}"
     control = httpx.Client(base_url=base, timeout=30)
     for _ in range(200):
@@ -143,6 +171,7 @@ async def main_async(args: argparse.Namespace, uri: str, db_pid: int | None) -> 
         services, settings_link=link, reconcile_seconds=3600, warn_poll_seconds=3600
     )
     stages = _profiled(connection) if args.profile else None
+    arrived = _arrivals(connection)
     pids = {"service": os.getpid(), "stand-in": standin.pid}
     if db_pid is not None:
         pids["database"] = db_pid
@@ -191,8 +220,7 @@ async def main_async(args: argparse.Namespace, uri: str, db_pid: int | None) -> 
                 await asyncio.to_thread(control.post, "/_standin/cancellations", json=body)
 
         cpu_before = _cpu(pids)
-        if commands is not None:
-            commands.reset()
+        commands.reset()
         print(f"load average before: {load_average()}", flush=True)
         start = time.perf_counter()
         await _paced(args.rate, count, change)
@@ -202,23 +230,23 @@ async def main_async(args: argparse.Namespace, uri: str, db_pid: int | None) -> 
             await asyncio.sleep(0.2)
         cpu_hooks = _cpu(pids)
         hook_stages = stages.report(count, "webhook") if stages is not None else ""
-        hook_commands = commands.report(count, "webhook") if commands is not None else ""
-        docs = await tiktok_inbox.collection(db).find({"shop_id": linked}).to_list(None)
+        hook_commands = commands.report(count, "webhook")
+        # The live feed's change stream waits in getMore: not the webhooks' work.
+        statements = sum(n for name, n in commands.calls.items() if name != "getMore")
+        docs = [d for d in arrived if d.shop_id == linked]
         accepted = len(docs)
         span = (
-            (max(d["received_at"] for d in docs) - min(d["received_at"] for d in docs))
-            if docs
-            else None
+            (max(d.received_at for d in docs) - min(d.received_at for d in docs)) if docs else None
         )
         by_ext = await order_records.by_external(db, linked, list(orders.values()))
         local_of = {ext: r["_id"] for ext, r in by_ext.items()}
         hook_ms = []
         for d in docs:
-            at = d["received_at"].replace(tzinfo=UTC).timestamp()
-            ext = str(d["data"].get("order_id"))
+            at = d.received_at.timestamp()
+            ext = str(d.data.get("order_id"))
             key = (
                 (linked, "cancel", local_of.get(ext, ""))
-                if d["type"] == 11
+                if d.type == 11
                 else (linked, "order", ext)
             )
             if key in seen:
@@ -227,7 +255,7 @@ async def main_async(args: argparse.Namespace, uri: str, db_pid: int | None) -> 
         not_200 = [n for n in hooks if n["delivered"] < 1]
         webhook_p99 = _pct(hook_ms, 99)
         rate = accepted / span.total_seconds() if span and span.total_seconds() else float("nan")
-        arrivals = [d["received_at"].replace(tzinfo=UTC).timestamp() for d in docs]
+        arrivals = [d.received_at.timestamp() for d in docs]
         busy = max((seen[k] for k in seen if k[0] == linked), default=0) - min(arrivals, default=0)
         print(
             f"webhooks: {count} changes at {args.rate:.0f}/s over {sent:.1f} s; {accepted} "
@@ -237,6 +265,16 @@ async def main_async(args: argparse.Namespace, uri: str, db_pid: int | None) -> 
             f"{accepted - len(hook_ms)} not yet on the feed after the wait; arrival to "
             f"subscriber p50 {_pct(hook_ms, 50):.0f} ms, p99 {webhook_p99:.0f} ms, "
             f"max {max(hook_ms, default=float('nan')):.0f} ms",
+            flush=True,
+        )
+        db_cpu = (
+            f"{(cpu_hooks['database'] - cpu_before['database']) / count * 1000:.1f} ms"
+            if "database" in pids
+            else "not measured"
+        )
+        print(
+            f"database: {statements / count:.1f} statements a webhook (the feed's getMore "
+            f"not counted), CPU {db_cpu} a webhook",
             flush=True,
         )
         if stages is not None:
@@ -338,6 +376,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0, help="how long")
     parser.add_argument(
         "--wait", type=float, default=120.0, help="seconds to wait for a backlog after sending"
+    )
+    parser.add_argument(
+        "--webhook-concurrency",
+        type=int,
+        default=1,
+        help="webhooks the stand-in delivers at once (1: one after another, as before; TikTok "
+        "sends many at once)",
     )
     parser.add_argument(
         "--no-baseline", action="store_true", help="the webhooks only, no GraphQL baseline"

@@ -5,9 +5,9 @@ same data.
     ./dev run benchmarks.tiktok_claims                # inboxes of 100, 1,000 and 3,000 webhooks
     ./dev run benchmarks.tiktok_claims --sizes 500 5000 --claims 50
 
-The inbox keeps every webhook of the replay window (storage/tiktok_inbox.py): here all but 50
-are handled (DONE) and 50 wait (NEW), and each size is claimed `--claims` times both ways. The
-mirrors' outbox (storage/tiktok_requests.py::claim_decision) has the same shape.
+Here all but 50 are handled (DONE) and 50 wait (NEW), as when the inbox kept every webhook of
+the replay window (it now deletes a handled one: storage/tiktok_inbox.py), and each size is
+claimed `--claims` times both ways.
 """
 
 from __future__ import annotations

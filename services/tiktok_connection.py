@@ -3,9 +3,10 @@ the decisions out (services/tiktok_decisions.py), started and stopped with the a
 
 In: `POST /webhooks/tiktok` checks the `Authorization` signature with the app of the shop the
 body names (401 otherwise, logged without the body), stores the webhook in the inbox
-(storage/tiktok_inbox.py) and answers 200: the work is done after, by `InboxWorker` under a
-lease, so an accepted webhook is never lost and TikTok's timeout is never near. A repeated
-`tts_notification_id` within the replay window is answered 200 and not stored again; an older
+(storage/tiktok_inbox.py), leased to this process, and answers 200: the work is done after,
+by this process's inbox workers under that lease (another process's after it, if this one
+dies), so an accepted webhook is never lost and TikTok's timeout is never near. A repeated
+`tts_notification_id` within the replay window is answered 200 and not handled again; an older
 one is answered 200 and ignored. The worker takes the waiting webhooks in batches, reads
 TikTok's current view of what they name (one call per kind) and hands it to the mirror
 (services/tiktok_mirror.py), which places a batch's orders and opens its new requests in one
@@ -21,7 +22,9 @@ import contextlib
 import json
 import logging
 import os
+import time
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -71,6 +74,8 @@ log = logging.getLogger("aftersales.tiktok")
 
 ORDER, CANCEL, RETURN, REFUND = 1, 11, 12, 67
 ORDER_KIND = "order"
+# Webhooks a process holds in memory for its workers; past it, one waits for a claim.
+ACCEPTED_QUEUE = 10_000
 # How long a webhook's check may use a link read before (`_link_of`).
 LINK_CACHE = timedelta(seconds=1)
 # What a webhook's handling may fail with and be tried again for, later or on its own.
@@ -157,6 +162,12 @@ class TikTokConnection:
         self.settings_link = settings_link
         self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.inbox_wake = asyncio.Event()
+        # Webhooks that come while one is being stored are stored together, in one statement.
+        self.accepting = inbox.Accepting(self.db)
+        # The webhooks this process received and holds, for its workers (`_held_batch`).
+        self._accepted: deque[inbox.Notification] = deque()
+        self._accept_owner = f"{self.owner}/received"
+        self._swept_at = time.monotonic()  # the last claim of the inbox
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
 
@@ -165,8 +176,8 @@ class TikTokConnection:
     async def prepare(self) -> None:
         """Indexes, the linked shops' policy, and the link from the settings."""
         await links.collection(self.db).create_indexes(links.LINK_INDEXES)
-        await inbox.collection(self.db).create_indexes(inbox.INBOX_INDEXES)
-        await mirrors.collection(self.db).create_indexes(mirrors.REQUEST_INDEXES)
+        await inbox.prepare(self.db)
+        await mirrors.prepare(self.db)
         await policies.put(self.db, CATEGORY, TIKTOK_POLICY)
         if self.settings_link is not None:
             await links.put(self.db, self.settings_link, self.clock.now(), self.sealer)
@@ -218,10 +229,16 @@ class TikTokConnection:
             log.info("TikTok webhook %s older than the replay window: ignored", ident)
             return 200, {"accepted": False, "reason": "older than the replay window"}
         data = body.get("data") if isinstance(body.get("data"), dict) else {}
-        fresh = await inbox.accept(self.db, ident, link.shop_id, kind, data, stamp, now)
-        if fresh:
+        # Stored as claimed by this process, which handles it from memory: no claim to read or
+        # write (a worker past its queue's bound, or gone, leaves it to a claim after the lease).
+        held = len(self._accepted) < ACCEPTED_QUEUE
+        lease = (self._accept_owner, now + self.inbox_lease) if held else None
+        stored = await self.accepting.accept(ident, link.shop_id, kind, data, stamp, now, lease)
+        if stored is not None:
+            if held:
+                self._accepted.append(stored)
             self.inbox_wake.set()
-        return 200, {"accepted": True, "duplicate": not fresh}
+        return 200, {"accepted": True, "duplicate": stored is None}
 
     async def _link_of(self, tiktok_shop: str, *, fresh: bool = False) -> ShopLink | None:
         """The link of a TikTok shop, as read at most LINK_CACHE ago: a webhook's check costs no
@@ -239,23 +256,42 @@ class TikTokConnection:
         return link
 
     async def process_batch(self) -> int:
-        """Up to `inbox_batch` webhooks from the inbox under one lease, handled together: the
-        number claimed (0 when none is waiting). What failed in the batch is handled again one
-        webhook at a time, so one that keeps failing delays only itself."""
-        self._claims += 1
-        owner = f"{self.owner}/{self._claims}"
-        items = await inbox.claim_batch(
-            self.db, owner, self.clock.now(), self.inbox_lease, self.inbox_batch
-        )
+        """Up to `inbox_batch` webhooks under one lease, handled together: those this process
+        received and holds (no claim), or else, and at least every `inbox_poll_seconds`, those
+        a claim of the inbox finds (another process's, a retry that is due, a lease that ran
+        out). The number taken (0 when none is waiting). A repeat of a webhook handled before
+        is finished unhandled; what failed in the batch is handled again one webhook at a time,
+        so one that keeps failing delays only itself."""
+        items: list[inbox.Notification] = []
+        if not self._accepted or time.monotonic() - self._swept_at >= self.inbox_poll_seconds:
+            self._swept_at = time.monotonic()
+            self._claims += 1
+            owner = f"{self.owner}/{self._claims}"
+            items = await inbox.claim_batch(
+                self.db, owner, self.clock.now(), self.inbox_lease, self.inbox_batch
+            )
+        if not items:
+            items, owner = self._held_batch(), self._accept_owner
         if not items:
             return 0
-        failed = await self._handle_batch(items)
-        done = [i.id for i in items if i.id not in failed]
-        await inbox.finish_many(self.db, done, owner, self.clock.now())
+        repeats = await inbox.seen_of(self.db, [i.id for i in items])
+        failed = await self._handle_batch([i for i in items if i.id not in repeats])
+        await inbox.finish_many(self.db, [i for i in items if i.id not in failed], owner)
         for item in items:
             if item.id in failed:
                 await self._one(item)
         return len(items)
+
+    def _held_batch(self) -> list[inbox.Notification]:
+        """Up to a batch of the webhooks this process received, oldest first, each with at
+        least half its lease left (one with less is left to a claim once its lease runs out)."""
+        fresh_until = self.clock.now() + self.inbox_lease / 2
+        items: list[inbox.Notification] = []
+        while self._accepted and len(items) < self.inbox_batch:
+            item = self._accepted.popleft()
+            if item.lease_until is not None and item.lease_until >= fresh_until:
+                items.append(item)
+        return items
 
     async def _one(self, item: inbox.Notification) -> None:
         """Handles one claimed webhook: finished, or left for a later attempt with backoff."""
@@ -268,7 +304,7 @@ class TikTokConnection:
             at = self.clock.now() + timedelta(seconds=wait)
             await inbox.retry_later(self.db, item.id, owner, str(exc), at, give_up)
             return
-        await inbox.finish(self.db, item.id, owner, self.clock.now())
+        await inbox.finish(self.db, item, owner)
 
     async def _handle_batch(self, items: list[inbox.Notification]) -> set[str]:
         """Each shop's webhooks of the batch: TikTok's views read with one call per kind (the

@@ -98,7 +98,7 @@ def _opening(cancel_id: str, order: Order, view: dict[str, Any]) -> tuple[Actor,
     """A TikTok cancellation opened here as its buyer asked it, keyed by TikTok's id within the
     shop, as the mirror is: a second pass over the same request finds the first outcome, and
     another shop's request of the same id (a stand-in numbers from one again) is its own."""
-    buyer = Actor(ActorKind.BUYER, order.buyer_id)
+    buyer = buyer_of(order.shop_id, order.buyer_id)
     reason = str(view.get("cancel_reason_text") or view.get("cancel_reason") or "")[:200]
     key = f"tiktok-open:{mirrors.mirror_id(order.shop_id, CANCELLATION, cancel_id)}"
     return buyer, RequestCancellation(order.id, "OTHER", reason or None), key
@@ -115,6 +115,13 @@ def seen_of(view: dict[str, Any], status_field: str) -> dict[str, Any]:
         "deadline": next((int(a["deadline"]) for a in actions if a.get("deadline")), None),
         "arbitration_status": str(view.get("arbitration_status") or ""),
     }
+
+
+def buyer_of(shop_id: str, buyer_id: str) -> Actor:
+    """A buyer's own step, made here as TikTok showed it. With the shop it is made in (buyers
+    see and do the same with or without one): the write is queued on that shop without
+    reading the request's or the order's shop first."""
+    return Actor(ActorKind.BUYER, buyer_id, shop_id)
 
 
 def integration_of(shop_id: str) -> Actor:
@@ -262,7 +269,8 @@ class TikTokMirror:
             by_kind.setdefault(seen.kind, []).append(seen)
         for kind, group in by_kind.items():
             views = [(s.tiktok_id, s.fields) for s in group]
-            recorded = await mirrors.record_many(self.db, kind, link.shop_id, views)
+            absent = frozenset(s.tiktok_id for s in group if s.tiktok_id not in known.mirrors)
+            recorded = await mirrors.record_many(self.db, kind, link.shop_id, views, absent)
             for seen in group:
                 await seen.settle(recorded[seen.tiktok_id])
         known.seen.clear()
@@ -324,7 +332,7 @@ class TikTokMirror:
     ) -> Any:
         key = f"tiktok-move:{local.id}:{status.value}"
         if status is CancellationStatus.WITHDRAWN:
-            actor = Actor(ActorKind.BUYER, local.buyer_id)
+            actor = buyer_of(link.shop_id, local.buyer_id)
             command: Any = WithdrawCancellation(local.id)
         elif status is CancellationStatus.REJECTED:
             actor = marketplace_seller(link.shop_id)

@@ -43,6 +43,7 @@ from services.tiktok_mirror import (
     TikTokMirror,
     _id,
     _minor,
+    buyer_of,
     marketplace_seller,
     seen_of,
 )
@@ -77,7 +78,7 @@ def _opening(
     note = str(view.get("return_reason_text") or view.get("return_reason") or "")[:200]
     command = RequestAfterSale(order.id, kind, lines, OPENING_REASON[kind], note or None)
     key = f"tiktok-open:{mirrors.mirror_id(order.shop_id, RETURN, return_id)}"
-    return Actor(ActorKind.BUYER, order.buyer_id), command, key
+    return buyer_of(order.shop_id, order.buyer_id), command, key
 
 
 class TikTokReturns:
@@ -170,7 +171,7 @@ class TikTokReturns:
         view: dict[str, Any],
     ) -> tuple[Command, Actor]:
         rid = local.id
-        buyer = Actor(ActorKind.BUYER, local.buyer_id)
+        buyer = buyer_of(link.shop_id, local.buyer_id)
         ours = bool(
             mirror and mirror.decision and mirror.decision.get("state") in (SENT, CONFIRMED)
         )

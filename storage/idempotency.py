@@ -14,7 +14,7 @@ from typing import Any
 
 from models.actors import Actor
 from models.errors import IdempotencyKeyReused, ValidationFailed
-from storage.mongo import Database, Session
+from storage.mongo import Database, Session, insert_at_commit
 
 MAX_KEY_LENGTH = 128
 
@@ -59,7 +59,6 @@ async def remember(
 ) -> None:
     if key is None:
         return
-    await db.idempotency_keys.insert_one(
-        {"_id": _id(actor, key), "fingerprint": print_, "result_id": result_id, "created_at": now},
-        session=session,
-    )
+    doc = {"_id": _id(actor, key), "fingerprint": print_, "result_id": result_id, "created_at": now}
+    if not insert_at_commit(db, db.idempotency_keys, [doc], session):
+        await db.idempotency_keys.insert_one(doc, session=session)

@@ -8,6 +8,8 @@ tests/integration/test_indexes.py checks the winning plan of every shape the ser
 
 from __future__ import annotations
 
+from typing import Any
+
 from pymongo import ASCENDING as ASC
 from pymongo import IndexModel
 
@@ -115,6 +117,16 @@ TICKET_INDEXES = [
 TICKET_RULE_INDEXES = [IndexModel([("shop_id", ASC), ("k_order", ASC)], name="shop_order")]
 
 SHOP_AGENT_INDEXES = [IndexModel([("shop_id", ASC), ("agent_id", ASC)], name="shop_agent")]
+
+
+async def retire_indexes(collection: Any, names: list[str]) -> None:
+    """Drops these indexes where they exist: those of an earlier version that no query uses any
+    more (each costs every write of the collection), or whose options changed (created again
+    with the new ones after)."""
+    existing = await collection.index_information()
+    for name in names:
+        if name in existing:
+            await collection.drop_index(name)
 
 
 async def ensure_indexes(db: Database) -> None:

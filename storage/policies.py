@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from models.policy import BusinessCalendar, CategoryPolicy, PolicyBook
-from storage.mongo import Database, Session
+from storage.mongo import Database, Session, read_once
 
 # Read with the categories' policies in the same query: a request's deadline needs both.
 CALENDAR_ID = "*calendar"
@@ -31,7 +31,12 @@ async def book_for(
     db: Database, categories: Iterable[str], session: Session | None = None
 ) -> PolicyBook:
     wanted = [*sorted(set(categories)), CALENDAR_ID]
-    docs = await db.category_policies.find({"_id": {"$in": wanted}}, session=session).to_list(None)
+
+    async def read() -> list[dict[str, Any]]:
+        found = db.category_policies.find({"_id": {"$in": wanted}}, session=session)
+        return await found.to_list(None)
+
+    docs = await read_once(db, session, ("policies", *wanted), read)
     calendar = next((calendar_from(d["calendar"]) for d in docs if d["_id"] == CALENDAR_ID), None)
     found = {d["_id"]: CategoryPolicy.from_seconds(d["policy"]) for d in docs if "policy" in d}
     return PolicyBook(found) if calendar is None else PolicyBook(found, calendar=calendar)

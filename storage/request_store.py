@@ -21,7 +21,7 @@ from models.refund_ledger import RefundBreakdown
 from storage import shops
 from storage.documents import RequestCodec, changes_between
 from storage.keys import ALL, time_bounds
-from storage.mongo import ConcurrentUpdate, Database, Session, find_by_ids
+from storage.mongo import ConcurrentUpdate, Database, Session, find_by_ids, insert_at_commit
 from storage.pagination import Page, SortOrder, fetch_page
 
 Doc = dict[str, Any]
@@ -135,7 +135,8 @@ class RequestStore(Generic[R]):
         if created:
             more = extra or {}
             docs = [self.to_doc(r) | more.get(r.id, {}) for r in created]
-            await self.of(db).insert_many(docs, session=session)
+            if not insert_at_commit(db, self.of(db), docs, session):
+                await self.of(db).insert_many(docs, session=session)
 
     async def save_many(
         self,

@@ -9,7 +9,7 @@ from models.money import Money
 from models.ticket_rules import Condition, Rule, RuleAction, RuleActionKind
 from models.tickets import RequestInitiator, RequestKind
 from storage.documents import Doc, money_doc, money_from
-from storage.mongo import ConcurrentUpdate, Database, Session
+from storage.mongo import ConcurrentUpdate, Database, Session, read_once
 
 
 def _money(m: Money | None) -> Doc | None:
@@ -99,8 +99,12 @@ async def shops_with_rules(db: Database, shop_ids: list[str], session: Session) 
     if not shop_ids:
         return set()
     query = {"shop_id": shop_ids[0] if len(shop_ids) == 1 else {"$in": shop_ids}}
-    found = db.ticket_rules.find(query, {"shop_id": 1}, session=session)
-    return {d["shop_id"] for d in await found.to_list(None)}
+
+    async def read() -> set[str]:
+        found = db.ticket_rules.find(query, {"shop_id": 1}, session=session)
+        return {d["shop_id"] for d in await found.to_list(None)}
+
+    return await read_once(db, session, ("shops_with_rules", *shop_ids), read)
 
 
 async def count(db: Database, shop_id: str, session: Session) -> int:

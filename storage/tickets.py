@@ -31,7 +31,7 @@ from models.tickets import (
 )
 from storage.documents import Doc, changes_between, money_doc, money_from
 from storage.keys import ALL, sort_key
-from storage.mongo import ConcurrentUpdate, Database, Session, find_in
+from storage.mongo import ConcurrentUpdate, Database, Session, find_in, insert_at_commit
 from storage.pagination import Page, SortOrder, fetch_page
 
 DEADLINE_SOONEST = SortOrder("DEADLINE_SOONEST", "k_deadline", 1)
@@ -203,7 +203,9 @@ async def for_requests(
 
 async def insert_many(db: Database, tickets: list[Ticket], session: Session) -> None:
     if tickets:
-        await db.tickets.insert_many([ticket_doc(t) for t in tickets], session=session)
+        docs = [ticket_doc(t) for t in tickets]
+        if not insert_at_commit(db, db.tickets, docs, session):
+            await db.tickets.insert_many(docs, session=session)
 
 
 async def save_many(

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, IndexModel, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from storage.indexes import retire_indexes
 from storage.mongo import Database, find_by_ids
 
 SENDING, SENT, CONFIRMED, REFUSED, OVERTAKEN = (
@@ -30,16 +31,31 @@ SENDING, SENT, CONFIRMED, REFUSED, OVERTAKEN = (
 )
 IN_FLIGHT = (SENDING, SENT)
 DUPLICATE_KEY = 11000
+# Fields a sparse index covers: unset, never null, when TikTok shows none.
+SPARSE = ("deadline",)
 RECORD_TRIES = 5
 CLAIM_TRIES = 5
 # Claims and mirrors are read, then written by id (no findAndModify): SecantusDB's findAndModify
 # reads the whole collection even for one document by id, and this one keeps every request
 # mirrored; a read by index and an update by id do not (benchmarks/tiktok_claims.py).
+# Each index is rewritten on every write of a mirror (SecantusDB rewrites all of a document's
+# entries), so each is one a query uses, and sparse: a mirror without a decision has no outbox
+# entry, one without a deadline (`deadline` unset) no deadline entry.
 REQUEST_INDEXES = [
+    # by_local, by_locals: a request's mirror.
     IndexModel([("local_id", ASCENDING)], name="local", sparse=True),
-    IndexModel([("decision.state", ASCENDING), ("decision.next_at", ASCENDING)], name="outbox"),
-    IndexModel([("shop_id", ASCENDING), ("deadline", ASCENDING)], name="shop_deadline"),
+    # claim_decision, sent_decisions: the outbox by state, then due time.
+    IndexModel(
+        [("decision.state", ASCENDING), ("decision.next_at", ASCENDING)],
+        name="outbox_due",
+        sparse=True,
+    ),
+    # deadlines_between: the deadline warnings' scan.
+    IndexModel([("deadline", ASCENDING)], name="deadline", sparse=True),
 ]
+# Indexes of earlier versions, dropped at start: `outbox` (not sparse), `shop_deadline` (no
+# query had its shop prefix with a deadline).
+RETIRED_INDEXES = ["outbox", "shop_deadline"]
 
 
 def collection(db: Database) -> Any:
@@ -97,10 +113,31 @@ async def get_many(
     return {d["tiktok_id"]: _of(d) for d in await find_by_ids(collection(db), ids)}
 
 
+async def prepare(db: Database) -> None:
+    """The mirrors' indexes, and none that no query uses."""
+    await retire_indexes(collection(db), RETIRED_INDEXES)
+    await collection(db).create_indexes(REQUEST_INDEXES)
+
+
 async def sent_decisions(db: Database, shop_id: str) -> list[Mirror]:
-    """The shop's mirrors whose decision TikTok accepted and that wait to see it applied."""
-    found = collection(db).find({"shop_id": shop_id, "decision.state": SENT})
-    return [_of(d) async for d in found]
+    """The shop's mirrors whose decision TikTok accepted and that wait to see it applied: by
+    the outbox index (every shop's: SecantusDB uses an index only when the query names no
+    field beyond it, and they are few), the shop's kept."""
+    found = collection(db).find(sent_query())
+    return [_of(d) async for d in found if d["shop_id"] == shop_id]
+
+
+def sent_query() -> dict[str, Any]:
+    return {"decision.state": SENT}
+
+
+def due_query(now: datetime) -> dict[str, Any]:
+    """The decisions to send now, leased or not (the outbox index serves it)."""
+    return {"decision.state": SENDING, "decision.next_at": {"$lte": now}}
+
+
+def deadline_query(start: int, end: int) -> dict[str, Any]:
+    return {"deadline": {"$gte": start, "$lte": end}}
 
 
 async def by_local(db: Database, local_id: str) -> Mirror | None:
@@ -130,20 +167,49 @@ async def record(
 
 
 async def record_many(
-    db: Database, kind: str, shop_id: str, views: list[tuple[str, dict[str, Any]]]
+    db: Database,
+    kind: str,
+    shop_id: str,
+    views: list[tuple[str, dict[str, Any]]],
+    absent: frozenset[str] = frozenset(),
 ) -> dict[str, Mirror]:
     """`record` for several requests of the shop (each TikTok id once): one write, one read;
-    the mirrors as they now are, by TikTok id."""
+    the mirrors as they now are, by TikTok id. `absent`: TikTok ids read as having no mirror,
+    inserted in one statement (an upsert is a read and a write on SecantusDB); one another
+    reader made meanwhile is recorded as the others are."""
     if not views:
         return {}
-    writes = [UpdateOne(*_recording(kind, shop_id, t, f), upsert=True) for t, f in views]
-    try:
-        await collection(db).bulk_write(writes, ordered=False)
-    except BulkWriteError as exc:  # those that exist with a newer view are kept as they are
-        if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
-            raise
+    new = [(t, f) for t, f in views if t in absent]
+    taken: set[str] = set()
+    if new:
+        docs = [_inserted(kind, shop_id, t, f) for t, f in new]
+        try:
+            await collection(db).insert_many(docs, ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
+            taken = {new[e["index"]][0] for e in errors}
+    writes = [
+        UpdateOne(*_recording(kind, shop_id, t, f), upsert=True)
+        for t, f in views
+        if t not in absent or t in taken
+    ]
+    if writes:
+        try:
+            await collection(db).bulk_write(writes, ordered=False)
+        except BulkWriteError as exc:  # those that exist with a newer view are kept as they are
+            if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
+                raise
     ids = [mirror_id(shop_id, kind, t) for t, _ in views]
     return {d["tiktok_id"]: _of(d) for d in await find_by_ids(collection(db), ids)}
+
+
+def _inserted(kind: str, shop_id: str, tiktok_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """A new mirror's document, as `_recording`'s upsert would make it."""
+    kept = {k: v for k, v in fields.items() if not (k in SPARSE and v is None)}
+    ident = mirror_id(shop_id, kind, tiktok_id)
+    return {"_id": ident, **kept, "kind": kind, "shop_id": shop_id, "tiktok_id": tiktok_id}
 
 
 def _recording(
@@ -156,10 +222,14 @@ def _recording(
         # every findAndModify, where `_id` and `$not` use the index (about 1 ms against 130 ms
         # a call over 5,000 mirrors, measured while profiling benchmarks/ingest.py).
         query["update_time"] = {"$not": {"$gt": fields["update_time"]}}
-    update = {
-        "$set": fields,
+    # A sparse index's field is unset rather than null: a mirror without it has no entry.
+    cleared = {k: "" for k in SPARSE if k in fields and fields[k] is None}
+    update: dict[str, Any] = {
+        "$set": {k: v for k, v in fields.items() if k not in cleared},
         "$setOnInsert": {"kind": kind, "shop_id": shop_id, "tiktok_id": tiktok_id},
     }
+    if cleared:
+        update["$unset"] = cleared
     return query, update
 
 
@@ -187,22 +257,35 @@ async def claim_decision(
     """The decision due first that no live lease holds, now leased to `owner`: found by the
     outbox index, then taken by a compare-and-set on its id (a sender that took it first
     keeps it)."""
-    due = {
-        "decision.state": SENDING,
-        "decision.next_at": {"$lte": now},
-        # Absent, None or lapsed; one condition on the field, so the index serves it.
-        "decision.lease_until": {"$not": {"$gte": now}},
-    }
+    due = due_query(now)
+    # Absent, None or lapsed; checked on the candidates read by the outbox index and again by
+    # the write (SecantusDB uses an index only when the query names no field beyond it: with
+    # this condition in the read, it read every mirror).
+    free = {"decision.lease_until": {"$not": {"$gte": now}}}
     for _ in range(CLAIM_TRIES):
-        d = await collection(db).find_one(due)  # the outbox index's order: due first
+        lapsed = [
+            d
+            for d in await collection(db).find(due).to_list(None)
+            if not _held(d.get("decision") or {}, now)
+        ]
+        d = min(lapsed, key=lambda d: d["decision"]["next_at"], default=None)  # due first
         if d is None:
             return None
         held = {"decision.lease_owner": owner, "decision.lease_until": now + lease}
-        taken = await collection(db).update_one({"_id": d["_id"], **due}, {"$set": held})
+        taken = await collection(db).update_one({"_id": d["_id"], **due, **free}, {"$set": held})
         if taken.modified_count:
             d["decision"] |= {"lease_owner": owner, "lease_until": now + lease}
             return _of(d)
     return None
+
+
+def _held(decision: dict[str, Any], now: datetime) -> bool:
+    until = decision.get("lease_until")
+    if until is None:
+        return False
+    if until.tzinfo is None:  # as the driver reads it back
+        until = until.replace(tzinfo=UTC)
+    return bool(until >= now)
 
 
 async def update_decision(
@@ -229,7 +312,7 @@ async def by_locals(db: Database, local_ids: list[str]) -> dict[str, Mirror]:
 
 async def deadlines_between(db: Database, start: int, end: int) -> list[Mirror]:
     """Mirrors whose TikTok deadline falls in [start, end] (seconds) and was not warned of."""
-    found = collection(db).find({"deadline": {"$gte": start, "$lte": end}})
+    found = collection(db).find(deadline_query(start, end))
     return [_of(d) async for d in found if d.get("warned_deadline") != d.get("deadline")]
 
 

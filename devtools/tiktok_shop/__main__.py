@@ -48,6 +48,13 @@ def main(argv: list[str] | None = None) -> None:
         help="where the ids of orders, requests and webhooks start counting (a restarted "
         "stand-in given a higher one never repeats an id a service already holds)",
     )
+    parser.add_argument(
+        "--webhook-concurrency",
+        type=int,
+        default=Settings.webhook_concurrency,
+        help="webhooks delivered at once, each taken in order (1: one after another, as the "
+        "tests' ordering faults expect; TikTok sends many at once)",
+    )
     args = parser.parse_args(argv)
     settings = Settings(
         app_key=args.app_key,
@@ -61,6 +68,7 @@ def main(argv: list[str] | None = None) -> None:
         retry_delays=tuple(float(d) for d in args.webhook_retry_delays.split(",") if d),
         auto_complete=not args.manual_refunds,
         first_id=args.first_id,
+        webhook_concurrency=args.webhook_concurrency,
     )
     app = StandIn(settings).app()
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning")

@@ -55,6 +55,7 @@ class Settings:
     retry_delays: tuple[float, ...] = (0.2, 0.5, 1.0)
     auto_complete: bool = True
     first_id: int = 1  # where the ids of orders, requests and webhooks start counting
+    webhook_concurrency: int = 1  # deliveries under way at once (TikTok's: many)
 
 
 def request_id() -> str:
@@ -107,6 +108,7 @@ class StandIn:
             self.chaos,
             retry_delays=settings.retry_delays,
             first_id=settings.first_id,
+            concurrency=settings.webhook_concurrency,
         )
         self.market = Marketplace(
             lambda shop, type_, data: self.sender.notify(shop, type_, data, self.market.now()),

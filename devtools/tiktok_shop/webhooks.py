@@ -54,8 +54,10 @@ class WebhookSender:
         retry_delays: tuple[float, ...] = (0.2, 0.5, 1.0),
         request_timeout: float = 5.0,
         first_id: int = 1,
+        concurrency: int = 1,
     ) -> None:
         self.app_key = app_key
+        self.concurrency = concurrency
         self.app_secret = app_secret
         self.url = url
         # Addresses registered through the Open API, per shop and notification type; they win
@@ -119,12 +121,22 @@ class WebhookSender:
         task.add_done_callback(self._busy.discard)
 
     async def _run(self) -> None:
+        """Takes the notifications in order; up to `concurrency` are under way at once."""
+        slots = asyncio.Semaphore(self.concurrency)
         while True:
             note = await self._queue.get()
-            try:
-                await self._dispatch(note)
-            finally:
-                self._unsent -= 1
+            await slots.acquire()
+            if self.concurrency == 1:
+                await self._dispatched(note, slots)
+            else:
+                self._spawn(self._dispatched(note, slots))
+
+    async def _dispatched(self, note: Notification, slots: asyncio.Semaphore) -> None:
+        try:
+            await self._dispatch(note)
+        finally:
+            self._unsent -= 1
+            slots.release()
 
     async def _dispatch(self, note: Notification) -> None:
         knobs, rng = self.chaos.webhooks, self.chaos.webhook_rng

@@ -1,15 +1,20 @@
 """The TikTok inbox's batch claims: each webhook held by one claim at a time, oldest first, and
-only the claim that holds a webhook may finish it."""
+only the claim that holds a webhook may finish it; a webhook stored leased to the process that
+received it; a handled one deleted, its key kept for the replay window; webhooks that come
+together stored together."""
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pymongo import monitoring
 
 from storage import tiktok_inbox as inbox
-from storage.mongo import Database
+from storage.mongo import Database, connect
 from tests.support.webhook_delivery import own_database
 
 T0 = datetime(2026, 12, 7, 4, 0, tzinfo=UTC)
@@ -19,14 +24,14 @@ LEASE = timedelta(seconds=30)
 @pytest.fixture
 async def inbox_db(mongodb_uri: str) -> AsyncIterator[Database]:
     async with own_database(mongodb_uri) as database:
-        await inbox.collection(database).create_indexes(inbox.INBOX_INDEXES)
+        await inbox.prepare(database)
         yield database
 
 
 async def _received(db: Database, count: int) -> list[str]:
     for n in range(count):
-        await inbox.accept(
-            db, f"n{n}", "shop-1", 11, {"cancel_id": f"c{n}"}, 0, T0 + n * LEASE / 60
+        await inbox.Accepting(db).accept(
+            f"n{n}", "shop-1", 11, {"cancel_id": f"c{n}"}, 0, T0 + n * LEASE / 60
         )
     return [f"shop-1/n{n}" for n in range(count)]
 
@@ -46,13 +51,114 @@ async def test_two_batch_claims_never_hold_the_same_webhook(inbox_db: Database) 
 
 
 async def test_a_batch_is_finished_only_by_the_claim_that_holds_it(inbox_db: Database) -> None:
-    ids = await _received(inbox_db, 2)
-    await inbox.claim_batch(inbox_db, "slow/1", T0, LEASE, 10)
+    await _received(inbox_db, 2)
+    slow = await inbox.claim_batch(inbox_db, "slow/1", T0, LEASE, 10)
     later = T0 + 2 * LEASE  # the slow claim's lease has run out: another takes them
     taken = await inbox.claim_batch(inbox_db, "quick/1", later, LEASE, 10)
 
-    await inbox.finish_many(inbox_db, ids, "slow/1", later)
+    await inbox.finish_many(inbox_db, slow, "slow/1")
     assert await inbox.pending(inbox_db) == 2
-    await inbox.finish_many(inbox_db, [n.id for n in taken], "quick/1", later)
+    await inbox.finish_many(inbox_db, taken, "quick/1")
     assert await inbox.pending(inbox_db) == 0
     assert {n.attempts for n in taken} == {2}
+
+
+async def test_a_webhook_stored_leased_is_claimed_by_another_only_after_its_lease(
+    inbox_db: Database,
+) -> None:
+    stored = await inbox.Accepting(inbox_db).accept(
+        "n0", "shop-1", 11, {}, 0, T0, ("p-1/received", T0 + LEASE)
+    )
+    assert stored is not None and stored.attempts == 1
+
+    assert await inbox.claim_batch(inbox_db, "p-2/1", T0 + LEASE / 2, LEASE, 10) == []
+    taken = await inbox.claim_batch(inbox_db, "p-2/2", T0 + 2 * LEASE, LEASE, 10)
+
+    assert [(n.id, n.lease_owner, n.attempts) for n in taken] == [("shop-1/n0", "p-2/2", 2)]
+
+
+async def test_a_handled_webhook_is_deleted_and_its_key_dedupes_until_pruned(
+    inbox_db: Database,
+) -> None:
+    ident = (await _received(inbox_db, 1))[0]
+    taken = await inbox.claim_batch(inbox_db, "p-1/1", T0, LEASE, 10)
+
+    await inbox.finish_many(inbox_db, taken, "p-1/1")
+
+    assert await inbox.collection(inbox_db).count_documents({}) == 0
+    again = await inbox.Accepting(inbox_db).accept("n0", "shop-1", 11, {}, 0, T0 + LEASE)
+    assert again is not None  # stored again: the worker drops it, its key being seen
+    assert await inbox.seen_of(inbox_db, [ident, "shop-1/other"]) == {ident}
+    await inbox.prune(inbox_db, T0 + LEASE)
+    assert await inbox.seen_of(inbox_db, [ident]) == set()
+
+
+async def test_webhooks_that_come_together_are_stored_by_one_insert_each_answered(
+    mongodb_uri: str,
+) -> None:
+    inserts = _Inserts()
+    db = connect(mongodb_uri, f"inbox_{uuid.uuid4().hex[:12]}", event_listeners=[inserts])
+    try:
+        await inbox.prepare(db)
+        await inbox.Accepting(db).accept("n0", "shop-1", 11, {}, 0, T0)  # stored before
+        accepting = inbox.Accepting(db)
+
+        answers = await asyncio.gather(
+            *(accepting.accept(n, "shop-1", 11, {}, 0, T0) for n in ["n0", "n1", "n2", "n1"])
+        )
+
+        assert [a.id if a else None for a in answers] == [None, "shop-1/n1", "shop-1/n2", None]
+        assert inserts.count == 2  # the one before, then the four that came together
+        assert await inbox.pending(db) == 3
+    finally:
+        await db.client.drop_database(db.db.name)
+        await db.close()
+
+
+class _Inserts(monitoring.CommandListener):
+    def __init__(self) -> None:
+        self.count = 0
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.count += event.command_name == "insert"
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+async def test_an_inbox_of_the_earlier_kind_is_taken_over_at_start(inbox_db: Database) -> None:
+    """Waiting webhooks with a null lease become claimable; handled ones kept as DONE leave
+    the inbox, their ids kept."""
+    await inbox.collection(inbox_db).insert_many(
+        [
+            {"_id": "shop-1/old", "shop_id": "shop-1", "type": 1, "received_at": T0}
+            | {"state": inbox.NEW, "lease_until": None, "attempts": 0},
+            {"_id": "shop-1/done", "shop_id": "shop-1", "type": 1, "received_at": T0}
+            | {"state": inbox.DONE, "lease_until": None, "attempts": 1},
+        ]
+    )
+
+    await inbox.prepare(inbox_db)
+
+    taken = await inbox.claim_batch(inbox_db, "p-1/1", T0, LEASE, 10)
+    assert [n.id for n in taken] == ["shop-1/old"]
+    assert await inbox.collection(inbox_db).count_documents({"state": inbox.DONE}) == 0
+    assert await inbox.seen_of(inbox_db, ["shop-1/done"]) == {"shop-1/done"}
+
+
+async def test_a_claim_reads_the_waiting_webhooks_by_the_state_lease_index(
+    inbox_db: Database,
+) -> None:
+    explained = await inbox_db.db.command(
+        "explain",
+        {"find": "tiktok_inbox", "filter": inbox.waiting(T0), "limit": 50},
+        verbosity="queryPlanner",
+    )
+    plan, indexes = explained["queryPlanner"]["winningPlan"], []
+    while plan:
+        indexes.append(plan.get("indexName"))
+        plan = plan.get("inputStage")
+    assert "state_lease" in indexes

@@ -170,13 +170,26 @@ async def test_h4_a_replayed_webhook_is_handled_once(linked: Linked) -> None:
     local = await local_of(linked, cancel_id, "PENDING")
     await linked.settled()
     note = await _notification_of(linked, cancel_id)
+    calls = (await linked.control("GET", "/_standin/calls"))["total"]
     await linked.control("POST", f"/_standin/webhooks/{note}/resend")
     await linked.settled()
-    inbox = tiktok_inbox.collection(linked.services.db)
-    stored = await inbox.count_documents({"notification_id": note, "shop_id": linked.shop_id})
-    assert stored == 1
+    # Dropped unhandled: TikTok is not asked again about what it names.
+    assert (await linked.control("GET", "/_standin/calls"))["total"] == calls
     again = await cancellation_store.get(linked.services.db, local.id)
     assert again is not None and again.version == local.version
+
+
+async def test_h4_a_handled_webhook_leaves_the_inbox_and_only_its_key_is_kept(
+    linked: Linked,
+) -> None:
+    _, cancel_id = await pending_cancellation(linked)
+    await local_of(linked, cancel_id, "PENDING")
+    await linked.settled()
+    note = await _notification_of(linked, cancel_id)
+    ident = f"{linked.shop_id}/{note}"
+    db = linked.services.db
+    assert await tiktok_inbox.collection(db).find_one({"_id": ident}) is None
+    assert await tiktok_inbox.seen(db).find_one({"_id": ident}) is not None
 
 
 async def test_h4_a_late_webhook_never_moves_a_request_back(linked: Linked) -> None:

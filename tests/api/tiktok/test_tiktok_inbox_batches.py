@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -65,6 +65,21 @@ async def test_h4_a_batch_reads_tiktoks_views_with_one_call_per_kind(linked: Lin
     assert after - before == 2  # the orders' detail once, the cancellations' search once
     assert [await _local_status(linked, c) for c in cancel_ids] == ["PENDING"] * 3
     assert await tiktok_inbox.pending(linked.services.db) == 0
+
+
+async def test_h4_a_webhook_is_held_by_the_process_that_received_it_and_handled_with_no_claim(
+    linked: Linked,
+) -> None:
+    _, cancel_id = await _cancelled_order(linked)
+    await _waiting(linked, 2)
+    db, now = linked.services.db, datetime.now(UTC)
+
+    # Stored leased to the receiving process: another's claim finds nothing to take.
+    assert await tiktok_inbox.claim_batch(db, "another/1", now, timedelta(seconds=5), 10) == []
+    assert await linked.connection.process_batch() == 2
+
+    assert await _local_status(linked, cancel_id) == "PENDING"
+    assert await tiktok_inbox.collection(db).count_documents({"shop_id": linked.shop_id}) == 0
 
 
 async def test_h4_a_batch_with_one_failing_webhook_still_finishes_the_others(

@@ -1,0 +1,107 @@
+"""New documents the parts of a batch (`Database.together`) insert go in one statement a
+collection at the batch's commit, and what they read that none writes is read once for the
+batch; a transaction on its own inserts and reads at once."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from pymongo import monitoring
+
+from storage import policies
+from storage.mongo import Database, Session, connect, insert_at_commit
+
+
+class Inserts(monitoring.CommandListener):
+    def __init__(self) -> None:
+        self.collections: list[str] = []
+        self.finds = 0
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command_name == "insert":
+            self.collections.append(str(event.command["insert"]))
+        self.finds += event.command_name == "find"
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+@pytest.fixture
+async def watched(mongodb_uri: str) -> AsyncIterator[tuple[Database, Inserts]]:
+    inserts = Inserts()
+    database = connect(mongodb_uri, f"batch_{uuid.uuid4().hex[:12]}", event_listeners=[inserts])
+    try:
+        yield database, inserts
+    finally:
+        await database.client.drop_database(database.db.name)
+        await database.close()
+
+
+async def _part(db: Database, ident: str) -> None:
+    async def work(session: Session) -> None:
+        for name in ("parts", "keys"):
+            docs = [{"_id": ident}]
+            if not insert_at_commit(db, db.db[name], docs, session):
+                await db.db[name].insert_many(docs, session=session)
+
+    await db.transaction(work, serial="shop-1")
+
+
+async def test_a_batchs_new_documents_are_inserted_once_a_collection_at_its_commit(
+    watched: tuple[Database, Inserts],
+) -> None:
+    db, inserts = watched
+
+    async def parts() -> None:
+        for ident in ("a", "b", "c"):
+            await _part(db, ident)
+
+    await db.together(parts, serial="shop-1")
+
+    assert sorted(inserts.collections) == ["keys", "parts"]
+    assert [d["_id"] async for d in db.db["parts"].find().sort("_id", 1)] == ["a", "b", "c"]
+
+
+async def test_a_transaction_on_its_own_inserts_at_once(watched: tuple[Database, Inserts]) -> None:
+    db, inserts = watched
+
+    await _part(db, "a")
+    await _part(db, "b")
+
+    assert inserts.collections == ["parts", "keys", "parts", "keys"]
+
+
+async def test_a_batch_that_raises_inserts_nothing(watched: tuple[Database, Inserts]) -> None:
+    db, _ = watched
+
+    async def parts() -> None:
+        await _part(db, "a")
+        raise LookupError("the second part fails")
+
+    with pytest.raises(LookupError):
+        await db.together(parts, serial="shop-1")
+    assert await db.db["parts"].count_documents({}) == 0
+
+
+async def test_a_batch_reads_the_category_policies_once_for_all_its_parts(
+    watched: tuple[Database, Inserts],
+) -> None:
+    db, inserts = watched
+
+    async def part(session: Session) -> None:
+        await policies.book_for(db, ["electronics"], session)
+
+    async def parts() -> None:
+        for _ in range(3):
+            await db.transaction(part, serial="shop-1")
+
+    await db.together(parts, serial="shop-1")
+    assert inserts.finds == 1
+    await db.transaction(part, serial="shop-1")
+    await db.transaction(part, serial="shop-1")
+    assert inserts.finds == 3  # on their own: each reads
