@@ -54,6 +54,7 @@ from models.cancellations import Cancellation
 from models.clock import SettableClock
 from models.orders import Order
 from models.policy import DEFAULT_POLICY
+from models.requests import Opening
 from models.ticket_facts import facts_of_cancellation
 from models.tickets import Ticket, follow_request, open_ticket
 from services.bootstrap import Services, build_services
@@ -105,9 +106,7 @@ async def seed(db: Database, shop_id: str, n: int, requested_at: datetime) -> Ba
                 Actor(ActorKind.BUYER, buyer),
                 "CHANGED_MIND",
                 None,
-                DEFAULT_POLICY,
-                requested_at,
-                new_cancellation_id(),
+                Opening(DEFAULT_POLICY, requested_at, new_cancellation_id()),
             )
             # Its helpdesk ticket (H1), rules already run, as the API leaves it: the worker's
             # move updates it in the same transaction.

@@ -226,7 +226,7 @@ def request_by_buyer(
 
     asked = record_of(actor, _A.REQUEST, None, _S.PENDING_SELLER, now, reason, note)
     record = record_step(kind, asked)
-    start = opened_on(order, opening.new_id, Initiator.BUYER, reason, note, policy, now)
+    start = opened_on(order, opening, Initiator.BUYER, reason, note)
     r = AfterSaleRequest(
         **vars(replace(start, timeline=(record,))),
         kind=kind,
@@ -354,7 +354,7 @@ def refund_without_request(
     # The quote itself refuses a partial amount that is not positive or above what is refundable.
     refund_quote(order, ledger, quantities, partial_amount)
     r = AfterSaleRequest(
-        **vars(opened_on(order, opening.new_id, initiator, reason, comment, opening.policy, now)),
+        **vars(opened_on(order, opening, initiator, reason, comment)),
         kind=_K.REFUND_ONLY,
         status=_S.REFUNDED,
         lines=decision.lines,

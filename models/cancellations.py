@@ -33,7 +33,7 @@ from models.money import Money
 from models.notifications import Notification
 from models.notifications import NotificationKind as _N
 from models.orders import FulfilmentState, LineItem, Order
-from models.policy import WEEKENDS_ONLY, BusinessCalendar, CategoryPolicy
+from models.policy import CategoryPolicy
 from models.reasons import (
     AUTO_ACCEPT_REASON,
     SELLER_CANCEL_REASONS,
@@ -46,6 +46,7 @@ from models.requests import (
     Initiator,
     NextAction,
     OpenedRequest,
+    Opening,
     TimelineRecord,
     after_step,
     opened_on,
@@ -270,24 +271,22 @@ def request_by_buyer(
     actor: Actor,
     reason: str,
     note: str | None,
-    policy: CategoryPolicy,
-    now: datetime,
-    new_id: str,
-    calendar: BusinessCalendar = WEEKENDS_ONLY,
+    opening: Opening,
 ) -> CancellationOutcome:
     """C1 inside the unconditional window (or an unpaid order): cancelled at once. C2 after it;
     the seller's window is the one for the order's value, counted as the policy says (Y2)."""
+    policy, now = opening.policy, opening.now
     require_reason(PROFILE.request_reasons, reason)
     note = clean_comment(note, field="note")
     _refuse_buyer(order)
     at_once = buyer_eligibility(order, policy, now).at_once
     action = _A.CANCEL_AT_ONCE if at_once else _A.REQUEST
     _check_actor(action, actor)
-    start = opened_on(order, new_id, Initiator.BUYER, reason, note, policy, now)
+    start = opened_on(order, opening, Initiator.BUYER, reason, note)
     if at_once:
         why = "cancelled by the buyer"
-        return _created_cancelled(order, actor, action, start, now, why, notify_shop=True)
-    respond_by = seller_answers_by(order, policy, now, calendar)
+        return _created_cancelled(order, actor, action, start, why, notify_shop=True)
+    respond_by = seller_answers_by(order, policy, now, opening.calendar)
     c, record = opened(order, actor, action, start, respond_by=respond_by)
     text = (
         f"New cancellation request for order {c.order_id}; "
@@ -383,19 +382,17 @@ def cancel_by_seller(
     actor: Actor,
     reason: str,
     comment: str | None,
-    policy: CategoryPolicy,
-    now: datetime,
-    new_id: str,
+    opening: Opening,
 ) -> CancellationOutcome:
     """C7: the seller cancels (out of stock, fraud, ...); the buyer is notified and refunded."""
     comment = seller_cancels(order, actor, _A.SELLER_CANCEL, reason, comment)
     why = "cancelled by the seller: " + SELLER_CANCEL_REASONS[reason]
-    start = opened_on(order, new_id, Initiator.SELLER, reason, comment, policy, now)
-    return _created_cancelled(order, actor, _A.SELLER_CANCEL, start, now, why, notify_shop=False)
+    start = opened_on(order, opening, Initiator.SELLER, reason, comment)
+    return _created_cancelled(order, actor, _A.SELLER_CANCEL, start, why, notify_shop=False)
 
 
 def cancel_by_system(
-    order: Order, actor: Actor, reason: str, policy: CategoryPolicy, now: datetime, new_id: str
+    order: Order, actor: Actor, reason: str, opening: Opening
 ) -> CancellationOutcome:
     """C8: the platform cancels an order nobody paid for in time; the seller is notified."""
     _check_actor(_A.SYSTEM_CANCEL, actor)
@@ -407,14 +404,14 @@ def cancel_by_system(
             current_state=order.fulfilment_state.value,
             field="orderId",
         )
-    if order.payment_due_at is not None and now < order.payment_due_at:
+    if order.payment_due_at is not None and opening.now < order.payment_due_at:
         raise PaymentWindowOpen(
             f"order {order.id} may still be paid until {order.payment_due_at.isoformat()}",
             payment_due_at=order.payment_due_at,
         )
-    start = opened_on(order, new_id, Initiator.PLATFORM, reason, None, policy, now)
+    start = opened_on(order, opening, Initiator.PLATFORM, reason, None)
     why = "not paid in time"
-    return _created_cancelled(order, actor, _A.SYSTEM_CANCEL, start, now, why, notify_shop=True)
+    return _created_cancelled(order, actor, _A.SYSTEM_CANCEL, start, why, notify_shop=True)
 
 
 def _created_cancelled(
@@ -422,12 +419,12 @@ def _created_cancelled(
     actor: Actor,
     action: CancellationAction,
     start: OpenedRequest[Any, Any],
-    now: datetime,
     why: str,
     *,
     notify_shop: bool,
 ) -> CancellationOutcome:
     """C1, C7, C8: the order cancelled whole in the step that opens the request."""
+    now = start.requested_at
     new_order, refund = _cancel_order(order, now, start.id)
     c, record = opened(order, actor, action, start, refund=refund, resolved_at=now)
     notes = _cancelled_notifications(c, now, why, notify_shop=notify_shop)

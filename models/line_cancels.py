@@ -14,7 +14,6 @@ left is the whole-order cancel of C7 (the order is cancelled, the shipping refun
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
 
 from models.actors import Actor
 from models.after_sales_case import snapshot
@@ -30,10 +29,9 @@ from models.errors import DomainError, ValidationFailed
 from models.money import Money
 from models.notifications import NotificationKind
 from models.orders import CancelledUnits, Order
-from models.policy import CategoryPolicy
 from models.reasons import SELLER_CANCEL_REASONS
 from models.refund_ledger import LedgerSource, RefundLedger, refund_quote
-from models.requests import Initiator, opened_on, to_buyer
+from models.requests import Initiator, Opening, opened_on, to_buyer
 
 
 class UnitsNotAvailable(DomainError):
@@ -85,9 +83,7 @@ def cancel_lines_by_seller(
     lines: Lines,
     reason: str,
     comment: str | None,
-    policy: CategoryPolicy,
-    now: datetime,
-    new_id: str,
+    opening: Opening,
 ) -> CancellationOutcome:
     """C10: those units cancelled and refunded; every unit left asked for: C7 instead."""
     action = CancellationAction.SELLER_CANCEL_LINES
@@ -95,12 +91,13 @@ def cancel_lines_by_seller(
     chosen = chosen_units(order, lines)
     asked = snapshot(order, chosen)
     if all(chosen.get(line.line_id, 0) == order.units_left(line.line_id) for line in order.lines):
-        whole = cancel_by_seller(order, actor, reason, comment, policy, now, new_id)
+        whole = cancel_by_seller(order, actor, reason, comment, opening)
         return replace(whole, cancellation=replace(whole.cancellation, lines=asked))
 
     refund = refund_quote(order, ledger, chosen)
     voided = order.amount_paid.minor == 0
-    start = opened_on(order, new_id, Initiator.SELLER, reason, comment, policy, now)
+    start = opened_on(order, opening, Initiator.SELLER, reason, comment)
+    now = opening.now
     c, record = opened(order, actor, action, start, lines=asked, refund=refund, resolved_at=now)
     new_ledger = None
     if refund.total.minor > 0:

@@ -73,16 +73,10 @@ class OpenedRequest(Generic[A, S]):
 
 
 def opened_on(
-    order: Order,
-    new_id: str,
-    initiator: Initiator,
-    reason: str,
-    note: str | None,
-    policy: CategoryPolicy,
-    now: datetime,
+    order: Order, opening: Opening, initiator: Initiator, reason: str, note: str | None
 ) -> OpenedRequest[Any, Any]:
     return OpenedRequest(
-        id=new_id,
+        id=opening.new_id,
         order_id=order.id,
         shop_id=order.shop_id,
         buyer_id=order.buyer_id,
@@ -90,8 +84,8 @@ def opened_on(
         reason=reason,
         note=note,
         currency=order.currency,
-        policy=policy,
-        requested_at=now,
+        policy=opening.policy,
+        requested_at=opening.now,
     )
 
 

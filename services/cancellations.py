@@ -21,6 +21,7 @@ from models.errors import DomainError
 from models.orders import FulfilmentState, Order
 from models.reasons import SYSTEM_CANCEL_REASONS
 from models.refund_ledger import RefundLedger
+from models.requests import Opening
 from models.ticket_facts import facts_of_cancellation
 from services.request_reads import RequestReads
 from services.request_writes import Decided, KindOfRequest, OnWrite, RequestWrites, admit
@@ -106,24 +107,21 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
             admit(actor, order, permit)
             # A request keeps the policy it was opened under (Y1): read it once, here.
             book = await policies.book_for(self.db, order.categories, session)
-            policy, new_id = book.for_order(order.categories), new_cancellation_id()
+            policy = book.for_order(order.categories)
+            opening = Opening(policy, now(), new_cancellation_id(), book.calendar)
             match c:
                 case commands.RequestCancellation():
-                    outcome = domain.request_by_buyer(
-                        order, actor, c.reason, c.note, policy, now(), new_id, book.calendar
-                    )
+                    outcome = domain.request_by_buyer(order, actor, c.reason, c.note, opening)
                 case commands.CancelOrder():
-                    outcome = domain.cancel_by_seller(
-                        order, actor, c.reason, c.comment, policy, now(), new_id
-                    )
+                    outcome = domain.cancel_by_seller(order, actor, c.reason, c.comment, opening)
                 case commands.CancelOrderLines():
                     # C10 refunds from the order's ledger, read with it in this transaction.
                     outcome = line_cancels.cancel_lines_by_seller(
-                        order, ledger, actor, c.lines, c.reason, c.comment, policy, now(), new_id
+                        order, ledger, actor, c.lines, c.reason, c.comment, opening
                     )
                 case _:
                     (reason,) = SYSTEM_CANCEL_REASONS
-                    outcome = domain.cancel_by_system(order, actor, reason, policy, now(), new_id)
+                    outcome = domain.cancel_by_system(order, actor, reason, opening)
             [saved] = await self._write(session, actor, [_Change(outcome, None, order, ledger)])
             return saved
 
@@ -196,7 +194,7 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
                 policy = book.for_order(order.categories)
                 try:
                     outcome = domain.cancel_by_system(
-                        order, actor, reason, policy, now, new_cancellation_id()
+                        order, actor, reason, Opening(policy, now, new_cancellation_id())
                     )
                 except DomainError:
                     continue  # paid or cancelled since it was found due

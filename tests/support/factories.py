@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from models.money import Money
 from models.orders import FulfilmentState, LineItem, Order, PaymentMethod, PaymentState
+from models.requests import Opening
 from storage import orders as order_store
 from storage.documents import order_doc
 from storage.mongo import Database
@@ -101,9 +102,7 @@ async def pending_requests(db: Database, shop_id: str, requested_at: list[dateti
                 Actor(ActorKind.BUYER, buyer_id),
                 "CHANGED_MIND",
                 None,
-                DEFAULT_POLICY,
-                at,
-                new_cancellation_id(),
+                Opening(DEFAULT_POLICY, at, new_cancellation_id()),
             )
         )
 

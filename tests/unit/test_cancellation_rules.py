@@ -46,6 +46,7 @@ from models.notifications import NotificationKind, Recipient
 from models.orders import FulfilmentState, LineItem, Order, PaymentMethod, PaymentState
 from models.policy import DEFAULT_POLICY, HOUR, CategoryPolicy
 from models.reasons import AUTO_ACCEPT_REASON, COMMENT_MAX_LENGTH
+from models.requests import Opening
 
 PLACED = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 MS = timedelta(milliseconds=1)
@@ -101,7 +102,7 @@ def buyer_asks(
     note: str | None = None,
     new_id: str = "can-1",
 ) -> CancellationOutcome:
-    return request_by_buyer(order, BUYER, reason, note, policy, now, new_id)
+    return request_by_buyer(order, BUYER, reason, note, Opening(policy, now, new_id))
 
 
 def pending(
@@ -325,7 +326,7 @@ def test_c3_order_handed_to_carrier_becomes_uncancellable() -> None:
     assert eligibility.allowed is False
     assert eligibility.code == "ORDER_IN_TRANSIT"
     with pytest.raises(OrderNotCancellable):
-        cancel_by_seller(order, SELLER, "OUT_OF_STOCK", None, DEFAULT_POLICY, PLACED, "c")
+        cancel_by_seller(order, SELLER, "OUT_OF_STOCK", None, Opening(DEFAULT_POLICY, PLACED, "c"))
 
 
 def test_c3_already_cancelled_order_cannot_be_cancelled_again() -> None:
@@ -554,7 +555,7 @@ def test_c7_seller_cancel_refunds_and_notifies_buyer() -> None:
     order = make_order()
     now = PLACED + 20 * HOUR
     out = cancel_by_seller(
-        order, SELLER, "OUT_OF_STOCK", "last one broke", DEFAULT_POLICY, now, "c7"
+        order, SELLER, "OUT_OF_STOCK", "last one broke", Opening(DEFAULT_POLICY, now, "c7")
     )
 
     c = out.cancellation
@@ -576,13 +577,15 @@ def test_c7_seller_cancel_refunds_and_notifies_buyer() -> None:
 
 def test_c7_seller_cancel_needs_a_reason_from_the_list() -> None:
     with pytest.raises(ValidationFailed):
-        cancel_by_seller(make_order(), SELLER, "CHANGED_MIND", None, DEFAULT_POLICY, PLACED, "c")
+        cancel_by_seller(
+            make_order(), SELLER, "CHANGED_MIND", None, Opening(DEFAULT_POLICY, PLACED, "c")
+        )
 
 
 def test_c7_seller_cannot_cancel_around_a_pending_buyer_request() -> None:
     c, order = pending()
     with pytest.raises(InvalidTransition) as err:
-        cancel_by_seller(order, SELLER, "OUT_OF_STOCK", None, DEFAULT_POLICY, PLACED, "c7")
+        cancel_by_seller(order, SELLER, "OUT_OF_STOCK", None, Opening(DEFAULT_POLICY, PLACED, "c7"))
     assert err.value.current_state == "CANCELLATION_PENDING"
     assert order.open_cancellation_id == c.id
     assert order.fulfilment_state is FulfilmentState.AWAITING_SHIPMENT
@@ -591,7 +594,9 @@ def test_c7_seller_cannot_cancel_around_a_pending_buyer_request() -> None:
 def test_c7_buyer_and_platform_cannot_use_the_seller_cancel() -> None:
     for actor in (BUYER, PLATFORM):
         with pytest.raises(InvalidTransition):
-            cancel_by_seller(make_order(), actor, "OUT_OF_STOCK", None, DEFAULT_POLICY, PLACED, "c")
+            cancel_by_seller(
+                make_order(), actor, "OUT_OF_STOCK", None, Opening(DEFAULT_POLICY, PLACED, "c")
+            )
 
 
 # --- C8 -----------------------------------------------------------------------------------
@@ -600,7 +605,7 @@ def test_c7_buyer_and_platform_cannot_use_the_seller_cancel() -> None:
 def test_c8_system_cancels_unpaid_order_after_payment_window_and_notifies_seller() -> None:
     due = PLACED + 24 * HOUR
     order = make_order(FulfilmentState.UNPAID, payment_due_at=due)
-    out = cancel_by_system(order, PLATFORM, "NON_PAYMENT", DEFAULT_POLICY, due, "c8")
+    out = cancel_by_system(order, PLATFORM, "NON_PAYMENT", Opening(DEFAULT_POLICY, due, "c8"))
 
     c = out.cancellation
     assert c.status is CancellationStatus.CANCELLED
@@ -620,14 +625,16 @@ def test_c8_refused_while_the_buyer_may_still_pay() -> None:
     due = PLACED + 24 * HOUR
     order = make_order(FulfilmentState.UNPAID, payment_due_at=due)
     with pytest.raises(PaymentWindowOpen) as err:
-        cancel_by_system(order, PLATFORM, "NON_PAYMENT", DEFAULT_POLICY, due - MS, "c8")
+        cancel_by_system(order, PLATFORM, "NON_PAYMENT", Opening(DEFAULT_POLICY, due - MS, "c8"))
     assert err.value.payment_due_at == due
     assert order.fulfilment_state is FulfilmentState.UNPAID
 
 
 def test_c8_refused_for_a_paid_order() -> None:
     with pytest.raises(InvalidTransition) as err:
-        cancel_by_system(make_order(), PLATFORM, "NON_PAYMENT", DEFAULT_POLICY, PLACED, "c8")
+        cancel_by_system(
+            make_order(), PLATFORM, "NON_PAYMENT", Opening(DEFAULT_POLICY, PLACED, "c8")
+        )
     assert err.value.current_state == "AWAITING_SHIPMENT"
 
 
@@ -635,9 +642,13 @@ def test_c8_only_the_platform_cancels_for_non_payment() -> None:
     order = make_order(FulfilmentState.UNPAID, payment_due_at=PLACED + HOUR)
     for actor in (BUYER, SELLER):
         with pytest.raises(InvalidTransition):
-            cancel_by_system(order, actor, "NON_PAYMENT", DEFAULT_POLICY, PLACED + 2 * HOUR, "c8")
+            cancel_by_system(
+                order, actor, "NON_PAYMENT", Opening(DEFAULT_POLICY, PLACED + 2 * HOUR, "c8")
+            )
     with pytest.raises(ValidationFailed):
-        cancel_by_system(order, PLATFORM, "OUT_OF_STOCK", DEFAULT_POLICY, PLACED + 2 * HOUR, "c8")
+        cancel_by_system(
+            order, PLATFORM, "OUT_OF_STOCK", Opening(DEFAULT_POLICY, PLACED + 2 * HOUR, "c8")
+        )
 
 
 # --- C9 -----------------------------------------------------------------------------------
@@ -652,9 +663,11 @@ def _every_way_to_cancel() -> dict[str, CancellationOutcome]:
         "C4": accept(c, order, SELLER, c.requested_at + HOUR),
         "C6": auto_accept(c, order, EXPIRY_WORKER, c.respond_by),
         "C7": cancel_by_seller(
-            make_order(), SELLER, "PRICING_ERROR", None, DEFAULT_POLICY, PLACED, "7"
+            make_order(), SELLER, "PRICING_ERROR", None, Opening(DEFAULT_POLICY, PLACED, "7")
         ),
-        "C8": cancel_by_system(unpaid, PLATFORM, "NON_PAYMENT", DEFAULT_POLICY, PLACED + HOUR, "8"),
+        "C8": cancel_by_system(
+            unpaid, PLATFORM, "NON_PAYMENT", Opening(DEFAULT_POLICY, PLACED + HOUR, "8")
+        ),
     }
 
 
@@ -809,7 +822,9 @@ def test_c4_refused_actions_change_nothing() -> None:
         lambda: reject(c, order, SELLER, "OTHER", "z" * 501, c.requested_at + HOUR),
         lambda: withdraw(c, order, SELLER, c.requested_at + HOUR),
         lambda: buyer_asks(order, c.requested_at + HOUR, new_id="can-2"),
-        lambda: cancel_by_seller(order, SELLER, "OUT_OF_STOCK", None, DEFAULT_POLICY, PLACED, "x"),
+        lambda: cancel_by_seller(
+            order, SELLER, "OUT_OF_STOCK", None, Opening(DEFAULT_POLICY, PLACED, "x")
+        ),
     ]
     for refuse in refusals:
         with pytest.raises(DomainError):

@@ -15,7 +15,7 @@ from models.errors import InvalidTransition, ValidationFailed
 from models.money import Money
 from models.orders import FulfilmentState, LineItem, Order, PaymentMethod, PaymentState
 from models.policy import DEFAULT_POLICY
-from models.requests import Initiator
+from models.requests import Initiator, Opening
 from models.ticket_facts import facts_of_after_sale, facts_of_cancellation
 from models.ticket_rules import (
     Condition,
@@ -138,7 +138,7 @@ def test_h1_new_request_opens_ticket_with_subject_by_kind(kind: RequestKind, sub
 
 def test_h1_buyer_cancellation_request_opens_new_cancellation_request_ticket() -> None:
     out = cancel_domain.request_by_buyer(
-        order(), BUYER, "CHANGED_MIND", None, DEFAULT_POLICY, NOW, "can_1"
+        order(), BUYER, "CHANGED_MIND", None, Opening(DEFAULT_POLICY, NOW, "can_1")
     )
     f = facts_of_cancellation(out.cancellation)
     assert (f.kind, f.initiator, f.phase) == (
@@ -159,7 +159,10 @@ def test_h1_buyer_cancellation_request_opens_new_cancellation_request_ticket() -
 
 def test_h1_system_cancellation_opens_open_notification_ticket() -> None:
     out = cancel_domain.cancel_by_system(
-        order(FulfilmentState.UNPAID), PLATFORM, "NON_PAYMENT", DEFAULT_POLICY, NOW, "can_2"
+        order(FulfilmentState.UNPAID),
+        PLATFORM,
+        "NON_PAYMENT",
+        Opening(DEFAULT_POLICY, NOW, "can_2"),
     )
     f = facts_of_cancellation(out.cancellation)
     assert (f.initiator, f.phase) == (RequestInitiator.PLATFORM, RequestPhase.FINAL)
@@ -184,9 +187,7 @@ def test_h1_no_ticket_for_what_needs_nobody() -> None:
         BUYER,
         "CHANGED_MIND",
         None,
-        DEFAULT_POLICY,
-        NOW - timedelta(hours=23, minutes=30),
-        "can_3",
+        Opening(DEFAULT_POLICY, NOW - timedelta(hours=23, minutes=30), "can_3"),
     )
     assert at_once.cancellation.status is cancel_domain.CancellationStatus.CANCELLED  # C1
     assert open_ticket(facts_of_cancellation(at_once.cancellation), BUYER, "t", NOW) is None

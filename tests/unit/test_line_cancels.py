@@ -17,6 +17,7 @@ from models.money import Money
 from models.orders import FulfilmentState, LineItem, Order, PaymentMethod, PaymentState
 from models.policy import DEFAULT_POLICY
 from models.refund_ledger import LedgerSource, RefundLedger
+from models.requests import Opening
 
 PLACED = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 NOW = PLACED + timedelta(hours=3)
@@ -46,7 +47,7 @@ def order(
 def cancel(o: Order, lines: tuple[tuple[str, int], ...], n: int = 1):  # type: ignore[no-untyped-def]
     ledger = RefundLedger.for_order(o)
     return cancel_lines_by_seller(
-        o, ledger, SELLER, lines, "OUT_OF_STOCK", None, DEFAULT_POLICY, NOW, f"can-{n}"
+        o, ledger, SELLER, lines, "OUT_OF_STOCK", None, Opening(DEFAULT_POLICY, NOW, f"can-{n}")
     )
 
 
@@ -133,11 +134,10 @@ def test_c10_not_once_with_the_carrier(state: FulfilmentState) -> None:
 
 def test_c10_only_a_seller_agent_and_not_over_a_waiting_buyer_request() -> None:
     with pytest.raises(InvalidTransition):
-        cancel_lines_by_seller(
-            order(), RefundLedger.for_order(order()), BUYER, (("l1", 1),), "OUT_OF_STOCK",
-            None, DEFAULT_POLICY, NOW, "can-1",
-        )  # fmt: skip
-    asked = request_by_buyer(order(), BUYER, "CHANGED_MIND", None, DEFAULT_POLICY, NOW, "can-b")
+        cancel_lines_by_seller(order(), RefundLedger.for_order(order()), BUYER, (("l1", 1),), "OUT_OF_STOCK", None, Opening(DEFAULT_POLICY, NOW, "can-1"))  # fmt: skip
+    asked = request_by_buyer(
+        order(), BUYER, "CHANGED_MIND", None, Opening(DEFAULT_POLICY, NOW, "can-b")
+    )
     with pytest.raises(InvalidTransition) as err:
         cancel(asked.order, (("l1", 1),))
     assert err.value.current_state == "CANCELLATION_PENDING"
@@ -145,7 +145,9 @@ def test_c10_only_a_seller_agent_and_not_over_a_waiting_buyer_request() -> None:
 
 def test_c10_a_buyers_later_cancel_refunds_only_what_is_left() -> None:
     first = cancel(order(), (("l1", 1),))
-    asked = request_by_buyer(first.order, BUYER, "CHANGED_MIND", None, DEFAULT_POLICY, NOW, "can-b")
+    asked = request_by_buyer(
+        first.order, BUYER, "CHANGED_MIND", None, Opening(DEFAULT_POLICY, NOW, "can-b")
+    )
     out = accept(asked.cancellation, asked.order, SELLER, NOW + timedelta(hours=1))
     assert out.cancellation.refund is not None
     assert out.cancellation.refund.total == Money(2000 + 2100 + 499, "USD")
@@ -177,7 +179,13 @@ def test_c10_never_more_refunded_than_paid_nor_more_cancelled_than_bought(
         chosen = tuple(dict(asked).items())
         try:
             out = cancel_lines_by_seller(
-                o, ledger, SELLER, chosen, "OUT_OF_STOCK", None, DEFAULT_POLICY, NOW, f"c{n}"
+                o,
+                ledger,
+                SELLER,
+                chosen,
+                "OUT_OF_STOCK",
+                None,
+                Opening(DEFAULT_POLICY, NOW, f"c{n}"),
             )
         except (ValidationFailed, UnitsNotAvailable, OrderNotCancellable):
             continue

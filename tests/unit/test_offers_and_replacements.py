@@ -32,6 +32,7 @@ from models.cancellations import request_by_buyer as cancellation_by_buyer
 from models.errors import InvalidTransition, ValidationFailed
 from models.orders import FulfilmentState, PaymentState
 from models.policy import DAY, DEFAULT_POLICY, HOUR, CategoryPolicy
+from models.requests import Opening
 from tests.unit.test_after_sales_rules import (
     ASKED,
     BUYER,
@@ -337,7 +338,7 @@ def test_p4_a_replacement_order_is_not_cancelled_on_its_own() -> None:
     [placed] = out.new_orders
     with pytest.raises(InvalidTransition) as refused:
         cancellation_by_buyer(
-            placed, BUYER, "CHANGED_MIND", None, DEFAULT_POLICY, ASKED + HOUR, "can-1"
+            placed, BUYER, "CHANGED_MIND", None, Opening(DEFAULT_POLICY, ASKED + HOUR, "can-1")
         )
     assert refused.value.current_state == "REPLACEMENT_ORDER"
     shown = buyer_eligibility(placed, DEFAULT_POLICY, ASKED + HOUR)

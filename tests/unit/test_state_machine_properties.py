@@ -40,6 +40,7 @@ from models.reasons import (
     SELLER_CANCEL_REASONS,
     SYSTEM_CANCEL_REASONS,
 )
+from models.requests import Opening
 
 EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
 MS = timedelta(milliseconds=1)
@@ -245,13 +246,17 @@ def _apply(world: World, step: Step) -> CancellationOutcome | Order | None:
     match step.action:
         case "request":
             reason = _reason(BUYER_CANCEL_REASONS, step.reason_index)
-            return request_by_buyer(order, actor, reason, step.comment, policy, now, world.new_id())
+            return request_by_buyer(
+                order, actor, reason, step.comment, Opening(policy, now, world.new_id())
+            )
         case "seller_cancel":
             reason = _reason(SELLER_CANCEL_REASONS, step.reason_index)
-            return cancel_by_seller(order, actor, reason, step.comment, policy, now, world.new_id())
+            return cancel_by_seller(
+                order, actor, reason, step.comment, Opening(policy, now, world.new_id())
+            )
         case "system_cancel":
             reason = _reason(SYSTEM_CANCEL_REASONS, step.reason_index)
-            return cancel_by_system(order, actor, reason, policy, now, world.new_id())
+            return cancel_by_system(order, actor, reason, Opening(policy, now, world.new_id()))
         case "pay":
             return order.paid(now)
         case "hand_to_carrier":
