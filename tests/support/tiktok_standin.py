@@ -100,9 +100,27 @@ def webhook_listener() -> Iterator[WebhookListener]:
 @dataclass
 class StandIn:
     base: str
-    control: httpx.Client
 
     _default: TikTokClient | None = None
+    _local: threading.local = field(default_factory=threading.local)
+    _clients: list[httpx.Client] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def control(self) -> httpx.Client:
+        """This thread's client of the control API: one httpx.Client used from several threads
+        at once read a socket another thread had closed (EBADF, seen in the chaos test)."""
+        client: httpx.Client | None = getattr(self._local, "client", None)
+        if client is None:
+            client = self._local.client = httpx.Client(base_url=self.base, timeout=10)
+            with self._lock:
+                self._clients.append(client)
+        return client
+
+    def close(self) -> None:
+        with self._lock:
+            for client in self._clients:
+                client.close()
 
     def client(self, **overrides: Any) -> TikTokClient:
         if overrides:
@@ -212,23 +230,22 @@ def _run_standin(
         stderr=subprocess.STDOUT,
         text=True,
     )
-    base = f"http://127.0.0.1:{port}"
-    control = httpx.Client(base_url=base, timeout=10)
+    standin = StandIn(f"http://127.0.0.1:{port}")
 
     def up() -> bool:
         if process.poll() is not None:
             log.seek(0)
             raise AssertionError(f"stand-in exited: {log.read()}")
         try:
-            return control.get("/_standin/health").status_code == 200
+            return standin.control.get("/_standin/health").status_code == 200
         except httpx.HTTPError:
             return False
 
     try:
         wait_for(up, "stand-in listening", timeout=20)
-        yield StandIn(base, control)
+        yield standin
     finally:
-        control.close()
+        standin.close()
         process.terminate()
         try:
             process.wait(timeout=5)
