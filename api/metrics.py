@@ -2,7 +2,7 @@
 
 The operation log (graphql_runtime/operation_log.py) counts GraphQL operations and typed errors; the
 deadline worker, the database driver's command monitoring and the WebSocket middleware feed the
-rest. The live feed (issue 5) increments SUBSCRIPTIONS and FEED_EVENTS_* defined here.
+rest. The live feed (feed/) increments SUBSCRIPTIONS and FEED_EVENTS_* defined here.
 
 Several processes (`--workers N`): the parent sets PROMETHEUS_MULTIPROC_DIR before starting them,
 each process writes its samples there, and `/metrics`, answered by any one of them, adds up all
@@ -55,7 +55,7 @@ ERRORS = Counter(
     ["code"],
 )
 
-# ---- WebSocket and the live feed (issue 5 increments the feed's) ----------------------------
+# ---- WebSocket and the live feed (feed/ increments the feed's) -------------------------------
 WEBSOCKET_CONNECTIONS = Gauge(
     "aftersales_websocket_connections",
     "Open WebSocket connections.",

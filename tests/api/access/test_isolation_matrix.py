@@ -243,7 +243,7 @@ MATRIX: dict[str, Read | Write | Live] = {
     "Query.notifications": Read(
         "{ notifications(first: 100) { edges { node { id orderId requestId message } } } }"
     ),
-    # ---- the helpdesk (issue 7): the shop's team only ----------------------------------------
+    # ---- the helpdesk: the shop's team only -------------------------------------------------
     "Query.tickets": Read(
         f"query($shop: ID) {{ tickets(shopId: $shop, first: 100) {{ edges {{ node {{ {TICKET_FIELDS} }} }} }} }}",
         lambda v: {"shop": v.shop_id},
@@ -488,8 +488,8 @@ REFUND_CASES: dict[str, Read | Write | Live] = {
     ),
 }
 
-# The live feed's subscriptions (issue 5, branch issue-5 at ff5b9f4), checked against a scratch
-# merge of that branch: both pass, and both fail when the feed's buyer filter or the tab counts'
+# The live feed's subscriptions, checked against a scratch merge of the feed before it landed:
+# both pass, and both fail when the feed's buyer filter or the tab counts'
 # agent check is removed. They join MATRIX when those fields are in the schema.
 LIVE_FEED_CASES: dict[str, Live] = {
     "Subscription.requestEvents": Live(
@@ -516,8 +516,8 @@ LIVE_FEED_CASES: dict[str, Live] = {
 }
 
 
-# Refunds, returns and replacements (issue 3, branch issue-3 at d3557f5), checked against a
-# scratch merge of that branch. They join MATRIX when those fields are in the schema.
+# Refunds, returns and replacements, checked against a scratch merge of their work before it
+# landed. They join MATRIX when those fields are in the schema.
 def _as_write(name: str, input_type: str, build: Vars, allowed: set[str]) -> Write:
     return Write(_write(name, input_type), lambda v: {"input": build(v)}, frozenset(allowed))
 
