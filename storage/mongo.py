@@ -195,18 +195,20 @@ class BatchReads(BeforeCommit):
         self.found.clear()
 
 
+def _in_batch(db: Database, session: Session | None) -> bool:
+    """Whether `session` is the transaction of a batch of `db` (`Database.together`)."""
+    joined = _joined.get()
+    return joined is not None and joined[0] is db and joined[1] is session
+
+
 async def read_once(
     db: Database, session: Session | None, key: Hashable, read: Callable[[], Awaitable[T]]
 ) -> T:
     """`read()`, or in a batch's transaction its answer to the first part that asked (the
     same snapshot, and nothing in the batch writes what it reads): one read a batch, not one
     a part."""
-    joined = _joined.get()
-    memo = (
-        db.before_commit(session, BatchReads)
-        if session is not None and joined is not None and joined[0] is db and joined[1] is session
-        else None
-    )
+    # A batch's session is never None: _in_batch is false for None.
+    memo = db.before_commit(session, BatchReads) if _in_batch(db, session) else None  # type: ignore[arg-type]
     if memo is None:
         return await read()
     if key not in memo.found:
@@ -222,8 +224,7 @@ def insert_at_commit(
     them now. Only for documents nothing in the same transaction reads back (a batch's parts
     are distinct requests); a duplicate key then fails the batch, not the part, and the parts
     are tried again on their own."""
-    joined = _joined.get()
-    if joined is None or joined[0] is not db or joined[1] is not session:
+    if not _in_batch(db, session):
         return False
     gathered = db.before_commit(session, GatheredInserts)
     if gathered is None:

@@ -65,7 +65,8 @@ async def prepare(db: Database) -> None:
     )
     done = await collection(db).find({"state": DONE}, {"received_at": 1}).to_list(None)
     for start in range(0, len(done), ACCEPT_BATCH):
-        await _keep_keys(db, [(d["_id"], d["received_at"]) for d in done[start:][:ACCEPT_BATCH]])
+        chunk = done[start : start + ACCEPT_BATCH]
+        await _keep_keys(db, [(d["_id"], d["received_at"]) for d in chunk])
     if done:
         await collection(db).delete_many({"state": DONE})
 
