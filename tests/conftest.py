@@ -21,6 +21,14 @@ from storage.mongo import Database, connect
 from tests.support.api_client import GraphQLClient
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The files with a test marked `long` first, each file's tests in their order: a parallel
+    run (./dev test) hands out whole files in this order, and one started last would leave
+    the other workers idle while it runs alone."""
+    long_files = {item.path for item in items if item.get_closest_marker("long")}
+    items.sort(key=lambda item: item.path not in long_files)
+
+
 def _now_ms() -> datetime:
     now = datetime.now(UTC)
     return now.replace(microsecond=now.microsecond // 1000 * 1000)

@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
+from pathlib import Path
+
+from tests.support.locks import held
 
 PACKAGE = "chromium"
 
@@ -16,6 +20,12 @@ def find_chromium() -> str | None:
 def ensure_chromium() -> tuple[str | None, str]:
     """The path of a Chromium to drive, installing Debian's package when it can (root with
     apt-get); else None and why, for the skip message."""
+    # Machine-wide: apt-get takes dpkg's lock and fails, not waits, while another one runs.
+    with held(Path(tempfile.gettempdir()) / "aftersales-tests-chromium.lock"):
+        return _ensure_chromium()
+
+
+def _ensure_chromium() -> tuple[str | None, str]:
     found = find_chromium()
     if found:
         return found, ""

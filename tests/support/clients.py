@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from tests.support.api_client import authorization
+from tests.support.locks import held
 from tests.support.processes import ROOT
 
 NODE_DIR = ROOT / ".cache" / "node"
@@ -31,20 +32,21 @@ def node_ready() -> Path:
     if node is None or npm is None:
         pytest.skip("node and npm are not installed: the npm graphql-ws client test needs them")
     stamp = NODE_DIR / ".installed"
-    if not stamp.exists() or stamp.read_text() != " ".join(PACKAGES):
-        NODE_DIR.mkdir(parents=True, exist_ok=True)
-        (NODE_DIR / "package.json").write_text('{"private": true, "type": "module"}\n')
-        done = subprocess.run(
-            [npm, "install", "--no-audit", "--no-fund", "--loglevel=error", *PACKAGES],
-            cwd=NODE_DIR,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert done.returncode == 0, f"npm install failed: {done.stderr}"
-        stamp.write_text(" ".join(PACKAGES))
-    # Next to its node_modules, so node resolves the packages as an app would.
-    shutil.copyfile(SCRIPT, NODE_DIR / SCRIPT.name)
+    with held(NODE_DIR.parent / "node.lock"):  # another test process may be installing
+        if not stamp.exists() or stamp.read_text() != " ".join(PACKAGES):
+            NODE_DIR.mkdir(parents=True, exist_ok=True)
+            (NODE_DIR / "package.json").write_text('{"private": true, "type": "module"}\n')
+            done = subprocess.run(
+                [npm, "install", "--no-audit", "--no-fund", "--loglevel=error", *PACKAGES],
+                cwd=NODE_DIR,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            assert done.returncode == 0, f"npm install failed: {done.stderr}"
+            stamp.write_text(" ".join(PACKAGES))
+        # Next to its node_modules, so node resolves the packages as an app would.
+        shutil.copyfile(SCRIPT, NODE_DIR / SCRIPT.name)
     return NODE_DIR
 
 

@@ -147,6 +147,7 @@ async def _race(linked: Linked, kind: str, tiktok_id: str, race: Race) -> None:
         assert answer.status_code == 200, answer.text
 
 
+@pytest.mark.long
 async def test_h4_chaos_every_mirror_equals_tiktok_and_every_decision_applied_once(
     linked: Linked,
 ) -> None:
