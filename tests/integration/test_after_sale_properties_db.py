@@ -17,10 +17,12 @@ Kept cheap so 200 examples run in CI: at most ten steps each, one order per exam
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
@@ -65,12 +67,13 @@ from models.order_intake import OrderStep, OrderUpdate
 from models.orders import FulfilmentState
 from models.policy import CategoryPolicy
 from services.after_sales import SECTION
-from services.bootstrap import Services
+from services.bootstrap import Services, build_services
 from storage import after_sales as store
 from storage import orders as order_store
 from storage import policies, tab_counts
 from storage.mongo import Database
 from tests.support.factories import build_order
+from tests.support.webhook_delivery import own_database
 
 ACTIONS = [
     "request",
@@ -141,6 +144,20 @@ policies_ = st.builds(
     instant_refund=st.booleans(),
     replacement_needs_item_back=st.booleans(),
 )
+
+
+@pytest.fixture(scope="module")
+async def db(mongodb_uri: str) -> AsyncIterator[Database]:
+    """A database of its own: each step's snapshot finds replacement orders by a field no index
+    covers, which in the suite's shared database read every earlier test's orders (the test
+    took 188 s instead of 59 s right after the deadline worker's 1,000-request race)."""
+    async with own_database(mongodb_uri) as database:
+        yield database
+
+
+@pytest.fixture(scope="module")
+async def services(db: Database, clock: SettableClock) -> Services:
+    return await build_services(db, clock)
 
 
 def _pick(options: list[Any], n: int) -> Any:
