@@ -125,7 +125,12 @@ def test_a_bad_setting_names_itself(tmp_path: Path, name: str, value: str) -> No
 
 @pytest.mark.slow
 def test_port_option_is_where_the_service_listens(tmp_path: Path, port: int) -> None:
-    proc = start_service({"AFTERSALES_PORT": str(free_port())}, tmp_path, ("--port", str(port)))
+    proc = start_service(
+        # No demo data: what is proven is where it listens, and the load is most of a start.
+        {"AFTERSALES_PORT": str(free_port()), "AFTERSALES_DEMO_DATA": "false"},
+        tmp_path,
+        ("--port", str(port)),
+    )
     try:
         lines = wait_for_line(proc, "Uvicorn running")
         assert f"GraphiQL: http://127.0.0.1:{port}/graphql" in lines
@@ -148,7 +153,10 @@ def test_help_lists_the_options(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_a_second_service_on_the_same_data_folder_says_who_holds_it(tmp_path: Path) -> None:
-    first = start_service({"AFTERSALES_PORT": str(free_port())}, tmp_path)
+    # No demo data: the second start is refused on the folder, whatever the first one loaded.
+    first = start_service(
+        {"AFTERSALES_PORT": str(free_port()), "AFTERSALES_DEMO_DATA": "false"}, tmp_path
+    )
     try:
         wait_for_line(first, "Uvicorn running")
         second = start_service({"AFTERSALES_PORT": str(free_port())}, tmp_path)

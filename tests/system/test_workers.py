@@ -118,7 +118,12 @@ async def test_h3_with_workers_shutdown_closes_subscriptions_with_going_away(
     """Each process of `--workers N` closes its subscriptions with 1001 and how to resume, as
     one process does (uvicorn's own servers would cut them with a bare 1012)."""
     port = free_port()
-    proc = start_service({"AFTERSALES_PORT": str(port)}, tmp_path, args=("--workers", "2"))
+    proc = start_service(
+        # No demo data: the subscriptions need none, and its load is most of the start.
+        {"AFTERSALES_PORT": str(port), "AFTERSALES_DEMO_DATA": "false"},
+        tmp_path,
+        args=("--workers", "2"),
+    )
     url = f"ws://127.0.0.1:{port}/graphql"
     try:
         wait_for_line(proc, "Application startup complete", count=2)
