@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from bson import ObjectId
 
@@ -29,7 +31,7 @@ from models.after_sales import (
     RefundLedger,
 )
 from models.clock import Clock
-from models.commands import AfterSaleCommand, line_map
+from models.commands import AfterSaleCommand
 from models.errors import DomainError, NotFound, ValidationFailed
 from models.orders import Order
 from models.policy import DEFAULT_POLICY, BusinessCalendar, CategoryPolicy, PolicyBook
@@ -53,6 +55,29 @@ KIND = KindOfRequest(
 
 def new_after_sale_id() -> str:
     return f"afs_{ObjectId()}"
+
+
+# Each step on a request, by its command (models/commands.py).
+_STEPS: dict[type[AfterSaleCommand], Callable[[domain.Step, Any], AfterSaleOutcome]] = {
+    commands.WithdrawAfterSale: domain.withdraw,
+    commands.AppealAfterSale: domain.appeal,
+    commands.ShipReturn: domain.ship_return,
+    commands.ApproveAfterSale: domain.approve,
+    commands.RejectAfterSale: domain.reject,
+    commands.ConfirmReturnReceived: domain.confirm_receipt,
+    commands.RejectReturnOnReceipt: domain.reject_on_receipt,
+    commands.OfferPartialRefund: domain.offer_partial_refund,
+    commands.AnswerOffer: domain.answer_offer,
+    commands.IssueReplacementRefund: domain.issue_replacement_refund,
+    commands.ShipReplacement: domain.ship_replacement,
+    commands.DecideAppeal: domain.decide_appeal,
+    commands.RecordReplacementDelivered: domain.replacement_delivered,
+}
+
+
+def _on(case: AfterSalesCase, r: AfterSaleRequest, actor: Actor, now: datetime) -> domain.Step:
+    """A step on `r` as its order's case holds it now."""
+    return domain.Step(r, case.order, case.ledger, actor, now, case.replacement_order(r))
 
 
 @dataclass(frozen=True)
@@ -81,39 +106,17 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
     ) -> Callable[[Session], Awaitable[AfterSaleRequest]]:
         """R1, P1 (a buyer's request), R5 (a second one, linked), R10 (instant refund); R9, R10
         (a refund with no buyer request): decided on the order's case, written in one go."""
-        now = self.clock.now
 
         def create(case: AfterSalesCase, book: PolicyBook, new_id: str) -> AfterSaleOutcome:
-            order = case.order
+            order, now = case.order, self.clock.now()
             if isinstance(c, commands.RequestAfterSale):
                 asked = dict(c.lines)
                 categories = [line.category for line in order.lines if line.line_id in asked]
                 policy = book.for_order(categories or order.categories)  # kept on the request (Y1)
-                return domain.request_by_buyer(
-                    order,
-                    case.requests,
-                    case.ledger,
-                    actor,
-                    c.kind,
-                    asked,
-                    c.reason,
-                    c.note,
-                    Opening(policy, now(), new_id, book.calendar),
-                )
-            refund = domain.refund_by_seller
-            if isinstance(c, commands.PlatformRefund):
-                refund = domain.refund_by_platform
-            return refund(
-                order,
-                case.requests,
-                case.ledger,
-                actor,
-                c.reason,
-                c.comment,
-                Opening(book.for_order(order.categories), now(), new_id),
-                lines=line_map(c.lines),
-                partial_amount=c.partial_amount,
-            )
+                opening = Opening(policy, now, new_id, book.calendar)
+                return domain.request_by_buyer(case, actor, c, opening)
+            opening = Opening(book.for_order(order.categories), now, new_id)
+            return domain.refund_without_request(case, actor, c, opening)
 
         async def write(session: Session) -> AfterSaleRequest:
             cases = await self._cases([c.order_id], session)
@@ -131,55 +134,13 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
     ) -> Callable[[Session, AfterSaleRequest], Awaitable[AfterSaleRequest]]:
         """A step on one request: the domain's rule on the order's case, written in one go (who
         may take it is the command's permit, checked before: RequestWrites.one)."""
-        now = self.clock.now
-
-        def decide(r: AfterSaleRequest, case: AfterSalesCase) -> AfterSaleOutcome:
-            order, ledger = case.order, case.ledger
-            match c:
-                case commands.WithdrawAfterSale():
-                    return domain.withdraw(r, order, actor, now())
-                case commands.AppealAfterSale():
-                    return domain.appeal(r, order, actor, c.reason, c.comment, now())
-                case commands.ShipReturn():
-                    return domain.ship_return(r, order, actor, c.carrier, c.tracking_number, now())
-                case commands.ApproveAfterSale():  # R7, P2: some lines, maybe for less money
-                    terms = c.terms.as_arguments()
-                    return domain.approve(r, order, ledger, actor, c.decision, now(), **terms)
-                case commands.RejectAfterSale():
-                    return domain.reject(r, order, actor, c.reason, c.comment, now())
-                case commands.ConfirmReturnReceived():
-                    return domain.confirm_receipt(r, order, ledger, actor, now())
-                case commands.RejectReturnOnReceipt():
-                    return domain.reject_on_receipt(r, order, actor, c.reason, c.comment, now())
-                case commands.OfferPartialRefund():  # R12
-                    lines = line_map(c.lines)
-                    return domain.offer_partial_refund(
-                        r, order, ledger, actor, c.amount, now(), lines=lines, comment=c.comment
-                    )
-                case commands.AnswerOffer():
-                    return domain.answer_offer(r, order, ledger, actor, c.accept, now())
-                case commands.IssueReplacementRefund():  # P4
-                    replacement = case.replacement_order(r)
-                    return domain.issue_replacement_refund(
-                        r, order, ledger, actor, c.comment, now(), replacement
-                    )
-                case commands.ShipReplacement():  # P2, P4: the replacement order is handed over too
-                    replacement = case.replacement_order(r)
-                    return domain.ship_replacement(
-                        r, order, actor, c.carrier, c.tracking_number, now(), replacement
-                    )
-                case commands.DecideAppeal():  # R6: the refund goes ahead, or the request closes
-                    if c.for_buyer:
-                        return domain.decide_for_buyer(r, order, ledger, actor, c.note, now())
-                    return domain.decide_for_seller(r, order, actor, c.note, now())
-                case commands.RecordReplacementDelivered():  # P2: a carrier event
-                    replacement = case.replacement_order(r)
-                    return domain.replacement_delivered(r, order, actor, now(), replacement)
+        step = _STEPS.get(type(c))
+        if step is None:
             raise TypeError(f"not a step on an after-sale request: {c!r}")
 
         async def write(session: Session, r: AfterSaleRequest) -> AfterSaleRequest:
             cases = await self._cases([r.order_id], session)
-            outcome = decide(r, cases[r.order_id])
+            outcome = step(_on(cases[r.order_id], r, actor, self.clock.now()), c)
             return await self._write_one(session, actor, cases, _Change(outcome, r))
 
         return write
@@ -192,7 +153,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
 
         def decide(r: AfterSaleRequest, case: AfterSalesCase) -> AfterSaleOutcome | None:
             try:
-                return domain.act_on_deadline(r, case.order, case.ledger, actor, now)
+                return domain.act_on_deadline(_on(case, r, actor, now))
             except DomainError:
                 return None  # moved by someone else, or not due after all
 
@@ -213,11 +174,8 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         now = self.clock.now()
 
         def decide(r: AfterSaleRequest, case: AfterSalesCase) -> AfterSaleOutcome | None:
-            replacement = case.replacement_order(r)
-            if replacement is None:
-                return None
-            # None too when the request moved on (refunded instead, say): the order alone moves.
-            return domain.follow_replacement_order(r, case.order, replacement, actor, now)
+            # None when the request moved on (refunded instead, say): the order alone moves.
+            return domain.follow_replacement_order(_on(case, r, actor, now))
 
         if ids:
             await self._decide_each(session, actor, ids, decide)
