@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from models import after_sales_reasons as reasons
+from models import commands
 from models.actors import ActorKind
 from models.after_sale_requests import (
     AfterSaleOutcome,
@@ -34,16 +35,6 @@ from models.after_sales_case import pay, snapshot
 from models.after_sales_errors import DecisionNotAllowed
 from models.after_sales_machine import AfterSaleAction, AfterSaleKind, AfterSaleStatus, DecisionType
 from models.after_sales_machine import AfterSaleNotificationKind as _N
-from models.commands import (
-    AnswerOffer,
-    AppealAfterSale,
-    ApprovalTerms,
-    ApproveAfterSale,
-    DecideAppeal,
-    OfferPartialRefund,
-    RejectAfterSale,
-    WithdrawAfterSale,
-)
 from models.errors import ValidationFailed
 from models.orders import FulfilmentState, Order
 from models.reasons import clean_comment, require_reason
@@ -84,7 +75,7 @@ def _target_of(r: AfterSaleRequest, decision: Decision) -> AfterSaleStatus:
     return _S.AWAITING_REPLACEMENT_SHIPMENT if replacing else _S.REFUNDED
 
 
-def decision_for(s: Step, decision_type: DecisionType, terms: ApprovalTerms) -> Decision:
+def decision_for(s: Step, decision_type: DecisionType, terms: commands.ApprovalTerms) -> Decision:
     """The decision as the seller states it, checked against the request (R7, P2, R12)."""
     r, order = s.request, s.order
     if decision_type is _D.APPROVE_REPLACEMENT and r.kind is not _K.REPLACEMENT:
@@ -163,7 +154,7 @@ def carry_out(
     )
 
 
-def approve(s: Step, c: ApproveAfterSale) -> AfterSaleOutcome:
+def approve(s: Step, c: commands.ApproveAfterSale) -> AfterSaleOutcome:
     """R7, P2: the seller approves with a decision, maybe for fewer lines, maybe for less money."""
     s.start(_A.APPROVE)
     if c.decision in _OWN_STEPS:
@@ -180,7 +171,7 @@ def auto_approve(s: Step) -> AfterSaleOutcome:
     return carry_out(s, decision, _A.AUTO_APPROVE, **why)
 
 
-def reject(s: Step, c: RejectAfterSale) -> AfterSaleOutcome:
+def reject(s: Step, c: commands.RejectAfterSale) -> AfterSaleOutcome:
     """R4, P3: a reason from the kind's catalogue; a comment, required for a replacement (P3)."""
     r = s.start(_A.REJECT)
     require_reason(profile_of(r.kind).reject_reasons, c.reason)
@@ -208,7 +199,7 @@ def rejected(
     return s.moved_to(action, _S.REJECTED, s.to_buyer(_N.AFTER_SALE_REJECTED, text), **step)
 
 
-def withdraw(s: Step, c: WithdrawAfterSale) -> AfterSaleOutcome:
+def withdraw(s: Step, c: commands.WithdrawAfterSale) -> AfterSaleOutcome:
     """The buyer takes back a request the seller has not answered, or a return not yet shipped."""
     r = s.start(_A.WITHDRAW)
     s.in_time()
@@ -219,7 +210,7 @@ def withdraw(s: Step, c: WithdrawAfterSale) -> AfterSaleOutcome:
 # --- Partial-refund offers (R12) --------------------------------------------------------------
 
 
-def offer_partial_refund(s: Step, c: OfferPartialRefund) -> AfterSaleOutcome:
+def offer_partial_refund(s: Step, c: commands.OfferPartialRefund) -> AfterSaleOutcome:
     """R12: the seller offers an amount (positive, at most what the lines can still refund)."""
     action = _A.OFFER_PARTIAL_REFUND
     r = s.start(action)
@@ -230,7 +221,8 @@ def offer_partial_refund(s: Step, c: OfferPartialRefund) -> AfterSaleOutcome:
             "full or reject it"
         )
     offered = _D.OFFER_PARTIAL_REFUND
-    d = decision_for(s, offered, ApprovalTerms(c.lines, partial_amount=c.amount, comment=c.comment))
+    terms = commands.ApprovalTerms(c.lines, partial_amount=c.amount, comment=c.comment)
+    d = decision_for(s, offered, terms)
     if d.partial_amount is None:  # decision_for refuses an offer without one
         raise ValueError("an offer without an amount passed decision_for")
     offer = Offer(
@@ -274,7 +266,7 @@ def _answered(
     return s.moved_to(action, _S.PENDING_SELLER, s.to_shop(_N.OFFER_ANSWERED, text), **step)
 
 
-def answer_offer(s: Step, c: AnswerOffer) -> AfterSaleOutcome:
+def answer_offer(s: Step, c: commands.AnswerOffer) -> AfterSaleOutcome:
     """R12: the buyer accepts the offer (refunded that amount, keeps the item) or declines it."""
     action = _A.ACCEPT_OFFER if c.accept else _A.DECLINE_OFFER
     s.start(action)
@@ -293,7 +285,7 @@ def expire_offer(s: Step) -> AfterSaleOutcome:
 # --- Appeals (R5, R6) ---------------------------------------------------------------------------
 
 
-def appeal(s: Step, c: AppealAfterSale) -> AfterSaleOutcome:
+def appeal(s: Step, c: commands.AppealAfterSale) -> AfterSaleOutcome:
     """R5, R6: the buyer appeals a rejection within the appeal window; the platform mediates."""
     r = s.start(_A.APPEAL)
     require_reason(reasons.APPEAL_REASONS, c.reason)
@@ -307,7 +299,7 @@ def appeal(s: Step, c: AppealAfterSale) -> AfterSaleOutcome:
     return s.moved_to(_A.APPEAL, _S.APPEALED, s.to_shop(_N.APPEAL_OPENED, text), **step)
 
 
-def decide_appeal(s: Step, c: DecideAppeal) -> AfterSaleOutcome:
+def decide_appeal(s: Step, c: commands.DecideAppeal) -> AfterSaleOutcome:
     """R6: the mediator decides, with a note: for the buyer, the refund (or replacement) goes
     ahead; for the seller, the request closes."""
     action = _A.DECIDE_FOR_BUYER if c.for_buyer else _A.DECIDE_FOR_SELLER

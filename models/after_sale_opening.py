@@ -48,12 +48,6 @@ INSTANT_REFUNDER = Actor(ActorKind.PLATFORM, "instant-refund")
 # --- Who may ask for what (R1, R5, P1) ----------------------------------------------------------
 
 
-def check_existing(order: Order, existing: Sequence[AfterSaleRequest]) -> None:
-    for other in existing:
-        if other.order_id != order.id:
-            raise ValueError(f"{other.id} belongs to order {other.order_id}, not {order.id}")
-
-
 def _request_window(
     order: Order, kind: AfterSaleKind, policy: CategoryPolicy, now: datetime
 ) -> datetime:
@@ -112,19 +106,15 @@ def _holding(existing: Sequence[AfterSaleRequest], ignore: set[str]) -> list[Aft
     return [r for r in existing if r.holds_units and r.id not in ignore]
 
 
-def units_left(
-    order: Order, line_id: str, existing: Sequence[AfterSaleRequest], ignore: set[str]
-) -> int:
-    held = sum(r.covered.get(line_id, 0) for r in _holding(existing, ignore))
-    return max(0, order.units_left(line_id) - held)  # less units the seller cancelled (C10)
+def units_left(case: AfterSalesCase, line_id: str, ignore: set[str]) -> int:
+    held = sum(r.covered.get(line_id, 0) for r in _holding(case.requests, ignore))
+    return max(0, case.order.units_left(line_id) - held)  # less units the seller cancelled (C10)
 
 
 def refuse_open_and_used(
-    order: Order,
-    existing: Sequence[AfterSaleRequest],
-    quantities: Mapping[str, int],
-    ignore: set[str],
+    case: AfterSalesCase, quantities: Mapping[str, int], ignore: set[str]
 ) -> None:
+    order, existing = case.order, case.requests
     for line_id in quantities:
         blocking = [r for r in existing if r.is_open and line_id in r.covered]
         if blocking:
@@ -136,7 +126,7 @@ def refuse_open_and_used(
                 existing_id=blocking[0].id,
             )
     for line_id, quantity in quantities.items():
-        available = units_left(order, line_id, existing, ignore)
+        available = units_left(case, line_id, ignore)
         if quantity > available:
             holder = next((r.id for r in _holding(existing, ignore) if line_id in r.covered), None)
             raise AfterSaleRefused(
@@ -149,38 +139,37 @@ def refuse_open_and_used(
 
 
 def buyer_may_ask(
-    order: Order,
-    existing: Sequence[AfterSaleRequest],
+    case: AfterSalesCase,
     kind: AfterSaleKind,
     quantities: Mapping[str, int],
     policy: CategoryPolicy,
     now: datetime,
 ) -> tuple[datetime, list[AfterSaleRequest]]:
     """R1, R5, P1 in the order the buyer's app explains them; the window end and what it closes."""
-    ends = _request_window(order, kind, policy, now)
-    if sum(r.seller_rejections for r in existing) >= 2:
+    ends = _request_window(case.order, kind, policy, now)
+    if sum(r.seller_rejections for r in case.requests) >= 2:
         raise AfterSaleRefused(
-            f"the seller rejected two requests on order {order.id}; only an appeal is possible",
+            f"the seller rejected two requests on order {case.order.id}; only an appeal is "
+            "possible",
             code=refusals.SECOND_REJECTION_ONLY_APPEAL,
         )
-    superseded = supersedable(existing, list(quantities))
-    refuse_open_and_used(order, existing, quantities, {r.id for r in superseded})
+    superseded = supersedable(case.requests, list(quantities))
+    refuse_open_and_used(case, quantities, {r.id for r in superseded})
     return ends, superseded
 
 
 def line_eligibility(
-    order: Order, existing: Sequence[AfterSaleRequest], book: PolicyBook, now: datetime
+    case: AfterSalesCase, book: PolicyBook, now: datetime
 ) -> tuple[LineEligibility, ...]:
     """For each line and each kind: may the buyer ask now, how many, until when, or why not."""
-    check_existing(order, existing)
     out: list[LineEligibility] = []
-    for line in order.lines:
+    for line in case.order.lines:
         policy = book.for_category(line.category)
-        superseded = {r.id for r in supersedable(existing, [line.line_id])}
-        available = units_left(order, line.line_id, existing, superseded)
+        superseded = {r.id for r in supersedable(case.requests, [line.line_id])}
+        available = units_left(case, line.line_id, superseded)
         for kind in AfterSaleKind:
             try:
-                ends, _ = buyer_may_ask(order, existing, kind, {line.line_id: 1}, policy, now)
+                ends, _ = buyer_may_ask(case, kind, {line.line_id: 1}, policy, now)
             except AfterSaleRefused as refusal:
                 refused = (refusal.code, refusal.message, available, refusal.window_ends_at)
                 out.append(LineEligibility(line.line_id, kind, False, *refused))
@@ -203,17 +192,17 @@ def request_by_buyer(
     request (Y1).
     """
     check_create(_A.REQUEST, actor, c.kind)
-    order, existing, policy, now = case.order, case.requests, opening.policy, opening.now
+    order, policy, now = case.order, opening.policy, opening.now
     require_reason(profile_of(c.kind).request_reasons, c.reason)
     note = clean_comment(c.note, field="note")
     quantities = clean_quantities(order, dict(c.lines))
-    _, superseded = buyer_may_ask(order, existing, c.kind, quantities, policy, now)
+    _, superseded = buyer_may_ask(case, c.kind, quantities, policy, now)
     if order.fulfilment_state is not FulfilmentState.DELIVERED and c.reason != reasons.NOT_RECEIVED:
         raise AfterSaleRefused(
             f"order {order.id} was not delivered: only a refund as not received is possible",
             code=refusals.NOT_DELIVERED,
         )
-    follows = last_rejected(existing)
+    follows = last_rejected(case.requests)
 
     asked = record_of(actor, _A.REQUEST, None, _S.PENDING_SELLER, now, c.reason, note)
     record = record_step(c.kind, asked)
@@ -266,10 +255,11 @@ def _refunded_at_once(
     return AfterSaleOutcome(paid, new_order, records, notes, None, new_ledger, closed)
 
 
-def _refuse_nothing_free(order: Order, existing: Sequence[AfterSaleRequest]) -> None:
+def _refuse_nothing_free(case: AfterSalesCase) -> None:
     """Every unit is spoken for: by a request still open or appealable, named (the refund may
     come from it), or by refunds and settlements for good."""
-    held = (r for r in existing if r.holds_units and (r.is_open or r.status is _S.REJECTED))
+    order = case.order
+    held = (r for r in case.requests if r.holds_units and (r.is_open or r.status is _S.REJECTED))
     if (r := next(held, None)) is not None:
         also = " (rejected; the buyer may still appeal it)" if r.status is _S.REJECTED else ""
         raise AfterSaleRefused(
@@ -306,7 +296,7 @@ def refund_without_request(
     require_reason(catalogue, reason)
     check_create(action, actor, _K.REFUND_ONLY)
     comment, now = clean_comment(c.comment), opening.now
-    order, existing, ledger = case.order, case.requests, case.ledger
+    order, ledger = case.order, case.ledger
     if order.fulfilment_state not in (FulfilmentState.IN_TRANSIT, FulfilmentState.DELIVERED):
         raise AfterSaleRefused(
             f"order {order.id} is {order.fulfilment_state.value}: before it is handed to the "
@@ -319,13 +309,13 @@ def refund_without_request(
         quantities = {
             line.line_id: n
             for line in order.lines
-            if (n := units_left(order, line.line_id, existing, set())) > 0
+            if (n := units_left(case, line.line_id, set())) > 0
         }
         if not quantities:
-            _refuse_nothing_free(order, existing)
+            _refuse_nothing_free(case)
     else:
         quantities = clean_quantities(order, dict(c.lines))
-        refuse_open_and_used(order, existing, quantities, set())
+        refuse_open_and_used(case, quantities, set())
     partial = partial_amount is not None
     decided = DecisionType.OFFER_PARTIAL_REFUND if partial else DecisionType.APPROVE_REFUND
     chosen = snapshot(order, quantities)

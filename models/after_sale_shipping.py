@@ -19,19 +19,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 from models import after_sales_reasons as reasons
+from models import commands
 from models.after_sale_decisions import carry_out, rejected
 from models.after_sale_requests import AfterSaleOutcome, Decision, Shipment, Step
 from models.after_sales_machine import AfterSaleAction, AfterSaleStatus, DecisionType
 from models.after_sales_machine import AfterSaleNotificationKind as _N
-from models.commands import (
-    ConfirmReturnReceived,
-    IssueReplacementRefund,
-    RecordReplacementDelivered,
-    RejectReturnOnReceipt,
-    Shipping,
-    ShipReplacement,
-    ShipReturn,
-)
 from models.errors import ValidationFailed
 from models.orders import FulfilmentState
 from models.reasons import clean_comment, require_reason
@@ -51,13 +43,13 @@ def _clean_text(value: str, field: str) -> str:
     return cleaned
 
 
-def _shipment_of(s: Step, c: Shipping) -> Shipment:
+def _shipment_of(s: Step, c: commands.Shipping) -> Shipment:
     """A parcel handed to a carrier now, its carrier and tracking number checked."""
     carrier = _clean_text(c.carrier, "carrier")
     return Shipment(carrier, _clean_text(c.tracking_number, "trackingNumber"), s.now)
 
 
-def ship_return(s: Step, c: ShipReturn) -> AfterSaleOutcome:
+def ship_return(s: Step, c: commands.ShipReturn) -> AfterSaleOutcome:
     """R8: the buyer ships the item back within the return-shipping window."""
     r = s.start(_A.SHIP_RETURN)
     shipment = _shipment_of(s, c)
@@ -88,7 +80,7 @@ def expire_return(s: Step) -> AfterSaleOutcome:
     return s.moved_to(_A.EXPIRE_RETURN, _S.RETURN_EXPIRED, *notes, **why)
 
 
-def confirm_receipt(s: Step, c: ConfirmReturnReceived) -> AfterSaleOutcome:
+def confirm_receipt(s: Step, c: commands.ConfirmReturnReceived) -> AfterSaleOutcome:
     """R8: the seller confirms the return arrived: the refund is paid (or the replacement ships)."""
     r = s.start(_A.CONFIRM_RECEIPT)
     s.in_time()
@@ -104,7 +96,7 @@ def auto_confirm_receipt(s: Step) -> AfterSaleOutcome:
     return carry_out(s, None, action, **why, return_shipment=received)
 
 
-def reject_on_receipt(s: Step, c: RejectReturnOnReceipt) -> AfterSaleOutcome:
+def reject_on_receipt(s: Step, c: commands.RejectReturnOnReceipt) -> AfterSaleOutcome:
     """R8, R4: the returned parcel is not what was agreed; the buyer may appeal (R5)."""
     s.start(_A.REJECT_ON_RECEIPT)
     require_reason(reasons.RECEIPT_REJECT_REASONS, c.reason)
@@ -128,7 +120,7 @@ def _refunded_instead(s: Step, comment: str | None, **why: object) -> AfterSaleO
     return replace(outcome, moved_orders=((replacement, cancelled),))
 
 
-def issue_replacement_refund(s: Step, c: IssueReplacementRefund) -> AfterSaleOutcome:
+def issue_replacement_refund(s: Step, c: commands.IssueReplacementRefund) -> AfterSaleOutcome:
     """P4: the seller cannot replace; the approved (or asked) lines are refunded in full instead,
     the buyer keeps the faulty item, and an unshipped replacement order is cancelled."""
     s.start(_A.ISSUE_REPLACEMENT_REFUND)
@@ -165,7 +157,7 @@ def _delivered(s: Step) -> AfterSaleOutcome:
     return s.moved_to(action, _S.REPLACED, note, **step)
 
 
-def ship_replacement(s: Step, c: ShipReplacement) -> AfterSaleOutcome:
+def ship_replacement(s: Step, c: commands.ShipReplacement) -> AfterSaleOutcome:
     """P2, P4: the seller hands the replacement to the carrier; its order moves with it."""
     s.start(_A.SHIP_REPLACEMENT)
     shipment = _shipment_of(s, c)
@@ -176,7 +168,7 @@ def ship_replacement(s: Step, c: ShipReplacement) -> AfterSaleOutcome:
     return replace(outcome, moved_orders=((s.replacement, handed),))
 
 
-def replacement_delivered(s: Step, c: RecordReplacementDelivered) -> AfterSaleOutcome:
+def replacement_delivered(s: Step, c: commands.RecordReplacementDelivered) -> AfterSaleOutcome:
     """P2, P4: the carrier delivered the replacement; its order is delivered with it."""
     outcome, replacement = _delivered(s), s.replacement
     if replacement is None or replacement.fulfilment_state is not FulfilmentState.IN_TRANSIT:

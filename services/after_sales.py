@@ -205,10 +205,10 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         return (await store.for_orders(self.db, [order.id]))[order.id]
 
     async def line_eligibility(self, actor: Actor, order_id: str) -> tuple[LineEligibility, ...]:
-        order, _ = await self.visible_order(actor, order_id)
-        existing = (await store.for_orders(self.db, [order.id]))[order.id]
+        order, ledger = await self.visible_order(actor, order_id)
+        case = AfterSalesCase(order, ledger, await self.for_order(order))
         book = await policies.book_for(self.db, order.categories)
-        return domain.line_eligibility(order, existing, book, self.clock.now())
+        return domain.line_eligibility(case, book, self.clock.now())
 
     async def quote_request(self, actor: Actor, request_id: str) -> RefundBreakdown:
         """What the request paid, or would pay now: the code that pays it (quote_for_request)."""

@@ -330,9 +330,8 @@ def _check_request_refusal(world: World, step: Step, refusal: AfterSaleRefused) 
     if refusal.code not in ("WINDOW_PASSED", "SECOND_REJECTION_ONLY_APPEAL", "ALREADY_REQUESTED"):
         return
     asked = _lines(world, step) or _all_lines(world)
-    shown = line_eligibility(
-        world.order, list(world.requests.values()), PolicyBook({}, world.policy), world.now
-    )
+    case = AfterSalesCase(world.order, world.ledger, list(world.requests.values()))
+    shown = line_eligibility(case, PolicyBook({}, world.policy), world.now)
     codes = {e.code for e in shown if e.kind is step.kind and e.line_id in asked}
     assert refusal.code in codes, (refusal.code, codes)
 
@@ -378,9 +377,8 @@ def _check_step(world: World, step: Step, out: AfterSaleOutcome) -> None:
     if step.action == "request":
         # R5: after two rejections on the order the buyer may only appeal.
         assert world.rejection_events < 2
-        shown = line_eligibility(
-            world.order, list(world.requests.values()), PolicyBook({}, world.policy), world.now
-        )
+        case = AfterSalesCase(world.order, world.ledger, list(world.requests.values()))
+        shown = line_eligibility(case, PolicyBook({}, world.policy), world.now)
         for line_id, quantity in r.quantities.items():
             (e,) = [x for x in shown if x.line_id == line_id and x.kind is r.kind]
             assert e.eligible and quantity <= e.available_quantity, e

@@ -163,6 +163,10 @@ class Shop:
     def existing(self) -> Sequence[AfterSaleRequest]:
         return list(self.requests.values())
 
+    def case(self) -> AfterSalesCase:
+        """The order's case: its order, ledger and requests as they are."""
+        return AfterSalesCase(self.order, self.ledger, list(self.existing))
+
     def ask(
         self,
         kind: AfterSaleKind = RR,
@@ -177,7 +181,7 @@ class Shop:
         reason = reason or ("NOT_RECEIVED" if kind is RO else "DAMAGED")
         asked = chosen_lines(lines or {MUG: 2, COASTER: 1})
         out = request_by_buyer(
-            AfterSalesCase(self.order, self.ledger, self.existing),
+            self.case(),
             BUYER,
             RequestAfterSale(self.order.id, kind, asked, reason, note),
             Opening(policy or self.policy, at, f"as-{self.n}"),
@@ -306,24 +310,24 @@ def test_r1_already_requested_while_a_request_is_open_on_the_line() -> None:
 def test_r1_eligibility_per_line_and_kind() -> None:
     shop = Shop()
     book = PolicyBook({"home": DEFAULT_POLICY})
-    before = line_eligibility(shop.order, shop.existing, book, ASKED)
+    before = line_eligibility(shop.case(), book, ASKED)
     assert len(before) == 2 * len(AfterSaleKind)
     assert all(e.eligible and e.code is None for e in before)
     assert {e.available_quantity for e in before if e.line_id == MUG} == {2}
 
     shop.ask(RR, {MUG: 1})
-    now = line_eligibility(shop.order, shop.existing, book, ASKED)
+    now = line_eligibility(shop.case(), book, ASKED)
     assert {(e.line_id, e.eligible, e.code) for e in now} == {
         (MUG, False, "ALREADY_REQUESTED"),
         (COASTER, True, None),
     }
-    late = line_eligibility(shop.order, shop.existing, book, DELIVERED + 15 * DAY)
+    late = line_eligibility(shop.case(), book, DELIVERED + 15 * DAY)
     assert {e.code for e in late} == {"WINDOW_PASSED"}
 
     transit = make_order(FulfilmentState.IN_TRANSIT)
     codes = {
         e.kind: e.code
-        for e in line_eligibility(transit, [], book, SHIPPED + NOT_RECEIVED_AFTER)
+        for e in line_eligibility(Shop(transit).case(), book, SHIPPED + NOT_RECEIVED_AFTER)
         if e.line_id == MUG
     }
     assert codes == {RO: None, RR: "NOT_DELIVERED", RP: "NOT_DELIVERED"}
@@ -337,7 +341,7 @@ def test_r1_reason_comes_from_the_kinds_catalogue_and_note_is_bounded() -> None:
     assert Shop().ask(RR, note="x" * 500).request.note == "x" * 500
     with pytest.raises(InvalidTransition):
         request_by_buyer(
-            AfterSalesCase(make_order(), RefundLedger.for_order(make_order()), []),
+            Shop().case(),
             SELLER,
             RequestAfterSale(make_order().id, RR, chosen_lines({MUG: 1}), "DAMAGED"),
             Opening(DEFAULT_POLICY, ASKED, "as-x"),
@@ -508,9 +512,9 @@ def test_r5_second_rejection_allows_only_appeal() -> None:
         shop.ask(RO, {COASTER: 1}, "DAMAGED", at=ASKED + 4 * HOUR)
     assert refused.value.code == "SECOND_REJECTION_ONLY_APPEAL"
     book = PolicyBook({})
-    assert {
-        e.code for e in line_eligibility(shop.order, shop.existing, book, ASKED + 4 * HOUR)
-    } == {"SECOND_REJECTION_ONLY_APPEAL"}
+    assert {e.code for e in line_eligibility(shop.case(), book, ASKED + 4 * HOUR)} == {
+        "SECOND_REJECTION_ONLY_APPEAL"
+    }
     out = appeal(
         shop.at(second, BUYER, ASKED + 4 * HOUR),
         AppealAfterSale(second.id, "HAVE_EVIDENCE", "photos attached"),
@@ -898,7 +902,7 @@ def test_r9_seller_initiated_refund_needs_no_request() -> None:
     assert refused.value.code == "NOT_SHIPPED"
     with pytest.raises(AfterSaleRefused) as open_:
         refund_without_request(
-            AfterSalesCase(shop.order, shop.ledger, shop.existing),
+            shop.case(),
             SELLER,
             RefundOrder(shop.order.id, "PRICING_ERROR", None, lines=chosen_lines({MUG: 1})),
             Opening(DEFAULT_POLICY, ASKED, "x"),
@@ -918,7 +922,7 @@ def test_r9_full_seller_refund_takes_everything_left() -> None:
     shop.take(out)
     with pytest.raises(AfterSaleRefused) as refused:
         refund_without_request(
-            AfterSalesCase(shop.order, shop.ledger, shop.existing),
+            shop.case(),
             SELLER,
             RefundOrder(shop.order.id, "LOGISTICS_PROBLEM", None),
             Opening(DEFAULT_POLICY, ASKED, "as-2"),
@@ -1164,6 +1168,6 @@ def test_y1_windows_come_from_the_policy_the_request_was_opened_under() -> None:
     assert other.deadline == ASKED + DEFAULT_POLICY.seller_response_window
 
     book = PolicyBook({"home": short})
-    ends = {e.window_ends_at for e in line_eligibility(make_order(), [], book, ASKED)}
+    ends = {e.window_ends_at for e in line_eligibility(Shop().case(), book, ASKED)}
     assert ends == {DELIVERED + 3 * DAY}
     assert all(REJECT_REASONS[k] for k in AfterSaleKind)
