@@ -28,13 +28,12 @@ from models.after_sales import (
     AfterSaleTab,
     LineEligibility,
     RefundBreakdown,
-    RefundLedger,
 )
 from models.clock import Clock
 from models.commands import AfterSaleCommand
 from models.errors import DomainError, NotFound, ValidationFailed
 from models.orders import Order
-from models.policy import DEFAULT_POLICY, BusinessCalendar, CategoryPolicy, PolicyBook
+from models.policy import DEFAULT_POLICY, BusinessCalendar, CategoryPolicy
 from models.requests import Opening
 from models.ticket_facts import facts_of_after_sale
 from services.request_reads import RequestReads
@@ -51,10 +50,6 @@ SECTION = "after_sales"
 KIND = KindOfRequest(
     store.REQUESTS, facts_of_after_sale, SECTION, "after-sale request", "request_id"
 )
-
-
-def new_after_sale_id() -> str:
-    return f"afs_{ObjectId()}"
 
 
 # Each step on a request, by its command (models/commands.py).
@@ -107,24 +102,22 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         """R1, P1 (a buyer's request), R5 (a second one, linked), R10 (instant refund); R9, R10
         (a refund with no buyer request): decided on the order's case, written in one go."""
 
-        def create(case: AfterSalesCase, book: PolicyBook, new_id: str) -> AfterSaleOutcome:
-            order, now = case.order, self.clock.now()
+        async def write(session: Session) -> AfterSaleRequest:
+            cases = await self._cases([c.order_id], session)
+            case, new_id, now = cases[c.order_id], f"afs_{ObjectId()}", self.clock.now()
+            order = case.order
+            admit(actor, order, permit)
+            # A request keeps the policy it was opened under (Y1): read once, here.
+            book = await policies.book_for(self.db, order.categories, session)
             if isinstance(c, commands.RequestAfterSale):
                 asked = dict(c.lines)
                 categories = [line.category for line in order.lines if line.line_id in asked]
                 policy = book.for_order(categories or order.categories)  # kept on the request (Y1)
                 opening = Opening(policy, now, new_id, book.calendar)
-                return domain.request_by_buyer(case, actor, c, opening)
-            opening = Opening(book.for_order(order.categories), now, new_id)
-            return domain.refund_without_request(case, actor, c, opening)
-
-        async def write(session: Session) -> AfterSaleRequest:
-            cases = await self._cases([c.order_id], session)
-            case = cases[c.order_id]
-            admit(actor, case.order, permit)
-            # A request keeps the policy it was opened under (Y1): read once, here.
-            book = await policies.book_for(self.db, case.order.categories, session)
-            outcome = create(case, book, new_after_sale_id())
+                outcome = domain.request_by_buyer(case, actor, c, opening)
+            else:
+                opening = Opening(book.for_order(order.categories), now, new_id)
+                outcome = domain.refund_without_request(case, actor, c, opening)
             return await self._write_one(session, actor, cases, _Change(outcome, None))
 
         return write
@@ -151,14 +144,14 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         the transaction runs makes it rerun on the state that won."""
         now = self.clock.now()
 
-        def decide(r: AfterSaleRequest, case: AfterSalesCase) -> AfterSaleOutcome | None:
+        def due(s: domain.Step) -> AfterSaleOutcome | None:
             try:
-                return domain.act_on_deadline(_on(case, r, actor, now))
+                return domain.act_on_deadline(s)
             except DomainError:
                 return None  # moved by someone else, or not due after all
 
         async def work(session: Session) -> list[AfterSaleRequest]:
-            return await self._decide_each(session, actor, ids, decide)
+            return await self._decide_each(session, actor, ids, due, now)
 
         return await self.db.transaction(
             work, serial=await shops_of(self.db, self.db.after_sales, ids)
@@ -171,14 +164,10 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         them in the intake's transaction, through the one write path (wired by
         services/bootstrap.py as the intake's `on_orders_moved`)."""
         ids = [o.replacement_request_id for o in orders if o.replacement_request_id]
-        now = self.clock.now()
-
-        def decide(r: AfterSaleRequest, case: AfterSalesCase) -> AfterSaleOutcome | None:
-            # None when the request moved on (refunded instead, say): the order alone moves.
-            return domain.follow_replacement_order(_on(case, r, actor, now))
-
         if ids:
-            await self._decide_each(session, actor, ids, decide)
+            # None when the request moved on (refunded instead, say): the order alone moves.
+            follow = domain.follow_replacement_order
+            await self._decide_each(session, actor, ids, follow, self.clock.now())
 
     async def set_policy(self, actor: Actor, category: str, policy: CategoryPolicy) -> None:
         """Y1: the platform sets a category's policy; requests already open keep theirs."""
@@ -228,9 +217,6 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
             refund = cancellations.refund_if_accepted(c, order, self.clock.now())
         return RefundBreakdown(refund.items, refund.shipping)
 
-    async def ledger(self, actor: Actor, order_id: str) -> tuple[Order, RefundLedger]:
-        return await self.visible_order(actor, order_id)
-
     async def policy(self, category: str) -> CategoryPolicy:
         return (await policies.book_for(self.db, [category])).for_category(category)
 
@@ -264,16 +250,17 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         session: Session,
         actor: Actor,
         ids: list[str],
-        decide: Callable[[AfterSaleRequest, AfterSalesCase], AfterSaleOutcome | None],
+        move: Callable[[domain.Step], AfterSaleOutcome | None],
+        now: datetime,
     ) -> list[AfterSaleRequest]:
-        """These requests, each decided in turn on its order's case as the ones before left it
-        (None: nothing to do for it), and what was decided written."""
+        """These requests, each moved in turn at `now` on its order's case as the ones before
+        left it (None: nothing to do for it), and what was decided written."""
         found = await store.get_many(self.db, ids, session)
         cases = await self._cases([r.order_id for r in found], session)
         changes = []
         for r in found:
             case = cases[r.order_id]
-            outcome = decide(r, case)
+            outcome = move(_on(case, r, actor, now))
             if outcome is not None:
                 case.apply(outcome)
                 changes.append(_Change(outcome, r))
@@ -299,8 +286,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         transaction."""
         if not changes:
             return []
-        touched = [cases[ch.outcome.request.order_id] for ch in changes]
-        touched = list({id(case): case for case in touched}.values())
+        touched = [cases[i] for i in dict.fromkeys(ch.outcome.request.order_id for ch in changes)]
         # P4: the replacement orders the steps placed (with their intake records) or moved.
         await replacement_orders.write(
             self.db,

@@ -96,7 +96,7 @@ class AfterSaleQueries:
         self, info: Info[Context, Any], order_id: strawberry.ID
     ) -> RefundLedger:
         svc = services_of(info).after_sales
-        order, ledger = await svc.ledger(actor_of(info), well_formed_id(order_id, "orderId"))
+        order, ledger = await svc.visible_order(actor_of(info), well_formed_id(order_id, "orderId"))
         return RefundLedger.of(order, ledger)
 
     @strawberry.field(description="The reasons of one after-sale catalogue, with display text.")
