@@ -77,7 +77,7 @@ def _target_of(r: AfterSaleRequest, decision: Decision) -> AfterSaleStatus:
 
 def decision_for(s: Step, decision_type: DecisionType, terms: commands.ApprovalTerms) -> Decision:
     """The decision as the seller states it, checked against the request (R7, P2, R12)."""
-    r, order = s.request, s.order
+    r, order, reason, amount = s.request, s.order, terms.reason, terms.partial_amount
     if decision_type is _D.APPROVE_REPLACEMENT and r.kind is not _K.REPLACEMENT:
         raise DecisionNotAllowed(
             f"{r.id} asks for money back; a replacement cannot be imposed on the buyer"
@@ -95,17 +95,17 @@ def decision_for(s: Step, decision_type: DecisionType, terms: commands.ApprovalT
             f"order {order.id} was not delivered: there is nothing to return or replace"
         )
     if decision_type is _D.APPROVE_REPLACEMENT:
-        if terms.reason is None:
+        if reason is None:
             raise ValidationFailed("approving a replacement needs a reason type", field="reason")
-        require_reason(reasons.REPLACEMENT_APPROVE_REASONS, terms.reason)
-        if terms.partial_amount is not None:
+        require_reason(reasons.REPLACEMENT_APPROVE_REASONS, reason)
+        if amount is not None:
             raise DecisionNotAllowed("a replacement pays no money; approve a refund instead")
-    elif terms.reason is not None:
+    elif reason is not None:
         raise ValidationFailed(
             f"{decision_type.value} takes no reason type (the decision is the reason)",
             field="reason",
         )
-    if decision_type is _D.OFFER_PARTIAL_REFUND and terms.partial_amount is None:
+    if decision_type is _D.OFFER_PARTIAL_REFUND and amount is None:
         raise ValidationFailed("a partial refund needs an amount", field="amount")
     comment = clean_comment(terms.comment)
 
@@ -118,14 +118,11 @@ def decision_for(s: Step, decision_type: DecisionType, terms: commands.ApprovalT
                 f"{quantity} cannot be approved",
                 field="lines",
             )
-    if terms.partial_amount is not None:  # R7: positive, not above refundable
-        refund_quote(order, s.ledger, quantities, terms.partial_amount)
+    if amount is not None:  # R7: positive, not above refundable
+        refund_quote(order, s.ledger, quantities, amount)
     keeps = terms.buyer_keeps_item or decision_type in _ITEM_KEPT
     approved = snapshot(order, quantities)
-    amount = terms.partial_amount
-    return Decision(
-        decision_type, approved, keeps, amount, terms.reason, comment, s.now, s.actor.kind
-    )
+    return Decision(decision_type, approved, keeps, amount, reason, comment, s.now, s.actor.kind)
 
 
 def carry_out(

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
+from models import commands
 from models.actors import Actor, ActorKind
 from models.after_sales import (
     DEADLINE_ACTIONS,
@@ -61,26 +62,6 @@ from models.after_sales_reasons import (
     RECEIPT_REJECT_REASONS,
     REPLACEMENT_APPROVE_REASONS,
     SELLER_REFUND_REASONS,
-)
-from models.commands import (
-    AnswerOffer,
-    AppealAfterSale,
-    ApprovalTerms,
-    ApproveAfterSale,
-    ConfirmReturnReceived,
-    DecideAppeal,
-    IssueReplacementRefund,
-    OfferPartialRefund,
-    PlatformRefund,
-    RecordReplacementDelivered,
-    RefundOrder,
-    RejectAfterSale,
-    RejectReturnOnReceipt,
-    RequestAfterSale,
-    ShipReplacement,
-    ShipReturn,
-    WithdrawAfterSale,
-    chosen_lines,
 )
 from models.errors import DomainError
 from models.money import Money
@@ -224,19 +205,19 @@ def _apply(world: World, step: Step) -> AfterSaleOutcome | Order | None:
             reasons = REQUEST_REASONS[step.kind]
             not_received = step.kind is AfterSaleKind.REFUND_ONLY and step.pick % 2 == 0
             reason = "NOT_RECEIVED" if not_received else _reason(reasons, step.reason_index)
-            lines = chosen_lines(_lines(world, step) or _all_lines(world))
-            asked = RequestAfterSale(order.id, step.kind, lines, reason, step.comment)
+            lines = commands.chosen_lines(_lines(world, step) or _all_lines(world))
+            asked = commands.RequestAfterSale(order.id, step.kind, lines, reason, step.comment)
             return request_by_buyer(
                 order_case, actor, asked, Opening(world.policy, now, world.new_id())
             )
         case "seller_refund" | "platform_refund":
             seller = step.action == "seller_refund"
             catalogue = SELLER_REFUND_REASONS if seller else PLATFORM_REFUND_REASONS
-            refund = (RefundOrder if seller else PlatformRefund)(
+            refund = (commands.RefundOrder if seller else commands.PlatformRefund)(
                 order.id,
                 _reason(catalogue, step.reason_index),
                 step.comment,
-                chosen_lines(_lines(world, step)),
+                commands.chosen_lines(_lines(world, step)),
                 _amount(world, step) if step.keeps else None,
             )
             opening = Opening(world.policy, now, world.new_id())
@@ -251,8 +232,8 @@ def _apply(world: World, step: Step) -> AfterSaleOutcome | Order | None:
         case "approve":
             replacing = step.decision is DecisionType.APPROVE_REPLACEMENT
             partial = step.decision is DecisionType.OFFER_PARTIAL_REFUND or step.pick % 2 == 0
-            terms = ApprovalTerms(
-                lines=chosen_lines(_lines(world, step) if step.pick % 3 == 0 else None),
+            terms = commands.ApprovalTerms(
+                lines=commands.chosen_lines(_lines(world, step) if step.pick % 3 == 0 else None),
                 buyer_keeps_item=step.keeps,
                 partial_amount=_amount(world, step) if partial and not replacing else None,
                 reason=_reason(REPLACEMENT_APPROVE_REASONS, step.reason_index)
@@ -260,40 +241,42 @@ def _apply(world: World, step: Step) -> AfterSaleOutcome | Order | None:
                 else None,
                 comment=step.comment,
             )
-            return approve(at, ApproveAfterSale(r.id, step.decision, terms))
+            return approve(at, commands.ApproveAfterSale(r.id, step.decision, terms))
         case "reject":
             reason = _reason(REJECT_REASONS[r.kind], step.reason_index)
-            return reject(at, RejectAfterSale(r.id, reason, step.comment))
+            return reject(at, commands.RejectAfterSale(r.id, reason, step.comment))
         case "withdraw":
-            return withdraw(at, WithdrawAfterSale(r.id))
+            return withdraw(at, commands.WithdrawAfterSale(r.id))
         case "appeal":
             reason = _reason(APPEAL_REASONS, step.reason_index)
-            return appeal(at, AppealAfterSale(r.id, reason, step.comment))
+            return appeal(at, commands.AppealAfterSale(r.id, reason, step.comment))
         case "decide_for_buyer":
-            return decide_appeal(at, DecideAppeal(r.id, True, "mediated"))
+            return decide_appeal(at, commands.DecideAppeal(r.id, True, "mediated"))
         case "decide_for_seller":
-            return decide_appeal(at, DecideAppeal(r.id, False, "mediated"))
+            return decide_appeal(at, commands.DecideAppeal(r.id, False, "mediated"))
         case "ship_return":
-            return ship_return(at, ShipReturn(r.id, "UPS", "1Z-R"))
+            return ship_return(at, commands.ShipReturn(r.id, "UPS", "1Z-R"))
         case "confirm_receipt":
-            return confirm_receipt(at, ConfirmReturnReceived(r.id))
+            return confirm_receipt(at, commands.ConfirmReturnReceived(r.id))
         case "reject_on_receipt":
             reason = _reason(RECEIPT_REJECT_REASONS, step.reason_index)
-            return reject_on_receipt(at, RejectReturnOnReceipt(r.id, reason, step.comment))
+            return reject_on_receipt(at, commands.RejectReturnOnReceipt(r.id, reason, step.comment))
         case "ship_replacement":
-            return ship_replacement(at, ShipReplacement(r.id, "UPS", "1Z-P"))
+            return ship_replacement(at, commands.ShipReplacement(r.id, "UPS", "1Z-P"))
         case "replacement_delivered":
-            return replacement_delivered(at, RecordReplacementDelivered(r.id))
+            return replacement_delivered(at, commands.RecordReplacementDelivered(r.id))
         case "offer":
             # Mostly a small amount an order can refund; the menu's bad ones sometimes.
             minor = step.amount if step.amount is not None and step.keeps else 1 + step.pick
             amount = Money(minor, world.currency())
-            lines = chosen_lines(_lines(world, step) if step.pick % 3 == 0 else None)
-            return offer_partial_refund(at, OfferPartialRefund(r.id, amount, lines, step.comment))
+            lines = commands.chosen_lines(_lines(world, step) if step.pick % 3 == 0 else None)
+            return offer_partial_refund(
+                at, commands.OfferPartialRefund(r.id, amount, lines, step.comment)
+            )
         case "answer_offer":
-            return answer_offer(at, AnswerOffer(r.id, step.keeps))
+            return answer_offer(at, commands.AnswerOffer(r.id, step.keeps))
         case "refund_instead":
-            return issue_replacement_refund(at, IssueReplacementRefund(r.id, step.comment))
+            return issue_replacement_refund(at, commands.IssueReplacementRefund(r.id, step.comment))
         case "replacement_order_moves":
             return _replacement_order_moves(world, r, actor)
         case "deadline":
