@@ -32,6 +32,8 @@ _S = AfterSaleStatus
 _A = AfterSaleAction
 
 CARRIER_MAX_LENGTH = 100
+# P4: the replacement order's states the request follows.
+_HANDED_OVER = (FulfilmentState.IN_TRANSIT, FulfilmentState.DELIVERED)
 
 
 def _clean_text(value: str, field: str) -> str:
@@ -180,23 +182,20 @@ def follow_replacement_order(s: Step) -> AfterSaleOutcome | None:
     """P4: the request after its replacement order (`s.replacement`) moved (None: nothing for
     the request to do). Handed to the carrier: shipped; delivered: replaced (shipped first if
     nobody said so)."""
-    replacement, r = s.replacement, s.request
-    if replacement is None:
-        return None
-    state = replacement.fulfilment_state
-    if state not in (FulfilmentState.IN_TRANSIT, FulfilmentState.DELIVERED):
+    replacement, before = s.replacement, s.request.status
+    if replacement is None or replacement.fulfilment_state not in _HANDED_OVER:
         return None
     steps: list[AfterSaleOutcome] = []
-    if r.status is _S.AWAITING_REPLACEMENT_SHIPMENT:
+    if before is _S.AWAITING_REPLACEMENT_SHIPMENT:
         s.start(_A.SHIP_REPLACEMENT)
         carrier, tracking = replacement.carrier or "", replacement.tracking_number or ""
-        shipment = Shipment(carrier, tracking, replacement.shipped_at or s.now)
-        steps.append(_shipped(s, shipment))
-    current = steps[-1].request if steps else r
-    if state is FulfilmentState.DELIVERED and current.status is _S.REPLACEMENT_SHIPPED:
-        steps.append(_delivered(replace(s, request=current)))
+        steps.append(_shipped(s, Shipment(carrier, tracking, replacement.shipped_at or s.now)))
+        s = replace(s, request=steps[-1].request)
+    delivered = replacement.fulfilment_state is FulfilmentState.DELIVERED
+    if delivered and s.request.status is _S.REPLACEMENT_SHIPPED:
+        steps.append(_delivered(s))
     if not steps:
         return None
     records = tuple(record for step in steps for record in step.records)
     notes = tuple(note for step in steps for note in step.notifications)
-    return AfterSaleOutcome(steps[-1].request, s.order, records, notes, r.status)
+    return AfterSaleOutcome(steps[-1].request, s.order, records, notes, before)
