@@ -14,16 +14,10 @@ from typing import Any
 
 from models.access import Scope
 from models.after_sales import (
-    AfterSaleAction,
     AfterSaleKind,
     AfterSaleRequest,
     AfterSaleStatus,
     AfterSaleTab,
-    Appeal,
-    Decision,
-    Offer,
-    Rejection,
-    Shipment,
 )
 from models.errors import ValidationFailed
 from storage.documents import RequestCodec
@@ -79,21 +73,7 @@ def list_query(
 
 
 DOCUMENTS: RequestCodec[AfterSaleRequest] = RequestCodec(
-    AfterSaleRequest,
-    AfterSaleAction,
-    AfterSaleStatus,
-    tabs=tab_values,
-    deadline=lambda r: r.deadline,
-    plain=("follows_id", "deadline", "replacement_order_id"),
-    enums={"kind": AfterSaleKind},
-    parts={
-        "decision": Decision,
-        "rejection": Rejection,
-        "appeal": Appeal,
-        "return_shipment": Shipment,
-        "replacement_shipment": Shipment,
-        "offer": Offer,
-    },
+    AfterSaleRequest, tabs=tab_values, deadline=lambda r: r.deadline
 )
 REQUESTS: RequestStore[AfterSaleRequest] = RequestStore("after_sales", DOCUMENTS, list_query)
 get = REQUESTS.get

@@ -10,8 +10,6 @@ from typing import Any
 from models.access import Scope
 from models.cancellations import (
     Cancellation,
-    CancellationAction,
-    CancellationStatus,
     CancellationTab,
 )
 from storage.documents import RequestCodec
@@ -37,12 +35,9 @@ def list_query(
 
 DOCUMENTS: RequestCodec[Cancellation] = RequestCodec(
     Cancellation,
-    CancellationAction,
-    CancellationStatus,
     tabs=lambda c: [ALL, c.tab.value],  # list keys: see storage/keys.py
     # Sorted by deadline only while it runs (a decided request keeps `respond_by`).
     deadline=lambda c: c.respond_by if c.next_action else None,
-    plain=("respond_by", "rejection_reason", "rejection_comment"),
 )
 REQUESTS: RequestStore[Cancellation] = RequestStore("cancellations", DOCUMENTS, list_query)
 get = REQUESTS.get
