@@ -38,7 +38,7 @@ from storage import idempotency, tab_counts
 from storage import orders as order_store
 from storage import refunds as refund_store
 from storage.mongo import Database, Session
-from storage.request_store import Request, RequestStore
+from storage.request_store import Request, RequestStore, save_changes
 from storage.shops import shop_of
 
 R = TypeVar("R", bound=Request)
@@ -190,7 +190,9 @@ class RequestWrites(Generic[R]):
         refunds = await instructions(self.db, session, self.facts, created, moved, now)
         with_refund = refund_store.fields_of(refunds)
         await self.store.insert_many(self.db, created, session, with_refund)
-        saved = await self.store.save_many(self.db, moved, session, with_refund)
+        saved = await save_changes(
+            self.store.of(self.db), self.store.to_doc, moved, session, with_refund
+        )
         tab_moves = [(before.shop_id, before.tab, after.tab) for before, after in moved]
         tab_moves += [(r.shop_id, None, r.tab) for r in created]
         await tab_counts.move(self.db, self.kind.section, tab_moves, session)

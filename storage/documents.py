@@ -184,12 +184,13 @@ class RequestCodec(Generic[Q]):
         return value_from(self.cls, d, "_id")
 
 
-def changes_between(before: Doc, after: Doc) -> Doc:
-    """The update that turns `before` into `after`: `$set` of the changed fields, and `$push` of
-    the records added to the end of an embedded timeline. Rewriting only what moved keeps the
-    work per decision close to a bare update of the same fields."""
+def changes_between(before: Doc, after: Doc, also: Doc | None = None) -> Doc:
+    """The update that turns `before` into `after`: `$set` of the changed fields (and of `also`),
+    and `$push` of the records added to the end of an embedded timeline. Rewriting only what
+    moved keeps the work per decision close to a bare update of the same fields."""
     update: Doc = {}
     changed = {k: v for k, v in after.items() if k != "_id" and before.get(k) != v}
+    changed |= also or {}
     old_timeline, new_timeline = before.get("timeline"), after.get("timeline")
     if (
         "timeline" in changed
