@@ -185,13 +185,8 @@ class RequestStore(Generic[R]):
         """The buyer's requests at the shop requested in [since, before) (the `shop_buyer`
         index: equality on shop, buyer and ALL, one range on the time key); the helpdesk's rule
         conditions count them across kinds (H2)."""
-        query = {
-            "shop_id": shop_id,
-            "buyer_id": buyer_id,
-            "tabs": ALL,
-            "k_requested": time_bounds(since, before),
-        }
-        return await self.of(db).count_documents(query)
+        f = RequestFilter(buyer_id=buyer_id, created_from=since, created_to=before)
+        return await self.count(db, Scope(shop_id=shop_id), None, f)
 
 
 V = TypeVar("V", bound=Versioned)
