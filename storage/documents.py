@@ -15,6 +15,7 @@ from dataclasses import MISSING, dataclass, fields, is_dataclass
 from datetime import datetime
 from enum import Enum
 from functools import cache, lru_cache, partial
+from operator import attrgetter
 from types import NoneType, UnionType
 from typing import Any, Generic, TypeVar, Union, get_args, get_origin, get_type_hints
 
@@ -141,16 +142,12 @@ def _coders(hint: Any, bound: Mapping[Any, Any]) -> tuple[Coder, Coder]:
     if hint in _STORED_AS:
         return _STORED_AS[hint]
     if isinstance(hint, type) and issubclass(hint, Enum):
-        return _enum_value, partial(_member, hint)
+        return attrgetter("value"), partial(_member, hint)
     if is_dataclass(get_origin(hint) or hint):
         if get_origin(hint) is not None:  # `TimelineRecord[A, S]`: A and S as bound here
             hint = get_origin(hint)[tuple(bound.get(a, a) for a in get_args(hint))]
         return _codec(hint)
     return None, None
-
-
-def _enum_value(member: Enum) -> Any:
-    return member.value
 
 
 def order_doc(o: Order) -> Doc:

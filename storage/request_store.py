@@ -219,7 +219,7 @@ async def save_changes(
     if ops:
         result = await collection.bulk_write(ops, ordered=False, session=session)
         if result.matched_count != len(ops):
-            raise ConcurrentUpdate("batch")
+            raise ConcurrentUpdate(collection.name)
     return saved
 
 
