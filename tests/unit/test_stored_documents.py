@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from models.actors import ActorKind
 from models.after_sales import (
@@ -134,18 +135,25 @@ def test_an_order_stored_before_its_later_fields_reads_them_as_their_defaults() 
     )
 
 
+def _opened(request_id: str, reason: str, note: str | None, policy: CategoryPolicy) -> Any:
+    """What a request of any kind is opened with, on the order of these tests."""
+    return {
+        "id": request_id,
+        "order_id": "ord_1",
+        "shop_id": "shop-1",
+        "buyer_id": "b-1",
+        "initiator": Initiator.BUYER,
+        "reason": reason,
+        "note": note,
+        "currency": "USD",
+        "policy": policy,
+        "requested_at": NOW,
+    }
+
+
 def test_each_part_an_after_sale_step_adds_is_stored_as_its_own_document_and_read_back() -> None:
     request = AfterSaleRequest(
-        id="afs_1",
-        order_id="ord_1",
-        shop_id="shop-1",
-        buyer_id="b-1",
-        initiator=Initiator.BUYER,
-        reason="DAMAGED",
-        note="cracked",
-        currency="USD",
-        policy=DEFAULT_POLICY,
-        requested_at=NOW,
+        **_opened("afs_1", "DAMAGED", "cracked", DEFAULT_POLICY),
         lines=(LINE,),
         kind=AfterSaleKind.RETURN_AND_REFUND,
         status=AfterSaleStatus.REJECTED,
@@ -244,17 +252,9 @@ def _cancellation() -> Cancellation:
         "OUT_OF_STOCK",
         "sorry",
     )
+    policy = CategoryPolicy(seller_response_window=timedelta(hours=36), instant_refund=True)
     return Cancellation(
-        id="can_1",
-        order_id="ord_1",
-        shop_id="shop-1",
-        buyer_id="b-1",
-        initiator=Initiator.BUYER,
-        reason="CHANGED_MIND",
-        note=None,
-        currency="USD",
-        policy=CategoryPolicy(seller_response_window=timedelta(hours=36), instant_refund=True),
-        requested_at=NOW,
+        **_opened("can_1", "CHANGED_MIND", None, policy),
         status=CancellationStatus.REJECTED,
         lines=(LINE,),
         respond_by=LATER,
