@@ -79,7 +79,7 @@ class RequestFilter:
 
 
 class Versioned(Protocol):
-    """What `save_changes` reads of a stored value: an order or a request of any kind."""
+    """What `save_changes` reads of a stored value: an order, a request of any kind, a ticket."""
 
     @property
     def id(self) -> str: ...
