@@ -10,6 +10,7 @@ transaction: a rule's decision is its own command, through this same path.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from models.actors import Actor
@@ -28,22 +29,16 @@ Done = tuple[Service, Command, Any]
 Gate = Callable[[Actor, Command, str | None], Awaitable[Any | None]]
 
 
+@dataclass
 class RequestCommands:
     """Cancellation and after-sale commands, each to its own service; `after_create` (the
     helpdesk's rules engine) on the requests an opening command created, if given; `gate`
     (a linked shop's decisions go to TikTok first) before any command, if given."""
 
-    def __init__(
-        self,
-        cancellations: CancellationService,
-        after_sales: AfterSaleService,
-        after_create: AfterCreate | None = None,
-        gate: Gate | None = None,
-    ) -> None:
-        self.cancellations = cancellations
-        self.after_sales = after_sales
-        self.after_create = after_create
-        self.gate = gate
+    cancellations: CancellationService
+    after_sales: AfterSaleService
+    after_create: AfterCreate | None = None
+    gate: Gate | None = None
 
     async def handle(self, actor: Actor, command: Command, key: str | None = None) -> Any:
         if self.gate is not None:

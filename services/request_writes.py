@@ -101,16 +101,14 @@ class KindOfRequest(Generic[R]):
         return head + "".join(word.title() for word in rest)
 
 
+@dataclass(frozen=True)
 class RequestWrites(Generic[R]):
     """The write path one kind of request shares with every other."""
 
-    def __init__(
-        self, db: Database, clock: Clock, kind: KindOfRequest[R], on_write: OnWrite | None
-    ) -> None:
-        self.db = db
-        self.clock = clock
-        self.kind = kind
-        self.on_write = on_write
+    db: Database
+    clock: Clock
+    kind: KindOfRequest[R]
+    on_write: OnWrite | None
 
     async def one(
         self,
