@@ -11,21 +11,19 @@ from typing import Any
 import strawberry
 
 from models import after_sales_reasons as catalogues
+from models import commands
 from models.after_sales import AfterSaleKind as DomainKind
-from models.commands import ApprovalTerms, Lines, chosen_lines
+from models.commands import ApprovalTerms, Command, Lines, chosen_lines
 from models.errors import ValidationFailed
 from models.policy import CategoryPolicy as DomainPolicy
 from models.request_kinds import profile_of
 from resolvers.after_sales.types import AfterSaleKind, DecisionType, with_policy_fields
-from resolvers.commands import value_of
+from resolvers.commands import takes, value_of
 from resolvers.evidence.types import EVIDENCE_IDS_HELP
 from resolvers.inputs import IDEMPOTENCY_HELP, LineQuantityInput, MoneyInput, well_formed_id
-from resolvers.requests.types import SORT_ORDERS, api_enum
+from resolvers.requests.types import api_enum
 
 MAX_LINES = 50
-
-
-AfterSaleSort = api_enum("AfterSaleSort", SORT_ORDERS)
 
 # The reason catalogues of after-sale requests, by the name a client asks for one with.
 CATALOGUES: Mapping[str, Mapping[str, str]] = {
@@ -76,6 +74,7 @@ def approval_terms(input: Any) -> ApprovalTerms:
     return value_of(ApprovalTerms, input, lines=lines_of)
 
 
+@takes(commands.RequestAfterSale, lines=lines_of)
 @strawberry.input
 class RequestAfterSaleInput:
     order_id: strawberry.ID
@@ -89,12 +88,18 @@ class RequestAfterSaleInput:
     )
 
 
+@takes(
+    commands.WithdrawAfterSale,
+    commands.ConfirmReturnReceived,
+    commands.RecordReplacementDelivered,
+)
 @strawberry.input
 class AfterSaleStepInput:
     request_id: strawberry.ID
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
 
 
+@takes(commands.ApproveAfterSale)
 @strawberry.input
 class ApproveAfterSaleInput:
     request_id: strawberry.ID
@@ -114,7 +119,13 @@ class ApproveAfterSaleInput:
     comment: str | None = None
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
 
+    def command(self) -> Command:
+        """The seller's decision as its step (an approval, an offer or a refund instead)."""
+        request_id = well_formed_id(self.request_id, "requestId")
+        return commands.decision_command(request_id, self.decision, approval_terms(self))
 
+
+@takes(commands.AnswerOffer)
 @strawberry.input(description="R12: the buyer's answer to the seller's partial-refund offer.")
 class AnswerOfferInput:
     request_id: strawberry.ID
@@ -125,6 +136,7 @@ class AnswerOfferInput:
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
 
 
+@takes(commands.AppealAfterSale, commands.RejectAfterSale, commands.RejectReturnOnReceipt)
 @strawberry.input
 class ReasonedStepInput:
     request_id: strawberry.ID
@@ -136,6 +148,7 @@ class ReasonedStepInput:
     )
 
 
+@takes(commands.ShipReturn, commands.ShipReplacement)
 @strawberry.input
 class ShipmentInput:
     request_id: strawberry.ID
@@ -144,6 +157,7 @@ class ShipmentInput:
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
 
 
+@takes(commands.DecideAppeal)
 @strawberry.input
 class DecideAppealInput:
     request_id: strawberry.ID
@@ -152,6 +166,7 @@ class DecideAppealInput:
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
 
 
+@takes(commands.RefundOrder, commands.PlatformRefund, lines=lines_of)
 @strawberry.input
 class RefundOrderInput:
     order_id: strawberry.ID

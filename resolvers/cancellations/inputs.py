@@ -7,11 +7,13 @@ from datetime import datetime
 
 import strawberry
 
+from models import commands
 from models.commands import Lines
 from models.errors import ValidationFailed
 from models.reasons import BUYER_CANCEL_REASONS, CANCELLATION_REJECT_REASONS, SELLER_CANCEL_REASONS
+from resolvers.commands import takes
 from resolvers.inputs import IDEMPOTENCY_HELP, LineQuantityInput, well_formed_id
-from resolvers.requests.types import SORT_ORDERS, api_enum
+from resolvers.requests.types import api_enum
 
 # More lines than any order has (the order intake's bound): the list is read before the order.
 MAX_LINES = 100
@@ -27,7 +29,16 @@ CancellationRejectReason = api_enum(
 SellerCancelReason = api_enum(
     "SellerCancelReason", SELLER_CANCEL_REASONS, "C7: why the seller cancels an order."
 )
-CancellationSort = api_enum("CancellationSort", SORT_ORDERS)
+
+
+def cancelled_lines(lines: list[LineQuantityInput]) -> Lines:
+    """C10's lines as given, each refusal naming its line (the domain refuses one given twice)."""
+    if len(lines) > MAX_LINES:
+        raise ValidationFailed(f"at most {MAX_LINES} lines", field="lines")
+    return tuple(
+        (well_formed_id(line.line_id, f"lines[{i}].lineId"), line.quantity)
+        for i, line in enumerate(lines)
+    )
 
 
 @strawberry.input
@@ -38,6 +49,7 @@ class CancellationFilter:
     created_to: datetime | None = strawberry.field(default=None, description="Exclusive.")
 
 
+@takes(commands.RequestCancellation)
 @strawberry.input
 class RequestCancellationInput:
     order_id: strawberry.ID
@@ -46,12 +58,14 @@ class RequestCancellationInput:
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
 
 
+@takes(commands.WithdrawCancellation, commands.AcceptCancellation)
 @strawberry.input
 class DecideCancellationInput:
     cancellation_id: strawberry.ID
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
 
 
+@takes(commands.RejectCancellation)
 @strawberry.input
 class RejectCancellationInput:
     cancellation_id: strawberry.ID
@@ -64,6 +78,7 @@ class RejectCancellationInput:
     )
 
 
+@takes(commands.CancelOrder)
 @strawberry.input
 class CancelOrderInput:
     order_id: strawberry.ID
@@ -72,12 +87,14 @@ class CancelOrderInput:
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
 
 
+@takes(commands.CancelUnpaidOrder)
 @strawberry.input
 class CancelUnpaidOrderInput:
     order_id: strawberry.ID
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
 
 
+@takes(commands.CancelOrderLines, lines=cancelled_lines)
 @strawberry.input(description="C10: the lines and quantities to cancel, with the reason.")
 class CancelOrderLinesInput:
     order_id: strawberry.ID
@@ -88,13 +105,3 @@ class CancelOrderLinesInput:
     reason: SellerCancelReason  # type: ignore[valid-type]
     comment: str | None = strawberry.field(default=None, description="At most 500 characters.")
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
-
-
-def cancelled_lines(lines: list[LineQuantityInput]) -> Lines:
-    """C10's lines as given, each refusal naming its line (the domain refuses one given twice)."""
-    if len(lines) > MAX_LINES:
-        raise ValidationFailed(f"at most {MAX_LINES} lines", field="lines")
-    return tuple(
-        (well_formed_id(line.line_id, f"lines[{i}].lineId"), line.quantity)
-        for i, line in enumerate(lines)
-    )

@@ -13,7 +13,6 @@ from resolvers.policy import ResponseWindow, policy_values
 from resolvers.requests.types import (
     RefundBreakdown,
     Request,
-    RequestConnection,
     kind_tabs,
     request_of,
 )
@@ -102,8 +101,3 @@ class Cancellation(Request):
         # A buyer's request holds the order's lines as they were: their value is the order's.
         value = sum(line.subtotal.minor for line in c.lines)
         return ResponseWindow.for_request(c.policy, value)
-
-
-@strawberry.type
-class CancellationConnection(RequestConnection[Cancellation]):
-    pass
