@@ -23,7 +23,7 @@ from models.commands import Command
 from resolvers.context import Context, caller_who, services_of
 from resolvers.errors import outcome, result_union
 from resolvers.evidence.types import evidence_claim
-from resolvers.inputs import MoneyInput, money_of, well_formed_id
+from resolvers.inputs import IDEMPOTENCY_HELP, MoneyInput, money_of, well_formed_id
 from services.bootstrap import Services
 from services.evidence import claiming
 
@@ -44,11 +44,21 @@ Call = Callable[[Info[Context, Any], Actor, Any], Awaitable[Any]]
 _INPUTS: dict[type[Command], tuple[type, dict[str, Callable[[Any], Any]]]] = {}
 
 
-def takes(*steps: type[Command], **read: Callable[[Any], Any]) -> Callable[[type[T]], type[T]]:
-    """Declares the input the mutations of `steps` take: its fields named as each command's
-    (`value_of`, with `read`), unless it makes its command itself (a `command()` method)."""
+def takes(
+    *steps: type[Command], evidence: str | None = None, **read: Callable[[Any], Any]
+) -> Callable[[type[T]], type[T]]:
+    """Declares (under `@strawberry.input`) the input the mutations of `steps` take: its fields
+    named as each command's (`value_of`, with `read`), unless it makes its command itself (a
+    `command()` method); then the idempotency key every step takes and, where `evidence`
+    describes them, the ids of the evidence it claims (E1)."""
 
     def declare(input_type: type[T]) -> type[T]:
+        added = {"idempotency_key": (str | None, IDEMPOTENCY_HELP)}
+        if evidence is not None:
+            added["evidence_ids"] = (list[strawberry.ID] | None, evidence)
+        for name, (value_type, description) in added.items():
+            input_type.__annotations__[name] = value_type
+            setattr(input_type, name, strawberry.field(default=None, description=description))
         _INPUTS.update(dict.fromkeys(steps, (input_type, read)))
         return input_type
 

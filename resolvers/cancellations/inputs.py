@@ -12,7 +12,7 @@ from models.commands import Lines
 from models.errors import ValidationFailed
 from models.reasons import BUYER_CANCEL_REASONS, CANCELLATION_REJECT_REASONS, SELLER_CANCEL_REASONS
 from resolvers.commands import takes
-from resolvers.inputs import IDEMPOTENCY_HELP, LineQuantityInput, well_formed_id
+from resolvers.inputs import LineQuantityInput, well_formed_id
 from resolvers.requests.types import api_enum
 
 # More lines than any order has (the order intake's bound): the list is read before the order.
@@ -49,53 +49,47 @@ class CancellationFilter:
     created_to: datetime | None = strawberry.field(default=None, description="Exclusive.")
 
 
-@takes(commands.RequestCancellation)
 @strawberry.input
+@takes(commands.RequestCancellation)
 class RequestCancellationInput:
     order_id: strawberry.ID
     reason: BuyerCancelReason  # type: ignore[valid-type]
     note: str | None = strawberry.field(default=None, description="At most 500 characters.")
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
 
 
-@takes(commands.WithdrawCancellation, commands.AcceptCancellation)
 @strawberry.input
+@takes(commands.WithdrawCancellation, commands.AcceptCancellation)
 class DecideCancellationInput:
     cancellation_id: strawberry.ID
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
 
 
-@takes(commands.RejectCancellation)
 @strawberry.input
+@takes(
+    commands.RejectCancellation,
+    evidence="E1: ids of your photo uploads for this order (POST /evidence); at most 10.",
+)
 class RejectCancellationInput:
     cancellation_id: strawberry.ID
     reason: CancellationRejectReason  # type: ignore[valid-type]
     comment: str | None = strawberry.field(default=None, description="At most 500 characters.")
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
-    evidence_ids: list[strawberry.ID] | None = strawberry.field(
-        default=None,
-        description="E1: ids of your photo uploads for this order (POST /evidence); at most 10.",
-    )
 
 
-@takes(commands.CancelOrder)
 @strawberry.input
+@takes(commands.CancelOrder)
 class CancelOrderInput:
     order_id: strawberry.ID
     reason: SellerCancelReason  # type: ignore[valid-type]
     comment: str | None = strawberry.field(default=None, description="At most 500 characters.")
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
 
 
-@takes(commands.CancelUnpaidOrder)
 @strawberry.input
+@takes(commands.CancelUnpaidOrder)
 class CancelUnpaidOrderInput:
     order_id: strawberry.ID
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
 
 
-@takes(commands.CancelOrderLines, lines=cancelled_lines)
 @strawberry.input(description="C10: the lines and quantities to cancel, with the reason.")
+@takes(commands.CancelOrderLines, lines=cancelled_lines)
 class CancelOrderLinesInput:
     order_id: strawberry.ID
     lines: list[LineQuantityInput] = strawberry.field(
@@ -104,4 +98,3 @@ class CancelOrderLinesInput:
     )
     reason: SellerCancelReason  # type: ignore[valid-type]
     comment: str | None = strawberry.field(default=None, description="At most 500 characters.")
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)

@@ -11,7 +11,7 @@ from strawberry.types import Info
 from models import reasons
 from resolvers.cancellations.inputs import CancellationFilter
 from resolvers.cancellations.types import Cancellation, CancellationTab
-from resolvers.context import Context, actor_of, services_of
+from resolvers.context import Context, actor_of
 from resolvers.requests.types import KindQueries, TabCount, list_filter, tab_counts
 from resolvers.values import Reason, reasons_in
 from services import read_types
@@ -37,8 +37,7 @@ class CancellationQueries:
         filter: CancellationFilter | None = None,
     ) -> list[TabCount]:
         f = list_filter(filter, read_types.CancellationFilter)
-        svc = services_of(info).cancellations
-        return tab_counts(await svc.tab_counts(actor_of(info), shop_id, f))
+        return tab_counts(await kind.reads(info).tab_counts(actor_of(info), shop_id, f))
 
     @strawberry.field(description="C5: the reasons a seller may give to reject a cancellation.")
     def cancellation_reject_reasons(self) -> list[Reason]:
