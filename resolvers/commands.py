@@ -149,7 +149,6 @@ class ResultMutations:
             async def make(info: Info[Context, Any], actor: Actor, input: Any) -> Any:
                 return await call(services_of(info), actor, input)
 
-            make.__name__ = call.__name__
             return self._mutation(may, make, get_type_hints(call)["input"], description)
 
         return declare
@@ -174,7 +173,6 @@ class ResultMutations:
             with claim:
                 return await services_of(info).handle(actor, command, input.idempotency_key)
 
-        handle.__name__ = build.__name__
         return self._mutation(may, handle, input_type, description)
 
     def _mutation(
@@ -191,8 +189,7 @@ class ResultMutations:
             return await outcome(run(), self.present)
 
         # Strawberry reads the mutation's argument and result from the resolver, and its name
-        # from the attribute it is assigned to, else from the resolver's.
-        resolve.__name__ = make.__name__
+        # from the attribute it is assigned to.
         resolve.__annotations__ = {
             "info": Info[Context, Any],
             "input": input_type,

@@ -86,9 +86,7 @@ class RequestAfterSaleInput:
 
 @strawberry.input
 @takes(
-    commands.WithdrawAfterSale,
-    commands.ConfirmReturnReceived,
-    commands.RecordReplacementDelivered,
+    commands.WithdrawAfterSale, commands.ConfirmReturnReceived, commands.RecordReplacementDelivered
 )
 class AfterSaleStepInput:
     request_id: strawberry.ID

@@ -10,12 +10,7 @@ from models import cancellations as cancel_domain
 from models.policy import CategoryPolicy as DomainPolicy
 from models.requests import RequestKind as DomainRequestKind
 from resolvers.policy import ResponseWindow, policy_values
-from resolvers.requests.types import (
-    RefundBreakdown,
-    Request,
-    kind_tabs,
-    request_of,
-)
+from resolvers.requests.types import RefundBreakdown, Request, kind_tabs, request_of
 from resolvers.values import LineItem, Lines, Reason, copied
 
 CancellationTab = kind_tabs(
