@@ -37,6 +37,7 @@ from storage import tiktok_inbox
 from storage import tiktok_requests as mirrors
 from storage.mongo import Database
 from tests.support.tiktok_linked import Linked, eventually, linked_service
+from tests.support.webhook_delivery import own_database
 
 CANCELLATIONS = 250
 RETURNS = 252  # a third each refunds, returns and replacements
@@ -48,6 +49,14 @@ CHAOS = {
 }
 # Generous: a wait that ends early costs nothing; one that never ends names what never came.
 WAIT = 600.0
+
+
+@pytest.fixture(scope="module")
+async def db(mongodb_uri: str) -> AsyncIterator[Database]:
+    """A database of its own: webhooks the stand-in still sends after the test reach an inbox
+    no later test of the run counts."""
+    async with own_database(mongodb_uri) as database:
+        yield database
 
 
 @pytest.fixture(scope="module")
