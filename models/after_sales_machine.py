@@ -184,16 +184,6 @@ TRANSITIONS: TransitionTable[AfterSaleAction, AfterSaleStatus] = TransitionTable
 )
 
 
-def transition_for(
-    action: AfterSaleAction, source: AfterSaleStatus | None, target: AfterSaleStatus
-) -> Transition[AfterSaleAction, AfterSaleStatus] | None:
-    return TRANSITIONS.step(action, source, target)
-
-
-def sources_of(action: AfterSaleAction) -> frozenset[AfterSaleStatus | None]:
-    return TRANSITIONS.sources_of(action)
-
-
 # The next action of every open (or appealable) status, in one place.
 NEXT_ACTION_OF_STATUS: Mapping[AfterSaleStatus, DeadlineRule[AfterSaleAction]] = {
     _S.PENDING_SELLER: DeadlineRule(

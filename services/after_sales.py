@@ -17,22 +17,42 @@ from dataclasses import dataclass
 from bson import ObjectId
 
 from models import access, cancellations, commands, events
-from models import after_sales as domain
 from models.actors import Actor
-from models.after_sales import (
-    AfterSaleOutcome,
-    AfterSaleRequest,
-    AfterSalesCase,
-    AfterSaleTab,
-    LineEligibility,
-    RefundBreakdown,
-    RefundLedger,
+from models.after_sale_decisions import (
+    answer_offer,
+    appeal,
+    approve,
+    decide_for_buyer,
+    decide_for_seller,
+    offer_partial_refund,
+    reject,
+    withdraw,
 )
+from models.after_sale_opening import (
+    line_eligibility,
+    refund_by_platform,
+    refund_by_seller,
+    request_by_buyer,
+)
+from models.after_sale_requests import AfterSaleOutcome, AfterSaleRequest, LineEligibility
+from models.after_sale_shipping import (
+    confirm_receipt,
+    follow_replacement_order,
+    issue_replacement_refund,
+    reject_on_receipt,
+    replacement_delivered,
+    ship_replacement,
+    ship_return,
+)
+from models.after_sales import act_on_deadline
+from models.after_sales_case import AfterSalesCase, quote_for_request
+from models.after_sales_machine import AfterSaleTab
 from models.clock import Clock
 from models.commands import AfterSaleCommand, line_map
 from models.errors import DomainError, NotFound, ValidationFailed
 from models.orders import Order
 from models.policy import DEFAULT_POLICY, BusinessCalendar, CategoryPolicy, PolicyBook
+from models.refund_ledger import RefundBreakdown, RefundLedger
 from models.requests import Opening
 from models.ticket_facts import facts_of_after_sale
 from services.request_reads import RequestReads
@@ -89,7 +109,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
                 asked = dict(c.lines)
                 categories = [line.category for line in order.lines if line.line_id in asked]
                 policy = book.for_order(categories or order.categories)  # kept on the request (Y1)
-                return domain.request_by_buyer(
+                return request_by_buyer(
                     order,
                     case.requests,
                     case.ledger,
@@ -100,9 +120,9 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
                     c.note,
                     Opening(policy, now(), new_id, book.calendar),
                 )
-            refund = domain.refund_by_seller
+            refund = refund_by_seller
             if isinstance(c, commands.PlatformRefund):
-                refund = domain.refund_by_platform
+                refund = refund_by_platform
             return refund(
                 order,
                 case.requests,
@@ -137,44 +157,44 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
             order, ledger = case.order, case.ledger
             match c:
                 case commands.WithdrawAfterSale():
-                    return domain.withdraw(r, order, actor, now())
+                    return withdraw(r, order, actor, now())
                 case commands.AppealAfterSale():
-                    return domain.appeal(r, order, actor, c.reason, c.comment, now())
+                    return appeal(r, order, actor, c.reason, c.comment, now())
                 case commands.ShipReturn():
-                    return domain.ship_return(r, order, actor, c.carrier, c.tracking_number, now())
+                    return ship_return(r, order, actor, c.carrier, c.tracking_number, now())
                 case commands.ApproveAfterSale():  # R7, P2: some lines, maybe for less money
                     terms = c.terms.as_arguments()
-                    return domain.approve(r, order, ledger, actor, c.decision, now(), **terms)
+                    return approve(r, order, ledger, actor, c.decision, now(), **terms)
                 case commands.RejectAfterSale():
-                    return domain.reject(r, order, actor, c.reason, c.comment, now())
+                    return reject(r, order, actor, c.reason, c.comment, now())
                 case commands.ConfirmReturnReceived():
-                    return domain.confirm_receipt(r, order, ledger, actor, now())
+                    return confirm_receipt(r, order, ledger, actor, now())
                 case commands.RejectReturnOnReceipt():
-                    return domain.reject_on_receipt(r, order, actor, c.reason, c.comment, now())
+                    return reject_on_receipt(r, order, actor, c.reason, c.comment, now())
                 case commands.OfferPartialRefund():  # R12
                     lines = line_map(c.lines)
-                    return domain.offer_partial_refund(
+                    return offer_partial_refund(
                         r, order, ledger, actor, c.amount, now(), lines=lines, comment=c.comment
                     )
                 case commands.AnswerOffer():
-                    return domain.answer_offer(r, order, ledger, actor, c.accept, now())
+                    return answer_offer(r, order, ledger, actor, c.accept, now())
                 case commands.IssueReplacementRefund():  # P4
                     replacement = case.replacement_order(r)
-                    return domain.issue_replacement_refund(
+                    return issue_replacement_refund(
                         r, order, ledger, actor, c.comment, now(), replacement
                     )
                 case commands.ShipReplacement():  # P2, P4: the replacement order is handed over too
                     replacement = case.replacement_order(r)
-                    return domain.ship_replacement(
+                    return ship_replacement(
                         r, order, actor, c.carrier, c.tracking_number, now(), replacement
                     )
                 case commands.DecideAppeal():  # R6: the refund goes ahead, or the request closes
                     if c.for_buyer:
-                        return domain.decide_for_buyer(r, order, ledger, actor, c.note, now())
-                    return domain.decide_for_seller(r, order, actor, c.note, now())
+                        return decide_for_buyer(r, order, ledger, actor, c.note, now())
+                    return decide_for_seller(r, order, actor, c.note, now())
                 case commands.RecordReplacementDelivered():  # P2: a carrier event
                     replacement = case.replacement_order(r)
-                    return domain.replacement_delivered(r, order, actor, now(), replacement)
+                    return replacement_delivered(r, order, actor, now(), replacement)
             raise TypeError(f"not a step on an after-sale request: {c!r}")
 
         async def write(session: Session, r: AfterSaleRequest) -> AfterSaleRequest:
@@ -192,7 +212,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
 
         def decide(r: AfterSaleRequest, case: AfterSalesCase) -> AfterSaleOutcome | None:
             try:
-                return domain.act_on_deadline(r, case.order, case.ledger, actor, now)
+                return act_on_deadline(r, case.order, case.ledger, actor, now)
             except DomainError:
                 return None  # moved by someone else, or not due after all
 
@@ -217,7 +237,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
             if replacement is None:
                 return None
             # None too when the request moved on (refunded instead, say): the order alone moves.
-            return domain.follow_replacement_order(r, case.order, replacement, actor, now)
+            return follow_replacement_order(r, case.order, replacement, actor, now)
 
         if ids:
             await self._decide_each(session, actor, ids, decide)
@@ -250,12 +270,12 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         order, _ = await self.visible_order(actor, order_id)
         existing = (await store.for_orders(self.db, [order.id]))[order.id]
         book = await policies.book_for(self.db, order.categories)
-        return domain.line_eligibility(order, existing, book, self.clock.now())
+        return line_eligibility(order, existing, book, self.clock.now())
 
     async def quote_request(self, actor: Actor, request_id: str) -> RefundBreakdown:
         """What the request paid, or would pay now: the code that pays it (quote_for_request)."""
         r = await self.get(actor, request_id)
-        return domain.quote_for_request(r, *await self.order(r.order_id))
+        return quote_for_request(r, *await self.order(r.order_id))
 
     async def quote_cancellation(self, actor: Actor, cancellation_id: str) -> RefundBreakdown:
         """What a cancellation paid, or would pay if accepted now (the cancellation's own code)."""

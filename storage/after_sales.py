@@ -13,18 +13,15 @@ from datetime import datetime
 from typing import Any
 
 from models.access import Scope
-from models.after_sales import (
-    AfterSaleAction,
-    AfterSaleKind,
+from models.after_sale_requests import (
     AfterSaleRequest,
-    AfterSaleStatus,
-    AfterSaleTab,
     Appeal,
     Decision,
     Offer,
     Rejection,
     Shipment,
 )
+from models.after_sales_machine import AfterSaleAction, AfterSaleKind, AfterSaleStatus, AfterSaleTab
 from models.errors import ValidationFailed
 from storage.documents import RequestCodec
 from storage.keys import ALL, time_bounds

@@ -11,7 +11,7 @@ from typing import Any
 import strawberry
 
 from models import after_sales_reasons as catalogues
-from models.after_sales import AfterSaleKind as DomainKind
+from models.after_sales_machine import AfterSaleKind as DomainKind
 from models.commands import ApprovalTerms, Lines, chosen_lines
 from models.errors import ValidationFailed
 from models.policy import CategoryPolicy as DomainPolicy

@@ -17,42 +17,45 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from models.actors import Actor, ActorKind
-from models.after_sales import (
-    DEADLINE_ACTIONS,
-    FINAL_STATUSES,
-    NEXT_ACTION_OF_STATUS,
-    REJECT_REASONS,
-    REQUEST_REASONS,
-    TAB_OF_STATUS,
-    AfterSaleAction,
-    AfterSaleKind,
-    AfterSaleOutcome,
-    AfterSaleRequest,
-    AfterSaleStatus,
-    DecisionType,
-    act_on_deadline,
+from models.after_sale_decisions import (
     answer_offer,
     appeal,
     approve,
-    confirm_receipt,
     decide_for_buyer,
     decide_for_seller,
-    follow_replacement_order,
-    issue_replacement_refund,
-    line_eligibility,
     offer_partial_refund,
-    refund_by_platform,
-    refund_by_seller,
     reject,
-    reject_on_receipt,
-    replacement_delivered,
-    request_by_buyer,
-    ship_replacement,
-    ship_return,
-    transition_for,
     withdraw,
 )
+from models.after_sale_opening import (
+    line_eligibility,
+    refund_by_platform,
+    refund_by_seller,
+    request_by_buyer,
+)
+from models.after_sale_requests import AfterSaleOutcome, AfterSaleRequest
+from models.after_sale_shipping import (
+    confirm_receipt,
+    follow_replacement_order,
+    issue_replacement_refund,
+    reject_on_receipt,
+    replacement_delivered,
+    ship_replacement,
+    ship_return,
+)
+from models.after_sales import act_on_deadline
 from models.after_sales_errors import AfterSaleRefused
+from models.after_sales_machine import (
+    DEADLINE_ACTIONS,
+    FINAL_STATUSES,
+    NEXT_ACTION_OF_STATUS,
+    TAB_OF_STATUS,
+    TRANSITIONS,
+    AfterSaleAction,
+    AfterSaleKind,
+    AfterSaleStatus,
+    DecisionType,
+)
 from models.after_sales_reasons import (
     APPEAL_REASONS,
     PLATFORM_REFUND_REASONS,
@@ -199,7 +202,7 @@ def _apply(world: World, step: Step) -> AfterSaleOutcome | Order | None:
     existing = list(world.requests.values())
     match step.action:
         case "request":
-            reasons = REQUEST_REASONS[step.kind]
+            reasons = profile_of(step.kind).request_reasons
             not_received = step.kind is AfterSaleKind.REFUND_ONLY and step.pick % 2 == 0
             reason = "NOT_RECEIVED" if not_received else _reason(reasons, step.reason_index)
             return request_by_buyer(
@@ -262,7 +265,7 @@ def _apply(world: World, step: Step) -> AfterSaleOutcome | Order | None:
                 comment=step.comment,
             )
         case "reject":
-            reason = _reason(REJECT_REASONS[r.kind], step.reason_index)
+            reason = _reason(profile_of(r.kind).reject_reasons, step.reason_index)
             return reject(r, order, actor, reason, step.comment, now)
         case "withdraw":
             return withdraw(r, order, actor, now)
@@ -411,7 +414,7 @@ def _check_invariants(world: World) -> None:
         previous: AfterSaleStatus | None = None
         assert r.timeline and r.timeline[0].at == r.requested_at
         for record in r.timeline:
-            edge = transition_for(record.action, record.from_status, record.to_status)
+            edge = TRANSITIONS.step(record.action, record.from_status, record.to_status)
             assert edge is not None, record  # no step outside the table
             assert record.actor_kind in edge.actors, record
             assert r.kind in edge.kinds, (r.kind, record)

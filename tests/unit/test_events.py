@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from models import cancellations as cancel_domain
 from models.actors import ActorKind
-from models.after_sales import reject
+from models.after_sale_decisions import reject
 from models.events import RequestKind, of_after_sale, of_cancellation
 from models.policy import CategoryPolicy
 from tests.unit.test_after_sales_rules import ASKED, BUYER, HOUR, MUG, RO, RR, SELLER, Shop

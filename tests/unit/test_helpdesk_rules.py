@@ -10,7 +10,8 @@ import pytest
 
 from models import cancellations as cancel_domain
 from models.actors import Actor, ActorKind
-from models.after_sales import AfterSaleKind, AfterSaleRequest, AfterSaleStatus
+from models.after_sale_requests import AfterSaleRequest
+from models.after_sales_machine import AfterSaleKind, AfterSaleStatus
 from models.errors import InvalidTransition, ValidationFailed
 from models.money import Money
 from models.orders import FulfilmentState, LineItem, Order, PaymentMethod, PaymentState

@@ -5,21 +5,11 @@ from __future__ import annotations
 import pytest
 
 from models.actors import EXPIRY_WORKER
-from models.after_sales import (
-    MAX_OFFERS,
-    AfterSaleAction,
-    AfterSaleTab,
-    DecisionType,
-    OfferAnswer,
-    act_on_deadline,
-    answer_offer,
-    approve,
-    follow_replacement_order,
-    issue_replacement_refund,
-    offer_partial_refund,
-    quote_for_request,
-    transition_for,
-)
+from models.after_sale_decisions import MAX_OFFERS, answer_offer, approve, offer_partial_refund
+from models.after_sale_requests import OfferAnswer
+from models.after_sale_shipping import follow_replacement_order, issue_replacement_refund
+from models.after_sales import act_on_deadline
+from models.after_sales_case import quote_for_request
 from models.after_sales_errors import (
     DeadlineNotReached,
     DecisionNotAllowed,
@@ -27,6 +17,7 @@ from models.after_sales_errors import (
     RefundExceedsRefundable,
     WindowClosed,
 )
+from models.after_sales_machine import TRANSITIONS, AfterSaleAction, AfterSaleTab, DecisionType
 from models.cancellations import buyer_eligibility
 from models.cancellations import request_by_buyer as cancellation_by_buyer
 from models.errors import InvalidTransition, ValidationFailed
@@ -64,7 +55,7 @@ def offered(shop: Shop, amount: int = 700, kind=RR, at=OFFERED):  # type: ignore
 def _follows_the_table(r) -> None:  # type: ignore[no-untyped-def]
     previous = None
     for record in r.timeline:
-        edge = transition_for(record.action, record.from_status, record.to_status)
+        edge = TRANSITIONS.step(record.action, record.from_status, record.to_status)
         assert edge is not None, record
         assert record.actor_kind in edge.actors and r.kind in edge.kinds
         assert record.from_status is previous

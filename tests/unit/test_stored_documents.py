@@ -6,18 +6,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from models.actors import ActorKind
-from models.after_sales import (
-    AfterSaleKind,
+from models.after_sale_requests import (
     AfterSaleRequest,
-    AfterSaleStatus,
     Appeal,
     Decision,
-    DecisionType,
     Offer,
     OfferAnswer,
     Rejection,
     Shipment,
 )
+from models.after_sales_machine import AfterSaleKind, AfterSaleStatus, DecisionType
 from models.money import Money
 from models.orders import (
     CancelledUnits,
