@@ -31,6 +31,14 @@ from models.cancellations import (
     request_by_buyer,
     withdraw,
 )
+from models.commands import (
+    AcceptCancellation,
+    CancelOrder,
+    CancelUnpaidOrder,
+    RejectCancellation,
+    RequestCancellation,
+    WithdrawCancellation,
+)
 from models.errors import (
     DomainError,
     DuplicateRequest,
@@ -47,6 +55,7 @@ from models.orders import FulfilmentState, LineItem, Order, PaymentMethod, Payme
 from models.policy import DEFAULT_POLICY, HOUR, CategoryPolicy
 from models.reasons import AUTO_ACCEPT_REASON, COMMENT_MAX_LENGTH
 from models.requests import Opening
+from tests.unit.cancellation_steps import on_order
 
 PLACED = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 MS = timedelta(milliseconds=1)
@@ -102,7 +111,11 @@ def buyer_asks(
     note: str | None = None,
     new_id: str = "can-1",
 ) -> CancellationOutcome:
-    return request_by_buyer(order, BUYER, reason, note, Opening(policy, now, new_id))
+    return request_by_buyer(
+        Opening(policy, now, new_id),
+        on_order(order, BUYER, now),
+        RequestCancellation(order.id, reason, note),
+    )
 
 
 def pending(
@@ -245,7 +258,11 @@ def test_c2_next_action_of_a_pending_request_is_the_sellers_answer() -> None:
 
 def test_c2_next_action_is_none_once_decided() -> None:
     c, order = pending()
-    out = reject(c, order, SELLER, "CUSTOM_MADE", None, c.requested_at + HOUR)
+    out = reject(
+        c,
+        on_order(order, SELLER, c.requested_at + HOUR),
+        RejectCancellation(c.id, "CUSTOM_MADE", None),
+    )
     assert out.cancellation.next_action is None
 
 
@@ -259,7 +276,7 @@ def test_c2_second_request_while_one_waits_is_refused() -> None:
 def test_c2_buyer_withdraws_a_pending_request() -> None:
     c, order = pending()
     now = c.requested_at + 3 * HOUR
-    out = withdraw(c, order, BUYER, now)
+    out = withdraw(c, on_order(order, BUYER, now), WithdrawCancellation(c.id))
 
     assert out.cancellation.status is CancellationStatus.WITHDRAWN
     assert out.cancellation.tab is CancellationTab.CLOSED
@@ -280,14 +297,14 @@ def test_c2_buyer_withdraws_a_pending_request() -> None:
 def test_c2_seller_cannot_withdraw_the_buyers_request() -> None:
     c, order = pending()
     with pytest.raises(InvalidTransition):
-        withdraw(c, order, SELLER, c.requested_at + HOUR)
+        withdraw(c, on_order(order, SELLER, c.requested_at + HOUR), WithdrawCancellation(c.id))
 
 
 def test_c2_withdraw_is_refused_once_the_response_window_closed() -> None:
     c, order = pending()
     assert c.respond_by is not None
     with pytest.raises(ResponseWindowClosed):
-        withdraw(c, order, BUYER, c.respond_by)
+        withdraw(c, on_order(order, BUYER, c.respond_by), WithdrawCancellation(c.id))
 
 
 def test_c2_comment_longer_than_500_characters_is_refused() -> None:
@@ -326,7 +343,11 @@ def test_c3_order_handed_to_carrier_becomes_uncancellable() -> None:
     assert eligibility.allowed is False
     assert eligibility.code == "ORDER_IN_TRANSIT"
     with pytest.raises(OrderNotCancellable):
-        cancel_by_seller(order, SELLER, "OUT_OF_STOCK", None, Opening(DEFAULT_POLICY, PLACED, "c"))
+        cancel_by_seller(
+            Opening(DEFAULT_POLICY, PLACED, "c"),
+            on_order(order, SELLER, PLACED),
+            CancelOrder(order.id, "OUT_OF_STOCK", None),
+        )
 
 
 def test_c3_already_cancelled_order_cannot_be_cancelled_again() -> None:
@@ -349,7 +370,7 @@ def test_c3_pending_request_blocks_handing_the_order_to_the_carrier() -> None:
 def test_c4_accept_cancels_order_and_refunds_everything_paid() -> None:
     c, order = pending()
     now = c.requested_at + 5 * HOUR
-    out = accept(c, order, SELLER, now)
+    out = accept(c, on_order(order, SELLER, now), AcceptCancellation(c.id))
 
     new_c = out.cancellation
     assert new_c.status is CancellationStatus.CANCELLED
@@ -375,7 +396,11 @@ def test_c4_accept_cancels_order_and_refunds_everything_paid() -> None:
 def test_c4_accept_of_cash_on_delivery_order_refunds_nothing() -> None:
     asked = buyer_asks(make_order(method=PaymentMethod.CASH_ON_DELIVERY), PLACED + 2 * HOUR)
     assert asked.cancellation.status is CancellationStatus.PENDING
-    out = accept(asked.cancellation, asked.order, SELLER, PLACED + 3 * HOUR)
+    out = accept(
+        asked.cancellation,
+        on_order(asked.order, SELLER, PLACED + 3 * HOUR),
+        AcceptCancellation(asked.cancellation.id),
+    )
 
     assert out.order.fulfilment_state is FulfilmentState.CANCELLED
     assert out.order.payment_state is PaymentState.VOIDED
@@ -387,15 +412,23 @@ def test_c4_accept_of_cash_on_delivery_order_refunds_nothing() -> None:
 def test_c4_buyer_cannot_accept_their_own_request() -> None:
     c, order = pending()
     with pytest.raises(InvalidTransition) as err:
-        accept(c, order, BUYER, c.requested_at + HOUR)
+        accept(c, on_order(order, BUYER, c.requested_at + HOUR), AcceptCancellation(c.id))
     assert "SELLER_AGENT" in err.value.message
 
 
 def test_c4_accept_of_a_decided_request_is_refused_as_not_pending() -> None:
     c, order = pending()
-    done = reject(c, order, SELLER, "CUSTOM_MADE", None, c.requested_at + HOUR)
+    done = reject(
+        c,
+        on_order(order, SELLER, c.requested_at + HOUR),
+        RejectCancellation(c.id, "CUSTOM_MADE", None),
+    )
     with pytest.raises(NotPending) as err:
-        accept(done.cancellation, done.order, SELLER, c.requested_at + 2 * HOUR)
+        accept(
+            done.cancellation,
+            on_order(done.order, SELLER, c.requested_at + 2 * HOUR),
+            AcceptCancellation(done.cancellation.id),
+        )
     assert err.value.current_state == "REJECTED"
 
 
@@ -406,11 +439,11 @@ def test_c5_reject_needs_a_reason_from_the_list() -> None:
     c, order = pending()
     now = c.requested_at + HOUR
     with pytest.raises(ValidationFailed) as err:
-        reject(c, order, SELLER, "I_DONT_WANT_TO", None, now)
+        reject(c, on_order(order, SELLER, now), RejectCancellation(c.id, "I_DONT_WANT_TO", None))
     assert err.value.field == "reason"
     # A buyer's reason is not a seller's rejection reason either.
     with pytest.raises(ValidationFailed):
-        reject(c, order, SELLER, "CHANGED_MIND", None, now)
+        reject(c, on_order(order, SELLER, now), RejectCancellation(c.id, "CHANGED_MIND", None))
     # Refused: the request still waits.
     assert c.status is CancellationStatus.PENDING
     assert order.open_cancellation_id == c.id
@@ -419,7 +452,11 @@ def test_c5_reject_needs_a_reason_from_the_list() -> None:
 def test_c5_reject_keeps_the_order_going() -> None:
     c, order = pending()
     now = c.requested_at + HOUR
-    out = reject(c, order, SELLER, "AGREED_WITH_BUYER", "  spoke on chat  ", now)
+    out = reject(
+        c,
+        on_order(order, SELLER, now),
+        RejectCancellation(c.id, "AGREED_WITH_BUYER", "  spoke on chat  "),
+    )
 
     new_c = out.cancellation
     assert new_c.status is CancellationStatus.REJECTED
@@ -443,7 +480,9 @@ def test_c5_reject_keeps_the_order_going() -> None:
 
 def test_c5_comment_is_optional_and_blank_is_none() -> None:
     c, order = pending()
-    out = reject(c, order, SELLER, "OTHER", "   ", c.requested_at + HOUR)
+    out = reject(
+        c, on_order(order, SELLER, c.requested_at + HOUR), RejectCancellation(c.id, "OTHER", "   ")
+    )
     assert out.cancellation.rejection_comment is None
     assert out.record.comment is None
 
@@ -451,16 +490,20 @@ def test_c5_comment_is_optional_and_blank_is_none() -> None:
 def test_c5_comment_longer_than_500_characters_is_refused() -> None:
     c, order = pending()
     now = c.requested_at + HOUR
-    ok = reject(c, order, SELLER, "OTHER", "y" * 500, now)
+    ok = reject(c, on_order(order, SELLER, now), RejectCancellation(c.id, "OTHER", "y" * 500))
     assert ok.cancellation.rejection_comment == "y" * 500
     with pytest.raises(ValidationFailed) as err:
-        reject(c, order, SELLER, "OTHER", "y" * 501, now)
+        reject(c, on_order(order, SELLER, now), RejectCancellation(c.id, "OTHER", "y" * 501))
     assert err.value.field == "comment"
 
 
 def test_c5_second_request_after_a_rejection_is_refused() -> None:
     c, order = pending()
-    rejected = reject(c, order, SELLER, "CUSTOM_MADE", None, c.requested_at + HOUR)
+    rejected = reject(
+        c,
+        on_order(order, SELLER, c.requested_at + HOUR),
+        RejectCancellation(c.id, "CUSTOM_MADE", None),
+    )
     later = c.requested_at + 2 * HOUR
     with pytest.raises(DuplicateRequest) as err:
         buyer_asks(rejected.order, later, new_id="can-2")
@@ -473,7 +516,11 @@ def test_c5_second_request_after_a_rejection_is_refused() -> None:
 def test_c5_buyer_cannot_reject() -> None:
     c, order = pending()
     with pytest.raises(InvalidTransition):
-        reject(c, order, BUYER, "OTHER", None, c.requested_at + HOUR)
+        reject(
+            c,
+            on_order(order, BUYER, c.requested_at + HOUR),
+            RejectCancellation(c.id, "OTHER", None),
+        )
 
 
 # --- C6 -----------------------------------------------------------------------------------
@@ -485,9 +532,9 @@ def test_c6_seller_silence_auto_accepts_after_48h() -> None:
     assert c.respond_by == deadline
 
     with pytest.raises(InvalidTransition):
-        auto_accept(c, order, EXPIRY_WORKER, deadline - MS)
+        auto_accept(c, on_order(order, EXPIRY_WORKER, deadline - MS))
 
-    out = auto_accept(c, order, EXPIRY_WORKER, deadline)
+    out = auto_accept(c, on_order(order, EXPIRY_WORKER, deadline))
     assert out.cancellation.status is CancellationStatus.CANCELLED
     assert out.cancellation.tab is CancellationTab.COMPLETED
     assert out.order.fulfilment_state is FulfilmentState.CANCELLED
@@ -509,8 +556,8 @@ def test_c6_response_window_comes_from_the_policy() -> None:
     assert c.respond_by == deadline
     assert c.policy == policy
     with pytest.raises(InvalidTransition):
-        auto_accept(c, order, EXPIRY_WORKER, deadline - MS)
-    out = auto_accept(c, order, EXPIRY_WORKER, deadline)
+        auto_accept(c, on_order(order, EXPIRY_WORKER, deadline - MS))
+    out = auto_accept(c, on_order(order, EXPIRY_WORKER, deadline))
     assert out.cancellation.status is CancellationStatus.CANCELLED
     assert out.record.deadline == deadline
 
@@ -520,32 +567,36 @@ def test_c6_seller_cannot_decide_after_the_window_closed() -> None:
     assert c.respond_by is not None
     last_moment = c.respond_by - MS
 
-    assert accept(c, order, SELLER, last_moment).cancellation.status is (
-        CancellationStatus.CANCELLED
-    )
-    assert reject(c, order, SELLER, "OTHER", None, last_moment).cancellation.status is (
-        CancellationStatus.REJECTED
-    )
+    assert accept(
+        c, on_order(order, SELLER, last_moment), AcceptCancellation(c.id)
+    ).cancellation.status is (CancellationStatus.CANCELLED)
+    assert reject(
+        c, on_order(order, SELLER, last_moment), RejectCancellation(c.id, "OTHER", None)
+    ).cancellation.status is (CancellationStatus.REJECTED)
     with pytest.raises(ResponseWindowClosed) as err:
-        accept(c, order, SELLER, c.respond_by)
+        accept(c, on_order(order, SELLER, c.respond_by), AcceptCancellation(c.id))
     assert err.value.deadline == c.respond_by
     with pytest.raises(ResponseWindowClosed):
-        reject(c, order, SELLER, "OTHER", None, c.respond_by + HOUR)
+        reject(
+            c, on_order(order, SELLER, c.respond_by + HOUR), RejectCancellation(c.id, "OTHER", None)
+        )
 
 
 def test_c6_seller_cannot_auto_accept() -> None:
     c, order = pending()
     assert c.respond_by is not None
     with pytest.raises(InvalidTransition) as err:
-        auto_accept(c, order, SELLER, c.respond_by)
+        auto_accept(c, on_order(order, SELLER, c.respond_by))
     assert "PLATFORM" in err.value.message
 
 
 def test_c6_auto_accept_of_a_decided_request_is_refused() -> None:
     c, order = pending()
-    done = withdraw(c, order, BUYER, c.requested_at + HOUR)
+    done = withdraw(c, on_order(order, BUYER, c.requested_at + HOUR), WithdrawCancellation(c.id))
     with pytest.raises(NotPending):
-        auto_accept(done.cancellation, done.order, EXPIRY_WORKER, c.requested_at + 49 * HOUR)
+        auto_accept(
+            done.cancellation, on_order(done.order, EXPIRY_WORKER, c.requested_at + 49 * HOUR)
+        )
 
 
 # --- C7 -----------------------------------------------------------------------------------
@@ -555,7 +606,9 @@ def test_c7_seller_cancel_refunds_and_notifies_buyer() -> None:
     order = make_order()
     now = PLACED + 20 * HOUR
     out = cancel_by_seller(
-        order, SELLER, "OUT_OF_STOCK", "last one broke", Opening(DEFAULT_POLICY, now, "c7")
+        Opening(DEFAULT_POLICY, now, "c7"),
+        on_order(order, SELLER, now),
+        CancelOrder(order.id, "OUT_OF_STOCK", "last one broke"),
     )
 
     c = out.cancellation
@@ -578,14 +631,20 @@ def test_c7_seller_cancel_refunds_and_notifies_buyer() -> None:
 def test_c7_seller_cancel_needs_a_reason_from_the_list() -> None:
     with pytest.raises(ValidationFailed):
         cancel_by_seller(
-            make_order(), SELLER, "CHANGED_MIND", None, Opening(DEFAULT_POLICY, PLACED, "c")
+            Opening(DEFAULT_POLICY, PLACED, "c"),
+            on_order(make_order(), SELLER, PLACED),
+            CancelOrder((make_order()).id, "CHANGED_MIND", None),
         )
 
 
 def test_c7_seller_cannot_cancel_around_a_pending_buyer_request() -> None:
     c, order = pending()
     with pytest.raises(InvalidTransition) as err:
-        cancel_by_seller(order, SELLER, "OUT_OF_STOCK", None, Opening(DEFAULT_POLICY, PLACED, "c7"))
+        cancel_by_seller(
+            Opening(DEFAULT_POLICY, PLACED, "c7"),
+            on_order(order, SELLER, PLACED),
+            CancelOrder(order.id, "OUT_OF_STOCK", None),
+        )
     assert err.value.current_state == "CANCELLATION_PENDING"
     assert order.open_cancellation_id == c.id
     assert order.fulfilment_state is FulfilmentState.AWAITING_SHIPMENT
@@ -595,7 +654,9 @@ def test_c7_buyer_and_platform_cannot_use_the_seller_cancel() -> None:
     for actor in (BUYER, PLATFORM):
         with pytest.raises(InvalidTransition):
             cancel_by_seller(
-                make_order(), actor, "OUT_OF_STOCK", None, Opening(DEFAULT_POLICY, PLACED, "c")
+                Opening(DEFAULT_POLICY, PLACED, "c"),
+                on_order(make_order(), actor, PLACED),
+                CancelOrder((make_order()).id, "OUT_OF_STOCK", None),
             )
 
 
@@ -605,7 +666,11 @@ def test_c7_buyer_and_platform_cannot_use_the_seller_cancel() -> None:
 def test_c8_system_cancels_unpaid_order_after_payment_window_and_notifies_seller() -> None:
     due = PLACED + 24 * HOUR
     order = make_order(FulfilmentState.UNPAID, payment_due_at=due)
-    out = cancel_by_system(order, PLATFORM, "NON_PAYMENT", Opening(DEFAULT_POLICY, due, "c8"))
+    out = cancel_by_system(
+        Opening(DEFAULT_POLICY, due, "c8"),
+        on_order(order, PLATFORM, due),
+        CancelUnpaidOrder(order.id),
+    )
 
     c = out.cancellation
     assert c.status is CancellationStatus.CANCELLED
@@ -625,7 +690,11 @@ def test_c8_refused_while_the_buyer_may_still_pay() -> None:
     due = PLACED + 24 * HOUR
     order = make_order(FulfilmentState.UNPAID, payment_due_at=due)
     with pytest.raises(PaymentWindowOpen) as err:
-        cancel_by_system(order, PLATFORM, "NON_PAYMENT", Opening(DEFAULT_POLICY, due - MS, "c8"))
+        cancel_by_system(
+            Opening(DEFAULT_POLICY, due - MS, "c8"),
+            on_order(order, PLATFORM, due - MS),
+            CancelUnpaidOrder(order.id),
+        )
     assert err.value.payment_due_at == due
     assert order.fulfilment_state is FulfilmentState.UNPAID
 
@@ -633,7 +702,9 @@ def test_c8_refused_while_the_buyer_may_still_pay() -> None:
 def test_c8_refused_for_a_paid_order() -> None:
     with pytest.raises(InvalidTransition) as err:
         cancel_by_system(
-            make_order(), PLATFORM, "NON_PAYMENT", Opening(DEFAULT_POLICY, PLACED, "c8")
+            Opening(DEFAULT_POLICY, PLACED, "c8"),
+            on_order(make_order(), PLATFORM, PLACED),
+            CancelUnpaidOrder((make_order()).id),
         )
     assert err.value.current_state == "AWAITING_SHIPMENT"
 
@@ -643,12 +714,17 @@ def test_c8_only_the_platform_cancels_for_non_payment() -> None:
     for actor in (BUYER, SELLER):
         with pytest.raises(InvalidTransition):
             cancel_by_system(
-                order, actor, "NON_PAYMENT", Opening(DEFAULT_POLICY, PLACED + 2 * HOUR, "c8")
+                Opening(DEFAULT_POLICY, PLACED + 2 * HOUR, "c8"),
+                on_order(order, actor, PLACED + 2 * HOUR),
+                CancelUnpaidOrder(order.id),
             )
-    with pytest.raises(ValidationFailed):
-        cancel_by_system(
-            order, PLATFORM, "OUT_OF_STOCK", Opening(DEFAULT_POLICY, PLACED + 2 * HOUR, "c8")
-        )
+    # The platform's one reason (NON_PAYMENT) is the step's own: its command names no reason.
+    out = cancel_by_system(
+        Opening(DEFAULT_POLICY, PLACED + 2 * HOUR, "c8"),
+        on_order(order, PLATFORM, PLACED + 2 * HOUR),
+        CancelUnpaidOrder(order.id),
+    )
+    assert out.cancellation.reason == "NON_PAYMENT"
 
 
 # --- C9 -----------------------------------------------------------------------------------
@@ -660,13 +736,17 @@ def _every_way_to_cancel() -> dict[str, CancellationOutcome]:
     unpaid = make_order(FulfilmentState.UNPAID, payment_due_at=PLACED + HOUR)
     return {
         "C1": buyer_asks(make_order(), PLACED + MS),
-        "C4": accept(c, order, SELLER, c.requested_at + HOUR),
-        "C6": auto_accept(c, order, EXPIRY_WORKER, c.respond_by),
+        "C4": accept(c, on_order(order, SELLER, c.requested_at + HOUR), AcceptCancellation(c.id)),
+        "C6": auto_accept(c, on_order(order, EXPIRY_WORKER, c.respond_by)),
         "C7": cancel_by_seller(
-            make_order(), SELLER, "PRICING_ERROR", None, Opening(DEFAULT_POLICY, PLACED, "7")
+            Opening(DEFAULT_POLICY, PLACED, "7"),
+            on_order(make_order(), SELLER, PLACED),
+            CancelOrder((make_order()).id, "PRICING_ERROR", None),
         ),
         "C8": cancel_by_system(
-            unpaid, PLATFORM, "NON_PAYMENT", Opening(DEFAULT_POLICY, PLACED + HOUR, "8")
+            Opening(DEFAULT_POLICY, PLACED + HOUR, "8"),
+            on_order(unpaid, PLATFORM, PLACED + HOUR),
+            CancelUnpaidOrder(unpaid.id),
         ),
     }
 
@@ -709,7 +789,7 @@ def test_c2_timeline_has_one_record_per_transition_with_who_and_why() -> None:
     assert first.at == c.requested_at
     assert first.deadline is None
 
-    out = auto_accept(c, order, EXPIRY_WORKER, c.respond_by + HOUR)
+    out = auto_accept(c, on_order(order, EXPIRY_WORKER, c.respond_by + HOUR))
     assert len(out.cancellation.timeline) == 2
     assert out.cancellation.timeline[0] == first
     last = out.cancellation.timeline[-1]
@@ -724,7 +804,11 @@ def test_c2_timeline_has_one_record_per_transition_with_who_and_why() -> None:
 
 def test_c5_timeline_record_of_a_rejection_carries_reason_and_comment() -> None:
     c, order = pending()
-    out = reject(c, order, SELLER, "CUSTOM_MADE", "already cut", c.requested_at + HOUR)
+    out = reject(
+        c,
+        on_order(order, SELLER, c.requested_at + HOUR),
+        RejectCancellation(c.id, "CUSTOM_MADE", "already cut"),
+    )
     assert len(out.cancellation.timeline) == 2
     record = out.cancellation.timeline[-1]
     assert record.actor_kind is ActorKind.SELLER_AGENT
@@ -755,9 +839,13 @@ def test_c2_tab_follows_the_status() -> None:
     }
     c, order = pending()
     outcomes = [
-        accept(c, order, SELLER, c.requested_at + HOUR),
-        reject(c, order, SELLER, "OTHER", None, c.requested_at + HOUR),
-        withdraw(c, order, BUYER, c.requested_at + HOUR),
+        accept(c, on_order(order, SELLER, c.requested_at + HOUR), AcceptCancellation(c.id)),
+        reject(
+            c,
+            on_order(order, SELLER, c.requested_at + HOUR),
+            RejectCancellation(c.id, "OTHER", None),
+        ),
+        withdraw(c, on_order(order, BUYER, c.requested_at + HOUR), WithdrawCancellation(c.id)),
     ]
     for cancellation in [c, *(o.cancellation for o in outcomes)]:
         assert cancellation.tab is TAB_OF_STATUS[cancellation.status]
@@ -814,16 +902,28 @@ def test_c4_refused_actions_change_nothing() -> None:
     order_before = dataclasses.asdict(order)
     assert c.respond_by is not None
     refusals = [
-        lambda: accept(c, order, BUYER, c.requested_at + HOUR),
-        lambda: accept(c, order, SELLER, c.respond_by),
-        lambda: auto_accept(c, order, SELLER, c.respond_by),
-        lambda: auto_accept(c, order, EXPIRY_WORKER, c.requested_at + HOUR),
-        lambda: reject(c, order, SELLER, "NOPE", None, c.requested_at + HOUR),
-        lambda: reject(c, order, SELLER, "OTHER", "z" * 501, c.requested_at + HOUR),
-        lambda: withdraw(c, order, SELLER, c.requested_at + HOUR),
+        lambda: accept(c, on_order(order, BUYER, c.requested_at + HOUR), AcceptCancellation(c.id)),
+        lambda: accept(c, on_order(order, SELLER, c.respond_by), AcceptCancellation(c.id)),
+        lambda: auto_accept(c, on_order(order, SELLER, c.respond_by)),
+        lambda: auto_accept(c, on_order(order, EXPIRY_WORKER, c.requested_at + HOUR)),
+        lambda: reject(
+            c,
+            on_order(order, SELLER, c.requested_at + HOUR),
+            RejectCancellation(c.id, "NOPE", None),
+        ),
+        lambda: reject(
+            c,
+            on_order(order, SELLER, c.requested_at + HOUR),
+            RejectCancellation(c.id, "OTHER", "z" * 501),
+        ),
+        lambda: withdraw(
+            c, on_order(order, SELLER, c.requested_at + HOUR), WithdrawCancellation(c.id)
+        ),
         lambda: buyer_asks(order, c.requested_at + HOUR, new_id="can-2"),
         lambda: cancel_by_seller(
-            order, SELLER, "OUT_OF_STOCK", None, Opening(DEFAULT_POLICY, PLACED, "x")
+            Opening(DEFAULT_POLICY, PLACED, "x"),
+            on_order(order, SELLER, PLACED),
+            CancelOrder(order.id, "OUT_OF_STOCK", None),
         ),
     ]
     for refuse in refusals:
@@ -846,7 +946,7 @@ def test_c4_cancellation_and_order_are_frozen() -> None:
 
 def test_c4_accepting_leaves_the_input_objects_as_they_were() -> None:
     c, order = pending()
-    out = accept(c, order, SELLER, c.requested_at + HOUR)
+    out = accept(c, on_order(order, SELLER, c.requested_at + HOUR), AcceptCancellation(c.id))
     assert out.cancellation is not c
     assert c.status is CancellationStatus.PENDING
     assert len(c.timeline) == 1

@@ -20,10 +20,12 @@ from models.after_sales_errors import (
 from models.after_sales_machine import TRANSITIONS, AfterSaleAction, AfterSaleTab, DecisionType
 from models.cancellations import buyer_eligibility
 from models.cancellations import request_by_buyer as cancellation_by_buyer
+from models.commands import RequestCancellation
 from models.errors import InvalidTransition, ValidationFailed
 from models.orders import FulfilmentState, PaymentState
 from models.policy import DAY, DEFAULT_POLICY, HOUR, CategoryPolicy
 from models.requests import Opening
+from tests.unit.cancellation_steps import on_order
 from tests.unit.test_after_sales_rules import (
     ASKED,
     BUYER,
@@ -329,7 +331,9 @@ def test_p4_a_replacement_order_is_not_cancelled_on_its_own() -> None:
     [placed] = out.new_orders
     with pytest.raises(InvalidTransition) as refused:
         cancellation_by_buyer(
-            placed, BUYER, "CHANGED_MIND", None, Opening(DEFAULT_POLICY, ASKED + HOUR, "can-1")
+            Opening(DEFAULT_POLICY, ASKED + HOUR, "can-1"),
+            on_order(placed, BUYER, ASKED + HOUR),
+            RequestCancellation(placed.id, "CHANGED_MIND"),
         )
     assert refused.value.current_state == "REPLACEMENT_ORDER"
     shown = buyer_eligibility(placed, DEFAULT_POLICY, ASKED + HOUR)

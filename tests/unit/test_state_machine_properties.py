@@ -30,6 +30,14 @@ from models.cancellations import (
     request_by_buyer,
     withdraw,
 )
+from models.commands import (
+    AcceptCancellation,
+    CancelOrder,
+    CancelUnpaidOrder,
+    RejectCancellation,
+    RequestCancellation,
+    WithdrawCancellation,
+)
 from models.errors import DomainError
 from models.money import Money
 from models.orders import FulfilmentState, LineItem, Order, PaymentMethod, PaymentState
@@ -41,6 +49,7 @@ from models.reasons import (
     SYSTEM_CANCEL_REASONS,
 )
 from models.requests import Opening
+from tests.unit.cancellation_steps import on_order
 
 EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
 MS = timedelta(milliseconds=1)
@@ -247,16 +256,24 @@ def _apply(world: World, step: Step) -> CancellationOutcome | Order | None:
         case "request":
             reason = _reason(BUYER_CANCEL_REASONS, step.reason_index)
             return request_by_buyer(
-                order, actor, reason, step.comment, Opening(policy, now, world.new_id())
+                Opening(policy, now, world.new_id()),
+                on_order(order, actor, now),
+                RequestCancellation(order.id, reason, step.comment),
             )
         case "seller_cancel":
             reason = _reason(SELLER_CANCEL_REASONS, step.reason_index)
             return cancel_by_seller(
-                order, actor, reason, step.comment, Opening(policy, now, world.new_id())
+                Opening(policy, now, world.new_id()),
+                on_order(order, actor, now),
+                CancelOrder(order.id, reason, step.comment),
             )
         case "system_cancel":
             reason = _reason(SYSTEM_CANCEL_REASONS, step.reason_index)
-            return cancel_by_system(order, actor, reason, Opening(policy, now, world.new_id()))
+            return cancel_by_system(
+                Opening(policy, now, world.new_id()),
+                on_order(order, actor, now),
+                CancelUnpaidOrder(order.id),
+            )
         case "pay":
             return order.paid(now)
         case "hand_to_carrier":
@@ -268,14 +285,16 @@ def _apply(world: World, step: Step) -> CancellationOutcome | Order | None:
         return None
     match step.action:
         case "accept":
-            return accept(c, order, actor, now)
+            return accept(c, on_order(order, actor, now), AcceptCancellation(c.id))
         case "reject":
             reason = _reason(CANCELLATION_REJECT_REASONS, step.reason_index)
-            return reject(c, order, actor, reason, step.comment, now)
+            return reject(
+                c, on_order(order, actor, now), RejectCancellation(c.id, reason, step.comment)
+            )
         case "withdraw":
-            return withdraw(c, order, actor, now)
+            return withdraw(c, on_order(order, actor, now), WithdrawCancellation(c.id))
         case "auto_accept":
-            return auto_accept(c, order, actor, now)
+            return auto_accept(c, on_order(order, actor, now))
     raise AssertionError(step.action)
 
 
