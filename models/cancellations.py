@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from models import request_kinds
+from models import commands, request_kinds
 from models.actors import Actor
 from models.cancellation_states import (
     NEXT_ACTION_OF_STATUS,
@@ -22,15 +22,6 @@ from models.cancellation_states import (
     CancellationAction,
     CancellationStatus,
     CancellationTab,
-)
-from models.commands import (
-    AcceptCancellation,
-    CancelOrder,
-    CancelOrderLines,
-    CancelUnpaidOrder,
-    RejectCancellation,
-    RequestCancellation,
-    WithdrawCancellation,
 )
 from models.errors import (
     DuplicateRequest,
@@ -221,7 +212,7 @@ def _refuse_if_not_cancellable(order: Order) -> None:
 
 
 def seller_cancels(
-    at: OnOrder, action: CancellationAction, cmd: CancelOrder | CancelOrderLines
+    at: OnOrder, action: CancellationAction, cmd: commands.CancelOrder | commands.CancelOrderLines
 ) -> str | None:
     """C7, C10: the seller's cancel checked (the step, the reason, no buyer's request waiting:
     the seller answers it first); the comment as kept."""
@@ -292,7 +283,7 @@ def _moved(
 
 
 def request_by_buyer(
-    opening: Opening, at: OnOrder, cmd: RequestCancellation
+    opening: Opening, at: OnOrder, cmd: commands.RequestCancellation
 ) -> CancellationOutcome:
     """C1 inside the unconditional window (or an unpaid order): cancelled at once. C2 after it;
     the seller's window is the one for the order's value, counted as the policy says (Y2)."""
@@ -340,7 +331,7 @@ def _accepted(
     return CancellationOutcome(new_c, new_order, record, notes, c.status, ledger)
 
 
-def accept(c: Cancellation, at: OnOrder, cmd: AcceptCancellation) -> CancellationOutcome:
+def accept(c: Cancellation, at: OnOrder, cmd: commands.AcceptCancellation) -> CancellationOutcome:
     """C4: the seller accepts; the order is cancelled and the buyer refunded automatically."""
     _check_pending(c, at, _A.ACCEPT)
     _refuse_after_deadline(c, at.now)
@@ -359,7 +350,7 @@ def auto_accept(c: Cancellation, at: OnOrder) -> CancellationOutcome:
     return _accepted(c, at, _A.AUTO_ACCEPT, AUTO_ACCEPT_REASON, c.respond_by, why)
 
 
-def reject(c: Cancellation, at: OnOrder, cmd: RejectCancellation) -> CancellationOutcome:
+def reject(c: Cancellation, at: OnOrder, cmd: commands.RejectCancellation) -> CancellationOutcome:
     """C5: a reason from the fixed list, an optional comment; the order goes on as normal."""
     _check_pending(c, at, _A.REJECT)
     reason = require_reason(PROFILE.reject_reasons, cmd.reason)
@@ -376,7 +367,9 @@ def reject(c: Cancellation, at: OnOrder, cmd: RejectCancellation) -> Cancellatio
     return CancellationOutcome(new_c, new_order, record, notes, c.status)
 
 
-def withdraw(c: Cancellation, at: OnOrder, cmd: WithdrawCancellation) -> CancellationOutcome:
+def withdraw(
+    c: Cancellation, at: OnOrder, cmd: commands.WithdrawCancellation
+) -> CancellationOutcome:
     """The buyer takes back a request the seller has not answered (the marketplace allows it)."""
     _check_pending(c, at, _A.WITHDRAW)
     _refuse_after_deadline(c, at.now)
@@ -387,7 +380,9 @@ def withdraw(c: Cancellation, at: OnOrder, cmd: WithdrawCancellation) -> Cancell
     return CancellationOutcome(new_c, new_order, record, notes, c.status)
 
 
-def cancel_by_seller(opening: Opening, at: OnOrder, cmd: CancelOrder) -> CancellationOutcome:
+def cancel_by_seller(
+    opening: Opening, at: OnOrder, cmd: commands.CancelOrder
+) -> CancellationOutcome:
     """C7: the seller cancels (out of stock, fraud, ...); the buyer is notified and refunded."""
     comment = seller_cancels(at, _A.SELLER_CANCEL, cmd)
     why = "cancelled by the seller: " + SELLER_CANCEL_REASONS[cmd.reason]
@@ -395,7 +390,9 @@ def cancel_by_seller(opening: Opening, at: OnOrder, cmd: CancelOrder) -> Cancell
     return _created_cancelled(at, _A.SELLER_CANCEL, start, why, notify_shop=False)
 
 
-def cancel_by_system(opening: Opening, at: OnOrder, cmd: CancelUnpaidOrder) -> CancellationOutcome:
+def cancel_by_system(
+    opening: Opening, at: OnOrder, cmd: commands.CancelUnpaidOrder
+) -> CancellationOutcome:
     """C8: the platform cancels an order nobody paid for in time; the seller is notified."""
     order = at.order
     _check_actor(_A.SYSTEM_CANCEL, at.actor)
