@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, is_dataclass, replace
 from enum import Enum
-from typing import Any, ClassVar, overload
+from typing import Any, ClassVar
 
 from models.actors import ActorKind
 from models.after_sales_machine import AfterSaleKind, DecisionType
@@ -26,12 +26,8 @@ from models.requests import RequestKind
 Lines = tuple[tuple[str, int], ...]
 
 
-@overload
-def chosen_lines(chosen: Mapping[str, int]) -> Lines: ...
-@overload
-def chosen_lines(chosen: None) -> None: ...
-def chosen_lines(chosen: Mapping[str, int] | None) -> Lines | None:
-    return tuple(chosen.items()) if chosen is not None else None
+def chosen_lines(chosen: Mapping[str, int]) -> Lines:
+    return tuple(chosen.items())
 
 
 def line_map(chosen: Lines | None) -> dict[str, int] | None:
@@ -351,9 +347,8 @@ def approval(kind: RequestKind, request_id: str, terms: ApprovalTerms) -> Comman
 
 
 def rejection(kind: RequestKind, request_id: str, reason: str, comment: str | None) -> Command:
-    if kind is RequestKind.CANCELLATION:
-        return RejectCancellation(request_id, reason, comment)
-    return RejectAfterSale(request_id, reason, comment)
+    step = RejectCancellation if kind is RequestKind.CANCELLATION else RejectAfterSale
+    return step(request_id, reason, comment)
 
 
 def partial_refund(kind: RequestKind, request_id: str, amount: Money) -> Command:
