@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from models import commands
 from models.actors import EXPIRY_WORKER, Actor, ActorKind
 from models.cancellations import (
     TAB_OF_STATUS,
@@ -30,14 +31,6 @@ from models.cancellations import (
     reject,
     request_by_buyer,
     withdraw,
-)
-from models.commands import (
-    AcceptCancellation,
-    CancelOrder,
-    CancelUnpaidOrder,
-    RejectCancellation,
-    RequestCancellation,
-    WithdrawCancellation,
 )
 from models.errors import (
     DomainError,
@@ -114,7 +107,7 @@ def buyer_asks(
     return request_by_buyer(
         Opening(policy, now, new_id),
         on_order(order, BUYER, now),
-        RequestCancellation(order.id, reason, note),
+        commands.RequestCancellation(order.id, reason, note),
     )
 
 
@@ -261,7 +254,7 @@ def test_c2_next_action_is_none_once_decided() -> None:
     out = reject(
         c,
         on_order(order, SELLER, c.requested_at + HOUR),
-        RejectCancellation(c.id, "CUSTOM_MADE", None),
+        commands.RejectCancellation(c.id, "CUSTOM_MADE", None),
     )
     assert out.cancellation.next_action is None
 
@@ -276,7 +269,7 @@ def test_c2_second_request_while_one_waits_is_refused() -> None:
 def test_c2_buyer_withdraws_a_pending_request() -> None:
     c, order = pending()
     now = c.requested_at + 3 * HOUR
-    out = withdraw(c, on_order(order, BUYER, now), WithdrawCancellation(c.id))
+    out = withdraw(c, on_order(order, BUYER, now), commands.WithdrawCancellation(c.id))
 
     assert out.cancellation.status is CancellationStatus.WITHDRAWN
     assert out.cancellation.tab is CancellationTab.CLOSED
@@ -297,14 +290,16 @@ def test_c2_buyer_withdraws_a_pending_request() -> None:
 def test_c2_seller_cannot_withdraw_the_buyers_request() -> None:
     c, order = pending()
     with pytest.raises(InvalidTransition):
-        withdraw(c, on_order(order, SELLER, c.requested_at + HOUR), WithdrawCancellation(c.id))
+        withdraw(
+            c, on_order(order, SELLER, c.requested_at + HOUR), commands.WithdrawCancellation(c.id)
+        )
 
 
 def test_c2_withdraw_is_refused_once_the_response_window_closed() -> None:
     c, order = pending()
     assert c.respond_by is not None
     with pytest.raises(ResponseWindowClosed):
-        withdraw(c, on_order(order, BUYER, c.respond_by), WithdrawCancellation(c.id))
+        withdraw(c, on_order(order, BUYER, c.respond_by), commands.WithdrawCancellation(c.id))
 
 
 def test_c2_comment_longer_than_500_characters_is_refused() -> None:
@@ -346,7 +341,7 @@ def test_c3_order_handed_to_carrier_becomes_uncancellable() -> None:
         cancel_by_seller(
             Opening(DEFAULT_POLICY, PLACED, "c"),
             on_order(order, SELLER, PLACED),
-            CancelOrder(order.id, "OUT_OF_STOCK", None),
+            commands.CancelOrder(order.id, "OUT_OF_STOCK", None),
         )
 
 
@@ -370,7 +365,7 @@ def test_c3_pending_request_blocks_handing_the_order_to_the_carrier() -> None:
 def test_c4_accept_cancels_order_and_refunds_everything_paid() -> None:
     c, order = pending()
     now = c.requested_at + 5 * HOUR
-    out = accept(c, on_order(order, SELLER, now), AcceptCancellation(c.id))
+    out = accept(c, on_order(order, SELLER, now), commands.AcceptCancellation(c.id))
 
     new_c = out.cancellation
     assert new_c.status is CancellationStatus.CANCELLED
@@ -399,7 +394,7 @@ def test_c4_accept_of_cash_on_delivery_order_refunds_nothing() -> None:
     out = accept(
         asked.cancellation,
         on_order(asked.order, SELLER, PLACED + 3 * HOUR),
-        AcceptCancellation(asked.cancellation.id),
+        commands.AcceptCancellation(asked.cancellation.id),
     )
 
     assert out.order.fulfilment_state is FulfilmentState.CANCELLED
@@ -412,7 +407,7 @@ def test_c4_accept_of_cash_on_delivery_order_refunds_nothing() -> None:
 def test_c4_buyer_cannot_accept_their_own_request() -> None:
     c, order = pending()
     with pytest.raises(InvalidTransition) as err:
-        accept(c, on_order(order, BUYER, c.requested_at + HOUR), AcceptCancellation(c.id))
+        accept(c, on_order(order, BUYER, c.requested_at + HOUR), commands.AcceptCancellation(c.id))
     assert "SELLER_AGENT" in err.value.message
 
 
@@ -421,13 +416,13 @@ def test_c4_accept_of_a_decided_request_is_refused_as_not_pending() -> None:
     done = reject(
         c,
         on_order(order, SELLER, c.requested_at + HOUR),
-        RejectCancellation(c.id, "CUSTOM_MADE", None),
+        commands.RejectCancellation(c.id, "CUSTOM_MADE", None),
     )
     with pytest.raises(NotPending) as err:
         accept(
             done.cancellation,
             on_order(done.order, SELLER, c.requested_at + 2 * HOUR),
-            AcceptCancellation(done.cancellation.id),
+            commands.AcceptCancellation(done.cancellation.id),
         )
     assert err.value.current_state == "REJECTED"
 
@@ -439,11 +434,17 @@ def test_c5_reject_needs_a_reason_from_the_list() -> None:
     c, order = pending()
     now = c.requested_at + HOUR
     with pytest.raises(ValidationFailed) as err:
-        reject(c, on_order(order, SELLER, now), RejectCancellation(c.id, "I_DONT_WANT_TO", None))
+        reject(
+            c,
+            on_order(order, SELLER, now),
+            commands.RejectCancellation(c.id, "I_DONT_WANT_TO", None),
+        )
     assert err.value.field == "reason"
     # A buyer's reason is not a seller's rejection reason either.
     with pytest.raises(ValidationFailed):
-        reject(c, on_order(order, SELLER, now), RejectCancellation(c.id, "CHANGED_MIND", None))
+        reject(
+            c, on_order(order, SELLER, now), commands.RejectCancellation(c.id, "CHANGED_MIND", None)
+        )
     # Refused: the request still waits.
     assert c.status is CancellationStatus.PENDING
     assert order.open_cancellation_id == c.id
@@ -455,7 +456,7 @@ def test_c5_reject_keeps_the_order_going() -> None:
     out = reject(
         c,
         on_order(order, SELLER, now),
-        RejectCancellation(c.id, "AGREED_WITH_BUYER", "  spoke on chat  "),
+        commands.RejectCancellation(c.id, "AGREED_WITH_BUYER", "  spoke on chat  "),
     )
 
     new_c = out.cancellation
@@ -481,7 +482,9 @@ def test_c5_reject_keeps_the_order_going() -> None:
 def test_c5_comment_is_optional_and_blank_is_none() -> None:
     c, order = pending()
     out = reject(
-        c, on_order(order, SELLER, c.requested_at + HOUR), RejectCancellation(c.id, "OTHER", "   ")
+        c,
+        on_order(order, SELLER, c.requested_at + HOUR),
+        commands.RejectCancellation(c.id, "OTHER", "   "),
     )
     assert out.cancellation.rejection_comment is None
     assert out.record.comment is None
@@ -490,10 +493,14 @@ def test_c5_comment_is_optional_and_blank_is_none() -> None:
 def test_c5_comment_longer_than_500_characters_is_refused() -> None:
     c, order = pending()
     now = c.requested_at + HOUR
-    ok = reject(c, on_order(order, SELLER, now), RejectCancellation(c.id, "OTHER", "y" * 500))
+    ok = reject(
+        c, on_order(order, SELLER, now), commands.RejectCancellation(c.id, "OTHER", "y" * 500)
+    )
     assert ok.cancellation.rejection_comment == "y" * 500
     with pytest.raises(ValidationFailed) as err:
-        reject(c, on_order(order, SELLER, now), RejectCancellation(c.id, "OTHER", "y" * 501))
+        reject(
+            c, on_order(order, SELLER, now), commands.RejectCancellation(c.id, "OTHER", "y" * 501)
+        )
     assert err.value.field == "comment"
 
 
@@ -502,7 +509,7 @@ def test_c5_second_request_after_a_rejection_is_refused() -> None:
     rejected = reject(
         c,
         on_order(order, SELLER, c.requested_at + HOUR),
-        RejectCancellation(c.id, "CUSTOM_MADE", None),
+        commands.RejectCancellation(c.id, "CUSTOM_MADE", None),
     )
     later = c.requested_at + 2 * HOUR
     with pytest.raises(DuplicateRequest) as err:
@@ -519,7 +526,7 @@ def test_c5_buyer_cannot_reject() -> None:
         reject(
             c,
             on_order(order, BUYER, c.requested_at + HOUR),
-            RejectCancellation(c.id, "OTHER", None),
+            commands.RejectCancellation(c.id, "OTHER", None),
         )
 
 
@@ -568,17 +575,19 @@ def test_c6_seller_cannot_decide_after_the_window_closed() -> None:
     last_moment = c.respond_by - MS
 
     assert accept(
-        c, on_order(order, SELLER, last_moment), AcceptCancellation(c.id)
+        c, on_order(order, SELLER, last_moment), commands.AcceptCancellation(c.id)
     ).cancellation.status is (CancellationStatus.CANCELLED)
     assert reject(
-        c, on_order(order, SELLER, last_moment), RejectCancellation(c.id, "OTHER", None)
+        c, on_order(order, SELLER, last_moment), commands.RejectCancellation(c.id, "OTHER", None)
     ).cancellation.status is (CancellationStatus.REJECTED)
     with pytest.raises(ResponseWindowClosed) as err:
-        accept(c, on_order(order, SELLER, c.respond_by), AcceptCancellation(c.id))
+        accept(c, on_order(order, SELLER, c.respond_by), commands.AcceptCancellation(c.id))
     assert err.value.deadline == c.respond_by
     with pytest.raises(ResponseWindowClosed):
         reject(
-            c, on_order(order, SELLER, c.respond_by + HOUR), RejectCancellation(c.id, "OTHER", None)
+            c,
+            on_order(order, SELLER, c.respond_by + HOUR),
+            commands.RejectCancellation(c.id, "OTHER", None),
         )
 
 
@@ -592,7 +601,9 @@ def test_c6_seller_cannot_auto_accept() -> None:
 
 def test_c6_auto_accept_of_a_decided_request_is_refused() -> None:
     c, order = pending()
-    done = withdraw(c, on_order(order, BUYER, c.requested_at + HOUR), WithdrawCancellation(c.id))
+    done = withdraw(
+        c, on_order(order, BUYER, c.requested_at + HOUR), commands.WithdrawCancellation(c.id)
+    )
     with pytest.raises(NotPending):
         auto_accept(
             done.cancellation, on_order(done.order, EXPIRY_WORKER, c.requested_at + 49 * HOUR)
@@ -608,7 +619,7 @@ def test_c7_seller_cancel_refunds_and_notifies_buyer() -> None:
     out = cancel_by_seller(
         Opening(DEFAULT_POLICY, now, "c7"),
         on_order(order, SELLER, now),
-        CancelOrder(order.id, "OUT_OF_STOCK", "last one broke"),
+        commands.CancelOrder(order.id, "OUT_OF_STOCK", "last one broke"),
     )
 
     c = out.cancellation
@@ -633,7 +644,7 @@ def test_c7_seller_cancel_needs_a_reason_from_the_list() -> None:
         cancel_by_seller(
             Opening(DEFAULT_POLICY, PLACED, "c"),
             on_order(make_order(), SELLER, PLACED),
-            CancelOrder((make_order()).id, "CHANGED_MIND", None),
+            commands.CancelOrder((make_order()).id, "CHANGED_MIND", None),
         )
 
 
@@ -643,7 +654,7 @@ def test_c7_seller_cannot_cancel_around_a_pending_buyer_request() -> None:
         cancel_by_seller(
             Opening(DEFAULT_POLICY, PLACED, "c7"),
             on_order(order, SELLER, PLACED),
-            CancelOrder(order.id, "OUT_OF_STOCK", None),
+            commands.CancelOrder(order.id, "OUT_OF_STOCK", None),
         )
     assert err.value.current_state == "CANCELLATION_PENDING"
     assert order.open_cancellation_id == c.id
@@ -656,7 +667,7 @@ def test_c7_buyer_and_platform_cannot_use_the_seller_cancel() -> None:
             cancel_by_seller(
                 Opening(DEFAULT_POLICY, PLACED, "c"),
                 on_order(make_order(), actor, PLACED),
-                CancelOrder((make_order()).id, "OUT_OF_STOCK", None),
+                commands.CancelOrder((make_order()).id, "OUT_OF_STOCK", None),
             )
 
 
@@ -669,7 +680,7 @@ def test_c8_system_cancels_unpaid_order_after_payment_window_and_notifies_seller
     out = cancel_by_system(
         Opening(DEFAULT_POLICY, due, "c8"),
         on_order(order, PLATFORM, due),
-        CancelUnpaidOrder(order.id),
+        commands.CancelUnpaidOrder(order.id),
     )
 
     c = out.cancellation
@@ -693,7 +704,7 @@ def test_c8_refused_while_the_buyer_may_still_pay() -> None:
         cancel_by_system(
             Opening(DEFAULT_POLICY, due - MS, "c8"),
             on_order(order, PLATFORM, due - MS),
-            CancelUnpaidOrder(order.id),
+            commands.CancelUnpaidOrder(order.id),
         )
     assert err.value.payment_due_at == due
     assert order.fulfilment_state is FulfilmentState.UNPAID
@@ -704,7 +715,7 @@ def test_c8_refused_for_a_paid_order() -> None:
         cancel_by_system(
             Opening(DEFAULT_POLICY, PLACED, "c8"),
             on_order(make_order(), PLATFORM, PLACED),
-            CancelUnpaidOrder((make_order()).id),
+            commands.CancelUnpaidOrder((make_order()).id),
         )
     assert err.value.current_state == "AWAITING_SHIPMENT"
 
@@ -716,13 +727,13 @@ def test_c8_only_the_platform_cancels_for_non_payment() -> None:
             cancel_by_system(
                 Opening(DEFAULT_POLICY, PLACED + 2 * HOUR, "c8"),
                 on_order(order, actor, PLACED + 2 * HOUR),
-                CancelUnpaidOrder(order.id),
+                commands.CancelUnpaidOrder(order.id),
             )
     # The platform's one reason (NON_PAYMENT) is the step's own: its command names no reason.
     out = cancel_by_system(
         Opening(DEFAULT_POLICY, PLACED + 2 * HOUR, "c8"),
         on_order(order, PLATFORM, PLACED + 2 * HOUR),
-        CancelUnpaidOrder(order.id),
+        commands.CancelUnpaidOrder(order.id),
     )
     assert out.cancellation.reason == "NON_PAYMENT"
 
@@ -736,17 +747,19 @@ def _every_way_to_cancel() -> dict[str, CancellationOutcome]:
     unpaid = make_order(FulfilmentState.UNPAID, payment_due_at=PLACED + HOUR)
     return {
         "C1": buyer_asks(make_order(), PLACED + MS),
-        "C4": accept(c, on_order(order, SELLER, c.requested_at + HOUR), AcceptCancellation(c.id)),
+        "C4": accept(
+            c, on_order(order, SELLER, c.requested_at + HOUR), commands.AcceptCancellation(c.id)
+        ),
         "C6": auto_accept(c, on_order(order, EXPIRY_WORKER, c.respond_by)),
         "C7": cancel_by_seller(
             Opening(DEFAULT_POLICY, PLACED, "7"),
             on_order(make_order(), SELLER, PLACED),
-            CancelOrder((make_order()).id, "PRICING_ERROR", None),
+            commands.CancelOrder((make_order()).id, "PRICING_ERROR", None),
         ),
         "C8": cancel_by_system(
             Opening(DEFAULT_POLICY, PLACED + HOUR, "8"),
             on_order(unpaid, PLATFORM, PLACED + HOUR),
-            CancelUnpaidOrder(unpaid.id),
+            commands.CancelUnpaidOrder(unpaid.id),
         ),
     }
 
@@ -807,7 +820,7 @@ def test_c5_timeline_record_of_a_rejection_carries_reason_and_comment() -> None:
     out = reject(
         c,
         on_order(order, SELLER, c.requested_at + HOUR),
-        RejectCancellation(c.id, "CUSTOM_MADE", "already cut"),
+        commands.RejectCancellation(c.id, "CUSTOM_MADE", "already cut"),
     )
     assert len(out.cancellation.timeline) == 2
     record = out.cancellation.timeline[-1]
@@ -839,13 +852,17 @@ def test_c2_tab_follows_the_status() -> None:
     }
     c, order = pending()
     outcomes = [
-        accept(c, on_order(order, SELLER, c.requested_at + HOUR), AcceptCancellation(c.id)),
+        accept(
+            c, on_order(order, SELLER, c.requested_at + HOUR), commands.AcceptCancellation(c.id)
+        ),
         reject(
             c,
             on_order(order, SELLER, c.requested_at + HOUR),
-            RejectCancellation(c.id, "OTHER", None),
+            commands.RejectCancellation(c.id, "OTHER", None),
         ),
-        withdraw(c, on_order(order, BUYER, c.requested_at + HOUR), WithdrawCancellation(c.id)),
+        withdraw(
+            c, on_order(order, BUYER, c.requested_at + HOUR), commands.WithdrawCancellation(c.id)
+        ),
     ]
     for cancellation in [c, *(o.cancellation for o in outcomes)]:
         assert cancellation.tab is TAB_OF_STATUS[cancellation.status]
@@ -902,28 +919,30 @@ def test_c4_refused_actions_change_nothing() -> None:
     order_before = dataclasses.asdict(order)
     assert c.respond_by is not None
     refusals = [
-        lambda: accept(c, on_order(order, BUYER, c.requested_at + HOUR), AcceptCancellation(c.id)),
-        lambda: accept(c, on_order(order, SELLER, c.respond_by), AcceptCancellation(c.id)),
+        lambda: accept(
+            c, on_order(order, BUYER, c.requested_at + HOUR), commands.AcceptCancellation(c.id)
+        ),
+        lambda: accept(c, on_order(order, SELLER, c.respond_by), commands.AcceptCancellation(c.id)),
         lambda: auto_accept(c, on_order(order, SELLER, c.respond_by)),
         lambda: auto_accept(c, on_order(order, EXPIRY_WORKER, c.requested_at + HOUR)),
         lambda: reject(
             c,
             on_order(order, SELLER, c.requested_at + HOUR),
-            RejectCancellation(c.id, "NOPE", None),
+            commands.RejectCancellation(c.id, "NOPE", None),
         ),
         lambda: reject(
             c,
             on_order(order, SELLER, c.requested_at + HOUR),
-            RejectCancellation(c.id, "OTHER", "z" * 501),
+            commands.RejectCancellation(c.id, "OTHER", "z" * 501),
         ),
         lambda: withdraw(
-            c, on_order(order, SELLER, c.requested_at + HOUR), WithdrawCancellation(c.id)
+            c, on_order(order, SELLER, c.requested_at + HOUR), commands.WithdrawCancellation(c.id)
         ),
         lambda: buyer_asks(order, c.requested_at + HOUR, new_id="can-2"),
         lambda: cancel_by_seller(
             Opening(DEFAULT_POLICY, PLACED, "x"),
             on_order(order, SELLER, PLACED),
-            CancelOrder(order.id, "OUT_OF_STOCK", None),
+            commands.CancelOrder(order.id, "OUT_OF_STOCK", None),
         ),
     ]
     for refuse in refusals:
@@ -946,7 +965,9 @@ def test_c4_cancellation_and_order_are_frozen() -> None:
 
 def test_c4_accepting_leaves_the_input_objects_as_they_were() -> None:
     c, order = pending()
-    out = accept(c, on_order(order, SELLER, c.requested_at + HOUR), AcceptCancellation(c.id))
+    out = accept(
+        c, on_order(order, SELLER, c.requested_at + HOUR), commands.AcceptCancellation(c.id)
+    )
     assert out.cancellation is not c
     assert c.status is CancellationStatus.PENDING
     assert len(c.timeline) == 1

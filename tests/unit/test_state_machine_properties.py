@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
+from models import commands
 from models.actors import EXPIRY_WORKER, Actor, ActorKind
 from models.cancellations import (
     TAB_OF_STATUS,
@@ -29,14 +30,6 @@ from models.cancellations import (
     reject,
     request_by_buyer,
     withdraw,
-)
-from models.commands import (
-    AcceptCancellation,
-    CancelOrder,
-    CancelUnpaidOrder,
-    RejectCancellation,
-    RequestCancellation,
-    WithdrawCancellation,
 )
 from models.errors import DomainError
 from models.money import Money
@@ -258,21 +251,21 @@ def _apply(world: World, step: Step) -> CancellationOutcome | Order | None:
             return request_by_buyer(
                 Opening(policy, now, world.new_id()),
                 on_order(order, actor, now),
-                RequestCancellation(order.id, reason, step.comment),
+                commands.RequestCancellation(order.id, reason, step.comment),
             )
         case "seller_cancel":
             reason = _reason(SELLER_CANCEL_REASONS, step.reason_index)
             return cancel_by_seller(
                 Opening(policy, now, world.new_id()),
                 on_order(order, actor, now),
-                CancelOrder(order.id, reason, step.comment),
+                commands.CancelOrder(order.id, reason, step.comment),
             )
         case "system_cancel":
             reason = _reason(SYSTEM_CANCEL_REASONS, step.reason_index)
             return cancel_by_system(
                 Opening(policy, now, world.new_id()),
                 on_order(order, actor, now),
-                CancelUnpaidOrder(order.id),
+                commands.CancelUnpaidOrder(order.id),
             )
         case "pay":
             return order.paid(now)
@@ -285,14 +278,16 @@ def _apply(world: World, step: Step) -> CancellationOutcome | Order | None:
         return None
     match step.action:
         case "accept":
-            return accept(c, on_order(order, actor, now), AcceptCancellation(c.id))
+            return accept(c, on_order(order, actor, now), commands.AcceptCancellation(c.id))
         case "reject":
             reason = _reason(CANCELLATION_REJECT_REASONS, step.reason_index)
             return reject(
-                c, on_order(order, actor, now), RejectCancellation(c.id, reason, step.comment)
+                c,
+                on_order(order, actor, now),
+                commands.RejectCancellation(c.id, reason, step.comment),
             )
         case "withdraw":
-            return withdraw(c, on_order(order, actor, now), WithdrawCancellation(c.id))
+            return withdraw(c, on_order(order, actor, now), commands.WithdrawCancellation(c.id))
         case "auto_accept":
             return auto_accept(c, on_order(order, actor, now))
     raise AssertionError(step.action)
