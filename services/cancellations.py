@@ -81,7 +81,13 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
         return await self.writes.one(actor, command, key, self._opening, self._step)
 
     def _opening(
-        self, actor: Actor, c: Any, permit: access.Permit
+        self,
+        actor: Actor,
+        c: commands.RequestCancellation
+        | commands.CancelOrder
+        | commands.CancelOrderLines
+        | commands.CancelUnpaidOrder,
+        permit: access.Permit,
     ) -> Callable[[Session], Awaitable[Cancellation]]:
         """A command that opens a request on its order, decided on the order as read in the
         transaction, written in one go."""
