@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from models import commands, request_kinds
+from models import commands, errors, reasons, request_kinds
 from models.actors import Actor
 from models.cancellation_states import (
     NEXT_ACTION_OF_STATUS,
@@ -23,26 +23,11 @@ from models.cancellation_states import (
     CancellationStatus,
     CancellationTab,
 )
-from models.errors import (
-    DuplicateRequest,
-    InvalidTransition,
-    NotPending,
-    OrderNotCancellable,
-    PaymentWindowOpen,
-    ResponseWindowClosed,
-)
 from models.money import Money
 from models.notifications import Notification
 from models.notifications import NotificationKind as _N
 from models.orders import FulfilmentState, LineItem, Order
 from models.policy import CategoryPolicy
-from models.reasons import (
-    AUTO_ACCEPT_REASON,
-    SELLER_CANCEL_REASONS,
-    SYSTEM_CANCEL_REASONS,
-    clean_comment,
-    require_reason,
-)
 from models.refund_ledger import RefundBreakdown, RefundLedger
 from models.requests import (
     Initiator,
@@ -132,7 +117,7 @@ def _check_pending(c: Cancellation, at: OnOrder, action: CancellationAction) -> 
     if at.order.id != c.order_id:
         raise ValueError(f"{c.id} belongs to order {c.order_id}, not {at.order.id}")
     if c.status is not TRANSITIONS.only(action).source:
-        raise NotPending(
+        raise errors.NotPending(
             f"cancellation {c.id} is no longer pending: it is {c.status.value}",
             current_state=c.status.value,
             field="cancellationId",
@@ -193,17 +178,17 @@ def _refuse_if_not_cancellable(order: Order) -> None:
     state = order.fulfilment_state
     if state in _NOT_CANCELLABLE:
         code, why = _NOT_CANCELLABLE[state]
-        raise OrderNotCancellable(
+        raise errors.OrderNotCancellable(
             f"order {order.id} {why}", code=code, fulfilment_state=state.value
         )
     if order.open_cancellation_id:
-        raise DuplicateRequest(
+        raise errors.DuplicateRequest(
             f"order {order.id} already has a cancellation request waiting for the seller",
             existing_id=order.open_cancellation_id,
         )
     if order.replacement_of:
         # P4: a replacement order is called off only with its request (a refund instead).
-        raise InvalidTransition(
+        raise errors.InvalidTransition(
             f"order {order.id} replaces an item of order {order.replacement_of}; it is settled "
             f"through its request {order.replacement_request_id}, not cancelled",
             current_state="REPLACEMENT_ORDER",
@@ -218,11 +203,11 @@ def seller_cancels(
     the seller answers it first); the comment as kept."""
     order = at.order
     _check_actor(action, at.actor)
-    require_reason(SELLER_CANCEL_REASONS, cmd.reason)
-    comment = clean_comment(cmd.comment)
+    reasons.require_reason(reasons.SELLER_CANCEL_REASONS, cmd.reason)
+    comment = reasons.clean_comment(cmd.comment)
     if order.open_cancellation_id:
         instead = "accept it instead" if action is _A.SELLER_CANCEL else "accept or reject it first"
-        raise InvalidTransition(
+        raise errors.InvalidTransition(
             f"order {order.id} has a buyer's cancellation request waiting: {instead}",
             current_state="CANCELLATION_PENDING",
             field="orderId",
@@ -235,7 +220,7 @@ def buyer_eligibility(order: Order, policy: CategoryPolicy, now: datetime) -> El
     """What the buyer's cancel button would do right now (C1, C2, C3)."""
     try:
         _refuse_buyer(order)
-    except (OrderNotCancellable, DuplicateRequest, InvalidTransition) as refusal:
+    except errors.DomainError as refusal:  # each refusal _refuse_buyer makes
         return Eligibility(False, False, refusal.code, refusal.message, None)
     window_ends = order.placed_at + policy.unconditional_cancel_window
     if order.fulfilment_state is FulfilmentState.UNPAID or now < window_ends:
@@ -249,7 +234,7 @@ def _refuse_buyer(order: Order) -> None:
     """C3, and C5: a buyer does not ask again once the seller rejected a request for the order."""
     _refuse_if_not_cancellable(order)
     if order.rejected_cancellation_id:
-        raise DuplicateRequest(
+        raise errors.DuplicateRequest(
             f"the seller already rejected a cancellation request for order {order.id}; "
             "refuse the delivery or ask for a return once it arrives",
             existing_id=order.rejected_cancellation_id,
@@ -288,8 +273,8 @@ def request_by_buyer(
     """C1 inside the unconditional window (or an unpaid order): cancelled at once. C2 after it;
     the seller's window is the one for the order's value, counted as the policy says (Y2)."""
     order = at.order
-    require_reason(PROFILE.request_reasons, cmd.reason)
-    note = clean_comment(cmd.note, field="note")
+    reasons.require_reason(PROFILE.request_reasons, cmd.reason)
+    note = reasons.clean_comment(cmd.note, field="note")
     _refuse_buyer(order)
     at_once = buyer_eligibility(order, opening.policy, at.now).at_once
     action = _A.CANCEL_AT_ONCE if at_once else _A.REQUEST
@@ -309,7 +294,7 @@ def request_by_buyer(
 
 def _refuse_after_deadline(c: Cancellation, now: datetime) -> None:
     if c.respond_by is not None and now >= c.respond_by:
-        raise ResponseWindowClosed(
+        raise errors.ResponseWindowClosed(
             f"the seller's response window for {c.id} closed at {c.respond_by.isoformat()}; "
             "the platform accepts the request",
             deadline=c.respond_by,
@@ -342,19 +327,19 @@ def auto_accept(c: Cancellation, at: OnOrder) -> CancellationOutcome:
     """C6: the seller did not answer within the response window; the platform accepts."""
     _check_pending(c, at, _A.AUTO_ACCEPT)
     if c.respond_by is None or at.now < c.respond_by:
-        raise InvalidTransition(
+        raise errors.InvalidTransition(
             f"the seller may still answer {c.id} until {c.respond_by}",
             current_state=c.status.value,
         )
     why = "the seller did not answer in time"
-    return _accepted(c, at, _A.AUTO_ACCEPT, AUTO_ACCEPT_REASON, c.respond_by, why)
+    return _accepted(c, at, _A.AUTO_ACCEPT, reasons.AUTO_ACCEPT_REASON, c.respond_by, why)
 
 
 def reject(c: Cancellation, at: OnOrder, cmd: commands.RejectCancellation) -> CancellationOutcome:
     """C5: a reason from the fixed list, an optional comment; the order goes on as normal."""
     _check_pending(c, at, _A.REJECT)
-    reason = require_reason(PROFILE.reject_reasons, cmd.reason)
-    comment = clean_comment(cmd.comment)
+    reason = reasons.require_reason(PROFILE.reject_reasons, cmd.reason)
+    comment = reasons.clean_comment(cmd.comment)
     _refuse_after_deadline(c, at.now)
     rejection = {"rejection_reason": reason, "rejection_comment": comment}
     new_c, record = _moved(c, at, _A.REJECT, reason, comment, **rejection)
@@ -385,7 +370,7 @@ def cancel_by_seller(
 ) -> CancellationOutcome:
     """C7: the seller cancels (out of stock, fraud, ...); the buyer is notified and refunded."""
     comment = seller_cancels(at, _A.SELLER_CANCEL, cmd)
-    why = "cancelled by the seller: " + SELLER_CANCEL_REASONS[cmd.reason]
+    why = "cancelled by the seller: " + reasons.SELLER_CANCEL_REASONS[cmd.reason]
     start = opened_on(at.order, opening, Initiator.SELLER, cmd.reason, comment)
     return _created_cancelled(at, _A.SELLER_CANCEL, start, why, notify_shop=False)
 
@@ -397,18 +382,18 @@ def cancel_by_system(
     order = at.order
     _check_actor(_A.SYSTEM_CANCEL, at.actor)
     if order.fulfilment_state is not FulfilmentState.UNPAID:
-        raise InvalidTransition(
+        raise errors.InvalidTransition(
             f"order {order.id} is {order.fulfilment_state.value}; only unpaid orders are "
             "cancelled for non-payment",
             current_state=order.fulfilment_state.value,
             field="orderId",
         )
     if order.payment_due_at is not None and at.now < order.payment_due_at:
-        raise PaymentWindowOpen(
+        raise errors.PaymentWindowOpen(
             f"order {order.id} may still be paid until {order.payment_due_at.isoformat()}",
             payment_due_at=order.payment_due_at,
         )
-    (reason,) = SYSTEM_CANCEL_REASONS
+    (reason,) = reasons.SYSTEM_CANCEL_REASONS
     start = opened_on(order, opening, Initiator.PLATFORM, reason, None)
     why = "not paid in time"
     return _created_cancelled(at, _A.SYSTEM_CANCEL, start, why, notify_shop=True)
