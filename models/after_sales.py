@@ -15,11 +15,10 @@ The choices where DOMAIN.md is silent (what the marketplace does) are in docs/de
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
 
-from models.actors import Actor
 from models.after_sale_decisions import auto_approve, expire_offer, finalize_rejection
-from models.after_sale_requests import AfterSaleOutcome, AfterSaleRequest
+from models.after_sale_requests import AfterSaleOutcome, Step
 from models.after_sale_shipping import (
     auto_confirm_receipt,
     expire_return,
@@ -27,31 +26,28 @@ from models.after_sale_shipping import (
 )
 from models.after_sales_machine import DEADLINE_ACTIONS, AfterSaleAction
 from models.errors import InvalidTransition
-from models.orders import Order
-from models.refund_ledger import RefundLedger
 
 _A = AfterSaleAction
 
+# The platform's move on each deadline it acts on (DEADLINE_ACTIONS: which, by status).
+_ON_DEADLINE: dict[AfterSaleAction, Callable[[Step], AfterSaleOutcome]] = {
+    _A.EXPIRE_OFFER: expire_offer,
+    _A.ISSUE_REPLACEMENT_REFUND: replacement_not_delivered,
+    _A.AUTO_APPROVE: auto_approve,
+    _A.EXPIRE_RETURN: expire_return,
+    _A.AUTO_CONFIRM_RECEIPT: auto_confirm_receipt,
+    _A.FINALIZE_REJECTION: finalize_rejection,
+}
 
-def act_on_deadline(
-    r: AfterSaleRequest, order: Order, ledger: RefundLedger, actor: Actor, now: datetime
-) -> AfterSaleOutcome:
+
+def act_on_deadline(s: Step) -> AfterSaleOutcome:
     """The platform's move on whatever deadline of the request has passed (R3, R5, R8, R12, P4)."""
+    r = s.request
     action = DEADLINE_ACTIONS.get(r.status)
-    if action is _A.EXPIRE_OFFER:
-        return expire_offer(r, order, ledger, actor, now)
-    if action is _A.ISSUE_REPLACEMENT_REFUND:
-        return replacement_not_delivered(r, order, ledger, actor, now)
-    if action is _A.AUTO_APPROVE:
-        return auto_approve(r, order, ledger, actor, now)
-    if action is _A.EXPIRE_RETURN:
-        return expire_return(r, order, actor, now)
-    if action is _A.AUTO_CONFIRM_RECEIPT:
-        return auto_confirm_receipt(r, order, ledger, actor, now)
-    if action is _A.FINALIZE_REJECTION:
-        return finalize_rejection(r, order, actor, now)
-    raise InvalidTransition(
-        f"{r.id} is {r.status.value}: no deadline of it is for the platform to act on",
-        current_state=r.status.value,
-        field="requestId",
-    )
+    if action is None:
+        raise InvalidTransition(
+            f"{r.id} is {r.status.value}: no deadline of it is for the platform to act on",
+            current_state=r.status.value,
+            field="requestId",
+        )
+    return _ON_DEADLINE[action](s)

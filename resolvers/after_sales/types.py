@@ -30,7 +30,6 @@ from resolvers.requests.types import (
     LazyOrder,
     LineRefund,
     Request,
-    RequestConnection,
     kind_of,
     kind_tabs,
     order_of,
@@ -266,8 +265,3 @@ class AfterSale(Request):
     @strawberry.field(description="P4: the replacement order, once the replacement is approved.")
     async def replacement_order(self, info: Info[Context, Any]) -> LazyOrder | None:
         return await order_of(info, self._r.replacement_order_id)
-
-
-@strawberry.type
-class AfterSaleConnection(RequestConnection[AfterSale]):
-    pass
