@@ -19,27 +19,11 @@ from typing import Any
 from bson import ObjectId
 
 from models import access, cancellations, commands, events
+from models import after_sale_decisions as decisions
+from models import after_sale_shipping as shipping
 from models.actors import Actor
-from models.after_sale_decisions import (
-    answer_offer,
-    appeal,
-    approve,
-    decide_appeal,
-    offer_partial_refund,
-    reject,
-    withdraw,
-)
 from models.after_sale_opening import line_eligibility, refund_without_request, request_by_buyer
 from models.after_sale_requests import AfterSaleOutcome, AfterSaleRequest, LineEligibility, Step
-from models.after_sale_shipping import (
-    confirm_receipt,
-    follow_replacement_order,
-    issue_replacement_refund,
-    reject_on_receipt,
-    replacement_delivered,
-    ship_replacement,
-    ship_return,
-)
 from models.after_sales import act_on_deadline
 from models.after_sales_case import AfterSalesCase, quote_for_request
 from models.after_sales_machine import AfterSaleTab
@@ -69,19 +53,19 @@ KIND = KindOfRequest(
 
 # Each step on a request, by its command (models/commands.py).
 _STEPS: dict[type[AfterSaleCommand], Callable[[Step, Any], AfterSaleOutcome]] = {
-    commands.WithdrawAfterSale: withdraw,
-    commands.AppealAfterSale: appeal,
-    commands.ShipReturn: ship_return,
-    commands.ApproveAfterSale: approve,
-    commands.RejectAfterSale: reject,
-    commands.ConfirmReturnReceived: confirm_receipt,
-    commands.RejectReturnOnReceipt: reject_on_receipt,
-    commands.OfferPartialRefund: offer_partial_refund,
-    commands.AnswerOffer: answer_offer,
-    commands.IssueReplacementRefund: issue_replacement_refund,
-    commands.ShipReplacement: ship_replacement,
-    commands.DecideAppeal: decide_appeal,
-    commands.RecordReplacementDelivered: replacement_delivered,
+    commands.WithdrawAfterSale: decisions.withdraw,
+    commands.AppealAfterSale: decisions.appeal,
+    commands.ShipReturn: shipping.ship_return,
+    commands.ApproveAfterSale: decisions.approve,
+    commands.RejectAfterSale: decisions.reject,
+    commands.ConfirmReturnReceived: shipping.confirm_receipt,
+    commands.RejectReturnOnReceipt: shipping.reject_on_receipt,
+    commands.OfferPartialRefund: decisions.offer_partial_refund,
+    commands.AnswerOffer: decisions.answer_offer,
+    commands.IssueReplacementRefund: shipping.issue_replacement_refund,
+    commands.ShipReplacement: shipping.ship_replacement,
+    commands.DecideAppeal: decisions.decide_appeal,
+    commands.RecordReplacementDelivered: shipping.replacement_delivered,
 }
 
 
@@ -181,7 +165,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         ids = [o.replacement_request_id for o in orders if o.replacement_request_id]
         if ids:
             # None when the request moved on (refunded instead, say): the order alone moves.
-            follow = follow_replacement_order
+            follow = shipping.follow_replacement_order
             await self._decide_each(session, actor, ids, follow, self.clock.now())
 
     async def set_policy(self, actor: Actor, category: str, policy: CategoryPolicy) -> None:

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
+from models import after_sales_machine as machine
 from models import commands
 from models.actors import Actor, ActorKind
 from models.after_sale_decisions import (
@@ -42,17 +43,7 @@ from models.after_sale_shipping import (
 from models.after_sales import act_on_deadline
 from models.after_sales_case import AfterSalesCase
 from models.after_sales_errors import AfterSaleRefused
-from models.after_sales_machine import (
-    DEADLINE_ACTIONS,
-    FINAL_STATUSES,
-    NEXT_ACTION_OF_STATUS,
-    TAB_OF_STATUS,
-    TRANSITIONS,
-    AfterSaleAction,
-    AfterSaleKind,
-    AfterSaleStatus,
-    DecisionType,
-)
+from models.after_sales_machine import AfterSaleAction, AfterSaleKind, AfterSaleStatus, DecisionType
 from models.after_sales_reasons import (
     APPEAL_REASONS,
     PLATFORM_REFUND_REASONS,
@@ -158,7 +149,7 @@ def _target(world: World, step: Step) -> AfterSaleRequest | None:
     elif step.action == "deadline" or isinstance(step.advance, str):
         fits = [r for r in everything if r.deadline is not None]
     else:
-        fits = [r for r in everything if r.status not in FINAL_STATUSES]
+        fits = [r for r in everything if r.status not in machine.FINAL_STATUSES]
     pool = fits if fits and step.pick % 4 else everything
     return pool[step.pick % len(pool)]
 
@@ -386,7 +377,7 @@ def _check_invariants(world: World) -> None:
         previous: AfterSaleStatus | None = None
         assert r.timeline and r.timeline[0].at == r.requested_at
         for record in r.timeline:
-            edge = TRANSITIONS.step(record.action, record.from_status, record.to_status)
+            edge = machine.TRANSITIONS.step(record.action, record.from_status, record.to_status)
             assert edge is not None, record  # no step outside the table
             assert record.actor_kind in edge.actors, record
             assert r.kind in edge.kinds, (r.kind, record)
@@ -394,10 +385,10 @@ def _check_invariants(world: World) -> None:
             previous = record.to_status
         assert previous is r.status
         assert [x.at for x in r.timeline] == sorted(x.at for x in r.timeline)
-        assert r.tab is TAB_OF_STATUS[r.status]
-        assert (r.deadline is not None) == (r.status in DEADLINE_ACTIONS), r.status
-        assert (r.next_action is not None) == (r.status in NEXT_ACTION_OF_STATUS)
-        assert (r.resolved_at is not None) == (r.status in FINAL_STATUSES)
+        assert r.tab is machine.TAB_OF_STATUS[r.status]
+        assert (r.deadline is not None) == (r.status in machine.DEADLINE_ACTIONS), r.status
+        assert (r.next_action is not None) == (r.status in machine.NEXT_ACTION_OF_STATUS)
+        assert (r.resolved_at is not None) == (r.status in machine.FINAL_STATUSES)
         assert (r.refund is not None and r.refund.total.minor > 0) <= (
             r.status is AfterSaleStatus.REFUNDED
         )
