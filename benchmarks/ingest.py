@@ -37,6 +37,7 @@ import platform
 import subprocess
 import time
 import uuid
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
@@ -140,6 +141,10 @@ def _arrivals(connection: TikTokConnection) -> list[tiktok_inbox.Notification]:
     return stored
 
 
+def _reasons(failed: Counter[str]) -> str:
+    return f" ({', '.join(f'{why}: {n}' for why, n in failed.most_common())})" if failed else ""
+
+
 def _cpu(pids: dict[str, int]) -> dict[str, float]:
     return {name: cpu_seconds(pid) for name, pid in pids.items()}
 
@@ -193,11 +198,15 @@ async def main_async(args: argparse.Namespace, uri: str, db_pid: int | None) -> 
 
     listeners = [asyncio.create_task(listen(s)) for s in (linked, local)]
     count = int(args.rate * args.seconds)
-    # At most 100 mutations in flight, the rest wait their turn in the client (counted in their
-    # time, as a webhook's wait in the inbox is): thousands at once thrash the process instead.
+    # At most 100 mutations in flight, the rest wait their turn (counted in their time, as a
+    # webhook's wait in the inbox is): thousands at once thrash the process instead. They wait
+    # on a semaphore, not in httpx's pool: its queue is rescanned against every connection each
+    # time a request comes or goes, and with thousands queued that scan took 85% of this
+    # process's CPU (py-spy), the service's too, so the baseline never finished.
+    in_flight = asyncio.Semaphore(100)
     http = httpx.AsyncClient(
         base_url=f"http://127.0.0.1:{port}",
-        timeout=httpx.Timeout(300, pool=None),
+        timeout=httpx.Timeout(300),
         limits=httpx.Limits(max_connections=100),
     )
     try:
@@ -287,17 +296,29 @@ async def main_async(args: argparse.Namespace, uri: str, db_pid: int | None) -> 
         # -- the same changes through GraphQL -----------------------------------------------
         integration = authorization(f"integration:tts@{local}")
         sent_at: dict[str, float] = {}
-        failed = 0
+        failed: Counter[str] = Counter()  # by HTTP status and error code
+        placed: dict[str, asyncio.Future[bool]] = {}  # an order's placeOrders: answered 200?
+        answered: set[tuple[str, str]] = set()  # the changes whose mutation succeeded
 
-        async def post(query: str, variables: dict[str, Any], headers: dict[str, str]) -> None:
-            nonlocal failed
+        async def post(query: str, variables: dict[str, Any], headers: dict[str, str]) -> bool:
             try:
-                answer = await http.post(
-                    "/graphql", json={"query": query, "variables": variables}, headers=headers
-                )
-                failed += answer.status_code != 200
-            except httpx.HTTPError:  # a backlog longer than the client waits: counted, not fatal
-                failed += 1
+                async with in_flight:
+                    answer = await http.post(
+                        "/graphql", json={"query": query, "variables": variables}, headers=headers
+                    )
+            except httpx.HTTPError as exc:  # a backlog longer than the client waits
+                failed[type(exc).__name__] += 1
+                return False
+            body = answer.json()
+            if answer.status_code == 200 and body.get("data"):
+                typename = next(iter(body["data"].values()))["__typename"]
+                if typename in ("PlaceOrdersPayload", "Cancellation"):
+                    return True
+                failed[typename] += 1
+                return False
+            errors = body.get("errors") or [{}]
+            failed[f"{answer.status_code} {errors[0].get('extensions', {}).get('code')}"] += 1
+            return False
 
         async def mutation(i: int) -> None:
             ext = f"o{i // 2}"
@@ -322,8 +343,15 @@ async def main_async(args: argparse.Namespace, uri: str, db_pid: int | None) -> 
                     "paid": True,
                 }
                 sent_at[f"order:{ext}"] = time.time()
-                await post(PLACE, {"input": {"shopId": local, "orders": [order]}}, integration)
+                done = placed.setdefault(ext, asyncio.get_running_loop().create_future())
+                ok = await post(PLACE, {"input": {"shopId": local, "orders": [order]}}, integration)
+                if ok:
+                    answered.add(("order", ext))
+                done.set_result(ok)
             else:
+                done = placed.setdefault(ext, asyncio.get_running_loop().create_future())
+                if not await done:  # no order to cancel: that change failed already
+                    return
                 while (local, "order", ext) not in seen:
                     if time.monotonic() > give_up:
                         return
@@ -332,12 +360,14 @@ async def main_async(args: argparse.Namespace, uri: str, db_pid: int | None) -> 
                 order_id = found[ext]["_id"]
                 sent_at[f"cancel:{order_id}"] = time.time()
                 variables = {"input": {"orderId": order_id, "reason": "CHANGED_MIND"}}
-                await post(CANCEL, variables, authorization("buyer:buyer-1"))
+                if await post(CANCEL, variables, authorization("buyer:buyer-1")):
+                    answered.add(("cancel", order_id))
 
         give_up = time.monotonic() + args.seconds + 300
         await _paced(args.rate, count, mutation)
+        # Every mutation has its answer: wait only for the changes that were made.
         deadline = time.monotonic() + args.wait
-        while time.monotonic() < deadline and len([k for k in seen if k[0] == local]) < count:
+        while time.monotonic() < deadline and any((local, *a) not in seen for a in answered):
             await asyncio.sleep(0.2)
         cpu_gql = _cpu(pids)
         gql_ms = []
@@ -348,7 +378,9 @@ async def main_async(args: argparse.Namespace, uri: str, db_pid: int | None) -> 
                 gql_ms.append((seen[key] - at) * 1000)
         graphql_p99 = _pct(gql_ms, 99)
         print(
-            f"graphql: {count} mutations at {args.rate:.0f}/s, {failed} failed, "
+            f"graphql: {count} mutations at {args.rate:.0f}/s, {sum(failed.values())} failed"
+            f"{_reasons(failed)}, {count - len(answered) - sum(failed.values())} not sent "
+            f"(their order not placed), "
             f"{len(gql_ms)}/{count} seen on the feed; sent to subscriber "
             f"p50 {_pct(gql_ms, 50):.0f} ms, p99 {graphql_p99:.0f} ms; "
             f"webhook p99 / graphql p99 = {webhook_p99 / graphql_p99:.2f}",
