@@ -35,6 +35,7 @@ import functools
 import os
 import platform
 import subprocess
+import sys
 import time
 import uuid
 from collections import Counter
@@ -48,6 +49,7 @@ import uvloop
 from api.app import create_app
 from api.settings import Settings
 from benchmarks.stage_times import CommandTimes, StageTimes, cpu_seconds, load_average
+from benchmarks.standin_changes import paced
 from devtools.tiktok_shop.launch import standin_command
 from integrations.tiktok_shop.credentials import ShopLink
 from models.clock import SystemClock
@@ -84,17 +86,6 @@ def _standin(port: int, hook_port: int, concurrency: int) -> subprocess.Popen[by
         *("--webhook-concurrency", str(concurrency)),
     )
     return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-async def _paced(rate: float, count: int, make: Any) -> None:
-    """Starts make(i) every 1/rate seconds without waiting for the previous one."""
-    begin = time.perf_counter()
-    tasks = []
-    for i in range(count):
-        if (wait := begin + i / rate - time.perf_counter()) > 0:
-            await asyncio.sleep(wait)
-        tasks.append(asyncio.create_task(make(i)))
-    await asyncio.gather(*tasks)
 
 
 def _profiled(connection: TikTokConnection) -> StageTimes:
@@ -212,27 +203,17 @@ async def main_async(args: argparse.Namespace, uri: str, db_pid: int | None) -> 
     try:
         await asyncio.sleep(0.5)
         # -- webhooks -----------------------------------------------------------------------
-        orders: dict[int, str] = {}
-        made = asyncio.Event()
-
-        async def change(i: int) -> None:
-            if i % 2 == 0:
-                body = {"line_items": [{"product_name": "Mug", "sale_price": "12.50"}]}
-                answer = await asyncio.to_thread(control.post, "/_standin/orders", json=body)
-                orders[i] = answer.json()["id"]
-                made.set()
-            else:
-                while i - 1 not in orders:
-                    made.clear()
-                    await made.wait()
-                body = {"order_id": orders[i - 1]}
-                await asyncio.to_thread(control.post, "/_standin/cancellations", json=body)
-
         cpu_before = _cpu(pids)
         commands.reset()
         print(f"load average before: {load_average()}", flush=True)
         start = time.perf_counter()
-        await _paced(args.rate, count, change)
+        # Asked for by a process of its own (benchmarks/standin_changes.py).
+        changes = [sys.executable, "-m", "benchmarks.standin_changes", base, str(args.rate)]
+        driver = subprocess.Popen([*changes, str(count)], cwd=ROOT)
+        _, status, usage = await asyncio.to_thread(os.wait4, driver.pid, 0)
+        driver.returncode = os.waitstatus_to_exitcode(status)
+        if driver.returncode != 0:
+            raise SystemExit(f"the stand-in's changes failed ({driver.returncode})")
         sent = time.perf_counter() - start
         deadline = time.monotonic() + args.wait
         while time.monotonic() < deadline and len([k for k in seen if k[0] == linked]) < count:
@@ -247,7 +228,8 @@ async def main_async(args: argparse.Namespace, uri: str, db_pid: int | None) -> 
         span = (
             (max(d.received_at for d in docs) - min(d.received_at for d in docs)) if docs else None
         )
-        by_ext = await order_records.by_external(db, linked, list(orders.values()))
+        externals = list({str(d.data.get("order_id")) for d in docs})
+        by_ext = await order_records.by_external(db, linked, externals)
         local_of = {ext: r["_id"] for ext, r in by_ext.items()}
         hook_ms = []
         for d in docs:
@@ -281,15 +263,22 @@ async def main_async(args: argparse.Namespace, uri: str, db_pid: int | None) -> 
             if "database" in pids
             else "not measured"
         )
+        service_cpu = (cpu_hooks["service"] - cpu_before["service"]) / count * 1000
         print(
             f"database: {statements / count:.1f} statements a webhook (the feed's getMore "
-            f"not counted), CPU {db_cpu} a webhook",
+            f"not counted), CPU {db_cpu} a webhook; the service process's CPU "
+            f"{service_cpu:.1f} ms a webhook",
             flush=True,
         )
         if stages is not None:
             print(hook_stages)
             print(hook_commands)
-            print(_cpu_line("webhooks", cpu_before, cpu_hooks), flush=True)
+            driver_cpu = usage.ru_utime + usage.ru_stime
+            print(
+                f"{_cpu_line('webhooks', cpu_before, cpu_hooks)}, the changes' driver "
+                f"{driver_cpu:.1f} s",
+                flush=True,
+            )
         if args.no_baseline:
             print(f"load average after: {load_average()}", flush=True)
             return
@@ -364,7 +353,7 @@ async def main_async(args: argparse.Namespace, uri: str, db_pid: int | None) -> 
                     answered.add(("cancel", order_id))
 
         give_up = time.monotonic() + args.seconds + 300
-        await _paced(args.rate, count, mutation)
+        await paced(args.rate, count, mutation)
         # Every mutation has its answer: wait only for the changes that were made.
         deadline = time.monotonic() + args.wait
         while time.monotonic() < deadline and any((local, *a) not in seen for a in answered):

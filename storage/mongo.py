@@ -67,7 +67,11 @@ async def find_in(
 async def find_by_ids(
     collection: AsyncCollection, ids: Sequence[str], session: Session | None = None
 ) -> list[dict[str, Any]]:
-    """The documents with these `_id`s (those that exist), read `IN_CHUNK` ids at a time."""
+    """The documents with these `_id`s (those that exist), read `IN_CHUNK` ids at a time; in a
+    batch's transaction, those its caller read ahead for its parts (`read_ahead`)."""
+    ahead = _taken_ahead(collection, ids, session)
+    if ahead is not None:
+        return ahead
     return await find_in(collection, "_id", ids, session)
 
 
@@ -193,6 +197,51 @@ class BatchReads(BeforeCommit):
 
     async def flush(self, db: Database, session: Session) -> None:
         self.found.clear()
+
+
+class ReadAhead(BeforeCommit):
+    """Documents a batch's caller read by id for its parts, with one query a collection, at
+    the start of the batch's transaction (`read_ahead`): by (collection, id), None for one
+    absent. Each is handed once, to the first read by id that asks for it (`find_by_ids`); a
+    later read of it goes to the database and sees what the transaction wrote since."""
+
+    def __init__(self) -> None:
+        self.docs: dict[tuple[str, Hashable], dict[str, Any] | None] = {}
+
+    async def flush(self, db: Database, session: Session) -> None:
+        self.docs.clear()
+
+
+async def read_ahead(db: Database, collection: AsyncCollection, ids: Sequence[str]) -> None:
+    """In a batch's transaction (`together`), before its parts: the documents with these ids,
+    read now with one query (`IN_CHUNK` ids a statement) instead of one query a part. Only for
+    ids each read first by one part, so that nothing the batch wrote is read ahead; elsewhere
+    nothing is read."""
+    joined = _joined.get()
+    if joined is None or joined[0] is not db or not ids:
+        return
+    ahead = db.before_commit(joined[1], ReadAhead)
+    if ahead is None:
+        return
+    found = {d["_id"]: d for d in await find_in(collection, "_id", ids, joined[1])}
+    for ident in ids:
+        ahead.docs[(collection.name, ident)] = found.get(ident)
+
+
+def _taken_ahead(
+    collection: AsyncCollection, ids: Sequence[str], session: Session | None
+) -> list[dict[str, Any]] | None:
+    """The documents with these ids when the batch read every one of them ahead and no part
+    has taken it yet (now taken); else None, and the caller reads the database."""
+    joined = _joined.get()
+    if joined is None or joined[1] is not session or session is None:
+        return None
+    ahead = joined[0].before_commit(session, ReadAhead)
+    keys = [(collection.name, ident) for ident in ids]
+    if ahead is None or not ahead.docs or any(k not in ahead.docs for k in keys):
+        return None
+    taken = [ahead.docs.pop(k) for k in keys]
+    return [d for d in taken if d is not None]
 
 
 def _in_batch(db: Database, session: Session | None) -> bool:

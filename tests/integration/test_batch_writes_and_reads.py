@@ -11,7 +11,7 @@ import pytest
 from pymongo import monitoring
 
 from storage import policies
-from storage.mongo import Database, Session, connect, insert_at_commit
+from storage.mongo import Database, Session, connect, find_by_ids, insert_at_commit, read_ahead
 
 
 class Inserts(monitoring.CommandListener):
@@ -105,3 +105,57 @@ async def test_a_batch_reads_the_category_policies_once_for_all_its_parts(
     await db.transaction(part, serial="shop-1")
     await db.transaction(part, serial="shop-1")
     assert inserts.finds == 3  # on their own: each reads
+
+
+async def test_a_batch_reads_its_parts_documents_ahead_with_one_statement(
+    watched: tuple[Database, Inserts],
+) -> None:
+    db, inserts = watched
+    await db.db["parts"].insert_many([{"_id": "a", "n": 1}, {"_id": "b", "n": 2}])
+    inserts.finds = 0
+    read: list[list[dict[str, object]]] = []
+
+    async def part(ident: str) -> None:
+        async def work(session: Session) -> None:
+            read.append(await find_by_ids(db.db["parts"], [ident], session))
+
+        await db.transaction(work, serial="shop-1")
+
+    async def parts() -> None:
+        await read_ahead(db, db.db["parts"], ["a", "b", "c"])
+        for ident in ("a", "b", "c"):
+            await part(ident)
+
+    await db.together(parts, serial="shop-1")
+    assert read == [[{"_id": "a", "n": 1}], [{"_id": "b", "n": 2}], []]
+    assert inserts.finds == 1
+
+
+async def test_a_document_read_ahead_is_handed_once_then_read_with_the_batchs_writes(
+    watched: tuple[Database, Inserts],
+) -> None:
+    db, inserts = watched
+    await db.db["parts"].insert_one({"_id": "a", "n": 1})
+    inserts.finds = 0
+    seen: list[int] = []
+
+    async def part(session: Session) -> None:
+        seen.append((await find_by_ids(db.db["parts"], ["a"], session))[0]["n"])
+        await db.db["parts"].update_one({"_id": "a"}, {"$inc": {"n": 1}}, session=session)
+
+    async def parts() -> None:
+        await read_ahead(db, db.db["parts"], ["a"])
+        await db.transaction(part, serial="shop-1")
+        await db.transaction(part, serial="shop-1")
+
+    await db.together(parts, serial="shop-1")
+    assert seen == [1, 2]  # the second read is the database's, after the first part's write
+    assert inserts.finds == 2
+
+
+async def test_outside_a_batch_nothing_is_read_ahead(watched: tuple[Database, Inserts]) -> None:
+    db, inserts = watched
+
+    await read_ahead(db, db.db["parts"], ["a"])
+
+    assert inserts.finds == 0
