@@ -18,7 +18,7 @@ from contextvars import ContextVar
 from typing import Any, TypeVar
 
 import pymongo
-from pymongo import AsyncMongoClient, monitoring
+from pymongo import AsyncMongoClient, UpdateOne, monitoring
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -72,6 +72,7 @@ async def find_by_ids(
     ahead = _taken_ahead(collection, ids, session)
     if ahead is not None:
         return ahead
+    await _updates_before_read(collection, ids, session)
     return await find_in(collection, "_id", ids, session)
 
 
@@ -207,9 +208,25 @@ class ReadAhead(BeforeCommit):
 
     def __init__(self) -> None:
         self.docs: dict[tuple[str, Hashable], dict[str, Any] | None] = {}
+        self.taken: set[tuple[str, Hashable]] = set()
+        # Updates of documents taken, waiting for the commit (`update_at_commit`), by collection.
+        self.updates: dict[str, list[tuple[Hashable, UpdateOne]]] = {}
 
     async def flush(self, db: Database, session: Session) -> None:
+        await self.write_updates(db, session)
         self.docs.clear()
+        self.taken.clear()
+
+    async def write_updates(self, db: Database, session: Session) -> None:
+        """The updates waiting, one statement a collection; one that finds its document gone
+        reruns the batch, as it would have on its own."""
+        for name, updates in self.updates.items():
+            result = await db.db[name].bulk_write(
+                [op for _, op in updates], ordered=False, session=session
+            )
+            if result.matched_count != len(updates):
+                raise ConcurrentUpdate(f"batch of {name}")
+        self.updates.clear()
 
 
 async def read_ahead(db: Database, collection: AsyncCollection, ids: Sequence[str]) -> None:
@@ -237,11 +254,50 @@ def _taken_ahead(
     if joined is None or joined[1] is not session or session is None:
         return None
     ahead = joined[0].before_commit(session, ReadAhead)
-    keys = [(collection.name, ident) for ident in ids]
-    if ahead is None or not ahead.docs or any(k not in ahead.docs for k in keys):
+    if ahead is None or not (ahead.docs or ahead.updates):
         return None
+    keys = [(collection.name, ident) for ident in ids]
+    if any(ident in dict(ahead.updates.get(collection.name, [])) for ident in ids):
+        return None  # read after its update: the caller reads it once the updates are written
+    if any(k not in ahead.docs for k in keys):
+        return None
+    ahead.taken.update(keys)
     taken = [ahead.docs.pop(k) for k in keys]
     return [d for d in taken if d is not None]
+
+
+async def _updates_before_read(
+    collection: AsyncCollection, ids: Sequence[str], session: Session | None
+) -> None:
+    """A read, in a batch, of a document whose update waits for the commit writes the waiting
+    updates first: a transaction reads its own writes."""
+    joined = _joined.get()
+    if joined is None or joined[1] is not session or session is None:
+        return
+    ahead = joined[0].before_commit(session, ReadAhead)
+    waiting = dict(ahead.updates.get(collection.name, [])) if ahead is not None else {}
+    if ahead is not None and any(ident in waiting for ident in ids):
+        await ahead.write_updates(joined[0], session)
+
+
+def update_at_commit(
+    db: Database,
+    collection: AsyncCollection,
+    updates: list[tuple[str, UpdateOne]],
+    session: Session,
+) -> bool:
+    """In a batch's transaction: keeps these updates (each with its document's id) for one
+    statement a collection at the commit, and says so, when each document was read ahead and
+    taken by the part now writing it (no other part reads it: `read_ahead`); else False, and
+    the caller writes them now."""
+    joined = _joined.get()
+    if joined is None or joined[0] is not db or joined[1] is not session or not updates:
+        return False
+    ahead = db.before_commit(session, ReadAhead)
+    if ahead is None or any((collection.name, i) not in ahead.taken for i, _ in updates):
+        return False
+    ahead.updates.setdefault(collection.name, []).extend(updates)
+    return True
 
 
 def _in_batch(db: Database, session: Session | None) -> bool:

@@ -28,7 +28,14 @@ from models.orders import FulfilmentState, Order
 from models.refund_ledger import LedgerEntry, LedgerSource, LineRefund, RefundLedger
 from storage.documents import changes_between, order_doc, order_from
 from storage.keys import ALL, time_bounds
-from storage.mongo import ConcurrentUpdate, Database, Session, find_by_ids, fold_collection
+from storage.mongo import (
+    ConcurrentUpdate,
+    Database,
+    Session,
+    find_by_ids,
+    fold_collection,
+    update_at_commit,
+)
 from storage.pagination import Page, SortOrder, fetch_page
 
 Doc = dict[str, Any]
@@ -175,6 +182,10 @@ async def save_many(
         UpdateOne({"_id": before.id}, order_update(before, after, given.get(before.id)))
         for before, after in changes
     ]
+    # In a batch whose orders were read ahead for their parts, written at its commit.
+    updates = [(before.id, op) for (before, _), op in zip(changes, ops, strict=True)]
+    if update_at_commit(db, db.orders, updates, session):
+        return
     if ops:
         result = await db.orders.bulk_write(ops, ordered=False, session=session)
         if result.matched_count != len(ops):
