@@ -15,6 +15,7 @@ import asyncio
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import httpx
 import uvloop
@@ -35,17 +36,23 @@ async def paced(rate: float, count: int, make: Callable[[int], Awaitable[None]])
 
 async def changes(base: str, rate: float, count: int) -> None:
     orders: dict[int, asyncio.Future[str]] = {}
-    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+    # Calls wait their turn on a semaphore, not in httpx's pool (whose queue costs a scan of
+    # every connection each time a call comes or goes, and times out).
+    in_flight = asyncio.Semaphore(50)
+    async with httpx.AsyncClient(base_url=base, timeout=httpx.Timeout(30, pool=None)) as client:
+
+        async def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
+            async with in_flight:
+                answer = await client.post(path, json=body)
+            answer.raise_for_status()
+            return dict(answer.json())
 
         async def change(i: int) -> None:
             made = orders.setdefault(i - i % 2, asyncio.get_running_loop().create_future())
             if i % 2 == 0:
-                answer = await client.post("/_standin/orders", json=ORDER)
-                answer.raise_for_status()
-                made.set_result(answer.json()["id"])
+                made.set_result((await post("/_standin/orders", ORDER))["id"])
             else:
-                body = {"order_id": await made}
-                (await client.post("/_standin/cancellations", json=body)).raise_for_status()
+                await post("/_standin/cancellations", {"order_id": await made})
 
         await paced(rate, count, change)
 

@@ -69,10 +69,9 @@ async def find_by_ids(
 ) -> list[dict[str, Any]]:
     """The documents with these `_id`s (those that exist), read `IN_CHUNK` ids at a time; in a
     batch's transaction, those its caller read ahead for its parts (`read_ahead`)."""
-    ahead = _taken_ahead(collection, ids, session)
+    ahead = await _from_batch(collection, ids, session)
     if ahead is not None:
         return ahead
-    await _updates_before_read(collection, ids, session)
     return await find_in(collection, "_id", ids, session)
 
 
@@ -204,13 +203,14 @@ class ReadAhead(BeforeCommit):
     """Documents a batch's caller read by id for its parts, with one query a collection, at
     the start of the batch's transaction (`read_ahead`): by (collection, id), None for one
     absent. Each is handed once, to the first read by id that asks for it (`find_by_ids`); a
-    later read of it goes to the database and sees what the transaction wrote since."""
+    later read of it goes to the database and sees what the transaction wrote since. The
+    updates of those taken may wait for the commit (`update_at_commit`)."""
 
     def __init__(self) -> None:
         self.docs: dict[tuple[str, Hashable], dict[str, Any] | None] = {}
         self.taken: set[tuple[str, Hashable]] = set()
-        # Updates of documents taken, waiting for the commit (`update_at_commit`), by collection.
-        self.updates: dict[str, list[tuple[Hashable, UpdateOne]]] = {}
+        self.waiting: set[tuple[str, Hashable]] = set()
+        self.updates: dict[str, list[UpdateOne]] = {}
 
     async def flush(self, db: Database, session: Session) -> None:
         await self.write_updates(db, session)
@@ -218,15 +218,23 @@ class ReadAhead(BeforeCommit):
         self.taken.clear()
 
     async def write_updates(self, db: Database, session: Session) -> None:
-        """The updates waiting, one statement a collection; one that finds its document gone
+        """The waiting updates, one statement a collection; one that finds its document gone
         reruns the batch, as it would have on its own."""
-        for name, updates in self.updates.items():
-            result = await db.db[name].bulk_write(
-                [op for _, op in updates], ordered=False, session=session
-            )
-            if result.matched_count != len(updates):
+        for name, ops in self.updates.items():
+            result = await db.db[name].bulk_write(ops, ordered=False, session=session)
+            if result.matched_count != len(ops):
                 raise ConcurrentUpdate(f"batch of {name}")
         self.updates.clear()
+        self.waiting.clear()
+
+
+def _batch_of(session: Session | None) -> tuple[Database, Session, ReadAhead] | None:
+    """The batch `session` is the transaction of, if any, with its read-ahead."""
+    joined = _joined.get()
+    if joined is None or session is None or joined[1] is not session:
+        return None
+    ahead = joined[0].before_commit(session, ReadAhead)
+    return None if ahead is None else (joined[0], session, ahead)
 
 
 async def read_ahead(db: Database, collection: AsyncCollection, ids: Sequence[str]) -> None:
@@ -235,49 +243,31 @@ async def read_ahead(db: Database, collection: AsyncCollection, ids: Sequence[st
     ids each read first by one part, so that nothing the batch wrote is read ahead; elsewhere
     nothing is read."""
     joined = _joined.get()
-    if joined is None or joined[0] is not db or not ids:
+    batch = _batch_of(joined[1]) if joined is not None and joined[0] is db else None
+    if batch is None or not ids:
         return
-    ahead = db.before_commit(joined[1], ReadAhead)
-    if ahead is None:
-        return
-    found = {d["_id"]: d for d in await find_in(collection, "_id", ids, joined[1])}
+    _, session, ahead = batch
+    found = {d["_id"]: d for d in await find_in(collection, "_id", ids, session)}
     for ident in ids:
         ahead.docs[(collection.name, ident)] = found.get(ident)
 
 
-def _taken_ahead(
+async def _from_batch(
     collection: AsyncCollection, ids: Sequence[str], session: Session | None
 ) -> list[dict[str, Any]] | None:
-    """The documents with these ids when the batch read every one of them ahead and no part
-    has taken it yet (now taken); else None, and the caller reads the database."""
-    joined = _joined.get()
-    if joined is None or joined[1] is not session or session is None:
+    """The documents with these ids when the batch read every one ahead and no part has taken
+    it yet (now taken); else None, once any update of them that waits is written."""
+    batch = _batch_of(session)
+    if batch is None or not (batch[2].docs or batch[2].waiting):
         return None
-    ahead = joined[0].before_commit(session, ReadAhead)
-    if ahead is None or not (ahead.docs or ahead.updates):
-        return None
+    db, session, ahead = batch
     keys = [(collection.name, ident) for ident in ids]
-    if any(ident in dict(ahead.updates.get(collection.name, [])) for ident in ids):
-        return None  # read after its update: the caller reads it once the updates are written
-    if any(k not in ahead.docs for k in keys):
-        return None
-    ahead.taken.update(keys)
-    taken = [ahead.docs.pop(k) for k in keys]
-    return [d for d in taken if d is not None]
-
-
-async def _updates_before_read(
-    collection: AsyncCollection, ids: Sequence[str], session: Session | None
-) -> None:
-    """A read, in a batch, of a document whose update waits for the commit writes the waiting
-    updates first: a transaction reads its own writes."""
-    joined = _joined.get()
-    if joined is None or joined[1] is not session or session is None:
-        return
-    ahead = joined[0].before_commit(session, ReadAhead)
-    waiting = dict(ahead.updates.get(collection.name, [])) if ahead is not None else {}
-    if ahead is not None and any(ident in waiting for ident in ids):
-        await ahead.write_updates(joined[0], session)
+    if any(k in ahead.waiting for k in keys):
+        await ahead.write_updates(db, session)
+    elif all(k in ahead.docs for k in keys):
+        ahead.taken.update(keys)
+        return [d for d in (ahead.docs.pop(k) for k in keys) if d is not None]
+    return None
 
 
 def update_at_commit(
@@ -290,13 +280,15 @@ def update_at_commit(
     statement a collection at the commit, and says so, when each document was read ahead and
     taken by the part now writing it (no other part reads it: `read_ahead`); else False, and
     the caller writes them now."""
-    joined = _joined.get()
-    if joined is None or joined[0] is not db or joined[1] is not session or not updates:
+    batch = _batch_of(session)
+    keys = [(collection.name, ident) for ident, _ in updates]
+    if batch is None or batch[0] is not db or not updates:
         return False
-    ahead = db.before_commit(session, ReadAhead)
-    if ahead is None or any((collection.name, i) not in ahead.taken for i, _ in updates):
+    ahead = batch[2]
+    if any(k not in ahead.taken for k in keys):
         return False
-    ahead.updates.setdefault(collection.name, []).extend(updates)
+    ahead.waiting.update(keys)
+    ahead.updates.setdefault(collection.name, []).extend(op for _, op in updates)
     return True
 
 
