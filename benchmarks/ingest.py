@@ -8,20 +8,22 @@ One service process (uvicorn in this process, on uvloop, the TikTok connection a
 runs it) linked to the TikTok Shop stand-in, its own process, which sends its webhooks to it;
 SecantusDB in memory, its own process. A live-feed subscription in the service process.
 
-- Webhooks: every 1/rate seconds the stand-in is told (its control API) to make a change: a new
-  order (a type 1 webhook), then the buyer's cancellation of it (type 11), alternately. Arrival
+- Webhooks: every 1/rate seconds the stand-in is told (its control API, by a process of its own:
+  benchmarks/standin_changes.py) to make a change: a new order (a type 1 webhook), then the
+  buyer's cancellation of it (type 11), alternately. Arrival
   is when the service stored the webhook in its inbox (before its 200); the subscriber sees the
   order placed, or the cancellation request opened.
 - Baseline, the same changes through GraphQL: `placeOrders` (as the shop's integration) and
   `requestCancellation` (as the buyer), on another shop of the same process at the same rate;
-  the time from sending the mutation to the subscriber seeing the change.
+  the time from sending the mutation to the subscriber seeing the change (at most 100 in
+  flight; failures counted by HTTP status and error code).
 
 Every run prints the database statements a webhook sent (a CommandListener in this process,
-the feed's change stream left out) and the database's CPU time a webhook (/proc/<pid>/stat of
-the SecantusDB process around the webhooks' half), which the machine's load moves least.
-`--profile` also prints where the inbox worker's time went (wall time by stage, per webhook),
-the statements by command and collection, and the CPU seconds of the service, the database and
-the stand-in in each half of the run.
+the feed's change stream left out) and the CPU time a webhook of the database and of the
+service process (/proc/<pid>/stat around the webhooks' half), which the machine's load moves
+least. `--profile` also prints where the inbox worker's time went (wall time by stage, per
+webhook), the statements by command and collection, and the CPU seconds of the service, the
+database, the stand-in and the changes' process in each half of the run.
 
 Bar: 100 webhooks/s for 60 s, p99 from arrival to the subscriber under 250 ms, nothing lost
 (every change seen on the feed, every webhook answered 200).
