@@ -30,17 +30,9 @@ from models.orders import (
     PaymentMethod,
     PaymentState,
 )
-from storage.documents import (
-    line_doc,
-    line_from,
-    money_doc,
-    money_from,
-    order_doc,
-    order_from,
-    value_doc,
-    value_from,
-)
+from storage.documents import money_doc, money_from, order_doc, order_from, value_doc, value_from
 from storage.keys import ALL, sort_key
+from storage.rebuild import frozen_constructor
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 PRICE = Money(1999, "USD")
@@ -56,6 +48,23 @@ ORDER = Order(
 DECISION = Decision(
     DecisionType.APPROVE_RETURN, (LINE,), False, PRICE, None, "ok", NOW, ActorKind.SELLER_AGENT
 )
+
+
+def line_doc(line: LineItem) -> dict[str, Any]:
+    return {
+        "line_id": line.line_id, "sku": line.sku, "title": line.title, "quantity": line.quantity,
+        "unit_price": money_doc(line.unit_price), "category": line.category,
+    }  # fmt: skip
+
+
+_new_line = frozen_constructor(LineItem)
+
+
+def line_from(d: dict[str, Any]) -> LineItem:
+    return _new_line(
+        line_id=d["line_id"], sku=d["sku"], title=d["title"], quantity=d["quantity"],
+        unit_price=money_from(d["unit_price"]), category=d["category"],
+    )  # fmt: skip
 
 
 def units_doc(u: CancelledUnits) -> dict[str, Any]:

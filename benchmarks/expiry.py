@@ -68,7 +68,7 @@ from storage.events import CARRIED, event_docs, last_seq, with_notices
 from storage.keys import sort_key
 from storage.mongo import Database, connect
 from storage.notifications import notification_docs
-from storage.orders import ledger_of, order_update
+from storage.orders import LEDGER, ledger_doc, ledger_of
 from storage.refunds import fields_of as refund_fields
 from storage.tickets import ticket_doc
 from tests.support.factories import build_order
@@ -164,12 +164,17 @@ def move_documents(sample: tuple[Cancellation, Order, Ticket], now: datetime) ->
         facts_of_cancellation(outcome.cancellation), outcome.cancellation, now, integrated=False
     )
     update = changes_between(
-        CANCELLATION_DOCUMENTS.to_doc(request), CANCELLATION_DOCUMENTS.to_doc(accepted)
+        CANCELLATION_DOCUMENTS.to_doc(request),
+        CANCELLATION_DOCUMENTS.to_doc(accepted),
+        refund_fields([refund])[request.id],
     )
-    update["$set"] = {**update["$set"], **refund_fields([refund])[request.id]}
     return MoveDocuments(
         request=update,
-        order=order_update(order, outcome.order, ledger),
+        order=changes_between(
+            order_doc(order),
+            order_doc(replace(outcome.order, version=order.version + 1)),
+            {LEDGER: ledger_doc(ledger)},
+        ),
         ticket=changes_between(
             ticket_doc(ticket), ticket_doc(replace(followed, version=ticket.version + 1))
         ),

@@ -76,8 +76,9 @@ from process.gc_tuning import tune_for_serving
 from services.bootstrap import Services, build_services
 from storage import cancellations as cancellation_store
 from storage.cancellations import DOCUMENTS as CANCELLATION_DOCUMENTS
-from storage.cancellations import SORTS, CancellationFilter, list_query
+from storage.cancellations import CancellationFilter
 from storage.mongo import Database, connect
+from storage.request_store import SORTS
 
 DATABASE = "aftersales_bench"
 SECTION = "cancellations"
@@ -217,7 +218,7 @@ def baseline_routes(db: Database) -> list[Route]:
     async def to_proceed(request: Request) -> Response:
         """The resolver's find (fetch_page's first page), straight from the driver, as JSON."""
         scope = Scope(shop_id=request.query_params["shop"])
-        query = list_query(scope, CancellationTab.TO_PROCEED, CancellationFilter(), sort)
+        query = CancellationFilter().query(scope, CancellationTab.TO_PROCEED, sort)
         docs = await db.cancellations.find(query).sort(sort.spec).limit(PAGE + 1).to_list(None)
         return _json({"items": docs[:PAGE], "hasNextPage": len(docs) > PAGE})
 

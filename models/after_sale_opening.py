@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
-from functools import partial
 
 from models import after_sales_errors as refusals
 from models import after_sales_reasons as reasons
@@ -18,22 +17,23 @@ from models.after_sale_requests import (
     AfterSaleRequest,
     Decision,
     LineEligibility,
+    Step,
     check_create,
     record_step,
     refunded_note,
 )
-from models.after_sales_case import pay, snapshot
+from models.after_sales_case import AfterSalesCase, pay, snapshot
 from models.after_sales_errors import AfterSaleRefused
 from models.after_sales_machine import SELLER_REJECTION_ACTIONS, AfterSaleKind, DecisionType
 from models.after_sales_machine import AfterSaleAction as _A
 from models.after_sales_machine import AfterSaleNotificationKind as _N
 from models.after_sales_machine import AfterSaleStatus as _S
-from models.money import Money
+from models.commands import PlatformRefund, RefundOrder, RequestAfterSale
 from models.notifications import Notification
 from models.orders import FulfilmentState, Order
 from models.policy import CategoryPolicy, PolicyBook
 from models.reasons import clean_comment, require_reason
-from models.refund_ledger import RefundLedger, clean_quantities, refund_quote
+from models.refund_ledger import clean_quantities, refund_quote
 from models.request_kinds import profile_of
 from models.requests import Initiator, Opening, opened_on, record_of, seller_answers_by, to_shop
 
@@ -46,12 +46,6 @@ INSTANT_REFUNDER = Actor(ActorKind.PLATFORM, "instant-refund")
 
 
 # --- Who may ask for what (R1, R5, P1) ----------------------------------------------------------
-
-
-def check_existing(order: Order, existing: Sequence[AfterSaleRequest]) -> None:
-    for other in existing:
-        if other.order_id != order.id:
-            raise ValueError(f"{other.id} belongs to order {other.order_id}, not {order.id}")
 
 
 def _request_window(
@@ -112,19 +106,15 @@ def _holding(existing: Sequence[AfterSaleRequest], ignore: set[str]) -> list[Aft
     return [r for r in existing if r.holds_units and r.id not in ignore]
 
 
-def units_left(
-    order: Order, line_id: str, existing: Sequence[AfterSaleRequest], ignore: set[str]
-) -> int:
-    held = sum(r.covered.get(line_id, 0) for r in _holding(existing, ignore))
-    return max(0, order.units_left(line_id) - held)  # less units the seller cancelled (C10)
+def units_left(case: AfterSalesCase, line_id: str, ignore: set[str]) -> int:
+    held = sum(r.covered.get(line_id, 0) for r in _holding(case.requests, ignore))
+    return max(0, case.order.units_left(line_id) - held)  # less units the seller cancelled (C10)
 
 
 def refuse_open_and_used(
-    order: Order,
-    existing: Sequence[AfterSaleRequest],
-    quantities: Mapping[str, int],
-    ignore: set[str],
+    case: AfterSalesCase, quantities: Mapping[str, int], ignore: set[str]
 ) -> None:
+    order, existing = case.order, case.requests
     for line_id in quantities:
         blocking = [r for r in existing if r.is_open and line_id in r.covered]
         if blocking:
@@ -136,7 +126,7 @@ def refuse_open_and_used(
                 existing_id=blocking[0].id,
             )
     for line_id, quantity in quantities.items():
-        available = units_left(order, line_id, existing, ignore)
+        available = units_left(case, line_id, ignore)
         if quantity > available:
             holder = next((r.id for r in _holding(existing, ignore) if line_id in r.covered), None)
             raise AfterSaleRefused(
@@ -149,38 +139,37 @@ def refuse_open_and_used(
 
 
 def buyer_may_ask(
-    order: Order,
-    existing: Sequence[AfterSaleRequest],
+    case: AfterSalesCase,
     kind: AfterSaleKind,
     quantities: Mapping[str, int],
     policy: CategoryPolicy,
     now: datetime,
 ) -> tuple[datetime, list[AfterSaleRequest]]:
     """R1, R5, P1 in the order the buyer's app explains them; the window end and what it closes."""
-    ends = _request_window(order, kind, policy, now)
-    if sum(r.seller_rejections for r in existing) >= 2:
+    ends = _request_window(case.order, kind, policy, now)
+    if sum(r.seller_rejections for r in case.requests) >= 2:
         raise AfterSaleRefused(
-            f"the seller rejected two requests on order {order.id}; only an appeal is possible",
+            f"the seller rejected two requests on order {case.order.id}; only an appeal is "
+            "possible",
             code=refusals.SECOND_REJECTION_ONLY_APPEAL,
         )
-    superseded = supersedable(existing, list(quantities))
-    refuse_open_and_used(order, existing, quantities, {r.id for r in superseded})
+    superseded = supersedable(case.requests, list(quantities))
+    refuse_open_and_used(case, quantities, {r.id for r in superseded})
     return ends, superseded
 
 
 def line_eligibility(
-    order: Order, existing: Sequence[AfterSaleRequest], book: PolicyBook, now: datetime
+    case: AfterSalesCase, book: PolicyBook, now: datetime
 ) -> tuple[LineEligibility, ...]:
     """For each line and each kind: may the buyer ask now, how many, until when, or why not."""
-    check_existing(order, existing)
     out: list[LineEligibility] = []
-    for line in order.lines:
+    for line in case.order.lines:
         policy = book.for_category(line.category)
-        superseded = {r.id for r in supersedable(existing, [line.line_id])}
-        available = units_left(order, line.line_id, existing, superseded)
+        superseded = {r.id for r in supersedable(case.requests, [line.line_id])}
+        available = units_left(case, line.line_id, superseded)
         for kind in AfterSaleKind:
             try:
-                ends, _ = buyer_may_ask(order, existing, kind, {line.line_id: 1}, policy, now)
+                ends, _ = buyer_may_ask(case, kind, {line.line_id: 1}, policy, now)
             except AfterSaleRefused as refusal:
                 refused = (refusal.code, refusal.message, available, refusal.window_ends_at)
                 out.append(LineEligibility(line.line_id, kind, False, *refused))
@@ -194,42 +183,33 @@ def line_eligibility(
 
 
 def request_by_buyer(
-    order: Order,
-    existing: Sequence[AfterSaleRequest],
-    ledger: RefundLedger,
-    actor: Actor,
-    kind: AfterSaleKind,
-    lines: Mapping[str, int],
-    reason: str,
-    note: str | None,
-    opening: Opening,
+    case: AfterSalesCase, actor: Actor, c: RequestAfterSale, opening: Opening
 ) -> AfterSaleOutcome:
     """R1, P1: the buyer asks about some lines and quantities; R5 links a second request; R10 pays
     a refund-only request in an instant-refund category at once.
 
-    `existing` is every after-sale request of the order; `opening.policy` the one for the lines'
-    categories (`PolicyBook.for_order`), kept on the request (Y1).
+    `opening.policy` is the one for the lines' categories (`PolicyBook.for_order`), kept on the
+    request (Y1).
     """
-    check_create(_A.REQUEST, actor, kind)
-    policy, now = opening.policy, opening.now
-    require_reason(profile_of(kind).request_reasons, reason)
-    note = clean_comment(note, field="note")
-    quantities = clean_quantities(order, lines)
-    check_existing(order, existing)
-    _, superseded = buyer_may_ask(order, existing, kind, quantities, policy, now)
-    if order.fulfilment_state is not FulfilmentState.DELIVERED and reason != reasons.NOT_RECEIVED:
+    check_create(_A.REQUEST, actor, c.kind)
+    order, policy, now = case.order, opening.policy, opening.now
+    require_reason(profile_of(c.kind).request_reasons, c.reason)
+    note = clean_comment(c.note, field="note")
+    quantities = clean_quantities(order, dict(c.lines))
+    _, superseded = buyer_may_ask(case, c.kind, quantities, policy, now)
+    if order.fulfilment_state is not FulfilmentState.DELIVERED and c.reason != reasons.NOT_RECEIVED:
         raise AfterSaleRefused(
             f"order {order.id} was not delivered: only a refund as not received is possible",
             code=refusals.NOT_DELIVERED,
         )
-    follows = last_rejected(existing)
+    follows = last_rejected(case.requests)
 
-    asked = record_of(actor, _A.REQUEST, None, _S.PENDING_SELLER, now, reason, note)
-    record = record_step(kind, asked)
-    start = opened_on(order, opening, Initiator.BUYER, reason, note)
+    asked = record_of(actor, _A.REQUEST, None, _S.PENDING_SELLER, now, c.reason, note)
+    record = record_step(c.kind, asked)
+    start = opened_on(order, opening, Initiator.BUYER, c.reason, note)
     r = AfterSaleRequest(
         **vars(replace(start, timeline=(record,))),
-        kind=kind,
+        kind=c.kind,
         status=_S.PENDING_SELLER,
         lines=snapshot(order, quantities),
         follows_id=follows,
@@ -238,11 +218,13 @@ def request_by_buyer(
 
     again = reasons.SECOND_REQUEST_SUBMITTED
     closed = tuple(
-        old.moved_to(order, _A.SUPERSEDE, _S.CLOSED_FINAL, actor, now, (), reason=again).request
+        Step(old, order, case.ledger, actor, now)
+        .moved_to(_A.SUPERSEDE, _S.CLOSED_FINAL, reason=again)
+        .request
         for old in superseded
     )
-    if kind is _K.REFUND_ONLY and policy.instant_refund:
-        return _refunded_at_once(r, order, ledger, record, closed, now)
+    if c.kind is _K.REFUND_ONLY and policy.instant_refund:
+        return _refunded_at_once(Step(r, order, case.ledger, INSTANT_REFUNDER, now), record, closed)
     second_time = " (a second request)" if follows else ""
     text = (
         f"New {r.subject}{second_time} for order {order.id}; answer by "
@@ -253,21 +235,16 @@ def request_by_buyer(
 
 
 def _refunded_at_once(
-    r: AfterSaleRequest,
-    order: Order,
-    ledger: RefundLedger,
-    asked: AfterSaleRecord,
-    closed: tuple[AfterSaleRequest, ...],
-    now: datetime,
+    s: Step, asked: AfterSaleRecord, closed: tuple[AfterSaleRequest, ...]
 ) -> AfterSaleOutcome:
     """R10: a refund-only request in an instant-refund category, paid by the platform at once."""
+    r, order, now = s.request, s.order, s.now
     why = reasons.INSTANT_REFUND_CATEGORY
     decision = Decision(
         DecisionType.APPROVE_REFUND, r.lines, True, None, why, None, now, ActorKind.PLATFORM
     )
-    refund, new_ledger, new_order = pay(r, order, ledger, decision, now)
-    step = {"reason": why, "decision": decision, "refund": refund}
-    moved = r.moved_to(order, _A.INSTANT_REFUND, _S.REFUNDED, INSTANT_REFUNDER, now, (), **step)
+    refund, new_ledger, new_order = pay(r, order, s.ledger, decision, now)
+    moved = s.moved_to(_A.INSTANT_REFUND, _S.REFUNDED, reason=why, decision=decision, refund=refund)
     paid = moved.request
     text = (
         f"The platform refunded {refund.total} on order {order.id} at once "
@@ -278,10 +255,11 @@ def _refunded_at_once(
     return AfterSaleOutcome(paid, new_order, records, notes, None, new_ledger, closed)
 
 
-def _refuse_nothing_free(order: Order, existing: Sequence[AfterSaleRequest]) -> None:
+def _refuse_nothing_free(case: AfterSalesCase) -> None:
     """Every unit is spoken for: by a request still open or appealable, named (the refund may
     come from it), or by refunds and settlements for good."""
-    held = (r for r in existing if r.holds_units and (r.is_open or r.status is _S.REJECTED))
+    order = case.order
+    held = (r for r in case.requests if r.holds_units and (r.is_open or r.status is _S.REJECTED))
     if (r := next(held, None)) is not None:
         also = " (rejected; the buyer may still appeal it)" if r.status is _S.REJECTED else ""
         raise AfterSaleRefused(
@@ -298,55 +276,46 @@ def _refuse_nothing_free(order: Order, existing: Sequence[AfterSaleRequest]) -> 
     )
 
 
-# R9, R10: a refund with no buyer's request: the reasons of whoever makes it, and its step.
+# R9, R10: a refund with no buyer's request: who makes it, the reasons they may give, its step.
 _WITHOUT_REQUEST = {
-    Initiator.SELLER: (reasons.SELLER_REFUND_REASONS, _A.SELLER_REFUND),
-    Initiator.PLATFORM: (reasons.PLATFORM_REFUND_REASONS, _A.PLATFORM_REFUND),
+    RefundOrder: (Initiator.SELLER, reasons.SELLER_REFUND_REASONS, _A.SELLER_REFUND),
+    PlatformRefund: (Initiator.PLATFORM, reasons.PLATFORM_REFUND_REASONS, _A.PLATFORM_REFUND),
 }
 
 
 def refund_without_request(
-    initiator: Initiator,
-    order: Order,
-    existing: Sequence[AfterSaleRequest],
-    ledger: RefundLedger,
-    actor: Actor,
-    reason: str,
-    comment: str | None,
-    opening: Opening,
-    *,
-    lines: Mapping[str, int] | None = None,
-    partial_amount: Money | None = None,
+    case: AfterSalesCase, actor: Actor, c: RefundOrder | PlatformRefund, opening: Opening
 ) -> AfterSaleOutcome:
     """R9: the seller refunds without a buyer's request (pricing error, shortage, logistics);
     R10: the platform does, without the seller, and the shop is told the final state.
 
-    Every unit still free of requests unless `lines` says which; in full unless `partial_amount`.
+    Every unit still free of requests unless `c.lines` says which; in full unless an amount.
     """
-    catalogue, action = _WITHOUT_REQUEST[initiator]
+    initiator, catalogue, action = _WITHOUT_REQUEST[type(c)]
+    reason, partial_amount = c.reason, c.partial_amount
     require_reason(catalogue, reason)
     check_create(action, actor, _K.REFUND_ONLY)
-    comment, now = clean_comment(comment), opening.now
-    check_existing(order, existing)
+    comment, now = clean_comment(c.comment), opening.now
+    order, ledger = case.order, case.ledger
     if order.fulfilment_state not in (FulfilmentState.IN_TRANSIT, FulfilmentState.DELIVERED):
         raise AfterSaleRefused(
             f"order {order.id} is {order.fulfilment_state.value}: before it is handed to the "
             "carrier, cancel it instead",
             code=refusals.NOT_SHIPPED,
         )
-    if lines is None:
+    if c.lines is None:
         # Every unit not yet refunded or requested, on any line: a unit free beside an open
         # request is refunded, the requested ones are left to their request.
         quantities = {
             line.line_id: n
             for line in order.lines
-            if (n := units_left(order, line.line_id, existing, set())) > 0
+            if (n := units_left(case, line.line_id, set())) > 0
         }
         if not quantities:
-            _refuse_nothing_free(order, existing)
+            _refuse_nothing_free(case)
     else:
-        quantities = clean_quantities(order, lines)
-        refuse_open_and_used(order, existing, quantities, set())
+        quantities = clean_quantities(order, dict(c.lines))
+        refuse_open_and_used(case, quantities, set())
     partial = partial_amount is not None
     decided = DecisionType.OFFER_PARTIAL_REFUND if partial else DecisionType.APPROVE_REFUND
     chosen = snapshot(order, quantities)
@@ -376,8 +345,3 @@ def refund_without_request(
         text = f"The platform refunded {refund.total} on order {order.id}: {why}."
         notes.append(to_shop(r, _N.AFTER_SALE_REFUNDED, text, now))
     return AfterSaleOutcome(r, new_order, (record,), tuple(notes), None, new_ledger)
-
-
-# R9 and R10 by the names the services and the tests call them.
-refund_by_seller = partial(refund_without_request, Initiator.SELLER)
-refund_by_platform = partial(refund_without_request, Initiator.PLATFORM)

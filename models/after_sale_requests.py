@@ -195,83 +195,6 @@ class AfterSaleRequest(OpenedRequest[AfterSaleAction, AfterSaleStatus]):
         action = APPEAL_OR_REQUEST_AGAIN if self.may_ask_again else rule.action
         return NextAction(rule.actor_kind, action, self.deadline)
 
-    def start_step(self, order: Order, action: AfterSaleAction, actor: Actor) -> None:
-        """Check the request may take this action now from its state, by this kind of actor."""
-        if order.id != self.order_id:
-            raise ValueError(f"{self.id} belongs to order {self.order_id}, not {order.id}")
-        edges = profile_of(self.kind).table.edges(action, self.status)
-        if not edges and machine.TRANSITIONS.edges(action, self.status):
-            raise InvalidTransition(
-                f"{action.value} is not a step of a {self.kind.value} request ({self.id})",
-                current_state=self.status.value,
-                field="requestId",
-            )
-        if not edges:
-            raise _wrong_state(self, action)
-        require_actor(action, actors_of(edges), actor.kind, self.status.value, "requestId")
-
-    def moved_to(
-        self,
-        order: Order,
-        action: AfterSaleAction,
-        target: AfterSaleStatus,
-        actor: Actor,
-        now: datetime,
-        notes: tuple[Notification, ...],
-        *,
-        reason: str | None = None,
-        comment: str | None = None,
-        acted_on: datetime | None = None,
-        deadline: datetime | None = None,
-        **changes: object,
-    ) -> AfterSaleOutcome:
-        """The outcome of one step of the request's kind's table that sends `notes`, paying and
-        placing nothing: the request with the step's record appended (`acted_on`: the deadline
-        the platform acted on; `deadline`: the next step's; `changes`: what else the step sets)."""
-        step = record_of(actor, action, self.status, target, now, reason, comment, acted_on)
-        record = record_step(self.kind, step)
-        resolved = now if target in machine.FINAL_STATUSES else None
-        moved = after_step(self, record, deadline=deadline, resolved_at=resolved, **changes)
-        return AfterSaleOutcome(moved, order, (record,), notes, self.status)
-
-    def before_deadline(self, now: datetime) -> None:
-        """The side that must act may do so only while its window is open."""
-        if self.deadline is None or now < self.deadline:
-            return
-        when = self.deadline.isoformat()
-        if self.status is _S.PENDING_SELLER:
-            raise ResponseWindowClosed(
-                f"the seller's response window for {self.id} closed at {when}; the platform "
-                "approves it",
-                deadline=self.deadline,
-            )
-        codes = {
-            _S.AWAITING_BUYER_RETURN: "RETURN_SHIPPING_WINDOW_CLOSED",
-            _S.RETURN_IN_TRANSIT: "RECEIPT_WINDOW_CLOSED",
-            _S.REJECTED: "APPEAL_WINDOW_CLOSED",
-            _S.AWAITING_BUYER_RESPONSE: "OFFER_WINDOW_CLOSED",
-        }
-        raise WindowClosed(
-            f"the window for {self.id} ({self.status.value}) closed at {when}",
-            code=codes[self.status],
-            deadline=self.deadline,
-        )
-
-    def on_deadline(
-        self, order: Order, action: AfterSaleAction, actor: Actor, now: datetime, why: str
-    ) -> dict[str, object]:
-        """Start the platform's move on a deadline that has passed: the step's reason (`why`)
-        and the deadline it acts on, as `moved_to`'s keywords."""
-        self.start_step(order, action, actor)
-        if self.deadline is None or now < self.deadline:
-            raise DeadlineNotReached(
-                f"{self.id} is {self.status.value}; its deadline is {self.deadline}, not yet "
-                "reached",
-                current_state=self.status.value,
-                deadline=self.deadline,
-            )
-        return {"reason": why, "acted_on": self.deadline}
-
     def default_decision(self, now: datetime, by: ActorKind) -> Decision:
         """The request as asked: what silence (R3) or a mediator for the buyer (R6) approves."""
         decision_type = profile_of(self.kind).default_decision
@@ -301,6 +224,102 @@ class AfterSaleOutcome:
     @property
     def record(self) -> AfterSaleRecord:
         return self.records[-1]
+
+
+@dataclass(frozen=True)
+class Step:
+    """Where one step acts: the request, its order and the order's refund ledger as its case holds
+    them, who acts and when (`replacement`: the request's replacement order, P4)."""
+
+    request: AfterSaleRequest
+    order: Order
+    ledger: RefundLedger
+    actor: Actor
+    now: datetime
+    replacement: Order | None = None
+
+    def start(self, action: AfterSaleAction) -> AfterSaleRequest:
+        """Check the request may take this action now from its state, by this kind of actor."""
+        r = self.request
+        if self.order.id != r.order_id:
+            raise ValueError(f"{r.id} belongs to order {r.order_id}, not {self.order.id}")
+        edges = profile_of(r.kind).table.edges(action, r.status)
+        if not edges and machine.TRANSITIONS.edges(action, r.status):
+            raise InvalidTransition(
+                f"{action.value} is not a step of a {r.kind.value} request ({r.id})",
+                current_state=r.status.value,
+                field="requestId",
+            )
+        if not edges:
+            raise _wrong_state(r, action)
+        require_actor(action, actors_of(edges), self.actor.kind, r.status.value, "requestId")
+        return r
+
+    def in_time(self) -> None:
+        """The side that must act may do so only while its window is open."""
+        r = self.request
+        if r.deadline is None or self.now < r.deadline:
+            return
+        when = r.deadline.isoformat()
+        if r.status is _S.PENDING_SELLER:
+            raise ResponseWindowClosed(
+                f"the seller's response window for {r.id} closed at {when}; the platform "
+                "approves it",
+                deadline=r.deadline,
+            )
+        raise WindowClosed(
+            f"the window for {r.id} ({r.status.value}) closed at {when}",
+            code=_WINDOW_CLOSED[r.status],
+            deadline=r.deadline,
+        )
+
+    def on_deadline(self, action: AfterSaleAction, why: str) -> dict[str, object]:
+        """Start the platform's move on a deadline that has passed: the step's reason (`why`)
+        and the deadline it acts on, as `moved_to`'s keywords."""
+        r = self.start(action)
+        if r.deadline is None or self.now < r.deadline:
+            raise DeadlineNotReached(
+                f"{r.id} is {r.status.value}; its deadline is {r.deadline}, not yet reached",
+                current_state=r.status.value,
+                deadline=r.deadline,
+            )
+        return {"reason": why, "acted_on": r.deadline}
+
+    def moved_to(
+        self,
+        action: AfterSaleAction,
+        target: AfterSaleStatus,
+        *notes: Notification,
+        reason: str | None = None,
+        comment: str | None = None,
+        acted_on: datetime | None = None,
+        deadline: datetime | None = None,
+        **changes: object,
+    ) -> AfterSaleOutcome:
+        """The outcome of one step of the request's kind's table that sends `notes`, paying and
+        placing nothing: the request with the step's record appended (`acted_on`: the deadline
+        the platform acted on; `deadline`: the next step's; `changes`: what else the step sets)."""
+        r, now = self.request, self.now
+        step = record_of(self.actor, action, r.status, target, now, reason, comment, acted_on)
+        record = record_step(r.kind, step)
+        resolved = now if target in machine.FINAL_STATUSES else None
+        moved = after_step(r, record, deadline=deadline, resolved_at=resolved, **changes)
+        return AfterSaleOutcome(moved, self.order, (record,), notes, r.status)
+
+    def to_buyer(self, kind: _N, text: str) -> Notification:
+        return to_buyer(self.request, kind, text, self.now)
+
+    def to_shop(self, kind: _N, text: str) -> Notification:
+        return to_shop(self.request, kind, text, self.now)
+
+
+# What a side that missed its window is told (the seller's response window has its own error).
+_WINDOW_CLOSED = {
+    _S.AWAITING_BUYER_RETURN: "RETURN_SHIPPING_WINDOW_CLOSED",
+    _S.RETURN_IN_TRANSIT: "RECEIPT_WINDOW_CLOSED",
+    _S.REJECTED: "APPEAL_WINDOW_CLOSED",
+    _S.AWAITING_BUYER_RESPONSE: "OFFER_WINDOW_CLOSED",
+}
 
 
 @dataclass(frozen=True)

@@ -17,24 +17,23 @@ replacement order is then cancelled.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
 
 from models import after_sales_reasons as reasons
-from models.actors import Actor
+from models import commands
 from models.after_sale_decisions import carry_out, rejected
-from models.after_sale_requests import AfterSaleOutcome, AfterSaleRequest, Decision, Shipment
+from models.after_sale_requests import AfterSaleOutcome, Decision, Shipment, Step
 from models.after_sales_machine import AfterSaleAction, AfterSaleStatus, DecisionType
 from models.after_sales_machine import AfterSaleNotificationKind as _N
 from models.errors import ValidationFailed
-from models.orders import FulfilmentState, Order
+from models.orders import FulfilmentState
 from models.reasons import clean_comment, require_reason
-from models.refund_ledger import RefundLedger
-from models.requests import to_buyer, to_shop
 
 _S = AfterSaleStatus
 _A = AfterSaleAction
 
 CARRIER_MAX_LENGTH = 100
+# P4: the replacement order's states the request follows.
+_HANDED_OVER = (FulfilmentState.IN_TRANSIT, FulfilmentState.DELIVERED)
 
 
 def _clean_text(value: str, field: str) -> str:
@@ -46,207 +45,157 @@ def _clean_text(value: str, field: str) -> str:
     return cleaned
 
 
-def shipment_of(carrier: str, tracking_number: str, now: datetime) -> Shipment:
+def _shipment_of(s: Step, c: commands.Shipping) -> Shipment:
     """A parcel handed to a carrier now, its carrier and tracking number checked."""
-    return Shipment(
-        _clean_text(carrier, "carrier"), _clean_text(tracking_number, "trackingNumber"), now
-    )
+    carrier = _clean_text(c.carrier, "carrier")
+    return Shipment(carrier, _clean_text(c.tracking_number, "trackingNumber"), s.now)
 
 
-def ship_return(
-    r: AfterSaleRequest,
-    order: Order,
-    actor: Actor,
-    carrier: str,
-    tracking_number: str,
-    now: datetime,
-) -> AfterSaleOutcome:
+def ship_return(s: Step, c: commands.ShipReturn) -> AfterSaleOutcome:
     """R8: the buyer ships the item back within the return-shipping window."""
-    r.start_step(order, _A.SHIP_RETURN, actor)
-    shipment = shipment_of(carrier, tracking_number, now)
-    r.before_deadline(now)
-    confirm_by = now + r.policy.seller_receipt_window
+    r = s.start(_A.SHIP_RETURN)
+    shipment = _shipment_of(s, c)
+    s.in_time()
+    confirm_by = s.now + r.policy.seller_receipt_window
     text = (
         f"The buyer shipped the return for {r.id} (order {r.order_id}) with "
         f"{shipment.carrier}, tracking {shipment.tracking_number}; confirm receipt by "
         f"{confirm_by:%Y-%m-%d %H:%M} UTC."
     )
-    notes = (to_shop(r, _N.RETURN_SHIPPED, text, now),)
+    note = s.to_shop(_N.RETURN_SHIPPED, text)
     step = {"comment": shipment.label, "deadline": confirm_by, "return_shipment": shipment}
-    return r.moved_to(order, _A.SHIP_RETURN, _S.RETURN_IN_TRANSIT, actor, now, notes, **step)
+    return s.moved_to(_A.SHIP_RETURN, _S.RETURN_IN_TRANSIT, note, **step)
 
 
-def expire_return(
-    r: AfterSaleRequest, order: Order, actor: Actor, now: datetime
-) -> AfterSaleOutcome:
+def expire_return(s: Step) -> AfterSaleOutcome:
     """R8: the buyer did not ship the return within the window; the request closes."""
-    step = r.on_deadline(order, _A.EXPIRE_RETURN, actor, now, reasons.BUYER_RETURN_WINDOW_PASSED)
+    r = s.request
+    why = s.on_deadline(_A.EXPIRE_RETURN, reasons.BUYER_RETURN_WINDOW_PASSED)
     to_buyer_text = (
         f"Your {r.subject} for order {r.order_id} closed: the item was not shipped back in time."
     )
     to_shop_text = f"{r.id} (order {r.order_id}) closed: the buyer did not ship the return in time."
     notes = (
-        to_buyer(r, _N.AFTER_SALE_CLOSED, to_buyer_text, now),
-        to_shop(r, _N.AFTER_SALE_CLOSED, to_shop_text, now),
+        s.to_buyer(_N.AFTER_SALE_CLOSED, to_buyer_text),
+        s.to_shop(_N.AFTER_SALE_CLOSED, to_shop_text),
     )
-    return r.moved_to(order, _A.EXPIRE_RETURN, _S.RETURN_EXPIRED, actor, now, notes, **step)
+    return s.moved_to(_A.EXPIRE_RETURN, _S.RETURN_EXPIRED, *notes, **why)
 
 
-def confirm_receipt(
-    r: AfterSaleRequest, order: Order, ledger: RefundLedger, actor: Actor, now: datetime
-) -> AfterSaleOutcome:
+def confirm_receipt(s: Step, c: commands.ConfirmReturnReceived) -> AfterSaleOutcome:
     """R8: the seller confirms the return arrived: the refund is paid (or the replacement ships)."""
-    r.start_step(order, _A.CONFIRM_RECEIPT, actor)
-    r.before_deadline(now)
-    received = r.return_shipment and r.return_shipment.received(now)
-    return carry_out(
-        r, order, ledger, None, _A.CONFIRM_RECEIPT, actor, now, return_shipment=received
-    )
+    r = s.start(_A.CONFIRM_RECEIPT)
+    s.in_time()
+    received = r.return_shipment and r.return_shipment.received(s.now)
+    return carry_out(s, None, _A.CONFIRM_RECEIPT, return_shipment=received)
 
 
-def auto_confirm_receipt(
-    r: AfterSaleRequest, order: Order, ledger: RefundLedger, actor: Actor, now: datetime
-) -> AfterSaleOutcome:
+def auto_confirm_receipt(s: Step) -> AfterSaleOutcome:
     """R8: the seller did not confirm within the receipt window; the platform confirms."""
-    action = _A.AUTO_CONFIRM_RECEIPT
-    why = r.on_deadline(order, action, actor, now, reasons.SELLER_RECEIPT_WINDOW_PASSED)
-    received = r.return_shipment and r.return_shipment.received(now)
-    return carry_out(r, order, ledger, None, action, actor, now, **why, return_shipment=received)
+    r, action = s.request, _A.AUTO_CONFIRM_RECEIPT
+    why = s.on_deadline(action, reasons.SELLER_RECEIPT_WINDOW_PASSED)
+    received = r.return_shipment and r.return_shipment.received(s.now)
+    return carry_out(s, None, action, **why, return_shipment=received)
 
 
-def reject_on_receipt(
-    r: AfterSaleRequest, order: Order, actor: Actor, reason: str, comment: str | None, now: datetime
-) -> AfterSaleOutcome:
+def reject_on_receipt(s: Step, c: commands.RejectReturnOnReceipt) -> AfterSaleOutcome:
     """R8, R4: the returned parcel is not what was agreed; the buyer may appeal (R5)."""
-    r.start_step(order, _A.REJECT_ON_RECEIPT, actor)
-    require_reason(reasons.RECEIPT_REJECT_REASONS, reason)
-    comment = clean_comment(comment)
-    r.before_deadline(now)
-    return rejected(r, order, actor, _A.REJECT_ON_RECEIPT, reason, comment, now, on_receipt=True)
+    s.start(_A.REJECT_ON_RECEIPT)
+    require_reason(reasons.RECEIPT_REJECT_REASONS, c.reason)
+    comment = clean_comment(c.comment)
+    s.in_time()
+    return rejected(s, _A.REJECT_ON_RECEIPT, c.reason, comment, on_receipt=True)
 
 
 # --- The replacement (P4) ---------------------------------------------------------------------
 
 
-def _refunded_instead(
-    r: AfterSaleRequest,
-    order: Order,
-    ledger: RefundLedger,
-    actor: Actor,
-    now: datetime,
-    replacement: Order | None,
-    comment: str | None,
-    **why: object,
-) -> AfterSaleOutcome:
+def _refunded_instead(s: Step, comment: str | None, **why: object) -> AfterSaleOutcome:
+    r, replacement = s.request, s.replacement
     lines = r.decision.lines if r.decision else r.lines
     refund = DecisionType.ISSUE_REPLACEMENT_REFUND
-    decision = Decision(refund, lines, True, None, None, comment, now, actor.kind)
-    action = _A.ISSUE_REPLACEMENT_REFUND
-    outcome = carry_out(r, order, ledger, decision, action, actor, now, comment=comment, **why)
+    decision = Decision(refund, lines, True, None, None, comment, s.now, s.actor.kind)
+    outcome = carry_out(s, decision, _A.ISSUE_REPLACEMENT_REFUND, comment=comment, **why)
     if replacement is None or replacement.fulfilment_state is not FulfilmentState.AWAITING_SHIPMENT:
         return outcome
-    cancelled, _nothing_paid = replacement.cancelled(now)
+    cancelled, _nothing_paid = replacement.cancelled(s.now)
     return replace(outcome, moved_orders=((replacement, cancelled),))
 
 
-def issue_replacement_refund(
-    r: AfterSaleRequest,
-    order: Order,
-    ledger: RefundLedger,
-    actor: Actor,
-    comment: str | None,
-    now: datetime,
-    replacement: Order | None,
-) -> AfterSaleOutcome:
+def issue_replacement_refund(s: Step, c: commands.IssueReplacementRefund) -> AfterSaleOutcome:
     """P4: the seller cannot replace; the approved (or asked) lines are refunded in full instead,
     the buyer keeps the faulty item, and an unshipped replacement order is cancelled."""
-    r.start_step(order, _A.ISSUE_REPLACEMENT_REFUND, actor)
-    comment = clean_comment(comment)
-    r.before_deadline(now)
+    s.start(_A.ISSUE_REPLACEMENT_REFUND)
+    comment = clean_comment(c.comment)
+    s.in_time()
     why = DecisionType.ISSUE_REPLACEMENT_REFUND.value
-    return _refunded_instead(r, order, ledger, actor, now, replacement, comment, reason=why)
+    return _refunded_instead(s, comment, reason=why)
 
 
-def replacement_not_delivered(
-    r: AfterSaleRequest, order: Order, ledger: RefundLedger, actor: Actor, now: datetime
-) -> AfterSaleOutcome:
+def replacement_not_delivered(s: Step) -> AfterSaleOutcome:
     """P4: the shipped replacement was not delivered within its window; the platform refunds."""
-    action = _A.ISSUE_REPLACEMENT_REFUND
-    why = r.on_deadline(order, action, actor, now, reasons.REPLACEMENT_NOT_DELIVERED)
-    return _refunded_instead(r, order, ledger, actor, now, None, None, **why)
+    why = s.on_deadline(_A.ISSUE_REPLACEMENT_REFUND, reasons.REPLACEMENT_NOT_DELIVERED)
+    return _refunded_instead(replace(s, replacement=None), None, **why)
 
 
-def _shipped(
-    r: AfterSaleRequest, order: Order, actor: Actor, shipment: Shipment, now: datetime
-) -> AfterSaleOutcome:
+def _shipped(s: Step, shipment: Shipment) -> AfterSaleOutcome:
     text = (
-        f"Your replacement for order {r.order_id} is on its way with {shipment.carrier}, "
-        f"tracking {shipment.tracking_number}."
+        f"Your replacement for order {s.request.order_id} is on its way with "
+        f"{shipment.carrier}, tracking {shipment.tracking_number}."
     )
-    notes = (to_buyer(r, _N.REPLACEMENT_SHIPPED, text, now),)
-    deliver_by = now + r.policy.replacement_delivery_window
+    note = s.to_buyer(_N.REPLACEMENT_SHIPPED, text)
+    deliver_by = s.now + s.request.policy.replacement_delivery_window
     step = {"comment": shipment.label, "deadline": deliver_by, "replacement_shipment": shipment}
-    return r.moved_to(order, _A.SHIP_REPLACEMENT, _S.REPLACEMENT_SHIPPED, actor, now, notes, **step)
+    return s.moved_to(_A.SHIP_REPLACEMENT, _S.REPLACEMENT_SHIPPED, note, **step)
 
 
-def _delivered(r: AfterSaleRequest, order: Order, actor: Actor, now: datetime) -> AfterSaleOutcome:
+def _delivered(s: Step) -> AfterSaleOutcome:
     action = _A.CONFIRM_REPLACEMENT_DELIVERED
-    r.start_step(order, action, actor)
+    r = s.start(action)
     text = f"The replacement for {r.id} (order {r.order_id}) was delivered."
-    notes = (to_shop(r, _N.REPLACEMENT_DELIVERED, text, now),)
-    received = r.replacement_shipment and r.replacement_shipment.received(now)
+    note = s.to_shop(_N.REPLACEMENT_DELIVERED, text)
+    received = r.replacement_shipment and r.replacement_shipment.received(s.now)
     step = {"reason": reasons.REPLACEMENT_DELIVERED, "replacement_shipment": received}
-    return r.moved_to(order, action, _S.REPLACED, actor, now, notes, **step)
+    return s.moved_to(action, _S.REPLACED, note, **step)
 
 
-def ship_replacement(
-    r: AfterSaleRequest,
-    order: Order,
-    actor: Actor,
-    carrier: str,
-    tracking_number: str,
-    now: datetime,
-    replacement: Order | None = None,
-) -> AfterSaleOutcome:
+def ship_replacement(s: Step, c: commands.ShipReplacement) -> AfterSaleOutcome:
     """P2, P4: the seller hands the replacement to the carrier; its order moves with it."""
-    r.start_step(order, _A.SHIP_REPLACEMENT, actor)
-    shipment = shipment_of(carrier, tracking_number, now)
-    outcome = _shipped(r, order, actor, shipment, now)
-    if replacement is None:
+    s.start(_A.SHIP_REPLACEMENT)
+    shipment = _shipment_of(s, c)
+    outcome = _shipped(s, shipment)
+    if s.replacement is None:
         return outcome
-    handed = replacement.handed_to_carrier(now, shipment.carrier, shipment.tracking_number)
-    return replace(outcome, moved_orders=((replacement, handed),))
+    handed = s.replacement.handed_to_carrier(s.now, shipment.carrier, shipment.tracking_number)
+    return replace(outcome, moved_orders=((s.replacement, handed),))
 
 
-def replacement_delivered(
-    r: AfterSaleRequest, order: Order, actor: Actor, now: datetime, replacement: Order | None = None
-) -> AfterSaleOutcome:
+def replacement_delivered(s: Step, c: commands.RecordReplacementDelivered) -> AfterSaleOutcome:
     """P2, P4: the carrier delivered the replacement; its order is delivered with it."""
-    outcome = _delivered(r, order, actor, now)
+    outcome, replacement = _delivered(s), s.replacement
     if replacement is None or replacement.fulfilment_state is not FulfilmentState.IN_TRANSIT:
         return outcome
-    return replace(outcome, moved_orders=((replacement, replacement.delivered(now)),))
+    return replace(outcome, moved_orders=((replacement, replacement.delivered(s.now)),))
 
 
-def follow_replacement_order(
-    r: AfterSaleRequest, order: Order, replacement: Order, actor: Actor, now: datetime
-) -> AfterSaleOutcome | None:
-    """P4: the request after its replacement order moved (None: nothing for the request to do).
-    Handed to the carrier: shipped; delivered: replaced (shipped first if nobody said so)."""
-    state = replacement.fulfilment_state
-    if state not in (FulfilmentState.IN_TRANSIT, FulfilmentState.DELIVERED):
+def follow_replacement_order(s: Step) -> AfterSaleOutcome | None:
+    """P4: the request after its replacement order (`s.replacement`) moved (None: nothing for
+    the request to do). Handed to the carrier: shipped; delivered: replaced (shipped first if
+    nobody said so)."""
+    replacement, before = s.replacement, s.request.status
+    if replacement is None or replacement.fulfilment_state not in _HANDED_OVER:
         return None
     steps: list[AfterSaleOutcome] = []
-    if r.status is _S.AWAITING_REPLACEMENT_SHIPMENT:
-        r.start_step(order, _A.SHIP_REPLACEMENT, actor)
+    if before is _S.AWAITING_REPLACEMENT_SHIPMENT:
+        s.start(_A.SHIP_REPLACEMENT)
         carrier, tracking = replacement.carrier or "", replacement.tracking_number or ""
-        shipment = Shipment(carrier, tracking, replacement.shipped_at or now)
-        steps.append(_shipped(r, order, actor, shipment, now))
-    current = steps[-1].request if steps else r
-    if state is FulfilmentState.DELIVERED and current.status is _S.REPLACEMENT_SHIPPED:
-        steps.append(_delivered(current, order, actor, now))
+        steps.append(_shipped(s, Shipment(carrier, tracking, replacement.shipped_at or s.now)))
+        s = replace(s, request=steps[-1].request)
+    delivered = replacement.fulfilment_state is FulfilmentState.DELIVERED
+    if delivered and s.request.status is _S.REPLACEMENT_SHIPPED:
+        steps.append(_delivered(s))
     if not steps:
         return None
     records = tuple(record for step in steps for record in step.records)
     notes = tuple(note for step in steps for note in step.notifications)
-    return AfterSaleOutcome(steps[-1].request, order, records, notes, r.status)
+    return AfterSaleOutcome(steps[-1].request, s.order, records, notes, before)

@@ -25,17 +25,15 @@ The choices where DOMAIN.md is silent (what the marketplace does) are in docs/de
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
 
-from models.actors import Actor
 from models.after_sale_decisions import (
     MAX_OFFERS,
     answer_offer,
     appeal,
     approve,
     auto_approve,
-    decide_for_buyer,
-    decide_for_seller,
+    decide_appeal,
     expire_offer,
     finalize_rejection,
     offer_partial_refund,
@@ -46,8 +44,7 @@ from models.after_sale_opening import (
     INSTANT_REFUNDER,
     NOT_RECEIVED_AFTER,
     line_eligibility,
-    refund_by_platform,
-    refund_by_seller,
+    refund_without_request,
     request_by_buyer,
 )
 from models.after_sale_requests import (
@@ -61,6 +58,7 @@ from models.after_sale_requests import (
     OfferAnswer,
     Rejection,
     Shipment,
+    Step,
 )
 from models.after_sale_shipping import (
     auto_confirm_receipt,
@@ -73,7 +71,6 @@ from models.after_sale_shipping import (
     replacement_not_delivered,
     ship_replacement,
     ship_return,
-    shipment_of,
 )
 from models.after_sales_case import AfterSalesCase, quote_for_request
 from models.after_sales_machine import (
@@ -94,7 +91,6 @@ from models.after_sales_machine import (
     transition_for,
 )
 from models.errors import InvalidTransition
-from models.orders import Order
 from models.refund_ledger import RefundBreakdown, RefundLedger, refund_quote
 from models.request_kinds import REJECT_REASONS, REQUEST_REASONS
 from models.requests import DeadlineRule, Initiator, NextAction, TimelineRecord
@@ -102,26 +98,25 @@ from models.transitions import Transition
 
 _A = AfterSaleAction
 
+# The platform's move on each deadline it acts on (DEADLINE_ACTIONS: which, by status).
+_ON_DEADLINE: dict[AfterSaleAction, Callable[[Step], AfterSaleOutcome]] = {
+    _A.EXPIRE_OFFER: expire_offer,
+    _A.ISSUE_REPLACEMENT_REFUND: replacement_not_delivered,
+    _A.AUTO_APPROVE: auto_approve,
+    _A.EXPIRE_RETURN: expire_return,
+    _A.AUTO_CONFIRM_RECEIPT: auto_confirm_receipt,
+    _A.FINALIZE_REJECTION: finalize_rejection,
+}
 
-def act_on_deadline(
-    r: AfterSaleRequest, order: Order, ledger: RefundLedger, actor: Actor, now: datetime
-) -> AfterSaleOutcome:
+
+def act_on_deadline(s: Step) -> AfterSaleOutcome:
     """The platform's move on whatever deadline of the request has passed (R3, R5, R8, R12, P4)."""
+    r = s.request
     action = DEADLINE_ACTIONS.get(r.status)
-    if action is _A.EXPIRE_OFFER:
-        return expire_offer(r, order, ledger, actor, now)
-    if action is _A.ISSUE_REPLACEMENT_REFUND:
-        return replacement_not_delivered(r, order, ledger, actor, now)
-    if action is _A.AUTO_APPROVE:
-        return auto_approve(r, order, ledger, actor, now)
-    if action is _A.EXPIRE_RETURN:
-        return expire_return(r, order, actor, now)
-    if action is _A.AUTO_CONFIRM_RECEIPT:
-        return auto_confirm_receipt(r, order, ledger, actor, now)
-    if action is _A.FINALIZE_REJECTION:
-        return finalize_rejection(r, order, actor, now)
-    raise InvalidTransition(
-        f"{r.id} is {r.status.value}: no deadline of it is for the platform to act on",
-        current_state=r.status.value,
-        field="requestId",
-    )
+    if action is None:
+        raise InvalidTransition(
+            f"{r.id} is {r.status.value}: no deadline of it is for the platform to act on",
+            current_state=r.status.value,
+            field="requestId",
+        )
+    return _ON_DEADLINE[action](s)

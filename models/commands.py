@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, is_dataclass, replace
 from enum import Enum
-from typing import Any, ClassVar, overload
+from typing import ClassVar, overload
 
 from models.actors import ActorKind
 from models.after_sales_machine import AfterSaleKind, DecisionType
@@ -32,10 +32,6 @@ def chosen_lines(chosen: Mapping[str, int]) -> Lines: ...
 def chosen_lines(chosen: None) -> None: ...
 def chosen_lines(chosen: Mapping[str, int] | None) -> Lines | None:
     return tuple(chosen.items()) if chosen is not None else None
-
-
-def line_map(chosen: Lines | None) -> dict[str, int] | None:
-    return dict(chosen) if chosen is not None else None
 
 
 class Command:
@@ -209,11 +205,6 @@ class ApprovalTerms:
     partial_amount: Money | None = None  # less than the items' price
     reason: str | None = None  # P2: an approved replacement's reason type
     comment: str | None = None
-
-    def as_arguments(self) -> dict[str, Any]:
-        """The domain's keyword arguments (models/after_sale_decisions.py::approve)."""
-        given = {f.name: getattr(self, f.name) for f in fields(self)}
-        return given | {"lines": line_map(self.lines)}
 
 
 @dataclass(frozen=True)

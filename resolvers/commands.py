@@ -15,7 +15,7 @@ from typing import Any, TypeVar, get_type_hints
 
 import strawberry
 from strawberry.types import Info
-from strawberry.utils.str_converters import to_camel_case
+from strawberry.utils.str_converters import to_camel_case, to_snake_case
 
 from models import access
 from models.actors import Actor, ActorKind
@@ -23,7 +23,7 @@ from models.commands import Command
 from resolvers.context import Context, caller_who, services_of
 from resolvers.errors import outcome, result_union
 from resolvers.evidence.types import evidence_claim
-from resolvers.inputs import MoneyInput, money_of, well_formed_id
+from resolvers.inputs import IDEMPOTENCY_HELP, MoneyInput, money_of, well_formed_id
 from services.bootstrap import Services
 from services.evidence import claiming
 
@@ -39,6 +39,30 @@ T = TypeVar("T")
 
 # What a mutation does once its caller may: (info, caller, input) -> what it presents.
 Call = Callable[[Info[Context, Any], Actor, Any], Awaitable[Any]]
+
+# The input a step's command is made from, and how it reads a field otherwise (`takes`).
+_INPUTS: dict[type[Command], tuple[type, dict[str, Callable[[Any], Any]]]] = {}
+
+
+def takes(
+    *steps: type[Command], evidence: str | None = None, **read: Callable[[Any], Any]
+) -> Callable[[type[T]], type[T]]:
+    """Declares (under `@strawberry.input`) the input the mutations of `steps` take: its fields
+    named as each command's (`value_of`, with `read`), unless it makes its command itself (a
+    `command()` method); then the idempotency key every step takes and, where `evidence`
+    describes them, the ids of the evidence it claims (E1)."""
+
+    def declare(input_type: type[T]) -> type[T]:
+        added = {"idempotency_key": (str | None, IDEMPOTENCY_HELP)}
+        if evidence is not None:
+            added["evidence_ids"] = (list[strawberry.ID] | None, evidence)
+        for name, (value_type, description) in added.items():
+            input_type.__annotations__[name] = value_type
+            setattr(input_type, name, strawberry.field(default=None, description=description))
+        _INPUTS.update(dict.fromkeys(steps, (input_type, read)))
+        return input_type
+
+    return declare
 
 
 @cache
@@ -70,19 +94,18 @@ def value_of(value_type: Callable[..., T], input: Any, **read: Callable[[Any], A
 
 class ResultMutations:
     """Declares the mutations that return one result union (resolvers/errors.py::result_union),
-    each named as the attribute (or the function) that declares it, with its description:
+    with their descriptions:
 
-        after_sale = ResultMutations.of_type(AfterSale, NotPendingError, ...)
+        cancellation = ResultMutations.of_type(Cancellation, NotPendingError, ...)
+        CancellationMutations = cancellation.steps("CancellationMutations", STEPS, ...)
 
-        withdraw_after_sale = after_sale.step(
-            WithdrawAfterSale, AfterSaleStepInput, "Buyer: take back a request."
-        )
-
-    A step's input names its command's fields (`value_of`) and its sender says who may send
-    it; `command` declares a function that makes the command from its input, under who may send
-    it. A command is handed to `Services.handle` under the input's `idempotencyKey` (an input
-    with `evidenceIds` claims them for the step's write, E1). A service call's mutation awaits
-    the function with the services and the caller. Either `present`s what comes back."""
+    `steps` declares the mutations of commands, each taking the input that `takes` it, refused
+    to a caller of another kind than its sender; `command` declares a function that makes the
+    command from its input, under who may send it. A command is handed to `Services.handle`
+    under the input's `idempotencyKey` (an input with `evidenceIds` claims them for the step's
+    write, E1). A service call's mutation awaits the function with the services and the caller.
+    Either `present`s what comes back, in a mutation named as the attribute (or the function)
+    that declares it."""
 
     def __init__(self, union: Any, present: Callable[[Any], Any]) -> None:
         self.union = union
@@ -94,12 +117,24 @@ class ResultMutations:
         named for it (`Cancellation`: `CancellationResult`)."""
         return cls(result_union(f"{api_type.__name__}Result", api_type, *errors), api_type.of)
 
-    def step(self, command: type[Command], input_type: type, description: str, **read: Any) -> Any:
-        """The mutation of a command whose input names its fields (`value_of`, with `read`),
-        refused to a caller of another kind than the command's sender (`MAY_SEND`)."""
+    def steps(self, name: str, described: Mapping[type[Command], str], kind: type[Command]) -> type:
+        """The root type `name` of the mutations of the steps in `described` that are `kind`'s,
+        in its order, each named as its command (`RejectCancellation`: `rejectCancellation`),
+        taking the input that `takes` it and refused to a caller of another kind than the
+        command's sender (`MAY_SEND`)."""
+        fields = {
+            to_snake_case(step.__name__): self._step(step, description)
+            for step, description in described.items()
+            if issubclass(step, kind)
+        }
+        return strawberry.type(type(name, (), fields))
+
+    def _step(self, command: type[Command], description: str) -> Any:
+        input_type, read = _INPUTS[command]
 
         def build(input: Any) -> Command:
-            return value_of(command, input, **read)
+            made = getattr(input, "command", None)
+            return made() if made else value_of(command, input, **read)
 
         return self._handled(MAY_SEND[command.sender], build, input_type, description)
 
@@ -114,7 +149,6 @@ class ResultMutations:
             async def make(info: Info[Context, Any], actor: Actor, input: Any) -> Any:
                 return await call(services_of(info), actor, input)
 
-            make.__name__ = call.__name__
             return self._mutation(may, make, get_type_hints(call)["input"], description)
 
         return declare
@@ -139,7 +173,6 @@ class ResultMutations:
             with claim:
                 return await services_of(info).handle(actor, command, input.idempotency_key)
 
-        handle.__name__ = build.__name__
         return self._mutation(may, handle, input_type, description)
 
     def _mutation(
@@ -156,8 +189,7 @@ class ResultMutations:
             return await outcome(run(), self.present)
 
         # Strawberry reads the mutation's argument and result from the resolver, and its name
-        # from the attribute it is assigned to, else from the resolver's.
-        resolve.__name__ = make.__name__
+        # from the attribute it is assigned to.
         resolve.__annotations__ = {
             "info": Info[Context, Any],
             "input": input_type,

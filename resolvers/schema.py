@@ -9,7 +9,7 @@ from strawberry.tools import merge_types
 from graphql_runtime.error_codes import AfterSalesSchema
 from graphql_runtime.extensions import SCHEMA_EXTENSIONS
 from graphql_runtime.fast_execution import FastExecutor
-from resolvers.after_sales.mutations import AfterSaleMutations
+from resolvers.after_sales.mutations import AfterSaleMutations, CategoryPolicyMutation
 from resolvers.after_sales.queries import AfterSaleQueries
 from resolvers.cancellations.mutations import CancellationMutations
 from resolvers.cancellations.queries import CancellationQueries
@@ -65,6 +65,7 @@ schema = AfterSalesSchema(
             CancellationMutations,
             OrderMutations,
             AfterSaleMutations,
+            CategoryPolicyMutation,
             TicketMutations,
             PolicyMutation,
             OrderIntakeMutation,

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from bson import ObjectId
 
@@ -26,13 +28,12 @@ from models.after_sales import (
     AfterSaleTab,
     LineEligibility,
     RefundBreakdown,
-    RefundLedger,
 )
 from models.clock import Clock
-from models.commands import AfterSaleCommand, line_map
+from models.commands import AfterSaleCommand
 from models.errors import DomainError, NotFound, ValidationFailed
 from models.orders import Order
-from models.policy import DEFAULT_POLICY, BusinessCalendar, CategoryPolicy, PolicyBook
+from models.policy import DEFAULT_POLICY, BusinessCalendar, CategoryPolicy
 from models.requests import Opening
 from models.ticket_facts import facts_of_after_sale
 from services.request_reads import RequestReads
@@ -51,8 +52,27 @@ KIND = KindOfRequest(
 )
 
 
-def new_after_sale_id() -> str:
-    return f"afs_{ObjectId()}"
+# Each step on a request, by its command (models/commands.py).
+_STEPS: dict[type[AfterSaleCommand], Callable[[domain.Step, Any], AfterSaleOutcome]] = {
+    commands.WithdrawAfterSale: domain.withdraw,
+    commands.AppealAfterSale: domain.appeal,
+    commands.ShipReturn: domain.ship_return,
+    commands.ApproveAfterSale: domain.approve,
+    commands.RejectAfterSale: domain.reject,
+    commands.ConfirmReturnReceived: domain.confirm_receipt,
+    commands.RejectReturnOnReceipt: domain.reject_on_receipt,
+    commands.OfferPartialRefund: domain.offer_partial_refund,
+    commands.AnswerOffer: domain.answer_offer,
+    commands.IssueReplacementRefund: domain.issue_replacement_refund,
+    commands.ShipReplacement: domain.ship_replacement,
+    commands.DecideAppeal: domain.decide_appeal,
+    commands.RecordReplacementDelivered: domain.replacement_delivered,
+}
+
+
+def _on(case: AfterSalesCase, r: AfterSaleRequest, actor: Actor, now: datetime) -> domain.Step:
+    """A step on `r` as its order's case holds it now."""
+    return domain.Step(r, case.order, case.ledger, actor, now, case.replacement_order(r))
 
 
 @dataclass(frozen=True)
@@ -81,47 +101,23 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
     ) -> Callable[[Session], Awaitable[AfterSaleRequest]]:
         """R1, P1 (a buyer's request), R5 (a second one, linked), R10 (instant refund); R9, R10
         (a refund with no buyer request): decided on the order's case, written in one go."""
-        now = self.clock.now
 
-        def create(case: AfterSalesCase, book: PolicyBook, new_id: str) -> AfterSaleOutcome:
+        async def write(session: Session) -> AfterSaleRequest:
+            cases = await self._cases([c.order_id], session)
+            case, new_id, now = cases[c.order_id], f"afs_{ObjectId()}", self.clock.now()
             order = case.order
+            admit(actor, order, permit)
+            # A request keeps the policy it was opened under (Y1): read once, here.
+            book = await policies.book_for(self.db, order.categories, session)
             if isinstance(c, commands.RequestAfterSale):
                 asked = dict(c.lines)
                 categories = [line.category for line in order.lines if line.line_id in asked]
                 policy = book.for_order(categories or order.categories)  # kept on the request (Y1)
-                return domain.request_by_buyer(
-                    order,
-                    case.requests,
-                    case.ledger,
-                    actor,
-                    c.kind,
-                    asked,
-                    c.reason,
-                    c.note,
-                    Opening(policy, now(), new_id, book.calendar),
-                )
-            refund = domain.refund_by_seller
-            if isinstance(c, commands.PlatformRefund):
-                refund = domain.refund_by_platform
-            return refund(
-                order,
-                case.requests,
-                case.ledger,
-                actor,
-                c.reason,
-                c.comment,
-                Opening(book.for_order(order.categories), now(), new_id),
-                lines=line_map(c.lines),
-                partial_amount=c.partial_amount,
-            )
-
-        async def write(session: Session) -> AfterSaleRequest:
-            cases = await self._cases([c.order_id], session)
-            case = cases[c.order_id]
-            admit(actor, case.order, permit)
-            # A request keeps the policy it was opened under (Y1): read once, here.
-            book = await policies.book_for(self.db, case.order.categories, session)
-            outcome = create(case, book, new_after_sale_id())
+                opening = Opening(policy, now, new_id, book.calendar)
+                outcome = domain.request_by_buyer(case, actor, c, opening)
+            else:
+                opening = Opening(book.for_order(order.categories), now, new_id)
+                outcome = domain.refund_without_request(case, actor, c, opening)
             return await self._write_one(session, actor, cases, _Change(outcome, None))
 
         return write
@@ -131,55 +127,13 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
     ) -> Callable[[Session, AfterSaleRequest], Awaitable[AfterSaleRequest]]:
         """A step on one request: the domain's rule on the order's case, written in one go (who
         may take it is the command's permit, checked before: RequestWrites.one)."""
-        now = self.clock.now
-
-        def decide(r: AfterSaleRequest, case: AfterSalesCase) -> AfterSaleOutcome:
-            order, ledger = case.order, case.ledger
-            match c:
-                case commands.WithdrawAfterSale():
-                    return domain.withdraw(r, order, actor, now())
-                case commands.AppealAfterSale():
-                    return domain.appeal(r, order, actor, c.reason, c.comment, now())
-                case commands.ShipReturn():
-                    return domain.ship_return(r, order, actor, c.carrier, c.tracking_number, now())
-                case commands.ApproveAfterSale():  # R7, P2: some lines, maybe for less money
-                    terms = c.terms.as_arguments()
-                    return domain.approve(r, order, ledger, actor, c.decision, now(), **terms)
-                case commands.RejectAfterSale():
-                    return domain.reject(r, order, actor, c.reason, c.comment, now())
-                case commands.ConfirmReturnReceived():
-                    return domain.confirm_receipt(r, order, ledger, actor, now())
-                case commands.RejectReturnOnReceipt():
-                    return domain.reject_on_receipt(r, order, actor, c.reason, c.comment, now())
-                case commands.OfferPartialRefund():  # R12
-                    lines = line_map(c.lines)
-                    return domain.offer_partial_refund(
-                        r, order, ledger, actor, c.amount, now(), lines=lines, comment=c.comment
-                    )
-                case commands.AnswerOffer():
-                    return domain.answer_offer(r, order, ledger, actor, c.accept, now())
-                case commands.IssueReplacementRefund():  # P4
-                    replacement = case.replacement_order(r)
-                    return domain.issue_replacement_refund(
-                        r, order, ledger, actor, c.comment, now(), replacement
-                    )
-                case commands.ShipReplacement():  # P2, P4: the replacement order is handed over too
-                    replacement = case.replacement_order(r)
-                    return domain.ship_replacement(
-                        r, order, actor, c.carrier, c.tracking_number, now(), replacement
-                    )
-                case commands.DecideAppeal():  # R6: the refund goes ahead, or the request closes
-                    if c.for_buyer:
-                        return domain.decide_for_buyer(r, order, ledger, actor, c.note, now())
-                    return domain.decide_for_seller(r, order, actor, c.note, now())
-                case commands.RecordReplacementDelivered():  # P2: a carrier event
-                    replacement = case.replacement_order(r)
-                    return domain.replacement_delivered(r, order, actor, now(), replacement)
+        step = _STEPS.get(type(c))
+        if step is None:
             raise TypeError(f"not a step on an after-sale request: {c!r}")
 
         async def write(session: Session, r: AfterSaleRequest) -> AfterSaleRequest:
             cases = await self._cases([r.order_id], session)
-            outcome = decide(r, cases[r.order_id])
+            outcome = step(_on(cases[r.order_id], r, actor, self.clock.now()), c)
             return await self._write_one(session, actor, cases, _Change(outcome, r))
 
         return write
@@ -190,14 +144,14 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         the transaction runs makes it rerun on the state that won."""
         now = self.clock.now()
 
-        def decide(r: AfterSaleRequest, case: AfterSalesCase) -> AfterSaleOutcome | None:
+        def due(s: domain.Step) -> AfterSaleOutcome | None:
             try:
-                return domain.act_on_deadline(r, case.order, case.ledger, actor, now)
+                return domain.act_on_deadline(s)
             except DomainError:
                 return None  # moved by someone else, or not due after all
 
         async def work(session: Session) -> list[AfterSaleRequest]:
-            return await self._decide_each(session, actor, ids, decide)
+            return await self._decide_each(session, actor, ids, due, now)
 
         return await self.db.transaction(
             work, serial=await shops_of(self.db, self.db.after_sales, ids)
@@ -210,17 +164,10 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         them in the intake's transaction, through the one write path (wired by
         services/bootstrap.py as the intake's `on_orders_moved`)."""
         ids = [o.replacement_request_id for o in orders if o.replacement_request_id]
-        now = self.clock.now()
-
-        def decide(r: AfterSaleRequest, case: AfterSalesCase) -> AfterSaleOutcome | None:
-            replacement = case.replacement_order(r)
-            if replacement is None:
-                return None
-            # None too when the request moved on (refunded instead, say): the order alone moves.
-            return domain.follow_replacement_order(r, case.order, replacement, actor, now)
-
         if ids:
-            await self._decide_each(session, actor, ids, decide)
+            # None when the request moved on (refunded instead, say): the order alone moves.
+            follow = domain.follow_replacement_order
+            await self._decide_each(session, actor, ids, follow, self.clock.now())
 
     async def set_policy(self, actor: Actor, category: str, policy: CategoryPolicy) -> None:
         """Y1: the platform sets a category's policy; requests already open keep theirs."""
@@ -247,10 +194,10 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         return (await store.for_orders(self.db, [order.id]))[order.id]
 
     async def line_eligibility(self, actor: Actor, order_id: str) -> tuple[LineEligibility, ...]:
-        order, _ = await self.visible_order(actor, order_id)
-        existing = (await store.for_orders(self.db, [order.id]))[order.id]
+        order, ledger = await self.visible_order(actor, order_id)
+        case = AfterSalesCase(order, ledger, await self.for_order(order))
         book = await policies.book_for(self.db, order.categories)
-        return domain.line_eligibility(order, existing, book, self.clock.now())
+        return domain.line_eligibility(case, book, self.clock.now())
 
     async def quote_request(self, actor: Actor, request_id: str) -> RefundBreakdown:
         """What the request paid, or would pay now: the code that pays it (quote_for_request)."""
@@ -269,9 +216,6 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
             order, _ = await self.order(c.order_id)
             refund = cancellations.refund_if_accepted(c, order, self.clock.now())
         return RefundBreakdown(refund.items, refund.shipping)
-
-    async def ledger(self, actor: Actor, order_id: str) -> tuple[Order, RefundLedger]:
-        return await self.visible_order(actor, order_id)
 
     async def policy(self, category: str) -> CategoryPolicy:
         return (await policies.book_for(self.db, [category])).for_category(category)
@@ -306,16 +250,17 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         session: Session,
         actor: Actor,
         ids: list[str],
-        decide: Callable[[AfterSaleRequest, AfterSalesCase], AfterSaleOutcome | None],
+        move: Callable[[domain.Step], AfterSaleOutcome | None],
+        now: datetime,
     ) -> list[AfterSaleRequest]:
-        """These requests, each decided in turn on its order's case as the ones before left it
-        (None: nothing to do for it), and what was decided written."""
+        """These requests, each moved in turn at `now` on its order's case as the ones before
+        left it (None: nothing to do for it), and what was decided written."""
         found = await store.get_many(self.db, ids, session)
         cases = await self._cases([r.order_id for r in found], session)
         changes = []
         for r in found:
             case = cases[r.order_id]
-            outcome = decide(r, case)
+            outcome = move(_on(case, r, actor, now))
             if outcome is not None:
                 case.apply(outcome)
                 changes.append(_Change(outcome, r))
@@ -341,8 +286,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         transaction."""
         if not changes:
             return []
-        touched = [cases[ch.outcome.request.order_id] for ch in changes]
-        touched = list({id(case): case for case in touched}.values())
+        touched = [cases[i] for i in dict.fromkeys(ch.outcome.request.order_id for ch in changes)]
         # P4: the replacement orders the steps placed (with their intake records) or moved.
         await replacement_orders.write(
             self.db,

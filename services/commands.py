@@ -10,6 +10,7 @@ transaction: a rule's decision is its own command, through this same path.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from models.actors import Actor
@@ -28,22 +29,16 @@ Done = tuple[Service, Command, Any]
 Gate = Callable[[Actor, Command, str | None], Awaitable[Any | None]]
 
 
+@dataclass
 class RequestCommands:
     """Cancellation and after-sale commands, each to its own service; `after_create` (the
     helpdesk's rules engine) on the requests an opening command created, if given; `gate`
     (a linked shop's decisions go to TikTok first) before any command, if given."""
 
-    def __init__(
-        self,
-        cancellations: CancellationService,
-        after_sales: AfterSaleService,
-        after_create: AfterCreate | None = None,
-        gate: Gate | None = None,
-    ) -> None:
-        self.cancellations = cancellations
-        self.after_sales = after_sales
-        self.after_create = after_create
-        self.gate = gate
+    cancellations: CancellationService
+    after_sales: AfterSaleService
+    after_create: AfterCreate | None = None
+    gate: Gate | None = None
 
     async def handle(self, actor: Actor, command: Command, key: str | None = None) -> Any:
         if self.gate is not None:
@@ -54,9 +49,7 @@ class RequestCommands:
 
     async def apply(self, actor: Actor, command: Command, key: str | None = None) -> Any:
         """The command applied here, past the gate: the marketplace's own moves come this way."""
-        service = self._service_of(command)
-        outcome = await service.handle(actor, command, key)  # type: ignore[arg-type]
-        return (await self._after_opening([(service, command, outcome)]))[0]
+        return (await self._after_opening([await self._run(actor, command, key)]))[0]
 
     async def apply_together(
         self,
@@ -72,21 +65,19 @@ class RequestCommands:
         async def each() -> list[Done]:
             if first is not None:
                 await first()
-            done = []
-            for actor, command, key in steps:
-                service = self._service_of(command)
-                outcome = await service.handle(actor, command, key)  # type: ignore[arg-type]
-                done.append((service, command, outcome))
-            return done
+            return [await self._run(*step) for step in steps]
 
         return await self._after_opening(await self.cancellations.db.together(each, serial=shop_id))
 
-    def _service_of(self, command: Command) -> Service:
+    async def _run(self, actor: Actor, command: Command, key: str | None) -> Done:
+        """The command applied by the service of its kind."""
         if isinstance(command, CancellationCommand):
-            return self.cancellations
-        if isinstance(command, AfterSaleCommand):
-            return self.after_sales
-        raise TypeError(f"not a request command: {command!r}")
+            service: Service = self.cancellations
+        elif isinstance(command, AfterSaleCommand):
+            service = self.after_sales
+        else:
+            raise TypeError(f"not a request command: {command!r}")
+        return service, command, await service.handle(actor, command, key)  # type: ignore[arg-type]
 
     async def _after_opening(self, done: list[Done]) -> list[Any]:
         """The shop's rules on what the opening commands among `done` created (H2); each
@@ -99,7 +90,7 @@ class RequestCommands:
             one = isinstance(command, Opening) and not isinstance(outcome, list)
             if one and outcome.id in decided:
                 # A rule decided the new request: the caller sees its state after the decision.
-                fresh = await service.writes.store.get(service.db, outcome.id, None)
+                fresh = await service.kind.store.get(service.db, outcome.id, None)
                 outcome = fresh or outcome
             seen.append(outcome)
         return seen

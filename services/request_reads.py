@@ -34,17 +34,15 @@ class RequestReads(Generic[R, Tab, Filter]):
         self.writes = writes
         self.clock = writes.clock
         self.db = writes.db
-        self.store = writes.store
-        self.section = writes.kind.section  # its tab counters (storage/tab_counts.py)
-        self.name = writes.kind.name
+        self.kind = writes.kind
         self.tabs = tabs
         self.whole_shop = whole_shop
 
     async def get(self, actor: Actor, request_id: str) -> R:
-        r = await self.store.get(self.db, request_id)
+        r = await self.kind.store.get(self.db, request_id)
         if r is None:
-            raise NotFound(f"no {self.name} {request_id}", field="id")
-        access.require_view(actor, r.shop_id, r.buyer_id, f"{self.name} {request_id}")
+            raise NotFound(f"no {self.kind.name} {request_id}", field="id")
+        access.require_view(actor, r.shop_id, r.buyer_id, f"{self.kind.name} {request_id}")
         return r  # type: ignore[no-any-return]
 
     async def page(
@@ -58,15 +56,15 @@ class RequestReads(Generic[R, Tab, Filter]):
         after: str | None,
     ) -> tuple[list[R], Page]:
         scope = access.request_scope(actor, shop_id)
-        return await self.store.page(self.db, scope, tab, f, sort, first, after)  # type: ignore[arg-type]
+        return await self.kind.store.page(self.db, scope, tab, f, sort, first, after)  # type: ignore[arg-type]
 
     async def tab_counts(self, actor: Actor, shop_id: str | None, f: Filter) -> dict[Tab, int]:
         """Counters when the whole shop is asked for (one read); index-backed counts otherwise."""
         scope = access.request_scope(actor, shop_id)
         if scope.shop_id and not scope.buyer_id and f == self.whole_shop:
-            stored = await tab_counts.read(self.db, scope.shop_id, self.section)
+            stored = await tab_counts.read(self.db, scope.shop_id, self.kind.section)
             return {tab: max(0, stored.get(tab.value, 0)) for tab in self.tabs}
-        return {tab: await self.store.count(self.db, scope, tab, f) for tab in self.tabs}  # type: ignore[arg-type]
+        return {tab: await self.kind.store.count(self.db, scope, tab, f) for tab in self.tabs}  # type: ignore[arg-type]
 
     async def order(
         self, order_id: str, session: Session | None = None

@@ -38,7 +38,7 @@ from storage import idempotency, tab_counts
 from storage import orders as order_store
 from storage import refunds as refund_store
 from storage.mongo import Database, Session
-from storage.request_store import Request, RequestStore
+from storage.request_store import Request, RequestStore, save_changes
 from storage.shops import shop_of
 
 R = TypeVar("R", bound=Request)
@@ -101,18 +101,14 @@ class KindOfRequest(Generic[R]):
         return head + "".join(word.title() for word in rest)
 
 
+@dataclass(frozen=True)
 class RequestWrites(Generic[R]):
     """The write path one kind of request shares with every other."""
 
-    def __init__(
-        self, db: Database, clock: Clock, kind: KindOfRequest[R], on_write: OnWrite | None
-    ) -> None:
-        self.db = db
-        self.clock = clock
-        self.kind = kind
-        self.store = kind.store
-        self.facts = kind.facts
-        self.on_write = on_write
+    db: Database
+    clock: Clock
+    kind: KindOfRequest[R]
+    on_write: OnWrite | None
 
     async def one(
         self,
@@ -134,7 +130,7 @@ class RequestWrites(Generic[R]):
         request_id, take = getattr(command, self.kind.request_field), step(actor, command)
 
         async def work(session: Session) -> R:
-            r = await self.store.get(self.db, request_id, session)
+            r = await self.kind.store.get(self.db, request_id, session)
             missing = NotFound(f"no {self.kind.name} {request_id}", field=self.kind.api_field)
             if r is None:
                 raise missing
@@ -142,7 +138,7 @@ class RequestWrites(Generic[R]):
             permit(r.shop_id, r.buyer_id)
             return await take(session, r)
 
-        shop = actor.shop_id or await shop_of(self.db, self.store.of(self.db), request_id)
+        shop = actor.shop_id or await shop_of(self.db, self.kind.store.of(self.db), request_id)
         return await self.once(actor, command, key, work, permit, shop)
 
     async def once(
@@ -162,7 +158,7 @@ class RequestWrites(Generic[R]):
         async def work(session: Session) -> R:
             result_id = await idempotency.recall(self.db, actor, key, print_, session)
             if result_id is not None:
-                replayed = await self.store.get(self.db, result_id, session)
+                replayed = await self.kind.store.get(self.db, result_id, session)
                 if replayed is not None:
                     permit(replayed.shop_id, replayed.buyer_id)
                     return replayed
@@ -187,10 +183,12 @@ class RequestWrites(Generic[R]):
         # Every refund a request decides, whatever the kind, is written in the request's own
         # document, in the same statement as its change (services/refunds.py).
         now = self.clock.now()
-        refunds = await instructions(self.db, session, self.facts, created, moved, now)
+        refunds = await instructions(self.db, session, self.kind.facts, created, moved, now)
         with_refund = refund_store.fields_of(refunds)
-        await self.store.insert_many(self.db, created, session, with_refund)
-        saved = await self.store.save_many(self.db, moved, session, with_refund)
+        await self.kind.store.insert_many(self.db, created, session, with_refund)
+        saved = await save_changes(
+            self.kind.store.of(self.db), self.kind.store.to_doc, moved, session, with_refund
+        )
         tab_moves = [(before.shop_id, before.tab, after.tab) for before, after in moved]
         tab_moves += [(r.shop_id, None, r.tab) for r in created]
         await tab_counts.move(self.db, self.kind.section, tab_moves, session)
@@ -198,8 +196,8 @@ class RequestWrites(Generic[R]):
         # the ticket's events: all in the same transaction, numbered in that order. Each
         # change's notice rides on its status event's document (storage/events.py).
         await event_log.append_many(self.db, list(decided.status_events), session, decided.notes)
-        changed = [RequestChange(self.facts(r), created=True) for r in created]
-        changed += [RequestChange(self.facts(after), created=False) for _, after in moved]
+        changed = [RequestChange(self.kind.facts(r), created=True) for r in created]
+        changed += [RequestChange(self.kind.facts(after), created=False) for _, after in moved]
         await on_requests_written(self.db, session, actor, changed, now)
         await announce(self.db, session, actor, refunds)
         by_id = {r.id: r for r in [*created, *saved]}

@@ -10,29 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 from models.access import Scope
-from models.after_sales import (
-    AfterSaleAction,
-    AfterSaleKind,
-    AfterSaleRequest,
-    AfterSaleStatus,
-    AfterSaleTab,
-    Appeal,
-    Decision,
-    Offer,
-    Rejection,
-    Shipment,
-)
+from models.after_sales import AfterSaleKind, AfterSaleRequest, AfterSaleStatus
 from models.errors import ValidationFailed
 from storage.documents import RequestCodec
 from storage.keys import ALL, time_bounds
 from storage.mongo import Database, Session
 from storage.pagination import SortOrder
-from storage.request_store import SORTS, RequestFilter, RequestStore, list_prefix
-
-__all__ = ["SORTS"]
+from storage.request_store import SORTS, RequestFilter, RequestStore, overdue
 
 
 def tab_values(r: AfterSaleRequest) -> list[str]:
@@ -40,10 +28,6 @@ def tab_values(r: AfterSaleRequest) -> list[str]:
     so a kind filter is one more equality value on the same indexes (storage/keys.py)."""
     tab, kind = r.tab.value, r.kind.value
     return [ALL, tab, f"{ALL}/{kind}", f"{tab}/{kind}"]
-
-
-def tab_key(tab: str, kind: AfterSaleKind | None) -> str:
-    return f"{tab}/{kind.value}" if kind else tab
 
 
 @dataclass(frozen=True)
@@ -54,48 +38,34 @@ class AfterSaleFilter(RequestFilter):
     def count_order(self) -> SortOrder:
         return SORTS["DEADLINE_SOONEST"] if self.deadline_before else SORTS["NEWEST"]
 
+    def tabs(self, tab: Enum | None) -> str:
+        tabs = super().tabs(tab)
+        return f"{tabs}/{self.kind.value}" if self.kind else tabs
 
-def list_query(
-    scope: Scope, tab: AfterSaleTab | None, f: AfterSaleFilter, sort: SortOrder
-) -> dict[str, Any]:
-    """Equality on who and which tab (and kind), one range on the sort key (storage/keys.py).
+    def query(self, scope: Scope, tab: Enum | None, sort: SortOrder) -> dict[str, Any]:
+        """Equality on who and which tab (and kind), one range on the sort key (storage/keys.py).
 
-    "Created between" is a range on the creation key, so it goes with NEWEST or OLDEST;
-    "deadline before" is a range on the deadline key, so it goes with DEADLINE_SOONEST.
-    """
-    tabs = tab_key(tab.value if tab else ALL, f.kind)
-    query = list_prefix(scope, f, tabs, sort)
-    if (f.created_from or f.created_to) and f.deadline_before:
-        raise ValidationFailed(
-            "filter by created between or by deadline before, not both", field="filter"
-        )
-    if f.deadline_before:
-        if sort.key != "k_deadline":
+        "Created between" is a range on the creation key, so it goes with NEWEST or OLDEST;
+        "deadline before" is a range on the deadline key, so it goes with DEADLINE_SOONEST.
+        """
+        query = super().query(scope, tab, sort)
+        if (self.created_from or self.created_to) and self.deadline_before:
             raise ValidationFailed(
-                "a deadline-before filter sorts by DEADLINE_SOONEST", field="sort"
+                "filter by created between or by deadline before, not both", field="filter"
             )
-        query["k_deadline"] = time_bounds(None, f.deadline_before)
-    return query
+        if self.deadline_before:
+            if sort.key != "k_deadline":
+                raise ValidationFailed(
+                    "a deadline-before filter sorts by DEADLINE_SOONEST", field="sort"
+                )
+            query["k_deadline"] = time_bounds(None, self.deadline_before)
+        return query
 
 
 DOCUMENTS: RequestCodec[AfterSaleRequest] = RequestCodec(
-    AfterSaleRequest,
-    AfterSaleAction,
-    AfterSaleStatus,
-    tabs=tab_values,
-    deadline=lambda r: r.deadline,
-    plain=("follows_id", "deadline", "replacement_order_id"),
-    enums={"kind": AfterSaleKind},
-    parts={
-        "decision": Decision,
-        "rejection": Rejection,
-        "appeal": Appeal,
-        "return_shipment": Shipment,
-        "replacement_shipment": Shipment,
-        "offer": Offer,
-    },
+    AfterSaleRequest, tabs=tab_values, deadline=lambda r: r.deadline
 )
-REQUESTS: RequestStore[AfterSaleRequest] = RequestStore("after_sales", DOCUMENTS, list_query)
+REQUESTS: RequestStore[AfterSaleRequest] = RequestStore("after_sales", DOCUMENTS)
 get = REQUESTS.get
 get_many = REQUESTS.get_many  # the rest through REQUESTS
 
@@ -112,4 +82,4 @@ async def due(
 ) -> list[tuple[str, datetime]]:
     """Ids and deadlines of requests in `status` whose deadline has passed, oldest first
     (the `status_deadline` index: one equality, one range)."""
-    return await REQUESTS.due(db, {"status": status.value}, "deadline", now, limit)
+    return await overdue(db, db.after_sales, {"status": status.value}, "deadline", now, limit)

@@ -5,22 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from models.access import Scope
-from models.cancellations import (
-    Cancellation,
-    CancellationAction,
-    CancellationStatus,
-    CancellationTab,
-)
+from models.cancellations import Cancellation
 from storage.documents import RequestCodec
 from storage.keys import ALL
 from storage.mongo import Database
-from storage.pagination import SortOrder
-from storage.request_store import SORTS, RequestFilter, RequestStore, list_prefix
-
-__all__ = ["SORTS"]
+from storage.request_store import RequestFilter, RequestStore, overdue
 
 
 @dataclass(frozen=True)
@@ -28,23 +18,13 @@ class CancellationFilter(RequestFilter):
     """A cancellation's lists filter on what every kind's do."""
 
 
-def list_query(
-    scope: Scope, tab: CancellationTab | None, f: CancellationFilter, sort: SortOrder
-) -> dict[str, Any]:
-    """Equality on who and which tab, one range on the sort key (storage/keys.py)."""
-    return list_prefix(scope, f, tab.value if tab else ALL, sort)
-
-
 DOCUMENTS: RequestCodec[Cancellation] = RequestCodec(
     Cancellation,
-    CancellationAction,
-    CancellationStatus,
     tabs=lambda c: [ALL, c.tab.value],  # list keys: see storage/keys.py
     # Sorted by deadline only while it runs (a decided request keeps `respond_by`).
     deadline=lambda c: c.respond_by if c.next_action else None,
-    plain=("respond_by", "rejection_reason", "rejection_comment"),
 )
-REQUESTS: RequestStore[Cancellation] = RequestStore("cancellations", DOCUMENTS, list_query)
+REQUESTS: RequestStore[Cancellation] = RequestStore("cancellations", DOCUMENTS)
 get = REQUESTS.get
 get_many = REQUESTS.get_many  # the rest through REQUESTS
 
@@ -59,4 +39,4 @@ async def due_for_auto_accept(
 ) -> list[tuple[str, datetime]]:
     """Ids and deadlines of pending requests whose response window has closed, oldest first
     (the partial `pending_due` index)."""
-    return await REQUESTS.due(db, {"status": "PENDING"}, "respond_by", now, limit)
+    return await overdue(db, db.cancellations, {"status": "PENDING"}, "respond_by", now, limit)

@@ -271,10 +271,7 @@ async def _from_batch(
 
 
 def update_at_commit(
-    db: Database,
-    collection: AsyncCollection,
-    updates: list[tuple[str, UpdateOne]],
-    session: Session,
+    collection: AsyncCollection, updates: list[tuple[str, UpdateOne]], session: Session
 ) -> bool:
     """In a batch's transaction: keeps these updates (each with its document's id) for one
     statement a collection at the commit, and says so, when each document was read ahead and
@@ -282,7 +279,7 @@ def update_at_commit(
     the caller writes them now."""
     batch = _batch_of(session)
     keys = [(collection.name, ident) for ident, _ in updates]
-    if batch is None or batch[0] is not db or not updates:
+    if batch is None or not updates:
         return False
     ahead = batch[2]
     if any(k not in ahead.taken for k in keys):

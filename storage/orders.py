@@ -16,27 +16,19 @@ their orders at start (`fold_old_ledgers`).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
-
-from pymongo import UpdateOne
 
 from models.access import Scope
 from models.money import Money
 from models.orders import FulfilmentState, Order
 from models.refund_ledger import LedgerEntry, LedgerSource, LineRefund, RefundLedger
-from storage.documents import changes_between, order_doc, order_from
+from storage.documents import order_doc, order_from
 from storage.keys import ALL, time_bounds
-from storage.mongo import (
-    ConcurrentUpdate,
-    Database,
-    Session,
-    find_by_ids,
-    fold_collection,
-    update_at_commit,
-)
+from storage.mongo import Database, Session, find_by_ids, fold_collection
 from storage.pagination import Page, SortOrder, fetch_page
+from storage.request_store import overdue, save_changes
 
 Doc = dict[str, Any]
 
@@ -77,7 +69,7 @@ async def with_ledgers(
     return found
 
 
-def ledger_entries_doc(ledger: RefundLedger) -> list[dict[str, Any]]:
+def ledger_doc(ledger: RefundLedger) -> list[dict[str, Any]]:
     return [
         {
             "source": e.source.value,
@@ -148,24 +140,8 @@ async def due_for_payment_cancel(
 ) -> list[tuple[str, datetime]]:
     """Ids and deadlines of unpaid orders whose payment window has closed, oldest first
     (the partial `unpaid_due` index)."""
-    # `< now + 1 ms` is `<= now` for millisecond BSON times (see due_for_auto_accept).
-    due = {"$lt": now + timedelta(milliseconds=1)}
-    found = db.orders.find(
-        {"fulfilment_state": "UNPAID", "payment_due_at": due}, {"payment_due_at": 1}
-    )
-    docs = await found.sort([("payment_due_at", 1)]).limit(limit).to_list(None)
-    return [(d["_id"], d["payment_due_at"]) for d in docs]
-
-
-def order_update(before: Order, after: Order, ledger: RefundLedger | None = None) -> Doc:
-    """The update from `before` to `after`, its version bumped (so it always changes the
-    document: the claim), with the order's ledger as it now is when given."""
-    update = changes_between(
-        order_doc(before), order_doc(replace(after, version=before.version + 1))
-    )
-    if ledger is not None:
-        update["$set"] = {**update.get("$set", {}), LEDGER: ledger_entries_doc(ledger)}
-    return update
+    unpaid = {"fulfilment_state": "UNPAID"}
+    return await overdue(db, db.orders, unpaid, "payment_due_at", now, limit)
 
 
 async def save_many(
@@ -175,21 +151,9 @@ async def save_many(
     ledgers: Mapping[str, RefundLedger] | None = None,
 ) -> None:
     """Each order from `before` (read in this transaction) to `after`, with its ledger from
-    `ledgers` where given, in one round trip: see RequestStore.save_many for why the
-    transaction is the compare-and-set."""
-    given = ledgers or {}
-    ops = [
-        UpdateOne({"_id": before.id}, order_update(before, after, given.get(before.id)))
-        for before, after in changes
-    ]
-    # In a batch whose orders were read ahead for their parts, written at its commit.
-    updates = [(before.id, op) for (before, _), op in zip(changes, ops, strict=True)]
-    if update_at_commit(db, db.orders, updates, session):
-        return
-    if ops:
-        result = await db.orders.bulk_write(ops, ordered=False, session=session)
-        if result.matched_count != len(ops):
-            raise ConcurrentUpdate("batch")
+    `ledgers` where given, in one round trip (`save_changes`)."""
+    books = {order_id: {LEDGER: ledger_doc(ledger)} for order_id, ledger in (ledgers or {}).items()}
+    await save_changes(db.orders, order_doc, changes, session, books)
 
 
 async def fold_old_ledgers(db: Database) -> int:

@@ -2,18 +2,19 @@
 
 A request is one document, its timeline embedded. Every list query is an equality prefix (the
 order, or the shop and the buyer; the `tabs` value) plus one range on one sort key
-(storage/keys.py); a kind adds its own filters to `list_prefix` (storage/cancellations.py,
-storage/after_sales.py).
+(storage/keys.py); a kind's filter adds its own to `RequestFilter.query` (storage/after_sales.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from enum import Enum
 from typing import Any, Generic, Protocol, TypeVar
 
 from pymongo import UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
 
 from models.access import Scope
 from models.errors import ValidationFailed
@@ -21,7 +22,14 @@ from models.refund_ledger import RefundBreakdown
 from storage import shops
 from storage.documents import RequestCodec, changes_between
 from storage.keys import ALL, time_bounds
-from storage.mongo import ConcurrentUpdate, Database, Session, find_by_ids, insert_at_commit
+from storage.mongo import (
+    ConcurrentUpdate,
+    Database,
+    Session,
+    find_by_ids,
+    insert_at_commit,
+    update_at_commit,
+)
 from storage.pagination import Page, SortOrder, fetch_page
 
 Doc = dict[str, Any]
@@ -48,14 +56,47 @@ class RequestFilter:
         """The key a count's range is on (a kind with a deadline filter counts on that key)."""
         return SORTS["NEWEST"]
 
+    def tabs(self, tab: Enum | None) -> str:
+        """The `tabs` value a tab's list is found by (storage/keys.py)."""
+        return tab.value if tab else ALL
 
-class Request(Protocol):
-    """What the shared code reads of a request of any kind."""
+    def query(self, scope: Scope, tab: Enum | None, sort: SortOrder) -> Doc:
+        """Equality on who and which tab, and the created-between range on the creation key.
+
+        With an order filter the order alone is the prefix: its few requests all share one shop
+        and one buyer, so `in_scope` checks the scope on what comes back instead.
+        """
+        query: Doc = {}
+        if self.order_id:
+            query["order_id"] = self.order_id
+        else:
+            if scope.shop_id:
+                query["shop_id"] = scope.shop_id
+            buyer = scope.buyer_id or self.buyer_id
+            if buyer:
+                query["buyer_id"] = buyer
+        query["tabs"] = self.tabs(tab)
+        if self.created_from or self.created_to:
+            if sort.key != "k_requested":
+                raise ValidationFailed(
+                    "a created-between filter sorts by NEWEST or OLDEST", field="sort"
+                )
+            query["k_requested"] = time_bounds(self.created_from, self.created_to)
+        return query
+
+
+class Versioned(Protocol):
+    """What `save_changes` reads of a stored value: an order, a request of any kind, a ticket."""
 
     @property
     def id(self) -> str: ...
     @property
     def version(self) -> int: ...
+
+
+class Request(Versioned, Protocol):
+    """What the shared code reads of a request of any kind."""
+
     @property
     def shop_id(self) -> str: ...
     @property
@@ -69,31 +110,6 @@ class Request(Protocol):
 R = TypeVar("R", bound=Request)
 
 
-def list_prefix(scope: Scope, f: RequestFilter, tabs: str, sort: SortOrder) -> Doc:
-    """Equality on who and which tab, and the created-between range on the creation key.
-
-    With an order filter the order alone is the prefix: its few requests all share one shop and
-    one buyer, so `in_scope` checks the scope on what comes back instead.
-    """
-    query: Doc = {}
-    if f.order_id:
-        query["order_id"] = f.order_id
-    else:
-        if scope.shop_id:
-            query["shop_id"] = scope.shop_id
-        buyer = scope.buyer_id or f.buyer_id
-        if buyer:
-            query["buyer_id"] = buyer
-    query["tabs"] = tabs
-    if f.created_from or f.created_to:
-        if sort.key != "k_requested":
-            raise ValidationFailed(
-                "a created-between filter sorts by NEWEST or OLDEST", field="sort"
-            )
-        query["k_requested"] = time_bounds(f.created_from, f.created_to)
-    return query
-
-
 def in_scope(doc: Doc, scope: Scope, buyer_id: str | None) -> bool:
     return (
         (not scope.shop_id or doc["shop_id"] == scope.shop_id)
@@ -102,19 +118,14 @@ def in_scope(doc: Doc, scope: Scope, buyer_id: str | None) -> bool:
     )
 
 
-# A kind's list query: who, which tab, its filter, on the sort's key.
-ListQuery = Callable[[Scope, Any, Any, SortOrder], Doc]
-
-
 class RequestStore(Generic[R]):
-    """The requests of one kind in their collection, stored by `codec`, listed by
-    `list_query`."""
+    """The requests of one kind in their collection, stored by `codec`, listed by the kind's
+    filter (`RequestFilter.query`)."""
 
-    def __init__(self, collection: str, codec: RequestCodec[R], list_query: ListQuery) -> None:
+    def __init__(self, collection: str, codec: RequestCodec[R]) -> None:
         self.collection = collection
         self.to_doc = codec.to_doc
         self.from_doc = codec.from_doc
-        self.list_query = list_query
 
     def of(self, db: Database) -> Any:
         return getattr(db, self.collection)
@@ -138,37 +149,6 @@ class RequestStore(Generic[R]):
             if not insert_at_commit(db, self.of(db), docs, session):
                 await self.of(db).insert_many(docs, session=session)
 
-    async def save_many(
-        self,
-        db: Database,
-        changes: list[tuple[R, R]],
-        session: Session,
-        extra: Extra | None = None,
-    ) -> list[R]:
-        """Each request from the state it was decided on (`before`) to `after`, in one round trip
-        (with the `extra` fields of some, set in the same statement).
-
-        Call it inside `Database.transaction`, with `before` read in the same transaction: that
-        is the compare-and-set. A request another transaction changed since this one's snapshot
-        makes the write fail with a transient WriteConflict, and the transaction reruns the
-        decision on the state that won (MongoDB and SecantusDB both refuse such a lost update).
-        The filter is `_id` alone on purpose: SecantusDB cannot use the `_id` index with a
-        residual predicate such as the version (a batch of 2,000 took 5.3 s instead of 3.4 s).
-        """
-        saved = [replace(after, version=before.version + 1) for before, after in changes]  # type: ignore[type-var]
-        more = extra or {}
-        ops = []
-        for (before, _), after in zip(changes, saved, strict=True):
-            update = changes_between(self.to_doc(before), self.to_doc(after))
-            if before.id in more:
-                update["$set"] = {**update.get("$set", {}), **more[before.id]}
-            ops.append(UpdateOne({"_id": before.id}, update))
-        if ops:
-            result = await self.of(db).bulk_write(ops, ordered=False, session=session)
-            if result.matched_count != len(ops):
-                raise ConcurrentUpdate("batch")
-        return saved
-
     async def page(
         self,
         db: Database,
@@ -181,14 +161,14 @@ class RequestStore(Generic[R]):
     ) -> tuple[list[R], Page]:
         """One keyset page of a tab; a page of another's order (`order_id` filter) is empty."""
         order = SORTS[sort]
-        query = self.list_query(scope, tab, f, order)
+        query = f.query(scope, tab, order)
         result = await fetch_page(self.of(db), query, order, first, after)
         if "order_id" in query and not all(in_scope(d, scope, f.buyer_id) for d in result.docs):
             result = Page([], False, [])
         return [self.from_doc(d) for d in result.docs], result
 
     async def count(self, db: Database, scope: Scope, tab: Any, f: RequestFilter) -> int:
-        query = self.list_query(scope, tab, f, f.count_order())
+        query = f.query(scope, tab, f.count_order())
         if "order_id" in query:
             docs = await self.of(db).find(query, {"shop_id": 1, "buyer_id": 1}).to_list(None)
             return sum(1 for d in docs if in_scope(d, scope, f.buyer_id))
@@ -206,30 +186,62 @@ class RequestStore(Generic[R]):
             out[order_id] = [self.from_doc(d) for d in docs]
         return out
 
-    async def due(
-        self, db: Database, query: Doc, deadline: str, now: datetime, limit: int
-    ) -> list[tuple[str, datetime]]:
-        """Ids and deadlines of the requests matching `query` whose `deadline` has passed,
-        oldest first (on an index of the query's equality and the deadline)."""
-        # `< now + 1 ms` is `<= now` for millisecond BSON times, and a strict upper bound is
-        # read right by SecantusDB, which drops an inclusive bound at the end of an index scan.
-        bound = {"$lt": now + timedelta(milliseconds=1)}
-        found = self.of(db).find({**query, deadline: bound}, {deadline: 1, "shop_id": 1})
-        docs = await found.sort([(deadline, 1)]).limit(limit).to_list(None)
-        # The batch that acts on them queues on their shops (storage/shops.py): known now.
-        shops.remember(db, self.of(db), [(d["_id"], d["shop_id"]) for d in docs])
-        return [(d["_id"], d[deadline]) for d in docs]
-
     async def count_for_buyer(
         self, db: Database, shop_id: str, buyer_id: str, since: datetime, before: datetime
     ) -> int:
         """The buyer's requests at the shop requested in [since, before) (the `shop_buyer`
         index: equality on shop, buyer and ALL, one range on the time key); the helpdesk's rule
         conditions count them across kinds (H2)."""
-        query = {
-            "shop_id": shop_id,
-            "buyer_id": buyer_id,
-            "tabs": ALL,
-            "k_requested": time_bounds(since, before),
-        }
-        return await self.of(db).count_documents(query)
+        f = RequestFilter(buyer_id=buyer_id, created_from=since, created_to=before)
+        return await self.count(db, Scope(shop_id=shop_id), None, f)
+
+
+V = TypeVar("V", bound=Versioned)
+
+
+async def save_changes(
+    collection: AsyncCollection,
+    to_doc: Callable[[V], Doc],
+    changes: Sequence[tuple[V, V]],
+    session: Session,
+    extra: Extra | None = None,
+) -> list[V]:
+    """Each document from the state it was decided on (`before`) to `after`, its version bumped
+    (so that the write always changes it: the claim), with the `extra` fields of some set in the
+    same statement, in one round trip; the values as saved.
+
+    Call it inside `Database.transaction`, with `before` read in the same transaction: that
+    is the compare-and-set. A document another transaction changed since this one's snapshot
+    makes the write fail with a transient WriteConflict, and the transaction reruns the
+    decision on the state that won (MongoDB and SecantusDB both refuse such a lost update).
+    The filter is `_id` alone on purpose: SecantusDB cannot use the `_id` index with a
+    residual predicate such as the version (a batch of 2,000 took 5.3 s instead of 3.4 s).
+    """
+    saved = [replace(after, version=before.version + 1) for before, after in changes]  # type: ignore[type-var]
+    more = extra or {}
+    ops = [
+        UpdateOne({"_id": b.id}, changes_between(to_doc(b), to_doc(a), more.get(b.id)))
+        for (b, _), a in zip(changes, saved, strict=True)
+    ]
+    # In a batch whose parts' documents were read ahead, each part's own: at its commit.
+    updates = [(b.id, op) for (b, _), op in zip(changes, ops, strict=True)]
+    if ops and not update_at_commit(collection, updates, session):
+        result = await collection.bulk_write(ops, ordered=False, session=session)
+        if result.matched_count != len(ops):
+            raise ConcurrentUpdate(collection.name)
+    return saved
+
+
+async def overdue(
+    db: Database, collection: AsyncCollection, query: Doc, deadline: str, now: datetime, limit: int
+) -> list[tuple[str, datetime]]:
+    """Ids and deadlines of the documents matching `query` whose `deadline` has passed, oldest
+    first (on an index of the query's equality and the deadline)."""
+    # `< now + 1 ms` is `<= now` for millisecond BSON times, and a strict upper bound is
+    # read right by SecantusDB, which drops an inclusive bound at the end of an index scan.
+    bound = {"$lt": now + timedelta(milliseconds=1)}
+    found = collection.find({**query, deadline: bound}, {deadline: 1, "shop_id": 1})
+    docs = await found.sort([(deadline, 1)]).limit(limit).to_list(None)
+    # The batch that acts on them queues on their shops (storage/shops.py): known now.
+    shops.remember(db, collection, [(d["_id"], d["shop_id"]) for d in docs])
+    return [(d["_id"], d[deadline]) for d in docs]

@@ -14,8 +14,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from itertools import combinations
 
-from pymongo import UpdateOne
-
 from models.actors import ActorKind
 from models.tickets import (
     Note,
@@ -29,10 +27,11 @@ from models.tickets import (
     TicketStatus,
     TicketType,
 )
-from storage.documents import Doc, changes_between, money_doc, money_from
+from storage.documents import Doc, money_doc, money_from
 from storage.keys import ALL, sort_key
-from storage.mongo import ConcurrentUpdate, Database, Session, find_in, insert_at_commit
+from storage.mongo import Database, Session, find_in, insert_at_commit
 from storage.pagination import Page, SortOrder, fetch_page
+from storage.request_store import save_changes
 
 DEADLINE_SOONEST = SortOrder("DEADLINE_SOONEST", "k_deadline", 1)
 UNASSIGNED = ""  # the assignee facet of a ticket nobody has
@@ -211,18 +210,10 @@ async def insert_many(db: Database, tickets: list[Ticket], session: Session) -> 
 async def save_many(
     db: Database, changes: list[tuple[Ticket, Ticket]], session: Session
 ) -> list[Ticket]:
-    """Each ticket from the state read in this transaction to its new state: the transaction is
-    the compare-and-set (a concurrent change makes it rerun), as for requests."""
+    """Each ticket from the state read in this transaction to its new state, if it changed: the
+    transaction is the compare-and-set (a concurrent change makes it rerun), as for requests."""
     changed = [(b, a) for b, a in changes if a != b]
-    saved = {a.id: replace(a, version=b.version + 1) for b, a in changed}
-    ops = [
-        UpdateOne({"_id": b.id}, changes_between(ticket_doc(b), ticket_doc(saved[a.id])))
-        for b, a in changed
-    ]
-    if ops:
-        result = await db.tickets.bulk_write(ops, ordered=False, session=session)
-        if result.matched_count != len(ops):
-            raise ConcurrentUpdate("tickets")
+    saved = {t.id: t for t in await save_changes(db.tickets, ticket_doc, changed, session)}
     return [saved.get(a.id, a) for _, a in changes]
 
 

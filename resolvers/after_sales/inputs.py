@@ -11,21 +11,19 @@ from typing import Any
 import strawberry
 
 from models import after_sales_reasons as catalogues
+from models import commands
 from models.after_sales import AfterSaleKind as DomainKind
-from models.commands import ApprovalTerms, Lines, chosen_lines
+from models.commands import ApprovalTerms, Command, Lines, chosen_lines
 from models.errors import ValidationFailed
 from models.policy import CategoryPolicy as DomainPolicy
 from models.request_kinds import profile_of
 from resolvers.after_sales.types import AfterSaleKind, DecisionType, with_policy_fields
-from resolvers.commands import value_of
+from resolvers.commands import takes, value_of
 from resolvers.evidence.types import EVIDENCE_IDS_HELP
-from resolvers.inputs import IDEMPOTENCY_HELP, LineQuantityInput, MoneyInput, well_formed_id
-from resolvers.requests.types import SORT_ORDERS, api_enum
+from resolvers.inputs import LineQuantityInput, MoneyInput, well_formed_id
+from resolvers.requests.types import api_enum
 
 MAX_LINES = 50
-
-
-AfterSaleSort = api_enum("AfterSaleSort", SORT_ORDERS)
 
 # The reason catalogues of after-sale requests, by the name a client asks for one with.
 CATALOGUES: Mapping[str, Mapping[str, str]] = {
@@ -77,25 +75,25 @@ def approval_terms(input: Any) -> ApprovalTerms:
 
 
 @strawberry.input
+@takes(commands.RequestAfterSale, evidence=EVIDENCE_IDS_HELP, lines=lines_of)
 class RequestAfterSaleInput:
     order_id: strawberry.ID
     kind: AfterSaleKind
     lines: list[LineQuantityInput]
     reason: str = strawberry.field(description="A code of the kind's request catalogue.")
     note: str | None = strawberry.field(default=None, description="At most 500 characters.")
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
-    evidence_ids: list[strawberry.ID] | None = strawberry.field(
-        default=None, description=EVIDENCE_IDS_HELP
-    )
 
 
 @strawberry.input
+@takes(
+    commands.WithdrawAfterSale, commands.ConfirmReturnReceived, commands.RecordReplacementDelivered
+)
 class AfterSaleStepInput:
     request_id: strawberry.ID
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
 
 
 @strawberry.input
+@takes(commands.ApproveAfterSale)
 class ApproveAfterSaleInput:
     request_id: strawberry.ID
     decision: DecisionType
@@ -112,47 +110,54 @@ class ApproveAfterSaleInput:
         default=None, description="APPROVE_REPLACEMENT only: the reason type (P2)."
     )
     comment: str | None = None
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
+
+    def command(self) -> Command:
+        """The seller's decision as its step (an approval, an offer or a refund instead)."""
+        request_id = well_formed_id(self.request_id, "requestId")
+        return commands.decision_command(request_id, self.decision, approval_terms(self))
 
 
 @strawberry.input(description="R12: the buyer's answer to the seller's partial-refund offer.")
+@takes(commands.AnswerOffer)
 class AnswerOfferInput:
     request_id: strawberry.ID
     accept: bool = strawberry.field(
         description="true: refunded the offered amount, keep the item, the request closes; "
         "false: the seller decides again."
     )
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
 
 
 @strawberry.input
+@takes(
+    commands.AppealAfterSale,
+    commands.RejectAfterSale,
+    commands.RejectReturnOnReceipt,
+    evidence=EVIDENCE_IDS_HELP + " Appeals and rejections only.",
+)
 class ReasonedStepInput:
     request_id: strawberry.ID
     reason: str = strawberry.field(description="A code from the matching catalogue.")
     comment: str | None = strawberry.field(default=None, description="At most 500 characters.")
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
-    evidence_ids: list[strawberry.ID] | None = strawberry.field(
-        default=None, description=EVIDENCE_IDS_HELP + " Appeals and rejections only."
-    )
 
 
 @strawberry.input
+@takes(commands.ShipReturn, commands.ShipReplacement)
 class ShipmentInput:
     request_id: strawberry.ID
     carrier: str
     tracking_number: str
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
 
 
 @strawberry.input
+@takes(commands.DecideAppeal)
 class DecideAppealInput:
     request_id: strawberry.ID
     for_buyer: bool
     note: str
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
 
 
 @strawberry.input
+@takes(commands.RefundOrder, commands.PlatformRefund, lines=lines_of)
 class RefundOrderInput:
     order_id: strawberry.ID
     reason: str = strawberry.field(description="SELLER_REFUND or PLATFORM_REFUND catalogue.")
@@ -161,7 +166,6 @@ class RefundOrderInput:
         default=None, description="Default: every unit not yet refunded or requested."
     )
     partial_amount: MoneyInput | None = None
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
 
 
 @strawberry.input(description="Y1: windows in seconds; a field left out takes the default.")

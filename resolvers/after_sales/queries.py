@@ -10,26 +10,16 @@ from strawberry.types import Info
 
 from models.errors import ValidationFailed
 from resolvers.after_sales import inputs
-from resolvers.after_sales.types import (
-    AfterSale,
-    AfterSaleConnection,
-    AfterSaleTab,
-    CategoryPolicy,
-    RefundLedger,
-)
+from resolvers.after_sales.types import AfterSale, AfterSaleTab, CategoryPolicy, RefundLedger
 from resolvers.context import Context, actor_of, services_of
 from resolvers.inputs import well_formed_id
-from resolvers.requests.types import RefundBreakdown, RequestEligibility, list_filter, request_by_id
+from resolvers.requests.types import KindQueries, RefundBreakdown, RequestEligibility
 from resolvers.values import Reason, reasons_in
 from services import read_types
 
 
-def _sort_for(
-    tab: AfterSaleTab, f: read_types.AfterSaleFilter, sort: inputs.AfterSaleSort | None
-) -> str:
-    """Deadline soonest in To Proceed (and with a deadline filter), else newest, unless asked."""
-    if sort is not None:
-        return sort.value
+def _default_sort(tab: AfterSaleTab, f: read_types.AfterSaleFilter) -> str:
+    """Deadline soonest in To Proceed (and with a deadline filter), else newest."""
     if f.created_from or f.created_to:
         return "NEWEST"
     if tab is AfterSaleTab.TO_PROCEED or f.deadline_before:
@@ -37,31 +27,18 @@ def _sort_for(
     return "NEWEST"
 
 
+kind = KindQueries("after_sales", AfterSale, AfterSaleTab)
+
+
 @strawberry.type
 class AfterSaleQueries:
-    @strawberry.field
-    async def after_sale(self, info: Info[Context, Any], id: strawberry.ID) -> AfterSale:
-        return AfterSale.of(await request_by_id(info, services_of(info).after_sales, id))
-
-    @strawberry.field(
-        description="A tab of Manage Returns/Refunds, filtered, sorted (default: deadline "
-        "soonest in To Proceed, newest elsewhere), paged; with the count of every tab."
+    after_sale = kind.one()
+    after_sales = kind.page(
+        inputs.AfterSaleFilter,
+        "A tab of Manage Returns/Refunds, filtered, sorted (default: deadline soonest in To "
+        "Proceed, newest elsewhere), paged; with the count of every tab.",
+        _default_sort,
     )
-    async def after_sales(
-        self,
-        info: Info[Context, Any],
-        shop_id: strawberry.ID | None = None,
-        tab: AfterSaleTab = AfterSaleTab.ALL,
-        filter: inputs.AfterSaleFilter | None = None,
-        sort: inputs.AfterSaleSort | None = None,
-        first: int = 20,
-        after: str | None = None,
-    ) -> AfterSaleConnection:
-        f = list_filter(filter, read_types.AfterSaleFilter)
-        svc = services_of(info).after_sales
-        return await AfterSaleConnection.page(
-            info, svc, AfterSale.of, shop_id, tab, f, _sort_for(tab, f, sort), first, after
-        )
 
     @strawberry.field(description="R1, R5, P1: for each line and kind, may the buyer ask now?")
     async def line_eligibility(
@@ -96,7 +73,7 @@ class AfterSaleQueries:
         self, info: Info[Context, Any], order_id: strawberry.ID
     ) -> RefundLedger:
         svc = services_of(info).after_sales
-        order, ledger = await svc.ledger(actor_of(info), well_formed_id(order_id, "orderId"))
+        order, ledger = await svc.visible_order(actor_of(info), well_formed_id(order_id, "orderId"))
         return RefundLedger.of(order, ledger)
 
     @strawberry.field(description="The reasons of one after-sale catalogue, with display text.")

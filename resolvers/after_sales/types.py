@@ -29,7 +29,6 @@ from resolvers.requests.types import (
     LazyOrder,
     LineRefund,
     Request,
-    RequestConnection,
     kind_of,
     kind_tabs,
     order_of,
@@ -265,8 +264,3 @@ class AfterSale(Request):
     @strawberry.field(description="P4: the replacement order, once the replacement is approved.")
     async def replacement_order(self, info: Info[Context, Any]) -> LazyOrder | None:
         return await order_of(info, self._r.replacement_order_id)
-
-
-@strawberry.type
-class AfterSaleConnection(RequestConnection[AfterSale]):
-    pass

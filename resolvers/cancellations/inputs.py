@@ -7,11 +7,13 @@ from datetime import datetime
 
 import strawberry
 
+from models import commands
 from models.commands import Lines
 from models.errors import ValidationFailed
 from models.reasons import BUYER_CANCEL_REASONS, CANCELLATION_REJECT_REASONS, SELLER_CANCEL_REASONS
-from resolvers.inputs import IDEMPOTENCY_HELP, LineQuantityInput, well_formed_id
-from resolvers.requests.types import SORT_ORDERS, api_enum
+from resolvers.commands import takes
+from resolvers.inputs import LineQuantityInput, well_formed_id
+from resolvers.requests.types import api_enum
 
 # More lines than any order has (the order intake's bound): the list is read before the order.
 MAX_LINES = 100
@@ -27,7 +29,16 @@ CancellationRejectReason = api_enum(
 SellerCancelReason = api_enum(
     "SellerCancelReason", SELLER_CANCEL_REASONS, "C7: why the seller cancels an order."
 )
-CancellationSort = api_enum("CancellationSort", SORT_ORDERS)
+
+
+def cancelled_lines(lines: list[LineQuantityInput]) -> Lines:
+    """C10's lines as given, each refusal naming its line (the domain refuses one given twice)."""
+    if len(lines) > MAX_LINES:
+        raise ValidationFailed(f"at most {MAX_LINES} lines", field="lines")
+    return tuple(
+        (well_formed_id(line.line_id, f"lines[{i}].lineId"), line.quantity)
+        for i, line in enumerate(lines)
+    )
 
 
 @strawberry.input
@@ -39,46 +50,46 @@ class CancellationFilter:
 
 
 @strawberry.input
+@takes(commands.RequestCancellation)
 class RequestCancellationInput:
     order_id: strawberry.ID
     reason: BuyerCancelReason  # type: ignore[valid-type]
     note: str | None = strawberry.field(default=None, description="At most 500 characters.")
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
 
 
 @strawberry.input
+@takes(commands.WithdrawCancellation, commands.AcceptCancellation)
 class DecideCancellationInput:
     cancellation_id: strawberry.ID
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
 
 
 @strawberry.input
+@takes(
+    commands.RejectCancellation,
+    evidence="E1: ids of your photo uploads for this order (POST /evidence); at most 10.",
+)
 class RejectCancellationInput:
     cancellation_id: strawberry.ID
     reason: CancellationRejectReason  # type: ignore[valid-type]
     comment: str | None = strawberry.field(default=None, description="At most 500 characters.")
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
-    evidence_ids: list[strawberry.ID] | None = strawberry.field(
-        default=None,
-        description="E1: ids of your photo uploads for this order (POST /evidence); at most 10.",
-    )
 
 
 @strawberry.input
+@takes(commands.CancelOrder)
 class CancelOrderInput:
     order_id: strawberry.ID
     reason: SellerCancelReason  # type: ignore[valid-type]
     comment: str | None = strawberry.field(default=None, description="At most 500 characters.")
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
 
 
 @strawberry.input
+@takes(commands.CancelUnpaidOrder)
 class CancelUnpaidOrderInput:
     order_id: strawberry.ID
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
 
 
 @strawberry.input(description="C10: the lines and quantities to cancel, with the reason.")
+@takes(commands.CancelOrderLines, lines=cancelled_lines)
 class CancelOrderLinesInput:
     order_id: strawberry.ID
     lines: list[LineQuantityInput] = strawberry.field(
@@ -87,14 +98,3 @@ class CancelOrderLinesInput:
     )
     reason: SellerCancelReason  # type: ignore[valid-type]
     comment: str | None = strawberry.field(default=None, description="At most 500 characters.")
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
-
-
-def cancelled_lines(lines: list[LineQuantityInput]) -> Lines:
-    """C10's lines as given, each refusal naming its line (the domain refuses one given twice)."""
-    if len(lines) > MAX_LINES:
-        raise ValidationFailed(f"at most {MAX_LINES} lines", field="lines")
-    return tuple(
-        (well_formed_id(line.line_id, f"lines[{i}].lineId"), line.quantity)
-        for i, line in enumerate(lines)
-    )

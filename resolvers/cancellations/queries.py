@@ -9,36 +9,22 @@ import strawberry
 from strawberry.types import Info
 
 from models import reasons
-from resolvers.cancellations.inputs import CancellationFilter, CancellationSort
-from resolvers.cancellations.types import Cancellation, CancellationConnection, CancellationTab
-from resolvers.context import Context, actor_of, services_of
-from resolvers.requests.types import TabCount, list_filter, request_by_id, tab_counts
+from resolvers.cancellations.inputs import CancellationFilter
+from resolvers.cancellations.types import Cancellation, CancellationTab
+from resolvers.context import Context, actor_of
+from resolvers.requests.types import KindQueries, TabCount, list_filter, tab_counts
 from resolvers.values import Reason, reasons_in
 from services import read_types
+
+kind = KindQueries("cancellations", Cancellation, CancellationTab)
 
 
 @strawberry.type
 class CancellationQueries:
-    @strawberry.field
-    async def cancellation(self, info: Info[Context, Any], id: strawberry.ID) -> Cancellation:
-        return Cancellation.of(await request_by_id(info, services_of(info).cancellations, id))
-
-    @strawberry.field(description="A tab of Manage Cancellations, filtered, sorted, paged.")
-    async def cancellations(
-        self,
-        info: Info[Context, Any],
-        shop_id: strawberry.ID | None = None,
-        tab: CancellationTab = CancellationTab.ALL,
-        filter: CancellationFilter | None = None,
-        sort: CancellationSort = CancellationSort.NEWEST,
-        first: int = 20,
-        after: str | None = None,
-    ) -> CancellationConnection:
-        f = list_filter(filter, read_types.CancellationFilter)
-        svc = services_of(info).cancellations
-        return await CancellationConnection.page(
-            info, svc, Cancellation.of, shop_id, tab, f, sort.value, first, after
-        )
+    cancellation = kind.one()
+    cancellations = kind.page(
+        CancellationFilter, "A tab of Manage Cancellations, filtered, sorted, paged."
+    )
 
     @strawberry.field(
         description="The count of every tab, ALL included.",
@@ -51,8 +37,7 @@ class CancellationQueries:
         filter: CancellationFilter | None = None,
     ) -> list[TabCount]:
         f = list_filter(filter, read_types.CancellationFilter)
-        svc = services_of(info).cancellations
-        return tab_counts(await svc.tab_counts(actor_of(info), shop_id, f))
+        return tab_counts(await kind.reads(info).tab_counts(actor_of(info), shop_id, f))
 
     @strawberry.field(description="C5: the reasons a seller may give to reject a cancellation.")
     def cancellation_reject_reasons(self) -> list[Reason]:

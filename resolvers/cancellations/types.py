@@ -10,13 +10,7 @@ from models import cancellations as cancel_domain
 from models.policy import CategoryPolicy as DomainPolicy
 from models.requests import RequestKind as DomainRequestKind
 from resolvers.policy import ResponseWindow, policy_values
-from resolvers.requests.types import (
-    RefundBreakdown,
-    Request,
-    RequestConnection,
-    kind_tabs,
-    request_of,
-)
+from resolvers.requests.types import RefundBreakdown, Request, kind_tabs, request_of
 from resolvers.values import LineItem, Lines, Reason, copied
 
 CancellationTab = kind_tabs(
@@ -102,8 +96,3 @@ class Cancellation(Request):
         # A buyer's request holds the order's lines as they were: their value is the order's.
         value = sum(line.subtotal.minor for line in c.lines)
         return ResponseWindow.for_request(c.policy, value)
-
-
-@strawberry.type
-class CancellationConnection(RequestConnection[Cancellation]):
-    pass

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any, Self, TypeVar
+from types import new_class
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import strawberry
 from strawberry.types import Info
@@ -34,7 +35,7 @@ from models.request_kinds import PROFILES
 from models.requests import NextAction as DomainNextAction
 from models.requests import RequestKind as DomainRequestKind
 from models.requests import TimelineRecord as DomainRecord
-from resolvers.context import Context, actor_of
+from resolvers.context import Context, actor_of, services_of
 from resolvers.evidence.types import Evidence, evidence_of
 from resolvers.inputs import well_formed_id
 from resolvers.requests.marketplace import MarketplaceRequest, marketplace_of
@@ -193,37 +194,80 @@ class RequestConnection(Connection[Node]):
 
     count_tabs: strawberry.Private[TabCounter]
 
-    @classmethod
-    async def page(
-        cls,
-        info: Info[Context, Any],
-        reads: RequestReads[Any, Any, Any],
-        present: Callable[[Any], Node],
-        shop_id: str | None,
-        tab: Enum,
-        f: Any,
-        sort: str,
-        first: int,
-        after: str | None,
-    ) -> Self:
-        """A tab's page of the kind `reads` serves (the tab's domain twin; ALL: None), each
-        request presented, its tabs counted when asked under the same shop and filter."""
-        domain_tab = None if tab.name == "ALL" else reads.tabs[tab.name]
-        found, page = await reads.page(actor_of(info), shop_id, domain_tab, f, sort, first, after)
-        return cls.of(
-            found, page, present, count_tabs=lambda actor: reads.tab_counts(actor, shop_id, f)
-        )
-
     @strawberry.field(description="The count of every tab (ALL included) under the same filter.")
     async def tab_counts(self, info: Info[Context, Any]) -> list[TabCount]:
         return tab_counts(await self.count_tabs(actor_of(info)))
 
 
-async def request_by_id(
-    info: Info[Context, Any], reads: RequestReads[Any, Any, Any], id: strawberry.ID
-) -> Any:
-    """One request of the kind `reads` serves, to whoever may see it; a malformed id refused."""
-    return await reads.get(actor_of(info), well_formed_id(id, "id"))
+class KindQueries:
+    """The queries every kind has: one request by id and a tab of its page, for the kind whose
+    requests `service` (`Services.<service>`) reads and `node` presents (its `of`), with the
+    tabs `tabs` (ALL: every one)."""
+
+    def __init__(self, service: str, node: Any, tabs: Any) -> None:
+        self.service = service
+        self.node = node
+        self.tabs = tabs
+        name = node.__name__
+        self.connection = strawberry.type(
+            new_class(f"{name}Connection", (RequestConnection[node],))
+        )
+        self.sorts = api_enum(f"{name}Sort", SORT_ORDERS)
+
+    def reads(self, info: Info[Context, Any]) -> RequestReads[Any, Any, Any]:
+        return getattr(services_of(info), self.service)  # type: ignore[no-any-return]
+
+    def one(self) -> Any:
+        """One request, to whoever may see it; a malformed id refused."""
+
+        async def one(info: Info[Context, Any], id: strawberry.ID) -> Any:
+            found = await self.reads(info).get(actor_of(info), well_formed_id(id, "id"))
+            return self.node.of(found)
+
+        one.__annotations__ = {"info": Info[Context, Any], "id": strawberry.ID, "return": self.node}
+        return strawberry.field(one)
+
+    def page(
+        self,
+        filter_input: type,
+        description: str,
+        default_sort: Callable[[Enum, Any], str] | None = None,
+    ) -> Any:
+        """A tab's page: filtered (`filter_input`), sorted (NEWEST unless asked; with
+        `default_sort`, the sort may be left out and it decides from the tab and the filter),
+        paged; its tabs counted when asked, under the same shop and filter."""
+
+        async def page(
+            info: Info[Context, Any],
+            shop_id: strawberry.ID | None = None,
+            tab: Enum = self.tabs.ALL,
+            filter: Any = None,
+            sort: Enum | None = None if default_sort else self.sorts.NEWEST,
+            first: int = 20,
+            after: str | None = None,
+        ) -> Any:
+            reads = self.reads(info)
+            f = list_filter(filter, type(reads.whole_shop))
+            order = sort.value if sort is not None else default_sort(tab, f)  # type: ignore[misc]
+            domain_tab = None if tab.name == "ALL" else reads.tabs[tab.name]
+            actor = actor_of(info)
+            found, page = await reads.page(actor, shop_id, domain_tab, f, order, first, after)
+            return self.connection.of(
+                found, page, self.node.of, count_tabs=lambda a: reads.tab_counts(a, shop_id, f)
+            )
+
+        # Strawberry reads the arguments and the result from the resolver.
+        page.__annotations__ = {
+            "info": Info[Context, Any],
+            "shop_id": strawberry.ID | None,
+            "tab": self.tabs,
+            "filter": filter_input | None,
+            "sort": self.sorts | None if default_sort else self.sorts,
+            "first": int,
+            "after": str | None,
+            "return": self.connection,
+        }
+        return strawberry.field(page, description=description)
 
 
 @strawberry.type(description="One change of a request (R11): who, when, from what to what, why.")

@@ -174,7 +174,7 @@ async def test_outside_a_batch_nothing_is_read_ahead(watched: tuple[Database, In
 async def _bump(db: Database, ident: str, session: Session) -> None:
     """A part's write of a document it read: at the batch's commit if it may wait, else now."""
     op = UpdateOne({"_id": ident}, {"$inc": {"n": 1}})
-    if not update_at_commit(db, db.db["parts"], [(ident, op)], session):
+    if not update_at_commit(db.db["parts"], [(ident, op)], session):
         await db.db["parts"].bulk_write([op], session=session)
 
 
@@ -204,7 +204,7 @@ async def test_updates_of_documents_read_ahead_are_written_in_one_statement_at_t
 async def test_a_read_of_a_document_whose_update_waits_for_the_commit_sees_the_update(
     watched: tuple[Database, Inserts],
 ) -> None:
-    db, inserts = watched
+    db, _ = watched
     await db.db["parts"].insert_one({"_id": "a", "n": 1})
     again: list[int] = []
 

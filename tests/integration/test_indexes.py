@@ -28,6 +28,7 @@ from storage.mongo import Database
 from storage.notifications import inbox_key
 from storage.pagination import SortOrder, encode_cursor, page_query
 from storage.refunds import FIELD as RECORD
+from storage.request_store import SORTS
 from storage.tickets import TicketFilter
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
@@ -67,14 +68,14 @@ SCOPES = [Scope(shop_id="shop-1"), Scope(buyer_id="buyer-1"), Scope(shop_id="sho
 
 @pytest.mark.parametrize(
     ("scope", "tab", "f", "sort"),
-    list(itertools.product(SCOPES, [None, *CancellationTab], FILTERS, cancellation_store.SORTS)),
+    list(itertools.product(SCOPES, [None, *CancellationTab], FILTERS, SORTS)),
 )
 async def test_every_cancellation_list_shape_uses_an_index(
     db: Database, scope: Scope, tab: CancellationTab | None, f: Any, sort: str
 ) -> None:
-    order = cancellation_store.SORTS[sort]
+    order = SORTS[sort]
     try:
-        query = cancellation_store.list_query(scope, tab, f, order)
+        query = f.query(scope, tab, order)
     except ValidationFailed:
         assert f.created_from and sort == "DEADLINE_SOONEST"  # refused, with a clear error
         return
@@ -191,16 +192,14 @@ AFTER_SALE_FILTERS = [
 
 @pytest.mark.parametrize(
     ("scope", "tab", "f", "sort"),
-    list(
-        itertools.product(SCOPES, [None, *AfterSaleTab], AFTER_SALE_FILTERS, after_sale_store.SORTS)
-    ),
+    list(itertools.product(SCOPES, [None, *AfterSaleTab], AFTER_SALE_FILTERS, SORTS)),
 )
 async def test_every_after_sale_list_shape_uses_an_index(
     db: Database, scope: Scope, tab: AfterSaleTab | None, f: Any, sort: str
 ) -> None:
-    order = after_sale_store.SORTS[sort]
+    order = SORTS[sort]
     try:
-        query = after_sale_store.list_query(scope, tab, f, order)
+        query = f.query(scope, tab, order)
     except ValidationFailed:
         # A time range and a sort on another key: refused with a clear error.
         assert (f.created_from and sort == "DEADLINE_SOONEST") or (

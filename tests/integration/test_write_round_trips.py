@@ -47,6 +47,7 @@ from models.commands import (
 from models.orders import FulfilmentState
 from services.bootstrap import Services, build_services
 from storage import cancellations as cancellation_store
+from storage import orders as order_store
 from storage import refunds as refund_store
 from storage.mongo import Database, connect
 from tests.support.api_client import GraphQLClient
@@ -368,6 +369,19 @@ async def test_c6_a_batch_found_by_the_worker_scan_reads_no_shop_before_its_tran
     assert set(command.cancellation_ids) <= {i for i, _ in due}
     sent = await counted.trips.count(counted.services.handle(EXPIRY_WORKER, command))
     assert sent.count(("find", "cancellations")) == 1, _shown(sent)  # the batch's own read
+
+
+async def test_c8_an_unpaid_batch_found_by_the_worker_scan_reads_no_shop_before_its_transaction(
+    counted: Counted, shop_id: str
+) -> None:
+    """The payment deadline's scan reads each due order's shop with its deadline too
+    (storage/request_store.py::overdue)."""
+    command = await _unpaid_orders(counted, shop_id)
+    assert isinstance(command, CancelUnpaidOrders)
+    due = await order_store.due_for_payment_cancel(counted.db, counted.clock.now(), 100_000)
+    assert set(command.order_ids) <= {i for i, _ in due}
+    sent = await counted.trips.count(counted.services.handle(EXPIRY_WORKER, command))
+    assert sent.count(("find", "orders")) == 1, _shown(sent)  # the batch's own read
 
 
 ACCEPT = """mutation($id: ID!) { acceptCancellation(input: {cancellationId: $id}) {

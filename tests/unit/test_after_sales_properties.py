@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
+from models import commands
 from models.actors import Actor, ActorKind
 from models.after_sales import (
     DEADLINE_ACTIONS,
@@ -28,6 +29,7 @@ from models.after_sales import (
     AfterSaleKind,
     AfterSaleOutcome,
     AfterSaleRequest,
+    AfterSalesCase,
     AfterSaleStatus,
     DecisionType,
     act_on_deadline,
@@ -35,14 +37,12 @@ from models.after_sales import (
     appeal,
     approve,
     confirm_receipt,
-    decide_for_buyer,
-    decide_for_seller,
+    decide_appeal,
     follow_replacement_order,
     issue_replacement_refund,
     line_eligibility,
     offer_partial_refund,
-    refund_by_platform,
-    refund_by_seller,
+    refund_without_request,
     reject,
     reject_on_receipt,
     replacement_delivered,
@@ -51,6 +51,9 @@ from models.after_sales import (
     ship_return,
     transition_for,
     withdraw,
+)
+from models.after_sales import (
+    Step as StepOn,
 )
 from models.after_sales_errors import AfterSaleRefused
 from models.after_sales_reasons import (
@@ -196,64 +199,41 @@ def _amount(world: World, step: Step) -> Money | None:
 def _apply(world: World, step: Step) -> AfterSaleOutcome | Order | None:
     actor = ACTORS[step.actor]
     order, ledger, now = world.order, world.ledger, world.now
-    existing = list(world.requests.values())
+    order_case = AfterSalesCase(order, ledger, list(world.requests.values()))
     match step.action:
         case "request":
             reasons = REQUEST_REASONS[step.kind]
             not_received = step.kind is AfterSaleKind.REFUND_ONLY and step.pick % 2 == 0
             reason = "NOT_RECEIVED" if not_received else _reason(reasons, step.reason_index)
+            lines = commands.chosen_lines(_lines(world, step) or _all_lines(world))
+            asked = commands.RequestAfterSale(order.id, step.kind, lines, reason, step.comment)
             return request_by_buyer(
-                order,
-                existing,
-                ledger,
-                actor,
-                step.kind,
-                _lines(world, step) or _all_lines(world),
-                reason,
-                step.comment,
-                Opening(world.policy, now, world.new_id()),
+                order_case, actor, asked, Opening(world.policy, now, world.new_id())
             )
-        case "seller_refund":
-            return refund_by_seller(
-                order,
-                existing,
-                ledger,
-                actor,
-                _reason(SELLER_REFUND_REASONS, step.reason_index),
+        case "seller_refund" | "platform_refund":
+            seller = step.action == "seller_refund"
+            catalogue = SELLER_REFUND_REASONS if seller else PLATFORM_REFUND_REASONS
+            refund = (commands.RefundOrder if seller else commands.PlatformRefund)(
+                order.id,
+                _reason(catalogue, step.reason_index),
                 step.comment,
-                Opening(world.policy, now, world.new_id()),
-                lines=_lines(world, step),
-                partial_amount=_amount(world, step) if step.keeps else None,
+                commands.chosen_lines(_lines(world, step)),
+                _amount(world, step) if step.keeps else None,
             )
-        case "platform_refund":
-            return refund_by_platform(
-                order,
-                existing,
-                ledger,
-                actor,
-                _reason(PLATFORM_REFUND_REASONS, step.reason_index),
-                step.comment,
-                Opening(world.policy, now, world.new_id()),
-                lines=_lines(world, step),
-                partial_amount=_amount(world, step) if step.keeps else None,
-            )
+            opening = Opening(world.policy, now, world.new_id())
+            return refund_without_request(order_case, actor, refund, opening)
         case "delivered":
             return order.delivered(now)
     r = _target(world, step)
     if r is None:
         return None
+    at = StepOn(r, order, ledger, actor, now, _replacement(world, r))
     match step.action:
         case "approve":
             replacing = step.decision is DecisionType.APPROVE_REPLACEMENT
             partial = step.decision is DecisionType.OFFER_PARTIAL_REFUND or step.pick % 2 == 0
-            return approve(
-                r,
-                order,
-                ledger,
-                actor,
-                step.decision,
-                now,
-                lines=_lines(world, step) if step.pick % 3 == 0 else None,
+            terms = commands.ApprovalTerms(
+                lines=commands.chosen_lines(_lines(world, step) if step.pick % 3 == 0 else None),
                 buyer_keeps_item=step.keeps,
                 partial_amount=_amount(world, step) if partial and not replacing else None,
                 reason=_reason(REPLACEMENT_APPROVE_REASONS, step.reason_index)
@@ -261,46 +241,46 @@ def _apply(world: World, step: Step) -> AfterSaleOutcome | Order | None:
                 else None,
                 comment=step.comment,
             )
+            return approve(at, commands.ApproveAfterSale(r.id, step.decision, terms))
         case "reject":
             reason = _reason(REJECT_REASONS[r.kind], step.reason_index)
-            return reject(r, order, actor, reason, step.comment, now)
+            return reject(at, commands.RejectAfterSale(r.id, reason, step.comment))
         case "withdraw":
-            return withdraw(r, order, actor, now)
+            return withdraw(at, commands.WithdrawAfterSale(r.id))
         case "appeal":
             reason = _reason(APPEAL_REASONS, step.reason_index)
-            return appeal(r, order, actor, reason, step.comment, now)
+            return appeal(at, commands.AppealAfterSale(r.id, reason, step.comment))
         case "decide_for_buyer":
-            return decide_for_buyer(r, order, ledger, actor, "mediated", now)
+            return decide_appeal(at, commands.DecideAppeal(r.id, True, "mediated"))
         case "decide_for_seller":
-            return decide_for_seller(r, order, actor, "mediated", now)
+            return decide_appeal(at, commands.DecideAppeal(r.id, False, "mediated"))
         case "ship_return":
-            return ship_return(r, order, actor, "UPS", "1Z-R", now)
+            return ship_return(at, commands.ShipReturn(r.id, "UPS", "1Z-R"))
         case "confirm_receipt":
-            return confirm_receipt(r, order, ledger, actor, now)
+            return confirm_receipt(at, commands.ConfirmReturnReceived(r.id))
         case "reject_on_receipt":
             reason = _reason(RECEIPT_REJECT_REASONS, step.reason_index)
-            return reject_on_receipt(r, order, actor, reason, step.comment, now)
+            return reject_on_receipt(at, commands.RejectReturnOnReceipt(r.id, reason, step.comment))
         case "ship_replacement":
-            return ship_replacement(r, order, actor, "UPS", "1Z-P", now, _replacement(world, r))
+            return ship_replacement(at, commands.ShipReplacement(r.id, "UPS", "1Z-P"))
         case "replacement_delivered":
-            return replacement_delivered(r, order, actor, now, _replacement(world, r))
+            return replacement_delivered(at, commands.RecordReplacementDelivered(r.id))
         case "offer":
             # Mostly a small amount an order can refund; the menu's bad ones sometimes.
             minor = step.amount if step.amount is not None and step.keeps else 1 + step.pick
             amount = Money(minor, world.currency())
-            lines = _lines(world, step) if step.pick % 3 == 0 else None
+            lines = commands.chosen_lines(_lines(world, step) if step.pick % 3 == 0 else None)
             return offer_partial_refund(
-                r, order, ledger, actor, amount, now, lines=lines, comment=step.comment
+                at, commands.OfferPartialRefund(r.id, amount, lines, step.comment)
             )
         case "answer_offer":
-            return answer_offer(r, order, ledger, actor, step.keeps, now)
+            return answer_offer(at, commands.AnswerOffer(r.id, step.keeps))
         case "refund_instead":
-            replacement = _replacement(world, r)
-            return issue_replacement_refund(r, order, ledger, actor, step.comment, now, replacement)
+            return issue_replacement_refund(at, commands.IssueReplacementRefund(r.id, step.comment))
         case "replacement_order_moves":
             return _replacement_order_moves(world, r, actor)
         case "deadline":
-            return act_on_deadline(r, order, ledger, actor, now)
+            return act_on_deadline(at)
     raise AssertionError(step.action)
 
 
@@ -323,7 +303,7 @@ def _replacement_order_moves(
     else:
         return None
     # One transaction: a refused request step leaves the order unmoved too.
-    out = follow_replacement_order(r, world.order, moved, actor, world.now)
+    out = follow_replacement_order(StepOn(r, world.order, world.ledger, actor, world.now, moved))
     world.replacement_orders[moved.id] = moved  # moved, whether the request follows or not
     return out
 
@@ -333,9 +313,8 @@ def _check_request_refusal(world: World, step: Step, refusal: AfterSaleRefused) 
     if refusal.code not in ("WINDOW_PASSED", "SECOND_REJECTION_ONLY_APPEAL", "ALREADY_REQUESTED"):
         return
     asked = _lines(world, step) or _all_lines(world)
-    shown = line_eligibility(
-        world.order, list(world.requests.values()), PolicyBook({}, world.policy), world.now
-    )
+    case = AfterSalesCase(world.order, world.ledger, list(world.requests.values()))
+    shown = line_eligibility(case, PolicyBook({}, world.policy), world.now)
     codes = {e.code for e in shown if e.kind is step.kind and e.line_id in asked}
     assert refusal.code in codes, (refusal.code, codes)
 
@@ -381,9 +360,8 @@ def _check_step(world: World, step: Step, out: AfterSaleOutcome) -> None:
     if step.action == "request":
         # R5: after two rejections on the order the buyer may only appeal.
         assert world.rejection_events < 2
-        shown = line_eligibility(
-            world.order, list(world.requests.values()), PolicyBook({}, world.policy), world.now
-        )
+        case = AfterSalesCase(world.order, world.ledger, list(world.requests.values()))
+        shown = line_eligibility(case, PolicyBook({}, world.policy), world.now)
         for line_id, quantity in r.quantities.items():
             (e,) = [x for x in shown if x.line_id == line_id and x.kind is r.kind]
             assert e.eligible and quantity <= e.available_quantity, e

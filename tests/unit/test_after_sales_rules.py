@@ -25,24 +25,24 @@ from models.after_sales import (
     AfterSaleKind,
     AfterSaleOutcome,
     AfterSaleRequest,
+    AfterSalesCase,
     AfterSaleStatus,
     AfterSaleTab,
     DecisionType,
     Initiator,
+    Step,
     act_on_deadline,
     appeal,
     approve,
     auto_approve,
     auto_confirm_receipt,
     confirm_receipt,
-    decide_for_buyer,
-    decide_for_seller,
+    decide_appeal,
     expire_return,
     finalize_rejection,
     line_eligibility,
     quote_for_request,
-    refund_by_platform,
-    refund_by_seller,
+    refund_without_request,
     reject,
     reject_on_receipt,
     replacement_delivered,
@@ -60,6 +60,23 @@ from models.after_sales_errors import (
     RefundExceedsPaid,
     RefundExceedsRefundable,
     WindowClosed,
+)
+from models.commands import (
+    AppealAfterSale,
+    ApprovalTerms,
+    ApproveAfterSale,
+    ConfirmReturnReceived,
+    DecideAppeal,
+    PlatformRefund,
+    RecordReplacementDelivered,
+    RefundOrder,
+    RejectAfterSale,
+    RejectReturnOnReceipt,
+    RequestAfterSale,
+    ShipReplacement,
+    ShipReturn,
+    WithdrawAfterSale,
+    chosen_lines,
 )
 from models.errors import InvalidTransition, NotPending, ResponseWindowClosed, ValidationFailed
 from models.money import Money
@@ -146,6 +163,10 @@ class Shop:
     def existing(self) -> Sequence[AfterSaleRequest]:
         return list(self.requests.values())
 
+    def case(self) -> AfterSalesCase:
+        """The order's case: its order, ledger and requests as they are."""
+        return AfterSalesCase(self.order, self.ledger, list(self.existing))
+
     def ask(
         self,
         kind: AfterSaleKind = RR,
@@ -158,15 +179,11 @@ class Shop:
     ) -> AfterSaleOutcome:
         self.n += 1
         reason = reason or ("NOT_RECEIVED" if kind is RO else "DAMAGED")
+        asked = chosen_lines(lines or {MUG: 2, COASTER: 1})
         out = request_by_buyer(
-            self.order,
-            self.existing,
-            self.ledger,
+            self.case(),
             BUYER,
-            kind,
-            lines or {MUG: 2, COASTER: 1},
-            reason,
-            note,
+            RequestAfterSale(self.order.id, kind, asked, reason, note),
             Opening(policy or self.policy, at, f"as-{self.n}"),
         )
         self.take(out)
@@ -174,6 +191,12 @@ class Shop:
 
     def get(self, r: AfterSaleRequest) -> AfterSaleRequest:
         return self.requests[r.id]
+
+    def at(
+        self, r: AfterSaleRequest, actor: Actor, now: datetime, replacement: Order | None = None
+    ) -> Step:
+        """A step on `r` by `actor` at `now`, on this shop's order and ledger as they are."""
+        return Step(r, self.order, self.ledger, actor, now, replacement)
 
 
 def paid_back(out: AfterSaleOutcome) -> Money:
@@ -229,13 +252,17 @@ def test_r1_refund_only_for_never_received_order() -> None:
     out = shop.ask(RO, at=expected)
     assert out.request.status is S.PENDING_SELLER
     done = approve(
-        out.request, shop.order, shop.ledger, SELLER, DecisionType.APPROVE_REFUND, expected + HOUR
+        shop.at(out.request, SELLER, expected + HOUR),
+        ApproveAfterSale(out.request.id, DecisionType.APPROVE_REFUND),
     )
     assert done.request.status is S.REFUNDED
     assert paid_back(done) == usd(GRAND_MINOR)  # never received: the shipping comes back too
 
     with pytest.raises(DecisionNotAllowed):
-        approve(out.request, shop.order, shop.ledger, SELLER, DecisionType.APPROVE_RETURN, expected)
+        approve(
+            shop.at(out.request, SELLER, expected),
+            ApproveAfterSale(out.request.id, DecisionType.APPROVE_RETURN),
+        )
 
 
 def test_r1_never_received_cash_on_delivery_has_nothing_to_refund() -> None:
@@ -253,7 +280,10 @@ def test_r1_quantity_used_up() -> None:
 
     first = shop.ask(RO, {MUG: 1}, "DAMAGED")
     shop.take(
-        approve(first.request, shop.order, shop.ledger, SELLER, DecisionType.APPROVE_REFUND, ASKED)
+        approve(
+            shop.at(first.request, SELLER, ASKED),
+            ApproveAfterSale(first.request.id, DecisionType.APPROVE_REFUND),
+        )
     )
     with pytest.raises(AfterSaleRefused) as used:
         shop.ask(RR, {MUG: 2})
@@ -271,31 +301,33 @@ def test_r1_already_requested_while_a_request_is_open_on_the_line() -> None:
     assert refused.value.existing_id == first.request.id
     # Another line is free, and a withdrawn request frees its line.
     assert shop.ask(RP, {COASTER: 1}).request.status is S.PENDING_SELLER
-    shop.take(withdraw(first.request, shop.order, BUYER, ASKED + HOUR))
+    shop.take(
+        withdraw(shop.at(first.request, BUYER, ASKED + HOUR), WithdrawAfterSale(first.request.id))
+    )
     assert shop.ask(RR, {MUG: 2}, at=ASKED + HOUR).request.status is S.PENDING_SELLER
 
 
 def test_r1_eligibility_per_line_and_kind() -> None:
     shop = Shop()
     book = PolicyBook({"home": DEFAULT_POLICY})
-    before = line_eligibility(shop.order, shop.existing, book, ASKED)
+    before = line_eligibility(shop.case(), book, ASKED)
     assert len(before) == 2 * len(AfterSaleKind)
     assert all(e.eligible and e.code is None for e in before)
     assert {e.available_quantity for e in before if e.line_id == MUG} == {2}
 
     shop.ask(RR, {MUG: 1})
-    now = line_eligibility(shop.order, shop.existing, book, ASKED)
+    now = line_eligibility(shop.case(), book, ASKED)
     assert {(e.line_id, e.eligible, e.code) for e in now} == {
         (MUG, False, "ALREADY_REQUESTED"),
         (COASTER, True, None),
     }
-    late = line_eligibility(shop.order, shop.existing, book, DELIVERED + 15 * DAY)
+    late = line_eligibility(shop.case(), book, DELIVERED + 15 * DAY)
     assert {e.code for e in late} == {"WINDOW_PASSED"}
 
     transit = make_order(FulfilmentState.IN_TRANSIT)
     codes = {
         e.kind: e.code
-        for e in line_eligibility(transit, [], book, SHIPPED + NOT_RECEIVED_AFTER)
+        for e in line_eligibility(Shop(transit).case(), book, SHIPPED + NOT_RECEIVED_AFTER)
         if e.line_id == MUG
     }
     assert codes == {RO: None, RR: "NOT_DELIVERED", RP: "NOT_DELIVERED"}
@@ -309,9 +341,11 @@ def test_r1_reason_comes_from_the_kinds_catalogue_and_note_is_bounded() -> None:
     assert Shop().ask(RR, note="x" * 500).request.note == "x" * 500
     with pytest.raises(InvalidTransition):
         request_by_buyer(
-            make_order(), [], RefundLedger.for_order(make_order()), SELLER, RR, {MUG: 1},
-            "DAMAGED", None, Opening(DEFAULT_POLICY, ASKED, "as-x"),
-        )  # fmt: skip
+            Shop().case(),
+            SELLER,
+            RequestAfterSale(make_order().id, RR, chosen_lines({MUG: 1}), "DAMAGED"),
+            Opening(DEFAULT_POLICY, ASKED, "as-x"),
+        )
 
 
 # --- R2 -------------------------------------------------------------------------------------
@@ -343,11 +377,13 @@ def test_r2_tabs_follow_status() -> None:
     shop = Shop()
     r = shop.ask(RR).request
     assert r.tab is AfterSaleTab.TO_PROCEED
-    r = shop.take(approve(r, shop.order, shop.ledger, SELLER, DecisionType.APPROVE_RETURN, ASKED))
+    r = shop.take(
+        approve(shop.at(r, SELLER, ASKED), ApproveAfterSale(r.id, DecisionType.APPROVE_RETURN))
+    )
     assert r.tab is AfterSaleTab.IN_PROCESS
-    r = shop.take(ship_return(r, shop.order, BUYER, "UPS", "1Z1", ASKED + HOUR))
+    r = shop.take(ship_return(shop.at(r, BUYER, ASKED + HOUR), ShipReturn(r.id, "UPS", "1Z1")))
     assert r.tab is AfterSaleTab.IN_PROCESS
-    r = shop.take(confirm_receipt(r, shop.order, shop.ledger, SELLER, ASKED + DAY))
+    r = shop.take(confirm_receipt(shop.at(r, SELLER, ASKED + DAY), ConfirmReturnReceived(r.id)))
     assert r.tab is AfterSaleTab.COMPLETED
 
 
@@ -379,15 +415,15 @@ def test_r3_seller_silence_approves() -> None:
     assert (r.next_action.actor_kind, r.next_action.due_at) == (ActorKind.SELLER_AGENT, respond_by)
 
     with pytest.raises(DeadlineNotReached):
-        auto_approve(r, shop.order, shop.ledger, EXPIRY_WORKER, respond_by - MS)
+        auto_approve(shop.at(r, EXPIRY_WORKER, respond_by - MS))
     with pytest.raises(ResponseWindowClosed):
-        approve(r, shop.order, shop.ledger, SELLER, DecisionType.APPROVE_REFUND, respond_by)
+        approve(shop.at(r, SELLER, respond_by), ApproveAfterSale(r.id, DecisionType.APPROVE_REFUND))
     with pytest.raises(ResponseWindowClosed):
-        reject(r, shop.order, SELLER, "NO_EVIDENCE", None, respond_by)
+        reject(shop.at(r, SELLER, respond_by), RejectAfterSale(r.id, "NO_EVIDENCE"))
     with pytest.raises(InvalidTransition):
-        auto_approve(r, shop.order, shop.ledger, SELLER, respond_by)
+        auto_approve(shop.at(r, SELLER, respond_by))
 
-    out = act_on_deadline(r, shop.order, shop.ledger, EXPIRY_WORKER, respond_by)
+    out = act_on_deadline(shop.at(r, EXPIRY_WORKER, respond_by))
     assert out.request.status is S.REFUNDED
     assert out.record.action is AfterSaleAction.AUTO_APPROVE
     assert out.record.deadline == respond_by
@@ -398,7 +434,7 @@ def test_r3_seller_silence_approves() -> None:
     # A return request is approved as asked: the buyer must now ship the item back.
     shop2 = Shop()
     ret = shop2.ask(RR).request
-    out2 = auto_approve(ret, shop2.order, shop2.ledger, EXPIRY_WORKER, respond_by + HOUR)
+    out2 = auto_approve(shop2.at(ret, EXPIRY_WORKER, respond_by + HOUR))
     assert out2.request.status is S.AWAITING_BUYER_RETURN
     assert out2.request.deadline == respond_by + HOUR + DEFAULT_POLICY.buyer_return_shipping_window
 
@@ -410,23 +446,30 @@ def test_r4_reject_needs_reason() -> None:
     shop = Shop()
     r = shop.ask(RR).request
     with pytest.raises(ValidationFailed):
-        reject(r, shop.order, SELLER, "NOT_A_REASON", None, ASKED)
+        reject(shop.at(r, SELLER, ASKED), RejectAfterSale(r.id, "NOT_A_REASON"))
     with pytest.raises(ValidationFailed):
-        reject(r, shop.order, SELLER, "OUT_OF_STOCK", None, ASKED)  # a replacement reason
+        reject(
+            shop.at(r, SELLER, ASKED), RejectAfterSale(r.id, "OUT_OF_STOCK")
+        )  # a replacement reason
     with pytest.raises(InvalidTransition):
-        reject(r, shop.order, BUYER, "NO_EVIDENCE", None, ASKED)
+        reject(shop.at(r, BUYER, ASKED), RejectAfterSale(r.id, "NO_EVIDENCE"))
 
-    out = reject(r, shop.order, SELLER, "NO_EVIDENCE", None, ASKED + HOUR)
+    out = reject(shop.at(r, SELLER, ASKED + HOUR), RejectAfterSale(r.id, "NO_EVIDENCE"))
     assert out.request.status is S.REJECTED
     assert out.request.rejection is not None
     assert (out.request.rejection.reason, out.request.rejection.comment) == ("NO_EVIDENCE", None)
     assert out.request.deadline == ASKED + HOUR + DEFAULT_POLICY.appeal_window
     assert "appeal" in buyer_notes(out)[0].message
 
-    with_comment = reject(r, shop.order, SELLER, "NO_EVIDENCE", "  no photo  ", ASKED)
+    with_comment = reject(
+        shop.at(r, SELLER, ASKED), RejectAfterSale(r.id, "NO_EVIDENCE", "  no photo  ")
+    )
     assert with_comment.record.comment == "no photo"
     with pytest.raises(NotPending) as again:
-        reject(out.request, shop.order, SELLER, "NO_EVIDENCE", None, ASKED + HOUR)
+        reject(
+            shop.at(out.request, SELLER, ASKED + HOUR),
+            RejectAfterSale(out.request.id, "NO_EVIDENCE"),
+        )
     assert again.value.current_state == "REJECTED"
 
 
@@ -436,7 +479,9 @@ def test_r4_reject_needs_reason() -> None:
 def test_r5_second_request_links_to_first_and_closes_its_rejection() -> None:
     shop = Shop()
     first = shop.ask(RR, {MUG: 2}).request
-    first = shop.take(reject(first, shop.order, SELLER, "NO_EVIDENCE", None, ASKED + HOUR))
+    first = shop.take(
+        reject(shop.at(first, SELLER, ASKED + HOUR), RejectAfterSale(first.id, "NO_EVIDENCE"))
+    )
     assert shop.ask(RR, {COASTER: 1}, at=ASKED + 2 * HOUR).superseded == ()
 
     out = shop.ask(RR, {MUG: 1}, at=ASKED + 3 * HOUR)
@@ -447,24 +492,33 @@ def test_r5_second_request_links_to_first_and_closes_its_rejection() -> None:
     assert closed.timeline[-1].action is AfterSaleAction.SUPERSEDE
     assert closed.timeline[-1].actor_kind is ActorKind.BUYER
     with pytest.raises(InvalidTransition):
-        appeal(closed, shop.order, BUYER, "HAVE_EVIDENCE", None, ASKED + 4 * HOUR)
+        appeal(
+            shop.at(closed, BUYER, ASKED + 4 * HOUR), AppealAfterSale(closed.id, "HAVE_EVIDENCE")
+        )
 
 
 def test_r5_second_rejection_allows_only_appeal() -> None:
     shop = Shop()
     first = shop.ask(RR, {MUG: 1}).request
-    shop.take(reject(first, shop.order, SELLER, "NO_EVIDENCE", None, ASKED + HOUR))
+    shop.take(
+        reject(shop.at(first, SELLER, ASKED + HOUR), RejectAfterSale(first.id, "NO_EVIDENCE"))
+    )
     second = shop.ask(RR, {MUG: 1}, at=ASKED + 2 * HOUR).request
-    second = shop.take(reject(second, shop.order, SELLER, "NO_EVIDENCE", None, ASKED + 3 * HOUR))
+    second = shop.take(
+        reject(shop.at(second, SELLER, ASKED + 3 * HOUR), RejectAfterSale(second.id, "NO_EVIDENCE"))
+    )
 
     with pytest.raises(AfterSaleRefused) as refused:
         shop.ask(RO, {COASTER: 1}, "DAMAGED", at=ASKED + 4 * HOUR)
     assert refused.value.code == "SECOND_REJECTION_ONLY_APPEAL"
     book = PolicyBook({})
-    assert {
-        e.code for e in line_eligibility(shop.order, shop.existing, book, ASKED + 4 * HOUR)
-    } == {"SECOND_REJECTION_ONLY_APPEAL"}
-    out = appeal(second, shop.order, BUYER, "HAVE_EVIDENCE", "photos attached", ASKED + 4 * HOUR)
+    assert {e.code for e in line_eligibility(shop.case(), book, ASKED + 4 * HOUR)} == {
+        "SECOND_REJECTION_ONLY_APPEAL"
+    }
+    out = appeal(
+        shop.at(second, BUYER, ASKED + 4 * HOUR),
+        AppealAfterSale(second.id, "HAVE_EVIDENCE", "photos attached"),
+    )
     assert out.request.status is S.APPEALED
     assert out.request.tab is AfterSaleTab.TO_PROCEED
     assert out.request.next_action is not None
@@ -474,14 +528,14 @@ def test_r5_second_rejection_allows_only_appeal() -> None:
 def test_r5_appeal_only_within_the_appeal_window() -> None:
     shop = Shop()
     r = shop.ask(RR).request
-    r = shop.take(reject(r, shop.order, SELLER, "NO_EVIDENCE", None, ASKED))
+    r = shop.take(reject(shop.at(r, SELLER, ASKED), RejectAfterSale(r.id, "NO_EVIDENCE")))
     appeal_by = ASKED + DEFAULT_POLICY.appeal_window
     with pytest.raises(WindowClosed) as closed:
-        appeal(r, shop.order, BUYER, "HAVE_EVIDENCE", None, appeal_by)
+        appeal(shop.at(r, BUYER, appeal_by), AppealAfterSale(r.id, "HAVE_EVIDENCE"))
     assert closed.value.code == "APPEAL_WINDOW_CLOSED"
     with pytest.raises(DeadlineNotReached):
-        finalize_rejection(r, shop.order, EXPIRY_WORKER, appeal_by - MS)
-    out = act_on_deadline(r, shop.order, shop.ledger, EXPIRY_WORKER, appeal_by)
+        finalize_rejection(shop.at(r, EXPIRY_WORKER, appeal_by - MS))
+    out = act_on_deadline(shop.at(r, EXPIRY_WORKER, appeal_by))
     assert out.request.status is S.CLOSED_FINAL
     assert out.record.deadline == appeal_by
     assert out.request.tab is AfterSaleTab.CLOSED
@@ -496,18 +550,22 @@ def _appealed(
     shop = Shop(policy=policy)
     r = shop.ask(kind, reason="DAMAGED").request
     reason = "NOT_ELIGIBLE" if kind is RP else "NO_EVIDENCE"
-    r = shop.take(reject(r, shop.order, SELLER, reason, "no", ASKED + HOUR))
-    r = shop.take(appeal(r, shop.order, BUYER, "HAVE_EVIDENCE", None, ASKED + 2 * HOUR))
+    r = shop.take(reject(shop.at(r, SELLER, ASKED + HOUR), RejectAfterSale(r.id, reason, "no")))
+    r = shop.take(
+        appeal(shop.at(r, BUYER, ASKED + 2 * HOUR), AppealAfterSale(r.id, "HAVE_EVIDENCE"))
+    )
     return shop, r
 
 
 def test_r6_appeal_decided_for_buyer_refunds() -> None:
     shop, r = _appealed(RO)
     with pytest.raises(InvalidTransition):
-        decide_for_buyer(r, shop.order, shop.ledger, SELLER, "no", ASKED + DAY)
+        decide_appeal(shop.at(r, SELLER, ASKED + DAY), DecideAppeal(r.id, True, "no"))
     with pytest.raises(ValidationFailed):
-        decide_for_buyer(r, shop.order, shop.ledger, PLATFORM, "  ", ASKED + DAY)
-    out = decide_for_buyer(r, shop.order, shop.ledger, PLATFORM, "photos show damage", ASKED + DAY)
+        decide_appeal(shop.at(r, PLATFORM, ASKED + DAY), DecideAppeal(r.id, True, "  "))
+    out = decide_appeal(
+        shop.at(r, PLATFORM, ASKED + DAY), DecideAppeal(r.id, True, "photos show damage")
+    )
     assert out.request.status is S.REFUNDED
     assert paid_back(out) == usd(GRAND_MINOR)
     assert out.ledger is not None and out.ledger.refunded_total == usd(GRAND_MINOR)
@@ -517,13 +575,17 @@ def test_r6_appeal_decided_for_buyer_refunds() -> None:
 
     # A return goes ahead as a return: the buyer ships the item back, then the refund follows.
     shop2, r2 = _appealed(RR)
-    out2 = decide_for_buyer(r2, shop2.order, shop2.ledger, PLATFORM, "for buyer", ASKED + DAY)
+    out2 = decide_appeal(
+        shop2.at(r2, PLATFORM, ASKED + DAY), DecideAppeal(r2.id, True, "for buyer")
+    )
     assert out2.request.status is S.AWAITING_BUYER_RETURN
 
 
 def test_r6_appeal_decided_for_seller_closes() -> None:
     shop, r = _appealed(RR)
-    out = decide_for_seller(r, shop.order, PLATFORM, "no defect visible", ASKED + DAY)
+    out = decide_appeal(
+        shop.at(r, PLATFORM, ASKED + DAY), DecideAppeal(r.id, False, "no defect visible")
+    )
     assert out.request.status is S.DECIDED_FOR_SELLER
     assert out.request.tab is AfterSaleTab.CLOSED
     assert out.request.resolved_at == ASKED + DAY
@@ -539,11 +601,21 @@ def test_r6_appeal_decided_for_seller_closes() -> None:
 def test_r6_appeal_after_rejection_on_receipt_refunds_without_a_second_return() -> None:
     shop = Shop()
     r = shop.ask(RR).request
-    r = shop.take(approve(r, shop.order, shop.ledger, SELLER, DecisionType.APPROVE_RETURN, ASKED))
-    r = shop.take(ship_return(r, shop.order, BUYER, "UPS", "1Z1", ASKED + HOUR))
-    r = shop.take(reject_on_receipt(r, shop.order, SELLER, "DAMAGED_BY_BUYER", None, ASKED + DAY))
-    r = shop.take(appeal(r, shop.order, BUYER, "RETURNED_AS_ASKED", None, ASKED + 2 * DAY))
-    out = decide_for_buyer(r, shop.order, shop.ledger, PLATFORM, "item was fine", ASKED + 3 * DAY)
+    r = shop.take(
+        approve(shop.at(r, SELLER, ASKED), ApproveAfterSale(r.id, DecisionType.APPROVE_RETURN))
+    )
+    r = shop.take(ship_return(shop.at(r, BUYER, ASKED + HOUR), ShipReturn(r.id, "UPS", "1Z1")))
+    r = shop.take(
+        reject_on_receipt(
+            shop.at(r, SELLER, ASKED + DAY), RejectReturnOnReceipt(r.id, "DAMAGED_BY_BUYER")
+        )
+    )
+    r = shop.take(
+        appeal(shop.at(r, BUYER, ASKED + 2 * DAY), AppealAfterSale(r.id, "RETURNED_AS_ASKED"))
+    )
+    out = decide_appeal(
+        shop.at(r, PLATFORM, ASKED + 3 * DAY), DecideAppeal(r.id, True, "item was fine")
+    )
     assert out.request.status is S.REFUNDED
 
 
@@ -555,12 +627,21 @@ def test_r7_partial_refund_never_above_refundable() -> None:
     r = shop.ask(RR, {MUG: 1}).request
     partial = DecisionType.APPROVE_REFUND  # with an amount: paid at once (an offer is R12)
     with pytest.raises(RefundExceedsRefundable) as above:
-        approve(r, shop.order, shop.ledger, SELLER, partial, ASKED, partial_amount=usd(2501))
+        approve(
+            shop.at(r, SELLER, ASKED),
+            ApproveAfterSale(r.id, partial, ApprovalTerms(partial_amount=usd(2501))),
+        )
     assert above.value.refundable == usd(2500)
     for bad in (usd(0), usd(-1), Money(100, "EUR")):
         with pytest.raises(RefundAmountInvalid):
-            approve(r, shop.order, shop.ledger, SELLER, partial, ASKED, partial_amount=bad)
-    out = approve(r, shop.order, shop.ledger, SELLER, partial, ASKED, partial_amount=usd(700))
+            approve(
+                shop.at(r, SELLER, ASKED),
+                ApproveAfterSale(r.id, partial, ApprovalTerms(partial_amount=bad)),
+            )
+    out = approve(
+        shop.at(r, SELLER, ASKED),
+        ApproveAfterSale(r.id, partial, ApprovalTerms(partial_amount=usd(700))),
+    )
     assert out.request.status is S.REFUNDED
     assert out.request.refund == RefundBreakdown(
         usd(700), usd(0), out.request.refund.lines if out.request.refund else ()
@@ -577,9 +658,11 @@ def test_r7_partial_refund_never_above_refundable() -> None:
 def test_r7_refunds_never_exceed_paid_across_requests_and_the_ledger_guards_it() -> None:
     shop = Shop()
     a = shop.ask(RO, {MUG: 1}, "DAMAGED").request
-    shop.take(approve(a, shop.order, shop.ledger, SELLER, DecisionType.APPROVE_REFUND, ASKED))
+    shop.take(
+        approve(shop.at(a, SELLER, ASKED), ApproveAfterSale(a.id, DecisionType.APPROVE_REFUND))
+    )
     b = shop.ask(RO, {MUG: 1, COASTER: 1}, "DAMAGED").request
-    last = approve(b, shop.order, shop.ledger, SELLER, DecisionType.APPROVE_REFUND, ASKED)
+    last = approve(shop.at(b, SELLER, ASKED), ApproveAfterSale(b.id, DecisionType.APPROVE_REFUND))
     shop.take(last)
     assert paid_back(last) == usd(2500 + 1000 + SHIPPING_MINOR)  # the last refund carries shipping
     assert shop.ledger.refunded_total == usd(GRAND_MINOR)
@@ -610,7 +693,7 @@ def test_r7_quote_is_what_the_refund_pays() -> None:
     promised = quote_for_request(r, shop.order, shop.ledger)
     assert promised == refund_quote(shop.order, shop.ledger, {MUG: 1, COASTER: 1})
     assert (promised.items, promised.shipping) == (usd(3500), usd(0))
-    out = approve(r, shop.order, shop.ledger, SELLER, DecisionType.APPROVE_REFUND, ASKED)
+    out = approve(shop.at(r, SELLER, ASKED), ApproveAfterSale(r.id, DecisionType.APPROVE_REFUND))
     assert out.request.refund == promised
     assert quote_for_request(out.request, out.order, out.ledger or shop.ledger) == promised
 
@@ -631,13 +714,8 @@ def test_r7_buyer_keeps_item_skips_return_shipping() -> None:
     shop = Shop()
     r = shop.ask(RR, {MUG: 1}).request
     out = approve(
-        r,
-        shop.order,
-        shop.ledger,
-        SELLER,
-        DecisionType.APPROVE_RETURN,
-        ASKED,
-        buyer_keeps_item=True,
+        shop.at(r, SELLER, ASKED),
+        ApproveAfterSale(r.id, DecisionType.APPROVE_RETURN, ApprovalTerms(buyer_keeps_item=True)),
     )
     assert out.request.status is S.REFUNDED
     assert out.request.return_shipment is None
@@ -647,7 +725,9 @@ def test_r7_buyer_keeps_item_skips_return_shipping() -> None:
     ]
     assert paid_back(out) == usd(2500)
 
-    without = approve(r, shop.order, shop.ledger, SELLER, DecisionType.APPROVE_RETURN, ASKED)
+    without = approve(
+        shop.at(r, SELLER, ASKED), ApproveAfterSale(r.id, DecisionType.APPROVE_RETURN)
+    )
     assert without.request.status is S.AWAITING_BUYER_RETURN
     assert without.ledger is None
 
@@ -658,10 +738,16 @@ def test_r7_approve_subset_of_lines() -> None:
     for wrong in ({MUG: 3}, {"nope": 1}, {MUG: 0}, {}):
         with pytest.raises(ValidationFailed):
             approve(
-                r, shop.order, shop.ledger, SELLER, DecisionType.APPROVE_REFUND, ASKED, lines=wrong
+                shop.at(r, SELLER, ASKED),
+                ApproveAfterSale(
+                    r.id, DecisionType.APPROVE_REFUND, ApprovalTerms(lines=chosen_lines(wrong))
+                ),
             )
     out = approve(
-        r, shop.order, shop.ledger, SELLER, DecisionType.APPROVE_REFUND, ASKED, lines={MUG: 1}
+        shop.at(r, SELLER, ASKED),
+        ApproveAfterSale(
+            r.id, DecisionType.APPROVE_REFUND, ApprovalTerms(lines=chosen_lines({MUG: 1}))
+        ),
     )
     assert out.request.covered == {MUG: 1}
     assert paid_back(out) == usd(2500)
@@ -675,29 +761,21 @@ def test_r7_decision_must_fit_the_request() -> None:
     r = shop.ask(RR, {MUG: 1}).request
     with pytest.raises(DecisionNotAllowed):
         approve(
-            r,
-            shop.order,
-            shop.ledger,
-            SELLER,
-            DecisionType.APPROVE_REPLACEMENT,
-            ASKED,
-            reason="GOODWILL",
+            shop.at(r, SELLER, ASKED),
+            ApproveAfterSale(
+                r.id, DecisionType.APPROVE_REPLACEMENT, ApprovalTerms(reason="GOODWILL")
+            ),
         )
     with pytest.raises(ValidationFailed):
         approve(
-            r,
-            shop.order,
-            shop.ledger,
-            SELLER,
-            DecisionType.APPROVE_RETURN,
-            ASKED,
-            reason="GOODWILL",
+            shop.at(r, SELLER, ASKED),
+            ApproveAfterSale(r.id, DecisionType.APPROVE_RETURN, ApprovalTerms(reason="GOODWILL")),
         )
     # A replacement request is settled with money only by its own decision (P4).
     rp = shop.ask(RP, {COASTER: 1}).request
     for money in (DecisionType.APPROVE_REFUND, DecisionType.APPROVE_RETURN):
         with pytest.raises(DecisionNotAllowed):
-            approve(rp, shop.order, shop.ledger, SELLER, money, ASKED)
+            approve(shop.at(rp, SELLER, ASKED), ApproveAfterSale(rp.id, money))
 
 
 # --- R8 -------------------------------------------------------------------------------------
@@ -706,22 +784,24 @@ def test_r7_decision_must_fit_the_request() -> None:
 def test_r8_return_completes_after_receipt() -> None:
     shop = Shop()
     r = shop.ask(RR, {MUG: 1}).request
-    r = shop.take(approve(r, shop.order, shop.ledger, SELLER, DecisionType.APPROVE_RETURN, ASKED))
+    r = shop.take(
+        approve(shop.at(r, SELLER, ASKED), ApproveAfterSale(r.id, DecisionType.APPROVE_RETURN))
+    )
     ship_by = ASKED + DEFAULT_POLICY.buyer_return_shipping_window
     assert (r.status, r.deadline) == (S.AWAITING_BUYER_RETURN, ship_by)
     assert r.next_action is not None and r.next_action.action == "SHIP_RETURN"
     assert r.refund is None and shop.ledger.refunded_total == usd(0)
     with pytest.raises(ValidationFailed):
-        ship_return(r, shop.order, BUYER, "UPS", "  ", ASKED + HOUR)
+        ship_return(shop.at(r, BUYER, ASKED + HOUR), ShipReturn(r.id, "UPS", "  "))
     with pytest.raises(InvalidTransition):
-        confirm_receipt(r, shop.order, shop.ledger, SELLER, ASKED + HOUR)
+        confirm_receipt(shop.at(r, SELLER, ASKED + HOUR), ConfirmReturnReceived(r.id))
 
-    r = shop.take(ship_return(r, shop.order, BUYER, "UPS", "1Z999", ASKED + HOUR))
+    r = shop.take(ship_return(shop.at(r, BUYER, ASKED + HOUR), ShipReturn(r.id, "UPS", "1Z999")))
     confirm_by = ASKED + HOUR + DEFAULT_POLICY.seller_receipt_window
     assert (r.status, r.deadline) == (S.RETURN_IN_TRANSIT, confirm_by)
     assert r.return_shipment is not None and r.return_shipment.tracking_number == "1Z999"
 
-    out = confirm_receipt(r, shop.order, shop.ledger, SELLER, ASKED + 2 * DAY)
+    out = confirm_receipt(shop.at(r, SELLER, ASKED + 2 * DAY), ConfirmReturnReceived(r.id))
     assert out.request.status is S.REFUNDED
     assert paid_back(out) == usd(2500)
     assert out.request.return_shipment is not None
@@ -732,19 +812,21 @@ def test_r8_return_completes_after_receipt() -> None:
 def test_r8_deadlines_of_return_shipping() -> None:
     shop = Shop()
     r = shop.ask(RR).request
-    r = shop.take(approve(r, shop.order, shop.ledger, SELLER, DecisionType.APPROVE_RETURN, ASKED))
+    r = shop.take(
+        approve(shop.at(r, SELLER, ASKED), ApproveAfterSale(r.id, DecisionType.APPROVE_RETURN))
+    )
     with pytest.raises(WindowClosed) as late:
-        ship_return(r, shop.order, BUYER, "UPS", "1Z", r.deadline or ASKED)
+        ship_return(shop.at(r, BUYER, r.deadline or ASKED), ShipReturn(r.id, "UPS", "1Z"))
     assert late.value.code == "RETURN_SHIPPING_WINDOW_CLOSED"
-    expired = expire_return(r, shop.order, EXPIRY_WORKER, r.deadline or ASKED)
+    expired = expire_return(shop.at(r, EXPIRY_WORKER, r.deadline or ASKED))
     assert expired.request.status is S.RETURN_EXPIRED
     assert expired.request.tab is AfterSaleTab.CLOSED
 
-    shipped = ship_return(r, shop.order, BUYER, "UPS", "1Z", ASKED + HOUR).request
+    shipped = ship_return(shop.at(r, BUYER, ASKED + HOUR), ShipReturn(r.id, "UPS", "1Z")).request
     confirm_by = shipped.deadline or ASKED
     with pytest.raises(WindowClosed):
-        confirm_receipt(shipped, shop.order, shop.ledger, SELLER, confirm_by)
-    auto = auto_confirm_receipt(shipped, shop.order, shop.ledger, EXPIRY_WORKER, confirm_by)
+        confirm_receipt(shop.at(shipped, SELLER, confirm_by), ConfirmReturnReceived(shipped.id))
+    auto = auto_confirm_receipt(shop.at(shipped, EXPIRY_WORKER, confirm_by))
     assert auto.request.status is S.REFUNDED
     assert auto.record.deadline == confirm_by
     assert paid_back(auto) == usd(GRAND_MINOR)
@@ -753,11 +835,18 @@ def test_r8_deadlines_of_return_shipping() -> None:
 def test_r8_reject_on_receipt_is_appealable() -> None:
     shop = Shop()
     r = shop.ask(RR).request
-    r = shop.take(approve(r, shop.order, shop.ledger, SELLER, DecisionType.APPROVE_RETURN, ASKED))
-    r = shop.take(ship_return(r, shop.order, BUYER, "UPS", "1Z", ASKED + HOUR))
+    r = shop.take(
+        approve(shop.at(r, SELLER, ASKED), ApproveAfterSale(r.id, DecisionType.APPROVE_RETURN))
+    )
+    r = shop.take(ship_return(shop.at(r, BUYER, ASKED + HOUR), ShipReturn(r.id, "UPS", "1Z")))
     with pytest.raises(ValidationFailed):
-        reject_on_receipt(r, shop.order, SELLER, "NO_EVIDENCE", None, ASKED + DAY)
-    out = reject_on_receipt(r, shop.order, SELLER, "WRONG_ITEM_RETURNED", "a sock", ASKED + DAY)
+        reject_on_receipt(
+            shop.at(r, SELLER, ASKED + DAY), RejectReturnOnReceipt(r.id, "NO_EVIDENCE")
+        )
+    out = reject_on_receipt(
+        shop.at(r, SELLER, ASKED + DAY),
+        RejectReturnOnReceipt(r.id, "WRONG_ITEM_RETURNED", "a sock"),
+    )
     assert out.request.status is S.REJECTED
     assert out.request.rejection is not None and out.request.rejection.on_receipt
     assert out.request.deadline == ASKED + DAY + DEFAULT_POLICY.appeal_window
@@ -769,10 +858,15 @@ def test_r8_reject_on_receipt_is_appealable() -> None:
 
 def test_r9_seller_initiated_refund_needs_no_request() -> None:
     shop = Shop()
-    out = refund_by_seller(
-        shop.order, [], shop.ledger, SELLER, "PRICING_ERROR", "overcharged",
-        Opening(DEFAULT_POLICY, ASKED, "as-9"), lines={MUG: 2}, partial_amount=usd(500),
-    )  # fmt: skip
+    adjusted = RefundOrder(
+        shop.order.id, "PRICING_ERROR", "overcharged", chosen_lines({MUG: 2}), usd(500)
+    )
+    out = refund_without_request(
+        AfterSalesCase(shop.order, shop.ledger, []),
+        SELLER,
+        adjusted,
+        Opening(DEFAULT_POLICY, ASKED, "as-9"),
+    )
     assert out.request.status is S.REFUNDED
     assert out.request.initiator is Initiator.SELLER
     assert out.request.timeline[0].from_status is None
@@ -784,72 +878,53 @@ def test_r9_seller_initiated_refund_needs_no_request() -> None:
     assert shop.ask(RR, {MUG: 2}).request.status is S.PENDING_SELLER
 
     with pytest.raises(ValidationFailed):
-        refund_by_seller(
-            shop.order,
-            [],
-            shop.ledger,
+        refund_without_request(
+            AfterSalesCase(shop.order, shop.ledger, []),
             SELLER,
-            "CHANGED_MIND",
-            None,
+            RefundOrder(shop.order.id, "CHANGED_MIND", None),
             Opening(DEFAULT_POLICY, ASKED, "x"),
         )
     with pytest.raises(InvalidTransition):
-        refund_by_seller(
-            shop.order,
-            [],
-            shop.ledger,
+        refund_without_request(
+            AfterSalesCase(shop.order, shop.ledger, []),
             BUYER,
-            "PRICING_ERROR",
-            None,
+            RefundOrder(shop.order.id, "PRICING_ERROR", None),
             Opening(DEFAULT_POLICY, ASKED, "x"),
         )
     waiting = Shop(make_order(FulfilmentState.AWAITING_SHIPMENT))
     with pytest.raises(AfterSaleRefused) as refused:
-        refund_by_seller(
-            waiting.order,
-            [],
-            waiting.ledger,
+        refund_without_request(
+            AfterSalesCase(waiting.order, waiting.ledger, []),
             SELLER,
-            "INVENTORY_SHORTAGE",
-            None,
+            RefundOrder(waiting.order.id, "INVENTORY_SHORTAGE", None),
             Opening(DEFAULT_POLICY, ASKED, "x"),
         )
     assert refused.value.code == "NOT_SHIPPED"
     with pytest.raises(AfterSaleRefused) as open_:
-        refund_by_seller(
-            shop.order,
-            shop.existing,
-            shop.ledger,
+        refund_without_request(
+            shop.case(),
             SELLER,
-            "PRICING_ERROR",
-            None,
+            RefundOrder(shop.order.id, "PRICING_ERROR", None, lines=chosen_lines({MUG: 1})),
             Opening(DEFAULT_POLICY, ASKED, "x"),
-            lines={MUG: 1},
         )
     assert open_.value.code == "ALREADY_REQUESTED"
 
 
 def test_r9_full_seller_refund_takes_everything_left() -> None:
     shop = Shop()
-    out = refund_by_seller(
-        shop.order,
-        [],
-        shop.ledger,
+    out = refund_without_request(
+        AfterSalesCase(shop.order, shop.ledger, []),
         SELLER,
-        "LOGISTICS_PROBLEM",
-        None,
+        RefundOrder(shop.order.id, "LOGISTICS_PROBLEM", None),
         Opening(DEFAULT_POLICY, ASKED, "as-1"),
     )
     assert paid_back(out) == usd(GRAND_MINOR)
     shop.take(out)
     with pytest.raises(AfterSaleRefused) as refused:
-        refund_by_seller(
-            shop.order,
-            shop.existing,
-            shop.ledger,
+        refund_without_request(
+            shop.case(),
             SELLER,
-            "LOGISTICS_PROBLEM",
-            None,
+            RefundOrder(shop.order.id, "LOGISTICS_PROBLEM", None),
             Opening(DEFAULT_POLICY, ASKED, "as-2"),
         )
     assert refused.value.code == "QUANTITY_USED_UP"
@@ -874,13 +949,10 @@ def test_r10_instant_refund_category_completes_without_seller() -> None:
 
 def test_r10_platform_refund_without_the_seller() -> None:
     shop = Shop()
-    out = refund_by_platform(
-        shop.order,
-        [],
-        shop.ledger,
+    out = refund_without_request(
+        AfterSalesCase(shop.order, shop.ledger, []),
         PLATFORM,
-        "POLICY_VIOLATION",
-        None,
+        PlatformRefund(shop.order.id, "POLICY_VIOLATION", None),
         Opening(DEFAULT_POLICY, ASKED, "as-1"),
     )
     assert out.request.status is S.REFUNDED
@@ -888,13 +960,10 @@ def test_r10_platform_refund_without_the_seller() -> None:
     assert paid_back(out) == usd(GRAND_MINOR)
     assert {n.recipient for n in out.notifications} == {Recipient.BUYER, Recipient.SHOP}
     with pytest.raises(InvalidTransition):
-        refund_by_platform(
-            shop.order,
-            [],
-            shop.ledger,
+        refund_without_request(
+            AfterSalesCase(shop.order, shop.ledger, []),
             SELLER,
-            "POLICY_VIOLATION",
-            None,
+            PlatformRefund(shop.order.id, "POLICY_VIOLATION", None),
             Opening(DEFAULT_POLICY, ASKED, "x"),
         )
 
@@ -919,15 +988,33 @@ def test_r11_every_transition_records_who_and_why() -> None:
     policy = CategoryPolicy(replacement_needs_item_back=True)
     shop = Shop(policy=policy)
     r = shop.ask(RP, {MUG: 1}, "DEFECTIVE", note="cracked").request
-    r = shop.take(reject(r, shop.order, SELLER, "NO_DEFECT_FOUND", "looks fine", ASKED + HOUR))
-    r = shop.take(appeal(r, shop.order, BUYER, "HAVE_EVIDENCE", "video", ASKED + 2 * HOUR))
     r = shop.take(
-        decide_for_buyer(r, shop.order, shop.ledger, PLATFORM, "video shows crack", ASKED + DAY)
+        reject(
+            shop.at(r, SELLER, ASKED + HOUR), RejectAfterSale(r.id, "NO_DEFECT_FOUND", "looks fine")
+        )
     )
-    r = shop.take(ship_return(r, shop.order, BUYER, "DHL", "JD0001", ASKED + 2 * DAY))
-    r = shop.take(confirm_receipt(r, shop.order, shop.ledger, SELLER, ASKED + 3 * DAY))
-    r = shop.take(ship_replacement(r, shop.order, SELLER, "DHL", "JD0002", ASKED + 4 * DAY))
-    r = shop.take(replacement_delivered(r, shop.order, PLATFORM, ASKED + 6 * DAY))
+    r = shop.take(
+        appeal(shop.at(r, BUYER, ASKED + 2 * HOUR), AppealAfterSale(r.id, "HAVE_EVIDENCE", "video"))
+    )
+    r = shop.take(
+        decide_appeal(
+            shop.at(r, PLATFORM, ASKED + DAY), DecideAppeal(r.id, True, "video shows crack")
+        )
+    )
+    r = shop.take(
+        ship_return(shop.at(r, BUYER, ASKED + 2 * DAY), ShipReturn(r.id, "DHL", "JD0001"))
+    )
+    r = shop.take(confirm_receipt(shop.at(r, SELLER, ASKED + 3 * DAY), ConfirmReturnReceived(r.id)))
+    r = shop.take(
+        ship_replacement(
+            shop.at(r, SELLER, ASKED + 4 * DAY), ShipReplacement(r.id, "DHL", "JD0002")
+        )
+    )
+    r = shop.take(
+        replacement_delivered(
+            shop.at(r, PLATFORM, ASKED + 6 * DAY), RecordReplacementDelivered(r.id)
+        )
+    )
 
     assert r.status is S.REPLACED
     assert r.tab is AfterSaleTab.COMPLETED
@@ -970,14 +1057,12 @@ def test_r11_a_refused_action_names_the_state_and_changes_nothing() -> None:
     r = shop.ask(RO, reason="DAMAGED").request
     before = repr(r)
     with pytest.raises(InvalidTransition) as wrong:
-        ship_return(r, shop.order, BUYER, "UPS", "1Z", ASKED)
+        ship_return(shop.at(r, BUYER, ASKED), ShipReturn(r.id, "UPS", "1Z"))
     assert wrong.value.current_state == "PENDING_SELLER"
     with pytest.raises(InvalidTransition):
-        ship_replacement(r, shop.order, SELLER, "UPS", "1Z", ASKED)
+        ship_replacement(shop.at(r, SELLER, ASKED), ShipReplacement(r.id, "UPS", "1Z"))
     with pytest.raises(InvalidTransition):
-        act_on_deadline(
-            replace(r, status=S.REFUNDED), shop.order, shop.ledger, EXPIRY_WORKER, ASKED
-        )
+        act_on_deadline(shop.at(replace(r, status=S.REFUNDED), EXPIRY_WORKER, ASKED))
     assert repr(r) == before
     assert len(TRANSITIONS) == len({(t.action, t.source, t.target) for t in TRANSITIONS})
 
@@ -998,42 +1083,34 @@ def test_p2_replacement_needs_item_back_by_policy() -> None:
     back = Shop(policy=CategoryPolicy(replacement_needs_item_back=True))
     r = back.ask(RP, {MUG: 1}).request
     with pytest.raises(ValidationFailed):  # P2: approving needs a reason type
-        approve(r, back.order, back.ledger, SELLER, DecisionType.APPROVE_REPLACEMENT, ASKED)
+        approve(back.at(r, SELLER, ASKED), ApproveAfterSale(r.id, DecisionType.APPROVE_REPLACEMENT))
     out = approve(
-        r,
-        back.order,
-        back.ledger,
-        SELLER,
-        DecisionType.APPROVE_REPLACEMENT,
-        ASKED,
-        reason="DEFECT_CONFIRMED",
+        back.at(r, SELLER, ASKED),
+        ApproveAfterSale(
+            r.id, DecisionType.APPROVE_REPLACEMENT, ApprovalTerms(reason="DEFECT_CONFIRMED")
+        ),
     )
     assert out.request.status is S.AWAITING_BUYER_RETURN
     assert out.request.decision is not None and out.request.decision.reason == "DEFECT_CONFIRMED"
     r = back.take(out)
     with pytest.raises(InvalidTransition):
-        ship_replacement(r, back.order, SELLER, "UPS", "1Z", ASKED + HOUR)
-    r = back.take(ship_return(r, back.order, BUYER, "UPS", "1Z", ASKED + HOUR))
-    r = back.take(confirm_receipt(r, back.order, back.ledger, SELLER, ASKED + DAY))
+        ship_replacement(back.at(r, SELLER, ASKED + HOUR), ShipReplacement(r.id, "UPS", "1Z"))
+    r = back.take(ship_return(back.at(r, BUYER, ASKED + HOUR), ShipReturn(r.id, "UPS", "1Z")))
+    r = back.take(confirm_receipt(back.at(r, SELLER, ASKED + DAY), ConfirmReturnReceived(r.id)))
     assert r.status is S.AWAITING_REPLACEMENT_SHIPMENT
     assert quote_for_request(r, back.order, back.ledger).total == usd(0)
 
     keep = Shop(policy=CategoryPolicy(replacement_needs_item_back=False))
     r2 = keep.ask(RP, {MUG: 1}).request
     out2 = approve(
-        r2,
-        keep.order,
-        keep.ledger,
-        SELLER,
-        DecisionType.APPROVE_REPLACEMENT,
-        ASKED,
-        reason="GOODWILL",
+        keep.at(r2, SELLER, ASKED),
+        ApproveAfterSale(r2.id, DecisionType.APPROVE_REPLACEMENT, ApprovalTerms(reason="GOODWILL")),
     )
     assert out2.request.status is S.AWAITING_REPLACEMENT_SHIPMENT
     assert out2.request.next_action is not None
     assert out2.request.next_action.action == "SHIP_REPLACEMENT"
     # Silence approves a replacement by the same policy.
-    silent = auto_approve(r2, keep.order, keep.ledger, EXPIRY_WORKER, ASKED + 48 * HOUR)
+    silent = auto_approve(keep.at(r2, EXPIRY_WORKER, ASKED + 48 * HOUR))
     assert silent.request.status is S.AWAITING_REPLACEMENT_SHIPMENT
 
 
@@ -1041,10 +1118,14 @@ def test_p3_reject_replacement_with_reason() -> None:
     shop = Shop()
     r = shop.ask(RP, {MUG: 1}).request
     with pytest.raises(ValidationFailed):
-        reject(r, shop.order, SELLER, "OUT_OF_STOCK", None, ASKED)  # P3: a comment too
+        reject(
+            shop.at(r, SELLER, ASKED), RejectAfterSale(r.id, "OUT_OF_STOCK")
+        )  # P3: a comment too
     with pytest.raises(ValidationFailed):
-        reject(r, shop.order, SELLER, "NO_EVIDENCE", "x", ASKED)  # a refund reason
-    out = reject(r, shop.order, SELLER, "OUT_OF_STOCK", "back in May", ASKED)
+        reject(
+            shop.at(r, SELLER, ASKED), RejectAfterSale(r.id, "NO_EVIDENCE", "x")
+        )  # a refund reason
+    out = reject(shop.at(r, SELLER, ASKED), RejectAfterSale(r.id, "OUT_OF_STOCK", "back in May"))
     assert out.request.status is S.REJECTED
     assert (out.record.reason, out.record.comment) == ("OUT_OF_STOCK", "back in May")
     assert set(REJECT_REASONS[RP]) != set(REJECT_REASONS[RR])
@@ -1069,18 +1150,24 @@ def test_y1_windows_come_from_the_policy_the_request_was_opened_under() -> None:
     assert r.deadline == ASKED + 2 * HOUR
     # The category's policy changes later; the request keeps the one it was opened under.
     r = shop.take(
-        approve(r, shop.order, shop.ledger, SELLER, DecisionType.APPROVE_RETURN, ASKED + HOUR)
+        approve(
+            shop.at(r, SELLER, ASKED + HOUR), ApproveAfterSale(r.id, DecisionType.APPROVE_RETURN)
+        )
     )
     assert r.deadline == ASKED + HOUR + DAY
-    r = shop.take(ship_return(r, shop.order, BUYER, "UPS", "1Z", ASKED + 2 * HOUR))
+    r = shop.take(ship_return(shop.at(r, BUYER, ASKED + 2 * HOUR), ShipReturn(r.id, "UPS", "1Z")))
     assert r.deadline == ASKED + 2 * HOUR + 2 * DAY
-    r = shop.take(reject_on_receipt(r, shop.order, SELLER, "PARTS_MISSING", None, ASKED + DAY))
+    r = shop.take(
+        reject_on_receipt(
+            shop.at(r, SELLER, ASKED + DAY), RejectReturnOnReceipt(r.id, "PARTS_MISSING")
+        )
+    )
     assert r.deadline == ASKED + DAY + 5 * HOUR
 
     other = shop.ask(RR, {COASTER: 1}, policy=DEFAULT_POLICY).request
     assert other.deadline == ASKED + DEFAULT_POLICY.seller_response_window
 
     book = PolicyBook({"home": short})
-    ends = {e.window_ends_at for e in line_eligibility(make_order(), [], book, ASKED)}
+    ends = {e.window_ends_at for e in line_eligibility(Shop().case(), book, ASKED)}
     assert ends == {DELIVERED + 3 * DAY}
     assert all(REJECT_REASONS[k] for k in AfterSaleKind)

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from models import commands
 from models.after_sales_machine import AfterSaleKind, DecisionType
 from models.commands import (
     AcceptCancellation,
@@ -134,15 +133,3 @@ def test_r12_p4_a_decision_that_is_not_an_approval_is_its_own_command() -> None:
         )
     approve = decision_command("afs_1", DecisionType.APPROVE_REFUND, ApprovalTerms())
     assert approve == ApproveAfterSale("afs_1", DecisionType.APPROVE_REFUND)
-
-
-def test_approval_terms_are_the_domain_approve_keywords() -> None:
-    terms = ApprovalTerms(lines=chosen_lines({"l": 2}), buyer_keeps_item=True)
-    assert terms.as_arguments() == {
-        "lines": {"l": 2},
-        "buyer_keeps_item": True,
-        "partial_amount": None,
-        "reason": None,
-        "comment": None,
-    }
-    assert commands.line_map(None) is None

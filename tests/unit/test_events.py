@@ -7,6 +7,7 @@ from datetime import timedelta
 from models import cancellations as cancel_domain
 from models.actors import ActorKind
 from models.after_sales import reject
+from models.commands import RejectAfterSale
 from models.events import RequestKind, of_after_sale, of_cancellation
 from models.policy import CategoryPolicy
 from tests.unit.test_after_sales_rules import ASKED, BUYER, HOUR, MUG, RO, RR, SELLER, Shop
@@ -45,7 +46,9 @@ def test_h3_after_sale_steps_are_events_of_their_kind() -> None:
 def test_h3_a_second_request_also_reports_the_rejection_it_closed() -> None:
     shop = Shop()
     first = shop.ask(RR, {MUG: 2}).request
-    shop.take(reject(first, shop.order, SELLER, "NO_EVIDENCE", None, ASKED + HOUR))
+    shop.take(
+        reject(shop.at(first, SELLER, ASKED + HOUR), RejectAfterSale(first.id, "NO_EVIDENCE"))
+    )
     second = shop.ask(RR, {MUG: 1}, at=ASKED + 3 * HOUR)
     new, closed = of_after_sale(second)
     assert (new.request_id, new.to_status) == (second.request.id, "PENDING_SELLER")

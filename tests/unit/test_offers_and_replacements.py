@@ -11,6 +11,7 @@ from models.after_sales import (
     AfterSaleTab,
     DecisionType,
     OfferAnswer,
+    Step,
     act_on_deadline,
     answer_offer,
     approve,
@@ -29,6 +30,13 @@ from models.after_sales_errors import (
 )
 from models.cancellations import buyer_eligibility
 from models.cancellations import request_by_buyer as cancellation_by_buyer
+from models.commands import (
+    AnswerOffer,
+    ApprovalTerms,
+    ApproveAfterSale,
+    IssueReplacementRefund,
+    OfferPartialRefund,
+)
 from models.errors import InvalidTransition, ValidationFailed
 from models.orders import FulfilmentState, PaymentState
 from models.policy import DAY, DEFAULT_POLICY, HOUR, CategoryPolicy
@@ -57,7 +65,7 @@ OFFERED = ASKED + HOUR
 
 def offered(shop: Shop, amount: int = 700, kind=RR, at=OFFERED):  # type: ignore[no-untyped-def]
     r = shop.ask(kind, {MUG: 1}).request
-    out = offer_partial_refund(r, shop.order, shop.ledger, SELLER, usd(amount), at)
+    out = offer_partial_refund(shop.at(r, SELLER, at), OfferPartialRefund(r.id, usd(amount)))
     return shop.take(out), out
 
 
@@ -97,7 +105,7 @@ def test_r12_an_offer_waits_for_the_buyer_with_the_policys_deadline() -> None:
 def test_r12_buyer_accepts_the_offer() -> None:
     shop = Shop()
     r, _ = offered(shop)
-    out = answer_offer(r, shop.order, shop.ledger, BUYER, True, OFFERED + HOUR)
+    out = answer_offer(shop.at(r, BUYER, OFFERED + HOUR), AnswerOffer(r.id, True))
     r = shop.take(out)
     assert (r.status, r.tab) == (S.REFUNDED, AfterSaleTab.COMPLETED)
     assert r.refund is not None and r.refund.total == usd(700)
@@ -114,16 +122,18 @@ def test_r12_buyer_declines_the_offer() -> None:
     shop = Shop()
     r, _ = offered(shop)
     declined_at = OFFERED + HOUR
-    r = shop.take(answer_offer(r, shop.order, shop.ledger, BUYER, False, declined_at))
+    r = shop.take(answer_offer(shop.at(r, BUYER, declined_at), AnswerOffer(r.id, False)))
     assert (r.status, r.tab) == (S.PENDING_SELLER, AfterSaleTab.TO_PROCEED)
     assert r.deadline == declined_at + DEFAULT_POLICY.seller_response_window
     assert r.offer is not None and r.offer.answer is OfferAnswer.DECLINED
     assert shop.ledger.refunded_total == usd(0)
     # The seller decides again: another offer, a full approval or a rejection.
-    again = offer_partial_refund(r, shop.order, shop.ledger, SELLER, usd(1500), declined_at + HOUR)
+    again = offer_partial_refund(
+        shop.at(r, SELLER, declined_at + HOUR), OfferPartialRefund(r.id, usd(1500))
+    )
     assert again.request.status is S.AWAITING_BUYER_RESPONSE
     full = approve(
-        r, shop.order, shop.ledger, SELLER, DecisionType.APPROVE_REFUND, declined_at + HOUR
+        shop.at(r, SELLER, declined_at + HOUR), ApproveAfterSale(r.id, DecisionType.APPROVE_REFUND)
     )
     assert full.request.refund is not None and full.request.refund.total == usd(2500)
     _follows_the_table(full.request)
@@ -133,14 +143,14 @@ def test_r12_the_offer_is_exact_money_at_most_what_is_refundable() -> None:
     shop = Shop()
     r = shop.ask(RR, {MUG: 1}).request
     with pytest.raises(RefundExceedsRefundable) as above:
-        offer_partial_refund(r, shop.order, shop.ledger, SELLER, usd(2501), OFFERED)
+        offer_partial_refund(shop.at(r, SELLER, OFFERED), OfferPartialRefund(r.id, usd(2501)))
     assert above.value.refundable == usd(2500)
     for bad in (usd(0), usd(-5)):
         with pytest.raises(RefundAmountInvalid):
-            offer_partial_refund(r, shop.order, shop.ledger, SELLER, bad, OFFERED)
+            offer_partial_refund(shop.at(r, SELLER, OFFERED), OfferPartialRefund(r.id, bad))
     with pytest.raises(ValidationFailed):
-        offer_partial_refund(r, shop.order, shop.ledger, SELLER, None, OFFERED)
-    whole = offer_partial_refund(r, shop.order, shop.ledger, SELLER, usd(2500), OFFERED)
+        offer_partial_refund(shop.at(r, SELLER, OFFERED), OfferPartialRefund(r.id, None))
+    whole = offer_partial_refund(shop.at(r, SELLER, OFFERED), OfferPartialRefund(r.id, usd(2500)))
     assert whole.request.status is S.AWAITING_BUYER_RESPONSE
 
 
@@ -150,11 +160,15 @@ def test_r12_at_most_two_offers_then_the_seller_approves_or_rejects() -> None:
     now = OFFERED
     for _ in range(MAX_OFFERS - 1):
         now += HOUR
-        r = shop.take(answer_offer(r, shop.order, shop.ledger, BUYER, False, now))
-        r = shop.take(offer_partial_refund(r, shop.order, shop.ledger, SELLER, usd(900), now))
-    r = shop.take(answer_offer(r, shop.order, shop.ledger, BUYER, False, now + HOUR))
+        r = shop.take(answer_offer(shop.at(r, BUYER, now), AnswerOffer(r.id, False)))
+        r = shop.take(
+            offer_partial_refund(shop.at(r, SELLER, now), OfferPartialRefund(r.id, usd(900)))
+        )
+    r = shop.take(answer_offer(shop.at(r, BUYER, now + HOUR), AnswerOffer(r.id, False)))
     with pytest.raises(DecisionNotAllowed):
-        offer_partial_refund(r, shop.order, shop.ledger, SELLER, usd(1000), now + 2 * HOUR)
+        offer_partial_refund(
+            shop.at(r, SELLER, now + 2 * HOUR), OfferPartialRefund(r.id, usd(1000))
+        )
     assert r.offers_made == MAX_OFFERS
 
 
@@ -164,11 +178,11 @@ def test_r12_buyer_silence_declines_by_default() -> None:
     due = r.deadline
     assert due is not None
     with pytest.raises(DeadlineNotReached):
-        act_on_deadline(r, shop.order, shop.ledger, EXPIRY_WORKER, due - MS)
+        act_on_deadline(shop.at(r, EXPIRY_WORKER, due - MS))
     with pytest.raises(WindowClosed) as late:
-        answer_offer(r, shop.order, shop.ledger, BUYER, True, due)
+        answer_offer(shop.at(r, BUYER, due), AnswerOffer(r.id, True))
     assert late.value.code == "OFFER_WINDOW_CLOSED"
-    r = shop.take(act_on_deadline(r, shop.order, shop.ledger, EXPIRY_WORKER, due))
+    r = shop.take(act_on_deadline(shop.at(r, EXPIRY_WORKER, due)))
     assert r.status is S.PENDING_SELLER
     assert r.offer is not None and r.offer.answer is OfferAnswer.DECLINED_BY_SILENCE
     last = r.timeline[-1]
@@ -184,7 +198,7 @@ def test_r12_buyer_silence_accepts_where_the_policy_says_so() -> None:
     shop = Shop(policy=CategoryPolicy(offer_silence_accepts=True, offer_response_window=DAY))
     r, _ = offered(shop)
     assert r.deadline == OFFERED + DAY
-    r = shop.take(act_on_deadline(r, shop.order, shop.ledger, EXPIRY_WORKER, OFFERED + DAY))
+    r = shop.take(act_on_deadline(shop.at(r, EXPIRY_WORKER, OFFERED + DAY)))
     assert r.status is S.REFUNDED and r.refund is not None and r.refund.total == usd(700)
     assert r.offer is not None and r.offer.answer is OfferAnswer.ACCEPTED_BY_SILENCE
     assert shop.ledger.refunded_total == usd(700)
@@ -195,24 +209,26 @@ def test_r12_only_the_buyer_answers_and_only_an_offer() -> None:
     shop = Shop()
     r, _ = offered(shop)
     with pytest.raises(InvalidTransition):
-        answer_offer(r, shop.order, shop.ledger, SELLER, True, OFFERED + HOUR)
+        answer_offer(shop.at(r, SELLER, OFFERED + HOUR), AnswerOffer(r.id, True))
     pending = shop.ask(RO, {COASTER: 1}, "DAMAGED").request
     with pytest.raises(InvalidTransition):
-        answer_offer(pending, shop.order, shop.ledger, BUYER, True, OFFERED)
+        answer_offer(shop.at(pending, BUYER, OFFERED), AnswerOffer(pending.id, True))
     # An offer is its own step: approve does not take it, and a replacement gets no offer.
     with pytest.raises(DecisionNotAllowed):
         approve(
-            pending,
-            shop.order,
-            shop.ledger,
-            SELLER,
-            DecisionType.OFFER_PARTIAL_REFUND,
-            OFFERED,
-            partial_amount=usd(100),
+            shop.at(pending, SELLER, OFFERED),
+            ApproveAfterSale(
+                pending.id,
+                DecisionType.OFFER_PARTIAL_REFUND,
+                ApprovalTerms(partial_amount=usd(100)),
+            ),
         )
     replacement = Shop().ask(RP, {MUG: 1}).request
     with pytest.raises(InvalidTransition):
-        offer_partial_refund(replacement, Shop().order, Shop().ledger, SELLER, usd(100), OFFERED)
+        offer_partial_refund(
+            Step(replacement, Shop().order, Shop().ledger, SELLER, OFFERED),
+            OfferPartialRefund(replacement.id, usd(100)),
+        )
 
 
 # --- P4 -------------------------------------------------------------------------------------
@@ -221,14 +237,12 @@ def test_r12_only_the_buyer_answers_and_only_an_offer() -> None:
 def approved_replacement(shop: Shop):  # type: ignore[no-untyped-def]
     r = shop.ask(RP, {MUG: 1}, "DEFECTIVE").request
     out = approve(
-        r,
-        shop.order,
-        shop.ledger,
-        SELLER,
-        DecisionType.APPROVE_REPLACEMENT,
-        ASKED + HOUR,
-        reason="DEFECT_CONFIRMED",
-        buyer_keeps_item=True,
+        shop.at(r, SELLER, ASKED + HOUR),
+        ApproveAfterSale(
+            r.id,
+            DecisionType.APPROVE_REPLACEMENT,
+            ApprovalTerms(buyer_keeps_item=True, reason="DEFECT_CONFIRMED"),
+        ),
     )
     return shop.take(out), out
 
@@ -250,14 +264,14 @@ def test_p4_replacement_delivered_closes_the_request() -> None:
     shop = Shop()
     r, out = approved_replacement(shop)
     [placed] = out.new_orders
-    assert follow_replacement_order(r, shop.order, placed, PLATFORM, ASKED + DAY) is None
+    assert follow_replacement_order(shop.at(r, PLATFORM, ASKED + DAY, placed)) is None
     handed = placed.handed_to_carrier(ASKED + DAY, "UPS", "1Z1")
-    r = shop.take(follow_replacement_order(r, shop.order, handed, PLATFORM, ASKED + DAY))
+    r = shop.take(follow_replacement_order(shop.at(r, PLATFORM, ASKED + DAY, handed)))
     assert r.status is S.REPLACEMENT_SHIPPED
     assert r.deadline == ASKED + DAY + DEFAULT_POLICY.replacement_delivery_window
     assert r.replacement_shipment is not None and r.replacement_shipment.carrier == "UPS"
     delivered = handed.delivered(ASKED + 3 * DAY)
-    r = shop.take(follow_replacement_order(r, shop.order, delivered, PLATFORM, ASKED + 3 * DAY))
+    r = shop.take(follow_replacement_order(shop.at(r, PLATFORM, ASKED + 3 * DAY, delivered)))
     assert (r.status, r.tab, r.deadline) == (S.REPLACED, AfterSaleTab.COMPLETED, None)
     _follows_the_table(r)
 
@@ -267,7 +281,7 @@ def test_p4_delivered_without_a_shipping_update_ships_then_replaces() -> None:
     r, out = approved_replacement(shop)
     [placed] = out.new_orders
     delivered = placed.handed_to_carrier(ASKED + DAY, "UPS", "1Z1").delivered(ASKED + 2 * DAY)
-    step = follow_replacement_order(r, shop.order, delivered, PLATFORM, ASKED + 2 * DAY)
+    step = follow_replacement_order(shop.at(r, PLATFORM, ASKED + 2 * DAY, delivered))
     assert step is not None
     assert [x.action for x in step.records] == [A.SHIP_REPLACEMENT, A.CONFIRM_REPLACEMENT_DELIVERED]
     assert step.request.status is S.REPLACED
@@ -279,12 +293,12 @@ def test_p4_a_shipped_replacement_not_delivered_in_time_is_refunded_instead() ->
     r, out = approved_replacement(shop)
     [placed] = out.new_orders
     handed = placed.handed_to_carrier(ASKED + DAY, "UPS", "1Z1")
-    r = shop.take(follow_replacement_order(r, shop.order, handed, PLATFORM, ASKED + DAY))
+    r = shop.take(follow_replacement_order(shop.at(r, PLATFORM, ASKED + DAY, handed)))
     due = r.deadline
     assert due is not None
     with pytest.raises(DeadlineNotReached):
-        act_on_deadline(r, shop.order, shop.ledger, EXPIRY_WORKER, due - MS)
-    r = shop.take(act_on_deadline(r, shop.order, shop.ledger, EXPIRY_WORKER, due))
+        act_on_deadline(shop.at(r, EXPIRY_WORKER, due - MS))
+    r = shop.take(act_on_deadline(shop.at(r, EXPIRY_WORKER, due)))
     assert r.status is S.REFUNDED and r.refund is not None and r.refund.total == usd(2500)
     assert (r.timeline[-1].action, r.timeline[-1].reason) == (
         A.ISSUE_REPLACEMENT_REFUND,
@@ -298,7 +312,9 @@ def test_p4_refund_instead() -> None:
     # Before approving: the asked lines are refunded in full, the buyer keeps the item.
     shop = Shop()
     r = shop.ask(RP, {MUG: 1}, "DEFECTIVE").request
-    out = issue_replacement_refund(r, shop.order, shop.ledger, SELLER, "out of stock", ASKED, None)
+    out = issue_replacement_refund(
+        shop.at(r, SELLER, ASKED), IssueReplacementRefund(r.id, "out of stock")
+    )
     r = shop.take(out)
     assert r.status is S.REFUNDED and r.refund is not None and r.refund.total == usd(2500)
     assert r.decision is not None
@@ -309,17 +325,21 @@ def test_p4_refund_instead() -> None:
     shop = Shop()
     r, approved = approved_replacement(shop)
     [placed] = approved.new_orders
-    out = issue_replacement_refund(r, shop.order, shop.ledger, SELLER, None, ASKED + DAY, placed)
+    out = issue_replacement_refund(
+        shop.at(r, SELLER, ASKED + DAY, placed), IssueReplacementRefund(r.id)
+    )
     [(before, after)] = out.moved_orders
     assert before == placed and after.fulfilment_state is FulfilmentState.CANCELLED
     assert out.request.status is S.REFUNDED
     # Only the seller, and only for a replacement.
     with pytest.raises(InvalidTransition):
-        issue_replacement_refund(r, shop.order, shop.ledger, BUYER, None, ASKED + DAY, placed)
+        issue_replacement_refund(
+            shop.at(r, BUYER, ASKED + DAY, placed), IssueReplacementRefund(r.id)
+        )
     money = Shop()
     asked = money.ask(RO, {MUG: 1}, "DAMAGED").request
     with pytest.raises(InvalidTransition):
-        issue_replacement_refund(asked, money.order, money.ledger, SELLER, None, ASKED, None)
+        issue_replacement_refund(money.at(asked, SELLER, ASKED), IssueReplacementRefund(asked.id))
 
 
 def test_p4_approve_refund_refused_for_a_replacement() -> None:
@@ -327,7 +347,7 @@ def test_p4_approve_refund_refused_for_a_replacement() -> None:
     r = shop.ask(RP, {MUG: 1}, "DEFECTIVE").request
     for decision in (DecisionType.APPROVE_REFUND, DecisionType.APPROVE_RETURN):
         with pytest.raises(DecisionNotAllowed) as refused:
-            approve(r, shop.order, shop.ledger, SELLER, decision, ASKED)
+            approve(shop.at(r, SELLER, ASKED), ApproveAfterSale(r.id, decision))
         assert "ISSUE_REPLACEMENT_REFUND" in str(refused.value)
         assert refused.value.code == "DECISION_NOT_ALLOWED"
 

@@ -3,7 +3,9 @@ database holds, whichever code writes it, and read back to equal values."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from models.actors import ActorKind
 from models.after_sales import (
@@ -18,6 +20,7 @@ from models.after_sales import (
     Rejection,
     Shipment,
 )
+from models.cancellations import Cancellation, CancellationAction, CancellationStatus
 from models.money import Money
 from models.orders import (
     CancelledUnits,
@@ -27,10 +30,11 @@ from models.orders import (
     PaymentMethod,
     PaymentState,
 )
-from models.policy import DEFAULT_POLICY
+from models.policy import DEFAULT_POLICY, CategoryPolicy
 from models.refund_ledger import LineRefund, RefundBreakdown
-from models.requests import Initiator
+from models.requests import Initiator, TimelineRecord
 from storage.after_sales import DOCUMENTS as AFTER_SALE_DOCUMENTS
+from storage.cancellations import DOCUMENTS as CANCELLATION_DOCUMENTS
 from storage.documents import order_doc, order_from
 
 NOW = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
@@ -131,18 +135,25 @@ def test_an_order_stored_before_its_later_fields_reads_them_as_their_defaults() 
     )
 
 
+def _opened(request_id: str, reason: str, note: str | None, policy: CategoryPolicy) -> Any:
+    """What a request of any kind is opened with, on the order of these tests."""
+    return {
+        "id": request_id,
+        "order_id": "ord_1",
+        "shop_id": "shop-1",
+        "buyer_id": "b-1",
+        "initiator": Initiator.BUYER,
+        "reason": reason,
+        "note": note,
+        "currency": "USD",
+        "policy": policy,
+        "requested_at": NOW,
+    }
+
+
 def test_each_part_an_after_sale_step_adds_is_stored_as_its_own_document_and_read_back() -> None:
     request = AfterSaleRequest(
-        id="afs_1",
-        order_id="ord_1",
-        shop_id="shop-1",
-        buyer_id="b-1",
-        initiator=Initiator.BUYER,
-        reason="DAMAGED",
-        note="cracked",
-        currency="USD",
-        policy=DEFAULT_POLICY,
-        requested_at=NOW,
+        **_opened("afs_1", "DAMAGED", "cracked", DEFAULT_POLICY),
         lines=(LINE,),
         kind=AfterSaleKind.RETURN_AND_REFUND,
         status=AfterSaleStatus.REJECTED,
@@ -228,3 +239,82 @@ def test_each_part_an_after_sale_step_adds_is_stored_as_its_own_document_and_rea
         },
     }
     assert AFTER_SALE_DOCUMENTS.from_doc(stored) == request
+
+
+def _cancellation() -> Cancellation:
+    record = TimelineRecord(
+        NOW,
+        ActorKind.SELLER_AGENT,
+        "agent-1",
+        CancellationAction.REJECT,
+        CancellationStatus.PENDING,
+        CancellationStatus.REJECTED,
+        "OUT_OF_STOCK",
+        "sorry",
+    )
+    policy = CategoryPolicy(seller_response_window=timedelta(hours=36), instant_refund=True)
+    return Cancellation(
+        **_opened("can_1", "CHANGED_MIND", None, policy),
+        status=CancellationStatus.REJECTED,
+        lines=(LINE,),
+        respond_by=LATER,
+        rejection_reason="OUT_OF_STOCK",
+        rejection_comment="sorry",
+        resolved_at=LATER,
+        timeline=(record,),
+        version=2,
+    )
+
+
+def test_a_cancellation_is_stored_with_every_field_and_its_list_keys_and_read_back() -> None:
+    stored = CANCELLATION_DOCUMENTS.to_doc(_cancellation())
+    assert stored == {
+        "_id": "can_1",
+        "order_id": "ord_1",
+        "shop_id": "shop-1",
+        "buyer_id": "b-1",
+        "initiator": "BUYER",
+        "reason": "CHANGED_MIND",
+        "note": None,
+        "currency": "USD",
+        "policy": {
+            **DEFAULT_POLICY.to_seconds(),
+            "seller_response_window": 129600,
+            "instant_refund": True,
+        },
+        "requested_at": NOW,
+        "k_requested": "2026-12-01T09:30:00.000Z|can_1",
+        "status": "REJECTED",
+        "tabs": ["ALL", "CLOSED"],
+        "k_deadline": "9999-12-31T23:59:59.999Z|can_1",  # decided: no longer by deadline
+        "lines": [LINE_DOC],
+        "refund": None,
+        "resolved_at": LATER,
+        "timeline": [
+            {
+                "at": NOW,
+                "actor_kind": "SELLER_AGENT",
+                "actor_id": "agent-1",
+                "action": "REJECT",
+                "from_status": "PENDING",
+                "to_status": "REJECTED",
+                "reason": "OUT_OF_STOCK",
+                "comment": "sorry",
+                "deadline": None,
+            }
+        ],
+        "version": 2,
+        "respond_by": LATER,
+        "rejection_reason": "OUT_OF_STOCK",
+        "rejection_comment": "sorry",
+    }
+    assert CANCELLATION_DOCUMENTS.from_doc(stored) == _cancellation()
+
+
+def test_a_request_stored_before_its_later_fields_reads_them_as_their_defaults() -> None:
+    stored = CANCELLATION_DOCUMENTS.to_doc(_cancellation())
+    for later in ("note", "resolved_at", "timeline", "version", "rejection_comment"):
+        del stored[later]
+    assert CANCELLATION_DOCUMENTS.from_doc(stored) == replace(
+        _cancellation(), resolved_at=None, timeline=(), version=0, rejection_comment=None
+    )
