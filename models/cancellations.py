@@ -10,7 +10,7 @@ transaction, or none.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from models import commands, errors, reasons, request_kinds
@@ -223,7 +223,9 @@ def buyer_eligibility(order: Order, policy: CategoryPolicy, now: datetime) -> El
     except errors.DomainError as refusal:  # each refusal _refuse_buyer makes
         return Eligibility(False, False, refusal.code, refusal.message, None)
     window_ends = order.placed_at + policy.unconditional_cancel_window
-    if order.fulfilment_state is FulfilmentState.UNPAID or now < window_ends:
+    # A zero window is none, even for an order stamped ahead of this clock.
+    inside = policy.unconditional_cancel_window > timedelta(0) and now < window_ends
+    if order.fulfilment_state is FulfilmentState.UNPAID or inside:
         return Eligibility(True, True, None, "The order will be cancelled at once.", window_ends)
     return Eligibility(
         True, False, None, "The seller will be asked to accept the cancellation.", window_ends

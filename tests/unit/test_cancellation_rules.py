@@ -172,6 +172,16 @@ def test_c1_window_comes_from_the_policy() -> None:
     )
 
 
+def test_c1_a_zero_window_sends_every_paid_cancellation_to_the_seller() -> None:
+    # A marketplace that decides the window itself, its clock ahead of ours: the order is
+    # stamped a second after our now, and still nothing is cancelled at once here.
+    none = CategoryPolicy(unconditional_cancel_window=timedelta(0))
+    for at in (PLACED - timedelta(seconds=1), PLACED, PLACED + MS):
+        out = buyer_asks(make_order(), at, policy=none)
+        assert out.cancellation.status is CancellationStatus.PENDING
+        assert out.record.action is CancellationAction.REQUEST
+
+
 def test_c1_cash_on_delivery_cancel_at_once_refunds_nothing() -> None:
     order = make_order(method=PaymentMethod.CASH_ON_DELIVERY)
     assert order.amount_paid == Money(0, "USD")

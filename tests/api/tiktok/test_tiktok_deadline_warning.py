@@ -54,8 +54,7 @@ async def test_h4_the_next_action_warns_inside_the_window_until_a_decision_leave
 ) -> None:
     # A buyer of its own: another module's stand-in numbers its requests alike, and a mirrored
     # request is opened under the buyer's idempotency key. Placed a minute before the service's
-    # clock, which stands still while the stand-in's runs: an order TikTok stamped after it
-    # would still be inside its 1 ms free-cancellation window here, and cancelled at once.
+    # clock, which stands still while the stand-in's runs.
     placed = int(clock.now().timestamp()) - 60
     order = await linked.order(
         status="AWAITING_SHIPMENT", buyer_user_id=f"buyer-{linked.shop_id}", create_time=placed
