@@ -23,7 +23,7 @@ from typing import Any
 import services.after_sales as after_sale_module
 from benchmarks.scratch import scratch_database
 from models.actors import Actor, ActorKind
-from models.after_sales import AfterSaleKind
+from models.after_sales_machine import AfterSaleKind
 from models.clock import SettableClock
 from models.commands import RequestAfterSale, chosen_lines
 from models.money import Money

@@ -20,7 +20,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from models.actors import ActorKind
-from models.after_sales import Decision, DecisionType
+from models.after_sale_requests import Decision
+from models.after_sales_machine import DecisionType
 from models.money import Money
 from models.orders import (
     CancelledUnits,

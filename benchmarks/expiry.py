@@ -50,15 +50,17 @@ from benchmarks.command_times import CommandTimes
 from models import cancellations as domain
 from models import events
 from models.actors import EXPIRY_WORKER, Actor, ActorKind
-from models.cancellations import Cancellation
+from models.cancellations import Cancellation, OnOrder
 from models.clock import SettableClock
+from models.commands import RequestCancellation
 from models.orders import Order
 from models.policy import DEFAULT_POLICY
+from models.refund_ledger import RefundLedger
 from models.requests import Opening
 from models.ticket_facts import facts_of_cancellation
 from models.tickets import Ticket, follow_request, open_ticket
 from services.bootstrap import Services, build_services
-from services.cancellations import ledger_after, new_cancellation_id
+from services.cancellations import new_cancellation_id
 from services.deadline_worker import DeadlineWorker
 from services.refunds import instruction
 from services.ticket_sync import new_ticket_id
@@ -102,11 +104,14 @@ async def seed(db: Database, shop_id: str, n: int, requested_at: datetime) -> Ba
             buyer = f"bench-buyer-{i % 5000}"
             order = build_order(shop_id, buyer, requested_at - timedelta(hours=2))
             outcome = domain.request_by_buyer(
-                order,
-                Actor(ActorKind.BUYER, buyer),
-                "CHANGED_MIND",
-                None,
                 Opening(DEFAULT_POLICY, requested_at, new_cancellation_id()),
+                OnOrder(
+                    order,
+                    RefundLedger.for_order(order),
+                    Actor(ActorKind.BUYER, buyer),
+                    requested_at,
+                ),
+                RequestCancellation(order.id, "CHANGED_MIND"),
             )
             # Its helpdesk ticket (H1), rules already run, as the API leaves it: the worker's
             # move updates it in the same transaction.
@@ -146,10 +151,12 @@ class MoveDocuments:
 
 def move_documents(sample: tuple[Cancellation, Order, Ticket], now: datetime) -> MoveDocuments:
     request, order, ticket = sample
-    outcome = domain.auto_accept(request, order, EXPIRY_WORKER, now)
+    outcome = domain.auto_accept(
+        request, OnOrder(order, ledger_of(order, None), EXPIRY_WORKER, now)
+    )
     accepted = replace(outcome.cancellation, version=request.version + 1)
     # The order's update books the refund in the ledger its document holds (storage/orders.py).
-    ledger = ledger_after(outcome, order, ledger_of(order, None))
+    ledger = outcome.ledger
     followed = follow_request(
         ticket, facts_of_cancellation(outcome.cancellation), EXPIRY_WORKER, now
     )

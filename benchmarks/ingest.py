@@ -8,20 +8,22 @@ One service process (uvicorn in this process, on uvloop, the TikTok connection a
 runs it) linked to the TikTok Shop stand-in, its own process, which sends its webhooks to it;
 SecantusDB in memory, its own process. A live-feed subscription in the service process.
 
-- Webhooks: every 1/rate seconds the stand-in is told (its control API) to make a change: a new
-  order (a type 1 webhook), then the buyer's cancellation of it (type 11), alternately. Arrival
+- Webhooks: every 1/rate seconds the stand-in is told (its control API, by a process of its own:
+  benchmarks/standin_changes.py) to make a change: a new order (a type 1 webhook), then the
+  buyer's cancellation of it (type 11), alternately. Arrival
   is when the service stored the webhook in its inbox (before its 200); the subscriber sees the
   order placed, or the cancellation request opened.
 - Baseline, the same changes through GraphQL: `placeOrders` (as the shop's integration) and
   `requestCancellation` (as the buyer), on another shop of the same process at the same rate;
-  the time from sending the mutation to the subscriber seeing the change.
+  the time from sending the mutation to the subscriber seeing the change (at most 100 in
+  flight; failures counted by HTTP status and error code).
 
 Every run prints the database statements a webhook sent (a CommandListener in this process,
-the feed's change stream left out) and the database's CPU time a webhook (/proc/<pid>/stat of
-the SecantusDB process around the webhooks' half), which the machine's load moves least.
-`--profile` also prints where the inbox worker's time went (wall time by stage, per webhook),
-the statements by command and collection, and the CPU seconds of the service, the database and
-the stand-in in each half of the run.
+the feed's change stream left out) and the CPU time a webhook of the database and of the
+service process (/proc/<pid>/stat around the webhooks' half), which the machine's load moves
+least. `--profile` also prints where the inbox worker's time went (wall time by stage, per
+webhook), the statements by command and collection, and the CPU seconds of the service, the
+database, the stand-in and the changes' process in each half of the run.
 
 Bar: 100 webhooks/s for 60 s, p99 from arrival to the subscriber under 250 ms, nothing lost
 (every change seen on the feed, every webhook answered 200).
@@ -35,8 +37,10 @@ import functools
 import os
 import platform
 import subprocess
+import sys
 import time
 import uuid
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
@@ -47,6 +51,7 @@ import uvloop
 from api.app import create_app
 from api.settings import Settings
 from benchmarks.stage_times import CommandTimes, StageTimes, cpu_seconds, load_average
+from benchmarks.standin_changes import paced
 from devtools.tiktok_shop.launch import standin_command
 from integrations.tiktok_shop.credentials import ShopLink
 from models.clock import SystemClock
@@ -83,17 +88,6 @@ def _standin(port: int, hook_port: int, concurrency: int) -> subprocess.Popen[by
         *("--webhook-concurrency", str(concurrency)),
     )
     return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-async def _paced(rate: float, count: int, make: Any) -> None:
-    """Starts make(i) every 1/rate seconds without waiting for the previous one."""
-    begin = time.perf_counter()
-    tasks = []
-    for i in range(count):
-        if (wait := begin + i / rate - time.perf_counter()) > 0:
-            await asyncio.sleep(wait)
-        tasks.append(asyncio.create_task(make(i)))
-    await asyncio.gather(*tasks)
 
 
 def _profiled(connection: TikTokConnection) -> StageTimes:
@@ -138,6 +132,10 @@ def _arrivals(connection: TikTokConnection) -> list[tiktok_inbox.Notification]:
 
     connection.accepting.accept = kept  # type: ignore[method-assign]
     return stored
+
+
+def _reasons(failed: Counter[str]) -> str:
+    return f" ({', '.join(f'{why}: {n}' for why, n in failed.most_common())})" if failed else ""
 
 
 def _cpu(pids: dict[str, int]) -> dict[str, float]:
@@ -193,37 +191,31 @@ async def main_async(args: argparse.Namespace, uri: str, db_pid: int | None) -> 
 
     listeners = [asyncio.create_task(listen(s)) for s in (linked, local)]
     count = int(args.rate * args.seconds)
-    # At most 100 mutations in flight, the rest wait their turn in the client (counted in their
-    # time, as a webhook's wait in the inbox is): thousands at once thrash the process instead.
+    # At most 100 mutations in flight, the rest wait their turn (counted in their time, as a
+    # webhook's wait in the inbox is): thousands at once thrash the process instead. They wait
+    # on a semaphore, not in httpx's pool: its queue is rescanned against every connection each
+    # time a request comes or goes, and with thousands queued that scan took 85% of this
+    # process's CPU (py-spy), the service's too, so the baseline never finished.
+    in_flight = asyncio.Semaphore(100)
     http = httpx.AsyncClient(
         base_url=f"http://127.0.0.1:{port}",
-        timeout=httpx.Timeout(300, pool=None),
+        timeout=httpx.Timeout(300),
         limits=httpx.Limits(max_connections=100),
     )
     try:
         await asyncio.sleep(0.5)
         # -- webhooks -----------------------------------------------------------------------
-        orders: dict[int, str] = {}
-        made = asyncio.Event()
-
-        async def change(i: int) -> None:
-            if i % 2 == 0:
-                body = {"line_items": [{"product_name": "Mug", "sale_price": "12.50"}]}
-                answer = await asyncio.to_thread(control.post, "/_standin/orders", json=body)
-                orders[i] = answer.json()["id"]
-                made.set()
-            else:
-                while i - 1 not in orders:
-                    made.clear()
-                    await made.wait()
-                body = {"order_id": orders[i - 1]}
-                await asyncio.to_thread(control.post, "/_standin/cancellations", json=body)
-
         cpu_before = _cpu(pids)
         commands.reset()
         print(f"load average before: {load_average()}", flush=True)
         start = time.perf_counter()
-        await _paced(args.rate, count, change)
+        # Asked for by a process of its own (benchmarks/standin_changes.py).
+        changes = [sys.executable, "-m", "benchmarks.standin_changes", base, str(args.rate)]
+        driver = subprocess.Popen([*changes, str(count)], cwd=ROOT)
+        _, status, usage = await asyncio.to_thread(os.wait4, driver.pid, 0)
+        driver.returncode = os.waitstatus_to_exitcode(status)
+        if driver.returncode != 0:
+            raise SystemExit(f"the stand-in's changes failed ({driver.returncode})")
         sent = time.perf_counter() - start
         deadline = time.monotonic() + args.wait
         while time.monotonic() < deadline and len([k for k in seen if k[0] == linked]) < count:
@@ -238,7 +230,8 @@ async def main_async(args: argparse.Namespace, uri: str, db_pid: int | None) -> 
         span = (
             (max(d.received_at for d in docs) - min(d.received_at for d in docs)) if docs else None
         )
-        by_ext = await order_records.by_external(db, linked, list(orders.values()))
+        externals = list({str(d.data.get("order_id")) for d in docs})
+        by_ext = await order_records.by_external(db, linked, externals)
         local_of = {ext: r["_id"] for ext, r in by_ext.items()}
         hook_ms = []
         for d in docs:
@@ -272,32 +265,51 @@ async def main_async(args: argparse.Namespace, uri: str, db_pid: int | None) -> 
             if "database" in pids
             else "not measured"
         )
+        service_cpu = (cpu_hooks["service"] - cpu_before["service"]) / count * 1000
         print(
             f"database: {statements / count:.1f} statements a webhook (the feed's getMore "
-            f"not counted), CPU {db_cpu} a webhook",
+            f"not counted), CPU {db_cpu} a webhook; the service process's CPU "
+            f"{service_cpu:.1f} ms a webhook",
             flush=True,
         )
         if stages is not None:
             print(hook_stages)
             print(hook_commands)
-            print(_cpu_line("webhooks", cpu_before, cpu_hooks), flush=True)
+            driver_cpu = usage.ru_utime + usage.ru_stime
+            print(
+                f"{_cpu_line('webhooks', cpu_before, cpu_hooks)}, the changes' driver "
+                f"{driver_cpu:.1f} s",
+                flush=True,
+            )
         if args.no_baseline:
             print(f"load average after: {load_average()}", flush=True)
             return
         # -- the same changes through GraphQL -----------------------------------------------
         integration = authorization(f"integration:tts@{local}")
         sent_at: dict[str, float] = {}
-        failed = 0
+        failed: Counter[str] = Counter()  # by HTTP status and error code
+        placed: dict[str, asyncio.Future[bool]] = {}  # an order's placeOrders: answered 200?
+        answered: set[tuple[str, str]] = set()  # the changes whose mutation succeeded
 
-        async def post(query: str, variables: dict[str, Any], headers: dict[str, str]) -> None:
-            nonlocal failed
+        async def post(query: str, variables: dict[str, Any], headers: dict[str, str]) -> bool:
             try:
-                answer = await http.post(
-                    "/graphql", json={"query": query, "variables": variables}, headers=headers
-                )
-                failed += answer.status_code != 200
-            except httpx.HTTPError:  # a backlog longer than the client waits: counted, not fatal
-                failed += 1
+                async with in_flight:
+                    answer = await http.post(
+                        "/graphql", json={"query": query, "variables": variables}, headers=headers
+                    )
+            except httpx.HTTPError as exc:  # a backlog longer than the client waits
+                failed[type(exc).__name__] += 1
+                return False
+            body = answer.json()
+            if answer.status_code == 200 and body.get("data"):
+                typename = next(iter(body["data"].values()))["__typename"]
+                if typename in ("PlaceOrdersPayload", "Cancellation"):
+                    return True
+                failed[typename] += 1
+                return False
+            errors = body.get("errors") or [{}]
+            failed[f"{answer.status_code} {errors[0].get('extensions', {}).get('code')}"] += 1
+            return False
 
         async def mutation(i: int) -> None:
             ext = f"o{i // 2}"
@@ -322,8 +334,15 @@ async def main_async(args: argparse.Namespace, uri: str, db_pid: int | None) -> 
                     "paid": True,
                 }
                 sent_at[f"order:{ext}"] = time.time()
-                await post(PLACE, {"input": {"shopId": local, "orders": [order]}}, integration)
+                done = placed.setdefault(ext, asyncio.get_running_loop().create_future())
+                ok = await post(PLACE, {"input": {"shopId": local, "orders": [order]}}, integration)
+                if ok:
+                    answered.add(("order", ext))
+                done.set_result(ok)
             else:
+                done = placed.setdefault(ext, asyncio.get_running_loop().create_future())
+                if not await done:  # no order to cancel: that change failed already
+                    return
                 while (local, "order", ext) not in seen:
                     if time.monotonic() > give_up:
                         return
@@ -332,12 +351,14 @@ async def main_async(args: argparse.Namespace, uri: str, db_pid: int | None) -> 
                 order_id = found[ext]["_id"]
                 sent_at[f"cancel:{order_id}"] = time.time()
                 variables = {"input": {"orderId": order_id, "reason": "CHANGED_MIND"}}
-                await post(CANCEL, variables, authorization("buyer:buyer-1"))
+                if await post(CANCEL, variables, authorization("buyer:buyer-1")):
+                    answered.add(("cancel", order_id))
 
         give_up = time.monotonic() + args.seconds + 300
-        await _paced(args.rate, count, mutation)
+        await paced(args.rate, count, mutation)
+        # Every mutation has its answer: wait only for the changes that were made.
         deadline = time.monotonic() + args.wait
-        while time.monotonic() < deadline and len([k for k in seen if k[0] == local]) < count:
+        while time.monotonic() < deadline and any((local, *a) not in seen for a in answered):
             await asyncio.sleep(0.2)
         cpu_gql = _cpu(pids)
         gql_ms = []
@@ -348,7 +369,9 @@ async def main_async(args: argparse.Namespace, uri: str, db_pid: int | None) -> 
                 gql_ms.append((seen[key] - at) * 1000)
         graphql_p99 = _pct(gql_ms, 99)
         print(
-            f"graphql: {count} mutations at {args.rate:.0f}/s, {failed} failed, "
+            f"graphql: {count} mutations at {args.rate:.0f}/s, {sum(failed.values())} failed"
+            f"{_reasons(failed)}, {count - len(answered) - sum(failed.values())} not sent "
+            f"(their order not placed), "
             f"{len(gql_ms)}/{count} seen on the feed; sent to subscriber "
             f"p50 {_pct(gql_ms, 50):.0f} ms, p99 {graphql_p99:.0f} ms; "
             f"webhook p99 / graphql p99 = {webhook_p99 / graphql_p99:.2f}",

@@ -1,23 +1,13 @@
-"""After-sale requests: refund only, return and refund, replacement (R1-R12, P1-P4, Y1).
+"""The platform's move on an after-sale request whose deadline has passed (R3, R5, R8, R12, P4).
 
-One explicit state machine for all three kinds (declared in models/after_sales_machine.py; each
-kind's table and profile in models/request_kinds.py), decided without I/O. Every step takes the
-current state and `now` and returns an `AfterSaleOutcome`: the request as it now is, the order as
-it now is, the ledger if a refund was booked, the timeline records it appended and the
-notifications. Storage writes all of them in one transaction, or none. Money comes from
-models/refund_ledger.py (`refund_quote`, the ledger); the order, its ledger and its requests are
-one case (models/after_sales_case.py).
-
-This module is the after-sale API (what it imports is what it offers: pyproject.toml lets ruff
-know): every step, from the modules that hold them by topic (after_sale_opening,
-after_sale_decisions, after_sale_shipping; the request's own plumbing in after_sale_requests),
-and the platform's move at a deadline. Every step writes its timeline record through
-`after_sale_requests.record_step`, which
-accepts only a step of its kind's table made by one of the actor kinds the step names. An action
-from a state that does not allow it raises `InvalidTransition` (or `NotPending`) naming the
-current state, before anything is computed. Who the actor is (the buyer of this order, an agent
-of this shop with the adjustments permission) is checked by the services with models/access.py,
-as for cancellations.
+The after-sale steps live in the modules that hold them by topic: opening (after_sale_opening),
+the seller's and the platform's decisions (after_sale_decisions), shipping (after_sale_shipping),
+the request's own plumbing (after_sale_requests); the state machine in after_sales_machine, each
+kind's table and profile in request_kinds, the money in refund_ledger, and the order's case
+(its order, ledger and requests) in after_sales_case. Every step writes its timeline record
+through `after_sale_requests.record_step`, which accepts only a step of its kind's table made by
+one of the actor kinds the step names. Who the actor is (the buyer of this order, an agent of
+this shop with the adjustments permission) is checked by the services with models/access.py.
 
 The choices where DOMAIN.md is silent (what the marketplace does) are in docs/decisions.md,
 "After-sale requests".
@@ -27,74 +17,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from models.after_sale_decisions import (
-    MAX_OFFERS,
-    answer_offer,
-    appeal,
-    approve,
-    auto_approve,
-    decide_appeal,
-    expire_offer,
-    finalize_rejection,
-    offer_partial_refund,
-    reject,
-    withdraw,
-)
-from models.after_sale_opening import (
-    INSTANT_REFUNDER,
-    NOT_RECEIVED_AFTER,
-    line_eligibility,
-    refund_without_request,
-    request_by_buyer,
-)
-from models.after_sale_requests import (
-    AfterSaleOutcome,
-    AfterSaleRecord,
-    AfterSaleRequest,
-    Appeal,
-    Decision,
-    LineEligibility,
-    Offer,
-    OfferAnswer,
-    Rejection,
-    Shipment,
-    Step,
-)
+from models.after_sale_decisions import auto_approve, expire_offer, finalize_rejection
+from models.after_sale_requests import AfterSaleOutcome, Step
 from models.after_sale_shipping import (
     auto_confirm_receipt,
-    confirm_receipt,
     expire_return,
-    follow_replacement_order,
-    issue_replacement_refund,
-    reject_on_receipt,
-    replacement_delivered,
     replacement_not_delivered,
-    ship_replacement,
-    ship_return,
 )
-from models.after_sales_case import AfterSalesCase, quote_for_request
-from models.after_sales_machine import (
-    DEADLINE_ACTIONS,
-    FINAL_STATUSES,
-    NEXT_ACTION_OF_STATUS,
-    OPEN_STATUSES,
-    SELLER_REJECTION_ACTIONS,
-    TAB_OF_STATUS,
-    TRANSITIONS,
-    AfterSaleAction,
-    AfterSaleKind,
-    AfterSaleNotificationKind,
-    AfterSaleStatus,
-    AfterSaleTab,
-    DecisionType,
-    sources_of,
-    transition_for,
-)
+from models.after_sales_machine import DEADLINE_ACTIONS, AfterSaleAction
 from models.errors import InvalidTransition
-from models.refund_ledger import RefundBreakdown, RefundLedger, refund_quote
-from models.request_kinds import REJECT_REASONS, REQUEST_REASONS
-from models.requests import DeadlineRule, Initiator, NextAction, TimelineRecord
-from models.transitions import Transition
 
 _A = AfterSaleAction
 

@@ -76,10 +76,6 @@ class AfterSalesCase:
         self.requests = [moved.pop(r.id, r) for r in self.requests] + list(moved.values())
 
     @property
-    def order_changed(self) -> bool:
-        return self.order != self.order_before
-
-    @property
     def claim(self) -> RefundLedger:
         """The ledger every step writes, paying or not: the claim on the whole case."""
         return self.ledger

@@ -184,37 +184,20 @@ TRANSITIONS: TransitionTable[AfterSaleAction, AfterSaleStatus] = TransitionTable
 )
 
 
-def transition_for(
-    action: AfterSaleAction, source: AfterSaleStatus | None, target: AfterSaleStatus
-) -> Transition[AfterSaleAction, AfterSaleStatus] | None:
-    return TRANSITIONS.step(action, source, target)
-
-
-def sources_of(action: AfterSaleAction) -> frozenset[AfterSaleStatus | None]:
-    return TRANSITIONS.sources_of(action)
-
-
 # The next action of every open (or appealable) status, in one place.
+_AGENT = ActorKind.SELLER_AGENT
 NEXT_ACTION_OF_STATUS: Mapping[AfterSaleStatus, DeadlineRule[AfterSaleAction]] = {
     _S.PENDING_SELLER: DeadlineRule(
-        ActorKind.SELLER_AGENT,
-        "APPROVE_OR_REJECT",
-        _A.AUTO_APPROVE,
-        "R3",
-        "after_sale_seller_response_window",
+        _AGENT, "APPROVE_OR_REJECT", _A.AUTO_APPROVE, "R3", "after_sale_seller_response_window"
     ),
     _S.APPEALED: DeadlineRule(ActorKind.PLATFORM, "DECIDE_APPEAL", None, "R6"),
     _S.AWAITING_BUYER_RETURN: DeadlineRule(
         ActorKind.BUYER, "SHIP_RETURN", _A.EXPIRE_RETURN, "R8", "return_shipping_window"
     ),
     _S.RETURN_IN_TRANSIT: DeadlineRule(
-        ActorKind.SELLER_AGENT,
-        "CONFIRM_RECEIPT",
-        _A.AUTO_CONFIRM_RECEIPT,
-        "R8",
-        "return_receipt_window",
+        _AGENT, "CONFIRM_RECEIPT", _A.AUTO_CONFIRM_RECEIPT, "R8", "return_receipt_window"
     ),
-    _TO_SHIP: DeadlineRule(ActorKind.SELLER_AGENT, "SHIP_REPLACEMENT", None, "P2"),
+    _TO_SHIP: DeadlineRule(_AGENT, "SHIP_REPLACEMENT", None, "P2"),
     _S.REPLACEMENT_SHIPPED: DeadlineRule(
         ActorKind.PLATFORM,
         "CONFIRM_REPLACEMENT_DELIVERED",

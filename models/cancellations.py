@@ -1,17 +1,19 @@
 """Order cancellations (C1-C9): one explicit state machine, decided here without I/O.
 
-Every function takes the current state and `now`, and returns a `CancellationOutcome`: the request
-as it now is, the order as it now is, the timeline record and the notifications. Storage writes all
-of them in one transaction, or none.
+Every step takes what it starts from (the `Opening` of a new request, or the request), where it
+acts (`OnOrder`: the order, its refund ledger, who acts, when) and its command (models/commands.py),
+and returns a `CancellationOutcome`: the request as it now is, the order as it now is, the ledger
+if the step refunds, the timeline record and the notifications. Storage writes all of them in one
+transaction, or none.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from models import request_kinds
+from models import commands, errors, reasons, request_kinds
 from models.actors import Actor
 from models.cancellation_states import (
     NEXT_ACTION_OF_STATUS,
@@ -21,26 +23,11 @@ from models.cancellation_states import (
     CancellationStatus,
     CancellationTab,
 )
-from models.errors import (
-    DuplicateRequest,
-    InvalidTransition,
-    NotPending,
-    OrderNotCancellable,
-    PaymentWindowOpen,
-    ResponseWindowClosed,
-)
 from models.money import Money
 from models.notifications import Notification
 from models.notifications import NotificationKind as _N
 from models.orders import FulfilmentState, LineItem, Order
 from models.policy import CategoryPolicy
-from models.reasons import (
-    AUTO_ACCEPT_REASON,
-    SELLER_CANCEL_REASONS,
-    SYSTEM_CANCEL_REASONS,
-    clean_comment,
-    require_reason,
-)
 from models.refund_ledger import RefundBreakdown, RefundLedger
 from models.requests import (
     Initiator,
@@ -87,14 +74,24 @@ class Cancellation(OpenedRequest[CancellationAction, CancellationStatus]):
 
 
 @dataclass(frozen=True)
+class OnOrder:
+    """Where a cancellation step acts: its order as read, with the order's refund ledger (a step
+    that refunds books its entry there), who acts, and when (an opening's moment)."""
+
+    order: Order
+    ledger: RefundLedger
+    actor: Actor
+    now: datetime
+
+
+@dataclass(frozen=True)
 class CancellationOutcome:
     cancellation: Cancellation
     order: Order
     record: CancellationRecord
     notifications: tuple[Notification, ...]
     previous_status: CancellationStatus | None
-    # The order's refund ledger after this step, when the step books its own entry (C10); a
-    # whole-order cancel's entry is booked by the write path from the order it cancelled.
+    # The order's refund ledger after this step, when the step refunds anything (C4, C10).
     ledger: RefundLedger | None = None
 
 
@@ -115,30 +112,38 @@ def _check_actor(action: CancellationAction, actor: Actor) -> None:
     require_actor(action, transition.actors, actor.kind, source)
 
 
-def _check_pending(c: Cancellation, order: Order, action: CancellationAction, actor: Actor) -> None:
+def _check_pending(c: Cancellation, at: OnOrder, action: CancellationAction) -> None:
     """A step on a waiting request: still pending, and by the actor kind the step is for."""
-    if order.id != c.order_id:
-        raise ValueError(f"{c.id} belongs to order {c.order_id}, not {order.id}")
+    if at.order.id != c.order_id:
+        raise ValueError(f"{c.id} belongs to order {c.order_id}, not {at.order.id}")
     if c.status is not TRANSITIONS.only(action).source:
-        raise NotPending(
+        raise errors.NotPending(
             f"cancellation {c.id} is no longer pending: it is {c.status.value}",
             current_state=c.status.value,
             field="cancellationId",
         )
-    _check_actor(action, actor)
+    _check_actor(action, at.actor)
 
 
-def _cancel_order(
-    order: Order, now: datetime, cancellation_id: str
-) -> tuple[Order, RefundBreakdown]:
-    cancelled, refund = order.cancelled(now, cancellation_id)
+def _refund_of(order: Order, refund: Money) -> RefundBreakdown:
     shipping = order.shipping_fee if refund.minor else Money.zero(order.currency)
-    return cancelled, RefundBreakdown(items=refund - shipping, shipping=shipping)
+    return RefundBreakdown(items=refund - shipping, shipping=shipping)
 
 
 def refund_if_accepted(c: Cancellation, order: Order, now: datetime) -> RefundBreakdown:
     """What accepting the request now would refund (C4): what its order's cancel refunds."""
-    return _cancel_order(order, now, c.id)[1]
+    return _refund_of(order, order.cancelled(now, c.id)[1])
+
+
+def _cancel_order(
+    at: OnOrder, cancellation_id: str
+) -> tuple[Order, RefundBreakdown, RefundLedger | None]:
+    """The order cancelled whole, what that refunds, and the ledger with the refund booked."""
+    cancelled, refund = at.order.cancelled(at.now, cancellation_id)
+    ledger = None
+    if refund.minor:
+        ledger = at.ledger.with_cancellation(cancelled, cancellation_id, refund, at.now)
+    return cancelled, _refund_of(at.order, refund), ledger
 
 
 def _cancelled_notifications(
@@ -173,17 +178,17 @@ def _refuse_if_not_cancellable(order: Order) -> None:
     state = order.fulfilment_state
     if state in _NOT_CANCELLABLE:
         code, why = _NOT_CANCELLABLE[state]
-        raise OrderNotCancellable(
+        raise errors.OrderNotCancellable(
             f"order {order.id} {why}", code=code, fulfilment_state=state.value
         )
     if order.open_cancellation_id:
-        raise DuplicateRequest(
+        raise errors.DuplicateRequest(
             f"order {order.id} already has a cancellation request waiting for the seller",
             existing_id=order.open_cancellation_id,
         )
     if order.replacement_of:
         # P4: a replacement order is called off only with its request (a refund instead).
-        raise InvalidTransition(
+        raise errors.InvalidTransition(
             f"order {order.id} replaces an item of order {order.replacement_of}; it is settled "
             f"through its request {order.replacement_request_id}, not cancelled",
             current_state="REPLACEMENT_ORDER",
@@ -192,16 +197,17 @@ def _refuse_if_not_cancellable(order: Order) -> None:
 
 
 def seller_cancels(
-    order: Order, actor: Actor, action: CancellationAction, reason: str, comment: str | None
+    at: OnOrder, action: CancellationAction, cmd: commands.CancelOrder | commands.CancelOrderLines
 ) -> str | None:
     """C7, C10: the seller's cancel checked (the step, the reason, no buyer's request waiting:
     the seller answers it first); the comment as kept."""
-    _check_actor(action, actor)
-    require_reason(SELLER_CANCEL_REASONS, reason)
-    comment = clean_comment(comment)
+    order = at.order
+    _check_actor(action, at.actor)
+    reasons.require_reason(reasons.SELLER_CANCEL_REASONS, cmd.reason)
+    comment = reasons.clean_comment(cmd.comment)
     if order.open_cancellation_id:
         instead = "accept it instead" if action is _A.SELLER_CANCEL else "accept or reject it first"
-        raise InvalidTransition(
+        raise errors.InvalidTransition(
             f"order {order.id} has a buyer's cancellation request waiting: {instead}",
             current_state="CANCELLATION_PENDING",
             field="orderId",
@@ -214,10 +220,12 @@ def buyer_eligibility(order: Order, policy: CategoryPolicy, now: datetime) -> El
     """What the buyer's cancel button would do right now (C1, C2, C3)."""
     try:
         _refuse_buyer(order)
-    except (OrderNotCancellable, DuplicateRequest, InvalidTransition) as refusal:
+    except errors.DomainError as refusal:  # each refusal _refuse_buyer makes
         return Eligibility(False, False, refusal.code, refusal.message, None)
     window_ends = order.placed_at + policy.unconditional_cancel_window
-    if order.fulfilment_state is FulfilmentState.UNPAID or now < window_ends:
+    # A zero window is none, even for an order stamped ahead of this clock.
+    inside = policy.unconditional_cancel_window > timedelta(0) and now < window_ends
+    if order.fulfilment_state is FulfilmentState.UNPAID or inside:
         return Eligibility(True, True, None, "The order will be cancelled at once.", window_ends)
     return Eligibility(
         True, False, None, "The seller will be asked to accept the cancellation.", window_ends
@@ -228,7 +236,7 @@ def _refuse_buyer(order: Order) -> None:
     """C3, and C5: a buyer does not ask again once the seller rejected a request for the order."""
     _refuse_if_not_cancellable(order)
     if order.rejected_cancellation_id:
-        raise DuplicateRequest(
+        raise errors.DuplicateRequest(
             f"the seller already rejected a cancellation request for order {order.id}; "
             "refuse the delivery or ask for a return once it arrives",
             existing_id=order.rejected_cancellation_id,
@@ -236,25 +244,20 @@ def _refuse_buyer(order: Order) -> None:
 
 
 def opened(
-    order: Order,
-    actor: Actor,
-    action: CancellationAction,
-    start: OpenedRequest[Any, Any],
-    **changes: object,
+    at: OnOrder, action: CancellationAction, start: OpenedRequest[Any, Any], **changes: object
 ) -> tuple[Cancellation, CancellationRecord]:
     """A new cancellation after the step that opens it (`start`: models/requests.py::opened_on),
     with that step's record."""
     target = TRANSITIONS.only(action).target
-    record = record_of(actor, action, None, target, start.requested_at, start.reason, start.note)
-    c = Cancellation(**{**vars(start), "timeline": (record,)}, status=target, lines=order.lines)
+    record = record_of(at.actor, action, None, target, at.now, start.reason, start.note)
+    c = Cancellation(**{**vars(start), "timeline": (record,)}, status=target, lines=at.order.lines)
     return replace(c, **changes), record  # type: ignore[arg-type]
 
 
 def _moved(
     c: Cancellation,
-    actor: Actor,
+    at: OnOrder,
     action: CancellationAction,
-    now: datetime,
     reason: str | None = None,
     comment: str | None = None,
     deadline: datetime | None = None,
@@ -262,43 +265,38 @@ def _moved(
 ) -> tuple[Cancellation, CancellationRecord]:
     """The request decided by this step (every step from PENDING ends it), with its record."""
     target = TRANSITIONS.only(action).target
-    record = record_of(actor, action, c.status, target, now, reason, comment, deadline)
-    return after_step(c, record, resolved_at=now, **changes), record
+    record = record_of(at.actor, action, c.status, target, at.now, reason, comment, deadline)
+    return after_step(c, record, resolved_at=at.now, **changes), record
 
 
 def request_by_buyer(
-    order: Order,
-    actor: Actor,
-    reason: str,
-    note: str | None,
-    opening: Opening,
+    opening: Opening, at: OnOrder, cmd: commands.RequestCancellation
 ) -> CancellationOutcome:
     """C1 inside the unconditional window (or an unpaid order): cancelled at once. C2 after it;
     the seller's window is the one for the order's value, counted as the policy says (Y2)."""
-    policy, now = opening.policy, opening.now
-    require_reason(PROFILE.request_reasons, reason)
-    note = clean_comment(note, field="note")
+    order = at.order
+    reasons.require_reason(PROFILE.request_reasons, cmd.reason)
+    note = reasons.clean_comment(cmd.note, field="note")
     _refuse_buyer(order)
-    at_once = buyer_eligibility(order, policy, now).at_once
+    at_once = buyer_eligibility(order, opening.policy, at.now).at_once
     action = _A.CANCEL_AT_ONCE if at_once else _A.REQUEST
-    _check_actor(action, actor)
-    start = opened_on(order, opening, Initiator.BUYER, reason, note)
+    _check_actor(action, at.actor)
+    start = opened_on(order, opening, Initiator.BUYER, cmd.reason, note)
     if at_once:
-        why = "cancelled by the buyer"
-        return _created_cancelled(order, actor, action, start, why, notify_shop=True)
-    respond_by = seller_answers_by(order, policy, now, opening.calendar)
-    c, record = opened(order, actor, action, start, respond_by=respond_by)
+        return _created_cancelled(at, action, start, "cancelled by the buyer", notify_shop=True)
+    respond_by = seller_answers_by(order, opening.policy, at.now, opening.calendar)
+    c, record = opened(at, action, start, respond_by=respond_by)
     text = (
         f"New cancellation request for order {c.order_id}; "
         f"answer by {respond_by:%Y-%m-%d %H:%M} UTC."
     )
-    notes = (to_shop(c, _N.CANCELLATION_REQUESTED, text, now),)
+    notes = (to_shop(c, _N.CANCELLATION_REQUESTED, text, at.now),)
     return CancellationOutcome(c, replace(order, open_cancellation_id=c.id), record, notes, None)
 
 
 def _refuse_after_deadline(c: Cancellation, now: datetime) -> None:
     if c.respond_by is not None and now >= c.respond_by:
-        raise ResponseWindowClosed(
+        raise errors.ResponseWindowClosed(
             f"the seller's response window for {c.id} closed at {c.respond_by.isoformat()}; "
             "the platform accepts the request",
             deadline=c.respond_by,
@@ -307,116 +305,104 @@ def _refuse_after_deadline(c: Cancellation, now: datetime) -> None:
 
 def _accepted(
     c: Cancellation,
-    order: Order,
-    actor: Actor,
+    at: OnOrder,
     action: CancellationAction,
-    now: datetime,
     reason: str | None,
     deadline: datetime | None,
     why: str,
 ) -> CancellationOutcome:
-    new_order, refund = _cancel_order(order, now, c.id)
+    new_order, refund, ledger = _cancel_order(at, c.id)
     # The seller's deadline stays on the record: when it was due is part of what happened.
-    new_c, record = _moved(c, actor, action, now, reason, None, deadline, refund=refund)
-    notes = _cancelled_notifications(new_c, now, why, notify_shop=action is _A.AUTO_ACCEPT)
-    return CancellationOutcome(new_c, new_order, record, notes, c.status)
+    new_c, record = _moved(c, at, action, reason, None, deadline, refund=refund)
+    notes = _cancelled_notifications(new_c, at.now, why, notify_shop=action is _A.AUTO_ACCEPT)
+    return CancellationOutcome(new_c, new_order, record, notes, c.status, ledger)
 
 
-def accept(c: Cancellation, order: Order, actor: Actor, now: datetime) -> CancellationOutcome:
+def accept(c: Cancellation, at: OnOrder, cmd: commands.AcceptCancellation) -> CancellationOutcome:
     """C4: the seller accepts; the order is cancelled and the buyer refunded automatically."""
-    _check_pending(c, order, _A.ACCEPT, actor)
-    _refuse_after_deadline(c, now)
-    why = "the seller accepted your request"
-    return _accepted(c, order, actor, _A.ACCEPT, now, None, None, why)
+    _check_pending(c, at, _A.ACCEPT)
+    _refuse_after_deadline(c, at.now)
+    return _accepted(c, at, _A.ACCEPT, None, None, "the seller accepted your request")
 
 
-def auto_accept(c: Cancellation, order: Order, actor: Actor, now: datetime) -> CancellationOutcome:
+def auto_accept(c: Cancellation, at: OnOrder) -> CancellationOutcome:
     """C6: the seller did not answer within the response window; the platform accepts."""
-    _check_pending(c, order, _A.AUTO_ACCEPT, actor)
-    if c.respond_by is None or now < c.respond_by:
-        raise InvalidTransition(
+    _check_pending(c, at, _A.AUTO_ACCEPT)
+    if c.respond_by is None or at.now < c.respond_by:
+        raise errors.InvalidTransition(
             f"the seller may still answer {c.id} until {c.respond_by}",
             current_state=c.status.value,
         )
     why = "the seller did not answer in time"
-    return _accepted(c, order, actor, _A.AUTO_ACCEPT, now, AUTO_ACCEPT_REASON, c.respond_by, why)
+    return _accepted(c, at, _A.AUTO_ACCEPT, reasons.AUTO_ACCEPT_REASON, c.respond_by, why)
 
 
-def reject(
-    c: Cancellation,
-    order: Order,
-    actor: Actor,
-    reason: str,
-    comment: str | None,
-    now: datetime,
-) -> CancellationOutcome:
+def reject(c: Cancellation, at: OnOrder, cmd: commands.RejectCancellation) -> CancellationOutcome:
     """C5: a reason from the fixed list, an optional comment; the order goes on as normal."""
-    _check_pending(c, order, _A.REJECT, actor)
-    require_reason(PROFILE.reject_reasons, reason)
-    comment = clean_comment(comment)
-    _refuse_after_deadline(c, now)
+    _check_pending(c, at, _A.REJECT)
+    reason = reasons.require_reason(PROFILE.reject_reasons, cmd.reason)
+    comment = reasons.clean_comment(cmd.comment)
+    _refuse_after_deadline(c, at.now)
     rejection = {"rejection_reason": reason, "rejection_comment": comment}
-    new_c, record = _moved(c, actor, _A.REJECT, now, reason, comment, **rejection)
-    new_order = replace(order, open_cancellation_id=None, rejected_cancellation_id=c.id)
+    new_c, record = _moved(c, at, _A.REJECT, reason, comment, **rejection)
+    new_order = replace(at.order, open_cancellation_id=None, rejected_cancellation_id=c.id)
     text = (
         f"The seller rejected your cancellation of order {c.order_id}: "
         f"{PROFILE.reject_reasons[reason]}. Your order goes on as normal."
     )
-    notes = (to_buyer(c, _N.CANCELLATION_REJECTED, text, now),)
+    notes = (to_buyer(c, _N.CANCELLATION_REJECTED, text, at.now),)
     return CancellationOutcome(new_c, new_order, record, notes, c.status)
 
 
-def withdraw(c: Cancellation, order: Order, actor: Actor, now: datetime) -> CancellationOutcome:
+def withdraw(
+    c: Cancellation, at: OnOrder, cmd: commands.WithdrawCancellation
+) -> CancellationOutcome:
     """The buyer takes back a request the seller has not answered (the marketplace allows it)."""
-    _check_pending(c, order, _A.WITHDRAW, actor)
-    _refuse_after_deadline(c, now)
-    new_c, record = _moved(c, actor, _A.WITHDRAW, now)
+    _check_pending(c, at, _A.WITHDRAW)
+    _refuse_after_deadline(c, at.now)
+    new_c, record = _moved(c, at, _A.WITHDRAW)
     text = f"The buyer withdrew the cancellation request for order {c.order_id}."
-    notes = (to_shop(c, _N.CANCELLATION_WITHDRAWN, text, now),)
-    new_order = replace(order, open_cancellation_id=None)
+    notes = (to_shop(c, _N.CANCELLATION_WITHDRAWN, text, at.now),)
+    new_order = replace(at.order, open_cancellation_id=None)
     return CancellationOutcome(new_c, new_order, record, notes, c.status)
 
 
 def cancel_by_seller(
-    order: Order,
-    actor: Actor,
-    reason: str,
-    comment: str | None,
-    opening: Opening,
+    opening: Opening, at: OnOrder, cmd: commands.CancelOrder
 ) -> CancellationOutcome:
     """C7: the seller cancels (out of stock, fraud, ...); the buyer is notified and refunded."""
-    comment = seller_cancels(order, actor, _A.SELLER_CANCEL, reason, comment)
-    why = "cancelled by the seller: " + SELLER_CANCEL_REASONS[reason]
-    start = opened_on(order, opening, Initiator.SELLER, reason, comment)
-    return _created_cancelled(order, actor, _A.SELLER_CANCEL, start, why, notify_shop=False)
+    comment = seller_cancels(at, _A.SELLER_CANCEL, cmd)
+    why = "cancelled by the seller: " + reasons.SELLER_CANCEL_REASONS[cmd.reason]
+    start = opened_on(at.order, opening, Initiator.SELLER, cmd.reason, comment)
+    return _created_cancelled(at, _A.SELLER_CANCEL, start, why, notify_shop=False)
 
 
 def cancel_by_system(
-    order: Order, actor: Actor, reason: str, opening: Opening
+    opening: Opening, at: OnOrder, cmd: commands.CancelUnpaidOrder
 ) -> CancellationOutcome:
     """C8: the platform cancels an order nobody paid for in time; the seller is notified."""
-    _check_actor(_A.SYSTEM_CANCEL, actor)
-    require_reason(SYSTEM_CANCEL_REASONS, reason)
+    order = at.order
+    _check_actor(_A.SYSTEM_CANCEL, at.actor)
     if order.fulfilment_state is not FulfilmentState.UNPAID:
-        raise InvalidTransition(
+        raise errors.InvalidTransition(
             f"order {order.id} is {order.fulfilment_state.value}; only unpaid orders are "
             "cancelled for non-payment",
             current_state=order.fulfilment_state.value,
             field="orderId",
         )
-    if order.payment_due_at is not None and opening.now < order.payment_due_at:
-        raise PaymentWindowOpen(
+    if order.payment_due_at is not None and at.now < order.payment_due_at:
+        raise errors.PaymentWindowOpen(
             f"order {order.id} may still be paid until {order.payment_due_at.isoformat()}",
             payment_due_at=order.payment_due_at,
         )
+    (reason,) = reasons.SYSTEM_CANCEL_REASONS
     start = opened_on(order, opening, Initiator.PLATFORM, reason, None)
     why = "not paid in time"
-    return _created_cancelled(order, actor, _A.SYSTEM_CANCEL, start, why, notify_shop=True)
+    return _created_cancelled(at, _A.SYSTEM_CANCEL, start, why, notify_shop=True)
 
 
 def _created_cancelled(
-    order: Order,
-    actor: Actor,
+    at: OnOrder,
     action: CancellationAction,
     start: OpenedRequest[Any, Any],
     why: str,
@@ -424,8 +410,7 @@ def _created_cancelled(
     notify_shop: bool,
 ) -> CancellationOutcome:
     """C1, C7, C8: the order cancelled whole in the step that opens the request."""
-    now = start.requested_at
-    new_order, refund = _cancel_order(order, now, start.id)
-    c, record = opened(order, actor, action, start, refund=refund, resolved_at=now)
-    notes = _cancelled_notifications(c, now, why, notify_shop=notify_shop)
-    return CancellationOutcome(c, new_order, record, notes, None)
+    new_order, refund, ledger = _cancel_order(at, start.id)
+    c, record = opened(at, action, start, refund=refund, resolved_at=at.now)
+    notes = _cancelled_notifications(c, at.now, why, notify_shop=notify_shop)
+    return CancellationOutcome(c, new_order, record, notes, None, ledger)

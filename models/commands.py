@@ -342,9 +342,8 @@ def approval(kind: RequestKind, request_id: str, terms: ApprovalTerms) -> Comman
 
 
 def rejection(kind: RequestKind, request_id: str, reason: str, comment: str | None) -> Command:
-    if kind is RequestKind.CANCELLATION:
-        return RejectCancellation(request_id, reason, comment)
-    return RejectAfterSale(request_id, reason, comment)
+    step = RejectCancellation if kind is RequestKind.CANCELLATION else RejectAfterSale
+    return step(request_id, reason, comment)
 
 
 def partial_refund(kind: RequestKind, request_id: str, amount: Money) -> Command:

@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from models import after_sales as after_sale_domain
+from models import after_sale_requests, after_sales_machine
 from models import cancellations as cancel_domain
 from models import refunds as refund_domain
 from models import tickets as ticket_domain
 from models.actors import ActorKind
-from models.requests import RequestKind
+from models.requests import RequestKind, TimelineRecord
 
 
 @dataclass(frozen=True)
@@ -66,9 +66,9 @@ def of_cancellation(outcome: cancel_domain.CancellationOutcome) -> StatusEvent:
 
 
 def _of_after_sale_record(
-    request: after_sale_domain.AfterSaleRequest, record: after_sale_domain.TimelineRecord
+    request: after_sale_requests.AfterSaleRequest, record: TimelineRecord
 ) -> StatusEvent:
-    tab_of = after_sale_domain.TAB_OF_STATUS
+    tab_of = after_sales_machine.TAB_OF_STATUS
     return StatusEvent(
         kind=RequestKind(request.kind.value),
         request_id=request.id,
@@ -87,7 +87,7 @@ def _of_after_sale_record(
     )
 
 
-def of_after_sale(outcome: after_sale_domain.AfterSaleOutcome) -> list[StatusEvent]:
+def of_after_sale(outcome: after_sale_requests.AfterSaleOutcome) -> list[StatusEvent]:
     """Every record the step appended (an instant refund is two), then the rejections a second
     request closed (R5), each as its own event."""
     events = [_of_after_sale_record(outcome.request, r) for r in outcome.records]

@@ -15,22 +15,22 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from models.actors import Actor
 from models.after_sales_case import snapshot
 from models.cancellations import (
     CancellationAction,
     CancellationOutcome,
+    OnOrder,
     cancel_by_seller,
     opened,
     seller_cancels,
 )
-from models.commands import Lines
+from models.commands import CancelOrder, CancelOrderLines, Lines
 from models.errors import DomainError, ValidationFailed
 from models.money import Money
 from models.notifications import NotificationKind
 from models.orders import CancelledUnits, Order
 from models.reasons import SELLER_CANCEL_REASONS
-from models.refund_ledger import LedgerSource, RefundLedger, refund_quote
+from models.refund_ledger import LedgerSource, refund_quote
 from models.requests import Initiator, Opening, opened_on, to_buyer
 
 
@@ -77,31 +77,25 @@ def chosen_units(order: Order, lines: Lines) -> dict[str, int]:
 
 
 def cancel_lines_by_seller(
-    order: Order,
-    ledger: RefundLedger,
-    actor: Actor,
-    lines: Lines,
-    reason: str,
-    comment: str | None,
-    opening: Opening,
+    opening: Opening, at: OnOrder, cmd: CancelOrderLines
 ) -> CancellationOutcome:
     """C10: those units cancelled and refunded; every unit left asked for: C7 instead."""
+    order, actor, now, reason = at.order, at.actor, at.now, cmd.reason
     action = CancellationAction.SELLER_CANCEL_LINES
-    comment = seller_cancels(order, actor, action, reason, comment)
-    chosen = chosen_units(order, lines)
+    comment = seller_cancels(at, action, cmd)
+    chosen = chosen_units(order, cmd.lines)
     asked = snapshot(order, chosen)
     if all(chosen.get(line.line_id, 0) == order.units_left(line.line_id) for line in order.lines):
-        whole = cancel_by_seller(order, actor, reason, comment, opening)
+        whole = cancel_by_seller(opening, at, CancelOrder(order.id, reason, comment))
         return replace(whole, cancellation=replace(whole.cancellation, lines=asked))
 
-    refund = refund_quote(order, ledger, chosen)
+    refund = refund_quote(order, at.ledger, chosen)
     voided = order.amount_paid.minor == 0
     start = opened_on(order, opening, Initiator.SELLER, reason, comment)
-    now = opening.now
-    c, record = opened(order, actor, action, start, lines=asked, refund=refund, resolved_at=now)
+    c, record = opened(at, action, start, lines=asked, refund=refund, resolved_at=now)
     new_ledger = None
     if refund.total.minor > 0:
-        new_ledger = ledger.with_refund(order, c.id, refund, now, LedgerSource.CANCELLATION)
+        new_ledger = at.ledger.with_refund(order, c.id, refund, now, LedgerSource.CANCELLATION)
     units = tuple(
         CancelledUnits(
             line_id=r.line_id,

@@ -17,7 +17,9 @@ DAY = timedelta(days=1)
 
 @dataclass(frozen=True)
 class CategoryPolicy:
-    # C1: the buyer may cancel at once within this window after placing the order.
+    # C1: the buyer may cancel at once within this window after placing the order. Zero: no
+    # such window, every paid order's cancellation waits for the seller (a marketplace that
+    # decides it itself, whose clock may run ahead of this one's: services/tiktok_connection.py).
     unconditional_cancel_window: timedelta = HOUR
     # C6, R3: silence from the seller for this long accepts or approves the request.
     seller_response_window: timedelta = 48 * HOUR
@@ -52,8 +54,12 @@ class CategoryPolicy:
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
-            if isinstance(value, timedelta) and value <= timedelta(0):
+            if not isinstance(value, timedelta) or value > timedelta(0):
+                continue
+            if f.name != "unconditional_cancel_window":
                 raise ValidationFailed(f"{f.name} must be a positive duration", field=f.name)
+            if value < timedelta(0):
+                raise ValidationFailed(f"{f.name} must not be negative", field=f.name)
         if self.high_value_above < 0:
             raise ValidationFailed(
                 "high_value_above must not be negative", field="high_value_above"

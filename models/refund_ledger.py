@@ -162,22 +162,16 @@ class RefundLedger:
             raise ValidationFailed("the refund's lines do not add up to its items", field="amount")
         entry = LedgerEntry(source, source_id, at, refund.lines, refund.shipping)
         after = RefundLedger(self.order_id, self.currency, (*self.entries, entry))
-        for line_id, line_paid in paid.items():
-            if line_paid < after.refunded_line(line_id):
+        # What was paid and what would be refunded: per line, the shipping, the order (implied
+        # by the other two; checked all the same).
+        caps = [(f"line {ln}", due, after.refunded_line(ln), " for it") for ln, due in paid.items()]
+        caps.append(("shipping", paid_shipping(order), after.refunded_shipping, ""))
+        caps.append((f"order {order.id}", order.amount_paid, after.refunded_total, ""))
+        for what, paid_for, refunded, for_it in caps:
+            if paid_for < refunded:
                 raise RefundExceedsPaid(
-                    f"line {line_id} would be refunded {after.refunded_line(line_id)}; "
-                    f"{line_paid} was paid for it"
+                    f"{what} would be refunded {refunded}; {paid_for} was paid{for_it}"
                 )
-        if paid_shipping(order) < after.refunded_shipping:
-            raise RefundExceedsPaid(
-                f"shipping would be refunded {after.refunded_shipping}; "
-                f"{paid_shipping(order)} was paid"
-            )
-        if order.amount_paid < after.refunded_total:  # implied by the above; checked all the same
-            raise RefundExceedsPaid(
-                f"order {order.id} would be refunded {after.refunded_total}; "
-                f"{order.amount_paid} was paid"
-            )
         return after
 
     def with_cancellation(

@@ -112,13 +112,6 @@ def profile_of(kind: AfterSaleKind | RequestKind) -> KindProfile:
 AFTER_SALE_PROFILES: Mapping[AfterSaleKind, KindProfile] = {k: profile_of(k) for k in AfterSaleKind}
 
 
-# Views of the registry for the after-sale kinds, as the catalogues and rules read them.
-REQUEST_REASONS: Mapping[AfterSaleKind, Mapping[str, str]] = {
-    k: p.request_reasons for k, p in AFTER_SALE_PROFILES.items()
-}
-REJECT_REASONS: Mapping[AfterSaleKind, Mapping[str, str]] = {
-    k: p.reject_reasons for k, p in AFTER_SALE_PROFILES.items()
-}
 # Every after-sale status whose deadline the platform acts on, in the machine's order.
 AFTER_SALE_DEADLINES: Mapping[AfterSaleStatus, DeadlineRule[Any]] = {
     s: rule for p in AFTER_SALE_PROFILES.values() for s, rule in p.platform_deadlines.items()

@@ -13,7 +13,7 @@ from strawberry.types import Info
 from feed.live_feed import LiveFeed
 from graphql_runtime.limits import Guard
 from models.actors import Actor
-from models.after_sales import AfterSaleRequest
+from models.after_sale_requests import AfterSaleRequest
 from models.orders import Order
 from models.refunds import Refund
 from models.tickets import Ticket

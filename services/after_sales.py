@@ -19,21 +19,20 @@ from typing import Any
 from bson import ObjectId
 
 from models import access, cancellations, commands, events
-from models import after_sales as domain
+from models import after_sale_decisions as decisions
+from models import after_sale_shipping as shipping
 from models.actors import Actor
-from models.after_sales import (
-    AfterSaleOutcome,
-    AfterSaleRequest,
-    AfterSalesCase,
-    AfterSaleTab,
-    LineEligibility,
-    RefundBreakdown,
-)
+from models.after_sale_opening import line_eligibility, refund_without_request, request_by_buyer
+from models.after_sale_requests import AfterSaleOutcome, AfterSaleRequest, LineEligibility, Step
+from models.after_sales import act_on_deadline
+from models.after_sales_case import AfterSalesCase, quote_for_request
+from models.after_sales_machine import AfterSaleTab
 from models.clock import Clock
 from models.commands import AfterSaleCommand
 from models.errors import DomainError, NotFound, ValidationFailed
 from models.orders import Order
 from models.policy import DEFAULT_POLICY, BusinessCalendar, CategoryPolicy
+from models.refund_ledger import RefundBreakdown
 from models.requests import Opening
 from models.ticket_facts import facts_of_after_sale
 from services.request_reads import RequestReads
@@ -53,26 +52,26 @@ KIND = KindOfRequest(
 
 
 # Each step on a request, by its command (models/commands.py).
-_STEPS: dict[type[AfterSaleCommand], Callable[[domain.Step, Any], AfterSaleOutcome]] = {
-    commands.WithdrawAfterSale: domain.withdraw,
-    commands.AppealAfterSale: domain.appeal,
-    commands.ShipReturn: domain.ship_return,
-    commands.ApproveAfterSale: domain.approve,
-    commands.RejectAfterSale: domain.reject,
-    commands.ConfirmReturnReceived: domain.confirm_receipt,
-    commands.RejectReturnOnReceipt: domain.reject_on_receipt,
-    commands.OfferPartialRefund: domain.offer_partial_refund,
-    commands.AnswerOffer: domain.answer_offer,
-    commands.IssueReplacementRefund: domain.issue_replacement_refund,
-    commands.ShipReplacement: domain.ship_replacement,
-    commands.DecideAppeal: domain.decide_appeal,
-    commands.RecordReplacementDelivered: domain.replacement_delivered,
+_STEPS: dict[type[AfterSaleCommand], Callable[[Step, Any], AfterSaleOutcome]] = {
+    commands.WithdrawAfterSale: decisions.withdraw,
+    commands.AppealAfterSale: decisions.appeal,
+    commands.ShipReturn: shipping.ship_return,
+    commands.ApproveAfterSale: decisions.approve,
+    commands.RejectAfterSale: decisions.reject,
+    commands.ConfirmReturnReceived: shipping.confirm_receipt,
+    commands.RejectReturnOnReceipt: shipping.reject_on_receipt,
+    commands.OfferPartialRefund: decisions.offer_partial_refund,
+    commands.AnswerOffer: decisions.answer_offer,
+    commands.IssueReplacementRefund: shipping.issue_replacement_refund,
+    commands.ShipReplacement: shipping.ship_replacement,
+    commands.DecideAppeal: decisions.decide_appeal,
+    commands.RecordReplacementDelivered: shipping.replacement_delivered,
 }
 
 
-def _on(case: AfterSalesCase, r: AfterSaleRequest, actor: Actor, now: datetime) -> domain.Step:
+def _on(case: AfterSalesCase, r: AfterSaleRequest, actor: Actor, now: datetime) -> Step:
     """A step on `r` as its order's case holds it now."""
-    return domain.Step(r, case.order, case.ledger, actor, now, case.replacement_order(r))
+    return Step(r, case.order, case.ledger, actor, now, case.replacement_order(r))
 
 
 @dataclass(frozen=True)
@@ -114,10 +113,10 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
                 categories = [line.category for line in order.lines if line.line_id in asked]
                 policy = book.for_order(categories or order.categories)  # kept on the request (Y1)
                 opening = Opening(policy, now, new_id, book.calendar)
-                outcome = domain.request_by_buyer(case, actor, c, opening)
+                outcome = request_by_buyer(case, actor, c, opening)
             else:
                 opening = Opening(book.for_order(order.categories), now, new_id)
-                outcome = domain.refund_without_request(case, actor, c, opening)
+                outcome = refund_without_request(case, actor, c, opening)
             return await self._write_one(session, actor, cases, _Change(outcome, None))
 
         return write
@@ -144,9 +143,9 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         the transaction runs makes it rerun on the state that won."""
         now = self.clock.now()
 
-        def due(s: domain.Step) -> AfterSaleOutcome | None:
+        def due(s: Step) -> AfterSaleOutcome | None:
             try:
-                return domain.act_on_deadline(s)
+                return act_on_deadline(s)
             except DomainError:
                 return None  # moved by someone else, or not due after all
 
@@ -166,7 +165,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         ids = [o.replacement_request_id for o in orders if o.replacement_request_id]
         if ids:
             # None when the request moved on (refunded instead, say): the order alone moves.
-            follow = domain.follow_replacement_order
+            follow = shipping.follow_replacement_order
             await self._decide_each(session, actor, ids, follow, self.clock.now())
 
     async def set_policy(self, actor: Actor, category: str, policy: CategoryPolicy) -> None:
@@ -197,12 +196,12 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         order, ledger = await self.visible_order(actor, order_id)
         case = AfterSalesCase(order, ledger, await self.for_order(order))
         book = await policies.book_for(self.db, order.categories)
-        return domain.line_eligibility(case, book, self.clock.now())
+        return line_eligibility(case, book, self.clock.now())
 
     async def quote_request(self, actor: Actor, request_id: str) -> RefundBreakdown:
         """What the request paid, or would pay now: the code that pays it (quote_for_request)."""
         r = await self.get(actor, request_id)
-        return domain.quote_for_request(r, *await self.order(r.order_id))
+        return quote_for_request(r, *await self.order(r.order_id))
 
     async def quote_cancellation(self, actor: Actor, cancellation_id: str) -> RefundBreakdown:
         """What a cancellation paid, or would pay if accepted now (the cancellation's own code)."""
@@ -250,7 +249,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         session: Session,
         actor: Actor,
         ids: list[str],
-        move: Callable[[domain.Step], AfterSaleOutcome | None],
+        move: Callable[[Step], AfterSaleOutcome | None],
         now: datetime,
     ) -> list[AfterSaleRequest]:
         """These requests, each moved in turn at `now` on its order's case as the ones before

@@ -1,26 +1,27 @@
 """Cancellation use cases: load, let the domain decide, write everything in one transaction.
 
-Each public method reads like its rule: `accept` loads the request and its order, asks
-`models.cancellations.accept` for the outcome, and writes the request (compare-and-set on its
-version), the order, the tab counters, the notifications and the idempotency key together.
+A command's step is found in `STEPS` by the command's class: it is given the request as read (or
+a new request's `Opening`), its order with the order's refund ledger, and the command, and its
+outcome is written whole: the request (compare-and-set on its version), the order with its
+ledger, the tab counters, the notifications and the idempotency key.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from bson import ObjectId
 
 from models import access, commands, events, line_cancels
 from models import cancellations as domain
 from models.actors import Actor
-from models.cancellations import Cancellation, CancellationOutcome, CancellationTab
+from models.cancellations import Cancellation, CancellationOutcome, CancellationTab, OnOrder
 from models.clock import Clock
+from models.commands import CancelUnpaidOrder
 from models.errors import DomainError
-from models.orders import FulfilmentState, Order
-from models.reasons import SYSTEM_CANCEL_REASONS
-from models.refund_ledger import RefundLedger
+from models.orders import Order
 from models.requests import Opening
 from models.ticket_facts import facts_of_cancellation
 from services.request_reads import RequestReads
@@ -37,6 +38,18 @@ KIND = KindOfRequest(
     cancellation_store.REQUESTS, facts_of_cancellation, SECTION, "cancellation", "cancellation_id"
 )
 
+# Each command's step: given what it starts from (a new request's Opening, or the request as
+# read), where it acts and the command (C1, C2, C4, C5, C7, C8, C10; the buyer withdraws).
+STEPS: Mapping[type[commands.Command], Callable[[Any, OnOrder, Any], CancellationOutcome]] = {
+    commands.RequestCancellation: domain.request_by_buyer,
+    commands.CancelOrder: domain.cancel_by_seller,
+    commands.CancelOrderLines: line_cancels.cancel_lines_by_seller,
+    commands.CancelUnpaidOrder: domain.cancel_by_system,
+    commands.WithdrawCancellation: domain.withdraw,
+    commands.AcceptCancellation: domain.accept,
+    commands.RejectCancellation: domain.reject,
+}
+
 
 @dataclass(frozen=True)
 class _Change:
@@ -45,30 +58,10 @@ class _Change:
     outcome: CancellationOutcome
     cancellation_before: Cancellation | None  # None: a new request
     order_before: Order
-    ledger_before: RefundLedger
 
 
 def new_cancellation_id() -> str:
     return f"can_{ObjectId()}"
-
-
-def ledger_after(
-    outcome: CancellationOutcome, order_before: Order, ledger_before: RefundLedger
-) -> RefundLedger | None:
-    """The order's ledger as this outcome leaves it, if it books a refund in it (written with
-    the order, storage/orders.py): a line cancel's (C10) with the entry it made, a cancellation
-    that refunds the whole order with its refund, the entry after-sale refunds are capped by."""
-    c, order = outcome.cancellation, outcome.order
-    if outcome.ledger is not None:
-        return outcome.ledger
-    if (
-        c.refund is not None
-        and c.refund.total.minor > 0
-        and order_before.fulfilment_state is not FulfilmentState.CANCELLED
-        and order.fulfilment_state is FulfilmentState.CANCELLED
-    ):
-        return ledger_before.with_cancellation(order, c.id, c.refund.total, c.resolved_at)
-    return None
 
 
 class CancellationService(RequestReads[Cancellation, CancellationTab, CancellationFilter]):
@@ -96,58 +89,31 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
         | commands.CancelUnpaidOrder,
         permit: access.Permit,
     ) -> Callable[[Session], Awaitable[Cancellation]]:
-        """C1 (at once inside the window), C2 (a request after it), C3 (refused once shipped);
-        C7 (the seller cancels, the buyer is refunded); C10 (the seller cancels some units,
-        they are refunded, the rest goes on); C8 (the platform cancels an order not paid in
-        time): decided on the order as read in the transaction, written in one go."""
-        now = self.clock.now
+        """A command that opens a request on its order, decided on the order as read in the
+        transaction, written in one go."""
 
         async def write(session: Session) -> Cancellation:
             order, ledger = await self.order(c.order_id, session)
             admit(actor, order, permit)
             # A request keeps the policy it was opened under (Y1): read it once, here.
             book = await policies.book_for(self.db, order.categories, session)
-            policy = book.for_order(order.categories)
-            opening = Opening(policy, now(), new_cancellation_id(), book.calendar)
-            match c:
-                case commands.RequestCancellation():
-                    outcome = domain.request_by_buyer(order, actor, c.reason, c.note, opening)
-                case commands.CancelOrder():
-                    outcome = domain.cancel_by_seller(order, actor, c.reason, c.comment, opening)
-                case commands.CancelOrderLines():
-                    # C10 refunds from the order's ledger, read with it in this transaction.
-                    outcome = line_cancels.cancel_lines_by_seller(
-                        order, ledger, actor, c.lines, c.reason, c.comment, opening
-                    )
-                case _:
-                    (reason,) = SYSTEM_CANCEL_REASONS
-                    outcome = domain.cancel_by_system(order, actor, reason, opening)
-            [saved] = await self._write(session, actor, [_Change(outcome, None, order, ledger)])
+            policy, now = book.for_order(order.categories), self.clock.now()
+            opening = Opening(policy, now, new_cancellation_id(), book.calendar)
+            outcome = STEPS[type(c)](opening, OnOrder(order, ledger, actor, now), c)
+            [saved] = await self._write(session, actor, [_Change(outcome, None, order)])
             return saved
 
         return write
 
     def _step(
-        self,
-        actor: Actor,
-        c: commands.WithdrawCancellation
-        | commands.AcceptCancellation
-        | commands.RejectCancellation,
+        self, actor: Actor, c: commands.Command
     ) -> Callable[[Session, Cancellation], Awaitable[Cancellation]]:
-        """The buyer withdraws; C4: the order is cancelled and the buyer refunded, in the same
-        write; C5: a reason from the catalogue and an optional comment, the order goes on."""
-        now = self.clock.now
+        """A command on a waiting request, decided on its order as read in the transaction."""
 
         async def write(session: Session, before: Cancellation) -> Cancellation:
             order, ledger = await self.order(before.order_id, session)
-            match c:
-                case commands.WithdrawCancellation():
-                    outcome = domain.withdraw(before, order, actor, now())
-                case commands.AcceptCancellation():
-                    outcome = domain.accept(before, order, actor, now())
-                case commands.RejectCancellation():
-                    outcome = domain.reject(before, order, actor, c.reason, c.comment, now())
-            [saved] = await self._write(session, actor, [_Change(outcome, before, order, ledger)])
+            outcome = STEPS[type(c)](before, OnOrder(order, ledger, actor, self.clock.now()), c)
+            [saved] = await self._write(session, actor, [_Change(outcome, before, order)])
             return saved
 
         return write
@@ -165,10 +131,10 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
             for c in found:
                 order, ledger = orders[c.order_id]
                 try:
-                    outcome = domain.auto_accept(c, order, actor, now)
+                    outcome = domain.auto_accept(c, OnOrder(order, ledger, actor, now))
                 except DomainError:
                     continue  # decided by someone else, or not due after all
-                changes.append(_Change(outcome, c, order, ledger))
+                changes.append(_Change(outcome, c, order))
             return await self._write(session, actor, changes)
 
         shops = await shops_of(self.db, self.db.cancellations, ids)
@@ -183,7 +149,6 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
         """C8: these orders, if still unpaid past their payment window, cancelled by the
         platform, in one transaction (skipping any paid or cancelled meanwhile)."""
         now = self.clock.now()
-        (reason,) = SYSTEM_CANCEL_REASONS
 
         async def work(session: Session) -> list[Cancellation]:
             orders = list((await order_store.with_ledgers(self.db, order_ids, session)).values())
@@ -191,14 +156,13 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
             book = await policies.book_for(self.db, categories, session)
             changes = []
             for order, ledger in orders:
-                policy = book.for_order(order.categories)
+                opening = Opening(book.for_order(order.categories), now, new_cancellation_id())
+                at = OnOrder(order, ledger, actor, now)
                 try:
-                    outcome = domain.cancel_by_system(
-                        order, actor, reason, Opening(policy, now, new_cancellation_id())
-                    )
+                    outcome = domain.cancel_by_system(opening, at, CancelUnpaidOrder(order.id))
                 except DomainError:
                     continue  # paid or cancelled since it was found due
-                changes.append(_Change(outcome, None, order, ledger))
+                changes.append(_Change(outcome, None, order))
             return await self._write(session, actor, changes)
 
         shops = await shops_of(self.db, self.db.orders, order_ids)
@@ -220,15 +184,11 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
         self, session: Session, actor: Actor, changes: list[_Change]
     ) -> list[Cancellation]:
         """The one write path (services/request_writes.py), each order with the ledger its
-        cancellation books, from states read in the caller's transaction."""
+        cancellation booked, from states read in the caller's transaction."""
         decided = Decided(
             [(ch.cancellation_before, ch.outcome.cancellation) for ch in changes],
             [(ch.order_before, ch.outcome.order) for ch in changes],
-            {
-                ch.order_before.id: ledger
-                for ch in changes
-                if (ledger := ledger_after(ch.outcome, ch.order_before, ch.ledger_before))
-            },
+            {ch.order_before.id: ch.outcome.ledger for ch in changes if ch.outcome.ledger},
             [n for ch in changes for n in ch.outcome.notifications],
             [events.of_cancellation(ch.outcome) for ch in changes],
         )

@@ -52,13 +52,19 @@ class RequestCommands:
         return (await self._after_opening([await self._run(actor, command, key)]))[0]
 
     async def apply_together(
-        self, shop_id: str, steps: list[tuple[Actor, Command, str | None]]
+        self,
+        shop_id: str,
+        steps: list[tuple[Actor, Command, str | None]],
+        first: Callable[[], Awaitable[None]] | None = None,
     ) -> list[Any]:
         """Commands of one shop applied here in one transaction (storage/mongo.py `together`):
         all of them, or none when one raises; then the shop's rules on the requests they
-        opened, in one pass. The marketplace's batches come this way."""
+        opened, in one pass. The marketplace's batches come this way. `first` runs in the
+        transaction before them (the reads they will make, made at once: `read_ahead`)."""
 
         async def each() -> list[Done]:
+            if first is not None:
+                await first()
             return [await self._run(*step) for step in steps]
 
         return await self._after_opening(await self.cancellations.db.together(each, serial=shop_id))

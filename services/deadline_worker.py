@@ -19,7 +19,8 @@ from pymongo.errors import PyMongoError
 
 from models import request_kinds
 from models.actors import EXPIRY_WORKER
-from models.after_sales import AfterSaleRequest, AfterSaleStatus
+from models.after_sale_requests import AfterSaleRequest
+from models.after_sales_machine import AfterSaleStatus
 from models.cancellations import Cancellation, CancellationStatus
 from models.commands import ActOnAfterSaleDeadlines, AutoAcceptCancellations, CancelUnpaidOrders
 from models.requests import DeadlineRule

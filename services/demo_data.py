@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from models.actors import ADJUSTMENTS, EXPIRY_WORKER, Actor, ActorKind
-from models.after_sales import AfterSaleKind, DecisionType
+from models.after_sales_machine import AfterSaleKind, DecisionType
 from models.clock import SettableClock
 from models.commands import (
     AcceptCancellation,

@@ -7,7 +7,7 @@ see (a request's order: same shop, same buyer), and a subscription scopes its ca
 
 from __future__ import annotations
 
-from models.after_sales import AfterSaleRequest
+from models.after_sale_requests import AfterSaleRequest
 from models.cancellations import Cancellation
 from models.orders import Order
 from models.refunds import Refund

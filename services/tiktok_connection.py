@@ -83,10 +83,11 @@ RETRYABLE = (OpenApiUnavailable, OpenApiRefused, DomainError, LookupError)
 # The tag a ticket gets when TikTok's deadline for the seller's answer is near.
 DEADLINE_TAG = "tiktok-deadline-soon"
 # The linked shops' category (services/tiktok_mirror.py): TikTok decides every window, so the
-# local ones never act first. A millisecond: no cancellation happens at once here (a policy
-# window must be positive); ten years: the deadline worker never approves on silence here.
+# local ones never act first. No unconditional window: no cancellation happens at once here,
+# even when TikTok's clock runs ahead of ours and stamps an order after our now; ten years: the
+# deadline worker never approves on silence here.
 TIKTOK_POLICY = CategoryPolicy(
-    unconditional_cancel_window=timedelta(milliseconds=1),
+    unconditional_cancel_window=timedelta(0),
     seller_response_window=3650 * DAY,
     return_refund_window=3650 * DAY,
     buyer_return_shipping_window=3650 * DAY,

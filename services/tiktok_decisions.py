@@ -52,6 +52,7 @@ from models.commands import (
     fingerprint,
 )
 from models.errors import InvalidTransition, NotFound, NotPending, ValidationFailed
+from models.refund_ledger import RefundLedger
 from storage import after_sales as after_sale_store
 from storage import cancellations as cancellation_store
 from storage import orders as order_store
@@ -136,12 +137,12 @@ class TikTokDecisions:
         order = await order_store.get(self.db, c.order_id)
         if order is None:
             raise NotFound(f"no order {c.order_id}", field="orderId")
-        now = self.clock.now()
+        at = domain.OnOrder(order, RefundLedger.for_order(order), actor, self.clock.now())
         # The domain's own checks, nothing written: a decision refused here never leaves.
         if isinstance(command, AcceptCancellation):
-            domain.accept(c, order, actor, now)
+            domain.accept(c, at, command)
             return c, "APPROVE", {}
-        domain.reject(c, order, actor, command.reason, command.comment, now)
+        domain.reject(c, at, command)
         reason = _tiktok_reason(CANCEL_REJECT_REASONS, command.reason)
         return c, "REJECT", {"reject_reason": reason, "comment": command.comment or ""}
 

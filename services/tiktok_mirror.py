@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -42,10 +43,10 @@ from models.orders import Order, PaymentMethod
 from services.commands import RequestCommands
 from services.order_intake import ExternalUpdate, OrderIntake
 from storage import cancellations as cancellation_store
-from storage import order_records
+from storage import idempotency, order_records
 from storage import orders as order_store
 from storage import tiktok_requests as mirrors
-from storage.mongo import Database
+from storage.mongo import Database, read_ahead
 from storage.tiktok_requests import CONFIRMED, IN_FLIGHT, OVERTAKEN, SENT
 
 log = logging.getLogger("aftersales.tiktok")
@@ -306,9 +307,20 @@ class TikTokMirror:
             if opening is not None:
                 ids.append(tiktok_id)
                 steps.append(opening)
-        if steps:
-            opened = await self.requests.apply_together(link.shop_id, steps)
-            known.opened.update(zip(ids, opened, strict=True))
+        if not steps:
+            return
+        # Each opening reads its order and its idempotency key by id: read for all at once,
+        # those of an order only one opening names (a second would read the first's write).
+        named = Counter(command.order_id for _, command, _ in steps)
+        orders = [order_id for order_id, n in named.items() if n == 1]
+        keys = [(actor, key) for actor, _, key in steps if key is not None]
+
+        async def first() -> None:
+            await read_ahead(self.db, self.db.orders, orders)
+            await idempotency.read_ahead_keys(self.db, keys)
+
+        opened = await self.requests.apply_together(link.shop_id, steps, first)
+        known.opened.update(zip(ids, opened, strict=True))
 
     def _cancellation_opening(self, view: dict[str, Any], known: Known) -> tuple[str, Any]:
         cancel_id = str(view["cancel_id"])

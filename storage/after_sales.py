@@ -14,7 +14,8 @@ from enum import Enum
 from typing import Any
 
 from models.access import Scope
-from models.after_sales import AfterSaleKind, AfterSaleRequest, AfterSaleStatus
+from models.after_sale_requests import AfterSaleRequest
+from models.after_sales_machine import AfterSaleKind, AfterSaleStatus
 from models.errors import ValidationFailed
 from storage.documents import RequestCodec
 from storage.keys import ALL, time_bounds

@@ -14,7 +14,7 @@ from typing import Any
 
 from models.actors import Actor
 from models.errors import IdempotencyKeyReused, ValidationFailed
-from storage.mongo import Database, Session, insert_at_commit
+from storage.mongo import Database, Session, find_by_ids, insert_at_commit, read_ahead
 
 MAX_KEY_LENGTH = 128
 
@@ -40,12 +40,20 @@ async def recall(
     """The result id stored for this key, or None when the key is new."""
     if key is None:
         return None
-    doc = await db.idempotency_keys.find_one({"_id": _id(actor, key)}, session=session)
-    if doc is None:
+    # By id (`find_by_ids`): a batch reads its parts' keys ahead (`read_ahead_keys`).
+    found = await find_by_ids(db.idempotency_keys, [_id(actor, key)], session)
+    if not found:
         return None
+    doc = found[0]
     if doc["fingerprint"] != print_:
         raise IdempotencyKeyReused("this idempotency key was used for a different request")
     return str(doc["result_id"])
+
+
+async def read_ahead_keys(db: Database, keys: list[tuple[Actor, str]]) -> None:
+    """In a batch's transaction, before its parts: the keys they will recall, with one read
+    (storage/mongo.py `read_ahead`)."""
+    await read_ahead(db, db.idempotency_keys, [_id(actor, key) for actor, key in keys])
 
 
 async def remember(

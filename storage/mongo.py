@@ -18,7 +18,7 @@ from contextvars import ContextVar
 from typing import Any, TypeVar
 
 import pymongo
-from pymongo import AsyncMongoClient, monitoring
+from pymongo import AsyncMongoClient, UpdateOne, monitoring
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -67,7 +67,11 @@ async def find_in(
 async def find_by_ids(
     collection: AsyncCollection, ids: Sequence[str], session: Session | None = None
 ) -> list[dict[str, Any]]:
-    """The documents with these `_id`s (those that exist), read `IN_CHUNK` ids at a time."""
+    """The documents with these `_id`s (those that exist), read `IN_CHUNK` ids at a time; in a
+    batch's transaction, those its caller read ahead for its parts (`read_ahead`)."""
+    ahead = await _from_batch(collection, ids, session)
+    if ahead is not None:
+        return ahead
     return await find_in(collection, "_id", ids, session)
 
 
@@ -193,6 +197,96 @@ class BatchReads(BeforeCommit):
 
     async def flush(self, db: Database, session: Session) -> None:
         self.found.clear()
+
+
+class ReadAhead(BeforeCommit):
+    """Documents a batch's caller read by id for its parts, with one query a collection, at
+    the start of the batch's transaction (`read_ahead`): by (collection, id), None for one
+    absent. Each is handed once, to the first read by id that asks for it (`find_by_ids`); a
+    later read of it goes to the database and sees what the transaction wrote since. The
+    updates of those taken may wait for the commit (`update_at_commit`)."""
+
+    def __init__(self) -> None:
+        self.docs: dict[tuple[str, Hashable], dict[str, Any] | None] = {}
+        self.taken: set[tuple[str, Hashable]] = set()
+        self.waiting: set[tuple[str, Hashable]] = set()
+        self.updates: dict[str, list[UpdateOne]] = {}
+
+    async def flush(self, db: Database, session: Session) -> None:
+        await self.write_updates(db, session)
+        self.docs.clear()
+        self.taken.clear()
+
+    async def write_updates(self, db: Database, session: Session) -> None:
+        """The waiting updates, one statement a collection; one that finds its document gone
+        reruns the batch, as it would have on its own."""
+        for name, ops in self.updates.items():
+            result = await db.db[name].bulk_write(ops, ordered=False, session=session)
+            if result.matched_count != len(ops):
+                raise ConcurrentUpdate(f"batch of {name}")
+        self.updates.clear()
+        self.waiting.clear()
+
+
+def _batch_of(session: Session | None) -> tuple[Database, Session, ReadAhead] | None:
+    """The batch `session` is the transaction of, if any, with its read-ahead."""
+    joined = _joined.get()
+    if joined is None or session is None or joined[1] is not session:
+        return None
+    ahead = joined[0].before_commit(session, ReadAhead)
+    return None if ahead is None else (joined[0], session, ahead)
+
+
+async def read_ahead(db: Database, collection: AsyncCollection, ids: Sequence[str]) -> None:
+    """In a batch's transaction (`together`), before its parts: the documents with these ids,
+    read now with one query (`IN_CHUNK` ids a statement) instead of one query a part. Only for
+    ids each read first by one part, so that nothing the batch wrote is read ahead; elsewhere
+    nothing is read."""
+    joined = _joined.get()
+    batch = _batch_of(joined[1]) if joined is not None and joined[0] is db else None
+    if batch is None or not ids:
+        return
+    _, session, ahead = batch
+    found = {d["_id"]: d for d in await find_in(collection, "_id", ids, session)}
+    for ident in ids:
+        ahead.docs[(collection.name, ident)] = found.get(ident)
+
+
+async def _from_batch(
+    collection: AsyncCollection, ids: Sequence[str], session: Session | None
+) -> list[dict[str, Any]] | None:
+    """The documents with these ids when the batch read every one ahead and no part has taken
+    it yet (now taken); else None, once any update of them that waits is written."""
+    batch = _batch_of(session)
+    if batch is None or not (batch[2].docs or batch[2].waiting):
+        return None
+    db, session, ahead = batch
+    keys = [(collection.name, ident) for ident in ids]
+    if any(k in ahead.waiting for k in keys):
+        await ahead.write_updates(db, session)
+    elif all(k in ahead.docs for k in keys):
+        ahead.taken.update(keys)
+        return [d for d in (ahead.docs.pop(k) for k in keys) if d is not None]
+    return None
+
+
+def update_at_commit(
+    collection: AsyncCollection, updates: list[tuple[str, UpdateOne]], session: Session
+) -> bool:
+    """In a batch's transaction: keeps these updates (each with its document's id) for one
+    statement a collection at the commit, and says so, when each document was read ahead and
+    taken by the part now writing it (no other part reads it: `read_ahead`); else False, and
+    the caller writes them now."""
+    batch = _batch_of(session)
+    keys = [(collection.name, ident) for ident, _ in updates]
+    if batch is None or not updates:
+        return False
+    ahead = batch[2]
+    if any(k not in ahead.taken for k in keys):
+        return False
+    ahead.waiting.update(keys)
+    ahead.updates.setdefault(collection.name, []).extend(op for _, op in updates)
+    return True
 
 
 def _in_batch(db: Database, session: Session | None) -> bool:

@@ -22,7 +22,14 @@ from models.refund_ledger import RefundBreakdown
 from storage import shops
 from storage.documents import RequestCodec, changes_between
 from storage.keys import ALL, time_bounds
-from storage.mongo import ConcurrentUpdate, Database, Session, find_by_ids, insert_at_commit
+from storage.mongo import (
+    ConcurrentUpdate,
+    Database,
+    Session,
+    find_by_ids,
+    insert_at_commit,
+    update_at_commit,
+)
 from storage.pagination import Page, SortOrder, fetch_page
 
 Doc = dict[str, Any]
@@ -216,7 +223,9 @@ async def save_changes(
         UpdateOne({"_id": b.id}, changes_between(to_doc(b), to_doc(a), more.get(b.id)))
         for (b, _), a in zip(changes, saved, strict=True)
     ]
-    if ops:
+    # In a batch whose parts' documents were read ahead, each part's own: at its commit.
+    updates = [(b.id, op) for (b, _), op in zip(changes, ops, strict=True)]
+    if ops and not update_at_commit(collection, updates, session):
         result = await collection.bulk_write(ops, ordered=False, session=session)
         if result.matched_count != len(ops):
             raise ConcurrentUpdate(collection.name)

@@ -12,7 +12,7 @@ import strawberry
 
 from models import after_sales_reasons as catalogues
 from models import commands
-from models.after_sales import AfterSaleKind as DomainKind
+from models.after_sales_machine import AfterSaleKind as DomainKind
 from models.commands import ApprovalTerms, Command, Lines, chosen_lines
 from models.errors import ValidationFailed
 from models.policy import CategoryPolicy as DomainPolicy

@@ -16,7 +16,8 @@ import strawberry
 from strawberry.types import Info
 
 from graphql_runtime.execution_plans import serve_from
-from models import after_sales as domain
+from models import after_sale_requests as domain
+from models import after_sales_machine as machine
 from models.after_sales_reasons import display_text
 from models.orders import Order as DomainOrder
 from models.policy import CategoryPolicy as DomainPolicy
@@ -38,9 +39,9 @@ from resolvers.values import ActorKind, LineItem, Lines, Money, Reason, copied
 
 T = TypeVar("T")
 
-AfterSaleKind = strawberry.enum(domain.AfterSaleKind, name="AfterSaleKind")
+AfterSaleKind = strawberry.enum(machine.AfterSaleKind, name="AfterSaleKind")
 DecisionType = strawberry.enum(
-    domain.DecisionType,
+    machine.DecisionType,
     name="AfterSaleDecisionType",
     description="R7, P2: what the seller (or the platform) approved.",
 )
@@ -48,7 +49,7 @@ DecisionType = strawberry.enum(
 
 AfterSaleTab = kind_tabs(
     "AfterSaleTab",
-    [domain.AfterSaleTab],
+    [machine.AfterSaleTab],
     "The tabs of Seller Center > Manage Returns/Refunds (R2).",
 )
 
@@ -256,7 +257,7 @@ class AfterSale(Request):
     )
     async def seller_response_window(self, info: Info[Context, Any]) -> ResponseWindow | None:
         r = self._r
-        if not r.timeline or r.timeline[0].to_status is not domain.AfterSaleStatus.PENDING_SELLER:
+        if not r.timeline or r.timeline[0].to_status is not machine.AfterSaleStatus.PENDING_SELLER:
             return None
         order = await info.context.orders.load(r.order_id)
         return ResponseWindow.for_request(r.policy, order.items_total.minor) if order else None

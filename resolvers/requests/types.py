@@ -22,9 +22,8 @@ from models import access
 from models.actors import Actor
 from models.actors import ActorKind as DomainActorKind
 from models.after_sale_requests import APPEAL_OR_REQUEST_AGAIN
-from models.after_sales import AfterSaleTab
-from models.after_sales import LineEligibility as LineView
-from models.after_sales_machine import AfterSaleNotificationKind
+from models.after_sale_requests import LineEligibility as LineView
+from models.after_sales_machine import AfterSaleNotificationKind, AfterSaleTab
 from models.cancellations import CancellationTab
 from models.cancellations import Eligibility as CancellationView
 from models.notifications import NotificationKind as CancellationNotificationKind

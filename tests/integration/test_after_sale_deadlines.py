@@ -8,7 +8,8 @@ from collections import Counter
 from datetime import timedelta
 
 from models.actors import EXPIRY_WORKER, Actor, ActorKind
-from models.after_sales import AfterSaleKind, AfterSaleRequest, AfterSaleStatus, DecisionType
+from models.after_sale_requests import AfterSaleRequest
+from models.after_sales_machine import AfterSaleKind, AfterSaleStatus, DecisionType
 from models.clock import SettableClock
 from models.commands import (
     ApproveAfterSale,

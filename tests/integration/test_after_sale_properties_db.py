@@ -27,17 +27,14 @@ from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
 from models.actors import ADJUSTMENTS, EXPIRY_WORKER, Actor, ActorKind
-from models.after_sales import (
-    REJECT_REASONS,
-    REQUEST_REASONS,
+from models.after_sale_requests import AfterSaleRequest
+from models.after_sales_machine import (
     TAB_OF_STATUS,
+    TRANSITIONS,
     AfterSaleAction,
     AfterSaleKind,
-    AfterSaleRequest,
     AfterSaleStatus,
     DecisionType,
-    sources_of,
-    transition_for,
 )
 from models.after_sales_reasons import RECEIPT_REJECT_REASONS, REPLACEMENT_APPROVE_REASONS
 from models.clock import SettableClock
@@ -66,6 +63,7 @@ from models.money import Money
 from models.order_intake import OrderStep, OrderUpdate
 from models.orders import FulfilmentState
 from models.policy import CategoryPolicy
+from models.request_kinds import profile_of
 from services.after_sales import SECTION
 from services.bootstrap import Services, build_services
 from storage import after_sales as store
@@ -191,7 +189,7 @@ async def _check(db: Database, order_id: str, shop_id: str) -> list[AfterSaleReq
         status = None
         for record in r.timeline:
             assert record.from_status == status, (r.id, r.timeline)
-            edge = transition_for(record.action, record.from_status, record.to_status)
+            edge = TRANSITIONS.step(record.action, record.from_status, record.to_status)
             assert edge is not None and record.actor_kind in edge.actors and r.kind in edge.kinds
             status = record.to_status
         assert status == r.status and r.tab == TAB_OF_STATUS[r.status]
@@ -251,7 +249,7 @@ def _target(requests: list[AfterSaleRequest], step: Step) -> AfterSaleRequest | 
         return None
     action = MACHINE_ACTION.get(step.action)
     if action is not None and step.target % 4:
-        fitting = [r for r in requests if r.status in sources_of(action)]
+        fitting = [r for r in requests if r.status in TRANSITIONS.sources_of(action)]
         if fitting:
             return _pick(fitting, step.target)
     return _pick(requests, step.target)
@@ -295,7 +293,7 @@ async def _act(
     match step.action:
         case "request":
             kind = _pick(list(AfterSaleKind), step.pick)
-            reason = _pick(list(REQUEST_REASONS[kind]), step.pick)
+            reason = _pick(list(profile_of(kind).request_reasons), step.pick)
             await svc.handle(
                 who(buyer), RequestAfterSale(order_id, kind, chosen_lines(line), reason)
             )
@@ -328,7 +326,7 @@ async def _act(
             )
         case "reject":
             kind = r.kind if r else AfterSaleKind.REFUND_ONLY
-            reason = _pick(list(REJECT_REASONS[kind]), step.pick)
+            reason = _pick(list(profile_of(kind).reject_reasons), step.pick)
             await svc.handle(who(seller), RejectAfterSale(rid, reason, "checked"))
         case "withdraw":
             await svc.handle(who(buyer), WithdrawAfterSale(rid))

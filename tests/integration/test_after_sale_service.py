@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from models.actors import EXPIRY_WORKER, Actor, ActorKind
-from models.after_sales import AfterSaleKind, AfterSaleStatus, AfterSaleTab, DecisionType
+from models.after_sales_machine import AfterSaleKind, AfterSaleStatus, AfterSaleTab, DecisionType
 from models.clock import SettableClock
 from models.commands import (
     ApproveAfterSale,

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from models.access import Scope
-from models.after_sales import DEADLINE_ACTIONS, AfterSaleKind, AfterSaleTab
+from models.after_sales_machine import DEADLINE_ACTIONS, AfterSaleKind, AfterSaleTab
 from models.cancellations import CancellationTab
 from models.errors import ValidationFailed
 from models.notifications import Recipient

@@ -358,30 +358,30 @@ async def test_c6_one_notification_document_tells_the_buyer_and_the_shop_each_th
     assert to_shop["message"].startswith(f"Order {request['order_id']} was cancelled")
 
 
-async def test_c6_a_batch_found_by_the_worker_scan_reads_no_shop_before_its_transaction(
-    counted: Counted, shop_id: str
+# Each deadline's scan: the batch it finds, the scan, the batch's ids, the collection it reads.
+SCANS = {
+    "c6": (
+        _overdue_cancellations,
+        cancellation_store.due_for_auto_accept,
+        "cancellation_ids",
+        "cancellations",
+    ),
+    "c8": (_unpaid_orders, order_store.due_for_payment_cancel, "order_ids", "orders"),
+}
+
+
+@pytest.mark.parametrize("rule", list(SCANS))
+async def test_c6_c8_a_batch_found_by_the_worker_scan_reads_no_shop_before_its_transaction(
+    counted: Counted, shop_id: str, rule: str
 ) -> None:
-    """The worker's scan reads each due request's shop with its deadline, so the batch queues
+    """The worker's scan reads each due document's shop with its deadline, so the batch queues
     on its shops without reading them again (storage/shops.py)."""
-    command = await _overdue_cancellations(counted, shop_id)
-    assert isinstance(command, AutoAcceptCancellations)
-    due = await cancellation_store.due_for_auto_accept(counted.db, counted.clock.now(), 100_000)
-    assert set(command.cancellation_ids) <= {i for i, _ in due}
+    make, scan, ids, collection = SCANS[rule]
+    command = await make(counted, shop_id)
+    due = await scan(counted.db, counted.clock.now(), 100_000)
+    assert set(getattr(command, ids)) <= {i for i, _ in due}
     sent = await counted.trips.count(counted.services.handle(EXPIRY_WORKER, command))
-    assert sent.count(("find", "cancellations")) == 1, _shown(sent)  # the batch's own read
-
-
-async def test_c8_an_unpaid_batch_found_by_the_worker_scan_reads_no_shop_before_its_transaction(
-    counted: Counted, shop_id: str
-) -> None:
-    """The payment deadline's scan reads each due order's shop with its deadline too
-    (storage/request_store.py::overdue)."""
-    command = await _unpaid_orders(counted, shop_id)
-    assert isinstance(command, CancelUnpaidOrders)
-    due = await order_store.due_for_payment_cancel(counted.db, counted.clock.now(), 100_000)
-    assert set(command.order_ids) <= {i for i, _ in due}
-    sent = await counted.trips.count(counted.services.handle(EXPIRY_WORKER, command))
-    assert sent.count(("find", "orders")) == 1, _shown(sent)  # the batch's own read
+    assert sent.count(("find", collection)) == 1, _shown(sent)  # the batch's own read
 
 
 ACCEPT = """mutation($id: ID!) { acceptCancellation(input: {cancellationId: $id}) {

@@ -86,7 +86,9 @@ async def pending_requests(db: Database, shop_id: str, requested_at: list[dateti
     from models import cancellations as domain
     from models import events
     from models.actors import Actor, ActorKind
+    from models.commands import RequestCancellation
     from models.policy import DEFAULT_POLICY
+    from models.refund_ledger import RefundLedger
     from services.cancellations import SECTION, new_cancellation_id
     from storage import cancellations as cancellation_store
     from storage import events as event_log
@@ -98,11 +100,11 @@ async def pending_requests(db: Database, shop_id: str, requested_at: list[dateti
         order = build_order(shop_id, buyer_id, at - timedelta(hours=2))
         outcomes.append(
             domain.request_by_buyer(
-                order,
-                Actor(ActorKind.BUYER, buyer_id),
-                "CHANGED_MIND",
-                None,
                 Opening(DEFAULT_POLICY, at, new_cancellation_id()),
+                domain.OnOrder(
+                    order, RefundLedger.for_order(order), Actor(ActorKind.BUYER, buyer_id), at
+                ),
+                RequestCancellation(order.id, "CHANGED_MIND"),
             )
         )
 

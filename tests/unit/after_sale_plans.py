@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import strategies as st
 
 from models.actors import EXPIRY_WORKER, Actor, ActorKind
-from models.after_sales import AfterSaleKind, AfterSaleStatus, DecisionType
+from models.after_sales_machine import AfterSaleKind, AfterSaleStatus, DecisionType
 from models.money import Money
 from models.orders import FulfilmentState, LineItem, Order, PaymentMethod, PaymentState
 from models.policy import CategoryPolicy

@@ -16,46 +16,34 @@ from datetime import datetime, timedelta
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
+from models import after_sales_machine as machine
 from models import commands
 from models.actors import Actor, ActorKind
-from models.after_sales import (
-    DEADLINE_ACTIONS,
-    FINAL_STATUSES,
-    NEXT_ACTION_OF_STATUS,
-    REJECT_REASONS,
-    REQUEST_REASONS,
-    TAB_OF_STATUS,
-    AfterSaleAction,
-    AfterSaleKind,
-    AfterSaleOutcome,
-    AfterSaleRequest,
-    AfterSalesCase,
-    AfterSaleStatus,
-    DecisionType,
-    act_on_deadline,
+from models.after_sale_decisions import (
     answer_offer,
     appeal,
     approve,
-    confirm_receipt,
     decide_appeal,
-    follow_replacement_order,
-    issue_replacement_refund,
-    line_eligibility,
     offer_partial_refund,
-    refund_without_request,
     reject,
-    reject_on_receipt,
-    replacement_delivered,
-    request_by_buyer,
-    ship_replacement,
-    ship_return,
-    transition_for,
     withdraw,
 )
-from models.after_sales import (
-    Step as StepOn,
+from models.after_sale_opening import line_eligibility, refund_without_request, request_by_buyer
+from models.after_sale_requests import AfterSaleOutcome, AfterSaleRequest
+from models.after_sale_requests import Step as StepOn
+from models.after_sale_shipping import (
+    confirm_receipt,
+    follow_replacement_order,
+    issue_replacement_refund,
+    reject_on_receipt,
+    replacement_delivered,
+    ship_replacement,
+    ship_return,
 )
+from models.after_sales import act_on_deadline
+from models.after_sales_case import AfterSalesCase
 from models.after_sales_errors import AfterSaleRefused
+from models.after_sales_machine import AfterSaleAction, AfterSaleKind, AfterSaleStatus, DecisionType
 from models.after_sales_reasons import (
     APPEAL_REASONS,
     PLATFORM_REFUND_REASONS,
@@ -161,7 +149,7 @@ def _target(world: World, step: Step) -> AfterSaleRequest | None:
     elif step.action == "deadline" or isinstance(step.advance, str):
         fits = [r for r in everything if r.deadline is not None]
     else:
-        fits = [r for r in everything if r.status not in FINAL_STATUSES]
+        fits = [r for r in everything if r.status not in machine.FINAL_STATUSES]
     pool = fits if fits and step.pick % 4 else everything
     return pool[step.pick % len(pool)]
 
@@ -202,7 +190,7 @@ def _apply(world: World, step: Step) -> AfterSaleOutcome | Order | None:
     order_case = AfterSalesCase(order, ledger, list(world.requests.values()))
     match step.action:
         case "request":
-            reasons = REQUEST_REASONS[step.kind]
+            reasons = profile_of(step.kind).request_reasons
             not_received = step.kind is AfterSaleKind.REFUND_ONLY and step.pick % 2 == 0
             reason = "NOT_RECEIVED" if not_received else _reason(reasons, step.reason_index)
             lines = commands.chosen_lines(_lines(world, step) or _all_lines(world))
@@ -243,7 +231,7 @@ def _apply(world: World, step: Step) -> AfterSaleOutcome | Order | None:
             )
             return approve(at, commands.ApproveAfterSale(r.id, step.decision, terms))
         case "reject":
-            reason = _reason(REJECT_REASONS[r.kind], step.reason_index)
+            reason = _reason(profile_of(r.kind).reject_reasons, step.reason_index)
             return reject(at, commands.RejectAfterSale(r.id, reason, step.comment))
         case "withdraw":
             return withdraw(at, commands.WithdrawAfterSale(r.id))
@@ -389,7 +377,7 @@ def _check_invariants(world: World) -> None:
         previous: AfterSaleStatus | None = None
         assert r.timeline and r.timeline[0].at == r.requested_at
         for record in r.timeline:
-            edge = transition_for(record.action, record.from_status, record.to_status)
+            edge = machine.TRANSITIONS.step(record.action, record.from_status, record.to_status)
             assert edge is not None, record  # no step outside the table
             assert record.actor_kind in edge.actors, record
             assert r.kind in edge.kinds, (r.kind, record)
@@ -397,10 +385,10 @@ def _check_invariants(world: World) -> None:
             previous = record.to_status
         assert previous is r.status
         assert [x.at for x in r.timeline] == sorted(x.at for x in r.timeline)
-        assert r.tab is TAB_OF_STATUS[r.status]
-        assert (r.deadline is not None) == (r.status in DEADLINE_ACTIONS), r.status
-        assert (r.next_action is not None) == (r.status in NEXT_ACTION_OF_STATUS)
-        assert (r.resolved_at is not None) == (r.status in FINAL_STATUSES)
+        assert r.tab is machine.TAB_OF_STATUS[r.status]
+        assert (r.deadline is not None) == (r.status in machine.DEADLINE_ACTIONS), r.status
+        assert (r.next_action is not None) == (r.status in machine.NEXT_ACTION_OF_STATUS)
+        assert (r.resolved_at is not None) == (r.status in machine.FINAL_STATUSES)
         assert (r.refund is not None and r.refund.total.minor > 0) <= (
             r.status is AfterSaleStatus.REFUNDED
         )

@@ -13,45 +13,33 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from models.actors import EXPIRY_WORKER, Actor, ActorKind
-from models.after_sales import (
-    DEADLINE_ACTIONS,
-    NEXT_ACTION_OF_STATUS,
-    NOT_RECEIVED_AFTER,
-    REJECT_REASONS,
-    REQUEST_REASONS,
-    TAB_OF_STATUS,
-    TRANSITIONS,
-    AfterSaleAction,
-    AfterSaleKind,
-    AfterSaleOutcome,
-    AfterSaleRequest,
-    AfterSalesCase,
-    AfterSaleStatus,
-    AfterSaleTab,
-    DecisionType,
-    Initiator,
-    Step,
-    act_on_deadline,
+from models.after_sale_decisions import (
     appeal,
     approve,
     auto_approve,
-    auto_confirm_receipt,
-    confirm_receipt,
     decide_appeal,
-    expire_return,
     finalize_rejection,
-    line_eligibility,
-    quote_for_request,
-    refund_without_request,
     reject,
-    reject_on_receipt,
-    replacement_delivered,
-    request_by_buyer,
-    ship_replacement,
-    ship_return,
-    transition_for,
     withdraw,
 )
+from models.after_sale_opening import (
+    NOT_RECEIVED_AFTER,
+    line_eligibility,
+    refund_without_request,
+    request_by_buyer,
+)
+from models.after_sale_requests import AfterSaleOutcome, AfterSaleRequest, Step
+from models.after_sale_shipping import (
+    auto_confirm_receipt,
+    confirm_receipt,
+    expire_return,
+    reject_on_receipt,
+    replacement_delivered,
+    ship_replacement,
+    ship_return,
+)
+from models.after_sales import act_on_deadline
+from models.after_sales_case import AfterSalesCase, quote_for_request
 from models.after_sales_errors import (
     AfterSaleRefused,
     DeadlineNotReached,
@@ -60,6 +48,17 @@ from models.after_sales_errors import (
     RefundExceedsPaid,
     RefundExceedsRefundable,
     WindowClosed,
+)
+from models.after_sales_machine import (
+    DEADLINE_ACTIONS,
+    NEXT_ACTION_OF_STATUS,
+    TAB_OF_STATUS,
+    TRANSITIONS,
+    AfterSaleAction,
+    AfterSaleKind,
+    AfterSaleStatus,
+    AfterSaleTab,
+    DecisionType,
 )
 from models.commands import (
     AppealAfterSale,
@@ -84,7 +83,8 @@ from models.notifications import Recipient
 from models.orders import FulfilmentState, LineItem, Order, PaymentMethod, PaymentState
 from models.policy import DAY, DEFAULT_POLICY, HOUR, CategoryPolicy, PolicyBook
 from models.refund_ledger import RefundBreakdown, RefundLedger, refund_quote
-from models.requests import Opening
+from models.request_kinds import profile_of
+from models.requests import Initiator, Opening
 
 PLACED = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 SHIPPED = PLACED + DAY
@@ -974,7 +974,7 @@ def test_r10_platform_refund_without_the_seller() -> None:
 def _check_timeline(r: AfterSaleRequest) -> None:
     previous = None
     for record in r.timeline:
-        edge = transition_for(record.action, record.from_status, record.to_status)
+        edge = TRANSITIONS.step(record.action, record.from_status, record.to_status)
         assert edge is not None, record
         assert record.actor_kind in edge.actors
         assert r.kind in edge.kinds
@@ -1076,7 +1076,7 @@ def test_p1_replacement_within_window() -> None:
     with pytest.raises(AfterSaleRefused) as late:
         Shop().ask(RP, {MUG: 1}, "WRONG_ITEM", at=end)
     assert late.value.code == "WINDOW_PASSED"
-    assert set(REQUEST_REASONS[RP]) == {"DAMAGED", "DEFECTIVE", "WRONG_ITEM"}
+    assert set(profile_of(RP).request_reasons) == {"DAMAGED", "DEFECTIVE", "WRONG_ITEM"}
 
 
 def test_p2_replacement_needs_item_back_by_policy() -> None:
@@ -1128,7 +1128,7 @@ def test_p3_reject_replacement_with_reason() -> None:
     out = reject(shop.at(r, SELLER, ASKED), RejectAfterSale(r.id, "OUT_OF_STOCK", "back in May"))
     assert out.request.status is S.REJECTED
     assert (out.record.reason, out.record.comment) == ("OUT_OF_STOCK", "back in May")
-    assert set(REJECT_REASONS[RP]) != set(REJECT_REASONS[RR])
+    assert set(profile_of(RP).reject_reasons) != set(profile_of(RR).reject_reasons)
 
 
 # --- Y1 -------------------------------------------------------------------------------------
@@ -1170,4 +1170,4 @@ def test_y1_windows_come_from_the_policy_the_request_was_opened_under() -> None:
     book = PolicyBook({"home": short})
     ends = {e.window_ends_at for e in line_eligibility(Shop().case(), book, ASKED)}
     assert ends == {DELIVERED + 3 * DAY}
-    assert all(REJECT_REASONS[k] for k in AfterSaleKind)
+    assert all(profile_of(k).reject_reasons for k in AfterSaleKind)

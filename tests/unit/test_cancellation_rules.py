@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from models import commands
 from models.actors import EXPIRY_WORKER, Actor, ActorKind
 from models.cancellations import (
     TAB_OF_STATUS,
@@ -47,6 +48,7 @@ from models.orders import FulfilmentState, LineItem, Order, PaymentMethod, Payme
 from models.policy import DEFAULT_POLICY, HOUR, CategoryPolicy
 from models.reasons import AUTO_ACCEPT_REASON, COMMENT_MAX_LENGTH
 from models.requests import Opening
+from tests.unit.cancellation_steps import on_order
 
 PLACED = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 MS = timedelta(milliseconds=1)
@@ -102,7 +104,11 @@ def buyer_asks(
     note: str | None = None,
     new_id: str = "can-1",
 ) -> CancellationOutcome:
-    return request_by_buyer(order, BUYER, reason, note, Opening(policy, now, new_id))
+    return request_by_buyer(
+        Opening(policy, now, new_id),
+        on_order(order, BUYER, now),
+        commands.RequestCancellation(order.id, reason, note),
+    )
 
 
 def pending(
@@ -164,6 +170,16 @@ def test_c1_window_comes_from_the_policy() -> None:
     assert buyer_asks(make_order(), at, policy=long).cancellation.status is (
         CancellationStatus.CANCELLED
     )
+
+
+def test_c1_a_zero_window_sends_every_paid_cancellation_to_the_seller() -> None:
+    # A marketplace that decides the window itself, its clock ahead of ours: the order is
+    # stamped a second after our now, and still nothing is cancelled at once here.
+    none = CategoryPolicy(unconditional_cancel_window=timedelta(0))
+    for at in (PLACED - timedelta(seconds=1), PLACED, PLACED + MS):
+        out = buyer_asks(make_order(), at, policy=none)
+        assert out.cancellation.status is CancellationStatus.PENDING
+        assert out.record.action is CancellationAction.REQUEST
 
 
 def test_c1_cash_on_delivery_cancel_at_once_refunds_nothing() -> None:
@@ -245,7 +261,11 @@ def test_c2_next_action_of_a_pending_request_is_the_sellers_answer() -> None:
 
 def test_c2_next_action_is_none_once_decided() -> None:
     c, order = pending()
-    out = reject(c, order, SELLER, "CUSTOM_MADE", None, c.requested_at + HOUR)
+    out = reject(
+        c,
+        on_order(order, SELLER, c.requested_at + HOUR),
+        commands.RejectCancellation(c.id, "CUSTOM_MADE", None),
+    )
     assert out.cancellation.next_action is None
 
 
@@ -259,7 +279,7 @@ def test_c2_second_request_while_one_waits_is_refused() -> None:
 def test_c2_buyer_withdraws_a_pending_request() -> None:
     c, order = pending()
     now = c.requested_at + 3 * HOUR
-    out = withdraw(c, order, BUYER, now)
+    out = withdraw(c, on_order(order, BUYER, now), commands.WithdrawCancellation(c.id))
 
     assert out.cancellation.status is CancellationStatus.WITHDRAWN
     assert out.cancellation.tab is CancellationTab.CLOSED
@@ -280,14 +300,16 @@ def test_c2_buyer_withdraws_a_pending_request() -> None:
 def test_c2_seller_cannot_withdraw_the_buyers_request() -> None:
     c, order = pending()
     with pytest.raises(InvalidTransition):
-        withdraw(c, order, SELLER, c.requested_at + HOUR)
+        withdraw(
+            c, on_order(order, SELLER, c.requested_at + HOUR), commands.WithdrawCancellation(c.id)
+        )
 
 
 def test_c2_withdraw_is_refused_once_the_response_window_closed() -> None:
     c, order = pending()
     assert c.respond_by is not None
     with pytest.raises(ResponseWindowClosed):
-        withdraw(c, order, BUYER, c.respond_by)
+        withdraw(c, on_order(order, BUYER, c.respond_by), commands.WithdrawCancellation(c.id))
 
 
 def test_c2_comment_longer_than_500_characters_is_refused() -> None:
@@ -326,7 +348,11 @@ def test_c3_order_handed_to_carrier_becomes_uncancellable() -> None:
     assert eligibility.allowed is False
     assert eligibility.code == "ORDER_IN_TRANSIT"
     with pytest.raises(OrderNotCancellable):
-        cancel_by_seller(order, SELLER, "OUT_OF_STOCK", None, Opening(DEFAULT_POLICY, PLACED, "c"))
+        cancel_by_seller(
+            Opening(DEFAULT_POLICY, PLACED, "c"),
+            on_order(order, SELLER, PLACED),
+            commands.CancelOrder(order.id, "OUT_OF_STOCK", None),
+        )
 
 
 def test_c3_already_cancelled_order_cannot_be_cancelled_again() -> None:
@@ -349,7 +375,7 @@ def test_c3_pending_request_blocks_handing_the_order_to_the_carrier() -> None:
 def test_c4_accept_cancels_order_and_refunds_everything_paid() -> None:
     c, order = pending()
     now = c.requested_at + 5 * HOUR
-    out = accept(c, order, SELLER, now)
+    out = accept(c, on_order(order, SELLER, now), commands.AcceptCancellation(c.id))
 
     new_c = out.cancellation
     assert new_c.status is CancellationStatus.CANCELLED
@@ -375,7 +401,11 @@ def test_c4_accept_cancels_order_and_refunds_everything_paid() -> None:
 def test_c4_accept_of_cash_on_delivery_order_refunds_nothing() -> None:
     asked = buyer_asks(make_order(method=PaymentMethod.CASH_ON_DELIVERY), PLACED + 2 * HOUR)
     assert asked.cancellation.status is CancellationStatus.PENDING
-    out = accept(asked.cancellation, asked.order, SELLER, PLACED + 3 * HOUR)
+    out = accept(
+        asked.cancellation,
+        on_order(asked.order, SELLER, PLACED + 3 * HOUR),
+        commands.AcceptCancellation(asked.cancellation.id),
+    )
 
     assert out.order.fulfilment_state is FulfilmentState.CANCELLED
     assert out.order.payment_state is PaymentState.VOIDED
@@ -387,15 +417,23 @@ def test_c4_accept_of_cash_on_delivery_order_refunds_nothing() -> None:
 def test_c4_buyer_cannot_accept_their_own_request() -> None:
     c, order = pending()
     with pytest.raises(InvalidTransition) as err:
-        accept(c, order, BUYER, c.requested_at + HOUR)
+        accept(c, on_order(order, BUYER, c.requested_at + HOUR), commands.AcceptCancellation(c.id))
     assert "SELLER_AGENT" in err.value.message
 
 
 def test_c4_accept_of_a_decided_request_is_refused_as_not_pending() -> None:
     c, order = pending()
-    done = reject(c, order, SELLER, "CUSTOM_MADE", None, c.requested_at + HOUR)
+    done = reject(
+        c,
+        on_order(order, SELLER, c.requested_at + HOUR),
+        commands.RejectCancellation(c.id, "CUSTOM_MADE", None),
+    )
     with pytest.raises(NotPending) as err:
-        accept(done.cancellation, done.order, SELLER, c.requested_at + 2 * HOUR)
+        accept(
+            done.cancellation,
+            on_order(done.order, SELLER, c.requested_at + 2 * HOUR),
+            commands.AcceptCancellation(done.cancellation.id),
+        )
     assert err.value.current_state == "REJECTED"
 
 
@@ -406,11 +444,17 @@ def test_c5_reject_needs_a_reason_from_the_list() -> None:
     c, order = pending()
     now = c.requested_at + HOUR
     with pytest.raises(ValidationFailed) as err:
-        reject(c, order, SELLER, "I_DONT_WANT_TO", None, now)
+        reject(
+            c,
+            on_order(order, SELLER, now),
+            commands.RejectCancellation(c.id, "I_DONT_WANT_TO", None),
+        )
     assert err.value.field == "reason"
     # A buyer's reason is not a seller's rejection reason either.
     with pytest.raises(ValidationFailed):
-        reject(c, order, SELLER, "CHANGED_MIND", None, now)
+        reject(
+            c, on_order(order, SELLER, now), commands.RejectCancellation(c.id, "CHANGED_MIND", None)
+        )
     # Refused: the request still waits.
     assert c.status is CancellationStatus.PENDING
     assert order.open_cancellation_id == c.id
@@ -419,7 +463,11 @@ def test_c5_reject_needs_a_reason_from_the_list() -> None:
 def test_c5_reject_keeps_the_order_going() -> None:
     c, order = pending()
     now = c.requested_at + HOUR
-    out = reject(c, order, SELLER, "AGREED_WITH_BUYER", "  spoke on chat  ", now)
+    out = reject(
+        c,
+        on_order(order, SELLER, now),
+        commands.RejectCancellation(c.id, "AGREED_WITH_BUYER", "  spoke on chat  "),
+    )
 
     new_c = out.cancellation
     assert new_c.status is CancellationStatus.REJECTED
@@ -443,7 +491,11 @@ def test_c5_reject_keeps_the_order_going() -> None:
 
 def test_c5_comment_is_optional_and_blank_is_none() -> None:
     c, order = pending()
-    out = reject(c, order, SELLER, "OTHER", "   ", c.requested_at + HOUR)
+    out = reject(
+        c,
+        on_order(order, SELLER, c.requested_at + HOUR),
+        commands.RejectCancellation(c.id, "OTHER", "   "),
+    )
     assert out.cancellation.rejection_comment is None
     assert out.record.comment is None
 
@@ -451,16 +503,24 @@ def test_c5_comment_is_optional_and_blank_is_none() -> None:
 def test_c5_comment_longer_than_500_characters_is_refused() -> None:
     c, order = pending()
     now = c.requested_at + HOUR
-    ok = reject(c, order, SELLER, "OTHER", "y" * 500, now)
+    ok = reject(
+        c, on_order(order, SELLER, now), commands.RejectCancellation(c.id, "OTHER", "y" * 500)
+    )
     assert ok.cancellation.rejection_comment == "y" * 500
     with pytest.raises(ValidationFailed) as err:
-        reject(c, order, SELLER, "OTHER", "y" * 501, now)
+        reject(
+            c, on_order(order, SELLER, now), commands.RejectCancellation(c.id, "OTHER", "y" * 501)
+        )
     assert err.value.field == "comment"
 
 
 def test_c5_second_request_after_a_rejection_is_refused() -> None:
     c, order = pending()
-    rejected = reject(c, order, SELLER, "CUSTOM_MADE", None, c.requested_at + HOUR)
+    rejected = reject(
+        c,
+        on_order(order, SELLER, c.requested_at + HOUR),
+        commands.RejectCancellation(c.id, "CUSTOM_MADE", None),
+    )
     later = c.requested_at + 2 * HOUR
     with pytest.raises(DuplicateRequest) as err:
         buyer_asks(rejected.order, later, new_id="can-2")
@@ -473,7 +533,11 @@ def test_c5_second_request_after_a_rejection_is_refused() -> None:
 def test_c5_buyer_cannot_reject() -> None:
     c, order = pending()
     with pytest.raises(InvalidTransition):
-        reject(c, order, BUYER, "OTHER", None, c.requested_at + HOUR)
+        reject(
+            c,
+            on_order(order, BUYER, c.requested_at + HOUR),
+            commands.RejectCancellation(c.id, "OTHER", None),
+        )
 
 
 # --- C6 -----------------------------------------------------------------------------------
@@ -485,9 +549,9 @@ def test_c6_seller_silence_auto_accepts_after_48h() -> None:
     assert c.respond_by == deadline
 
     with pytest.raises(InvalidTransition):
-        auto_accept(c, order, EXPIRY_WORKER, deadline - MS)
+        auto_accept(c, on_order(order, EXPIRY_WORKER, deadline - MS))
 
-    out = auto_accept(c, order, EXPIRY_WORKER, deadline)
+    out = auto_accept(c, on_order(order, EXPIRY_WORKER, deadline))
     assert out.cancellation.status is CancellationStatus.CANCELLED
     assert out.cancellation.tab is CancellationTab.COMPLETED
     assert out.order.fulfilment_state is FulfilmentState.CANCELLED
@@ -509,8 +573,8 @@ def test_c6_response_window_comes_from_the_policy() -> None:
     assert c.respond_by == deadline
     assert c.policy == policy
     with pytest.raises(InvalidTransition):
-        auto_accept(c, order, EXPIRY_WORKER, deadline - MS)
-    out = auto_accept(c, order, EXPIRY_WORKER, deadline)
+        auto_accept(c, on_order(order, EXPIRY_WORKER, deadline - MS))
+    out = auto_accept(c, on_order(order, EXPIRY_WORKER, deadline))
     assert out.cancellation.status is CancellationStatus.CANCELLED
     assert out.record.deadline == deadline
 
@@ -520,32 +584,40 @@ def test_c6_seller_cannot_decide_after_the_window_closed() -> None:
     assert c.respond_by is not None
     last_moment = c.respond_by - MS
 
-    assert accept(c, order, SELLER, last_moment).cancellation.status is (
-        CancellationStatus.CANCELLED
-    )
-    assert reject(c, order, SELLER, "OTHER", None, last_moment).cancellation.status is (
-        CancellationStatus.REJECTED
-    )
+    assert accept(
+        c, on_order(order, SELLER, last_moment), commands.AcceptCancellation(c.id)
+    ).cancellation.status is (CancellationStatus.CANCELLED)
+    assert reject(
+        c, on_order(order, SELLER, last_moment), commands.RejectCancellation(c.id, "OTHER", None)
+    ).cancellation.status is (CancellationStatus.REJECTED)
     with pytest.raises(ResponseWindowClosed) as err:
-        accept(c, order, SELLER, c.respond_by)
+        accept(c, on_order(order, SELLER, c.respond_by), commands.AcceptCancellation(c.id))
     assert err.value.deadline == c.respond_by
     with pytest.raises(ResponseWindowClosed):
-        reject(c, order, SELLER, "OTHER", None, c.respond_by + HOUR)
+        reject(
+            c,
+            on_order(order, SELLER, c.respond_by + HOUR),
+            commands.RejectCancellation(c.id, "OTHER", None),
+        )
 
 
 def test_c6_seller_cannot_auto_accept() -> None:
     c, order = pending()
     assert c.respond_by is not None
     with pytest.raises(InvalidTransition) as err:
-        auto_accept(c, order, SELLER, c.respond_by)
+        auto_accept(c, on_order(order, SELLER, c.respond_by))
     assert "PLATFORM" in err.value.message
 
 
 def test_c6_auto_accept_of_a_decided_request_is_refused() -> None:
     c, order = pending()
-    done = withdraw(c, order, BUYER, c.requested_at + HOUR)
+    done = withdraw(
+        c, on_order(order, BUYER, c.requested_at + HOUR), commands.WithdrawCancellation(c.id)
+    )
     with pytest.raises(NotPending):
-        auto_accept(done.cancellation, done.order, EXPIRY_WORKER, c.requested_at + 49 * HOUR)
+        auto_accept(
+            done.cancellation, on_order(done.order, EXPIRY_WORKER, c.requested_at + 49 * HOUR)
+        )
 
 
 # --- C7 -----------------------------------------------------------------------------------
@@ -555,7 +627,9 @@ def test_c7_seller_cancel_refunds_and_notifies_buyer() -> None:
     order = make_order()
     now = PLACED + 20 * HOUR
     out = cancel_by_seller(
-        order, SELLER, "OUT_OF_STOCK", "last one broke", Opening(DEFAULT_POLICY, now, "c7")
+        Opening(DEFAULT_POLICY, now, "c7"),
+        on_order(order, SELLER, now),
+        commands.CancelOrder(order.id, "OUT_OF_STOCK", "last one broke"),
     )
 
     c = out.cancellation
@@ -578,14 +652,20 @@ def test_c7_seller_cancel_refunds_and_notifies_buyer() -> None:
 def test_c7_seller_cancel_needs_a_reason_from_the_list() -> None:
     with pytest.raises(ValidationFailed):
         cancel_by_seller(
-            make_order(), SELLER, "CHANGED_MIND", None, Opening(DEFAULT_POLICY, PLACED, "c")
+            Opening(DEFAULT_POLICY, PLACED, "c"),
+            on_order(make_order(), SELLER, PLACED),
+            commands.CancelOrder((make_order()).id, "CHANGED_MIND", None),
         )
 
 
 def test_c7_seller_cannot_cancel_around_a_pending_buyer_request() -> None:
     c, order = pending()
     with pytest.raises(InvalidTransition) as err:
-        cancel_by_seller(order, SELLER, "OUT_OF_STOCK", None, Opening(DEFAULT_POLICY, PLACED, "c7"))
+        cancel_by_seller(
+            Opening(DEFAULT_POLICY, PLACED, "c7"),
+            on_order(order, SELLER, PLACED),
+            commands.CancelOrder(order.id, "OUT_OF_STOCK", None),
+        )
     assert err.value.current_state == "CANCELLATION_PENDING"
     assert order.open_cancellation_id == c.id
     assert order.fulfilment_state is FulfilmentState.AWAITING_SHIPMENT
@@ -595,7 +675,9 @@ def test_c7_buyer_and_platform_cannot_use_the_seller_cancel() -> None:
     for actor in (BUYER, PLATFORM):
         with pytest.raises(InvalidTransition):
             cancel_by_seller(
-                make_order(), actor, "OUT_OF_STOCK", None, Opening(DEFAULT_POLICY, PLACED, "c")
+                Opening(DEFAULT_POLICY, PLACED, "c"),
+                on_order(make_order(), actor, PLACED),
+                commands.CancelOrder((make_order()).id, "OUT_OF_STOCK", None),
             )
 
 
@@ -605,7 +687,11 @@ def test_c7_buyer_and_platform_cannot_use_the_seller_cancel() -> None:
 def test_c8_system_cancels_unpaid_order_after_payment_window_and_notifies_seller() -> None:
     due = PLACED + 24 * HOUR
     order = make_order(FulfilmentState.UNPAID, payment_due_at=due)
-    out = cancel_by_system(order, PLATFORM, "NON_PAYMENT", Opening(DEFAULT_POLICY, due, "c8"))
+    out = cancel_by_system(
+        Opening(DEFAULT_POLICY, due, "c8"),
+        on_order(order, PLATFORM, due),
+        commands.CancelUnpaidOrder(order.id),
+    )
 
     c = out.cancellation
     assert c.status is CancellationStatus.CANCELLED
@@ -625,7 +711,11 @@ def test_c8_refused_while_the_buyer_may_still_pay() -> None:
     due = PLACED + 24 * HOUR
     order = make_order(FulfilmentState.UNPAID, payment_due_at=due)
     with pytest.raises(PaymentWindowOpen) as err:
-        cancel_by_system(order, PLATFORM, "NON_PAYMENT", Opening(DEFAULT_POLICY, due - MS, "c8"))
+        cancel_by_system(
+            Opening(DEFAULT_POLICY, due - MS, "c8"),
+            on_order(order, PLATFORM, due - MS),
+            commands.CancelUnpaidOrder(order.id),
+        )
     assert err.value.payment_due_at == due
     assert order.fulfilment_state is FulfilmentState.UNPAID
 
@@ -633,7 +723,9 @@ def test_c8_refused_while_the_buyer_may_still_pay() -> None:
 def test_c8_refused_for_a_paid_order() -> None:
     with pytest.raises(InvalidTransition) as err:
         cancel_by_system(
-            make_order(), PLATFORM, "NON_PAYMENT", Opening(DEFAULT_POLICY, PLACED, "c8")
+            Opening(DEFAULT_POLICY, PLACED, "c8"),
+            on_order(make_order(), PLATFORM, PLACED),
+            commands.CancelUnpaidOrder((make_order()).id),
         )
     assert err.value.current_state == "AWAITING_SHIPMENT"
 
@@ -643,12 +735,17 @@ def test_c8_only_the_platform_cancels_for_non_payment() -> None:
     for actor in (BUYER, SELLER):
         with pytest.raises(InvalidTransition):
             cancel_by_system(
-                order, actor, "NON_PAYMENT", Opening(DEFAULT_POLICY, PLACED + 2 * HOUR, "c8")
+                Opening(DEFAULT_POLICY, PLACED + 2 * HOUR, "c8"),
+                on_order(order, actor, PLACED + 2 * HOUR),
+                commands.CancelUnpaidOrder(order.id),
             )
-    with pytest.raises(ValidationFailed):
-        cancel_by_system(
-            order, PLATFORM, "OUT_OF_STOCK", Opening(DEFAULT_POLICY, PLACED + 2 * HOUR, "c8")
-        )
+    # The platform's one reason (NON_PAYMENT) is the step's own: its command names no reason.
+    out = cancel_by_system(
+        Opening(DEFAULT_POLICY, PLACED + 2 * HOUR, "c8"),
+        on_order(order, PLATFORM, PLACED + 2 * HOUR),
+        commands.CancelUnpaidOrder(order.id),
+    )
+    assert out.cancellation.reason == "NON_PAYMENT"
 
 
 # --- C9 -----------------------------------------------------------------------------------
@@ -660,13 +757,19 @@ def _every_way_to_cancel() -> dict[str, CancellationOutcome]:
     unpaid = make_order(FulfilmentState.UNPAID, payment_due_at=PLACED + HOUR)
     return {
         "C1": buyer_asks(make_order(), PLACED + MS),
-        "C4": accept(c, order, SELLER, c.requested_at + HOUR),
-        "C6": auto_accept(c, order, EXPIRY_WORKER, c.respond_by),
+        "C4": accept(
+            c, on_order(order, SELLER, c.requested_at + HOUR), commands.AcceptCancellation(c.id)
+        ),
+        "C6": auto_accept(c, on_order(order, EXPIRY_WORKER, c.respond_by)),
         "C7": cancel_by_seller(
-            make_order(), SELLER, "PRICING_ERROR", None, Opening(DEFAULT_POLICY, PLACED, "7")
+            Opening(DEFAULT_POLICY, PLACED, "7"),
+            on_order(make_order(), SELLER, PLACED),
+            commands.CancelOrder((make_order()).id, "PRICING_ERROR", None),
         ),
         "C8": cancel_by_system(
-            unpaid, PLATFORM, "NON_PAYMENT", Opening(DEFAULT_POLICY, PLACED + HOUR, "8")
+            Opening(DEFAULT_POLICY, PLACED + HOUR, "8"),
+            on_order(unpaid, PLATFORM, PLACED + HOUR),
+            commands.CancelUnpaidOrder(unpaid.id),
         ),
     }
 
@@ -709,7 +812,7 @@ def test_c2_timeline_has_one_record_per_transition_with_who_and_why() -> None:
     assert first.at == c.requested_at
     assert first.deadline is None
 
-    out = auto_accept(c, order, EXPIRY_WORKER, c.respond_by + HOUR)
+    out = auto_accept(c, on_order(order, EXPIRY_WORKER, c.respond_by + HOUR))
     assert len(out.cancellation.timeline) == 2
     assert out.cancellation.timeline[0] == first
     last = out.cancellation.timeline[-1]
@@ -724,7 +827,11 @@ def test_c2_timeline_has_one_record_per_transition_with_who_and_why() -> None:
 
 def test_c5_timeline_record_of_a_rejection_carries_reason_and_comment() -> None:
     c, order = pending()
-    out = reject(c, order, SELLER, "CUSTOM_MADE", "already cut", c.requested_at + HOUR)
+    out = reject(
+        c,
+        on_order(order, SELLER, c.requested_at + HOUR),
+        commands.RejectCancellation(c.id, "CUSTOM_MADE", "already cut"),
+    )
     assert len(out.cancellation.timeline) == 2
     record = out.cancellation.timeline[-1]
     assert record.actor_kind is ActorKind.SELLER_AGENT
@@ -755,9 +862,17 @@ def test_c2_tab_follows_the_status() -> None:
     }
     c, order = pending()
     outcomes = [
-        accept(c, order, SELLER, c.requested_at + HOUR),
-        reject(c, order, SELLER, "OTHER", None, c.requested_at + HOUR),
-        withdraw(c, order, BUYER, c.requested_at + HOUR),
+        accept(
+            c, on_order(order, SELLER, c.requested_at + HOUR), commands.AcceptCancellation(c.id)
+        ),
+        reject(
+            c,
+            on_order(order, SELLER, c.requested_at + HOUR),
+            commands.RejectCancellation(c.id, "OTHER", None),
+        ),
+        withdraw(
+            c, on_order(order, BUYER, c.requested_at + HOUR), commands.WithdrawCancellation(c.id)
+        ),
     ]
     for cancellation in [c, *(o.cancellation for o in outcomes)]:
         assert cancellation.tab is TAB_OF_STATUS[cancellation.status]
@@ -814,16 +929,30 @@ def test_c4_refused_actions_change_nothing() -> None:
     order_before = dataclasses.asdict(order)
     assert c.respond_by is not None
     refusals = [
-        lambda: accept(c, order, BUYER, c.requested_at + HOUR),
-        lambda: accept(c, order, SELLER, c.respond_by),
-        lambda: auto_accept(c, order, SELLER, c.respond_by),
-        lambda: auto_accept(c, order, EXPIRY_WORKER, c.requested_at + HOUR),
-        lambda: reject(c, order, SELLER, "NOPE", None, c.requested_at + HOUR),
-        lambda: reject(c, order, SELLER, "OTHER", "z" * 501, c.requested_at + HOUR),
-        lambda: withdraw(c, order, SELLER, c.requested_at + HOUR),
+        lambda: accept(
+            c, on_order(order, BUYER, c.requested_at + HOUR), commands.AcceptCancellation(c.id)
+        ),
+        lambda: accept(c, on_order(order, SELLER, c.respond_by), commands.AcceptCancellation(c.id)),
+        lambda: auto_accept(c, on_order(order, SELLER, c.respond_by)),
+        lambda: auto_accept(c, on_order(order, EXPIRY_WORKER, c.requested_at + HOUR)),
+        lambda: reject(
+            c,
+            on_order(order, SELLER, c.requested_at + HOUR),
+            commands.RejectCancellation(c.id, "NOPE", None),
+        ),
+        lambda: reject(
+            c,
+            on_order(order, SELLER, c.requested_at + HOUR),
+            commands.RejectCancellation(c.id, "OTHER", "z" * 501),
+        ),
+        lambda: withdraw(
+            c, on_order(order, SELLER, c.requested_at + HOUR), commands.WithdrawCancellation(c.id)
+        ),
         lambda: buyer_asks(order, c.requested_at + HOUR, new_id="can-2"),
         lambda: cancel_by_seller(
-            order, SELLER, "OUT_OF_STOCK", None, Opening(DEFAULT_POLICY, PLACED, "x")
+            Opening(DEFAULT_POLICY, PLACED, "x"),
+            on_order(order, SELLER, PLACED),
+            commands.CancelOrder(order.id, "OUT_OF_STOCK", None),
         ),
     ]
     for refuse in refusals:
@@ -846,7 +975,9 @@ def test_c4_cancellation_and_order_are_frozen() -> None:
 
 def test_c4_accepting_leaves_the_input_objects_as_they_were() -> None:
     c, order = pending()
-    out = accept(c, order, SELLER, c.requested_at + HOUR)
+    out = accept(
+        c, on_order(order, SELLER, c.requested_at + HOUR), commands.AcceptCancellation(c.id)
+    )
     assert out.cancellation is not c
     assert c.status is CancellationStatus.PENDING
     assert len(c.timeline) == 1

@@ -6,10 +6,11 @@ from datetime import timedelta
 
 from models import cancellations as cancel_domain
 from models.actors import ActorKind
-from models.after_sales import reject
-from models.commands import RejectAfterSale
+from models.after_sale_decisions import reject
+from models.commands import RejectAfterSale, RejectCancellation
 from models.events import RequestKind, of_after_sale, of_cancellation
 from models.policy import CategoryPolicy
+from tests.unit.cancellation_steps import on_order
 from tests.unit.test_after_sales_rules import ASKED, BUYER, HOUR, MUG, RO, RR, SELLER, Shop
 from tests.unit.test_cancellation_rules import PLACED, pending
 from tests.unit.test_cancellation_rules import SELLER as AGENT
@@ -17,7 +18,11 @@ from tests.unit.test_cancellation_rules import SELLER as AGENT
 
 def test_h3_a_cancellation_decision_is_one_event_with_its_tabs() -> None:
     c, order = pending()
-    outcome = cancel_domain.reject(c, order, AGENT, "OTHER", None, PLACED + timedelta(hours=3))
+    outcome = cancel_domain.reject(
+        c,
+        on_order(order, AGENT, PLACED + timedelta(hours=3)),
+        RejectCancellation(c.id, "OTHER", None),
+    )
     event = of_cancellation(outcome)
     assert event.kind is RequestKind.CANCELLATION
     assert (event.request_id, event.shop_id, event.buyer_id) == (c.id, c.shop_id, c.buyer_id)

@@ -10,7 +10,9 @@ import pytest
 
 from models import cancellations as cancel_domain
 from models.actors import Actor, ActorKind
-from models.after_sales import AfterSaleKind, AfterSaleRequest, AfterSaleStatus
+from models.after_sale_requests import AfterSaleRequest
+from models.after_sales_machine import AfterSaleKind, AfterSaleStatus
+from models.commands import CancelUnpaidOrder, RequestCancellation
 from models.errors import InvalidTransition, ValidationFailed
 from models.money import Money
 from models.orders import FulfilmentState, LineItem, Order, PaymentMethod, PaymentState
@@ -49,6 +51,7 @@ from models.tickets import (
     untag,
 )
 from storage.tickets import UNASSIGNED, TicketFilter, facet, facets_of
+from tests.unit.cancellation_steps import on_order
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 BUYER = Actor(ActorKind.BUYER, "buyer-1")
@@ -138,7 +141,9 @@ def test_h1_new_request_opens_ticket_with_subject_by_kind(kind: RequestKind, sub
 
 def test_h1_buyer_cancellation_request_opens_new_cancellation_request_ticket() -> None:
     out = cancel_domain.request_by_buyer(
-        order(), BUYER, "CHANGED_MIND", None, Opening(DEFAULT_POLICY, NOW, "can_1")
+        Opening(DEFAULT_POLICY, NOW, "can_1"),
+        on_order(order(), BUYER, NOW),
+        RequestCancellation((order()).id, "CHANGED_MIND", None),
     )
     f = facts_of_cancellation(out.cancellation)
     assert (f.kind, f.initiator, f.phase) == (
@@ -159,10 +164,9 @@ def test_h1_buyer_cancellation_request_opens_new_cancellation_request_ticket() -
 
 def test_h1_system_cancellation_opens_open_notification_ticket() -> None:
     out = cancel_domain.cancel_by_system(
-        order(FulfilmentState.UNPAID),
-        PLATFORM,
-        "NON_PAYMENT",
         Opening(DEFAULT_POLICY, NOW, "can_2"),
+        on_order(order(FulfilmentState.UNPAID), PLATFORM, NOW),
+        CancelUnpaidOrder((order(FulfilmentState.UNPAID)).id),
     )
     f = facts_of_cancellation(out.cancellation)
     assert (f.initiator, f.phase) == (RequestInitiator.PLATFORM, RequestPhase.FINAL)
@@ -183,11 +187,9 @@ def test_h1_platform_refund_opens_notification_ticket() -> None:
 
 def test_h1_no_ticket_for_what_needs_nobody() -> None:
     at_once = cancel_domain.request_by_buyer(
-        order(),
-        BUYER,
-        "CHANGED_MIND",
-        None,
         Opening(DEFAULT_POLICY, NOW - timedelta(hours=23, minutes=30), "can_3"),
+        on_order(order(), BUYER, NOW - timedelta(hours=23, minutes=30)),
+        RequestCancellation((order()).id, "CHANGED_MIND", None),
     )
     assert at_once.cancellation.status is cancel_domain.CancellationStatus.CANCELLED  # C1
     assert open_ticket(facts_of_cancellation(at_once.cancellation), BUYER, "t", NOW) is None

@@ -10,7 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from models.actors import Actor, ActorKind
-from models.cancellations import CancellationAction, CancellationStatus, accept, request_by_buyer
+from models.cancellations import (
+    CancellationAction,
+    CancellationStatus,
+    OnOrder,
+    accept,
+    request_by_buyer,
+)
+from models.commands import AcceptCancellation, CancelOrderLines, RequestCancellation
 from models.errors import InvalidTransition, OrderNotCancellable, ValidationFailed
 from models.line_cancels import UnitsNotAvailable, cancel_lines_by_seller
 from models.money import Money
@@ -18,6 +25,7 @@ from models.orders import FulfilmentState, LineItem, Order, PaymentMethod, Payme
 from models.policy import DEFAULT_POLICY
 from models.refund_ledger import LedgerSource, RefundLedger
 from models.requests import Opening
+from tests.unit.cancellation_steps import on_order
 
 PLACED = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 NOW = PLACED + timedelta(hours=3)
@@ -47,7 +55,9 @@ def order(
 def cancel(o: Order, lines: tuple[tuple[str, int], ...], n: int = 1):  # type: ignore[no-untyped-def]
     ledger = RefundLedger.for_order(o)
     return cancel_lines_by_seller(
-        o, ledger, SELLER, lines, "OUT_OF_STOCK", None, Opening(DEFAULT_POLICY, NOW, f"can-{n}")
+        Opening(DEFAULT_POLICY, NOW, f"can-{n}"),
+        OnOrder(o, ledger, SELLER, NOW),
+        CancelOrderLines(o.id, lines, "OUT_OF_STOCK", None),
     )
 
 
@@ -134,9 +144,11 @@ def test_c10_not_once_with_the_carrier(state: FulfilmentState) -> None:
 
 def test_c10_only_a_seller_agent_and_not_over_a_waiting_buyer_request() -> None:
     with pytest.raises(InvalidTransition):
-        cancel_lines_by_seller(order(), RefundLedger.for_order(order()), BUYER, (("l1", 1),), "OUT_OF_STOCK", None, Opening(DEFAULT_POLICY, NOW, "can-1"))  # fmt: skip
+        cancel_lines_by_seller(Opening(DEFAULT_POLICY, NOW, "can-1"), OnOrder(order(), RefundLedger.for_order(order()), BUYER, NOW), CancelOrderLines((order()).id, (("l1", 1),), "OUT_OF_STOCK", None))  # fmt: skip
     asked = request_by_buyer(
-        order(), BUYER, "CHANGED_MIND", None, Opening(DEFAULT_POLICY, NOW, "can-b")
+        Opening(DEFAULT_POLICY, NOW, "can-b"),
+        on_order(order(), BUYER, NOW),
+        RequestCancellation((order()).id, "CHANGED_MIND", None),
     )
     with pytest.raises(InvalidTransition) as err:
         cancel(asked.order, (("l1", 1),))
@@ -146,9 +158,15 @@ def test_c10_only_a_seller_agent_and_not_over_a_waiting_buyer_request() -> None:
 def test_c10_a_buyers_later_cancel_refunds_only_what_is_left() -> None:
     first = cancel(order(), (("l1", 1),))
     asked = request_by_buyer(
-        first.order, BUYER, "CHANGED_MIND", None, Opening(DEFAULT_POLICY, NOW, "can-b")
+        Opening(DEFAULT_POLICY, NOW, "can-b"),
+        on_order(first.order, BUYER, NOW),
+        RequestCancellation(first.order.id, "CHANGED_MIND", None),
     )
-    out = accept(asked.cancellation, asked.order, SELLER, NOW + timedelta(hours=1))
+    out = accept(
+        asked.cancellation,
+        on_order(asked.order, SELLER, NOW + timedelta(hours=1)),
+        AcceptCancellation(asked.cancellation.id),
+    )
     assert out.cancellation.refund is not None
     assert out.cancellation.refund.total == Money(2000 + 2100 + 499, "USD")
 
@@ -179,13 +197,9 @@ def test_c10_never_more_refunded_than_paid_nor_more_cancelled_than_bought(
         chosen = tuple(dict(asked).items())
         try:
             out = cancel_lines_by_seller(
-                o,
-                ledger,
-                SELLER,
-                chosen,
-                "OUT_OF_STOCK",
-                None,
                 Opening(DEFAULT_POLICY, NOW, f"c{n}"),
+                OnOrder(o, ledger, SELLER, NOW),
+                CancelOrderLines(o.id, chosen, "OUT_OF_STOCK", None),
             )
         except (ValidationFailed, UnitsNotAvailable, OrderNotCancellable):
             continue

@@ -139,23 +139,39 @@ def test_y1_defaults_are_the_marketplace_rules() -> None:
     assert DEFAULT_POLICY.replacement_needs_item_back is True
 
 
+WINDOWS = [
+    "unconditional_cancel_window",
+    "seller_response_window",
+    "return_refund_window",
+    "buyer_return_shipping_window",
+    "seller_receipt_window",
+    "appeal_window",
+]
+
+
 @pytest.mark.parametrize(
-    "name",
+    ("name", "bad"),
     [
-        "unconditional_cancel_window",
-        "seller_response_window",
-        "return_refund_window",
-        "buyer_return_shipping_window",
-        "seller_receipt_window",
-        "appeal_window",
+        (name, bad)
+        for name in WINDOWS
+        for bad in (timedelta(0), timedelta(seconds=-1), -HOUR)
+        # zero is no unconditional window (C1): the next test
+        if bad or name != "unconditional_cancel_window"
     ],
 )
-@pytest.mark.parametrize("bad", [timedelta(0), timedelta(seconds=-1), -HOUR])
 def test_y1_policy_refuses_non_positive_windows(name: str, bad: timedelta) -> None:
     with pytest.raises(ValidationFailed) as err:
         CategoryPolicy(**{name: bad})
     assert err.value.field == name
     assert name in err.value.message
+
+
+def test_c1_y1_the_unconditional_window_may_be_zero_from_the_api_too() -> None:
+    policy = CategoryPolicy.from_seconds({"unconditional_cancel_window": 0})
+    assert policy.unconditional_cancel_window == timedelta(0)
+    with pytest.raises(ValidationFailed) as err:
+        CategoryPolicy.from_seconds({"unconditional_cancel_window": -1})
+    assert err.value.field == "unconditional_cancel_window"
 
 
 def test_y1_policy_accepts_the_smallest_positive_window() -> None:

@@ -5,22 +5,11 @@ from __future__ import annotations
 import pytest
 
 from models.actors import EXPIRY_WORKER
-from models.after_sales import (
-    MAX_OFFERS,
-    AfterSaleAction,
-    AfterSaleTab,
-    DecisionType,
-    OfferAnswer,
-    Step,
-    act_on_deadline,
-    answer_offer,
-    approve,
-    follow_replacement_order,
-    issue_replacement_refund,
-    offer_partial_refund,
-    quote_for_request,
-    transition_for,
-)
+from models.after_sale_decisions import MAX_OFFERS, answer_offer, approve, offer_partial_refund
+from models.after_sale_requests import OfferAnswer, Step
+from models.after_sale_shipping import follow_replacement_order, issue_replacement_refund
+from models.after_sales import act_on_deadline
+from models.after_sales_case import quote_for_request
 from models.after_sales_errors import (
     DeadlineNotReached,
     DecisionNotAllowed,
@@ -28,6 +17,7 @@ from models.after_sales_errors import (
     RefundExceedsRefundable,
     WindowClosed,
 )
+from models.after_sales_machine import TRANSITIONS, AfterSaleAction, AfterSaleTab, DecisionType
 from models.cancellations import buyer_eligibility
 from models.cancellations import request_by_buyer as cancellation_by_buyer
 from models.commands import (
@@ -36,11 +26,13 @@ from models.commands import (
     ApproveAfterSale,
     IssueReplacementRefund,
     OfferPartialRefund,
+    RequestCancellation,
 )
 from models.errors import InvalidTransition, ValidationFailed
 from models.orders import FulfilmentState, PaymentState
 from models.policy import DAY, DEFAULT_POLICY, HOUR, CategoryPolicy
 from models.requests import Opening
+from tests.unit.cancellation_steps import on_order
 from tests.unit.test_after_sales_rules import (
     ASKED,
     BUYER,
@@ -72,7 +64,7 @@ def offered(shop: Shop, amount: int = 700, kind=RR, at=OFFERED):  # type: ignore
 def _follows_the_table(r) -> None:  # type: ignore[no-untyped-def]
     previous = None
     for record in r.timeline:
-        edge = transition_for(record.action, record.from_status, record.to_status)
+        edge = TRANSITIONS.step(record.action, record.from_status, record.to_status)
         assert edge is not None, record
         assert record.actor_kind in edge.actors and r.kind in edge.kinds
         assert record.from_status is previous
@@ -358,7 +350,9 @@ def test_p4_a_replacement_order_is_not_cancelled_on_its_own() -> None:
     [placed] = out.new_orders
     with pytest.raises(InvalidTransition) as refused:
         cancellation_by_buyer(
-            placed, BUYER, "CHANGED_MIND", None, Opening(DEFAULT_POLICY, ASKED + HOUR, "can-1")
+            Opening(DEFAULT_POLICY, ASKED + HOUR, "can-1"),
+            on_order(placed, BUYER, ASKED + HOUR),
+            RequestCancellation(placed.id, "CHANGED_MIND"),
         )
     assert refused.value.current_state == "REPLACEMENT_ORDER"
     shown = buyer_eligibility(placed, DEFAULT_POLICY, ASKED + HOUR)

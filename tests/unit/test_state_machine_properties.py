@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
+from models import commands
 from models.actors import EXPIRY_WORKER, Actor, ActorKind
 from models.cancellations import (
     TAB_OF_STATUS,
@@ -41,6 +42,7 @@ from models.reasons import (
     SYSTEM_CANCEL_REASONS,
 )
 from models.requests import Opening
+from tests.unit.cancellation_steps import on_order
 
 EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
 MS = timedelta(milliseconds=1)
@@ -247,16 +249,24 @@ def _apply(world: World, step: Step) -> CancellationOutcome | Order | None:
         case "request":
             reason = _reason(BUYER_CANCEL_REASONS, step.reason_index)
             return request_by_buyer(
-                order, actor, reason, step.comment, Opening(policy, now, world.new_id())
+                Opening(policy, now, world.new_id()),
+                on_order(order, actor, now),
+                commands.RequestCancellation(order.id, reason, step.comment),
             )
         case "seller_cancel":
             reason = _reason(SELLER_CANCEL_REASONS, step.reason_index)
             return cancel_by_seller(
-                order, actor, reason, step.comment, Opening(policy, now, world.new_id())
+                Opening(policy, now, world.new_id()),
+                on_order(order, actor, now),
+                commands.CancelOrder(order.id, reason, step.comment),
             )
         case "system_cancel":
             reason = _reason(SYSTEM_CANCEL_REASONS, step.reason_index)
-            return cancel_by_system(order, actor, reason, Opening(policy, now, world.new_id()))
+            return cancel_by_system(
+                Opening(policy, now, world.new_id()),
+                on_order(order, actor, now),
+                commands.CancelUnpaidOrder(order.id),
+            )
         case "pay":
             return order.paid(now)
         case "hand_to_carrier":
@@ -268,14 +278,18 @@ def _apply(world: World, step: Step) -> CancellationOutcome | Order | None:
         return None
     match step.action:
         case "accept":
-            return accept(c, order, actor, now)
+            return accept(c, on_order(order, actor, now), commands.AcceptCancellation(c.id))
         case "reject":
             reason = _reason(CANCELLATION_REJECT_REASONS, step.reason_index)
-            return reject(c, order, actor, reason, step.comment, now)
+            return reject(
+                c,
+                on_order(order, actor, now),
+                commands.RejectCancellation(c.id, reason, step.comment),
+            )
         case "withdraw":
-            return withdraw(c, order, actor, now)
+            return withdraw(c, on_order(order, actor, now), commands.WithdrawCancellation(c.id))
         case "auto_accept":
-            return auto_accept(c, order, actor, now)
+            return auto_accept(c, on_order(order, actor, now))
     raise AssertionError(step.action)
 
 

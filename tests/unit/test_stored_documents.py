@@ -8,18 +8,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from models.actors import ActorKind
-from models.after_sales import (
-    AfterSaleKind,
+from models.after_sale_requests import (
     AfterSaleRequest,
-    AfterSaleStatus,
     Appeal,
     Decision,
-    DecisionType,
     Offer,
     OfferAnswer,
     Rejection,
     Shipment,
 )
+from models.after_sales_machine import AfterSaleKind, AfterSaleStatus, DecisionType
 from models.cancellations import Cancellation, CancellationAction, CancellationStatus
 from models.money import Money
 from models.orders import (

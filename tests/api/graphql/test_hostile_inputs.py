@@ -26,7 +26,7 @@ from api.app import create_app
 from api.identity import DEVELOPMENT_SECRET, Unauthenticated, actor_from_connection_params
 from api.settings import SettingsError, check_production, default_settings
 from models.actors import ADJUSTMENTS, Actor, ActorKind
-from models.after_sales import DecisionType
+from models.after_sales_machine import DecisionType
 from models.clock import SettableClock
 from models.commands import AcceptCancellation, ApproveAfterSale
 from models.errors import Forbidden, ValidationFailed

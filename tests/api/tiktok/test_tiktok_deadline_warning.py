@@ -53,8 +53,12 @@ async def test_h4_the_next_action_warns_inside_the_window_until_a_decision_leave
     linked: Linked, clock: SettableClock
 ) -> None:
     # A buyer of its own: another module's stand-in numbers its requests alike, and a mirrored
-    # request is opened under the buyer's idempotency key.
-    order = await linked.order(status="AWAITING_SHIPMENT", buyer_user_id=f"buyer-{linked.shop_id}")
+    # request is opened under the buyer's idempotency key. Placed a minute before the service's
+    # clock, which stands still while the stand-in's runs.
+    placed = int(clock.now().timestamp()) - 60
+    order = await linked.order(
+        status="AWAITING_SHIPMENT", buyer_user_id=f"buyer-{linked.shop_id}", create_time=placed
+    )
     cancel = await linked.control("POST", "/_standin/cancellations", {"order_id": order["id"]})
 
     async def mirrored() -> str | None:
