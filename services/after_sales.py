@@ -2,11 +2,11 @@
 
 The shape of services/cancellations.py. A use case loads, inside one snapshot transaction, the
 request, its order, the order's refund ledger and every after-sale request of the order; asks
-models/after_sales.py for the outcome; and `_write` saves all of it together: the new or moved
-request (compare-and-set on what was read), the requests a second request closed (R5), the order
-with its ledger, the tab counters, the notifications and the idempotency key. The order's document
-is written by every step, so two steps on one order at the same instant conflict and the loser
-reruns on the state that won (storage/orders.py).
+the domain's step for its command (`_STEPS`) for the outcome; and `_write` saves all of it
+together: the new or moved request (compare-and-set on what was read), the requests a second
+request closed (R5), the order with its ledger, the tab counters, the notifications and the
+idempotency key. The order's document is written by every step, so two steps on one order at
+the same instant conflict and the loser reruns on the state that won (storage/orders.py).
 """
 
 from __future__ import annotations

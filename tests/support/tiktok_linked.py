@@ -86,6 +86,15 @@ class Linked:
     async def mirror(self, kind: str, tiktok_id: str) -> mirrors.Mirror | None:
         return await mirrors.get(self.services.db, self.shop_id, kind, tiktok_id)
 
+    async def mirrored(self, kind: str, tiktok_id: str) -> str:
+        """The id of the local request TikTok's `tiktok_id` is mirrored as, once it is."""
+
+        async def local_id() -> str | None:
+            mirror = await self.mirror(kind, tiktok_id)
+            return mirror.local_id if mirror else None
+
+        return await eventually(local_id, f"TikTok's {kind} {tiktok_id} mirrored")
+
     async def settled(self, timeout: float = 20.0) -> None:
         """The stand-in has sent every webhook, and the inbox has handled every one."""
         await eventually(

@@ -1,4 +1,4 @@
-"""R1-R11, P1-P3, Y1: the after-sale state machine in models/after_sales.py, decided without I/O.
+"""R1-R11, P1-P3, Y1: the after-sale steps (models/after_sale_*.py), decided without I/O.
 
 Every test builds its own delivered order and `now` values, so 48-hour and 15-day rules run in
 microseconds and prove exactly where each window starts and ends.

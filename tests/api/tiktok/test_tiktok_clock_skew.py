@@ -11,7 +11,7 @@ import pytest
 
 from models.clock import SettableClock, SystemClock
 from storage.mongo import Database
-from tests.support.tiktok_linked import Linked, eventually, linked_service
+from tests.support.tiktok_linked import Linked, linked_service
 
 READ = """query($id: ID!) { cancellation(id: $id) { status nextAction { actorKind action } } }"""
 
@@ -36,11 +36,7 @@ async def test_h4_c1_an_order_stamped_ahead_of_this_clock_is_not_cancelled_at_on
     )
     cancel = await linked.control("POST", "/_standin/cancellations", {"order_id": order["id"]})
 
-    async def mirrored() -> str | None:
-        mirror = await linked.mirror("cancellation", cancel["cancel_id"])
-        return mirror.local_id if mirror else None
-
-    request_id = await eventually(mirrored, "the buyer's cancellation mirrored")
+    request_id = await linked.mirrored("cancellation", cancel["cancel_id"])
     await linked.settled()
     agent = f"seller:agent-1@{linked.shop_id}+adjustments"
     here: dict[str, Any] = (await linked.api(READ, {"id": request_id}, agent))["cancellation"]

@@ -61,11 +61,7 @@ async def test_h4_the_next_action_warns_inside_the_window_until_a_decision_leave
     )
     cancel = await linked.control("POST", "/_standin/cancellations", {"order_id": order["id"]})
 
-    async def mirrored() -> str | None:
-        mirror = await linked.mirror("cancellation", cancel["cancel_id"])
-        return mirror.local_id if mirror else None
-
-    request_id = await eventually(mirrored, "the buyer's cancellation mirrored")
+    request_id = await linked.mirrored("cancellation", cancel["cancel_id"])
 
     # An hour before TikTok's deadline: outside the 30-minute window.
     before = await read(linked, request_id)
