@@ -10,6 +10,7 @@ cannot run) or `internal_error` (a bug: its traceback is logged here, once).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Iterator
@@ -45,7 +46,10 @@ class OperationLog(SchemaExtension):
             escaped = exc
             raise
         finally:
-            typed_error_codes.reset(token)
+            # A subscription ended from another task (its client gone) closes this in a context
+            # the token is not from: that context never saw the codes set, so nothing to undo.
+            with contextlib.suppress(ValueError):
+                typed_error_codes.reset(token)
             self._finish(request_id, typed, time.perf_counter() - started, escaped)
 
     def _finish(
