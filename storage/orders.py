@@ -47,8 +47,7 @@ class OrderFilter:
 
 
 async def get(db: Database, order_id: str, session: Session | None = None) -> Order | None:
-    doc = await db.orders.find_one({"_id": order_id}, session=session)
-    return order_from(doc) if doc else None
+    return (await get_many(db, [order_id], session)).get(order_id)
 
 
 async def get_many(
