@@ -28,7 +28,7 @@ from pymongo import ASCENDING, IndexModel
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from storage.indexes import retire_indexes
-from storage.mongo import Database, find_in
+from storage.mongo import Database, find_in, once_more_if_cut
 
 NEW, DONE, FAILED = "NEW", "DONE", "FAILED"
 # The lease of a webhook no worker has held: long run out, so a claim's range finds it.
@@ -52,6 +52,12 @@ def collection(db: Database) -> Any:
 
 def seen(db: Database) -> Any:
     return db.db["tiktok_seen"]
+
+
+def _inserts(db: Database, name: str) -> Any:
+    """A collection's inserts by key (`Database.keyed`): the inbox's and the handled keys'
+    `_id` make a repeat fail on its key, so they need no retryable write's record."""
+    return db.keyed[name]
 
 
 async def prepare(db: Database) -> None:
@@ -154,8 +160,13 @@ async def _write(
 ) -> None:
     """Inserts the batch's webhooks and answers each caller."""
     failed: dict[int, BaseException] = {}
+    docs = [doc for doc, _ in batch]
     try:
-        await collection(db).insert_many([doc for doc, _ in batch], ordered=False)
+        # Sent again if cut: what landed the first time is then a repeat (None), stored all
+        # the same, and handled after its lease by a claim.
+        await once_more_if_cut(
+            lambda: _inserts(db, "tiktok_inbox").insert_many(docs, ordered=False)
+        )
     except BulkWriteError as exc:
         if exc.details.get("writeConcernErrors"):
             failed = dict.fromkeys(range(len(batch)), exc)
@@ -230,7 +241,7 @@ async def _keep_keys(db: Database, handled: list[tuple[str, datetime]]) -> None:
     """The ids of handled webhooks (and when each came), kept for the replay window."""
     keys = [{"_id": ident, "at": at} for ident, at in handled]
     try:
-        await seen(db).insert_many(keys, ordered=False)
+        await once_more_if_cut(lambda: _inserts(db, "tiktok_seen").insert_many(keys, ordered=False))
     except BulkWriteError as exc:  # a repeat's key is there already: kept as it is
         if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
             raise

@@ -20,7 +20,7 @@ from pymongo import ASCENDING, IndexModel, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from storage.indexes import retire_indexes
-from storage.mongo import Database, find_by_ids
+from storage.mongo import Database, find_by_ids, once_more_if_cut
 
 SENDING, SENT, CONFIRMED, REFUSED, OVERTAKEN = (
     "SENDING",
@@ -183,8 +183,11 @@ async def record_many(
     taken: set[str] = set()
     if new:
         docs = [_inserted(kind, shop_id, t, f) for t, f in new]
+        # By key (`Database.keyed`): a mirror that landed before the connection was cut is
+        # then taken, and recorded by the update below as one another reader made.
+        inserts = db.keyed[collection(db).name]
         try:
-            await collection(db).insert_many(docs, ordered=False)
+            await once_more_if_cut(lambda: inserts.insert_many(docs, ordered=False))
         except BulkWriteError as exc:
             errors = exc.details.get("writeErrors", [])
             if any(e.get("code") != DUPLICATE_KEY for e in errors):

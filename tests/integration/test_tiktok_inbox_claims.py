@@ -1,7 +1,7 @@
 """The TikTok inbox's batch claims: each webhook held by one claim at a time, oldest first, and
 only the claim that holds a webhook may finish it; a webhook stored leased to the process that
 received it; a handled one deleted, its key kept for the replay window; webhooks that come
-together stored together."""
+together stored together; their inserts sent with no retryable write's number."""
 
 from __future__ import annotations
 
@@ -115,12 +115,38 @@ async def test_webhooks_that_come_together_are_stored_by_one_insert_each_answere
         await db.close()
 
 
+async def test_webhooks_and_their_handled_keys_are_stored_without_a_retryable_write_number(
+    mongodb_uri: str,
+) -> None:
+    # SecantusDB keeps every numbered write's record and looks through them all on each one, so
+    # inserts idempotent by their `_id` go unnumbered (storage/mongo.py `Database.keyed`).
+    inserts = _Inserts()
+    db = connect(mongodb_uri, f"inbox_{uuid.uuid4().hex[:12]}", event_listeners=[inserts])
+    try:
+        await inbox.prepare(db)
+        owner = "process/received"
+        stored = await inbox.Accepting(db).accept(
+            "n1", "shop-1", 11, {}, 0, T0, lease=(owner, T0 + LEASE)
+        )
+        assert stored is not None
+        await inbox.finish_many(db, [stored], owner)
+
+        assert inserts.numbered == {"tiktok_inbox": False, "tiktok_seen": False}
+        assert await inbox.seen_of(db, ["shop-1/n1"]) == {"shop-1/n1"}
+    finally:
+        await db.client.drop_database(db.db.name)
+        await db.close()
+
+
 class _Inserts(monitoring.CommandListener):
     def __init__(self) -> None:
         self.count = 0
+        self.numbered: dict[str, bool] = {}  # by collection: sent with a txnNumber?
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
-        self.count += event.command_name == "insert"
+        if event.command_name == "insert":
+            self.count += 1
+            self.numbered[event.command["insert"]] = "txnNumber" in event.command
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         pass
