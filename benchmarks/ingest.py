@@ -169,7 +169,9 @@ class StatementLog(monitoring.CommandListener):
                 shape = _shape(command[many][0].get("q")) + f" x{len(command[many])}"
         if "documents" in command:
             shape = f"x{len(command['documents'])}"
-        what = f"{event.command_name} {where} {{{shape}}}"
+        # A retryable write (numbered, outside a transaction): SecantusDB keeps its record.
+        numbered = "txnNumber" in command and "autocommit" not in command
+        what = f"{event.command_name} {where} {{{shape}}}{' retryable' if numbered else ''}"
         self._started[event.request_id] = (time.time(), what)
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:

@@ -366,6 +366,14 @@ class TikTokConnection:
                 _failed_part(shop_id, search, exc)
                 fail(kind, ids)
                 continue
+            if absent := self.mirror.orders_absent(known, views):
+                # Named before their own webhooks came (late, or lost): placed together with
+                # one call to TikTok, not each by its request's own, one at a time.
+                try:
+                    await self.mirror.apply_orders(link, await api.orders(absent))
+                    known = await self.mirror.known(link, kind, views)
+                except Exception as exc:  # each request then looks for its order on its own
+                    _failed_part(shop_id, f"the orders {search} name", exc)
             try:
                 await self.mirror.open_together(link, kind, views, known)
             except Exception as exc:  # nothing of it written: each view opens its own below
