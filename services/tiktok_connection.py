@@ -272,7 +272,7 @@ class TikTokConnection:
                 self.db, owner, self.clock.now(), self.inbox_lease, self.inbox_batch
             )
         if not items:
-            items, owner = self._held_batch(), self._accept_owner
+            items, owner = await self._held_batch(), self._accept_owner
         if not items:
             return 0
         repeats = await inbox.seen_of(self.db, [i.id for i in items])
@@ -283,16 +283,21 @@ class TikTokConnection:
                 await self._one(item)
         return len(items)
 
-    def _held_batch(self) -> list[inbox.Notification]:
-        """Up to a batch of the webhooks this process received, oldest first, each with at
-        least half its lease left (one with less is left to a claim once its lease runs out)."""
-        fresh_until = self.clock.now() + self.inbox_lease / 2
-        items: list[inbox.Notification] = []
-        while self._accepted and len(items) < self.inbox_batch:
-            item = self._accepted.popleft()
-            if item.lease_until is not None and item.lease_until >= fresh_until:
-                items.append(item)
-        return items
+    async def _held_batch(self) -> list[inbox.Notification]:
+        """Up to a batch of the webhooks this process received, oldest first. Those with less
+        than half their lease left have it renewed first, with one write for them (any a claim
+        took once its lease ran out are left to that claim): left to a claim instead, as they
+        were, each waited out its whole lease under a backlog of half a lease or more."""
+        now = self.clock.now()
+        count = min(len(self._accepted), self.inbox_batch)
+        items = [self._accepted.popleft() for _ in range(count)]
+        fresh_until = now + self.inbox_lease / 2
+        stale = [i for i in items if i.lease_until is None or i.lease_until < fresh_until]
+        if not stale:
+            return items
+        renewed = await inbox.renew(self.db, stale, self._accept_owner, now + self.inbox_lease)
+        kept, stale_ids = {i.id: i for i in renewed}, {i.id for i in stale}
+        return [kept.get(i.id, i) for i in items if i.id not in stale_ids or i.id in kept]
 
     async def _one(self, item: inbox.Notification) -> None:
         """Handles one claimed webhook: finished, or left for a later attempt with backoff."""

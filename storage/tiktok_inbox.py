@@ -20,7 +20,7 @@ from memory, with no claim.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -216,6 +216,23 @@ async def claim_batch(
     )
     won = collection(db).find({"_id": {"$in": ids}, "lease_owner": owner})
     return [_of(d) for d in await won.sort("received_at", ASCENDING).to_list()]
+
+
+async def renew(
+    db: Database, items: list[Notification], owner: str, until: datetime
+) -> list[Notification]:
+    """These webhooks' lease extended to `until`, those `owner` still holds (one whose lease
+    ran out may have been claimed since): them, with their new lease."""
+    if not items:
+        return []
+    ids = [i.id for i in items]
+    held = {"_id": {"$in": ids}, "state": NEW, "lease_owner": owner}
+    done = await collection(db).update_many(held, {"$set": {"lease_until": until}})
+    if done.matched_count == len(ids):
+        kept = set(ids)
+    else:
+        kept = {d["_id"] for d in await collection(db).find(held, {"_id": 1}).to_list(None)}
+    return [replace(i, lease_until=until) for i in items if i.id in kept]
 
 
 async def seen_of(db: Database, idents: list[str]) -> set[str]:

@@ -4,6 +4,7 @@ connection's own workers are stopped here, so each test decides when a batch is 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -106,6 +107,29 @@ async def test_h4_a_webhook_is_held_by_the_process_that_received_it_and_handled_
 
     assert await _local_status(linked, cancel_id) == "PENDING"
     assert await tiktok_inbox.collection(db).count_documents({"shop_id": linked.shop_id}) == 0
+
+
+async def test_h4_a_held_webhook_past_half_its_lease_is_renewed_and_handled_not_left_to_a_claim(
+    linked: Linked,
+) -> None:
+    connection = linked.connection
+    lease, connection.inbox_lease = connection.inbox_lease, timedelta(seconds=2)
+    try:
+        _, cancel_id = await _cancelled_order(linked)
+        await _waiting(linked, 2)
+        await asyncio.sleep(1.1)  # past half the lease the two were stored with, not past it
+
+        assert await connection.process_batch() == 2
+    finally:
+        connection.inbox_lease = lease
+
+    assert await _local_status(linked, cancel_id) == "PENDING"
+    assert (
+        await tiktok_inbox.collection(linked.services.db).count_documents(
+            {"shop_id": linked.shop_id}
+        )
+        == 0
+    )
 
 
 async def test_h4_a_batch_with_one_failing_webhook_still_finishes_the_others(
