@@ -254,7 +254,11 @@ async def main_async(args: argparse.Namespace, uri: str, db_pid: int | None) -> 
     linked, local = "bench-tiktok", "bench-graphql"
     link = ShopLink(linked, TIKTOK_SHOP, APP_KEY, CIPHER, base, APP_SECRET, TOKEN)
     connection = TikTokConnection(
-        services, settings_link=link, reconcile_seconds=3600, warn_poll_seconds=3600
+        services,
+        settings_link=link,
+        reconcile_seconds=3600,
+        warn_poll_seconds=3600,
+        inbox_workers=args.inbox_workers,
     )
     stages = _profiled(connection) if args.profile else None
     arrived = _arrivals(connection)
@@ -520,6 +524,9 @@ def main() -> None:
         default=1,
         help="webhooks the stand-in delivers at once (1: one after another, as before; TikTok "
         "sends many at once)",
+    )
+    parser.add_argument(
+        "--inbox-workers", type=int, default=1, help="the connection's inbox workers (as run: 1)"
     )
     parser.add_argument(
         "--no-baseline", action="store_true", help="the webhooks only, no GraphQL baseline"

@@ -80,6 +80,11 @@ ACCEPTED_QUEUE = 10_000
 LINK_CACHE = timedelta(seconds=1)
 # What a webhook's handling may fail with and be tried again for, later or on its own.
 RETRYABLE = (OpenApiUnavailable, OpenApiRefused, DomainError, LookupError)
+# The request kinds a batch reads from TikTok: (kind, search, its ids' field, a view's id field).
+REQUEST_SEARCHES = (
+    (CANCELLATION, "cancellations", "cancel_ids", "cancel_id"),
+    (RETURN_KIND, "returns", "return_ids", "return_id"),
+)
 # The tag a ticket gets when TikTok's deadline for the seller's answer is near.
 DEADLINE_TAG = "tiktok-deadline-soon"
 # The linked shops' category (services/tiktok_mirror.py): TikTok decides every window, so the
@@ -339,6 +344,28 @@ class TikTokConnection:
         for item in items:
             for kind, tiktok_id in await self._named(link, item):
                 named.setdefault((kind, tiktok_id), []).append(item.id)
+        # TikTok's views of the batch's requests are read while its orders are placed.
+        searches = {
+            kind: asyncio.ensure_future(api.search(search, {field: ids}))
+            for kind, search, field, _ in REQUEST_SEARCHES
+            if (ids := [i for k, i in named if k == kind])
+        }
+        try:
+            return await self._apply_batch(link, api, named, searches)
+        finally:
+            for task in searches.values():  # those not awaited (the worker is stopping)
+                task.cancel()
+
+    async def _apply_batch(
+        self,
+        link: ShopLink,
+        api: OpenApi,
+        named: dict[tuple[str, str], list[str]],
+        searches: dict[str, asyncio.Future[tuple[list[dict[str, Any]], str]]],
+    ) -> set[str]:
+        """The batch's orders placed, then each kind's requests (`searches`: TikTok's views of
+        them, being read) opened and applied; the ids of the webhooks whose part failed."""
+        shop_id = link.shop_id
         failed: set[str] = set()
 
         def fail(kind: str, ids: list[str]) -> None:
@@ -352,15 +379,12 @@ class TikTokConnection:
             except Exception as exc:
                 _failed_part(shop_id, "orders", exc)
                 fail(ORDER_KIND, order_ids)
-        for kind, search, field, id_field in (
-            (CANCELLATION, "cancellations", "cancel_ids", "cancel_id"),
-            (RETURN_KIND, "returns", "return_ids", "return_id"),
-        ):
-            ids = [i for k, i in named if k == kind]
-            if not ids:
+        for kind, search, _, id_field in REQUEST_SEARCHES:
+            if kind not in searches:
                 continue
+            ids = [i for k, i in named if k == kind]
             try:
-                views, _ = await api.search(search, {field: ids})
+                views, _ = await searches[kind]
             except Exception as exc:
                 _failed_part(shop_id, search, exc)
                 fail(kind, ids)
