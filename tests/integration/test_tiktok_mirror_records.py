@@ -3,16 +3,15 @@ recorded alone does; the mirrors' indexes are each used by a query, and sparse."
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from pymongo import monitoring
 
 from storage import tiktok_requests as mirrors
-from storage.mongo import Database, connect
+from storage.mongo import Database
+from tests.support.statements import recorded_database
 from tests.support.webhook_delivery import own_database
 
 
@@ -82,9 +81,7 @@ async def test_a_batch_inserts_the_mirrors_it_read_as_absent_and_keeps_one_made_
 async def test_a_batch_of_new_mirrors_is_recorded_with_one_insert_and_not_read_back(
     mongodb_uri: str,
 ) -> None:
-    statements = _Statements()
-    db = connect(mongodb_uri, f"mirrors_{uuid.uuid4().hex[:12]}", event_listeners=[statements])
-    try:
+    async with recorded_database(mongodb_uri) as (db, statements):
         await mirrors.prepare(db)
         statements.sent.clear()
         views = [("c1", _view("PENDING", 100)), ("c2", _view("PENDING", 120))]
@@ -93,28 +90,11 @@ async def test_a_batch_of_new_mirrors_is_recorded_with_one_insert_and_not_read_b
             db, "cancellation", "shop-1", views, absent=frozenset({"c1", "c2"})
         )
 
-        assert statements.sent == ["insert tiktok_requests"]
+        assert [(s.command, s.collection) for s in statements.sent] == [
+            ("insert", "tiktok_requests")
+        ]
         stored = {m.tiktok_id: m for m in await mirrors.for_shop(db, "shop-1")}
         assert recorded == stored
-    finally:
-        await db.client.drop_database(db.db.name)
-        await db.close()
-
-
-class _Statements(monitoring.CommandListener):
-    def __init__(self) -> None:
-        self.sent: list[str] = []
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        target = event.command.get(event.command_name)
-        if target == "tiktok_requests":
-            self.sent.append(f"{event.command_name} {target}")
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
 
 
 async def test_a_deadline_tiktok_no_longer_shows_is_unset_not_null(mirror_db: Database) -> None:
