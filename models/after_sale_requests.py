@@ -36,12 +36,13 @@ from models.requests import (
     NextAction,
     OpenedRequest,
     TimelineRecord,
+    actors_of,
     after_step,
     record_of,
+    require_actor,
     to_buyer,
     to_shop,
 )
-from models.transitions import actors_of, require_actor
 
 _S = AfterSaleStatus
 

@@ -38,11 +38,11 @@ from models.requests import (
     after_step,
     opened_on,
     record_of,
+    require_actor,
     seller_answers_by,
     to_buyer,
     to_shop,
 )
-from models.transitions import require_actor
 
 PROFILE = request_kinds.CANCELLATION
 _A = CancellationAction

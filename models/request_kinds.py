@@ -1,6 +1,6 @@
 """Every kind of request, declared once: its steps and its profile, in one registry.
 
-A kind is its transition table (models/transitions.py) and its profile: the reasons a request of
+A kind is its transition table (models/requests.py) and its profile: the reasons a request of
 it is opened for and rejected with, what approving it means when nobody says otherwise, the
 subjects of its tickets and notifications, whether it needs a delivered order, and its deadlines
 (who acts next in a status, and what the platform does when they don't). The domain, the
@@ -25,8 +25,7 @@ from models.after_sales_reasons import (
     RETURN_AND_REFUND_REASONS,
 )
 from models.reasons import BUYER_CANCEL_REASONS, CANCELLATION_REJECT_REASONS
-from models.requests import DeadlineRule, RequestKind
-from models.transitions import TransitionTable
+from models.requests import DeadlineRule, RequestKind, TransitionTable
 
 
 @dataclass(frozen=True)
