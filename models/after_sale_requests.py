@@ -17,13 +17,7 @@ from enum import Enum
 from models import after_sales_machine as machine
 from models.actors import Actor, ActorKind
 from models.after_sales_errors import DeadlineNotReached, WindowClosed
-from models.after_sales_machine import (
-    AfterSaleAction,
-    AfterSaleKind,
-    AfterSaleStatus,
-    AfterSaleTab,
-    DecisionType,
-)
+from models.after_sales_machine import AfterSaleAction, AfterSaleKind, AfterSaleStatus, DecisionType
 from models.after_sales_machine import AfterSaleNotificationKind as _N
 from models.errors import InvalidTransition, NotPending, ResponseWindowClosed
 from models.money import Money
@@ -145,7 +139,7 @@ class AfterSaleRequest(OpenedRequest[AfterSaleAction, AfterSaleStatus]):
         return sum(1 for r in self.timeline if r.action is AfterSaleAction.OFFER_PARTIAL_REFUND)
 
     @property
-    def tab(self) -> AfterSaleTab:
+    def tab(self) -> machine.AfterSaleTab:
         return machine.TAB_OF_STATUS[self.status]
 
     @property
@@ -252,7 +246,14 @@ class Step:
                 field="requestId",
             )
         if not edges:
-            raise _wrong_state(r, action)
+            sources = machine.TRANSITIONS.sources_of(action)
+            allowed = ", ".join(sorted(s.value for s in sources if s is not None))
+            message = (
+                f"cannot {action.value} request {r.id}: it is {r.status.value} "
+                f"({action.value} is for {allowed})"
+            )
+            wrong_state = NotPending if sources == {_S.PENDING_SELLER} else InvalidTransition
+            raise wrong_state(message, current_state=r.status.value, field="requestId")
         require_actor(action, actors_of(edges), self.actor.kind, r.status.value, "requestId")
         return r
 
@@ -337,18 +338,6 @@ class LineEligibility:
 
 
 # --- State machine plumbing ---------------------------------------------------------------
-
-
-def _wrong_state(r: AfterSaleRequest, action: AfterSaleAction) -> InvalidTransition:
-    sources = machine.TRANSITIONS.sources_of(action)
-    allowed = ", ".join(sorted(s.value for s in sources if s is not None))
-    message = (
-        f"cannot {action.value} request {r.id}: it is {r.status.value} "
-        f"({action.value} is for {allowed})"
-    )
-    if sources == {_S.PENDING_SELLER}:
-        return NotPending(message, current_state=r.status.value, field="requestId")
-    return InvalidTransition(message, current_state=r.status.value, field="requestId")
 
 
 def check_create(action: AfterSaleAction, actor: Actor, kind: AfterSaleKind) -> None:
