@@ -35,7 +35,7 @@ from models.policy import CategoryPolicy, PolicyBook
 from models.reasons import clean_comment, require_reason
 from models.refund_ledger import clean_quantities, refund_quote
 from models.request_kinds import profile_of
-from models.requests import Initiator, Opening, opened_on, record_of, seller_answers_by, to_shop
+from models.requests import Initiator, Opening, opened_on, record_of, to_shop
 
 _K = AfterSaleKind
 
@@ -213,7 +213,7 @@ def request_by_buyer(
         status=_S.PENDING_SELLER,
         lines=snapshot(order, quantities),
         follows_id=follows,
-        deadline=seller_answers_by(order, policy, now, opening.calendar),
+        deadline=opening.seller_answers_by(order),
     )
 
     again = reasons.SECOND_REQUEST_SUBMITTED
@@ -231,7 +231,7 @@ def request_by_buyer(
         f"{r.deadline:%Y-%m-%d %H:%M} UTC."
     )
     notes = (to_shop(r, _N.AFTER_SALE_REQUESTED, text, now),)
-    return AfterSaleOutcome(r, order, (record,), notes, None, None, closed)
+    return AfterSaleOutcome(r, order, (record,), notes, superseded=closed)
 
 
 def _refunded_at_once(
@@ -252,7 +252,7 @@ def _refunded_at_once(
     )
     notes = (refunded_note(paid, now), to_shop(paid, _N.AFTER_SALE_REFUNDED, text, now))
     records = (asked, moved.record)
-    return AfterSaleOutcome(paid, new_order, records, notes, None, new_ledger, closed)
+    return AfterSaleOutcome(paid, new_order, records, notes, new_ledger, closed)
 
 
 def _refuse_nothing_free(case: AfterSalesCase) -> None:
@@ -344,4 +344,4 @@ def refund_without_request(
         why = reasons.display_text(reason)
         text = f"The platform refunded {refund.total} on order {order.id}: {why}."
         notes.append(to_shop(r, _N.AFTER_SALE_REFUNDED, text, now))
-    return AfterSaleOutcome(r, new_order, (record,), tuple(notes), None, new_ledger)
+    return AfterSaleOutcome(r, new_order, (record,), tuple(notes), new_ledger)

@@ -210,7 +210,6 @@ class AfterSaleOutcome:
     order: Order
     records: tuple[AfterSaleRecord, ...]  # appended to `request.timeline` by this step, in order
     notifications: tuple[Notification, ...]
-    previous_status: AfterSaleStatus | None
     ledger: RefundLedger | None = None  # the ledger after the refund this step booked, if any
     superseded: tuple[AfterSaleRequest, ...] = ()  # R5: rejections closed by a second request
     new_orders: tuple[Order, ...] = ()  # P4: the replacement order this step placed
@@ -219,6 +218,10 @@ class AfterSaleOutcome:
     @property
     def record(self) -> AfterSaleRecord:
         return self.records[-1]
+
+    @property
+    def previous_status(self) -> AfterSaleStatus | None:
+        return self.records[0].from_status
 
 
 @dataclass(frozen=True)
@@ -306,7 +309,7 @@ class Step:
         record = record_step(r.kind, step)
         resolved = now if target in machine.FINAL_STATUSES else None
         moved = after_step(r, record, deadline=deadline, resolved_at=resolved, **changes)
-        return AfterSaleOutcome(moved, self.order, (record,), notes, r.status)
+        return AfterSaleOutcome(moved, self.order, (record,), notes)
 
     def to_buyer(self, kind: _N, text: str) -> Notification:
         return to_buyer(self.request, kind, text, self.now)

@@ -92,7 +92,7 @@ def cancel_lines_by_seller(
     refund = refund_quote(order, at.ledger, chosen)
     voided = order.amount_paid.minor == 0
     start = opened_on(order, opening, Initiator.SELLER, reason, comment)
-    c, record = opened(at, action, start, lines=asked, refund=refund, resolved_at=now)
+    c, record = opened(at, action, start, lines=asked, refund=refund)
     new_ledger = None
     if refund.total.minor > 0:
         new_ledger = at.ledger.with_refund(order, c.id, refund, now, LedgerSource.CANCELLATION)
@@ -123,4 +123,4 @@ def cancel_lines_by_seller(
         f"({SELLER_CANCEL_REASONS[reason]}).{paid_back} The rest of your order goes on."
     )
     notes = (to_buyer(c, NotificationKind.ORDER_CANCELLED, text, now),)
-    return CancellationOutcome(c, new_order, record, notes, None, new_ledger)
+    return CancellationOutcome(c, new_order, record, notes, new_ledger)

@@ -179,13 +179,11 @@ class Opening:
     new_id: str
     calendar: BusinessCalendar = WEEKENDS_ONLY
 
-
-def seller_answers_by(
-    order: Order, policy: CategoryPolicy, now: datetime, calendar: BusinessCalendar
-) -> datetime:
-    """C2, R3, Y2: when the seller must answer a buyer's request on this order: the response
-    window for the order's value, counted on the calendar if the policy says so."""
-    return seller_response_window(policy, order.items_total.minor).ends(now, calendar)
+    def seller_answers_by(self, order: Order) -> datetime:
+        """C2, R3, Y2: when the seller must answer a buyer's request on this order: the response
+        window for the order's value, counted on the calendar if the policy says so."""
+        window = seller_response_window(self.policy, order.items_total.minor)
+        return window.ends(self.now, self.calendar)
 
 
 @dataclass(frozen=True)
