@@ -13,16 +13,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from models import cancellation_states as machine
 from models import commands, errors, reasons, request_kinds
 from models.actors import Actor, ActorKind
-from models.cancellation_states import (
-    NEXT_ACTION_OF_STATUS,
-    TAB_OF_STATUS,
-    TRANSITIONS,
-    CancellationAction,
-    CancellationStatus,
-    CancellationTab,
-)
+from models.cancellation_states import CancellationAction, CancellationStatus, CancellationTab
 from models.money import Money
 from models.notifications import Notification
 from models.notifications import NotificationKind as _N
@@ -62,11 +56,11 @@ class Cancellation(OpenedRequest[CancellationAction, CancellationStatus]):
 
     @property
     def tab(self) -> CancellationTab:
-        return TAB_OF_STATUS[self.status]
+        return machine.TAB_OF_STATUS[self.status]
 
     @property
     def next_action(self) -> NextAction | None:
-        rule = NEXT_ACTION_OF_STATUS.get(self.status)
+        rule = machine.NEXT_ACTION_OF_STATUS.get(self.status)
         if rule is None or self.respond_by is None:
             return None
         return NextAction(rule.actor_kind, rule.action, self.respond_by)
@@ -109,7 +103,7 @@ class Eligibility:
 
 
 def _check_actor(action: CancellationAction, actor: Actor) -> None:
-    transition = TRANSITIONS.only(action)
+    transition = machine.TRANSITIONS.only(action)
     source = transition.source.value if transition.source else "NONE"
     require_actor(action, transition.actors, actor.kind, source)
 
@@ -118,7 +112,7 @@ def _check_pending(c: Cancellation, at: OnOrder, action: CancellationAction) -> 
     """A step on a waiting request: still pending, and by the actor kind the step is for."""
     if at.order.id != c.order_id:
         raise ValueError(f"{c.id} belongs to order {c.order_id}, not {at.order.id}")
-    if c.status is not TRANSITIONS.only(action).source:
+    if c.status is not machine.TRANSITIONS.only(action).source:
         raise errors.NotPending(
             f"cancellation {c.id} is no longer pending: it is {c.status.value}",
             current_state=c.status.value,
@@ -246,7 +240,7 @@ def opened(
 ) -> tuple[Cancellation, CancellationRecord]:
     """A new cancellation after the step that opens it (`start`: models/requests.py::opened_on),
     with that step's record; resolved at once unless it waits for the seller."""
-    target = TRANSITIONS.only(action).target
+    target = machine.TRANSITIONS.only(action).target
     record = record_of(at.actor, action, None, target, at.now, start.reason, start.note)
     resolved = None if target is CancellationStatus.PENDING else at.now
     c = Cancellation(
@@ -267,7 +261,7 @@ def _moved(
     **changes: object,
 ) -> tuple[Cancellation, CancellationRecord]:
     """The request decided by this step (every step from PENDING ends it), with its record."""
-    target = TRANSITIONS.only(action).target
+    target = machine.TRANSITIONS.only(action).target
     record = record_of(at.actor, action, c.status, target, at.now, reason, comment, deadline)
     return after_step(c, record, resolved_at=at.now, **changes), record
 
