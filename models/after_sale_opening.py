@@ -35,7 +35,7 @@ from models.policy import CategoryPolicy, PolicyBook
 from models.reasons import clean_comment, require_reason
 from models.refund_ledger import clean_quantities, refund_quote
 from models.request_kinds import profile_of
-from models.requests import Initiator, Opening, opened_on, record_of, to_shop
+from models.requests import Initiator, Opening, TimelineRecord, opened_on, to_shop
 
 _K = AfterSaleKind
 
@@ -204,7 +204,9 @@ def request_by_buyer(
         )
     follows = last_rejected(case.requests)
 
-    asked = record_of(actor, _A.REQUEST, None, _S.PENDING_SELLER, now, c.reason, note)
+    asked = TimelineRecord(
+        now, actor.kind, actor.id, _A.REQUEST, None, _S.PENDING_SELLER, c.reason, note
+    )
     record = record_step(c.kind, asked)
     start = opened_on(order, opening, Initiator.BUYER, c.reason, note)
     r = AfterSaleRequest(
@@ -336,7 +338,7 @@ def refund_without_request(
             code=refusals.NOTHING_TO_REFUND,
             line_ids=list(quantities),
         )
-    refunded = record_of(actor, action, None, _S.REFUNDED, now, reason, comment)
+    refunded = TimelineRecord(now, actor.kind, actor.id, action, None, _S.REFUNDED, reason, comment)
     record = record_step(_K.REFUND_ONLY, refunded)
     r = replace(r, refund=refund, resolved_at=now, timeline=(record,))
     notes: list[Notification] = [refunded_note(r, now)]

@@ -32,7 +32,6 @@ from models.requests import (
     TimelineRecord,
     actors_of,
     after_step,
-    record_of,
     require_actor,
     to_buyer,
     to_shop,
@@ -305,7 +304,9 @@ class Step:
         placing nothing: the request with the step's record appended (`acted_on`: the deadline
         the platform acted on; `deadline`: the next step's; `changes`: what else the step sets)."""
         r, now = self.request, self.now
-        step = record_of(self.actor, action, r.status, target, now, reason, comment, acted_on)
+        step = TimelineRecord(
+            now, self.actor.kind, self.actor.id, action, r.status, target, reason, comment, acted_on
+        )
         record = record_step(r.kind, step)
         resolved = now if target in machine.FINAL_STATUSES else None
         moved = after_step(r, record, deadline=deadline, resolved_at=resolved, **changes)
@@ -350,7 +351,7 @@ def check_create(action: AfterSaleAction, actor: Actor, kind: AfterSaleKind) -> 
 
 
 def record_step(kind: AfterSaleKind, record: AfterSaleRecord) -> AfterSaleRecord:
-    """The record of one step (models/requests.py::record_of), only if the kind's table has it
+    """The record of one step (models/requests.py::TimelineRecord), only if the kind's table has it
     for the actor kind that made it."""
     source, target = record.from_status, record.to_status
     edge = profile_of(kind).table.step(record.action, source, target)

@@ -31,7 +31,6 @@ from models.requests import (
     TimelineRecord,
     after_step,
     opened_on,
-    record_of,
     require_actor,
     to_buyer,
     to_shop,
@@ -241,7 +240,9 @@ def opened(
     """A new cancellation after the step that opens it (`start`: models/requests.py::opened_on),
     with that step's record; resolved at once unless it waits for the seller."""
     target = machine.TRANSITIONS.only(action).target
-    record = record_of(at.actor, action, None, target, at.now, start.reason, start.note)
+    record = TimelineRecord(
+        at.now, at.actor.kind, at.actor.id, action, None, target, start.reason, start.note
+    )
     resolved = None if target is CancellationStatus.PENDING else at.now
     c = Cancellation(
         **{**vars(start), "timeline": (record,), "resolved_at": resolved},
@@ -262,7 +263,9 @@ def _moved(
 ) -> tuple[Cancellation, CancellationRecord]:
     """The request decided by this step (every step from PENDING ends it), with its record."""
     target = machine.TRANSITIONS.only(action).target
-    record = record_of(at.actor, action, c.status, target, at.now, reason, comment, deadline)
+    record = TimelineRecord(
+        at.now, at.actor.kind, at.actor.id, action, c.status, target, reason, comment, deadline
+    )
     return after_step(c, record, resolved_at=at.now, **changes), record
 
 

@@ -3,7 +3,7 @@
 Tickets, the live feed, storage and the API speak of any request in these terms: its kind, who
 opened it, the record of each step, who must act next and the deadline rule that says so. Each
 kind's steps are made of the same parts: what a new request holds (`OpenedRequest`, `opened_on`),
-a step's record and the request after it (`record_of`, `after_step`), and its messages to the
+a step's record and the request after it (`TimelineRecord`, `after_step`), and its messages to the
 buyer and the shop (`to_buyer`, `to_shop`).
 
 A kind's state machine is data, one `TransitionTable` of `Transition`s: a step names its action,
@@ -21,7 +21,7 @@ from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from models.actors import Actor, ActorKind
+from models.actors import ActorKind
 from models.errors import InvalidTransition
 from models.notifications import Notification, Recipient
 from models.policy import WEEKENDS_ONLY, BusinessCalendar, seller_response_window
@@ -200,22 +200,6 @@ class TimelineRecord(Generic[A, S]):
     comment: str | None = None
     # For a move the platform made because time ran out: the deadline it acted on.
     deadline: datetime | None = None
-
-
-def record_of(
-    actor: Actor,
-    action: A,
-    source: S | None,
-    target: S,
-    now: datetime,
-    reason: str | None = None,
-    comment: str | None = None,
-    deadline: datetime | None = None,
-) -> TimelineRecord[A, S]:
-    """The record of one step made by `actor` now."""
-    return TimelineRecord(
-        now, actor.kind, actor.id, action, source, target, reason, comment, deadline
-    )
 
 
 Q = TypeVar("Q", bound=OpenedRequest[Any, Any])
