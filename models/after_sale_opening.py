@@ -242,9 +242,7 @@ def _refunded_at_once(
     """R10: a refund-only request in an instant-refund category, paid by the platform at once."""
     r, order, now = s.request, s.order, s.now
     why = reasons.INSTANT_REFUND_CATEGORY
-    decision = Decision(
-        DecisionType.APPROVE_REFUND, r.lines, True, None, why, None, now, ActorKind.PLATFORM
-    )
+    decision = replace(r.default_decision(now, s.actor.kind), reason=why)  # as asked
     refund, new_ledger, new_order = pay(r, order, s.ledger, decision, now)
     moved = s.moved_to(_A.INSTANT_REFUND, _S.REFUNDED, reason=why, decision=decision, refund=refund)
     paid = moved.request

@@ -130,9 +130,6 @@ class RefundLedger:
     def refundable_line(self, order: Order, line_id: str) -> Money:
         return paid_by_line(order)[line_id] - self.refunded_line(line_id)
 
-    def refundable_shipping(self, order: Order) -> Money:
-        return paid_shipping(order) - self.refunded_shipping
-
     def refundable_total(self, order: Order) -> Money:
         return order.amount_paid - self.refunded_total
 
@@ -264,7 +261,7 @@ def refund_quote(
             for line in order.lines
         )
         if left_after == 0:
-            shipping = ledger.refundable_shipping(order)
+            shipping = paid_shipping(order) - ledger.refunded_shipping
     else:
         if partial_amount.currency != currency:
             raise RefundAmountInvalid(
