@@ -191,7 +191,7 @@ def request_by_buyer(
     `opening.policy` is the one for the lines' categories (`PolicyBook.for_order`), kept on the
     request (Y1).
     """
-    check_create(_A.REQUEST, actor, c.kind)
+    check_create(_A.REQUEST, actor)
     order, policy, now = case.order, opening.policy, opening.now
     require_reason(profile_of(c.kind).request_reasons, c.reason)
     note = clean_comment(c.note, field="note")
@@ -294,7 +294,7 @@ def refund_without_request(
     initiator, catalogue, action = _WITHOUT_REQUEST[type(c)]
     reason, partial_amount = c.reason, c.partial_amount
     require_reason(catalogue, reason)
-    check_create(action, actor, _K.REFUND_ONLY)
+    check_create(action, actor)
     comment, now = clean_comment(c.comment), opening.now
     order, ledger = case.order, case.ledger
     if order.fulfilment_state not in (FulfilmentState.IN_TRANSIT, FulfilmentState.DELIVERED):

@@ -344,10 +344,10 @@ class LineEligibility:
 # --- State machine plumbing ---------------------------------------------------------------
 
 
-def check_create(action: AfterSaleAction, actor: Actor, kind: AfterSaleKind) -> None:
+def check_create(action: AfterSaleAction, actor: Actor) -> None:
+    """Refuse an actor kind the opening step is not for, before anything is computed (that the
+    request's kind opens with it is checked as the step is recorded: `record_step`)."""
     require_actor(action, actors_of(machine.TRANSITIONS.edges(action, None)), actor.kind, "NONE")
-    if not profile_of(kind).table.edges(action, None):
-        raise InvalidTransition(f"{action.value} cannot open a {kind.value}", current_state="NONE")
 
 
 def record_step(kind: AfterSaleKind, record: AfterSaleRecord) -> AfterSaleRecord:
