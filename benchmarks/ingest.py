@@ -99,8 +99,9 @@ def _profiled(connection: TikTokConnection) -> StageTimes:
     from storage import tiktok_requests
 
     stages = StageTimes()
-    for attribute in ("receive", "process_batch", "_handle_shop", "_one"):
+    for attribute in ("receive", "process_batch", "_one"):
         stages.wrap(connection, attribute, f"connection.{attribute}")
+    stages.wrap(connection.batches, "_shop", "batches.shop")
     for attribute in ("claim_batch", "finish_many"):
         stages.wrap(tiktok_inbox, attribute, f"inbox.{attribute}")
     stages.wrap(connection.accepting, "accept", "inbox.accept")
