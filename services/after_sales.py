@@ -11,14 +11,14 @@ the same instant conflict and the loser reruns on the state that won (storage/or
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
 
-from models import access, cancellations, commands, events
+from models import access, commands, events
 from models import after_sale_decisions as decisions
 from models import after_sale_shipping as shipping
 from models.actors import Actor
@@ -38,7 +38,6 @@ from models.ticket_facts import facts_of_after_sale
 from services.request_reads import RequestReads
 from services.request_writes import Decided, KindOfRequest, OnWrite, RequestWrites, admit
 from storage import after_sales as store
-from storage import cancellations as cancellation_store
 from storage import orders as order_store
 from storage import policies, replacement_orders
 from storage.after_sales import AfterSaleFilter
@@ -90,52 +89,42 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         """The one entry of every after-sale use case (models/commands.py)."""
         if isinstance(command, commands.ActOnAfterSaleDeadlines):
             return await self.act_on_deadlines(actor, list(command.request_ids))
-        return await self.writes.one(actor, command, key, self._opening, self._step)
+        return await self.writes.one(actor, command, key, self._open, self._take)
 
-    def _opening(
+    async def _open(
         self,
         actor: Actor,
         c: commands.RequestAfterSale | commands.RefundOrder | commands.PlatformRefund,
         permit: access.Permit,
-    ) -> Callable[[Session], Awaitable[AfterSaleRequest]]:
+        session: Session,
+    ) -> AfterSaleRequest:
         """R1, P1 (a buyer's request), R5 (a second one, linked), R10 (instant refund); R9, R10
         (a refund with no buyer request): decided on the order's case, written in one go."""
+        cases = await self._cases([c.order_id], session)
+        case, new_id, now = cases[c.order_id], f"afs_{ObjectId()}", self.clock.now()
+        order = case.order
+        admit(actor, order, permit)
+        # A request keeps the policy it was opened under (Y1): read once, here.
+        book = await policies.book_for(self.db, order.categories, session)
+        if isinstance(c, commands.RequestAfterSale):
+            asked = dict(c.lines)
+            categories = [line.category for line in order.lines if line.line_id in asked]
+            policy = book.for_order(categories or order.categories)  # kept on the request (Y1)
+            opening = Opening(policy, now, new_id, book.calendar)
+            outcome = request_by_buyer(case, actor, c, opening)
+        else:
+            opening = Opening(book.for_order(order.categories), now, new_id)
+            outcome = refund_without_request(case, actor, c, opening)
+        return await self._write_one(session, actor, cases, _Change(outcome, None))
 
-        async def write(session: Session) -> AfterSaleRequest:
-            cases = await self._cases([c.order_id], session)
-            case, new_id, now = cases[c.order_id], f"afs_{ObjectId()}", self.clock.now()
-            order = case.order
-            admit(actor, order, permit)
-            # A request keeps the policy it was opened under (Y1): read once, here.
-            book = await policies.book_for(self.db, order.categories, session)
-            if isinstance(c, commands.RequestAfterSale):
-                asked = dict(c.lines)
-                categories = [line.category for line in order.lines if line.line_id in asked]
-                policy = book.for_order(categories or order.categories)  # kept on the request (Y1)
-                opening = Opening(policy, now, new_id, book.calendar)
-                outcome = request_by_buyer(case, actor, c, opening)
-            else:
-                opening = Opening(book.for_order(order.categories), now, new_id)
-                outcome = refund_without_request(case, actor, c, opening)
-            return await self._write_one(session, actor, cases, _Change(outcome, None))
-
-        return write
-
-    def _step(
-        self, actor: Actor, c: AfterSaleCommand
-    ) -> Callable[[Session, AfterSaleRequest], Awaitable[AfterSaleRequest]]:
-        """A step on one request: the domain's rule on the order's case, written in one go (who
-        may take it is the command's permit, checked before: RequestWrites.one)."""
-        step = _STEPS.get(type(c))
-        if step is None:
-            raise TypeError(f"not a step on an after-sale request: {c!r}")
-
-        async def write(session: Session, r: AfterSaleRequest) -> AfterSaleRequest:
-            cases = await self._cases([r.order_id], session)
-            outcome = step(_on(cases[r.order_id], r, actor, self.clock.now()), c)
-            return await self._write_one(session, actor, cases, _Change(outcome, r))
-
-        return write
+    async def _take(
+        self, actor: Actor, c: AfterSaleCommand, r: AfterSaleRequest, session: Session
+    ) -> AfterSaleRequest:
+        """A step on one request: the domain's rule (`_STEPS`) on the order's case, written in
+        one go (who may take it is the command's permit, checked before: RequestWrites.one)."""
+        cases = await self._cases([r.order_id], session)
+        outcome = _STEPS[type(c)](_on(cases[r.order_id], r, actor, self.clock.now()), c)
+        return await self._write_one(session, actor, cases, _Change(outcome, r))
 
     async def act_on_deadlines(self, actor: Actor, ids: list[str]) -> list[AfterSaleRequest]:
         """R3, R5, R8: the platform's move on each of these requests whose deadline has passed,
@@ -198,23 +187,10 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         book = await policies.book_for(self.db, order.categories)
         return line_eligibility(case, book, self.clock.now())
 
-    async def quote_request(self, actor: Actor, request_id: str) -> RefundBreakdown:
+    async def quote(self, actor: Actor, request_id: str) -> RefundBreakdown:
         """What the request paid, or would pay now: the code that pays it (quote_for_request)."""
         r = await self.get(actor, request_id)
         return quote_for_request(r, *await self.order(r.order_id))
-
-    async def quote_cancellation(self, actor: Actor, cancellation_id: str) -> RefundBreakdown:
-        """What a cancellation paid, or would pay if accepted now (the cancellation's own code)."""
-        c = await cancellation_store.get(self.db, cancellation_id)
-        if c is None:
-            raise NotFound(f"no cancellation {cancellation_id}", field="cancellationId")
-        what = f"cancellation {cancellation_id}"
-        access.require_view(actor, c.shop_id, c.buyer_id, what, "cancellationId")
-        refund = c.refund
-        if refund is None:
-            order, _ = await self.order(c.order_id)
-            refund = cancellations.refund_if_accepted(c, order, self.clock.now())
-        return RefundBreakdown(refund.items, refund.shipping)
 
     async def policy(self, category: str) -> CategoryPolicy:
         return (await policies.book_for(self.db, [category])).for_category(category)

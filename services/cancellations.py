@@ -8,7 +8,7 @@ ledger, the tab counters, the notifications and the idempotency key.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +22,7 @@ from models.clock import Clock
 from models.commands import CancelUnpaidOrder
 from models.errors import DomainError
 from models.orders import Order
+from models.refund_ledger import RefundBreakdown
 from models.requests import Opening
 from models.ticket_facts import facts_of_cancellation
 from services.request_reads import RequestReads
@@ -78,9 +79,9 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
                 return await self.auto_accept(actor, list(command.cancellation_ids))
             case commands.CancelUnpaidOrders():
                 return await self.cancel_unpaid_orders(actor, list(command.order_ids))
-        return await self.writes.one(actor, command, key, self._opening, self._step)
+        return await self.writes.one(actor, command, key, self._open, self._take)
 
-    def _opening(
+    async def _open(
         self,
         actor: Actor,
         c: commands.RequestCancellation
@@ -88,35 +89,28 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
         | commands.CancelOrderLines
         | commands.CancelUnpaidOrder,
         permit: access.Permit,
-    ) -> Callable[[Session], Awaitable[Cancellation]]:
+        session: Session,
+    ) -> Cancellation:
         """A command that opens a request on its order, decided on the order as read in the
         transaction, written in one go."""
+        order, ledger = await self.order(c.order_id, session)
+        admit(actor, order, permit)
+        # A request keeps the policy it was opened under (Y1): read it once, here.
+        book = await policies.book_for(self.db, order.categories, session)
+        policy, now = book.for_order(order.categories), self.clock.now()
+        opening = Opening(policy, now, new_cancellation_id(), book.calendar)
+        outcome = STEPS[type(c)](opening, OnOrder(order, ledger, actor, now), c)
+        [saved] = await self._write(session, actor, [_Change(outcome, None, order)])
+        return saved
 
-        async def write(session: Session) -> Cancellation:
-            order, ledger = await self.order(c.order_id, session)
-            admit(actor, order, permit)
-            # A request keeps the policy it was opened under (Y1): read it once, here.
-            book = await policies.book_for(self.db, order.categories, session)
-            policy, now = book.for_order(order.categories), self.clock.now()
-            opening = Opening(policy, now, new_cancellation_id(), book.calendar)
-            outcome = STEPS[type(c)](opening, OnOrder(order, ledger, actor, now), c)
-            [saved] = await self._write(session, actor, [_Change(outcome, None, order)])
-            return saved
-
-        return write
-
-    def _step(
-        self, actor: Actor, c: commands.Command
-    ) -> Callable[[Session, Cancellation], Awaitable[Cancellation]]:
+    async def _take(
+        self, actor: Actor, c: commands.Command, before: Cancellation, session: Session
+    ) -> Cancellation:
         """A command on a waiting request, decided on its order as read in the transaction."""
-
-        async def write(session: Session, before: Cancellation) -> Cancellation:
-            order, ledger = await self.order(before.order_id, session)
-            outcome = STEPS[type(c)](before, OnOrder(order, ledger, actor, self.clock.now()), c)
-            [saved] = await self._write(session, actor, [_Change(outcome, before, order)])
-            return saved
-
-        return write
+        order, ledger = await self.order(before.order_id, session)
+        outcome = STEPS[type(c)](before, OnOrder(order, ledger, actor, self.clock.now()), c)
+        [saved] = await self._write(session, actor, [_Change(outcome, before, order)])
+        return saved
 
     async def auto_accept(self, actor: Actor, ids: list[str]) -> list[Cancellation]:
         """C6: these requests, if still waiting past their response window, accepted by the
@@ -177,6 +171,15 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
         order, _ = await self.visible_order(actor, order_id)
         book = await policies.book_for(self.db, order.categories)
         return domain.buyer_eligibility(order, book.for_order(order.categories), self.clock.now())
+
+    async def quote(self, actor: Actor, cancellation_id: str) -> RefundBreakdown:
+        """What a cancellation paid, or would pay if accepted now (the cancellation's own code)."""
+        c = await self.get(actor, cancellation_id, "cancellationId")
+        refund = c.refund
+        if refund is None:
+            order, _ = await self.order(c.order_id)
+            refund = domain.refund_if_accepted(c, order, self.clock.now())
+        return RefundBreakdown(refund.items, refund.shipping)
 
     # ---- the one write path --------------------------------------------------------------
 

@@ -38,11 +38,12 @@ class RequestReads(Generic[R, Tab, Filter]):
         self.tabs = tabs
         self.whole_shop = whole_shop
 
-    async def get(self, actor: Actor, request_id: str) -> R:
+    async def get(self, actor: Actor, request_id: str, field: str = "id") -> R:
+        """The request, to whoever may see it; `field` is the argument that named it."""
         r = await self.kind.store.get(self.db, request_id)
         if r is None:
-            raise NotFound(f"no {self.kind.name} {request_id}", field="id")
-        access.require_view(actor, r.shop_id, r.buyer_id, f"{self.kind.name} {request_id}")
+            raise NotFound(f"no {self.kind.name} {request_id}", field=field)
+        access.require_view(actor, r.shop_id, r.buyer_id, f"{self.kind.name} {request_id}", field)
         return r  # type: ignore[no-any-return]
 
     async def page(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 from models import access
@@ -76,10 +77,10 @@ class Decided(Generic[R]):
     closed: Sequence[tuple[R, R]] = ()
 
 
-# A kind's use case on one request: given the actor, the command (and for an opening its
-# permit), the write it runs in its transaction (a step's given the request as read).
-OpeningWrite = Callable[[Any, Any, Permit], Callable[[Session], Awaitable[R]]]
-StepWrite = Callable[[Any, Any], Callable[[Session, R], Awaitable[R]]]
+# A kind's use case on one request, run in its transaction (the session, last): given the actor
+# and the command, and to open a request its permit, to take a step the request as read.
+OpeningWrite = Callable[[Actor, Any, Permit, Session], Awaitable[R]]
+StepWrite = Callable[[Actor, Any, R, Session], Awaitable[R]]
 
 
 @dataclass(frozen=True)
@@ -125,9 +126,9 @@ class RequestWrites(Generic[R]):
         if isinstance(command, Opening):
             order_id = command.order_id  # type: ignore[attr-defined]
             shop = actor.shop_id or await shop_of(self.db, self.db.orders, order_id)
-            write = opening(actor, command, permit)
+            write = partial(opening, actor, command, permit)
             return await self.once(actor, command, key, write, permit, shop)
-        request_id, take = getattr(command, self.kind.request_field), step(actor, command)
+        request_id = getattr(command, self.kind.request_field)
 
         async def work(session: Session) -> R:
             r = await self.kind.store.get(self.db, request_id, session)
@@ -136,7 +137,7 @@ class RequestWrites(Generic[R]):
                 raise missing
             access.require_known(actor, r.shop_id, r.buyer_id, missing)
             permit(r.shop_id, r.buyer_id)
-            return await take(session, r)
+            return await step(actor, command, r, session)
 
         shop = actor.shop_id or await shop_of(self.db, self.kind.store.of(self.db), request_id)
         return await self.once(actor, command, key, work, permit, shop)
