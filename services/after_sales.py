@@ -36,7 +36,7 @@ from models.refund_ledger import RefundBreakdown
 from models.requests import Opening
 from models.ticket_facts import facts_of_after_sale
 from services.request_reads import RequestReads
-from services.request_writes import Decided, KindOfRequest, OnWrite, RequestWrites, admit
+from services.request_writes import Decided, KindOfRequest, OnWrite, admit
 from storage import after_sales as store
 from storage import orders as order_store
 from storage import policies, replacement_orders
@@ -81,7 +81,7 @@ class _Change:
 
 class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFilter]):
     def __init__(self, db: Database, clock: Clock, on_write: OnWrite | None = None) -> None:
-        super().__init__(RequestWrites(db, clock, KIND, on_write), AfterSaleTab, AfterSaleFilter())
+        super().__init__(db, clock, KIND, on_write, AfterSaleTab, AfterSaleFilter())
 
     async def handle(
         self, actor: Actor, command: AfterSaleCommand, key: str | None = None
@@ -89,7 +89,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         """The one entry of every after-sale use case (models/commands.py)."""
         if isinstance(command, commands.ActOnAfterSaleDeadlines):
             return await self.act_on_deadlines(actor, list(command.request_ids))
-        return await self.writes.one(actor, command, key, self._open, self._take)
+        return await self.one(actor, command, key, self._open, self._take)
 
     async def _open(
         self,
@@ -115,16 +115,19 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         else:
             opening = Opening(book.for_order(order.categories), now, new_id)
             outcome = refund_without_request(case, actor, c, opening)
-        return await self._write_one(session, actor, cases, _Change(outcome, None))
+        case.apply(outcome)
+        [saved] = await self._write(session, actor, cases, [_Change(outcome, None)])
+        return saved
 
     async def _take(
         self, actor: Actor, c: AfterSaleCommand, r: AfterSaleRequest, session: Session
     ) -> AfterSaleRequest:
         """A step on one request: the domain's rule (`_STEPS`) on the order's case, written in
         one go (who may take it is the command's permit, checked before: RequestWrites.one)."""
-        cases = await self._cases([r.order_id], session)
-        outcome = _STEPS[type(c)](_on(cases[r.order_id], r, actor, self.clock.now()), c)
-        return await self._write_one(session, actor, cases, _Change(outcome, r))
+        step = _STEPS[type(c)]
+        now = self.clock.now()
+        [saved] = await self._decide_each(session, actor, [r], lambda s: step(s, c), now)
+        return saved
 
     async def act_on_deadlines(self, actor: Actor, ids: list[str]) -> list[AfterSaleRequest]:
         """R3, R5, R8: the platform's move on each of these requests whose deadline has passed,
@@ -139,7 +142,8 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
                 return None  # moved by someone else, or not due after all
 
         async def work(session: Session) -> list[AfterSaleRequest]:
-            return await self._decide_each(session, actor, ids, due, now)
+            found = await store.get_many(self.db, ids, session)
+            return await self._decide_each(session, actor, found, due, now)
 
         return await self.db.transaction(
             work, serial=await shops_of(self.db, self.db.after_sales, ids)
@@ -154,8 +158,9 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         ids = [o.replacement_request_id for o in orders if o.replacement_request_id]
         if ids:
             # None when the request moved on (refunded instead, say): the order alone moves.
+            found = await store.get_many(self.db, ids, session)
             follow = shipping.follow_replacement_order
-            await self._decide_each(session, actor, ids, follow, self.clock.now())
+            await self._decide_each(session, actor, found, follow, self.clock.now())
 
     async def set_policy(self, actor: Actor, category: str, policy: CategoryPolicy) -> None:
         """Y1: the platform sets a category's policy; requests already open keep theirs."""
@@ -210,27 +215,22 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         existing = await store.for_orders(self.db, ids, session)
         linked = [rid for o, _ in orders.values() for rid in o.replacement_order_ids]
         replacements = await order_store.get_many(self.db, linked, session) if linked else {}
-        return {
-            i: AfterSalesCase(
-                order,
-                ledger,
-                existing[i],
-                {rid: replacements[rid] for rid in order.replacement_order_ids},
-            )
-            for i, (order, ledger) in orders.items()
-        }
+        cases = {}
+        for i, (order, ledger) in orders.items():
+            its_own = {rid: replacements[rid] for rid in order.replacement_order_ids}
+            cases[i] = AfterSalesCase(order, ledger, existing[i], its_own)
+        return cases
 
     async def _decide_each(
         self,
         session: Session,
         actor: Actor,
-        ids: list[str],
+        found: list[AfterSaleRequest],
         move: Callable[[Step], AfterSaleOutcome | None],
         now: datetime,
     ) -> list[AfterSaleRequest]:
-        """These requests, each moved in turn at `now` on its order's case as the ones before
-        left it (None: nothing to do for it), and what was decided written."""
-        found = await store.get_many(self.db, ids, session)
+        """These requests as read, each moved in turn at `now` on its order's case as the ones
+        before left it (None: nothing to do for it), and what was decided written."""
         cases = await self._cases([r.order_id for r in found], session)
         changes = []
         for r in found:
@@ -240,13 +240,6 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
                 case.apply(outcome)
                 changes.append(_Change(outcome, r))
         return await self._write(session, actor, cases, changes)
-
-    async def _write_one(
-        self, session: Session, actor: Actor, cases: dict[str, AfterSalesCase], change: _Change
-    ) -> AfterSaleRequest:
-        cases[change.outcome.request.order_id].apply(change.outcome)
-        [saved] = await self._write(session, actor, cases, [change])
-        return saved
 
     async def _write(
         self,
@@ -263,14 +256,9 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
             return []
         touched = [cases[i] for i in dict.fromkeys(ch.outcome.request.order_id for ch in changes)]
         # P4: the replacement orders the steps placed (with their intake records) or moved.
-        await replacement_orders.write(
-            self.db,
-            actor,
-            [o for ch in changes for o in ch.outcome.new_orders],
-            [m for ch in changes for m in ch.outcome.moved_orders],
-            self.clock.now(),
-            session,
-        )
+        placed = [o for ch in changes for o in ch.outcome.new_orders]
+        moved = [m for ch in changes for m in ch.outcome.moved_orders]
+        await replacement_orders.write(self.db, actor, placed, moved, self.clock.now(), session)
         decided = Decided(
             [(ch.before, ch.outcome.request) for ch in changes],
             # Every step writes its order with the ledger, paying or not: the claim on the case.
@@ -286,4 +274,4 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
                 for r in ch.outcome.superseded
             ],
         )
-        return await self.writes.record(session, actor, decided)
+        return await self.record(session, actor, decided)

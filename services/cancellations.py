@@ -26,7 +26,7 @@ from models.refund_ledger import RefundBreakdown
 from models.requests import Opening
 from models.ticket_facts import facts_of_cancellation
 from services.request_reads import RequestReads
-from services.request_writes import Decided, KindOfRequest, OnWrite, RequestWrites, admit
+from services.request_writes import Decided, KindOfRequest, OnWrite, admit
 from storage import cancellations as cancellation_store
 from storage import orders as order_store
 from storage import policies
@@ -67,8 +67,7 @@ def new_cancellation_id() -> str:
 
 class CancellationService(RequestReads[Cancellation, CancellationTab, CancellationFilter]):
     def __init__(self, db: Database, clock: Clock, on_write: OnWrite | None = None) -> None:
-        writes = RequestWrites(db, clock, KIND, on_write)
-        super().__init__(writes, CancellationTab, CancellationFilter())
+        super().__init__(db, clock, KIND, on_write, CancellationTab, CancellationFilter())
 
     async def handle(
         self, actor: Actor, command: commands.CancellationCommand, key: str | None = None
@@ -79,7 +78,7 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
                 return await self.auto_accept(actor, list(command.cancellation_ids))
             case commands.CancelUnpaidOrders():
                 return await self.cancel_unpaid_orders(actor, list(command.order_ids))
-        return await self.writes.one(actor, command, key, self._open, self._take)
+        return await self.one(actor, command, key, self._open, self._take)
 
     async def _open(
         self,
@@ -195,4 +194,4 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
             [n for ch in changes for n in ch.outcome.notifications],
             [events.of_cancellation(ch.outcome) for ch in changes],
         )
-        return await self.writes.record(session, actor, decided)
+        return await self.record(session, actor, decided)

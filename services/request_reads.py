@@ -7,36 +7,32 @@ reads the tab counters moved by every write).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from models import access
 from models.actors import Actor
 from models.errors import NotFound
 from models.orders import Order
 from models.refund_ledger import RefundLedger
-from services.request_writes import RequestWrites
+from services.request_writes import R, RequestWrites
 from storage import orders as order_store
 from storage import tab_counts
 from storage.mongo import Session
 from storage.pagination import Page
 
-R = TypeVar("R")
 Tab = TypeVar("Tab", bound=Enum)
 Filter = TypeVar("Filter")
 
 
-class RequestReads(Generic[R, Tab, Filter]):
-    """The reads of the kind whose write path is `writes` (its store, section and name); the
-    base of each kind's service, which writes through `writes`."""
+@dataclass(eq=False)  # a service: equal to itself alone
+class RequestReads(RequestWrites[R], Generic[R, Tab, Filter]):
+    """The reads of one kind of request, through the store, section and name of its write path;
+    its tabs, and the filter that is the whole shop."""
 
-    def __init__(self, writes: RequestWrites[Any], tabs: type[Tab], whole_shop: Filter) -> None:
-        self.writes = writes
-        self.clock = writes.clock
-        self.db = writes.db
-        self.kind = writes.kind
-        self.tabs = tabs
-        self.whole_shop = whole_shop
+    tabs: type[Tab]
+    whole_shop: Filter
 
     async def get(self, actor: Actor, request_id: str, field: str = "id") -> R:
         """The request, to whoever may see it; `field` is the argument that named it."""
@@ -44,7 +40,7 @@ class RequestReads(Generic[R, Tab, Filter]):
         if r is None:
             raise NotFound(f"no {self.kind.name} {request_id}", field=field)
         access.require_view(actor, r.shop_id, r.buyer_id, f"{self.kind.name} {request_id}", field)
-        return r  # type: ignore[no-any-return]
+        return r
 
     async def page(
         self,

@@ -102,9 +102,10 @@ class KindOfRequest(Generic[R]):
         return head + "".join(word.title() for word in rest)
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)  # a service: equal to itself alone
 class RequestWrites(Generic[R]):
-    """The write path one kind of request shares with every other."""
+    """The write path one kind of request shares with every other; with its reads
+    (services/request_reads.py), the base of the kind's service."""
 
     db: Database
     clock: Clock

@@ -21,7 +21,7 @@ from storage.documents import RequestCodec
 from storage.keys import ALL, time_bounds
 from storage.mongo import Database, Session
 from storage.pagination import SortOrder
-from storage.request_store import SORTS, RequestFilter, RequestStore, overdue
+from storage.request_store import RequestFilter, RequestStore, overdue
 
 
 def tab_values(r: AfterSaleRequest) -> list[str]:
@@ -36,14 +36,11 @@ class AfterSaleFilter(RequestFilter):
     kind: AfterSaleKind | None = None
     deadline_before: datetime | None = None
 
-    def count_order(self) -> SortOrder:
-        return SORTS["DEADLINE_SOONEST"] if self.deadline_before else SORTS["NEWEST"]
-
     def tabs(self, tab: Enum | None) -> str:
         tabs = super().tabs(tab)
         return f"{tabs}/{self.kind.value}" if self.kind else tabs
 
-    def query(self, scope: Scope, tab: Enum | None, sort: SortOrder) -> dict[str, Any]:
+    def query(self, scope: Scope, tab: Enum | None, sort: SortOrder | None) -> dict[str, Any]:
         """Equality on who and which tab (and kind), one range on the sort key (storage/keys.py).
 
         "Created between" is a range on the creation key, so it goes with NEWEST or OLDEST;
@@ -55,7 +52,7 @@ class AfterSaleFilter(RequestFilter):
                 "filter by created between or by deadline before, not both", field="filter"
             )
         if self.deadline_before:
-            if sort.key != "k_deadline":
+            if sort and sort.key != "k_deadline":
                 raise ValidationFailed(
                     "a deadline-before filter sorts by DEADLINE_SOONEST", field="sort"
                 )

@@ -43,6 +43,12 @@ SORTS = {
 }
 
 
+def whose(scope: Scope, buyer_id: str | None) -> Doc:
+    """A list's equality on its scope's shop and buyer (or the buyer its filter names)."""
+    who = {"shop_id": scope.shop_id, "buyer_id": scope.buyer_id or buyer_id}
+    return {k: v for k, v in who.items() if v}
+
+
 @dataclass(frozen=True)
 class RequestFilter:
     """What every kind's lists filter on; a kind adds its own (storage/after_sales.py)."""
@@ -52,32 +58,21 @@ class RequestFilter:
     created_from: datetime | None = None
     created_to: datetime | None = None
 
-    def count_order(self) -> SortOrder:
-        """The key a count's range is on (a kind with a deadline filter counts on that key)."""
-        return SORTS["NEWEST"]
-
     def tabs(self, tab: Enum | None) -> str:
         """The `tabs` value a tab's list is found by (storage/keys.py)."""
         return tab.value if tab else ALL
 
-    def query(self, scope: Scope, tab: Enum | None, sort: SortOrder) -> Doc:
-        """Equality on who and which tab, and the created-between range on the creation key.
+    def query(self, scope: Scope, tab: Enum | None, sort: SortOrder | None) -> Doc:
+        """Equality on who and which tab, and the created-between range on the creation key (a
+        page's `sort` must be on that key; a count has none).
 
         With an order filter the order alone is the prefix: its few requests all share one shop
         and one buyer, so `in_scope` checks the scope on what comes back instead.
         """
-        query: Doc = {}
-        if self.order_id:
-            query["order_id"] = self.order_id
-        else:
-            if scope.shop_id:
-                query["shop_id"] = scope.shop_id
-            buyer = scope.buyer_id or self.buyer_id
-            if buyer:
-                query["buyer_id"] = buyer
+        query = {"order_id": self.order_id} if self.order_id else whose(scope, self.buyer_id)
         query["tabs"] = self.tabs(tab)
         if self.created_from or self.created_to:
-            if sort.key != "k_requested":
+            if sort and sort.key != "k_requested":
                 raise ValidationFailed(
                     "a created-between filter sorts by NEWEST or OLDEST", field="sort"
                 )
@@ -168,7 +163,7 @@ class RequestStore(Generic[R]):
         return [self.from_doc(d) for d in result.docs], result
 
     async def count(self, db: Database, scope: Scope, tab: Any, f: RequestFilter) -> int:
-        query = f.query(scope, tab, f.count_order())
+        query = f.query(scope, tab, None)
         if "order_id" in query:
             docs = await self.of(db).find(query, {"shop_id": 1, "buyer_id": 1}).to_list(None)
             return sum(1 for d in docs if in_scope(d, scope, f.buyer_id))

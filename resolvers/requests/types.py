@@ -140,9 +140,6 @@ class RequestInitiator(Enum):
 
 # The domain says PLATFORM where TikTok Shop says SYSTEM; the API says SYSTEM, and reads both.
 _INITIATOR = {m.value: m for m in RequestInitiator} | {"PLATFORM": RequestInitiator.SYSTEM}
-_DOMAIN_INITIATOR = {
-    m: "PLATFORM" if m is RequestInitiator.SYSTEM else m.value for m in RequestInitiator
-}
 
 
 def initiator_of(initiator: Enum) -> RequestInitiator:
@@ -152,7 +149,7 @@ def initiator_of(initiator: Enum) -> RequestInitiator:
 
 def domain_initiator(initiator: RequestInitiator, domain: type[Enum]) -> Any:
     """The member of a domain initiator enum that an input's initiator names."""
-    return domain(_DOMAIN_INITIATOR[initiator])
+    return domain("PLATFORM" if initiator is RequestInitiator.SYSTEM else initiator.value)
 
 
 def kind_tabs(name: str, domain_tabs: Iterable[type[Enum]], description: str) -> Any:
