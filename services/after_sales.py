@@ -182,10 +182,6 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
 
     # ---- reads ---------------------------------------------------------------------------
 
-    async def for_order(self, order: Order) -> list[AfterSaleRequest]:
-        """Every request of an order, oldest first (the order's viewer sees them all)."""
-        return (await store.for_orders(self.db, [order.id]))[order.id]
-
     async def line_eligibility(self, actor: Actor, order_id: str) -> tuple[LineEligibility, ...]:
         order, ledger = await self.visible_order(actor, order_id)
         case = AfterSalesCase(order, ledger, await self.for_order(order))

@@ -163,9 +163,6 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
 
     # ---- reads ---------------------------------------------------------------------------
 
-    async def for_order(self, order: Order) -> list[Cancellation]:
-        return await cancellation_store.for_order(self.db, order.id)
-
     async def eligibility(self, actor: Actor, order_id: str) -> domain.Eligibility:
         order, _ = await self.visible_order(actor, order_id)
         book = await policies.book_for(self.db, order.categories)

@@ -21,6 +21,7 @@ from storage import orders as order_store
 from storage import tab_counts
 from storage.mongo import Session
 from storage.pagination import Page
+from storage.request_store import TabPage
 
 Tab = TypeVar("Tab", bound=Enum)
 Filter = TypeVar("Filter")
@@ -42,18 +43,9 @@ class RequestReads(RequestWrites[R], Generic[R, Tab, Filter]):
         access.require_view(actor, r.shop_id, r.buyer_id, f"{self.kind.name} {request_id}", field)
         return r
 
-    async def page(
-        self,
-        actor: Actor,
-        shop_id: str | None,
-        tab: Tab | None,
-        f: Filter,
-        sort: str,
-        first: int,
-        after: str | None,
-    ) -> tuple[list[R], Page]:
+    async def page(self, actor: Actor, shop_id: str | None, asked: TabPage) -> tuple[list[R], Page]:
         scope = access.request_scope(actor, shop_id)
-        return await self.kind.store.page(self.db, scope, tab, f, sort, first, after)  # type: ignore[arg-type]
+        return await self.kind.store.page(self.db, scope, asked)
 
     async def tab_counts(self, actor: Actor, shop_id: str | None, f: Filter) -> dict[Tab, int]:
         """Counters when the whole shop is asked for (one read); index-backed counts otherwise."""
@@ -62,6 +54,10 @@ class RequestReads(RequestWrites[R], Generic[R, Tab, Filter]):
             stored = await tab_counts.read(self.db, scope.shop_id, self.kind.section)
             return {tab: max(0, stored.get(tab.value, 0)) for tab in self.tabs}
         return {tab: await self.kind.store.count(self.db, scope, tab, f) for tab in self.tabs}  # type: ignore[arg-type]
+
+    async def for_order(self, order: Order) -> list[R]:
+        """Every request of an order, in the kind's order (the order's viewer sees them all)."""
+        return (await self.kind.store.for_orders(self.db, [order.id]))[order.id]
 
     async def order(
         self, order_id: str, session: Session | None = None

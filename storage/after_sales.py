@@ -19,7 +19,7 @@ from models.after_sales_machine import AfterSaleKind, AfterSaleStatus
 from models.errors import ValidationFailed
 from storage.documents import RequestCodec
 from storage.keys import ALL, time_bounds
-from storage.mongo import Database, Session
+from storage.mongo import Database
 from storage.pagination import SortOrder
 from storage.request_store import RequestFilter, RequestStore, overdue
 
@@ -63,16 +63,11 @@ class AfterSaleFilter(RequestFilter):
 DOCUMENTS: RequestCodec[AfterSaleRequest] = RequestCodec(
     AfterSaleRequest, tabs=tab_values, deadline=lambda r: r.deadline
 )
-REQUESTS: RequestStore[AfterSaleRequest] = RequestStore("after_sales", DOCUMENTS)
+# An order's requests oldest first.
+REQUESTS: RequestStore[AfterSaleRequest] = RequestStore("after_sales", DOCUMENTS, "OLDEST")
 get = REQUESTS.get
-get_many = REQUESTS.get_many  # the rest through REQUESTS
-
-
-async def for_orders(
-    db: Database, order_ids: list[str], session: Session | None = None
-) -> dict[str, list[AfterSaleRequest]]:
-    """Every request of these orders, oldest first."""
-    return await REQUESTS.for_orders(db, order_ids, "OLDEST", session)
+get_many = REQUESTS.get_many
+for_orders = REQUESTS.for_orders  # the rest through REQUESTS
 
 
 async def due(

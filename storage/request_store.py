@@ -80,6 +80,18 @@ class RequestFilter:
         return query
 
 
+@dataclass(frozen=True)
+class TabPage:
+    """A page of one tab asked for: the tab (None: ALL), the list's filter, the sort (named in
+    SORTS), how many, and after which cursor."""
+
+    tab: Enum | None
+    filter: RequestFilter
+    sort: str
+    first: int
+    after: str | None
+
+
 class Versioned(Protocol):
     """What `save_changes` reads of a stored value: an order, a request of any kind, a ticket."""
 
@@ -115,10 +127,11 @@ def in_scope(doc: Doc, scope: Scope, buyer_id: str | None) -> bool:
 
 class RequestStore(Generic[R]):
     """The requests of one kind in their collection, stored by `codec`, listed by the kind's
-    filter (`RequestFilter.query`)."""
+    filter (`RequestFilter.query`), an order's in the sort `by_order` names."""
 
-    def __init__(self, collection: str, codec: RequestCodec[R]) -> None:
+    def __init__(self, collection: str, codec: RequestCodec[R], by_order: str) -> None:
         self.collection = collection
+        self.by_order = SORTS[by_order]
         self.to_doc = codec.to_doc
         self.from_doc = codec.from_doc
 
@@ -144,20 +157,11 @@ class RequestStore(Generic[R]):
             if not insert_at_commit(db, self.of(db), docs, session):
                 await self.of(db).insert_many(docs, session=session)
 
-    async def page(
-        self,
-        db: Database,
-        scope: Scope,
-        tab: Any,
-        f: RequestFilter,
-        sort: str,
-        first: int,
-        after: str | None,
-    ) -> tuple[list[R], Page]:
+    async def page(self, db: Database, scope: Scope, asked: TabPage) -> tuple[list[R], Page]:
         """One keyset page of a tab; a page of another's order (`order_id` filter) is empty."""
-        order = SORTS[sort]
-        query = f.query(scope, tab, order)
-        result = await fetch_page(self.of(db), query, order, first, after)
+        order, f = SORTS[asked.sort], asked.filter
+        query = f.query(scope, asked.tab, order)
+        result = await fetch_page(self.of(db), query, order, asked.first, asked.after)
         if "order_id" in query and not all(in_scope(d, scope, f.buyer_id) for d in result.docs):
             result = Page([], False, [])
         return [self.from_doc(d) for d in result.docs], result
@@ -170,14 +174,14 @@ class RequestStore(Generic[R]):
         return await self.of(db).count_documents(query)
 
     async def for_orders(
-        self, db: Database, order_ids: list[str], sort: str, session: Session | None = None
+        self, db: Database, order_ids: list[str], session: Session | None = None
     ) -> dict[str, list[R]]:
-        """Every request of these orders in `sort`'s order (the order index, tab ALL): one
-        query an order (SecantusDB scans the collection for an `$in` on it)."""
+        """Every request of these orders in the kind's order for them (the order index, tab
+        ALL): one query an order (SecantusDB scans the collection for an `$in` on it)."""
         out: dict[str, list[R]] = {}
         for order_id in order_ids:
             found = self.of(db).find({"order_id": order_id, "tabs": ALL}, session=session)
-            docs = await found.sort(SORTS[sort].spec).to_list(None)
+            docs = await found.sort(self.by_order.spec).to_list(None)
             out[order_id] = [self.from_doc(d) for d in docs]
         return out
 

@@ -50,6 +50,7 @@ from resolvers.values import (
     copied,
 )
 from services.marketplace_views import may_be_mirrored
+from services.read_types import TabPage
 from services.request_reads import RequestReads
 
 if TYPE_CHECKING:
@@ -246,8 +247,8 @@ class KindQueries:
             f = list_filter(filter, type(reads.whole_shop))
             order = sort.value if sort is not None else default_sort(tab, f)  # type: ignore[misc]
             domain_tab = None if tab.name == "ALL" else reads.tabs[tab.name]
-            actor = actor_of(info)
-            found, page = await reads.page(actor, shop_id, domain_tab, f, order, first, after)
+            asked = TabPage(domain_tab, f, order, first, after)
+            found, page = await reads.page(actor_of(info), shop_id, asked)
             return self.connection.of(
                 found, page, self.node.of, count_tabs=lambda a: reads.tab_counts(a, shop_id, f)
             )
