@@ -68,11 +68,6 @@ _STEPS: dict[type[AfterSaleCommand], Callable[[Step, Any], AfterSaleOutcome]] = 
 }
 
 
-def _on(case: AfterSalesCase, r: AfterSaleRequest, actor: Actor, now: datetime) -> Step:
-    """A step on `r` as its order's case holds it now."""
-    return Step(r, case.order, case.ledger, actor, now, case.replacement_order(r))
-
-
 @dataclass(frozen=True)
 class _Change:
     outcome: AfterSaleOutcome
@@ -231,7 +226,8 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         changes = []
         for r in found:
             case = cases[r.order_id]
-            outcome = move(_on(case, r, actor, now))
+            # A step on `r` as its order's case holds it now.
+            outcome = move(Step(r, case.order, case.ledger, actor, now, case.replacement_order(r)))
             if outcome is not None:
                 case.apply(outcome)
                 changes.append(_Change(outcome, r))
