@@ -221,7 +221,7 @@ class KindQueries:
             found = await self.reads(info).get(actor_of(info), well_formed_id(id, "id"))
             return self.node.of(found)
 
-        one.__annotations__ = {"info": Info[Context, Any], "id": strawberry.ID, "return": self.node}
+        one.__annotations__["return"] = self.node  # the kind's type
         return strawberry.field(one)
 
     def page(
@@ -253,15 +253,11 @@ class KindQueries:
                 found, page, self.node.of, count_tabs=lambda a: reads.tab_counts(a, shop_id, f)
             )
 
-        # Strawberry reads the arguments and the result from the resolver.
-        page.__annotations__ = {
-            "info": Info[Context, Any],
-            "shop_id": strawberry.ID | None,
+        # Strawberry reads the arguments and the result from the resolver: the kind's own types.
+        page.__annotations__ |= {
             "tab": self.tabs,
             "filter": filter_input | None,
             "sort": self.sorts | None if default_sort else self.sorts,
-            "first": int,
-            "after": str | None,
             "return": self.connection,
         }
         return strawberry.field(page, description=description)
