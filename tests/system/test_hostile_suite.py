@@ -31,6 +31,7 @@ TRANSPORT, LEGACY = "graphql-transport-ws", "graphql-ws"
 BUYER, AGENT = "buyer:b-hostile", seller("shop-hostile")
 LONE = "\ud800"  # half of a UTF-16 pair: JSON carries it escaped, UTF-8 cannot
 BURSTS = 3
+HEALTHY_SECONDS = 5.0  # /healthz's answer during and after the bursts: a stall, not a slow machine
 INIT_WAIT_SECONDS = 1
 
 
@@ -466,8 +467,10 @@ async def test_hostile_inputs_in_bursts_get_their_codes_while_the_process_stays_
     grown = service.rss_mib() - before
     expected = {name: case.expect for case in CASES if (name := case.name) in wrong}
     assert wrong == {}, f"expected {expected}"
-    assert latencies and max(latencies) < 1.0, f"/healthz took {max(latencies):.2f} s during"
-    assert after_latencies and max(after_latencies) < 1.0, "/healthz slow after the bursts"
+    # A stalled process would leave /healthz unanswered (the probe gives up at 30 s); a busy
+    # machine only slows it (1.28 s once while the suite shared two cores with benchmarks).
+    assert latencies and max(latencies) < HEALTHY_SECONDS, f"/healthz took {max(latencies):.2f} s"
+    assert after_latencies and max(after_latencies) < HEALTHY_SECONDS, "/healthz slow after"
     assert grown < 50, f"the process grew by {grown:.0f} MiB"
     tracebacks = [line for line in service.log if "Traceback" in line]
     assert tracebacks == [], "\n".join(service.log[-80:])
