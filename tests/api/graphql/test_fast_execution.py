@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
 import strawberry
 from graphql import Undefined
@@ -30,6 +31,7 @@ from models.actors import ADJUSTMENTS, Actor, ActorKind
 from resolvers.context import Context
 from resolvers.schema import schema as service_schema
 from services.bootstrap import Services
+from tests.support.api_client import authorization
 from tests.support.factories import pending_requests
 
 
@@ -375,3 +377,18 @@ async def test_the_tab_page_is_built_by_its_plans_without_the_completers_checks(
     assert not result.errors and len(result.data["cancellations"]["edges"]) == 3
     assert "CancellationEdge" in compiled_types()
     assert checked == []
+
+
+async def test_an_answer_is_the_compact_ascii_json_strawberry_writes(
+    http: httpx.AsyncClient, services: Services, shop_id: str
+) -> None:
+    # The app encodes answers itself (no search for cycles in a tree just built): the bytes
+    # stay json.dumps's with Strawberry's separators, non-ASCII text escaped.
+    await pending_requests(services.db, shop_id, [datetime.now(UTC)] * 2)
+    document = """query Page { cancellations(tab: TO_PROCEED, first: 5) {
+        edges { node { id requestedAt lines { title unitPrice { amount } } } } } }"""
+    headers = authorization(f"seller:agent-1@{shop_id}+adjustments")
+    for query in (document, '{ cancellations(first: "\u00e9t\u00e9") { edges { cursor } } }'):
+        answer = await http.post("/graphql", json={"query": query}, headers=headers)
+        assert answer.content == json.dumps(answer.json(), separators=(",", ":")).encode()
+        assert answer.json().get("data") or "\\u00e9t\\u00e9" in answer.text
