@@ -65,8 +65,8 @@ observe_operations(schema)  # one log line, metrics and the request id per opera
 
 
 # Strawberry's encoding (compact separators), without json's check for cycles: an answer is a
-# tree the executor has just built, and the check kept a table of every dict and list (0.07 of
-# the 0.40 ms a tab page's answer took to encode, benchmarks/tab_query.py).
+# tree the executor has just built, and the check kept a table of every dict and list of it
+# (benchmarks/tab_stages.py times both on a tab page's answer).
 _ANSWER_JSON = json.JSONEncoder(separators=(",", ":"), check_circular=False)
 
 

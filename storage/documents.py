@@ -118,10 +118,10 @@ def _codec(hint: Any, id_key: str = "id") -> tuple[Callable[[Any], Doc], Callabl
             fast.append(f"{f.name}=(v if (v := {absent}) is None else {quick})")
         else:
             fast.append(f"{f.name}=({absent} if {got} else {quick})")
-    # The checked decoder reads each key with its default and each member by Enum's own lookup;
-    # a page of 50 requests paid ~0.1 ms for that (benchmarks/tab_query.py). The quick one reads
-    # keys and members by subscript, and leaves any document it cannot read so (a KeyError or
-    # TypeError) to the checked one, which raises what it always raised.
+    # The checked decoder reads each key with its default and each member by Enum's own lookup,
+    # a call each, for every field of every row of a page (benchmarks/tab_stages.py times the
+    # decode). The quick one reads keys and members by subscript, and leaves any document it
+    # cannot read so (a KeyError or TypeError) to the checked one, which raises as it always did.
     source = (
         f"def encode(value):\n    return {{{', '.join(items)}}}\n"
         f"def checked(d):\n    return build({', '.join(args)})\n"
