@@ -9,6 +9,8 @@ import signal
 import sys
 from typing import NoReturn
 
+from api import ctrl_c
+
 INTERRUPTED = 130  # what a shell reports for a program stopped by Ctrl-C
 
 
@@ -23,12 +25,15 @@ def _exit_interrupted() -> NoReturn:
 
 
 def _entry() -> int:
+    ctrl_c.watch()
     try:
         if hasattr(signal, "pthread_sigmask"):
             # ./dev serve starts Python with SIGINT blocked (a Ctrl-C in the interpreter's own
             # start-up would print its traceback): one pressed meanwhile is delivered here.
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         from api.start import main
+
+        ctrl_c.check()  # one that landed in an import's callback was only reported
     except KeyboardInterrupt:
         print("stopped (Ctrl-C) before the service started", file=sys.stderr)
         _exit_interrupted()

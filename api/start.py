@@ -26,6 +26,7 @@ from typing import Any
 import uvicorn
 from pymongo.errors import PyMongoError
 
+from api import ctrl_c
 from api.command_line import parse_options
 from api.embedded_db import DatabaseStartError, EmbeddedDatabase
 from api.identity import mint_token, parse_actor
@@ -234,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
                 _print_welcome(settings, settings.port)
                 if standin:
                     print("\n".join(welcome(standin)) + "\n", flush=True)
+            ctrl_c.check()  # pressed where Python only reported it: stop before serving
             serving = True  # from here uvicorn handles Ctrl-C and logs its own shutdown
             if settings.workers == 1:
                 app = ProcessApp(settings)

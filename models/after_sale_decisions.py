@@ -310,15 +310,14 @@ def decide_appeal(s: Step, c: commands.DecideAppeal) -> AfterSaleOutcome:
     side = "you" if c.for_buyer else "the seller"
     text = f"The platform decided your appeal on order {r.order_id} for {side}: {note}"
     told = s.to_buyer(_N.APPEAL_DECIDED, text)
+    step = {"comment": note, "appeal": decided}
     if c.for_buyer:
-        why = {"reason": reasons.APPEAL_DECIDED_FOR_BUYER, "comment": note, "appeal": decided}
-        out = carry_out(s, None, action, **why)
+        out = carry_out(s, None, action, reason=reasons.APPEAL_DECIDED_FOR_BUYER, **step)
         return replace(out, notifications=(told, *out.notifications))
     text = f"The platform decided the appeal on {r.id} (order {r.order_id}) for you."
-    why = {"reason": reasons.APPEAL_DECIDED_FOR_SELLER, "comment": note, "appeal": decided}
-    return s.moved_to(
-        action, _S.DECIDED_FOR_SELLER, told, s.to_shop(_N.APPEAL_DECIDED, text), **why
-    )
+    shop = s.to_shop(_N.APPEAL_DECIDED, text)
+    why = reasons.APPEAL_DECIDED_FOR_SELLER
+    return s.moved_to(action, _S.DECIDED_FOR_SELLER, told, shop, reason=why, **step)
 
 
 def finalize_rejection(s: Step) -> AfterSaleOutcome:

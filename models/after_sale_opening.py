@@ -35,7 +35,7 @@ from models.policy import CategoryPolicy, PolicyBook
 from models.reasons import clean_comment, require_reason
 from models.refund_ledger import clean_quantities, refund_quote
 from models.request_kinds import profile_of
-from models.requests import Initiator, Opening, opened_on, record_of, seller_answers_by, to_shop
+from models.requests import Initiator, Opening, TimelineRecord, opened_on, to_shop
 
 _K = AfterSaleKind
 
@@ -191,7 +191,7 @@ def request_by_buyer(
     `opening.policy` is the one for the lines' categories (`PolicyBook.for_order`), kept on the
     request (Y1).
     """
-    check_create(_A.REQUEST, actor, c.kind)
+    check_create(_A.REQUEST, actor)
     order, policy, now = case.order, opening.policy, opening.now
     require_reason(profile_of(c.kind).request_reasons, c.reason)
     note = clean_comment(c.note, field="note")
@@ -204,7 +204,9 @@ def request_by_buyer(
         )
     follows = last_rejected(case.requests)
 
-    asked = record_of(actor, _A.REQUEST, None, _S.PENDING_SELLER, now, c.reason, note)
+    asked = TimelineRecord(
+        now, actor.kind, actor.id, _A.REQUEST, None, _S.PENDING_SELLER, c.reason, note
+    )
     record = record_step(c.kind, asked)
     start = opened_on(order, opening, Initiator.BUYER, c.reason, note)
     r = AfterSaleRequest(
@@ -213,7 +215,7 @@ def request_by_buyer(
         status=_S.PENDING_SELLER,
         lines=snapshot(order, quantities),
         follows_id=follows,
-        deadline=seller_answers_by(order, policy, now, opening.calendar),
+        deadline=opening.seller_answers_by(order),
     )
 
     again = reasons.SECOND_REQUEST_SUBMITTED
@@ -231,7 +233,7 @@ def request_by_buyer(
         f"{r.deadline:%Y-%m-%d %H:%M} UTC."
     )
     notes = (to_shop(r, _N.AFTER_SALE_REQUESTED, text, now),)
-    return AfterSaleOutcome(r, order, (record,), notes, None, None, closed)
+    return AfterSaleOutcome(r, order, (record,), notes, superseded=closed)
 
 
 def _refunded_at_once(
@@ -240,9 +242,7 @@ def _refunded_at_once(
     """R10: a refund-only request in an instant-refund category, paid by the platform at once."""
     r, order, now = s.request, s.order, s.now
     why = reasons.INSTANT_REFUND_CATEGORY
-    decision = Decision(
-        DecisionType.APPROVE_REFUND, r.lines, True, None, why, None, now, ActorKind.PLATFORM
-    )
+    decision = replace(r.default_decision(now, s.actor.kind), reason=why)  # as asked
     refund, new_ledger, new_order = pay(r, order, s.ledger, decision, now)
     moved = s.moved_to(_A.INSTANT_REFUND, _S.REFUNDED, reason=why, decision=decision, refund=refund)
     paid = moved.request
@@ -252,7 +252,7 @@ def _refunded_at_once(
     )
     notes = (refunded_note(paid, now), to_shop(paid, _N.AFTER_SALE_REFUNDED, text, now))
     records = (asked, moved.record)
-    return AfterSaleOutcome(paid, new_order, records, notes, None, new_ledger, closed)
+    return AfterSaleOutcome(paid, new_order, records, notes, new_ledger, closed)
 
 
 def _refuse_nothing_free(case: AfterSalesCase) -> None:
@@ -294,7 +294,7 @@ def refund_without_request(
     initiator, catalogue, action = _WITHOUT_REQUEST[type(c)]
     reason, partial_amount = c.reason, c.partial_amount
     require_reason(catalogue, reason)
-    check_create(action, actor, _K.REFUND_ONLY)
+    check_create(action, actor)
     comment, now = clean_comment(c.comment), opening.now
     order, ledger = case.order, case.ledger
     if order.fulfilment_state not in (FulfilmentState.IN_TRANSIT, FulfilmentState.DELIVERED):
@@ -336,7 +336,7 @@ def refund_without_request(
             code=refusals.NOTHING_TO_REFUND,
             line_ids=list(quantities),
         )
-    refunded = record_of(actor, action, None, _S.REFUNDED, now, reason, comment)
+    refunded = TimelineRecord(now, actor.kind, actor.id, action, None, _S.REFUNDED, reason, comment)
     record = record_step(_K.REFUND_ONLY, refunded)
     r = replace(r, refund=refund, resolved_at=now, timeline=(record,))
     notes: list[Notification] = [refunded_note(r, now)]
@@ -344,4 +344,4 @@ def refund_without_request(
         why = reasons.display_text(reason)
         text = f"The platform refunded {refund.total} on order {order.id}: {why}."
         notes.append(to_shop(r, _N.AFTER_SALE_REFUNDED, text, now))
-    return AfterSaleOutcome(r, new_order, (record,), tuple(notes), None, new_ledger)
+    return AfterSaleOutcome(r, new_order, (record,), tuple(notes), new_ledger)

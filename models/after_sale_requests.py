@@ -17,13 +17,7 @@ from enum import Enum
 from models import after_sales_machine as machine
 from models.actors import Actor, ActorKind
 from models.after_sales_errors import DeadlineNotReached, WindowClosed
-from models.after_sales_machine import (
-    AfterSaleAction,
-    AfterSaleKind,
-    AfterSaleStatus,
-    AfterSaleTab,
-    DecisionType,
-)
+from models.after_sales_machine import AfterSaleAction, AfterSaleKind, AfterSaleStatus, DecisionType
 from models.after_sales_machine import AfterSaleNotificationKind as _N
 from models.errors import InvalidTransition, NotPending, ResponseWindowClosed
 from models.money import Money
@@ -36,12 +30,12 @@ from models.requests import (
     NextAction,
     OpenedRequest,
     TimelineRecord,
+    actors_of,
     after_step,
-    record_of,
+    require_actor,
     to_buyer,
     to_shop,
 )
-from models.transitions import actors_of, require_actor
 
 _S = AfterSaleStatus
 
@@ -144,7 +138,7 @@ class AfterSaleRequest(OpenedRequest[AfterSaleAction, AfterSaleStatus]):
         return sum(1 for r in self.timeline if r.action is AfterSaleAction.OFFER_PARTIAL_REFUND)
 
     @property
-    def tab(self) -> AfterSaleTab:
+    def tab(self) -> machine.AfterSaleTab:
         return machine.TAB_OF_STATUS[self.status]
 
     @property
@@ -215,7 +209,6 @@ class AfterSaleOutcome:
     order: Order
     records: tuple[AfterSaleRecord, ...]  # appended to `request.timeline` by this step, in order
     notifications: tuple[Notification, ...]
-    previous_status: AfterSaleStatus | None
     ledger: RefundLedger | None = None  # the ledger after the refund this step booked, if any
     superseded: tuple[AfterSaleRequest, ...] = ()  # R5: rejections closed by a second request
     new_orders: tuple[Order, ...] = ()  # P4: the replacement order this step placed
@@ -224,6 +217,10 @@ class AfterSaleOutcome:
     @property
     def record(self) -> AfterSaleRecord:
         return self.records[-1]
+
+    @property
+    def previous_status(self) -> AfterSaleStatus | None:
+        return self.records[0].from_status
 
 
 @dataclass(frozen=True)
@@ -251,7 +248,14 @@ class Step:
                 field="requestId",
             )
         if not edges:
-            raise _wrong_state(r, action)
+            sources = machine.TRANSITIONS.sources_of(action)
+            allowed = ", ".join(sorted(s.value for s in sources if s is not None))
+            message = (
+                f"cannot {action.value} request {r.id}: it is {r.status.value} "
+                f"({action.value} is for {allowed})"
+            )
+            wrong_state = NotPending if sources == {_S.PENDING_SELLER} else InvalidTransition
+            raise wrong_state(message, current_state=r.status.value, field="requestId")
         require_actor(action, actors_of(edges), self.actor.kind, r.status.value, "requestId")
         return r
 
@@ -300,11 +304,13 @@ class Step:
         placing nothing: the request with the step's record appended (`acted_on`: the deadline
         the platform acted on; `deadline`: the next step's; `changes`: what else the step sets)."""
         r, now = self.request, self.now
-        step = record_of(self.actor, action, r.status, target, now, reason, comment, acted_on)
+        step = TimelineRecord(
+            now, self.actor.kind, self.actor.id, action, r.status, target, reason, comment, acted_on
+        )
         record = record_step(r.kind, step)
         resolved = now if target in machine.FINAL_STATUSES else None
         moved = after_step(r, record, deadline=deadline, resolved_at=resolved, **changes)
-        return AfterSaleOutcome(moved, self.order, (record,), notes, r.status)
+        return AfterSaleOutcome(moved, self.order, (record,), notes)
 
     def to_buyer(self, kind: _N, text: str) -> Notification:
         return to_buyer(self.request, kind, text, self.now)
@@ -338,26 +344,14 @@ class LineEligibility:
 # --- State machine plumbing ---------------------------------------------------------------
 
 
-def _wrong_state(r: AfterSaleRequest, action: AfterSaleAction) -> InvalidTransition:
-    sources = machine.TRANSITIONS.sources_of(action)
-    allowed = ", ".join(sorted(s.value for s in sources if s is not None))
-    message = (
-        f"cannot {action.value} request {r.id}: it is {r.status.value} "
-        f"({action.value} is for {allowed})"
-    )
-    if sources == {_S.PENDING_SELLER}:
-        return NotPending(message, current_state=r.status.value, field="requestId")
-    return InvalidTransition(message, current_state=r.status.value, field="requestId")
-
-
-def check_create(action: AfterSaleAction, actor: Actor, kind: AfterSaleKind) -> None:
+def check_create(action: AfterSaleAction, actor: Actor) -> None:
+    """Refuse an actor kind the opening step is not for, before anything is computed (that the
+    request's kind opens with it is checked as the step is recorded: `record_step`)."""
     require_actor(action, actors_of(machine.TRANSITIONS.edges(action, None)), actor.kind, "NONE")
-    if not profile_of(kind).table.edges(action, None):
-        raise InvalidTransition(f"{action.value} cannot open a {kind.value}", current_state="NONE")
 
 
 def record_step(kind: AfterSaleKind, record: AfterSaleRecord) -> AfterSaleRecord:
-    """The record of one step (models/requests.py::record_of), only if the kind's table has it
+    """The record of one step (models/requests.py::TimelineRecord), only if the kind's table has it
     for the actor kind that made it."""
     source, target = record.from_status, record.to_status
     edge = profile_of(kind).table.step(record.action, source, target)

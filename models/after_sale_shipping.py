@@ -182,11 +182,11 @@ def follow_replacement_order(s: Step) -> AfterSaleOutcome | None:
     """P4: the request after its replacement order (`s.replacement`) moved (None: nothing for
     the request to do). Handed to the carrier: shipped; delivered: replaced (shipped first if
     nobody said so)."""
-    replacement, before = s.replacement, s.request.status
+    replacement = s.replacement
     if replacement is None or replacement.fulfilment_state not in _HANDED_OVER:
         return None
     steps: list[AfterSaleOutcome] = []
-    if before is _S.AWAITING_REPLACEMENT_SHIPMENT:
+    if s.request.status is _S.AWAITING_REPLACEMENT_SHIPMENT:
         s.start(_A.SHIP_REPLACEMENT)
         carrier, tracking = replacement.carrier or "", replacement.tracking_number or ""
         steps.append(_shipped(s, Shipment(carrier, tracking, replacement.shipped_at or s.now)))
@@ -198,4 +198,4 @@ def follow_replacement_order(s: Step) -> AfterSaleOutcome | None:
         return None
     records = tuple(record for step in steps for record in step.records)
     notes = tuple(note for step in steps for note in step.notifications)
-    return AfterSaleOutcome(steps[-1].request, s.order, records, notes, before)
+    return AfterSaleOutcome(steps[-1].request, s.order, records, notes)

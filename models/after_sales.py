@@ -17,13 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from models.after_sale_decisions import auto_approve, expire_offer, finalize_rejection
+from models import after_sale_decisions as decisions
+from models import after_sale_shipping as shipping
 from models.after_sale_requests import AfterSaleOutcome, Step
-from models.after_sale_shipping import (
-    auto_confirm_receipt,
-    expire_return,
-    replacement_not_delivered,
-)
 from models.after_sales_machine import DEADLINE_ACTIONS, AfterSaleAction
 from models.errors import InvalidTransition
 
@@ -31,12 +27,12 @@ _A = AfterSaleAction
 
 # The platform's move on each deadline it acts on (DEADLINE_ACTIONS: which, by status).
 _ON_DEADLINE: dict[AfterSaleAction, Callable[[Step], AfterSaleOutcome]] = {
-    _A.EXPIRE_OFFER: expire_offer,
-    _A.ISSUE_REPLACEMENT_REFUND: replacement_not_delivered,
-    _A.AUTO_APPROVE: auto_approve,
-    _A.EXPIRE_RETURN: expire_return,
-    _A.AUTO_CONFIRM_RECEIPT: auto_confirm_receipt,
-    _A.FINALIZE_REJECTION: finalize_rejection,
+    _A.EXPIRE_OFFER: decisions.expire_offer,
+    _A.ISSUE_REPLACEMENT_REFUND: shipping.replacement_not_delivered,
+    _A.AUTO_APPROVE: decisions.auto_approve,
+    _A.EXPIRE_RETURN: shipping.expire_return,
+    _A.AUTO_CONFIRM_RECEIPT: shipping.auto_confirm_receipt,
+    _A.FINALIZE_REJECTION: decisions.finalize_rejection,
 }
 
 

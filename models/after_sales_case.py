@@ -52,9 +52,6 @@ class AfterSalesCase:
         self.ledger = self.ledger_before
         self.requests = list(self.requests_before)
 
-    def current(self, request_id: str) -> AfterSaleRequest | None:
-        return next((r for r in self.requests if r.id == request_id), None)
-
     def as_read(self, request_id: str) -> AfterSaleRequest:
         """The request as the transaction read it (what a move compares and sets against)."""
         return next(r for r in self.requests_before if r.id == request_id)

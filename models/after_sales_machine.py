@@ -1,6 +1,6 @@
 """The after-sale state machine, declared in one place: statuses, tabs, steps, next actions.
 
-`TRANSITIONS` is the whole machine for all three kinds (models/transitions.py): every step names
+`TRANSITIONS` is the whole machine for all three kinds (models/requests.py): every step names
 its action, the status it leaves (None: the step opens the request), the status it reaches, the
 actor kinds allowed to make it and the kinds of request it applies to; each kind's profile
 (models/request_kinds.py) holds the steps of its kind. The after-sale steps (models/after_sale_*.py)
@@ -16,8 +16,7 @@ from collections.abc import Mapping
 from enum import Enum
 
 from models.actors import ActorKind
-from models.requests import DeadlineRule
-from models.transitions import BUYER, PLATFORM, SELLER, Transition, TransitionTable
+from models.requests import BUYER, PLATFORM, SELLER, DeadlineRule, Transition, TransitionTable
 
 
 class AfterSaleKind(Enum):

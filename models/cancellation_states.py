@@ -2,7 +2,7 @@
 
 Cancellations keep their own table: a cancellation stops an order before it ships, a different
 process from the after-sale kinds (models/after_sales_machine.py), spoken of in the same
-vocabulary (models/transitions.py, models/requests.py).
+vocabulary (models/requests.py).
 """
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ from collections.abc import Mapping
 from enum import Enum
 
 from models.actors import ActorKind
-from models.requests import DeadlineRule
-from models.transitions import BUYER, PLATFORM, SELLER, Transition, TransitionTable
+from models.requests import BUYER, PLATFORM, SELLER, DeadlineRule, Transition, TransitionTable
 
 
 class CancellationStatus(Enum):

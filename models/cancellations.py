@@ -13,16 +13,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from models import cancellation_states as machine
 from models import commands, errors, reasons, request_kinds
-from models.actors import Actor
-from models.cancellation_states import (
-    NEXT_ACTION_OF_STATUS,
-    TAB_OF_STATUS,
-    TRANSITIONS,
-    CancellationAction,
-    CancellationStatus,
-    CancellationTab,
-)
+from models.actors import Actor, ActorKind
+from models.cancellation_states import CancellationAction, CancellationStatus, CancellationTab
 from models.money import Money
 from models.notifications import Notification
 from models.notifications import NotificationKind as _N
@@ -37,12 +31,10 @@ from models.requests import (
     TimelineRecord,
     after_step,
     opened_on,
-    record_of,
-    seller_answers_by,
+    require_actor,
     to_buyer,
     to_shop,
 )
-from models.transitions import require_actor
 
 PROFILE = request_kinds.CANCELLATION
 _A = CancellationAction
@@ -63,11 +55,11 @@ class Cancellation(OpenedRequest[CancellationAction, CancellationStatus]):
 
     @property
     def tab(self) -> CancellationTab:
-        return TAB_OF_STATUS[self.status]
+        return machine.TAB_OF_STATUS[self.status]
 
     @property
     def next_action(self) -> NextAction | None:
-        rule = NEXT_ACTION_OF_STATUS.get(self.status)
+        rule = machine.NEXT_ACTION_OF_STATUS.get(self.status)
         if rule is None or self.respond_by is None:
             return None
         return NextAction(rule.actor_kind, rule.action, self.respond_by)
@@ -90,9 +82,12 @@ class CancellationOutcome:
     order: Order
     record: CancellationRecord
     notifications: tuple[Notification, ...]
-    previous_status: CancellationStatus | None
     # The order's refund ledger after this step, when the step refunds anything (C4, C10).
     ledger: RefundLedger | None = None
+
+    @property
+    def previous_status(self) -> CancellationStatus | None:
+        return self.record.from_status
 
 
 @dataclass(frozen=True)
@@ -107,7 +102,7 @@ class Eligibility:
 
 
 def _check_actor(action: CancellationAction, actor: Actor) -> None:
-    transition = TRANSITIONS.only(action)
+    transition = machine.TRANSITIONS.only(action)
     source = transition.source.value if transition.source else "NONE"
     require_actor(action, transition.actors, actor.kind, source)
 
@@ -116,7 +111,7 @@ def _check_pending(c: Cancellation, at: OnOrder, action: CancellationAction) -> 
     """A step on a waiting request: still pending, and by the actor kind the step is for."""
     if at.order.id != c.order_id:
         raise ValueError(f"{c.id} belongs to order {c.order_id}, not {at.order.id}")
-    if c.status is not TRANSITIONS.only(action).source:
+    if c.status is not machine.TRANSITIONS.only(action).source:
         raise errors.NotPending(
             f"cancellation {c.id} is no longer pending: it is {c.status.value}",
             current_state=c.status.value,
@@ -135,27 +130,23 @@ def refund_if_accepted(c: Cancellation, order: Order, now: datetime) -> RefundBr
     return _refund_of(order, order.cancelled(now, c.id)[1])
 
 
-def _cancel_order(
-    at: OnOrder, cancellation_id: str
-) -> tuple[Order, RefundBreakdown, RefundLedger | None]:
-    """The order cancelled whole, what that refunds, and the ledger with the refund booked."""
-    cancelled, refund = at.order.cancelled(at.now, cancellation_id)
-    ledger = None
-    if refund.minor:
-        ledger = at.ledger.with_cancellation(cancelled, cancellation_id, refund, at.now)
-    return cancelled, _refund_of(at.order, refund), ledger
-
-
-def _cancelled_notifications(
-    c: Cancellation, now: datetime, why: str, notify_shop: bool
-) -> tuple[Notification, ...]:
-    refund = c.refund.total if c.refund else None
-    paid_back = f" A refund of {refund} is on its way." if refund and refund.minor else ""
+def _cancelled(
+    at: OnOrder, step: tuple[Cancellation, CancellationRecord], why: str
+) -> CancellationOutcome:
+    """C1, C4, C6, C7, C8: the order cancelled whole by this step (the request after it, and its
+    record), the refund booked in its ledger; the buyer is told why, and the shop unless it made
+    the step itself."""
+    c, record = step
+    cancelled, refund = at.order.cancelled(at.now, c.id)
+    ledger = at.ledger.with_cancellation(cancelled, c.id, refund, at.now) if refund.minor else None
+    c = replace(c, refund=_refund_of(at.order, refund))
+    paid_back = f" A refund of {refund} is on its way." if refund.minor else ""
     text = f"Your order {c.order_id} was cancelled ({why}).{paid_back}"
-    buyer = to_buyer(c, _N.ORDER_CANCELLED, text, now)
-    if not notify_shop:
-        return (buyer,)
-    return buyer, to_shop(c, _N.ORDER_CANCELLED, f"Order {c.order_id} was cancelled ({why}).", now)
+    notes = [to_buyer(c, _N.ORDER_CANCELLED, text, at.now)]
+    if at.actor.kind is not ActorKind.SELLER_AGENT:
+        shop_text = f"Order {c.order_id} was cancelled ({why})."
+        notes.append(to_shop(c, _N.ORDER_CANCELLED, shop_text, at.now))
+    return CancellationOutcome(c, cancelled, record, tuple(notes), ledger)
 
 
 # C3: the states with nothing left to cancel, and what the refusal says.
@@ -247,10 +238,17 @@ def opened(
     at: OnOrder, action: CancellationAction, start: OpenedRequest[Any, Any], **changes: object
 ) -> tuple[Cancellation, CancellationRecord]:
     """A new cancellation after the step that opens it (`start`: models/requests.py::opened_on),
-    with that step's record."""
-    target = TRANSITIONS.only(action).target
-    record = record_of(at.actor, action, None, target, at.now, start.reason, start.note)
-    c = Cancellation(**{**vars(start), "timeline": (record,)}, status=target, lines=at.order.lines)
+    with that step's record; resolved at once unless it waits for the seller."""
+    target = machine.TRANSITIONS.only(action).target
+    record = TimelineRecord(
+        at.now, at.actor.kind, at.actor.id, action, None, target, start.reason, start.note
+    )
+    resolved = None if target is CancellationStatus.PENDING else at.now
+    c = Cancellation(
+        **{**vars(start), "timeline": (record,), "resolved_at": resolved},
+        status=target,
+        lines=at.order.lines,
+    )
     return replace(c, **changes), record  # type: ignore[arg-type]
 
 
@@ -264,8 +262,10 @@ def _moved(
     **changes: object,
 ) -> tuple[Cancellation, CancellationRecord]:
     """The request decided by this step (every step from PENDING ends it), with its record."""
-    target = TRANSITIONS.only(action).target
-    record = record_of(at.actor, action, c.status, target, at.now, reason, comment, deadline)
+    target = machine.TRANSITIONS.only(action).target
+    record = TimelineRecord(
+        at.now, at.actor.kind, at.actor.id, action, c.status, target, reason, comment, deadline
+    )
     return after_step(c, record, resolved_at=at.now, **changes), record
 
 
@@ -283,15 +283,15 @@ def request_by_buyer(
     _check_actor(action, at.actor)
     start = opened_on(order, opening, Initiator.BUYER, cmd.reason, note)
     if at_once:
-        return _created_cancelled(at, action, start, "cancelled by the buyer", notify_shop=True)
-    respond_by = seller_answers_by(order, opening.policy, at.now, opening.calendar)
+        return _cancelled(at, opened(at, action, start), "cancelled by the buyer")
+    respond_by = opening.seller_answers_by(order)
     c, record = opened(at, action, start, respond_by=respond_by)
     text = (
         f"New cancellation request for order {c.order_id}; "
         f"answer by {respond_by:%Y-%m-%d %H:%M} UTC."
     )
     notes = (to_shop(c, _N.CANCELLATION_REQUESTED, text, at.now),)
-    return CancellationOutcome(c, replace(order, open_cancellation_id=c.id), record, notes, None)
+    return CancellationOutcome(c, replace(order, open_cancellation_id=c.id), record, notes)
 
 
 def _refuse_after_deadline(c: Cancellation, now: datetime) -> None:
@@ -303,26 +303,11 @@ def _refuse_after_deadline(c: Cancellation, now: datetime) -> None:
         )
 
 
-def _accepted(
-    c: Cancellation,
-    at: OnOrder,
-    action: CancellationAction,
-    reason: str | None,
-    deadline: datetime | None,
-    why: str,
-) -> CancellationOutcome:
-    new_order, refund, ledger = _cancel_order(at, c.id)
-    # The seller's deadline stays on the record: when it was due is part of what happened.
-    new_c, record = _moved(c, at, action, reason, None, deadline, refund=refund)
-    notes = _cancelled_notifications(new_c, at.now, why, notify_shop=action is _A.AUTO_ACCEPT)
-    return CancellationOutcome(new_c, new_order, record, notes, c.status, ledger)
-
-
 def accept(c: Cancellation, at: OnOrder, cmd: commands.AcceptCancellation) -> CancellationOutcome:
     """C4: the seller accepts; the order is cancelled and the buyer refunded automatically."""
     _check_pending(c, at, _A.ACCEPT)
     _refuse_after_deadline(c, at.now)
-    return _accepted(c, at, _A.ACCEPT, None, None, "the seller accepted your request")
+    return _cancelled(at, _moved(c, at, _A.ACCEPT), "the seller accepted your request")
 
 
 def auto_accept(c: Cancellation, at: OnOrder) -> CancellationOutcome:
@@ -333,8 +318,9 @@ def auto_accept(c: Cancellation, at: OnOrder) -> CancellationOutcome:
             f"the seller may still answer {c.id} until {c.respond_by}",
             current_state=c.status.value,
         )
-    why = "the seller did not answer in time"
-    return _accepted(c, at, _A.AUTO_ACCEPT, reasons.AUTO_ACCEPT_REASON, c.respond_by, why)
+    # The seller's deadline stays on the record: when it was due is part of what happened.
+    moved = _moved(c, at, _A.AUTO_ACCEPT, reasons.AUTO_ACCEPT_REASON, None, c.respond_by)
+    return _cancelled(at, moved, "the seller did not answer in time")
 
 
 def reject(c: Cancellation, at: OnOrder, cmd: commands.RejectCancellation) -> CancellationOutcome:
@@ -351,7 +337,7 @@ def reject(c: Cancellation, at: OnOrder, cmd: commands.RejectCancellation) -> Ca
         f"{PROFILE.reject_reasons[reason]}. Your order goes on as normal."
     )
     notes = (to_buyer(c, _N.CANCELLATION_REJECTED, text, at.now),)
-    return CancellationOutcome(new_c, new_order, record, notes, c.status)
+    return CancellationOutcome(new_c, new_order, record, notes)
 
 
 def withdraw(
@@ -364,7 +350,7 @@ def withdraw(
     text = f"The buyer withdrew the cancellation request for order {c.order_id}."
     notes = (to_shop(c, _N.CANCELLATION_WITHDRAWN, text, at.now),)
     new_order = replace(at.order, open_cancellation_id=None)
-    return CancellationOutcome(new_c, new_order, record, notes, c.status)
+    return CancellationOutcome(new_c, new_order, record, notes)
 
 
 def cancel_by_seller(
@@ -374,7 +360,7 @@ def cancel_by_seller(
     comment = seller_cancels(at, _A.SELLER_CANCEL, cmd)
     why = "cancelled by the seller: " + reasons.SELLER_CANCEL_REASONS[cmd.reason]
     start = opened_on(at.order, opening, Initiator.SELLER, cmd.reason, comment)
-    return _created_cancelled(at, _A.SELLER_CANCEL, start, why, notify_shop=False)
+    return _cancelled(at, opened(at, _A.SELLER_CANCEL, start), why)
 
 
 def cancel_by_system(
@@ -397,20 +383,4 @@ def cancel_by_system(
         )
     (reason,) = reasons.SYSTEM_CANCEL_REASONS
     start = opened_on(order, opening, Initiator.PLATFORM, reason, None)
-    why = "not paid in time"
-    return _created_cancelled(at, _A.SYSTEM_CANCEL, start, why, notify_shop=True)
-
-
-def _created_cancelled(
-    at: OnOrder,
-    action: CancellationAction,
-    start: OpenedRequest[Any, Any],
-    why: str,
-    *,
-    notify_shop: bool,
-) -> CancellationOutcome:
-    """C1, C7, C8: the order cancelled whole in the step that opens the request."""
-    new_order, refund, ledger = _cancel_order(at, start.id)
-    c, record = opened(at, action, start, refund=refund, resolved_at=at.now)
-    notes = _cancelled_notifications(c, at.now, why, notify_shop=notify_shop)
-    return CancellationOutcome(c, new_order, record, notes, None, ledger)
+    return _cancelled(at, opened(at, _A.SYSTEM_CANCEL, start), "not paid in time")

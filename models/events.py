@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from models import after_sale_requests, after_sales_machine
+from models import after_sale_requests, after_sales_machine, cancellation_states
 from models import cancellations as cancel_domain
 from models import refunds as refund_domain
 from models import tickets as ticket_domain
@@ -46,7 +46,7 @@ class StatusEvent:
 
 def of_cancellation(outcome: cancel_domain.CancellationOutcome) -> StatusEvent:
     c, record = outcome.cancellation, outcome.record
-    tab_of = cancel_domain.TAB_OF_STATUS
+    tab_of = cancellation_states.TAB_OF_STATUS
     return StatusEvent(
         kind=RequestKind.CANCELLATION,
         request_id=c.id,

@@ -15,15 +15,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from models import cancellations
 from models.after_sales_case import snapshot
-from models.cancellations import (
-    CancellationAction,
-    CancellationOutcome,
-    OnOrder,
-    cancel_by_seller,
-    opened,
-    seller_cancels,
-)
+from models.cancellation_states import CancellationAction
 from models.commands import CancelOrder, CancelOrderLines, Lines
 from models.errors import DomainError, ValidationFailed
 from models.money import Money
@@ -77,22 +71,22 @@ def chosen_units(order: Order, lines: Lines) -> dict[str, int]:
 
 
 def cancel_lines_by_seller(
-    opening: Opening, at: OnOrder, cmd: CancelOrderLines
-) -> CancellationOutcome:
+    opening: Opening, at: cancellations.OnOrder, cmd: CancelOrderLines
+) -> cancellations.CancellationOutcome:
     """C10: those units cancelled and refunded; every unit left asked for: C7 instead."""
     order, actor, now, reason = at.order, at.actor, at.now, cmd.reason
     action = CancellationAction.SELLER_CANCEL_LINES
-    comment = seller_cancels(at, action, cmd)
+    comment = cancellations.seller_cancels(at, action, cmd)
     chosen = chosen_units(order, cmd.lines)
     asked = snapshot(order, chosen)
     if all(chosen.get(line.line_id, 0) == order.units_left(line.line_id) for line in order.lines):
-        whole = cancel_by_seller(opening, at, CancelOrder(order.id, reason, comment))
+        whole = cancellations.cancel_by_seller(opening, at, CancelOrder(order.id, reason, comment))
         return replace(whole, cancellation=replace(whole.cancellation, lines=asked))
 
     refund = refund_quote(order, at.ledger, chosen)
     voided = order.amount_paid.minor == 0
     start = opened_on(order, opening, Initiator.SELLER, reason, comment)
-    c, record = opened(at, action, start, lines=asked, refund=refund, resolved_at=now)
+    c, record = cancellations.opened(at, action, start, lines=asked, refund=refund)
     new_ledger = None
     if refund.total.minor > 0:
         new_ledger = at.ledger.with_refund(order, c.id, refund, now, LedgerSource.CANCELLATION)
@@ -123,4 +117,4 @@ def cancel_lines_by_seller(
         f"({SELLER_CANCEL_REASONS[reason]}).{paid_back} The rest of your order goes on."
     )
     notes = (to_buyer(c, NotificationKind.ORDER_CANCELLED, text, now),)
-    return CancellationOutcome(c, new_order, record, notes, None, new_ledger)
+    return cancellations.CancellationOutcome(c, new_order, record, notes, new_ledger)

@@ -68,9 +68,6 @@ class LedgerEntry:
     lines: tuple[LineRefund, ...]
     shipping: Money
 
-    def line_amount(self, line_id: str) -> Money:
-        return total([r.amount for r in self.lines if r.line_id == line_id], self.shipping.currency)
-
     @property
     def items(self) -> Money:
         return total([r.amount for r in self.lines], self.shipping.currency)
@@ -119,7 +116,8 @@ class RefundLedger:
         return ledger
 
     def refunded_line(self, line_id: str) -> Money:
-        return total([e.line_amount(line_id) for e in self.entries], self.currency)
+        amounts = [r.amount for e in self.entries for r in e.lines if r.line_id == line_id]
+        return total(amounts, self.currency)
 
     @property
     def refunded_shipping(self) -> Money:
@@ -131,9 +129,6 @@ class RefundLedger:
 
     def refundable_line(self, order: Order, line_id: str) -> Money:
         return paid_by_line(order)[line_id] - self.refunded_line(line_id)
-
-    def refundable_shipping(self, order: Order) -> Money:
-        return paid_shipping(order) - self.refunded_shipping
 
     def refundable_total(self, order: Order) -> Money:
         return order.amount_paid - self.refunded_total
@@ -259,13 +254,14 @@ def refund_quote(
         refundable = ledger.refundable_line(order, line_id).minor
         full[line_id] = max(0, min((line.unit_price * quantity).minor, refundable))
     items_full = sum(full.values())
+    amounts, shipping = full, Money.zero(currency)
     if partial_amount is None:
-        amounts = full
         left_after = sum(
             ledger.refundable_line(order, line.line_id).minor - full.get(line.line_id, 0)
             for line in order.lines
         )
-        shipping = ledger.refundable_shipping(order) if left_after == 0 else Money.zero(currency)
+        if left_after == 0:
+            shipping = paid_shipping(order) - ledger.refunded_shipping
     else:
         if partial_amount.currency != currency:
             raise RefundAmountInvalid(
@@ -280,13 +276,10 @@ def refund_quote(
                 "refund",
                 refundable=refundable_money,
             )
-        ids = list(full)
-        shares = _allocate(partial_amount.minor, [full[i] for i in ids])
-        amounts = dict(zip(ids, shares, strict=True))
-        shipping = Money.zero(currency)
+        shares = _allocate(partial_amount.minor, list(full.values()))
+        amounts = dict(zip(full, shares, strict=True))
     refunds = tuple(
-        LineRefund(line_id, quantities[line_id], Money(amounts[line_id], currency))
-        for line_id in quantities
+        LineRefund(line_id, quantities[line_id], Money(amount, currency))
+        for line_id, amount in amounts.items()
     )
-    items = Money(sum(amounts.values()), currency)
-    return RefundBreakdown(items, shipping, refunds)
+    return RefundBreakdown(Money(sum(amounts.values()), currency), shipping, refunds)

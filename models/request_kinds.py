@@ -1,6 +1,6 @@
 """Every kind of request, declared once: its steps and its profile, in one registry.
 
-A kind is its transition table (models/transitions.py) and its profile: the reasons a request of
+A kind is its transition table (models/requests.py) and its profile: the reasons a request of
 it is opened for and rejected with, what approving it means when nobody says otherwise, the
 subjects of its tickets and notifications, whether it needs a delivered order, and its deadlines
 (who acts next in a status, and what the platform does when they don't). The domain, the
@@ -15,18 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from models import after_sales_machine as after_sale
+from models import after_sales_reasons
 from models import cancellation_states as cancellation
 from models.after_sales_machine import AfterSaleKind, AfterSaleStatus, DecisionType
-from models.after_sales_reasons import (
-    REFUND_ONLY_REASONS,
-    REFUND_REJECT_REASONS,
-    REPLACEMENT_REASONS,
-    REPLACEMENT_REJECT_REASONS,
-    RETURN_AND_REFUND_REASONS,
-)
 from models.reasons import BUYER_CANCEL_REASONS, CANCELLATION_REJECT_REASONS
-from models.requests import DeadlineRule, RequestKind
-from models.transitions import TransitionTable
+from models.requests import DeadlineRule, RequestKind, TransitionTable
 
 
 @dataclass(frozen=True)
@@ -71,8 +64,8 @@ CANCELLATION = KindProfile(
 )
 REFUND_ONLY = _after_sale(
     AfterSaleKind.REFUND_ONLY,
-    request_reasons=REFUND_ONLY_REASONS,
-    reject_reasons=REFUND_REJECT_REASONS,
+    request_reasons=after_sales_reasons.REFUND_ONLY_REASONS,
+    reject_reasons=after_sales_reasons.REFUND_REJECT_REASONS,
     default_decision=DecisionType.APPROVE_REFUND,
     ticket_subject="New Refund Request",
     notice_ticket_subject="Refund Issued by TikTok Shop",
@@ -81,8 +74,8 @@ REFUND_ONLY = _after_sale(
 )
 RETURN_AND_REFUND = _after_sale(
     AfterSaleKind.RETURN_AND_REFUND,
-    request_reasons=RETURN_AND_REFUND_REASONS,
-    reject_reasons=REFUND_REJECT_REASONS,
+    request_reasons=after_sales_reasons.RETURN_AND_REFUND_REASONS,
+    reject_reasons=after_sales_reasons.REFUND_REJECT_REASONS,
     default_decision=DecisionType.APPROVE_RETURN,
     ticket_subject="New Refund Request",  # H1, seed 003: both refund kinds
     notice_ticket_subject="Refund Issued by TikTok Shop",
@@ -91,8 +84,8 @@ RETURN_AND_REFUND = _after_sale(
 )
 REPLACEMENT = _after_sale(
     AfterSaleKind.REPLACEMENT,
-    request_reasons=REPLACEMENT_REASONS,
-    reject_reasons=REPLACEMENT_REJECT_REASONS,  # P3
+    request_reasons=after_sales_reasons.REPLACEMENT_REASONS,
+    reject_reasons=after_sales_reasons.REPLACEMENT_REJECT_REASONS,  # P3
     default_decision=DecisionType.APPROVE_REPLACEMENT,
     ticket_subject="New Replacement Request",
     notice_ticket_subject="Replacement Decided by TikTok Shop",

@@ -3,18 +3,26 @@
 Tickets, the live feed, storage and the API speak of any request in these terms: its kind, who
 opened it, the record of each step, who must act next and the deadline rule that says so. Each
 kind's steps are made of the same parts: what a new request holds (`OpenedRequest`, `opened_on`),
-a step's record and the request after it (`record_of`, `after_step`), and its messages to the
+a step's record and the request after it (`TimelineRecord`, `after_step`), and its messages to the
 buyer and the shop (`to_buyer`, `to_shop`).
+
+A kind's state machine is data, one `TransitionTable` of `Transition`s: a step names its action,
+the status it leaves (None: the step opens the request), the status it reaches, the actor kinds
+allowed to make it, the rule it carries out and, in a table shared by several kinds, the kinds it
+applies to. The domain moves a request only through a step of its kind's table
+(models/request_kinds.py); the property tests check every timeline against it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import KW_ONLY, dataclass, replace
 from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from models.actors import Actor, ActorKind
+from models.actors import ActorKind
+from models.errors import InvalidTransition
 from models.notifications import Notification, Recipient
 from models.policy import WEEKENDS_ONLY, BusinessCalendar, seller_response_window
 
@@ -46,6 +54,77 @@ class Initiator(Enum):
 
 S = TypeVar("S", bound=Enum)  # a kind's status
 A = TypeVar("A", bound=Enum)  # a kind's action
+
+
+# Who may take a step, as a transition table names it.
+BUYER = frozenset({ActorKind.BUYER})
+SELLER = frozenset({ActorKind.SELLER_AGENT})
+PLATFORM = frozenset({ActorKind.PLATFORM})
+
+
+@dataclass(frozen=True)
+class Transition(Generic[A, S]):
+    action: A
+    source: S | None  # None: the action creates the request
+    target: S
+    actors: frozenset[ActorKind]
+    rule: str
+    kinds: frozenset[Enum] = frozenset()  # empty: every kind the table serves
+
+
+class TransitionTable(Generic[A, S]):
+    """The steps of one state machine, looked up by action, source and target."""
+
+    def __init__(self, steps: Iterable[Transition[A, S]]) -> None:
+        self.steps = tuple(steps)
+        self._edges = {(t.action, t.source, t.target): t for t in self.steps}
+        if len(self._edges) != len(self.steps):
+            raise ValueError("a step is declared twice")
+
+    def __iter__(self) -> Iterator[Transition[A, S]]:
+        return iter(self.steps)
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def step(self, action: A, source: S | None, target: S) -> Transition[A, S] | None:
+        return self._edges.get((action, source, target))
+
+    def edges(self, action: A, source: S | None) -> list[Transition[A, S]]:
+        return [t for t in self.steps if t.action is action and t.source is source]
+
+    def only(self, action: A) -> Transition[A, S]:
+        """The one step of an action that has a single step (every action of a cancellation)."""
+        [step] = [t for t in self.steps if t.action is action]
+        return step
+
+    def sources_of(self, action: A) -> frozenset[S | None]:
+        return frozenset(t.source for t in self.steps if t.action is action)
+
+    def for_kind(self, kind: Enum) -> TransitionTable[A, S]:
+        """The steps that apply to one kind of request."""
+        return TransitionTable(t for t in self.steps if not t.kinds or kind in t.kinds)
+
+
+def actors_of(steps: Iterable[Transition[A, S]]) -> frozenset[ActorKind]:
+    return frozenset().union(*(t.actors for t in steps))
+
+
+def require_actor(
+    action: Enum,
+    allowed: frozenset[ActorKind],
+    actor: ActorKind,
+    current_state: str,
+    field: str | None = None,
+) -> None:
+    """Refuse an actor kind the step is not for, naming the kinds it is for."""
+    if actor not in allowed:
+        raise InvalidTransition(
+            f"{action.value} is for {', '.join(sorted(k.value for k in allowed))}, "
+            f"not {actor.value}",
+            current_state=current_state,
+            field=field,
+        )
 
 
 @dataclass(frozen=True)
@@ -100,13 +179,11 @@ class Opening:
     new_id: str
     calendar: BusinessCalendar = WEEKENDS_ONLY
 
-
-def seller_answers_by(
-    order: Order, policy: CategoryPolicy, now: datetime, calendar: BusinessCalendar
-) -> datetime:
-    """C2, R3, Y2: when the seller must answer a buyer's request on this order: the response
-    window for the order's value, counted on the calendar if the policy says so."""
-    return seller_response_window(policy, order.items_total.minor).ends(now, calendar)
+    def seller_answers_by(self, order: Order) -> datetime:
+        """C2, R3, Y2: when the seller must answer a buyer's request on this order: the response
+        window for the order's value, counted on the calendar if the policy says so."""
+        window = seller_response_window(self.policy, order.items_total.minor)
+        return window.ends(self.now, self.calendar)
 
 
 @dataclass(frozen=True)
@@ -123,22 +200,6 @@ class TimelineRecord(Generic[A, S]):
     comment: str | None = None
     # For a move the platform made because time ran out: the deadline it acted on.
     deadline: datetime | None = None
-
-
-def record_of(
-    actor: Actor,
-    action: A,
-    source: S | None,
-    target: S,
-    now: datetime,
-    reason: str | None = None,
-    comment: str | None = None,
-    deadline: datetime | None = None,
-) -> TimelineRecord[A, S]:
-    """The record of one step made by `actor` now."""
-    return TimelineRecord(
-        now, actor.kind, actor.id, action, source, target, reason, comment, deadline
-    )
 
 
 Q = TypeVar("Q", bound=OpenedRequest[Any, Any])

@@ -16,9 +16,8 @@ from hypothesis import strategies as st
 
 from models import commands
 from models.actors import EXPIRY_WORKER, Actor, ActorKind
+from models.cancellation_states import TAB_OF_STATUS, TRANSITIONS
 from models.cancellations import (
-    TAB_OF_STATUS,
-    TRANSITIONS,
     Cancellation,
     CancellationOutcome,
     CancellationStatus,

@@ -166,9 +166,15 @@ async def test_a_narrow_screen_shows_rows_as_cards_and_the_detail_below_without_
         )
         assert label == '"Amount"'
         await open_request(page, request_id)
-        list_box = await page.locator("table.requests").bounding_box()
-        detail_box = await page.locator("#detail").bounding_box()
-        assert list_box and detail_box
+        # The console scrolls the detail into view once it has loaded: wait for that, then read
+        # both boxes at one moment (read apart, the scroll could fall between them).
+        await expect(page.locator("#detail")).to_be_in_viewport()
+        list_box, detail_box = await page.evaluate(
+            """() => ["table.requests", "#detail"].map(s => {
+                const r = document.querySelector(s).getBoundingClientRect();
+                return {y: r.top, height: r.height, width: r.width};
+            })"""
+        )
         assert detail_box["y"] >= list_box["y"] + list_box["height"]
         assert detail_box["width"] <= 390
         wide = await page.evaluate("document.documentElement.scrollWidth")
