@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
+import itertools
 import os
 import platform
 import subprocess
@@ -47,6 +48,7 @@ from typing import Any
 import httpx
 import uvicorn
 import uvloop
+from pymongo import monitoring
 
 from api.app import create_app
 from api.settings import Settings
@@ -97,8 +99,9 @@ def _profiled(connection: TikTokConnection) -> StageTimes:
     from storage import tiktok_requests
 
     stages = StageTimes()
-    for attribute in ("receive", "process_batch", "_handle_shop", "_one"):
+    for attribute in ("receive", "process_batch", "_one"):
         stages.wrap(connection, attribute, f"connection.{attribute}")
+    stages.wrap(connection.batches, "_shop", "batches.shop")
     for attribute in ("claim_batch", "finish_many"):
         stages.wrap(tiktok_inbox, attribute, f"inbox.{attribute}")
     stages.wrap(connection.accepting, "accept", "inbox.accept")
@@ -134,6 +137,89 @@ def _arrivals(connection: TikTokConnection) -> list[tiktok_inbox.Notification]:
     return stored
 
 
+def _shape(value: Any) -> str:
+    """A filter's keys (and its operators' names), its values left out: `{a: {$lt: x}}` is
+    `a.$lt`."""
+    if not isinstance(value, dict):
+        return ""
+    parts = []
+    for key, inner in value.items():
+        operators = [k for k in inner if k.startswith("$")] if isinstance(inner, dict) else []
+        parts.append(f"{key}.{'.'.join(operators)}" if operators else key)
+    return ",".join(parts)
+
+
+class StatementLog(monitoring.CommandListener):
+    """Every statement with when it started, its command, collection and filter's shape, and
+    its round trip: ranked by total time over a window of the run (`--statements`)."""
+
+    def __init__(self) -> None:
+        self.enabled = False
+        self.done: list[tuple[float, str, float]] = []  # (started, what, seconds)
+        self._started: dict[int, tuple[float, str]] = {}
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if not self.enabled or event.command_name == "getMore":
+            return
+        command = event.command
+        target = command.get(event.command_name)
+        where = target if isinstance(target, str) else ""
+        shape = _shape(command.get("filter"))
+        for many in ("updates", "deletes"):
+            if many in command:
+                shape = _shape(command[many][0].get("q")) + f" x{len(command[many])}"
+        if "documents" in command:
+            shape = f"x{len(command['documents'])}"
+        # A retryable write (numbered, outside a transaction): SecantusDB keeps its record.
+        numbered = "txnNumber" in command and "autocommit" not in command
+        what = f"{event.command_name} {where} {{{shape}}}{' retryable' if numbered else ''}"
+        self._started[event.request_id] = (time.time(), what)
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        self._done(event.request_id, event.duration_micros)
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        self._done(event.request_id, event.duration_micros)
+
+    def _done(self, request_id: int, micros: int) -> None:
+        started = self._started.pop(request_id, None)
+        if started is not None:
+            self.done.append((started[0], started[1], micros / 1e6))
+
+    def ranked(self, start: float, end: float, label: str, top: int = 15) -> str:
+        seconds: Counter[str] = Counter()
+        calls: Counter[str] = Counter()
+        for at, what, took in self.done:
+            if start <= at < end:
+                seconds[what] += took
+                calls[what] += 1
+        total = sum(seconds.values())
+        lines = [f"statements {label}: {sum(calls.values())} calls, {total:.2f} s round trips"]
+        for what, took in seconds.most_common(top):
+            lines.append(
+                f"  {what:<70} {calls[what]:>6} calls {took:7.2f} s "
+                f"{1000 * took / calls[what]:7.2f} ms each"
+            )
+        return "\n".join(lines)
+
+
+def _windows_report(
+    rows: list[tuple[tuple[float, float], dict[str, float], int, int]], log: StatementLog
+) -> str:
+    """The webhooks stored and handled in each 10 s of the run, the statements sent and the
+    CPU of each process a handled webhook in it: what grows as the collections do."""
+    lines = ["by 10 s: from, stored, handled, statements a handled webhook; CPU ms a handled one"]
+    for (at0, cpu0, stored0, handled0), (at1, cpu1, stored1, handled1) in itertools.pairwise(rows):
+        handled = max(handled1 - handled0, 1)
+        sent = sum(1 for t, _, _ in log.done if at0[1] <= t < at1[1])
+        per = ", ".join(f"{name} {1000 * (cpu1[name] - cpu0[name]) / handled:.1f}" for name in cpu0)
+        lines.append(
+            f"  {at0[0]:5.0f} s {stored1 - stored0:5d} {handled1 - handled0:5d} "
+            f"{sent / handled:5.1f}; {per}"
+        )
+    return "\n".join(lines)
+
+
 def _reasons(failed: Counter[str]) -> str:
     return f" ({', '.join(f'{why}: {n}' for why, n in failed.most_common())})" if failed else ""
 
@@ -150,7 +236,10 @@ def _cpu_line(label: str, before: dict[str, float], after: dict[str, float]) -> 
 async def main_async(args: argparse.Namespace, uri: str, db_pid: int | None) -> None:
     # Counted in every run (the statements a webhook sends); printed by command with --profile.
     commands = CommandTimes()
-    db = connect(uri, f"bench_ingest_{uuid.uuid4().hex[:6]}", event_listeners=[commands])
+    statements_log = StatementLog()
+    db = connect(
+        uri, f"bench_ingest_{uuid.uuid4().hex[:6]}", event_listeners=[commands, statements_log]
+    )
     await ensure_indexes(db)
     services = await build_services(db, SystemClock())
     port, standin_port = free_port(), free_port()
@@ -166,7 +255,11 @@ async def main_async(args: argparse.Namespace, uri: str, db_pid: int | None) -> 
     linked, local = "bench-tiktok", "bench-graphql"
     link = ShopLink(linked, TIKTOK_SHOP, APP_KEY, CIPHER, base, APP_SECRET, TOKEN)
     connection = TikTokConnection(
-        services, settings_link=link, reconcile_seconds=3600, warn_poll_seconds=3600
+        services,
+        settings_link=link,
+        reconcile_seconds=3600,
+        warn_poll_seconds=3600,
+        inbox_workers=args.inbox_workers,
     )
     stages = _profiled(connection) if args.profile else None
     arrived = _arrivals(connection)
@@ -207,8 +300,20 @@ async def main_async(args: argparse.Namespace, uri: str, db_pid: int | None) -> 
         # -- webhooks -----------------------------------------------------------------------
         cpu_before = _cpu(pids)
         commands.reset()
+        statements_log.enabled = args.statements
         print(f"load average before: {load_average()}", flush=True)
         start = time.perf_counter()
+        windows: list[tuple[tuple[float, float], dict[str, float], int, int]] = []
+
+        async def sample() -> None:
+            """Every 10 s: the processes' CPU, the webhooks stored and those seen so far."""
+            while True:
+                handled = sum(1 for k in seen if k[0] == linked)
+                stamp = (time.perf_counter() - start, time.time())
+                windows.append((stamp, _cpu(pids), len(arrived), handled))
+                await asyncio.sleep(10)
+
+        sampler = asyncio.create_task(sample()) if args.statements else None
         # Asked for by a process of its own (benchmarks/standin_changes.py).
         changes = [sys.executable, "-m", "benchmarks.standin_changes", base, str(args.rate)]
         driver = subprocess.Popen([*changes, str(count)], cwd=ROOT)
@@ -272,6 +377,20 @@ async def main_async(args: argparse.Namespace, uri: str, db_pid: int | None) -> 
             f"{service_cpu:.1f} ms a webhook",
             flush=True,
         )
+        if sampler is not None:
+            sampler.cancel()
+            end = (
+                (time.perf_counter() - start, time.time()),
+                _cpu(pids),
+                len(arrived),
+                len(hook_ms),
+            )
+            print(_windows_report([*windows, end], statements_log))
+        if args.statements:
+            statements_log.enabled = False
+            first, last = min(arrivals, default=0), max(arrivals, default=0)
+            print(statements_log.ranked(first, first + 10, "in the first 10 s of arrivals"))
+            print(statements_log.ranked(last - 10, last, "in the last 10 s of arrivals"))
         if stages is not None:
             print(hook_stages)
             print(hook_commands)
@@ -408,10 +527,18 @@ def main() -> None:
         "sends many at once)",
     )
     parser.add_argument(
+        "--inbox-workers", type=int, default=1, help="the connection's inbox workers (as run: 1)"
+    )
+    parser.add_argument(
         "--no-baseline", action="store_true", help="the webhooks only, no GraphQL baseline"
     )
     parser.add_argument(
         "--profile", action="store_true", help="print the inbox worker's time by stage, and CPU"
+    )
+    parser.add_argument(
+        "--statements",
+        action="store_true",
+        help="rank the statements by round-trip time in the webhooks' first and last 10 s",
     )
     args = parser.parse_args()
 

@@ -190,9 +190,5 @@ class ResultMutations:
 
         # Strawberry reads the mutation's argument and result from the resolver, and its name
         # from the attribute it is assigned to.
-        resolve.__annotations__ = {
-            "info": Info[Context, Any],
-            "input": input_type,
-            "return": self.union,
-        }
+        resolve.__annotations__ |= {"input": input_type, "return": self.union}
         return strawberry.mutation(resolve, description=description)

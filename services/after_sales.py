@@ -11,14 +11,14 @@ the same instant conflict and the loser reruns on the state that won (storage/or
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
 
-from models import access, cancellations, commands, events
+from models import access, commands, events
 from models import after_sale_decisions as decisions
 from models import after_sale_shipping as shipping
 from models.actors import Actor
@@ -36,9 +36,8 @@ from models.refund_ledger import RefundBreakdown
 from models.requests import Opening
 from models.ticket_facts import facts_of_after_sale
 from services.request_reads import RequestReads
-from services.request_writes import Decided, KindOfRequest, OnWrite, RequestWrites, admit
+from services.request_writes import Decided, KindOfRequest, OnWrite, admit
 from storage import after_sales as store
-from storage import cancellations as cancellation_store
 from storage import orders as order_store
 from storage import policies, replacement_orders
 from storage.after_sales import AfterSaleFilter
@@ -69,11 +68,6 @@ _STEPS: dict[type[AfterSaleCommand], Callable[[Step, Any], AfterSaleOutcome]] = 
 }
 
 
-def _on(case: AfterSalesCase, r: AfterSaleRequest, actor: Actor, now: datetime) -> Step:
-    """A step on `r` as its order's case holds it now."""
-    return Step(r, case.order, case.ledger, actor, now, case.replacement_order(r))
-
-
 @dataclass(frozen=True)
 class _Change:
     outcome: AfterSaleOutcome
@@ -82,7 +76,7 @@ class _Change:
 
 class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFilter]):
     def __init__(self, db: Database, clock: Clock, on_write: OnWrite | None = None) -> None:
-        super().__init__(RequestWrites(db, clock, KIND, on_write), AfterSaleTab, AfterSaleFilter())
+        super().__init__(db, clock, KIND, on_write, AfterSaleTab, AfterSaleFilter())
 
     async def handle(
         self, actor: Actor, command: AfterSaleCommand, key: str | None = None
@@ -90,52 +84,45 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         """The one entry of every after-sale use case (models/commands.py)."""
         if isinstance(command, commands.ActOnAfterSaleDeadlines):
             return await self.act_on_deadlines(actor, list(command.request_ids))
-        return await self.writes.one(actor, command, key, self._opening, self._step)
+        return await self.one(actor, command, key, self._open, self._take)
 
-    def _opening(
+    async def _open(
         self,
         actor: Actor,
         c: commands.RequestAfterSale | commands.RefundOrder | commands.PlatformRefund,
         permit: access.Permit,
-    ) -> Callable[[Session], Awaitable[AfterSaleRequest]]:
+        session: Session,
+    ) -> AfterSaleRequest:
         """R1, P1 (a buyer's request), R5 (a second one, linked), R10 (instant refund); R9, R10
         (a refund with no buyer request): decided on the order's case, written in one go."""
+        cases = await self._cases([c.order_id], session)
+        case, new_id, now = cases[c.order_id], f"afs_{ObjectId()}", self.clock.now()
+        order = case.order
+        admit(actor, order, permit)
+        # A request keeps the policy it was opened under (Y1): read once, here.
+        book = await policies.book_for(self.db, order.categories, session)
+        if isinstance(c, commands.RequestAfterSale):
+            asked = dict(c.lines)
+            categories = [line.category for line in order.lines if line.line_id in asked]
+            policy = book.for_order(categories or order.categories)  # kept on the request (Y1)
+            opening = Opening(policy, now, new_id, book.calendar)
+            outcome = request_by_buyer(case, actor, c, opening)
+        else:
+            opening = Opening(book.for_order(order.categories), now, new_id)
+            outcome = refund_without_request(case, actor, c, opening)
+        case.apply(outcome)
+        [saved] = await self._write(session, actor, cases, [_Change(outcome, None)])
+        return saved
 
-        async def write(session: Session) -> AfterSaleRequest:
-            cases = await self._cases([c.order_id], session)
-            case, new_id, now = cases[c.order_id], f"afs_{ObjectId()}", self.clock.now()
-            order = case.order
-            admit(actor, order, permit)
-            # A request keeps the policy it was opened under (Y1): read once, here.
-            book = await policies.book_for(self.db, order.categories, session)
-            if isinstance(c, commands.RequestAfterSale):
-                asked = dict(c.lines)
-                categories = [line.category for line in order.lines if line.line_id in asked]
-                policy = book.for_order(categories or order.categories)  # kept on the request (Y1)
-                opening = Opening(policy, now, new_id, book.calendar)
-                outcome = request_by_buyer(case, actor, c, opening)
-            else:
-                opening = Opening(book.for_order(order.categories), now, new_id)
-                outcome = refund_without_request(case, actor, c, opening)
-            return await self._write_one(session, actor, cases, _Change(outcome, None))
-
-        return write
-
-    def _step(
-        self, actor: Actor, c: AfterSaleCommand
-    ) -> Callable[[Session, AfterSaleRequest], Awaitable[AfterSaleRequest]]:
-        """A step on one request: the domain's rule on the order's case, written in one go (who
-        may take it is the command's permit, checked before: RequestWrites.one)."""
-        step = _STEPS.get(type(c))
-        if step is None:
-            raise TypeError(f"not a step on an after-sale request: {c!r}")
-
-        async def write(session: Session, r: AfterSaleRequest) -> AfterSaleRequest:
-            cases = await self._cases([r.order_id], session)
-            outcome = step(_on(cases[r.order_id], r, actor, self.clock.now()), c)
-            return await self._write_one(session, actor, cases, _Change(outcome, r))
-
-        return write
+    async def _take(
+        self, actor: Actor, c: AfterSaleCommand, r: AfterSaleRequest, session: Session
+    ) -> AfterSaleRequest:
+        """A step on one request: the domain's rule (`_STEPS`) on the order's case, written in
+        one go (who may take it is the command's permit, checked before: RequestWrites.one)."""
+        step = _STEPS[type(c)]
+        now = self.clock.now()
+        [saved] = await self._decide_each(session, actor, [r], lambda s: step(s, c), now)
+        return saved
 
     async def act_on_deadlines(self, actor: Actor, ids: list[str]) -> list[AfterSaleRequest]:
         """R3, R5, R8: the platform's move on each of these requests whose deadline has passed,
@@ -150,7 +137,8 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
                 return None  # moved by someone else, or not due after all
 
         async def work(session: Session) -> list[AfterSaleRequest]:
-            return await self._decide_each(session, actor, ids, due, now)
+            found = await store.get_many(self.db, ids, session)
+            return await self._decide_each(session, actor, found, due, now)
 
         return await self.db.transaction(
             work, serial=await shops_of(self.db, self.db.after_sales, ids)
@@ -165,8 +153,9 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         ids = [o.replacement_request_id for o in orders if o.replacement_request_id]
         if ids:
             # None when the request moved on (refunded instead, say): the order alone moves.
+            found = await store.get_many(self.db, ids, session)
             follow = shipping.follow_replacement_order
-            await self._decide_each(session, actor, ids, follow, self.clock.now())
+            await self._decide_each(session, actor, found, follow, self.clock.now())
 
     async def set_policy(self, actor: Actor, category: str, policy: CategoryPolicy) -> None:
         """Y1: the platform sets a category's policy; requests already open keep theirs."""
@@ -188,33 +177,16 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
 
     # ---- reads ---------------------------------------------------------------------------
 
-    async def for_order(self, order: Order) -> list[AfterSaleRequest]:
-        """Every request of an order, oldest first (the order's viewer sees them all)."""
-        return (await store.for_orders(self.db, [order.id]))[order.id]
-
     async def line_eligibility(self, actor: Actor, order_id: str) -> tuple[LineEligibility, ...]:
         order, ledger = await self.visible_order(actor, order_id)
         case = AfterSalesCase(order, ledger, await self.for_order(order))
         book = await policies.book_for(self.db, order.categories)
         return line_eligibility(case, book, self.clock.now())
 
-    async def quote_request(self, actor: Actor, request_id: str) -> RefundBreakdown:
+    async def quote(self, actor: Actor, request_id: str) -> RefundBreakdown:
         """What the request paid, or would pay now: the code that pays it (quote_for_request)."""
         r = await self.get(actor, request_id)
         return quote_for_request(r, *await self.order(r.order_id))
-
-    async def quote_cancellation(self, actor: Actor, cancellation_id: str) -> RefundBreakdown:
-        """What a cancellation paid, or would pay if accepted now (the cancellation's own code)."""
-        c = await cancellation_store.get(self.db, cancellation_id)
-        if c is None:
-            raise NotFound(f"no cancellation {cancellation_id}", field="cancellationId")
-        what = f"cancellation {cancellation_id}"
-        access.require_view(actor, c.shop_id, c.buyer_id, what, "cancellationId")
-        refund = c.refund
-        if refund is None:
-            order, _ = await self.order(c.order_id)
-            refund = cancellations.refund_if_accepted(c, order, self.clock.now())
-        return RefundBreakdown(refund.items, refund.shipping)
 
     async def policy(self, category: str) -> CategoryPolicy:
         return (await policies.book_for(self.db, [category])).for_category(category)
@@ -234,43 +206,32 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         existing = await store.for_orders(self.db, ids, session)
         linked = [rid for o, _ in orders.values() for rid in o.replacement_order_ids]
         replacements = await order_store.get_many(self.db, linked, session) if linked else {}
-        return {
-            i: AfterSalesCase(
-                order,
-                ledger,
-                existing[i],
-                {rid: replacements[rid] for rid in order.replacement_order_ids},
-            )
-            for i, (order, ledger) in orders.items()
-        }
+        cases = {}
+        for i, (order, ledger) in orders.items():
+            its_own = {rid: replacements[rid] for rid in order.replacement_order_ids}
+            cases[i] = AfterSalesCase(order, ledger, existing[i], its_own)
+        return cases
 
     async def _decide_each(
         self,
         session: Session,
         actor: Actor,
-        ids: list[str],
+        found: list[AfterSaleRequest],
         move: Callable[[Step], AfterSaleOutcome | None],
         now: datetime,
     ) -> list[AfterSaleRequest]:
-        """These requests, each moved in turn at `now` on its order's case as the ones before
-        left it (None: nothing to do for it), and what was decided written."""
-        found = await store.get_many(self.db, ids, session)
+        """These requests as read, each moved in turn at `now` on its order's case as the ones
+        before left it (None: nothing to do for it), and what was decided written."""
         cases = await self._cases([r.order_id for r in found], session)
         changes = []
         for r in found:
             case = cases[r.order_id]
-            outcome = move(_on(case, r, actor, now))
+            # A step on `r` as its order's case holds it now.
+            outcome = move(Step(r, case.order, case.ledger, actor, now, case.replacement_order(r)))
             if outcome is not None:
                 case.apply(outcome)
                 changes.append(_Change(outcome, r))
         return await self._write(session, actor, cases, changes)
-
-    async def _write_one(
-        self, session: Session, actor: Actor, cases: dict[str, AfterSalesCase], change: _Change
-    ) -> AfterSaleRequest:
-        cases[change.outcome.request.order_id].apply(change.outcome)
-        [saved] = await self._write(session, actor, cases, [change])
-        return saved
 
     async def _write(
         self,
@@ -287,14 +248,9 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
             return []
         touched = [cases[i] for i in dict.fromkeys(ch.outcome.request.order_id for ch in changes)]
         # P4: the replacement orders the steps placed (with their intake records) or moved.
-        await replacement_orders.write(
-            self.db,
-            actor,
-            [o for ch in changes for o in ch.outcome.new_orders],
-            [m for ch in changes for m in ch.outcome.moved_orders],
-            self.clock.now(),
-            session,
-        )
+        placed = [o for ch in changes for o in ch.outcome.new_orders]
+        moved = [m for ch in changes for m in ch.outcome.moved_orders]
+        await replacement_orders.write(self.db, actor, placed, moved, self.clock.now(), session)
         decided = Decided(
             [(ch.before, ch.outcome.request) for ch in changes],
             # Every step writes its order with the ledger, paying or not: the claim on the case.
@@ -310,4 +266,4 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
                 for r in ch.outcome.superseded
             ],
         )
-        return await self.writes.record(session, actor, decided)
+        return await self.record(session, actor, decided)

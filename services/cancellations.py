@@ -8,7 +8,7 @@ ledger, the tab counters, the notifications and the idempotency key.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,10 +22,11 @@ from models.clock import Clock
 from models.commands import CancelUnpaidOrder
 from models.errors import DomainError
 from models.orders import Order
+from models.refund_ledger import RefundBreakdown
 from models.requests import Opening
 from models.ticket_facts import facts_of_cancellation
 from services.request_reads import RequestReads
-from services.request_writes import Decided, KindOfRequest, OnWrite, RequestWrites, admit
+from services.request_writes import Decided, KindOfRequest, OnWrite, admit
 from storage import cancellations as cancellation_store
 from storage import orders as order_store
 from storage import policies
@@ -66,8 +67,7 @@ def new_cancellation_id() -> str:
 
 class CancellationService(RequestReads[Cancellation, CancellationTab, CancellationFilter]):
     def __init__(self, db: Database, clock: Clock, on_write: OnWrite | None = None) -> None:
-        writes = RequestWrites(db, clock, KIND, on_write)
-        super().__init__(writes, CancellationTab, CancellationFilter())
+        super().__init__(db, clock, KIND, on_write, CancellationTab, CancellationFilter())
 
     async def handle(
         self, actor: Actor, command: commands.CancellationCommand, key: str | None = None
@@ -78,9 +78,9 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
                 return await self.auto_accept(actor, list(command.cancellation_ids))
             case commands.CancelUnpaidOrders():
                 return await self.cancel_unpaid_orders(actor, list(command.order_ids))
-        return await self.writes.one(actor, command, key, self._opening, self._step)
+        return await self.one(actor, command, key, self._open, self._take)
 
-    def _opening(
+    async def _open(
         self,
         actor: Actor,
         c: commands.RequestCancellation
@@ -88,35 +88,28 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
         | commands.CancelOrderLines
         | commands.CancelUnpaidOrder,
         permit: access.Permit,
-    ) -> Callable[[Session], Awaitable[Cancellation]]:
+        session: Session,
+    ) -> Cancellation:
         """A command that opens a request on its order, decided on the order as read in the
         transaction, written in one go."""
+        order, ledger = await self.order(c.order_id, session)
+        admit(actor, order, permit)
+        # A request keeps the policy it was opened under (Y1): read it once, here.
+        book = await policies.book_for(self.db, order.categories, session)
+        policy, now = book.for_order(order.categories), self.clock.now()
+        opening = Opening(policy, now, new_cancellation_id(), book.calendar)
+        outcome = STEPS[type(c)](opening, OnOrder(order, ledger, actor, now), c)
+        [saved] = await self._write(session, actor, [_Change(outcome, None, order)])
+        return saved
 
-        async def write(session: Session) -> Cancellation:
-            order, ledger = await self.order(c.order_id, session)
-            admit(actor, order, permit)
-            # A request keeps the policy it was opened under (Y1): read it once, here.
-            book = await policies.book_for(self.db, order.categories, session)
-            policy, now = book.for_order(order.categories), self.clock.now()
-            opening = Opening(policy, now, new_cancellation_id(), book.calendar)
-            outcome = STEPS[type(c)](opening, OnOrder(order, ledger, actor, now), c)
-            [saved] = await self._write(session, actor, [_Change(outcome, None, order)])
-            return saved
-
-        return write
-
-    def _step(
-        self, actor: Actor, c: commands.Command
-    ) -> Callable[[Session, Cancellation], Awaitable[Cancellation]]:
+    async def _take(
+        self, actor: Actor, c: commands.Command, before: Cancellation, session: Session
+    ) -> Cancellation:
         """A command on a waiting request, decided on its order as read in the transaction."""
-
-        async def write(session: Session, before: Cancellation) -> Cancellation:
-            order, ledger = await self.order(before.order_id, session)
-            outcome = STEPS[type(c)](before, OnOrder(order, ledger, actor, self.clock.now()), c)
-            [saved] = await self._write(session, actor, [_Change(outcome, before, order)])
-            return saved
-
-        return write
+        order, ledger = await self.order(before.order_id, session)
+        outcome = STEPS[type(c)](before, OnOrder(order, ledger, actor, self.clock.now()), c)
+        [saved] = await self._write(session, actor, [_Change(outcome, before, order)])
+        return saved
 
     async def auto_accept(self, actor: Actor, ids: list[str]) -> list[Cancellation]:
         """C6: these requests, if still waiting past their response window, accepted by the
@@ -170,13 +163,19 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
 
     # ---- reads ---------------------------------------------------------------------------
 
-    async def for_order(self, order: Order) -> list[Cancellation]:
-        return await cancellation_store.for_order(self.db, order.id)
-
     async def eligibility(self, actor: Actor, order_id: str) -> domain.Eligibility:
         order, _ = await self.visible_order(actor, order_id)
         book = await policies.book_for(self.db, order.categories)
         return domain.buyer_eligibility(order, book.for_order(order.categories), self.clock.now())
+
+    async def quote(self, actor: Actor, cancellation_id: str) -> RefundBreakdown:
+        """What a cancellation paid, or would pay if accepted now (the cancellation's own code)."""
+        c = await self.get(actor, cancellation_id, "cancellationId")
+        refund = c.refund
+        if refund is None:
+            order, _ = await self.order(c.order_id)
+            refund = domain.refund_if_accepted(c, order, self.clock.now())
+        return RefundBreakdown(refund.items, refund.shipping)
 
     # ---- the one write path --------------------------------------------------------------
 
@@ -192,4 +191,4 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
             [n for ch in changes for n in ch.outcome.notifications],
             [events.of_cancellation(ch.outcome) for ch in changes],
         )
-        return await self.writes.record(session, actor, decided)
+        return await self.record(session, actor, decided)

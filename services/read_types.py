@@ -9,6 +9,7 @@ from storage.cancellations import CancellationFilter
 from storage.events import StoredEvent
 from storage.evidence import Evidence
 from storage.orders import OrderFilter
+from storage.request_store import TabPage
 from storage.tickets import UNASSIGNED, TicketFilter
 from storage.webhooks import Delivery, DeliveryStatus, Webhook, WebhookStatus
 
@@ -21,6 +22,7 @@ __all__ = [
     "Evidence",
     "OrderFilter",
     "StoredEvent",
+    "TabPage",
     "TicketFilter",
     "Webhook",
     "WebhookStatus",

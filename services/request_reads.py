@@ -7,56 +7,45 @@ reads the tab counters moved by every write).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from models import access
 from models.actors import Actor
 from models.errors import NotFound
 from models.orders import Order
 from models.refund_ledger import RefundLedger
-from services.request_writes import RequestWrites
+from services.request_writes import R, RequestWrites
 from storage import orders as order_store
 from storage import tab_counts
 from storage.mongo import Session
 from storage.pagination import Page
+from storage.request_store import TabPage
 
-R = TypeVar("R")
 Tab = TypeVar("Tab", bound=Enum)
 Filter = TypeVar("Filter")
 
 
-class RequestReads(Generic[R, Tab, Filter]):
-    """The reads of the kind whose write path is `writes` (its store, section and name); the
-    base of each kind's service, which writes through `writes`."""
+@dataclass(eq=False)  # a service: equal to itself alone
+class RequestReads(RequestWrites[R], Generic[R, Tab, Filter]):
+    """The reads of one kind of request, through the store, section and name of its write path;
+    its tabs, and the filter that is the whole shop."""
 
-    def __init__(self, writes: RequestWrites[Any], tabs: type[Tab], whole_shop: Filter) -> None:
-        self.writes = writes
-        self.clock = writes.clock
-        self.db = writes.db
-        self.kind = writes.kind
-        self.tabs = tabs
-        self.whole_shop = whole_shop
+    tabs: type[Tab]
+    whole_shop: Filter
 
-    async def get(self, actor: Actor, request_id: str) -> R:
+    async def get(self, actor: Actor, request_id: str, field: str = "id") -> R:
+        """The request, to whoever may see it; `field` is the argument that named it."""
         r = await self.kind.store.get(self.db, request_id)
         if r is None:
-            raise NotFound(f"no {self.kind.name} {request_id}", field="id")
-        access.require_view(actor, r.shop_id, r.buyer_id, f"{self.kind.name} {request_id}")
-        return r  # type: ignore[no-any-return]
+            raise NotFound(f"no {self.kind.name} {request_id}", field=field)
+        access.require_view(actor, r.shop_id, r.buyer_id, f"{self.kind.name} {request_id}", field)
+        return r
 
-    async def page(
-        self,
-        actor: Actor,
-        shop_id: str | None,
-        tab: Tab | None,
-        f: Filter,
-        sort: str,
-        first: int,
-        after: str | None,
-    ) -> tuple[list[R], Page]:
+    async def page(self, actor: Actor, shop_id: str | None, asked: TabPage) -> tuple[list[R], Page]:
         scope = access.request_scope(actor, shop_id)
-        return await self.kind.store.page(self.db, scope, tab, f, sort, first, after)  # type: ignore[arg-type]
+        return await self.kind.store.page(self.db, scope, asked)
 
     async def tab_counts(self, actor: Actor, shop_id: str | None, f: Filter) -> dict[Tab, int]:
         """Counters when the whole shop is asked for (one read); index-backed counts otherwise."""
@@ -65,6 +54,10 @@ class RequestReads(Generic[R, Tab, Filter]):
             stored = await tab_counts.read(self.db, scope.shop_id, self.kind.section)
             return {tab: max(0, stored.get(tab.value, 0)) for tab in self.tabs}
         return {tab: await self.kind.store.count(self.db, scope, tab, f) for tab in self.tabs}  # type: ignore[arg-type]
+
+    async def for_order(self, order: Order) -> list[R]:
+        """Every request of an order, in the kind's order (the order's viewer sees them all)."""
+        return (await self.kind.store.for_orders(self.db, [order.id]))[order.id]
 
     async def order(
         self, order_id: str, session: Session | None = None

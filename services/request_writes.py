@@ -2,7 +2,7 @@
 
 A use case on one request (`RequestWrites.one`) opens one on an order or takes a step on the
 request its command names, checked against the command's permit (who may take it: the kind of
-actor whose step it is), and runs once (`once`): in one transaction, queued on its shop, it
+actor whose step it is), and runs once: in one transaction, queued on its shop, it
 recalls the caller's idempotency key (a repeat returns the first outcome if the caller may still
 make the call on it, a different command under the same key is refused), writes, and remembers
 the key with the command's fingerprint (models/commands.py). Whatever a kind decided, a batch of
@@ -16,8 +16,9 @@ document with its change.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 from models import access
@@ -76,10 +77,10 @@ class Decided(Generic[R]):
     closed: Sequence[tuple[R, R]] = ()
 
 
-# A kind's use case on one request: given the actor, the command (and for an opening its
-# permit), the write it runs in its transaction (a step's given the request as read).
-OpeningWrite = Callable[[Any, Any, Permit], Callable[[Session], Awaitable[R]]]
-StepWrite = Callable[[Any, Any], Callable[[Session, R], Awaitable[R]]]
+# A kind's use case on one request, run in its transaction (the session, last): given the actor
+# and the command, and to open a request its permit, to take a step the request as read.
+OpeningWrite = Callable[[Actor, Any, Permit, Session], Awaitable[R]]
+StepWrite = Callable[[Actor, Any, R, Session], Awaitable[R]]
 
 
 @dataclass(frozen=True)
@@ -101,9 +102,10 @@ class KindOfRequest(Generic[R]):
         return head + "".join(word.title() for word in rest)
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)  # a service: equal to itself alone
 class RequestWrites(Generic[R]):
-    """The write path one kind of request shares with every other."""
+    """The write path one kind of request shares with every other; with its reads
+    (services/request_reads.py), the base of the kind's service."""
 
     db: Database
     clock: Clock
@@ -120,39 +122,29 @@ class RequestWrites(Generic[R]):
     ) -> R:
         """`command` run once: one that opens a request on its order, queued on the order's
         shop; or a step on the request it names, read in the transaction (a missing one is
-        NotFound), checked against the command's permit, then written."""
+        NotFound), checked against the command's permit, then written. In one transaction queued
+        on that shop (storage/mongo.py), unless this caller's key recalls a first outcome: that
+        one is returned if the permit still lets the caller make the call on it
+        (models/access.py)."""
         permit = _PERMITS[command.sender](actor)
+        write: Callable[[Session], Awaitable[R]]
         if isinstance(command, Opening):
             order_id = command.order_id  # type: ignore[attr-defined]
             shop = actor.shop_id or await shop_of(self.db, self.db.orders, order_id)
-            write = opening(actor, command, permit)
-            return await self.once(actor, command, key, write, permit, shop)
-        request_id, take = getattr(command, self.kind.request_field), step(actor, command)
+            write = partial(opening, actor, command, permit)
+        else:
+            request_id = getattr(command, self.kind.request_field)
+            shop = actor.shop_id or await shop_of(self.db, self.kind.store.of(self.db), request_id)
 
-        async def work(session: Session) -> R:
-            r = await self.kind.store.get(self.db, request_id, session)
-            missing = NotFound(f"no {self.kind.name} {request_id}", field=self.kind.api_field)
-            if r is None:
-                raise missing
-            access.require_known(actor, r.shop_id, r.buyer_id, missing)
-            permit(r.shop_id, r.buyer_id)
-            return await take(session, r)
+            async def write(session: Session) -> R:
+                r = await self.kind.store.get(self.db, request_id, session)
+                missing = NotFound(f"no {self.kind.name} {request_id}", field=self.kind.api_field)
+                if r is None:
+                    raise missing
+                access.require_known(actor, r.shop_id, r.buyer_id, missing)
+                permit(r.shop_id, r.buyer_id)
+                return await step(actor, command, r, session)
 
-        shop = actor.shop_id or await shop_of(self.db, self.kind.store.of(self.db), request_id)
-        return await self.once(actor, command, key, work, permit, shop)
-
-    async def once(
-        self,
-        actor: Actor,
-        command: Command,
-        key: str | None,
-        write: Callable[[Session], Awaitable[R]],
-        permit: Permit,
-        shop: Hashable | Iterable[Hashable] | None,
-    ) -> R:
-        """`write` in one transaction queued on `shop` (storage/mongo.py), unless this caller's
-        key recalls a first outcome: that one is returned if `permit` still lets the caller
-        make the call on it (models/access.py)."""
         print_ = fingerprint(command)
 
         async def work(session: Session) -> R:

@@ -9,8 +9,9 @@ dies), so an accepted webhook is never lost and TikTok's timeout is never near. 
 `tts_notification_id` within the replay window is answered 200 and not handled again; an older
 one is answered 200 and ignored. The worker takes the waiting webhooks in batches, reads
 TikTok's current view of what they name (one call per kind) and hands it to the mirror
-(services/tiktok_mirror.py), which places a batch's orders and opens its new requests in one
-transaction each; a part that fails is handled again one webhook at a time. The reconciler
+(services/tiktok_batches.py, services/tiktok_mirror.py), which places a batch's orders and opens
+its new requests in one transaction each; a part that fails is handled again one webhook at a
+time. The reconciler
 pages through the search endpoints of every linked shop by update time and does the same for
 what no webhook told.
 """
@@ -38,15 +39,11 @@ from integrations.tiktok_shop.credentials import ShopLink
 from integrations.tiktok_shop.open_api import (
     SECRET_PARAMS_HIDDEN,
     OpenApi,
-    OpenApiRefused,
-    OpenApiUnavailable,
 )
 from integrations.tiktok_shop.return_paths import target_of
 from integrations.tiktok_shop.sealing import DEVELOPMENT_SEAL_KEY, Sealer
 from integrations.tiktok_shop.signing import verify_webhook
 from integrations.tiktok_shop.statuses import (
-    CANCELLATION_STATUSES,
-    RETURN_STATUSES,
     cancellation_status,
 )
 from models import access
@@ -55,11 +52,11 @@ from models.errors import DomainError, Forbidden, ValidationFailed
 from models.policy import DAY, CategoryPolicy
 from process.stopping import cancel_until_done
 from services.bootstrap import Services
+from services.tiktok_batches import ORDER_KIND, RETRYABLE, Batches, named
 from services.tiktok_decisions import DecisionSender
 from services.tiktok_mirror import (
     CANCELLATION,
     CATEGORY,
-    Known,
     TikTokMirror,
     marketplace_seller,
 )
@@ -72,14 +69,10 @@ from storage import tiktok_requests as mirrors
 
 log = logging.getLogger("aftersales.tiktok")
 
-ORDER, CANCEL, RETURN, REFUND = 1, 11, 12, 67
-ORDER_KIND = "order"
 # Webhooks a process holds in memory for its workers; past it, one waits for a claim.
 ACCEPTED_QUEUE = 10_000
 # How long a webhook's check may use a link read before (`_link_of`).
 LINK_CACHE = timedelta(seconds=1)
-# What a webhook's handling may fail with and be tried again for, later or on its own.
-RETRYABLE = (OpenApiUnavailable, OpenApiRefused, DomainError, LookupError)
 # The tag a ticket gets when TikTok's deadline for the seller's answer is near.
 DEADLINE_TAG = "tiktok-deadline-soon"
 # The linked shops' category (services/tiktok_mirror.py): TikTok decides every window, so the
@@ -127,6 +120,7 @@ class TikTokConnection:
             services.db, services.clock, services.orders.intake, services.requests
         )
         self.returns = TikTokReturns(self.mirror)
+        self.batches = Batches(self.db, self.sealer, self.mirror, self.returns, self._api)
         self.decisions = services.tiktok_decisions  # the gate of every entry point's decisions
         self.sender = DecisionSender(
             services.db,
@@ -272,27 +266,32 @@ class TikTokConnection:
                 self.db, owner, self.clock.now(), self.inbox_lease, self.inbox_batch
             )
         if not items:
-            items, owner = self._held_batch(), self._accept_owner
+            items, owner = await self._held_batch(), self._accept_owner
         if not items:
             return 0
         repeats = await inbox.seen_of(self.db, [i.id for i in items])
-        failed = await self._handle_batch([i for i in items if i.id not in repeats])
+        failed = await self.batches.handle([i for i in items if i.id not in repeats])
         await inbox.finish_many(self.db, [i for i in items if i.id not in failed], owner)
         for item in items:
             if item.id in failed:
                 await self._one(item)
         return len(items)
 
-    def _held_batch(self) -> list[inbox.Notification]:
-        """Up to a batch of the webhooks this process received, oldest first, each with at
-        least half its lease left (one with less is left to a claim once its lease runs out)."""
-        fresh_until = self.clock.now() + self.inbox_lease / 2
-        items: list[inbox.Notification] = []
-        while self._accepted and len(items) < self.inbox_batch:
-            item = self._accepted.popleft()
-            if item.lease_until is not None and item.lease_until >= fresh_until:
-                items.append(item)
-        return items
+    async def _held_batch(self) -> list[inbox.Notification]:
+        """Up to a batch of the webhooks this process received, oldest first. Those with less
+        than half their lease left have it renewed first, with one write for them (any a claim
+        took once its lease ran out are left to that claim): left to a claim instead, as they
+        were, each waited out its whole lease under a backlog of half a lease or more."""
+        now = self.clock.now()
+        count = min(len(self._accepted), self.inbox_batch)
+        items = [self._accepted.popleft() for _ in range(count)]
+        fresh_until = now + self.inbox_lease / 2
+        stale = [i for i in items if i.lease_until is None or i.lease_until < fresh_until]
+        if not stale:
+            return items
+        renewed = await inbox.renew(self.db, stale, self._accept_owner, now + self.inbox_lease)
+        kept, stale_ids = {i.id: i for i in renewed}, {i.id for i in stale}
+        return [kept.get(i.id, i) for i in items if i.id not in stale_ids or i.id in kept]
 
     async def _one(self, item: inbox.Notification) -> None:
         """Handles one claimed webhook: finished, or left for a later attempt with backoff."""
@@ -307,119 +306,12 @@ class TikTokConnection:
             return
         await inbox.finish(self.db, item, owner)
 
-    async def _handle_batch(self, items: list[inbox.Notification]) -> set[str]:
-        """Each shop's webhooks of the batch: TikTok's views read with one call per kind (the
-        orders, the cancellations, the returns they name, each once), its orders placed in one
-        transaction, the requests new here opened in one transaction, then each view applied
-        (a move, the mirror), side by side. The ids of the webhooks whose part failed, for
-        `_one`."""
-        failed: set[str] = set()
-        by_shop: dict[str, list[inbox.Notification]] = {}
-        for item in items:
-            by_shop.setdefault(item.shop_id, []).append(item)
-        for shop_id, group in by_shop.items():
-            try:
-                failed |= await self._handle_shop(shop_id, group)
-            except Exception as exc:
-                _failed_part(shop_id, "the batch", exc)
-                failed |= {i.id for i in group}
-        return failed
-
-    async def _handle_shop(self, shop_id: str, items: list[inbox.Notification]) -> set[str]:
-        link = await links.get(self.db, shop_id, self.sealer)
-        if link is None:
-            return set()  # unlinked since: nothing to mirror into
-        api = self._api(link)
-        named: dict[tuple[str, str], list[str]] = {}  # (kind, TikTok id) -> webhooks naming it
-        for item in items:
-            for kind, tiktok_id in await self._named(link, item):
-                named.setdefault((kind, tiktok_id), []).append(item.id)
-        failed: set[str] = set()
-
-        def fail(kind: str, ids: list[str]) -> None:
-            for tiktok_id in ids:
-                failed.update(named[kind, tiktok_id])
-
-        order_ids = [i for k, i in named if k == ORDER_KIND]
-        if order_ids:
-            try:
-                await self.mirror.apply_orders(link, await api.orders(order_ids))
-            except Exception as exc:
-                _failed_part(shop_id, "orders", exc)
-                fail(ORDER_KIND, order_ids)
-        for kind, search, field, id_field in (
-            (CANCELLATION, "cancellations", "cancel_ids", "cancel_id"),
-            (RETURN_KIND, "returns", "return_ids", "return_id"),
-        ):
-            ids = [i for k, i in named if k == kind]
-            if not ids:
-                continue
-            try:
-                views, _ = await api.search(search, {field: ids})
-            except Exception as exc:
-                _failed_part(shop_id, search, exc)
-                fail(kind, ids)
-                continue
-            try:
-                known = await self.mirror.known(link, kind, views)
-            except Exception as exc:
-                _failed_part(shop_id, search, exc)
-                fail(kind, ids)
-                continue
-            try:
-                await self.mirror.open_together(link, kind, views, known)
-            except Exception as exc:  # nothing of it written: each view opens its own below
-                _failed_part(shop_id, f"opening {search} together", exc)
-            outcomes = await asyncio.gather(
-                *(self._apply(link, api, kind, view, known) for view in views),
-                return_exceptions=True,
-            )
-            for view, outcome in zip(views, outcomes, strict=True):
-                if not isinstance(outcome, BaseException):
-                    continue
-                if not isinstance(outcome, Exception):
-                    raise outcome  # a cancellation: the worker is stopping
-                _failed_part(shop_id, f"{kind} {view.get(id_field)}", outcome)
-                fail(kind, [str(view[id_field])])
-            try:
-                await self.mirror.record_known(link, known)
-            except Exception as exc:
-                _failed_part(shop_id, f"recording {search}", exc)
-                fail(kind, ids)
-        return failed
-
-    async def _named(self, link: ShopLink, item: inbox.Notification) -> list[tuple[str, str]]:
-        """What a webhook names, as (kind, TikTok id); a status the tables do not know is
-        recorded on the request as it came, never dropped."""
-        data = item.data
-        named: list[tuple[str, str]] = []
-        if item.type == ORDER and data.get("order_id"):
-            named.append((ORDER_KIND, str(data["order_id"])))
-        for kinds, kind, id_field, status_field, known in (
-            ((CANCEL, REFUND), CANCELLATION, "cancel_id", "cancel_status", CANCELLATION_STATUSES),
-            ((RETURN, REFUND), RETURN_KIND, "return_id", "return_status", RETURN_STATUSES),
-        ):
-            if item.type not in kinds or not data.get(id_field):
-                continue
-            reported = str(data.get(status_field) or "")
-            if reported and reported not in known:
-                await mirrors.record(
-                    self.db,
-                    kind,
-                    link.shop_id,
-                    str(data[id_field]),
-                    {"unknown_status": reported, "tiktok_order_id": str(data.get("order_id"))},
-                )
-                log.warning("TikTok webhook %s: unknown %s %s", item.id, status_field, reported)
-            named.append((kind, str(data[id_field])))
-        return named
-
     async def _handle(self, item: inbox.Notification) -> None:
         link = await links.get(self.db, item.shop_id, self.sealer)
         if link is None:
             return  # unlinked since: nothing to mirror into
         api = self._api(link)
-        for kind, tiktok_id in await self._named(link, item):
+        for kind, tiktok_id in await named(self.db, link, item):
             if kind == ORDER_KIND:
                 for view in await api.orders([tiktok_id]):
                     await self.mirror.apply_order(link, view)
@@ -446,20 +338,7 @@ class TikTokConnection:
         )
         for view in views:
             if not _holds(held.get(str(view[id_field])), view):
-                await self._apply(link, api, kind, view)
-
-    async def _apply(
-        self,
-        link: ShopLink,
-        api: OpenApi,
-        kind: str,
-        view: dict[str, Any],
-        known: Known | None = None,
-    ) -> None:
-        if kind == CANCELLATION:
-            await self.mirror.apply_cancellation(link, api, view, known)
-        else:
-            await self.returns.apply_return(link, api, view, known)
+                await self.batches.apply(link, api, kind, view)
 
     async def refresh(self, mirror: mirrors.Mirror) -> None:
         """TikTok's current view of one mirrored request, applied."""
@@ -631,22 +510,6 @@ class TikTokConnection:
             Route("/webhooks/tiktok", webhook, methods=["POST"]),
             Route("/integrations/tiktok/shops/{shop_id}", link_route, methods=["GET", "PUT"]),
         ]
-
-
-def _failed_part(shop_id: str, part: str, exc: Exception) -> None:
-    """A part of a batch that failed is handled again on its own; an unexpected failure is
-    logged with its traceback."""
-    if isinstance(exc, RETRYABLE):
-        log.info(
-            "TikTok inbox, shop %s: %s failed in a batch (%s); one at a time", shop_id, part, exc
-        )
-    else:
-        log.exception(
-            "TikTok inbox, shop %s: %s failed in a batch; one at a time",
-            shop_id,
-            part,
-            exc_info=exc,
-        )
 
 
 def _holds(mirror: mirrors.Mirror | None, view: dict[str, Any]) -> bool:

@@ -160,6 +160,11 @@ class TikTokMirror:
         by_external = {ext: orders[r["_id"]] for ext, r in records.items() if r["_id"] in orders}
         return Known(found, by_external)
 
+    def orders_absent(self, known: Known, views: list[dict[str, Any]]) -> list[str]:
+        """TikTok's ids of the orders these views name that are not here (`known`), each once."""
+        named = {str(v["order_id"]) for v in views if v.get("order_id")}
+        return sorted(o for o in named if _id(o) not in known.orders)
+
     async def local_order(self, link: ShopLink, tiktok_order_id: str) -> Order | None:
         found = await order_records.by_external(self.db, link.shop_id, [_id(tiktok_order_id)])
         record = found.get(_id(tiktok_order_id))

@@ -19,9 +19,9 @@ from models.after_sales_machine import AfterSaleKind, AfterSaleStatus
 from models.errors import ValidationFailed
 from storage.documents import RequestCodec
 from storage.keys import ALL, time_bounds
-from storage.mongo import Database, Session
+from storage.mongo import Database
 from storage.pagination import SortOrder
-from storage.request_store import SORTS, RequestFilter, RequestStore, overdue
+from storage.request_store import RequestFilter, RequestStore, overdue
 
 
 def tab_values(r: AfterSaleRequest) -> list[str]:
@@ -36,14 +36,11 @@ class AfterSaleFilter(RequestFilter):
     kind: AfterSaleKind | None = None
     deadline_before: datetime | None = None
 
-    def count_order(self) -> SortOrder:
-        return SORTS["DEADLINE_SOONEST"] if self.deadline_before else SORTS["NEWEST"]
-
     def tabs(self, tab: Enum | None) -> str:
         tabs = super().tabs(tab)
         return f"{tabs}/{self.kind.value}" if self.kind else tabs
 
-    def query(self, scope: Scope, tab: Enum | None, sort: SortOrder) -> dict[str, Any]:
+    def query(self, scope: Scope, tab: Enum | None, sort: SortOrder | None) -> dict[str, Any]:
         """Equality on who and which tab (and kind), one range on the sort key (storage/keys.py).
 
         "Created between" is a range on the creation key, so it goes with NEWEST or OLDEST;
@@ -55,7 +52,7 @@ class AfterSaleFilter(RequestFilter):
                 "filter by created between or by deadline before, not both", field="filter"
             )
         if self.deadline_before:
-            if sort.key != "k_deadline":
+            if sort and sort.key != "k_deadline":
                 raise ValidationFailed(
                     "a deadline-before filter sorts by DEADLINE_SOONEST", field="sort"
                 )
@@ -66,16 +63,11 @@ class AfterSaleFilter(RequestFilter):
 DOCUMENTS: RequestCodec[AfterSaleRequest] = RequestCodec(
     AfterSaleRequest, tabs=tab_values, deadline=lambda r: r.deadline
 )
-REQUESTS: RequestStore[AfterSaleRequest] = RequestStore("after_sales", DOCUMENTS)
+# An order's requests oldest first.
+REQUESTS: RequestStore[AfterSaleRequest] = RequestStore("after_sales", DOCUMENTS, "OLDEST")
 get = REQUESTS.get
-get_many = REQUESTS.get_many  # the rest through REQUESTS
-
-
-async def for_orders(
-    db: Database, order_ids: list[str], session: Session | None = None
-) -> dict[str, list[AfterSaleRequest]]:
-    """Every request of these orders, oldest first."""
-    return await REQUESTS.for_orders(db, order_ids, "OLDEST", session)
+get_many = REQUESTS.get_many
+for_orders = REQUESTS.for_orders  # the rest through REQUESTS
 
 
 async def due(

@@ -24,14 +24,10 @@ DOCUMENTS: RequestCodec[Cancellation] = RequestCodec(
     # Sorted by deadline only while it runs (a decided request keeps `respond_by`).
     deadline=lambda c: c.respond_by if c.next_action else None,
 )
-REQUESTS: RequestStore[Cancellation] = RequestStore("cancellations", DOCUMENTS)
+# An order's cancellations newest first.
+REQUESTS: RequestStore[Cancellation] = RequestStore("cancellations", DOCUMENTS, "NEWEST")
 get = REQUESTS.get
 get_many = REQUESTS.get_many  # the rest through REQUESTS
-
-
-async def for_order(db: Database, order_id: str) -> list[Cancellation]:
-    """The order's cancellations, newest first."""
-    return (await REQUESTS.for_orders(db, [order_id], "NEWEST"))[order_id]
 
 
 async def due_for_auto_accept(

@@ -28,7 +28,7 @@ from storage.documents import order_doc, order_from
 from storage.keys import ALL, time_bounds
 from storage.mongo import Database, Session, find_by_ids, fold_collection
 from storage.pagination import Page, SortOrder, fetch_page
-from storage.request_store import overdue, save_changes
+from storage.request_store import overdue, save_changes, whose
 
 Doc = dict[str, Any]
 
@@ -115,12 +115,7 @@ async def insert_many(db: Database, orders: list[Order]) -> None:
 
 def list_query(scope: Scope, f: OrderFilter) -> dict[str, Any]:
     """Equality on who and which state, one range on the sort key (storage/keys.py)."""
-    query: dict[str, Any] = {}
-    if scope.shop_id:
-        query["shop_id"] = scope.shop_id
-    buyer_id = scope.buyer_id or f.buyer_id
-    if buyer_id:
-        query["buyer_id"] = buyer_id
+    query = whose(scope, f.buyer_id)
     query["states"] = f.fulfilment_state.value if f.fulfilment_state else ALL
     if f.placed_from or f.placed_to:
         query["k_placed"] = time_bounds(f.placed_from, f.placed_to)

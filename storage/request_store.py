@@ -43,6 +43,12 @@ SORTS = {
 }
 
 
+def whose(scope: Scope, buyer_id: str | None) -> Doc:
+    """A list's equality on its scope's shop and buyer (or the buyer its filter names)."""
+    who = {"shop_id": scope.shop_id, "buyer_id": scope.buyer_id or buyer_id}
+    return {k: v for k, v in who.items() if v}
+
+
 @dataclass(frozen=True)
 class RequestFilter:
     """What every kind's lists filter on; a kind adds its own (storage/after_sales.py)."""
@@ -52,37 +58,38 @@ class RequestFilter:
     created_from: datetime | None = None
     created_to: datetime | None = None
 
-    def count_order(self) -> SortOrder:
-        """The key a count's range is on (a kind with a deadline filter counts on that key)."""
-        return SORTS["NEWEST"]
-
     def tabs(self, tab: Enum | None) -> str:
         """The `tabs` value a tab's list is found by (storage/keys.py)."""
         return tab.value if tab else ALL
 
-    def query(self, scope: Scope, tab: Enum | None, sort: SortOrder) -> Doc:
-        """Equality on who and which tab, and the created-between range on the creation key.
+    def query(self, scope: Scope, tab: Enum | None, sort: SortOrder | None) -> Doc:
+        """Equality on who and which tab, and the created-between range on the creation key (a
+        page's `sort` must be on that key; a count has none).
 
         With an order filter the order alone is the prefix: its few requests all share one shop
         and one buyer, so `in_scope` checks the scope on what comes back instead.
         """
-        query: Doc = {}
-        if self.order_id:
-            query["order_id"] = self.order_id
-        else:
-            if scope.shop_id:
-                query["shop_id"] = scope.shop_id
-            buyer = scope.buyer_id or self.buyer_id
-            if buyer:
-                query["buyer_id"] = buyer
+        query = {"order_id": self.order_id} if self.order_id else whose(scope, self.buyer_id)
         query["tabs"] = self.tabs(tab)
         if self.created_from or self.created_to:
-            if sort.key != "k_requested":
+            if sort and sort.key != "k_requested":
                 raise ValidationFailed(
                     "a created-between filter sorts by NEWEST or OLDEST", field="sort"
                 )
             query["k_requested"] = time_bounds(self.created_from, self.created_to)
         return query
+
+
+@dataclass(frozen=True)
+class TabPage:
+    """A page of one tab asked for: the tab (None: ALL), the list's filter, the sort (named in
+    SORTS), how many, and after which cursor."""
+
+    tab: Enum | None
+    filter: RequestFilter
+    sort: str
+    first: int
+    after: str | None
 
 
 class Versioned(Protocol):
@@ -120,10 +127,11 @@ def in_scope(doc: Doc, scope: Scope, buyer_id: str | None) -> bool:
 
 class RequestStore(Generic[R]):
     """The requests of one kind in their collection, stored by `codec`, listed by the kind's
-    filter (`RequestFilter.query`)."""
+    filter (`RequestFilter.query`), an order's in the sort `by_order` names."""
 
-    def __init__(self, collection: str, codec: RequestCodec[R]) -> None:
+    def __init__(self, collection: str, codec: RequestCodec[R], by_order: str) -> None:
         self.collection = collection
+        self.by_order = SORTS[by_order]
         self.to_doc = codec.to_doc
         self.from_doc = codec.from_doc
 
@@ -149,40 +157,31 @@ class RequestStore(Generic[R]):
             if not insert_at_commit(db, self.of(db), docs, session):
                 await self.of(db).insert_many(docs, session=session)
 
-    async def page(
-        self,
-        db: Database,
-        scope: Scope,
-        tab: Any,
-        f: RequestFilter,
-        sort: str,
-        first: int,
-        after: str | None,
-    ) -> tuple[list[R], Page]:
+    async def page(self, db: Database, scope: Scope, asked: TabPage) -> tuple[list[R], Page]:
         """One keyset page of a tab; a page of another's order (`order_id` filter) is empty."""
-        order = SORTS[sort]
-        query = f.query(scope, tab, order)
-        result = await fetch_page(self.of(db), query, order, first, after)
+        order, f = SORTS[asked.sort], asked.filter
+        query = f.query(scope, asked.tab, order)
+        result = await fetch_page(self.of(db), query, order, asked.first, asked.after)
         if "order_id" in query and not all(in_scope(d, scope, f.buyer_id) for d in result.docs):
             result = Page([], False, [])
         return [self.from_doc(d) for d in result.docs], result
 
     async def count(self, db: Database, scope: Scope, tab: Any, f: RequestFilter) -> int:
-        query = f.query(scope, tab, f.count_order())
+        query = f.query(scope, tab, None)
         if "order_id" in query:
             docs = await self.of(db).find(query, {"shop_id": 1, "buyer_id": 1}).to_list(None)
             return sum(1 for d in docs if in_scope(d, scope, f.buyer_id))
         return await self.of(db).count_documents(query)
 
     async def for_orders(
-        self, db: Database, order_ids: list[str], sort: str, session: Session | None = None
+        self, db: Database, order_ids: list[str], session: Session | None = None
     ) -> dict[str, list[R]]:
-        """Every request of these orders in `sort`'s order (the order index, tab ALL): one
-        query an order (SecantusDB scans the collection for an `$in` on it)."""
+        """Every request of these orders in the kind's order for them (the order index, tab
+        ALL): one query an order (SecantusDB scans the collection for an `$in` on it)."""
         out: dict[str, list[R]] = {}
         for order_id in order_ids:
             found = self.of(db).find({"order_id": order_id, "tabs": ALL}, session=session)
-            docs = await found.sort(SORTS[sort].spec).to_list(None)
+            docs = await found.sort(self.by_order.spec).to_list(None)
             out[order_id] = [self.from_doc(d) for d in docs]
         return out
 

@@ -20,7 +20,7 @@ from memory, with no claim.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,7 +28,7 @@ from pymongo import ASCENDING, IndexModel
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from storage.indexes import retire_indexes
-from storage.mongo import Database, find_in
+from storage.mongo import Database, find_in, once_more_if_cut
 
 NEW, DONE, FAILED = "NEW", "DONE", "FAILED"
 # The lease of a webhook no worker has held: long run out, so a claim's range finds it.
@@ -52,6 +52,12 @@ def collection(db: Database) -> Any:
 
 def seen(db: Database) -> Any:
     return db.db["tiktok_seen"]
+
+
+def _inserts(db: Database, name: str) -> Any:
+    """A collection's inserts by key (`Database.keyed`): the inbox's and the handled keys'
+    `_id` make a repeat fail on its key, so they need no retryable write's record."""
+    return db.keyed[name]
 
 
 async def prepare(db: Database) -> None:
@@ -154,8 +160,13 @@ async def _write(
 ) -> None:
     """Inserts the batch's webhooks and answers each caller."""
     failed: dict[int, BaseException] = {}
+    docs = [doc for doc, _ in batch]
     try:
-        await collection(db).insert_many([doc for doc, _ in batch], ordered=False)
+        # Sent again if cut: what landed the first time is then a repeat (None), stored all
+        # the same, and handled after its lease by a claim.
+        await once_more_if_cut(
+            lambda: _inserts(db, "tiktok_inbox").insert_many(docs, ordered=False)
+        )
     except BulkWriteError as exc:
         if exc.details.get("writeConcernErrors"):
             failed = dict.fromkeys(range(len(batch)), exc)
@@ -207,6 +218,23 @@ async def claim_batch(
     return [_of(d) for d in await won.sort("received_at", ASCENDING).to_list()]
 
 
+async def renew(
+    db: Database, items: list[Notification], owner: str, until: datetime
+) -> list[Notification]:
+    """These webhooks' lease extended to `until`, those `owner` still holds (one whose lease
+    ran out may have been claimed since): them, with their new lease."""
+    if not items:
+        return []
+    ids = [i.id for i in items]
+    held = {"_id": {"$in": ids}, "state": NEW, "lease_owner": owner}
+    done = await collection(db).update_many(held, {"$set": {"lease_until": until}})
+    if done.matched_count == len(ids):
+        kept = set(ids)
+    else:
+        kept = {d["_id"] for d in await collection(db).find(held, {"_id": 1}).to_list(None)}
+    return [replace(i, lease_until=until) for i in items if i.id in kept]
+
+
 async def seen_of(db: Database, idents: list[str]) -> set[str]:
     """Which of these webhooks were handled before (a repeat that came after its first was
     handled): one read by id."""
@@ -230,7 +258,7 @@ async def _keep_keys(db: Database, handled: list[tuple[str, datetime]]) -> None:
     """The ids of handled webhooks (and when each came), kept for the replay window."""
     keys = [{"_id": ident, "at": at} for ident, at in handled]
     try:
-        await seen(db).insert_many(keys, ordered=False)
+        await once_more_if_cut(lambda: _inserts(db, "tiktok_seen").insert_many(keys, ordered=False))
     except BulkWriteError as exc:  # a repeat's key is there already: kept as it is
         if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
             raise

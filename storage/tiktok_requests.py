@@ -20,7 +20,7 @@ from pymongo import ASCENDING, IndexModel, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from storage.indexes import retire_indexes
-from storage.mongo import Database, find_by_ids
+from storage.mongo import Database, find_by_ids, once_more_if_cut
 
 SENDING, SENT, CONFIRMED, REFUSED, OVERTAKEN = (
     "SENDING",
@@ -175,16 +175,19 @@ async def record_many(
 ) -> dict[str, Mirror]:
     """`record` for several requests of the shop (each TikTok id once): one write, one read;
     the mirrors as they now are, by TikTok id. `absent`: TikTok ids read as having no mirror,
-    inserted in one statement (an upsert is a read and a write on SecantusDB); one another
-    reader made meanwhile is recorded as the others are."""
+    inserted in one statement (an upsert is a read and a write on SecantusDB) and not read
+    back; one another reader made meanwhile is recorded as the others are."""
     if not views:
         return {}
     new = [(t, f) for t, f in views if t in absent]
+    docs = [_inserted(kind, shop_id, t, f) for t, f in new]
     taken: set[str] = set()
     if new:
-        docs = [_inserted(kind, shop_id, t, f) for t, f in new]
+        # By key (`Database.keyed`): a mirror that landed before the connection was cut is
+        # then taken, and recorded by the update below as one another reader made.
+        inserts = db.keyed[collection(db).name]
         try:
-            await collection(db).insert_many(docs, ordered=False)
+            await once_more_if_cut(lambda: inserts.insert_many(docs, ordered=False))
         except BulkWriteError as exc:
             errors = exc.details.get("writeErrors", [])
             if any(e.get("code") != DUPLICATE_KEY for e in errors):
@@ -201,8 +204,11 @@ async def record_many(
         except BulkWriteError as exc:  # those that exist with a newer view are kept as they are
             if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
                 raise
-    ids = [mirror_id(shop_id, kind, t) for t, _ in views]
-    return {d["tiktok_id"]: _of(d) for d in await find_by_ids(collection(db), ids)}
+    # Those inserted are as written: only the others are read back.
+    inserted = {t: _of(d) for (t, _), d in zip(new, docs, strict=True) if t not in taken}
+    ids = [mirror_id(shop_id, kind, t) for t, _ in views if t not in inserted]
+    found = await find_by_ids(collection(db), ids) if ids else []
+    return inserted | {d["tiktok_id"]: _of(d) for d in found}
 
 
 def _inserted(kind: str, shop_id: str, tiktok_id: str, fields: dict[str, Any]) -> dict[str, Any]:

@@ -58,13 +58,13 @@ class AfterSaleQueries:
         request_id: strawberry.ID | None = None,
         cancellation_id: strawberry.ID | None = None,
     ) -> RefundBreakdown:
-        svc = services_of(info).after_sales
         if (request_id is None) == (cancellation_id is None):
             raise ValidationFailed("give a requestId or a cancellationId", field="requestId")
+        services, actor = services_of(info), actor_of(info)
         if request_id is not None:
-            return await svc.quote_request(actor_of(info), well_formed_id(request_id, "requestId"))
+            return await services.after_sales.quote(actor, well_formed_id(request_id, "requestId"))
         cid = well_formed_id(cancellation_id, "cancellationId")
-        return await svc.quote_cancellation(actor_of(info), cid)  # type: ignore[arg-type]
+        return await services.cancellations.quote(actor, cid)  # type: ignore[arg-type]
 
     @strawberry.field(
         description="Every refund paid on an order, by its requests and cancellations, in order."

@@ -50,6 +50,7 @@ from resolvers.values import (
     copied,
 )
 from services.marketplace_views import may_be_mirrored
+from services.read_types import TabPage
 from services.request_reads import RequestReads
 
 if TYPE_CHECKING:
@@ -140,9 +141,6 @@ class RequestInitiator(Enum):
 
 # The domain says PLATFORM where TikTok Shop says SYSTEM; the API says SYSTEM, and reads both.
 _INITIATOR = {m.value: m for m in RequestInitiator} | {"PLATFORM": RequestInitiator.SYSTEM}
-_DOMAIN_INITIATOR = {
-    m: "PLATFORM" if m is RequestInitiator.SYSTEM else m.value for m in RequestInitiator
-}
 
 
 def initiator_of(initiator: Enum) -> RequestInitiator:
@@ -152,7 +150,7 @@ def initiator_of(initiator: Enum) -> RequestInitiator:
 
 def domain_initiator(initiator: RequestInitiator, domain: type[Enum]) -> Any:
     """The member of a domain initiator enum that an input's initiator names."""
-    return domain(_DOMAIN_INITIATOR[initiator])
+    return domain("PLATFORM" if initiator is RequestInitiator.SYSTEM else initiator.value)
 
 
 def kind_tabs(name: str, domain_tabs: Iterable[type[Enum]], description: str) -> Any:
@@ -223,7 +221,7 @@ class KindQueries:
             found = await self.reads(info).get(actor_of(info), well_formed_id(id, "id"))
             return self.node.of(found)
 
-        one.__annotations__ = {"info": Info[Context, Any], "id": strawberry.ID, "return": self.node}
+        one.__annotations__["return"] = self.node  # the kind's type
         return strawberry.field(one)
 
     def page(
@@ -249,21 +247,17 @@ class KindQueries:
             f = list_filter(filter, type(reads.whole_shop))
             order = sort.value if sort is not None else default_sort(tab, f)  # type: ignore[misc]
             domain_tab = None if tab.name == "ALL" else reads.tabs[tab.name]
-            actor = actor_of(info)
-            found, page = await reads.page(actor, shop_id, domain_tab, f, order, first, after)
+            asked = TabPage(domain_tab, f, order, first, after)
+            found, page = await reads.page(actor_of(info), shop_id, asked)
             return self.connection.of(
                 found, page, self.node.of, count_tabs=lambda a: reads.tab_counts(a, shop_id, f)
             )
 
-        # Strawberry reads the arguments and the result from the resolver.
-        page.__annotations__ = {
-            "info": Info[Context, Any],
-            "shop_id": strawberry.ID | None,
+        # Strawberry reads the arguments and the result from the resolver: the kind's own types.
+        page.__annotations__ |= {
             "tab": self.tabs,
             "filter": filter_input | None,
             "sort": self.sorts | None if default_sort else self.sorts,
-            "first": int,
-            "after": str | None,
             "return": self.connection,
         }
         return strawberry.field(page, description=description)

@@ -4,52 +4,31 @@ batch; a transaction on its own inserts and reads at once."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from pymongo import UpdateOne, monitoring
+from pymongo import UpdateOne
 
 from storage import policies
 from storage.mongo import (
     Database,
     Session,
-    connect,
     find_by_ids,
     insert_at_commit,
     read_ahead,
     update_at_commit,
 )
-
-
-class Inserts(monitoring.CommandListener):
-    def __init__(self) -> None:
-        self.collections: list[str] = []
-        self.finds = 0
-        self.updates = 0
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if event.command_name == "insert":
-            self.collections.append(str(event.command["insert"]))
-        self.finds += event.command_name == "find"
-        self.updates += event.command_name == "update"
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
+from tests.support.statements import Statements, recorded_database
 
 
 @pytest.fixture
-async def watched(mongodb_uri: str) -> AsyncIterator[tuple[Database, Inserts]]:
-    inserts = Inserts()
-    database = connect(mongodb_uri, f"batch_{uuid.uuid4().hex[:12]}", event_listeners=[inserts])
-    try:
-        yield database, inserts
-    finally:
-        await database.client.drop_database(database.db.name)
-        await database.close()
+async def watched(mongodb_uri: str) -> AsyncIterator[tuple[Database, Statements]]:
+    async with recorded_database(mongodb_uri) as recorded:
+        yield recorded
+
+
+def _inserted(statements: Statements) -> list[str]:
+    return [s.collection for s in statements.of("insert")]
 
 
 async def _part(db: Database, ident: str) -> None:
@@ -63,7 +42,7 @@ async def _part(db: Database, ident: str) -> None:
 
 
 async def test_a_batchs_new_documents_are_inserted_once_a_collection_at_its_commit(
-    watched: tuple[Database, Inserts],
+    watched: tuple[Database, Statements],
 ) -> None:
     db, inserts = watched
 
@@ -73,20 +52,22 @@ async def test_a_batchs_new_documents_are_inserted_once_a_collection_at_its_comm
 
     await db.together(parts, serial="shop-1")
 
-    assert sorted(inserts.collections) == ["keys", "parts"]
+    assert sorted(_inserted(inserts)) == ["keys", "parts"]
     assert [d["_id"] async for d in db.db["parts"].find().sort("_id", 1)] == ["a", "b", "c"]
 
 
-async def test_a_transaction_on_its_own_inserts_at_once(watched: tuple[Database, Inserts]) -> None:
+async def test_a_transaction_on_its_own_inserts_at_once(
+    watched: tuple[Database, Statements],
+) -> None:
     db, inserts = watched
 
     await _part(db, "a")
     await _part(db, "b")
 
-    assert inserts.collections == ["parts", "keys", "parts", "keys"]
+    assert _inserted(inserts) == ["parts", "keys", "parts", "keys"]
 
 
-async def test_a_batch_that_raises_inserts_nothing(watched: tuple[Database, Inserts]) -> None:
+async def test_a_batch_that_raises_inserts_nothing(watched: tuple[Database, Statements]) -> None:
     db, _ = watched
 
     async def parts() -> None:
@@ -99,7 +80,7 @@ async def test_a_batch_that_raises_inserts_nothing(watched: tuple[Database, Inse
 
 
 async def test_a_batch_reads_the_category_policies_once_for_all_its_parts(
-    watched: tuple[Database, Inserts],
+    watched: tuple[Database, Statements],
 ) -> None:
     db, inserts = watched
 
@@ -111,18 +92,18 @@ async def test_a_batch_reads_the_category_policies_once_for_all_its_parts(
             await db.transaction(part, serial="shop-1")
 
     await db.together(parts, serial="shop-1")
-    assert inserts.finds == 1
+    assert len(inserts.of("find")) == 1
     await db.transaction(part, serial="shop-1")
     await db.transaction(part, serial="shop-1")
-    assert inserts.finds == 3  # on their own: each reads
+    assert len(inserts.of("find")) == 3  # on their own: each reads
 
 
 async def test_a_batch_reads_its_parts_documents_ahead_with_one_statement(
-    watched: tuple[Database, Inserts],
+    watched: tuple[Database, Statements],
 ) -> None:
     db, inserts = watched
     await db.db["parts"].insert_many([{"_id": "a", "n": 1}, {"_id": "b", "n": 2}])
-    inserts.finds = 0
+    inserts.sent.clear()
     read: list[list[dict[str, object]]] = []
 
     async def part(ident: str) -> None:
@@ -138,15 +119,15 @@ async def test_a_batch_reads_its_parts_documents_ahead_with_one_statement(
 
     await db.together(parts, serial="shop-1")
     assert read == [[{"_id": "a", "n": 1}], [{"_id": "b", "n": 2}], []]
-    assert inserts.finds == 1
+    assert len(inserts.of("find")) == 1
 
 
 async def test_a_document_read_ahead_is_handed_once_then_read_with_the_batchs_writes(
-    watched: tuple[Database, Inserts],
+    watched: tuple[Database, Statements],
 ) -> None:
     db, inserts = watched
     await db.db["parts"].insert_one({"_id": "a", "n": 1})
-    inserts.finds = 0
+    inserts.sent.clear()
     seen: list[int] = []
 
     async def part(session: Session) -> None:
@@ -160,15 +141,15 @@ async def test_a_document_read_ahead_is_handed_once_then_read_with_the_batchs_wr
 
     await db.together(parts, serial="shop-1")
     assert seen == [1, 2]  # the second read is the database's, after the first part's write
-    assert inserts.finds == 2
+    assert len(inserts.of("find")) == 2
 
 
-async def test_outside_a_batch_nothing_is_read_ahead(watched: tuple[Database, Inserts]) -> None:
+async def test_outside_a_batch_nothing_is_read_ahead(watched: tuple[Database, Statements]) -> None:
     db, inserts = watched
 
     await read_ahead(db, db.db["parts"], ["a"])
 
-    assert inserts.finds == 0
+    assert len(inserts.of("find")) == 0
 
 
 async def _bump(db: Database, ident: str, session: Session) -> None:
@@ -179,7 +160,7 @@ async def _bump(db: Database, ident: str, session: Session) -> None:
 
 
 async def test_updates_of_documents_read_ahead_are_written_in_one_statement_at_the_commit(
-    watched: tuple[Database, Inserts],
+    watched: tuple[Database, Statements],
 ) -> None:
     db, inserts = watched
     await db.db["parts"].insert_many([{"_id": "a", "n": 1}, {"_id": "b", "n": 1}])
@@ -197,12 +178,12 @@ async def test_updates_of_documents_read_ahead_are_written_in_one_statement_at_t
         await part("b")
 
     await db.together(parts, serial="shop-1")
-    assert inserts.updates == 1
+    assert len(inserts.of("update")) == 1
     assert [d["n"] async for d in db.db["parts"].find().sort("_id", 1)] == [2, 2]
 
 
 async def test_a_read_of_a_document_whose_update_waits_for_the_commit_sees_the_update(
-    watched: tuple[Database, Inserts],
+    watched: tuple[Database, Statements],
 ) -> None:
     db, _ = watched
     await db.db["parts"].insert_one({"_id": "a", "n": 1})
@@ -223,7 +204,7 @@ async def test_a_read_of_a_document_whose_update_waits_for_the_commit_sees_the_u
 
 
 async def test_an_update_of_a_document_not_read_ahead_is_written_at_once(
-    watched: tuple[Database, Inserts],
+    watched: tuple[Database, Statements],
 ) -> None:
     db, inserts = watched
     await db.db["parts"].insert_one({"_id": "a", "n": 1})
@@ -231,7 +212,7 @@ async def test_an_update_of_a_document_not_read_ahead_is_written_at_once(
 
     async def work(session: Session) -> None:
         await _bump(db, "a", session)
-        during.append(inserts.updates)
+        during.append(len(inserts.of("update")))
 
     async def parts() -> None:
         await db.transaction(work, serial="shop-1")

@@ -1,20 +1,19 @@
 """The TikTok inbox's batch claims: each webhook held by one claim at a time, oldest first, and
 only the claim that holds a webhook may finish it; a webhook stored leased to the process that
 received it; a handled one deleted, its key kept for the replay window; webhooks that come
-together stored together."""
+together stored together; their inserts sent with no retryable write's number."""
 
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from pymongo import monitoring
 
 from storage import tiktok_inbox as inbox
-from storage.mongo import Database, connect
+from storage.mongo import Database
+from tests.support.statements import recorded_database
 from tests.support.webhook_delivery import own_database
 
 T0 = datetime(2026, 12, 7, 4, 0, tzinfo=UTC)
@@ -96,9 +95,7 @@ async def test_a_handled_webhook_is_deleted_and_its_key_dedupes_until_pruned(
 async def test_webhooks_that_come_together_are_stored_by_one_insert_each_answered(
     mongodb_uri: str,
 ) -> None:
-    inserts = _Inserts()
-    db = connect(mongodb_uri, f"inbox_{uuid.uuid4().hex[:12]}", event_listeners=[inserts])
-    try:
+    async with recorded_database(mongodb_uri) as (db, statements):
         await inbox.prepare(db)
         await inbox.Accepting(db).accept("n0", "shop-1", 11, {}, 0, T0)  # stored before
         accepting = inbox.Accepting(db)
@@ -108,57 +105,24 @@ async def test_webhooks_that_come_together_are_stored_by_one_insert_each_answere
         )
 
         assert [a.id if a else None for a in answers] == [None, "shop-1/n1", "shop-1/n2", None]
-        assert inserts.count == 2  # the one before, then the four that came together
+        assert len(statements.of("insert")) == 2  # the one before, then the four together
         assert await inbox.pending(db) == 3
-    finally:
-        await db.client.drop_database(db.db.name)
-        await db.close()
 
 
-class _Inserts(monitoring.CommandListener):
-    def __init__(self) -> None:
-        self.count = 0
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        self.count += event.command_name == "insert"
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
-
-
-async def test_an_inbox_of_the_earlier_kind_is_taken_over_at_start(inbox_db: Database) -> None:
-    """Waiting webhooks with a null lease become claimable; handled ones kept as DONE leave
-    the inbox, their ids kept."""
-    await inbox.collection(inbox_db).insert_many(
-        [
-            {"_id": "shop-1/old", "shop_id": "shop-1", "type": 1, "received_at": T0}
-            | {"state": inbox.NEW, "lease_until": None, "attempts": 0},
-            {"_id": "shop-1/done", "shop_id": "shop-1", "type": 1, "received_at": T0}
-            | {"state": inbox.DONE, "lease_until": None, "attempts": 1},
-        ]
-    )
-
-    await inbox.prepare(inbox_db)
-
-    taken = await inbox.claim_batch(inbox_db, "p-1/1", T0, LEASE, 10)
-    assert [n.id for n in taken] == ["shop-1/old"]
-    assert await inbox.collection(inbox_db).count_documents({"state": inbox.DONE}) == 0
-    assert await inbox.seen_of(inbox_db, ["shop-1/done"]) == {"shop-1/done"}
-
-
-async def test_a_claim_reads_the_waiting_webhooks_by_the_state_lease_index(
-    inbox_db: Database,
+async def test_webhooks_and_their_handled_keys_are_stored_without_a_retryable_write_number(
+    mongodb_uri: str,
 ) -> None:
-    explained = await inbox_db.db.command(
-        "explain",
-        {"find": "tiktok_inbox", "filter": inbox.waiting(T0), "limit": 50},
-        verbosity="queryPlanner",
-    )
-    plan, indexes = explained["queryPlanner"]["winningPlan"], []
-    while plan:
-        indexes.append(plan.get("indexName"))
-        plan = plan.get("inputStage")
-    assert "state_lease" in indexes
+    # SecantusDB keeps every numbered write's record and looks through them all on each one, so
+    # inserts idempotent by their `_id` go unnumbered (storage/mongo.py `Database.keyed`).
+    async with recorded_database(mongodb_uri) as (db, statements):
+        await inbox.prepare(db)
+        owner = "process/received"
+        stored = await inbox.Accepting(db).accept(
+            "n1", "shop-1", 11, {}, 0, T0, lease=(owner, T0 + LEASE)
+        )
+        assert stored is not None
+        await inbox.finish_many(db, [stored], owner)
+
+        inserts = {s.collection: s.numbered for s in statements.of("insert")}
+        assert inserts == {"tiktok_inbox": False, "tiktok_seen": False}
+        assert await inbox.seen_of(db, ["shop-1/n1"]) == {"shop-1/n1"}

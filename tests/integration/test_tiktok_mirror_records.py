@@ -11,6 +11,7 @@ import pytest
 
 from storage import tiktok_requests as mirrors
 from storage.mongo import Database
+from tests.support.statements import recorded_database
 from tests.support.webhook_delivery import own_database
 
 
@@ -75,6 +76,25 @@ async def test_a_batch_inserts_the_mirrors_it_read_as_absent_and_keeps_one_made_
     # No deadline shown: the field is left out, so the sparse deadline index holds no entry.
     stored = await mirrors.collection(mirror_db).find_one({"_id": "shop-1/cancellation:c2"})
     assert stored is not None and "deadline" not in stored
+
+
+async def test_a_batch_of_new_mirrors_is_recorded_with_one_insert_and_not_read_back(
+    mongodb_uri: str,
+) -> None:
+    async with recorded_database(mongodb_uri) as (db, statements):
+        await mirrors.prepare(db)
+        statements.sent.clear()
+        views = [("c1", _view("PENDING", 100)), ("c2", _view("PENDING", 120))]
+
+        recorded = await mirrors.record_many(
+            db, "cancellation", "shop-1", views, absent=frozenset({"c1", "c2"})
+        )
+
+        assert [(s.command, s.collection) for s in statements.sent] == [
+            ("insert", "tiktok_requests")
+        ]
+        stored = {m.tiktok_id: m for m in await mirrors.for_shop(db, "shop-1")}
+        assert recorded == stored
 
 
 async def test_a_deadline_tiktok_no_longer_shows_is_unset_not_null(mirror_db: Database) -> None:

@@ -4,6 +4,7 @@ connection's own workers are stopped here, so each test decides when a batch is 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -67,6 +68,32 @@ async def test_h4_a_batch_reads_tiktoks_views_with_one_call_per_kind(linked: Lin
     assert await tiktok_inbox.pending(linked.services.db) == 0
 
 
+async def test_h4_a_batch_places_the_orders_its_requests_name_before_their_webhooks_with_one_call(
+    linked: Linked,
+) -> None:
+    no_faults = {"drop": 0, "duplicate": 0, "delay": 0, "reorder": 0}
+    await linked.control("PUT", "/_standin/chaos", {"webhooks": no_faults | {"drop": 1.0}})
+    try:
+        orders = [await linked.order(status="AWAITING_SHIPMENT") for _ in range(3)]
+    finally:
+        await linked.control("PUT", "/_standin/chaos", {"webhooks": no_faults})
+    cancel_ids = []
+    for order in orders:
+        body = {"order_id": order["id"]}
+        cancel_ids.append(
+            (await linked.control("POST", "/_standin/cancellations", body))["cancel_id"]
+        )
+    await _waiting(linked, 3)  # the cancellations' webhooks only: the orders' were lost
+    before = (await linked.control("GET", "/_standin/calls"))["total"]
+
+    assert await linked.connection.process_batch() == 3
+
+    after = (await linked.control("GET", "/_standin/calls"))["total"]
+    assert after - before == 2  # the cancellations' search, then the orders they name, once
+    assert [await _local_status(linked, c) for c in cancel_ids] == ["PENDING"] * 3
+    assert await tiktok_inbox.pending(linked.services.db) == 0
+
+
 async def test_h4_a_webhook_is_held_by_the_process_that_received_it_and_handled_with_no_claim(
     linked: Linked,
 ) -> None:
@@ -80,6 +107,29 @@ async def test_h4_a_webhook_is_held_by_the_process_that_received_it_and_handled_
 
     assert await _local_status(linked, cancel_id) == "PENDING"
     assert await tiktok_inbox.collection(db).count_documents({"shop_id": linked.shop_id}) == 0
+
+
+async def test_h4_a_held_webhook_past_half_its_lease_is_renewed_and_handled_not_left_to_a_claim(
+    linked: Linked,
+) -> None:
+    connection = linked.connection
+    lease, connection.inbox_lease = connection.inbox_lease, timedelta(seconds=2)
+    try:
+        _, cancel_id = await _cancelled_order(linked)
+        await _waiting(linked, 2)
+        await asyncio.sleep(1.1)  # past half the lease the two were stored with, not past it
+
+        assert await connection.process_batch() == 2
+    finally:
+        connection.inbox_lease = lease
+
+    assert await _local_status(linked, cancel_id) == "PENDING"
+    assert (
+        await tiktok_inbox.collection(linked.services.db).count_documents(
+            {"shop_id": linked.shop_id}
+        )
+        == 0
+    )
 
 
 async def test_h4_a_batch_with_one_failing_webhook_still_finishes_the_others(
