@@ -128,7 +128,12 @@ def plain_object_classes(object_type: GraphQLObjectType) -> tuple[type, ...]:
     origin = getattr(definition, "origin", None)
     if not _ordinary(origin):
         return ()
-    return (*_served_from.get(origin, ()), origin)  # served values first: the usual ones
+    # A generic type's specialisation (`Edge[Cancellation]`, CancellationEdge) is a subclass
+    # Strawberry makes; resolvers build the generic class itself (`Edge(...)`), so a page's
+    # edges would each take the completer's checks instead of this path.
+    generic = getattr(getattr(definition, "concrete_of", None), "origin", None)
+    plain = (origin, generic) if _ordinary(generic) and generic is not origin else (origin,)
+    return (*_served_from.get(origin, ()), *plain)  # served values first: the usual ones
 
 
 # ---- the values a plan falls back on --------------------------------------------------------

@@ -87,7 +87,7 @@ def _codec(hint: Any, id_key: str = "id") -> tuple[Callable[[Any], Doc], Callabl
     cls, bound = _bindings(hint)
     hints = get_type_hints(cls, localns=_TYPE_ONLY)
     namespace: dict[str, Any] = {"build": frozen_constructor(cls), "ABSENT": _ABSENT}
-    items, args = [], []
+    items, args, fast = [], [], []
     for i, f in enumerate(fields(cls)):
         key = id_key if f.name == "id" else f.name
         encode, decode = _coders(hints[f.name], bound)
@@ -98,16 +98,35 @@ def _codec(hint: Any, id_key: str = "id") -> tuple[Callable[[Any], Doc], Callabl
             got = f"None if (v := {got}) is None else encode{i}(v)"
         items.append(f"{key!r}: {got}")
         read = "v" if decode is None else f"None if v is None else decode{i}(v)"
+        if isinstance(decode, partial) and decode.func is _member:  # an enum: its member map
+            namespace[f"members{i}"] = decode.args[0]._value2member_map_
+            quick = f"None if v is None else members{i}[v]"
+        else:
+            quick = read
         if f.default is not MISSING:
             absent = f"default{i}"
         elif f.default_factory is not MISSING:
             absent = f"factory{i}()"
         else:  # an optional field reads as None; any other is the missing key's KeyError
             absent = "None" if NoneType in get_args(hints[f.name]) else f"d[{key!r}]"
-        args.append(f"{f.name}=({absent} if (v := d.get({key!r}, ABSENT)) is ABSENT else {read})")
+        got = f"(v := d.get({key!r}, ABSENT)) is ABSENT"
+        args.append(f"{f.name}=({absent} if {got} else {read})")
+        # Read as a stored document nearly always is: every key there, every member known.
+        if absent == "None":
+            fast.append(f"{f.name}=(v if (v := d.get({key!r})) is None else {quick})")
+        elif absent.startswith("d["):
+            fast.append(f"{f.name}=(v if (v := {absent}) is None else {quick})")
+        else:
+            fast.append(f"{f.name}=({absent} if {got} else {quick})")
+    # The checked decoder reads each key with its default and each member by Enum's own lookup,
+    # a call each, for every field of every row of a page (benchmarks/tab_stages.py times the
+    # decode). The quick one reads keys and members by subscript, and leaves any document it
+    # cannot read so (a KeyError or TypeError) to the checked one, which raises as it always did.
     source = (
         f"def encode(value):\n    return {{{', '.join(items)}}}\n"
-        f"def decode(d):\n    return build({', '.join(args)})\n"
+        f"def checked(d):\n    return build({', '.join(args)})\n"
+        f"def decode(d):\n    try:\n        return build({', '.join(fast)})\n"
+        "    except (KeyError, TypeError):\n        return checked(d)\n"
     )
     exec(compile(source, f"<document codec of {cls.__qualname__}>", "exec"), namespace)
     return namespace["encode"], namespace["decode"]
@@ -138,7 +157,7 @@ def _coders(hint: Any, bound: Mapping[Any, Any]) -> tuple[Coder, Coder]:
         encode, decode = _coders(get_args(hint)[0], bound)
         if encode is None or decode is None:  # plain values
             return list, tuple
-        return (lambda v: [encode(x) for x in v]), (lambda v: tuple(decode(x) for x in v))
+        return (lambda v: [encode(x) for x in v]), (lambda v: tuple([decode(x) for x in v]))
     if hint in _STORED_AS:
         return _STORED_AS[hint]
     if isinstance(hint, type) and issubclass(hint, Enum):

@@ -7,6 +7,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from models.actors import ActorKind
 from models.after_sale_requests import (
     AfterSaleRequest,
@@ -316,3 +318,29 @@ def test_a_request_stored_before_its_later_fields_reads_them_as_their_defaults()
     assert CANCELLATION_DOCUMENTS.from_doc(stored) == replace(
         _cancellation(), resolved_at=None, timeline=(), version=0, rejection_comment=None
     )
+
+
+def test_a_request_the_quick_decoder_cannot_read_fails_as_the_checked_one_says() -> None:
+    # A missing key, a member no enum has, a value no enum can hold: each the checked decoder's
+    # error (Enum's own ValueError names the value), whether at the top or in a timeline record.
+    def stored(**changes: Any) -> dict[str, Any]:
+        doc = CANCELLATION_DOCUMENTS.to_doc(_cancellation())
+        doc.update(changes)
+        return doc
+
+    record = stored()["timeline"][0]
+    broken = {
+        "order_id": (stored(), "order_id"),
+        "'LOST' is not a valid CancellationStatus": (stored(status="LOST"), None),
+        "['PENDING'] is not a valid CancellationStatus": (stored(status=["PENDING"]), None),
+        "'FLY' is not a valid CancellationAction": (
+            stored(timeline=[record | {"action": "FLY"}]),
+            None,
+        ),
+    }
+    for message, (doc, missing) in broken.items():
+        if missing:
+            del doc[missing]
+        with pytest.raises((KeyError, ValueError)) as raised:
+            CANCELLATION_DOCUMENTS.from_doc(doc)
+        assert message in str(raised.value)

@@ -41,6 +41,8 @@ from feed.ws_messages import CheckedWebSocketAdapter
 from graphql_runtime import validation_cache
 from graphql_runtime.execution_plans import plain_attribute, plain_object_classes
 from graphql_runtime.operation_log import observe_operations
+from resolvers.schema import schema as service_schema
+from resolvers.values import Edge
 
 
 @strawberry.enum
@@ -104,6 +106,16 @@ def test_strawberry_marks_a_plain_field_the_way_plans_recognise_it() -> None:
     assert plain_attribute(item, "shout") is None  # a resolver of ours is not plain
     assert item.extensions[GraphQLCoreConverter.DEFINITION_BACKREF].origin is Item
     assert plain_object_classes(item) == (Item,)
+
+
+def test_strawberry_specialises_a_generic_type_as_a_subclass_naming_the_generic() -> None:
+    # plain_object_classes takes a generic type's own instances for its specialisation
+    # (`Edge(...)` served as CancellationEdge) through the definition's `concrete_of.origin`.
+    edge = service_schema._schema.type_map["CancellationEdge"]
+    definition = edge.extensions[GraphQLCoreConverter.DEFINITION_BACKREF]
+    assert issubclass(definition.origin, Edge) and definition.origin is not Edge
+    assert definition.concrete_of.origin is Edge
+    assert Edge in plain_object_classes(edge)
 
 
 def test_strawberry_enum_types_carry_their_python_enum_in_wrapped_cls() -> None:

@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
 import strawberry
 from graphql import Undefined
@@ -23,12 +24,14 @@ from strawberry.extensions import ParserCache
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types import ExecutionResult
 
+from graphql_runtime import execution_plans
 from graphql_runtime.execution_plans import clear_plans, compiled_types, serve_from
 from graphql_runtime.fast_execution import FastExecutor, fast_fields
 from models.actors import ADJUSTMENTS, Actor, ActorKind
 from resolvers.context import Context
 from resolvers.schema import schema as service_schema
 from services.bootstrap import Services
+from tests.support.api_client import authorization
 from tests.support.factories import pending_requests
 
 
@@ -346,3 +349,46 @@ async def test_fast_executor_matches_on_the_tab_page(
         assert len(f.data["cancellations"]["edges"]) == 3
     line = fast[1].data["cancellations"]["edges"][0]["node"]["lines"][0]
     assert line["subtotal"]["minorUnits"] == line["unitPrice"]["minorUnits"] * line["quantity"]
+
+
+async def test_the_tab_page_is_built_by_its_plans_without_the_completers_checks(
+    services: Services, shop_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every object of a good page is of a class its plan takes as it is: its edges too (built
+    # as the generic `Edge`, served as CancellationEdge), so no row goes through the
+    # completer's null and awaitable checks (per row work a page of 50 would pay 50 times).
+    await pending_requests(services.db, shop_id, [datetime.now(UTC)] * 3)
+    page = """{ cancellations(tab: TO_PROCEED, sort: DEADLINE_SOONEST, first: 50) {
+        edges { cursor node { id status respondBy reason { code }
+          lines { sku unitPrice { amount } } timeline { at action reason { code } }
+          nextAction { actorKind dueAt } } }
+        pageInfo { hasNextPage endCursor } } }"""
+    checked: list[Any] = []
+    real_check = execution_plans._allowed_null
+
+    def counting_check(value: Any, nullable: bool) -> bool:
+        checked.append(value)
+        return real_check(value, nullable)
+
+    monkeypatch.setattr(execution_plans, "_allowed_null", counting_check)
+    actor = Actor(ActorKind.SELLER_AGENT, "agent-1", shop_id, frozenset({ADJUSTMENTS}))
+    clear_plans()
+    result = await service_schema.execute(page, context_value=Context(services, actor))
+    assert not result.errors and len(result.data["cancellations"]["edges"]) == 3
+    assert "CancellationEdge" in compiled_types()
+    assert checked == []
+
+
+async def test_an_answer_is_the_compact_ascii_json_strawberry_writes(
+    http: httpx.AsyncClient, services: Services, shop_id: str
+) -> None:
+    # The app encodes answers itself (no search for cycles in a tree just built): the bytes
+    # stay json.dumps's with Strawberry's separators, non-ASCII text escaped.
+    await pending_requests(services.db, shop_id, [datetime.now(UTC)] * 2)
+    document = """query Page { cancellations(tab: TO_PROCEED, first: 5) {
+        edges { node { id requestedAt lines { title unitPrice { amount } } } } } }"""
+    headers = authorization(f"seller:agent-1@{shop_id}+adjustments")
+    for query in (document, '{ cancellations(first: "\u00e9t\u00e9") { edges { cursor } } }'):
+        answer = await http.post("/graphql", json={"query": query}, headers=headers)
+        assert answer.content == json.dumps(answer.json(), separators=(",", ":")).encode()
+        assert answer.json().get("data") or "\\u00e9t\\u00e9" in answer.text
