@@ -123,11 +123,6 @@ class Batches:
             ids = [i for k, i in named_ids if k == kind]
             try:
                 views, _ = await searches[kind]
-            except Exception as exc:
-                failed_part(shop_id, search, exc)
-                fail(kind, ids)
-                continue
-            try:
                 known = await self.mirror.known(link, kind, views)
             except Exception as exc:
                 failed_part(shop_id, search, exc)
