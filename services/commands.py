@@ -24,6 +24,8 @@ Handle = Callable[[Actor, Command, str | None], Awaitable[Any]]
 Service = CancellationService | AfterSaleService
 # A command applied by its service, and its outcome (a request, or a batch's requests).
 Done = tuple[Service, Command, Any]
+# Commands applied together, each with its actor and idempotency key.
+Steps = list[tuple[Actor, Command, str | None]]
 # Takes a command before it is applied here: its outcome, or None to apply it as usual (a
 # linked shop's decisions go to the marketplace: services/tiktok_decisions.py).
 Gate = Callable[[Actor, Command, str | None], Awaitable[Any | None]]
@@ -54,18 +56,21 @@ class RequestCommands:
     async def apply_together(
         self,
         shop_id: str,
-        steps: list[tuple[Actor, Command, str | None]],
+        steps: Steps | Callable[[], Awaitable[Steps]],
         first: Callable[[], Awaitable[None]] | None = None,
     ) -> list[Any]:
         """Commands of one shop applied here in one transaction (storage/mongo.py `together`):
         all of them, or none when one raises; then the shop's rules on the requests they
         opened, in one pass. The marketplace's batches come this way. `first` runs in the
-        transaction before them (the reads they will make, made at once: `read_ahead`)."""
+        transaction before them (the reads they will make, made at once: `read_ahead`).
+        `steps` may be made in the transaction, after `first`, by each attempt (the commands
+        on orders the same transaction places)."""
 
         async def each() -> list[Done]:
             if first is not None:
                 await first()
-            return [await self._run(*step) for step in steps]
+            todo = await steps() if callable(steps) else steps
+            return [await self._run(*step) for step in todo]
 
         return await self._after_opening(await self.cancellations.db.together(each, serial=shop_id))
 

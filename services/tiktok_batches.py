@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from integrations.tiktok_shop.credentials import ShopLink
@@ -17,7 +18,7 @@ from integrations.tiktok_shop.open_api import OpenApi, OpenApiRefused, OpenApiUn
 from integrations.tiktok_shop.sealing import Sealer
 from integrations.tiktok_shop.statuses import CANCELLATION_STATUSES, RETURN_STATUSES
 from models.errors import DomainError
-from services.tiktok_mirror import CANCELLATION, Known, TikTokMirror
+from services.tiktok_mirror import CANCELLATION, Known, TikTokMirror, placed_as_is
 from services.tiktok_returns import RETURN as RETURN_KIND
 from services.tiktok_returns import TikTokReturns
 from storage import tiktok_inbox as inbox
@@ -36,6 +37,18 @@ REQUEST_SEARCHES = (
     (CANCELLATION, "cancellations", "cancel_ids", "cancel_id"),
     (RETURN_KIND, "returns", "return_ids", "return_id"),
 )
+
+
+@dataclass
+class _Kind:
+    """A kind of request a batch names: TikTok's views of them and what is here of them."""
+
+    kind: str
+    search: str
+    id_field: str
+    ids: list[str]  # named by the batch's webhooks
+    views: list[dict[str, Any]]
+    known: Known
 
 
 class Batches:
@@ -101,22 +114,25 @@ class Batches:
         named_ids: dict[tuple[str, str], list[str]],
         searches: dict[str, asyncio.Future[tuple[list[dict[str, Any]], str]]],
     ) -> set[str]:
-        """The batch's orders placed, then each kind's requests (`searches`: TikTok's views of
-        them, being read) opened and applied; the ids of the webhooks whose part failed."""
+        """The batch's orders placed and each kind's requests (`searches`: TikTok's views of
+        them, being read) opened, the orders with the first kind's openings in one
+        transaction, then each view applied; the ids of the webhooks whose part failed."""
         shop_id = link.shop_id
         failed: set[str] = set()
 
         def fail(kind: str, ids: list[str]) -> None:
             for tiktok_id in ids:
-                failed.update(named_ids[kind, tiktok_id])
+                failed.update(named_ids.get((kind, tiktok_id), []))
 
         order_ids = [i for k, i in named_ids if k == ORDER_KIND]
+        placing: list[dict[str, Any]] = []  # placed with the openings
         if order_ids:
             try:
-                await self.mirror.apply_orders(link, await api.orders(order_ids))
+                placing = await self._orders(link, api, order_ids)
             except Exception as exc:
                 failed_part(shop_id, "orders", exc)
                 fail(ORDER_KIND, order_ids)
+        kinds: list[_Kind] = []
         for kind, search, _, id_field in REQUEST_SEARCHES:
             if kind not in searches:
                 continue
@@ -124,39 +140,100 @@ class Batches:
             try:
                 views, _ = await searches[kind]
                 known = await self.mirror.known(link, kind, views)
+                kinds.append(_Kind(kind, search, id_field, ids, views, known))
             except Exception as exc:
                 failed_part(shop_id, search, exc)
                 fail(kind, ids)
-                continue
-            if absent := self.mirror.orders_absent(known, views):
-                # Named before their own webhooks came (late, or lost): placed together with
-                # one call to TikTok, not each by its request's own, one at a time.
-                try:
-                    await self.mirror.apply_orders(link, await api.orders(absent))
-                    known = await self.mirror.known(link, kind, views)
-                except Exception as exc:  # each request then looks for its order on its own
-                    failed_part(shop_id, f"the orders {search} name", exc)
+        coming = {str(v["id"]) for v in placing}
+        absent = {o for k in kinds for o in self.mirror.orders_absent(k.known, k.views)} - coming
+        if absent:
+            # Named before their own webhooks came (late, or lost): read with one call to
+            # TikTok and placed with the batch's, not each by its request's own, one at a time.
             try:
-                await self.mirror.open_together(link, kind, views, known)
-            except Exception as exc:  # nothing of it written: each view opens its own below
-                failed_part(shop_id, f"opening {search} together", exc)
-            outcomes = await asyncio.gather(
-                *(self.apply(link, api, kind, view, known) for view in views),
-                return_exceptions=True,
-            )
-            for view, outcome in zip(views, outcomes, strict=True):
-                if not isinstance(outcome, BaseException):
-                    continue
-                if not isinstance(outcome, Exception):
-                    raise outcome  # a cancellation: the worker is stopping
-                failed_part(shop_id, f"{kind} {view.get(id_field)}", outcome)
-                fail(kind, [str(view[id_field])])
+                placing += await self._orders(link, api, sorted(absent), kinds)
+            except Exception as exc:  # each request then looks for its order on its own
+                failed_part(shop_id, "the orders the requests name", exc)
+        if placing and not kinds:
             try:
-                await self.mirror.record_known(link, known)
+                await self.mirror.apply_orders(link, placing)
             except Exception as exc:
-                failed_part(shop_id, f"recording {search}", exc)
-                fail(kind, ids)
+                failed_part(shop_id, "orders", exc)
+                fail(ORDER_KIND, order_ids)
+        for index, k in enumerate(kinds):
+            together = placing if index == 0 else []
+            try:
+                await self.mirror.open_together(link, k.kind, k.views, k.known, together)
+            except Exception as exc:  # nothing of it written: the orders, then the openings
+                failed_part(shop_id, f"opening {k.search} together", exc)
+                await self._apart(link, k, together, fail)
+            for later in kinds[index + 1 :]:
+                later.known.orders.update(k.known.orders)
+            await self._apply_views(link, api, k, fail)
         return failed
+
+    async def _orders(
+        self, link: ShopLink, api: OpenApi, order_ids: list[str], kinds: Sequence[_Kind] = ()
+    ) -> list[dict[str, Any]]:
+        """TikTok's views of these orders, those to place as they are (paid or before) returned
+        for the openings' transaction; the others placed and moved now, and `kinds` told."""
+        views = await api.orders(order_ids)
+        moving = [v for v in views if not placed_as_is(v)]
+        if moving:
+            await self.mirror.apply_orders(link, moving)
+            here = await self.mirror.orders_here(link, [str(v["id"]) for v in moving])
+            for k in kinds:
+                k.known.orders.update(here)
+        return [v for v in views if placed_as_is(v)]
+
+    async def _apart(
+        self,
+        link: ShopLink,
+        k: _Kind,
+        placing: list[dict[str, Any]],
+        fail: Callable[[str, list[str]], None],
+    ) -> None:
+        """After a failed transaction of a kind's openings (and the batch's orders): the orders
+        placed on their own, then the openings together; what fails again is left to each
+        view's own pass."""
+        if placing:
+            ids = [str(v["id"]) for v in placing]
+            try:
+                await self.mirror.apply_orders(link, placing)
+                k.known.orders.update(await self.mirror.orders_here(link, ids))
+            except Exception as exc:
+                failed_part(link.shop_id, "orders", exc)
+                fail(ORDER_KIND, ids)
+        try:
+            await self.mirror.open_together(link, k.kind, k.views, k.known)
+        except Exception as exc:  # nothing of it written: each view opens its own after
+            failed_part(link.shop_id, f"opening {k.search} together", exc)
+
+    async def _apply_views(
+        self,
+        link: ShopLink,
+        api: OpenApi,
+        k: _Kind,
+        fail: Callable[[str, list[str]], None],
+    ) -> None:
+        """Each of a kind's views applied (a move, the mirror), side by side, then their mirrors
+        recorded together; what failed is told to `fail`."""
+        shop_id = link.shop_id
+        outcomes = await asyncio.gather(
+            *(self.apply(link, api, k.kind, view, k.known) for view in k.views),
+            return_exceptions=True,
+        )
+        for view, outcome in zip(k.views, outcomes, strict=True):
+            if not isinstance(outcome, BaseException):
+                continue
+            if not isinstance(outcome, Exception):
+                raise outcome  # a cancellation: the worker is stopping
+            failed_part(shop_id, f"{k.kind} {view.get(k.id_field)}", outcome)
+            fail(k.kind, [str(view[k.id_field])])
+        try:
+            await self.mirror.record_known(link, k.known)
+        except Exception as exc:
+            failed_part(shop_id, f"recording {k.search}", exc)
+            fail(k.kind, k.ids)
 
     async def apply(
         self,

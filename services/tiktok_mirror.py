@@ -40,7 +40,7 @@ from models.commands import (
 from models.errors import DomainError
 from models.order_intake import NewLine, OrderUpdate, PlaceOrder
 from models.orders import Order, PaymentMethod
-from services.commands import RequestCommands
+from services.commands import RequestCommands, Steps
 from services.order_intake import ExternalUpdate, OrderIntake
 from storage import cancellations as cancellation_store
 from storage import idempotency, order_records
@@ -118,6 +118,13 @@ def seen_of(view: dict[str, Any], status_field: str) -> dict[str, Any]:
     }
 
 
+def placed_as_is(view: dict[str, Any]) -> bool:
+    """Whether TikTok's order is placed here at its status with no move after: paid or before
+    (one TikTok shows further on is placed, then moved there)."""
+    step = ORDER_STEPS.get(str(view.get("status", "")))
+    return step is None or step.value == "PAID"
+
+
 def buyer_of(shop_id: str, buyer_id: str) -> Actor:
     """A buyer's own step, made here as TikTok showed it. With the shop it is made in (buyers
     see and do the same with or without one): the write is queued on that shop without
@@ -154,11 +161,14 @@ class TikTokMirror:
         queries for the batch instead of three for each view."""
         ids = [str(v["cancel_id" if kind == CANCELLATION else "return_id"]) for v in views]
         found = await mirrors.get_many(self.db, link.shop_id, kind, ids)
-        externals = [_id(v["order_id"]) for v in views]
+        return Known(found, await self.orders_here(link, [str(v["order_id"]) for v in views]))
+
+    async def orders_here(self, link: ShopLink, tiktok_ids: list[str]) -> dict[str, Order]:
+        """The local orders of these TikTok orders that are here, by their id here (`_id`)."""
+        externals = [_id(i) for i in tiktok_ids]
         records = await order_records.by_external(self.db, link.shop_id, externals)
         orders = await order_store.get_many(self.db, [r["_id"] for r in records.values()])
-        by_external = {ext: orders[r["_id"]] for ext, r in records.items() if r["_id"] in orders}
-        return Known(found, by_external)
+        return {ext: orders[r["_id"]] for ext, r in records.items() if r["_id"] in orders}
 
     def orders_absent(self, known: Known, views: list[dict[str, Any]]) -> list[str]:
         """TikTok's ids of the orders these views name that are not here (`known`), each once."""
@@ -198,16 +208,12 @@ class TikTokMirror:
         if not views:
             return
         actor = integration_of(link.shop_id)
-        results = await self.intake._place(actor, link.shop_id, [_placement(v) for v in views])
         updates = []
-        for view, result in zip(views, results, strict=True):
+        for view, _ in await self._place(link, views):
             external = _id(view["id"])
-            if isinstance(result, DomainError):
-                log.warning("TikTok order %s not placed: %s (%s)", external, result.code, result)
+            if placed_as_is(view):
                 continue
-            step = ORDER_STEPS.get(str(view.get("status", "")))
-            if step is None or step.value == "PAID":
-                continue
+            step = ORDER_STEPS[str(view.get("status", ""))]
             update = OrderUpdate(
                 step,
                 _time(view.get("update_time") or view["create_time"]),
@@ -223,6 +229,22 @@ class TikTokMirror:
                 log.warning(
                     "TikTok order %s not moved: %s (%s)", update.external_id, moved.code, moved
                 )
+
+    async def _place(
+        self, link: ShopLink, views: list[dict[str, Any]]
+    ) -> list[tuple[dict[str, Any], Order]]:
+        """The shop's orders placed through the order intake (a repeat is a no-op; in a batch's
+        transaction, when it commits): each view placed with its order, those refused logged."""
+        actor = integration_of(link.shop_id)
+        results = await self.intake._place(actor, link.shop_id, [_placement(v) for v in views])
+        placed = []
+        for view, result in zip(views, results, strict=True):
+            if isinstance(result, DomainError):
+                external = _id(view["id"])
+                log.warning("TikTok order %s not placed: %s (%s)", external, result.code, result)
+                continue
+            placed.append((view, result.order))
+        return placed
 
     # ---- cancellations -----------------------------------------------------------------
 
@@ -300,32 +322,62 @@ class TikTokMirror:
         return await self.requests.apply(buyer, command, key)
 
     async def open_together(
-        self, link: ShopLink, kind: str, views: list[dict[str, Any]], known: Known
+        self,
+        link: ShopLink,
+        kind: str,
+        views: list[dict[str, Any]],
+        known: Known,
+        placing: list[dict[str, Any]] | None = None,
     ) -> None:
         """Opens here, in one transaction, the requests of these views that are not opened yet
         and whose orders are here (`known.opened` gets them): one commit, one write of the
         shop's counters, for the batch. A view in a status not known here is left to its own
-        pass, which records it."""
+        pass, which records it. `placing`: TikTok's views of orders to place first in the same
+        transaction (each paid or before: placed as it is, `placed_as_is`); `known.orders`
+        gets them, and a request opened on one is written with it: the order inserted once,
+        as the opening left it, not inserted and then updated. Nothing is written, and
+        `known` is as it was, when the transaction fails."""
+        ids: list[str] = []
+        before = dict(known.orders)
+
+        async def steps() -> Steps:
+            if placing:
+                for view, order in await self._place(link, placing):
+                    known.orders[_id(view["id"])] = order
+            ids[:], todo = self._openings_of(kind, views, known)
+            await self._read_ahead(todo)
+            return todo
+
+        if not placing and not self._openings_of(kind, views, known)[1]:
+            return
+        try:
+            opened = await self.requests.apply_together(link.shop_id, steps)
+        except BaseException:
+            known.orders.clear()
+            known.orders.update(before)
+            raise
+        known.opened.update(zip(ids, opened, strict=True))
+
+    def _openings_of(
+        self, kind: str, views: list[dict[str, Any]], known: Known
+    ) -> tuple[list[str], Steps]:
+        """The TikTok ids and the openings of the views whose requests open here now."""
         ids, steps = [], []
         for view in views:
             tiktok_id, opening = self.openings[kind](view, known)
             if opening is not None:
                 ids.append(tiktok_id)
                 steps.append(opening)
-        if not steps:
-            return
-        # Each opening reads its order and its idempotency key by id: read for all at once,
-        # those of an order only one opening names (a second would read the first's write).
-        named = Counter(command.order_id for _, command, _ in steps)
+        return ids, steps
+
+    async def _read_ahead(self, steps: Steps) -> None:
+        """Each opening reads its order and its idempotency key by id: read for all at once,
+        those of an order only one opening names (a second would read the first's write)."""
+        named = Counter(command.order_id for _, command, _ in steps)  # type: ignore[attr-defined]
         orders = [order_id for order_id, n in named.items() if n == 1]
         keys = [(actor, key) for actor, _, key in steps if key is not None]
-
-        async def first() -> None:
-            await read_ahead(self.db, self.db.orders, orders)
-            await idempotency.read_ahead_keys(self.db, keys)
-
-        opened = await self.requests.apply_together(link.shop_id, steps, first)
-        known.opened.update(zip(ids, opened, strict=True))
+        await read_ahead(self.db, self.db.orders, orders)
+        await idempotency.read_ahead_keys(self.db, keys)
 
     def _cancellation_opening(self, view: dict[str, Any], known: Known) -> tuple[str, Any]:
         cancel_id = str(view["cancel_id"])

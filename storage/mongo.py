@@ -182,11 +182,25 @@ class GatheredInserts(BeforeCommit):
 
     def __init__(self) -> None:
         self.docs: dict[str, list[dict[str, Any]]] = {}
+        # The same documents by (collection, id): a read by id in the batch sees them
+        # (`read_ahead`, `find_by_ids`); a part's update of one is made in it (`fold_at_commit`).
+        self.by_id: dict[tuple[str, Hashable], dict[str, Any]] = {}
+
+    def add(self, name: str, docs: list[dict[str, Any]]) -> None:
+        self.docs.setdefault(name, []).extend(docs)
+        self.by_id.update(((name, d["_id"]), d) for d in docs if "_id" in d)
 
     async def flush(self, db: Database, session: Session) -> None:
-        for name, docs in self.docs.items():
+        for name in list(self.docs):
+            await self.insert_now(db, session, name)
+
+    async def insert_now(self, db: Database, session: Session, name: str) -> None:
+        """One collection's waiting documents inserted now (a read of one by id is coming)."""
+        docs = self.docs.pop(name, [])
+        for d in docs:
+            self.by_id.pop((name, d.get("_id")), None)
+        if docs:
             await db.db[name].insert_many(docs, session=session)
-        self.docs.clear()
 
 
 class BatchReads(BeforeCommit):
@@ -248,9 +262,16 @@ async def read_ahead(db: Database, collection: AsyncCollection, ids: Sequence[st
     if batch is None or not ids:
         return
     _, session, ahead = batch
-    found = {d["_id"]: d for d in await find_in(collection, "_id", ids, session)}
+    # Those the batch inserts at its commit are handed as they wait (a batch's new orders,
+    # opened on in the same transaction): no statement, and a part's update of one is made in
+    # its insert (`fold_at_commit`).
+    waiting = db.gathered(session, GatheredInserts)
+    new = {i: d for i in ids if waiting and (d := waiting.by_id.get((collection.name, i)))}
+    stored = [i for i in ids if i not in new]
+    found = {d["_id"]: d for d in await find_in(collection, "_id", stored, session)} | new
     for ident in ids:
-        ahead.docs[(collection.name, ident)] = found.get(ident)
+        doc = found.get(ident)
+        ahead.docs[(collection.name, ident)] = None if doc is None else dict(doc)
 
 
 async def _from_batch(
@@ -259,10 +280,16 @@ async def _from_batch(
     """The documents with these ids when the batch read every one ahead and no part has taken
     it yet (now taken); else None, once any update of them that waits is written."""
     batch = _batch_of(session)
-    if batch is None or not (batch[2].docs or batch[2].waiting):
+    if batch is None:
         return None
     db, session, ahead = batch
     keys = [(collection.name, ident) for ident in ids]
+    inserts = db.gathered(session, GatheredInserts)
+    if inserts is not None and any(k in inserts.by_id and k not in ahead.docs for k in keys):
+        # Waiting to be inserted and not handed ahead: inserted now, so the read finds it.
+        await inserts.insert_now(db, session, collection.name)
+    if not (ahead.docs or ahead.waiting):
+        return None
     if any(k in ahead.waiting for k in keys):
         await ahead.write_updates(db, session)
     elif all(k in ahead.docs for k in keys):
@@ -324,7 +351,54 @@ def insert_at_commit(
     gathered = db.before_commit(session, GatheredInserts)
     if gathered is None:
         return False
-    gathered.docs.setdefault(collection.name, []).extend(docs)
+    gathered.add(collection.name, docs)
+    return True
+
+
+# The update operators `fold_at_commit` applies to a waiting document (those
+# storage/documents.py::changes_between writes); any other is written by the database.
+_FOLDED = frozenset({"$set", "$unset", "$push"})
+
+
+def fold_at_commit(
+    collection: AsyncCollection, updates: list[tuple[Hashable, dict[str, Any]]], session: Session
+) -> set[Hashable]:
+    """In a batch's transaction: the updates (each with its document's id) of documents the
+    batch inserts at its commit, made in the document that waits, so that it is written once
+    (a new order and the cancellation opened on it: one insert, not an insert and an update);
+    the ids of those so made. Only for a document read ahead and taken by the part now writing
+    it (`read_ahead`), and plain updates (`$set`, `$unset`, `$push` of `$each`, top-level
+    fields); the caller writes the others."""
+    batch = _batch_of(session)
+    if batch is None:
+        return set()
+    db, session, ahead = batch
+    inserts = db.gathered(session, GatheredInserts)
+    folded: set[Hashable] = set()
+    for ident, update in updates:
+        key = (collection.name, ident)
+        doc = inserts.by_id.get(key) if inserts is not None else None
+        if doc is not None and key in ahead.taken and _apply(doc, update):
+            folded.add(ident)
+    return folded
+
+
+def _apply(doc: dict[str, Any], update: dict[str, Any]) -> bool:
+    """`update` made in `doc`, when it is a plain one (`_FOLDED`); else False, `doc` untouched."""
+    fields = [f for op in update.values() for f in op]
+    pushes = update.get("$push", {}).values()
+    if (
+        set(update) - _FOLDED
+        or any("." in f or f == "_id" for f in fields)
+        or any(not isinstance(p, dict) or set(p) != {"$each"} for p in pushes)
+        or any(not isinstance(doc.get(f, []), list) for f in update.get("$push", {}))
+    ):
+        return False
+    doc.update(update.get("$set", {}))
+    for f in update.get("$unset", {}):
+        doc.pop(f, None)
+    for f, push in update.get("$push", {}).items():
+        doc[f] = [*doc.get(f, []), *push["$each"]]
     return True
 
 
@@ -386,6 +460,11 @@ class Database:
         if kind not in gathered:
             gathered[kind] = kind()
         return gathered[kind]  # type: ignore[return-value]
+
+    def gathered(self, session: Session, kind: type[B]) -> B | None:
+        """The transaction's gathered writes of this kind, if any were made (none is made here:
+        a flush may call this while the transaction's gathered writes are being walked)."""
+        return self._gathered.get(id(session), {}).get(kind)  # type: ignore[return-value]
 
     async def transaction(
         self,

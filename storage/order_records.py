@@ -21,7 +21,7 @@ from models.actors import Actor
 from models.order_intake import stage_of
 from models.orders import Order
 from storage.documents import order_doc
-from storage.mongo import IN_CHUNK, Database, Session
+from storage.mongo import IN_CHUNK, Database, Session, insert_at_commit
 
 # The timeline keeps the latest entries: a marketplace that resends an update forever must not
 # grow a document without bound.
@@ -99,10 +99,15 @@ async def by_order(
 async def insert_placed(
     db: Database, orders: list[Order], records: list[dict[str, Any]], session: Session
 ) -> None:
-    """New orders and their records, in the caller's transaction."""
+    """New orders and their records, in the caller's transaction: at its commit in a batch
+    (a marketplace's orders placed with the requests opened on them), where a request's
+    opening reads its new order by id as it waits and its change is made in its insert
+    (storage/mongo.py `read_ahead`, `fold_at_commit`)."""
     if orders:
-        await db.orders.insert_many([order_doc(o) for o in orders], session=session)
-        await collection(db).insert_many(records, session=session)
+        new = [order_doc(o) for o in orders]
+        for target, docs in ((db.orders, new), (collection(db), records)):
+            if not insert_at_commit(db, target, docs, session):
+                await target.insert_many(docs, session=session)
 
 
 async def append(

@@ -27,6 +27,7 @@ from storage.mongo import (
     Database,
     Session,
     find_by_ids,
+    fold_at_commit,
     insert_at_commit,
     update_at_commit,
 )
@@ -218,12 +219,17 @@ async def save_changes(
     """
     saved = [replace(after, version=before.version + 1) for before, after in changes]  # type: ignore[type-var]
     more = extra or {}
-    ops = [
-        UpdateOne({"_id": b.id}, changes_between(to_doc(b), to_doc(a), more.get(b.id)))
+    diffs = [
+        (b.id, changes_between(to_doc(b), to_doc(a), more.get(b.id)))
         for (b, _), a in zip(changes, saved, strict=True)
     ]
+    # A document the batch inserts at its commit is written once, as it is now.
+    folded = fold_at_commit(collection, diffs, session)
     # In a batch whose parts' documents were read ahead, each part's own: at its commit.
-    updates = [(b.id, op) for (b, _), op in zip(changes, ops, strict=True)]
+    updates = [
+        (ident, UpdateOne({"_id": ident}, diff)) for ident, diff in diffs if ident not in folded
+    ]
+    ops = [op for _, op in updates]
     if ops and not update_at_commit(collection, updates, session):
         result = await collection.bulk_write(ops, ordered=False, session=session)
         if result.matched_count != len(ops):
