@@ -234,8 +234,12 @@ class ReadAhead(BeforeCommit):
 
     async def write_updates(self, db: Database, session: Session) -> None:
         """The waiting updates, one statement a collection; one that finds its document gone
-        reruns the batch, as it would have on its own."""
+        reruns the batch, as it would have on its own. A collection's documents waiting to be
+        inserted are inserted first: an update of one that was not made in it finds it."""
+        inserts = db.gathered(session, GatheredInserts)
         for name, ops in self.updates.items():
+            if inserts is not None:
+                await inserts.insert_now(db, session, name)
             result = await db.db[name].bulk_write(ops, ordered=False, session=session)
             if result.matched_count != len(ops):
                 raise ConcurrentUpdate(f"batch of {name}")

@@ -1,10 +1,12 @@
 """New documents the parts of a batch (`Database.together`) insert go in one statement a
 collection at the batch's commit, and what they read that none writes is read once for the
-batch; a transaction on its own inserts and reads at once."""
+batch; a transaction on its own inserts and reads at once. A document the batch inserts is read
+by id as it waits, and a part's update of it is made in its insert."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from pymongo import UpdateOne
@@ -14,6 +16,7 @@ from storage.mongo import (
     Database,
     Session,
     find_by_ids,
+    fold_at_commit,
     insert_at_commit,
     read_ahead,
     update_at_commit,
@@ -219,3 +222,69 @@ async def test_an_update_of_a_document_not_read_ahead_is_written_at_once(
 
     await db.together(parts, serial="shop-1")
     assert during == [1]
+
+
+async def _inserted_in_batch(db: Database, session: Session) -> None:
+    """A document a part inserts at the batch's commit, read ahead for the next part."""
+    assert insert_at_commit(db, db.db["parts"], [{"_id": "a", "n": 1, "log": [1]}], session)
+    await read_ahead(db, db.db["parts"], ["a"])
+
+
+async def test_a_document_the_batch_inserts_is_read_ahead_as_it_waits_and_updated_in_its_insert(
+    watched: tuple[Database, Statements],
+) -> None:
+    db, sent = watched
+    read: list[dict[str, Any]] = []
+
+    async def parts() -> None:
+        async def work(session: Session) -> None:
+            await _inserted_in_batch(db, session)
+            read.extend(await find_by_ids(db.db["parts"], ["a"], session))
+            update = {"$set": {"n": 2}, "$push": {"log": {"$each": [2]}}}
+            assert fold_at_commit(db.db["parts"], [("a", update)], session) == {"a"}
+
+        await db.transaction(work, serial="shop-1")
+
+    await db.together(parts, serial="shop-1")
+    assert read == [{"_id": "a", "n": 1, "log": [1]}]
+    assert [(s.command, s.documents) for s in sent.sent if s.collection == "parts"] == [
+        ("insert", 1)
+    ]
+    assert await db.db["parts"].find_one({"_id": "a"}) == {"_id": "a", "n": 2, "log": [1, 2]}
+
+
+async def test_a_read_by_id_of_a_document_the_batch_inserts_finds_it(
+    watched: tuple[Database, Statements],
+) -> None:
+    db, _ = watched
+    found: list[list[dict[str, Any]]] = []
+
+    async def parts() -> None:
+        async def work(session: Session) -> None:
+            assert insert_at_commit(db, db.db["parts"], [{"_id": "a"}, {"_id": "b"}], session)
+            found.append(await find_by_ids(db.db["parts"], ["b"], session))
+
+        await db.transaction(work, serial="shop-1")
+
+    await db.together(parts, serial="shop-1")
+    assert found == [[{"_id": "b"}]]
+    assert await db.db["parts"].count_documents({}) == 2
+
+
+async def test_an_update_the_waiting_insert_cannot_take_is_written_after_it(
+    watched: tuple[Database, Statements],
+) -> None:
+    db, _ = watched
+
+    async def parts() -> None:
+        async def work(session: Session) -> None:
+            await read_ahead(db, db.db["parts"], [])  # its updates are written first at the commit
+            await _inserted_in_batch(db, session)
+            await find_by_ids(db.db["parts"], ["a"], session)
+            assert fold_at_commit(db.db["parts"], [("a", {"$inc": {"n": 1}})], session) == set()
+            await _bump(db, "a", session)
+
+        await db.transaction(work, serial="shop-1")
+
+    await db.together(parts, serial="shop-1")
+    assert (await db.db["parts"].find_one({"_id": "a"}) or {})["n"] == 2

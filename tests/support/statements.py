@@ -18,6 +18,7 @@ class Sent:
     command: str
     collection: str
     numbered: bool  # a retryable write's number (txnNumber) outside a transaction
+    documents: int = 0  # a write's documents (inserted) or statements (updates, deletes)
 
 
 class Statements(monitoring.CommandListener):
@@ -29,7 +30,10 @@ class Statements(monitoring.CommandListener):
         target = command.get(event.command_name)
         numbered = "txnNumber" in command and "autocommit" not in command
         collection = target if isinstance(target, str) else ""
-        self.sent.append(Sent(event.command_name, collection, numbered))
+        written = next(
+            (command[f] for f in ("documents", "updates", "deletes") if f in command), []
+        )
+        self.sent.append(Sent(event.command_name, collection, numbered, len(written)))
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         pass
@@ -37,8 +41,8 @@ class Statements(monitoring.CommandListener):
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
         pass
 
-    def of(self, command: str) -> list[Sent]:
-        return [s for s in self.sent if s.command == command]
+    def of(self, command: str, collection: str | None = None) -> list[Sent]:
+        return [s for s in self.sent if s.command == command and collection in (None, s.collection)]
 
 
 @asynccontextmanager
