@@ -125,10 +125,13 @@ class OrderIntake:
     ) -> list[Placed | DomainError]:
         _check_batch(commands, "orders")
         now = self.clock.now()
-        book = await policies.book_for(self.db, {li.category for c in commands for li in c.lines})
-        known = DEFAULT_CATEGORIES | frozenset(book.by_category)
+        categories = {li.category for c in commands for li in c.lines}
 
         async def work(session: Session) -> list[Placed | DomainError]:
+            # In the transaction: a batch that opens requests on these orders in the same one
+            # reads the policies once for both (storage/mongo.py `read_once`).
+            book = await policies.book_for(self.db, categories, session)
+            known = DEFAULT_CATEGORIES | frozenset(book.by_category)
             ext_ids = [c.external_id for c in commands if isinstance(c.external_id, str)]
             stored = await records.by_external(self.db, shop_id, ext_ids, session)
             stored_orders = await order_store.get_many(
