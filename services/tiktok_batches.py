@@ -1,7 +1,7 @@
 """A batch of TikTok webhooks handled together, a shop at a time (the connection takes them
 from the inbox, services/tiktok_connection.py): TikTok's views of what they name read with one
-call per kind, the batch's orders placed in one transaction, its new requests opened in another,
-then each view applied by its kind's mirror. What failed is told by the ids of the webhooks
+call per kind, the batch's orders placed and its new requests opened in one transaction, then
+each view applied by its kind's mirror. What failed is told by the ids of the webhooks
 whose part it was, which the connection handles again one at a time (`named` is what one
 webhook names, for both ways)."""
 
@@ -70,9 +70,9 @@ class Batches:
 
     async def handle(self, items: list[inbox.Notification]) -> set[str]:
         """Each shop's webhooks of the batch: TikTok's views read with one call per kind (the
-        orders, the cancellations, the returns they name, each once), its orders placed in one
-        transaction, the requests new here opened in one transaction, then each view applied
-        (a move, the mirror), side by side. The ids of the webhooks whose part failed, for
+        orders, the cancellations, the returns they name, each once), its orders placed and the
+        requests new here opened in one transaction, then each view applied (a move, the
+        mirror), side by side. The ids of the webhooks whose part failed, for
         handling them again one at a time."""
         failed: set[str] = set()
         by_shop: dict[str, list[inbox.Notification]] = {}
@@ -95,7 +95,7 @@ class Batches:
         for item in items:
             for kind, tiktok_id in await named(self.db, link, item):
                 named_ids.setdefault((kind, tiktok_id), []).append(item.id)
-        # TikTok's views of the batch's requests are read while its orders are placed.
+        # TikTok's views of the batch's requests are read while its orders are.
         searches = {
             kind: asyncio.ensure_future(api.search(search, {field: ids}))
             for kind, search, field, _ in REQUEST_SEARCHES

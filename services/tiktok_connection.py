@@ -10,7 +10,7 @@ dies), so an accepted webhook is never lost and TikTok's timeout is never near. 
 one is answered 200 and ignored. The worker takes the waiting webhooks in batches, reads
 TikTok's current view of what they name (one call per kind) and hands it to the mirror
 (services/tiktok_batches.py, services/tiktok_mirror.py), which places a batch's orders and opens
-its new requests in one transaction each; a part that fails is handled again one webhook at a
+its new requests in one transaction; a part that fails is handled again one webhook at a
 time. The reconciler
 pages through the search endpoints of every linked shop by update time and does the same for
 what no webhook told.
