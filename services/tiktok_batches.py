@@ -132,6 +132,7 @@ class Batches:
             except Exception as exc:
                 failed_part(shop_id, "orders", exc)
                 fail(ORDER_KIND, order_ids)
+        coming = {str(v["id"]) for v in placing}
         kinds: list[_Kind] = []
         for kind, search, _, id_field in REQUEST_SEARCHES:
             if kind not in searches:
@@ -139,12 +140,11 @@ class Batches:
             ids = [i for k, i in named_ids if k == kind]
             try:
                 views, _ = await searches[kind]
-                known = await self.mirror.known(link, kind, views)
+                known = await self.mirror.known(link, kind, views, coming)
                 kinds.append(_Kind(kind, search, id_field, ids, views, known))
             except Exception as exc:
                 failed_part(shop_id, search, exc)
                 fail(kind, ids)
-        coming = {str(v["id"]) for v in placing}
         absent = {o for k in kinds for o in self.mirror.orders_absent(k.known, k.views)} - coming
         if absent:
             # Named before their own webhooks came (late, or lost): read with one call to

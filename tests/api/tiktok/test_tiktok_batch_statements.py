@@ -90,6 +90,9 @@ async def test_h4_a_batch_of_new_orders_and_their_cancellations_writes_each_orde
     [orders] = statements.of("insert", "orders")
     assert orders.documents == PAIRS
     assert len(statements.of("find", "category_policies")) == 1  # for the orders and openings
+    # The orders are looked for once, by the placement (the openings read them as they wait).
+    assert len(statements.of("find", "order_records")) == 1
+    assert statements.of("find", "orders") == []
     for cancel_id in cancel_ids:
         status, open_cancellation = await _opened(linked, cancel_id)
         local_id = await linked.mirrored(CANCELLATION, cancel_id)
