@@ -52,6 +52,7 @@ from pymongo import monitoring
 
 from api.app import create_app
 from api.settings import Settings
+from benchmarks import ingest_floor
 from benchmarks.stage_times import CommandTimes, StageTimes, cpu_seconds, load_average
 from devtools.tiktok_shop.launch import standin_command
 from integrations.tiktok_shop.credentials import ShopLink
@@ -416,6 +417,25 @@ async def main_async(args: argparse.Namespace, uri: str, db_pid: int | None) -> 
                 f"at most {traffic['late_ms']:.0f} ms late",
                 flush=True,
             )
+        if args.floor and "database" in pids:
+            measured = await ingest_floor.run(
+                uri, f"{db.db.name}_floor", db, linked, args.rate, count, pids["database"]
+            )
+            floor_ms = [
+                (measured.visible[i] - at) * 1000
+                for i, at in measured.arrivals.items()
+                if i in measured.visible
+            ]
+            floor_span = max(measured.visible.values()) - min(measured.arrivals.values())
+            print(
+                f"floor (the same documents written by a bare loop, benchmarks/ingest_floor.py): "
+                f"{len(floor_ms)}/{count} committed ({len(floor_ms) / floor_span:.0f}/s) in "
+                f"{measured.batches} batches; arrival to commit p50 {_pct(floor_ms, 50):.0f} ms, "
+                f"p99 {_pct(floor_ms, 99):.0f} ms; the database's CPU "
+                f"{measured.db_cpu / count * 1000:.1f} ms a change; webhook p99 / floor p99 = "
+                f"{webhook_p99 / _pct(floor_ms, 99):.2f}",
+                flush=True,
+            )
         if args.no_baseline:
             print(f"load average after: {load_average()}", flush=True)
             return
@@ -544,6 +564,11 @@ def main() -> None:
     )
     parser.add_argument(
         "--inbox-workers", type=int, default=1, help="the connection's inbox workers (as run: 1)"
+    )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="after the webhooks, write the same documents by a bare loop at the same rate",
     )
     parser.add_argument(
         "--no-baseline", action="store_true", help="the webhooks only, no GraphQL baseline"
