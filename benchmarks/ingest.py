@@ -25,6 +25,10 @@ least. `--profile` also prints where the inbox worker's time went (wall time by 
 webhook), the statements by command and collection, and the CPU seconds of the service, the
 database and the stand-in in each half of the run.
 
+`--floor` then writes the documents the webhooks wrote again, by a bare loop at the same rate
+(benchmarks/ingest_floor.py): the floor of the p99 and of the database's CPU on this database.
+`--collections` prints the database's CPU a document of each collection they wrote.
+
 Bar: 100 webhooks/s for 60 s, p99 from arrival to the subscriber under 250 ms, nothing lost
 (every change seen on the feed, every webhook answered 200).
 """
@@ -436,6 +440,14 @@ async def main_async(args: argparse.Namespace, uri: str, db_pid: int | None) -> 
                 f"{webhook_p99 / _pct(floor_ms, 99):.2f}",
                 flush=True,
             )
+        if args.collections and "database" in pids:
+            print("the database's CPU a document, by collection, 25 a transaction (indexes):")
+            for name, indexes, inserted, updated in await ingest_floor.by_collection(
+                uri, f"{db.db.name}_each", db, linked, pids["database"]
+            ):
+                print(
+                    f"  {name:18} {indexes:>2}  insert {inserted:.2f} ms, update {updated:.2f} ms"
+                )
         if args.no_baseline:
             print(f"load average after: {load_average()}", flush=True)
             return
@@ -569,6 +581,11 @@ def main() -> None:
         "--floor",
         action="store_true",
         help="after the webhooks, write the same documents by a bare loop at the same rate",
+    )
+    parser.add_argument(
+        "--collections",
+        action="store_true",
+        help="after the webhooks, the database's CPU a document of each collection they wrote",
     )
     parser.add_argument(
         "--no-baseline", action="store_true", help="the webhooks only, no GraphQL baseline"

@@ -10,6 +10,9 @@ then the inbox's delete and the handled keys. The time from a change's arrival t
 makes it visible is what a subscriber could see at best. No implementation on this database,
 with these documents and indexes, does better; benchmarks/ingest.py prints the service's figures
 beside these.
+
+`by_collection` writes each collection's documents alone, inserted then updated, and prints the
+database's CPU a document with the collection's indexes: what each document of a batch costs.
 """
 
 from __future__ import annotations
@@ -83,6 +86,43 @@ class _Copies:
         if name == "order_records":
             doc["external_id"] = f"floor-external-{n}"
         return doc
+
+
+async def by_collection(
+    uri: str, name: str, source: Database, shop_id: str, db_pid: int, count: int = 500
+) -> list[tuple[str, int, float, float]]:
+    """Each collection's documents written alone into a fresh database `name`: `count` copies
+    inserted, then updated by id (one field set), 25 a transaction. (collection, its indexes,
+    the database's CPU ms a document inserted, a document updated)."""
+    copies = _Copies(await templates(source, shop_id))
+    db = connect(uri, name)
+    await ensure_indexes(db)
+    await prepare(db)
+    rows = []
+    try:
+        for collection in TEMPLATES:
+            target = db.db[collection]
+            if collection == "tiktok_requests":  # made by the connection, not ensure_indexes
+                for spec in (await source.db[collection].index_information()).values():
+                    if spec["key"] != [("_id", 1)]:
+                        options = {k: v for k, v in spec.items() if k not in ("key", "v", "ns")}
+                        await target.create_index(spec["key"], **options)
+            batches = [[copies.one(collection) for _ in range(25)] for _ in range(count // 25)]
+            before = cpu_seconds(db_pid)
+            for docs in batches:
+                await db.transaction(lambda s, t=target, docs=docs: t.insert_many(docs, session=s))
+            inserted = cpu_seconds(db_pid) - before
+            before = cpu_seconds(db_pid)
+            for docs in batches:
+                updates = [UpdateOne({"_id": d["_id"]}, {"$set": {"floor_n": 1}}) for d in docs]
+                await db.transaction(lambda s, t=target, u=updates: t.bulk_write(u, session=s))
+            updated = cpu_seconds(db_pid) - before
+            indexes = len(await target.index_information())
+            rows.append((collection, indexes, inserted / count * 1000, updated / count * 1000))
+    finally:
+        await db.client.drop_database(name)
+        await db.close()
+    return rows
 
 
 async def run(
