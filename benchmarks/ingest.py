@@ -8,9 +8,9 @@ One service process (uvicorn in this process, on uvloop, the TikTok connection a
 runs it) linked to the TikTok Shop stand-in, its own process, which sends its webhooks to it;
 SecantusDB in memory, its own process. A live-feed subscription in the service process.
 
-- Webhooks: every 1/rate seconds the stand-in is told (its control API, by a process of its own:
-  benchmarks/standin_changes.py) to make a change: a new order (a type 1 webhook), then the
-  buyer's cancellation of it (type 11), alternately. Arrival
+- Webhooks: the stand-in is told (its control API, `/_standin/traffic`) to make a change every
+  1/rate seconds in its own loop: a new order (a type 1 webhook), then the buyer's cancellation
+  of it (type 11), alternately. Arrival
   is when the service stored the webhook in its inbox (before its 200); the subscriber sees the
   order placed, or the cancellation request opened.
 - Baseline, the same changes through GraphQL: `placeOrders` (as the shop's integration) and
@@ -23,7 +23,11 @@ the feed's change stream left out) and the CPU time a webhook of the database an
 service process (/proc/<pid>/stat around the webhooks' half), which the machine's load moves
 least. `--profile` also prints where the inbox worker's time went (wall time by stage, per
 webhook), the statements by command and collection, and the CPU seconds of the service, the
-database, the stand-in and the changes' process in each half of the run.
+database and the stand-in in each half of the run.
+
+`--floor` then writes the documents the webhooks wrote again, by a bare loop at the same rate
+(benchmarks/ingest_floor.py): the floor of the p99 and of the database's CPU on this database.
+`--collections` prints the database's CPU a document of each collection they wrote.
 
 Bar: 100 webhooks/s for 60 s, p99 from arrival to the subscriber under 250 ms, nothing lost
 (every change seen on the feed, every webhook answered 200).
@@ -38,10 +42,10 @@ import itertools
 import os
 import platform
 import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -52,8 +56,8 @@ from pymongo import monitoring
 
 from api.app import create_app
 from api.settings import Settings
+from benchmarks import ingest_floor
 from benchmarks.stage_times import CommandTimes, StageTimes, cpu_seconds, load_average
-from benchmarks.standin_changes import paced
 from devtools.tiktok_shop.launch import standin_command
 from integrations.tiktok_shop.credentials import ShopLink
 from models.clock import SystemClock
@@ -78,6 +82,17 @@ def _pct(values: list[float], p: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+
+async def paced(rate: float, count: int, make: Callable[[int], Awaitable[None]]) -> None:
+    """Starts make(i) every 1/rate seconds without waiting for the previous one."""
+    begin = time.perf_counter()
+    tasks = []
+    for i in range(count):
+        if (wait := begin + i / rate - time.perf_counter()) > 0:
+            await asyncio.sleep(wait)
+        tasks.append(asyncio.create_task(make(i)))
+    await asyncio.gather(*tasks)
 
 
 def _standin(port: int, hook_port: int, concurrency: int) -> subprocess.Popen[bytes]:
@@ -314,13 +329,20 @@ async def main_async(args: argparse.Namespace, uri: str, db_pid: int | None) -> 
                 await asyncio.sleep(10)
 
         sampler = asyncio.create_task(sample()) if args.statements else None
-        # Asked for by a process of its own (benchmarks/standin_changes.py).
-        changes = [sys.executable, "-m", "benchmarks.standin_changes", base, str(args.rate)]
-        driver = subprocess.Popen([*changes, str(count)], cwd=ROOT)
-        _, status, usage = await asyncio.to_thread(os.wait4, driver.pid, 0)
-        driver.returncode = os.waitstatus_to_exitcode(status)
-        if driver.returncode != 0:
-            raise SystemExit(f"the stand-in's changes failed ({driver.returncode})")
+        # Made by the stand-in in its own loop (devtools/tiktok_shop/traffic.py): no client's
+        # HTTP call a change takes the machine's CPU from the service and its database.
+        # The control calls go from a thread: the service's loop runs in this process.
+        asked = await asyncio.to_thread(
+            control.post, "/_standin/traffic", json={"rate": args.rate, "count": count}
+        )
+        asked.raise_for_status()
+        while True:
+            traffic = (await asyncio.to_thread(control.get, "/_standin/traffic")).json()
+            if traffic["done"]:
+                break
+            await asyncio.sleep(0.5)
+        if traffic["error"] or traffic["made"] != count:
+            raise SystemExit(f"the stand-in's traffic failed: {traffic}")
         sent = time.perf_counter() - start
         deadline = time.monotonic() + args.wait
         while time.monotonic() < deadline and len([k for k in seen if k[0] == linked]) < count:
@@ -394,12 +416,38 @@ async def main_async(args: argparse.Namespace, uri: str, db_pid: int | None) -> 
         if stages is not None:
             print(hook_stages)
             print(hook_commands)
-            driver_cpu = usage.ru_utime + usage.ru_stime
             print(
-                f"{_cpu_line('webhooks', cpu_before, cpu_hooks)}, the changes' driver "
-                f"{driver_cpu:.1f} s",
+                f"{_cpu_line('webhooks', cpu_before, cpu_hooks)}; the stand-in's changes started "
+                f"at most {traffic['late_ms']:.0f} ms late",
                 flush=True,
             )
+        if args.floor and "database" in pids:
+            measured = await ingest_floor.run(
+                uri, f"{db.db.name}_floor", db, linked, args.rate, count, pids["database"]
+            )
+            floor_ms = [
+                (measured.visible[i] - at) * 1000
+                for i, at in measured.arrivals.items()
+                if i in measured.visible
+            ]
+            floor_span = max(measured.visible.values()) - min(measured.arrivals.values())
+            print(
+                f"floor (the same documents written by a bare loop, benchmarks/ingest_floor.py): "
+                f"{len(floor_ms)}/{count} committed ({len(floor_ms) / floor_span:.0f}/s) in "
+                f"{measured.batches} batches; arrival to commit p50 {_pct(floor_ms, 50):.0f} ms, "
+                f"p99 {_pct(floor_ms, 99):.0f} ms; the database's CPU "
+                f"{measured.db_cpu / count * 1000:.1f} ms a change; webhook p99 / floor p99 = "
+                f"{webhook_p99 / _pct(floor_ms, 99):.2f}",
+                flush=True,
+            )
+        if args.collections and "database" in pids:
+            print("the database's CPU a document, by collection, 25 a transaction (indexes):")
+            for name, indexes, inserted, updated in await ingest_floor.by_collection(
+                uri, f"{db.db.name}_each", db, linked, pids["database"]
+            ):
+                print(
+                    f"  {name:18} {indexes:>2}  insert {inserted:.2f} ms, update {updated:.2f} ms"
+                )
         if args.no_baseline:
             print(f"load average after: {load_average()}", flush=True)
             return
@@ -528,6 +576,16 @@ def main() -> None:
     )
     parser.add_argument(
         "--inbox-workers", type=int, default=1, help="the connection's inbox workers (as run: 1)"
+    )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="after the webhooks, write the same documents by a bare loop at the same rate",
+    )
+    parser.add_argument(
+        "--collections",
+        action="store_true",
+        help="after the webhooks, the database's CPU a document of each collection they wrote",
     )
     parser.add_argument(
         "--no-baseline", action="store_true", help="the webhooks only, no GraphQL baseline"

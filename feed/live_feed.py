@@ -34,6 +34,12 @@ log = logging.getLogger("aftersales.live_feed")
 
 REPLAY_PAGE = 500
 MAX_BACKOFF_SECONDS = 10.0
+# The least time between two of the change stream's getMores that found nothing. SecantusDB
+# answers a waiting getMore, empty, on every write to any collection, and one was sent again at
+# once: a getMore for every write, about 1 ms of its CPU each (an empty getMore a webhook in
+# `./dev run benchmarks.ingest --profile`). MongoDB waits for a matching change or its await
+# time, so it is never paced. An event that comes meanwhile waits at most this long.
+EMPTY_ANSWER_SECONDS = 0.025
 # Server codes meaning the resume token cannot be used any more (history gone, token invalid).
 _LOST_HISTORY_CODES = {260, 280, 286}
 
@@ -146,12 +152,16 @@ class LiveFeed:
                     backoff = 0.1
                     # A closed stream answers try_next with None at once, without a round trip:
                     # looping on it would never yield, and the process could not even stop.
+                    loop = asyncio.get_running_loop()
                     while stream.alive:
+                        asked = loop.time()
                         change = await stream.try_next()
                         self._token = stream.resume_token
                         if change is not None:
                             for e in event_log.events_from(change["fullDocument"]):
                                 self.publish(e)
+                        elif (rest := EMPTY_ANSWER_SECONDS - (loop.time() - asked)) > 0:
+                            await asyncio.sleep(rest)
                     self._lost(ConnectionError("the change stream closed"))
             except asyncio.CancelledError:
                 raise

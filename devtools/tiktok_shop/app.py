@@ -32,6 +32,7 @@ from devtools.tiktok_shop.statuses import (
     RECEIVE_REJECT_REASONS,
     RETURN_REJECT_REASONS,
 )
+from devtools.tiktok_shop.traffic import Traffic
 from devtools.tiktok_shop.verify import expected_sign, sign_matches
 from devtools.tiktok_shop.webhooks import WebhookSender
 
@@ -117,6 +118,7 @@ class StandIn:
             first_id=settings.first_id,
         )
         self.market.add_shop(settings.shop_id, settings.shop_cipher, settings.access_token)
+        self.traffic: Traffic | None = None  # paced changes asked for by the control API
         # (shop, route, key) -> (fingerprint of the request, the answer's status and body)
         self.idempotent: dict[tuple[str, str, str], tuple[str, int, bytes]] = {}
         self.calls = {
@@ -542,6 +544,8 @@ class StandIn:
         async def lifespan(_: Starlette) -> Any:
             await self.sender.start()
             yield
+            if self.traffic is not None and self.traffic.task is not None:
+                self.traffic.task.cancel()
             await self.sender.stop()
 
         return Starlette(routes=self.routes(), lifespan=lifespan)

@@ -35,3 +35,5 @@ UNDER_ARBITRATION = 29000004
 IDEMPOTENCY_KEY_REUSED = 29000005
 # Stand-in: an auth code or refresh token the auth host does not know (or already used).
 GRANT_INVALID = 29000006
+# Stand-in control API: paced traffic is already under way.
+TRAFFIC_UNDER_WAY = 29000007

@@ -5,6 +5,7 @@ A refusal answers HTTP 409 with `{code, message}`; a malformed body 400."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -13,8 +14,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from devtools.tiktok_shop import codes
 from devtools.tiktok_shop.auth import new_auth_code
 from devtools.tiktok_shop.orders import Refused
+from devtools.tiktok_shop.traffic import Traffic, run
 
 if TYPE_CHECKING:
     from devtools.tiktok_shop.app import StandIn
@@ -182,6 +185,21 @@ def control_routes(standin: StandIn) -> list[Route]:
     def calls(request: Request, body: Body) -> Any:
         return dict(standin.calls)
 
+    def traffic(request: Request, body: Body) -> Any:
+        """POST starts paced changes (devtools/tiktok_shop/traffic.py); GET reads the last."""
+        current = standin.traffic
+        if request.method == "GET":
+            return current.view() if current else {"done": True, "made": 0, "count": 0}
+        if current is not None and current.task is not None and not current.task.done():
+            raise Refused(codes.TRAFFIC_UNDER_WAY, "traffic is under way; wait until it is done")
+        rate, count = float(body["rate"]), int(body["count"])
+        if not 0 < rate <= 10_000 or not 0 <= count <= 1_000_000:
+            raise ValueError("rate is in (0, 10000] a second, count in [0, 1000000]")
+        made = Traffic(str(body.get("shop_id", standin.settings.shop_id)), rate, count)
+        made.task = asyncio.get_running_loop().create_task(run(market, made))
+        standin.traffic = made
+        return made.view()
+
     table: list[tuple[str, Action, list[str]]] = [
         ("/_standin/health", health, ["GET"]),
         ("/_standin/shops", add_shop, ["POST"]),
@@ -202,5 +220,6 @@ def control_routes(standin: StandIn) -> list[Route]:
         ("/_standin/webhooks/{notification_id}/resend", resend, ["POST"]),
         ("/_standin/refunds", refunds, ["GET", "PUT"]),
         ("/_standin/calls", calls, ["GET"]),
+        ("/_standin/traffic", traffic, ["GET", "POST"]),
     ]
     return [Route(path, _endpoint(action), methods=methods) for path, action, methods in table]

@@ -746,3 +746,29 @@ def test_an_auth_code_and_a_refresh_give_working_tokens_and_retire_the_old(
     assert stale.status_code == 401
     wrong = app | {"app_secret": "nope"} | renew
     assert standin.control.get("/api/v2/token/refresh", params=wrong).json()["code"] == 36009004
+
+
+def test_paced_traffic_makes_orders_then_their_cancellations_with_their_webhooks(
+    standin: StandIn, listener: WebhookListener
+) -> None:
+    before = len(standin.notifications())
+    # 20 a second: under way for a quarter second, when the second ask comes.
+    started = standin.ok("POST", "/_standin/traffic", {"rate": 20, "count": 6})
+    assert started["count"] == 6
+    again = standin.control.post("/_standin/traffic", json={"rate": 200, "count": 2})
+    assert again.status_code == 409 and again.json()["code"] == 29000007
+    done = wait_for(
+        lambda: (t := standin.ok("GET", "/_standin/traffic"))["done"] and t, "traffic made"
+    )
+    assert (done["made"], done["error"]) == (6, None)
+    standin.settle()
+    made = standin.notifications()[before:]
+    assert [n["type"] for n in made] == [1, 11, 1, 11, 1, 11]
+    orders = [n["payload"]["data"]["order_id"] for n in made]
+    assert orders[0::2] == orders[1::2]  # each cancellation is of the order made just before
+    assert all(n["delivered"] == 1 for n in made)
+
+
+@pytest.mark.parametrize("body", [{"rate": 0, "count": 1}, {"count": 1}, {"rate": 1, "count": -1}])
+def test_traffic_outside_its_bounds_is_refused(standin: StandIn, body: dict[str, Any]) -> None:
+    assert standin.control.post("/_standin/traffic", json=body).status_code == 400
