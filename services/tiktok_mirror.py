@@ -41,7 +41,7 @@ from models.errors import DomainError
 from models.order_intake import NewLine, OrderUpdate, PlaceOrder
 from models.orders import Order, PaymentMethod
 from services.commands import RequestCommands, Steps
-from services.order_intake import ExternalUpdate, OrderIntake
+from services.order_intake import ExternalUpdate, OrderIntake, Placed
 from storage import cancellations as cancellation_store
 from storage import idempotency, order_records
 from storage import orders as order_store
@@ -241,7 +241,7 @@ class TikTokMirror:
 
     async def _place(
         self, link: ShopLink, views: list[dict[str, Any]]
-    ) -> list[tuple[dict[str, Any], Order]]:
+    ) -> list[tuple[dict[str, Any], Placed]]:
         """The shop's orders placed through the order intake (a repeat is a no-op; in a batch's
         transaction, when it commits): each view placed with its order, those refused logged."""
         actor = integration_of(link.shop_id)
@@ -252,7 +252,7 @@ class TikTokMirror:
                 external = _id(view["id"])
                 log.warning("TikTok order %s not placed: %s (%s)", external, result.code, result)
                 continue
-            placed.append((view, result.order))
+            placed.append((view, result))
         return placed
 
     # ---- cancellations -----------------------------------------------------------------
@@ -350,11 +350,14 @@ class TikTokMirror:
         before = dict(known.orders)
 
         async def steps() -> Steps:
+            new: set[str] = set()  # the orders placed now, not before
             if placing:
-                for view, order in await self._place(link, placing):
-                    known.orders[_id(view["id"])] = order
+                for view, placed in await self._place(link, placing):
+                    known.orders[_id(view["id"])] = placed.order
+                    if not placed.repeated:
+                        new.add(placed.order.id)
             ids[:], todo = self._openings_of(kind, views, known)
-            await self._read_ahead(todo)
+            await self._read_ahead(todo, new)
             return todo
 
         if not placing and not self._openings_of(kind, views, known)[1]:
@@ -379,14 +382,21 @@ class TikTokMirror:
                 steps.append(opening)
         return ids, steps
 
-    async def _read_ahead(self, steps: Steps) -> None:
+    async def _read_ahead(self, steps: Steps, new_orders: Collection[str] = ()) -> None:
         """Each opening reads its order and its idempotency key by id: read for all at once,
-        those of an order only one opening names (a second would read the first's write)."""
+        those of an order only one opening names (a second would read the first's write). The
+        keys of openings on `new_orders` (placed in the same transaction) are not read: a first
+        outcome would be a request on that order, which did not exist."""
         named = Counter(command.order_id for _, command, _ in steps)  # type: ignore[attr-defined]
         orders = [order_id for order_id, n in named.items() if n == 1]
         keys = [(actor, key) for actor, _, key in steps if key is not None]
+        new = [
+            (actor, key)
+            for actor, command, key in steps
+            if key is not None and command.order_id in new_orders  # type: ignore[attr-defined]
+        ]
         await read_ahead(self.db, self.db.orders, orders)
-        await idempotency.read_ahead_keys(self.db, keys)
+        await idempotency.read_ahead_keys(self.db, keys, new)
 
     def _cancellation_opening(self, view: dict[str, Any], known: Known) -> tuple[str, Any]:
         cancel_id = str(view["cancel_id"])

@@ -50,10 +50,14 @@ async def recall(
     return str(doc["result_id"])
 
 
-async def read_ahead_keys(db: Database, keys: list[tuple[Actor, str]]) -> None:
+async def read_ahead_keys(
+    db: Database, keys: list[tuple[Actor, str]], new: list[tuple[Actor, str]] | None = None
+) -> None:
     """In a batch's transaction, before its parts: the keys they will recall, with one read
-    (storage/mongo.py `read_ahead`)."""
-    await read_ahead(db, db.idempotency_keys, [_id(actor, key) for actor, key in keys])
+    (storage/mongo.py `read_ahead`); those of `new`, none read: keys no call can have used yet
+    (an opening's on an order placed in the same transaction, whose outcome would be on it)."""
+    fresh = {_id(actor, key) for actor, key in new or []}
+    await read_ahead(db, db.idempotency_keys, [_id(actor, key) for actor, key in keys], fresh)
 
 
 async def remember(

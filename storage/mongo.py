@@ -10,6 +10,7 @@ from collections.abc import (
     AsyncIterator,
     Awaitable,
     Callable,
+    Collection,
     Hashable,
     Iterable,
     Sequence,
@@ -256,11 +257,15 @@ def _batch_of(session: Session | None) -> tuple[Database, Session, ReadAhead] | 
     return None if ahead is None else (joined[0], session, ahead)
 
 
-async def read_ahead(db: Database, collection: AsyncCollection, ids: Sequence[str]) -> None:
+async def read_ahead(
+    db: Database, collection: AsyncCollection, ids: Sequence[str], absent: Collection[str] = ()
+) -> None:
     """In a batch's transaction (`together`), before its parts: the documents with these ids,
     read now with one query (`IN_CHUNK` ids a statement) instead of one query a part. Only for
     ids each read first by one part, so that nothing the batch wrote is read ahead; elsewhere
-    nothing is read."""
+    nothing is read. Those of `absent` are handed as absent with no read: ids the caller knows
+    no document can have yet (the idempotency key of an opening on an order this transaction
+    places)."""
     joined = _joined.get()
     batch = _batch_of(joined[1]) if joined is not None and joined[0] is db else None
     if batch is None or not ids:
@@ -271,7 +276,7 @@ async def read_ahead(db: Database, collection: AsyncCollection, ids: Sequence[st
     # its insert (`fold_at_commit`).
     waiting = db.gathered(session, GatheredInserts)
     new = {i: d for i in ids if waiting and (d := waiting.by_id.get((collection.name, i)))}
-    stored = [i for i in ids if i not in new]
+    stored = [i for i in ids if i not in new and i not in absent]
     found = {d["_id"]: d for d in await find_in(collection, "_id", stored, session)} | new
     for ident in ids:
         doc = found.get(ident)

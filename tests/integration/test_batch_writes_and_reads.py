@@ -288,3 +288,21 @@ async def test_an_update_the_waiting_insert_cannot_take_is_written_after_it(
 
     await db.together(parts, serial="shop-1")
     assert (await db.db["parts"].find_one({"_id": "a"}) or {})["n"] == 2
+
+
+async def test_ids_known_absent_are_read_ahead_as_absent_with_no_statement(
+    watched: tuple[Database, Statements],
+) -> None:
+    db, sent = watched
+    found: list[list[dict[str, Any]]] = []
+
+    async def parts() -> None:
+        async def work(session: Session) -> None:
+            await read_ahead(db, db.db["parts"], ["a"], absent={"a"})
+            found.append(await find_by_ids(db.db["parts"], ["a"], session))
+
+        await db.transaction(work, serial="shop-1")
+
+    await db.together(parts, serial="shop-1")
+    assert found == [[]]
+    assert sent.of("find") == []

@@ -93,6 +93,8 @@ async def test_h4_a_batch_of_new_orders_and_their_cancellations_writes_each_orde
     # The orders are looked for once, by the placement (the openings read them as they wait).
     assert len(statements.of("find", "order_records")) == 1
     assert statements.of("find", "orders") == []
+    # Nor the openings' idempotency keys: none can exist for a request on an order placed now.
+    assert statements.of("find", "idempotency_keys") == []
     for cancel_id in cancel_ids:
         status, open_cancellation = await _opened(linked, cancel_id)
         local_id = await linked.mirrored(CANCELLATION, cancel_id)
