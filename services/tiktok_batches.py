@@ -125,6 +125,14 @@ class Batches:
                 failed.update(named_ids.get((kind, tiktok_id), []))
 
         order_ids = [i for k, i in named_ids if k == ORDER_KIND]
+        if not searches:  # orders alone: placed in one transaction, moved in another
+            try:
+                if order_ids:
+                    await self.mirror.apply_orders(link, await api.orders(order_ids))
+            except Exception as exc:
+                failed_part(shop_id, "orders", exc)
+                fail(ORDER_KIND, order_ids)
+            return failed
         placing: list[dict[str, Any]] = []  # placed with the openings
         if order_ids:
             try:
