@@ -129,7 +129,7 @@ class OrderIntake:
 
         async def work(session: Session) -> list[Placed | DomainError]:
             # In the transaction: a batch that opens requests on these orders in the same one
-            # reads the policies once for both (storage/mongo.py `read_once`).
+            # reads the policies once for both (storage/batch_writes.py `read_once`).
             book = await policies.book_for(self.db, categories, session)
             known = DEFAULT_CATEGORIES | frozenset(book.by_category)
             ext_ids = [c.external_id for c in commands if isinstance(c.external_id, str)]

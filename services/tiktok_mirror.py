@@ -46,7 +46,8 @@ from storage import cancellations as cancellation_store
 from storage import idempotency, order_records
 from storage import orders as order_store
 from storage import tiktok_requests as mirrors
-from storage.mongo import Database, read_ahead
+from storage.batch_writes import read_ahead
+from storage.mongo import Database
 from storage.tiktok_requests import CONFIRMED, IN_FLIGHT, OVERTAKEN, SENT
 
 log = logging.getLogger("aftersales.tiktok")

@@ -24,7 +24,8 @@ from pymongo import IndexModel
 
 from models.actors import ActorKind
 from models.evidence import EvidenceKind, EvidenceStatus, EvidenceStep, Upload
-from storage.mongo import Database, Session, find_by_ids, find_in
+from storage.batch_writes import find_by_ids
+from storage.mongo import Database, Session, find_in
 
 COLLECTION = "evidence"
 BUCKET = "evidence"

@@ -14,7 +14,8 @@ from typing import Any
 
 from models.actors import Actor
 from models.errors import IdempotencyKeyReused, ValidationFailed
-from storage.mongo import Database, Session, find_by_ids, insert_at_commit, read_ahead
+from storage.batch_writes import find_by_ids, insert_at_commit, read_ahead
+from storage.mongo import Database, Session
 
 MAX_KEY_LENGTH = 128
 
@@ -54,7 +55,7 @@ async def read_ahead_keys(
     db: Database, keys: list[tuple[Actor, str]], new: list[tuple[Actor, str]] | None = None
 ) -> None:
     """In a batch's transaction, before its parts: the keys they will recall, with one read
-    (storage/mongo.py `read_ahead`); those of `new`, none read: keys no call can have used yet
+    (storage/batch_writes.py `read_ahead`); those of `new`, none read: keys no call can have used yet
     (an opening's on an order placed in the same transaction, whose outcome would be on it)."""
     fresh = {_id(actor, key) for actor, key in new or []}
     await read_ahead(db, db.idempotency_keys, [_id(actor, key) for actor, key in keys], fresh)

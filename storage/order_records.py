@@ -20,8 +20,9 @@ from pymongo import ASCENDING, IndexModel, UpdateOne
 from models.actors import Actor
 from models.order_intake import stage_of
 from models.orders import Order
+from storage.batch_writes import insert_at_commit
 from storage.documents import order_doc
-from storage.mongo import IN_CHUNK, Database, Session, insert_at_commit
+from storage.mongo import IN_CHUNK, Database, Session
 
 # The timeline keeps the latest entries: a marketplace that resends an update forever must not
 # grow a document without bound.
@@ -102,7 +103,7 @@ async def insert_placed(
     """New orders and their records, in the caller's transaction: at its commit in a batch
     (a marketplace's orders placed with the requests opened on them), where a request's
     opening reads its new order by id as it waits and its change is made in its insert
-    (storage/mongo.py `read_ahead`, `fold_at_commit`)."""
+    (storage/batch_writes.py `read_ahead`, `fold_at_commit`)."""
     if orders:
         new = [order_doc(o) for o in orders]
         for target, docs in ((db.orders, new), (collection(db), records)):

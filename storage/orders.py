@@ -24,9 +24,10 @@ from models.access import Scope
 from models.money import Money
 from models.orders import FulfilmentState, Order
 from models.refund_ledger import LedgerEntry, LedgerSource, LineRefund, RefundLedger
+from storage.batch_writes import find_by_ids
 from storage.documents import order_doc, order_from
 from storage.keys import ALL, time_bounds
-from storage.mongo import Database, Session, find_by_ids, fold_collection
+from storage.mongo import Database, Session, fold_collection
 from storage.pagination import Page, SortOrder, fetch_page
 from storage.request_store import overdue, save_changes, whose
 

@@ -8,7 +8,8 @@ from datetime import date
 from typing import Any
 
 from models.policy import BusinessCalendar, CategoryPolicy, PolicyBook
-from storage.mongo import Database, Session, read_once
+from storage.batch_writes import read_once
+from storage.mongo import Database, Session
 
 # Read with the categories' policies in the same query: a request's deadline needs both.
 CALENDAR_ID = "*calendar"

@@ -27,7 +27,8 @@ from models.money import Money
 from models.refund_ledger import LineRefund
 from models.refunds import Refund, RefundState, SettledBy
 from models.requests import RequestKind
-from storage.mongo import ConcurrentUpdate, Database, Session, find_by_ids, fold_collection
+from storage.batch_writes import find_by_ids
+from storage.mongo import ConcurrentUpdate, Database, Session, fold_collection
 
 FIELD = "refund_record"
 _PREFIX = "rfd_"

@@ -20,17 +20,10 @@ from models.access import Scope
 from models.errors import ValidationFailed
 from models.refund_ledger import RefundBreakdown
 from storage import shops
+from storage.batch_writes import find_by_ids, fold_at_commit, insert_at_commit, update_at_commit
 from storage.documents import RequestCodec, changes_between
 from storage.keys import ALL, time_bounds
-from storage.mongo import (
-    ConcurrentUpdate,
-    Database,
-    Session,
-    find_by_ids,
-    fold_at_commit,
-    insert_at_commit,
-    update_at_commit,
-)
+from storage.mongo import ConcurrentUpdate, Database, Session
 from storage.pagination import Page, SortOrder, fetch_page
 
 Doc = dict[str, Any]

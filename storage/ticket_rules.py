@@ -8,8 +8,9 @@ from typing import Any
 from models.money import Money
 from models.ticket_rules import Condition, Rule, RuleAction, RuleActionKind
 from models.tickets import RequestInitiator, RequestKind
+from storage.batch_writes import read_once
 from storage.documents import Doc, money_doc, money_from
-from storage.mongo import ConcurrentUpdate, Database, Session, read_once
+from storage.mongo import ConcurrentUpdate, Database, Session
 
 
 def _money(m: Money | None) -> Doc | None:

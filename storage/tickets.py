@@ -27,9 +27,10 @@ from models.tickets import (
     TicketStatus,
     TicketType,
 )
+from storage.batch_writes import insert_at_commit
 from storage.documents import Doc, money_doc, money_from
 from storage.keys import ALL, sort_key
-from storage.mongo import Database, Session, find_in, insert_at_commit
+from storage.mongo import Database, Session, find_in
 from storage.pagination import Page, SortOrder, fetch_page
 from storage.request_store import save_changes
 

@@ -19,8 +19,9 @@ from typing import Any
 from pymongo import ASCENDING, IndexModel, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from storage.batch_writes import find_by_ids
 from storage.indexes import retire_indexes
-from storage.mongo import Database, find_by_ids, once_more_if_cut
+from storage.mongo import Database, once_more_if_cut
 
 SENDING, SENT, CONFIRMED, REFUSED, OVERTAKEN = (
     "SENDING",

@@ -12,15 +12,14 @@ import pytest
 from pymongo import UpdateOne
 
 from storage import policies
-from storage.mongo import (
-    Database,
-    Session,
+from storage.batch_writes import (
     find_by_ids,
     fold_at_commit,
     insert_at_commit,
     read_ahead,
     update_at_commit,
 )
+from storage.mongo import Database, Session
 from tests.support.statements import Statements, recorded_database
 
 
