@@ -114,7 +114,7 @@ def _profiled(connection: TikTokConnection) -> StageTimes:
     from storage import tiktok_requests
 
     stages = StageTimes()
-    for attribute in ("receive", "process_batch", "_one"):
+    for attribute in ("receive", "_batch", "_one"):
         stages.wrap(connection, attribute, f"connection.{attribute}")
     stages.wrap(connection.batches, "_shop", "batches.shop")
     for attribute in ("claim_batch", "finish_many"):

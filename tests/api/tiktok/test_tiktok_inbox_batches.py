@@ -181,3 +181,37 @@ async def _post(linked: Linked, ident: str, app_key: str, app_secret: str) -> ht
     ).encode()
     headers = {"Authorization": webhook_signature(app_key, app_secret, body)}
     return await linked.http.post("/webhooks/tiktok", content=body, headers=headers)
+
+
+async def test_h4_a_batch_is_handled_while_the_finish_of_the_one_before_is_under_way(
+    linked: Linked, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connection, inbox = linked.connection, tiktok_inbox.collection(linked.services.db)
+    while await connection.process_batch():  # what the tests before left due
+        pass
+    # A webhook the tests before left failing waits in the inbox for its retry, not taken here.
+    left = await inbox.count_documents({"shop_id": linked.shop_id})
+    release = asyncio.Event()
+    finish_many = tiktok_inbox.finish_many
+
+    async def held(db: Database, items: list[tiktok_inbox.Notification], owner: str) -> None:
+        await release.wait()
+        await finish_many(db, items, owner)
+
+    monkeypatch.setattr(tiktok_inbox, "finish_many", held)
+    _, first = await _cancelled_order(linked)
+    await _waiting(linked, left + 2)
+    taken, finishing = await connection._batch()
+    assert taken == 2 and finishing is not None
+    _, second = await _cancelled_order(linked)
+    await _waiting(linked, left + 4)  # the first batch's two wait for their finish, leased
+
+    again, finishing_again = await connection._batch()
+
+    assert again == 2
+    assert [await _local_status(linked, c) for c in (first, second)] == ["PENDING"] * 2
+    assert not finishing.done()
+    assert await inbox.count_documents({"shop_id": linked.shop_id}) == left + 4
+    release.set()
+    await asyncio.gather(finishing, *([finishing_again] if finishing_again else []))
+    assert await inbox.count_documents({"shop_id": linked.shop_id}) == left

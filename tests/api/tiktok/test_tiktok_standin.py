@@ -182,6 +182,19 @@ def test_search_by_update_time_range(standin: StandIn) -> None:
     assert [c["cancel_id"] for c in data["cancellations"]] == [late]
 
 
+def test_a_search_by_ids_answers_each_known_one_once(standin: StandIn) -> None:
+    _, first = pending_cancellation(standin)
+    _, second = pending_cancellation(standin)
+    data = standin.client().ok(
+        "POST",
+        f"{API}/cancellations/search",
+        {"page_size": "50"},
+        {"cancel_ids": [second, "no-such-cancel", first, second, 7]},
+    )
+    assert sorted(c["cancel_id"] for c in data["cancellations"]) == sorted([first, second])
+    assert data["total_count"] == 2
+
+
 # -- idempotent writes -------------------------------------------------------------------------
 
 
