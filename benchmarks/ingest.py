@@ -62,6 +62,7 @@ from devtools.tiktok_shop.launch import standin_command
 from integrations.tiktok_shop.credentials import ShopLink
 from models.clock import SystemClock
 from models.events import OrderEvent, StatusEvent
+from process.gc_tuning import tune_for_serving
 from services.bootstrap import build_services
 from services.tiktok_connection import TikTokConnection
 from storage import order_records, tiktok_inbox
@@ -282,6 +283,7 @@ async def main_async(args: argparse.Namespace, uri: str, db_pid: int | None) -> 
     if db_pid is not None:
         pids["database"] = db_pid
     app = create_app(services, settings=Settings(), tiktok=connection)
+    tune_for_serving()  # the collector as a service process sets it (process/process_app.py)
     server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))
     serving = asyncio.create_task(server.serve())
     while not server.started:
