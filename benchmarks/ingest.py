@@ -45,7 +45,6 @@ import subprocess
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -83,17 +82,6 @@ def _pct(values: list[float], p: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
-
-
-async def paced(rate: float, count: int, make: Callable[[int], Awaitable[None]]) -> None:
-    """Starts make(i) every 1/rate seconds without waiting for the previous one."""
-    begin = time.perf_counter()
-    tasks = []
-    for i in range(count):
-        if (wait := begin + i / rate - time.perf_counter()) > 0:
-            await asyncio.sleep(wait)
-        tasks.append(asyncio.create_task(make(i)))
-    await asyncio.gather(*tasks)
 
 
 def _standin(port: int, hook_port: int, concurrency: int) -> subprocess.Popen[bytes]:
@@ -524,7 +512,7 @@ async def main_async(args: argparse.Namespace, uri: str, db_pid: int | None) -> 
                     answered.add(("cancel", order_id))
 
         give_up = time.monotonic() + args.seconds + 300
-        await paced(args.rate, count, mutation)
+        await ingest_floor.paced(args.rate, count, mutation)
         # Every mutation has its answer: wait only for the changes that were made.
         deadline = time.monotonic() + args.wait
         while time.monotonic() < deadline and any((local, *a) not in seen for a in answered):

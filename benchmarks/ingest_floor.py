@@ -21,6 +21,7 @@ import asyncio
 import copy
 import itertools
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +54,17 @@ class Floor:
     visible: dict[int, float] = field(default_factory=dict)
     batches: int = 0
     db_cpu: float = 0.0
+
+
+async def paced(rate: float, count: int, make: Callable[[int], Awaitable[None]]) -> None:
+    """Starts make(i) every 1/rate seconds without waiting for the previous one."""
+    begin = time.perf_counter()
+    tasks = []
+    for i in range(count):
+        if (wait := begin + i / rate - time.perf_counter()) > 0:
+            await asyncio.sleep(wait)
+        tasks.append(asyncio.create_task(make(i)))
+    await asyncio.gather(*tasks)
 
 
 async def templates(source: Database, shop_id: str) -> dict[str, list[dict[str, Any]]]:
@@ -149,15 +161,6 @@ async def run(
         waiting.append(i)
         wake.set()
 
-    async def receiver() -> None:
-        begin = time.perf_counter()
-        tasks = []
-        for i in range(count):
-            if (wait := begin + i / rate - time.perf_counter()) > 0:
-                await asyncio.sleep(wait)
-            tasks.append(asyncio.create_task(arrive(i)))
-        await asyncio.gather(*tasks)
-
     async def batch(items: list[int]) -> None:
         orders = [i for i in items if i % 2 == 0]
         cancels = [i for i in items if i % 2 == 1]
@@ -232,7 +235,7 @@ async def run(
 
     before = cpu_seconds(db_pid)
     try:
-        await asyncio.gather(receiver(), worker())
+        await asyncio.gather(paced(rate, count, arrive), worker())
         floor.db_cpu = cpu_seconds(db_pid) - before
     finally:
         await db.client.drop_database(name)
