@@ -26,7 +26,9 @@ webhook), the statements by command and collection, and the CPU seconds of the s
 database and the stand-in in each half of the run.
 
 `--floor` then writes the documents the webhooks wrote again, by a bare loop at the same rate
-(benchmarks/ingest_floor.py): the floor of the p99 and of the database's CPU on this database.
+(benchmarks/ingest_floor.py): the floor of the p99 and of the database's CPU on this database
+(`--floor-seconds S`: for S seconds, so a short webhooks' half leaves it a server that served
+little else).
 `--collections` prints the database's CPU a document of each collection they wrote.
 
 Bar: 100 webhooks/s for 60 s, p99 from arrival to the subscriber under 250 ms, nothing lost
@@ -412,8 +414,9 @@ async def main_async(args: argparse.Namespace, uri: str, db_pid: int | None) -> 
                 flush=True,
             )
         if args.floor and "database" in pids:
+            floor_count = int(args.rate * (args.floor_seconds or args.seconds))
             measured = await ingest_floor.run(
-                uri, f"{db.db.name}_floor", db, linked, args.rate, count, pids["database"]
+                uri, f"{db.db.name}_floor", db, linked, args.rate, floor_count, pids["database"]
             )
             floor_ms = [
                 (measured.visible[i] - at) * 1000
@@ -423,11 +426,11 @@ async def main_async(args: argparse.Namespace, uri: str, db_pid: int | None) -> 
             floor_span = max(measured.visible.values()) - min(measured.arrivals.values())
             print(
                 f"floor (the same documents written by a bare loop, benchmarks/ingest_floor.py): "
-                f"{len(floor_ms)}/{count} committed ({len(floor_ms) / floor_span:.0f}/s) in "
+                f"{len(floor_ms)}/{floor_count} committed ({len(floor_ms) / floor_span:.0f}/s) in "
                 f"{measured.batches} batches; arrival to commit p50 {_pct(floor_ms, 50):.0f} ms, "
                 f"p99 {_pct(floor_ms, 99):.0f} ms; the database's CPU "
-                f"{measured.db_cpu / count * 1000:.1f} ms a change; webhook p99 / floor p99 = "
-                f"{webhook_p99 / _pct(floor_ms, 99):.2f}",
+                f"{measured.db_cpu / floor_count * 1000:.1f} ms a change; webhook p99 / floor "
+                f"p99 = {webhook_p99 / _pct(floor_ms, 99):.2f}",
                 flush=True,
             )
         if args.collections and "database" in pids:
@@ -571,6 +574,12 @@ def main() -> None:
         "--floor",
         action="store_true",
         help="after the webhooks, write the same documents by a bare loop at the same rate",
+    )
+    parser.add_argument(
+        "--floor-seconds",
+        type=float,
+        help="the floor's length (default: --seconds); with a short webhooks' half, the floor "
+        "runs on a server that has served little else",
     )
     parser.add_argument(
         "--collections",
