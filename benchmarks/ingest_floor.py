@@ -28,12 +28,11 @@ from typing import Any
 from pymongo import UpdateOne
 
 from benchmarks.stage_times import cpu_seconds
+from storage import tiktok_inbox, tiktok_requests
 from storage.indexes import ensure_indexes
 from storage.mongo import Database, connect
-from storage.tiktok_inbox import prepare
 
-# The collections a batch writes, and how many of each document a pair of changes (a new order,
-# then its cancellation) writes.
+# The collections a batch writes, a template of each taken from the webhooks' half.
 TEMPLATES = (
     "order_records",
     "orders",
@@ -77,7 +76,19 @@ async def templates(source: Database, shop_id: str) -> dict[str, list[dict[str, 
         found[name] = await source.db[name].find(query).limit(limit).to_list(limit)
     if not found["tiktok_inbox"]:  # handled and deleted: the shape the receiver stores
         found["tiktok_inbox"] = [{"state": "NEW", "lease_owner": "floor", "data": {"n": 0}}]
+    if missing := [k for k, v in found.items() if not v]:
+        raise SystemExit(f"the floor has no template for {missing}")
     return found
+
+
+async def _fresh(uri: str, name: str) -> Database:
+    """A database with every index the service makes: ensure_indexes', the inbox's and the
+    mirrors' (made by the TikTok connection at its start)."""
+    db = connect(uri, name)
+    await ensure_indexes(db)
+    await tiktok_inbox.prepare(db)
+    await tiktok_requests.prepare(db)
+    return db
 
 
 class _Copies:
@@ -107,18 +118,11 @@ async def by_collection(
     inserted, then updated by id (one field set), 25 a transaction. (collection, its indexes,
     the database's CPU ms a document inserted, a document updated)."""
     copies = _Copies(await templates(source, shop_id))
-    db = connect(uri, name)
-    await ensure_indexes(db)
-    await prepare(db)
+    db = await _fresh(uri, name)
     rows = []
     try:
         for collection in TEMPLATES:
             target = db.db[collection]
-            if collection == "tiktok_requests":  # made by the connection, not ensure_indexes
-                for spec in (await source.db[collection].index_information()).values():
-                    if spec["key"] != [("_id", 1)]:
-                        options = {k: v for k, v in spec.items() if k not in ("key", "v", "ns")}
-                        await target.create_index(spec["key"], **options)
             batches = [[copies.one(collection) for _ in range(25)] for _ in range(count // 25)]
             before = cpu_seconds(db_pid)
             for docs in batches:
@@ -141,14 +145,8 @@ async def run(
     uri: str, name: str, source: Database, shop_id: str, rate: float, count: int, db_pid: int
 ) -> Floor:
     """Writes `count` changes' documents at `rate` a second into a fresh database `name`."""
-    found = await templates(source, shop_id)
-    missing = [k for k, v in found.items() if not v]
-    if missing:
-        raise SystemExit(f"the floor has no template for {missing}")
-    db = connect(uri, name)
-    await ensure_indexes(db)
-    await prepare(db)
-    copies = _Copies(found)
+    copies = _Copies(await templates(source, shop_id))
+    db = await _fresh(uri, name)
     floor = Floor()
     waiting: list[int] = []
     order_of: dict[int, str] = {}  # a new order's change -> its order's id
@@ -226,7 +224,8 @@ async def run(
             # first) waits for the next batch, as the service places the order first.
             taken = sorted(waiting[:50])
             items = [i for i in taken if i % 2 == 0 or i - 1 in order_of or i - 1 in taken]
-            waiting[:] = [i for i in waiting if i not in set(items)]
+            chosen = set(items)
+            waiting[:] = [i for i in waiting if i not in chosen]
             if not items:
                 await asyncio.sleep(0.001)
                 continue

@@ -186,9 +186,7 @@ class TikTokMirror:
         return sorted(o for o in named if _id(o) not in known.orders)
 
     async def local_order(self, link: ShopLink, tiktok_order_id: str) -> Order | None:
-        found = await order_records.by_external(self.db, link.shop_id, [_id(tiktok_order_id)])
-        record = found.get(_id(tiktok_order_id))
-        return await order_store.get(self.db, record["_id"]) if record else None
+        return (await self.orders_here(link, [tiktok_order_id])).get(_id(tiktok_order_id))
 
     async def ensure_order(
         self, link: ShopLink, api: OpenApi, tiktok_order_id: str, known: Known | None = None

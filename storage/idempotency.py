@@ -55,8 +55,9 @@ async def read_ahead_keys(
     db: Database, keys: list[tuple[Actor, str]], new: list[tuple[Actor, str]] | None = None
 ) -> None:
     """In a batch's transaction, before its parts: the keys they will recall, with one read
-    (storage/batch_writes.py `read_ahead`); those of `new`, none read: keys no call can have used yet
-    (an opening's on an order placed in the same transaction, whose outcome would be on it)."""
+    (storage/batch_writes.py `read_ahead`); those of `new`, none read: keys no call can have
+    used yet (an opening's on an order placed in the same transaction, whose outcome would be
+    on it)."""
     fresh = {_id(actor, key) for actor, key in new or []}
     await read_ahead(db, db.idempotency_keys, [_id(actor, key) for actor, key in keys], fresh)
 
