@@ -266,6 +266,7 @@ async def main_async(args: argparse.Namespace, uri: str, db_pid: int | None) -> 
         reconcile_seconds=3600,
         warn_poll_seconds=3600,
         inbox_workers=args.inbox_workers,
+        accept_gap=args.accept_gap,
     )
     stages = _profiled(connection) if args.profile else None
     arrived = _arrivals(connection)
@@ -352,7 +353,9 @@ async def main_async(args: argparse.Namespace, uri: str, db_pid: int | None) -> 
         externals = list({str(d.data.get("order_id")) for d in docs})
         by_ext = await order_records.by_external(db, linked, externals)
         local_of = {ext: r["_id"] for ext, r in by_ext.items()}
-        hook_ms = []
+        hooks = control.get("/_standin/webhooks").json()["notifications"]
+        made = {n["tts_notification_id"]: n["made_at"] for n in hooks}
+        hook_ms, made_ms = [], []
         for d in docs:
             at = d.received_at.timestamp()
             ext = str(d.data.get("order_id"))
@@ -363,7 +366,7 @@ async def main_async(args: argparse.Namespace, uri: str, db_pid: int | None) -> 
             )
             if key in seen:
                 hook_ms.append((seen[key] - at) * 1000)
-        hooks = control.get("/_standin/webhooks").json()["notifications"]
+                made_ms.append((seen[key] - made[d.id.split("/", 1)[1]]) * 1000)
         not_200 = [n for n in hooks if n["delivered"] < 1]
         webhook_p99 = _pct(hook_ms, 99)
         rate = accepted / span.total_seconds() if span and span.total_seconds() else float("nan")
@@ -376,7 +379,9 @@ async def main_async(args: argparse.Namespace, uri: str, db_pid: int | None) -> 
             f"the first arrival to the last seen), lost {count - accepted} (never stored), "
             f"{accepted - len(hook_ms)} not yet on the feed after the wait; arrival to "
             f"subscriber p50 {_pct(hook_ms, 50):.0f} ms, p99 {webhook_p99:.0f} ms, "
-            f"max {max(hook_ms, default=float('nan')):.0f} ms",
+            f"max {max(hook_ms, default=float('nan')):.0f} ms; from the stand-in's making of the "
+            f"webhook (its queue to send included) p50 {_pct(made_ms, 50):.0f} ms, p99 "
+            f"{_pct(made_ms, 99):.0f} ms",
             flush=True,
         )
         db_cpu = (
@@ -569,6 +574,13 @@ def main() -> None:
     )
     parser.add_argument(
         "--inbox-workers", type=int, default=1, help="the connection's inbox workers (as run: 1)"
+    )
+    parser.add_argument(
+        "--accept-gap",
+        type=float,
+        default=0.02,
+        help="seconds within which webhooks share one inbox insert (as run: 0.02; 0: each its "
+        "own unless one is being written)",
     )
     parser.add_argument(
         "--floor",

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,7 @@ class Notification:
     faults: list[str] = field(default_factory=list)
     attempts: list[str] = field(default_factory=list)
     delivered: int = 0  # 2xx answers received (2 when duplicated and both arrived)
+    made_at: float = 0.0  # epoch seconds: when the change made it, before any queue to send
 
     def view(self) -> dict[str, Any]:
         return {
@@ -40,6 +42,7 @@ class Notification:
             "faults": self.faults,
             "attempts": self.attempts,
             "delivered": self.delivered,
+            "made_at": self.made_at,
         }
 
 
@@ -103,7 +106,7 @@ class WebhookSender:
             },
             separators=(",", ":"),
         ).encode()
-        note = Notification(ident, shop_id, type_, body)
+        note = Notification(ident, shop_id, type_, body, made_at=time.time())
         self.log[ident] = note
         self._unsent += 1
         self._queue.put_nowait(note)
