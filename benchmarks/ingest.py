@@ -578,9 +578,9 @@ def main() -> None:
     parser.add_argument(
         "--accept-gap",
         type=float,
-        default=0.02,
-        help="seconds within which webhooks share one inbox insert (as run: 0.02; 0: each its "
-        "own unless one is being written)",
+        default=0.0,
+        help="seconds within which webhooks share one inbox insert (as run: 0, each its own "
+        "unless one is being written)",
     )
     parser.add_argument(
         "--floor",
