@@ -28,6 +28,7 @@ from process.stopping import cancel_until_done
 from services.bootstrap import Services
 from storage import after_sales as after_sale_store
 from storage import cancellations as cancellation_store
+from storage import idempotency
 from storage import orders as order_store
 from storage import tickets as ticket_store
 from storage.deadlines import DatabaseUnavailable
@@ -40,6 +41,8 @@ SCAN_BATCHES = 50  # batches found by one scan of the due index
 # H2: rules run right after a request is created; a ticket still due this long after it was
 # opened lost its run (the process stopped in between), and the worker runs its rules.
 RULES_GRACE = timedelta(seconds=30)
+# Idempotency keys past their day are deleted at most this often (storage/idempotency.py).
+PRUNE_EVERY = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,7 @@ class DeadlineWorker:
         self.status = WorkerStatus()
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
+        self._pruned_at: datetime | None = None
         db = services.db
         handle = services.handle
 
@@ -156,6 +160,16 @@ class DeadlineWorker:
         self.status.last_error = None
         return moves
 
+    async def prune_keys(self) -> int:
+        """The idempotency keys past their day deleted (how many), at most once every
+        PRUNE_EVERY by the service's clock."""
+        now = self.services.clock.now()
+        if self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY:
+            return 0
+        self._pruned_at = now
+        with operation_deadline(self.operation_timeout):
+            return await idempotency.prune(self.services.db, now)
+
     async def run_forever(self) -> None:
         """Pass after pass until stopped. A database outage is logged and retried with backoff;
         the worker catches up on what fell due meanwhile when the database answers again."""
@@ -165,6 +179,7 @@ class DeadlineWorker:
             while not self._stop.is_set():
                 try:
                     moved = await self.run_once()
+                    await self.prune_keys()
                     failures = 0
                     if moved:
                         log.info("deadline worker moved %d request(s)", moved)

@@ -230,6 +230,7 @@ class WebhookDispatcher:
             removed = await event_retention.prune(self.db, self.clock.now())
             if removed:
                 log.info("event log: pruned %d event(s) every consumer has passed", removed)
+            await store.prune_deliveries(self.db, self.clock.now())
 
     # ---- one webhook -----------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from typing import Any
 from pymongo import ASCENDING as ASC
 from pymongo import IndexModel
 
+from storage import idempotency
 from storage.event_consumers import CONSUMER_INDEXES
 from storage.event_consumers import collection as consumers
 from storage.event_retention import retire_ttl_index
@@ -23,7 +24,13 @@ from storage.mongo import Database
 from storage.order_records import ORDER_RECORD_INDEXES
 from storage.orders import fold_old_ledgers
 from storage.refunds import REFUND_INDEXES, fold_old_collection, request_collections
-from storage.webhooks import DELIVERY_INDEXES, WEBHOOK_INDEXES, deliveries, webhooks
+from storage.webhooks import (
+    DELIVERY_INDEXES,
+    RETIRED_DELIVERY_INDEXES,
+    WEBHOOK_INDEXES,
+    deliveries,
+    webhooks,
+)
 
 
 def _lists(prefixes: dict[str, list[str]], group: str, keys: list[str]) -> list[IndexModel]:
@@ -93,10 +100,8 @@ NOTIFICATION_INDEXES = [
     IndexModel([("inboxes", ASC), ("k_at", ASC)], name="inbox_at"),
 ]
 
-IDEMPOTENCY_INDEXES = [
-    # Keys are kept a day, then the server drops them.
-    IndexModel([("created_at", ASC)], name="expire_keys", expireAfterSeconds=24 * 3600),
-]
+# Keys are kept a day, then pruned by the deadline worker (storage/idempotency.py).
+IDEMPOTENCY_INDEXES = idempotency.INDEXES
 
 
 TICKET_INDEXES = [
@@ -134,12 +139,14 @@ async def ensure_indexes(db: Database) -> None:
     await db.events.create_indexes(EVENT_INDEXES)
     await consumers(db).create_indexes(CONSUMER_INDEXES)
     await webhooks(db).create_indexes(WEBHOOK_INDEXES)
+    await retire_indexes(deliveries(db), RETIRED_DELIVERY_INDEXES)
     await deliveries(db).create_indexes(DELIVERY_INDEXES)
     await db.cancellations.create_indexes(CANCELLATION_INDEXES)
     await db.orders.create_indexes(ORDER_INDEXES)
     await db.after_sales.create_indexes(AFTER_SALE_INDEXES)
     await db.category_policies.create_indexes(POLICY_INDEXES)
     await db.notifications.create_indexes(NOTIFICATION_INDEXES)
+    await retire_indexes(db.idempotency_keys, idempotency.RETIRED_INDEXES)
     await db.idempotency_keys.create_indexes(IDEMPOTENCY_INDEXES)
     await db.tickets.create_indexes(TICKET_INDEXES)
     await db.ticket_rules.create_indexes(TICKET_RULE_INDEXES)

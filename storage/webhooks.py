@@ -12,7 +12,9 @@ FAILED; attempts `{at, status_code, excerpt, error, duration_ms}`, the last MAX_
 the body kept while FAILED. The deliveries of a batch that went through at the first try share
 one document, `{webhook_id, shop_id, seq (the last), first_seq, batch: [{id, seq, event_type,
 at, status_code, excerpt, error, duration_ms}]}`. A replay adds documents; a listing merges them
-per delivery. Kept DELIVERY_RETENTION after their last change.
+per delivery. Kept DELIVERY_RETENTION after their last change, then deleted by
+`prune_deliveries` (the dispatcher's retention pass): not a TTL index, which SecantusDB sweeps
+by reading the whole collection under its one storage lock (storage/idempotency.py).
 """
 
 from __future__ import annotations
@@ -38,12 +40,10 @@ WEBHOOK_INDEXES = [
 ]
 DELIVERY_INDEXES = [
     IndexModel([("webhook_id", ASCENDING), ("first_seq", DESCENDING)], name="webhook_first_seq"),
-    IndexModel(
-        [("updated_at", ASCENDING)],
-        name="expire_deliveries",
-        expireAfterSeconds=int(DELIVERY_RETENTION.total_seconds()),
-    ),
+    IndexModel([("updated_at", ASCENDING)], name="updated"),
 ]
+# The TTL index of earlier versions: dropped at start.
+RETIRED_DELIVERY_INDEXES = ["expire_deliveries"]
 
 
 def webhooks(db: Database) -> Any:
@@ -355,3 +355,9 @@ async def of_webhook(
     if status is not None:
         merged = [d for d in merged if d.status is status]
     return merged[:limit]
+
+
+async def prune_deliveries(db: Database, now: datetime) -> int:
+    """Deletes the deliveries unchanged for `DELIVERY_RETENTION`; how many went."""
+    gone = await deliveries(db).delete_many({"updated_at": {"$lt": now - DELIVERY_RETENTION}})
+    return int(gone.deleted_count)
