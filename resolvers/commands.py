@@ -10,7 +10,7 @@ import contextlib
 import dataclasses
 from collections.abc import Awaitable, Callable, Mapping
 from enum import Enum
-from functools import cache
+from functools import cache, partial
 from typing import Any, TypeVar, get_type_hints
 
 import strawberry
@@ -40,8 +40,8 @@ T = TypeVar("T")
 # What a mutation does once its caller may: (info, caller, input) -> what it presents.
 Call = Callable[[Info[Context, Any], Actor, Any], Awaitable[Any]]
 
-# The input a step's command is made from, and how it reads a field otherwise (`takes`).
-_INPUTS: dict[type[Command], tuple[type, dict[str, Callable[[Any], Any]]]] = {}
+# How a step's command is made from its input, and that input (`takes`).
+_INPUTS: dict[type[Command], tuple[Callable[[Any], Command], type]] = {}
 
 
 def takes(
@@ -59,7 +59,9 @@ def takes(
         for name, (value_type, description) in added.items():
             input_type.__annotations__[name] = value_type
             setattr(input_type, name, strawberry.field(default=None, description=description))
-        _INPUTS.update(dict.fromkeys(steps, (input_type, read)))
+        for step in steps:
+            build = getattr(input_type, "command", None) or partial(value_of, step, **read)
+            _INPUTS[step] = (build, input_type)
         return input_type
 
     return declare
@@ -123,20 +125,11 @@ class ResultMutations:
         taking the input that `takes` it and refused to a caller of another kind than the
         command's sender (`MAY_SEND`)."""
         fields = {
-            to_snake_case(step.__name__): self._step(step, description)
-            for step, description in described.items()
+            to_snake_case(step.__name__): self._handled(MAY_SEND[step.sender], *_INPUTS[step], text)
+            for step, text in described.items()
             if issubclass(step, kind)
         }
         return strawberry.type(type(name, (), fields))
-
-    def _step(self, command: type[Command], description: str) -> Any:
-        input_type, read = _INPUTS[command]
-
-        def build(input: Any) -> Command:
-            made = getattr(input, "command", None)
-            return made() if made else value_of(command, input, **read)
-
-        return self._handled(MAY_SEND[command.sender], build, input_type, description)
 
     def command(self, may: Callable[[Actor], None], description: str | None = None) -> Any:
         def declare(build: Callable[[Any], Command]) -> Any:
@@ -164,12 +157,9 @@ class ResultMutations:
 
         async def handle(info: Info[Context, Any], actor: Actor, input: Any) -> Any:
             command = build(input)
-            # The evidence ids are read after the caller and the command's own fields.
-            claim = (
-                claiming(actor, *evidence_claim(info, input.evidence_ids))
-                if claims_evidence
-                else contextlib.nullcontext()
-            )
+            claim: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
+            if claims_evidence:  # its ids read after the caller and the command's own fields
+                claim = claiming(actor, *evidence_claim(info, input.evidence_ids))
             with claim:
                 return await services_of(info).handle(actor, command, input.idempotency_key)
 
