@@ -22,7 +22,7 @@ from models.actors import Actor, ActorKind
 from models.commands import Command
 from resolvers.context import Context, caller_who, services_of
 from resolvers.errors import outcome, result_union
-from resolvers.evidence.types import evidence_claim
+from resolvers.evidence.types import evidence_ids_of
 from resolvers.inputs import IDEMPOTENCY_HELP, MoneyInput, money_of, well_formed_id
 from services.bootstrap import Services
 from services.evidence import claiming
@@ -37,8 +37,8 @@ MAY_SEND: Mapping[ActorKind, Callable[[Actor], None]] = {
 
 T = TypeVar("T")
 
-# What a mutation does once its caller may: (info, caller, input) -> what it presents.
-Call = Callable[[Info[Context, Any], Actor, Any], Awaitable[Any]]
+# What a mutation does once its caller may: (services, caller, input) -> what it presents.
+Call = Callable[[Services, Actor, Any], Awaitable[Any]]
 
 # How a step's command is made from its input, and that input (`takes`).
 _INPUTS: dict[type[Command], tuple[Callable[[Any], Command], type]] = {}
@@ -138,11 +138,8 @@ class ResultMutations:
         return declare
 
     def service_call(self, may: Callable[[Actor], None], description: str | None = None) -> Any:
-        def declare(call: Callable[[Services, Actor, Any], Awaitable[Any]]) -> Any:
-            async def make(info: Info[Context, Any], actor: Actor, input: Any) -> Any:
-                return await call(services_of(info), actor, input)
-
-            return self._mutation(may, make, get_type_hints(call)["input"], description)
+        def declare(call: Call) -> Any:
+            return self._mutation(may, call, get_type_hints(call)["input"], description)
 
         return declare
 
@@ -155,13 +152,14 @@ class ResultMutations:
     ) -> Any:
         claims_evidence = any(f.name == "evidence_ids" for f in dataclasses.fields(input_type))
 
-        async def handle(info: Info[Context, Any], actor: Actor, input: Any) -> Any:
+        async def handle(services: Services, actor: Actor, input: Any) -> Any:
             command = build(input)
             claim: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
             if claims_evidence:  # its ids read after the caller and the command's own fields
-                claim = claiming(actor, *evidence_claim(info, input.evidence_ids))
+                needing = services.evidence.config.reasons_needing_evidence
+                claim = claiming(actor, evidence_ids_of(input.evidence_ids), needing)
             with claim:
-                return await services_of(info).handle(actor, command, input.idempotency_key)
+                return await services.handle(actor, command, input.idempotency_key)
 
         return self._mutation(may, handle, input_type, description)
 
@@ -174,7 +172,7 @@ class ResultMutations:
 
         async def resolve(info: Info[Context, Any], input: Any) -> Any:
             async def run() -> Any:
-                return await make(info, caller_who(info, may), input)
+                return await make(services_of(info), caller_who(info, may), input)
 
             return await outcome(run(), self.present)
 
