@@ -82,15 +82,14 @@ def value_of(value_type: Callable[..., T], input: Any, **read: Callable[[Any], A
     for name, hint in _fields(value_type).items():  # type: ignore[arg-type]
         value = getattr(input, name)
         if name in read:
-            given[name] = read[name](value)
+            value = read[name](value)
         elif name.endswith("_id"):
-            given[name] = well_formed_id(value, to_camel_case(name))
+            value = well_formed_id(value, to_camel_case(name))
         elif isinstance(value, MoneyInput):
-            given[name] = money_of(value, to_camel_case(name))
+            value = money_of(value, to_camel_case(name))
         elif isinstance(value, Enum) and hint is str:
-            given[name] = value.value
-        else:
-            given[name] = value
+            value = value.value
+        given[name] = value
     return value_type(**given)
 
 
