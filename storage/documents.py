@@ -209,15 +209,11 @@ def changes_between(before: Doc, after: Doc, also: Doc | None = None) -> Doc:
     update: Doc = {}
     changed = {k: v for k, v in after.items() if k != "_id" and before.get(k) != v}
     changed |= also or {}
-    old_timeline, new_timeline = before.get("timeline"), after.get("timeline")
-    if (
-        "timeline" in changed
-        and isinstance(old_timeline, list)
-        and isinstance(new_timeline, list)
-        and new_timeline[: len(old_timeline)] == old_timeline
-    ):
-        del changed["timeline"]
-        update["$push"] = {"timeline": {"$each": new_timeline[len(old_timeline) :]}}
+    if "timeline" in changed:  # a list on both sides, made by the same encoder
+        old, new = before["timeline"], after["timeline"]
+        if new[: len(old)] == old:
+            del changed["timeline"]
+            update["$push"] = {"timeline": {"$each": new[len(old) :]}}
     if changed:
         update["$set"] = changed
     return update
