@@ -10,7 +10,7 @@ import contextlib
 import dataclasses
 from collections.abc import Awaitable, Callable, Mapping
 from enum import Enum
-from functools import cache
+from functools import cache, partial
 from typing import Any, TypeVar, get_type_hints
 
 import strawberry
@@ -22,7 +22,7 @@ from models.actors import Actor, ActorKind
 from models.commands import Command
 from resolvers.context import Context, caller_who, services_of
 from resolvers.errors import outcome, result_union
-from resolvers.evidence.types import evidence_claim
+from resolvers.evidence.types import evidence_ids_of
 from resolvers.inputs import IDEMPOTENCY_HELP, MoneyInput, money_of, well_formed_id
 from services.bootstrap import Services
 from services.evidence import claiming
@@ -37,11 +37,11 @@ MAY_SEND: Mapping[ActorKind, Callable[[Actor], None]] = {
 
 T = TypeVar("T")
 
-# What a mutation does once its caller may: (info, caller, input) -> what it presents.
-Call = Callable[[Info[Context, Any], Actor, Any], Awaitable[Any]]
+# What a mutation does once its caller may: (services, caller, input) -> what it presents.
+Call = Callable[[Services, Actor, Any], Awaitable[Any]]
 
-# The input a step's command is made from, and how it reads a field otherwise (`takes`).
-_INPUTS: dict[type[Command], tuple[type, dict[str, Callable[[Any], Any]]]] = {}
+# How a step's command is made from its input, and that input (`takes`).
+_INPUTS: dict[type[Command], tuple[Callable[[Any], Command], type]] = {}
 
 
 def takes(
@@ -59,7 +59,9 @@ def takes(
         for name, (value_type, description) in added.items():
             input_type.__annotations__[name] = value_type
             setattr(input_type, name, strawberry.field(default=None, description=description))
-        _INPUTS.update(dict.fromkeys(steps, (input_type, read)))
+        for step in steps:
+            build = getattr(input_type, "command", None) or partial(value_of, step, **read)
+            _INPUTS[step] = (build, input_type)
         return input_type
 
     return declare
@@ -80,15 +82,14 @@ def value_of(value_type: Callable[..., T], input: Any, **read: Callable[[Any], A
     for name, hint in _fields(value_type).items():  # type: ignore[arg-type]
         value = getattr(input, name)
         if name in read:
-            given[name] = read[name](value)
+            value = read[name](value)
         elif name.endswith("_id"):
-            given[name] = well_formed_id(value, to_camel_case(name))
+            value = well_formed_id(value, to_camel_case(name))
         elif isinstance(value, MoneyInput):
-            given[name] = money_of(value, to_camel_case(name))
+            value = money_of(value, to_camel_case(name))
         elif isinstance(value, Enum) and hint is str:
-            given[name] = value.value
-        else:
-            given[name] = value
+            value = value.value
+        given[name] = value
     return value_type(**given)
 
 
@@ -123,20 +124,11 @@ class ResultMutations:
         taking the input that `takes` it and refused to a caller of another kind than the
         command's sender (`MAY_SEND`)."""
         fields = {
-            to_snake_case(step.__name__): self._step(step, description)
-            for step, description in described.items()
+            to_snake_case(step.__name__): self._handled(MAY_SEND[step.sender], *_INPUTS[step], text)
+            for step, text in described.items()
             if issubclass(step, kind)
         }
         return strawberry.type(type(name, (), fields))
-
-    def _step(self, command: type[Command], description: str) -> Any:
-        input_type, read = _INPUTS[command]
-
-        def build(input: Any) -> Command:
-            made = getattr(input, "command", None)
-            return made() if made else value_of(command, input, **read)
-
-        return self._handled(MAY_SEND[command.sender], build, input_type, description)
 
     def command(self, may: Callable[[Actor], None], description: str | None = None) -> Any:
         def declare(build: Callable[[Any], Command]) -> Any:
@@ -145,11 +137,8 @@ class ResultMutations:
         return declare
 
     def service_call(self, may: Callable[[Actor], None], description: str | None = None) -> Any:
-        def declare(call: Callable[[Services, Actor, Any], Awaitable[Any]]) -> Any:
-            async def make(info: Info[Context, Any], actor: Actor, input: Any) -> Any:
-                return await call(services_of(info), actor, input)
-
-            return self._mutation(may, make, get_type_hints(call)["input"], description)
+        def declare(call: Call) -> Any:
+            return self._mutation(may, call, get_type_hints(call)["input"], description)
 
         return declare
 
@@ -162,16 +151,14 @@ class ResultMutations:
     ) -> Any:
         claims_evidence = any(f.name == "evidence_ids" for f in dataclasses.fields(input_type))
 
-        async def handle(info: Info[Context, Any], actor: Actor, input: Any) -> Any:
+        async def handle(services: Services, actor: Actor, input: Any) -> Any:
             command = build(input)
-            # The evidence ids are read after the caller and the command's own fields.
-            claim = (
-                claiming(actor, *evidence_claim(info, input.evidence_ids))
-                if claims_evidence
-                else contextlib.nullcontext()
-            )
+            claim: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
+            if claims_evidence:  # its ids read after the caller and the command's own fields
+                needing = services.evidence.config.reasons_needing_evidence
+                claim = claiming(actor, evidence_ids_of(input.evidence_ids), needing)
             with claim:
-                return await services_of(info).handle(actor, command, input.idempotency_key)
+                return await services.handle(actor, command, input.idempotency_key)
 
         return self._mutation(may, handle, input_type, description)
 
@@ -184,7 +171,7 @@ class ResultMutations:
 
         async def resolve(info: Info[Context, Any], input: Any) -> Any:
             async def run() -> Any:
-                return await make(info, caller_who(info, may), input)
+                return await make(services_of(info), caller_who(info, may), input)
 
             return await outcome(run(), self.present)
 

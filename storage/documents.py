@@ -1,7 +1,8 @@
 """Mapping between domain objects and MongoDB documents.
 
 A dataclass is stored as a document of its fields, its coders written out once from the fields'
-types: money as integer minor units and its currency, a policy as its windows in seconds, an
+types: money as integer minor units and its currency (the minor units alone where what holds
+the value records the currency: an order's refund ledger), a policy as its windows in seconds, an
 enum as its value, a tuple as a list, a dataclass as its own document. A field the document lacks
 reads as its default, None for an optional one (a field added since it was stored). A
 collection's document keeps its `id` as `_id`, with the keys its lists are found by
@@ -69,18 +70,22 @@ _STORED_AS: dict[Any, tuple[Coder, Coder]] = {
 }
 
 
-def value_doc(value: Any, id_key: str = "id") -> Any:
-    """A domain value as stored, None as None; as a collection's document with `id_key="_id"`."""
-    return None if value is None else _codec(type(value), id_key)[0](value)
+def value_doc(value: Any, id_key: str = "id", currency: str | None = None) -> Any:
+    """A domain value as stored, None as None; as a collection's document with `id_key="_id"`;
+    with a `currency`, its money as bare minor units of that currency, which whatever holds the
+    value records (an order's refund ledger, in its order's currency)."""
+    return None if value is None else _codec(type(value), id_key, currency)[0](value)
 
 
-def value_from(cls: type[V], d: Doc, id_key: str = "id") -> V:
+def value_from(cls: type[V], d: Doc, id_key: str = "id", currency: str | None = None) -> V:
     """The value `value_doc` stored, rebuilt from its class's field types."""
-    return _codec(cls, id_key)[1](d)  # type: ignore[no-any-return]
+    return _codec(cls, id_key, currency)[1](d)  # type: ignore[no-any-return]
 
 
 @cache
-def _codec(hint: Any, id_key: str = "id") -> tuple[Callable[[Any], Doc], Callable[[Doc], Any]]:
+def _codec(
+    hint: Any, id_key: str = "id", currency: str | None = None
+) -> tuple[Callable[[Any], Doc], Callable[[Doc], Any]]:
     """The encoder and decoder of a dataclass (or of a generic one's alias), written out once
     from its field types, so that a call costs about what a hand-written pair does
     (benchmarks/document_codec.py)."""
@@ -90,38 +95,33 @@ def _codec(hint: Any, id_key: str = "id") -> tuple[Callable[[Any], Doc], Callabl
     items, args, fast = [], [], []
     for i, f in enumerate(fields(cls)):
         key = id_key if f.name == "id" else f.name
-        encode, decode = _coders(hints[f.name], bound)
+        encode, decode = _coders(hints[f.name], bound, currency)
         namespace |= {f"encode{i}": encode, f"decode{i}": decode}
         namespace |= {f"default{i}": f.default, f"factory{i}": f.default_factory}
         got = f"value.{f.name}"
         if encode is not None:
             got = f"None if (v := {got}) is None else encode{i}(v)"
         items.append(f"{key!r}: {got}")
-        read = "v" if decode is None else f"None if v is None else decode{i}(v)"
+        decoded = "v" if decode is None else f"decode{i}(v)"
+        quick = decoded
         if isinstance(decode, partial) and decode.func is _member:  # an enum: its member map
             namespace[f"members{i}"] = decode.args[0]._value2member_map_
-            quick = f"None if v is None else members{i}[v]"
+            quick = f"members{i}[v]"
+        # A key the document lacks reads as the field's default, None for an optional field;
+        # any other is the missing key's KeyError. A None stored reads as None.
+        if f.default is not MISSING or f.default_factory is not MISSING:
+            absent = f"default{i}" if f.default is not MISSING else f"factory{i}()"
+            read = f"{absent} if (v := d.get({key!r}, ABSENT)) is ABSENT else v if v is None"
+        elif NoneType in get_args(hints[f.name]):
+            read = f"v if (v := d.get({key!r})) is None"
         else:
-            quick = read
-        if f.default is not MISSING:
-            absent = f"default{i}"
-        elif f.default_factory is not MISSING:
-            absent = f"factory{i}()"
-        else:  # an optional field reads as None; any other is the missing key's KeyError
-            absent = "None" if NoneType in get_args(hints[f.name]) else f"d[{key!r}]"
-        got = f"(v := d.get({key!r}, ABSENT)) is ABSENT"
-        args.append(f"{f.name}=({absent} if {got} else {read})")
-        # Read as a stored document nearly always is: every key there, every member known.
-        if absent == "None":
-            fast.append(f"{f.name}=(v if (v := d.get({key!r})) is None else {quick})")
-        elif absent.startswith("d["):
-            fast.append(f"{f.name}=(v if (v := {absent}) is None else {quick})")
-        else:
-            fast.append(f"{f.name}=({absent} if {got} else {quick})")
-    # The checked decoder reads each key with its default and each member by Enum's own lookup,
-    # a call each, for every field of every row of a page (benchmarks/tab_stages.py times the
-    # decode). The quick one reads keys and members by subscript, and leaves any document it
-    # cannot read so (a KeyError or TypeError) to the checked one, which raises as it always did.
+            read = f"v if (v := d[{key!r}]) is None"
+        args.append(f"{f.name}=({read} else {decoded})")
+        fast.append(f"{f.name}=({read} else {quick})")
+    # The checked decoder reads each member by Enum's own lookup, a call each, for every field
+    # of every row of a page (benchmarks/tab_stages.py times the decode). The quick one reads
+    # members by subscript, and leaves any document it cannot read so (a KeyError or TypeError)
+    # to the checked one, which raises as it always did.
     source = (
         f"def encode(value):\n    return {{{', '.join(items)}}}\n"
         f"def checked(d):\n    return build({', '.join(args)})\n"
@@ -147,17 +147,19 @@ def _bindings(hint: Any) -> tuple[type, dict[Any, Any]]:
     return hint, bound
 
 
-def _coders(hint: Any, bound: Mapping[Any, Any]) -> tuple[Coder, Coder]:
+def _coders(hint: Any, bound: Mapping[Any, Any], currency: str | None) -> tuple[Coder, Coder]:
     """How a value of this field type is stored, and read back (None stays None either way)."""
     hint = bound.get(hint, hint)  # a type variable: the type it stands for
     if get_origin(hint) in (UnionType, Union):  # `X | None`: as X
         [inner] = [a for a in get_args(hint) if a is not NoneType]
-        return _coders(inner, bound)
+        return _coders(inner, bound, currency)
     if get_origin(hint) is tuple:  # `tuple[X, ...]`: a list of X
-        encode, decode = _coders(get_args(hint)[0], bound)
+        encode, decode = _coders(get_args(hint)[0], bound, currency)
         if encode is None or decode is None:  # plain values
             return list, tuple
         return (lambda v: [encode(x) for x in v]), (lambda v: tuple([decode(x) for x in v]))
+    if hint is Money and currency is not None:
+        return attrgetter("minor"), partial(_money, currency=currency)
     if hint in _STORED_AS:
         return _STORED_AS[hint]
     if isinstance(hint, type) and issubclass(hint, Enum):
@@ -165,7 +167,7 @@ def _coders(hint: Any, bound: Mapping[Any, Any]) -> tuple[Coder, Coder]:
     if is_dataclass(get_origin(hint) or hint):
         if get_origin(hint) is not None:  # `TimelineRecord[A, S]`: A and S as bound here
             hint = get_origin(hint)[tuple(bound.get(a, a) for a in get_args(hint))]
-        return _codec(hint)
+        return _codec(hint, currency=currency)
     return None, None
 
 
@@ -207,15 +209,11 @@ def changes_between(before: Doc, after: Doc, also: Doc | None = None) -> Doc:
     update: Doc = {}
     changed = {k: v for k, v in after.items() if k != "_id" and before.get(k) != v}
     changed |= also or {}
-    old_timeline, new_timeline = before.get("timeline"), after.get("timeline")
-    if (
-        "timeline" in changed
-        and isinstance(old_timeline, list)
-        and isinstance(new_timeline, list)
-        and new_timeline[: len(old_timeline)] == old_timeline
-    ):
-        del changed["timeline"]
-        update["$push"] = {"timeline": {"$each": new_timeline[len(old_timeline) :]}}
+    if "timeline" in changed:  # a list on both sides, made by the same encoder
+        old, new = before["timeline"], after["timeline"]
+        if new[: len(old)] == old:
+            del changed["timeline"]
+            update["$push"] = {"timeline": {"$each": new[len(old) :]}}
     if changed:
         update["$set"] = changed
     return update

@@ -21,11 +21,10 @@ from datetime import datetime
 from typing import Any
 
 from models.access import Scope
-from models.money import Money
 from models.orders import FulfilmentState, Order
-from models.refund_ledger import LedgerEntry, LedgerSource, LineRefund, RefundLedger
+from models.refund_ledger import LedgerEntry, RefundLedger
 from storage.batch_writes import find_by_ids
-from storage.documents import order_doc, order_from
+from storage.documents import order_doc, order_from, value_doc, value_from
 from storage.keys import ALL, time_bounds
 from storage.mongo import Database, Session, fold_collection
 from storage.pagination import Page, SortOrder, fetch_page
@@ -70,43 +69,16 @@ async def with_ledgers(
 
 
 def ledger_doc(ledger: RefundLedger) -> list[dict[str, Any]]:
-    return [
-        {
-            "source": e.source.value,
-            "source_id": e.source_id,
-            "at": e.at,
-            "lines": [
-                {"line_id": x.line_id, "quantity": x.quantity, "amount": x.amount.minor}
-                for x in e.lines
-            ],
-            "shipping": e.shipping.minor,
-        }
-        for e in ledger.entries
-    ]
+    """The ledger's entries as stored, their amounts in minor units of the order's currency."""
+    return [value_doc(e, currency=ledger.currency) for e in ledger.entries]
 
 
 def ledger_of(order: Order, entries: list[dict[str, Any]] | None) -> RefundLedger:
     """The order's ledger from its stored entries; none stored: the ledger the order implies."""
     if entries is None:
         return RefundLedger.for_order(order)
-    currency = order.currency
-    return RefundLedger(
-        order.id,
-        currency,
-        tuple(
-            LedgerEntry(
-                LedgerSource(e["source"]),
-                e["source_id"],
-                e["at"],
-                tuple(
-                    LineRefund(x["line_id"], x["quantity"], Money(x["amount"], currency))
-                    for x in e["lines"]
-                ),
-                Money(e["shipping"], currency),
-            )
-            for e in entries
-        ),
-    )
+    found = (value_from(LedgerEntry, e, currency=order.currency) for e in entries)
+    return RefundLedger(order.id, order.currency, tuple(found))
 
 
 async def insert_many(db: Database, orders: list[Order]) -> None:

@@ -19,12 +19,10 @@ from services import read_types
 
 
 def _default_sort(tab: AfterSaleTab, f: read_types.AfterSaleFilter) -> str:
-    """Deadline soonest in To Proceed (and with a deadline filter), else newest."""
-    if f.created_from or f.created_to:
-        return "NEWEST"
-    if tab is AfterSaleTab.TO_PROCEED or f.deadline_before:
-        return "DEADLINE_SOONEST"
-    return "NEWEST"
+    """Deadline soonest in To Proceed (and with a deadline filter), else newest; newest with a
+    created-between filter, which ranges over the creation key."""
+    soonest = tab is AfterSaleTab.TO_PROCEED or f.deadline_before
+    return "DEADLINE_SOONEST" if soonest and not (f.created_from or f.created_to) else "NEWEST"
 
 
 kind = KindQueries("after_sales", AfterSale, AfterSaleTab)

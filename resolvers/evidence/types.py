@@ -92,10 +92,3 @@ def evidence_ids_of(ids: Sequence[strawberry.ID] | None) -> list[str]:
     if len(ids) > MAX_PER_STEP:
         raise ValidationFailed(f"at most {MAX_PER_STEP} files per step", field="evidenceIds")
     return [well_formed_id(i, "evidenceIds") for i in ids]
-
-
-def evidence_claim(
-    info: Info[Context, Any], ids: Sequence[strawberry.ID] | None
-) -> tuple[list[str], frozenset[str]]:
-    """What a step's mutation claims: the ids it names and the app's reasons needing evidence."""
-    return evidence_ids_of(ids), info.context.services.evidence.config.reasons_needing_evidence

@@ -21,8 +21,7 @@ from graphql_runtime.execution_plans import serve_from
 from models import access
 from models.actors import Actor
 from models.actors import ActorKind as DomainActorKind
-from models.after_sale_requests import APPEAL_OR_REQUEST_AGAIN
-from models.after_sale_requests import LineEligibility as LineView
+from models.after_sale_requests import APPEAL_OR_REQUEST_AGAIN, LineEligibility
 from models.after_sales_machine import AfterSaleNotificationKind, AfterSaleTab
 from models.cancellations import CancellationTab
 from models.cancellations import Eligibility as CancellationView
@@ -387,7 +386,7 @@ class RequestEligibility:
         return copied(cls, e, kind=kind, line_id=None, available_quantity=None, eligible=e.allowed)
 
     @classmethod
-    def of_line(cls, e: LineView) -> RequestEligibility:
+    def of_line(cls, e: LineEligibility) -> RequestEligibility:
         return copied(cls, e, kind=kind_of(e.kind), allowed=e.eligible, at_once=False)
 
 
