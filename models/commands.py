@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, is_dataclass, replace
 from enum import Enum
-from typing import ClassVar, overload
+from typing import Any, ClassVar, dataclass_transform, overload
 
 from models.actors import ActorKind
 from models.after_sales_machine import AfterSaleKind, DecisionType
@@ -34,11 +34,17 @@ def chosen_lines(chosen: Mapping[str, int] | None) -> Lines | None:
     return tuple(chosen.items()) if chosen is not None else None
 
 
+@dataclass_transform(frozen_default=True)
 class Command:
     """A use case's input, whoever sends it; `sender` is the kind of actor whose step it is
-    (its permit: services/request_writes.py, RequestWrites.one)."""
+    (its permit: services/request_writes.py, RequestWrites.one). Every command is a frozen
+    dataclass by being a command: its fields are what its fingerprint covers."""
 
     sender: ClassVar[ActorKind] = ActorKind.SELLER_AGENT
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        dataclass(frozen=True)(cls)
 
 
 class CancellationCommand(Command):
@@ -61,7 +67,6 @@ class Opening:
 # ---- cancellations (C1-C10) ---------------------------------------------------------------
 
 
-@dataclass(frozen=True)
 class RequestCancellation(CancellationCommand, Opening):
     sender = ActorKind.BUYER
     order_id: str
@@ -69,25 +74,21 @@ class RequestCancellation(CancellationCommand, Opening):
     note: str | None = None
 
 
-@dataclass(frozen=True)
 class WithdrawCancellation(CancellationCommand):
     sender = ActorKind.BUYER
     cancellation_id: str
 
 
-@dataclass(frozen=True)
 class AcceptCancellation(CancellationCommand):
     cancellation_id: str
 
 
-@dataclass(frozen=True)
 class RejectCancellation(CancellationCommand):
     cancellation_id: str
     reason: str
     comment: str | None = None
 
 
-@dataclass(frozen=True)
 class CancelOrder(CancellationCommand, Opening):
     """C7: the seller cancels."""
 
@@ -96,7 +97,6 @@ class CancelOrder(CancellationCommand, Opening):
     comment: str | None = None
 
 
-@dataclass(frozen=True)
 class CancelOrderLines(CancellationCommand, Opening):
     """C10: the seller cancels some lines and quantities; the rest of the order goes on."""
 
@@ -106,7 +106,6 @@ class CancelOrderLines(CancellationCommand, Opening):
     comment: str | None = None
 
 
-@dataclass(frozen=True)
 class CancelUnpaidOrder(CancellationCommand, Opening):
     """C8: the platform cancels an order not paid in time."""
 
@@ -115,14 +114,12 @@ class CancelUnpaidOrder(CancellationCommand, Opening):
     order_id: str
 
 
-@dataclass(frozen=True)
 class AutoAcceptCancellations(CancellationCommand):
     """C6, the deadline worker's batch: those still waiting past their window, in one write."""
 
     cancellation_ids: tuple[str, ...]
 
 
-@dataclass(frozen=True)
 class CancelUnpaidOrders(CancellationCommand, Opening):
     """C8, the deadline worker's batch."""
 
@@ -168,7 +165,6 @@ class RefundWithoutRequest:
     partial_amount: Money | None = None
 
 
-@dataclass(frozen=True)
 class RequestAfterSale(AfterSaleCommand, Opening):
     sender = ActorKind.BUYER
     order_id: str
@@ -207,14 +203,12 @@ class ApprovalTerms:
     comment: str | None = None
 
 
-@dataclass(frozen=True)
 class ApproveAfterSale(AfterSaleCommand):
     request_id: str
     decision: DecisionType
     terms: ApprovalTerms = ApprovalTerms()
 
 
-@dataclass(frozen=True)
 class OfferPartialRefund(AfterSaleCommand):
     """R12: instead of approving, the seller offers an amount; the buyer answers."""
 
@@ -224,7 +218,6 @@ class OfferPartialRefund(AfterSaleCommand):
     comment: str | None = None
 
 
-@dataclass(frozen=True)
 class AnswerOffer(AfterSaleCommand):
     """R12: the buyer accepts the offer (refunded that amount) or declines it."""
 
@@ -234,7 +227,6 @@ class AnswerOffer(AfterSaleCommand):
     accept: bool
 
 
-@dataclass(frozen=True)
 class IssueReplacementRefund(AfterSaleCommand):
     """P4: the seller cannot replace and refunds instead."""
 
@@ -288,7 +280,6 @@ class PlatformRefund(RefundWithoutRequest, AfterSaleCommand, Opening):
     sender = ActorKind.PLATFORM
 
 
-@dataclass(frozen=True)
 class DecideAppeal(AfterSaleCommand):
     sender = ActorKind.PLATFORM
     request_id: str
@@ -302,7 +293,6 @@ class RecordReplacementDelivered(StepOnRequest, AfterSaleCommand):
     sender = ActorKind.PLATFORM
 
 
-@dataclass(frozen=True)
 class ActOnAfterSaleDeadlines(AfterSaleCommand):
     """R3, R5, R8, the deadline worker's batch: the platform's move on each one due."""
 
@@ -312,13 +302,11 @@ class ActOnAfterSaleDeadlines(AfterSaleCommand):
 # ---- the helpdesk (H1, H2) -----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
 class ApproveFromTicket(TicketCommand):
     ticket_id: str
     terms: ApprovalTerms = ApprovalTerms()
 
 
-@dataclass(frozen=True)
 class RejectFromTicket(TicketCommand):
     ticket_id: str
     reason: str
