@@ -218,10 +218,6 @@ class AfterSaleOutcome:
     def record(self) -> AfterSaleRecord:
         return self.records[-1]
 
-    @property
-    def previous_status(self) -> AfterSaleStatus | None:
-        return self.records[0].from_status
-
 
 @dataclass(frozen=True)
 class Step:
@@ -238,8 +234,6 @@ class Step:
     def start(self, action: AfterSaleAction) -> AfterSaleRequest:
         """Check the request may take this action now from its state, by this kind of actor."""
         r = self.request
-        if self.order.id != r.order_id:
-            raise ValueError(f"{r.id} belongs to order {r.order_id}, not {self.order.id}")
         edges = profile_of(r.kind).table.edges(action, r.status)
         if not edges and machine.TRANSITIONS.edges(action, r.status):
             raise InvalidTransition(

@@ -85,10 +85,6 @@ class CancellationOutcome:
     # The order's refund ledger after this step, when the step refunds anything (C4, C10).
     ledger: RefundLedger | None = None
 
-    @property
-    def previous_status(self) -> CancellationStatus | None:
-        return self.record.from_status
-
 
 @dataclass(frozen=True)
 class Eligibility:
@@ -109,8 +105,6 @@ def _check_actor(action: CancellationAction, actor: Actor) -> None:
 
 def _check_pending(c: Cancellation, at: OnOrder, action: CancellationAction) -> None:
     """A step on a waiting request: still pending, and by the actor kind the step is for."""
-    if at.order.id != c.order_id:
-        raise ValueError(f"{c.id} belongs to order {c.order_id}, not {at.order.id}")
     if c.status is not machine.TRANSITIONS.only(action).source:
         raise errors.NotPending(
             f"cancellation {c.id} is no longer pending: it is {c.status.value}",

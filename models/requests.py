@@ -84,9 +84,6 @@ class TransitionTable(Generic[A, S]):
     def __iter__(self) -> Iterator[Transition[A, S]]:
         return iter(self.steps)
 
-    def __len__(self) -> int:
-        return len(self.steps)
-
     def step(self, action: A, source: S | None, target: S) -> Transition[A, S] | None:
         return self._edges.get((action, source, target))
 

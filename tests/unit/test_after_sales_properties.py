@@ -331,11 +331,11 @@ def _check_step(world: World, step: Step, out: AfterSaleOutcome) -> None:
     assert out.records and out.records[-1] == r.timeline[-1]
     assert all(record.at == world.now for record in out.records)
     if old is None:
-        assert out.previous_status is None
+        assert out.records[0].from_status is None
         assert r.timeline == out.records
         assert r.requested_at == world.now
     else:
-        assert out.previous_status is old.status
+        assert out.records[0].from_status is old.status
         assert r.timeline == old.timeline + out.records
         first = out.records[0]
         if first.actor_kind is ActorKind.PLATFORM and first.deadline is not None:

@@ -1064,7 +1064,7 @@ def test_r11_a_refused_action_names_the_state_and_changes_nothing() -> None:
     with pytest.raises(InvalidTransition):
         act_on_deadline(shop.at(replace(r, status=S.REFUNDED), EXPIRY_WORKER, ASKED))
     assert repr(r) == before
-    assert len(TRANSITIONS) == len({(t.action, t.source, t.target) for t in TRANSITIONS})
+    assert len(TRANSITIONS.steps) == len({(t.action, t.source, t.target) for t in TRANSITIONS})
 
 
 # --- P1-P3 ----------------------------------------------------------------------------------
