@@ -187,7 +187,7 @@ def rejected(
     step: dict[str, object] = {"reason": reason, "comment": comment, "deadline": appeal_by}
     step["rejection"] = Rejection(reason, comment, now, on_receipt)
     if on_receipt and r.return_shipment is not None:
-        step["return_shipment"] = r.return_shipment.received(now)
+        step["return_shipment"] = replace(r.return_shipment, received_at=now)
     what = "the returned item" if on_receipt else f"your {r.subject}"
     text = (
         f"The seller rejected {what} for order {r.order_id}: {reasons.display_text(reason)}. "

@@ -10,7 +10,7 @@ the current state, before anything is computed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
@@ -93,9 +93,6 @@ class Shipment:
     def label(self) -> str:
         """How the timeline names the parcel: its carrier and tracking number."""
         return f"{self.carrier} {self.tracking_number}"
-
-    def received(self, at: datetime) -> Shipment:
-        return replace(self, received_at=at)
 
 
 class OfferAnswer(Enum):

@@ -86,7 +86,7 @@ def confirm_receipt(s: Step, c: commands.ConfirmReturnReceived) -> AfterSaleOutc
     """R8: the seller confirms the return arrived: the refund is paid (or the replacement ships)."""
     r = s.start(_A.CONFIRM_RECEIPT)
     s.in_time()
-    received = r.return_shipment and r.return_shipment.received(s.now)
+    received = r.return_shipment and replace(r.return_shipment, received_at=s.now)
     return carry_out(s, None, _A.CONFIRM_RECEIPT, return_shipment=received)
 
 
@@ -94,7 +94,7 @@ def auto_confirm_receipt(s: Step) -> AfterSaleOutcome:
     """R8: the seller did not confirm within the receipt window; the platform confirms."""
     r, action = s.request, _A.AUTO_CONFIRM_RECEIPT
     why = s.on_deadline(action, reasons.SELLER_RECEIPT_WINDOW_PASSED)
-    received = r.return_shipment and r.return_shipment.received(s.now)
+    received = r.return_shipment and replace(r.return_shipment, received_at=s.now)
     return carry_out(s, None, action, **why, return_shipment=received)
 
 
@@ -154,7 +154,7 @@ def _delivered(s: Step) -> AfterSaleOutcome:
     r = s.start(action)
     text = f"The replacement for {r.id} (order {r.order_id}) was delivered."
     note = s.to_shop(_N.REPLACEMENT_DELIVERED, text)
-    received = r.replacement_shipment and r.replacement_shipment.received(s.now)
+    received = r.replacement_shipment and replace(r.replacement_shipment, received_at=s.now)
     step = {"reason": reasons.REPLACEMENT_DELIVERED, "replacement_shipment": received}
     return s.moved_to(action, _S.REPLACED, note, **step)
 

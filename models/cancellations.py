@@ -232,18 +232,11 @@ def opened(
     at: OnOrder, action: CancellationAction, start: OpenedRequest[Any, Any], **changes: object
 ) -> tuple[Cancellation, CancellationRecord]:
     """A new cancellation after the step that opens it (`start`: models/requests.py::opened_on),
-    with that step's record; resolved at once unless it waits for the seller."""
-    target = machine.TRANSITIONS.only(action).target
-    record = TimelineRecord(
-        at.now, at.actor.kind, at.actor.id, action, None, target, start.reason, start.note
-    )
-    resolved = None if target is CancellationStatus.PENDING else at.now
+    with that step's record: its first move."""
     c = Cancellation(
-        **{**vars(start), "timeline": (record,), "resolved_at": resolved},
-        status=target,
-        lines=at.order.lines,
+        **vars(start), status=machine.TRANSITIONS.only(action).target, lines=at.order.lines
     )
-    return replace(c, **changes), record  # type: ignore[arg-type]
+    return _moved(c, at, action, start.reason, start.note, **changes)
 
 
 def _moved(
@@ -255,12 +248,15 @@ def _moved(
     deadline: datetime | None = None,
     **changes: object,
 ) -> tuple[Cancellation, CancellationRecord]:
-    """The request decided by this step (every step from PENDING ends it), with its record."""
-    target = machine.TRANSITIONS.only(action).target
+    """The request after this step (of the one step its action has), with its record; resolved
+    unless it waits for the seller (every step from PENDING ends it)."""
+    step = machine.TRANSITIONS.only(action)
+    source, target = step.source, step.target
     record = TimelineRecord(
-        at.now, at.actor.kind, at.actor.id, action, c.status, target, reason, comment, deadline
+        at.now, at.actor.kind, at.actor.id, action, source, target, reason, comment, deadline
     )
-    return after_step(c, record, resolved_at=at.now, **changes), record
+    resolved = None if target is CancellationStatus.PENDING else at.now
+    return after_step(c, record, resolved_at=resolved, **changes), record
 
 
 def request_by_buyer(

@@ -84,7 +84,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         """The one entry of every after-sale use case (models/commands.py)."""
         if isinstance(command, commands.ActOnAfterSaleDeadlines):
             return await self.act_on_deadlines(actor, list(command.request_ids))
-        return await self.one(actor, command, key, self._open, self._take)
+        return await self.one(actor, command, key)
 
     async def _open(
         self,

@@ -78,7 +78,7 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
                 return await self.auto_accept(actor, list(command.cancellation_ids))
             case commands.CancelUnpaidOrders():
                 return await self.cancel_unpaid_orders(actor, list(command.order_ids))
-        return await self.one(actor, command, key, self._open, self._take)
+        return await self.one(actor, command, key)
 
     async def _open(
         self,

@@ -77,12 +77,6 @@ class Decided(Generic[R]):
     closed: Sequence[tuple[R, R]] = ()
 
 
-# A kind's use case on one request, run in its transaction (the session, last): given the actor
-# and the command, and to open a request its permit, to take a step the request as read.
-OpeningWrite = Callable[[Actor, Any, Permit, Session], Awaitable[R]]
-StepWrite = Callable[[Actor, Any, R, Session], Awaitable[R]]
-
-
 @dataclass(frozen=True)
 class KindOfRequest(Generic[R]):
     """What the write path and the reads need of one kind of request: the store of its
@@ -112,26 +106,29 @@ class RequestWrites(Generic[R]):
     kind: KindOfRequest[R]
     on_write: OnWrite | None
 
-    async def one(
-        self,
-        actor: Actor,
-        command: Command,
-        key: str | None,
-        opening: OpeningWrite[R],
-        step: StepWrite[R],
-    ) -> R:
-        """`command` run once: one that opens a request on its order, queued on the order's
-        shop; or a step on the request it names, read in the transaction (a missing one is
-        NotFound), checked against the command's permit, then written. In one transaction queued
-        on that shop (storage/mongo.py), unless this caller's key recalls a first outcome: that
-        one is returned if the permit still lets the caller make the call on it
-        (models/access.py)."""
+    async def _open(self, actor: Actor, c: Any, permit: Permit, session: Session) -> R:
+        """The kind's use case that opens a request on an order (`c` names it), in the
+        transaction of `session`, for an actor the command's permit is checked for."""
+        raise NotImplementedError
+
+    async def _take(self, actor: Actor, c: Any, r: R, session: Session) -> R:
+        """The kind's step on one request, `r` as read in the transaction of `session` (who may
+        take it is the command's permit, checked before)."""
+        raise NotImplementedError
+
+    async def one(self, actor: Actor, command: Command, key: str | None) -> R:
+        """`command` run once: one that opens a request on its order (the kind's `_open`), queued
+        on the order's shop; or a step (`_take`) on the request it names, read in the transaction
+        (a missing one is NotFound), checked against the command's permit, then written. In one
+        transaction queued on that shop (storage/mongo.py), unless this caller's key recalls a
+        first outcome: that one is returned if the permit still lets the caller make the call on
+        it (models/access.py)."""
         permit = _PERMITS[command.sender](actor)
         write: Callable[[Session], Awaitable[R]]
         if isinstance(command, Opening):
             order_id = command.order_id  # type: ignore[attr-defined]
             shop = actor.shop_id or await shop_of(self.db, self.db.orders, order_id)
-            write = partial(opening, actor, command, permit)
+            write = partial(self._open, actor, command, permit)
         else:
             request_id = getattr(command, self.kind.request_field)
             shop = actor.shop_id or await shop_of(self.db, self.kind.store.of(self.db), request_id)
@@ -143,7 +140,7 @@ class RequestWrites(Generic[R]):
                     raise missing
                 access.require_known(actor, r.shop_id, r.buyer_id, missing)
                 permit(r.shop_id, r.buyer_id)
-                return await step(actor, command, r, session)
+                return await self._take(actor, command, r, session)
 
         print_ = fingerprint(command)
 
