@@ -164,8 +164,7 @@ def approve(s: Step, c: commands.ApproveAfterSale) -> AfterSaleOutcome:
 def auto_approve(s: Step) -> AfterSaleOutcome:
     """R3: the seller did not answer within the response window; the platform approves as asked."""
     why = s.on_deadline(_A.AUTO_APPROVE, reasons.SELLER_RESPONSE_WINDOW_PASSED)
-    decision = s.request.default_decision(s.now, s.actor.kind)
-    return carry_out(s, decision, _A.AUTO_APPROVE, **why)
+    return carry_out(s, s.request.default_decision(s.now, s.actor.kind), _A.AUTO_APPROVE, **why)
 
 
 def reject(s: Step, c: commands.RejectAfterSale) -> AfterSaleOutcome:

@@ -218,10 +218,9 @@ def request_by_buyer(
         deadline=opening.seller_answers_by(order),
     )
 
-    again = reasons.SECOND_REQUEST_SUBMITTED
     closed = tuple(
         Step(old, order, case.ledger, actor, now)
-        .moved_to(_A.SUPERSEDE, _S.CLOSED_FINAL, reason=again)
+        .moved_to(_A.SUPERSEDE, _S.CLOSED_FINAL, reason=reasons.SECOND_REQUEST_SUBMITTED)
         .request
         for old in superseded
     )
@@ -251,8 +250,7 @@ def _refunded_at_once(
         "(instant-refund category)."
     )
     notes = (refunded_note(paid, now), to_shop(paid, _N.AFTER_SALE_REFUNDED, text, now))
-    records = (asked, moved.record)
-    return AfterSaleOutcome(paid, new_order, records, notes, new_ledger, closed)
+    return AfterSaleOutcome(paid, new_order, (asked, moved.record), notes, new_ledger, closed)
 
 
 def _refuse_nothing_free(case: AfterSalesCase) -> None:

@@ -128,8 +128,7 @@ def issue_replacement_refund(s: Step, c: commands.IssueReplacementRefund) -> Aft
     s.start(_A.ISSUE_REPLACEMENT_REFUND)
     comment = clean_comment(c.comment)
     s.in_time()
-    why = DecisionType.ISSUE_REPLACEMENT_REFUND.value
-    return _refunded_instead(s, comment, reason=why)
+    return _refunded_instead(s, comment, reason=DecisionType.ISSUE_REPLACEMENT_REFUND.value)
 
 
 def replacement_not_delivered(s: Step) -> AfterSaleOutcome:

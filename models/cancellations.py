@@ -339,8 +339,7 @@ def withdraw(
     new_c, record = _moved(c, at, _A.WITHDRAW)
     text = f"The buyer withdrew the cancellation request for order {c.order_id}."
     notes = (to_shop(c, _N.CANCELLATION_WITHDRAWN, text, at.now),)
-    new_order = replace(at.order, open_cancellation_id=None)
-    return CancellationOutcome(new_c, new_order, record, notes)
+    return CancellationOutcome(new_c, replace(at.order, open_cancellation_id=None), record, notes)
 
 
 def cancel_by_seller(

@@ -23,12 +23,11 @@ def place_replacement_order(
     the original order naming it."""
     order_id = replacement_order_id(original)
     zero = Money.zero(original.currency)
-    lines = tuple(replace(line, unit_price=zero) for line in decision.lines)
     placed = Order(
         id=order_id,
         shop_id=original.shop_id,
         buyer_id=original.buyer_id,
-        lines=lines,
+        lines=tuple(replace(line, unit_price=zero) for line in decision.lines),
         shipping_fee=zero,
         payment_method=PaymentMethod.PREPAID,
         payment_state=PaymentState.PAID,

@@ -102,8 +102,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         # A request keeps the policy it was opened under (Y1): read once, here.
         book = await policies.book_for(self.db, order.categories, session)
         if isinstance(c, commands.RequestAfterSale):
-            asked = dict(c.lines)
-            categories = [line.category for line in order.lines if line.line_id in asked]
+            categories = [line.category for line in order.lines if line.line_id in dict(c.lines)]
             policy = book.for_order(categories or order.categories)  # kept on the request (Y1)
             opening = Opening(policy, now, new_id, book.calendar)
             outcome = request_by_buyer(case, actor, c, opening)
@@ -192,8 +191,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         return (await policies.book_for(self.db, [category])).for_category(category)
 
     async def all_policies(self) -> dict[str, CategoryPolicy]:
-        stored = await policies.all_policies(self.db)
-        return {"*": DEFAULT_POLICY, **stored}
+        return {"*": DEFAULT_POLICY, **await policies.all_policies(self.db)}
 
     # ---- the one write path --------------------------------------------------------------
 

@@ -95,7 +95,6 @@ class RequestCommands:
             one = isinstance(command, Opening) and not isinstance(outcome, list)
             if one and outcome.id in decided:
                 # A rule decided the new request: the caller sees its state after the decision.
-                fresh = await service.kind.store.get(service.db, outcome.id, None)
-                outcome = fresh or outcome
+                outcome = await service.kind.store.get(service.db, outcome.id, None) or outcome
             seen.append(outcome)
         return seen
