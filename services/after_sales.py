@@ -44,9 +44,8 @@ from storage.after_sales import AfterSaleFilter
 from storage.mongo import Database, Session
 from storage.shops import shops_of
 
-SECTION = "after_sales"
 KIND = KindOfRequest(
-    store.REQUESTS, facts_of_after_sale, SECTION, "after-sale request", "request_id"
+    store.REQUESTS, facts_of_after_sale, "after_sales", "after-sale request", "request_id"
 )
 
 

@@ -27,16 +27,15 @@ from models.requests import Opening
 from models.ticket_facts import facts_of_cancellation
 from services.request_reads import RequestReads
 from services.request_writes import Decided, KindOfRequest, OnWrite, admit
-from storage import cancellations as cancellation_store
+from storage import cancellations as store
 from storage import orders as order_store
 from storage import policies
 from storage.cancellations import CancellationFilter
 from storage.mongo import Database, Session
 from storage.shops import shops_of
 
-SECTION = "cancellations"
 KIND = KindOfRequest(
-    cancellation_store.REQUESTS, facts_of_cancellation, SECTION, "cancellation", "cancellation_id"
+    store.REQUESTS, facts_of_cancellation, "cancellations", "cancellation", "cancellation_id"
 )
 
 # Each command's step: given what it starts from (a new request's Opening, or the request as
@@ -118,7 +117,7 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
         now = self.clock.now()
 
         async def work(session: Session) -> list[Cancellation]:
-            found = await cancellation_store.get_many(self.db, ids, session)
+            found = await store.get_many(self.db, ids, session)
             orders = await order_store.with_ledgers(self.db, [c.order_id for c in found], session)
             changes = []
             for c in found:
@@ -135,7 +134,7 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
 
     async def auto_accept_due(self, actor: Actor, limit: int = 100) -> list[Cancellation]:
         """C6 for up to `limit` of the requests due now."""
-        due = await cancellation_store.due_for_auto_accept(self.db, self.clock.now(), limit)
+        due = await store.due_for_auto_accept(self.db, self.clock.now(), limit)
         return await self.auto_accept(actor, [cid for cid, _ in due]) if due else []
 
     async def cancel_unpaid_orders(self, actor: Actor, order_ids: list[str]) -> list[Cancellation]:
