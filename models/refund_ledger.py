@@ -228,10 +228,7 @@ def clean_quantities(order: Order, lines: Mapping[str, int]) -> dict[str, int]:
 
 
 def refund_quote(
-    order: Order,
-    ledger: RefundLedger,
-    lines: Mapping[str, int],
-    partial_amount: Money | None = None,
+    order: Order, ledger: RefundLedger, lines: Mapping[str, int], partial: Money | None = None
 ) -> RefundBreakdown:
     """What refunding these lines and quantities pays now: per line, items, shipping, total.
 
@@ -251,7 +248,7 @@ def refund_quote(
         full[line_id] = max(0, min((line.unit_price * quantity).minor, refundable))
     items_full = sum(full.values())
     amounts, shipping = full, Money.zero(currency)
-    if partial_amount is None:
+    if partial is None:
         left_after = sum(
             ledger.refundable_line(order, line.line_id).minor - full.get(line.line_id, 0)
             for line in order.lines
@@ -259,20 +256,19 @@ def refund_quote(
         if left_after == 0:
             shipping = paid_shipping(order) - ledger.refunded_shipping
     else:
-        if partial_amount.currency != currency:
+        if partial.currency != currency:
             raise RefundAmountInvalid(
-                f"the amount is in {partial_amount.currency}; the order is in {currency}"
+                f"the amount is in {partial.currency}; the order is in {currency}"
             )
-        if partial_amount.minor <= 0:
-            raise RefundAmountInvalid(f"a partial refund must be positive, not {partial_amount}")
-        if partial_amount.minor > items_full:
+        if partial.minor <= 0:
+            raise RefundAmountInvalid(f"a partial refund must be positive, not {partial}")
+        if partial.minor > items_full:
             refundable_money = Money(items_full, currency)
             raise RefundExceedsRefundable(
-                f"{partial_amount} is more than the {refundable_money} these lines can still "
-                "refund",
+                f"{partial} is more than the {refundable_money} these lines can still refund",
                 refundable=refundable_money,
             )
-        shares = _allocate(partial_amount.minor, list(full.values()))
+        shares = _allocate(partial.minor, list(full.values()))
         amounts = dict(zip(full, shares, strict=True))
     refunds = tuple(
         LineRefund(line_id, quantities[line_id], Money(amount, currency))

@@ -170,11 +170,10 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
     async def quote(self, actor: Actor, cancellation_id: str) -> RefundBreakdown:
         """What a cancellation paid, or would pay if accepted now (the cancellation's own code)."""
         c = await self.get(actor, cancellation_id, "cancellationId")
-        refund = c.refund
-        if refund is None:
-            order, _ = await self.order(c.order_id)
-            refund = domain.refund_if_accepted(c, order, self.clock.now())
-        return RefundBreakdown(refund.items, refund.shipping)
+        if c.refund is not None:  # its lines are the ledger's business
+            return RefundBreakdown(c.refund.items, c.refund.shipping)
+        order, _ = await self.order(c.order_id)
+        return domain.refund_if_accepted(c, order, self.clock.now())
 
     # ---- the one write path --------------------------------------------------------------
 
