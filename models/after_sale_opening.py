@@ -116,14 +116,13 @@ def refuse_open_and_used(
 ) -> None:
     order, existing = case.order, case.requests
     for line_id in quantities:
-        blocking = [r for r in existing if r.is_open and line_id in r.covered]
-        if blocking:
+        if blocking := next((r for r in existing if r.is_open and line_id in r.covered), None):
             raise AfterSaleRefused(
                 f"line {line_id} of order {order.id} already has an open request "
-                f"({blocking[0].id}, {blocking[0].status.value})",
+                f"({blocking.id}, {blocking.status.value})",
                 code=refusals.ALREADY_REQUESTED,
                 line_ids=[line_id],
-                existing_id=blocking[0].id,
+                existing_id=blocking.id,
             )
     for line_id, quantity in quantities.items():
         available = units_left(case, line_id, ignore)

@@ -34,17 +34,15 @@ class AfterSalesCase:
     """
 
     order_before: Order
-    ledger_before: RefundLedger
+    ledger: RefundLedger  # as read, then as the steps decided so far leave it
     requests_before: list[AfterSaleRequest]
     # P4: the order's replacement orders, by id, as the steps decided so far leave them.
     replacement_orders: dict[str, Order] = field(default_factory=dict)
     order: Order = field(init=False)
-    ledger: RefundLedger = field(init=False)
     requests: list[AfterSaleRequest] = field(init=False)
 
     def __post_init__(self) -> None:
         self.order = self.order_before
-        self.ledger = self.ledger_before
         self.requests = list(self.requests_before)
 
     def as_read(self, request_id: str) -> AfterSaleRequest:

@@ -28,7 +28,6 @@ from models.after_sales import act_on_deadline
 from models.after_sales_case import AfterSalesCase, quote_for_request
 from models.after_sales_machine import AfterSaleTab
 from models.clock import Clock
-from models.commands import AfterSaleCommand
 from models.errors import DomainError, NotFound, ValidationFailed
 from models.orders import Order
 from models.policy import DEFAULT_POLICY, BusinessCalendar, CategoryPolicy
@@ -40,7 +39,6 @@ from services.request_writes import Decided, KindOfRequest, OnWrite, admit
 from storage import after_sales as store
 from storage import orders as order_store
 from storage import policies, replacement_orders
-from storage.after_sales import AfterSaleFilter
 from storage.mongo import Database, Session
 from storage.shops import shops_of
 
@@ -50,7 +48,7 @@ KIND = KindOfRequest(
 
 
 # Each step on a request, by its command (models/commands.py).
-_STEPS: dict[type[AfterSaleCommand], Callable[[Step, Any], AfterSaleOutcome]] = {
+_STEPS: dict[type[commands.AfterSaleCommand], Callable[[Step, Any], AfterSaleOutcome]] = {
     commands.WithdrawAfterSale: decisions.withdraw,
     commands.AppealAfterSale: decisions.appeal,
     commands.ShipReturn: shipping.ship_return,
@@ -73,12 +71,12 @@ class _Change:
     before: AfterSaleRequest | None  # None: a new request
 
 
-class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFilter]):
+class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, store.AfterSaleFilter]):
     def __init__(self, db: Database, clock: Clock, on_write: OnWrite | None = None) -> None:
-        super().__init__(db, clock, KIND, on_write, AfterSaleTab, AfterSaleFilter())
+        super().__init__(db, clock, KIND, on_write, AfterSaleTab, store.AfterSaleFilter())
 
     async def handle(
-        self, actor: Actor, command: AfterSaleCommand, key: str | None = None
+        self, actor: Actor, command: commands.AfterSaleCommand, key: str | None = None
     ) -> AfterSaleRequest | list[AfterSaleRequest]:
         """The one entry of every after-sale use case (models/commands.py)."""
         if isinstance(command, commands.ActOnAfterSaleDeadlines):
@@ -113,7 +111,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         return saved
 
     async def _take(
-        self, actor: Actor, c: AfterSaleCommand, r: AfterSaleRequest, session: Session
+        self, actor: Actor, c: commands.AfterSaleCommand, r: AfterSaleRequest, session: Session
     ) -> AfterSaleRequest:
         """A step on one request: the domain's rule (`_STEPS`) on the order's case, written in
         one go (who may take it is the command's permit, checked before: RequestWrites.one)."""
@@ -197,8 +195,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
     async def _cases(self, order_ids: list[str], session: Session) -> dict[str, AfterSalesCase]:
         ids = sorted(set(order_ids))
         orders = await order_store.with_ledgers(self.db, ids, session)
-        missing = [i for i in ids if i not in orders]
-        if missing:
+        if missing := [i for i in ids if i not in orders]:
             raise NotFound(f"no order {missing[0]}", field="orderId")
         existing = await store.for_orders(self.db, ids, session)
         linked = [rid for o, _ in orders.values() for rid in o.replacement_order_ids]

@@ -30,7 +30,6 @@ from services.request_writes import Decided, KindOfRequest, OnWrite, admit
 from storage import cancellations as store
 from storage import orders as order_store
 from storage import policies
-from storage.cancellations import CancellationFilter
 from storage.mongo import Database, Session
 from storage.shops import shops_of
 
@@ -64,9 +63,9 @@ def new_cancellation_id() -> str:
     return f"can_{ObjectId()}"
 
 
-class CancellationService(RequestReads[Cancellation, CancellationTab, CancellationFilter]):
+class CancellationService(RequestReads[Cancellation, CancellationTab, store.CancellationFilter]):
     def __init__(self, db: Database, clock: Clock, on_write: OnWrite | None = None) -> None:
-        super().__init__(db, clock, KIND, on_write, CancellationTab, CancellationFilter())
+        super().__init__(db, clock, KIND, on_write, CancellationTab, store.CancellationFilter())
 
     async def handle(
         self, actor: Actor, command: commands.CancellationCommand, key: str | None = None

@@ -22,7 +22,6 @@ from functools import partial
 from typing import Any, Generic, TypeVar
 
 from models import access
-from models.access import Permit
 from models.actors import Actor, ActorKind
 from models.clock import Clock
 from models.commands import Command, Opening, fingerprint
@@ -56,7 +55,7 @@ _PERMITS = {
 }
 
 
-def admit(actor: Actor, order: Order, permit: Permit) -> None:
+def admit(actor: Actor, order: Order, permit: access.Permit) -> None:
     """Who may open a request on this order: an order the actor may not know of is not found."""
     missing = NotFound(f"no order {order.id}", field="orderId")
     access.require_known(actor, order.shop_id, order.buyer_id, missing)
@@ -106,7 +105,7 @@ class RequestWrites(Generic[R]):
     kind: KindOfRequest[R]
     on_write: OnWrite | None
 
-    async def _open(self, actor: Actor, c: Any, permit: Permit, session: Session) -> R:
+    async def _open(self, actor: Actor, c: Any, permit: access.Permit, session: Session) -> R:
         """The kind's use case that opens a request on an order (`c` names it), in the
         transaction of `session`, for an actor the command's permit is checked for."""
         raise NotImplementedError
