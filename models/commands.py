@@ -128,17 +128,15 @@ class CancelUnpaidOrders(CancellationCommand, Opening):
 
 # ---- after-sale requests (R1-R12, P1-P4) ---------------------------------------------------
 # The shapes several steps share; each step's command is its own class of that shape (a shape is
-# not a command: its fingerprint and its handler are its steps').
+# never sent itself: its fingerprint and its handler are its steps').
 
 
-@dataclass(frozen=True)
-class StepOnRequest:
+class StepOnRequest(AfterSaleCommand):
     """A step that names only its request."""
 
     request_id: str
 
 
-@dataclass(frozen=True)
 class StepWithReason(StepOnRequest):
     """A step on a request for a reason from its catalogue, with an optional comment."""
 
@@ -146,7 +144,6 @@ class StepWithReason(StepOnRequest):
     comment: str | None = None
 
 
-@dataclass(frozen=True)
 class Shipping(StepOnRequest):
     """A parcel handed to a carrier for a request."""
 
@@ -154,8 +151,7 @@ class Shipping(StepOnRequest):
     tracking_number: str
 
 
-@dataclass(frozen=True)
-class RefundWithoutRequest:
+class RefundWithoutRequest(AfterSaleCommand):
     """A refund nobody asked for: every free unit unless `lines`, in full unless an amount."""
 
     order_id: str
@@ -174,19 +170,19 @@ class RequestAfterSale(AfterSaleCommand, Opening):
     note: str | None = None
 
 
-class WithdrawAfterSale(StepOnRequest, AfterSaleCommand):
+class WithdrawAfterSale(StepOnRequest):
     """The buyer takes the request back."""
 
     sender = ActorKind.BUYER
 
 
-class AppealAfterSale(StepWithReason, AfterSaleCommand):
+class AppealAfterSale(StepWithReason):
     """R5, R6."""
 
     sender = ActorKind.BUYER
 
 
-class ShipReturn(Shipping, AfterSaleCommand):
+class ShipReturn(Shipping):
     """R8: the buyer's return."""
 
     sender = ActorKind.BUYER
@@ -254,27 +250,27 @@ def decision_command(request_id: str, decision: DecisionType, terms: ApprovalTer
     return ApproveAfterSale(request_id, decision, terms)
 
 
-class RejectAfterSale(StepWithReason, AfterSaleCommand):
+class RejectAfterSale(StepWithReason):
     """R4, P3."""
 
 
-class ConfirmReturnReceived(StepOnRequest, AfterSaleCommand):
+class ConfirmReturnReceived(StepOnRequest):
     """R8."""
 
 
-class RejectReturnOnReceipt(StepWithReason, AfterSaleCommand):
+class RejectReturnOnReceipt(StepWithReason):
     """R8, R4."""
 
 
-class ShipReplacement(Shipping, AfterSaleCommand):
+class ShipReplacement(Shipping):
     """P2, P4."""
 
 
-class RefundOrder(RefundWithoutRequest, AfterSaleCommand, Opening):
+class RefundOrder(RefundWithoutRequest, Opening):
     """R9: the seller refunds without a buyer's request."""
 
 
-class PlatformRefund(RefundWithoutRequest, AfterSaleCommand, Opening):
+class PlatformRefund(RefundWithoutRequest, Opening):
     """R10: the platform refunds without the seller."""
 
     sender = ActorKind.PLATFORM
@@ -287,7 +283,7 @@ class DecideAppeal(AfterSaleCommand):
     note: str
 
 
-class RecordReplacementDelivered(StepOnRequest, AfterSaleCommand):
+class RecordReplacementDelivered(StepOnRequest):
     """P2, P4: a carrier event."""
 
     sender = ActorKind.PLATFORM
