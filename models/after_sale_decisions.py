@@ -133,11 +133,11 @@ def carry_out(
     r, now = s.request, s.now
     decision = decision or r.decision or r.default_decision(now, s.actor.kind)
     target = _target_of(r, decision)
-    new_ledger, new_order = None, s.order
+    ledger, new_order = None, s.order  # the ledger after the refund this step pays, if any
     step = {"decision": decision, **step}
     placed: tuple[Order, ...] = ()
     if target is _S.REFUNDED:
-        step["refund"], new_ledger, new_order = pay(r, s.order, s.ledger, decision, now)
+        step["refund"], ledger, new_order = pay(r, s.order, s.ledger, decision, now)
     elif target is _S.AWAITING_BUYER_RETURN:
         step["deadline"] = now + r.policy.buyer_return_shipping_window
     elif target is _S.AWAITING_REPLACEMENT_SHIPMENT and r.replacement_order_id is None:
@@ -146,9 +146,7 @@ def carry_out(
         placed = (replacement,)
     outcome = s.moved_to(action, target, **step)
     notes = outcome_notes(outcome.request, now, shop=s.actor.kind is ActorKind.PLATFORM)
-    return replace(
-        outcome, order=new_order, notifications=notes, ledger=new_ledger, new_orders=placed
-    )
+    return replace(outcome, order=new_order, notifications=notes, ledger=ledger, new_orders=placed)
 
 
 def approve(s: Step, c: commands.ApproveAfterSale) -> AfterSaleOutcome:
@@ -219,11 +217,9 @@ def offer_partial_refund(s: Step, c: commands.OfferPartialRefund) -> AfterSaleOu
     offered = _D.OFFER_PARTIAL_REFUND
     terms = commands.ApprovalTerms(c.lines, partial_amount=c.amount, comment=c.comment)
     d = decision_for(s, offered, terms)
-    if d.partial_amount is None:  # decision_for refuses an offer without one
+    if (amount := d.partial_amount) is None:  # decision_for refuses an offer without one
         raise ValueError("an offer without an amount passed decision_for")
-    offer = Offer(
-        d.partial_amount, d.lines, d.comment, s.now, s.now + r.policy.offer_response_window
-    )
+    offer = Offer(amount, d.lines, d.comment, s.now, s.now + r.policy.offer_response_window)
     text = (
         f"The seller offers a refund of {offer.amount} for order {r.order_id} (you keep the "
         f"item): accept or decline by {offer.respond_by:%Y-%m-%d %H:%M} UTC."
@@ -324,6 +320,5 @@ def finalize_rejection(s: Step) -> AfterSaleOutcome:
     r = s.request
     why = s.on_deadline(_A.FINALIZE_REJECTION, reasons.APPEAL_WINDOW_PASSED)
     text = f"The rejection of your {r.subject} for order {r.order_id} is final."
-    return s.moved_to(
-        _A.FINALIZE_REJECTION, _S.CLOSED_FINAL, s.to_buyer(_N.AFTER_SALE_CLOSED, text), **why
-    )
+    note = s.to_buyer(_N.AFTER_SALE_CLOSED, text)
+    return s.moved_to(_A.FINALIZE_REJECTION, _S.CLOSED_FINAL, note, **why)

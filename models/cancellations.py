@@ -293,7 +293,7 @@ def _refuse_after_deadline(c: Cancellation, now: datetime) -> None:
         )
 
 
-def accept(c: Cancellation, at: OnOrder, cmd: commands.AcceptCancellation) -> CancellationOutcome:
+def accept(c: Cancellation, at: OnOrder, _: commands.AcceptCancellation) -> CancellationOutcome:
     """C4: the seller accepts; the order is cancelled and the buyer refunded automatically."""
     _check_pending(c, at, _A.ACCEPT)
     _refuse_after_deadline(c, at.now)
@@ -330,9 +330,7 @@ def reject(c: Cancellation, at: OnOrder, cmd: commands.RejectCancellation) -> Ca
     return CancellationOutcome(new_c, new_order, record, notes)
 
 
-def withdraw(
-    c: Cancellation, at: OnOrder, cmd: commands.WithdrawCancellation
-) -> CancellationOutcome:
+def withdraw(c: Cancellation, at: OnOrder, _: commands.WithdrawCancellation) -> CancellationOutcome:
     """The buyer takes back a request the seller has not answered (the marketplace allows it)."""
     _check_pending(c, at, _A.WITHDRAW)
     _refuse_after_deadline(c, at.now)

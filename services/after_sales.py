@@ -136,9 +136,8 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, store.AfterS
             found = await store.get_many(self.db, ids, session)
             return await self._decide_each(session, actor, found, due, now)
 
-        return await self.db.transaction(
-            work, serial=await shops_of(self.db, self.db.after_sales, ids)
-        )
+        shops = await shops_of(self.db, self.db.after_sales, ids)
+        return await self.db.transaction(work, serial=shops)
 
     async def follow_replacement_orders(
         self, session: Session, actor: Actor, orders: list[Order]
