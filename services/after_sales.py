@@ -71,6 +71,9 @@ class _Change:
     before: AfterSaleRequest | None  # None: a new request
 
 
+Cases = dict[str, AfterSalesCase]  # each order's case, by order id
+
+
 class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, store.AfterSaleFilter]):
     def __init__(self, db: Database, clock: Clock, on_write: OnWrite | None = None) -> None:
         super().__init__(db, clock, KIND, on_write, AfterSaleTab, store.AfterSaleFilter())
@@ -191,7 +194,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, store.AfterS
 
     # ---- the one write path --------------------------------------------------------------
 
-    async def _cases(self, order_ids: list[str], session: Session) -> dict[str, AfterSalesCase]:
+    async def _cases(self, order_ids: list[str], session: Session) -> Cases:
         ids = sorted(set(order_ids))
         orders = await order_store.with_ledgers(self.db, ids, session)
         if missing := [i for i in ids if i not in orders]:
@@ -227,11 +230,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, store.AfterS
         return await self._write(session, actor, cases, changes)
 
     async def _write(
-        self,
-        session: Session,
-        actor: Actor,
-        cases: dict[str, AfterSalesCase],
-        changes: list[_Change],
+        self, session: Session, actor: Actor, cases: Cases, changes: list[_Change]
     ) -> list[AfterSaleRequest]:
         """The one write path: requests (with their timeline records), the requests a second
         request closed, orders, ledgers, tab counters, notifications, the requests' tickets and
