@@ -50,6 +50,8 @@ _D = DecisionType
 # Decisions that pay the buyer instead of replacing the item: not for a replacement request,
 # whose money is its own decision (ISSUE_REPLACEMENT_REFUND, P4).
 _MONEY_DECISIONS = frozenset({_D.APPROVE_REFUND, _D.APPROVE_RETURN, _D.OFFER_PARTIAL_REFUND})
+# Decisions that need the item delivered: there is nothing to return or replace before.
+_NEED_DELIVERY = frozenset({_D.APPROVE_RETURN, _D.APPROVE_REPLACEMENT})
 # Decisions after which the buyer keeps the item whatever the seller says.
 _ITEM_KEPT = frozenset({_D.APPROVE_REFUND, _D.OFFER_PARTIAL_REFUND, _D.ISSUE_REPLACEMENT_REFUND})
 # Decisions that are steps of their own (R12, P4), not an approval.
@@ -87,10 +89,7 @@ def decision_for(s: Step, decision_type: DecisionType, terms: commands.ApprovalT
             f"{r.id} asks for a replacement: approve it with APPROVE_REPLACEMENT, or settle it "
             "with a refund instead (ISSUE_REPLACEMENT_REFUND, P4)"
         )
-    if (
-        decision_type in (_D.APPROVE_RETURN, _D.APPROVE_REPLACEMENT)
-        and order.fulfilment_state is not FulfilmentState.DELIVERED
-    ):
+    if decision_type in _NEED_DELIVERY and order.fulfilment_state is not FulfilmentState.DELIVERED:
         raise DecisionNotAllowed(
             f"order {order.id} was not delivered: there is nothing to return or replace"
         )
@@ -299,9 +298,7 @@ def decide_appeal(s: Step, c: commands.DecideAppeal) -> AfterSaleOutcome:
     note = clean_comment(c.note, field="note")
     if note is None:
         raise ValidationFailed("the mediator's decision needs a note", field="note")
-    decided = (
-        replace(r.appeal, for_buyer=c.for_buyer, note=note, decided_at=s.now) if r.appeal else None
-    )
+    decided = r.appeal and replace(r.appeal, for_buyer=c.for_buyer, note=note, decided_at=s.now)
     side = "you" if c.for_buyer else "the seller"
     text = f"The platform decided your appeal on order {r.order_id} for {side}: {note}"
     told = s.to_buyer(_N.APPEAL_DECIDED, text)

@@ -71,14 +71,9 @@ def expire_return(s: Step) -> AfterSaleOutcome:
     """R8: the buyer did not ship the return within the window; the request closes."""
     r = s.request
     why = s.on_deadline(_A.EXPIRE_RETURN, reasons.BUYER_RETURN_WINDOW_PASSED)
-    to_buyer_text = (
-        f"Your {r.subject} for order {r.order_id} closed: the item was not shipped back in time."
-    )
-    to_shop_text = f"{r.id} (order {r.order_id}) closed: the buyer did not ship the return in time."
-    notes = (
-        s.to_buyer(_N.AFTER_SALE_CLOSED, to_buyer_text),
-        s.to_shop(_N.AFTER_SALE_CLOSED, to_shop_text),
-    )
+    text = f"Your {r.subject} for order {r.order_id} closed: the item was not shipped back in time."
+    shop_text = f"{r.id} (order {r.order_id}) closed: the buyer did not ship the return in time."
+    notes = (s.to_buyer(_N.AFTER_SALE_CLOSED, text), s.to_shop(_N.AFTER_SALE_CLOSED, shop_text))
     return s.moved_to(_A.EXPIRE_RETURN, _S.RETURN_EXPIRED, *notes, **why)
 
 

@@ -172,11 +172,9 @@ class RequestWrites(Generic[R]):
         # document, in the same statement as its change (services/refunds.py).
         now = self.clock.now()
         refunds = await instructions(self.db, session, self.kind.facts, created, moved, now)
-        with_refund = refund_store.fields_of(refunds)
-        await self.kind.store.insert_many(self.db, created, session, with_refund)
-        saved = await save_changes(
-            self.kind.store.of(self.db), self.kind.store.to_doc, moved, session, with_refund
-        )
+        with_refund, store = refund_store.fields_of(refunds), self.kind.store
+        await store.insert_many(self.db, created, session, with_refund)
+        saved = await save_changes(store.of(self.db), store.to_doc, moved, session, with_refund)
         tab_moves = [(before.shop_id, before.tab, after.tab) for before, after in moved]
         tab_moves += [(r.shop_id, None, r.tab) for r in created]
         await tab_counts.move(self.db, self.kind.section, tab_moves, session)
