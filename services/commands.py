@@ -43,11 +43,8 @@ class RequestCommands:
     gate: Gate | None = None
 
     async def handle(self, actor: Actor, command: Command, key: str | None = None) -> Any:
-        if self.gate is not None:
-            held = await self.gate(actor, command, key)
-            if held is not None:
-                return held
-        return await self.apply(actor, command, key)
+        held = await self.gate(actor, command, key) if self.gate else None
+        return held if held is not None else await self.apply(actor, command, key)
 
     async def apply(self, actor: Actor, command: Command, key: str | None = None) -> Any:
         """The command applied here, past the gate: the marketplace's own moves come this way."""

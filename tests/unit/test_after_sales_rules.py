@@ -50,7 +50,6 @@ from models.after_sales_errors import (
     WindowClosed,
 )
 from models.after_sales_machine import (
-    DEADLINE_ACTIONS,
     NEXT_ACTION_OF_STATUS,
     TAB_OF_STATUS,
     TRANSITIONS,
@@ -83,7 +82,7 @@ from models.notifications import Recipient
 from models.orders import FulfilmentState, LineItem, Order, PaymentMethod, PaymentState
 from models.policy import DAY, DEFAULT_POLICY, HOUR, CategoryPolicy, PolicyBook
 from models.refund_ledger import RefundBreakdown, RefundLedger, refund_quote
-from models.request_kinds import profile_of
+from models.request_kinds import AFTER_SALE_DEADLINES, profile_of
 from models.requests import Initiator, Opening
 
 PLACED = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
@@ -393,7 +392,7 @@ def test_r2_every_open_status_says_who_acts_next() -> None:
             assert status in NEXT_ACTION_OF_STATUS
         else:
             assert status not in NEXT_ACTION_OF_STATUS
-    assert DEADLINE_ACTIONS == {
+    assert {s: rule.on_expiry for s, rule in AFTER_SALE_DEADLINES.items()} == {
         S.PENDING_SELLER: AfterSaleAction.AUTO_APPROVE,
         S.AWAITING_BUYER_RETURN: AfterSaleAction.EXPIRE_RETURN,
         S.RETURN_IN_TRANSIT: AfterSaleAction.AUTO_CONFIRM_RECEIPT,
