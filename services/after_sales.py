@@ -110,8 +110,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, store.AfterS
             opening = Opening(book.for_order(order.categories), now, new_id)
             outcome = refund_without_request(case, actor, c, opening)
         case.apply(outcome)
-        [saved] = await self._write(session, actor, cases, [_Change(outcome, None)])
-        return saved
+        return (await self._write(session, actor, cases, [_Change(outcome, None)]))[0]
 
     async def _take(
         self, actor: Actor, c: commands.AfterSaleCommand, r: AfterSaleRequest, session: Session
@@ -120,8 +119,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, store.AfterS
         one go (who may take it is the command's permit, checked before: RequestWrites.one)."""
         step = _STEPS[type(c)]
         now = self.clock.now()
-        [saved] = await self._decide_each(session, actor, [r], lambda s: step(s, c), now)
-        return saved
+        return (await self._decide_each(session, actor, [r], lambda s: step(s, c), now))[0]
 
     async def act_on_deadlines(self, actor: Actor, ids: list[str]) -> list[AfterSaleRequest]:
         """R3, R5, R8: the platform's move on each of these requests whose deadline has passed,

@@ -97,8 +97,7 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, store.Canc
         policy, now = book.for_order(order.categories), self.clock.now()
         opening = Opening(policy, now, new_cancellation_id(), book.calendar)
         outcome = STEPS[type(c)](opening, OnOrder(order, ledger, actor, now), c)
-        [saved] = await self._write(session, actor, [_Change(outcome, None, order)])
-        return saved
+        return (await self._write(session, actor, [_Change(outcome, None, order)]))[0]
 
     async def _take(
         self, actor: Actor, c: commands.Command, before: Cancellation, session: Session
@@ -106,8 +105,7 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, store.Canc
         """A command on a waiting request, decided on its order as read in the transaction."""
         order, ledger = await self.order(before.order_id, session)
         outcome = STEPS[type(c)](before, OnOrder(order, ledger, actor, self.clock.now()), c)
-        [saved] = await self._write(session, actor, [_Change(outcome, before, order)])
-        return saved
+        return (await self._write(session, actor, [_Change(outcome, before, order)]))[0]
 
     async def auto_accept(self, actor: Actor, ids: list[str]) -> list[Cancellation]:
         """C6: these requests, if still waiting past their response window, accepted by the
