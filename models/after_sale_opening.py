@@ -249,7 +249,7 @@ def _refunded_at_once(
         "(instant-refund category)."
     )
     notes = (refunded_note(paid, now), to_shop(paid, _N.AFTER_SALE_REFUNDED, text, now))
-    return AfterSaleOutcome(paid, new_order, (asked, moved.record), notes, new_ledger, closed)
+    return AfterSaleOutcome(paid, new_order, (asked, *moved.records), notes, new_ledger, closed)
 
 
 def _refuse_nothing_free(case: AfterSalesCase) -> None:

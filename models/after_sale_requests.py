@@ -211,10 +211,6 @@ class AfterSaleOutcome:
     new_orders: tuple[Order, ...] = ()  # P4: the replacement order this step placed
     moved_orders: tuple[tuple[Order, Order], ...] = ()  # P4: a replacement order it moved
 
-    @property
-    def record(self) -> AfterSaleRecord:
-        return self.records[-1]
-
 
 @dataclass(frozen=True)
 class Step:
