@@ -50,9 +50,8 @@ class AfterSalesCase:
         return next(r for r in self.requests_before if r.id == request_id)
 
     def replacement_order(self, r: AfterSaleRequest) -> Order | None:
-        if r.replacement_order_id is None:
-            return None
-        return self.replacement_orders.get(r.replacement_order_id)
+        order_id = r.replacement_order_id
+        return self.replacement_orders.get(order_id) if order_id else None
 
     def apply(self, outcome: AfterSaleOutcome) -> None:
         self.order = outcome.order

@@ -10,18 +10,14 @@ from models.money import Money
 from models.orders import FulfilmentState, Order, PaymentMethod, PaymentState
 
 
-def replacement_order_id(original: Order) -> str:
-    """The next replacement order's id: derived from the original, so a rerun of the step that
-    places it names the same order (and a second replacement of the order gets its own)."""
-    return f"{original.id}-R{len(original.replacement_order_ids) + 1}"
-
-
 def place_replacement_order(
     r: AfterSaleRequest, original: Order, decision: Decision, now: datetime
 ) -> tuple[Order, Order]:
     """P4: the replacement order (the approved lines at no charge, paid, awaiting shipment) and
     the original order naming it."""
-    order_id = replacement_order_id(original)
+    # Its id is derived from the original, so a rerun of the step that places it names the same
+    # order (and a second replacement of the order gets its own).
+    order_id = f"{original.id}-R{len(original.replacement_order_ids) + 1}"
     zero = Money.zero(original.currency)
     placed = Order(
         id=order_id,
