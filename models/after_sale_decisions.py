@@ -42,10 +42,7 @@ from models.refund_ledger import clean_quantities, refund_quote
 from models.replacement_orders import place_replacement_order
 from models.request_kinds import profile_of
 
-_K = AfterSaleKind
-_S = AfterSaleStatus
-_A = AfterSaleAction
-_D = DecisionType
+_K, _S, _A, _D = AfterSaleKind, AfterSaleStatus, AfterSaleAction, DecisionType
 
 # Decisions that pay the buyer instead of replacing the item: not for a replacement request,
 # whose money is its own decision (ISSUE_REPLACEMENT_REFUND, P4).

@@ -28,8 +28,7 @@ from models.errors import ValidationFailed
 from models.orders import FulfilmentState
 from models.reasons import clean_comment, require_reason
 
-_S = AfterSaleStatus
-_A = AfterSaleAction
+_S, _A = AfterSaleStatus, AfterSaleAction
 
 CARRIER_MAX_LENGTH = 100
 # P4: the replacement order's states the request follows.

@@ -116,8 +116,7 @@ class DecisionType(Enum):
     ISSUE_REPLACEMENT_REFUND = "ISSUE_REPLACEMENT_REFUND"  # P4: a refund instead of a replacement
 
 
-_K = AfterSaleKind
-_A = AfterSaleAction
+_K, _A = AfterSaleKind, AfterSaleAction
 _ALL = frozenset(AfterSaleKind)
 _REFUND = frozenset({_K.REFUND_ONLY})
 _RETURNS = frozenset({_K.RETURN_AND_REFUND, _K.REPLACEMENT})

@@ -79,8 +79,7 @@ class LedgerEntry:
 
 def paid_by_line(order: Order) -> dict[str, Money]:
     """What the buyer paid for each line: the unit price times the quantity, once paid at all."""
-    paid = order.amount_paid.minor > 0
-    zero = Money.zero(order.currency)
+    paid, zero = order.amount_paid.minor > 0, Money.zero(order.currency)
     # Units a line cancel voided before any money moved were never paid for (C10).
     return {
         line.line_id: line.subtotal - order.voided(line.line_id) if paid else zero
@@ -173,8 +172,7 @@ class RefundLedger:
         self, order: Order, cancellation_id: str, refunded: Money, at: datetime | None = None
     ) -> RefundLedger:
         """A cancellation's refund (all still refundable), line by line, then the shipping."""
-        left = refunded.minor
-        lines = []
+        left, lines = refunded.minor, []
         for line in order.lines:
             share = min(left, self.refundable_line(order, line.line_id).minor)
             lines.append(LineRefund(line.line_id, line.quantity, Money(share, self.currency)))

@@ -117,8 +117,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, store.AfterS
     ) -> AfterSaleRequest:
         """A step on one request: the domain's rule (`_STEPS`) on the order's case, written in
         one go (who may take it is the command's permit, checked before: RequestWrites.one)."""
-        step = _STEPS[type(c)]
-        now = self.clock.now()
+        step, now = _STEPS[type(c)], self.clock.now()
         return (await self._decide_each(session, actor, [r], lambda s: step(s, c), now))[0]
 
     async def act_on_deadlines(self, actor: Actor, ids: list[str]) -> list[AfterSaleRequest]:
