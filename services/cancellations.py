@@ -9,6 +9,7 @@ ledger, the tab counters, the notifications and the idempotency key.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -119,11 +120,9 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, store.Canc
             changes = []
             for c in found:
                 order, ledger = orders[c.order_id]
-                try:
+                with suppress(DomainError):  # decided by someone else, or not due after all
                     outcome = domain.auto_accept(c, OnOrder(order, ledger, actor, now))
-                except DomainError:
-                    continue  # decided by someone else, or not due after all
-                changes.append(_Change(outcome, c, order))
+                    changes.append(_Change(outcome, c, order))
             return await self._write(session, actor, changes)
 
         shops = await shops_of(self.db, self.db.cancellations, ids)
@@ -147,11 +146,9 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, store.Canc
             for order, ledger in orders:
                 opening = Opening(book.for_order(order.categories), now, new_cancellation_id())
                 at = OnOrder(order, ledger, actor, now)
-                try:
+                with suppress(DomainError):  # paid or cancelled since it was found due
                     outcome = domain.cancel_by_system(opening, at, CancelUnpaidOrder(order.id))
-                except DomainError:
-                    continue  # paid or cancelled since it was found due
-                changes.append(_Change(outcome, None, order))
+                    changes.append(_Change(outcome, None, order))
             return await self._write(session, actor, changes)
 
         shops = await shops_of(self.db, self.db.orders, order_ids)
