@@ -55,12 +55,9 @@ class AfterSalesCase:
 
     def apply(self, outcome: AfterSaleOutcome) -> None:
         self.order = outcome.order
-        for placed in outcome.new_orders:
-            self.replacement_orders[placed.id] = placed
-        for _before, after in outcome.moved_orders:
-            self.replacement_orders[after.id] = after
-        if outcome.ledger is not None:
-            self.ledger = outcome.ledger
+        self.replacement_orders |= {placed.id: placed for placed in outcome.new_orders}
+        self.replacement_orders |= {after.id: after for _before, after in outcome.moved_orders}
+        self.ledger = outcome.ledger or self.ledger  # the ledger after this step's refund, if any
         moved = {outcome.request.id: outcome.request} | {r.id: r for r in outcome.superseded}
         self.requests = [moved.pop(r.id, r) for r in self.requests] + list(moved.values())
 
