@@ -42,14 +42,13 @@ from models.refund_ledger import clean_quantities, refund_quote
 from models.replacement_orders import place_replacement_order
 from models.request_kinds import profile_of
 
-_K = AfterSaleKind
-_S = AfterSaleStatus
-_A = AfterSaleAction
-_D = DecisionType
+_K, _S, _A, _D = AfterSaleKind, AfterSaleStatus, AfterSaleAction, DecisionType
 
 # Decisions that pay the buyer instead of replacing the item: not for a replacement request,
 # whose money is its own decision (ISSUE_REPLACEMENT_REFUND, P4).
 _MONEY_DECISIONS = frozenset({_D.APPROVE_REFUND, _D.APPROVE_RETURN, _D.OFFER_PARTIAL_REFUND})
+# Decisions that need the item delivered: there is nothing to return or replace before.
+_NEED_DELIVERY = frozenset({_D.APPROVE_RETURN, _D.APPROVE_REPLACEMENT})
 # Decisions after which the buyer keeps the item whatever the seller says.
 _ITEM_KEPT = frozenset({_D.APPROVE_REFUND, _D.OFFER_PARTIAL_REFUND, _D.ISSUE_REPLACEMENT_REFUND})
 # Decisions that are steps of their own (R12, P4), not an approval.
@@ -87,10 +86,7 @@ def decision_for(s: Step, decision_type: DecisionType, terms: commands.ApprovalT
             f"{r.id} asks for a replacement: approve it with APPROVE_REPLACEMENT, or settle it "
             "with a refund instead (ISSUE_REPLACEMENT_REFUND, P4)"
         )
-    if (
-        decision_type in (_D.APPROVE_RETURN, _D.APPROVE_REPLACEMENT)
-        and order.fulfilment_state is not FulfilmentState.DELIVERED
-    ):
+    if decision_type in _NEED_DELIVERY and order.fulfilment_state is not FulfilmentState.DELIVERED:
         raise DecisionNotAllowed(
             f"order {order.id} was not delivered: there is nothing to return or replace"
         )
@@ -133,11 +129,11 @@ def carry_out(
     r, now = s.request, s.now
     decision = decision or r.decision or r.default_decision(now, s.actor.kind)
     target = _target_of(r, decision)
-    new_ledger, new_order = None, s.order
+    ledger, new_order = None, s.order  # the ledger after the refund this step pays, if any
     step = {"decision": decision, **step}
     placed: tuple[Order, ...] = ()
     if target is _S.REFUNDED:
-        step["refund"], new_ledger, new_order = pay(r, s.order, s.ledger, decision, now)
+        step["refund"], ledger, new_order = pay(r, s.order, s.ledger, decision, now)
     elif target is _S.AWAITING_BUYER_RETURN:
         step["deadline"] = now + r.policy.buyer_return_shipping_window
     elif target is _S.AWAITING_REPLACEMENT_SHIPMENT and r.replacement_order_id is None:
@@ -146,9 +142,7 @@ def carry_out(
         placed = (replacement,)
     outcome = s.moved_to(action, target, **step)
     notes = outcome_notes(outcome.request, now, shop=s.actor.kind is ActorKind.PLATFORM)
-    return replace(
-        outcome, order=new_order, notifications=notes, ledger=new_ledger, new_orders=placed
-    )
+    return replace(outcome, order=new_order, notifications=notes, ledger=ledger, new_orders=placed)
 
 
 def approve(s: Step, c: commands.ApproveAfterSale) -> AfterSaleOutcome:
@@ -164,8 +158,7 @@ def approve(s: Step, c: commands.ApproveAfterSale) -> AfterSaleOutcome:
 def auto_approve(s: Step) -> AfterSaleOutcome:
     """R3: the seller did not answer within the response window; the platform approves as asked."""
     why = s.on_deadline(_A.AUTO_APPROVE, reasons.SELLER_RESPONSE_WINDOW_PASSED)
-    decision = s.request.default_decision(s.now, s.actor.kind)
-    return carry_out(s, decision, _A.AUTO_APPROVE, **why)
+    return carry_out(s, s.request.default_decision(s.now, s.actor.kind), _A.AUTO_APPROVE, **why)
 
 
 def reject(s: Step, c: commands.RejectAfterSale) -> AfterSaleOutcome:
@@ -187,7 +180,7 @@ def rejected(
     step: dict[str, object] = {"reason": reason, "comment": comment, "deadline": appeal_by}
     step["rejection"] = Rejection(reason, comment, now, on_receipt)
     if on_receipt and r.return_shipment is not None:
-        step["return_shipment"] = r.return_shipment.received(now)
+        step["return_shipment"] = replace(r.return_shipment, received_at=now)
     what = "the returned item" if on_receipt else f"your {r.subject}"
     text = (
         f"The seller rejected {what} for order {r.order_id}: {reasons.display_text(reason)}. "
@@ -220,11 +213,9 @@ def offer_partial_refund(s: Step, c: commands.OfferPartialRefund) -> AfterSaleOu
     offered = _D.OFFER_PARTIAL_REFUND
     terms = commands.ApprovalTerms(c.lines, partial_amount=c.amount, comment=c.comment)
     d = decision_for(s, offered, terms)
-    if d.partial_amount is None:  # decision_for refuses an offer without one
+    if (amount := d.partial_amount) is None:  # decision_for refuses an offer without one
         raise ValueError("an offer without an amount passed decision_for")
-    offer = Offer(
-        d.partial_amount, d.lines, d.comment, s.now, s.now + r.policy.offer_response_window
-    )
+    offer = Offer(amount, d.lines, d.comment, s.now, s.now + r.policy.offer_response_window)
     text = (
         f"The seller offers a refund of {offer.amount} for order {r.order_id} (you keep the "
         f"item): accept or decline by {offer.respond_by:%Y-%m-%d %H:%M} UTC."
@@ -304,9 +295,7 @@ def decide_appeal(s: Step, c: commands.DecideAppeal) -> AfterSaleOutcome:
     note = clean_comment(c.note, field="note")
     if note is None:
         raise ValidationFailed("the mediator's decision needs a note", field="note")
-    decided = (
-        replace(r.appeal, for_buyer=c.for_buyer, note=note, decided_at=s.now) if r.appeal else None
-    )
+    decided = r.appeal and replace(r.appeal, for_buyer=c.for_buyer, note=note, decided_at=s.now)
     side = "you" if c.for_buyer else "the seller"
     text = f"The platform decided your appeal on order {r.order_id} for {side}: {note}"
     told = s.to_buyer(_N.APPEAL_DECIDED, text)
@@ -325,6 +314,5 @@ def finalize_rejection(s: Step) -> AfterSaleOutcome:
     r = s.request
     why = s.on_deadline(_A.FINALIZE_REJECTION, reasons.APPEAL_WINDOW_PASSED)
     text = f"The rejection of your {r.subject} for order {r.order_id} is final."
-    return s.moved_to(
-        _A.FINALIZE_REJECTION, _S.CLOSED_FINAL, s.to_buyer(_N.AFTER_SALE_CLOSED, text), **why
-    )
+    note = s.to_buyer(_N.AFTER_SALE_CLOSED, text)
+    return s.moved_to(_A.FINALIZE_REJECTION, _S.CLOSED_FINAL, note, **why)

@@ -116,14 +116,13 @@ def refuse_open_and_used(
 ) -> None:
     order, existing = case.order, case.requests
     for line_id in quantities:
-        blocking = [r for r in existing if r.is_open and line_id in r.covered]
-        if blocking:
+        if blocking := next((r for r in existing if r.is_open and line_id in r.covered), None):
             raise AfterSaleRefused(
                 f"line {line_id} of order {order.id} already has an open request "
-                f"({blocking[0].id}, {blocking[0].status.value})",
+                f"({blocking.id}, {blocking.status.value})",
                 code=refusals.ALREADY_REQUESTED,
                 line_ids=[line_id],
-                existing_id=blocking[0].id,
+                existing_id=blocking.id,
             )
     for line_id, quantity in quantities.items():
         available = units_left(case, line_id, ignore)
@@ -218,10 +217,9 @@ def request_by_buyer(
         deadline=opening.seller_answers_by(order),
     )
 
-    again = reasons.SECOND_REQUEST_SUBMITTED
     closed = tuple(
         Step(old, order, case.ledger, actor, now)
-        .moved_to(_A.SUPERSEDE, _S.CLOSED_FINAL, reason=again)
+        .moved_to(_A.SUPERSEDE, _S.CLOSED_FINAL, reason=reasons.SECOND_REQUEST_SUBMITTED)
         .request
         for old in superseded
     )
@@ -251,8 +249,7 @@ def _refunded_at_once(
         "(instant-refund category)."
     )
     notes = (refunded_note(paid, now), to_shop(paid, _N.AFTER_SALE_REFUNDED, text, now))
-    records = (asked, moved.record)
-    return AfterSaleOutcome(paid, new_order, records, notes, new_ledger, closed)
+    return AfterSaleOutcome(paid, new_order, (asked, *moved.records), notes, new_ledger, closed)
 
 
 def _refuse_nothing_free(case: AfterSalesCase) -> None:

@@ -10,7 +10,7 @@ the current state, before anything is computed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
@@ -93,9 +93,6 @@ class Shipment:
     def label(self) -> str:
         """How the timeline names the parcel: its carrier and tracking number."""
         return f"{self.carrier} {self.tracking_number}"
-
-    def received(self, at: datetime) -> Shipment:
-        return replace(self, received_at=at)
 
 
 class OfferAnswer(Enum):
@@ -214,14 +211,6 @@ class AfterSaleOutcome:
     new_orders: tuple[Order, ...] = ()  # P4: the replacement order this step placed
     moved_orders: tuple[tuple[Order, Order], ...] = ()  # P4: a replacement order it moved
 
-    @property
-    def record(self) -> AfterSaleRecord:
-        return self.records[-1]
-
-    @property
-    def previous_status(self) -> AfterSaleStatus | None:
-        return self.records[0].from_status
-
 
 @dataclass(frozen=True)
 class Step:
@@ -238,8 +227,6 @@ class Step:
     def start(self, action: AfterSaleAction) -> AfterSaleRequest:
         """Check the request may take this action now from its state, by this kind of actor."""
         r = self.request
-        if self.order.id != r.order_id:
-            raise ValueError(f"{r.id} belongs to order {r.order_id}, not {self.order.id}")
         edges = profile_of(r.kind).table.edges(action, r.status)
         if not edges and machine.TRANSITIONS.edges(action, r.status):
             raise InvalidTransition(

@@ -28,8 +28,7 @@ from models.errors import ValidationFailed
 from models.orders import FulfilmentState
 from models.reasons import clean_comment, require_reason
 
-_S = AfterSaleStatus
-_A = AfterSaleAction
+_S, _A = AfterSaleStatus, AfterSaleAction
 
 CARRIER_MAX_LENGTH = 100
 # P4: the replacement order's states the request follows.
@@ -71,14 +70,9 @@ def expire_return(s: Step) -> AfterSaleOutcome:
     """R8: the buyer did not ship the return within the window; the request closes."""
     r = s.request
     why = s.on_deadline(_A.EXPIRE_RETURN, reasons.BUYER_RETURN_WINDOW_PASSED)
-    to_buyer_text = (
-        f"Your {r.subject} for order {r.order_id} closed: the item was not shipped back in time."
-    )
-    to_shop_text = f"{r.id} (order {r.order_id}) closed: the buyer did not ship the return in time."
-    notes = (
-        s.to_buyer(_N.AFTER_SALE_CLOSED, to_buyer_text),
-        s.to_shop(_N.AFTER_SALE_CLOSED, to_shop_text),
-    )
+    text = f"Your {r.subject} for order {r.order_id} closed: the item was not shipped back in time."
+    shop_text = f"{r.id} (order {r.order_id}) closed: the buyer did not ship the return in time."
+    notes = (s.to_buyer(_N.AFTER_SALE_CLOSED, text), s.to_shop(_N.AFTER_SALE_CLOSED, shop_text))
     return s.moved_to(_A.EXPIRE_RETURN, _S.RETURN_EXPIRED, *notes, **why)
 
 
@@ -86,7 +80,7 @@ def confirm_receipt(s: Step, c: commands.ConfirmReturnReceived) -> AfterSaleOutc
     """R8: the seller confirms the return arrived: the refund is paid (or the replacement ships)."""
     r = s.start(_A.CONFIRM_RECEIPT)
     s.in_time()
-    received = r.return_shipment and r.return_shipment.received(s.now)
+    received = r.return_shipment and replace(r.return_shipment, received_at=s.now)
     return carry_out(s, None, _A.CONFIRM_RECEIPT, return_shipment=received)
 
 
@@ -94,7 +88,7 @@ def auto_confirm_receipt(s: Step) -> AfterSaleOutcome:
     """R8: the seller did not confirm within the receipt window; the platform confirms."""
     r, action = s.request, _A.AUTO_CONFIRM_RECEIPT
     why = s.on_deadline(action, reasons.SELLER_RECEIPT_WINDOW_PASSED)
-    received = r.return_shipment and r.return_shipment.received(s.now)
+    received = r.return_shipment and replace(r.return_shipment, received_at=s.now)
     return carry_out(s, None, action, **why, return_shipment=received)
 
 
@@ -128,8 +122,7 @@ def issue_replacement_refund(s: Step, c: commands.IssueReplacementRefund) -> Aft
     s.start(_A.ISSUE_REPLACEMENT_REFUND)
     comment = clean_comment(c.comment)
     s.in_time()
-    why = DecisionType.ISSUE_REPLACEMENT_REFUND.value
-    return _refunded_instead(s, comment, reason=why)
+    return _refunded_instead(s, comment, reason=DecisionType.ISSUE_REPLACEMENT_REFUND.value)
 
 
 def replacement_not_delivered(s: Step) -> AfterSaleOutcome:
@@ -154,7 +147,7 @@ def _delivered(s: Step) -> AfterSaleOutcome:
     r = s.start(action)
     text = f"The replacement for {r.id} (order {r.order_id}) was delivered."
     note = s.to_shop(_N.REPLACEMENT_DELIVERED, text)
-    received = r.replacement_shipment and r.replacement_shipment.received(s.now)
+    received = r.replacement_shipment and replace(r.replacement_shipment, received_at=s.now)
     step = {"reason": reasons.REPLACEMENT_DELIVERED, "replacement_shipment": received}
     return s.moved_to(action, _S.REPLACED, note, **step)
 

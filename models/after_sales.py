@@ -20,12 +20,13 @@ from collections.abc import Callable
 from models import after_sale_decisions as decisions
 from models import after_sale_shipping as shipping
 from models.after_sale_requests import AfterSaleOutcome, Step
-from models.after_sales_machine import DEADLINE_ACTIONS, AfterSaleAction
+from models.after_sales_machine import AfterSaleAction
 from models.errors import InvalidTransition
+from models.request_kinds import AFTER_SALE_DEADLINES
 
 _A = AfterSaleAction
 
-# The platform's move on each deadline it acts on (DEADLINE_ACTIONS: which, by status).
+# The platform's move on each deadline it acts on (AFTER_SALE_DEADLINES: which, by status).
 _ON_DEADLINE: dict[AfterSaleAction, Callable[[Step], AfterSaleOutcome]] = {
     _A.EXPIRE_OFFER: decisions.expire_offer,
     _A.ISSUE_REPLACEMENT_REFUND: shipping.replacement_not_delivered,
@@ -39,11 +40,11 @@ _ON_DEADLINE: dict[AfterSaleAction, Callable[[Step], AfterSaleOutcome]] = {
 def act_on_deadline(s: Step) -> AfterSaleOutcome:
     """The platform's move on whatever deadline of the request has passed (R3, R5, R8, R12, P4)."""
     r = s.request
-    action = DEADLINE_ACTIONS.get(r.status)
-    if action is None:
+    rule = AFTER_SALE_DEADLINES.get(r.status)
+    if rule is None:
         raise InvalidTransition(
             f"{r.id} is {r.status.value}: no deadline of it is for the platform to act on",
             current_state=r.status.value,
             field="requestId",
         )
-    return _ON_DEADLINE[action](s)
+    return _ON_DEADLINE[rule.on_expiry](s)

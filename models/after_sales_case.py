@@ -34,22 +34,15 @@ class AfterSalesCase:
     """
 
     order_before: Order
-    ledger_before: RefundLedger
+    ledger: RefundLedger  # as read, then as the steps decided so far leave it
     requests_before: list[AfterSaleRequest]
     # P4: the order's replacement orders, by id, as the steps decided so far leave them.
     replacement_orders: dict[str, Order] = field(default_factory=dict)
     order: Order = field(init=False)
-    ledger: RefundLedger = field(init=False)
     requests: list[AfterSaleRequest] = field(init=False)
 
     def __post_init__(self) -> None:
-        if self.ledger_before.order_id != self.order_before.id:
-            raise ValueError(f"the ledger of {self.ledger_before.order_id} is not this order's")
-        for r in self.requests_before:
-            if r.order_id != self.order_before.id:
-                raise ValueError(f"{r.id} belongs to order {r.order_id}, not this case's")
         self.order = self.order_before
-        self.ledger = self.ledger_before
         self.requests = list(self.requests_before)
 
     def as_read(self, request_id: str) -> AfterSaleRequest:
@@ -57,18 +50,14 @@ class AfterSalesCase:
         return next(r for r in self.requests_before if r.id == request_id)
 
     def replacement_order(self, r: AfterSaleRequest) -> Order | None:
-        if r.replacement_order_id is None:
-            return None
-        return self.replacement_orders.get(r.replacement_order_id)
+        order_id = r.replacement_order_id
+        return self.replacement_orders.get(order_id) if order_id else None
 
     def apply(self, outcome: AfterSaleOutcome) -> None:
         self.order = outcome.order
-        for placed in outcome.new_orders:
-            self.replacement_orders[placed.id] = placed
-        for _before, after in outcome.moved_orders:
-            self.replacement_orders[after.id] = after
-        if outcome.ledger is not None:
-            self.ledger = outcome.ledger
+        self.replacement_orders |= {placed.id: placed for placed in outcome.new_orders}
+        self.replacement_orders |= {after.id: after for _before, after in outcome.moved_orders}
+        self.ledger = outcome.ledger or self.ledger  # the ledger after this step's refund, if any
         moved = {outcome.request.id: outcome.request} | {r.id: r for r in outcome.superseded}
         self.requests = [moved.pop(r.id, r) for r in self.requests] + list(moved.values())
 
@@ -89,14 +78,6 @@ def snapshot(order: Order, quantities: Mapping[str, int]) -> tuple[LineItem, ...
     )
 
 
-def _order_after(order: Order, ledger: RefundLedger) -> Order:
-    """The order with what has been refunded on it (fully refunded: payment state REFUNDED)."""
-    refunded = ledger.refunded_total
-    fully = order.amount_paid.minor > 0 and refunded == order.amount_paid
-    payment_state = PaymentState.REFUNDED if fully else order.payment_state
-    return replace(order, refunded=refunded, payment_state=payment_state)
-
-
 def _refund_breakdown(order: Order, ledger: RefundLedger, decision: Decision) -> RefundBreakdown:
     """What the decision pays now: the same quote as `refund_quote`, a partial amount capped."""
     partial = decision.partial_amount
@@ -115,7 +96,11 @@ def pay(
     if refund.total.minor == 0:
         return refund, None, order
     new_ledger = ledger.with_refund(order, r.id, refund, now)
-    return refund, new_ledger, _order_after(order, new_ledger)
+    # The order with what has been refunded on it (fully refunded: payment state REFUNDED).
+    refunded = new_ledger.refunded_total
+    fully = order.amount_paid.minor > 0 and refunded == order.amount_paid
+    payment_state = PaymentState.REFUNDED if fully else order.payment_state
+    return refund, new_ledger, replace(order, refunded=refunded, payment_state=payment_state)
 
 
 def quote_for_request(r: AfterSaleRequest, order: Order, ledger: RefundLedger) -> RefundBreakdown:

@@ -46,9 +46,7 @@ class RefundAmountInvalid(ValidationFailed):
     """R7: a partial amount is positive and in the order's currency."""
 
     code = "REFUND_AMOUNT_INVALID"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, field="partialAmount")  # the input it is about
+    field = "partialAmount"
 
 
 class RefundExceedsRefundable(DomainError):
@@ -69,18 +67,14 @@ class RefundExceedsPaid(DomainError):
     """
 
     code = "REFUND_EXCEEDS_PAID"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, field="amount")
+    field = "amount"
 
 
 class DecisionNotAllowed(DomainError):
     """R7, P2: the decision does not fit the request (say, a replacement for money)."""
 
     code = "DECISION_NOT_ALLOWED"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, field="decision")
+    field = "decision"
 
 
 class WindowClosed(DomainError):

@@ -116,8 +116,7 @@ class DecisionType(Enum):
     ISSUE_REPLACEMENT_REFUND = "ISSUE_REPLACEMENT_REFUND"  # P4: a refund instead of a replacement
 
 
-_K = AfterSaleKind
-_A = AfterSaleAction
+_K, _A = AfterSaleKind, AfterSaleAction
 _ALL = frozenset(AfterSaleKind)
 _REFUND = frozenset({_K.REFUND_ONLY})
 _RETURNS = frozenset({_K.RETURN_AND_REFUND, _K.REPLACEMENT})
@@ -214,13 +213,6 @@ NEXT_ACTION_OF_STATUS: Mapping[AfterSaleStatus, DeadlineRule[AfterSaleAction]] =
 
 # R5: the steps that count as the seller's rejections on an order.
 SELLER_REJECTION_ACTIONS = frozenset({_A.REJECT, _A.REJECT_ON_RECEIPT})
-
-# The statuses that carry a deadline (`AfterSaleRequest.deadline`), and the platform's move at it.
-DEADLINE_ACTIONS: Mapping[AfterSaleStatus, AfterSaleAction] = {
-    status: rule.on_expiry
-    for status, rule in NEXT_ACTION_OF_STATUS.items()
-    if rule.on_expiry is not None
-}
 
 
 class AfterSaleNotificationKind(Enum):

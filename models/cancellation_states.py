@@ -51,8 +51,7 @@ class CancellationAction(Enum):
     SELLER_CANCEL_LINES = "SELLER_CANCEL_LINES"
 
 
-_S = CancellationStatus
-_A = CancellationAction
+_S, _A = CancellationStatus, CancellationAction
 
 # The whole state machine. Nothing else moves a cancellation.
 TRANSITIONS: TransitionTable[CancellationAction, CancellationStatus] = TransitionTable(

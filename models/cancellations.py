@@ -85,10 +85,6 @@ class CancellationOutcome:
     # The order's refund ledger after this step, when the step refunds anything (C4, C10).
     ledger: RefundLedger | None = None
 
-    @property
-    def previous_status(self) -> CancellationStatus | None:
-        return self.record.from_status
-
 
 @dataclass(frozen=True)
 class Eligibility:
@@ -109,8 +105,6 @@ def _check_actor(action: CancellationAction, actor: Actor) -> None:
 
 def _check_pending(c: Cancellation, at: OnOrder, action: CancellationAction) -> None:
     """A step on a waiting request: still pending, and by the actor kind the step is for."""
-    if at.order.id != c.order_id:
-        raise ValueError(f"{c.id} belongs to order {c.order_id}, not {at.order.id}")
     if c.status is not machine.TRANSITIONS.only(action).source:
         raise errors.NotPending(
             f"cancellation {c.id} is no longer pending: it is {c.status.value}",
@@ -238,18 +232,11 @@ def opened(
     at: OnOrder, action: CancellationAction, start: OpenedRequest[Any, Any], **changes: object
 ) -> tuple[Cancellation, CancellationRecord]:
     """A new cancellation after the step that opens it (`start`: models/requests.py::opened_on),
-    with that step's record; resolved at once unless it waits for the seller."""
-    target = machine.TRANSITIONS.only(action).target
-    record = TimelineRecord(
-        at.now, at.actor.kind, at.actor.id, action, None, target, start.reason, start.note
-    )
-    resolved = None if target is CancellationStatus.PENDING else at.now
+    with that step's record: its first move."""
     c = Cancellation(
-        **{**vars(start), "timeline": (record,), "resolved_at": resolved},
-        status=target,
-        lines=at.order.lines,
+        **vars(start), status=machine.TRANSITIONS.only(action).target, lines=at.order.lines
     )
-    return replace(c, **changes), record  # type: ignore[arg-type]
+    return _moved(c, at, action, start.reason, start.note, **changes)
 
 
 def _moved(
@@ -261,12 +248,15 @@ def _moved(
     deadline: datetime | None = None,
     **changes: object,
 ) -> tuple[Cancellation, CancellationRecord]:
-    """The request decided by this step (every step from PENDING ends it), with its record."""
-    target = machine.TRANSITIONS.only(action).target
+    """The request after this step (of the one step its action has), with its record; resolved
+    unless it waits for the seller (every step from PENDING ends it)."""
+    step = machine.TRANSITIONS.only(action)
+    source, target = step.source, step.target
     record = TimelineRecord(
-        at.now, at.actor.kind, at.actor.id, action, c.status, target, reason, comment, deadline
+        at.now, at.actor.kind, at.actor.id, action, source, target, reason, comment, deadline
     )
-    return after_step(c, record, resolved_at=at.now, **changes), record
+    resolved = None if target is CancellationStatus.PENDING else at.now
+    return after_step(c, record, resolved_at=resolved, **changes), record
 
 
 def request_by_buyer(
@@ -303,7 +293,7 @@ def _refuse_after_deadline(c: Cancellation, now: datetime) -> None:
         )
 
 
-def accept(c: Cancellation, at: OnOrder, cmd: commands.AcceptCancellation) -> CancellationOutcome:
+def accept(c: Cancellation, at: OnOrder, _: commands.AcceptCancellation) -> CancellationOutcome:
     """C4: the seller accepts; the order is cancelled and the buyer refunded automatically."""
     _check_pending(c, at, _A.ACCEPT)
     _refuse_after_deadline(c, at.now)
@@ -340,17 +330,14 @@ def reject(c: Cancellation, at: OnOrder, cmd: commands.RejectCancellation) -> Ca
     return CancellationOutcome(new_c, new_order, record, notes)
 
 
-def withdraw(
-    c: Cancellation, at: OnOrder, cmd: commands.WithdrawCancellation
-) -> CancellationOutcome:
+def withdraw(c: Cancellation, at: OnOrder, _: commands.WithdrawCancellation) -> CancellationOutcome:
     """The buyer takes back a request the seller has not answered (the marketplace allows it)."""
     _check_pending(c, at, _A.WITHDRAW)
     _refuse_after_deadline(c, at.now)
     new_c, record = _moved(c, at, _A.WITHDRAW)
     text = f"The buyer withdrew the cancellation request for order {c.order_id}."
     notes = (to_shop(c, _N.CANCELLATION_WITHDRAWN, text, at.now),)
-    new_order = replace(at.order, open_cancellation_id=None)
-    return CancellationOutcome(new_c, new_order, record, notes)
+    return CancellationOutcome(new_c, replace(at.order, open_cancellation_id=None), record, notes)
 
 
 def cancel_by_seller(

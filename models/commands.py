@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, is_dataclass, replace
 from enum import Enum
-from typing import ClassVar, overload
+from typing import Any, ClassVar, dataclass_transform, overload
 
 from models.actors import ActorKind
 from models.after_sales_machine import AfterSaleKind, DecisionType
@@ -34,11 +34,17 @@ def chosen_lines(chosen: Mapping[str, int] | None) -> Lines | None:
     return tuple(chosen.items()) if chosen is not None else None
 
 
+@dataclass_transform(frozen_default=True)
 class Command:
     """A use case's input, whoever sends it; `sender` is the kind of actor whose step it is
-    (its permit: services/request_writes.py, RequestWrites.one)."""
+    (its permit: services/request_writes.py, RequestWrites.one). Every command is a frozen
+    dataclass by being a command: its fields are what its fingerprint covers."""
 
     sender: ClassVar[ActorKind] = ActorKind.SELLER_AGENT
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        dataclass(frozen=True)(cls)
 
 
 class CancellationCommand(Command):
@@ -61,7 +67,6 @@ class Opening:
 # ---- cancellations (C1-C10) ---------------------------------------------------------------
 
 
-@dataclass(frozen=True)
 class RequestCancellation(CancellationCommand, Opening):
     sender = ActorKind.BUYER
     order_id: str
@@ -69,25 +74,21 @@ class RequestCancellation(CancellationCommand, Opening):
     note: str | None = None
 
 
-@dataclass(frozen=True)
 class WithdrawCancellation(CancellationCommand):
     sender = ActorKind.BUYER
     cancellation_id: str
 
 
-@dataclass(frozen=True)
 class AcceptCancellation(CancellationCommand):
     cancellation_id: str
 
 
-@dataclass(frozen=True)
 class RejectCancellation(CancellationCommand):
     cancellation_id: str
     reason: str
     comment: str | None = None
 
 
-@dataclass(frozen=True)
 class CancelOrder(CancellationCommand, Opening):
     """C7: the seller cancels."""
 
@@ -96,7 +97,6 @@ class CancelOrder(CancellationCommand, Opening):
     comment: str | None = None
 
 
-@dataclass(frozen=True)
 class CancelOrderLines(CancellationCommand, Opening):
     """C10: the seller cancels some lines and quantities; the rest of the order goes on."""
 
@@ -106,7 +106,6 @@ class CancelOrderLines(CancellationCommand, Opening):
     comment: str | None = None
 
 
-@dataclass(frozen=True)
 class CancelUnpaidOrder(CancellationCommand, Opening):
     """C8: the platform cancels an order not paid in time."""
 
@@ -115,14 +114,12 @@ class CancelUnpaidOrder(CancellationCommand, Opening):
     order_id: str
 
 
-@dataclass(frozen=True)
 class AutoAcceptCancellations(CancellationCommand):
     """C6, the deadline worker's batch: those still waiting past their window, in one write."""
 
     cancellation_ids: tuple[str, ...]
 
 
-@dataclass(frozen=True)
 class CancelUnpaidOrders(CancellationCommand, Opening):
     """C8, the deadline worker's batch."""
 
@@ -131,17 +128,15 @@ class CancelUnpaidOrders(CancellationCommand, Opening):
 
 # ---- after-sale requests (R1-R12, P1-P4) ---------------------------------------------------
 # The shapes several steps share; each step's command is its own class of that shape (a shape is
-# not a command: its fingerprint and its handler are its steps').
+# never sent itself: its fingerprint and its handler are its steps').
 
 
-@dataclass(frozen=True)
-class StepOnRequest:
+class StepOnRequest(AfterSaleCommand):
     """A step that names only its request."""
 
     request_id: str
 
 
-@dataclass(frozen=True)
 class StepWithReason(StepOnRequest):
     """A step on a request for a reason from its catalogue, with an optional comment."""
 
@@ -149,7 +144,6 @@ class StepWithReason(StepOnRequest):
     comment: str | None = None
 
 
-@dataclass(frozen=True)
 class Shipping(StepOnRequest):
     """A parcel handed to a carrier for a request."""
 
@@ -157,8 +151,7 @@ class Shipping(StepOnRequest):
     tracking_number: str
 
 
-@dataclass(frozen=True)
-class RefundWithoutRequest:
+class RefundWithoutRequest(AfterSaleCommand):
     """A refund nobody asked for: every free unit unless `lines`, in full unless an amount."""
 
     order_id: str
@@ -168,7 +161,6 @@ class RefundWithoutRequest:
     partial_amount: Money | None = None
 
 
-@dataclass(frozen=True)
 class RequestAfterSale(AfterSaleCommand, Opening):
     sender = ActorKind.BUYER
     order_id: str
@@ -178,19 +170,19 @@ class RequestAfterSale(AfterSaleCommand, Opening):
     note: str | None = None
 
 
-class WithdrawAfterSale(StepOnRequest, AfterSaleCommand):
+class WithdrawAfterSale(StepOnRequest):
     """The buyer takes the request back."""
 
     sender = ActorKind.BUYER
 
 
-class AppealAfterSale(StepWithReason, AfterSaleCommand):
+class AppealAfterSale(StepWithReason):
     """R5, R6."""
 
     sender = ActorKind.BUYER
 
 
-class ShipReturn(Shipping, AfterSaleCommand):
+class ShipReturn(Shipping):
     """R8: the buyer's return."""
 
     sender = ActorKind.BUYER
@@ -207,14 +199,12 @@ class ApprovalTerms:
     comment: str | None = None
 
 
-@dataclass(frozen=True)
 class ApproveAfterSale(AfterSaleCommand):
     request_id: str
     decision: DecisionType
     terms: ApprovalTerms = ApprovalTerms()
 
 
-@dataclass(frozen=True)
 class OfferPartialRefund(AfterSaleCommand):
     """R12: instead of approving, the seller offers an amount; the buyer answers."""
 
@@ -224,7 +214,6 @@ class OfferPartialRefund(AfterSaleCommand):
     comment: str | None = None
 
 
-@dataclass(frozen=True)
 class AnswerOffer(AfterSaleCommand):
     """R12: the buyer accepts the offer (refunded that amount) or declines it."""
 
@@ -234,7 +223,6 @@ class AnswerOffer(AfterSaleCommand):
     accept: bool
 
 
-@dataclass(frozen=True)
 class IssueReplacementRefund(AfterSaleCommand):
     """P4: the seller cannot replace and refunds instead."""
 
@@ -262,33 +250,32 @@ def decision_command(request_id: str, decision: DecisionType, terms: ApprovalTer
     return ApproveAfterSale(request_id, decision, terms)
 
 
-class RejectAfterSale(StepWithReason, AfterSaleCommand):
+class RejectAfterSale(StepWithReason):
     """R4, P3."""
 
 
-class ConfirmReturnReceived(StepOnRequest, AfterSaleCommand):
+class ConfirmReturnReceived(StepOnRequest):
     """R8."""
 
 
-class RejectReturnOnReceipt(StepWithReason, AfterSaleCommand):
+class RejectReturnOnReceipt(StepWithReason):
     """R8, R4."""
 
 
-class ShipReplacement(Shipping, AfterSaleCommand):
+class ShipReplacement(Shipping):
     """P2, P4."""
 
 
-class RefundOrder(RefundWithoutRequest, AfterSaleCommand, Opening):
+class RefundOrder(RefundWithoutRequest, Opening):
     """R9: the seller refunds without a buyer's request."""
 
 
-class PlatformRefund(RefundWithoutRequest, AfterSaleCommand, Opening):
+class PlatformRefund(RefundWithoutRequest, Opening):
     """R10: the platform refunds without the seller."""
 
     sender = ActorKind.PLATFORM
 
 
-@dataclass(frozen=True)
 class DecideAppeal(AfterSaleCommand):
     sender = ActorKind.PLATFORM
     request_id: str
@@ -296,13 +283,12 @@ class DecideAppeal(AfterSaleCommand):
     note: str
 
 
-class RecordReplacementDelivered(StepOnRequest, AfterSaleCommand):
+class RecordReplacementDelivered(StepOnRequest):
     """P2, P4: a carrier event."""
 
     sender = ActorKind.PLATFORM
 
 
-@dataclass(frozen=True)
 class ActOnAfterSaleDeadlines(AfterSaleCommand):
     """R3, R5, R8, the deadline worker's batch: the platform's move on each one due."""
 
@@ -312,13 +298,11 @@ class ActOnAfterSaleDeadlines(AfterSaleCommand):
 # ---- the helpdesk (H1, H2) -----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
 class ApproveFromTicket(TicketCommand):
     ticket_id: str
     terms: ApprovalTerms = ApprovalTerms()
 
 
-@dataclass(frozen=True)
 class RejectFromTicket(TicketCommand):
     ticket_id: str
     reason: str

@@ -7,11 +7,12 @@ from datetime import datetime
 
 class DomainError(Exception):
     code = "DOMAIN_ERROR"
+    field: str | None = None  # the input it is about, unless the raiser names another
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
-        self.field = field
+        self.field = field or self.field
 
 
 class NotFound(DomainError):
@@ -81,9 +82,7 @@ class DuplicateRequest(DomainError):
 
 class IdempotencyKeyReused(DomainError):
     code = "IDEMPOTENCY_KEY_REUSED"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, field="idempotencyKey")
+    field = "idempotencyKey"
 
 
 class CursorExpired(DomainError):

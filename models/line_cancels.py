@@ -92,15 +92,7 @@ def cancel_lines_by_seller(
         new_ledger = at.ledger.with_refund(order, c.id, refund, now, LedgerSource.CANCELLATION)
     units = tuple(
         CancelledUnits(
-            line_id=r.line_id,
-            quantity=r.quantity,
-            cancellation_id=c.id,
-            reason=reason,
-            actor_kind=actor.kind,
-            actor_id=actor.id,
-            at=now,
-            refunded=r.amount,
-            voided=voided,
+            r.line_id, r.quantity, c.id, reason, actor.kind, actor.id, now, r.amount, voided
         )
         for r in refund.lines
     )

@@ -79,8 +79,7 @@ class LedgerEntry:
 
 def paid_by_line(order: Order) -> dict[str, Money]:
     """What the buyer paid for each line: the unit price times the quantity, once paid at all."""
-    paid = order.amount_paid.minor > 0
-    zero = Money.zero(order.currency)
+    paid, zero = order.amount_paid.minor > 0, Money.zero(order.currency)
     # Units a line cancel voided before any money moved were never paid for (C10).
     return {
         line.line_id: line.subtotal - order.voided(line.line_id) if paid else zero
@@ -173,8 +172,7 @@ class RefundLedger:
         self, order: Order, cancellation_id: str, refunded: Money, at: datetime | None = None
     ) -> RefundLedger:
         """A cancellation's refund (all still refundable), line by line, then the shipping."""
-        left = refunded.minor
-        lines = []
+        left, lines = refunded.minor, []
         for line in order.lines:
             share = min(left, self.refundable_line(order, line.line_id).minor)
             lines.append(LineRefund(line.line_id, line.quantity, Money(share, self.currency)))
@@ -228,10 +226,7 @@ def clean_quantities(order: Order, lines: Mapping[str, int]) -> dict[str, int]:
 
 
 def refund_quote(
-    order: Order,
-    ledger: RefundLedger,
-    lines: Mapping[str, int],
-    partial_amount: Money | None = None,
+    order: Order, ledger: RefundLedger, lines: Mapping[str, int], partial: Money | None = None
 ) -> RefundBreakdown:
     """What refunding these lines and quantities pays now: per line, items, shipping, total.
 
@@ -246,16 +241,12 @@ def refund_quote(
     currency = order.currency
     full: dict[str, int] = {}
     for line_id, quantity in quantities.items():
-        line = order.line(line_id)
-        if quantity > line.quantity:
-            raise ValidationFailed(
-                f"line {line_id} has {line.quantity}, not {quantity}", field="lines"
-            )
+        line = order.line(line_id)  # its quantity bounds `quantity`: every caller checks units left
         refundable = ledger.refundable_line(order, line_id).minor
         full[line_id] = max(0, min((line.unit_price * quantity).minor, refundable))
     items_full = sum(full.values())
     amounts, shipping = full, Money.zero(currency)
-    if partial_amount is None:
+    if partial is None:
         left_after = sum(
             ledger.refundable_line(order, line.line_id).minor - full.get(line.line_id, 0)
             for line in order.lines
@@ -263,20 +254,19 @@ def refund_quote(
         if left_after == 0:
             shipping = paid_shipping(order) - ledger.refunded_shipping
     else:
-        if partial_amount.currency != currency:
+        if partial.currency != currency:
             raise RefundAmountInvalid(
-                f"the amount is in {partial_amount.currency}; the order is in {currency}"
+                f"the amount is in {partial.currency}; the order is in {currency}"
             )
-        if partial_amount.minor <= 0:
-            raise RefundAmountInvalid(f"a partial refund must be positive, not {partial_amount}")
-        if partial_amount.minor > items_full:
+        if partial.minor <= 0:
+            raise RefundAmountInvalid(f"a partial refund must be positive, not {partial}")
+        if partial.minor > items_full:
             refundable_money = Money(items_full, currency)
             raise RefundExceedsRefundable(
-                f"{partial_amount} is more than the {refundable_money} these lines can still "
-                "refund",
+                f"{partial} is more than the {refundable_money} these lines can still refund",
                 refundable=refundable_money,
             )
-        shares = _allocate(partial_amount.minor, list(full.values()))
+        shares = _allocate(partial.minor, list(full.values()))
         amounts = dict(zip(full, shares, strict=True))
     refunds = tuple(
         LineRefund(line_id, quantities[line_id], Money(amount, currency))

@@ -10,25 +10,20 @@ from models.money import Money
 from models.orders import FulfilmentState, Order, PaymentMethod, PaymentState
 
 
-def replacement_order_id(original: Order) -> str:
-    """The next replacement order's id: derived from the original, so a rerun of the step that
-    places it names the same order (and a second replacement of the order gets its own)."""
-    return f"{original.id}-R{len(original.replacement_order_ids) + 1}"
-
-
 def place_replacement_order(
     r: AfterSaleRequest, original: Order, decision: Decision, now: datetime
 ) -> tuple[Order, Order]:
     """P4: the replacement order (the approved lines at no charge, paid, awaiting shipment) and
     the original order naming it."""
-    order_id = replacement_order_id(original)
+    # Its id is derived from the original, so a rerun of the step that places it names the same
+    # order (and a second replacement of the order gets its own).
+    order_id = f"{original.id}-R{len(original.replacement_order_ids) + 1}"
     zero = Money.zero(original.currency)
-    lines = tuple(replace(line, unit_price=zero) for line in decision.lines)
     placed = Order(
         id=order_id,
         shop_id=original.shop_id,
         buyer_id=original.buyer_id,
-        lines=lines,
+        lines=tuple(replace(line, unit_price=zero) for line in decision.lines),
         shipping_fee=zero,
         payment_method=PaymentMethod.PREPAID,
         payment_state=PaymentState.PAID,

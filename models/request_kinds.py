@@ -102,10 +102,7 @@ def profile_of(kind: AfterSaleKind | RequestKind) -> KindProfile:
     return PROFILES[RequestKind(kind.value)]
 
 
-AFTER_SALE_PROFILES: Mapping[AfterSaleKind, KindProfile] = {k: profile_of(k) for k in AfterSaleKind}
-
-
 # Every after-sale status whose deadline the platform acts on, in the machine's order.
 AFTER_SALE_DEADLINES: Mapping[AfterSaleStatus, DeadlineRule[Any]] = {
-    s: rule for p in AFTER_SALE_PROFILES.values() for s, rule in p.platform_deadlines.items()
+    s: rule for k in AfterSaleKind for s, rule in profile_of(k).platform_deadlines.items()
 }

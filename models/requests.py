@@ -84,9 +84,6 @@ class TransitionTable(Generic[A, S]):
     def __iter__(self) -> Iterator[Transition[A, S]]:
         return iter(self.steps)
 
-    def __len__(self) -> int:
-        return len(self.steps)
-
     def step(self, action: A, source: S | None, target: S) -> Transition[A, S] | None:
         return self._edges.get((action, source, target))
 
@@ -111,18 +108,14 @@ def actors_of(steps: Iterable[Transition[A, S]]) -> frozenset[ActorKind]:
 
 
 def require_actor(
-    action: Enum,
-    allowed: frozenset[ActorKind],
-    actor: ActorKind,
-    current_state: str,
-    field: str | None = None,
+    action: Enum, kinds: frozenset[ActorKind], by: ActorKind, state: str, field: str | None = None
 ) -> None:
-    """Refuse an actor kind the step is not for, naming the kinds it is for."""
-    if actor not in allowed:
+    """Refuse a step `by` an actor kind it is not for, naming the `kinds` it is for; `state` is
+    the request's current state, as the refusal names it."""
+    if by not in kinds:
         raise InvalidTransition(
-            f"{action.value} is for {', '.join(sorted(k.value for k in allowed))}, "
-            f"not {actor.value}",
-            current_state=current_state,
+            f"{action.value} is for {', '.join(sorted(k.value for k in kinds))}, not {by.value}",
+            current_state=state,
             field=field,
         )
 

@@ -28,7 +28,6 @@ from models.after_sales import act_on_deadline
 from models.after_sales_case import AfterSalesCase, quote_for_request
 from models.after_sales_machine import AfterSaleTab
 from models.clock import Clock
-from models.commands import AfterSaleCommand
 from models.errors import DomainError, NotFound, ValidationFailed
 from models.orders import Order
 from models.policy import DEFAULT_POLICY, BusinessCalendar, CategoryPolicy
@@ -40,18 +39,16 @@ from services.request_writes import Decided, KindOfRequest, OnWrite, admit
 from storage import after_sales as store
 from storage import orders as order_store
 from storage import policies, replacement_orders
-from storage.after_sales import AfterSaleFilter
 from storage.mongo import Database, Session
 from storage.shops import shops_of
 
-SECTION = "after_sales"
 KIND = KindOfRequest(
-    store.REQUESTS, facts_of_after_sale, SECTION, "after-sale request", "request_id"
+    store.REQUESTS, facts_of_after_sale, "after_sales", "after-sale request", "request_id"
 )
 
 
 # Each step on a request, by its command (models/commands.py).
-_STEPS: dict[type[AfterSaleCommand], Callable[[Step, Any], AfterSaleOutcome]] = {
+_STEPS: dict[type[commands.AfterSaleCommand], Callable[[Step, Any], AfterSaleOutcome]] = {
     commands.WithdrawAfterSale: decisions.withdraw,
     commands.AppealAfterSale: decisions.appeal,
     commands.ShipReturn: shipping.ship_return,
@@ -74,17 +71,20 @@ class _Change:
     before: AfterSaleRequest | None  # None: a new request
 
 
-class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFilter]):
+Cases = dict[str, AfterSalesCase]  # each order's case, by order id
+
+
+class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, store.AfterSaleFilter]):
     def __init__(self, db: Database, clock: Clock, on_write: OnWrite | None = None) -> None:
-        super().__init__(db, clock, KIND, on_write, AfterSaleTab, AfterSaleFilter())
+        super().__init__(db, clock, KIND, on_write, AfterSaleTab, store.AfterSaleFilter())
 
     async def handle(
-        self, actor: Actor, command: AfterSaleCommand, key: str | None = None
+        self, actor: Actor, command: commands.AfterSaleCommand, key: str | None = None
     ) -> AfterSaleRequest | list[AfterSaleRequest]:
         """The one entry of every after-sale use case (models/commands.py)."""
         if isinstance(command, commands.ActOnAfterSaleDeadlines):
             return await self.act_on_deadlines(actor, list(command.request_ids))
-        return await self.one(actor, command, key, self._open, self._take)
+        return await self.one(actor, command, key)
 
     async def _open(
         self,
@@ -102,8 +102,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         # A request keeps the policy it was opened under (Y1): read once, here.
         book = await policies.book_for(self.db, order.categories, session)
         if isinstance(c, commands.RequestAfterSale):
-            asked = dict(c.lines)
-            categories = [line.category for line in order.lines if line.line_id in asked]
+            categories = [line.category for line in order.lines if line.line_id in dict(c.lines)]
             policy = book.for_order(categories or order.categories)  # kept on the request (Y1)
             opening = Opening(policy, now, new_id, book.calendar)
             outcome = request_by_buyer(case, actor, c, opening)
@@ -111,18 +110,15 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
             opening = Opening(book.for_order(order.categories), now, new_id)
             outcome = refund_without_request(case, actor, c, opening)
         case.apply(outcome)
-        [saved] = await self._write(session, actor, cases, [_Change(outcome, None)])
-        return saved
+        return (await self._write(session, actor, cases, [_Change(outcome, None)]))[0]
 
     async def _take(
-        self, actor: Actor, c: AfterSaleCommand, r: AfterSaleRequest, session: Session
+        self, actor: Actor, c: commands.AfterSaleCommand, r: AfterSaleRequest, session: Session
     ) -> AfterSaleRequest:
         """A step on one request: the domain's rule (`_STEPS`) on the order's case, written in
         one go (who may take it is the command's permit, checked before: RequestWrites.one)."""
-        step = _STEPS[type(c)]
-        now = self.clock.now()
-        [saved] = await self._decide_each(session, actor, [r], lambda s: step(s, c), now)
-        return saved
+        step, now = _STEPS[type(c)], self.clock.now()
+        return (await self._decide_each(session, actor, [r], lambda s: step(s, c), now))[0]
 
     async def act_on_deadlines(self, actor: Actor, ids: list[str]) -> list[AfterSaleRequest]:
         """R3, R5, R8: the platform's move on each of these requests whose deadline has passed,
@@ -140,9 +136,8 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
             found = await store.get_many(self.db, ids, session)
             return await self._decide_each(session, actor, found, due, now)
 
-        return await self.db.transaction(
-            work, serial=await shops_of(self.db, self.db.after_sales, ids)
-        )
+        shops = await shops_of(self.db, self.db.after_sales, ids)
+        return await self.db.transaction(work, serial=shops)
 
     async def follow_replacement_orders(
         self, session: Session, actor: Actor, orders: list[Order]
@@ -192,16 +187,14 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         return (await policies.book_for(self.db, [category])).for_category(category)
 
     async def all_policies(self) -> dict[str, CategoryPolicy]:
-        stored = await policies.all_policies(self.db)
-        return {"*": DEFAULT_POLICY, **stored}
+        return {"*": DEFAULT_POLICY, **await policies.all_policies(self.db)}
 
     # ---- the one write path --------------------------------------------------------------
 
-    async def _cases(self, order_ids: list[str], session: Session) -> dict[str, AfterSalesCase]:
+    async def _cases(self, order_ids: list[str], session: Session) -> Cases:
         ids = sorted(set(order_ids))
         orders = await order_store.with_ledgers(self.db, ids, session)
-        missing = [i for i in ids if i not in orders]
-        if missing:
+        if missing := [i for i in ids if i not in orders]:
             raise NotFound(f"no order {missing[0]}", field="orderId")
         existing = await store.for_orders(self.db, ids, session)
         linked = [rid for o, _ in orders.values() for rid in o.replacement_order_ids]
@@ -234,11 +227,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, AfterSaleFil
         return await self._write(session, actor, cases, changes)
 
     async def _write(
-        self,
-        session: Session,
-        actor: Actor,
-        cases: dict[str, AfterSalesCase],
-        changes: list[_Change],
+        self, session: Session, actor: Actor, cases: Cases, changes: list[_Change]
     ) -> list[AfterSaleRequest]:
         """The one write path: requests (with their timeline records), the requests a second
         request closed, orders, ledgers, tab counters, notifications, the requests' tickets and

@@ -9,6 +9,7 @@ ledger, the tab counters, the notifications and the idempotency key.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,16 +28,14 @@ from models.requests import Opening
 from models.ticket_facts import facts_of_cancellation
 from services.request_reads import RequestReads
 from services.request_writes import Decided, KindOfRequest, OnWrite, admit
-from storage import cancellations as cancellation_store
+from storage import cancellations as store
 from storage import orders as order_store
 from storage import policies
-from storage.cancellations import CancellationFilter
 from storage.mongo import Database, Session
 from storage.shops import shops_of
 
-SECTION = "cancellations"
 KIND = KindOfRequest(
-    cancellation_store.REQUESTS, facts_of_cancellation, SECTION, "cancellation", "cancellation_id"
+    store.REQUESTS, facts_of_cancellation, "cancellations", "cancellation", "cancellation_id"
 )
 
 # Each command's step: given what it starts from (a new request's Opening, or the request as
@@ -65,9 +64,9 @@ def new_cancellation_id() -> str:
     return f"can_{ObjectId()}"
 
 
-class CancellationService(RequestReads[Cancellation, CancellationTab, CancellationFilter]):
+class CancellationService(RequestReads[Cancellation, CancellationTab, store.CancellationFilter]):
     def __init__(self, db: Database, clock: Clock, on_write: OnWrite | None = None) -> None:
-        super().__init__(db, clock, KIND, on_write, CancellationTab, CancellationFilter())
+        super().__init__(db, clock, KIND, on_write, CancellationTab, store.CancellationFilter())
 
     async def handle(
         self, actor: Actor, command: commands.CancellationCommand, key: str | None = None
@@ -78,7 +77,7 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
                 return await self.auto_accept(actor, list(command.cancellation_ids))
             case commands.CancelUnpaidOrders():
                 return await self.cancel_unpaid_orders(actor, list(command.order_ids))
-        return await self.one(actor, command, key, self._open, self._take)
+        return await self.one(actor, command, key)
 
     async def _open(
         self,
@@ -99,8 +98,7 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
         policy, now = book.for_order(order.categories), self.clock.now()
         opening = Opening(policy, now, new_cancellation_id(), book.calendar)
         outcome = STEPS[type(c)](opening, OnOrder(order, ledger, actor, now), c)
-        [saved] = await self._write(session, actor, [_Change(outcome, None, order)])
-        return saved
+        return (await self._write(session, actor, [_Change(outcome, None, order)]))[0]
 
     async def _take(
         self, actor: Actor, c: commands.Command, before: Cancellation, session: Session
@@ -108,8 +106,7 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
         """A command on a waiting request, decided on its order as read in the transaction."""
         order, ledger = await self.order(before.order_id, session)
         outcome = STEPS[type(c)](before, OnOrder(order, ledger, actor, self.clock.now()), c)
-        [saved] = await self._write(session, actor, [_Change(outcome, before, order)])
-        return saved
+        return (await self._write(session, actor, [_Change(outcome, before, order)]))[0]
 
     async def auto_accept(self, actor: Actor, ids: list[str]) -> list[Cancellation]:
         """C6: these requests, if still waiting past their response window, accepted by the
@@ -118,16 +115,14 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
         now = self.clock.now()
 
         async def work(session: Session) -> list[Cancellation]:
-            found = await cancellation_store.get_many(self.db, ids, session)
+            found = await store.get_many(self.db, ids, session)
             orders = await order_store.with_ledgers(self.db, [c.order_id for c in found], session)
             changes = []
             for c in found:
                 order, ledger = orders[c.order_id]
-                try:
+                with suppress(DomainError):  # decided by someone else, or not due after all
                     outcome = domain.auto_accept(c, OnOrder(order, ledger, actor, now))
-                except DomainError:
-                    continue  # decided by someone else, or not due after all
-                changes.append(_Change(outcome, c, order))
+                    changes.append(_Change(outcome, c, order))
             return await self._write(session, actor, changes)
 
         shops = await shops_of(self.db, self.db.cancellations, ids)
@@ -135,7 +130,7 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
 
     async def auto_accept_due(self, actor: Actor, limit: int = 100) -> list[Cancellation]:
         """C6 for up to `limit` of the requests due now."""
-        due = await cancellation_store.due_for_auto_accept(self.db, self.clock.now(), limit)
+        due = await store.due_for_auto_accept(self.db, self.clock.now(), limit)
         return await self.auto_accept(actor, [cid for cid, _ in due]) if due else []
 
     async def cancel_unpaid_orders(self, actor: Actor, order_ids: list[str]) -> list[Cancellation]:
@@ -151,11 +146,9 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
             for order, ledger in orders:
                 opening = Opening(book.for_order(order.categories), now, new_cancellation_id())
                 at = OnOrder(order, ledger, actor, now)
-                try:
+                with suppress(DomainError):  # paid or cancelled since it was found due
                     outcome = domain.cancel_by_system(opening, at, CancelUnpaidOrder(order.id))
-                except DomainError:
-                    continue  # paid or cancelled since it was found due
-                changes.append(_Change(outcome, None, order))
+                    changes.append(_Change(outcome, None, order))
             return await self._write(session, actor, changes)
 
         shops = await shops_of(self.db, self.db.orders, order_ids)
@@ -171,11 +164,10 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, Cancellati
     async def quote(self, actor: Actor, cancellation_id: str) -> RefundBreakdown:
         """What a cancellation paid, or would pay if accepted now (the cancellation's own code)."""
         c = await self.get(actor, cancellation_id, "cancellationId")
-        refund = c.refund
-        if refund is None:
-            order, _ = await self.order(c.order_id)
-            refund = domain.refund_if_accepted(c, order, self.clock.now())
-        return RefundBreakdown(refund.items, refund.shipping)
+        if c.refund is not None:  # its lines are the ledger's business
+            return RefundBreakdown(c.refund.items, c.refund.shipping)
+        order, _ = await self.order(c.order_id)
+        return domain.refund_if_accepted(c, order, self.clock.now())
 
     # ---- the one write path --------------------------------------------------------------
 

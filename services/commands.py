@@ -43,11 +43,8 @@ class RequestCommands:
     gate: Gate | None = None
 
     async def handle(self, actor: Actor, command: Command, key: str | None = None) -> Any:
-        if self.gate is not None:
-            held = await self.gate(actor, command, key)
-            if held is not None:
-                return held
-        return await self.apply(actor, command, key)
+        held = await self.gate(actor, command, key) if self.gate else None
+        return held if held is not None else await self.apply(actor, command, key)
 
     async def apply(self, actor: Actor, command: Command, key: str | None = None) -> Any:
         """The command applied here, past the gate: the marketplace's own moves come this way."""
@@ -95,7 +92,6 @@ class RequestCommands:
             one = isinstance(command, Opening) and not isinstance(outcome, list)
             if one and outcome.id in decided:
                 # A rule decided the new request: the caller sees its state after the decision.
-                fresh = await service.kind.store.get(service.db, outcome.id, None)
-                outcome = fresh or outcome
+                outcome = await service.kind.store.get(service.db, outcome.id, None) or outcome
             seen.append(outcome)
         return seen

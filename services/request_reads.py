@@ -44,8 +44,7 @@ class RequestReads(RequestWrites[R], Generic[R, Tab, Filter]):
         return r
 
     async def page(self, actor: Actor, shop_id: str | None, asked: TabPage) -> tuple[list[R], Page]:
-        scope = access.request_scope(actor, shop_id)
-        return await self.kind.store.page(self.db, scope, asked)
+        return await self.kind.store.page(self.db, access.request_scope(actor, shop_id), asked)
 
     async def tab_counts(self, actor: Actor, shop_id: str | None, f: Filter) -> dict[Tab, int]:
         """Counters when the whole shop is asked for (one read); index-backed counts otherwise."""

@@ -22,7 +22,6 @@ from functools import partial
 from typing import Any, Generic, TypeVar
 
 from models import access
-from models.access import Permit
 from models.actors import Actor, ActorKind
 from models.clock import Clock
 from models.commands import Command, Opening, fingerprint
@@ -56,7 +55,7 @@ _PERMITS = {
 }
 
 
-def admit(actor: Actor, order: Order, permit: Permit) -> None:
+def admit(actor: Actor, order: Order, permit: access.Permit) -> None:
     """Who may open a request on this order: an order the actor may not know of is not found."""
     missing = NotFound(f"no order {order.id}", field="orderId")
     access.require_known(actor, order.shop_id, order.buyer_id, missing)
@@ -75,12 +74,6 @@ class Decided(Generic[R]):
     notes: Sequence[Notification]
     status_events: Sequence[StatusEvent]
     closed: Sequence[tuple[R, R]] = ()
-
-
-# A kind's use case on one request, run in its transaction (the session, last): given the actor
-# and the command, and to open a request its permit, to take a step the request as read.
-OpeningWrite = Callable[[Actor, Any, Permit, Session], Awaitable[R]]
-StepWrite = Callable[[Actor, Any, R, Session], Awaitable[R]]
 
 
 @dataclass(frozen=True)
@@ -112,26 +105,29 @@ class RequestWrites(Generic[R]):
     kind: KindOfRequest[R]
     on_write: OnWrite | None
 
-    async def one(
-        self,
-        actor: Actor,
-        command: Command,
-        key: str | None,
-        opening: OpeningWrite[R],
-        step: StepWrite[R],
-    ) -> R:
-        """`command` run once: one that opens a request on its order, queued on the order's
-        shop; or a step on the request it names, read in the transaction (a missing one is
-        NotFound), checked against the command's permit, then written. In one transaction queued
-        on that shop (storage/mongo.py), unless this caller's key recalls a first outcome: that
-        one is returned if the permit still lets the caller make the call on it
-        (models/access.py)."""
+    async def _open(self, actor: Actor, c: Any, permit: access.Permit, session: Session) -> R:
+        """The kind's use case that opens a request on an order (`c` names it), in the
+        transaction of `session`, for an actor the command's permit is checked for."""
+        raise NotImplementedError
+
+    async def _take(self, actor: Actor, c: Any, r: R, session: Session) -> R:
+        """The kind's step on one request, `r` as read in the transaction of `session` (who may
+        take it is the command's permit, checked before)."""
+        raise NotImplementedError
+
+    async def one(self, actor: Actor, command: Command, key: str | None) -> R:
+        """`command` run once: one that opens a request on its order (the kind's `_open`), queued
+        on the order's shop; or a step (`_take`) on the request it names, read in the transaction
+        (a missing one is NotFound), checked against the command's permit, then written. In one
+        transaction queued on that shop (storage/mongo.py), unless this caller's key recalls a
+        first outcome: that one is returned if the permit still lets the caller make the call on
+        it (models/access.py)."""
         permit = _PERMITS[command.sender](actor)
         write: Callable[[Session], Awaitable[R]]
         if isinstance(command, Opening):
             order_id = command.order_id  # type: ignore[attr-defined]
             shop = actor.shop_id or await shop_of(self.db, self.db.orders, order_id)
-            write = partial(opening, actor, command, permit)
+            write = partial(self._open, actor, command, permit)
         else:
             request_id = getattr(command, self.kind.request_field)
             shop = actor.shop_id or await shop_of(self.db, self.kind.store.of(self.db), request_id)
@@ -143,7 +139,7 @@ class RequestWrites(Generic[R]):
                     raise missing
                 access.require_known(actor, r.shop_id, r.buyer_id, missing)
                 permit(r.shop_id, r.buyer_id)
-                return await step(actor, command, r, session)
+                return await self._take(actor, command, r, session)
 
         print_ = fingerprint(command)
 
@@ -176,11 +172,9 @@ class RequestWrites(Generic[R]):
         # document, in the same statement as its change (services/refunds.py).
         now = self.clock.now()
         refunds = await instructions(self.db, session, self.kind.facts, created, moved, now)
-        with_refund = refund_store.fields_of(refunds)
-        await self.kind.store.insert_many(self.db, created, session, with_refund)
-        saved = await save_changes(
-            self.kind.store.of(self.db), self.kind.store.to_doc, moved, session, with_refund
-        )
+        with_refund, store = refund_store.fields_of(refunds), self.kind.store
+        await store.insert_many(self.db, created, session, with_refund)
+        saved = await save_changes(store.of(self.db), store.to_doc, moved, session, with_refund)
         tab_moves = [(before.shop_id, before.tab, after.tab) for before, after in moved]
         tab_moves += [(r.shop_id, None, r.tab) for r in created]
         await tab_counts.move(self.db, self.kind.section, tab_moves, session)

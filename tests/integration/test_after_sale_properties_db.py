@@ -64,7 +64,7 @@ from models.order_intake import OrderStep, OrderUpdate
 from models.orders import FulfilmentState
 from models.policy import CategoryPolicy
 from models.request_kinds import profile_of
-from services.after_sales import SECTION
+from services.after_sales import KIND
 from services.bootstrap import Services, build_services
 from storage import after_sales as store
 from storage import orders as order_store
@@ -194,7 +194,7 @@ async def _check(db: Database, order_id: str, shop_id: str) -> list[AfterSaleReq
             status = record.to_status
         assert status == r.status and r.tab == TAB_OF_STATUS[r.status]
         counted[r.tab.value] = counted.get(r.tab.value, 0) + 1
-    stored = {k: v for k, v in (await tab_counts.read(db, shop_id, SECTION)).items() if v}
+    stored = {k: v for k, v in (await tab_counts.read(db, shop_id, KIND.section)).items() if v}
     assert stored == counted
     for r in requests:
         if r.status is AfterSaleStatus.AWAITING_BUYER_RESPONSE:

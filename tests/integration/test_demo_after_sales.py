@@ -7,7 +7,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from models.clock import SettableClock
-from services.after_sales import SECTION
+from services.after_sales import KIND
 from services.bootstrap import build_services
 from services.deadline_worker import DeadlineWorker
 from services.demo_data import DEMO_REFUND_RULE, SHOPS, load_demo_data
@@ -27,7 +27,7 @@ async def test_demo_data_has_after_sales_in_every_tab(mongodb_uri: str) -> None:
         for shop_id in SHOPS:
             tabs = Counter(d["tabs"][1] for d in docs if d["shop_id"] == shop_id)
             assert set(tabs) == {"TO_PROCEED", "IN_PROCESS", "COMPLETED", "CLOSED"}
-            stored = await tab_counts.read(db, shop_id, SECTION)
+            stored = await tab_counts.read(db, shop_id, KIND.section)
             assert {k: v for k, v in stored.items() if v} == dict(tabs)
     finally:
         await db.client.drop_database(db.db.name)

@@ -13,11 +13,12 @@ from typing import Any
 import pytest
 
 from models.access import Scope
-from models.after_sales_machine import DEADLINE_ACTIONS, AfterSaleKind, AfterSaleTab
+from models.after_sales_machine import AfterSaleKind, AfterSaleTab
 from models.cancellations import CancellationTab
 from models.errors import ValidationFailed
 from models.notifications import Recipient
 from models.orders import FulfilmentState
+from models.request_kinds import AFTER_SALE_DEADLINES
 from models.tickets import RequestKind, TicketStatus
 from storage import after_sales as after_sale_store
 from storage import cancellations as cancellation_store
@@ -221,7 +222,7 @@ async def test_after_sale_point_reads_and_deadline_scans_use_an_index(db: Databa
         ("category_policies", {"listed": True}, [("_id", 1)]),
         *(
             ("after_sales", {"status": status.value, "deadline": due}, [("deadline", 1)])
-            for status in DEADLINE_ACTIONS
+            for status in AFTER_SALE_DEADLINES
         ),
     ]
     for collection, query, sort in shapes:

@@ -9,7 +9,7 @@ from typing import Any
 from models.actors import ADJUSTMENTS, Actor, ActorKind
 from models.clock import SettableClock
 from models.orders import FulfilmentState, Order
-from services.after_sales import SECTION
+from services.after_sales import KIND
 from storage import tab_counts
 from storage.mongo import Database
 from tests.support.api_client import GraphQLClient
@@ -119,5 +119,5 @@ async def recount(db: Database, shop_id: str) -> dict[str, int]:
 
 
 async def assert_counters_match(db: Database, shop_id: str) -> None:
-    stored = {k: v for k, v in (await tab_counts.read(db, shop_id, SECTION)).items() if v}
+    stored = {k: v for k, v in (await tab_counts.read(db, shop_id, KIND.section)).items() if v}
     assert stored == await recount(db, shop_id)

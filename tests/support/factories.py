@@ -89,7 +89,7 @@ async def pending_requests(db: Database, shop_id: str, requested_at: list[dateti
     from models.commands import RequestCancellation
     from models.policy import DEFAULT_POLICY
     from models.refund_ledger import RefundLedger
-    from services.cancellations import SECTION, new_cancellation_id
+    from services.cancellations import KIND, new_cancellation_id
     from storage import cancellations as cancellation_store
     from storage import events as event_log
     from storage import tab_counts
@@ -114,7 +114,7 @@ async def pending_requests(db: Database, shop_id: str, requested_at: list[dateti
             db, [o.cancellation for o in outcomes], session
         )
         moves = [(shop_id, None, o.cancellation.tab) for o in outcomes]
-        await tab_counts.move(db, SECTION, moves, session)
+        await tab_counts.move(db, KIND.section, moves, session)
         await event_log.append_many(db, [events.of_cancellation(o) for o in outcomes], session)
 
     await db.transaction(work)

@@ -56,7 +56,7 @@ from models.money import Money
 from models.orders import FulfilmentState, Order, PaymentState
 from models.policy import CategoryPolicy, PolicyBook
 from models.refund_ledger import RefundLedger, refund_quote
-from models.request_kinds import profile_of
+from models.request_kinds import AFTER_SALE_DEADLINES, profile_of
 from models.requests import Opening
 from tests.unit.after_sale_plans import (
     ACTORS,
@@ -331,11 +331,11 @@ def _check_step(world: World, step: Step, out: AfterSaleOutcome) -> None:
     assert out.records and out.records[-1] == r.timeline[-1]
     assert all(record.at == world.now for record in out.records)
     if old is None:
-        assert out.previous_status is None
+        assert out.records[0].from_status is None
         assert r.timeline == out.records
         assert r.requested_at == world.now
     else:
-        assert out.previous_status is old.status
+        assert out.records[0].from_status is old.status
         assert r.timeline == old.timeline + out.records
         first = out.records[0]
         if first.actor_kind is ActorKind.PLATFORM and first.deadline is not None:
@@ -386,7 +386,7 @@ def _check_invariants(world: World) -> None:
         assert previous is r.status
         assert [x.at for x in r.timeline] == sorted(x.at for x in r.timeline)
         assert r.tab is machine.TAB_OF_STATUS[r.status]
-        assert (r.deadline is not None) == (r.status in machine.DEADLINE_ACTIONS), r.status
+        assert (r.deadline is not None) == (r.status in AFTER_SALE_DEADLINES), r.status
         assert (r.next_action is not None) == (r.status in machine.NEXT_ACTION_OF_STATUS)
         assert (r.resolved_at is not None) == (r.status in machine.FINAL_STATUSES)
         assert (r.refund is not None and r.refund.total.minor > 0) <= (

@@ -141,7 +141,7 @@ def test_c1_buyer_cancels_at_once_inside_unconditional_window() -> None:
     assert c.initiator is Initiator.BUYER
     assert c.resolved_at == now
     assert c.respond_by is None
-    assert out.previous_status is None
+    assert out.record.from_status is None
     assert out.record.action is CancellationAction.CANCEL_AT_ONCE
     assert out.order.fulfilment_state is FulfilmentState.CANCELLED
     assert out.order.cancelled_at == now
@@ -285,7 +285,7 @@ def test_c2_buyer_withdraws_a_pending_request() -> None:
     assert out.cancellation.resolved_at == now
     assert out.cancellation.respond_by == c.respond_by  # kept once decided
     assert out.cancellation.next_action is None
-    assert out.previous_status is CancellationStatus.PENDING
+    assert out.record.from_status is CancellationStatus.PENDING
     assert out.order.open_cancellation_id is None
     assert out.order.rejected_cancellation_id is None
     assert out.order.fulfilment_state is FulfilmentState.AWAITING_SHIPMENT
@@ -382,7 +382,7 @@ def test_c4_accept_cancels_order_and_refunds_everything_paid() -> None:
     assert new_c.resolved_at == now
     assert new_c.respond_by == c.respond_by  # kept once decided
     assert new_c.next_action is None
-    assert out.previous_status is CancellationStatus.PENDING
+    assert out.record.from_status is CancellationStatus.PENDING
     assert new_c.refund is not None
     assert new_c.refund.items == Money(ITEMS_MINOR, "USD")
     assert new_c.refund.shipping == Money(SHIPPING_MINOR, "USD")

@@ -441,10 +441,10 @@ def test_c1_to_c9_invariants_hold_for_any_sequence_of_actions(
             assert result.cancellation.timeline[-1] == result.record
             old = world.cancellations.get(result.cancellation.id)
             if old is not None:
-                assert result.previous_status is old.status
+                assert result.record.from_status is old.status
                 assert result.cancellation.timeline[:-1] == old.timeline
             else:
-                assert result.previous_status is None
+                assert result.record.from_status is None
                 assert len(result.cancellation.timeline) == 1
             world.cancellations[result.cancellation.id] = result.cancellation
             world.order = result.order
