@@ -266,7 +266,6 @@ async def main_async(args: argparse.Namespace, uri: str, db_pid: int | None) -> 
         reconcile_seconds=3600,
         warn_poll_seconds=3600,
         inbox_workers=args.inbox_workers,
-        accept_gap=args.accept_gap,
     )
     stages = _profiled(connection) if args.profile else None
     arrived = _arrivals(connection)
@@ -580,13 +579,6 @@ def main() -> None:
     )
     parser.add_argument(
         "--inbox-workers", type=int, default=1, help="the connection's inbox workers (as run: 1)"
-    )
-    parser.add_argument(
-        "--accept-gap",
-        type=float,
-        default=0.0,
-        help="seconds within which webhooks share one inbox insert (as run: 0, each its own "
-        "unless one is being written)",
     )
     parser.add_argument(
         "--floor",

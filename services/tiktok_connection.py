@@ -106,7 +106,6 @@ class TikTokConnection:
         inbox_workers: int = 1,
         inbox_batch: int = 50,
         inbox_poll_seconds: float = 1.0,
-        accept_gap: float = 0.0,
         decision_senders: int = 1,
         reconcile_page_size: int = 50,
         sealer: Sealer | None = None,
@@ -158,11 +157,8 @@ class TikTokConnection:
         self.settings_link = settings_link
         self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.inbox_wake = asyncio.Event()
-        # Webhooks that come while one is being stored, or within `accept_gap` seconds of the
-        # last write's start, are stored together in one statement: under load a webhook
-        # waits up to that long for its 200 and its handling, and the database's CPU a
-        # webhook falls (benchmarks/ingest.py).
-        self.accepting = inbox.Accepting(self.db, accept_gap)
+        # Webhooks that come while one is being stored are stored together, in one statement.
+        self.accepting = inbox.Accepting(self.db)
         # The webhooks this process received and holds, for its workers (`_held_batch`).
         self._accepted: deque[inbox.Notification] = deque()
         self._accept_owner = f"{self.owner}/received"

@@ -106,19 +106,15 @@ def _of(d: dict[str, Any]) -> Notification:
 
 
 class Accepting:
-    """`accept` for a process's webhooks as they come, stored together: one insert_many for
-    those that come while a write is under way or within `gap` of the last write's start, not
-    one insert each (a webhook alone costs SecantusDB about twice its share of an insert of
-    three: benchmarks/inbox_inserts.py). A webhook waits at most `gap`, and not at all when
-    the last write began longer ago: paced only under load. Each caller gets its own answer:
-    stored, a repeat (None), or the write's error (nothing is answered 200 unless stored)."""
+    """`accept` for a process's webhooks as they come: those that come while a write is under
+    way go together in the next one (one insert_many, not one insert each; a webhook never
+    waits for others that have not come). Each caller gets its own answer: stored, a repeat
+    (None), or the write's error (nothing is answered 200 unless stored)."""
 
-    def __init__(self, db: Database, gap: float = 0.0) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        self.gap = gap
         self._queue: list[tuple[dict[str, Any], asyncio.Future[Notification | None]]] = []
         self._writer: asyncio.Task[None] | None = None
-        self._last_write = -float("inf")  # the loop's time the last write began
 
     async def accept(
         self,
@@ -154,12 +150,7 @@ class Accepting:
         return await answer
 
     async def _write_all(self) -> None:
-        loop = asyncio.get_running_loop()
         while self._queue:
-            wait = self._last_write + self.gap - loop.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            self._last_write = loop.time()
             batch, self._queue = self._queue[:ACCEPT_BATCH], self._queue[ACCEPT_BATCH:]
             await _write(self.db, batch)
 

@@ -1,8 +1,7 @@
 """The TikTok inbox's batch claims: each webhook held by one claim at a time, oldest first, and
 only the claim that holds a webhook may finish it; a webhook stored leased to the process that
 received it; a handled one deleted, its key kept for the replay window; webhooks that come
-together, or close together under load, stored together; their inserts sent with no retryable
-write's number."""
+together stored together; their inserts sent with no retryable write's number."""
 
 from __future__ import annotations
 
@@ -107,27 +106,6 @@ async def test_webhooks_that_come_together_are_stored_by_one_insert_each_answere
 
         assert [a.id if a else None for a in answers] == [None, "shop-1/n1", "shop-1/n2", None]
         assert len(statements.of("insert")) == 2  # the one before, then the four together
-        assert await inbox.pending(db) == 3
-
-
-async def test_webhooks_close_behind_a_write_share_the_next_insert_within_the_gap(
-    mongodb_uri: str,
-) -> None:
-    async with recorded_database(mongodb_uri) as (db, statements):
-        await inbox.prepare(db)
-        accepting = inbox.Accepting(db, gap=0.5)
-        first = await accepting.accept("n0", "shop-1", 11, {}, 0, T0)  # written at once
-
-        async def later(ident: str, after: float) -> inbox.Notification | None:
-            await asyncio.sleep(after)
-            return await accepting.accept(ident, "shop-1", 11, {}, 0, T0)
-
-        # Each comes after the write before it ended, within the gap of its start.
-        answers = await asyncio.gather(later("n1", 0.0), later("n2", 0.1))
-
-        assert first is not None
-        assert [a.id if a else None for a in answers] == ["shop-1/n1", "shop-1/n2"]
-        assert [s.documents for s in statements.of("insert")] == [1, 2]
         assert await inbox.pending(db) == 3
 
 
