@@ -295,7 +295,9 @@ def decide_appeal(s: Step, c: commands.DecideAppeal) -> AfterSaleOutcome:
     note = clean_comment(c.note, field="note")
     if note is None:
         raise ValidationFailed("the mediator's decision needs a note", field="note")
-    decided = r.appeal and replace(r.appeal, for_buyer=c.for_buyer, note=note, decided_at=s.now)
+    decided = (
+        replace(r.appeal, for_buyer=c.for_buyer, note=note, decided_at=s.now) if r.appeal else None
+    )
     side = "you" if c.for_buyer else "the seller"
     text = f"The platform decided your appeal on order {r.order_id} for {side}: {note}"
     told = s.to_buyer(_N.APPEAL_DECIDED, text)

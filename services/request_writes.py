@@ -172,7 +172,8 @@ class RequestWrites(Generic[R]):
         # document, in the same statement as its change (services/refunds.py).
         now = self.clock.now()
         refunds = await instructions(self.db, session, self.kind.facts, created, moved, now)
-        with_refund, store = refund_store.fields_of(refunds), self.kind.store
+        with_refund = refund_store.fields_of(refunds)
+        store = self.kind.store
         await store.insert_many(self.db, created, session, with_refund)
         saved = await save_changes(store.of(self.db), store.to_doc, moved, session, with_refund)
         tab_moves = [(before.shop_id, before.tab, after.tab) for before, after in moved]
