@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from integrations.tiktok_shop.credentials import ShopLink
@@ -37,30 +37,6 @@ REQUEST_SEARCHES = (
     (CANCELLATION, "cancellations", "cancel_ids", "cancel_id"),
     (RETURN_KIND, "returns", "return_ids", "return_id"),
 )
-
-
-# A batch's mirrors still to record (`Handled.record`): the ids of the webhooks whose record
-# failed, each to be handled again on its own.
-Recording = Callable[[], Awaitable[set[str]]]
-
-
-@dataclass
-class Handled:
-    """A batch handled: the ids of the webhooks whose part failed, and the recording of the
-    mirrors of what it applied, left to run while the worker's next batch is handled (it was
-    a sixth of a batch's time: `./dev run benchmarks.ingest --statements`). Until the record
-    is written a later webhook on one of them reads no mirror and opens nothing twice: the
-    opening's key recalls the request, and the mirror keeps the newest view of two records."""
-
-    failed: set[str]
-    recordings: list[Recording] = field(default_factory=list)
-
-    async def record(self) -> set[str]:
-        """Records the mirrors; the ids of the webhooks whose record failed."""
-        unrecorded: set[str] = set()
-        for recording in self.recordings:
-            unrecorded |= await recording()
-        return unrecorded
 
 
 @dataclass
@@ -92,27 +68,25 @@ class Batches:
         self.returns = returns
         self.api = api  # a linked shop's Open API client
 
-    async def handle(self, items: list[inbox.Notification]) -> Handled:
+    async def handle(self, items: list[inbox.Notification]) -> set[str]:
         """Each shop's webhooks of the batch: TikTok's views read with one call per kind (the
         orders, the cancellations, the returns they name, each once), its orders placed and the
-        requests new here opened in one transaction, then each view applied (a move) side by
-        side, their mirrors left to `Handled.record`. The ids of the webhooks whose part
-        failed, for handling them again one at a time."""
-        handled = Handled(set())
+        requests new here opened in one transaction, then each view applied (a move, the
+        mirror), side by side. The ids of the webhooks whose part failed, for
+        handling them again one at a time."""
+        failed: set[str] = set()
         by_shop: dict[str, list[inbox.Notification]] = {}
         for item in items:
             by_shop.setdefault(item.shop_id, []).append(item)
         for shop_id, group in by_shop.items():
             try:
-                handled.failed |= await self._shop(shop_id, group, handled.recordings)
+                failed |= await self._shop(shop_id, group)
             except Exception as exc:
                 failed_part(shop_id, "the batch", exc)
-                handled.failed |= {i.id for i in group}
-        return handled
+                failed |= {i.id for i in group}
+        return failed
 
-    async def _shop(
-        self, shop_id: str, items: list[inbox.Notification], recordings: list[Recording]
-    ) -> set[str]:
+    async def _shop(self, shop_id: str, items: list[inbox.Notification]) -> set[str]:
         link = await links.get(self.db, shop_id, self.sealer)
         if link is None:
             return set()  # unlinked since: nothing to mirror into
@@ -128,7 +102,7 @@ class Batches:
             if (ids := [i for k, i in named_ids if k == kind])
         }
         try:
-            return await self._apply_all(link, api, named_ids, searches, recordings)
+            return await self._apply_all(link, api, named_ids, searches)
         finally:
             for task in searches.values():  # those not awaited (the worker is stopping)
                 task.cancel()
@@ -139,7 +113,6 @@ class Batches:
         api: OpenApi,
         named_ids: dict[tuple[str, str], list[str]],
         searches: dict[str, asyncio.Future[tuple[list[dict[str, Any]], str]]],
-        recordings: list[Recording],
     ) -> set[str]:
         """The batch's orders placed and each kind's requests (`searches`: TikTok's views of
         them, being read) opened, the orders with the first kind's openings in one
@@ -204,7 +177,6 @@ class Batches:
             for later in kinds[index + 1 :]:
                 later.known.orders.update(k.known.orders)
             await self._apply_views(link, api, k, fail)
-            recordings.append(self._recording(link, k, named_ids))
         return failed
 
     async def _orders(
@@ -251,8 +223,8 @@ class Batches:
         k: _Kind,
         fail: Callable[[str, list[str]], None],
     ) -> None:
-        """Each of a kind's views applied (a move), side by side; what failed is told to `fail`
-        (their mirrors are recorded after, `_recording`)."""
+        """Each of a kind's views applied (a move, the mirror), side by side, then their mirrors
+        recorded together; what failed is told to `fail`."""
         shop_id = link.shop_id
         outcomes = await asyncio.gather(
             *(self.apply(link, api, k.kind, view, k.known) for view in k.views),
@@ -265,21 +237,11 @@ class Batches:
                 raise outcome  # a cancellation: the worker is stopping
             failed_part(shop_id, f"{k.kind} {view.get(k.id_field)}", outcome)
             fail(k.kind, [str(view[k.id_field])])
-
-    def _recording(
-        self, link: ShopLink, k: _Kind, named_ids: dict[tuple[str, str], list[str]]
-    ) -> Recording:
-        """The mirrors of a kind's applied views recorded together (`Handled.record`)."""
-
-        async def record() -> set[str]:
-            try:
-                await self.mirror.record_known(link, k.known)
-            except Exception as exc:
-                failed_part(link.shop_id, f"recording {k.search}", exc)
-                return {i for t in k.ids for i in named_ids.get((k.kind, t), [])}
-            return set()
-
-        return record
+        try:
+            await self.mirror.record_known(link, k.known)
+        except Exception as exc:
+            failed_part(shop_id, f"recording {k.search}", exc)
+            fail(k.kind, k.ids)
 
     async def apply(
         self,

@@ -52,7 +52,7 @@ from models.errors import DomainError, Forbidden, ValidationFailed
 from models.policy import DAY, CategoryPolicy
 from process.stopping import cancel_until_done
 from services.bootstrap import Services
-from services.tiktok_batches import ORDER_KIND, RETRYABLE, Batches, Handled, named
+from services.tiktok_batches import ORDER_KIND, RETRYABLE, Batches, named
 from services.tiktok_decisions import DecisionSender
 from services.tiktok_mirror import (
     CANCELLATION,
@@ -261,10 +261,10 @@ class TikTokConnection:
         return taken
 
     async def _batch(self) -> tuple[int, asyncio.Task[None] | None]:
-        """A batch handled (`process_batch`), and its finish under way (`_finish`: its mirrors
-        recorded, its webhooks finished): a worker's next batch is handled meanwhile. A repeat
-        of a webhook handled before is finished unhandled; what failed in the batch is handled
-        again one webhook at a time, so one that keeps failing delays only itself."""
+        """A batch handled (`process_batch`), and its finish under way: a worker's next batch
+        is handled meanwhile. A repeat of a webhook handled before is finished unhandled; what
+        failed in the batch is handled again one webhook at a time, so one that keeps failing
+        delays only itself."""
         items: list[inbox.Notification] = []
         if not self._accepted or time.monotonic() - self._swept_at >= self.inbox_poll_seconds:
             self._swept_at = time.monotonic()
@@ -278,23 +278,13 @@ class TikTokConnection:
         if not items:
             return 0, None
         repeats = await inbox.seen_of(self.db, [i.id for i in items])
-        handled = await self.batches.handle([i for i in items if i.id not in repeats])
-        done = [i for i in items if i.id not in handled.failed]
-        finishing = asyncio.create_task(self._finish(done, handled, owner))
+        failed = await self.batches.handle([i for i in items if i.id not in repeats])
+        finished = [i for i in items if i.id not in failed]
+        finishing = asyncio.create_task(inbox.finish_many(self.db, finished, owner))
         for item in items:
-            if item.id in handled.failed:
+            if item.id in failed:
                 await self._one(item)
         return len(items), finishing
-
-    async def _finish(self, done: list[inbox.Notification], handled: Handled, owner: str) -> None:
-        """A batch's end, while the next batch is handled: the mirrors of what it applied
-        recorded, then its webhooks finished; one whose record failed is handled again on
-        its own."""
-        unrecorded = await handled.record()
-        await inbox.finish_many(self.db, [i for i in done if i.id not in unrecorded], owner)
-        for item in done:
-            if item.id in unrecorded:
-                await self._one(item)
 
     async def _held_batch(self) -> list[inbox.Notification]:
         """Up to a batch of the webhooks this process received, oldest first. Those with less

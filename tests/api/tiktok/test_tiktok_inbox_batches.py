@@ -151,42 +151,11 @@ async def test_h4_a_batch_with_one_failing_webhook_still_finishes_the_others(
     assert left[0]["attempts"] == 1  # tried alone within the same claim, then left for later
 
 
-async def test_h4_a_batch_is_done_before_its_mirrors_are_recorded_and_finished_after(
-    linked: Linked, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    connection = linked.connection
-    while await connection.process_batch():  # what the tests before left due
-        pass
-    inbox = tiktok_inbox.collection(linked.services.db)
-    left = await inbox.count_documents({"shop_id": linked.shop_id})
-    record_known, release = connection.mirror.record_known, asyncio.Event()
-
-    async def held(*args: Any, **kwargs: Any) -> None:
-        await release.wait()
-        await record_known(*args, **kwargs)
-
-    monkeypatch.setattr(connection.mirror, "record_known", held)
-    _, cancel_id = await _cancelled_order(linked)
-    await _waiting(linked, left + 2)
-
-    # The batch returns with its requests opened; its mirrors wait in its finish (a hang here
-    # would be a batch that records them before it lets the worker take the next one).
-    taken, finishing = await asyncio.wait_for(connection._batch(), 30)
-
-    assert taken == 2 and finishing is not None and not finishing.done()
-    assert await _local_status(linked, cancel_id) is None  # no mirror yet
-    assert await inbox.count_documents({"shop_id": linked.shop_id}) == left + 2
-    release.set()
-    await finishing
-    assert await _local_status(linked, cancel_id) == "PENDING"
-    assert await inbox.count_documents({"shop_id": linked.shop_id}) == left
-
-
 async def test_h4_a_batch_whose_mirrors_fail_to_record_hands_their_webhooks_on_one_at_a_time(
     linked: Linked, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The mirrors are recorded in the batch's finish, while the next batch is handled: a record
-    # that fails there must not finish its webhooks, which are handled again on their own.
+    # The requests are opened when the record fails: the webhooks are not finished but handled
+    # again on their own, which records the mirrors.
     connection = linked.connection
     while await connection.process_batch():  # what the tests before left due
         pass
@@ -269,12 +238,7 @@ async def test_h4_a_batch_is_handled_while_the_finish_of_the_one_before_is_under
     again, finishing_again = await connection._batch()
 
     assert again == 2
-
-    async def both_pending() -> bool:
-        # Each batch's mirrors are recorded by its finish, before its webhooks are finished.
-        return [await _local_status(linked, c) for c in (first, second)] == ["PENDING"] * 2
-
-    assert await eventually(both_pending, "both batches' mirrors recorded")
+    assert [await _local_status(linked, c) for c in (first, second)] == ["PENDING"] * 2
     assert not finishing.done()
     assert await inbox.count_documents({"shop_id": linked.shop_id}) == left + 4
     release.set()
