@@ -228,7 +228,8 @@ def main(argv: list[str] | None = None) -> int:
         with _database(settings) as uri, _tiktok(settings, options.tiktok_standin) as standin:
             if standin:
                 settings = load_settings()  # with the link to the stand-in
-            asyncio.run(_prepare(settings, uri, reset_demo=options.reset_demo))
+            with ctrl_c.by_asyncio():  # a Ctrl-C cancels the preparation, which closes its client
+                asyncio.run(_prepare(settings, uri, reset_demo=options.reset_demo))
             # Service processes connect to the same database and never load demo data.
             settings = settings.model_copy(update={"mongodb_uri": uri, "demo_data": False})
             if settings.log_format == "text":  # JSON logs stay machine-readable only

@@ -1,7 +1,9 @@
-"""A Ctrl-C during start-up that Python only reported still stops the start-up (api/ctrl_c.py)."""
+"""A Ctrl-C during start-up that Python only reported still stops the start-up, and one while
+start-up runs a coroutine cancels it, so it closes what it opened (api/ctrl_c.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import sys
 import weakref
@@ -60,5 +62,32 @@ def test_without_a_ctrl_c_check_passes_and_other_reports_still_print(watched: li
 def test_a_ctrl_c_in_plain_code_raises_at_once(watched: list[Any]) -> None:
     with pytest.raises(KeyboardInterrupt):
         signal.raise_signal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt):
+        ctrl_c.check()
+
+
+@pytest.mark.parametrize("sent", [signal.SIGINT, signal.SIGTERM])
+def test_a_ctrl_c_while_start_up_runs_a_coroutine_cancels_it_and_its_clean_up_runs(
+    watched: list[Any], sent: signal.Signals
+) -> None:
+    seen: list[str] = []
+
+    async def preparing() -> None:
+        try:
+            signal.raise_signal(sent)
+            await asyncio.sleep(5)
+        except asyncio.CancelledError:
+            seen.append("cancelled")
+            raise
+        finally:
+            await asyncio.sleep(0)  # its clean-up awaits, as closing a client does
+            seen.append("closed")
+
+    handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt), ctrl_c.by_asyncio():
+        asyncio.run(preparing())
+
+    assert seen == ["cancelled", "closed"]  # not a KeyboardInterrupt inside the coroutine
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers
     with pytest.raises(KeyboardInterrupt):
         ctrl_c.check()
