@@ -14,14 +14,13 @@ insert.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import time
 from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import AsyncMongoClient
 
-from benchmarks.stage_times import cpu_seconds, load_average
+from benchmarks.stage_times import cpu_seconds, load_average, on_embedded_server
 from storage.tiktok_inbox import INBOX_INDEXES
 
 SIZES = (1, 2, 3, 5, 10)
@@ -82,12 +81,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="rounds of every group size")
     parser.add_argument("--webhooks", type=int, default=1000, help="webhooks a group size")
     args = parser.parse_args()
-
-    from api.embedded_db import EmbeddedDatabase
-
-    with EmbeddedDatabase(":memory:") as server:
-        assert server.pid is not None
-        asyncio.run(main_async(server.uri, server.pid, args.rounds, args.webhooks))
+    on_embedded_server(lambda uri, pid: main_async(uri, pid, args.rounds, args.webhooks))
 
 
 if __name__ == "__main__":

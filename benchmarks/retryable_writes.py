@@ -14,14 +14,13 @@ against unnumbered, block by block.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import time
 from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ASCENDING, AsyncMongoClient
 
-from benchmarks.stage_times import cpu_seconds, load_average
+from benchmarks.stage_times import cpu_seconds, load_average, on_embedded_server
 
 
 async def _block(collection: Any, start: int, count: int, db_pid: int) -> float:
@@ -63,12 +62,7 @@ def main() -> None:
     parser.add_argument("--blocks", type=int, default=8, help="blocks of each kind")
     parser.add_argument("--block", type=int, default=1500, help="inserts a block")
     args = parser.parse_args()
-
-    from api.embedded_db import EmbeddedDatabase
-
-    with EmbeddedDatabase(":memory:") as server:
-        assert server.pid is not None
-        asyncio.run(main_async(server.uri, server.pid, args.blocks, args.block))
+    on_embedded_server(lambda uri, pid: main_async(uri, pid, args.blocks, args.block))
 
 
 if __name__ == "__main__":

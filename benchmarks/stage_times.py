@@ -4,9 +4,11 @@ read from /proc. For benchmarks only; nothing of the service imports it."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import time
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +63,15 @@ def _clock_ticks() -> int:
 
 def load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def on_embedded_server(run: Callable[[str, int], Awaitable[None]]) -> None:
+    """`run(uri, pid)` against a SecantusDB of its own, in memory: the pid to read its CPU."""
+    from api.embedded_db import EmbeddedDatabase
+
+    with EmbeddedDatabase(":memory:") as server:
+        assert server.pid is not None
+        asyncio.run(run(server.uri, server.pid))
 
 
 class CommandTimes(monitoring.CommandListener):
