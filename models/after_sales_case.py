@@ -57,7 +57,8 @@ class AfterSalesCase:
         self.order = outcome.order
         self.replacement_orders |= {placed.id: placed for placed in outcome.new_orders}
         self.replacement_orders |= {after.id: after for _before, after in outcome.moved_orders}
-        self.ledger = outcome.ledger or self.ledger  # the ledger after this step's refund, if any
+        if outcome.ledger is not None:  # the ledger after this step's refund
+            self.ledger = outcome.ledger
         moved = {outcome.request.id: outcome.request} | {r.id: r for r in outcome.superseded}
         self.requests = [moved.pop(r.id, r) for r in self.requests] + list(moved.values())
 

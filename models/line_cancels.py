@@ -92,7 +92,15 @@ def cancel_lines_by_seller(
         new_ledger = at.ledger.with_refund(order, c.id, refund, now, LedgerSource.CANCELLATION)
     units = tuple(
         CancelledUnits(
-            r.line_id, r.quantity, c.id, reason, actor.kind, actor.id, now, r.amount, voided
+            line_id=r.line_id,
+            quantity=r.quantity,
+            cancellation_id=c.id,
+            reason=reason,
+            actor_kind=actor.kind,
+            actor_id=actor.id,
+            at=now,
+            refunded=r.amount,
+            voided=voided,
         )
         for r in refund.lines
     )

@@ -102,7 +102,8 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, store.AfterS
         # A request keeps the policy it was opened under (Y1): read once, here.
         book = await policies.book_for(self.db, order.categories, session)
         if isinstance(c, commands.RequestAfterSale):
-            categories = [line.category for line in order.lines if line.line_id in dict(c.lines)]
+            asked = dict(c.lines)
+            categories = [line.category for line in order.lines if line.line_id in asked]
             policy = book.for_order(categories or order.categories)  # kept on the request (Y1)
             opening = Opening(policy, now, new_id, book.calendar)
             outcome = request_by_buyer(case, actor, c, opening)
@@ -117,7 +118,8 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, store.AfterS
     ) -> AfterSaleRequest:
         """A step on one request: the domain's rule (`_STEPS`) on the order's case, written in
         one go (who may take it is the command's permit, checked before: RequestWrites.one)."""
-        step, now = _STEPS[type(c)], self.clock.now()
+        step = _STEPS[type(c)]
+        now = self.clock.now()
         return (await self._decide_each(session, actor, [r], lambda s: step(s, c), now))[0]
 
     async def act_on_deadlines(self, actor: Actor, ids: list[str]) -> list[AfterSaleRequest]:

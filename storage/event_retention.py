@@ -15,15 +15,9 @@ from storage.events import CARRIED, CARRIED_REFUND, RETENTION, last_seq
 from storage.mongo import IN_CHUNK, Database
 from storage.notifications import NOTICE_FIELDS
 
-# The TTL index the log had before consumers; dropped at start so it no longer deletes events a
-# consumer has not read.
+# The TTL index the log had before consumers; dropped at start (storage/indexes.py) so it no
+# longer deletes events a consumer has not read.
 OLD_TTL_INDEX = "expire_events"
-
-
-async def retire_ttl_index(db: Database) -> None:
-    info = await db.events.index_information()
-    if OLD_TTL_INDEX in info:
-        await db.events.drop_index(OLD_TTL_INDEX)
 
 
 async def prune(db: Database, now: datetime) -> int:

@@ -13,10 +13,9 @@ from typing import Any
 from pymongo import ASCENDING as ASC
 from pymongo import IndexModel
 
-from storage import idempotency
+from storage import event_retention, idempotency
 from storage.event_consumers import CONSUMER_INDEXES
 from storage.event_consumers import collection as consumers
-from storage.event_retention import retire_ttl_index
 from storage.events import EVENT_INDEXES
 from storage.evidence import BUCKET, EVIDENCE_INDEXES, GRIDFS_CHUNK_INDEXES, GRIDFS_FILE_INDEXES
 from storage.evidence import COLLECTION as EVIDENCE
@@ -135,7 +134,7 @@ async def retire_indexes(collection: Any, names: list[str]) -> None:
 
 
 async def ensure_indexes(db: Database) -> None:
-    await retire_ttl_index(db)
+    await retire_indexes(db.events, [event_retention.OLD_TTL_INDEX])
     await db.events.create_indexes(EVENT_INDEXES)
     await consumers(db).create_indexes(CONSUMER_INDEXES)
     await webhooks(db).create_indexes(WEBHOOK_INDEXES)
