@@ -115,16 +115,16 @@ async def seed(db: Database, shop_id: str, n: int, requested_at: datetime) -> Ba
             )
             # Its helpdesk ticket (H1), rules already run, as the API leaves it: the worker's
             # move updates it in the same transaction.
-            facts = facts_of_cancellation(outcome.cancellation)
+            facts = facts_of_cancellation(outcome.request)
             ticket = open_ticket(
                 facts, Actor(ActorKind.BUYER, buyer), new_ticket_id(), requested_at
             )
             assert ticket is not None
             ticket = replace(ticket, rules_due=False)
-            backlog.sample = backlog.sample or (outcome.cancellation, outcome.order, ticket)
-            backlog.ids.append((outcome.cancellation.id, outcome.order.id, ticket.id))
+            backlog.sample = backlog.sample or (outcome.request, outcome.order, ticket)
+            backlog.ids.append((outcome.request.id, outcome.order.id, ticket.id))
             orders.append(order_doc(outcome.order))
-            requests.append(CANCELLATION_DOCUMENTS.to_doc(outcome.cancellation))
+            requests.append(CANCELLATION_DOCUMENTS.to_doc(outcome.request))
             ticket_docs.append(ticket_doc(ticket))
         await db.orders.insert_many(orders, ordered=False)
         await db.cancellations.insert_many(requests, ordered=False)
@@ -154,21 +154,19 @@ def move_documents(sample: tuple[Cancellation, Order, Ticket], now: datetime) ->
     outcome = domain.auto_accept(
         request, OnOrder(order, ledger_of(order, None), EXPIRY_WORKER, now)
     )
-    accepted = replace(outcome.cancellation, version=request.version + 1)
+    accepted = replace(outcome.request, version=request.version + 1)
     # The order's update books the refund in the ledger its document holds (storage/orders.py).
     ledger = outcome.ledger
-    followed = follow_request(
-        ticket, facts_of_cancellation(outcome.cancellation), EXPIRY_WORKER, now
-    )
+    followed = follow_request(ticket, facts_of_cancellation(outcome.request), EXPIRY_WORKER, now)
     stored_at = datetime.now(UTC)
     docs = event_docs(
-        [events.of_cancellation(outcome), *events.of_ticket(ticket, followed)], 1, stored_at
+        [*events.of_outcome(outcome), *events.of_ticket(ticket, followed)], 1, stored_at
     )
     alone = with_notices(docs, outcome.notifications)  # what no event document carries
     # The refund the move decides is stored in the request's own update (storage/refunds.py);
     # the baseline sends the sample's to every request (same fields, same index entries).
     refund = instruction(
-        facts_of_cancellation(outcome.cancellation), outcome.cancellation, now, integrated=False
+        facts_of_cancellation(outcome.request), outcome.request, now, integrated=False
     )
     update = changes_between(
         CANCELLATION_DOCUMENTS.to_doc(request),

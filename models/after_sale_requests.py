@@ -29,6 +29,7 @@ from models.requests import (
     Initiator,
     NextAction,
     OpenedRequest,
+    Outcome,
     TimelineRecord,
     actors_of,
     after_step,
@@ -200,16 +201,8 @@ class AfterSaleRequest(OpenedRequest[AfterSaleAction, AfterSaleStatus]):
         return profile_of(self.kind).notification_subject
 
 
-@dataclass(frozen=True)
-class AfterSaleOutcome:
-    request: AfterSaleRequest
-    order: Order
-    records: tuple[AfterSaleRecord, ...]  # appended to `request.timeline` by this step, in order
-    notifications: tuple[Notification, ...]
-    ledger: RefundLedger | None = None  # the ledger after the refund this step booked, if any
-    superseded: tuple[AfterSaleRequest, ...] = ()  # R5: rejections closed by a second request
-    new_orders: tuple[Order, ...] = ()  # P4: the replacement order this step placed
-    moved_orders: tuple[tuple[Order, Order], ...] = ()  # P4: a replacement order it moved
+# What a step of an after-sale request decided.
+AfterSaleOutcome = Outcome[AfterSaleRequest]
 
 
 @dataclass(frozen=True)
@@ -297,7 +290,7 @@ class Step:
         record = record_step(r.kind, step)
         resolved = now if target in machine.FINAL_STATUSES else None
         moved = after_step(r, record, deadline=deadline, resolved_at=resolved, **changes)
-        return AfterSaleOutcome(moved, self.order, (record,), notes)
+        return Outcome(moved, self.order, (record,), notes)
 
     def to_buyer(self, kind: _N, text: str) -> Notification:
         return to_buyer(self.request, kind, text, self.now)

@@ -2,9 +2,9 @@
 
 Every step takes what it starts from (the `Opening` of a new request, or the request), where it
 acts (`OnOrder`: the order, its refund ledger, who acts, when) and its command (models/commands.py),
-and returns a `CancellationOutcome`: the request as it now is, the order as it now is, the ledger
-if the step refunds, the timeline record and the notifications. Storage writes all of them in one
-transaction, or none.
+and returns its `Outcome` (models/requests.py): the request as it now is, the order as it now is,
+the ledger if the step refunds, the timeline record and the notifications. Storage writes all of
+them in one transaction, or none.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from models import commands, errors, reasons, request_kinds
 from models.actors import Actor, ActorKind
 from models.cancellation_states import CancellationAction, CancellationStatus, CancellationTab
 from models.money import Money
-from models.notifications import Notification
 from models.notifications import NotificationKind as _N
 from models.orders import FulfilmentState, LineItem, Order
 from models.policy import CategoryPolicy
@@ -28,6 +27,7 @@ from models.requests import (
     NextAction,
     OpenedRequest,
     Opening,
+    Outcome,
     TimelineRecord,
     after_step,
     opened_on,
@@ -76,14 +76,8 @@ class OnOrder:
     now: datetime
 
 
-@dataclass(frozen=True)
-class CancellationOutcome:
-    cancellation: Cancellation
-    order: Order
-    record: CancellationRecord
-    notifications: tuple[Notification, ...]
-    # The order's refund ledger after this step, when the step refunds anything (C4, C10).
-    ledger: RefundLedger | None = None
+# What a step of a cancellation decided (its one record: a cancellation moves once a step).
+CancellationOutcome = Outcome[Cancellation]
 
 
 @dataclass(frozen=True)
@@ -140,7 +134,7 @@ def _cancelled(
     if at.actor.kind is not ActorKind.SELLER_AGENT:
         shop_text = f"Order {c.order_id} was cancelled ({why})."
         notes.append(to_shop(c, _N.ORDER_CANCELLED, shop_text, at.now))
-    return CancellationOutcome(c, cancelled, record, tuple(notes), ledger)
+    return Outcome(c, cancelled, (record,), tuple(notes), ledger)
 
 
 # C3: the states with nothing left to cancel, and what the refusal says.
@@ -281,7 +275,7 @@ def request_by_buyer(
         f"answer by {respond_by:%Y-%m-%d %H:%M} UTC."
     )
     notes = (to_shop(c, _N.CANCELLATION_REQUESTED, text, at.now),)
-    return CancellationOutcome(c, replace(order, open_cancellation_id=c.id), record, notes)
+    return Outcome(c, replace(order, open_cancellation_id=c.id), (record,), notes)
 
 
 def _refuse_after_deadline(c: Cancellation, now: datetime) -> None:
@@ -327,7 +321,7 @@ def reject(c: Cancellation, at: OnOrder, cmd: commands.RejectCancellation) -> Ca
         f"{PROFILE.reject_reasons[reason]}. Your order goes on as normal."
     )
     notes = (to_buyer(c, _N.CANCELLATION_REJECTED, text, at.now),)
-    return CancellationOutcome(new_c, new_order, record, notes)
+    return Outcome(new_c, new_order, (record,), notes)
 
 
 def withdraw(c: Cancellation, at: OnOrder, _: commands.WithdrawCancellation) -> CancellationOutcome:
@@ -337,7 +331,7 @@ def withdraw(c: Cancellation, at: OnOrder, _: commands.WithdrawCancellation) -> 
     new_c, record = _moved(c, at, _A.WITHDRAW)
     text = f"The buyer withdrew the cancellation request for order {c.order_id}."
     notes = (to_shop(c, _N.CANCELLATION_WITHDRAWN, text, at.now),)
-    return CancellationOutcome(new_c, replace(at.order, open_cancellation_id=None), record, notes)
+    return Outcome(new_c, replace(at.order, open_cancellation_id=None), (record,), notes)
 
 
 def cancel_by_seller(

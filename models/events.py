@@ -2,7 +2,7 @@
 ticket events: one per change to a helpdesk ticket (H1), on the same feed.
 
 Pure: built from a domain outcome, never from storage. Every write path turns the outcome it is
-about to write into events (`of_cancellation`, `of_after_sale`) and appends them in the same
+about to write into events (`of_outcome`, whatever its kind) and appends them in the same
 transaction (storage/events.py `append_many`), so a change and its event land together or not
 at all. The position of an event in its shop's feed (`seq`) is given by storage when appended.
 """
@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
+from typing import Any
 
 from models import after_sale_requests, after_sales_machine, cancellation_states
-from models import cancellations as cancel_domain
 from models import refunds as refund_domain
 from models import tickets as ticket_domain
 from models.actors import ActorKind
-from models.requests import RequestKind, TimelineRecord
+from models.requests import OpenedRequest, Outcome, RequestKind, TimelineRecord
 
 
 @dataclass(frozen=True)
@@ -44,33 +45,26 @@ class StatusEvent:
         return self.from_tab != self.to_tab
 
 
-def of_cancellation(outcome: cancel_domain.CancellationOutcome) -> StatusEvent:
-    c, record = outcome.cancellation, outcome.record
-    tab_of = cancellation_states.TAB_OF_STATUS
-    return StatusEvent(
-        kind=RequestKind.CANCELLATION,
-        request_id=c.id,
-        order_id=c.order_id,
-        shop_id=c.shop_id,
-        buyer_id=c.buyer_id,
-        action=record.action.value,
-        from_status=record.from_status.value if record.from_status else None,
-        to_status=record.to_status.value,
-        from_tab=tab_of[record.from_status].value if record.from_status else None,
-        to_tab=tab_of[record.to_status].value,
-        actor_kind=record.actor_kind,
-        actor_id=record.actor_id,
-        reason=record.reason,
-        at=record.at,
-    )
+# The tab of every kind's status: each kind's statuses are an enum of its own.
+_TAB_OF_STATUS: dict[Enum, Enum] = {
+    **cancellation_states.TAB_OF_STATUS,
+    **after_sales_machine.TAB_OF_STATUS,
+}
 
 
-def _of_after_sale_record(
-    request: after_sale_requests.AfterSaleRequest, record: TimelineRecord
-) -> StatusEvent:
-    tab_of = after_sales_machine.TAB_OF_STATUS
+def of_outcome(outcome: Outcome[Any]) -> list[StatusEvent]:
+    """Every record the step appended (an instant refund is two), then the rejections a second
+    request closed (R5), each as its own event."""
+    events = [_of_record(outcome.request, r) for r in outcome.records]
+    events += [_of_record(old, old.timeline[-1]) for old in outcome.superseded]
+    return events
+
+
+def _of_record(request: OpenedRequest[Any, Any], record: TimelineRecord) -> StatusEvent:
+    after_sale = isinstance(request, after_sale_requests.AfterSaleRequest)
+    kind = RequestKind(request.kind.value) if after_sale else RequestKind.CANCELLATION
     return StatusEvent(
-        kind=RequestKind(request.kind.value),
+        kind=kind,
         request_id=request.id,
         order_id=request.order_id,
         shop_id=request.shop_id,
@@ -78,21 +72,13 @@ def _of_after_sale_record(
         action=record.action.value,
         from_status=record.from_status.value if record.from_status else None,
         to_status=record.to_status.value,
-        from_tab=tab_of[record.from_status].value if record.from_status else None,
-        to_tab=tab_of[record.to_status].value,
+        from_tab=_TAB_OF_STATUS[record.from_status].value if record.from_status else None,
+        to_tab=_TAB_OF_STATUS[record.to_status].value,
         actor_kind=record.actor_kind,
         actor_id=record.actor_id,
         reason=record.reason,
         at=record.at,
     )
-
-
-def of_after_sale(outcome: after_sale_requests.AfterSaleOutcome) -> list[StatusEvent]:
-    """Every record the step appended (an instant refund is two), then the rejections a second
-    request closed (R5), each as its own event."""
-    events = [_of_after_sale_record(outcome.request, r) for r in outcome.records]
-    events += [_of_after_sale_record(old, old.timeline[-1]) for old in outcome.superseded]
-    return events
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from models.notifications import NotificationKind
 from models.orders import CancelledUnits, Order
 from models.reasons import SELLER_CANCEL_REASONS
 from models.refund_ledger import LedgerSource, refund_quote
-from models.requests import Initiator, Opening, opened_on, to_buyer
+from models.requests import Initiator, Opening, Outcome, opened_on, to_buyer
 
 
 class UnitsNotAvailable(DomainError):
@@ -81,7 +81,7 @@ def cancel_lines_by_seller(
     asked = snapshot(order, chosen)
     if all(chosen.get(line.line_id, 0) == order.units_left(line.line_id) for line in order.lines):
         whole = cancellations.cancel_by_seller(opening, at, CancelOrder(order.id, reason, comment))
-        return replace(whole, cancellation=replace(whole.cancellation, lines=asked))
+        return replace(whole, request=replace(whole.request, lines=asked))
 
     refund = refund_quote(order, at.ledger, chosen)
     voided = order.amount_paid.minor == 0
@@ -117,4 +117,4 @@ def cancel_lines_by_seller(
         f"({SELLER_CANCEL_REASONS[reason]}).{paid_back} The rest of your order goes on."
     )
     notes = (to_buyer(c, NotificationKind.ORDER_CANCELLED, text, now),)
-    return cancellations.CancellationOutcome(c, new_order, record, notes, new_ledger)
+    return Outcome(c, new_order, (record,), notes, new_ledger)

@@ -29,7 +29,7 @@ from models.policy import WEEKENDS_ONLY, BusinessCalendar, seller_response_windo
 if TYPE_CHECKING:
     from models.orders import Order
     from models.policy import CategoryPolicy
-    from models.refund_ledger import RefundBreakdown
+    from models.refund_ledger import RefundBreakdown, RefundLedger
 
 
 class RequestKind(Enum):
@@ -202,6 +202,22 @@ def after_step(r: Q, record: TimelineRecord[Any, Any], **changes: object) -> Q:
     """The request after one step of any kind: its status and its timeline follow the record."""
     timeline = (*r.timeline, record)
     return replace(r, status=record.to_status, timeline=timeline, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[Q]):
+    """What one step of any kind decided, written whole or not at all: the request as it now
+    is, its order as it now is, the records the step appended to the request's timeline (in
+    order) and its notifications."""
+
+    request: Q
+    order: Order
+    records: tuple[TimelineRecord[Any, Any], ...]
+    notifications: tuple[Notification, ...]
+    ledger: RefundLedger | None = None  # the ledger after the refund this step booked, if any
+    superseded: tuple[Q, ...] = ()  # R5: rejections closed by a second request
+    new_orders: tuple[Order, ...] = ()  # P4: the replacement order this step placed
+    moved_orders: tuple[tuple[Order, Order], ...] = ()  # P4: a replacement order it moved
 
 
 def to_buyer(r: OpenedRequest[Any, Any], kind: Enum, text: str, now: datetime) -> Notification:

@@ -12,13 +12,12 @@ the same instant conflict and the loser reruns on the state that won (storage/or
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
 
-from models import access, commands, events
+from models import access, commands
 from models import after_sale_decisions as decisions
 from models import after_sale_shipping as shipping
 from models.actors import Actor
@@ -35,7 +34,7 @@ from models.refund_ledger import RefundBreakdown
 from models.requests import Opening
 from models.ticket_facts import facts_of_after_sale
 from services.request_reads import RequestReads
-from services.request_writes import Decided, KindOfRequest, OnWrite, admit
+from services.request_writes import Change, Decided, KindOfRequest, OnWrite, admit
 from storage import after_sales as store
 from storage import orders as order_store
 from storage import policies, replacement_orders
@@ -63,12 +62,6 @@ _STEPS: dict[type[commands.AfterSaleCommand], Callable[[Step, Any], AfterSaleOut
     commands.DecideAppeal: decisions.decide_appeal,
     commands.RecordReplacementDelivered: shipping.replacement_delivered,
 }
-
-
-@dataclass(frozen=True)
-class _Change:
-    outcome: AfterSaleOutcome
-    before: AfterSaleRequest | None  # None: a new request
 
 
 Cases = dict[str, AfterSalesCase]  # each order's case, by order id
@@ -111,7 +104,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, store.AfterS
             opening = Opening(book.for_order(order.categories), now, new_id)
             outcome = refund_without_request(case, actor, c, opening)
         case.apply(outcome)
-        return (await self._write(session, actor, cases, [_Change(outcome, None)]))[0]
+        return (await self._write(session, actor, cases, [Change(outcome, None)]))[0]
 
     async def _take(
         self, actor: Actor, c: commands.AfterSaleCommand, r: AfterSaleRequest, session: Session
@@ -225,11 +218,11 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, store.AfterS
             outcome = move(Step(r, case.order, case.ledger, actor, now, case.replacement_order(r)))
             if outcome is not None:
                 case.apply(outcome)
-                changes.append(_Change(outcome, r))
+                changes.append(Change(outcome, r))
         return await self._write(session, actor, cases, changes)
 
     async def _write(
-        self, session: Session, actor: Actor, cases: Cases, changes: list[_Change]
+        self, session: Session, actor: Actor, cases: Cases, changes: list[Change[AfterSaleRequest]]
     ) -> list[AfterSaleRequest]:
         """The one write path: requests (with their timeline records), the requests a second
         request closed, orders, ledgers, tab counters, notifications, the requests' tickets and
@@ -243,14 +236,10 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, store.AfterS
         moved = [m for ch in changes for m in ch.outcome.moved_orders]
         await replacement_orders.write(self.db, actor, placed, moved, self.clock.now(), session)
         decided = Decided(
-            [(ch.before, ch.outcome.request) for ch in changes],
+            changes,
             # Every step writes its order with the ledger, paying or not: the claim on the case.
             [(case.order_before, case.order) for case in touched],
             {case.order.id: case.claim for case in touched},
-            [n for ch in changes for n in ch.outcome.notifications],
-            # The live feed's events: one per timeline record (H3); each request's ticket opens
-            # or follows it, a closed one too (H1).
-            [e for ch in changes for e in events.of_after_sale(ch.outcome)],
             [
                 (cases[ch.outcome.request.order_id].as_read(r.id), r)
                 for ch in changes

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from contextlib import suppress
-from dataclasses import dataclass
 from typing import Any
 
 from bson import ObjectId
 
-from models import access, commands, events, line_cancels
+from models import access, commands, line_cancels
 from models import cancellations as domain
 from models.actors import Actor
 from models.cancellations import Cancellation, CancellationOutcome, CancellationTab, OnOrder
@@ -27,7 +26,7 @@ from models.refund_ledger import RefundBreakdown
 from models.requests import Opening
 from models.ticket_facts import facts_of_cancellation
 from services.request_reads import RequestReads
-from services.request_writes import Decided, KindOfRequest, OnWrite, admit
+from services.request_writes import Change, Decided, KindOfRequest, OnWrite, admit
 from storage import cancellations as store
 from storage import orders as order_store
 from storage import policies
@@ -51,13 +50,8 @@ STEPS: Mapping[type[commands.Command], Callable[[Any, OnOrder, Any], Cancellatio
 }
 
 
-@dataclass(frozen=True)
-class _Change:
-    """A decided outcome and the state it was decided from (written with compare-and-set)."""
-
-    outcome: CancellationOutcome
-    cancellation_before: Cancellation | None  # None: a new request
-    order_before: Order
+# A step's change, and its order as read (the state the order is written against).
+_ChangeOnOrder = tuple[Change[Cancellation], Order]
 
 
 def new_cancellation_id() -> str:
@@ -98,7 +92,7 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, store.Canc
         policy, now = book.for_order(order.categories), self.clock.now()
         opening = Opening(policy, now, new_cancellation_id(), book.calendar)
         outcome = STEPS[type(c)](opening, OnOrder(order, ledger, actor, now), c)
-        return (await self._write(session, actor, [_Change(outcome, None, order)]))[0]
+        return (await self._write(session, actor, [(Change(outcome, None), order)]))[0]
 
     async def _take(
         self, actor: Actor, c: commands.Command, before: Cancellation, session: Session
@@ -106,7 +100,7 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, store.Canc
         """A command on a waiting request, decided on its order as read in the transaction."""
         order, ledger = await self.order(before.order_id, session)
         outcome = STEPS[type(c)](before, OnOrder(order, ledger, actor, self.clock.now()), c)
-        return (await self._write(session, actor, [_Change(outcome, before, order)]))[0]
+        return (await self._write(session, actor, [(Change(outcome, before), order)]))[0]
 
     async def auto_accept(self, actor: Actor, ids: list[str]) -> list[Cancellation]:
         """C6: these requests, if still waiting past their response window, accepted by the
@@ -122,7 +116,7 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, store.Canc
                 order, ledger = orders[c.order_id]
                 with suppress(DomainError):  # decided by someone else, or not due after all
                     outcome = domain.auto_accept(c, OnOrder(order, ledger, actor, now))
-                    changes.append(_Change(outcome, c, order))
+                    changes.append((Change(outcome, c), order))
             return await self._write(session, actor, changes)
 
         shops = await shops_of(self.db, self.db.cancellations, ids)
@@ -148,7 +142,7 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, store.Canc
                 at = OnOrder(order, ledger, actor, now)
                 with suppress(DomainError):  # paid or cancelled since it was found due
                     outcome = domain.cancel_by_system(opening, at, CancelUnpaidOrder(order.id))
-                    changes.append(_Change(outcome, None, order))
+                    changes.append((Change(outcome, None), order))
             return await self._write(session, actor, changes)
 
         shops = await shops_of(self.db, self.db.orders, order_ids)
@@ -172,15 +166,13 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, store.Canc
     # ---- the one write path --------------------------------------------------------------
 
     async def _write(
-        self, session: Session, actor: Actor, changes: list[_Change]
+        self, session: Session, actor: Actor, changes: list[_ChangeOnOrder]
     ) -> list[Cancellation]:
         """The one write path (services/request_writes.py), each order with the ledger its
         cancellation booked, from states read in the caller's transaction."""
         decided = Decided(
-            [(ch.cancellation_before, ch.outcome.cancellation) for ch in changes],
-            [(ch.order_before, ch.outcome.order) for ch in changes],
-            {ch.order_before.id: ch.outcome.ledger for ch in changes if ch.outcome.ledger},
-            [n for ch in changes for n in ch.outcome.notifications],
-            [events.of_cancellation(ch.outcome) for ch in changes],
+            [ch for ch, _ in changes],
+            [(order, ch.outcome.order) for ch, order in changes],
+            {order.id: ch.outcome.ledger for ch, order in changes if ch.outcome.ledger},
         )
         return await self.record(session, actor, decided)

@@ -21,15 +21,14 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Generic, TypeVar
 
-from models import access
+from models import access, events
 from models.actors import Actor, ActorKind
 from models.clock import Clock
 from models.commands import Command, Opening, fingerprint
 from models.errors import NotFound
-from models.events import StatusEvent
-from models.notifications import Notification
 from models.orders import Order
 from models.refund_ledger import RefundLedger
+from models.requests import Outcome
 from models.tickets import RequestFacts
 from services.refunds import announce, instructions
 from services.ticket_sync import RequestChange, on_requests_written
@@ -63,16 +62,23 @@ def admit(actor: Actor, order: Order, permit: access.Permit) -> None:
 
 
 @dataclass(frozen=True)
-class Decided(Generic[R]):
-    """What a batch of steps decided, written together: the requests (as read, None for a new
-    one; as decided), the orders (as read, as decided) with the ledgers they book by order id,
-    the notifications, the status events, and the requests `closed` on the way (R5)."""
+class Change(Generic[R]):
+    """What one step decided, and the request as read that it was decided from (None: a new
+    one; the state it is written against, with compare-and-set)."""
 
-    requests: Sequence[tuple[R | None, R]]
+    outcome: Outcome[R]
+    before: R | None
+
+
+@dataclass(frozen=True)
+class Decided(Generic[R]):
+    """What a batch of steps decided, written together: each step's change (its request, its
+    notifications and its status events), the orders (as read, as decided) with the ledgers
+    they book by order id, and the requests `closed` on the way (R5)."""
+
+    changes: Sequence[Change[R]]
     orders: Sequence[tuple[Order, Order]]
     ledgers: Mapping[str, RefundLedger]
-    notes: Sequence[Notification]
-    status_events: Sequence[StatusEvent]
     closed: Sequence[tuple[R, R]] = ()
 
 
@@ -162,11 +168,12 @@ class RequestWrites(Generic[R]):
         """What a batch decided, in the caller's transaction, from states read in it: new
         requests inserted, moved ones (and those closed) saved with compare-and-set against the
         state they were decided on, then their effects; the decided ones as saved, in order."""
+        requests = [(ch.before, ch.outcome.request) for ch in decided.changes]
         if self.on_write is not None:
-            await self.on_write(session, actor, list(decided.requests))
+            await self.on_write(session, actor, requests)
         await order_store.save_many(self.db, list(decided.orders), session, decided.ledgers)
-        created = [after for before, after in decided.requests if before is None]
-        moved = [(before, after) for before, after in decided.requests if before is not None]
+        created = [after for before, after in requests if before is None]
+        moved = [(before, after) for before, after in requests if before is not None]
         moved += decided.closed
         # Every refund a request decides, whatever the kind, is written in the request's own
         # document, in the same statement as its change (services/refunds.py).
@@ -179,13 +186,16 @@ class RequestWrites(Generic[R]):
         tab_moves = [(before.shop_id, before.tab, after.tab) for before, after in moved]
         tab_moves += [(r.shop_id, None, r.tab) for r in created]
         await tab_counts.move(self.db, self.kind.section, tab_moves, session)
-        # H3: the request's events first, then (H1) its ticket opens or follows it and appends
-        # the ticket's events: all in the same transaction, numbered in that order. Each
-        # change's notice rides on its status event's document (storage/events.py).
-        await event_log.append_many(self.db, list(decided.status_events), session, decided.notes)
+        # H3: the request's events first (one per timeline record, a closed request's too),
+        # then (H1) its ticket opens or follows it and appends the ticket's events: all in the
+        # same transaction, numbered in that order. Each change's notice rides on its status
+        # event's document (storage/events.py).
+        status_events = [e for ch in decided.changes for e in events.of_outcome(ch.outcome)]
+        notes = [n for ch in decided.changes for n in ch.outcome.notifications]
+        await event_log.append_many(self.db, status_events, session, notes)
         changed = [RequestChange(self.kind.facts(r), created=True) for r in created]
         changed += [RequestChange(self.kind.facts(after), created=False) for _, after in moved]
         await on_requests_written(self.db, session, actor, changed, now)
         await announce(self.db, session, actor, refunds)
         by_id = {r.id: r for r in [*created, *saved]}
-        return [by_id[after.id] for _, after in decided.requests]
+        return [by_id[after.id] for _, after in requests]

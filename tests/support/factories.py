@@ -110,12 +110,12 @@ async def pending_requests(db: Database, shop_id: str, requested_at: list[dateti
 
     async def work(session: object) -> None:
         await db.orders.insert_many([order_doc(o.order) for o in outcomes], session=session)
-        await cancellation_store.REQUESTS.insert_many(
-            db, [o.cancellation for o in outcomes], session
-        )
-        moves = [(shop_id, None, o.cancellation.tab) for o in outcomes]
+        await cancellation_store.REQUESTS.insert_many(db, [o.request for o in outcomes], session)
+        moves = [(shop_id, None, o.request.tab) for o in outcomes]
         await tab_counts.move(db, KIND.section, moves, session)
-        await event_log.append_many(db, [events.of_cancellation(o) for o in outcomes], session)
+        await event_log.append_many(
+            db, [e for o in outcomes for e in events.of_outcome(o)], session
+        )
 
     await db.transaction(work)
-    return [o.cancellation.id for o in outcomes]
+    return [o.request.id for o in outcomes]

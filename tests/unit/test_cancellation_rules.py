@@ -116,8 +116,8 @@ def pending(
     """A buyer's request after the unconditional window, waiting for the seller (C2)."""
     now = asked_at or PLACED + 2 * HOUR
     out = buyer_asks(make_order(), now, policy=policy)
-    assert out.cancellation.status is CancellationStatus.PENDING
-    return out.cancellation, out.order
+    assert out.request.status is CancellationStatus.PENDING
+    return out.request, out.order
 
 
 def buyer_notes(out: CancellationOutcome) -> list:
@@ -136,13 +136,13 @@ def test_c1_buyer_cancels_at_once_inside_unconditional_window() -> None:
     now = PLACED + HOUR - MS
     out = buyer_asks(order, now)
 
-    c = out.cancellation
+    c = out.request
     assert c.status is CancellationStatus.CANCELLED
     assert c.initiator is Initiator.BUYER
     assert c.resolved_at == now
     assert c.respond_by is None
-    assert out.record.from_status is None
-    assert out.record.action is CancellationAction.CANCEL_AT_ONCE
+    assert out.records[0].from_status is None
+    assert out.records[0].action is CancellationAction.CANCEL_AT_ONCE
     assert out.order.fulfilment_state is FulfilmentState.CANCELLED
     assert out.order.cancelled_at == now
     assert out.order.payment_state is PaymentState.REFUNDED
@@ -154,8 +154,8 @@ def test_c1_buyer_cancels_at_once_inside_unconditional_window() -> None:
 
 def test_c1_window_end_is_exclusive_and_turns_into_a_request() -> None:
     out = buyer_asks(make_order(), PLACED + HOUR)
-    assert out.cancellation.status is CancellationStatus.PENDING
-    assert out.record.action is CancellationAction.REQUEST
+    assert out.request.status is CancellationStatus.PENDING
+    assert out.records[0].action is CancellationAction.REQUEST
 
 
 def test_c1_window_comes_from_the_policy() -> None:
@@ -163,10 +163,8 @@ def test_c1_window_comes_from_the_policy() -> None:
     long = CategoryPolicy(unconditional_cancel_window=timedelta(hours=3))
     at = PLACED + timedelta(minutes=30)
 
-    assert buyer_asks(make_order(), at, policy=short).cancellation.status is (
-        CancellationStatus.PENDING
-    )
-    assert buyer_asks(make_order(), at, policy=long).cancellation.status is (
+    assert buyer_asks(make_order(), at, policy=short).request.status is (CancellationStatus.PENDING)
+    assert buyer_asks(make_order(), at, policy=long).request.status is (
         CancellationStatus.CANCELLED
     )
 
@@ -177,8 +175,8 @@ def test_c1_a_zero_window_sends_every_paid_cancellation_to_the_seller() -> None:
     none = CategoryPolicy(unconditional_cancel_window=timedelta(0))
     for at in (PLACED - timedelta(seconds=1), PLACED, PLACED + MS):
         out = buyer_asks(make_order(), at, policy=none)
-        assert out.cancellation.status is CancellationStatus.PENDING
-        assert out.record.action is CancellationAction.REQUEST
+        assert out.request.status is CancellationStatus.PENDING
+        assert out.records[0].action is CancellationAction.REQUEST
 
 
 def test_c1_cash_on_delivery_cancel_at_once_refunds_nothing() -> None:
@@ -187,11 +185,11 @@ def test_c1_cash_on_delivery_cancel_at_once_refunds_nothing() -> None:
 
     out = buyer_asks(order, PLACED + timedelta(minutes=5))
 
-    assert out.cancellation.status is CancellationStatus.CANCELLED
+    assert out.request.status is CancellationStatus.CANCELLED
     assert out.order.fulfilment_state is FulfilmentState.CANCELLED
     assert out.order.payment_state is PaymentState.VOIDED
     assert out.order.refunded == Money(0, "USD")
-    refund = out.cancellation.refund
+    refund = out.request.refund
     assert refund is not None
     assert refund.items == Money(0, "USD")
     assert refund.shipping == Money(0, "USD")
@@ -202,13 +200,13 @@ def test_c1_unpaid_order_cancels_at_once_with_no_refund_even_after_window() -> N
     order = make_order(FulfilmentState.UNPAID, payment_due_at=PLACED + 24 * HOUR)
     out = buyer_asks(order, PLACED + 5 * HOUR)
 
-    assert out.cancellation.status is CancellationStatus.CANCELLED
-    assert out.record.action is CancellationAction.CANCEL_AT_ONCE
+    assert out.request.status is CancellationStatus.CANCELLED
+    assert out.records[0].action is CancellationAction.CANCEL_AT_ONCE
     assert out.order.fulfilment_state is FulfilmentState.CANCELLED
     assert out.order.payment_state is PaymentState.VOIDED
     assert out.order.refunded == Money(0, "USD")
-    assert out.cancellation.refund is not None
-    assert out.cancellation.refund.total == Money(0, "USD")
+    assert out.request.refund is not None
+    assert out.request.refund.total == Money(0, "USD")
 
 
 def test_c1_eligibility_tells_the_buyer_what_the_button_will_do() -> None:
@@ -229,7 +227,7 @@ def test_c2_after_window_becomes_request_waiting_for_seller() -> None:
     now = PLACED + 2 * HOUR
     out = buyer_asks(order, now, reason="ORDERED_BY_MISTAKE", note="  wrong size  ")
 
-    c = out.cancellation
+    c = out.request
     assert c.status is CancellationStatus.PENDING
     assert c.tab is CancellationTab.TO_PROCEED
     assert c.reason == "ORDERED_BY_MISTAKE"
@@ -265,7 +263,7 @@ def test_c2_next_action_is_none_once_decided() -> None:
         on_order(order, SELLER, c.requested_at + HOUR),
         commands.RejectCancellation(c.id, "CUSTOM_MADE", None),
     )
-    assert out.cancellation.next_action is None
+    assert out.request.next_action is None
 
 
 def test_c2_second_request_while_one_waits_is_refused() -> None:
@@ -280,12 +278,12 @@ def test_c2_buyer_withdraws_a_pending_request() -> None:
     now = c.requested_at + 3 * HOUR
     out = withdraw(c, on_order(order, BUYER, now), commands.WithdrawCancellation(c.id))
 
-    assert out.cancellation.status is CancellationStatus.WITHDRAWN
-    assert out.cancellation.tab is CancellationTab.CLOSED
-    assert out.cancellation.resolved_at == now
-    assert out.cancellation.respond_by == c.respond_by  # kept once decided
-    assert out.cancellation.next_action is None
-    assert out.record.from_status is CancellationStatus.PENDING
+    assert out.request.status is CancellationStatus.WITHDRAWN
+    assert out.request.tab is CancellationTab.CLOSED
+    assert out.request.resolved_at == now
+    assert out.request.respond_by == c.respond_by  # kept once decided
+    assert out.request.next_action is None
+    assert out.records[0].from_status is CancellationStatus.PENDING
     assert out.order.open_cancellation_id is None
     assert out.order.rejected_cancellation_id is None
     assert out.order.fulfilment_state is FulfilmentState.AWAITING_SHIPMENT
@@ -293,7 +291,7 @@ def test_c2_buyer_withdraws_a_pending_request() -> None:
     assert (note.recipient, note.kind) == (Recipient.SHOP, NotificationKind.CANCELLATION_WITHDRAWN)
     # Withdrawn is not a rejection: the buyer may ask again.
     again = buyer_asks(out.order, now + MS, new_id="can-2")
-    assert again.cancellation.status is CancellationStatus.PENDING
+    assert again.request.status is CancellationStatus.PENDING
 
 
 def test_c2_seller_cannot_withdraw_the_buyers_request() -> None:
@@ -313,7 +311,7 @@ def test_c2_withdraw_is_refused_once_the_response_window_closed() -> None:
 
 def test_c2_comment_longer_than_500_characters_is_refused() -> None:
     ok = buyer_asks(make_order(), PLACED + 2 * HOUR, note="x" * COMMENT_MAX_LENGTH)
-    assert ok.cancellation.note == "x" * 500
+    assert ok.request.note == "x" * 500
     with pytest.raises(ValidationFailed) as err:
         buyer_asks(make_order(), PLACED + 2 * HOUR, note="x" * (COMMENT_MAX_LENGTH + 1))
     assert err.value.field == "note"
@@ -376,13 +374,13 @@ def test_c4_accept_cancels_order_and_refunds_everything_paid() -> None:
     now = c.requested_at + 5 * HOUR
     out = accept(c, on_order(order, SELLER, now), commands.AcceptCancellation(c.id))
 
-    new_c = out.cancellation
+    new_c = out.request
     assert new_c.status is CancellationStatus.CANCELLED
     assert new_c.tab is CancellationTab.COMPLETED
     assert new_c.resolved_at == now
     assert new_c.respond_by == c.respond_by  # kept once decided
     assert new_c.next_action is None
-    assert out.record.from_status is CancellationStatus.PENDING
+    assert out.records[0].from_status is CancellationStatus.PENDING
     assert new_c.refund is not None
     assert new_c.refund.items == Money(ITEMS_MINOR, "USD")
     assert new_c.refund.shipping == Money(SHIPPING_MINOR, "USD")
@@ -399,18 +397,18 @@ def test_c4_accept_cancels_order_and_refunds_everything_paid() -> None:
 
 def test_c4_accept_of_cash_on_delivery_order_refunds_nothing() -> None:
     asked = buyer_asks(make_order(method=PaymentMethod.CASH_ON_DELIVERY), PLACED + 2 * HOUR)
-    assert asked.cancellation.status is CancellationStatus.PENDING
+    assert asked.request.status is CancellationStatus.PENDING
     out = accept(
-        asked.cancellation,
+        asked.request,
         on_order(asked.order, SELLER, PLACED + 3 * HOUR),
-        commands.AcceptCancellation(asked.cancellation.id),
+        commands.AcceptCancellation(asked.request.id),
     )
 
     assert out.order.fulfilment_state is FulfilmentState.CANCELLED
     assert out.order.payment_state is PaymentState.VOIDED
     assert out.order.refunded == Money(0, "USD")
-    assert out.cancellation.refund is not None
-    assert out.cancellation.refund.total == Money(0, "USD")
+    assert out.request.refund is not None
+    assert out.request.refund.total == Money(0, "USD")
 
 
 def test_c4_buyer_cannot_accept_their_own_request() -> None:
@@ -429,9 +427,9 @@ def test_c4_accept_of_a_decided_request_is_refused_as_not_pending() -> None:
     )
     with pytest.raises(NotPending) as err:
         accept(
-            done.cancellation,
+            done.request,
             on_order(done.order, SELLER, c.requested_at + 2 * HOUR),
-            commands.AcceptCancellation(done.cancellation.id),
+            commands.AcceptCancellation(done.request.id),
         )
     assert err.value.current_state == "REJECTED"
 
@@ -468,7 +466,7 @@ def test_c5_reject_keeps_the_order_going() -> None:
         commands.RejectCancellation(c.id, "AGREED_WITH_BUYER", "  spoke on chat  "),
     )
 
-    new_c = out.cancellation
+    new_c = out.request
     assert new_c.status is CancellationStatus.REJECTED
     assert new_c.tab is CancellationTab.CLOSED
     assert new_c.rejection_reason == "AGREED_WITH_BUYER"
@@ -495,8 +493,8 @@ def test_c5_comment_is_optional_and_blank_is_none() -> None:
         on_order(order, SELLER, c.requested_at + HOUR),
         commands.RejectCancellation(c.id, "OTHER", "   "),
     )
-    assert out.cancellation.rejection_comment is None
-    assert out.record.comment is None
+    assert out.request.rejection_comment is None
+    assert out.records[0].comment is None
 
 
 def test_c5_comment_longer_than_500_characters_is_refused() -> None:
@@ -505,7 +503,7 @@ def test_c5_comment_longer_than_500_characters_is_refused() -> None:
     ok = reject(
         c, on_order(order, SELLER, now), commands.RejectCancellation(c.id, "OTHER", "y" * 500)
     )
-    assert ok.cancellation.rejection_comment == "y" * 500
+    assert ok.request.rejection_comment == "y" * 500
     with pytest.raises(ValidationFailed) as err:
         reject(
             c, on_order(order, SELLER, now), commands.RejectCancellation(c.id, "OTHER", "y" * 501)
@@ -551,15 +549,15 @@ def test_c6_seller_silence_auto_accepts_after_48h() -> None:
         auto_accept(c, on_order(order, EXPIRY_WORKER, deadline - MS))
 
     out = auto_accept(c, on_order(order, EXPIRY_WORKER, deadline))
-    assert out.cancellation.status is CancellationStatus.CANCELLED
-    assert out.cancellation.tab is CancellationTab.COMPLETED
+    assert out.request.status is CancellationStatus.CANCELLED
+    assert out.request.tab is CancellationTab.COMPLETED
     assert out.order.fulfilment_state is FulfilmentState.CANCELLED
     assert out.order.refunded == Money(GRAND_MINOR, "USD")
-    assert out.record.actor_kind is ActorKind.PLATFORM
-    assert out.record.actor_id == "expiry-worker"
-    assert out.record.action is CancellationAction.AUTO_ACCEPT
-    assert out.record.reason == AUTO_ACCEPT_REASON
-    assert out.record.deadline == deadline
+    assert out.records[0].actor_kind is ActorKind.PLATFORM
+    assert out.records[0].actor_id == "expiry-worker"
+    assert out.records[0].action is CancellationAction.AUTO_ACCEPT
+    assert out.records[0].reason == AUTO_ACCEPT_REASON
+    assert out.records[0].deadline == deadline
     # Both sides learn it happened: the buyer (C9) and the silent shop.
     assert [n.recipient for n in out.notifications] == [Recipient.BUYER, Recipient.SHOP]
     assert {n.kind for n in out.notifications} == {NotificationKind.ORDER_CANCELLED}
@@ -574,8 +572,8 @@ def test_c6_response_window_comes_from_the_policy() -> None:
     with pytest.raises(InvalidTransition):
         auto_accept(c, on_order(order, EXPIRY_WORKER, deadline - MS))
     out = auto_accept(c, on_order(order, EXPIRY_WORKER, deadline))
-    assert out.cancellation.status is CancellationStatus.CANCELLED
-    assert out.record.deadline == deadline
+    assert out.request.status is CancellationStatus.CANCELLED
+    assert out.records[0].deadline == deadline
 
 
 def test_c6_seller_cannot_decide_after_the_window_closed() -> None:
@@ -585,10 +583,10 @@ def test_c6_seller_cannot_decide_after_the_window_closed() -> None:
 
     assert accept(
         c, on_order(order, SELLER, last_moment), commands.AcceptCancellation(c.id)
-    ).cancellation.status is (CancellationStatus.CANCELLED)
+    ).request.status is (CancellationStatus.CANCELLED)
     assert reject(
         c, on_order(order, SELLER, last_moment), commands.RejectCancellation(c.id, "OTHER", None)
-    ).cancellation.status is (CancellationStatus.REJECTED)
+    ).request.status is (CancellationStatus.REJECTED)
     with pytest.raises(ResponseWindowClosed) as err:
         accept(c, on_order(order, SELLER, c.respond_by), commands.AcceptCancellation(c.id))
     assert err.value.deadline == c.respond_by
@@ -614,9 +612,7 @@ def test_c6_auto_accept_of_a_decided_request_is_refused() -> None:
         c, on_order(order, BUYER, c.requested_at + HOUR), commands.WithdrawCancellation(c.id)
     )
     with pytest.raises(NotPending):
-        auto_accept(
-            done.cancellation, on_order(done.order, EXPIRY_WORKER, c.requested_at + 49 * HOUR)
-        )
+        auto_accept(done.request, on_order(done.order, EXPIRY_WORKER, c.requested_at + 49 * HOUR))
 
 
 # --- C7 -----------------------------------------------------------------------------------
@@ -631,7 +627,7 @@ def test_c7_seller_cancel_refunds_and_notifies_buyer() -> None:
         commands.CancelOrder(order.id, "OUT_OF_STOCK", "last one broke"),
     )
 
-    c = out.cancellation
+    c = out.request
     assert c.status is CancellationStatus.CANCELLED
     assert c.initiator is Initiator.SELLER
     assert c.reason == "OUT_OF_STOCK"
@@ -692,10 +688,10 @@ def test_c8_system_cancels_unpaid_order_after_payment_window_and_notifies_seller
         commands.CancelUnpaidOrder(order.id),
     )
 
-    c = out.cancellation
+    c = out.request
     assert c.status is CancellationStatus.CANCELLED
     assert c.initiator is Initiator.PLATFORM
-    assert out.record.actor_kind is ActorKind.PLATFORM
+    assert out.records[0].actor_kind is ActorKind.PLATFORM
     assert out.order.fulfilment_state is FulfilmentState.CANCELLED
     assert out.order.payment_state is PaymentState.VOIDED
     assert out.order.refunded == Money(0, "USD")
@@ -744,7 +740,7 @@ def test_c8_only_the_platform_cancels_for_non_payment() -> None:
         on_order(order, PLATFORM, PLACED + 2 * HOUR),
         commands.CancelUnpaidOrder(order.id),
     )
-    assert out.cancellation.reason == "NON_PAYMENT"
+    assert out.request.reason == "NON_PAYMENT"
 
 
 # --- C9 -----------------------------------------------------------------------------------
@@ -776,19 +772,19 @@ def _every_way_to_cancel() -> dict[str, CancellationOutcome]:
 def test_c9_buyer_is_notified_whenever_the_order_is_cancelled() -> None:
     for rule, out in _every_way_to_cancel().items():
         assert out.order.fulfilment_state is FulfilmentState.CANCELLED, rule
-        assert out.cancellation.status is CancellationStatus.CANCELLED, rule
+        assert out.request.status is CancellationStatus.CANCELLED, rule
         notes = buyer_notes(out)
         assert len(notes) == 1, rule
         assert notes[0].recipient_id == "buyer-1", rule
         assert notes[0].kind is NotificationKind.ORDER_CANCELLED, rule
         assert notes[0].order_id == "ord-1", rule
-        assert notes[0].request_id == out.cancellation.id, rule
-        assert notes[0].at == out.record.at, rule
+        assert notes[0].request_id == out.request.id, rule
+        assert notes[0].at == out.records[0].at, rule
 
 
 def test_c9_refund_in_the_buyers_notice_equals_what_was_paid() -> None:
     for rule, out in _every_way_to_cancel().items():
-        refund = out.cancellation.refund
+        refund = out.request.refund
         assert refund is not None, rule
         assert refund.total == out.order.refunded, rule
         assert refund.items.minor + refund.shipping.minor == refund.total.minor, rule
@@ -812,10 +808,10 @@ def test_c2_timeline_has_one_record_per_transition_with_who_and_why() -> None:
     assert first.deadline is None
 
     out = auto_accept(c, on_order(order, EXPIRY_WORKER, c.respond_by + HOUR))
-    assert len(out.cancellation.timeline) == 2
-    assert out.cancellation.timeline[0] == first
-    last = out.cancellation.timeline[-1]
-    assert last == out.record
+    assert len(out.request.timeline) == 2
+    assert out.request.timeline[0] == first
+    last = out.request.timeline[-1]
+    assert last == out.records[0]
     assert (last.from_status, last.to_status) == (
         CancellationStatus.PENDING,
         CancellationStatus.CANCELLED,
@@ -831,8 +827,8 @@ def test_c5_timeline_record_of_a_rejection_carries_reason_and_comment() -> None:
         on_order(order, SELLER, c.requested_at + HOUR),
         commands.RejectCancellation(c.id, "CUSTOM_MADE", "already cut"),
     )
-    assert len(out.cancellation.timeline) == 2
-    record = out.cancellation.timeline[-1]
+    assert len(out.request.timeline) == 2
+    record = out.request.timeline[-1]
     assert record.actor_kind is ActorKind.SELLER_AGENT
     assert record.actor_id == "agent-7"
     assert record.action is CancellationAction.REJECT
@@ -845,8 +841,8 @@ def test_c5_timeline_record_of_a_rejection_carries_reason_and_comment() -> None:
 
 def test_c1_timeline_of_an_immediate_cancel_is_a_single_record() -> None:
     out = buyer_asks(make_order(), PLACED + MS, note="oops")
-    (record,) = out.cancellation.timeline
-    assert record == out.record
+    (record,) = out.request.timeline
+    assert record == out.records[0]
     assert (record.from_status, record.to_status) == (None, CancellationStatus.CANCELLED)
     assert record.comment == "oops"
     assert record.reason == "CHANGED_MIND"
@@ -873,9 +869,9 @@ def test_c2_tab_follows_the_status() -> None:
             c, on_order(order, BUYER, c.requested_at + HOUR), commands.WithdrawCancellation(c.id)
         ),
     ]
-    for cancellation in [c, *(o.cancellation for o in outcomes)]:
+    for cancellation in [c, *(o.request for o in outcomes)]:
         assert cancellation.tab is TAB_OF_STATUS[cancellation.status]
-    assert [o.cancellation.tab for o in outcomes] == [
+    assert [o.request.tab for o in outcomes] == [
         CancellationTab.COMPLETED,
         CancellationTab.CLOSED,
         CancellationTab.CLOSED,
@@ -977,7 +973,7 @@ def test_c4_accepting_leaves_the_input_objects_as_they_were() -> None:
     out = accept(
         c, on_order(order, SELLER, c.requested_at + HOUR), commands.AcceptCancellation(c.id)
     )
-    assert out.cancellation is not c
+    assert out.request is not c
     assert c.status is CancellationStatus.PENDING
     assert len(c.timeline) == 1
     assert order.fulfilment_state is FulfilmentState.AWAITING_SHIPMENT
@@ -988,7 +984,7 @@ def test_c4_accepting_leaves_the_input_objects_as_they_were() -> None:
 def test_c1_refund_is_exact_in_a_zero_exponent_currency() -> None:
     order = make_order(currency="JPY")
     out = buyer_asks(order, PLACED + MS)
-    refund = out.cancellation.refund
+    refund = out.request.refund
     assert refund is not None
     assert refund.items == Money(ITEMS_MINOR, "JPY")
     assert refund.shipping == Money(SHIPPING_MINOR, "JPY")

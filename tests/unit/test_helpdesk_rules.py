@@ -145,7 +145,7 @@ def test_h1_buyer_cancellation_request_opens_new_cancellation_request_ticket() -
         on_order(order(), BUYER, NOW),
         RequestCancellation((order()).id, "CHANGED_MIND", None),
     )
-    f = facts_of_cancellation(out.cancellation)
+    f = facts_of_cancellation(out.request)
     assert (f.kind, f.initiator, f.phase) == (
         RequestKind.CANCELLATION,
         RequestInitiator.BUYER,
@@ -153,7 +153,7 @@ def test_h1_buyer_cancellation_request_opens_new_cancellation_request_ticket() -
     )
     assert f.amount == usd(2 * 2500 + 1000)  # the items' price, shipping aside
     assert f.categories == ("cutlery", "kitchen")
-    assert f.deadline == out.cancellation.respond_by
+    assert f.deadline == out.request.respond_by
     t = ticket(f)
     assert (t.subject, t.facts.order_id, t.facts.request_id) == (
         "New Cancellation Request",
@@ -168,7 +168,7 @@ def test_h1_system_cancellation_opens_open_notification_ticket() -> None:
         on_order(order(FulfilmentState.UNPAID), PLATFORM, NOW),
         CancelUnpaidOrder((order(FulfilmentState.UNPAID)).id),
     )
-    f = facts_of_cancellation(out.cancellation)
+    f = facts_of_cancellation(out.request)
     assert (f.initiator, f.phase) == (RequestInitiator.PLATFORM, RequestPhase.FINAL)
     t = open_ticket(f, PLATFORM, "tkt_2", NOW)
     assert t is not None
@@ -191,8 +191,8 @@ def test_h1_no_ticket_for_what_needs_nobody() -> None:
         on_order(order(), BUYER, NOW - timedelta(hours=23, minutes=30)),
         RequestCancellation((order()).id, "CHANGED_MIND", None),
     )
-    assert at_once.cancellation.status is cancel_domain.CancellationStatus.CANCELLED  # C1
-    assert open_ticket(facts_of_cancellation(at_once.cancellation), BUYER, "t", NOW) is None
+    assert at_once.request.status is cancel_domain.CancellationStatus.CANCELLED  # C1
+    assert open_ticket(facts_of_cancellation(at_once.request), BUYER, "t", NOW) is None
     seller = facts(initiator=RequestInitiator.SELLER, phase=RequestPhase.FINAL)
     assert open_ticket(seller, AGENT, "t", NOW) is None  # C7, R9: the agent did it
 

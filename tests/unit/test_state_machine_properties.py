@@ -40,7 +40,7 @@ from models.reasons import (
     SELLER_CANCEL_REASONS,
     SYSTEM_CANCEL_REASONS,
 )
-from models.requests import Opening
+from models.requests import Opening, Outcome
 from tests.unit.cancellation_steps import on_order
 
 EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
@@ -294,17 +294,18 @@ def _apply(world: World, step: Step) -> CancellationOutcome | Order | None:
 
 def _check_expectations(world: World, step: Step, result: CancellationOutcome | Order) -> None:
     """What the step's success says about the rules, beyond the state invariants."""
-    if not isinstance(result, CancellationOutcome):
+    if not isinstance(result, Outcome):
         if step.action == "pay" or (
             step.action == "delivered"
             and world.order.payment_method is PaymentMethod.CASH_ON_DELIVERY
         ):
             world.paid = world.order.grand_total
         return
-    c = result.cancellation
-    transition = TRANSITIONS.only(result.record.action)
-    assert result.record.actor_kind in transition.actors
-    assert result.record.at == world.now
+    c = result.request
+    [record] = result.records  # a cancellation moves once a step
+    transition = TRANSITIONS.only(record.action)
+    assert record.actor_kind in transition.actors
+    assert record.at == world.now
     if step.action == "request":
         # C1/C2: at once iff unpaid or inside the unconditional window, as the button promised.
         eligibility = buyer_eligibility(world.order, world.policy, world.now)
@@ -327,7 +328,7 @@ def _check_expectations(world: World, step: Step, result: CancellationOutcome | 
         before = world.cancellations[c.id]
         assert before.respond_by is not None
         assert world.now >= before.respond_by
-        assert result.record.deadline == before.respond_by
+        assert record.deadline == before.respond_by
     if step.action in ("accept", "reject", "withdraw"):
         before = world.cancellations[c.id]
         assert before.respond_by is not None
@@ -434,19 +435,19 @@ def test_c1_to_c9_invariants_hold_for_any_sequence_of_actions(
         if result is None:
             continue
         event(f"done {step.action}")
-        if isinstance(result, CancellationOutcome):
-            event(f"to {result.cancellation.status.value}")
+        if isinstance(result, Outcome):
+            event(f"to {result.request.status.value}")
         _check_expectations(world, step, result)
-        if isinstance(result, CancellationOutcome):
-            assert result.cancellation.timeline[-1] == result.record
-            old = world.cancellations.get(result.cancellation.id)
+        if isinstance(result, Outcome):
+            assert result.request.timeline[-1:] == result.records
+            old = world.cancellations.get(result.request.id)
             if old is not None:
-                assert result.record.from_status is old.status
-                assert result.cancellation.timeline[:-1] == old.timeline
+                assert result.records[0].from_status is old.status
+                assert result.request.timeline[:-1] == old.timeline
             else:
-                assert result.record.from_status is None
-                assert len(result.cancellation.timeline) == 1
-            world.cancellations[result.cancellation.id] = result.cancellation
+                assert result.records[0].from_status is None
+                assert len(result.request.timeline) == 1
+            world.cancellations[result.request.id] = result.request
             world.order = result.order
         else:
             world.order = result
