@@ -12,7 +12,6 @@ the same instant conflict and the loser reruns on the state that won (storage/or
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
@@ -112,14 +111,12 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, store.AfterS
         """A step on one request: the domain's rule (`_STEPS`) on the order's case, written in
         one go (who may take it is the command's permit, checked before: RequestWrites.one)."""
         step = _STEPS[type(c)]
-        now = self.clock.now()
-        return (await self._decide_each(session, actor, [r], lambda s: step(s, c), now))[0]
+        return (await self._decide_each(session, actor, [r], lambda s: step(s, c)))[0]
 
     async def act_on_deadlines(self, actor: Actor, ids: list[str]) -> list[AfterSaleRequest]:
         """R3, R5, R8: the platform's move on each of these requests whose deadline has passed,
         in one transaction. One that someone moved meanwhile is skipped; a step committed while
         the transaction runs makes it rerun on the state that won."""
-        now = self.clock.now()
 
         def due(s: Step) -> AfterSaleOutcome | None:
             try:
@@ -129,7 +126,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, store.AfterS
 
         async def work(session: Session) -> list[AfterSaleRequest]:
             found = await store.get_many(self.db, ids, session)
-            return await self._decide_each(session, actor, found, due, now)
+            return await self._decide_each(session, actor, found, due)
 
         shops = await shops_of(self.db, self.db.after_sales, ids)
         return await self.db.transaction(work, serial=shops)
@@ -144,8 +141,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, store.AfterS
         if ids:
             # None when the request moved on (refunded instead, say): the order alone moves.
             found = await store.get_many(self.db, ids, session)
-            follow = shipping.follow_replacement_order
-            await self._decide_each(session, actor, found, follow, self.clock.now())
+            await self._decide_each(session, actor, found, shipping.follow_replacement_order)
 
     async def set_policy(self, actor: Actor, category: str, policy: CategoryPolicy) -> None:
         """Y1: the platform sets a category's policy; requests already open keep theirs."""
@@ -206,11 +202,11 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, store.AfterS
         actor: Actor,
         found: list[AfterSaleRequest],
         move: Callable[[Step], AfterSaleOutcome | None],
-        now: datetime,
     ) -> list[AfterSaleRequest]:
-        """These requests as read, each moved in turn at `now` on its order's case as the ones
+        """These requests as read, each moved in turn now on its order's case as the ones
         before left it (None: nothing to do for it), and what was decided written."""
         cases = await self._cases([r.order_id for r in found], session)
+        now = self.clock.now()
         changes = []
         for r in found:
             case = cases[r.order_id]
