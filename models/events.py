@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
 from typing import Any
 
 from models import after_sale_requests, after_sales_machine, cancellation_states
-from models import refunds as refund_domain
-from models import tickets as ticket_domain
 from models.actors import ActorKind
+from models.refunds import Refund
 from models.requests import OpenedRequest, Outcome, RequestKind, TimelineRecord
+from models.tickets import Ticket
 
 
 @dataclass(frozen=True)
@@ -46,10 +45,7 @@ class StatusEvent:
 
 
 # The tab of every kind's status: each kind's statuses are an enum of its own.
-_TAB_OF_STATUS: dict[Enum, Enum] = {
-    **cancellation_states.TAB_OF_STATUS,
-    **after_sales_machine.TAB_OF_STATUS,
-}
+_TAB_OF_STATUS = {**cancellation_states.TAB_OF_STATUS, **after_sales_machine.TAB_OF_STATUS}
 
 
 def of_outcome(outcome: Outcome[Any]) -> list[StatusEvent]:
@@ -103,9 +99,7 @@ class TicketEvent:
     at: datetime
 
 
-def of_ticket(
-    before: ticket_domain.Ticket | None, after: ticket_domain.Ticket
-) -> list[TicketEvent]:
+def of_ticket(before: Ticket | None, after: Ticket) -> list[TicketEvent]:
     """The records a write added to the ticket's timeline, each as an event (none when the write
     only kept the engine's books, such as clearing `rules_due`)."""
     known = len(before.timeline) if before is not None else 0
@@ -173,7 +167,7 @@ class RefundEvent:
     at: datetime
 
 
-def of_refund(refund: refund_domain.Refund, actor_kind: ActorKind, actor_id: str) -> RefundEvent:
+def of_refund(refund: Refund, actor_kind: ActorKind, actor_id: str) -> RefundEvent:
     return RefundEvent(
         refund_id=refund.id,
         shop_id=refund.shop_id,

@@ -64,6 +64,8 @@ _STEPS: dict[type[commands.AfterSaleCommand], Callable[[Step, Any], AfterSaleOut
 
 
 Cases = dict[str, AfterSalesCase]  # each order's case, by order id
+# A move on one request as its order's case holds it (None: nothing to do for it).
+Move = Callable[[Step], AfterSaleOutcome | None]
 
 
 class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, store.AfterSaleFilter]):
@@ -197,11 +199,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, store.AfterS
         return cases
 
     async def _decide_each(
-        self,
-        session: Session,
-        actor: Actor,
-        found: list[AfterSaleRequest],
-        move: Callable[[Step], AfterSaleOutcome | None],
+        self, session: Session, actor: Actor, found: list[AfterSaleRequest], move: Move
     ) -> list[AfterSaleRequest]:
         """These requests as read, each moved in turn now on its order's case as the ones
         before left it (None: nothing to do for it), and what was decided written."""

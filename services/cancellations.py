@@ -19,7 +19,7 @@ from models import cancellations as domain
 from models.actors import Actor
 from models.cancellations import Cancellation, CancellationOutcome, CancellationTab, OnOrder
 from models.clock import Clock
-from models.commands import CancelUnpaidOrder
+from models.commands import CancelOrder, CancelOrderLines, CancelUnpaidOrder, RequestCancellation
 from models.errors import DomainError
 from models.orders import Order
 from models.refund_ledger import RefundBreakdown
@@ -76,10 +76,7 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, store.Canc
     async def _open(
         self,
         actor: Actor,
-        c: commands.RequestCancellation
-        | commands.CancelOrder
-        | commands.CancelOrderLines
-        | commands.CancelUnpaidOrder,
+        c: RequestCancellation | CancelOrder | CancelOrderLines | CancelUnpaidOrder,
         permit: access.Permit,
         session: Session,
     ) -> Cancellation:
