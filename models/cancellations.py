@@ -227,9 +227,8 @@ def opened(
 ) -> tuple[Cancellation, CancellationRecord]:
     """A new cancellation after the step that opens it (`start`: models/requests.py::opened_on),
     with that step's record: its first move."""
-    c = Cancellation(
-        **vars(start), status=machine.TRANSITIONS.only(action).target, lines=at.order.lines
-    )
+    target = machine.TRANSITIONS.only(action).target
+    c = Cancellation(**vars(start), status=target, lines=at.order.lines)
     return _moved(c, at, action, start.reason, start.note, **changes)
 
 

@@ -58,9 +58,8 @@ def of_outcome(outcome: Outcome[Any]) -> list[StatusEvent]:
 
 def _of_record(request: OpenedRequest[Any, Any], record: TimelineRecord) -> StatusEvent:
     after_sale = isinstance(request, after_sale_requests.AfterSaleRequest)
-    kind = RequestKind(request.kind.value) if after_sale else RequestKind.CANCELLATION
     return StatusEvent(
-        kind=kind,
+        kind=RequestKind(request.kind.value) if after_sale else RequestKind.CANCELLATION,
         request_id=request.id,
         order_id=request.order_id,
         shop_id=request.shop_id,

@@ -12,6 +12,7 @@ the same instant conflict and the loser reruns on the state that won (storage/or
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from typing import Any
 
 from bson import ObjectId
@@ -121,10 +122,9 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, store.AfterS
         the transaction runs makes it rerun on the state that won."""
 
         def due(s: Step) -> AfterSaleOutcome | None:
-            try:
+            with suppress(DomainError):  # moved by someone else, or not due after all
                 return act_on_deadline(s)
-            except DomainError:
-                return None  # moved by someone else, or not due after all
+            return None
 
         async def work(session: Session) -> list[AfterSaleRequest]:
             found = await store.get_many(self.db, ids, session)

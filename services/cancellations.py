@@ -50,10 +50,6 @@ STEPS: Mapping[type[commands.Command], Callable[[Any, OnOrder, Any], Cancellatio
 }
 
 
-# A step's change, and its order as read (the state the order is written against).
-_ChangeOnOrder = tuple[Change[Cancellation], Order]
-
-
 def new_cancellation_id() -> str:
     return f"can_{ObjectId()}"
 
@@ -66,11 +62,10 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, store.Canc
         self, actor: Actor, command: commands.CancellationCommand, key: str | None = None
     ) -> Cancellation | list[Cancellation]:
         """The one entry of every cancellation use case (models/commands.py)."""
-        match command:
-            case commands.AutoAcceptCancellations():
-                return await self.auto_accept(actor, list(command.cancellation_ids))
-            case commands.CancelUnpaidOrders():
-                return await self.cancel_unpaid_orders(actor, list(command.order_ids))
+        if isinstance(command, commands.AutoAcceptCancellations):
+            return await self.auto_accept(actor, list(command.cancellation_ids))
+        if isinstance(command, commands.CancelUnpaidOrders):
+            return await self.cancel_unpaid_orders(actor, list(command.order_ids))
         return await self.one(actor, command, key)
 
     async def _open(
@@ -163,9 +158,10 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, store.Canc
     # ---- the one write path --------------------------------------------------------------
 
     async def _write(
-        self, session: Session, actor: Actor, changes: list[_ChangeOnOrder]
+        self, session: Session, actor: Actor, changes: list[tuple[Change[Cancellation], Order]]
     ) -> list[Cancellation]:
-        """The one write path (services/request_writes.py), each order with the ledger its
+        """The one write path (services/request_writes.py): each step's change with its order
+        as read (the state the order is written against), each order with the ledger its
         cancellation booked, from states read in the caller's transaction."""
         decided = Decided(
             [ch for ch, _ in changes],
