@@ -131,8 +131,7 @@ class RequestWrites(Generic[R]):
         permit = _PERMITS[command.sender](actor)
         write: Callable[[Session], Awaitable[R]]
         if isinstance(command, Opening):
-            order_id = command.order_id  # type: ignore[attr-defined]
-            shop = actor.shop_id or await shop_of(self.db, self.db.orders, order_id)
+            shop = actor.shop_id or await shop_of(self.db, self.db.orders, command.order_id)  # type: ignore[attr-defined]
             write = partial(self._open, actor, command, permit)
         else:
             request_id = getattr(command, self.kind.request_field)
