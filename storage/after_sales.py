@@ -17,14 +17,13 @@ from models.access import Scope
 from models.after_sale_requests import AfterSaleRequest
 from models.after_sales_machine import AfterSaleKind, AfterSaleStatus
 from models.errors import ValidationFailed
-from storage.documents import RequestCodec
 from storage.keys import ALL, time_bounds
 from storage.mongo import Database
 from storage.pagination import SortOrder
 from storage.request_store import RequestFilter, RequestStore, overdue
 
 
-def tab_values(r: AfterSaleRequest) -> list[str]:
+def tabs_of(r: AfterSaleRequest) -> list[str]:
     """What the `tabs` list key holds: the All tab, the request's tab, and both again per kind,
     so a kind filter is one more equality value on the same indexes (storage/keys.py)."""
     tab, kind = r.tab.value, r.kind.value
@@ -60,11 +59,10 @@ class AfterSaleFilter(RequestFilter):
         return query
 
 
-DOCUMENTS: RequestCodec[AfterSaleRequest] = RequestCodec(
-    AfterSaleRequest, tabs=tab_values, deadline=lambda r: r.deadline
-)
 # An order's requests oldest first.
-REQUESTS: RequestStore[AfterSaleRequest] = RequestStore("after_sales", DOCUMENTS, "OLDEST")
+REQUESTS = RequestStore(
+    "after_sales", AfterSaleRequest, tabs=tabs_of, deadline=lambda r: r.deadline, by_order="OLDEST"
+)
 get = REQUESTS.get
 get_many = REQUESTS.get_many
 for_orders = REQUESTS.for_orders  # the rest through REQUESTS

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from models.cancellations import Cancellation
-from storage.documents import RequestCodec
 from storage.keys import ALL
 from storage.mongo import Database
 from storage.request_store import RequestFilter, RequestStore, overdue
@@ -18,14 +17,14 @@ class CancellationFilter(RequestFilter):
     """A cancellation's lists filter on what every kind's do."""
 
 
-DOCUMENTS: RequestCodec[Cancellation] = RequestCodec(
+REQUESTS = RequestStore(
+    "cancellations",
     Cancellation,
     tabs=lambda c: [ALL, c.tab.value],  # list keys: see storage/keys.py
     # Sorted by deadline only while it runs (a decided request keeps `respond_by`).
     deadline=lambda c: c.respond_by if c.next_action else None,
+    by_order="NEWEST",  # an order's cancellations newest first
 )
-# An order's cancellations newest first.
-REQUESTS: RequestStore[Cancellation] = RequestStore("cancellations", DOCUMENTS, "NEWEST")
 get = REQUESTS.get
 get_many = REQUESTS.get_many  # the rest through REQUESTS
 

@@ -12,9 +12,8 @@ collection's document keeps its `id` as `_id`, with the keys its lists are found
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import MISSING, dataclass, fields, is_dataclass
-from datetime import datetime
-from enum import Enum
+from dataclasses import MISSING, fields, is_dataclass
+from enum import EnumType
 from functools import cache, lru_cache, partial
 from operator import attrgetter
 from types import NoneType, UnionType
@@ -28,23 +27,11 @@ from storage.keys import ALL, sort_key
 from storage.rebuild import frozen_constructor
 
 Doc = dict[str, Any]
-E = TypeVar("E", bound=Enum)
 V = TypeVar("V")
-Q = TypeVar("Q")  # a kind of request
 Coder = Callable[[Any], Any] | None  # None: stored as it is
 _ABSENT = object()
 # What the models' fields name but import for type checking only (an import cycle otherwise).
 _TYPE_ONLY = {"CategoryPolicy": CategoryPolicy, "RefundBreakdown": RefundBreakdown, "Order": Order}
-
-
-def _member(enum: type[E], value: Any) -> E:
-    """`enum(value)`, by a plain dict lookup first: a page of 50 requests decodes ~250 members,
-    and Enum's own call costs ~0.4 us each. An unknown value still raises Enum's ValueError."""
-    try:
-        member = enum._value2member_map_.get(value)
-    except TypeError:  # not hashable: Enum's own call says what is wrong with it
-        member = None
-    return member if member is not None else enum(value)  # type: ignore[return-value]
 
 
 def money_doc(m: Money) -> Doc:
@@ -104,8 +91,8 @@ def _codec(
         items.append(f"{key!r}: {got}")
         decoded = "v" if decode is None else f"decode{i}(v)"
         quick = decoded
-        if isinstance(decode, partial) and decode.func is _member:  # an enum: its member map
-            namespace[f"members{i}"] = decode.args[0]._value2member_map_
+        if isinstance(decode, EnumType):  # an enum: its member map
+            namespace[f"members{i}"] = decode._value2member_map_
             quick = f"members{i}[v]"
         # A key the document lacks reads as the field's default, None for an optional field;
         # any other is the missing key's KeyError. A None stored reads as None.
@@ -162,8 +149,8 @@ def _coders(hint: Any, bound: Mapping[Any, Any], currency: str | None) -> tuple[
         return attrgetter("minor"), partial(_money, currency=currency)
     if hint in _STORED_AS:
         return _STORED_AS[hint]
-    if isinstance(hint, type) and issubclass(hint, Enum):
-        return attrgetter("value"), partial(_member, hint)
+    if isinstance(hint, EnumType):  # read by Enum's own call (the quick decoder: a subscript)
+        return attrgetter("value"), hint
     if is_dataclass(get_origin(hint) or hint):
         if get_origin(hint) is not None:  # `TimelineRecord[A, S]`: A and S as bound here
             hint = get_origin(hint)[tuple(bound.get(a, a) for a in get_args(hint))]
@@ -180,26 +167,6 @@ def order_doc(o: Order) -> Doc:
 
 def order_from(d: Doc) -> Order:
     return value_from(Order, d, "_id")
-
-
-@dataclass(frozen=True)
-class RequestCodec(Generic[Q]):
-    """How one kind of request is stored: its fields (`value_doc`), and the keys its lists are
-    found by (storage/keys.py): its `tabs`, `k_requested`, and `k_deadline` from `deadline`."""
-
-    cls: type[Q]
-    tabs: Callable[[Q], list[str]]
-    deadline: Callable[[Q], datetime | None]
-
-    def to_doc(self, r: Any) -> Doc:
-        doc: Doc = value_doc(r, "_id")
-        doc["k_requested"] = sort_key(r.requested_at, r.id)
-        doc["tabs"] = self.tabs(r)
-        doc["k_deadline"] = sort_key(self.deadline(r), r.id)
-        return doc
-
-    def from_doc(self, d: Doc) -> Q:
-        return value_from(self.cls, d, "_id")
 
 
 def changes_between(before: Doc, after: Doc, also: Doc | None = None) -> Doc:

@@ -21,8 +21,8 @@ from models.errors import ValidationFailed
 from models.refund_ledger import RefundBreakdown
 from storage import shops
 from storage.batch_writes import find_by_ids, fold_at_commit, insert_at_commit, update_at_commit
-from storage.documents import RequestCodec, changes_between
-from storage.keys import ALL, time_bounds
+from storage.documents import changes_between, value_doc, value_from
+from storage.keys import ALL, sort_key, time_bounds
 from storage.mongo import ConcurrentUpdate, Database, Session
 from storage.pagination import Page, SortOrder, fetch_page
 
@@ -119,15 +119,28 @@ def in_scope(doc: Doc, scope: Scope, buyer_id: str | None) -> bool:
     )
 
 
+@dataclass(frozen=True)
 class RequestStore(Generic[R]):
-    """The requests of one kind in their collection, stored by `codec`, listed by the kind's
-    filter (`RequestFilter.query`), an order's in the sort `by_order` names."""
+    """The requests of one kind in their `collection`: each stored by its class's fields
+    (`value_doc`) and the keys its lists are found by (storage/keys.py): its `tabs`,
+    `k_requested`, and `k_deadline` from `deadline`. Listed by the kind's filter
+    (`RequestFilter.query`), an order's in the sort `by_order` names."""
 
-    def __init__(self, collection: str, codec: RequestCodec[R], by_order: str) -> None:
-        self.collection = collection
-        self.by_order = SORTS[by_order]
-        self.to_doc = codec.to_doc
-        self.from_doc = codec.from_doc
+    collection: str
+    cls: type[R]
+    tabs: Callable[[R], list[str]]
+    deadline: Callable[[R], datetime | None]
+    by_order: str
+
+    def to_doc(self, r: Any) -> Doc:
+        doc: Doc = value_doc(r, "_id")
+        doc["k_requested"] = sort_key(r.requested_at, r.id)
+        doc["tabs"] = self.tabs(r)
+        doc["k_deadline"] = sort_key(self.deadline(r), r.id)
+        return doc
+
+    def from_doc(self, d: Doc) -> R:
+        return value_from(self.cls, d, "_id")
 
     def of(self, db: Database) -> Any:
         return getattr(db, self.collection)
@@ -175,7 +188,7 @@ class RequestStore(Generic[R]):
         out: dict[str, list[R]] = {}
         for order_id in order_ids:
             found = self.of(db).find({"order_id": order_id, "tabs": ALL}, session=session)
-            docs = await found.sort(self.by_order.spec).to_list(None)
+            docs = await found.sort(SORTS[self.by_order].spec).to_list(None)
             out[order_id] = [self.from_doc(d) for d in docs]
         return out
 
