@@ -20,7 +20,7 @@ from models.errors import ValidationFailed
 from storage.keys import ALL, time_bounds
 from storage.mongo import Database
 from storage.pagination import SortOrder
-from storage.request_store import RequestFilter, RequestStore, overdue
+from storage.request_store import Overdue, RequestFilter, RequestStore, on_sort_key, overdue
 
 
 def tabs_of(r: AfterSaleRequest) -> list[str]:
@@ -51,10 +51,7 @@ class AfterSaleFilter(RequestFilter):
                 "filter by created between or by deadline before, not both", field="filter"
             )
         if self.deadline_before:
-            if sort and sort.key != "k_deadline":
-                raise ValidationFailed(
-                    "a deadline-before filter sorts by DEADLINE_SOONEST", field="sort"
-                )
+            on_sort_key(sort, "k_deadline", "a deadline-before filter sorts by DEADLINE_SOONEST")
             query["k_deadline"] = time_bounds(None, self.deadline_before)
         return query
 
@@ -68,9 +65,7 @@ get_many = REQUESTS.get_many
 for_orders = REQUESTS.for_orders  # the rest through REQUESTS
 
 
-async def due(
-    db: Database, status: AfterSaleStatus, now: datetime, limit: int
-) -> list[tuple[str, datetime]]:
+async def due(db: Database, status: AfterSaleStatus, now: datetime, limit: int) -> Overdue:
     """Ids and deadlines of requests in `status` whose deadline has passed, oldest first
     (the `status_deadline` index: one equality, one range)."""
     return await overdue(db, db.after_sales, {"status": status.value}, "deadline", now, limit)

@@ -29,6 +29,7 @@ from storage.rebuild import frozen_constructor
 Doc = dict[str, Any]
 V = TypeVar("V")
 Coder = Callable[[Any], Any] | None  # None: stored as it is
+Codec = tuple[Callable[[Any], Doc], Callable[[Doc], Any]]  # a type's encoder and decoder
 _ABSENT = object()
 # What the models' fields name but import for type checking only (an import cycle otherwise).
 _TYPE_ONLY = {"CategoryPolicy": CategoryPolicy, "RefundBreakdown": RefundBreakdown, "Order": Order}
@@ -70,9 +71,7 @@ def value_from(cls: type[V], d: Doc, id_key: str = "id", currency: str | None = 
 
 
 @cache
-def _codec(
-    hint: Any, id_key: str = "id", currency: str | None = None
-) -> tuple[Callable[[Any], Doc], Callable[[Doc], Any]]:
+def _codec(hint: Any, id_key: str = "id", currency: str | None = None) -> Codec:
     """The encoder and decoder of a dataclass (or of a generic one's alias), written out once
     from its field types, so that a call costs about what a hand-written pair does
     (benchmarks/document_codec.py)."""

@@ -28,7 +28,7 @@ from storage.documents import order_doc, order_from, value_doc, value_from
 from storage.keys import ALL, time_bounds
 from storage.mongo import Database, Session, fold_collection
 from storage.pagination import Page, SortOrder, fetch_page
-from storage.request_store import overdue, save_changes, whose
+from storage.request_store import Overdue, overdue, save_changes, whose
 
 Doc = dict[str, Any]
 
@@ -102,9 +102,7 @@ async def page(
     return [order_from(d) for d in result.docs], result
 
 
-async def due_for_payment_cancel(
-    db: Database, now: datetime, limit: int
-) -> list[tuple[str, datetime]]:
+async def due_for_payment_cancel(db: Database, now: datetime, limit: int) -> Overdue:
     """Ids and deadlines of unpaid orders whose payment window has closed, oldest first
     (the partial `unpaid_due` index)."""
     unpaid = {"fulfilment_state": "UNPAID"}

@@ -29,6 +29,8 @@ from storage.pagination import Page, SortOrder, fetch_page
 Doc = dict[str, Any]
 # Fields a write stores with some of its requests, by request id, beyond what `to_doc` makes.
 Extra = dict[str, Doc]
+# What a deadline scan finds (`overdue`): ids and deadlines, oldest first.
+Overdue = list[tuple[str, datetime]]
 
 SORTS = {
     "NEWEST": SortOrder("NEWEST", "k_requested", -1),
@@ -41,6 +43,13 @@ def whose(scope: Scope, buyer_id: str | None) -> Doc:
     """A list's equality on its scope's shop and buyer (or the buyer its filter names)."""
     who = {"shop_id": scope.shop_id, "buyer_id": scope.buyer_id or buyer_id}
     return {k: v for k, v in who.items() if v}
+
+
+def on_sort_key(sort: SortOrder | None, key: str, refusal: str) -> None:
+    """A range filter on the sort key `key` goes with a page sorted on that key (a count has no
+    sort); a page sorted otherwise is refused, `refusal` saying which sorts it goes with."""
+    if sort and sort.key != key:
+        raise ValidationFailed(refusal, field="sort")
 
 
 @dataclass(frozen=True)
@@ -66,10 +75,7 @@ class RequestFilter:
         query = {"order_id": self.order_id} if self.order_id else whose(scope, self.buyer_id)
         query["tabs"] = self.tabs(tab)
         if self.created_from or self.created_to:
-            if sort and sort.key != "k_requested":
-                raise ValidationFailed(
-                    "a created-between filter sorts by NEWEST or OLDEST", field="sort"
-                )
+            on_sort_key(sort, "k_requested", "a created-between filter sorts by NEWEST or OLDEST")
             query["k_requested"] = time_bounds(self.created_from, self.created_to)
         return query
 
@@ -112,11 +118,9 @@ R = TypeVar("R", bound=Request)
 
 
 def in_scope(doc: Doc, scope: Scope, buyer_id: str | None) -> bool:
-    return (
-        (not scope.shop_id or doc["shop_id"] == scope.shop_id)
-        and (not scope.buyer_id or doc["buyer_id"] == scope.buyer_id)
-        and (not buyer_id or doc["buyer_id"] == buyer_id)
-    )
+    """Whether a request's document is one `scope` sees, of the buyer a filter names if any."""
+    wanted = [("shop_id", scope.shop_id), ("buyer_id", scope.buyer_id), ("buyer_id", buyer_id)]
+    return all(doc[key] == value for key, value in wanted if value)
 
 
 @dataclass(frozen=True)
@@ -192,15 +196,6 @@ class RequestStore(Generic[R]):
             out[order_id] = [self.from_doc(d) for d in docs]
         return out
 
-    async def count_for_buyer(
-        self, db: Database, shop_id: str, buyer_id: str, since: datetime, before: datetime
-    ) -> int:
-        """The buyer's requests at the shop requested in [since, before) (the `shop_buyer`
-        index: equality on shop, buyer and ALL, one range on the time key); the helpdesk's rule
-        conditions count them across kinds (H2)."""
-        f = RequestFilter(buyer_id=buyer_id, created_from=since, created_to=before)
-        return await self.count(db, Scope(shop_id=shop_id), None, f)
-
 
 V = TypeVar("V", bound=Versioned)
 
@@ -245,7 +240,7 @@ async def save_changes(
 
 async def overdue(
     db: Database, collection: AsyncCollection, query: Doc, deadline: str, now: datetime, limit: int
-) -> list[tuple[str, datetime]]:
+) -> Overdue:
     """Ids and deadlines of the documents matching `query` whose `deadline` has passed, oldest
     first (on an index of the query's equality and the deadline)."""
     # `< now + 1 ms` is `<= now` for millisecond BSON times, and a strict upper bound is
