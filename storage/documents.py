@@ -51,13 +51,6 @@ def _money(minor: int, currency: str) -> Money:
     return Money(int(minor), currency)
 
 
-# Types stored otherwise than as a document of their fields.
-_STORED_AS: dict[Any, tuple[Coder, Coder]] = {
-    Money: (money_doc, money_from),
-    CategoryPolicy: (CategoryPolicy.to_seconds, CategoryPolicy.from_seconds),
-}
-
-
 def value_doc(value: Any, id_key: str = "id", currency: str | None = None) -> Any:
     """A domain value as stored, None as None; as a collection's document with `id_key="_id"`;
     with a `currency`, its money as bare minor units of that currency, which whatever holds the
@@ -122,15 +115,14 @@ def _bindings(hint: Any) -> tuple[type, dict[Any, Any]]:
     """The class `hint` names and what its type variables stand for: the arguments of a generic
     alias (`TimelineRecord[A, S]`), or those a class gives its generic bases (a cancellation's
     `OpenedRequest[CancellationAction, CancellationStatus]`)."""
-    origin = get_origin(hint)
-    if origin is not None:
-        return origin, dict(zip(origin.__parameters__, get_args(hint), strict=True))
+    cls = get_origin(hint) or hint
+    # The alias itself (when it is one), then the bases the class and its ancestors declare.
+    bases = [hint, *(b for c in cls.__mro__ for b in vars(c).get("__orig_bases__", ()))]
     bound: dict[Any, Any] = {}
-    for cls in hint.__mro__:
-        for base in vars(cls).get("__orig_bases__", ()):
-            if get_origin(base) not in (None, Generic):
-                bound |= zip(get_origin(base).__parameters__, get_args(base), strict=True)
-    return hint, bound
+    for base in bases:
+        if get_origin(base) not in (None, Generic):
+            bound |= zip(get_origin(base).__parameters__, get_args(base), strict=True)
+    return cls, bound
 
 
 def _coders(hint: Any, bound: Mapping[Any, Any], currency: str | None) -> tuple[Coder, Coder]:
@@ -146,8 +138,10 @@ def _coders(hint: Any, bound: Mapping[Any, Any], currency: str | None) -> tuple[
         return (lambda v: [encode(x) for x in v]), (lambda v: tuple([decode(x) for x in v]))
     if hint is Money and currency is not None:
         return attrgetter("minor"), partial(_money, currency=currency)
-    if hint in _STORED_AS:
-        return _STORED_AS[hint]
+    if hint is Money:
+        return money_doc, money_from
+    if hint is CategoryPolicy:  # its windows in seconds
+        return CategoryPolicy.to_seconds, CategoryPolicy.from_seconds
     if isinstance(hint, EnumType):  # read by Enum's own call (the quick decoder: a subscript)
         return attrgetter("value"), hint
     if is_dataclass(get_origin(hint) or hint):
