@@ -24,13 +24,11 @@ from models.access import Scope
 from models.orders import FulfilmentState, Order
 from models.refund_ledger import LedgerEntry, RefundLedger
 from storage.batch_writes import find_by_ids
-from storage.documents import order_doc, order_from, value_doc, value_from
+from storage.documents import Doc, order_doc, order_from, value_doc, value_from
 from storage.keys import ALL, time_bounds
 from storage.mongo import Database, Session, fold_collection
 from storage.pagination import Page, SortOrder, fetch_page
 from storage.request_store import Overdue, overdue, save_changes, whose
-
-Doc = dict[str, Any]
 
 NEWEST = SortOrder("NEWEST", "k_placed", -1)
 LEDGER = "refund_ledger"
@@ -68,12 +66,12 @@ async def with_ledgers(
     return found
 
 
-def ledger_doc(ledger: RefundLedger) -> list[dict[str, Any]]:
+def ledger_doc(ledger: RefundLedger) -> list[Doc]:
     """The ledger's entries as stored, their amounts in minor units of the order's currency."""
     return [value_doc(e, currency=ledger.currency) for e in ledger.entries]
 
 
-def ledger_of(order: Order, entries: list[dict[str, Any]] | None) -> RefundLedger:
+def ledger_of(order: Order, entries: list[Doc] | None) -> RefundLedger:
     """The order's ledger from its stored entries; none stored: the ledger the order implies."""
     if entries is None:
         return RefundLedger.for_order(order)
@@ -86,7 +84,7 @@ async def insert_many(db: Database, orders: list[Order]) -> None:
         await db.orders.insert_many([order_doc(o) for o in orders], ordered=False)
 
 
-def list_query(scope: Scope, f: OrderFilter) -> dict[str, Any]:
+def list_query(scope: Scope, f: OrderFilter) -> Doc:
     """Equality on who and which state, one range on the sort key (storage/keys.py)."""
     query = whose(scope, f.buyer_id)
     query["states"] = f.fulfilment_state.value if f.fulfilment_state else ALL

@@ -17,16 +17,16 @@ from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 
 from models.access import Scope
+from models.after_sale_requests import AfterSaleRequest
+from models.cancellations import Cancellation
 from models.errors import ValidationFailed
-from models.refund_ledger import RefundBreakdown
 from storage import shops
 from storage.batch_writes import find_by_ids, fold_at_commit, insert_at_commit, update_at_commit
-from storage.documents import changes_between, value_doc, value_from
+from storage.documents import Doc, changes_between, value_doc, value_from
 from storage.keys import ALL, sort_key, time_bounds
 from storage.mongo import ConcurrentUpdate, Database, Session
 from storage.pagination import Page, SortOrder, fetch_page
 
-Doc = dict[str, Any]
 # Fields a write stores with some of its requests, by request id, beyond what `to_doc` makes.
 Extra = dict[str, Doc]
 # What a deadline scan finds (`overdue`): ids and deadlines, oldest first.
@@ -101,19 +101,9 @@ class Versioned(Protocol):
     def version(self) -> int: ...
 
 
-class Request(Versioned, Protocol):
-    """What the shared code reads of a request of any kind."""
-
-    @property
-    def shop_id(self) -> str: ...
-    @property
-    def buyer_id(self) -> str: ...
-    @property
-    def tab(self) -> Any: ...
-    @property
-    def refund(self) -> RefundBreakdown | None: ...
-
-
+# A request of any kind: what the shared code reads of one (its id, version, shop, buyer, tab,
+# refund) each kind has under the same name.
+Request = Cancellation | AfterSaleRequest
 R = TypeVar("R", bound=Request)
 
 
