@@ -30,7 +30,6 @@ Doc = dict[str, Any]
 V = TypeVar("V")
 Coder = Callable[[Any], Any] | None  # None: stored as it is
 Codec = tuple[Callable[[Any], Doc], Callable[[Doc], Any]]  # a type's encoder and decoder
-_ABSENT = object()
 # What the models' fields name but import for type checking only (an import cycle otherwise).
 _TYPE_ONLY = {"CategoryPolicy": CategoryPolicy, "RefundBreakdown": RefundBreakdown, "Order": Order}
 
@@ -70,7 +69,8 @@ def _codec(hint: Any, id_key: str = "id", currency: str | None = None) -> Codec:
     (benchmarks/document_codec.py)."""
     cls, bound = _bindings(hint)
     hints = get_type_hints(cls, localns=_TYPE_ONLY)
-    namespace: dict[str, Any] = {"build": frozen_constructor(cls), "ABSENT": _ABSENT}
+    # ABSENT: what `d.get` gives for a key the document lacks, which no stored value is.
+    namespace: dict[str, Any] = {"build": frozen_constructor(cls), "ABSENT": object()}
     items, args, fast = [], [], []
     for i, f in enumerate(fields(cls)):
         key = id_key if f.name == "id" else f.name

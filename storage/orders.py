@@ -59,11 +59,9 @@ async def with_ledgers(
     db: Database, order_ids: list[str], session: Session | None = None
 ) -> dict[str, tuple[Order, RefundLedger]]:
     """These orders (those that exist), each with its ledger, stored or implied."""
-    found = {}
-    for d in await find_by_ids(db.orders, order_ids, session):
-        order = order_from(d)
-        found[order.id] = (order, ledger_of(order, d.get(LEDGER)))
-    return found
+    docs = await find_by_ids(db.orders, order_ids, session)
+    stored = [(order_from(d), d.get(LEDGER)) for d in docs]
+    return {order.id: (order, ledger_of(order, entries)) for order, entries in stored}
 
 
 def ledger_doc(ledger: RefundLedger) -> list[Doc]:
