@@ -214,12 +214,10 @@ async def save_changes(
         (b.id, changes_between(to_doc(b), to_doc(a), more.get(b.id)))
         for (b, _), a in zip(changes, saved, strict=True)
     ]
-    # A document the batch inserts at its commit is written once, as it is now.
-    folded = fold_at_commit(collection, diffs, session)
-    # In a batch whose parts' documents were read ahead, each part's own: at its commit.
-    updates = [
-        (ident, UpdateOne({"_id": ident}, diff)) for ident, diff in diffs if ident not in folded
-    ]
+    # A document the batch inserts at its commit is written once, as it is now; of the rest, in
+    # a batch whose parts' documents were read ahead, each part's own: at its commit.
+    rest = fold_at_commit(collection, diffs, session)
+    updates = [(ident, UpdateOne({"_id": ident}, diff)) for ident, diff in rest]
     ops = [op for _, op in updates]
     if ops and not update_at_commit(collection, updates, session):
         result = await collection.bulk_write(ops, ordered=False, session=session)
