@@ -126,7 +126,7 @@ class RequestStore(Generic[R]):
     deadline: Callable[[R], datetime | None]
     by_order: str
 
-    def to_doc(self, r: Any) -> Doc:
+    def to_doc(self, r: R) -> Doc:
         doc: Doc = value_doc(r, "_id")
         doc["k_requested"] = sort_key(r.requested_at, r.id)
         doc["tabs"] = self.tabs(r)
