@@ -64,7 +64,7 @@ from services.cancellations import new_cancellation_id
 from services.deadline_worker import DeadlineWorker
 from services.refunds import instruction
 from services.ticket_sync import new_ticket_id
-from storage.cancellations import DOCUMENTS as CANCELLATION_DOCUMENTS
+from storage.cancellations import REQUESTS as CANCELLATION_DOCUMENTS
 from storage.documents import changes_between, order_doc
 from storage.events import CARRIED, event_docs, last_seq, with_notices
 from storage.keys import sort_key

@@ -75,7 +75,7 @@ from models.policy import DEFAULT_POLICY
 from process.gc_tuning import tune_for_serving
 from services.bootstrap import Services, build_services
 from storage import cancellations as cancellation_store
-from storage.cancellations import DOCUMENTS as CANCELLATION_DOCUMENTS
+from storage.cancellations import REQUESTS as CANCELLATION_DOCUMENTS
 from storage.cancellations import CancellationFilter
 from storage.mongo import Database, connect
 from storage.request_store import SORTS

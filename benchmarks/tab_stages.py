@@ -32,7 +32,7 @@ from models.clock import SettableClock
 from resolvers.context import Context
 from resolvers.schema import schema
 from services.bootstrap import build_services
-from storage.cancellations import DOCUMENTS
+from storage.cancellations import REQUESTS as DOCUMENTS
 from storage.mongo import connect
 from storage.pagination import Page, encode_cursor
 from storage.request_store import SORTS

@@ -17,14 +17,13 @@ from models.access import Scope
 from models.after_sale_requests import AfterSaleRequest
 from models.after_sales_machine import AfterSaleKind, AfterSaleStatus
 from models.errors import ValidationFailed
-from storage.documents import RequestCodec
 from storage.keys import ALL, time_bounds
 from storage.mongo import Database
 from storage.pagination import SortOrder
-from storage.request_store import RequestFilter, RequestStore, overdue
+from storage.request_store import Overdue, RequestFilter, RequestStore, on_sort_key, overdue
 
 
-def tab_values(r: AfterSaleRequest) -> list[str]:
+def tabs_of(r: AfterSaleRequest) -> list[str]:
     """What the `tabs` list key holds: the All tab, the request's tab, and both again per kind,
     so a kind filter is one more equality value on the same indexes (storage/keys.py)."""
     tab, kind = r.tab.value, r.kind.value
@@ -52,27 +51,21 @@ class AfterSaleFilter(RequestFilter):
                 "filter by created between or by deadline before, not both", field="filter"
             )
         if self.deadline_before:
-            if sort and sort.key != "k_deadline":
-                raise ValidationFailed(
-                    "a deadline-before filter sorts by DEADLINE_SOONEST", field="sort"
-                )
+            on_sort_key(sort, "k_deadline", "a deadline-before filter sorts by DEADLINE_SOONEST")
             query["k_deadline"] = time_bounds(None, self.deadline_before)
         return query
 
 
-DOCUMENTS: RequestCodec[AfterSaleRequest] = RequestCodec(
-    AfterSaleRequest, tabs=tab_values, deadline=lambda r: r.deadline
-)
 # An order's requests oldest first.
-REQUESTS: RequestStore[AfterSaleRequest] = RequestStore("after_sales", DOCUMENTS, "OLDEST")
+REQUESTS = RequestStore(
+    "after_sales", AfterSaleRequest, tabs=tabs_of, deadline=lambda r: r.deadline, by_order="OLDEST"
+)
 get = REQUESTS.get
 get_many = REQUESTS.get_many
 for_orders = REQUESTS.for_orders  # the rest through REQUESTS
 
 
-async def due(
-    db: Database, status: AfterSaleStatus, now: datetime, limit: int
-) -> list[tuple[str, datetime]]:
+async def due(db: Database, status: AfterSaleStatus, now: datetime, limit: int) -> Overdue:
     """Ids and deadlines of requests in `status` whose deadline has passed, oldest first
     (the `status_deadline` index: one equality, one range)."""
     return await overdue(db, db.after_sales, {"status": status.value}, "deadline", now, limit)

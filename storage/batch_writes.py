@@ -24,6 +24,7 @@ from storage.mongo import (
 )
 
 T = TypeVar("T")
+Update = tuple[Hashable, dict[str, Any]]  # a document's id and its update
 
 
 async def find_by_ids(
@@ -232,26 +233,26 @@ _FOLDED = frozenset({"$set", "$unset", "$push"})
 
 
 def fold_at_commit(
-    collection: AsyncCollection, updates: list[tuple[Hashable, dict[str, Any]]], session: Session
-) -> set[Hashable]:
+    collection: AsyncCollection, updates: Sequence[Update], session: Session
+) -> list[Update]:
     """In a batch's transaction: the updates (each with its document's id) of documents the
     batch inserts at its commit, made in the document that waits, so that it is written once
-    (a new order and the cancellation opened on it: one insert, not an insert and an update);
-    the ids of those so made. Only for a document read ahead and taken by the part now writing
-    it (`read_ahead`), and plain updates (`$set`, `$unset`, `$push` of `$each`, top-level
-    fields); the caller writes the others."""
+    (a new order and the cancellation opened on it: one insert, not an insert and an update).
+    Only for a document read ahead and taken by the part now writing it (`read_ahead`), and
+    plain updates (`$set`, `$unset`, `$push` of `$each`, top-level fields); the others are
+    returned, for the caller to write."""
     batch = _batch_of(session)
     if batch is None:
-        return set()
+        return list(updates)
     db, session, ahead = batch
     inserts = db.gathered(session, GatheredInserts)
-    folded: set[Hashable] = set()
+    rest: list[Update] = []
     for ident, update in updates:
         key = (collection.name, ident)
         doc = inserts.by_id.get(key) if inserts is not None else None
-        if doc is not None and key in ahead.taken and _apply(doc, update):
-            folded.add(ident)
-    return folded
+        if doc is None or key not in ahead.taken or not _apply(doc, update):
+            rest.append((ident, update))
+    return rest
 
 
 def _apply(doc: dict[str, Any], update: dict[str, Any]) -> bool:

@@ -3,36 +3,27 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from models.cancellations import Cancellation
-from storage.documents import RequestCodec
 from storage.keys import ALL
 from storage.mongo import Database
-from storage.request_store import RequestFilter, RequestStore, overdue
+from storage.request_store import Overdue, RequestFilter, RequestStore, overdue
 
-
-@dataclass(frozen=True)
-class CancellationFilter(RequestFilter):
-    """A cancellation's lists filter on what every kind's do."""
-
-
-DOCUMENTS: RequestCodec[Cancellation] = RequestCodec(
+CancellationFilter = RequestFilter  # a cancellation's lists filter on what every kind's do
+REQUESTS = RequestStore(
+    "cancellations",
     Cancellation,
     tabs=lambda c: [ALL, c.tab.value],  # list keys: see storage/keys.py
     # Sorted by deadline only while it runs (a decided request keeps `respond_by`).
     deadline=lambda c: c.respond_by if c.next_action else None,
+    by_order="NEWEST",  # an order's cancellations newest first
 )
-# An order's cancellations newest first.
-REQUESTS: RequestStore[Cancellation] = RequestStore("cancellations", DOCUMENTS, "NEWEST")
 get = REQUESTS.get
 get_many = REQUESTS.get_many  # the rest through REQUESTS
 
 
-async def due_for_auto_accept(
-    db: Database, now: datetime, limit: int
-) -> list[tuple[str, datetime]]:
+async def due_for_auto_accept(db: Database, now: datetime, limit: int) -> Overdue:
     """Ids and deadlines of pending requests whose response window has closed, oldest first
     (the partial `pending_due` index)."""
     return await overdue(db, db.cancellations, {"status": "PENDING"}, "respond_by", now, limit)

@@ -12,9 +12,8 @@ collection's document keeps its `id` as `_id`, with the keys its lists are found
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import MISSING, dataclass, fields, is_dataclass
-from datetime import datetime
-from enum import Enum
+from dataclasses import MISSING, fields, is_dataclass
+from enum import EnumType
 from functools import cache, lru_cache, partial
 from operator import attrgetter
 from types import NoneType, UnionType
@@ -28,23 +27,11 @@ from storage.keys import ALL, sort_key
 from storage.rebuild import frozen_constructor
 
 Doc = dict[str, Any]
-E = TypeVar("E", bound=Enum)
 V = TypeVar("V")
-Q = TypeVar("Q")  # a kind of request
 Coder = Callable[[Any], Any] | None  # None: stored as it is
-_ABSENT = object()
+Codec = tuple[Callable[[Any], Doc], Callable[[Doc], Any]]  # a type's encoder and decoder
 # What the models' fields name but import for type checking only (an import cycle otherwise).
 _TYPE_ONLY = {"CategoryPolicy": CategoryPolicy, "RefundBreakdown": RefundBreakdown, "Order": Order}
-
-
-def _member(enum: type[E], value: Any) -> E:
-    """`enum(value)`, by a plain dict lookup first: a page of 50 requests decodes ~250 members,
-    and Enum's own call costs ~0.4 us each. An unknown value still raises Enum's ValueError."""
-    try:
-        member = enum._value2member_map_.get(value)
-    except TypeError:  # not hashable: Enum's own call says what is wrong with it
-        member = None
-    return member if member is not None else enum(value)  # type: ignore[return-value]
 
 
 def money_doc(m: Money) -> Doc:
@@ -63,13 +50,6 @@ def _money(minor: int, currency: str) -> Money:
     return Money(int(minor), currency)
 
 
-# Types stored otherwise than as a document of their fields.
-_STORED_AS: dict[Any, tuple[Coder, Coder]] = {
-    Money: (money_doc, money_from),
-    CategoryPolicy: (CategoryPolicy.to_seconds, CategoryPolicy.from_seconds),
-}
-
-
 def value_doc(value: Any, id_key: str = "id", currency: str | None = None) -> Any:
     """A domain value as stored, None as None; as a collection's document with `id_key="_id"`;
     with a `currency`, its money as bare minor units of that currency, which whatever holds the
@@ -83,15 +63,14 @@ def value_from(cls: type[V], d: Doc, id_key: str = "id", currency: str | None = 
 
 
 @cache
-def _codec(
-    hint: Any, id_key: str = "id", currency: str | None = None
-) -> tuple[Callable[[Any], Doc], Callable[[Doc], Any]]:
+def _codec(hint: Any, id_key: str = "id", currency: str | None = None) -> Codec:
     """The encoder and decoder of a dataclass (or of a generic one's alias), written out once
     from its field types, so that a call costs about what a hand-written pair does
     (benchmarks/document_codec.py)."""
     cls, bound = _bindings(hint)
     hints = get_type_hints(cls, localns=_TYPE_ONLY)
-    namespace: dict[str, Any] = {"build": frozen_constructor(cls), "ABSENT": _ABSENT}
+    # ABSENT: what `d.get` gives for a key the document lacks, which no stored value is.
+    namespace: dict[str, Any] = {"build": frozen_constructor(cls), "ABSENT": object()}
     items, args, fast = [], [], []
     for i, f in enumerate(fields(cls)):
         key = id_key if f.name == "id" else f.name
@@ -104,8 +83,8 @@ def _codec(
         items.append(f"{key!r}: {got}")
         decoded = "v" if decode is None else f"decode{i}(v)"
         quick = decoded
-        if isinstance(decode, partial) and decode.func is _member:  # an enum: its member map
-            namespace[f"members{i}"] = decode.args[0]._value2member_map_
+        if isinstance(decode, EnumType):  # an enum: its member map
+            namespace[f"members{i}"] = decode._value2member_map_
             quick = f"members{i}[v]"
         # A key the document lacks reads as the field's default, None for an optional field;
         # any other is the missing key's KeyError. A None stored reads as None.
@@ -136,15 +115,14 @@ def _bindings(hint: Any) -> tuple[type, dict[Any, Any]]:
     """The class `hint` names and what its type variables stand for: the arguments of a generic
     alias (`TimelineRecord[A, S]`), or those a class gives its generic bases (a cancellation's
     `OpenedRequest[CancellationAction, CancellationStatus]`)."""
-    origin = get_origin(hint)
-    if origin is not None:
-        return origin, dict(zip(origin.__parameters__, get_args(hint), strict=True))
+    cls = get_origin(hint) or hint
+    # The alias itself (when it is one), then the bases the class and its ancestors declare.
+    bases = [hint, *(b for c in cls.__mro__ for b in vars(c).get("__orig_bases__", ()))]
     bound: dict[Any, Any] = {}
-    for cls in hint.__mro__:
-        for base in vars(cls).get("__orig_bases__", ()):
-            if get_origin(base) not in (None, Generic):
-                bound |= zip(get_origin(base).__parameters__, get_args(base), strict=True)
-    return hint, bound
+    for base in bases:
+        if get_origin(base) not in (None, Generic):
+            bound |= zip(get_origin(base).__parameters__, get_args(base), strict=True)
+    return cls, bound
 
 
 def _coders(hint: Any, bound: Mapping[Any, Any], currency: str | None) -> tuple[Coder, Coder]:
@@ -160,10 +138,12 @@ def _coders(hint: Any, bound: Mapping[Any, Any], currency: str | None) -> tuple[
         return (lambda v: [encode(x) for x in v]), (lambda v: tuple([decode(x) for x in v]))
     if hint is Money and currency is not None:
         return attrgetter("minor"), partial(_money, currency=currency)
-    if hint in _STORED_AS:
-        return _STORED_AS[hint]
-    if isinstance(hint, type) and issubclass(hint, Enum):
-        return attrgetter("value"), partial(_member, hint)
+    if hint is Money:
+        return money_doc, money_from
+    if hint is CategoryPolicy:  # its windows in seconds
+        return CategoryPolicy.to_seconds, CategoryPolicy.from_seconds
+    if isinstance(hint, EnumType):  # read by Enum's own call (the quick decoder: a subscript)
+        return attrgetter("value"), hint
     if is_dataclass(get_origin(hint) or hint):
         if get_origin(hint) is not None:  # `TimelineRecord[A, S]`: A and S as bound here
             hint = get_origin(hint)[tuple(bound.get(a, a) for a in get_args(hint))]
@@ -180,26 +160,6 @@ def order_doc(o: Order) -> Doc:
 
 def order_from(d: Doc) -> Order:
     return value_from(Order, d, "_id")
-
-
-@dataclass(frozen=True)
-class RequestCodec(Generic[Q]):
-    """How one kind of request is stored: its fields (`value_doc`), and the keys its lists are
-    found by (storage/keys.py): its `tabs`, `k_requested`, and `k_deadline` from `deadline`."""
-
-    cls: type[Q]
-    tabs: Callable[[Q], list[str]]
-    deadline: Callable[[Q], datetime | None]
-
-    def to_doc(self, r: Any) -> Doc:
-        doc: Doc = value_doc(r, "_id")
-        doc["k_requested"] = sort_key(r.requested_at, r.id)
-        doc["tabs"] = self.tabs(r)
-        doc["k_deadline"] = sort_key(self.deadline(r), r.id)
-        return doc
-
-    def from_doc(self, d: Doc) -> Q:
-        return value_from(self.cls, d, "_id")
 
 
 def changes_between(before: Doc, after: Doc, also: Doc | None = None) -> Doc:

@@ -37,9 +37,5 @@ def time_bounds(at_or_after: datetime | None, before: datetime | None) -> dict[s
     Every key is "<time>|<id>", so `key > "<time>"` holds exactly for times at or after it, and
     `key < "<time>"` for times before it.
     """
-    bounds: dict[str, str] = {}
-    if at_or_after is not None:
-        bounds["$gt"] = time_text(_ceil_ms(at_or_after))
-    if before is not None:
-        bounds["$lt"] = time_text(_ceil_ms(before))
-    return bounds
+    bounds = {"$gt": at_or_after, "$lt": before}
+    return {op: time_text(_ceil_ms(t)) for op, t in bounds.items() if t is not None}

@@ -24,13 +24,11 @@ from models.access import Scope
 from models.orders import FulfilmentState, Order
 from models.refund_ledger import LedgerEntry, RefundLedger
 from storage.batch_writes import find_by_ids
-from storage.documents import order_doc, order_from, value_doc, value_from
+from storage.documents import Doc, order_doc, order_from, value_doc, value_from
 from storage.keys import ALL, time_bounds
 from storage.mongo import Database, Session, fold_collection
 from storage.pagination import Page, SortOrder, fetch_page
-from storage.request_store import overdue, save_changes, whose
-
-Doc = dict[str, Any]
+from storage.request_store import Overdue, overdue, save_changes, whose
 
 NEWEST = SortOrder("NEWEST", "k_placed", -1)
 LEDGER = "refund_ledger"
@@ -61,19 +59,17 @@ async def with_ledgers(
     db: Database, order_ids: list[str], session: Session | None = None
 ) -> dict[str, tuple[Order, RefundLedger]]:
     """These orders (those that exist), each with its ledger, stored or implied."""
-    found = {}
-    for d in await find_by_ids(db.orders, order_ids, session):
-        order = order_from(d)
-        found[order.id] = (order, ledger_of(order, d.get(LEDGER)))
-    return found
+    docs = await find_by_ids(db.orders, order_ids, session)
+    stored = [(order_from(d), d.get(LEDGER)) for d in docs]
+    return {order.id: (order, ledger_of(order, entries)) for order, entries in stored}
 
 
-def ledger_doc(ledger: RefundLedger) -> list[dict[str, Any]]:
+def ledger_doc(ledger: RefundLedger) -> list[Doc]:
     """The ledger's entries as stored, their amounts in minor units of the order's currency."""
     return [value_doc(e, currency=ledger.currency) for e in ledger.entries]
 
 
-def ledger_of(order: Order, entries: list[dict[str, Any]] | None) -> RefundLedger:
+def ledger_of(order: Order, entries: list[Doc] | None) -> RefundLedger:
     """The order's ledger from its stored entries; none stored: the ledger the order implies."""
     if entries is None:
         return RefundLedger.for_order(order)
@@ -86,7 +82,7 @@ async def insert_many(db: Database, orders: list[Order]) -> None:
         await db.orders.insert_many([order_doc(o) for o in orders], ordered=False)
 
 
-def list_query(scope: Scope, f: OrderFilter) -> dict[str, Any]:
+def list_query(scope: Scope, f: OrderFilter) -> Doc:
     """Equality on who and which state, one range on the sort key (storage/keys.py)."""
     query = whose(scope, f.buyer_id)
     query["states"] = f.fulfilment_state.value if f.fulfilment_state else ALL
@@ -102,9 +98,7 @@ async def page(
     return [order_from(d) for d in result.docs], result
 
 
-async def due_for_payment_cancel(
-    db: Database, now: datetime, limit: int
-) -> list[tuple[str, datetime]]:
+async def due_for_payment_cancel(db: Database, now: datetime, limit: int) -> Overdue:
     """Ids and deadlines of unpaid orders whose payment window has closed, oldest first
     (the partial `unpaid_due` index)."""
     unpaid = {"fulfilment_state": "UNPAID"}

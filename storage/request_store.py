@@ -17,18 +17,20 @@ from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 
 from models.access import Scope
+from models.after_sale_requests import AfterSaleRequest
+from models.cancellations import Cancellation
 from models.errors import ValidationFailed
-from models.refund_ledger import RefundBreakdown
 from storage import shops
 from storage.batch_writes import find_by_ids, fold_at_commit, insert_at_commit, update_at_commit
-from storage.documents import RequestCodec, changes_between
-from storage.keys import ALL, time_bounds
+from storage.documents import Doc, changes_between, value_doc, value_from
+from storage.keys import ALL, sort_key, time_bounds
 from storage.mongo import ConcurrentUpdate, Database, Session
 from storage.pagination import Page, SortOrder, fetch_page
 
-Doc = dict[str, Any]
 # Fields a write stores with some of its requests, by request id, beyond what `to_doc` makes.
 Extra = dict[str, Doc]
+# What a deadline scan finds (`overdue`): ids and deadlines, oldest first.
+Overdue = list[tuple[str, datetime]]
 
 SORTS = {
     "NEWEST": SortOrder("NEWEST", "k_requested", -1),
@@ -41,6 +43,13 @@ def whose(scope: Scope, buyer_id: str | None) -> Doc:
     """A list's equality on its scope's shop and buyer (or the buyer its filter names)."""
     who = {"shop_id": scope.shop_id, "buyer_id": scope.buyer_id or buyer_id}
     return {k: v for k, v in who.items() if v}
+
+
+def on_sort_key(sort: SortOrder | None, key: str, refusal: str) -> None:
+    """A range filter on the sort key `key` goes with a page sorted on that key (a count has no
+    sort); a page sorted otherwise is refused, `refusal` saying which sorts it goes with."""
+    if sort and sort.key != key:
+        raise ValidationFailed(refusal, field="sort")
 
 
 @dataclass(frozen=True)
@@ -66,10 +75,7 @@ class RequestFilter:
         query = {"order_id": self.order_id} if self.order_id else whose(scope, self.buyer_id)
         query["tabs"] = self.tabs(tab)
         if self.created_from or self.created_to:
-            if sort and sort.key != "k_requested":
-                raise ValidationFailed(
-                    "a created-between filter sorts by NEWEST or OLDEST", field="sort"
-                )
+            on_sort_key(sort, "k_requested", "a created-between filter sorts by NEWEST or OLDEST")
             query["k_requested"] = time_bounds(self.created_from, self.created_to)
         return query
 
@@ -95,39 +101,40 @@ class Versioned(Protocol):
     def version(self) -> int: ...
 
 
-class Request(Versioned, Protocol):
-    """What the shared code reads of a request of any kind."""
-
-    @property
-    def shop_id(self) -> str: ...
-    @property
-    def buyer_id(self) -> str: ...
-    @property
-    def tab(self) -> Any: ...
-    @property
-    def refund(self) -> RefundBreakdown | None: ...
-
-
+# A request of any kind: what the shared code reads of one (its id, version, shop, buyer, tab,
+# refund) each kind has under the same name.
+Request = Cancellation | AfterSaleRequest
 R = TypeVar("R", bound=Request)
 
 
 def in_scope(doc: Doc, scope: Scope, buyer_id: str | None) -> bool:
-    return (
-        (not scope.shop_id or doc["shop_id"] == scope.shop_id)
-        and (not scope.buyer_id or doc["buyer_id"] == scope.buyer_id)
-        and (not buyer_id or doc["buyer_id"] == buyer_id)
-    )
+    """Whether a request's document is one `scope` sees, of the buyer a filter names if any."""
+    wanted = [("shop_id", scope.shop_id), ("buyer_id", scope.buyer_id), ("buyer_id", buyer_id)]
+    return all(doc[key] == value for key, value in wanted if value)
 
 
+@dataclass(frozen=True)
 class RequestStore(Generic[R]):
-    """The requests of one kind in their collection, stored by `codec`, listed by the kind's
-    filter (`RequestFilter.query`), an order's in the sort `by_order` names."""
+    """The requests of one kind in their `collection`: each stored by its class's fields
+    (`value_doc`) and the keys its lists are found by (storage/keys.py): its `tabs`,
+    `k_requested`, and `k_deadline` from `deadline`. Listed by the kind's filter
+    (`RequestFilter.query`), an order's in the sort `by_order` names."""
 
-    def __init__(self, collection: str, codec: RequestCodec[R], by_order: str) -> None:
-        self.collection = collection
-        self.by_order = SORTS[by_order]
-        self.to_doc = codec.to_doc
-        self.from_doc = codec.from_doc
+    collection: str
+    cls: type[R]
+    tabs: Callable[[R], list[str]]
+    deadline: Callable[[R], datetime | None]
+    by_order: str
+
+    def to_doc(self, r: R) -> Doc:
+        doc: Doc = value_doc(r, "_id")
+        doc["k_requested"] = sort_key(r.requested_at, r.id)
+        doc["tabs"] = self.tabs(r)
+        doc["k_deadline"] = sort_key(self.deadline(r), r.id)
+        return doc
+
+    def from_doc(self, d: Doc) -> R:
+        return value_from(self.cls, d, "_id")
 
     def of(self, db: Database) -> Any:
         return getattr(db, self.collection)
@@ -175,18 +182,9 @@ class RequestStore(Generic[R]):
         out: dict[str, list[R]] = {}
         for order_id in order_ids:
             found = self.of(db).find({"order_id": order_id, "tabs": ALL}, session=session)
-            docs = await found.sort(self.by_order.spec).to_list(None)
+            docs = await found.sort(SORTS[self.by_order].spec).to_list(None)
             out[order_id] = [self.from_doc(d) for d in docs]
         return out
-
-    async def count_for_buyer(
-        self, db: Database, shop_id: str, buyer_id: str, since: datetime, before: datetime
-    ) -> int:
-        """The buyer's requests at the shop requested in [since, before) (the `shop_buyer`
-        index: equality on shop, buyer and ALL, one range on the time key); the helpdesk's rule
-        conditions count them across kinds (H2)."""
-        f = RequestFilter(buyer_id=buyer_id, created_from=since, created_to=before)
-        return await self.count(db, Scope(shop_id=shop_id), None, f)
 
 
 V = TypeVar("V", bound=Versioned)
@@ -216,12 +214,10 @@ async def save_changes(
         (b.id, changes_between(to_doc(b), to_doc(a), more.get(b.id)))
         for (b, _), a in zip(changes, saved, strict=True)
     ]
-    # A document the batch inserts at its commit is written once, as it is now.
-    folded = fold_at_commit(collection, diffs, session)
-    # In a batch whose parts' documents were read ahead, each part's own: at its commit.
-    updates = [
-        (ident, UpdateOne({"_id": ident}, diff)) for ident, diff in diffs if ident not in folded
-    ]
+    # A document the batch inserts at its commit is written once, as it is now; of the rest, in
+    # a batch whose parts' documents were read ahead, each part's own: at its commit.
+    rest = fold_at_commit(collection, diffs, session)
+    updates = [(ident, UpdateOne({"_id": ident}, diff)) for ident, diff in rest]
     ops = [op for _, op in updates]
     if ops and not update_at_commit(collection, updates, session):
         result = await collection.bulk_write(ops, ordered=False, session=session)
@@ -232,7 +228,7 @@ async def save_changes(
 
 async def overdue(
     db: Database, collection: AsyncCollection, query: Doc, deadline: str, now: datetime, limit: int
-) -> list[tuple[str, datetime]]:
+) -> Overdue:
     """Ids and deadlines of the documents matching `query` whose `deadline` has passed, oldest
     first (on an index of the query's equality and the deadline)."""
     # `< now + 1 ms` is `<= now` for millisecond BSON times, and a strict upper bound is

@@ -172,7 +172,7 @@ async def test_helpdesk_point_reads_and_scans_use_an_index(db: Database) -> None
                 },
                 None,
             )
-            # A buyer's earlier requests, for rule conditions (storage *.count_for_buyer).
+            # A buyer's earlier requests, for rule conditions (services/buyer_history.py).
             for collection in ("cancellations", "after_sales")
         ),
     ]

@@ -6,7 +6,7 @@ from models import after_sales_machine, cancellation_states
 from models.after_sales_machine import AfterSaleKind
 from models.request_kinds import AFTER_SALE_DEADLINES, PROFILES, profile_of
 from models.requests import Initiator, RequestKind
-from storage.cancellations import DOCUMENTS
+from storage.cancellations import REQUESTS
 from tests.unit.test_cancellation_rules import pending
 
 AFTER_SALE_PROFILES = {k: profile_of(k) for k in AfterSaleKind}
@@ -35,7 +35,7 @@ def test_only_a_replacement_or_a_return_needs_a_delivered_order() -> None:
 
 def test_a_cancellation_stored_as_system_initiated_reads_as_the_platform() -> None:
     c, _ = pending()
-    doc = DOCUMENTS.to_doc(c)
+    doc = REQUESTS.to_doc(c)
     doc["initiator"] = "SYSTEM"  # the spelling cancellations were stored with before
-    assert DOCUMENTS.from_doc(doc).initiator is Initiator.PLATFORM
+    assert REQUESTS.from_doc(doc).initiator is Initiator.PLATFORM
     assert Initiator("PLATFORM") is Initiator.PLATFORM

@@ -33,8 +33,8 @@ from models.orders import (
 from models.policy import DEFAULT_POLICY, CategoryPolicy
 from models.refund_ledger import LineRefund, RefundBreakdown
 from models.requests import Initiator, TimelineRecord
-from storage.after_sales import DOCUMENTS as AFTER_SALE_DOCUMENTS
-from storage.cancellations import DOCUMENTS as CANCELLATION_DOCUMENTS
+from storage.after_sales import REQUESTS as AFTER_SALES
+from storage.cancellations import REQUESTS as CANCELLATIONS
 from storage.documents import order_doc, order_from
 
 NOW = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
@@ -176,7 +176,7 @@ def test_each_part_an_after_sale_step_adds_is_stored_as_its_own_document_and_rea
         ),
         offer=Offer(Money(1000, "USD"), (LINE,), None, NOW, LATER, OfferAnswer.DECLINED, LATER),
     )
-    stored = AFTER_SALE_DOCUMENTS.to_doc(request)
+    stored = AFTER_SALES.to_doc(request)
     parts = {
         k: stored[k]
         for k in [
@@ -238,7 +238,7 @@ def test_each_part_an_after_sale_step_adds_is_stored_as_its_own_document_and_rea
             "answered_at": LATER,
         },
     }
-    assert AFTER_SALE_DOCUMENTS.from_doc(stored) == request
+    assert AFTER_SALES.from_doc(stored) == request
 
 
 def _cancellation() -> Cancellation:
@@ -267,7 +267,7 @@ def _cancellation() -> Cancellation:
 
 
 def test_a_cancellation_is_stored_with_every_field_and_its_list_keys_and_read_back() -> None:
-    stored = CANCELLATION_DOCUMENTS.to_doc(_cancellation())
+    stored = CANCELLATIONS.to_doc(_cancellation())
     assert stored == {
         "_id": "can_1",
         "order_id": "ord_1",
@@ -308,14 +308,14 @@ def test_a_cancellation_is_stored_with_every_field_and_its_list_keys_and_read_ba
         "rejection_reason": "OUT_OF_STOCK",
         "rejection_comment": "sorry",
     }
-    assert CANCELLATION_DOCUMENTS.from_doc(stored) == _cancellation()
+    assert CANCELLATIONS.from_doc(stored) == _cancellation()
 
 
 def test_a_request_stored_before_its_later_fields_reads_them_as_their_defaults() -> None:
-    stored = CANCELLATION_DOCUMENTS.to_doc(_cancellation())
+    stored = CANCELLATIONS.to_doc(_cancellation())
     for later in ("note", "resolved_at", "timeline", "version", "rejection_comment"):
         del stored[later]
-    assert CANCELLATION_DOCUMENTS.from_doc(stored) == replace(
+    assert CANCELLATIONS.from_doc(stored) == replace(
         _cancellation(), resolved_at=None, timeline=(), version=0, rejection_comment=None
     )
 
@@ -324,7 +324,7 @@ def test_a_request_the_quick_decoder_cannot_read_fails_as_the_checked_one_says()
     # A missing key, a member no enum has, a value no enum can hold: each the checked decoder's
     # error (Enum's own ValueError names the value), whether at the top or in a timeline record.
     def stored(**changes: Any) -> dict[str, Any]:
-        doc = CANCELLATION_DOCUMENTS.to_doc(_cancellation())
+        doc = CANCELLATIONS.to_doc(_cancellation())
         doc.update(changes)
         return doc
 
@@ -342,5 +342,5 @@ def test_a_request_the_quick_decoder_cannot_read_fails_as_the_checked_one_says()
         if missing:
             del doc[missing]
         with pytest.raises((KeyError, ValueError)) as raised:
-            CANCELLATION_DOCUMENTS.from_doc(doc)
+            CANCELLATIONS.from_doc(doc)
         assert message in str(raised.value)
