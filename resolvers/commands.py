@@ -27,9 +27,12 @@ from resolvers.inputs import IDEMPOTENCY_HELP, MoneyInput, money_of, well_formed
 from services.bootstrap import Services
 from services.evidence import claiming
 
+# A check of models/access.py on the caller alone: refuses one who may never make a call.
+CallerCheck = Callable[[Actor], None]
+
 # Who may send a command, by the kind of actor whose step it is (`Command.sender`, from which
 # the services take its permit too): decided from the caller alone, before the input is read.
-MAY_SEND: Mapping[ActorKind, Callable[[Actor], None]] = {
+MAY_SEND: Mapping[ActorKind, CallerCheck] = {
     ActorKind.BUYER: access.require_a_buyer,
     ActorKind.SELLER_AGENT: access.require_an_acting_agent,
     ActorKind.PLATFORM: access.require_platform,
@@ -40,8 +43,11 @@ T = TypeVar("T")
 # What a mutation does once its caller may: (services, caller, input) -> what it presents.
 Call = Callable[[Services, Actor, Any], Awaitable[Any]]
 
-# How a step's command is made from its input, and that input (`takes`).
-_INPUTS: dict[type[Command], tuple[Callable[[Any], Command], type]] = {}
+# How a step's command is made from its input.
+MakeCommand = Callable[[Any], Command]
+
+# How each step's command is made, and the input it is made from (`takes`).
+_INPUTS: dict[type[Command], tuple[MakeCommand, type]] = {}
 
 
 def takes(
@@ -130,24 +136,20 @@ class ResultMutations:
         }
         return strawberry.type(type(name, (), fields))
 
-    def command(self, may: Callable[[Actor], None], description: str | None = None) -> Any:
-        def declare(build: Callable[[Any], Command]) -> Any:
+    def command(self, may: CallerCheck, description: str | None = None) -> Any:
+        def declare(build: MakeCommand) -> Any:
             return self._handled(may, build, get_type_hints(build)["input"], description)
 
         return declare
 
-    def service_call(self, may: Callable[[Actor], None], description: str | None = None) -> Any:
+    def service_call(self, may: CallerCheck, description: str | None = None) -> Any:
         def declare(call: Call) -> Any:
             return self._mutation(may, call, get_type_hints(call)["input"], description)
 
         return declare
 
     def _handled(
-        self,
-        may: Callable[[Actor], None],
-        build: Callable[[Any], Command],
-        input_type: type,
-        description: str | None,
+        self, may: CallerCheck, build: MakeCommand, input_type: type, description: str | None
     ) -> Any:
         claims_evidence = any(f.name == "evidence_ids" for f in dataclasses.fields(input_type))
 
@@ -163,7 +165,7 @@ class ResultMutations:
         return self._mutation(may, handle, input_type, description)
 
     def _mutation(
-        self, may: Callable[[Actor], None], make: Call, input_type: type, description: str | None
+        self, may: CallerCheck, make: Call, input_type: type, description: str | None
     ) -> Any:
         """Refuse a caller who may never make this call (`may`, models/access.py) before the
         input is read; make the call as that caller (the input's shape is checked there, so a

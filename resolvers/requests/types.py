@@ -26,7 +26,6 @@ from models.after_sales_machine import AfterSaleNotificationKind, AfterSaleTab
 from models.cancellations import CancellationTab
 from models.cancellations import Eligibility as CancellationView
 from models.notifications import NotificationKind as CancellationNotificationKind
-from models.orders import LineItem as DomainLine
 from models.refund_ledger import LineRefund as DomainLineRefund
 from models.refund_ledger import RefundBreakdown as DomainBreakdown
 from models.request_kinds import PROFILES
@@ -58,7 +57,6 @@ if TYPE_CHECKING:
     from resolvers.refunds.settlement import Refund
 
 
-F = TypeVar("F")
 T = TypeVar("T")
 
 
@@ -125,7 +123,6 @@ def kind_of(kind: Enum) -> DomainRequestKind:
 
 
 @strawberry.enum(
-    name="RequestInitiator",
     description="Who opened a request, in TikTok Shop's words: the buyer, the seller (C7, R9), "
     "or SYSTEM, the marketplace itself (a system cancellation C8, a platform refund R10).",
 )
@@ -166,6 +163,8 @@ RequestTab: Any = kind_tabs(
 
 # A list's orders: the same for every kind, each kind's enum under its own name.
 SORT_ORDERS = ("NEWEST", "OLDEST", "DEADLINE_SOONEST")
+# The order a kind's list takes when none is asked, from its tab and its filter.
+DefaultSort = Callable[[Enum, Any], str]
 
 
 @strawberry.type(description="The count of one tab under a list's filters.")
@@ -180,15 +179,12 @@ def tab_counts(counts: Mapping[Enum, int]) -> list[TabCount]:
     return [TabCount(tab=RequestTab.ALL, count=sum(counts.values())), *tabs]
 
 
-# Counts a list's tabs for the caller, under the list's shop and filter (the kind's service).
-TabCounter = Callable[[Actor], Awaitable[Mapping[Enum, int]]]
-
-
 @strawberry.type
 class RequestConnection(Connection[Node]):
     """A page of one kind's requests, with the counts of its tabs."""
 
-    count_tabs: strawberry.Private[TabCounter]
+    # Counts the list's tabs for the caller, under its shop and filter (the kind's service).
+    count_tabs: strawberry.Private[Callable[[Actor], Awaitable[Mapping[Enum, int]]]]
 
     @strawberry.field(description="The count of every tab (ALL included) under the same filter.")
     async def tab_counts(self, info: Info[Context, Any]) -> list[TabCount]:
@@ -224,10 +220,7 @@ class KindQueries:
         return strawberry.field(one)
 
     def page(
-        self,
-        filter_input: type,
-        description: str,
-        default_sort: Callable[[Enum, Any], str] | None = None,
+        self, filter_input: type, description: str, default_sort: DefaultSort | None = None
     ) -> Any:
         """A tab's page: filtered (`filter_input`), sorted (NEWEST unless asked; with
         `default_sort`, the sort may be left out and it decides from the tab and the filter),
@@ -304,9 +297,7 @@ class NextAction:
     mirrored: strawberry.Private[bool]  # may be: TikTok's side is looked up only then
 
     @classmethod
-    def of(
-        cls, n: DomainNextAction | None, request_id: str, lines: Iterable[DomainLine]
-    ) -> NextAction | None:
+    def of(cls, n: DomainNextAction | None, request_id: str, lines: Lines) -> NextAction | None:
         if n is None:
             return None
         return cls(
@@ -390,7 +381,7 @@ class RequestEligibility:
         return copied(cls, e, kind=kind_of(e.kind), allowed=e.eligible, at_once=False)
 
 
-def list_filter(given: Any, filter_type: Callable[..., F]) -> F:
+def list_filter(given: Any, filter_type: Callable[..., T]) -> T:
     """A request list's filter as its service takes it (the same field names), ids checked;
     none given: no filter."""
     if given is None:
