@@ -72,7 +72,13 @@ class AfterSaleQueries:
     ) -> RefundLedger:
         svc = services_of(info).after_sales
         order, ledger = await svc.visible_order(actor_of(info), well_formed_id(order_id, "orderId"))
-        return RefundLedger.of(order, ledger)
+        return RefundLedger(
+            order_id=order.id,
+            paid=order.amount_paid,
+            refunded=ledger.refunded_total,
+            refundable=ledger.refundable_total(order),
+            entries=list(ledger.entries),
+        )
 
     @strawberry.field(description="The reasons of one after-sale catalogue, with display text.")
     def after_sale_reasons(self, catalogue: inputs.AfterSaleCatalogue) -> list[Reason]:

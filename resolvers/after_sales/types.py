@@ -19,11 +19,9 @@ from graphql_runtime.execution_plans import serve_from
 from models import after_sale_requests as domain
 from models import after_sales_machine as machine
 from models.after_sales_reasons import display_text
-from models.orders import Order as DomainOrder
 from models.policy import CategoryPolicy as DomainPolicy
 from models.refund_ledger import LedgerEntry as DomainLedgerEntry
 from models.refund_ledger import LedgerSource as DomainLedgerSource
-from models.refund_ledger import RefundLedger as DomainLedger
 from resolvers.context import Context
 from resolvers.policy import ResponseWindow, policy_values
 from resolvers.requests.types import (
@@ -48,9 +46,7 @@ DecisionType = strawberry.enum(
 
 
 AfterSaleTab = kind_tabs(
-    "AfterSaleTab",
-    [machine.AfterSaleTab],
-    "The tabs of Seller Center > Manage Returns/Refunds (R2).",
+    machine.AfterSaleTab, "The tabs of Seller Center > Manage Returns/Refunds (R2)."
 )
 
 
@@ -86,16 +82,6 @@ class RefundLedger:
     refunded: Money
     refundable: Money
     entries: list[RefundLedgerEntry]
-
-    @classmethod
-    def of(cls, order: DomainOrder, ledger: DomainLedger) -> RefundLedger:
-        return cls(
-            order_id=strawberry.ID(order.id),
-            paid=order.amount_paid,
-            refunded=ledger.refunded_total,
-            refundable=ledger.refundable_total(order),
-            entries=list(ledger.entries),
-        )
 
 
 @strawberry.type(description="R7, P2: the decision that was approved.")

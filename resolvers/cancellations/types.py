@@ -14,9 +14,7 @@ from resolvers.requests.types import RefundBreakdown, Request, kind_tabs, reques
 from resolvers.values import LineItem, Lines, Reason, copied
 
 CancellationTab = kind_tabs(
-    "CancellationTab",
-    [cancel_domain.CancellationTab],
-    "The tabs of Seller Center > Manage Cancellations.",
+    cancel_domain.CancellationTab, "The tabs of Seller Center > Manage Cancellations."
 )
 
 

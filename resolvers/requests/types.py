@@ -63,8 +63,7 @@ T = TypeVar("T")
 def api_enum(name: str, members: Iterable[str], description: str | None = None) -> Any:
     """An API enum whose members are named as their values (each domain enum's are), each
     once, in their order: a reason catalogue's codes, a kind's tabs, the kinds' statuses."""
-    values = {member: member for member in members}
-    return strawberry.enum(Enum(name, values), name=name, description=description)  # type: ignore[misc]
+    return strawberry.enum(Enum(name, {m: m for m in members}), description=description)  # type: ignore[misc]
 
 
 def _members(enums: Iterable[type[Enum]]) -> list[str]:
@@ -149,14 +148,14 @@ def domain_initiator(initiator: RequestInitiator, domain: type[Enum]) -> Any:
     return domain("PLATFORM" if initiator is RequestInitiator.SYSTEM else initiator.value)
 
 
-def kind_tabs(name: str, domain_tabs: Iterable[type[Enum]], description: str) -> Any:
-    """A tab enum: ALL, then the tabs of the kinds' pages (their domain enums) in order."""
-    return api_enum(name, ["ALL", *_members(domain_tabs)], description)
+def kind_tabs(domain_tabs: type[Enum], description: str) -> Any:
+    """A kind's tab enum, named as its domain enum: ALL, then the tabs of its page in order."""
+    return api_enum(domain_tabs.__name__, ["ALL", *_members([domain_tabs])], description)
 
 
-RequestTab: Any = kind_tabs(
+RequestTab: Any = api_enum(
     "RequestTab",
-    [AfterSaleTab, CancellationTab],
+    ["ALL", *_members([AfterSaleTab, CancellationTab])],
     "The tabs of Manage Cancellations and Manage Returns/Refunds; ALL is every request (Manage "
     "Cancellations has no IN_PROCESS).",
 )
@@ -423,8 +422,10 @@ def request_of(
     )
 
 
-# An order as the API serves it; its module imports the request types.
+# An order, a refund and a ticket as the API serves them; their modules import the request types.
 LazyOrder = Annotated["Order", strawberry.lazy("resolvers.orders.types")]
+LazyRefund = Annotated["Refund", strawberry.lazy("resolvers.refunds.settlement")]
+LazyTicket = Annotated["Ticket", strawberry.lazy("resolvers.helpdesk.types")]
 
 
 async def order_of(info: Info[Context, Any], order_id: str | None) -> LazyOrder | None:
@@ -467,9 +468,7 @@ class Request:
         description="Where the refund's money is (INSTRUCTED: refund pending; SETTLED: "
         "refunded); null when the request refunds nothing."
     )
-    async def refund_settlement(
-        self, info: Info[Context, Any]
-    ) -> Annotated[Refund, strawberry.lazy("resolvers.refunds.settlement")] | None:
+    async def refund_settlement(self, info: Info[Context, Any]) -> LazyRefund | None:
         from resolvers.refunds.settlement import refund_of  # it imports the request types
 
         return await refund_of(info, self.id)
@@ -482,16 +481,13 @@ class Request:
         description="The helpdesk ticket the request opened (null: none), for the shop's team "
         "(batched across a list of requests)."
     )
-    async def ticket(
-        self, info: Info[Context, Any]
-    ) -> Annotated[Ticket, strawberry.lazy("resolvers.helpdesk.types")] | None:
+    async def ticket(self, info: Info[Context, Any]) -> LazyTicket | None:
         from resolvers.helpdesk.types import Ticket  # it imports the request types
 
-        actor = actor_of(info)
         t = await info.context.tickets.load(self.id)
         if t is None:
             return None
-        access.require_team_view(actor, t.shop_id, f"the ticket of {self.id}")
+        access.require_team_view(actor_of(info), t.shop_id, f"the ticket of {self.id}")
         return Ticket.of(t)
 
     @strawberry.field(description="E1: the photos and videos attached to its steps, oldest first.")
