@@ -170,13 +170,11 @@ class RefundOrderInput:
 
 @strawberry.input(description="Y1: windows in seconds; a field left out takes the default.")
 @with_policy_fields(
-    {
-        "payment_window_seconds": "Y2, C8: how long an order may stay unpaid.",
-        "business_days": "Y2: the seller response window counts business days (businessCalendar).",
-        "high_value_above": "Y2: above this order value (items, minor units of the order's "
-        "currency; 0: never) the high-value response window applies.",
-    },
     optional=True,
+    payment_window_seconds="Y2, C8: how long an order may stay unpaid.",
+    business_days="Y2: the seller response window counts business days (businessCalendar).",
+    high_value_above="Y2: above this order value (items, minor units of the order's "
+    "currency; 0: never) the high-value response window applies.",
 )
 class CategoryPolicyInput:
     category: str

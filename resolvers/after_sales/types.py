@@ -7,7 +7,7 @@ and the connection's `tabCounts` go back to the services.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import fields
 from datetime import datetime
 from typing import Any, TypeVar
@@ -140,13 +140,11 @@ class Shipment:
     received_at: datetime | None
 
 
-def with_policy_fields(
-    described: Mapping[str, str], optional: bool = False
-) -> Callable[[type[T]], type[T]]:
+def with_policy_fields(optional: bool = False, **described: str) -> Callable[[type[T]], type[T]]:
     """Gives a class the domain policy's fields after its own, as the API names them
     (resolvers/policy.py::policy_values): a window in whole seconds, a flag or an amount as it
-    is, in the domain's order, each with its line of `described`; `optional` in an input (a
-    field left out takes the default)."""
+    is, in the domain's order, each described by its keyword of `described`; `optional` in an
+    input (a field left out takes the default)."""
 
     def add(cls: type[T]) -> type[T]:
         for f in fields(DomainPolicy):
@@ -163,14 +161,11 @@ def with_policy_fields(
 
 @strawberry.type(description="Y1: a category's windows (in seconds) and rules.")
 @with_policy_fields(
-    {
-        "payment_window_seconds": "Y2, C8.",
-        "business_days": "Y2: the seller response window counts business days.",
-        "high_value_above": "Y2: order value (items, minor units) above which the high-value "
-        "window applies; 0: never.",
-        "offer_silence_accepts": "R12: the buyer's silence on an offer accepts it (else "
-        "declines it).",
-    }
+    payment_window_seconds="Y2, C8.",
+    business_days="Y2: the seller response window counts business days.",
+    high_value_above="Y2: order value (items, minor units) above which the high-value "
+    "window applies; 0: never.",
+    offer_silence_accepts="R12: the buyer's silence on an offer accepts it (else declines it).",
 )
 class CategoryPolicy:
     category: str = strawberry.field(

@@ -7,7 +7,6 @@ from datetime import datetime
 import strawberry
 
 from models import cancellations as cancel_domain
-from models.policy import CategoryPolicy as DomainPolicy
 from models.requests import RequestKind as DomainRequestKind
 from resolvers.policy import ResponseWindow, policy_values
 from resolvers.requests.types import RefundBreakdown, Request, kind_tabs, request_of
@@ -28,10 +27,6 @@ class Rejection:
 class PolicySnapshot:
     unconditional_cancel_window_seconds: int
     seller_response_window_seconds: int
-
-    @classmethod
-    def of(cls, p: DomainPolicy) -> PolicySnapshot:
-        return copied(cls, policy_values(p))
 
 
 @strawberry.type(description="A buyer's, a seller's or the marketplace's cancellation of an order.")
@@ -81,7 +76,7 @@ class Cancellation(Request):
     # Computed only when asked (see LineItem.subtotal): a tab page does not show it.
     @strawberry.field
     def policy(self) -> PolicySnapshot:
-        return PolicySnapshot.of(self._c.policy)
+        return copied(PolicySnapshot, policy_values(self._c.policy))
 
     @strawberry.field(
         description="Y2: the seller response window the request was given (null: it waited for "
