@@ -24,6 +24,7 @@ from resolvers.context import Context, caller_who, services_of
 from resolvers.errors import outcome, result_union
 from resolvers.evidence.types import evidence_ids_of
 from resolvers.inputs import IDEMPOTENCY_HELP, MoneyInput, money_of, well_formed_id
+from resolvers.requests.steps import STEPS
 from services.bootstrap import Services
 from services.evidence import claiming
 
@@ -104,15 +105,15 @@ class ResultMutations:
     with their descriptions:
 
         cancellation = ResultMutations.of_type(Cancellation, NotPendingError, ...)
-        CancellationMutations = cancellation.steps("CancellationMutations", STEPS, ...)
+        CancellationMutations = cancellation.steps("CancellationMutations", CancellationCommand)
 
-    `steps` declares the mutations of commands, each taking the input that `takes` it, refused
-    to a caller of another kind than its sender; `command` declares a function that makes the
-    command from its input, under who may send it. A command is handed to `Services.handle`
-    under the input's `idempotencyKey` (an input with `evidenceIds` claims them for the step's
-    write, E1). A service call's mutation awaits the function with the services and the caller.
-    Either `present`s what comes back, in a mutation named as the attribute (or the function)
-    that declares it."""
+    `steps` declares the mutations of commands (resolvers/requests/steps.py), each taking the
+    input that `takes` it, refused to a caller of another kind than its sender; `command`
+    declares a function that makes the command from its input, under who may send it. A
+    command is handed to `Services.handle` under the input's `idempotencyKey` (an input with
+    `evidenceIds` claims them for the step's write, E1). A service call's mutation awaits the
+    function with the services and the caller. Either `present`s what comes back, in a mutation
+    named as the attribute (or the function) that declares it."""
 
     def __init__(self, union: Any, present: Callable[[Any], Any]) -> None:
         self.union = union
@@ -124,14 +125,14 @@ class ResultMutations:
         named for it (`Cancellation`: `CancellationResult`)."""
         return cls(result_union(f"{api_type.__name__}Result", api_type, *errors), api_type.of)
 
-    def steps(self, name: str, described: Mapping[type[Command], str], kind: type[Command]) -> type:
-        """The root type `name` of the mutations of the steps in `described` that are `kind`'s,
-        in its order, each named as its command (`RejectCancellation`: `rejectCancellation`),
-        taking the input that `takes` it and refused to a caller of another kind than the
-        command's sender (`MAY_SEND`)."""
+    def steps(self, name: str, kind: type[Command]) -> type:
+        """The root type `name` of the mutations of the steps that are `kind`'s, in the order of
+        their table (`STEPS`, with their descriptions), each named as its command
+        (`RejectCancellation`: `rejectCancellation`), taking the input that `takes` it and
+        refused to a caller of another kind than the command's sender (`MAY_SEND`)."""
         fields = {
             to_snake_case(step.__name__): self._handled(MAY_SEND[step.sender], *_INPUTS[step], text)
-            for step, text in described.items()
+            for step, text in STEPS.items()
             if issubclass(step, kind)
         }
         return strawberry.type(type(name, (), fields))

@@ -87,5 +87,4 @@ class Cancellation(Request):
         if not c.timeline or c.timeline[0].action is not cancel_domain.CancellationAction.REQUEST:
             return None
         # A buyer's request holds the order's lines as they were: their value is the order's.
-        value = sum(line.subtotal.minor for line in c.lines)
-        return ResponseWindow.for_request(c.policy, value)
+        return ResponseWindow.for_request(c.policy, sum(line.subtotal.minor for line in c.lines))

@@ -215,8 +215,7 @@ class KindQueries:
             found = await self.reads(info).get(actor_of(info), well_formed_id(id, "id"))
             return self.node.of(found)
 
-        one.__annotations__["return"] = self.node  # the kind's type
-        return strawberry.field(one)
+        return strawberry.field(one, graphql_type=self.node)  # the kind's type
 
     def page(
         self, filter_input: type, description: str, default_sort: DefaultSort | None = None
