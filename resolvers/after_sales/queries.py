@@ -10,10 +10,10 @@ from strawberry.types import Info
 
 from models.errors import ValidationFailed
 from resolvers.after_sales import inputs
-from resolvers.after_sales.types import AfterSale, AfterSaleTab, CategoryPolicy, RefundLedger
+from resolvers.after_sales.types import AfterSale, AfterSaleTab, CategoryPolicy
 from resolvers.context import Context, actor_of, services_of
 from resolvers.inputs import well_formed_id
-from resolvers.requests.types import KindQueries, RefundBreakdown, RequestEligibility
+from resolvers.requests.types import KindQueries, RefundBreakdown, RefundLedger, RequestEligibility
 from resolvers.values import Reason, reasons_in
 from services import read_types
 

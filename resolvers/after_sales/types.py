@@ -20,19 +20,9 @@ from models import after_sale_requests as domain
 from models import after_sales_machine as machine
 from models.after_sales_reasons import display_text
 from models.policy import CategoryPolicy as DomainPolicy
-from models.refund_ledger import LedgerEntry as DomainLedgerEntry
-from models.refund_ledger import LedgerSource as DomainLedgerSource
 from resolvers.context import Context
 from resolvers.policy import ResponseWindow, policy_values
-from resolvers.requests.types import (
-    LazyOrder,
-    LineRefund,
-    Request,
-    kind_of,
-    kind_tabs,
-    order_of,
-    request_of,
-)
+from resolvers.requests.types import LazyOrder, Request, kind_of, kind_tabs, order_of, request_of
 from resolvers.values import ActorKind, LineItem, Lines, Money, Reason, copied
 
 T = TypeVar("T")
@@ -59,29 +49,6 @@ def _shown(api_type: Callable[..., T], step: Any) -> T | None:
     if step is None:
         return None
     return copied(api_type, step, reason=reason_of(step.reason) if step.reason else None)
-
-
-LedgerSource = strawberry.enum(DomainLedgerSource, name="RefundSource")
-
-
-@strawberry.type(description="One refund paid on the order, by a request or a cancellation.")
-class RefundLedgerEntry:
-    source: LedgerSource
-    source_id: strawberry.ID
-    at: datetime
-    items: Money
-    shipping: Money
-    total: Money
-    lines: list[LineRefund]
-
-
-@strawberry.type(description="Every refund on an order, and what is left (never below zero).")
-class RefundLedger:
-    order_id: strawberry.ID
-    paid: Money
-    refunded: Money
-    refundable: Money
-    entries: list[RefundLedgerEntry]
 
 
 @strawberry.type(description="R7, P2: the decision that was approved.")
@@ -181,7 +148,6 @@ class CategoryPolicy:
 # Served as they are: the domain's values have these types' attribute names.
 serve_from(Shipment, domain.Shipment)
 serve_from(AfterSaleOffer, domain.Offer)
-serve_from(RefundLedgerEntry, DomainLedgerEntry)
 
 
 @strawberry.type(description="A refund only, a return and refund, or a replacement request.")

@@ -26,6 +26,7 @@ from models.after_sales_machine import AfterSaleNotificationKind, AfterSaleTab
 from models.cancellations import CancellationTab
 from models.cancellations import Eligibility as CancellationView
 from models.notifications import NotificationKind as CancellationNotificationKind
+from models.refund_ledger import LedgerEntry, LedgerSource
 from models.refund_ledger import LineRefund as DomainLineRefund
 from models.refund_ledger import RefundBreakdown as DomainBreakdown
 from models.request_kinds import PROFILES
@@ -339,9 +340,33 @@ class RefundBreakdown:
     lines: list[LineRefund]
 
 
+RefundSource = strawberry.enum(LedgerSource, name="RefundSource")
+
+
+@strawberry.type(description="One refund paid on the order, by a request or a cancellation.")
+class RefundLedgerEntry:
+    source: RefundSource
+    source_id: strawberry.ID
+    at: datetime
+    items: Money
+    shipping: Money
+    total: Money
+    lines: list[LineRefund]
+
+
+@strawberry.type(description="Every refund on an order, and what is left (never below zero).")
+class RefundLedger:
+    order_id: strawberry.ID
+    paid: Money
+    refunded: Money
+    refundable: Money
+    entries: list[RefundLedgerEntry]
+
+
 # Served as they are: the domain's refund values have these types' attribute names.
 serve_from(LineRefund, DomainLineRefund)
 serve_from(RefundBreakdown, DomainBreakdown)
+serve_from(RefundLedgerEntry, LedgerEntry)
 
 
 @strawberry.type(
