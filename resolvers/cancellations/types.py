@@ -7,10 +7,9 @@ from datetime import datetime
 import strawberry
 
 from models import cancellations as cancel_domain
-from models.requests import RequestKind as DomainRequestKind
 from resolvers.policy import ResponseWindow, policy_values
 from resolvers.requests.types import RefundBreakdown, Request, kind_tabs, request_of
-from resolvers.values import LineItem, Lines, Reason, copied
+from resolvers.values import LineItem, Lines, Reason, RequestKind, copied
 
 CancellationTab = kind_tabs(
     cancel_domain.CancellationTab, "The tabs of Seller Center > Manage Cancellations."
@@ -59,7 +58,7 @@ class Cancellation(Request):
         return request_of(
             cls,
             c,
-            DomainRequestKind.CANCELLATION,
+            RequestKind.CANCELLATION,
             Reason.of,
             next_action,
             _c=c,

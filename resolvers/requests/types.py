@@ -23,15 +23,13 @@ from models.actors import Actor
 from models.actors import ActorKind as DomainActorKind
 from models.after_sale_requests import APPEAL_OR_REQUEST_AGAIN, LineEligibility
 from models.after_sales_machine import AfterSaleNotificationKind, AfterSaleTab
-from models.cancellations import CancellationTab
-from models.cancellations import Eligibility as CancellationView
+from models.cancellations import CancellationTab, Eligibility
 from models.notifications import NotificationKind as CancellationNotificationKind
 from models.refund_ledger import LedgerEntry, LedgerSource
 from models.refund_ledger import LineRefund as DomainLineRefund
 from models.refund_ledger import RefundBreakdown as DomainBreakdown
 from models.request_kinds import PROFILES
 from models.requests import NextAction as DomainNextAction
-from models.requests import RequestKind as DomainRequestKind
 from models.requests import TimelineRecord as DomainRecord
 from resolvers.context import Context, actor_of, services_of
 from resolvers.evidence.types import Evidence, evidence_of
@@ -105,7 +103,7 @@ NotificationKind: Any = api_enum(
 _STATUS = {m.value: m for m in RequestStatus}
 _ACTION = {m.value: m for m in RequestAction}
 _NEXT = {m.value: m for m in NextActionKind}
-_KIND = {m.value: m for m in DomainRequestKind}
+_KIND = {m.value: m for m in RequestKind}
 
 
 def status_of(status: Enum | str) -> Any:
@@ -117,7 +115,7 @@ def action_of(action: Enum | str) -> Any:
     return _ACTION[action._value_ if isinstance(action, Enum) else action]
 
 
-def kind_of(kind: Enum) -> DomainRequestKind:
+def kind_of(kind: Enum) -> RequestKind:
     """The request kind of an after-sale kind (the same name) or of a request kind."""
     return _KIND[kind._value_]
 
@@ -395,8 +393,8 @@ class RequestEligibility:
     eligible: bool = strawberry.field(deprecation_reason="Use `allowed`.")
 
     @classmethod
-    def of_cancellation(cls, e: CancellationView) -> RequestEligibility:
-        kind = DomainRequestKind.CANCELLATION
+    def of_cancellation(cls, e: Eligibility) -> RequestEligibility:
+        kind = RequestKind.CANCELLATION
         return copied(cls, e, kind=kind, line_id=None, available_quantity=None, eligible=e.allowed)
 
     @classmethod
@@ -417,7 +415,7 @@ def list_filter(given: Any, filter_type: Callable[..., T]) -> T:
 def request_of(
     api_type: Callable[..., T],
     r: Any,
-    kind: DomainRequestKind,
+    kind: RequestKind,
     reason: Callable[[str], Reason],
     next_action: DomainNextAction | None,
     **given: Any,
