@@ -20,7 +20,6 @@ from strawberry.types import Info
 from graphql_runtime.execution_plans import serve_from
 from models import access
 from models.actors import Actor
-from models.actors import ActorKind as DomainActorKind
 from models.after_sale_requests import APPEAL_OR_REQUEST_AGAIN, LineEligibility
 from models.after_sales_machine import AfterSaleNotificationKind, AfterSaleTab
 from models.cancellations import CancellationTab, Eligibility
@@ -314,7 +313,7 @@ class NextAction:
     def deadline_soon(self, info: Info[Context, Any]) -> bool:
         # Not a coroutine function: a local request (nearly every one) costs no awaitable;
         # graphql-core awaits the one a mirrored request returns.
-        if not self.mirrored or self.actor_kind is not DomainActorKind.SELLER_AGENT:
+        if not self.mirrored or self.actor_kind is not ActorKind.SELLER_AGENT:
             return False
         return self._deadline_soon(info)  # type: ignore[return-value]
 
