@@ -19,7 +19,7 @@ from strawberry.types import Info
 
 from graphql_runtime.execution_plans import serve_from
 from models import access
-from models.actors import Actor
+from models.actors import Actor, ActorKind  # ActorKind: the API enum (resolvers/values.py)
 from models.after_sale_requests import APPEAL_OR_REQUEST_AGAIN, LineEligibility
 from models.after_sales_machine import AfterSaleNotificationKind, AfterSaleTab
 from models.cancellations import CancellationTab, Eligibility
@@ -34,17 +34,7 @@ from resolvers.context import Context, actor_of, services_of
 from resolvers.evidence.types import Evidence, evidence_of
 from resolvers.inputs import well_formed_id
 from resolvers.requests.marketplace import MarketplaceRequest, marketplace_of
-from resolvers.values import (
-    ActorKind,
-    Connection,
-    LineItem,
-    Lines,
-    Money,
-    Node,
-    Reason,
-    RequestKind,
-    copied,
-)
+from resolvers.values import Connection, LineItem, Lines, Money, Node, Reason, RequestKind, copied
 from services.marketplace_views import may_be_mirrored
 from services.read_types import TabPage
 from services.request_reads import RequestReads
