@@ -24,12 +24,16 @@ from resolvers.context import Context, caller_who, services_of
 from resolvers.errors import outcome, result_union
 from resolvers.evidence.types import evidence_ids_of
 from resolvers.inputs import IDEMPOTENCY_HELP, MoneyInput, money_of, well_formed_id
+from resolvers.requests.steps import STEPS
 from services.bootstrap import Services
 from services.evidence import claiming
 
+# A check of models/access.py on the caller alone: refuses one who may never make a call.
+CallerCheck = Callable[[Actor], None]
+
 # Who may send a command, by the kind of actor whose step it is (`Command.sender`, from which
 # the services take its permit too): decided from the caller alone, before the input is read.
-MAY_SEND: Mapping[ActorKind, Callable[[Actor], None]] = {
+MAY_SEND: Mapping[ActorKind, CallerCheck] = {
     ActorKind.BUYER: access.require_a_buyer,
     ActorKind.SELLER_AGENT: access.require_an_acting_agent,
     ActorKind.PLATFORM: access.require_platform,
@@ -40,8 +44,11 @@ T = TypeVar("T")
 # What a mutation does once its caller may: (services, caller, input) -> what it presents.
 Call = Callable[[Services, Actor, Any], Awaitable[Any]]
 
-# How a step's command is made from its input, and that input (`takes`).
-_INPUTS: dict[type[Command], tuple[Callable[[Any], Command], type]] = {}
+# How a step's command is made from its input.
+MakeCommand = Callable[[Any], Command]
+
+# How each step's command is made, and the input it is made from (`takes`).
+_INPUTS: dict[type[Command], tuple[MakeCommand, type]] = {}
 
 
 def takes(
@@ -98,15 +105,15 @@ class ResultMutations:
     with their descriptions:
 
         cancellation = ResultMutations.of_type(Cancellation, NotPendingError, ...)
-        CancellationMutations = cancellation.steps("CancellationMutations", STEPS, ...)
+        CancellationMutations = cancellation.steps("CancellationMutations", CancellationCommand)
 
-    `steps` declares the mutations of commands, each taking the input that `takes` it, refused
-    to a caller of another kind than its sender; `command` declares a function that makes the
-    command from its input, under who may send it. A command is handed to `Services.handle`
-    under the input's `idempotencyKey` (an input with `evidenceIds` claims them for the step's
-    write, E1). A service call's mutation awaits the function with the services and the caller.
-    Either `present`s what comes back, in a mutation named as the attribute (or the function)
-    that declares it."""
+    `steps` declares the mutations of commands (resolvers/requests/steps.py), each taking the
+    input that `takes` it, refused to a caller of another kind than its sender; `command`
+    declares a function that makes the command from its input, under who may send it. A
+    command is handed to `Services.handle` under the input's `idempotencyKey` (an input with
+    `evidenceIds` claims them for the step's write, E1). A service call's mutation awaits the
+    function with the services and the caller. Either `present`s what comes back, in a mutation
+    named as the attribute (or the function) that declares it."""
 
     def __init__(self, union: Any, present: Callable[[Any], Any]) -> None:
         self.union = union
@@ -118,36 +125,32 @@ class ResultMutations:
         named for it (`Cancellation`: `CancellationResult`)."""
         return cls(result_union(f"{api_type.__name__}Result", api_type, *errors), api_type.of)
 
-    def steps(self, name: str, described: Mapping[type[Command], str], kind: type[Command]) -> type:
-        """The root type `name` of the mutations of the steps in `described` that are `kind`'s,
-        in its order, each named as its command (`RejectCancellation`: `rejectCancellation`),
-        taking the input that `takes` it and refused to a caller of another kind than the
-        command's sender (`MAY_SEND`)."""
+    def steps(self, name: str, kind: type[Command]) -> type:
+        """The root type `name` of the mutations of the steps that are `kind`'s, in the order of
+        their table (`STEPS`, with their descriptions), each named as its command
+        (`RejectCancellation`: `rejectCancellation`), taking the input that `takes` it and
+        refused to a caller of another kind than the command's sender (`MAY_SEND`)."""
         fields = {
             to_snake_case(step.__name__): self._handled(MAY_SEND[step.sender], *_INPUTS[step], text)
-            for step, text in described.items()
+            for step, text in STEPS.items()
             if issubclass(step, kind)
         }
         return strawberry.type(type(name, (), fields))
 
-    def command(self, may: Callable[[Actor], None], description: str | None = None) -> Any:
-        def declare(build: Callable[[Any], Command]) -> Any:
+    def command(self, may: CallerCheck, description: str | None = None) -> Any:
+        def declare(build: MakeCommand) -> Any:
             return self._handled(may, build, get_type_hints(build)["input"], description)
 
         return declare
 
-    def service_call(self, may: Callable[[Actor], None], description: str | None = None) -> Any:
+    def service_call(self, may: CallerCheck, description: str | None = None) -> Any:
         def declare(call: Call) -> Any:
             return self._mutation(may, call, get_type_hints(call)["input"], description)
 
         return declare
 
     def _handled(
-        self,
-        may: Callable[[Actor], None],
-        build: Callable[[Any], Command],
-        input_type: type,
-        description: str | None,
+        self, may: CallerCheck, build: MakeCommand, input_type: type, description: str | None
     ) -> Any:
         claims_evidence = any(f.name == "evidence_ids" for f in dataclasses.fields(input_type))
 
@@ -163,7 +166,7 @@ class ResultMutations:
         return self._mutation(may, handle, input_type, description)
 
     def _mutation(
-        self, may: Callable[[Actor], None], make: Call, input_type: type, description: str | None
+        self, may: CallerCheck, make: Call, input_type: type, description: str | None
     ) -> Any:
         """Refuse a caller who may never make this call (`may`, models/access.py) before the
         input is read; make the call as that caller (the input's shape is checked there, so a

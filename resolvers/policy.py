@@ -15,7 +15,6 @@ from models.actors import Actor
 from models.errors import ValidationFailed
 from models.policy import BusinessCalendar as DomainCalendar
 from models.policy import CategoryPolicy as DomainPolicy
-from models.policy import ResponseWindow as DomainWindow
 from models.policy import WindowKind as DomainWindowKind
 from models.policy import seller_response_window
 from resolvers.commands import ResultMutations
@@ -55,14 +54,11 @@ class ResponseWindow:
     )
 
     @classmethod
-    def of(cls, w: DomainWindow) -> ResponseWindow:
+    def for_request(cls, policy: DomainPolicy, order_value_minor: int) -> ResponseWindow:
+        w = seller_response_window(policy, order_value_minor)
         return cls(
             kind=w.kind, seconds=int(w.length.total_seconds()), business_days=w.business_days
         )
-
-    @classmethod
-    def for_request(cls, policy: DomainPolicy, order_value_minor: int) -> ResponseWindow:
-        return cls.of(seller_response_window(policy, order_value_minor))
 
 
 @strawberry.type(description="Y2: the days that deadlines counted in business days skip (UTC).")

@@ -45,20 +45,16 @@ class Reason:
     display_text: str
 
     @classmethod
+    @lru_cache(maxsize=1024)
     def of(cls, code: str) -> Reason:
-        return _reason(code)
+        # One object per code, shared: nothing changes a Reason once made, and a tab page shows
+        # ~100 of a few codes.
+        return cls(code=code, display_text=display_text(code))
 
 
 def reasons_in(catalogue: Mapping[str, str]) -> list[Reason]:
     """A reason catalogue (code -> display text) as the API lists it."""
     return [Reason(code=code, display_text=text) for code, text in catalogue.items()]
-
-
-@lru_cache(maxsize=1024)
-def _reason(code: str) -> Reason:
-    # One object per code, shared: nothing changes a Reason once made, and a tab page shows
-    # ~100 of a few codes.
-    return Reason(code=code, display_text=display_text(code))
 
 
 @strawberry.type

@@ -12,8 +12,6 @@ import strawberry
 
 from models import after_sales_reasons as catalogues
 from models import commands
-from models.after_sales_machine import AfterSaleKind as DomainKind
-from models.commands import ApprovalTerms, Command, Lines, chosen_lines
 from models.errors import ValidationFailed
 from models.policy import CategoryPolicy as DomainPolicy
 from models.request_kinds import profile_of
@@ -27,7 +25,7 @@ MAX_LINES = 50
 
 # The reason catalogues of after-sale requests, by the name a client asks for one with.
 CATALOGUES: Mapping[str, Mapping[str, str]] = {
-    **{f"{kind.name}_REQUEST": profile_of(kind).request_reasons for kind in DomainKind},
+    **{f"{kind.name}_REQUEST": profile_of(kind).request_reasons for kind in AfterSaleKind},
     "REFUND_REJECT": catalogues.REFUND_REJECT_REASONS,
     "REPLACEMENT_REJECT": catalogues.REPLACEMENT_REJECT_REASONS,
     "REPLACEMENT_APPROVE": catalogues.REPLACEMENT_APPROVE_REASONS,
@@ -53,7 +51,7 @@ class AfterSaleFilter:
     )
 
 
-def lines_of(lines: list[LineQuantityInput] | None) -> Lines | None:
+def lines_of(lines: list[LineQuantityInput] | None) -> commands.Lines | None:
     """The lines and quantities an after-sale input names, each line at most once."""
     if lines is None:
         return None
@@ -65,13 +63,13 @@ def lines_of(lines: list[LineQuantityInput] | None) -> Lines | None:
         if line_id in out:
             raise ValidationFailed(f"line {line_id} is listed twice", field="lines")
         out[line_id] = line.quantity
-    return chosen_lines(out)
+    return commands.chosen_lines(out)
 
 
-def approval_terms(input: Any) -> ApprovalTerms:
+def approval_terms(input: Any) -> commands.ApprovalTerms:
     """What an approval (R7, P2) covers, as the request's own input or its ticket's gives it
     (their fields named as the terms')."""
-    return value_of(ApprovalTerms, input, lines=lines_of)
+    return value_of(commands.ApprovalTerms, input, lines=lines_of)
 
 
 @strawberry.input
@@ -111,7 +109,7 @@ class ApproveAfterSaleInput:
     )
     comment: str | None = None
 
-    def command(self) -> Command:
+    def command(self) -> commands.Command:
         """The seller's decision as its step (an approval, an offer or a refund instead)."""
         request_id = well_formed_id(self.request_id, "requestId")
         return commands.decision_command(request_id, self.decision, approval_terms(self))
@@ -170,13 +168,11 @@ class RefundOrderInput:
 
 @strawberry.input(description="Y1: windows in seconds; a field left out takes the default.")
 @with_policy_fields(
-    {
-        "payment_window_seconds": "Y2, C8: how long an order may stay unpaid.",
-        "business_days": "Y2: the seller response window counts business days (businessCalendar).",
-        "high_value_above": "Y2: above this order value (items, minor units of the order's "
-        "currency; 0: never) the high-value response window applies.",
-    },
     optional=True,
+    payment_window_seconds="Y2, C8: how long an order may stay unpaid.",
+    business_days="Y2: the seller response window counts business days (businessCalendar).",
+    high_value_above="Y2: above this order value (items, minor units of the order's "
+    "currency; 0: never) the high-value response window applies.",
 )
 class CategoryPolicyInput:
     category: str

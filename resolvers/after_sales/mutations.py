@@ -13,7 +13,6 @@ from resolvers import errors
 from resolvers.after_sales import inputs
 from resolvers.after_sales.types import AfterSale, CategoryPolicy
 from resolvers.commands import ResultMutations
-from resolvers.requests.steps import STEPS
 from services.bootstrap import Services
 
 # One union for every after-sale step (the policy: resolvers/errors.py::result_union): opening
@@ -28,7 +27,7 @@ after_sale = ResultMutations.of_type(
     errors.WindowClosedError,
     errors.RefundExceedsRefundableError,
 )
-AfterSaleMutations = after_sale.steps("AfterSaleMutations", STEPS, AfterSaleCommand)
+AfterSaleMutations = after_sale.steps("AfterSaleMutations", AfterSaleCommand)
 SetCategoryPolicyResult = errors.result_union("SetCategoryPolicyResult", CategoryPolicy)
 category_policy = ResultMutations(SetCategoryPolicyResult, lambda cp: CategoryPolicy.of(*cp))
 

@@ -10,10 +10,10 @@ from strawberry.types import Info
 
 from models.errors import ValidationFailed
 from resolvers.after_sales import inputs
-from resolvers.after_sales.types import AfterSale, AfterSaleTab, CategoryPolicy, RefundLedger
+from resolvers.after_sales.types import AfterSale, AfterSaleTab, CategoryPolicy
 from resolvers.context import Context, actor_of, services_of
 from resolvers.inputs import well_formed_id
-from resolvers.requests.types import KindQueries, RefundBreakdown, RequestEligibility
+from resolvers.requests.types import KindQueries, RefundBreakdown, RefundLedger, RequestEligibility
 from resolvers.values import Reason, reasons_in
 from services import read_types
 
@@ -72,7 +72,13 @@ class AfterSaleQueries:
     ) -> RefundLedger:
         svc = services_of(info).after_sales
         order, ledger = await svc.visible_order(actor_of(info), well_formed_id(order_id, "orderId"))
-        return RefundLedger.of(order, ledger)
+        return RefundLedger(
+            order_id=order.id,
+            paid=order.amount_paid,
+            refunded=ledger.refunded_total,
+            refundable=ledger.refundable_total(order),
+            entries=list(ledger.entries),
+        )
 
     @strawberry.field(description="The reasons of one after-sale catalogue, with display text.")
     def after_sale_reasons(self, catalogue: inputs.AfterSaleCatalogue) -> list[Reason]:
@@ -80,8 +86,7 @@ class AfterSaleQueries:
 
     @strawberry.field(description="Y1: the policy of a category (the default if it sets none).")
     async def category_policy(self, info: Info[Context, Any], category: str) -> CategoryPolicy:
-        policy = await services_of(info).after_sales.policy(category)
-        return CategoryPolicy.of(category, policy)
+        return CategoryPolicy.of(category, await services_of(info).after_sales.policy(category))
 
     @strawberry.field(description='Y1: the default ("*") and every category that sets its own.')
     async def category_policies(self, info: Info[Context, Any]) -> list[CategoryPolicy]:

@@ -7,7 +7,7 @@ and the connection's `tabCounts` go back to the services.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import fields
 from datetime import datetime
 from typing import Any, TypeVar
@@ -19,22 +19,10 @@ from graphql_runtime.execution_plans import serve_from
 from models import after_sale_requests as domain
 from models import after_sales_machine as machine
 from models.after_sales_reasons import display_text
-from models.orders import Order as DomainOrder
 from models.policy import CategoryPolicy as DomainPolicy
-from models.refund_ledger import LedgerEntry as DomainLedgerEntry
-from models.refund_ledger import LedgerSource as DomainLedgerSource
-from models.refund_ledger import RefundLedger as DomainLedger
 from resolvers.context import Context
 from resolvers.policy import ResponseWindow, policy_values
-from resolvers.requests.types import (
-    LazyOrder,
-    LineRefund,
-    Request,
-    kind_of,
-    kind_tabs,
-    order_of,
-    request_of,
-)
+from resolvers.requests.types import LazyOrder, Request, kind_of, kind_tabs, order_of, request_of
 from resolvers.values import ActorKind, LineItem, Lines, Money, Reason, copied
 
 T = TypeVar("T")
@@ -48,9 +36,7 @@ DecisionType = strawberry.enum(
 
 
 AfterSaleTab = kind_tabs(
-    "AfterSaleTab",
-    [machine.AfterSaleTab],
-    "The tabs of Seller Center > Manage Returns/Refunds (R2).",
+    machine.AfterSaleTab, "The tabs of Seller Center > Manage Returns/Refunds (R2)."
 )
 
 
@@ -63,39 +49,6 @@ def _shown(api_type: Callable[..., T], step: Any) -> T | None:
     if step is None:
         return None
     return copied(api_type, step, reason=reason_of(step.reason) if step.reason else None)
-
-
-LedgerSource = strawberry.enum(DomainLedgerSource, name="RefundSource")
-
-
-@strawberry.type(description="One refund paid on the order, by a request or a cancellation.")
-class RefundLedgerEntry:
-    source: LedgerSource
-    source_id: strawberry.ID
-    at: datetime
-    items: Money
-    shipping: Money
-    total: Money
-    lines: list[LineRefund]
-
-
-@strawberry.type(description="Every refund on an order, and what is left (never below zero).")
-class RefundLedger:
-    order_id: strawberry.ID
-    paid: Money
-    refunded: Money
-    refundable: Money
-    entries: list[RefundLedgerEntry]
-
-    @classmethod
-    def of(cls, order: DomainOrder, ledger: DomainLedger) -> RefundLedger:
-        return cls(
-            order_id=strawberry.ID(order.id),
-            paid=order.amount_paid,
-            refunded=ledger.refunded_total,
-            refundable=ledger.refundable_total(order),
-            entries=list(ledger.entries),
-        )
 
 
 @strawberry.type(description="R7, P2: the decision that was approved.")
@@ -154,13 +107,11 @@ class Shipment:
     received_at: datetime | None
 
 
-def with_policy_fields(
-    described: Mapping[str, str], optional: bool = False
-) -> Callable[[type[T]], type[T]]:
+def with_policy_fields(optional: bool = False, **described: str) -> Callable[[type[T]], type[T]]:
     """Gives a class the domain policy's fields after its own, as the API names them
     (resolvers/policy.py::policy_values): a window in whole seconds, a flag or an amount as it
-    is, in the domain's order, each with its line of `described`; `optional` in an input (a
-    field left out takes the default)."""
+    is, in the domain's order, each described by its keyword of `described`; `optional` in an
+    input (a field left out takes the default)."""
 
     def add(cls: type[T]) -> type[T]:
         for f in fields(DomainPolicy):
@@ -177,14 +128,11 @@ def with_policy_fields(
 
 @strawberry.type(description="Y1: a category's windows (in seconds) and rules.")
 @with_policy_fields(
-    {
-        "payment_window_seconds": "Y2, C8.",
-        "business_days": "Y2: the seller response window counts business days.",
-        "high_value_above": "Y2: order value (items, minor units) above which the high-value "
-        "window applies; 0: never.",
-        "offer_silence_accepts": "R12: the buyer's silence on an offer accepts it (else "
-        "declines it).",
-    }
+    payment_window_seconds="Y2, C8.",
+    business_days="Y2: the seller response window counts business days.",
+    high_value_above="Y2: order value (items, minor units) above which the high-value "
+    "window applies; 0: never.",
+    offer_silence_accepts="R12: the buyer's silence on an offer accepts it (else declines it).",
 )
 class CategoryPolicy:
     category: str = strawberry.field(
@@ -200,7 +148,6 @@ class CategoryPolicy:
 # Served as they are: the domain's values have these types' attribute names.
 serve_from(Shipment, domain.Shipment)
 serve_from(AfterSaleOffer, domain.Offer)
-serve_from(RefundLedgerEntry, DomainLedgerEntry)
 
 
 @strawberry.type(description="A refund only, a return and refund, or a replacement request.")

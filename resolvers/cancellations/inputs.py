@@ -8,7 +8,6 @@ from datetime import datetime
 import strawberry
 
 from models import commands
-from models.commands import Lines
 from models.errors import ValidationFailed
 from models.reasons import BUYER_CANCEL_REASONS, CANCELLATION_REJECT_REASONS, SELLER_CANCEL_REASONS
 from resolvers.commands import takes
@@ -31,7 +30,7 @@ SellerCancelReason = api_enum(
 )
 
 
-def cancelled_lines(lines: list[LineQuantityInput]) -> Lines:
+def cancelled_lines(lines: list[LineQuantityInput]) -> commands.Lines:
     """C10's lines as given, each refusal naming its line (the domain refuses one given twice)."""
     if len(lines) > MAX_LINES:
         raise ValidationFailed(f"at most {MAX_LINES} lines", field="lines")

@@ -8,7 +8,6 @@ from resolvers import errors
 from resolvers.cancellations import inputs  # noqa: F401  (they declare the steps they take)
 from resolvers.cancellations.types import Cancellation
 from resolvers.commands import ResultMutations
-from resolvers.requests.steps import STEPS
 
 # One union for every cancellation step (the policy: resolvers/errors.py::result_union).
 cancellation = ResultMutations.of_type(
@@ -21,4 +20,4 @@ cancellation = ResultMutations.of_type(
     errors.InvalidStateError,
     errors.UnitsNotAvailableError,
 )
-CancellationMutations = cancellation.steps("CancellationMutations", STEPS, CancellationCommand)
+CancellationMutations = cancellation.steps("CancellationMutations", CancellationCommand)

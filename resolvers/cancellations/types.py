@@ -7,16 +7,12 @@ from datetime import datetime
 import strawberry
 
 from models import cancellations as cancel_domain
-from models.policy import CategoryPolicy as DomainPolicy
-from models.requests import RequestKind as DomainRequestKind
 from resolvers.policy import ResponseWindow, policy_values
 from resolvers.requests.types import RefundBreakdown, Request, kind_tabs, request_of
-from resolvers.values import LineItem, Lines, Reason, copied
+from resolvers.values import LineItem, Lines, Reason, RequestKind, copied
 
 CancellationTab = kind_tabs(
-    "CancellationTab",
-    [cancel_domain.CancellationTab],
-    "The tabs of Seller Center > Manage Cancellations.",
+    cancel_domain.CancellationTab, "The tabs of Seller Center > Manage Cancellations."
 )
 
 
@@ -30,10 +26,6 @@ class Rejection:
 class PolicySnapshot:
     unconditional_cancel_window_seconds: int
     seller_response_window_seconds: int
-
-    @classmethod
-    def of(cls, p: DomainPolicy) -> PolicySnapshot:
-        return copied(cls, policy_values(p))
 
 
 @strawberry.type(description="A buyer's, a seller's or the marketplace's cancellation of an order.")
@@ -66,7 +58,7 @@ class Cancellation(Request):
         return request_of(
             cls,
             c,
-            DomainRequestKind.CANCELLATION,
+            RequestKind.CANCELLATION,
             Reason.of,
             next_action,
             _c=c,
@@ -83,7 +75,7 @@ class Cancellation(Request):
     # Computed only when asked (see LineItem.subtotal): a tab page does not show it.
     @strawberry.field
     def policy(self) -> PolicySnapshot:
-        return PolicySnapshot.of(self._c.policy)
+        return copied(PolicySnapshot, policy_values(self._c.policy))
 
     @strawberry.field(
         description="Y2: the seller response window the request was given (null: it waited for "
@@ -94,5 +86,4 @@ class Cancellation(Request):
         if not c.timeline or c.timeline[0].action is not cancel_domain.CancellationAction.REQUEST:
             return None
         # A buyer's request holds the order's lines as they were: their value is the order's.
-        value = sum(line.subtotal.minor for line in c.lines)
-        return ResponseWindow.for_request(c.policy, value)
+        return ResponseWindow.for_request(c.policy, sum(line.subtotal.minor for line in c.lines))

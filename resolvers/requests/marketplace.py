@@ -72,11 +72,9 @@ async def marketplace_of(info: Info[Context, Any], request_id: str) -> Marketpla
     actor = info.context.actor
     decision = None
     if d and actor is not None and actor.kind is not ActorKind.BUYER:
-        refusal = MarketplaceRefusal(code=d.refusal_code, message=d.refusal_message)
-        decision = copied(
-            MarketplaceDecision,
-            d,
-            state=MarketplaceDecisionState(d.state),
-            refusal=refusal if d.refusal_message is not None else None,
-        )
+        refusal = None
+        if d.refusal_message is not None:
+            refusal = MarketplaceRefusal(code=d.refusal_code, message=d.refusal_message)
+        state = MarketplaceDecisionState(d.state)
+        decision = copied(MarketplaceDecision, d, state=state, refusal=refusal)
     return copied(MarketplaceRequest, view, marketplace="TIKTOK_SHOP", decision=decision)

@@ -19,35 +19,22 @@ from strawberry.types import Info
 
 from graphql_runtime.execution_plans import serve_from
 from models import access
-from models.actors import Actor
-from models.actors import ActorKind as DomainActorKind
+from models.actors import Actor, ActorKind  # ActorKind: the API enum (resolvers/values.py)
 from models.after_sale_requests import APPEAL_OR_REQUEST_AGAIN, LineEligibility
 from models.after_sales_machine import AfterSaleNotificationKind, AfterSaleTab
-from models.cancellations import CancellationTab
-from models.cancellations import Eligibility as CancellationView
+from models.cancellations import CancellationTab, Eligibility
 from models.notifications import NotificationKind as CancellationNotificationKind
-from models.orders import LineItem as DomainLine
+from models.refund_ledger import LedgerEntry, LedgerSource
 from models.refund_ledger import LineRefund as DomainLineRefund
 from models.refund_ledger import RefundBreakdown as DomainBreakdown
 from models.request_kinds import PROFILES
 from models.requests import NextAction as DomainNextAction
-from models.requests import RequestKind as DomainRequestKind
 from models.requests import TimelineRecord as DomainRecord
 from resolvers.context import Context, actor_of, services_of
 from resolvers.evidence.types import Evidence, evidence_of
 from resolvers.inputs import well_formed_id
 from resolvers.requests.marketplace import MarketplaceRequest, marketplace_of
-from resolvers.values import (
-    ActorKind,
-    Connection,
-    LineItem,
-    Lines,
-    Money,
-    Node,
-    Reason,
-    RequestKind,
-    copied,
-)
+from resolvers.values import Connection, LineItem, Lines, Money, Node, Reason, RequestKind, copied
 from services.marketplace_views import may_be_mirrored
 from services.read_types import TabPage
 from services.request_reads import RequestReads
@@ -58,15 +45,13 @@ if TYPE_CHECKING:
     from resolvers.refunds.settlement import Refund
 
 
-F = TypeVar("F")
 T = TypeVar("T")
 
 
 def api_enum(name: str, members: Iterable[str], description: str | None = None) -> Any:
     """An API enum whose members are named as their values (each domain enum's are), each
     once, in their order: a reason catalogue's codes, a kind's tabs, the kinds' statuses."""
-    values = {member: member for member in members}
-    return strawberry.enum(Enum(name, values), name=name, description=description)  # type: ignore[misc]
+    return strawberry.enum(Enum(name, {m: m for m in members}), description=description)  # type: ignore[misc]
 
 
 def _members(enums: Iterable[type[Enum]]) -> list[str]:
@@ -107,7 +92,7 @@ NotificationKind: Any = api_enum(
 _STATUS = {m.value: m for m in RequestStatus}
 _ACTION = {m.value: m for m in RequestAction}
 _NEXT = {m.value: m for m in NextActionKind}
-_KIND = {m.value: m for m in DomainRequestKind}
+_KIND = {m.value: m for m in RequestKind}
 
 
 def status_of(status: Enum | str) -> Any:
@@ -119,13 +104,12 @@ def action_of(action: Enum | str) -> Any:
     return _ACTION[action._value_ if isinstance(action, Enum) else action]
 
 
-def kind_of(kind: Enum) -> DomainRequestKind:
+def kind_of(kind: Enum) -> RequestKind:
     """The request kind of an after-sale kind (the same name) or of a request kind."""
     return _KIND[kind._value_]
 
 
 @strawberry.enum(
-    name="RequestInitiator",
     description="Who opened a request, in TikTok Shop's words: the buyer, the seller (C7, R9), "
     "or SYSTEM, the marketplace itself (a system cancellation C8, a platform refund R10).",
 )
@@ -152,20 +136,22 @@ def domain_initiator(initiator: RequestInitiator, domain: type[Enum]) -> Any:
     return domain("PLATFORM" if initiator is RequestInitiator.SYSTEM else initiator.value)
 
 
-def kind_tabs(name: str, domain_tabs: Iterable[type[Enum]], description: str) -> Any:
-    """A tab enum: ALL, then the tabs of the kinds' pages (their domain enums) in order."""
-    return api_enum(name, ["ALL", *_members(domain_tabs)], description)
+def kind_tabs(domain_tabs: type[Enum], description: str) -> Any:
+    """A kind's tab enum, named as its domain enum: ALL, then the tabs of its page in order."""
+    return api_enum(domain_tabs.__name__, ["ALL", *_members([domain_tabs])], description)
 
 
-RequestTab: Any = kind_tabs(
+RequestTab: Any = api_enum(
     "RequestTab",
-    [AfterSaleTab, CancellationTab],
+    ["ALL", *_members([AfterSaleTab, CancellationTab])],
     "The tabs of Manage Cancellations and Manage Returns/Refunds; ALL is every request (Manage "
     "Cancellations has no IN_PROCESS).",
 )
 
 # A list's orders: the same for every kind, each kind's enum under its own name.
 SORT_ORDERS = ("NEWEST", "OLDEST", "DEADLINE_SOONEST")
+# The order a kind's list takes when none is asked, from its tab and its filter.
+DefaultSort = Callable[[Enum, Any], str]
 
 
 @strawberry.type(description="The count of one tab under a list's filters.")
@@ -180,15 +166,12 @@ def tab_counts(counts: Mapping[Enum, int]) -> list[TabCount]:
     return [TabCount(tab=RequestTab.ALL, count=sum(counts.values())), *tabs]
 
 
-# Counts a list's tabs for the caller, under the list's shop and filter (the kind's service).
-TabCounter = Callable[[Actor], Awaitable[Mapping[Enum, int]]]
-
-
 @strawberry.type
 class RequestConnection(Connection[Node]):
     """A page of one kind's requests, with the counts of its tabs."""
 
-    count_tabs: strawberry.Private[TabCounter]
+    # Counts the list's tabs for the caller, under its shop and filter (the kind's service).
+    count_tabs: strawberry.Private[Callable[[Actor], Awaitable[Mapping[Enum, int]]]]
 
     @strawberry.field(description="The count of every tab (ALL included) under the same filter.")
     async def tab_counts(self, info: Info[Context, Any]) -> list[TabCount]:
@@ -220,14 +203,10 @@ class KindQueries:
             found = await self.reads(info).get(actor_of(info), well_formed_id(id, "id"))
             return self.node.of(found)
 
-        one.__annotations__["return"] = self.node  # the kind's type
-        return strawberry.field(one)
+        return strawberry.field(one, graphql_type=self.node)  # the kind's type
 
     def page(
-        self,
-        filter_input: type,
-        description: str,
-        default_sort: Callable[[Enum, Any], str] | None = None,
+        self, filter_input: type, description: str, default_sort: DefaultSort | None = None
     ) -> Any:
         """A tab's page: filtered (`filter_input`), sorted (NEWEST unless asked; with
         `default_sort`, the sort may be left out and it decides from the tab and the filter),
@@ -304,9 +283,7 @@ class NextAction:
     mirrored: strawberry.Private[bool]  # may be: TikTok's side is looked up only then
 
     @classmethod
-    def of(
-        cls, n: DomainNextAction | None, request_id: str, lines: Iterable[DomainLine]
-    ) -> NextAction | None:
+    def of(cls, n: DomainNextAction | None, request_id: str, lines: Lines) -> NextAction | None:
         if n is None:
             return None
         return cls(
@@ -326,7 +303,7 @@ class NextAction:
     def deadline_soon(self, info: Info[Context, Any]) -> bool:
         # Not a coroutine function: a local request (nearly every one) costs no awaitable;
         # graphql-core awaits the one a mirrored request returns.
-        if not self.mirrored or self.actor_kind is not DomainActorKind.SELLER_AGENT:
+        if not self.mirrored or self.actor_kind is not ActorKind.SELLER_AGENT:
             return False
         return self._deadline_soon(info)  # type: ignore[return-value]
 
@@ -350,9 +327,33 @@ class RefundBreakdown:
     lines: list[LineRefund]
 
 
+RefundSource = strawberry.enum(LedgerSource, name="RefundSource")
+
+
+@strawberry.type(description="One refund paid on the order, by a request or a cancellation.")
+class RefundLedgerEntry:
+    source: RefundSource
+    source_id: strawberry.ID
+    at: datetime
+    items: Money
+    shipping: Money
+    total: Money
+    lines: list[LineRefund]
+
+
+@strawberry.type(description="Every refund on an order, and what is left (never below zero).")
+class RefundLedger:
+    order_id: strawberry.ID
+    paid: Money
+    refunded: Money
+    refundable: Money
+    entries: list[RefundLedgerEntry]
+
+
 # Served as they are: the domain's refund values have these types' attribute names.
 serve_from(LineRefund, DomainLineRefund)
 serve_from(RefundBreakdown, DomainBreakdown)
+serve_from(RefundLedgerEntry, LedgerEntry)
 
 
 @strawberry.type(
@@ -381,8 +382,8 @@ class RequestEligibility:
     eligible: bool = strawberry.field(deprecation_reason="Use `allowed`.")
 
     @classmethod
-    def of_cancellation(cls, e: CancellationView) -> RequestEligibility:
-        kind = DomainRequestKind.CANCELLATION
+    def of_cancellation(cls, e: Eligibility) -> RequestEligibility:
+        kind = RequestKind.CANCELLATION
         return copied(cls, e, kind=kind, line_id=None, available_quantity=None, eligible=e.allowed)
 
     @classmethod
@@ -390,7 +391,7 @@ class RequestEligibility:
         return copied(cls, e, kind=kind_of(e.kind), allowed=e.eligible, at_once=False)
 
 
-def list_filter(given: Any, filter_type: Callable[..., F]) -> F:
+def list_filter(given: Any, filter_type: Callable[..., T]) -> T:
     """A request list's filter as its service takes it (the same field names), ids checked;
     none given: no filter."""
     if given is None:
@@ -403,7 +404,7 @@ def list_filter(given: Any, filter_type: Callable[..., F]) -> F:
 def request_of(
     api_type: Callable[..., T],
     r: Any,
-    kind: DomainRequestKind,
+    kind: RequestKind,
     reason: Callable[[str], Reason],
     next_action: DomainNextAction | None,
     **given: Any,
@@ -432,8 +433,10 @@ def request_of(
     )
 
 
-# An order as the API serves it; its module imports the request types.
+# An order, a refund and a ticket as the API serves them; their modules import the request types.
 LazyOrder = Annotated["Order", strawberry.lazy("resolvers.orders.types")]
+LazyRefund = Annotated["Refund", strawberry.lazy("resolvers.refunds.settlement")]
+LazyTicket = Annotated["Ticket", strawberry.lazy("resolvers.helpdesk.types")]
 
 
 async def order_of(info: Info[Context, Any], order_id: str | None) -> LazyOrder | None:
@@ -476,9 +479,7 @@ class Request:
         description="Where the refund's money is (INSTRUCTED: refund pending; SETTLED: "
         "refunded); null when the request refunds nothing."
     )
-    async def refund_settlement(
-        self, info: Info[Context, Any]
-    ) -> Annotated[Refund, strawberry.lazy("resolvers.refunds.settlement")] | None:
+    async def refund_settlement(self, info: Info[Context, Any]) -> LazyRefund | None:
         from resolvers.refunds.settlement import refund_of  # it imports the request types
 
         return await refund_of(info, self.id)
@@ -491,16 +492,13 @@ class Request:
         description="The helpdesk ticket the request opened (null: none), for the shop's team "
         "(batched across a list of requests)."
     )
-    async def ticket(
-        self, info: Info[Context, Any]
-    ) -> Annotated[Ticket, strawberry.lazy("resolvers.helpdesk.types")] | None:
+    async def ticket(self, info: Info[Context, Any]) -> LazyTicket | None:
         from resolvers.helpdesk.types import Ticket  # it imports the request types
 
-        actor = actor_of(info)
         t = await info.context.tickets.load(self.id)
         if t is None:
             return None
-        access.require_team_view(actor, t.shop_id, f"the ticket of {self.id}")
+        access.require_team_view(actor_of(info), t.shop_id, f"the ticket of {self.id}")
         return Ticket.of(t)
 
     @strawberry.field(description="E1: the photos and videos attached to its steps, oldest first.")
