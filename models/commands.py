@@ -64,54 +64,59 @@ class Opening:
     (services/commands.py)."""
 
 
+class OpeningOnOrder(Command, Opening):
+    """An opening on one order, named by its id (its other fields after it)."""
+
+    order_id: str
+
+
 # ---- cancellations (C1-C10) ---------------------------------------------------------------
 
 
-class RequestCancellation(CancellationCommand, Opening):
+class RequestCancellation(CancellationCommand, OpeningOnOrder):
     sender = ActorKind.BUYER
-    order_id: str
     reason: str
     note: str | None = None
 
 
-class WithdrawCancellation(CancellationCommand):
+class StepOnCancellation(CancellationCommand):
+    """A step on one cancellation, named by its id (the steps of more fields add them after it)."""
+
+    cancellation_id: str
+
+
+class WithdrawCancellation(StepOnCancellation):
     sender = ActorKind.BUYER
-    cancellation_id: str
 
 
-class AcceptCancellation(CancellationCommand):
-    cancellation_id: str
+class AcceptCancellation(StepOnCancellation):
+    pass
 
 
-class RejectCancellation(CancellationCommand):
-    cancellation_id: str
+class RejectCancellation(StepOnCancellation):
     reason: str
     comment: str | None = None
 
 
-class CancelOrder(CancellationCommand, Opening):
+class CancelOrder(CancellationCommand, OpeningOnOrder):
     """C7: the seller cancels."""
 
-    order_id: str
     reason: str
     comment: str | None = None
 
 
-class CancelOrderLines(CancellationCommand, Opening):
+class CancelOrderLines(CancellationCommand, OpeningOnOrder):
     """C10: the seller cancels some lines and quantities; the rest of the order goes on."""
 
-    order_id: str
     lines: Lines
     reason: str
     comment: str | None = None
 
 
-class CancelUnpaidOrder(CancellationCommand, Opening):
+class CancelUnpaidOrder(CancellationCommand, OpeningOnOrder):
     """C8: the platform cancels an order not paid in time."""
 
     sender = ActorKind.PLATFORM
-
-    order_id: str
 
 
 class AutoAcceptCancellations(CancellationCommand):
@@ -132,7 +137,7 @@ class CancelUnpaidOrders(CancellationCommand, Opening):
 
 
 class StepOnRequest(AfterSaleCommand):
-    """A step that names only its request."""
+    """A step on one request, named by its id (the steps of more fields add them after it)."""
 
     request_id: str
 
@@ -151,19 +156,17 @@ class Shipping(StepOnRequest):
     tracking_number: str
 
 
-class RefundWithoutRequest(AfterSaleCommand):
+class RefundWithoutRequest(AfterSaleCommand, OpeningOnOrder):
     """A refund nobody asked for: every free unit unless `lines`, in full unless an amount."""
 
-    order_id: str
     reason: str
     comment: str | None = None
     lines: Lines | None = None
     partial_amount: Money | None = None
 
 
-class RequestAfterSale(AfterSaleCommand, Opening):
+class RequestAfterSale(AfterSaleCommand, OpeningOnOrder):
     sender = ActorKind.BUYER
-    order_id: str
     kind: AfterSaleKind
     lines: Lines
     reason: str
@@ -199,34 +202,29 @@ class ApprovalTerms:
     comment: str | None = None
 
 
-class ApproveAfterSale(AfterSaleCommand):
-    request_id: str
+class ApproveAfterSale(StepOnRequest):
     decision: DecisionType
     terms: ApprovalTerms = ApprovalTerms()
 
 
-class OfferPartialRefund(AfterSaleCommand):
+class OfferPartialRefund(StepOnRequest):
     """R12: instead of approving, the seller offers an amount; the buyer answers."""
 
-    request_id: str
     amount: Money | None
     lines: Lines | None = None  # the lines the amount settles (default: as asked)
     comment: str | None = None
 
 
-class AnswerOffer(AfterSaleCommand):
+class AnswerOffer(StepOnRequest):
     """R12: the buyer accepts the offer (refunded that amount) or declines it."""
 
     sender = ActorKind.BUYER
-
-    request_id: str
     accept: bool
 
 
-class IssueReplacementRefund(AfterSaleCommand):
+class IssueReplacementRefund(StepOnRequest):
     """P4: the seller cannot replace and refunds instead."""
 
-    request_id: str
     comment: str | None = None
 
 
@@ -266,19 +264,18 @@ class ShipReplacement(Shipping):
     """P2, P4."""
 
 
-class RefundOrder(RefundWithoutRequest, Opening):
+class RefundOrder(RefundWithoutRequest):
     """R9: the seller refunds without a buyer's request."""
 
 
-class PlatformRefund(RefundWithoutRequest, Opening):
+class PlatformRefund(RefundWithoutRequest):
     """R10: the platform refunds without the seller."""
 
     sender = ActorKind.PLATFORM
 
 
-class DecideAppeal(AfterSaleCommand):
+class DecideAppeal(StepOnRequest):
     sender = ActorKind.PLATFORM
-    request_id: str
     for_buyer: bool
     note: str
 
