@@ -239,19 +239,16 @@ def refund_quote(
     _check_same_order(order, ledger)
     quantities = clean_quantities(order, lines)
     currency = order.currency
+    refundable = {ln.line_id: ledger.refundable_line(order, ln.line_id).minor for ln in order.lines}
     full: dict[str, int] = {}
     for line_id, quantity in quantities.items():
-        line = order.line(line_id)  # its quantity bounds `quantity`: every caller checks units left
-        refundable = ledger.refundable_line(order, line_id).minor
-        full[line_id] = max(0, min((line.unit_price * quantity).minor, refundable))
+        # The line's quantity bounds `quantity`: every caller checks units left.
+        price = (order.line(line_id).unit_price * quantity).minor
+        full[line_id] = max(0, min(price, refundable[line_id]))
     items_full = sum(full.values())
     amounts, shipping = full, Money.zero(currency)
     if partial is None:
-        left_after = sum(
-            ledger.refundable_line(order, line.line_id).minor - full.get(line.line_id, 0)
-            for line in order.lines
-        )
-        if left_after == 0:
+        if items_full == sum(refundable.values()):  # nothing of the items is left after it
             shipping = paid_shipping(order) - ledger.refunded_shipping
     else:
         if partial.currency != currency:
