@@ -231,8 +231,7 @@ def _answered(
     """The offer accepted (refunded through the same ledger and quote as any approval) or
     declined (the seller decides again, R3 holding)."""
     r, now = s.request, s.now
-    if r.offer is None:
-        raise ValueError(f"{r.id} is {r.status.value} without an offer")
+    assert r.offer is not None  # the table's only way to an answer is through an offer
     offer = replace(r.offer, answer=answer, answered_at=now)
     if answer in (OfferAnswer.ACCEPTED, OfferAnswer.ACCEPTED_BY_SILENCE):
         terms = (offer.lines, True, offer.amount, None, offer.comment)  # the buyer keeps the item
