@@ -1,7 +1,7 @@
 """The answers to an after-sale request: the seller's (R3, R4, R7, P2, P3: approve with a decision,
-reject, or the platform's approval when the seller stays silent), the buyer's withdrawal, the
-seller's partial-refund offer and the buyer's answer to it (R12), and the appeal of a rejection
-with the platform's mediation (R5, R6).
+reject the request or (R8) the returned parcel on receipt, or the platform's approval when the
+seller stays silent), the buyer's withdrawal, the seller's partial-refund offer and the buyer's
+answer to it (R12), and the appeal of a rejection with the platform's mediation (R5, R6).
 
 Partial-refund offers (R12): instead of approving, the seller offers an amount; the buyer accepts
 (that amount is refunded through the ledger, the buyer keeps the item, the request closes) or
@@ -161,21 +161,21 @@ def auto_approve(s: Step) -> AfterSaleOutcome:
     return carry_out(s, s.request.default_decision(s.now, s.actor.kind), _A.AUTO_APPROVE, **why)
 
 
-def reject(s: Step, c: commands.RejectAfterSale) -> AfterSaleOutcome:
-    """R4, P3: a reason from the kind's catalogue; a comment, required for a replacement (P3)."""
-    r = s.start(_A.REJECT)
-    require_reason(profile_of(r.kind).reject_reasons, c.reason)
+def reject(
+    s: Step, c: commands.RejectAfterSale | commands.RejectReturnOnReceipt
+) -> AfterSaleOutcome:
+    """R4, P3: the seller rejects the request, for a reason from its kind's catalogue, with a
+    comment (required for a replacement, P3); R8, R4: or the returned parcel on receipt, for a
+    reason of the receipt's catalogue. Either way the buyer may appeal (R5)."""
+    on_receipt = isinstance(c, commands.RejectReturnOnReceipt)
+    action = _A.REJECT_ON_RECEIPT if on_receipt else _A.REJECT
+    r, now = s.start(action), s.now
+    catalogue = reasons.RECEIPT_REJECT_REASONS if on_receipt else profile_of(r.kind).reject_reasons
+    reason = require_reason(catalogue, c.reason)
     comment = clean_comment(c.comment)
-    if r.kind is _K.REPLACEMENT and comment is None:
+    if r.kind is _K.REPLACEMENT and comment is None and not on_receipt:
         raise ValidationFailed("rejecting a replacement needs a comment", field="comment")
     s.in_time()
-    return rejected(s, _A.REJECT, c.reason, comment, on_receipt=False)
-
-
-def rejected(
-    s: Step, action: AfterSaleAction, reason: str, comment: str | None, *, on_receipt: bool
-) -> AfterSaleOutcome:
-    r, now = s.request, s.now
     appeal_by = now + r.policy.appeal_window
     step: dict[str, object] = {"reason": reason, "comment": comment, "deadline": appeal_by}
     step["rejection"] = Rejection(reason, comment, now, on_receipt)

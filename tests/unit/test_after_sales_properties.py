@@ -35,7 +35,6 @@ from models.after_sale_shipping import (
     confirm_receipt,
     follow_replacement_order,
     issue_replacement_refund,
-    reject_on_receipt,
     replacement_delivered,
     ship_replacement,
     ship_return,
@@ -248,7 +247,7 @@ def _apply(world: World, step: Step) -> AfterSaleOutcome | Order | None:
             return confirm_receipt(at, commands.ConfirmReturnReceived(r.id))
         case "reject_on_receipt":
             reason = _reason(RECEIPT_REJECT_REASONS, step.reason_index)
-            return reject_on_receipt(at, commands.RejectReturnOnReceipt(r.id, reason, step.comment))
+            return reject(at, commands.RejectReturnOnReceipt(r.id, reason, step.comment))
         case "ship_replacement":
             return ship_replacement(at, commands.ShipReplacement(r.id, "UPS", "1Z-P"))
         case "replacement_delivered":
