@@ -90,7 +90,7 @@ class WithdrawCancellation(StepOnCancellation):
 
 
 class AcceptCancellation(StepOnCancellation):
-    pass
+    """C4: the seller accepts the cancellation."""
 
 
 class RejectCancellation(StepOnCancellation):

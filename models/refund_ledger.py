@@ -193,7 +193,9 @@ def _allocate(amount: int, caps: list[int]) -> list[int]:
 
     Largest remainder: each line gets the floor of its share, and the minor units left over go one
     each to the lines with the largest remainders (earlier lines first on a tie).
-    Needs amount <= sum(caps).
+    Needs amount <= sum(caps): then a share with a remainder is below its cap, and the units left
+    over (the remainders' sum) are fewer than the lines with one, so each of those lines gets at
+    most one unit more and stays within its cap.
     """
     whole = sum(caps)
     if whole == 0:
@@ -201,12 +203,8 @@ def _allocate(amount: int, caps: list[int]) -> list[int]:
     shares = [amount * cap // whole for cap in caps]
     left = amount - sum(shares)
     by_remainder = sorted(range(len(caps)), key=lambda i: (-(amount * caps[i] % whole), i))
-    for i in by_remainder:
-        if left == 0:
-            break
-        if shares[i] < caps[i]:
-            shares[i] += 1
-            left -= 1
+    for i in by_remainder[:left]:
+        shares[i] += 1
     return shares
 
 
