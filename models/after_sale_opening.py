@@ -95,11 +95,9 @@ def last_rejected(existing: Sequence[AfterSaleRequest]) -> str | None:
     return max(rejections)[1] if rejections else None
 
 
-def supersedable(
-    existing: Sequence[AfterSaleRequest], line_ids: Sequence[str]
-) -> list[AfterSaleRequest]:
+def supersedable(case: AfterSalesCase, line_ids: Sequence[str]) -> list[AfterSaleRequest]:
     """R5: the appealable rejections a new buyer request on these lines would close."""
-    return [r for r in existing if r.status is _S.REJECTED and set(r.covered) & set(line_ids)]
+    return [r for r in case.requests if r.status is _S.REJECTED and set(r.covered) & set(line_ids)]
 
 
 def _holding(existing: Sequence[AfterSaleRequest], ignore: set[str]) -> list[AfterSaleRequest]:
@@ -111,11 +109,9 @@ def units_left(case: AfterSalesCase, line_id: str, ignore: set[str]) -> int:
     return max(0, case.order.units_left(line_id) - held)  # less units the seller cancelled (C10)
 
 
-def refuse_open_and_used(
-    case: AfterSalesCase, quantities: Mapping[str, int], ignore: set[str]
-) -> None:
+def refuse_open_and_used(case: AfterSalesCase, lines: Mapping[str, int], ignore: set[str]) -> None:
     order, existing = case.order, case.requests
-    for line_id in quantities:
+    for line_id in lines:
         if blocking := next((r for r in existing if r.is_open and line_id in r.covered), None):
             raise AfterSaleRefused(
                 f"line {line_id} of order {order.id} already has an open request "
@@ -124,7 +120,7 @@ def refuse_open_and_used(
                 line_ids=[line_id],
                 existing_id=blocking.id,
             )
-    for line_id, quantity in quantities.items():
+    for line_id, quantity in lines.items():
         available = units_left(case, line_id, ignore)
         if quantity > available:
             holder = next((r.id for r in _holding(existing, ignore) if line_id in r.covered), None)
@@ -152,7 +148,7 @@ def buyer_may_ask(
             "possible",
             code=refusals.SECOND_REJECTION_ONLY_APPEAL,
         )
-    superseded = supersedable(case.requests, list(quantities))
+    superseded = supersedable(case, list(quantities))
     refuse_open_and_used(case, quantities, {r.id for r in superseded})
     return ends, superseded
 
@@ -164,7 +160,7 @@ def line_eligibility(
     out: list[LineEligibility] = []
     for line in case.order.lines:
         policy = book.for_category(line.category)
-        superseded = {r.id for r in supersedable(case.requests, [line.line_id])}
+        superseded = {r.id for r in supersedable(case, [line.line_id])}
         available = units_left(case, line.line_id, superseded)
         for kind in AfterSaleKind:
             try:
