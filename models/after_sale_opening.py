@@ -133,24 +133,18 @@ def refuse_open_and_used(case: AfterSalesCase, lines: Mapping[str, int], ignore:
             )
 
 
-def buyer_may_ask(
-    case: AfterSalesCase,
-    kind: AfterSaleKind,
-    quantities: Mapping[str, int],
-    policy: CategoryPolicy,
-    now: datetime,
-) -> tuple[datetime, list[AfterSaleRequest]]:
-    """R1, R5, P1 in the order the buyer's app explains them; the window end and what it closes."""
-    ends = _request_window(case.order, kind, policy, now)
+def buyer_may_ask(case: AfterSalesCase, lines: Mapping[str, int]) -> list[AfterSaleRequest]:
+    """R5, P1 once the window is open (R1, `_request_window`, asked first: the order the buyer's
+    app explains them in); the rejections a request on these lines closes."""
     if sum(r.seller_rejections for r in case.requests) >= 2:
         raise AfterSaleRefused(
             f"the seller rejected two requests on order {case.order.id}; only an appeal is "
             "possible",
             code=refusals.SECOND_REJECTION_ONLY_APPEAL,
         )
-    superseded = supersedable(case, list(quantities))
-    refuse_open_and_used(case, quantities, {r.id for r in superseded})
-    return ends, superseded
+    superseded = supersedable(case, list(lines))
+    refuse_open_and_used(case, lines, {r.id for r in superseded})
+    return superseded
 
 
 def line_eligibility(
@@ -164,7 +158,8 @@ def line_eligibility(
         available = units_left(case, line.line_id, superseded)
         for kind in AfterSaleKind:
             try:
-                ends, _ = buyer_may_ask(case, kind, {line.line_id: 1}, policy, now)
+                ends = _request_window(case.order, kind, policy, now)
+                buyer_may_ask(case, {line.line_id: 1})
             except AfterSaleRefused as refusal:
                 refused = (refusal.code, refusal.message, available, refusal.window_ends_at)
                 out.append(LineEligibility(line.line_id, kind, False, *refused))
@@ -191,7 +186,8 @@ def request_by_buyer(
     require_reason(profile_of(c.kind).request_reasons, c.reason)
     note = clean_comment(c.note, field="note")
     quantities = clean_quantities(order, dict(c.lines))
-    _, superseded = buyer_may_ask(case, c.kind, quantities, policy, now)
+    _request_window(order, c.kind, policy, now)  # R1, first: refuses outside the window
+    superseded = buyer_may_ask(case, quantities)
     if order.fulfilment_state is not FulfilmentState.DELIVERED and c.reason != reasons.NOT_RECEIVED:
         raise AfterSaleRefused(
             f"order {order.id} was not delivered: only a refund as not received is possible",
