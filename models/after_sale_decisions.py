@@ -213,9 +213,8 @@ def offer_partial_refund(s: Step, c: commands.OfferPartialRefund) -> AfterSaleOu
     offered = _D.OFFER_PARTIAL_REFUND
     terms = commands.ApprovalTerms(c.lines, partial_amount=c.amount, comment=c.comment)
     d = decision_for(s, offered, terms)
-    if (amount := d.partial_amount) is None:  # decision_for refuses an offer without one
-        raise ValueError("an offer without an amount passed decision_for")
-    offer = Offer(amount, d.lines, d.comment, s.now, s.now + r.policy.offer_response_window)
+    assert c.amount is not None  # decision_for refuses an offer without one
+    offer = Offer(c.amount, d.lines, d.comment, s.now, s.now + r.policy.offer_response_window)
     text = (
         f"The seller offers a refund of {offer.amount} for order {r.order_id} (you keep the "
         f"item): accept or decline by {offer.respond_by:%Y-%m-%d %H:%M} UTC."

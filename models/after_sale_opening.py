@@ -193,7 +193,6 @@ def request_by_buyer(
             f"order {order.id} was not delivered: only a refund as not received is possible",
             code=refusals.NOT_DELIVERED,
         )
-    follows = last_rejected(case.requests)
 
     asked = TimelineRecord(
         now, actor.kind, actor.id, _A.REQUEST, None, _S.PENDING_SELLER, c.reason, note
@@ -205,7 +204,7 @@ def request_by_buyer(
         kind=c.kind,
         status=_S.PENDING_SELLER,
         lines=snapshot(order, quantities),
-        follows_id=follows,
+        follows_id=last_rejected(case.requests),
         deadline=opening.seller_answers_by(order),
     )
 
@@ -217,7 +216,7 @@ def request_by_buyer(
     )
     if c.kind is _K.REFUND_ONLY and policy.instant_refund:
         return _refunded_at_once(Step(r, order, case.ledger, INSTANT_REFUNDER, now), record, closed)
-    second_time = " (a second request)" if follows else ""
+    second_time = " (a second request)" if r.follows_id else ""
     text = (
         f"New {r.subject}{second_time} for order {order.id}; answer by "
         f"{r.deadline:%Y-%m-%d %H:%M} UTC."

@@ -56,7 +56,9 @@ class AfterSaleCommand(Command):
 
 
 class TicketCommand(Command):
-    """A step on a helpdesk ticket (H1, H2)."""
+    """A step on a helpdesk ticket (H1, H2), named by its id (its other fields after it)."""
+
+    ticket_id: str
 
 
 class Opening:
@@ -296,12 +298,10 @@ class ActOnAfterSaleDeadlines(AfterSaleCommand):
 
 
 class ApproveFromTicket(TicketCommand):
-    ticket_id: str
     terms: ApprovalTerms = ApprovalTerms()
 
 
 class RejectFromTicket(TicketCommand):
-    ticket_id: str
     reason: str
     comment: str | None = None
 
