@@ -44,9 +44,6 @@ from models.request_kinds import profile_of
 
 _K, _S, _A, _D = AfterSaleKind, AfterSaleStatus, AfterSaleAction, DecisionType
 
-# Decisions that pay the buyer instead of replacing the item: not for a replacement request,
-# whose money is its own decision (ISSUE_REPLACEMENT_REFUND, P4).
-_MONEY_DECISIONS = frozenset({_D.APPROVE_REFUND, _D.APPROVE_RETURN, _D.OFFER_PARTIAL_REFUND})
 # Decisions that need the item delivered: there is nothing to return or replace before.
 _NEED_DELIVERY = frozenset({_D.APPROVE_RETURN, _D.APPROVE_REPLACEMENT})
 # Decisions after which the buyer keeps the item whatever the seller says.
@@ -81,7 +78,9 @@ def decision_for(s: Step, decision_type: DecisionType, terms: commands.ApprovalT
         raise DecisionNotAllowed(
             f"{r.id} asks for money back; a replacement cannot be imposed on the buyer"
         )
-    if r.kind is _K.REPLACEMENT and decision_type in _MONEY_DECISIONS:
+    # Every other decision stated here pays the buyer instead of replacing the item: not for a
+    # replacement request, whose money is a step of its own (ISSUE_REPLACEMENT_REFUND, P4).
+    if r.kind is _K.REPLACEMENT and decision_type is not _D.APPROVE_REPLACEMENT:
         raise DecisionNotAllowed(
             f"{r.id} asks for a replacement: approve it with APPROVE_REPLACEMENT, or settle it "
             "with a refund instead (ISSUE_REPLACEMENT_REFUND, P4)"

@@ -280,8 +280,7 @@ def refund_without_request(
     Every unit still free of requests unless `c.lines` says which; in full unless an amount.
     """
     initiator, catalogue, action = _WITHOUT_REQUEST[type(c)]
-    reason, partial_amount = c.reason, c.partial_amount
-    require_reason(catalogue, reason)
+    require_reason(catalogue, c.reason)
     check_create(action, actor)
     comment, now = clean_comment(c.comment), opening.now
     order, ledger = case.order, case.ledger
@@ -304,14 +303,14 @@ def refund_without_request(
     else:
         quantities = clean_quantities(order, dict(c.lines))
         refuse_open_and_used(case, quantities, set())
-    partial = partial_amount is not None
+    partial = c.partial_amount is not None
     decided = DecisionType.OFFER_PARTIAL_REFUND if partial else DecisionType.APPROVE_REFUND
     chosen = snapshot(order, quantities)
-    decision = Decision(decided, chosen, True, partial_amount, reason, comment, now, actor.kind)
+    decision = Decision(decided, chosen, True, c.partial_amount, c.reason, comment, now, actor.kind)
     # The quote itself refuses a partial amount that is not positive or above what is refundable.
-    refund_quote(order, ledger, quantities, partial_amount)
+    refund_quote(order, ledger, quantities, c.partial_amount)
     r = AfterSaleRequest(
-        **vars(opened_on(order, opening, initiator, reason, comment)),
+        **vars(opened_on(order, opening, initiator, c.reason, comment)),
         kind=_K.REFUND_ONLY,
         status=_S.REFUNDED,
         lines=decision.lines,
@@ -324,12 +323,12 @@ def refund_without_request(
             code=refusals.NOTHING_TO_REFUND,
             line_ids=list(quantities),
         )
-    refunded = TimelineRecord(now, actor.kind, actor.id, action, None, _S.REFUNDED, reason, comment)
-    record = record_step(_K.REFUND_ONLY, refunded)
+    step = TimelineRecord(now, actor.kind, actor.id, action, None, _S.REFUNDED, c.reason, comment)
+    record = record_step(_K.REFUND_ONLY, step)
     r = replace(r, refund=refund, resolved_at=now, timeline=(record,))
     notes: list[Notification] = [refunded_note(r, now)]
     if initiator is Initiator.PLATFORM:
-        why = reasons.display_text(reason)
+        why = reasons.display_text(c.reason)
         text = f"The platform refunded {refund.total} on order {order.id}: {why}."
         notes.append(to_shop(r, _N.AFTER_SALE_REFUNDED, text, now))
     return AfterSaleOutcome(r, new_order, (record,), tuple(notes), new_ledger)
