@@ -100,21 +100,20 @@ def supersedable(case: AfterSalesCase, line_ids: Sequence[str]) -> list[AfterSal
     return [r for r in case.requests if r.status is _S.REJECTED and set(r.covered) & set(line_ids)]
 
 
-def _holding(existing: Sequence[AfterSaleRequest], ignore: set[str]) -> list[AfterSaleRequest]:
-    return [r for r in existing if r.holds_units and r.id not in ignore]
+def _holding(case: AfterSalesCase, ignore: set[str]) -> list[AfterSaleRequest]:
+    return [r for r in case.requests if r.holds_units and r.id not in ignore]
 
 
 def units_left(case: AfterSalesCase, line_id: str, ignore: set[str]) -> int:
-    held = sum(r.covered.get(line_id, 0) for r in _holding(case.requests, ignore))
+    held = sum(r.covered.get(line_id, 0) for r in _holding(case, ignore))
     return max(0, case.order.units_left(line_id) - held)  # less units the seller cancelled (C10)
 
 
 def refuse_open_and_used(case: AfterSalesCase, lines: Mapping[str, int], ignore: set[str]) -> None:
-    order, existing = case.order, case.requests
     for line_id in lines:
-        if blocking := next((r for r in existing if r.is_open and line_id in r.covered), None):
+        if blocking := next((r for r in case.requests if r.is_open and line_id in r.covered), None):
             raise AfterSaleRefused(
-                f"line {line_id} of order {order.id} already has an open request "
+                f"line {line_id} of order {case.order.id} already has an open request "
                 f"({blocking.id}, {blocking.status.value})",
                 code=refusals.ALREADY_REQUESTED,
                 line_ids=[line_id],
@@ -123,9 +122,9 @@ def refuse_open_and_used(case: AfterSalesCase, lines: Mapping[str, int], ignore:
     for line_id, quantity in lines.items():
         available = units_left(case, line_id, ignore)
         if quantity > available:
-            holder = next((r.id for r in _holding(existing, ignore) if line_id in r.covered), None)
+            holder = next((r.id for r in _holding(case, ignore) if line_id in r.covered), None)
             raise AfterSaleRefused(
-                f"line {line_id} of order {order.id} has {available} left to ask about, "
+                f"line {line_id} of order {case.order.id} has {available} left to ask about, "
                 f"not {quantity}",
                 code=refusals.QUANTITY_USED_UP,
                 line_ids=[line_id],
@@ -246,21 +245,20 @@ def _refunded_at_once(
 def _refuse_nothing_free(case: AfterSalesCase) -> None:
     """Every unit is spoken for: by a request still open or appealable, named (the refund may
     come from it), or by refunds and settlements for good."""
-    order = case.order
-    held = (r for r in case.requests if r.holds_units and (r.is_open or r.status is _S.REJECTED))
+    held = (r for r in case.requests if r.is_open or r.status is _S.REJECTED)
     if (r := next(held, None)) is not None:
         also = " (rejected; the buyer may still appeal it)" if r.status is _S.REJECTED else ""
         raise AfterSaleRefused(
-            f"every unit of order {order.id} left to refund is held by request {r.id}, "
+            f"every unit of order {case.order.id} left to refund is held by request {r.id}, "
             f"{r.status.value}{also}",
             code=refusals.ALREADY_REQUESTED,
             line_ids=list(r.covered),
             existing_id=r.id,
         )
     raise AfterSaleRefused(
-        f"every unit of order {order.id} is already refunded or requested",
+        f"every unit of order {case.order.id} is already refunded or requested",
         code=refusals.QUANTITY_USED_UP,
-        line_ids=[line.line_id for line in order.lines],
+        line_ids=[line.line_id for line in case.order.lines],
     )
 
 
