@@ -243,10 +243,10 @@ def refund_quote(
         # The line's quantity bounds `quantity`: every caller checks units left.
         price = (order.line(line_id).unit_price * quantity).minor
         full[line_id] = max(0, min(price, refundable[line_id]))
-    items_full = sum(full.values())
+    items_full = Money(sum(full.values()), currency)
     amounts, shipping = full, Money.zero(currency)
     if partial is None:
-        if items_full == sum(refundable.values()):  # nothing of the items is left after it
+        if items_full.minor == sum(refundable.values()):  # nothing of the items is left after it
             shipping = paid_shipping(order) - ledger.refunded_shipping
     else:
         if partial.currency != currency:
@@ -255,11 +255,10 @@ def refund_quote(
             )
         if partial.minor <= 0:
             raise RefundAmountInvalid(f"a partial refund must be positive, not {partial}")
-        if partial.minor > items_full:
-            refundable_money = Money(items_full, currency)
+        if items_full < partial:
             raise RefundExceedsRefundable(
-                f"{partial} is more than the {refundable_money} these lines can still refund",
-                refundable=refundable_money,
+                f"{partial} is more than the {items_full} these lines can still refund",
+                refundable=items_full,
             )
         shares = _allocate(partial.minor, list(full.values()))
         amounts = dict(zip(full, shares, strict=True))
