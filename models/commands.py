@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, is_dataclass, replace
 from enum import Enum
-from typing import Any, ClassVar, dataclass_transform, overload
+from typing import Any, ClassVar, dataclass_transform
 
 from models.actors import ActorKind
 from models.after_sales_machine import AfterSaleKind, DecisionType
@@ -26,12 +26,8 @@ from models.requests import RequestKind
 Lines = tuple[tuple[str, int], ...]
 
 
-@overload
-def chosen_lines(chosen: Mapping[str, int]) -> Lines: ...
-@overload
-def chosen_lines(chosen: None) -> None: ...
-def chosen_lines(chosen: Mapping[str, int] | None) -> Lines | None:
-    return tuple(chosen.items()) if chosen is not None else None
+def chosen_lines(chosen: Mapping[str, int]) -> Lines:
+    return tuple(chosen.items())
 
 
 @dataclass_transform(frozen_default=True)

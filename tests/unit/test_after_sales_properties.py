@@ -110,6 +110,10 @@ def _lines(world: World, step: Step) -> dict[str, int] | None:
     return out
 
 
+def _chosen(lines: dict[str, int] | None) -> commands.Lines | None:
+    return None if lines is None else commands.chosen_lines(lines)
+
+
 def _all_lines(world: World) -> dict[str, int]:
     return {x.line_id: x.quantity for x in world.order.lines}
 
@@ -204,7 +208,7 @@ def _apply(world: World, step: Step) -> AfterSaleOutcome | Order | None:
                 order.id,
                 _reason(catalogue, step.reason_index),
                 step.comment,
-                commands.chosen_lines(_lines(world, step)),
+                _chosen(_lines(world, step)),
                 _amount(world, step) if step.keeps else None,
             )
             opening = Opening(world.policy, now, world.new_id())
@@ -220,7 +224,7 @@ def _apply(world: World, step: Step) -> AfterSaleOutcome | Order | None:
             replacing = step.decision is DecisionType.APPROVE_REPLACEMENT
             partial = step.decision is DecisionType.OFFER_PARTIAL_REFUND or step.pick % 2 == 0
             terms = commands.ApprovalTerms(
-                lines=commands.chosen_lines(_lines(world, step) if step.pick % 3 == 0 else None),
+                lines=_chosen(_lines(world, step) if step.pick % 3 == 0 else None),
                 buyer_keeps_item=step.keeps,
                 partial_amount=_amount(world, step) if partial and not replacing else None,
                 reason=_reason(REPLACEMENT_APPROVE_REASONS, step.reason_index)
@@ -256,7 +260,7 @@ def _apply(world: World, step: Step) -> AfterSaleOutcome | Order | None:
             # Mostly a small amount an order can refund; the menu's bad ones sometimes.
             minor = step.amount if step.amount is not None and step.keeps else 1 + step.pick
             amount = Money(minor, world.currency())
-            lines = commands.chosen_lines(_lines(world, step) if step.pick % 3 == 0 else None)
+            lines = _chosen(_lines(world, step) if step.pick % 3 == 0 else None)
             return offer_partial_refund(
                 at, commands.OfferPartialRefund(r.id, amount, lines, step.comment)
             )
