@@ -37,7 +37,7 @@ from models.refund_ledger import clean_quantities, refund_quote
 from models.request_kinds import profile_of
 from models.requests import Initiator, Opening, TimelineRecord, opened_on, to_shop
 
-_K = AfterSaleKind
+_K, _D = AfterSaleKind, DecisionType
 
 # R1: an order with the carrier this long after it was shipped counts as never received.
 NOT_RECEIVED_AFTER = timedelta(days=10)
@@ -301,8 +301,7 @@ def refund_without_request(
     else:
         quantities = clean_quantities(order, dict(c.lines))
         refuse_open_and_used(case, quantities, set())
-    partial = c.partial_amount is not None
-    decided = DecisionType.OFFER_PARTIAL_REFUND if partial else DecisionType.APPROVE_REFUND
+    decided = _D.APPROVE_REFUND if c.partial_amount is None else _D.OFFER_PARTIAL_REFUND
     chosen = snapshot(order, quantities)
     decision = Decision(decided, chosen, True, c.partial_amount, c.reason, comment, now, actor.kind)
     # The quote itself refuses a partial amount that is not positive or above what is refundable.
