@@ -193,13 +193,11 @@ def _allocate(amount: int, caps: list[int]) -> list[int]:
 
     Largest remainder: each line gets the floor of its share, and the minor units left over go one
     each to the lines with the largest remainders (earlier lines first on a tie).
-    Needs amount <= sum(caps): then a share with a remainder is below its cap, and the units left
-    over (the remainders' sum) are fewer than the lines with one, so each of those lines gets at
-    most one unit more and stays within its cap.
+    Needs 0 < amount <= sum(caps), as the quote checks first: then a share with a remainder is
+    below its cap, and the units left over (the remainders' sum) are fewer than the lines with one,
+    so each of those lines gets at most one unit more and stays within its cap.
     """
     whole = sum(caps)
-    if whole == 0:
-        return [0] * len(caps)
     shares = [amount * cap // whole for cap in caps]
     left = amount - sum(shares)
     by_remainder = sorted(range(len(caps)), key=lambda i: (-(amount * caps[i] % whole), i))
