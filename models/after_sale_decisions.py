@@ -1,7 +1,7 @@
 """The answers to an after-sale request: the seller's (R3, R4, R7, P2, P3: approve with a decision,
-reject, or the platform's approval when the seller stays silent), the buyer's withdrawal, the
-seller's partial-refund offer and the buyer's answer to it (R12), and the appeal of a rejection
-with the platform's mediation (R5, R6).
+reject the request or (R8) the returned parcel on receipt, or the platform's approval when the
+seller stays silent), the buyer's withdrawal, the seller's partial-refund offer and the buyer's
+answer to it (R12), and the appeal of a rejection with the platform's mediation (R5, R6).
 
 Partial-refund offers (R12): instead of approving, the seller offers an amount; the buyer accepts
 (that amount is refunded through the ledger, the buyer keeps the item, the request closes) or
@@ -44,9 +44,6 @@ from models.request_kinds import profile_of
 
 _K, _S, _A, _D = AfterSaleKind, AfterSaleStatus, AfterSaleAction, DecisionType
 
-# Decisions that pay the buyer instead of replacing the item: not for a replacement request,
-# whose money is its own decision (ISSUE_REPLACEMENT_REFUND, P4).
-_MONEY_DECISIONS = frozenset({_D.APPROVE_REFUND, _D.APPROVE_RETURN, _D.OFFER_PARTIAL_REFUND})
 # Decisions that need the item delivered: there is nothing to return or replace before.
 _NEED_DELIVERY = frozenset({_D.APPROVE_RETURN, _D.APPROVE_REPLACEMENT})
 # Decisions after which the buyer keeps the item whatever the seller says.
@@ -81,7 +78,9 @@ def decision_for(s: Step, decision_type: DecisionType, terms: commands.ApprovalT
         raise DecisionNotAllowed(
             f"{r.id} asks for money back; a replacement cannot be imposed on the buyer"
         )
-    if r.kind is _K.REPLACEMENT and decision_type in _MONEY_DECISIONS:
+    # Every other decision stated here pays the buyer instead of replacing the item: not for a
+    # replacement request, whose money is a step of its own (ISSUE_REPLACEMENT_REFUND, P4).
+    if r.kind is _K.REPLACEMENT and decision_type is not _D.APPROVE_REPLACEMENT:
         raise DecisionNotAllowed(
             f"{r.id} asks for a replacement: approve it with APPROVE_REPLACEMENT, or settle it "
             "with a refund instead (ISSUE_REPLACEMENT_REFUND, P4)"
@@ -161,21 +160,21 @@ def auto_approve(s: Step) -> AfterSaleOutcome:
     return carry_out(s, s.request.default_decision(s.now, s.actor.kind), _A.AUTO_APPROVE, **why)
 
 
-def reject(s: Step, c: commands.RejectAfterSale) -> AfterSaleOutcome:
-    """R4, P3: a reason from the kind's catalogue; a comment, required for a replacement (P3)."""
-    r = s.start(_A.REJECT)
-    require_reason(profile_of(r.kind).reject_reasons, c.reason)
+def reject(
+    s: Step, c: commands.RejectAfterSale | commands.RejectReturnOnReceipt
+) -> AfterSaleOutcome:
+    """R4, P3: the seller rejects the request, for a reason from its kind's catalogue, with a
+    comment (required for a replacement, P3); R8, R4: or the returned parcel on receipt, for a
+    reason of the receipt's catalogue. Either way the buyer may appeal (R5)."""
+    on_receipt = isinstance(c, commands.RejectReturnOnReceipt)
+    action = _A.REJECT_ON_RECEIPT if on_receipt else _A.REJECT
+    r, now = s.start(action), s.now
+    catalogue = reasons.RECEIPT_REJECT_REASONS if on_receipt else profile_of(r.kind).reject_reasons
+    reason = require_reason(catalogue, c.reason)
     comment = clean_comment(c.comment)
-    if r.kind is _K.REPLACEMENT and comment is None:
+    if r.kind is _K.REPLACEMENT and comment is None and not on_receipt:
         raise ValidationFailed("rejecting a replacement needs a comment", field="comment")
     s.in_time()
-    return rejected(s, _A.REJECT, c.reason, comment, on_receipt=False)
-
-
-def rejected(
-    s: Step, action: AfterSaleAction, reason: str, comment: str | None, *, on_receipt: bool
-) -> AfterSaleOutcome:
-    r, now = s.request, s.now
     appeal_by = now + r.policy.appeal_window
     step: dict[str, object] = {"reason": reason, "comment": comment, "deadline": appeal_by}
     step["rejection"] = Rejection(reason, comment, now, on_receipt)
@@ -213,9 +212,8 @@ def offer_partial_refund(s: Step, c: commands.OfferPartialRefund) -> AfterSaleOu
     offered = _D.OFFER_PARTIAL_REFUND
     terms = commands.ApprovalTerms(c.lines, partial_amount=c.amount, comment=c.comment)
     d = decision_for(s, offered, terms)
-    if (amount := d.partial_amount) is None:  # decision_for refuses an offer without one
-        raise ValueError("an offer without an amount passed decision_for")
-    offer = Offer(amount, d.lines, d.comment, s.now, s.now + r.policy.offer_response_window)
+    assert c.amount is not None  # decision_for refuses an offer without one
+    offer = Offer(c.amount, d.lines, d.comment, s.now, s.now + r.policy.offer_response_window)
     text = (
         f"The seller offers a refund of {offer.amount} for order {r.order_id} (you keep the "
         f"item): accept or decline by {offer.respond_by:%Y-%m-%d %H:%M} UTC."
@@ -231,8 +229,7 @@ def _answered(
     """The offer accepted (refunded through the same ledger and quote as any approval) or
     declined (the seller decides again, R3 holding)."""
     r, now = s.request, s.now
-    if r.offer is None:
-        raise ValueError(f"{r.id} is {r.status.value} without an offer")
+    assert r.offer is not None  # the table's only way to an answer is through an offer
     offer = replace(r.offer, answer=answer, answered_at=now)
     if answer in (OfferAnswer.ACCEPTED, OfferAnswer.ACCEPTED_BY_SILENCE):
         terms = (offer.lines, True, offer.amount, None, offer.comment)  # the buyer keeps the item

@@ -37,7 +37,7 @@ from models.refund_ledger import clean_quantities, refund_quote
 from models.request_kinds import profile_of
 from models.requests import Initiator, Opening, TimelineRecord, opened_on, to_shop
 
-_K = AfterSaleKind
+_K, _D = AfterSaleKind, DecisionType
 
 # R1: an order with the carrier this long after it was shipped counts as never received.
 NOT_RECEIVED_AFTER = timedelta(days=10)
@@ -95,41 +95,36 @@ def last_rejected(existing: Sequence[AfterSaleRequest]) -> str | None:
     return max(rejections)[1] if rejections else None
 
 
-def supersedable(
-    existing: Sequence[AfterSaleRequest], line_ids: Sequence[str]
-) -> list[AfterSaleRequest]:
+def supersedable(case: AfterSalesCase, line_ids: Sequence[str]) -> list[AfterSaleRequest]:
     """R5: the appealable rejections a new buyer request on these lines would close."""
-    return [r for r in existing if r.status is _S.REJECTED and set(r.covered) & set(line_ids)]
+    return [r for r in case.requests if r.status is _S.REJECTED and set(r.covered) & set(line_ids)]
 
 
-def _holding(existing: Sequence[AfterSaleRequest], ignore: set[str]) -> list[AfterSaleRequest]:
-    return [r for r in existing if r.holds_units and r.id not in ignore]
+def _holding(case: AfterSalesCase, ignore: set[str]) -> list[AfterSaleRequest]:
+    return [r for r in case.requests if r.holds_units and r.id not in ignore]
 
 
 def units_left(case: AfterSalesCase, line_id: str, ignore: set[str]) -> int:
-    held = sum(r.covered.get(line_id, 0) for r in _holding(case.requests, ignore))
+    held = sum(r.covered.get(line_id, 0) for r in _holding(case, ignore))
     return max(0, case.order.units_left(line_id) - held)  # less units the seller cancelled (C10)
 
 
-def refuse_open_and_used(
-    case: AfterSalesCase, quantities: Mapping[str, int], ignore: set[str]
-) -> None:
-    order, existing = case.order, case.requests
-    for line_id in quantities:
-        if blocking := next((r for r in existing if r.is_open and line_id in r.covered), None):
+def refuse_open_and_used(case: AfterSalesCase, lines: Mapping[str, int], ignore: set[str]) -> None:
+    for line_id in lines:
+        if blocking := next((r for r in case.requests if r.is_open and line_id in r.covered), None):
             raise AfterSaleRefused(
-                f"line {line_id} of order {order.id} already has an open request "
+                f"line {line_id} of order {case.order.id} already has an open request "
                 f"({blocking.id}, {blocking.status.value})",
                 code=refusals.ALREADY_REQUESTED,
                 line_ids=[line_id],
                 existing_id=blocking.id,
             )
-    for line_id, quantity in quantities.items():
+    for line_id, quantity in lines.items():
         available = units_left(case, line_id, ignore)
         if quantity > available:
-            holder = next((r.id for r in _holding(existing, ignore) if line_id in r.covered), None)
+            holder = next((r.id for r in _holding(case, ignore) if line_id in r.covered), None)
             raise AfterSaleRefused(
-                f"line {line_id} of order {order.id} has {available} left to ask about, "
+                f"line {line_id} of order {case.order.id} has {available} left to ask about, "
                 f"not {quantity}",
                 code=refusals.QUANTITY_USED_UP,
                 line_ids=[line_id],
@@ -137,24 +132,18 @@ def refuse_open_and_used(
             )
 
 
-def buyer_may_ask(
-    case: AfterSalesCase,
-    kind: AfterSaleKind,
-    quantities: Mapping[str, int],
-    policy: CategoryPolicy,
-    now: datetime,
-) -> tuple[datetime, list[AfterSaleRequest]]:
-    """R1, R5, P1 in the order the buyer's app explains them; the window end and what it closes."""
-    ends = _request_window(case.order, kind, policy, now)
+def buyer_may_ask(case: AfterSalesCase, lines: Mapping[str, int]) -> list[AfterSaleRequest]:
+    """R5, P1 once the window is open (R1, `_request_window`, asked first: the order the buyer's
+    app explains them in); the rejections a request on these lines closes."""
     if sum(r.seller_rejections for r in case.requests) >= 2:
         raise AfterSaleRefused(
             f"the seller rejected two requests on order {case.order.id}; only an appeal is "
             "possible",
             code=refusals.SECOND_REJECTION_ONLY_APPEAL,
         )
-    superseded = supersedable(case.requests, list(quantities))
-    refuse_open_and_used(case, quantities, {r.id for r in superseded})
-    return ends, superseded
+    superseded = supersedable(case, list(lines))
+    refuse_open_and_used(case, lines, {r.id for r in superseded})
+    return superseded
 
 
 def line_eligibility(
@@ -164,11 +153,12 @@ def line_eligibility(
     out: list[LineEligibility] = []
     for line in case.order.lines:
         policy = book.for_category(line.category)
-        superseded = {r.id for r in supersedable(case.requests, [line.line_id])}
+        superseded = {r.id for r in supersedable(case, [line.line_id])}
         available = units_left(case, line.line_id, superseded)
         for kind in AfterSaleKind:
             try:
-                ends, _ = buyer_may_ask(case, kind, {line.line_id: 1}, policy, now)
+                ends = _request_window(case.order, kind, policy, now)
+                buyer_may_ask(case, {line.line_id: 1})
             except AfterSaleRefused as refusal:
                 refused = (refusal.code, refusal.message, available, refusal.window_ends_at)
                 out.append(LineEligibility(line.line_id, kind, False, *refused))
@@ -195,13 +185,13 @@ def request_by_buyer(
     require_reason(profile_of(c.kind).request_reasons, c.reason)
     note = clean_comment(c.note, field="note")
     quantities = clean_quantities(order, dict(c.lines))
-    _, superseded = buyer_may_ask(case, c.kind, quantities, policy, now)
+    _request_window(order, c.kind, policy, now)  # R1, first: refuses outside the window
+    superseded = buyer_may_ask(case, quantities)
     if order.fulfilment_state is not FulfilmentState.DELIVERED and c.reason != reasons.NOT_RECEIVED:
         raise AfterSaleRefused(
             f"order {order.id} was not delivered: only a refund as not received is possible",
             code=refusals.NOT_DELIVERED,
         )
-    follows = last_rejected(case.requests)
 
     asked = TimelineRecord(
         now, actor.kind, actor.id, _A.REQUEST, None, _S.PENDING_SELLER, c.reason, note
@@ -213,7 +203,7 @@ def request_by_buyer(
         kind=c.kind,
         status=_S.PENDING_SELLER,
         lines=snapshot(order, quantities),
-        follows_id=follows,
+        follows_id=last_rejected(case.requests),
         deadline=opening.seller_answers_by(order),
     )
 
@@ -225,7 +215,7 @@ def request_by_buyer(
     )
     if c.kind is _K.REFUND_ONLY and policy.instant_refund:
         return _refunded_at_once(Step(r, order, case.ledger, INSTANT_REFUNDER, now), record, closed)
-    second_time = " (a second request)" if follows else ""
+    second_time = " (a second request)" if r.follows_id else ""
     text = (
         f"New {r.subject}{second_time} for order {order.id}; answer by "
         f"{r.deadline:%Y-%m-%d %H:%M} UTC."
@@ -255,21 +245,20 @@ def _refunded_at_once(
 def _refuse_nothing_free(case: AfterSalesCase) -> None:
     """Every unit is spoken for: by a request still open or appealable, named (the refund may
     come from it), or by refunds and settlements for good."""
-    order = case.order
-    held = (r for r in case.requests if r.holds_units and (r.is_open or r.status is _S.REJECTED))
+    held = (r for r in case.requests if r.is_open or r.status is _S.REJECTED)
     if (r := next(held, None)) is not None:
         also = " (rejected; the buyer may still appeal it)" if r.status is _S.REJECTED else ""
         raise AfterSaleRefused(
-            f"every unit of order {order.id} left to refund is held by request {r.id}, "
+            f"every unit of order {case.order.id} left to refund is held by request {r.id}, "
             f"{r.status.value}{also}",
             code=refusals.ALREADY_REQUESTED,
             line_ids=list(r.covered),
             existing_id=r.id,
         )
     raise AfterSaleRefused(
-        f"every unit of order {order.id} is already refunded or requested",
+        f"every unit of order {case.order.id} is already refunded or requested",
         code=refusals.QUANTITY_USED_UP,
-        line_ids=[line.line_id for line in order.lines],
+        line_ids=[line.line_id for line in case.order.lines],
     )
 
 
@@ -289,8 +278,7 @@ def refund_without_request(
     Every unit still free of requests unless `c.lines` says which; in full unless an amount.
     """
     initiator, catalogue, action = _WITHOUT_REQUEST[type(c)]
-    reason, partial_amount = c.reason, c.partial_amount
-    require_reason(catalogue, reason)
+    require_reason(catalogue, c.reason)
     check_create(action, actor)
     comment, now = clean_comment(c.comment), opening.now
     order, ledger = case.order, case.ledger
@@ -313,14 +301,13 @@ def refund_without_request(
     else:
         quantities = clean_quantities(order, dict(c.lines))
         refuse_open_and_used(case, quantities, set())
-    partial = partial_amount is not None
-    decided = DecisionType.OFFER_PARTIAL_REFUND if partial else DecisionType.APPROVE_REFUND
+    decided = _D.APPROVE_REFUND if c.partial_amount is None else _D.OFFER_PARTIAL_REFUND
     chosen = snapshot(order, quantities)
-    decision = Decision(decided, chosen, True, partial_amount, reason, comment, now, actor.kind)
+    decision = Decision(decided, chosen, True, c.partial_amount, c.reason, comment, now, actor.kind)
     # The quote itself refuses a partial amount that is not positive or above what is refundable.
-    refund_quote(order, ledger, quantities, partial_amount)
+    refund_quote(order, ledger, quantities, c.partial_amount)
     r = AfterSaleRequest(
-        **vars(opened_on(order, opening, initiator, reason, comment)),
+        **vars(opened_on(order, opening, initiator, c.reason, comment)),
         kind=_K.REFUND_ONLY,
         status=_S.REFUNDED,
         lines=decision.lines,
@@ -333,12 +320,12 @@ def refund_without_request(
             code=refusals.NOTHING_TO_REFUND,
             line_ids=list(quantities),
         )
-    refunded = TimelineRecord(now, actor.kind, actor.id, action, None, _S.REFUNDED, reason, comment)
-    record = record_step(_K.REFUND_ONLY, refunded)
+    step = TimelineRecord(now, actor.kind, actor.id, action, None, _S.REFUNDED, c.reason, comment)
+    record = record_step(_K.REFUND_ONLY, step)
     r = replace(r, refund=refund, resolved_at=now, timeline=(record,))
     notes: list[Notification] = [refunded_note(r, now)]
     if initiator is Initiator.PLATFORM:
-        why = reasons.display_text(reason)
+        why = reasons.display_text(c.reason)
         text = f"The platform refunded {refund.total} on order {order.id}: {why}."
         notes.append(to_shop(r, _N.AFTER_SALE_REFUNDED, text, now))
     return AfterSaleOutcome(r, new_order, (record,), tuple(notes), new_ledger)

@@ -20,13 +20,13 @@ from dataclasses import replace
 
 from models import after_sales_reasons as reasons
 from models import commands
-from models.after_sale_decisions import carry_out, rejected
+from models.after_sale_decisions import carry_out
 from models.after_sale_requests import AfterSaleOutcome, Decision, Shipment, Step
 from models.after_sales_machine import AfterSaleAction, AfterSaleStatus, DecisionType
 from models.after_sales_machine import AfterSaleNotificationKind as _N
 from models.errors import ValidationFailed
 from models.orders import FulfilmentState
-from models.reasons import clean_comment, require_reason
+from models.reasons import clean_comment
 
 _S, _A = AfterSaleStatus, AfterSaleAction
 
@@ -90,15 +90,6 @@ def auto_confirm_receipt(s: Step) -> AfterSaleOutcome:
     why = s.on_deadline(action, reasons.SELLER_RECEIPT_WINDOW_PASSED)
     received = r.return_shipment and replace(r.return_shipment, received_at=s.now)
     return carry_out(s, None, action, **why, return_shipment=received)
-
-
-def reject_on_receipt(s: Step, c: commands.RejectReturnOnReceipt) -> AfterSaleOutcome:
-    """R8, R4: the returned parcel is not what was agreed; the buyer may appeal (R5)."""
-    s.start(_A.REJECT_ON_RECEIPT)
-    require_reason(reasons.RECEIPT_REJECT_REASONS, c.reason)
-    comment = clean_comment(c.comment)
-    s.in_time()
-    return rejected(s, _A.REJECT_ON_RECEIPT, c.reason, comment, on_receipt=True)
 
 
 # --- The replacement (P4) ---------------------------------------------------------------------

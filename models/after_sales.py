@@ -40,8 +40,7 @@ _ON_DEADLINE: dict[AfterSaleAction, Callable[[Step], AfterSaleOutcome]] = {
 def act_on_deadline(s: Step) -> AfterSaleOutcome:
     """The platform's move on whatever deadline of the request has passed (R3, R5, R8, R12, P4)."""
     r = s.request
-    rule = AFTER_SALE_DEADLINES.get(r.status)
-    if rule is None:
+    if (rule := AFTER_SALE_DEADLINES.get(r.status)) is None:
         raise InvalidTransition(
             f"{r.id} is {r.status.value}: no deadline of it is for the platform to act on",
             current_state=r.status.value,

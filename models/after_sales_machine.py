@@ -183,14 +183,14 @@ TRANSITIONS: TransitionTable[AfterSaleAction, AfterSaleStatus] = TransitionTable
 
 
 # The next action of every open (or appealable) status, in one place.
-_AGENT = ActorKind.SELLER_AGENT
+_AGENT, _BUYER = ActorKind.SELLER_AGENT, ActorKind.BUYER
 NEXT_ACTION_OF_STATUS: Mapping[AfterSaleStatus, DeadlineRule[AfterSaleAction]] = {
     _S.PENDING_SELLER: DeadlineRule(
         _AGENT, "APPROVE_OR_REJECT", _A.AUTO_APPROVE, "R3", "after_sale_seller_response_window"
     ),
     _S.APPEALED: DeadlineRule(ActorKind.PLATFORM, "DECIDE_APPEAL", None, "R6"),
     _S.AWAITING_BUYER_RETURN: DeadlineRule(
-        ActorKind.BUYER, "SHIP_RETURN", _A.EXPIRE_RETURN, "R8", "return_shipping_window"
+        _BUYER, "SHIP_RETURN", _A.EXPIRE_RETURN, "R8", "return_shipping_window"
     ),
     _S.RETURN_IN_TRANSIT: DeadlineRule(
         _AGENT, "CONFIRM_RECEIPT", _A.AUTO_CONFIRM_RECEIPT, "R8", "return_receipt_window"
@@ -204,11 +204,9 @@ NEXT_ACTION_OF_STATUS: Mapping[AfterSaleStatus, DeadlineRule[AfterSaleAction]] =
         "replacement_delivery_window",
     ),
     _S.AWAITING_BUYER_RESPONSE: DeadlineRule(
-        ActorKind.BUYER, "ACCEPT_OR_DECLINE_OFFER", _A.EXPIRE_OFFER, "R12", "offer_response_window"
+        _BUYER, "ACCEPT_OR_DECLINE_OFFER", _A.EXPIRE_OFFER, "R12", "offer_response_window"
     ),
-    _S.REJECTED: DeadlineRule(
-        ActorKind.BUYER, "APPEAL", _A.FINALIZE_REJECTION, "R5", "appeal_window"
-    ),
+    _S.REJECTED: DeadlineRule(_BUYER, "APPEAL", _A.FINALIZE_REJECTION, "R5", "appeal_window"),
 }
 
 # R5: the steps that count as the seller's rejections on an order.

@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, is_dataclass, replace
 from enum import Enum
-from typing import Any, ClassVar, dataclass_transform, overload
+from typing import Any, ClassVar, dataclass_transform
 
 from models.actors import ActorKind
 from models.after_sales_machine import AfterSaleKind, DecisionType
@@ -26,12 +26,8 @@ from models.requests import RequestKind
 Lines = tuple[tuple[str, int], ...]
 
 
-@overload
-def chosen_lines(chosen: Mapping[str, int]) -> Lines: ...
-@overload
-def chosen_lines(chosen: None) -> None: ...
-def chosen_lines(chosen: Mapping[str, int] | None) -> Lines | None:
-    return tuple(chosen.items()) if chosen is not None else None
+def chosen_lines(chosen: Mapping[str, int]) -> Lines:
+    return tuple(chosen.items())
 
 
 @dataclass_transform(frozen_default=True)
@@ -56,7 +52,9 @@ class AfterSaleCommand(Command):
 
 
 class TicketCommand(Command):
-    """A step on a helpdesk ticket (H1, H2)."""
+    """A step on a helpdesk ticket (H1, H2), named by its id (its other fields after it)."""
+
+    ticket_id: str
 
 
 class Opening:
@@ -64,54 +62,59 @@ class Opening:
     (services/commands.py)."""
 
 
+class OpeningOnOrder(Command, Opening):
+    """An opening on one order, named by its id (its other fields after it)."""
+
+    order_id: str
+
+
 # ---- cancellations (C1-C10) ---------------------------------------------------------------
 
 
-class RequestCancellation(CancellationCommand, Opening):
+class RequestCancellation(CancellationCommand, OpeningOnOrder):
     sender = ActorKind.BUYER
-    order_id: str
     reason: str
     note: str | None = None
 
 
-class WithdrawCancellation(CancellationCommand):
+class StepOnCancellation(CancellationCommand):
+    """A step on one cancellation, named by its id (the steps of more fields add them after it)."""
+
+    cancellation_id: str
+
+
+class WithdrawCancellation(StepOnCancellation):
     sender = ActorKind.BUYER
-    cancellation_id: str
 
 
-class AcceptCancellation(CancellationCommand):
-    cancellation_id: str
+class AcceptCancellation(StepOnCancellation):
+    """C4: the seller accepts the cancellation."""
 
 
-class RejectCancellation(CancellationCommand):
-    cancellation_id: str
+class RejectCancellation(StepOnCancellation):
     reason: str
     comment: str | None = None
 
 
-class CancelOrder(CancellationCommand, Opening):
+class CancelOrder(CancellationCommand, OpeningOnOrder):
     """C7: the seller cancels."""
 
-    order_id: str
     reason: str
     comment: str | None = None
 
 
-class CancelOrderLines(CancellationCommand, Opening):
+class CancelOrderLines(CancellationCommand, OpeningOnOrder):
     """C10: the seller cancels some lines and quantities; the rest of the order goes on."""
 
-    order_id: str
     lines: Lines
     reason: str
     comment: str | None = None
 
 
-class CancelUnpaidOrder(CancellationCommand, Opening):
+class CancelUnpaidOrder(CancellationCommand, OpeningOnOrder):
     """C8: the platform cancels an order not paid in time."""
 
     sender = ActorKind.PLATFORM
-
-    order_id: str
 
 
 class AutoAcceptCancellations(CancellationCommand):
@@ -132,7 +135,7 @@ class CancelUnpaidOrders(CancellationCommand, Opening):
 
 
 class StepOnRequest(AfterSaleCommand):
-    """A step that names only its request."""
+    """A step on one request, named by its id (the steps of more fields add them after it)."""
 
     request_id: str
 
@@ -151,19 +154,17 @@ class Shipping(StepOnRequest):
     tracking_number: str
 
 
-class RefundWithoutRequest(AfterSaleCommand):
+class RefundWithoutRequest(AfterSaleCommand, OpeningOnOrder):
     """A refund nobody asked for: every free unit unless `lines`, in full unless an amount."""
 
-    order_id: str
     reason: str
     comment: str | None = None
     lines: Lines | None = None
     partial_amount: Money | None = None
 
 
-class RequestAfterSale(AfterSaleCommand, Opening):
+class RequestAfterSale(AfterSaleCommand, OpeningOnOrder):
     sender = ActorKind.BUYER
-    order_id: str
     kind: AfterSaleKind
     lines: Lines
     reason: str
@@ -199,34 +200,29 @@ class ApprovalTerms:
     comment: str | None = None
 
 
-class ApproveAfterSale(AfterSaleCommand):
-    request_id: str
+class ApproveAfterSale(StepOnRequest):
     decision: DecisionType
     terms: ApprovalTerms = ApprovalTerms()
 
 
-class OfferPartialRefund(AfterSaleCommand):
+class OfferPartialRefund(StepOnRequest):
     """R12: instead of approving, the seller offers an amount; the buyer answers."""
 
-    request_id: str
     amount: Money | None
     lines: Lines | None = None  # the lines the amount settles (default: as asked)
     comment: str | None = None
 
 
-class AnswerOffer(AfterSaleCommand):
+class AnswerOffer(StepOnRequest):
     """R12: the buyer accepts the offer (refunded that amount) or declines it."""
 
     sender = ActorKind.BUYER
-
-    request_id: str
     accept: bool
 
 
-class IssueReplacementRefund(AfterSaleCommand):
+class IssueReplacementRefund(StepOnRequest):
     """P4: the seller cannot replace and refunds instead."""
 
-    request_id: str
     comment: str | None = None
 
 
@@ -266,19 +262,18 @@ class ShipReplacement(Shipping):
     """P2, P4."""
 
 
-class RefundOrder(RefundWithoutRequest, Opening):
+class RefundOrder(RefundWithoutRequest):
     """R9: the seller refunds without a buyer's request."""
 
 
-class PlatformRefund(RefundWithoutRequest, Opening):
+class PlatformRefund(RefundWithoutRequest):
     """R10: the platform refunds without the seller."""
 
     sender = ActorKind.PLATFORM
 
 
-class DecideAppeal(AfterSaleCommand):
+class DecideAppeal(StepOnRequest):
     sender = ActorKind.PLATFORM
-    request_id: str
     for_buyer: bool
     note: str
 
@@ -299,12 +294,10 @@ class ActOnAfterSaleDeadlines(AfterSaleCommand):
 
 
 class ApproveFromTicket(TicketCommand):
-    ticket_id: str
     terms: ApprovalTerms = ApprovalTerms()
 
 
 class RejectFromTicket(TicketCommand):
-    ticket_id: str
     reason: str
     comment: str | None = None
 

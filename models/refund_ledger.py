@@ -193,20 +193,16 @@ def _allocate(amount: int, caps: list[int]) -> list[int]:
 
     Largest remainder: each line gets the floor of its share, and the minor units left over go one
     each to the lines with the largest remainders (earlier lines first on a tie).
-    Needs amount <= sum(caps).
+    Needs 0 < amount <= sum(caps), as the quote checks first: then a share with a remainder is
+    below its cap, and the units left over (the remainders' sum) are fewer than the lines with one,
+    so each of those lines gets at most one unit more and stays within its cap.
     """
     whole = sum(caps)
-    if whole == 0:
-        return [0] * len(caps)
     shares = [amount * cap // whole for cap in caps]
     left = amount - sum(shares)
     by_remainder = sorted(range(len(caps)), key=lambda i: (-(amount * caps[i] % whole), i))
-    for i in by_remainder:
-        if left == 0:
-            break
-        if shares[i] < caps[i]:
-            shares[i] += 1
-            left -= 1
+    for i in by_remainder[:left]:
+        shares[i] += 1
     return shares
 
 
@@ -239,19 +235,16 @@ def refund_quote(
     _check_same_order(order, ledger)
     quantities = clean_quantities(order, lines)
     currency = order.currency
+    refundable = {ln.line_id: ledger.refundable_line(order, ln.line_id).minor for ln in order.lines}
     full: dict[str, int] = {}
     for line_id, quantity in quantities.items():
-        line = order.line(line_id)  # its quantity bounds `quantity`: every caller checks units left
-        refundable = ledger.refundable_line(order, line_id).minor
-        full[line_id] = max(0, min((line.unit_price * quantity).minor, refundable))
-    items_full = sum(full.values())
+        # The line's quantity bounds `quantity`: every caller checks units left.
+        price = (order.line(line_id).unit_price * quantity).minor
+        full[line_id] = max(0, min(price, refundable[line_id]))
+    items_full = Money(sum(full.values()), currency)
     amounts, shipping = full, Money.zero(currency)
     if partial is None:
-        left_after = sum(
-            ledger.refundable_line(order, line.line_id).minor - full.get(line.line_id, 0)
-            for line in order.lines
-        )
-        if left_after == 0:
+        if items_full.minor == sum(refundable.values()):  # nothing of the items is left after it
             shipping = paid_shipping(order) - ledger.refunded_shipping
     else:
         if partial.currency != currency:
@@ -260,11 +253,10 @@ def refund_quote(
             )
         if partial.minor <= 0:
             raise RefundAmountInvalid(f"a partial refund must be positive, not {partial}")
-        if partial.minor > items_full:
-            refundable_money = Money(items_full, currency)
+        if items_full < partial:
             raise RefundExceedsRefundable(
-                f"{partial} is more than the {refundable_money} these lines can still refund",
-                refundable=refundable_money,
+                f"{partial} is more than the {items_full} these lines can still refund",
+                refundable=items_full,
             )
         shares = _allocate(partial.minor, list(full.values()))
         amounts = dict(zip(full, shares, strict=True))

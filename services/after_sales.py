@@ -54,7 +54,7 @@ _STEPS: dict[type[commands.AfterSaleCommand], Callable[[Step, Any], AfterSaleOut
     commands.ApproveAfterSale: decisions.approve,
     commands.RejectAfterSale: decisions.reject,
     commands.ConfirmReturnReceived: shipping.confirm_receipt,
-    commands.RejectReturnOnReceipt: shipping.reject_on_receipt,
+    commands.RejectReturnOnReceipt: decisions.reject,
     commands.OfferPartialRefund: decisions.offer_partial_refund,
     commands.AnswerOffer: decisions.answer_offer,
     commands.IssueReplacementRefund: shipping.issue_replacement_refund,

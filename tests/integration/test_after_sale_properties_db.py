@@ -352,7 +352,7 @@ async def _act(
                     order_id,
                     "PRICING_ERROR",
                     None,
-                    lines=chosen_lines(line if step.flag else None),
+                    lines=chosen_lines(line) if step.flag else None,
                     partial_amount=amount,
                 ),
             )
@@ -363,7 +363,7 @@ async def _act(
                     order_id,
                     "POLICY_VIOLATION",
                     None,
-                    lines=chosen_lines(line if step.flag else None),
+                    lines=chosen_lines(line) if step.flag else None,
                     partial_amount=amount,
                 ),
             )

@@ -35,7 +35,6 @@ from models.after_sale_shipping import (
     confirm_receipt,
     follow_replacement_order,
     issue_replacement_refund,
-    reject_on_receipt,
     replacement_delivered,
     ship_replacement,
     ship_return,
@@ -109,6 +108,10 @@ def _lines(world: World, step: Step) -> dict[str, int] | None:
     for index, quantity in step.lines:
         out[ids[index % len(ids)]] = quantity
     return out
+
+
+def _chosen(lines: dict[str, int] | None) -> commands.Lines | None:
+    return None if lines is None else commands.chosen_lines(lines)
 
 
 def _all_lines(world: World) -> dict[str, int]:
@@ -205,7 +208,7 @@ def _apply(world: World, step: Step) -> AfterSaleOutcome | Order | None:
                 order.id,
                 _reason(catalogue, step.reason_index),
                 step.comment,
-                commands.chosen_lines(_lines(world, step)),
+                _chosen(_lines(world, step)),
                 _amount(world, step) if step.keeps else None,
             )
             opening = Opening(world.policy, now, world.new_id())
@@ -221,7 +224,7 @@ def _apply(world: World, step: Step) -> AfterSaleOutcome | Order | None:
             replacing = step.decision is DecisionType.APPROVE_REPLACEMENT
             partial = step.decision is DecisionType.OFFER_PARTIAL_REFUND or step.pick % 2 == 0
             terms = commands.ApprovalTerms(
-                lines=commands.chosen_lines(_lines(world, step) if step.pick % 3 == 0 else None),
+                lines=_chosen(_lines(world, step) if step.pick % 3 == 0 else None),
                 buyer_keeps_item=step.keeps,
                 partial_amount=_amount(world, step) if partial and not replacing else None,
                 reason=_reason(REPLACEMENT_APPROVE_REASONS, step.reason_index)
@@ -248,7 +251,7 @@ def _apply(world: World, step: Step) -> AfterSaleOutcome | Order | None:
             return confirm_receipt(at, commands.ConfirmReturnReceived(r.id))
         case "reject_on_receipt":
             reason = _reason(RECEIPT_REJECT_REASONS, step.reason_index)
-            return reject_on_receipt(at, commands.RejectReturnOnReceipt(r.id, reason, step.comment))
+            return reject(at, commands.RejectReturnOnReceipt(r.id, reason, step.comment))
         case "ship_replacement":
             return ship_replacement(at, commands.ShipReplacement(r.id, "UPS", "1Z-P"))
         case "replacement_delivered":
@@ -257,7 +260,7 @@ def _apply(world: World, step: Step) -> AfterSaleOutcome | Order | None:
             # Mostly a small amount an order can refund; the menu's bad ones sometimes.
             minor = step.amount if step.amount is not None and step.keeps else 1 + step.pick
             amount = Money(minor, world.currency())
-            lines = commands.chosen_lines(_lines(world, step) if step.pick % 3 == 0 else None)
+            lines = _chosen(_lines(world, step) if step.pick % 3 == 0 else None)
             return offer_partial_refund(
                 at, commands.OfferPartialRefund(r.id, amount, lines, step.comment)
             )

@@ -33,7 +33,6 @@ from models.after_sale_shipping import (
     auto_confirm_receipt,
     confirm_receipt,
     expire_return,
-    reject_on_receipt,
     replacement_delivered,
     ship_replacement,
     ship_return,
@@ -605,9 +604,7 @@ def test_r6_appeal_after_rejection_on_receipt_refunds_without_a_second_return() 
     )
     r = shop.take(ship_return(shop.at(r, BUYER, ASKED + HOUR), ShipReturn(r.id, "UPS", "1Z1")))
     r = shop.take(
-        reject_on_receipt(
-            shop.at(r, SELLER, ASKED + DAY), RejectReturnOnReceipt(r.id, "DAMAGED_BY_BUYER")
-        )
+        reject(shop.at(r, SELLER, ASKED + DAY), RejectReturnOnReceipt(r.id, "DAMAGED_BY_BUYER"))
     )
     r = shop.take(
         appeal(shop.at(r, BUYER, ASKED + 2 * DAY), AppealAfterSale(r.id, "RETURNED_AS_ASKED"))
@@ -839,10 +836,8 @@ def test_r8_reject_on_receipt_is_appealable() -> None:
     )
     r = shop.take(ship_return(shop.at(r, BUYER, ASKED + HOUR), ShipReturn(r.id, "UPS", "1Z")))
     with pytest.raises(ValidationFailed):
-        reject_on_receipt(
-            shop.at(r, SELLER, ASKED + DAY), RejectReturnOnReceipt(r.id, "NO_EVIDENCE")
-        )
-    out = reject_on_receipt(
+        reject(shop.at(r, SELLER, ASKED + DAY), RejectReturnOnReceipt(r.id, "NO_EVIDENCE"))
+    out = reject(
         shop.at(r, SELLER, ASKED + DAY),
         RejectReturnOnReceipt(r.id, "WRONG_ITEM_RETURNED", "a sock"),
     )
@@ -1157,9 +1152,7 @@ def test_y1_windows_come_from_the_policy_the_request_was_opened_under() -> None:
     r = shop.take(ship_return(shop.at(r, BUYER, ASKED + 2 * HOUR), ShipReturn(r.id, "UPS", "1Z")))
     assert r.deadline == ASKED + 2 * HOUR + 2 * DAY
     r = shop.take(
-        reject_on_receipt(
-            shop.at(r, SELLER, ASKED + DAY), RejectReturnOnReceipt(r.id, "PARTS_MISSING")
-        )
+        reject(shop.at(r, SELLER, ASKED + DAY), RejectReturnOnReceipt(r.id, "PARTS_MISSING"))
     )
     assert r.deadline == ASKED + DAY + 5 * HOUR
 

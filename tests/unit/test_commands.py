@@ -50,8 +50,9 @@ def _all(cls: type) -> list[type]:
     return [c for sub in cls.__subclasses__() for c in (sub, *_all(sub))]
 
 
-# A use case is a command no other command extends (the kinds' bases group them).
-COMMANDS = [c for c in _all(Command) if not c.__subclasses__()]
+# A use case is a command no other command extends (the kinds' bases group them), once even
+# when two bases lead to it.
+COMMANDS = list(dict.fromkeys(c for c in _all(Command) if not c.__subclasses__()))
 
 
 def _built(cls: type, which: int = 0) -> Any:
