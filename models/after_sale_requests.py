@@ -222,11 +222,8 @@ class Step:
         r = self.request
         edges = profile_of(r.kind).table.edges(action, r.status)
         if not edges and machine.TRANSITIONS.edges(action, r.status):
-            raise InvalidTransition(
-                f"{action.value} is not a step of a {r.kind.value} request ({r.id})",
-                current_state=r.status.value,
-                field="requestId",
-            )
+            message = f"{action.value} is not a step of a {r.kind.value} request ({r.id})"
+            raise InvalidTransition(message, current_state=r.status.value, field="requestId")
         if not edges:
             sources = machine.TRANSITIONS.sources_of(action)
             allowed = ", ".join(sorted(s.value for s in sources if s is not None))
@@ -251,22 +248,16 @@ class Step:
                 "approves it",
                 deadline=r.deadline,
             )
-        raise WindowClosed(
-            f"the window for {r.id} ({r.status.value}) closed at {when}",
-            code=_WINDOW_CLOSED[r.status],
-            deadline=r.deadline,
-        )
+        message = f"the window for {r.id} ({r.status.value}) closed at {when}"
+        raise WindowClosed(message, code=_WINDOW_CLOSED[r.status], deadline=r.deadline)
 
     def on_deadline(self, action: AfterSaleAction, why: str) -> dict[str, object]:
         """Start the platform's move on a deadline that has passed: the step's reason (`why`)
         and the deadline it acts on, as `moved_to`'s keywords."""
         r = self.start(action)
         if r.deadline is None or self.now < r.deadline:
-            raise DeadlineNotReached(
-                f"{r.id} is {r.status.value}; its deadline is {r.deadline}, not yet reached",
-                current_state=r.status.value,
-                deadline=r.deadline,
-            )
+            message = f"{r.id} is {r.status.value}; its deadline is {r.deadline}, not yet reached"
+            raise DeadlineNotReached(message, current_state=r.status.value, deadline=r.deadline)
         return {"reason": why, "acted_on": r.deadline}
 
     def moved_to(

@@ -100,11 +100,8 @@ def _check_actor(action: CancellationAction, actor: Actor) -> None:
 def _check_pending(c: Cancellation, at: OnOrder, action: CancellationAction) -> None:
     """A step on a waiting request: still pending, and by the actor kind the step is for."""
     if c.status is not machine.TRANSITIONS.only(action).source:
-        raise errors.NotPending(
-            f"cancellation {c.id} is no longer pending: it is {c.status.value}",
-            current_state=c.status.value,
-            field="cancellationId",
-        )
+        message = f"cancellation {c.id} is no longer pending: it is {c.status.value}"
+        raise errors.NotPending(message, current_state=c.status.value, field="cancellationId")
     _check_actor(action, at.actor)
 
 
@@ -161,10 +158,8 @@ def _refuse_if_not_cancellable(order: Order) -> None:
             f"order {order.id} {why}", code=code, fulfilment_state=state.value
         )
     if order.open_cancellation_id:
-        raise errors.DuplicateRequest(
-            f"order {order.id} already has a cancellation request waiting for the seller",
-            existing_id=order.open_cancellation_id,
-        )
+        message = f"order {order.id} already has a cancellation request waiting for the seller"
+        raise errors.DuplicateRequest(message, existing_id=order.open_cancellation_id)
     if order.replacement_of:
         # P4: a replacement order is called off only with its request (a refund instead).
         raise errors.InvalidTransition(
@@ -297,10 +292,8 @@ def auto_accept(c: Cancellation, at: OnOrder) -> CancellationOutcome:
     """C6: the seller did not answer within the response window; the platform accepts."""
     _check_pending(c, at, _A.AUTO_ACCEPT)
     if c.respond_by is None or at.now < c.respond_by:
-        raise errors.InvalidTransition(
-            f"the seller may still answer {c.id} until {c.respond_by}",
-            current_state=c.status.value,
-        )
+        message = f"the seller may still answer {c.id} until {c.respond_by}"
+        raise errors.InvalidTransition(message, current_state=c.status.value)
     # The seller's deadline stays on the record: when it was due is part of what happened.
     moved = _moved(c, at, _A.AUTO_ACCEPT, reasons.AUTO_ACCEPT_REASON, None, c.respond_by)
     return _cancelled(at, moved, "the seller did not answer in time")
@@ -357,10 +350,8 @@ def cancel_by_system(
             field="orderId",
         )
     if order.payment_due_at is not None and at.now < order.payment_due_at:
-        raise errors.PaymentWindowOpen(
-            f"order {order.id} may still be paid until {order.payment_due_at.isoformat()}",
-            payment_due_at=order.payment_due_at,
-        )
+        message = f"order {order.id} may still be paid until {order.payment_due_at.isoformat()}"
+        raise errors.PaymentWindowOpen(message, payment_due_at=order.payment_due_at)
     (reason,) = reasons.SYSTEM_CANCEL_REASONS
     start = opened_on(order, opening, Initiator.PLATFORM, reason, None)
     return _cancelled(at, opened(at, _A.SYSTEM_CANCEL, start), "not paid in time")

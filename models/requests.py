@@ -113,11 +113,9 @@ def require_actor(
     """Refuse a step `by` an actor kind it is not for, naming the `kinds` it is for; `state` is
     the request's current state, as the refusal names it."""
     if by not in kinds:
-        raise InvalidTransition(
-            f"{action.value} is for {', '.join(sorted(k.value for k in kinds))}, not {by.value}",
-            current_state=state,
-            field=field,
-        )
+        allowed = ", ".join(sorted(k.value for k in kinds))
+        message = f"{action.value} is for {allowed}, not {by.value}"
+        raise InvalidTransition(message, current_state=state, field=field)
 
 
 @dataclass(frozen=True)
