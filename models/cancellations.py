@@ -40,10 +40,6 @@ PROFILE = request_kinds.CANCELLATION
 _A = CancellationAction
 
 
-# One step of a cancellation.
-CancellationRecord = TimelineRecord[CancellationAction, CancellationStatus]
-
-
 @dataclass(frozen=True)
 class Cancellation(OpenedRequest[CancellationAction, CancellationStatus]):
     status: CancellationStatus
@@ -63,6 +59,10 @@ class Cancellation(OpenedRequest[CancellationAction, CancellationStatus]):
         if rule is None or self.respond_by is None:
             return None
         return NextAction(rule.actor_kind, rule.action, self.respond_by)
+
+
+# A cancellation after one step, with that step's record.
+CancellationStep = tuple[Cancellation, TimelineRecord[CancellationAction, CancellationStatus]]
 
 
 @dataclass(frozen=True)
@@ -115,9 +115,7 @@ def refund_if_accepted(c: Cancellation, order: Order, now: datetime) -> RefundBr
     return _refund_of(order, order.cancelled(now, c.id)[1])
 
 
-def _cancelled(
-    at: OnOrder, step: tuple[Cancellation, CancellationRecord], why: str
-) -> CancellationOutcome:
+def _cancelled(at: OnOrder, step: CancellationStep, why: str) -> CancellationOutcome:
     """C1, C4, C6, C7, C8: the order cancelled whole by this step (the request after it, and its
     record), the refund booked in its ledger; the buyer is told why, and the shop unless it made
     the step itself."""
@@ -201,9 +199,8 @@ def buyer_eligibility(order: Order, policy: CategoryPolicy, now: datetime) -> El
     inside = policy.unconditional_cancel_window > timedelta(0) and now < window_ends
     if order.fulfilment_state is FulfilmentState.UNPAID or inside:
         return Eligibility(True, True, None, "The order will be cancelled at once.", window_ends)
-    return Eligibility(
-        True, False, None, "The seller will be asked to accept the cancellation.", window_ends
-    )
+    asks_seller = "The seller will be asked to accept the cancellation."
+    return Eligibility(True, False, None, asks_seller, window_ends)
 
 
 def _refuse_buyer(order: Order) -> None:
@@ -219,7 +216,7 @@ def _refuse_buyer(order: Order) -> None:
 
 def opened(
     at: OnOrder, action: CancellationAction, start: OpenedRequest[Any, Any], **changes: object
-) -> tuple[Cancellation, CancellationRecord]:
+) -> CancellationStep:
     """A new cancellation after the step that opens it (`start`: models/requests.py::opened_on),
     with that step's record: its first move."""
     target = machine.TRANSITIONS.only(action).target
@@ -235,7 +232,7 @@ def _moved(
     comment: str | None = None,
     deadline: datetime | None = None,
     **changes: object,
-) -> tuple[Cancellation, CancellationRecord]:
+) -> CancellationStep:
     """The request after this step (of the one step its action has), with its record; resolved
     unless it waits for the seller (every step from PENDING ends it)."""
     step = machine.TRANSITIONS.only(action)
