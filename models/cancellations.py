@@ -340,12 +340,9 @@ def cancel_by_system(
     order = at.order
     _check_actor(_A.SYSTEM_CANCEL, at.actor)
     if order.fulfilment_state is not FulfilmentState.UNPAID:
-        raise errors.InvalidTransition(
-            f"order {order.id} is {order.fulfilment_state.value}; only unpaid orders are "
-            "cancelled for non-payment",
-            current_state=order.fulfilment_state.value,
-            field="orderId",
-        )
+        state = order.fulfilment_state.value
+        message = f"order {order.id} is {state}; only unpaid orders are cancelled for non-payment"
+        raise errors.InvalidTransition(message, current_state=state, field="orderId")
     if order.payment_due_at is not None and at.now < order.payment_due_at:
         message = f"order {order.id} may still be paid until {order.payment_due_at.isoformat()}"
         raise errors.PaymentWindowOpen(message, payment_due_at=order.payment_due_at)

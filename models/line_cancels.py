@@ -84,7 +84,6 @@ def cancel_lines_by_seller(
         return replace(whole, request=replace(whole.request, lines=asked))
 
     refund = refund_quote(order, at.ledger, chosen)
-    voided = order.amount_paid.minor == 0
     start = opened_on(order, opening, Initiator.SELLER, reason, comment)
     c, record = cancellations.opened(at, action, start, lines=asked, refund=refund)
     new_ledger = None
@@ -100,7 +99,7 @@ def cancel_lines_by_seller(
             actor_id=actor.id,
             at=now,
             refunded=r.amount,
-            voided=voided,
+            voided=order.amount_paid.minor == 0,
         )
         for r in refund.lines
     )
