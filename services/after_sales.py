@@ -64,6 +64,8 @@ _STEPS: dict[type[commands.AfterSaleCommand], Callable[[Step, Any], AfterSaleOut
 }
 
 
+# The commands that open a request on an order.
+OpensRequest = commands.RequestAfterSale | commands.RefundOrder | commands.PlatformRefund
 Cases = dict[str, AfterSalesCase]  # each order's case, by order id
 # A move on one request as its order's case holds it (None: nothing to do for it).
 Move = Callable[[Step], AfterSaleOutcome | None]
@@ -82,11 +84,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, store.AfterS
         return await self.one(actor, command, key)
 
     async def _open(
-        self,
-        actor: Actor,
-        c: commands.RequestAfterSale | commands.RefundOrder | commands.PlatformRefund,
-        permit: access.Permit,
-        session: Session,
+        self, actor: Actor, c: OpensRequest, permit: access.Permit, session: Session
     ) -> AfterSaleRequest:
         """R1, P1 (a buyer's request), R5 (a second one, linked), R10 (instant refund); R9, R10
         (a refund with no buyer request): decided on the order's case, written in one go."""
@@ -229,15 +227,10 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, store.AfterS
         placed = [o for ch in changes for o in ch.outcome.new_orders]
         moved = [m for ch in changes for m in ch.outcome.moved_orders]
         await replacement_orders.write(self.db, actor, placed, moved, self.clock.now(), session)
-        decided = Decided(
-            changes,
-            # Every step writes its order with the ledger, paying or not: the claim on the case.
-            [(case.order_before, case.order) for case in touched],
-            {case.order.id: case.claim for case in touched},
-            [
-                (cases[ch.outcome.request.order_id].as_read(r.id), r)
-                for ch in changes
-                for r in ch.outcome.superseded
-            ],
-        )
-        return await self.record(session, actor, decided)
+        # Every step writes its order with the ledger, paying or not: the claim on the case.
+        orders = [(case.order_before, case.order) for case in touched]
+        ledgers = {case.order.id: case.claim for case in touched}
+        # R5: a request a step closed is of the step's order, read in its case.
+        superseded = [r for ch in changes for r in ch.outcome.superseded]
+        closed = [(cases[r.order_id].as_read(r.id), r) for r in superseded]
+        return await self.record(session, actor, Decided(changes, orders, ledgers, closed))
