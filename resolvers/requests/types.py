@@ -148,8 +148,6 @@ RequestTab: Any = api_enum(
     "Cancellations has no IN_PROCESS).",
 )
 
-# A list's orders: the same for every kind, each kind's enum under its own name.
-SORT_ORDERS = ("NEWEST", "OLDEST", "DEADLINE_SOONEST")
 # The order a kind's list takes when none is asked, from its tab and its filter.
 DefaultSort = Callable[[Enum, Any], str]
 
@@ -191,7 +189,8 @@ class KindQueries:
         self.connection = strawberry.type(
             new_class(f"{name}Connection", (RequestConnection[node],))
         )
-        self.sorts = api_enum(f"{name}Sort", SORT_ORDERS)
+        # A list's orders: the same for every kind, each kind's enum under its own name.
+        self.sorts = api_enum(f"{name}Sort", ["NEWEST", "OLDEST", "DEADLINE_SOONEST"])
 
     def reads(self, info: Info[Context, Any]) -> RequestReads[Any, Any, Any]:
         return getattr(services_of(info), self.service)  # type: ignore[no-any-return]
