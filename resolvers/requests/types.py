@@ -19,14 +19,12 @@ from strawberry.types import Info
 
 from graphql_runtime.execution_plans import serve_from
 from models import access
+from models import refund_ledger as ledger
 from models.actors import Actor, ActorKind  # ActorKind: the API enum (resolvers/values.py)
 from models.after_sale_requests import APPEAL_OR_REQUEST_AGAIN, LineEligibility
 from models.after_sales_machine import AfterSaleNotificationKind, AfterSaleTab
 from models.cancellations import CancellationTab, Eligibility
 from models.notifications import NotificationKind as CancellationNotificationKind
-from models.refund_ledger import LedgerEntry, LedgerSource
-from models.refund_ledger import LineRefund as DomainLineRefund
-from models.refund_ledger import RefundBreakdown as DomainBreakdown
 from models.request_kinds import PROFILES
 from models.requests import NextAction as DomainNextAction
 from models.requests import TimelineRecord as DomainRecord
@@ -326,7 +324,7 @@ class RefundBreakdown:
     lines: list[LineRefund]
 
 
-RefundSource = strawberry.enum(LedgerSource, name="RefundSource")
+RefundSource = strawberry.enum(ledger.LedgerSource, name="RefundSource")
 
 
 @strawberry.type(description="One refund paid on the order, by a request or a cancellation.")
@@ -350,9 +348,9 @@ class RefundLedger:
 
 
 # Served as they are: the domain's refund values have these types' attribute names.
-serve_from(LineRefund, DomainLineRefund)
-serve_from(RefundBreakdown, DomainBreakdown)
-serve_from(RefundLedgerEntry, LedgerEntry)
+serve_from(LineRefund, ledger.LineRefund)
+serve_from(RefundBreakdown, ledger.RefundBreakdown)
+serve_from(RefundLedgerEntry, ledger.LedgerEntry)
 
 
 @strawberry.type(
