@@ -98,8 +98,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, store.AfterS
             asked = dict(c.lines)
             categories = [line.category for line in order.lines if line.line_id in asked]
             policy = book.for_order(categories or order.categories)  # kept on the request (Y1)
-            opening = Opening(policy, now, new_id, book.calendar)
-            outcome = request_by_buyer(case, actor, c, opening)
+            outcome = request_by_buyer(case, actor, c, Opening(policy, now, new_id, book.calendar))
         else:
             opening = Opening(book.for_order(order.categories), now, new_id)
             outcome = refund_without_request(case, actor, c, opening)
@@ -111,8 +110,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, store.AfterS
     ) -> AfterSaleRequest:
         """A step on one request: the domain's rule (`_STEPS`) on the order's case, written in
         one go (who may take it is the command's permit, checked before: RequestWrites.one)."""
-        step = _STEPS[type(c)]
-        return (await self._decide_each(session, actor, [r], lambda s: step(s, c)))[0]
+        return (await self._decide_each(session, actor, [r], lambda s: _STEPS[type(c)](s, c)))[0]
 
     async def act_on_deadlines(self, actor: Actor, ids: list[str]) -> list[AfterSaleRequest]:
         """R3, R5, R8: the platform's move on each of these requests whose deadline has passed,
