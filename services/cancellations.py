@@ -162,9 +162,7 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, store.Canc
         """The one write path (services/request_writes.py): each step's change with its order
         as read (the state the order is written against), each order with the ledger its
         cancellation booked, from states read in the caller's transaction."""
-        decided = Decided(
-            [ch for ch, _ in changes],
-            [(order, ch.outcome.order) for ch, order in changes],
-            {order.id: ch.outcome.ledger for ch, order in changes if ch.outcome.ledger},
-        )
+        orders = [(order, ch.outcome.order) for ch, order in changes]
+        ledgers = {order.id: ch.outcome.ledger for ch, order in changes if ch.outcome.ledger}
+        decided = Decided([ch for ch, _ in changes], orders, ledgers)
         return await self.record(session, actor, decided)
