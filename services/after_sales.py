@@ -29,7 +29,7 @@ from models.after_sales_machine import AfterSaleTab
 from models.clock import Clock
 from models.errors import DomainError, NotFound, ValidationFailed
 from models.orders import Order
-from models.policy import DEFAULT_POLICY, BusinessCalendar, CategoryPolicy
+from models.policy import DEFAULT_POLICY, BusinessCalendar, CategoryPolicy, PolicyBook
 from models.refund_ledger import RefundBreakdown
 from models.requests import Opening
 from models.ticket_facts import facts_of_after_sale
@@ -156,9 +156,6 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, store.AfterS
         access.require_platform(actor)
         await policies.put_calendar(self.db, calendar)
 
-    async def calendar(self) -> BusinessCalendar:
-        return await policies.calendar(self.db)
-
     # ---- reads ---------------------------------------------------------------------------
 
     async def line_eligibility(self, actor: Actor, order_id: str) -> tuple[LineEligibility, ...]:
@@ -172,8 +169,10 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, store.AfterS
         r = await self.get(actor, request_id)
         return quote_for_request(r, *await self.order(r.order_id))
 
-    async def policy(self, category: str) -> CategoryPolicy:
-        return (await policies.book_for(self.db, [category])).for_category(category)
+    async def policy_book(self, categories: list[str]) -> PolicyBook:
+        """These categories' policies (Y1: the default for one that sets none) and the business
+        calendar (Y2), in one read."""
+        return await policies.book_for(self.db, categories)
 
     async def all_policies(self) -> dict[str, CategoryPolicy]:
         return {"*": DEFAULT_POLICY, **await policies.all_policies(self.db)}
