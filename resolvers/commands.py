@@ -138,16 +138,10 @@ class ResultMutations:
         return strawberry.type(type(name, (), fields))
 
     def command(self, may: CallerCheck, description: str | None = None) -> Any:
-        def declare(build: MakeCommand) -> Any:
-            return self._handled(may, build, get_type_hints(build)["input"], description)
-
-        return declare
+        return lambda build: self._handled(may, build, get_type_hints(build)["input"], description)
 
     def service_call(self, may: CallerCheck, description: str | None = None) -> Any:
-        def declare(call: Call) -> Any:
-            return self._mutation(may, call, get_type_hints(call)["input"], description)
-
-        return declare
+        return lambda call: self._mutation(may, call, get_type_hints(call)["input"], description)
 
     def _handled(
         self, may: CallerCheck, build: MakeCommand, input_type: type, description: str | None

@@ -87,7 +87,7 @@ SetBusinessCalendarResult = Annotated[
 class PolicyQuery:
     @strawberry.field(description="Y2: the marketplace's business calendar.")
     async def business_calendar(self, info: Info[Context, Any]) -> BusinessCalendar:
-        return BusinessCalendar.of(await services_of(info).after_sales.calendar())
+        return BusinessCalendar.of((await services_of(info).after_sales.policy_book([])).calendar)
 
 
 business_calendar = ResultMutations(SetBusinessCalendarResult, BusinessCalendar.of)

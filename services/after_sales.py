@@ -29,7 +29,7 @@ from models.after_sales_machine import AfterSaleTab
 from models.clock import Clock
 from models.errors import DomainError, NotFound, ValidationFailed
 from models.orders import Order
-from models.policy import DEFAULT_POLICY, BusinessCalendar, CategoryPolicy
+from models.policy import DEFAULT_POLICY, BusinessCalendar, CategoryPolicy, PolicyBook
 from models.refund_ledger import RefundBreakdown
 from models.requests import Opening
 from models.ticket_facts import facts_of_after_sale
@@ -64,6 +64,8 @@ _STEPS: dict[type[commands.AfterSaleCommand], Callable[[Step, Any], AfterSaleOut
 }
 
 
+# The commands that open a request on an order.
+OpensRequest = commands.RequestAfterSale | commands.RefundOrder | commands.PlatformRefund
 Cases = dict[str, AfterSalesCase]  # each order's case, by order id
 # A move on one request as its order's case holds it (None: nothing to do for it).
 Move = Callable[[Step], AfterSaleOutcome | None]
@@ -82,11 +84,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, store.AfterS
         return await self.one(actor, command, key)
 
     async def _open(
-        self,
-        actor: Actor,
-        c: commands.RequestAfterSale | commands.RefundOrder | commands.PlatformRefund,
-        permit: access.Permit,
-        session: Session,
+        self, actor: Actor, c: OpensRequest, permit: access.Permit, session: Session
     ) -> AfterSaleRequest:
         """R1, P1 (a buyer's request), R5 (a second one, linked), R10 (instant refund); R9, R10
         (a refund with no buyer request): decided on the order's case, written in one go."""
@@ -100,8 +98,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, store.AfterS
             asked = dict(c.lines)
             categories = [line.category for line in order.lines if line.line_id in asked]
             policy = book.for_order(categories or order.categories)  # kept on the request (Y1)
-            opening = Opening(policy, now, new_id, book.calendar)
-            outcome = request_by_buyer(case, actor, c, opening)
+            outcome = request_by_buyer(case, actor, c, Opening(policy, now, new_id, book.calendar))
         else:
             opening = Opening(book.for_order(order.categories), now, new_id)
             outcome = refund_without_request(case, actor, c, opening)
@@ -113,8 +110,7 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, store.AfterS
     ) -> AfterSaleRequest:
         """A step on one request: the domain's rule (`_STEPS`) on the order's case, written in
         one go (who may take it is the command's permit, checked before: RequestWrites.one)."""
-        step = _STEPS[type(c)]
-        return (await self._decide_each(session, actor, [r], lambda s: step(s, c)))[0]
+        return (await self._decide_each(session, actor, [r], lambda s: _STEPS[type(c)](s, c)))[0]
 
     async def act_on_deadlines(self, actor: Actor, ids: list[str]) -> list[AfterSaleRequest]:
         """R3, R5, R8: the platform's move on each of these requests whose deadline has passed,
@@ -160,9 +156,6 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, store.AfterS
         access.require_platform(actor)
         await policies.put_calendar(self.db, calendar)
 
-    async def calendar(self) -> BusinessCalendar:
-        return await policies.calendar(self.db)
-
     # ---- reads ---------------------------------------------------------------------------
 
     async def line_eligibility(self, actor: Actor, order_id: str) -> tuple[LineEligibility, ...]:
@@ -176,8 +169,10 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, store.AfterS
         r = await self.get(actor, request_id)
         return quote_for_request(r, *await self.order(r.order_id))
 
-    async def policy(self, category: str) -> CategoryPolicy:
-        return (await policies.book_for(self.db, [category])).for_category(category)
+    async def policy_book(self, categories: list[str]) -> PolicyBook:
+        """These categories' policies (Y1: the default for one that sets none) and the business
+        calendar (Y2), in one read."""
+        return await policies.book_for(self.db, categories)
 
     async def all_policies(self) -> dict[str, CategoryPolicy]:
         return {"*": DEFAULT_POLICY, **await policies.all_policies(self.db)}
@@ -229,15 +224,10 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, store.AfterS
         placed = [o for ch in changes for o in ch.outcome.new_orders]
         moved = [m for ch in changes for m in ch.outcome.moved_orders]
         await replacement_orders.write(self.db, actor, placed, moved, self.clock.now(), session)
-        decided = Decided(
-            changes,
-            # Every step writes its order with the ledger, paying or not: the claim on the case.
-            [(case.order_before, case.order) for case in touched],
-            {case.order.id: case.claim for case in touched},
-            [
-                (cases[ch.outcome.request.order_id].as_read(r.id), r)
-                for ch in changes
-                for r in ch.outcome.superseded
-            ],
-        )
-        return await self.record(session, actor, decided)
+        # Every step writes its order with the ledger, paying or not: the claim on the case.
+        orders = [(case.order_before, case.order) for case in touched]
+        ledgers = {case.order.id: case.claim for case in touched}
+        # R5: a request a step closed is of the step's order, read in its case.
+        superseded = [r for ch in changes for r in ch.outcome.superseded]
+        closed = [(cases[r.order_id].as_read(r.id), r) for r in superseded]
+        return await self.record(session, actor, Decided(changes, orders, ledgers, closed))

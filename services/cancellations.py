@@ -49,6 +49,9 @@ STEPS: Mapping[type[commands.Command], Callable[[Any, OnOrder, Any], Cancellatio
     commands.RejectCancellation: domain.reject,
 }
 
+# The commands that open a cancellation on an order.
+OpensRequest = RequestCancellation | CancelOrder | CancelOrderLines | CancelUnpaidOrder
+
 
 def new_cancellation_id() -> str:
     return f"can_{ObjectId()}"
@@ -69,11 +72,7 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, store.Canc
         return await self.one(actor, command, key)
 
     async def _open(
-        self,
-        actor: Actor,
-        c: RequestCancellation | CancelOrder | CancelOrderLines | CancelUnpaidOrder,
-        permit: access.Permit,
-        session: Session,
+        self, actor: Actor, c: OpensRequest, permit: access.Permit, session: Session
     ) -> Cancellation:
         """A command that opens a request on its order, decided on the order as read in the
         transaction, written in one go."""
@@ -163,9 +162,7 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, store.Canc
         """The one write path (services/request_writes.py): each step's change with its order
         as read (the state the order is written against), each order with the ledger its
         cancellation booked, from states read in the caller's transaction."""
-        decided = Decided(
-            [ch for ch, _ in changes],
-            [(order, ch.outcome.order) for ch, order in changes],
-            {order.id: ch.outcome.ledger for ch, order in changes if ch.outcome.ledger},
-        )
+        orders = [(order, ch.outcome.order) for ch, order in changes]
+        ledgers = {order.id: ch.outcome.ledger for ch, order in changes if ch.outcome.ledger}
+        decided = Decided([ch for ch, _ in changes], orders, ledgers)
         return await self.record(session, actor, decided)

@@ -59,10 +59,6 @@ async def put_calendar(db: Database, calendar: BusinessCalendar) -> None:
     )
 
 
-async def calendar(db: Database) -> BusinessCalendar:
-    return (await book_for(db, [])).calendar
-
-
 async def all_policies(db: Database) -> dict[str, CategoryPolicy]:
     """Every category that sets its own policy, by name (the `_id` index, in order)."""
     # An equality on `listed` (the `listed` index): SecantusDB scans for an empty filter.

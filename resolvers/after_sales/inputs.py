@@ -178,10 +178,9 @@ class CategoryPolicyInput:
     category: str
 
     def policy(self) -> DomainPolicy:
-        """Each window given in seconds, each flag or amount given (the domain's decoding of a
-        policy in seconds); a field left out takes the default."""
-        given = {
-            f.name: getattr(self, f"{f.name}_seconds", getattr(self, f.name, None))
-            for f in fields(DomainPolicy)
-        }
+        """Each field given, named as the domain's (a window's name less `_seconds`: it is given
+        in seconds, the domain's decoding of a policy in seconds); a field left out takes the
+        default."""
+        given = {f.name.removesuffix("_seconds"): getattr(self, f.name) for f in fields(self)}
+        del given["category"]
         return DomainPolicy.from_seconds({k: v for k, v in given.items() if v is not None})

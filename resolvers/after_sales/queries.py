@@ -86,7 +86,8 @@ class AfterSaleQueries:
 
     @strawberry.field(description="Y1: the policy of a category (the default if it sets none).")
     async def category_policy(self, info: Info[Context, Any], category: str) -> CategoryPolicy:
-        return CategoryPolicy.of(category, await services_of(info).after_sales.policy(category))
+        book = await services_of(info).after_sales.policy_book([category])
+        return CategoryPolicy.of(category, book.for_category(category))
 
     @strawberry.field(description='Y1: the default ("*") and every category that sets its own.')
     async def category_policies(self, info: Info[Context, Any]) -> list[CategoryPolicy]:

@@ -19,14 +19,12 @@ from strawberry.types import Info
 
 from graphql_runtime.execution_plans import serve_from
 from models import access
+from models import refund_ledger as ledger
 from models.actors import Actor, ActorKind  # ActorKind: the API enum (resolvers/values.py)
 from models.after_sale_requests import APPEAL_OR_REQUEST_AGAIN, LineEligibility
 from models.after_sales_machine import AfterSaleNotificationKind, AfterSaleTab
 from models.cancellations import CancellationTab, Eligibility
 from models.notifications import NotificationKind as CancellationNotificationKind
-from models.refund_ledger import LedgerEntry, LedgerSource
-from models.refund_ledger import LineRefund as DomainLineRefund
-from models.refund_ledger import RefundBreakdown as DomainBreakdown
 from models.request_kinds import PROFILES
 from models.requests import NextAction as DomainNextAction
 from models.requests import TimelineRecord as DomainRecord
@@ -148,8 +146,6 @@ RequestTab: Any = api_enum(
     "Cancellations has no IN_PROCESS).",
 )
 
-# A list's orders: the same for every kind, each kind's enum under its own name.
-SORT_ORDERS = ("NEWEST", "OLDEST", "DEADLINE_SOONEST")
 # The order a kind's list takes when none is asked, from its tab and its filter.
 DefaultSort = Callable[[Enum, Any], str]
 
@@ -191,7 +187,8 @@ class KindQueries:
         self.connection = strawberry.type(
             new_class(f"{name}Connection", (RequestConnection[node],))
         )
-        self.sorts = api_enum(f"{name}Sort", SORT_ORDERS)
+        # A list's orders: the same for every kind, each kind's enum under its own name.
+        self.sorts = api_enum(f"{name}Sort", ["NEWEST", "OLDEST", "DEADLINE_SOONEST"])
 
     def reads(self, info: Info[Context, Any]) -> RequestReads[Any, Any, Any]:
         return getattr(services_of(info), self.service)  # type: ignore[no-any-return]
@@ -327,7 +324,7 @@ class RefundBreakdown:
     lines: list[LineRefund]
 
 
-RefundSource = strawberry.enum(LedgerSource, name="RefundSource")
+RefundSource = strawberry.enum(ledger.LedgerSource, name="RefundSource")
 
 
 @strawberry.type(description="One refund paid on the order, by a request or a cancellation.")
@@ -351,9 +348,9 @@ class RefundLedger:
 
 
 # Served as they are: the domain's refund values have these types' attribute names.
-serve_from(LineRefund, DomainLineRefund)
-serve_from(RefundBreakdown, DomainBreakdown)
-serve_from(RefundLedgerEntry, LedgerEntry)
+serve_from(LineRefund, ledger.LineRefund)
+serve_from(RefundBreakdown, ledger.RefundBreakdown)
+serve_from(RefundLedgerEntry, ledger.LedgerEntry)
 
 
 @strawberry.type(
