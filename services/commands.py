@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from models.actors import Actor
-from models.commands import CancellationCommand, Command, Opening
+from models.commands import AfterSaleCommand, CancellationCommand, Command, Opening
 from services.after_sales import AfterSaleService
 from services.cancellations import CancellationService
 from services.ticket_sync import AfterCreate, run_rules_after_create
@@ -72,10 +72,13 @@ class RequestCommands:
         return await self._after_opening(await self.cancellations.db.together(each, serial=shop_id))
 
     async def _run(self, actor: Actor, command: Command, key: str | None) -> Done:
-        """The command applied by the service of its kind: a cancellation's or an after-sale
-        request's (a ticket's goes to the helpdesk before it gets here: services/bootstrap.py)."""
-        is_cancellation = isinstance(command, CancellationCommand)
-        service: Service = self.cancellations if is_cancellation else self.after_sales
+        """The command applied by the service of its kind."""
+        if isinstance(command, CancellationCommand):
+            service: Service = self.cancellations
+        elif isinstance(command, AfterSaleCommand):
+            service = self.after_sales
+        else:
+            raise TypeError(f"not a request command: {command!r}")
         return service, command, await service.handle(actor, command, key)  # type: ignore[arg-type]
 
     async def _after_opening(self, done: list[Done]) -> list[Any]:
