@@ -95,8 +95,11 @@ class Backlog:
     ids: list[tuple[str, str, str]] = field(default_factory=list)
 
 
-async def seed(db: Database, shop_id: str, n: int, requested_at: datetime) -> Backlog:
-    """N overdue requests of one shop, each with its order and its ticket."""
+async def seed(
+    db: Database, shop_id: str, n: int, requested_at: datetime, tickets: bool = True
+) -> Backlog:
+    """N overdue requests of one shop, each with its order and (unless not `tickets`, for
+    benchmarks/ticket_overhead.py's side without them) its ticket."""
     backlog = Backlog()
     for start in range(0, n, SEED_BATCH):
         orders, requests, ticket_docs = [], [], []
@@ -128,7 +131,8 @@ async def seed(db: Database, shop_id: str, n: int, requested_at: datetime) -> Ba
             ticket_docs.append(ticket_doc(ticket))
         await db.orders.insert_many(orders, ordered=False)
         await db.cancellations.insert_many(requests, ordered=False)
-        await db.tickets.insert_many(ticket_docs, ordered=False)
+        if tickets:
+            await db.tickets.insert_many(ticket_docs, ordered=False)
     await db.tab_counts.insert_one(
         {"_id": f"{shop_id}:cancellations", "shop_id": shop_id, "tabs": {"TO_PROCEED": n}}
     )

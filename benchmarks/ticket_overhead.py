@@ -21,6 +21,7 @@ from benchmarks.expiry import seed
 from benchmarks.scratch import scratch_database
 from models.actors import EXPIRY_WORKER
 from models.clock import SettableClock
+from models.commands import AutoAcceptCancellations
 from services.bootstrap import build_services
 
 
@@ -44,9 +45,8 @@ async def run(args: argparse.Namespace) -> None:
         for i in range(0, args.n, args.batch):
             for name in shops:
                 t0 = time.perf_counter()
-                done = await services.cancellations.auto_accept(
-                    EXPIRY_WORKER, ids[name][i : i + args.batch]
-                )
+                batch = AutoAcceptCancellations(tuple(ids[name][i : i + args.batch]))
+                done = await services.cancellations.handle(EXPIRY_WORKER, batch)
                 spent[name] += time.perf_counter() - t0
                 assert len(done) == len(ids[name][i : i + args.batch])
         moved = await db.tickets.count_documents(
