@@ -74,14 +74,7 @@ Move = Callable[[Step], AfterSaleOutcome | None]
 class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, store.AfterSaleFilter]):
     def __init__(self, db: Database, clock: Clock, on_write: OnWrite | None = None) -> None:
         super().__init__(db, clock, KIND, on_write, AfterSaleTab, store.AfterSaleFilter())
-
-    async def handle(
-        self, actor: Actor, command: commands.AfterSaleCommand, key: str | None = None
-    ) -> AfterSaleRequest | list[AfterSaleRequest]:
-        """The one entry of every after-sale use case (models/commands.py)."""
-        if isinstance(command, commands.ActOnAfterSaleDeadlines):
-            return await self.act_on_deadlines(actor, list(command.request_ids))
-        return await self.one(actor, command, key)
+        self.batches[commands.ActOnAfterSaleDeadlines] = self.act_on_deadlines
 
     async def _open(
         self, actor: Actor, c: OpensRequest, permit: access.Permit, session: Session
@@ -112,10 +105,13 @@ class AfterSaleService(RequestReads[AfterSaleRequest, AfterSaleTab, store.AfterS
         one go (who may take it is the command's permit, checked before: RequestWrites.one)."""
         return (await self._decide_each(session, actor, [r], lambda s: _STEPS[type(c)](s, c)))[0]
 
-    async def act_on_deadlines(self, actor: Actor, ids: list[str]) -> list[AfterSaleRequest]:
+    async def act_on_deadlines(
+        self, actor: Actor, c: commands.ActOnAfterSaleDeadlines
+    ) -> list[AfterSaleRequest]:
         """R3, R5, R8: the platform's move on each of these requests whose deadline has passed,
         in one transaction. One that someone moved meanwhile is skipped; a step committed while
         the transaction runs makes it rerun on the state that won."""
+        ids = list(c.request_ids)
 
         def due(s: Step) -> AfterSaleOutcome | None:
             with suppress(DomainError):  # moved by someone else, or not due after all

@@ -60,16 +60,8 @@ def new_cancellation_id() -> str:
 class CancellationService(RequestReads[Cancellation, CancellationTab, store.CancellationFilter]):
     def __init__(self, db: Database, clock: Clock, on_write: OnWrite | None = None) -> None:
         super().__init__(db, clock, KIND, on_write, CancellationTab, store.CancellationFilter())
-
-    async def handle(
-        self, actor: Actor, command: commands.CancellationCommand, key: str | None = None
-    ) -> Cancellation | list[Cancellation]:
-        """The one entry of every cancellation use case (models/commands.py)."""
-        if isinstance(command, commands.AutoAcceptCancellations):
-            return await self.auto_accept(actor, list(command.cancellation_ids))
-        if isinstance(command, commands.CancelUnpaidOrders):
-            return await self.cancel_unpaid_orders(actor, list(command.order_ids))
-        return await self.one(actor, command, key)
+        self.batches[commands.AutoAcceptCancellations] = self.auto_accept
+        self.batches[commands.CancelUnpaidOrders] = self.cancel_unpaid_orders
 
     async def _open(
         self, actor: Actor, c: OpensRequest, permit: access.Permit, session: Session
@@ -93,10 +85,13 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, store.Canc
         outcome = STEPS[type(c)](before, OnOrder(order, ledger, actor, self.clock.now()), c)
         return (await self._write(session, actor, [(Change(outcome, before), order)]))[0]
 
-    async def auto_accept(self, actor: Actor, ids: list[str]) -> list[Cancellation]:
+    async def auto_accept(
+        self, actor: Actor, command: commands.AutoAcceptCancellations
+    ) -> list[Cancellation]:
         """C6: these requests, if still waiting past their response window, accepted by the
         platform, in one transaction. One that someone decided meanwhile is skipped; if a
         decision commits while the transaction runs, it reruns on the state that won."""
+        ids = list(command.cancellation_ids)
         now = self.clock.now()
 
         async def work(session: Session) -> list[Cancellation]:
@@ -116,11 +111,15 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, store.Canc
     async def auto_accept_due(self, actor: Actor, limit: int = 100) -> list[Cancellation]:
         """C6 for up to `limit` of the requests due now."""
         due = await store.due_for_auto_accept(self.db, self.clock.now(), limit)
-        return await self.auto_accept(actor, [cid for cid, _ in due]) if due else []
+        ids = tuple(cid for cid, _ in due)
+        return await self.auto_accept(actor, commands.AutoAcceptCancellations(ids)) if due else []
 
-    async def cancel_unpaid_orders(self, actor: Actor, order_ids: list[str]) -> list[Cancellation]:
+    async def cancel_unpaid_orders(
+        self, actor: Actor, c: commands.CancelUnpaidOrders
+    ) -> list[Cancellation]:
         """C8: these orders, if still unpaid past their payment window, cancelled by the
         platform, in one transaction (skipping any paid or cancelled meanwhile)."""
+        order_ids = list(c.order_ids)
         now = self.clock.now()
 
         async def work(session: Session) -> list[Cancellation]:

@@ -17,7 +17,7 @@ document with its change.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Generic, TypeVar
 
@@ -45,6 +45,10 @@ R = TypeVar("R", bound=Request)
 # E1: a hook in a write's transaction, given each request before (None: new) and after; it
 # attaches the evidence the step's caller named (services/evidence.py::attach_claimed).
 OnWrite = Callable[[Session, Actor, list[tuple[Any, Any]]], Awaitable[None]]
+
+# A kind's batches of the deadline worker's, by their command: the service's method that runs
+# each, given the command (its ids) and the actor.
+Batches = dict[type[Command], Callable[[Actor, Any], Awaitable[list[Any]]]]
 
 # Who may take a step, by the kind of actor whose step it is (models/commands.py, `sender`).
 _PERMITS = {
@@ -110,6 +114,14 @@ class RequestWrites(Generic[R]):
     clock: Clock
     kind: KindOfRequest[R]
     on_write: OnWrite | None
+    batches: Batches = field(default_factory=dict, init=False)  # the kind's, set by its service
+
+    async def handle(self, actor: Actor, command: Command, key: str | None = None) -> R | list[R]:
+        """The one entry of every use case of the kind (models/commands.py): a batch of the
+        deadline worker's by the method the kind runs it with, or one command run once."""
+        if (batch := self.batches.get(type(command))) is not None:
+            return await batch(actor, command)
+        return await self.one(actor, command, key)
 
     async def _open(self, actor: Actor, c: Any, permit: access.Permit, session: Session) -> R:
         """The kind's use case that opens a request on an order (`c` names it), in the

@@ -12,6 +12,7 @@ from models.after_sale_requests import AfterSaleRequest
 from models.after_sales_machine import AfterSaleKind, AfterSaleStatus, DecisionType
 from models.clock import SettableClock
 from models.commands import (
+    ActOnAfterSaleDeadlines,
     ApproveAfterSale,
     RejectAfterSale,
     RequestAfterSale,
@@ -154,7 +155,9 @@ async def test_r3_worker_racing_a_seller_decision_leaves_one_move(
                 return err.code
 
         async def worker_moves(request_id: str = r.id) -> str:
-            done = await services.after_sales.act_on_deadlines(EXPIRY_WORKER, [request_id])
+            done = await services.after_sales.handle(
+                EXPIRY_WORKER, ActOnAfterSaleDeadlines((request_id,))
+            )
             return "worker" if done else "nothing"
 
         results = await asyncio.gather(seller_rejects(), worker_moves())

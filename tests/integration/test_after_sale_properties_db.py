@@ -39,6 +39,7 @@ from models.after_sales_machine import (
 from models.after_sales_reasons import RECEIPT_REJECT_REASONS, REPLACEMENT_APPROVE_REASONS
 from models.clock import SettableClock
 from models.commands import (
+    ActOnAfterSaleDeadlines,
     AnswerOffer,
     AppealAfterSale,
     ApprovalTerms,
@@ -369,7 +370,7 @@ async def _act(
             )
         case "wait":
             clock.advance(_pick(WAITS, step.pick))
-            await svc.act_on_deadlines(EXPIRY_WORKER, [x.id for x in requests])
+            await svc.handle(EXPIRY_WORKER, ActOnAfterSaleDeadlines(tuple(x.id for x in requests)))
         case "offer":
             offered = amount if step.flag else Money(1 + step.pick, "USD")
             await svc.handle(who(seller), OfferPartialRefund(rid, offered))

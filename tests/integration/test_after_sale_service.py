@@ -9,6 +9,7 @@ from models.actors import EXPIRY_WORKER, Actor, ActorKind
 from models.after_sales_machine import AfterSaleKind, AfterSaleStatus, AfterSaleTab, DecisionType
 from models.clock import SettableClock
 from models.commands import (
+    ActOnAfterSaleDeadlines,
     ApproveAfterSale,
     ConfirmReturnReceived,
     RejectAfterSale,
@@ -154,10 +155,12 @@ async def test_deadline_moves_on_one_order_chain_their_ledger_in_one_batch(
         for line in order.lines
     ]
     clock.advance(timedelta(hours=48))
-    moved = await svc.act_on_deadlines(EXPIRY_WORKER, ids)
+    moved = await svc.handle(EXPIRY_WORKER, ActOnAfterSaleDeadlines(tuple(ids)))
     assert {r.status for r in moved} == {AfterSaleStatus.REFUNDED}
     stored, ledger = (await order_store.with_ledgers(db, [order.id]))[order.id]
     assert len(ledger.entries) == 2
     assert ledger.refunded_total == stored.refunded
-    assert await svc.act_on_deadlines(EXPIRY_WORKER, ids) == []  # nothing is due twice
+    assert (
+        await svc.handle(EXPIRY_WORKER, ActOnAfterSaleDeadlines(tuple(ids))) == []
+    )  # nothing is due twice
     await assert_counters_match(db, shop_id)

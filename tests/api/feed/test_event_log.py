@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from models.actors import EXPIRY_WORKER
 from models.clock import SettableClock
+from models.commands import AutoAcceptCancellations
 from models.events import RefundEvent, StatusEvent, TicketEvent
 from services.bootstrap import Services
 from storage import events as event_log
@@ -94,7 +95,7 @@ async def test_c6_the_deadline_workers_moves_are_events(
     services: Services, db: Database, clock: SettableClock, shop_id: str
 ) -> None:
     ids = await pending_requests(db, shop_id, [clock.now() - timedelta(hours=49)] * 5)
-    moved = await services.cancellations.auto_accept(EXPIRY_WORKER, ids)
+    moved = await services.cancellations.handle(EXPIRY_WORKER, AutoAcceptCancellations(tuple(ids)))
     assert len(moved) == 5
     events = await _all(db, shop_id)
     assert [e.seq for e in events] == list(range(1, len(events) + 1))

@@ -14,6 +14,7 @@ from websockets.exceptions import ConnectionClosed
 from api.settings import default_settings
 from models.actors import EXPIRY_WORKER
 from models.clock import SettableClock
+from models.commands import AutoAcceptCancellations
 from services.bootstrap import Services
 from storage.mongo import Database
 from tests.support.api_client import GraphQLClient
@@ -111,7 +112,9 @@ async def test_h3_a_subscriber_cut_off_as_too_slow_counts_its_events_as_dropped(
         await ws.acked()
         await ws.subscribe(EVENTS, {})
         await asyncio.sleep(0.2)
-        await services.cancellations.auto_accept(EXPIRY_WORKER, ids)  # twelve at once
+        await services.cancellations.handle(
+            EXPIRY_WORKER, AutoAcceptCancellations(tuple(ids))
+        )  # twelve at once
         with pytest.raises(ConnectionClosed) as closed:
             while True:
                 await ws.receive()

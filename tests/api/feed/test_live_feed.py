@@ -13,7 +13,7 @@ from websockets.exceptions import ConnectionClosed
 from api.settings import default_settings
 from models.actors import EXPIRY_WORKER
 from models.clock import SettableClock
-from models.commands import RequestCancellation
+from models.commands import AutoAcceptCancellations, RequestCancellation
 from resolvers.feed.reading import decode_cursor, encode_cursor
 from services.bootstrap import Services
 from storage.mongo import Database
@@ -221,7 +221,7 @@ async def test_c6_the_deadline_workers_moves_arrive_as_events(
         await ws.acked()
         await ws.subscribe(EVENTS, {"tabs": ["COMPLETED"]})
         await asyncio.sleep(0.2)
-        await services.cancellations.auto_accept(EXPIRY_WORKER, ids)
+        await services.cancellations.handle(EXPIRY_WORKER, AutoAcceptCancellations(tuple(ids)))
         events = await ws.take(3)
     assert {e["requestId"] for e in events} == set(ids)
     assert {(e["change"]["action"], e["change"]["actorId"]) for e in events} == {
@@ -302,7 +302,7 @@ async def test_h3_a_subscriber_that_cannot_keep_up_is_closed_with_the_reason(
         await ws.subscribe(EVENTS, {})
         await asyncio.sleep(0.2)
         # Twelve events land at once: more than this subscriber may have waiting.
-        await services.cancellations.auto_accept(EXPIRY_WORKER, ids)
+        await services.cancellations.handle(EXPIRY_WORKER, AutoAcceptCancellations(tuple(ids)))
         with pytest.raises(ConnectionClosed) as closed:
             while True:
                 await ws.receive()

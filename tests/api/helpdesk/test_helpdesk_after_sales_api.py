@@ -14,6 +14,7 @@ import pytest
 
 from models.actors import EXPIRY_WORKER
 from models.clock import SettableClock
+from models.commands import ActOnAfterSaleDeadlines
 from models.orders import FulfilmentState
 from services.bootstrap import Services
 from storage import orders as order_store
@@ -511,7 +512,9 @@ async def test_h1_the_platform_acting_at_a_deadline_moves_the_ticket(
     deadline = (await _ticket(api, shop_id, request_id))["requestFacts"]["nextDeadline"]
     assert deadline is not None
     clock.advance(timedelta(days=30))
-    [moved] = await services.after_sales.act_on_deadlines(EXPIRY_WORKER, [request_id])
+    [moved] = await services.after_sales.handle(
+        EXPIRY_WORKER, ActOnAfterSaleDeadlines((request_id,))
+    )
     t = await _ticket(api, shop_id, request_id)
     assert (t["status"], t["requestFacts"]["status"]) == ("RESOLVED", moved.status.value)
     assert t["timeline"][-1]["actorId"] == EXPIRY_WORKER.id

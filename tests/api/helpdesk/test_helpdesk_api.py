@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from models.clock import SettableClock
+from models.commands import AutoAcceptCancellations
 from models.orders import FulfilmentState
 from services.bootstrap import Services
 from storage.mongo import Database
@@ -161,7 +162,7 @@ async def test_h1_c6_automatic_acceptance_resolves_the_ticket_too(
 
     request_id = await _request(api, db, clock, shop_id)
     clock.advance(timedelta(hours=48))
-    await services.cancellations.auto_accept(EXPIRY_WORKER, [request_id])
+    await services.cancellations.handle(EXPIRY_WORKER, AutoAcceptCancellations((request_id,)))
 
     t = await _ticket_of(api, shop_id, request_id)
     assert (t["status"], t["timeline"][-1]["actorId"]) == ("RESOLVED", "expiry-worker")
