@@ -22,6 +22,7 @@ from integrations.tiktok_shop.statuses import WARN_BEFORE
 from models.clock import Clock, SystemClock
 from services.bootstrap import Services, build_services
 from services.tiktok_connection import TikTokConnection
+from storage import tiktok_inbox
 from storage import tiktok_requests as mirrors
 from storage.mongo import Database
 from tests.support.api_client import GraphQLClient
@@ -104,11 +105,15 @@ class Linked:
         )
 
         async def inbox_empty() -> bool:
-            from storage import tiktok_inbox
-
-            return await tiktok_inbox.pending(self.services.db) == 0
+            return await self.pending() == 0
 
         await eventually(inbox_empty, "the inbox handled", timeout)
+
+    async def pending(self) -> int:
+        """This shop's webhooks waiting in the inbox. The database is shared with other test
+        modules, each with a shop of its own: what waits for theirs is not this test's."""
+        inbox = tiktok_inbox.collection(self.services.db)
+        return int(await inbox.count_documents({"shop_id": self.shop_id, "state": "NEW"}))
 
 
 @contextlib.asynccontextmanager
@@ -168,3 +173,6 @@ async def linked_service(
         finally:
             server.should_exit = True
             await task
+            # The inbox is shared and claimed across shops: a webhook this shop's service left
+            # waiting would be claimed by the next module's, on a link whose stand-in is gone.
+            await tiktok_inbox.collection(db).delete_many({"shop_id": shop_id})

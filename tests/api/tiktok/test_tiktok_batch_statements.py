@@ -14,7 +14,6 @@ import pytest
 from services.tiktok_mirror import CANCELLATION, Known
 from storage import cancellations as cancellation_store
 from storage import orders as order_store
-from storage import tiktok_inbox
 from storage.indexes import ensure_indexes
 from tests.support.statements import Statements, recorded_database
 from tests.support.tiktok_linked import Linked, eventually, linked_service
@@ -60,7 +59,7 @@ async def _pairs(linked: Linked, count: int) -> list[str]:
         cancel_ids.append(cancel["cancel_id"])
 
     async def arrived() -> bool:
-        return await tiktok_inbox.pending(linked.services.db) >= 2 * count
+        return await linked.pending() >= 2 * count
 
     await eventually(arrived, f"{2 * count} webhooks in the inbox")
     return cancel_ids
@@ -125,4 +124,4 @@ async def test_h4_a_batch_whose_transaction_fails_places_its_orders_and_opens_it
     assert await _opened(linked, good) == ("PENDING", await linked.mirrored(CANCELLATION, good))
     # The poisoned one's order is placed all the same; its request opened on its own pass.
     assert (await _opened(linked, poisoned))[0] == "PENDING"
-    assert await tiktok_inbox.pending(linked.services.db) == 0
+    assert await linked.pending() == 0
