@@ -44,7 +44,10 @@ WRITES = {"insert", "update", "delete", "findAndModify", "commitTransaction"}
 async def recorded(mongodb_uri: str) -> AsyncIterator[tuple[Linked, Statements]]:
     async with recorded_database(mongodb_uri) as (db, statements):
         await ensure_indexes(db)
-        async with linked_service(db) as service:
+        # A batch takes what this process holds; a claim of the inbox (a retry due, say) only
+        # when it holds nothing: not once a second as well, which would make a batch's size
+        # depend on how long the test took to get there.
+        async with linked_service(db, inbox_poll_seconds=3600) as service:
             await service.connection.stop()
             yield service, statements
 

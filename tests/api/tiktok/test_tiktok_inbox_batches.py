@@ -23,7 +23,10 @@ from tests.support.tiktok_linked import Linked, eventually, linked_service
 
 @pytest.fixture(scope="module")
 async def linked(db: Database) -> AsyncIterator[Linked]:
-    async with linked_service(db) as service:
+    # A batch takes what this process holds; a claim of the inbox (a retry due, say) only
+    # when it holds nothing: not once a second as well, which would make a batch's size
+    # depend on how long the test took to get there.
+    async with linked_service(db, inbox_poll_seconds=3600) as service:
         await service.connection.stop()
         yield service
 
