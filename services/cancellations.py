@@ -111,15 +111,17 @@ class CancellationService(RequestReads[Cancellation, CancellationTab, store.Canc
     async def auto_accept_due(self, actor: Actor, limit: int = 100) -> list[Cancellation]:
         """C6 for up to `limit` of the requests due now."""
         due = await store.due_for_auto_accept(self.db, self.clock.now(), limit)
+        if not due:
+            return []
         ids = tuple(cid for cid, _ in due)
-        return await self.auto_accept(actor, commands.AutoAcceptCancellations(ids)) if due else []
+        return await self.auto_accept(actor, commands.AutoAcceptCancellations(ids))
 
     async def cancel_unpaid_orders(
-        self, actor: Actor, c: commands.CancelUnpaidOrders
+        self, actor: Actor, command: commands.CancelUnpaidOrders
     ) -> list[Cancellation]:
         """C8: these orders, if still unpaid past their payment window, cancelled by the
         platform, in one transaction (skipping any paid or cancelled meanwhile)."""
-        order_ids = list(c.order_ids)
+        order_ids = list(command.order_ids)
         now = self.clock.now()
 
         async def work(session: Session) -> list[Cancellation]:
